@@ -1,0 +1,339 @@
+package studio
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Role says who a participant is in the show.
+type Role string
+
+const (
+	RoleHost  Role = "host"
+	RoleGuest Role = "guest"
+)
+
+// Place is where a participant is: the green room (backstage: sees and hears
+// the stage, is not seen by anyone) or the stage (seen and heard by everyone,
+// and in the live program).
+type Place string
+
+const (
+	PlaceGreenRoom Place = "greenroom"
+	PlaceStage     Place = "stage"
+)
+
+// Quality is a placeholder for the connection quality indicator; it stays
+// QualityUnknown until the SFU feeds it from RTCP receiver reports.
+type Quality string
+
+const QualityUnknown Quality = "unknown"
+
+// HostID is the fixed ID of the host participant.
+const HostID = "host"
+
+// Participant is one person in the show, as seen from outside: a value, safe
+// to keep and to marshal.
+type Participant struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Role    Role      `json:"role"`
+	Place   Place     `json:"place"`
+	Quality Quality   `json:"quality"`
+	Joined  time.Time `json:"joined"`
+}
+
+// State is a snapshot of the show for the control API and the GUI.
+type State struct {
+	Live bool `json:"live"`
+	// Participants in the order they joined, the host first.
+	Participants []Participant `json:"participants"`
+}
+
+// EventKind names what happened.
+type EventKind string
+
+const (
+	EventJoined  EventKind = "joined"
+	EventLeft    EventKind = "left"
+	EventKicked  EventKind = "kicked"
+	EventStaged  EventKind = "staged"   // moved to the stage
+	EventUnstage EventKind = "unstaged" // moved back to the green room
+	EventLive    EventKind = "live"     // Live changed
+)
+
+// Event is one change of the show. Seq increases by one per event of the
+// studio; a subscriber that sees a gap lost events (it was too slow) and
+// should call State to resynchronise.
+type Event struct {
+	Seq         uint64      `json:"seq"`
+	Kind        EventKind   `json:"kind"`
+	Participant Participant `json:"participant"` // zero for EventLive
+	Live        bool        `json:"live"`
+}
+
+// Errors callers act on.
+var (
+	ErrNoParticipant = errors.New("no such participant")
+	ErrStudioFull    = errors.New("the studio is full")
+	ErrClosed        = errors.New("studio closed")
+	ErrBadName       = errors.New("a name is 1 to 64 letters")
+)
+
+// MaxGuests bounds the show: StreamYard allows 10 on stage; the SFU fans out
+// every on-stage track to every guest, so this also bounds the upload.
+const MaxGuests = 16
+
+// subscriberBuffer is how many events a subscriber may fall behind before the
+// oldest are dropped.
+const subscriberBuffer = 64
+
+// guestConn is what the show needs from a connected guest: to be told that
+// the show changed, and to be thrown out. Both must not block.
+type guestConn interface {
+	changed()
+	kick(reason string)
+}
+
+type entry struct {
+	p    Participant
+	conn guestConn // nil for the host
+}
+
+// show owns the state of the show. It is a plain struct guarded by one mutex
+// (mu guards every field), not an actor: every operation is a few map
+// updates, and events go out through non-blocking sends, so no caller ever
+// waits on anything slower than the lock.
+type show struct {
+	mu      sync.Mutex
+	closed  bool
+	live    bool
+	seq     uint64
+	nextID  uint64
+	order   []string // participant IDs in join order
+	entries map[string]*entry
+	subs    map[chan Event]struct{}
+	now     func() time.Time
+}
+
+func newShow(hostName string) *show {
+	sh := &show{
+		entries: make(map[string]*entry),
+		subs:    make(map[chan Event]struct{}),
+		now:     time.Now,
+	}
+	if hostName == "" {
+		hostName = "Host"
+	}
+	sh.entries[HostID] = &entry{p: Participant{
+		ID: HostID, Name: hostName, Role: RoleHost, Place: PlaceStage,
+		Quality: QualityUnknown, Joined: sh.now(),
+	}}
+	sh.order = []string{HostID}
+	return sh
+}
+
+// cleanName makes a display name safe to show anywhere: trimmed, no control
+// characters, at most 64 runes.
+func cleanName(name string) (string, error) {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" || utf8.RuneCountInString(name) > 64 {
+		return "", ErrBadName
+	}
+	return name, nil
+}
+
+// addGuest puts a new guest in the green room.
+func (sh *show) addGuest(name string, conn guestConn) (Participant, error) {
+	name, err := cleanName(name)
+	if err != nil {
+		return Participant{}, err
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.closed {
+		return Participant{}, ErrClosed
+	}
+	if len(sh.entries)-1 >= MaxGuests {
+		return Participant{}, ErrStudioFull
+	}
+	sh.nextID++
+	p := Participant{
+		ID: fmt.Sprintf("g%d", sh.nextID), Name: name, Role: RoleGuest,
+		Place: PlaceGreenRoom, Quality: QualityUnknown, Joined: sh.now(),
+	}
+	sh.entries[p.ID] = &entry{p: p, conn: conn}
+	sh.order = append(sh.order, p.ID)
+	sh.emitLocked(Event{Kind: EventJoined, Participant: p})
+	return p, nil
+}
+
+// setPlace moves a participant to the stage or back to the green room. It is
+// not an error to move someone where they already are.
+func (sh *show) setPlace(id string, on bool) (Participant, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok {
+		return Participant{}, fmt.Errorf("stage %q: %w", id, ErrNoParticipant)
+	}
+	place, kind := PlaceGreenRoom, EventUnstage
+	if on {
+		place, kind = PlaceStage, EventStaged
+	}
+	if e.p.Place != place {
+		e.p.Place = place
+		sh.emitLocked(Event{Kind: kind, Participant: e.p})
+	}
+	return e.p, nil
+}
+
+// remove takes a participant out of the show and returns its connection, if
+// any, so the caller can close it outside the lock. kicked chooses the event.
+// Removing someone already gone returns ErrNoParticipant; the host cannot be
+// removed.
+func (sh *show) remove(id string, kicked bool) (guestConn, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.p.Role == RoleHost {
+		return nil, fmt.Errorf("remove %q: %w", id, ErrNoParticipant)
+	}
+	delete(sh.entries, id)
+	for i, o := range sh.order {
+		if o == id {
+			sh.order = append(sh.order[:i], sh.order[i+1:]...)
+			break
+		}
+	}
+	kind := EventLeft
+	if kicked {
+		kind = EventKicked
+	}
+	sh.emitLocked(Event{Kind: kind, Participant: e.p})
+	return e.conn, nil
+}
+
+func (sh *show) setLive(on bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.live != on {
+		sh.live = on
+		sh.emitLocked(Event{Kind: EventLive, Live: on})
+	}
+}
+
+func (sh *show) state() State {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	st := State{Live: sh.live, Participants: make([]Participant, 0, len(sh.order))}
+	for _, id := range sh.order {
+		st.Participants = append(st.Participants, sh.entries[id].p)
+	}
+	return st
+}
+
+// participant returns one participant by ID.
+func (sh *show) participant(id string) (Participant, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok {
+		return Participant{}, false
+	}
+	return e.p, true
+}
+
+// conns returns the connected guests, to be told of a change outside the
+// lock.
+func (sh *show) conns() []guestConn {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	cs := make([]guestConn, 0, len(sh.entries))
+	for _, id := range sh.order {
+		if c := sh.entries[id].conn; c != nil {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// subscribe returns a channel of events and a function that ends the
+// subscription and closes the channel (safe to call twice, and after close).
+// The channel is also closed when the show closes.
+func (sh *show) subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, subscriberBuffer)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	sh.subs[ch] = struct{}{}
+	return ch, func() {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		if _, ok := sh.subs[ch]; ok {
+			delete(sh.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// emitLocked numbers ev and hands it to every subscriber without blocking:
+// when a subscriber's buffer is full its oldest event is dropped to make room,
+// so the newest news always gets through and the gap in Seq tells the
+// subscriber to resynchronise with State. Sends happen under mu, which is
+// also what makes closing the channels in unsubscribe safe.
+func (sh *show) emitLocked(ev Event) {
+	sh.seq++
+	ev.Seq = sh.seq
+	for ch := range sh.subs {
+		select {
+		case ch <- ev:
+			continue
+		default:
+		}
+		select { // full: drop the oldest (the subscriber may race us to it)
+		case <-ch:
+		default:
+		}
+		select {
+		case ch <- ev:
+		default:
+		}
+	}
+}
+
+// close ends every subscription and refuses new guests. It returns the
+// connections still open so the caller can close them.
+func (sh *show) close() []guestConn {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.closed {
+		return nil
+	}
+	sh.closed = true
+	for ch := range sh.subs {
+		delete(sh.subs, ch)
+		close(ch)
+	}
+	var cs []guestConn
+	for _, e := range sh.entries {
+		if e.conn != nil {
+			cs = append(cs, e.conn)
+		}
+	}
+	return cs
+}

@@ -1,0 +1,192 @@
+package studio
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type fakeConn struct {
+	mu      sync.Mutex
+	changes int
+	kicked  string
+}
+
+func (f *fakeConn) changed() { f.mu.Lock(); f.changes++; f.mu.Unlock() }
+func (f *fakeConn) kick(r string) {
+	f.mu.Lock()
+	f.kicked = r
+	f.mu.Unlock()
+}
+
+func TestSecret(t *testing.T) {
+	a, b := NewSecret(), NewSecret()
+	raw, err := base64.RawURLEncoding.DecodeString(a.Reveal())
+	if err != nil || len(raw)*8 < 128 {
+		t.Fatalf("token %d bits, err %v; want >= 128 bits of base64url", len(raw)*8, err)
+	}
+	if a.Reveal() == b.Reveal() {
+		t.Fatal("two tokens are equal")
+	}
+	for _, tc := range []struct {
+		candidate string
+		want      bool
+	}{
+		{a.Reveal(), true},
+		{b.Reveal(), false},
+		{"", false},
+		{a.Reveal()[:10], false},
+		{a.Reveal() + "x", false},
+	} {
+		if got := a.Matches(tc.candidate); got != tc.want {
+			t.Errorf("Matches(%q) = %v, want %v", tc.candidate, got, tc.want)
+		}
+	}
+	if (Secret{}).Matches("") {
+		t.Error("the empty secret matches the empty string")
+	}
+	var sb strings.Builder
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("x", "token", a)
+	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%v %+v %#v %s", a, a, a, a), sb.String()} {
+		if strings.Contains(s, a.Reveal()) || !strings.Contains(s, "[redacted]") {
+			t.Errorf("secret leaks: %q", s)
+		}
+	}
+}
+
+func TestCleanName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Ann", "Ann"},
+		{"  Ann   Lee \n", "Ann Lee"},
+		{"A\x00n\x1bn", "Ann"},
+		{"", ""},
+		{" \t ", ""},
+		{strings.Repeat("é", 64), strings.Repeat("é", 64)},
+		{strings.Repeat("é", 65), ""},
+	} {
+		got, err := cleanName(tc.in)
+		if got != tc.want || (tc.want == "") != errors.Is(err, ErrBadName) {
+			t.Errorf("cleanName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestShowTransitions(t *testing.T) {
+	sh := newShow("Hal")
+	events, cancel := sh.subscribe()
+	defer cancel()
+
+	c := &fakeConn{}
+	ann, err := sh.addGuest("Ann", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ann.Place != PlaceGreenRoom || ann.Role != RoleGuest {
+		t.Fatalf("new guest %+v, want a guest in the green room", ann)
+	}
+	if p, err := sh.setPlace(ann.ID, true); err != nil || p.Place != PlaceStage {
+		t.Fatalf("stage: %+v %v", p, err)
+	}
+	if _, err := sh.setPlace(ann.ID, true); err != nil { // again: no event
+		t.Fatal(err)
+	}
+	if _, err := sh.setPlace("nobody", true); !errors.Is(err, ErrNoParticipant) {
+		t.Fatalf("stage nobody: %v", err)
+	}
+	sh.setLive(true)
+	st := sh.state()
+	if !st.Live || len(st.Participants) != 2 || st.Participants[0].ID != HostID || st.Participants[1].Place != PlaceStage {
+		t.Fatalf("state %+v", st)
+	}
+	conn, err := sh.remove(ann.ID, true)
+	if err != nil || conn != c {
+		t.Fatalf("kick: %v %v", conn, err)
+	}
+	if _, err := sh.remove(ann.ID, false); !errors.Is(err, ErrNoParticipant) {
+		t.Fatalf("second remove: %v", err)
+	}
+	if _, err := sh.remove(HostID, true); !errors.Is(err, ErrNoParticipant) {
+		t.Fatalf("removing the host: %v", err)
+	}
+
+	want := []EventKind{EventJoined, EventStaged, EventLive, EventKicked}
+	for i, k := range want {
+		ev := <-events
+		if ev.Kind != k || ev.Seq != uint64(i+1) {
+			t.Fatalf("event %d = %+v, want %s seq %d", i, ev, k, i+1)
+		}
+	}
+	select {
+	case ev := <-events:
+		t.Fatalf("unexpected event %+v", ev)
+	default:
+	}
+}
+
+func TestShowFull(t *testing.T) {
+	sh := newShow("")
+	for i := range MaxGuests {
+		if _, err := sh.addGuest(fmt.Sprint("g", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sh.addGuest("one too many", nil); !errors.Is(err, ErrStudioFull) {
+		t.Fatalf("got %v, want ErrStudioFull", err)
+	}
+}
+
+// A subscriber that never reads must not slow the show down, and when it
+// reads again it gets the newest events, with a gap in Seq.
+func TestSubscriptionNeverBlocks(t *testing.T) {
+	sh := newShow("")
+	slow, cancelSlow := sh.subscribe()
+	defer cancelSlow()
+	p, _ := sh.addGuest("Ann", nil)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 10 * subscriberBuffer {
+			sh.setPlace(p.ID, i%2 == 0)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the show blocked on a slow subscriber")
+	}
+	var last Event
+	n := 0
+	for len(slow) > 0 {
+		last = <-slow
+		n++
+	}
+	if n != subscriberBuffer || last.Seq != uint64(1+10*subscriberBuffer) {
+		t.Fatalf("got %d events ending with seq %d; want the newest %d", n, last.Seq, subscriberBuffer)
+	}
+
+	cancelSlow()
+	cancelSlow() // twice is fine
+	if _, ok := <-slow; ok {
+		t.Fatal("channel still open after cancel")
+	}
+	other, cancelOther := sh.subscribe()
+	defer cancelOther()
+	sh.close()
+	if _, ok := <-other; ok {
+		t.Fatal("channel still open after close")
+	}
+	if _, err := sh.addGuest("late", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("join after close: %v", err)
+	}
+	if ch, _ := sh.subscribe(); ch != nil {
+		if _, ok := <-ch; ok {
+			t.Fatal("subscription after close is open")
+		}
+	}
+}

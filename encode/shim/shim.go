@@ -1,0 +1,241 @@
+// Package shim holds the project's only hand-written cgo: the few FFmpeg
+// calls that go-astiav v0.16.0 does not wrap. Keeping them in one package
+// keeps the unsafe surface small and easy to audit.
+//
+//   - Scaler: swscale from a Go image straight into a rectangle of a larger
+//     image (astiav's ScaleFrame only scales whole frames, which would cost
+//     the compositor one extra copy per tile).
+//   - CopyImage / CopyPlanarFloat: write pixels or samples into an
+//     astiav.Frame (astiav's FrameData only reads).
+//   - Resampler: libswresample, which astiav v0.16.0 lacks entirely.
+//
+// Everything here takes Go memory that holds no Go pointers, as cgo's
+// pointer-passing rules require, and keeps no reference to it after return.
+package shim
+
+/*
+#cgo pkg-config: libavutil libswscale libswresample
+#include <string.h>
+#include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/channel_layout.h>
+#include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
+
+static int shim_scale(struct SwsContext *c,
+	const uint8_t *sy, const uint8_t *su, const uint8_t *sv, int sys, int scs, int sh,
+	uint8_t *dy, uint8_t *du, uint8_t *dv, int dys, int dcs) {
+	const uint8_t *src[4] = {sy, su, sv, NULL};
+	int srcStride[4] = {sys, scs, scs, 0};
+	uint8_t *dst[4] = {dy, du, dv, NULL};
+	int dstStride[4] = {dys, dcs, dcs, 0};
+	return sws_scale(c, src, srcStride, 0, sh, dst, dstStride);
+}
+
+static int shim_copy_image(AVFrame *f,
+	const uint8_t *y, const uint8_t *u, const uint8_t *v, int ys, int cs, int w, int h, int cw, int ch) {
+	int ret = av_frame_make_writable(f);
+	if (ret < 0) return ret;
+	av_image_copy_plane(f->data[0], f->linesize[0], y, ys, w, h);
+	av_image_copy_plane(f->data[1], f->linesize[1], u, cs, cw, ch);
+	av_image_copy_plane(f->data[2], f->linesize[2], v, cs, cw, ch);
+	return 0;
+}
+
+static int shim_copy_plane_float(AVFrame *f, int plane, const float *src, int n) {
+	if (plane == 0) {
+		int ret = av_frame_make_writable(f);
+		if (ret < 0) return ret;
+	}
+	memcpy(f->extended_data[plane], src, (size_t)n * sizeof(float));
+	return 0;
+}
+
+static struct SwrContext *shim_swr_new(int inRate, int inChannels, int outRate, int outChannels, int *err) {
+	AVChannelLayout in, out;
+	av_channel_layout_default(&in, inChannels);
+	av_channel_layout_default(&out, outChannels);
+	struct SwrContext *s = NULL;
+	*err = swr_alloc_set_opts2(&s, &out, AV_SAMPLE_FMT_FLT, outRate, &in, AV_SAMPLE_FMT_FLT, inRate, 0, NULL);
+	if (*err < 0) return NULL;
+	*err = swr_init(s);
+	if (*err < 0) { swr_free(&s); return NULL; }
+	return s;
+}
+
+static int shim_swr_convert(struct SwrContext *s, float *out, int outCount, const float *in, int inCount) {
+	uint8_t *o[1] = {(uint8_t *)out};
+	const uint8_t *i[1] = {(const uint8_t *)in};
+	return swr_convert(s, o, outCount, inCount > 0 ? i : NULL, inCount);
+}
+
+static void shim_swr_free(struct SwrContext *s) { swr_free(&s); }
+*/
+import "C"
+
+import (
+	"fmt"
+	"image"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+func averr(op string, ret C.int) error {
+	return fmt.Errorf("shim: %s: %w", op, astiav.Error(ret))
+}
+
+func pixFmt(r image.YCbCrSubsampleRatio) (C.enum_AVPixelFormat, bool) {
+	switch r {
+	case image.YCbCrSubsampleRatio420:
+		return C.AV_PIX_FMT_YUV420P, true
+	case image.YCbCrSubsampleRatio422:
+		return C.AV_PIX_FMT_YUV422P, true
+	case image.YCbCrSubsampleRatio444:
+		return C.AV_PIX_FMT_YUV444P, true
+	}
+	return 0, false
+}
+
+// Scaler scales planar YCbCr images into a rectangle of a 4:2:0 image. It
+// caches its swscale context across calls with the same geometry. A Scaler
+// is used by one goroutine at a time.
+type Scaler struct {
+	c *C.struct_SwsContext
+}
+
+// Scale scales the whole of src into r of dst, which must be 4:2:0 with r
+// inside dst.Rect and r's corners and size even (chroma is half size).
+func (s *Scaler) Scale(src *image.YCbCr, dst *image.YCbCr, r image.Rectangle) error {
+	sf, ok := pixFmt(src.SubsampleRatio)
+	if !ok {
+		return fmt.Errorf("shim: scale: unsupported source subsampling %v", src.SubsampleRatio)
+	}
+	if dst.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		return fmt.Errorf("shim: scale: destination must be 4:2:0")
+	}
+	r = r.Intersect(dst.Rect)
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	dw, dh := r.Dx()&^1, r.Dy()&^1
+	if sw < 2 || sh < 2 || dw < 2 || dh < 2 {
+		return nil
+	}
+	x, y := (r.Min.X-dst.Rect.Min.X)&^1, (r.Min.Y-dst.Rect.Min.Y)&^1
+	s.c = C.sws_getCachedContext(s.c, C.int(sw), C.int(sh), sf, C.int(dw), C.int(dh), C.AV_PIX_FMT_YUV420P,
+		C.SWS_BILINEAR, nil, nil, nil)
+	if s.c == nil {
+		return fmt.Errorf("shim: scale: no swscale context for %dx%d -> %dx%d", sw, sh, dw, dh)
+	}
+	so := src.YOffset(src.Rect.Min.X, src.Rect.Min.Y)
+	co := src.COffset(src.Rect.Min.X, src.Rect.Min.Y)
+	dy := y*dst.YStride + x
+	dc := (y/2)*dst.CStride + x/2
+	ret := C.shim_scale(s.c,
+		(*C.uint8_t)(unsafe.Pointer(&src.Y[so])), (*C.uint8_t)(unsafe.Pointer(&src.Cb[co])), (*C.uint8_t)(unsafe.Pointer(&src.Cr[co])),
+		C.int(src.YStride), C.int(src.CStride), C.int(sh),
+		(*C.uint8_t)(unsafe.Pointer(&dst.Y[dy])), (*C.uint8_t)(unsafe.Pointer(&dst.Cb[dc])), (*C.uint8_t)(unsafe.Pointer(&dst.Cr[dc])),
+		C.int(dst.YStride), C.int(dst.CStride))
+	if ret < 0 {
+		return averr("sws_scale", ret)
+	}
+	return nil
+}
+
+// Close frees the swscale context. Safe to call twice.
+func (s *Scaler) Close() {
+	if s.c != nil {
+		C.sws_freeContext(s.c)
+		s.c = nil
+	}
+}
+
+func frameC(f *astiav.Frame) *C.AVFrame { return (*C.AVFrame)(f.UnsafePointer()) }
+
+// CopyImage copies a 4:2:0 image into f, whose buffers must already be
+// allocated with the same size and AV_PIX_FMT_YUV420P. It makes f writable
+// first, so a frame still referenced by an encoder is never overwritten.
+func CopyImage(f *astiav.Frame, img *image.YCbCr) error {
+	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		return fmt.Errorf("shim: copy image: want 4:2:0, have %v", img.SubsampleRatio)
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if w != f.Width() || h != f.Height() {
+		return fmt.Errorf("shim: copy image: %dx%d into a %dx%d frame", w, h, f.Width(), f.Height())
+	}
+	so := img.YOffset(img.Rect.Min.X, img.Rect.Min.Y)
+	co := img.COffset(img.Rect.Min.X, img.Rect.Min.Y)
+	ret := C.shim_copy_image(frameC(f),
+		(*C.uint8_t)(unsafe.Pointer(&img.Y[so])), (*C.uint8_t)(unsafe.Pointer(&img.Cb[co])), (*C.uint8_t)(unsafe.Pointer(&img.Cr[co])),
+		C.int(img.YStride), C.int(img.CStride), C.int(w), C.int(h), C.int((w+1)/2), C.int((h+1)/2))
+	if ret < 0 {
+		return averr("av_frame_make_writable", ret)
+	}
+	return nil
+}
+
+// CopyPlanarFloat copies one slice per channel into an allocated
+// AV_SAMPLE_FMT_FLTP frame of f.NbSamples() samples.
+func CopyPlanarFloat(f *astiav.Frame, planes [][]float32) error {
+	n := f.NbSamples()
+	for i, p := range planes {
+		if len(p) < n {
+			return fmt.Errorf("shim: copy samples: plane %d has %d samples, frame wants %d", i, len(p), n)
+		}
+		if ret := C.shim_copy_plane_float(frameC(f), C.int(i), (*C.float)(unsafe.Pointer(&p[0])), C.int(n)); ret < 0 {
+			return averr("av_frame_make_writable", ret)
+		}
+	}
+	return nil
+}
+
+// Resampler converts interleaved float32 audio of any rate and channel
+// count to interleaved float32 at another rate and channel count, through
+// libswresample. It is used by one goroutine at a time.
+type Resampler struct {
+	s                 *C.struct_SwrContext
+	inRate, outRate   int
+	inChans, outChans int
+	out               []float32
+}
+
+// NewResampler returns a resampler from inRate/inChans to outRate/outChans.
+func NewResampler(inRate, inChans, outRate, outChans int) (*Resampler, error) {
+	if inRate <= 0 || outRate <= 0 || inChans <= 0 || outChans <= 0 || inChans > 16 {
+		return nil, fmt.Errorf("shim: resampler: bad format %d Hz %d ch -> %d Hz %d ch", inRate, inChans, outRate, outChans)
+	}
+	var e C.int
+	s := C.shim_swr_new(C.int(inRate), C.int(inChans), C.int(outRate), C.int(outChans), &e)
+	if s == nil {
+		return nil, averr("swr_init", e)
+	}
+	return &Resampler{s: s, inRate: inRate, outRate: outRate, inChans: inChans, outChans: outChans}, nil
+}
+
+// Convert resamples in (interleaved, len a multiple of the input channel
+// count) and returns the converted samples, interleaved. The returned slice
+// is reused by the next call. Pass nil to drain the resampler's delay.
+func (r *Resampler) Convert(in []float32) ([]float32, error) {
+	inCount := len(in) / r.inChans
+	outCap := int(C.swr_get_out_samples(r.s, C.int(inCount))) + 16
+	if need := outCap * r.outChans; cap(r.out) < need {
+		r.out = make([]float32, need)
+	}
+	r.out = r.out[:outCap*r.outChans]
+	var ip *C.float
+	if inCount > 0 {
+		ip = (*C.float)(unsafe.Pointer(&in[0]))
+	}
+	n := C.shim_swr_convert(r.s, (*C.float)(unsafe.Pointer(&r.out[0])), C.int(outCap), ip, C.int(inCount))
+	if n < 0 {
+		return nil, averr("swr_convert", n)
+	}
+	return r.out[:int(n)*r.outChans], nil
+}
+
+// Close frees the resampler. Safe to call twice.
+func (r *Resampler) Close() {
+	if r.s != nil {
+		C.shim_swr_free(r.s)
+		r.s = nil
+	}
+}

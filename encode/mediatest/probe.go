@@ -1,0 +1,227 @@
+package mediatest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// toolTimeout bounds every ffprobe/ffmpeg run on a file; they take well
+// under a second on the short files tests make.
+const toolTimeout = time.Minute
+
+// VideoStream describes the first video stream ffprobe found.
+type VideoStream struct {
+	Codec   string // "h264"
+	Profile string // "High", "Constrained Baseline", ...
+	PixFmt  string // "yuv420p"
+	Width   int
+	Height  int
+	FPS     float64 // average frame rate, or the container's nominal one
+}
+
+// AudioStream describes the first audio stream ffprobe found.
+type AudioStream struct {
+	Codec      string // "aac"
+	SampleRate int
+	Channels   int
+}
+
+// Probe is what ffprobe says about a file or a live stream. Video and Audio
+// are nil when there is no such stream.
+type Probe struct {
+	Video    *VideoStream
+	Audio    *AudioStream
+	Duration float64 // seconds; 0 when unknown (live streams)
+	Format   string  // ffprobe's format_name: "flv", "mov,mp4,m4a,3gp,3g2,mj2", ...
+	BitRate  int     // bits per second over all streams; 0 when unknown
+}
+
+// ProbeFile runs ffprobe on a file and fails the test if it cannot.
+func ProbeFile(t testing.TB, path string) Probe {
+	t.Helper()
+	return mustProbe(t, path, toolTimeout)
+}
+
+// ProbeURL runs ffprobe on a live stream, such as an Nginx URL, and fails
+// the test if it has no answer within timeout. Expect it to take up to one
+// GOP (Nginx starts a player at a keyframe) plus about a second of ffprobe
+// analysis: 1 to 4 s for a 2 s GOP. nginx-rtmp lets a player wait for a
+// stream that is not published yet, so a probe may also start first.
+func ProbeURL(t testing.TB, url string, timeout time.Duration) Probe {
+	t.Helper()
+	return mustProbe(t, url, timeout)
+}
+
+func mustProbe(t testing.TB, target string, timeout time.Duration) Probe {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	p, err := ProbeContext(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ProbeContext runs ffprobe on a file or URL until ctx ends, for tests that
+// expect a probe to fail. For URLs, ctx's deadline also becomes ffprobe's
+// -rw_timeout, so a silent server makes ffprobe give up with its own error.
+func ProbeContext(ctx context.Context, target string) (Probe, error) {
+	args := []string{"-v", "error"}
+	if strings.Contains(target, "://") {
+		if d, ok := ctx.Deadline(); ok {
+			args = append(args, "-rw_timeout", strconv.FormatInt(time.Until(d).Microseconds(), 10))
+		}
+	}
+	args = append(args, "-print_format", "json", "-show_streams", "-show_format", target)
+	out, _, err := runTool(ctx, "ffprobe", args...)
+	if err != nil {
+		return Probe{}, fmt.Errorf("mediatest: probe %s: %w", target, err)
+	}
+	p, err := parseProbe(out)
+	if err != nil {
+		return Probe{}, fmt.Errorf("mediatest: probe %s: %w\n%s", target, err, out)
+	}
+	return p, nil
+}
+
+func parseProbe(out []byte) (Probe, error) {
+	var raw struct {
+		Streams []struct {
+			CodecType  string `json:"codec_type"`
+			CodecName  string `json:"codec_name"`
+			Profile    string `json:"profile"`
+			PixFmt     string `json:"pix_fmt"`
+			Width      int    `json:"width"`
+			Height     int    `json:"height"`
+			AvgRate    string `json:"avg_frame_rate"`
+			RealRate   string `json:"r_frame_rate"`
+			SampleRate string `json:"sample_rate"`
+			Channels   int    `json:"channels"`
+		} `json:"streams"`
+		Format struct {
+			FormatName string `json:"format_name"`
+			Duration   string `json:"duration"`
+			BitRate    string `json:"bit_rate"`
+		} `json:"format"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return Probe{}, err
+	}
+	var p Probe
+	for _, s := range raw.Streams {
+		switch {
+		case s.CodecType == "video" && p.Video == nil:
+			fps := rate(s.AvgRate)
+			if fps == 0 {
+				fps = rate(s.RealRate)
+			}
+			p.Video = &VideoStream{Codec: s.CodecName, Profile: s.Profile, PixFmt: s.PixFmt, Width: s.Width, Height: s.Height, FPS: fps}
+		case s.CodecType == "audio" && p.Audio == nil:
+			sr, _ := strconv.Atoi(s.SampleRate)
+			p.Audio = &AudioStream{Codec: s.CodecName, SampleRate: sr, Channels: s.Channels}
+		}
+	}
+	p.Format = raw.Format.FormatName
+	p.Duration, _ = strconv.ParseFloat(raw.Format.Duration, 64) // "N/A" for live streams
+	p.BitRate, _ = strconv.Atoi(raw.Format.BitRate)
+	return p, nil
+}
+
+// rate parses ffprobe's "30000/1001"; "0/0" is 0.
+func rate(s string) float64 {
+	num, den, ok := strings.Cut(s, "/")
+	n, err1 := strconv.ParseFloat(num, 64)
+	d, err2 := strconv.ParseFloat(den, 64)
+	if !ok || err1 != nil || err2 != nil || d == 0 {
+		return 0
+	}
+	return n / d
+}
+
+// KeyframeTimes returns the pts_time of every keyframe of the first video
+// stream. The frames are decoded with -skip_frame nokey, so a keyframe is
+// what the H.264 decoder accepts as one (an IDR picture), not what the
+// container's flags claim.
+func KeyframeTimes(t testing.TB, path string) []float64 {
+	t.Helper()
+	return frameTimes(t, path, "-skip_frame", "nokey")
+}
+
+// VideoFrameTimes returns the pts_time of every decoded frame of the first
+// video stream.
+func VideoFrameTimes(t testing.TB, path string) []float64 {
+	t.Helper()
+	return frameTimes(t, path)
+}
+
+func frameTimes(t testing.TB, path string, extra ...string) []float64 {
+	t.Helper()
+	args := append([]string{"-v", "error", "-select_streams", "v:0"}, extra...)
+	args = append(args, "-show_entries", "frame=pts_time", "-of", "csv=p=0", path)
+	out, _ := mustRun(t, toolTimeout, "ffprobe", args...)
+	var times []float64
+	for _, f := range strings.Fields(string(out)) {
+		v, err := strconv.ParseFloat(strings.Trim(f, ","), 64)
+		if err != nil {
+			continue // "N/A": a frame without a timestamp
+		}
+		times = append(times, v)
+	}
+	return times
+}
+
+// FrameCount returns how many frames of the first video stream decode.
+func FrameCount(t testing.TB, path string) int {
+	t.Helper()
+	out, _ := mustRun(t, toolTimeout, "ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path)
+	n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(string(out)), ","))
+	if err != nil {
+		t.Fatalf("mediatest: frame count of %s: ffprobe said %q", path, out)
+	}
+	return n
+}
+
+// Frame decodes the video frame shown at time at.
+func Frame(t testing.TB, path string, at time.Duration) image.Image {
+	t.Helper()
+	out, _ := mustRun(t, toolTimeout, "ffmpeg", "-v", "error", "-ss", seconds(at), "-i", path,
+		"-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-")
+	img, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("mediatest: frame of %s at %v: %v (ffmpeg wrote %d bytes; is at past the end?)", path, at, err, len(out))
+	}
+	return img
+}
+
+var meanVolume = regexp.MustCompile(`mean_volume: (-?[0-9.]+|-inf) dB`)
+
+// AudioLevel returns the mean volume, in dBFS, of the first audio stream
+// between from and to: about -91 for digital silence, -21 for a sine at
+// ffmpeg's default amplitude. Speech or music sits between -35 and -10.
+func AudioLevel(t testing.TB, path string, from, to time.Duration) float64 {
+	t.Helper()
+	// volumedetect reports at level info.
+	_, stderr := mustRun(t, toolTimeout, "ffmpeg", "-hide_banner", "-nostats", "-v", "info",
+		"-ss", seconds(from), "-t", seconds(to-from), "-i", path,
+		"-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-")
+	m := meanVolume.FindSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("mediatest: audio level of %s from %v to %v: no audio measured\n%s", path, from, to, tail(string(stderr), 15))
+	}
+	if string(m[1]) == "-inf" {
+		return -200
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}

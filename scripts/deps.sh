@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# Sourced by scripts/test and scripts/run: the one list of the Debian
+# packages Greenroom builds, tests and runs with, and the functions that
+# install the missing ones and find Go. Works on Debian 12 and Ubuntu, as
+# root or through sudo, with no terminal (CI).
+
+# What each group is for:
+#   build      git for go itself, gcc and pkg-config for cgo, FFmpeg 5.1's
+#              libraries for go-astiav (encode/...)
+#   judge      ffmpeg/ffprobe and nginx with the RTMP module: the real peers
+#              and the independent judge of encode/mediatest
+#   gui/guest  OpenGL and X11 headers for the studio window (ui/...), a
+#              virtual display to run it in, Chromium for browser guests
+GREENROOM_PACKAGES=(
+	ca-certificates git gcc pkg-config
+	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
+	ffmpeg nginx libnginx-mod-rtmp
+	libgl1-mesa-dev xorg-dev xvfb chromium
+)
+
+# missing_packages prints, one a line, the packages of GREENROOM_PACKAGES
+# that dpkg does not have fully installed.
+missing_packages() {
+	local p
+	for p in "${GREENROOM_PACKAGES[@]}"; do
+		if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+			echo "$p"
+		fi
+	done
+}
+
+# as_root runs a command as root: directly when we are root, else with sudo.
+as_root() {
+	if [[ $EUID -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		echo "deps: need root to run: $*" >&2
+		echo "deps: run this as root, or install sudo" >&2
+		return 1
+	fi
+}
+
+# ensure_packages installs the missing system packages; it touches apt only
+# when something is missing, so a prepared machine starts at once.
+ensure_packages() {
+	local missing
+	mapfile -t missing < <(missing_packages)
+	if [[ -f /etc/os-release ]] && grep -q '^ID=ubuntu' /etc/os-release; then
+		# Ubuntu ships Chromium only as a snap, which apt cannot install
+		# in a container; the guest tests say so when they need it.
+		local keep=() p
+		for p in "${missing[@]}"; do
+			if [[ $p == chromium ]]; then
+				echo "deps: Ubuntu has no chromium deb; install it with 'snap install chromium' for the guest tests" >&2
+			else
+				keep+=("$p")
+			fi
+		done
+		missing=("${keep[@]}")
+	fi
+	if ((${#missing[@]} == 0)); then
+		return 0
+	fi
+	echo "deps: installing ${missing[*]}" >&2
+	# "|| return": callers may source this without set -e.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || return
+}
+
+# ensure_go puts Go on PATH: /usr/local/go/bin is where these machines and
+# the official tarball keep it.
+ensure_go() {
+	if ! command -v go >/dev/null; then
+		if [[ -x /usr/local/go/bin/go ]]; then
+			export PATH="/usr/local/go/bin:$PATH"
+		else
+			echo "deps: Go is not installed. Greenroom needs Go 1.26 or newer:" >&2
+			echo "deps:   download go1.26.x.linux-amd64.tar.gz from https://go.dev/dl/," >&2
+			echo "deps:   sudo tar -C /usr/local -xzf go1.26.x.linux-amd64.tar.gz," >&2
+			echo "deps:   and add /usr/local/go/bin to PATH." >&2
+			return 1
+		fi
+	fi
+}
+
+# ensure_deps makes this machine ready to build, test and run Greenroom.
+ensure_deps() {
+	ensure_packages || return
+	ensure_go
+}

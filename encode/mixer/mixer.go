@@ -1,0 +1,245 @@
+// Package mixer owns the program's audio: every source writes into its own
+// Track, which converts it to 48 kHz stereo float (libswresample via shim)
+// and buffers it in a bounded FIFO; at each tick the pipeline pulls exactly
+// one encoder frame (1024 samples for AAC) from every track and sums them.
+//
+// A track is a small jitter buffer: it plays nothing until Prebuffer is
+// queued, so a source that delivers in bursts does not click, and it drops
+// its oldest samples beyond MaxQueue, so a source running fast cannot build
+// up delay. Both are counted.
+package mixer
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"greenroom/encode/shim"
+)
+
+// Rate and Channels are the mix format.
+const (
+	Rate     = 48000
+	Channels = 2
+)
+
+// FIFO is a ring of interleaved stereo samples with a fixed capacity.
+// It is not safe for concurrent use; Track guards it.
+type FIFO struct {
+	buf  []float32
+	r, n int // read index and length, in samples (not frames)
+}
+
+// NewFIFO holds up to frames stereo frames.
+func NewFIFO(frames int) *FIFO { return &FIFO{buf: make([]float32, frames*Channels)} }
+
+// Len is the number of frames queued.
+func (f *FIFO) Len() int { return f.n / Channels }
+
+// Write appends interleaved samples, dropping the oldest when full, and
+// returns how many frames were dropped.
+func (f *FIFO) Write(s []float32) (dropped int) {
+	if over := len(s) - len(f.buf); over > 0 { // more than fits at all
+		dropped += over / Channels
+		s = s[over:]
+	}
+	if over := f.n + len(s) - len(f.buf); over > 0 {
+		f.r = (f.r + over) % len(f.buf)
+		f.n -= over
+		dropped += over / Channels
+	}
+	w := (f.r + f.n) % len(f.buf)
+	k := copy(f.buf[w:], s)
+	copy(f.buf, s[k:])
+	f.n += len(s)
+	return dropped
+}
+
+// Read moves up to len(dst) samples into dst and returns how many it moved.
+func (f *FIFO) Read(dst []float32) int {
+	m := min(len(dst), f.n)
+	k := copy(dst[:m], f.buf[f.r:min(len(f.buf), f.r+m)])
+	copy(dst[k:m], f.buf)
+	f.r = (f.r + m) % len(f.buf)
+	f.n -= m
+	return m
+}
+
+// Track is one source's audio. Write is called by the source's goroutine,
+// pull by the mixer's; all fields are guarded by mu.
+type Track struct {
+	Name string
+
+	mu         sync.Mutex
+	fifo       *FIFO
+	prebuffer  int // frames needed before playing (again)
+	playing    bool
+	res        *shim.Resampler
+	resFormat  [2]int // rate, channels the resampler was built for
+	gain       float32
+	muted      bool
+	peak       float32 // of the last pulled block, 0..1
+	underruns  int64
+	overflowed int64 // frames dropped
+}
+
+// DefaultPrebuffer is how much a track queues before it plays.
+const DefaultPrebuffer = 60 * time.Millisecond
+
+// TrackConfig tunes a track's jitter buffer.
+type TrackConfig struct {
+	Prebuffer time.Duration // default 60 ms
+	MaxQueue  time.Duration // default 500 ms
+}
+
+// NewTrack returns an empty track.
+func NewTrack(name string, cfg TrackConfig) *Track {
+	if cfg.Prebuffer <= 0 {
+		cfg.Prebuffer = DefaultPrebuffer
+	}
+	if cfg.MaxQueue <= cfg.Prebuffer {
+		cfg.MaxQueue = max(500*time.Millisecond, 2*cfg.Prebuffer)
+	}
+	return &Track{
+		Name:      name,
+		fifo:      NewFIFO(frames(cfg.MaxQueue)),
+		prebuffer: frames(cfg.Prebuffer),
+		gain:      1,
+	}
+}
+
+func frames(d time.Duration) int { return int(d * Rate / time.Second) }
+
+// Write queues interleaved float samples of the given rate and channel
+// count, converting them to the mix format.
+func (t *Track) Write(pcm []float32, rate, channels int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if channels <= 0 || len(pcm)%channels != 0 {
+		return fmt.Errorf("mixer: %s: %d samples is not a whole number of %d-channel frames", t.Name, len(pcm), channels)
+	}
+	if rate != Rate || channels != Channels {
+		if t.res == nil || t.resFormat != [2]int{rate, channels} {
+			if t.res != nil {
+				t.res.Close()
+			}
+			r, err := shim.NewResampler(rate, channels, Rate, Channels)
+			if err != nil {
+				return fmt.Errorf("mixer: %s: %w", t.Name, err)
+			}
+			t.res, t.resFormat = r, [2]int{rate, channels}
+		}
+		out, err := t.res.Convert(pcm)
+		if err != nil {
+			return fmt.Errorf("mixer: %s: %w", t.Name, err)
+		}
+		pcm = out
+	}
+	t.overflowed += int64(t.fifo.Write(pcm))
+	return nil
+}
+
+// SetGain sets the track's linear gain (1 = unchanged).
+func (t *Track) SetGain(g float32) {
+	t.mu.Lock()
+	t.gain = g
+	t.mu.Unlock()
+}
+
+// SetMuted silences the track in the mix; its level still shows.
+func (t *Track) SetMuted(m bool) {
+	t.mu.Lock()
+	t.muted = m
+	t.mu.Unlock()
+}
+
+// TrackStats is what a level meter and a health display need.
+type TrackStats struct {
+	Peak      float32 // 0..1, of the last mixed block
+	Queued    time.Duration
+	Underruns int64
+	Dropped   int64 // frames dropped because the source ran ahead
+}
+
+// Stats returns the track's level and buffer health.
+func (t *Track) Stats() TrackStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return TrackStats{
+		Peak:      t.peak,
+		Queued:    time.Duration(t.fifo.Len()) * time.Second / Rate,
+		Underruns: t.underruns,
+		Dropped:   t.overflowed,
+	}
+}
+
+// pullAdd adds the track's next len(scratch)/2 frames into mix (both
+// interleaved stereo), or nothing while it is prebuffering.
+func (t *Track) pullAdd(mix, scratch []float32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	need := len(scratch) / Channels
+	if !t.playing {
+		if t.fifo.Len() < max(t.prebuffer, need) {
+			t.peak = 0
+			return
+		}
+		t.playing = true
+	}
+	got := t.fifo.Read(scratch)
+	if got < len(scratch) {
+		// Ran dry: play what there is, then wait for a full prebuffer again
+		// rather than stuttering block by block.
+		t.underruns++
+		t.playing = false
+		clear(scratch[got:])
+	}
+	var peak float32
+	for _, s := range scratch {
+		peak = max(peak, float32(math.Abs(float64(s))))
+	}
+	t.peak = min(peak, 1)
+	if t.muted {
+		return
+	}
+	for i, s := range scratch {
+		mix[i] += s * t.gain
+	}
+}
+
+// Close frees the track's resampler.
+func (t *Track) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.res != nil {
+		t.res.Close()
+		t.res = nil
+	}
+}
+
+// Mixer sums tracks block by block. It is used by one goroutine.
+type Mixer struct {
+	mix, scratch []float32
+}
+
+// Mix fills left and right (each n samples, the encoder's planar layout)
+// with the sum of the tracks' next n frames, hard-limited to ±1.
+func (m *Mixer) Mix(tracks []*Track, left, right []float32) {
+	n := len(left)
+	if cap(m.mix) < n*Channels {
+		m.mix = make([]float32, n*Channels)
+		m.scratch = make([]float32, n*Channels)
+	}
+	mix, scratch := m.mix[:n*Channels], m.scratch[:n*Channels]
+	clear(mix)
+	for _, t := range tracks {
+		t.pullAdd(mix, scratch)
+	}
+	for i := 0; i < n; i++ {
+		left[i] = clamp(mix[2*i])
+		right[i] = clamp(mix[2*i+1])
+	}
+}
+
+func clamp(v float32) float32 { return max(-1, min(1, v)) }

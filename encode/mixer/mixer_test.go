@@ -1,0 +1,144 @@
+package mixer
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func seq(from, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(from + i)
+	}
+	return s
+}
+
+func TestFIFO(t *testing.T) {
+	f := NewFIFO(4) // 8 samples
+	if d := f.Write(seq(0, 6)); d != 0 || f.Len() != 3 {
+		t.Fatalf("dropped %d len %d", d, f.Len())
+	}
+	out := make([]float32, 4)
+	if n := f.Read(out); n != 4 || out[0] != 0 || out[3] != 3 {
+		t.Fatalf("read %d %v", n, out)
+	}
+	// Wraps around the end of the ring.
+	if d := f.Write(seq(6, 6)); d != 0 || f.Len() != 4 {
+		t.Fatalf("dropped %d len %d", d, f.Len())
+	}
+	// Overflow drops the oldest frames.
+	if d := f.Write(seq(12, 4)); d != 2 {
+		t.Fatalf("dropped %d frames, want 2", d)
+	}
+	all := make([]float32, 16)
+	n := f.Read(all)
+	if n != 8 {
+		t.Fatalf("read %d samples, want 8", n)
+	}
+	for i := range 8 {
+		if all[i] != float32(8+i) {
+			t.Fatalf("after overflow got %v, want 8..15", all[:n])
+		}
+	}
+	// A write larger than the whole ring keeps its newest part.
+	if d := f.Write(seq(100, 12)); d != 2 || f.Len() != 4 {
+		t.Fatalf("huge write: dropped %d len %d", d, f.Len())
+	}
+	f.Read(all)
+	if all[0] != 104 {
+		t.Fatalf("huge write kept %v, want from 104", all[:8])
+	}
+}
+
+func TestTrackPrebufferAndUnderrun(t *testing.T) {
+	tr := NewTrack("t", TrackConfig{Prebuffer: 40 * time.Millisecond})
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	block := func(v float32, frames int) []float32 {
+		s := make([]float32, frames*2)
+		for i := range s {
+			s[i] = v
+		}
+		return s
+	}
+	tr.Write(block(0.5, 1000), Rate, Channels) // < 40 ms and < one block
+	m.Mix([]*Track{tr}, l, r)
+	if l[0] != 0 {
+		t.Fatal("played before the prebuffer filled")
+	}
+	tr.Write(block(0.5, 2000), Rate, Channels)
+	m.Mix([]*Track{tr}, l, r)
+	if l[0] != 0.5 || r[1023] != 0.5 {
+		t.Fatalf("mixed %v %v, want 0.5", l[0], r[1023])
+	}
+	if p := tr.Stats().Peak; p != 0.5 {
+		t.Fatalf("peak %v, want 0.5", p)
+	}
+	m.Mix([]*Track{tr}, l, r) // 1976 frames left: one more whole block
+	m.Mix([]*Track{tr}, l, r) // 952 left: runs dry part way
+	if l[951] != 0.5 || l[952] != 0 {
+		t.Fatalf("underrun block: %v %v", l[951], l[952])
+	}
+	if s := tr.Stats(); s.Underruns != 1 {
+		t.Fatalf("underruns %d, want 1", s.Underruns)
+	}
+}
+
+func TestMixSumsAndLimits(t *testing.T) {
+	a, b := NewTrack("a", TrackConfig{}), NewTrack("b", TrackConfig{})
+	mk := func(l, r float32) []float32 {
+		s := make([]float32, 4096*2)
+		for i := 0; i < len(s); i += 2 {
+			s[i], s[i+1] = l, r
+		}
+		return s
+	}
+	a.Write(mk(0.25, 0.75), Rate, Channels)
+	b.Write(mk(0.25, 0.75), Rate, Channels)
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	m.Mix([]*Track{a, b}, l, r)
+	if l[10] != 0.5 || r[10] != 1 {
+		t.Fatalf("mix %v %v, want 0.5 and clipped 1", l[10], r[10])
+	}
+	b.SetMuted(true)
+	m.Mix([]*Track{a, b}, l, r)
+	if l[10] != 0.25 {
+		t.Fatalf("muted mix %v, want 0.25", l[10])
+	}
+}
+
+func TestTrackResamples(t *testing.T) {
+	tr := NewTrack("mic", TrackConfig{Prebuffer: 10 * time.Millisecond, MaxQueue: time.Second})
+	defer tr.Close()
+	// 200 ms of a 1 kHz mono sine at 44.1 kHz.
+	in := make([]float32, 44100/5)
+	for i := range in {
+		in[i] = 0.5 * float32(math.Sin(2*math.Pi*1000*float64(i)/44100))
+	}
+	if err := tr.Write(in, 44100, 1); err != nil {
+		t.Fatal(err)
+	}
+	q := tr.Stats().Queued
+	if q < 180*time.Millisecond || q > 201*time.Millisecond {
+		t.Fatalf("queued %v after resampling 200 ms", q)
+	}
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	m.Mix([]*Track{tr}, l, r)
+	m.Mix([]*Track{tr}, l, r)
+	var peak float32
+	for i := range l {
+		if l[i] != r[i] {
+			t.Fatalf("mono source not on both channels at %d: %v %v", i, l[i], r[i])
+		}
+		peak = max(peak, l[i])
+	}
+	if peak < 0.3 || peak > 0.6 {
+		t.Fatalf("resampled sine peak %v, want about 0.5 (mono upmixed keeps level within -3 dB)", peak)
+	}
+	if err := tr.Write(make([]float32, 3), 44100, 2); err == nil {
+		t.Fatal("odd sample count for stereo accepted")
+	}
+}

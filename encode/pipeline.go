@@ -1,0 +1,451 @@
+// Package encode is the program's media path: sources → compositor and
+// mixer → H.264 and AAC encoders → outputs (RTMP, files). It knows nothing
+// of guests, scenes or windows: the studio feeds it Inputs and Outputs.
+//
+// Each stage is one goroutine, and stages hand work on through bounded
+// hand-offs that drop rather than wait:
+//
+//	sources ─Put─▶ Slot ◀─tick─ video stage ─frame─▶ encoder stage ─┐
+//	        ─Write▶ Track ◀─tick─ audio stage (mix + AAC) ──────────┼▶ fan-out ─▶ Output queues
+//
+// Both stages tick on one media clock (package clock), so audio and video
+// timestamps agree without any later correction.
+package encode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"greenroom/encode/clock"
+	"greenroom/encode/codec"
+	"greenroom/encode/compositor"
+	"greenroom/encode/mixer"
+	"greenroom/encode/shim"
+	"greenroom/encode/stream"
+)
+
+// Config is the program's format.
+type Config struct {
+	Width, Height int // default 1280x720
+	FPS           int // default 30
+	VideoBitRate  int // bits per second; default 4.5 Mb/s at 720p, 6 Mb/s at 1080p
+	AudioBitRate  int // bits per second; default 128 kb/s
+	Preset        string
+	Logger        *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Width == 0 || c.Height == 0 {
+		c.Width, c.Height = 1280, 720
+	}
+	if c.FPS == 0 {
+		c.FPS = 30
+	}
+	if c.VideoBitRate == 0 {
+		c.VideoBitRate = 4500_000
+		if c.Width*c.Height > 1280*720 {
+			c.VideoBitRate = 6000_000
+		}
+	}
+	if c.AudioBitRate == 0 {
+		c.AudioBitRate = 128_000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Stats is the pipeline's own health: is it keeping up with real time?
+type Stats struct {
+	Uptime     time.Duration
+	Frames     int64         // video frames encoded
+	Dropped    int64         // frames not encoded because a stage was behind
+	EncodeTime time.Duration // average per video frame, last few seconds
+	Preset     string
+	Width      int
+	Height     int
+	FPS        int
+}
+
+// Pipeline runs one program. Inputs and outputs are guarded by mu; the
+// encoders, compositor and mixer belong to their stage's goroutine.
+type Pipeline struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+
+	venc *codec.VideoEncoder
+	aenc *codec.AudioEncoder
+	comp *compositor.Compositor
+
+	mu      sync.Mutex
+	inputs  []*Input
+	outputs []stream.Output
+
+	toEncode chan *astiav.Frame // video stage → encoder stage, capacity 1
+	free     chan *astiav.Frame // frames back from the encoder stage
+
+	frames, dropped atomic.Int64
+	encodeNanos     atomic.Int64 // EWMA of encode time per frame
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	encoders sync.WaitGroup
+	once     sync.Once
+	closeErr error
+}
+
+// New opens the encoders and starts the program's clock and stages. With no
+// inputs the program is the background colour and silence.
+func New(cfg Config) (*Pipeline, error) {
+	cfg.defaults()
+	if cfg.Width%2 != 0 || cfg.Height%2 != 0 || cfg.Width < 160 || cfg.Height < 90 || cfg.Width > 3840 || cfg.Height > 2160 {
+		return nil, fmt.Errorf("encode: program size %dx%d: want even sizes from 160x90 to 3840x2160", cfg.Width, cfg.Height)
+	}
+	if cfg.FPS < 1 || cfg.FPS > 60 {
+		return nil, fmt.Errorf("encode: %d fps: want 1 to 60", cfg.FPS)
+	}
+	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "encode")}
+	var err error
+	p.venc, err = codec.NewVideoEncoder(codec.VideoConfig{
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.VideoBitRate, Preset: cfg.Preset,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.aenc, err = codec.NewAudioEncoder(codec.AudioConfig{BitRate: cfg.AudioBitRate})
+	if err != nil {
+		p.venc.Close()
+		return nil, err
+	}
+	const inFlight = 3
+	p.toEncode = make(chan *astiav.Frame, 1)
+	p.free = make(chan *astiav.Frame, inFlight)
+	for range inFlight {
+		f, err := codec.NewVideoFrame(cfg.Width, cfg.Height)
+		if err != nil {
+			p.freeAll()
+			return nil, err
+		}
+		p.free <- f
+	}
+	p.comp = compositor.New(cfg.Width, cfg.Height)
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.clock = clock.New()
+	p.wg.Add(1)
+	p.encoders.Add(2)
+	go p.runVideo()
+	go p.runVideoEncoder()
+	go p.runAudio()
+	return p, nil
+}
+
+// Clock is the program's media clock; sources stamp their media with it.
+func (p *Pipeline) Clock() clock.Clock { return p.clock }
+
+// Config is the program's format after defaults.
+func (p *Pipeline) Config() Config { return p.cfg }
+
+// Info describes the encoded streams, for outputs.
+func (p *Pipeline) Info() stream.Info {
+	return stream.Info{Video: p.venc.Info(), Audio: p.aenc.Info()}
+}
+
+// Input is one source's way into the program: a picture slot for the
+// compositor and an audio track for the mixer.
+type Input struct {
+	p     *Pipeline
+	Video *compositor.Slot
+	Audio *mixer.Track
+	pool  compositor.Pool
+	stop  func() // stops the input's own generator, if it has one
+	once  sync.Once
+}
+
+// AddInput adds a source to the program, shown after those already there.
+func (p *Pipeline) AddInput(name string) *Input {
+	in := &Input{p: p, Video: compositor.NewSlot(name), Audio: mixer.NewTrack(name, mixer.TrackConfig{})}
+	p.mu.Lock()
+	p.inputs = append(p.inputs, in)
+	p.mu.Unlock()
+	return in
+}
+
+// NewFrame returns a w×h picture for this input to fill and pass to
+// WriteVideo; pictures are recycled, not allocated per frame.
+func (in *Input) NewFrame(w, h int) *compositor.Frame { return in.pool.Get(w, h) }
+
+// WriteVideo makes f the input's current picture, taking the caller's
+// reference.
+func (in *Input) WriteVideo(f *compositor.Frame) { in.Video.Put(f) }
+
+// WriteAudio queues interleaved float samples.
+func (in *Input) WriteAudio(pcm []float32, rate, channels int) error {
+	return in.Audio.Write(pcm, rate, channels)
+}
+
+// Close takes the input out of the program. Safe to call twice.
+func (in *Input) Close() {
+	in.once.Do(func() {
+		if in.stop != nil {
+			in.stop()
+		}
+		p := in.p
+		p.mu.Lock()
+		p.inputs = slices.DeleteFunc(p.inputs, func(x *Input) bool { return x == in })
+		p.mu.Unlock()
+		in.Video.Clear()
+		// The audio stage may be pulling from the track right now; the
+		// track's own lock makes Close wait for that.
+		in.Audio.Close()
+	})
+}
+
+// AddOutput starts sending the program to o. The pipeline owns o from
+// now on and closes it on RemoveOutput or Close.
+func (p *Pipeline) AddOutput(o stream.Output) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outputs = append(p.outputs, o)
+}
+
+// RemoveOutput stops sending to o and closes it.
+func (p *Pipeline) RemoveOutput(o stream.Output) error {
+	p.mu.Lock()
+	n := len(p.outputs)
+	p.outputs = slices.DeleteFunc(p.outputs, func(x stream.Output) bool { return x == o })
+	found := len(p.outputs) != n
+	p.mu.Unlock()
+	if !found {
+		return fmt.Errorf("encode: output %s is not part of the program", o.Name())
+	}
+	return o.Close()
+}
+
+// Outputs returns every output's stats.
+func (p *Pipeline) Outputs() []stream.Stats {
+	p.mu.Lock()
+	outs := slices.Clone(p.outputs)
+	p.mu.Unlock()
+	stats := make([]stream.Stats, len(outs))
+	for i, o := range outs {
+		stats[i] = o.Stats()
+	}
+	return stats
+}
+
+// Stats reports whether the pipeline keeps up.
+func (p *Pipeline) Stats() Stats {
+	return Stats{
+		Uptime:     p.clock.Now(),
+		Frames:     p.frames.Load(),
+		Dropped:    p.dropped.Load(),
+		EncodeTime: time.Duration(p.encodeNanos.Load()),
+		Preset:     p.venc.Preset(),
+		Width:      p.cfg.Width, Height: p.cfg.Height, FPS: p.cfg.FPS,
+	}
+}
+
+func (p *Pipeline) publish(pkt *stream.Packet) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range p.outputs {
+		o.Write(pkt)
+	}
+}
+
+func (p *Pipeline) snapshotInputs(dst []*Input) []*Input {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(dst[:0], p.inputs...)
+}
+
+// sleepUntil waits for the wall instant t; false if the pipeline stopped.
+func (p *Pipeline) sleepUntil(t time.Time, timer *time.Timer) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return p.ctx.Err() == nil
+	}
+	timer.Reset(d)
+	select {
+	case <-timer.C:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// runVideo is the video stage: at every frame tick it renders the newest
+// picture of each input and hands the frame to the encoder stage. It never
+// waits for the encoder: with no free frame the tick is dropped and counted.
+func (p *Pipeline) runVideo() {
+	defer p.wg.Done()
+	defer close(p.toEncode)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var inputs []*Input
+	var slots []*compositor.Slot
+	interval := time.Second / time.Duration(p.cfg.FPS)
+	for n := int64(0); ; n++ {
+		due := time.Duration(n) * interval
+		if !p.sleepUntil(p.clock.At(due), timer) {
+			return
+		}
+		// Far behind (the machine stalled): skip to the current tick
+		// rather than render a burst of stale frames.
+		if late := p.clock.Now() - due; late > 2*interval {
+			skip := int64(late / interval)
+			p.dropped.Add(skip)
+			n += skip
+		}
+		inputs = p.snapshotInputs(inputs)
+		slots = slots[:0]
+		for _, in := range inputs {
+			slots = append(slots, in.Video)
+		}
+		var f *astiav.Frame
+		select {
+		case f = <-p.free:
+		default:
+			p.dropped.Add(1) // the encoder still has every frame: it is behind
+			continue
+		}
+		canvas, err := p.comp.Render(slots, time.Now())
+		if err == nil {
+			err = shim.CopyImage(f, canvas)
+		}
+		if err != nil {
+			p.log.Error("render", "err", err)
+			p.free <- f
+			continue
+		}
+		f.SetPts(n)
+		p.toEncode <- f // never blocks: at most len(free) frames exist
+	}
+}
+
+// runVideoEncoder is the encoder stage: H.264-encode every frame it gets,
+// then flush when the video stage ends.
+func (p *Pipeline) runVideoEncoder() {
+	defer p.encoders.Done()
+	for f := range p.toEncode {
+		start := time.Now()
+		err := p.venc.Encode(f, p.publish)
+		took := time.Since(start)
+		p.free <- f
+		if err != nil {
+			p.log.Error("video encode", "err", err)
+			continue
+		}
+		p.frames.Add(1)
+		old := p.encodeNanos.Load()
+		p.encodeNanos.Store(old + (int64(took)-old)/16)
+	}
+	if err := p.venc.Encode(nil, p.publish); err != nil {
+		p.log.Warn("video flush", "err", err)
+	}
+}
+
+// runAudio is the audio stage: every encoder frame (1024 samples at 48 kHz)
+// it mixes the inputs and AAC-encodes the block. Audio is never skipped for
+// small delays, only when the machine stalled for longer than half a second.
+func (p *Pipeline) runAudio() {
+	defer p.encoders.Done()
+	frame, err := p.aenc.NewFrame()
+	if err != nil {
+		p.log.Error("audio frame", "err", err)
+		return
+	}
+	defer frame.Free()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	size := int64(p.aenc.FrameSize())
+	left, right := make([]float32, size), make([]float32, size)
+	var mix mixer.Mixer
+	var inputs []*Input
+	var tracks []*mixer.Track
+	for k := int64(0); ; k++ {
+		due := time.Duration(k*size) * time.Second / mixer.Rate
+		if !p.sleepUntil(p.clock.At(due), timer) {
+			break
+		}
+		if late := p.clock.Now() - due; late > 500*time.Millisecond {
+			k += int64(late) * mixer.Rate / int64(time.Second) / size
+		}
+		inputs = p.snapshotInputs(inputs)
+		tracks = tracks[:0]
+		for _, in := range inputs {
+			tracks = append(tracks, in.Audio)
+		}
+		mix.Mix(tracks, left, right)
+		if err := shim.CopyPlanarFloat(frame, [][]float32{left, right}); err != nil {
+			p.log.Error("audio frame", "err", err)
+			continue
+		}
+		frame.SetPts(k * size)
+		if err := p.aenc.Encode(frame, p.publish); err != nil {
+			p.log.Error("audio encode", "err", err)
+		}
+	}
+	if err := p.aenc.Encode(nil, p.publish); err != nil {
+		p.log.Warn("audio flush", "err", err)
+	}
+}
+
+// Close ends the program: the stages stop, the encoders flush their last
+// packets to the outputs, the outputs flush and close (in parallel), and
+// everything is freed. It returns the outputs' errors. Safe to call twice.
+func (p *Pipeline) Close() error {
+	p.once.Do(func() {
+		p.cancel()
+		p.wg.Wait()
+		p.encoders.Wait()
+		p.mu.Lock()
+		outs := p.outputs
+		p.outputs = nil
+		inputs := p.inputs
+		p.mu.Unlock()
+		errs := make([]error, len(outs))
+		var wg sync.WaitGroup
+		for i, o := range outs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = o.Close()
+			}()
+		}
+		wg.Wait()
+		for _, in := range inputs {
+			in.Close()
+		}
+		p.freeAll()
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
+}
+
+func (p *Pipeline) freeAll() {
+	if p.comp != nil {
+		p.comp.Close()
+	}
+	for {
+		select {
+		case f := <-p.free:
+			f.Free()
+			continue
+		default:
+		}
+		break
+	}
+	p.venc.Close()
+	p.aenc.Close()
+}

@@ -1,0 +1,284 @@
+// Package record writes the program to a local file through FFmpeg's
+// muxers (go-astiav). MP4 is written fragmented (a moof per keyframe, an
+// empty moov up front) and Matroska is written as it goes, so a crash or a
+// power cut still leaves a playable file.
+//
+// A Recorder is a stream.Output: it queues and drops on its own and never
+// stalls the encoder. A disk error (full, removed, read-only) fails this
+// output only, with the reason in Stats; the stream goes on.
+package record
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/asticode/go-astiav"
+
+	"greenroom/encode/clock"
+	"greenroom/encode/stream"
+)
+
+// Config says where and what to record.
+type Config struct {
+	Path string // .mp4 (fragmented, default), .mov, .mkv or .flv
+	Info stream.Info
+	// QueueSize bounds the packets waiting for the disk; default 512
+	// (several seconds: disks stall for longer than networks).
+	QueueSize int
+	Logger    *slog.Logger
+}
+
+// Recorder is one recording. Its muxer is owned by the run goroutine;
+// state and err are guarded by mu.
+type Recorder struct {
+	cfg   Config
+	log   *slog.Logger
+	q     *stream.Queue
+	meter *stream.Meter
+
+	fc       *astiav.FormatContext
+	io       *astiav.IOContext
+	pkt      *astiav.Packet
+	vs, as   *astiav.Stream
+	vtb, atb astiav.Rational
+
+	mu    sync.Mutex
+	state stream.State
+	err   error
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New creates the file, writes the header and starts the writer. Errors
+// here (no such folder, no permission) are the user's to see at once.
+func New(cfg Config) (*Recorder, error) {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 512
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	format, opts := formatFor(cfg.Path)
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("record: folder %s does not exist", dir)
+		}
+	}
+	r := &Recorder{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "record", "file", cfg.Path),
+		q:     stream.NewQueue(cfg.QueueSize),
+		meter: stream.NewMeter(0),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		state: stream.Live,
+	}
+	if err := r.open(format, opts); err != nil {
+		r.free()
+		return nil, err
+	}
+	go r.run()
+	return r, nil
+}
+
+func formatFor(path string) (string, map[string]string) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".mkv":
+		return "matroska", nil
+	case ".flv":
+		return "flv", nil
+	case ".mov":
+		return "mov", map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+	}
+	return "mp4", map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+}
+
+func (r *Recorder) open(format string, opts map[string]string) error {
+	fc, err := astiav.AllocOutputFormatContext(nil, format, r.cfg.Path)
+	if err != nil {
+		return fmt.Errorf("record: %s: %w", r.cfg.Path, err)
+	}
+	r.fc = fc
+	v, a := r.cfg.Info.Video, r.cfg.Info.Audio
+
+	r.vs = fc.NewStream(nil)
+	cp := r.vs.CodecParameters()
+	cp.SetMediaType(astiav.MediaTypeVideo)
+	cp.SetCodecID(astiav.CodecIDH264)
+	cp.SetWidth(v.Width)
+	cp.SetHeight(v.Height)
+	cp.SetPixelFormat(astiav.PixelFormatYuv420P)
+	cp.SetSampleAspectRatio(astiav.NewRational(1, 1))
+	if err := cp.SetExtraData(v.Extradata); err != nil {
+		return fmt.Errorf("record: video header: %w", err)
+	}
+	r.vs.SetTimeBase(astiav.NewRational(1, 90000))
+	r.vs.SetAvgFrameRate(astiav.NewRational(v.FPS, 1))
+	r.vs.SetRFrameRate(astiav.NewRational(v.FPS, 1))
+
+	r.as = fc.NewStream(nil)
+	cp = r.as.CodecParameters()
+	cp.SetMediaType(astiav.MediaTypeAudio)
+	cp.SetCodecID(astiav.CodecIDAac)
+	cp.SetSampleRate(a.SampleRate)
+	cp.SetChannelLayout(astiav.ChannelLayoutStereo)
+	cp.SetChannels(a.Channels)
+	cp.SetFrameSize(1024)
+	if err := cp.SetExtraData(a.Extradata); err != nil {
+		return fmt.Errorf("record: audio header: %w", err)
+	}
+	r.as.SetTimeBase(astiav.NewRational(1, a.SampleRate))
+
+	if !fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
+		io, err := astiav.OpenIOContext(r.cfg.Path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite))
+		if err != nil {
+			return fmt.Errorf("record: create %s: %w", r.cfg.Path, err)
+		}
+		r.io = io
+		fc.SetPb(io)
+	}
+	d := astiav.NewDictionary()
+	defer d.Free()
+	for k, val := range opts {
+		if err := d.Set(k, val, 0); err != nil {
+			return fmt.Errorf("record: option %s: %w", k, err)
+		}
+	}
+	if err := fc.WriteHeader(d); err != nil {
+		return fmt.Errorf("record: write header to %s: %w", r.cfg.Path, err)
+	}
+	// The muxer may pick its own time bases (MP4: the track timescale).
+	r.vtb, r.atb = r.vs.TimeBase(), r.as.TimeBase()
+	r.pkt = astiav.AllocPacket()
+	return nil
+}
+
+// Name is the file's path.
+func (r *Recorder) Name() string { return r.cfg.Path }
+
+// Write queues p; it never blocks.
+func (r *Recorder) Write(p *stream.Packet) { r.q.Push(p) }
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	for {
+		select {
+		case <-r.q.Ready():
+			for p := r.q.Pop(); p != nil; p = r.q.Pop() {
+				r.writePacket(p)
+			}
+		case <-r.stop:
+			for _, p := range r.q.Close() {
+				r.writePacket(p)
+			}
+			return
+		}
+	}
+}
+
+func (r *Recorder) writePacket(p *stream.Packet) {
+	if r.failed() {
+		return
+	}
+	tb, idx := r.vtb, r.vs.Index()
+	if p.Kind == stream.Audio {
+		tb, idx = r.atb, r.as.Index()
+	}
+	if err := r.pkt.FromData(p.Data); err != nil {
+		r.fail(fmt.Errorf("record: packet: %w", err))
+		return
+	}
+	r.pkt.SetStreamIndex(idx)
+	r.pkt.SetPts(clock.Timestamp(p.PTS, tb))
+	r.pkt.SetDts(clock.Timestamp(p.DTS, tb))
+	if p.Key {
+		r.pkt.SetFlags(r.pkt.Flags().Add(astiav.PacketFlagKey))
+	}
+	err := r.fc.WriteInterleavedFrame(r.pkt)
+	r.pkt.Unref()
+	if err != nil {
+		r.fail(fmt.Errorf("record: write %s: %w", r.cfg.Path, err))
+		return
+	}
+	r.meter.Add(p)
+}
+
+func (r *Recorder) failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state == stream.Failed
+}
+
+func (r *Recorder) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state != stream.Failed {
+		r.state, r.err = stream.Failed, err
+		r.log.Error("recording stopped", "err", err)
+	}
+}
+
+// Stats reports the recording's health.
+func (r *Recorder) Stats() stream.Stats {
+	bps, fps, written := r.meter.Rates()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return stream.Stats{
+		Name: r.cfg.Path, State: r.state, Err: r.err,
+		BitRate: bps, FPS: fps, Written: written,
+		Dropped: r.q.Dropped(), Queue: r.q.Len(),
+	}
+}
+
+// Close writes what is queued, finalizes the file and releases it. Safe to
+// call twice; returns the first error the recording met, if any.
+func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() {
+		close(r.stop)
+		<-r.done
+		var errs []error
+		if !r.failed() {
+			if err := r.fc.WriteTrailer(); err != nil {
+				errs = append(errs, fmt.Errorf("record: finalize %s: %w", r.cfg.Path, err))
+			}
+		}
+		errs = append(errs, r.free())
+		r.mu.Lock()
+		if r.err != nil {
+			errs = append([]error{r.err}, errs...)
+		}
+		if r.state != stream.Failed {
+			r.state = stream.Closed
+		}
+		r.mu.Unlock()
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+func (r *Recorder) free() error {
+	var err error
+	if r.pkt != nil {
+		r.pkt.Free()
+		r.pkt = nil
+	}
+	if r.io != nil {
+		if e := r.io.Close(); e != nil {
+			err = fmt.Errorf("record: close %s: %w", r.cfg.Path, e)
+		}
+		r.io = nil
+	}
+	if r.fc != nil {
+		r.fc.Free()
+		r.fc = nil
+	}
+	return err
+}

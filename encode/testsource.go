@@ -1,0 +1,70 @@
+package encode
+
+import (
+	"context"
+	"time"
+
+	"greenroom/encode/mixer"
+	"greenroom/encode/testpattern"
+)
+
+// AddTestPattern adds the built-in test-pattern source (w×h at the program
+// frame rate) and starts feeding it on the program clock until the input
+// or the pipeline is closed.
+//
+// The generator renders frame n half a frame before the video stage's tick
+// n, so every tick finds exactly its own frame, and keeps the audio track
+// filled just past the mixer's prebuffer, so the beep that starts second s
+// is mixed at second s: flash and beep leave the pipeline together.
+func (p *Pipeline) AddTestPattern(name string, w, h int) (*Input, error) {
+	pat, err := testpattern.New(w, h, p.cfg.FPS)
+	if err != nil {
+		return nil, err
+	}
+	in := p.AddInput(name)
+	ctx, cancel := context.WithCancel(p.ctx)
+	in.stop = cancel
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.runTestPattern(ctx, in, pat)
+	}()
+	return in, nil
+}
+
+func (p *Pipeline) runTestPattern(ctx context.Context, in *Input, pat *testpattern.Pattern) {
+	interval := time.Second / time.Duration(p.cfg.FPS)
+	const audioStep = 10 * time.Millisecond
+	lead := mixer.DefaultPrebuffer + 2*audioStep
+	buf := make([]float32, 2*int(audioStep*mixer.Rate/time.Second))
+	var n, sample int64 // next frame, next sample
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		now := p.clock.Now()
+		// Video: every frame whose (early) time has come.
+		for time.Duration(n)*interval-interval/2 <= now {
+			if late := now - time.Duration(n)*interval; late > interval {
+				n += int64(late / interval) // skip what nobody will show
+			}
+			in.WriteVideo(pat.Frame(n))
+			n++
+		}
+		// Audio: keep the track filled up to now + lead.
+		for time.Duration(sample)*time.Second/mixer.Rate < now+lead {
+			pat.Audio(buf, sample, mixer.Rate)
+			if err := in.WriteAudio(buf, mixer.Rate, mixer.Channels); err != nil {
+				p.log.Error("test pattern audio", "err", err)
+				return
+			}
+			sample += int64(len(buf) / 2)
+		}
+		next := min(time.Duration(n)*interval-interval/2, now+audioStep)
+		timer.Reset(time.Until(p.clock.At(next)))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}

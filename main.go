@@ -1,0 +1,271 @@
+// Command greenroom is the Greenroom studio.
+//
+//	greenroom                 the studio (until the window lands: the headless default below)
+//	greenroom live [flags]    headless: the test-pattern host, live to RTMP(S) and/or recorded
+//	greenroom serve [flags]   headless studio with guests (coming with the guests issue)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"greenroom/encode"
+	"greenroom/encode/record"
+	"greenroom/encode/rtmpout"
+	"greenroom/encode/stream"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  greenroom                      start the studio (for now: test pattern, recorded to ~/Videos/Greenroom)
+  greenroom live [flags]         go live headless with the test-pattern host
+      --to URL                   rtmp:// or rtmps:// server URL ending in the stream key (repeatable)
+      --record FILE              also record to FILE (.mp4 fragmented, .mkv, .flv)
+      --for DURATION             stop after DURATION (e.g. 30s, 1h); default: until Ctrl-C
+      --size WxH                 program size, 1280x720 (default) or 1920x1080
+      --fps N                    frames per second (default 30)
+      --video-kbps N             H.264 bit rate (default 4500 at 720p, 6000 at 1080p)
+      --preset NAME              x264 preset (default veryfast)
+      -v                         log what happens inside (to stderr)
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return runDefault(ctx, stdout, stderr)
+	}
+	switch args[0] {
+	case "live":
+		return runLive(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "greenroom: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+// runDefault is what `greenroom` and scripts/run do until the studio window
+// exists: the test-pattern host, recorded to a new file in ~/Videos/Greenroom.
+func runDefault(ctx context.Context, stdout, stderr io.Writer) int {
+	dir, err := recordingsDir()
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom: %v\n", err)
+		return 1
+	}
+	file := filepath.Join(dir, "greenroom-"+time.Now().Format("20060102-150405")+".mp4")
+	fmt.Fprintln(stdout, "greenroom: no studio window yet — running the headless default: test-pattern host, recorded locally; Ctrl-C to stop")
+	return runLive(ctx, []string{"--record", file}, stdout, stderr)
+}
+
+func recordingsDir() (string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home folder to record into: %w", err)
+	}
+	dir := filepath.Join(home, "Videos", "Greenroom")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create the recordings folder: %w", err)
+	}
+	return dir, nil
+}
+
+type liveFlags struct {
+	to        []string
+	record    string
+	duration  time.Duration
+	w, h, fps int
+	kbps      int
+	preset    string
+	verbose   bool
+}
+
+func parseLiveFlags(args []string) (liveFlags, error) {
+	f := liveFlags{w: 1280, h: 720, fps: 30}
+	fs := flag.NewFlagSet("greenroom live", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Func("to", "", func(s string) error {
+		f.to = append(f.to, s)
+		return nil
+	})
+	fs.StringVar(&f.record, "record", "", "")
+	fs.DurationVar(&f.duration, "for", 0, "")
+	fs.Func("size", "", func(s string) error {
+		w, h, ok := strings.Cut(strings.ToLower(s), "x")
+		var err1, err2 error
+		f.w, err1 = strconv.Atoi(w)
+		f.h, err2 = strconv.Atoi(h)
+		if !ok || err1 != nil || err2 != nil {
+			return errors.New("want WIDTHxHEIGHT, like 1920x1080")
+		}
+		return nil
+	})
+	fs.IntVar(&f.fps, "fps", 30, "")
+	fs.IntVar(&f.kbps, "video-kbps", 0, "")
+	fs.StringVar(&f.preset, "preset", "", "")
+	fs.BoolVar(&f.verbose, "v", false, "")
+	if err := fs.Parse(args); err != nil {
+		return f, err // --to never fails here, so no stream key is echoed
+	}
+	if fs.NArg() > 0 {
+		arg := fs.Arg(0)
+		if t, err := rtmpout.ParseURL(arg); err == nil {
+			return f, fmt.Errorf("unexpected argument %s: did you mean --to?", t.Redacted())
+		}
+		return f, fmt.Errorf("unexpected argument %q", arg)
+	}
+	if len(f.to) == 0 && f.record == "" {
+		return f, errors.New("nothing to do: give --to URL and/or --record FILE")
+	}
+	return f, nil
+}
+
+func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseLiveFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom live: %v (see greenroom help)\n", err)
+		return 2
+	}
+	level := slog.LevelError + 4 // components' failures are reported below, once, in words
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	encode.RouteFFmpegLog(log)
+
+	var targets []rtmpout.Target
+	for _, u := range f.to {
+		t, err := rtmpout.ParseURL(u)
+		if err != nil {
+			fmt.Fprintf(stderr, "greenroom live: --to: %v\n", err)
+			return 2
+		}
+		targets = append(targets, t)
+	}
+
+	p, err := encode.New(encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+		return 2
+	}
+	if _, err := p.AddTestPattern("host", f.w, f.h); err != nil {
+		p.Close()
+		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+		return 1
+	}
+	cfg := p.Config()
+	fmt.Fprintf(stdout, "program: %dx%d@%d H.264 %d kb/s + AAC %d kb/s, test-pattern host\n",
+		cfg.Width, cfg.Height, cfg.FPS, cfg.VideoBitRate/1000, cfg.AudioBitRate/1000)
+
+	if f.record != "" {
+		rec, err := record.New(record.Config{Path: f.record, Info: p.Info(), Logger: log})
+		if err != nil {
+			p.Close()
+			fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+			return 1
+		}
+		p.AddOutput(rec)
+		fmt.Fprintf(stdout, "recording to %s\n", f.record)
+	}
+	for i, t := range targets {
+		o, err := rtmpout.New(rtmpout.Config{Name: t.Redacted(), URL: f.to[i], Info: p.Info(), Logger: log})
+		if err != nil {
+			p.Close()
+			fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+			return 1
+		}
+		p.AddOutput(o)
+		fmt.Fprintf(stdout, "connecting to %s\n", t.Redacted())
+	}
+	return watch(ctx, p, f.duration, stdout, stderr)
+}
+
+// watch reports each output's changes of state until the duration is up,
+// the user interrupts, or no output is left working.
+func watch(ctx context.Context, p *encode.Pipeline, d time.Duration, stdout, stderr io.Writer) int {
+	if d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	seen := map[string]stream.State{}
+	failed := 0
+	lastStatus := time.Now()
+	code := 0
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		healthy := 0
+		for _, s := range p.Outputs() {
+			if s.State != seen[s.Name] {
+				seen[s.Name] = s.State
+				switch s.State {
+				case stream.Live:
+					fmt.Fprintf(stdout, "live: %s\n", s.Name)
+				case stream.Reconnecting:
+					fmt.Fprintf(stderr, "greenroom: %s: connection lost, reconnecting: %v\n", s.Name, s.Err)
+				case stream.Failed:
+					failed++
+					fmt.Fprintf(stderr, "greenroom: %s failed: %v\n", s.Name, s.Err)
+				}
+			}
+			if s.State != stream.Failed {
+				healthy++
+			}
+		}
+		if healthy == 0 {
+			code = 1
+			break
+		}
+		if time.Since(lastStatus) >= 5*time.Second {
+			lastStatus = time.Now()
+			fmt.Fprintln(stdout, statusLine(p))
+		}
+	}
+	// Close returns every output's failure; those reported above are not
+	// news, but one that failed while finishing (a full disk at the last
+	// write) is.
+	if err := p.Close(); err != nil && failed == 0 {
+		fmt.Fprintf(stderr, "greenroom: finishing: %v\n", err)
+		code = 1
+	}
+	st := p.Stats()
+	fmt.Fprintf(stdout, "stopped after %s: %d frames encoded, %d dropped\n", st.Uptime.Round(time.Second), st.Frames, st.Dropped)
+	return code
+}
+
+func statusLine(p *encode.Pipeline) string {
+	st := p.Stats()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %d frames, %d dropped, encode %.1f ms/frame (%s)",
+		st.Uptime.Round(time.Second), st.Frames, st.Dropped, float64(st.EncodeTime)/1e6, st.Preset)
+	for _, s := range p.Outputs() {
+		fmt.Fprintf(&b, " | %s: %s %.0f kb/s %.0f fps", s.Name, s.State, s.BitRate/1000, s.FPS)
+		if s.Dropped > 0 {
+			fmt.Fprintf(&b, " dropped %d", s.Dropped)
+		}
+	}
+	return b.String()
+}

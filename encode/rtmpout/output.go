@@ -1,0 +1,496 @@
+// Package rtmpout owns publishing the program to one RTMP or RTMPS
+// destination (Twitch, YouTube, Facebook, a custom server): URL and stream
+// key handling, the RTMP connection and its publish handshake, FLV
+// packaging of H.264/AAC, and reconnecting. An Output is a stream.Output:
+// the rest of the studio hands it packets and reads its Stats.
+//
+// It does not encode, mix or choose destinations, and it keeps go-rtmp's
+// sharp corners to itself (see conn.go).
+package rtmpout
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/yutopp/go-amf0"
+	"github.com/yutopp/go-rtmp/message"
+
+	"greenroom/encode/stream"
+)
+
+// Sentinel errors; test with errors.Is. Their text is completed by the
+// error that wraps them, e.g.
+//
+//	rtmpout: publish to rtmp://host:1935/live/****: server refused the stream (wrong stream key?)
+var (
+	// ErrKeyRejected: the server answered and said no (wrong key or app,
+	// stream already live), or hung up as soon as we asked to publish.
+	// Retrying will not help: the user has to fix the URL or key.
+	ErrKeyRejected = errors.New("server refused the stream")
+	// ErrUnreachable: no RTMP server answered (DNS, refused, timeout, TLS).
+	ErrUnreachable = errors.New("server unreachable")
+	// ErrClosed: WaitLive was waiting when the Output was closed.
+	ErrClosed = errors.New("rtmpout: output closed")
+)
+
+// Config describes one destination.
+type Config struct {
+	// Name is shown in stats and logs ("twitch"); the redacted URL if empty.
+	Name string
+	// URL is rtmp://host[:1935]/app[/...]/key or rtmps://host[:443]/app/key.
+	// It contains the stream key: never log it.
+	URL  string
+	Info stream.Info
+	// Logger gets this output's logs; slog.Default() if nil.
+	Logger *slog.Logger
+	// QueueSize is how many packets may wait for the network (256 if 0).
+	QueueSize int
+	// DialTimeout bounds dial, RTMP handshake, connect, createStream and
+	// the publish answer together (5 s if 0).
+	DialTimeout time.Duration
+	// TLS configures rtmps:// (extra roots, say); nil uses the system's.
+	TLS *tls.Config
+}
+
+const (
+	defaultQueueSize   = 256
+	defaultDialTimeout = 5 * time.Second
+	flushTimeout       = 2 * time.Second
+	maxBackoff         = 10 * time.Second
+	// A session that lasted this long resets the reconnect backoff.
+	stableSession = 30 * time.Second
+	// liveProbation is how long the server must keep a stream after
+	// NetStream.Publish.Start before we call it live: some servers accept
+	// and then hang up on a key they refuse.
+	liveProbation = time.Second
+)
+
+// Output publishes to one RTMP destination. It is an actor: run owns the
+// connection and everything about it; Write and Stats only touch the queue
+// and the stats snapshot, each guarded by its own mutex.
+type Output struct {
+	name   string
+	target Target
+	info   stream.Info
+	log    *slog.Logger
+	cfg    Config
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	qmu sync.Mutex // guards q: run swaps it on reconnect, Write pushes
+	q   *stream.Queue
+
+	meter *stream.Meter
+
+	// live is closed on the first Publish.Start or when the output stops
+	// for good; liveErr (under mu) then says which.
+	live     chan struct{}
+	liveOnce sync.Once
+
+	mu         sync.Mutex // guards the fields below
+	state      stream.State
+	err        error
+	liveErr    error
+	reconnects int
+
+	retiredDrops atomic.Int64 // packets dropped in queues run has replaced
+}
+
+// New validates cfg and starts publishing in the background; it returns at
+// once. Use WaitLive to learn how the first connection went.
+func New(cfg Config) (*Output, error) {
+	t, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("rtmpout: %w", err)
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = defaultQueueSize
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = defaultDialTimeout
+	}
+	name := cfg.Name
+	if name == "" {
+		name = t.Redacted()
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &Output{
+		name:   name,
+		target: t,
+		info:   cfg.Info,
+		log:    log.With("component", "rtmpout", "output", name),
+		cfg:    cfg,
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+		q:      stream.NewQueue(cfg.QueueSize),
+		meter:  stream.NewMeter(0),
+		live:   make(chan struct{}),
+	}
+	go o.run()
+	return o, nil
+}
+
+// Name is the configured name, or the redacted URL.
+func (o *Output) Name() string { return o.name }
+
+// Write queues p; it never blocks. p must not be modified afterwards.
+func (o *Output) Write(p *stream.Packet) {
+	o.qmu.Lock()
+	o.q.Push(p)
+	o.qmu.Unlock()
+}
+
+// Stats is a snapshot; Err never contains the stream key.
+func (o *Output) Stats() stream.Stats {
+	o.qmu.Lock()
+	q := o.q
+	o.qmu.Unlock()
+	bitRate, fps, written := o.meter.Rates()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return stream.Stats{
+		Name:       o.name,
+		State:      o.state,
+		Err:        o.err,
+		BitRate:    bitRate,
+		FPS:        fps,
+		Written:    written,
+		Dropped:    o.retiredDrops.Load() + q.Dropped(),
+		Queue:      q.Len(),
+		Reconnects: o.reconnects,
+	}
+}
+
+// WaitLive waits until the server first accepts the stream (nil), the first
+// connection fails (an error wrapping ErrKeyRejected or ErrUnreachable),
+// the output is closed (ErrClosed) or ctx ends.
+func (o *Output) WaitLive(ctx context.Context) error {
+	select {
+	case <-o.live:
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return o.liveErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close flushes what is queued (for at most 2 s), unpublishes, closes the
+// connection and waits for every goroutine. Safe to call twice.
+func (o *Output) Close() error {
+	o.cancel()
+	<-o.done
+	o.setState(stream.Closed, nil)
+	return nil
+}
+
+func (o *Output) setState(s stream.State, err error) {
+	o.mu.Lock()
+	o.state, o.err = s, err
+	o.mu.Unlock()
+}
+
+// firstResult settles WaitLive once.
+func (o *Output) firstResult(err error) {
+	o.liveOnce.Do(func() {
+		o.mu.Lock()
+		o.liveErr = err
+		o.mu.Unlock()
+		close(o.live)
+	})
+}
+
+func (o *Output) run() {
+	defer close(o.done)
+	defer o.firstResult(ErrClosed)
+	backoff := time.Second
+	for everLive := false; ; {
+		s, err := o.connect()
+		if o.ctx.Err() != nil {
+			if s != nil {
+				s.close()
+			}
+			break
+		}
+		if err != nil {
+			if !everLive {
+				o.fail(err)
+				return
+			}
+			o.log.Warn("reconnect failed", "err", err, "retry_in", backoff)
+			o.setState(stream.Reconnecting, err)
+		} else {
+			start := time.Now()
+			wasLive, live := everLive, false
+			w := &writer{s: s, info: o.info}
+			err = o.pump(w, func() {
+				live, everLive = true, true
+				o.mu.Lock()
+				o.state, o.err = stream.Live, nil
+				if wasLive {
+					o.reconnects++
+				}
+				o.mu.Unlock()
+				o.firstResult(nil)
+				o.log.Info("live")
+			})
+			if o.ctx.Err() != nil {
+				o.flush(w)
+				break
+			}
+			s.close()
+			if !wasLive && !live {
+				// nginx-rtmp's "deny publish" sends Publish.Start and
+				// then hangs up: a refusal in all but name.
+				o.fail(fmt.Errorf("rtmpout: publish to %s: %w (wrong stream key?): server closed the connection right after accepting the stream",
+					o.target.Redacted(), ErrKeyRejected))
+				return
+			}
+			if time.Since(start) >= stableSession {
+				backoff = time.Second
+			}
+			err = o.publishError(err, "connection lost")
+			o.log.Warn("connection lost, reconnecting", "err", err, "retry_in", backoff)
+			o.setState(stream.Reconnecting, err)
+		}
+		// Whatever waited during the outage is stale, and the server
+		// needs a keyframe first: start over with a fresh queue.
+		o.qmu.Lock()
+		old := o.q
+		o.q = stream.NewQueue(o.cfg.QueueSize)
+		o.qmu.Unlock()
+		o.retire(old)
+		select {
+		case <-time.After(backoff):
+		case <-o.ctx.Done():
+		}
+		backoff = min(backoff*2, maxBackoff)
+		if o.ctx.Err() != nil {
+			break
+		}
+	}
+	o.setState(stream.Closed, nil)
+	o.log.Info("closed")
+}
+
+// fail ends the output after its first connection failed: a wrong key or
+// an unreachable server is the user's to fix, not ours to hammer.
+func (o *Output) fail(err error) {
+	o.log.Error("publish failed", "err", err)
+	o.setState(stream.Failed, err)
+	o.firstResult(err)
+	// Later Writes become no-ops; what waited counts as dropped.
+	o.retiredDrops.Add(int64(len(o.q.Close())))
+}
+
+// retire closes q, which run has just replaced, and counts what it dropped
+// or still held.
+func (o *Output) retire(q *stream.Queue) {
+	n := len(q.Close())
+	o.retiredDrops.Add(q.Dropped() + int64(n))
+}
+
+// connect dials and publishes, bounded by DialTimeout and by Close.
+func (o *Output) connect() (*session, error) {
+	ctx, cancel := context.WithTimeout(o.ctx, o.cfg.DialTimeout)
+	defer cancel()
+	o.log.Debug("connecting", "url", o.target.Redacted())
+	s, err := dial(ctx, o.target, o.cfg.TLS)
+	if err != nil {
+		if o.ctx.Err() != nil {
+			return nil, o.ctx.Err()
+		}
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer within %v", o.cfg.DialTimeout)
+		}
+		return nil, fmt.Errorf("rtmpout: publish to %s: %w: %v", o.target.Redacted(), ErrUnreachable, o.redact(err))
+	}
+	if err := s.publish(ctx); err != nil {
+		s.close()
+		if o.ctx.Err() != nil {
+			return nil, o.ctx.Err()
+		}
+		return nil, o.setupFailure(ctx, err)
+	}
+	return s, nil
+}
+
+// setupFailure turns a failed publish sequence into ErrKeyRejected (the
+// server said no, or hung up on us) or ErrUnreachable (it went silent).
+func (o *Output) setupFailure(ctx context.Context, err error) error {
+	var se *setupError
+	if !errors.As(err, &se) {
+		return o.publishError(err, "")
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("rtmpout: publish to %s: %w: no answer within %v (%s)",
+			o.target.Redacted(), ErrUnreachable, o.cfg.DialTimeout, se.reason)
+	}
+	hint := "wrong stream key?"
+	if se.stage == stageConnect {
+		hint = "wrong app in the URL?"
+	}
+	detail := se.reason
+	if se.cause != nil {
+		// nginx-rtmp's "deny publish" and a refusing on_publish hook just
+		// drop the connection: that is a refusal too.
+		detail = "server closed the connection while " + se.reason
+	}
+	return fmt.Errorf("rtmpout: publish to %s: %w (%s): %s", o.target.Redacted(), ErrKeyRejected, hint, o.redact(errors.New(detail)))
+}
+
+func (o *Output) publishError(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if what == "" {
+		return fmt.Errorf("rtmpout: publish to %s: %v", o.target.Redacted(), o.redact(err))
+	}
+	return fmt.Errorf("rtmpout: publish to %s: %s: %v", o.target.Redacted(), what, o.redact(err))
+}
+
+// redact returns err's text with the key masked.
+func (o *Output) redact(err error) string {
+	return redactIn(err.Error(), o.target.Key)
+}
+
+// pump sends the stream headers, then queued packets until the connection
+// fails or Close is called. It calls live once the server has kept the
+// stream for liveProbation.
+func (o *Output) pump(w *writer, live func()) error {
+	s, q := w.s, o.q // run owns o.q: no lock needed to read it here
+	probation := time.NewTimer(liveProbation)
+	defer probation.Stop()
+	if err := w.start(o.ctx); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-o.ctx.Done():
+			return o.ctx.Err()
+		case <-probation.C:
+			live()
+		case m := <-s.msgs:
+			if m.err != nil {
+				if errors.Is(m.err, io.EOF) {
+					return errors.New("server closed the connection")
+				}
+				return m.err
+			}
+			switch {
+			case m.name == "ping":
+				if err := s.pong(o.ctx, m.ping); err != nil {
+					return err
+				}
+			case m.name == "onStatus" && statusOf(m.args).level == "error":
+				return errors.New("server stopped the stream: " + statusOf(m.args).String())
+			}
+		case <-q.Ready():
+			for p := q.Pop(); p != nil; p = q.Pop() {
+				if err := w.packet(o.ctx, p); err != nil {
+					return err
+				}
+				o.meter.Add(p)
+			}
+		}
+	}
+}
+
+// flush sends what is still queued, for at most flushTimeout, then
+// unpublishes and closes the session.
+func (o *Output) flush(w *writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	defer w.s.close()
+	rest := o.q.Close()
+	for i, p := range rest {
+		if err := w.packet(ctx, p); err != nil {
+			o.retiredDrops.Add(int64(len(rest) - i))
+			return
+		}
+		o.meter.Add(p)
+	}
+	w.s.unpublish(ctx)
+}
+
+// writer turns packets into RTMP messages on one session.
+type writer struct {
+	s       *session
+	info    stream.Info
+	clock   clock
+	videoHd bool // AVC sequence header sent
+	// buf is reused: go-rtmp copies a message into its chunk buffer
+	// before Write returns.
+	buf []byte
+}
+
+// start sends onMetaData and the sequence headers.
+func (w *writer) start(ctx context.Context) error {
+	var body bytes.Buffer
+	enc := amf0.NewEncoder(&body)
+	if err := enc.Encode("onMetaData"); err != nil {
+		return err
+	}
+	if err := enc.Encode(metadata(w.info)); err != nil {
+		return err
+	}
+	if err := w.s.write(ctx, csData, w.s.streamID, 0, &message.DataMessage{
+		Name: "@setDataFrame", Encoding: message.EncodingTypeAMF0, Body: &body,
+	}); err != nil {
+		return err
+	}
+	if len(w.info.Video.Extradata) > 0 {
+		if err := w.videoHeader(ctx, w.info.Video.Extradata); err != nil {
+			return err
+		}
+	}
+	if asc := w.info.Audio.Extradata; len(asc) > 0 {
+		if err := w.s.write(ctx, csAudio, w.s.streamID, 0, &message.AudioMessage{Payload: bytes.NewReader(audioSequenceHeader(asc))}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writer) videoHeader(ctx context.Context, paramSets []byte) error {
+	rec, err := avcDecoderConfig(paramSets)
+	if err != nil {
+		return err
+	}
+	w.videoHd = true
+	return w.s.write(ctx, csVideo, w.s.streamID, 0, &message.VideoMessage{Payload: bytes.NewReader(videoSequenceHeader(rec))})
+}
+
+func (w *writer) packet(ctx context.Context, p *stream.Packet) error {
+	ts := w.clock.timestamp(p.Kind, p.DTS)
+	if p.Kind == stream.Audio {
+		w.buf = appendAudioTag(w.buf[:0], p)
+		return w.s.write(ctx, csAudio, w.s.streamID, ts, &message.AudioMessage{Payload: bytes.NewReader(w.buf)})
+	}
+	if !w.videoHd {
+		// No global header from the encoder: take the parameter sets from
+		// the first keyframe (the queue starts every connection at one).
+		if err := w.videoHeader(ctx, p.Data); err != nil {
+			return fmt.Errorf("no H.264 parameter sets before the first frame: %w", err)
+		}
+	}
+	w.buf = appendVideoTag(w.buf[:0], p)
+	return w.s.write(ctx, csVideo, w.s.streamID, ts, &message.VideoMessage{Payload: bytes.NewReader(w.buf)})
+}
+
+var _ stream.Output = (*Output)(nil)

@@ -1,0 +1,172 @@
+package rtmpout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"greenroom/encode/mediatest"
+	"greenroom/encode/stream"
+)
+
+// Every test must leave no goroutine behind: Close waits for all of ours,
+// go-rtmp's included.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testKey = "sk_live_1234567890abcdef"
+
+// logBuffer collects an output's logs so a test can check the key never
+// appears in them.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newOutput(t *testing.T, url string, info stream.Info, logs io.Writer) *Output {
+	t.Helper()
+	if logs == nil {
+		logs = io.Discard
+	}
+	o, err := New(Config{
+		URL:         url,
+		Info:        info,
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		DialTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+// waitFailed waits for the first connection to fail and checks the error
+// is is, within limit, and carries no key.
+func waitFailed(t *testing.T, o *Output, is error, limit time.Duration, logs *logBuffer) error {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), limit+5*time.Second)
+	defer cancel()
+	err := o.WaitLive(ctx)
+	took := time.Since(start)
+	if !errors.Is(err, is) {
+		t.Fatalf("WaitLive = %v, want %v", err, is)
+	}
+	if took > limit {
+		t.Errorf("failure took %v, want at most %v", took, limit)
+	}
+	st := o.Stats()
+	if st.State != stream.Failed || !errors.Is(st.Err, is) {
+		t.Errorf("Stats: state %v, err %v; want failed, %v", st.State, st.Err, is)
+	}
+	for _, s := range []string{err.Error(), fmt.Sprint(st), logs.String()} {
+		if strings.Contains(s, testKey) {
+			t.Errorf("key leaked: %s", s)
+		}
+	}
+	t.Logf("error: %v (after %v)", err, took.Round(time.Millisecond))
+	return err
+}
+
+func TestNewRejectsBadURL(t *testing.T) {
+	_, err := New(Config{URL: "http://example.com/app/" + testKey})
+	if err == nil || !strings.Contains(err.Error(), "unsupported scheme http") || strings.Contains(err.Error(), testKey) {
+		t.Fatalf("New = %v", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	port := mediatest.FreeTCPPort(t) // nothing listens there
+	logs := &logBuffer{}
+	o := newOutput(t, fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, testKey), stream.Info{}, logs)
+	err := waitFailed(t, o, ErrUnreachable, time.Second, logs)
+	want := fmt.Sprintf("rtmpout: publish to rtmp://127.0.0.1:%d/live/****: server unreachable", port)
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q, want it to start with %q", err, want)
+	}
+	o.Write(&stream.Packet{Kind: stream.Video, Key: true}) // a failed output still takes packets
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Close(); err != nil { // twice
+		t.Fatal(err)
+	}
+	if st := o.Stats(); st.State != stream.Closed {
+		t.Errorf("state after Close = %v", st.State)
+	}
+}
+
+// silentServer accepts TCP connections and never says a word, like a
+// firewall that lets the SYN through, or a server that is hung.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+func TestSilentServerTimesOut(t *testing.T) {
+	logs := &logBuffer{}
+	o := newOutput(t, "rtmp://"+silentServer(t)+"/live/"+testKey, stream.Info{}, logs)
+	err := waitFailed(t, o, ErrUnreachable, 3*time.Second, logs)
+	if !strings.Contains(err.Error(), "no answer within 2s") {
+		t.Errorf("error %q does not say it timed out", err)
+	}
+}
+
+func TestCloseWhileConnecting(t *testing.T) {
+	o := newOutput(t, "rtmp://"+silentServer(t)+"/live/"+testKey, stream.Info{}, nil)
+	time.Sleep(100 * time.Millisecond) // in the handshake by now
+	start := time.Now()
+	o.Close()
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Errorf("Close took %v", took)
+	}
+	if err := o.WaitLive(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("WaitLive after Close = %v, want ErrClosed", err)
+	}
+}

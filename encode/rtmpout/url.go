@@ -1,0 +1,123 @@
+package rtmpout
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Key is a stream key. It prints as [redacted] through fmt and slog so it
+// cannot leak into logs, errors or stats by accident; use string(k) only
+// where the server must see it.
+type Key string
+
+const redacted = "[redacted]"
+
+func (Key) String() string                 { return redacted }
+func (Key) GoString() string               { return redacted }
+func (Key) LogValue() slog.Value           { return slog.StringValue(redacted) }
+func (k Key) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Target is a parsed RTMP(S) publish URL.
+type Target struct {
+	// Host is host:port, ready to dial (port 1935 for rtmp, 443 for rtmps
+	// unless the URL says otherwise).
+	Host string
+	// App is everything between the host and the key ("live2", "app",
+	// "rtmp", "a/b").
+	App string
+	// Key is the stream name sent in publish: the last path segment plus
+	// the query string, if any (Facebook keys carry one).
+	Key Key
+	// TCURL is the tcUrl sent in connect: scheme://host[:port]/app as the
+	// user wrote it (what OBS/librtmp sends).
+	TCURL string
+	TLS   bool
+}
+
+// Redacted is the URL with the key masked, e.g. rtmp://host:1935/app/****,
+// for logs, errors and as a default output name.
+func (t Target) Redacted() string {
+	scheme := "rtmp"
+	if t.TLS {
+		scheme = "rtmps"
+	}
+	return scheme + "://" + t.Host + "/" + t.App + "/****"
+}
+
+// ParseURL validates a publish URL such as
+//
+//	rtmp://a.rtmp.youtube.com/live2/KEY
+//	rtmp://live.twitch.tv/app/KEY
+//	rtmps://live-api-s.facebook.com:443/rtmp/KEY?s_bl=1
+//
+// The key is the last path segment (plus the query string); the app is
+// everything between the host and the key. Errors never contain the key.
+func ParseURL(raw string) (Target, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Target{}, errors.New("rtmp URL is empty")
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return Target{}, errors.New("rtmp URL has no scheme: use rtmp:// or rtmps://")
+	}
+	var t Target
+	switch strings.ToLower(scheme) {
+	case "rtmp":
+	case "rtmps":
+		t.TLS = true
+	default:
+		return Target{}, fmt.Errorf("unsupported scheme %s: use rtmp:// or rtmps://", scheme)
+	}
+	// Split the key off by hand rather than trusting url.Parse with the
+	// whole string: a key may contain characters url.Parse rejects, and its
+	// errors quote the input, key included.
+	authority, path, _ := strings.Cut(rest, "/")
+	u, err := url.Parse(strings.ToLower(scheme) + "://" + authority)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return Target{}, errors.New("rtmp URL has no valid host")
+	}
+	if u.User != nil {
+		return Target{}, errors.New("rtmp URL with user:password@ is not supported")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "1935"
+		if t.TLS {
+			port = "443"
+		}
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return Target{}, fmt.Errorf("rtmp URL has an invalid port %q", port)
+	}
+	t.Host = net.JoinHostPort(u.Hostname(), port)
+
+	path, _, _ = strings.Cut(path, "#")
+	query := ""
+	if p, q, ok := strings.Cut(path, "?"); ok {
+		path, query = p, q
+	}
+	path = strings.TrimLeft(path, "/")
+	i := strings.LastIndex(path, "/")
+	switch {
+	case path == "":
+		return Target{}, errors.New("rtmp URL has no app and no stream key: expected rtmp://host/app/key")
+	case i < 0, i == len(path)-1:
+		return Target{}, errors.New("rtmp URL has no stream key: expected rtmp://host/app/key")
+	}
+	t.App = strings.Trim(path[:i], "/")
+	if t.App == "" {
+		return Target{}, errors.New("rtmp URL has no app: expected rtmp://host/app/key")
+	}
+	key := path[i+1:]
+	if query != "" {
+		key += "?" + query
+	}
+	t.Key = Key(key)
+	t.TCURL = strings.ToLower(scheme) + "://" + u.Host + "/" + t.App
+	return t, nil
+}

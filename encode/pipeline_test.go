@@ -1,0 +1,267 @@
+package encode_test
+
+import (
+	"context"
+	"image"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/encode"
+	"greenroom/encode/mediatest"
+	"greenroom/encode/record"
+	"greenroom/encode/rtmpout"
+	"greenroom/encode/stream"
+)
+
+// startProgram runs a 720p30 test-pattern program.
+func startProgram(t *testing.T) *encode.Pipeline {
+	t.Helper()
+	p, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if _, err := p.AddTestPattern("host", 1280, 720); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func addRecorder(t *testing.T, p *encode.Pipeline, path string) *record.Recorder {
+	t.Helper()
+	rec, err := record.New(record.Config{Path: path, Info: p.Info()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddOutput(rec)
+	return rec
+}
+
+func addRTMP(t *testing.T, p *encode.Pipeline, url string) *rtmpout.Output {
+	t.Helper()
+	o, err := rtmpout.New(rtmpout.Config{Name: "nginx", URL: url, Info: p.Info()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddOutput(o)
+	return o
+}
+
+func meanLuma(img image.Image) float64 {
+	b := img.Bounds()
+	var sum, n float64
+	for y := b.Min.Y; y < b.Max.Y; y += 4 {
+		for x := b.Min.X; x < b.Max.X; x += 4 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			sum += (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 257
+			n++
+		}
+	}
+	return sum / n
+}
+
+func differs(a, b image.Image) float64 {
+	bb := a.Bounds()
+	var diff, n float64
+	for y := bb.Min.Y; y < bb.Max.Y; y += 4 {
+		for x := bb.Min.X; x < bb.Max.X; x += 4 {
+			r1, _, _, _ := a.At(x, y).RGBA()
+			r2, _, _, _ := b.At(x, y).RGBA()
+			if math.Abs(float64(r1)-float64(r2)) > 20*257 {
+				diff++
+			}
+			n++
+		}
+	}
+	return diff / n
+}
+
+// checkProgram judges a recording of the 720p30 test-pattern program that
+// ran for about want, with ffprobe and ffmpeg.
+func checkProgram(t *testing.T, path string, want time.Duration) {
+	t.Helper()
+	pr := mediatest.ProbeFile(t, path)
+	if pr.Video == nil || pr.Audio == nil {
+		t.Fatalf("%s: want video and audio, probe found %+v", path, pr)
+	}
+	v, a := pr.Video, pr.Audio
+	if v.Codec != "h264" || v.Profile != "High" || v.Width != 1280 || v.Height != 720 || v.PixFmt != "yuv420p" {
+		t.Errorf("%s: video %+v, want h264 High 1280x720 yuv420p", path, *v)
+	}
+	if v.FPS < 29 || v.FPS > 31 {
+		t.Errorf("%s: %.2f fps, want 30±1", path, v.FPS)
+	}
+	if a.Codec != "aac" || a.SampleRate != 48000 || a.Channels != 2 {
+		t.Errorf("%s: audio %+v, want aac 48000 Hz stereo", path, *a)
+	}
+	if d := pr.Duration; math.Abs(d-want.Seconds()) > 0.1*want.Seconds() {
+		t.Errorf("%s: duration %.2f s, want %.1f s ±10%%", path, d, want.Seconds())
+	}
+	frames := mediatest.FrameCount(t, path)
+	if wantFrames := pr.Duration * 30; math.Abs(float64(frames)-wantFrames) > 0.05*wantFrames {
+		t.Errorf("%s: %d frames in %.2f s, want 30 fps (%.0f)", path, frames, pr.Duration, wantFrames)
+	}
+	keys := mediatest.KeyframeTimes(t, path)
+	if len(keys) < 2 {
+		t.Fatalf("%s: keyframes at %v, want one every 2 s", path, keys)
+	}
+	for i := 1; i < len(keys); i++ {
+		if gap := keys[i] - keys[i-1]; math.Abs(gap-2) > 0.1 {
+			t.Errorf("%s: keyframes at %v: gap %.2f s, want 2 s", path, keys, gap)
+			break
+		}
+	}
+	// Picture: moving, with a white flash on every whole second.
+	f1, f2 := mediatest.Frame(t, path, 2200*time.Millisecond), mediatest.Frame(t, path, 2500*time.Millisecond)
+	if d := differs(f1, f2); d < 0.2 {
+		t.Errorf("%s: frames at 2.2 s and 2.5 s differ in %.0f%% of pixels: picture not moving", path, d*100)
+	}
+	if l := meanLuma(mediatest.Frame(t, path, 3*time.Second)); l < 200 {
+		t.Errorf("%s: frame at 3.0 s has mean luma %.0f, want the white flash", path, l)
+	}
+	if l := meanLuma(f2); l > 180 {
+		t.Errorf("%s: frame at 2.5 s has mean luma %.0f, want the pattern", path, l)
+	}
+	// Sound: the beep in the first 100 ms of a second, silence after.
+	beep := mediatest.AudioLevel(t, path, 2000*time.Millisecond, 2090*time.Millisecond)
+	quiet := mediatest.AudioLevel(t, path, 2300*time.Millisecond, 2900*time.Millisecond)
+	if beep < -15 || quiet > -60 {
+		t.Errorf("%s: %.0f dBFS during the beep, %.0f dBFS after, want loud then silent", path, beep, quiet)
+	}
+}
+
+func waitState(t *testing.T, out stream.Output, want stream.State, within time.Duration) stream.Stats {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		s := out.Stats()
+		if s.State == want {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: state %s (%v) after %v, want %s", out.Name(), s.State, s.Err, within, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLiveToNginxAndRecording is the foundation's promise: the program
+// reaches a real RTMP server, which a viewer can play while it runs, and a
+// local recording, both judged by ffprobe.
+func TestLiveToNginxAndRecording(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	file := filepath.Join(t.TempDir(), "show.mp4")
+	start := time.Now()
+	p := startProgram(t)
+	rec := addRecorder(t, p, file)
+	live := addRTMP(t, p, n.URL("show"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := live.WaitLive(ctx); err != nil {
+		t.Fatalf("publish: %v\n%s", err, n.LogTail(20))
+	}
+	t.Logf("live %v after start", time.Since(start).Round(time.Millisecond))
+
+	// A viewer joining mid-show gets the full program.
+	pr := mediatest.ProbeURL(t, n.URL("show"), 8*time.Second)
+	if pr.Video == nil || pr.Video.Width != 1280 || pr.Video.Height != 720 || pr.Audio == nil || pr.Audio.SampleRate != 48000 {
+		t.Errorf("live stream probes as %+v, want 1280x720 video and 48 kHz audio", pr)
+	}
+	time.Sleep(10*time.Second - time.Since(start))
+	for _, s := range p.Outputs() {
+		if s.State != stream.Live || s.Dropped != 0 || s.FPS < 25 {
+			t.Errorf("output %s: %+v, want live at ~30 fps with nothing dropped", s.Name, s)
+		}
+	}
+	ran := time.Since(start)
+	if err := p.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if s := rec.Stats(); s.State != stream.Closed {
+		t.Errorf("recorder after close: %s %v", s.State, s.Err)
+	}
+	if st := p.Stats(); st.Dropped > 3 {
+		t.Errorf("pipeline dropped %d frames on an idle machine", st.Dropped)
+	}
+	checkProgram(t, file, ran)
+	checkProgram(t, n.Recording("show"), ran)
+}
+
+// TestDeadOutputDoesNotStopRecording: an RTMP server that is not there
+// fails its output only; the recording goes on whole.
+func TestDeadOutputDoesNotStopRecording(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kept.mkv")
+	start := time.Now()
+	p := startProgram(t)
+	addRecorder(t, p, file)
+	dead := addRTMP(t, p, "rtmp://127.0.0.1:"+strconv.Itoa(mediatest.FreeTCPPort(t))+"/live/secret-key")
+	s := waitState(t, dead, stream.Failed, 6*time.Second)
+	if s.Err == nil || strings.Contains(s.Err.Error(), "secret-key") {
+		t.Errorf("failure %v: want a reason without the key", s.Err)
+	}
+	time.Sleep(5*time.Second - time.Since(start))
+	ran := time.Since(start)
+	if err := p.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	checkProgram(t, file, ran)
+}
+
+func TestRecordToMissingFolderFailsAtOnce(t *testing.T) {
+	p := startProgram(t)
+	_, err := record.New(record.Config{Path: filepath.Join(t.TempDir(), "nope", "x.mp4"), Info: p.Info()})
+	if err == nil {
+		t.Fatal("recording into a missing folder was accepted")
+	}
+}
+
+// TestCloseLeavesNoGoroutines starts and stops whole programs repeatedly.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	dir := t.TempDir()
+	for i := range 3 {
+		p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := p.AddTestPattern("host", 320, 180)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := record.New(record.Config{Path: filepath.Join(dir, strconv.Itoa(i)+".mp4"), Info: p.Info()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.AddOutput(rec)
+		time.Sleep(300 * time.Millisecond)
+		in.Close()
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal("second Close:", err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestMain(m *testing.M) {
+	// FFmpeg's warnings and worse, through slog, instead of x264's
+	// statistics on stderr.
+	encode.RouteFFmpegLog(slog.Default())
+	os.Exit(m.Run())
+}

@@ -42,8 +42,8 @@ func (s Secret) Matches(candidate string) bool {
 	return subtle.ConstantTimeCompare([]byte(s.v), []byte(candidate)) == 1
 }
 
-func (s Secret) String() string      { return "[redacted]" }
-func (s Secret) GoString() string    { return "[redacted]" }
+func (s Secret) String() string       { return "[redacted]" }
+func (s Secret) GoString() string     { return "[redacted]" }
 func (s Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 func (s Secret) MarshalText() ([]byte, error) {
 	return []byte("[redacted]"), nil

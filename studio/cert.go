@@ -1,0 +1,130 @@
+package studio
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+const (
+	selfSignedCert = "selfsigned-cert.pem"
+	selfSignedKey  = "selfsigned-key.pem"
+)
+
+// certificate returns the user's certificate, or the studio's self-signed
+// one, generating it on first use. The same certificate is kept across runs
+// so a guest who accepted the browser's warning once is not asked again.
+func (s *Studio) certificate() (tls.Certificate, error) {
+	if s.cfg.CertFile != "" || s.cfg.KeyFile != "" {
+		c, err := tls.LoadX509KeyPair(s.cfg.CertFile, s.cfg.KeyFile)
+		if err != nil {
+			return c, fmt.Errorf("studio: certificate %s: %w", s.cfg.CertFile, err)
+		}
+		return c, nil
+	}
+	dir, err := s.configDir()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	certPath, keyPath := filepath.Join(dir, selfSignedCert), filepath.Join(dir, selfSignedKey)
+	c, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err == nil && c.Leaf != nil && time.Now().Before(c.Leaf.NotAfter.Add(-24*time.Hour)) {
+		return c, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return c, fmt.Errorf("studio: self-signed certificate in %s: %w (delete both files to get a new one)", dir, err)
+	}
+	if err := generateSelfSigned(dir, certPath, keyPath); err != nil {
+		return tls.Certificate{}, fmt.Errorf("studio: self-signed certificate: %w", err)
+	}
+	s.log.Info("generated a self-signed certificate; guests will see a browser warning once", "file", certPath)
+	c, err = tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		return c, fmt.Errorf("studio: self-signed certificate: %w", err)
+	}
+	return c, nil
+}
+
+// generateSelfSigned writes an ECDSA P-256 certificate for localhost, this
+// machine's name and its current addresses. The key file is 0600.
+func generateSelfSigned(dir, certPath, keyPath string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "Greenroom studio", Organization: []string{"Greenroom"}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		// Browsers cap publicly trusted certificates at 398 days but not
+		// self-signed ones; a short life would only bring the warning back.
+		NotAfter:    time.Now().AddDate(5, 0, 0),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		tmpl.DNSNames = append(tmpl.DNSNames, h)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, n.IP)
+			}
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(keyPath, "PRIVATE KEY", keyDER, 0o600); err != nil {
+		return err
+	}
+	return writePEM(certPath, "CERTIFICATE", der, 0o644)
+}
+
+// writePEM replaces path atomically, with perm from the start (never a
+// moment with a world-readable key).
+func writePEM(path, typ string, der []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := pem.Encode(f, &pem.Block{Type: typ, Bytes: der}); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

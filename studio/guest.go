@@ -1,0 +1,491 @@
+package studio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"greenroom/studio/signal"
+)
+
+const (
+	joinTimeout  = 10 * time.Second // to send "join" after connecting
+	writeTimeout = 5 * time.Second  // per signaling message
+	pingInterval = 20 * time.Second // keeps NATs open and finds dead peers
+	pongTimeout  = 2 * pingInterval
+	outQueue     = 64 // signaling messages a guest may fall behind
+	maxInvalid   = 20 // refused messages before the studio gives up
+)
+
+// Reasons a session ends, sent to the guest in "bye" (and the close frame).
+var (
+	errLeft        = errors.New("you left the show")
+	errLost        = errors.New("connection lost")
+	errTooSlow     = errors.New("your connection is too slow to keep up")
+	errTooInvalid  = errors.New("too many invalid messages")
+	errMediaFailed = errors.New("the media connection failed")
+)
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// The default CheckOrigin refuses pages from another origin, which keeps
+	// other sites from using a visitor's browser to join.
+}
+
+// serveSignal is one guest's WebSocket, from "join" to the end of the
+// session. The handler goroutine runs the session's loop itself.
+func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
+	if !s.guestTokenMatches(r.PathValue("token")) {
+		s.forbidden(w, r)
+		return
+	}
+	leave, ok := s.enter()
+	if !ok {
+		http.Error(w, "the studio is closing", http.StatusServiceUnavailable)
+		return
+	}
+	defer leave()
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade has answered the client
+	}
+	ws.SetReadLimit(signal.MaxMessageSize)
+
+	// Until "join", nothing is allocated for the connection but the socket;
+	// Close unblocks the read through the deadline.
+	_ = ws.SetReadDeadline(time.Now().Add(joinTimeout))
+	stop := context.AfterFunc(s.ctx, func() { _ = ws.SetReadDeadline(time.Now()) })
+	join, err := readJoin(ws)
+	stop()
+	if err != nil {
+		closeWith(ws, websocket.ClosePolicyViolation, err.Error())
+		return
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+
+	g := &guest{
+		st:    s,
+		ws:    ws,
+		in:    make(chan signal.Message),
+		out:   make(chan signal.Message, outQueue),
+		calls: make(chan func()),
+		poke:  make(chan struct{}, 1),
+	}
+	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
+	p, err := s.show.addGuest(join.Name, g)
+	if err != nil {
+		g.cancel(err)
+		closeWith(ws, websocket.CloseTryAgainLater, err.Error())
+		return
+	}
+	g.id = p.ID
+	g.log = s.log.With("component", "guest", "guest", p.ID)
+	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr)
+	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name})
+	s.changed()
+	g.run()
+}
+
+// readJoin reads the first message, which must be "join".
+func readJoin(ws *websocket.Conn) (signal.Message, error) {
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		return signal.Message{}, fmt.Errorf("no join message: %w", err)
+	}
+	m, err := signal.Parse(data)
+	if err != nil {
+		return m, err
+	}
+	if m.Type != signal.TypeJoin {
+		return m, fmt.Errorf("%w: the first message must be join, not %s", signal.ErrInvalid, m.Type)
+	}
+	return m, nil
+}
+
+// closeWith sends a close frame with a reason and closes the socket.
+func closeWith(ws *websocket.Conn, code int, reason string) {
+	if len(reason) > 120 { // a close frame's reason has 123 bytes at most
+		reason = reason[:120]
+	}
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = ws.Close()
+}
+
+// guest is one connected guest: its signaling and its PeerConnection. It is
+// an actor: run owns pc, senders and the negotiation state; the reader, the
+// writer and pion's callbacks talk to it through channels. mu guards only
+// stopped and the ordering of wg.Add against wg.Wait.
+type guest struct {
+	st     *Studio
+	id     string
+	log    *slog.Logger
+	ws     *websocket.Conn
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	in    chan signal.Message // reader → run
+	out   chan signal.Message // run, reader → writer; bounded
+	calls chan func()         // pion callbacks → run
+	poke  chan struct{}       // the show changed; capacity 1 merges pokes
+
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup // reader, writer, track forwarders, RTCP readers
+
+	// Owned by run.
+	pc       *webrtc.PeerConnection
+	senders  map[*pubTrack]*webrtc.RTPSender
+	offering bool        // an offer of ours awaits its answer
+	added    []*pubTrack // video tracks in that offer: PLI once answered
+	roster   []signal.Member
+}
+
+// changed implements guestConn.
+func (g *guest) changed() {
+	select {
+	case g.poke <- struct{}{}:
+	default:
+	}
+}
+
+// kick implements guestConn.
+func (g *guest) kick(reason string) { g.cancel(errors.New(reason)) }
+
+// spawn runs f in a goroutine the session waits for, unless it is ending.
+func (g *guest) spawn(f func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// send queues a message for the guest without blocking; a guest that lets
+// its queue fill is too slow to follow the show and is disconnected.
+func (g *guest) send(m signal.Message) {
+	select {
+	case g.out <- m:
+	default:
+		g.cancel(errTooSlow)
+	}
+}
+
+// post runs f on the session's loop; pion callbacks use it. It gives up when
+// the session ends, so a callback never blocks pion's shutdown.
+func (g *guest) post(f func()) {
+	select {
+	case g.calls <- f:
+	case <-g.ctx.Done():
+	}
+}
+
+func (g *guest) run() {
+	g.spawn(g.reader)
+	g.spawn(g.writer)
+	defer g.teardown()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case m := <-g.in:
+			if err := g.handle(m); err != nil {
+				g.log.Info("negotiation failed", "err", err)
+				g.send(signal.Message{Type: signal.TypeError, Error: err.Error()})
+				g.cancel(fmt.Errorf("could not set up the media connection: %w", err))
+			}
+		case f := <-g.calls:
+			f()
+		case <-g.poke:
+			g.sync()
+		}
+	}
+}
+
+// teardown ends the session in an order that never waits on a goroutine
+// that waits on us: stop new goroutines, leave the show (others stop
+// receiving our tracks), close the PeerConnection (ends our forwarders and
+// RTCP readers), then wait for the writer to say bye and close the socket.
+func (g *guest) teardown() {
+	reason := context.Cause(g.ctx)
+	g.mu.Lock()
+	g.stopped = true
+	g.mu.Unlock()
+	_, err := g.st.show.remove(g.id, false) // already gone if kicked
+	g.st.sfu.unpublishAll(g.id)
+	g.st.changed()
+	if g.pc != nil {
+		if err := g.pc.Close(); err != nil {
+			g.log.Debug("close peer connection", "err", err)
+		}
+	}
+	g.wg.Wait()
+	_ = g.ws.Close()
+	g.log.Info("left", "reason", reason, "kicked", err != nil)
+}
+
+// reader turns WebSocket messages into validated signal messages for run.
+// A refused message gets an error reply and the session goes on; an
+// oversized one makes gorilla close the socket with 1009 (message too big).
+func (g *guest) reader() {
+	// Pings from the writer keep the deadline moving while the guest is
+	// silent; a guest that stops answering them is gone.
+	_ = g.ws.SetReadDeadline(time.Now().Add(pongTimeout))
+	g.ws.SetPongHandler(func(string) error {
+		return g.ws.SetReadDeadline(time.Now().Add(pongTimeout))
+	})
+	invalid := 0
+	for {
+		_, data, err := g.ws.ReadMessage()
+		if err != nil {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				g.cancel(fmt.Errorf("a message was over the %d-byte limit", signal.MaxMessageSize))
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+				g.cancel(errLeft)
+			default:
+				g.cancel(errLost)
+			}
+			return
+		}
+		m, err := signal.Parse(data)
+		if err != nil {
+			g.log.Debug("refused a message", "err", err)
+			g.send(signal.Message{Type: signal.TypeError, Error: err.Error()})
+			if invalid++; invalid > maxInvalid {
+				g.cancel(errTooInvalid)
+				return
+			}
+			continue
+		}
+		select {
+		case g.in <- m:
+		case <-g.ctx.Done():
+			return
+		}
+	}
+}
+
+// writer is the only goroutine that writes to the WebSocket (gorilla allows
+// one writer). When the session ends it says bye with the reason.
+func (g *guest) writer() {
+	defer g.ws.Close() // also ends the reader
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case m := <-g.out:
+			_ = g.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := g.ws.WriteJSON(m); err != nil {
+				g.cancel(errLost)
+				return
+			}
+		case <-ping.C:
+			if err := g.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				g.cancel(errLost)
+				return
+			}
+		case <-g.ctx.Done():
+			reason := context.Cause(g.ctx)
+			if errors.Is(reason, errLost) {
+				return
+			}
+			_ = g.ws.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = g.ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
+			code := websocket.CloseNormalClosure
+			if errors.Is(reason, errTooInvalid) || errors.Is(reason, errTooSlow) {
+				code = websocket.ClosePolicyViolation
+			}
+			closeWith(g.ws, code, reason.Error())
+			return
+		}
+	}
+}
+
+// handle applies one message from the guest. An error ends the session.
+func (g *guest) handle(m signal.Message) error {
+	switch m.Type {
+	case signal.TypeJoin:
+		g.send(signal.Message{Type: signal.TypeError, Error: "already joined"})
+	case signal.TypeLeave:
+		g.cancel(errLeft)
+	case signal.TypeOffer:
+		if g.pc != nil {
+			// See package signal: after the first exchange only the studio
+			// offers. Refusing keeps the session usable.
+			g.send(signal.Message{Type: signal.TypeError, Error: "the studio makes the offers after the first one; answer them"})
+			return nil
+		}
+		return g.acceptOffer(m.SDP)
+	case signal.TypeAnswer:
+		if !g.offering {
+			g.send(signal.Message{Type: signal.TypeError, Error: "answer without an offer from the studio"})
+			return nil
+		}
+		if err := g.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+			return fmt.Errorf("apply answer: %w", err)
+		}
+		g.offering = false
+		for _, t := range g.added {
+			t.requestKeyframe() // the new subscriber can't decode without one
+		}
+		g.added = nil
+		g.sync() // anything that changed while we waited
+	case signal.TypeCandidate:
+		if g.pc == nil {
+			g.send(signal.Message{Type: signal.TypeError, Error: "candidate before offer"})
+			return nil
+		}
+		if err := g.pc.AddICECandidate(*m.Candidate); err != nil {
+			// A candidate we can't use is not worth the session.
+			g.send(signal.Message{Type: signal.TypeError, Error: "bad candidate: " + err.Error()})
+		}
+	}
+	return nil
+}
+
+// acceptOffer creates the PeerConnection from the guest's first offer.
+func (g *guest) acceptOffer(sdp string) error {
+	pc, err := g.st.sfu.api.NewPeerConnection(webrtc.Configuration{ICEServers: g.st.sfu.iceServers})
+	if err != nil {
+		return fmt.Errorf("new peer connection: %w", err)
+	}
+	g.pc = pc
+	g.senders = make(map[*pubTrack]*webrtc.RTPSender)
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return // gathering done; trickle has no end marker to send
+		}
+		init := c.ToJSON()
+		g.post(func() { g.send(signal.Message{Type: signal.TypeCandidate, Candidate: &init}) })
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		g.log.Debug("connection", "state", st)
+		if st == webrtc.PeerConnectionStateFailed {
+			g.cancel(errMediaFailed)
+		}
+	})
+	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		g.onTrack(pc, remote) // pion runs this in a goroutine of its own
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return fmt.Errorf("apply offer: %w", err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fmt.Errorf("apply answer: %w", err)
+	}
+	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
+	g.sync()
+	return nil
+}
+
+// onTrack publishes a track the guest sends and forwards it until it ends.
+func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
+	t, err := newPubTrack(g.id, remote, pc, g.st.sfu.sink, g.log)
+	if err != nil {
+		g.log.Warn("track not forwarded", "err", err)
+		return
+	}
+	// Publishing under mu orders it before teardown's unpublishAll.
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return
+	}
+	g.st.sfu.publish(t)
+	g.wg.Add(1)
+	g.mu.Unlock()
+	defer g.wg.Done()
+
+	g.log.Info("publishing", "kind", t.info.Kind, "codec", t.info.MimeType)
+	g.st.changed()
+	if t.sinkQ != nil {
+		g.spawn(func() { t.feedSink(g.st.sfu.sink) })
+	}
+	t.forward()
+}
+
+// sync makes what the guest receives match the show: add the tracks of
+// everyone else on stage, remove the rest, and offer the change. It also
+// sends the roster when it changed. Only one offer is outstanding at a time;
+// changes made meanwhile are picked up when the answer comes.
+func (g *guest) sync() {
+	st := g.st.show.state()
+	g.sendRoster(st)
+	if g.pc == nil || g.offering || g.pc.SignalingState() != webrtc.SignalingStateStable {
+		return
+	}
+	want := g.st.sfu.forwardedTo(g.id, st)
+	changed := false
+	for t, sender := range g.senders {
+		if !want[t] {
+			if err := g.pc.RemoveTrack(sender); err != nil {
+				g.log.Debug("remove track", "track", t.info.TrackID, "err", err)
+			}
+			delete(g.senders, t)
+			changed = true
+		}
+	}
+	for t := range want {
+		if g.senders[t] != nil {
+			continue
+		}
+		// A transceiver of our own per forwarded track: reusing the guest's
+		// sending transceivers would tie their lifetimes to stage changes.
+		tr, err := g.pc.AddTransceiverFromTrack(t.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			g.log.Warn("forward track", "track", t.info.TrackID, "err", err)
+			continue
+		}
+		sender := tr.Sender()
+		g.senders[t] = sender
+		g.spawn(func() { drainRTCP(sender, t) })
+		if t.info.Kind == "video" {
+			g.added = append(g.added, t)
+		}
+		changed = true
+	}
+	if !changed {
+		return
+	}
+	offer, err := g.pc.CreateOffer(nil)
+	if err == nil {
+		err = g.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		g.cancel(fmt.Errorf("could not renegotiate the media connection: %w", err))
+		return
+	}
+	g.offering = true
+	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
+}
+
+func (g *guest) sendRoster(st State) {
+	roster := make([]signal.Member, 0, len(st.Participants))
+	for _, p := range st.Participants {
+		roster = append(roster, signal.Member{ID: p.ID, Name: p.Name, Role: string(p.Role), Place: string(p.Place)})
+	}
+	if slices.Equal(roster, g.roster) {
+		return
+	}
+	g.roster = roster
+	g.send(signal.Message{Type: signal.TypeRoster, ID: g.id, Roster: roster})
+}

@@ -1,0 +1,338 @@
+package studio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// TrackInfo describes one published track for a Sink.
+type TrackInfo struct {
+	ParticipantID string
+	TrackID       string
+	Kind          string // "audio" or "video"
+	MimeType      string // e.g. "video/VP8", "audio/opus"
+	ClockRate     uint32
+	Channels      uint16
+}
+
+// Sink receives the RTP of on-stage participants, for the live program. The
+// studio calls it from one goroutine per track, in arrival order, through a
+// bounded queue: a Sink may take its time, and when it falls behind the
+// studio drops packets (and counts them) rather than slow the forwarding.
+// Packets are shared with the forwarding path: read them, don't modify them
+// or keep their Payload past the call. Call Studio.RequestKeyframe to get a
+// keyframe after starting a decoder or after a loss.
+type Sink interface {
+	WriteRTP(t TrackInfo, pkt *rtp.Packet)
+	// EndTrack says no more packets will come for t (the participant left,
+	// or stopped publishing it).
+	EndTrack(t TrackInfo)
+}
+
+// sinkQueue is how many packets a track may be ahead of the Sink: about a
+// second of 720p video.
+const sinkQueue = 512
+
+// pliInterval bounds how often a publisher is asked for a keyframe: several
+// subscribers joining at once share one.
+const pliInterval = 300 * time.Millisecond
+
+// sfu is the WebRTC side shared by every guest: one webrtc.API whose ICE
+// runs on a single UDP port (and optionally one TCP port), and the table of
+// published tracks. mu guards tracks; the API and muxes are set once.
+type sfu struct {
+	api        *webrtc.API
+	iceServers []webrtc.ICEServer
+	udpConn    net.PacketConn
+	udpMux     ice.UDPMux
+	tcpLn      net.Listener
+	tcpMux     ice.TCPMux
+	sink       Sink
+	log        *slog.Logger
+
+	mu     sync.Mutex
+	tracks map[string][]*pubTrack // by publisher ID
+}
+
+func newSFU(cfg *Config, log *slog.Logger) (_ *sfu, err error) {
+	f := &sfu{iceServers: cfg.ICEServers, sink: cfg.Sink, log: log, tracks: make(map[string][]*pubTrack)}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
+	lf := pionLoggerFactory{log}
+
+	m := &webrtc.MediaEngine{}
+	if err := registerCodecs(m); err != nil {
+		return nil, fmt.Errorf("sfu: codecs: %w", err)
+	}
+	reg := &interceptor.Registry{}
+	// NACK (generator and responder), RTCP sender/receiver reports and the
+	// TWCC header extension + feedback that Chromium's bandwidth estimation
+	// needs.
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	f.udpConn, err = net.ListenPacket("udp", cfg.ICEUDPListen)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: ICE UDP port: %w", err)
+	}
+	f.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("ice-udp"), f.udpConn)
+	se.SetICEUDPMux(f.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.ICETCPListen != "" {
+		f.tcpLn, err = net.Listen("tcp", cfg.ICETCPListen)
+		if err != nil {
+			return nil, fmt.Errorf("sfu: ICE TCP port: %w", err)
+		}
+		f.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("ice-tcp"), f.tcpLn, 8)
+		se.SetICETCPMux(f.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+	// Tests run on loopback only, and a studio on a laptop may be reached as
+	// localhost; Chromium's mDNS host candidates need no resolving: the
+	// browser's STUN checks teach pion its address as peer-reflexive (#4).
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	f.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return f, nil
+}
+
+// registerCodecs offers only what every browser can both send and receive and
+// the media side can decode (VP8, H.264, Opus): the SFU never transcodes, so
+// a track is only useful if every other guest can play it. No RTX: the NACK
+// responder retransmits from its own cache on each leg.
+func registerCodecs(m *webrtc.MediaEngine) error {
+	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	for _, c := range []struct {
+		webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+			PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+			PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+			PayloadType: 102}, webrtc.RTPCodecTypeVideo},
+	} {
+		if err := m.RegisterCodec(c.RTPCodecParameters, c.kind); err != nil {
+			return fmt.Errorf("%s: %w", c.MimeType, err)
+		}
+	}
+	return nil
+}
+
+func (f *sfu) close() {
+	// The muxes close the sockets they were given.
+	if f.udpMux != nil {
+		_ = f.udpMux.Close()
+	} else if f.udpConn != nil {
+		_ = f.udpConn.Close()
+	}
+	if f.tcpMux != nil {
+		_ = f.tcpMux.Close()
+	} else if f.tcpLn != nil {
+		_ = f.tcpLn.Close()
+	}
+}
+
+// udpAddr is the bound ICE UDP address.
+func (f *sfu) udpAddr() net.Addr { return f.udpConn.LocalAddr() }
+
+// publish adds a participant's track to the table.
+func (f *sfu) publish(t *pubTrack) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tracks[t.info.ParticipantID] = append(f.tracks[t.info.ParticipantID], t)
+}
+
+// unpublishAll removes all of a participant's tracks.
+func (f *sfu) unpublishAll(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.tracks, id)
+}
+
+// forwardedTo returns the tracks subscriber should receive: every track of
+// every other on-stage participant. Green-room guests receive the stage too
+// (they watch the show while they wait) but nobody receives them.
+func (f *sfu) forwardedTo(subscriber string, st State) map[*pubTrack]bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	want := make(map[*pubTrack]bool)
+	for _, p := range st.Participants {
+		if p.ID == subscriber || p.Place != PlaceStage {
+			continue
+		}
+		for _, t := range f.tracks[p.ID] {
+			want[t] = true
+		}
+	}
+	return want
+}
+
+// setStaged tells each track whether its owner is on stage, which is what
+// decides whether the Sink gets its packets.
+func (f *sfu) setStaged(st State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range st.Participants {
+		for _, t := range f.tracks[p.ID] {
+			t.staged.Store(p.Place == PlaceStage)
+		}
+	}
+}
+
+// requestKeyframe asks every video track of a participant for a keyframe.
+func (f *sfu) requestKeyframe(id string) bool {
+	f.mu.Lock()
+	ts := append([]*pubTrack(nil), f.tracks[id]...)
+	f.mu.Unlock()
+	any := false
+	for _, t := range ts {
+		if t.remote.Kind() == webrtc.RTPCodecTypeVideo {
+			t.requestKeyframe()
+			any = true
+		}
+	}
+	return any
+}
+
+// pubTrack is one track a guest publishes, fanned out to its subscribers
+// through one TrackLocalStaticRTP (which rewrites SSRC and payload type per
+// subscriber). Its fields are set at creation; staged, lastPLI and dropped
+// are atomics shared with the forwarding goroutine.
+type pubTrack struct {
+	info    TrackInfo
+	remote  *webrtc.TrackRemote
+	local   *webrtc.TrackLocalStaticRTP
+	pc      *webrtc.PeerConnection // the publisher's, for PLIs
+	sinkQ   chan *rtp.Packet       // nil without a Sink
+	staged  atomic.Bool
+	lastPLI atomic.Int64 // unix nanoseconds
+	dropped atomic.Uint64
+	log     *slog.Logger
+}
+
+func newPubTrack(owner string, remote *webrtc.TrackRemote, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
+	c := remote.Codec()
+	info := TrackInfo{
+		ParticipantID: owner,
+		TrackID:       owner + "-" + remote.Kind().String(),
+		Kind:          remote.Kind().String(),
+		MimeType:      c.MimeType,
+		ClockRate:     c.ClockRate,
+		Channels:      c.Channels,
+	}
+	// The stream ID is the participant ID: it is how a guest page groups a
+	// participant's audio and video into one tile and names it from the
+	// roster.
+	local, err := webrtc.NewTrackLocalStaticRTP(c.RTPCodecCapability, info.TrackID, owner)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: forward %s: %w", info.TrackID, err)
+	}
+	t := &pubTrack{info: info, remote: remote, local: local, pc: pc, log: log.With("track", info.TrackID, "codec", c.MimeType)}
+	if sink != nil {
+		t.sinkQ = make(chan *rtp.Packet, sinkQueue)
+	}
+	return t, nil
+}
+
+// forward reads the publisher's RTP until its track ends and writes it to
+// every subscriber, and to the Sink's queue while on stage.
+func (t *pubTrack) forward() {
+	if t.sinkQ != nil {
+		defer close(t.sinkQ)
+	}
+	for {
+		// ReadRTP allocates a packet per call, which is what lets the Sink
+		// hold on to it while the next one is read.
+		pkt, _, err := t.remote.ReadRTP()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.log.Debug("track ended", "err", err)
+			}
+			return
+		}
+		// WriteRTP fails only for subscribers whose connection is closing;
+		// their session will remove them.
+		_ = t.local.WriteRTP(pkt)
+		if t.sinkQ != nil && t.staged.Load() {
+			select {
+			case t.sinkQ <- pkt:
+			default:
+				if t.dropped.Add(1)%1000 == 1 {
+					t.log.Warn("sink is behind, dropping packets", "dropped", t.dropped.Load())
+				}
+			}
+		}
+	}
+}
+
+// feedSink hands queued packets to the Sink until forward closes the queue.
+func (t *pubTrack) feedSink(sink Sink) {
+	for pkt := range t.sinkQ {
+		sink.WriteRTP(t.info, pkt)
+	}
+	sink.EndTrack(t.info)
+}
+
+// requestKeyframe sends a PLI to the publisher, at most once per
+// pliInterval.
+func (t *pubTrack) requestKeyframe() {
+	now := time.Now().UnixNano()
+	last := t.lastPLI.Load()
+	if now-last < int64(pliInterval) || !t.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	err := t.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		t.log.Debug("PLI", "err", err)
+	}
+}
+
+// drainRTCP reads a subscriber's RTCP for one forwarded track until the
+// sender stops. Reading is what lets the NACK and report interceptors see
+// the packets; keyframe requests are passed on to the publisher.
+func drainRTCP(sender *webrtc.RTPSender, t *pubTrack) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				t.requestKeyframe()
+			}
+		}
+	}
+}

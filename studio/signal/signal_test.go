@@ -1,0 +1,43 @@
+package signal
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, wantErr string // wantErr: substring, "" for valid
+	}{
+		{"join", `{"type":"join","name":"Ann"}`, ""},
+		{"join without name", `{"type":"join"}`, "needs a name"},
+		{"join blank name", `{"type":"join","name":"  "}`, "needs a name"},
+		{"offer", `{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}`, ""},
+		{"offer without sdp", `{"type":"offer"}`, "needs an sdp"},
+		{"answer with junk sdp", `{"type":"answer","sdp":"hello"}`, "needs an sdp"},
+		{"candidate", `{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0"}}`, ""},
+		{"end of candidates", `{"type":"candidate","candidate":{"candidate":""}}`, ""},
+		{"candidate missing", `{"type":"candidate"}`, "needs a candidate"},
+		{"candidate wrong shape", `{"type":"candidate","candidate":"x"}`, "not a JSON object"},
+		{"leave", `{"type":"leave"}`, ""},
+		{"unknown type", `{"type":"launch"}`, `unknown message type "launch"`},
+		{"no type", `{"name":"x"}`, "no type"},
+		{"bad json", `{"type":`, "not a JSON object"},
+		{"array", `[1,2]`, "not a JSON object"},
+		{"empty", ``, "not a JSON object"},
+		{"oversized", `{"type":"join","name":"` + strings.Repeat("a", MaxMessageSize) + `"}`, "over the"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			case err != nil && !errors.Is(err, ErrInvalid):
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,385 @@
+package studio
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Config is everything New needs. The zero value serves HTTPS on :8443 with
+// a self-signed certificate kept in the user's config directory.
+type Config struct {
+	// Listen is the HTTP(S) address for the guest page, signaling and the
+	// control API. Default ":8443".
+	Listen string
+	// PublicURL is the base URL guests are given (scheme://host:port), for
+	// when the studio is reached through a name or a port forward. Default:
+	// the listen address, with this machine's first LAN IPv4 address when
+	// listening on all interfaces.
+	PublicURL string
+	// CertFile and KeyFile are the user's certificate. Without them the
+	// studio generates a self-signed ECDSA certificate once and keeps it in
+	// ConfigDir: browsers give camera and mic only to secure contexts.
+	CertFile, KeyFile string
+	// ConfigDir holds the self-signed certificate. Default:
+	// os.UserConfigDir()/greenroom.
+	ConfigDir string
+	// PlainHTTP serves plain HTTP. Browsers treat http://localhost as a
+	// secure context, so this is allowed only when listening on loopback
+	// (tests, a guest on the same machine).
+	PlainHTTP bool
+
+	// ICEUDPListen is the one UDP address all guests' media goes through.
+	// Default: the host and port of Listen, over UDP.
+	ICEUDPListen string
+	// ICETCPListen, if set, also accepts ICE over TCP on this address, for
+	// guests whose network blocks UDP.
+	ICETCPListen string
+	// ICEServers are the STUN/TURN servers handed to the studio's peer
+	// connections and to guest pages.
+	ICEServers []webrtc.ICEServer
+	// NAT1To1IPs are public addresses to advertise instead of the local ones
+	// (a studio behind a 1:1 NAT or a port forward).
+	NAT1To1IPs []string
+
+	// HostName is the host's display name. Default "Host".
+	HostName string
+	// GoLive starts (true) or stops (false) the live output; the control
+	// API's /api/live calls it. Nil: the live flag is only recorded.
+	GoLive func(on bool) error
+	// Sink, if set, receives the RTP of on-stage participants.
+	Sink Sink
+	// Logger is the parent logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Studio is a running show: the model, the web server and the SFU. Create it
+// with New, end it with Close.
+//
+// mu guards guestToken, closed and the ordering of wg.Add against wg.Wait;
+// the show's state has its own owner (show).
+type Studio struct {
+	cfg          Config
+	log          *slog.Logger
+	show         *show
+	sfu          *sfu
+	srv          *http.Server
+	ln           net.Listener
+	baseURL      string
+	controlToken Secret
+
+	ctx    context.Context // cancelled by Close; guests' contexts derive from it
+	cancel context.CancelCauseFunc
+
+	mu         sync.Mutex
+	guestToken Secret
+	closed     bool
+	wg         sync.WaitGroup
+
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+// errStudioClosing is the reason guests are given when the studio closes.
+var errStudioClosing = errors.New("the studio closed")
+
+// New starts a studio: it binds the web and ICE ports and serves until
+// Close.
+func New(cfg Config) (_ *Studio, err error) {
+	if cfg.Listen == "" {
+		cfg.Listen = ":8443"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Studio{
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "studio"),
+		show:         newShow(cfg.HostName),
+		controlToken: NewSecret(),
+		guestToken:   NewSecret(),
+		done:         make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	defer func() {
+		if err != nil {
+			s.cancel(errStudioClosing)
+			if s.ln != nil {
+				_ = s.ln.Close()
+			}
+			if s.sfu != nil {
+				s.sfu.close()
+			}
+		}
+	}()
+
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("studio: listen address %q: %w", cfg.Listen, err)
+	}
+	var tlsCfg *tls.Config
+	if cfg.PlainHTTP {
+		if !isLoopback(host) {
+			return nil, fmt.Errorf("studio: plain HTTP on %q: browsers only allow camera and mic over HTTPS except on localhost; listen on 127.0.0.1 or drop PlainHTTP", cfg.Listen)
+		}
+	} else {
+		cert, err := s.certificate()
+		if err != nil {
+			return nil, err
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("studio: listen: %w", err)
+	}
+	port := s.ln.Addr().(*net.TCPAddr).Port
+	if tlsCfg != nil {
+		s.ln = tls.NewListener(s.ln, tlsCfg)
+	}
+	if s.cfg.ICEUDPListen == "" {
+		s.cfg.ICEUDPListen = net.JoinHostPort(host, fmt.Sprint(port))
+	}
+	s.sfu, err = newSFU(&s.cfg, s.log.With("component", "sfu"))
+	if err != nil {
+		return nil, err
+	}
+	s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil)
+	if err != nil {
+		return nil, err
+	}
+
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.spawn(func() {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("web server stopped", "err", err)
+		}
+	})
+	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "tls", tlsCfg != nil)
+	return s, nil
+}
+
+// Close throws every guest out, stops serving and waits for every goroutine
+// of the studio to end. It is safe to call more than once; every call waits.
+func (s *Studio) Close() error {
+	s.closeOnce.Do(func() {
+		defer close(s.done)
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel(errStudioClosing) // ends every guest session
+		s.show.close()
+		// Shutdown, not just Close: it also waits for the connections
+		// net/http still lingers on (up to 500 ms after an error reply), so
+		// nothing of the studio outlives Close. WebSockets are hijacked
+		// and not its business: the cancel above ends them.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		cancel()
+		s.wg.Wait()
+		s.sfu.close()
+		s.log.Info("studio closed")
+	})
+	<-s.done
+	return nil
+}
+
+// spawn runs f in a goroutine Close waits for, unless the studio is closing.
+func (s *Studio) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// enter counts the calling goroutine (a WebSocket handler) as one Close
+// waits for; it returns false if the studio is closing. Call the returned
+// function when done.
+func (s *Studio) enter() (leave func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false
+	}
+	s.wg.Add(1)
+	return s.wg.Done, true
+}
+
+// GuestURL is the link to give guests.
+func (s *Studio) GuestURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.baseURL + "/join/" + s.guestToken.Reveal()
+}
+
+// ControlURL is the control API's state endpoint with its token; the other
+// endpoints sit beside it (see the package doc).
+func (s *Studio) ControlURL() string {
+	return s.baseURL + "/api/state?token=" + s.controlToken.Reveal()
+}
+
+// ControlToken is the bearer token of the control API.
+func (s *Studio) ControlToken() Secret { return s.controlToken }
+
+// Addr is the bound address of the web server.
+func (s *Studio) Addr() net.Addr { return s.ln.Addr() }
+
+// ICEAddr is the bound address of the ICE UDP port.
+func (s *Studio) ICEAddr() net.Addr { return s.sfu.udpAddr() }
+
+// RotateGuestToken replaces the guest link: the old link stops working,
+// guests already connected stay. It returns the new link.
+func (s *Studio) RotateGuestToken() string {
+	s.mu.Lock()
+	s.guestToken = NewSecret()
+	s.mu.Unlock()
+	s.log.Info("guest link rotated")
+	return s.GuestURL()
+}
+
+func (s *Studio) guestTokenMatches(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.guestToken.Matches(tok)
+}
+
+// State returns a snapshot of the show.
+func (s *Studio) State() State { return s.show.state() }
+
+// Subscribe returns the show's events and a function to stop them. The
+// channel never blocks the studio: when the subscriber falls behind its
+// oldest events are dropped and Event.Seq jumps; call State then. The
+// channel is closed by cancel and by Close.
+func (s *Studio) Subscribe() (events <-chan Event, cancel func()) { return s.show.subscribe() }
+
+// Stage puts a participant on stage (on) or back in the green room.
+func (s *Studio) Stage(id string, on bool) error {
+	p, err := s.show.setPlace(id, on)
+	if err != nil {
+		return err
+	}
+	s.log.Info("stage", "participant", id, "place", p.Place)
+	s.changed()
+	return nil
+}
+
+// Kick removes a guest from the show and closes their connection.
+func (s *Studio) Kick(id string) error {
+	conn, err := s.show.remove(id, true)
+	if err != nil {
+		return fmt.Errorf("kick: %w", err)
+	}
+	s.log.Info("kicked", "participant", id)
+	if conn != nil {
+		conn.kick("the host removed you from the show")
+	}
+	s.changed()
+	return nil
+}
+
+// SetLive starts or stops the live output through Config.GoLive and records
+// the result. Calls are not serialised: the GUI and the control API are
+// expected to send one at a time.
+func (s *Studio) SetLive(on bool) error {
+	if s.cfg.GoLive != nil {
+		if err := s.cfg.GoLive(on); err != nil {
+			return fmt.Errorf("go live %v: %w", on, err)
+		}
+	}
+	s.show.setLive(on)
+	s.log.Info("live", "on", on)
+	return nil
+}
+
+// RequestKeyframe asks a participant for a keyframe on each of their video
+// tracks (for the media side, after starting a decoder or on a decode
+// error). It reports whether the participant publishes video.
+func (s *Studio) RequestKeyframe(id string) bool { return s.sfu.requestKeyframe(id) }
+
+// changed tells the SFU and every guest session that the show or the set of
+// tracks changed; each session then re-syncs what it forwards and its
+// roster.
+func (s *Studio) changed() {
+	s.sfu.setStaged(s.show.state())
+	for _, c := range s.show.conns() {
+		c.changed()
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// baseURL is what guest and control links start with.
+func baseURL(public, host string, port int, tls bool) (string, error) {
+	if public != "" {
+		u, err := url.Parse(public)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return "", fmt.Errorf("studio: public URL %q: want scheme://host[:port]", public)
+		}
+		return strings.TrimRight(public, "/"), nil
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = lanAddress()
+	}
+	return scheme + "://" + net.JoinHostPort(host, fmt.Sprint(port)), nil
+}
+
+// lanAddress is this machine's first non-loopback IPv4 address, which is
+// what a guest on the same network can reach; "localhost" if there is none.
+func lanAddress() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return "localhost"
+}
+
+// configDir is where the studio keeps its files.
+func (s *Studio) configDir() (string, error) {
+	if s.cfg.ConfigDir != "" {
+		return s.cfg.ConfigDir, nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("studio: config dir: %w", err)
+	}
+	return filepath.Join(d, "greenroom"), nil
+}

@@ -1,0 +1,384 @@
+package studio_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"go.uber.org/goleak"
+
+	"greenroom/studio"
+	"greenroom/studio/signal"
+	"greenroom/studio/studiotest"
+)
+
+const (
+	videoIVF = "testdata/video.ivf" // ffmpeg testsrc2 320x240 30 fps, VP8, 1 s
+	audioOgg = "testdata/audio.ogg" // ffmpeg sine 440 Hz, Opus 20 ms pages, 1 s
+)
+
+// testWriter sends the studio's log to the test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// countingSink records what the studio hands the media side.
+type countingSink struct {
+	mu      sync.Mutex
+	packets map[string]int // by track ID
+	ended   map[string]bool
+	mime    map[string]string
+}
+
+func (s *countingSink) WriteRTP(t studio.TrackInfo, _ *rtp.Packet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.packets[t.TrackID]++
+	s.mime[t.TrackID] = t.MimeType
+}
+
+func (s *countingSink) EndTrack(t studio.TrackInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended[t.TrackID] = true
+}
+
+func (s *countingSink) count(track string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.packets[track]
+}
+
+func newStudio(t *testing.T, mod func(*studio.Config)) *studio.Studio {
+	t.Helper()
+	cfg := studio.Config{
+		Listen:       "127.0.0.1:0",
+		PlainHTTP:    true,
+		ICEUDPListen: "127.0.0.1:0",
+		ConfigDir:    t.TempDir(),
+		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := studio.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// checkLeaks fails the test if goroutines started during it outlive it. It
+// runs after every other cleanup, so after the studio's Close.
+func checkLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// api calls the control API; token "" uses the studio's.
+func api(t *testing.T, s *studio.Studio, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	if token == "" {
+		token = s.ControlToken().Reveal()
+	}
+	req, _ := http.NewRequest(method, "http://"+s.Addr().String()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := noKeepAlive.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
+func join(t *testing.T, s *studio.Studio, name string, opt studiotest.Options) *studiotest.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := studiotest.Join(ctx, s.GuestURL(), name, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func place(s *studio.Studio, id string) studio.Place {
+	for _, p := range s.State().Participants {
+		if p.ID == id {
+			return p.Place
+		}
+	}
+	return ""
+}
+
+// Three pion guests join through the real link; two go on stage through the
+// control API and see and hear each other; the one in the green room sees
+// the stage but nobody sees it; then it goes on stage too, one guest
+// vanishes without a word, and the others carry on.
+func TestGuestsSeeAndHearEachOther(t *testing.T) {
+	checkLeaks(t)
+	sink := &countingSink{packets: map[string]int{}, ended: map[string]bool{}, mime: map[string]string{}}
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
+	ann, bob, cat := join(t, s, "Ann", av), join(t, s, "Bob", av), join(t, s, "Cat", av)
+
+	for _, c := range []*studiotest.Client{ann, bob} {
+		if code, out := api(t, s, "POST", "/api/stage", "", fmt.Sprintf(`{"id":%q,"on":true}`, c.ID)); code != 200 {
+			t.Fatalf("stage %s: %d %v", c.ID, code, out)
+		}
+	}
+	flowing := func(to *studiotest.Client, from string) func() bool {
+		return func() bool { return to.Packets(from, "video") > 20 && to.Packets(from, "audio") > 20 }
+	}
+	eventually(t, "Ann to receive Bob", flowing(ann, bob.ID))
+	eventually(t, "Bob to receive Ann", flowing(bob, ann.ID))
+	eventually(t, "Cat (green room) to receive Ann and Bob", func() bool { return flowing(cat, ann.ID)() && flowing(cat, bob.ID)() })
+	if r := ann.Received(bob.ID, "video"); r.MimeType != "video/VP8" {
+		t.Errorf("Ann gets Bob's video as %s", r.MimeType)
+	}
+	if r := ann.Received(bob.ID, "audio"); r.MimeType != "audio/opus" {
+		t.Errorf("Ann gets Bob's audio as %s", r.MimeType)
+	}
+	if ann.Received(cat.ID, "video") != nil || bob.Received(cat.ID, "audio") != nil {
+		t.Error("a green-room guest is forwarded to the stage")
+	}
+	if ann.Received(ann.ID, "video") != nil {
+		t.Error("Ann receives herself")
+	}
+	eventually(t, "the sink to get on-stage video", func() bool { return sink.count(ann.ID+"-video") > 20 && sink.count(bob.ID+"-audio") > 20 })
+	if n := sink.count(cat.ID + "-video"); n != 0 {
+		t.Errorf("the sink got %d packets from the green room", n)
+	}
+	if r := cat.Roster(); len(r) != 4 || r[1].Place != "stage" || r[3].Place != "greenroom" {
+		t.Errorf("Cat's roster %+v", r)
+	}
+
+	// Cat joins the stage; Bob vanishes; Ann and Cat carry on.
+	if err := s.Stage(cat.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann to receive Cat", flowing(ann, cat.ID))
+	bob.Vanish()
+	eventually(t, "Bob to leave the show", func() bool { return place(s, bob.ID) == "" })
+	before := [2]int64{ann.Packets(cat.ID, "video"), cat.Packets(ann.ID, "video")}
+	eventually(t, "Ann and Cat to keep receiving each other", func() bool {
+		return ann.Packets(cat.ID, "video") > before[0]+30 && cat.Packets(ann.ID, "video") > before[1]+30
+	})
+	if errs := append(ann.Errors(), cat.Errors()...); len(errs) > 0 {
+		t.Errorf("errors: %q", errs)
+	}
+
+	// The host kicks Ann.
+	if code, out := api(t, s, "POST", "/api/kick", "", fmt.Sprintf(`{"id":%q}`, ann.ID)); code != 200 {
+		t.Fatalf("kick: %d %v", code, out)
+	}
+	eventually(t, "Ann to be told", func() bool { return strings.Contains(ann.Bye(), "removed") })
+	if place(s, ann.ID) != "" {
+		t.Error("Ann is still in the show")
+	}
+
+	cat.Close()
+	ann.Close()
+	bob.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // twice is fine
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if !sink.ended[ann.ID+"-video"] {
+		t.Error("the sink was not told Ann's video ended")
+	}
+}
+
+// Broken messages get an error reply (or, oversized, a close); the studio
+// and the other guests are unaffected.
+func TestSignalingRefusesBadMessages(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	good := join(t, s, "Good", studiotest.Options{AudioOgg: audioOgg})
+	bad := join(t, s, "Bad", studiotest.Options{})
+
+	for _, m := range []string{`{"type":`, `{"type":"launch"}`, `{"type":"offer"}`, `{"type":"candidate"}`, `[]`, `{"type":"join","name":"again"}`} {
+		if err := bad.WriteRaw([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "six error replies", func() bool { return len(bad.Errors()) >= 6 })
+	if place(s, bad.ID) == "" {
+		t.Fatal("a guest sending bad messages was dropped; an error reply is enough")
+	}
+	if err := bad.WriteRaw(bytes.Repeat([]byte("x"), signal.MaxMessageSize+1)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the oversized sender to be dropped", func() bool { return place(s, bad.ID) == "" })
+	if place(s, good.ID) != studio.PlaceGreenRoom || len(good.Errors()) > 0 {
+		t.Errorf("the good guest was disturbed: place %q errors %q", place(s, good.ID), good.Errors())
+	}
+	if code, _ := api(t, s, "GET", "/api/state", "", ""); code != 200 {
+		t.Errorf("studio down after bad messages: %d", code)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	checkLeaks(t)
+	var live []bool
+	s := newStudio(t, func(c *studio.Config) {
+		c.GoLive = func(on bool) error {
+			live = append(live, on)
+			if len(live) > 1 {
+				return fmt.Errorf("rtmp://example/live: connection refused")
+			}
+			return nil
+		}
+	})
+	base := "http://" + s.Addr().String()
+	get := func(u string) (int, string) {
+		resp, err := noKeepAlive.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	link := s.GuestURL()
+	if !strings.HasPrefix(link, base+"/join/") {
+		t.Fatalf("guest link %q", link)
+	}
+	if code, body := get(link); code != 200 || !strings.Contains(body, "<html") {
+		t.Fatalf("guest page: %d", code)
+	}
+	for _, u := range []string{base + "/join/wrong", base + "/join/" + strings.ToUpper(link[len(base)+6:]), base + "/join/wrong/ws"} {
+		code, body := get(u)
+		if code != 403 || !strings.Contains(body, "Ask the host") || strings.Contains(body, "goroutine") {
+			t.Errorf("%s: %d %q", u, code, body)
+		}
+	}
+
+	// Rotating the link: the old one stops working, a connected guest stays.
+	ann := join(t, s, "Ann", studiotest.Options{})
+	code, out := api(t, s, "POST", "/api/rotate", "", "")
+	if code != 200 || out["guest_url"] == link || out["guest_url"] != s.GuestURL() {
+		t.Fatalf("rotate: %d %v", code, out)
+	}
+	if code, _ := get(link); code != 403 {
+		t.Errorf("old link after rotation: %d", code)
+	}
+	if code, _ := get(s.GuestURL()); code != 200 {
+		t.Errorf("new link: %d", code)
+	}
+	if place(s, ann.ID) != studio.PlaceGreenRoom || ann.Bye() != "" {
+		t.Errorf("rotation threw out a connected guest: %q", ann.Bye())
+	}
+
+	// The control API.
+	for _, tok := range []string{"wrong", s.GuestURL()[len(base)+6:]} {
+		if code, out := api(t, s, "GET", "/api/state", tok, ""); code != 401 || out["error"] == nil {
+			t.Errorf("state with a bad token: %d %v", code, out)
+		}
+	}
+	if code, _ := get(s.ControlURL()); code != 200 {
+		t.Errorf("control URL (?token=): %d", code)
+	}
+	for _, tc := range []struct {
+		path, body string
+		code       int
+	}{
+		{"/api/stage", `{"id":"nobody","on":true}`, 404},
+		{"/api/stage", `{"id":"` + ann.ID + `"}`, 400},
+		{"/api/stage", `{"id":`, 400},
+		{"/api/stage", `{"id":"g1","on":true,"extra":1}`, 400},
+		{"/api/stage", strings.Repeat(" ", 5000) + `{}`, 413},
+		{"/api/kick", ``, 400},
+		{"/api/kick", `{"id":"host"}`, 404},
+		{"/api/nothing", `{}`, 404},
+		{"/api/live", `{"on":true}`, 200},
+		{"/api/live", `{"on":false}`, 502},
+	} {
+		code, out := api(t, s, "POST", tc.path, "", tc.body)
+		if code != tc.code || (code != 200 && out["error"] == nil) {
+			t.Errorf("POST %s %.40q: %d %v, want %d", tc.path, tc.body, code, out, tc.code)
+		}
+	}
+	if st := s.State(); !st.Live || len(live) != 2 {
+		t.Errorf("live %v after hooks %v; want still live after the failed stop", st.Live, live)
+	}
+}
+
+// Without a certificate the studio makes one, once, with a private key only
+// its user can read.
+func TestSelfSignedCertificate(t *testing.T) {
+	checkLeaks(t)
+	dir := t.TempDir()
+	cfg := func(c *studio.Config) { c.PlainHTTP = false; c.ConfigDir = dir }
+	s := newStudio(t, cfg)
+	if !strings.HasPrefix(s.GuestURL(), "https://127.0.0.1:") {
+		t.Errorf("guest link %q", s.GuestURL())
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get("https://" + s.Addr().String() + "/join/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		t.Fatalf("https: %d", resp.StatusCode)
+	}
+	first := resp.TLS.PeerCertificates[0].Raw
+	s.Close()
+
+	key, err := os.Stat(filepath.Join(dir, "selfsigned-key.pem"))
+	if err != nil || key.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", key.Mode(), err)
+	}
+	s2 := newStudio(t, cfg)
+	resp, err = client.Get("https://" + s2.Addr().String() + "/join/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !bytes.Equal(resp.TLS.PeerCertificates[0].Raw, first) {
+		t.Error("a second start made a new certificate")
+	}
+}
+
+func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
+	_, err := studio.New(studio.Config{Listen: "0.0.0.0:0", PlainHTTP: true})
+	if err == nil || !strings.Contains(err.Error(), "HTTPS") {
+		t.Fatalf("got %v", err)
+	}
+}

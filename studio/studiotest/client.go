@@ -1,0 +1,396 @@
+// Package studiotest starts peers for the studio's tests: an in-process pion
+// guest that joins through the real guest link (HTTP, WebSocket signaling,
+// WebRTC on loopback), publishes VP8 and Opus from files and records what it
+// receives. It depends only on the wire protocol (package signal), so any
+// test can use it.
+package studiotest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"greenroom/studio/signal"
+)
+
+// Options says what a Client publishes.
+type Options struct {
+	VideoIVF string // VP8 in IVF, looped; "" for no camera
+	AudioOgg string // Opus in Ogg, looped; "" for no mic
+}
+
+// Received is one track a Client receives from the studio.
+type Received struct {
+	Participant string // the stream ID: the sender's participant ID
+	Kind        string
+	MimeType    string
+	Packets     atomic.Int64
+}
+
+// Client is a pion guest. mu guards the fields below it; the WebSocket has
+// its own write lock (gorilla allows one writer).
+type Client struct {
+	ID string // participant ID from "welcome"
+
+	pc     *webrtc.PeerConnection
+	ws     *websocket.Conn
+	wsMu   sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	received map[string]*Received // by participant + "/" + kind
+	roster   []signal.Member
+	errs     []string
+	bye      string
+	closed   bool
+}
+
+// Join connects to guestURL (http://host:port/join/<token>) as name.
+func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, error) {
+	u, err := url.Parse(guestURL)
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.Path += "/ws"
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("studiotest: dial: %w", err)
+	}
+	c := &Client{ws: ws, received: make(map[string]*Received)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	fail := func(err error) (*Client, error) {
+		c.Close()
+		return nil, err
+	}
+	if err := c.write(signal.Message{Type: signal.TypeJoin, Name: name}); err != nil {
+		return fail(err)
+	}
+	var welcome signal.Message
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := ws.ReadJSON(&welcome); err != nil || welcome.Type != signal.TypeWelcome {
+		return fail(fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err))
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	c.ID = welcome.ID
+
+	if c.pc, err = newPeerConnection(); err != nil {
+		return fail(err)
+	}
+	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand != nil {
+			init := cand.ToJSON()
+			_ = c.write(signal.Message{Type: signal.TypeCandidate, Candidate: &init})
+		}
+	})
+	c.pc.OnTrack(c.onTrack)
+	if opt.VideoIVF != "" {
+		if err := c.publish(opt.VideoIVF, webrtc.MimeTypeVP8, "video", readIVF); err != nil {
+			return fail(err)
+		}
+	}
+	if opt.AudioOgg != "" {
+		if err := c.publish(opt.AudioOgg, webrtc.MimeTypeOpus, "audio", readOgg); err != nil {
+			return fail(err)
+		}
+	}
+	if opt.VideoIVF == "" && opt.AudioOgg == "" {
+		// Like the guest page: always offer something to receive on.
+		if _, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return fail(err)
+		}
+	}
+	offer, err := c.pc.CreateOffer(nil)
+	if err == nil {
+		err = c.pc.SetLocalDescription(offer)
+	}
+	if err == nil {
+		err = c.write(signal.Message{Type: signal.TypeOffer, SDP: offer.SDP})
+	}
+	if err != nil {
+		return fail(err)
+	}
+	c.wg.Add(1)
+	go c.readLoop()
+	return c, nil
+}
+
+func newPeerConnection() (*webrtc.PeerConnection, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return api.NewPeerConnection(webrtc.Configuration{})
+}
+
+func (c *Client) write(m signal.Message) error {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.ws.WriteJSON(m)
+}
+
+// WriteRaw sends bytes as one text message, for malformed-message tests.
+func (c *Client) WriteRaw(b []byte) error {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+func (c *Client) readLoop() {
+	defer c.wg.Done()
+	for {
+		var m signal.Message
+		if err := c.ws.ReadJSON(&m); err != nil {
+			c.mu.Lock()
+			if c.bye == "" {
+				c.bye = "read: " + err.Error()
+			}
+			c.mu.Unlock()
+			return
+		}
+		var err error
+		switch m.Type {
+		case signal.TypeAnswer:
+			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+		case signal.TypeOffer:
+			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+			var answer webrtc.SessionDescription
+			if err == nil {
+				answer, err = c.pc.CreateAnswer(nil)
+			}
+			if err == nil {
+				err = c.pc.SetLocalDescription(answer)
+			}
+			if err == nil {
+				err = c.write(signal.Message{Type: signal.TypeAnswer, SDP: answer.SDP})
+			}
+		case signal.TypeCandidate:
+			err = c.pc.AddICECandidate(*m.Candidate)
+		case signal.TypeRoster:
+			c.mu.Lock()
+			c.roster = m.Roster
+			c.mu.Unlock()
+		case signal.TypeError:
+			c.mu.Lock()
+			c.errs = append(c.errs, m.Error)
+			c.mu.Unlock()
+		case signal.TypeBye:
+			c.mu.Lock()
+			c.bye = m.Reason
+			c.mu.Unlock()
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.errs = append(c.errs, "client: "+m.Type+": "+err.Error())
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	r := &Received{Participant: t.StreamID(), Kind: t.Kind().String(), MimeType: t.Codec().MimeType}
+	c.mu.Lock()
+	if old := c.received[r.Participant+"/"+r.Kind]; old != nil {
+		r = old // a re-added track keeps counting
+	} else {
+		c.received[r.Participant+"/"+r.Kind] = r
+	}
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+	for {
+		if _, _, err := t.ReadRTP(); err != nil {
+			return
+		}
+		r.Packets.Add(1)
+	}
+}
+
+// Received returns the track from participant of kind ("audio", "video"),
+// or nil.
+func (c *Client) Received(participant, kind string) *Received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.received[participant+"/"+kind]
+}
+
+// Packets is how many RTP packets arrived from participant's kind track.
+func (c *Client) Packets(participant, kind string) int64 {
+	if r := c.Received(participant, kind); r != nil {
+		return r.Packets.Load()
+	}
+	return 0
+}
+
+// Roster is the last roster the studio sent.
+func (c *Client) Roster() []signal.Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.roster
+}
+
+// Errors are the error messages the studio sent, and the client's own
+// negotiation errors.
+func (c *Client) Errors() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.errs...)
+}
+
+// Bye is the reason the studio gave for ending the session ("" while it
+// goes on).
+func (c *Client) Bye() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bye
+}
+
+// Leave says goodbye properly and closes.
+func (c *Client) Leave() {
+	_ = c.write(signal.Message{Type: signal.TypeLeave})
+	c.Close()
+}
+
+// Vanish drops the connections without a word, like a guest whose laptop
+// died.
+func (c *Client) Vanish() { c.Close() }
+
+// Close stops publishing, closes the connections and waits for the
+// client's goroutines. Safe to call twice.
+func (c *Client) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	_ = c.ws.NetConn().Close()
+	if c.pc != nil {
+		_ = c.pc.Close()
+	}
+	c.wg.Wait()
+}
+
+// frameReader returns the next media frame and its duration; io.EOF at the
+// end of the file.
+type frameReader func() ([]byte, time.Duration, error)
+
+func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader, error)) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("studiotest: %w", err)
+	}
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime}, kind, "self")
+	if err != nil {
+		return err
+	}
+	sender, err := c.pc.AddTrack(track)
+	if err != nil {
+		return err
+	}
+	if _, err := open(data); err != nil {
+		return fmt.Errorf("studiotest: %s: %w", path, err)
+	}
+	c.wg.Add(2)
+	go func() { // drain RTCP so the interceptors work
+		defer c.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer c.wg.Done()
+		next, _ := open(data)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		due := time.Now()
+		for {
+			frame, d, err := next()
+			if errors.Is(err, io.EOF) {
+				next, _ = open(data)
+				continue
+			}
+			if err != nil {
+				return
+			}
+			for time.Now().Before(due) {
+				select {
+				case <-c.ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+			due = due.Add(d)
+			_ = track.WriteSample(media.Sample{Data: frame, Duration: d})
+		}
+	}()
+	return nil
+}
+
+func readIVF(data []byte) (frameReader, error) {
+	r, h, err := ivfreader.NewWith(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	d := time.Second * time.Duration(h.TimebaseNumerator) / time.Duration(h.TimebaseDenominator)
+	return func() ([]byte, time.Duration, error) {
+		frame, _, err := r.ParseNextFrame()
+		return frame, d, err
+	}, nil
+}
+
+func readOgg(data []byte) (frameReader, error) {
+	r, _, err := oggreader.NewWith(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	var last uint64
+	return func() ([]byte, time.Duration, error) {
+		page, h, err := r.ParseNextPage()
+		if err != nil {
+			return nil, 0, err
+		}
+		d := time.Duration(h.GranulePosition-last) * time.Second / 48000
+		last = h.GranulePosition
+		if d <= 0 || d > 120*time.Millisecond {
+			d = 20 * time.Millisecond
+		}
+		return page, d, nil
+	}, nil
+}

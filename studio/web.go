@@ -1,0 +1,204 @@
+package studio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"greenroom/assets"
+)
+
+// Handler is the studio's web side: the guest page and its signaling, and
+// the control API. New already serves it on Config.Listen; it is exposed for
+// embedding the studio in another server and for tests.
+//
+//	GET  /join/{token}         the guest page (403 page for a bad token)
+//	GET  /join/{token}/ws      guest signaling (WebSocket, package signal)
+//	GET  /assets/guest/...     the page's script and style
+//	GET  /api/state            control API, Bearer token or ?token=
+//	POST /api/stage            {"id": "g1", "on": true}
+//	POST /api/kick             {"id": "g1"}
+//	POST /api/live             {"on": true}
+//	POST /api/rotate           new guest link: {"guest_url": "..."}
+func (s *Studio) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /join/{token}", s.serveGuestPage)
+	mux.HandleFunc("GET /join/{token}/ws", s.serveSignal)
+	mux.Handle("GET /assets/guest/", http.StripPrefix("/assets/guest/", http.FileServerFS(assets.Guest)))
+	mux.HandleFunc("GET /api/state", s.control(s.apiState))
+	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
+	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
+	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
+	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
+	mux.HandleFunc("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no %s %s in the control API", r.Method, r.URL.Path))
+	}))
+	return securityHeaders(mux)
+}
+
+// securityHeaders applies to every response. The guest link carries its
+// token in the path, so no page may leak it through a Referer header.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Studio) serveGuestPage(w http.ResponseWriter, r *http.Request) {
+	if !s.guestTokenMatches(r.PathValue("token")) {
+		s.forbidden(w, r)
+		return
+	}
+	s.serveAsset(w, "index.html", http.StatusOK)
+}
+
+// forbidden is the friendly page for a wrong or old guest link.
+func (s *Studio) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.log.Info("refused a guest link", "remote", r.RemoteAddr) // never the token
+	s.serveAsset(w, "forbidden.html", http.StatusForbidden)
+}
+
+func (s *Studio) serveAsset(w http.ResponseWriter, name string, code int) {
+	b, err := fs.ReadFile(assets.Guest, name)
+	if err != nil { // only if the binary was built without its assets
+		http.Error(w, "page missing from this build", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+// control wraps a control API handler with the token check.
+func (s *Studio) control(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			tok = r.URL.Query().Get("token")
+		}
+		if !s.controlToken.Matches(strings.TrimSpace(tok)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="greenroom"`)
+			writeJSONError(w, http.StatusUnauthorized, "missing or wrong control token")
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
+	}
+}
+
+func (s *Studio) apiState(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID string `json:"id"`
+		On *bool  `json:"on"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.ID == "" || req.On == nil {
+		writeJSONError(w, http.StatusBadRequest, `stage needs {"id": "...", "on": true|false}`)
+		return
+	}
+	if err := s.Stage(req.ID, *req.On); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Studio) apiKick(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID string `json:"id"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.ID == "" {
+		writeJSONError(w, http.StatusBadRequest, `kick needs {"id": "..."}`)
+		return
+	}
+	if err := s.Kick(req.ID); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Studio) apiLive(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		On *bool `json:"on"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.On == nil {
+		writeJSONError(w, http.StatusBadRequest, `live needs {"on": true|false}`)
+		return
+	}
+	if err := s.SetLive(*req.On); err != nil {
+		// The output failed, not the request: the message is for the user.
+		writeJSONError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Studio) apiRotate(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"guest_url": s.RotateGuestToken()})
+}
+
+// maxControlBody bounds control API requests; they are a few dozen bytes.
+const maxControlBody = 4 << 10
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", maxControlBody))
+		case errors.Is(err, io.EOF):
+			writeJSONError(w, http.StatusBadRequest, "request body is empty; want a JSON object")
+		default:
+			writeJSONError(w, http.StatusBadRequest, "request body is not the expected JSON: "+err.Error())
+		}
+		return false
+	}
+	return true
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrNoParticipant):
+		code = http.StatusNotFound
+	case errors.Is(err, ErrClosed):
+		code = http.StatusServiceUnavailable
+	}
+	writeJSONError(w, code, err.Error())
+}
+
+func writeJSONError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -130,6 +130,9 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 		}
 		return f, fmt.Errorf("unexpected argument %q", arg)
 	}
+	if f.fps < 1 || f.fps > 60 {
+		return f, fmt.Errorf("--fps %d: want 1 to 60", f.fps)
+	}
 	if len(f.to) == 0 && f.record == "" {
 		return f, errors.New("nothing to do: give --to URL and/or --record FILE")
 	}
@@ -206,7 +209,7 @@ func watch(ctx context.Context, p *encode.Pipeline, d time.Duration, stdout, std
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	seen := map[string]stream.State{}
+	var seen []stream.State // by output index: two destinations may print alike
 	failed := 0
 	lastStatus := time.Now()
 	code := 0
@@ -218,17 +221,20 @@ loop:
 		case <-tick.C:
 		}
 		healthy := 0
-		for _, s := range p.Outputs() {
-			if s.State != seen[s.Name] {
-				seen[s.Name] = s.State
+		for i, s := range p.Outputs() {
+			if i == len(seen) {
+				seen = append(seen, stream.Connecting)
+			}
+			if s.State != seen[i] {
+				seen[i] = s.State
 				switch s.State {
 				case stream.Live:
 					fmt.Fprintf(stdout, "live: %s\n", s.Name)
 				case stream.Reconnecting:
-					fmt.Fprintf(stderr, "greenroom: %s: connection lost, reconnecting: %v\n", s.Name, s.Err)
+					fmt.Fprintf(stderr, "greenroom: connection lost, reconnecting: %v\n", s.Err)
 				case stream.Failed:
 					failed++
-					fmt.Fprintf(stderr, "greenroom: %s failed: %v\n", s.Name, s.Err)
+					fmt.Fprintf(stderr, "greenroom: %v\n", s.Err) // the error names the output
 				}
 			}
 			if s.State != stream.Failed {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+)
+
+// bin is the greenroom binary built once for the tests that run it as a
+// user would.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "greenroom-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "greenroom")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+func greenroom(t *testing.T, timeout time.Duration, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("greenroom %s still running after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), timeout, &out, &errb)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+}
+
+func lines(s string) []string {
+	var l []string
+	for _, x := range strings.Split(strings.TrimSpace(s), "\n") {
+		if x != "" {
+			l = append(l, x)
+		}
+	}
+	return l
+}
+
+// A refused publish or an unreachable server ends the run with one clear
+// line on stderr, without the stream key, and a non-zero exit.
+func TestLiveFailsClearly(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{"wrong-key-123"}})
+	free := strconv.Itoa(mediatest.FreeTCPPort(t))
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"refused key", n.URL("wrong-key-123"), "refused"},
+		{"unreachable server", "rtmp://127.0.0.1:" + free + "/live/wrong-key-123", "unreachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := greenroom(t, 20*time.Second, "live", "--to", tc.url, "--for", "30s")
+			errLines := lines(r.stderr)
+			if r.code == 0 || len(errLines) != 1 || !strings.Contains(errLines[0], tc.want) {
+				t.Fatalf("exit %d, stderr %q: want a non-zero exit and one line saying %q", r.code, r.stderr, tc.want)
+			}
+			if strings.Contains(r.stdout+r.stderr, "wrong-key-123") {
+				t.Fatalf("the stream key leaked:\n%s\n%s", r.stdout, r.stderr)
+			}
+			if r.took > 10*time.Second {
+				t.Errorf("took %v to give up", r.took)
+			}
+			t.Logf("%s (after %v)", errLines[0], r.took.Round(time.Millisecond))
+		})
+	}
+}
+
+func TestLiveBadInput(t *testing.T) {
+	// Nothing below may get as far as recording; if it did, it lands here.
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"live"}, "nothing to do"},
+		{[]string{"live", "--to", "http://example.com/app/k3y"}, "rtmp"},
+		{[]string{"live", "--to", "rtmp://example.com/app"}, "key"},
+		{[]string{"live", "--record", "x.mp4", "--size", "big"}, "WIDTHxHEIGHT"},
+		{[]string{"live", "--record", "x.mp4", "--size", "1281x720"}, "even"},
+		{[]string{"live", "--record", "x.mp4", "--fps", "0"}, "fps"},
+		{[]string{"live", "--record", "/nonexistent-dir/x.mp4"}, "does not exist"},
+		{[]string{"live", "rtmp://example.com/app/k3y"}, "--to"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		r := greenroom(t, 10*time.Second, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("greenroom %v: exit %d, stderr %q; want non-zero and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		if strings.Contains(r.stderr, "k3y") {
+			t.Errorf("greenroom %v: stream key in %q", tc.args, r.stderr)
+		}
+	}
+}
+
+// One dead destination does not end the show: the other outputs go on, the
+// failure is reported, and the run ends normally.
+func TestLivePartialFailureGoesOn(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{"bad"}})
+	file := filepath.Join(t.TempDir(), "kept.mp4")
+	r := greenroom(t, 30*time.Second, "live", "--to", n.URL("bad"), "--to", n.URL("good"), "--record", file, "--for", "6s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "refused") || len(lines(r.stderr)) != 1 {
+		t.Errorf("stderr %q: want one line reporting the refused destination", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "live: rtmp://127.0.0.1:"+strconv.Itoa(n.Port)+"/live/****") {
+		t.Errorf("stdout does not say the good destination went live:\n%s", r.stdout)
+	}
+	for _, f := range []string{file, n.Recording("good")} {
+		if d := mediatest.ProbeFile(t, f).Duration; math.Abs(d-6) > 0.6 {
+			t.Errorf("%s: %.1f s, want 6", f, d)
+		}
+	}
+}
+
+// Ctrl-C (or SIGTERM) ends cleanly: the recording is finalized and whole.
+func TestLiveInterruptFinalizesRecording(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		file := filepath.Join(t.TempDir(), "show.mp4")
+		cmd := exec.Command(bin, "live", "--record", file)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(4 * time.Second)
+		cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", sig, err, &out)
+			}
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: still running 5 s later\n%s", sig, &out)
+		}
+		p := mediatest.ProbeFile(t, file)
+		if p.Video == nil || p.Audio == nil || p.Duration < 3.5 || p.Duration > 4.6 {
+			t.Errorf("%v: recording probes as %+v, want ~4 s of video and audio", sig, p)
+		}
+	}
+}

@@ -90,7 +90,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	g.id = p.ID
 	g.log = s.log.With("component", "guest", "guest", p.ID)
 	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr)
-	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name})
+	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, ICEServers: s.cfg.ICEServers})
 	s.changed()
 	g.run()
 }

@@ -1,1 +1,439 @@
+// Greenroom guest page: name, camera and mic, then the show over WebRTC.
+//
+// Signaling (see the Go package studio/signal): we send "join", get
+// "welcome", send one offer with our camera and mic; after that only the
+// studio offers (when people come on or leave the stage) and we answer. We
+// never offer again, so offers can't collide; device changes use
+// replaceTrack on the senders we already have.
 "use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+
+  // Chromium starts a new video sender at ~300 kb/s and climbs to 720p only
+  // after 15-20 s; these fmtp hints on the SDP it applies make it start at
+  // 720p (issue #4).
+  const VP8_HINTS = "x-google-start-bitrate=1500;x-google-min-bitrate=800";
+  const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+
+  const ui = {
+    setup: $("setup"), show: $("show"), ended: $("ended"),
+    preview: $("preview"), noCamera: $("no-camera"), level: $("level"),
+    note: $("media-note"), camera: $("camera"), mic: $("mic"), name: $("name"),
+    join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"),
+    greenroomNote: $("greenroom-note"), emptyStage: $("empty-stage"),
+    stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
+    endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
+  };
+
+  // Everything the page knows, for the code below and for test automation
+  // (window.greenroom).
+  const state = {
+    stream: null,       // local MediaStream (may lack video or audio)
+    ws: null, pc: null,
+    id: "", place: "", roster: [],
+    joined: false,      // the user asked to be in the show
+    ended: false,       // the studio said bye: don't reconnect
+    retry: 0, retryTimer: 0,
+    tiles: new Map(),   // participant ID → {el, video, stream}
+    pendingCandidates: [],
+    errors: [],
+  };
+  window.greenroom = state;
+
+  // ---- camera, mic, meter -------------------------------------------------
+
+  async function getMedia() {
+    const camId = ui.camera.value, micId = ui.mic.value;
+    const audio = micId ? { deviceId: { exact: micId } } : true;
+    const video = camId ? { ...VIDEO, deviceId: { exact: camId } } : VIDEO;
+    stopStream();
+    let note = "", warn = false;
+    try {
+      state.stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+    } catch (err) {
+      console.warn("camera+mic:", err);
+      try {
+        state.stream = await navigator.mediaDevices.getUserMedia({ audio });
+        note = "No camera available (" + err.name + ") — you'll join with audio only.";
+        warn = true;
+      } catch (err2) {
+        console.warn("mic:", err2);
+        state.stream = new MediaStream();
+        note = "No camera or microphone available (" + err2.name +
+          ") — you can still join to watch, but nobody will see or hear you.";
+        warn = true;
+      }
+    }
+    ui.note.textContent = note;
+    ui.note.classList.toggle("warn", warn);
+    const hasVideo = state.stream.getVideoTracks().length > 0;
+    ui.preview.srcObject = hasVideo ? state.stream : null;
+    ui.selfview.srcObject = hasVideo ? state.stream : null;
+    ui.noCamera.hidden = hasVideo;
+    startMeter();
+    await listDevices();
+    replaceSentTracks();
+  }
+
+  function stopStream() {
+    if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+    state.stream = null;
+  }
+
+  async function listDevices() {
+    let devices = [];
+    try { devices = await navigator.mediaDevices.enumerateDevices(); } catch { return; }
+    const fill = (select, kind, current) => {
+      const keep = select.value || current;
+      select.replaceChildren();
+      for (const d of devices.filter((d) => d.kind === kind)) {
+        const o = document.createElement("option");
+        o.value = d.deviceId;
+        o.textContent = d.label || kind;
+        select.append(o);
+      }
+      if (keep) select.value = keep;
+    };
+    const track = (kind) => state.stream && state.stream.getTracks().find((t) => t.kind === kind);
+    const settingsId = (t) => (t && t.getSettings().deviceId) || "";
+    fill(ui.camera, "videoinput", settingsId(track("video")));
+    fill(ui.mic, "audioinput", settingsId(track("audio")));
+  }
+
+  let meter = null;
+  function startMeter() {
+    if (meter) { meter.ctx.close(); meter = null; }
+    ui.level.style.width = "0";
+    const track = state.stream.getAudioTracks()[0];
+    if (!track || !window.AudioContext) return;
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 1024;
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    meter = { ctx };
+    const draw = () => {
+      if (!meter || meter.ctx !== ctx) return;
+      analyser.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      const db = 20 * Math.log10(Math.sqrt(sum / buf.length) + 1e-9);
+      ui.level.style.width = Math.max(0, Math.min(100, (db + 60) * 100 / 60)) + "%";
+      requestAnimationFrame(draw);
+    };
+    draw();
+  }
+
+  // ---- connection ---------------------------------------------------------
+
+  function wsURL() {
+    const u = new URL(location.href);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    u.search = "";
+    u.hash = "";
+    u.pathname = u.pathname.replace(/\/$/, "") + "/ws";
+    return u.href;
+  }
+
+  function send(m) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(m));
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    closeConnection();
+    setStatus(state.retry ? "Reconnecting…" : "Connecting…");
+    const ws = new WebSocket(wsURL());
+    state.ws = ws;
+    ws.onopen = () => send({ type: "join", name: ui.name.value.trim() });
+    ws.onmessage = (e) => {
+      if (ws !== state.ws) return;
+      let m;
+      try { m = JSON.parse(e.data); } catch { return; }
+      onMessage(m).catch((err) => {
+        console.error(m.type, err);
+        state.errors.push(m.type + ": " + err);
+        reconnect(); // a broken negotiation is best restarted from scratch
+      });
+    };
+    ws.onclose = (e) => {
+      if (ws !== state.ws) return;
+      if (!state.ended && state.joined) {
+        console.warn("signaling closed", e.code, e.reason);
+        reconnect();
+      }
+    };
+  }
+
+  // reconnect retries with backoff after a network blip. The studio sees a
+  // new guest (in the green room); the host brings them back on stage.
+  function reconnect() {
+    if (state.ended || !state.joined) return;
+    closeConnection();
+    const delay = Math.min(10000, 1000 * 2 ** state.retry);
+    state.retry++;
+    setStatus("Connection lost — reconnecting…");
+    state.retryTimer = setTimeout(connect, delay);
+  }
+
+  function closeConnection() {
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+    if (state.pc) { state.pc.close(); state.pc = null; }
+    state.pendingCandidates = [];
+    for (const id of [...state.tiles.keys()]) removeTile(id);
+  }
+
+  async function onMessage(m) {
+    switch (m.type) {
+    case "welcome":
+      state.id = m.id;
+      ui.selfName.textContent = m.name + " (you)";
+      await startPeer(m.iceServers || []);
+      break;
+    case "answer":
+      await state.pc.setRemoteDescription({ type: "answer", sdp: hintVP8(m.sdp) });
+      await flushCandidates();
+      preferResolution();
+      state.retry = 0;
+      break;
+    case "offer":
+      await state.pc.setRemoteDescription({ type: "offer", sdp: hintVP8(m.sdp) });
+      await flushCandidates();
+      await state.pc.setLocalDescription(await state.pc.createAnswer());
+      send({ type: "answer", sdp: state.pc.localDescription.sdp });
+      break;
+    case "candidate":
+      if (!state.pc || !state.pc.remoteDescription) state.pendingCandidates.push(m.candidate);
+      else await state.pc.addIceCandidate(m.candidate);
+      break;
+    case "roster":
+      state.roster = m.roster || [];
+      onRoster();
+      break;
+    case "error":
+      console.warn("studio:", m.error);
+      state.errors.push(m.error);
+      break;
+    case "bye":
+      state.ended = true;
+      end(m.reason);
+      break;
+    }
+  }
+
+  async function flushCandidates() {
+    const cs = state.pendingCandidates;
+    state.pendingCandidates = [];
+    for (const c of cs) await state.pc.addIceCandidate(c);
+  }
+
+  async function startPeer(iceServers) {
+    const pc = new RTCPeerConnection({ iceServers });
+    state.pc = pc;
+    // Always one audio and one video sender, even without the device, so a
+    // device that shows up later goes out through replaceTrack without a
+    // renegotiation (the studio does all offers after this one).
+    for (const kind of ["audio", "video"]) {
+      const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
+      pc.addTransceiver(track || kind, { direction: "sendonly", streams: [state.stream] });
+    }
+    pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
+    pc.ontrack = (e) => onTrack(e);
+    pc.onconnectionstatechange = () => {
+      if (pc !== state.pc) return;
+      if (pc.connectionState === "failed") reconnect();
+      if (pc.connectionState === "connected") setPlaceStatus();
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    send({ type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  // hintVP8 adds the start/min bitrate hints to every VP8 payload type.
+  function hintVP8(sdp) {
+    const lines = sdp.split("\r\n");
+    const vp8 = new Set();
+    for (const l of lines) {
+      const m = /^a=rtpmap:(\d+) VP8\/90000/i.exec(l);
+      if (m) vp8.add(m[1]);
+    }
+    const out = [];
+    const hinted = new Set();
+    for (const l of lines) {
+      const f = /^a=fmtp:(\d+) (.*)$/.exec(l);
+      if (f && vp8.has(f[1]) && !f[2].includes("x-google-start-bitrate")) {
+        out.push(l + ";" + VP8_HINTS);
+        hinted.add(f[1]);
+        continue;
+      }
+      out.push(l);
+    }
+    // Payload types without an fmtp line get one after their rtpmap.
+    for (let i = out.length - 1; i >= 0; i--) {
+      const m = /^a=rtpmap:(\d+) VP8\/90000/i.exec(out[i]);
+      if (m && !hinted.has(m[1]) && !out.some((l) => l.startsWith("a=fmtp:" + m[1] + " "))) {
+        out.splice(i + 1, 0, "a=fmtp:" + m[1] + " " + VP8_HINTS);
+      }
+    }
+    return out.join("\r\n");
+  }
+
+  // preferResolution keeps 720p when bandwidth is short (frames drop
+  // instead): the studio composites the picture, a blurry guest looks worse
+  // than a jerky one.
+  async function preferResolution() {
+    for (const s of state.pc.getSenders()) {
+      if (!s.track || s.track.kind !== "video") continue;
+      try {
+        const p = s.getParameters();
+        p.degradationPreference = "maintain-resolution";
+        await s.setParameters(p);
+      } catch (err) {
+        console.warn("degradationPreference:", err);
+      }
+    }
+  }
+
+  function replaceSentTracks() {
+    if (!state.pc) return;
+    for (const tr of state.pc.getTransceivers()) {
+      const kind = tr.receiver.track && tr.receiver.track.kind;
+      if (tr.direction !== "sendonly" || tr.currentDirection === "inactive" || !kind) continue;
+      if (!state.stream) continue;
+      const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
+      if (tr.sender.track !== track) tr.sender.replaceTrack(track).catch((e) => console.warn(e));
+    }
+    preferResolution();
+  }
+
+  // ---- the stage ----------------------------------------------------------
+
+  function onTrack(e) {
+    const stream = e.streams[0];
+    if (!stream) return;
+    const id = stream.id; // the studio uses the participant ID as stream ID
+    let tile = state.tiles.get(id);
+    if (!tile) {
+      const el = document.createElement("div");
+      el.className = "tile";
+      const video = document.createElement("video");
+      video.autoplay = true;
+      video.playsInline = true;
+      const name = document.createElement("span");
+      name.className = "name";
+      el.append(video, name);
+      ui.stage.append(el);
+      tile = { el, video, name, stream };
+      state.tiles.set(id, tile);
+      stream.onremovetrack = () => { if (stream.getTracks().length === 0) removeTile(id); else tileLooks(id); };
+    }
+    if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
+    e.track.onunmute = () => tileLooks(id);
+    e.track.onmute = () => tileLooks(id);
+    tile.video.play().catch(() => { ui.unmute.hidden = false; });
+    tileLooks(id);
+  }
+
+  function tileLooks(id) {
+    const tile = state.tiles.get(id);
+    if (!tile) return;
+    const member = state.roster.find((m) => m.id === id);
+    const name = member ? member.name : "Guest";
+    tile.name.textContent = name;
+    tile.el.dataset.initial = name.slice(0, 1).toUpperCase();
+    const live = tile.stream.getVideoTracks().some((t) => t.readyState === "live" && !t.muted);
+    tile.el.classList.toggle("audio-only", !live);
+    ui.emptyStage.hidden = state.tiles.size > 0;
+  }
+
+  function removeTile(id) {
+    const tile = state.tiles.get(id);
+    if (!tile) return;
+    tile.video.srcObject = null;
+    tile.el.remove();
+    state.tiles.delete(id);
+    ui.emptyStage.hidden = state.tiles.size > 0;
+  }
+
+  function onRoster() {
+    const me = state.roster.find((m) => m.id === state.id);
+    state.place = me ? me.place : "";
+    for (const id of [...state.tiles.keys()]) {
+      const m = state.roster.find((r) => r.id === id);
+      if (!m || m.place !== "stage") removeTile(id);
+      else tileLooks(id);
+    }
+    ui.greenroomNote.hidden = state.place !== "greenroom";
+    setPlaceStatus();
+  }
+
+  function setPlaceStatus() {
+    if (!state.pc || state.pc.connectionState !== "connected") return;
+    setStatus(state.place === "stage" ? "You're on stage" : "Green room");
+  }
+
+  function setStatus(s) { ui.status.textContent = s; }
+
+  // ---- screens ------------------------------------------------------------
+
+  function join() {
+    const name = ui.name.value.trim();
+    if (!name) { ui.name.focus(); ui.note.textContent = "Please enter your name."; return; }
+    try { localStorage.setItem("greenroom.name", name); } catch { /* private mode */ }
+    state.joined = true;
+    state.ended = false;
+    state.retry = 0;
+    ui.setup.hidden = true;
+    ui.ended.hidden = true;
+    ui.show.hidden = false;
+    ui.emptyStage.hidden = false;
+    if (meter) meter.ctx.resume();
+    connect();
+  }
+
+  function leave() {
+    send({ type: "leave" });
+    state.ended = true;
+    end("You left the show.");
+  }
+
+  function end(reason) {
+    state.joined = false;
+    closeConnection();
+    ui.show.hidden = true;
+    ui.endedTitle.textContent = "You're out of the show";
+    ui.endedReason.textContent = reason || "";
+    ui.ended.hidden = false;
+  }
+
+  ui.join.onclick = join;
+  ui.name.onkeydown = (e) => { if (e.key === "Enter") join(); };
+  ui.leave.onclick = leave;
+  ui.rejoin.onclick = join;
+  ui.camera.onchange = getMedia;
+  ui.mic.onchange = getMedia;
+  ui.unmute.onclick = () => {
+    for (const t of state.tiles.values()) t.video.play().catch(() => {});
+    ui.unmute.hidden = true;
+  };
+  if (navigator.mediaDevices) navigator.mediaDevices.ondevicechange = listDevices;
+  window.addEventListener("pagehide", () => send({ type: "leave" }));
+
+  let saved = "";
+  try { saved = localStorage.getItem("greenroom.name") || ""; } catch { /* private mode */ }
+  ui.name.value = params.get("name") || saved;
+
+  (async () => {
+    if (!navigator.mediaDevices || !window.RTCPeerConnection) {
+      ui.note.textContent = "This browser can't join: it needs camera access over HTTPS and WebRTC.";
+      ui.note.classList.add("warn");
+      ui.join.disabled = true;
+      return;
+    }
+    ui.join.disabled = true;
+    await getMedia();
+    ui.join.disabled = false;
+    if (params.get("join") === "1" && ui.name.value.trim()) join();
+  })();
+})();

@@ -36,7 +36,7 @@ const MaxMessageSize = 64 << 10
 // Message types.
 const (
 	TypeJoin      = "join"      // guest → studio: {name}
-	TypeWelcome   = "welcome"   // studio → guest: {id, name}
+	TypeWelcome   = "welcome"   // studio → guest: {id, name, iceServers}
 	TypeOffer     = "offer"     // both ways: {sdp}
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
@@ -62,8 +62,11 @@ type Message struct {
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Roster    []Member                 `json:"roster,omitempty"`
-	Error     string                   `json:"error,omitempty"`
-	Reason    string                   `json:"reason,omitempty"`
+	// ICEServers come with "welcome": the STUN/TURN servers the guest
+	// should use.
+	ICEServers []webrtc.ICEServer `json:"iceServers,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	Reason     string             `json:"reason,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.

@@ -89,6 +89,7 @@ type Pipeline struct {
 	mu      sync.Mutex
 	inputs  []*Input
 	outputs []stream.Output
+	preview *preview
 
 	toEncode chan *astiav.Frame // video stage → encoder stage, capacity 1
 	free     chan *astiav.Frame // frames back from the encoder stage
@@ -263,6 +264,12 @@ func (p *Pipeline) publish(pkt *stream.Packet) {
 	}
 }
 
+func (p *Pipeline) previewer() *preview {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.preview
+}
+
 func (p *Pipeline) snapshotInputs(dst []*Input) []*Input {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -327,6 +334,9 @@ func (p *Pipeline) runVideo() {
 			p.log.Error("render", "err", err)
 			p.free <- f
 			continue
+		}
+		if pv := p.previewer(); pv != nil {
+			pv.offer(n, canvas)
 		}
 		f.SetPts(n)
 		p.toEncode <- f // never blocks: at most len(free) frames exist
@@ -424,6 +434,9 @@ func (p *Pipeline) Close() error {
 			}()
 		}
 		wg.Wait()
+		if pv := p.previewer(); pv != nil {
+			pv.close()
+		}
 		for _, in := range inputs {
 			in.Close()
 		}

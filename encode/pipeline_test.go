@@ -265,3 +265,38 @@ func TestMain(m *testing.M) {
 	encode.RouteFFmpegLog(slog.Default())
 	os.Exit(m.Run())
 }
+
+// TestPreview: the GUI gets a small live copy of the program, and a stuck
+// consumer does not slow the program down.
+func TestPreview(t *testing.T) {
+	p, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.AddTestPattern("host", 640, 360); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan float64, 100)
+	block := make(chan struct{})
+	p.SetPreview(320, 180, 15, func(img *image.RGBA) {
+		if img.Rect.Dx() != 320 || img.Rect.Dy() != 180 {
+			t.Errorf("preview %v, want 320x180", img.Rect)
+		}
+		got <- meanLuma(img)
+		if len(got) >= 10 {
+			<-block // a consumer that stops consuming
+		}
+	})
+	time.Sleep(2 * time.Second)
+	close(block)
+	if n := len(got); n < 10 || n > 12 {
+		t.Errorf("%d previews, want 10 then none while the consumer was stuck", n)
+	}
+	if l := <-got; l < 30 {
+		t.Errorf("preview mean luma %.0f: black", l)
+	}
+	if st := p.Stats(); st.Frames < 50 || st.Dropped > 2 {
+		t.Errorf("program %d frames, %d dropped while the preview was stuck", st.Frames, st.Dropped)
+	}
+}

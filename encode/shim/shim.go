@@ -32,6 +32,16 @@ static int shim_scale(struct SwsContext *c,
 	return sws_scale(c, src, srcStride, 0, sh, dst, dstStride);
 }
 
+static int shim_scale_rgba(struct SwsContext *c,
+	const uint8_t *sy, const uint8_t *su, const uint8_t *sv, int sys, int scs, int sh,
+	uint8_t *d, int ds) {
+	const uint8_t *src[4] = {sy, su, sv, NULL};
+	int srcStride[4] = {sys, scs, scs, 0};
+	uint8_t *dst[4] = {d, NULL, NULL, NULL};
+	int dstStride[4] = {ds, 0, 0, 0};
+	return sws_scale(c, src, srcStride, 0, sh, dst, dstStride);
+}
+
 static int shim_copy_image(AVFrame *f,
 	const uint8_t *y, const uint8_t *u, const uint8_t *v, int ys, int cs, int w, int h, int cw, int ch) {
 	int ret = av_frame_make_writable(f);
@@ -135,6 +145,35 @@ func (s *Scaler) Scale(src *image.YCbCr, dst *image.YCbCr, r image.Rectangle) er
 		C.int(src.YStride), C.int(src.CStride), C.int(sh),
 		(*C.uint8_t)(unsafe.Pointer(&dst.Y[dy])), (*C.uint8_t)(unsafe.Pointer(&dst.Cb[dc])), (*C.uint8_t)(unsafe.Pointer(&dst.Cr[dc])),
 		C.int(dst.YStride), C.int(dst.CStride))
+	if ret < 0 {
+		return averr("sws_scale", ret)
+	}
+	return nil
+}
+
+// ScaleRGBA scales and converts the whole of src into the whole of dst
+// (for previews: the GUI draws RGBA).
+func (s *Scaler) ScaleRGBA(src *image.YCbCr, dst *image.RGBA) error {
+	sf, ok := pixFmt(src.SubsampleRatio)
+	if !ok {
+		return fmt.Errorf("shim: scale: unsupported source subsampling %v", src.SubsampleRatio)
+	}
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
+	if sw < 2 || sh < 2 || dw < 1 || dh < 1 {
+		return nil
+	}
+	s.c = C.sws_getCachedContext(s.c, C.int(sw), C.int(sh), sf, C.int(dw), C.int(dh), C.AV_PIX_FMT_RGBA,
+		C.SWS_BILINEAR, nil, nil, nil)
+	if s.c == nil {
+		return fmt.Errorf("shim: scale: no swscale context for %dx%d -> %dx%d RGBA", sw, sh, dw, dh)
+	}
+	so := src.YOffset(src.Rect.Min.X, src.Rect.Min.Y)
+	co := src.COffset(src.Rect.Min.X, src.Rect.Min.Y)
+	ret := C.shim_scale_rgba(s.c,
+		(*C.uint8_t)(unsafe.Pointer(&src.Y[so])), (*C.uint8_t)(unsafe.Pointer(&src.Cb[co])), (*C.uint8_t)(unsafe.Pointer(&src.Cr[co])),
+		C.int(src.YStride), C.int(src.CStride), C.int(sh),
+		(*C.uint8_t)(unsafe.Pointer(&dst.Pix[dst.PixOffset(dst.Rect.Min.X, dst.Rect.Min.Y)])), C.int(dst.Stride))
 	if ret < 0 {
 		return averr("sws_scale", ret)
 	}

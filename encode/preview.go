@@ -1,0 +1,101 @@
+package encode
+
+import (
+	"image"
+	"sync"
+
+	"greenroom/encode/shim"
+)
+
+// preview hands a small RGBA copy of the program to the GUI. The video
+// stage scales into one of three buffers and posts it to a one-slot
+// mailbox; the preview goroutine calls the consumer. A slow consumer only
+// misses frames. Three buffers are enough that the stage never writes the
+// one being consumed nor the one waiting. mu guards busy and waiting.
+type preview struct {
+	fn      func(*image.RGBA)
+	every   int64 // render one preview per this many program frames
+	scaler  shim.Scaler
+	bufs    [3]*image.RGBA
+	mu      sync.Mutex
+	busy    int // index the consumer holds, -1 for none
+	waiting int // index in the mailbox, -1 for none
+	mailbox chan int
+	done    chan struct{}
+}
+
+// SetPreview delivers a w×h RGBA copy of the program to fn about fps times a
+// second, on a goroutine of its own, until the pipeline closes. fn must not
+// keep the image after it returns. Call it once, before or while running.
+func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
+	pv := &preview{
+		fn:      fn,
+		every:   max(1, int64(p.cfg.FPS/max(1, fps))),
+		busy:    -1,
+		waiting: -1,
+		mailbox: make(chan int, 1),
+		done:    make(chan struct{}),
+	}
+	for i := range pv.bufs {
+		pv.bufs[i] = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	p.mu.Lock()
+	if p.preview != nil {
+		p.mu.Unlock()
+		panic("encode: SetPreview called twice")
+	}
+	p.preview = pv
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		pv.run(p)
+	}()
+}
+
+func (pv *preview) run(p *Pipeline) {
+	defer close(pv.done)
+	for {
+		select {
+		case i := <-pv.mailbox:
+			pv.mu.Lock()
+			pv.busy, pv.waiting = i, -1
+			pv.mu.Unlock()
+			pv.fn(pv.bufs[i])
+			pv.mu.Lock()
+			pv.busy = -1
+			pv.mu.Unlock()
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// offer is called by the video stage with the frame just rendered.
+func (pv *preview) offer(n int64, canvas *image.YCbCr) {
+	if n%pv.every != 0 {
+		return
+	}
+	pv.mu.Lock()
+	i := 0
+	for i == pv.busy || i == pv.waiting {
+		i++
+	}
+	pv.mu.Unlock()
+	if err := pv.scaler.ScaleRGBA(canvas, pv.bufs[i]); err != nil {
+		return
+	}
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	select {
+	case <-pv.mailbox: // replace the older waiting frame
+	default:
+	}
+	pv.waiting = i
+	pv.mailbox <- i
+}
+
+func (pv *preview) close() {
+	<-pv.done
+	pv.scaler.Close()
+}

@@ -77,7 +77,7 @@ ensure_go() {
 			export PATH="/usr/local/go/bin:$PATH"
 		else
 			echo "deps: Go is not installed. Greenroom needs Go 1.26 or newer:" >&2
-			echo "deps:   download go1.26.x.linux-amd64.tar.gz from https://go.dev/dl/," >&2
+			echo "deps:   download the go1.26.x linux-amd64 tarball from the Go website," >&2
 			echo "deps:   sudo tar -C /usr/local -xzf go1.26.x.linux-amd64.tar.gz," >&2
 			echo "deps:   and add /usr/local/go/bin to PATH." >&2
 			return 1

@@ -69,7 +69,6 @@ type session struct {
 	quit     chan struct{}
 	readDone chan struct{}
 	once     sync.Once
-	buf      []byte
 }
 
 // dial opens the TCP (or TLS) connection and does the RTMP handshake; the

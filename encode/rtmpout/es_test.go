@@ -25,12 +25,10 @@ type program struct {
 func makeProgram(t *testing.T, src mediatest.Source) program {
 	t.Helper()
 	dir := t.TempDir()
+	withAudio := !src.NoAudio
 	src.NoAudio = true
 	vpath := filepath.Join(dir, "v.h264")
 	mediatest.WriteTestFile(t, vpath, src)
-	src.NoAudio = false
-	apath := filepath.Join(dir, "a.aac")
-	mediatest.WriteTestFile(t, apath, src)
 
 	var p program
 	es, err := os.ReadFile(vpath)
@@ -56,6 +54,19 @@ func makeProgram(t *testing.T, src mediatest.Source) program {
 		p.packets = append(p.packets, pkt)
 	}
 
+	if withAudio {
+		p.addAudio(t, src, filepath.Join(dir, "a.aac"))
+	}
+	slices.SortStableFunc(p.packets, func(a, b *stream.Packet) int {
+		return cmp.Compare(a.DTS, b.DTS)
+	})
+	return p
+}
+
+func (p *program) addAudio(t *testing.T, src mediatest.Source, apath string) {
+	t.Helper()
+	src.NoAudio = false
+	mediatest.WriteTestFile(t, apath, src)
 	adts, err := os.ReadFile(apath)
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +79,6 @@ func makeProgram(t *testing.T, src mediatest.Source) program {
 		pts := time.Duration(i-1) * 1024 * time.Second / time.Duration(rate)
 		p.packets = append(p.packets, &stream.Packet{Kind: stream.Audio, Data: f, PTS: pts, DTS: pts, Key: true})
 	}
-	slices.SortStableFunc(p.packets, func(a, b *stream.Packet) int {
-		return cmp.Compare(a.DTS, b.DTS)
-	})
-	return p
 }
 
 type accessUnit struct {

@@ -2,6 +2,8 @@ package rtmpout
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -51,9 +53,15 @@ func TestPublishToNginx(t *testing.T) {
 	o := newOutput(t, n.URL(testKey), prog.info, logs)
 	waitLive(t, o)
 
-	feed(context.Background(), o, prog.packets, 4)
-	time.Sleep(100 * time.Millisecond) // let the meter see the last packets
+	// The last second arrives all at once and Close follows at once: it
+	// must flush it.
+	last := len(prog.packets) - 80
+	feed(context.Background(), o, prog.packets[:last], 4)
+	time.Sleep(100 * time.Millisecond) // let the meter see the packets
 	st := o.Stats()
+	for _, p := range prog.packets[last:] {
+		o.Write(p)
+	}
 	if err := o.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,4 +127,100 @@ func TestNginxRejectKey(t *testing.T) {
 	logs := &logBuffer{}
 	o := newOutput(t, n.URL(testKey), stream.Info{}, logs)
 	waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
+}
+
+// A connection lost after going live is retried on a fresh keyframe, and
+// the stream continues.
+func TestReconnectAfterDrop(t *testing.T) {
+	src := mediatest.Source{Width: 320, Height: 180, FPS: 30, GOP: 30, Duration: 5 * time.Second, NoAudio: true}
+	prog := makeProgram(t, src)
+	prog.info.Video.Extradata = nil // parameter sets from the first keyframe, on each connection
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	p := startProxy(t, fmt.Sprintf("127.0.0.1:%d", n.Port), nil)
+	logs := &logBuffer{}
+	o := newOutput(t, "rtmp://"+p.addr()+"/live/"+testKey, prog.info, logs)
+	waitLive(t, o)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		feed(ctx, o, prog.packets, 1)
+	}()
+	time.Sleep(1200 * time.Millisecond)
+	p.cut()
+	waitState(t, o, stream.Reconnecting, time.Second)
+	if st := o.Stats(); st.Err == nil || strings.Contains(st.Err.Error(), testKey) {
+		t.Errorf("Reconnecting with err %v", st.Err)
+	}
+	waitState(t, o, stream.Live, 4*time.Second) // 1 s backoff + 1 s probation
+	if st := o.Stats(); st.Reconnects != 1 || p.accepted() != 2 {
+		t.Errorf("stats %+v after %d connections: want 1 reconnect", st, p.accepted())
+	}
+	<-fed
+	o.Close()
+	n.WaitUnpublished(t, testKey, 5*time.Second)
+
+	// The recording holds the second publish: it must start with a
+	// keyframe and be decodable to the end.
+	rec := n.Recording(testKey)
+	pr := mediatest.ProbeFile(t, rec)
+	if pr.Video == nil || pr.Video.Width != 320 {
+		t.Fatalf("second publish probes as %+v", pr.Video)
+	}
+	kf := mediatest.KeyframeTimes(t, rec)
+	frames := mediatest.VideoFrameTimes(t, rec)
+	if len(kf) == 0 || len(frames) == 0 || kf[0] != frames[0] || frames[0] != 0 {
+		t.Errorf("second publish: first frame at %v, keyframes at %v", frames[:min(len(frames), 1)], kf)
+	}
+	// Cut at 1.2 s, back at about 2.2 s, from the keyframe at 2 s to 5 s.
+	if d := pr.Duration; d < 2 || d > 4 {
+		t.Errorf("second publish lasts %.1f s, want about 3 s", d)
+	}
+	t.Logf("stats %+v; second publish %.2f s, keyframes %v", o.Stats(), pr.Duration, kf)
+}
+
+func waitState(t *testing.T, o *Output, want stream.State, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for o.Stats().State != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("state %v after %v, want %v", o.Stats().State, limit, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rtmps:// through a TLS front end, checking the certificate against the
+// configured roots.
+func TestPublishRTMPS(t *testing.T) {
+	prog := makeProgram(t, mediatest.Source{Width: 320, Height: 180, Duration: 2 * time.Second})
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	serverTLS, clientTLS := selfSigned(t)
+	p := startProxy(t, fmt.Sprintf("127.0.0.1:%d", n.Port), serverTLS)
+	url := "rtmps://" + p.addr() + "/live/" + testKey
+
+	// Without the root the certificate is refused: unreachable, not live.
+	logs := &logBuffer{}
+	o := newOutput(t, url, prog.info, logs)
+	err := waitFailed(t, o, ErrUnreachable, 2*time.Second, logs)
+	if !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("error %q does not mention the certificate", err)
+	}
+	o.Close()
+
+	o, err = New(Config{URL: url, Info: prog.info, TLS: clientTLS, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	waitLive(t, o)
+	feed(context.Background(), o, prog.packets, 4)
+	o.Close()
+	n.WaitUnpublished(t, testKey, 5*time.Second)
+	pr := mediatest.ProbeFile(t, n.Recording(testKey))
+	if pr.Video == nil || pr.Audio == nil || math.Abs(pr.Duration-2) > 0.3 {
+		t.Errorf("RTMPS recording probes as %+v, video %+v, audio %+v", pr, pr.Video, pr.Audio)
+	}
 }

@@ -83,9 +83,14 @@ type Output struct {
 	log    *slog.Logger
 	cfg    Config
 
+	// ctx ends at Close: stop connecting, stop pumping, start flushing.
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	// hard bounds every network write: it ends flushTimeout after Close,
+	// so a stalled connection cannot hold Close longer.
+	hard       context.Context
+	hardCancel context.CancelFunc
+	done       chan struct{}
 
 	qmu sync.Mutex // guards q: run swaps it on reconnect, Write pushes
 	q   *stream.Queue
@@ -128,18 +133,21 @@ func New(cfg Config) (*Output, error) {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	hard, hardCancel := context.WithCancel(context.Background())
 	o := &Output{
-		name:   name,
-		target: t,
-		info:   cfg.Info,
-		log:    log.With("component", "rtmpout", "output", name),
-		cfg:    cfg,
-		ctx:    ctx,
-		cancel: cancel,
-		done:   make(chan struct{}),
-		q:      stream.NewQueue(cfg.QueueSize),
-		meter:  stream.NewMeter(0),
-		live:   make(chan struct{}),
+		name:       name,
+		target:     t,
+		info:       cfg.Info,
+		log:        log.With("component", "rtmpout", "output", name),
+		cfg:        cfg,
+		ctx:        ctx,
+		cancel:     cancel,
+		hard:       hard,
+		hardCancel: hardCancel,
+		done:       make(chan struct{}),
+		q:          stream.NewQueue(cfg.QueueSize),
+		meter:      stream.NewMeter(0),
+		live:       make(chan struct{}),
 	}
 	go o.run()
 	return o, nil
@@ -194,7 +202,10 @@ func (o *Output) WaitLive(ctx context.Context) error {
 // connection and waits for every goroutine. Safe to call twice.
 func (o *Output) Close() error {
 	o.cancel()
+	stop := time.AfterFunc(flushTimeout, o.hardCancel)
 	<-o.done
+	stop.Stop()
+	o.hardCancel()
 	o.setState(stream.Closed, nil)
 	return nil
 }
@@ -376,7 +387,7 @@ func (o *Output) pump(w *writer, live func()) error {
 	s, q := w.s, o.q // run owns o.q: no lock needed to read it here
 	probation := time.NewTimer(liveProbation)
 	defer probation.Stop()
-	if err := w.start(o.ctx); err != nil {
+	if err := w.start(o.hard); err != nil {
 		return err
 	}
 	for {
@@ -394,15 +405,19 @@ func (o *Output) pump(w *writer, live func()) error {
 			}
 			switch {
 			case m.name == "ping":
-				if err := s.pong(o.ctx, m.ping); err != nil {
+				if err := s.pong(o.hard, m.ping); err != nil {
 					return err
 				}
 			case m.name == "onStatus" && statusOf(m.args).level == "error":
 				return errors.New("server stopped the stream: " + statusOf(m.args).String())
 			}
 		case <-q.Ready():
-			for p := q.Pop(); p != nil; p = q.Pop() {
-				if err := w.packet(o.ctx, p); err != nil {
+			for o.ctx.Err() == nil {
+				p := q.Pop()
+				if p == nil {
+					break
+				}
+				if err := w.packet(o.hard, p); err != nil {
 					return err
 				}
 				o.meter.Add(p)
@@ -411,11 +426,10 @@ func (o *Output) pump(w *writer, live func()) error {
 	}
 }
 
-// flush sends what is still queued, for at most flushTimeout, then
-// unpublishes and closes the session.
+// flush sends what is still queued, then unpublishes and closes the
+// session, all within flushTimeout of Close.
 func (o *Output) flush(w *writer) {
-	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-	defer cancel()
+	ctx := o.hard
 	defer w.s.close()
 	rest := o.q.Close()
 	for i, p := range rest {

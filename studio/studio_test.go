@@ -58,6 +58,16 @@ func (s *countingSink) EndTrack(t studio.TrackInfo) {
 	s.ended[t.TrackID] = true
 }
 
+func newCountingSink() *countingSink {
+	return &countingSink{packets: map[string]int{}, ended: map[string]bool{}, mime: map[string]string{}}
+}
+
+func (s *countingSink) mimeOf(track string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mime[track]
+}
+
 func (s *countingSink) count(track string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,7 +160,7 @@ func place(s *studio.Studio, id string) studio.Place {
 // vanishes without a word, and the others carry on.
 func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	checkLeaks(t)
-	sink := &countingSink{packets: map[string]int{}, ended: map[string]bool{}, mime: map[string]string{}}
+	sink := newCountingSink()
 	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
 	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
 	ann, bob, cat := join(t, s, "Ann", av), join(t, s, "Bob", av), join(t, s, "Cat", av)

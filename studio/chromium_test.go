@@ -1,0 +1,104 @@
+//go:build unix
+
+package studio_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// stats is what the guest page reports about what it receives.
+type stats struct {
+	State         string   `json:"state"`
+	Place         string   `json:"place"`
+	Tiles         int      `json:"tiles"`
+	FramesDecoded int      `json:"framesDecoded"`
+	FrameWidth    int      `json:"frameWidth"`
+	FrameHeight   int      `json:"frameHeight"`
+	AudioEnergy   float64  `json:"audioEnergy"`
+	Errors        []string `json:"errors"`
+}
+
+const statsJS = `(async () => {
+  const g = window.greenroom, out = {state: g.pc ? g.pc.connectionState : "", place: g.place,
+    tiles: g.tiles.size, framesDecoded: 0, frameWidth: 0, frameHeight: 0, audioEnergy: 0, errors: g.errors};
+  if (g.pc) (await g.pc.getStats()).forEach(r => {
+    if (r.type !== "inbound-rtp") return;
+    if (r.kind === "video") { out.framesDecoded += r.framesDecoded || 0;
+      out.frameWidth = Math.max(out.frameWidth, r.frameWidth || 0); out.frameHeight = Math.max(out.frameHeight, r.frameHeight || 0); }
+    if (r.kind === "audio") out.audioEnergy += r.totalAudioEnergy || 0;
+  });
+  return out;
+})()`
+
+// Two headless Chromium guests open the real guest link (name= and join=1),
+// are put on stage, and each page decodes the other's video and audio; the
+// media side (Sink) gets both.
+func TestChromiumGuests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	checkLeaks(t)
+	sink := newCountingSink()
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1", s.GuestURL()+"?name=Bob&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	defer func() {
+		for _, p := range pages {
+			p.Close()
+		}
+	}()
+
+	var ids []string
+	eventually(t, "two guests in the green room", func() bool {
+		ids = ids[:0]
+		for _, p := range s.State().Participants {
+			if p.Role == studio.RoleGuest && p.Place == studio.PlaceGreenRoom {
+				ids = append(ids, p.ID)
+			}
+		}
+		return len(ids) == 2
+	})
+	for _, id := range ids {
+		if err := s.Stage(id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range pages {
+		var st stats
+		eventually(t, "page "+p.URL+" to decode the other guest", func() bool {
+			if err := p.Eval(statsJS, &st); err != nil {
+				t.Logf("stats: %v", err)
+				return false
+			}
+			return st.FramesDecoded > 30 && st.AudioEnergy > 0 && st.Place == "stage"
+		})
+		t.Logf("guest %d: %+v", i, st)
+		if len(st.Errors) > 0 {
+			t.Errorf("page errors: %q", st.Errors)
+		}
+	}
+	for _, id := range ids {
+		if sink.count(id+"-video") == 0 || sink.count(id+"-audio") == 0 {
+			t.Errorf("the sink got nothing from %s", id)
+		}
+	}
+	if m := sink.mimeOf(ids[0] + "-video"); m != "video/VP8" && m != "video/H264" {
+		t.Errorf("browser video arrives as %q", m)
+	}
+	b.Close()
+	eventually(t, "the guests to leave when the browser dies", func() bool { return len(s.State().Participants) == 1 })
+}

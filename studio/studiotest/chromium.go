@@ -1,0 +1,238 @@
+//go:build unix
+
+package studiotest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// ChromiumPath is where the tests look for a browser; Debian's package
+// installs it here.
+const ChromiumPath = "/usr/bin/chromium"
+
+// chromiumFlags make headless Chromium a guest that needs no human: a fake
+// camera (a moving test pattern with a beep) granted without a prompt, media
+// over loopback (the test machine may have no other interface, #4), and
+// sound that plays without a click.
+var chromiumFlags = []string{
+	"--headless=new",
+	"--no-sandbox", // tests may run as root, where the sandbox can't start
+	"--no-first-run",
+	"--no-default-browser-check",
+	"--disable-gpu",
+	"--disable-extensions",
+	"--disable-background-networking",
+	"--use-fake-ui-for-media-stream",
+	"--use-fake-device-for-media-stream",
+	"--allow-loopback-in-peer-connection",
+	"--autoplay-policy=no-user-gesture-required",
+	"--mute-audio",
+	"--remote-debugging-port=0",
+}
+
+// Browser is a headless Chromium with one tab per URL, driven over the
+// DevTools protocol (only Runtime.evaluate: enough to read a page's state
+// and its getStats).
+type Browser struct {
+	cmd  *exec.Cmd
+	dir  string
+	port string
+	done chan struct{}
+	tail []string // stderr until DevTools is up; read after done
+}
+
+// Page is one tab.
+type Page struct {
+	URL string
+	ws  *websocket.Conn
+	mu  sync.Mutex
+	id  int
+}
+
+// StartChromium opens urls, one tab each, and returns once every tab is
+// reachable over DevTools.
+func StartChromium(ctx context.Context, urls ...string) (*Browser, []*Page, error) {
+	dir, err := os.MkdirTemp("", "greenroom-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+dir)
+	// Headless Chromium opens one URL from its command line; the other tabs
+	// come through DevTools once it is up.
+	args = append(args, urls[0])
+	cmd := exec.Command(ChromiumPath, args...)
+	// Its own process group, so Close ends the renderers with the browser.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("studiotest: start chromium: %w", err)
+	}
+	b := &Browser{cmd: cmd, dir: dir, done: make(chan struct{})}
+	portc := make(chan string, 1)
+	go func() {
+		// Chromium prints the DevTools address on stderr; the rest of its
+		// chatter is read and dropped so it never blocks on a full pipe.
+		re := regexp.MustCompile(`DevTools listening on ws://127\.0\.0\.1:(\d+)/`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				portc <- m[1]
+			} else if len(b.tail) < 20 {
+				b.tail = append(b.tail, sc.Text())
+			}
+		}
+		_ = cmd.Wait()
+		close(b.done)
+	}()
+	select {
+	case b.port = <-portc:
+	case <-b.done:
+		b.Close()
+		return nil, nil, fmt.Errorf("studiotest: chromium exited before DevTools came up: %s", strings.Join(b.tail, "\n"))
+	case <-ctx.Done():
+		b.Close()
+		return nil, nil, ctx.Err()
+	}
+	for _, u := range urls[1:] {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, "http://127.0.0.1:"+b.port+"/json/new?"+url.QueryEscape(u), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Close()
+			return nil, nil, fmt.Errorf("studiotest: open tab: %w", err)
+		}
+		resp.Body.Close()
+	}
+	pages, err := b.attach(ctx, urls)
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return b, pages, nil
+}
+
+// attach finds the tab of each URL and opens its DevTools socket.
+func (b *Browser) attach(ctx context.Context, urls []string) ([]*Page, error) {
+	type target struct {
+		Type, URL            string
+		WebSocketDebuggerURL string
+	}
+	for {
+		var targets []target
+		resp, err := http.Get("http://127.0.0.1:" + b.port + "/json/list")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&targets)
+			resp.Body.Close()
+		}
+		pages := make([]*Page, len(urls))
+		found := 0
+		for i, u := range urls {
+			for _, t := range targets {
+				if t.Type == "page" && t.URL == u && t.WebSocketDebuggerURL != "" {
+					pages[i] = &Page{URL: u}
+					ws, _, err := websocket.DefaultDialer.DialContext(ctx, t.WebSocketDebuggerURL, nil)
+					if err != nil {
+						return nil, fmt.Errorf("studiotest: devtools: %w", err)
+					}
+					pages[i].ws = ws
+					found++
+					break
+				}
+			}
+		}
+		if found == len(urls) {
+			return pages, nil
+		}
+		for _, p := range pages {
+			if p != nil {
+				p.ws.Close()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("studiotest: tabs not found in %d targets: %w", len(targets), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Eval runs a JavaScript expression in the page (awaiting it if it is a
+// promise) and decodes its JSON value into v.
+func (p *Page) Eval(expr string, v any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.id++
+	id := p.id
+	req := map[string]any{"id": id, "method": "Runtime.evaluate", "params": map[string]any{
+		"expression": expr, "awaitPromise": true, "returnByValue": true,
+	}}
+	_ = p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := p.ws.WriteJSON(req); err != nil {
+		return err
+	}
+	_ = p.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var resp struct {
+			ID     int `json:"id"`
+			Result struct {
+				Result struct {
+					Value json.RawMessage `json:"value"`
+				} `json:"result"`
+				ExceptionDetails *struct {
+					Text      string `json:"text"`
+					Exception struct {
+						Description string `json:"description"`
+					} `json:"exception"`
+				} `json:"exceptionDetails"`
+			} `json:"result"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := p.ws.ReadJSON(&resp); err != nil {
+			return err
+		}
+		if resp.ID != id {
+			continue // an event
+		}
+		switch {
+		case resp.Error != nil:
+			return fmt.Errorf("devtools: %s", resp.Error.Message)
+		case resp.Result.ExceptionDetails != nil:
+			d := resp.Result.ExceptionDetails
+			return fmt.Errorf("page: %s %s", d.Text, strings.TrimSpace(d.Exception.Description))
+		case v == nil:
+			return nil
+		}
+		return json.Unmarshal(resp.Result.Result.Value, v)
+	}
+}
+
+// Close ends the browser and removes its profile. Safe to call twice.
+func (b *Browser) Close() {
+	if b.cmd.Process != nil {
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	<-b.done
+	os.RemoveAll(b.dir)
+}
+
+// Close closes the page's DevTools socket (not the tab).
+func (p *Page) Close() { p.ws.Close() }

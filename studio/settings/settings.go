@@ -1,0 +1,238 @@
+// Package settings owns the user's settings: where the show goes live
+// (destinations and their stream keys), the program's size, frame rate and bit
+// rate, where recordings go, and the size of the studio window. They live in
+// one JSON file, os.UserConfigDir()/greenroom/settings.json, written
+// atomically and readable by the user only, because it holds stream keys.
+//
+// It does not connect anywhere or know how to publish: it only checks that a
+// destination's server URL has the shape an RTMP(S) publisher needs.
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// StreamKey is the secret part of a destination. It prints, logs and
+// marshals as [redacted] so it cannot leak through a log line, an error or a
+// JSON dump by accident; the settings file stores the real key through a
+// private on-disk type. Use Reveal where the key itself is needed.
+type StreamKey struct{ v string }
+
+// NewStreamKey wraps a key typed or pasted by the user. Surrounding spaces are
+// dropped: a pasted key often carries a newline, and no service uses spaces.
+func NewStreamKey(s string) StreamKey { return StreamKey{strings.TrimSpace(s)} }
+
+// Reveal returns the key itself.
+func (k StreamKey) Reveal() string { return k.v }
+
+// IsZero reports whether no key was given.
+func (k StreamKey) IsZero() bool { return k.v == "" }
+
+func (k StreamKey) String() string       { return redacted }
+func (k StreamKey) GoString() string     { return redacted }
+func (k StreamKey) LogValue() slog.Value { return slog.StringValue(redacted) }
+func (k StreamKey) MarshalText() ([]byte, error) {
+	return []byte(redacted), nil
+}
+
+const redacted = "[redacted]"
+
+// Service is a kind of destination.
+type Service string
+
+const (
+	YouTube  Service = "youtube"
+	Twitch   Service = "twitch"
+	Facebook Service = "facebook"
+	Custom   Service = "custom"
+)
+
+// Preset is what the user picks when adding a destination.
+type Preset struct {
+	Service Service
+	Name    string // shown to the user, and the new destination's name
+	URL     string // the service's ingest server; empty for Custom
+}
+
+// Presets are the services offered, in the order shown. The URLs are the
+// services' documented primary ingest endpoints; Facebook accepts RTMPS only.
+var Presets = []Preset{
+	{YouTube, "YouTube", "rtmp://a.rtmp.youtube.com/live2"},
+	{Twitch, "Twitch", "rtmp://live.twitch.tv/app"},
+	{Facebook, "Facebook", "rtmps://live-api-s.facebook.com:443/rtmp"},
+	{Custom, "Custom RTMP", ""},
+}
+
+// PresetFor returns the preset of a service; unknown services are Custom.
+func PresetFor(s Service) Preset {
+	for _, p := range Presets {
+		if p.Service == s {
+			return p
+		}
+	}
+	return Presets[len(Presets)-1]
+}
+
+// Destination is one place the show goes live to.
+type Destination struct {
+	// ID tells destinations apart (two Twitch channels have the same
+	// service); the UI makes it, unique within Settings.Destinations.
+	ID      string
+	Service Service
+	Name    string
+	// URL is the ingest server, rtmp:// or rtmps://, without the key.
+	URL     string
+	Key     StreamKey
+	Enabled bool
+}
+
+// Errors of Destination.Validate, for callers that want to point at the field.
+var (
+	ErrBadURL = errors.New("bad server URL")
+	ErrNoKey  = errors.New("no stream key")
+)
+
+// Validate checks that the destination can be published to: an rtmp:// or
+// rtmps:// URL with a host, and a stream key. Its errors never contain the key.
+func (d Destination) Validate() error {
+	if err := ValidateServerURL(d.URL); err != nil {
+		return err
+	}
+	if d.Key.IsZero() {
+		return fmt.Errorf("%w: paste the stream key from %s", ErrNoKey, d.serviceName())
+	}
+	return nil
+}
+
+func (d Destination) serviceName() string {
+	if d.Service == Custom || d.Service == "" {
+		return "your server's settings"
+	}
+	return PresetFor(d.Service).Name + "'s live dashboard"
+}
+
+// ValidateServerURL checks the shape of an ingest server URL: rtmp:// or
+// rtmps://, a host, an optional numeric port, no user:password. It does not
+// look the host up. The errors quote the URL, so pass the server part only.
+func ValidateServerURL(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return fmt.Errorf("%w: the server URL is empty", ErrBadURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not a URL", ErrBadURL, s)
+	}
+	if u.Scheme != "rtmp" && u.Scheme != "rtmps" {
+		return fmt.Errorf("%w: %q must start with rtmp:// or rtmps://", ErrBadURL, s)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("%w: %q has no server name", ErrBadURL, s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: %q: user:password@ is not supported", ErrBadURL, u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		var n int
+		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%w: %q has a bad port", ErrBadURL, s)
+		}
+	}
+	return nil
+}
+
+// PublishURL is the URL an RTMP publisher is given: the server URL with the
+// key as its last path element. It contains the key: hand it to the RTMP
+// output only, never to a log or an error.
+func (d Destination) PublishURL() string {
+	return strings.TrimRight(strings.TrimSpace(d.URL), "/") + "/" + d.Key.Reveal()
+}
+
+// Output is the program's encoding.
+type Output struct {
+	Width, Height int
+	FPS           int
+	VideoKbps     int
+}
+
+// Sizes are the program sizes offered; the encoder supports these two (#3).
+var Sizes = [][2]int{{1280, 720}, {1920, 1080}}
+
+// DefaultKbps is the video bit rate for a program height, as the encoder
+// picks it by default (4500 at 720p, 6000 at 1080p: YouTube's and Twitch's
+// recommendations at 30 fps).
+func DefaultKbps(height int) int {
+	if height >= 1080 {
+		return 6000
+	}
+	return 4500
+}
+
+// Window is the size of the studio window, in Fyne's device-independent units.
+type Window struct {
+	Width, Height float32
+}
+
+// Settings is everything the user configures. It is a value: Store.Get
+// returns a copy, and changes go back through Store.Update.
+type Settings struct {
+	Destinations []Destination
+	Output       Output
+	// RecordingDir is where each show's recording is written.
+	RecordingDir string
+	Window       Window
+}
+
+// Defaults returns the settings of a new user: no destination, 720p30 at
+// 4500 kb/s, recordings in ~/Videos/Greenroom.
+func Defaults() Settings {
+	s := Settings{
+		Output: Output{Width: 1280, Height: 720, FPS: 30, VideoKbps: DefaultKbps(720)},
+		Window: Window{Width: 1280, Height: 800},
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")
+	}
+	return s
+}
+
+// fillDefaults replaces missing or out-of-range values (an older file, a
+// hand edit) with the defaults, so the rest of the program can trust them.
+func (s *Settings) fillDefaults() {
+	d := Defaults()
+	if !validSize(s.Output.Width, s.Output.Height) {
+		s.Output.Width, s.Output.Height = d.Output.Width, d.Output.Height
+	}
+	if s.Output.FPS < 1 || s.Output.FPS > 60 {
+		s.Output.FPS = d.Output.FPS
+	}
+	if s.Output.VideoKbps < 300 || s.Output.VideoKbps > 50000 {
+		s.Output.VideoKbps = DefaultKbps(s.Output.Height)
+	}
+	if s.RecordingDir == "" {
+		s.RecordingDir = d.RecordingDir
+	}
+	if s.Window.Width < 320 || s.Window.Height < 240 {
+		s.Window = d.Window
+	}
+}
+
+func validSize(w, h int) bool {
+	for _, s := range Sizes {
+		if s[0] == w && s[1] == h {
+			return true
+		}
+	}
+	return false
+}
+
+func (s Settings) clone() Settings {
+	s.Destinations = append([]Destination(nil), s.Destinations...)
+	return s
+}

@@ -1,0 +1,247 @@
+package settings
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const key = "live_1234_SECRETxyz"
+
+func sample() Settings {
+	s := Defaults()
+	s.Destinations = []Destination{
+		{ID: "d1", Service: Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: NewStreamKey(key), Enabled: true},
+		{ID: "d2", Service: Custom, Name: "My server", URL: "rtmps://example.com:1936/live", Key: NewStreamKey(" other\n")},
+	}
+	s.Output = Output{Width: 1920, Height: 1080, FPS: 60, VideoKbps: 9000}
+	s.RecordingDir = "/tmp/rec"
+	s.Window = Window{Width: 1500, Height: 900}
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "greenroom")
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Get(); got.Output.Width != 1280 || len(got.Destinations) != 0 {
+		t.Fatalf("a new user's settings are not the defaults: %+v", got)
+	}
+	want := sample()
+	if err := st.Update(func(s *Settings) { *s = want }); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := st2.Get()
+	if fmt.Sprintf("%#v", got.Output) != fmt.Sprintf("%#v", want.Output) || got.RecordingDir != want.RecordingDir || got.Window != want.Window {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if len(got.Destinations) != 2 {
+		t.Fatalf("destinations: %+v", got.Destinations)
+	}
+	for i, d := range got.Destinations {
+		w := want.Destinations[i]
+		if d.ID != w.ID || d.Service != w.Service || d.Name != w.Name || d.URL != w.URL || d.Enabled != w.Enabled || d.Key.Reveal() != w.Key.Reveal() {
+			t.Errorf("destination %d: got %+v (key %q), want %+v", i, d, d.Key.Reveal(), w)
+		}
+	}
+	if got.Destinations[1].Key.Reveal() != "other" {
+		t.Errorf("pasted key not trimmed: %q", got.Destinations[1].Key.Reveal())
+	}
+	// The file holds the real key; nothing else about the value does.
+	b, err := os.ReadFile(st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(key)) {
+		t.Errorf("the settings file lost the stream key:\n%s", b)
+	}
+}
+
+func TestGetIsACopy(t *testing.T) {
+	st, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(func(s *Settings) { s.Destinations = sample().Destinations }); err != nil {
+		t.Fatal(err)
+	}
+	s := st.Get()
+	s.Destinations[0].Name = "changed"
+	if st.Get().Destinations[0].Name == "changed" {
+		t.Error("Get shares its slice with the store")
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cfg", "greenroom")
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(func(s *Settings) { *s = sample() }); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, st.Path(): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", path, got, want)
+		}
+	}
+	// Saving twice leaves no temporary file behind.
+	if err := st.Update(func(s *Settings) { s.Output.FPS = 25 }); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("the config dir holds %v, want only %s", ents, FileName)
+	}
+}
+
+func TestDamagedFile(t *testing.T) {
+	for name, content := range map[string]string{
+		"truncated":  `{"destinations": [{"id": "d1", "stream_key": "abc`,
+		"wrong type": `{"output": {"width": "big"}}`,
+		"garbage":    "\x00\x01 not json",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, FileName)
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			st, err := Open(dir)
+			var de *DamagedError
+			if !errors.As(err, &de) {
+				t.Fatalf("Open: %v, want a *DamagedError", err)
+			}
+			if st == nil || st.Get().Output.Width != 1280 {
+				t.Fatalf("no store with defaults after a damaged file: %v", st)
+			}
+			if !strings.Contains(de.Saved, FileName+".corrupt-") {
+				t.Errorf("saved at %q", de.Saved)
+			}
+			b, err := os.ReadFile(de.Saved)
+			if err != nil || string(b) != content {
+				t.Errorf("the damaged file was not kept as it was: %q, %v", b, err)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the damaged file is still in place: %v", err)
+			}
+			msg := de.Error()
+			if !strings.Contains(msg, "damaged") || !strings.Contains(msg, de.Saved) || strings.Contains(msg, "abc") {
+				t.Errorf("message for the user: %q", msg)
+			}
+			// The store still saves.
+			if err := st.Update(func(s *Settings) { s.Output.FPS = 25 }); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestOutOfRangeValuesBecomeDefaults(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"output": {"width": 333, "height": 10, "fps": 500, "video_kbps": 1}, "window": {"width": 10}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, d := st.Get(), Defaults()
+	if got.Output != d.Output || got.Window != d.Window || got.RecordingDir != d.RecordingDir {
+		t.Errorf("got %+v, want defaults %+v", got, d)
+	}
+}
+
+func TestKeyRedacted(t *testing.T) {
+	d := sample().Destinations[0]
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		slog.New(h).Info("going live", "key", d.Key, "dest", d, "settings", sample())
+	}
+	js, err := json.Marshal(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{
+		fmt.Sprint(d.Key), fmt.Sprintf("%v %+v %#v %s %q", d, d, d, d.Key, d.Key),
+		fmt.Sprintf("%+v", sample()), buf.String(), string(js),
+		fmt.Errorf("wrapped: %v", d).Error(),
+	} {
+		if strings.Contains(out, key) {
+			t.Errorf("the stream key leaked: %s", out)
+		}
+		if !strings.Contains(out, "[redacted]") {
+			t.Errorf("no [redacted] in %s", out)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	k := NewStreamKey(key)
+	for _, tc := range []struct {
+		url  string
+		key  StreamKey
+		want error
+	}{
+		{"rtmp://a.rtmp.youtube.com/live2", k, nil},
+		{"rtmps://live-api-s.facebook.com:443/rtmp", k, nil},
+		{"rtmp://127.0.0.1:1935/live/", k, nil},
+		{" rtmp://host/app ", k, nil},
+		{"", k, ErrBadURL},
+		{"http://example.com/live", k, ErrBadURL},
+		{"example.com/live", k, ErrBadURL},
+		{"rtmp:///live", k, ErrBadURL},
+		{"rtmp://", k, ErrBadURL},
+		{"rtmp://host:99999/app", k, ErrBadURL},
+		{"rtmp://user:pw@host/app", k, ErrBadURL},
+		{"rtmp://host/app", StreamKey{}, ErrNoKey},
+	} {
+		err := Destination{Service: Custom, URL: tc.url, Key: tc.key}.Validate()
+		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("Validate(%q): %v, want %v", tc.url, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), key) || strings.Contains(err.Error(), "pw")) {
+			t.Errorf("Validate(%q) leaks a secret: %v", tc.url, err)
+		}
+	}
+}
+
+func TestPublishURL(t *testing.T) {
+	for _, u := range []string{"rtmp://live.twitch.tv/app", "rtmp://live.twitch.tv/app/"} {
+		d := Destination{URL: u, Key: NewStreamKey("k1")}
+		if got := d.PublishURL(); got != "rtmp://live.twitch.tv/app/k1" {
+			t.Errorf("PublishURL(%q) = %q", u, got)
+		}
+	}
+}
+
+func TestPresets(t *testing.T) {
+	for _, p := range Presets {
+		if p.Service == Custom {
+			continue
+		}
+		if err := ValidateServerURL(p.URL); err != nil {
+			t.Errorf("preset %s: %v", p.Name, err)
+		}
+	}
+	if PresetFor("nonsense").Service != Custom {
+		t.Error("an unknown service is not Custom")
+	}
+}

@@ -114,10 +114,8 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(nc, 4096), bufio.NewWriterSize(nc, 64*1024), nil)
 	// Set before the first Write: go-rtmp's writer goroutine reads it
 	// unsynchronised, the channel hand-off of the first message orders it.
-	if err := s.cs.SelfState().SetChunkSize(chunkSize); err != nil {
-		s.close()
-		return nil, err
-	}
+	// It cannot fail below rtmp.MaxChunkSize.
+	_ = s.cs.SelfState().SetChunkSize(chunkSize)
 	go s.readLoop()
 	return s, nil
 }

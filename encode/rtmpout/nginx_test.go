@@ -224,3 +224,81 @@ func TestPublishRTMPS(t *testing.T) {
 		t.Errorf("RTMPS recording probes as %+v, video %+v, audio %+v", pr, pr.Video, pr.Audio)
 	}
 }
+
+// flood writes the program over and over, as fast as it can, until ctx
+// ends: more than any network takes.
+func flood(ctx context.Context, o *Output, prog program) {
+	span := prog.packets[len(prog.packets)-1].DTS + time.Second
+	for loop := time.Duration(0); ctx.Err() == nil; loop++ {
+		for _, p := range prog.packets {
+			q := *p
+			q.PTS += loop * span
+			q.DTS += loop * span
+			o.Write(&q)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stall starts a live output behind a proxy, pauses the proxy and floods
+// the output until its queue is backed up.
+func stall(t *testing.T) (*Output, *logBuffer) {
+	t.Helper()
+	prog := makeProgram(t, mediatest.Source{Width: 640, Height: 360, Duration: time.Second})
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	p := startProxy(t, fmt.Sprintf("127.0.0.1:%d", n.Port), nil)
+	logs := &logBuffer{}
+	o := newOutput(t, "rtmp://"+p.addr()+"/live/"+testKey, prog.info, logs)
+	waitLive(t, o)
+	p.pause()
+	ctx, cancel := context.WithCancel(context.Background())
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		flood(ctx, o, prog)
+	}()
+	t.Cleanup(func() { cancel(); <-flooded })
+	// Stalled: packets wait, yet nothing has been written for a while.
+	deadline := time.Now().Add(10 * time.Second)
+	written, changed := o.Stats().Written, time.Now()
+	for {
+		st := o.Stats()
+		if st.Written != written {
+			written, changed = st.Written, time.Now()
+		} else if st.Queue > 0 && time.Since(changed) > 500*time.Millisecond {
+			return o, logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no stall 10 s into a paused network: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A network that goes dark must not hold Close beyond its 2 s flush.
+func TestCloseWhileStalled(t *testing.T) {
+	o, _ := stall(t)
+	start := time.Now()
+	o.Close()
+	if took := time.Since(start); took > flushTimeout+500*time.Millisecond {
+		t.Errorf("Close on a stalled network took %v", took)
+	}
+	if st := o.Stats(); st.Dropped == 0 || st.State != stream.Closed {
+		t.Errorf("stats %+v: want drops counted and closed", st)
+	}
+	t.Logf("Close took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// A network that goes dark is a lost connection after writeStall.
+func TestStallIsALostConnection(t *testing.T) {
+	o, logs := stall(t)
+	waitState(t, o, stream.Reconnecting, writeStall)
+	st := o.Stats()
+	if st.Err == nil || !strings.Contains(st.Err.Error(), "stalled") {
+		t.Errorf("Reconnecting because of %v, want a stall", st.Err)
+	}
+	if strings.Contains(logs.String(), testKey) {
+		t.Errorf("key in logs:\n%s", logs)
+	}
+	t.Logf("%v", st.Err)
+}

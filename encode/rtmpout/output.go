@@ -469,7 +469,7 @@ func (w *writer) start(ctx context.Context) error {
 		return err
 	}
 	if len(w.info.Video.Extradata) > 0 {
-		if err := w.videoHeader(ctx, w.info.Video.Extradata); err != nil {
+		if err := w.videoHeader(ctx, 0, w.info.Video.Extradata); err != nil {
 			return err
 		}
 	}
@@ -481,13 +481,13 @@ func (w *writer) start(ctx context.Context) error {
 	return nil
 }
 
-func (w *writer) videoHeader(ctx context.Context, paramSets []byte) error {
+func (w *writer) videoHeader(ctx context.Context, ts uint32, paramSets []byte) error {
 	rec, err := avcDecoderConfig(paramSets)
 	if err != nil {
 		return err
 	}
 	w.videoHd = true
-	return w.s.write(ctx, csVideo, w.s.streamID, 0, &message.VideoMessage{Payload: bytes.NewReader(videoSequenceHeader(rec))})
+	return w.s.write(ctx, csVideo, w.s.streamID, ts, &message.VideoMessage{Payload: bytes.NewReader(videoSequenceHeader(rec))})
 }
 
 func (w *writer) packet(ctx context.Context, p *stream.Packet) error {
@@ -499,7 +499,7 @@ func (w *writer) packet(ctx context.Context, p *stream.Packet) error {
 	if !w.videoHd {
 		// No global header from the encoder: take the parameter sets from
 		// the first keyframe (the queue starts every connection at one).
-		if err := w.videoHeader(ctx, p.Data); err != nil {
+		if err := w.videoHeader(ctx, ts, p.Data); err != nil {
 			return fmt.Errorf("no H.264 parameter sets before the first frame: %w", err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"math/big"
 	"net"
 	"sync"
@@ -21,7 +20,11 @@ type proxy struct {
 	l      net.Listener
 	target string
 	wg     sync.WaitGroup
+	// gate is write-locked while paused; relays hold it read-locked to
+	// forward what they read.
+	gate   sync.RWMutex
 	mu     sync.Mutex
+	paused bool       // guarded by mu
 	conns  []net.Conn // guarded by mu
 	accept int        // guarded by mu: connections accepted so far
 }
@@ -40,6 +43,7 @@ func startProxy(t *testing.T, target string, conf *tls.Config) *proxy {
 	t.Cleanup(func() {
 		l.Close()
 		p.cut()
+		p.resume()
 		p.wg.Wait()
 	})
 	return p
@@ -58,17 +62,59 @@ func (p *proxy) serve() {
 			c.Close()
 			continue
 		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			// Small buffers, so that a pause stalls the sender soon.
+			tc.SetReadBuffer(16 << 10)
+		}
 		p.mu.Lock()
 		p.conns = append(p.conns, c, s)
 		p.accept++
 		p.mu.Unlock()
 		for _, pair := range [][2]net.Conn{{c, s}, {s, c}} {
 			p.wg.Go(func() {
-				io.Copy(pair[0], pair[1])
+				p.relay(pair[0], pair[1])
 				pair[0].Close()
 				pair[1].Close()
 			})
 		}
+	}
+}
+
+func (p *proxy) relay(dst, src net.Conn) {
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.gate.RLock()
+			_, werr := dst.Write(buf[:n])
+			p.gate.RUnlock()
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pause stops relaying, in both directions, as a network that went dark
+// without closing anything.
+func (p *proxy) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		p.paused = true
+		p.gate.Lock()
+	}
+}
+
+func (p *proxy) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.paused {
+		p.paused = false
+		p.gate.Unlock()
 	}
 }
 

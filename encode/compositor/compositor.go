@@ -48,14 +48,16 @@ func New(w, h int) *Compositor {
 // Render draws the slots in a grid at wall time now and returns the canvas,
 // which stays valid until the next Render.
 func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) {
-	Fill(c.canvas, c.canvas.Rect, Background)
+	// The canvas persists between frames and tiles repaint their whole
+	// cell, so the background between cells is painted only when the
+	// layout changes.
 	if len(c.cells) != len(slots) {
 		c.cells = Grid(len(slots), c.canvas.Rect, c.gap)
+		Fill(c.canvas, c.canvas.Rect, Background)
 	}
-	cells := c.cells
 	var firstErr error
 	for i, s := range slots {
-		if err := c.drawTile(s, cells[i], now); err != nil && firstErr == nil {
+		if err := c.drawTile(s, c.cells[i], now); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -74,12 +76,39 @@ func (c *Compositor) drawTile(s *Slot, cell image.Rectangle, now time.Time) erro
 		Fill(c.canvas, cell, Placeholder)
 		return nil
 	}
+	dst := Fit(f.Rect.Size(), cell)
+	if dst != cell {
+		Fill(c.canvas, cell, Background) // letterbox bars
+	}
+	if dst.Size() == f.Rect.Size() {
+		copyInto(c.canvas, &f.YCbCr, dst.Min)
+		return nil
+	}
 	sc := c.scalers[s]
 	if sc == nil {
 		sc = &shim.Scaler{}
 		c.scalers[s] = sc
 	}
-	return sc.Scale(&f.YCbCr, c.canvas, Fit(f.Rect.Size(), cell))
+	return sc.Scale(&f.YCbCr, c.canvas, dst)
+}
+
+// copyInto copies a 4:2:0 src of the same size as its destination
+// rectangle, at even at, without swscale: a source already at the tile's
+// size (the solo host camera at program size) costs a memcpy.
+func copyInto(dst, src *image.YCbCr, at image.Point) {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	for y := 0; y < h; y++ {
+		d := (at.Y+y)*dst.YStride + at.X
+		s := src.YOffset(src.Rect.Min.X, src.Rect.Min.Y+y)
+		copy(dst.Y[d:d+w], src.Y[s:s+w])
+	}
+	cw := (w + 1) / 2
+	for y := 0; y < (h+1)/2; y++ {
+		d := (at.Y/2+y)*dst.CStride + at.X/2
+		s := src.COffset(src.Rect.Min.X, src.Rect.Min.Y+2*y)
+		copy(dst.Cb[d:d+cw], src.Cb[s:s+cw])
+		copy(dst.Cr[d:d+cw], src.Cr[s:s+cw])
+	}
 }
 
 func (c *Compositor) forgetGone(slots []*Slot) {
@@ -112,6 +141,10 @@ func (c *Compositor) Close() {
 func Grid(n int, bounds image.Rectangle, gap int) []image.Rectangle {
 	if n <= 0 {
 		return nil
+	}
+	if n == 1 {
+		// One source is the whole program, edge to edge.
+		return []image.Rectangle{bounds}
 	}
 	cols := 1
 	for cols*cols < n {

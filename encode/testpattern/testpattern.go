@@ -36,6 +36,8 @@ type Pattern struct {
 	pool      compositor.Pool
 	stripes   []byte // luma of one diagonal stripe period, doubled for wrap-free copies
 	period    int
+	cbRow     []byte // one chroma row of the colour bars
+	crRow     []byte
 	glyphs    map[rune]*image.Alpha
 	glyphW    int
 	glyphH    int
@@ -52,6 +54,12 @@ func New(w, h, fps int) (*Pattern, error) {
 		// A soft triangle wave: readable motion, cheap to encode.
 		phase := float64(i%p.period) / float64(p.period)
 		p.stripes[i] = byte(60 + 120*math.Abs(2*phase-1))
+	}
+	bars := [4][2]byte{{90, 240}, {54, 34}, {240, 110}, {160, 70}} // Cb, Cr: red, green, blue, cyan
+	p.cbRow, p.crRow = make([]byte, w/2), make([]byte, w/2)
+	for x := range p.cbRow {
+		b := bars[x*4/(w/2)]
+		p.cbRow[x], p.crRow[x] = b[0], b[1]
 	}
 	if err := p.loadGlyphs(h / 12); err != nil {
 		return nil, err
@@ -109,15 +117,10 @@ func (p *Pattern) drawStripes(img *image.YCbCr, n int64) {
 		o := (shift + y) % p.period
 		copy(img.Y[y*img.YStride:y*img.YStride+p.W], p.stripes[o:o+p.W])
 	}
-	bars := [4][2]byte{{90, 240}, {54, 34}, {240, 110}, {160, 70}} // Cb, Cr: red, green, blue, purple-ish
-	cw, ch := p.W/2, p.H/2
-	for y := 0; y < ch; y++ {
-		cb := img.Cb[y*img.CStride : y*img.CStride+cw]
-		cr := img.Cr[y*img.CStride : y*img.CStride+cw]
-		for x := range cb {
-			b := bars[x*4/cw]
-			cb[x], cr[x] = b[0], b[1]
-		}
+	cw := p.W / 2
+	for y := 0; y < p.H/2; y++ {
+		copy(img.Cb[y*img.CStride:y*img.CStride+cw], p.cbRow)
+		copy(img.Cr[y*img.CStride:y*img.CStride+cw], p.crRow)
 	}
 }
 

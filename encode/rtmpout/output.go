@@ -268,8 +268,8 @@ func (o *Output) run() {
 			if !wasLive && !live {
 				// nginx-rtmp's "deny publish" sends Publish.Start and
 				// then hangs up: a refusal in all but name.
-				o.fail(fmt.Errorf("rtmpout: publish to %s: %w (wrong stream key?): server closed the connection right after accepting the stream",
-					o.target.Redacted(), ErrKeyRejected))
+				o.fail(fmt.Errorf("rtmpout: publish to %s: %w (wrong stream key?): dropped right after it was accepted: %s",
+					o.target.Redacted(), ErrKeyRejected, o.redact(err)))
 				return
 			}
 			if time.Since(start) >= stableSession {

@@ -114,3 +114,14 @@ func TestKeyNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// Servers may echo the stream name in a status description; it is masked
+// before it reaches an error.
+func TestRedactIn(t *testing.T) {
+	if got := redactIn("NetStream.Publish.BadName (stream sk_1 is already published)", "sk_1"); got != "NetStream.Publish.BadName (stream **** is already published)" {
+		t.Errorf("redactIn = %q", got)
+	}
+	if got := redactIn("no key here", ""); got != "no key here" {
+		t.Errorf("redactIn with no key = %q", got)
+	}
+}

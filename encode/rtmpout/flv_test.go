@@ -172,3 +172,18 @@ func TestClock(t *testing.T) {
 		})
 	}
 }
+
+// The per-frame cost of FLV packaging: Annex-B split and length prefixes.
+func BenchmarkAppendVideoTag(b *testing.B) {
+	es, err := os.ReadFile("testdata/high720.h264")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &stream.Packet{Kind: stream.Video, Key: true, Data: es}
+	var buf []byte
+	b.SetBytes(int64(len(es)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendVideoTag(buf[:0], p)
+	}
+}

@@ -76,6 +76,13 @@ const (
 // Output publishes to one RTMP destination. It is an actor: run owns the
 // connection and everything about it; Write and Stats only touch the queue
 // and the stats snapshot, each guarded by its own mutex.
+//
+// Its state goes Connecting → Live once the server has kept the stream for
+// a second after NetStream.Publish.Start → Reconnecting when the
+// connection is lost (retrying after 1, 2, 4… at most 10 s, forever, on a
+// fresh queue that starts at a keyframe) → Live again … → Closed. If the
+// very first connection fails, it goes to Failed and stays there: that
+// failure (a refused key, no server) is the user's to fix.
 type Output struct {
 	name   string
 	target Target
@@ -184,9 +191,10 @@ func (o *Output) Stats() stream.Stats {
 	}
 }
 
-// WaitLive waits until the server first accepts the stream (nil), the first
+// WaitLive waits until the output first goes Live (nil), the first
 // connection fails (an error wrapping ErrKeyRejected or ErrUnreachable),
-// the output is closed (ErrClosed) or ctx ends.
+// the output is closed (ErrClosed) or ctx ends. Expect a second more than
+// the server's answer: see Output.
 func (o *Output) WaitLive(ctx context.Context) error {
 	select {
 	case <-o.live:

@@ -10,9 +10,10 @@ import (
 	"strings"
 )
 
-// Key is a stream key. It prints as [redacted] through fmt and slog so it
-// cannot leak into logs, errors or stats by accident; use string(k) only
-// where the server must see it.
+// Key is a stream key. It prints as [redacted] through fmt and slog, and
+// marshals (JSON, YAML...) as [redacted] too, so it cannot leak into logs,
+// errors, stats or dumps by accident; use string(k) where the server must
+// see it or a settings file must keep it.
 type Key string
 
 const redacted = "[redacted]"

@@ -69,7 +69,10 @@ type Stats struct {
 	Frames     int64         // video frames encoded
 	Dropped    int64         // frames not encoded because a stage was behind
 	EncodeTime time.Duration // average per video frame, last few seconds
-	Preset     string
+	Preset     string // the x264 preset now in use
+	// Behind is true while encoding does not keep up with real time; the
+	// pipeline is then stepping to a faster preset.
+	Behind     bool
 	Width      int
 	Height     int
 	FPS        int
@@ -96,6 +99,10 @@ type Pipeline struct {
 
 	frames, dropped atomic.Int64
 	encodeNanos     atomic.Int64 // EWMA of encode time per frame
+	behind          atomic.Bool
+	// slowdown is added to every frame's encode time: tests use it to play
+	// a machine too slow for the preset.
+	slowdown atomic.Int64
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -158,7 +165,15 @@ func (p *Pipeline) Config() Config { return p.cfg }
 
 // Info describes the encoded streams, for outputs.
 func (p *Pipeline) Info() stream.Info {
-	return stream.Info{Video: p.venc.Info(), Audio: p.aenc.Info()}
+	return stream.Info{Video: p.videoEncoder().Info(), Audio: p.aenc.Info()}
+}
+
+// videoEncoder is the current H.264 encoder; the encoder stage swaps it
+// when the governor changes preset, under mu.
+func (p *Pipeline) videoEncoder() *codec.VideoEncoder {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.venc
 }
 
 // Input is one source's way into the program: a picture slot for the
@@ -251,7 +266,8 @@ func (p *Pipeline) Stats() Stats {
 		Frames:     p.frames.Load(),
 		Dropped:    p.dropped.Load(),
 		EncodeTime: time.Duration(p.encodeNanos.Load()),
-		Preset:     p.venc.Preset(),
+		Preset:     p.videoEncoder().Preset(),
+		Behind:     p.behind.Load(),
 		Width:      p.cfg.Width, Height: p.cfg.Height, FPS: p.cfg.FPS,
 	}
 }
@@ -344,12 +360,23 @@ func (p *Pipeline) runVideo() {
 }
 
 // runVideoEncoder is the encoder stage: H.264-encode every frame it gets,
-// then flush when the video stage ends.
+// stepping the preset when the governor says so, then flush when the video
+// stage ends.
 func (p *Pipeline) runVideoEncoder() {
 	defer p.encoders.Done()
+	venc := p.videoEncoder()
+	ladder := codec.Presets
+	level := slices.Index(ladder, venc.Preset())
+	var gov *governor
+	if level >= 0 { // a preset off the ladder was the user's choice: keep it
+		gov = newGovernor(time.Second/time.Duration(p.cfg.FPS), len(ladder), level)
+	}
 	for f := range p.toEncode {
 		start := time.Now()
-		err := p.venc.Encode(f, p.publish)
+		err := venc.Encode(f, p.publish)
+		if d := p.slowdown.Load(); d > 0 {
+			time.Sleep(time.Duration(d))
+		}
 		took := time.Since(start)
 		p.free <- f
 		if err != nil {
@@ -358,9 +385,33 @@ func (p *Pipeline) runVideoEncoder() {
 		}
 		p.frames.Add(1)
 		old := p.encodeNanos.Load()
-		p.encodeNanos.Store(old + (int64(took)-old)/16)
+		avg := old + (int64(took)-old)/16
+		p.encodeNanos.Store(avg)
+		if gov == nil {
+			continue
+		}
+		next := gov.observe(time.Now(), time.Duration(avg), p.dropped.Load())
+		p.behind.Store(gov.behind())
+		if next != level {
+			if n, err := venc.WithPreset(ladder[next]); err != nil {
+				p.log.Error("change x264 preset", "preset", ladder[next], "err", err)
+			} else {
+				p.log.Warn("encoder preset changed to keep up with real time", "from", ladder[level], "to", ladder[next])
+				if err := venc.Encode(nil, p.publish); err != nil {
+					p.log.Warn("video flush", "err", err)
+				}
+				p.mu.Lock()
+				p.venc = n
+				p.mu.Unlock()
+				venc.Close()
+				venc = n
+				level = next
+				// The new encoder starts from scratch: judge it afresh.
+				p.encodeNanos.Store(0)
+			}
+		}
 	}
-	if err := p.venc.Encode(nil, p.publish); err != nil {
+	if err := venc.Encode(nil, p.publish); err != nil {
 		p.log.Warn("video flush", "err", err)
 	}
 }

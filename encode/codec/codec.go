@@ -39,6 +39,10 @@ type VideoEncoder struct {
 	cc  *astiav.CodecContext
 	pkt *astiav.Packet
 	tb  astiav.Rational
+	// inBand puts the parameter sets in front of the first packet: set on
+	// an encoder that replaces another mid-stream, whose SPS/PPS may
+	// differ from the ones outputs announced (see WithPreset).
+	inBand bool
 }
 
 // NewVideoEncoder opens libx264 with cfg.
@@ -100,6 +104,20 @@ func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
 	return e, nil
 }
 
+// WithPreset opens a new encoder like e but with another x264 preset, to
+// take over from e mid-stream. Its first packet (an IDR frame) carries its
+// SPS and PPS in-band, so every output and decoder can follow the change.
+func (e *VideoEncoder) WithPreset(preset string) (*VideoEncoder, error) {
+	cfg := e.cfg
+	cfg.Preset = preset
+	n, err := NewVideoEncoder(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.inBand = true
+	return n, nil
+}
+
 // Info describes the stream this encoder produces.
 func (e *VideoEncoder) Info() stream.VideoInfo {
 	return stream.VideoInfo{Width: e.cfg.Width, Height: e.cfg.Height, FPS: e.cfg.FPS, BitRate: e.cfg.BitRate, Extradata: e.cc.ExtraData()}
@@ -113,6 +131,16 @@ func (e *VideoEncoder) Preset() string { return e.cfg.Preset }
 func (e *VideoEncoder) Encode(f *astiav.Frame, emit func(*stream.Packet)) error {
 	if err := e.cc.SendFrame(f); err != nil {
 		return fmt.Errorf("codec: h264: send frame: %w", err)
+	}
+	if e.inBand {
+		inner := emit
+		emit = func(p *stream.Packet) {
+			if e.inBand && p.Key {
+				e.inBand = false
+				p.Data = append(append([]byte{}, e.cc.ExtraData()...), p.Data...)
+			}
+			inner(p)
+		}
 	}
 	return drain(e.cc, e.pkt, e.tb, stream.Video, emit)
 }

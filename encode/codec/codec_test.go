@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -129,5 +130,43 @@ func BenchmarkEncode1080p30(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)/30/time.Since(start).Seconds(), "x-realtime")
 		})
+	}
+}
+
+// An encoder that takes over mid-stream announces its parameter sets
+// in-band on its first keyframe, and only there.
+func TestWithPresetCarriesHeadersInBand(t *testing.T) {
+	e, err := codec.NewVideoEncoder(codec.VideoConfig{Width: 320, Height: 180, FPS: 30, BitRate: 500_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	n, err := e.WithPreset("ultrafast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if n.Preset() != "ultrafast" {
+		t.Fatalf("preset %s", n.Preset())
+	}
+	pat, _ := testpattern.New(320, 180, 30)
+	f, _ := codec.NewVideoFrame(320, 180)
+	defer f.Free()
+	var pkts []*stream.Packet
+	for i := int64(0); i < 3; i++ {
+		img := pat.Frame(i)
+		shim.CopyImage(f, &img.YCbCr)
+		img.Release()
+		f.SetPts(100 + i)
+		if err := n.Encode(f, func(p *stream.Packet) { pkts = append(pkts, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdr := n.Info().Extradata
+	if len(pkts) != 3 || !pkts[0].Key || !bytes.HasPrefix(pkts[0].Data, hdr) {
+		t.Fatalf("first packet after the switch does not start with the new SPS/PPS")
+	}
+	if bytes.HasPrefix(pkts[1].Data, hdr) {
+		t.Fatal("parameter sets repeated on a later packet")
 	}
 }

@@ -69,13 +69,13 @@ type Stats struct {
 	Frames     int64         // video frames encoded
 	Dropped    int64         // frames not encoded because a stage was behind
 	EncodeTime time.Duration // average per video frame, last few seconds
-	Preset     string // the x264 preset now in use
+	Preset     string        // the x264 preset now in use
 	// Behind is true while encoding does not keep up with real time; the
 	// pipeline is then stepping to a faster preset.
-	Behind     bool
-	Width      int
-	Height     int
-	FPS        int
+	Behind bool
+	Width  int
+	Height int
+	FPS    int
 }
 
 // Pipeline runs one program. Inputs and outputs are guarded by mu; the

@@ -48,7 +48,7 @@ func TestChromiumGuests(t *testing.T) {
 	}
 	checkLeaks(t)
 	sink := newCountingSink()
-	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink; c.ReconnectGrace = 3 * time.Second })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1", s.GuestURL()+"?name=Bob&join=1")
@@ -99,6 +99,29 @@ func TestChromiumGuests(t *testing.T) {
 	if m := sink.mimeOf(ids[0] + "-video"); m != "video/VP8" && m != "video/H264" {
 		t.Errorf("browser video arrives as %q", m)
 	}
+
+	// A blip: Ann's page loses its signaling socket. It reconnects with its
+	// resume key and is back on stage under the same ID, and Bob's page
+	// decodes her again.
+	var before stats
+	if err := pages[1].Eval(statsJS, &before); err != nil {
+		t.Fatal(err)
+	}
+	var annID string
+	if err := pages[0].Eval(`(() => { const id = greenroom.id; greenroom.ws.close(); return id; })()`, &annID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann's page to come back", func() bool {
+		var st stats
+		if err := pages[1].Eval(statsJS, &st); err != nil {
+			return false
+		}
+		return connected(s, annID) && place(s, annID) == studio.PlaceStage && st.FramesDecoded > before.FramesDecoded+30
+	})
+	if n := len(s.State().Participants); n != 3 {
+		t.Errorf("%d participants after the blip, want the host and two guests", n)
+	}
+
 	b.Close()
-	eventually(t, "the guests to leave when the browser dies", func() bool { return len(s.State().Participants) == 1 })
+	eventually(t, "the studio to notice the browser died", func() bool { return !connected(s, ids[0]) && !connected(s, ids[1]) })
 }

@@ -1,13 +1,62 @@
 // Package studio is the show: who is in it (the host and the guests), where
-// they are (green room or stage), whether it is live, and the guests' side of
-// it — the guest web page, WebSocket signaling and the WebRTC forwarding
+// they are (green room or stage), whether it is live, and the guests' side
+// of it — the guest web page, WebSocket signaling and WebRTC forwarding
 // between guests (an SFU: packets are forwarded, never transcoded).
 //
-// It owns no GUI and no codecs: decoding on-stage guests into the program is
-// the media side's job; it gets their RTP through a Sink (see Config.Sink).
+// It owns no GUI and no codecs. Decoding on-stage guests into the program is
+// the media side's job; it gets their RTP through a Sink.
 //
-// The state of the show has one owner, an unexported show struct guarded by a
-// single mutex; every change is published as an Event to subscribers without
-// ever blocking the studio (a slow subscriber loses its oldest events and
-// sees a gap in Event.Seq).
+// # Using it
+//
+//	s, err := studio.New(studio.Config{
+//		Listen:    ":8443",                    // HTTPS; self-signed cert unless CertFile/KeyFile
+//		PublicURL: "https://studio.lan:8443", // optional: what guests are told
+//		GoLive:    func(on bool) error { ... }, // optional: start/stop the live output
+//		Sink:      mySink,                      // optional: on-stage guests' RTP
+//	})
+//	if err != nil { ... }
+//	defer s.Close()
+//	fmt.Println("guest link:", s.GuestURL())
+//	fmt.Println("control:", s.ControlURL())
+//
+// New binds the web port (and the ICE UDP port, by default the same number
+// over UDP) and serves until Close. Close throws every guest out, waits for
+// every goroutine, and is safe to call twice.
+//
+// Commands: Stage(id, on), Kick(id), SetLive(on), RotateGuestToken() (old
+// links stop working, connected guests stay), RequestKeyframe(id) for the
+// media side. State() is a snapshot; Subscribe() streams Events.
+//
+// # Control API
+//
+// At ControlURL's host, with the control token as "Authorization: Bearer
+// TOKEN" or "?token=TOKEN" (401 otherwise); JSON in, JSON out, errors as
+// {"error": "..."}:
+//
+//	GET  /api/state                          → State
+//	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
+//	POST /api/kick   {"id": "g1"}             → State
+//	POST /api/live   {"on": true}             → State (502 if GoLive fails)
+//	POST /api/rotate                          → {"guest_url": "..."}
+//
+// # Guests
+//
+// The guest link is https://HOST:PORT/join/TOKEN (192-bit token, compared
+// in constant time; a wrong one gets a friendly 403 page). The page
+// (package assets) signals over /join/TOKEN/ws; the protocol and its
+// no-glare negotiation scheme are in package signal.
+//
+// Forwarding rule: everyone receives every other on-stage participant's
+// audio and video. Green-room guests watch the stage too, but nobody
+// receives them, and the Sink gets on-stage participants only.
+//
+// # Ownership
+//
+// The state of the show has one owner, an unexported show struct guarded by
+// a single mutex; events go out through non-blocking sends (a slow
+// subscriber loses its oldest events and sees a gap in Event.Seq). Each
+// guest session is an actor (one run loop owns its PeerConnection and
+// negotiation state). The SFU's table of published tracks has its own mutex;
+// each published track has one goroutine reading it and writing to all its
+// subscribers.
 package studio

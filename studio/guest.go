@@ -32,6 +32,7 @@ var (
 	errTooSlow     = errors.New("your connection is too slow to keep up")
 	errTooInvalid  = errors.New("too many invalid messages")
 	errMediaFailed = errors.New("the media connection failed")
+	errReplaced    = errors.New("you joined again from another connection")
 )
 
 var upgrader = websocket.Upgrader{
@@ -81,7 +82,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		poke:  make(chan struct{}, 1),
 	}
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
-	p, err := s.show.addGuest(join.Name, g)
+	p, key, resumed, err := s.admit(join, g)
 	if err != nil {
 		g.cancel(err)
 		closeWith(ws, websocket.CloseTryAgainLater, err.Error())
@@ -89,10 +90,26 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	}
 	g.id = p.ID
 	g.log = s.log.With("component", "guest", "guest", p.ID)
-	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr)
-	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, ICEServers: s.cfg.ICEServers})
+	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr, "resumed", resumed)
+	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, Resume: key, ICEServers: s.cfg.ICEServers})
 	s.changed()
 	g.run()
+}
+
+// admit lets a guest in: back into its place if it brings the ID and
+// resume key of a guest the studio still holds, else as a new guest in the
+// green room (a stale key is not an error: the page just starts over).
+func (s *Studio) admit(join signal.Message, g *guest) (p Participant, key string, resumed bool, err error) {
+	if join.ID != "" && join.Resume != "" {
+		if p, old, ok := s.show.resume(join.ID, join.Resume, g); ok {
+			if old != nil {
+				old.kick(errReplaced.Error())
+			}
+			return p, join.Resume, true, nil
+		}
+	}
+	p, k, err := s.show.addGuest(join.Name, g)
+	return p, k.Reveal(), false, err
 }
 
 // readJoin reads the first message, which must be "join".
@@ -225,8 +242,16 @@ func (g *guest) teardown() {
 	g.mu.Lock()
 	g.stopped = true
 	g.mu.Unlock()
-	_, err := g.st.show.remove(g.id, false) // already gone if kicked
-	g.st.sfu.unpublishAll(g.id)
+	// A guest whose connection broke keeps its place for a while to come
+	// back to; one that left, was kicked or replaced, or misbehaved is out
+	// (leave and detach act only if this session still is the guest's).
+	lost := errors.Is(reason, errLost) || errors.Is(reason, errMediaFailed)
+	if lost && g.st.show.detach(g.id, g) {
+		g.st.holdPlace(g.id)
+	} else {
+		g.st.show.leave(g.id, g)
+	}
+	g.st.sfu.unpublish(g)
 	g.st.changed()
 	if g.pc != nil {
 		if err := g.pc.Close(); err != nil {
@@ -235,7 +260,7 @@ func (g *guest) teardown() {
 	}
 	g.wg.Wait()
 	_ = g.ws.Close()
-	g.log.Info("left", "reason", reason, "kicked", err != nil)
+	g.log.Info("session ended", "reason", reason)
 }
 
 // reader turns WebSocket messages into validated signal messages for run.
@@ -399,12 +424,12 @@ func (g *guest) acceptOffer(sdp string) error {
 
 // onTrack publishes a track the guest sends and forwards it until it ends.
 func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
-	t, err := newPubTrack(g.id, remote, pc, g.st.sfu.sink, g.log)
+	t, err := newPubTrack(g, remote, pc, g.st.sfu.sink, g.log)
 	if err != nil {
 		g.log.Warn("track not forwarded", "err", err)
 		return
 	}
-	// Publishing under mu orders it before teardown's unpublishAll.
+	// Publishing under mu orders it before teardown's unpublish.
 	g.mu.Lock()
 	if g.stopped {
 		g.mu.Unlock()

@@ -3,6 +3,7 @@ package studio
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,12 +41,15 @@ const HostID = "host"
 // Participant is one person in the show, as seen from outside: a value, safe
 // to keep and to marshal.
 type Participant struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Role    Role      `json:"role"`
-	Place   Place     `json:"place"`
-	Quality Quality   `json:"quality"`
-	Joined  time.Time `json:"joined"`
+	ID      string  `json:"id"`
+	Name    string  `json:"name"`
+	Role    Role    `json:"role"`
+	Place   Place   `json:"place"`
+	Quality Quality `json:"quality"`
+	// Connected is false while a guest's connection is lost and the studio
+	// holds their place for them to come back (Config.ReconnectGrace).
+	Connected bool      `json:"connected"`
+	Joined    time.Time `json:"joined"`
 }
 
 // State is a snapshot of the show for the control API and the GUI.
@@ -62,6 +66,8 @@ const (
 	EventJoined  EventKind = "joined"
 	EventLeft    EventKind = "left"
 	EventKicked  EventKind = "kicked"
+	EventLost    EventKind = "disconnected" // connection lost; place held
+	EventBack    EventKind = "reconnected"
 	EventStaged  EventKind = "staged"   // moved to the stage
 	EventUnstage EventKind = "unstaged" // moved back to the green room
 	EventLive    EventKind = "live"     // Live changed
@@ -101,8 +107,9 @@ type guestConn interface {
 }
 
 type entry struct {
-	p    Participant
-	conn guestConn // nil for the host
+	p      Participant
+	conn   guestConn // nil for the host, and while a guest is disconnected
+	resume Secret    // lets the guest's page take its place back after a blip
 }
 
 // show owns the state of the show. It is a plain struct guarded by one mutex
@@ -132,7 +139,7 @@ func newShow(hostName string) *show {
 	}
 	sh.entries[HostID] = &entry{p: Participant{
 		ID: HostID, Name: hostName, Role: RoleHost, Place: PlaceStage,
-		Quality: QualityUnknown, Joined: sh.now(),
+		Quality: QualityUnknown, Connected: true, Joined: sh.now(),
 	}}
 	sh.order = []string{HostID}
 	return sh
@@ -154,29 +161,91 @@ func cleanName(name string) (string, error) {
 	return name, nil
 }
 
-// addGuest puts a new guest in the green room.
-func (sh *show) addGuest(name string, conn guestConn) (Participant, error) {
+// addGuest puts a new guest in the green room. It returns the key with
+// which the guest may resume its place after losing its connection.
+func (sh *show) addGuest(name string, conn guestConn) (Participant, Secret, error) {
 	name, err := cleanName(name)
 	if err != nil {
-		return Participant{}, err
+		return Participant{}, Secret{}, err
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed {
-		return Participant{}, ErrClosed
+		return Participant{}, Secret{}, ErrClosed
 	}
 	if len(sh.entries)-1 >= MaxGuests {
-		return Participant{}, ErrStudioFull
+		return Participant{}, Secret{}, ErrStudioFull
 	}
 	sh.nextID++
 	p := Participant{
 		ID: fmt.Sprintf("g%d", sh.nextID), Name: name, Role: RoleGuest,
-		Place: PlaceGreenRoom, Quality: QualityUnknown, Joined: sh.now(),
+		Place: PlaceGreenRoom, Quality: QualityUnknown, Connected: true, Joined: sh.now(),
 	}
-	sh.entries[p.ID] = &entry{p: p, conn: conn}
+	e := &entry{p: p, conn: conn, resume: NewSecret()}
+	sh.entries[p.ID] = e
 	sh.order = append(sh.order, p.ID)
 	sh.emitLocked(Event{Kind: EventJoined, Participant: p})
-	return p, nil
+	return p, e.resume, nil
+}
+
+// resume gives guest id a new connection, if key is theirs: after a network
+// blip a guest comes back with its ID, name and place. A connection the
+// studio still thinks alive (it may not have noticed the blip yet) is
+// returned so the caller can close it. ok is false for an unknown ID or a
+// wrong key.
+func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guestConn, ok bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, found := sh.entries[id]
+	if sh.closed || !found || !e.resume.Matches(key) {
+		return Participant{}, nil, false
+	}
+	old, e.conn = e.conn, conn
+	if !e.p.Connected {
+		e.p.Connected = true
+		sh.emitLocked(Event{Kind: EventBack, Participant: e.p})
+	}
+	return e.p, old, true
+}
+
+// detach marks a guest disconnected if conn is still its connection, and
+// reports whether it did: the place is held until expire.
+func (sh *show) detach(id string, conn guestConn) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != conn {
+		return false
+	}
+	e.conn = nil
+	e.p.Connected = false
+	sh.emitLocked(Event{Kind: EventLost, Participant: e.p})
+	return true
+}
+
+// expire removes a guest that is still disconnected.
+func (sh *show) expire(id string) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != nil || e.p.Role != RoleGuest {
+		return false
+	}
+	sh.removeLocked(e, EventLeft)
+	return true
+}
+
+// leave removes a guest if conn is still its connection (a session that was
+// replaced by a resumed one must not take the guest out).
+func (sh *show) leave(id string, conn guestConn) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != conn || e.p.Role != RoleGuest {
+		return false
+	}
+	sh.removeLocked(e, EventLeft)
+	return true
 }
 
 // setPlace moves a participant to the stage or back to the green room. It is
@@ -210,19 +279,18 @@ func (sh *show) remove(id string, kicked bool) (guestConn, error) {
 	if !ok || e.p.Role == RoleHost {
 		return nil, fmt.Errorf("remove %q: %w", id, ErrNoParticipant)
 	}
-	delete(sh.entries, id)
-	for i, o := range sh.order {
-		if o == id {
-			sh.order = append(sh.order[:i], sh.order[i+1:]...)
-			break
-		}
-	}
 	kind := EventLeft
 	if kicked {
 		kind = EventKicked
 	}
-	sh.emitLocked(Event{Kind: kind, Participant: e.p})
+	sh.removeLocked(e, kind)
 	return e.conn, nil
+}
+
+func (sh *show) removeLocked(e *entry, kind EventKind) {
+	delete(sh.entries, e.p.ID)
+	sh.order = slices.DeleteFunc(sh.order, func(id string) bool { return id == e.p.ID })
+	sh.emitLocked(Event{Kind: kind, Participant: e.p})
 }
 
 func (sh *show) setLive(on bool) {

@@ -82,7 +82,7 @@ func TestShowTransitions(t *testing.T) {
 	defer cancel()
 
 	c := &fakeConn{}
-	ann, err := sh.addGuest("Ann", c)
+	ann, _, err := sh.addGuest("Ann", c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +128,53 @@ func TestShowTransitions(t *testing.T) {
 	}
 }
 
+// A guest whose connection drops keeps its place for a while and can take
+// it back with its resume key; only its current connection can take it out.
+func TestShowResume(t *testing.T) {
+	sh := newShow("")
+	c1, c2 := &fakeConn{}, &fakeConn{}
+	p, key, _ := sh.addGuest("Ann", c1)
+	sh.setPlace(p.ID, true)
+
+	if _, _, ok := sh.resume(p.ID, "wrong", c2); ok {
+		t.Fatal("resumed with a wrong key")
+	}
+	if _, _, ok := sh.resume("g99", key.Reveal(), c2); ok {
+		t.Fatal("resumed an unknown guest")
+	}
+	// Resume before the studio noticed the old connection died.
+	got, old, ok := sh.resume(p.ID, key.Reveal(), c2)
+	if !ok || old != c1 || got.Place != PlaceStage || !got.Connected {
+		t.Fatalf("resume: %+v %v %v", got, old, ok)
+	}
+	if sh.leave(p.ID, c1) || sh.detach(p.ID, c1) {
+		t.Fatal("the replaced connection took the guest out")
+	}
+	if sh.expire(p.ID) {
+		t.Fatal("expired a connected guest")
+	}
+	if !sh.detach(p.ID, c2) {
+		t.Fatal("detach")
+	}
+	if q, _ := sh.participant(p.ID); q.Connected || q.Place != PlaceStage {
+		t.Fatalf("detached: %+v", q)
+	}
+	if !sh.expire(p.ID) {
+		t.Fatal("expire")
+	}
+	if _, _, ok := sh.resume(p.ID, key.Reveal(), c1); ok {
+		t.Fatal("resumed after expiry")
+	}
+}
+
 func TestShowFull(t *testing.T) {
 	sh := newShow("")
 	for i := range MaxGuests {
-		if _, err := sh.addGuest(fmt.Sprint("g", i), nil); err != nil {
+		if _, _, err := sh.addGuest(fmt.Sprint("g", i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := sh.addGuest("one too many", nil); !errors.Is(err, ErrStudioFull) {
+	if _, _, err := sh.addGuest("one too many", nil); !errors.Is(err, ErrStudioFull) {
 		t.Fatalf("got %v, want ErrStudioFull", err)
 	}
 }
@@ -146,7 +185,7 @@ func TestSubscriptionNeverBlocks(t *testing.T) {
 	sh := newShow("")
 	slow, cancelSlow := sh.subscribe()
 	defer cancelSlow()
-	p, _ := sh.addGuest("Ann", nil)
+	p, _, _ := sh.addGuest("Ann", nil)
 
 	done := make(chan struct{})
 	go func() {
@@ -181,7 +220,7 @@ func TestSubscriptionNeverBlocks(t *testing.T) {
 	if _, ok := <-other; ok {
 		t.Fatal("channel still open after close")
 	}
-	if _, err := sh.addGuest("late", nil); !errors.Is(err, ErrClosed) {
+	if _, _, err := sh.addGuest("late", nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("join after close: %v", err)
 	}
 	if ch, _ := sh.subscribe(); ch != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,11 +21,13 @@ import (
 // TrackInfo describes one published track for a Sink.
 type TrackInfo struct {
 	ParticipantID string
-	TrackID       string
-	Kind          string // "audio" or "video"
-	MimeType      string // e.g. "video/VP8", "audio/opus"
-	ClockRate     uint32
-	Channels      uint16
+	// TrackID is unique in the studio's life: a guest who reconnects
+	// publishes new tracks, and the old ones end.
+	TrackID   string
+	Kind      string // "audio" or "video"
+	MimeType  string // e.g. "video/VP8", "audio/opus"
+	ClockRate uint32
+	Channels  uint16
 }
 
 // Sink receives the RTP of on-stage participants, for the live program. The
@@ -169,11 +172,17 @@ func (f *sfu) publish(t *pubTrack) {
 	f.tracks[t.info.ParticipantID] = append(f.tracks[t.info.ParticipantID], t)
 }
 
-// unpublishAll removes all of a participant's tracks.
-func (f *sfu) unpublishAll(id string) {
+// unpublish removes the tracks of one guest session. A guest that resumed
+// on a new session may already publish under the same ID: those stay.
+func (f *sfu) unpublish(session *guest) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.tracks, id)
+	ts := slices.DeleteFunc(f.tracks[session.id], func(t *pubTrack) bool { return t.session == session })
+	if len(ts) == 0 {
+		delete(f.tracks, session.id)
+	} else {
+		f.tracks[session.id] = ts
+	}
 }
 
 // forwardedTo returns the tracks subscriber should receive: every track of
@@ -227,6 +236,7 @@ func (f *sfu) requestKeyframe(id string) bool {
 // are atomics shared with the forwarding goroutine.
 type pubTrack struct {
 	info    TrackInfo
+	session *guest
 	remote  *webrtc.TrackRemote
 	local   *webrtc.TrackLocalStaticRTP
 	pc      *webrtc.PeerConnection // the publisher's, for PLIs
@@ -237,11 +247,15 @@ type pubTrack struct {
 	log     *slog.Logger
 }
 
-func newPubTrack(owner string, remote *webrtc.TrackRemote, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
+// trackSerial numbers published tracks for TrackInfo.TrackID.
+var trackSerial atomic.Uint64
+
+func newPubTrack(session *guest, remote *webrtc.TrackRemote, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
 	c := remote.Codec()
+	owner := session.id
 	info := TrackInfo{
 		ParticipantID: owner,
-		TrackID:       owner + "-" + remote.Kind().String(),
+		TrackID:       fmt.Sprintf("%s-%s-%d", owner, remote.Kind(), trackSerial.Add(1)),
 		Kind:          remote.Kind().String(),
 		MimeType:      c.MimeType,
 		ClockRate:     c.ClockRate,
@@ -254,7 +268,7 @@ func newPubTrack(owner string, remote *webrtc.TrackRemote, pc *webrtc.PeerConnec
 	if err != nil {
 		return nil, fmt.Errorf("sfu: forward %s: %w", info.TrackID, err)
 	}
-	t := &pubTrack{info: info, remote: remote, local: local, pc: pc, log: log.With("track", info.TrackID, "codec", c.MimeType)}
+	t := &pubTrack{info: info, session: session, remote: remote, local: local, pc: pc, log: log.With("track", info.TrackID, "codec", c.MimeType)}
 	if sink != nil {
 		t.sinkQ = make(chan *rtp.Packet, sinkQueue)
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	// (a studio behind a 1:1 NAT or a port forward).
 	NAT1To1IPs []string
 
+	// ReconnectGrace is how long a guest whose connection broke keeps its
+	// place (stage or green room) for its page to reconnect. Default 20 s.
+	ReconnectGrace time.Duration
+
 	// HostName is the host's display name. Default "Host".
 	HostName string
 	// GoLive starts (true) or stops (false) the live output; the control
@@ -103,6 +107,9 @@ func New(cfg Config) (_ *Studio, err error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.ReconnectGrace <= 0 {
+		cfg.ReconnectGrace = 20 * time.Second
 	}
 	s := &Studio{
 		cfg:          cfg,
@@ -320,6 +327,23 @@ func (s *Studio) SetLive(on bool) error {
 // tracks (for the media side, after starting a decoder or on a decode
 // error). It reports whether the participant publishes video.
 func (s *Studio) RequestKeyframe(id string) bool { return s.sfu.requestKeyframe(id) }
+
+// holdPlace takes a disconnected guest out of the show unless it is back
+// within the grace period.
+func (s *Studio) holdPlace(id string) {
+	s.spawn(func() {
+		t := time.NewTimer(s.cfg.ReconnectGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			if s.show.expire(id) {
+				s.log.Info("guest did not come back", "participant", id)
+				s.changed()
+			}
+		case <-s.ctx.Done():
+		}
+	})
+}
 
 // changed tells the SFU and every guest session that the show or the set of
 // tracks changed; each session then re-syncs what it forwards and its

@@ -37,10 +37,11 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// countingSink records what the studio hands the media side.
+// countingSink records what the studio hands the media side, by
+// participant and kind ("g1-video").
 type countingSink struct {
 	mu      sync.Mutex
-	packets map[string]int // by track ID
+	packets map[string]int
 	ended   map[string]bool
 	mime    map[string]string
 }
@@ -48,14 +49,14 @@ type countingSink struct {
 func (s *countingSink) WriteRTP(t studio.TrackInfo, _ *rtp.Packet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.packets[t.TrackID]++
-	s.mime[t.TrackID] = t.MimeType
+	s.packets[t.ParticipantID+"-"+t.Kind]++
+	s.mime[t.ParticipantID+"-"+t.Kind] = t.MimeType
 }
 
 func (s *countingSink) EndTrack(t studio.TrackInfo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ended[t.TrackID] = true
+	s.ended[t.ParticipantID+"-"+t.Kind] = true
 }
 
 func newCountingSink() *countingSink {
@@ -81,7 +82,7 @@ func newStudio(t *testing.T, mod func(*studio.Config)) *studio.Studio {
 		PlainHTTP:    true,
 		ICEUDPListen: "127.0.0.1:0",
 		ConfigDir:    t.TempDir(),
-		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: testLogLevel()})),
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -99,6 +100,16 @@ func newStudio(t *testing.T, mod func(*studio.Config)) *studio.Studio {
 func checkLeaks(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
+// testLogLevel is Warn unless GREENROOM_TEST_LOG says otherwise (debug,
+// info).
+func testLogLevel() slog.Level {
+	var l slog.Level = slog.LevelWarn
+	if v := os.Getenv("GREENROOM_TEST_LOG"); v != "" {
+		_ = l.UnmarshalText([]byte(v))
+	}
+	return l
 }
 
 // eventually polls cond until it holds or the time is up.
@@ -145,6 +156,15 @@ func join(t *testing.T, s *studio.Studio, name string, opt studiotest.Options) *
 	return c
 }
 
+func connected(s *studio.Studio, id string) bool {
+	for _, p := range s.State().Participants {
+		if p.ID == id {
+			return p.Connected
+		}
+	}
+	return false
+}
+
 func place(s *studio.Studio, id string) studio.Place {
 	for _, p := range s.State().Participants {
 		if p.ID == id {
@@ -161,7 +181,7 @@ func place(s *studio.Studio, id string) studio.Place {
 func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	checkLeaks(t)
 	sink := newCountingSink()
-	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink; c.ReconnectGrace = 500 * time.Millisecond })
 	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
 	ann, bob, cat := join(t, s, "Ann", av), join(t, s, "Bob", av), join(t, s, "Cat", av)
 
@@ -202,7 +222,8 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	}
 	eventually(t, "Ann to receive Cat", flowing(ann, cat.ID))
 	bob.Vanish()
-	eventually(t, "Bob to leave the show", func() bool { return place(s, bob.ID) == "" })
+	eventually(t, "Bob's place to be held", func() bool { return !connected(s, bob.ID) && place(s, bob.ID) == studio.PlaceStage })
+	eventually(t, "Bob to leave the show after the grace period", func() bool { return place(s, bob.ID) == "" })
 	before := [2]int64{ann.Packets(cat.ID, "video"), cat.Packets(ann.ID, "video")}
 	eventually(t, "Ann and Cat to keep receiving each other", func() bool {
 		return ann.Packets(cat.ID, "video") > before[0]+30 && cat.Packets(ann.ID, "video") > before[1]+30
@@ -232,6 +253,45 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	if !sink.ended[ann.ID+"-video"] {
 		t.Error("the sink was not told Ann's video ended")
 	}
+}
+
+// A guest whose connection breaks comes back into its place on stage with
+// its resume key, and the others receive it again; a guest that only knows
+// the ID gets a new place in the green room. One guest uses ICE over TCP.
+func TestGuestResumesAfterBlip(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.ICETCPListen = "127.0.0.1:0" })
+	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
+	ann := join(t, s, "Ann", av)
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, TCPOnly: true})
+	for _, c := range []*studiotest.Client{ann, bob} {
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "Ann to receive Bob over ICE-TCP", func() bool { return ann.Packets(bob.ID, "video") > 20 })
+	eventually(t, "Bob to receive Ann over ICE-TCP", func() bool { return bob.Packets(ann.ID, "video") > 20 })
+
+	ann.Vanish()
+	eventually(t, "Ann's place to be held", func() bool { return !connected(s, ann.ID) })
+	thief := join(t, s, "Ann?", studiotest.Options{ResumeID: ann.ID, ResumeKey: "guess"})
+	if thief.ID == ann.ID {
+		t.Fatal("took a place with a wrong key")
+	}
+	back := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, ResumeID: ann.ID, ResumeKey: ann.ResumeKey})
+	if back.ID != ann.ID || !connected(s, ann.ID) || place(s, ann.ID) != studio.PlaceStage {
+		t.Fatalf("resume: id %s connected %v place %s", back.ID, connected(s, ann.ID), place(s, ann.ID))
+	}
+	before := bob.Packets(ann.ID, "video")
+	eventually(t, "Bob to receive Ann again", func() bool { return bob.Packets(ann.ID, "video") > before+20 })
+
+	// Resuming while the studio still has the old connection replaces it.
+	again := join(t, s, "Ann", studiotest.Options{AudioOgg: audioOgg, ResumeID: ann.ID, ResumeKey: ann.ResumeKey})
+	eventually(t, "the old session to be told", func() bool { return strings.Contains(back.Bye(), "another connection") })
+	if again.ID != ann.ID || !connected(s, ann.ID) || place(s, ann.ID) != studio.PlaceStage {
+		t.Fatalf("takeover: id %s connected %v place %s", again.ID, connected(s, ann.ID), place(s, ann.ID))
+	}
+	eventually(t, "Bob to hear the new session", func() bool { return bob.Packets(ann.ID, "audio") > 20 })
 }
 
 // Broken messages get an error reply (or, oversized, a close); the studio

@@ -33,6 +33,7 @@
     stream: null,       // local MediaStream (may lack video or audio)
     ws: null, pc: null,
     id: "", place: "", roster: [],
+    resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     ended: false,       // the studio said bye: don't reconnect
     retry: 0, retryTimer: 0,
@@ -147,7 +148,11 @@
     setStatus(state.retry ? "Reconnecting…" : "Connecting…");
     const ws = new WebSocket(wsURL());
     state.ws = ws;
-    ws.onopen = () => send({ type: "join", name: ui.name.value.trim() });
+    ws.onopen = () => {
+      const m = { type: "join", name: ui.name.value.trim() };
+      if (state.resume) { m.id = state.id; m.resume = state.resume; }
+      send(m);
+    };
     ws.onmessage = (e) => {
       if (ws !== state.ws) return;
       let m;
@@ -167,12 +172,13 @@
     };
   }
 
-  // reconnect retries with backoff after a network blip. The studio sees a
-  // new guest (in the green room); the host brings them back on stage.
+  // reconnect retries with backoff after a network blip. The studio holds
+  // our place (stage or green room) for a while; the resume key from
+  // "welcome" takes it back.
   function reconnect() {
     if (state.ended || !state.joined) return;
     closeConnection();
-    const delay = Math.min(10000, 1000 * 2 ** state.retry);
+    const delay = Math.min(10000, 500 * 2 ** state.retry);
     state.retry++;
     setStatus("Connection lost — reconnecting…");
     state.retryTimer = setTimeout(connect, delay);
@@ -189,6 +195,7 @@
     switch (m.type) {
     case "welcome":
       state.id = m.id;
+      state.resume = m.resume || "";
       ui.selfName.textContent = m.name + " (you)";
       await startPeer(m.iceServers || []);
       break;
@@ -218,6 +225,7 @@
       break;
     case "bye":
       state.ended = true;
+      state.resume = "";
       end(m.reason);
       break;
     }
@@ -384,6 +392,7 @@
     state.joined = true;
     state.ended = false;
     state.retry = 0;
+    state.resume = ""; // a fresh join starts in the green room
     ui.setup.hidden = true;
     ui.ended.hidden = true;
     ui.show.hidden = false;

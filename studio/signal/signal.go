@@ -35,8 +35,8 @@ const MaxMessageSize = 64 << 10
 
 // Message types.
 const (
-	TypeJoin      = "join"      // guest → studio: {name}
-	TypeWelcome   = "welcome"   // studio → guest: {id, name, iceServers}
+	TypeJoin      = "join"      // guest → studio: {name, [id, resume]}
+	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers}
 	TypeOffer     = "offer"     // both ways: {sdp}
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
@@ -56,9 +56,13 @@ type Member struct {
 
 // Message is every message of the protocol; Type says which fields matter.
 type Message struct {
-	Type      string                   `json:"type"`
-	Name      string                   `json:"name,omitempty"`
-	ID        string                   `json:"id,omitempty"`
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+	ID   string `json:"id,omitempty"`
+	// Resume comes with "welcome": a key the page sends back in a later
+	// "join" (with the ID) to take its place back after losing the
+	// connection.
+	Resume    string                   `json:"resume,omitempty"`
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Roster    []Member                 `json:"roster,omitempty"`

@@ -34,6 +34,12 @@ import (
 type Options struct {
 	VideoIVF string // VP8 in IVF, looped; "" for no camera
 	AudioOgg string // Opus in Ogg, looped; "" for no mic
+	// ResumeID and ResumeKey take back the place of an earlier Client
+	// (its ID and ResumeKey), as the guest page does after a blip.
+	ResumeID, ResumeKey string
+	// TCPOnly restricts ICE to TCP, like a guest behind a firewall that
+	// drops UDP.
+	TCPOnly bool
 }
 
 // Received is one track a Client receives from the studio.
@@ -47,7 +53,8 @@ type Received struct {
 // Client is a pion guest. mu guards the fields below it; the WebSocket has
 // its own write lock (gorilla allows one writer).
 type Client struct {
-	ID string // participant ID from "welcome"
+	ID        string // participant ID from "welcome"
+	ResumeKey string // from "welcome"
 
 	pc     *webrtc.PeerConnection
 	ws     *websocket.Conn
@@ -82,7 +89,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		c.Close()
 		return nil, err
 	}
-	if err := c.write(signal.Message{Type: signal.TypeJoin, Name: name}); err != nil {
+	if err := c.write(signal.Message{Type: signal.TypeJoin, Name: name, ID: opt.ResumeID, Resume: opt.ResumeKey}); err != nil {
 		return fail(err)
 	}
 	var welcome signal.Message
@@ -91,9 +98,9 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		return fail(fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err))
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	c.ID = welcome.ID
+	c.ID, c.ResumeKey = welcome.ID, welcome.Resume
 
-	if c.pc, err = newPeerConnection(); err != nil {
+	if c.pc, err = newPeerConnection(opt.TCPOnly); err != nil {
 		return fail(err)
 	}
 	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
@@ -134,7 +141,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	return c, nil
 }
 
-func newPeerConnection() (*webrtc.PeerConnection, error) {
+func newPeerConnection(tcpOnly bool) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -146,7 +153,11 @@ func newPeerConnection() (*webrtc.PeerConnection, error) {
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if tcpOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})

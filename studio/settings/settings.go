@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -92,11 +93,27 @@ type Destination struct {
 	Enabled bool
 }
 
-// Errors of Destination.Validate, for callers that want to point at the field.
+// Errors of Destination.Validate, for callers that want to point at the
+// field (errors.Is). The errors' own text is a sentence for the user, without
+// these words in front.
 var (
 	ErrBadURL = errors.New("bad server URL")
 	ErrNoKey  = errors.New("no stream key")
 )
+
+// invalid is a validation error: the reason is what the user reads, kind is
+// what a caller tests for.
+type invalid struct {
+	kind   error
+	reason string
+}
+
+func (e *invalid) Error() string { return e.reason }
+func (e *invalid) Unwrap() error { return e.kind }
+
+func badURL(format string, a ...any) error {
+	return &invalid{ErrBadURL, fmt.Sprintf(format, a...)}
+}
 
 // Validate checks that the destination can be published to: an rtmp:// or
 // rtmps:// URL with a host, and a stream key. Its errors never contain the key.
@@ -105,12 +122,12 @@ func (d Destination) Validate() error {
 		return err
 	}
 	if d.Key.IsZero() {
-		return fmt.Errorf("%w: paste the stream key from %s", ErrNoKey, d.serviceName())
+		return &invalid{ErrNoKey, "the stream key is missing: paste it from " + d.keySource()}
 	}
 	return nil
 }
 
-func (d Destination) serviceName() string {
+func (d Destination) keySource() string {
 	if d.Service == Custom || d.Service == "" {
 		return "your server's settings"
 	}
@@ -123,25 +140,24 @@ func (d Destination) serviceName() string {
 func ValidateServerURL(s string) error {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return fmt.Errorf("%w: the server URL is empty", ErrBadURL)
+		return badURL("the server URL is empty")
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%w: %q is not a URL", ErrBadURL, s)
+		return badURL("%q is not a server URL", s)
 	}
 	if u.Scheme != "rtmp" && u.Scheme != "rtmps" {
-		return fmt.Errorf("%w: %q must start with rtmp:// or rtmps://", ErrBadURL, s)
+		return badURL("the server URL %q must start with rtmp:// or rtmps://", s)
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("%w: %q has no server name", ErrBadURL, s)
+		return badURL("the server URL %q has no server name", s)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%w: %q: user:password@ is not supported", ErrBadURL, u.Redacted())
+		return badURL("the server URL %q has a user:password@, which RTMP does not use", u.Redacted())
 	}
 	if p := u.Port(); p != "" {
-		var n int
-		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%w: %q has a bad port", ErrBadURL, s)
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return badURL("the server URL %q has a bad port", s)
 		}
 	}
 	return nil

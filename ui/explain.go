@@ -1,0 +1,60 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"syscall"
+
+	"greenroom/studio"
+)
+
+// explain turns an error from the show into words a creator understands.
+// The window is the edge where this happens (STYLE.md, habit 7): the show's
+// errors carry context for a log; here they become advice.
+//
+// The RTMP output's sentinel errors live in encode, which the window must not
+// import; their texts are matched instead ("server refused the stream",
+// "server unreachable" — encode/rtmpout). If those texts change, the fallback
+// still shows the error itself.
+func (s *Studio) explain(err error) string {
+	msg := err.Error()
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, studio.ErrClosed):
+		return "the studio has shut down. Restart Greenroom."
+	case errors.Is(err, studio.ErrNoParticipant):
+		return "they have already left the studio."
+	case errors.Is(err, studio.ErrStudioFull):
+		return "the studio is full."
+	case strings.Contains(msg, "refused the stream"):
+		return "the server refused the stream key. Copy the key again from the service's live dashboard and paste it under Destinations. (" + s.scrub(msg) + ")"
+	case errors.As(err, &dns):
+		return "couldn't find the server " + quote(dns.Name) + ". Check the server URL and your internet connection."
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the server refused the connection. Check the server URL and its port."
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "the server did not answer in time. Check your internet connection and the server URL."
+	case strings.Contains(msg, "unreachable"):
+		return "couldn't reach the server. Check the server URL and your internet connection. (" + s.scrub(msg) + ")"
+	}
+	return s.scrub(msg)
+}
+
+// scrub replaces every stream key the user has saved with [redacted]. The
+// show promises keys never appear in its errors; this is the window's own
+// guarantee, should a library quote a URL we did not build.
+func (s *Studio) scrub(msg string) string {
+	for _, d := range s.st.Get().Destinations {
+		// A one- or two-letter "key" would garble sentences; no service
+		// issues keys that short.
+		if k := d.Key.Reveal(); len(k) >= 4 {
+			msg = strings.ReplaceAll(msg, k, "[redacted]")
+		}
+	}
+	return msg
+}
+
+func quote(s string) string { return "“" + s + "”" }

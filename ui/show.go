@@ -1,0 +1,93 @@
+package ui
+
+import (
+	"image"
+
+	"greenroom/studio"
+)
+
+// Show is what the window needs from the running show. It is declared here,
+// by its one user, so that tests drive the window with a fake and the window
+// cannot reach past it into media code.
+//
+// The first group is *studio.Studio's method set as it is today. The second
+// group is what the window needs that the studio does not offer yet; the
+// comments are the contract the implementation should meet.
+type Show interface {
+	// State is a snapshot of the show: participants and whether it is live.
+	State() studio.State
+	// Subscribe delivers the show's events until cancel. A gap in Event.Seq
+	// means events were lost; the window then calls State.
+	Subscribe() (events <-chan studio.Event, cancel func())
+	// Stage puts a participant on stage (on) or back in the green room.
+	Stage(id string, on bool) error
+	// Kick removes a guest from the show.
+	Kick(id string) error
+	// GuestURL is the link to give guests.
+	GuestURL() string
+	// RotateGuestToken replaces the guest link and returns the new one.
+	RotateGuestToken() string
+	// SetLive starts or ends the show: going live publishes to every
+	// enabled destination of the settings (read at that moment, see
+	// studio/settings) and starts recording into Settings.RecordingDir at
+	// Settings.Output's size, fps and bit rate; ending flushes and closes
+	// them. It may take seconds (a preflight connects to each destination):
+	// the window calls it off the UI thread. Its errors never contain a
+	// stream key; the window explains them (see explain).
+	SetLive(on bool) error
+
+	// --- not in studio yet ---
+
+	// SetLayout chooses how the stage is arranged in the program: "solo"
+	// (the first participant on stage fills the frame) or "grid" (everyone
+	// on stage, tiled). Unknown names are an error.
+	SetLayout(name string) error
+	// Preview calls frame with the program as it goes out — downscaled to
+	// about 640x360, about 15 times a second, from the compositor's output
+	// (no second render path) — until stop is called; stop waits until frame
+	// is no longer being called. frame is called from a media goroutine and
+	// must return quickly; it may keep img: the producer never writes to an
+	// image after handing it over.
+	Preview(frame func(img image.Image)) (stop func())
+	// LiveStats reports each output's health while live: one entry per
+	// enabled destination, in the settings' order, then the recording.
+	// It is cheap (a snapshot), the window polls it once a second.
+	LiveStats() []DestinationStats
+}
+
+// DestinationStats is one output's health, as the window shows it. It
+// mirrors encode/stream.Stats in the vocabulary of the settings; it is
+// declared here for now so the studio side need not exist first — when the
+// studio has its own type this becomes an alias of it.
+type DestinationStats struct {
+	// ID is the settings.Destination.ID of this output; "" for the
+	// recording.
+	ID string
+	// Name is what the user calls it ("Twitch", "Recording").
+	Name string
+	// State is one of "connecting", "live", "reconnecting", "failed",
+	// "closed" (encode/stream.State's words).
+	State string
+	// Err is why the output is reconnecting or failed; "" otherwise. It
+	// never contains a stream key.
+	Err        string
+	BitRate    float64 // bits per second, over the last few seconds
+	FPS        float64 // video frames per second, same window
+	Dropped    int64   // packets dropped because the output was too slow
+	Reconnects int
+}
+
+// Output states, as DestinationStats.State spells them.
+const (
+	StateConnecting   = "connecting"
+	StateLive         = "live"
+	StateReconnecting = "reconnecting"
+	StateFailed       = "failed"
+	StateClosed       = "closed"
+)
+
+// Layouts offered by the layout buttons, in order.
+var Layouts = []struct{ Name, Label string }{
+	{"solo", "Solo"},
+	{"grid", "Grid"},
+}

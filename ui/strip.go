@@ -1,0 +1,218 @@
+package ui
+
+import (
+	"errors"
+	"image/color"
+	"strings"
+	"unicode"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio"
+)
+
+var colorWhite = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
+
+// card is one person in the backstage strip.
+type card struct {
+	id     string
+	box    *fyne.Container
+	bg     *canvas.Rectangle
+	name   *widget.Label
+	place  *canvas.Text
+	conn   *canvas.Text
+	stage  *widget.Button
+	kick   *widget.Button
+	person studio.Participant
+}
+
+func (s *Studio) buildStrip() fyne.CanvasObject {
+	s.strip = container.NewHBox()
+	s.stripEmpty = widget.NewLabel("Nobody is in the studio yet. Send the guest link from the Guests tab.")
+	s.stripEmpty.Importance = widget.LowImportance
+	title := widget.NewLabelWithStyle("Backstage", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	hint := widget.NewLabel("Ctrl+1…9: on or off stage")
+	hint.Importance = widget.LowImportance
+	scroll := container.NewHScroll(container.NewHBox(s.strip, s.stripEmpty))
+	scroll.SetMinSize(fyne.NewSize(0, cardHeight+theme.Padding()*2))
+	bg := canvas.NewRectangle(colorPanel)
+	return container.NewStack(bg, container.NewPadded(container.NewBorder(
+		container.NewHBox(title, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
+}
+
+const cardWidth, cardHeight = 220, 118
+
+// updateStrip makes the strip match s.state: a card per participant, in the
+// order they joined, the host first.
+func (s *Studio) updateStrip() {
+	seen := map[string]bool{}
+	var objs []fyne.CanvasObject
+	for i, p := range s.state.Participants {
+		seen[p.ID] = true
+		c := s.cards[p.ID]
+		if c == nil {
+			c = s.newCard(p)
+			s.cards[p.ID] = c
+		}
+		c.update(p, i)
+		objs = append(objs, c.box)
+	}
+	for id := range s.cards {
+		if !seen[id] {
+			delete(s.cards, id)
+		}
+	}
+	s.strip.Objects = objs
+	s.strip.Refresh()
+	if len(s.state.Participants) <= 1 { // the host alone
+		s.stripEmpty.Show()
+	} else {
+		s.stripEmpty.Hide()
+	}
+	s.guest.setCount(len(s.state.Participants) - 1)
+}
+
+func (s *Studio) newCard(p studio.Participant) *card {
+	c := &card{id: p.ID}
+	c.bg = canvas.NewRectangle(colorCard)
+	c.bg.CornerRadius = 10
+	c.bg.StrokeWidth = 2
+	c.bg.SetMinSize(fyne.NewSize(cardWidth, cardHeight))
+	c.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.name.Truncation = fyne.TextTruncateEllipsis
+	c.place = canvas.NewText("", colorMuted)
+	c.place.TextSize = 12
+	c.conn = canvas.NewText("", colorMuted)
+	c.conn.TextSize = 12
+	c.stage = widget.NewButton("Add to stage", func() {
+		s.stage(c.person, c.person.Place != studio.PlaceStage)
+	})
+	c.kick = widget.NewButtonWithIcon("", theme.LogoutIcon(), func() { s.kick(c.person) })
+	c.kick.Importance = widget.LowImportance
+
+	av := avatar(p.Name)
+	info := container.NewVBox(c.name, container.NewHBox(c.place, c.conn))
+	top := container.NewBorder(nil, nil, container.NewCenter(av), nil, info)
+	buttons := container.NewBorder(nil, nil, nil, c.kick, c.stage)
+	c.box = container.NewStack(c.bg, container.NewPadded(container.NewBorder(top, buttons, nil, nil)))
+	return c
+}
+
+func (c *card) update(p studio.Participant, i int) {
+	c.person = p
+	name := p.Name
+	if p.Role == studio.RoleHost {
+		name += " (you)"
+	}
+	c.name.SetText(name)
+	if p.Place == studio.PlaceStage {
+		c.place.Text, c.place.Color = "● On stage", colorOK
+		c.bg.StrokeColor = colorBrand
+		c.stage.SetText("Remove")
+		c.stage.Importance = widget.MediumImportance
+	} else {
+		c.place.Text, c.place.Color = "Backstage", colorMuted
+		c.bg.StrokeColor = colorCard
+		c.stage.SetText("Add to stage")
+		c.stage.Importance = widget.HighImportance
+	}
+	if i < 9 {
+		c.place.Text = "Ctrl+" + string(rune('1'+i)) + " · " + c.place.Text
+	}
+	c.conn.Text, c.conn.Color = quality(p)
+	if p.Role == studio.RoleHost {
+		c.kick.Hide()
+	} else {
+		c.kick.Show()
+	}
+	c.stage.Refresh()
+	c.place.Refresh()
+	c.conn.Refresh()
+	c.bg.Refresh()
+}
+
+// quality words the connection indicator; the studio reports "unknown" until
+// its SFU reads RTCP receiver reports, and then, we expect, good/fair/poor.
+func quality(p studio.Participant) (string, color.Color) {
+	if p.Role == studio.RoleHost {
+		return "", colorMuted
+	}
+	switch strings.ToLower(string(p.Quality)) {
+	case "good":
+		return "  ▮▮▮ good", colorOK
+	case "fair":
+		return "  ▮▮▯ fair", colorWarn
+	case "poor", "bad":
+		return "  ▮▯▯ poor", colorLive
+	}
+	return "", colorMuted
+}
+
+// avatar is a round badge with the person's initials: there is no live
+// thumbnail per participant yet (the studio does not decode guests for the
+// window), and initials tell people apart at a glance.
+func avatar(name string) fyne.CanvasObject {
+	var initials []rune
+	for _, w := range strings.Fields(name) {
+		r := []rune(w)
+		if len(r) > 0 && len(initials) < 2 {
+			initials = append(initials, unicode.ToUpper(r[0]))
+		}
+	}
+	circle := canvas.NewCircle(avatarColor(name))
+	t := canvas.NewText(string(initials), colorWhite)
+	t.TextStyle = fyne.TextStyle{Bold: true}
+	t.Alignment = fyne.TextAlignCenter
+	size := fyne.NewSize(38, 38)
+	return container.New(layout.NewGridWrapLayout(size), container.NewStack(circle, container.NewCenter(t)))
+}
+
+var avatarColors = []color.NRGBA{
+	{0x3d, 0x7b, 0xff, 0xff}, {0x8e, 0x5c, 0xf7, 0xff}, {0x1f, 0xa8, 0x8f, 0xff},
+	{0xe0, 0x7a, 0x2e, 0xff}, {0xd9, 0x46, 0x8f, 0xff}, {0x4a, 0x9e, 0x3c, 0xff},
+}
+
+// avatarColor picks a colour from the name, so a person keeps theirs.
+func avatarColor(name string) color.Color {
+	h := 0
+	for _, r := range name {
+		h = h*31 + int(r)
+	}
+	if h < 0 {
+		h = -h
+	}
+	return avatarColors[h%len(avatarColors)]
+}
+
+func (s *Studio) stage(p studio.Participant, on bool) {
+	s.async(func() {
+		if err := s.show.Stage(p.ID, on); err != nil {
+			fyne.Do(func() {
+				if on {
+					s.showError("Couldn't bring " + p.Name + " on stage: " + s.explain(err))
+				} else {
+					s.showError("Couldn't move " + p.Name + " backstage: " + s.explain(err))
+				}
+			})
+		}
+		// Success shows through the show's event.
+	})
+}
+
+func (s *Studio) kick(p studio.Participant) {
+	s.confirm("Remove "+p.Name+"?",
+		p.Name+" leaves the studio. They can come back with the guest link\nunless you make a new one (Guests tab).",
+		"Remove", func() {
+			s.async(func() {
+				err := s.show.Kick(p.ID)
+				if err != nil && !errors.Is(err, studio.ErrNoParticipant) {
+					fyne.Do(func() { s.showError("Couldn't remove " + p.Name + ": " + s.explain(err)) })
+				}
+			})
+		})
+}

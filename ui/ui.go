@@ -1,0 +1,553 @@
+// Package ui is the studio window: a view on the show and the place a creator
+// runs it from. It shows the program preview, the people in the studio (the
+// backstage strip), the layout choice, the destinations and their health, the
+// guest link and the user's settings, and sends the creator's commands to the
+// show through the Show interface.
+//
+// It owns no media and no show state: everything it displays comes from Show
+// (and settings.Store), every command goes back through it. It does not create
+// the Fyne app either — main does, with app.NewWithID — so that this package
+// builds and tests without OpenGL (Fyne's test driver).
+//
+// Threading: every field of Studio below "UI state" is touched only on the
+// Fyne UI thread (widget callbacks and fyne.Do). Calls into Show and disk
+// writes run on goroutines (Studio.async) and come back through fyne.Do.
+package ui
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio"
+	"greenroom/studio/settings"
+)
+
+// HasDisplay reports whether there is a screen to open a window on. Without
+// one GLFW panics deep inside the driver, so main checks first and points the
+// user at `greenroom serve`.
+func HasDisplay() bool {
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// Studio is the studio window. Create it with New, then Run it.
+type Studio struct {
+	app  fyne.App
+	w    fyne.Window
+	show Show
+	st   *settings.Store
+	log  *slog.Logger
+
+	// tick is how often the on-air timer and the destinations' health are
+	// refreshed while live.
+	tick time.Duration
+
+	stop      chan struct{}
+	closeOnce sync.Once
+	loops     sync.WaitGroup // the event and tick loops
+	tasks     sync.WaitGroup // one-shot calls into Show and the disk
+	unsub     func()
+	stopFrame func()
+	liveFlag  atomic.Bool // s.live, for the tick loop
+
+	frame        atomic.Pointer[frameBox]
+	framePending atomic.Bool
+
+	// UI state.
+	live      bool
+	busy      bool // a SetLive is under way
+	liveSince time.Time
+	state     studio.State
+	layout    string
+	lastSize  fyne.Size
+	health    map[string]string // output ID → last state seen, to report changes once
+
+	goLive     *widget.Button
+	onAir      *fyne.Container
+	onAirText  *canvas.Text
+	offAir     *fyne.Container
+	banner     *fyne.Container
+	bannerText *widget.Label
+	preview    *canvas.Image
+	noPreview  *fyne.Container
+	layoutBtns map[string]*widget.Button
+	strip      *fyne.Container
+	stripEmpty *widget.Label
+	cards      map[string]*card
+	tabs       *container.AppTabs
+
+	dest  destinationsTab
+	guest guestsTab
+	prefs settingsTab
+}
+
+type frameBox struct{ img image.Image }
+
+// New builds the studio window for show, with the user's settings in st.
+// It applies the studio theme to a.
+func New(a fyne.App, show Show, st *settings.Store) *Studio {
+	s := &Studio{
+		app:    a,
+		show:   show,
+		st:     st,
+		log:    slog.Default().With("component", "ui"),
+		tick:   time.Second,
+		stop:   make(chan struct{}),
+		layout: Layouts[len(Layouts)-1].Name,
+		health: map[string]string{},
+		cards:  map[string]*card{},
+	}
+	a.Settings().SetTheme(studioTheme{})
+	s.w = a.NewWindow("Greenroom")
+	s.w.SetContent(s.build())
+	set := st.Get()
+	s.w.Resize(fyne.NewSize(set.Window.Width, set.Window.Height))
+	s.w.SetMaster()
+	s.w.SetCloseIntercept(s.requestClose)
+	s.w.SetOnClosed(func() { s.lastSize = s.w.Canvas().Size() })
+	s.addShortcuts()
+
+	// Subscribe before reading the state, so that nothing happens unseen
+	// between the two.
+	events, unsub := show.Subscribe()
+	s.unsub = unsub
+	s.applyState(show.State())
+	s.loops.Add(2)
+	go s.watchEvents(events)
+	go s.tickLoop()
+	s.stopFrame = show.Preview(s.onFrame)
+	return s
+}
+
+// Window is the studio's window, for main to set an icon or for tests.
+func (s *Studio) Window() fyne.Window { return s.w }
+
+// Run shows the window and returns when it is closed, after stopping the
+// window's goroutines and saving its size for next time.
+func (s *Studio) Run() {
+	s.w.ShowAndRun()
+	s.Close()
+}
+
+// Close stops the window's goroutines (events, timer, preview) and saves the
+// window size. It does not end the show: closing the window does that, after
+// asking. Safe to call more than once.
+func (s *Studio) Close() {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.unsub()
+		s.stopFrame()
+		s.loops.Wait()
+		if sz := s.lastSize; sz.Width >= 320 && sz.Height >= 240 {
+			if err := s.st.Update(func(set *settings.Settings) {
+				set.Window = settings.Window{Width: sz.Width, Height: sz.Height}
+			}); err != nil {
+				s.log.Warn("saving the window size", "err", err)
+			}
+		}
+	})
+}
+
+// ShowError puts a message for the creator at the top of the window, for
+// problems main finds while starting (a damaged settings file). Call it from
+// the UI thread, or before Run.
+func (s *Studio) ShowError(err error) {
+	s.showError(s.scrub(err.Error()))
+}
+
+// async runs f off the UI thread; f reports back through fyne.Do.
+func (s *Studio) async(f func()) {
+	s.tasks.Add(1)
+	go func() {
+		defer s.tasks.Done()
+		f()
+	}()
+}
+
+// build lays the window out: top bar; centre the error banner, program
+// preview and layout buttons; right the tabs; bottom the backstage strip.
+func (s *Studio) build() fyne.CanvasObject {
+	center := container.NewBorder(s.buildBanner(), s.buildLayoutBar(), nil, nil, s.buildPreview())
+	right := container.NewStack(minWidth(380), s.buildTabs())
+	main := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewSeparator(), right), container.NewPadded(center))
+	return container.NewBorder(s.buildTopBar(), s.buildStrip(), nil, nil, main)
+}
+
+func (s *Studio) buildTopBar() fyne.CanvasObject {
+	title := canvas.NewText("Greenroom", theme.Color(theme.ColorNameForeground))
+	title.TextStyle = fyne.TextStyle{Bold: true}
+	title.TextSize = 20
+
+	s.onAirText = canvas.NewText("LIVE 00:00:00", colorWhite)
+	s.onAirText.TextStyle = fyne.TextStyle{Bold: true, Monospace: true}
+	s.onAir = pill(colorLive, s.onAirText)
+	offText := canvas.NewText("OFF AIR", colorMuted)
+	offText.TextStyle = fyne.TextStyle{Bold: true}
+	s.offAir = pill(colorCard, offText)
+
+	s.goLive = widget.NewButtonWithIcon("Go Live", theme.MediaRecordIcon(), s.toggleLive)
+	s.goLive.Importance = widget.DangerImportance
+	big := container.New(layout.NewGridWrapLayout(fyne.NewSize(170, 44)), s.goLive)
+
+	bar := container.NewHBox(
+		container.NewCenter(title), container.NewCenter(container.NewStack(s.onAir, s.offAir)),
+		layout.NewSpacer(), big)
+	bg := canvas.NewRectangle(colorPanel)
+	return container.NewStack(bg, container.NewPadded(bar))
+}
+
+func (s *Studio) buildBanner() fyne.CanvasObject {
+	s.bannerText = widget.NewLabel("")
+	s.bannerText.Wrapping = fyne.TextWrapWord
+	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { s.banner.Hide() })
+	dismiss.Importance = widget.LowImportance
+	bg := canvas.NewRectangle(colorErrorBox)
+	bg.CornerRadius = 8
+	bg.StrokeColor = colorLive
+	bg.StrokeWidth = 1
+	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
+	s.banner = container.NewPadded(container.NewStack(bg,
+		container.NewBorder(nil, nil, container.NewCenter(icon), container.NewCenter(dismiss), s.bannerText)))
+	s.banner.Hide()
+	return s.banner
+}
+
+// showError tells the creator what went wrong; the newest message replaces
+// the last. It is also logged, for bug reports.
+func (s *Studio) showError(msg string) {
+	s.log.Info("shown to the user", "msg", msg)
+	s.bannerText.SetText(msg)
+	s.banner.Show()
+}
+
+func (s *Studio) buildPreview() fyne.CanvasObject {
+	s.preview = canvas.NewImageFromImage(nil)
+	s.preview.FillMode = canvas.ImageFillContain
+	s.preview.ScaleMode = canvas.ImageScaleFastest
+	s.preview.SetMinSize(fyne.NewSize(480, 270))
+	hint := canvas.NewText("The program appears here", colorMuted)
+	hint.TextSize = 16
+	s.noPreview = container.NewCenter(hint)
+	label := canvas.NewText(" PROGRAM ", colorMuted)
+	label.TextStyle = fyne.TextStyle{Bold: true}
+	label.TextSize = 11
+	bg := canvas.NewRectangle(colorProgram)
+	return container.NewStack(bg, s.preview, s.noPreview,
+		container.NewVBox(container.NewHBox(container.NewPadded(label))))
+}
+
+// onFrame is called by the media side for every preview frame. It keeps only
+// the newest and asks the UI thread once, however many frames arrive before
+// the UI thread gets to it: a busy window drops preview frames, never slows
+// the show.
+func (s *Studio) onFrame(img image.Image) {
+	s.frame.Store(&frameBox{img})
+	if s.framePending.Swap(true) {
+		return
+	}
+	fyne.Do(s.drawFrame)
+}
+
+func (s *Studio) drawFrame() {
+	s.framePending.Store(false)
+	b := s.frame.Load()
+	if b == nil {
+		return
+	}
+	s.preview.Image = b.img
+	s.noPreview.Hide()
+	s.preview.Refresh()
+}
+
+func (s *Studio) buildLayoutBar() fyne.CanvasObject {
+	s.layoutBtns = map[string]*widget.Button{}
+	row := container.NewHBox(widget.NewLabelWithStyle("Layout", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	for _, l := range Layouts {
+		name := l.Name
+		b := widget.NewButton(l.Label, func() { s.chooseLayout(name) })
+		s.layoutBtns[name] = b
+		row.Add(b)
+	}
+	s.markLayout()
+	return container.NewCenter(row)
+}
+
+func (s *Studio) chooseLayout(name string) {
+	prev := s.layout
+	s.layout = name
+	s.markLayout()
+	s.async(func() {
+		err := s.show.SetLayout(name)
+		if err == nil {
+			return
+		}
+		fyne.Do(func() {
+			s.layout = prev
+			s.markLayout()
+			s.showError("Couldn't change the layout: " + s.explain(err))
+		})
+	})
+}
+
+func (s *Studio) markLayout() {
+	for name, b := range s.layoutBtns {
+		if name == s.layout {
+			b.Importance = widget.HighImportance
+		} else {
+			b.Importance = widget.MediumImportance
+		}
+		b.Refresh()
+	}
+}
+
+func (s *Studio) buildTabs() fyne.CanvasObject {
+	s.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Destinations", theme.UploadIcon(), s.dest.build(s)),
+		container.NewTabItemWithIcon("Guests", theme.AccountIcon(), s.guest.build(s)),
+		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), s.prefs.build(s)),
+	)
+	return s.tabs
+}
+
+// watchEvents follows the show. Any event, or a gap, leads to the same thing:
+// read the whole State and redraw from it. That is cheap for a studio of at
+// most studio.MaxGuests people, and it cannot drift from the show.
+func (s *Studio) watchEvents(events <-chan studio.Event) {
+	defer s.loops.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case _, ok := <-events:
+			if !ok {
+				return
+			}
+		}
+		// Take what else is already queued: one redraw for a burst.
+	drain:
+		for {
+			select {
+			case _, ok := <-events:
+				if !ok {
+					break drain
+				}
+			default:
+				break drain
+			}
+		}
+		st := s.show.State()
+		fyne.Do(func() { s.applyState(st) })
+	}
+}
+
+func (s *Studio) applyState(st studio.State) {
+	s.state = st
+	s.updateStrip()
+	s.applyLive(st.Live)
+}
+
+// applyLive shows whether the show is on air. The timer counts from the
+// moment this window saw the show go live.
+func (s *Studio) applyLive(on bool) {
+	if on && !s.live {
+		s.liveSince = time.Now()
+		s.health = map[string]string{}
+	}
+	s.live = on
+	s.liveFlag.Store(on)
+	switch {
+	case s.busy && s.live:
+		s.goLive.SetText("Ending…")
+	case s.busy:
+		s.goLive.SetText("Starting…")
+	case s.live:
+		s.goLive.SetText("End Stream")
+		s.goLive.SetIcon(theme.MediaStopIcon())
+		s.goLive.Importance = widget.MediumImportance
+	default:
+		s.goLive.SetText("Go Live")
+		s.goLive.SetIcon(theme.MediaRecordIcon())
+		s.goLive.Importance = widget.DangerImportance
+	}
+	if s.busy {
+		s.goLive.Disable()
+	} else {
+		s.goLive.Enable()
+	}
+	s.goLive.Refresh()
+	if s.live {
+		s.offAir.Hide()
+		s.onAir.Show()
+		s.updateTimer()
+	} else {
+		s.onAir.Hide()
+		s.offAir.Show()
+	}
+	s.dest.refresh()
+	s.prefs.setLive(s.live)
+}
+
+func (s *Studio) updateTimer() {
+	d := time.Since(s.liveSince).Truncate(time.Second)
+	s.onAirText.Text = fmt.Sprintf("● LIVE %02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+	s.onAirText.Refresh()
+}
+
+// tickLoop refreshes the on-air timer and the outputs' health while live.
+func (s *Studio) tickLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(s.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if !s.liveFlag.Load() {
+			continue
+		}
+		stats := s.show.LiveStats()
+		fyne.Do(func() {
+			if !s.live {
+				return
+			}
+			s.updateTimer()
+			s.applyStats(stats)
+		})
+	}
+}
+
+// toggleLive is the Go Live / End Stream button and Ctrl+L.
+func (s *Studio) toggleLive() {
+	if s.busy {
+		return
+	}
+	if s.live {
+		s.confirm("End the stream?",
+			"Viewers see the end of the show. Your guests stay in the studio,\nand the recording is saved in "+s.st.Get().RecordingDir+".",
+			"End Stream", func() { s.setLive(false, nil) })
+		return
+	}
+	if msg := s.preflight(); msg != "" {
+		s.showError(msg)
+		s.tabs.SelectIndex(0)
+		return
+	}
+	s.setLive(true, nil)
+}
+
+// preflight checks the settings before asking the show to go live, so that
+// a mistake the window can see is explained in terms of the form the user
+// filled in. It returns what to tell the user, or "".
+func (s *Studio) preflight() string {
+	set := s.st.Get()
+	n := 0
+	for _, d := range set.Destinations {
+		if !d.Enabled {
+			continue
+		}
+		n++
+		if err := d.Validate(); err != nil {
+			return s.scrub(fmt.Sprintf("Can't go live to %s: %s. Fix it under Destinations.", d.Name, err))
+		}
+	}
+	if n == 0 {
+		return "Add a destination first — YouTube, Twitch, Facebook or your own RTMP server — under Destinations, and switch it on."
+	}
+	return ""
+}
+
+// setLive asks the show to go live or end, off the UI thread, then calls
+// done (on the UI thread) if it succeeded.
+func (s *Studio) setLive(on bool, done func()) {
+	s.busy = true
+	s.applyLive(s.live)
+	s.async(func() {
+		err := s.show.SetLive(on)
+		st := s.show.State()
+		fyne.Do(func() {
+			s.busy = false
+			if err != nil {
+				if on {
+					s.showError("Couldn't go live: " + s.explain(err))
+				} else {
+					s.showError("Couldn't end the stream cleanly: " + s.explain(err))
+				}
+			} else if on {
+				s.banner.Hide()
+			}
+			s.applyState(st)
+			if err == nil && done != nil {
+				done()
+			}
+		})
+	})
+}
+
+// requestClose is the window's close button: while live it asks, then ends
+// the stream before the window goes.
+func (s *Studio) requestClose() {
+	if !s.live && !s.busy {
+		s.w.Close()
+		return
+	}
+	s.confirm("You're live",
+		"Closing Greenroom ends the stream for your viewers and your guests.",
+		"End Stream and Quit", func() {
+			s.busy = true
+			s.applyLive(s.live)
+			s.async(func() {
+				err := s.show.SetLive(false)
+				fyne.Do(func() {
+					if err != nil {
+						s.log.Warn("ending the stream on close", "err", err)
+					}
+					s.w.Close()
+				})
+			})
+		})
+}
+
+// confirm asks before something that cannot be undone.
+func (s *Studio) confirm(title, msg, action string, yes func()) {
+	d := dialog.NewConfirm(title, msg, func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, s.w)
+	d.SetConfirmText(action)
+	d.SetDismissText("Cancel")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+}
+
+// addShortcuts: Ctrl+L goes live or ends (with the same confirmation as the
+// button); Ctrl+1…9 put the Nth person of the strip on or off stage.
+func (s *Studio) addShortcuts() {
+	c := s.w.Canvas()
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { s.toggleLive() })
+	for i, k := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7, fyne.Key8, fyne.Key9} {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault},
+			func(fyne.Shortcut) {
+				if i < len(s.state.Participants) {
+					p := s.state.Participants[i]
+					s.stage(p, p.Place != studio.PlaceStage)
+				}
+			})
+	}
+}

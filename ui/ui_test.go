@@ -1,0 +1,596 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio"
+	"greenroom/studio/settings"
+)
+
+// fakeShow is a Show the tests script: it records the commands it gets and
+// reports what the test puts in it.
+type fakeShow struct {
+	mu       sync.Mutex
+	state    studio.State
+	events   chan studio.Event
+	seq      uint64
+	staged   []string // "id on" / "id off"
+	kicked   []string
+	live     []bool
+	liveErr  error
+	layouts  []string
+	guestURL string
+	rotated  int
+	stats    []DestinationStats
+	frame    func(image.Image)
+}
+
+func newFake() *fakeShow {
+	now := time.Now()
+	return &fakeShow{
+		events:   make(chan studio.Event, 16),
+		guestURL: "https://192.168.1.20:8443/join/tok1",
+		state: studio.State{Participants: []studio.Participant{
+			{ID: studio.HostID, Name: "Host", Role: studio.RoleHost, Place: studio.PlaceStage, Quality: studio.QualityUnknown, Joined: now},
+			{ID: "g1", Name: "Ann Lee", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good", Joined: now},
+		}},
+	}
+}
+
+func (f *fakeShow) State() studio.State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state
+	st.Participants = append([]studio.Participant(nil), st.Participants...)
+	return st
+}
+
+func (f *fakeShow) Subscribe() (<-chan studio.Event, func()) {
+	var once sync.Once
+	return f.events, func() { once.Do(func() {}) }
+}
+
+// change edits the state and sends an event, as the studio does.
+func (f *fakeShow) change(kind studio.EventKind, edit func(*studio.State)) {
+	f.mu.Lock()
+	edit(&f.state)
+	f.seq++
+	ev := studio.Event{Seq: f.seq, Kind: kind, Live: f.state.Live}
+	f.mu.Unlock()
+	f.events <- ev
+}
+
+func (f *fakeShow) Stage(id string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.staged = append(f.staged, fmt.Sprintf("%s %v", id, on))
+	return nil
+}
+
+func (f *fakeShow) Kick(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kicked = append(f.kicked, id)
+	return nil
+}
+
+func (f *fakeShow) GuestURL() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.guestURL
+}
+
+func (f *fakeShow) RotateGuestToken() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rotated++
+	f.guestURL = fmt.Sprintf("https://192.168.1.20:8443/join/tok%d", f.rotated+1)
+	return f.guestURL
+}
+
+func (f *fakeShow) SetLive(on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.live = append(f.live, on)
+	if f.liveErr != nil {
+		return f.liveErr
+	}
+	f.state.Live = on
+	return nil
+}
+
+func (f *fakeShow) SetLayout(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.layouts = append(f.layouts, name)
+	return nil
+}
+
+func (f *fakeShow) Preview(frame func(image.Image)) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.frame = frame
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.frame = nil
+	}
+}
+
+func (f *fakeShow) LiveStats() []DestinationStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]DestinationStats(nil), f.stats...)
+}
+
+func (f *fakeShow) calls() (staged, kicked []string, live []bool, layouts []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append(staged, f.staged...), append(kicked, f.kicked...), append(live, f.live...), append(layouts, f.layouts...)
+}
+
+const testKey = "live_987_abcdefSECRET"
+
+func validTwitch() settings.Destination {
+	return settings.Destination{ID: "d1", Service: settings.Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: settings.NewStreamKey(testKey), Enabled: true}
+}
+
+// open builds the window on Fyne's test driver with the fake and settings
+// prepared by setup.
+func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*Studio, *settings.Store) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	st, err := settings.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		if err := st.Update(setup); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := New(a, f, st)
+	s.w.Resize(fyne.NewSize(1280, 800))
+	t.Cleanup(func() {
+		s.tasks.Wait()
+		s.Close()
+	})
+	return s, st
+}
+
+// settle waits for the window's calls into the show to finish (their UI
+// updates run inside them on the test driver).
+func (s *Studio) settle() { s.tasks.Wait() }
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// tapDialogButton taps the button labelled label in the top dialog.
+func tapDialogButton(t *testing.T, s *Studio, label string) {
+	t.Helper()
+	top := s.w.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("no dialog open to tap %q", label)
+	}
+	for _, o := range test.LaidOutObjects(top) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			test.Tap(b)
+			return
+		}
+	}
+	t.Fatalf("the dialog has no %q button", label)
+}
+
+func bannerText(s *Studio) string {
+	if !s.banner.Visible() {
+		return ""
+	}
+	return s.bannerText.Text
+}
+
+func TestWindowBuilds(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	if len(s.cards) != 2 || s.cards["g1"] == nil || s.cards[studio.HostID] == nil {
+		t.Fatalf("cards: %v", s.cards)
+	}
+	if got := s.cards["g1"].stage.Text; got != "Add to stage" {
+		t.Errorf("guest's stage button says %q", got)
+	}
+	if got := s.cards[studio.HostID].stage.Text; got != "Remove" {
+		t.Errorf("host on stage: button says %q", got)
+	}
+	if s.cards[studio.HostID].kick.Visible() {
+		t.Error("the host can kick themselves")
+	}
+	if s.guest.link.Text != f.guestURL {
+		t.Errorf("guest link %q", s.guest.link.Text)
+	}
+	if s.goLive.Text != "Go Live" || s.onAir.Visible() || !s.offAir.Visible() {
+		t.Errorf("not live, but button %q, on air %v", s.goLive.Text, s.onAir.Visible())
+	}
+	if s.w.Title() != "Greenroom" {
+		t.Errorf("title %q", s.w.Title())
+	}
+}
+
+func TestAddToStage(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	test.Tap(s.cards["g1"].stage)
+	s.settle()
+	if staged, _, _, _ := f.calls(); len(staged) != 1 || staged[0] != "g1 true" {
+		t.Fatalf("Stage calls: %v", staged)
+	}
+	// The card changes when the show says so.
+	f.change(studio.EventStaged, func(st *studio.State) { st.Participants[1].Place = studio.PlaceStage })
+	eventually(t, "the card to say Remove", func() bool { return s.cards["g1"].stage.Text == "Remove" })
+	test.Tap(s.cards["g1"].stage)
+	s.settle()
+	if staged, _, _, _ := f.calls(); len(staged) != 2 || staged[1] != "g1 false" {
+		t.Fatalf("Stage calls: %v", staged)
+	}
+}
+
+func TestStageShortcut(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	s.w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.Key2, Modifier: fyne.KeyModifierShortcutDefault})
+	s.settle()
+	if staged, _, _, _ := f.calls(); len(staged) != 1 || staged[0] != "g1 true" {
+		t.Fatalf("Ctrl+2: Stage calls %v", staged)
+	}
+}
+
+func TestKickAsksFirst(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	test.Tap(s.cards["g1"].kick)
+	tapDialogButton(t, s, "Cancel")
+	s.settle()
+	if _, kicked, _, _ := f.calls(); len(kicked) != 0 {
+		t.Fatalf("kicked after Cancel: %v", kicked)
+	}
+	test.Tap(s.cards["g1"].kick)
+	tapDialogButton(t, s, "Remove")
+	s.settle()
+	if _, kicked, _, _ := f.calls(); len(kicked) != 1 || kicked[0] != "g1" {
+		t.Fatalf("kicked: %v", kicked)
+	}
+}
+
+func TestEventsUpdateStrip(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	f.change(studio.EventJoined, func(st *studio.State) {
+		st.Participants = append(st.Participants, studio.Participant{ID: "g2", Name: "Bo", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom})
+	})
+	eventually(t, "a card for the new guest", func() bool { return s.cards["g2"] != nil })
+	if s.cards["g2"].name.Text != "Bo" || len(s.strip.Objects) != 3 {
+		t.Errorf("card %q, strip of %d", s.cards["g2"].name.Text, len(s.strip.Objects))
+	}
+	if s.guest.count.Text != "2 guests in the studio." {
+		t.Errorf("guest count %q", s.guest.count.Text)
+	}
+	f.change(studio.EventLeft, func(st *studio.State) { st.Participants = st.Participants[:1] })
+	eventually(t, "the guests' cards to go", func() bool { return len(s.strip.Objects) == 1 })
+	if s.cards["g1"] != nil || !s.stripEmpty.Visible() {
+		t.Error("a guest who left still has a card, or the empty hint is hidden")
+	}
+}
+
+func TestGoLiveNeedsADestination(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	test.Tap(s.goLive)
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 0 {
+		t.Fatalf("SetLive called with no destination: %v", live)
+	}
+	if !strings.Contains(bannerText(s), "Add a destination") {
+		t.Errorf("banner: %q", bannerText(s))
+	}
+}
+
+func TestGoLiveInvalidCustomURL(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, func(set *settings.Settings) {
+		set.Destinations = []settings.Destination{
+			validTwitch(),
+			{ID: "d2", Service: settings.Custom, Name: "My server", URL: "http://example.com/live", Key: settings.NewStreamKey(testKey + "2"), Enabled: true},
+		}
+	})
+	test.Tap(s.goLive)
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 0 {
+		t.Fatalf("SetLive called with an invalid destination: %v", live)
+	}
+	msg := bannerText(s)
+	if !strings.Contains(msg, "My server") || !strings.Contains(msg, "rtmp://") {
+		t.Errorf("banner: %q", msg)
+	}
+	if strings.Contains(msg, testKey) {
+		t.Errorf("the banner shows a stream key: %q", msg)
+	}
+	if s.live || s.onAir.Visible() {
+		t.Error("on air after a refused Go Live")
+	}
+	// The Destinations tab says which one needs attention.
+	if h := s.dest.rows["d2"].health.Text; !strings.Contains(h, "Needs attention") {
+		t.Errorf("row health %q", h)
+	}
+}
+
+func TestGoLiveAndEnd(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	test.Tap(s.goLive)
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 1 || !live[0] {
+		t.Fatalf("SetLive calls: %v", live)
+	}
+	if !s.live || !s.onAir.Visible() || s.offAir.Visible() || s.goLive.Text != "End Stream" {
+		t.Fatalf("after going live: live %v, on air %v, button %q", s.live, s.onAir.Visible(), s.goLive.Text)
+	}
+	if !strings.HasPrefix(s.onAirText.Text, "● LIVE 00:00:0") {
+		t.Errorf("timer %q", s.onAirText.Text)
+	}
+	if !s.dest.rows["d1"].enabled.Disabled() || s.prefs.fps.Disabled() != true {
+		t.Error("destinations or output settings editable while live")
+	}
+
+	// End Stream asks; Cancel keeps the show on air.
+	test.Tap(s.goLive)
+	tapDialogButton(t, s, "Cancel")
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 1 {
+		t.Fatalf("ended without confirmation: %v", live)
+	}
+	test.Tap(s.goLive)
+	tapDialogButton(t, s, "End Stream")
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 2 || live[1] {
+		t.Fatalf("SetLive calls: %v", live)
+	}
+	if s.live || s.onAir.Visible() || s.goLive.Text != "Go Live" {
+		t.Errorf("after ending: live %v, button %q", s.live, s.goLive.Text)
+	}
+}
+
+func TestGoLiveShortcut(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	s.w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault})
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 1 || !live[0] {
+		t.Fatalf("Ctrl+L: SetLive calls %v", live)
+	}
+}
+
+func TestGoLiveErrorInCreatorsWords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"key refused", fmt.Errorf("rtmpout: publish to rtmp://live.twitch.tv/app/[redacted]: %w", errors.New("server refused the stream")), "refused the stream key"},
+		{"refused connection", fmt.Errorf("rtmpout: dial: %w", &netOpError{}), "refused the connection"},
+		{"key in a library's error", fmt.Errorf("dial rtmp://live.twitch.tv/app/%s: boom", testKey), "[redacted]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.liveErr = tc.err
+			s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+			test.Tap(s.goLive)
+			s.settle()
+			msg := bannerText(s)
+			if !strings.HasPrefix(msg, "Couldn't go live: ") || !strings.Contains(msg, tc.want) {
+				t.Errorf("banner %q, want it to say %q", msg, tc.want)
+			}
+			if strings.Contains(msg, testKey) {
+				t.Errorf("the banner shows the stream key: %q", msg)
+			}
+			if s.live || s.goLive.Text != "Go Live" || s.goLive.Disabled() {
+				t.Errorf("after a failed Go Live: live %v, button %q", s.live, s.goLive.Text)
+			}
+		})
+	}
+}
+
+// netOpError is ECONNREFUSED as the net package wraps it.
+type netOpError struct{}
+
+func (*netOpError) Error() string { return "connect: connection refused" }
+func (*netOpError) Unwrap() error { return syscall.ECONNREFUSED }
+
+func TestLiveFromShow(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	f.change(studio.EventLive, func(st *studio.State) { st.Live = true })
+	eventually(t, "the on-air indicator", func() bool { return s.onAir.Visible() })
+	if !strings.Contains(s.onAirText.Text, "LIVE 00:00:") || s.goLive.Text != "End Stream" {
+		t.Errorf("on air %q, button %q", s.onAirText.Text, s.goLive.Text)
+	}
+	f.change(studio.EventLive, func(st *studio.State) { st.Live = false })
+	eventually(t, "off air", func() bool { return !s.onAir.Visible() && s.offAir.Visible() })
+}
+
+func TestLiveStats(t *testing.T) {
+	f := newFake()
+	f.stats = []DestinationStats{
+		{ID: "d1", Name: "Twitch", State: StateLive, BitRate: 4.5e6, FPS: 30, Dropped: 3},
+		{Name: "Recording", State: StateLive, BitRate: 4.6e6, FPS: 30},
+	}
+	s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	test.Tap(s.goLive)
+	s.settle()
+	s.applyStats(f.LiveStats()) // what the tick loop does every second
+	if h := s.dest.rows["d1"].health.Text; !strings.Contains(h, "4.5 Mb/s") || !strings.Contains(h, "30 fps") || !strings.Contains(h, "3 dropped") {
+		t.Errorf("health %q", h)
+	}
+	if !strings.Contains(s.dest.rec.Text, "Recording: ● Live") {
+		t.Errorf("recording %q", s.dest.rec.Text)
+	}
+	f.stats = []DestinationStats{{ID: "d1", Name: "Twitch", State: StateFailed, Err: "Twitch refused the stream key"}}
+	s.applyStats(f.LiveStats())
+	if msg := bannerText(s); msg != "Twitch stopped: Twitch refused the stream key" {
+		t.Errorf("banner %q", msg)
+	}
+	s.banner.Hide()
+	s.applyStats(f.LiveStats())
+	if s.banner.Visible() {
+		t.Error("the same failure is reported every second")
+	}
+}
+
+func TestStreamKeyEntry(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, nil)
+	form := &s.dest.form
+	s.dest.openForm(settings.Destination{Service: settings.Custom, Name: "Custom RTMP", Enabled: true})
+	if !form.key.Password {
+		t.Fatal("the stream key entry is not masked")
+	}
+	test.Type(form.key, testKey)
+	reveal, ok := form.key.ActionItem.(fyne.Tappable)
+	if !ok {
+		t.Fatal("no reveal button on the stream key entry")
+	}
+	test.Tap(reveal)
+	if form.key.Password {
+		t.Error("reveal did not show the key")
+	}
+	test.Tap(reveal)
+	if !form.key.Password {
+		t.Error("reveal did not hide the key again")
+	}
+	if strings.Contains(test.RenderObjectToMarkup(form.key), testKey) {
+		t.Error("the masked entry renders the key")
+	}
+
+	// An invalid URL is refused in the form, without saving.
+	test.Type(form.url, "http://example.com/live")
+	test.Tap(form.save)
+	s.settle()
+	if !form.err.Visible() || !strings.Contains(form.err.Text, "rtmp://") || strings.Contains(form.err.Text, testKey) {
+		t.Errorf("form error %q (visible %v)", form.err.Text, form.err.Visible())
+	}
+	if len(st.Get().Destinations) != 0 {
+		t.Fatal("an invalid destination was saved")
+	}
+	form.url.SetText("rtmp://127.0.0.1:1935/live")
+	test.Tap(form.save)
+	s.settle()
+	ds := st.Get().Destinations
+	if len(ds) != 1 || ds[0].Key.Reveal() != testKey || ds[0].URL != "rtmp://127.0.0.1:1935/live" || !ds[0].Enabled || ds[0].ID == "" {
+		t.Fatalf("saved %+v", ds)
+	}
+	if s.dest.editor.Visible() || s.dest.rows[ds[0].ID] == nil {
+		t.Error("the list does not show the new destination")
+	}
+	if form.key.Text != "" {
+		t.Error("the closed form keeps the key")
+	}
+}
+
+func TestGuestLink(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	test.Tap(s.guest.copy)
+	if got := s.app.Clipboard().Content(); got != f.guestURL {
+		t.Errorf("clipboard %q", got)
+	}
+	test.Tap(s.guest.rotate)
+	tapDialogButton(t, s, "New link")
+	s.settle()
+	if s.guest.link.Text != "https://192.168.1.20:8443/join/tok2" {
+		t.Errorf("link after rotate %q", s.guest.link.Text)
+	}
+}
+
+func TestLayoutButtons(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	test.Tap(s.layoutBtns["solo"])
+	s.settle()
+	if _, _, _, layouts := f.calls(); len(layouts) != 1 || layouts[0] != "solo" {
+		t.Fatalf("SetLayout calls %v", layouts)
+	}
+	if s.layoutBtns["solo"].Importance != widget.HighImportance || s.layoutBtns["grid"].Importance == widget.HighImportance {
+		t.Error("the chosen layout is not marked")
+	}
+}
+
+func TestPreview(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	img := image.NewRGBA(image.Rect(0, 0, 640, 360))
+	img.Set(1, 1, color.White)
+	f.mu.Lock()
+	frame := f.frame
+	f.mu.Unlock()
+	frame(img)
+	if s.preview.Image != img || s.noPreview.Visible() {
+		t.Error("the preview does not show the frame")
+	}
+	s.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.frame != nil {
+		t.Error("Close did not stop the preview")
+	}
+}
+
+func TestCloseWhileLiveAsksThenEnds(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	test.Tap(s.goLive)
+	s.settle()
+	s.requestClose()
+	tapDialogButton(t, s, "Cancel")
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 1 {
+		t.Fatalf("SetLive calls after Cancel: %v", live)
+	}
+	s.w.Resize(fyne.NewSize(1400, 900))
+	s.requestClose()
+	tapDialogButton(t, s, "End Stream and Quit")
+	s.settle()
+	if _, _, live, _ := f.calls(); len(live) != 2 || live[1] {
+		t.Fatalf("SetLive calls: %v", live)
+	}
+	s.Close()
+	if w := st.Get().Window; w.Width != 1400 || w.Height != 900 {
+		t.Errorf("window size saved as %v", w)
+	}
+}
+
+func TestDamagedSettingsShown(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	s.ShowError(&settings.DamagedError{Path: "/x/settings.json", Saved: "/x/settings.json.corrupt-1"})
+	if msg := bannerText(s); !strings.Contains(msg, "damaged") {
+		t.Errorf("banner %q", msg)
+	}
+}

@@ -4,13 +4,30 @@ package studio_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
+
+// screenshot saves the page into $GREENROOM_SCREENSHOTS, if set.
+func screenshot(t *testing.T, p *studiotest.Page, name string) {
+	dir := os.Getenv("GREENROOM_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := p.Screenshot()
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	}
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+	}
+}
 
 // stats is what the guest page reports about what it receives.
 type stats struct {
@@ -72,6 +89,10 @@ func TestChromiumGuests(t *testing.T) {
 		}
 		return len(ids) == 2
 	})
+	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
+		time.Sleep(time.Second) // let the page settle
+		screenshot(t, pages[0], "guest0-greenroom.png")
+	}
 	for _, id := range ids {
 		if err := s.Stage(id, true); err != nil {
 			t.Fatal(err)
@@ -87,6 +108,7 @@ func TestChromiumGuests(t *testing.T) {
 			return st.FramesDecoded > 30 && st.AudioEnergy > 0 && st.Place == "stage"
 		})
 		t.Logf("guest %d: %+v", i, st)
+		screenshot(t, p, fmt.Sprintf("guest%d-stage.png", i))
 		if len(st.Errors) > 0 {
 			t.Errorf("page errors: %q", st.Errors)
 		}
@@ -120,6 +142,14 @@ func TestChromiumGuests(t *testing.T) {
 	})
 	if n := len(s.State().Participants); n != 3 {
 		t.Errorf("%d participants after the blip, want the host and two guests", n)
+	}
+
+	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
+		if err := pages[0].Call("Page.navigate", map[string]string{"url": s.GuestURL() + "?name=Cat"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		screenshot(t, pages[0], "guest-setup.png")
 	}
 
 	b.Close()

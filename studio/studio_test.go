@@ -216,6 +216,25 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 		t.Errorf("Cat's roster %+v", r)
 	}
 
+	// Back to the green room: nobody receives Bob any more; back on stage:
+	// everyone does again (a second round of renegotiation both ways).
+	if err := s.Stage(bob.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	stopped := func(to *studiotest.Client, from string) bool {
+		n := to.Packets(from, "video")
+		time.Sleep(300 * time.Millisecond)
+		return to.Packets(from, "video") == n
+	}
+	eventually(t, "Ann and Cat to stop receiving Bob", func() bool { return stopped(ann, bob.ID) && stopped(cat, bob.ID) })
+	if err := s.Stage(bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	before := [2]int64{ann.Packets(bob.ID, "video"), cat.Packets(bob.ID, "video")}
+	eventually(t, "Ann and Cat to receive Bob again", func() bool {
+		return ann.Packets(bob.ID, "video") > before[0]+30 && cat.Packets(bob.ID, "video") > before[1]+30
+	})
+
 	// Cat joins the stage; Bob vanishes; Ann and Cat carry on.
 	if err := s.Stage(cat.ID, true); err != nil {
 		t.Fatal(err)
@@ -224,7 +243,7 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	bob.Vanish()
 	eventually(t, "Bob's place to be held", func() bool { return !connected(s, bob.ID) && place(s, bob.ID) == studio.PlaceStage })
 	eventually(t, "Bob to leave the show after the grace period", func() bool { return place(s, bob.ID) == "" })
-	before := [2]int64{ann.Packets(cat.ID, "video"), cat.Packets(ann.ID, "video")}
+	before = [2]int64{ann.Packets(cat.ID, "video"), cat.Packets(ann.ID, "video")}
 	eventually(t, "Ann and Cat to keep receiving each other", func() bool {
 		return ann.Packets(cat.ID, "video") > before[0]+30 && cat.Packets(ann.ID, "video") > before[1]+30
 	})

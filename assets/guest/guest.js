@@ -334,6 +334,10 @@
       ui.stage.append(el);
       tile = { el, video, name, stream };
       state.tiles.set(id, tile);
+      // Whether a picture shows is read from the video element, not from
+      // track.muted: Chromium leaves a forwarded video track "muted" after
+      // a renegotiation even while it decodes frames.
+      for (const ev of ["loadeddata", "resize", "emptied"]) video.addEventListener(ev, () => tileLooks(id));
       stream.onremovetrack = () => { if (stream.getTracks().length === 0) removeTile(id); else tileLooks(id); };
     }
     if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
@@ -350,8 +354,8 @@
     const name = member ? member.name : "Guest";
     tile.name.textContent = name;
     tile.el.dataset.initial = name.slice(0, 1).toUpperCase();
-    const live = tile.stream.getVideoTracks().some((t) => t.readyState === "live" && !t.muted);
-    tile.el.classList.toggle("audio-only", !live);
+    const picture = tile.video.videoWidth > 0 && tile.stream.getVideoTracks().some((t) => t.readyState === "live");
+    tile.el.classList.toggle("audio-only", !picture);
     ui.emptyStage.hidden = state.tiles.size > 0;
   }
 

@@ -41,6 +41,7 @@ var chromiumFlags = []string{
 	"--allow-loopback-in-peer-connection",
 	"--autoplay-policy=no-user-gesture-required",
 	"--mute-audio",
+	"--window-size=1280,800",
 	"--remote-debugging-port=0",
 }
 
@@ -173,56 +174,76 @@ func (b *Browser) attach(ctx context.Context, urls []string) ([]*Page, error) {
 	}
 }
 
-// Eval runs a JavaScript expression in the page (awaiting it if it is a
-// promise) and decodes its JSON value into v.
-func (p *Page) Eval(expr string, v any) error {
+// Call sends one DevTools command and decodes its result into result (if
+// not nil).
+func (p *Page) Call(method string, params, result any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.id++
 	id := p.id
-	req := map[string]any{"id": id, "method": "Runtime.evaluate", "params": map[string]any{
-		"expression": expr, "awaitPromise": true, "returnByValue": true,
-	}}
 	_ = p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := p.ws.WriteJSON(req); err != nil {
+	if err := p.ws.WriteJSON(map[string]any{"id": id, "method": method, "params": params}); err != nil {
 		return err
 	}
 	_ = p.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		var resp struct {
-			ID     int `json:"id"`
-			Result struct {
-				Result struct {
-					Value json.RawMessage `json:"value"`
-				} `json:"result"`
-				ExceptionDetails *struct {
-					Text      string `json:"text"`
-					Exception struct {
-						Description string `json:"description"`
-					} `json:"exception"`
-				} `json:"exceptionDetails"`
-			} `json:"result"`
-			Error *struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
 		if err := p.ws.ReadJSON(&resp); err != nil {
 			return err
 		}
-		if resp.ID != id {
-			continue // an event
-		}
 		switch {
+		case resp.ID != id:
+			continue // an event
 		case resp.Error != nil:
-			return fmt.Errorf("devtools: %s", resp.Error.Message)
-		case resp.Result.ExceptionDetails != nil:
-			d := resp.Result.ExceptionDetails
-			return fmt.Errorf("page: %s %s", d.Text, strings.TrimSpace(d.Exception.Description))
-		case v == nil:
+			return fmt.Errorf("devtools %s: %s", method, resp.Error.Message)
+		case result == nil:
 			return nil
 		}
-		return json.Unmarshal(resp.Result.Result.Value, v)
+		return json.Unmarshal(resp.Result, result)
 	}
+}
+
+// Eval runs a JavaScript expression in the page (awaiting it if it is a
+// promise) and decodes its JSON value into v.
+func (p *Page) Eval(expr string, v any) error {
+	var r struct {
+		Result struct {
+			Value json.RawMessage `json:"value"`
+		} `json:"result"`
+		ExceptionDetails *struct {
+			Text      string `json:"text"`
+			Exception struct {
+				Description string `json:"description"`
+			} `json:"exception"`
+		} `json:"exceptionDetails"`
+	}
+	err := p.Call("Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true}, &r)
+	switch {
+	case err != nil:
+		return err
+	case r.ExceptionDetails != nil:
+		return fmt.Errorf("page: %s %s", r.ExceptionDetails.Text, strings.TrimSpace(r.ExceptionDetails.Exception.Description))
+	case v == nil:
+		return nil
+	}
+	return json.Unmarshal(r.Result.Value, v)
+}
+
+// Screenshot returns the page as PNG.
+func (p *Page) Screenshot() ([]byte, error) {
+	var r struct {
+		Data []byte `json:"data"` // base64 in JSON, which encoding/json decodes
+	}
+	if err := p.Call("Page.captureScreenshot", map[string]any{"format": "png"}, &r); err != nil {
+		return nil, err
+	}
+	return r.Data, nil
 }
 
 // Close ends the browser and removes its profile. Safe to call twice.

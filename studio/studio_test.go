@@ -75,7 +75,7 @@ func (s *countingSink) count(track string) int {
 	return s.packets[track]
 }
 
-func newStudio(t *testing.T, mod func(*studio.Config)) *studio.Studio {
+func newStudio(t testing.TB, mod func(*studio.Config)) *studio.Studio {
 	t.Helper()
 	cfg := studio.Config{
 		Listen:       "127.0.0.1:0",
@@ -144,7 +144,7 @@ func api(t *testing.T, s *studio.Studio, method, path, token, body string) (int,
 
 var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 
-func join(t *testing.T, s *studio.Studio, name string, opt studiotest.Options) *studiotest.Client {
+func join(t testing.TB, s *studio.Studio, name string, opt studiotest.Options) *studiotest.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
@@ -40,6 +41,11 @@ type Options struct {
 	// TCPOnly restricts ICE to TCP, like a guest behind a firewall that
 	// drops UDP.
 	TCPOnly bool
+	// RTPVideo publishes a VP8 track the test writes RTP to itself
+	// (Client.RTPVideo), instead of VideoIVF.
+	RTPVideo bool
+	// OnRTP, if set, sees every packet received, on the track's goroutine.
+	OnRTP func(participant, kind string, pkt *rtp.Packet)
 }
 
 // Received is one track a Client receives from the studio.
@@ -55,6 +61,10 @@ type Received struct {
 type Client struct {
 	ID        string // participant ID from "welcome"
 	ResumeKey string // from "welcome"
+	// RTPVideo is the track Options.RTPVideo asked for.
+	RTPVideo *webrtc.TrackLocalStaticRTP
+
+	onRTP func(participant, kind string, pkt *rtp.Packet)
 
 	pc     *webrtc.PeerConnection
 	ws     *websocket.Conn
@@ -83,7 +93,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, received: make(map[string]*Received)}
+	c := &Client{ws: ws, received: make(map[string]*Received), onRTP: opt.OnRTP}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -115,12 +125,20 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 			return fail(err)
 		}
 	}
+	if opt.RTPVideo {
+		if c.RTPVideo, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self"); err != nil {
+			return fail(err)
+		}
+		if err := c.addTrack(c.RTPVideo); err != nil {
+			return fail(err)
+		}
+	}
 	if opt.AudioOgg != "" {
 		if err := c.publish(opt.AudioOgg, webrtc.MimeTypeOpus, "audio", readOgg); err != nil {
 			return fail(err)
 		}
 	}
-	if opt.VideoIVF == "" && opt.AudioOgg == "" {
+	if opt.VideoIVF == "" && opt.AudioOgg == "" && !opt.RTPVideo {
 		// Like the guest page: always offer something to receive on.
 		if _, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return fail(err)
@@ -245,10 +263,14 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	c.mu.Unlock()
 	defer c.wg.Done()
 	for {
-		if _, _, err := t.ReadRTP(); err != nil {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
 			return
 		}
 		r.Packets.Add(1)
+		if c.onRTP != nil {
+			c.onRTP(r.Participant, r.Kind, pkt)
+		}
 	}
 }
 
@@ -328,23 +350,13 @@ func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader
 	if err != nil {
 		return err
 	}
-	sender, err := c.pc.AddTrack(track)
-	if err != nil {
-		return err
-	}
 	if _, err := open(data); err != nil {
 		return fmt.Errorf("studiotest: %s: %w", path, err)
 	}
-	c.wg.Add(2)
-	go func() { // drain RTCP so the interceptors work
-		defer c.wg.Done()
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	if err := c.addTrack(track); err != nil {
+		return err
+	}
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		next, _ := open(data)
@@ -369,6 +381,25 @@ func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader
 			}
 			due = due.Add(d)
 			_ = track.WriteSample(media.Sample{Data: frame, Duration: d})
+		}
+	}()
+	return nil
+}
+
+// addTrack sends track and drains its RTCP so the interceptors work.
+func (c *Client) addTrack(track webrtc.TrackLocal) error {
+	sender, err := c.pc.AddTrack(track)
+	if err != nil {
+		return err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
 		}
 	}()
 	return nil

@@ -22,6 +22,7 @@ import (
 // entry and are never displayed otherwise.
 type destinationsTab struct {
 	s      *Studio
+	body   *fyne.Container // relaid out when the note or the add buttons come and go
 	list   *fyne.Container
 	rows   map[string]*destRow
 	rec    *canvas.Text
@@ -80,8 +81,8 @@ func (t *destinationsTab) build(s *Studio) fyne.CanvasObject {
 	}
 	t.add = container.NewVBox(addTitle, grid)
 
-	t.lists = container.NewVScroll(container.NewVBox(t.note, t.list, widget.NewSeparator(), t.add,
-		widget.NewSeparator(), t.rec))
+	t.body = container.NewVBox(t.note, t.list, widget.NewSeparator(), t.add, widget.NewSeparator(), t.rec)
+	t.lists = container.NewVScroll(t.body)
 	t.editor = t.buildForm()
 	t.editor.Hide()
 	t.refresh()
@@ -228,6 +229,7 @@ func (t *destinationsTab) refresh() {
 		t.rec.Text = "Recording: " + t.rec.Text
 	}
 	t.rec.Refresh()
+	t.body.Refresh()
 }
 
 func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasObject) {
@@ -244,8 +246,9 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 			}
 		}, func(error) { t.refresh() })
 	}
-	name := widget.NewLabelWithStyle(d.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	name.Truncation = fyne.TextTruncateEllipsis
+	name := canvas.NewText(d.Name, theme.Color(theme.ColorNameForeground))
+	name.TextStyle = fyne.TextStyle{Bold: true}
+	name.TextSize = 15
 	where := canvas.NewText(settings.PresetFor(d.Service).Name+" · "+hostOf(d.URL), colorMuted)
 	where.TextSize = 12
 	r.health = canvas.NewText("", colorMuted)
@@ -280,7 +283,7 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 		})
 	})
 	r.del.Importance = widget.LowImportance
-	text := container.NewVBox(name, container.NewHBox(where), container.NewHBox(r.health))
+	text := container.NewVBox(name, where, r.health)
 	bg := canvas.NewRectangle(colorCard)
 	bg.CornerRadius = 8
 	row := container.NewBorder(nil, nil, r.enabled, container.NewHBox(r.edit, r.del), text)

@@ -88,6 +88,8 @@ type Studio struct {
 	stripEmpty *widget.Label
 	cards      map[string]*card
 	tabs       *container.AppTabs
+	center     *fyne.Container // relaid out when the banner comes and goes
+	topBar     *fyne.Container // relaid out when on air changes
 
 	dest  destinationsTab
 	guest guestsTab
@@ -181,6 +183,7 @@ func (s *Studio) async(f func()) {
 // preview and layout buttons; right the tabs; bottom the backstage strip.
 func (s *Studio) build() fyne.CanvasObject {
 	center := container.NewBorder(s.buildBanner(), s.buildLayoutBar(), nil, nil, s.buildPreview())
+	s.center = center
 	right := container.NewStack(minWidth(380), s.buildTabs())
 	main := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewSeparator(), right), container.NewPadded(center))
 	return container.NewBorder(s.buildTopBar(), s.buildStrip(), nil, nil, main)
@@ -191,7 +194,8 @@ func (s *Studio) buildTopBar() fyne.CanvasObject {
 	title.TextStyle = fyne.TextStyle{Bold: true}
 	title.TextSize = 20
 
-	s.onAirText = canvas.NewText("LIVE 00:00:00", colorWhite)
+	// The text keeps its width as it counts, so the pill never resizes.
+	s.onAirText = canvas.NewText("● LIVE 00:00:00", colorWhite)
 	s.onAirText.TextStyle = fyne.TextStyle{Bold: true, Monospace: true}
 	s.onAir = pill(colorLive, s.onAirText)
 	offText := canvas.NewText("OFF AIR", colorMuted)
@@ -203,8 +207,9 @@ func (s *Studio) buildTopBar() fyne.CanvasObject {
 	big := container.New(layout.NewGridWrapLayout(fyne.NewSize(170, 44)), s.goLive)
 
 	bar := container.NewHBox(
-		container.NewCenter(title), container.NewCenter(container.NewStack(s.onAir, s.offAir)),
+		container.NewCenter(title), container.NewCenter(container.NewHBox(s.onAir, s.offAir)),
 		layout.NewSpacer(), big)
+	s.topBar = bar
 	bg := canvas.NewRectangle(colorPanel)
 	return container.NewStack(bg, container.NewPadded(bar))
 }
@@ -212,7 +217,7 @@ func (s *Studio) buildTopBar() fyne.CanvasObject {
 func (s *Studio) buildBanner() fyne.CanvasObject {
 	s.bannerText = widget.NewLabel("")
 	s.bannerText.Wrapping = fyne.TextWrapWord
-	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { s.banner.Hide() })
+	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), s.hideError)
 	dismiss.Importance = widget.LowImportance
 	bg := canvas.NewRectangle(colorErrorBox)
 	bg.CornerRadius = 8
@@ -231,6 +236,12 @@ func (s *Studio) showError(msg string) {
 	s.log.Info("shown to the user", "msg", msg)
 	s.bannerText.SetText(msg)
 	s.banner.Show()
+	s.center.Refresh()
+}
+
+func (s *Studio) hideError() {
+	s.banner.Hide()
+	s.center.Refresh()
 }
 
 func (s *Studio) buildPreview() fyne.CanvasObject {
@@ -396,6 +407,7 @@ func (s *Studio) applyLive(on bool) {
 		s.onAir.Hide()
 		s.offAir.Show()
 	}
+	s.topBar.Refresh()
 	s.dest.refresh()
 	s.prefs.setLive(s.live)
 }
@@ -488,7 +500,7 @@ func (s *Studio) setLive(on bool, done func()) {
 					s.showError("Couldn't end the stream cleanly: " + s.explain(err))
 				}
 			} else if on {
-				s.banner.Hide()
+				s.hideError()
 			}
 			s.applyState(st)
 			if err == nil && done != nil {

@@ -457,7 +457,7 @@ func TestLiveStats(t *testing.T) {
 	if msg := bannerText(s); msg != "Twitch stopped: Twitch refused the stream key" {
 		t.Errorf("banner %q", msg)
 	}
-	s.banner.Hide()
+	s.hideError()
 	s.applyStats(f.LiveStats())
 	if s.banner.Visible() {
 		t.Error("the same failure is reported every second")

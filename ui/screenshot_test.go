@@ -1,0 +1,161 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"greenroom/studio"
+	"greenroom/studio/settings"
+)
+
+// TestScreenshot draws the window as a creator sees it mid-show — live to two
+// destinations, two guests on stage, one waiting — with Fyne's software
+// renderer, and writes it to testdata/out/ at the repository root (ignored by
+// git, kept by CI) for people to look at. It checks only that the picture is
+// not blank; the behaviour is tested elsewhere.
+func TestScreenshot(t *testing.T) {
+	f := newFake()
+	now := time.Now()
+	f.state.Participants = append(f.state.Participants,
+		studio.Participant{ID: "g2", Name: "Bo Chen", Role: studio.RoleGuest, Place: studio.PlaceStage, Quality: "fair", Joined: now},
+		studio.Participant{ID: "g3", Name: "Carla Díaz", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good", Joined: now},
+	)
+	f.state.Participants[1].Place = studio.PlaceStage
+	f.stats = []DestinationStats{
+		{ID: "d1", Name: "YouTube", State: StateLive, BitRate: 4.52e6, FPS: 30},
+		{ID: "d2", Name: "Twitch", State: StateReconnecting, Reconnects: 1, Err: "connection lost"},
+		{Name: "Recording", State: StateLive, BitRate: 4.61e6, FPS: 30},
+	}
+	s, _ := open(t, f, func(set *settings.Settings) {
+		set.Destinations = []settings.Destination{
+			{ID: "d1", Service: settings.YouTube, Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Key: settings.NewStreamKey("abcd-efgh-ijkl"), Enabled: true},
+			{ID: "d2", Service: settings.Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: settings.NewStreamKey("live_123_xyz"), Enabled: true},
+			{ID: "d3", Service: settings.Custom, Name: "Studio backup", URL: "rtmps://backup.example.com/live", Key: settings.NewStreamKey("k-9999"), Enabled: false},
+		}
+		set.RecordingDir = "/home/you/Videos/Greenroom"
+	})
+	s.layout = "grid"
+	s.markLayout()
+	f.mu.Lock()
+	frame := f.frame
+	f.mu.Unlock()
+	frame(programFrame([]string{"Ann Lee", "Bo Chen"}))
+
+	if err := f.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	s.applyState(f.State())
+	s.liveSince = time.Now().Add(-(12*time.Minute + 34*time.Second))
+	s.updateTimer()
+	s.applyStats(f.LiveStats())
+	s.hideError()
+
+	s.w.Resize(fyne.NewSize(1280, 800))
+	img := s.w.Canvas().Capture()
+	writePNG(t, "ui-studio-live.png", img)
+
+	// The same window off air, on the Guests tab, with an error showing.
+	f.stats = nil
+	if err := f.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	s.applyState(f.State())
+	s.tabs.SelectIndex(1)
+	s.showError("Couldn't go live: the server refused the stream key. Copy the key again from the service's live dashboard and paste it under Destinations.")
+	writePNG(t, "ui-studio-guests.png", s.w.Canvas().Capture())
+
+	s.hideError()
+	s.tabs.SelectIndex(0)
+	s.dest.openForm(settings.Destination{Service: settings.Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: settings.NewStreamKey("live_123_xyz"), Enabled: true})
+	writePNG(t, "ui-studio-destination-form.png", s.w.Canvas().Capture())
+	s.dest.closeForm()
+	s.tabs.SelectIndex(2)
+	writePNG(t, "ui-studio-settings.png", s.w.Canvas().Capture())
+
+	if b := img.Bounds(); b.Dx() < 1000 || distinctColors(img) < 16 {
+		t.Errorf("the screenshot looks blank: %v, %d colours", b, distinctColors(img))
+	}
+}
+
+func writePNG(t *testing.T, name string, img image.Image) {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", "out")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", f.Name())
+}
+
+func distinctColors(img image.Image) int {
+	seen := map[color.Color]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			seen[img.At(x, y)] = true
+		}
+	}
+	return len(seen)
+}
+
+// programFrame stands in for the compositor's output in the screenshot: a
+// grid of tiles with a name each, as the program looks with people on stage.
+func programFrame(names []string) image.Image {
+	const w, h = 640, 360
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{0x10, 0x12, 0x18, 0xff}}, image.Point{}, draw.Src)
+	tiles := []color.RGBA{{0x2c, 0x4a, 0x7a, 0xff}, {0x6a, 0x3a, 0x6e, 0xff}, {0x2a, 0x6a, 0x5a, 0xff}}
+	gap := 8
+	tw := (w - gap*(len(names)+1)) / len(names)
+	th := tw * 9 / 16
+	y0 := (h - th) / 2
+	for i, name := range names {
+		x0 := gap + i*(tw+gap)
+		c := tiles[i%len(tiles)]
+		for y := 0; y < th; y++ {
+			for x := 0; x < tw; x++ {
+				k := float64(y) / float64(th)
+				img.Set(x0+x, y0+y, color.RGBA{uint8(float64(c.R) * (1.2 - k*0.5)), uint8(float64(c.G) * (1.2 - k*0.5)), uint8(float64(c.B) * (1.2 - k*0.5)), 0xff})
+			}
+		}
+		// A head and shoulders.
+		cx, cy, r := x0+tw/2, y0+th*2/5, th/6
+		skin := color.RGBA{0xd8, 0xb0, 0x90, 0xff}
+		for y := -r; y <= r; y++ {
+			for x := -r; x <= r; x++ {
+				if x*x+y*y <= r*r {
+					img.Set(cx+x, cy+y, skin)
+				}
+			}
+		}
+		sw := r * 3
+		for y := cy + r + 4; y < y0+th; y++ {
+			for x := cx - sw/2; x < cx+sw/2; x++ {
+				img.Set(x, y, color.RGBA{0x20, 0x24, 0x30, 0xff})
+			}
+		}
+		// The name tag.
+		draw.Draw(img, image.Rect(x0+8, y0+th-26, x0+16+7*len(name), y0+th-8), &image.Uniform{color.RGBA{0, 0, 0, 0xb0}}, image.Point{}, draw.Over)
+		d := font.Drawer{Dst: img, Src: image.White, Face: basicfont.Face7x13, Dot: fixed.P(x0+12, y0+th-13)}
+		d.DrawString(name)
+	}
+	return img
+}

@@ -32,6 +32,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/assets"
 	"greenroom/studio"
 	"greenroom/studio/settings"
 )
@@ -113,7 +114,10 @@ func New(a fyne.App, show Show, st *settings.Store) *Studio {
 		cards:  map[string]*card{},
 	}
 	a.Settings().SetTheme(studioTheme{})
+	icon := fyne.NewStaticResource("greenroom.png", assets.Icon)
+	a.SetIcon(icon)
 	s.w = a.NewWindow("Greenroom")
+	s.w.SetIcon(icon)
 	s.w.SetContent(s.build())
 	set := st.Get()
 	s.w.Resize(fyne.NewSize(set.Window.Width, set.Window.Height))

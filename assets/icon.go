@@ -1,0 +1,10 @@
+package assets
+
+import _ "embed"
+
+// Icon is the application icon, a 512x512 PNG: the window's and the desktop
+// entry's (FyneApp.toml points `fyne package` at the same file). It is
+// generated, not drawn by hand: a screen with two people and a live light.
+//
+//go:embed icon.png
+var Icon []byte

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -49,7 +48,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		s.forbidden(w, r)
 		return
 	}
-	leave, ok := s.enter()
+	leave, ok := s.life.enter()
 	if !ok {
 		http.Error(w, "the studio is closing", http.StatusServiceUnavailable)
 		return
@@ -139,8 +138,8 @@ func closeWith(ws *websocket.Conn, code int, reason string) {
 
 // guest is one connected guest: its signaling and its PeerConnection. It is
 // an actor: run owns pc, senders and the negotiation state; the reader, the
-// writer and pion's callbacks talk to it through channels. mu guards only
-// stopped and the ordering of wg.Add against wg.Wait.
+// writer and pion's callbacks talk to it through channels; life counts
+// the goroutines the session waits for before it ends.
 type guest struct {
 	st     *Studio
 	id     string
@@ -154,9 +153,7 @@ type guest struct {
 	calls chan func()         // pion callbacks → run
 	poke  chan struct{}       // the show changed; capacity 1 merges pokes
 
-	mu      sync.Mutex
-	stopped bool
-	wg      sync.WaitGroup // reader, writer, track forwarders, RTCP readers
+	life goroutines // reader, writer, track forwarders, RTCP readers, sink feeders
 
 	// Owned by run.
 	pc       *webrtc.PeerConnection
@@ -176,21 +173,6 @@ func (g *guest) changed() {
 
 // kick implements guestConn.
 func (g *guest) kick(reason string) { g.cancel(errors.New(reason)) }
-
-// spawn runs f in a goroutine the session waits for, unless it is ending.
-func (g *guest) spawn(f func()) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.stopped {
-		return false
-	}
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		f()
-	}()
-	return true
-}
 
 // send queues a message for the guest without blocking; a guest that lets
 // its queue fill is too slow to follow the show and is disconnected.
@@ -212,8 +194,8 @@ func (g *guest) post(f func()) {
 }
 
 func (g *guest) run() {
-	g.spawn(g.reader)
-	g.spawn(g.writer)
+	g.life.spawn(g.reader)
+	g.life.spawn(g.writer)
 	defer g.teardown()
 	for {
 		select {
@@ -234,14 +216,14 @@ func (g *guest) run() {
 }
 
 // teardown ends the session in an order that never waits on a goroutine
-// that waits on us: stop new goroutines, leave the show (others stop
-// receiving our tracks), close the PeerConnection (ends our forwarders and
-// RTCP readers), then wait for the writer to say bye and close the socket.
+// that waits on us: refuse new goroutines, leave the show (or hold the
+// place), close the PeerConnection (ends our forwarders and RTCP readers;
+// the writer has said bye and closed the socket, which ends the reader),
+// wait for them all, and only then take our tracks out of the SFU — a
+// track that arrived while we were closing is in the table by now too.
 func (g *guest) teardown() {
 	reason := context.Cause(g.ctx)
-	g.mu.Lock()
-	g.stopped = true
-	g.mu.Unlock()
+	g.life.close()
 	// A guest whose connection broke keeps its place for a while to come
 	// back to; one that left, was kicked or replaced, or misbehaved is out
 	// (leave and detach act only if this session still is the guest's).
@@ -251,15 +233,15 @@ func (g *guest) teardown() {
 	} else {
 		g.st.show.leave(g.id, g)
 	}
-	g.st.sfu.unpublish(g)
-	g.st.changed()
 	if g.pc != nil {
 		if err := g.pc.Close(); err != nil {
 			g.log.Debug("close peer connection", "err", err)
 		}
 	}
-	g.wg.Wait()
+	g.life.wait()
 	_ = g.ws.Close()
+	g.st.sfu.unpublish(g)
+	g.st.changed()
 	g.log.Info("session ended", "reason", reason)
 }
 
@@ -429,21 +411,17 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
 		g.log.Warn("track not forwarded", "err", err)
 		return
 	}
-	// Publishing under mu orders it before teardown's unpublish.
-	g.mu.Lock()
-	if g.stopped {
-		g.mu.Unlock()
-		return
+	done, ok := g.life.enter()
+	if !ok {
+		return // closing: teardown no longer waits for new work
 	}
+	defer done()
 	g.st.sfu.publish(t)
-	g.wg.Add(1)
-	g.mu.Unlock()
-	defer g.wg.Done()
 
 	g.log.Info("publishing", "kind", t.info.Kind, "codec", t.info.MimeType)
 	g.st.changed()
 	if t.sinkQ != nil {
-		g.spawn(func() { t.feedSink(g.st.sfu.sink) })
+		g.life.spawn(func() { t.feedSink(g.st.sfu.sink) })
 	}
 	t.forward()
 }
@@ -482,7 +460,7 @@ func (g *guest) sync() {
 		}
 		sender := tr.Sender()
 		g.senders[t] = sender
-		g.spawn(func() { drainRTCP(sender, t) })
+		g.life.spawn(func() { drainRTCP(sender, t) })
 		if t.info.Kind == "video" {
 			g.added = append(g.added, t)
 		}

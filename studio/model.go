@@ -225,23 +225,22 @@ func (sh *show) detach(id string, conn guestConn) bool {
 
 // expire removes a guest that is still disconnected.
 func (sh *show) expire(id string) bool {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e, ok := sh.entries[id]
-	if !ok || e.conn != nil || e.p.Role != RoleGuest {
-		return false
-	}
-	sh.removeLocked(e, EventLeft)
-	return true
+	return sh.removeIf(id, func(e *entry) bool { return e.conn == nil })
 }
 
 // leave removes a guest if conn is still its connection (a session that was
 // replaced by a resumed one must not take the guest out).
 func (sh *show) leave(id string, conn guestConn) bool {
+	return sh.removeIf(id, func(e *entry) bool { return e.conn == conn })
+}
+
+// removeIf removes guest id if cond holds, in one critical section so a
+// resume cannot slip in between the check and the removal.
+func (sh *show) removeIf(id string, cond func(*entry) bool) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[id]
-	if !ok || e.conn != conn || e.p.Role != RoleGuest {
+	if !ok || e.p.Role != RoleGuest || !cond(e) {
 		return false
 	}
 	sh.removeLocked(e, EventLeft)

@@ -72,8 +72,8 @@ type Config struct {
 // Studio is a running show: the model, the web server and the SFU. Create it
 // with New, end it with Close.
 //
-// mu guards guestToken, closed and the ordering of wg.Add against wg.Wait;
-// the show's state has its own owner (show).
+// mu guards guestToken; the show's state has its own owner (show), and
+// life counts the goroutines Close waits for.
 type Studio struct {
 	cfg          Config
 	log          *slog.Logger
@@ -89,8 +89,7 @@ type Studio struct {
 
 	mu         sync.Mutex
 	guestToken Secret
-	closed     bool
-	wg         sync.WaitGroup
+	life       goroutines
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -173,7 +172,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.spawn(func() {
+	s.life.spawn(func() {
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("web server stopped", "err", err)
 		}
@@ -187,9 +186,7 @@ func New(cfg Config) (_ *Studio, err error) {
 func (s *Studio) Close() error {
 	s.closeOnce.Do(func() {
 		defer close(s.done)
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
+		s.life.close()
 		s.cancel(errStudioClosing) // ends every guest session
 		s.show.close()
 		// Shutdown, not just Close: it also waits for the connections
@@ -201,40 +198,12 @@ func (s *Studio) Close() error {
 			_ = s.srv.Close()
 		}
 		cancel()
-		s.wg.Wait()
+		s.life.wait()
 		s.sfu.close()
 		s.log.Info("studio closed")
 	})
 	<-s.done
 	return nil
-}
-
-// spawn runs f in a goroutine Close waits for, unless the studio is closing.
-func (s *Studio) spawn(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-	return true
-}
-
-// enter counts the calling goroutine (a WebSocket handler) as one Close
-// waits for; it returns false if the studio is closing. Call the returned
-// function when done.
-func (s *Studio) enter() (leave func(), ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, false
-	}
-	s.wg.Add(1)
-	return s.wg.Done, true
 }
 
 // GuestURL is the link to give guests.
@@ -331,7 +300,7 @@ func (s *Studio) RequestKeyframe(id string) bool { return s.sfu.requestKeyframe(
 // holdPlace takes a disconnected guest out of the show unless it is back
 // within the grace period.
 func (s *Studio) holdPlace(id string) {
-	s.spawn(func() {
+	s.life.spawn(func() {
 		t := time.NewTimer(s.cfg.ReconnectGrace)
 		defer t.Stop()
 		select {

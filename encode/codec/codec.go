@@ -39,10 +39,6 @@ type VideoEncoder struct {
 	cc  *astiav.CodecContext
 	pkt *astiav.Packet
 	tb  astiav.Rational
-	// inBand puts the parameter sets in front of the first packet: set on
-	// an encoder that replaces another mid-stream, whose SPS/PPS may
-	// differ from the ones outputs announced (see WithPreset).
-	inBand bool
 }
 
 // NewVideoEncoder opens libx264 with cfg.
@@ -105,17 +101,12 @@ func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
 }
 
 // WithPreset opens a new encoder like e but with another x264 preset, to
-// take over from e mid-stream. Its first packet (an IDR frame) carries its
-// SPS and PPS in-band, so every output and decoder can follow the change.
+// take over from e mid-stream. Its parameter sets may differ (ultrafast
+// drops CABAC); outputs learn them from its first IDR frame.
 func (e *VideoEncoder) WithPreset(preset string) (*VideoEncoder, error) {
 	cfg := e.cfg
 	cfg.Preset = preset
-	n, err := NewVideoEncoder(cfg)
-	if err != nil {
-		return nil, err
-	}
-	n.inBand = true
-	return n, nil
+	return NewVideoEncoder(cfg)
 }
 
 // Info describes the stream this encoder produces.
@@ -132,17 +123,18 @@ func (e *VideoEncoder) Encode(f *astiav.Frame, emit func(*stream.Packet)) error 
 	if err := e.cc.SendFrame(f); err != nil {
 		return fmt.Errorf("codec: h264: send frame: %w", err)
 	}
-	if e.inBand {
-		inner := emit
-		emit = func(p *stream.Packet) {
-			if e.inBand && p.Key {
-				e.inBand = false
-				p.Data = append(append([]byte{}, e.cc.ExtraData()...), p.Data...)
-			}
-			inner(p)
+	// Every IDR frame carries the SPS and PPS in-band, as broadcast
+	// encoders do: a player or server joining at any keyframe, an output
+	// reconnecting, or one following a preset change (WithPreset) always
+	// has the parameter sets of the pictures it gets. About 30 bytes every
+	// GOP; x264 leaves them out when the global header is on.
+	headers := e.cc.ExtraData()
+	return drain(e.cc, e.pkt, e.tb, stream.Video, func(p *stream.Packet) {
+		if p.Key {
+			p.Data = append(append(make([]byte, 0, len(headers)+len(p.Data)), headers...), p.Data...)
 		}
-	}
-	return drain(e.cc, e.pkt, e.tb, stream.Video, emit)
+		emit(p)
+	})
 }
 
 // Close frees the encoder. Safe to call twice.

@@ -133,9 +133,9 @@ func BenchmarkEncode1080p30(b *testing.B) {
 	}
 }
 
-// An encoder that takes over mid-stream announces its parameter sets
-// in-band on its first keyframe, and only there.
-func TestWithPresetCarriesHeadersInBand(t *testing.T) {
+// Every keyframe carries its encoder's parameter sets in-band, so one that
+// takes over mid-stream (another preset) announces its own.
+func TestKeyframesCarryHeadersInBand(t *testing.T) {
 	e, err := codec.NewVideoEncoder(codec.VideoConfig{Width: 320, Height: 180, FPS: 30, BitRate: 500_000})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestWithPresetCarriesHeadersInBand(t *testing.T) {
 	f, _ := codec.NewVideoFrame(320, 180)
 	defer f.Free()
 	var pkts []*stream.Packet
-	for i := int64(0); i < 3; i++ {
+	for i := int64(0); i < 62; i++ {
 		img := pat.Frame(i)
 		shim.CopyImage(f, &img.YCbCr)
 		img.Release()
@@ -163,10 +163,16 @@ func TestWithPresetCarriesHeadersInBand(t *testing.T) {
 		}
 	}
 	hdr := n.Info().Extradata
-	if len(pkts) != 3 || !pkts[0].Key || !bytes.HasPrefix(pkts[0].Data, hdr) {
-		t.Fatalf("first packet after the switch does not start with the new SPS/PPS")
+	if len(pkts) != 62 {
+		t.Fatalf("%d packets for 62 frames", len(pkts))
 	}
-	if bytes.HasPrefix(pkts[1].Data, hdr) {
-		t.Fatal("parameter sets repeated on a later packet")
+	for i, p := range pkts {
+		if p.Key != (i%60 == 0) || p.Key != bytes.HasPrefix(p.Data, hdr) {
+			t.Fatalf("packet %d: key %v, starts with the SPS/PPS: %v; want both on every keyframe and only there",
+				i, p.Key, bytes.HasPrefix(p.Data, hdr))
+		}
+	}
+	if bytes.Equal(hdr, e.Info().Extradata) {
+		t.Error("ultrafast has the same parameter sets as veryfast: the test proves nothing")
 	}
 }

@@ -75,12 +75,14 @@ func appendNALU(nalus [][]byte, n []byte) [][]byte {
 
 // appendAVCC appends the NAL units of an Annex-B access unit to dst with
 // 4-byte big-endian length prefixes (the avcC lengthSizeMinusOne is 3).
-// Access unit delimiters and parameter sets are dropped: FLV carries the
-// parameter sets once, in the sequence header.
+// Access unit delimiters are dropped. Parameter sets stay in-band: the
+// sequence header announces them too, but FFmpeg's FLV reader (and with
+// it many servers' recorders and transcoders) follows a mid-stream change
+// of encoder only through in-band SPS/PPS.
 func appendAVCC(dst, annexB []byte) []byte {
 	for _, n := range splitAnnexB(annexB) {
 		switch n[0] & 0x1f {
-		case nalAUD, nalSPS, nalPPS:
+		case nalAUD:
 			continue
 		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(n)))

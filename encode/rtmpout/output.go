@@ -455,7 +455,8 @@ type writer struct {
 	s       *session
 	info    stream.Info
 	clock   clock
-	videoHd bool // AVC sequence header sent
+	videoHd bool   // AVC sequence header sent
+	record  []byte // the AVCDecoderConfigurationRecord last sent
 	// buf is reused: go-rtmp copies a message into its chunk buffer
 	// before Write returns.
 	buf []byte
@@ -494,7 +495,7 @@ func (w *writer) videoHeader(ctx context.Context, ts uint32, paramSets []byte) e
 	if err != nil {
 		return err
 	}
-	w.videoHd = true
+	w.videoHd, w.record = true, rec
 	return w.s.write(ctx, csVideo, w.s.streamID, ts, &message.VideoMessage{Payload: bytes.NewReader(videoSequenceHeader(rec))})
 }
 
@@ -509,6 +510,18 @@ func (w *writer) packet(ctx context.Context, p *stream.Packet) error {
 		// the first keyframe (the queue starts every connection at one).
 		if err := w.videoHeader(ctx, ts, p.Data); err != nil {
 			return fmt.Errorf("no H.264 parameter sets before the first frame: %w", err)
+		}
+	} else if p.Key {
+		// The encoder changed (a faster preset when the machine fell
+		// behind) and its keyframes carry new parameter sets in-band: FLV
+		// announces them with a new sequence header, which players and
+		// servers apply from the next frame on.
+		if sps, _ := parameterSets(p.Data); len(sps) > 0 {
+			if rec, err := avcDecoderConfig(p.Data); err == nil && !bytes.Equal(rec, w.record) {
+				if err := w.videoHeader(ctx, ts, p.Data); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	w.buf = appendVideoTag(w.buf[:0], p)

@@ -36,16 +36,6 @@ func Timestamp(d time.Duration, tb astiav.Rational) int64 {
 	return divRound(int64(d)*den, num*int64(time.Second))
 }
 
-// Millis converts media time to FLV's millisecond timestamps, clamping
-// what is before the start (AAC priming gives the first packet a negative
-// PTS) to zero.
-func Millis(d time.Duration) uint32 {
-	if d < 0 {
-		return 0
-	}
-	return uint32(d / time.Millisecond)
-}
-
 // divRound divides rounding half away from zero.
 func divRound(a, b int64) int64 {
 	if (a >= 0) == (b >= 0) {

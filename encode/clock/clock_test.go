@@ -37,19 +37,3 @@ func TestConversions(t *testing.T) {
 		}
 	}
 }
-
-func TestMillis(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want uint32
-	}{
-		{-21 * time.Millisecond, 0},
-		{0, 0},
-		{33333333, 33},
-		{time.Hour, 3600000},
-	} {
-		if got := Millis(tc.d); got != tc.want {
-			t.Errorf("Millis(%v) = %d, want %d", tc.d, got, tc.want)
-		}
-	}
-}

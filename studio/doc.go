@@ -24,8 +24,9 @@
 // every goroutine, and is safe to call twice.
 //
 // Commands: Stage(id, on), Kick(id), SetLive(on), RotateGuestToken() (old
-// links stop working, connected guests stay), RequestKeyframe(id) for the
-// media side. State() is a snapshot; Subscribe() streams Events.
+// links stop working, connected guests stay). For the media side:
+// RequestKeyframe(id), and AddHostTrack to send the host's camera and mic to
+// the guests. State() is a snapshot; Subscribe() streams Events.
 //
 // # Control API
 //

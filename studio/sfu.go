@@ -222,7 +222,7 @@ func (f *sfu) requestKeyframe(id string) bool {
 	f.mu.Unlock()
 	any := false
 	for _, t := range ts {
-		if t.remote.Kind() == webrtc.RTPCodecTypeVideo {
+		if t.info.Kind == "video" {
 			t.requestKeyframe()
 			any = true
 		}
@@ -230,26 +230,29 @@ func (f *sfu) requestKeyframe(id string) bool {
 	return any
 }
 
-// pubTrack is one track a guest publishes, fanned out to its subscribers
-// through one TrackLocalStaticRTP (which rewrites SSRC and payload type per
-// subscriber). Its fields are set at creation; staged, lastPLI and dropped
-// are atomics shared with the forwarding goroutine.
+// pubTrack is one published track: a guest's, fanned out to its
+// subscribers through one TrackLocalStaticRTP (which rewrites SSRC and
+// payload type per subscriber), or the host's, which the media side writes.
+// Its fields are set at creation; staged, lastPLI and dropped are atomics
+// shared with the forwarding goroutine.
 type pubTrack struct {
-	info    TrackInfo
-	session *guest
-	remote  *webrtc.TrackRemote
-	local   *webrtc.TrackLocalStaticRTP
-	pc      *webrtc.PeerConnection // the publisher's, for PLIs
-	sinkQ   chan *rtp.Packet       // nil without a Sink
-	staged  atomic.Bool
-	lastPLI atomic.Int64 // unix nanoseconds
-	dropped atomic.Uint64
-	log     *slog.Logger
+	info     TrackInfo
+	session  *guest                      // nil for the host's tracks
+	local    webrtc.TrackLocal           // what subscribers are sent
+	remote   *webrtc.TrackRemote         // guests': what forward reads
+	fanout   *webrtc.TrackLocalStaticRTP // guests': what forward writes (= local)
+	keyframe func()                      // asks the publisher for a keyframe; may be nil
+	sinkQ    chan *rtp.Packet            // nil without a Sink, and for the host
+	staged   atomic.Bool
+	lastPLI  atomic.Int64 // unix nanoseconds
+	dropped  atomic.Uint64
+	log      *slog.Logger
 }
 
 // trackSerial numbers published tracks for TrackInfo.TrackID.
 var trackSerial atomic.Uint64
 
+// newPubTrack wraps a track a guest sends; pc is the guest's, for PLIs.
 func newPubTrack(session *guest, remote *webrtc.TrackRemote, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
 	c := remote.Codec()
 	owner := session.id
@@ -264,11 +267,20 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, pc *webrtc.PeerConn
 	// The stream ID is the participant ID: it is how a guest page groups a
 	// participant's audio and video into one tile and names it from the
 	// roster.
-	local, err := webrtc.NewTrackLocalStaticRTP(c.RTPCodecCapability, info.TrackID, owner)
+	fanout, err := webrtc.NewTrackLocalStaticRTP(c.RTPCodecCapability, info.TrackID, owner)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: forward %s: %w", info.TrackID, err)
 	}
-	t := &pubTrack{info: info, session: session, remote: remote, local: local, pc: pc, log: log.With("track", info.TrackID, "codec", c.MimeType)}
+	t := &pubTrack{
+		info: info, session: session, local: fanout, remote: remote, fanout: fanout,
+		log: log.With("track", info.TrackID, "codec", c.MimeType),
+	}
+	t.keyframe = func() {
+		err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
+		if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			t.log.Debug("PLI", "err", err)
+		}
+	}
 	if sink != nil {
 		t.sinkQ = make(chan *rtp.Packet, sinkQueue)
 	}
@@ -293,7 +305,7 @@ func (t *pubTrack) forward() {
 		}
 		// WriteRTP fails only for subscribers whose connection is closing;
 		// their session will remove them.
-		_ = t.local.WriteRTP(pkt)
+		_ = t.fanout.WriteRTP(pkt)
 		if t.sinkQ != nil && t.staged.Load() {
 			select {
 			case t.sinkQ <- pkt:
@@ -314,17 +326,35 @@ func (t *pubTrack) feedSink(sink Sink) {
 	sink.EndTrack(t.info)
 }
 
-// requestKeyframe sends a PLI to the publisher, at most once per
-// pliInterval.
+// requestKeyframe asks the publisher for a keyframe (a PLI for a guest),
+// at most once per pliInterval.
 func (t *pubTrack) requestKeyframe() {
 	now := time.Now().UnixNano()
 	last := t.lastPLI.Load()
-	if now-last < int64(pliInterval) || !t.lastPLI.CompareAndSwap(last, now) {
+	if t.keyframe == nil || now-last < int64(pliInterval) || !t.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
-	err := t.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
-	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
-		t.log.Debug("PLI", "err", err)
+	t.keyframe()
+}
+
+// newHostTrack wraps a track of the host's for the table.
+func newHostTrack(track webrtc.TrackLocal, keyframe func(), log *slog.Logger) *pubTrack {
+	info := TrackInfo{
+		ParticipantID: HostID,
+		TrackID:       fmt.Sprintf("%s-%s-%d", HostID, track.Kind(), trackSerial.Add(1)),
+		Kind:          track.Kind().String(),
+	}
+	return &pubTrack{info: info, local: track, keyframe: keyframe, log: log.With("track", info.TrackID)}
+}
+
+// remove takes one track out of the table.
+func (f *sfu) remove(t *pubTrack) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := t.info.ParticipantID
+	f.tracks[id] = slices.DeleteFunc(f.tracks[id], func(o *pubTrack) bool { return o == t })
+	if len(f.tracks[id]) == 0 {
+		delete(f.tracks, id)
 	}
 }
 

@@ -297,6 +297,27 @@ func (s *Studio) SetLive(on bool) error {
 // error). It reports whether the participant publishes video.
 func (s *Studio) RequestKeyframe(id string) bool { return s.sfu.requestKeyframe(id) }
 
+// AddHostTrack sends a track of the host's (camera or mic, encoded by the
+// media side as VP8, H.264 or Opus) to every guest, green room included,
+// while the host is on stage; its stream ID is HostID. keyframe, if not nil,
+// is called when a guest needs a keyframe (at most every 300 ms). Call
+// remove to stop sending it.
+func (s *Studio) AddHostTrack(track webrtc.TrackLocal, keyframe func()) (remove func(), err error) {
+	if track.Kind() != webrtc.RTPCodecTypeAudio && track.Kind() != webrtc.RTPCodecTypeVideo {
+		return nil, fmt.Errorf("studio: host track %q: kind %s", track.ID(), track.Kind())
+	}
+	t := newHostTrack(track, keyframe, s.log)
+	s.sfu.publish(t)
+	s.changed()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.sfu.remove(t)
+			s.changed()
+		})
+	}, nil
+}
+
 // holdPlace takes a disconnected guest out of the show unless it is back
 // within the grace period.
 func (s *Studio) holdPlace(id string) {

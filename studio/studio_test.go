@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
 	"greenroom/studio"
@@ -470,4 +472,45 @@ func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HTTPS") {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// The host's camera, written by the media side, reaches every guest — the
+// green room too — and a guest joining asks it for a keyframe.
+func TestHostTrackReachesGuests(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "camera", "host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	play, err := studiotest.Player(track, videoIVF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); play(ctx) }()
+	defer wg.Wait()
+	defer cancel()
+
+	var keyframes atomic.Int32
+	remove, err := s.AddHostTrack(track, func() { keyframes.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := join(t, s, "Ann", studiotest.Options{})
+	eventually(t, "Ann (green room) to receive the host", func() bool { return ann.Packets(studio.HostID, "video") > 20 })
+	if keyframes.Load() == 0 {
+		t.Error("no keyframe asked for a new subscriber")
+	}
+	remove()
+	remove() // twice is fine
+	n := ann.Packets(studio.HostID, "video")
+	eventually(t, "the host's track to stop", func() bool {
+		time.Sleep(300 * time.Millisecond)
+		m := ann.Packets(studio.HostID, "video")
+		defer func() { n = m }()
+		return m == n
+	})
 }

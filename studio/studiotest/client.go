@@ -121,7 +121,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	})
 	c.pc.OnTrack(c.onTrack)
 	if opt.VideoIVF != "" {
-		if err := c.publish(opt.VideoIVF, webrtc.MimeTypeVP8, "video", readIVF); err != nil {
+		if err := c.publish(opt.VideoIVF, webrtc.MimeTypeVP8, "video"); err != nil {
 			return fail(err)
 		}
 	}
@@ -134,7 +134,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		}
 	}
 	if opt.AudioOgg != "" {
-		if err := c.publish(opt.AudioOgg, webrtc.MimeTypeOpus, "audio", readOgg); err != nil {
+		if err := c.publish(opt.AudioOgg, webrtc.MimeTypeOpus, "audio"); err != nil {
 			return fail(err)
 		}
 	}
@@ -341,17 +341,14 @@ func (c *Client) Close() {
 // end of the file.
 type frameReader func() ([]byte, time.Duration, error)
 
-func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader, error)) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("studiotest: %w", err)
-	}
+func (c *Client) publish(path, mime, kind string) error {
 	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime}, kind, "self")
 	if err != nil {
 		return err
 	}
-	if _, err := open(data); err != nil {
-		return fmt.Errorf("studiotest: %s: %w", path, err)
+	play, err := Player(track, path)
+	if err != nil {
+		return err
 	}
 	if err := c.addTrack(track); err != nil {
 		return err
@@ -359,6 +356,26 @@ func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		play(c.ctx)
+	}()
+	return nil
+}
+
+// Player returns a function that writes the media file at path (VP8 in
+// .ivf, Opus in .ogg) to track in real time, looping, until ctx ends.
+func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx context.Context), err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("studiotest: %w", err)
+	}
+	open := readIVF
+	if strings.HasSuffix(path, ".ogg") {
+		open = readOgg
+	}
+	if _, err := open(data); err != nil {
+		return nil, fmt.Errorf("studiotest: %s: %w", path, err)
+	}
+	return func(ctx context.Context) {
 		next, _ := open(data)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -374,7 +391,7 @@ func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader
 			}
 			for time.Now().Before(due) {
 				select {
-				case <-c.ctx.Done():
+				case <-ctx.Done():
 					return
 				case <-tick.C:
 				}
@@ -382,8 +399,7 @@ func (c *Client) publish(path, mime, kind string, open func([]byte) (frameReader
 			due = due.Add(d)
 			_ = track.WriteSample(media.Sample{Data: frame, Duration: d})
 		}
-	}()
-	return nil
+	}, nil
 }
 
 // addTrack sends track and drains its RTCP so the interceptors work.

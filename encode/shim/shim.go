@@ -52,6 +52,43 @@ static int shim_copy_image(AVFrame *f,
 	return 0;
 }
 
+static void shim_frame_to_image(const AVFrame *f,
+	uint8_t *y, uint8_t *u, uint8_t *v, int ys, int cs, int w, int h, int cw, int ch) {
+	av_image_copy_plane(y, ys, f->data[0], f->linesize[0], w, h);
+	av_image_copy_plane(u, cs, f->data[1], f->linesize[1], cw, ch);
+	av_image_copy_plane(v, cs, f->data[2], f->linesize[2], cw, ch);
+}
+
+// shim_interleave writes n samples of every channel of f, as interleaved
+// floats, to dst. It handles the formats audio decoders give: planar or
+// packed float, planar or packed signed 16-bit.
+static int shim_interleave(const AVFrame *f, int channels, float *dst) {
+	int n = f->nb_samples;
+	switch (f->format) {
+	case AV_SAMPLE_FMT_FLTP:
+		for (int c = 0; c < channels; c++) {
+			const float *src = (const float *)f->extended_data[c];
+			for (int i = 0; i < n; i++) dst[i*channels+c] = src[i];
+		}
+		return n;
+	case AV_SAMPLE_FMT_FLT:
+		memcpy(dst, f->extended_data[0], (size_t)n * channels * sizeof(float));
+		return n;
+	case AV_SAMPLE_FMT_S16P:
+		for (int c = 0; c < channels; c++) {
+			const int16_t *src = (const int16_t *)f->extended_data[c];
+			for (int i = 0; i < n; i++) dst[i*channels+c] = src[i] / 32768.0f;
+		}
+		return n;
+	case AV_SAMPLE_FMT_S16: {
+		const int16_t *src = (const int16_t *)f->extended_data[0];
+		for (int i = 0; i < n*channels; i++) dst[i] = src[i] / 32768.0f;
+		return n;
+	}
+	}
+	return -1;
+}
+
 static int shim_copy_plane_float(AVFrame *f, int plane, const float *src, int n) {
 	if (plane == 0) {
 		int ret = av_frame_make_writable(f);
@@ -86,6 +123,7 @@ import "C"
 import (
 	"fmt"
 	"image"
+	"slices"
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
@@ -210,6 +248,39 @@ func CopyImage(f *astiav.Frame, img *image.YCbCr) error {
 		return averr("av_frame_make_writable", ret)
 	}
 	return nil
+}
+
+// CopyFromFrame copies a decoded YUV420P (or full-range YUVJ420P) frame
+// into img, which must be 4:2:0 of the frame's size.
+func CopyFromFrame(img *image.YCbCr, f *astiav.Frame) error {
+	if pf := f.PixelFormat(); pf != astiav.PixelFormatYuv420P && pf != astiav.PixelFormatYuvj420P {
+		return fmt.Errorf("shim: copy frame: pixel format %s is not 4:2:0 planar", pf)
+	}
+	w, h := f.Width(), f.Height()
+	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 || img.Rect.Dx() != w || img.Rect.Dy() != h {
+		return fmt.Errorf("shim: copy frame: %dx%d frame into a %v image", w, h, img.Rect.Size())
+	}
+	so := img.YOffset(img.Rect.Min.X, img.Rect.Min.Y)
+	co := img.COffset(img.Rect.Min.X, img.Rect.Min.Y)
+	C.shim_frame_to_image(frameC(f),
+		(*C.uint8_t)(unsafe.Pointer(&img.Y[so])), (*C.uint8_t)(unsafe.Pointer(&img.Cb[co])), (*C.uint8_t)(unsafe.Pointer(&img.Cr[co])),
+		C.int(img.YStride), C.int(img.CStride), C.int(w), C.int(h), C.int((w+1)/2), C.int((h+1)/2))
+	return nil
+}
+
+// Interleave appends a decoded audio frame's samples to dst as interleaved
+// float32 (planar/packed float or 16-bit in), and returns dst.
+func Interleave(dst []float32, f *astiav.Frame, channels int) ([]float32, error) {
+	n := f.NbSamples()
+	if n <= 0 || channels <= 0 {
+		return dst, nil
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, n*channels)[:start+n*channels]
+	if C.shim_interleave(frameC(f), C.int(channels), (*C.float)(unsafe.Pointer(&dst[start]))) < 0 {
+		return dst[:start], fmt.Errorf("shim: interleave: unsupported sample format %s", f.SampleFormat())
+	}
+	return dst, nil
 }
 
 // CopyPlanarFloat copies one slice per channel into an allocated

@@ -1,0 +1,169 @@
+package decode_test
+
+import (
+	"errors"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"greenroom/encode/compositor"
+	"greenroom/encode/decode"
+)
+
+// sink is a Target that keeps what it gets.
+type sink struct {
+	pool    compositor.Pool
+	frames  []*compositor.Frame
+	samples []float32
+	rate    int
+	chans   int
+}
+
+func (s *sink) NewFrame(w, h int) *compositor.Frame { return s.pool.Get(w, h) }
+func (s *sink) WriteVideo(f *compositor.Frame)       { s.frames = append(s.frames, f) }
+func (s *sink) WriteAudio(pcm []float32, rate, ch int) error {
+	s.samples = append(s.samples, pcm...)
+	s.rate, s.chans = rate, ch
+	return nil
+}
+
+func ffmpeg(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+	}
+}
+
+// vp8Packets makes 2 s of 320x240 VP8 (keyframe every second) and
+// packetizes it the way a browser would.
+func vp8Packets(t *testing.T) [][]*rtp.Packet {
+	path := filepath.Join(t.TempDir(), "v.ivf")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2", "-c:v", "libvpx", "-g", "30", "-deadline", "realtime", path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, _, err := ivfreader.NewWith(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rtp.NewPacketizer(1200, 96, 1, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
+	var frames [][]*rtp.Packet
+	for {
+		data, _, err := r.ParseNextFrame()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, p.Packetize(data, 3000))
+	}
+	return frames
+}
+
+func TestVP8(t *testing.T) {
+	frames := vp8Packets(t)
+	var s sink
+	asks := 0
+	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	// Lose one packet in frame 5: nothing more is shown until the
+	// keyframe at frame 30, and the sender is asked for one.
+	for i, pkts := range frames {
+		for j, p := range pkts {
+			if i == 5 && j == 0 {
+				continue
+			}
+			tr.WriteRTP(p)
+		}
+	}
+	st := tr.Stats()
+	if len(s.frames) < 25 || len(s.frames) > 60-24 {
+		t.Fatalf("%d pictures from 60 frames with frames 5..29 unusable; stats %+v", len(s.frames), st)
+	}
+	if st.Lost == 0 || asks == 0 || st.KeyframeAsks == 0 {
+		t.Errorf("loss not noticed: stats %+v, %d keyframe requests", st, asks)
+	}
+	f := s.frames[len(s.frames)-1]
+	if f.Rect.Dx() != 320 || f.Rect.Dy() != 240 {
+		t.Fatalf("picture %v, want 320x240", f.Rect)
+	}
+	var sum int
+	for _, v := range f.Y {
+		sum += int(v)
+	}
+	if mean := sum / len(f.Y); mean < 40 {
+		t.Errorf("decoded picture mean luma %d: black", mean)
+	}
+}
+
+func TestOpus(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.ogg")
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1", "-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", path) // one Opus packet per page
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, _, err := oggreader.NewWith(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	tr, err := decode.New(decode.Config{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, Target: &s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	seq := uint16(100)
+	ts := uint32(0)
+	for {
+		page, _, err := r.ParseNextPage()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 8 && string(page[:8]) == "OpusTags" || len(page) > 8 && string(page[:8]) == "OpusHead" {
+			continue
+		}
+		tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
+		seq++
+		ts += 960
+	}
+	if s.rate != 48000 || s.chans != 2 {
+		t.Fatalf("audio %d Hz %d ch, want 48000 stereo", s.rate, s.chans)
+	}
+	if n := len(s.samples) / 2; n < 40000 {
+		t.Fatalf("%d samples decoded from 1 s", n)
+	}
+	var rms float64
+	for _, v := range s.samples[9600:] {
+		rms += float64(v) * float64(v)
+	}
+	rms = math.Sqrt(rms / float64(len(s.samples)-9600))
+	if rms < 0.05 {
+		t.Errorf("decoded sine RMS %.3f: silence", rms)
+	}
+}
+
+func TestUnsupportedCodec(t *testing.T) {
+	if _, err := decode.New(decode.Config{MimeType: "video/AV1", ClockRate: 90000, Target: &sink{}}); err == nil {
+		t.Fatal("AV1 accepted")
+	}
+}

@@ -28,7 +28,7 @@ type sink struct {
 }
 
 func (s *sink) NewFrame(w, h int) *compositor.Frame { return s.pool.Get(w, h) }
-func (s *sink) WriteVideo(f *compositor.Frame)       { s.frames = append(s.frames, f) }
+func (s *sink) WriteVideo(f *compositor.Frame)      { s.frames = append(s.frames, f) }
 func (s *sink) WriteAudio(pcm []float32, rate, ch int) error {
 	s.samples = append(s.samples, pcm...)
 	s.rate, s.chans = rate, ch

@@ -161,6 +161,7 @@ type guest struct {
 	offering bool        // an offer of ours awaits its answer
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
+	loss     lossMeter
 }
 
 // changed implements guestConn.
@@ -197,10 +198,17 @@ func (g *guest) run() {
 	g.life.spawn(g.reader)
 	g.life.spawn(g.writer)
 	defer g.teardown()
+	rate := time.NewTicker(qualityInterval)
+	defer rate.Stop()
 	for {
 		select {
 		case <-g.ctx.Done():
 			return
+		case <-rate.C:
+			if g.pc != nil {
+				loss, rtt, known := g.loss.measure(g.pc.GetStats())
+				g.st.show.setQuality(g.id, rateQuality(loss, rtt, known))
+			}
 		case m := <-g.in:
 			if err := g.handle(m); err != nil {
 				g.log.Info("negotiation failed", "err", err)

@@ -29,11 +29,16 @@ const (
 	PlaceStage     Place = "stage"
 )
 
-// Quality is a placeholder for the connection quality indicator; it stays
-// QualityUnknown until the SFU feeds it from RTCP receiver reports.
+// Quality rates a guest's connection from its loss and round-trip time, as
+// the studio measures them every few seconds (see quality.go).
 type Quality string
 
-const QualityUnknown Quality = "unknown"
+const (
+	QualityUnknown Quality = "unknown" // not measured yet (or the host)
+	QualityGood    Quality = "good"
+	QualityFair    Quality = "fair"
+	QualityPoor    Quality = "poor"
+)
 
 // HostID is the fixed ID of the host participant.
 const HostID = "host"
@@ -71,6 +76,7 @@ const (
 	EventStaged  EventKind = "staged"   // moved to the stage
 	EventUnstage EventKind = "unstaged" // moved back to the green room
 	EventLive    EventKind = "live"     // Live changed
+	EventQuality EventKind = "quality"  // a guest's connection quality changed
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -290,6 +296,17 @@ func (sh *show) removeLocked(e *entry, kind EventKind) {
 	delete(sh.entries, e.p.ID)
 	sh.order = slices.DeleteFunc(sh.order, func(id string) bool { return id == e.p.ID })
 	sh.emitLocked(Event{Kind: kind, Participant: e.p})
+}
+
+// setQuality records a guest's connection quality; an event goes out only
+// when it changes.
+func (sh *show) setQuality(id string, q Quality) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e, ok := sh.entries[id]; ok && e.p.Quality != q {
+		e.p.Quality = q
+		sh.emitLocked(Event{Kind: EventQuality, Participant: e.p})
+	}
 }
 
 func (sh *show) setLive(on bool) {

@@ -158,23 +158,18 @@ func join(t testing.TB, s *studio.Studio, name string, opt studiotest.Options) *
 	return c
 }
 
-func connected(s *studio.Studio, id string) bool {
+// find returns participant id from the studio's state (zero if absent).
+func find(s *studio.Studio, id string) studio.Participant {
 	for _, p := range s.State().Participants {
 		if p.ID == id {
-			return p.Connected
+			return p
 		}
 	}
-	return false
+	return studio.Participant{}
 }
 
-func place(s *studio.Studio, id string) studio.Place {
-	for _, p := range s.State().Participants {
-		if p.ID == id {
-			return p.Place
-		}
-	}
-	return ""
-}
+func connected(s *studio.Studio, id string) bool     { return find(s, id).Connected }
+func place(s *studio.Studio, id string) studio.Place { return find(s, id).Place }
 
 // Three pion guests join through the real link; two go on stage through the
 // control API and see and hear each other; the one in the green room sees
@@ -214,6 +209,7 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	if n := sink.count(cat.ID + "-video"); n != 0 {
 		t.Errorf("the sink got %d packets from the green room", n)
 	}
+	eventually(t, "Ann's connection to be rated good", func() bool { return find(s, ann.ID).Quality == studio.QualityGood })
 	if r := cat.Roster(); len(r) != 4 || r[1].Place != "stage" || r[3].Place != "greenroom" {
 		t.Errorf("Cat's roster %+v", r)
 	}

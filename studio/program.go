@@ -1,0 +1,299 @@
+package studio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"greenroom/encode"
+	"greenroom/encode/decode"
+	"greenroom/encode/record"
+	"greenroom/encode/rtmpout"
+	"greenroom/encode/stream"
+)
+
+// Destination is a place the show goes live to.
+type Destination struct {
+	Name string // what the creator calls it: "YouTube", "Twitch", …
+	URL  string // rtmp(s)://host/app/key: a secret, never logged
+}
+
+// ProgramConfig says where the live show goes.
+type ProgramConfig struct {
+	Destinations []Destination
+	// RecordFile, if set, is where each go-live is recorded (overwritten
+	// each time); else RecordDir, if set, gets a new dated file per go-live.
+	RecordFile string
+	RecordDir  string
+	Logger     *slog.Logger
+}
+
+// Program joins the show to the media pipeline: it is the studio's Sink,
+// turning each on-stage guest's RTP into a program input through a
+// decoder, and it is the studio's GoLive, adding the destinations and the
+// recording as outputs of the pipeline.
+//
+// mu guards inputs, outputs and keyframe; each decode.Track is used only by
+// the goroutine the studio feeds that track from.
+type Program struct {
+	pipe *encode.Pipeline
+	cfg  ProgramConfig
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	inputs   map[string]*programInput // by participant ID
+	outputs  []stream.Output
+	keyframe func(participantID string) bool
+	closed   bool
+}
+
+type programInput struct {
+	in     *encode.Input
+	tracks map[string]*decode.Track // by track ID
+}
+
+// NewProgram returns a Program feeding pipe. Pass it as Config.Sink and its
+// SetLive as Config.GoLive, then Attach the studio.
+func NewProgram(pipe *encode.Pipeline, cfg ProgramConfig) (*Program, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	for _, d := range cfg.Destinations {
+		if _, err := rtmpout.ParseURL(d.URL); err != nil {
+			return nil, fmt.Errorf("studio: destination %s: %w", d.Name, err)
+		}
+	}
+	return &Program{
+		pipe:   pipe,
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "program"),
+		inputs: map[string]*programInput{},
+	}, nil
+}
+
+// Attach lets the program ask the studio for keyframes after packet loss.
+func (p *Program) Attach(s *Studio) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keyframe = s.RequestKeyframe
+}
+
+// WriteRTP implements Sink.
+func (p *Program) WriteRTP(t TrackInfo, pkt *rtp.Packet) {
+	tr := p.track(t)
+	if tr != nil {
+		tr.WriteRTP(pkt)
+	}
+}
+
+// track returns the decoder for t, starting it (and the participant's
+// program input) on the track's first packet.
+func (p *Program) track(t TrackInfo) *decode.Track {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	pi := p.inputs[t.ParticipantID]
+	if pi == nil {
+		pi = &programInput{in: p.pipe.AddInput(t.ParticipantID), tracks: map[string]*decode.Track{}}
+		p.inputs[t.ParticipantID] = pi
+	}
+	if tr, ok := pi.tracks[t.TrackID]; ok {
+		return tr // nil for a track that could not be decoded
+	}
+	id := t.ParticipantID
+	tr, err := decode.New(decode.Config{
+		MimeType:  t.MimeType,
+		ClockRate: t.ClockRate,
+		Channels:  int(t.Channels),
+		Target:    pi.in,
+		OnKeyframeNeeded: func() {
+			p.mu.Lock()
+			kf := p.keyframe
+			p.mu.Unlock()
+			if kf != nil {
+				go kf(id) // sends RTCP: not on the media goroutine
+			}
+		},
+		Logger: p.log.With("participant", id),
+	})
+	if err != nil {
+		p.log.Warn("guest track left out of the program", "participant", id, "track", t.TrackID, "err", err)
+	}
+	pi.tracks[t.TrackID] = tr
+	return tr
+}
+
+// EndTrack implements Sink: the track's decoder stops, and a participant
+// with no tracks left leaves the program.
+func (p *Program) EndTrack(t TrackInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pi := p.inputs[t.ParticipantID]
+	if pi == nil {
+		return
+	}
+	if tr := pi.tracks[t.TrackID]; tr != nil {
+		tr.Close()
+	}
+	delete(pi.tracks, t.TrackID)
+	if len(pi.tracks) == 0 {
+		pi.in.Close()
+		delete(p.inputs, t.ParticipantID)
+	}
+}
+
+// SetLive starts (on) or ends the live show: every destination and the
+// recording become outputs of the pipeline. Going live waits until each
+// destination is live or has failed; it fails only if nothing could start,
+// and then says why for each. Destinations that fail while others go on
+// show as failed in Outputs.
+func (p *Program) SetLive(on bool) error {
+	if !on {
+		return p.endLive()
+	}
+	p.mu.Lock()
+	busy := len(p.outputs) > 0
+	p.mu.Unlock()
+	if busy {
+		return nil // already live
+	}
+	info := p.pipe.Info()
+	var outs []stream.Output
+	var errs []error
+	if path := p.recordPath(); path != "" {
+		rec, err := record.New(record.Config{Path: path, Info: info, Logger: p.cfg.Logger})
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			outs = append(outs, rec)
+		}
+	}
+	var rtmps []*rtmpout.Output
+	for _, d := range p.cfg.Destinations {
+		t, _ := rtmpout.ParseURL(d.URL) // checked in NewProgram
+		o, err := rtmpout.New(rtmpout.Config{Name: d.Name + " (" + t.Redacted() + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		outs = append(outs, o)
+		rtmps = append(rtmps, o)
+	}
+	for _, o := range outs {
+		p.pipe.AddOutput(o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	healthy := len(outs) - len(rtmps)
+	for _, o := range rtmps {
+		if err := o.WaitLive(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			healthy++
+		}
+	}
+	if healthy == 0 {
+		for _, o := range outs {
+			p.pipe.RemoveOutput(o)
+		}
+		if len(errs) == 0 {
+			return errors.New("studio: nothing to go live to: add a destination or a recording folder")
+		}
+		return errors.Join(errs...)
+	}
+	for _, err := range errs {
+		p.log.Warn("destination failed; the show goes on", "err", err)
+	}
+	p.mu.Lock()
+	p.outputs = outs
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Program) endLive() error {
+	p.mu.Lock()
+	outs := p.outputs
+	p.outputs = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, o := range outs {
+		if err := p.pipe.RemoveOutput(o); err != nil && o.Stats().State != stream.Failed {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Program) recordPath() string {
+	if p.cfg.RecordFile != "" {
+		return p.cfg.RecordFile
+	}
+	if p.cfg.RecordDir != "" {
+		if err := os.MkdirAll(p.cfg.RecordDir, 0o755); err != nil {
+			p.log.Warn("recording folder", "err", err)
+		}
+		return filepath.Join(p.cfg.RecordDir, "greenroom-"+time.Now().Format("20060102-150405")+".mp4")
+	}
+	return ""
+}
+
+// Outputs returns the live outputs' health (empty when not live).
+func (p *Program) Outputs() []stream.Stats {
+	p.mu.Lock()
+	outs := append([]stream.Output(nil), p.outputs...)
+	p.mu.Unlock()
+	stats := make([]stream.Stats, len(outs))
+	for i, o := range outs {
+		stats[i] = o.Stats()
+	}
+	return stats
+}
+
+// Inputs lists the participants whose media is in the program.
+func (p *Program) Inputs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := make([]string, 0, len(p.inputs))
+	for id := range p.inputs {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Close ends the live show and frees every decoder. The studio must be
+// closed first (it stops feeding the sink); the pipeline after.
+func (p *Program) Close() error {
+	err := p.endLive()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for id, pi := range p.inputs {
+		for _, tr := range pi.tracks {
+			if tr != nil {
+				tr.Close()
+			}
+		}
+		pi.in.Close()
+		delete(p.inputs, id)
+	}
+	return err
+}
+
+// String names the destinations without their keys.
+func (d Destination) String() string {
+	t, err := rtmpout.ParseURL(d.URL)
+	if err != nil {
+		return d.Name
+	}
+	return strings.TrimSpace(d.Name + " " + t.Redacted())
+}

@@ -2,7 +2,7 @@
 //
 //	greenroom                 the studio (until the window lands: the headless default below)
 //	greenroom live [flags]    headless: the test-pattern host, live to RTMP(S) and/or recorded
-//	greenroom serve [flags]   headless studio with guests (coming with the guests issue)
+//	greenroom serve [flags]   headless studio: guests join by link, the control API runs the show
 package main
 
 import (
@@ -11,11 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +42,13 @@ const usage = `usage:
       --video-kbps N             H.264 bit rate (default 4500 at 720p, 6000 at 1080p)
       --preset NAME              x264 preset (default veryfast)
       -v                         log what happens inside (to stderr)
+  greenroom serve [flags]        the studio without a window: prints the guest link and the control URL
+      --listen ADDR              guest page, signaling and control API (default :8443; ICE on the same UDP port)
+      --public-url URL           the base URL guests are given, when reached through a name or port forward
+      --cert FILE --key FILE     your TLS certificate (default: a self-signed one kept in the config folder)
+      --plain-http               plain HTTP, allowed only on a loopback --listen (tests, a guest on this machine)
+      --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
+      --size, --fps, --video-kbps, --preset, -v   as for live
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -53,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "live":
 		return runLive(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -106,15 +113,9 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	})
 	fs.StringVar(&f.record, "record", "", "")
 	fs.DurationVar(&f.duration, "for", 0, "")
-	fs.Func("size", "", func(s string) error {
-		w, h, ok := strings.Cut(strings.ToLower(s), "x")
-		var err1, err2 error
-		f.w, err1 = strconv.Atoi(w)
-		f.h, err2 = strconv.Atoi(h)
-		if !ok || err1 != nil || err2 != nil {
-			return errors.New("want WIDTHxHEIGHT, like 1920x1080")
-		}
-		return nil
+	fs.Func("size", "", func(s string) (err error) {
+		f.w, f.h, err = parseSize(s)
+		return err
 	})
 	fs.IntVar(&f.fps, "fps", 30, "")
 	fs.IntVar(&f.kbps, "video-kbps", 0, "")
@@ -125,8 +126,8 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		arg := fs.Arg(0)
-		if t, err := rtmpout.ParseURL(arg); err == nil {
-			return f, fmt.Errorf("unexpected argument %s: did you mean --to?", t.Redacted())
+		if _, err := rtmpout.ParseURL(arg); err == nil {
+			return f, fmt.Errorf("unexpected argument %s: did you mean --to?", redactArg(arg))
 		}
 		return f, fmt.Errorf("unexpected argument %q", arg)
 	}
@@ -145,12 +146,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "greenroom live: %v (see greenroom help)\n", err)
 		return 2
 	}
-	level := slog.LevelError + 4 // components' failures are reported below, once, in words
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	encode.RouteFFmpegLog(log)
+	log := newLogger(stderr, f.verbose)
 
 	var targets []rtmpout.Target
 	for _, u := range f.to {

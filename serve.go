@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"greenroom/encode"
+	"greenroom/encode/rtmpout"
+	"greenroom/studio"
+)
+
+// runServe is `greenroom serve`: the studio without a window. Guests join by
+// the printed link; the control API (or, later, the window) runs the show.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("greenroom serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		listen, publicURL, cert, key, recordFile, preset string
+		to                                               []string
+		plain, verbose                                   bool
+		w, h                                             = 1280, 720
+		fps, kbps                                        int
+	)
+	fs.StringVar(&listen, "listen", ":8443", "")
+	fs.StringVar(&publicURL, "public-url", "", "")
+	fs.StringVar(&cert, "cert", "", "")
+	fs.StringVar(&key, "key", "", "")
+	fs.BoolVar(&plain, "plain-http", false, "")
+	fs.Func("to", "", func(s string) error { to = append(to, s); return nil })
+	fs.StringVar(&recordFile, "record", "", "")
+	fs.Func("size", "", func(s string) (err error) { w, h, err = parseSize(s); return err })
+	fs.IntVar(&fps, "fps", 30, "")
+	fs.IntVar(&kbps, "video-kbps", 0, "")
+	fs.StringVar(&preset, "preset", "", "")
+	fs.BoolVar(&verbose, "v", false, "")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v (see greenroom help)\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "greenroom serve: unexpected argument %q\n", redactArg(fs.Arg(0)))
+		return 2
+	}
+	if (cert == "") != (key == "") {
+		fmt.Fprintln(stderr, "greenroom serve: give both --cert and --key, or neither")
+		return 2
+	}
+	log := newLogger(stderr, verbose)
+
+	var dests []studio.Destination
+	for i, u := range to {
+		if _, err := rtmpout.ParseURL(u); err != nil {
+			fmt.Fprintf(stderr, "greenroom serve: --to: %v\n", err)
+			return 2
+		}
+		dests = append(dests, studio.Destination{Name: "destination " + strconv.Itoa(i+1), URL: u})
+	}
+	pipe, err := encode.New(encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
+		return 2
+	}
+	defer pipe.Close()
+	if _, err := pipe.AddTestPattern(studio.HostID, w, h); err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
+		return 1
+	}
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
+		return 2
+	}
+	defer prog.Close()
+	s, err := studio.New(studio.Config{
+		Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
+		GoLive: prog.SetLive, Sink: prog, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
+		return 1
+	}
+	prog.Attach(s)
+	fmt.Fprintf(stdout, "guest link: %s\n", s.GuestURL())
+	fmt.Fprintf(stdout, "control: %s\n", s.ControlURL())
+	<-ctx.Done()
+	// The studio first (no more RTP into the program), then the program's
+	// outputs, then the pipeline (deferred).
+	closeErr := errors.Join(s.Close(), prog.Close())
+	if closeErr != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", closeErr)
+		return 1
+	}
+	return 0
+}
+
+func parseSize(s string) (int, int, error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, errors.New("want WIDTHxHEIGHT, like 1920x1080")
+	}
+	return w, h, nil
+}
+
+// redactArg hides the key of an argument that looks like a stream URL.
+func redactArg(arg string) string {
+	if t, err := rtmpout.ParseURL(arg); err == nil {
+		return t.Redacted()
+	}
+	return arg
+}
+
+// newLogger logs to stderr: everything with -v, else nothing — failures
+// reach the user as one sentence from the command itself.
+func newLogger(stderr io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelError + 4
+	if verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	encode.RouteFFmpegLog(log)
+	return log
+}

@@ -1,0 +1,137 @@
+package studio_test
+
+import (
+	"context"
+	"image"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"greenroom/encode"
+	"greenroom/encode/compositor"
+	"greenroom/encode/mediatest"
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// startShow runs the whole studio as `greenroom serve` does: a 720p program
+// with the test-pattern host, the Program as sink and go-live, and the
+// studio, going live to dests.
+func startShow(t *testing.T, cfg studio.ProgramConfig) (*studio.Studio, *studio.Program, *encode.Pipeline) {
+	t.Helper()
+	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	if _, err := pipe.AddTestPattern(studio.HostID, 1280, 720); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := studio.NewProgram(pipe, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	s := newStudio(t, func(c *studio.Config) {
+		c.Sink = prog
+		c.GoLive = prog.SetLive
+	})
+	prog.Attach(s)
+	return s, prog, pipe
+}
+
+// centre returns the middle half of r.
+func centre(r image.Rectangle) image.Rectangle {
+	return image.Rect(r.Min.X+r.Dx()/4, r.Min.Y+r.Dy()/4, r.Max.X-r.Dx()/4, r.Max.Y-r.Dy()/4)
+}
+
+// regionStats returns the mean luma of r in a and the share of its pixels
+// that changed between a and b.
+func regionStats(a, b image.Image, r image.Rectangle) (mean, changed float64) {
+	var n float64
+	for y := r.Min.Y; y < r.Max.Y; y += 3 {
+		for x := r.Min.X; x < r.Max.X; x += 3 {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			l1 := (0.299*float64(r1) + 0.587*float64(g1) + 0.114*float64(b1)) / 257
+			l2 := (0.299*float64(r2) + 0.587*float64(g2) + 0.114*float64(b2)) / 257
+			mean += l1
+			if math.Abs(l1-l2) > 12 {
+				changed++
+			}
+			n++
+		}
+	}
+	return mean / n, changed / n
+}
+
+// TestGuestsInTheLiveProgram is the guests issue's promise, with pion
+// guests: two guests join by the link, the host puts them on stage through
+// the control API and goes live, and their moving pictures are in the
+// stream nginx received, next to the host.
+func TestGuestsInTheLiveProgram(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	s, prog, _ := startShow(t, studio.ProgramConfig{
+		Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}},
+		RecordFile:   filepath.Join(t.TempDir(), "show.mp4"),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var guests []*studiotest.Client
+	for _, name := range []string{"Ann", "Bob"} {
+		c, err := studiotest.Join(ctx, s.GuestURL(), name, studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		guests = append(guests, c)
+	}
+	for _, g := range guests {
+		if code, body := api(t, s, "POST", "/api/stage", "", `{"id":"`+g.ID+`","on":true}`); code != 200 {
+			t.Fatalf("stage %s: %d %v", g.ID, code, body)
+		}
+	}
+	eventually(t, "both guests in the program", func() bool { return len(prog.Inputs()) == 2 })
+	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
+		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
+	}
+	time.Sleep(6 * time.Second)
+	for _, o := range prog.Outputs() {
+		if o.State.String() != "live" {
+			t.Errorf("output %s: %s %v", o.Name, o.State, o.Err)
+		}
+	}
+	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
+		t.Fatalf("end live: %d %v", code, body)
+	}
+
+	rec := n.Recording("show")
+	if dir := os.Getenv("GREENROOM_KEEP"); dir != "" {
+		exec.Command("cp", rec, dir).Run()
+	}
+	p := mediatest.ProbeFile(t, rec)
+	if p.Video == nil || p.Video.Width != 1280 || p.Audio == nil || p.Duration < 5 {
+		t.Fatalf("nginx got %+v", p)
+	}
+	// Three tiles: the host top left, the guests top right and below.
+	cells := compositor.Grid(3, image.Rect(0, 0, 1280, 720), 720/90&^1)
+	a, b := mediatest.Frame(t, rec, 3*time.Second), mediatest.Frame(t, rec, 3500*time.Millisecond)
+	for i, cell := range cells[1:] {
+		mean, changed := regionStats(a, b, centre(cell))
+		t.Logf("guest tile %d %v: mean luma %.0f, %.0f%% changed", i+1, cell, mean, changed*100)
+		if math.Abs(mean-float64(compositor.Placeholder.Y)) < 3 && changed == 0 {
+			t.Errorf("guest tile %d shows the placeholder, not the guest", i+1)
+		}
+		if changed < 0.05 {
+			t.Errorf("guest tile %d: only %.1f%% of pixels changed in 0.5 s: not moving", i+1, changed*100)
+		}
+	}
+	// The guests' 440 Hz tones are mixed in with the host's beeps: there is
+	// sound between the beeps too.
+	if l := mediatest.AudioLevel(t, rec, 2300*time.Millisecond, 2900*time.Millisecond); l < -40 {
+		t.Errorf("audio between the host's beeps at %.0f dBFS: the guests are not heard", l)
+	}
+}

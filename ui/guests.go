@@ -58,7 +58,7 @@ func (t *guestsTab) newLink() {
 			t.rotate.Disable()
 			t.s.async(func() {
 				u := t.s.show.RotateGuestToken()
-				fyne.Do(func() {
+				t.s.do(func() {
 					t.rotate.Enable()
 					t.link.SetText(u)
 					t.status.SetText("New link ready. The old one no longer works.")

@@ -51,6 +51,7 @@ func TestScreenshot(t *testing.T) {
 	frame := f.frame
 	f.mu.Unlock()
 	frame(programFrame([]string{"Ann Lee", "Bo Chen"}))
+	s.settle()
 
 	if err := f.SetLive(true); err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func TestScreenshot(t *testing.T) {
 	writePNG(t, "ui-studio-live.png", img)
 
 	// The same window off air, on the Guests tab, with an error showing.
-	f.stats = nil
+	f.setStats(nil)
 	if err := f.SetLive(false); err != nil {
 		t.Fatal(err)
 	}

@@ -153,7 +153,7 @@ func (t *settingsTab) setLive(live bool) {
 func (s *Studio) save(change func(*settings.Settings), done func(error)) {
 	s.async(func() {
 		err := s.st.Update(change)
-		fyne.Do(func() {
+		s.do(func() {
 			if err != nil {
 				s.showError("Couldn't save your settings: " + s.scrub(err.Error()))
 			}

@@ -192,7 +192,7 @@ func avatarColor(name string) color.Color {
 func (s *Studio) stage(p studio.Participant, on bool) {
 	s.async(func() {
 		if err := s.show.Stage(p.ID, on); err != nil {
-			fyne.Do(func() {
+			s.do(func() {
 				if on {
 					s.showError("Couldn't bring " + p.Name + " on stage: " + s.explain(err))
 				} else {
@@ -211,7 +211,7 @@ func (s *Studio) kick(p studio.Participant) {
 			s.async(func() {
 				err := s.show.Kick(p.ID)
 				if err != nil && !errors.Is(err, studio.ErrNoParticipant) {
-					fyne.Do(func() { s.showError("Couldn't remove " + p.Name + ": " + s.explain(err)) })
+					s.do(func() { s.showError("Couldn't remove " + p.Name + ": " + s.explain(err)) })
 				}
 			})
 		})

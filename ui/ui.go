@@ -11,7 +11,8 @@
 //
 // Threading: every field of Studio below "UI state" is touched only on the
 // Fyne UI thread (widget callbacks and fyne.Do). Calls into Show and disk
-// writes run on goroutines (Studio.async) and come back through fyne.Do.
+// writes run on goroutines (Studio.async) and come back through Studio.do,
+// which is fyne.Do.
 package ui
 
 import (
@@ -55,6 +56,10 @@ type Studio struct {
 	// tick is how often the on-air timer and the destinations' health are
 	// refreshed while live.
 	tick time.Duration
+	// do runs a function on the UI thread: fyne.Do. Fyne's test driver runs
+	// it at once on the calling goroutine, so tests put a queue here that
+	// the test goroutine drains, and that goroutine is the UI thread.
+	do func(func())
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -102,7 +107,12 @@ type frameBox struct{ img image.Image }
 // New builds the studio window for show, with the user's settings in st.
 // It applies the studio theme to a.
 func New(a fyne.App, show Show, st *settings.Store) *Studio {
+	return newStudio(a, show, st, fyne.Do)
+}
+
+func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Studio {
 	s := &Studio{
+		do:     do,
 		app:    a,
 		show:   show,
 		st:     st,
@@ -174,7 +184,7 @@ func (s *Studio) ShowError(err error) {
 	s.showError(s.scrub(err.Error()))
 }
 
-// async runs f off the UI thread; f reports back through fyne.Do.
+// async runs f off the UI thread; f reports back through s.do.
 func (s *Studio) async(f func()) {
 	s.tasks.Add(1)
 	go func() {
@@ -273,7 +283,7 @@ func (s *Studio) onFrame(img image.Image) {
 	if s.framePending.Swap(true) {
 		return
 	}
-	fyne.Do(s.drawFrame)
+	s.do(s.drawFrame)
 }
 
 func (s *Studio) drawFrame() {
@@ -309,7 +319,7 @@ func (s *Studio) chooseLayout(name string) {
 		if err == nil {
 			return
 		}
-		fyne.Do(func() {
+		s.do(func() {
 			s.layout = prev
 			s.markLayout()
 			s.showError("Couldn't change the layout: " + s.explain(err))
@@ -364,7 +374,7 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 			}
 		}
 		st := s.show.State()
-		fyne.Do(func() { s.applyState(st) })
+		s.do(func() { s.applyState(st) })
 	}
 }
 
@@ -437,7 +447,7 @@ func (s *Studio) tickLoop() {
 			continue
 		}
 		stats := s.show.LiveStats()
-		fyne.Do(func() {
+		s.do(func() {
 			if !s.live {
 				return
 			}
@@ -495,7 +505,7 @@ func (s *Studio) setLive(on bool, done func()) {
 	s.async(func() {
 		err := s.show.SetLive(on)
 		st := s.show.State()
-		fyne.Do(func() {
+		s.do(func() {
 			s.busy = false
 			if err != nil {
 				if on {
@@ -528,7 +538,7 @@ func (s *Studio) requestClose() {
 			s.applyLive(s.live)
 			s.async(func() {
 				err := s.show.SetLive(false)
-				fyne.Do(func() {
+				s.do(func() {
 					if err != nil {
 						s.log.Warn("ending the stream on close", "err", err)
 					}

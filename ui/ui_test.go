@@ -136,6 +136,12 @@ func (f *fakeShow) LiveStats() []DestinationStats {
 	return append([]DestinationStats(nil), f.stats...)
 }
 
+func (f *fakeShow) setStats(stats []DestinationStats) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stats = stats
+}
+
 func (f *fakeShow) calls() (staged, kicked []string, live []bool, layouts []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -150,7 +156,7 @@ func validTwitch() settings.Destination {
 
 // open builds the window on Fyne's test driver with the fake and settings
 // prepared by setup.
-func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*Studio, *settings.Store) {
+func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*testStudio, *settings.Store) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	st, err := settings.Open(t.TempDir())
@@ -162,7 +168,8 @@ func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*Studio, *
 			t.Fatal(err)
 		}
 	}
-	s := New(a, f, st)
+	q := &uiQueue{}
+	s := &testStudio{newStudio(a, f, st, q.post), q}
 	s.w.Resize(fyne.NewSize(1280, 800))
 	t.Cleanup(func() {
 		s.tasks.Wait()
@@ -171,14 +178,59 @@ func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*Studio, *
 	return s, st
 }
 
-// settle waits for the window's calls into the show to finish (their UI
-// updates run inside them on the test driver).
-func (s *Studio) settle() { s.tasks.Wait() }
+// uiQueue stands in for the UI thread's queue: Studio.do posts here, and the
+// test goroutine runs what was posted when it calls pump — so everything that
+// touches widgets runs on the test goroutine, as on the real UI thread.
+type uiQueue struct {
+	mu  sync.Mutex
+	fns []func()
+}
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func (q *uiQueue) post(f func()) {
+	q.mu.Lock()
+	q.fns = append(q.fns, f)
+	q.mu.Unlock()
+}
+
+// pump runs what was posted, and reports whether there was anything.
+func (q *uiQueue) pump() bool {
+	ran := false
+	for {
+		q.mu.Lock()
+		fns := q.fns
+		q.fns = nil
+		q.mu.Unlock()
+		if len(fns) == 0 {
+			return ran
+		}
+		for _, f := range fns {
+			f()
+		}
+		ran = true
+	}
+}
+
+// testStudio is the window with its UI queue.
+type testStudio struct {
+	*Studio
+	q *uiQueue
+}
+
+// settle waits for the window's calls into the show to finish, then runs
+// their updates of the window, until nothing more comes.
+func (s *testStudio) settle() {
+	for {
+		s.tasks.Wait()
+		if !s.q.pump() {
+			return
+		}
+	}
+}
+
+func eventually(t *testing.T, s *testStudio, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
+	for s.settle(); !cond(); s.settle() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -187,7 +239,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // tapDialogButton taps the button labelled label in the top dialog.
-func tapDialogButton(t *testing.T, s *Studio, label string) {
+func tapDialogButton(t *testing.T, s *testStudio, label string) {
 	t.Helper()
 	top := s.w.Canvas().Overlays().Top()
 	if top == nil {
@@ -202,7 +254,7 @@ func tapDialogButton(t *testing.T, s *Studio, label string) {
 	t.Fatalf("the dialog has no %q button", label)
 }
 
-func bannerText(s *Studio) string {
+func bannerText(s *testStudio) string {
 	if !s.banner.Visible() {
 		return ""
 	}
@@ -245,7 +297,7 @@ func TestAddToStage(t *testing.T) {
 	}
 	// The card changes when the show says so.
 	f.change(studio.EventStaged, func(st *studio.State) { st.Participants[1].Place = studio.PlaceStage })
-	eventually(t, "the card to say Remove", func() bool { return s.cards["g1"].stage.Text == "Remove" })
+	eventually(t, s, "the card to say Remove", func() bool { return s.cards["g1"].stage.Text == "Remove" })
 	test.Tap(s.cards["g1"].stage)
 	s.settle()
 	if staged, _, _, _ := f.calls(); len(staged) != 2 || staged[1] != "g1 false" {
@@ -286,7 +338,7 @@ func TestEventsUpdateStrip(t *testing.T) {
 	f.change(studio.EventJoined, func(st *studio.State) {
 		st.Participants = append(st.Participants, studio.Participant{ID: "g2", Name: "Bo", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom})
 	})
-	eventually(t, "a card for the new guest", func() bool { return s.cards["g2"] != nil })
+	eventually(t, s, "a card for the new guest", func() bool { return s.cards["g2"] != nil })
 	if s.cards["g2"].name.Text != "Bo" || len(s.strip.Objects) != 3 {
 		t.Errorf("card %q, strip of %d", s.cards["g2"].name.Text, len(s.strip.Objects))
 	}
@@ -294,7 +346,7 @@ func TestEventsUpdateStrip(t *testing.T) {
 		t.Errorf("guest count %q", s.guest.count.Text)
 	}
 	f.change(studio.EventLeft, func(st *studio.State) { st.Participants = st.Participants[:1] })
-	eventually(t, "the guests' cards to go", func() bool { return len(s.strip.Objects) == 1 })
+	eventually(t, s, "the guests' cards to go", func() bool { return len(s.strip.Objects) == 1 })
 	if s.cards["g1"] != nil || !s.stripEmpty.Visible() {
 		t.Error("a guest who left still has a card, or the empty hint is hidden")
 	}
@@ -428,12 +480,12 @@ func TestLiveFromShow(t *testing.T) {
 	f := newFake()
 	s, _ := open(t, f, nil)
 	f.change(studio.EventLive, func(st *studio.State) { st.Live = true })
-	eventually(t, "the on-air indicator", func() bool { return s.onAir.Visible() })
+	eventually(t, s, "the on-air indicator", func() bool { return s.onAir.Visible() })
 	if !strings.Contains(s.onAirText.Text, "LIVE 00:00:") || s.goLive.Text != "End Stream" {
 		t.Errorf("on air %q, button %q", s.onAirText.Text, s.goLive.Text)
 	}
 	f.change(studio.EventLive, func(st *studio.State) { st.Live = false })
-	eventually(t, "off air", func() bool { return !s.onAir.Visible() && s.offAir.Visible() })
+	eventually(t, s, "off air", func() bool { return !s.onAir.Visible() && s.offAir.Visible() })
 }
 
 func TestLiveStats(t *testing.T) {
@@ -452,7 +504,7 @@ func TestLiveStats(t *testing.T) {
 	if !strings.Contains(s.dest.rec.Text, "Recording: ● Live") {
 		t.Errorf("recording %q", s.dest.rec.Text)
 	}
-	f.stats = []DestinationStats{{ID: "d1", Name: "Twitch", State: StateFailed, Err: "Twitch refused the stream key"}}
+	f.setStats([]DestinationStats{{ID: "d1", Name: "Twitch", State: StateFailed, Err: "Twitch refused the stream key"}})
 	s.applyStats(f.LiveStats())
 	if msg := bannerText(s); msg != "Twitch stopped: Twitch refused the stream key" {
 		t.Errorf("banner %q", msg)
@@ -551,6 +603,7 @@ func TestPreview(t *testing.T) {
 	frame := f.frame
 	f.mu.Unlock()
 	frame(img)
+	s.settle()
 	if s.preview.Image != img || s.noPreview.Visible() {
 		t.Error("the preview does not show the frame")
 	}

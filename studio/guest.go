@@ -22,6 +22,8 @@ const (
 	pongTimeout  = 2 * pingInterval
 	outQueue     = 64 // signaling messages a guest may fall behind
 	maxInvalid   = 20 // refused messages before the studio gives up
+
+	maxEarlyCandidates = 32 // a browser gathers a handful per interface
 )
 
 // Reasons a session ends, sent to the guest in "bye" (and the close frame).
@@ -162,6 +164,7 @@ type guest struct {
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
 	loss     lossMeter
+	early    []webrtc.ICECandidateInit // trickled before the offer
 }
 
 // changed implements guestConn.
@@ -362,7 +365,14 @@ func (g *guest) handle(m signal.Message) error {
 		g.sync() // anything that changed while we waited
 	case signal.TypeCandidate:
 		if g.pc == nil {
-			g.send(signal.Message{Type: signal.TypeError, Error: "candidate before offer"})
+			// A client may trickle its first candidates before its offer
+			// is on the wire (they are gathered from setLocalDescription
+			// on); keep a few for when the offer comes.
+			if len(g.early) >= maxEarlyCandidates {
+				g.send(signal.Message{Type: signal.TypeError, Error: "too many candidates before the offer"})
+				return nil
+			}
+			g.early = append(g.early, *m.Candidate)
 			return nil
 		}
 		if err := g.pc.AddICECandidate(*m.Candidate); err != nil {
@@ -400,6 +410,12 @@ func (g *guest) acceptOffer(sdp string) error {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("apply offer: %w", err)
 	}
+	for _, c := range g.early {
+		if err := pc.AddICECandidate(c); err != nil {
+			g.send(signal.Message{Type: signal.TypeError, Error: "bad candidate: " + err.Error()})
+		}
+	}
+	g.early = nil
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return fmt.Errorf("answer: %w", err)

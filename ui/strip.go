@@ -136,18 +136,15 @@ func (c *card) update(p studio.Participant, i int) {
 	c.bg.Refresh()
 }
 
-// quality words the connection indicator; the studio reports "unknown" until
-// its SFU reads RTCP receiver reports, and then, we expect, good/fair/poor.
+// quality words a guest's connection as bars; nothing until the studio has
+// measured it (and never for the host, who is local).
 func quality(p studio.Participant) (string, color.Color) {
-	if p.Role == studio.RoleHost {
-		return "", colorMuted
-	}
-	switch strings.ToLower(string(p.Quality)) {
-	case "good":
+	switch p.Quality {
+	case studio.QualityGood:
 		return "  ▮▮▮ good", colorOK
-	case "fair":
+	case studio.QualityFair:
 		return "  ▮▮▯ fair", colorWarn
-	case "poor", "bad":
+	case studio.QualityPoor:
 		return "  ▮▯▯ poor", colorLive
 	}
 	return "", colorMuted

@@ -480,19 +480,14 @@ func (s *Studio) toggleLive() {
 // a mistake the window can see is explained in terms of the form the user
 // filled in. It returns what to tell the user, or "".
 func (s *Studio) preflight() string {
-	set := s.st.Get()
-	n := 0
-	for _, d := range set.Destinations {
-		if !d.Enabled {
-			continue
-		}
-		n++
+	on := s.st.Get().Enabled()
+	if len(on) == 0 {
+		return "Add a destination first — YouTube, Twitch, Facebook or your own RTMP server — under Destinations, and switch it on."
+	}
+	for _, d := range on {
 		if err := d.Validate(); err != nil {
 			return s.scrub(fmt.Sprintf("Can't go live to %s: %s. Fix it under Destinations.", d.Name, err))
 		}
-	}
-	if n == 0 {
-		return "Add a destination first — YouTube, Twitch, Facebook or your own RTMP server — under Destinations, and switch it on."
 	}
 	return ""
 }

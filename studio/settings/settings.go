@@ -248,6 +248,18 @@ func validSize(w, h int) bool {
 	return false
 }
 
+// Enabled returns the destinations that are switched on: where going live
+// goes.
+func (s Settings) Enabled() []Destination {
+	var on []Destination
+	for _, d := range s.Destinations {
+		if d.Enabled {
+			on = append(on, d)
+		}
+	}
+	return on
+}
+
 func (s Settings) clone() Settings {
 	s.Destinations = append([]Destination(nil), s.Destinations...)
 	return s

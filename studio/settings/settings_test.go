@@ -245,3 +245,10 @@ func TestPresets(t *testing.T) {
 		t.Error("an unknown service is not Custom")
 	}
 }
+
+func TestEnabled(t *testing.T) {
+	on := sample().Enabled()
+	if len(on) != 1 || on[0].ID != "d1" {
+		t.Errorf("Enabled() = %+v", on)
+	}
+}

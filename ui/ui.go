@@ -56,6 +56,8 @@ type Studio struct {
 	// tick is how often the on-air timer and the destinations' health are
 	// refreshed while live.
 	tick time.Duration
+	// closeWait is how long closing the window waits for the stream to end.
+	closeWait time.Duration
 	// do runs a function on the UI thread: fyne.Do. Fyne's test driver runs
 	// it at once on the calling goroutine, so tests put a queue here that
 	// the test goroutine drains, and that goroutine is the UI thread.
@@ -112,16 +114,17 @@ func New(a fyne.App, show Show, st *settings.Store) *Studio {
 
 func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Studio {
 	s := &Studio{
-		do:     do,
-		app:    a,
-		show:   show,
-		st:     st,
-		log:    slog.Default().With("component", "ui"),
-		tick:   time.Second,
-		stop:   make(chan struct{}),
-		layout: Layouts[len(Layouts)-1].Name,
-		health: map[string]string{},
-		cards:  map[string]*card{},
+		do:        do,
+		app:       a,
+		show:      show,
+		st:        st,
+		log:       slog.Default().With("component", "ui"),
+		tick:      time.Second,
+		closeWait: 10 * time.Second,
+		stop:      make(chan struct{}),
+		layout:    Layouts[len(Layouts)-1].Name,
+		health:    map[string]string{},
+		cards:     map[string]*card{},
 	}
 	a.Settings().SetTheme(studioTheme{})
 	icon := fyne.NewStaticResource("greenroom.png", assets.Icon)
@@ -422,6 +425,11 @@ func (s *Studio) applyLive(on bool) {
 		s.offAir.Show()
 	}
 	s.topBar.Refresh()
+	if s.live {
+		s.w.SetTitle("● LIVE — Greenroom") // the task bar shows it too
+	} else {
+		s.w.SetTitle("Greenroom")
+	}
 	s.dest.refresh()
 	s.prefs.setLive(s.live)
 }
@@ -532,7 +540,17 @@ func (s *Studio) requestClose() {
 			s.busy = true
 			s.applyLive(s.live)
 			s.async(func() {
-				err := s.show.SetLive(false)
+				// Ending flushes the outputs; a dead server must not keep
+				// the user from quitting, so wait only so long. main closes
+				// the show after Run returns, which ends it either way.
+				done := make(chan error, 1)
+				go func() { done <- s.show.SetLive(false) }()
+				var err error
+				select {
+				case err = <-done:
+				case <-time.After(s.closeWait):
+					err = fmt.Errorf("still ending after %v", s.closeWait)
+				}
 				s.do(func() {
 					if err != nil {
 						s.log.Warn("ending the stream on close", "err", err)

@@ -647,3 +647,39 @@ func TestDamagedSettingsShown(t *testing.T) {
 		t.Errorf("banner %q", msg)
 	}
 }
+
+func TestCloseWhileLiveDoesNotHangOnADeadServer(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	test.Tap(s.goLive)
+	s.settle()
+	if s.w.Title() != "● LIVE — Greenroom" {
+		t.Errorf("title while live: %q", s.w.Title())
+	}
+	f.mu.Lock() // SetLive(false) now blocks, like a server that never answers
+	defer f.mu.Unlock()
+	s.closeWait = 50 * time.Millisecond
+	closed := false
+	s.w.SetOnClosed(func() { closed = true })
+	s.requestClose()
+	tapDialogButton(t, s, "End Stream and Quit")
+	for start := time.Now(); !closed && time.Since(start) < 5*time.Second; {
+		time.Sleep(10 * time.Millisecond)
+		s.q.pump()
+	}
+	if !closed {
+		t.Fatal("the window did not close while the stream would not end")
+	}
+}
+
+func TestHasDisplay(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	if HasDisplay() {
+		t.Error("a display without DISPLAY or WAYLAND_DISPLAY")
+	}
+	t.Setenv("WAYLAND_DISPLAY", "wayland-0")
+	if !HasDisplay() {
+		t.Error("no display with WAYLAND_DISPLAY set")
+	}
+}

@@ -53,9 +53,9 @@ const statsJS = `(async () => {
   return out;
 })()`
 
-// Two headless Chromium guests open the real guest link (name= and join=1),
-// are put on stage, and each page decodes the other's video and audio; the
-// media side (Sink) gets both.
+// Two headless Chromium guests open the real guest link (HTTPS, name= and
+// join=1), are put on stage, and each page decodes the other's video and
+// audio; the media side (Sink) gets both.
 func TestChromiumGuests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -65,7 +65,8 @@ func TestChromiumGuests(t *testing.T) {
 	}
 	checkLeaks(t)
 	sink := newCountingSink()
-	s := newStudio(t, func(c *studio.Config) { c.Sink = sink; c.ReconnectGrace = 3 * time.Second })
+	// Over HTTPS with the self-signed certificate, as real guests join.
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink; c.ReconnectGrace = 3 * time.Second; c.PlainHTTP = false })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1", s.GuestURL()+"?name=Bob&join=1")

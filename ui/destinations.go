@@ -304,7 +304,16 @@ func (t *destinationsTab) find(id string) settings.Destination {
 func (s *Studio) applyStats(stats []DestinationStats) {
 	t := &s.dest
 	t.stats = map[string]DestinationStats{}
+	dests := s.st.Get().Destinations
 	for _, st := range stats {
+		if st.ID == "" {
+			st.ID = idByName(dests, st.Name)
+		}
+		for _, d := range dests {
+			if d.ID == st.ID && st.ID != "" {
+				st.Name = d.Name // the user's word for it, not the output's
+			}
+		}
 		t.stats[st.ID] = st
 		prev := s.health[st.ID]
 		s.health[st.ID] = st.State
@@ -319,6 +328,19 @@ func (s *Studio) applyStats(stats []DestinationStats) {
 		}
 	}
 	t.refresh()
+}
+
+// idByName finds the destination an output without an ID belongs to: the
+// one it is named after, alone or followed by " (…)" (how studio.Program
+// names its outputs: "Twitch (rtmp://live.twitch.tv/app/[redacted])").
+// Anything else — the recording — gets "".
+func idByName(dests []settings.Destination, name string) string {
+	for _, d := range dests {
+		if name == d.Name || strings.HasPrefix(name, d.Name+" (") {
+			return d.ID
+		}
+	}
+	return ""
 }
 
 // healthText words one output's stats for a row of the list.

@@ -61,7 +61,8 @@ type Show interface {
 // studio has its own type this becomes an alias of it.
 type DestinationStats struct {
 	// ID is the settings.Destination.ID of this output; "" for the
-	// recording.
+	// recording. An output without an ID is matched to a destination by
+	// Name: Name == Destination.Name, or Name starts with it and " (".
 	ID string
 	// Name is what the user calls it ("Twitch", "Recording").
 	Name string

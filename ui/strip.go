@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image/color"
 	"strings"
+	"time"
 	"unicode"
 
 	"fyne.io/fyne/v2"
@@ -38,11 +39,14 @@ func (s *Studio) buildStrip() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Backstage", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	hint := widget.NewLabel("Ctrl+1…9: on or off stage")
 	hint.Importance = widget.LowImportance
+	s.notice = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	s.notice.Importance = widget.SuccessImportance
+	s.notice.Hide()
 	scroll := container.NewHScroll(container.NewHBox(s.strip, s.stripEmpty))
 	scroll.SetMinSize(fyne.NewSize(0, cardHeight+theme.Padding()*2))
 	bg := canvas.NewRectangle(colorPanel)
 	return container.NewStack(bg, container.NewPadded(container.NewBorder(
-		container.NewHBox(title, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
+		container.NewHBox(title, s.notice, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
 }
 
 const cardWidth, cardHeight = 220, 118
@@ -76,6 +80,24 @@ func (s *Studio) updateStrip() {
 	}
 	s.guest.setCount(len(s.state.Participants) - 1)
 }
+
+// notify says, for a few seconds, that something happened the host should
+// notice — a guest waiting backstage — beside the strip's title.
+func (s *Studio) notify(msg string) {
+	s.noticeSeq++
+	n := s.noticeSeq
+	s.notice.SetText(msg)
+	s.notice.Show()
+	time.AfterFunc(noticeFor, func() {
+		s.do(func() {
+			if s.noticeSeq == n {
+				s.notice.Hide()
+			}
+		})
+	})
+}
+
+const noticeFor = 8 * time.Second
 
 func (s *Studio) newCard(p studio.Participant) *card {
 	c := &card{id: p.ID}

@@ -20,6 +20,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,8 @@ type Studio struct {
 	layoutBtns map[string]*widget.Button
 	strip      *fyne.Container
 	stripEmpty *widget.Label
+	notice     *widget.Label
+	noticeSeq  int
 	cards      map[string]*card
 	tabs       *container.AppTabs
 	center     *fyne.Container // relaid out when the banner comes and goes
@@ -356,28 +359,41 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 func (s *Studio) watchEvents(events <-chan studio.Event) {
 	defer s.loops.Done()
 	for {
+		var joined []string
+		note := func(ev studio.Event) {
+			if ev.Kind == studio.EventJoined && ev.Participant.Role == studio.RoleGuest {
+				joined = append(joined, ev.Participant.Name)
+			}
+		}
 		select {
 		case <-s.stop:
 			return
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
+			note(ev)
 		}
 		// Take what else is already queued: one redraw for a burst.
 	drain:
 		for {
 			select {
-			case _, ok := <-events:
+			case ev, ok := <-events:
 				if !ok {
 					break drain
 				}
+				note(ev)
 			default:
 				break drain
 			}
 		}
 		st := s.show.State()
-		s.do(func() { s.applyState(st) })
+		s.do(func() {
+			s.applyState(st)
+			if len(joined) > 0 {
+				s.notify(strings.Join(joined, ", ") + " joined — waiting backstage")
+			}
+		})
 	}
 }
 

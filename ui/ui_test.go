@@ -65,10 +65,14 @@ func (f *fakeShow) Subscribe() (<-chan studio.Event, func()) {
 
 // change edits the state and sends an event, as the studio does.
 func (f *fakeShow) change(kind studio.EventKind, edit func(*studio.State)) {
+	f.changeWith(kind, studio.Participant{}, edit)
+}
+
+func (f *fakeShow) changeWith(kind studio.EventKind, p studio.Participant, edit func(*studio.State)) {
 	f.mu.Lock()
 	edit(&f.state)
 	f.seq++
-	ev := studio.Event{Seq: f.seq, Kind: kind, Live: f.state.Live}
+	ev := studio.Event{Seq: f.seq, Kind: kind, Participant: p, Live: f.state.Live}
 	f.mu.Unlock()
 	f.events <- ev
 }
@@ -335,12 +339,14 @@ func TestKickAsksFirst(t *testing.T) {
 func TestEventsUpdateStrip(t *testing.T) {
 	f := newFake()
 	s, _ := open(t, f, nil)
-	f.change(studio.EventJoined, func(st *studio.State) {
-		st.Participants = append(st.Participants, studio.Participant{ID: "g2", Name: "Bo", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom})
-	})
+	bo := studio.Participant{ID: "g2", Name: "Bo", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom}
+	f.changeWith(studio.EventJoined, bo, func(st *studio.State) { st.Participants = append(st.Participants, bo) })
 	eventually(t, s, "a card for the new guest", func() bool { return s.cards["g2"] != nil })
 	if s.cards["g2"].name.Text != "Bo" || len(s.strip.Objects) != 3 {
 		t.Errorf("card %q, strip of %d", s.cards["g2"].name.Text, len(s.strip.Objects))
+	}
+	if !s.notice.Visible() || s.notice.Text != "Bo joined — waiting backstage" {
+		t.Errorf("notice %q (visible %v)", s.notice.Text, s.notice.Visible())
 	}
 	if s.guest.count.Text != "2 guests in the studio." {
 		t.Errorf("guest count %q", s.guest.count.Text)
@@ -504,10 +510,14 @@ func TestLiveStats(t *testing.T) {
 	if !strings.Contains(s.dest.rec.Text, "Recording: ● Live") {
 		t.Errorf("recording %q", s.dest.rec.Text)
 	}
-	f.setStats([]DestinationStats{{ID: "d1", Name: "Twitch", State: StateFailed, Err: "Twitch refused the stream key"}})
+	// Without an ID, the output is matched by name, as studio.Program names them.
+	f.setStats([]DestinationStats{{Name: "Twitch (rtmp://live.twitch.tv/app/[redacted])", State: StateFailed, Err: "Twitch refused the stream key"}})
 	s.applyStats(f.LiveStats())
 	if msg := bannerText(s); msg != "Twitch stopped: Twitch refused the stream key" {
 		t.Errorf("banner %q", msg)
+	}
+	if h := s.dest.rows["d1"].health.Text; !strings.HasPrefix(h, "✕ Stopped") {
+		t.Errorf("health %q", h)
 	}
 	s.hideError()
 	s.applyStats(f.LiveStats())

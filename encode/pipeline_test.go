@@ -129,6 +129,23 @@ func checkProgram(t *testing.T, path string, want time.Duration) {
 	if l := meanLuma(f2); l > 180 {
 		t.Errorf("%s: frame at 2.5 s has mean luma %.0f, want the pattern", path, l)
 	}
+	// A/V sync: every flash frame comes with a beep onset, within a frame.
+	flashes := mediatest.FlashTimes(t, path, 200)
+	onsets := mediatest.ToneOnsets(t, path, 500*time.Millisecond)
+	if len(flashes) < 3 || len(onsets) < 3 {
+		t.Errorf("%s: flashes at %v, beeps at %v: want one each per second", path, flashes, onsets)
+	}
+	for _, f := range flashes {
+		nearest := math.Inf(1)
+		for _, o := range onsets {
+			if math.Abs(o-f) < math.Abs(nearest) {
+				nearest = o - f
+			}
+		}
+		if math.Abs(nearest) > 1.0/30 {
+			t.Errorf("%s: flash at %.3f s, nearest beep %+.0f ms off: audio and video out of sync", path, f, nearest*1000)
+		}
+	}
 	// Sound: the beep in the first 100 ms of a second, silence after.
 	beep := mediatest.AudioLevel(t, path, 2000*time.Millisecond, 2090*time.Millisecond)
 	quiet := mediatest.AudioLevel(t, path, 2300*time.Millisecond, 2900*time.Millisecond)

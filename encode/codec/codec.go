@@ -202,7 +202,12 @@ func (e *AudioEncoder) FrameSize() int { return e.cc.FrameSize() }
 
 // Info describes the stream this encoder produces.
 func (e *AudioEncoder) Info() stream.AudioInfo {
-	return stream.AudioInfo{SampleRate: e.cfg.SampleRate, Channels: e.cfg.Channels, BitRate: e.cfg.BitRate, Extradata: e.cc.ExtraData()}
+	return stream.AudioInfo{
+		SampleRate: e.cfg.SampleRate, Channels: e.cfg.Channels, BitRate: e.cfg.BitRate, Extradata: e.cc.ExtraData(),
+		// FFmpeg's aac encoder delays by one frame (its first packet has
+		// PTS -1024).
+		Priming: time.Duration(e.FrameSize()) * time.Second / time.Duration(e.cfg.SampleRate),
+	}
 }
 
 // NewFrame allocates a frame of FrameSize samples in the encoder's format.

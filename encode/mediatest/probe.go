@@ -226,3 +226,57 @@ func AudioLevel(t testing.TB, path string, from, to time.Duration) float64 {
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
 }
+
+// FlashTimes returns the pts_time of every video frame whose mean luma
+// (signalstats YAVG, 0–255) is at least minLuma: the test pattern's white
+// flash frames, for measuring A/V sync.
+func FlashTimes(t testing.TB, path string, minLuma float64) []float64 {
+	t.Helper()
+	// movie= takes a filter-graph-escaped file name.
+	src := "movie=" + strings.NewReplacer(`\`, `\\\\`, `'`, `\\\'`, `:`, `\\:`, `,`, `\,`).Replace(path) + ",signalstats"
+	out, _ := mustRun(t, toolTimeout, "ffprobe", "-v", "error", "-f", "lavfi", "-i", src,
+		"-show_entries", "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0")
+	var times []float64
+	for _, line := range strings.Fields(string(out)) {
+		f := strings.Split(line, ",")
+		if len(f) < 2 {
+			continue
+		}
+		ts, err1 := strconv.ParseFloat(f[0], 64)
+		y, err2 := strconv.ParseFloat(f[1], 64)
+		if err1 == nil && err2 == nil && y >= minLuma {
+			times = append(times, ts)
+		}
+	}
+	return times
+}
+
+// ToneOnsets returns when sound starts after at least minGap of silence:
+// the time of the first sample whose magnitude reaches 10% of full scale,
+// on the file's own time line (decoded at 48 kHz mono), to a sample.
+func ToneOnsets(t testing.TB, path string, minGap time.Duration) []float64 {
+	t.Helper()
+	pcm, _ := mustRun(t, toolTimeout, "ffmpeg", "-v", "error", "-i", path,
+		"-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-")
+	// The decoded samples start at the audio stream's start time, which a
+	// container may place after zero (an AAC edit list, FLV offsets).
+	start := 0.0
+	if out, _ := mustRun(t, toolTimeout, "ffprobe", "-v", "error", "-select_streams", "a:0",
+		"-show_entries", "stream=start_time", "-of", "csv=p=0", path); len(out) > 0 {
+		start, _ = strconv.ParseFloat(strings.Trim(strings.TrimSpace(string(out)), ","), 64)
+	}
+	gap := int(minGap.Seconds() * 48000)
+	var onsets []float64
+	last := -gap
+	for i := 0; i+1 < len(pcm); i += 2 {
+		v := int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8)
+		if v > 3276 || v < -3276 {
+			n := i / 2
+			if n-last >= gap {
+				onsets = append(onsets, start+float64(n)/48000)
+			}
+			last = n
+		}
+	}
+	return onsets
+}

@@ -292,7 +292,13 @@ func metadata(info stream.Info) amf0.ECMAArray {
 // packet sent on the connection, never negative (AAC priming gives the
 // first audio packets a negative time), never going back within one kind
 // (FLV and most servers require monotonic timestamps per stream).
+//
+// lead is the audio encoder's priming (stream.AudioInfo.Priming): the time
+// line starts that much before the first packet, so the first audio packet,
+// which starts before zero, keeps its place instead of being clamped later
+// — with no edit lists in FLV, the sound would lag by the priming twice.
 type clock struct {
+	lead    time.Duration
 	base    time.Duration
 	started bool
 	last    [2]uint32 // per stream.Kind
@@ -300,7 +306,7 @@ type clock struct {
 
 func (c *clock) timestamp(kind stream.Kind, dts time.Duration) uint32 {
 	if !c.started {
-		c.base, c.started = dts, true
+		c.base, c.started = dts-c.lead, true
 	}
 	var ts uint32
 	if d := dts - c.base; d > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,12 @@ func TestClock(t *testing.T) {
 			{stream.Audio, 50 * ms, 50},
 			{stream.Video, 133 * ms, 133},
 		}},
+		{"priming lead keeps the first audio packet in place", []in{
+			{stream.Video, 0, 21},
+			{stream.Audio, -21333 * time.Microsecond, 0},
+			{stream.Audio, 0, 21},
+			{stream.Video, 33333 * time.Microsecond, 54},
+		}},
 		{"sub-millisecond truncates", []in{
 			{stream.Audio, 0, 0},
 			{stream.Audio, 21333 * time.Microsecond, 21},
@@ -164,6 +171,9 @@ func TestClock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c clock
+			if strings.HasPrefix(tt.name, "priming") {
+				c.lead = 21333 * time.Microsecond
+			}
 			for i, s := range tt.seq {
 				if got := c.timestamp(s.kind, s.dts); got != s.want {
 					t.Errorf("packet %d (%v at %v): timestamp %d, want %d", i, s.kind, s.dts, got, s.want)

@@ -256,7 +256,7 @@ func (o *Output) run() {
 		} else {
 			start := time.Now()
 			wasLive, live := everLive, false
-			w := &writer{s: s, info: o.info}
+			w := &writer{s: s, info: o.info, clock: clock{lead: o.info.Audio.Priming}}
 			err = o.pump(w, func() {
 				live, everLive = true, true
 				o.mu.Lock()

@@ -56,6 +56,11 @@ type AudioInfo struct {
 	BitRate    int // bits per second
 	// Extradata is the AudioSpecificConfig (ISO 14496-3 1.6.2.1).
 	Extradata []byte
+	// Priming is the encoder delay: the first packet starts this long
+	// before zero and decodes to silence. Containers with edit lists (MP4)
+	// hide it; FLV cannot, so its time line must start this much earlier
+	// for the picture and the sound to stay in sync.
+	Priming time.Duration
 }
 
 // Info is everything an output needs before the first packet.

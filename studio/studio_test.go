@@ -510,3 +510,60 @@ func TestHostTrackReachesGuests(t *testing.T) {
 		return m == n
 	})
 }
+
+// A guest whose uplink loses every tenth video packet is still received
+// whole by the others: the studio asks for the missing packets (NACK) and
+// forwards the retransmissions.
+func TestLossyUplinkIsRepaired(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	var mu sync.Mutex
+	seqs := map[uint16]bool{}
+	collecting := false
+	pub := join(t, s, "Lossy", studiotest.Options{VideoIVF: videoIVF, DropEvery: 10})
+	sub := join(t, s, "Sub", studiotest.Options{OnRTP: func(from, kind string, pkt *rtp.Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		if kind == "video" && collecting {
+			seqs[pkt.SequenceNumber] = true
+		}
+	}})
+	if err := s.Stage(pub.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "video to flow", func() bool { return sub.Packets(pub.ID, "video") > 30 })
+	mu.Lock()
+	collecting = true
+	mu.Unlock()
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	collecting = false
+	// The span of sequence numbers seen, allowing for wrap-around: the
+	// first and last few may still be in flight, so judge the middle.
+	var first uint16
+	for q := range seqs {
+		first = q
+		break
+	}
+	lo, hi := 0, 0
+	for q := range seqs {
+		d := int(int16(q - first))
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	span, got := 0, 0
+	for d := lo + 20; d <= hi-20; d++ {
+		span++
+		if seqs[first+uint16(d)] {
+			got++
+		}
+	}
+	mu.Unlock()
+	if span < 50 {
+		t.Fatalf("only %d packets to judge", span)
+	}
+	if frac := float64(got) / float64(span); frac < 0.99 {
+		t.Errorf("received %d of %d video packets (%.1f%%) through a 10%%-lossy uplink; NACK should repair it", got, span, 100*frac)
+	} else {
+		t.Logf("received %d of %d video packets through a 10%%-lossy uplink", got, span)
+	}
+}

@@ -44,6 +44,9 @@ type Options struct {
 	// RTPVideo publishes a VP8 track the test writes RTP to itself
 	// (Client.RTPVideo), instead of VideoIVF.
 	RTPVideo bool
+	// DropEvery, if > 0, loses every Nth video packet the client sends, on
+	// the wire (below NACK): a lossy uplink.
+	DropEvery int
 	// OnRTP, if set, sees every packet received, on the track's goroutine.
 	OnRTP func(participant, kind string, pkt *rtp.Packet)
 }
@@ -110,7 +113,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey = welcome.ID, welcome.Resume
 
-	if c.pc, err = newPeerConnection(opt.TCPOnly); err != nil {
+	if c.pc, err = newPeerConnection(opt); err != nil {
 		return fail(err)
 	}
 	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
@@ -159,12 +162,18 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	return c, nil
 }
 
-func newPeerConnection(tcpOnly bool) (*webrtc.PeerConnection, error) {
+func newPeerConnection(opt Options) (*webrtc.PeerConnection, error) {
+	tcpOnly := opt.TCPOnly
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
+	if opt.DropEvery > 0 {
+		// First in the chain is nearest the network: the NACK responder
+		// above it has cached what it drops, as with real loss.
+		reg.Add(dropperFactory{every: opt.DropEvery})
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
 	}
@@ -451,4 +460,30 @@ func readOgg(data []byte) (frameReader, error) {
 		}
 		return page, d, nil
 	}, nil
+}
+
+// dropperFactory makes interceptors that lose every Nth outgoing video
+// packet.
+type dropperFactory struct{ every int }
+
+func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &dropper{every: int64(f.every)}, nil
+}
+
+type dropper struct {
+	interceptor.NoOp
+	every int64
+}
+
+func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if !strings.HasPrefix(info.MimeType, "video/") {
+		return w
+	}
+	var n atomic.Int64
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if n.Add(1)%d.every == 0 {
+			return h.MarshalSize() + len(payload), nil
+		}
+		return w.Write(h, payload, a)
+	})
 }

@@ -154,7 +154,8 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	return s
 }
 
-// Window is the studio's window, for main to set an icon or for tests.
+// Window is the studio's window (for tests, and for main should it want to
+// set a menu).
 func (s *Studio) Window() fyne.Window { return s.w }
 
 // Run shows the window and returns when it is closed, after stopping the
@@ -164,15 +165,17 @@ func (s *Studio) Run() {
 	s.Close()
 }
 
-// Close stops the window's goroutines (events, timer, preview) and saves the
-// window size. It does not end the show: closing the window does that, after
-// asking. Safe to call more than once.
+// Close stops the window's goroutines (events, timer, preview), waits for
+// the calls into the show it started, and saves the window size. It does not
+// end the show: closing the window does that, after asking. Safe to call
+// more than once.
 func (s *Studio) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.unsub()
 		s.stopFrame()
 		s.loops.Wait()
+		s.tasks.Wait()
 		if sz := s.lastSize; sz.Width >= 320 && sz.Height >= 240 {
 			if err := s.st.Update(func(set *settings.Settings) {
 				set.Window = settings.Window{Width: sz.Width, Height: sz.Height}

@@ -81,7 +81,10 @@ func (t *destinationsTab) build(s *Studio) fyne.CanvasObject {
 	}
 	t.add = container.NewVBox(addTitle, grid)
 
-	t.body = container.NewVBox(t.note, t.list, widget.NewSeparator(), t.add, widget.NewSeparator(), t.rec)
+	// Labels inset their text by the theme's inner padding; line the
+	// recording's canvas.Text up with them.
+	rec := container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding(), 0), t.rec)
+	t.body = container.NewVBox(t.note, t.list, widget.NewSeparator(), t.add, widget.NewSeparator(), rec)
 	t.lists = container.NewVScroll(t.body)
 	t.editor = t.buildForm()
 	t.editor.Hide()

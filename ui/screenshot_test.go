@@ -160,3 +160,13 @@ func programFrame(names []string) image.Image {
 	}
 	return img
 }
+
+// TestScreenshotFirstRun is what a newcomer sees: nobody but the host, no
+// destination yet, no program frame yet.
+func TestScreenshotFirstRun(t *testing.T) {
+	f := newFake()
+	f.state.Participants = f.state.Participants[:1]
+	s, _ := open(t, f, nil)
+	s.settle()
+	writePNG(t, "ui-studio-first-run.png", s.w.Canvas().Capture())
+}

@@ -34,7 +34,7 @@ type card struct {
 
 func (s *Studio) buildStrip() fyne.CanvasObject {
 	s.strip = container.NewHBox()
-	s.stripEmpty = widget.NewLabel("Nobody is in the studio yet. Send the guest link from the Guests tab.")
+	s.stripEmpty = widget.NewLabel("No guests yet. Send them the link from the Guests tab.")
 	s.stripEmpty.Importance = widget.LowImportance
 	title := widget.NewLabelWithStyle("Backstage", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	hint := widget.NewLabel("Ctrl+1…9: on or off stage")
@@ -42,7 +42,8 @@ func (s *Studio) buildStrip() fyne.CanvasObject {
 	s.notice = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.notice.Importance = widget.SuccessImportance
 	s.notice.Hide()
-	scroll := container.NewHScroll(container.NewHBox(s.strip, s.stripEmpty))
+	s.stripRow = container.NewHBox(s.strip, container.NewCenter(s.stripEmpty))
+	scroll := container.NewHScroll(s.stripRow)
 	scroll.SetMinSize(fyne.NewSize(0, cardHeight+theme.Padding()*2))
 	bg := canvas.NewRectangle(colorPanel)
 	return container.NewStack(bg, container.NewPadded(container.NewBorder(
@@ -78,6 +79,7 @@ func (s *Studio) updateStrip() {
 	} else {
 		s.stripEmpty.Hide()
 	}
+	s.stripRow.Refresh() // the cards' width changed: lay the row out again
 	s.guest.setCount(len(s.state.Participants) - 1)
 }
 

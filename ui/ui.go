@@ -94,6 +94,7 @@ type Studio struct {
 	noPreview  *fyne.Container
 	layoutBtns map[string]*widget.Button
 	strip      *fyne.Container
+	stripRow   *fyne.Container
 	stripEmpty *widget.Label
 	notice     *widget.Label
 	noticeSeq  int

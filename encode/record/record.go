@@ -222,7 +222,7 @@ func (r *Recorder) fail(err error) {
 	defer r.mu.Unlock()
 	if r.state != stream.Failed {
 		r.state, r.err = stream.Failed, err
-		r.log.Error("recording stopped", "err", err)
+		r.log.Warn("recording stopped", "err", err)
 	}
 }
 

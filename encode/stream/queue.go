@@ -17,13 +17,15 @@ type Queue struct {
 	buf      []*Packet
 	max      int
 	waitKey  bool
+	started  bool // a keyframe has been accepted: skips from now on are drops
 	dropped  int64
 	closed   bool
 	notEmpty chan struct{} // capacity 1: a wake-up for the consumer
 }
 
 // NewQueue returns a queue that holds at most max packets. The first
-// packets it accepts start at a video keyframe.
+// packets it accepts start at a video keyframe; the frames skipped to get
+// there are not counted as dropped.
 func NewQueue(max int) *Queue {
 	return &Queue{max: max, waitKey: true, notEmpty: make(chan struct{}, 1)}
 }
@@ -37,10 +39,15 @@ func (q *Queue) Push(p *Packet) bool {
 	}
 	if p.Kind == Video {
 		if q.waitKey && !p.Key {
-			q.dropped++
+			// Before the first keyframe the output is joining mid-GOP:
+			// nothing is lost that it could have used. After an overflow
+			// the skipped frames are the cost of being slow.
+			if q.started {
+				q.dropped++
+			}
 			return false
 		}
-		q.waitKey = false
+		q.waitKey, q.started = false, true
 	}
 	if len(q.buf) >= q.max {
 		q.dropped += int64(len(q.buf))

@@ -24,6 +24,7 @@ const (
 	maxInvalid   = 20 // refused messages before the studio gives up
 
 	maxEarlyCandidates = 32 // a browser gathers a handful per interface
+	maxPendingJoins    = 64 // sockets connected but not yet joined
 )
 
 // Reasons a session ends, sent to the guest in "bye" (and the close frame).
@@ -56,8 +57,17 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer leave()
+	// Sockets that have not said "join" yet cost a goroutine each for up to
+	// joinTimeout; bound them so a leaked link can't be used to pile them
+	// up.
+	if s.pending.Add(1) > maxPendingJoins {
+		s.pending.Add(-1)
+		http.Error(w, "too many guests joining at once; try again in a few seconds", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.pending.Add(-1)
 		return // Upgrade has answered the client
 	}
 	ws.SetReadLimit(signal.MaxMessageSize)
@@ -68,6 +78,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(s.ctx, func() { _ = ws.SetReadDeadline(time.Now()) })
 	join, err := readJoin(ws)
 	stop()
+	s.pending.Add(-1)
 	if err != nil {
 		closeWith(ws, websocket.ClosePolicyViolation, err.Error())
 		return

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -83,6 +84,7 @@ type Studio struct {
 	ln           net.Listener
 	baseURL      string
 	controlToken Secret
+	pending      atomic.Int32 // WebSockets waiting for their "join"
 
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc

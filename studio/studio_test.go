@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
@@ -565,5 +566,29 @@ func TestLossyUplinkIsRepaired(t *testing.T) {
 		t.Errorf("received %d of %d video packets (%.1f%%) through a 10%%-lossy uplink; NACK should repair it", got, span, 100*frac)
 	} else {
 		t.Logf("received %d of %d video packets through a 10%%-lossy uplink", got, span)
+	}
+}
+
+// Close tells connected guests why they are out, and does not wait for a
+// socket that never said join.
+func TestCloseSaysBye(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: audioOgg})
+	u := strings.Replace(s.GuestURL(), "http", "ws", 1) + "/ws"
+	silent, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	time.Sleep(100 * time.Millisecond) // let the studio start waiting for its join
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	eventually(t, "Ann to be told", func() bool { return ann.Bye() == "the studio closed" })
+	if _, _, err := silent.ReadMessage(); err == nil {
+		t.Error("the silent socket is still open")
 	}
 }

@@ -24,7 +24,7 @@ type realShow struct {
 	*studio.Studio
 }
 
-func (realShow) SetLayout(string) error                 { return nil }
+func (realShow) SetLayout(string) error                  { return nil }
 func (realShow) Preview(func(image.Image)) (stop func()) { return func() {} }
 func (realShow) LiveStats() []DestinationStats           { return nil }
 

@@ -473,7 +473,7 @@ func (p *Pipeline) Close() error {
 		p.mu.Lock()
 		outs := p.outputs
 		p.outputs = nil
-		inputs := p.inputs
+		inputs := slices.Clone(p.inputs) // Input.Close edits p.inputs in place
 		p.mu.Unlock()
 		errs := make([]error, len(outs))
 		var wg sync.WaitGroup

@@ -257,6 +257,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.AddOutput(rec)
+		p.AddInput("left open")
+		p.AddInput("left open too") // Close closes what the caller did not
 		time.Sleep(300 * time.Millisecond)
 		in.Close()
 		if err := p.Close(); err != nil {

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"greenroom/encode/compositor"
@@ -37,10 +35,13 @@ func (s *sink) WriteAudio(pcm []float32, rate, ch int) error {
 
 func ffmpeg(t *testing.T, args ...string) {
 	t.Helper()
-	out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...).CombinedOutput()
-	if err != nil {
+	if out, err := execFFmpeg(args...); err != nil {
 		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
 	}
+}
+
+func execFFmpeg(args ...string) ([]byte, error) {
+	return exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...).CombinedOutput()
 }
 
 // vp8Packets makes 2 s of 320x240 VP8 (keyframe every second) and
@@ -48,28 +49,7 @@ func ffmpeg(t *testing.T, args ...string) {
 func vp8Packets(t *testing.T) [][]*rtp.Packet {
 	path := filepath.Join(t.TempDir(), "v.ivf")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2", "-c:v", "libvpx", "-g", "30", "-deadline", "realtime", path)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, _, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := rtp.NewPacketizer(1200, 96, 1, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
-	var frames [][]*rtp.Packet
-	for {
-		data, _, err := r.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, p.Packetize(data, 3000))
-	}
-	return frames
+	return packetize(t, path)
 }
 
 func TestVP8(t *testing.T) {

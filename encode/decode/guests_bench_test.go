@@ -1,0 +1,118 @@
+package decode_test
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+
+	"greenroom/encode"
+	"greenroom/encode/decode"
+)
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkFourGuests1080p is the guests issue's budget: four guests
+// sending 720p VP8 at 30 fps, decoded, composited into a 1080p30 program
+// and encoded (x264 veryfast + AAC), in real time for GREENROOM_BENCH_SECONDS
+// (default 10). It reports the CPU used in cores, the program frames
+// encoded per frame due (x-realtime, 1 = kept up) and the preset the
+// governor ended on. Run with -benchtime 1x; scripts/bench runs the ffmpeg
+// CLI doing the same work beside it.
+func BenchmarkFourGuests1080p(b *testing.B) {
+	secs := 10
+	if s, err := strconv.Atoi(os.Getenv("GREENROOM_BENCH_SECONDS")); err == nil && s > 0 {
+		secs = s
+	}
+	ivf := filepath.Join(b.TempDir(), "guest.ivf")
+	if out, err := execFFmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "4",
+		"-c:v", "libvpx", "-b:v", "2M", "-g", "120", "-deadline", "realtime", "-cpu-used", "8", ivf); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	frames := packetize(b, ivf)
+	for range b.N {
+		p, err := encode.New(encode.Config{Width: 1920, Height: 1080, FPS: 30})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var tracks []*decode.Track
+		for range 4 {
+			in := p.AddInput("guest")
+			tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: in})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tracks = append(tracks, tr)
+		}
+		startCPU, start := cpuTime(), time.Now()
+		// Four guests, one goroutine each as the studio runs them, each
+		// sending its frames on time.
+		done := make(chan struct{})
+		for g, tr := range tracks {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				seq := uint16(g * 1000)
+				for n := 0; time.Since(start) < time.Duration(secs)*time.Second; n++ {
+					time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / 30)))
+					for _, pkt := range frames[n%len(frames)] {
+						c := *pkt
+						c.SequenceNumber = seq
+						c.Timestamp = uint32(n * 3000)
+						seq++
+						tr.WriteRTP(&c)
+					}
+				}
+			}()
+		}
+		for range tracks {
+			<-done
+		}
+		wall := time.Since(start)
+		cpu := cpuTime() - startCPU
+		st := p.Stats()
+		p.Close()
+		for _, tr := range tracks {
+			tr.Close()
+		}
+		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
+		b.ReportMetric(float64(st.Frames)/(wall.Seconds()*30), "x-realtime")
+		b.Logf("%v: %d frames encoded, %d dropped, preset %s, encode %.1f ms/frame", wall.Round(time.Millisecond), st.Frames, st.Dropped, st.Preset, float64(st.EncodeTime)/1e6)
+	}
+}
+
+// packetize reads a VP8 IVF file into RTP packets, frame by frame.
+func packetize(tb testing.TB, path string) [][]*rtp.Packet {
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	r, _, err := ivfreader.NewWith(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := rtp.NewPacketizer(1200, 96, 1, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
+	var frames [][]*rtp.Packet
+	for {
+		data, _, err := r.ParseNextFrame()
+		if errors.Is(err, io.EOF) {
+			return frames
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		frames = append(frames, p.Packetize(data, 3000))
+	}
+}

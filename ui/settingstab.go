@@ -148,18 +148,45 @@ func (t *settingsTab) setLive(live bool) {
 	}
 }
 
-// save changes the settings off the UI thread, then calls done (if any) on
-// the UI thread. A failure to save is shown; done also gets it.
+// save changes the settings off the UI thread, in the order asked — typing
+// "6000" saves 6, 600 and 6000, and the last must win — then calls done (if
+// any) on the UI thread. A failure to save is shown; done also gets it.
 func (s *Studio) save(change func(*settings.Settings), done func(error)) {
-	s.async(func() {
-		err := s.st.Update(change)
+	s.saveMu.Lock()
+	s.saves = append(s.saves, saveReq{change, done})
+	start := !s.saving
+	s.saving = true
+	s.saveMu.Unlock()
+	if start {
+		s.async(s.drainSaves)
+	}
+}
+
+type saveReq struct {
+	change func(*settings.Settings)
+	done   func(error)
+}
+
+// drainSaves writes queued changes one after the other until none is left.
+func (s *Studio) drainSaves() {
+	for {
+		s.saveMu.Lock()
+		if len(s.saves) == 0 {
+			s.saving = false
+			s.saveMu.Unlock()
+			return
+		}
+		r := s.saves[0]
+		s.saves = s.saves[1:]
+		s.saveMu.Unlock()
+		err := s.st.Update(r.change)
 		s.do(func() {
 			if err != nil {
 				s.showError("Couldn't save your settings: " + s.scrub(err.Error()))
 			}
-			if done != nil {
-				done(err)
+			if r.done != nil {
+				r.done(err)
 			}
 		})
-	})
+	}
 }

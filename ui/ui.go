@@ -72,12 +72,19 @@ type Studio struct {
 	stopFrame func()
 	liveFlag  atomic.Bool // s.live, for the tick loop
 
+	// saveMu guards saves and saving: the settings changes waiting to be
+	// written, in order, by one drainSaves at a time.
+	saveMu sync.Mutex
+	saves  []saveReq
+	saving bool
+
 	frame        atomic.Pointer[frameBox]
 	framePending atomic.Bool
 
 	// UI state.
 	live      bool
-	busy      bool // a SetLive is under way
+	busy      bool // a SetLive is under way…
+	busyOn    bool // …to go live (true) or to end (false)
 	liveSince time.Time
 	state     studio.State
 	layout    string
@@ -417,10 +424,10 @@ func (s *Studio) applyLive(on bool) {
 	s.live = on
 	s.liveFlag.Store(on)
 	switch {
-	case s.busy && s.live:
-		s.goLive.SetText("Ending…")
-	case s.busy:
+	case s.busy && s.busyOn:
 		s.goLive.SetText("Starting…")
+	case s.busy:
+		s.goLive.SetText("Ending…")
 	case s.live:
 		s.goLive.SetText("End Stream")
 		s.goLive.SetIcon(theme.MediaStopIcon())
@@ -523,7 +530,7 @@ func (s *Studio) preflight() string {
 // setLive asks the show to go live or end, off the UI thread, then calls
 // done (on the UI thread) if it succeeded.
 func (s *Studio) setLive(on bool, done func()) {
-	s.busy = true
+	s.busy, s.busyOn = true, on
 	s.applyLive(s.live)
 	s.async(func() {
 		err := s.show.SetLive(on)
@@ -557,7 +564,7 @@ func (s *Studio) requestClose() {
 	s.confirm("You're live",
 		"Closing Greenroom ends the stream for your viewers and your guests.",
 		"End Stream and Quit", func() {
-			s.busy = true
+			s.busy, s.busyOn = true, false
 			s.applyLive(s.live)
 			s.async(func() {
 				// Ending flushes the outputs; a dead server must not keep

@@ -693,3 +693,44 @@ func TestHasDisplay(t *testing.T) {
 		t.Error("no display with WAYLAND_DISPLAY set")
 	}
 }
+
+func TestSettingsSavedInOrder(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, nil)
+	for _, v := range []string{"6", "60", "600", "6000", "60000", "6000"} {
+		s.prefs.kbps.SetText(v)
+	}
+	s.settle()
+	if got := st.Get().Output.VideoKbps; got != 6000 {
+		t.Errorf("saved %d kb/s, want the last value typed, 6000", got)
+	}
+	if s.prefs.kbpsErr.Visible() {
+		t.Error("an error shows for a good value")
+	}
+	s.prefs.kbps.SetText("12")
+	if !s.prefs.kbpsErr.Visible() {
+		t.Error("no error for 12 kb/s")
+	}
+	s.prefs.size.SetSelected(sizeLabel(1920, 1080))
+	s.settle()
+	if o := st.Get().Output; o.Width != 1920 || o.Height != 1080 || o.VideoKbps != 6000 {
+		t.Errorf("after choosing 1080p: %+v", o)
+	}
+}
+
+func TestStartingNotEnding(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	f.mu.Lock() // SetLive waits, as a preflight does
+	test.Tap(s.goLive)
+	// The show says it is live before SetLive returns.
+	s.applyState(studio.State{Live: true, Participants: f.state.Participants})
+	if s.goLive.Text != "Starting…" || !s.goLive.Disabled() {
+		t.Errorf("while going live: button %q (disabled %v)", s.goLive.Text, s.goLive.Disabled())
+	}
+	f.mu.Unlock()
+	s.settle()
+	if s.goLive.Text != "End Stream" || s.goLive.Disabled() {
+		t.Errorf("live: button %q (disabled %v)", s.goLive.Text, s.goLive.Disabled())
+	}
+}

@@ -35,6 +35,7 @@
 // {"error": "..."}:
 //
 //	GET  /api/state                          → State
+//	GET  /api/events                         → Server-Sent Events: "state", then one per Event
 //	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)

@@ -1,6 +1,7 @@
 package studio_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -590,5 +591,58 @@ func TestCloseSaysBye(t *testing.T) {
 	eventually(t, "Ann to be told", func() bool { return ann.Bye() == "the studio closed" })
 	if _, _, err := silent.ReadMessage(); err == nil {
 		t.Error("the silent socket is still open")
+	}
+}
+
+// The control API streams the show: the state first, then each change; the
+// stream ends when the studio closes.
+func TestControlEvents(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	req, _ := http.NewRequest("GET", "http://"+s.Addr().String()+"/api/events", nil)
+	req.Header.Set("Authorization", "Bearer "+s.ControlToken().Reveal())
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "event: ") {
+				lines <- strings.TrimPrefix(sc.Text(), "event: ")
+			}
+		}
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event")
+			return ""
+		}
+	}
+	if e := next(); e != "state" {
+		t.Fatalf("first event %q, want state", e)
+	}
+	ann := join(t, s, "Ann", studiotest.Options{})
+	if e := next(); e != "joined" {
+		t.Fatalf("event %q, want joined", e)
+	}
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(); e != "staged" {
+		t.Fatalf("event %q, want staged", e)
+	}
+	ann.Close()
+	s.Close()
+	for range lines { // drained until the stream ends
 	}
 }

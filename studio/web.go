@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 
 	"greenroom/assets"
 )
@@ -20,6 +21,7 @@ import (
 //	GET  /join/{token}/ws      guest signaling (WebSocket, package signal)
 //	GET  /assets/guest/...     the page's script and style
 //	GET  /api/state            control API, Bearer token or ?token=
+//	GET  /api/events           the show's events (Server-Sent Events)
 //	POST /api/stage            {"id": "g1", "on": true}
 //	POST /api/kick             {"id": "g1"}
 //	POST /api/live             {"on": true}
@@ -30,6 +32,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("GET /join/{token}/ws", s.serveSignal)
 	mux.Handle("GET /assets/guest/", http.StripPrefix("/assets/guest/", http.FileServerFS(assets.Guest)))
 	mux.HandleFunc("GET /api/state", s.control(s.apiState))
+	mux.HandleFunc("GET /api/events", s.control(s.apiEvents))
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
@@ -97,6 +100,61 @@ func (s *Studio) control(h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Studio) apiState(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.State())
+}
+
+// eventsHeartbeat keeps idle event streams alive through proxies.
+const eventsHeartbeat = 25 * time.Second
+
+// apiEvents streams the show as Server-Sent Events: first "state" with the
+// whole State, then one event per change named by its kind ("joined",
+// "staged", ...) with the Event as data. After a gap in Seq (the client
+// fell behind) a fresh "state" comes first, so a client never has to poll.
+func (s *Studio) apiEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeJSONError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	events, cancel := s.Subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	send := func(name string, v any) bool {
+		b, _ := json.Marshal(v)
+		_, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b)
+		flusher.Flush()
+		return err == nil
+	}
+	// Subscribing before the snapshot means no change falls between them;
+	// one may show twice, which a client applying state tolerates.
+	if !send("state", s.State()) {
+		return
+	}
+	beat := time.NewTicker(eventsHeartbeat)
+	defer beat.Stop()
+	var last uint64
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return // the studio closed
+			}
+			if last != 0 && ev.Seq != last+1 && !send("state", s.State()) {
+				return
+			}
+			last = ev.Seq
+			if !send(string(ev.Kind), ev) {
+				return
+			}
+		case <-beat.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		case <-r.Context().Done():
+			return
+		}
+	}
 }
 
 func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) {

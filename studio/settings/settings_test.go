@@ -252,3 +252,22 @@ func TestEnabled(t *testing.T) {
 		t.Errorf("Enabled() = %+v", on)
 	}
 }
+
+func TestFailedSaveKeepsSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "greenroom")
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A file where the config directory should be: no save can succeed,
+	// even as root.
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(func(s *Settings) { s.Output.FPS = 25 }); err == nil {
+		t.Fatal("saved with no directory to save into")
+	}
+	if st.Get().Output.FPS != 30 {
+		t.Error("a change that could not be saved is in memory")
+	}
+}

@@ -50,8 +50,9 @@ type Show interface {
 	// image after handing it over.
 	Preview(frame func(img image.Image)) (stop func())
 	// LiveStats reports each output's health while live: one entry per
-	// enabled destination, in the settings' order, then the recording.
-	// It is cheap (a snapshot), the window polls it once a second.
+	// destination that went live, and one for the recording, in any order
+	// (see DestinationStats.ID). It is cheap (a snapshot): the window polls
+	// it once a second while live.
 	LiveStats() []DestinationStats
 }
 

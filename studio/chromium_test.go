@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +146,34 @@ func TestChromiumGuests(t *testing.T) {
 	if n := len(s.State().Participants); n != 3 {
 		t.Errorf("%d participants after the blip, want the host and two guests", n)
 	}
+
+	// A guest without a camera joins with audio only, is told so, and the
+	// others show a tile with the name's initial and hear her.
+	cat, err := b.NewPage(ctx, s.GuestURL()+"?name=Cat&join=1", studiotest.NoCamera)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	var catID string
+	eventually(t, "Cat to join", func() bool { return cat.Eval(`greenroom.id`, &catID) == nil && catID != "" })
+	var note string
+	if err := cat.Eval(`document.getElementById("media-note").textContent`, &note); err != nil || !strings.Contains(note, "audio only") {
+		t.Errorf("Cat's page says %q (%v); want it to say she joins with audio only", note, err)
+	}
+	if err := s.Stage(catID, true); err != nil {
+		t.Fatal(err)
+	}
+	var tile struct {
+		Class, Name string
+		Audio       int
+	}
+	eventually(t, "Ann's page to show Cat as an audio tile", func() bool {
+		err := pages[0].Eval(`(() => { const t = greenroom.tiles.get(`+strconv.Quote(catID)+`);
+			return t ? {class: t.el.className, name: t.name.textContent, audio: t.stream.getAudioTracks().length} : {} })()`, &tile)
+		return err == nil && strings.Contains(tile.Class, "audio-only") && tile.Name == "Cat" && tile.Audio == 1
+	})
+	screenshot(t, pages[0], "guest0-audio-only-guest.png")
+	eventually(t, "the sink to get Cat's audio", func() bool { return sink.count(catID+"-audio") > 20 })
 
 	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
 		if err := pages[0].Call("Page.navigate", map[string]string{"url": s.GuestURL() + "?name=Cat"}, nil); err != nil {

@@ -177,6 +177,50 @@ func (b *Browser) attach(ctx context.Context, urls []string) ([]*Page, error) {
 	}
 }
 
+// NewPage opens a tab that runs preload (JavaScript) before any script of
+// the page at url, e.g. to take the camera away.
+func (b *Browser) NewPage(ctx context.Context, url_, preload string) (*Page, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, "http://127.0.0.1:"+b.port+"/json/new?about:blank", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("studiotest: open tab: %w", err)
+	}
+	var target struct{ WebSocketDebuggerURL string }
+	err = json.NewDecoder(resp.Body).Decode(&target)
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("studiotest: open tab: %w", err)
+	}
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, target.WebSocketDebuggerURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("studiotest: devtools: %w", err)
+	}
+	p := &Page{URL: url_, ws: ws}
+	if err := p.Call("Page.enable", map[string]string{}, nil); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := p.Call("Page.addScriptToEvaluateOnNewDocument", map[string]string{"source": preload}, nil); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := p.Call("Page.navigate", map[string]string{"url": url_}, nil); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// NoCamera is a preload for NewPage: getUserMedia fails for video as it
+// does on a machine without a camera, and the device list has none.
+const NoCamera = `(() => {
+  const md = navigator.mediaDevices, gum = md.getUserMedia.bind(md), enumerate = md.enumerateDevices.bind(md);
+  md.getUserMedia = (c) => (c && c.video)
+    ? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
+    : gum(c);
+  md.enumerateDevices = async () => (await enumerate()).filter((d) => d.kind !== "videoinput");
+})();`
+
 // Call sends one DevTools command and decodes its result into result (if
 // not nil).
 func (p *Page) Call(method string, params, result any) error {

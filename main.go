@@ -1,6 +1,6 @@
 // Command greenroom is the Greenroom studio.
 //
-//	greenroom                 the studio (until the window lands: the headless default below)
+//	greenroom                 the studio window
 //	greenroom live [flags]    headless: the test-pattern host, live to RTMP(S) and/or recorded
 //	greenroom serve [flags]   headless studio: guests join by link, the control API runs the show
 package main
@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -32,7 +31,7 @@ func main() {
 }
 
 const usage = `usage:
-  greenroom                      start the studio (for now: test pattern, recorded to ~/Videos/Greenroom)
+  greenroom                      open the studio window (needs a display; see serve)
   greenroom live [flags]         go live headless with the test-pattern host
       --to URL                   rtmp:// or rtmps:// server URL ending in the stream key (repeatable)
       --record FILE              also record to FILE (.mp4 fragmented, .mkv, .flv)
@@ -53,7 +52,7 @@ const usage = `usage:
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		return runDefault(ctx, stdout, stderr)
+		return runGUI(stdout, stderr)
 	}
 	switch args[0] {
 	case "live":
@@ -66,31 +65,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "greenroom: unknown command %q\n%s", args[0], usage)
 	return 2
-}
-
-// runDefault is what `greenroom` and scripts/run do until the studio window
-// exists: the test-pattern host, recorded to a new file in ~/Videos/Greenroom.
-func runDefault(ctx context.Context, stdout, stderr io.Writer) int {
-	dir, err := recordingsDir()
-	if err != nil {
-		fmt.Fprintf(stderr, "greenroom: %v\n", err)
-		return 1
-	}
-	file := filepath.Join(dir, "greenroom-"+time.Now().Format("20060102-150405")+".mp4")
-	fmt.Fprintln(stdout, "greenroom: no studio window yet — running the headless default: test-pattern host, recorded locally; Ctrl-C to stop")
-	return runLive(ctx, []string{"--record", file}, stdout, stderr)
-}
-
-func recordingsDir() (string, error) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no home folder to record into: %w", err)
-	}
-	dir := filepath.Join(home, "Videos", "Greenroom")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create the recordings folder: %w", err)
-	}
-	return dir, nil
 }
 
 type liveFlags struct {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,7 @@ type Pipeline struct {
 	frames, dropped atomic.Int64
 	encodeNanos     atomic.Int64 // EWMA of encode time per frame
 	behind          atomic.Bool
+	solo            atomic.Bool // layout: only the first input is shown
 	// slowdown is added to every frame's encode time: tests use it to play
 	// a machine too slow for the preset.
 	slowdown atomic.Int64
@@ -226,6 +228,23 @@ func (in *Input) Close() {
 	})
 }
 
+// Layouts are the arrangements SetLayout accepts.
+var Layouts = []string{"grid", "solo"}
+
+// SetLayout arranges the program: "grid" tiles every input, "solo" shows
+// the first input alone, full frame. (Scene layouts will replace these.)
+func (p *Pipeline) SetLayout(name string) error {
+	switch name {
+	case "grid":
+		p.solo.Store(false)
+	case "solo":
+		p.solo.Store(true)
+	default:
+		return fmt.Errorf("encode: unknown layout %q (have %s)", name, strings.Join(Layouts, ", "))
+	}
+	return nil
+}
+
 // AddOutput starts sending the program to o. The pipeline owns o from
 // now on and closes it on RemoveOutput or Close.
 func (p *Pipeline) AddOutput(o stream.Output) {
@@ -334,6 +353,9 @@ func (p *Pipeline) runVideo() {
 		slots = slots[:0]
 		for _, in := range inputs {
 			slots = append(slots, in.Video)
+		}
+		if p.solo.Load() && len(slots) > 1 {
+			slots = slots[:1]
 		}
 		var f *astiav.Frame
 		select {

@@ -319,3 +319,38 @@ func TestPreview(t *testing.T) {
 		t.Errorf("program %d frames, %d dropped while the preview was stuck", st.Frames, st.Dropped)
 	}
 }
+
+func TestLayouts(t *testing.T) {
+	p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.AddTestPattern("host", 320, 180)
+	p.AddInput("silent guest") // a placeholder tile in the grid
+	lumas := make(chan float64, 1)
+	p.SetPreview(320, 180, 30, func(img *image.RGBA) {
+		select {
+		case lumas <- meanLuma(img):
+		default:
+		}
+	})
+	// The grid has two tiles side by side with background above and
+	// below; solo is the host's pattern edge to edge.
+	mean := func() float64 {
+		time.Sleep(200 * time.Millisecond)
+		<-lumas
+		return <-lumas
+	}
+	grid := mean()
+	if err := p.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	solo := mean()
+	if solo-grid < 20 {
+		t.Errorf("mean luma grid %.0f, solo %.0f: solo should fill the frame with the pattern", grid, solo)
+	}
+	if err := p.SetLayout("spiral"); err == nil {
+		t.Error("unknown layout accepted")
+	}
+}

@@ -22,8 +22,18 @@ import (
 
 // Destination is a place the show goes live to.
 type Destination struct {
+	ID   string // the settings' ID, to match stats to destinations; may be ""
 	Name string // what the creator calls it: "YouTube", "Twitch", …
 	URL  string // rtmp(s)://host/app/key: a secret, never logged
+}
+
+// OutputStats is one live output's health, with what it is for.
+type OutputStats struct {
+	stream.Stats
+	// Destination is the Destination.ID this output publishes to; "" for
+	// the recording and for destinations without an ID.
+	Destination string
+	Recording   bool
 }
 
 // ProgramConfig says where the live show goes.
@@ -49,10 +59,17 @@ type Program struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
+	dests    []Destination
 	inputs   map[string]*programInput // by participant ID
-	outputs  []stream.Output
+	outputs  []liveOutput
 	keyframe func(participantID string) bool
 	closed   bool
+}
+
+type liveOutput struct {
+	stream.Output
+	dest      string // Destination.ID
+	recording bool
 }
 
 type programInput struct {
@@ -66,17 +83,38 @@ func NewProgram(pipe *encode.Pipeline, cfg ProgramConfig) (*Program, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	for _, d := range cfg.Destinations {
-		if _, err := rtmpout.ParseURL(d.URL); err != nil {
-			return nil, fmt.Errorf("studio: destination %s: %w", d.Name, err)
-		}
-	}
-	return &Program{
+	p := &Program{
 		pipe:   pipe,
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "program"),
 		inputs: map[string]*programInput{},
-	}, nil
+	}
+	if err := p.SetDestinations(cfg.Destinations); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetDestinations replaces where the next go-live publishes to (the window
+// reads them from the settings at that moment). A live show keeps going to
+// the destinations it started with.
+func (p *Program) SetDestinations(dests []Destination) error {
+	for _, d := range dests {
+		if _, err := rtmpout.ParseURL(d.URL); err != nil {
+			return fmt.Errorf("studio: destination %s: %w", d.Name, err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dests = append([]Destination(nil), dests...)
+	return nil
+}
+
+// SetRecordDir sets the folder the next go-live records into.
+func (p *Program) SetRecordDir(dir string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg.RecordDir = dir
 }
 
 // Attach lets the program ask the studio for keyframes after packet loss.
@@ -163,34 +201,35 @@ func (p *Program) SetLive(on bool) error {
 	}
 	p.mu.Lock()
 	busy := len(p.outputs) > 0
+	dests := p.dests
 	p.mu.Unlock()
 	if busy {
 		return nil // already live
 	}
 	info := p.pipe.Info()
-	var outs []stream.Output
+	var outs []liveOutput
 	var errs []error
 	if path := p.recordPath(); path != "" {
 		rec, err := record.New(record.Config{Path: path, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			outs = append(outs, rec)
+			outs = append(outs, liveOutput{Output: rec, recording: true})
 		}
 	}
 	var rtmps []*rtmpout.Output
-	for _, d := range p.cfg.Destinations {
-		t, _ := rtmpout.ParseURL(d.URL) // checked in NewProgram
+	for _, d := range dests {
+		t, _ := rtmpout.ParseURL(d.URL) // checked in SetDestinations
 		o, err := rtmpout.New(rtmpout.Config{Name: d.Name + " (" + t.Redacted() + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		outs = append(outs, o)
+		outs = append(outs, liveOutput{Output: o, dest: d.ID})
 		rtmps = append(rtmps, o)
 	}
 	for _, o := range outs {
-		p.pipe.AddOutput(o)
+		p.pipe.AddOutput(o.Output)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -204,7 +243,7 @@ func (p *Program) SetLive(on bool) error {
 	}
 	if healthy == 0 {
 		for _, o := range outs {
-			p.pipe.RemoveOutput(o)
+			p.pipe.RemoveOutput(o.Output)
 		}
 		if len(errs) == 0 {
 			return errors.New("studio: nothing to go live to: add a destination or a recording folder")
@@ -227,7 +266,7 @@ func (p *Program) endLive() error {
 	p.mu.Unlock()
 	var errs []error
 	for _, o := range outs {
-		if err := p.pipe.RemoveOutput(o); err != nil && o.Stats().State != stream.Failed {
+		if err := p.pipe.RemoveOutput(o.Output); err != nil && o.Stats().State != stream.Failed {
 			errs = append(errs, err)
 		}
 	}
@@ -235,26 +274,29 @@ func (p *Program) endLive() error {
 }
 
 func (p *Program) recordPath() string {
-	if p.cfg.RecordFile != "" {
-		return p.cfg.RecordFile
+	p.mu.Lock()
+	file, dir := p.cfg.RecordFile, p.cfg.RecordDir
+	p.mu.Unlock()
+	if file != "" {
+		return file
 	}
-	if p.cfg.RecordDir != "" {
-		if err := os.MkdirAll(p.cfg.RecordDir, 0o755); err != nil {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			p.log.Warn("recording folder", "err", err)
 		}
-		return filepath.Join(p.cfg.RecordDir, "greenroom-"+time.Now().Format("20060102-150405")+".mp4")
+		return filepath.Join(dir, "greenroom-"+time.Now().Format("20060102-150405")+".mp4")
 	}
 	return ""
 }
 
 // Outputs returns the live outputs' health (empty when not live).
-func (p *Program) Outputs() []stream.Stats {
+func (p *Program) Outputs() []OutputStats {
 	p.mu.Lock()
-	outs := append([]stream.Output(nil), p.outputs...)
+	outs := append([]liveOutput(nil), p.outputs...)
 	p.mu.Unlock()
-	stats := make([]stream.Stats, len(outs))
+	stats := make([]OutputStats, len(outs))
 	for i, o := range outs {
-		stats[i] = o.Stats()
+		stats[i] = OutputStats{Stats: o.Stats(), Destination: o.dest, Recording: o.recording}
 	}
 	return stats
 }

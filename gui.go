@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"sync"
+
+	"fyne.io/fyne/v2/app"
+
+	"greenroom/encode"
+	"greenroom/studio"
+	"greenroom/studio/settings"
+	"greenroom/ui"
+)
+
+// runGUI is `greenroom` with no arguments: the studio window over a running
+// studio (guest server and program) built from the user's settings.
+func runGUI(stdout, stderr io.Writer) int {
+	if !ui.HasDisplay() {
+		fmt.Fprintln(stderr, "greenroom: no display here (DISPLAY and WAYLAND_DISPLAY are unset) — run `greenroom serve` for the studio without a window, or `greenroom live` to stream the test pattern")
+		return 1
+	}
+	st, serr := settings.Open("")
+	if st == nil {
+		fmt.Fprintf(stderr, "greenroom: %v\n", serr)
+		return 1
+	}
+	log := newLogger(stderr, false)
+	set := st.Get()
+	out := set.Output
+	pipe, err := encode.New(encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom: %v\n", err)
+		return 1
+	}
+	defer pipe.Close()
+	cfg := pipe.Config()
+	if _, err := pipe.AddTestPattern(studio.HostID, cfg.Width, cfg.Height); err != nil {
+		fmt.Fprintf(stderr, "greenroom: %v\n", err)
+		return 1
+	}
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom: %v\n", err)
+		return 1
+	}
+	defer prog.Close()
+	scfg := studio.Config{Sink: prog, GoLive: prog.SetLive, Logger: log}
+	sd, err := studio.New(scfg)
+	if err != nil {
+		// Another program (or another Greenroom) has the usual port: any
+		// free one will do, the guest link says which.
+		scfg.Listen = ":0"
+		if sd, err = studio.New(scfg); err != nil {
+			fmt.Fprintf(stderr, "greenroom: %v\n", err)
+			return 1
+		}
+	}
+	prog.Attach(sd)
+	fmt.Fprintf(stdout, "guest link: %s\n", sd.GuestURL())
+
+	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, settings: st}, st)
+	var damaged *settings.DamagedError
+	if errors.As(serr, &damaged) {
+		w.ShowError(serr)
+	}
+	w.Run() // until the window closes; it ends a live show first
+	if err := errors.Join(sd.Close(), prog.Close()); err != nil {
+		fmt.Fprintf(stderr, "greenroom: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// show is what the window drives: the studio, plus the program's media
+// side (preview, layout, live outputs) and the settings read at go-live.
+type show struct {
+	*studio.Studio
+	prog     *studio.Program
+	pipe     *encode.Pipeline
+	settings *settings.Store
+
+	mu      sync.Mutex
+	frame   func(image.Image) // the window's preview consumer, or nil
+	preview sync.Once
+	calls   sync.WaitGroup // frame calls in flight, for stop
+}
+
+// SetLive goes live to the destinations enabled in the settings now, and
+// records into the settings' folder.
+func (s *show) SetLive(on bool) error {
+	if on {
+		set := s.settings.Get()
+		var dests []studio.Destination
+		for _, d := range set.Enabled() {
+			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL()})
+		}
+		if err := s.prog.SetDestinations(dests); err != nil {
+			return err
+		}
+		s.prog.SetRecordDir(set.RecordingDir)
+	}
+	return s.Studio.SetLive(on)
+}
+
+func (s *show) SetLayout(name string) error { return s.pipe.SetLayout(name) }
+
+// Preview hands the window a copy of each preview frame: the pipeline
+// reuses its buffers, the window may keep what it gets.
+func (s *show) Preview(frame func(image.Image)) (stop func()) {
+	s.preview.Do(func() {
+		s.pipe.SetPreview(640, 360, 15, func(img *image.RGBA) {
+			s.mu.Lock()
+			f := s.frame
+			if f != nil {
+				s.calls.Add(1)
+			}
+			s.mu.Unlock()
+			if f == nil {
+				return
+			}
+			defer s.calls.Done()
+			cp := image.NewRGBA(img.Rect)
+			copy(cp.Pix, img.Pix)
+			f(cp)
+		})
+	})
+	s.mu.Lock()
+	s.frame = frame
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.frame = nil
+		s.mu.Unlock()
+		s.calls.Wait()
+	}
+}
+
+// LiveStats reports the program's outputs in the window's words.
+func (s *show) LiveStats() []ui.DestinationStats {
+	var out []ui.DestinationStats
+	for _, o := range s.prog.Outputs() {
+		d := ui.DestinationStats{
+			ID: o.Destination, Name: o.Name, State: o.State.String(),
+			BitRate: o.BitRate, FPS: o.FPS, Dropped: o.Dropped, Reconnects: o.Reconnects,
+		}
+		if o.Recording {
+			d.Name = "Recording"
+		}
+		if o.Err != nil {
+			d.Err = o.Err.Error()
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+var _ ui.Show = (*show)(nil)

@@ -60,6 +60,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	}
 	prog.Attach(sd)
 	fmt.Fprintf(stdout, "guest link: %s\n", sd.GuestURL())
+	fmt.Fprintf(stdout, "control: %s\n", sd.ControlURL())
 
 	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, settings: st}, st)
 	var damaged *settings.DamagedError

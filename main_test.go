@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -177,3 +180,7 @@ func TestLiveInterruptFinalizesRecording(t *testing.T) {
 		}
 	}
 }
+
+func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} } // the studio's self-signed certificate
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

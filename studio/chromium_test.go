@@ -125,6 +125,35 @@ func TestChromiumGuests(t *testing.T) {
 		t.Errorf("browser video arrives as %q", m)
 	}
 
+	// Bob off stage and back, twice: Ann's page drops his tile and shows it
+	// again on a reused transceiver (inactive, then sendonly with his
+	// stream ID again).
+	var bobID string
+	if err := pages[1].Eval(`greenroom.id`, &bobID); err != nil {
+		t.Fatal(err)
+	}
+	tileJS := `(() => { const t = greenroom.tiles.get(` + strconv.Quote(bobID) + `);
+		return t ? {class: t.el.className, name: t.name.textContent, audio: t.stream.getAudioTracks().length, width: t.video.videoWidth} : {} })()`
+	for range 2 {
+		if err := s.Stage(bobID, false); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "Ann's page to drop Bob's tile", func() bool {
+			var tile struct{ Name string }
+			return pages[0].Eval(tileJS, &tile) == nil && tile.Name == ""
+		})
+		if err := s.Stage(bobID, true); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "Ann's page to show Bob again", func() bool {
+			var tile struct {
+				Class, Name  string
+				Audio, Width int
+			}
+			return pages[0].Eval(tileJS, &tile) == nil && tile.Name == "Bob" && tile.Audio == 1 && tile.Width > 0 && !strings.Contains(tile.Class, "audio-only")
+		})
+	}
+
 	// A blip: Ann's page loses its signaling socket. It reconnects with its
 	// resume key and is back on stage under the same ID, and Bob's page
 	// decodes her again.

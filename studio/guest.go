@@ -169,8 +169,12 @@ type guest struct {
 	life goroutines // reader, writer, track forwarders, RTCP readers, sink feeders
 
 	// Owned by run.
-	pc       *webrtc.PeerConnection
-	senders  map[*pubTrack]*webrtc.RTPSender
+	pc      *webrtc.PeerConnection
+	senders map[*pubTrack]*webrtc.RTPTransceiver // what we forward, and where
+	// Transceivers whose track we removed: freeing waits for the answer to
+	// the offer that removed it, then free holds them for reuse by kind.
+	freeing  []*webrtc.RTPTransceiver
+	free     map[webrtc.RTPCodecType][]*webrtc.RTPTransceiver
 	offering bool        // an offer of ours awaits its answer
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
@@ -369,6 +373,10 @@ func (g *guest) handle(m signal.Message) error {
 			return fmt.Errorf("apply answer: %w", err)
 		}
 		g.offering = false
+		for _, tr := range g.freeing {
+			g.free[tr.Kind()] = append(g.free[tr.Kind()], tr)
+		}
+		g.freeing = nil
 		for _, t := range g.added {
 			t.requestKeyframe() // the new subscriber can't decode without one
 		}
@@ -401,7 +409,8 @@ func (g *guest) acceptOffer(sdp string) error {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
 	g.pc = pc
-	g.senders = make(map[*pubTrack]*webrtc.RTPSender)
+	g.senders = make(map[*pubTrack]*webrtc.RTPTransceiver)
+	g.free = make(map[webrtc.RTPCodecType][]*webrtc.RTPTransceiver)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return // gathering done; trickle has no end marker to send
@@ -473,12 +482,13 @@ func (g *guest) sync() {
 	}
 	want := g.st.sfu.forwardedTo(g.id, st)
 	changed := false
-	for t, sender := range g.senders {
+	for t, tr := range g.senders {
 		if !want[t] {
-			if err := g.pc.RemoveTrack(sender); err != nil {
+			if err := g.pc.RemoveTrack(tr.Sender()); err != nil {
 				g.log.Debug("remove track", "track", t.info.TrackID, "err", err)
 			}
 			delete(g.senders, t)
+			g.freeing = append(g.freeing, tr)
 			changed = true
 		}
 	}
@@ -486,15 +496,13 @@ func (g *guest) sync() {
 		if g.senders[t] != nil {
 			continue
 		}
-		// A transceiver of our own per forwarded track: reusing the guest's
-		// sending transceivers would tie their lifetimes to stage changes.
-		tr, err := g.pc.AddTransceiverFromTrack(t.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		tr, err := g.transceiverFor(t)
 		if err != nil {
 			g.log.Warn("forward track", "track", t.info.TrackID, "err", err)
 			continue
 		}
 		sender := tr.Sender()
-		g.senders[t] = sender
+		g.senders[t] = tr
 		g.life.spawn(func() { drainRTCP(sender, t) })
 		if t.info.Kind == "video" {
 			g.added = append(g.added, t)
@@ -514,6 +522,31 @@ func (g *guest) sync() {
 	}
 	g.offering = true
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
+}
+
+// transceiverFor makes room for a forwarded track: a transceiver we freed
+// earlier if there is one of its kind — without reuse every stage change
+// would add m-lines until the guest's answers outgrow a signaling message —
+// else a new one of our own. The guest's own sending transceivers are never
+// used: the page made them sendonly, so it would not receive on them.
+func (g *guest) transceiverFor(t *pubTrack) (*webrtc.RTPTransceiver, error) {
+	kind := t.local.Kind()
+	if free := g.free[kind]; len(free) > 0 {
+		tr := free[len(free)-1]
+		g.free[kind] = free[:len(free)-1]
+		// A freed transceiver is inactive, so the offer turns it to
+		// sendonly with the new track's stream ID, and the browser fires
+		// ontrack as for a new one.
+		sender, err := g.st.sfu.api.NewRTPSender(t.local, g.pc.SCTP().Transport())
+		if err == nil {
+			if err = tr.SetSender(sender, t.local); err == nil {
+				return tr, nil
+			}
+			_ = sender.Stop()
+		}
+		g.log.Debug("reuse transceiver", "err", err)
+	}
+	return g.pc.AddTransceiverFromTrack(t.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 }
 
 func (g *guest) sendRoster(st State) {

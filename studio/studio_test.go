@@ -646,3 +646,38 @@ func TestControlEvents(t *testing.T) {
 	for range lines { // drained until the stream ends
 	}
 }
+
+// Taking a guest on and off stage many times does not grow the others'
+// sessions: the studio reuses the transceivers it freed, so the SDP (and
+// the guests' answers, which must fit in a signaling message) stay small.
+func TestStageTogglesReuseTransceivers(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
+	pub, sub := join(t, s, "Pub", av), join(t, s, "Sub", av)
+	var first int
+	for i := range 6 {
+		if err := s.Stage(pub.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		n := sub.Packets(pub.ID, "video")
+		eventually(t, "Sub to receive Pub", func() bool { return sub.Packets(pub.ID, "video") > n+10 })
+		if i == 0 {
+			first = sub.Transceivers()
+		}
+		if err := s.Stage(pub.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "Pub's tracks to be removed", func() bool {
+			n := sub.Packets(pub.ID, "video")
+			time.Sleep(200 * time.Millisecond)
+			return sub.Packets(pub.ID, "video") == n
+		})
+	}
+	if n := sub.Transceivers(); n != first {
+		t.Errorf("Sub has %d transceivers after 6 stage cycles, %d after the first", n, first)
+	}
+	if errs := sub.Errors(); len(errs) > 0 {
+		t.Errorf("errors: %q", errs)
+	}
+}

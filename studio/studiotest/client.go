@@ -299,6 +299,10 @@ func (c *Client) Packets(participant, kind string) int64 {
 	return 0
 }
 
+// Transceivers is how many transceivers the client's PeerConnection has:
+// its own plus one per track the studio ever made room for.
+func (c *Client) Transceivers() int { return len(c.pc.GetTransceivers()) }
+
 // Roster is the last roster the studio sent.
 func (c *Client) Roster() []signal.Member {
 	c.mu.Lock()

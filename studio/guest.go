@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -171,10 +172,10 @@ type guest struct {
 	// Owned by run.
 	pc      *webrtc.PeerConnection
 	senders map[*pubTrack]*webrtc.RTPTransceiver // what we forward, and where
-	// Transceivers whose track we removed: freeing waits for the answer to
-	// the offer that removed it, then free holds them for reuse by kind.
-	freeing  []*webrtc.RTPTransceiver
-	free     map[webrtc.RTPCodecType][]*webrtc.RTPTransceiver
+	// Transceivers whose track we removed, kept for that track's return to
+	// the stage: parking waits for the answer to the offer that removed it.
+	parking  map[*pubTrack]*webrtc.RTPTransceiver
+	parked   map[*pubTrack]*webrtc.RTPTransceiver
 	offering bool        // an offer of ours awaits its answer
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
@@ -373,10 +374,8 @@ func (g *guest) handle(m signal.Message) error {
 			return fmt.Errorf("apply answer: %w", err)
 		}
 		g.offering = false
-		for _, tr := range g.freeing {
-			g.free[tr.Kind()] = append(g.free[tr.Kind()], tr)
-		}
-		g.freeing = nil
+		maps.Copy(g.parked, g.parking)
+		clear(g.parking)
 		for _, t := range g.added {
 			t.requestKeyframe() // the new subscriber can't decode without one
 		}
@@ -410,7 +409,8 @@ func (g *guest) acceptOffer(sdp string) error {
 	}
 	g.pc = pc
 	g.senders = make(map[*pubTrack]*webrtc.RTPTransceiver)
-	g.free = make(map[webrtc.RTPCodecType][]*webrtc.RTPTransceiver)
+	g.parking = make(map[*pubTrack]*webrtc.RTPTransceiver)
+	g.parked = make(map[*pubTrack]*webrtc.RTPTransceiver)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return // gathering done; trickle has no end marker to send
@@ -488,7 +488,7 @@ func (g *guest) sync() {
 				g.log.Debug("remove track", "track", t.info.TrackID, "err", err)
 			}
 			delete(g.senders, t)
-			g.freeing = append(g.freeing, tr)
+			g.parking[t] = tr
 			changed = true
 		}
 	}
@@ -524,19 +524,21 @@ func (g *guest) sync() {
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
 }
 
-// transceiverFor makes room for a forwarded track: a transceiver we freed
-// earlier if there is one of its kind — without reuse every stage change
-// would add m-lines until the guest's answers outgrow a signaling message —
-// else a new one of our own. The guest's own sending transceivers are never
-// used: the page made them sendonly, so it would not receive on them.
+// transceiverFor makes room for a forwarded track: the transceiver it had
+// before, if it was on stage earlier in this session — without that, every
+// stage change would add m-lines until the guest's answers outgrow a
+// signaling message — else a new one of our own. The guest's own sending
+// transceivers are never used: the page made them sendonly.
+//
+// Only the same track goes back on its old transceiver: given another
+// track, pion (as the receiving guest in our tests) never delivered the new
+// video, so a new track gets a new transceiver; their number is bounded by
+// the publications of the show, not by its stage changes.
 func (g *guest) transceiverFor(t *pubTrack) (*webrtc.RTPTransceiver, error) {
-	kind := t.local.Kind()
-	if free := g.free[kind]; len(free) > 0 {
-		tr := free[len(free)-1]
-		g.free[kind] = free[:len(free)-1]
-		// A freed transceiver is inactive, so the offer turns it to
-		// sendonly with the new track's stream ID, and the browser fires
-		// ontrack as for a new one.
+	if tr := g.parked[t]; tr != nil {
+		delete(g.parked, t)
+		// A parked transceiver is inactive, so the offer turns it to
+		// sendonly again, and the browser fires ontrack as for a new one.
 		sender, err := g.st.sfu.api.NewRTPSender(t.local, g.pc.SCTP().Transport())
 		if err == nil {
 			if err = tr.SetSender(sender, t.local); err == nil {

@@ -481,6 +481,9 @@ func (g *guest) sync() {
 		return
 	}
 	want := g.st.sfu.forwardedTo(g.id, st)
+	// A parked transceiver waits for its track's return; a track that
+	// ended won't return, so its transceiver (and the track) are let go.
+	maps.DeleteFunc(g.parked, func(t *pubTrack, _ *webrtc.RTPTransceiver) bool { return t.ended.Load() })
 	changed := false
 	for t, tr := range g.senders {
 		if !want[t] {

@@ -177,7 +177,13 @@ func (f *sfu) publish(t *pubTrack) {
 func (f *sfu) unpublish(session *guest) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ts := slices.DeleteFunc(f.tracks[session.id], func(t *pubTrack) bool { return t.session == session })
+	ts := slices.DeleteFunc(f.tracks[session.id], func(t *pubTrack) bool {
+		if t.session == session {
+			t.ended.Store(true)
+			return true
+		}
+		return false
+	})
 	if len(ts) == 0 {
 		delete(f.tracks, session.id)
 	} else {
@@ -233,8 +239,8 @@ func (f *sfu) requestKeyframe(id string) bool {
 // pubTrack is one published track: a guest's, fanned out to its
 // subscribers through one TrackLocalStaticRTP (which rewrites SSRC and
 // payload type per subscriber), or the host's, which the media side writes.
-// Its fields are set at creation; staged, lastPLI and dropped are atomics
-// shared with the forwarding goroutine.
+// Its fields are set at creation; staged, ended, lastPLI and dropped are
+// atomics shared with the forwarding goroutine and the sessions.
 type pubTrack struct {
 	info     TrackInfo
 	session  *guest                      // nil for the host's tracks
@@ -244,6 +250,7 @@ type pubTrack struct {
 	keyframe func()                      // asks the publisher for a keyframe; may be nil
 	sinkQ    chan *rtp.Packet            // nil without a Sink, and for the host
 	staged   atomic.Bool
+	ended    atomic.Bool  // out of the table for good
 	lastPLI  atomic.Int64 // unix nanoseconds
 	dropped  atomic.Uint64
 	log      *slog.Logger
@@ -352,6 +359,7 @@ func (f *sfu) remove(t *pubTrack) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := t.info.ParticipantID
+	t.ended.Store(true)
 	f.tracks[id] = slices.DeleteFunc(f.tracks[id], func(o *pubTrack) bool { return o == t })
 	if len(f.tracks[id]) == 0 {
 		delete(f.tracks, id)

@@ -36,6 +36,7 @@ var (
 	errTooInvalid  = errors.New("too many invalid messages")
 	errMediaFailed = errors.New("the media connection failed")
 	errReplaced    = errors.New("you joined again from another connection")
+	errLinkRetired = errors.New("this link is no longer valid; ask the host for the current one")
 )
 
 var upgrader = websocket.Upgrader{
@@ -48,7 +49,10 @@ var upgrader = websocket.Upgrader{
 // serveSignal is one guest's WebSocket, from "join" to the end of the
 // session. The handler goroutine runs the session's loop itself.
 func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
-	if !s.guestTokenMatches(r.PathValue("token")) {
+	// A link the host rotated away lets its guests back in after a blip
+	// (with their resume key), and nobody else.
+	current, retired := s.guestTokenKind(r.PathValue("token"))
+	if !current && !retired {
 		s.forbidden(w, r)
 		return
 	}
@@ -95,10 +99,14 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		poke:  make(chan struct{}, 1),
 	}
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
-	p, key, resumed, err := s.admit(join, g)
+	p, key, resumed, err := s.admit(join, g, retired)
 	if err != nil {
 		g.cancel(err)
-		closeWith(ws, websocket.CloseTryAgainLater, err.Error())
+		code := websocket.CloseTryAgainLater // full, or closing
+		if errors.Is(err, errLinkRetired) || errors.Is(err, ErrBadName) {
+			code = websocket.ClosePolicyViolation // trying again won't help
+		}
+		closeWith(ws, code, err.Error())
 		return
 	}
 	g.id = p.ID
@@ -111,8 +119,9 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 
 // admit lets a guest in: back into its place if it brings the ID and
 // resume key of a guest the studio still holds, else as a new guest in the
-// green room (a stale key is not an error: the page just starts over).
-func (s *Studio) admit(join signal.Message, g *guest) (p Participant, key string, resumed bool, err error) {
+// green room (a stale key is not an error: the page just starts over) —
+// unless it came through a retired link, which is only good for resuming.
+func (s *Studio) admit(join signal.Message, g *guest, resumeOnly bool) (p Participant, key string, resumed bool, err error) {
 	if join.ID != "" && join.Resume != "" {
 		if p, old, ok := s.show.resume(join.ID, join.Resume, g); ok {
 			if old != nil {
@@ -120,6 +129,9 @@ func (s *Studio) admit(join signal.Message, g *guest) (p Participant, key string
 			}
 			return p, join.Resume, true, nil
 		}
+	}
+	if resumeOnly {
+		return Participant{}, "", false, errLinkRetired
 	}
 	p, k, err := s.show.addGuest(join.Name, g)
 	return p, k.Reveal(), false, err

@@ -73,7 +73,7 @@ type Config struct {
 // Studio is a running show: the model, the web server and the SFU. Create it
 // with New, end it with Close.
 //
-// mu guards guestToken; the show's state has its own owner (show), and
+// mu guards guestToken and retiredTokens; the show's state has its own owner (show), and
 // life counts the goroutines Close waits for.
 type Studio struct {
 	cfg          Config
@@ -89,9 +89,10 @@ type Studio struct {
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc
 
-	mu         sync.Mutex
-	guestToken Secret
-	life       goroutines
+	mu            sync.Mutex
+	guestToken    Secret
+	retiredTokens []Secret // rotated away; oldest first
+	life          goroutines
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -231,19 +232,43 @@ func (s *Studio) Addr() net.Addr { return s.ln.Addr() }
 func (s *Studio) ICEAddr() net.Addr { return s.sfu.udpAddr() }
 
 // RotateGuestToken replaces the guest link: the old link stops working,
-// guests already connected stay. It returns the new link.
+// guests already connected stay (and may still reconnect after a blip with
+// their resume key). It returns the new link.
 func (s *Studio) RotateGuestToken() string {
 	s.mu.Lock()
+	s.retiredTokens = append(s.retiredTokens, s.guestToken)
+	if len(s.retiredTokens) > maxRetiredTokens {
+		s.retiredTokens = s.retiredTokens[1:]
+	}
 	s.guestToken = NewSecret()
 	s.mu.Unlock()
 	s.log.Info("guest link rotated")
 	return s.GuestURL()
 }
 
+// maxRetiredTokens is how many rotated-away guest links still let their
+// connected guests reconnect.
+const maxRetiredTokens = 4
+
 func (s *Studio) guestTokenMatches(tok string) bool {
+	current, _ := s.guestTokenKind(tok)
+	return current
+}
+
+// guestTokenKind says whether tok is the guest link's token, or one the
+// host rotated away (good only for resuming a place).
+func (s *Studio) guestTokenKind(tok string) (current, retired bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.guestToken.Matches(tok)
+	if s.guestToken.Matches(tok) {
+		return true, false
+	}
+	for _, r := range s.retiredTokens {
+		if r.Matches(tok) {
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // State returns a snapshot of the show.

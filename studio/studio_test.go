@@ -150,9 +150,15 @@ var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: tru
 
 func join(t testing.TB, s *studio.Studio, name string, opt studiotest.Options) *studiotest.Client {
 	t.Helper()
+	return join2(t, s.GuestURL(), name, opt)
+}
+
+// join2 joins through a given link.
+func join2(t testing.TB, link, name string, opt studiotest.Options) *studiotest.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := studiotest.Join(ctx, s.GuestURL(), name, opt)
+	c, err := studiotest.Join(ctx, link, name, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,6 +317,23 @@ func TestGuestResumesAfterBlip(t *testing.T) {
 		t.Fatalf("takeover: id %s connected %v place %s", again.ID, connected(s, ann.ID), place(s, ann.ID))
 	}
 	eventually(t, "Bob to hear the new session", func() bool { return bob.Packets(ann.ID, "audio") > 20 })
+
+	// The host rotates the link: Ann can still come back through the old
+	// one after a blip, a newcomer can't.
+	oldLink := s.GuestURL()
+	s.RotateGuestToken()
+	again.Vanish()
+	eventually(t, "Ann's place to be held", func() bool { return !connected(s, ann.ID) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if eve, err := studiotest.Join(ctx, oldLink, "Eve", studiotest.Options{}); err == nil {
+		eve.Close()
+		t.Fatal("a newcomer joined through a rotated link")
+	}
+	back2 := join2(t, oldLink, "Ann", studiotest.Options{AudioOgg: audioOgg, ResumeID: ann.ID, ResumeKey: ann.ResumeKey})
+	if back2.ID != ann.ID || !connected(s, ann.ID) {
+		t.Fatalf("resume through the rotated link: id %s connected %v", back2.ID, connected(s, ann.ID))
+	}
 }
 
 // Broken messages get an error reply (or, oversized, a close); the studio

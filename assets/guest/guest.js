@@ -15,6 +15,9 @@
   // after 15-20 s; these fmtp hints on the SDP it applies make it start at
   // 720p (issue #4).
   const VP8_HINTS = "x-google-start-bitrate=1500;x-google-min-bitrate=800";
+  // Reconnect attempts before giving up: with the backoff below, about a
+  // minute — longer than the studio holds a lost guest's place.
+  const MAX_RETRIES = 9;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 
   const ui = {
@@ -165,6 +168,14 @@
     };
     ws.onclose = (e) => {
       if (ws !== state.ws) return;
+      // 1008 (policy violation): the studio refused us for good, e.g. a
+      // link the host replaced; retrying won't help, the reason says why.
+      if (e.code === 1008 && e.reason) {
+        state.ended = true;
+        state.resume = "";
+        end(e.reason);
+        return;
+      }
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
         reconnect();
@@ -178,6 +189,11 @@
   function reconnect() {
     if (state.ended || !state.joined) return;
     closeConnection();
+    if (state.retry >= MAX_RETRIES) {
+      state.ended = true;
+      end("Lost the connection to the studio. Check your network and join again.");
+      return;
+    }
     const delay = Math.min(10000, 500 * 2 ** state.retry);
     state.retry++;
     setStatus("Connection lost — reconnecting…");

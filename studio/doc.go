@@ -23,8 +23,9 @@
 // over UDP) and serves until Close. Close throws every guest out, waits for
 // every goroutine, and is safe to call twice.
 //
-// Commands: Stage(id, on), Kick(id), SetLive(on), RotateGuestToken() (old
-// links stop working, connected guests stay). For the media side:
+// Commands: Stage(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
+// old link stops working for newcomers; connected guests stay and may still
+// come back through it after a blip). For the media side:
 // RequestKeyframe(id), and AddHostTrack to send the host's camera and mic to
 // the guests. State() is a snapshot; Subscribe() streams Events.
 //
@@ -47,6 +48,10 @@
 // in constant time; a wrong one gets a friendly 403 page). The page
 // (package assets) signals over /join/TOKEN/ws; the protocol and its
 // no-glare negotiation scheme are in package signal.
+//
+// A guest whose connection breaks keeps its place (stage or green room)
+// for Config.ReconnectGrace, marked Connected=false; the page reconnects
+// with the resume key it got in "welcome" and takes the place back.
 //
 // Forwarding rule: everyone receives every other on-stage participant's
 // audio and video. Green-room guests watch the stage too, but nobody

@@ -106,7 +106,7 @@ func (s *show) SetLive(on bool) error {
 	return s.Studio.SetLive(on)
 }
 
-func (s *show) SetLayout(name string) error { return s.pipe.SetLayout(name) }
+func (s *show) SetLayout(name string) error { return s.prog.SetLayout(name) }
 
 // Preview hands the window a copy of each preview frame: the pipeline
 // reuses its buffers, the window may keep what it gets.

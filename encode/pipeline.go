@@ -1,6 +1,7 @@
 // Package encode is the program's media path: sources → compositor and
 // mixer → H.264 and AAC encoders → outputs (RTMP, files). It knows nothing
-// of guests, scenes or windows: the studio feeds it Inputs and Outputs.
+// of guests or windows: the studio feeds it Inputs, Outputs and a Scene
+// (package scene) that says how to arrange the inputs, by name.
 //
 // Each stage is one goroutine, and stages hand work on through bounded
 // hand-offs that drop rather than wait:
@@ -17,8 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"greenroom/encode/codec"
 	"greenroom/encode/compositor"
 	"greenroom/encode/mixer"
+	"greenroom/encode/scene"
 	"greenroom/encode/shim"
 	"greenroom/encode/stream"
 )
@@ -101,7 +103,10 @@ type Pipeline struct {
 	frames, dropped atomic.Int64
 	encodeNanos     atomic.Int64 // EWMA of encode time per frame
 	behind          atomic.Bool
-	solo            atomic.Bool // layout: only the first input is shown
+	// scene is the program's arrangement, under mu; sceneGen counts its
+	// changes, so the video stage picks it up without taking mu per frame.
+	scene    scene.Scene
+	sceneGen atomic.Int64
 	// slowdown is added to every frame's encode time: tests use it to play
 	// a machine too slow for the preset.
 	slowdown atomic.Int64
@@ -124,7 +129,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.FPS < 1 || cfg.FPS > 60 {
 		return nil, fmt.Errorf("encode: %d fps: want 1 to 60", cfg.FPS)
 	}
-	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "encode")}
+	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "encode"), scene: scene.Scene{Layout: scene.Grid}}
 	var err error
 	p.venc, err = codec.NewVideoEncoder(codec.VideoConfig{
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.VideoBitRate, Preset: cfg.Preset,
@@ -228,20 +233,41 @@ func (in *Input) Close() {
 	})
 }
 
-// Layouts are the arrangements SetLayout accepts.
-var Layouts = []string{"grid", "solo"}
+// Layouts are the arrangements SetLayout accepts (package scene's).
+var Layouts = scene.Layouts
 
-// SetLayout arranges the program: "grid" tiles every input, "solo" shows
-// the first input alone, full frame. (Scene layouts will replace these.)
-func (p *Pipeline) SetLayout(name string) error {
-	switch name {
-	case "grid":
-		p.solo.Store(false)
-	case "solo":
-		p.solo.Store(true)
-	default:
-		return fmt.Errorf("encode: unknown layout %q (have %s)", name, strings.Join(Layouts, ", "))
+// SetScene arranges the program: the layout, the main input (by name), the
+// name tags and which inputs are letterboxed rather than cropped. Tiles
+// move to their new places over scene.TransitionTime.
+func (p *Pipeline) SetScene(s scene.Scene) error {
+	if err := s.Valid(); err != nil {
+		return fmt.Errorf("encode: %w", err)
 	}
+	s.Names, s.Fit = maps.Clone(s.Names), maps.Clone(s.Fit) // the video stage reads them
+	p.mu.Lock()
+	p.scene = s
+	p.mu.Unlock()
+	p.sceneGen.Add(1)
+	return nil
+}
+
+// Scene returns the program's arrangement (its maps are shared: read only).
+func (p *Pipeline) Scene() scene.Scene {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.scene
+}
+
+// SetLayout changes only the scene's layout: one of Layouts ("grid" tiles
+// every input, "solo" shows the main input alone, full frame, …).
+func (p *Pipeline) SetLayout(name string) error {
+	if err := (scene.Scene{Layout: name}).Valid(); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	p.mu.Lock()
+	p.scene.Layout = name
+	p.mu.Unlock()
+	p.sceneGen.Add(1)
 	return nil
 }
 
@@ -336,6 +362,7 @@ func (p *Pipeline) runVideo() {
 	defer timer.Stop()
 	var inputs []*Input
 	var slots []*compositor.Slot
+	var sceneGen int64
 	interval := time.Second / time.Duration(p.cfg.FPS)
 	for n := int64(0); ; n++ {
 		due := time.Duration(n) * interval
@@ -354,8 +381,9 @@ func (p *Pipeline) runVideo() {
 		for _, in := range inputs {
 			slots = append(slots, in.Video)
 		}
-		if p.solo.Load() && len(slots) > 1 {
-			slots = slots[:1]
+		if g := p.sceneGen.Load(); g != sceneGen {
+			sceneGen = g
+			p.comp.SetScene(p.Scene()) // valid: SetScene checked it
 		}
 		var f *astiav.Frame
 		select {

@@ -64,6 +64,8 @@ type Program struct {
 	outputs  []liveOutput
 	keyframe func(participantID string) bool
 	closed   bool
+
+	look look // the scene: layout, main participant (scene.go)
 }
 
 type liveOutput struct {
@@ -117,36 +119,45 @@ func (p *Program) SetRecordDir(dir string) {
 	p.cfg.RecordDir = dir
 }
 
-// Attach lets the program ask the studio for keyframes after packet loss.
+// Attach lets the program ask the studio for keyframes after packet loss,
+// and put the participants' names on their tiles.
 func (p *Program) Attach(s *Studio) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.keyframe = s.RequestKeyframe
+	p.mu.Unlock()
+	p.look.mu.Lock()
+	p.look.state = s.State
+	p.look.mu.Unlock()
+	p.applyScene()
 }
 
 // WriteRTP implements Sink.
 func (p *Program) WriteRTP(t TrackInfo, pkt *rtp.Packet) {
-	tr := p.track(t)
+	tr, added := p.track(t)
+	if added {
+		p.applyScene() // the newcomer's name tag
+	}
 	if tr != nil {
 		tr.WriteRTP(pkt)
 	}
 }
 
 // track returns the decoder for t, starting it (and the participant's
-// program input) on the track's first packet.
-func (p *Program) track(t TrackInfo) *decode.Track {
+// program input: added) on the track's first packet.
+func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil
+		return nil, false
 	}
 	pi := p.inputs[t.ParticipantID]
 	if pi == nil {
 		pi = &programInput{in: p.pipe.AddInput(t.ParticipantID), tracks: map[string]*decode.Track{}}
 		p.inputs[t.ParticipantID] = pi
+		added = true
 	}
 	if tr, ok := pi.tracks[t.TrackID]; ok {
-		return tr // nil for a track that could not be decoded
+		return tr, added // nil for a track that could not be decoded
 	}
 	id := t.ParticipantID
 	tr, err := decode.New(decode.Config{
@@ -168,7 +179,7 @@ func (p *Program) track(t TrackInfo) *decode.Track {
 		p.log.Warn("guest track left out of the program", "participant", id, "track", t.TrackID, "err", err)
 	}
 	pi.tracks[t.TrackID] = tr
-	return tr
+	return tr, added
 }
 
 // EndTrack implements Sink: the track's decoder stops, and a participant

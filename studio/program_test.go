@@ -13,6 +13,7 @@ import (
 	"greenroom/encode"
 	"greenroom/encode/compositor"
 	"greenroom/encode/mediatest"
+	"greenroom/encode/scene"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -117,7 +118,7 @@ func TestGuestsInTheLiveProgram(t *testing.T) {
 		t.Fatalf("nginx got %+v", p)
 	}
 	// Three tiles: the host top left, the guests top right and below.
-	cells := compositor.Grid(3, image.Rect(0, 0, 1280, 720), 720/90&^1)
+	cells, _ := scene.Arrange(scene.Grid, 3, 0, image.Rect(0, 0, 1280, 720))
 	a, b := mediatest.Frame(t, rec, 3*time.Second), mediatest.Frame(t, rec, 3500*time.Millisecond)
 	for i, cell := range cells[1:] {
 		mean, changed := regionStats(a, b, centre(cell))

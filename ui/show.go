@@ -38,9 +38,9 @@ type Show interface {
 
 	// --- not in studio yet ---
 
-	// SetLayout chooses how the stage is arranged in the program: "solo"
-	// (the first participant on stage fills the frame) or "grid" (everyone
-	// on stage, tiled). Unknown names are an error.
+	// SetLayout chooses how the stage is arranged in the program: one of
+	// the names in Layouts ("solo": the main participant fills the frame;
+	// "grid": everyone on stage, tiled; …). Unknown names are an error.
 	SetLayout(name string) error
 	// Preview calls frame with the program as it goes out — downscaled to
 	// about 640x360, about 15 times a second, from the compositor's output
@@ -88,8 +88,12 @@ const (
 	StateClosed       = "closed"
 )
 
-// Layouts offered by the layout buttons, in order.
+// Layouts offered by the layout buttons, in order (the last is the
+// program's first layout, marked at start).
 var Layouts = []struct{ Name, Label string }{
 	{"solo", "Solo"},
+	{"side-by-side", "Side by side"},
+	{"spotlight", "Spotlight"},
+	{"pip", "Picture in picture"},
 	{"grid", "Grid"},
 }

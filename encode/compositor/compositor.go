@@ -1,17 +1,20 @@
 // Package compositor draws the program picture: at each tick it takes the
 // newest frame of every source (Slot), scales it through FFmpeg's swscale
-// into its place on a 4:2:0 canvas, and fills the gaps. It never waits on a
-// source: a stalled source keeps its last frame for StallAfter, then shows
-// a placeholder.
+// into its tile on a 4:2:0 canvas, rounds the tile's corners, lays its name
+// tag over it, and paints the gaps. It never waits on a source: a stalled
+// source keeps its last frame for StallAfter, then shows a placeholder.
 //
-// The layout here is a plain balanced grid; scene layouts (spotlight,
-// picture-in-picture, …) will hand the compositor their rectangles.
+// Where tiles go, how they move and what the tags look like is package
+// scene's maths, computed once per change of the scene or of the set of
+// sources; per frame the compositor only scales, blends and copies, into
+// buffers it already has.
 package compositor
 
 import (
 	"image"
 	"time"
 
+	"greenroom/encode/scene"
 	"greenroom/encode/shim"
 )
 
@@ -23,50 +26,222 @@ var (
 	Background = YCbCr{Y: 28, Cb: 134, Cr: 126}
 	// Placeholder fills the tile of a source with no picture.
 	Placeholder = YCbCr{Y: 48, Cb: 140, Cr: 124}
+	// Letterbox fills the bars of a tile that fits (not crops) its source.
+	Letterbox = YCbCr{Y: 16, Cb: 128, Cr: 128}
 )
 
-// Compositor owns the canvas and one scaler per source. It is used by one
-// goroutine, the pipeline's video stage.
+// Compositor owns the canvas, one scaler per source and each source's tile
+// (its place, its move, its name tag). It is used by one goroutine, the
+// pipeline's video stage.
 type Compositor struct {
 	canvas     *image.YCbCr
+	bounds     image.Rectangle
 	scalers    map[*Slot]*shim.Scaler
-	gap        int
-	cells      []image.Rectangle // Grid for len(cells) sources, kept between frames
-	StallAfter time.Duration
+	tiles      map[*Slot]*tile
+	order      []*tile // drawing order: the main source first
+	arranged   []*Slot // the sources the tiles were arranged for
+	scene      scene.Scene
+	sceneDirty bool
+	// Rounded corners: the coverage of a top-left corner of radius r at luma
+	// and at chroma resolution, and room to keep what lies under a tile's
+	// corners while the tile is drawn (blending needs it afterwards).
+	r, cr        int
+	corner, ccor []uint8
+	under        []uint8
+	StallAfter   time.Duration
 }
 
-// New returns a compositor for a w×h program (both even).
+// tile is one source's place on the canvas.
+type tile struct {
+	slot       *Slot
+	from, to   image.Rectangle // the move under way; to is the layout's place
+	start      time.Time       // when the move started
+	drawn      image.Rectangle // where it was drawn last frame
+	fit        bool
+	name       string
+	tag        *overlay
+	tagFor     image.Point // the tile size tag was rendered for
+	tagOpacity uint8
+}
+
+// New returns a compositor for a w×h program (both even), in the grid
+// layout.
 func New(w, h int) *Compositor {
-	return &Compositor{
-		canvas:     image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420),
+	bounds := image.Rect(0, 0, w, h)
+	c := &Compositor{
+		canvas:     shim.NewCanvas(w, h),
+		bounds:     bounds,
 		scalers:    map[*Slot]*shim.Scaler{},
-		gap:        even(h / 90),
+		tiles:      map[*Slot]*tile{},
+		scene:      scene.Scene{Layout: scene.Grid},
+		sceneDirty: true,
 		StallAfter: 2 * time.Second,
 	}
+	c.r = scene.Radius(bounds)
+	c.cr = c.r / 2
+	// The top-left quarter of a rounded square is the corner mask.
+	full := scene.RoundedRect(2*c.r, 2*c.r, c.r)
+	for y := range c.r {
+		c.corner = append(c.corner, full.Pix[y*full.Stride:y*full.Stride+c.r]...)
+	}
+	c.ccor = make([]uint8, c.cr*c.cr)
+	for y := range c.cr {
+		for x := range c.cr {
+			s := int(c.corner[2*y*c.r+2*x]) + int(c.corner[2*y*c.r+2*x+1]) + int(c.corner[(2*y+1)*c.r+2*x]) + int(c.corner[(2*y+1)*c.r+2*x+1])
+			c.ccor[y*c.cr+x] = uint8((s + 2) / 4)
+		}
+	}
+	c.under = make([]uint8, 0, 4*(c.r*c.r+2*c.cr*c.cr))
+	Fill(c.canvas, bounds, Background)
+	return c
 }
 
-// Render draws the slots in a grid at wall time now and returns the canvas,
-// which stays valid until the next Render.
+// SetScene changes the layout, the main source, the name tags and which
+// sources are letterboxed; tiles move to their new places from the next
+// Render on. The scene's maps must not change afterwards.
+func (c *Compositor) SetScene(s scene.Scene) error {
+	if err := s.Valid(); err != nil {
+		return err
+	}
+	c.scene = s
+	c.sceneDirty = true
+	return nil
+}
+
+// Render draws the slots (sources by Slot.Name, in the order the layout
+// places them) at wall time now and returns the canvas, which stays valid
+// until the next Render.
 func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) {
-	// The canvas persists between frames and tiles repaint their whole
-	// cell, so the background between cells is painted only when the
-	// layout changes.
-	if len(c.cells) != len(slots) {
-		c.cells = Grid(len(slots), c.canvas.Rect, c.gap)
-		Fill(c.canvas, c.canvas.Rect, Background)
+	if c.sceneDirty || !sameSlots(c.arranged, slots) {
+		c.arrange(slots, now)
+	}
+	// Tiles move while a transition runs; only then does the background
+	// need painting again (in steady state every tile repaints its own
+	// rectangle, and nothing else changes).
+	moved := false
+	for _, t := range c.order {
+		p := scene.Progress(t.start, now)
+		cur := scene.Tween(t.from, t.to, p)
+		if cur != t.drawn {
+			moved = true
+		}
+		t.drawn = cur
+		t.tagOpacity = uint8(255 * p)
+	}
+	if moved {
+		Fill(c.canvas, c.bounds, Background)
 	}
 	var firstErr error
-	for i, s := range slots {
-		if err := c.drawTile(s, c.cells[i], now); err != nil && firstErr == nil {
+	for _, t := range c.order {
+		if err := c.drawTile(t, now); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
-	c.forgetGone(slots)
 	return c.canvas, firstErr
 }
 
-func (c *Compositor) drawTile(s *Slot, cell image.Rectangle, now time.Time) error {
-	f, at := s.take()
+func sameSlots(a, b []*Slot) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// arrange lays the slots out for the scene: each tile's move starts from
+// where it is now to its new place. Tiles of sources that left are dropped
+// with their scalers. A first arrangement places tiles without moving them.
+func (c *Compositor) arrange(slots []*Slot, now time.Time) {
+	c.sceneDirty = false
+	c.arranged = append(c.arranged[:0], slots...)
+	main := 0
+	for i, s := range slots {
+		if s.Name == c.scene.Main {
+			main = i
+		}
+	}
+	rects, err := scene.Arrange(c.scene.Layout, len(slots), main, c.bounds)
+	if err != nil { // SetScene checked the layout
+		rects, _ = scene.Arrange(scene.Grid, len(slots), main, c.bounds)
+	}
+	first := len(c.tiles) == 0
+	live := make(map[*Slot]bool, len(slots))
+	c.order = c.order[:0]
+	for i, s := range slots {
+		live[s] = true
+		t := c.tiles[s]
+		if t == nil {
+			t = &tile{slot: s}
+			c.tiles[s] = t
+		}
+		if first {
+			t.from, t.to, t.start = rects[i], rects[i], time.Time{}
+		} else if t.to != rects[i] {
+			t.from, t.to, t.start = t.drawn, rects[i], now
+		}
+		t.fit = c.scene.Fit[s.Name]
+		c.tagTile(t, c.scene.Names[s.Name])
+		if i == main {
+			c.order = append([]*tile{t}, c.order...)
+		} else {
+			c.order = append(c.order, t)
+		}
+	}
+	for s, sc := range c.scalers {
+		if !live[s] {
+			sc.Close()
+			delete(c.scalers, s)
+		}
+	}
+	for s := range c.tiles {
+		if !live[s] {
+			delete(c.tiles, s)
+		}
+	}
+	// A source that left leaves a hole: paint it over.
+	Fill(c.canvas, c.bounds, Background)
+}
+
+// tagTile renders t's name tag again if its name or its size changed.
+func (c *Compositor) tagTile(t *tile, name string) {
+	size := t.to.Size()
+	if name == t.name && size == t.tagFor {
+		return
+	}
+	t.name, t.tagFor, t.tag = name, size, nil
+	if img := scene.Tag(name, size, scene.Brand); img != nil {
+		t.tag = newOverlay(img)
+	}
+}
+
+func (c *Compositor) drawTile(t *tile, now time.Time) error {
+	cell := t.drawn
+	if cell.Dx() < 2 || cell.Dy() < 2 {
+		return nil
+	}
+	round := cell != c.bounds
+	if round {
+		c.keepUnder(cell)
+	}
+	err := c.drawPicture(t, cell, now)
+	if round {
+		c.roundCorners(cell)
+	}
+	if t.tag != nil {
+		m := scene.TagMargin(t.tagFor)
+		if t.tag.w+2*m <= cell.Dx() && t.tag.h+2*m <= cell.Dy() {
+			t.tag.blend(c.canvas, image.Pt(cell.Min.X+m, cell.Max.Y-m-t.tag.h), t.tagOpacity)
+		}
+	}
+	return err
+}
+
+func (c *Compositor) drawPicture(t *tile, cell image.Rectangle, now time.Time) error {
+	f, at := t.slot.take()
 	if f == nil {
 		Fill(c.canvas, cell, Placeholder)
 		return nil
@@ -76,20 +251,97 @@ func (c *Compositor) drawTile(s *Slot, cell image.Rectangle, now time.Time) erro
 		Fill(c.canvas, cell, Placeholder)
 		return nil
 	}
-	dst := Fit(f.Rect.Size(), cell)
-	if dst != cell {
-		Fill(c.canvas, cell, Background) // letterbox bars
+	src := f.Rect
+	dst := cell
+	if t.fit {
+		dst = scene.Fit(src.Size(), cell)
+		if dst != cell {
+			Fill(c.canvas, cell, Letterbox)
+		}
+	} else {
+		src = scene.Crop(src.Size(), cell).Add(f.Rect.Min)
 	}
-	if dst.Size() == f.Rect.Size() {
+	if src == f.Rect && dst.Size() == src.Size() {
 		copyInto(c.canvas, &f.YCbCr, dst.Min)
 		return nil
 	}
-	sc := c.scalers[s]
+	sc := c.scalers[t.slot]
 	if sc == nil {
 		sc = &shim.Scaler{}
-		c.scalers[s] = sc
+		c.scalers[t.slot] = sc
 	}
-	return sc.Scale(&f.YCbCr, c.canvas, dst)
+	return sc.ScaleRect(&f.YCbCr, src, c.canvas, dst)
+}
+
+// eachCornerRow calls fn for every row of the four corner squares of
+// cell, in every plane, always in the same order (so keepUnder and
+// roundCorners walk the same pixels): the row of the plane, the row of the
+// top-left coverage mask that belongs to it, and whether the mask runs
+// right to left (the right-hand corners). Cells too small for the radius
+// (tiles growing in or shrinking away) are left square.
+func (c *Compositor) eachCornerRow(cell image.Rectangle, fn func(row, mask []uint8, flip bool)) {
+	if cell.Dx() < 2*c.r || cell.Dy() < 2*c.r {
+		return
+	}
+	img := c.canvas
+	for k := range 4 {
+		right, bottom := k&1 != 0, k&2 != 0
+		x, y := cell.Min.X, cell.Min.Y
+		if right {
+			x = cell.Max.X - c.r
+		}
+		if bottom {
+			y = cell.Max.Y - c.r
+		}
+		for j := range c.r {
+			m := j
+			if bottom {
+				m = c.r - 1 - j
+			}
+			o := img.YOffset(x, y+j)
+			fn(img.Y[o:o+c.r], c.corner[m*c.r:(m+1)*c.r], right)
+		}
+		for _, plane := range [2][]uint8{img.Cb, img.Cr} {
+			for j := range c.cr {
+				m := j
+				if bottom {
+					m = c.cr - 1 - j
+				}
+				o := img.COffset(x, y+2*j)
+				fn(plane[o:o+c.cr], c.ccor[m*c.cr:(m+1)*c.cr], right)
+			}
+		}
+	}
+}
+
+// keepUnder saves what lies under cell's corners (the background, or the
+// main tile under a picture-in-picture tile), for roundCorners.
+func (c *Compositor) keepUnder(cell image.Rectangle) {
+	c.under = c.under[:0]
+	c.eachCornerRow(cell, func(row, _ []uint8, _ bool) { c.under = append(c.under, row...) })
+}
+
+// roundCorners blends the corners of the tile just drawn in cell into what
+// keepUnder saved, through the precomputed coverage mask: the per-frame
+// cost is 4·r² pixels per tile, and nothing is allocated.
+func (c *Compositor) roundCorners(cell image.Rectangle) {
+	i := 0
+	c.eachCornerRow(cell, func(row, mask []uint8, flip bool) {
+		under := c.under[i : i+len(row)]
+		i += len(row)
+		n := len(row)
+		for x := range row {
+			a := mask[x]
+			if flip {
+				a = mask[n-1-x]
+			}
+			if a == 255 {
+				continue
+			}
+			u, t := int(under[x]), int(row[x])
+			row[x] = uint8(u + (t-u)*int(a)/255)
+		}
+	})
 }
 
 // copyInto copies a 4:2:0 src of the same size as its destination
@@ -111,89 +363,12 @@ func copyInto(dst, src *image.YCbCr, at image.Point) {
 	}
 }
 
-func (c *Compositor) forgetGone(slots []*Slot) {
-	if len(c.scalers) <= len(slots) {
-		return
-	}
-	live := make(map[*Slot]bool, len(slots))
-	for _, s := range slots {
-		live[s] = true
-	}
-	for s, sc := range c.scalers {
-		if !live[s] {
-			sc.Close()
-			delete(c.scalers, s)
-		}
-	}
-}
-
 // Close frees the scalers. Safe to call twice.
 func (c *Compositor) Close() {
 	for s, sc := range c.scalers {
 		sc.Close()
 		delete(c.scalers, s)
 	}
-}
-
-// Grid splits bounds into n cells of the bounds' aspect ratio: balanced rows
-// (the row count is the smallest that fits), the last row centred, gap pixels
-// between and around cells. Corners and sizes are even, as 4:2:0 needs.
-func Grid(n int, bounds image.Rectangle, gap int) []image.Rectangle {
-	if n <= 0 {
-		return nil
-	}
-	if n == 1 {
-		// One source is the whole program, edge to edge.
-		return []image.Rectangle{bounds}
-	}
-	cols := 1
-	for cols*cols < n {
-		cols++
-	}
-	rows := (n + cols - 1) / cols
-	if n == 2 {
-		cols, rows = 2, 1
-	}
-	W, H := bounds.Dx(), bounds.Dy()
-	cw := (W - gap*(cols+1)) / cols
-	ch := (H - gap*(rows+1)) / rows
-	// Keep the program's aspect in every cell: shrink whichever side is long.
-	if cw*H > ch*W {
-		cw = ch * W / H
-	} else {
-		ch = cw * H / W
-	}
-	cw, ch = even(cw), even(ch)
-	top := bounds.Min.Y + (H-rows*ch-(rows-1)*gap)/2
-	cells := make([]image.Rectangle, 0, n)
-	for r := 0; r < rows; r++ {
-		inRow := min(cols, n-r*cols)
-		left := bounds.Min.X + (W-inRow*cw-(inRow-1)*gap)/2
-		y := even(top + r*(ch+gap))
-		for k := 0; k < inRow; k++ {
-			x := even(left + k*(cw+gap))
-			cells = append(cells, image.Rect(x, y, x+cw, y+ch))
-		}
-	}
-	return cells
-}
-
-// Fit returns the largest rectangle of src's aspect ratio centred in cell
-// (letterbox or pillarbox), with even corners and size.
-func Fit(src image.Point, cell image.Rectangle) image.Rectangle {
-	if src.X <= 0 || src.Y <= 0 {
-		return image.Rectangle{}
-	}
-	w, h := cell.Dx(), cell.Dy()
-	if src.X*h > src.Y*w {
-		h = w * src.Y / src.X
-	} else {
-		w = h * src.X / src.Y
-	}
-	w, h = even(w), even(h)
-	x := even(cell.Min.X + (cell.Dx()-w)/2)
-	y := even(cell.Min.Y + (cell.Dy()-h)/2)
-	return image.Rect(x, y, x+w, y+h)
 }
 
 // Fill paints r of a 4:2:0 image with one colour.
@@ -218,5 +393,3 @@ func fillPlane(p []byte, stride, x, y, w, h int, v byte) {
 		copy(p[o:o+w], first)
 	}
 }
-
-func even(v int) int { return v &^ 1 }

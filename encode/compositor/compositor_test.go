@@ -4,62 +4,9 @@ import (
 	"image"
 	"testing"
 	"time"
+
+	"greenroom/encode/scene"
 )
-
-func TestGrid(t *testing.T) {
-	bounds := image.Rect(0, 0, 1920, 1080)
-	for n := 1; n <= 10; n++ {
-		cells := Grid(n, bounds, 12)
-		if len(cells) != n {
-			t.Fatalf("n=%d: %d cells", n, len(cells))
-		}
-		for i, c := range cells {
-			if !c.In(bounds) {
-				t.Errorf("n=%d cell %d %v outside %v", n, i, c, bounds)
-			}
-			if c.Min.X%2 != 0 || c.Min.Y%2 != 0 || c.Dx()%2 != 0 || c.Dy()%2 != 0 {
-				t.Errorf("n=%d cell %d %v not even", n, i, c)
-			}
-			if a := float64(c.Dx()) / float64(c.Dy()); a < 1.74 || a > 1.81 {
-				t.Errorf("n=%d cell %d aspect %.3f, want 16:9", n, i, a)
-			}
-			for j := 0; j < i; j++ {
-				if c.Overlaps(cells[j]) {
-					t.Errorf("n=%d cells %d and %d overlap: %v %v", n, i, j, c, cells[j])
-				}
-			}
-		}
-	}
-	// One source fills the program but for the gap; two sit side by side.
-	if c := Grid(1, bounds, 12)[0]; c.Dx() < 1860 {
-		t.Errorf("solo cell %v is too small", c)
-	}
-	if c := Grid(2, bounds, 12); c[0].Min.Y != c[1].Min.Y || c[0].Max.X > c[1].Min.X {
-		t.Errorf("two cells not side by side: %v", c)
-	}
-	// Three: two on top, one centred below.
-	c := Grid(3, bounds, 12)
-	if mid := (c[2].Min.X + c[2].Max.X) / 2; mid < 940 || mid > 980 {
-		t.Errorf("last row not centred: %v", c[2])
-	}
-}
-
-func TestFit(t *testing.T) {
-	for _, tc := range []struct {
-		src  image.Point
-		cell image.Rectangle
-		want image.Rectangle
-	}{
-		{image.Pt(1280, 720), image.Rect(0, 0, 1920, 1080), image.Rect(0, 0, 1920, 1080)},
-		{image.Pt(640, 480), image.Rect(0, 0, 1920, 1080), image.Rect(240, 0, 1680, 1080)},
-		{image.Pt(1080, 1920), image.Rect(100, 100, 740, 460), image.Rect(318, 100, 520, 460)},
-		{image.Pt(0, 0), image.Rect(0, 0, 10, 10), image.Rectangle{}},
-	} {
-		if got := Fit(tc.src, tc.cell); got != tc.want {
-			t.Errorf("Fit(%v, %v) = %v, want %v", tc.src, tc.cell, got, tc.want)
-		}
-	}
-}
 
 func solid(p *Pool, w, h int, c YCbCr) *Frame {
 	f := p.Get(w, h)
@@ -77,7 +24,7 @@ func TestRenderPlacesSourcesAndPlaceholders(t *testing.T) {
 	bright.Put(solid(&pool, 640, 360, YCbCr{Y: 235, Cb: 128, Cr: 128}))
 	stalled.Put(solid(&pool, 640, 360, YCbCr{Y: 200, Cb: 128, Cr: 128}))
 	slots := []*Slot{bright, empty, stalled}
-	cells := Grid(len(slots), image.Rect(0, 0, 1280, 720), c.gap)
+	cells, _ := scene.Arrange(scene.Grid, len(slots), 0, image.Rect(0, 0, 1280, 720))
 
 	img, err := c.Render(slots, time.Now())
 	if err != nil {
@@ -126,26 +73,59 @@ func TestPoolRecycles(t *testing.T) {
 }
 
 // BenchmarkRender1080p4Tiles is the compositor's budget: four 720p sources
-// scaled into a 1080p program. Target: ≤4 ms per frame on the 2-core box.
-func BenchmarkRender1080p4Tiles(b *testing.B) {
+// scaled into a 1080p grid, with name tags and rounded corners. Target:
+// ≤4 ms per frame on the 2-core box, no allocations.
+func BenchmarkRender1080p4Tiles(b *testing.B) { benchRender(b, scene.Grid, 4) }
+
+// BenchmarkRender1080p10Tiles: ten sources (two of them 4:3, cropped) in a
+// grid with name tags. Target: ≤8 ms per frame, no allocations.
+func BenchmarkRender1080p10Tiles(b *testing.B) { benchRender(b, scene.Grid, 10) }
+
+// BenchmarkRender1080pSpotlight10: one large tile and a strip of nine.
+func BenchmarkRender1080pSpotlight10(b *testing.B) { benchRender(b, scene.Spotlight, 10) }
+
+// BenchmarkRender1080pPiP4: a full-frame main and three tiles over it.
+func BenchmarkRender1080pPiP4(b *testing.B) { benchRender(b, scene.PiP, 4) }
+
+// BenchmarkRender1080pTransition: frames while ten tiles move between the
+// grid and the spotlight, a new move every 9 frames. Moving tiles cost
+// more (new swscale contexts every frame, the whole background repainted)
+// and each move renders the name tags anew (the allocations: per change,
+// not per frame); this is paid for a third of a second.
+func BenchmarkRender1080pTransition(b *testing.B) {
+	cs := newCast(10)
 	c := New(1920, 1080)
 	defer c.Close()
-	var pool Pool
-	var slots []*Slot
-	for i := range 4 {
-		s := NewSlot("s")
-		f := pool.Get(1280, 720)
-		for j := range f.Y {
-			f.Y[j] = byte(j + i*40)
+	c.StallAfter = time.Hour // the pictures are put once, and the clock runs on
+	now := time.Now()
+	layouts := []string{scene.Grid, scene.Spotlight}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%9 == 0 {
+			c.SetScene(scene.Scene{Layout: layouts[i/9%2], Names: cs.names})
 		}
-		s.Put(f)
-		slots = append(slots, s)
+		now = now.Add(scene.TransitionTime / 9)
+		if _, err := c.Render(cs.slots, now); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func benchRender(b *testing.B, layout string, n int) {
+	cs := newCast(n)
+	c := New(1920, 1080)
+	defer c.Close()
+	if err := c.SetScene(scene.Scene{Layout: layout, Names: cs.names}); err != nil {
+		b.Fatal(err)
 	}
 	now := time.Now()
+	c.Render(cs.slots, now) // arrange and render the tags: once per change, not per frame
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := c.Render(slots, now); err != nil {
+		if _, err := c.Render(cs.slots, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -61,3 +61,10 @@ func (s *Slot) Clear() {
 		old.Release()
 	}
 }
+
+// Take returns the newest picture with a reference of the caller's own
+// (Release it), or nil if the source never delivered.
+func (s *Slot) Take() *Frame {
+	f, _ := s.take()
+	return f
+}

@@ -2,9 +2,9 @@
 // calls that go-astiav v0.16.0 does not wrap. Keeping them in one package
 // keeps the unsafe surface small and easy to audit.
 //
-//   - Scaler: swscale from a Go image straight into a rectangle of a larger
-//     image (astiav's ScaleFrame only scales whole frames, which would cost
-//     the compositor one extra copy per tile).
+//   - Scaler: swscale from a Go image (or a cropped part of it) straight
+//     into a rectangle of a larger image (astiav's ScaleFrame only scales
+//     whole frames, which would cost the compositor one extra copy per tile).
 //   - CopyImage / CopyPlanarFloat: write pixels or samples into an
 //     astiav.Frame (astiav's FrameData only reads).
 //   - Resampler: libswresample, which astiav v0.16.0 lacks entirely.
@@ -22,14 +22,44 @@ package shim
 #include <libswscale/swscale.h>
 #include <libswresample/swresample.h>
 
+#define SHIM_OVERRUN 32
+
+// shim_guard copies (save=1) or restores (save=0) the bytes after each of
+// rows rows of w bytes: SHIM_OVERRUN of them, but no further than where
+// the next row of the rectangle starts (stride - w on), which swscale
+// writes itself, after.
+static void shim_guard(uint8_t *p, int stride, int w, int rows, uint8_t *keep, int save) {
+	for (int r = 0; r < rows; r++) {
+		uint8_t *edge = p + (size_t)r * stride + w;
+		int n = SHIM_OVERRUN;
+		if (r < rows - 1 && stride - w < n) n = stride - w;
+		if (save) memcpy(keep, edge, n); else memcpy(edge, keep, n);
+		keep += SHIM_OVERRUN;
+	}
+}
+
+// shim_scale scales into a dw×dh rectangle. swscale's vector code writes
+// whole vectors, so it may write past the end of each output row (we saw 6
+// luma and 7 chroma bytes; SHIM_OVERRUN is a safe bound): those bytes are
+// the next tile or the background, so they are kept in keep beforehand and
+// put back after.
 static int shim_scale(struct SwsContext *c,
 	const uint8_t *sy, const uint8_t *su, const uint8_t *sv, int sys, int scs, int sh,
-	uint8_t *dy, uint8_t *du, uint8_t *dv, int dys, int dcs) {
+	uint8_t *dy, uint8_t *du, uint8_t *dv, int dys, int dcs, int dw, int dh, uint8_t *keep) {
 	const uint8_t *src[4] = {sy, su, sv, NULL};
 	int srcStride[4] = {sys, scs, scs, 0};
 	uint8_t *dst[4] = {dy, du, dv, NULL};
 	int dstStride[4] = {dys, dcs, dcs, 0};
-	return sws_scale(c, src, srcStride, 0, sh, dst, dstStride);
+	int cw = (dw + 1) / 2, ch = (dh + 1) / 2;
+	uint8_t *ku = keep + (size_t)dh * SHIM_OVERRUN, *kv = ku + (size_t)ch * SHIM_OVERRUN;
+	shim_guard(dy, dys, dw, dh, keep, 1);
+	shim_guard(du, dcs, cw, ch, ku, 1);
+	shim_guard(dv, dcs, cw, ch, kv, 1);
+	int ret = sws_scale(c, src, srcStride, 0, sh, dst, dstStride);
+	shim_guard(dy, dys, dw, dh, keep, 0);
+	shim_guard(du, dcs, cw, ch, ku, 0);
+	shim_guard(dv, dcs, cw, ch, kv, 0);
+	return ret;
 }
 
 static int shim_scale_rgba(struct SwsContext *c,
@@ -149,12 +179,35 @@ func pixFmt(r image.YCbCrSubsampleRatio) (C.enum_AVPixelFormat, bool) {
 // caches its swscale context across calls with the same geometry. A Scaler
 // is used by one goroutine at a time.
 type Scaler struct {
-	c *C.struct_SwsContext
+	c    *C.struct_SwsContext
+	keep []byte // the bytes after each output row, while swscale runs
+}
+
+// Overrun is how many bytes past the end of an output row swscale may
+// write. Scale and ScaleRect put them back, but the destination's planes
+// must have that much capacity beyond the last row's end (NewCanvas).
+const Overrun = C.SHIM_OVERRUN
+
+// NewCanvas returns a w×h 4:2:0 image with room for swscale's overrun
+// after its last rows, for Scale and ScaleRect to draw into.
+func NewCanvas(w, h int) *image.YCbCr {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	pad := func(p []byte) []byte { return make([]byte, len(p), len(p)+Overrun) }
+	img.Y, img.Cb, img.Cr = pad(img.Y), pad(img.Cb), pad(img.Cr)
+	return img
 }
 
 // Scale scales the whole of src into r of dst, which must be 4:2:0 with r
 // inside dst.Rect and r's corners and size even (chroma is half size).
 func (s *Scaler) Scale(src *image.YCbCr, dst *image.YCbCr, r image.Rectangle) error {
+	return s.ScaleRect(src, src.Rect, dst, r)
+}
+
+// ScaleRect scales the part sr of src into r of dst, as Scale does: a tile
+// that crops its source to cover its cell scales from the crop directly,
+// with no copy. sr is in src's coordinates; its corners are rounded down to
+// even so chroma lines up.
+func (s *Scaler) ScaleRect(src *image.YCbCr, sr image.Rectangle, dst *image.YCbCr, r image.Rectangle) error {
 	sf, ok := pixFmt(src.SubsampleRatio)
 	if !ok {
 		return fmt.Errorf("shim: scale: unsupported source subsampling %v", src.SubsampleRatio)
@@ -163,7 +216,9 @@ func (s *Scaler) Scale(src *image.YCbCr, dst *image.YCbCr, r image.Rectangle) er
 		return fmt.Errorf("shim: scale: destination must be 4:2:0")
 	}
 	r = r.Intersect(dst.Rect)
-	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	sr = sr.Intersect(src.Rect)
+	sr.Min.X, sr.Min.Y = src.Rect.Min.X+(sr.Min.X-src.Rect.Min.X)&^1, src.Rect.Min.Y+(sr.Min.Y-src.Rect.Min.Y)&^1
+	sw, sh := sr.Dx(), sr.Dy()
 	dw, dh := r.Dx()&^1, r.Dy()&^1
 	if sw < 2 || sh < 2 || dw < 2 || dh < 2 {
 		return nil
@@ -174,15 +229,22 @@ func (s *Scaler) Scale(src *image.YCbCr, dst *image.YCbCr, r image.Rectangle) er
 	if s.c == nil {
 		return fmt.Errorf("shim: scale: no swscale context for %dx%d -> %dx%d", sw, sh, dw, dh)
 	}
-	so := src.YOffset(src.Rect.Min.X, src.Rect.Min.Y)
-	co := src.COffset(src.Rect.Min.X, src.Rect.Min.Y)
+	so := src.YOffset(sr.Min.X, sr.Min.Y)
+	co := src.COffset(sr.Min.X, sr.Min.Y)
 	dy := y*dst.YStride + x
 	dc := (y/2)*dst.CStride + x/2
+	ch := (dh + 1) / 2
+	if dy+(dh-1)*dst.YStride+dw+Overrun > cap(dst.Y) || dc+(ch-1)*dst.CStride+(dw+1)/2+Overrun > min(cap(dst.Cb), cap(dst.Cr)) {
+		return fmt.Errorf("shim: scale: destination has no room for swscale's overrun (make it with NewCanvas)")
+	}
+	if need := (dh + 2*ch) * Overrun; len(s.keep) < need {
+		s.keep = make([]byte, need)
+	}
 	ret := C.shim_scale(s.c,
 		(*C.uint8_t)(unsafe.Pointer(&src.Y[so])), (*C.uint8_t)(unsafe.Pointer(&src.Cb[co])), (*C.uint8_t)(unsafe.Pointer(&src.Cr[co])),
 		C.int(src.YStride), C.int(src.CStride), C.int(sh),
 		(*C.uint8_t)(unsafe.Pointer(&dst.Y[dy])), (*C.uint8_t)(unsafe.Pointer(&dst.Cb[dc])), (*C.uint8_t)(unsafe.Pointer(&dst.Cr[dc])),
-		C.int(dst.YStride), C.int(dst.CStride))
+		C.int(dst.YStride), C.int(dst.CStride), C.int(dw), C.int(dh), (*C.uint8_t)(unsafe.Pointer(&s.keep[0])))
 	if ret < 0 {
 		return averr("sws_scale", ret)
 	}

@@ -1,0 +1,255 @@
+package compositor
+
+import (
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"greenroom/encode/scene"
+)
+
+// Golden images: each layout with 1, 2, 4 and 10 synthetic people, name
+// tags, and a transition's midpoint, rendered at 720p and compared with
+// PNGs in testdata/. `go test ./encode/compositor -run Golden -update`
+// writes them afresh (look at them before committing); a mismatch writes
+// the picture got and a diff to testdata/failed/.
+var update = flag.Bool("update", false, "write the golden images instead of comparing with them")
+
+var names = []string{"Ann Lee", "Bob Martin", "Chiara Rossi", "Dev Patel", "Emma Schultz", "Farid Haddad", "Grace Kim", "Hugo Dubois", "Ines Costa", "Jonas Berg"}
+
+// person is a synthetic camera picture: a coloured backdrop with a lighter
+// head and shoulders, so crops and letterboxes show where the face went.
+func person(pool *Pool, i, w, h int) *Frame {
+	hues := []color.RGBA{
+		{0x3b, 0x82, 0xf6, 255}, {0xef, 0x44, 0x44, 255}, {0xf5, 0x9e, 0x0b, 255}, {0x10, 0xb9, 0x81, 255},
+		{0x8b, 0x5c, 0xf6, 255}, {0xec, 0x48, 0x99, 255}, {0x06, 0xb6, 0xd4, 255}, {0x84, 0xcc, 0x16, 255},
+		{0xf9, 0x73, 0x16, 255}, {0x64, 0x74, 0x8b, 255},
+	}
+	back, skin, shirt := RGB(hues[i%len(hues)]), RGB(color.RGBA{0xf1, 0xc2, 0x7d, 255}), RGB(color.RGBA{0x1f, 0x29, 0x37, 255})
+	f := pool.Get(w, h)
+	img := &f.YCbCr
+	fw, fh := float64(w), float64(h)
+	for y := range h {
+		for x := range w {
+			c := back
+			// A gentle vertical gradient, so the picture is not flat.
+			c.Y = uint8(int(back.Y) - 20*y/h)
+			dx, dy := (float64(x)-fw/2)/(fh*0.16), (float64(y)-fh*0.38)/(fh*0.2)
+			if dx*dx+dy*dy < 1 {
+				c = skin
+			}
+			sx, sy := (float64(x)-fw/2)/(fh*0.36), (float64(y)-fh*1.02)/(fh*0.42)
+			if sx*sx+sy*sy < 1 {
+				c = shirt
+			}
+			img.Y[img.YOffset(x, y)] = c.Y
+			if x%2 == 0 && y%2 == 0 {
+				img.Cb[img.COffset(x, y)], img.Cr[img.COffset(x, y)] = c.Cb, c.Cr
+			}
+		}
+	}
+	return f
+}
+
+type cast struct {
+	pool  Pool
+	slots []*Slot
+	names map[string]string
+}
+
+func newCast(n int) *cast {
+	c := &cast{names: map[string]string{}}
+	for i := range n {
+		s := NewSlot(fmt.Sprintf("p%d", i))
+		w, h := 1280, 720
+		if i%4 == 3 {
+			w, h = 640, 480 // an old webcam: 4:3
+		}
+		s.Put(person(&c.pool, i, w, h))
+		c.slots = append(c.slots, s)
+		c.names[s.Name] = names[i]
+	}
+	return c
+}
+
+func TestGoldenLayouts(t *testing.T) {
+	for _, layout := range scene.Layouts {
+		for _, n := range []int{1, 2, 4, 10} {
+			t.Run(fmt.Sprintf("%s-%d", layout, n), func(t *testing.T) {
+				cs := newCast(n)
+				c := New(1280, 720)
+				defer c.Close()
+				if err := c.SetScene(scene.Scene{Layout: layout, Main: "p1", Names: cs.names}); err != nil {
+					t.Fatal(err)
+				}
+				img, err := c.Render(cs.slots, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, fmt.Sprintf("%s-%d", layout, n), img)
+			})
+		}
+	}
+}
+
+func TestGoldenNameTags(t *testing.T) {
+	cs := newCast(4)
+	cs.names["p0"] = "Dr. Maximiliane Wolkenstein-Oberhausen, Institute for Advanced Study"
+	cs.names["p1"] = "李小龍 · Σωκράτης · Зоя · مريم"
+	cs.names["p2"] = "José Ñúñez 🎙️"
+	c := New(1280, 720)
+	defer c.Close()
+	c.SetScene(scene.Scene{Layout: scene.Grid, Names: cs.names, Fit: map[string]bool{"p3": true}})
+	img, err := c.Render(cs.slots, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "nametags", img)
+}
+
+// TestGoldenTransition renders the midpoint of a move from the grid to the
+// spotlight: tiles on their way, no black, the background behind them.
+func TestGoldenTransition(t *testing.T) {
+	cs := newCast(4)
+	c := New(1280, 720)
+	defer c.Close()
+	c.SetScene(scene.Scene{Layout: scene.Grid, Names: cs.names})
+	t0 := time.Now()
+	c.Render(cs.slots, t0)
+	c.SetScene(scene.Scene{Layout: scene.Spotlight, Main: "p2", Names: cs.names})
+	c.Render(cs.slots, t0) // the move starts
+	img, err := c.Render(cs.slots, t0.Add(scene.TransitionTime/2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "transition-mid", img)
+	for y := 0; y < 720; y += 4 {
+		for x := 0; x < 1280; x += 4 {
+			if v := img.Y[img.YOffset(x, y)]; v < 17 {
+				t.Fatalf("black at (%d,%d) mid-transition", x, y)
+			}
+		}
+	}
+	// And it arrives where the spotlight puts it.
+	end, _ := c.Render(cs.slots, t0.Add(scene.TransitionTime))
+	want := New(1280, 720)
+	defer want.Close()
+	want.SetScene(scene.Scene{Layout: scene.Spotlight, Main: "p2", Names: cs.names})
+	ref, _ := want.Render(cs.slots, t0)
+	if d := meanDiff(toRGBA(end), toRGBA(ref), nil); d > 0.01 {
+		t.Errorf("after the transition the picture differs from the spotlight's by %.3f", d)
+	}
+}
+
+// toRGBA converts the video-range 4:2:0 canvas to RGBA, as a player shows it.
+func toRGBA(img *image.YCbCr) *image.RGBA {
+	out := image.NewRGBA(img.Rect)
+	clamp := func(v float64) uint8 { return uint8(math.Max(0, math.Min(255, v+0.5))) }
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			Y := (float64(img.Y[img.YOffset(x, y)]) - 16) * 255 / 219
+			cb := (float64(img.Cb[img.COffset(x, y)]) - 128) * 255 / 224
+			cr := (float64(img.Cr[img.COffset(x, y)]) - 128) * 255 / 224
+			o := out.PixOffset(x, y)
+			out.Pix[o+0] = clamp(Y + 1.402*cr)
+			out.Pix[o+1] = clamp(Y - 0.344136*cb - 0.714136*cr)
+			out.Pix[o+2] = clamp(Y + 1.772*cb)
+			out.Pix[o+3] = 255
+		}
+	}
+	return out
+}
+
+// meanDiff is the mean absolute difference of two pictures, 0 to 1; diff,
+// if not nil, gets the difference amplified ×4.
+func meanDiff(a, b *image.RGBA, diff *image.RGBA) float64 {
+	m, _ := compare(a, b, diff)
+	return m
+}
+
+// compare returns the mean absolute difference of two pictures (0 to 1)
+// and the share of pixels with a channel off by more than 32 levels.
+func compare(a, b *image.RGBA, diff *image.RGBA) (mean, off float64) {
+	if a.Rect != b.Rect {
+		return 1, 1
+	}
+	var sum, far int
+	for i := range a.Pix {
+		d := int(a.Pix[i]) - int(b.Pix[i])
+		if d < 0 {
+			d = -d
+		}
+		sum += d
+		if d > 32 && i%4 != 3 {
+			far++
+		}
+		if diff != nil {
+			if i%4 == 3 {
+				diff.Pix[i] = 255
+			} else {
+				diff.Pix[i] = uint8(min(255, 4*d))
+			}
+		}
+	}
+	return float64(sum) / float64(len(a.Pix)) / 255, float64(far) / float64(len(a.Pix)/4)
+}
+
+// golden compares img with testdata/NAME.png within a tolerance: swscale's
+// code paths differ by CPU and a name in a script the embedded font lacks
+// is drawn with whatever fallback font the machine has (see scene.Tag), so
+// small differences pass; a tile or a name tag out of place does not (a
+// tag is over 1 % of the picture).
+func golden(t *testing.T, name string, img *image.YCbCr) {
+	t.Helper()
+	got := toRGBA(img)
+	path := filepath.Join("testdata", name+".png")
+	if *update {
+		writePNG(t, path, got)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	defer f.Close()
+	ref, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := image.NewRGBA(ref.Bounds())
+	for y := ref.Bounds().Min.Y; y < ref.Bounds().Max.Y; y++ {
+		for x := ref.Bounds().Min.X; x < ref.Bounds().Max.X; x++ {
+			want.Set(x, y, ref.At(x, y))
+		}
+	}
+	diff := image.NewRGBA(got.Rect)
+	if mean, off := compare(got, want, diff); mean > 0.005 || off > 0.003 {
+		writePNG(t, filepath.Join("testdata", "failed", name+".png"), got)
+		writePNG(t, filepath.Join("testdata", "failed", name+"-diff.png"), diff)
+		t.Errorf("%s differs from the golden image: mean %.2f%%, %.2f%% of pixels far off (got and diff in testdata/failed/)", name, mean*100, off*100)
+	}
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,212 @@
+package scene
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"sync"
+	"unicode"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gomedium"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+)
+
+// Brand is the default brand colour (name tags), until a brand kit says
+// otherwise: a deep green, white text on it.
+var Brand = color.RGBA{R: 0x15, G: 0x80, B: 0x3d, A: 0xff}
+
+// fallbackFonts are system fonts tried, in order, for characters the
+// embedded Go font lacks (Go fonts cover Latin, Greek and Cyrillic; DejaVu
+// adds Arabic, Hebrew, Armenian, …; Noto CJK, where installed, Chinese,
+// Japanese and Korean). A character no font has is drawn as the embedded
+// font's empty box, never a crash.
+var fallbackFonts = []string{
+	"/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+	"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+	"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+}
+
+var fonts struct {
+	once sync.Once
+	list []*opentype.Font // the embedded font first
+}
+
+func loadFonts() []*opentype.Font {
+	fonts.once.Do(func() {
+		f, err := opentype.Parse(gomedium.TTF)
+		if err != nil {
+			panic("scene: embedded font: " + err.Error()) // the embedded bytes are fixed
+		}
+		fonts.list = append(fonts.list, f)
+		for _, path := range fallbackFonts {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				continue
+			}
+			if f, err := opentype.Parse(b); err == nil {
+				fonts.list = append(fonts.list, f)
+			} else if c, err := opentype.ParseCollection(b); err == nil {
+				if f, err := c.Font(0); err == nil {
+					fonts.list = append(fonts.list, f)
+				}
+			}
+		}
+	})
+	return fonts.list
+}
+
+// text is a run of faces at one size that draws a string with, for each
+// character, the first face that has it.
+type text struct {
+	faces []font.Face
+}
+
+func newText(px float64) *text {
+	t := &text{}
+	for _, f := range loadFonts() {
+		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
+		if err == nil {
+			t.faces = append(t.faces, face)
+		}
+	}
+	return t
+}
+
+func (t *text) close() {
+	for _, f := range t.faces {
+		f.Close()
+	}
+}
+
+func (t *text) face(r rune) font.Face {
+	for _, f := range t.faces {
+		if _, ok := f.GlyphAdvance(r); ok {
+			return f
+		}
+	}
+	return t.faces[0]
+}
+
+func (t *text) width(s []rune) fixed.Int26_6 {
+	var w fixed.Int26_6
+	for _, r := range s {
+		a, _ := t.face(r).GlyphAdvance(r)
+		w += a
+	}
+	return w
+}
+
+func (t *text) draw(dst *image.RGBA, src image.Image, dot fixed.Point26_6, s []rune) {
+	d := font.Drawer{Dst: dst, Src: src, Dot: dot}
+	for _, r := range s {
+		d.Face = t.face(r)
+		d.DrawString(string(r))
+	}
+}
+
+// ellipsize shortens s with a trailing "…" until its width fits limit; it
+// returns s unchanged if it fits, and just "…" if nothing else does.
+func ellipsize(s []rune, limit fixed.Int26_6, width func([]rune) fixed.Int26_6) []rune {
+	if width(s) <= limit {
+		return s
+	}
+	for n := len(s) - 1; n > 0; n-- {
+		cut := append(trimRight(s[:n:n]), '…')
+		if width(cut) <= limit {
+			return cut
+		}
+	}
+	return []rune{'…'}
+}
+
+func trimRight(s []rune) []rune {
+	for len(s) > 0 && unicode.IsSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// TagHeight is the height of a name tag on a tile of height h: a tenth of
+// it, within 20 and 44 px.
+func TagHeight(h int) int { return even(max(20, min(44, h/10))) }
+
+// Tag renders name as a name tag for a tile of size tile: the name on a
+// rounded plate of the brand colour, in white or near-black, whichever
+// reads better on it; at most the tile's width less two margins (longer
+// names end in "…"). It returns nil for an empty name. The picture is
+// premultiplied RGBA with even size, rendered once per change of name or
+// tile size, not per frame.
+func Tag(name string, tile image.Point, brand color.RGBA) *image.RGBA {
+	if name == "" || tile.X <= 0 || tile.Y <= 0 {
+		return nil
+	}
+	h := TagHeight(tile.Y)
+	pad := h * 2 / 5
+	maxW := tile.X - 2*TagMargin(tile) - 2*pad
+	if maxW < h {
+		return nil
+	}
+	t := newText(float64(h) * 0.52)
+	defer t.close()
+	runes := ellipsize([]rune(name), fixed.I(maxW), t.width)
+	w := even(t.width(runes).Ceil() + 2*pad + 1)
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	plate := RoundedRect(w, h, h/4)
+	for i, a := range plate.Pix {
+		img.Pix[4*i+0] = uint8(uint16(brand.R) * uint16(a) / 255)
+		img.Pix[4*i+1] = uint8(uint16(brand.G) * uint16(a) / 255)
+		img.Pix[4*i+2] = uint8(uint16(brand.B) * uint16(a) / 255)
+		img.Pix[4*i+3] = a
+	}
+	m := t.faces[0].Metrics()
+	baseline := (fixed.I(h) + m.Ascent - m.Descent) / 2
+	t.draw(img, image.NewUniform(Contrast(brand)), fixed.Point26_6{X: fixed.I(pad), Y: baseline}, runes)
+	return img
+}
+
+// TagMargin is how far a name tag sits from its tile's edges.
+func TagMargin(tile image.Point) int { return even(max(6, min(tile.X, tile.Y)/36)) }
+
+// Contrast is the text colour that reads best on c: white, or near-black on
+// light colours (WCAG relative luminance above ~0.18, where black text has
+// the better contrast ratio).
+func Contrast(c color.RGBA) color.RGBA {
+	lin := func(v uint8) float64 {
+		s := float64(v) / 255
+		if s <= 0.03928 {
+			return s / 12.92
+		}
+		return math.Pow((s+0.055)/1.055, 2.4)
+	}
+	l := 0.2126*lin(c.R) + 0.7152*lin(c.G) + 0.0722*lin(c.B)
+	if (1.05)/(l+0.05) >= (l+0.05)/0.05 {
+		return color.RGBA{R: 255, G: 255, B: 255, A: 255}
+	}
+	return color.RGBA{R: 17, G: 17, B: 17, A: 255}
+}
+
+// RoundedRect is the coverage of a w×h rectangle with corners of radius r,
+// anti-aliased (one pixel of soft edge). Tags use it for their plate and
+// the compositor for its tiles' corners.
+func RoundedRect(w, h, r int) *image.Alpha {
+	a := image.NewAlpha(image.Rect(0, 0, w, h))
+	rf := float64(r)
+	for y := range h {
+		for x := range w {
+			// Distance from the pixel centre into the nearest corner's circle.
+			cx, cy := float64(x)+0.5, float64(y)+0.5
+			dx := math.Max(0, math.Max(rf-cx, cx-(float64(w)-rf)))
+			dy := math.Max(0, math.Max(rf-cy, cy-(float64(h)-rf)))
+			cov := 1.0
+			if dx > 0 && dy > 0 {
+				cov = math.Min(1, math.Max(0, rf-math.Hypot(dx, dy)+0.5))
+			}
+			a.Pix[y*a.Stride+x] = uint8(cov*255 + 0.5)
+		}
+	}
+	return a
+}

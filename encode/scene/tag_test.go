@@ -1,0 +1,110 @@
+package scene
+
+import (
+	"image"
+	"image/color"
+	"testing"
+	"time"
+
+	"golang.org/x/image/math/fixed"
+)
+
+func TestTag(t *testing.T) {
+	tile := image.Pt(618, 348)
+	short := Tag("Ann", tile, Brand)
+	long := Tag("Dr. Maximiliane Wolkenstein-Oberhausen, Institute for Advanced Study, Princeton", tile, Brand)
+	if short == nil || long == nil {
+		t.Fatal("no tag")
+	}
+	if h := short.Rect.Dy(); h != TagHeight(tile.Y) {
+		t.Errorf("tag height %d, want %d", h, TagHeight(tile.Y))
+	}
+	if w := long.Rect.Dx(); w > tile.X-2*TagMargin(tile) {
+		t.Errorf("long name's tag %d px wide on a %d px tile", w, tile.X)
+	}
+	if short.Rect.Dx() >= long.Rect.Dx() || short.Rect.Dx()%2 != 0 || short.Rect.Dy()%2 != 0 {
+		t.Errorf("tag sizes: short %v, long %v", short.Rect, long.Rect)
+	}
+	// The plate is the brand colour; its corners are see-through.
+	mid := short.RGBAAt(2, short.Rect.Dy()/2)
+	if mid != Brand {
+		t.Errorf("plate %v, want the brand colour %v", mid, Brand)
+	}
+	if a := short.RGBAAt(0, 0).A; a > 64 {
+		t.Errorf("corner alpha %d: not rounded", a)
+	}
+	// Scripts the font lacks, and emoji, draw without a panic.
+	for _, name := range []string{"李小龍", "🎙️🎉", "مريم", "Zoë Ω Зоя", "\u200d\u0301"} {
+		if Tag(name, tile, Brand) == nil {
+			t.Errorf("no tag for %q", name)
+		}
+	}
+	if Tag("", tile, Brand) != nil || Tag("Ann", image.Pt(40, 30), Brand) != nil {
+		t.Error("a tag for no name, or on a tile too small for one")
+	}
+}
+
+func TestEllipsize(t *testing.T) {
+	width := func(s []rune) fixed.Int26_6 { return fixed.I(len(s)) }
+	for _, tc := range []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"Ann", 3, "Ann"},
+		{"Annabel", 5, "Anna…"},
+		{"Ann Lee", 5, "Ann…"}, // no space before the ellipsis
+		{"Annabel", 1, "…"},
+		{"Annabel", 0, "…"},
+	} {
+		if got := string(ellipsize([]rune(tc.in), fixed.I(tc.limit), width)); got != tc.want {
+			t.Errorf("ellipsize(%q, %d) = %q, want %q", tc.in, tc.limit, got, tc.want)
+		}
+	}
+}
+
+func TestContrast(t *testing.T) {
+	white, black := color.RGBA{255, 255, 255, 255}, color.RGBA{17, 17, 17, 255}
+	for _, tc := range []struct{ bg, want color.RGBA }{
+		{Brand, white},
+		{color.RGBA{0, 0, 0, 255}, white},
+		{color.RGBA{0x1d, 0x4e, 0xd8, 255}, white}, // deep blue
+		{color.RGBA{0xfa, 0xcc, 0x15, 255}, black}, // yellow
+		{color.RGBA{255, 255, 255, 255}, black},
+		{color.RGBA{0x22, 0xc5, 0x5e, 255}, black}, // light green
+	} {
+		if got := Contrast(tc.bg); got != tc.want {
+			t.Errorf("Contrast(%v) = %v, want %v", tc.bg, got, tc.want)
+		}
+	}
+}
+
+func TestTween(t *testing.T) {
+	a, b := image.Rect(0, 0, 100, 100), image.Rect(200, 100, 400, 300)
+	t0 := time.Unix(0, 0)
+	for _, tc := range []struct {
+		at   time.Duration
+		want float64
+	}{{-time.Second, 0}, {0, 0}, {TransitionTime / 2, 0.5}, {TransitionTime, 1}, {time.Hour, 1}} {
+		if p := Progress(t0, t0.Add(tc.at)); p != tc.want {
+			t.Errorf("Progress at %v = %v, want %v", tc.at, p, tc.want)
+		}
+	}
+	// Eased: slow at both ends.
+	if p := Progress(t0, t0.Add(TransitionTime/10)); p > 0.05 {
+		t.Errorf("Progress at 10%% = %.3f: not easing in", p)
+	}
+	if got := Tween(a, b, 0.5); got != image.Rect(100, 50, 250, 200) {
+		t.Errorf("Tween midpoint %v", got)
+	}
+	if got := Tween(a, b, 1); got != b {
+		t.Errorf("Tween end %v", got)
+	}
+	// Appearing grows from the middle; leaving shrinks to it.
+	if got := Tween(image.Rectangle{}, b, 0); got != image.Rect(300, 200, 300, 200) {
+		t.Errorf("appearing starts at %v", got)
+	}
+	if got := Tween(a, image.Rectangle{}, 1); !got.Empty() {
+		t.Errorf("leaving ends at %v", got)
+	}
+}

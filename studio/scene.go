@@ -1,0 +1,116 @@
+package studio
+
+import (
+	"fmt"
+	"sync"
+
+	"greenroom/encode"
+	"greenroom/encode/scene"
+)
+
+// Scene is how the stage looks in the program: the layout (one of
+// Layouts) and who is shown large in the layouts that have a main tile
+// (solo, spotlight, picture-in-picture). Everyone on stage wears a name
+// tag with their display name.
+type Scene struct {
+	Layout string `json:"layout"`
+	// Main is the participant ID shown large; "" means the first on stage.
+	Main string `json:"main"`
+}
+
+// Layouts are the names Scene.Layout accepts.
+var Layouts = encode.Layouts
+
+// look is the Program's scene model. mu is held while the scene is handed
+// to the pipeline, so that concurrent changes reach it in the order they
+// were made and the last one made is the one shown.
+type look struct {
+	mu    sync.Mutex
+	scene Scene
+	state func() State // the studio's participants, for their names; nil until Attach
+}
+
+// Scene returns the program's scene.
+func (p *Program) Scene() Scene {
+	p.look.mu.Lock()
+	defer p.look.mu.Unlock()
+	return p.current()
+}
+
+// current is the scene, with the pipeline's layout until one was chosen.
+// Call with look.mu held.
+func (p *Program) current() Scene {
+	s := p.look.scene
+	if s.Layout == "" {
+		s.Layout = p.pipe.Scene().Layout
+	}
+	return s
+}
+
+// SetLayout arranges the stage in the named layout; tiles move to their
+// new places over a third of a second.
+func (p *Program) SetLayout(name string) error {
+	if err := (scene.Scene{Layout: name}).Valid(); err != nil {
+		return fmt.Errorf("studio: %w", err)
+	}
+	return p.changeScene(func(s *Scene) { s.Layout = name })
+}
+
+// Spotlight makes participant id the one shown large (in solo, spotlight
+// and picture-in-picture); "" gives the place back to the first on stage.
+func (p *Program) Spotlight(id string) error {
+	p.look.mu.Lock()
+	state := p.look.state
+	p.look.mu.Unlock()
+	if id != "" && state != nil && !hasParticipant(state(), id) {
+		return fmt.Errorf("studio: spotlight %s: %w", id, ErrNoParticipant)
+	}
+	return p.changeScene(func(s *Scene) { s.Main = id })
+}
+
+// SetScene sets the layout and the main participant at once.
+func (p *Program) SetScene(sc Scene) error {
+	if err := (scene.Scene{Layout: sc.Layout}).Valid(); err != nil {
+		return fmt.Errorf("studio: %w", err)
+	}
+	return p.changeScene(func(s *Scene) { *s = sc })
+}
+
+func (p *Program) changeScene(change func(*Scene)) error {
+	p.look.mu.Lock()
+	defer p.look.mu.Unlock()
+	s := p.current()
+	change(&s)
+	p.look.scene = s
+	return p.applyLocked()
+}
+
+// applyScene hands the scene to the pipeline again, with the names of the
+// participants as they are now: when someone new comes into the program.
+func (p *Program) applyScene() {
+	p.look.mu.Lock()
+	defer p.look.mu.Unlock()
+	if err := p.applyLocked(); err != nil {
+		p.log.Warn("scene", "err", err)
+	}
+}
+
+func (p *Program) applyLocked() error {
+	s := p.current()
+	names := map[string]string{}
+	if p.look.state != nil {
+		for _, pt := range p.look.state().Participants {
+			names[pt.ID] = pt.Name
+		}
+	}
+	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names})
+}
+
+func hasParticipant(st State, id string) bool {
+	for _, pt := range st.Participants {
+		if pt.ID == id {
+			return true
+		}
+	}
+	return false
+}

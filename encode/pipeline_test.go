@@ -17,6 +17,7 @@ import (
 	"greenroom/encode/mediatest"
 	"greenroom/encode/record"
 	"greenroom/encode/rtmpout"
+	"greenroom/encode/scene"
 	"greenroom/encode/stream"
 )
 
@@ -338,7 +339,7 @@ func TestLayouts(t *testing.T) {
 	// The grid has two tiles side by side with background above and
 	// below; solo is the host's pattern edge to edge.
 	mean := func() float64 {
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(scene.TransitionTime + 200*time.Millisecond) // tiles move there first
 		<-lumas
 		return <-lumas
 	}

@@ -130,11 +130,7 @@ func grid(n int, bounds image.Rectangle, gap int) []image.Rectangle {
 	for r := range rows {
 		inRow := min(cols, n-r*cols)
 		left := bounds.Min.X + (W-inRow*cw-(inRow-1)*gap)/2
-		y := even(top + r*(ch+gap))
-		for k := range inRow {
-			x := even(left + k*(cw+gap))
-			cells = append(cells, image.Rect(x, y, x+cw, y+ch))
-		}
+		cells = append(cells, line(inRow, image.Pt(left, top+r*(ch+gap)), image.Pt(cw, ch), image.Pt(cw+gap, 0))...)
 	}
 	return cells
 }
@@ -153,11 +149,18 @@ func row(n int, area image.Rectangle, gap int, minAspect float64) []image.Rectan
 	}
 	cw, ch = even(cw), even(ch)
 	left := area.Min.X + (area.Dx()-n*cw-(n-1)*gap)/2
-	top := even(area.Min.Y + (area.Dy()-ch)/2)
+	top := area.Min.Y + (area.Dy()-ch)/2
+	return line(n, image.Pt(left, top), image.Pt(cw, ch), image.Pt(cw+gap, 0))
+}
+
+// line is n cells of size sz in a line, the first at p and each the next
+// step further, with even corners.
+func line(n int, p, sz, step image.Point) []image.Rectangle {
 	cells := make([]image.Rectangle, n)
 	for k := range cells {
-		x := even(left + k*(cw+gap))
-		cells[k] = image.Rect(x, top, x+cw, top+ch)
+		q := p.Add(step.Mul(k))
+		q = image.Pt(even(q.X), even(q.Y))
+		cells[k] = image.Rectangle{Min: q, Max: q.Add(sz)}
 	}
 	return cells
 }
@@ -168,14 +171,8 @@ func column(n int, bounds image.Rectangle, gap int) []image.Rectangle {
 	ch := min(bounds.Dx()/5*9/16, (bounds.Dy()-gap*(n+1))/n)
 	ch = even(ch)
 	cw := even(ch * 16 / 9)
-	x := bounds.Max.X - gap - cw
 	top := bounds.Min.Y + (bounds.Dy()-n*ch-(n-1)*gap)/2
-	cells := make([]image.Rectangle, n)
-	for k := range cells {
-		y := even(top + k*(ch+gap))
-		cells[k] = image.Rect(x, y, x+cw, y+ch)
-	}
-	return cells
+	return line(n, image.Pt(bounds.Max.X-gap-cw, top), image.Pt(cw, ch), image.Pt(0, ch+gap))
 }
 
 // corner is picture-in-picture's small tiles: 16:9, a fifth of the width

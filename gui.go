@@ -30,35 +30,14 @@ func runGUI(stdout, stderr io.Writer) int {
 	log := newLogger(stderr, false)
 	set := st.Get()
 	out := set.Output
-	pipe, err := encode.New(encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log})
+	sess, err := startSession(
+		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
+		studio.Config{}, studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, true, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
 	}
-	defer pipe.Close()
-	cfg := pipe.Config()
-	if _, err := pipe.AddTestPattern(studio.HostID, cfg.Width, cfg.Height); err != nil {
-		fmt.Fprintf(stderr, "greenroom: %v\n", err)
-		return 1
-	}
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "greenroom: %v\n", err)
-		return 1
-	}
-	defer prog.Close()
-	scfg := studio.Config{Sink: prog, GoLive: prog.SetLive, Logger: log}
-	sd, err := studio.New(scfg)
-	if err != nil {
-		// Another program (or another Greenroom) has the usual port: any
-		// free one will do, the guest link says which.
-		scfg.Listen = ":0"
-		if sd, err = studio.New(scfg); err != nil {
-			fmt.Fprintf(stderr, "greenroom: %v\n", err)
-			return 1
-		}
-	}
-	prog.Attach(sd)
+	sd, prog, pipe := sess.studio, sess.prog, sess.pipe
 	fmt.Fprintf(stdout, "guest link: %s\n", sd.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", sd.ControlURL())
 
@@ -68,7 +47,7 @@ func runGUI(stdout, stderr io.Writer) int {
 		w.ShowError(serr)
 	}
 	w.Run() // until the window closes; it ends a live show first
-	if err := errors.Join(sd.Close(), prog.Close()); err != nil {
+	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
 	}

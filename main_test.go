@@ -23,6 +23,12 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	// Fyne, linked into every command, complains at start-up on stderr
+	// about LANG=C, which would break the one-line error checks (scripts/run
+	// and scripts/test set a UTF-8 locale for the same reason).
+	if l := os.Getenv("LANG"); l == "" || l == "C" || strings.HasPrefix(l, "C.") || l == "POSIX" {
+		os.Setenv("LANG", "en_US.UTF-8")
+	}
 	dir, err := os.MkdirTemp("", "greenroom-bin")
 	if err != nil {
 		panic(err)

@@ -61,38 +61,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		dests = append(dests, studio.Destination{Name: "destination " + strconv.Itoa(i+1), URL: u})
 	}
-	pipe, err := encode.New(encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
-		return 2
-	}
-	defer pipe.Close()
-	if _, err := pipe.AddTestPattern(studio.HostID, w, h); err != nil {
-		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
-		return 1
-	}
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
-		return 2
-	}
-	defer prog.Close()
-	s, err := studio.New(studio.Config{
-		Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
-		GoLive: prog.SetLive, Sink: prog, Logger: log,
-	})
+	sess, err := startSession(
+		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
+		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain},
+		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 1
 	}
-	prog.Attach(s)
+	s := sess.studio
 	fmt.Fprintf(stdout, "guest link: %s\n", s.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", s.ControlURL())
 	<-ctx.Done()
-	// The studio first (no more RTP into the program), then the program's
-	// outputs, then the pipeline (deferred).
-	closeErr := errors.Join(s.Close(), prog.Close())
-	if closeErr != nil {
+	if closeErr := sess.Close(); closeErr != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", closeErr)
 		return 1
 	}

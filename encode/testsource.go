@@ -17,22 +17,32 @@ import (
 // filled just past the mixer's prebuffer, so the beep that starts second s
 // is mixed at second s: flash and beep leave the pipeline together.
 func (p *Pipeline) AddTestPattern(name string, w, h int) (*Input, error) {
+	return p.AddTestPatternWith(name, w, h, nil)
+}
+
+// AddTestPatternWith is AddTestPattern that also feeds also (the host's
+// conference feed), if not nil.
+func (p *Pipeline) AddTestPatternWith(name string, w, h int, also Target) (*Input, error) {
 	pat, err := testpattern.New(w, h, p.cfg.FPS)
 	if err != nil {
 		return nil, err
 	}
 	in := p.AddInput(name)
+	var target Target = in
+	if also != nil {
+		target = Tee(in, also)
+	}
 	ctx, cancel := context.WithCancel(p.ctx)
 	in.stop = cancel
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		p.runTestPattern(ctx, in, pat)
+		p.runTestPattern(ctx, target, pat)
 	}()
 	return in, nil
 }
 
-func (p *Pipeline) runTestPattern(ctx context.Context, in *Input, pat *testpattern.Pattern) {
+func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpattern.Pattern) {
 	interval := time.Second / time.Duration(p.cfg.FPS)
 	const audioStep = 10 * time.Millisecond
 	lead := mixer.DefaultPrebuffer + 2*audioStep
@@ -47,7 +57,7 @@ func (p *Pipeline) runTestPattern(ctx context.Context, in *Input, pat *testpatte
 			if late := now - time.Duration(n)*interval; late > interval {
 				n += int64(late / interval) // skip what nobody will show
 			}
-			in.WriteVideo(pat.Frame(n))
+			in.WriteVideo(pat.Frame(n)) // pattern frames come from its own pool
 			n++
 		}
 		// Audio: keep the track filled up to now + lead.

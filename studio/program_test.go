@@ -12,6 +12,7 @@ import (
 
 	"greenroom/encode"
 	"greenroom/encode/compositor"
+	"greenroom/encode/feed"
 	"greenroom/encode/mediatest"
 	"greenroom/encode/scene"
 	"greenroom/studio"
@@ -28,9 +29,6 @@ func startShow(t *testing.T, cfg studio.ProgramConfig) (*studio.Studio, *studio.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pipe.Close() })
-	if _, err := pipe.AddTestPattern(studio.HostID, 1280, 720); err != nil {
-		t.Fatal(err)
-	}
 	prog, err := studio.NewProgram(pipe, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +39,16 @@ func startShow(t *testing.T, cfg studio.ProgramConfig) (*studio.Studio, *studio.
 		c.GoLive = prog.SetLive
 	})
 	prog.Attach(s)
+	// The host: the test pattern into the program and, as VP8 and Opus, to
+	// the guests.
+	f, stop, err := s.StartHostFeed(feed.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	if _, err := pipe.AddTestPatternWith(studio.HostID, 1280, 720, f); err != nil {
+		t.Fatal(err)
+	}
 	return s, prog, pipe
 }
 
@@ -96,6 +104,11 @@ func TestGuestsInTheLiveProgram(t *testing.T) {
 		}
 	}
 	eventually(t, "both guests in the program", func() bool { return len(prog.Inputs()) == 2 })
+	for _, g := range guests {
+		eventually(t, "the guests to see and hear the host", func() bool {
+			return g.Packets(studio.HostID, "video") > 30 && g.Packets(studio.HostID, "audio") > 30
+		})
+	}
 	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
 		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
 	}

@@ -61,3 +61,7 @@ func (p *Pool) put(f *Frame) {
 		p.free = append(p.free, f)
 	}
 }
+
+// Retain adds a reference, for handing one picture to several consumers
+// (each releases its own).
+func (f *Frame) Retain() *Frame { return f.retain() }

@@ -1,0 +1,304 @@
+// Package feed encodes the host's own camera and microphone for the
+// guests' conference: VP8 and Opus, the codecs every browser decodes, at a
+// conference size (640x360 by default), separate from the program's
+// H.264/AAC. The studio sends the result to every guest (studio.AddHostTrack).
+//
+// A Feed is a source's target like a program input: the host's source
+// writes pictures and samples into it (encode.Tee writes one source into
+// both). Its video goroutine encodes the newest picture at each tick, so a
+// slow encoder skips pictures instead of queueing them; its audio goroutine
+// encodes 20 ms Opus frames from a jitter-buffered track.
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"greenroom/encode/compositor"
+	"greenroom/encode/mixer"
+	"greenroom/encode/shim"
+)
+
+// Config is the conference encoding.
+type Config struct {
+	Width, Height int // default 640x360
+	FPS           int // default 30
+	VideoBitRate  int // default 800 kb/s
+	AudioBitRate  int // default 64 kb/s
+	Logger        *slog.Logger
+}
+
+// Sample is one encoded frame for a WebRTC track.
+type Sample struct {
+	Data     []byte
+	Duration time.Duration
+}
+
+// Feed encodes one source for the conference.
+type Feed struct {
+	cfg   Config
+	log   *slog.Logger
+	slot  *compositor.Slot
+	track *mixer.Track
+	pool  compositor.Pool
+
+	video, audio func(Sample)
+	keyframe     atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New starts encoding; video and audio receive the encoded samples on the
+// feed's goroutines and must not block for long.
+func New(cfg Config, video, audio func(Sample)) (*Feed, error) {
+	if cfg.Width == 0 || cfg.Height == 0 {
+		cfg.Width, cfg.Height = 640, 360
+	}
+	if cfg.FPS == 0 {
+		cfg.FPS = 30
+	}
+	if cfg.VideoBitRate == 0 {
+		cfg.VideoBitRate = 800_000
+	}
+	if cfg.AudioBitRate == 0 {
+		cfg.AudioBitRate = 64_000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	f := &Feed{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "feed"),
+		slot:  compositor.NewSlot("feed"),
+		track: mixer.NewTrack("feed", mixer.TrackConfig{Prebuffer: 40 * time.Millisecond}),
+		video: video,
+		audio: audio,
+	}
+	venc, err := openVP8(cfg)
+	if err != nil {
+		return nil, err
+	}
+	aenc, err := openOpus(cfg)
+	if err != nil {
+		venc.Free()
+		return nil, err
+	}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f.wg.Add(2)
+	go f.runVideo(venc)
+	go f.runAudio(aenc)
+	return f, nil
+}
+
+func openVP8(cfg Config) (*astiav.CodecContext, error) {
+	c := astiav.FindEncoderByName("libvpx")
+	if c == nil {
+		return nil, errors.New("feed: FFmpeg has no libvpx (VP8) encoder")
+	}
+	cc := astiav.AllocCodecContext(c)
+	cc.SetWidth(cfg.Width)
+	cc.SetHeight(cfg.Height)
+	cc.SetPixelFormat(astiav.PixelFormatYuv420P)
+	cc.SetTimeBase(astiav.NewRational(1, cfg.FPS))
+	cc.SetFramerate(astiav.NewRational(cfg.FPS, 1))
+	cc.SetBitRate(int64(cfg.VideoBitRate))
+	cc.SetGopSize(cfg.FPS * 4) // guests ask for keyframes when they need them
+	cc.SetThreadCount(1)
+	d := astiav.NewDictionary()
+	defer d.Free()
+	for k, v := range map[string]string{
+		// Real-time, fastest: the conference must never wait on the encoder.
+		"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+		// Lossy networks: each frame decodable without the one before it
+		// was whole (RFC 7741's partition recovery), and a steady rate.
+		"error-resilient": "1", "maxrate": strconv.Itoa(cfg.VideoBitRate), "bufsize": strconv.Itoa(cfg.VideoBitRate / 2),
+	} {
+		d.Set(k, v, 0)
+	}
+	if err := cc.Open(c, d); err != nil {
+		cc.Free()
+		return nil, fmt.Errorf("feed: open VP8 encoder: %w", err)
+	}
+	return cc, nil
+}
+
+func openOpus(cfg Config) (*astiav.CodecContext, error) {
+	c := astiav.FindEncoderByName("libopus")
+	if c == nil {
+		return nil, errors.New("feed: FFmpeg has no libopus encoder")
+	}
+	cc := astiav.AllocCodecContext(c)
+	cc.SetSampleFormat(astiav.SampleFormatFlt)
+	cc.SetSampleRate(48000)
+	cc.SetChannelLayout(astiav.ChannelLayoutStereo)
+	cc.SetChannels(2)
+	cc.SetBitRate(int64(cfg.AudioBitRate))
+	cc.SetTimeBase(astiav.NewRational(1, 48000))
+	d := astiav.NewDictionary()
+	defer d.Free()
+	d.Set("application", "lowdelay", 0)
+	d.Set("frame_duration", "20", 0)
+	if err := cc.Open(c, d); err != nil {
+		cc.Free()
+		return nil, fmt.Errorf("feed: open Opus encoder: %w", err)
+	}
+	return cc, nil
+}
+
+// NewFrame, WriteVideo and WriteAudio make a Feed a source's target.
+func (f *Feed) NewFrame(w, h int) *compositor.Frame { return f.pool.Get(w, h) }
+
+// WriteVideo makes p the picture the next tick encodes (taking the ref).
+func (f *Feed) WriteVideo(p *compositor.Frame) { f.slot.Put(p) }
+
+// WriteAudio queues samples for the conference.
+func (f *Feed) WriteAudio(pcm []float32, rate, channels int) error {
+	return f.track.Write(pcm, rate, channels)
+}
+
+// RequestKeyframe makes the next video frame a keyframe: a guest joined or
+// lost packets.
+func (f *Feed) RequestKeyframe() { f.keyframe.Store(true) }
+
+func (f *Feed) runVideo(cc *astiav.CodecContext) {
+	defer f.wg.Done()
+	defer cc.Free()
+	frame := astiav.AllocFrame()
+	defer frame.Free()
+	frame.SetWidth(f.cfg.Width)
+	frame.SetHeight(f.cfg.Height)
+	frame.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := frame.AllocBuffer(0); err != nil {
+		f.log.Error("feed frame", "err", err)
+		return
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	canvas := shim.NewCanvas(f.cfg.Width, f.cfg.Height)
+	var scaler shim.Scaler
+	defer scaler.Close()
+	tick := time.NewTicker(time.Second / time.Duration(f.cfg.FPS))
+	defer tick.Stop()
+	interval := time.Second / time.Duration(f.cfg.FPS)
+	var n, last int64
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		// Only a new picture is worth encoding (a stalled camera costs
+		// nothing); the first one is a keyframe anyway.
+		if puts := f.slot.Frames(); puts == last {
+			continue
+		} else {
+			last = puts
+		}
+		p := f.slot.Take()
+		if p == nil {
+			continue
+		}
+		err := scaler.Scale(&p.YCbCr, canvas, canvas.Rect)
+		p.Release()
+		if err == nil {
+			err = shim.CopyImage(frame, canvas)
+		}
+		if err != nil {
+			f.log.Warn("feed picture", "err", err)
+			continue
+		}
+		frame.SetPts(n)
+		n++
+		frame.SetPictureType(astiav.PictureTypeNone)
+		if f.keyframe.Swap(false) {
+			frame.SetPictureType(astiav.PictureTypeI)
+		}
+		if err := encode(cc, frame, pkt, func(b []byte) { f.video(Sample{Data: b, Duration: interval}) }); err != nil {
+			f.log.Warn("feed VP8", "err", err)
+		}
+	}
+}
+
+func (f *Feed) runAudio(cc *astiav.CodecContext) {
+	defer f.wg.Done()
+	defer cc.Free()
+	const n = 960 // 20 ms at 48 kHz
+	frame := astiav.AllocFrame()
+	defer frame.Free()
+	frame.SetSampleFormat(astiav.SampleFormatFlt)
+	frame.SetChannelLayout(astiav.ChannelLayoutStereo)
+	frame.SetSampleRate(48000)
+	frame.SetNbSamples(n)
+	if err := frame.AllocBuffer(0); err != nil {
+		f.log.Error("feed audio frame", "err", err)
+		return
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	var mix mixer.Mixer
+	left, right, packed := make([]float32, n), make([]float32, n), make([]float32, 2*n)
+	tracks := []*mixer.Track{f.track}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for k := int64(0); ; k++ {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		mix.Mix(tracks, left, right)
+		for i := range left {
+			packed[2*i], packed[2*i+1] = left[i], right[i]
+		}
+		if err := shim.CopyPackedFloat(frame, packed, 2); err != nil {
+			f.log.Warn("feed audio", "err", err)
+			continue
+		}
+		frame.SetPts(k * n)
+		if err := encode(cc, frame, pkt, func(b []byte) { f.audio(Sample{Data: b, Duration: 20 * time.Millisecond}) }); err != nil {
+			f.log.Warn("feed Opus", "err", err)
+		}
+	}
+}
+
+// encode sends a frame and hands out every packet that comes back.
+func encode(cc *astiav.CodecContext, frame *astiav.Frame, pkt *astiav.Packet, emit func([]byte)) error {
+	if err := cc.SendFrame(frame); err != nil {
+		return err
+	}
+	for {
+		err := cc.ReceivePacket(pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		emit(pkt.Data())
+		pkt.Unref()
+	}
+}
+
+// Stats reports the audio level the host sends (0..1), for a meter.
+func (f *Feed) Level() float32 { return f.track.Stats().Peak }
+
+// Close stops encoding and waits for the feed's goroutines. Safe twice.
+func (f *Feed) Close() {
+	f.once.Do(func() {
+		f.cancel()
+		f.wg.Wait()
+		f.slot.Clear()
+		f.track.Close()
+	})
+}

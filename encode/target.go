@@ -1,0 +1,43 @@
+package encode
+
+import (
+	"errors"
+
+	"greenroom/encode/compositor"
+)
+
+// Target is where a source writes its pictures and samples: a program
+// Input, the host's conference feed (package feed), or a Tee of several.
+type Target interface {
+	NewFrame(w, h int) *compositor.Frame
+	WriteVideo(f *compositor.Frame) // takes the caller's reference
+	WriteAudio(pcm []float32, rate, channels int) error
+}
+
+// Tee writes one source into several targets: the host's camera goes into
+// the program and, smaller, to the guests. Pictures are shared, not
+// copied: each target gets a reference of its own.
+func Tee(targets ...Target) Target { return tee(targets) }
+
+type tee []Target
+
+func (t tee) NewFrame(w, h int) *compositor.Frame { return t[0].NewFrame(w, h) }
+
+func (t tee) WriteVideo(f *compositor.Frame) {
+	for range t[1:] {
+		f.Retain()
+	}
+	for _, x := range t {
+		x.WriteVideo(f)
+	}
+}
+
+func (t tee) WriteAudio(pcm []float32, rate, channels int) error {
+	var errs []error
+	for _, x := range t {
+		if err := x.WriteAudio(pcm, rate, channels); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

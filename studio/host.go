@@ -1,0 +1,55 @@
+package studio
+
+import (
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"greenroom/encode/feed"
+)
+
+// StartHostFeed sends the host's camera and mic to every guest: it starts
+// a conference encoder (VP8 + Opus, package feed) whose output goes out as
+// the host's tracks. The host's source writes into the returned feed (as
+// well as into the program: encode.Tee). stop takes the tracks away and
+// ends the encoder; it is safe to call twice.
+func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err error) {
+	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", HostID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("studio: host video track: %w", err)
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", HostID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("studio: host audio track: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = s.log
+	}
+	write := func(t *webrtc.TrackLocalStaticSample) func(feed.Sample) {
+		return func(smp feed.Sample) {
+			// Fails only when no guest is bound yet: nothing to do.
+			_ = t.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
+		}
+	}
+	f, err = feed.New(cfg, write(video), write(audio))
+	if err != nil {
+		return nil, nil, err
+	}
+	removeVideo, err := s.AddHostTrack(video, f.RequestKeyframe)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	removeAudio, err := s.AddHostTrack(audio, nil)
+	if err != nil {
+		removeVideo()
+		f.Close()
+		return nil, nil, err
+	}
+	return f, func() {
+		removeVideo()
+		removeAudio()
+		f.Close()
+	}, nil
+}

@@ -117,7 +117,7 @@ func TestWindowWithGuest(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	browser, _, err := studiotest.StartChromium(ctx, gu.String()+"?name=Ann&join=1")
+	browser, pages, err := studiotest.StartChromium(ctx, gu.String()+"?name=Ann&join=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +133,19 @@ func TestWindowWithGuest(t *testing.T) {
 	}
 	resp.Body.Close()
 	time.Sleep(4 * time.Second) // the guest's video reaches the program
+
+	// The guest sees and hears the host (the test pattern, as VP8 + Opus).
+	var host struct {
+		Frames, Width int
+		Energy        float64
+	}
+	if err := pages[0].Eval(hostStatsJS, &host); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the guest decoded %d frames of the host at width %d, audio energy %.3f", host.Frames, host.Width, host.Energy)
+	if host.Frames < 30 || host.Width != 640 || host.Energy <= 0 {
+		t.Errorf("the guest does not see and hear the host: %+v", host)
+	}
 
 	a := screenshot(t, display)
 	time.Sleep(500 * time.Millisecond)
@@ -176,3 +189,15 @@ func waitGuest(t *testing.T, client *http.Client, control *url.URL) string {
 	t.Fatal("no guest joined within 40 s")
 	return ""
 }
+
+// hostStatsJS sums what a guest page decodes from the others (here, the
+// host alone).
+const hostStatsJS = `(async () => {
+  const out = {Frames: 0, Width: 0, Energy: 0};
+  (await window.greenroom.pc.getStats()).forEach(r => {
+    if (r.type !== "inbound-rtp") return;
+    if (r.kind === "video") { out.Frames += r.framesDecoded || 0; out.Width = Math.max(out.Width, r.frameWidth || 0); }
+    if (r.kind === "audio") out.Energy += r.totalAudioEnergy || 0;
+  });
+  return out;
+})()`

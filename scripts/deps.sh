@@ -11,11 +11,15 @@
 #              and the independent judge of encode/mediatest
 #   gui/guest  OpenGL and X11 headers for the studio window (ui/...), a
 #              virtual display to run it in, Chromium for browser guests
+#   fonts      Chinese, Japanese and Korean for name tags (encode/scene
+#              embeds Go fonts, which have none; without it such names
+#              show as boxes)
 GREENROOM_PACKAGES=(
 	ca-certificates git gcc pkg-config
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
 	ffmpeg nginx libnginx-mod-rtmp
 	libgl1-mesa-dev xorg-dev xvfb chromium
+	fonts-droid-fallback
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

@@ -59,8 +59,9 @@ type tile struct {
 	drawn      image.Rectangle // where it was drawn last frame
 	fit        bool
 	name       string
-	tag        *overlay
-	tagFor     image.Point // the tile size tag was rendered for
+	tag        *overlay    // the name tag, nil without a name
+	avatar     *overlay    // initials, shown while there is no picture
+	tagFor     image.Point // the tile size tag and avatar were rendered for
 	tagOpacity uint8
 }
 
@@ -206,15 +207,19 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 	Fill(c.canvas, c.bounds, Background)
 }
 
-// tagTile renders t's name tag again if its name or its size changed.
+// tagTile renders t's name tag and avatar again if its name or its size
+// changed.
 func (c *Compositor) tagTile(t *tile, name string) {
 	size := t.to.Size()
 	if name == t.name && size == t.tagFor {
 		return
 	}
-	t.name, t.tagFor, t.tag = name, size, nil
+	t.name, t.tagFor, t.tag, t.avatar = name, size, nil, nil
 	if img := scene.Tag(name, size, scene.Brand); img != nil {
 		t.tag = newOverlay(img)
+	}
+	if img := scene.Avatar(name, size, scene.Brand); img != nil {
+		t.avatar = newOverlay(img)
 	}
 }
 
@@ -243,12 +248,12 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 func (c *Compositor) drawPicture(t *tile, cell image.Rectangle, now time.Time) error {
 	f, at := t.slot.take()
 	if f == nil {
-		Fill(c.canvas, cell, Placeholder)
+		c.placeholder(t, cell)
 		return nil
 	}
 	defer f.Release()
 	if now.Sub(at) > c.StallAfter {
-		Fill(c.canvas, cell, Placeholder)
+		c.placeholder(t, cell)
 		return nil
 	}
 	src := f.Rect
@@ -271,6 +276,15 @@ func (c *Compositor) drawPicture(t *tile, cell image.Rectangle, now time.Time) e
 		c.scalers[t.slot] = sc
 	}
 	return sc.ScaleRect(&f.YCbCr, src, c.canvas, dst)
+}
+
+// placeholder fills the tile of a source with no picture, and shows who
+// it is: their initials, in the middle, once the tile is big enough.
+func (c *Compositor) placeholder(t *tile, cell image.Rectangle) {
+	Fill(c.canvas, cell, Placeholder)
+	if a := t.avatar; a != nil && a.w <= cell.Dx() && a.h <= cell.Dy() {
+		a.blend(c.canvas, image.Pt(cell.Min.X+(cell.Dx()-a.w)/2, cell.Min.Y+(cell.Dy()-a.h)/2), t.tagOpacity)
+	}
 }
 
 // eachCornerRow calls fn for every row of the four corner squares of

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"unicode"
 
@@ -18,12 +19,14 @@ import (
 // otherwise: a deep green, white text on it.
 var Brand = color.RGBA{R: 0x15, G: 0x80, B: 0x3d, A: 0xff}
 
-// fallbackFonts are system fonts tried, in order, for characters the
+// FallbackFonts are system fonts tried, in order, for characters the
 // embedded Go font lacks (Go fonts cover Latin, Greek and Cyrillic; DejaVu
-// adds Arabic, Hebrew, Armenian, …; Noto CJK, where installed, Chinese,
-// Japanese and Korean). A character no font has is drawn as the embedded
-// font's empty box, never a crash.
-var fallbackFonts = []string{
+// adds Arabic, Hebrew, Armenian, …; Noto CJK or Droid Sans Fallback,
+// where installed, Chinese, Japanese and Korean). A character no font has
+// is drawn as the embedded font's empty box, never a crash. They are read
+// when the first tag is rendered: golden-image tests clear the list first,
+// so their pictures do not depend on the machine's fonts.
+var FallbackFonts = []string{
 	"/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
 	"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
 	"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -42,7 +45,7 @@ func loadFonts() []*opentype.Font {
 			panic("scene: embedded font: " + err.Error()) // the embedded bytes are fixed
 		}
 		fonts.list = append(fonts.list, f)
-		for _, path := range fallbackFonts {
+		for _, path := range FallbackFonts {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				continue
@@ -89,6 +92,24 @@ func (t *text) face(r rune) font.Face {
 		}
 	}
 	return t.faces[0]
+}
+
+// drawable is s without what no font can show and a box would only spoil:
+// emoji and other symbols, and the invisible selectors and joiners that
+// come with them. Letters no font has stay, drawn as boxes: a name should
+// not silently lose its letters.
+func (t *text) drawable(s string) []rune {
+	var out []rune
+	for _, r := range s {
+		if unicode.In(r, unicode.Variation_Selector, unicode.Join_Control) {
+			continue
+		}
+		if _, ok := t.face(r).GlyphAdvance(r); !ok && unicode.In(r, unicode.So, unicode.Sk, unicode.Cs, unicode.Co) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return []rune(strings.TrimSpace(string(out)))
 }
 
 func (t *text) width(s []rune) fixed.Int26_6 {
@@ -139,7 +160,7 @@ func TagHeight(h int) int { return even(max(20, min(44, h/10))) }
 // reads better on it; at most the tile's width less two margins (longer
 // names end in "…"). It returns nil for an empty name. The picture is
 // premultiplied RGBA with even size, rendered once per change of name or
-// tile size, not per frame.
+// tile size, not per frame. A name of nothing but emoji gets no tag.
 func Tag(name string, tile image.Point, brand color.RGBA) *image.RGBA {
 	if name == "" || tile.X <= 0 || tile.Y <= 0 {
 		return nil
@@ -152,20 +173,56 @@ func Tag(name string, tile image.Point, brand color.RGBA) *image.RGBA {
 	}
 	t := newText(float64(h) * 0.52)
 	defer t.close()
-	runes := ellipsize([]rune(name), fixed.I(maxW), t.width)
-	w := even(t.width(runes).Ceil() + 2*pad + 1)
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	plate := RoundedRect(w, h, h/4)
-	for i, a := range plate.Pix {
-		img.Pix[4*i+0] = uint8(uint16(brand.R) * uint16(a) / 255)
-		img.Pix[4*i+1] = uint8(uint16(brand.G) * uint16(a) / 255)
-		img.Pix[4*i+2] = uint8(uint16(brand.B) * uint16(a) / 255)
-		img.Pix[4*i+3] = a
+	runes := t.drawable(name)
+	if len(runes) == 0 {
+		return nil // only emoji: better no tag than an empty one
 	}
+	runes = ellipsize(runes, fixed.I(maxW), t.width)
+	w := even(t.width(runes).Ceil() + 2*pad + 1)
+	img := paint(RoundedRect(w, h, h/4), brand)
 	m := t.faces[0].Metrics()
 	baseline := (fixed.I(h) + m.Ascent - m.Descent) / 2
 	t.draw(img, image.NewUniform(Contrast(brand)), fixed.Point26_6{X: fixed.I(pad), Y: baseline}, runes)
 	return img
+}
+
+// Avatar renders the picture of someone with no video (audio only, or a
+// camera that stopped): a disc of the brand colour with their initials, a
+// third of the tile's height across. nil for a name without letters.
+// Premultiplied RGBA of even size, rendered once per change.
+func Avatar(name string, tile image.Point, brand color.RGBA) *image.RGBA {
+	ini := initials(name)
+	d := even(min(tile.X, tile.Y) * 2 / 5)
+	if ini == nil || d < 16 {
+		return nil
+	}
+	t := newText(float64(d) * 0.4)
+	defer t.close()
+	img := paint(RoundedRect(d, d, d/2), brand)
+	m := t.faces[0].Metrics()
+	w := t.width(ini)
+	dot := fixed.Point26_6{X: (fixed.I(d) - w) / 2, Y: (fixed.I(d) + m.Ascent - m.Descent) / 2}
+	t.draw(img, image.NewUniform(Contrast(brand)), dot, ini)
+	return img
+}
+
+// initials are the upper-case first letters of the first and the last
+// word of name: "Ann Lee" → "AL", "Zoë" → "Z", "李小龍" → "李".
+func initials(name string) []rune {
+	var out []rune
+	words := strings.Fields(name)
+	for i, w := range words {
+		if i != 0 && i != len(words)-1 {
+			continue
+		}
+		for _, r := range w {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				out = append(out, unicode.ToUpper(r))
+				break
+			}
+		}
+	}
+	return out
 }
 
 // TagMargin is how far a name tag sits from its tile's edges.
@@ -187,6 +244,18 @@ func Contrast(c color.RGBA) color.RGBA {
 		return color.RGBA{R: 255, G: 255, B: 255, A: 255}
 	}
 	return color.RGBA{R: 17, G: 17, B: 17, A: 255}
+}
+
+// paint returns a premultiplied RGBA picture of colour c through mask.
+func paint(mask *image.Alpha, c color.RGBA) *image.RGBA {
+	img := image.NewRGBA(mask.Rect)
+	for i, a := range mask.Pix {
+		img.Pix[4*i+0] = uint8(uint16(c.R) * uint16(a) / 255)
+		img.Pix[4*i+1] = uint8(uint16(c.G) * uint16(a) / 255)
+		img.Pix[4*i+2] = uint8(uint16(c.B) * uint16(a) / 255)
+		img.Pix[4*i+3] = a
+	}
+	return img
 }
 
 // RoundedRect is the coverage of a w×h rectangle with corners of radius r,

@@ -34,13 +34,59 @@ func TestTag(t *testing.T) {
 		t.Errorf("corner alpha %d: not rounded", a)
 	}
 	// Scripts the font lacks, and emoji, draw without a panic.
-	for _, name := range []string{"李小龍", "🎙️🎉", "مريم", "Zoë Ω Зоя", "\u200d\u0301"} {
+	for _, name := range []string{"李小龍", "Bob 🎙️🎉", "مريم", "Zoë Ω Зоя", "a\u200d\u0301"} {
 		if Tag(name, tile, Brand) == nil {
 			t.Errorf("no tag for %q", name)
 		}
 	}
+	if Tag("🎙️🎉", tile, Brand) != nil {
+		t.Error("an empty tag for a name of emoji only")
+	}
 	if Tag("", tile, Brand) != nil || Tag("Ann", image.Pt(40, 30), Brand) != nil {
 		t.Error("a tag for no name, or on a tile too small for one")
+	}
+}
+
+func TestAvatar(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"Ann Lee", "AL"}, {"ann", "A"}, {"Zoë Ω Petrova", "ZP"}, {"李小龍", "李"}, {"🎙️ bob", "B"}, {"Dr. José M. Ñúñez", "DÑ"}, {"🎉", ""},
+	} {
+		if got := string(initials(tc.name)); got != tc.want {
+			t.Errorf("initials(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	tile := image.Pt(640, 360)
+	a := Avatar("Ann Lee", tile, Brand)
+	if a == nil || a.Rect.Dx() != 144 || a.Rect.Dy() != 144 {
+		t.Fatalf("avatar %v, want a 144 px disc", a)
+	}
+	if c := a.RGBAAt(72, 4); c != Brand {
+		t.Errorf("disc %v, want the brand colour", c)
+	}
+	if a.RGBAAt(0, 0).A != 0 {
+		t.Error("the disc's corner is not see-through")
+	}
+	if Avatar("🎉", tile, Brand) != nil || Avatar("Ann", image.Pt(30, 20), Brand) != nil {
+		t.Error("an avatar without initials, or on a tile too small for one")
+	}
+}
+
+// With a fallback font for Chinese installed (scripts/deps.sh installs
+// Droid Sans Fallback), Chinese names are drawn with it, not as boxes.
+func TestFallbackFont(t *testing.T) {
+	tx := newText(20)
+	defer tx.close()
+	if len(tx.faces) < 2 {
+		t.Skip("no fallback fonts on this machine")
+	}
+	if _, ok := tx.faces[0].GlyphAdvance('李'); ok {
+		t.Fatal("the embedded font has Chinese: the test means nothing")
+	}
+	if _, ok := tx.face('李').GlyphAdvance('李'); !ok {
+		t.Skipf("none of %d fallback fonts has Chinese", len(tx.faces)-1)
+	}
+	if tx.face('A') != tx.faces[0] || tx.face('Ж') != tx.faces[0] {
+		t.Error("Latin or Cyrillic not drawn with the embedded font")
 	}
 }
 

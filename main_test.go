@@ -190,3 +190,35 @@ func TestLiveInterruptFinalizesRecording(t *testing.T) {
 func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} } // the studio's self-signed certificate
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// BenchmarkStartToPublish is the time from starting `greenroom live` to
+// nginx-rtmp being asked to accept its stream (the on_publish hook): the
+// first media packet follows the server's answer at once. Target: ≤1 s.
+func BenchmarkStartToPublish(b *testing.B) {
+	n := mediatest.StartNginx(b, mediatest.NginxOptions{})
+	var total time.Duration
+	for i := range b.N {
+		key := "bench" + strconv.Itoa(i)
+		start := time.Now()
+		cmd := exec.Command(bin, "live", "--to", n.URL(key), "--for", "3s")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		var took time.Duration
+		for took == 0 && time.Since(start) < 10*time.Second {
+			for _, c := range n.HookCalls() {
+				if c.Call == "publish" && c.Key == key {
+					took = time.Since(start)
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if took == 0 {
+			b.Fatal("no publish within 10 s")
+		}
+		total += took
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-publish")
+}

@@ -237,6 +237,9 @@ func statusLine(p *encode.Pipeline) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %d frames, %d dropped, encode %.1f ms/frame (%s)",
 		st.Uptime.Round(time.Second), st.Frames, st.Dropped, float64(st.EncodeTime)/1e6, st.Preset)
+	if st.Behind {
+		b.WriteString(" BEHIND real time: stepping to a faster preset")
+	}
 	for _, s := range p.Outputs() {
 		fmt.Fprintf(&b, " | %s: %s %.0f kb/s %.0f fps", s.Name, s.State, s.BitRate/1000, s.FPS)
 		if s.Dropped > 0 {

@@ -355,3 +355,37 @@ func TestLayouts(t *testing.T) {
 		t.Error("unknown layout accepted")
 	}
 }
+
+// stuckOutput never sends anything: its queue fills and drops.
+type stuckOutput struct{ q *stream.Queue }
+
+func (o *stuckOutput) Name() string           { return "stuck" }
+func (o *stuckOutput) Write(p *stream.Packet) { o.q.Push(p) }
+func (o *stuckOutput) Close() error           { o.q.Close(); return nil }
+func (o *stuckOutput) Stats() stream.Stats {
+	return stream.Stats{Name: "stuck", State: stream.Live, Dropped: o.q.Dropped(), Queue: o.q.Len()}
+}
+
+// The fan-out: an output that stops consuming drops (and counts) on its
+// own; the encoder and the other outputs do not notice.
+func TestFanOutIsolatesAStuckOutput(t *testing.T) {
+	p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	stuck := &stuckOutput{q: stream.NewQueue(16)}
+	p.AddOutput(stuck)
+	rec := addRecorder(t, p, filepath.Join(t.TempDir(), "ok.mkv"))
+	p.AddTestPattern("host", 320, 180)
+	time.Sleep(3500 * time.Millisecond)
+	if s := stuck.Stats(); s.Dropped == 0 || s.Queue > 16 {
+		t.Errorf("stuck output: %+v, want drops counted and the queue bounded", s)
+	}
+	if s := rec.Stats(); s.Dropped != 0 || s.FPS < 25 {
+		t.Errorf("healthy output: %+v, want every packet at ~30 fps", s)
+	}
+	if st := p.Stats(); st.Dropped > 2 {
+		t.Errorf("the pipeline dropped %d frames", st.Dropped)
+	}
+}

@@ -42,6 +42,10 @@ type Compositor struct {
 	arranged   []*Slot // the sources the tiles were arranged for
 	scene      scene.Scene
 	sceneDirty bool
+	bg         YCbCr    // the brand's background
+	logo       *overlay // the brand's logo, at logoAt
+	logoAt     image.Point
+	frame      *overlay // the brand's full-frame overlay
 	// Rounded corners: the coverage of a top-left corner of radius r at luma
 	// and at chroma resolution, and room to keep what lies under a tile's
 	// corners while the tile is drawn (blending needs it afterwards).
@@ -76,6 +80,7 @@ func New(w, h int) *Compositor {
 		tiles:      map[*Slot]*tile{},
 		scene:      scene.Scene{Layout: scene.Grid},
 		sceneDirty: true,
+		bg:         Background,
 		StallAfter: 2 * time.Second,
 	}
 	c.r = scene.Radius(bounds)
@@ -93,7 +98,7 @@ func New(w, h int) *Compositor {
 		}
 	}
 	c.under = make([]uint8, 0, 4*(c.r*c.r+2*c.cr*c.cr))
-	Fill(c.canvas, bounds, Background)
+	Fill(c.canvas, bounds, c.bg)
 	return c
 }
 
@@ -104,9 +109,42 @@ func (c *Compositor) SetScene(s scene.Scene) error {
 	if err := s.Valid(); err != nil {
 		return err
 	}
+	old := c.scene.Brand
 	c.scene = s
 	c.sceneDirty = true
+	if !s.Brand.Equal(old) {
+		c.brand(old)
+	}
 	return nil
+}
+
+// brand renders what changed in the brand, once: the background colour,
+// the logo and overlay scaled to the program, and (on a new colour) every
+// name tag and avatar again.
+func (c *Compositor) brand(old scene.Brand) {
+	b := c.scene.Brand
+	c.bg = Background
+	if b.Background.A != 0 {
+		b.Background.A = 255
+		c.bg = RGB(b.Background)
+	}
+	if !b.SameLogo(old) {
+		c.logo = nil
+		if r := b.LogoRect(c.bounds); !r.Empty() {
+			c.logo, c.logoAt = newOverlay(scene.Scaled(b.Logo, r.Size())), r.Min
+		}
+	}
+	if !b.SameOverlay(old) {
+		c.frame = nil
+		if b.Overlay != nil {
+			c.frame = newOverlay(scene.Scaled(b.Overlay, c.bounds.Size()))
+		}
+	}
+	if b.TagColour() != old.TagColour() {
+		for _, t := range c.tiles {
+			t.tagFor = image.Point{} // renders again at the next arrange
+		}
+	}
 }
 
 // Render draws the slots (sources by Slot.Name, in the order the layout
@@ -130,13 +168,19 @@ func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) 
 		t.tagOpacity = uint8(255 * p)
 	}
 	if moved {
-		Fill(c.canvas, c.bounds, Background)
+		Fill(c.canvas, c.bounds, c.bg)
 	}
 	var firstErr error
 	for _, t := range c.order {
 		if err := c.drawTile(t, now); err != nil && firstErr == nil {
 			firstErr = err
 		}
+	}
+	if c.frame != nil {
+		c.frame.blend(c.canvas, c.bounds.Min, 255)
+	}
+	if c.logo != nil {
+		c.logo.blend(c.canvas, c.logoAt, 255)
 	}
 	return c.canvas, firstErr
 }
@@ -204,7 +248,7 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 		}
 	}
 	// A source that left leaves a hole: paint it over.
-	Fill(c.canvas, c.bounds, Background)
+	Fill(c.canvas, c.bounds, c.bg)
 }
 
 // tagTile renders t's name tag and avatar again if its name or its size
@@ -215,10 +259,11 @@ func (c *Compositor) tagTile(t *tile, name string) {
 		return
 	}
 	t.name, t.tagFor, t.tag, t.avatar = name, size, nil, nil
-	if img := scene.Tag(name, size, scene.Brand); img != nil {
+	colour := c.scene.Brand.TagColour()
+	if img := scene.Tag(name, size, colour); img != nil {
 		t.tag = newOverlay(img)
 	}
-	if img := scene.Avatar(name, size, scene.Brand); img != nil {
+	if img := scene.Avatar(name, size, colour); img != nil {
 		t.avatar = newOverlay(img)
 	}
 }

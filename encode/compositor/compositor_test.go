@@ -75,17 +75,25 @@ func TestPoolRecycles(t *testing.T) {
 // BenchmarkRender1080p4Tiles is the compositor's budget: four 720p sources
 // scaled into a 1080p grid, with name tags and rounded corners. Target:
 // ≤4 ms per frame on the 2-core box, no allocations.
-func BenchmarkRender1080p4Tiles(b *testing.B) { benchRender(b, scene.Grid, 4) }
+func BenchmarkRender1080p4Tiles(b *testing.B) { benchRender(b, scene.Grid, 4, scene.Brand{}) }
 
 // BenchmarkRender1080p10Tiles: ten sources (two of them 4:3, cropped) in a
 // grid with name tags. Target: ≤8 ms per frame, no allocations.
-func BenchmarkRender1080p10Tiles(b *testing.B) { benchRender(b, scene.Grid, 10) }
+func BenchmarkRender1080p10Tiles(b *testing.B) { benchRender(b, scene.Grid, 10, scene.Brand{}) }
+
+// BenchmarkRender1080p10TilesBrand: the same with a logo and a full-frame
+// overlay (an edge) from a brand kit.
+func BenchmarkRender1080p10TilesBrand(b *testing.B) {
+	benchRender(b, scene.Grid, 10, scene.Brand{Logo: testLogo(), Overlay: testOverlay(1920, 1080)})
+}
 
 // BenchmarkRender1080pSpotlight10: one large tile and a strip of nine.
-func BenchmarkRender1080pSpotlight10(b *testing.B) { benchRender(b, scene.Spotlight, 10) }
+func BenchmarkRender1080pSpotlight10(b *testing.B) {
+	benchRender(b, scene.Spotlight, 10, scene.Brand{})
+}
 
 // BenchmarkRender1080pPiP4: a full-frame main and three tiles over it.
-func BenchmarkRender1080pPiP4(b *testing.B) { benchRender(b, scene.PiP, 4) }
+func BenchmarkRender1080pPiP4(b *testing.B) { benchRender(b, scene.PiP, 4, scene.Brand{}) }
 
 // BenchmarkRender1080pTransition: frames while ten tiles move between the
 // grid and the spotlight, a new move every 9 frames. Moving tiles cost
@@ -113,11 +121,11 @@ func BenchmarkRender1080pTransition(b *testing.B) {
 	}
 }
 
-func benchRender(b *testing.B, layout string, n int) {
+func benchRender(b *testing.B, layout string, n int, brand scene.Brand) {
 	cs := newCast(n)
 	c := New(1920, 1080)
 	defer c.Close()
-	if err := c.SetScene(scene.Scene{Layout: layout, Names: cs.names}); err != nil {
+	if err := c.SetScene(scene.Scene{Layout: layout, Names: cs.names, Brand: brand}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
@@ -127,6 +135,41 @@ func benchRender(b *testing.B, layout string, n int) {
 	for b.Loop() {
 		if _, err := c.Render(cs.slots, now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkArrange10: what one scene change costs the video stage with ten
+// people at 1080p (placing the tiles, rendering ten name tags and ten
+// avatars), paid once per change, within a frame's time.
+func BenchmarkArrange10(b *testing.B) {
+	cs := newCast(10)
+	c := New(1920, 1080)
+	defer c.Close()
+	layouts := []string{scene.Grid, scene.Spotlight}
+	now := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.SetScene(scene.Scene{Layout: layouts[i%2], Names: cs.names})
+		c.arrange(cs.slots, now)
+		i++
+	}
+}
+
+func TestVideoColours(t *testing.T) {
+	for _, tc := range []struct {
+		r, g, b, a uint8
+		want       YCbCr
+	}{
+		{255, 255, 255, 255, YCbCr{235, 128, 128}},
+		{0, 0, 0, 255, YCbCr{16, 128, 128}},
+		{255, 0, 0, 255, YCbCr{81, 90, 240}},
+		{128, 128, 128, 128, YCbCr{118, 64, 64}}, // white at half alpha, premultiplied
+		{0, 0, 0, 0, YCbCr{}},
+	} {
+		if got := toVideo(tc.r, tc.g, tc.b, tc.a); got != tc.want {
+			t.Errorf("toVideo(%d,%d,%d,%d) = %v, want %v", tc.r, tc.g, tc.b, tc.a, got, tc.want)
 		}
 	}
 }

@@ -32,6 +32,7 @@ type Scene struct {
 	Main   string            // the source shown large (solo, spotlight, pip); "" is the first
 	Names  map[string]string // name tag text per source
 	Fit    map[string]bool   // letterbox these sources instead of cropping them to fill
+	Brand  Brand
 }
 
 // Valid reports an unknown layout.

@@ -15,9 +15,9 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// Brand is the default brand colour (name tags), until a brand kit says
-// otherwise: a deep green, white text on it.
-var Brand = color.RGBA{R: 0x15, G: 0x80, B: 0x3d, A: 0xff}
+// BrandColour is the brand colour (name tags, avatars) until a brand kit
+// says otherwise: a deep green, white text on it.
+var BrandColour = color.RGBA{R: 0x15, G: 0x80, B: 0x3d, A: 0xff}
 
 // FallbackFonts are system fonts tried, in order, for characters the
 // embedded Go font lacks (Go fonts cover Latin, Greek and Cyrillic; DejaVu
@@ -263,18 +263,24 @@ func paint(mask *image.Alpha, c color.RGBA) *image.RGBA {
 // the compositor for its tiles' corners.
 func RoundedRect(w, h, r int) *image.Alpha {
 	a := image.NewAlpha(image.Rect(0, 0, w, h))
+	for i := range a.Pix {
+		a.Pix[i] = 255
+	}
+	// Only the four r×r corner squares are not solid.
 	rf := float64(r)
-	for y := range h {
-		for x := range w {
-			// Distance from the pixel centre into the nearest corner's circle.
-			cx, cy := float64(x)+0.5, float64(y)+0.5
-			dx := math.Max(0, math.Max(rf-cx, cx-(float64(w)-rf)))
-			dy := math.Max(0, math.Max(rf-cy, cy-(float64(h)-rf)))
+	for y := range min(r, h) {
+		for x := range min(r, w) {
+			// Distance from the pixel centre into the corner's circle.
+			dx, dy := rf-(float64(x)+0.5), rf-(float64(y)+0.5)
 			cov := 1.0
 			if dx > 0 && dy > 0 {
 				cov = math.Min(1, math.Max(0, rf-math.Hypot(dx, dy)+0.5))
 			}
-			a.Pix[y*a.Stride+x] = uint8(cov*255 + 0.5)
+			v := uint8(cov*255 + 0.5)
+			a.Pix[y*a.Stride+x] = v
+			a.Pix[y*a.Stride+w-1-x] = v
+			a.Pix[(h-1-y)*a.Stride+x] = v
+			a.Pix[(h-1-y)*a.Stride+w-1-x] = v
 		}
 	}
 	return a

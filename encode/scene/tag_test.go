@@ -11,8 +11,8 @@ import (
 
 func TestTag(t *testing.T) {
 	tile := image.Pt(618, 348)
-	short := Tag("Ann", tile, Brand)
-	long := Tag("Dr. Maximiliane Wolkenstein-Oberhausen, Institute for Advanced Study, Princeton", tile, Brand)
+	short := Tag("Ann", tile, BrandColour)
+	long := Tag("Dr. Maximiliane Wolkenstein-Oberhausen, Institute for Advanced Study, Princeton", tile, BrandColour)
 	if short == nil || long == nil {
 		t.Fatal("no tag")
 	}
@@ -27,22 +27,22 @@ func TestTag(t *testing.T) {
 	}
 	// The plate is the brand colour; its corners are see-through.
 	mid := short.RGBAAt(2, short.Rect.Dy()/2)
-	if mid != Brand {
-		t.Errorf("plate %v, want the brand colour %v", mid, Brand)
+	if mid != BrandColour {
+		t.Errorf("plate %v, want the brand colour %v", mid, BrandColour)
 	}
 	if a := short.RGBAAt(0, 0).A; a > 64 {
 		t.Errorf("corner alpha %d: not rounded", a)
 	}
 	// Scripts the font lacks, and emoji, draw without a panic.
 	for _, name := range []string{"李小龍", "Bob 🎙️🎉", "مريم", "Zoë Ω Зоя", "a\u200d\u0301"} {
-		if Tag(name, tile, Brand) == nil {
+		if Tag(name, tile, BrandColour) == nil {
 			t.Errorf("no tag for %q", name)
 		}
 	}
-	if Tag("🎙️🎉", tile, Brand) != nil {
+	if Tag("🎙️🎉", tile, BrandColour) != nil {
 		t.Error("an empty tag for a name of emoji only")
 	}
-	if Tag("", tile, Brand) != nil || Tag("Ann", image.Pt(40, 30), Brand) != nil {
+	if Tag("", tile, BrandColour) != nil || Tag("Ann", image.Pt(40, 30), BrandColour) != nil {
 		t.Error("a tag for no name, or on a tile too small for one")
 	}
 }
@@ -56,17 +56,17 @@ func TestAvatar(t *testing.T) {
 		}
 	}
 	tile := image.Pt(640, 360)
-	a := Avatar("Ann Lee", tile, Brand)
+	a := Avatar("Ann Lee", tile, BrandColour)
 	if a == nil || a.Rect.Dx() != 144 || a.Rect.Dy() != 144 {
 		t.Fatalf("avatar %v, want a 144 px disc", a)
 	}
-	if c := a.RGBAAt(72, 4); c != Brand {
+	if c := a.RGBAAt(72, 4); c != BrandColour {
 		t.Errorf("disc %v, want the brand colour", c)
 	}
 	if a.RGBAAt(0, 0).A != 0 {
 		t.Error("the disc's corner is not see-through")
 	}
-	if Avatar("🎉", tile, Brand) != nil || Avatar("Ann", image.Pt(30, 20), Brand) != nil {
+	if Avatar("🎉", tile, BrandColour) != nil || Avatar("Ann", image.Pt(30, 20), BrandColour) != nil {
 		t.Error("an avatar without initials, or on a tile too small for one")
 	}
 }
@@ -112,7 +112,7 @@ func TestEllipsize(t *testing.T) {
 func TestContrast(t *testing.T) {
 	white, black := color.RGBA{255, 255, 255, 255}, color.RGBA{17, 17, 17, 255}
 	for _, tc := range []struct{ bg, want color.RGBA }{
-		{Brand, white},
+		{BrandColour, white},
 		{color.RGBA{0, 0, 0, 255}, white},
 		{color.RGBA{0x1d, 0x4e, 0xd8, 255}, white}, // deep blue
 		{color.RGBA{0xfa, 0xcc, 0x15, 255}, black}, // yellow

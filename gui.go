@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"os"
 	"sync"
 
 	"fyne.io/fyne/v2/app"
 
 	"greenroom/encode"
+	"greenroom/encode/stream"
 	"greenroom/studio"
 	"greenroom/studio/settings"
 	"greenroom/ui"
@@ -70,19 +72,47 @@ type show struct {
 
 // SetLive goes live to the destinations enabled in the settings now, and
 // records into the settings' folder.
+//
+// The window goes live only if at least one destination does: a creator who
+// pressed Go Live and whose every server refused is not live, even though
+// the recording alone could go on (the CLI's `live` does go on with it).
+// The refusals are the error, and the stub recording is removed.
 func (s *show) SetLive(on bool) error {
-	if on {
-		set := s.settings.Get()
-		var dests []studio.Destination
-		for _, d := range set.Enabled() {
-			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL()})
-		}
-		if err := s.prog.SetDestinations(dests); err != nil {
-			return err
-		}
-		s.prog.SetRecordDir(set.RecordingDir)
+	if !on {
+		return s.Studio.SetLive(false)
 	}
-	return s.Studio.SetLive(on)
+	set := s.settings.Get()
+	var dests []studio.Destination
+	for _, d := range set.Enabled() {
+		dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL()})
+	}
+	if err := s.prog.SetDestinations(dests); err != nil {
+		return err
+	}
+	s.prog.SetRecordDir(set.RecordingDir)
+	if err := s.Studio.SetLive(true); err != nil || len(dests) == 0 {
+		return err
+	}
+	var failed []error
+	var stub string
+	for _, o := range s.prog.Outputs() {
+		switch {
+		case o.Recording:
+			stub = o.Name
+		case o.State == stream.Live:
+			return nil // at least one destination is live
+		case o.Err != nil:
+			failed = append(failed, o.Err)
+		}
+	}
+	if len(failed) == 0 {
+		return nil // still connecting: the window reports how it goes
+	}
+	err := s.Studio.SetLive(false)
+	if stub != "" {
+		os.Remove(stub)
+	}
+	return errors.Join(append(failed, err)...)
 }
 
 func (s *show) SetLayout(name string) error { return s.prog.SetLayout(name) }

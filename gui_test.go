@@ -1,0 +1,272 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/encode"
+	"greenroom/encode/mediatest"
+	"greenroom/studio"
+	"greenroom/studio/settings"
+	"greenroom/ui"
+)
+
+// guiStudio is the window on Fyne's test driver over a real session, as
+// runGUI builds it, with the user's settings in a temporary folder.
+type guiStudio struct {
+	w    *ui.Studio
+	show *show
+	st   *settings.Store
+	rec  string // the settings' recording folder
+}
+
+// openGUI starts a session (plain HTTP on loopback, config and home in
+// temporary folders) and the window over it, with one Custom RTMP
+// destination publishing to server with key.
+func openGUI(t *testing.T, server, key string) *guiStudio {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	st, err := settings.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(home, "Videos", "Greenroom")
+	if err := st.Update(func(s *settings.Settings) {
+		s.RecordingDir = rec
+		s.Output.VideoKbps = 2000
+		s.Destinations = []settings.Destination{{
+			ID: "d1", Service: settings.Custom, Name: "My server", URL: server,
+			Key: settings.NewStreamKey(key), Enabled: true,
+		}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	set := st.Get()
+	out := set.Output
+	sess, err := startSession(
+		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
+		studio.Config{Listen: "127.0.0.1:0", PlainHTTP: true, ConfigDir: filepath.Join(home, ".config", "greenroom")},
+		studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, false, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, settings: st}
+	w := ui.New(test.NewTempApp(t), sh, st)
+	w.Window().Resize(fyne.NewSize(1280, 800))
+	t.Cleanup(func() {
+		w.Close()
+		if err := sess.Close(); err != nil {
+			t.Errorf("closing the session: %v", err)
+		}
+	})
+	return &guiStudio{w: w, show: sh, st: st, rec: rec}
+}
+
+// objects is everything in the window a person could see by switching
+// tabs: the visible objects (inside visible parents), with every tab's
+// content, not only the selected one's.
+func (g *guiStudio) objects() []fyne.CanvasObject {
+	var all []fyne.CanvasObject
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		all = append(all, o)
+		switch x := o.(type) {
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case *container.AppTabs:
+			for _, it := range x.Items {
+				walk(it.Content)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(g.w.Window().Content())
+	return all
+}
+
+// texts is every visible piece of text in the window.
+func (g *guiStudio) texts() []string {
+	var out []string
+	for _, o := range g.objects() {
+		switch x := o.(type) {
+		case *canvas.Text:
+			out = append(out, x.Text)
+		case *widget.Label:
+			out = append(out, x.Text)
+		}
+	}
+	return out
+}
+
+// text returns the first visible text that contains s, or "".
+func (g *guiStudio) text(s string) string {
+	for _, x := range g.texts() {
+		if strings.Contains(x, s) {
+			return x
+		}
+	}
+	return ""
+}
+
+// button finds the window's button labelled label.
+func (g *guiStudio) button(t *testing.T, label string) *widget.Button {
+	t.Helper()
+	for _, o := range g.objects() {
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			return b
+		}
+	}
+	t.Fatalf("no %q button in the window", label)
+	return nil
+}
+
+// tapDialog taps the button labelled label in the dialog on top.
+func (g *guiStudio) tapDialog(t *testing.T, label string) {
+	t.Helper()
+	top := g.w.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("no dialog open to tap %q", label)
+	}
+	for _, o := range test.LaidOutObjects(top) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			test.Tap(b)
+			return
+		}
+	}
+	t.Fatalf("the dialog has no %q button", label)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: still waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Going live from the window, as a creator does it: tap Go Live, see the
+// on-air timer and the destination's health, end the stream (after the
+// question), and find the show in nginx's recording and in the recording
+// folder.
+func TestGuiGoLiveToNginx(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	const key = "gui-live-7f3a"
+	g := openGUI(t, strings.TrimSuffix(n.URL(key), "/"+key), key)
+
+	goLive := g.button(t, "Go Live")
+	test.Tap(goLive)
+	start := time.Now()
+	waitFor(t, 15*time.Second, "the on-air timer", func() bool { return g.text("● LIVE 00:") != "" })
+	n.WaitPublishing(t, key, 5*time.Second)
+	waitFor(t, 10*time.Second, "the destination's health to say live", func() bool {
+		return strings.HasPrefix(g.text("● Live ·"), "● Live ·")
+	})
+	live := 0
+	for _, s := range g.show.LiveStats() {
+		if s.State != ui.StateLive {
+			t.Errorf("output %q is %s (%s)", s.Name, s.State, s.Err)
+		} else {
+			live++
+		}
+	}
+	if live != 2 {
+		t.Errorf("%d outputs live, want the destination and the recording: %+v", live, g.show.LiveStats())
+	}
+	if goLive.Text != "End Stream" {
+		t.Errorf("live, the button says %q", goLive.Text)
+	}
+	if msg := g.text("Couldn't"); msg != "" {
+		t.Errorf("an error while live: %q", msg)
+	}
+	t.Logf("live: %q, %q", g.text("● LIVE"), g.text("● Live ·"))
+
+	time.Sleep(5*time.Second - time.Since(start))
+	test.Tap(goLive)
+	g.tapDialog(t, "End Stream")
+	ran := time.Since(start).Seconds()
+	waitFor(t, 15*time.Second, "the window to be off air", func() bool {
+		return goLive.Text == "Go Live" && g.text("● LIVE") == ""
+	})
+	n.WaitUnpublished(t, key, 10*time.Second)
+	if st := g.show.State(); st.Live {
+		t.Errorf("the studio still says live")
+	}
+
+	files, _ := filepath.Glob(filepath.Join(g.rec, "*.mp4"))
+	if len(files) != 1 {
+		t.Fatalf("recording folder %s holds %v, want one .mp4", g.rec, files)
+	}
+	for _, f := range []string{n.Recording(key), files[0]} {
+		p := mediatest.ProbeFile(t, f)
+		if p.Video == nil || p.Video.Codec != "h264" || p.Audio == nil || p.Audio.Codec != "aac" {
+			t.Errorf("%s: %+v, want H.264 and AAC", f, p)
+			continue
+		}
+		if math.Abs(p.Duration-ran) > 1.5 {
+			t.Errorf("%s: %.1f s, but the show ran %.1f s", f, p.Duration, ran)
+		}
+		t.Logf("%s: %s %dx%d + %s, %.1f s (ran %.1f s)", filepath.Base(f), p.Video.Codec, p.Video.Width, p.Video.Height, p.Audio.Codec, p.Duration, ran)
+	}
+}
+
+// A stream key the server refuses: the window says so in a creator's words,
+// without the key, and nothing goes live — not even the recording alone.
+func TestGuiWrongStreamKey(t *testing.T) {
+	const key = "wrong-key-5e1d"
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{key}})
+	g := openGUI(t, strings.TrimSuffix(n.URL(key), "/"+key), key)
+
+	goLive := g.button(t, "Go Live")
+	test.Tap(goLive)
+	var msg string
+	waitFor(t, 15*time.Second, "an error in the window", func() bool {
+		msg = g.text("Couldn't go live")
+		return msg != "" && goLive.Text == "Go Live"
+	})
+	t.Logf("the window says: %q", msg)
+	if !strings.Contains(msg, "refused the stream key") {
+		t.Errorf("banner %q: want it to say the server refused the stream key", msg)
+	}
+	if strings.Contains(strings.Join(g.texts(), "\n"), key) {
+		t.Errorf("the window shows the stream key")
+	}
+	if g.text("● LIVE") != "" || g.show.State().Live {
+		t.Errorf("live after a refused key")
+	}
+	if outs := g.show.LiveStats(); len(outs) != 0 {
+		t.Errorf("outputs after a refused key: %+v", outs)
+	}
+	files, _ := filepath.Glob(filepath.Join(g.rec, "*"))
+	if len(files) != 0 {
+		t.Errorf("recording folder holds %v after a refused key", files)
+	}
+}

@@ -149,3 +149,58 @@ func TestGuestsInTheLiveProgram(t *testing.T) {
 		t.Errorf("audio between the host's beeps at %.0f dBFS: the guests are not heard", l)
 	}
 }
+
+// TestChromiumGuestsLive is the guests issue's "done when", with real
+// browsers: two headless Chromium guests open the link, are put on stage
+// and taken live through the control API, and both of their cameras (the
+// fake device: a moving pattern) are in the stream nginx received.
+func TestChromiumGuestsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real browsers: skipped with -short")
+	}
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	s, prog, _ := startShow(t, studio.ProgramConfig{Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	browser, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1", s.GuestURL()+"?name=Bob&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+	var ids []string
+	for _, p := range pages {
+		var id string
+		eventually(t, "a browser guest to join", func() bool { return p.Eval(`window.greenroom.id || ""`, &id) == nil && id != "" })
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if code, body := api(t, s, "POST", "/api/stage", "", `{"id":"`+id+`","on":true}`); code != 200 {
+			t.Fatalf("stage %s: %d %v", id, code, body)
+		}
+	}
+	eventually(t, "both browsers in the program", func() bool { return len(prog.Inputs()) == 2 })
+	time.Sleep(2 * time.Second) // their video starts flowing into the program
+	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
+		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
+	}
+	time.Sleep(6 * time.Second)
+	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
+		t.Fatalf("end live: %d %v", code, body)
+	}
+	rec := n.Recording("show")
+	if dir := os.Getenv("GREENROOM_KEEP"); dir != "" {
+		exec.Command("cp", rec, filepath.Join(dir, "chromium-show.flv")).Run()
+	}
+	cells, _ := scene.Arrange(scene.Grid, 3, 0, image.Rect(0, 0, 1280, 720))
+	a, b := mediatest.Frame(t, rec, 3*time.Second), mediatest.Frame(t, rec, 4*time.Second)
+	for i, cell := range cells[1:] {
+		mean, changed := regionStats(a, b, cell.Inset(8))
+		t.Logf("browser tile %d %v: mean luma %.0f, %.1f%% changed in 1 s", i+1, cell, mean, changed*100)
+		if math.Abs(mean-float64(compositor.Placeholder.Y)) < 3 {
+			t.Errorf("browser tile %d shows the placeholder, not the guest", i+1)
+		}
+		if changed < 0.002 {
+			t.Errorf("browser tile %d: the picture did not move in 1 s", i+1)
+		}
+	}
+}

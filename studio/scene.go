@@ -27,6 +27,8 @@ var Layouts = encode.Layouts
 type look struct {
 	mu    sync.Mutex
 	scene Scene
+	kit   BrandKit
+	brand scene.Brand  // kit, loaded
 	state func() State // the studio's participants, for their names; nil until Attach
 }
 
@@ -103,7 +105,7 @@ func (p *Program) applyLocked() error {
 			names[pt.ID] = pt.Name
 		}
 	}
-	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names})
+	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Brand: p.look.brand})
 }
 
 func hasParticipant(st State, id string) bool {

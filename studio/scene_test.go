@@ -2,8 +2,14 @@ package studio_test
 
 import (
 	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"greenroom/encode/scene"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -49,5 +55,53 @@ func TestSceneReachesThePipeline(t *testing.T) {
 	}
 	if err := prog.SetScene(studio.Scene{Layout: "solo"}); err != nil || pipe.Scene().Main != "" {
 		t.Errorf("SetScene(solo): %v, %+v", err, pipe.Scene())
+	}
+}
+
+func TestBrandKit(t *testing.T) {
+	_, prog, pipe := startShow(t, studio.ProgramConfig{})
+	dir := t.TempDir()
+	logo := filepath.Join(dir, "logo.png")
+	img := image.NewNRGBA(image.Rect(0, 0, 40, 20))
+	img.SetNRGBA(5, 5, color.NRGBA{255, 0, 0, 255})
+	f, err := os.Create(logo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(f, img)
+	f.Close()
+	notPNG := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notPNG, []byte("hello"), 0o644)
+
+	kit := studio.BrandKit{Name: "Studio B", Colour: "#7c3aed", Background: "e2e8f0", Logo: logo, LogoCorner: "bottom-left"}
+	if err := prog.SetBrand(kit); err != nil {
+		t.Fatal(err)
+	}
+	b := pipe.Scene().Brand
+	if b.Colour != (color.RGBA{0x7c, 0x3a, 0xed, 255}) || b.Background != (color.RGBA{0xe2, 0xe8, 0xf0, 255}) ||
+		b.Logo == nil || b.Logo.Bounds().Dx() != 40 || b.LogoCorner != scene.BottomLeft || b.Overlay != nil {
+		t.Errorf("pipeline brand %+v", b)
+	}
+	// A layout change keeps the brand.
+	prog.SetLayout("pip")
+	if pipe.Scene().Brand.Logo == nil {
+		t.Error("the brand was lost on a layout change")
+	}
+	for _, bad := range []studio.BrandKit{
+		{Name: "x", Colour: "green"},
+		{Name: "x", Background: "#12345"},
+		{Name: "x", Logo: filepath.Join(dir, "missing.png")},
+		{Name: "x", Overlay: notPNG},
+		{Name: "x", LogoCorner: "middle"},
+	} {
+		if err := prog.SetBrand(bad); !errors.Is(err, studio.ErrBadBrand) {
+			t.Errorf("SetBrand(%+v) = %v, want ErrBadBrand", bad, err)
+		}
+	}
+	if prog.Brand() != kit || pipe.Scene().Brand.Logo == nil {
+		t.Error("a bad kit changed the brand")
+	}
+	if err := prog.SetBrand(studio.BrandKit{}); err != nil || pipe.Scene().Brand.Logo != nil {
+		t.Errorf("back to no brand: %v, %+v", err, pipe.Scene().Brand)
 	}
 }

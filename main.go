@@ -235,8 +235,8 @@ loop:
 func statusLine(p *encode.Pipeline) string {
 	st := p.Stats()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %d frames, %d dropped, encode %.1f ms/frame (%s)",
-		st.Uptime.Round(time.Second), st.Frames, st.Dropped, float64(st.EncodeTime)/1e6, st.Preset)
+	fmt.Fprintf(&b, "%s  %d frames, %d dropped, encode %.1f ms/frame (%s), latency %d ms",
+		st.Uptime.Round(time.Second), st.Frames, st.Dropped, float64(st.EncodeTime)/1e6, st.Preset, st.Latency.Milliseconds())
 	if st.Behind {
 		b.WriteString(" BEHIND real time: stepping to a faster preset")
 	}

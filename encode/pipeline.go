@@ -72,6 +72,11 @@ type Stats struct {
 	Frames     int64         // video frames encoded
 	Dropped    int64         // frames not encoded because a stage was behind
 	EncodeTime time.Duration // average per video frame, last few seconds
+	// Latency is how long the newest source picture takes from arriving
+	// (decoded, for a guest) to leaving the encoder for the outputs:
+	// waiting for the tick, compositing, encoding. Average, last few
+	// seconds; zero with no live source.
+	Latency time.Duration
 	Preset     string        // the x264 preset now in use
 	// Behind is true while encoding does not keep up with real time; the
 	// pipeline is then stepping to a faster preset.
@@ -97,11 +102,12 @@ type Pipeline struct {
 	outputs []stream.Output
 	preview *preview
 
-	toEncode chan *astiav.Frame // video stage → encoder stage, capacity 1
+	toEncode chan toEncode // video stage → encoder stage, capacity 1
 	free     chan *astiav.Frame // frames back from the encoder stage
 
 	frames, dropped atomic.Int64
 	encodeNanos     atomic.Int64 // EWMA of encode time per frame
+	latencyNanos    atomic.Int64 // EWMA of source arrival → encoded
 	behind          atomic.Bool
 	// scene is the program's arrangement, under mu; sceneGen counts its
 	// changes, so the video stage picks it up without taking mu per frame.
@@ -143,7 +149,7 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	const inFlight = 3
-	p.toEncode = make(chan *astiav.Frame, 1)
+	p.toEncode = make(chan toEncode, 1)
 	p.free = make(chan *astiav.Frame, inFlight)
 	for range inFlight {
 		f, err := codec.NewVideoFrame(cfg.Width, cfg.Height)
@@ -311,6 +317,7 @@ func (p *Pipeline) Stats() Stats {
 		Frames:     p.frames.Load(),
 		Dropped:    p.dropped.Load(),
 		EncodeTime: time.Duration(p.encodeNanos.Load()),
+		Latency:    time.Duration(p.latencyNanos.Load()),
 		Preset:     p.videoEncoder().Preset(),
 		Behind:     p.behind.Load(),
 		Width:      p.cfg.Width, Height: p.cfg.Height, FPS: p.cfg.FPS,
@@ -405,8 +412,21 @@ func (p *Pipeline) runVideo() {
 			pv.offer(n, canvas)
 		}
 		f.SetPts(n)
-		p.toEncode <- f // never blocks: at most len(free) frames exist
+		var newest time.Time
+		for _, sl := range slots {
+			if u := sl.Updated(); u.After(newest) {
+				newest = u
+			}
+		}
+		p.toEncode <- toEncode{f, newest} // never blocks: at most len(free) frames exist
 	}
+}
+
+// toEncode is a rendered frame on its way to the encoder, with the arrival
+// time of the newest source picture in it (for Stats.Latency).
+type toEncode struct {
+	frame  *astiav.Frame
+	newest time.Time
 }
 
 // runVideoEncoder is the encoder stage: H.264-encode every frame it gets,
@@ -421,7 +441,8 @@ func (p *Pipeline) runVideoEncoder() {
 	if level >= 0 { // a preset off the ladder was the user's choice: keep it
 		gov = newGovernor(time.Second/time.Duration(p.cfg.FPS), len(ladder), level)
 	}
-	for f := range p.toEncode {
+	for job := range p.toEncode {
+		f := job.frame
 		start := time.Now()
 		err := venc.Encode(f, p.publish)
 		if d := p.slowdown.Load(); d > 0 {
@@ -429,6 +450,14 @@ func (p *Pipeline) runVideoEncoder() {
 		}
 		took := time.Since(start)
 		p.free <- f
+		if !job.newest.IsZero() && err == nil {
+			// zerolatency: the frame's packet was published within Encode.
+			lat := int64(time.Since(job.newest))
+			if old := p.latencyNanos.Load(); old != 0 {
+				lat = old + (lat-old)/16
+			}
+			p.latencyNanos.Store(lat)
+		}
 		if err != nil {
 			p.log.Error("video encode", "err", err)
 			continue

@@ -205,8 +205,8 @@ func TestLiveToNginxAndRecording(t *testing.T) {
 	if s := rec.Stats(); s.State != stream.Closed {
 		t.Errorf("recorder after close: %s %v", s.State, s.Err)
 	}
-	if st := p.Stats(); st.Dropped > 3 {
-		t.Errorf("pipeline dropped %d frames on an idle machine", st.Dropped)
+	if st := p.Stats(); st.Dropped > 3 || st.Latency <= 0 || st.Latency > time.Second {
+		t.Errorf("pipeline: %d frames dropped on an idle machine, latency %v", st.Dropped, st.Latency)
 	}
 	checkProgram(t, file, ran)
 	checkProgram(t, n.Recording("show"), ran)

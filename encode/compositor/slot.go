@@ -68,3 +68,10 @@ func (s *Slot) Take() *Frame {
 	f, _ := s.take()
 	return f
 }
+
+// Updated is when the source last delivered a picture (zero: never).
+func (s *Slot) Updated() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at
+}

@@ -54,6 +54,9 @@ type Stats struct {
 	Lost         int64 // RTP packets the samplebuilder gave up on
 	DecodeErrors int64
 	KeyframeAsks int64
+	// DecodeTime is the average time from a complete frame (its last RTP
+	// packet) to the picture or samples handed to the target.
+	DecodeTime time.Duration
 }
 
 // Track decodes one remote track.
@@ -153,7 +156,13 @@ func (t *Track) WriteRTP(p *rtp.Packet) {
 				t.waitKey = true
 			}
 		}
+		start := time.Now()
 		t.decode(s.Data)
+		d := time.Since(start)
+		if t.stats.DecodeTime != 0 {
+			d = t.stats.DecodeTime + (d-t.stats.DecodeTime)/16
+		}
+		t.stats.DecodeTime = d
 	}
 }
 

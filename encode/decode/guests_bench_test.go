@@ -83,9 +83,14 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 		cpu := cpuTime() - startCPU
 		st := p.Stats()
 		p.Close()
+		var decodeTime time.Duration
 		for _, tr := range tracks {
+			decodeTime += tr.Stats().DecodeTime / time.Duration(len(tracks))
 			tr.Close()
 		}
+		// A guest's frame, from its last packet to its encoded program
+		// frame leaving for the outputs (RTMP adds a queue hop and a write).
+		b.ReportMetric(float64(decodeTime+st.Latency)/1e6, "ms-latency")
 		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 		b.ReportMetric(float64(st.Frames)/(wall.Seconds()*30), "x-realtime")
 		b.Logf("%v: %d frames encoded, %d dropped, preset %s, encode %.1f ms/frame", wall.Round(time.Millisecond), st.Frames, st.Dropped, st.Preset, float64(st.EncodeTime)/1e6)

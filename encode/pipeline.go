@@ -77,7 +77,7 @@ type Stats struct {
 	// waiting for the tick, compositing, encoding. Average, last few
 	// seconds; zero with no live source.
 	Latency time.Duration
-	Preset     string        // the x264 preset now in use
+	Preset  string // the x264 preset now in use
 	// Behind is true while encoding does not keep up with real time; the
 	// pipeline is then stepping to a faster preset.
 	Behind bool
@@ -102,7 +102,7 @@ type Pipeline struct {
 	outputs []stream.Output
 	preview *preview
 
-	toEncode chan toEncode // video stage → encoder stage, capacity 1
+	toEncode chan toEncode      // video stage → encoder stage, capacity 1
 	free     chan *astiav.Frame // frames back from the encoder stage
 
 	frames, dropped atomic.Int64

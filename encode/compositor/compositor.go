@@ -12,6 +12,7 @@ package compositor
 
 import (
 	"image"
+	"slices"
 	"time"
 
 	"greenroom/encode/scene"
@@ -38,7 +39,7 @@ type Compositor struct {
 	bounds     image.Rectangle
 	scalers    map[*Slot]*shim.Scaler
 	tiles      map[*Slot]*tile
-	order      []*tile // drawing order: the main source first
+	order      []*tile // drawing order: tiles leaving, the main source, the others
 	arranged   []*Slot // the sources the tiles were arranged for
 	scene      scene.Scene
 	sceneDirty bool
@@ -62,6 +63,8 @@ type tile struct {
 	start      time.Time       // when the move started
 	drawn      image.Rectangle // where it was drawn last frame
 	fit        bool
+	leaving    bool   // its source left: it shrinks away, then goes
+	last       *Frame // the picture drawn last (a reference of the tile's own), for leaving with
 	name       string
 	tag        *overlay    // the name tag, nil without a name
 	avatar     *overlay    // initials, shown while there is no picture
@@ -166,7 +169,11 @@ func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) 
 		}
 		t.drawn = cur
 		t.tagOpacity = uint8(255 * p)
+		if t.leaving {
+			t.tagOpacity = 255 - t.tagOpacity
+		}
 	}
+	c.dropLeft()
 	if moved {
 		Fill(c.canvas, c.bounds, c.bg)
 	}
@@ -185,6 +192,33 @@ func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) 
 	return c.canvas, firstErr
 }
 
+// dropLeft lets go of the tiles that have finished leaving.
+func (c *Compositor) dropLeft() {
+	kept := c.order[:0]
+	for _, t := range c.order {
+		if t.leaving && t.drawn.Empty() {
+			t.keep(nil)
+			if sc := c.scalers[t.slot]; sc != nil && c.tiles[t.slot] == nil {
+				sc.Close()
+				delete(c.scalers, t.slot)
+			}
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(c.order[len(kept):])
+	c.order = kept
+}
+
+// keep makes f the tile's last picture (f may be nil), releasing the one
+// before.
+func (t *tile) keep(f *Frame) {
+	if t.last != nil {
+		t.last.Release()
+	}
+	t.last = f
+}
+
 func sameSlots(a, b []*Slot) bool {
 	if len(a) != len(b) {
 		return false
@@ -198,8 +232,9 @@ func sameSlots(a, b []*Slot) bool {
 }
 
 // arrange lays the slots out for the scene: each tile's move starts from
-// where it is now to its new place. Tiles of sources that left are dropped
-// with their scalers. A first arrangement places tiles without moving them.
+// where it is now to its new place. Tiles of sources that left shrink away
+// with their last picture (dropLeft lets them go). A first arrangement
+// places tiles without moving them.
 func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 	c.sceneDirty = false
 	c.arranged = append(c.arranged[:0], slots...)
@@ -215,9 +250,27 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 	}
 	first := len(c.tiles) == 0
 	live := make(map[*Slot]bool, len(slots))
-	c.order = c.order[:0]
-	for i, s := range slots {
+	for _, s := range slots {
 		live[s] = true
+	}
+	var leaving []*tile
+	for _, t := range c.order {
+		if t.leaving && !live[t.slot] {
+			leaving = append(leaving, t)
+		} else if t.leaving {
+			t.keep(nil) // back before it had gone: the new tile takes over
+		}
+	}
+	for s, t := range c.tiles {
+		if !live[s] {
+			t.leaving = true
+			t.from, t.to, t.start = t.drawn, image.Rectangle{}, now
+			leaving = append(leaving, t)
+			delete(c.tiles, s)
+		}
+	}
+	c.order = append(c.order[:0], leaving...)
+	for i, s := range slots {
 		t := c.tiles[s]
 		if t == nil {
 			t = &tile{slot: s}
@@ -231,20 +284,9 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 		t.fit = c.scene.Fit[s.Name]
 		c.tagTile(t, c.scene.Names[s.Name])
 		if i == main {
-			c.order = append([]*tile{t}, c.order...)
+			c.order = slices.Insert(c.order, len(leaving), t)
 		} else {
 			c.order = append(c.order, t)
-		}
-	}
-	for s, sc := range c.scalers {
-		if !live[s] {
-			sc.Close()
-			delete(c.scalers, s)
-		}
-	}
-	for s := range c.tiles {
-		if !live[s] {
-			delete(c.tiles, s)
 		}
 	}
 	// A source that left leaves a hole: paint it over.
@@ -291,13 +333,19 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 }
 
 func (c *Compositor) drawPicture(t *tile, cell image.Rectangle, now time.Time) error {
-	f, at := t.slot.take()
-	if f == nil {
-		c.placeholder(t, cell)
-		return nil
+	f := t.last
+	if !t.leaving {
+		var at time.Time
+		f, at = t.slot.take()
+		if f != nil && now.Sub(at) > c.StallAfter {
+			f.Release()
+			f = nil
+		}
+		// The tile keeps its picture until the next one: if the source
+		// leaves, the tile leaves with it.
+		t.keep(f)
 	}
-	defer f.Release()
-	if now.Sub(at) > c.StallAfter {
+	if f == nil {
 		c.placeholder(t, cell)
 		return nil
 	}
@@ -422,11 +470,17 @@ func copyInto(dst, src *image.YCbCr, at image.Point) {
 	}
 }
 
-// Close frees the scalers. Safe to call twice.
+// Close frees the scalers and lets go of the pictures. Safe to call twice.
 func (c *Compositor) Close() {
 	for s, sc := range c.scalers {
 		sc.Close()
 		delete(c.scalers, s)
+	}
+	for _, t := range c.order {
+		t.keep(nil)
+	}
+	for _, t := range c.tiles {
+		t.keep(nil)
 	}
 }
 

@@ -49,10 +49,21 @@ func TestRenderPlacesSourcesAndPlaceholders(t *testing.T) {
 	if y := lumaAt(img, centre(cells[2])); y != Placeholder.Y {
 		t.Errorf("stalled source tile luma %d, want placeholder %d", y, Placeholder.Y)
 	}
-	// Removing a source frees its scaler.
-	c.Render(slots[:1], time.Now())
-	if len(c.scalers) != 1 {
-		t.Errorf("%d scalers after a source left, want 1", len(c.scalers))
+	// A source that leaves shrinks away with its last picture, then its
+	// scaler and picture are let go.
+	left := time.Now()
+	c.Render(slots, left) // its picture is fresh again
+	c.Render(slots[:1], left)
+	mid, _ := c.Render(slots[:1], left.Add(scene.TransitionTime/2))
+	if y := lumaAt(mid, centre(cells[2])); y < 195 {
+		t.Errorf("leaving tile luma %d mid-way, want its last picture ~200", y)
+	}
+	c.Render(slots[:1], left.Add(scene.TransitionTime))
+	if len(c.scalers) != 1 || len(c.order) != 1 {
+		t.Errorf("%d scalers and %d tiles after a source left, want 1", len(c.scalers), len(c.order))
+	}
+	if got := pool.Get(640, 360); got != nil {
+		got.Release()
 	}
 }
 

@@ -233,6 +233,30 @@ func TestGoldenTransition(t *testing.T) {
 	}
 }
 
+// TestGoldenStageChange: in the grid, one of four leaves the stage while a
+// newcomer joins; midway the leaver shrinks away with their last picture,
+// the newcomer grows in, the others slide to their new places.
+func TestGoldenStageChange(t *testing.T) {
+	cs := newCast(5)
+	c := New(1280, 720)
+	defer c.Close()
+	c.SetScene(scene.Scene{Layout: scene.Grid, Names: cs.names})
+	t0 := time.Now()
+	before := []*Slot{cs.slots[0], cs.slots[1], cs.slots[2], cs.slots[3]}
+	c.Render(before, t0)
+	after := []*Slot{cs.slots[0], cs.slots[2], cs.slots[3], cs.slots[4]}
+	c.Render(after, t0)
+	img, err := c.Render(after, t0.Add(scene.TransitionTime/2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "stage-change-mid", img)
+	c.Render(after, t0.Add(scene.TransitionTime))
+	if len(c.order) != 4 || c.tiles[cs.slots[1]] != nil {
+		t.Errorf("%d tiles after the move, want the 4 on stage", len(c.order))
+	}
+}
+
 // toRGBA converts the video-range 4:2:0 canvas to RGBA, as a player shows it.
 func toRGBA(img *image.YCbCr) *image.RGBA {
 	out := image.NewRGBA(img.Rect)

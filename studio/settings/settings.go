@@ -1,8 +1,9 @@
 // Package settings owns the user's settings: where the show goes live
 // (destinations and their stream keys), the program's size, frame rate and bit
-// rate, where recordings go, and the size of the studio window. They live in
-// one JSON file, os.UserConfigDir()/greenroom/settings.json, written
-// atomically and readable by the user only, because it holds stream keys.
+// rate, where recordings go, the host's camera and microphone, and the size of
+// the studio window. They live in one JSON file,
+// os.UserConfigDir()/greenroom/settings.json, written atomically and readable
+// by the user only, because it holds stream keys.
 //
 // It does not connect anywhere or know how to publish: it only checks that a
 // destination's server URL has the shape an RTMP(S) publisher needs.
@@ -190,6 +191,14 @@ func DefaultKbps(height int) int {
 	return 4500
 }
 
+// Host is the host's own camera and microphone, by device label (see
+// encode/device). "" is the built-in test pattern's picture or sound: the
+// default, and what a machine without a camera gets.
+type Host struct {
+	Camera string
+	Mic    string
+}
+
 // Window is the size of the studio window, in Fyne's device-independent units.
 type Window struct {
 	Width, Height float32
@@ -202,6 +211,7 @@ type Settings struct {
 	Output       Output
 	// RecordingDir is where each show's recording is written.
 	RecordingDir string
+	Host         Host
 	Window       Window
 }
 

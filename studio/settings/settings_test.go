@@ -23,6 +23,7 @@ func sample() Settings {
 	s.Output = Output{Width: 1920, Height: 1080, FPS: 60, VideoKbps: 9000}
 	s.RecordingDir = "/tmp/rec"
 	s.Window = Window{Width: 1500, Height: 900}
+	s.Host = Host{Camera: "HD Webcam;video0", Mic: "616c73615f696e707574"}
 	return s
 }
 
@@ -32,7 +33,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.Get(); got.Output.Width != 1280 || len(got.Destinations) != 0 {
+	if got := st.Get(); got.Output.Width != 1280 || len(got.Destinations) != 0 || got.Host != (Host{}) {
 		t.Fatalf("a new user's settings are not the defaults: %+v", got)
 	}
 	want := sample()
@@ -44,7 +45,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := st2.Get()
-	if fmt.Sprintf("%#v", got.Output) != fmt.Sprintf("%#v", want.Output) || got.RecordingDir != want.RecordingDir || got.Window != want.Window {
+	if fmt.Sprintf("%#v", got.Output) != fmt.Sprintf("%#v", want.Output) || got.RecordingDir != want.RecordingDir || got.Window != want.Window || got.Host != want.Host {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	if len(got.Destinations) != 2 {

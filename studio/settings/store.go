@@ -157,7 +157,13 @@ type file struct {
 	Destinations []fileDestination `json:"destinations"`
 	Output       fileOutput        `json:"output"`
 	RecordingDir string            `json:"recording_dir"`
+	Host         fileHost          `json:"host"`
 	Window       fileWindow        `json:"window"`
+}
+
+type fileHost struct {
+	Camera string `json:"camera"`
+	Mic    string `json:"mic"`
 }
 
 type fileDestination struct {
@@ -186,6 +192,7 @@ func fileOf(s Settings) file {
 		Destinations: []fileDestination{},
 		Output:       fileOutput(s.Output),
 		RecordingDir: s.RecordingDir,
+		Host:         fileHost(s.Host),
 		Window:       fileWindow(s.Window),
 	}
 	for _, d := range s.Destinations {
@@ -201,6 +208,7 @@ func (f file) settings() Settings {
 	s := Settings{
 		Output:       Output(f.Output),
 		RecordingDir: f.RecordingDir,
+		Host:         Host(f.Host),
 		Window:       Window(f.Window),
 	}
 	for _, d := range f.Destinations {

@@ -2,6 +2,7 @@ package studio
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"greenroom/encode"
@@ -16,6 +17,10 @@ type Scene struct {
 	Layout string `json:"layout"`
 	// Main is the participant ID shown large; "" means the first on stage.
 	Main string `json:"main"`
+	// Fit lists the participants whose whole picture is shown, letterboxed
+	// (a slide, a screen, a phone held upright); everyone else's picture
+	// is cropped to fill their tile.
+	Fit []string `json:"fit,omitempty"`
 }
 
 // Layouts are the names Scene.Layout accepts.
@@ -36,7 +41,9 @@ type look struct {
 func (p *Program) Scene() Scene {
 	p.look.mu.Lock()
 	defer p.look.mu.Unlock()
-	return p.current()
+	s := p.current()
+	s.Fit = slices.Clone(s.Fit)
+	return s
 }
 
 // current is the scene, with the pipeline's layout until one was chosen.
@@ -70,7 +77,19 @@ func (p *Program) Spotlight(id string) error {
 	return p.changeScene(func(s *Scene) { s.Main = id })
 }
 
-// SetScene sets the layout and the main participant at once.
+// SetFit letterboxes participant id's picture (on) or crops it to fill
+// their tile (off, the default).
+func (p *Program) SetFit(id string, on bool) error {
+	return p.changeScene(func(s *Scene) {
+		s.Fit = slices.DeleteFunc(slices.Clone(s.Fit), func(x string) bool { return x == id })
+		if on {
+			s.Fit = append(s.Fit, id)
+		}
+	})
+}
+
+// SetScene sets the layout, the main participant and who is letterboxed
+// at once.
 func (p *Program) SetScene(sc Scene) error {
 	if err := (scene.Scene{Layout: sc.Layout}).Valid(); err != nil {
 		return fmt.Errorf("studio: %w", err)
@@ -105,7 +124,11 @@ func (p *Program) applyLocked() error {
 			names[pt.ID] = pt.Name
 		}
 	}
-	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Brand: p.look.brand})
+	fit := map[string]bool{}
+	for _, id := range s.Fit {
+		fit[id] = true
+	}
+	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Fit: fit, Brand: p.look.brand})
 }
 
 func hasParticipant(st State, id string) bool {

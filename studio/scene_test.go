@@ -53,7 +53,14 @@ func TestSceneReachesThePipeline(t *testing.T) {
 	if got := pipe.Scene(); got.Main != zoe.ID || got.Layout != "pip" {
 		t.Errorf("pipeline scene %+v, want Zoë large in pip", got)
 	}
-	if err := prog.SetScene(studio.Scene{Layout: "solo"}); err != nil || pipe.Scene().Main != "" {
+	if err := prog.SetFit(zoe.ID, true); err != nil || !pipe.Scene().Fit[zoe.ID] {
+		t.Errorf("SetFit: %v, %+v", err, pipe.Scene().Fit)
+	}
+	prog.SetFit(zoe.ID, true) // twice is once
+	if got := prog.Scene().Fit; len(got) != 1 {
+		t.Errorf("letterboxed %v", got)
+	}
+	if err := prog.SetScene(studio.Scene{Layout: "solo"}); err != nil || pipe.Scene().Main != "" || len(pipe.Scene().Fit) != 0 {
 		t.Errorf("SetScene(solo): %v, %+v", err, pipe.Scene())
 	}
 }

@@ -174,8 +174,13 @@ func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) 
 		}
 	}
 	c.dropLeft()
-	if moved {
+	if moved || c.frame != nil {
 		Fill(c.canvas, c.bounds, c.bg)
+	} else if c.logo != nil {
+		// Overlays are blended every frame: what lies under them must be
+		// painted afresh first, or their soft edges would pile up over
+		// the background, which tiles do not repaint.
+		Fill(c.canvas, image.Rect(c.logoAt.X, c.logoAt.Y, c.logoAt.X+c.logo.w, c.logoAt.Y+c.logo.h), c.bg)
 	}
 	var firstErr error
 	for _, t := range c.order {

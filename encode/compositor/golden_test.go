@@ -159,6 +159,15 @@ func TestGoldenBrand(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "brand", img)
+	// Frame after frame, the overlays do not pile up where they lie over
+	// the background.
+	first := toRGBA(img)
+	for range 5 {
+		img, _ = c.Render(cs.slots, time.Now())
+	}
+	if d := meanDiff(first, toRGBA(img), nil); d > 0.0005 {
+		t.Errorf("the brand's overlays changed by %.3f%% over five frames", d*100)
+	}
 	// Back to the default brand: background and tags as before.
 	c.SetScene(scene.Scene{Layout: scene.Spotlight, Names: cs.names})
 	img, _ = c.Render(cs.slots, time.Now())

@@ -3,7 +3,9 @@ package studio
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"unicode"
 
 	"greenroom/encode"
 	"greenroom/encode/scene"
@@ -21,6 +23,10 @@ type Scene struct {
 	// (a slide, a screen, a phone held upright); everyone else's picture
 	// is cropped to fill their tile.
 	Fit []string `json:"fit,omitempty"`
+	// Banner is the lower-third text on screen, Ticker the text running
+	// along the bottom; "" for none.
+	Banner string `json:"banner,omitempty"`
+	Ticker string `json:"ticker,omitempty"`
 }
 
 // Layouts are the names Scene.Layout accepts.
@@ -88,12 +94,42 @@ func (p *Program) SetFit(id string, on bool) error {
 	})
 }
 
-// SetScene sets the layout, the main participant and who is letterboxed
-// at once.
+// ShowBanner puts text on screen as a lower-third banner (it slides in;
+// the one before slides out); "" takes the banner down.
+func (p *Program) ShowBanner(text string) error {
+	text = oneLine(text)
+	return p.changeScene(func(s *Scene) { s.Banner = text })
+}
+
+// SetTicker runs text along the bottom of the program; "" stops it.
+func (p *Program) SetTicker(text string) error {
+	text = oneLine(text)
+	return p.changeScene(func(s *Scene) { s.Ticker = text })
+}
+
+// oneLine makes text fit for one line on screen: no control characters or
+// line breaks, runs of spaces as one, at most 500 letters.
+func oneLine(text string) string {
+	text = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, text)), " ")
+	if r := []rune(text); len(r) > 500 {
+		text = string(r[:500])
+	}
+	return text
+}
+
+// SetScene sets the layout, the main participant, who is letterboxed, the
+// banner and the ticker at once.
 func (p *Program) SetScene(sc Scene) error {
 	if err := (scene.Scene{Layout: sc.Layout}).Valid(); err != nil {
 		return fmt.Errorf("studio: %w", err)
 	}
+	sc.Fit = slices.Clone(sc.Fit)
+	sc.Banner, sc.Ticker = oneLine(sc.Banner), oneLine(sc.Ticker)
 	return p.changeScene(func(s *Scene) { *s = sc })
 }
 
@@ -128,7 +164,8 @@ func (p *Program) applyLocked() error {
 	for _, id := range s.Fit {
 		fit[id] = true
 	}
-	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Fit: fit, Brand: p.look.brand})
+	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Fit: fit, Brand: p.look.brand,
+		Banner: s.Banner, Ticker: s.Ticker})
 }
 
 func hasParticipant(st State, id string) bool {

@@ -65,6 +65,24 @@ func TestSceneReachesThePipeline(t *testing.T) {
 	}
 }
 
+func TestBannerAndTicker(t *testing.T) {
+	_, prog, pipe := startShow(t, studio.ProgramConfig{})
+	if err := prog.ShowBanner("  Live from\nthe Greenroom\t "); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.SetTicker("Next week: screen sharing"); err != nil {
+		t.Fatal(err)
+	}
+	if got := pipe.Scene(); got.Banner != "Live from the Greenroom" || got.Ticker != "Next week: screen sharing" {
+		t.Errorf("pipeline banner %q, ticker %q", got.Banner, got.Ticker)
+	}
+	prog.SetLayout("spotlight") // keeps them
+	prog.ShowBanner("")
+	if got := pipe.Scene(); got.Banner != "" || got.Ticker == "" || got.Layout != "spotlight" {
+		t.Errorf("after taking the banner down: %+v", got)
+	}
+}
+
 func TestBrandKit(t *testing.T) {
 	_, prog, pipe := startShow(t, studio.ProgramConfig{})
 	dir := t.TempDir()

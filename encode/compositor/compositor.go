@@ -12,6 +12,7 @@ package compositor
 
 import (
 	"image"
+	"image/color"
 	"slices"
 	"time"
 
@@ -29,6 +30,8 @@ var (
 	Placeholder = YCbCr{Y: 48, Cb: 140, Cr: 124}
 	// Letterbox fills the bars of a tile that fits (not crops) its source.
 	Letterbox = YCbCr{Y: 16, Cb: 128, Cr: 128}
+	// tickerBand is the ticker's band: a very dark blue.
+	tickerBand = YCbCr{Y: 24, Cb: 136, Cr: 126}
 )
 
 // Compositor owns the canvas, one scaler per source and each source's tile
@@ -37,6 +40,7 @@ var (
 type Compositor struct {
 	canvas     *image.YCbCr
 	bounds     image.Rectangle
+	stage      image.Rectangle // bounds, less the ticker's band
 	scalers    map[*Slot]*shim.Scaler
 	tiles      map[*Slot]*tile
 	order      []*tile // drawing order: tiles leaving, the main source, the others
@@ -47,6 +51,17 @@ type Compositor struct {
 	logo       *overlay // the brand's logo, at logoAt
 	logoAt     image.Point
 	frame      *overlay // the brand's full-frame overlay
+	// The lower-third banner on screen and the one leaving, each with when
+	// it started to move; the ticker's text, when it started, and the
+	// band it runs in.
+	banner, oldBanner *overlay
+	bannerAt, oldAt   time.Time
+	bannerText        string
+	bannerColour      color.RGBA
+	ticker            *overlay
+	tickerText        string
+	tickerAt          time.Time
+	band              image.Rectangle
 	// Rounded corners: the coverage of a top-left corner of radius r at luma
 	// and at chroma resolution, and room to keep what lies under a tile's
 	// corners while the tile is drawn (blending needs it afterwards).
@@ -79,6 +94,7 @@ func New(w, h int) *Compositor {
 	c := &Compositor{
 		canvas:     shim.NewCanvas(w, h),
 		bounds:     bounds,
+		stage:      bounds,
 		scalers:    map[*Slot]*shim.Scaler{},
 		tiles:      map[*Slot]*tile{},
 		scene:      scene.Scene{Layout: scene.Grid},
@@ -118,7 +134,72 @@ func (c *Compositor) SetScene(s scene.Scene) error {
 	if !s.Brand.Equal(old) {
 		c.brand(old)
 	}
+	if !s.Brand.Equal(old) || s.Ticker != c.tickerText {
+		c.tickerText = s.Ticker
+		c.ticker, c.band = nil, image.Rectangle{}
+		if img := scene.TickerText(s.Ticker, c.bounds); img != nil {
+			c.ticker = newOverlay(img)
+			c.band = c.bounds
+			c.band.Min.Y = c.bounds.Max.Y - scene.TickerHeight(c.bounds)
+		}
+	}
 	return nil
+}
+
+// banners starts the banner's moves when it changed: the old one slides
+// out, the new one in once the old is gone.
+func (c *Compositor) banners(now time.Time) {
+	text, colour := c.scene.Banner, c.scene.Brand.TagColour()
+	if text == c.bannerText && (c.banner == nil || c.bannerColour == colour) {
+		return
+	}
+	c.bannerText, c.bannerColour = text, colour
+	if c.banner != nil {
+		c.oldBanner, c.oldAt = c.banner, now
+	}
+	c.banner = nil
+	if img := scene.Banner(text, c.bounds, colour); img != nil {
+		c.banner, c.bannerAt = newOverlay(img), now
+		if c.oldBanner != nil {
+			c.bannerAt = now.Add(scene.TransitionTime)
+		}
+	}
+}
+
+// drawBanners lays the banners on the canvas at their place at now.
+func (c *Compositor) drawBanners(now time.Time) {
+	ticker := c.ticker != nil
+	if o := c.oldBanner; o != nil {
+		p := scene.Progress(c.oldAt, now)
+		if p >= 1 {
+			c.oldBanner = nil
+		} else {
+			o.blend(c.canvas, scene.BannerAt(image.Pt(o.w, o.h), c.bounds, ticker, 1-p), 255)
+		}
+	}
+	if b := c.banner; b != nil {
+		b.blend(c.canvas, scene.BannerAt(image.Pt(b.w, b.h), c.bounds, ticker, scene.Progress(c.bannerAt, now)), 255)
+	}
+}
+
+// drawTicker paints the ticker's band and its text, moved on for now.
+func (c *Compositor) drawTicker(now time.Time) {
+	if c.ticker == nil {
+		return
+	}
+	Fill(c.canvas, c.band, tickerBand)
+	edge := c.band
+	edge.Max.Y = edge.Min.Y + max(2, c.band.Dy()/15)&^1
+	Fill(c.canvas, edge, RGB(c.scene.Brand.TagColour()))
+	period := c.ticker.w
+	moved := int(now.Sub(c.tickerAt).Seconds() * scene.TickerSpeed(c.bounds))
+	x := c.band.Max.X - moved%period
+	for x > c.band.Min.X {
+		x -= period
+	}
+	for ; x < c.band.Max.X; x += period {
+		c.ticker.blend(c.canvas, image.Pt(x, c.band.Min.Y), 255)
+	}
 }
 
 // brand renders what changed in the brand, once: the background colour,
@@ -174,7 +255,7 @@ func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) 
 		}
 	}
 	c.dropLeft()
-	if moved || c.frame != nil {
+	if moved || c.frame != nil || c.banner != nil || c.oldBanner != nil {
 		Fill(c.canvas, c.bounds, c.bg)
 	} else if c.logo != nil {
 		// Overlays are blended every frame: what lies under them must be
@@ -188,6 +269,8 @@ func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) 
 			firstErr = err
 		}
 	}
+	c.drawTicker(now)
+	c.drawBanners(now)
 	if c.frame != nil {
 		c.frame.blend(c.canvas, c.bounds.Min, 255)
 	}
@@ -249,9 +332,16 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 			main = i
 		}
 	}
-	rects, err := scene.Arrange(c.scene.Layout, len(slots), main, c.bounds)
+	c.banners(now)
+	if c.ticker != nil && c.tickerAt.IsZero() {
+		c.tickerAt = now
+	} else if c.ticker == nil {
+		c.tickerAt = time.Time{}
+	}
+	c.stage = scene.Stage(c.bounds, c.ticker != nil)
+	rects, err := scene.Arrange(c.scene.Layout, len(slots), main, c.stage)
 	if err != nil { // SetScene checked the layout
-		rects, _ = scene.Arrange(scene.Grid, len(slots), main, c.bounds)
+		rects, _ = scene.Arrange(scene.Grid, len(slots), main, c.stage)
 	}
 	first := len(c.tiles) == 0
 	live := make(map[*Slot]bool, len(slots))
@@ -320,7 +410,7 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 	if cell.Dx() < 2 || cell.Dy() < 2 {
 		return nil
 	}
-	round := cell != c.bounds
+	round := cell != c.bounds && cell != c.stage // a full-frame tile keeps square corners
 	if round {
 		c.keepUnder(cell)
 	}

@@ -92,10 +92,15 @@ func BenchmarkRender1080p4Tiles(b *testing.B) { benchRender(b, scene.Grid, 4, sc
 // grid with name tags. Target: ≤8 ms per frame, no allocations.
 func BenchmarkRender1080p10Tiles(b *testing.B) { benchRender(b, scene.Grid, 10, scene.Brand{}) }
 
-// BenchmarkRender1080p10TilesBrand: the same with a logo and a full-frame
-// overlay (an edge) from a brand kit.
-func BenchmarkRender1080p10TilesBrand(b *testing.B) {
-	benchRender(b, scene.Grid, 10, scene.Brand{Logo: testLogo(), Overlay: testOverlay(1920, 1080)})
+// BenchmarkRender1080p4TilesFull and 10TilesFull: the budget —
+// name tags, a logo, a full-frame overlay (an edge), a lower-third banner
+// and the ticker. Targets: ≤4 ms and ≤8 ms, no allocations.
+func BenchmarkRender1080p4TilesFull(b *testing.B) { benchRender(b, scene.Grid, 4, fullBrand()) }
+
+func BenchmarkRender1080p10TilesFull(b *testing.B) { benchRender(b, scene.Grid, 10, fullBrand()) }
+
+func fullBrand() scene.Brand {
+	return scene.Brand{Logo: testLogo(), Overlay: testOverlay(1920, 1080)}
 }
 
 // BenchmarkRender1080pSpotlight10: one large tile and a strip of nine.
@@ -136,7 +141,11 @@ func benchRender(b *testing.B, layout string, n int, brand scene.Brand) {
 	cs := newCast(n)
 	c := New(1920, 1080)
 	defer c.Close()
-	if err := c.SetScene(scene.Scene{Layout: layout, Names: cs.names, Brand: brand}); err != nil {
+	sc := scene.Scene{Layout: layout, Names: cs.names, Brand: brand}
+	if brand.Logo != nil {
+		sc.Banner, sc.Ticker = "Live from the Greenroom", "Next week: screen sharing   •   Questions in the chat"
+	}
+	if err := c.SetScene(sc); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()

@@ -242,6 +242,45 @@ func TestGoldenTransition(t *testing.T) {
 	}
 }
 
+// TestGoldenBannerTicker: one person full frame with a lower-third banner
+// and the ticker; the tiles make room for the ticker's band. Midway, the
+// banner is sliding in; after, it is in place and the ticker runs on.
+func TestGoldenBannerTicker(t *testing.T) {
+	cs := newCast(2)
+	c := New(1280, 720)
+	defer c.Close()
+	sc := scene.Scene{Layout: scene.Solo, Names: cs.names,
+		Banner: "Live from the Greenroom — episode 12: building a studio in Go",
+		Ticker: "Next week: screen sharing and brand kits   •   Ask your questions in the chat"}
+	c.SetScene(sc)
+	t0 := time.Now()
+	c.Render(cs.slots, t0)
+	mid, _ := c.Render(cs.slots, t0.Add(scene.TransitionTime/2))
+	golden(t, "banner-mid", mid)
+	img, err := c.Render(cs.slots, t0.Add(scene.TransitionTime))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "banner-ticker", img)
+	band := image.Rect(0, 720-scene.TickerHeight(c.bounds), 1280, 720)
+	a := toRGBA(img).SubImage(band).(*image.RGBA)
+	later, _ := c.Render(cs.slots, t0.Add(scene.TransitionTime+time.Second))
+	if d := meanDiff(a, toRGBA(later).SubImage(band).(*image.RGBA), nil); d < 0.01 {
+		t.Errorf("the ticker did not move in a second (%.3f)", d)
+	}
+	// Taking the banner down slides it out; the ticker's band goes with
+	// the ticker, and the tile takes the whole frame again.
+	sc.Banner, sc.Ticker = "", ""
+	c.SetScene(sc)
+	t1 := t0.Add(5 * time.Second)
+	c.Render(cs.slots, t1)
+	end, _ := c.Render(cs.slots, t1.Add(scene.TransitionTime))
+	if c.oldBanner != nil || c.banner != nil || c.ticker != nil || c.tiles[cs.slots[0]].drawn != c.bounds {
+		t.Errorf("banner %v, ticker %v, tile %v after both were taken down", c.banner != nil || c.oldBanner != nil, c.ticker != nil, c.tiles[cs.slots[0]].drawn)
+	}
+	_ = end
+}
+
 // TestGoldenStageChange: in the grid, one of four leaves the stage while a
 // newcomer joins; midway the leaver shrinks away with their last picture,
 // the newcomer grows in, the others slide to their new places.

@@ -33,6 +33,12 @@ type Scene struct {
 	Names  map[string]string // name tag text per source
 	Fit    map[string]bool   // letterbox these sources instead of cropping them to fill
 	Brand  Brand
+	// Banner is the lower-third text on screen ("": none); a new one
+	// slides in as the one before slides out.
+	Banner string
+	// Ticker is text running along the bottom ("": none); the tiles make
+	// room for its band.
+	Ticker string
 }
 
 // Valid reports an unknown layout.

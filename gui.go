@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"greenroom/encode"
+	"greenroom/encode/device"
 	"greenroom/encode/stream"
 	"greenroom/studio"
 	"greenroom/studio/settings"
@@ -43,10 +44,13 @@ func runGUI(stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "guest link: %s\n", sd.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", sd.ControlURL())
 
-	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, settings: st}, st)
+	hostErr := sess.host.Set(set.Host.Camera, set.Host.Mic)
+	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, host: sess.host, settings: st}, st)
 	var damaged *settings.DamagedError
 	if errors.As(serr, &damaged) {
 		w.ShowError(serr)
+	} else if hostErr != nil {
+		w.ShowError(hostErr)
 	}
 	w.Run() // until the window closes; it ends a live show first
 	if err := sess.Close(); err != nil {
@@ -57,11 +61,13 @@ func runGUI(stdout, stderr io.Writer) int {
 }
 
 // show is what the window drives: the studio, plus the program's media
-// side (preview, layout, live outputs) and the settings read at go-live.
+// side (preview, layout, live outputs, the host's devices) and the settings
+// read at go-live.
 type show struct {
 	*studio.Studio
 	prog     *studio.Program
 	pipe     *encode.Pipeline
+	host     *hostSource
 	settings *settings.Store
 
 	mu      sync.Mutex
@@ -167,4 +173,21 @@ func (s *show) LiveStats() []ui.DestinationStats {
 	return out
 }
 
-var _ ui.Show = (*show)(nil)
+// Devices lists the cameras and microphones for the window's pickers.
+func (s *show) Devices() (cameras, mics []ui.Device) {
+	for _, d := range device.List() {
+		if d.Kind == device.Camera {
+			cameras = append(cameras, ui.Device{Label: d.Label, Name: d.Name})
+		} else {
+			mics = append(mics, ui.Device{Label: d.Label, Name: d.Name})
+		}
+	}
+	return cameras, mics
+}
+
+func (s *show) SetHostDevices(camera, mic string) error { return s.host.Set(camera, mic) }
+
+var (
+	_ ui.Show        = (*show)(nil)
+	_ ui.HostDevices = (*show)(nil)
+)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"image"
 	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,10 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	// mediadevices' test camera ("VideoTest", colour bars) and microphone
+	// ("AudioTest"), for the host's device pickers; the binary has neither.
+	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
+	_ "github.com/pion/mediadevices/pkg/driver/videotest"
 
 	"greenroom/encode"
 	"greenroom/encode/mediatest"
@@ -68,7 +74,7 @@ func openGUI(t *testing.T, server, key string) *guiStudio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, settings: st}
+	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, host: sess.host, settings: st}
 	w := ui.New(test.NewTempApp(t), sh, st)
 	w.Window().Resize(fyne.NewSize(1280, 800))
 	t.Cleanup(func() {
@@ -80,9 +86,8 @@ func openGUI(t *testing.T, server, key string) *guiStudio {
 	return &guiStudio{w: w, show: sh, st: st, rec: rec}
 }
 
-// objects is everything in the window a person could see by switching
-// tabs: the visible objects (inside visible parents), with every tab's
-// content, not only the selected one's.
+// objects is everything in the window a person sees: the visible objects
+// inside visible parents (of the tabs, the selected one).
 func (g *guiStudio) objects() []fyne.CanvasObject {
 	var all []fyne.CanvasObject
 	var walk func(fyne.CanvasObject)
@@ -95,10 +100,6 @@ func (g *guiStudio) objects() []fyne.CanvasObject {
 		case *fyne.Container:
 			for _, c := range x.Objects {
 				walk(c)
-			}
-		case *container.AppTabs:
-			for _, it := range x.Items {
-				walk(it.Content)
 			}
 		case fyne.Widget:
 			for _, c := range test.WidgetRenderer(x).Objects() {
@@ -122,6 +123,22 @@ func (g *guiStudio) texts() []string {
 		}
 	}
 	return out
+}
+
+// openTab selects the tab called name, as a click on it does.
+func (g *guiStudio) openTab(t *testing.T, name string) {
+	t.Helper()
+	for _, o := range g.objects() {
+		if tabs, ok := o.(*container.AppTabs); ok {
+			for _, it := range tabs.Items {
+				if it.Text == name {
+					tabs.Select(it)
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("no %q tab", name)
 }
 
 // text returns the first visible text that contains s, or "".
@@ -269,4 +286,90 @@ func TestGuiWrongStreamKey(t *testing.T) {
 	if len(files) != 0 {
 		t.Errorf("recording folder holds %v after a refused key", files)
 	}
+}
+
+// pickers returns the Settings tab's camera and microphone pickers.
+func (g *guiStudio) pickers(t *testing.T) (camera, mic *widget.Select) {
+	t.Helper()
+	var sels []*widget.Select
+	for _, o := range g.objects() {
+		if s, ok := o.(*widget.Select); ok && len(s.Options) > 0 && s.Options[0] == "Test pattern" {
+			sels = append(sels, s)
+		}
+	}
+	if len(sels) != 2 {
+		t.Fatalf("%d device pickers in the window, want a camera's and a microphone's", len(sels))
+	}
+	return sels[0], sels[1]
+}
+
+// preview is the picture in the window's program preview.
+func (g *guiStudio) preview() image.Image {
+	for _, o := range g.objects() {
+		if c, ok := o.(*canvas.Image); ok && c.Image != nil && c.Image.Bounds().Dx() == 640 {
+			return c.Image
+		}
+	}
+	return nil
+}
+
+// showsColourBars reports whether the preview shows mediadevices' test
+// camera filling the frame: its white bar at the left, its blue bar at the
+// right.
+func showsColourBars(img image.Image) bool {
+	if img == nil {
+		return false
+	}
+	b := img.Bounds()
+	y := b.Min.Y + b.Dy()*3/10
+	r, g, bl, _ := img.At(b.Min.X+b.Dx()/14, y).RGBA()
+	white := r>>8 > 150 && g>>8 > 150 && bl>>8 > 150 && max(r, g, bl)-min(r, g, bl) < 30<<8
+	r, g, bl, _ = img.At(b.Min.X+b.Dx()*13/14, y).RGBA()
+	blue := bl>>8 > 150 && r>>8 < 100 && g>>8 < 100
+	return white && blue
+}
+
+// The host's camera and microphone, picked in the Settings tab: the choice
+// is saved, and the program shows the camera at once, without a restart —
+// then the test pattern again when it is picked again. A device that is
+// gone is replaced by the test pattern, and the error says so.
+func TestGuiHostDevices(t *testing.T) {
+	g := openGUI(t, "rtmp://127.0.0.1:1/live", "unused-key")
+	g.openTab(t, "Settings")
+	camera, mic := g.pickers(t)
+	if camera.Selected != "Test pattern" || mic.Selected != "Test pattern" {
+		t.Errorf("a new user's pickers show %q and %q", camera.Selected, mic.Selected)
+	}
+	if !slices.Contains(camera.Options, "VideoTest") || !slices.Contains(mic.Options, "AudioTest") {
+		t.Fatalf("pickers offer %q and %q", camera.Options, mic.Options)
+	}
+	waitFor(t, 5*time.Second, "the preview", func() bool { return g.preview() != nil })
+	if showsColourBars(g.preview()) {
+		t.Fatal("colour bars in the preview before the camera was picked")
+	}
+
+	camera.SetSelected("VideoTest")
+	mic.SetSelected("AudioTest")
+	waitFor(t, 5*time.Second, "the choice to be saved", func() bool {
+		return g.st.Get().Host == settings.Host{Camera: "VideoTest", Mic: "AudioTest"}
+	})
+	waitFor(t, 5*time.Second, "the camera in the preview", func() bool { return showsColourBars(g.preview()) })
+	if reopened, err := settings.Open(filepath.Dir(g.st.Path())); err != nil || reopened.Get().Host != g.st.Get().Host {
+		t.Errorf("the choice did not reach the settings file (%v)", err)
+	}
+
+	camera.SetSelected("Test pattern")
+	waitFor(t, 5*time.Second, "the test pattern in the preview again", func() bool { return !showsColourBars(g.preview()) })
+	if h := g.st.Get().Host; h != (settings.Host{Mic: "AudioTest"}) {
+		t.Errorf("saved %+v", h)
+	}
+	if msg := g.text("could not be opened"); msg != "" {
+		t.Errorf("an error in the window: %q", msg)
+	}
+
+	err := g.show.SetHostDevices("Camera Unplugged Since", "")
+	if err == nil || !strings.Contains(err.Error(), `"Camera Unplugged Since" could not be opened; the test pattern stands in`) {
+		t.Errorf("a missing camera: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the test pattern in the preview", func() bool { return !showsColourBars(g.preview()) })
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 
 	"greenroom/encode"
+	"greenroom/encode/compositor"
+	"greenroom/encode/device"
 	"greenroom/encode/feed"
 	"greenroom/studio"
 )
@@ -18,6 +22,8 @@ type session struct {
 	prog     *studio.Program
 	studio   *studio.Studio
 	stopFeed func()
+	feed     *feed.Feed
+	host     *hostSource
 }
 
 // startSession builds a session. scfg gets the Program as its Sink and
@@ -53,9 +59,10 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 		s.Close()
 		return nil, err
 	}
-	s.stopFeed = stop
-	cfg := pipe.Config()
-	if _, err := pipe.AddTestPatternWith(studio.HostID, cfg.Width, cfg.Height, f); err != nil {
+	s.stopFeed, s.feed = stop, f
+	in := pipe.AddInput(studio.HostID)
+	s.host = &hostSource{pipe: pipe, target: encode.Tee(in, f), log: log}
+	if err := s.host.Set("", ""); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -66,8 +73,100 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 // the feed, the program's outputs, then the pipeline.
 func (s *session) Close() error {
 	err := s.studio.Close()
+	if s.host != nil {
+		s.host.Close()
+	}
 	if s.stopFeed != nil {
 		s.stopFeed()
 	}
 	return errors.Join(err, s.prog.Close(), s.pipe.Close())
 }
+
+// hostSource is what the host's input and feed show and play: the chosen
+// camera and microphone, and the built-in test pattern's picture or sound
+// for whichever is not chosen. Its mutex serializes switches.
+type hostSource struct {
+	pipe   *encode.Pipeline
+	target encode.Target // the host's program input and conference feed
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	stops  []func()
+	closed bool
+}
+
+// Set switches to the camera and microphone with these labels ("" for the
+// test pattern's picture or sound), without restarting anything else: the
+// old source stops, the new one writes into the same input, so the host
+// keeps its place in the program. A device that cannot be opened is
+// replaced by the test pattern, and the error says which.
+func (h *hostSource) Set(camera, mic string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errors.New("the studio has shut down")
+	}
+	h.stop()
+	var errs []error
+	for _, d := range []struct {
+		kind  device.Kind
+		label *string
+		cfg   device.Config
+	}{
+		{device.Camera, &camera, device.Config{Camera: camera, Logger: h.log}},
+		{device.Mic, &mic, device.Config{Mic: mic, Logger: h.log}},
+	} {
+		if *d.label == "" {
+			continue
+		}
+		c, err := device.Start(d.cfg, h.target)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the %s %q could not be opened; the test pattern stands in: %w", d.kind, *d.label, err))
+			*d.label = ""
+			continue
+		}
+		h.stops = append(h.stops, c.Close)
+	}
+	if camera == "" || mic == "" {
+		var t encode.Target = h.target
+		switch {
+		case camera != "":
+			t = soundOnly{t}
+		case mic != "":
+			t = pictureOnly{t}
+		}
+		cfg := h.pipe.Config()
+		stop, err := h.pipe.StartTestPattern(cfg.Width, cfg.Height, t)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			h.stops = append(h.stops, stop)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *hostSource) stop() {
+	for _, f := range h.stops {
+		f()
+	}
+	h.stops = nil
+}
+
+// Close stops the source. Safe to call twice.
+func (h *hostSource) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stop()
+	h.closed = true
+}
+
+// soundOnly and pictureOnly pass on half of a source: the test pattern's
+// sound next to a camera, or its picture next to a microphone.
+type soundOnly struct{ encode.Target }
+
+func (soundOnly) WriteVideo(f *compositor.Frame) { f.Release() }
+
+type pictureOnly struct{ encode.Target }
+
+func (pictureOnly) WriteAudio([]float32, int, int) error { return nil }

@@ -23,23 +23,42 @@ func (p *Pipeline) AddTestPattern(name string, w, h int) (*Input, error) {
 // AddTestPatternWith is AddTestPattern that also feeds also (the host's
 // conference feed), if not nil.
 func (p *Pipeline) AddTestPatternWith(name string, w, h int, also Target) (*Input, error) {
-	pat, err := testpattern.New(w, h, p.cfg.FPS)
-	if err != nil {
-		return nil, err
+	if _, err := testpattern.New(w, h, p.cfg.FPS); err != nil {
+		return nil, err // before the input shows in the program
 	}
 	in := p.AddInput(name)
 	var target Target = in
 	if also != nil {
 		target = Tee(in, also)
 	}
+	stop, err := p.StartTestPattern(w, h, target)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	in.stop = stop
+	return in, nil
+}
+
+// StartTestPattern feeds the test pattern (w×h at the program frame rate)
+// into target on the program clock, from the program's present moment, until
+// stop (which waits for it) or the pipeline's Close. The host's source uses
+// it to switch between the pattern and a camera while its input stays in the
+// program, in its place.
+func (p *Pipeline) StartTestPattern(w, h int, target Target) (stop func(), err error) {
+	pat, err := testpattern.New(w, h, p.cfg.FPS)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(p.ctx)
-	in.stop = cancel
+	done := make(chan struct{})
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		defer close(done)
 		p.runTestPattern(ctx, target, pat)
 	}()
-	return in, nil
+	return func() { cancel(); <-done }, nil
 }
 
 func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpattern.Pattern) {
@@ -47,7 +66,10 @@ func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpatte
 	const audioStep = 10 * time.Millisecond
 	lead := mixer.DefaultPrebuffer + 2*audioStep
 	buf := make([]float32, 2*int(audioStep*mixer.Rate/time.Second))
-	var n, sample int64 // next frame, next sample
+	// The next frame and sample: from the frame under way now, which is
+	// frame 0 for a pattern that starts with the pipeline.
+	n := int64(p.clock.Now() / interval)
+	sample := int64((time.Duration(n) * interval).Seconds() * mixer.Rate)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

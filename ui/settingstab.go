@@ -15,8 +15,9 @@ import (
 	"greenroom/studio/settings"
 )
 
-// settingsTab edits the program's output and the recording folder. Every
-// change is saved at once; it applies the next time the show goes live.
+// settingsTab edits the program's output, the recording folder and the
+// host's camera and microphone. Every change is saved at once; output and
+// folder apply the next time the show goes live, devices at once.
 type settingsTab struct {
 	s       *Studio
 	size    *widget.Select
@@ -26,6 +27,7 @@ type settingsTab struct {
 	choose  *widget.Button
 	note    *widget.Label
 	kbpsErr *widget.Label
+	host    hostPickers
 }
 
 var fpsChoices = []string{"24", "25", "30", "50", "60"}
@@ -69,7 +71,7 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 	hint := widget.NewLabel("YouTube and Twitch recommend 4500 kb/s at 720p30 and 6000 kb/s at 1080p30.")
 	hint.Wrapping = fyne.TextWrapWord
 	hint.Importance = widget.LowImportance
-	return container.NewVScroll(container.NewVBox(
+	box := container.NewVBox(
 		t.note,
 		widget.NewLabelWithStyle("Output", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		widget.NewForm(
@@ -81,10 +83,15 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Recording folder", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		t.folder, container.NewHBox(t.choose),
-		widget.NewSeparator(),
-		widget.NewLabelWithStyle("Keyboard", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		keys,
-	))
+	)
+	if host := t.host.build(s); host != nil {
+		box.Add(widget.NewSeparator())
+		box.Add(host)
+	}
+	box.Add(widget.NewSeparator())
+	box.Add(widget.NewLabelWithStyle("Keyboard", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	box.Add(keys)
+	return container.NewVScroll(box)
 }
 
 // sizeChanged saves the size and, if the bit rate was the default for the old

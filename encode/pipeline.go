@@ -386,6 +386,7 @@ func (p *Pipeline) runVideo() {
 		inputs = p.snapshotInputs(inputs)
 		slots = slots[:0]
 		for _, in := range inputs {
+			in.Video.SetLevel(in.Audio.Stats().Peak) // rings whoever speaks
 			slots = append(slots, in.Video)
 		}
 		if g := p.sceneGen.Load(); g != sceneGen {

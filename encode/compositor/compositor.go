@@ -83,6 +83,8 @@ type tile struct {
 	name       string
 	tag        *overlay    // the name tag, nil without a name
 	avatar     *overlay    // initials, shown while there is no picture
+	ring       *overlay    // the outline shown while they speak
+	spoke      time.Time   // when they were last loud
 	tagFor     image.Point // the tile size tag and avatar were rendered for
 	tagOpacity uint8
 }
@@ -298,6 +300,21 @@ func (c *Compositor) dropLeft() {
 	c.order = kept
 }
 
+// Speaking: a source louder than speakLevel (about -26 dBFS) is speaking,
+// and stays so for speakHold after, so the ring does not flicker between
+// words.
+const (
+	speakLevel = 0.05
+	speakHold  = 400 * time.Millisecond
+)
+
+func (t *tile) speaking(now time.Time) bool {
+	if t.slot.Level() >= speakLevel {
+		t.spoke = now
+	}
+	return !t.spoke.IsZero() && now.Sub(t.spoke) < speakHold
+}
+
 // keep makes f the tile's last picture (f may be nil), releasing the one
 // before.
 func (t *tile) keep(f *Frame) {
@@ -403,6 +420,10 @@ func (c *Compositor) tagTile(t *tile, name string) {
 	if img := scene.Avatar(name, size, colour); img != nil {
 		t.avatar = newOverlay(img)
 	}
+	t.ring = nil
+	if img := scene.Ring(size, c.r, even(max(4, c.bounds.Dy()/180)), colour); img != nil {
+		t.ring = newOverlay(img)
+	}
 }
 
 func (c *Compositor) drawTile(t *tile, now time.Time) error {
@@ -417,6 +438,11 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 	err := c.drawPicture(t, cell, now)
 	if round {
 		c.roundCorners(cell)
+		// Whoever speaks is ringed, in a layout of several tiles, once
+		// their tile is in place.
+		if t.ring != nil && !t.leaving && cell.Size() == t.tagFor && t.speaking(now) {
+			t.ring.blend(c.canvas, cell.Min, 255)
+		}
 	}
 	if t.tag != nil {
 		m := scene.TagMargin(t.tagFor)
@@ -601,3 +627,5 @@ func fillPlane(p []byte, stride, x, y, w, h int, v byte) {
 		copy(p[o:o+w], first)
 	}
 }
+
+func even(v int) int { return v &^ 1 }

@@ -122,12 +122,14 @@ func TestGoldenNameTags(t *testing.T) {
 }
 
 // TestGoldenAvatars: people without a picture (audio only; a camera that
-// stopped) show their initials on the placeholder, in every size of tile.
+// stopped) show their initials on the placeholder, in every size of tile;
+// whoever speaks is ringed in the brand colour.
 func TestGoldenAvatars(t *testing.T) {
 	cs := newCast(4)
 	cs.slots[1].Clear()                     // never sent video
 	cs.slots[2] = NewSlot(cs.slots[2].Name) // the same, a newcomer
 	cs.names["p2"] = "Ζωή Λάμπρου"
+	cs.slots[0].SetLevel(0.3) // Ann is speaking: her tile is ringed
 	c := New(1280, 720)
 	defer c.Close()
 	c.SetScene(scene.Scene{Layout: scene.Spotlight, Main: "p1", Names: cs.names})

@@ -1,7 +1,9 @@
 package compositor
 
 import (
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,6 +13,8 @@ import (
 // guarded by mu.
 type Slot struct {
 	Name string
+
+	level atomic.Uint32 // float32 bits: how loud the source is now, 0..1
 
 	mu     sync.Mutex
 	latest *Frame
@@ -75,3 +79,10 @@ func (s *Slot) Updated() time.Time {
 	defer s.mu.Unlock()
 	return s.at
 }
+
+// SetLevel records how loud the source is now (its audio peak, 0..1): the
+// compositor rings the tile of whoever is speaking.
+func (s *Slot) SetLevel(peak float32) { s.level.Store(math.Float32bits(peak)) }
+
+// Level is the source's loudness as last set.
+func (s *Slot) Level() float32 { return math.Float32frombits(s.level.Load()) }

@@ -12,6 +12,7 @@ import (
 
 	"greenroom/encode"
 	"greenroom/encode/device"
+	"greenroom/encode/feed"
 	"greenroom/encode/stream"
 	"greenroom/studio"
 	"greenroom/studio/settings"
@@ -45,7 +46,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "control: %s\n", sd.ControlURL())
 
 	hostErr := sess.host.Set(set.Host.Camera, set.Host.Mic)
-	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, host: sess.host, settings: st}, st)
+	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, host: sess.host, feed: sess.feed, settings: st}, st)
 	var damaged *settings.DamagedError
 	if errors.As(serr, &damaged) {
 		w.ShowError(serr)
@@ -68,6 +69,7 @@ type show struct {
 	prog     *studio.Program
 	pipe     *encode.Pipeline
 	host     *hostSource
+	feed     *feed.Feed // the host's conference feed
 	settings *settings.Store
 
 	mu      sync.Mutex
@@ -186,6 +188,9 @@ func (s *show) Devices() (cameras, mics []ui.Device) {
 }
 
 func (s *show) SetHostDevices(camera, mic string) error { return s.host.Set(camera, mic) }
+
+// HostLevel is the level of the host's sound as the guests get it.
+func (s *show) HostLevel() float32 { return s.feed.Level() }
 
 var (
 	_ ui.Show        = (*show)(nil)

@@ -74,7 +74,7 @@ func openGUI(t *testing.T, server, key string) *guiStudio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, host: sess.host, settings: st}
+	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, host: sess.host, feed: sess.feed, settings: st}
 	w := ui.New(test.NewTempApp(t), sh, st)
 	w.Window().Resize(fyne.NewSize(1280, 800))
 	t.Cleanup(func() {
@@ -354,6 +354,16 @@ func TestGuiHostDevices(t *testing.T) {
 		return g.st.Get().Host == settings.Host{Camera: "VideoTest", Mic: "AudioTest"}
 	})
 	waitFor(t, 5*time.Second, "the camera in the preview", func() bool { return showsColourBars(g.preview()) })
+	// The test microphone's mono tone peaks at 0.25; resampled to stereo
+	// (-3 dB in each channel) it peaks at 0.18.
+	waitFor(t, 5*time.Second, "the test microphone's level on the host's card", func() bool {
+		for _, o := range g.objects() {
+			if b, ok := o.(*widget.ProgressBar); ok && b.Value > 0.15 && b.Value < 0.26 {
+				return true
+			}
+		}
+		return false
+	})
 	if reopened, err := settings.Open(filepath.Dir(g.st.Path())); err != nil || reopened.Get().Host != g.st.Get().Host {
 		t.Errorf("the choice did not reach the settings file (%v)", err)
 	}

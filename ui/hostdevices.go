@@ -3,11 +3,13 @@ package ui
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/studio"
 	"greenroom/studio/settings"
 )
 
@@ -23,6 +25,10 @@ type HostDevices interface {
 	// may take a moment (a device opens): the window calls it off the UI
 	// thread.
 	SetHostDevices(camera, mic string) error
+	// HostLevel is the host's sound level now, the peak of the last few
+	// milliseconds, 0…1. It is cheap: the host's card polls it ten times a
+	// second.
+	HostLevel() float32
 }
 
 // Device is a camera or microphone as the pickers show it.
@@ -57,6 +63,8 @@ func (p *hostPickers) build(s *Studio) fyne.CanvasObject {
 		return nil
 	}
 	p.s, p.hd = s, hd
+	s.loops.Add(1)
+	go p.meter()
 	cams, mics := hd.Devices()
 	host := s.st.Get().Host
 	p.labels = map[*widget.Select]map[string]string{}
@@ -129,4 +137,24 @@ func (p *hostPickers) apply() {
 			}
 		})
 	})
+}
+
+// meter feeds the host card's level meter until the window closes.
+func (p *hostPickers) meter() {
+	defer p.s.loops.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.s.stop:
+			return
+		case <-t.C:
+		}
+		peak := p.hd.HostLevel()
+		p.s.do(func() {
+			if c := p.s.cards[studio.HostID]; c != nil {
+				c.setLevel(peak)
+			}
+		})
+	}
 }

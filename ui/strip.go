@@ -29,6 +29,8 @@ type card struct {
 	conn   *canvas.Text
 	stage  *widget.Button
 	kick   *widget.Button
+	level  *widget.ProgressBar // the host's microphone; nil on guests' cards
+	shown  float64             // the level shown, falling back slowly
 	person studio.Participant
 }
 
@@ -121,6 +123,11 @@ func (s *Studio) newCard(p studio.Participant) *card {
 
 	av := avatar(p.Name)
 	info := container.NewVBox(c.name, container.NewHBox(c.place, c.conn))
+	if p.Role == studio.RoleHost {
+		c.level = widget.NewProgressBar()
+		c.level.TextFormatter = func() string { return "" }
+		info.Add(c.level)
+	}
 	top := container.NewBorder(nil, nil, container.NewCenter(av), nil, info)
 	buttons := container.NewBorder(nil, nil, nil, c.kick, c.stage)
 	c.box = container.NewStack(c.bg, container.NewPadded(container.NewBorder(top, buttons, nil, nil)))
@@ -158,6 +165,17 @@ func (c *card) update(p studio.Participant, i int) {
 	c.place.Refresh()
 	c.conn.Refresh()
 	c.bg.Refresh()
+}
+
+// setLevel shows the host's microphone level (a peak, 0…1): it jumps up at
+// once and falls back over a few tenths of a second, as meters do, so a
+// word is seen and not just a flicker.
+func (c *card) setLevel(peak float32) {
+	if c.level == nil {
+		return
+	}
+	c.shown = max(float64(peak), c.shown*0.6)
+	c.level.SetValue(c.shown)
 }
 
 // quality words a guest's connection as bars; nothing until the studio has

@@ -41,6 +41,9 @@
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/rotate                          → {"guest_url": "..."}
+//	GET  /api/scene                           → Scene (503 without a Program attached)
+//	POST /api/scene  {"layout": "pip"}        → Scene; changes only the fields sent
+//	                 (layout, main, fit, banner, ticker); 400 bad layout, 404 unknown main
 //
 // # Guests
 //

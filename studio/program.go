@@ -129,6 +129,7 @@ func (p *Program) Attach(s *Studio) {
 	p.look.state = s.State
 	p.look.mu.Unlock()
 	p.applyScene()
+	s.attachScene(p)
 }
 
 // WriteRTP implements Sink.

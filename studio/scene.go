@@ -2,6 +2,7 @@ package studio
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -175,4 +176,74 @@ func hasParticipant(st State, id string) bool {
 		}
 	}
 	return false
+}
+
+// sceneControl is what the control API's /api/scene drives: the Program.
+type sceneControl interface {
+	Scene() Scene
+	changeScene(func(*Scene)) error
+}
+
+func (s *Studio) attachScene(c sceneControl) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scene = c
+}
+
+// apiScene is GET and POST /api/scene. A POST changes the fields it has
+// and leaves the others: {"layout": "spotlight", "main": "g1"}.
+func (s *Studio) apiScene(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	c := s.scene
+	s.mu.Unlock()
+	if c == nil {
+		writeJSONError(w, http.StatusServiceUnavailable, "this studio has no program to arrange")
+		return
+	}
+	if r.Method == http.MethodGet {
+		writeJSON(w, http.StatusOK, c.Scene())
+		return
+	}
+	var req struct {
+		Layout *string   `json:"layout"`
+		Main   *string   `json:"main"`
+		Fit    *[]string `json:"fit"`
+		Banner *string   `json:"banner"`
+		Ticker *string   `json:"ticker"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.Layout != nil {
+		if err := (scene.Scene{Layout: *req.Layout}).Valid(); err != nil {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	if req.Main != nil && *req.Main != "" && !hasParticipant(s.State(), *req.Main) {
+		writeError(w, fmt.Errorf("studio: spotlight %s: %w", *req.Main, ErrNoParticipant))
+		return
+	}
+	err := c.changeScene(func(sc *Scene) {
+		if req.Layout != nil {
+			sc.Layout = *req.Layout
+		}
+		if req.Main != nil {
+			sc.Main = *req.Main
+		}
+		if req.Fit != nil {
+			sc.Fit = slices.Clone(*req.Fit)
+		}
+		if req.Banner != nil {
+			sc.Banner = oneLine(*req.Banner)
+		}
+		if req.Ticker != nil {
+			sc.Ticker = oneLine(*req.Ticker)
+		}
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.Scene())
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"greenroom/encode/mediatest"
 	"greenroom/encode/scene"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -128,5 +130,81 @@ func TestBrandKit(t *testing.T) {
 	}
 	if err := prog.SetBrand(studio.BrandKit{}); err != nil || pipe.Scene().Brand.Logo != nil {
 		t.Errorf("back to no brand: %v, %+v", err, pipe.Scene().Brand)
+	}
+}
+
+func TestSceneControlAPI(t *testing.T) {
+	s, _, pipe := startShow(t, studio.ProgramConfig{})
+	if code, out := api(t, s, "GET", "/api/scene", "", ""); code != 200 || out["layout"] != "grid" {
+		t.Errorf("GET /api/scene: %d %v", code, out)
+	}
+	if code, out := api(t, s, "POST", "/api/scene", "", `{"layout": "pip", "banner": "Hello\nworld"}`); code != 200 || out["layout"] != "pip" || out["banner"] != "Hello world" {
+		t.Errorf("POST /api/scene: %d %v", code, out)
+	}
+	if got := pipe.Scene(); got.Layout != "pip" || got.Banner != "Hello world" {
+		t.Errorf("pipeline scene %+v", got)
+	}
+	// Only what is sent changes.
+	if code, out := api(t, s, "POST", "/api/scene", "", `{"main": "host"}`); code != 200 || out["layout"] != "pip" || out["main"] != "host" {
+		t.Errorf("POST main: %d %v", code, out)
+	}
+	for body, want := range map[string]int{
+		`{"layout": "mosaic"}`: 400,
+		`{"main": "g99"}`:      404,
+		`{"layout": 3}`:        400,
+	} {
+		if code, out := api(t, s, "POST", "/api/scene", "", body); code != want {
+			t.Errorf("POST %s: %d %v, want %d", body, code, out, want)
+		}
+	}
+	if code, _ := api(t, s, "GET", "/api/scene", "wrong", ""); code != 401 {
+		t.Errorf("GET /api/scene with a wrong token: %d", code)
+	}
+	if got := pipe.Scene(); got.Layout != "pip" || got.Main != "host" {
+		t.Errorf("refused changes changed the scene: %+v", got)
+	}
+}
+
+// TestSceneChangeThroughAPIWhileLive is the scene issue's end-to-end
+// check: while live, the control API puts a banner up, and it is in the
+// frames of the stream nginx received — and not before.
+func TestSceneChangeThroughAPIWhileLive(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	s, _, _ := startShow(t, studio.ProgramConfig{Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}}})
+	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
+		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
+	}
+	time.Sleep(3 * time.Second)
+	if code, body := api(t, s, "POST", "/api/scene", "", `{"banner": "Breaking: Greenroom scenes work"}`); code != 200 {
+		t.Fatalf("banner: %d %v", code, body)
+	}
+	time.Sleep(3 * time.Second)
+	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
+		t.Fatalf("end live: %d %v", code, body)
+	}
+	n.WaitUnpublished(t, "show", 5*time.Second)
+	rec := n.Recording("show")
+	bounds := image.Rect(0, 0, 1280, 720)
+	b := scene.Banner("Breaking: Greenroom scenes work", bounds, scene.BrandColour)
+	at := scene.BannerAt(b.Rect.Size(), bounds, false, 1)
+	// The plate left of the text, where the banner's padding is.
+	green := func(img image.Image) bool {
+		var r, g, bl float64
+		for dy := -3; dy <= 3; dy++ {
+			for dx := 0; dx < 6; dx++ {
+				cr, cg, cb, _ := img.At(at.X+8+dx, at.Y+b.Rect.Dy()/2+dy).RGBA()
+				r, g, bl = r+float64(cr>>8), g+float64(cg>>8), bl+float64(cb>>8)
+			}
+		}
+		r, g, bl = r/42, g/42, bl/42
+		want := scene.BrandColour // the plate's colour, within what H.264 keeps
+		near := func(v float64, c uint8) bool { return v > float64(c)-25 && v < float64(c)+25 }
+		return near(r, want.R) && near(g, want.G) && near(bl, want.B)
+	}
+	if before := mediatest.Frame(t, rec, 1500*time.Millisecond); green(before) {
+		t.Error("a banner before it was put up")
+	}
+	if after := mediatest.Frame(t, rec, 5*time.Second); !green(after) {
+		t.Error("no banner in the stream after POST /api/scene")
 	}
 }

@@ -93,6 +93,7 @@ type Studio struct {
 	guestToken    Secret
 	retiredTokens []Secret // rotated away; oldest first
 	life          goroutines
+	scene         sceneControl // what /api/scene drives; nil until a Program attaches
 
 	closeOnce sync.Once
 	done      chan struct{}

@@ -26,6 +26,8 @@ import (
 //	POST /api/kick             {"id": "g1"}
 //	POST /api/live             {"on": true}
 //	POST /api/rotate           new guest link: {"guest_url": "..."}
+//	GET  /api/scene            the scene: layout, main, fit, banner, ticker
+//	POST /api/scene            change some of it: {"layout": "pip", "banner": "..."}
 func (s *Studio) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /join/{token}", s.serveGuestPage)
@@ -37,6 +39,8 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
+	mux.HandleFunc("GET /api/scene", s.control(s.apiScene))
+	mux.HandleFunc("POST /api/scene", s.control(s.apiScene))
 	mux.HandleFunc("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no %s %s in the control API", r.Method, r.URL.Path))
 	}))

@@ -226,6 +226,14 @@ func TestGuiGoLiveToNginx(t *testing.T) {
 	}
 	t.Logf("live: %q, %q", g.text("● LIVE"), g.text("● Live ·"))
 
+	// The camera, picked while live, goes out in the stream without a
+	// break.
+	time.Sleep(2*time.Second - time.Since(start))
+	g.openTab(t, "Settings")
+	camera, _ := g.pickers(t)
+	camera.SetSelected("VideoTest")
+	switched := time.Since(start).Seconds()
+
 	time.Sleep(5*time.Second - time.Since(start))
 	test.Tap(goLive)
 	g.tapDialog(t, "End Stream")
@@ -252,6 +260,10 @@ func TestGuiGoLiveToNginx(t *testing.T) {
 			t.Errorf("%s: %.1f s, but the show ran %.1f s", f, p.Duration, ran)
 		}
 		t.Logf("%s: %s %dx%d + %s, %.1f s (ran %.1f s)", filepath.Base(f), p.Video.Codec, p.Video.Width, p.Video.Height, p.Audio.Codec, p.Duration, ran)
+		before, after := time.Duration(switched-1)*time.Second, time.Duration((p.Duration-0.5)*float64(time.Second))
+		if showsColourBars(mediatest.Frame(t, f, before)) || !showsColourBars(mediatest.Frame(t, f, after)) {
+			t.Errorf("%s: want the test pattern at %v and the camera picked at %.1f s at %v", f, before, switched, after)
+		}
 	}
 }
 

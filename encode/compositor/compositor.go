@@ -62,13 +62,39 @@ type Compositor struct {
 	tickerText        string
 	tickerAt          time.Time
 	band              image.Rectangle
-	// Rounded corners: the coverage of a top-left corner of radius r at luma
-	// and at chroma resolution, and room to keep what lies under a tile's
-	// corners while the tile is drawn (blending needs it afterwards).
-	r, cr        int
-	corner, ccor []uint8
-	under        []uint8
-	StallAfter   time.Duration
+	// Rounded corners of radius r: the coverage of a tile's corner and of
+	// the speaking ring's (thick wide, in ringColour), and room to keep
+	// what lies under a tile's corners while the tile is drawn (blending
+	// needs it afterwards).
+	r, thick         int
+	corner, ringEdge *cornerMask
+	ringColour       YCbCr
+	under            []uint8
+	StallAfter       time.Duration
+}
+
+// cornerMask is the coverage of the top-left n×n corner of a shape, at
+// luma and (n/2 square) at chroma resolution; mirrored for the others.
+type cornerMask struct {
+	n            int
+	luma, chroma []uint8
+}
+
+// newCornerMask takes the top-left n×n of a.
+func newCornerMask(a *image.Alpha, n int) *cornerMask {
+	m := &cornerMask{n: n}
+	for y := range n {
+		m.luma = append(m.luma, a.Pix[y*a.Stride:y*a.Stride+n]...)
+	}
+	cn := n / 2
+	m.chroma = make([]uint8, cn*cn)
+	for y := range cn {
+		for x := range cn {
+			s := int(m.luma[2*y*n+2*x]) + int(m.luma[2*y*n+2*x+1]) + int(m.luma[(2*y+1)*n+2*x]) + int(m.luma[(2*y+1)*n+2*x+1])
+			m.chroma[y*cn+x] = uint8((s + 2) / 4)
+		}
+	}
+	return m
 }
 
 // tile is one source's place on the canvas.
@@ -83,7 +109,6 @@ type tile struct {
 	name       string
 	tag        *overlay    // the name tag, nil without a name
 	avatar     *overlay    // initials, shown while there is no picture
-	ring       *overlay    // the outline shown while they speak
 	spoke      time.Time   // when they were last loud
 	tagFor     image.Point // the tile size tag and avatar were rendered for
 	tagOpacity uint8
@@ -104,21 +129,15 @@ func New(w, h int) *Compositor {
 		bg:         Background,
 		StallAfter: 2 * time.Second,
 	}
-	c.r = scene.Radius(bounds)
-	c.cr = c.r / 2
-	// The top-left quarter of a rounded square is the corner mask.
-	full := scene.RoundedRect(2*c.r, 2*c.r, c.r)
-	for y := range c.r {
-		c.corner = append(c.corner, full.Pix[y*full.Stride:y*full.Stride+c.r]...)
+	// The top-left quarter of a rounded square is the corner mask, and of
+	// a ring around a square, the ring's.
+	c.r, c.thick = scene.Radius(bounds), even(max(4, h/180))
+	c.corner = newCornerMask(scene.RoundedRect(2*c.r, 2*c.r, c.r), c.r)
+	if ring := scene.Ring(2*c.r, 2*c.r, c.r, c.thick); ring != nil {
+		c.ringEdge = newCornerMask(ring, c.r) // none on a tiny program
 	}
-	c.ccor = make([]uint8, c.cr*c.cr)
-	for y := range c.cr {
-		for x := range c.cr {
-			s := int(c.corner[2*y*c.r+2*x]) + int(c.corner[2*y*c.r+2*x+1]) + int(c.corner[(2*y+1)*c.r+2*x]) + int(c.corner[(2*y+1)*c.r+2*x+1])
-			c.ccor[y*c.cr+x] = uint8((s + 2) / 4)
-		}
-	}
-	c.under = make([]uint8, 0, 4*(c.r*c.r+2*c.cr*c.cr))
+	c.ringColour = RGB(scene.BrandColour)
+	c.under = make([]uint8, 0, 4*(c.r*c.r+2*(c.r/2)*(c.r/2)))
 	Fill(c.canvas, bounds, c.bg)
 	return c
 }
@@ -226,6 +245,7 @@ func (c *Compositor) brand(old scene.Brand) {
 			c.frame = newOverlay(scene.Scaled(b.Overlay, c.bounds.Size()))
 		}
 	}
+	c.ringColour = RGB(b.TagColour())
 	if b.TagColour() != old.TagColour() {
 		for _, t := range c.tiles {
 			t.tagFor = image.Point{} // renders again at the next arrange
@@ -420,10 +440,7 @@ func (c *Compositor) tagTile(t *tile, name string) {
 	if img := scene.Avatar(name, size, colour); img != nil {
 		t.avatar = newOverlay(img)
 	}
-	t.ring = nil
-	if img := scene.Ring(size, c.r, even(max(4, c.bounds.Dy()/180)), colour); img != nil {
-		t.ring = newOverlay(img)
-	}
+
 }
 
 func (c *Compositor) drawTile(t *tile, now time.Time) error {
@@ -440,8 +457,8 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 		c.roundCorners(cell)
 		// Whoever speaks is ringed, in a layout of several tiles, once
 		// their tile is in place.
-		if t.ring != nil && !t.leaving && cell.Size() == t.tagFor && t.speaking(now) {
-			t.ring.blend(c.canvas, cell.Min, 255)
+		if !t.leaving && cell.Size() == t.tagFor && t.speaking(now) {
+			c.drawRing(cell)
 		}
 	}
 	if t.tag != nil {
@@ -502,13 +519,14 @@ func (c *Compositor) placeholder(t *tile, cell image.Rectangle) {
 }
 
 // eachCornerRow calls fn for every row of the four corner squares of
-// cell, in every plane, always in the same order (so keepUnder and
-// roundCorners walk the same pixels): the row of the plane, the row of the
-// top-left coverage mask that belongs to it, and whether the mask runs
-// right to left (the right-hand corners). Cells too small for the radius
-// (tiles growing in or shrinking away) are left square.
-func (c *Compositor) eachCornerRow(cell image.Rectangle, fn func(row, mask []uint8, flip bool)) {
-	if cell.Dx() < 2*c.r || cell.Dy() < 2*c.r {
+// cell, in every plane (0 luma, 1 Cb, 2 Cr), always in the same order (so
+// keepUnder and roundCorners walk the same pixels): the row of the plane,
+// the row of m that belongs to it, and whether the mask runs right to left
+// (the right-hand corners). Cells too small for the radius (tiles growing
+// in or shrinking away) are left square.
+func (c *Compositor) eachCornerRow(cell image.Rectangle, m *cornerMask, fn func(row, mask []uint8, flip bool, plane int)) {
+	n, cn := m.n, m.n/2
+	if cell.Dx() < 2*n || cell.Dy() < 2*n {
 		return
 	}
 	img := c.canvas
@@ -516,27 +534,27 @@ func (c *Compositor) eachCornerRow(cell image.Rectangle, fn func(row, mask []uin
 		right, bottom := k&1 != 0, k&2 != 0
 		x, y := cell.Min.X, cell.Min.Y
 		if right {
-			x = cell.Max.X - c.r
+			x = cell.Max.X - n
 		}
 		if bottom {
-			y = cell.Max.Y - c.r
+			y = cell.Max.Y - n
 		}
-		for j := range c.r {
-			m := j
+		for j := range n {
+			mj := j
 			if bottom {
-				m = c.r - 1 - j
+				mj = n - 1 - j
 			}
 			o := img.YOffset(x, y+j)
-			fn(img.Y[o:o+c.r], c.corner[m*c.r:(m+1)*c.r], right)
+			fn(img.Y[o:o+n], m.luma[mj*n:(mj+1)*n], right, 0)
 		}
-		for _, plane := range [2][]uint8{img.Cb, img.Cr} {
-			for j := range c.cr {
-				m := j
+		for p, plane := range [2][]uint8{img.Cb, img.Cr} {
+			for j := range cn {
+				mj := j
 				if bottom {
-					m = c.cr - 1 - j
+					mj = cn - 1 - j
 				}
 				o := img.COffset(x, y+2*j)
-				fn(plane[o:o+c.cr], c.ccor[m*c.cr:(m+1)*c.cr], right)
+				fn(plane[o:o+cn], m.chroma[mj*cn:(mj+1)*cn], right, p+1)
 			}
 		}
 	}
@@ -546,7 +564,7 @@ func (c *Compositor) eachCornerRow(cell image.Rectangle, fn func(row, mask []uin
 // main tile under a picture-in-picture tile), for roundCorners.
 func (c *Compositor) keepUnder(cell image.Rectangle) {
 	c.under = c.under[:0]
-	c.eachCornerRow(cell, func(row, _ []uint8, _ bool) { c.under = append(c.under, row...) })
+	c.eachCornerRow(cell, c.corner, func(row, _ []uint8, _ bool, _ int) { c.under = append(c.under, row...) })
 }
 
 // roundCorners blends the corners of the tile just drawn in cell into what
@@ -554,22 +572,55 @@ func (c *Compositor) keepUnder(cell image.Rectangle) {
 // cost is 4·r² pixels per tile, and nothing is allocated.
 func (c *Compositor) roundCorners(cell image.Rectangle) {
 	i := 0
-	c.eachCornerRow(cell, func(row, mask []uint8, flip bool) {
+	c.eachCornerRow(cell, c.corner, func(row, mask []uint8, flip bool, _ int) {
 		under := c.under[i : i+len(row)]
 		i += len(row)
+		mix(row, under, mask, flip)
+	})
+}
+
+// drawRing outlines cell in the ring colour: its straight edges are
+// filled, its corners blended through the ring's corner mask.
+func (c *Compositor) drawRing(cell image.Rectangle) {
+	if c.ringEdge == nil || cell.Dx() < 2*c.r || cell.Dy() < 2*c.r {
+		return
+	}
+	r, th, col := c.r, c.thick, c.ringColour
+	x0, y0, x1, y1 := cell.Min.X, cell.Min.Y, cell.Max.X, cell.Max.Y
+	Fill(c.canvas, image.Rect(x0+r, y0, x1-r, y0+th), col)
+	Fill(c.canvas, image.Rect(x0+r, y1-th, x1-r, y1), col)
+	Fill(c.canvas, image.Rect(x0, y0+r, x0+th, y1-r), col)
+	Fill(c.canvas, image.Rect(x1-th, y0+r, x1, y1-r), col)
+	c.eachCornerRow(cell, c.ringEdge, func(row, mask []uint8, flip bool, plane int) {
+		v := [3]uint8{col.Y, col.Cb, col.Cr}[plane]
 		n := len(row)
 		for x := range row {
 			a := mask[x]
 			if flip {
 				a = mask[n-1-x]
 			}
-			if a == 255 {
-				continue
+			if a != 0 {
+				row[x] = uint8(int(row[x]) + (int(v)-int(row[x]))*int(a)/255)
 			}
-			u, t := int(under[x]), int(row[x])
-			row[x] = uint8(u + (t-u)*int(a)/255)
 		}
 	})
+}
+
+// mix blends row towards under where mask (flipped: read right to left)
+// is below full: row = under + (row − under)·mask.
+func mix(row, under, mask []uint8, flip bool) {
+	n := len(row)
+	for x := range row {
+		a := mask[x]
+		if flip {
+			a = mask[n-1-x]
+		}
+		if a == 255 {
+			continue
+		}
+		u, t := int(under[x]), int(row[x])
+		row[x] = uint8(u + (t-u)*int(a)/255)
+	}
 }
 
 // copyInto copies a 4:2:0 src of the same size as its destination

@@ -193,3 +193,18 @@ func TestVideoColours(t *testing.T) {
 		}
 	}
 }
+
+// The smallest program the pipeline allows still composes every layout,
+// with someone speaking, without a panic.
+func TestTinyProgram(t *testing.T) {
+	cs := newCast(3)
+	cs.slots[1].SetLevel(1)
+	c := New(160, 90)
+	defer c.Close()
+	for _, l := range scene.Layouts {
+		c.SetScene(scene.Scene{Layout: l, Names: cs.names, Banner: "Hi", Ticker: "News"})
+		if _, err := c.Render(cs.slots, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -225,22 +225,22 @@ func initials(name string) []rune {
 	return out
 }
 
-// Ring renders the highlight around the tile of someone speaking: an
-// outline of the colour, thick pixels wide, following the tile's rounded
-// corners (radius r). nil for a tile too small for one.
-func Ring(tile image.Point, r, thick int, colour color.RGBA) *image.RGBA {
-	if tile.X < 4*thick || tile.Y < 4*thick {
+// Ring is the coverage of the highlight around the tile of someone
+// speaking: an outline thick pixels wide along the edges of a w×h tile
+// with corners of radius r. nil for a tile too small for one.
+func Ring(w, h, r, thick int) *image.Alpha {
+	if w < 4*thick || h < 4*thick {
 		return nil
 	}
-	outer := RoundedRect(tile.X, tile.Y, r)
-	inner := RoundedRect(tile.X-2*thick, tile.Y-2*thick, max(0, r-thick))
+	outer := RoundedRect(w, h, r)
+	inner := RoundedRect(w-2*thick, h-2*thick, max(0, r-thick))
 	for y := range inner.Rect.Dy() {
 		for x := range inner.Rect.Dx() {
 			o := (y+thick)*outer.Stride + x + thick
 			outer.Pix[o] = uint8(int(outer.Pix[o]) * (255 - int(inner.Pix[y*inner.Stride+x])) / 255)
 		}
 	}
-	return paint(outer, colour)
+	return outer
 }
 
 // TagMargin is how far a name tag sits from its tile's edges.

@@ -36,6 +36,7 @@ func TestSceneReachesThePipeline(t *testing.T) {
 			t.Errorf("pipeline layout %q after SetLayout(%q)", got, l)
 		}
 	}
+	prog.SetLayout("pip")
 	if err := prog.SetLayout("mosaic"); err == nil || prog.Scene().Layout != "pip" {
 		t.Errorf("SetLayout(mosaic) = %v, scene now %+v", err, prog.Scene())
 	}

@@ -413,7 +413,7 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 		} else if t.to != rects[i] {
 			t.from, t.to, t.start = t.drawn, rects[i], now
 		}
-		t.fit = c.scene.Fit[s.Name]
+		t.fit = c.scene.Fit[s.Name] || (i == main && c.scene.Layout == scene.Screen)
 		c.tagTile(t, c.scene.Names[s.Name])
 		if i == main {
 			c.order = slices.Insert(c.order, len(leaving), t)

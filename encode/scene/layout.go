@@ -18,10 +18,14 @@ const (
 	Grid       = "grid"         // balanced rows of 16:9 tiles, the last row centred
 	Spotlight  = "spotlight"    // the main source large, the others in a strip beside it
 	PiP        = "pip"          // the main source full frame, the others small in a corner over it
+	// Screen is for a shared screen: the main source (the screen) as large
+	// as it fits, whole (letterboxed, never cropped), the speakers in a
+	// narrow strip beside it.
+	Screen = "screen"
 )
 
 // Layouts lists every layout, in the order a picker offers them.
-var Layouts = []string{Solo, SideBySide, Grid, Spotlight, PiP}
+var Layouts = []string{Solo, SideBySide, Grid, Spotlight, PiP, Screen}
 
 // Scene is how the program arranges its sources. Sources are named (the
 // studio names them by participant ID); a source not named in Names has no
@@ -85,12 +89,16 @@ func Arrange(layout string, n, main int, bounds image.Rectangle) ([]image.Rectan
 		copy(rects, grid(n, bounds, gap))
 	case SideBySide:
 		copy(rects, row(n, bounds.Inset(gap), gap, 9.0/16))
-	case Spotlight:
+	case Spotlight, Screen:
 		if n == 1 {
 			rects[main] = bounds
 			break
 		}
-		strip := column(len(others), bounds, gap)
+		frac := 5
+		if layout == Screen {
+			frac = 7 // text on a screen wants every pixel it can get
+		}
+		strip := column(len(others), bounds, gap, frac)
 		left := bounds.Inset(gap)
 		left.Max.X = even(strip[0].Min.X - gap)
 		rects[main] = left
@@ -173,9 +181,9 @@ func line(n int, p, sz, step image.Point) []image.Rectangle {
 }
 
 // column is the spotlight's strip: n 16:9 cells stacked at the right edge
-// of bounds, a fifth of the width at most, centred vertically.
-func column(n int, bounds image.Rectangle, gap int) []image.Rectangle {
-	ch := min(bounds.Dx()/5*9/16, (bounds.Dy()-gap*(n+1))/n)
+// of bounds, 1/frac of the width at most, centred vertically.
+func column(n int, bounds image.Rectangle, gap, frac int) []image.Rectangle {
+	ch := min(bounds.Dx()/frac*9/16, (bounds.Dy()-gap*(n+1))/n)
 	ch = even(ch)
 	cw := even(ch * 16 / 9)
 	top := bounds.Min.Y + (bounds.Dy()-n*ch-(n-1)*gap)/2

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"greenroom/encode"
@@ -41,24 +42,35 @@ func runGUI(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
 	}
-	sd, prog, pipe := sess.studio, sess.prog, sess.pipe
-	fmt.Fprintf(stdout, "guest link: %s\n", sd.GuestURL())
-	fmt.Fprintf(stdout, "control: %s\n", sd.ControlURL())
+	fmt.Fprintf(stdout, "guest link: %s\n", sess.studio.GuestURL())
+	fmt.Fprintf(stdout, "control: %s\n", sess.studio.ControlURL())
 
-	hostErr := sess.host.Set(set.Host.Camera, set.Host.Mic)
-	w := ui.New(app.NewWithID("io.greenroom.studio"), &show{Studio: sd, prog: prog, pipe: pipe, host: sess.host, feed: sess.feed, settings: st}, st)
-	var damaged *settings.DamagedError
-	if errors.As(serr, &damaged) {
-		w.ShowError(serr)
-	} else if hostErr != nil {
-		w.ShowError(hostErr)
-	}
+	// With a Store, Open's error can only be a damaged file, moved aside:
+	// the window says so.
+	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, serr, fyne.Do)
 	w.Run() // until the window closes; it ends a live show first
 	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// openWindow builds the studio window over sess: the host's camera and mic
+// as last chosen, and a problem met while starting (startErr, if not nil; a
+// device that is gone) shown in the window. do runs the window's updates on
+// the UI thread: fyne.Do (see ui.NewOn).
+func openWindow(a fyne.App, sess *session, st *settings.Store, startErr error, do func(func())) (*ui.Studio, *show) {
+	host := st.Get().Host
+	if err := sess.host.Set(host.Camera, host.Mic); err != nil && startErr == nil {
+		startErr = err
+	}
+	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, host: sess.host, feed: sess.feed, settings: st}
+	w := ui.NewOn(a, sh, st, do)
+	if startErr != nil {
+		w.ShowError(startErr)
+	}
+	return w, sh
 }
 
 // show is what the window drives: the studio, plus the program's media

@@ -121,7 +121,7 @@ func (h *hostSource) Set(camera, mic string) error {
 		}
 		c, err := device.Start(d.cfg, h.target)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("the %s %q could not be opened; the test pattern stands in: %w", d.kind, *d.label, err))
+			errs = append(errs, &hostDeviceError{d.kind, *d.label, err})
 			*d.label = ""
 			continue
 		}
@@ -160,6 +160,23 @@ func (h *hostSource) Close() {
 	h.stop()
 	h.closed = true
 }
+
+// hostDeviceError is a chosen camera or microphone that could not be used,
+// in the words the window shows.
+type hostDeviceError struct {
+	kind  device.Kind
+	label string
+	err   error
+}
+
+func (e *hostDeviceError) Error() string {
+	if errors.Is(e.err, device.ErrNotFound) {
+		return fmt.Sprintf("your %s “%s” is not connected; the test pattern stands in. Plug it in and pick it again under Settings, or pick another.", e.kind, e.label)
+	}
+	return fmt.Sprintf("your %s “%s” could not be opened (%v); the test pattern stands in.", e.kind, e.label, e.err)
+}
+
+func (e *hostDeviceError) Unwrap() error { return e.err }
 
 // soundOnly and pictureOnly pass on half of a source: the test pattern's
 // sound next to a camera, or its picture next to a microphone.

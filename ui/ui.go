@@ -123,6 +123,14 @@ func New(a fyne.App, show Show, st *settings.Store) *Studio {
 	return newStudio(a, show, st, fyne.Do)
 }
 
+// NewOn is New with the window's updates handed to do instead of fyne.Do.
+// It is for tests on Fyne's test driver, whose fyne.Do runs a function at
+// once on the calling goroutine: they pass a queue that one goroutine
+// drains, as the real driver's UI thread does.
+func NewOn(a fyne.App, show Show, st *settings.Store, do func(func())) *Studio {
+	return newStudio(a, show, st, do)
+}
+
 func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Studio {
 	s := &Studio{
 		do:        do,

@@ -28,8 +28,6 @@ var (
 	Background = YCbCr{Y: 28, Cb: 134, Cr: 126}
 	// Placeholder fills the tile of a source with no picture.
 	Placeholder = YCbCr{Y: 48, Cb: 140, Cr: 124}
-	// Letterbox fills the bars of a tile that fits (not crops) its source.
-	Letterbox = YCbCr{Y: 16, Cb: 128, Cr: 128}
 	// tickerBand is the ticker's band: a very dark blue.
 	tickerBand = YCbCr{Y: 24, Cb: 136, Cr: 126}
 )
@@ -104,8 +102,10 @@ type tile struct {
 	start      time.Time       // when the move started
 	drawn      image.Rectangle // where it was drawn last frame
 	fit        bool
-	leaving    bool   // its source left: it shrinks away, then goes
-	last       *Frame // the picture drawn last (a reference of the tile's own), for leaving with
+	leaving    bool            // its source left: it shrinks away, then goes
+	last       *Frame          // the picture drawn last (a reference of the tile's own), for leaving with
+	area       image.Rectangle // where the picture went last frame, in cell areaIn
+	areaIn     image.Rectangle
 	name       string
 	tag        *overlay    // the name tag, nil without a name
 	avatar     *overlay    // initials, shown while there is no picture
@@ -448,54 +448,68 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 	if cell.Dx() < 2 || cell.Dy() < 2 {
 		return nil
 	}
-	round := cell != c.bounds && cell != c.stage // a full-frame tile keeps square corners
-	if round {
-		c.keepUnder(cell)
+	f := c.picture(t, now)
+	// A letterboxed picture is a tile of its own shape inside its cell: the
+	// bars are left to what lies under them (the background, or the main
+	// tile under picture-in-picture), and the picture's corners are the
+	// ones rounded.
+	area := cell
+	if f != nil && t.fit {
+		area = scene.Fit(f.Rect.Size(), cell)
 	}
-	err := c.drawPicture(t, cell, now)
+	if area != t.area && cell == t.areaIn && !t.area.Empty() {
+		Fill(c.canvas, t.area, c.bg) // the picture changed shape in place
+	}
+	t.area, t.areaIn = area, cell
+	round := area != c.bounds && area != c.stage // a full-frame tile keeps square corners
 	if round {
-		c.roundCorners(cell)
+		c.keepUnder(area)
+	}
+	var err error
+	if f == nil {
+		c.placeholder(t, area)
+	} else {
+		err = c.scale(t, f, area)
+	}
+	if round {
+		c.roundCorners(area)
 		// Whoever speaks is ringed, in a layout of several tiles, once
 		// their tile is in place.
 		if !t.leaving && cell.Size() == t.tagFor && t.speaking(now) {
-			c.drawRing(cell)
+			c.drawRing(area)
 		}
 	}
 	if t.tag != nil {
 		m := scene.TagMargin(t.tagFor)
-		if t.tag.w+2*m <= cell.Dx() && t.tag.h+2*m <= cell.Dy() {
-			t.tag.blend(c.canvas, image.Pt(cell.Min.X+m, cell.Max.Y-m-t.tag.h), t.tagOpacity)
+		if t.tag.w+2*m <= area.Dx() && t.tag.h+2*m <= area.Dy() {
+			t.tag.blend(c.canvas, image.Pt(area.Min.X+m, area.Max.Y-m-t.tag.h), t.tagOpacity)
 		}
 	}
 	return err
 }
 
-func (c *Compositor) drawPicture(t *tile, cell image.Rectangle, now time.Time) error {
-	f := t.last
-	if !t.leaving {
-		var at time.Time
-		f, at = t.slot.take()
-		if f != nil && now.Sub(at) > c.StallAfter {
-			f.Release()
-			f = nil
-		}
-		// The tile keeps its picture until the next one: if the source
-		// leaves, the tile leaves with it.
-		t.keep(f)
+// picture is the frame to draw t from, nil for none: the source's newest
+// (kept by the tile until the next, so that if the source leaves, the tile
+// leaves with it), or a leaving tile's last.
+func (c *Compositor) picture(t *tile, now time.Time) *Frame {
+	if t.leaving {
+		return t.last
 	}
-	if f == nil {
-		c.placeholder(t, cell)
-		return nil
+	f, at := t.slot.take()
+	if f != nil && now.Sub(at) > c.StallAfter {
+		f.Release()
+		f = nil
 	}
+	t.keep(f)
+	return f
+}
+
+// scale draws f into dst: the whole of it for a letterboxed tile (dst has
+// its shape), else the part that covers dst.
+func (c *Compositor) scale(t *tile, f *Frame, dst image.Rectangle) error {
 	src := f.Rect
-	dst := cell
-	if t.fit {
-		dst = scene.Fit(src.Size(), cell)
-		if dst != cell {
-			Fill(c.canvas, cell, Letterbox)
-		}
-	} else {
-		src = scene.Crop(src.Size(), cell).Add(f.Rect.Min)
+	if !t.fit {
+		src = scene.Crop(src.Size(), dst).Add(f.Rect.Min)
 	}
 	if src == f.Rect && dst.Size() == src.Size() {
 		copyInto(c.canvas, &f.YCbCr, dst.Min)

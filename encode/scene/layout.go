@@ -1,8 +1,12 @@
 // Package scene is the program's look as pure maths and pre-rendered
-// pictures: where each on-stage source goes for a layout (Arrange), how a
-// tile moves to its new place (Tween), and name tags rendered to RGBA
-// (Tag). It draws nothing into the program: the compositor does that, once
-// per frame, from what this package computed once per change.
+// pictures: where each on-stage source goes for a layout (Arrange, Fit,
+// Crop), how a tile moves to its new place (Progress, Tween), and the
+// pictures laid over the sources — name tags (Tag), initials for someone
+// without video (Avatar), the speaking ring (Ring), lower-third banners
+// (Banner) and the ticker (TickerText) — in the colours of a Brand. It
+// draws nothing into the program: the compositor does that, once per
+// frame, from what this package computed once per change. It knows nothing
+// of guests: sources are names, and the studio says whose.
 package scene
 
 import (

@@ -52,8 +52,9 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 		return nil, err
 	}
 	s.prog.Attach(s.studio)
-	// The host: the test pattern (the camera, when the window picks one),
-	// into the program and, at conference size, to the guests.
+	// The host: the test pattern until the window picks a camera or mic
+	// (hostSource), into the program and, at conference size, to the
+	// guests; one input, whatever the source, so the host keeps its place.
 	f, stop, err := s.studio.StartHostFeed(feed.Config{Logger: log})
 	if err != nil {
 		s.Close()
@@ -70,7 +71,7 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 }
 
 // Close ends the session: the studio first (no more RTP into the program),
-// the feed, the program's outputs, then the pipeline.
+// the host's source, the feed, the program's outputs, then the pipeline.
 func (s *session) Close() error {
 	err := s.studio.Close()
 	if s.host != nil {

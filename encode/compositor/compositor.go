@@ -1,8 +1,10 @@
 // Package compositor draws the program picture: at each tick it takes the
 // newest frame of every source (Slot), scales it through FFmpeg's swscale
 // into its tile on a 4:2:0 canvas, rounds the tile's corners, lays its name
-// tag over it, and paints the gaps. It never waits on a source: a stalled
-// source keeps its last frame for StallAfter, then shows a placeholder.
+// tag (and, while they speak, a ring) over it, paints the gaps, and adds
+// the brand's overlay and logo, the banner and the ticker. It never waits
+// on a source: a stalled source keeps its last frame for StallAfter, then
+// shows a placeholder with the person's initials.
 //
 // Where tiles go, how they move and what the tags look like is package
 // scene's maths, computed once per change of the scene or of the set of

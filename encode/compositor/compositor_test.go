@@ -208,3 +208,24 @@ func TestTinyProgram(t *testing.T) {
 		}
 	}
 }
+
+// The tiles' references to the pictures they drew go back on Close, so
+// the sources' pools recycle every frame.
+func TestCloseReleasesPictures(t *testing.T) {
+	var pool Pool
+	s := NewSlot("a")
+	f := solid(&pool, 64, 36, YCbCr{Y: 200, Cb: 128, Cr: 128})
+	s.Put(f)
+	c := New(320, 180)
+	c.SetScene(scene.Scene{Layout: scene.Grid})
+	c.Render([]*Slot{s, NewSlot("b")}, time.Now())
+	s.Clear()
+	if got := pool.Get(64, 36); got == f {
+		t.Fatal("a picture the compositor holds was handed out again")
+	}
+	c.Close()
+	c.Close() // twice is fine
+	if got := pool.Get(64, 36); got != f {
+		t.Error("the compositor did not let go of its picture on Close")
+	}
+}

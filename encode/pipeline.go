@@ -222,6 +222,12 @@ func (in *Input) WriteAudio(pcm []float32, rate, channels int) error {
 	return in.Audio.Write(pcm, rate, channels)
 }
 
+// WriteAudioAt queues samples whose first one belongs at media time at
+// on the program clock: they are mixed exactly then (see mixer.WriteAt).
+func (in *Input) WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error {
+	return in.Audio.WriteAt(pcm, rate, channels, int64(clock.Timestamp(at, astiav.NewRational(1, mixer.Rate))))
+}
+
 // Close takes the input out of the program. Safe to call twice.
 func (in *Input) Close() {
 	in.once.Do(func() {
@@ -527,7 +533,7 @@ func (p *Pipeline) runAudio() {
 		for _, in := range inputs {
 			tracks = append(tracks, in.Audio)
 		}
-		mix.Mix(tracks, left, right)
+		mix.MixAt(tracks, left, right, k*size)
 		if err := shim.CopyPlanarFloat(frame, [][]float32{left, right}); err != nil {
 			p.log.Error("audio frame", "err", err)
 			continue

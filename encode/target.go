@@ -2,6 +2,7 @@ package encode
 
 import (
 	"errors"
+	"time"
 
 	"greenroom/encode/compositor"
 )
@@ -12,6 +13,20 @@ type Target interface {
 	NewFrame(w, h int) *compositor.Frame
 	WriteVideo(f *compositor.Frame) // takes the caller's reference
 	WriteAudio(pcm []float32, rate, channels int) error
+}
+
+// AudioAt is a Target that can place samples by their media time (a
+// program Input); sources that know when their sound belongs use it.
+type AudioAt interface {
+	WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error
+}
+
+// writeAudio writes with the time when the target takes it, else plainly.
+func writeAudio(t Target, pcm []float32, rate, channels int, at time.Duration) error {
+	if ta, ok := t.(AudioAt); ok {
+		return ta.WriteAudioAt(pcm, rate, channels, at)
+	}
+	return t.WriteAudio(pcm, rate, channels)
 }
 
 // Tee writes one source into several targets: the host's camera goes into
@@ -36,6 +51,16 @@ func (t tee) WriteAudio(pcm []float32, rate, channels int) error {
 	var errs []error
 	for _, x := range t {
 		if err := x.WriteAudio(pcm, rate, channels); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t tee) WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error {
+	var errs []error
+	for _, x := range t {
+		if err := writeAudio(x, pcm, rate, channels, at); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -13,9 +13,10 @@ import (
 // or the pipeline is closed.
 //
 // The generator renders frame n half a frame before the video stage's tick
-// n, so every tick finds exactly its own frame, and keeps the audio track
-// filled just past the mixer's prebuffer, so the beep that starts second s
-// is mixed at second s: flash and beep leave the pipeline together.
+// n, so every tick finds exactly its own frame, and writes its sound a
+// little ahead with the media time it belongs at, so the beep that starts
+// second s is mixed at second s however late the generator started: flash
+// and beep leave the pipeline together.
 func (p *Pipeline) AddTestPattern(name string, w, h int) (*Input, error) {
 	return p.AddTestPatternWith(name, w, h, nil)
 }
@@ -85,7 +86,8 @@ func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpatte
 		// Audio: keep the track filled up to now + lead.
 		for time.Duration(sample)*time.Second/mixer.Rate < now+lead {
 			pat.Audio(buf, sample, mixer.Rate)
-			if err := in.WriteAudio(buf, mixer.Rate, mixer.Channels); err != nil {
+			at := time.Duration(sample) * time.Second / mixer.Rate
+			if err := writeAudio(in, buf, mixer.Rate, mixer.Channels, at); err != nil {
 				p.log.Error("test pattern audio", "err", err)
 				return
 			}

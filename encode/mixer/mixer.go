@@ -56,6 +56,15 @@ func (f *FIFO) Write(s []float32) (dropped int) {
 	return dropped
 }
 
+// Discard drops up to n frames from the head and returns how many it
+// dropped.
+func (f *FIFO) Discard(n int) int {
+	m := min(n*Channels, f.n)
+	f.r = (f.r + m) % len(f.buf)
+	f.n -= m
+	return m / Channels
+}
+
 // Read moves up to len(dst) samples into dst and returns how many it moved.
 func (f *FIFO) Read(dst []float32) int {
 	m := min(len(dst), f.n)
@@ -82,6 +91,12 @@ type Track struct {
 	peak       float32 // of the last pulled block, 0..1
 	underruns  int64
 	overflowed int64 // frames dropped
+	// A timed track (WriteAt) knows where its head sample belongs on the
+	// program's sample clock, and is played there — not whenever it
+	// happens to arrive. This is what keeps a source in sync with the
+	// picture across slow starts and scheduling hiccups.
+	timed bool
+	head  int64 // program sample index of the FIFO's first frame
 }
 
 // DefaultPrebuffer is how much a track queues before it plays.
@@ -112,32 +127,72 @@ func NewTrack(name string, cfg TrackConfig) *Track {
 func frames(d time.Duration) int { return int(d * Rate / time.Second) }
 
 // Write queues interleaved float samples of the given rate and channel
-// count, converting them to the mix format.
+// count, converting them to the mix format. They play as soon as the
+// track's prebuffer allows: for sources without timestamps.
 func (t *Track) Write(pcm []float32, rate, channels int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if channels <= 0 || len(pcm)%channels != 0 {
-		return fmt.Errorf("mixer: %s: %d samples is not a whole number of %d-channel frames", t.Name, len(pcm), channels)
+	pcm, err := t.convert(pcm, rate, channels)
+	if err != nil {
+		return err
 	}
-	if rate != Rate || channels != Channels {
-		if t.res == nil || t.resFormat != [2]int{rate, channels} {
-			if t.res != nil {
-				t.res.Close()
-			}
-			r, err := shim.NewResampler(rate, channels, Rate, Channels)
-			if err != nil {
-				return fmt.Errorf("mixer: %s: %w", t.Name, err)
-			}
-			t.res, t.resFormat = r, [2]int{rate, channels}
-		}
-		out, err := t.res.Convert(pcm)
-		if err != nil {
-			return fmt.Errorf("mixer: %s: %w", t.Name, err)
-		}
-		pcm = out
+	if t.timed { // the source changed to one without timestamps
+		t.timed, t.playing = false, false
 	}
 	t.overflowed += int64(t.fifo.Write(pcm))
 	return nil
+}
+
+// Slop is how far a timed write may land from where the previous one
+// ended and still be taken as continuous; further off, the track starts
+// again at the new time (a source that restarted, or jumped).
+const Slop = 20 * time.Millisecond
+
+// WriteAt queues samples whose first one belongs at program sample index
+// at (48 kHz): the mixer plays them exactly then. Samples that arrive after
+// their time are dropped; a gap plays as silence.
+func (t *Track) WriteAt(pcm []float32, rate, channels int, at int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pcm, err := t.convert(pcm, rate, channels)
+	if err != nil {
+		return err
+	}
+	end := t.head + int64(t.fifo.Len())
+	if d := at - end; !t.timed || t.fifo.Len() == 0 || d > int64(frames(Slop)) || -d > int64(frames(Slop)) {
+		t.fifo.Discard(t.fifo.Len())
+		t.head, t.timed = at, true
+	}
+	dropped := t.fifo.Write(pcm)
+	t.head += int64(dropped)
+	t.overflowed += int64(dropped)
+	return nil
+}
+
+// convert resamples pcm to the mix format; the result may be reused by the
+// next call.
+func (t *Track) convert(pcm []float32, rate, channels int) ([]float32, error) {
+	if channels <= 0 || len(pcm)%channels != 0 {
+		return nil, fmt.Errorf("mixer: %s: %d samples is not a whole number of %d-channel frames", t.Name, len(pcm), channels)
+	}
+	if rate == Rate && channels == Channels {
+		return pcm, nil
+	}
+	if t.res == nil || t.resFormat != [2]int{rate, channels} {
+		if t.res != nil {
+			t.res.Close()
+		}
+		r, err := shim.NewResampler(rate, channels, Rate, Channels)
+		if err != nil {
+			return nil, fmt.Errorf("mixer: %s: %w", t.Name, err)
+		}
+		t.res, t.resFormat = r, [2]int{rate, channels}
+	}
+	out, err := t.res.Convert(pcm)
+	if err != nil {
+		return nil, fmt.Errorf("mixer: %s: %w", t.Name, err)
+	}
+	return out, nil
 }
 
 // SetGain sets the track's linear gain (1 = unchanged).
@@ -175,11 +230,17 @@ func (t *Track) Stats() TrackStats {
 }
 
 // pullAdd adds the track's next len(scratch)/2 frames into mix (both
-// interleaved stereo), or nothing while it is prebuffering.
-func (t *Track) pullAdd(mix, scratch []float32) {
+// interleaved stereo), or nothing while it is prebuffering. A timed track
+// gives the frames that belong at program sample at (at < 0: the mixer
+// has no clock, play in order).
+func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	need := len(scratch) / Channels
+	if t.timed && at >= 0 {
+		t.pullTimed(mix, scratch, at)
+		return
+	}
 	if !t.playing {
 		if t.fifo.Len() < max(t.prebuffer, need) {
 			t.peak = 0
@@ -195,6 +256,31 @@ func (t *Track) pullAdd(mix, scratch []float32) {
 		t.playing = false
 		clear(scratch[got:])
 	}
+	t.addPeak(mix, scratch)
+}
+
+// pullTimed is pullAdd for a timed track: late samples are dropped, a
+// head still in the future leaves silence before it.
+func (t *Track) pullTimed(mix, scratch []float32, at int64) {
+	need := int64(len(scratch) / Channels)
+	if late := at - t.head; late > 0 {
+		t.head += int64(t.fifo.Discard(int(late)))
+		if t.fifo.Len() == 0 {
+			t.head = at // all gone: the next write sets its own time
+		}
+	}
+	clear(scratch)
+	offset := min(max(t.head-at, 0), need)
+	got := int64(t.fifo.Read(scratch[offset*Channels:]) / Channels)
+	t.head += got
+	if got < need-offset && t.fifo.Len() == 0 {
+		t.underruns++
+	}
+	t.addPeak(mix, scratch)
+}
+
+// addPeak measures the block's peak and adds it to the mix.
+func (t *Track) addPeak(mix, scratch []float32) {
 	var peak float32
 	for _, s := range scratch {
 		peak = max(peak, float32(math.Abs(float64(s))))
@@ -225,7 +311,11 @@ type Mixer struct {
 
 // Mix fills left and right (each n samples, the encoder's planar layout)
 // with the sum of the tracks' next n frames, hard-limited to ±1.
-func (m *Mixer) Mix(tracks []*Track, left, right []float32) {
+func (m *Mixer) Mix(tracks []*Track, left, right []float32) { m.MixAt(tracks, left, right, -1) }
+
+// MixAt is Mix for the block that starts at program sample at: timed
+// tracks give the samples that belong there.
+func (m *Mixer) MixAt(tracks []*Track, left, right []float32, at int64) {
 	n := len(left)
 	if cap(m.mix) < n*Channels {
 		m.mix = make([]float32, n*Channels)
@@ -234,7 +324,7 @@ func (m *Mixer) Mix(tracks []*Track, left, right []float32) {
 	mix, scratch := m.mix[:n*Channels], m.scratch[:n*Channels]
 	clear(mix)
 	for _, t := range tracks {
-		t.pullAdd(mix, scratch)
+		t.pullAdd(mix, scratch, at)
 	}
 	for i := 0; i < n; i++ {
 		left[i] = clamp(mix[2*i])

@@ -142,3 +142,55 @@ func TestTrackResamples(t *testing.T) {
 		t.Fatal("odd sample count for stereo accepted")
 	}
 }
+
+// A timed track plays its samples at the program sample they belong at:
+// early ones wait (silence before them), late ones are dropped, and a
+// block that starts mid-way gets them at the right offset.
+func TestTimedTrack(t *testing.T) {
+	tr := NewTrack("t", TrackConfig{})
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	ramp := func(from, n int) []float32 { // sample value = its program index
+		s := make([]float32, 2*n)
+		for i := range n {
+			s[2*i], s[2*i+1] = float32(from+i), float32(from+i)
+		}
+		return s
+	}
+	// Samples for 1500..3499 arrive before the mixer gets there.
+	if err := tr.WriteAt(ramp(1500, 2000), Rate, Channels, 1500); err != nil {
+		t.Fatal(err)
+	}
+	m.MixAt([]*Track{tr}, l, r, 0)
+	if l[1023] != 0 {
+		t.Fatal("played before their time")
+	}
+	m.MixAt([]*Track{tr}, l, r, 1024)
+	if l[1500-1024-1] != 0 || l[1500-1024] != 1 { // clamped to ±1: check where sound starts
+		t.Fatalf("block at 1024: sound should start at offset 476: %v %v", l[475], l[476])
+	}
+	// Skip a block: 2048..3071 are late and dropped; 3072.. play at 3072.
+	tr.mu.Lock()
+	head := tr.head
+	tr.mu.Unlock()
+	if head != 2048 {
+		t.Fatalf("head %d after two blocks, want 2048", head)
+	}
+	mix, scratch := make([]float32, 2048), make([]float32, 2048)
+	tr.pullAdd(mix, scratch, 3072)
+	if mix[0] != 3072 || mix[2*427] != 3499 || mix[2*428] != 0 {
+		t.Fatalf("late samples not dropped: got %v %v %v", mix[0], mix[2*427], mix[2*428])
+	}
+	// A write far from where the last ended starts the track over there.
+	tr.WriteAt(ramp(10000, 100), Rate, Channels, 10000)
+	clear(mix)
+	tr.pullAdd(mix, scratch, 10000)
+	if mix[0] != 10000 {
+		t.Fatalf("after a jump: %v", mix[0])
+	}
+	// An untimed write makes it an ordinary track again.
+	tr.Write(ramp(0, 4096), Rate, Channels)
+	if tr.timed {
+		t.Fatal("still timed after an untimed write")
+	}
+}

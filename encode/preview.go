@@ -37,7 +37,7 @@ func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
 		done:    make(chan struct{}),
 	}
 	for i := range pv.bufs {
-		pv.bufs[i] = image.NewRGBA(image.Rect(0, 0, w, h))
+		pv.bufs[i] = shim.NewRGBA(w, h) // swscale may write a little past the last row
 	}
 	p.mu.Lock()
 	if p.preview != nil {

@@ -251,8 +251,17 @@ func (s *Scaler) ScaleRect(src *image.YCbCr, sr image.Rectangle, dst *image.YCbC
 	return nil
 }
 
+// NewRGBA returns a w×h RGBA image with room for swscale's overrun after
+// its last row, for ScaleRGBA.
+func NewRGBA(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	img.Pix = append(make([]byte, 0, len(img.Pix)+Overrun), img.Pix...)
+	return img
+}
+
 // ScaleRGBA scales and converts the whole of src into the whole of dst
-// (for previews: the GUI draws RGBA).
+// (for previews: the GUI draws RGBA). dst fills its rows, so only its last
+// row's overrun matters: make it with NewRGBA.
 func (s *Scaler) ScaleRGBA(src *image.YCbCr, dst *image.RGBA) error {
 	sf, ok := pixFmt(src.SubsampleRatio)
 	if !ok {
@@ -262,6 +271,9 @@ func (s *Scaler) ScaleRGBA(src *image.YCbCr, dst *image.RGBA) error {
 	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
 	if sw < 2 || sh < 2 || dw < 1 || dh < 1 {
 		return nil
+	}
+	if dst.PixOffset(dst.Rect.Min.X, dst.Rect.Max.Y-1)+4*dw+Overrun > cap(dst.Pix) {
+		return fmt.Errorf("shim: scale: RGBA destination has no room for swscale's overrun (make it with NewRGBA)")
 	}
 	s.c = C.sws_getCachedContext(s.c, C.int(sw), C.int(sh), sf, C.int(dw), C.int(dh), C.AV_PIX_FMT_RGBA,
 		C.SWS_BILINEAR, nil, nil, nil)

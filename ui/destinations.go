@@ -325,9 +325,9 @@ func (s *Studio) applyStats(stats []DestinationStats) {
 		}
 		switch st.State {
 		case StateFailed:
-			s.showError(st.Name + " stopped: " + s.scrub(st.Err))
+			s.showError(st.Name + " stopped: " + s.explainText(st.Err))
 		case StateReconnecting:
-			s.showError(st.Name + " lost its connection; reconnecting… " + s.scrub(st.Err))
+			s.showError(st.Name + " lost its connection; reconnecting… " + s.explainText(st.Err))
 		}
 	}
 	t.refresh()

@@ -37,10 +37,42 @@ func (s *Studio) explain(err error) string {
 		return "the server refused the connection. Check the server URL and its port."
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "the server did not answer in time. Check your internet connection and the server URL."
-	case strings.Contains(msg, "unreachable"):
-		return "couldn't reach the server. Check the server URL and your internet connection. (" + s.scrub(msg) + ")"
+	}
+	return s.explainText(msg)
+}
+
+// explainText is explain for an error that reached the window as text only
+// (DestinationStats.Err: an output that dropped mid-show). It matches the
+// words of the RTMP output and of the network (encode/rtmpout,
+// syscall), and keeps the original, scrubbed, in brackets for a bug report.
+func (s *Studio) explainText(msg string) string {
+	for _, w := range plainWords {
+		for _, m := range w.match {
+			if strings.Contains(msg, m) {
+				return w.say + " (" + s.scrub(msg) + ")"
+			}
+		}
 	}
 	return s.scrub(msg)
+}
+
+// plainWords are what explainText says, first match wins.
+var plainWords = []struct {
+	match []string
+	say   string
+}{
+	{[]string{"refused the stream"},
+		"the server refused the stream key. Copy the key again from the service's live dashboard and paste it under Destinations."},
+	{[]string{"stopped the stream", "closed the connection", "connection reset", "broken pipe", "EOF"},
+		"the server ended the connection. Greenroom keeps trying; if it does not come back, check the service's live dashboard."},
+	{[]string{"connection refused"},
+		"the server refused the connection. Check the server URL and its port."},
+	{[]string{"no such host"},
+		"couldn't find the server. Check the server URL and your internet connection."},
+	{[]string{"stalled", "timeout", "timed out", "no answer within", "deadline exceeded"},
+		"the connection is too slow: the stream is not getting through. Check your internet connection, or lower the bit rate under Settings."},
+	{[]string{"unreachable", "network is down"},
+		"couldn't reach the server. Check the server URL and your internet connection."},
 }
 
 // scrub replaces every stream key the user has saved with [redacted]. The

@@ -511,9 +511,10 @@ func TestLiveStats(t *testing.T) {
 		t.Errorf("recording %q", s.dest.rec.Text)
 	}
 	// Without an ID, the output is matched by name, as studio.Program names them.
-	f.setStats([]DestinationStats{{Name: "Twitch (rtmp://live.twitch.tv/app/[redacted])", State: StateFailed, Err: "Twitch refused the stream key"}})
+	f.setStats([]DestinationStats{{Name: "Twitch (rtmp://live.twitch.tv/app/[redacted])", State: StateFailed,
+		Err: "rtmpout: publish to rtmp://live.twitch.tv/app/" + testKey + ": server stopped the stream: NetStream.Publish.BadName"}})
 	s.applyStats(f.LiveStats())
-	if msg := bannerText(s); msg != "Twitch stopped: Twitch refused the stream key" {
+	if msg := bannerText(s); !strings.HasPrefix(msg, "Twitch stopped: the server ended the connection.") || strings.Contains(msg, testKey) {
 		t.Errorf("banner %q", msg)
 	}
 	if h := s.dest.rows["d1"].health.Text; !strings.HasPrefix(h, "✕ Stopped") {
@@ -732,5 +733,26 @@ func TestStartingNotEnding(t *testing.T) {
 	s.settle()
 	if s.goLive.Text != "End Stream" || s.goLive.Disabled() {
 		t.Errorf("live: button %q (disabled %v)", s.goLive.Text, s.goLive.Disabled())
+	}
+}
+
+// TestDropInPlainWords: an output that drops mid-show is explained in the
+// banner, with the original (scrubbed) kept in brackets.
+func TestDropInPlainWords(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	test.Tap(s.goLive)
+	s.settle()
+	for _, c := range []struct{ err, want string }{
+		{"RTMP read: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer", "Twitch lost its connection; reconnecting… the server ended the connection."},
+		{"network stalled: nothing sent for 5s", "Twitch lost its connection; reconnecting… the connection is too slow"},
+		{"rtmpout: publish to rtmp://x/app/[redacted]: server unreachable: dial tcp: connect: connection refused", "Twitch lost its connection; reconnecting… the server refused the connection."},
+		{"something new", "Twitch lost its connection; reconnecting… something new"},
+	} {
+		s.health = map[string]string{}
+		s.applyStats([]DestinationStats{{ID: "d1", Name: "Twitch", State: StateReconnecting, Err: c.err}})
+		if msg := bannerText(s); !strings.HasPrefix(msg, c.want) {
+			t.Errorf("%q: banner %q, want %q…", c.err, msg, c.want)
+		}
 	}
 }

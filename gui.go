@@ -137,6 +137,16 @@ func (s *show) SetLive(on bool) error {
 
 func (s *show) SetLayout(name string) error { return s.prog.SetLayout(name) }
 
+// The scene and the brand are the program's; the window edits them here and
+// the control API (/api/scene) edits the same.
+
+func (s *show) Scene() studio.Scene                { return s.prog.Scene() }
+func (s *show) Spotlight(id string) error          { return s.prog.Spotlight(id) }
+func (s *show) SetFit(id string, on bool) error    { return s.prog.SetFit(id, on) }
+func (s *show) ShowBanner(text string) error       { return s.prog.ShowBanner(text) }
+func (s *show) SetTicker(text string) error        { return s.prog.SetTicker(text) }
+func (s *show) SetBrand(kit studio.BrandKit) error { return s.prog.SetBrand(kit) }
+
 // Preview hands the window a copy of each preview frame: the pipeline
 // reuses its buffers, the window may keep what it gets.
 func (s *show) Preview(frame func(image.Image)) (stop func()) {

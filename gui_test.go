@@ -25,6 +25,7 @@ import (
 
 	"greenroom/encode"
 	"greenroom/encode/mediatest"
+	"greenroom/encode/scene"
 	"greenroom/studio"
 	"greenroom/studio/settings"
 	"greenroom/ui"
@@ -455,4 +456,60 @@ func TestGuiHostDeviceGone(t *testing.T) {
 		img := g.preview()
 		return img != nil && !showsColourBars(img)
 	})
+}
+
+// A banner typed and shown in the Banners tab appears in the program
+// preview — the compositor's output — as a plate of the brand colour in
+// the lower third; hiding it takes it away.
+func TestGuiBannerInProgram(t *testing.T) {
+	g := openGUI(t, "rtmp://127.0.0.1:1/live", "unused-key")
+	g.openTab(t, "Banners")
+	var entry *widget.Entry
+	for _, o := range g.objects() {
+		if e, ok := o.(*widget.Entry); ok && strings.HasPrefix(e.PlaceHolder, "Ann Lee") {
+			entry = e
+		}
+	}
+	if entry == nil {
+		t.Fatal("no banner entry in the Banners tab")
+	}
+	g.waitFor(t, 5*time.Second, "the preview", func() bool { return g.preview() != nil })
+	before := brandPlate(g.preview())
+	test.Type(entry, "Live from the Greenroom")
+	test.Tap(g.button(t, "Add"))
+	g.pump()
+	test.Tap(g.button(t, "Show"))
+	g.waitFor(t, 5*time.Second, "the banner in the program", func() bool { return brandPlate(g.preview()) > before+2000 })
+	if sc := g.show.Scene(); sc.Banner != "Live from the Greenroom" {
+		t.Errorf("program's banner %q", sc.Banner)
+	}
+	test.Tap(g.button(t, "Hide"))
+	g.waitFor(t, 5*time.Second, "the banner to go", func() bool { return brandPlate(g.preview()) < before+500 })
+}
+
+// brandPlate counts the pixels of the brand colour in the lower third's
+// left half, where a banner goes.
+func brandPlate(img image.Image) int {
+	if img == nil {
+		return 0
+	}
+	b := img.Bounds()
+	c := scene.BrandColour
+	n := 0
+	for y := b.Min.Y + b.Dy()*6/10; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Min.X+b.Dx()/2; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if absDiff(r>>8, c.R) < 24 && absDiff(g>>8, c.G) < 24 && absDiff(bl>>8, c.B) < 24 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absDiff(a uint32, b uint8) uint32 {
+	if a > uint32(b) {
+		return a - uint32(b)
+	}
+	return uint32(b) - a
 }

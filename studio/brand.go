@@ -24,6 +24,9 @@ type BrandKit struct {
 	Logo       string `json:"logo,omitempty"`        // PNG file
 	LogoCorner string `json:"logo_corner,omitempty"` // top-right (default), top-left, bottom-right, bottom-left
 	Overlay    string `json:"overlay,omitempty"`     // PNG file laid over the whole program
+	// LogoSize is the logo's height as a share of the program's, up to
+	// a half; 0 is a tenth.
+	LogoSize float64 `json:"logo_size,omitempty"`
 }
 
 // ErrBadBrand says a brand kit cannot be used; the error says which part.
@@ -53,6 +56,10 @@ func (k BrandKit) load() (scene.Brand, error) {
 		return b, fmt.Errorf("%w %q: logo corner %q: want top-right, top-left, bottom-right or bottom-left", ErrBadBrand, k.Name, k.LogoCorner)
 	}
 	b.LogoCorner = corner
+	if k.LogoSize < 0 || k.LogoSize > 0.5 {
+		return b, fmt.Errorf("%w %q: logo size %v: want a share of the height from 0 to 0.5", ErrBadBrand, k.Name, k.LogoSize)
+	}
+	b.LogoHeight = k.LogoSize
 	if b.Logo, err = loadPNG(k.Logo); err != nil {
 		return b, fmt.Errorf("%w %q: logo: %v", ErrBadBrand, k.Name, err)
 	}

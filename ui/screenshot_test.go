@@ -81,11 +81,31 @@ func TestScreenshot(t *testing.T) {
 	s.dest.openForm(settings.Destination{Service: settings.Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: settings.NewStreamKey("live_123_xyz"), Enabled: true})
 	writePNG(t, "ui-studio-destination-form.png", s.w.Canvas().Capture())
 	s.dest.closeForm()
-	s.tabs.SelectIndex(2)
+	selectTab(s, "Settings")
 	writePNG(t, "ui-studio-settings.png", s.w.Canvas().Capture())
+
+	// Banners: two queued, one on screen, and the ticker running.
+	for _, text := range []string{"Ann Lee — Host of Greenroom Live", "Q&A in ten minutes: send your questions"} {
+		s.ban.entry.SetText(text)
+		s.ban.addBanner()
+	}
+	s.ban.ticker.SetText("New episode every Thursday · greenroom.example")
+	f.setScene(studio.Scene{Layout: "grid", Main: "g1", Fit: []string{"g2"}, Banner: "Ann Lee — Host of Greenroom Live", Ticker: "New episode every Thursday · greenroom.example"})
+	s.applyScene(f.Scene())
+	selectTab(s, "Banners")
+	s.settle()
+	writePNG(t, "ui-studio-banners.png", s.w.Canvas().Capture())
 
 	if b := img.Bounds(); b.Dx() < 1000 || distinctColors(img) < 16 {
 		t.Errorf("the screenshot looks blank: %v, %d colours", b, distinctColors(img))
+	}
+}
+
+func selectTab(s *testStudio, name string) {
+	for _, it := range s.tabs.Items {
+		if it.Text == name {
+			s.tabs.Select(it)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -159,41 +160,50 @@ func (t *settingsTab) setLive(live bool) {
 // "6000" saves 6, 600 and 6000, and the last must win — then calls done (if
 // any) on the UI thread. A failure to save is shown; done also gets it.
 func (s *Studio) save(change func(*settings.Settings), done func(error)) {
-	s.saveMu.Lock()
-	s.saves = append(s.saves, saveReq{change, done})
-	start := !s.saving
-	s.saving = true
-	s.saveMu.Unlock()
-	if start {
-		s.async(s.drainSaves)
-	}
-}
-
-type saveReq struct {
-	change func(*settings.Settings)
-	done   func(error)
-}
-
-// drainSaves writes queued changes one after the other until none is left.
-func (s *Studio) drainSaves() {
-	for {
-		s.saveMu.Lock()
-		if len(s.saves) == 0 {
-			s.saving = false
-			s.saveMu.Unlock()
-			return
-		}
-		r := s.saves[0]
-		s.saves = s.saves[1:]
-		s.saveMu.Unlock()
-		err := s.st.Update(r.change)
+	s.saves.run(s, func() {
+		err := s.st.Update(change)
 		s.do(func() {
 			if err != nil {
 				s.showError("Couldn't save your settings: " + s.scrub(err.Error()))
 			}
-			if r.done != nil {
-				r.done(err)
+			if done != nil {
+				done(err)
 			}
 		})
+	})
+}
+
+// serial runs functions off the UI thread one after the other, in the order
+// they were given: changes that must land in order (settings saves, scene
+// commands) without the UI thread waiting for any of them.
+type serial struct {
+	mu      sync.Mutex
+	queue   []func()
+	running bool
+}
+
+func (q *serial) run(s *Studio, f func()) {
+	q.mu.Lock()
+	q.queue = append(q.queue, f)
+	start := !q.running
+	q.running = true
+	q.mu.Unlock()
+	if start {
+		s.async(q.drain)
+	}
+}
+
+func (q *serial) drain() {
+	for {
+		q.mu.Lock()
+		if len(q.queue) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		f := q.queue[0]
+		q.queue = q.queue[1:]
+		q.mu.Unlock()
+		f()
 	}
 }

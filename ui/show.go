@@ -54,6 +54,28 @@ type Show interface {
 	// (see DestinationStats.ID). It is cheap (a snapshot): the window polls
 	// it once a second while live.
 	LiveStats() []DestinationStats
+
+	// --- the scene (studio.Program) ---
+
+	// Scene is how the program looks now: layout, who is large, who is
+	// letterboxed, the banner and the ticker. It is cheap (a copy under a
+	// mutex): the window polls it to follow changes made elsewhere (the
+	// control API's POST /api/scene).
+	Scene() studio.Scene
+	// Spotlight shows participant id large; "" gives the place back to the
+	// first on stage.
+	Spotlight(id string) error
+	// SetFit letterboxes id's picture (on) or crops it to fill (off).
+	SetFit(id string, on bool) error
+	// ShowBanner puts text on screen as the lower-third, replacing the one
+	// there; "" takes it down.
+	ShowBanner(text string) error
+	// SetTicker runs text along the bottom; "" stops it.
+	SetTicker(text string) error
+	// SetBrand dresses the program in kit; a kit that cannot be used (a
+	// missing file, a bad colour) is an error wrapping studio.ErrBadBrand
+	// and changes nothing.
+	SetBrand(kit studio.BrandKit) error
 }
 
 // DestinationStats is one output's health, as the window shows it. It

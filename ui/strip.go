@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -21,17 +22,23 @@ var colorWhite = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 
 // card is one person in the backstage strip.
 type card struct {
-	id     string
-	box    *fyne.Container
-	bg     *canvas.Rectangle
-	name   *widget.Label
-	place  *canvas.Text
-	conn   *canvas.Text
-	stage  *widget.Button
-	kick   *widget.Button
-	level  *widget.ProgressBar // the host's microphone; nil on guests' cards
-	shown  float64             // the level shown, falling back slowly
-	person studio.Participant
+	id    string
+	box   *fyne.Container
+	bg    *canvas.Rectangle
+	name  *widget.Label
+	place *canvas.Text
+	conn  *canvas.Text
+	stage *widget.Button
+	kick  *widget.Button
+	// On stage only: spotlight shows them large, fit letterboxes their
+	// picture. setting is true while update sets fit, not the host.
+	onStage *fyne.Container
+	spot    *widget.Button
+	fit     *widget.Check
+	setting bool
+	level   *widget.ProgressBar // the host's microphone; nil on guests' cards
+	shown   float64             // the level shown, falling back slowly
+	person  studio.Participant
 }
 
 func (s *Studio) buildStrip() fyne.CanvasObject {
@@ -52,12 +59,13 @@ func (s *Studio) buildStrip() fyne.CanvasObject {
 		container.NewHBox(title, s.notice, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
 }
 
-const cardWidth, cardHeight = 220, 118
+const cardWidth, cardHeight = 220, 176
 
 // updateStrip makes the strip match s.state: a card per participant, in the
 // order they joined, the host first.
 func (s *Studio) updateStrip() {
 	seen := map[string]bool{}
+	main := s.mainID()
 	var objs []fyne.CanvasObject
 	for i, p := range s.state.Participants {
 		seen[p.ID] = true
@@ -66,7 +74,7 @@ func (s *Studio) updateStrip() {
 			c = s.newCard(p)
 			s.cards[p.ID] = c
 		}
-		c.update(p, i)
+		c.update(p, i, p.ID == main, slices.Contains(s.scene.Fit, p.ID))
 		objs = append(objs, c.box)
 	}
 	for id := range s.cards {
@@ -83,6 +91,41 @@ func (s *Studio) updateStrip() {
 	}
 	s.stripRow.Refresh() // the cards' width changed: lay the row out again
 	s.guest.setCount(len(s.state.Participants) - 1)
+}
+
+// mainID is who the program shows large: the scene's Main while they are on
+// stage, otherwise the first on stage (as studio.Scene.Main says).
+func (s *Studio) mainID() string {
+	first := ""
+	for _, p := range s.state.Participants {
+		if p.Place != studio.PlaceStage {
+			continue
+		}
+		if p.ID == s.scene.Main {
+			return p.ID
+		}
+		if first == "" {
+			first = p.ID
+		}
+	}
+	return first
+}
+
+// spotlight shows p large in the layouts that have a main tile.
+func (s *Studio) spotlight(p studio.Participant) {
+	s.scene.Main = p.ID
+	s.updateStrip()
+	s.command("Couldn't spotlight "+p.Name, func() error { return s.show.Spotlight(p.ID) })
+}
+
+// setFit letterboxes p's picture (on) or crops it to fill their tile.
+func (s *Studio) setFit(p studio.Participant, on bool) {
+	fit := slices.DeleteFunc(slices.Clone(s.scene.Fit), func(id string) bool { return id == p.ID })
+	if on {
+		fit = append(fit, p.ID)
+	}
+	s.scene.Fit = fit
+	s.command("Couldn't change how "+p.Name+" is framed", func() error { return s.show.SetFit(p.ID, on) })
 }
 
 // notify says, for a few seconds, that something happened the host should
@@ -120,6 +163,13 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	})
 	c.kick = widget.NewButtonWithIcon("", theme.LogoutIcon(), func() { s.kick(c.person) })
 	c.kick.Importance = widget.LowImportance
+	c.spot = widget.NewButtonWithIcon("Spotlight", theme.ZoomInIcon(), func() { s.spotlight(c.person) })
+	c.fit = widget.NewCheck("Fit", func(on bool) {
+		if !c.setting {
+			s.setFit(c.person, on)
+		}
+	})
+	c.onStage = container.NewBorder(nil, nil, nil, c.fit, c.spot)
 
 	av := avatar(p.Name)
 	info := container.NewVBox(c.name, container.NewHBox(c.place, c.conn))
@@ -129,12 +179,14 @@ func (s *Studio) newCard(p studio.Participant) *card {
 		info.Add(c.level)
 	}
 	top := container.NewBorder(nil, nil, container.NewCenter(av), nil, info)
-	buttons := container.NewBorder(nil, nil, nil, c.kick, c.stage)
+	buttons := container.NewVBox(c.onStage, container.NewBorder(nil, nil, nil, c.kick, c.stage))
 	c.box = container.NewStack(c.bg, container.NewPadded(container.NewBorder(top, buttons, nil, nil)))
 	return c
 }
 
-func (c *card) update(p studio.Participant, i int) {
+// update shows p, the ith in the strip; main and fit are theirs in the
+// program's scene.
+func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	c.person = p
 	name := p.Name
 	if p.Role == studio.RoleHost {
@@ -156,6 +208,22 @@ func (c *card) update(p studio.Participant, i int) {
 		c.place.Text = "Ctrl+" + string(rune('1'+i)) + " · " + c.place.Text
 	}
 	c.conn.Text, c.conn.Color = quality(p)
+	if p.Place == studio.PlaceStage {
+		if main {
+			c.spot.SetIcon(theme.ConfirmIcon())
+			c.spot.Importance = widget.HighImportance
+		} else {
+			c.spot.SetIcon(theme.ZoomInIcon())
+			c.spot.Importance = widget.MediumImportance
+		}
+		c.spot.Refresh()
+		c.setting = true
+		c.fit.SetChecked(fit)
+		c.setting = false
+		c.onStage.Show()
+	} else {
+		c.onStage.Hide()
+	}
 	if p.Role == studio.RoleHost {
 		c.kick.Hide()
 	} else {

@@ -27,6 +27,12 @@ type realShow struct {
 func (realShow) SetLayout(string) error                  { return nil }
 func (realShow) Preview(func(image.Image)) (stop func()) { return func() {} }
 func (realShow) LiveStats() []DestinationStats           { return nil }
+func (realShow) Scene() studio.Scene                     { return studio.Scene{Layout: "grid"} }
+func (realShow) Spotlight(string) error                  { return nil }
+func (realShow) SetFit(string, bool) error               { return nil }
+func (realShow) ShowBanner(string) error                 { return nil }
+func (realShow) SetTicker(string) error                  { return nil }
+func (realShow) SetBrand(studio.BrandKit) error          { return nil }
 
 var _ Show = realShow{}
 

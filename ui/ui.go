@@ -20,6 +20,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,11 +73,10 @@ type Studio struct {
 	stopFrame func()
 	liveFlag  atomic.Bool // s.live, for the tick loop
 
-	// saveMu guards saves and saving: the settings changes waiting to be
-	// written, in order, by one drainSaves at a time.
-	saveMu sync.Mutex
-	saves  []saveReq
-	saving bool
+	// saves writes settings changes in order; scenes sends scene and brand
+	// commands to the show in order.
+	saves  serial
+	scenes serial
 
 	frame        atomic.Pointer[frameBox]
 	framePending atomic.Bool
@@ -87,6 +87,7 @@ type Studio struct {
 	busyOn    bool // …to go live (true) or to end (false)
 	liveSince time.Time
 	state     studio.State
+	scene     studio.Scene // the program's, as last seen or as just asked for
 	layout    string
 	lastSize  fyne.Size
 	health    map[string]string // output ID → last state seen, to report changes once
@@ -113,6 +114,7 @@ type Studio struct {
 	dest  destinationsTab
 	guest guestsTab
 	prefs settingsTab
+	ban   bannersTab
 }
 
 type frameBox struct{ img image.Image }
@@ -163,9 +165,12 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	events, unsub := show.Subscribe()
 	s.unsub = unsub
 	s.applyState(show.State())
-	s.loops.Add(2)
+	sc := show.Scene()
+	s.applyScene(sc)
+	s.loops.Add(3)
 	go s.watchEvents(events)
 	go s.tickLoop()
+	go s.watchScene(sc)
 	s.stopFrame = show.Preview(s.onFrame)
 	return s
 }
@@ -223,7 +228,7 @@ func (s *Studio) async(f func()) {
 func (s *Studio) build() fyne.CanvasObject {
 	center := container.NewBorder(s.buildBanner(), s.buildLayoutBar(), nil, nil, s.buildPreview())
 	s.center = center
-	right := container.NewStack(minWidth(380), s.buildTabs())
+	right := container.NewStack(minWidth(430), s.buildTabs())
 	main := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewSeparator(), right), container.NewPadded(center))
 	return container.NewBorder(s.buildTopBar(), s.buildStrip(), nil, nil, main)
 }
@@ -336,20 +341,64 @@ func (s *Studio) buildLayoutBar() fyne.CanvasObject {
 }
 
 func (s *Studio) chooseLayout(name string) {
-	prev := s.layout
 	s.layout = name
+	s.scene.Layout = name
 	s.markLayout()
-	s.async(func() {
-		err := s.show.SetLayout(name)
+	s.command("Couldn't change the layout", func() error { return s.show.SetLayout(name) })
+}
+
+// command changes the scene off the UI thread, after the window has shown
+// the change. If the show refuses, the window says why (what: "Couldn't
+// …") and goes back to the show's scene.
+func (s *Studio) command(what string, call func() error) {
+	s.scenes.run(s, func() {
+		err := call()
 		if err == nil {
 			return
 		}
+		sc := s.show.Scene()
 		s.do(func() {
-			s.layout = prev
-			s.markLayout()
-			s.showError("Couldn't change the layout: " + s.explain(err))
+			s.showError(what + ": " + s.explain(err))
+			s.applyScene(sc)
 		})
 	})
+}
+
+// scenePoll is how often the window looks at the program's scene, which the
+// control API (POST /api/scene) changes too. A look is a copy under a
+// mutex; the window is redrawn only when the scene changed.
+const scenePoll = 250 * time.Millisecond
+
+// watchScene follows the program's scene from last, the one shown at start.
+func (s *Studio) watchScene(last studio.Scene) {
+	defer s.loops.Done()
+	t := time.NewTicker(scenePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		sc := s.show.Scene()
+		if reflect.DeepEqual(sc, last) {
+			continue
+		}
+		last = sc
+		s.do(func() { s.applyScene(sc) })
+	}
+}
+
+// applyScene shows the program's scene: the layout button, the spotlight
+// and fit on the stage's cards, the banner and ticker.
+func (s *Studio) applyScene(sc studio.Scene) {
+	s.scene = sc
+	if sc.Layout != "" {
+		s.layout = sc.Layout
+	}
+	s.markLayout()
+	s.updateStrip()
+	s.ban.refresh()
 }
 
 func (s *Studio) markLayout() {
@@ -365,9 +414,10 @@ func (s *Studio) markLayout() {
 
 func (s *Studio) buildTabs() fyne.CanvasObject {
 	s.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Destinations", theme.UploadIcon(), s.dest.build(s)),
-		container.NewTabItemWithIcon("Guests", theme.AccountIcon(), s.guest.build(s)),
-		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), s.prefs.build(s)),
+		container.NewTabItem("Destinations", s.dest.build(s)),
+		container.NewTabItem("Guests", s.guest.build(s)),
+		container.NewTabItem("Banners", s.ban.build(s)),
+		container.NewTabItem("Settings", s.prefs.build(s)),
 	)
 	return s.tabs
 }

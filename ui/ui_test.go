@@ -36,6 +36,10 @@ type fakeShow struct {
 	rotated  int
 	stats    []DestinationStats
 	frame    func(image.Image)
+	scene    studio.Scene
+	sceneOps []string // "spotlight id", "fit id true", "banner text", "ticker text"
+	brands   []studio.BrandKit
+	brandErr error
 }
 
 func newFake() *fakeShow {
@@ -132,6 +136,78 @@ func (f *fakeShow) Preview(frame func(image.Image)) func() {
 		defer f.mu.Unlock()
 		f.frame = nil
 	}
+}
+
+func (f *fakeShow) Scene() studio.Scene {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sc := f.scene
+	sc.Fit = append([]string(nil), sc.Fit...)
+	if sc.Layout == "" {
+		sc.Layout = "grid"
+	}
+	return sc
+}
+
+// setScene changes the scene as the control API would.
+func (f *fakeShow) setScene(sc studio.Scene) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scene = sc
+}
+
+func (f *fakeShow) op(format string, a ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sceneOps = append(f.sceneOps, fmt.Sprintf(format, a...))
+}
+
+func (f *fakeShow) ops() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.sceneOps...)
+}
+
+func (f *fakeShow) Spotlight(id string) error {
+	f.op("spotlight %s", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scene.Main = id
+	return nil
+}
+
+func (f *fakeShow) SetFit(id string, on bool) error {
+	f.op("fit %s %v", id, on)
+	return nil
+}
+
+func (f *fakeShow) ShowBanner(text string) error {
+	f.op("banner %s", text)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scene.Banner = text
+	return nil
+}
+
+func (f *fakeShow) SetTicker(text string) error {
+	f.op("ticker %s", text)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scene.Ticker = text
+	return nil
+}
+
+func (f *fakeShow) SetBrand(kit studio.BrandKit) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.brands = append(f.brands, kit)
+	return f.brandErr
+}
+
+func (f *fakeShow) brandCalls() []studio.BrandKit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]studio.BrandKit(nil), f.brands...)
 }
 
 func (f *fakeShow) LiveStats() []DestinationStats {

@@ -1,7 +1,7 @@
 // Package settings owns the user's settings: where the show goes live
 // (destinations and their stream keys), the program's size, frame rate and bit
-// rate, where recordings go, the host's camera and microphone, and the size of
-// the studio window. They live in one JSON file,
+// rate, where recordings go, the host's camera and microphone, the brand kits
+// and banners, and the size of the studio window. They live in one JSON file,
 // os.UserConfigDir()/greenroom/settings.json, written atomically and readable
 // by the user only, because it holds stream keys.
 //
@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"greenroom/studio"
 )
 
 // StreamKey is the secret part of a destination. It prints, logs and
@@ -213,6 +215,26 @@ type Settings struct {
 	RecordingDir string
 	Host         Host
 	Window       Window
+	// Brands are the creator's brand kits, by distinct names; Brand is the
+	// name of the one the show wears ("" or a name not among them: none,
+	// Greenroom's own look).
+	Brands []studio.BrandKit
+	Brand  string
+	// Banners are the lower-thirds queued in the window, in order; Ticker
+	// is the ticker's text (whether it runs is not kept: a show starts
+	// without one).
+	Banners []string
+	Ticker  string
+}
+
+// BrandKit returns the kit the show wears, and whether there is one.
+func (s Settings) BrandKit() (studio.BrandKit, bool) {
+	for _, k := range s.Brands {
+		if k.Name == s.Brand {
+			return k, true
+		}
+	}
+	return studio.BrandKit{}, false
 }
 
 // Defaults returns the settings of a new user: no destination, 720p30 at
@@ -272,5 +294,7 @@ func (s Settings) Enabled() []Destination {
 
 func (s Settings) clone() Settings {
 	s.Destinations = append([]Destination(nil), s.Destinations...)
+	s.Brands = append([]studio.BrandKit(nil), s.Brands...)
+	s.Banners = append([]string(nil), s.Banners...)
 	return s
 }

@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"greenroom/studio"
 )
 
 const key = "live_1234_SECRETxyz"
@@ -67,6 +70,49 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(key)) {
 		t.Errorf("the settings file lost the stream key:\n%s", b)
+	}
+}
+
+// TestBrandsAndBannersRoundTrip: the brand kits, the chosen one, the
+// banners and the ticker come back as saved, in a file only the user reads.
+func TestBrandsAndBannersRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "greenroom")
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Get().BrandKit(); ok {
+		t.Error("a new user wears a brand kit")
+	}
+	kits := []studio.BrandKit{
+		{Name: "Morning show", Colour: "#15803d", Background: "#101418", Logo: "/home/me/logo.png", LogoCorner: "bottom-left", LogoSize: 0.15, Overlay: "/home/me/frame.png"},
+		{Name: "Plain"},
+	}
+	banners := []string{"Ann Lee — Greenroom", "Q&A in ten minutes", "日本語のバナー"}
+	if err := st.Update(func(s *Settings) {
+		s.Brands, s.Brand, s.Banners, s.Ticker = kits, "Morning show", banners, "Subscribe!"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := st2.Get()
+	if !reflect.DeepEqual(got.Brands, kits) || got.Brand != "Morning show" || !reflect.DeepEqual(got.Banners, banners) || got.Ticker != "Subscribe!" {
+		t.Errorf("got brands %+v (%q), banners %q, ticker %q", got.Brands, got.Brand, got.Banners, got.Ticker)
+	}
+	if k, ok := got.BrandKit(); !ok || k != kits[0] {
+		t.Errorf("BrandKit() = %+v, %v", k, ok)
+	}
+	fi, err := os.Stat(st2.Path())
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("settings file mode %v, %v", fi.Mode(), err)
+	}
+	// Get's slices are the caller's own.
+	got.Brands[0].Name, got.Banners[0] = "changed", "changed"
+	if again := st2.Get(); again.Brands[0].Name != "Morning show" || again.Banners[0] != banners[0] {
+		t.Error("Get shares the kits or banners with the store")
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"greenroom/studio"
 )
 
 // FileName is the settings file inside the config directory.
@@ -159,6 +161,10 @@ type file struct {
 	RecordingDir string            `json:"recording_dir"`
 	Host         fileHost          `json:"host"`
 	Window       fileWindow        `json:"window"`
+	Brands       []studio.BrandKit `json:"brands,omitempty"`
+	Brand        string            `json:"brand,omitempty"`
+	Banners      []string          `json:"banners,omitempty"`
+	Ticker       string            `json:"ticker,omitempty"`
 }
 
 type fileHost struct {
@@ -194,6 +200,10 @@ func fileOf(s Settings) file {
 		RecordingDir: s.RecordingDir,
 		Host:         fileHost(s.Host),
 		Window:       fileWindow(s.Window),
+		Brands:       s.Brands,
+		Brand:        s.Brand,
+		Banners:      s.Banners,
+		Ticker:       s.Ticker,
 	}
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
@@ -210,6 +220,10 @@ func (f file) settings() Settings {
 		RecordingDir: f.RecordingDir,
 		Host:         Host(f.Host),
 		Window:       Window(f.Window),
+		Brands:       f.Brands,
+		Brand:        f.Brand,
+		Banners:      f.Banners,
+		Ticker:       f.Ticker,
 	}
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{

@@ -513,3 +513,26 @@ func absDiff(a uint32, b uint8) uint32 {
 	}
 	return uint32(b) - a
 }
+
+// A colour typed in the Brand tab dresses the real program and is saved
+// as the chosen kit.
+func TestGuiBrandKit(t *testing.T) {
+	g := openGUI(t, "rtmp://127.0.0.1:1/live", "unused-key")
+	g.openTab(t, "Brand")
+	var colour *widget.Entry
+	for _, o := range g.objects() {
+		if e, ok := o.(*widget.Entry); ok && e.PlaceHolder == "#15803d" {
+			colour = e
+			break
+		}
+	}
+	if colour == nil {
+		t.Fatal("no brand colour entry in the Brand tab")
+	}
+	test.Type(colour, "#ff2200")
+	g.waitFor(t, 5*time.Second, "the program's brand", func() bool { return g.show.prog.Brand().Colour == "#ff2200" })
+	g.waitFor(t, 5*time.Second, "the saved kit", func() bool {
+		k, ok := g.st.Get().BrandKit()
+		return ok && k.Colour == "#ff2200"
+	})
+}

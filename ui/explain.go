@@ -29,6 +29,8 @@ func (s *Studio) explain(err error) string {
 		return "they have already left the studio."
 	case errors.Is(err, studio.ErrStudioFull):
 		return "the studio is full."
+	case errors.Is(err, studio.ErrBadBrand):
+		return s.scrub(brandProblem(err))
 	case strings.Contains(msg, "refused the stream"):
 		return "the server refused the stream key. Copy the key again from the service's live dashboard and paste it under Destinations. (" + s.scrub(msg) + ")"
 	case errors.As(err, &dns):

@@ -96,6 +96,13 @@ func TestScreenshot(t *testing.T) {
 	s.settle()
 	writePNG(t, "ui-studio-banners.png", s.w.Canvas().Capture())
 
+	s.brand.edit(func(k *studio.BrandKit) {
+		*k = studio.BrandKit{Name: "Morning show", Colour: "#e0457b", Background: "#101828", Logo: "/home/you/Pictures/channel-logo.png", LogoCorner: "top-left", LogoSize: 0.12}
+	})
+	selectTab(s, "Brand")
+	s.settle()
+	writePNG(t, "ui-studio-brand.png", s.w.Canvas().Capture())
+
 	if b := img.Bounds(); b.Dx() < 1000 || distinctColors(img) < 16 {
 		t.Errorf("the screenshot looks blank: %v, %d colours", b, distinctColors(img))
 	}

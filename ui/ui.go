@@ -1,7 +1,8 @@
 // Package ui is the studio window: a view on the show and the place a creator
 // runs it from. It shows the program preview, the people in the studio (the
-// backstage strip), the layout choice, the destinations and their health, the
-// guest link and the user's settings, and sends the creator's commands to the
+// backstage strip, with spotlight and fit for those on stage), the layout
+// choice, the brand kits, the banners and ticker, the destinations and their
+// health, the guest link and the user's settings, and sends the creator's commands to the
 // show through the Show interface.
 //
 // It owns no media and no show state: everything it displays comes from Show
@@ -115,6 +116,7 @@ type Studio struct {
 	guest guestsTab
 	prefs settingsTab
 	ban   bannersTab
+	brand brandTab
 }
 
 type frameBox struct{ img image.Image }
@@ -371,8 +373,20 @@ const scenePoll = 250 * time.Millisecond
 
 // watchScene follows the program's scene from last, the one shown at start.
 func (s *Studio) watchScene(last studio.Scene) {
+	s.every(scenePoll, func() {
+		sc := s.show.Scene()
+		if reflect.DeepEqual(sc, last) {
+			return
+		}
+		last = sc
+		s.do(func() { s.applyScene(sc) })
+	})
+}
+
+// every calls f every d until the window closes.
+func (s *Studio) every(d time.Duration, f func()) {
 	defer s.loops.Done()
-	t := time.NewTicker(scenePoll)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -380,12 +394,7 @@ func (s *Studio) watchScene(last studio.Scene) {
 			return
 		case <-t.C:
 		}
-		sc := s.show.Scene()
-		if reflect.DeepEqual(sc, last) {
-			continue
-		}
-		last = sc
-		s.do(func() { s.applyScene(sc) })
+		f()
 	}
 }
 
@@ -416,6 +425,7 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Destinations", s.dest.build(s)),
 		container.NewTabItem("Guests", s.guest.build(s)),
+		container.NewTabItem("Brand", s.brand.build(s)),
 		container.NewTabItem("Banners", s.ban.build(s)),
 		container.NewTabItem("Settings", s.prefs.build(s)),
 	)
@@ -527,17 +537,9 @@ func (s *Studio) updateTimer() {
 
 // tickLoop refreshes the on-air timer and the outputs' health while live.
 func (s *Studio) tickLoop() {
-	defer s.loops.Done()
-	t := time.NewTicker(s.tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
+	s.every(s.tick, func() {
 		if !s.liveFlag.Load() {
-			continue
+			return
 		}
 		stats := s.show.LiveStats()
 		s.do(func() {
@@ -547,7 +549,7 @@ func (s *Studio) tickLoop() {
 			s.updateTimer()
 			s.applyStats(stats)
 		})
-	}
+	})
 }
 
 // toggleLive is the Go Live / End Stream button and Ctrl+L.

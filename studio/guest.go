@@ -193,6 +193,14 @@ type guest struct {
 	roster   []signal.Member
 	loss     lossMeter
 	early    []webrtc.ICECandidateInit // trickled before the offer
+
+	// screenMids are the guest's transceivers (by mid) that carry its
+	// screen, from its offer. Set before the offer is applied, never
+	// changed after: pion's OnTrack goroutines read it.
+	screenMids map[string]bool
+	// sharing is whether the guest says its screen is shared; guarded by
+	// the SFU's mu (sfu.setSharing, sfu.publish).
+	sharing bool
 }
 
 // changed implements guestConn.
@@ -376,7 +384,7 @@ func (g *guest) handle(m signal.Message) error {
 			g.send(signal.Message{Type: signal.TypeError, Error: "the studio makes the offers after the first one; answer them"})
 			return nil
 		}
-		return g.acceptOffer(m.SDP)
+		return g.acceptOffer(m)
 	case signal.TypeAnswer:
 		if !g.offering {
 			g.send(signal.Message{Type: signal.TypeError, Error: "answer without an offer from the studio"})
@@ -393,6 +401,16 @@ func (g *guest) handle(m signal.Message) error {
 		}
 		g.added = nil
 		g.sync() // anything that changed while we waited
+	case signal.TypeShare:
+		// Before the screen's first packet there is no track yet; it
+		// starts shared when it comes.
+		if g.st.sfu.setSharing(g, m.Sharing) || m.Sharing {
+			g.log.Info("screen share", "sharing", m.Sharing)
+			if m.Sharing {
+				g.st.sfu.requestKeyframe(g.id)
+			}
+			g.st.changed()
+		}
 	case signal.TypeCandidate:
 		if g.pc == nil {
 			// A client may trickle its first candidates before its offer
@@ -414,7 +432,14 @@ func (g *guest) handle(m signal.Message) error {
 }
 
 // acceptOffer creates the PeerConnection from the guest's first offer.
-func (g *guest) acceptOffer(sdp string) error {
+func (g *guest) acceptOffer(offer signal.Message) error {
+	sdp := offer.SDP
+	g.screenMids = map[string]bool{}
+	for mid, kind := range offer.Sources {
+		if kind == signal.SourceScreen {
+			g.screenMids[mid] = true
+		}
+	}
 	pc, err := g.st.sfu.api.NewPeerConnection(webrtc.Configuration{ICEServers: g.st.sfu.iceServers})
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
@@ -436,8 +461,8 @@ func (g *guest) acceptOffer(sdp string) error {
 			g.cancel(errMediaFailed)
 		}
 	})
-	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		g.onTrack(pc, remote) // pion runs this in a goroutine of its own
+	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		g.onTrack(pc, remote, recv) // pion runs this in a goroutine of its own
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("apply offer: %w", err)
@@ -461,8 +486,16 @@ func (g *guest) acceptOffer(sdp string) error {
 }
 
 // onTrack publishes a track the guest sends and forwards it until it ends.
-func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
-	t, err := newPubTrack(g, remote, pc, g.st.sfu.sink, g.log)
+func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	screen := false
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		for _, tr := range pc.GetTransceivers() {
+			if tr.Receiver() == recv {
+				screen = g.screenMids[tr.Mid()]
+			}
+		}
+	}
+	t, err := newPubTrack(g, remote, screen, pc, g.st.sfu.sink, g.log)
 	if err != nil {
 		g.log.Warn("track not forwarded", "err", err)
 		return
@@ -474,7 +507,7 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote) {
 	defer done()
 	g.st.sfu.publish(t)
 
-	g.log.Info("publishing", "kind", t.info.Kind, "codec", t.info.MimeType)
+	g.log.Info("publishing", "kind", t.info.Kind, "screen", screen, "codec", t.info.MimeType)
 	g.st.changed()
 	if t.sinkQ != nil {
 		g.life.spawn(func() { t.feedSink(g.st.sfu.sink) })

@@ -60,7 +60,7 @@ type Program struct {
 
 	mu       sync.Mutex
 	dests    []Destination
-	inputs   map[string]*programInput // by participant ID
+	inputs   map[string]*programInput // by input name: a participant ID, or ScreenInput of one
 	outputs  []liveOutput
 	keyframe func(participantID string) bool
 	closed   bool
@@ -72,6 +72,24 @@ type liveOutput struct {
 	stream.Output
 	dest      string // Destination.ID
 	recording bool
+}
+
+// screenSuffix makes a participant's ID the name of their screen's input.
+const screenSuffix = "/screen"
+
+// ScreenInput is the program input (and scene source) of participant id's
+// shared screen: what Spotlight and ShowScreen take to show it large.
+func ScreenInput(id string) string { return id + screenSuffix }
+
+// owner is the participant whose input (camera or screen) name is.
+func owner(name string) string { return strings.TrimSuffix(name, screenSuffix) }
+
+// inputName is the program input t goes into.
+func inputName(t TrackInfo) string {
+	if t.Screen {
+		return ScreenInput(t.ParticipantID)
+	}
+	return t.ParticipantID
 }
 
 type programInput struct {
@@ -151,10 +169,11 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	if p.closed {
 		return nil, false
 	}
-	pi := p.inputs[t.ParticipantID]
+	name := inputName(t)
+	pi := p.inputs[name]
 	if pi == nil {
-		pi = &programInput{in: p.pipe.AddInput(t.ParticipantID), tracks: map[string]*decode.Track{}}
-		p.inputs[t.ParticipantID] = pi
+		pi = &programInput{in: p.pipe.AddInput(name), tracks: map[string]*decode.Track{}}
+		p.inputs[name] = pi
 		added = true
 	}
 	if tr, ok := pi.tracks[t.TrackID]; ok {
@@ -183,22 +202,29 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	return tr, added
 }
 
-// EndTrack implements Sink: the track's decoder stops, and a participant
-// with no tracks left leaves the program.
+// EndTrack implements Sink: the track's decoder stops, and an input with
+// no tracks left leaves the program (a participant who left, a screen no
+// longer shared; see removeInput for the scene).
 func (p *Program) EndTrack(t TrackInfo) {
+	name := inputName(t)
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	pi := p.inputs[t.ParticipantID]
+	pi := p.inputs[name]
 	if pi == nil {
+		p.mu.Unlock()
 		return
 	}
 	if tr := pi.tracks[t.TrackID]; tr != nil {
 		tr.Close()
 	}
 	delete(pi.tracks, t.TrackID)
-	if len(pi.tracks) == 0 {
+	gone := len(pi.tracks) == 0
+	if gone {
 		pi.in.Close()
-		delete(p.inputs, t.ParticipantID)
+		delete(p.inputs, name)
+	}
+	p.mu.Unlock()
+	if gone {
+		p.inputGone(name)
 	}
 }
 
@@ -313,7 +339,8 @@ func (p *Program) Outputs() []OutputStats {
 	return stats
 }
 
-// Inputs lists the participants whose media is in the program.
+// Inputs lists the program's inputs from the studio: the participants
+// whose media is in the program, by ID, and shared screens (ScreenInput).
 func (p *Program) Inputs() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -42,6 +42,9 @@ type look struct {
 	kit   BrandKit
 	brand scene.Brand  // kit, loaded
 	state func() State // the studio's participants, for their names; nil until Attach
+	// before is the layout ShowScreen replaced, to go back to when the
+	// screen leaves; "" when ShowScreen is not in effect.
+	before string
 }
 
 // Scene returns the program's scene.
@@ -72,8 +75,9 @@ func (p *Program) SetLayout(name string) error {
 	return p.changeScene(func(s *Scene) { s.Layout = name })
 }
 
-// Spotlight makes participant id the one shown large (in solo, spotlight
-// and picture-in-picture); "" gives the place back to the first on stage.
+// Spotlight makes participant id the one shown large (in solo, spotlight,
+// picture-in-picture and screen); "" gives the place back to the first on
+// stage. A shared screen is ScreenInput(id).
 func (p *Program) Spotlight(id string) error {
 	p.look.mu.Lock()
 	state := p.look.state
@@ -82,6 +86,46 @@ func (p *Program) Spotlight(id string) error {
 		return fmt.Errorf("studio: spotlight %s: %w", id, ErrNoParticipant)
 	}
 	return p.changeScene(func(s *Scene) { s.Main = id })
+}
+
+// ShowScreen shows participant id's shared screen (ScreenInput(id)) in the
+// screen layout: whole and large, the speakers in a strip beside it. When
+// that screen stops being shared the scene goes back to the layout it had
+// before (see inputGone).
+func (p *Program) ShowScreen(id string) error {
+	p.look.mu.Lock()
+	state := p.look.state
+	p.look.mu.Unlock()
+	if state != nil && !hasParticipant(state(), id) {
+		return fmt.Errorf("studio: show screen of %s: %w", id, ErrNoParticipant)
+	}
+	return p.changeScene(func(s *Scene) {
+		if s.Layout != scene.Screen {
+			p.look.before = s.Layout
+		}
+		s.Layout, s.Main = scene.Screen, ScreenInput(id)
+	})
+}
+
+// inputGone lets the scene fall back when the input it shows large leaves
+// the program: the first on stage is shown large again, and a screen
+// layout put up by ShowScreen gives way to the layout before it.
+func (p *Program) inputGone(name string) {
+	p.look.mu.Lock()
+	defer p.look.mu.Unlock()
+	s := p.current()
+	if s.Main != name {
+		return
+	}
+	s.Main = ""
+	if s.Layout == scene.Screen && p.look.before != "" {
+		s.Layout = p.look.before
+	}
+	p.look.before = ""
+	p.look.scene = s
+	if err := p.applyLocked(); err != nil {
+		p.log.Warn("scene", "err", err)
+	}
 }
 
 // SetFit letterboxes participant id's picture (on) or crops it to fill
@@ -156,12 +200,21 @@ func (p *Program) applyScene() {
 func (p *Program) applyLocked() error {
 	s := p.current()
 	names := map[string]string{}
+	fit := map[string]bool{}
 	if p.look.state != nil {
 		for _, pt := range p.look.state().Participants {
 			names[pt.ID] = pt.Name
 		}
 	}
-	fit := map[string]bool{}
+	// A shared screen is named for its owner and shown whole wherever it
+	// is: text cropped off is lost. (p.mu is taken inside look.mu, never
+	// the other way round.)
+	for _, in := range p.Inputs() {
+		if id := owner(in); id != in {
+			names[in] = names[id] + "'s screen"
+			fit[in] = true
+		}
+	}
 	for _, id := range s.Fit {
 		fit[id] = true
 	}
@@ -169,7 +222,10 @@ func (p *Program) applyLocked() error {
 		Banner: s.Banner, Ticker: s.Ticker})
 }
 
+// hasParticipant says whether id is in the show, or is the screen of
+// someone who is.
 func hasParticipant(st State, id string) bool {
+	id = owner(id)
 	for _, pt := range st.Participants {
 		if pt.ID == id {
 			return true

@@ -23,8 +23,11 @@ type TrackInfo struct {
 	ParticipantID string
 	// TrackID is unique in the studio's life: a guest who reconnects
 	// publishes new tracks, and the old ones end.
-	TrackID   string
-	Kind      string // "audio" or "video"
+	TrackID string
+	Kind    string // "audio" or "video"
+	// Screen is set for a shared screen (a guest's second video, or the
+	// host's screen): a program source of its own, ScreenInput(ParticipantID).
+	Screen    bool
 	MimeType  string // e.g. "video/VP8", "audio/opus"
 	ClockRate uint32
 	Channels  uint16
@@ -40,7 +43,8 @@ type TrackInfo struct {
 type Sink interface {
 	WriteRTP(t TrackInfo, pkt *rtp.Packet)
 	// EndTrack says no more packets will come for t (the participant left,
-	// or stopped publishing it).
+	// or stopped publishing it). A screen's track ends when its guest stops
+	// sharing, and may start again (same TrackInfo) when they share anew.
 	EndTrack(t TrackInfo)
 }
 
@@ -165,10 +169,14 @@ func (f *sfu) close() {
 // udpAddr is the bound ICE UDP address.
 func (f *sfu) udpAddr() net.Addr { return f.udpConn.LocalAddr() }
 
-// publish adds a participant's track to the table.
+// publish adds a participant's track to the table. A screen's track is
+// shared if its guest said so already: under mu, as setSharing.
 func (f *sfu) publish(t *pubTrack) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if t.info.Screen {
+		t.sharing.Store(t.session.sharing)
+	}
 	f.tracks[t.info.ParticipantID] = append(f.tracks[t.info.ParticipantID], t)
 }
 
@@ -192,7 +200,7 @@ func (f *sfu) unpublish(session *guest) {
 }
 
 // forwardedTo returns the tracks subscriber should receive: every track of
-// every other on-stage participant. Green-room guests receive the stage too
+// every other on-stage participant (screens only while shared). Green-room guests receive the stage too
 // (they watch the show while they wait) but nobody receives them.
 func (f *sfu) forwardedTo(subscriber string, st State) map[*pubTrack]bool {
 	f.mu.Lock()
@@ -203,7 +211,9 @@ func (f *sfu) forwardedTo(subscriber string, st State) map[*pubTrack]bool {
 			continue
 		}
 		for _, t := range f.tracks[p.ID] {
-			want[t] = true
+			if !t.info.Screen || t.sharing.Load() {
+				want[t] = true
+			}
 		}
 	}
 	return want
@@ -219,6 +229,33 @@ func (f *sfu) setStaged(st State) {
 			t.staged.Store(p.Place == PlaceStage)
 		}
 	}
+}
+
+// setSharing starts or stops a guest session's screen share. Stopping ends
+// the screen's track in the Sink (its program input leaves the show) and
+// takes it from the other guests; the track itself stays, for the next
+// share. It reports whether the session has a screen track yet (pion
+// makes the track on the transceiver's first packet, which can be one of
+// the browser's bandwidth probes before any sharing: so sharing is what
+// the guest says, not what arrives).
+func (f *sfu) setSharing(session *guest, on bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	session.sharing = on
+	found := false
+	for _, t := range f.tracks[session.id] {
+		if t.session != session || !t.info.Screen {
+			continue
+		}
+		found = true
+		if t.sharing.Swap(on) != on && !on {
+			select {
+			case t.unshared <- struct{}{}:
+			default: // one is pending: feedSink ends the track once
+			}
+		}
+	}
+	return found
 }
 
 // requestKeyframe asks every video track of a participant for a keyframe.
@@ -250,8 +287,10 @@ type pubTrack struct {
 	keyframe func()                      // asks the publisher for a keyframe; may be nil
 	sinkQ    chan *rtp.Packet            // nil without a Sink, and for the host
 	staged   atomic.Bool
-	ended    atomic.Bool  // out of the table for good
-	lastPLI  atomic.Int64 // unix nanoseconds
+	sharing  atomic.Bool   // screens: shared now (as the guest said)
+	unshared chan struct{} // screens: sharing stopped, for feedSink; capacity 1
+	ended    atomic.Bool   // out of the table for good
+	lastPLI  atomic.Int64  // unix nanoseconds
 	dropped  atomic.Uint64
 	log      *slog.Logger
 }
@@ -259,22 +298,32 @@ type pubTrack struct {
 // trackSerial numbers published tracks for TrackInfo.TrackID.
 var trackSerial atomic.Uint64
 
-// newPubTrack wraps a track a guest sends; pc is the guest's, for PLIs.
-func newPubTrack(session *guest, remote *webrtc.TrackRemote, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
+// newPubTrack wraps a track a guest sends (its screen if screen); pc is the
+// guest's, for PLIs.
+func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
 	c := remote.Codec()
 	owner := session.id
+	kind := remote.Kind().String()
+	if screen {
+		kind = "screen"
+	}
 	info := TrackInfo{
 		ParticipantID: owner,
-		TrackID:       fmt.Sprintf("%s-%s-%d", owner, remote.Kind(), trackSerial.Add(1)),
+		TrackID:       fmt.Sprintf("%s-%s-%d", owner, kind, trackSerial.Add(1)),
 		Kind:          remote.Kind().String(),
+		Screen:        screen,
 		MimeType:      c.MimeType,
 		ClockRate:     c.ClockRate,
 		Channels:      c.Channels,
 	}
 	// The stream ID is the participant ID: it is how a guest page groups a
 	// participant's audio and video into one tile and names it from the
-	// roster.
-	fanout, err := webrtc.NewTrackLocalStaticRTP(c.RTPCodecCapability, info.TrackID, owner)
+	// roster. A screen is a tile of its own: ScreenInput's name.
+	stream := owner
+	if screen {
+		stream = ScreenInput(owner)
+	}
+	fanout, err := webrtc.NewTrackLocalStaticRTP(c.RTPCodecCapability, info.TrackID, stream)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: forward %s: %w", info.TrackID, err)
 	}
@@ -290,6 +339,9 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, pc *webrtc.PeerConn
 	}
 	if sink != nil {
 		t.sinkQ = make(chan *rtp.Packet, sinkQueue)
+	}
+	if screen {
+		t.unshared = make(chan struct{}, 1)
 	}
 	return t, nil
 }
@@ -313,7 +365,7 @@ func (t *pubTrack) forward() {
 		// WriteRTP fails only for subscribers whose connection is closing;
 		// their session will remove them.
 		_ = t.fanout.WriteRTP(pkt)
-		if t.sinkQ != nil && t.staged.Load() {
+		if t.sinkQ != nil && t.staged.Load() && (!t.info.Screen || t.sharing.Load()) {
 			select {
 			case t.sinkQ <- pkt:
 			default:
@@ -326,11 +378,26 @@ func (t *pubTrack) forward() {
 }
 
 // feedSink hands queued packets to the Sink until forward closes the queue.
+// A screen's track ends in the Sink when its sharing stops (packets still
+// queued then are dropped), and begins again with the next shared packet.
 func (t *pubTrack) feedSink(sink Sink) {
-	for pkt := range t.sinkQ {
-		sink.WriteRTP(t.info, pkt)
+	for {
+		select {
+		case pkt, ok := <-t.sinkQ:
+			if !ok {
+				sink.EndTrack(t.info)
+				return
+			}
+			if t.info.Screen && !t.sharing.Load() {
+				continue
+			}
+			sink.WriteRTP(t.info, pkt)
+		case <-t.unshared: // nil for all but screens
+			if !t.sharing.Load() {
+				sink.EndTrack(t.info)
+			}
+		}
 	}
-	sink.EndTrack(t.info)
 }
 
 // requestKeyframe asks the publisher for a keyframe (a PLI for a guest),

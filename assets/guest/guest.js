@@ -4,7 +4,10 @@
 // "welcome", send one offer with our camera and mic; after that only the
 // studio offers (when people come on or leave the stage) and we answer. We
 // never offer again, so offers can't collide; device changes use
-// replaceTrack on the senders we already have.
+// replaceTrack on the senders we already have. The screen share too: the
+// offer has a third, empty video sender for it, named in the offer's
+// "sources" (by mid) so the studio can tell it from the camera; sharing
+// puts getDisplayMedia's track on it and says "share".
 "use strict";
 
 (() => {
@@ -24,7 +27,7 @@
     setup: $("setup"), show: $("show"), ended: $("ended"),
     preview: $("preview"), noCamera: $("no-camera"), level: $("level"),
     note: $("media-note"), camera: $("camera"), mic: $("mic"), name: $("name"),
-    join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"),
+    join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"), share: $("share"),
     greenroomNote: $("greenroom-note"), emptyStage: $("empty-stage"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
@@ -40,7 +43,9 @@
     joined: false,      // the user asked to be in the show
     ended: false,       // the studio said bye: don't reconnect
     retry: 0, retryTimer: 0,
-    tiles: new Map(),   // participant ID → {el, video, stream}
+    tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
+    screenTr: null,     // the transceiver kept for sharing our screen
+    screen: null,       // the shared screen's track, while sharing
     pendingCandidates: [],
     errors: [],
   };
@@ -200,7 +205,44 @@
     state.retryTimer = setTimeout(connect, delay);
   }
 
+  // shareScreen asks the browser for a screen, window or tab and sends it
+  // on the screen's sender; the browser's own "Stop sharing" ends it.
+  async function shareScreen() {
+    if (state.screen) { stopScreen(); return; }
+    if (!state.screenTr || !navigator.mediaDevices.getDisplayMedia) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
+    } catch (err) {
+      console.warn("getDisplayMedia:", err);
+      return; // the user said no
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track || !state.screenTr) { stream.getTracks().forEach((t) => t.stop()); return; }
+    track.contentHint = "detail"; // text stays sharp; frames drop instead
+    track.onended = stopScreen;
+    state.screen = track;
+    await state.screenTr.sender.replaceTrack(track);
+    send({ type: "share", sharing: true });
+    ui.share.textContent = "Stop sharing";
+  }
+
+  function stopScreen() {
+    const track = state.screen;
+    if (!track) return;
+    state.screen = null;
+    track.onended = null;
+    track.stop();
+    if (state.screenTr) state.screenTr.sender.replaceTrack(null).catch(() => {});
+    send({ type: "share", sharing: false });
+    ui.share.textContent = "Share screen";
+  }
+
   function closeConnection() {
+    if (state.screen) { state.screen.onended = null; state.screen.stop(); state.screen = null; }
+    state.screenTr = null;
+    ui.share.textContent = "Share screen";
+    ui.share.disabled = true;
     if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
     if (state.pc) { state.pc.close(); state.pc = null; }
     state.pendingCandidates = [];
@@ -263,6 +305,8 @@
       const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
       pc.addTransceiver(track || kind, { direction: "sendonly", streams: [state.stream] });
     }
+    // The screen's sender: no track until Share screen.
+    state.screenTr = pc.addTransceiver("video", { direction: "sendonly", streams: [new MediaStream()] });
     pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
     pc.ontrack = (e) => onTrack(e);
     pc.onconnectionstatechange = () => {
@@ -271,7 +315,13 @@
       if (pc.connectionState === "connected") setPlaceStatus();
     };
     await pc.setLocalDescription(await pc.createOffer());
-    send({ type: "offer", sdp: pc.localDescription.sdp });
+    const sources = {};
+    for (const tr of pc.getTransceivers()) {
+      if (tr.mid === null) continue;
+      sources[tr.mid] = tr === state.screenTr ? "screen" : tr.receiver.track.kind === "audio" ? "mic" : "camera";
+    }
+    send({ type: "offer", sdp: pc.localDescription.sdp, sources });
+    ui.share.disabled = false;
   }
 
   // hintVP8 adds the start/min bitrate hints to every VP8 payload type.
@@ -323,7 +373,7 @@
     if (!state.pc) return;
     for (const tr of state.pc.getTransceivers()) {
       const kind = tr.receiver.track && tr.receiver.track.kind;
-      if (tr.direction !== "sendonly" || tr.currentDirection === "inactive" || !kind) continue;
+      if (tr.direction !== "sendonly" || tr.currentDirection === "inactive" || !kind || tr === state.screenTr) continue;
       if (!state.stream) continue;
       const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
       if (tr.sender.track !== track) tr.sender.replaceTrack(track).catch((e) => console.warn(e));
@@ -336,7 +386,9 @@
   function onTrack(e) {
     const stream = e.streams[0];
     if (!stream) return;
-    const id = stream.id; // the studio uses the participant ID as stream ID
+    // The studio uses the participant ID as stream ID, and the ID and
+    // "/screen" for a shared screen.
+    const id = stream.id;
     let tile = state.tiles.get(id);
     if (!tile) {
       const el = document.createElement("div");
@@ -366,8 +418,10 @@
   function tileLooks(id) {
     const tile = state.tiles.get(id);
     if (!tile) return;
-    const member = state.roster.find((m) => m.id === id);
-    const name = member ? member.name : "Guest";
+    const screen = id.endsWith("/screen");
+    const member = state.roster.find((m) => m.id === (screen ? id.slice(0, -"/screen".length) : id));
+    const name = (member ? member.name : "Guest") + (screen ? "'s screen" : "");
+    tile.el.classList.toggle("screen", screen);
     tile.name.textContent = name;
     tile.el.dataset.initial = name.slice(0, 1).toUpperCase();
     const picture = tile.video.videoWidth > 0 && tile.stream.getVideoTracks().some((t) => t.readyState === "live");
@@ -388,7 +442,7 @@
     const me = state.roster.find((m) => m.id === state.id);
     state.place = me ? me.place : "";
     for (const id of [...state.tiles.keys()]) {
-      const m = state.roster.find((r) => r.id === id);
+      const m = state.roster.find((r) => r.id === id.replace(/\/screen$/, ""));
       if (!m || m.place !== "stage") removeTile(id);
       else tileLooks(id);
     }
@@ -439,6 +493,8 @@
   ui.join.onclick = join;
   ui.name.onkeydown = (e) => { if (e.key === "Enter") join(); };
   ui.leave.onclick = leave;
+  ui.share.onclick = shareScreen;
+  ui.share.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
   ui.rejoin.onclick = join;
   ui.camera.onchange = getMedia;
   ui.mic.onchange = getMedia;

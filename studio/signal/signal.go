@@ -6,8 +6,11 @@
 // The negotiation scheme is fixed so that glare cannot happen:
 //
 //   - the guest sends "join" first, and gets "welcome" with its ID;
-//   - the guest sends exactly one "offer" (its camera and mic), the studio
-//     answers;
+//   - the guest sends exactly one "offer" (its camera and mic, and a video
+//     transceiver kept for sharing a screen, without a track until then),
+//     the studio answers; the offer's "sources" say which of its
+//     transceivers (by mid) carries what, so the studio can tell a screen
+//     from a camera;
 //   - from then on only the studio offers (when it adds or removes other
 //     participants' tracks) and the guest only answers. A guest that needs
 //     different tracks replaces them on its existing senders, or reconnects.
@@ -15,7 +18,9 @@
 // Both sides trickle ICE candidates with "candidate" at any time after their
 // first description. "roster" tells the guest who is in the show and where
 // (so it can name the videos it receives: their stream ID is the
-// participant's ID); "error" reports a message the studio refused (the
+// participant's ID; a shared screen's is the ID and "/screen"); "share"
+// says the guest started or stopped sharing its screen (the track itself
+// never ends: the page replaces it on its sender); "error" reports a message the studio refused (the
 // session goes on); "bye" comes before the studio closes the socket.
 package signal
 
@@ -41,9 +46,21 @@ const (
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
 	TypeLeave     = "leave"     // guest → studio
+	TypeShare     = "share"     // guest → studio: {sharing}
 	TypeRoster    = "roster"    // studio → guest: {roster}
 	TypeError     = "error"     // studio → guest: {error}
 	TypeBye       = "bye"       // studio → guest: {reason}
+)
+
+// MaxSources bounds an offer's sources: a camera, a mic and a screen, with
+// room to spare.
+const MaxSources = 8
+
+// Source kinds, the values of an offer's sources.
+const (
+	SourceCamera = "camera"
+	SourceMic    = "mic"
+	SourceScreen = "screen"
 )
 
 // Member is one participant as a guest page sees it.
@@ -69,8 +86,14 @@ type Message struct {
 	// ICEServers come with "welcome": the STUN/TURN servers the guest
 	// should use.
 	ICEServers []webrtc.ICEServer `json:"iceServers,omitempty"`
-	Error      string             `json:"error,omitempty"`
-	Reason     string             `json:"reason,omitempty"`
+	// Sources come with the guest's offer: what each of its sending
+	// transceivers carries, by mid (SourceCamera, SourceMic,
+	// SourceScreen). A transceiver not listed is a camera or a mic.
+	Sources map[string]string `json:"sources,omitempty"`
+	// Sharing comes with "share": whether the guest's screen is now shared.
+	Sharing bool   `json:"sharing,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.
@@ -99,6 +122,18 @@ func Parse(data []byte) (Message, error) {
 		if !strings.HasPrefix(m.SDP, "v=0") {
 			return m, invalid("%s needs an sdp starting with v=0", m.Type)
 		}
+		if len(m.Sources) > MaxSources {
+			return m, invalid("%d sources is over the limit of %d", len(m.Sources), MaxSources)
+		}
+		for mid, kind := range m.Sources {
+			if mid == "" || len(mid) > 32 {
+				return m, invalid("a source's mid must be 1 to 32 bytes")
+			}
+			if kind != SourceCamera && kind != SourceMic && kind != SourceScreen {
+				return m, invalid("unknown source kind %q (camera, mic or screen)", kind)
+			}
+		}
+	case TypeShare:
 	case TypeCandidate:
 		// An empty candidate string is the end-of-candidates marker and is
 		// valid; a missing object is not.

@@ -258,7 +258,14 @@ func (p *Page) Call(method string, params, result any) error {
 
 // Eval runs a JavaScript expression in the page (awaiting it if it is a
 // promise) and decodes its JSON value into v.
-func (p *Page) Eval(expr string, v any) error {
+func (p *Page) Eval(expr string, v any) error { return p.eval(expr, v, false) }
+
+// EvalAsUser is Eval as if the user had just clicked: what
+// getDisplayMedia needs (headless Chromium with the fake devices then
+// shares a fake 800x600 "screen" without asking).
+func (p *Page) EvalAsUser(expr string, v any) error { return p.eval(expr, v, true) }
+
+func (p *Page) eval(expr string, v any, gesture bool) error {
 	var r struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -270,7 +277,7 @@ func (p *Page) Eval(expr string, v any) error {
 			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
-	err := p.Call("Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true}, &r)
+	err := p.Call("Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true, "userGesture": gesture}, &r)
 	switch {
 	case err != nil:
 		return err

@@ -47,6 +47,10 @@ type Options struct {
 	// DropEvery, if > 0, loses every Nth video packet the client sends, on
 	// the wire (below NACK): a lossy uplink.
 	DropEvery int
+	// ScreenIVF, if set, is shared as the client's screen (VP8 in IVF,
+	// looped): a second video track, named in the offer's sources as the
+	// guest page names its screen. StopScreen stops sharing it.
+	ScreenIVF string
 	// OnRTP, if set, sees every packet received, on the track's goroutine.
 	OnRTP func(participant, kind string, pkt *rtp.Packet)
 }
@@ -68,6 +72,8 @@ type Client struct {
 	RTPVideo *webrtc.TrackLocalStaticRTP
 
 	onRTP func(participant, kind string, pkt *rtp.Packet)
+	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
+	stopScreen context.CancelFunc
 
 	pc     *webrtc.PeerConnection
 	ws     *websocket.Conn
@@ -141,6 +147,12 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 			return fail(err)
 		}
 	}
+	var screen *webrtc.RTPTransceiver
+	if opt.ScreenIVF != "" {
+		if screen, err = c.shareScreen(opt.ScreenIVF); err != nil {
+			return fail(err)
+		}
+	}
 	if opt.VideoIVF == "" && opt.AudioOgg == "" && !opt.RTPVideo {
 		// Like the guest page: always offer something to receive on.
 		if _, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
@@ -152,7 +164,14 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		err = c.pc.SetLocalDescription(offer)
 	}
 	if err == nil {
-		err = c.write(signal.Message{Type: signal.TypeOffer, SDP: offer.SDP})
+		m := signal.Message{Type: signal.TypeOffer, SDP: offer.SDP}
+		if screen != nil {
+			m.Sources = map[string]string{screen.Mid(): signal.SourceScreen}
+		}
+		err = c.write(m)
+	}
+	if err == nil && screen != nil {
+		err = c.write(signal.Message{Type: signal.TypeShare, Sharing: true})
 	}
 	if err != nil {
 		return fail(err)
@@ -372,6 +391,46 @@ func (c *Client) publish(path, mime, kind string) error {
 		play(c.ctx)
 	}()
 	return nil
+}
+
+// shareScreen publishes path as the client's screen.
+func (c *Client) shareScreen(path string) (*webrtc.RTPTransceiver, error) {
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "screen", "self-screen")
+	if err != nil {
+		return nil, err
+	}
+	play, err := Player(track, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.addTrack(track); err != nil {
+		return nil, err
+	}
+	var screen *webrtc.RTPTransceiver
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Sender() != nil && tr.Sender().Track() == track {
+			screen = tr
+		}
+	}
+	ctx, stop := context.WithCancel(c.ctx)
+	c.stopScreen = stop
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		play(ctx)
+	}()
+	return screen, nil
+}
+
+// StopScreen stops sharing the screen, as the guest page does when the
+// browser's "Stop sharing" is pressed: no more packets, and "share" with
+// sharing false.
+func (c *Client) StopScreen() error {
+	if c.stopScreen == nil {
+		return errors.New("studiotest: no screen shared")
+	}
+	c.stopScreen()
+	return c.write(signal.Message{Type: signal.TypeShare, Sharing: false})
 }
 
 // Player returns a function that writes the media file at path (VP8 in

@@ -25,7 +25,8 @@ type bannersTab struct {
 	rows     []bannerRow
 	ticker   *widget.Entry
 	tickerOn *widget.Check
-	applying bool // tickerOn is being set from the scene, not by the host
+	applying bool   // tickerOn is being set from the scene, not by the host
+	seen     string // the program's ticker, as last shown
 }
 
 type bannerRow struct {
@@ -158,7 +159,7 @@ func (t *bannersTab) runTicker(on bool) {
 			return
 		}
 	}
-	s.scene.Ticker = text
+	s.scene.Ticker, t.seen = text, text
 	s.command("Couldn't change the ticker", func() error { return s.show.SetTicker(text) })
 }
 
@@ -194,7 +195,12 @@ func (t *bannersTab) refresh() {
 		t.tickerOn.SetChecked(on)
 		t.applying = false
 	}
-	if sc.Ticker != "" && sc.Ticker != oneLine(t.ticker.Text) {
-		t.ticker.SetText(sc.Ticker) // set elsewhere (the control API)
+	// A ticker set elsewhere (the control API) shows its text here; one
+	// that did not change leaves alone what the host may be typing.
+	if sc.Ticker != t.seen {
+		t.seen = sc.Ticker
+		if sc.Ticker != "" && sc.Ticker != oneLine(t.ticker.Text) {
+			t.ticker.SetText(sc.Ticker)
+		}
 	}
 }

@@ -79,7 +79,20 @@ func TestTicker(t *testing.T) {
 	if got, want := f.ops(), []string{"ticker Subscribe!", "ticker "}; !slices.Equal(got, want) {
 		t.Errorf("calls %q, want %q", got, want)
 	}
-	if st.Get().Ticker != "Subscribe!" {
+	// While it runs, the host types the next text: another scene change
+	// (a banner) does not put the running text back.
+	test.Tap(b.tickerOn)
+	s.settle()
+	b.ticker.SetText("Next: the Q&A")
+	f.setScene(studio.Scene{Layout: "grid", Ticker: "Subscribe!", Banner: "x"})
+	eventually(t, s, "the banner", func() bool { return s.scene.Banner == "x" })
+	if b.ticker.Text != "Next: the Q&A" {
+		t.Errorf("the ticker entry was reset to %q", b.ticker.Text)
+	}
+	if got, want := f.ops(), []string{"ticker Subscribe!", "ticker ", "ticker Subscribe!"}; !slices.Equal(got, want) {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+	if st.Get().Ticker != "Next: the Q&A" { // as typed, saved
 		t.Errorf("ticker text saved as %q", st.Get().Ticker)
 	}
 }

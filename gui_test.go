@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -485,6 +486,22 @@ func TestGuiBannerInProgram(t *testing.T) {
 	}
 	test.Tap(g.button(t, "Hide"))
 	g.waitFor(t, 5*time.Second, "the banner to go", func() bool { return brandPlate(g.preview()) < before+500 })
+
+	// A scene changed through the control API shows in the window.
+	st := g.show.Studio
+	req, _ := http.NewRequest("POST", "http://"+st.Addr().String()+"/api/scene", strings.NewReader(`{"layout": "solo"}`))
+	req.Header.Set("Authorization", "Bearer "+st.ControlToken().Reveal())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /api/scene: %s", resp.Status)
+	}
+	g.waitFor(t, 5*time.Second, "the Solo button marked", func() bool {
+		return g.button(t, "Solo").Importance == widget.HighImportance && g.button(t, "Grid").Importance != widget.HighImportance
+	})
 }
 
 // brandPlate counts the pixels of the brand colour in the lower third's

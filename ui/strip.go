@@ -59,7 +59,7 @@ func (s *Studio) buildStrip() fyne.CanvasObject {
 		container.NewHBox(title, s.notice, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
 }
 
-const cardWidth, cardHeight = 220, 176
+const cardWidth, cardHeight = 220, 158
 
 // updateStrip makes the strip match s.state: a card per participant, in the
 // order they joined, the host first.
@@ -176,7 +176,7 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	if p.Role == studio.RoleHost {
 		c.level = widget.NewProgressBar()
 		c.level.TextFormatter = func() string { return "" }
-		info.Add(c.level)
+		info.Add(container.New(thin{6}, c.level))
 	}
 	top := container.NewBorder(nil, nil, container.NewCenter(av), nil, info)
 	buttons := container.NewVBox(c.onStage, container.NewBorder(nil, nil, nil, c.kick, c.stage))
@@ -323,3 +323,16 @@ func (s *Studio) kick(p studio.Participant) {
 			})
 		})
 }
+
+// thin lays its objects out full width and h high: the host's level meter
+// as a slim bar under the name, not a button-high block.
+type thin struct{ h float32 }
+
+func (l thin) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, (size.Height-l.h)/2))
+		o.Resize(fyne.NewSize(size.Width, l.h))
+	}
+}
+
+func (l thin) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(0, l.h+4) }

@@ -24,6 +24,9 @@ type session struct {
 	stopFeed func()
 	feed     *feed.Feed
 	host     *hostSource
+
+	screenMu   sync.Mutex
+	stopScreen func() // the host's screen share; nil when not sharing
 }
 
 // startSession builds a session. scfg gets the Program as its Sink and
@@ -70,10 +73,58 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 	return s, nil
 }
 
+// ShareScreen starts (on) or stops sharing the host's screen — the X11
+// display the studio runs on ($DISPLAY), through encode/device — as a
+// program source of its own next to the host's camera:
+// studio.ScreenInput(studio.HostID), tagged "<host>'s screen". It is not
+// shown large by itself: Program.ShowScreen(studio.HostID) does that (the
+// window's Share screen button may do both). Stopping takes it out of the
+// program, and the scene falls back if it was shown large. The host's
+// screen goes into the program only, not to the guests. Sharing twice, or
+// stopping when not sharing, does nothing. Without an X11 display the
+// error wraps device.ErrNoScreen.
+func (s *session) ShareScreen(on bool) error {
+	s.screenMu.Lock()
+	defer s.screenMu.Unlock()
+	if !on {
+		if s.stopScreen != nil {
+			s.stopScreen()
+			s.stopScreen = nil
+		}
+		return nil
+	}
+	if s.stopScreen != nil {
+		return nil
+	}
+	in, remove, err := s.prog.AddScreen(studio.HostID)
+	if err != nil {
+		return err
+	}
+	c, err := device.StartScreen(device.ScreenConfig{}, in)
+	if err != nil {
+		remove()
+		return err
+	}
+	s.stopScreen = func() {
+		c.Close()
+		remove()
+	}
+	return nil
+}
+
+// Sharing says whether the host's screen is shared.
+func (s *session) Sharing() bool {
+	s.screenMu.Lock()
+	defer s.screenMu.Unlock()
+	return s.stopScreen != nil
+}
+
 // Close ends the session: the studio first (no more RTP into the program),
-// the host's source, the feed, the program's outputs, then the pipeline.
+// the host's source and screen, the feed, the program's outputs, then the
+// pipeline.
 func (s *session) Close() error {
 	err := s.studio.Close()
+	_ = s.ShareScreen(false)
 	if s.host != nil {
 		s.host.Close()
 	}

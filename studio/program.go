@@ -228,6 +228,40 @@ func (p *Program) EndTrack(t TrackInfo) {
 	}
 }
 
+// AddScreen makes the program input for the screen of participant id
+// when it does not come through the Sink: the host's own screen. It is
+// named and letterboxed like a guest's, ShowScreen(id) shows it large, and
+// remove (safe to call twice, and after Close) takes it out, the scene
+// falling back as when a guest stops sharing.
+func (p *Program) AddScreen(id string) (in *encode.Input, remove func(), err error) {
+	name := ScreenInput(id)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, nil, errors.New("studio: the program is closed")
+	}
+	if p.inputs[name] != nil {
+		p.mu.Unlock()
+		return nil, nil, fmt.Errorf("studio: %s's screen is shared already", id)
+	}
+	pi := &programInput{in: p.pipe.AddInput(name), tracks: map[string]*decode.Track{}}
+	p.inputs[name] = pi
+	p.mu.Unlock()
+	p.applyScene()
+	return pi.in, func() {
+		p.mu.Lock()
+		mine := p.inputs[name] == pi
+		if mine {
+			pi.in.Close()
+			delete(p.inputs, name)
+		}
+		p.mu.Unlock()
+		if mine {
+			p.inputGone(name)
+		}
+	}, nil
+}
+
 // SetLive starts (on) or ends the live show: every destination and the
 // recording become outputs of the pipeline. Going live waits until each
 // destination is live or has failed; it fails only if nothing could start,

@@ -1,5 +1,6 @@
-// Package device owns the host's own camera and microphone: it lists the
-// ones this machine has and captures the chosen ones, through
+// Package device owns the host's own camera and microphone, and their
+// screen: it lists the cameras and microphones this machine has and
+// captures the chosen ones (StartScreen: the X11 screen), through
 // github.com/pion/mediadevices, into an encode.Target. Pictures become 4:2:0
 // compositor frames at the camera's own size (the compositor scales them);
 // samples go on as float32 at the device's rate and channel count (the
@@ -21,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/driver"
@@ -33,6 +35,9 @@ import (
 	// falls back to a silent "null" device where there is no sound card).
 	_ "github.com/pion/mediadevices/pkg/driver/camera"
 	_ "github.com/pion/mediadevices/pkg/driver/microphone"
+	// The X11 screen (XShm); it registers the screens of $DISPLAY when the
+	// program starts, and StartScreen looks again if there were none.
+	"github.com/pion/mediadevices/pkg/driver/screen"
 
 	"greenroom/encode"
 	"greenroom/encode/compositor"
@@ -196,6 +201,79 @@ func open(kind Kind, label string) (mediadevices.Track, error) {
 	return s.GetTracks()[0], nil
 }
 
+// ErrNoScreen is StartScreen's error where there is no X11 display to
+// capture (none, or Wayland without XWayland).
+var ErrNoScreen = errors.New("no screen to capture (an X11 display is needed)")
+
+// ScreenConfig says how to capture the screen.
+type ScreenConfig struct {
+	FPS    float32 // frames a second; default 10 (a screen changes little, and text wants pixels more than motion)
+	Logger *slog.Logger
+}
+
+// screenMu serializes StartScreen's look for screens: mediadevices' driver
+// manager registers a screen twice if asked twice.
+var screenMu sync.Mutex
+
+// StartScreen captures the first screen of the X11 display ($DISPLAY) into
+// target until Close: RGBA pictures at the screen's size, as 4:2:0 frames.
+func StartScreen(cfg ScreenConfig, target encode.Target) (*Capture, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.FPS <= 0 {
+		cfg.FPS = 10
+	}
+	screenMu.Lock()
+	id := screenID()
+	if id == "" {
+		// $DISPLAY was not set, or the display not up, when the program
+		// started: the driver looked then and found nothing.
+		screen.Initialize()
+		id = screenID()
+	}
+	screenMu.Unlock()
+	if id == "" {
+		return nil, fmt.Errorf("device: screen: %w", ErrNoScreen)
+	}
+	var s mediadevices.MediaStream
+	var err error
+	// Opening fails now and then under Xvfb (a display just started, or a
+	// capture just closed: "failed to open display"); a moment later it
+	// works.
+	for try := 0; try < 5; try++ {
+		if try > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		s, err = mediadevices.GetDisplayMedia(mediadevices.MediaStreamConstraints{Video: func(c *mediadevices.MediaTrackConstraints) {
+			c.DeviceID = prop.StringExact(id)
+			c.FrameRate = prop.Float(cfg.FPS)
+		}})
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("device: open the screen: %w", err)
+	}
+	t := s.GetVideoTracks()[0].(*mediadevices.VideoTrack)
+	c := &Capture{done: make(chan struct{})}
+	c.wg.Add(1)
+	go c.run(t, log.With("component", "device", "screen", id), func() error { return readVideo(t.NewReader(false), target) })
+	return c, nil
+}
+
+// screenID is the first screen's device ID, or "".
+func screenID() string {
+	for _, d := range mediadevices.EnumerateDevices() {
+		if d.DeviceType == driver.Screen {
+			return d.DeviceID
+		}
+	}
+	return ""
+}
+
 // run calls read (one frame or chunk a call) until Close or an error, then
 // closes the device. The device is closed here, after the last read has
 // returned: some drivers (mediadevices' test pattern) never return from a
@@ -271,6 +349,18 @@ func Frame(target encode.Target, img image.Image) *compositor.Frame {
 			for x := range w / 2 {
 				o := src.COffset(b.Min.X+2*x, b.Min.Y+2*y)
 				dcb[x], dcr[x] = src.Cb[o], src.Cr[o]
+			}
+		}
+	case *image.RGBA: // a screen
+		for y := 0; y < h; y++ {
+			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				p := row[4*x:]
+				yy, cb, cr := color.RGBToYCbCr(p[0], p[1], p[2])
+				f.Y[y*f.YStride+x] = yy
+				if x%2 == 0 && y%2 == 0 {
+					f.Cb[y/2*f.CStride+x/2], f.Cr[y/2*f.CStride+x/2] = cb, cr
+				}
 			}
 		}
 	default:

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"image"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"greenroom/encode"
+	"greenroom/encode/mediatest"
+	"greenroom/encode/scene"
+	"greenroom/studio"
+)
+
+// TestHostSharesScreen shares the host's screen (a white virtual X
+// display) next to the test-pattern host: it is a program input of its
+// own, shown large in the screen layout it fills the main area of the
+// recording; stopping takes it out and the scene falls back.
+func TestHostSharesScreen(t *testing.T) {
+	t.Setenv("DISPLAY", mediatest.StartXvfb(t, "1280x720"))
+	rec := filepath.Join(t.TempDir(), "show.mp4")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sess, err := startSession(encode.Config{Width: 640, Height: 360, FPS: 30, Logger: log},
+		studio.Config{Listen: "127.0.0.1:0", PlainHTTP: true, ConfigDir: t.TempDir()},
+		studio.ProgramConfig{RecordFile: rec, Logger: log}, false, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	screen := studio.ScreenInput(studio.HostID)
+	if err := sess.ShareScreen(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.ShareScreen(true); err != nil || !sess.Sharing() {
+		t.Fatalf("sharing twice: %v", err)
+	}
+	if !slices.Contains(sess.prog.Inputs(), screen) {
+		t.Fatalf("program inputs %v, want %s", sess.prog.Inputs(), screen)
+	}
+	before := sess.prog.Scene().Layout
+	if err := sess.prog.ShowScreen(studio.HostID); err != nil {
+		t.Fatal(err)
+	}
+	if got := sess.pipe.Scene().Names[screen]; got != "Host's screen" {
+		t.Errorf("the screen's name tag is %q", got)
+	}
+	if err := sess.prog.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := sess.prog.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.ShareScreen(false); err != nil || sess.Sharing() {
+		t.Fatalf("stop sharing: %v", err)
+	}
+	if slices.Contains(sess.prog.Inputs(), screen) {
+		t.Errorf("the screen is still in the program: %v", sess.prog.Inputs())
+	}
+	if sc := sess.prog.Scene(); sc.Layout != before || sc.Main != "" {
+		t.Errorf("after the screen left the scene is %+v, want %s", sc, before)
+	}
+
+	// Two sources, the screen main: the large area on the left is the
+	// white screen (letterboxed, so its middle).
+	cells, _ := scene.Arrange(scene.Screen, 2, 0, image.Rect(0, 0, 640, 360))
+	r := cells[0]
+	mid := image.Rect(r.Min.X+r.Dx()/4, r.Min.Y+r.Dy()/4, r.Max.X-r.Dx()/4, r.Max.Y-r.Dy()/4)
+	img := mediatest.Frame(t, rec, 2*time.Second)
+	var sum, n float64
+	for y := mid.Min.Y; y < mid.Max.Y; y += 4 {
+		for x := mid.Min.X; x < mid.Max.X; x += 4 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			sum += (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)) / 257
+			n++
+		}
+	}
+	if mean := sum / n; mean < 200 {
+		t.Errorf("the main area %v has mean luma %.0f: not the white screen", mid, mean)
+	}
+}

@@ -217,15 +217,23 @@ func (p *Program) EndTrack(t TrackInfo) {
 		tr.Close()
 	}
 	delete(pi.tracks, t.TrackID)
-	gone := len(pi.tracks) == 0
-	if gone {
-		pi.in.Close()
-		delete(p.inputs, name)
-	}
+	gone := len(pi.tracks) == 0 && p.dropInput(name, pi)
 	p.mu.Unlock()
 	if gone {
 		p.inputGone(name)
 	}
+}
+
+// dropInput takes pi, the input called name, out of the program if it is
+// still there, and says whether it was. Call with mu held, and inputGone
+// after letting go of it.
+func (p *Program) dropInput(name string, pi *programInput) bool {
+	if p.inputs[name] != pi {
+		return false
+	}
+	pi.in.Close()
+	delete(p.inputs, name)
+	return true
 }
 
 // AddScreen makes the program input for the screen of participant id
@@ -250,13 +258,9 @@ func (p *Program) AddScreen(id string) (in *encode.Input, remove func(), err err
 	p.applyScene()
 	return pi.in, func() {
 		p.mu.Lock()
-		mine := p.inputs[name] == pi
-		if mine {
-			pi.in.Close()
-			delete(p.inputs, name)
-		}
+		gone := p.dropInput(name, pi)
 		p.mu.Unlock()
-		if mine {
+		if gone {
 			p.inputGone(name)
 		}
 	}, nil

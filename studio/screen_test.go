@@ -102,7 +102,7 @@ func TestGuestSharesScreen(t *testing.T) {
 // asking): the screen comes into the program as an input of its own (and
 // not before the click: Chromium's bandwidth probes reach the empty
 // screen sender first); the browser's "Stop sharing" (the track's ended
-// event) takes it out again. Forwarding to other guests is
+// event) takes it out again, and sharing again brings it back. Forwarding to other guests is
 // TestGuestSharesScreen's.
 func TestChromiumGuestSharesScreen(t *testing.T) {
 	if testing.Short() {
@@ -153,6 +153,11 @@ func TestChromiumGuestSharesScreen(t *testing.T) {
 	if err := page.Eval(`document.getElementById("share").textContent`, &label); err != nil || label != "Share screen" {
 		t.Errorf("the button says %q (%v) after sharing stopped", label, err)
 	}
+	// Sharing again: the same sender, a new track, the input back.
+	if err := page.EvalAsUser(`document.getElementById("share").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the browser's screen back in the program", func() bool { return slices.Contains(prog.Inputs(), screen) })
 	var errs []string
 	if err := page.Eval(`window.greenroom.errors`, &errs); err != nil || len(errs) > 0 {
 		t.Errorf("the page got errors from the studio: %v %v", errs, err)

@@ -76,13 +76,13 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 // ShareScreen starts (on) or stops sharing the host's screen — the X11
 // display the studio runs on ($DISPLAY), through encode/device — as a
 // program source of its own next to the host's camera:
-// studio.ScreenInput(studio.HostID), tagged "<host>'s screen". It is not
+// studio.ScreenInput(studio.HostID), tagged "<host>'s screen", and sent to
+// the guests as a stream of that name (StartHostScreenFeed). It is not
 // shown large by itself: Program.ShowScreen(studio.HostID) does that (the
 // window's Share screen button may do both). Stopping takes it out of the
-// program, and the scene falls back if it was shown large. The host's
-// screen goes into the program only, not to the guests. Sharing twice, or
-// stopping when not sharing, does nothing. Without an X11 display the
-// error wraps device.ErrNoScreen.
+// program and from the guests, and the scene falls back if it was shown
+// large. Sharing twice, or stopping when not sharing, does nothing.
+// Without an X11 display the error wraps device.ErrNoScreen.
 func (s *session) ShareScreen(on bool) error {
 	s.screenMu.Lock()
 	defer s.screenMu.Unlock()
@@ -100,13 +100,20 @@ func (s *session) ShareScreen(on bool) error {
 	if err != nil {
 		return err
 	}
-	c, err := device.StartScreen(device.ScreenConfig{}, in)
+	f, stopFeed, err := s.studio.StartHostScreenFeed(feed.Config{})
 	if err != nil {
+		remove()
+		return err
+	}
+	c, err := device.StartScreen(device.ScreenConfig{}, encode.Tee(in, f))
+	if err != nil {
+		stopFeed()
 		remove()
 		return err
 	}
 	s.stopScreen = func() {
 		c.Close()
+		stopFeed()
 		remove()
 	}
 	return nil

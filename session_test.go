@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"image"
 	"io"
 	"log/slog"
@@ -13,12 +14,14 @@ import (
 	"greenroom/encode/mediatest"
 	"greenroom/encode/scene"
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestHostSharesScreen shares the host's screen (a white virtual X
 // display) next to the test-pattern host: it is a program input of its
-// own, shown large in the screen layout it fills the main area of the
-// recording; stopping takes it out and the scene falls back.
+// own and a stream of its own to the guests; shown large in the screen
+// layout it fills the main area of the recording; stopping takes it out
+// (of both) and the scene falls back.
 func TestHostSharesScreen(t *testing.T) {
 	t.Setenv("DISPLAY", mediatest.StartXvfb(t, "1280x720"))
 	rec := filepath.Join(t.TempDir(), "show.mp4")
@@ -31,6 +34,13 @@ func TestHostSharesScreen(t *testing.T) {
 	}
 	defer sess.Close()
 	screen := studio.ScreenInput(studio.HostID)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ann, err := studiotest.Join(ctx, sess.studio.GuestURL(), "Ann", studiotest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
 	if err := sess.ShareScreen(true); err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +64,9 @@ func TestHostSharesScreen(t *testing.T) {
 	if err := sess.prog.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
+	if n := ann.Packets(screen, "video"); n < 10 {
+		t.Errorf("the guest got %d packets of the host's screen", n)
+	}
 	if err := sess.ShareScreen(false); err != nil || sess.Sharing() {
 		t.Fatalf("stop sharing: %v", err)
 	}
@@ -63,6 +76,11 @@ func TestHostSharesScreen(t *testing.T) {
 	if sc := sess.prog.Scene(); sc.Layout != before || sc.Main != "" {
 		t.Errorf("after the screen left the scene is %+v, want %s", sc, before)
 	}
+	n := ann.Packets(screen, "video")
+	time.Sleep(500 * time.Millisecond)
+	if m := ann.Packets(screen, "video"); m != n {
+		t.Errorf("the guest got %d packets of the host's screen after it stopped", m-n)
+	}
 
 	// Two sources, the screen main: the large area on the left is the
 	// white screen (letterboxed, so its middle).
@@ -70,15 +88,15 @@ func TestHostSharesScreen(t *testing.T) {
 	r := cells[0]
 	mid := image.Rect(r.Min.X+r.Dx()/4, r.Min.Y+r.Dy()/4, r.Max.X-r.Dx()/4, r.Max.Y-r.Dy()/4)
 	img := mediatest.Frame(t, rec, 2*time.Second)
-	var sum, n float64
+	var sum, count float64
 	for y := mid.Min.Y; y < mid.Max.Y; y += 4 {
 		for x := mid.Min.X; x < mid.Max.X; x += 4 {
 			r, g, b, _ := img.At(x, y).RGBA()
 			sum += (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)) / 257
-			n++
+			count++
 		}
 	}
-	if mean := sum / n; mean < 200 {
+	if mean := sum / count; mean < 200 {
 		t.Errorf("the main area %v has mean luma %.0f: not the white screen", mid, mean)
 	}
 }

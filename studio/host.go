@@ -53,3 +53,44 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		f.Close()
 	}, nil
 }
+
+// StartHostScreenFeed sends the host's shared screen to every guest as a
+// stream of its own, ScreenInput(HostID), as the guests' screens are: a
+// video-only conference encoder (package feed; 1280x720 at 10 frames a
+// second by default: text wants pixels more than motion). The screen's
+// capture writes into the returned feed as well as into the program
+// (encode.Tee). stop takes the track away and ends the encoder; it is safe
+// to call twice.
+func (s *Studio) StartHostScreenFeed(cfg feed.Config) (f *feed.Feed, stop func(), err error) {
+	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "screen", ScreenInput(HostID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("studio: host screen track: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = s.log
+	}
+	if cfg.Width == 0 {
+		cfg.Width, cfg.Height = 1280, 720
+	}
+	if cfg.FPS == 0 {
+		cfg.FPS = 10
+	}
+	if cfg.VideoBitRate == 0 {
+		cfg.VideoBitRate = 1200_000
+	}
+	f, err = feed.New(cfg, func(smp feed.Sample) {
+		_ = video.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
+	}, func(feed.Sample) {})
+	if err != nil {
+		return nil, nil, err
+	}
+	remove, err := s.AddHostTrack(video, f.RequestKeyframe)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, func() {
+		remove()
+		f.Close()
+	}, nil
+}

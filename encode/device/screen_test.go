@@ -4,13 +4,17 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"greenroom/encode/mediatest"
 )
 
 // TestScreen captures a virtual X display (Xvfb, its root window white):
-// its pictures come at its size, white, until Close.
+// its pictures come at its size, white, until Close, which leaves no
+// goroutine behind.
 func TestScreen(t *testing.T) {
 	t.Setenv("DISPLAY", mediatest.StartXvfb(t, "640x480"))
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var tg target
 	c, err := StartScreen(ScreenConfig{FPS: 15}, &tg)
 	if err != nil {

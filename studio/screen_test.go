@@ -102,8 +102,8 @@ func TestGuestSharesScreen(t *testing.T) {
 // asking): the screen comes into the program as an input of its own (and
 // not before the click: Chromium's bandwidth probes reach the empty
 // screen sender first); the browser's "Stop sharing" (the track's ended
-// event) takes it out again, and sharing again brings it back. Forwarding to other guests is
-// TestGuestSharesScreen's.
+// event) takes it out again, and sharing again brings it back. A pion
+// guest receives the browser's camera and screen.
 func TestChromiumGuestSharesScreen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real browsers: skipped with -short")
@@ -119,6 +119,7 @@ func TestChromiumGuestSharesScreen(t *testing.T) {
 	page := pages[0]
 	var id string
 	eventually(t, "the browser guest to join", func() bool { return page.Eval(`window.greenroom.id || ""`, &id) == nil && id != "" })
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
 	if code, body := api(t, s, "POST", "/api/stage", "", `{"id":"`+id+`","on":true}`); code != 200 {
 		t.Fatalf("stage %s: %d %v", id, code, body)
 	}
@@ -136,6 +137,9 @@ func TestChromiumGuestSharesScreen(t *testing.T) {
 	}
 	screen := studio.ScreenInput(id)
 	eventually(t, "the browser's screen in the program", func() bool { return slices.Contains(prog.Inputs(), screen) })
+	eventually(t, "Bob to receive the browser's camera and screen", func() bool {
+		return bob.Packets(id, "video") > 10 && bob.Packets(screen, "video") > 10
+	})
 	if err := prog.ShowScreen(id); err != nil {
 		t.Fatal(err)
 	}

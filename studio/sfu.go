@@ -362,9 +362,16 @@ func (t *pubTrack) forward() {
 			}
 			return
 		}
-		// WriteRTP fails only for subscribers whose connection is closing;
-		// their session will remove them.
-		_ = t.fanout.WriteRTP(pkt)
+		// The publisher's header extensions go no further: their IDs were
+		// negotiated on its leg and mean other things on each
+		// subscriber's (a pion subscriber took a Chromium guest's mid
+		// extension for a simulcast rid and never delivered the video);
+		// each leg's interceptors add their own (transport-cc). WriteRTP
+		// fails only for subscribers whose connection is closing; their
+		// session will remove them.
+		fw := *pkt
+		fw.Header.Extension, fw.Header.Extensions = false, nil
+		_ = t.fanout.WriteRTP(&fw)
 		if t.sinkQ != nil && t.staged.Load() && (!t.info.Screen || t.sharing.Load()) {
 			select {
 			case t.sinkQ <- pkt:

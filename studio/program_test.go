@@ -2,6 +2,7 @@ package studio_test
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"math"
 	"os"
@@ -202,5 +203,33 @@ func TestChromiumGuestsLive(t *testing.T) {
 		if changed < 0.002 {
 			t.Errorf("browser tile %d: the picture did not move in 1 s", i+1)
 		}
+	}
+}
+
+// Off the stage is out of the program: a guest taken back to the green room
+// leaves the picture and the mix (not a frozen tile), and comes back when
+// staged again.
+func TestUnstagedGuestLeavesTheProgram(t *testing.T) {
+	s, prog, _ := startShow(t, studio.ProgramConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g, err := studiotest.Join(ctx, s.GuestURL(), "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	has := func() bool {
+		for _, id := range prog.Inputs() {
+			if id == g.ID {
+				return true
+			}
+		}
+		return false
+	}
+	for _, on := range []bool{true, false, true} {
+		if err := s.Stage(g.ID, on); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, fmt.Sprintf("the guest in the program: %v", on), func() bool { return has() == on })
 	}
 }

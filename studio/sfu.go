@@ -226,7 +226,15 @@ func (f *sfu) setStaged(st State) {
 	defer f.mu.Unlock()
 	for _, p := range st.Participants {
 		for _, t := range f.tracks[p.ID] {
-			t.staged.Store(p.Place == PlaceStage)
+			if was := t.staged.Swap(p.Place == PlaceStage); was && p.Place != PlaceStage {
+				// Off the stage is out of the program: the Sink ends the
+				// track (its input leaves the picture and the mix) and
+				// begins it again if they come back.
+				select {
+				case t.unstaged <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
 }
@@ -289,6 +297,7 @@ type pubTrack struct {
 	staged   atomic.Bool
 	sharing  atomic.Bool   // screens: shared now (as the guest said)
 	unshared chan struct{} // screens: sharing stopped, for feedSink; capacity 1
+	unstaged chan struct{} // the owner left the stage, for feedSink; capacity 1
 	ended    atomic.Bool   // out of the table for good
 	lastPLI  atomic.Int64  // unix nanoseconds
 	dropped  atomic.Uint64
@@ -343,6 +352,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *we
 	if screen {
 		t.unshared = make(chan struct{}, 1)
 	}
+	t.unstaged = make(chan struct{}, 1)
 	return t, nil
 }
 
@@ -395,12 +405,16 @@ func (t *pubTrack) feedSink(sink Sink) {
 				sink.EndTrack(t.info)
 				return
 			}
-			if t.info.Screen && !t.sharing.Load() {
+			if t.info.Screen && !t.sharing.Load() || !t.staged.Load() {
 				continue
 			}
 			sink.WriteRTP(t.info, pkt)
 		case <-t.unshared: // nil for all but screens
 			if !t.sharing.Load() {
+				sink.EndTrack(t.info)
+			}
+		case <-t.unstaged:
+			if !t.staged.Load() {
 				sink.EndTrack(t.info)
 			}
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -17,36 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"greenroom/encode/mediatest"
 	"greenroom/studio/studiotest"
 )
-
-// startXvfb starts a virtual display and returns its name (":N").
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		t.Fatal("Xvfb is missing: apt-get install xvfb (scripts/test installs it)")
-	}
-	for n := 90; n < 110; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		d := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xvfb", d, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for i := 0; i < 50; i++ {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return d
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb %s did not start", d)
-	}
-	t.Fatal("no free X display")
-	return ""
-}
 
 // screenshot grabs the whole virtual screen with ffmpeg's x11grab.
 func screenshot(t *testing.T, display string) image.Image {
@@ -83,7 +55,7 @@ func changedShare(a, b image.Image, r image.Rectangle) float64 {
 // brought on stage, and the program preview moving. The screenshot is kept
 // in testdata/out/window.png.
 func TestWindowWithGuest(t *testing.T) {
-	display := startXvfb(t)
+	display := mediatest.StartXvfb(t, "1280x800")
 	home := t.TempDir()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")

@@ -53,6 +53,21 @@ func startShow(t *testing.T, cfg studio.ProgramConfig) (*studio.Studio, *studio.
 	return s, prog, pipe
 }
 
+// setLive goes live (or ends the show) through the control API.
+func setLive(t *testing.T, s *studio.Studio, n *mediatest.Nginx, on bool) {
+	t.Helper()
+	if code, body := api(t, s, "POST", "/api/live", "", fmt.Sprintf(`{"on":%v}`, on)); code != 200 {
+		t.Fatalf("live %v: %d %v\n%s", on, code, body, n.LogTail(20))
+	}
+}
+
+// keepRecording copies a recording into $GREENROOM_KEEP, if set, to look at.
+func keepRecording(rec, name string) {
+	if dir := os.Getenv("GREENROOM_KEEP"); dir != "" {
+		exec.Command("cp", rec, filepath.Join(dir, name)).Run()
+	}
+}
+
 // centre returns the middle half of r.
 func centre(r image.Rectangle) image.Rectangle {
 	return image.Rect(r.Min.X+r.Dx()/4, r.Min.Y+r.Dy()/4, r.Max.X-r.Dx()/4, r.Max.Y-r.Dy()/4)
@@ -110,23 +125,17 @@ func TestGuestsInTheLiveProgram(t *testing.T) {
 			return g.Packets(studio.HostID, "video") > 30 && g.Packets(studio.HostID, "audio") > 30
 		})
 	}
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
-		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
-	}
+	setLive(t, s, n, true)
 	time.Sleep(6 * time.Second)
 	for _, o := range prog.Outputs() {
 		if o.State.String() != "live" {
 			t.Errorf("output %s: %s %v", o.Name, o.State, o.Err)
 		}
 	}
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
-		t.Fatalf("end live: %d %v", code, body)
-	}
+	setLive(t, s, n, false)
 
 	rec := n.Recording("show")
-	if dir := os.Getenv("GREENROOM_KEEP"); dir != "" {
-		exec.Command("cp", rec, dir).Run()
-	}
+	keepRecording(rec, "show.flv")
 	p := mediatest.ProbeFile(t, rec)
 	if p.Video == nil || p.Video.Width != 1280 || p.Audio == nil || p.Duration < 5 {
 		t.Fatalf("nginx got %+v", p)
@@ -181,17 +190,11 @@ func TestChromiumGuestsLive(t *testing.T) {
 	}
 	eventually(t, "both browsers in the program", func() bool { return len(prog.Inputs()) == 2 })
 	time.Sleep(2 * time.Second) // their video starts flowing into the program
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
-		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
-	}
+	setLive(t, s, n, true)
 	time.Sleep(6 * time.Second)
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
-		t.Fatalf("end live: %d %v", code, body)
-	}
+	setLive(t, s, n, false)
 	rec := n.Recording("show")
-	if dir := os.Getenv("GREENROOM_KEEP"); dir != "" {
-		exec.Command("cp", rec, filepath.Join(dir, "chromium-show.flv")).Run()
-	}
+	keepRecording(rec, "chromium-show.flv")
 	cells, _ := scene.Arrange(scene.Grid, 3, 0, image.Rect(0, 0, 1280, 720))
 	a, b := mediatest.Frame(t, rec, 3*time.Second), mediatest.Frame(t, rec, 4*time.Second)
 	for i, cell := range cells[1:] {

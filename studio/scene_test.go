@@ -172,17 +172,13 @@ func TestSceneControlAPI(t *testing.T) {
 func TestSceneChangeThroughAPIWhileLive(t *testing.T) {
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
 	s, _, _ := startShow(t, studio.ProgramConfig{Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}}})
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
-		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
-	}
+	setLive(t, s, n, true)
 	time.Sleep(3 * time.Second)
 	if code, body := api(t, s, "POST", "/api/scene", "", `{"banner": "Breaking: Greenroom scenes work"}`); code != 200 {
 		t.Fatalf("banner: %d %v", code, body)
 	}
 	time.Sleep(3 * time.Second)
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
-		t.Fatalf("end live: %d %v", code, body)
-	}
+	setLive(t, s, n, false)
 	n.WaitUnpublished(t, "show", 5*time.Second)
 	rec := n.Recording("show")
 	bounds := image.Rect(0, 0, 1280, 720)

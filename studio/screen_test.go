@@ -3,9 +3,6 @@ package studio_test
 import (
 	"context"
 	"image"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -51,17 +48,11 @@ func TestGuestSharesScreen(t *testing.T) {
 	if sc := prog.Scene(); sc.Layout != scene.Screen || sc.Main != screen {
 		t.Fatalf("after ShowScreen the scene is %+v", sc)
 	}
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
-		t.Fatalf("go live: %d %v\n%s", code, body, n.LogTail(20))
-	}
+	setLive(t, s, n, true)
 	time.Sleep(5 * time.Second)
-	if code, body := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
-		t.Fatalf("end live: %d %v", code, body)
-	}
+	setLive(t, s, n, false)
 	rec := n.Recording("show")
-	if dir := os.Getenv("GREENROOM_KEEP"); dir != "" {
-		exec.Command("cp", rec, filepath.Join(dir, "screen-share.flv")).Run()
-	}
+	keepRecording(rec, "screen-share.flv")
 	// Four sources (the host, Ann, her screen, Bob); the screen, main, has
 	// the large area on the left, letterboxed: its middle is the slide.
 	cells, _ := scene.Arrange(scene.Screen, 4, 0, image.Rect(0, 0, 1280, 720))

@@ -53,8 +53,11 @@ type Participant struct {
 	Quality Quality `json:"quality"`
 	// Connected is false while a guest's connection is lost and the studio
 	// holds their place for them to come back (Config.ReconnectGrace).
-	Connected bool      `json:"connected"`
-	Joined    time.Time `json:"joined"`
+	Connected bool `json:"connected"`
+	// Muted is true while the host has muted this participant: their
+	// sound is out of the program and the other guests don't hear them.
+	Muted  bool      `json:"muted"`
+	Joined time.Time `json:"joined"`
 }
 
 // State is a snapshot of the show for the control API and the GUI.

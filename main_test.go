@@ -150,6 +150,7 @@ func TestLivePartialFailureGoesOn(t *testing.T) {
 	if !strings.Contains(r.stdout, "live: rtmp://127.0.0.1:"+strconv.Itoa(n.Port)+"/live/****") {
 		t.Errorf("stdout does not say the good destination went live:\n%s", r.stdout)
 	}
+	n.WaitUnpublished(t, "good", 10*time.Second) // nginx finishes its recording
 	for _, f := range []string{file, n.Recording("good")} {
 		if d := mediatest.ProbeFile(t, f).Duration; math.Abs(d-6) > 0.6 {
 			t.Errorf("%s: %.1f s, want 6", f, d)

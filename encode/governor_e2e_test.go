@@ -59,6 +59,7 @@ func TestPresetStepsDownWhenBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("ultrafast from %.2f s", switchedAt)
+	n.WaitUnpublished(t, "switch", 10*time.Second)
 	for _, f := range []string{file, n.Recording("switch")} {
 		// The judge: every frame decodes, before and after the switches.
 		out, err := exec.Command("ffmpeg", "-v", "error", "-i", f, "-f", "null", "-").CombinedOutput()

@@ -209,6 +209,7 @@ func TestLiveToNginxAndRecording(t *testing.T) {
 		t.Errorf("pipeline: %d frames dropped on an idle machine, latency %v", st.Dropped, st.Latency)
 	}
 	checkProgram(t, file, ran)
+	n.WaitUnpublished(t, "show", 10*time.Second)
 	checkProgram(t, n.Recording("show"), ran)
 }
 

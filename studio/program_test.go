@@ -59,6 +59,11 @@ func setLive(t *testing.T, s *studio.Studio, n *mediatest.Nginx, on bool) {
 	if code, body := api(t, s, "POST", "/api/live", "", fmt.Sprintf(`{"on":%v}`, on)); code != 200 {
 		t.Fatalf("live %v: %d %v\n%s", on, code, body, n.LogTail(20))
 	}
+	if !on {
+		// The studio has ended its publish; nginx finishes its recording
+		// when it notices.
+		n.WaitUnpublished(t, "show", 10*time.Second)
+	}
 }
 
 // keepRecording copies a recording into $GREENROOM_KEEP, if set, to look at.

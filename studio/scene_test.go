@@ -179,7 +179,6 @@ func TestSceneChangeThroughAPIWhileLive(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second)
 	setLive(t, s, n, false)
-	n.WaitUnpublished(t, "show", 5*time.Second)
 	rec := n.Recording("show")
 	bounds := image.Rect(0, 0, 1280, 720)
 	b := scene.Banner("Breaking: Greenroom scenes work", bounds, scene.BrandColour)

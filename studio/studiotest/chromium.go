@@ -70,11 +70,19 @@ type Page struct {
 // StartChromium opens urls, one tab each, and returns once every tab is
 // reachable over DevTools.
 func StartChromium(ctx context.Context, urls ...string) (*Browser, []*Page, error) {
+	return StartChromiumWith(ctx, nil, urls...)
+}
+
+// StartChromiumWith is StartChromium with more command-line flags, such as
+// --use-file-for-fake-video-capture=FILE.y4m and
+// --use-file-for-fake-audio-capture=FILE.wav for a camera and microphone
+// whose pictures and sound the test knows.
+func StartChromiumWith(ctx context.Context, flags []string, urls ...string) (*Browser, []*Page, error) {
 	dir, err := os.MkdirTemp("", "greenroom-chromium-")
 	if err != nil {
 		return nil, nil, err
 	}
-	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+dir)
+	args := append(append(append([]string{}, chromiumFlags...), flags...), "--user-data-dir="+dir)
 	// Headless Chromium opens one URL from its command line; the other tabs
 	// come through DevTools once it is up.
 	args = append(args, urls[0])

@@ -1,0 +1,149 @@
+//go:build unix
+
+package studio_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"greenroom/encode"
+	"greenroom/encode/mediatest"
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// TestChromiumGuestLipSync: a Chromium guest whose camera shows a white
+// flash on the same instant its microphone beeps, once a second, is in the
+// program alone; in the recording, the beeps start within a broadcast
+// lip-sync tolerance of their flashes (measured here: audio 35 ms late). The browser's fake devices play the two files
+// (see fakeAV) from when the page opens them, so the guest itself may start
+// them a few milliseconds apart.
+func TestChromiumGuestLipSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	video, audio := fakeAV(t)
+	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	rec := filepath.Join(t.TempDir(), "show.mp4")
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
+	prog.Attach(s)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromiumWith(ctx,
+		[]string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio},
+		s.GuestURL()+"?name=Ann&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	defer pages[0].Close()
+
+	var id string
+	eventually(t, "the guest in the green room", func() bool {
+		for _, p := range s.State().Participants {
+			if p.Role == studio.RoleGuest {
+				id = p.ID
+			}
+		}
+		return id != ""
+	})
+	if err := s.Stage(id, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Spotlight(id); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
+	time.Sleep(3 * time.Second) // past the browser's first seconds of ramp-up
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	keepRecording(rec, "lipsync.mp4")
+
+	flashes := mediatest.FlashTimes(t, rec, 120)
+	beeps := mediatest.ToneOnsets(t, rec, 500*time.Millisecond)
+	// A flash is a run of bright frames: keep the first of each.
+	var starts []float64
+	for i, f := range flashes {
+		if i == 0 || f-flashes[i-1] > 0.5 {
+			starts = append(starts, f)
+		}
+	}
+	var offsets []float64 // beep minus flash, seconds
+	for _, f := range starts {
+		best := 1.0
+		for _, a := range beeps {
+			if d := a - f; abs(d) < abs(best) {
+				best = d
+			}
+		}
+		if abs(best) < 0.5 {
+			offsets = append(offsets, best)
+		}
+	}
+	t.Logf("flashes %v\nbeeps %v\noffsets (audio − video) %v", starts, beeps, offsets)
+	if len(offsets) < 6 {
+		t.Fatalf("found %d flash/beep pairs in 10 s, want ≥ 6", len(offsets))
+	}
+	slices.Sort(offsets)
+	med := offsets[len(offsets)/2]
+	// EBU R37's tolerance for a broadcast: audio at most 40 ms early or
+	// 60 ms late (ITU-R BT.1359 finds 45 ms early / 125 ms late detectable).
+	if med < -0.040 || med > 0.060 {
+		t.Errorf("median A/V offset %+.0f ms (audio − video), want within −40…+60 ms", med*1000)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// fakeAV writes a camera (320x180 at 30 fps, black with a white frame on
+// every whole second) and a microphone (a 100 ms 1 kHz beep on every whole
+// second) for Chromium's fake capture devices. They are 30 s long because
+// Chromium loops a video file a frame late, which would drift the flashes
+// from the beeps by 33 ms a loop: the test is over before the first loop.
+func fakeAV(t *testing.T) (video, audio string) {
+	dir := t.TempDir()
+	video, audio = filepath.Join(dir, "flash.y4m"), filepath.Join(dir, "beep.wav")
+	for _, args := range [][]string{
+		{"-f", "lavfi", "-i", "color=black:s=320x180:r=30:d=30,format=yuv420p,geq=lum='if(lt(mod(N\\,30)\\,1)\\,235\\,16)':cb=128:cr=128",
+			"-pix_fmt", "yuv420p", video},
+		{"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:d=30",
+			"-ac", "1", "-c:a", "pcm_s16le", audio},
+	} {
+		cmd := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+		}
+	}
+	return video, audio
+}

@@ -46,6 +46,9 @@ const usage = `usage:
       --public-url URL           the base URL guests are given, when reached through a name or port forward
       --cert FILE --key FILE     your TLS certificate (default: a self-signed one kept in the config folder)
       --plain-http               plain HTTP, allowed only on a loopback --listen (tests, a guest on this machine)
+      --ice URL                  a STUN or TURN server for guests behind strict networks (repeatable):
+                                 stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp
+      --nat-ip IP                the public address to offer guests when this machine is behind a 1:1 NAT
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
       --size, --fps, --video-kbps, --preset, -v   as for live
 `

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
 
 	"greenroom/encode"
 	"greenroom/encode/rtmpout"
@@ -22,7 +27,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	var (
 		listen, publicURL, cert, key, recordFile, preset string
-		to                                               []string
+		to, natIPs                                       []string
+		ice                                              []webrtc.ICEServer
 		plain, verbose                                   bool
 		w, h                                             = 1280, 720
 		fps, kbps                                        int
@@ -33,6 +39,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&key, "key", "", "")
 	fs.BoolVar(&plain, "plain-http", false, "")
 	fs.Func("to", "", func(s string) error { to = append(to, s); return nil })
+	var iceErr error // reported after Parse: the flag package would quote the password
+	fs.Func("ice", "", func(v string) error {
+		srv, err := parseICEServer(v)
+		ice = append(ice, srv)
+		iceErr = cmp.Or(iceErr, err)
+		return nil
+	})
+	fs.Func("nat-ip", "", func(v string) error {
+		if net.ParseIP(v) == nil {
+			return fmt.Errorf("--nat-ip %q: want an IP address", v)
+		}
+		natIPs = append(natIPs, v)
+		return nil
+	})
 	fs.StringVar(&recordFile, "record", "", "")
 	fs.Func("size", "", func(s string) (err error) { w, h, err = parseSize(s); return err })
 	fs.IntVar(&fps, "fps", 30, "")
@@ -41,6 +61,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&verbose, "v", false, "")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v (see greenroom help)\n", err)
+		return 2
+	}
+	if iceErr != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", iceErr)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -63,7 +87,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	sess, err := startSession(
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
-		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain},
+		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
+			ICEServers: ice, NAT1To1IPs: natIPs},
 		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
@@ -78,6 +103,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// parseICEServer reads --ice: a STUN or TURN server URL as WebRTC spells
+// it, with a TURN server's username and password before an @:
+// stun:stun.example.com:3478, turn:USER:PASS@turn.example.com:3478?transport=udp.
+// The password is a secret: errors never show it.
+func parseICEServer(v string) (webrtc.ICEServer, error) {
+	scheme, rest, ok := strings.Cut(v, ":")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+		return webrtc.ICEServer{}, errors.New("--ice: want stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT][?transport=udp|tcp]")
+	}
+	srv := webrtc.ICEServer{}
+	if cred, host, found := strings.Cut(rest, "@"); found {
+		user, pass, _ := strings.Cut(cred, ":")
+		if strings.HasPrefix(scheme, "stun") || user == "" || pass == "" {
+			return srv, fmt.Errorf("--ice %s:…@%s: a TURN server takes USER:PASS@, a STUN server none", scheme, host)
+		}
+		srv.Username, srv.Credential, rest = user, pass, host
+	} else if strings.HasPrefix(scheme, "turn") {
+		return srv, fmt.Errorf("--ice %s:%s: a TURN server needs USER:PASS@ before the host", scheme, rest)
+	}
+	srv.URLs = []string{scheme + ":" + rest}
+	// pion checks the URL as it will use it.
+	if _, err := ice.ParseURL(srv.URLs[0]); err != nil {
+		return webrtc.ICEServer{}, fmt.Errorf("--ice %s: %v", srv.URLs[0], err)
+	}
+	return srv, nil
 }
 
 func parseSize(s string) (int, int, error) {

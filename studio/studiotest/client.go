@@ -53,6 +53,10 @@ type Options struct {
 	ScreenIVF string
 	// OnRTP, if set, sees every packet received, on the track's goroutine.
 	OnRTP func(participant, kind string, pkt *rtp.Packet)
+	// RelayOnly makes the client use the ICE servers the studio hands out
+	// (signal "welcome") with the relay-only policy, like a browser told
+	// iceTransportPolicy "relay": every packet goes through TURN.
+	RelayOnly bool
 }
 
 // Received is one track a Client receives from the studio.
@@ -119,7 +123,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey = welcome.ID, welcome.Resume
 
-	if c.pc, err = newPeerConnection(opt); err != nil {
+	if c.pc, err = newPeerConnection(opt, welcome.ICEServers); err != nil {
 		return fail(err)
 	}
 	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
@@ -181,7 +185,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	return c, nil
 }
 
-func newPeerConnection(opt Options) (*webrtc.PeerConnection, error) {
+func newPeerConnection(opt Options, iceServers []webrtc.ICEServer) (*webrtc.PeerConnection, error) {
 	tcpOnly := opt.TCPOnly
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -206,7 +210,26 @@ func newPeerConnection(opt Options) (*webrtc.PeerConnection, error) {
 	}
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	return api.NewPeerConnection(webrtc.Configuration{})
+	cfg := webrtc.Configuration{}
+	if opt.RelayOnly {
+		cfg.ICEServers, cfg.ICETransportPolicy = iceServers, webrtc.ICETransportPolicyRelay
+	}
+	return api.NewPeerConnection(cfg)
+}
+
+// LocalCandidateType is the type of the local ICE candidate of the pair in
+// use ("host", "prflx", "relay", …), or "" before one is chosen.
+func (c *Client) LocalCandidateType() string {
+	for _, s := range c.pc.GetStats() {
+		p, ok := s.(webrtc.ICECandidatePairStats)
+		if !ok || !p.Nominated || p.State != webrtc.StatsICECandidatePairStateSucceeded {
+			continue
+		}
+		if l, ok := c.pc.GetStats()[p.LocalCandidateID].(webrtc.ICECandidateStats); ok {
+			return l.CandidateType.String()
+		}
+	}
+	return ""
 }
 
 func (c *Client) write(m signal.Message) error {

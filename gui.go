@@ -65,7 +65,7 @@ func openWindow(a fyne.App, sess *session, st *settings.Store, startErr error, d
 	if err := sess.host.Set(host.Camera, host.Mic); err != nil && startErr == nil {
 		startErr = err
 	}
-	sh := &show{Studio: sess.studio, prog: sess.prog, pipe: sess.pipe, host: sess.host, feed: sess.feed, settings: st}
+	sh := &show{Studio: sess.studio, sess: sess, prog: sess.prog, pipe: sess.pipe, host: sess.host, feed: sess.feed, settings: st}
 	w := ui.NewOn(a, sh, st, do)
 	if startErr != nil {
 		w.ShowError(startErr)
@@ -78,6 +78,7 @@ func openWindow(a fyne.App, sess *session, st *settings.Store, startErr error, d
 // read at go-live.
 type show struct {
 	*studio.Studio
+	sess     *session
 	prog     *studio.Program
 	pipe     *encode.Pipeline
 	host     *hostSource
@@ -213,6 +214,25 @@ func (s *show) SetHostDevices(camera, mic string) error { return s.host.Set(came
 
 // HostLevel is the level of the host's sound as the guests get it.
 func (s *show) HostLevel() float32 { return s.feed.Level() }
+
+// ShareScreen shares the host's screen into the show and the guests' view
+// and shows it large (the screen layout, with the speakers beside it);
+// stopping takes it out and the scene goes back to how it was.
+func (s *show) ShareScreen(on bool) error {
+	if err := s.sess.ShareScreen(on); err != nil {
+		if errors.Is(err, device.ErrNoScreen) {
+			return errors.New("screen sharing needs an X11 desktop session; this one has none")
+		}
+		return err
+	}
+	if on {
+		return s.prog.ShowScreen(studio.HostID)
+	}
+	return nil
+}
+
+// Sharing says whether the host's screen is shared.
+func (s *show) Sharing() bool { return s.sess.Sharing() }
 
 var (
 	_ ui.Show        = (*show)(nil)

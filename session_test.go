@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,41 @@ func TestHostSharesScreen(t *testing.T) {
 	}
 	if mean := sum / count; mean < 200 {
 		t.Errorf("the main area %v has mean luma %.0f: not the white screen", mid, mean)
+	}
+}
+
+// The window's Share screen button (show.ShareScreen) shares the host's
+// screen and shows it large at once; stopping gives the scene back. With
+// no X11 display it says so in words.
+func TestShowSharesScreenLarge(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sess, err := startSession(encode.Config{Width: 640, Height: 360, FPS: 30, Logger: log},
+		studio.Config{Listen: "127.0.0.1:0", PlainHTTP: true, ConfigDir: t.TempDir()},
+		studio.ProgramConfig{Logger: log}, false, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	sh := &show{Studio: sess.studio, sess: sess, prog: sess.prog}
+	if err := sh.ShareScreen(true); err == nil || sh.Sharing() {
+		t.Fatalf("sharing without a display: %v, sharing %v", err, sh.Sharing())
+	} else if want := "needs an X11 desktop"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+
+	t.Setenv("DISPLAY", mediatest.StartXvfb(t, "640x360"))
+	before := sess.prog.Scene().Layout
+	if err := sh.ShareScreen(true); err != nil || !sh.Sharing() {
+		t.Fatalf("share: %v", err)
+	}
+	if sc := sess.prog.Scene(); sc.Layout != scene.Screen || sc.Main != studio.ScreenInput(studio.HostID) {
+		t.Errorf("sharing: the scene is %+v, want the host's screen large", sc)
+	}
+	if err := sh.ShareScreen(false); err != nil || sh.Sharing() {
+		t.Fatalf("stop: %v", err)
+	}
+	if sc := sess.prog.Scene(); sc.Layout != before {
+		t.Errorf("after sharing: the scene is %+v, want %s back", sc, before)
 	}
 }

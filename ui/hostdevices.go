@@ -3,13 +3,11 @@ package ui
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"greenroom/studio"
 	"greenroom/studio/settings"
 )
 
@@ -27,7 +25,7 @@ type HostDevices interface {
 	SetHostDevices(camera, mic string) error
 	// HostLevel is the host's sound level now, the peak of the last few
 	// milliseconds, 0…1. It is cheap: the host's card polls it ten times a
-	// second.
+	// second (when Monitor.Levels has no level for the host).
 	HostLevel() float32
 }
 
@@ -63,8 +61,6 @@ func (p *hostPickers) build(s *Studio) fyne.CanvasObject {
 		return nil
 	}
 	p.s, p.hd = s, hd
-	s.loops.Add(1)
-	go p.meter()
 	cams, mics := hd.Devices()
 	host := s.st.Get().Host
 	p.labels = map[*widget.Select]map[string]string{}
@@ -137,24 +133,4 @@ func (p *hostPickers) apply() {
 			}
 		})
 	})
-}
-
-// meter feeds the host card's level meter until the window closes.
-func (p *hostPickers) meter() {
-	defer p.s.loops.Done()
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.s.stop:
-			return
-		case <-t.C:
-		}
-		peak := p.hd.HostLevel()
-		p.s.do(func() {
-			if c := p.s.cards[studio.HostID]; c != nil {
-				c.setLevel(peak)
-			}
-		})
-	}
 }

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"errors"
+	"image"
 	"image/color"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -20,23 +22,29 @@ import (
 
 var colorWhite = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 
-// card is one person in the backstage strip.
+// card is one person in the backstage strip: their picture (the live
+// thumbnail, or their initials), name, place and connection, sound level,
+// and the buttons that act on them.
 type card struct {
-	id    string
-	box   *fyne.Container
-	bg    *canvas.Rectangle
-	name  *widget.Label
-	place *canvas.Text
-	conn  *canvas.Text
-	stage *widget.Button
-	kick  *widget.Button
+	id     string
+	box    *fyne.Container
+	bg     *canvas.Rectangle
+	thumb  *canvas.Image     // the live thumbnail; hidden until one came
+	avatar fyne.CanvasObject // the initials, while there is no thumbnail
+	muted  *fyne.Container   // the "Muted" badge on the picture
+	name   *canvas.Text
+	place  *canvas.Text
+	conn   *canvas.Text
+	stage  *widget.Button
+	kick   *widget.Button
+	mute   *widget.Button // nil without a Monitor
 	// On stage only: spotlight shows them large, fit letterboxes their
 	// picture. setting is true while update sets fit, not the host.
 	onStage *fyne.Container
 	spot    *widget.Button
 	fit     *widget.Check
 	setting bool
-	level   *widget.ProgressBar // the host's microphone; nil on guests' cards
+	level   *widget.ProgressBar // their sound; nil when nothing measures it
 	shown   float64             // the level shown, falling back slowly
 	person  studio.Participant
 }
@@ -59,7 +67,7 @@ func (s *Studio) buildStrip() fyne.CanvasObject {
 		container.NewHBox(title, s.notice, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
 }
 
-const cardWidth, cardHeight = 220, 158
+const cardWidth, cardHeight = 228, 270
 
 // updateStrip makes the strip match s.state: a card per participant, in the
 // order they joined, the host first.
@@ -152,8 +160,8 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	c.bg.CornerRadius = 10
 	c.bg.StrokeWidth = 2
 	c.bg.SetMinSize(fyne.NewSize(cardWidth, cardHeight))
-	c.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	c.name.Truncation = fyne.TextTruncateEllipsis
+	c.name = canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	c.name.TextStyle = fyne.TextStyle{Bold: true}
 	c.place = canvas.NewText("", colorMuted)
 	c.place.TextSize = 12
 	c.conn = canvas.NewText("", colorMuted)
@@ -171,17 +179,45 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	})
 	c.onStage = container.NewBorder(nil, nil, nil, c.fit, c.spot)
 
-	av := avatar(p.Name)
-	info := container.NewVBox(c.name, container.NewHBox(c.place, c.conn))
-	if p.Role == studio.RoleHost {
+	// The picture: 16:9 across the top, as the program shows them.
+	picBg := canvas.NewRectangle(colorProgram)
+	picBg.CornerRadius = 6
+	picBg.SetMinSize(thumbSize())
+	c.thumb = canvas.NewImageFromImage(nil)
+	c.thumb.FillMode = canvas.ImageFillContain
+	c.thumb.Hide()
+	c.avatar = container.NewCenter(avatar(p.Name))
+	mutedText := canvas.NewText("Muted", colorWhite)
+	mutedText.TextStyle = fyne.TextStyle{Bold: true}
+	mutedText.TextSize = 12
+	c.muted = pill(colorLive, mutedText)
+	c.muted.Hide()
+	picture := container.NewStack(picBg, c.avatar, c.thumb,
+		container.NewPadded(container.NewVBox(container.NewHBox(layout.NewSpacer(), c.muted))))
+
+	top := container.NewVBox(picture)
+	if s.monitor != nil || p.Role == studio.RoleHost {
 		c.level = widget.NewProgressBar()
 		c.level.TextFormatter = func() string { return "" }
-		info.Add(container.New(thin{6}, c.level))
+		top.Add(container.New(thin{6}, c.level))
 	}
-	top := container.NewBorder(nil, nil, container.NewCenter(av), nil, info)
-	buttons := container.NewVBox(c.onStage, container.NewBorder(nil, nil, nil, c.kick, c.stage))
-	c.box = container.NewStack(c.bg, container.NewPadded(container.NewBorder(top, buttons, nil, nil)))
+	info := container.NewVBox(container.NewBorder(nil, nil, nil, c.conn, c.name), c.place)
+	tools := container.NewHBox()
+	if s.monitor != nil {
+		c.mute = widget.NewButtonWithIcon("", theme.VolumeUpIcon(), func() { s.mute(c.person, !c.person.Muted) })
+		tools.Add(c.mute)
+	}
+	tools.Add(c.kick)
+	buttons := container.NewVBox(c.onStage, container.NewBorder(nil, nil, nil, tools, c.stage))
+	c.box = container.NewStack(c.bg, container.NewPadded(container.NewBorder(top, buttons, nil, nil, info)))
 	return c
+}
+
+// thumbSize is the card's picture: 16:9, the card's width inside its
+// padding.
+func thumbSize() fyne.Size {
+	w := float32(cardWidth) - 2*theme.Padding()
+	return fyne.NewSize(w, float32(math.Round(float64(w*9/16))))
 }
 
 // update shows p, the ith in the strip; main and fit are theirs in the
@@ -192,7 +228,10 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	if p.Role == studio.RoleHost {
 		name += " (you)"
 	}
-	c.name.SetText(name)
+	c.conn.Text, c.conn.Color = quality(p)
+	room := float32(cardWidth) - 2*theme.Padding() - fyne.MeasureText(c.conn.Text, c.conn.TextSize, c.conn.TextStyle).Width - theme.Padding()
+	c.name.Text = ellipsize(name, room, c.name.TextSize, c.name.TextStyle)
+	c.name.Refresh()
 	if p.Place == studio.PlaceStage {
 		c.place.Text, c.place.Color = "● On stage", colorOK
 		c.bg.StrokeColor = colorBrand
@@ -207,7 +246,6 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	if i < 9 {
 		c.place.Text = "Ctrl+" + string(rune('1'+i)) + " · " + c.place.Text
 	}
-	c.conn.Text, c.conn.Color = quality(p)
 	if p.Place == studio.PlaceStage {
 		if main {
 			c.spot.SetIcon(theme.ConfirmIcon())
@@ -229,21 +267,65 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	} else {
 		c.kick.Show()
 	}
+	if p.Muted {
+		c.muted.Show()
+	} else {
+		c.muted.Hide()
+	}
+	if c.mute != nil {
+		if p.Muted {
+			c.mute.SetIcon(theme.VolumeMuteIcon())
+			c.mute.Importance = widget.DangerImportance
+		} else {
+			c.mute.SetIcon(theme.VolumeUpIcon())
+			c.mute.Importance = widget.MediumImportance
+		}
+		c.mute.Refresh()
+	}
 	c.stage.Refresh()
 	c.place.Refresh()
 	c.conn.Refresh()
 	c.bg.Refresh()
 }
 
-// setLevel shows the host's microphone level (a peak, 0…1): it jumps up at
-// once and falls back over a few tenths of a second, as meters do, so a
-// word is seen and not just a flicker.
+// setLevel shows their sound level (a peak, 0…1): it jumps up at once and
+// falls back over a few tenths of a second, as meters do, so a word is seen
+// and not just a flicker.
 func (c *card) setLevel(peak float32) {
 	if c.level == nil {
 		return
 	}
 	c.shown = max(float64(peak), c.shown*0.6)
 	c.level.SetValue(c.shown)
+}
+
+// setThumb shows img as their picture; nil goes back to their initials.
+func (c *card) setThumb(img image.Image) {
+	c.thumb.Image = img
+	if img == nil {
+		c.thumb.Hide()
+		c.avatar.Show()
+		return
+	}
+	c.avatar.Hide()
+	c.thumb.Show()
+	c.thumb.Refresh()
+}
+
+// ellipsize shortens text with "…" until it fits in width.
+func ellipsize(text string, width, size float32, style fyne.TextStyle) string {
+	if fyne.MeasureText(text, size, style).Width <= width {
+		return text
+	}
+	r := []rune(text)
+	for len(r) > 0 {
+		r = r[:len(r)-1]
+		t := strings.TrimRightFunc(string(r), unicode.IsSpace) + "…"
+		if fyne.MeasureText(t, size, style).Width <= width {
+			return t
+		}
+	}
+	return "…"
 }
 
 // quality words a guest's connection as bars; nothing until the studio has
@@ -260,9 +342,9 @@ func quality(p studio.Participant) (string, color.Color) {
 	return "", colorMuted
 }
 
-// avatar is a round badge with the person's initials: there is no live
-// thumbnail per participant yet (the studio does not decode guests for the
-// window), and initials tell people apart at a glance.
+// avatar is a round badge with the person's initials, their picture until
+// a live thumbnail comes (and for good when they have no camera, or the
+// show no Monitor): initials tell people apart at a glance.
 func avatar(name string) fyne.CanvasObject {
 	var initials []rune
 	for _, w := range strings.Fields(name) {
@@ -275,7 +357,8 @@ func avatar(name string) fyne.CanvasObject {
 	t := canvas.NewText(string(initials), colorWhite)
 	t.TextStyle = fyne.TextStyle{Bold: true}
 	t.Alignment = fyne.TextAlignCenter
-	size := fyne.NewSize(38, 38)
+	t.TextSize = 18
+	size := fyne.NewSize(52, 52)
 	return container.New(layout.NewGridWrapLayout(size), container.NewStack(circle, container.NewCenter(t)))
 }
 
@@ -311,6 +394,29 @@ func (s *Studio) stage(p studio.Participant, on bool) {
 	})
 }
 
+// mute mutes p (on) or unmutes them, for the program and the other guests;
+// for the host, their microphone.
+func (s *Studio) mute(p studio.Participant, on bool) {
+	s.async(func() {
+		err := s.monitor.SetMuted(p.ID, on)
+		st := s.show.State()
+		s.do(func() {
+			if err != nil {
+				who := p.Name
+				if p.Role == studio.RoleHost {
+					who = "your microphone"
+				}
+				verb := "unmute "
+				if on {
+					verb = "mute "
+				}
+				s.showError("Couldn't " + verb + who + ": " + s.explain(err))
+			}
+			s.applyState(st)
+		})
+	})
+}
+
 func (s *Studio) kick(p studio.Participant) {
 	s.confirm("Remove "+p.Name+"?",
 		p.Name+" leaves the studio. They can come back with the guest link\nunless you make a new one (Guests tab).",
@@ -324,8 +430,8 @@ func (s *Studio) kick(p studio.Participant) {
 		})
 }
 
-// thin lays its objects out full width and h high: the host's level meter
-// as a slim bar under the name, not a button-high block.
+// thin lays its objects out full width and h high: a card's level meter as
+// a slim bar under the picture, not a button-high block.
 type thin struct{ h float32 }
 
 func (l thin) Layout(objs []fyne.CanvasObject, size fyne.Size) {

@@ -82,6 +82,14 @@ type Studio struct {
 	frame        atomic.Pointer[frameBox]
 	framePending atomic.Bool
 
+	// The cards' live view (monitor.go); monitor is nil when the show has
+	// none, sharer when it cannot share the host's screen.
+	monitor      Monitor
+	sharer       ScreenSharer
+	stopThumbs   func()
+	thumbs       thumbs
+	mediaPending atomic.Bool
+
 	// UI state.
 	live      bool
 	busy      bool // a SetLive is under way…
@@ -149,6 +157,8 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 		health:    map[string]string{},
 		cards:     map[string]*card{},
 	}
+	s.monitor, _ = show.(Monitor)
+	s.sharer, _ = show.(ScreenSharer)
 	a.Settings().SetTheme(studioTheme{})
 	icon := fyne.NewStaticResource("greenroom.png", assets.Icon)
 	a.SetIcon(icon)
@@ -174,6 +184,7 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	go s.tickLoop()
 	go s.watchScene(sc)
 	s.stopFrame = show.Preview(s.onFrame)
+	s.startMonitor()
 	return s
 }
 
@@ -188,15 +199,17 @@ func (s *Studio) Run() {
 	s.Close()
 }
 
-// Close stops the window's goroutines (events, timer, preview), waits for
-// the calls into the show it started, and saves the window size. It does not
-// end the show: closing the window does that, after asking. Safe to call
+// Close stops the window's goroutines (events, timer, preview, the cards'
+// pictures and meters), waits for the calls into the show it started, and
+// saves the window size. It does not end the show: closing the window does
+// that, after asking. Safe to call
 // more than once.
 func (s *Studio) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.unsub()
 		s.stopFrame()
+		s.stopThumbs()
 		s.loops.Wait()
 		s.tasks.Wait()
 		if sz := s.lastSize; sz.Width >= 320 && sz.Height >= 240 {

@@ -40,6 +40,15 @@ type fakeShow struct {
 	sceneOps []string // "spotlight id", "fit id true", "banner text", "ticker text"
 	brands   []studio.BrandKit
 	brandErr error
+
+	// Monitor and ScreenSharer (monitor_test.go).
+	thumb    func(string, image.Image)
+	levels   map[string]float32
+	mutes    []string // "id on"
+	muteErr  error
+	sharing  bool
+	shares   []bool
+	shareErr error
 }
 
 func newFake() *fakeShow {
@@ -238,6 +247,12 @@ func validTwitch() settings.Destination {
 // prepared by setup.
 func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*testStudio, *settings.Store) {
 	t.Helper()
+	return openShow(t, f, setup)
+}
+
+// openShow is open for any Show.
+func openShow(t *testing.T, show Show, setup func(*settings.Settings)) (*testStudio, *settings.Store) {
+	t.Helper()
 	a := test.NewTempApp(t)
 	st, err := settings.Open(t.TempDir())
 	if err != nil {
@@ -249,7 +264,7 @@ func open(t *testing.T, f *fakeShow, setup func(*settings.Settings)) (*testStudi
 		}
 	}
 	q := &uiQueue{}
-	s := &testStudio{newStudio(a, f, st, q.post), q}
+	s := &testStudio{newStudio(a, show, st, q.post), q}
 	s.w.Resize(fyne.NewSize(1280, 800))
 	t.Cleanup(func() {
 		s.tasks.Wait()

@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"greenroom/studio"
@@ -45,11 +49,21 @@ func (f *fakeShow) setLevels(l map[string]float32) {
 	f.levels = l
 }
 
+// SetMuted records the call and, as the studio does, changes the state
+// (without an event: the window reads the state after muting).
 func (f *fakeShow) SetMuted(id string, on bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mutes = append(f.mutes, fmt.Sprintf("%s %v", id, on))
-	return f.muteErr
+	if f.muteErr != nil {
+		return f.muteErr
+	}
+	for i, p := range f.state.Participants {
+		if p.ID == id {
+			f.state.Participants[i].Muted = on
+		}
+	}
+	return nil
 }
 
 func (f *fakeShow) muteCalls() []string {
@@ -145,5 +159,87 @@ func TestWithoutMonitor(t *testing.T) {
 	}
 }
 
-var _ = widget.HighImportance
-var _ = test.Tap
+// shows reports whether o shows text: a visible canvas.Text or label
+// inside visible containers.
+func shows(o fyne.CanvasObject, text string) bool {
+	if !o.Visible() {
+		return false
+	}
+	switch o := o.(type) {
+	case *canvas.Text:
+		return o.Text == text
+	case *widget.Label:
+		return o.Text == text
+	case *fyne.Container:
+		for _, c := range o.Objects {
+			if shows(c, text) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestLevels: every card's meter follows Levels, up at once and back down.
+func TestLevels(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	ann, host := s.cards["g1"], s.cards[studio.HostID]
+	if ann.level == nil || host.level == nil {
+		t.Fatal("with a Monitor every card has a meter")
+	}
+	f.setLevels(map[string]float32{"g1": 0.8, studio.HostID: 0.3})
+	eventually(t, s, "Ann's meter to rise", func() bool { return ann.level.Value >= 0.8 })
+	if host.level.Value < 0.3 || host.level.Value > 0.5 {
+		t.Errorf("the host's meter shows %v for 0.3", host.level.Value)
+	}
+	f.setLevels(map[string]float32{})
+	eventually(t, s, "Ann's meter to fall back", func() bool { return ann.level.Value < 0.05 })
+}
+
+// TestMute: the mute button mutes and unmutes its participant (the host:
+// their microphone); the card says Muted when the state does, whoever
+// muted them; a refusal is explained.
+func TestMute(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	ann := s.cards["g1"]
+	if ann.mute == nil || shows(ann.box, "Muted") {
+		t.Fatal("no mute button, or Muted shown before muting")
+	}
+	test.Tap(ann.mute)
+	s.settle()
+	if got := f.muteCalls(); len(got) != 1 || got[0] != "g1 true" {
+		t.Fatalf("SetMuted calls %v", got)
+	}
+	if !shows(ann.box, "Muted") || ann.mute.Importance != widget.DangerImportance || ann.mute.Icon != theme.VolumeMuteIcon() {
+		t.Error("a muted card does not say so")
+	}
+	test.Tap(ann.mute)
+	s.settle()
+	if got := f.muteCalls(); len(got) != 2 || got[1] != "g1 false" {
+		t.Fatalf("SetMuted calls %v", got)
+	}
+	if shows(ann.box, "Muted") || ann.mute.Icon != theme.VolumeUpIcon() {
+		t.Error("unmuted, the card still says Muted")
+	}
+
+	test.Tap(s.cards[studio.HostID].mute)
+	s.settle()
+	if got := f.muteCalls(); len(got) != 3 || got[2] != studio.HostID+" true" {
+		t.Fatalf("the host's mute: SetMuted calls %v", got)
+	}
+
+	// Muted elsewhere (the control API): the event brings it.
+	f.change(studio.EventQuality, func(st *studio.State) { st.Participants[1].Muted = true })
+	eventually(t, s, "Ann's card to say Muted", func() bool { return shows(ann.box, "Muted") })
+
+	f.mu.Lock()
+	f.muteErr = fmt.Errorf("studio: mute g1: %w", studio.ErrNoParticipant)
+	f.mu.Unlock()
+	test.Tap(ann.mute)
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't unmute Ann Lee") {
+		t.Errorf("banner %q", got)
+	}
+}

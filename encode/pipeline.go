@@ -101,6 +101,10 @@ type Pipeline struct {
 	inputs  []*Input
 	outputs []stream.Output
 	preview *preview
+	// thumbs is the thumbnail goroutine, if SetThumbnails started one;
+	// thumbMu (not mu) guards it, as stopping it waits for its callback.
+	thumbMu sync.Mutex
+	thumbs  *thumbnails
 
 	toEncode chan toEncode      // video stage → encoder stage, capacity 1
 	free     chan *astiav.Frame // frames back from the encoder stage
@@ -190,7 +194,9 @@ func (p *Pipeline) videoEncoder() *codec.VideoEncoder {
 }
 
 // Input is one source's way into the program: a picture slot for the
-// compositor and an audio track for the mixer.
+// compositor and an audio track for the mixer. A hidden input is still
+// decoded, metered (Levels) and thumbnailed, but the layout leaves it out
+// and its sound is not mixed; a muted one is shown but not heard.
 type Input struct {
 	p     *Pipeline
 	Video *compositor.Slot
@@ -198,15 +204,81 @@ type Input struct {
 	pool  compositor.Pool
 	stop  func() // stops the input's own generator, if it has one
 	once  sync.Once
+
+	hidden, muted atomic.Bool // read by the video stage each tick
+	mu            sync.Mutex  // orders SetHidden's and SetMuted's writes to Audio
 }
 
 // AddInput adds a source to the program, shown after those already there.
-func (p *Pipeline) AddInput(name string) *Input {
+func (p *Pipeline) AddInput(name string) *Input { return p.addInput(name, false) }
+
+// AddHiddenInput adds a source as AddInput does, but hidden (see
+// SetHidden) from the first frame on: a source that must not flash into
+// the layout before its owner knows whether to show it.
+func (p *Pipeline) AddHiddenInput(name string) *Input { return p.addInput(name, true) }
+
+func (p *Pipeline) addInput(name string, hidden bool) *Input {
 	in := &Input{p: p, Video: compositor.NewSlot(name), Audio: mixer.NewTrack(name, mixer.TrackConfig{})}
+	if hidden {
+		in.SetHidden(true)
+	}
 	p.mu.Lock()
 	p.inputs = append(p.inputs, in)
 	p.mu.Unlock()
 	return in
+}
+
+// Input returns the program input called name (the first, should several
+// share it), or nil.
+func (p *Pipeline) Input(name string) *Input {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, in := range p.inputs {
+		if in.Video.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// Name is the input's name, as AddInput was given it.
+func (in *Input) Name() string { return in.Video.Name }
+
+// SetHidden takes the input out of the program (on) or puts it back: the
+// layout arranges the others as if it did not exist (its tile leaves, and
+// comes back, moving as when an input is closed or added) and its sound is
+// left out of the mix. It is still decoded, metered and thumbnailed, and
+// keeps its place in the order of inputs.
+func (in *Input) SetHidden(on bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.hidden.Store(on)
+	in.Audio.SetMuted(on || in.muted.Load())
+}
+
+// SetMuted leaves the input's sound out of the mix (on) or puts it back.
+// Its samples are still pulled (so they don't pile up) and metered.
+func (in *Input) SetMuted(on bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.muted.Store(on)
+	in.Audio.SetMuted(on || in.hidden.Load())
+}
+
+// Hidden and Muted say what SetHidden and SetMuted last set.
+func (in *Input) Hidden() bool { return in.hidden.Load() }
+func (in *Input) Muted() bool  { return in.muted.Load() }
+
+// Levels is each input's sound level by name: the loudest sample of the
+// last 100–200 ms (mixer.LevelWindow), 0..1, hidden and muted inputs too.
+func (p *Pipeline) Levels() map[string]float32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	levels := make(map[string]float32, len(p.inputs))
+	for _, in := range p.inputs {
+		levels[in.Video.Name] = in.Audio.Stats().Level
+	}
+	return levels
 }
 
 // NewFrame returns a w×h picture for this input to fill and pass to
@@ -392,7 +464,14 @@ func (p *Pipeline) runVideo() {
 		inputs = p.snapshotInputs(inputs)
 		slots = slots[:0]
 		for _, in := range inputs {
-			in.Video.SetLevel(in.Audio.Stats().Peak) // rings whoever speaks
+			if in.hidden.Load() {
+				continue // for the layout, as if it did not exist
+			}
+			level := in.Audio.Stats().Peak
+			if in.muted.Load() {
+				level = 0 // nobody hears them: no speaking ring
+			}
+			in.Video.SetLevel(level) // rings whoever speaks
 			slots = append(slots, in.Video)
 		}
 		if g := p.sceneGen.Load(); g != sceneGen {
@@ -574,6 +653,7 @@ func (p *Pipeline) Close() error {
 		if pv := p.previewer(); pv != nil {
 			pv.close()
 		}
+		p.stopThumbnails()
 		for _, in := range inputs {
 			in.Close()
 		}

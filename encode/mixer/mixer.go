@@ -91,6 +91,11 @@ type Track struct {
 	peak       float32 // of the last pulled block, 0..1
 	underruns  int64
 	overflowed int64 // frames dropped
+	// The level meter: the loudest sample of the window under way and of
+	// the one before it, each LevelWindow long, so Level always covers
+	// between one and two windows of the latest sound.
+	loud, loudBefore float32
+	loudFrames       int // frames in the window under way
 	// A timed track (WriteAt) knows where its head sample belongs on the
 	// program's sample clock, and is played there — not whenever it
 	// happens to arrive. This is what keeps a source in sync with the
@@ -209,9 +214,19 @@ func (t *Track) SetMuted(m bool) {
 	t.mu.Unlock()
 }
 
+// LevelWindow is the level meter's window: TrackStats.Level is the peak
+// of the last one to two of them (100–200 ms), long enough that a meter
+// polled a few times a second misses no syllable, short enough to follow
+// speech.
+const LevelWindow = 100 * time.Millisecond
+
 // TrackStats is what a level meter and a health display need.
 type TrackStats struct {
-	Peak      float32 // 0..1, of the last mixed block
+	Peak float32 // 0..1, of the last mixed block (1024 samples, 21 ms)
+	// Level is the loudest sample of the last 100–200 ms (see
+	// LevelWindow), 0..1: what a level meter shows. Muted tracks are
+	// metered too.
+	Level     float32
 	Queued    time.Duration
 	Underruns int64
 	Dropped   int64 // frames dropped because the source ran ahead
@@ -223,6 +238,7 @@ func (t *Track) Stats() TrackStats {
 	defer t.mu.Unlock()
 	return TrackStats{
 		Peak:      t.peak,
+		Level:     max(t.loud, t.loudBefore),
 		Queued:    time.Duration(t.fifo.Len()) * time.Second / Rate,
 		Underruns: t.underruns,
 		Dropped:   t.overflowed,
@@ -244,6 +260,7 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 	if !t.playing {
 		if t.fifo.Len() < max(t.prebuffer, need) {
 			t.peak = 0
+			t.meter(0, need)
 			return
 		}
 		t.playing = true
@@ -286,11 +303,20 @@ func (t *Track) addPeak(mix, scratch []float32) {
 		peak = max(peak, float32(math.Abs(float64(s))))
 	}
 	t.peak = min(peak, 1)
+	t.meter(t.peak, len(scratch)/Channels)
 	if t.muted {
 		return
 	}
 	for i, s := range scratch {
 		mix[i] += s * t.gain
+	}
+}
+
+// meter adds a block of n frames whose peak was peak to the level meter.
+func (t *Track) meter(peak float32, n int) {
+	t.loud = max(t.loud, peak)
+	if t.loudFrames += n; t.loudFrames >= frames(LevelWindow) {
+		t.loudBefore, t.loud, t.loudFrames = t.loud, 0, 0
 	}
 }
 

@@ -107,6 +107,35 @@ func TestMixSumsAndLimits(t *testing.T) {
 	if l[10] != 0.25 {
 		t.Fatalf("muted mix %v, want 0.25", l[10])
 	}
+	if lv := b.Stats().Level; lv != 0.75 {
+		t.Fatalf("muted track's level %v, want 0.75: muted is still metered", lv)
+	}
+}
+
+// Level holds a track's loudest sample for 100–200 ms, then lets go.
+func TestLevelHoldsThenFalls(t *testing.T) {
+	tr := NewTrack("a", TrackConfig{})
+	blk := make([]float32, 1024*2)
+	for i := range blk {
+		blk[i] = 0.8
+	}
+	tr.Write(blk, Rate, Channels)
+	tr.Write(make([]float32, 48000*2/5), Rate, Channels) // 200 ms of silence
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	m.Mix([]*Track{tr}, l, r)
+	for i := 0; i < 4; i++ { // 85 ms more: still held
+		m.Mix([]*Track{tr}, l, r)
+		if lv := tr.Stats().Level; lv != 0.8 {
+			t.Fatalf("level %v after %d silent blocks, want 0.8 held", lv, i+1)
+		}
+	}
+	for i := 0; i < 6; i++ { // 213 ms after the loud block
+		m.Mix([]*Track{tr}, l, r)
+	}
+	if lv := tr.Stats().Level; lv != 0 {
+		t.Fatalf("level %v more than 200 ms after the sound, want 0", lv)
+	}
 }
 
 func TestTrackResamples(t *testing.T) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -72,7 +73,33 @@ func (f *fakeShow) muteCalls() []string {
 	return append([]string(nil), f.mutes...)
 }
 
-var _ Monitor = (*fakeShow)(nil)
+func (f *fakeShow) ShareScreen(on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shares = append(f.shares, on)
+	if f.shareErr != nil {
+		return f.shareErr
+	}
+	f.sharing = on
+	return nil
+}
+
+func (f *fakeShow) Sharing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sharing
+}
+
+func (f *fakeShow) shareCalls() []bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]bool(nil), f.shares...)
+}
+
+var (
+	_ Monitor      = (*fakeShow)(nil)
+	_ ScreenSharer = (*fakeShow)(nil)
+)
 
 // bareShow hides every optional interface of the Show inside it.
 type bareShow struct{ Show }
@@ -156,6 +183,9 @@ func TestWithoutMonitor(t *testing.T) {
 	}
 	if s.cards["g1"].level != nil || s.cards[studio.HostID].level == nil {
 		t.Error("without Monitor only the host's card has a meter")
+	}
+	if s.share != nil {
+		t.Error("a Share screen button for a show that cannot share")
 	}
 }
 
@@ -241,5 +271,54 @@ func TestMute(t *testing.T) {
 	s.settle()
 	if got := bannerText(s); !strings.Contains(got, "Couldn't unmute Ann Lee") {
 		t.Errorf("banner %q", got)
+	}
+}
+
+// TestShareScreen: the button shares the host's screen and says Stop
+// sharing; the program switches to the screen layout with the screen
+// large, and back to the layout before when sharing ends — by the button,
+// or elsewhere. A refusal is explained and changes nothing.
+func TestShareScreen(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	if s.share == nil || !s.share.Visible() || s.share.Text != "Share screen" {
+		t.Fatal("no Share screen button")
+	}
+	test.Tap(s.share)
+	s.settle()
+	if got := f.shareCalls(); len(got) != 1 || !got[0] {
+		t.Fatalf("ShareScreen calls %v", got)
+	}
+	if s.share.Text != "Stop sharing" {
+		t.Errorf("sharing, the button says %q", s.share.Text)
+	}
+	if sc := f.Scene(); sc.Layout != screenLayout || sc.Main != studio.ScreenInput(studio.HostID) {
+		t.Errorf("sharing, the program's scene is %+v", sc)
+	}
+	test.Tap(s.share)
+	s.settle()
+	if got := f.shareCalls(); len(got) != 2 || got[1] {
+		t.Fatalf("ShareScreen calls %v", got)
+	}
+	if s.share.Text != "Share screen" || f.Scene().Layout != "grid" || s.layoutBtns["grid"].Importance != widget.HighImportance {
+		t.Errorf("after sharing: button %q, layout %q", s.share.Text, f.Scene().Layout)
+	}
+
+	// The share ends elsewhere (the screen went away).
+	test.Tap(s.share)
+	eventually(t, s, "the program to show the screen", func() bool { return f.Scene().Layout == screenLayout })
+	f.mu.Lock()
+	f.sharing = false
+	f.mu.Unlock()
+	eventually(t, s, "the button to say Share screen", func() bool { return s.share.Text == "Share screen" })
+	eventually(t, s, "the layout before to come back", func() bool { return f.Scene().Layout == "grid" })
+
+	f.mu.Lock()
+	f.shareErr = errors.New("screen: no display to capture")
+	f.mu.Unlock()
+	test.Tap(s.share)
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't share your screen") || s.share.Text != "Share screen" || f.Scene().Layout != "grid" {
+		t.Errorf("refused: banner %q, button %q, layout %q", got, s.share.Text, f.Scene().Layout)
 	}
 }

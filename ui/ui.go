@@ -74,6 +74,8 @@ type Studio struct {
 	stopFrame func()
 	liveFlag  atomic.Bool // s.live, for the tick loop
 
+	sharingFlag atomic.Bool // s.sharing, for watchScene
+
 	// saves writes settings changes in order; scenes sends scene and brand
 	// commands to the show in order.
 	saves  serial
@@ -110,6 +112,13 @@ type Studio struct {
 	preview    *canvas.Image
 	noPreview  *fyne.Container
 	layoutBtns map[string]*widget.Button
+	share      *widget.Button // nil without a ScreenSharer
+	sharing    bool           // the host's screen is shared…
+	shareBusy  bool           // …or a ShareScreen is under way
+	// layoutBefore is the layout sharing the screen replaced, to go back
+	// to when it ends; "" when none.
+	layoutBefore string
+
 	strip      *fyne.Container
 	stripRow   *fyne.Container
 	stripEmpty *widget.Label
@@ -159,6 +168,10 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	}
 	s.monitor, _ = show.(Monitor)
 	s.sharer, _ = show.(ScreenSharer)
+	if s.sharer != nil {
+		s.sharing = s.sharer.Sharing()
+		s.sharingFlag.Store(s.sharing)
+	}
 	a.Settings().SetTheme(studioTheme{})
 	icon := fyne.NewStaticResource("greenroom.png", assets.Icon)
 	a.SetIcon(icon)
@@ -351,6 +364,10 @@ func (s *Studio) buildLayoutBar() fyne.CanvasObject {
 		s.layoutBtns[name] = b
 		row.Add(b)
 	}
+	if share := s.buildShare(); share != nil {
+		row.Add(widget.NewSeparator())
+		row.Add(share)
+	}
 	s.markLayout()
 	return container.NewCenter(row)
 }
@@ -384,9 +401,15 @@ func (s *Studio) command(what string, call func() error) {
 // mutex; the window is redrawn only when the scene changed.
 const scenePoll = 250 * time.Millisecond
 
-// watchScene follows the program's scene from last, the one shown at start.
+// watchScene follows the program's scene from last, the one shown at start,
+// and whether the host's screen is shared.
 func (s *Studio) watchScene(last studio.Scene) {
 	s.every(scenePoll, func() {
+		if s.sharer != nil {
+			if now := s.sharer.Sharing(); now != s.sharingFlag.Load() {
+				s.do(func() { s.applySharing(now) })
+			}
+		}
 		sc := s.show.Scene()
 		if reflect.DeepEqual(sc, last) {
 			return

@@ -133,6 +133,7 @@ func (f *fakeShow) SetLayout(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.layouts = append(f.layouts, name)
+	f.scene.Layout = name
 	return nil
 }
 

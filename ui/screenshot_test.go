@@ -32,6 +32,7 @@ func TestScreenshot(t *testing.T) {
 		studio.Participant{ID: "g3", Name: "Carla Díaz", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good", Joined: now},
 	)
 	f.state.Participants[1].Place = studio.PlaceStage
+	f.state.Participants[2].Muted = true
 	f.stats = []DestinationStats{
 		{ID: "d1", Name: "YouTube", State: StateLive, BitRate: 4.52e6, FPS: 30},
 		{ID: "d2", Name: "Twitch", State: StateReconnecting, Reconnects: 1, Err: "connection lost"},
@@ -51,6 +52,16 @@ func TestScreenshot(t *testing.T) {
 	frame := f.frame
 	f.mu.Unlock()
 	frame(programFrame([]string{"Ann Lee", "Bo Chen"}))
+	// Cameras for everyone but Carla, who has none (her initials stay).
+	pics := map[string]color.RGBA{"g1": tileColors[0], "g2": tileColors[1], studio.HostID: tileColors[2]}
+	for id, c := range pics {
+		f.sendThumb(id, cameraThumb(c))
+	}
+	f.setLevels(map[string]float32{studio.HostID: 0.35, "g1": 0.8, "g2": 0.15})
+	eventually(t, s, "the cards' pictures and meters", func() bool {
+		return s.cards["g2"].thumb.Visible() && s.cards["g1"].thumb.Visible() && s.cards[studio.HostID].thumb.Visible() &&
+			s.cards["g1"].level.Value > 0.5
+	})
 	s.settle()
 
 	if err := f.SetLive(true); err != nil {
@@ -65,6 +76,22 @@ func TestScreenshot(t *testing.T) {
 	s.w.Resize(fyne.NewSize(1280, 800))
 	img := s.w.Canvas().Capture()
 	writePNG(t, "ui-studio-live.png", img)
+	strip := fyne.CurrentApp().Driver().AbsolutePositionForObject(s.stripRow)
+	if sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		writePNG(t, "ui-strip.png", sub.SubImage(image.Rect(0, int(strip.Y)-40, 960, img.Bounds().Max.Y)))
+	}
+	// Each camera is drawn on its card: the face is where the thumbnail
+	// has it.
+	for id := range pics {
+		c := s.cards[id]
+		pos, size := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.thumb), c.thumb.Size()
+		face := img.At(int(pos.X+size.Width/2), int(pos.Y+size.Height*0.4))
+		if !near(face, color.RGBA{0xd8, 0xb0, 0x90, 0xff}) {
+			t.Errorf("%s's card: %v where their face should be", id, face)
+		}
+	}
 
 	// The same window off air, on the Guests tab, with an error showing.
 	f.setStats(nil)
@@ -133,6 +160,14 @@ func writePNG(t *testing.T, name string, img image.Image) {
 	t.Logf("wrote %s", f.Name())
 }
 
+// near reports whether a and b differ by little in each channel.
+func near(a, b color.Color) bool {
+	r1, g1, b1, _ := a.RGBA()
+	r2, g2, b2, _ := b.RGBA()
+	d := func(x, y uint32) bool { return max(x, y)-min(x, y) < 0x1800 }
+	return d(r1, r2) && d(g1, g2) && d(b1, b2)
+}
+
 func distinctColors(img image.Image) int {
 	seen := map[color.Color]bool{}
 	b := img.Bounds()
@@ -150,42 +185,55 @@ func programFrame(names []string) image.Image {
 	const w, h = 640, 360
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{0x10, 0x12, 0x18, 0xff}}, image.Point{}, draw.Src)
-	tiles := []color.RGBA{{0x2c, 0x4a, 0x7a, 0xff}, {0x6a, 0x3a, 0x6e, 0xff}, {0x2a, 0x6a, 0x5a, 0xff}}
 	gap := 8
 	tw := (w - gap*(len(names)+1)) / len(names)
 	th := tw * 9 / 16
 	y0 := (h - th) / 2
 	for i, name := range names {
 		x0 := gap + i*(tw+gap)
-		c := tiles[i%len(tiles)]
-		for y := 0; y < th; y++ {
-			for x := 0; x < tw; x++ {
-				k := float64(y) / float64(th)
-				img.Set(x0+x, y0+y, color.RGBA{uint8(float64(c.R) * (1.2 - k*0.5)), uint8(float64(c.G) * (1.2 - k*0.5)), uint8(float64(c.B) * (1.2 - k*0.5)), 0xff})
-			}
-		}
-		// A head and shoulders.
-		cx, cy, r := x0+tw/2, y0+th*2/5, th/6
-		skin := color.RGBA{0xd8, 0xb0, 0x90, 0xff}
-		for y := -r; y <= r; y++ {
-			for x := -r; x <= r; x++ {
-				if x*x+y*y <= r*r {
-					img.Set(cx+x, cy+y, skin)
-				}
-			}
-		}
-		sw := r * 3
-		for y := cy + r + 4; y < y0+th; y++ {
-			for x := cx - sw/2; x < cx+sw/2; x++ {
-				img.Set(x, y, color.RGBA{0x20, 0x24, 0x30, 0xff})
-			}
-		}
+		drawPerson(img, image.Rect(x0, y0, x0+tw, y0+th), tileColors[i%len(tileColors)])
 		// The name tag.
 		draw.Draw(img, image.Rect(x0+8, y0+th-26, x0+16+7*len(name), y0+th-8), &image.Uniform{color.RGBA{0, 0, 0, 0xb0}}, image.Point{}, draw.Over)
 		d := font.Drawer{Dst: img, Src: image.White, Face: basicfont.Face7x13, Dot: fixed.P(x0+12, y0+th-13)}
 		d.DrawString(name)
 	}
 	return img
+}
+
+var tileColors = []color.RGBA{{0x2c, 0x4a, 0x7a, 0xff}, {0x6a, 0x3a, 0x6e, 0xff}, {0x2a, 0x6a, 0x5a, 0xff}}
+
+// cameraThumb stands in for a participant's thumbnail (Monitor): their
+// camera, 160x90, without a name tag.
+func cameraThumb(c color.RGBA) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 160, 90))
+	drawPerson(img, img.Bounds(), c)
+	return img
+}
+
+// drawPerson draws a head and shoulders on a backdrop of colour c in r.
+func drawPerson(img *image.RGBA, r image.Rectangle, c color.RGBA) {
+	x0, y0, tw, th := r.Min.X, r.Min.Y, r.Dx(), r.Dy()
+	for y := 0; y < th; y++ {
+		for x := 0; x < tw; x++ {
+			k := float64(y) / float64(th)
+			img.Set(x0+x, y0+y, color.RGBA{uint8(float64(c.R) * (1.2 - k*0.5)), uint8(float64(c.G) * (1.2 - k*0.5)), uint8(float64(c.B) * (1.2 - k*0.5)), 0xff})
+		}
+	}
+	cx, cy, rad := x0+tw/2, y0+th*2/5, th/6
+	skin := color.RGBA{0xd8, 0xb0, 0x90, 0xff}
+	for y := -rad; y <= rad; y++ {
+		for x := -rad; x <= rad; x++ {
+			if x*x+y*y <= rad*rad {
+				img.Set(cx+x, cy+y, skin)
+			}
+		}
+	}
+	sw := rad * 3
+	for y := cy + rad + 4; y < y0+th; y++ {
+		for x := cx - sw/2; x < cx+sw/2; x++ {
+			img.Set(x, y, color.RGBA{0x20, 0x24, 0x30, 0xff})
+		}
+	}
 }
 
 // TestScreenshotFirstRun is what a newcomer sees: nobody but the host, no

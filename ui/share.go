@@ -86,23 +86,22 @@ func (s *Studio) applySharing(on bool) {
 	}
 }
 
+// markShare shows on the button whether the screen is shared, and that a
+// ShareScreen is under way.
 func (s *Studio) markShare() {
 	if s.share == nil {
 		return
-	}
-	if s.sharing {
-		s.share.SetText("Stop sharing")
-		s.share.SetIcon(theme.MediaStopIcon())
-		s.share.Importance = widget.HighImportance
-	} else {
-		s.share.SetText("Share screen")
-		s.share.SetIcon(theme.ComputerIcon())
-		s.share.Importance = widget.MediumImportance
 	}
 	if s.shareBusy {
 		s.share.Disable()
 	} else {
 		s.share.Enable()
 	}
-	s.share.Refresh()
+	if s.sharing {
+		s.share.Text = "Stop sharing"
+		restyle(s.share, theme.MediaStopIcon(), widget.HighImportance)
+	} else {
+		s.share.Text = "Share screen"
+		restyle(s.share, theme.ComputerIcon(), widget.MediumImportance)
+	}
 }

@@ -10,6 +10,11 @@ import (
 // by its one user, so that tests drive the window with a fake and the window
 // cannot reach past it into media code.
 //
+// A Show may also have optional interfaces, each found by a type
+// assertion and each adding to the window what it is for: HostDevices (the
+// camera and microphone pickers), Monitor (the backstage cards' pictures,
+// meters and mute buttons) and ScreenSharer (Share screen).
+//
 // The first group is *studio.Studio's method set as it is today. The second
 // group is what the window needs that the studio does not offer yet; the
 // comments are the contract the implementation should meet.

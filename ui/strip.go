@@ -248,39 +248,23 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	}
 	if p.Place == studio.PlaceStage {
 		if main {
-			c.spot.SetIcon(theme.ConfirmIcon())
-			c.spot.Importance = widget.HighImportance
+			restyle(c.spot, theme.ConfirmIcon(), widget.HighImportance)
 		} else {
-			c.spot.SetIcon(theme.ZoomInIcon())
-			c.spot.Importance = widget.MediumImportance
+			restyle(c.spot, theme.ZoomInIcon(), widget.MediumImportance)
 		}
-		c.spot.Refresh()
 		c.setting = true
 		c.fit.SetChecked(fit)
 		c.setting = false
-		c.onStage.Show()
-	} else {
-		c.onStage.Hide()
 	}
-	if p.Role == studio.RoleHost {
-		c.kick.Hide()
-	} else {
-		c.kick.Show()
-	}
-	if p.Muted {
-		c.muted.Show()
-	} else {
-		c.muted.Hide()
-	}
+	setShown(c.onStage, p.Place == studio.PlaceStage)
+	setShown(c.kick, p.Role != studio.RoleHost)
+	setShown(c.muted, p.Muted)
 	if c.mute != nil {
 		if p.Muted {
-			c.mute.SetIcon(theme.VolumeMuteIcon())
-			c.mute.Importance = widget.DangerImportance
+			restyle(c.mute, theme.VolumeMuteIcon(), widget.DangerImportance)
 		} else {
-			c.mute.SetIcon(theme.VolumeUpIcon())
-			c.mute.Importance = widget.MediumImportance
+			restyle(c.mute, theme.VolumeUpIcon(), widget.MediumImportance)
 		}
-		c.mute.Refresh()
 	}
 	c.stage.Refresh()
 	c.place.Refresh()
@@ -295,8 +279,30 @@ func (c *card) setLevel(peak float32) {
 	if c.level == nil {
 		return
 	}
-	c.shown = max(float64(peak), c.shown*0.6)
-	c.level.SetValue(c.shown)
+	shown := max(float64(peak), c.shown*0.6)
+	if shown < 0.01 {
+		shown = 0
+	}
+	if shown == c.shown {
+		return // a quiet card is not redrawn ten times a second
+	}
+	c.shown = shown
+	c.level.SetValue(shown)
+}
+
+// restyle gives a button that shows a state its icon and importance.
+func restyle(b *widget.Button, icon fyne.Resource, imp widget.Importance) {
+	b.Icon, b.Importance = icon, imp
+	b.Refresh()
+}
+
+// setShown shows o (on) or hides it.
+func setShown(o fyne.CanvasObject, on bool) {
+	if on {
+		o.Show()
+	} else {
+		o.Hide()
+	}
 }
 
 // setThumb shows img as their picture; nil goes back to their initials.

@@ -1,7 +1,8 @@
 // Package ui is the studio window: a view on the show and the place a creator
 // runs it from. It shows the program preview, the people in the studio (the
-// backstage strip, with spotlight and fit for those on stage), the layout
-// choice, the brand kits, the banners and ticker, the destinations and their
+// backstage strip: a card each with their live picture, sound level and
+// mute, spotlight and fit for those on stage), the layout choice and Share
+// screen, the brand kits, the banners and ticker, the destinations and their
 // health, the guest link and the user's settings, and sends the creator's commands to the
 // show through the Show interface.
 //

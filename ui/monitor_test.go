@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -321,4 +322,26 @@ func TestShareScreen(t *testing.T) {
 	if got := bannerText(s); !strings.Contains(got, "Couldn't share your screen") || s.share.Text != "Share screen" || f.Scene().Layout != "grid" {
 		t.Errorf("refused: banner %q, button %q, layout %q", got, s.share.Text, f.Scene().Layout)
 	}
+}
+
+// TestThumbnailsKeepTheNewest: pictures pouring in faster than the UI
+// thread draws wait as one trip to it, not a queue, and the newest is what
+// the card ends up showing.
+func TestThumbnailsKeepTheNewest(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	s.settle()
+	var last image.Image
+	for i := range 40 {
+		last = thumbImage(color.RGBA{uint8(i), 0x80, 0x40, 0xff})
+		f.sendThumb("g1", last)
+		time.Sleep(10 * time.Millisecond) // 100 a second, for 0.4 s
+	}
+	s.q.mu.Lock()
+	queued := len(s.q.fns)
+	s.q.mu.Unlock()
+	if queued > 2 {
+		t.Errorf("%d updates queued for the UI thread while it was busy", queued)
+	}
+	eventually(t, s, "the newest picture", func() bool { return s.cards["g1"].thumb.Image == last })
 }

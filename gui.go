@@ -215,20 +215,15 @@ func (s *show) SetHostDevices(camera, mic string) error { return s.host.Set(came
 // HostLevel is the level of the host's sound as the guests get it.
 func (s *show) HostLevel() float32 { return s.feed.Level() }
 
-// ShareScreen shares the host's screen into the show and the guests' view
-// and shows it large (the screen layout, with the speakers beside it);
-// stopping takes it out and the scene goes back to how it was.
+// ShareScreen shares the host's screen into the show and to the guests;
+// stopping takes it out of both. The window puts it large itself (the
+// screen layout, then back), as it arranges everything else.
 func (s *show) ShareScreen(on bool) error {
-	if err := s.sess.ShareScreen(on); err != nil {
-		if errors.Is(err, device.ErrNoScreen) {
-			return errors.New("screen sharing needs an X11 desktop session; this one has none")
-		}
-		return err
+	err := s.sess.ShareScreen(on)
+	if errors.Is(err, device.ErrNoScreen) {
+		return errors.New("screen sharing needs an X11 desktop session; this one has none")
 	}
-	if on {
-		return s.prog.ShowScreen(studio.HostID)
-	}
-	return nil
+	return err
 }
 
 // Sharing says whether the host's screen is shared.

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"greenroom/encode"
@@ -41,9 +40,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Func("to", "", func(s string) error { to = append(to, s); return nil })
 	var iceErr error // reported after Parse: the flag package would quote the password
 	fs.Func("ice", "", func(v string) error {
-		srv, err := parseICEServer(v)
+		srv, err := studio.ParseICEServer(v)
 		ice = append(ice, srv)
-		iceErr = cmp.Or(iceErr, err)
+		if err != nil {
+			iceErr = cmp.Or(iceErr, fmt.Errorf("--ice: %w", err))
+		}
 		return nil
 	})
 	fs.Func("nat-ip", "", func(v string) error {
@@ -103,34 +104,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
-}
-
-// parseICEServer reads --ice: a STUN or TURN server URL as WebRTC spells
-// it, with a TURN server's username and password before an @:
-// stun:stun.example.com:3478, turn:USER:PASS@turn.example.com:3478?transport=udp.
-// The password is a secret: errors never show it.
-func parseICEServer(v string) (webrtc.ICEServer, error) {
-	scheme, rest, ok := strings.Cut(v, ":")
-	scheme = strings.ToLower(scheme)
-	if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
-		return webrtc.ICEServer{}, errors.New("--ice: want stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT][?transport=udp|tcp]")
-	}
-	srv := webrtc.ICEServer{}
-	if cred, host, found := strings.Cut(rest, "@"); found {
-		user, pass, _ := strings.Cut(cred, ":")
-		if strings.HasPrefix(scheme, "stun") || user == "" || pass == "" {
-			return srv, fmt.Errorf("--ice %s:…@%s: a TURN server takes USER:PASS@, a STUN server none", scheme, host)
-		}
-		srv.Username, srv.Credential, rest = user, pass, host
-	} else if strings.HasPrefix(scheme, "turn") {
-		return srv, fmt.Errorf("--ice %s:%s: a TURN server needs USER:PASS@ before the host", scheme, rest)
-	}
-	srv.URLs = []string{scheme + ":" + rest}
-	// pion checks the URL as it will use it.
-	if _, err := ice.ParseURL(srv.URLs[0]); err != nil {
-		return webrtc.ICEServer{}, fmt.Errorf("--ice %s: %v", srv.URLs[0], err)
-	}
-	return srv, nil
 }
 
 func parseSize(s string) (int, int, error) {

@@ -1,0 +1,40 @@
+package studio
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// ParseICEServer reads a STUN or TURN server URL as WebRTC spells it, with
+// a TURN server's username and password before an @ (serve's --ice, the
+// window's settings): stun:stun.example.com:3478,
+// turn:USER:PASS@turn.example.com:3478?transport=udp. The password is a
+// secret: errors never show it.
+func ParseICEServer(v string) (webrtc.ICEServer, error) {
+	scheme, rest, ok := strings.Cut(v, ":")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+		return webrtc.ICEServer{}, errors.New("want stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT][?transport=udp|tcp]")
+	}
+	srv := webrtc.ICEServer{}
+	if cred, host, found := strings.Cut(rest, "@"); found {
+		user, pass, _ := strings.Cut(cred, ":")
+		if strings.HasPrefix(scheme, "stun") || user == "" || pass == "" {
+			return srv, fmt.Errorf("%s:…@%s: a TURN server takes USER:PASS@, a STUN server none", scheme, host)
+		}
+		srv.Username, srv.Credential, rest = user, pass, host
+	} else if strings.HasPrefix(scheme, "turn") {
+		return srv, fmt.Errorf("%s:%s: a TURN server needs USER:PASS@ before the host", scheme, rest)
+	}
+	srv.URLs = []string{scheme + ":" + rest}
+	// pion checks the URL as it will use it.
+	if _, err := ice.ParseURL(srv.URLs[0]); err != nil {
+		return webrtc.ICEServer{}, fmt.Errorf("%s: %v", srv.URLs[0], err)
+	}
+	return srv, nil
+}
+

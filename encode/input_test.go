@@ -152,6 +152,7 @@ func TestThumbnails(t *testing.T) {
 	a := p.AddInput("a")
 	b := p.AddHiddenInput("b")
 	p.AddInput("no picture")
+	c := p.AddInput("c") // leaves after its first thumbnails
 	// b is 4:3 with black bands above and below the part a 16:9 crop
 	// keeps (rows 40 to 400 of 480: a third of the spare height above):
 	// cropped, its thumbnail is white edge to edge; letterboxed, it would
@@ -167,6 +168,9 @@ func TestThumbnails(t *testing.T) {
 			}
 		}
 	}
+	f := c.NewFrame(64, 36)
+	solid(60)(&f.YCbCr)
+	c.WriteVideo(f)
 	stop := feedAll(p,
 		func(ctx context.Context) { feed(ctx, p, a, 640, 360, solid(60), false) },
 		func(ctx context.Context) { feed(ctx, p, b, 640, 480, banded, false) })
@@ -175,7 +179,14 @@ func TestThumbnails(t *testing.T) {
 	var mu sync.Mutex
 	count := map[string]int{}
 	luma := map[string][2]float64{} // mean, darkest
+	gone := map[string]int{}        // nil thumbnails, by name
 	p.SetThumbnails(160, 90, 5, func(name string, img *image.RGBA) {
+		if img == nil {
+			mu.Lock()
+			gone[name]++
+			mu.Unlock()
+			return
+		}
 		if img.Rect.Dx() != 160 || img.Rect.Dy() != 90 {
 			t.Errorf("%s: thumbnail %v, want 160x90", name, img.Rect)
 		}
@@ -192,7 +203,9 @@ func TestThumbnails(t *testing.T) {
 		luma[name] = [2]float64{sum / (160 * 90), darkest}
 		mu.Unlock()
 	})
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
+	c.Close()
+	time.Sleep(time.Second)
 	p.SetThumbnails(0, 0, 0, nil)
 	mu.Lock()
 	got := map[string]int{}
@@ -207,6 +220,9 @@ func TestThumbnails(t *testing.T) {
 	}
 	if n := got["no picture"]; n != 0 {
 		t.Errorf("an input without a picture got %d thumbnails", n)
+	}
+	if got["c"] != 1 || gone["c"] != 1 || len(gone) != 1 {
+		t.Errorf("c (one picture, then closed): %d thumbnails, then %v nil ones; want 1 and one nil for c alone", got["c"], gone)
 	}
 	if l := luma["a"]; math.Abs(l[0]-51) > 8 {
 		t.Errorf("a's thumbnail mean %.0f, want its grey (51)", l[0])

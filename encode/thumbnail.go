@@ -26,6 +26,7 @@ type thumb struct {
 	view   image.YCbCr // the cropped part of the picture, over its pixels
 	frames int64       // the slot's picture count at the last thumbnail
 	seen   int64       // the last round the input was there
+	given  bool        // fn has had a thumbnail of it
 }
 
 // SetThumbnails hands fn a w×h RGBA picture of every input about fps times
@@ -35,7 +36,9 @@ type thumb struct {
 // letterboxed), not letterboxed. An input that has no picture yet, or no
 // new one since its last thumbnail, is skipped. img is the input's own
 // buffer, written again for its next thumbnail: fn must copy what it keeps.
-// When SetThumbnails returns, the fn it replaced is no longer called.
+// An input that had thumbnails and leaves the program (Close) gets one last
+// call with img nil. When SetThumbnails returns, the fn it replaced is no
+// longer called.
 func (p *Pipeline) SetThumbnails(w, h, fps int, fn func(name string, img *image.RGBA)) {
 	p.thumbMu.Lock()
 	defer p.thumbMu.Unlock()
@@ -88,20 +91,30 @@ func (th *thumbnails) run(p *Pipeline) {
 		}
 		inputs = p.snapshotInputs(inputs)
 		for _, in := range inputs {
-			t := thumbs[in]
-			if t == nil {
-				t = &thumb{img: shim.NewRGBA(th.w, th.h)} // swscale may write past the last row
-				thumbs[in] = t
-			}
-			t.seen = round
-			if th.render(in, t) {
-				th.fn(in.Video.Name, t.img)
+			if t := thumbs[in]; t != nil {
+				t.seen = round
 			}
 		}
-		for in, t := range thumbs { // inputs that left
+		// Inputs that left first: one that came back under the same name
+		// (a guest who reconnected) is not blanked after its new picture.
+		for in, t := range thumbs {
 			if t.seen != round {
 				t.scaler.Close()
 				delete(thumbs, in)
+				if t.given {
+					th.fn(in.Video.Name, nil)
+				}
+			}
+		}
+		for _, in := range inputs {
+			t := thumbs[in]
+			if t == nil {
+				t = &thumb{img: shim.NewRGBA(th.w, th.h), seen: round} // swscale may write past the last row
+				thumbs[in] = t
+			}
+			if th.render(in, t) {
+				t.given = true
+				th.fn(in.Video.Name, t.img)
 			}
 		}
 	}

@@ -1,9 +1,10 @@
 // Package settings owns the user's settings: where the show goes live
 // (destinations and their stream keys), the program's size, frame rate and bit
 // rate, where recordings go, the host's camera and microphone, the brand kits
-// and banners, and the size of the studio window. They live in one JSON file,
+// and banners, the STUN/TURN servers and NAT address guests reach the studio
+// through, and the size of the studio window. They live in one JSON file,
 // os.UserConfigDir()/greenroom/settings.json, written atomically and readable
-// by the user only, because it holds stream keys.
+// by the user only, because it holds stream keys and TURN passwords.
 //
 // It does not connect anywhere or know how to publish: it only checks that a
 // destination's server URL has the shape an RTMP(S) publisher needs.
@@ -225,6 +226,9 @@ type Settings struct {
 	// without one).
 	Banners []string
 	Ticker  string
+	// Network is how guests behind strict firewalls reach the studio;
+	// Store.Update refuses a change to it that does not validate.
+	Network Network
 }
 
 // BrandKit returns the kit the show wears, and whether there is one.
@@ -296,5 +300,6 @@ func (s Settings) clone() Settings {
 	s.Destinations = append([]Destination(nil), s.Destinations...)
 	s.Brands = append([]studio.BrandKit(nil), s.Brands...)
 	s.Banners = append([]string(nil), s.Banners...)
+	s.Network = s.Network.clone()
 	return s
 }

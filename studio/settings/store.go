@@ -102,12 +102,20 @@ func (s *Store) Get() Settings {
 }
 
 // Update applies change to a copy of the settings and saves the result. On a
-// write error the settings in memory stay as they were.
+// write error the settings in memory stay as they were. A change to the
+// Network that does not validate is refused with Network.Validate's error
+// (errors.Is ErrBadICEServer or ErrBadNATIP), nothing saved; a bad entry
+// already in the file (a hand edit) does not stop other changes.
 func (s *Store) Update(change func(*Settings)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := s.cur.clone()
 	change(&next)
+	if !next.Network.equal(s.cur.Network) {
+		if err := next.Network.Validate(); err != nil {
+			return err
+		}
+	}
 	next.fillDefaults()
 	if err := s.write(next); err != nil {
 		return err
@@ -118,7 +126,7 @@ func (s *Store) Update(change func(*Settings)) error {
 
 // write saves atomically: a reader (or a crash) sees the old file or the new
 // one, never half of one. The directory is private (0700) and so is the file
-// (0600), since it holds stream keys.
+// (0600), since it holds stream keys and TURN passwords.
 func (s *Store) write(v Settings) error {
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -165,6 +173,7 @@ type file struct {
 	Brand        string            `json:"brand,omitempty"`
 	Banners      []string          `json:"banners,omitempty"`
 	Ticker       string            `json:"ticker,omitempty"`
+	Network      fileNetwork       `json:"network"`
 }
 
 type fileHost struct {
@@ -204,6 +213,7 @@ func fileOf(s Settings) file {
 		Brand:        s.Brand,
 		Banners:      s.Banners,
 		Ticker:       s.Ticker,
+		Network:      fileNetworkOf(s.Network),
 	}
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
@@ -224,6 +234,7 @@ func (f file) settings() Settings {
 		Brand:        f.Brand,
 		Banners:      f.Banners,
 		Ticker:       f.Ticker,
+		Network:      f.Network.network(),
 	}
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{

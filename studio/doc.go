@@ -3,8 +3,9 @@
 // of it — the guest web page, WebSocket signaling and WebRTC forwarding
 // between guests (an SFU: packets are forwarded, never transcoded).
 //
-// It owns no GUI and no codecs. Decoding on-stage guests into the program is
-// the media side's job; it gets their RTP through a Sink.
+// It owns no GUI and no codecs. Decoding guests into the program is the
+// media side's job; it gets their RTP through a Sink (the Program), which
+// shows those on stage and meters and thumbnails everyone.
 //
 // # Using it
 //
@@ -12,7 +13,7 @@
 //		Listen:    ":8443",                    // HTTPS; self-signed cert unless CertFile/KeyFile
 //		PublicURL: "https://studio.lan:8443", // optional: what guests are told
 //		GoLive:    func(on bool) error { ... }, // optional: start/stop the live output
-//		Sink:      mySink,                      // optional: on-stage guests' RTP
+//		Sink:      mySink,                      // optional: every guest's RTP
 //	})
 //	if err != nil { ... }
 //	defer s.Close()
@@ -23,7 +24,7 @@
 // over UDP) and serves until Close. Close throws every guest out, waits for
 // every goroutine, and is safe to call twice.
 //
-// Commands: Stage(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
+// Commands: Stage(id, on), SetMuted(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
 // old link stops working for newcomers; connected guests stay and may still
 // come back through it after a blip). For the media side:
 // RequestKeyframe(id), and AddHostTrack to send the host's camera and mic to
@@ -38,6 +39,8 @@
 //	GET  /api/state                          → State
 //	GET  /api/events                         → Server-Sent Events: "state", then one per Event
 //	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
+//	POST /api/mute   {"id": "g1", "on": true} → State (404 unknown id); the host mutes or unmutes
+//	                 a participant: out of the program's mix, not forwarded to the guests
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/rotate                          → {"guest_url": "..."}
@@ -57,8 +60,11 @@
 // with the resume key it got in "welcome" and takes the place back.
 //
 // Forwarding rule: everyone receives every other on-stage participant's
-// audio and video. Green-room guests watch the stage too, but nobody
-// receives them, and the Sink gets on-stage participants only.
+// audio and video (not the audio of one the host muted). Green-room guests
+// watch the stage too, but no guest receives them. The Sink gets every
+// guest's camera and mic, on stage or not (and screens while shared): the
+// Program hides those not on stage from the picture and the mix, and
+// meters and thumbnails them for the host's backstage cards.
 //
 // # Ownership
 //

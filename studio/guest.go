@@ -191,6 +191,7 @@ type guest struct {
 	offering bool        // an offer of ours awaits its answer
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
+	muted    bool // what the guest was last told of the host muting them
 	loss     lossMeter
 	early    []webrtc.ICECandidateInit // trickled before the offer
 
@@ -522,6 +523,7 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 func (g *guest) sync() {
 	st := g.st.show.state()
 	g.sendRoster(st)
+	g.sendMuted(st)
 	if g.pc == nil || g.offering || g.pc.SignalingState() != webrtc.SignalingStateStable {
 		return
 	}
@@ -597,6 +599,16 @@ func (g *guest) transceiverFor(t *pubTrack) (*webrtc.RTPTransceiver, error) {
 		g.log.Debug("reuse transceiver", "err", err)
 	}
 	return g.pc.AddTransceiverFromTrack(t.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+}
+
+// sendMuted tells the guest when the host mutes or unmutes them.
+func (g *guest) sendMuted(st State) {
+	for _, p := range st.Participants {
+		if p.ID == g.id && p.Muted != g.muted {
+			g.muted = p.Muted
+			g.send(signal.Message{Type: signal.TypeMuted, Muted: p.Muted})
+		}
+	}
 }
 
 func (g *guest) sendRoster(st State) {

@@ -80,6 +80,8 @@ const (
 	EventUnstage EventKind = "unstaged" // moved back to the green room
 	EventLive    EventKind = "live"     // Live changed
 	EventQuality EventKind = "quality"  // a guest's connection quality changed
+	EventMuted   EventKind = "muted"    // the host muted a participant
+	EventUnmuted EventKind = "unmuted"  // the host unmuted them
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -271,6 +273,26 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 	}
 	if e.p.Place != place {
 		e.p.Place = place
+		sh.emitLocked(Event{Kind: kind, Participant: e.p})
+	}
+	return e.p, nil
+}
+
+// setMuted mutes or unmutes a participant (Participant.Muted). It is not an
+// error to mute someone muted already.
+func (sh *show) setMuted(id string, on bool) (Participant, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok {
+		return Participant{}, fmt.Errorf("mute %q: %w", id, ErrNoParticipant)
+	}
+	if e.p.Muted != on {
+		e.p.Muted = on
+		kind := EventUnmuted
+		if on {
+			kind = EventMuted
+		}
 		sh.emitLocked(Event{Kind: kind, Participant: e.p})
 	}
 	return e.p, nil

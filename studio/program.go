@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -47,12 +48,15 @@ type ProgramConfig struct {
 }
 
 // Program joins the show to the media pipeline: it is the studio's Sink,
-// turning each on-stage guest's RTP into a program input through a
-// decoder, and it is the studio's GoLive, adding the destinations and the
-// recording as outputs of the pipeline.
+// turning each guest's RTP into a program input through a decoder, and it
+// is the studio's GoLive, adding the destinations and the recording as
+// outputs of the pipeline. Every guest is decoded, backstage too, for the
+// host's thumbnails and level meters (Thumbnails, Levels); the inputs of
+// those who are not on stage are hidden (encode.Input.SetHidden), and of
+// those the host muted, muted (see followShow).
 //
-// mu guards inputs, outputs and keyframe; each decode.Track is used only by
-// the goroutine the studio feeds that track from.
+// mu guards inputs, outputs, keyframe and state; each decode.Track is used
+// only by the goroutine the studio feeds that track from.
 type Program struct {
 	pipe *encode.Pipeline
 	cfg  ProgramConfig
@@ -63,7 +67,13 @@ type Program struct {
 	inputs   map[string]*programInput // by input name: a participant ID, or ScreenInput of one
 	outputs  []liveOutput
 	keyframe func(participantID string) bool
+	state    func() State // the studio's, once attached
 	closed   bool
+
+	// follow serialises followShow, so the last state read is the one
+	// applied.
+	follow sync.Mutex
+	thumbs thumbnails
 
 	look look // the scene: layout, main participant (scene.go)
 }
@@ -142,12 +152,62 @@ func (p *Program) SetRecordDir(dir string) {
 func (p *Program) Attach(s *Studio) {
 	p.mu.Lock()
 	p.keyframe = s.RequestKeyframe
+	p.state = s.State
 	p.mu.Unlock()
 	p.look.mu.Lock()
 	p.look.state = s.State
 	p.look.mu.Unlock()
 	p.applyScene()
 	s.attachScene(p)
+	p.followShow()
+}
+
+// followShow makes the program follow the show: the inputs of whoever is
+// not on stage (or no longer in the show) are hidden — out of the picture
+// and the mix at once, as if they had left, and back when staged — and
+// those of participants the host muted (the host's own input too) are out
+// of the mix. The studio calls it on every change.
+func (p *Program) followShow() {
+	p.follow.Lock()
+	defer p.follow.Unlock()
+	p.mu.Lock()
+	state := p.state
+	p.mu.Unlock()
+	if state == nil {
+		return
+	}
+	st := state()
+	var gone []string
+	p.mu.Lock()
+	for name, pi := range p.inputs {
+		hidden, muted := shown(st, name)
+		if hidden && !pi.in.Hidden() {
+			gone = append(gone, name)
+		}
+		pi.in.SetHidden(hidden)
+		pi.in.SetMuted(muted)
+	}
+	p.mu.Unlock()
+	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
+		_, muted := shown(st, HostID)
+		in.SetMuted(muted)
+	}
+	for _, name := range gone {
+		p.inputGone(name) // the scene falls back, as when an input leaves
+	}
+}
+
+// shown says how input name (a participant's, or their screen's) is to be
+// in the program as the show st stands: hidden unless its owner is on
+// stage, muted if the host muted them.
+func shown(st State, name string) (hidden, muted bool) {
+	id := owner(name)
+	for _, pt := range st.Participants {
+		if pt.ID == id {
+			return pt.Place != PlaceStage, pt.Muted
+		}
+	}
+	return true, false
 }
 
 // WriteRTP implements Sink.
@@ -172,7 +232,7 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	name := inputName(t)
 	pi := p.inputs[name]
 	if pi == nil {
-		pi = &programInput{in: p.pipe.AddInput(name), tracks: map[string]*decode.Track{}}
+		pi = &programInput{in: p.addInput(name), tracks: map[string]*decode.Track{}}
 		p.inputs[name] = pi
 		added = true
 	}
@@ -200,6 +260,24 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	}
 	pi.tracks[t.TrackID] = tr
 	return tr, added
+}
+
+// addInput adds the program input called name, hidden and muted as the
+// show stands (a guest in the green room must not flash into the layout).
+// Call with mu held.
+func (p *Program) addInput(name string) *encode.Input {
+	hidden, muted := false, false
+	if p.state != nil {
+		hidden, muted = shown(p.state(), name)
+	}
+	var in *encode.Input
+	if hidden {
+		in = p.pipe.AddHiddenInput(name)
+	} else {
+		in = p.pipe.AddInput(name)
+	}
+	in.SetMuted(muted)
+	return in
 }
 
 // EndTrack implements Sink: the track's decoder stops, and an input with
@@ -252,7 +330,7 @@ func (p *Program) AddScreen(id string) (in *encode.Input, remove func(), err err
 		p.mu.Unlock()
 		return nil, nil, fmt.Errorf("studio: %s's screen is shared already", id)
 	}
-	pi := &programInput{in: p.pipe.AddInput(name), tracks: map[string]*decode.Track{}}
+	pi := &programInput{in: p.addInput(name), tracks: map[string]*decode.Track{}}
 	p.inputs[name] = pi
 	p.mu.Unlock()
 	p.applyScene()
@@ -377,22 +455,115 @@ func (p *Program) Outputs() []OutputStats {
 	return stats
 }
 
-// Inputs lists the program's inputs from the studio: the participants
-// whose media is in the program, by ID, and shared screens (ScreenInput).
-func (p *Program) Inputs() []string {
+// Inputs lists the program's inputs from the studio that are in the
+// program: the participants on stage whose media comes in, by ID, and
+// shared screens (ScreenInput). Backstage guests' inputs (hidden) are not
+// listed.
+func (p *Program) Inputs() []string { return p.inputNames(false) }
+
+// inputNames lists the inputs from the studio, hidden ones too if all.
+func (p *Program) inputNames(all bool) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ids := make([]string, 0, len(p.inputs))
-	for id := range p.inputs {
-		ids = append(ids, id)
+	for id, pi := range p.inputs {
+		if all || !pi.in.Hidden() {
+			ids = append(ids, id)
+		}
 	}
 	return ids
+}
+
+// Levels is everyone's sound level, 0..1 (the loudest sample of the last
+// 100–200 ms), by participant ID — backstage guests, muted ones and the
+// host (HostID) too; a shared screen under ScreenInput(id).
+func (p *Program) Levels() map[string]float32 { return p.pipe.Levels() }
+
+// Thumbnail size and rate: small cards in the window's backstage strip.
+const (
+	thumbWidth, thumbHeight = 160, 90
+	thumbFPS                = 5
+)
+
+// thumbnails hands the pipeline's thumbnails to Thumbnails' callers. mu
+// guards subs and next, and is held while calling them: a stop that has
+// taken it knows its fn is not running and will not run again. run
+// serialises starting and stopping the pipeline's thumbnails.
+type thumbnails struct {
+	run  sync.Mutex
+	mu   sync.Mutex
+	subs map[int]func(id string, img image.Image)
+	next int
+}
+
+// Thumbnails calls fn with a 160x90 picture (cropped to fill) of each
+// participant's camera, backstage guests' and the host's (HostID) too,
+// about five times a second while it changes, from a media goroutine;
+// img is fn's own copy, to keep. img is nil when someone's camera leaves
+// the program (they left, or their track ended). stop ends it, and waits
+// until fn is no longer called (don't call it from fn).
+func (p *Program) Thumbnails(fn func(id string, img image.Image)) (stop func()) {
+	th := &p.thumbs
+	th.run.Lock()
+	defer th.run.Unlock()
+	th.mu.Lock()
+	if th.subs == nil {
+		th.subs = map[int]func(string, image.Image){}
+	}
+	id := th.next
+	th.next++
+	th.subs[id] = fn
+	first := len(th.subs) == 1
+	th.mu.Unlock()
+	if first {
+		p.pipe.SetThumbnails(thumbWidth, thumbHeight, thumbFPS, p.thumbnail)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			th.run.Lock()
+			defer th.run.Unlock()
+			th.mu.Lock()
+			_, had := th.subs[id]
+			delete(th.subs, id)
+			last := had && len(th.subs) == 0
+			th.mu.Unlock()
+			if last {
+				p.pipe.SetThumbnails(0, 0, 0, nil) // the pipeline makes none for nobody
+			}
+		})
+	}
+}
+
+// thumbnail hands one input's thumbnail to every caller of Thumbnails.
+func (p *Program) thumbnail(name string, img *image.RGBA) {
+	if owner(name) != name {
+		return // a screen: the cards show cameras
+	}
+	th := &p.thumbs
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	for _, fn := range th.subs {
+		if img == nil {
+			fn(name, nil) // an untyped nil: no picture any more
+			continue
+		}
+		cp := image.NewRGBA(img.Rect)
+		copy(cp.Pix, img.Pix)
+		fn(name, cp)
+	}
 }
 
 // Close ends the live show and frees every decoder. The studio must be
 // closed first (it stops feeding the sink); the pipeline after.
 func (p *Program) Close() error {
 	err := p.endLive()
+	p.thumbs.run.Lock()
+	p.thumbs.mu.Lock()
+	clear(p.thumbs.subs)
+	p.thumbs.mu.Unlock()
+	p.pipe.SetThumbnails(0, 0, 0, nil)
+	p.thumbs.run.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true

@@ -209,7 +209,7 @@ func (p *Program) applyLocked() error {
 	// A shared screen is named for its owner and shown whole wherever it
 	// is: text cropped off is lost. (p.mu is taken inside look.mu, never
 	// the other way round.)
-	for _, in := range p.Inputs() {
+	for _, in := range p.inputNames(true) {
 		if id := owner(in); id != in {
 			names[in] = names[id] + "'s screen"
 			fit[in] = true
@@ -234,10 +234,12 @@ func hasParticipant(st State, id string) bool {
 	return false
 }
 
-// sceneControl is what the control API's /api/scene drives: the Program.
+// sceneControl is what the control API's /api/scene drives, and what
+// follows the show as it changes: the Program.
 type sceneControl interface {
 	Scene() Scene
 	changeScene(func(*Scene)) error
+	followShow()
 }
 
 func (s *Studio) attachScene(c sceneControl) {

@@ -33,8 +33,10 @@ type TrackInfo struct {
 	Channels  uint16
 }
 
-// Sink receives the RTP of on-stage participants, for the live program. The
-// studio calls it from one goroutine per track, in arrival order, through a
+// Sink receives the RTP of every guest's camera and mic, on stage or in the
+// green room (the program shows only those on stage, and meters and
+// thumbnails everyone for the host), and of shared screens while they are
+// shared. The studio calls it from one goroutine per track, in arrival order, through a
 // bounded queue: a Sink may take its time, and when it falls behind the
 // studio drops packets (and counts them) rather than slow the forwarding.
 // Packets are shared with the forwarding path: read them, don't modify them
@@ -219,22 +221,15 @@ func (f *sfu) forwardedTo(subscriber string, st State) map[*pubTrack]bool {
 	return want
 }
 
-// setStaged tells each track whether its owner is on stage, which is what
-// decides whether the Sink gets its packets.
-func (f *sfu) setStaged(st State) {
+// setMuted tells each track whether the host has muted its owner: a muted
+// guest's audio is not forwarded to the others (the Sink still gets it:
+// the program meters it, and leaves it out of the mix itself).
+func (f *sfu) setMuted(st State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, p := range st.Participants {
 		for _, t := range f.tracks[p.ID] {
-			if was := t.staged.Swap(p.Place == PlaceStage); was && p.Place != PlaceStage {
-				// Off the stage is out of the program: the Sink ends the
-				// track (its input leaves the picture and the mix) and
-				// begins it again if they come back.
-				select {
-				case t.unstaged <- struct{}{}:
-				default:
-				}
-			}
+			t.muted.Store(p.Muted)
 		}
 	}
 }
@@ -284,8 +279,8 @@ func (f *sfu) requestKeyframe(id string) bool {
 // pubTrack is one published track: a guest's, fanned out to its
 // subscribers through one TrackLocalStaticRTP (which rewrites SSRC and
 // payload type per subscriber), or the host's, which the media side writes.
-// Its fields are set at creation; staged, ended, lastPLI and dropped are
-// atomics shared with the forwarding goroutine and the sessions.
+// Its fields are set at creation; muted, sharing, ended, lastPLI and
+// dropped are atomics shared with the forwarding goroutine and the sessions.
 type pubTrack struct {
 	info     TrackInfo
 	session  *guest                      // nil for the host's tracks
@@ -294,12 +289,11 @@ type pubTrack struct {
 	fanout   *webrtc.TrackLocalStaticRTP // guests': what forward writes (= local)
 	keyframe func()                      // asks the publisher for a keyframe; may be nil
 	sinkQ    chan *rtp.Packet            // nil without a Sink, and for the host
-	staged   atomic.Bool
-	sharing  atomic.Bool   // screens: shared now (as the guest said)
-	unshared chan struct{} // screens: sharing stopped, for feedSink; capacity 1
-	unstaged chan struct{} // the owner left the stage, for feedSink; capacity 1
-	ended    atomic.Bool   // out of the table for good
-	lastPLI  atomic.Int64  // unix nanoseconds
+	muted    atomic.Bool                 // the host muted the owner: audio is not forwarded
+	sharing  atomic.Bool                 // screens: shared now (as the guest said)
+	unshared chan struct{}               // screens: sharing stopped, for feedSink; capacity 1
+	ended    atomic.Bool                 // out of the table for good
+	lastPLI  atomic.Int64                // unix nanoseconds
 	dropped  atomic.Uint64
 	log      *slog.Logger
 }
@@ -352,12 +346,12 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *we
 	if screen {
 		t.unshared = make(chan struct{}, 1)
 	}
-	t.unstaged = make(chan struct{}, 1)
 	return t, nil
 }
 
 // forward reads the publisher's RTP until its track ends and writes it to
-// every subscriber, and to the Sink's queue while on stage.
+// every subscriber (not the audio of a muted owner), and to the Sink's
+// queue (a screen's only while shared).
 func (t *pubTrack) forward() {
 	if t.sinkQ != nil {
 		defer close(t.sinkQ)
@@ -379,10 +373,12 @@ func (t *pubTrack) forward() {
 		// each leg's interceptors add their own (transport-cc). WriteRTP
 		// fails only for subscribers whose connection is closing; their
 		// session will remove them.
-		fw := *pkt
-		fw.Header.Extension, fw.Header.Extensions = false, nil
-		_ = t.fanout.WriteRTP(&fw)
-		if t.sinkQ != nil && t.staged.Load() && (!t.info.Screen || t.sharing.Load()) {
+		if t.info.Kind != "audio" || !t.muted.Load() {
+			fw := *pkt
+			fw.Header.Extension, fw.Header.Extensions = false, nil
+			_ = t.fanout.WriteRTP(&fw)
+		}
+		if t.sinkQ != nil && (!t.info.Screen || t.sharing.Load()) {
 			select {
 			case t.sinkQ <- pkt:
 			default:
@@ -405,16 +401,12 @@ func (t *pubTrack) feedSink(sink Sink) {
 				sink.EndTrack(t.info)
 				return
 			}
-			if t.info.Screen && !t.sharing.Load() || !t.staged.Load() {
+			if t.info.Screen && !t.sharing.Load() {
 				continue
 			}
 			sink.WriteRTP(t.info, pkt)
 		case <-t.unshared: // nil for all but screens
 			if !t.sharing.Load() {
-				sink.EndTrack(t.info)
-			}
-		case <-t.unstaged:
-			if !t.staged.Load() {
 				sink.EndTrack(t.info)
 			}
 		}

@@ -64,7 +64,7 @@ type Config struct {
 	// GoLive starts (true) or stops (false) the live output; the control
 	// API's /api/live calls it. Nil: the live flag is only recorded.
 	GoLive func(on bool) error
-	// Sink, if set, receives the RTP of on-stage participants.
+	// Sink, if set, receives the RTP of every guest (see Sink).
 	Sink Sink
 	// Logger is the parent logger. Default slog.Default().
 	Logger *slog.Logger
@@ -93,7 +93,7 @@ type Studio struct {
 	guestToken    Secret
 	retiredTokens []Secret // rotated away; oldest first
 	life          goroutines
-	scene         sceneControl // what /api/scene drives; nil until a Program attaches
+	scene         sceneControl // what /api/scene drives, told of changes; nil until a Program attaches
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -292,6 +292,19 @@ func (s *Studio) Stage(id string, on bool) error {
 	return nil
 }
 
+// SetMuted mutes participant id (on) or unmutes them: a muted guest's sound
+// is not forwarded to the other guests, and a muted participant (the host
+// too) is out of the program's mix, though still metered. Their page says
+// the host muted them. ErrNoParticipant for an unknown id.
+func (s *Studio) SetMuted(id string, on bool) error {
+	if _, err := s.show.setMuted(id, on); err != nil {
+		return err
+	}
+	s.log.Info("mute", "participant", id, "muted", on)
+	s.changed()
+	return nil
+}
+
 // Kick removes a guest from the show and closes their connection.
 func (s *Studio) Kick(id string) error {
 	conn, err := s.show.remove(id, true)
@@ -363,11 +376,18 @@ func (s *Studio) holdPlace(id string) {
 	})
 }
 
-// changed tells the SFU and every guest session that the show or the set of
-// tracks changed; each session then re-syncs what it forwards and its
-// roster.
+// changed tells the SFU, the program (which hides who is off stage and
+// mutes whom the host muted) and every guest session that the show or the
+// set of tracks changed; each session then re-syncs what it forwards and
+// its roster.
 func (s *Studio) changed() {
-	s.sfu.setStaged(s.show.state())
+	s.sfu.setMuted(s.show.state())
+	s.mu.Lock()
+	prog := s.scene
+	s.mu.Unlock()
+	if prog != nil {
+		prog.followShow()
+	}
 	for _, c := range s.show.conns() {
 		c.changed()
 	}

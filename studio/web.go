@@ -36,6 +36,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("GET /api/state", s.control(s.apiState))
 	mux.HandleFunc("GET /api/events", s.control(s.apiEvents))
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
+	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -161,7 +162,13 @@ func (s *Studio) apiEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) {
+func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w, r, "stage", s.Stage) }
+
+func (s *Studio) apiMute(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w, r, "mute", s.SetMuted) }
+
+// apiIDOn serves the commands that take {"id": "g1", "on": true}: /api/stage
+// and /api/mute. An unknown id is a 404.
+func (s *Studio) apiIDOn(w http.ResponseWriter, r *http.Request, what string, do func(id string, on bool) error) {
 	var req struct {
 		ID string `json:"id"`
 		On *bool  `json:"on"`
@@ -170,10 +177,10 @@ func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ID == "" || req.On == nil {
-		writeJSONError(w, http.StatusBadRequest, `stage needs {"id": "...", "on": true|false}`)
+		writeJSONError(w, http.StatusBadRequest, what+` needs {"id": "...", "on": true|false}`)
 		return
 	}
-	if err := s.Stage(req.ID, *req.On); err != nil {
+	if err := do(req.ID, *req.On); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -7,7 +7,9 @@
 // replaceTrack on the senders we already have. The screen share too: the
 // offer has a third, empty video sender for it, named in the offer's
 // "sources" (by mid) so the studio can tell it from the camera; sharing
-// puts getDisplayMedia's track on it and says "share".
+// puts getDisplayMedia's track on it and says "share". "muted" from the
+// studio says the host muted (or unmuted) us: the page says so and
+// silences the mic it sends until the host unmutes us.
 "use strict";
 
 (() => {
@@ -28,7 +30,7 @@
     preview: $("preview"), noCamera: $("no-camera"), level: $("level"),
     note: $("media-note"), camera: $("camera"), mic: $("mic"), name: $("name"),
     join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"), share: $("share"),
-    greenroomNote: $("greenroom-note"), emptyStage: $("empty-stage"),
+    greenroomNote: $("greenroom-note"), mutedNote: $("muted-note"), emptyStage: $("empty-stage"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
   };
@@ -39,6 +41,7 @@
     stream: null,       // local MediaStream (may lack video or audio)
     ws: null, pc: null,
     id: "", place: "", roster: [],
+    hostMuted: false,   // the host muted us
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     ended: false,       // the studio said bye: don't reconnect
@@ -84,6 +87,14 @@
     startMeter();
     await listDevices();
     replaceSentTracks();
+    applyHostMute();
+  }
+
+  // applyHostMute silences the mic we send while the host has muted us
+  // (a disabled track sends silence) and says so.
+  function applyHostMute() {
+    ui.mutedNote.hidden = !state.hostMuted;
+    if (state.stream) for (const t of state.stream.getAudioTracks()) t.enabled = !state.hostMuted;
   }
 
   function stopStream() {
@@ -239,6 +250,8 @@
   }
 
   function closeConnection() {
+    state.hostMuted = false; // the studio says again when we are back
+    applyHostMute();
     if (state.screen) { state.screen.onended = null; state.screen.stop(); state.screen = null; }
     state.screenTr = null;
     ui.share.textContent = "Share screen";
@@ -276,6 +289,10 @@
     case "roster":
       state.roster = m.roster || [];
       onRoster();
+      break;
+    case "muted":
+      state.hostMuted = !!m.muted;
+      applyHostMute();
       break;
     case "error":
       console.warn("studio:", m.error);

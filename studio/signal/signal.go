@@ -20,8 +20,10 @@
 // (so it can name the videos it receives: their stream ID is the
 // participant's ID; a shared screen's is the ID and "/screen"); "share"
 // says the guest started or stopped sharing its screen (the track itself
-// never ends: the page replaces it on its sender); "error" reports a message the studio refused (the
-// session goes on); "bye" comes before the studio closes the socket.
+// never ends: the page replaces it on its sender); "muted" tells the guest
+// the host muted (or unmuted) them, for the page to say so and silence its
+// mic; "error" reports a message the studio refused (the session goes on);
+// "bye" comes before the studio closes the socket.
 package signal
 
 import (
@@ -48,6 +50,7 @@ const (
 	TypeLeave     = "leave"     // guest → studio
 	TypeShare     = "share"     // guest → studio: {sharing}
 	TypeRoster    = "roster"    // studio → guest: {roster}
+	TypeMuted     = "muted"     // studio → guest: {muted}
 	TypeError     = "error"     // studio → guest: {error}
 	TypeBye       = "bye"       // studio → guest: {reason}
 )
@@ -91,9 +94,11 @@ type Message struct {
 	// SourceScreen). A transceiver not listed is a camera or a mic.
 	Sources map[string]string `json:"sources,omitempty"`
 	// Sharing comes with "share": whether the guest's screen is now shared.
-	Sharing bool   `json:"sharing,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	Sharing bool `json:"sharing,omitempty"`
+	// Muted comes with "muted": whether the host has muted the guest.
+	Muted  bool   `json:"muted,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.

@@ -89,6 +89,7 @@ type Client struct {
 	mu       sync.Mutex
 	received map[string]*Received // by participant + "/" + kind
 	roster   []signal.Member
+	muted    bool // the studio said the host muted us
 	errs     []string
 	bye      string
 	closed   bool
@@ -281,6 +282,10 @@ func (c *Client) readLoop() {
 			c.mu.Lock()
 			c.roster = m.Roster
 			c.mu.Unlock()
+		case signal.TypeMuted:
+			c.mu.Lock()
+			c.muted = m.Muted
+			c.mu.Unlock()
 		case signal.TypeError:
 			c.mu.Lock()
 			c.errs = append(c.errs, m.Error)
@@ -350,6 +355,13 @@ func (c *Client) Roster() []signal.Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.roster
+}
+
+// HostMuted is whether the studio last said the host muted us ("muted").
+func (c *Client) HostMuted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.muted
 }
 
 // Errors are the error messages the studio sent, and the client's own

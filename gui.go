@@ -35,9 +35,13 @@ func runGUI(stdout, stderr io.Writer) int {
 	log := newLogger(stderr, false)
 	set := st.Get()
 	out := set.Output
+	// The STUN/TURN servers and NAT IP from Settings → Network; one that
+	// does not parse is left out and the window says which.
+	var cfg studio.Config
+	netErr := set.Network.Configure(&cfg)
 	sess, err := startSession(
 		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
-		studio.Config{}, studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, true, log)
+		cfg, studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, true, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
@@ -46,8 +50,8 @@ func runGUI(stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "control: %s\n", sess.studio.ControlURL())
 
 	// With a Store, Open's error can only be a damaged file, moved aside:
-	// the window says so.
-	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, serr, fyne.Do)
+	// the window says so, and which saved servers were left out.
+	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, errors.Join(serr, netErr), fyne.Do)
 	w.Run() // until the window closes; it ends a live show first
 	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)

@@ -69,7 +69,7 @@ func (c *Config) defaults() {
 // Stats is the pipeline's own health: is it keeping up with real time?
 type Stats struct {
 	Uptime     time.Duration
-	Frames     int64         // video frames encoded
+	Frames     int64         // video frames made (encoded while there is an output)
 	Dropped    int64         // frames not encoded because a stage was behind
 	EncodeTime time.Duration // average per video frame, last few seconds
 	// Latency is how long the newest source picture takes from arriving
@@ -402,6 +402,13 @@ func (p *Pipeline) Stats() Stats {
 	}
 }
 
+// hasOutputs says whether anything takes the encoded program now.
+func (p *Pipeline) hasOutputs() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.outputs) > 0
+}
+
 func (p *Pipeline) publish(pkt *stream.Packet) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -515,7 +522,8 @@ type toEncode struct {
 	newest time.Time
 }
 
-// runVideoEncoder is the encoder stage: H.264-encode every frame it gets,
+// runVideoEncoder is the encoder stage: H.264-encode every frame it gets
+// while there is an output (without one, frames are only counted),
 // stepping the preset when the governor says so, then flush when the video
 // stage ends.
 func (p *Pipeline) runVideoEncoder() {
@@ -527,10 +535,27 @@ func (p *Pipeline) runVideoEncoder() {
 	if level >= 0 { // a preset off the ladder was the user's choice: keep it
 		gov = newGovernor(time.Second/time.Duration(p.cfg.FPS), len(ladder), level)
 	}
+	idle := false
 	for job := range p.toEncode {
 		f := job.frame
+		if !p.hasOutputs() {
+			// Nobody to send it to: the picture was made for the preview
+			// and the meters; x264, most of the program's CPU, rests.
+			p.free <- f
+			p.frames.Add(1)
+			idle = true
+			continue
+		}
+		if idle {
+			// The first output after a rest starts on this frame, an IDR
+			// (with a closed GOP x264 makes a forced keyframe an IDR),
+			// instead of waiting up to a GOP for the next one.
+			f.SetPictureType(astiav.PictureTypeI)
+			idle = false
+		}
 		start := time.Now()
 		err := venc.Encode(f, p.publish)
+		f.SetPictureType(astiav.PictureTypeNone) // frames are recycled
 		if d := p.slowdown.Load(); d > 0 {
 			time.Sleep(time.Duration(d))
 		}

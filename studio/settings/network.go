@@ -138,18 +138,28 @@ func ValidateNATIP(ip string) error {
 
 // Validate checks every server, that none is there twice, and the NAT IP.
 // Its errors never contain a password.
-func (n Network) Validate() error {
+func (n Network) Validate() error { return n.checkChange(Network{}) }
+
+// checkChange checks what n brings that old did not have: new servers (valid,
+// not there twice) and a changed NAT IP. What was saved already is not
+// judged again, so a bad server from a hand edit does not stop the user
+// from removing it or changing anything else.
+func (n Network) checkChange(old Network) error {
 	for i, s := range n.ICEServers {
+		if slices.Contains(old.ICEServers, s) {
+			continue
+		}
 		if err := s.Validate(); err != nil {
 			return &invalid{ErrBadICEServer, fmt.Sprintf("STUN/TURN server %d: %v", i+1, err)}
 		}
-		for j := range i {
-			if n.ICEServers[j] == s {
-				return &invalid{ErrBadICEServer, fmt.Sprintf("STUN/TURN server %d is the same as server %d", i+1, j+1)}
-			}
+		if j := slices.Index(n.ICEServers, s); j < i {
+			return &invalid{ErrBadICEServer, fmt.Sprintf("STUN/TURN server %d is the same as server %d", i+1, j+1)}
 		}
 	}
-	return ValidateNATIP(n.NATIP)
+	if n.NATIP != old.NATIP {
+		return ValidateNATIP(n.NATIP)
+	}
+	return nil
 }
 
 // Configure sets the studio's STUN/TURN servers and NAT address from n. A
@@ -174,10 +184,6 @@ func (n Network) Configure(c *studio.Config) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (n Network) equal(o Network) bool {
-	return n.NATIP == o.NATIP && slices.Equal(n.ICEServers, o.ICEServers)
 }
 
 func (n Network) clone() Network {

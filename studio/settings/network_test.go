@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,6 +245,21 @@ func TestUpdateRefusesABadNetwork(t *testing.T) {
 	}
 	if err := st.Update(func(s *Settings) { s.Output.FPS = 25 }); err != nil {
 		t.Errorf("a bad entry in the file stops other changes: %v", err)
+	}
+	// Nor adding a good server, or taking the bad one out; a server twice
+	// is refused.
+	good := NewICEServer("turn:ann:" + turnPass + "@turn.example.com:3478")
+	if err := st.Update(func(s *Settings) { s.Network.ICEServers = append(s.Network.ICEServers, good) }); err != nil {
+		t.Errorf("adding a good server next to a bad one: %v", err)
+	}
+	if err := st.Update(func(s *Settings) { s.Network.ICEServers = append(s.Network.ICEServers, good) }); !errors.Is(err, ErrBadICEServer) || !strings.Contains(err.Error(), "server 4 is the same as server 3") {
+		t.Errorf("adding a server twice: %v", err)
+	}
+	if err := st.Update(func(s *Settings) { s.Network.ICEServers = slices.Delete(s.Network.ICEServers, 1, 2) }); err != nil {
+		t.Errorf("removing the bad server: %v", err)
+	}
+	if n := st.Get().Network; len(n.ICEServers) != 2 || n.ICEServers[1] != good {
+		t.Errorf("after the changes: %v", n)
 	}
 }
 

@@ -102,19 +102,17 @@ func (s *Store) Get() Settings {
 }
 
 // Update applies change to a copy of the settings and saves the result. On a
-// write error the settings in memory stay as they were. A change to the
-// Network that does not validate is refused with Network.Validate's error
-// (errors.Is ErrBadICEServer or ErrBadNATIP), nothing saved; a bad entry
-// already in the file (a hand edit) does not stop other changes.
+// write error the settings in memory stay as they were. A change that
+// brings a bad or repeated STUN/TURN server or a bad NAT IP into the Network
+// is refused (errors.Is ErrBadICEServer or ErrBadNATIP), nothing saved; a bad
+// entry already in the file (a hand edit) does not stop other changes.
 func (s *Store) Update(change func(*Settings)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := s.cur.clone()
 	change(&next)
-	if !next.Network.equal(s.cur.Network) {
-		if err := next.Network.Validate(); err != nil {
-			return err
-		}
+	if err := next.Network.checkChange(s.cur.Network); err != nil {
+		return err
 	}
 	next.fillDefaults()
 	if err := s.write(next); err != nil {

@@ -146,20 +146,31 @@ func (n Network) Validate() error { return n.checkChange(Network{}) }
 // from removing it or changing anything else.
 func (n Network) checkChange(old Network) error {
 	for i, s := range n.ICEServers {
+		// A repeat is new if old did not have it as many times.
+		if j := slices.Index(n.ICEServers, s); j < i && count(n.ICEServers[:i+1], s) > count(old.ICEServers, s) {
+			return &invalid{ErrBadICEServer, fmt.Sprintf("STUN/TURN server %d is the same as server %d", i+1, j+1)}
+		}
 		if slices.Contains(old.ICEServers, s) {
 			continue
 		}
 		if err := s.Validate(); err != nil {
 			return &invalid{ErrBadICEServer, fmt.Sprintf("STUN/TURN server %d: %v", i+1, err)}
 		}
-		if j := slices.Index(n.ICEServers, s); j < i {
-			return &invalid{ErrBadICEServer, fmt.Sprintf("STUN/TURN server %d is the same as server %d", i+1, j+1)}
-		}
 	}
 	if n.NATIP != old.NATIP {
 		return ValidateNATIP(n.NATIP)
 	}
 	return nil
+}
+
+func count(list []ICEServer, s ICEServer) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
 }
 
 // Configure sets the studio's STUN/TURN servers and NAT address from n. A

@@ -233,7 +233,19 @@ func (s *show) ShareScreen(on bool) error {
 // Sharing says whether the host's screen is shared.
 func (s *show) Sharing() bool { return s.sess.Sharing() }
 
+// The backstage cards' live view (ui.Monitor) is the program's: every
+// participant's camera and level, backstage guests' too; SetMuted is the
+// studio's.
+
+func (s *show) Levels() map[string]float32 { return s.prog.Levels() }
+
+func (s *show) Thumbnails(frame func(id string, img image.Image)) (stop func()) {
+	return s.prog.Thumbnails(frame)
+}
+
 var (
-	_ ui.Show        = (*show)(nil)
-	_ ui.HostDevices = (*show)(nil)
+	_ ui.Show         = (*show)(nil)
+	_ ui.HostDevices  = (*show)(nil)
+	_ ui.Monitor      = (*show)(nil)
+	_ ui.ScreenSharer = (*show)(nil)
 )

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"image"
 	"io"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"greenroom/encode/scene"
 	"greenroom/studio"
 	"greenroom/studio/settings"
+	"greenroom/studio/studiotest"
 	"greenroom/ui"
 )
 
@@ -552,4 +554,40 @@ func TestGuiBrandKit(t *testing.T) {
 		k, ok := g.st.Get().BrandKit()
 		return ok && k.Colour == "#ff2200"
 	})
+}
+
+// The backstage strip is live for everyone, as in StreamYard: a guest who
+// is only backstage shows on their card with their camera's picture and
+// their sound on a meter, while the program leaves them out; the host
+// mutes them from the window and their card says so.
+func TestGuiBackstageCards(t *testing.T) {
+	g := openGUI(t, "rtmp://127.0.0.1:1/live", "unused-key")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ann, err := studiotest.Join(ctx, g.show.GuestURL(), "Ann", studiotest.Options{
+		VideoIVF: "studio/testdata/video.ivf", AudioOgg: "studio/testdata/audio.ogg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	thumbs := func() (n int) {
+		for _, o := range g.objects() {
+			if c, ok := o.(*canvas.Image); ok && c.Image != nil && c.Image.Bounds().Dx() == 160 {
+				n++
+			}
+		}
+		return n
+	}
+	g.waitFor(t, 10*time.Second, "the host's and Ann's live pictures on their cards", func() bool { return thumbs() == 2 })
+	g.waitFor(t, 5*time.Second, "Ann's sound on a meter", func() bool { return g.show.Levels()[ann.ID] > 0.05 })
+	if slices.Contains(g.show.prog.Inputs(), ann.ID) {
+		t.Errorf("backstage Ann is in the program: %v", g.show.prog.Inputs())
+	}
+	if m := g.text("Muted"); m != "" {
+		t.Errorf("%q in the window before anyone was muted", m)
+	}
+	if err := g.show.SetMuted(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	g.waitFor(t, 5*time.Second, "Ann's card to say Muted", func() bool { return g.text("Muted") != "" })
 }

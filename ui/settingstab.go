@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,9 +17,11 @@ import (
 	"greenroom/studio/settings"
 )
 
-// settingsTab edits the program's output, the recording folder and the
-// host's camera and microphone. Every change is saved at once; output and
-// folder apply the next time the show goes live, devices at once.
+// settingsTab edits the program's output, the recording folder, the
+// host's camera and microphone and the network guests reach the studio
+// through. Every change is saved at once; output and folder apply the next
+// time the show goes live, devices at once, the network at the next start of
+// Greenroom.
 type settingsTab struct {
 	s       *Studio
 	size    *widget.Select
@@ -29,6 +32,7 @@ type settingsTab struct {
 	note    *widget.Label
 	kbpsErr *widget.Label
 	host    hostPickers
+	net     networkSection
 }
 
 var fpsChoices = []string{"24", "25", "30", "50", "60"}
@@ -89,6 +93,8 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 		box.Add(widget.NewSeparator())
 		box.Add(host)
 	}
+	box.Add(widget.NewSeparator())
+	box.Add(t.net.build(s))
 	box.Add(widget.NewSeparator())
 	box.Add(widget.NewLabelWithStyle("Keyboard", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	box.Add(keys)
@@ -154,6 +160,202 @@ func (t *settingsTab) setLive(live bool) {
 	} else {
 		t.note.Hide()
 	}
+}
+
+// networkSection edits settings.Network: the STUN/TURN servers, a row each
+// with the TURN password masked, one masked entry (with its reveal button)
+// to add a server or edit one, and the NAT IP. A bad entry is refused
+// inline and not saved. The studio reads these when Greenroom starts
+// (studio.Config), so saving says they apply at the next start.
+type networkSection struct {
+	s       *Studio
+	servers []settings.ICEServer // as saved: what the rows show
+	rows    *fyne.Container
+	entry   *widget.Entry // a password entry: a TURN URL holds a password
+	add     *widget.Button
+	cancel  *widget.Button
+	editing int // the row being edited, or -1 while adding
+	err     *widget.Label
+	natIP   *widget.Entry
+	natErr  *widget.Label
+	note    *widget.Label
+}
+
+// mask stands for a TURN password wherever the window shows a server.
+const mask = "••••"
+
+var errAlreadyListed = errors.New("that server is in the list already")
+
+func (n *networkSection) build(s *Studio) fyne.CanvasObject {
+	n.s, n.editing = s, -1
+	saved := s.st.Get().Network
+	n.servers = saved.ICEServers
+	n.rows = container.NewVBox()
+	n.entry = widget.NewPasswordEntry()
+	n.entry.SetPlaceHolder("stun:… or turn:USER:PASS@…")
+	n.entry.OnSubmitted = func(string) { n.submit() }
+	n.add = widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), n.submit)
+	n.cancel = widget.NewButton("Cancel", n.stopEditing)
+	n.cancel.Hide()
+	n.err = dangerLabel()
+	n.natIP = widget.NewEntry()
+	n.natIP.SetPlaceHolder("e.g. 203.0.113.7 (usually empty)")
+	n.natIP.SetText(saved.NATIP)
+	n.natIP.OnChanged = n.natIPChanged
+	n.natErr = dangerLabel()
+	n.note = widget.NewLabel("")
+	n.note.Importance = widget.SuccessImportance
+	n.note.Wrapping = fyne.TextWrapWord
+	n.note.Hide()
+	hint := lowLabel("Guests on strict office or mobile networks may need a TURN server to reach you. Add each server as:")
+	formats := widget.NewLabel("stun:HOST:PORT\nturn:USER:PASS@HOST:PORT?transport=udp")
+	formats.TextStyle = fyne.TextStyle{Monospace: true}
+	formats.Importance = widget.LowImportance
+	when := lowLabel("transport=tcp works too. Guests get these servers as well. Greenroom reads them when it starts, so a change applies at the next start.")
+	natHint := lowLabel("Public IP: only when this machine is behind a 1:1 NAT (a cloud server): its public address, offered to guests instead of its own.")
+	n.showRows()
+	return container.NewVBox(
+		widget.NewLabelWithStyle("Network (for guests behind strict firewalls)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		hint, formats, when, n.rows,
+		container.NewBorder(nil, nil, nil, container.NewHBox(n.cancel, n.add), n.entry),
+		n.err,
+		widget.NewForm(widget.NewFormItem("Public IP", n.natIP)),
+		n.natErr, natHint, n.note,
+	)
+}
+
+func lowLabel(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	l.Importance = widget.LowImportance
+	return l
+}
+
+func dangerLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Importance = widget.DangerImportance
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
+}
+
+// showRows lays out a row per saved server; one the studio cannot use (a
+// hand-edited file) says why, so the user can edit or remove it.
+func (n *networkSection) showRows() {
+	n.rows.RemoveAll()
+	for i, srv := range n.servers {
+		label := widget.NewLabel(srv.Masked(mask))
+		label.TextStyle = fyne.TextStyle{Monospace: true}
+		label.Truncation = fyne.TextTruncateEllipsis
+		edit := widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), func() { n.startEditing(i) })
+		remove := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { n.remove(i) })
+		n.rows.Add(container.NewBorder(nil, nil, nil, container.NewHBox(edit, remove), label))
+		if err := srv.Validate(); err != nil {
+			bad := dangerLabel()
+			bad.SetText("Not used: " + err.Error())
+			bad.Show()
+			n.rows.Add(bad)
+		}
+	}
+	if len(n.servers) == 0 {
+		none := widget.NewLabel("No STUN or TURN server: guests connect directly.")
+		none.Importance = widget.LowImportance
+		n.rows.Add(none)
+	}
+	n.rows.Refresh()
+}
+
+// startEditing puts server i into the entry, masked, to change it.
+func (n *networkSection) startEditing(i int) {
+	n.editing = i
+	n.entry.SetText(n.servers[i].Reveal())
+	n.entry.Password = true
+	n.entry.Refresh()
+	n.add.SetText("Save")
+	n.add.SetIcon(theme.ConfirmIcon())
+	n.cancel.Show()
+	n.err.Hide()
+}
+
+func (n *networkSection) stopEditing() {
+	n.editing = -1
+	n.entry.SetText("")
+	n.entry.Password = true
+	n.entry.Refresh()
+	n.add.SetText("Add")
+	n.add.SetIcon(theme.ContentAddIcon())
+	n.cancel.Hide()
+	n.err.Hide()
+}
+
+// submit adds the server typed in the entry, or saves the one being
+// edited, if it is usable and not in the list already.
+func (n *networkSection) submit() {
+	srv := settings.NewICEServer(n.entry.Text)
+	err := srv.Validate()
+	if err == nil {
+		for i, s := range n.servers {
+			if s == srv && i != n.editing {
+				err = errAlreadyListed
+			}
+		}
+	}
+	if err != nil {
+		n.err.SetText("Not saved: " + err.Error())
+		n.err.Show()
+		return
+	}
+	next := append([]settings.ICEServer(nil), n.servers...)
+	if n.editing >= 0 && n.editing < len(next) {
+		next[n.editing] = srv
+	} else {
+		next = append(next, srv)
+	}
+	n.saveServers(next)
+}
+
+func (n *networkSection) remove(i int) {
+	next := append([]settings.ICEServer(nil), n.servers...)
+	n.saveServers(append(next[:i], next[i+1:]...))
+}
+
+// saveServers shows the list and saves it. The rows change at once, so
+// that a second change made before the first is saved builds on it (saves
+// land in order); a failure shows the list as the file still has it.
+func (n *networkSection) saveServers(next []settings.ICEServer) {
+	n.servers = next
+	n.showRows()
+	n.stopEditing()
+	n.s.save(func(set *settings.Settings) { set.Network.ICEServers = next }, func(err error) {
+		if err != nil {
+			n.servers = n.s.st.Get().Network.ICEServers
+			n.showRows()
+			n.err.SetText("Not saved: " + n.s.scrub(err.Error()))
+			n.err.Show()
+			return
+		}
+		n.saved()
+	})
+}
+
+func (n *networkSection) natIPChanged(v string) {
+	if err := settings.ValidateNATIP(v); err != nil {
+		n.natErr.SetText(err.Error())
+		n.natErr.Show()
+		return
+	}
+	n.natErr.Hide()
+	ip := strings.TrimSpace(v)
+	n.s.save(func(set *settings.Settings) { set.Network.NATIP = ip }, func(err error) {
+		if err == nil {
+			n.saved()
+		}
+	})
+}
+
+func (n *networkSection) saved() {
+	n.note.SetText("Saved. It applies to guests at the next start of Greenroom.")
+	n.note.Show()
 }
 
 // save changes the settings off the UI thread, in the order asked — typing

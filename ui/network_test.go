@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio/settings"
+)
+
+const turnPass = "tUrN-s3cret-9x"
+
+// rowTexts are the texts of the network section's rows, as shown.
+func rowTexts(n *networkSection) []string {
+	var out []string
+	for _, o := range test.LaidOutObjects(n.rows) {
+		if l, ok := o.(*widget.Label); ok && l.Visible() {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+// settingsMarkup is the whole Settings tab as drawn.
+func settingsMarkup(s *testStudio) string {
+	s.tabs.SelectIndex(len(s.tabs.Items) - 1)
+	return test.RenderObjectToMarkup(s.tabs.Items[len(s.tabs.Items)-1].Content)
+}
+
+// TestNetworkServers: a server typed in the masked entry is checked, saved
+// and listed with its password masked; a bad one is refused inline; servers
+// are edited and removed; the section says when they apply.
+func TestNetworkServers(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, nil)
+	n := &s.prefs.net
+	if got := rowTexts(n); len(got) != 1 || !strings.Contains(got[0], "No STUN or TURN server") {
+		t.Errorf("a new user's rows: %q", got)
+	}
+	if !n.entry.Password {
+		t.Fatal("the server entry is not masked")
+	}
+	if _, ok := n.entry.ActionItem.(fyne.Tappable); !ok {
+		t.Error("no reveal button on the server entry")
+	}
+
+	// A TURN server without a password is refused, and nothing saved.
+	test.Type(n.entry, "turn:turn.example.com:3478")
+	test.Tap(n.add)
+	s.settle()
+	if !n.err.Visible() || !strings.Contains(n.err.Text, "USER:PASS@") {
+		t.Errorf("error %q (visible %v)", n.err.Text, n.err.Visible())
+	}
+	if len(st.Get().Network.ICEServers) != 0 {
+		t.Fatal("a bad server was saved")
+	}
+	n.entry.SetText("turn:ann:" + turnPass + "@turn.example.com:3478?transport=sctp")
+	test.Tap(n.add)
+	s.settle()
+	if !n.err.Visible() || !strings.Contains(n.err.Text, "transport") || strings.Contains(n.err.Text, turnPass) {
+		t.Errorf("error %q (visible %v)", n.err.Text, n.err.Visible())
+	}
+
+	// A good one is saved, listed masked; the entry empties.
+	turn := "turn:ann:" + turnPass + "@turn.example.com:3478?transport=udp"
+	n.entry.SetText(turn)
+	test.Tap(n.add)
+	s.settle()
+	if got := st.Get().Network.ICEServers; len(got) != 1 || got[0].Reveal() != turn {
+		t.Fatalf("saved %v", got)
+	}
+	if got := rowTexts(n); len(got) != 1 || got[0] != "turn:ann:••••@turn.example.com:3478?transport=udp" {
+		t.Errorf("rows %q", got)
+	}
+	if n.err.Visible() || n.entry.Text != "" {
+		t.Errorf("after saving: error shown %v, entry %q", n.err.Visible(), n.entry.Text)
+	}
+	if !n.note.Visible() || !strings.Contains(n.note.Text, "next start of Greenroom") {
+		t.Errorf("note %q (visible %v)", n.note.Text, n.note.Visible())
+	}
+	if m := settingsMarkup(s); strings.Contains(m, turnPass) {
+		t.Error("the Settings tab shows the TURN password")
+	}
+
+	// Submitting with Enter adds a STUN server; the same one again is refused.
+	n.entry.SetText("stun:stun.example.com:3478")
+	n.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	s.settle()
+	n.entry.SetText("stun:stun.example.com:3478")
+	test.Tap(n.add)
+	s.settle()
+	if !n.err.Visible() || !strings.Contains(n.err.Text, "already") {
+		t.Errorf("a server twice: error %q (visible %v)", n.err.Text, n.err.Visible())
+	}
+	if got := st.Get().Network.ICEServers; len(got) != 2 || got[1].Reveal() != "stun:stun.example.com:3478" {
+		t.Fatalf("saved %v", got)
+	}
+
+	// Editing puts the server in the entry, masked, and saves it in place.
+	n.startEditing(0)
+	if n.entry.Text != turn || !n.entry.Password || n.add.Text != "Save" || !n.cancel.Visible() {
+		t.Errorf("editing: entry masked %v, button %q, cancel %v", n.entry.Password, n.add.Text, n.cancel.Visible())
+	}
+	if m := settingsMarkup(s); strings.Contains(m, turnPass) {
+		t.Error("the masked entry shows the TURN password")
+	}
+	n.entry.SetText("turns:bob:" + turnPass + "@turn.example.com:5349?transport=tcp")
+	test.Tap(n.add)
+	s.settle()
+	got := st.Get().Network.ICEServers
+	if len(got) != 2 || got[0].Reveal() != "turns:bob:"+turnPass+"@turn.example.com:5349?transport=tcp" || n.add.Text != "Add" || n.cancel.Visible() {
+		t.Fatalf("after editing: saved %v, button %q", got, n.add.Text)
+	}
+
+	// Remove.
+	n.remove(0)
+	s.settle()
+	if got := st.Get().Network.ICEServers; len(got) != 1 || got[0].Reveal() != "stun:stun.example.com:3478" {
+		t.Errorf("after removing: %v", got)
+	}
+	if got := rowTexts(n); len(got) != 1 || got[0] != "stun:stun.example.com:3478" {
+		t.Errorf("rows %q", got)
+	}
+}
+
+// TestNetworkBadSavedServer: a server the studio could not use (a hand
+// edit) is listed with why, and can be removed.
+func TestNetworkBadSavedServer(t *testing.T) {
+	// Update refuses a bad server: only a hand edit of the file brings one.
+	dir := t.TempDir()
+	hand := `{"network": {"ice_servers": ["turn:ann:` + turnPass + `@turn.example.com:99999"]}}`
+	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(hand), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := settings.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &uiQueue{}
+	s := &testStudio{newStudio(test.NewTempApp(t), newFake(), st, q.post), q}
+	t.Cleanup(func() {
+		s.tasks.Wait()
+		s.Close()
+	})
+	n := &s.prefs.net
+	got := rowTexts(n)
+	if len(got) != 2 || got[0] != "turn:ann:••••@turn.example.com:99999" || !strings.Contains(got[1], "Not used:") || !strings.Contains(got[1], "port") {
+		t.Errorf("rows %q", got)
+	}
+	if m := settingsMarkup(s); strings.Contains(m, turnPass) {
+		t.Error("the Settings tab shows the TURN password")
+	}
+	n.remove(0)
+	s.settle()
+	if got := rowTexts(n); len(got) != 1 || !strings.Contains(got[0], "No STUN or TURN server") {
+		t.Errorf("after removing: %q", got)
+	}
+	if got := st.Get().Network.ICEServers; len(got) != 0 {
+		t.Errorf("saved %v", got)
+	}
+}
+
+func TestNetworkNATIP(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, func(set *settings.Settings) { set.Network.NATIP = "198.51.100.4" })
+	n := &s.prefs.net
+	if n.natIP.Text != "198.51.100.4" {
+		t.Errorf("NAT IP shows %q", n.natIP.Text)
+	}
+	n.natIP.SetText("my.public.host")
+	s.settle()
+	if !n.natErr.Visible() || !strings.Contains(n.natErr.Text, "not an IP address") {
+		t.Errorf("error %q (visible %v)", n.natErr.Text, n.natErr.Visible())
+	}
+	if got := st.Get().Network.NATIP; got != "198.51.100.4" {
+		t.Errorf("a bad NAT IP was saved: %q", got)
+	}
+	n.natIP.SetText(" 203.0.113.7 ")
+	s.settle()
+	if n.natErr.Visible() || st.Get().Network.NATIP != "203.0.113.7" {
+		t.Errorf("saved %q, error shown %v", st.Get().Network.NATIP, n.natErr.Visible())
+	}
+	if !strings.Contains(n.note.Text, "next start of Greenroom") {
+		t.Errorf("note %q", n.note.Text)
+	}
+	n.natIP.SetText("")
+	s.settle()
+	if st.Get().Network.NATIP != "" {
+		t.Errorf("emptied, saved %q", st.Get().Network.NATIP)
+	}
+}

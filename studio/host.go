@@ -32,7 +32,15 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 			_ = t.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
 		}
 	}
-	f, err = feed.New(cfg, write(video), write(audio))
+	writeVideo, writeAudio := write(video), write(audio)
+	f, err = feed.New(cfg, writeVideo, func(smp feed.Sample) {
+		if s.hostMuted.Load() {
+			// The host muted themselves (SetMuted(HostID)): the guests
+			// hear silence, the packets and timestamps flowing as before.
+			smp.Data = opusSilence
+		}
+		writeAudio(smp)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,6 +61,11 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		f.Close()
 	}, nil
 }
+
+// opusSilence is one Opus frame of silence (a CELT-only fullband 20 ms
+// frame with no content; RFC 6716 §3.1), what Opus encoders send for
+// digital silence.
+var opusSilence = []byte{0xf8, 0xff, 0xfe}
 
 // StartHostScreenFeed sends the host's shared screen to every guest as a
 // stream of its own, ScreenInput(HostID), as the guests' screens are: a

@@ -85,6 +85,7 @@ type Studio struct {
 	baseURL      string
 	controlToken Secret
 	pending      atomic.Int32 // WebSockets waiting for their "join"
+	hostMuted    atomic.Bool  // the host muted their own mic: the guests get silence
 
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc
@@ -299,6 +300,9 @@ func (s *Studio) Stage(id string, on bool) error {
 func (s *Studio) SetMuted(id string, on bool) error {
 	if _, err := s.show.setMuted(id, on); err != nil {
 		return err
+	}
+	if id == HostID {
+		s.hostMuted.Store(on)
 	}
 	s.log.Info("mute", "participant", id, "muted", on)
 	s.changed()

@@ -102,7 +102,7 @@ func TestNetworkServers(t *testing.T) {
 	}
 
 	// Editing puts the server in the entry, masked, and saves it in place.
-	n.startEditing(0)
+	n.edit(0)
 	if n.entry.Text != turn || !n.entry.Password || n.add.Text != "Save" || !n.cancel.Visible() {
 		t.Errorf("editing: entry masked %v, button %q, cancel %v", n.entry.Password, n.add.Text, n.cancel.Visible())
 	}
@@ -115,6 +115,15 @@ func TestNetworkServers(t *testing.T) {
 	got := st.Get().Network.ICEServers
 	if len(got) != 2 || got[0].Reveal() != "turns:bob:"+turnPass+"@turn.example.com:5349?transport=tcp" || n.add.Text != "Add" || n.cancel.Visible() {
 		t.Fatalf("after editing: saved %v, button %q", got, n.add.Text)
+	}
+
+	// Cancel leaves the server as it was.
+	n.edit(1)
+	n.entry.SetText("stun:other.example.com")
+	test.Tap(n.cancel)
+	s.settle()
+	if got := st.Get().Network.ICEServers; got[1].Reveal() != "stun:stun.example.com:3478" || n.entry.Text != "" || n.add.Text != "Add" {
+		t.Errorf("after Cancel: saved %v, entry %q, button %q", got, n.entry.Text, n.add.Text)
 	}
 
 	// Remove.

@@ -195,7 +195,7 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.entry.SetPlaceHolder("stun:… or turn:USER:PASS@…")
 	n.entry.OnSubmitted = func(string) { n.submit() }
 	n.add = widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), n.submit)
-	n.cancel = widget.NewButton("Cancel", n.stopEditing)
+	n.cancel = widget.NewButton("Cancel", func() { n.edit(-1) })
 	n.cancel.Hide()
 	n.err = dangerLabel()
 	n.natIP = widget.NewEntry()
@@ -247,7 +247,7 @@ func (n *networkSection) showRows() {
 		label := widget.NewLabel(srv.Masked(mask))
 		label.TextStyle = fyne.TextStyle{Monospace: true}
 		label.Truncation = fyne.TextTruncateEllipsis
-		edit := widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), func() { n.startEditing(i) })
+		edit := widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), func() { n.edit(i) })
 		remove := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { n.remove(i) })
 		n.rows.Add(container.NewBorder(nil, nil, nil, container.NewHBox(edit, remove), label))
 		if err := srv.Validate(); err != nil {
@@ -265,26 +265,21 @@ func (n *networkSection) showRows() {
 	n.rows.Refresh()
 }
 
-// startEditing puts server i into the entry, masked, to change it.
-func (n *networkSection) startEditing(i int) {
+// edit puts server i into the entry, masked, to change it; -1 empties the
+// entry to add a server.
+func (n *networkSection) edit(i int) {
 	n.editing = i
-	n.entry.SetText(n.servers[i].Reveal())
-	n.entry.Password = true
-	n.entry.Refresh()
-	n.add.SetText("Save")
-	n.add.SetIcon(theme.ConfirmIcon())
-	n.cancel.Show()
-	n.err.Hide()
-}
-
-func (n *networkSection) stopEditing() {
-	n.editing = -1
-	n.entry.SetText("")
-	n.entry.Password = true
-	n.entry.Refresh()
-	n.add.SetText("Add")
-	n.add.SetIcon(theme.ContentAddIcon())
+	text, action, icon := "", "Add", theme.ContentAddIcon()
 	n.cancel.Hide()
+	if i >= 0 {
+		text, action, icon = n.servers[i].Reveal(), "Save", theme.ConfirmIcon()
+		n.cancel.Show()
+	}
+	n.entry.SetText(text)
+	n.entry.Password = true
+	n.entry.Refresh()
+	n.add.SetText(action)
+	n.add.SetIcon(icon)
 	n.err.Hide()
 }
 
@@ -325,7 +320,7 @@ func (n *networkSection) remove(i int) {
 func (n *networkSection) saveServers(next []settings.ICEServer) {
 	n.servers = next
 	n.showRows()
-	n.stopEditing()
+	n.edit(-1)
 	n.s.save(func(set *settings.Settings) { set.Network.ICEServers = next }, func(err error) {
 		if err != nil {
 			n.servers = n.s.st.Get().Network.ICEServers

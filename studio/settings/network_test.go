@@ -2,10 +2,7 @@ package settings
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -153,19 +150,7 @@ func TestNetworkRedacted(t *testing.T) {
 	set := sample()
 	set.Network = network()
 	n := set.Network
-	var buf bytes.Buffer
-	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
-		slog.New(h).Info("starting", "server", n.ICEServers[1], "network", n, "settings", set)
-	}
-	js, err := json.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, out := range []string{
-		fmt.Sprint(n.ICEServers[1]), fmt.Sprintf("%v %+v %#v %s %q", n, n, n, n.ICEServers[1], n.ICEServers[1]),
-		fmt.Sprintf("%+v %#v", set, set), buf.String(), string(js),
-		fmt.Errorf("wrapped: %v", n).Error(),
-	} {
+	for _, out := range printings(t, n.ICEServers[1], n, set) {
 		if strings.Contains(out, turnPass) {
 			t.Errorf("the TURN password leaked: %s", out)
 		}

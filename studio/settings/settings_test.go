@@ -218,19 +218,7 @@ func TestOutOfRangeValuesBecomeDefaults(t *testing.T) {
 
 func TestKeyRedacted(t *testing.T) {
 	d := sample().Destinations[0]
-	var buf bytes.Buffer
-	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
-		slog.New(h).Info("going live", "key", d.Key, "dest", d, "settings", sample())
-	}
-	js, err := json.Marshal(sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, out := range []string{
-		fmt.Sprint(d.Key), fmt.Sprintf("%v %+v %#v %s %q", d, d, d, d.Key, d.Key),
-		fmt.Sprintf("%+v", sample()), buf.String(), string(js),
-		fmt.Errorf("wrapped: %v", d).Error(),
-	} {
+	for _, out := range printings(t, d.Key, d, sample()) {
 		if strings.Contains(out, key) {
 			t.Errorf("the stream key leaked: %s", out)
 		}
@@ -238,6 +226,26 @@ func TestKeyRedacted(t *testing.T) {
 			t.Errorf("no [redacted] in %s", out)
 		}
 	}
+}
+
+// printings are the ways each of vs may end up printed: fmt's verbs,
+// slog's text and JSON handlers, json.Marshal and a wrapped error.
+func printings(t *testing.T, vs ...any) []string {
+	t.Helper()
+	var out []string
+	for _, v := range vs {
+		var buf bytes.Buffer
+		for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+			slog.New(h).Info("going live", "v", v)
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(v), fmt.Sprintf("%v %+v %#v %s %q", v, v, v, v, v),
+			buf.String(), string(js), fmt.Errorf("wrapped: %v", v).Error())
+	}
+	return out
 }
 
 func TestValidate(t *testing.T) {

@@ -227,7 +227,7 @@ type Settings struct {
 	Banners []string
 	Ticker  string
 	// Network is how guests behind strict firewalls reach the studio;
-	// Store.Update refuses a change to it that does not validate.
+	// Store.Update refuses a change that brings a bad server or IP into it.
 	Network Network
 }
 

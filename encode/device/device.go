@@ -19,6 +19,7 @@ import (
 	"image"
 	"image/color"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -225,6 +226,11 @@ func StartScreen(cfg ScreenConfig, target encode.Target) (*Capture, error) {
 	if cfg.FPS <= 0 {
 		cfg.FPS = 10
 	}
+	if os.Getenv("DISPLAY") == "" {
+		// A screen driver registered for an earlier display would fail
+		// later with words of its own.
+		return nil, fmt.Errorf("device: screen: %w", ErrNoScreen)
+	}
 	screenMu.Lock()
 	id := screenID()
 	if id == "" {
@@ -255,7 +261,7 @@ func StartScreen(cfg ScreenConfig, target encode.Target) (*Capture, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("device: open the screen: %w", err)
+		return nil, fmt.Errorf("device: open the screen: %w: %w", ErrNoScreen, err)
 	}
 	t := s.GetVideoTracks()[0].(*mediadevices.VideoTrack)
 	c := &Capture{done: make(chan struct{})}

@@ -26,17 +26,17 @@ func Stage(bounds image.Rectangle, ticker bool) image.Rectangle {
 func Banner(text string, bounds image.Rectangle, colour color.RGBA) *image.RGBA {
 	h := even(bounds.Dy() / 10)
 	pad := h / 3
-	tx := newText(float64(h) * 0.42)
-	defer tx.close()
-	runes := tx.drawable(text)
-	if len(runes) == 0 || h < 8 {
+	if h < 8 {
 		return nil
 	}
-	runes = ellipsize(runes, fixed.I(bounds.Dx()*7/10-2*pad), tx.width)
-	w := even(tx.width(runes).Ceil() + 2*pad + 1)
+	px := float64(h) * 0.42
+	txt, ok := typeset(text, px, fixed.I(bounds.Dx()*7/10-2*pad))
+	if !ok {
+		return nil
+	}
+	w := even(txt.width.Ceil() + 2*pad + 1)
 	img := paint(RoundedRect(w, h, h/6), colour)
-	m := tx.faces[0].Metrics()
-	tx.draw(img, image.NewUniform(Contrast(colour)), fixed.Point26_6{X: fixed.I(pad), Y: (fixed.I(h) + m.Ascent - m.Descent) / 2}, runes)
+	txt.draw(img, Contrast(colour), fixed.I(pad), baseline(h, px))
 	return img
 }
 
@@ -57,16 +57,17 @@ func BannerAt(sz image.Point, bounds image.Rectangle, ticker bool, p float64) im
 // again side by side makes the endless ribbon. nil for empty text.
 func TickerText(text string, bounds image.Rectangle) *image.RGBA {
 	h := TickerHeight(bounds)
-	tx := newText(float64(h) * 0.5)
-	defer tx.close()
-	runes := tx.drawable(text)
-	if len(runes) == 0 || h < 8 {
+	if h < 8 {
 		return nil
 	}
-	w := even(tx.width(runes).Ceil() + 3*h)
+	px := float64(h) * 0.5
+	txt, ok := typeset(text, px, 0)
+	if !ok {
+		return nil
+	}
+	w := even(txt.width.Ceil() + 3*h)
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	m := tx.faces[0].Metrics()
-	tx.draw(img, image.White, fixed.Point26_6{X: fixed.I(h), Y: (fixed.I(h) + m.Ascent - m.Descent) / 2}, runes)
+	txt.draw(img, color.RGBA{255, 255, 255, 255}, fixed.I(h), baseline(h, px))
 	return img
 }
 

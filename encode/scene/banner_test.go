@@ -33,7 +33,10 @@ func TestBannerAndTicker(t *testing.T) {
 	if tk == nil || tk.Rect.Dy() != TickerHeight(hd) || tk.Rect.Dx() <= 3*TickerHeight(hd) {
 		t.Errorf("ticker text %v", tk)
 	}
-	if Banner("", hd, BrandColour) != nil || TickerText("🎉", hd) != nil {
+	if Banner("", hd, BrandColour) != nil || TickerText("", hd) != nil {
 		t.Error("a banner or ticker of nothing")
+	}
+	if (TickerText("🎉", hd) != nil) != installed('🎉') {
+		t.Error("an emoji ticker without an emoji font, or none with one")
 	}
 }

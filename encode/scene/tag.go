@@ -4,152 +4,15 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"os"
 	"strings"
-	"sync"
 	"unicode"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gomedium"
-	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 )
 
 // BrandColour is the brand colour (name tags, avatars) until a brand kit
 // says otherwise: a deep green, white text on it.
 var BrandColour = color.RGBA{R: 0x15, G: 0x80, B: 0x3d, A: 0xff}
-
-// FallbackFonts are system fonts tried, in order, for characters the
-// embedded Go font lacks (Go fonts cover Latin, Greek and Cyrillic; DejaVu
-// adds Arabic, Hebrew, Armenian, …; Noto CJK or Droid Sans Fallback,
-// where installed, Chinese, Japanese and Korean). A character no font has
-// is drawn as the embedded font's empty box, never a crash. They are read
-// when the first tag is rendered: golden-image tests clear the list first,
-// so their pictures do not depend on the machine's fonts.
-var FallbackFonts = []string{
-	"/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-	"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-	"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-}
-
-var fonts struct {
-	once sync.Once
-	list []*opentype.Font // the embedded font first
-}
-
-func loadFonts() []*opentype.Font {
-	fonts.once.Do(func() {
-		f, err := opentype.Parse(gomedium.TTF)
-		if err != nil {
-			panic("scene: embedded font: " + err.Error()) // the embedded bytes are fixed
-		}
-		fonts.list = append(fonts.list, f)
-		for _, path := range FallbackFonts {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				continue
-			}
-			if f, err := opentype.Parse(b); err == nil {
-				fonts.list = append(fonts.list, f)
-			} else if c, err := opentype.ParseCollection(b); err == nil {
-				if f, err := c.Font(0); err == nil {
-					fonts.list = append(fonts.list, f)
-				}
-			}
-		}
-	})
-	return fonts.list
-}
-
-// text is a run of faces at one size that draws a string with, for each
-// character, the first face that has it.
-type text struct {
-	faces []font.Face
-}
-
-func newText(px float64) *text {
-	t := &text{}
-	for _, f := range loadFonts() {
-		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
-		if err == nil {
-			t.faces = append(t.faces, face)
-		}
-	}
-	return t
-}
-
-func (t *text) close() {
-	for _, f := range t.faces {
-		f.Close()
-	}
-}
-
-func (t *text) face(r rune) font.Face {
-	for _, f := range t.faces {
-		if _, ok := f.GlyphAdvance(r); ok {
-			return f
-		}
-	}
-	return t.faces[0]
-}
-
-// drawable is s without what no font can show and a box would only spoil:
-// emoji and other symbols, and the invisible selectors and joiners that
-// come with them. Letters no font has stay, drawn as boxes: a name should
-// not silently lose its letters.
-func (t *text) drawable(s string) []rune {
-	var out []rune
-	for _, r := range s {
-		if unicode.In(r, unicode.Variation_Selector, unicode.Join_Control) {
-			continue
-		}
-		if _, ok := t.face(r).GlyphAdvance(r); !ok && unicode.In(r, unicode.So, unicode.Sk, unicode.Cs, unicode.Co) {
-			continue
-		}
-		out = append(out, r)
-	}
-	return []rune(strings.TrimSpace(string(out)))
-}
-
-func (t *text) width(s []rune) fixed.Int26_6 {
-	var w fixed.Int26_6
-	for _, r := range s {
-		a, _ := t.face(r).GlyphAdvance(r)
-		w += a
-	}
-	return w
-}
-
-func (t *text) draw(dst *image.RGBA, src image.Image, dot fixed.Point26_6, s []rune) {
-	d := font.Drawer{Dst: dst, Src: src, Dot: dot}
-	for _, r := range s {
-		d.Face = t.face(r)
-		d.DrawString(string(r))
-	}
-}
-
-// ellipsize shortens s with a trailing "…" until its width fits limit; it
-// returns s unchanged if it fits, and just "…" if nothing else does.
-func ellipsize(s []rune, limit fixed.Int26_6, width func([]rune) fixed.Int26_6) []rune {
-	if width(s) <= limit {
-		return s
-	}
-	for n := len(s) - 1; n > 0; n-- {
-		cut := append(trimRight(s[:n:n]), '…')
-		if width(cut) <= limit {
-			return cut
-		}
-	}
-	return []rune{'…'}
-}
-
-func trimRight(s []rune) []rune {
-	for len(s) > 0 && unicode.IsSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
 
 // TagHeight is the height of a name tag on a tile of height h: a tenth of
 // it, within 20 and 44 px.
@@ -171,18 +34,14 @@ func Tag(name string, tile image.Point, brand color.RGBA) *image.RGBA {
 	if maxW < h {
 		return nil
 	}
-	t := newText(float64(h) * 0.52)
-	defer t.close()
-	runes := t.drawable(name)
-	if len(runes) == 0 {
-		return nil // only emoji: better no tag than an empty one
+	px := float64(h) * 0.52
+	text, ok := typeset(name, px, fixed.I(maxW))
+	if !ok {
+		return nil // only emoji no font has: better no tag than an empty one
 	}
-	runes = ellipsize(runes, fixed.I(maxW), t.width)
-	w := even(t.width(runes).Ceil() + 2*pad + 1)
+	w := even(text.width.Ceil() + 2*pad + 1)
 	img := paint(RoundedRect(w, h, h/4), brand)
-	m := t.faces[0].Metrics()
-	baseline := (fixed.I(h) + m.Ascent - m.Descent) / 2
-	t.draw(img, image.NewUniform(Contrast(brand)), fixed.Point26_6{X: fixed.I(pad), Y: baseline}, runes)
+	text.draw(img, Contrast(brand), fixed.I(pad), baseline(h, px))
 	return img
 }
 
@@ -196,13 +55,15 @@ func Avatar(name string, tile image.Point, brand color.RGBA) *image.RGBA {
 	if ini == nil || d < 16 {
 		return nil
 	}
-	t := newText(float64(d) * 0.4)
-	defer t.close()
+	px := float64(d) * 0.4
+	// Initials are letters apart, not a word: a zero-width non-joiner
+	// keeps Arabic ones from joining.
+	text, ok := typeset(strings.Join(strings.Split(string(ini), ""), "\u200c"), px, 0)
+	if !ok {
+		return nil
+	}
 	img := paint(RoundedRect(d, d, d/2), brand)
-	m := t.faces[0].Metrics()
-	w := t.width(ini)
-	dot := fixed.Point26_6{X: (fixed.I(d) - w) / 2, Y: (fixed.I(d) + m.Ascent - m.Descent) / 2}
-	t.draw(img, image.NewUniform(Contrast(brand)), dot, ini)
+	text.draw(img, Contrast(brand), (fixed.I(d)-text.width)/2, baseline(d, px))
 	return img
 }
 

@@ -33,14 +33,16 @@ func TestTag(t *testing.T) {
 	if a := short.RGBAAt(0, 0).A; a > 64 {
 		t.Errorf("corner alpha %d: not rounded", a)
 	}
-	// Scripts the font lacks, and emoji, draw without a panic.
+	// Scripts the fonts lack, and emoji, draw without a panic.
 	for _, name := range []string{"李小龍", "Bob 🎙️🎉", "مريم", "Zoë Ω Зоя", "a\u200d\u0301"} {
 		if Tag(name, tile, BrandColour) == nil {
 			t.Errorf("no tag for %q", name)
 		}
 	}
-	if Tag("🎙️🎉", tile, BrandColour) != nil {
-		t.Error("an empty tag for a name of emoji only")
+	// A name of emoji only has a tag where an emoji font is installed, and
+	// none (rather than an empty one) where not.
+	if emoji := Tag("🎙️🎉", tile, BrandColour); (emoji != nil) != installed('🎉') {
+		t.Errorf("a name of emoji only: tag %v with an emoji font %v", emoji != nil, installed('🎉'))
 	}
 	if Tag("", tile, BrandColour) != nil || Tag("Ann", image.Pt(40, 30), BrandColour) != nil {
 		t.Error("a tag for no name, or on a tile too small for one")
@@ -71,22 +73,27 @@ func TestAvatar(t *testing.T) {
 	}
 }
 
-// With a fallback font for Chinese installed (scripts/deps.sh installs
-// Droid Sans Fallback), Chinese names are drawn with it, not as boxes.
+// Latin, Greek and Cyrillic are drawn with the embedded Go font, Arabic
+// and Hebrew with the embedded Noto fonts; with a fallback font for Chinese
+// installed (scripts/deps.sh installs Droid Sans Fallback), Chinese with
+// it, not as boxes.
 func TestFallbackFont(t *testing.T) {
-	tx := newText(20)
-	defer tx.close()
-	if len(tx.faces) < 2 {
-		t.Skip("no fallback fonts on this machine")
+	ts := &typesetter
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	faces := loadFaces()
+	m := fontmap{faces: faces}
+	if m.face('A', false) != faces[0].f || m.face('Ж', false) != faces[0].f || m.face('ë', false) != faces[0].f {
+		t.Error("Latin or Cyrillic not drawn with the embedded font")
 	}
-	if _, ok := tx.faces[0].GlyphAdvance('李'); ok {
+	if m.face('م', false) != faces[1].f || m.face('ד', false) != faces[2].f {
+		t.Error("Arabic or Hebrew not drawn with the embedded Noto fonts")
+	}
+	if has(faces[0].f, '李') {
 		t.Fatal("the embedded font has Chinese: the test means nothing")
 	}
-	if _, ok := tx.face('李').GlyphAdvance('李'); !ok {
-		t.Skipf("none of %d fallback fonts has Chinese", len(tx.faces)-1)
-	}
-	if tx.face('A') != tx.faces[0] || tx.face('Ж') != tx.faces[0] {
-		t.Error("Latin or Cyrillic not drawn with the embedded font")
+	if m.face('李', false) == nil {
+		t.Skip("no fallback font with Chinese on this machine")
 	}
 }
 

@@ -143,7 +143,7 @@ func bodies(img *image.RGBA) int {
 // four.
 func TestArabicJoins(t *testing.T) {
 	for _, tc := range []struct {
-		name         string
+		name          string
 		joined, apart int
 	}{{"محمد", 1, 4}, {"مريم", 2, 4}} {
 		j := bodies(Tag(tc.name, tile1080, BrandColour))

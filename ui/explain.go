@@ -77,7 +77,8 @@ var plainWords = []struct {
 		"couldn't reach the server. Check the server URL and your internet connection."},
 }
 
-// scrub replaces every stream key the user has saved with [redacted]. The
+// scrub replaces every stream key and TURN password the user has saved
+// with [redacted]. The
 // show promises keys never appear in its errors; this is the window's own
 // guarantee, should a library quote a URL we did not build.
 func (s *Studio) scrub(msg string) string {
@@ -86,6 +87,19 @@ func (s *Studio) scrub(msg string) string {
 		// issues keys that short.
 		if k := d.Key.Reveal(); len(k) >= 4 {
 			msg = strings.ReplaceAll(msg, k, "[redacted]")
+		}
+	}
+	// The TURN servers' passwords likewise (settings.Network).
+	for _, srv := range s.st.Get().Network.ICEServers {
+		url := srv.Reveal()
+		msg = strings.ReplaceAll(msg, url, srv.Masked("[redacted]"))
+		if at := strings.LastIndex(url, "@"); at > 0 {
+			// turn:USER:PASS@…: what is between the second colon and the @.
+			if _, cred, ok := strings.Cut(url[:at], ":"); ok {
+				if _, pass, ok := strings.Cut(cred, ":"); ok && len(pass) >= 4 {
+					msg = strings.ReplaceAll(msg, pass, "[redacted]")
+				}
+			}
 		}
 	}
 	return msg

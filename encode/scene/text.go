@@ -382,10 +382,11 @@ func typeset(s string, px float64, limit fixed.Int26_6) (shaped, bool) {
 	// go-text shapes at whole pixels per em (it rounds the size up), so
 	// the size is rounded here and the outlines drawn at the same size.
 	size := fixed.I(int(px + 0.5))
-	if limit > 0 {
-		runes = ellipsize(runes, limit, func(r []rune) fixed.Int26_6 { return shape(r, size).width })
+	l := shape(runes, size)
+	if limit > 0 && l.width > limit {
+		l = shape(ellipsize(runes, limit, func(r []rune) fixed.Int26_6 { return shape(r, size).width }), size)
 	}
-	return shape(runes, size), true
+	return l, true
 }
 
 // ellipsize shortens s with a trailing "…" until its width fits limit: it
@@ -451,14 +452,20 @@ func (l shaped) draw(dst *image.RGBA, c color.RGBA, x fixed.Int26_6, y int) {
 	ts := &typesetter
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	src := image.NewUniform(c)
-	var z vector.Rasterizer
 	b := dst.Bounds()
+	mask := image.NewAlpha(b)
+	var z vector.Rasterizer
 	for _, run := range l.runs {
-		// One rasterization per run: glyphs of one font overlap (joined
-		// Arabic letters) with the same winding, which adds up; fonts of
-		// different outline formats might not.
-		z.Reset(b.Dx(), b.Dy())
+		// Each run is rasterized on its own, over its own columns (and
+		// an em either side for what overhangs): glyphs of one font
+		// overlap (joined Arabic letters) with the same winding, which
+		// adds up; fonts of different outline formats might not.
+		area := image.Rect((x-run.Size).Floor(), b.Min.Y, (x+run.Advance+run.Size).Ceil(), b.Max.Y).Intersect(b)
+		if area.Empty() {
+			x += run.Advance
+			continue
+		}
+		z.Reset(area.Dx(), area.Dy())
 		ink := false
 		scale := float32(run.Size) / 64 / float32(run.Face.Upem())
 		for _, g := range run.Glyphs {
@@ -466,18 +473,19 @@ func (l shaped) draw(dst *image.RGBA, c color.RGBA, x fixed.Int26_6, y int) {
 			gy := float32(y) - float32(g.YOffset)/64
 			switch data := run.Face.GlyphData(g.GlyphID).(type) {
 			case font.GlyphOutline:
-				ink = outline(&z, data, scale, gx, gy) || ink
+				ink = outline(&z, data, scale, gx-float32(area.Min.X), gy-float32(area.Min.Y)) || ink
+			case font.GlyphSVG:
+				ink = outline(&z, data.Outline, scale, gx-float32(area.Min.X), gy-float32(area.Min.Y)) || ink
 			case font.GlyphBitmap:
 				bitmap(dst, g, data, gx, gy)
-			case font.GlyphSVG:
-				ink = outline(&z, data.Outline, scale, gx, gy) || ink
 			}
 			x += g.XAdvance
 		}
 		if ink {
-			z.Draw(dst, b, src, image.Point{})
+			z.Draw(mask, area, image.Opaque, image.Point{})
 		}
 	}
+	draw.DrawMask(dst, b, image.NewUniform(c), image.Point{}, mask, b.Min, draw.Over)
 }
 
 // outline adds a glyph's outline, in font units, to z at (x, y) in pixels

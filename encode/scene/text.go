@@ -460,7 +460,7 @@ func (l shaped) draw(dst *image.RGBA, c color.RGBA, x fixed.Int26_6, y int) {
 		// an em either side for what overhangs): glyphs of one font
 		// overlap (joined Arabic letters) with the same winding, which
 		// adds up; fonts of different outline formats might not.
-		area := image.Rect((x-run.Size).Floor(), b.Min.Y, (x+run.Advance+run.Size).Ceil(), b.Max.Y).Intersect(b)
+		area := image.Rect((x - run.Size).Floor(), b.Min.Y, (x + run.Advance + run.Size).Ceil(), b.Max.Y).Intersect(b)
 		if area.Empty() {
 			x += run.Advance
 			continue

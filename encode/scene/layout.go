@@ -6,7 +6,9 @@
 // (Banner) and the ticker (TickerText) — in the colours of a Brand. It
 // draws nothing into the program: the compositor does that, once per
 // frame, from what this package computed once per change. It knows nothing
-// of guests: sources are names, and the studio says whose.
+// of guests: sources are names, and the studio says whose. Text is shaped
+// (any script, right to left too) and drawn in embedded and system fonts
+// (text.go).
 package scene
 
 import (

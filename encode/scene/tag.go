@@ -23,7 +23,9 @@ func TagHeight(h int) int { return even(max(20, min(44, h/10))) }
 // reads better on it; at most the tile's width less two margins (longer
 // names end in "…"). It returns nil for an empty name. The picture is
 // premultiplied RGBA with even size, rendered once per change of name or
-// tile size, not per frame. A name of nothing but emoji gets no tag.
+// tile size, not per frame. Any script: see text.go for shaping, right-to-
+// left text and the fonts. A name of nothing but emoji gets no tag where
+// no emoji font is installed.
 func Tag(name string, tile image.Point, brand color.RGBA) *image.RGBA {
 	if name == "" || tile.X <= 0 || tile.Y <= 0 {
 		return nil

@@ -17,8 +17,9 @@ import (
 // guest may bring, in testdata/text/. `go test ./encode/scene -run
 // Golden -update` writes them afresh (look at them before committing); a
 // mismatch writes the picture got and a diff to testdata/text/failed/. Names
-// that need a system font (Chinese, emoji) are skipped where it is not
-// installed; the others use only the embedded fonts.
+// that need a system font (Chinese, emoji) are skipped where that font
+// is not the one that would draw them; the others use only the embedded
+// fonts.
 var update = flag.Bool("update", false, "write the golden images instead of comparing with them")
 
 var (
@@ -31,27 +32,30 @@ func TestGoldenText(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		img  func() *image.RGBA
-		need rune // a character only a system font has, if any
+		need rune   // a character only a system font has, if any …
+		font string // … and the font its golden image was drawn with
 	}{
-		{"tag-latin", func() *image.RGBA { return Tag("Chiara Rossi", tile720, BrandColour) }, 0},
-		{"tag-arabic", func() *image.RGBA { return Tag("مريم الحسيني", tile720, BrandColour) }, 0},
-		{"tag-arabic-1080p", func() *image.RGBA { return Tag("مريم الحسيني", tile1080, BrandColour) }, 0},
-		{"tag-hebrew", func() *image.RGBA { return Tag("דנה כהן", tile720, BrandColour) }, 0},
-		{"tag-bidi", func() *image.RGBA { return Tag("Dr. مريم الحسيني (MD)", tile720, BrandColour) }, 0},
+		{"tag-latin", func() *image.RGBA { return Tag("Chiara Rossi", tile720, BrandColour) }, 0, ""},
+		{"tag-arabic", func() *image.RGBA { return Tag("مريم الحسيني", tile720, BrandColour) }, 0, ""},
+		{"tag-arabic-1080p", func() *image.RGBA { return Tag("مريم الحسيني", tile1080, BrandColour) }, 0, ""},
+		{"tag-hebrew", func() *image.RGBA { return Tag("דנה כהן", tile720, BrandColour) }, 0, ""},
+		{"tag-bidi", func() *image.RGBA { return Tag("Dr. مريم الحسيني (MD)", tile720, BrandColour) }, 0, ""},
 		{"tag-arabic-long", func() *image.RGBA {
 			return Tag("مريم الحسيني، كلية الطب، جامعة القاهرة", image.Pt(240, 300), BrandColour)
-		}, 0},
-		{"tag-combining", func() *image.RGBA { return Tag("Zoe\u0308 Lo\u0301pez", tile720, BrandColour) }, 0},
-		{"tag-light-brand", func() *image.RGBA { return Tag("דנה כהן", tile720, color.RGBA{0xfa, 0xcc, 0x15, 255}) }, 0},
-		{"tag-cjk", func() *image.RGBA { return Tag("山田 太郎", tile720, BrandColour) }, '山'},
-		{"tag-emoji", func() *image.RGBA { return Tag("Zoë 🎙️", tile720, BrandColour) }, '🎙'},
-		{"avatar-arabic", func() *image.RGBA { return Avatar("مريم الحسيني", tile720, BrandColour) }, 0},
-		{"banner-bidi", func() *image.RGBA { return Banner("أخبار اليوم: Greenroom مباشر", hd, BrandColour) }, 0},
-		{"ticker-hebrew", func() *image.RGBA { return TickerText("שאלות בצ'אט · Questions in the chat", hd) }, 0},
+		}, 0, ""},
+		{"tag-combining", func() *image.RGBA { return Tag("Zoe\u0308 Lo\u0301pez", tile720, BrandColour) }, 0, ""},
+		{"tag-light-brand", func() *image.RGBA { return Tag("דנה כהן", tile720, color.RGBA{0xfa, 0xcc, 0x15, 255}) }, 0, ""},
+		{"tag-cjk", func() *image.RGBA { return Tag("山田 太郎", tile720, BrandColour) }, '山', "DroidSansFallbackFull.ttf"},
+		{"tag-emoji", func() *image.RGBA { return Tag("Zoë 🎙️", tile720, BrandColour) }, '🎙', "NotoColorEmoji.ttf"},
+		{"avatar-arabic", func() *image.RGBA { return Avatar("مريم الحسيني", tile720, BrandColour) }, 0, ""},
+		{"banner-bidi", func() *image.RGBA { return Banner("أخبار اليوم: Greenroom مباشر", hd, BrandColour) }, 0, ""},
+		{"ticker-hebrew", func() *image.RGBA { return TickerText("שאלות בצ'אט · Questions in the chat", hd) }, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.need != 0 && !installed(tc.need) {
-				t.Skipf("no font for %q on this machine", tc.need)
+			if tc.need != 0 {
+				if f := fontFor(tc.need); filepath.Base(f) != tc.font {
+					t.Skipf("%q is drawn with %q here, its golden image with %s", tc.need, f, tc.font)
+				}
 			}
 			img := tc.img()
 			if img == nil {
@@ -62,6 +66,22 @@ func TestGoldenText(t *testing.T) {
 			golden.Check(t, filepath.Join("testdata", "text"), tc.name, img, *update, golden.Tolerance{Mean: 0.01, Far: 0.01})
 		})
 	}
+}
+
+// fontFor is the file of the system font that draws r ("" if none does,
+// or an embedded one).
+func fontFor(r rune) string {
+	ts := &typesetter
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	m := fontmap{faces: loadFaces()}
+	f := m.face(r, r >= 0x1F000)
+	for _, fc := range m.faces {
+		if f != nil && fc.f == f {
+			return fc.path
+		}
+	}
+	return ""
 }
 
 // installed tells whether a font has r, other than as a box.

@@ -211,9 +211,10 @@ func hasComposed(f *font.Face, base, mark rune) bool {
 	return len(c) == 1 && has(f, c[0])
 }
 
-// drawable is s as it will be drawn: without symbols and emoji that no
-// font has (a box would only spoil the tag) and the variation selectors,
-// joiners and tags that came with them, and without space at either end.
+// drawable is s as it will be drawn: on one line (control characters and
+// line breaks as spaces), without symbols and emoji that no font has (a box
+// would only spoil the tag) and the variation selectors, joiners and tags
+// that came with them, and without space at either end.
 // Call with typesetter.mu held.
 func drawable(s string, faces []*face) []rune {
 	out := make([]rune, 0, len(s))
@@ -223,6 +224,9 @@ func drawable(s string, faces []*face) []rune {
 			continue
 		}
 		dropped = false
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
+			r = ' ' // one line: a tab or a line break is a space, not a box
+		}
 		if unicode.In(r, unicode.So, unicode.Sk, unicode.Cs, unicode.Co) {
 			m := fontmap{faces: faces}
 			if m.face(r, false) == nil {

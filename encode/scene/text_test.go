@@ -277,6 +277,7 @@ func TestDrawableWithoutEmojiFont(t *testing.T) {
 		{"Bob 🎙️🎉", "Bob"},
 		{"👩\u200d👩\u200d👧 Ann", "Ann"},
 		{"李 Ann", "李 Ann"},
+		{"Ann\nLee\t", "Ann Lee"},
 		{"مریم\u200cزاده", "مریم\u200cزاده"}, // a Persian name keeps its non-joiner
 	} {
 		if got := string(drawable(tc.in, embedded)); got != tc.want {

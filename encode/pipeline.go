@@ -45,6 +45,34 @@ type Config struct {
 	Logger        *slog.Logger
 }
 
+// Format is the part of Config that Reconfigure changes in a running
+// program: the picture's size and rate and the video bit rate.
+type Format struct {
+	Width, Height int
+	FPS           int
+	VideoBitRate  int // bits per second; 0: the default for the size
+}
+
+// Format is the config's Format.
+func (c Config) Format() Format {
+	return Format{Width: c.Width, Height: c.Height, FPS: c.FPS, VideoBitRate: c.VideoBitRate}
+}
+
+func (c *Config) setFormat(f Format) {
+	c.Width, c.Height, c.FPS, c.VideoBitRate = f.Width, f.Height, f.FPS, f.VideoBitRate
+}
+
+// check refuses a format the program cannot have.
+func (c *Config) check() error {
+	if c.Width%2 != 0 || c.Height%2 != 0 || c.Width < 160 || c.Height < 90 || c.Width > 3840 || c.Height > 2160 {
+		return fmt.Errorf("encode: program size %dx%d: want even sizes from 160x90 to 3840x2160", c.Width, c.Height)
+	}
+	if c.FPS < 1 || c.FPS > 60 {
+		return fmt.Errorf("encode: %d fps: want 1 to 60", c.FPS)
+	}
+	return nil
+}
+
 func (c *Config) defaults() {
 	if c.Width == 0 || c.Height == 0 {
 		c.Width, c.Height = 1280, 720
@@ -86,12 +114,19 @@ type Stats struct {
 	FPS    int
 }
 
-// Pipeline runs one program. Inputs and outputs are guarded by mu; the
-// encoders, compositor and mixer belong to their stage's goroutine.
+// Pipeline runs one program. Inputs, outputs, cfg and the venc pointer
+// are guarded by mu; the encoders, compositor and mixer belong to their
+// stage's goroutine. fmtMu serializes Reconfigure (which stops the video
+// and encoder stages, replaces what they own and starts them again) with
+// AddOutput and Close.
 type Pipeline struct {
 	cfg   Config
 	log   *slog.Logger
 	clock clock.Clock
+
+	fmtMu     sync.Mutex
+	stopVideo context.CancelFunc // ends the video and encoder stages
+	stages    sync.WaitGroup     // the video and encoder stages
 
 	venc *codec.VideoEncoder
 	aenc *codec.AudioEncoder
@@ -123,8 +158,8 @@ type Pipeline struct {
 
 	ctx      context.Context
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	encoders sync.WaitGroup
+	wg       sync.WaitGroup // the preview and test patterns
+	encoders sync.WaitGroup // the audio stage (stages: the video ones)
 	once     sync.Once
 	closeErr error
 }
@@ -133,56 +168,171 @@ type Pipeline struct {
 // inputs the program is the background colour and silence.
 func New(cfg Config) (*Pipeline, error) {
 	cfg.defaults()
-	if cfg.Width%2 != 0 || cfg.Height%2 != 0 || cfg.Width < 160 || cfg.Height < 90 || cfg.Width > 3840 || cfg.Height > 2160 {
-		return nil, fmt.Errorf("encode: program size %dx%d: want even sizes from 160x90 to 3840x2160", cfg.Width, cfg.Height)
-	}
-	if cfg.FPS < 1 || cfg.FPS > 60 {
-		return nil, fmt.Errorf("encode: %d fps: want 1 to 60", cfg.FPS)
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "encode"), scene: scene.Scene{Layout: scene.Grid}}
 	var err error
-	p.venc, err = codec.NewVideoEncoder(codec.VideoConfig{
-		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.VideoBitRate, Preset: cfg.Preset,
-	})
+	p.venc, p.free, err = newVideo(cfg, cfg.Preset)
 	if err != nil {
 		return nil, err
 	}
 	p.aenc, err = codec.NewAudioEncoder(codec.AudioConfig{BitRate: cfg.AudioBitRate})
 	if err != nil {
-		p.venc.Close()
+		freeVideo(p.venc, p.free)
 		return nil, err
 	}
-	const inFlight = 3
 	p.toEncode = make(chan toEncode, 1)
-	p.free = make(chan *astiav.Frame, inFlight)
-	for range inFlight {
-		f, err := codec.NewVideoFrame(cfg.Width, cfg.Height)
-		if err != nil {
-			p.freeAll()
-			return nil, err
-		}
-		p.free <- f
-	}
 	p.comp = compositor.New(cfg.Width, cfg.Height)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.clock = clock.New()
-	p.wg.Add(1)
-	p.encoders.Add(2)
-	go p.runVideo()
-	go p.runVideoEncoder()
+	p.encoders.Add(1)
+	p.startVideo(cfg.FPS)
 	go p.runAudio()
 	return p, nil
+}
+
+// inFlight is how many program frames exist: one being rendered, one
+// waiting for the encoder, one being encoded.
+const inFlight = 3
+
+// newVideo opens the H.264 encoder for cfg's format with this preset, and
+// the frames the video stage renders into.
+func newVideo(cfg Config, preset string) (*codec.VideoEncoder, chan *astiav.Frame, error) {
+	venc, err := codec.NewVideoEncoder(codec.VideoConfig{
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.VideoBitRate, Preset: preset,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	free := make(chan *astiav.Frame, inFlight)
+	for range inFlight {
+		f, err := codec.NewVideoFrame(cfg.Width, cfg.Height)
+		if err != nil {
+			freeVideo(venc, free)
+			return nil, nil, err
+		}
+		free <- f
+	}
+	return venc, free, nil
+}
+
+// freeVideo closes venc and frees the frames in free (all of them: the
+// stages are not running).
+func freeVideo(venc *codec.VideoEncoder, free chan *astiav.Frame) {
+	for {
+		select {
+		case f := <-free:
+			f.Free()
+			continue
+		default:
+		}
+		break
+	}
+	venc.Close()
+}
+
+// startVideo starts the video and encoder stages at fps frames a second.
+// They end on stopVideo or the pipeline's Close.
+func (p *Pipeline) startVideo(fps int) {
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.stopVideo = cancel
+	p.stages.Add(2)
+	go p.runVideo(ctx, fps, p.toEncode)
+	go p.runVideoEncoder(fps, p.toEncode)
+}
+
+// ErrHasOutputs is Reconfigure's refusal while the program goes out
+// somewhere: a stream or a recording cannot change size or rate midway.
+var ErrHasOutputs = errors.New("end the stream to change the output size")
+
+// Reconfigure changes the program's size, frame rate and video bit rate
+// while it runs, and only while it has no outputs (ErrHasOutputs
+// otherwise, and nothing changes). Inputs, the scene, the audio, the
+// preview and the thumbnails go on: the compositor is made afresh at the
+// new size (brand, banners, ticker and name tags are rendered again for it,
+// so a banner slides in again), the H.264 encoder and the program frames
+// too, and the video stage restarts on the same clock at the new rate —
+// the preview pauses for the few milliseconds that takes. Inputs keep what
+// their sources give them: a test pattern goes on at the size and rate it
+// was started with until its owner starts it again. Info and Config
+// say the new format when it returns, so outputs added after are right.
+//
+// The encoder keeps the preset the governor had stepped to when the new
+// format costs at least as much to encode (pixels a second) as the old;
+// for a cheaper one it starts again from Config.Preset, and the governor
+// steps down again if the machine still cannot keep up.
+func (p *Pipeline) Reconfigure(f Format) error {
+	p.fmtMu.Lock()
+	defer p.fmtMu.Unlock()
+	old := p.Config()
+	cfg := old
+	cfg.setFormat(f)
+	cfg.defaults()
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	if p.ctx.Err() != nil {
+		return errors.New("encode: reconfigure: the program has ended")
+	}
+	if p.hasOutputs() {
+		return ErrHasOutputs // AddOutput waits for fmtMu: none comes now
+	}
+	if cfg.Format() == old.Format() {
+		return nil
+	}
+	p.stopVideo()
+	p.stages.Wait() // every frame is back in p.free
+	preset := cfg.Preset
+	if cfg.Width*cfg.Height*cfg.FPS >= old.Width*old.Height*old.FPS {
+		preset = p.videoEncoder().Preset()
+	}
+	venc, free, err := newVideo(cfg, preset)
+	if err != nil {
+		p.toEncode = make(chan toEncode, 1)
+		p.startVideo(old.FPS) // as it was
+		return fmt.Errorf("encode: reconfigure to %dx%d@%d: %w", cfg.Width, cfg.Height, cfg.FPS, err)
+	}
+	p.comp.Close()
+	p.comp = compositor.New(cfg.Width, cfg.Height) // the video stage gives it the scene
+	p.mu.Lock()
+	p.cfg = cfg
+	oldEnc, oldFree := p.venc, p.free
+	p.venc, p.free = venc, free
+	pv := p.preview
+	p.mu.Unlock()
+	freeVideo(oldEnc, oldFree)
+	if pv != nil {
+		pv.every = pv.everyFor(cfg.FPS) // only the video stage reads it
+	}
+	p.encodeNanos.Store(0)
+	p.latencyNanos.Store(0)
+	p.behind.Store(false)
+	p.toEncode = make(chan toEncode, 1)
+	p.startVideo(cfg.FPS)
+	p.retimeThumbnails()
+	p.log.Info("program format changed", "from", fmt.Sprintf("%dx%d@%d", old.Width, old.Height, old.FPS),
+		"to", fmt.Sprintf("%dx%d@%d", cfg.Width, cfg.Height, cfg.FPS), "kbps", cfg.VideoBitRate/1000, "preset", venc.Preset())
+	return nil
 }
 
 // Clock is the program's media clock; sources stamp their media with it.
 func (p *Pipeline) Clock() clock.Clock { return p.clock }
 
-// Config is the program's format after defaults.
-func (p *Pipeline) Config() Config { return p.cfg }
+// Config is the program's format after defaults (and after the last
+// Reconfigure).
+func (p *Pipeline) Config() Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
 
 // Info describes the encoded streams, for outputs.
 func (p *Pipeline) Info() stream.Info {
-	return stream.Info{Video: p.videoEncoder().Info(), Audio: p.aenc.Info()}
+	p.mu.Lock() // the encoder is closed only after it is replaced, under mu
+	video := p.venc.Info()
+	p.mu.Unlock()
+	return stream.Info{Video: video, Audio: p.aenc.Info()}
 }
 
 // videoEncoder is the current H.264 encoder; the encoder stage swaps it
@@ -355,9 +505,12 @@ func (p *Pipeline) SetLayout(name string) error {
 	return nil
 }
 
-// AddOutput starts sending the program to o. The pipeline owns o from
-// now on and closes it on RemoveOutput or Close.
+// AddOutput starts sending the program to o, which must have been made
+// for Info as it is now (not before a Reconfigure). The pipeline owns o
+// from now on and closes it on RemoveOutput or Close.
 func (p *Pipeline) AddOutput(o stream.Output) {
+	p.fmtMu.Lock()
+	defer p.fmtMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.outputs = append(p.outputs, o)
@@ -390,15 +543,18 @@ func (p *Pipeline) Outputs() []stream.Stats {
 
 // Stats reports whether the pipeline keeps up.
 func (p *Pipeline) Stats() Stats {
+	p.mu.Lock()
+	cfg, preset := p.cfg, p.venc.Preset()
+	p.mu.Unlock()
 	return Stats{
 		Uptime:     p.clock.Now(),
 		Frames:     p.frames.Load(),
 		Dropped:    p.dropped.Load(),
 		EncodeTime: time.Duration(p.encodeNanos.Load()),
 		Latency:    time.Duration(p.latencyNanos.Load()),
-		Preset:     p.videoEncoder().Preset(),
+		Preset:     preset,
 		Behind:     p.behind.Load(),
-		Width:      p.cfg.Width, Height: p.cfg.Height, FPS: p.cfg.FPS,
+		Width:      cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 	}
 }
 
@@ -429,17 +585,17 @@ func (p *Pipeline) snapshotInputs(dst []*Input) []*Input {
 	return append(dst[:0], p.inputs...)
 }
 
-// sleepUntil waits for the wall instant t; false if the pipeline stopped.
-func (p *Pipeline) sleepUntil(t time.Time, timer *time.Timer) bool {
+// sleepUntil waits for the wall instant t; false if ctx ended.
+func sleepUntil(ctx context.Context, t time.Time, timer *time.Timer) bool {
 	d := time.Until(t)
 	if d <= 0 {
-		return p.ctx.Err() == nil
+		return ctx.Err() == nil
 	}
 	timer.Reset(d)
 	select {
 	case <-timer.C:
 		return true
-	case <-p.ctx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }
@@ -447,18 +603,21 @@ func (p *Pipeline) sleepUntil(t time.Time, timer *time.Timer) bool {
 // runVideo is the video stage: at every frame tick it renders the newest
 // picture of each input and hands the frame to the encoder stage. It never
 // waits for the encoder: with no free frame the tick is dropped and counted.
-func (p *Pipeline) runVideo() {
-	defer p.wg.Done()
-	defer close(p.toEncode)
+// Frame n is due at n/fps on the program clock; a stage started by
+// Reconfigure begins at the next such tick, so timestamps go on from the
+// program's present.
+func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
+	defer p.stages.Done()
+	defer close(out)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var inputs []*Input
 	var slots []*compositor.Slot
-	var sceneGen int64
-	interval := time.Second / time.Duration(p.cfg.FPS)
-	for n := int64(0); ; n++ {
+	sceneGen := int64(-1) // a new compositor: give it the scene at once
+	interval := time.Second / time.Duration(fps)
+	for n := int64((p.clock.Now() + interval - 1) / interval); ; n++ {
 		due := time.Duration(n) * interval
-		if !p.sleepUntil(p.clock.At(due), timer) {
+		if !sleepUntil(ctx, p.clock.At(due), timer) {
 			return
 		}
 		// Far behind (the machine stalled): skip to the current tick
@@ -511,7 +670,7 @@ func (p *Pipeline) runVideo() {
 				newest = u
 			}
 		}
-		p.toEncode <- toEncode{f, newest} // never blocks: at most len(free) frames exist
+		out <- toEncode{f, newest} // never blocks: at most len(free) frames exist
 	}
 }
 
@@ -526,17 +685,18 @@ type toEncode struct {
 // while there is an output (without one, frames are only counted),
 // stepping the preset when the governor says so, then flush when the video
 // stage ends.
-func (p *Pipeline) runVideoEncoder() {
-	defer p.encoders.Done()
+func (p *Pipeline) runVideoEncoder(fps int, in <-chan toEncode) {
+	defer p.stages.Done()
 	venc := p.videoEncoder()
 	ladder := codec.Presets
 	level := slices.Index(ladder, venc.Preset())
 	var gov *governor
 	if level >= 0 { // a preset off the ladder was the user's choice: keep it
-		gov = newGovernor(time.Second/time.Duration(p.cfg.FPS), len(ladder), level)
+		gov = newGovernor(time.Second/time.Duration(fps), len(ladder), level)
+		gov.lastDrops = p.dropped.Load() // before this encoder: not its doing
 	}
 	idle := false
-	for job := range p.toEncode {
+	for job := range in {
 		f := job.frame
 		if !p.hasOutputs() {
 			// Nobody to send it to: the picture was made for the preview
@@ -544,6 +704,9 @@ func (p *Pipeline) runVideoEncoder() {
 			p.free <- f
 			p.frames.Add(1)
 			idle = true
+			if gov != nil {
+				gov.lastDrops = p.dropped.Load() // x264 rests: not its doing
+			}
 			continue
 		}
 		if idle {
@@ -626,7 +789,7 @@ func (p *Pipeline) runAudio() {
 	var tracks []*mixer.Track
 	for k := int64(0); ; k++ {
 		due := time.Duration(k*size) * time.Second / mixer.Rate
-		if !p.sleepUntil(p.clock.At(due), timer) {
+		if !sleepUntil(p.ctx, p.clock.At(due), timer) {
 			break
 		}
 		if late := p.clock.Now() - due; late > 500*time.Millisecond {
@@ -657,8 +820,11 @@ func (p *Pipeline) runAudio() {
 // everything is freed. It returns the outputs' errors. Safe to call twice.
 func (p *Pipeline) Close() error {
 	p.once.Do(func() {
+		p.fmtMu.Lock() // not in the middle of a Reconfigure
+		defer p.fmtMu.Unlock()
 		p.cancel()
 		p.wg.Wait()
+		p.stages.Wait()
 		p.encoders.Wait()
 		p.mu.Lock()
 		outs := p.outputs
@@ -689,18 +855,7 @@ func (p *Pipeline) Close() error {
 }
 
 func (p *Pipeline) freeAll() {
-	if p.comp != nil {
-		p.comp.Close()
-	}
-	for {
-		select {
-		case f := <-p.free:
-			f.Free()
-			continue
-		default:
-		}
-		break
-	}
-	p.venc.Close()
+	p.comp.Close()
+	freeVideo(p.venc, p.free)
 	p.aenc.Close()
 }

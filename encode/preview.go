@@ -14,7 +14,8 @@ import (
 // one being consumed nor the one waiting. mu guards busy and waiting.
 type preview struct {
 	fn      func(*image.RGBA)
-	every   int64 // render one preview per this many program frames
+	fps     int   // as asked for
+	every   int64 // render one preview per this many program frames; the video stage's
 	scaler  shim.Scaler
 	bufs    [3]*image.RGBA
 	mu      sync.Mutex
@@ -30,12 +31,13 @@ type preview struct {
 func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
 	pv := &preview{
 		fn:      fn,
-		every:   max(1, int64(p.cfg.FPS/max(1, fps))),
+		fps:     fps,
 		busy:    -1,
 		waiting: -1,
 		mailbox: make(chan int, 1),
 		done:    make(chan struct{}),
 	}
+	pv.every = pv.everyFor(p.Config().FPS)
 	for i := range pv.bufs {
 		pv.bufs[i] = shim.NewRGBA(w, h) // swscale may write a little past the last row
 	}
@@ -52,6 +54,9 @@ func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
 		pv.run(p)
 	}()
 }
+
+// everyFor is every for a program of fps frames a second.
+func (pv *preview) everyFor(fps int) int64 { return max(1, int64(fps/max(1, pv.fps))) }
 
 func (pv *preview) run(p *Pipeline) {
 	defer close(pv.done)

@@ -24,7 +24,7 @@ func (p *Pipeline) AddTestPattern(name string, w, h int) (*Input, error) {
 // AddTestPatternWith is AddTestPattern that also feeds also (the host's
 // conference feed), if not nil.
 func (p *Pipeline) AddTestPatternWith(name string, w, h int, also Target) (*Input, error) {
-	if _, err := testpattern.New(w, h, p.cfg.FPS); err != nil {
+	if _, err := testpattern.New(w, h, p.Config().FPS); err != nil {
 		return nil, err // before the input shows in the program
 	}
 	in := p.AddInput(name)
@@ -47,7 +47,8 @@ func (p *Pipeline) AddTestPatternWith(name string, w, h int, also Target) (*Inpu
 // it to switch between the pattern and a camera while its input stays in the
 // program, in its place.
 func (p *Pipeline) StartTestPattern(w, h int, target Target) (stop func(), err error) {
-	pat, err := testpattern.New(w, h, p.cfg.FPS)
+	fps := p.Config().FPS
+	pat, err := testpattern.New(w, h, fps)
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +58,13 @@ func (p *Pipeline) StartTestPattern(w, h int, target Target) (stop func(), err e
 	go func() {
 		defer p.wg.Done()
 		defer close(done)
-		p.runTestPattern(ctx, target, pat)
+		p.runTestPattern(ctx, target, pat, fps)
 	}()
 	return func() { cancel(); <-done }, nil
 }
 
-func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpattern.Pattern) {
-	interval := time.Second / time.Duration(p.cfg.FPS)
+func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpattern.Pattern, fps int) {
+	interval := time.Second / time.Duration(fps)
 	const audioStep = 10 * time.Millisecond
 	lead := mixer.DefaultPrebuffer + 2*audioStep
 	buf := make([]float32, 2*int(audioStep*mixer.Rate/time.Second))

@@ -13,6 +13,7 @@ import (
 // the compositor nothing, and a slow consumer only delays thumbnails.
 type thumbnails struct {
 	w, h  int
+	fps   int // as asked for
 	every time.Duration
 	fn    func(name string, img *image.RGBA)
 	stop  chan struct{}
@@ -42,13 +43,27 @@ type thumb struct {
 func (p *Pipeline) SetThumbnails(w, h, fps int, fn func(name string, img *image.RGBA)) {
 	p.thumbMu.Lock()
 	defer p.thumbMu.Unlock()
+	p.setThumbnailsLocked(w, h, fps, fn)
+}
+
+// retimeThumbnails starts the thumbnails again at the program's frame
+// rate, after Reconfigure.
+func (p *Pipeline) retimeThumbnails() {
+	p.thumbMu.Lock()
+	defer p.thumbMu.Unlock()
+	if th := p.thumbs; th != nil {
+		p.setThumbnailsLocked(th.w, th.h, th.fps, th.fn)
+	}
+}
+
+func (p *Pipeline) setThumbnailsLocked(w, h, fps int, fn func(name string, img *image.RGBA)) {
 	p.stopThumbnailsLocked()
 	if fn == nil || w < 1 || h < 1 || fps < 1 || p.ctx.Err() != nil {
 		return
 	}
 	th := &thumbnails{
-		w: w, h: h, fn: fn,
-		every: time.Second / time.Duration(min(fps, p.cfg.FPS)),
+		w: w, h: h, fps: fps, fn: fn,
+		every: time.Second / time.Duration(min(fps, p.Config().FPS)),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}

@@ -185,9 +185,12 @@ type guest struct {
 	pc      *webrtc.PeerConnection
 	senders map[*pubTrack]*webrtc.RTPTransceiver // what we forward, and where
 	// Transceivers whose track we removed, kept for that track's return to
-	// the stage: parking waits for the answer to the offer that removed it.
+	// the stage or for another track of the same kind: parking waits for
+	// the answer to the offer that removed it. free holds those whose track
+	// ended (its owner left), for any track of their kind.
 	parking  map[*pubTrack]*webrtc.RTPTransceiver
 	parked   map[*pubTrack]*webrtc.RTPTransceiver
+	free     []*webrtc.RTPTransceiver
 	offering bool        // an offer of ours awaits its answer
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
@@ -529,8 +532,14 @@ func (g *guest) sync() {
 	}
 	want := g.st.sfu.forwardedTo(g.id, st)
 	// A parked transceiver waits for its track's return; a track that
-	// ended won't return, so its transceiver (and the track) are let go.
-	maps.DeleteFunc(g.parked, func(t *pubTrack, _ *webrtc.RTPTransceiver) bool { return t.ended.Load() })
+	// ended won't return, so its transceiver is free for any other.
+	maps.DeleteFunc(g.parked, func(t *pubTrack, tr *webrtc.RTPTransceiver) bool {
+		if t.ended.Load() {
+			g.free = append(g.free, tr)
+			return true
+		}
+		return false
+	})
 	changed := false
 	for t, tr := range g.senders {
 		if !want[t] {
@@ -574,21 +583,27 @@ func (g *guest) sync() {
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
 }
 
-// transceiverFor makes room for a forwarded track: the transceiver it had
-// before, if it was on stage earlier in this session — without that, every
-// stage change would add m-lines until the guest's answers outgrow a
-// signaling message — else a new one of our own. The guest's own sending
-// transceivers are never used: the page made them sendonly.
+// transceiverFor makes room for a forwarded track on a transceiver the
+// guest has already negotiated, if one is idle, else on a new one of our
+// own. Idle ones are, in order: the track's own from an earlier turn on
+// stage, one whose track ended (its owner left), one parked for another
+// track still in the show (which gets another when it returns). Without
+// that, every guest who ever came would leave an inactive m-line in every
+// other guest's SDP, until their answers outgrew a signaling message
+// (issue #4); with it, the m-lines are bounded by the most tracks
+// forwarded at once (plus those removed in an offer not answered yet,
+// which are not reused before the guest agreed they are idle). The
+// guest's own sending transceivers are never used: the page made them
+// sendonly.
 //
-// Only the same track goes back on its old transceiver: given another
-// track, pion (as the receiving guest in our tests) never delivered the new
-// video, so a new track gets a new transceiver; their number is bounded by
-// the publications of the show, not by its stage changes.
+// An idle transceiver is inactive, so the offer turns it to sendonly with
+// the new track's stream ID (the participant) and SSRC: the browser fires
+// ontrack with the new stream, which the page files under that participant.
+// (A pion guest as of v4.2 loses an m-line that stays inactive over two
+// offers, pion/webrtc#2226: the test client works around it, see
+// studiotest.)
 func (g *guest) transceiverFor(t *pubTrack) (*webrtc.RTPTransceiver, error) {
-	if tr := g.parked[t]; tr != nil {
-		delete(g.parked, t)
-		// A parked transceiver is inactive, so the offer turns it to
-		// sendonly again, and the browser fires ontrack as for a new one.
+	if tr := g.idle(t); tr != nil {
 		sender, err := g.st.sfu.api.NewRTPSender(t.local, g.pc.SCTP().Transport())
 		if err == nil {
 			if err = tr.SetSender(sender, t.local); err == nil {
@@ -599,6 +614,28 @@ func (g *guest) transceiverFor(t *pubTrack) (*webrtc.RTPTransceiver, error) {
 		g.log.Debug("reuse transceiver", "err", err)
 	}
 	return g.pc.AddTransceiverFromTrack(t.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+}
+
+// idle takes an idle transceiver for t out of the pools (see
+// transceiverFor), or returns nil.
+func (g *guest) idle(t *pubTrack) *webrtc.RTPTransceiver {
+	if tr := g.parked[t]; tr != nil {
+		delete(g.parked, t)
+		return tr
+	}
+	kind := t.local.Kind()
+	if i := slices.IndexFunc(g.free, func(tr *webrtc.RTPTransceiver) bool { return tr.Kind() == kind }); i >= 0 {
+		tr := g.free[i]
+		g.free = slices.Delete(g.free, i, i+1)
+		return tr
+	}
+	for other, tr := range g.parked {
+		if tr.Kind() == kind {
+			delete(g.parked, other)
+			return tr
+		}
+	}
+	return nil
 }
 
 // sendMuted tells the guest when the host mutes or unmutes them.

@@ -265,7 +265,8 @@ func (c *Client) readLoop() {
 		case signal.TypeAnswer:
 			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
 		case signal.TypeOffer:
-			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+			offer, idle := keepIdleReceivers(m.SDP)
+			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 			var answer webrtc.SessionDescription
 			if err == nil {
 				answer, err = c.pc.CreateAnswer(nil)
@@ -274,7 +275,7 @@ func (c *Client) readLoop() {
 				err = c.pc.SetLocalDescription(answer)
 			}
 			if err == nil {
-				err = c.write(signal.Message{Type: signal.TypeAnswer, SDP: answer.SDP})
+				err = c.write(signal.Message{Type: signal.TypeAnswer, SDP: setDirection(answer.SDP, idle, "inactive")})
 			}
 		case signal.TypeCandidate:
 			err = c.pc.AddICECandidate(*m.Candidate)
@@ -349,6 +350,16 @@ func (c *Client) Packets(participant, kind string) int64 {
 // Transceivers is how many transceivers the client's PeerConnection has:
 // its own plus one per track the studio ever made room for.
 func (c *Client) Transceivers() int { return len(c.pc.GetTransceivers()) }
+
+// MediaSections is how many m-lines the studio's last description has
+// (audio and video; 0 before the first).
+func (c *Client) MediaSections() int {
+	d := c.pc.RemoteDescription()
+	if d == nil {
+		return 0
+	}
+	return strings.Count(d.SDP, "\nm=audio ") + strings.Count(d.SDP, "\nm=video ")
+}
 
 // Roster is the last roster the studio sent.
 func (c *Client) Roster() []signal.Member {
@@ -584,4 +595,55 @@ func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RT
 		}
 		return w.Write(h, payload, a)
 	})
+}
+
+// keepIdleReceivers works around pion's answering side (pion/webrtc#2226):
+// it stops a transceiver's receiver on every offer in which its m-line is
+// inactive, and replaces a stopped receiver only once (when the track it
+// had goes away). An m-line that stays inactive over two offers is left
+// with a stopped receiver, and the next track the studio sends on it is
+// never read (EOF before the first packet). Browsers keep the transceiver
+// and fire ontrack when the m-line comes back, as the studio expects when
+// it reuses an idle m-line for a newcomer. So the client reads each
+// inactive m-line the studio offers as sendonly without a track (pion then
+// lets the old track end and keeps a fresh receiver), and answers those
+// m-lines inactive, as a browser would. It returns the offer to apply and
+// the mids it changed.
+func keepIdleReceivers(offer string) (string, map[string]bool) {
+	idle := map[string]bool{}
+	for _, sec := range strings.Split(offer, "\nm=")[1:] {
+		if strings.Contains(sec, "\na=inactive") {
+			idle[sectionMid(sec)] = true
+		}
+	}
+	return setDirection(offer, idle, "sendonly"), idle
+}
+
+// setDirection sets the direction attribute of the m-lines whose mid is in
+// mids.
+func setDirection(sdp string, mids map[string]bool, dir string) string {
+	if len(mids) == 0 {
+		return sdp
+	}
+	secs := strings.Split(sdp, "\nm=")
+	for i, sec := range secs[1:] {
+		if !mids[sectionMid(sec)] {
+			continue
+		}
+		for _, d := range []string{"sendrecv", "sendonly", "recvonly", "inactive"} {
+			sec = strings.Replace(sec, "\na="+d+"\r", "\na="+dir+"\r", 1)
+		}
+		secs[i+1] = sec
+	}
+	return strings.Join(secs, "\nm=")
+}
+
+// sectionMid is the mid of one m-section of an SDP.
+func sectionMid(sec string) string {
+	_, rest, ok := strings.Cut(sec, "\na=mid:")
+	if !ok {
+		return ""
+	}
+	mid, _, _ := strings.Cut(rest, "\r")
+	return strings.TrimSpace(mid)
 }

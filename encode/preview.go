@@ -37,7 +37,6 @@ func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
 		mailbox: make(chan int, 1),
 		done:    make(chan struct{}),
 	}
-	pv.every = pv.everyFor(p.Config().FPS)
 	for i := range pv.bufs {
 		pv.bufs[i] = shim.NewRGBA(w, h) // swscale may write a little past the last row
 	}
@@ -46,6 +45,7 @@ func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
 		p.mu.Unlock()
 		panic("encode: SetPreview called twice")
 	}
+	pv.every = pv.everyFor(p.cfg.FPS) // under mu, as Reconfigure changes both
 	p.preview = pv
 	p.mu.Unlock()
 	p.wg.Add(1)

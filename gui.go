@@ -216,6 +216,16 @@ func (s *show) Devices() (cameras, mics []ui.Device) {
 
 func (s *show) SetHostDevices(camera, mic string) error { return s.host.Set(camera, mic) }
 
+// SetOutput is the Settings tab's output, applied at once when not live;
+// while live the session keeps it for the end of the stream.
+func (s *show) SetOutput(width, height, fps, kbps int) error {
+	err := s.sess.SetOutput(encode.Format{Width: width, Height: height, FPS: fps, VideoBitRate: kbps * 1000})
+	if errors.Is(err, encode.ErrHasOutputs) {
+		return ui.ErrOutputWhenLive
+	}
+	return err
+}
+
 // HostLevel is the level of the host's sound as the guests get it.
 func (s *show) HostLevel() float32 { return s.feed.Level() }
 
@@ -246,6 +256,7 @@ func (s *show) Thumbnails(frame func(id string, img image.Image)) (stop func()) 
 var (
 	_ ui.Show         = (*show)(nil)
 	_ ui.HostDevices  = (*show)(nil)
+	_ ui.OutputFormat = (*show)(nil)
 	_ ui.Monitor      = (*show)(nil)
 	_ ui.ScreenSharer = (*show)(nil)
 )

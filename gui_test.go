@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"image"
 	"io"
 	"log/slog"
@@ -590,4 +591,64 @@ func TestGuiBackstageCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.waitFor(t, 5*time.Second, "Ann's card to say Muted", func() bool { return g.text("Muted") != "" })
+}
+
+// selectOffering finds the window's picker that offers option.
+func (g *guiStudio) selectOffering(t *testing.T, option string) *widget.Select {
+	t.Helper()
+	for _, o := range g.objects() {
+		if s, ok := o.(*widget.Select); ok && slices.Contains(s.Options, option) {
+			return s
+		}
+	}
+	t.Fatalf("no picker offers %q", option)
+	return nil
+}
+
+// The output size picked in the Settings tab applies at once, without a
+// restart: the program is that size when the show goes live, in nginx's
+// recording. A change asked for while live is made when the stream ends.
+func TestGuiOutputSizeThenLive(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	const key = "gui-size-41c9"
+	g := openGUI(t, strings.TrimSuffix(n.URL(key), "/"+key), key)
+	goLive := g.button(t, "Go Live")
+	g.openTab(t, "Settings")
+	g.waitFor(t, 5*time.Second, "the preview", func() bool { return g.preview() != nil })
+
+	const fullHD = "1920 × 1080 (1080p)"
+	g.selectOffering(t, fullHD).SetSelected(fullHD)
+	g.waitFor(t, 10*time.Second, "the new size applied", func() bool { return g.text("Applied: "+fullHD) != "" })
+	if c := g.show.pipe.Config(); c.Width != 1920 || c.Height != 1080 || c.FPS != 30 || c.VideoBitRate != 2000_000 {
+		t.Errorf("program %dx%d@%d %d b/s after picking 1080p, want 1920x1080@30 2000000", c.Width, c.Height, c.FPS, c.VideoBitRate)
+	}
+	before := g.preview()
+	g.waitFor(t, 5*time.Second, "the preview to go on", func() bool { return g.preview() != before })
+
+	test.Tap(goLive)
+	g.waitFor(t, 15*time.Second, "the on-air timer", func() bool { return g.text("● LIVE 00:") != "" })
+	n.WaitPublishing(t, key, 5*time.Second)
+	start := time.Now()
+	if err := g.show.SetOutput(1280, 720, 25, 2000); !errors.Is(err, ui.ErrOutputWhenLive) {
+		t.Errorf("SetOutput while live: %v, want ui.ErrOutputWhenLive", err)
+	}
+	if c := g.show.pipe.Config(); c.Width != 1920 {
+		t.Errorf("the program changed to %dx%d while live", c.Width, c.Height)
+	}
+	g.run(start, 3*time.Second)
+	test.Tap(goLive)
+	g.tapDialog(t, "End Stream")
+	g.waitFor(t, 15*time.Second, "the window to be off air", func() bool {
+		return goLive.Text == "Go Live" && g.text("● LIVE") == ""
+	})
+	n.WaitUnpublished(t, key, 10*time.Second)
+	if c := g.show.pipe.Config(); c.Width != 1280 || c.Height != 720 || c.FPS != 25 {
+		t.Errorf("after the stream, the program is %dx%d@%d, want the change asked for while live, 1280x720@25", c.Width, c.Height, c.FPS)
+	}
+
+	p := mediatest.ProbeFile(t, n.Recording(key))
+	if v := p.Video; v == nil || v.Width != 1920 || v.Height != 1080 || p.Audio == nil {
+		t.Fatalf("nginx's recording: %+v, want 1920x1080 video and audio", p)
+	}
+	t.Logf("nginx's recording: %dx%d at %.1f fps, %.1f s", p.Video.Width, p.Video.Height, p.Video.FPS, p.Duration)
 }

@@ -24,9 +24,17 @@ type session struct {
 	stopFeed func()
 	feed     *feed.Feed
 	host     *hostSource
+	log      *slog.Logger
 
 	screenMu   sync.Mutex
 	stopScreen func() // the host's screen share; nil when not sharing
+
+	// liveMu orders going live and ending (setLive) with output changes
+	// (SetOutput): outputs are made for the program's format as it is
+	// when they are added. pending is a change asked for while live, made
+	// when the stream ends.
+	liveMu  sync.Mutex
+	pending *encode.Format
 }
 
 // startSession builds a session. scfg gets the Program as its Sink and
@@ -37,12 +45,12 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 	if err != nil {
 		return nil, err
 	}
-	s := &session{pipe: pipe}
+	s := &session{pipe: pipe, log: log}
 	if s.prog, err = studio.NewProgram(pipe, pcfg); err != nil {
 		pipe.Close()
 		return nil, err
 	}
-	scfg.Sink, scfg.GoLive, scfg.Logger = s.prog, s.prog.SetLive, log
+	scfg.Sink, scfg.GoLive, scfg.Logger = s.prog, s.setLive, log
 	if s.studio, err = studio.New(scfg); err != nil && anyPort {
 		// Another program (or another Greenroom) has the usual port: any
 		// free one will do, the guest link says which.
@@ -71,6 +79,49 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 		return nil, err
 	}
 	return s, nil
+}
+
+// setLive is the studio's go-live (the window's button, /api/live): the
+// Program's SetLive, then, when the stream has ended, an output change
+// asked for while it ran.
+func (s *session) setLive(on bool) error {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if err := s.prog.SetLive(on); err != nil || on || s.pending == nil {
+		return err
+	}
+	f := *s.pending
+	s.pending = nil
+	if err := s.reconfigure(f); err != nil {
+		s.log.Error("output change after the stream", "err", err)
+	}
+	return nil
+}
+
+// SetOutput changes the program's size, frame rate and bit rate at once
+// when the show is not live. While it is, the change is kept for the end
+// of the stream (a stream cannot change size midway) and the error wraps
+// encode.ErrHasOutputs.
+func (s *session) SetOutput(f encode.Format) error {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	err := s.reconfigure(f)
+	if errors.Is(err, encode.ErrHasOutputs) {
+		s.pending = &f
+		return err
+	}
+	s.pending = nil
+	return err
+}
+
+// reconfigure changes the pipeline's format, and the host's test pattern
+// to match it. Under liveMu.
+func (s *session) reconfigure(f encode.Format) error {
+	before := s.pipe.Config().Format()
+	if err := s.pipe.Reconfigure(f); err != nil || s.pipe.Config().Format() == before {
+		return err
+	}
+	return s.host.Resize()
 }
 
 // ShareScreen starts (on) or stops sharing the host's screen — the X11
@@ -149,9 +200,13 @@ type hostSource struct {
 	target encode.Target // the host's program input and conference feed
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	stops  []func()
-	closed bool
+	mu    sync.Mutex
+	stops []func() // the devices
+	// pattern stops the test pattern, if it stands in for a device, and
+	// patternTo is where it writes.
+	pattern   func()
+	patternTo encode.Target
+	closed    bool
 }
 
 // Set switches to the camera and microphone with these labels ("" for the
@@ -194,15 +249,37 @@ func (h *hostSource) Set(camera, mic string) error {
 		case mic != "":
 			t = pictureOnly{t}
 		}
-		cfg := h.pipe.Config()
-		stop, err := h.pipe.StartTestPattern(cfg.Width, cfg.Height, t)
-		if err != nil {
+		h.patternTo = t
+		if err := h.startPattern(); err != nil {
 			errs = append(errs, err)
-		} else {
-			h.stops = append(h.stops, stop)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// startPattern starts the test pattern at the program's size and rate.
+func (h *hostSource) startPattern() error {
+	cfg := h.pipe.Config()
+	stop, err := h.pipe.StartTestPattern(cfg.Width, cfg.Height, h.patternTo)
+	if err != nil {
+		return err
+	}
+	h.pattern = stop
+	return nil
+}
+
+// Resize starts the test pattern again, if it stands in for the camera or
+// the microphone, at the program's size and rate after a change of format;
+// the devices go on as they are.
+func (h *hostSource) Resize() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.pattern == nil {
+		return nil
+	}
+	h.pattern()
+	h.pattern = nil
+	return h.startPattern()
 }
 
 func (h *hostSource) stop() {
@@ -210,6 +287,10 @@ func (h *hostSource) stop() {
 		f()
 	}
 	h.stops = nil
+	if h.pattern != nil {
+		h.pattern()
+		h.pattern = nil
+	}
 }
 
 // Close stops the source. Safe to call twice.

@@ -19,9 +19,10 @@ import (
 
 // settingsTab edits the program's output, the recording folder, the
 // host's camera and microphone and the network guests reach the studio
-// through. Every change is saved at once; output and folder apply the next
-// time the show goes live, devices at once, the network at the next start of
-// Greenroom.
+// through. Every change is saved at once. The output applies at once too
+// (OutputFormat), the folder the next time the show goes live, devices at
+// once, the network at the next start of Greenroom. Output and folder are
+// disabled while live: a stream cannot change size midway.
 type settingsTab struct {
 	s       *Studio
 	size    *widget.Select
@@ -31,6 +32,7 @@ type settingsTab struct {
 	choose  *widget.Button
 	note    *widget.Label
 	kbpsErr *widget.Label
+	output  outputApplier
 	host    hostPickers
 	net     networkSection
 }
@@ -53,7 +55,7 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 	t.fps.SetSelected(strconv.Itoa(set.Output.FPS))
 	t.fps.OnChanged = func(v string) {
 		n, _ := strconv.Atoi(v)
-		s.save(func(set *settings.Settings) { set.Output.FPS = n }, nil)
+		t.saveOutput(func(o *settings.Output) { o.FPS = n })
 	}
 	t.kbps = widget.NewEntry()
 	t.kbps.SetText(strconv.Itoa(set.Output.VideoKbps))
@@ -66,14 +68,14 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 	t.folder.Wrapping = fyne.TextWrapBreak
 	t.choose = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), t.chooseFolder)
 
-	t.note = widget.NewLabel("You're live: changes apply the next time you go live.")
+	t.note = widget.NewLabel("You're live: the output and the recording folder can be changed when the stream ends.")
 	t.note.Importance = widget.WarningImportance
 	t.note.Wrapping = fyne.TextWrapWord
 	t.note.Hide()
 
 	keys := widget.NewLabel("Ctrl+L  go live / end the stream\nCtrl+1…9  put a person on or off stage")
 	keys.TextStyle = fyne.TextStyle{Monospace: true}
-	hint := widget.NewLabel("YouTube and Twitch recommend 4500 kb/s at 720p30 and 6000 kb/s at 1080p30.")
+	hint := widget.NewLabel("Changes apply at once: the preview shows them, your next stream and recording are made that way. YouTube and Twitch recommend 4500 kb/s at 720p30 and 6000 kb/s at 1080p30.")
 	hint.Wrapping = fyne.TextWrapWord
 	hint.Importance = widget.LowImportance
 	box := container.NewVBox(
@@ -84,7 +86,7 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 			widget.NewFormItem("Frame rate", t.fps),
 			widget.NewFormItem("Video kb/s", t.kbps),
 		),
-		t.kbpsErr, hint,
+		t.kbpsErr, t.output.build(s), hint,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Recording folder", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		t.folder, container.NewHBox(t.choose),
@@ -113,7 +115,7 @@ func (t *settingsTab) sizeChanged(v string) {
 		if old.VideoKbps == settings.DefaultKbps(old.Height) {
 			t.kbps.SetText(strconv.Itoa(settings.DefaultKbps(h)))
 		}
-		t.s.save(func(set *settings.Settings) { set.Output.Width, set.Output.Height = w, h }, nil)
+		t.saveOutput(func(o *settings.Output) { o.Width, o.Height = w, h })
 	}
 }
 
@@ -125,7 +127,16 @@ func (t *settingsTab) kbpsChanged(v string) {
 		return
 	}
 	t.kbpsErr.Hide()
-	t.s.save(func(set *settings.Settings) { set.Output.VideoKbps = n }, nil)
+	t.saveOutput(func(o *settings.Output) { o.VideoKbps = n })
+}
+
+// saveOutput saves a change of the output and, once saved, applies it.
+func (t *settingsTab) saveOutput(change func(*settings.Output)) {
+	t.s.save(func(set *settings.Settings) { change(&set.Output) }, func(err error) {
+		if err == nil {
+			t.output.apply()
+		}
+	})
 }
 
 func (t *settingsTab) chooseFolder() {
@@ -159,6 +170,7 @@ func (t *settingsTab) setLive(live bool) {
 		t.note.Show()
 	} else {
 		t.note.Hide()
+		t.output.ended()
 	}
 }
 

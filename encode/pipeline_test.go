@@ -24,12 +24,19 @@ import (
 // startProgram runs a 720p30 test-pattern program.
 func startProgram(t *testing.T) *encode.Pipeline {
 	t.Helper()
-	p, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	return startProgramWith(t, encode.Config{Width: 1280, Height: 720, FPS: 30})
+}
+
+// startProgramWith runs a program of cfg's format with the test pattern,
+// at that size, as its one input.
+func startProgramWith(t *testing.T, cfg encode.Config) *encode.Pipeline {
+	t.Helper()
+	p, err := encode.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	if _, err := p.AddTestPattern("host", 1280, 720); err != nil {
+	if _, err := p.AddTestPattern("host", cfg.Width, cfg.Height); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -25,14 +25,7 @@ import (
 // The preset is the governor's last step, ultrafast, so that a busy machine
 // does not make it switch (a new encoder, an early keyframe) mid-test.
 func TestReconfigureThenRecord(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30, Preset: "ultrafast"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.AddTestPattern("host", 640, 360); err != nil {
-		t.Fatal(err)
-	}
+	p := startProgramWith(t, encode.Config{Width: 640, Height: 360, FPS: 30, Preset: "ultrafast"})
 	if err := p.SetScene(scene.Scene{Layout: scene.Solo, Banner: "Reconfigured"}); err != nil {
 		t.Fatal(err)
 	}
@@ -107,19 +100,12 @@ func TestReconfigureThenRecord(t *testing.T) {
 // Reconfigure refuses while the program goes out somewhere, and changes
 // nothing: the recording keeps its format to the end.
 func TestReconfigureWithOutputFails(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.AddTestPattern("host", 640, 360); err != nil {
-		t.Fatal(err)
-	}
+	p := startProgramWith(t, encode.Config{Width: 640, Height: 360, FPS: 30})
 	path := filepath.Join(t.TempDir(), "live.mp4")
 	rec := addRecorder(t, p, path)
 	before, info := p.Config(), p.Info()
 	time.Sleep(500 * time.Millisecond)
-	err = p.Reconfigure(encode.Format{Width: 1280, Height: 720, FPS: 25})
+	err := p.Reconfigure(encode.Format{Width: 1280, Height: 720, FPS: 25})
 	if !errors.Is(err, encode.ErrHasOutputs) || err.Error() != "end the stream to change the output size" {
 		t.Errorf("Reconfigure with a recording going: %v, want ErrHasOutputs", err)
 	}

@@ -26,6 +26,9 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	if cfg.Logger == nil {
 		cfg.Logger = s.log
 	}
+	if cfg.Active == nil {
+		cfg.Active = s.hasGuests
+	}
 	write := func(t *webrtc.TrackLocalStaticSample) func(feed.Sample) {
 		return func(smp feed.Sample) {
 			// Fails only when no guest is bound yet: nothing to do.
@@ -62,6 +65,17 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	}, nil
 }
 
+// hasGuests says whether any guest is in the studio: the host's feeds
+// encode for them only.
+func (s *Studio) hasGuests() bool {
+	for _, p := range s.State().Participants {
+		if p.Role == RoleGuest {
+			return true
+		}
+	}
+	return false
+}
+
 // opusSilence is one Opus frame of silence (a CELT-only fullband 20 ms
 // frame with no content; RFC 6716 §3.1), what Opus encoders send for
 // digital silence.
@@ -81,6 +95,9 @@ func (s *Studio) StartHostScreenFeed(cfg feed.Config) (f *feed.Feed, stop func()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = s.log
+	}
+	if cfg.Active == nil {
+		cfg.Active = s.hasGuests
 	}
 	if cfg.Width == 0 {
 		cfg.Width, cfg.Height = 1280, 720

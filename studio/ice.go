@@ -37,4 +37,3 @@ func ParseICEServer(v string) (webrtc.ICEServer, error) {
 	}
 	return srv, nil
 }
-

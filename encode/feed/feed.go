@@ -33,7 +33,11 @@ type Config struct {
 	FPS           int // default 30
 	VideoBitRate  int // default 800 kb/s
 	AudioBitRate  int // default 64 kb/s
-	Logger        *slog.Logger
+	// Active, if set, says whether anyone receives the feed now; while it
+	// says no, nothing is encoded (the audio is still metered: Level), and
+	// the first picture after is a keyframe. nil: always active.
+	Active func() bool
+	Logger *slog.Logger
 }
 
 // Sample is one encoded frame for a WebRTC track.
@@ -198,6 +202,12 @@ func (f *Feed) runVideo(cc *astiav.CodecContext) {
 			return
 		case <-tick.C:
 		}
+		if !f.active() {
+			// Nobody to send it to (no guest yet): rest, and start again
+			// on a keyframe.
+			f.keyframe.Store(true)
+			continue
+		}
 		// Only a new picture is worth encoding (a stalled camera costs
 		// nothing); the first one is a keyframe anyway.
 		if puts := f.slot.Frames(); puts == last {
@@ -257,7 +267,10 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 			return
 		case <-tick.C:
 		}
-		mix.Mix(tracks, left, right)
+		mix.Mix(tracks, left, right) // also when inactive: it meters (Level)
+		if !f.active() {
+			continue
+		}
 		for i := range left {
 			packed[2*i], packed[2*i+1] = left[i], right[i]
 		}
@@ -271,6 +284,8 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 		}
 	}
 }
+
+func (f *Feed) active() bool { return f.cfg.Active == nil || f.cfg.Active() }
 
 // encode sends a frame and hands out every packet that comes back.
 func encode(cc *astiav.CodecContext, frame *astiav.Frame, pkt *astiav.Packet, emit func([]byte)) error {

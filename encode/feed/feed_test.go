@@ -2,6 +2,7 @@ package feed_test
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,5 +111,58 @@ func TestFeedEncodesForGuests(t *testing.T) {
 	}
 	if len(keyframes) < 2 || keyframes[0] != 0 {
 		t.Errorf("keyframes at %v: want the first frame and one soon after the request at 40", keyframes)
+	}
+}
+
+// While nobody receives the feed (Config.Active says so: no guest yet) it
+// encodes nothing but still meters the sound; when someone comes, the
+// first picture is a keyframe.
+func TestFeedRestsWithoutReceivers(t *testing.T) {
+	var active atomic.Bool
+	var mu sync.Mutex
+	var video []bool // keyframe or not, per sample
+	audio := 0
+	f, err := feed.New(feed.Config{Active: active.Load}, func(s feed.Sample) {
+		mu.Lock()
+		video = append(video, s.Data[0]&1 == 0)
+		mu.Unlock()
+	}, func(feed.Sample) {
+		mu.Lock()
+		audio++
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pat, _ := testpattern.New(640, 360, 30)
+	pcm := make([]float32, 2*1600)
+	play := func(from, to int64) {
+		start := time.Now()
+		for n := from; n < to; n++ {
+			f.WriteVideo(pat.Frame(n))
+			pat.Audio(pcm, n*1600, 48000)
+			f.WriteAudio(pcm, 48000, 2)
+			time.Sleep(time.Until(start.Add(time.Duration(n-from+1) * time.Second / 30)))
+		}
+	}
+	play(0, 2) // the beep starts the second
+	level := f.Level()
+	play(2, 30)
+	mu.Lock()
+	idleVideo, idleAudio := len(video), audio
+	mu.Unlock()
+	if idleVideo != 0 || idleAudio != 0 {
+		t.Errorf("inactive: %d video and %d audio samples encoded, want none", idleVideo, idleAudio)
+	}
+	if level < 0.1 {
+		t.Errorf("inactive: level %.2f during the beep, want it metered", level)
+	}
+	active.Store(true)
+	play(30, 60)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(video) < 15 || !video[0] || audio < 25 {
+		t.Errorf("active: %d video samples (first a keyframe: %v), %d audio; want ~30, a keyframe first, ~50", len(video), len(video) > 0 && video[0], audio)
 	}
 }

@@ -11,15 +11,16 @@
 #              and the independent judge of encode/mediatest
 #   gui/guest  OpenGL and X11 headers for the studio window (ui/...), a
 #              virtual display to run it in, Chromium for browser guests
-#   fonts      Chinese, Japanese and Korean for name tags (encode/scene
-#              embeds Go fonts, which have none; without it such names
-#              show as boxes)
+#   fonts      for name tags beyond what encode/scene embeds (Go fonts for
+#              Latin, Noto Sans Arabic and Hebrew): Chinese, Japanese and
+#              Korean, and colour emoji; without them such characters are
+#              left out of a tag, never drawn as boxes
 GREENROOM_PACKAGES=(
 	ca-certificates git gcc pkg-config
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
 	ffmpeg nginx libnginx-mod-rtmp
 	libgl1-mesa-dev xorg-dev xvfb chromium
-	fonts-droid-fallback
+	fonts-droid-fallback fonts-noto-color-emoji
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

@@ -26,7 +26,8 @@
 //
 // Commands: Stage(id, on), SetMuted(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
 // old link stops working for newcomers; connected guests stay and may still
-// come back through it after a blip). For the media side:
+// come back through it after a blip), SetICEServers(servers) (the STUN/TURN
+// servers for guests who join from then on). For the media side:
 // RequestKeyframe(id), and AddHostTrack to send the host's camera and mic to
 // the guests. State() is a snapshot; Subscribe() streams Events.
 //

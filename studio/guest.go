@@ -112,7 +112,8 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	g.id = p.ID
 	g.log = s.log.With("component", "guest", "guest", p.ID)
 	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr, "resumed", resumed)
-	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, Resume: key, ICEServers: s.cfg.ICEServers})
+	g.iceServers = s.sfu.currentICEServers()
+	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, Resume: key, ICEServers: g.iceServers})
 	s.changed()
 	g.run()
 }
@@ -180,6 +181,10 @@ type guest struct {
 	poke  chan struct{}       // the show changed; capacity 1 merges pokes
 
 	life goroutines // reader, writer, track forwarders, RTCP readers, sink feeders
+
+	// iceServers are the STUN/TURN servers the guest was told in
+	// "welcome", for our side of its connection too; set before run.
+	iceServers []webrtc.ICEServer
 
 	// Owned by run.
 	pc      *webrtc.PeerConnection
@@ -444,7 +449,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 			g.screenMids[mid] = true
 		}
 	}
-	pc, err := g.st.sfu.api.NewPeerConnection(webrtc.Configuration{ICEServers: g.st.sfu.iceServers})
+	pc, err := g.st.sfu.api.NewPeerConnection(webrtc.Configuration{ICEServers: g.iceServers})
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,10 +61,11 @@ const pliInterval = 300 * time.Millisecond
 
 // sfu is the WebRTC side shared by every guest: one webrtc.API whose ICE
 // runs on a single UDP port (and optionally one TCP port), and the table of
-// published tracks. mu guards tracks; the API and muxes are set once.
+// published tracks. mu guards tracks; the API and muxes are set once;
+// iceServers is replaced whole (SetICEServers), never changed in place.
 type sfu struct {
 	api        *webrtc.API
-	iceServers []webrtc.ICEServer
+	iceServers atomic.Pointer[[]webrtc.ICEServer]
 	udpConn    net.PacketConn
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
@@ -76,7 +78,8 @@ type sfu struct {
 }
 
 func newSFU(cfg *Config, log *slog.Logger) (_ *sfu, err error) {
-	f := &sfu{iceServers: cfg.ICEServers, sink: cfg.Sink, log: log, tracks: make(map[string][]*pubTrack)}
+	f := &sfu{sink: cfg.Sink, log: log, tracks: make(map[string][]*pubTrack)}
+	f.setICEServers(cfg.ICEServers)
 	defer func() {
 		if err != nil {
 			f.close()
@@ -152,6 +155,69 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 		}
 	}
 	return nil
+}
+
+// setICEServers gives guests who join from now on these STUN/TURN servers
+// (a copy: the caller may reuse its slice).
+func (f *sfu) setICEServers(servers []webrtc.ICEServer) {
+	cp := make([]webrtc.ICEServer, len(servers))
+	for i, srv := range servers {
+		srv.URLs = slices.Clone(srv.URLs)
+		cp[i] = srv
+	}
+	f.iceServers.Store(&cp)
+}
+
+// currentICEServers are the STUN/TURN servers for a guest joining now; the
+// slice is shared: read it, don't modify it.
+func (f *sfu) currentICEServers() []webrtc.ICEServer { return *f.iceServers.Load() }
+
+// checkICEServers refuses what pion would refuse when a guest's
+// PeerConnection is made, so that a bad server is an error for whoever sets
+// it rather than a failed connection for every guest after. Errors never
+// show a credential.
+func checkICEServers(servers []webrtc.ICEServer) error {
+	for _, srv := range servers {
+		if len(srv.URLs) == 0 {
+			return errors.New("an ICE server without a URL")
+		}
+		for _, u := range srv.URLs {
+			if strings.Contains(u, "@") {
+				// pion's parse errors quote the URL, password and all.
+				return fmt.Errorf("ICE server %s: the username and password go beside the URL, not in it", redactURL(u))
+			}
+			parsed, err := ice.ParseURL(u)
+			if err != nil {
+				return fmt.Errorf("ICE server %s: %w", u, err)
+			}
+			if (parsed.Scheme == ice.SchemeTypeTURN || parsed.Scheme == ice.SchemeTypeTURNS) &&
+				(srv.Username == "" || srv.Credential == nil || srv.Credential == "") {
+				return fmt.Errorf("ICE server %s: a TURN server needs a username and password", redactURL(u))
+			}
+		}
+	}
+	return nil
+}
+
+// redactURL hides what comes before an @ in a server URL typed by hand
+// (turn:USER:PASS@HOST): a URL as ParseICEServer makes it has none.
+func redactURL(u string) string {
+	if i := strings.LastIndex(u, "@"); i >= 0 {
+		scheme, _, _ := strings.Cut(u, ":")
+		return scheme + ":…" + u[i:]
+	}
+	return u
+}
+
+// iceURLs lists the servers' URLs, for logs: never their credentials.
+func iceURLs(servers []webrtc.ICEServer) []string {
+	var urls []string
+	for _, srv := range servers {
+		for _, u := range srv.URLs {
+			urls = append(urls, redactURL(u))
+		}
+	}
+	return urls
 }
 
 func (f *sfu) close() {

@@ -363,6 +363,26 @@ func (s *Studio) AddHostTrack(track webrtc.TrackLocal, keyframe func()) (remove 
 	}, nil
 }
 
+// SetICEServers replaces the STUN/TURN servers (Config.ICEServers) for the
+// guests who join from now on: their page gets them in "welcome" and the
+// studio's side of their connection uses them. Guests already in keep the
+// servers they joined with until they next connect. A server pion would
+// refuse (a bad URL, a TURN server without a username and password)
+// refuses the whole list and changes nothing. Safe for concurrent use; the
+// log shows the servers' URLs, never their credentials.
+//
+// Config.NAT1To1IPs have no such method: pion fixes them in the studio's
+// webrtc.API when New makes it, for every connection, so a change needs a
+// new studio.
+func (s *Studio) SetICEServers(servers []webrtc.ICEServer) error {
+	if err := checkICEServers(servers); err != nil {
+		return fmt.Errorf("studio: %w", err)
+	}
+	s.sfu.setICEServers(servers)
+	s.log.Info("ICE servers for guests joining from now on", "urls", iceURLs(servers))
+	return nil
+}
+
 // holdPlace takes a disconnected guest out of the show unless it is back
 // within the grace period.
 func (s *Studio) holdPlace(id string) {

@@ -72,6 +72,8 @@ type Received struct {
 type Client struct {
 	ID        string // participant ID from "welcome"
 	ResumeKey string // from "welcome"
+	// ICEServers are the STUN/TURN servers the studio gave in "welcome".
+	ICEServers []webrtc.ICEServer
 	// RTPVideo is the track Options.RTPVideo asked for.
 	RTPVideo *webrtc.TrackLocalStaticRTP
 
@@ -122,7 +124,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		return fail(fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err))
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	c.ID, c.ResumeKey = welcome.ID, welcome.Resume
+	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers
 
 	if c.pc, err = newPeerConnection(opt, welcome.ICEServers); err != nil {
 		return fail(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"greenroom/encode"
 	"greenroom/encode/mediatest"
 	"greenroom/encode/record"
 )
@@ -16,14 +15,8 @@ import (
 // on — and the first output then starts at once on an IDR, not up to a GOP
 // later; keyframes follow every 2 s from there.
 func TestEncoderRestsWithoutOutputs(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, _ := patternProgram(t, 640, 360)
 	defer p.Close()
-	if _, err := p.AddTestPattern("host", 640, 360); err != nil {
-		t.Fatal(err)
-	}
 	time.Sleep(1500 * time.Millisecond)
 	if st := p.Stats(); st.EncodeTime != 0 || st.Frames < 30 {
 		t.Fatalf("idle: %+v, want frames made and none encoded", st)

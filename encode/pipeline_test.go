@@ -248,19 +248,28 @@ func TestRecordToMissingFolderFailsAtOnce(t *testing.T) {
 	}
 }
 
+// patternProgram returns a w×h program at 30 fps whose one input is the
+// test pattern, "host"; the caller closes it.
+func patternProgram(t *testing.T, w, h int) (*encode.Pipeline, *encode.Input) {
+	t.Helper()
+	p, err := encode.New(encode.Config{Width: w, Height: h, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := p.AddTestPattern("host", w, h)
+	if err != nil {
+		p.Close()
+		t.Fatal(err)
+	}
+	return p, in
+}
+
 // TestCloseLeavesNoGoroutines starts and stops whole programs repeatedly.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	dir := t.TempDir()
 	for i := range 3 {
-		p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := p.AddTestPattern("host", 320, 180)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, in := patternProgram(t, 320, 180)
 		rec, err := record.New(record.Config{Path: filepath.Join(dir, strconv.Itoa(i)+".mp4"), Info: p.Info()})
 		if err != nil {
 			t.Fatal(err)
@@ -297,14 +306,8 @@ func TestMain(m *testing.M) {
 // TestPreview: the GUI gets a small live copy of the program, and a stuck
 // consumer does not slow the program down.
 func TestPreview(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, _ := patternProgram(t, 640, 360)
 	defer p.Close()
-	if _, err := p.AddTestPattern("host", 640, 360); err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan float64, 100)
 	block := make(chan struct{})
 	p.SetPreview(320, 180, 15, func(img *image.RGBA) {

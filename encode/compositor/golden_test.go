@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"greenroom/encode/scene"
+	"greenroom/encode/scene/golden"
 )
 
 // Golden images: each layout with 1, 2, 4 and 10 synthetic people, name
@@ -91,7 +90,7 @@ func TestGoldenLayouts(t *testing.T) {
 		for _, n := range []int{1, 2, 4, 10} {
 			t.Run(fmt.Sprintf("%s-%d", layout, n), func(t *testing.T) {
 				cs := newCast(n)
-				golden(t, fmt.Sprintf("%s-%d", layout, n), renderOnce(t, cs, scene.Scene{Layout: layout, Main: "p1", Names: cs.names}))
+				checkGolden(t, fmt.Sprintf("%s-%d", layout, n), renderOnce(t, cs, scene.Scene{Layout: layout, Main: "p1", Names: cs.names}))
 			})
 		}
 	}
@@ -102,7 +101,7 @@ func TestGoldenNameTags(t *testing.T) {
 	cs.names["p0"] = "Dr. Maximiliane Wolkenstein-Oberhausen, Institute for Advanced Study"
 	cs.names["p1"] = "Σωκράτης Παπαδόπουλος · Зоя"
 	cs.names["p2"] = "José Ñúñez 李 🎙️" // no font here for the last two: boxes, no crash
-	golden(t, "nametags", renderOnce(t, cs, scene.Scene{Layout: scene.Grid, Names: cs.names, Fit: map[string]bool{"p3": true}}))
+	checkGolden(t, "nametags", renderOnce(t, cs, scene.Scene{Layout: scene.Grid, Names: cs.names, Fit: map[string]bool{"p3": true}}))
 }
 
 // renderOnce renders the cast in sc on a fresh 720p compositor.
@@ -129,7 +128,7 @@ func TestGoldenAvatars(t *testing.T) {
 	cs.slots[2] = NewSlot(cs.slots[2].Name) // the same, a newcomer
 	cs.names["p2"] = "Ζωή Λάμπρου"
 	cs.slots[0].SetLevel(0.3) // Ann is speaking: her tile is ringed
-	golden(t, "avatars", renderOnce(t, cs, scene.Scene{Layout: scene.Spotlight, Main: "p1", Names: cs.names}))
+	checkGolden(t, "avatars", renderOnce(t, cs, scene.Scene{Layout: scene.Spotlight, Main: "p1", Names: cs.names}))
 }
 
 // TestGoldenBrand: a brand kit — a light background, a purple brand
@@ -152,7 +151,7 @@ func TestGoldenBrand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "brand", img)
+	checkGolden(t, "brand", img)
 	// Frame after frame, the overlays do not pile up where they lie over
 	// the background.
 	first := toRGBA(img)
@@ -217,7 +216,7 @@ func TestGoldenTransition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "transition-mid", img)
+	checkGolden(t, "transition-mid", img)
 	for y := 0; y < 720; y += 4 {
 		for x := 0; x < 1280; x += 4 {
 			if v := img.Y[img.YOffset(x, y)]; v < 17 {
@@ -250,12 +249,12 @@ func TestGoldenBannerTicker(t *testing.T) {
 	t0 := time.Now()
 	c.Render(cs.slots, t0)
 	mid, _ := c.Render(cs.slots, t0.Add(scene.TransitionTime/2))
-	golden(t, "banner-mid", mid)
+	checkGolden(t, "banner-mid", mid)
 	img, err := c.Render(cs.slots, t0.Add(scene.TransitionTime))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "banner-ticker", img)
+	checkGolden(t, "banner-ticker", img)
 	band := image.Rect(0, 720-scene.TickerHeight(c.bounds), 1280, 720)
 	a := toRGBA(img).SubImage(band).(*image.RGBA)
 	later, _ := c.Render(cs.slots, t0.Add(scene.TransitionTime+time.Second))
@@ -291,7 +290,7 @@ func TestGoldenStageChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "stage-change-mid", img)
+	checkGolden(t, "stage-change-mid", img)
 	c.Render(after, t0.Add(scene.TransitionTime))
 	if len(c.order) != 4 || c.tiles[cs.slots[1]] != nil {
 		t.Errorf("%d tiles after the move, want the 4 on stage", len(c.order))
@@ -317,94 +316,18 @@ func toRGBA(img *image.YCbCr) *image.RGBA {
 	return out
 }
 
-// meanDiff is the mean absolute difference of two pictures, 0 to 1; diff,
-// if not nil, gets the difference amplified ×4.
+// meanDiff is the mean absolute difference of two pictures, 0 to 1.
 func meanDiff(a, b *image.RGBA, diff *image.RGBA) float64 {
-	m, _ := compare(a, b, diff)
+	m, _ := golden.Compare(a, b, diff)
 	return m
 }
 
-// compare returns the mean absolute difference of two pictures (0 to 1)
-// and the share of pixels with a channel off by more than 32 levels.
-func compare(a, b *image.RGBA, diff *image.RGBA) (mean, off float64) {
-	if a.Rect != b.Rect {
-		return 1, 1
-	}
-	var sum, far int
-	farPixel := false
-	for i := range a.Pix {
-		d := int(a.Pix[i]) - int(b.Pix[i])
-		if d < 0 {
-			d = -d
-		}
-		sum += d
-		farPixel = farPixel || d > 32
-		if i%4 == 3 {
-			if farPixel {
-				far++
-			}
-			farPixel = false
-		}
-		if diff != nil {
-			if i%4 == 3 {
-				diff.Pix[i] = 255
-			} else {
-				diff.Pix[i] = uint8(min(255, 4*d))
-			}
-		}
-	}
-	return float64(sum) / float64(len(a.Pix)) / 255, float64(far) / float64(len(a.Pix)/4)
-}
-
-// golden compares img with testdata/NAME.png within a tolerance: swscale's
-// code paths differ by CPU and a name in a script the embedded font lacks
-// is drawn with whatever fallback font the machine has (see scene.Tag), so
-// small differences pass; a tile or a name tag out of place does not (a
-// tag is over 1 % of the picture).
-func golden(t *testing.T, name string, img *image.YCbCr) {
+// checkGolden compares img with testdata/NAME.png within a tolerance:
+// swscale's code paths differ by CPU and a name in a script the embedded
+// fonts lack is drawn with whatever fallback font the machine has (see
+// scene.Tag), so small differences pass; a tile or a name tag out of place
+// does not (a tag is over 1 % of the picture).
+func checkGolden(t *testing.T, name string, img *image.YCbCr) {
 	t.Helper()
-	got := toRGBA(img)
-	path := filepath.Join("testdata", name+".png")
-	if *update {
-		writePNG(t, path, got)
-		return
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	defer f.Close()
-	ref, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := image.NewRGBA(ref.Bounds())
-	for y := ref.Bounds().Min.Y; y < ref.Bounds().Max.Y; y++ {
-		for x := ref.Bounds().Min.X; x < ref.Bounds().Max.X; x++ {
-			want.Set(x, y, ref.At(x, y))
-		}
-	}
-	diff := image.NewRGBA(got.Rect)
-	if mean, off := compare(got, want, diff); mean > 0.005 || off > 0.003 {
-		writePNG(t, filepath.Join("testdata", "failed", name+".png"), got)
-		writePNG(t, filepath.Join("testdata", "failed", name+"-diff.png"), diff)
-		t.Errorf("%s differs from the golden image: mean %.2f%%, %.2f%% of pixels far off (got and diff in testdata/failed/)", name, mean*100, off*100)
-	}
-}
-
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	golden.Check(t, "testdata", name, toRGBA(img), *update, golden.Tolerance{Mean: 0.005, Far: 0.003})
 }

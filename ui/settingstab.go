@@ -178,7 +178,8 @@ func (t *settingsTab) setLive(live bool) {
 // with the TURN password masked, one masked entry (with its reveal button)
 // to add a server or edit one, and the NAT IP. A bad entry is refused
 // inline and not saved. The studio reads these when Greenroom starts
-// (studio.Config), so saving says they apply at the next start.
+// (studio.Config); a show that is a NetworkApplier also takes the servers
+// at once, for guests who join from then on. Saving says which.
 type networkSection struct {
 	s       *Studio
 	servers []settings.ICEServer // as saved: what the rows show
@@ -191,6 +192,7 @@ type networkSection struct {
 	natIP   *widget.Entry
 	natErr  *widget.Label
 	note    *widget.Label
+	apply   networkApplier
 }
 
 // mask stands for a TURN password wherever the window shows a server.
@@ -200,6 +202,7 @@ var errAlreadyListed = errors.New("that server is in the list already")
 
 func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.s, n.editing = s, -1
+	n.apply.na, _ = s.show.(NetworkApplier)
 	saved := s.st.Get().Network
 	n.servers = saved.ICEServers
 	n.rows = container.NewVBox()
@@ -224,6 +227,9 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	formats.TextStyle = fyne.TextStyle{Monospace: true}
 	formats.Importance = widget.LowImportance
 	when := lowLabel("transport=tcp works too. Guests get these servers as well. Greenroom reads them when it starts, so a change applies at the next start.")
+	if n.apply.na != nil {
+		when.SetText("transport=tcp works too. Guests get these servers as well. A change applies to guests who join from now on.")
+	}
 	natHint := lowLabel("Public IP: only when this machine is behind a 1:1 NAT (a cloud server): its public address, offered to guests instead of its own.")
 	n.showRows()
 	return container.NewVBox(
@@ -341,7 +347,7 @@ func (n *networkSection) saveServers(next []settings.ICEServer) {
 			n.err.Show()
 			return
 		}
-		n.saved()
+		n.serversSaved()
 	})
 }
 
@@ -362,7 +368,9 @@ func (n *networkSection) natIPChanged(v string) {
 
 func (n *networkSection) saved() {
 	n.note.SetText("Saved. It applies to guests at the next start of Greenroom.")
+	n.note.Importance = widget.SuccessImportance
 	n.note.Show()
+	n.note.Refresh()
 }
 
 // save changes the settings off the UI thread, in the order asked — typing

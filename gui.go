@@ -260,3 +260,17 @@ var (
 	_ ui.Monitor      = (*show)(nil)
 	_ ui.ScreenSharer = (*show)(nil)
 )
+
+// SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in
+// Settings → Network to guests who join from now on; the NAT IP still
+// waits for the next start. A server the studio cannot use changes
+// nothing; the error names it without its password.
+func (s *show) SetICEServers(urls []string) error {
+	servers, err := studio.ParseICEServers(urls)
+	if err != nil {
+		return err
+	}
+	return s.Studio.SetICEServers(servers)
+}
+
+var _ ui.NetworkApplier = (*show)(nil)

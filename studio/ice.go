@@ -37,3 +37,17 @@ func ParseICEServer(v string) (webrtc.ICEServer, error) {
 	}
 	return srv, nil
 }
+
+// ParseICEServers reads a list with ParseICEServer; the first bad one is
+// the error.
+func ParseICEServers(urls []string) ([]webrtc.ICEServer, error) {
+	servers := make([]webrtc.ICEServer, 0, len(urls))
+	for _, u := range urls {
+		srv, err := ParseICEServer(u)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, srv)
+	}
+	return servers, nil
+}

@@ -43,3 +43,13 @@ func TestParseICEServer(t *testing.T) {
 		}
 	}
 }
+
+func TestParseICEServers(t *testing.T) {
+	srvs, err := studio.ParseICEServers([]string{"stun:stun.example.com:3478", "turn:ann:pa55@turn.example.com:3478"})
+	if err != nil || len(srvs) != 2 || srvs[1].Username != "ann" || srvs[1].URLs[0] != "turn:turn.example.com:3478" {
+		t.Errorf("ParseICEServers = %+v, %v", srvs, err)
+	}
+	if _, err := studio.ParseICEServers([]string{"stun:stun.example.com", "turn:ann:pa55@:3478?transport=carrier-pigeon"}); err == nil || strings.Contains(err.Error(), "pa55") {
+		t.Errorf("ParseICEServers with a bad one: %v", err)
+	}
+}

@@ -420,6 +420,12 @@ func (g *guest) handle(m signal.Message) error {
 			}
 			g.st.changed()
 		}
+	case signal.TypeDevices:
+		// Parse made sure both are there.
+		if g.st.show.setDevices(g.id, !*m.Mic, !*m.Camera) {
+			g.log.Info("devices", "mic", *m.Mic, "camera", *m.Camera)
+			g.st.changed()
+		}
 	case signal.TypeCandidate:
 		if g.pc == nil {
 			// A client may trickle its first candidates before its offer

@@ -56,8 +56,13 @@ type Participant struct {
 	Connected bool `json:"connected"`
 	// Muted is true while the host has muted this participant: their
 	// sound is out of the program and the other guests don't hear them.
-	Muted  bool      `json:"muted"`
-	Joined time.Time `json:"joined"`
+	Muted bool `json:"muted"`
+	// MicOff and CameraOff are true while the guest has turned their own
+	// mic or camera off on their page: their mic sends silence, and the
+	// program shows their initials instead of their (black) picture.
+	MicOff    bool      `json:"micOff"`
+	CameraOff bool      `json:"cameraOff"`
+	Joined    time.Time `json:"joined"`
 }
 
 // State is a snapshot of the show for the control API and the GUI.
@@ -82,6 +87,7 @@ const (
 	EventQuality EventKind = "quality"  // a guest's connection quality changed
 	EventMuted   EventKind = "muted"    // the host muted a participant
 	EventUnmuted EventKind = "unmuted"  // the host unmuted them
+	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -296,6 +302,21 @@ func (sh *show) setMuted(id string, on bool) (Participant, error) {
 		sh.emitLocked(Event{Kind: kind, Participant: e.p})
 	}
 	return e.p, nil
+}
+
+// setDevices records whether a guest's own mic and camera are off
+// (Participant.MicOff, CameraOff); an event goes out only when that
+// changes, and changed says whether it did.
+func (sh *show) setDevices(id string, micOff, cameraOff bool) (changed bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || (e.p.MicOff == micOff && e.p.CameraOff == cameraOff) {
+		return false
+	}
+	e.p.MicOff, e.p.CameraOff = micOff, cameraOff
+	sh.emitLocked(Event{Kind: EventDevices, Participant: e.p})
+	return true
 }
 
 // remove takes a participant out of the show and returns its connection, if

@@ -9,7 +9,11 @@
 // "sources" (by mid) so the studio can tell it from the camera; sharing
 // puts getDisplayMedia's track on it and says "share". "muted" from the
 // studio says the host muted (or unmuted) us: the page says so and
-// silences the mic it sends until the host unmutes us.
+// silences the mic it sends until the host unmutes us. The Mic and Camera
+// buttons (Ctrl/Cmd+D, Ctrl/Cmd+E) turn ours off and on: a disabled track
+// sends silence or black, and "devices" tells the studio, which shows our
+// initials instead of a black picture. The host's mute wins: we can turn
+// the mic off under it, not on.
 "use strict";
 
 (() => {
@@ -30,6 +34,7 @@
     preview: $("preview"), noCamera: $("no-camera"), level: $("level"),
     note: $("media-note"), camera: $("camera"), mic: $("mic"), name: $("name"),
     join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"), share: $("share"),
+    micToggle: $("mic-toggle"), cameraToggle: $("camera-toggle"), selfOff: $("self-off"),
     greenroomNote: $("greenroom-note"), mutedNote: $("muted-note"), emptyStage: $("empty-stage"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
@@ -42,6 +47,8 @@
     ws: null, pc: null,
     id: "", place: "", roster: [],
     hostMuted: false,   // the host muted us
+    micOff: false,      // we turned our mic off (kept across reconnects)
+    cameraOff: false,   // we turned our camera off
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     ended: false,       // the studio said bye: don't reconnect
@@ -87,14 +94,56 @@
     startMeter();
     await listDevices();
     replaceSentTracks();
-    applyHostMute();
+    applyDevices();
   }
 
-  // applyHostMute silences the mic we send while the host has muted us
-  // (a disabled track sends silence) and says so.
-  function applyHostMute() {
+  // applyDevices enables the mic we send unless we or the host turned it
+  // off, and the camera unless we did (a disabled track sends silence or
+  // black), and shows it on the buttons and the notes.
+  function applyDevices() {
     ui.mutedNote.hidden = !state.hostMuted;
-    if (state.stream) for (const t of state.stream.getAudioTracks()) t.enabled = !state.hostMuted;
+    const audio = state.stream ? state.stream.getAudioTracks() : [];
+    const video = state.stream ? state.stream.getVideoTracks() : [];
+    for (const t of audio) t.enabled = !state.hostMuted && !state.micOff;
+    for (const t of video) t.enabled = !state.cameraOff;
+    const key = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl+";
+    const show = (b, on, text, title, noDevice, held) => {
+      b.textContent = text;
+      b.title = noDevice || title;
+      b.disabled = !!noDevice;
+      b.setAttribute("aria-pressed", String(on));
+      b.classList.toggle("off", !on && !held);
+      b.classList.toggle("held", !!held);
+    };
+    const micOn = !state.micOff && !state.hostMuted;
+    show(ui.micToggle, micOn,
+      state.micOff ? "Mic off" : state.hostMuted ? "Muted by host" : "Mic on",
+      state.micOff ? "Turn your microphone on (" + key + "D)" + (state.hostMuted ? " — the host has muted you" : "")
+        : state.hostMuted ? "The host muted you; only the host can unmute you. Turn your microphone off (" + key + "D)"
+        : "Turn your microphone off (" + key + "D)",
+      audio.length ? "" : "No microphone", state.hostMuted);
+    show(ui.cameraToggle, !state.cameraOff, state.cameraOff ? "Camera off" : "Camera on",
+      (state.cameraOff ? "Turn your camera on (" : "Turn your camera off (") + key + "E)",
+      video.length ? "" : "No camera");
+    ui.selfOff.hidden = !state.cameraOff || !video.length;
+  }
+
+  // toggleMic and toggleCamera turn ours off or on and tell the studio.
+  // Under the host's mute the mic can be turned off but not back on.
+  function toggleMic() {
+    state.micOff = !state.micOff;
+    applyDevices();
+    sendDevices();
+  }
+
+  function toggleCamera() {
+    state.cameraOff = !state.cameraOff;
+    applyDevices();
+    sendDevices();
+  }
+
+  function sendDevices() {
+    send({ type: "devices", mic: !state.micOff, camera: !state.cameraOff });
   }
 
   function stopStream() {
@@ -251,7 +300,7 @@
 
   function closeConnection() {
     state.hostMuted = false; // the studio says again when we are back
-    applyHostMute();
+    applyDevices();
     if (state.screen) { state.screen.onended = null; state.screen.stop(); state.screen = null; }
     state.screenTr = null;
     ui.share.textContent = "Share screen";
@@ -268,6 +317,7 @@
       state.id = m.id;
       state.resume = m.resume || "";
       ui.selfName.textContent = m.name + " (you)";
+      sendDevices(); // a guest back after a blip may have changed them meanwhile
       await startPeer(m.iceServers || []);
       break;
     case "answer":
@@ -292,7 +342,7 @@
       break;
     case "muted":
       state.hostMuted = !!m.muted;
-      applyHostMute();
+      applyDevices();
       break;
     case "error":
       console.warn("studio:", m.error);
@@ -511,6 +561,16 @@
   ui.name.onkeydown = (e) => { if (e.key === "Enter") join(); };
   ui.leave.onclick = leave;
   ui.share.onclick = shareScreen;
+  ui.micToggle.onclick = toggleMic;
+  ui.cameraToggle.onclick = toggleCamera;
+  // As in Meet: Ctrl/Cmd+D the mic, Ctrl/Cmd+E the camera (overriding the
+  // browser's bookmark and search shortcuts while in the show).
+  document.addEventListener("keydown", (e) => {
+    if (ui.show.hidden || !(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+    const k = e.key.toLowerCase();
+    if (k === "d" && !ui.micToggle.disabled) { e.preventDefault(); toggleMic(); }
+    if (k === "e" && !ui.cameraToggle.disabled) { e.preventDefault(); toggleCamera(); }
+  });
   ui.share.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
   ui.rejoin.onclick = join;
   ui.camera.onchange = getMedia;

@@ -22,7 +22,9 @@
 // says the guest started or stopped sharing its screen (the track itself
 // never ends: the page replaces it on its sender); "muted" tells the guest
 // the host muted (or unmuted) them, for the page to say so and silence its
-// mic; "error" reports a message the studio refused (the session goes on);
+// mic; "devices" says the guest turned its own mic or camera off or on (the
+// tracks go on, sending silence or black: the studio shows their initials
+// instead); "error" reports a message the studio refused (the session goes on);
 // "bye" comes before the studio closes the socket.
 package signal
 
@@ -49,6 +51,7 @@ const (
 	TypeCandidate = "candidate" // both ways: {candidate}
 	TypeLeave     = "leave"     // guest → studio
 	TypeShare     = "share"     // guest → studio: {sharing}
+	TypeDevices   = "devices"   // guest → studio: {mic, camera}
 	TypeRoster    = "roster"    // studio → guest: {roster}
 	TypeMuted     = "muted"     // studio → guest: {muted}
 	TypeError     = "error"     // studio → guest: {error}
@@ -95,6 +98,10 @@ type Message struct {
 	Sources map[string]string `json:"sources,omitempty"`
 	// Sharing comes with "share": whether the guest's screen is now shared.
 	Sharing bool `json:"sharing,omitempty"`
+	// Mic and Camera come with "devices": whether the guest's own mic and
+	// camera are on (false: turned off by the guest). Both must be there.
+	Mic    *bool `json:"mic,omitempty"`
+	Camera *bool `json:"camera,omitempty"`
 	// Muted comes with "muted": whether the host has muted the guest.
 	Muted  bool   `json:"muted,omitempty"`
 	Error  string `json:"error,omitempty"`
@@ -139,6 +146,10 @@ func Parse(data []byte) (Message, error) {
 			}
 		}
 	case TypeShare:
+	case TypeDevices:
+		if m.Mic == nil || m.Camera == nil {
+			return m, invalid("devices needs mic and camera, each true or false")
+		}
 	case TypeCandidate:
 		// An empty candidate string is the end-of-candidates marker and is
 		// valid; a missing object is not.

@@ -1,6 +1,9 @@
 package studio_test
 
 import (
+	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,5 +65,87 @@ func TestGuestsComingAndGoingReuseMediaSections(t *testing.T) {
 	}
 	if errs := ann.Errors(); len(errs) > 0 {
 		t.Errorf("Ann's errors: %q", errs)
+	}
+}
+
+// The same in a browser: on Ann's page each newcomer, arriving on the
+// m-lines of someone who left, gets a tile of their own under their name
+// with their picture, the one who left loses theirs, and the page's
+// transceivers stay as few as the most people on stage at once.
+func TestChromiumGuestSeesNewcomersOnReusedMediaSections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ann := pages[0]
+	defer ann.Close()
+	eventually(t, "Ann to join", func() bool {
+		var id string
+		return ann.Eval(`greenroom.id`, &id) == nil && id != ""
+	})
+
+	type tile struct {
+		Name  string
+		Audio int
+		Width int
+	}
+	tileOf := func(id string) (tl tile) {
+		_ = ann.Eval(`(() => { const t = greenroom.tiles.get(`+strconv.Quote(id)+`);
+			return t ? {name: t.name.textContent, audio: t.stream.getAudioTracks().length, width: t.video.videoWidth} : {} })()`, &tl)
+		return tl
+	}
+	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
+	var present []*studiotest.Client
+	names := map[string]string{}
+	most := 0
+	for i := range 5 {
+		name := string(rune('A'+i)) + "-guest"
+		g := join(t, s, name, av)
+		names[g.ID] = name
+		if err := s.Stage(g.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		present = append(present, g)
+		if len(present) == 3 {
+			gone := present[0]
+			present = present[1:]
+			gone.Leave()
+			eventually(t, "Ann's page to drop "+names[gone.ID]+"'s tile", func() bool { return tileOf(gone.ID).Name == "" })
+		}
+		for _, p := range present {
+			eventually(t, "Ann's page to show "+names[p.ID], func() bool {
+				tl := tileOf(p.ID)
+				return tl.Name == names[p.ID] && tl.Audio == 1 && tl.Width > 0
+			})
+		}
+		var n int
+		if err := ann.Eval(`greenroom.pc.getTransceivers().length`, &n); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, n)
+		t.Logf("after guest %d: Ann's page has %d transceivers", i+1, n)
+	}
+	var st stats
+	if err := ann.Eval(statsJS, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Tiles != len(present) || len(st.Errors) > 0 {
+		t.Errorf("Ann's page has %d tiles for %d on stage, errors %q", st.Tiles, len(present), st.Errors)
+	}
+	// Her camera, mic and screen, and three guests' audio and video (the
+	// newcomer arrives before the first of two leaves).
+	if bound := 3 + 3*2; most > bound {
+		t.Errorf("Ann's page grew to %d transceivers, want at most %d", most, bound)
 	}
 }

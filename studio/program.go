@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
 
 	"greenroom/encode"
+	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
 	"greenroom/encode/record"
 	"greenroom/encode/rtmpout"
@@ -53,7 +55,9 @@ type ProgramConfig struct {
 // outputs of the pipeline. Every guest is decoded, backstage too, for the
 // host's thumbnails and level meters (Thumbnails, Levels); the inputs of
 // those who are not on stage are hidden (encode.Input.SetHidden), and of
-// those the host muted, muted (see followShow).
+// those the host muted, muted (see followShow). A guest who turned their
+// camera off is shown as their initials, like a guest without a camera:
+// their (black) pictures are left out until the camera is back on.
 //
 // mu guards inputs, outputs, keyframe and state; each decode.Track is used
 // only by the goroutine the studio feeds that track from.
@@ -105,6 +109,39 @@ func inputName(t TrackInfo) string {
 type programInput struct {
 	in     *encode.Input
 	tracks map[string]*decode.Track // by track ID
+	// cameraOff is set while the participant has turned their camera off:
+	// the decoders' pictures are dropped (the browser sends black), so the
+	// tile shows their initials until the first picture after it is back
+	// on. Read by the decoding goroutines, written by followShow.
+	cameraOff atomic.Bool
+}
+
+// WriteVideo passes the decoder's picture on to the input, unless the
+// camera is off: then the picture is dropped and the input's cleared
+// (decoding goes on, so the first picture after the camera is back on
+// needs no keyframe).
+func (pi *programInput) WriteVideo(f *compositor.Frame) {
+	if pi.cameraOff.Load() {
+		f.Release()
+		pi.in.Video.Clear()
+		return
+	}
+	pi.in.WriteVideo(f)
+}
+
+// NewFrame and WriteAudio, with WriteVideo, make programInput the
+// decoders' target.
+func (pi *programInput) NewFrame(w, h int) *compositor.Frame { return pi.in.NewFrame(w, h) }
+func (pi *programInput) WriteAudio(pcm []float32, rate, channels int) error {
+	return pi.in.WriteAudio(pcm, rate, channels)
+}
+
+// setCameraOff turns the camera gate on or off; on, the tile shows the
+// initials at once.
+func (pi *programInput) setCameraOff(off bool) {
+	if pi.cameraOff.Swap(off) != off && off {
+		pi.in.Video.Clear()
+	}
 }
 
 // NewProgram returns a Program feeding pipe. Pass it as Config.Sink and its
@@ -180,16 +217,17 @@ func (p *Program) followShow() {
 	var gone []string
 	p.mu.Lock()
 	for name, pi := range p.inputs {
-		hidden, muted := shown(st, name)
+		hidden, muted, cameraOff := shown(st, name)
 		if hidden && !pi.in.Hidden() {
 			gone = append(gone, name)
 		}
 		pi.in.SetHidden(hidden)
 		pi.in.SetMuted(muted)
+		pi.setCameraOff(cameraOff)
 	}
 	p.mu.Unlock()
 	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
-		_, muted := shown(st, HostID)
+		_, muted, _ := shown(st, HostID)
 		in.SetMuted(muted)
 	}
 	for _, name := range gone {
@@ -199,15 +237,16 @@ func (p *Program) followShow() {
 
 // shown says how input name (a participant's, or their screen's) is to be
 // in the program as the show st stands: hidden unless its owner is on
-// stage, muted if the host muted them.
-func shown(st State, name string) (hidden, muted bool) {
+// stage, muted if the host muted them, its pictures left out (cameraOff)
+// if it is their camera and they turned it off.
+func shown(st State, name string) (hidden, muted, cameraOff bool) {
 	id := owner(name)
 	for _, pt := range st.Participants {
 		if pt.ID == id {
-			return pt.Place != PlaceStage, pt.Muted
+			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name
 		}
 	}
-	return true, false
+	return true, false, false
 }
 
 // WriteRTP implements Sink.
@@ -232,7 +271,7 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	name := inputName(t)
 	pi := p.inputs[name]
 	if pi == nil {
-		pi = &programInput{in: p.addInput(name), tracks: map[string]*decode.Track{}}
+		pi = p.newInput(name)
 		p.inputs[name] = pi
 		added = true
 	}
@@ -244,7 +283,7 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 		MimeType:  t.MimeType,
 		ClockRate: t.ClockRate,
 		Channels:  int(t.Channels),
-		Target:    pi.in,
+		Target:    pi,
 		OnKeyframeNeeded: func() {
 			p.mu.Lock()
 			kf := p.keyframe
@@ -262,13 +301,13 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	return tr, added
 }
 
-// addInput adds the program input called name, hidden and muted as the
-// show stands (a guest in the green room must not flash into the layout).
-// Call with mu held.
-func (p *Program) addInput(name string) *encode.Input {
-	hidden, muted := false, false
+// newInput adds the program input called name, hidden, muted and with
+// the camera off as the show stands (a guest in the green room must not
+// flash into the layout). Call with mu held.
+func (p *Program) newInput(name string) *programInput {
+	hidden, muted, cameraOff := false, false, false
 	if p.state != nil {
-		hidden, muted = shown(p.state(), name)
+		hidden, muted, cameraOff = shown(p.state(), name)
 	}
 	var in *encode.Input
 	if hidden {
@@ -277,7 +316,9 @@ func (p *Program) addInput(name string) *encode.Input {
 		in = p.pipe.AddInput(name)
 	}
 	in.SetMuted(muted)
-	return in
+	pi := &programInput{in: in, tracks: map[string]*decode.Track{}}
+	pi.setCameraOff(cameraOff)
+	return pi
 }
 
 // EndTrack implements Sink: the track's decoder stops, and an input with
@@ -330,7 +371,7 @@ func (p *Program) AddScreen(id string) (in *encode.Input, remove func(), err err
 		p.mu.Unlock()
 		return nil, nil, fmt.Errorf("studio: %s's screen is shared already", id)
 	}
-	pi := &programInput{in: p.addInput(name), tracks: map[string]*decode.Track{}}
+	pi := p.newInput(name)
 	p.inputs[name] = pi
 	p.mu.Unlock()
 	p.applyScene()

@@ -275,6 +275,50 @@ func TestMute(t *testing.T) {
 	}
 }
 
+// TestDevicesOff: a guest who turned their mic or camera off has it said
+// on their card, beside Muted; with the camera off the card shows their
+// initials, not the last picture, until a picture comes after it is on.
+func TestDevicesOff(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	ann := s.cards["g1"]
+	if shows(ann.box, "Mic off") || shows(ann.box, "Camera off") {
+		t.Fatal("devices off before the guest turned anything off")
+	}
+	img := thumbImage(color.RGBA{0x20, 0x80, 0x40, 0xff})
+	f.sendThumb("g1", img)
+	eventually(t, s, "Ann's picture on her card", func() bool { return ann.thumb.Visible() })
+
+	f.change(studio.EventDevices, func(st *studio.State) { st.Participants[1].MicOff = true })
+	eventually(t, s, "Ann's card to say Mic off", func() bool { return shows(ann.box, "Mic off") })
+	if !ann.thumb.Visible() {
+		t.Error("the mic off took the picture away")
+	}
+	f.change(studio.EventDevices, func(st *studio.State) {
+		st.Participants[1].Muted = true
+		st.Participants[1].CameraOff = true
+	})
+	eventually(t, s, "Ann's card to say Camera off", func() bool { return shows(ann.box, "Mic off · Camera off") })
+	if !shows(ann.box, "Muted") || ann.thumb.Visible() || !ann.avatar.Visible() {
+		t.Errorf("camera off and muted: Muted shown %v, picture shown %v, initials shown %v",
+			shows(ann.box, "Muted"), ann.thumb.Visible(), ann.avatar.Visible())
+	}
+	f.sendThumb("g1", img) // on its way before the camera went off
+	s.settle()
+	if ann.thumb.Visible() {
+		t.Error("a picture shows while the camera is off")
+	}
+	f.change(studio.EventDevices, func(st *studio.State) {
+		st.Participants[1].MicOff, st.Participants[1].CameraOff = false, false
+	})
+	eventually(t, s, "the badge to go", func() bool { return !ann.devices.Visible() })
+	f.sendThumb("g1", img)
+	eventually(t, s, "Ann's picture back", func() bool { return ann.thumb.Visible() })
+	if got := ann.box.MinSize(); got.Width != cardWidth || got.Height != cardHeight {
+		t.Errorf("the card is %v with its badges, not %vx%v", got, cardWidth, cardHeight)
+	}
+}
+
 // TestShareScreen: the button shares the host's screen and says Stop
 // sharing; the program switches to the screen layout with the screen
 // large, and back to the layout before when sharing ends — by the button,

@@ -22,6 +22,10 @@ import (
 
 var colorWhite = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 
+// colorBadge is the backing of a card's quieter badges (Mic off, Camera
+// off): dark and see-through, readable on any picture.
+var colorBadge = color.NRGBA{R: 0x10, G: 0x12, B: 0x16, A: 0xc8}
+
 // card is one person in the backstage strip: their picture (the live
 // thumbnail, or their initials), name, place and connection, sound level,
 // and the buttons that act on them.
@@ -32,6 +36,10 @@ type card struct {
 	thumb  *canvas.Image     // the live thumbnail; hidden until one came
 	avatar fyne.CanvasObject // the initials, while there is no thumbnail
 	muted  *fyne.Container   // the "Muted" badge on the picture
+	// devices says what the guest turned off themselves: "Mic off",
+	// "Camera off" or both, a badge beside Muted.
+	devices     *fyne.Container
+	devicesText *canvas.Text
 	name   *canvas.Text
 	place  *canvas.Text
 	conn   *canvas.Text
@@ -192,8 +200,12 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	mutedText.TextSize = 12
 	c.muted = pill(colorLive, mutedText)
 	c.muted.Hide()
+	c.devicesText = canvas.NewText("", colorWhite)
+	c.devicesText.TextSize = 11
+	c.devices = pill(colorBadge, c.devicesText)
+	c.devices.Hide()
 	picture := container.NewStack(picBg, c.avatar, c.thumb,
-		container.NewPadded(container.NewVBox(container.NewHBox(layout.NewSpacer(), c.muted))))
+		container.NewPadded(container.NewVBox(container.NewHBox(c.devices, layout.NewSpacer(), c.muted))))
 
 	top := container.NewVBox(picture)
 	if s.monitor != nil || p.Role == studio.RoleHost {
@@ -259,6 +271,17 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	setShown(c.onStage, p.Place == studio.PlaceStage)
 	setShown(c.kick, p.Role != studio.RoleHost)
 	setShown(c.muted, p.Muted)
+	var off []string
+	if p.MicOff {
+		off = append(off, "Mic off")
+	}
+	if p.CameraOff {
+		off = append(off, "Camera off")
+		c.setThumb(nil) // their last picture, from before
+	}
+	c.devicesText.Text = strings.Join(off, " · ")
+	c.devicesText.Refresh()
+	setShown(c.devices, len(off) > 0)
 	if c.mute != nil {
 		if p.Muted {
 			restyle(c.mute, theme.VolumeMuteIcon(), widget.DangerImportance)
@@ -305,8 +328,13 @@ func setShown(o fyne.CanvasObject, on bool) {
 	}
 }
 
-// setThumb shows img as their picture; nil goes back to their initials.
+// setThumb shows img as their picture; nil goes back to their initials,
+// as does a camera they turned off (a picture still on its way is left
+// out; the first after it is back on shows).
 func (c *card) setThumb(img image.Image) {
+	if img != nil && c.person.CameraOff {
+		return
+	}
 	c.thumb.Image = img
 	if img == nil {
 		c.thumb.Hide()

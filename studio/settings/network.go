@@ -17,8 +17,9 @@ import (
 // Network is how guests behind strict networks reach the studio: the STUN
 // and TURN servers both sides' peer connections use, and the public address
 // to offer guests when this machine sits behind a 1:1 NAT (a cloud server).
-// The studio takes them when it starts (studio.Config), so a change applies
-// at the next start of Greenroom.
+// The studio takes them when it starts (studio.Config); the window hands it
+// changed servers at once (Studio.SetICEServers: guests who join from then
+// on), while a changed NAT IP waits for the next start of Greenroom.
 type Network struct {
 	// ICEServers are spelled as serve's --ice takes them (see
 	// studio.ParseICEServer); a TURN server's carries its password.

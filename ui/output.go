@@ -31,14 +31,14 @@ var ErrOutputWhenLive = errors.New("you're live: the new output applies when the
 // at a time and only the latest: typing a bit rate saves 6, 600, 6000,
 // and only 6000 need be applied.
 type outputApplier struct {
-	s      *Studio
-	of     OutputFormat // nil: the show cannot; changes are only saved
-	note   *widget.Label
+	s    *Studio
+	of   OutputFormat // nil: the show cannot; changes are only saved
+	note *widget.Label
 	// waiting is set (on the UI thread) while a change waits for the
 	// stream's end; ended applies it again then, to say how it went.
 	waiting bool
 	mu      sync.Mutex
-	latest atomic.Int64
+	latest  atomic.Int64
 }
 
 func (a *outputApplier) build(s *Studio) *widget.Label {

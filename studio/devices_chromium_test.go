@@ -3,11 +3,8 @@
 package studio_test
 
 import (
-	"context"
 	"image"
 	"image/color"
-	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"greenroom/encode"
 	"greenroom/encode/scene"
 	"greenroom/studio"
-	"greenroom/studio/studiotest"
 )
 
 // TestChromiumGuestTurnsCameraAndMicOff: a Chromium guest on stage, whose
@@ -27,18 +23,8 @@ import (
 // comes back. Under the host's mute the Mic button says so and can't
 // unmute.
 func TestChromiumGuestTurnsCameraAndMicOff(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
-	video, audio := fakeAV(t)
-	pipe, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 15})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pipe.Close() })
+	s, prog, pipe, page, id := chromiumGuestInProgram(t, encode.Config{Width: 640, Height: 360, FPS: 15},
+		studio.ProgramConfig{}, "Ann Lee")
 	var mu sync.Mutex
 	var frame *image.RGBA
 	pipe.SetPreview(320, 180, 10, func(img *image.RGBA) {
@@ -49,39 +35,6 @@ func TestChromiumGuestTurnsCameraAndMicOff(t *testing.T) {
 		}
 		copy(frame.Pix, img.Pix)
 	})
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prog.Close() })
-	s := newStudio(t, func(c *studio.Config) { c.Sink = prog })
-	prog.Attach(s)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromiumWith(ctx,
-		[]string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio},
-		s.GuestURL()+"?name=Ann%20Lee&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	page := pages[0]
-	defer page.Close()
-
-	var id string
-	eventually(t, "the guest in the green room", func() bool {
-		for _, p := range s.State().Participants {
-			if p.Role == studio.RoleGuest {
-				id = p.ID
-			}
-		}
-		return id != ""
-	})
-	if err := s.Stage(id, true); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
 
 	// Alone on stage the guest fills the program: the left edge of their
 	// tile is their picture (black, or the flash) or the placeholder

@@ -4,6 +4,7 @@ package studio_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,57 +26,15 @@ import (
 // (see fakeAV) from when the page opens them, so the guest itself may start
 // them a few milliseconds apart.
 func TestChromiumGuestLipSync(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
-	video, audio := fakeAV(t)
-	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pipe.Close() })
 	rec := filepath.Join(t.TempDir(), "show.mp4")
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prog.Close() })
-	s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
-	prog.Attach(s)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromiumWith(ctx,
-		[]string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio},
-		s.GuestURL()+"?name=Ann&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	defer pages[0].Close()
-
-	var id string
-	eventually(t, "the guest in the green room", func() bool {
-		for _, p := range s.State().Participants {
-			if p.Role == studio.RoleGuest {
-				id = p.ID
-			}
-		}
-		return id != ""
-	})
-	if err := s.Stage(id, true); err != nil {
-		t.Fatal(err)
-	}
+	s, prog, _, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
+		studio.ProgramConfig{RecordFile: rec}, "Ann")
 	if err := prog.SetLayout("solo"); err != nil {
 		t.Fatal(err)
 	}
 	if err := prog.Spotlight(id); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
 	time.Sleep(3 * time.Second) // past the browser's first seconds of ramp-up
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
@@ -120,6 +79,61 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	if med < -0.045 || med > 0.125 {
 		t.Errorf("median A/V offset %+.0f ms (audio − video), want within −45…+125 ms", med*1000)
 	}
+}
+
+// chromiumGuestInProgram starts a program of format cfg, a studio whose
+// Sink and GoLive it is, and a headless Chromium guest called name whose
+// fake camera flashes as its fake microphone beeps (fakeAV); it puts the
+// guest on stage and returns when they are in the program, with their ID.
+// It skips the test without a browser; everything closes at its end.
+func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.ProgramConfig, name string) (
+	s *studio.Studio, prog *studio.Program, pipe *encode.Pipeline, page *studiotest.Page, id string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	video, audio := fakeAV(t)
+	pipe, err := encode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	prog, err = studio.NewProgram(pipe, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	s = newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
+	prog.Attach(s)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromiumWith(ctx,
+		[]string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio},
+		s.GuestURL()+"?name="+url.QueryEscape(name)+"&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	page = pages[0]
+	t.Cleanup(page.Close)
+
+	eventually(t, "the guest in the green room", func() bool {
+		for _, p := range s.State().Participants {
+			if p.Role == studio.RoleGuest {
+				id = p.ID
+			}
+		}
+		return id != ""
+	})
+	if err := s.Stage(id, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
+	return s, prog, pipe, page, id
 }
 
 func abs(x float64) float64 {

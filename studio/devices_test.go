@@ -11,12 +11,14 @@ import (
 
 // TestGuestTurnsDevicesOff: a guest's "devices" message turns its mic and
 // camera off and on in the studio's state (an event each time, and
-// /api/state says so); a malformed one is refused with an error reply,
+// /api/state says so, and the other guests' rosters, for their pages to
+// show the initials); a malformed one is refused with an error reply,
 // changes nothing, and the guest stays.
 func TestGuestTurnsDevicesOff(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{})
+	bob := join(t, s, "Bob", studiotest.Options{})
 	events, stop := s.Subscribe()
 	defer stop()
 	next := func() studio.Event {
@@ -40,9 +42,18 @@ func TestGuestTurnsDevicesOff(t *testing.T) {
 	if p := find(s, ann.ID); !p.MicOff || !p.CameraOff {
 		t.Fatalf("state %+v", p)
 	}
+	annCameraOff := func() bool {
+		for _, m := range bob.Roster() {
+			if m.ID == ann.ID {
+				return m.CameraOff
+			}
+		}
+		return false
+	}
+	eventually(t, "Bob's roster to say Ann's camera is off", annCameraOff)
 	_, st := api(t, s, "GET", "/api/state", "", "")
 	ps, _ := st["participants"].([]any)
-	if len(ps) != 2 || ps[1].(map[string]any)["cameraOff"] != true || ps[1].(map[string]any)["micOff"] != true {
+	if len(ps) != 3 || ps[1].(map[string]any)["cameraOff"] != true || ps[1].(map[string]any)["micOff"] != true {
 		t.Fatalf("/api/state participants %v", ps)
 	}
 
@@ -69,4 +80,5 @@ func TestGuestTurnsDevicesOff(t *testing.T) {
 	if ev.Kind != studio.EventDevices || !ev.Participant.MicOff || ev.Participant.CameraOff {
 		t.Fatalf("event %+v, want devices with the camera back on", ev)
 	}
+	eventually(t, "Bob's roster to say Ann's camera is on", func() bool { return !annCameraOff() })
 }

@@ -491,7 +491,9 @@
     tile.el.classList.toggle("screen", screen);
     tile.name.textContent = name;
     tile.el.dataset.initial = name.slice(0, 1).toUpperCase();
-    const picture = tile.video.videoWidth > 0 && tile.stream.getVideoTracks().some((t) => t.readyState === "live");
+    // A guest who turned their camera off sends black: their initials instead.
+    const picture = !(member && member.cameraOff && !screen) &&
+      tile.video.videoWidth > 0 && tile.stream.getVideoTracks().some((t) => t.readyState === "live");
     tile.el.classList.toggle("audio-only", !picture);
     ui.emptyStage.hidden = state.tiles.size > 0;
   }

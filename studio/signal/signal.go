@@ -75,6 +75,9 @@ type Member struct {
 	Name  string `json:"name"`
 	Role  string `json:"role"`
 	Place string `json:"place"`
+	// CameraOff: they turned their camera off (their video is black);
+	// pages show their initials.
+	CameraOff bool `json:"cameraOff,omitempty"`
 }
 
 // Message is every message of the protocol; Type says which fields matter.

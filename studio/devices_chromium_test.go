@@ -92,6 +92,7 @@ func TestChromiumGuestTurnsCameraAndMicOff(t *testing.T) {
 		return pipe.Input(id).Video.Take() == nil && near(edge, placeholder, 12) && disc > 500
 	})
 	time.Sleep(1500 * time.Millisecond) // the black frames the browser goes on sending stay out
+	screenshot(t, page, "guest-camera-off.png")
 	if edge, disc := look(); !near(edge, placeholder, 12) || disc < 500 {
 		t.Errorf("camera off for 1.5 s: edge %v, %d pixels of the initials' disc", edge, disc)
 	}

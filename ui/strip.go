@@ -40,12 +40,12 @@ type card struct {
 	// "Camera off" or both, a badge beside Muted.
 	devices     *fyne.Container
 	devicesText *canvas.Text
-	name   *canvas.Text
-	place  *canvas.Text
-	conn   *canvas.Text
-	stage  *widget.Button
-	kick   *widget.Button
-	mute   *widget.Button // nil without a Monitor
+	name        *canvas.Text
+	place       *canvas.Text
+	conn        *canvas.Text
+	stage       *widget.Button
+	kick        *widget.Button
+	mute        *widget.Button // nil without a Monitor
 	// On stage only: spotlight shows them large, fit letterboxes their
 	// picture. setting is true while update sets fit, not the host.
 	onStage *fyne.Container

@@ -3,8 +3,10 @@
 package studio_test
 
 import (
+	"context"
 	"image"
 	"image/color"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"greenroom/encode"
 	"greenroom/encode/scene"
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestChromiumGuestTurnsCameraAndMicOff: a Chromium guest on stage, whose
@@ -152,6 +155,84 @@ func TestChromiumGuestTurnsCameraAndMicOff(t *testing.T) {
 	}
 	if l := loudest(); l < 0.2 {
 		t.Errorf("the guest's beeps at level %.3f with the mic back on", l)
+	}
+	var errs []string
+	if err := page.Eval(`window.greenroom.errors`, &errs); err != nil || len(errs) > 0 {
+		t.Errorf("page errors %q (%v)", errs, err)
+	}
+}
+
+// TestChromiumGuestJoinsWithCameraOff: on the setup screen, before Join, a
+// Chromium guest clicks Camera on the preview: the preview says "Camera
+// off" and the track is disabled; after Join the studio's state says
+// CameraOff (the page's "devices" on welcome) and the show's own Camera
+// button is off too — one state for both.
+func TestChromiumGuestJoinsWithCameraOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	page := pages[0]
+	defer page.Close()
+
+	eventually(t, "the setup screen to have the camera", func() bool {
+		var ready bool
+		return page.Eval(`!document.getElementById("join").disabled &&
+			window.greenroom.stream.getVideoTracks().length > 0`, &ready) == nil && ready
+	})
+	if err := page.EvalAsUser(`document.getElementById("setup-camera-toggle").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	type look struct {
+		Setup, Show         string
+		Pressed             string
+		PreviewOff, Enabled bool
+	}
+	read := func() (l look) {
+		t.Helper()
+		if err := page.Eval(`(() => { const $ = (id) => document.getElementById(id);
+			return {setup: $("setup-camera-toggle").textContent, show: $("camera-toggle").textContent,
+				pressed: $("setup-camera-toggle").getAttribute("aria-pressed"),
+				previewOff: !$("preview-off").hidden,
+				enabled: window.greenroom.stream.getVideoTracks()[0].enabled}; })()`, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := read(); l != (look{Setup: "Camera off", Show: "Camera off", Pressed: "false", PreviewOff: true}) {
+		t.Errorf("before Join, after clicking Camera: %+v", l)
+	}
+	screenshot(t, page, "guest-setup-camera-off.png")
+	for _, p := range s.State().Participants {
+		if p.Role == studio.RoleGuest {
+			t.Fatalf("a guest in the studio before Join: %+v", p)
+		}
+	}
+
+	if err := page.EvalAsUser(`document.getElementById("join").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	eventually(t, "the guest to join", func() bool {
+		return page.Eval(`window.greenroom.id`, &id) == nil && id != "" && find(s, id).ID == id
+	})
+	eventually(t, "the studio to say the camera is off", func() bool { return find(s, id).CameraOff })
+	if p := find(s, id); p.MicOff {
+		t.Errorf("mic off in the studio's state, only the camera was turned off: %+v", p)
+	}
+	if l := read(); l.Show != "Camera off" || l.Enabled {
+		t.Errorf("in the show: %+v, want the Camera button off and the track disabled", l)
 	}
 	var errs []string
 	if err := page.Eval(`window.greenroom.errors`, &errs); err != nil || len(errs) > 0 {

@@ -13,7 +13,9 @@
 // buttons (Ctrl/Cmd+D, Ctrl/Cmd+E) turn ours off and on: a disabled track
 // sends silence or black, and "devices" tells the studio, which shows our
 // initials instead of a black picture. The host's mute wins: we can turn
-// the mic off under it, not on.
+// the mic off under it, not on. The setup screen has the same two buttons
+// on the preview: a guest can join with either already off, and "devices"
+// (sent on every "welcome") tells the studio before anyone sees them.
 "use strict";
 
 (() => {
@@ -34,7 +36,10 @@
     preview: $("preview"), noCamera: $("no-camera"), level: $("level"),
     note: $("media-note"), camera: $("camera"), mic: $("mic"), name: $("name"),
     join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"), share: $("share"),
-    micToggle: $("mic-toggle"), cameraToggle: $("camera-toggle"), selfOff: $("self-off"),
+    // Mic and Camera: [the show's header, the setup screen's preview].
+    micToggles: [$("mic-toggle"), $("setup-mic-toggle")],
+    cameraToggles: [$("camera-toggle"), $("setup-camera-toggle")],
+    selfOff: $("self-off"), previewOff: $("preview-off"),
     greenroomNote: $("greenroom-note"), mutedNote: $("muted-note"), emptyStage: $("empty-stage"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
@@ -99,7 +104,7 @@
 
   // applyDevices enables the mic we send unless we or the host turned it
   // off, and the camera unless we did (a disabled track sends silence or
-  // black), and shows it on the buttons and the notes.
+  // black), and shows it on the buttons (both pairs) and the notes.
   function applyDevices() {
     ui.mutedNote.hidden = !state.hostMuted;
     const audio = state.stream ? state.stream.getAudioTracks() : [];
@@ -107,25 +112,28 @@
     for (const t of audio) t.enabled = !state.hostMuted && !state.micOff;
     for (const t of video) t.enabled = !state.cameraOff;
     const key = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl+";
-    const show = (b, on, text, title, noDevice, held) => {
-      b.textContent = text;
-      b.title = noDevice || title;
-      b.disabled = !!noDevice;
-      b.setAttribute("aria-pressed", String(on));
-      b.classList.toggle("off", !on && !held);
-      b.classList.toggle("held", !!held);
+    const show = (buttons, on, text, title, noDevice, held) => {
+      for (const b of buttons) {
+        b.textContent = text;
+        b.title = noDevice || title;
+        b.disabled = !!noDevice;
+        b.setAttribute("aria-pressed", String(on));
+        b.classList.toggle("off", !on && !held);
+        b.classList.toggle("held", !!held);
+      }
     };
     const micOn = !state.micOff && !state.hostMuted;
-    show(ui.micToggle, micOn,
+    show(ui.micToggles, micOn,
       state.micOff ? "Mic off" : state.hostMuted ? "Muted by host" : "Mic on",
       state.micOff ? "Turn your microphone on (" + key + "D)" + (state.hostMuted ? " — the host has muted you" : "")
         : state.hostMuted ? "The host muted you; only the host can unmute you. Turn your microphone off (" + key + "D)"
         : "Turn your microphone off (" + key + "D)",
       audio.length ? "" : "No microphone", state.hostMuted);
-    show(ui.cameraToggle, !state.cameraOff, state.cameraOff ? "Camera off" : "Camera on",
+    show(ui.cameraToggles, !state.cameraOff, state.cameraOff ? "Camera off" : "Camera on",
       (state.cameraOff ? "Turn your camera on (" : "Turn your camera off (") + key + "E)",
       video.length ? "" : "No camera");
     ui.selfOff.hidden = !state.cameraOff || !video.length;
+    ui.previewOff.hidden = ui.selfOff.hidden;
   }
 
   // toggleMic and toggleCamera turn ours off or on and tell the studio.
@@ -563,15 +571,16 @@
   ui.name.onkeydown = (e) => { if (e.key === "Enter") join(); };
   ui.leave.onclick = leave;
   ui.share.onclick = shareScreen;
-  ui.micToggle.onclick = toggleMic;
-  ui.cameraToggle.onclick = toggleCamera;
+  for (const b of ui.micToggles) b.onclick = toggleMic;
+  for (const b of ui.cameraToggles) b.onclick = toggleCamera;
   // As in Meet: Ctrl/Cmd+D the mic, Ctrl/Cmd+E the camera (overriding the
-  // browser's bookmark and search shortcuts while in the show).
+  // browser's bookmark and search shortcuts on the setup screen and in the
+  // show).
   document.addEventListener("keydown", (e) => {
-    if (ui.show.hidden || !(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+    if ((ui.show.hidden && ui.setup.hidden) || !(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
     const k = e.key.toLowerCase();
-    if (k === "d" && !ui.micToggle.disabled) { e.preventDefault(); toggleMic(); }
-    if (k === "e" && !ui.cameraToggle.disabled) { e.preventDefault(); toggleCamera(); }
+    if (k === "d" && !ui.micToggles[0].disabled) { e.preventDefault(); toggleMic(); }
+    if (k === "e" && !ui.cameraToggles[0].disabled) { e.preventDefault(); toggleCamera(); }
   });
   ui.share.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
   ui.rejoin.onclick = join;

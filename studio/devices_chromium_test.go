@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -236,6 +237,76 @@ func TestChromiumGuestJoinsWithCameraOff(t *testing.T) {
 	}
 	var errs []string
 	if err := page.Eval(`window.greenroom.errors`, &errs); err != nil || len(errs) > 0 {
+		t.Errorf("page errors %q (%v)", errs, err)
+	}
+}
+
+// TestChromiumGuestSeesWhoseMicIsOff: on Ann's page (Chromium), Bob's tile
+// gets a struck-through mic when he turns his mic off ("Mic off") and when
+// the host mutes him ("Muted by the host", which wins), and loses it when
+// he is heard again.
+func TestChromiumGuestSeesWhoseMicIsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ann := pages[0]
+	defer ann.Close()
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
+	if err := s.Stage(bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+
+	type mark struct {
+		Tile  bool
+		Shown bool
+		Title string
+	}
+	markOn := func() (m mark) {
+		_ = ann.Eval(`(() => { const t = greenroom.tiles.get(`+strconv.Quote(bob.ID)+`);
+			return t ? {tile: true, shown: !t.micOff.hidden && t.micOff.getBoundingClientRect().width > 0,
+				title: t.micOff.title} : {} })()`, &m)
+		return m
+	}
+	eventually(t, "Bob's tile on Ann's page", func() bool { return markOn().Tile })
+	if m := markOn(); m.Shown {
+		t.Fatalf("Bob's mic is on, but his tile says %+v", m)
+	}
+	devices := func(mic bool) {
+		t.Helper()
+		if err := bob.WriteRaw([]byte(`{"type":"devices","mic":` + strconv.FormatBool(mic) + `,"camera":true}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devices(false)
+	eventually(t, "Bob's tile to say Mic off", func() bool { return markOn() == mark{true, true, "Mic off"} })
+	if err := s.SetMuted(bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob's tile to say Muted by the host", func() bool { return markOn() == mark{true, true, "Muted by the host"} })
+	screenshot(t, ann, "guest-sees-mic-off.png")
+	devices(true)
+	time.Sleep(300 * time.Millisecond)
+	if m := markOn(); m != (mark{true, true, "Muted by the host"}) {
+		t.Errorf("Bob turned his mic on under the host's mute: his tile says %+v", m)
+	}
+	if err := s.SetMuted(bob.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob's tile without the mark", func() bool { m := markOn(); return m.Tile && !m.Shown })
+	var errs []string
+	if err := ann.Eval(`window.greenroom.errors`, &errs); err != nil || len(errs) > 0 {
 		t.Errorf("page errors %q (%v)", errs, err)
 	}
 }

@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"greenroom/studio"
+	"greenroom/studio/signal"
 	"greenroom/studio/studiotest"
 )
 
 // TestGuestTurnsDevicesOff: a guest's "devices" message turns its mic and
 // camera off and on in the studio's state (an event each time, and
 // /api/state says so, and the other guests' rosters, for their pages to
-// show the initials); a malformed one is refused with an error reply,
-// changes nothing, and the guest stays.
+// show the initials and a mic-off mark); a malformed one is refused with an
+// error reply, changes nothing, and the guest stays. The host's mute is in
+// the rosters too.
 func TestGuestTurnsDevicesOff(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
@@ -42,15 +44,18 @@ func TestGuestTurnsDevicesOff(t *testing.T) {
 	if p := find(s, ann.ID); !p.MicOff || !p.CameraOff {
 		t.Fatalf("state %+v", p)
 	}
-	annCameraOff := func() bool {
+	annInBobs := func() signal.Member {
 		for _, m := range bob.Roster() {
 			if m.ID == ann.ID {
-				return m.CameraOff
+				return m
 			}
 		}
-		return false
+		return signal.Member{}
 	}
-	eventually(t, "Bob's roster to say Ann's camera is off", annCameraOff)
+	eventually(t, "Bob's roster to say Ann's mic and camera are off", func() bool {
+		m := annInBobs()
+		return m.MicOff && m.CameraOff && !m.Muted
+	})
 	_, st := api(t, s, "GET", "/api/state", "", "")
 	ps, _ := st["participants"].([]any)
 	if len(ps) != 3 || ps[1].(map[string]any)["cameraOff"] != true || ps[1].(map[string]any)["micOff"] != true {
@@ -80,5 +85,32 @@ func TestGuestTurnsDevicesOff(t *testing.T) {
 	if ev.Kind != studio.EventDevices || !ev.Participant.MicOff || ev.Participant.CameraOff {
 		t.Fatalf("event %+v, want devices with the camera back on", ev)
 	}
-	eventually(t, "Bob's roster to say Ann's camera is on", func() bool { return !annCameraOff() })
+	eventually(t, "Bob's roster to say Ann's camera is on", func() bool {
+		m := annInBobs()
+		return m.MicOff && !m.CameraOff
+	})
+
+	// The host's mute: in the roster as well as her own mic off, and each
+	// goes away on its own.
+	if err := s.SetMuted(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob's roster to say the host muted Ann", func() bool {
+		m := annInBobs()
+		return m.Muted && m.MicOff
+	})
+	if err := ann.WriteRaw([]byte(`{"type":"devices","mic":true,"camera":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob's roster to say Ann's mic is on, still muted", func() bool {
+		m := annInBobs()
+		return m.Muted && !m.MicOff
+	})
+	if err := s.SetMuted(ann.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob's roster to say Ann is unmuted", func() bool {
+		m := annInBobs()
+		return m.ID == ann.ID && !m.Muted && !m.MicOff && !m.CameraOff
+	})
 }

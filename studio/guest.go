@@ -662,7 +662,8 @@ func (g *guest) sendMuted(st State) {
 func (g *guest) sendRoster(st State) {
 	roster := make([]signal.Member, 0, len(st.Participants))
 	for _, p := range st.Participants {
-		roster = append(roster, signal.Member{ID: p.ID, Name: p.Name, Role: string(p.Role), Place: string(p.Place), CameraOff: p.CameraOff})
+		roster = append(roster, signal.Member{ID: p.ID, Name: p.Name, Role: string(p.Role), Place: string(p.Place),
+			CameraOff: p.CameraOff, MicOff: p.MicOff, Muted: p.Muted})
 	}
 	if slices.Equal(roster, g.roster) {
 		return

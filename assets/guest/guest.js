@@ -16,6 +16,8 @@
 // the mic off under it, not on. The setup screen has the same two buttons
 // on the preview: a guest can join with either already off, and "devices"
 // (sent on every "welcome") tells the studio before anyone sees them.
+// The roster says whose mic is off (micOff) or muted by the host (muted):
+// their tiles get a struck-through mic.
 "use strict";
 
 (() => {
@@ -30,6 +32,10 @@
   // minute — longer than the studio holds a lost guest's place.
   const MAX_RETRIES = 9;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  // The mic-off mark on a tile: drawn here, no icon font to load.
+  const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
+    'stroke="currentColor" stroke-width="2" stroke-linecap="round"><rect x="9" y="3" width="6" height="11" rx="3"/>' +
+    '<path d="M5 11a7 7 0 0 0 14 0M12 18v3"/><path d="M4 3l16 18"/></svg>';
 
   const ui = {
     setup: $("setup"), show: $("show"), ended: $("ended"),
@@ -473,9 +479,15 @@
       video.playsInline = true;
       const name = document.createElement("span");
       name.className = "name";
-      el.append(video, name);
+      // A microphone struck through: their mic is off, or the host muted them.
+      const micOff = document.createElement("span");
+      micOff.className = "mic-off";
+      micOff.hidden = true;
+      micOff.setAttribute("role", "img");
+      micOff.innerHTML = MIC_OFF_SVG;
+      el.append(video, name, micOff);
       ui.stage.append(el);
-      tile = { el, video, name, stream };
+      tile = { el, video, name, micOff, stream };
       state.tiles.set(id, tile);
       // Whether a picture shows is read from the video element, not from
       // track.muted: Chromium leaves a forwarded video track "muted" after
@@ -503,6 +515,11 @@
     const picture = !(member && member.cameraOff && !screen) &&
       tile.video.videoWidth > 0 && tile.stream.getVideoTracks().some((t) => t.readyState === "live");
     tile.el.classList.toggle("audio-only", !picture);
+    const silent = !!member && !screen && (member.micOff || member.muted);
+    tile.micOff.hidden = !silent;
+    const why = member && member.muted ? "Muted by the host" : "Mic off";
+    tile.micOff.title = why;
+    tile.micOff.setAttribute("aria-label", why);
     ui.emptyStage.hidden = state.tiles.size > 0;
   }
 

@@ -78,6 +78,10 @@ type Member struct {
 	// CameraOff: they turned their camera off (their video is black);
 	// pages show their initials.
 	CameraOff bool `json:"cameraOff,omitempty"`
+	// MicOff: they turned their mic off; Muted: the host muted them.
+	// Either way nobody hears them, and pages mark their tile.
+	MicOff bool `json:"micOff,omitempty"`
+	Muted  bool `json:"muted,omitempty"`
 }
 
 // Message is every message of the protocol; Type says which fields matter.

@@ -144,20 +144,46 @@ func (s *Studio) setFit(p studio.Participant, on bool) {
 	s.command("Couldn't change how "+p.Name+" is framed", func() error { return s.show.SetFit(p.ID, on) })
 }
 
-// notify says, for a few seconds, that something happened the host should
-// notice — a guest waiting backstage — beside the strip's title.
-func (s *Studio) notify(msg string) {
+// announce says, beside the strip's title, that guests joined and wait
+// backstage, with those it already named who still wait: for noticeFor
+// after the last of them, or until none of them waits any more (the host
+// staged them, or they left) — a notice about someone already on stage
+// would send the host looking for them.
+func (s *Studio) announce(joined []studio.Participant) {
+	s.noticeWho = append(s.noticeWho, joined...)
 	s.noticeSeq++
 	n := s.noticeSeq
-	s.notice.SetText(msg)
-	s.notice.Show()
+	s.updateNotice()
 	time.AfterFunc(noticeFor, func() {
 		s.do(func() {
 			if s.noticeSeq == n {
+				s.noticeWho = nil
 				s.notice.Hide()
 			}
 		})
 	})
+}
+
+// updateNotice keeps the notice to those it names who still wait
+// backstage, by their names now, and hides it when none does.
+func (s *Studio) updateNotice() {
+	var waiting []studio.Participant
+	var names []string
+	for _, w := range s.noticeWho {
+		for _, p := range s.state.Participants {
+			if p.ID == w.ID && p.Place == studio.PlaceGreenRoom {
+				waiting = append(waiting, p)
+				names = append(names, p.Name)
+			}
+		}
+	}
+	s.noticeWho = waiting
+	if len(waiting) == 0 {
+		s.notice.Hide()
+		return
+	}
+	s.notice.SetText(strings.Join(names, ", ") + " joined — waiting backstage")
+	s.notice.Show()
 }
 
 const noticeFor = 8 * time.Second

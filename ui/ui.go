@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +124,7 @@ type Studio struct {
 	stripEmpty *widget.Label
 	notice     *widget.Label
 	noticeSeq  int
+	noticeWho  []studio.Participant // the guests the notice names, while they wait backstage
 	cards      map[string]*card
 	tabs       *container.AppTabs
 	center     *fyne.Container // relaid out when the banner comes and goes
@@ -475,10 +475,10 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 func (s *Studio) watchEvents(events <-chan studio.Event) {
 	defer s.loops.Done()
 	for {
-		var joined []string
+		var joined []studio.Participant
 		note := func(ev studio.Event) {
 			if ev.Kind == studio.EventJoined && ev.Participant.Role == studio.RoleGuest {
-				joined = append(joined, ev.Participant.Name)
+				joined = append(joined, ev.Participant)
 			}
 		}
 		select {
@@ -507,7 +507,7 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 		s.do(func() {
 			s.applyState(st)
 			if len(joined) > 0 {
-				s.notify(strings.Join(joined, ", ") + " joined — waiting backstage")
+				s.announce(joined)
 			}
 		})
 	}
@@ -516,6 +516,7 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 func (s *Studio) applyState(st studio.State) {
 	s.state = st
 	s.updateStrip()
+	s.updateNotice()
 	s.applyLive(st.Live)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -447,6 +448,64 @@ func TestEventsUpdateStrip(t *testing.T) {
 	eventually(t, s, "the guests' cards to go", func() bool { return len(s.strip.Objects) == 1 })
 	if s.cards["g1"] != nil || !s.stripEmpty.Visible() {
 		t.Error("a guest who left still has a card, or the empty hint is hidden")
+	}
+}
+
+// TestJoinedNoticeGoesWhenNobodyWaits: "X joined — waiting backstage"
+// names only those still waiting: staged, a guest drops out of it, and
+// when nobody it named waits any more (staged or left) it goes at once,
+// not after noticeFor.
+func TestJoinedNoticeGoesWhenNobodyWaits(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	arrive := func(id, name string) {
+		p := studio.Participant{ID: id, Name: name, Role: studio.RoleGuest, Place: studio.PlaceGreenRoom}
+		f.changeWith(studio.EventJoined, p, func(st *studio.State) { st.Participants = append(st.Participants, p) })
+	}
+	place := func(kind studio.EventKind, id string, pl studio.Place) {
+		f.change(kind, func(st *studio.State) {
+			for i := range st.Participants {
+				if st.Participants[i].ID == id {
+					st.Participants[i].Place = pl
+				}
+			}
+		})
+	}
+	says := func(text string) func() bool {
+		return func() bool {
+			if text == "" {
+				return !s.notice.Visible()
+			}
+			return s.notice.Visible() && s.notice.Text == text
+		}
+	}
+	start := time.Now()
+
+	arrive("g2", "Bo")
+	eventually(t, s, "the notice for Bo", says("Bo joined — waiting backstage"))
+	place(studio.EventStaged, "g2", studio.PlaceStage)
+	eventually(t, s, "the notice to go when Bo is on stage", says(""))
+
+	arrive("g3", "Cy")
+	eventually(t, s, "the notice for Cy", says("Cy joined — waiting backstage"))
+	arrive("g4", "Di")
+	eventually(t, s, "the notice for Cy and Di", says("Cy, Di joined — waiting backstage"))
+	place(studio.EventStaged, "g4", studio.PlaceStage)
+	eventually(t, s, "the notice for Cy alone", says("Cy joined — waiting backstage"))
+	f.change(studio.EventLeft, func(st *studio.State) {
+		st.Participants = slices.DeleteFunc(st.Participants, func(p studio.Participant) bool { return p.ID == "g3" })
+	})
+	eventually(t, s, "the notice to go when Cy leaves", says(""))
+	if d := time.Since(start); d >= noticeFor {
+		t.Fatalf("took %v, the notice may have gone by its timer", d)
+	}
+
+	// Back in the green room is not joining again: no notice.
+	place(studio.EventUnstage, "g2", studio.PlaceGreenRoom)
+	time.Sleep(50 * time.Millisecond)
+	s.settle()
+	if s.notice.Visible() {
+		t.Errorf("notice %q after Bo went back backstage", s.notice.Text)
 	}
 }
 

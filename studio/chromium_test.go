@@ -31,6 +31,29 @@ func screenshot(t *testing.T, p *studiotest.Page, name string) {
 	}
 }
 
+// chromiumPages opens urls in a headless Chromium, one tab each, closed at
+// the end of the test. It skips the test with -short or without a browser.
+func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromium(ctx, urls...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	for _, p := range pages {
+		t.Cleanup(p.Close)
+	}
+	return pages
+}
+
 // stats is what the guest page reports about what it receives.
 type stats struct {
 	State         string   `json:"state"`

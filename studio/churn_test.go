@@ -1,8 +1,6 @@
 package studio_test
 
 import (
-	"context"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -73,23 +71,9 @@ func TestGuestsComingAndGoingReuseMediaSections(t *testing.T) {
 // with their picture, the one who left loses theirs, and the page's
 // transceivers stay as few as the most people on stage at once.
 func TestChromiumGuestSeesNewcomersOnReusedMediaSections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
 	checkLeaks(t)
 	s := newStudio(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	ann := pages[0]
-	defer ann.Close()
+	ann := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
 	eventually(t, "Ann to join", func() bool {
 		var id string
 		return ann.Eval(`greenroom.id`, &id) == nil && id != ""

@@ -3,10 +3,8 @@
 package studio_test
 
 import (
-	"context"
 	"image"
 	"image/color"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -169,23 +167,9 @@ func TestChromiumGuestTurnsCameraAndMicOff(t *testing.T) {
 // CameraOff (the page's "devices" on welcome) and the show's own Camera
 // button is off too — one state for both.
 func TestChromiumGuestJoinsWithCameraOff(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
 	checkLeaks(t)
 	s := newStudio(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	page := pages[0]
-	defer page.Close()
+	page := chromiumPages(t, s.GuestURL()+"?name=Ann")[0]
 
 	eventually(t, "the setup screen to have the camera", func() bool {
 		var ready bool
@@ -246,23 +230,9 @@ func TestChromiumGuestJoinsWithCameraOff(t *testing.T) {
 // the host mutes him ("Muted by the host", which wins), and loses it when
 // he is heard again.
 func TestChromiumGuestSeesWhoseMicIsOff(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
 	checkLeaks(t)
 	s := newStudio(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	ann := pages[0]
-	defer ann.Close()
+	ann := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
 	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
 	if err := s.Stage(bob.ID, true); err != nil {
 		t.Fatal(err)

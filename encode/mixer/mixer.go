@@ -65,6 +65,21 @@ func (f *FIFO) Discard(n int) int {
 	return m / Channels
 }
 
+// Peak is the largest magnitude among the first n frames (fewer if fewer
+// are queued), without taking them.
+func (f *FIFO) Peak(n int) float32 {
+	var p float32
+	m := min(n*Channels, f.n)
+	for i := 0; i < m; i++ {
+		v := f.buf[(f.r+i)%len(f.buf)]
+		if v < 0 {
+			v = -v
+		}
+		p = max(p, v)
+	}
+	return p
+}
+
 // Read moves up to len(dst) samples into dst and returns how many it moved.
 func (f *FIFO) Read(dst []float32) int {
 	m := min(len(dst), f.n)
@@ -102,7 +117,26 @@ type Track struct {
 	// picture across slow starts and scheduling hiccups.
 	timed bool
 	head  int64 // program sample index of the FIFO's first frame
+	// Draining an untimed track: a burst leaves more queued than the
+	// prebuffer, and with source and mix at one rate it would stay queued
+	// (late) for the rest of the show. depthMin is the least queued at a
+	// pull in the window under way (pulls of it so far: depthPulls);
+	// excess is what the last window showed was never needed, taken out
+	// in quiet moments, where skipping sound cannot be heard.
+	depthMin, depthPulls int
+	excess               int
+	drained              int64
 }
+
+// Draining: a window of drainWindow pulls (about a second of 1024-frame
+// blocks) whose queue never fell below prebuffer+drainSlack frames marks
+// the difference as excess; it is skipped where the next block is quieter
+// than drainQuiet (−40 dBFS).
+const (
+	drainWindow = 48
+	drainSlack  = Rate / 50 // 20 ms
+	drainQuiet  = 0.01
+)
 
 // DefaultPrebuffer is how much a track queues before it plays.
 const DefaultPrebuffer = 60 * time.Millisecond
@@ -230,6 +264,9 @@ type TrackStats struct {
 	Queued    time.Duration
 	Underruns int64
 	Dropped   int64 // frames dropped because the source ran ahead
+	// Drained is how many frames of silence were skipped to bring the
+	// delay of a track that had queued up back to its prebuffer.
+	Drained int64
 }
 
 // Stats returns the track's level and buffer health.
@@ -242,6 +279,7 @@ func (t *Track) Stats() TrackStats {
 		Queued:    time.Duration(t.fifo.Len()) * time.Second / Rate,
 		Underruns: t.underruns,
 		Dropped:   t.overflowed,
+		Drained:   t.drained,
 	}
 }
 
@@ -264,7 +302,9 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 			return
 		}
 		t.playing = true
+		t.depthMin, t.depthPulls, t.excess = math.MaxInt, 0, 0
 	}
+	t.drain(need)
 	got := t.fifo.Read(scratch)
 	if got < len(scratch) {
 		// Ran dry: play what there is, then wait for a full prebuffer again
@@ -274,6 +314,30 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 		clear(scratch[got:])
 	}
 	t.addPeak(mix, scratch)
+}
+
+// drain watches how much a playing untimed track has queued before each
+// pull of need frames and, once a window showed more than the prebuffer
+// was never needed, skips that much where the track is quiet.
+func (t *Track) drain(need int) {
+	t.depthMin = min(t.depthMin, t.fifo.Len())
+	if t.depthPulls++; t.depthPulls >= drainWindow {
+		t.excess = 0
+		if extra := t.depthMin - t.prebuffer - need; extra > drainSlack {
+			t.excess = extra
+		}
+		t.depthMin, t.depthPulls = math.MaxInt, 0
+	}
+	if t.excess <= 0 || t.fifo.Len()-need < t.prebuffer {
+		return
+	}
+	// Skip at most a block at a time, and only a quiet one: the pause
+	// between two words.
+	if n := min(t.excess, need); t.fifo.Peak(n+need) < drainQuiet {
+		n = t.fifo.Discard(n)
+		t.excess -= n
+		t.drained += int64(n)
+	}
 }
 
 // pullTimed is pullAdd for a timed track: late samples are dropped, a

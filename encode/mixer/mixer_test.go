@@ -223,3 +223,63 @@ func TestTimedTrack(t *testing.T) {
 		t.Fatal("still timed after an untimed write")
 	}
 }
+
+// A network hiccup (300 ms of packets held back, then delivered at once)
+// leaves a track 300 ms late for good unless it drains: the delay comes
+// back to the prebuffer within a few seconds, by skipping only quiet
+// moments; a track that never pauses keeps every sample, late as it is.
+func TestTrackDrainsABurstInPauses(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		speech func(i int) float32 // the level of the ith 20 ms packet
+		drains bool
+	}{
+		{"speech with pauses", func(i int) float32 {
+			if i%25 < 15 { // 300 ms of sound, 200 ms of pause
+				return 0.5
+			}
+			return 0
+		}, true},
+		{"a tone that never stops", func(int) float32 { return 0.5 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTrack("t", TrackConfig{})
+			var m Mixer
+			l, r := make([]float32, 1024), make([]float32, 1024)
+			packet := func(v float32) []float32 {
+				s := make([]float32, 960*2)
+				for i := range s {
+					s[i] = v
+				}
+				return s
+			}
+			// 20 ms packets against 1024-frame pulls, both at 48000 frames a
+			// second; the packets of 1.0–1.3 s arrive together at 1.3 s.
+			pkt := 0
+			arrival := func(k int) float64 {
+				if at := float64(k) * 0.02; at < 1 || at >= 1.3 {
+					return at
+				}
+				return 1.3
+			}
+			for pull := range 6 * Rate / 1024 {
+				for arrival(pkt) <= float64(pull*1024)/Rate {
+					tr.Write(packet(tc.speech(pkt)), Rate, Channels)
+					pkt++
+				}
+				m.Mix([]*Track{tr}, l, r)
+			}
+			s := tr.Stats()
+			if tc.drains && (s.Queued > DefaultPrebuffer+50*time.Millisecond || s.Drained == 0) {
+				t.Errorf("after 6 s: %v queued, %d frames drained; want back near the %v prebuffer", s.Queued, s.Drained, DefaultPrebuffer)
+			}
+			if !tc.drains && (s.Drained != 0 || s.Queued < 250*time.Millisecond) {
+				t.Errorf("after 6 s: %v queued, %d frames drained; want nothing of the tone skipped", s.Queued, s.Drained)
+			}
+			if s.Underruns > 2 { // the start, and the stall
+				t.Errorf("%d underruns", s.Underruns)
+			}
+			t.Logf("queued %v, drained %d frames", s.Queued, s.Drained)
+		})
+	}
+}

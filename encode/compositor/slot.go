@@ -18,34 +18,92 @@ type Slot struct {
 
 	mu     sync.Mutex
 	latest *Frame
-	at     time.Time // wall time of the last Put
+	at     time.Time // wall time latest was Put
 	puts   int64
+	// With a delay, Put queues pictures here, oldest first, and take
+	// shows each once it is delay old (see SetDelay).
+	delay   time.Duration
+	pending [maxPending]struct {
+		f  *Frame
+		at time.Time
+	}
+	npending int
 }
+
+// maxPending bounds how many delayed pictures a slot holds: 200 ms of a
+// 30 fps source, more than any delay it is given; past that the oldest
+// is dropped.
+const maxPending = 6
 
 // NewSlot returns an empty slot for the named source.
 func NewSlot(name string) *Slot { return &Slot{Name: name} }
 
-// Put makes f the slot's picture, taking over the caller's reference.
-func (s *Slot) Put(f *Frame) {
+// SetDelay holds each picture back by d before it is shown: a guest's
+// picture arrives sooner than their sound, which waits in the mixer's
+// jitter buffer, and the delay brings the two together (lip sync). 0, the
+// default, shows every picture at once.
+func (s *Slot) SetDelay(d time.Duration) {
 	s.mu.Lock()
-	old := s.latest
-	s.latest, s.at = f, time.Now()
+	s.delay = d
+	s.mu.Unlock()
+}
+
+// Put makes f the slot's picture (after the slot's delay), taking over
+// the caller's reference.
+func (s *Slot) Put(f *Frame) {
+	now := time.Now()
+	s.mu.Lock()
 	s.puts++
+	var old *Frame
+	if s.delay <= 0 && s.npending == 0 {
+		old = s.latest
+		s.latest, s.at = f, now
+	} else {
+		if s.npending == maxPending {
+			old = s.pending[0].f
+			copy(s.pending[:], s.pending[1:])
+			s.npending--
+		}
+		s.pending[s.npending].f, s.pending[s.npending].at = f, now
+		s.npending++
+	}
 	s.mu.Unlock()
 	if old != nil {
 		old.Release()
 	}
 }
 
-// take returns the newest frame with a reference of the caller's own, and
-// when it arrived; nil if the source never delivered.
+// take returns the newest frame due to be shown with a reference of the
+// caller's own, and when it arrived; nil if there is none yet.
 func (s *Slot) take() (*Frame, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.promote(time.Now())
 	if s.latest == nil {
 		return nil, time.Time{}
 	}
 	return s.latest.retain(), s.at
+}
+
+// promote makes the newest pending picture that is delay old the slot's
+// picture, releasing the ones it replaces. Call with mu held.
+func (s *Slot) promote(now time.Time) {
+	n := 0
+	for n < s.npending && now.Sub(s.pending[n].at) >= s.delay {
+		n++
+	}
+	for i := 0; i < n; i++ {
+		if s.latest != nil {
+			s.latest.Release() // the slot's own reference; takers hold theirs
+		}
+		s.latest, s.at = s.pending[i].f, s.pending[i].at
+		s.pending[i].f = nil
+	}
+	copy(s.pending[:], s.pending[n:s.npending])
+	for i := s.npending - n; i < s.npending; i++ {
+		s.pending[i].f = nil
+	}
+	s.npending -= n
 }
 
 // Frames is how many pictures the source has delivered.
@@ -55,14 +113,24 @@ func (s *Slot) Frames() int64 {
 	return s.puts
 }
 
-// Clear drops the slot's picture.
+// Clear drops the slot's picture, and those waiting for their time.
 func (s *Slot) Clear() {
 	s.mu.Lock()
 	old := s.latest
 	s.latest = nil
+	var pending [maxPending]*Frame
+	for i := 0; i < s.npending; i++ {
+		pending[i], s.pending[i].f = s.pending[i].f, nil
+	}
+	s.npending = 0
 	s.mu.Unlock()
 	if old != nil {
 		old.Release()
+	}
+	for _, f := range pending {
+		if f != nil {
+			f.Release()
+		}
 	}
 }
 
@@ -73,10 +141,11 @@ func (s *Slot) Take() *Frame {
 	return f
 }
 
-// Updated is when the source last delivered a picture (zero: never).
+// Updated is when the picture shown now was delivered (zero: none yet).
 func (s *Slot) Updated() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.promote(time.Now())
 	return s.at
 }
 

@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
@@ -48,10 +45,8 @@ type hostPickers struct {
 	err    *widget.Label
 	labels map[*widget.Select]map[string]string // shown name → label
 
-	// Switches run one at a time, and only the latest choice is applied:
-	// quick changes must not end on an older one.
-	mu     sync.Mutex
-	latest atomic.Int64
+	// Quick changes must not end on an older one.
+	switches latestOnly
 }
 
 // build returns the pickers, or nil if the show has no host devices.
@@ -116,21 +111,12 @@ func (p *hostPickers) picker(devs []Device, chosen string) *widget.Select {
 func (p *hostPickers) apply() {
 	camera, mic := p.labels[p.camera][p.camera.Selected], p.labels[p.mic][p.mic.Selected]
 	p.s.save(func(set *settings.Settings) { set.Host = settings.Host{Camera: camera, Mic: mic} }, nil)
-	gen := p.latest.Add(1)
-	p.s.async(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.latest.Load() != gen {
-			return // a later choice follows
+	p.switches.run(p.s, func() error { return p.hd.SetHostDevices(camera, mic) }, func(err error) {
+		if err != nil {
+			p.err.SetText(p.s.explain(err))
+			p.err.Show()
+		} else {
+			p.err.Hide()
 		}
-		err := p.hd.SetHostDevices(camera, mic)
-		p.s.do(func() {
-			if err != nil {
-				p.err.SetText(p.s.explain(err))
-				p.err.Show()
-			} else {
-				p.err.Hide()
-			}
-		})
 	})
 }

@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -24,9 +21,8 @@ type NetworkApplier interface {
 // networkApplier hands the saved servers to the show's NetworkApplier, one
 // change at a time and only the latest.
 type networkApplier struct {
-	na     NetworkApplier // nil: the show cannot; changes apply at the next start
-	mu     sync.Mutex
-	latest atomic.Int64
+	na      NetworkApplier // nil: the show cannot; changes apply at the next start
+	changes latestOnly
 }
 
 // serversSaved applies the saved servers (those the studio can use: a bad
@@ -37,33 +33,23 @@ func (n *networkSection) serversSaved() {
 		n.saved()
 		return
 	}
-	gen := a.latest.Add(1)
-	n.s.async(func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.latest.Load() != gen {
-			return // a later change follows
-		}
+	a.changes.run(n.s, func() error {
 		var urls []string
 		for _, srv := range n.s.st.Get().Network.ICEServers {
 			if srv.Validate() == nil {
 				urls = append(urls, srv.Reveal())
 			}
 		}
-		err := a.na.SetICEServers(urls)
-		n.s.do(func() {
-			if a.latest.Load() != gen {
-				return
-			}
-			if err != nil {
-				n.note.SetText("Saved, but not applied: " + n.s.scrub(err.Error()) + ". It applies at the next start of Greenroom.")
-				n.note.Importance = widget.WarningImportance
-			} else {
-				n.note.SetText("Saved. It applies to guests who join from now on.")
-				n.note.Importance = widget.SuccessImportance
-			}
-			n.note.Show()
-			n.note.Refresh()
-		})
+		return a.na.SetICEServers(urls)
+	}, func(err error) {
+		if err != nil {
+			n.note.SetText("Saved, but not applied: " + n.s.scrub(err.Error()) + ". It applies at the next start of Greenroom.")
+			n.note.Importance = widget.WarningImportance
+		} else {
+			n.note.SetText("Saved. It applies to guests who join from now on.")
+			n.note.Importance = widget.SuccessImportance
+		}
+		n.note.Show()
+		n.note.Refresh()
 	})
 }

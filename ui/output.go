@@ -3,11 +3,11 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio/settings"
 )
 
 // OutputFormat is what makes the Settings tab's Output (size, frame rate,
@@ -37,8 +37,7 @@ type outputApplier struct {
 	// waiting is set (on the UI thread) while a change waits for the
 	// stream's end; ended applies it again then, to say how it went.
 	waiting bool
-	mu      sync.Mutex
-	latest  atomic.Int64
+	changes latestOnly
 }
 
 func (a *outputApplier) build(s *Studio) *widget.Label {
@@ -64,34 +63,25 @@ func (a *outputApplier) apply() {
 	if a.of == nil {
 		return
 	}
-	gen := a.latest.Add(1)
-	a.s.async(func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.latest.Load() != gen {
-			return // a later change follows
+	var out settings.Output
+	a.changes.run(a.s, func() error {
+		out = a.s.st.Get().Output
+		return a.of.SetOutput(out.Width, out.Height, out.FPS, out.VideoKbps)
+	}, func(err error) {
+		a.waiting = errors.Is(err, ErrOutputWhenLive)
+		switch {
+		case err == nil:
+			a.note.SetText(fmt.Sprintf("Applied: %s at %d fps, %d kb/s — the preview shows it, your next stream and recording are made that way.",
+				sizeLabel(out.Width, out.Height), out.FPS, out.VideoKbps))
+			a.note.Importance = widget.SuccessImportance
+		case errors.Is(err, ErrOutputWhenLive):
+			a.note.SetText("Saved. You're live: it applies when the stream ends.")
+			a.note.Importance = widget.WarningImportance
+		default:
+			a.note.SetText("Couldn't change the output: " + a.s.explain(err))
+			a.note.Importance = widget.DangerImportance
 		}
-		out := a.s.st.Get().Output
-		err := a.of.SetOutput(out.Width, out.Height, out.FPS, out.VideoKbps)
-		a.s.do(func() {
-			if a.latest.Load() != gen {
-				return
-			}
-			a.waiting = errors.Is(err, ErrOutputWhenLive)
-			switch {
-			case err == nil:
-				a.note.SetText(fmt.Sprintf("Applied: %s at %d fps, %d kb/s — the preview shows it, your next stream and recording are made that way.",
-					sizeLabel(out.Width, out.Height), out.FPS, out.VideoKbps))
-				a.note.Importance = widget.SuccessImportance
-			case errors.Is(err, ErrOutputWhenLive):
-				a.note.SetText("Saved. You're live: it applies when the stream ends.")
-				a.note.Importance = widget.WarningImportance
-			default:
-				a.note.SetText("Couldn't change the output: " + a.s.explain(err))
-				a.note.Importance = widget.DangerImportance
-			}
-			a.note.Show()
-			a.note.Refresh()
-		})
+		a.note.Show()
+		a.note.Refresh()
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -384,6 +385,35 @@ func (s *Studio) save(change func(*settings.Settings), done func(error)) {
 				s.showError("Couldn't save your settings: " + s.scrub(err.Error()))
 			}
 			if done != nil {
+				done(err)
+			}
+		})
+	})
+}
+
+// latestOnly applies a stream of changes off the UI thread, one at a time,
+// and only the latest: a change that a later one overtakes before it runs
+// is skipped (typing a bit rate saves 6, 600, 6000: only 6000 is applied),
+// and the UI hears only how the latest went.
+type latestOnly struct {
+	mu  sync.Mutex // held while a change is applied
+	gen atomic.Int64
+}
+
+// run applies work off the UI thread unless a later change overtakes it,
+// then calls done with its error on the UI thread unless a later change
+// came meanwhile.
+func (l *latestOnly) run(s *Studio, work func() error, done func(error)) {
+	gen := l.gen.Add(1)
+	s.async(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.gen.Load() != gen {
+			return // a later change follows
+		}
+		err := work()
+		s.do(func() {
+			if l.gen.Load() == gen {
 				done(err)
 			}
 		})

@@ -27,7 +27,7 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		cfg.Logger = s.log
 	}
 	if cfg.Active == nil {
-		cfg.Active = s.hasGuests
+		cfg.Active = s.guestsIn.Load // the host's feeds encode for guests only
 	}
 	write := func(t *webrtc.TrackLocalStaticSample) func(feed.Sample) {
 		return func(smp feed.Sample) {
@@ -65,17 +65,6 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	}, nil
 }
 
-// hasGuests says whether any guest is in the studio: the host's feeds
-// encode for them only.
-func (s *Studio) hasGuests() bool {
-	for _, p := range s.State().Participants {
-		if p.Role == RoleGuest {
-			return true
-		}
-	}
-	return false
-}
-
 // opusSilence is one Opus frame of silence (a CELT-only fullband 20 ms
 // frame with no content; RFC 6716 §3.1), what Opus encoders send for
 // digital silence.
@@ -97,7 +86,7 @@ func (s *Studio) StartHostScreenFeed(cfg feed.Config) (f *feed.Feed, stop func()
 		cfg.Logger = s.log
 	}
 	if cfg.Active == nil {
-		cfg.Active = s.hasGuests
+		cfg.Active = s.guestsIn.Load // the host's feeds encode for guests only
 	}
 	if cfg.Width == 0 {
 		cfg.Width, cfg.Height = 1280, 720

@@ -85,7 +85,11 @@ type Studio struct {
 	baseURL      string
 	controlToken Secret
 	pending      atomic.Int32 // WebSockets waiting for their "join"
-	hostMuted    atomic.Bool  // the host muted their own mic: the guests get silence
+	// What the host's feeds (host.go) ask of the show every packet, kept
+	// by changed: whether the host muted their own mic (the guests then
+	// get silence), and whether any guest is there to send to.
+	hostMuted atomic.Bool
+	guestsIn  atomic.Bool
 
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc
@@ -301,9 +305,6 @@ func (s *Studio) SetMuted(id string, on bool) error {
 	if _, err := s.show.setMuted(id, on); err != nil {
 		return err
 	}
-	if id == HostID {
-		s.hostMuted.Store(on)
-	}
 	s.log.Info("mute", "participant", id, "muted", on)
 	s.changed()
 	return nil
@@ -400,12 +401,21 @@ func (s *Studio) holdPlace(id string) {
 	})
 }
 
-// changed tells the SFU, the program (which hides who is off stage and
-// mutes whom the host muted) and every guest session that the show or the
-// set of tracks changed; each session then re-syncs what it forwards and
-// its roster.
+// changed tells the SFU, the host's feeds, the program (which hides who is
+// off stage and mutes whom the host muted) and every guest session that
+// the show or the set of tracks changed; each session then re-syncs what
+// it forwards and its roster.
 func (s *Studio) changed() {
-	s.sfu.setMuted(s.show.state())
+	st := s.show.state()
+	s.sfu.setMuted(st)
+	guests := false
+	for _, p := range st.Participants {
+		guests = guests || p.Role == RoleGuest
+		if p.ID == HostID {
+			s.hostMuted.Store(p.Muted)
+		}
+	}
+	s.guestsIn.Store(guests)
 	s.mu.Lock()
 	prog := s.scene
 	s.mu.Unlock()

@@ -42,12 +42,15 @@ const usage = `usage:
       --preset NAME              x264 preset (default veryfast)
       -v                         log what happens inside (to stderr)
   greenroom serve [flags]        the studio without a window: prints the guest link and the control URL
-      --listen ADDR              guest page, signaling and control API (default :8443; ICE on the same UDP port)
+      --listen ADDR              guest page, signaling and control API (default :8443; ICE on the same
+                                 port: every guest's media over UDP, or over TCP where UDP is blocked)
       --public-url URL           the base URL guests are given, when reached through a name or port forward
       --cert FILE --key FILE     your TLS certificate (default: a self-signed one kept in the config folder)
       --plain-http               plain HTTP, allowed only on a loopback --listen (tests, a guest on this machine)
       --ice URL                  a STUN or TURN server for guests behind strict networks (repeatable):
                                  stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp
+      --no-default-stun          leave out the public STUN servers used by default
+                                 (stun.l.google.com:19302, stun.cloudflare.com:3478)
       --nat-ip IP                the public address to offer guests when this machine is behind a 1:1 NAT
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
       --size, --fps, --video-kbps, --preset, -v   as for live

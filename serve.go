@@ -28,7 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		listen, publicURL, cert, key, recordFile, preset string
 		to, natIPs                                       []string
 		ice                                              []webrtc.ICEServer
-		plain, verbose                                   bool
+		plain, verbose, noDefaultSTUN                    bool
 		w, h                                             = 1280, 720
 		fps, kbps                                        int
 	)
@@ -47,6 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return nil
 	})
+	fs.BoolVar(&noDefaultSTUN, "no-default-stun", false, "")
 	fs.Func("nat-ip", "", func(v string) error {
 		if net.ParseIP(v) == nil {
 			return fmt.Errorf("--nat-ip %q: want an IP address", v)
@@ -77,6 +78,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := newLogger(stderr, verbose)
+	if !noDefaultSTUN {
+		defaults, err := studio.ParseICEServers(studio.DefaultSTUN)
+		if err != nil {
+			panic(err) // a bad default is a bug
+		}
+		ice = append(defaults, ice...)
+	}
 
 	var dests []studio.Destination
 	for i, u := range to {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"greenroom/encode/mediatest"
+	"greenroom/studio/settings"
 	"greenroom/studio/studiotest"
 )
 
@@ -57,6 +58,9 @@ func changedShare(a, b image.Image, r image.Rectangle) float64 {
 func TestWindowWithGuest(t *testing.T) {
 	display := mediatest.StartXvfb(t, "1280x800")
 	home := t.TempDir()
+	// No STUN server: the test machine reaches nothing outside (a new
+	// user's default STUN servers are public ones).
+	noSTUN(t, home)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
 	stdout, _ := cmd.StdoutPipe()
@@ -173,3 +177,16 @@ const hostStatsJS = `(async () => {
   });
   return out;
 })()`
+
+// noSTUN writes the settings of a user who removed every STUN/TURN server
+// into home's config folder.
+func noSTUN(t *testing.T, home string) {
+	t.Helper()
+	dir := filepath.Join(home, ".config", "greenroom")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(`{"network": {"ice_servers": []}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -455,7 +455,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 			g.screenMids[mid] = true
 		}
 	}
-	pc, err := g.st.sfu.api.NewPeerConnection(webrtc.Configuration{ICEServers: g.iceServers})
+	pc, err := g.st.sfu.api.Load().NewPeerConnection(webrtc.Configuration{ICEServers: studioSide(g.iceServers)})
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
@@ -615,7 +615,7 @@ func (g *guest) sync() {
 // studiotest.)
 func (g *guest) transceiverFor(t *pubTrack) (*webrtc.RTPTransceiver, error) {
 	if tr := g.idle(t); tr != nil {
-		sender, err := g.st.sfu.api.NewRTPSender(t.local, g.pc.SCTP().Transport())
+		sender, err := g.st.sfu.api.Load().NewRTPSender(t.local, g.pc.SCTP().Transport())
 		if err == nil {
 			if err = tr.SetSender(sender, t.local); err == nil {
 				return tr, nil

@@ -9,6 +9,13 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
+// DefaultSTUN are the STUN servers a new studio starts with (the window's
+// Settings → Network, serve without --no-default-stun): public, free, run
+// by large operators for WebRTC. With them the studio learns its media
+// port's public address, and a guest's browser its own, so that the two
+// can punch through home routers. They see only addresses, never media.
+var DefaultSTUN = []string{"stun:stun.l.google.com:19302", "stun:stun.cloudflare.com:3478"}
+
 // ParseICEServer reads a STUN or TURN server URL as WebRTC spells it, with
 // a TURN server's username and password before an @ (serve's --ice, the
 // window's settings): stun:stun.example.com:3478,

@@ -59,74 +59,118 @@ const sinkQueue = 512
 // subscribers joining at once share one.
 const pliInterval = 300 * time.Millisecond
 
-// sfu is the WebRTC side shared by every guest: one webrtc.API whose ICE
-// runs on a single UDP port (and optionally one TCP port), and the table of
-// published tracks. mu guards tracks; the API and muxes are set once;
-// iceServers is replaced whole (SetICEServers), never changed in place.
+// sfu is the WebRTC side shared by every guest: ICE on a single UDP port
+// (and over TCP on the web port, or a port of its own), and the table of
+// published tracks. mu guards tracks; the muxes are set once; api and
+// iceServers are replaced whole, never changed in place: api when the
+// public address of the UDP port is learned or changes (see publicaddr.go),
+// iceServers by SetICEServers.
 type sfu struct {
-	api        *webrtc.API
+	api        atomic.Pointer[webrtc.API]
 	iceServers atomic.Pointer[[]webrtc.ICEServer]
 	udpConn    net.PacketConn
-	udpMux     ice.UDPMux
+	udpMux     *ice.UniversalUDPMuxDefault
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
 	sink       Sink
 	log        *slog.Logger
 
+	// What every API is built from, set once by newSFU.
+	media    *webrtc.MediaEngine
+	reg      *interceptor.Registry
+	lf       pionLoggerFactory
+	networks []webrtc.NetworkType
+	nat1To1  []string // the user's public addresses (Config.NAT1To1IPs)
+
+	public atomic.Pointer[PublicAddr] // nil until learned
+
 	mu     sync.Mutex
 	tracks map[string][]*pubTrack // by publisher ID
 }
 
-func newSFU(cfg *Config, log *slog.Logger) (_ *sfu, err error) {
-	f := &sfu{sink: cfg.Sink, log: log, tracks: make(map[string][]*pubTrack)}
+// newSFU binds the ICE ports. tcpLn, if not nil, is where ICE over TCP
+// comes in (the web port's share, see splitListener); else
+// Config.ICETCPListen, if set.
+func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err error) {
+	f := &sfu{sink: cfg.Sink, log: log, tracks: make(map[string][]*pubTrack), tcpLn: tcpLn,
+		lf: pionLoggerFactory{log}, nat1To1: cfg.NAT1To1IPs}
 	f.setICEServers(cfg.ICEServers)
 	defer func() {
 		if err != nil {
 			f.close()
 		}
 	}()
-	lf := pionLoggerFactory{log}
 
-	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m); err != nil {
+	f.media = &webrtc.MediaEngine{}
+	if err := registerCodecs(f.media); err != nil {
 		return nil, fmt.Errorf("sfu: codecs: %w", err)
 	}
-	reg := &interceptor.Registry{}
+	f.reg = &interceptor.Registry{}
 	// NACK (generator and responder), RTCP sender/receiver reports and the
 	// TWCC header extension + feedback that Chromium's bandwidth estimation
 	// needs.
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if err := webrtc.RegisterDefaultInterceptors(f.media, f.reg); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 
-	se := webrtc.SettingEngine{LoggerFactory: lf}
 	f.udpConn, err = net.ListenPacket("udp", cfg.ICEUDPListen)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: ICE UDP port: %w", err)
 	}
-	f.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("ice-udp"), f.udpConn)
-	se.SetICEUDPMux(f.udpMux)
-	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
-	if cfg.ICETCPListen != "" {
+	// The universal mux also lets the studio ask a STUN server, from this
+	// very socket, which public address the port has (publicaddr.go).
+	f.udpMux = ice.NewUniversalUDPMuxDefault(ice.UniversalUDPMuxParams{Logger: f.lf.NewLogger("ice-udp"), UDPConn: f.udpConn})
+	f.networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if f.tcpLn == nil && cfg.ICETCPListen != "" {
 		f.tcpLn, err = net.Listen("tcp", cfg.ICETCPListen)
 		if err != nil {
 			return nil, fmt.Errorf("sfu: ICE TCP port: %w", err)
 		}
-		f.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("ice-tcp"), f.tcpLn, 8)
-		se.SetICETCPMux(f.tcpMux)
-		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
-	se.SetNetworkTypes(networks)
+	if f.tcpLn != nil {
+		f.tcpMux = webrtc.NewICETCPMux(f.lf.NewLogger("ice-tcp"), f.tcpLn, 8)
+		f.networks = append(f.networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	api, err := f.newAPI(nil)
+	if err != nil {
+		return nil, err
+	}
+	f.api.Store(api)
+	return f, nil
+}
+
+// newAPI builds the webrtc.API guests' connections are made with. public,
+// if not nil, is the UDP port's address as the internet sees it: offered
+// to guests beside the port's own addresses.
+func (f *sfu) newAPI(public *PublicAddr) (*webrtc.API, error) {
+	se := webrtc.SettingEngine{LoggerFactory: f.lf}
+	se.SetICEUDPMux(f.udpMux)
+	if f.tcpMux != nil {
+		se.SetICETCPMux(f.tcpMux)
+	}
+	se.SetNetworkTypes(f.networks)
 	// Tests run on loopback only, and a studio on a laptop may be reached as
 	// localhost; Chromium's mDNS host candidates need no resolving: the
 	// browser's STUN checks teach pion its address as peer-reflexive (#4).
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if len(cfg.NAT1To1IPs) > 0 {
-		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	switch {
+	case len(f.nat1To1) > 0:
+		se.SetNAT1To1IPs(f.nat1To1, webrtc.ICECandidateTypeHost)
+	case public != nil:
+		// A host candidate with the public address, on the same port:
+		// guests outside the LAN punch through to it (issue #16). Only UDP:
+		// the router keeps no TCP mapping for us unless one was made.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        []string{public.IP.String()},
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteAppend,
+			Networks:        []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6},
+		}); err != nil {
+			return nil, fmt.Errorf("sfu: public address %s: %w", public.IP, err)
+		}
 	}
-	f.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	return f, nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(f.media), webrtc.WithInterceptorRegistry(f.reg), webrtc.WithSettingEngine(se)), nil
 }
 
 // registerCodecs offers only what every browser can both send and receive and
@@ -236,6 +280,14 @@ func (f *sfu) close() {
 
 // udpAddr is the bound ICE UDP address.
 func (f *sfu) udpAddr() net.Addr { return f.udpConn.LocalAddr() }
+
+// tcpAddr is the bound ICE-TCP address; nil without ICE-TCP.
+func (f *sfu) tcpAddr() net.Addr {
+	if f.tcpLn == nil {
+		return nil
+	}
+	return f.tcpLn.Addr()
+}
 
 // publish adds a participant's track to the table. A screen's track is
 // shared if its guest said so already: under mu, as setSharing.

@@ -45,11 +45,16 @@ type Config struct {
 	// ICEUDPListen is the one UDP address all guests' media goes through.
 	// Default: the host and port of Listen, over UDP.
 	ICEUDPListen string
-	// ICETCPListen, if set, also accepts ICE over TCP on this address, for
-	// guests whose network blocks UDP.
-	ICETCPListen string
-	// ICEServers are the STUN/TURN servers handed to the studio's peer
-	// connections and to guest pages.
+	// ICE over TCP, for guests whose network blocks UDP, comes in on the
+	// web port (see tcpsplit.go), unless ICETCPListen gives it an address
+	// of its own or DisableICETCP turns it off.
+	ICETCPListen  string
+	DisableICETCP bool
+	// ICEServers are the STUN/TURN servers handed to guest pages. The
+	// studio asks the STUN servers for the public address of its media
+	// port, and uses the TURN servers on its side of each connection (see
+	// publicaddr.go). None by default: DefaultSTUN is the list the window
+	// and serve start with.
 	ICEServers []webrtc.ICEServer
 	// NAT1To1IPs are public addresses to advertise instead of the local ones
 	// (a studio behind a 1:1 NAT or a port forward).
@@ -82,6 +87,8 @@ type Studio struct {
 	sfu          *sfu
 	srv          *http.Server
 	ln           net.Listener
+	split        *splitListener // the web port shared with ICE-TCP; nil if not
+	reprobe      chan struct{}  // the STUN servers changed: ask again
 	baseURL      string
 	controlToken Secret
 	pending      atomic.Int32 // WebSockets waiting for their "join"
@@ -126,6 +133,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		controlToken: NewSecret(),
 		guestToken:   NewSecret(),
 		done:         make(chan struct{}),
+		reprobe:      make(chan struct{}, 1),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	defer func() {
@@ -136,6 +144,9 @@ func New(cfg Config) (_ *Studio, err error) {
 			}
 			if s.sfu != nil {
 				s.sfu.close()
+			}
+			if s.split != nil {
+				s.split.wait()
 			}
 		}
 	}()
@@ -161,14 +172,22 @@ func New(cfg Config) (_ *Studio, err error) {
 		return nil, fmt.Errorf("studio: listen: %w", err)
 	}
 	port := s.ln.Addr().(*net.TCPAddr).Port
+	var iceTCP net.Listener
+	if cfg.ICETCPListen == "" && !cfg.DisableICETCP {
+		s.split = newSplitListener(s.ln)
+		s.ln, iceTCP = s.split.web, s.split.ice
+	}
 	if tlsCfg != nil {
 		s.ln = tls.NewListener(s.ln, tlsCfg)
 	}
 	if s.cfg.ICEUDPListen == "" {
 		s.cfg.ICEUDPListen = net.JoinHostPort(host, fmt.Sprint(port))
 	}
-	s.sfu, err = newSFU(&s.cfg, s.log.With("component", "sfu"))
+	s.sfu, err = newSFU(&s.cfg, iceTCP, s.log.With("component", "sfu"))
 	if err != nil {
+		if iceTCP != nil {
+			_ = iceTCP.Close()
+		}
 		return nil, err
 	}
 	s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil)
@@ -186,7 +205,8 @@ func New(cfg Config) (_ *Studio, err error) {
 			s.log.Error("web server stopped", "err", err)
 		}
 	})
-	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "tls", tlsCfg != nil)
+	s.life.spawn(s.watchPublicAddr)
+	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "ice_tcp", s.sfu.tcpAddr(), "tls", tlsCfg != nil)
 	return s, nil
 }
 
@@ -209,6 +229,9 @@ func (s *Studio) Close() error {
 		cancel()
 		s.life.wait()
 		s.sfu.close()
+		if s.split != nil {
+			s.split.wait()
+		}
 		s.log.Info("studio closed")
 	})
 	<-s.done
@@ -236,6 +259,10 @@ func (s *Studio) Addr() net.Addr { return s.ln.Addr() }
 
 // ICEAddr is the bound address of the ICE UDP port.
 func (s *Studio) ICEAddr() net.Addr { return s.sfu.udpAddr() }
+
+// ICETCPAddr is the bound address of ICE over TCP (the web port's, by
+// default); nil when it is off.
+func (s *Studio) ICETCPAddr() net.Addr { return s.sfu.tcpAddr() }
 
 // RotateGuestToken replaces the guest link: the old link stops working,
 // guests already connected stay (and may still reconnect after a blip with
@@ -380,6 +407,10 @@ func (s *Studio) SetICEServers(servers []webrtc.ICEServer) error {
 		return fmt.Errorf("studio: %w", err)
 	}
 	s.sfu.setICEServers(servers)
+	select {
+	case s.reprobe <- struct{}{}:
+	default:
+	}
 	s.log.Info("ICE servers for guests joining from now on", "urls", iceURLs(servers))
 	return nil
 }

@@ -283,7 +283,8 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 
 // A guest whose connection breaks comes back into its place on stage with
 // its resume key, and the others receive it again; a guest that only knows
-// the ID gets a new place in the green room. One guest uses ICE over TCP.
+// the ID gets a new place in the green room. One guest uses ICE over TCP,
+// on a port of its own (TestICETCPOnTheWebPort has the default).
 func TestGuestResumesAfterBlip(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, func(c *studio.Config) { c.ICETCPListen = "127.0.0.1:0" })

@@ -44,7 +44,7 @@ func (f *netShow) last() ([]string, int) {
 // refusal is shown without the password.
 func TestNetworkAppliesToNewGuests(t *testing.T) {
 	f := &netShow{fakeShow: newFake()}
-	s, st := openShow(t, f, nil)
+	s, st := openShow(t, f, noServers)
 	n := &s.prefs.net
 	if m := settingsMarkup(s); !strings.Contains(m, "applies to guests who join from now on") || strings.Contains(m, "applies at the next start.") {
 		t.Errorf("the section does not say servers apply to guests joining from now on:\n%s", m)

@@ -3,6 +3,7 @@ package ui
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,10 +11,14 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/studio"
 	"greenroom/studio/settings"
 )
 
 const turnPass = "tUrN-s3cret-9x"
+
+// noServers is a user who removed every STUN/TURN server.
+func noServers(s *settings.Settings) { s.Network.ICEServers = nil }
 
 // rowTexts are the texts of the network section's rows, as shown.
 func rowTexts(n *networkSection) []string {
@@ -37,10 +42,15 @@ func settingsMarkup(s *testStudio) string {
 // are edited and removed; the section says when they apply.
 func TestNetworkServers(t *testing.T) {
 	f := newFake()
-	s, st := open(t, f, nil)
+	// A new user starts with the default STUN servers, listed as any other.
+	s0, _ := open(t, f, nil)
+	if got := rowTexts(&s0.prefs.net); !slices.Equal(got, studio.DefaultSTUN) {
+		t.Errorf("a new user's rows: %q, want %q", got, studio.DefaultSTUN)
+	}
+	s, st := open(t, f, noServers)
 	n := &s.prefs.net
 	if got := rowTexts(n); len(got) != 1 || !strings.Contains(got[0], "No STUN or TURN server") {
-		t.Errorf("a new user's rows: %q", got)
+		t.Errorf("the rows without a server: %q", got)
 	}
 	if !n.entry.Password {
 		t.Fatal("the server entry is not masked")

@@ -203,23 +203,38 @@ func (n Network) clone() Network {
 	return n
 }
 
+// defaultNetwork is a new user's: the default STUN servers.
+func defaultNetwork() Network {
+	var n Network
+	for _, u := range studio.DefaultSTUN {
+		n.ICEServers = append(n.ICEServers, NewICEServer(u))
+	}
+	return n
+}
+
 // fileNetwork is Network on disk, where the servers keep their passwords.
+// A file without the list (a new user, or one from before the default STUN
+// servers) gets the defaults; an empty list is the user's choice of none.
 type fileNetwork struct {
-	ICEServers []string `json:"ice_servers,omitempty"`
-	NATIP      string   `json:"nat_ip,omitempty"`
+	ICEServers *[]string `json:"ice_servers,omitempty"`
+	NATIP      string    `json:"nat_ip,omitempty"`
 }
 
 func fileNetworkOf(n Network) fileNetwork {
-	f := fileNetwork{NATIP: n.NATIP}
+	urls := []string{}
 	for _, s := range n.ICEServers {
-		f.ICEServers = append(f.ICEServers, s.Reveal())
+		urls = append(urls, s.Reveal())
 	}
-	return f
+	return fileNetwork{ICEServers: &urls, NATIP: n.NATIP}
 }
 
 func (f fileNetwork) network() Network {
 	n := Network{NATIP: strings.TrimSpace(f.NATIP)}
-	for _, s := range f.ICEServers {
+	if f.ICEServers == nil {
+		n.ICEServers = defaultNetwork().ICEServers
+		return n
+	}
+	for _, s := range *f.ICEServers {
 		n.ICEServers = append(n.ICEServers, NewICEServer(s))
 	}
 	return n

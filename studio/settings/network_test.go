@@ -33,8 +33,8 @@ func TestNetworkRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := st.Get().Network; len(n.ICEServers) != 0 || n.NATIP != "" {
-		t.Fatalf("a new user has a network: %+v", n)
+	if n := st.Get().Network; !reflect.DeepEqual(n, defaultNetwork()) || len(n.ICEServers) != len(studio.DefaultSTUN) || n.NATIP != "" {
+		t.Fatalf("a new user has %+v, want the default STUN servers", n)
 	}
 	if err := st.Update(func(s *Settings) { s.Network = network() }); err != nil {
 		t.Fatal(err)
@@ -65,10 +65,22 @@ func TestNetworkRoundTrip(t *testing.T) {
 	if st2.Get().Network.ICEServers[0].Reveal() == "stun:changed" {
 		t.Error("Get shares the servers with the store")
 	}
+
+	// No server at all is a choice that stays: the defaults don't come back.
+	if err := st2.Update(func(s *Settings) { s.Network.ICEServers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	st3, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st3.Get().Network; len(n.ICEServers) != 0 {
+		t.Errorf("removed every server, reopened with %v", n.ICEServers)
+	}
 }
 
 // TestOldFileWithoutNetwork: a file from before the network settings loads
-// as it was, with no servers, and saves.
+// as it was, with the default STUN servers, and saves.
 func TestOldFileWithoutNetwork(t *testing.T) {
 	dir := t.TempDir()
 	old := `{"destinations": [{"id": "d1", "service": "twitch", "name": "Twitch", "url": "rtmp://live.twitch.tv/app", "stream_key": "k123", "enabled": true}],
@@ -84,8 +96,8 @@ func TestOldFileWithoutNetwork(t *testing.T) {
 	if len(got.Destinations) != 1 || got.Destinations[0].Key.Reveal() != "k123" || got.RecordingDir != "/tmp/rec" {
 		t.Errorf("old file read as %+v", got)
 	}
-	if len(got.Network.ICEServers) != 0 || got.Network.NATIP != "" {
-		t.Errorf("old file has a network: %+v", got.Network)
+	if !reflect.DeepEqual(got.Network, defaultNetwork()) {
+		t.Errorf("old file has network %+v, want the defaults", got.Network)
 	}
 	if err := st.Update(func(s *Settings) { s.Output.FPS = 25 }); err != nil {
 		t.Fatal(err)

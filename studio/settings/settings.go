@@ -242,11 +242,12 @@ func (s Settings) BrandKit() (studio.BrandKit, bool) {
 }
 
 // Defaults returns the settings of a new user: no destination, 720p30 at
-// 4500 kb/s, recordings in ~/Videos/Greenroom.
+// 4500 kb/s, recordings in ~/Videos/Greenroom, the default STUN servers.
 func Defaults() Settings {
 	s := Settings{
-		Output: Output{Width: 1280, Height: 720, FPS: 30, VideoKbps: DefaultKbps(720)},
-		Window: Window{Width: 1280, Height: 800},
+		Output:  Output{Width: 1280, Height: 720, FPS: 30, VideoKbps: DefaultKbps(720)},
+		Window:  Window{Width: 1280, Height: 800},
+		Network: defaultNetwork(),
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -648,4 +649,16 @@ func sectionMid(sec string) string {
 	}
 	mid, _, _ := strings.Cut(rest, "\r")
 	return strings.TrimSpace(mid)
+}
+
+// RemoteCandidates lists the studio's ICE candidates the client knows, as
+// "udp 127.0.0.1:8443 host".
+func (c *Client) RemoteCandidates() []string {
+	var out []string
+	for _, s := range c.pc.GetStats() {
+		if r, ok := s.(webrtc.ICECandidateStats); ok && r.Type == webrtc.StatsTypeRemoteCandidate {
+			out = append(out, fmt.Sprintf("%s %s %s", r.Protocol, net.JoinHostPort(r.IP, strconv.Itoa(int(r.Port))), r.CandidateType))
+		}
+	}
+	return out
 }

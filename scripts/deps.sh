@@ -23,11 +23,24 @@ GREENROOM_PACKAGES=(
 	fonts-droid-fallback fonts-noto-color-emoji
 )
 
+# Only the tests need these (scripts/test installs them, scripts/run does
+# not): servers the tests start themselves, on loopback or in network
+# namespaces they make.
+#   proxy      Caddy: the creator's own TLS front (reverse proxy) before the
+#              studio, with a certificate from its internal CA
+GREENROOM_TEST_PACKAGES=(
+	caddy
+)
+
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES
-# that dpkg does not have fully installed.
+# (and GREENROOM_TEST_PACKAGES with "test") that dpkg does not have fully
+# installed.
 missing_packages() {
-	local p
-	for p in "${GREENROOM_PACKAGES[@]}"; do
+	local p pkgs=("${GREENROOM_PACKAGES[@]}")
+	if [[ ${1:-} == test ]]; then
+		pkgs+=("${GREENROOM_TEST_PACKAGES[@]}")
+	fi
+	for p in "${pkgs[@]}"; do
 		if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
 			echo "$p"
 		fi
@@ -51,7 +64,7 @@ as_root() {
 # when something is missing, so a prepared machine starts at once.
 ensure_packages() {
 	local missing
-	mapfile -t missing < <(missing_packages)
+	mapfile -t missing < <(missing_packages "${1:-}")
 	if [[ -f /etc/os-release ]] && grep -q '^ID=ubuntu' /etc/os-release; then
 		# Ubuntu ships Chromium only as a snap, which apt cannot install
 		# in a container; the guest tests say so when they need it.
@@ -90,8 +103,9 @@ ensure_go() {
 	fi
 }
 
-# ensure_deps makes this machine ready to build, test and run Greenroom.
+# ensure_deps makes this machine ready to build and run Greenroom, and with
+# "test" also to test it.
 ensure_deps() {
-	ensure_packages || return
+	ensure_packages "${1:-}" || return
 	ensure_go
 }

@@ -87,3 +87,23 @@ func TestICETCPOnTheWebPort(t *testing.T) {
 		t.Errorf("GET a wrong link on the shared port: %s, want 403", resp.Status)
 	}
 }
+
+// Behind a TLS front on this machine (the web port on loopback, the public
+// URL elsewhere) the media port listens on every interface: guests' media
+// comes straight to the studio, not through the front.
+func TestMediaPortBehindAFront(t *testing.T) {
+	for _, tc := range []struct {
+		public string
+		wantIP string
+	}{
+		{"https://studio.example.com", "::"},
+		{"", "127.0.0.1"},
+		{"http://localhost:9000", "127.0.0.1"},
+	} {
+		s := newStudio(t, func(c *studio.Config) { c.PublicURL = tc.public; c.ICEUDPListen = "" })
+		if ip := s.ICEAddr().(*net.UDPAddr).IP.String(); ip != tc.wantIP && !(tc.wantIP == "::" && ip == "0.0.0.0") {
+			t.Errorf("public URL %q: the media port listens on %s, want %s", tc.public, s.ICEAddr(), tc.wantIP)
+		}
+		s.Close()
+	}
+}

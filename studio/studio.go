@@ -43,7 +43,8 @@ type Config struct {
 	PlainHTTP bool
 
 	// ICEUDPListen is the one UDP address all guests' media goes through.
-	// Default: the host and port of Listen, over UDP.
+	// Default: the host and port of Listen, over UDP — on every interface
+	// when Listen is on loopback behind a PublicURL elsewhere (a TLS front).
 	ICEUDPListen string
 	// ICE over TCP, for guests whose network blocks UDP, comes in on the
 	// web port (see tcpsplit.go), unless ICETCPListen gives it an address
@@ -181,7 +182,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		s.ln = tls.NewListener(s.ln, tlsCfg)
 	}
 	if s.cfg.ICEUDPListen == "" {
-		s.cfg.ICEUDPListen = net.JoinHostPort(host, fmt.Sprint(port))
+		s.cfg.ICEUDPListen = net.JoinHostPort(mediaHost(host, cfg.PublicURL), fmt.Sprint(port))
 	}
 	s.sfu, err = newSFU(&s.cfg, iceTCP, s.log.With("component", "sfu"))
 	if err != nil {
@@ -456,6 +457,18 @@ func (s *Studio) changed() {
 	for _, c := range s.show.conns() {
 		c.changed()
 	}
+}
+
+// mediaHost is where the media port listens by default: beside the web
+// port, except behind a TLS front on this machine (the web port on
+// loopback, a public URL elsewhere), where guests' media still comes
+// straight to the studio (see the README), so on every interface.
+func mediaHost(webHost, publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if publicURL == "" || err != nil || !isLoopback(webHost) || isLoopback(u.Hostname()) {
+		return webHost
+	}
+	return ""
 }
 
 func isLoopback(host string) bool {

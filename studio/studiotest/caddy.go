@@ -1,0 +1,152 @@
+package studiotest
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// CaddyPath is Debian's Caddy, the TLS front (reverse proxy) creators put
+// before the studio.
+const CaddyPath = "/usr/bin/caddy"
+
+// Caddy is a running Caddy serving one HTTPS site with a certificate from
+// its own internal CA ("tls internal"), proxied to an upstream.
+type Caddy struct {
+	// Root is the CA that signed the site's certificate: a client that
+	// trusts only it trusts the site.
+	Root *x509.CertPool
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// CaddyConfig is what StartCaddy serves.
+type CaddyConfig struct {
+	Dir      string // for its config, storage (the CA) and log
+	Name     string // the site's name, e.g. studio.test
+	Listen   string // HTTPS address, e.g. 127.0.0.1:8443
+	Upstream string // the studio, e.g. 127.0.0.1:9000 (plain HTTP)
+	// Wrap, if set, runs Caddy through it, e.g. ["ip", "netns", "exec", "ns"].
+	Wrap []string
+}
+
+// StartCaddy starts Caddy and waits until the site answers. Close stops it.
+// It installs nothing in the system's trust store, serves no admin
+// endpoint and binds no port but Listen's (and a plain HTTP port on the same
+// host chosen by the OS, which Caddy insists on having).
+func StartCaddy(ctx context.Context, cfg CaddyConfig) (*Caddy, error) {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("caddy: listen %q: %w", cfg.Listen, err)
+	}
+	storage := filepath.Join(cfg.Dir, "storage")
+	conf := fmt.Sprintf(`{
+	admin off
+	skip_install_trust
+	auto_https disable_redirects
+	https_port %s
+	http_port %s
+	storage file_system %s
+}
+%s:%s {
+	bind %s
+	tls internal
+	reverse_proxy %s
+}
+`, port, freePort(host), storage, cfg.Name, port, host, cfg.Upstream)
+	confPath := filepath.Join(cfg.Dir, "Caddyfile")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	args := append(append([]string{}, cfg.Wrap...), CaddyPath, "run", "--config", confPath, "--adapter", "caddyfile")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "HOME="+cfg.Dir, "XDG_DATA_HOME="+cfg.Dir, "XDG_CONFIG_HOME="+cfg.Dir)
+	logf, err := os.Create(filepath.Join(cfg.Dir, "caddy.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("caddy: %w", err)
+	}
+	c := &Caddy{cmd: cmd, done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait() }()
+	rootFile := filepath.Join(storage, "pki", "authorities", "local", "root.crt")
+	for {
+		if pem, err := os.ReadFile(rootFile); err == nil {
+			pool := x509.NewCertPool()
+			if pool.AppendCertsFromPEM(pem) {
+				c.Root = pool
+			}
+		}
+		if c.Root != nil && siteUp(ctx, cfg) {
+			return c, nil
+		}
+		select {
+		case err := <-c.done:
+			log, _ := os.ReadFile(filepath.Join(cfg.Dir, "caddy.log"))
+			return nil, fmt.Errorf("caddy exited: %v\n%s", err, tail(string(log), 2000))
+		case <-ctx.Done():
+			c.Close()
+			log, _ := os.ReadFile(filepath.Join(cfg.Dir, "caddy.log"))
+			return nil, fmt.Errorf("caddy did not serve %s: %w\n%s", cfg.Listen, ctx.Err(), tail(string(log), 2000))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// siteUp says whether the HTTPS port takes connections. Where Caddy runs in
+// another network namespace the test can't reach it; then the root file
+// alone says it is up.
+func siteUp(ctx context.Context, cfg CaddyConfig) bool {
+	if len(cfg.Wrap) > 0 {
+		return true
+	}
+	d := net.Dialer{Timeout: time.Second}
+	conn, err := d.DialContext(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// Close stops Caddy and waits for it.
+func (c *Caddy) Close() {
+	if c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	c.cmd.Process = nil
+}
+
+// freePort is a TCP port free on host right now.
+func freePort(host string) string {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "0"
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return strings.TrimSpace(s)
+}

@@ -3,6 +3,7 @@ package studio
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,9 +35,31 @@ type Config struct {
 	// studio generates a self-signed ECDSA certificate once and keeps it in
 	// ConfigDir: browsers give camera and mic only to secure contexts.
 	CertFile, KeyFile string
-	// ConfigDir holds the self-signed certificate. Default:
-	// os.UserConfigDir()/greenroom.
+	// ConfigDir holds the self-signed certificate, and in acme/ the ACME
+	// account key and certificates. Default: os.UserConfigDir()/greenroom.
 	ConfigDir string
+	// Domain, if set, is the name guests reach the studio by (its DNS A
+	// record points at this machine or its router, and port 443 there
+	// reaches Listen): the studio gets a certificate for it from the ACME
+	// CA, one every browser trusts, answering the CA's TLS-ALPN-01
+	// challenge on its own HTTPS port, and renews it by itself. Getting it
+	// happens in the background: New does not wait, guests get the
+	// self-signed certificate until it is there or if the CA refuses, and
+	// Certificate says which and why. The guest link becomes
+	// https://Domain[:port] unless PublicURL is set. Not with CertFile or
+	// PlainHTTP.
+	Domain string
+	// ACMECA is the ACME directory URL of the CA. Default LetsEncrypt.
+	ACMECA string
+	// ACMEEmail, optional, is where the CA may write about the
+	// certificate (Let's Encrypt no longer sends expiry mail).
+	ACMEEmail string
+	// ACMERootCAs, if set, are the roots trusted for the CA's own HTTPS
+	// (a test CA); default the system's.
+	ACMERootCAs *x509.CertPool
+	// Resolver looks Domain up to check it points here before asking the
+	// CA. Default net.DefaultResolver.
+	Resolver *net.Resolver
 	// PlainHTTP serves plain HTTP. Browsers treat http://localhost as a
 	// secure context, so this is allowed only when listening on loopback
 	// (tests, a guest on the same machine).
@@ -91,6 +114,8 @@ type Studio struct {
 	hostMuted atomic.Bool
 	guestsIn  atomic.Bool
 
+	cert   CertStatus      // for a certificate that does not change: self-signed, a file, none
+	acme   *acmeCert       // with Config.Domain
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc
 
@@ -144,17 +169,9 @@ func New(cfg Config) (_ *Studio, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("studio: listen address %q: %w", cfg.Listen, err)
 	}
-	var tlsCfg *tls.Config
-	if cfg.PlainHTTP {
-		if !isLoopback(host) {
-			return nil, fmt.Errorf("studio: plain HTTP on %q: browsers only allow camera and mic over HTTPS except on localhost; listen on 127.0.0.1 or drop PlainHTTP", cfg.Listen)
-		}
-	} else {
-		cert, err := s.certificate()
-		if err != nil {
-			return nil, err
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsCfg, err := s.tlsConfig(host)
+	if err != nil {
+		return nil, err
 	}
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -171,8 +188,12 @@ func New(cfg Config) (_ *Studio, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil)
-	if err != nil {
+	if cfg.PublicURL == "" && s.acme != nil {
+		s.baseURL = "https://" + s.acme.domain
+		if port != 443 {
+			s.baseURL += ":" + fmt.Sprint(port)
+		}
+	} else if s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil); err != nil {
 		return nil, err
 	}
 
@@ -186,6 +207,9 @@ func New(cfg Config) (_ *Studio, err error) {
 			s.log.Error("web server stopped", "err", err)
 		}
 	})
+	if s.acme != nil {
+		s.life.spawn(func() { s.acme.run(s.ctx) })
+	}
 	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "tls", tlsCfg != nil)
 	return s, nil
 }
@@ -208,6 +232,9 @@ func (s *Studio) Close() error {
 		}
 		cancel()
 		s.life.wait()
+		if s.acme != nil {
+			s.acme.close()
+		}
 		s.sfu.close()
 		s.log.Info("studio closed")
 	})
@@ -277,8 +304,24 @@ func (s *Studio) guestTokenKind(tok string) (current, retired bool) {
 	return false, false
 }
 
-// State returns a snapshot of the show.
-func (s *Studio) State() State { return s.show.state() }
+// State returns a snapshot of the show, with the certificate guests are
+// served.
+func (s *Studio) State() State {
+	st := s.show.state()
+	c := s.Certificate()
+	st.Certificate = &c
+	return st
+}
+
+// Certificate says which certificate guests are served: with
+// Config.Domain, the CA's once the studio has it (CertACME), else the
+// self-signed one with Err saying why.
+func (s *Studio) Certificate() CertStatus {
+	if s.acme != nil {
+		return s.acme.certStatus()
+	}
+	return s.cert
+}
 
 // Subscribe returns the show's events and a function to stop them. The
 // channel never blocks the studio: when the subscriber falls behind its

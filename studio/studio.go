@@ -46,8 +46,8 @@ type Config struct {
 	// happens in the background: New does not wait, guests get the
 	// self-signed certificate until it is there or if the CA refuses, and
 	// Certificate says which and why. The guest link becomes
-	// https://Domain[:port] unless PublicURL is set. Not with CertFile or
-	// PlainHTTP.
+	// https://Domain (port 443, where the CA checks the name) unless
+	// PublicURL is set. Not with CertFile or PlainHTTP.
 	Domain string
 	// ACMECA is the ACME directory URL of the CA. Default LetsEncrypt.
 	ACMECA string
@@ -189,10 +189,10 @@ func New(cfg Config) (_ *Studio, err error) {
 		return nil, err
 	}
 	if cfg.PublicURL == "" && s.acme != nil {
+		// Port 443 whatever Listen says: that is where the CA validates
+		// the name (TLS-ALPN-01, RFC 8737), so that is where the name
+		// reaches the studio (often a router's 443 forwarded to :8443).
 		s.baseURL = "https://" + s.acme.domain
-		if port != 443 {
-			s.baseURL += ":" + fmt.Sprint(port)
-		}
 	} else if s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil); err != nil {
 		return nil, err
 	}

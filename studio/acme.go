@@ -45,7 +45,7 @@ type CertStatus struct {
 	// first name of a CertFile.
 	Domain   string
 	NotAfter time.Time
-	Issuer   string // "Let's Encrypt (R11)", "Greenroom"
+	Issuer   string // "Let's Encrypt E7", "Greenroom studio"
 	// Pending is true while the studio is getting its first certificate
 	// from the CA; guests are served the self-signed one meanwhile.
 	Pending bool
@@ -75,12 +75,16 @@ func (c CertStatus) MarshalJSON() ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// String is what the window shows: "trusted until 2 Mar 2027 (Let's
-// Encrypt (R11))", "self-signed".
+// String is what the window shows: "trusted until 2 Mar 2027, from Let's
+// Encrypt E7", "self-signed".
 func (c CertStatus) String() string {
 	switch {
-	case c.Kind == CertACME || c.Kind == CertFile:
-		return fmt.Sprintf("trusted until %s (%s)", c.NotAfter.Format("2 Jan 2006"), c.Issuer)
+	case c.Kind == CertACME:
+		return fmt.Sprintf("trusted until %s, from %s", c.NotAfter.Format("2 Jan 2006"), c.Issuer)
+	case c.Kind == CertFile:
+		return fmt.Sprintf("your certificate, until %s, from %s", c.NotAfter.Format("2 Jan 2006"), c.Issuer)
+	case c.Kind == CertNone:
+		return "plain HTTP"
 	case c.Pending:
 		return "self-signed while getting a certificate for " + c.Domain
 	case c.Err != nil:
@@ -103,14 +107,11 @@ func certStatusOf(kind CertKind, c *tls.Certificate) CertStatus {
 }
 
 func issuerName(leaf *x509.Certificate) string {
-	cn, org := leaf.Issuer.CommonName, leaf.Issuer.Organization
-	if len(org) > 0 && cn != "" {
-		return org[0] + " (" + cn + ")"
+	name := leaf.Issuer.CommonName
+	if org := leaf.Issuer.Organization; len(org) > 0 && !strings.Contains(name, org[0]) {
+		name = strings.TrimSpace(org[0] + " " + name)
 	}
-	if len(org) > 0 {
-		return org[0]
-	}
-	return cn
+	return name
 }
 
 // checkDomain returns the name in the form the CA and TLS use (lower case,

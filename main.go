@@ -50,6 +50,8 @@ const usage = `usage:
                                  (self-signed until it arrives or if the CA refuses; the guest link uses NAME)
       --acme-ca URL              another ACME CA's directory URL for --domain (default Let's Encrypt)
       --acme-email ADDR          a contact address for the CA (optional)
+      --acme-http ADDR           also answer the CA on ADDR (:80) over plain HTTP, when port 443 is not the studio's;
+                                 the guest link then keeps the --listen port
       --plain-http               plain HTTP, allowed only on a loopback --listen (tests, a guest on this machine)
       --ice URL                  a STUN or TURN server for guests behind strict networks (repeatable):
                                  stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp

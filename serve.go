@@ -27,7 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	var (
 		listen, publicURL, cert, key, recordFile, preset string
-		domain, acmeCA, acmeEmail                        string
+		domain, acmeCA, acmeEmail, acmeHTTP              string
 		to, natIPs                                       []string
 		ice                                              []webrtc.ICEServer
 		plain, verbose                                   bool
@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&domain, "domain", "", "")
 	fs.StringVar(&acmeCA, "acme-ca", "", "")
 	fs.StringVar(&acmeEmail, "acme-email", "", "")
+	fs.StringVar(&acmeHTTP, "acme-http", "", "")
 	fs.Func("to", "", func(s string) error { to = append(to, s); return nil })
 	var iceErr error // reported after Parse: the flag package would quote the password
 	fs.Func("ice", "", func(v string) error {
@@ -85,8 +86,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "greenroom serve: with --domain the studio gets its own certificate: drop --cert, --key and --plain-http")
 		return 2
 	}
-	if domain == "" && (acmeCA != "" || acmeEmail != "") {
-		fmt.Fprintln(stderr, "greenroom serve: --acme-ca and --acme-email go with --domain")
+	if domain == "" && (acmeCA != "" || acmeEmail != "" || acmeHTTP != "") {
+		fmt.Fprintln(stderr, "greenroom serve: --acme-ca, --acme-email and --acme-http go with --domain")
 		return 2
 	}
 	log := newLogger(stderr, verbose)
@@ -102,7 +103,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sess, err := startSession(
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
 		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
-			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ICEServers: ice, NAT1To1IPs: natIPs},
+			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ACMEHTTPListen: acmeHTTP, ICEServers: ice, NAT1To1IPs: natIPs},
 		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)

@@ -30,6 +30,7 @@ func TestServeDomainBadInput(t *testing.T) {
 		{[]string{"serve", "--domain", "studio.example.com", "--plain-http", "--listen", "127.0.0.1:0"}, 2, "drop --cert"},
 		{[]string{"serve", "--domain", "studio.example.com", "--cert", "c.pem", "--key", "k.pem"}, 2, "drop --cert"},
 		{[]string{"serve", "--acme-ca", "https://ca.example/dir"}, 2, "go with --domain"},
+		{[]string{"serve", "--acme-http", ":80"}, 2, "go with --domain"},
 		{[]string{"serve", "--domain", "192.0.2.7", "--listen", "127.0.0.1:0"}, 1, "not an address"},
 	} {
 		r := greenroom(t, 20*time.Second, tc.args...)

@@ -298,7 +298,8 @@ func (a *acmeCert) fetch(ctx context.Context) (*tls.Certificate, error) {
 func caError(err error) string {
 	var ae *acme.Error
 	if errors.As(err, &ae) && ae.Detail != "" {
-		return fmt.Sprintf("%s (%d %s)", strings.TrimSpace(ae.Detail), ae.StatusCode, strings.TrimPrefix(ae.ProblemType, "urn:ietf:params:acme:error:"))
+		code := strings.TrimSpace(fmt.Sprint(ae.StatusCode, " ", strings.TrimPrefix(ae.ProblemType, "urn:ietf:params:acme:error:")))
+		return fmt.Sprintf("%s (%s)", strings.TrimSpace(ae.Detail), code)
 	}
 	return err.Error()
 }
@@ -340,6 +341,42 @@ func (a *acmeCert) certStatus() CertStatus {
 		}
 	}
 	return st
+}
+
+// serveHTTP01 answers the CA's HTTP-01 challenge on Config.ACMEHTTPListen
+// and sends everything else there to the guest link's host.
+func (s *Studio) serveHTTP01() error {
+	ln, err := net.Listen("tcp", s.cfg.ACMEHTTPListen)
+	if err != nil {
+		return fmt.Errorf("studio: ACME HTTP listen: %w", err)
+	}
+	toHTTPS := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "Use HTTPS", http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, s.baseURL+r.URL.RequestURI(), http.StatusFound)
+	})
+	challenge := s.acme.m.HTTPHandler(toHTTPS)
+	s.acmeHTTP = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// autocert checks the Host header against the domain as is; a
+			// client may name the port (":80", or another in a test).
+			if h, _, err := net.SplitHostPort(r.Host); err == nil {
+				r.Host = h
+			}
+			challenge.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	srv := s.acmeHTTP
+	s.life.spawn(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("ACME HTTP server stopped", "err", err)
+		}
+	})
+	return nil
 }
 
 // close drops the connections to the CA kept for reuse. Call it once run

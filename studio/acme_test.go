@@ -74,7 +74,7 @@ func trusting(roots *x509.CertPool, addr string, skipVerify bool) *http.Client {
 func TestACMECertificate(t *testing.T) {
 	checkLeaksPebble(t)
 	port, dir := studiotest.FreePort(), t.TempDir()
-	p := studiotest.StartPebble(t, port)
+	p := studiotest.StartPebble(t, port, 0)
 	p.AddName(testDomain, "127.0.0.1")
 	s := acmeStudio(t, p, port, dir, nil)
 	if want := "https://" + testDomain + "/join/"; !strings.HasPrefix(s.GuestURL(), want) {
@@ -150,12 +150,56 @@ func TestACMECertificate(t *testing.T) {
 	}
 }
 
+// With ACMEHTTPListen the studio also answers HTTP-01 there, so it gets its
+// certificate when the name's port 443 is not the studio's (here Pebble's
+// TLS-ALPN-01 goes to a closed port); the guest link keeps the studio's
+// port, and plain HTTP there is sent to it.
+func TestACMEHTTP01(t *testing.T) {
+	checkLeaksPebble(t)
+	port, httpPort, closed := studiotest.FreePort(), studiotest.FreePort(), studiotest.FreePort()
+	p := studiotest.StartPebble(t, closed, httpPort)
+	p.AddName(testDomain, "127.0.0.1")
+	s := acmeStudio(t, p, port, t.TempDir(), func(c *studio.Config) {
+		c.ACMEHTTPListen = fmt.Sprintf("127.0.0.1:%d", httpPort)
+	})
+	link := fmt.Sprintf("https://%s:%d/join/", testDomain, port)
+	if !strings.HasPrefix(s.GuestURL(), link) {
+		t.Errorf("guest link %q, want %s…", s.GuestURL(), link)
+	}
+	if st := waitCert(t, s); st.Kind != studio.CertACME {
+		t.Fatalf("certificate %+v", st)
+	}
+	roots, err := p.IssuingRoots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := trusting(roots, s.Addr().String(), false).Get(s.GuestURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("guest page: %d", resp.StatusCode)
+	}
+
+	noRedirect := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(fmt.Sprintf("http://127.0.0.1:%d/join/x", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != link+"x" {
+		t.Errorf("plain HTTP: %d to %q, want 302 to %s", resp.StatusCode, loc, link+"x")
+	}
+}
+
 // When the CA cannot or will not give a certificate, the studio says why in
 // words and keeps serving the self-signed one.
 func TestACMERefusedFallsBackToSelfSigned(t *testing.T) {
 	checkLeaksPebble(t)
 	port := studiotest.FreePort()
-	p := studiotest.StartPebble(t, port)
+	p := studiotest.StartPebble(t, port, 0)
 	p.AddName(testDomain, "127.0.0.1")
 	p.AddName("blocked.greenroom.test", "127.0.0.1")
 	if err := p.Block("blocked.greenroom.test"); err != nil {
@@ -202,6 +246,7 @@ func TestDomainBadInput(t *testing.T) {
 		{"plain HTTP", func(c *studio.Config) { c.Domain = testDomain; c.PlainHTTP = true }, "plain HTTP"},
 		{"certificate files", func(c *studio.Config) { c.Domain = testDomain; c.CertFile, c.KeyFile = "c.pem", "k.pem" }, "certificate files"},
 		{"http CA", func(c *studio.Config) { c.Domain = testDomain; c.ACMECA = "http://ca.example/dir" }, "https://"},
+		{"HTTP-01 without a domain", func(c *studio.Config) { c.ACMEHTTPListen = "127.0.0.1:0" }, "no domain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

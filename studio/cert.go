@@ -30,6 +30,9 @@ const (
 // one; nil for PlainHTTP. It sets s.cert or s.acme.
 func (s *Studio) tlsConfig(host string) (*tls.Config, error) {
 	cfg := &s.cfg
+	if cfg.ACMEHTTPListen != "" && cfg.Domain == "" {
+		return nil, fmt.Errorf("studio: ACME HTTP listen %q: that is for Domain's certificate, and there is no domain", cfg.ACMEHTTPListen)
+	}
 	if cfg.Domain != "" && (cfg.PlainHTTP || cfg.CertFile != "" || cfg.KeyFile != "") {
 		return nil, fmt.Errorf("studio: domain %q: the studio gets its own certificate for it; drop the certificate files and plain HTTP", cfg.Domain)
 	}

@@ -49,6 +49,12 @@ type Config struct {
 	// https://Domain (port 443, where the CA checks the name) unless
 	// PublicURL is set. Not with CertFile or PlainHTTP.
 	Domain string
+	// ACMEHTTPListen, if set (":80"), also answers the CA's HTTP-01
+	// challenge there, for when port 443 of Domain is not the studio's:
+	// the CA asks http://Domain/.well-known/acme-challenge/ on port 80.
+	// Anything else there is redirected to the guest link's host. The
+	// guest link then keeps Listen's port (https://Domain:8443).
+	ACMEHTTPListen string
 	// ACMECA is the ACME directory URL of the CA. Default LetsEncrypt.
 	ACMECA string
 	// ACMEEmail, optional, is where the CA may write about the
@@ -104,6 +110,7 @@ type Studio struct {
 	show         *show
 	sfu          *sfu
 	srv          *http.Server
+	acmeHTTP     *http.Server // with Config.ACMEHTTPListen
 	ln           net.Listener
 	baseURL      string
 	controlToken Secret
@@ -162,6 +169,9 @@ func New(cfg Config) (_ *Studio, err error) {
 			if s.sfu != nil {
 				s.sfu.close()
 			}
+			if s.acmeHTTP != nil {
+				_ = s.acmeHTTP.Close()
+			}
 		}
 	}()
 
@@ -192,9 +202,19 @@ func New(cfg Config) (_ *Studio, err error) {
 		// Port 443 whatever Listen says: that is where the CA validates
 		// the name (TLS-ALPN-01, RFC 8737), so that is where the name
 		// reaches the studio (often a router's 443 forwarded to :8443).
+		// With HTTP-01 on port 80 instead, the name may reach any port.
 		s.baseURL = "https://" + s.acme.domain
+		if cfg.ACMEHTTPListen != "" && port != 443 {
+			s.baseURL += ":" + fmt.Sprint(port)
+		}
 	} else if s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil); err != nil {
 		return nil, err
+	}
+
+	if cfg.ACMEHTTPListen != "" {
+		if err := s.serveHTTP01(); err != nil {
+			return nil, err
+		}
 	}
 
 	s.srv = &http.Server{
@@ -229,6 +249,9 @@ func (s *Studio) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := s.srv.Shutdown(ctx); err != nil {
 			_ = s.srv.Close()
+		}
+		if s.acmeHTTP != nil {
+			_ = s.acmeHTTP.Close()
 		}
 		cancel()
 		s.life.wait()

@@ -47,10 +47,11 @@ type Pebble struct {
 // PebbleGoroutine is the function of the goroutine Pebble leaves behind.
 const PebbleGoroutine = "github.com/letsencrypt/pebble/v2/va.VAImpl.processTasks"
 
-// StartPebble starts Pebble validating TLS-ALPN-01 challenges on tlsPort;
-// the test's cleanup stops it (Close also does). Pebble's random waits and
-// its rejected nonces are off, to keep the test short and deterministic.
-func StartPebble(t testing.TB, tlsPort int) *Pebble {
+// StartPebble starts Pebble validating TLS-ALPN-01 challenges on tlsPort
+// and HTTP-01 ones on httpPort; the test's cleanup stops it (Close also
+// does). Pebble's random waits and its rejected nonces are off, to keep
+// the test short and deterministic.
+func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 	t.Helper()
 	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
@@ -68,7 +69,7 @@ func StartPebble(t testing.TB, tlsPort int) *Pebble {
 
 	p.db = db.NewMemoryStore()
 	ca := ca.New(logger, p.db, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "The default profile"}})
-	va := va.New(logger, 0, tlsPort, false, dnsAddr, p.db)
+	va := va.New(logger, httpPort, tlsPort, false, dnsAddr, p.db)
 	w := wfe.New(logger, p.db, va, ca, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
 	p.acme = httptest.NewTLSServer(w.Handler())
 	p.mgmt = httptest.NewTLSServer(w.ManagementHandler())

@@ -150,6 +150,7 @@ type acmeCert struct {
 	ours      func() []net.IP // this machine's addresses, the public ones it knows included
 	fallback  *tls.Certificate
 	log       *slog.Logger
+	port80    string // " (or 80)" with HTTP-01, for errors
 
 	mu     sync.Mutex
 	status CertStatus
@@ -178,6 +179,9 @@ func newACMECert(cfg *Config, ctx context.Context, dir string, log *slog.Logger)
 		resolver:  cfg.Resolver,
 		log:       log.With("domain", domain),
 		status:    CertStatus{Kind: CertSelfSigned, Domain: domain, Pending: true},
+	}
+	if cfg.ACMEHTTPListen != "" {
+		a.port80 = " and to port 80"
 	}
 	if a.resolver == nil {
 		a.resolver = net.DefaultResolver
@@ -288,7 +292,13 @@ func (a *acmeCert) fetch(ctx context.Context) (*tls.Certificate, error) {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		return nil, fmt.Errorf("the certificate authority %s gave no certificate for %s: %s%s", caName(a.ca), a.domain, caError(err), hint)
+		why := caError(err)
+		if strings.Contains(why, "no viable challenge type") {
+			// autocert tried every challenge and keeps the CA's reasons
+			// to itself; what is left to say is what they have in common.
+			why = "it could not check that this studio holds the name: the CA's connection to the name's port 443" + a.port80 + " did not reach the studio"
+		}
+		return nil, fmt.Errorf("the certificate authority %s gave no certificate for %s: %s%s", caName(a.ca), a.domain, why, hint)
 	}
 	return c, nil
 }

@@ -202,6 +202,7 @@ func TestACMERefusedFallsBackToSelfSigned(t *testing.T) {
 	p := studiotest.StartPebble(t, port, 0)
 	p.AddName(testDomain, "127.0.0.1")
 	p.AddName("blocked.greenroom.test", "127.0.0.1")
+	p.AddName("elsewhere.greenroom.test", "127.0.0.2")
 	if err := p.Block("blocked.greenroom.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +212,8 @@ func TestACMERefusedFallsBackToSelfSigned(t *testing.T) {
 		{"no such directory", testDomain, p.Directory + "/nope", "no ACME certificate authority at " + p.Directory + "/nope"},
 		{"CA policy", "blocked.greenroom.test", p.Directory, "gave no certificate for blocked.greenroom.test: Order included an identifier for which issuance is forbidden by policy"},
 		{"no DNS", "nowhere.greenroom.test", p.Directory, "nowhere.greenroom.test does not resolve"},
+		// 127.0.0.2 is loopback too, but not the studio's address.
+		{"DNS elsewhere", "elsewhere.greenroom.test", p.Directory, "did not reach the studio (elsewhere.greenroom.test resolves to 127.0.0.2, which is not this machine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := acmeStudio(t, p, port, t.TempDir(), func(c *studio.Config) { c.Domain, c.ACMECA = tc.domain, tc.ca })

@@ -51,7 +51,9 @@ type CertStatus struct {
 	Pending bool
 	// Err is why there is no certificate from the CA (Kind is then
 	// CertSelfSigned), in words a creator can act on. The studio tries
-	// again by itself (after two minutes, then less and less often).
+	// again by itself (after two minutes, then less and less often). With
+	// Kind CertACME it says the certificate is near its end or past it
+	// and the CA has not renewed it.
 	Err error
 }
 
@@ -79,6 +81,8 @@ func (c CertStatus) MarshalJSON() ([]byte, error) {
 // Encrypt E7", "self-signed".
 func (c CertStatus) String() string {
 	switch {
+	case c.Kind == CertACME && c.Err != nil:
+		return c.Err.Error()
 	case c.Kind == CertACME:
 		return fmt.Sprintf("trusted until %s, from %s", c.NotAfter.Format("2 Jan 2006"), c.Issuer)
 	case c.Kind == CertFile:
@@ -150,7 +154,7 @@ type acmeCert struct {
 	ours      func() []net.IP // this machine's addresses, the public ones it knows included
 	fallback  *tls.Certificate
 	log       *slog.Logger
-	port80    string // " (or 80)" with HTTP-01, for errors
+	port80    string // " and to port 80" with HTTP-01, for errors
 
 	mu     sync.Mutex
 	status CertStatus
@@ -158,7 +162,7 @@ type acmeCert struct {
 
 // newACMECert checks the domain and the CA's URL; set fallback before
 // serving.
-func newACMECert(cfg *Config, ctx context.Context, dir string, log *slog.Logger) (*acmeCert, error) {
+func newACMECert(ctx context.Context, cfg *Config, dir string, log *slog.Logger) (*acmeCert, error) {
 	domain, err := checkDomain(cfg.Domain)
 	if err != nil {
 		return nil, err
@@ -189,6 +193,8 @@ func newACMECert(cfg *Config, ctx context.Context, dir string, log *slog.Logger)
 	nat := cfg.NAT1To1IPs
 	a.ours = func() []net.IP { return ourAddresses(nat) }
 	a.m = &autocert.Manager{
+		// Asking for a certificate (Config.Domain) is accepting the CA's
+		// terms; the README says so.
 		Prompt:     autocert.AcceptTOS,
 		Cache:      autocert.DirCache(filepath.Join(dir, "acme")),
 		HostPolicy: autocert.HostWhitelist(domain),
@@ -344,10 +350,22 @@ func (a *acmeCert) certStatus() CertStatus {
 	a.mu.Lock()
 	st := a.status
 	a.mu.Unlock()
-	if st.Kind == CertACME {
-		// After a renewal autocert serves the new certificate.
-		if c, err := a.m.GetCertificate(ecdsaHello(a.domain)); err == nil && c.Leaf != nil {
-			st.NotAfter, st.Issuer = c.Leaf.NotAfter, issuerName(c.Leaf)
+	if st.Kind != CertACME {
+		return st
+	}
+	// After a renewal autocert serves the new certificate.
+	c, err := a.m.GetCertificate(ecdsaHello(a.domain))
+	if err != nil || c.Leaf == nil {
+		return st
+	}
+	st.NotAfter, st.Issuer = c.Leaf.NotAfter, issuerName(c.Leaf)
+	// autocert renews a third of the lifetime before the end and keeps
+	// its failures to itself; half of that gone means the CA has been
+	// refusing for days.
+	if left := time.Until(c.Leaf.NotAfter); left < c.Leaf.NotAfter.Sub(c.Leaf.NotBefore)/6 {
+		st.Err = fmt.Errorf("the certificate for %s ends on %s and the CA has not renewed it yet: check that the name still points here and port 443 still reaches the studio", a.domain, c.Leaf.NotAfter.Format("2 Jan 2006"))
+		if left <= 0 {
+			st.Err = fmt.Errorf("the certificate for %s ended on %s and the CA did not renew it: check that the name still points here and port 443 still reaches the studio", a.domain, c.Leaf.NotAfter.Format("2 Jan 2006"))
 		}
 	}
 	return st

@@ -41,7 +41,7 @@ func (s *Studio) tlsConfig(host string) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s.acme, err = newACMECert(cfg, s.ctx, dir, s.log.With("component", "acme")); err != nil {
+		if s.acme, err = newACMECert(s.ctx, cfg, dir, s.log.With("component", "acme")); err != nil {
 			return nil, err
 		}
 	}

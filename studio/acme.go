@@ -104,7 +104,7 @@ func certStatusOf(kind CertKind, c *tls.Certificate) CertStatus {
 	}
 	st.NotAfter = c.Leaf.NotAfter
 	st.Issuer = issuerName(c.Leaf)
-	if len(c.Leaf.DNSNames) > 0 {
+	if kind == CertFile && len(c.Leaf.DNSNames) > 0 {
 		st.Domain = c.Leaf.DNSNames[0]
 	}
 	return st

@@ -269,3 +269,29 @@ func TestDomainBadInput(t *testing.T) {
 		})
 	}
 }
+
+// Without a domain, Certificate says what the studio serves: self-signed,
+// the user's file, or nothing (plain HTTP); /api/state carries it.
+func TestCertificateKinds(t *testing.T) {
+	checkLeaks(t)
+	dir := t.TempDir()
+	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false; c.ConfigDir = dir })
+	if st := s.Certificate(); st.Kind != studio.CertSelfSigned || st.Err != nil || st.Domain != "" || st.String() != "self-signed" {
+		t.Errorf("self-signed: %+v %q", st, st)
+	}
+	s.Close()
+	files := func(c *studio.Config) {
+		c.PlainHTTP = false
+		c.CertFile, c.KeyFile = filepath.Join(dir, "selfsigned-cert.pem"), filepath.Join(dir, "selfsigned-key.pem")
+	}
+	if st := newStudio(t, files).Certificate(); st.Kind != studio.CertFile || time.Until(st.NotAfter) < 24*time.Hour || st.Domain != "localhost" {
+		t.Errorf("file: %+v", st)
+	}
+	plain := newStudio(t, nil)
+	if st := plain.Certificate(); st.Kind != studio.CertNone {
+		t.Errorf("plain HTTP: %+v", st)
+	}
+	if code, out := api(t, plain, "GET", "/api/state", "", ""); code != 200 || fmt.Sprint(out["certificate"]) != "map[kind:none]" {
+		t.Errorf("/api/state: %d %v", code, out["certificate"])
+	}
+}

@@ -46,6 +46,13 @@ const usage = `usage:
                                  port: every guest's media over UDP, or over TCP where UDP is blocked)
       --public-url URL           the base URL guests are given, when reached through a name or port forward
       --cert FILE --key FILE     your TLS certificate (default: a self-signed one kept in the config folder)
+      --domain NAME              get a certificate browsers trust for NAME from Let's Encrypt, renewed by itself;
+                                 NAME must resolve to this machine and port 443 there reach --listen
+                                 (self-signed until it arrives or if the CA refuses; the guest link uses NAME)
+      --acme-ca URL              another ACME CA's directory URL for --domain (default Let's Encrypt)
+      --acme-email ADDR          a contact address for the CA (optional)
+      --acme-http ADDR           also answer the CA on ADDR (:80) over plain HTTP, when port 443 is not the studio's;
+                                 the guest link then keeps the --listen port
       --plain-http               plain HTTP, allowed only on a loopback --listen (tests, a guest on this machine)
       --ice URL                  a STUN or TURN server for guests behind strict networks (repeatable):
                                  stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp

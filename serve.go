@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -26,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	var (
 		listen, publicURL, cert, key, recordFile, preset string
+		domain, acmeCA, acmeEmail, acmeHTTP              string
 		to, natIPs                                       []string
 		ice                                              []webrtc.ICEServer
 		plain, verbose, noDefaultSTUN                    bool
@@ -37,6 +39,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cert, "cert", "", "")
 	fs.StringVar(&key, "key", "", "")
 	fs.BoolVar(&plain, "plain-http", false, "")
+	fs.StringVar(&domain, "domain", "", "")
+	fs.StringVar(&acmeCA, "acme-ca", "", "")
+	fs.StringVar(&acmeEmail, "acme-email", "", "")
+	fs.StringVar(&acmeHTTP, "acme-http", "", "")
 	fs.Func("to", "", func(s string) error { to = append(to, s); return nil })
 	var iceErr error // reported after Parse: the flag package would quote the password
 	fs.Func("ice", "", func(v string) error {
@@ -77,6 +83,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "greenroom serve: give both --cert and --key, or neither")
 		return 2
 	}
+	if domain != "" && (cert != "" || plain) {
+		fmt.Fprintln(stderr, "greenroom serve: with --domain the studio gets its own certificate: drop --cert, --key and --plain-http")
+		return 2
+	}
+	if domain == "" && (acmeCA != "" || acmeEmail != "" || acmeHTTP != "") {
+		fmt.Fprintln(stderr, "greenroom serve: --acme-ca, --acme-email and --acme-http go with --domain")
+		return 2
+	}
 	log := newLogger(stderr, verbose)
 	if !noDefaultSTUN {
 		defaults, err := studio.ParseICEServers(studio.DefaultSTUN)
@@ -97,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sess, err := startSession(
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
 		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
-			ICEServers: ice, NAT1To1IPs: natIPs},
+			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ACMEHTTPListen: acmeHTTP, ICEServers: ice, NAT1To1IPs: natIPs},
 		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
@@ -106,12 +120,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	s := sess.studio
 	fmt.Fprintf(stdout, "guest link: %s\n", s.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", s.ControlURL())
+	if domain != "" {
+		reportCertificate(ctx, s, stdout, stderr)
+	}
 	<-ctx.Done()
 	if closeErr := sess.Close(); closeErr != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", closeErr)
 		return 1
 	}
 	return 0
+}
+
+// reportCertificate says where getting the certificate for --domain is, and
+// then how it ended: on stdout when browsers will trust the studio, on
+// stderr (one line) when guests will see a warning.
+func reportCertificate(ctx context.Context, s *studio.Studio, stdout, stderr io.Writer) {
+	st := s.Certificate()
+	if st.Pending {
+		fmt.Fprintf(stdout, "certificate: getting one for %s (guests get the self-signed one meanwhile)\n", st.Domain)
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for st.Pending {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			st = s.Certificate()
+		}
+	}
+	if st.Err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: certificate: %v (guests get the self-signed one meanwhile)\n", st.Err)
+		return
+	}
+	fmt.Fprintf(stdout, "certificate: %s, %s\n", st.Domain, st)
 }
 
 func parseSize(s string) (int, int, error) {

@@ -17,3 +17,25 @@ func TestServeBadICEFlags(t *testing.T) {
 		}
 	}
 }
+
+// --domain with a certificate of one's own, or without a domain the CA
+// flags, is refused before anything starts; a domain that cannot have a
+// certificate fails with one line.
+func TestServeDomainBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"serve", "--domain", "studio.example.com", "--plain-http", "--listen", "127.0.0.1:0"}, 2, "drop --cert"},
+		{[]string{"serve", "--domain", "studio.example.com", "--cert", "c.pem", "--key", "k.pem"}, 2, "drop --cert"},
+		{[]string{"serve", "--acme-ca", "https://ca.example/dir"}, 2, "go with --domain"},
+		{[]string{"serve", "--acme-http", ":80"}, 2, "go with --domain"},
+		{[]string{"serve", "--domain", "192.0.2.7", "--listen", "127.0.0.1:0"}, 1, "not an address"},
+	} {
+		r := greenroom(t, 20*time.Second, tc.args...)
+		if r.code != tc.code || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("greenroom %v: exit %d, stderr %q; want %d and one line with %q", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+}

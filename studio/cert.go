@@ -16,12 +16,61 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/crypto/acme"
 )
 
 const (
 	selfSignedCert = "selfsigned-cert.pem"
 	selfSignedKey  = "selfsigned-key.pem"
 )
+
+// tlsConfig is the web server's TLS: the user's certificate, the CA's for
+// Config.Domain (with the self-signed one until then), or the self-signed
+// one; nil for PlainHTTP. It sets s.cert or s.acme.
+func (s *Studio) tlsConfig(host string) (*tls.Config, error) {
+	cfg := &s.cfg
+	if cfg.ACMEHTTPListen != "" && cfg.Domain == "" {
+		return nil, fmt.Errorf("studio: ACME HTTP listen %q: that is for Domain's certificate, and there is no domain", cfg.ACMEHTTPListen)
+	}
+	if cfg.Domain != "" && (cfg.PlainHTTP || cfg.CertFile != "" || cfg.KeyFile != "") {
+		return nil, fmt.Errorf("studio: domain %q: the studio gets its own certificate for it; drop the certificate files and plain HTTP", cfg.Domain)
+	}
+	if cfg.Domain != "" {
+		dir, err := s.configDir()
+		if err != nil {
+			return nil, err
+		}
+		if s.acme, err = newACMECert(s.ctx, cfg, dir, s.log.With("component", "acme")); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.PlainHTTP {
+		if !isLoopback(host) {
+			return nil, fmt.Errorf("studio: plain HTTP on %q: browsers only allow camera and mic over HTTPS except on localhost; listen on 127.0.0.1 or drop PlainHTTP", cfg.Listen)
+		}
+		s.cert = CertStatus{Kind: CertNone}
+		return nil, nil
+	}
+	cert, err := s.certificate()
+	if err != nil {
+		return nil, err
+	}
+	kind := CertSelfSigned
+	if cfg.CertFile != "" {
+		kind = CertFile
+	}
+	s.cert = certStatusOf(kind, &cert)
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if s.acme == nil {
+		return tlsCfg, nil
+	}
+	s.acme.fallback = &cert
+	tlsCfg.GetCertificate = s.acme.getCertificate
+	// The CA's TLS-ALPN-01 validation (RFC 8737) comes to this port too.
+	tlsCfg.NextProtos = []string{"http/1.1", acme.ALPNProto}
+	return tlsCfg, nil
+}
 
 // certificate returns the user's certificate, or the studio's self-signed
 // one, generating it on first use. The same certificate is kept across runs

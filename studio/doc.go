@@ -37,7 +37,7 @@
 // TOKEN" or "?token=TOKEN" (401 otherwise); JSON in, JSON out, errors as
 // {"error": "..."}:
 //
-//	GET  /api/state                          → State
+//	GET  /api/state                          → State, with "certificate": CertStatus
 //	GET  /api/events                         → Server-Sent Events: "state", then one per Event
 //	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
 //	POST /api/mute   {"id": "g1", "on": true} → State (404 unknown id); the host mutes or unmutes
@@ -55,6 +55,17 @@
 // in constant time; a wrong one gets a friendly 403 page). The page
 // (package assets) signals over /join/TOKEN/ws; the protocol and its
 // no-glare negotiation scheme are in package signal.
+//
+// # Certificates
+//
+// Browsers give camera and mic only to secure contexts, so guests come over
+// HTTPS: the user's certificate (Config.CertFile), or one from an ACME CA
+// (Let's Encrypt) for Config.Domain, or else a self-signed one the studio
+// makes once. The ACME certificate (acme.go, golang.org/x/crypto's
+// autocert) is got in the background, validated by TLS-ALPN-01 on the
+// studio's own port, cached in ConfigDir/acme and renewed by autocert;
+// until it is there, and whenever the CA refuses, guests get the
+// self-signed one and Certificate() says why.
 //
 // A guest whose connection breaks keeps its place (stage or green room)
 // for Config.ReconnectGrace, marked Connected=false; the page reconnects

@@ -70,6 +70,9 @@ type State struct {
 	Live bool `json:"live"`
 	// Participants in the order they joined, the host first.
 	Participants []Participant `json:"participants"`
+	// Certificate is the certificate guests are served (Studio.State
+	// fills it in).
+	Certificate *CertStatus `json:"certificate,omitempty"`
 }
 
 // EventKind names what happened.

@@ -3,6 +3,7 @@ package studio
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,9 +35,37 @@ type Config struct {
 	// studio generates a self-signed ECDSA certificate once and keeps it in
 	// ConfigDir: browsers give camera and mic only to secure contexts.
 	CertFile, KeyFile string
-	// ConfigDir holds the self-signed certificate. Default:
-	// os.UserConfigDir()/greenroom.
+	// ConfigDir holds the self-signed certificate, and in acme/ the ACME
+	// account key and certificates. Default: os.UserConfigDir()/greenroom.
 	ConfigDir string
+	// Domain, if set, is the name guests reach the studio by (its DNS A
+	// record points at this machine or its router, and port 443 there
+	// reaches Listen): the studio gets a certificate for it from the ACME
+	// CA, one every browser trusts, answering the CA's TLS-ALPN-01
+	// challenge on its own HTTPS port, and renews it by itself. Getting it
+	// happens in the background: New does not wait, guests get the
+	// self-signed certificate until it is there or if the CA refuses, and
+	// Certificate says which and why. The guest link becomes
+	// https://Domain (port 443, where the CA checks the name) unless
+	// PublicURL is set. Not with CertFile or PlainHTTP.
+	Domain string
+	// ACMEHTTPListen, if set (":80"), also answers the CA's HTTP-01
+	// challenge there, for when port 443 of Domain is not the studio's:
+	// the CA asks http://Domain/.well-known/acme-challenge/ on port 80.
+	// Anything else there is redirected to the guest link's host. The
+	// guest link then keeps Listen's port (https://Domain:8443).
+	ACMEHTTPListen string
+	// ACMECA is the ACME directory URL of the CA. Default LetsEncrypt.
+	ACMECA string
+	// ACMEEmail, optional, is where the CA may write about the
+	// certificate (Let's Encrypt no longer sends expiry mail).
+	ACMEEmail string
+	// ACMERootCAs, if set, are the roots trusted for the CA's own HTTPS
+	// (a test CA); default the system's.
+	ACMERootCAs *x509.CertPool
+	// Resolver looks Domain up to check it points here before asking the
+	// CA. Default net.DefaultResolver.
+	Resolver *net.Resolver
 	// PlainHTTP serves plain HTTP. Browsers treat http://localhost as a
 	// secure context, so this is allowed only when listening on loopback
 	// (tests, a guest on the same machine).
@@ -87,6 +116,7 @@ type Studio struct {
 	show         *show
 	sfu          *sfu
 	srv          *http.Server
+	acmeHTTP     *http.Server // with Config.ACMEHTTPListen
 	ln           net.Listener
 	split        *splitListener // the web port shared with ICE-TCP; nil if not
 	reprobe      chan struct{}  // the STUN servers changed: ask again
@@ -99,6 +129,8 @@ type Studio struct {
 	hostMuted atomic.Bool
 	guestsIn  atomic.Bool
 
+	cert   CertStatus      // for a certificate that does not change: self-signed, a file, none
+	acme   *acmeCert       // with Config.Domain
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc
 
@@ -149,6 +181,9 @@ func New(cfg Config) (_ *Studio, err error) {
 			if s.split != nil {
 				s.split.wait()
 			}
+			if s.acmeHTTP != nil {
+				_ = s.acmeHTTP.Close()
+			}
 		}
 	}()
 
@@ -156,17 +191,9 @@ func New(cfg Config) (_ *Studio, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("studio: listen address %q: %w", cfg.Listen, err)
 	}
-	var tlsCfg *tls.Config
-	if cfg.PlainHTTP {
-		if !isLoopback(host) {
-			return nil, fmt.Errorf("studio: plain HTTP on %q: browsers only allow camera and mic over HTTPS except on localhost; listen on 127.0.0.1 or drop PlainHTTP", cfg.Listen)
-		}
-	} else {
-		cert, err := s.certificate()
-		if err != nil {
-			return nil, err
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsCfg, err := s.tlsConfig(host)
+	if err != nil {
+		return nil, err
 	}
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -191,9 +218,23 @@ func New(cfg Config) (_ *Studio, err error) {
 		}
 		return nil, err
 	}
-	s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil)
-	if err != nil {
+	if cfg.PublicURL == "" && s.acme != nil {
+		// Port 443 whatever Listen says: that is where the CA validates
+		// the name (TLS-ALPN-01, RFC 8737), so that is where the name
+		// reaches the studio (often a router's 443 forwarded to :8443).
+		// With HTTP-01 on port 80 instead, the name may reach any port.
+		s.baseURL = "https://" + s.acme.domain
+		if cfg.ACMEHTTPListen != "" && port != 443 {
+			s.baseURL += ":" + fmt.Sprint(port)
+		}
+	} else if s.baseURL, err = baseURL(cfg.PublicURL, host, port, tlsCfg != nil); err != nil {
 		return nil, err
+	}
+
+	if cfg.ACMEHTTPListen != "" {
+		if err := s.serveHTTP01(); err != nil {
+			return nil, err
+		}
 	}
 
 	s.srv = &http.Server{
@@ -206,6 +247,9 @@ func New(cfg Config) (_ *Studio, err error) {
 			s.log.Error("web server stopped", "err", err)
 		}
 	})
+	if s.acme != nil {
+		s.life.spawn(func() { s.acme.run(s.ctx) })
+	}
 	s.life.spawn(s.watchPublicAddr)
 	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "ice_tcp", s.sfu.tcpAddr(), "tls", tlsCfg != nil)
 	return s, nil
@@ -227,8 +271,14 @@ func (s *Studio) Close() error {
 		if err := s.srv.Shutdown(ctx); err != nil {
 			_ = s.srv.Close()
 		}
+		if s.acmeHTTP != nil {
+			_ = s.acmeHTTP.Close()
+		}
 		cancel()
 		s.life.wait()
+		if s.acme != nil {
+			s.acme.close()
+		}
 		s.sfu.close()
 		if s.split != nil {
 			s.split.wait()
@@ -305,8 +355,24 @@ func (s *Studio) guestTokenKind(tok string) (current, retired bool) {
 	return false, false
 }
 
-// State returns a snapshot of the show.
-func (s *Studio) State() State { return s.show.state() }
+// State returns a snapshot of the show, with the certificate guests are
+// served.
+func (s *Studio) State() State {
+	st := s.show.state()
+	c := s.Certificate()
+	st.Certificate = &c
+	return st
+}
+
+// Certificate says which certificate guests are served: with
+// Config.Domain, the CA's once the studio has it (CertACME), else the
+// self-signed one with Err saying why.
+func (s *Studio) Certificate() CertStatus {
+	if s.acme != nil {
+		return s.acme.certStatus()
+	}
+	return s.cert
+}
 
 // Subscribe returns the show's events and a function to stop them. The
 // channel never blocks the studio: when the subscriber falls behind its

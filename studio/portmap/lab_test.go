@@ -5,6 +5,7 @@ package portmap
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 // Status as a JSON line, and closes the Mapper when told "close" on stdin.
 func TestMain(m *testing.M) {
 	netlab.Helper("mapper", mapperHelper)
+	netlab.Helper("natpmp-refuser", natpmpRefuser)
 	netlab.Main(m)
 }
 
@@ -251,5 +253,242 @@ func TestMapsAndRemoves(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRenews gives the router a short lease: the Mapper renews at half of
+// it, so the ports are still forwarded well after the first lease ran out.
+func TestRenews(t *testing.T) {
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const lease = 4 * time.Second
+	m := startMapper(t, lab, lease, "tcp/"+strconv.Itoa(testPort))
+	first := m.next(10 * time.Second)
+	if first.Err != "" || len(first.Mapped) != 1 {
+		t.Fatalf("status %+v", first)
+	}
+	last := first
+	for last.Renewed.Sub(first.Renewed) < lease+time.Second {
+		st := m.next(lease)
+		if st.Err != "" || len(st.Mapped) != 1 || st.Mapped[0] != first.Mapped[0] {
+			t.Fatalf("renewal: %+v, want %+v", st, first)
+		}
+		if gap := st.Renewed.Sub(last.Renewed); gap < lease/2-500*time.Millisecond || gap > lease/2+time.Second {
+			t.Errorf("renewed %v after the last time, want about %v", gap, lease/2)
+		}
+		last = st
+	}
+	if !hasForward(forwards(t, lab), "tcp", testPort, testPort) {
+		t.Errorf("port not forwarded %v after the first lease began (lease %v)", time.Since(first.Renewed), lease)
+	}
+	m.close()
+}
+
+// TestTakenPort maps a port whose external number another device holds:
+// UPnP tries the next ports, NAT-PMP takes the one the router picks, and
+// the Status tells the port guests must use.
+func TestTakenPort(t *testing.T) {
+	for _, method := range []Method{UPnP, NATPMP} {
+		t.Run(string(method), func(t *testing.T) {
+			lab := netlab.New(t, netlab.Options{})
+			opts := netlab.MiniupnpdOptions{NoUPnP: method == NATPMP, NoNATPMP: method == UPnP}
+			// Another device holds the external port. miniupnpd
+			// lets a device take over its own forwards, so over
+			// UPnP the holder is another LAN address (which only
+			// an insecure router accepts from the studio's
+			// namespace); NAT-PMP can only map for its sender, and
+			// miniupnpd picks another port when the one asked for
+			// goes to another internal port.
+			other := fmt.Sprintf("%s:%d", netlab.StudioIP, 7999)
+			if method == UPnP {
+				opts.Insecure = true
+				other = fmt.Sprintf("198.19.1.20:%d", testPort)
+			}
+			if _, err := lab.StartMiniupnpd(opts); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			var out string
+			if method == UPnP {
+				out, err = lab.Upnpc("-e", "other", "-a", "198.19.1.20", strconv.Itoa(testPort), strconv.Itoa(testPort), "TCP", "600")
+			} else {
+				out, err = lab.Output(lab.Studio, "natpmpc", "-g", netlab.CreatorRouterLANIP.String(), "-a", strconv.Itoa(testPort), "7999", "tcp", "600")
+			}
+			if err != nil {
+				t.Fatalf("taking port %d: %v\n%s", testPort, err, out)
+			}
+			m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort))
+			st := m.next(10 * time.Second)
+			if st.Err != "" || len(st.Mapped) != 1 {
+				t.Fatalf("status %+v", st)
+			}
+			ext := st.Mapped[0].ExternalPort
+			if ext == testPort {
+				t.Fatalf("mapped onto the taken port %d", ext)
+			}
+			if !hasForward(forwards(t, lab), "tcp", ext, testPort) {
+				t.Errorf("router does not forward %d to %d: %+v", ext, testPort, forwards(t, lab))
+			}
+			got, err := lab.DialTCP(lab.Internet, net.JoinHostPort(st.ExternalIP, strconv.Itoa(ext)))
+			if err != nil || got != studioGreeting {
+				t.Errorf("from the internet to port %d: %q, %v", ext, got, err)
+			}
+			m.close()
+			fs := forwards(t, lab)
+			if len(fs) != 1 || fs[0] != (netlab.Forward{Protocol: "tcp", ExternalPort: testPort, To: other}) {
+				t.Errorf("after Close the router forwards %+v, want only the other program's %d", fs, testPort)
+			}
+		})
+	}
+}
+
+// TestRefused has the router refuse the second of two ports: the Status
+// says so in words, with advice, and the first port is not left mapped.
+//
+// Over UPnP the router is miniupnpd with a deny rule. Over NAT-PMP it is a
+// small responder (natpmpRefuser): miniupnpd 2.3.1 does not answer a
+// NAT-PMP request its rules deny — it walks every external port and sent
+// no reply within 10 s here — so it can't play a router that says no.
+func TestRefused(t *testing.T) {
+	t.Run("upnp", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{})
+		opts := netlab.MiniupnpdOptions{
+			NoNATPMP: true,
+			Rules:    []string{fmt.Sprintf("deny 0-65535 0.0.0.0/0 %d-%d", testPort+1, testPort+1)},
+		}
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		checkRefused(t, lab, UPnP)
+		if fs := forwards(t, lab); len(fs) != 0 {
+			t.Errorf("half-mapped: the router forwards %+v", fs)
+		}
+	})
+	t.Run("natpmp", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{})
+		router, err := lab.StartHelper(lab.CreatorRouter, "natpmp-refuser", netlab.CreatorRouterLANIP.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line := <-router.Lines; line != "ready" {
+			t.Fatalf("natpmp-refuser: %q", line)
+		}
+		checkRefused(t, lab, NATPMP)
+		want := []string{fmt.Sprintf("map tcp %d", testPort), fmt.Sprintf("refuse udp %d", testPort+1), fmt.Sprintf("unmap tcp %d", testPort)}
+		var log []string
+		for len(log) < len(want) {
+			select {
+			case line := <-router.Lines:
+				log = append(log, line)
+				continue
+			case <-time.After(2 * time.Second):
+			}
+			break
+		}
+		if strings.Join(log, ";") != strings.Join(want, ";") {
+			t.Errorf("the router saw %q, want %q", log, want)
+		}
+	})
+}
+
+// checkRefused maps TCP testPort and UDP testPort+1 on a router that
+// refuses the second.
+func checkRefused(t *testing.T, lab *netlab.Lab, method Method) {
+	t.Helper()
+	m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort), "udp/"+strconv.Itoa(testPort+1))
+	st := m.next(10 * time.Second)
+	t.Logf("Err: %s", st.Err)
+	t.Logf("Advice: %s", st.Advice)
+	if !st.Refused || st.Method != method || len(st.Mapped) != 0 {
+		t.Fatalf("status %+v, want refused over %s", st, method)
+	}
+	if want := fmt.Sprintf("refused to forward UDP port %d", testPort+1); !strings.Contains(st.Err, want) {
+		t.Errorf("Err %q does not say %q", st.Err, want)
+	}
+	if !strings.Contains(st.Advice, "TURN") || !strings.Contains(st.Advice, "--public-url") {
+		t.Errorf("Advice %q", st.Advice)
+	}
+	m.close()
+}
+
+// natpmpRefuser is a NAT-PMP router (RFC 6886) that maps TCP and refuses
+// UDP with result 2, Not Authorized/Refused. It prints what it did.
+func natpmpRefuser(args []string) error {
+	conn, err := net.ListenPacket("udp4", net.JoinHostPort(args[0], "5351"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fmt.Println("ready")
+	buf := make([]byte, 64)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			return err
+		}
+		req := buf[:n]
+		switch {
+		case n == 2 && req[1] == 0: // external address
+			resp := []byte{0, 128, 0, 0, 0, 0, 0, 1, 198, 18, 0, 11}
+			_, _ = conn.WriteTo(resp, from)
+		case n == 12 && (req[1] == 1 || req[1] == 2): // map UDP (1) or TCP (2)
+			proto := map[byte]string{1: "udp", 2: "tcp"}[req[1]]
+			internal := binary.BigEndian.Uint16(req[4:6])
+			lifetime := binary.BigEndian.Uint32(req[8:12])
+			resp := make([]byte, 16)
+			resp[1] = 128 + req[1]
+			binary.BigEndian.PutUint32(resp[4:8], 1)
+			copy(resp[8:10], req[4:6])
+			switch {
+			case proto == "udp":
+				resp[3] = 2
+				fmt.Println("refuse", proto, internal)
+			case lifetime == 0:
+				fmt.Println("unmap", proto, internal)
+			default:
+				copy(resp[10:12], req[6:8])
+				copy(resp[12:16], req[8:12])
+				fmt.Println("map", proto, internal)
+			}
+			_, _ = conn.WriteTo(resp, from)
+		}
+	}
+}
+
+// TestCGNAT puts the creator's router behind the provider's NAT (STUN
+// reports a 100.64.0.0/10 address): the ports are mapped, and the advice
+// says guests still can't reach them.
+func TestCGNAT(t *testing.T) {
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{ReportIP: net.IPv4(100, 64, 0, 7)}); err != nil {
+		t.Fatal(err)
+	}
+	m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort))
+	st := m.next(10 * time.Second)
+	t.Logf("status %+v", st)
+	if st.ExternalIP != "100.64.0.7" || !strings.Contains(st.Advice, "carrier-grade NAT") {
+		t.Errorf("external IP %s, advice %q; want 100.64.0.7 and carrier-grade NAT advice", st.ExternalIP, st.Advice)
+	}
+	m.close()
+}
+
+// TestNoRouter runs with no UPnP or NAT-PMP on the router: within the
+// discovery budget the Status says so, with advice.
+func TestNoRouter(t *testing.T) {
+	lab := netlab.New(t, netlab.Options{})
+	start := time.Now()
+	m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort))
+	st := m.next(10 * time.Second)
+	if took := time.Since(start); took > discoverBudget+2*time.Second {
+		t.Errorf("took %v to give up, budget %v", took, discoverBudget)
+	}
+	if !st.NoRouter || st.Method != None || !strings.Contains(st.Advice, "forward TCP port 7400") {
+		t.Errorf("status %+v", st)
+	}
+	w := m.close()
+	if w.CloseErr != "" {
+		t.Errorf("Close: %s", w.CloseErr)
 	}
 }

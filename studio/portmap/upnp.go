@@ -118,7 +118,8 @@ func (u *upnpRouter) mapPort(ctx context.Context, want Mapping, lease time.Durat
 	ext := want.ExternalPort
 	for tries := 0; tries < upnpPortTries; {
 		err := u.c.AddPortMappingCtx(ctx, "", uint16(ext), strings.ToUpper(want.Protocol), uint16(want.InternalPort), u.localIP, true, desc, secs)
-		switch code := upnpCode(err); {
+		code := upnpCode(err)
+		switch {
 		case err == nil:
 			want.ExternalPort = ext
 			return want, time.Duration(secs) * time.Second, nil
@@ -126,16 +127,17 @@ func (u *upnpRouter) mapPort(ctx context.Context, want Mapping, lease time.Durat
 			// Old routers: keep it without a lease; Close
 			// removes it and renewal checks it is still there.
 			secs = 0
-		case code == upnpConflict || code == upnpConflictOtherMech:
-			tries++
-			if ext++; ext > 65535 {
-				ext = 1024
-			}
-		default:
+			continue
+		case err != nil && code != upnpConflict && code != upnpConflictOtherMech:
 			return Mapping{}, 0, refused(want, UPnP, describeUPnP(err))
 		}
+		// The port is taken: try the next one.
+		tries++
+		if ext++; ext > 65535 {
+			ext = 1024
+		}
 	}
-	return Mapping{}, 0, refused(want, UPnP, fmt.Errorf("ports %d to %d are all forwarded to other devices", want.ExternalPort, ext-1))
+	return Mapping{}, 0, refused(want, UPnP, fmt.Errorf("ports %d to %d are all forwarded elsewhere", want.ExternalPort, ext-1))
 }
 
 func (u *upnpRouter) unmapPort(ctx context.Context, m Mapping) error {

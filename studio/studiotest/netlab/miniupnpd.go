@@ -26,6 +26,9 @@ const MiniupnpdHTTPPort = 5000
 // serves UPnP and NAT-PMP to the LAN for ports 1024-65535.
 type MiniupnpdOptions struct {
 	NoUPnP, NoNATPMP bool
+	// Insecure lets a LAN host map ports to another host's address
+	// (secure_mode=no), so one namespace can play several devices.
+	Insecure bool
 	// Rules are permission lines ("allow …"/"deny …", see
 	// miniupnpd.conf(5)) checked before the default allow for the LAN.
 	Rules []string
@@ -93,7 +96,7 @@ func (l *Lab) StartMiniupnpd(opts MiniupnpdOptions) (*Proc, error) {
 		fmt.Sprintf("http_port=%d", MiniupnpdHTTPPort),
 		"enable_upnp=" + yesNo[!opts.NoUPnP],
 		"enable_natpmp=" + yesNo[!opts.NoNATPMP],
-		"secure_mode=yes",
+		"secure_mode=" + yesNo[!opts.Insecure],
 		"system_uptime=yes",
 		"notify_interval=60",
 		"clean_ruleset_interval=600",
@@ -127,7 +130,9 @@ func (l *Lab) StartMiniupnpd(opts MiniupnpdOptions) (*Proc, error) {
 	}
 	ready := make(chan struct{})
 	var once sync.Once
-	cmd := l.Command(l.CreatorRouter, MiniupnpdPath, "-d", "-f", path)
+	// -P: its own pid file; the default, /var/run/miniupnpd.pid, is shared
+	// by every namespace and would stop a second lab's miniupnpd.
+	cmd := l.Command(l.CreatorRouter, MiniupnpdPath, "-d", "-f", path, "-P", filepath.Join(dir, "miniupnpd.pid"))
 	p, err := l.startWatch(cmd, "miniupnpd", func(line string) {
 		if strings.Contains(line, readyLine) {
 			once.Do(func() { close(ready) })

@@ -3,6 +3,7 @@
 package netlab
 
 import (
+	"bytes"
 	"bufio"
 	"fmt"
 	"io"
@@ -126,7 +127,10 @@ func (l *Lab) startWatch(cmd *exec.Cmd, name string, watch func(line string)) (*
 	cmd.Stderr = &logWriter{t: l.t, prefix: name, watch: watch}
 	// Our own process group, so a signal the test runner sends to its
 	// group doesn't reach the lab's processes before teardown does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: should the test binary die before its cleanup (killed
+	// by a timeout), its lab processes die with it rather than hold the
+	// namespaces.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = processStopDeadline
 	err = cmd.Start()
 	stdoutW.Close()
@@ -192,13 +196,17 @@ func (p *Proc) Stop() {
 }
 
 // logWriter sends a process's standard error to the test log, a line at a
-// time.
+// time, folding a run of identical lines into one and a count: miniupnpd
+// in debug mode logs a line per port it considers, and 65535 of them
+// through the test log would slow it down enough to time its clients out.
 type logWriter struct {
 	t      testing.TB
 	prefix string
 	watch  func(line string)
 	mu     sync.Mutex
 	buf    []byte
+	last   string
+	repeat int
 }
 
 func (w *logWriter) Write(b []byte) (int, error) {
@@ -206,15 +214,29 @@ func (w *logWriter) Write(b []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, b...)
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
+		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			break
 		}
-		w.t.Logf("%s: %s", w.prefix, w.buf[:i])
-		if w.watch != nil {
-			w.watch(string(w.buf[:i]))
-		}
+		line := string(w.buf[:i])
 		w.buf = w.buf[i+1:]
+		if w.watch != nil {
+			w.watch(line)
+		}
+		// miniupnpd prefixes its pid; compare what follows.
+		key := line
+		if _, rest, ok := strings.Cut(line, "]: "); ok {
+			key = rest
+		}
+		if key == w.last {
+			w.repeat++
+			continue
+		}
+		if w.repeat > 0 {
+			w.t.Logf("%s: (the line before, %d more times)", w.prefix, w.repeat)
+		}
+		w.last, w.repeat = key, 0
+		w.t.Logf("%s: %s", w.prefix, line)
 	}
 	return len(b), nil
 }

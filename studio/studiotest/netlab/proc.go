@@ -3,8 +3,8 @@
 package netlab
 
 import (
-	"bytes"
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"

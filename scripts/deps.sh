@@ -15,12 +15,18 @@
 #              Latin, Noto Sans Arabic and Hebrew): Chinese, Japanese and
 #              Korean, and colour emoji; without them such characters are
 #              left out of a tag, never drawn as boxes
+#   nat lab    namespaces, links and NAT (iproute2, nftables) for
+#              studio/studiotest/netlab; a real home router's UPnP and
+#              NAT-PMP (miniupnpd-nftables: a bare binary, no service,
+#              nothing starts on install) and Debian's own clients as
+#              judges (miniupnpc's upnpc, natpmpc) for studio/portmap
 GREENROOM_PACKAGES=(
 	ca-certificates git gcc pkg-config
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
 	ffmpeg nginx libnginx-mod-rtmp
 	libgl1-mesa-dev xorg-dev xvfb chromium
 	fonts-droid-fallback fonts-noto-color-emoji
+	iproute2 nftables miniupnpd-nftables miniupnpc natpmpc
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

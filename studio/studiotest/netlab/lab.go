@@ -114,6 +114,9 @@ func New(t testing.TB, opts Options) *Lab {
 		GuestRouter:   "gr" + sfx + "-grouter",
 		Guest:         "gr" + sfx + "-guest",
 	}
+	labsMu.Lock()
+	labs = append(labs, sfx)
+	labsMu.Unlock()
 	t.Cleanup(l.Close)
 	if err := l.build(opts); err != nil {
 		if strings.Contains(err.Error(), "Operation not permitted") {
@@ -337,6 +340,34 @@ func (l *Lab) Close() {
 			l.t.Errorf("netlab: teardown: %v", err)
 		}
 	}
+}
+
+var (
+	labsMu sync.Mutex
+	labs   []string // the suffixes of every lab this process made
+)
+
+// leftovers lists the namespaces of this process's labs that still exist.
+func leftovers() []string {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return nil
+	}
+	var left []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		labsMu.Lock()
+		for _, sfx := range labs {
+			if strings.HasPrefix(f[0], "gr"+sfx+"-") {
+				left = append(left, f[0])
+			}
+		}
+		labsMu.Unlock()
+	}
+	return left
 }
 
 func ipCmd(args ...string) error {

@@ -44,11 +44,17 @@ func Helper(name string, fn func(args []string) error) {
 //
 //	func TestMain(m *testing.M) { netlab.Main(m) }
 //
-// It runs the helper mode the process was started as, or else the tests.
+// It runs the helper mode the process was started as, or else the tests,
+// and then fails the run if a lab's namespace outlived its test.
 func Main(m *testing.M) {
 	name := os.Getenv(helperEnv)
 	if name == "" {
-		os.Exit(m.Run())
+		code := m.Run()
+		if left := leftovers(); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "netlab: namespaces left behind: %s\n", strings.Join(left, " "))
+			code = 1
+		}
+		os.Exit(code)
 	}
 	helpersMu.Lock()
 	fn := helpers[name]
@@ -88,7 +94,20 @@ type Proc struct {
 // goes to the test log (prefixed with its name); its standard output to
 // Lines.
 func (l *Lab) Start(ns string, cmd ...string) (*Proc, error) {
-	return l.startWatch(l.Command(ns, cmd...), filepath.Base(cmd[0]), nil)
+	return l.StartCommand(l.Command(ns, cmd...))
+}
+
+// StartCommand starts cmd, made with Command and then given its own
+// environment or directory (a studio binary with flags, a browser), as a
+// lab process: its standard error goes to the test log, its standard
+// output to Lines, and the lab stops it at teardown. Leave cmd's Stdin,
+// Stdout and Stderr unset.
+func (l *Lab) StartCommand(cmd *exec.Cmd) (*Proc, error) {
+	name := filepath.Base(cmd.Path)
+	if len(cmd.Args) > 4 && cmd.Args[1] == "netns" {
+		name = filepath.Base(cmd.Args[4]) // ip netns exec NS NAME …
+	}
+	return l.startWatch(cmd, name, nil)
 }
 
 // StartHelper starts the test binary in namespace ns as helper mode

@@ -49,7 +49,7 @@ var (
 	GuestRouterLANIP    = net.IPv4(198, 19, 2, 1)
 	GuestIP             = net.IPv4(198, 19, 2, 10)
 	labNet              = "198.18.0.0/15"
-	commandTimeout      = 10 * time.Second
+	commandTimeout      = 30 * time.Second // generous: other tests may load the machine
 	processStopDeadline = 3 * time.Second
 )
 

@@ -141,6 +141,8 @@ func (l *Lab) StartMiniupnpd(opts MiniupnpdOptions) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Stop it before its directory goes (cleanups run last in, first out).
+	l.t.Cleanup(p.Stop)
 	select {
 	case <-ready:
 		return p, nil

@@ -29,11 +29,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -256,13 +259,20 @@ func (l *Lab) Run(ns string, cmd ...string) error {
 
 // Output runs a command in namespace ns and returns its standard output.
 func (l *Lab) Output(ns string, cmd ...string) (string, error) {
+	return run(nil, "ip", append([]string{"netns", "exec", ns}, cmd...)...)
+}
+
+// run runs a command in the root namespace (ip netns exec, for the
+// others) with a time limit and returns its standard output, or an error
+// that carries all it said.
+func run(stdin io.Reader, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	c := l.CommandContext(ctx, ns, cmd...)
+	c := exec.CommandContext(ctx, name, args...)
 	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
+	c.Stdin, c.Stdout, c.Stderr = stdin, &stdout, &stderr
 	if err := c.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("netlab: %s: %s: %w: %s%s", ns, strings.Join(cmd, " "), err, stderr.String(), stdout.String())
+		return stdout.String(), fmt.Errorf("netlab: %s %s: %w: %s%s", name, strings.Join(args, " "), err, stderr.String(), stdout.String())
 	}
 	return stdout.String(), nil
 }
@@ -274,20 +284,9 @@ func (l *Lab) Command(ns string, cmd ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns}, cmd...)...)
 }
 
-// CommandContext is Command with a context that kills the command.
-func (l *Lab) CommandContext(ctx context.Context, ns string, cmd ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, cmd...)...)
-}
-
 func (l *Lab) nft(ns, rules string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	cmd := l.CommandContext(ctx, ns, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(rules)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("nft: %w: %s", err, out)
-	}
-	return nil
+	_, err := run(strings.NewReader(rules), "ip", "netns", "exec", ns, "nft", "-f", "-")
+	return err
 }
 
 // cutRules drop everything a namespace receives, sends or forwards, except
@@ -331,9 +330,11 @@ func (l *Lab) Close() {
 		// Anything still inside was started in this lab's namespace by
 		// a test (a child of one of our processes): end it, or the
 		// namespace outlives its name.
-		if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
-			for _, pid := range strings.Fields(string(out)) {
-				_ = exec.Command("kill", "-KILL", pid).Run()
+		if out, err := run(nil, "ip", "netns", "pids", ns); err == nil {
+			for _, f := range strings.Fields(out) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
 			}
 		}
 		if err := ipCmd("netns", "del", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
@@ -349,12 +350,12 @@ var (
 
 // leftovers lists the namespaces of this process's labs that still exist.
 func leftovers() []string {
-	out, err := exec.Command("ip", "netns", "list").Output()
+	out, err := run(nil, "ip", "netns", "list")
 	if err != nil {
 		return nil
 	}
 	var left []string
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
@@ -371,10 +372,6 @@ func leftovers() []string {
 }
 
 func ipCmd(args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("netlab: ip %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return nil
+	_, err := run(nil, "ip", args...)
+	return err
 }

@@ -4,8 +4,21 @@
 //
 // It speaks UPnP IGD (WANIPConnection 2 and 1, WANPPPConnection 1) and
 // NAT-PMP, finding the router the way real clients do: SSDP, NAT-PMP to the
-// default gateway and UPnP at the gateway's well-known description URLs,
-// all at once and for at most a few seconds.
+// default gateway and UPnP at the gateway's well-known description URLs
+// (for routers whose SSDP answers don't arrive), all at once for at most
+// three seconds; the first that answers is used.
+//
+// Use:
+//
+//	m := portmap.Start(ctx, portmap.Config{Mappings: []portmap.Mapping{
+//		{Protocol: "tcp", InternalPort: 8443}, {Protocol: "udp", InternalPort: 8443}}})
+//	go func() {
+//		for st := range m.Changes() { // closed after Close
+//			show(st.ExternalIP, st.Mapped, st.Err, st.Advice)
+//		}
+//	}()
+//	…
+//	m.Close() // removes the forwards
 //
 // It owns the conversation with the router and nothing else: it doesn't
 // open the ports (the studio's servers do), doesn't choose them, and
@@ -103,7 +116,7 @@ const (
 
 // Mapper keeps a Config's ports mapped on the router. It is an actor: one
 // goroutine (run) owns the router and the mappings; Status reads a copy it
-// publishes under mu.
+// publishes under mu. Its methods are safe from any goroutine.
 type Mapper struct {
 	cfg    Config
 	log    *slog.Logger
@@ -274,9 +287,9 @@ func (m *Mapper) refresh(ctx context.Context, r router, prev []Mapping) (net.IP,
 			m.cleanup(r, append(got, prev[min(i, len(prev)):]...))
 			return nil, nil, 0, err
 		}
-		// When a renewal got another external port (the router
-		// restarted and gave ours away), the old one is not ours to
-		// remove any more.
+		// A renewal may get another external port (the router
+		// restarted and gave ours away): the old one is then not ours
+		// to remove, and Status tells the new one.
 		got = append(got, g)
 		if l > 0 {
 			lease = min(lease, l)

@@ -174,6 +174,10 @@ func (m *mapper) close() wireStatus {
 			if w.Leaked != "" {
 				m.t.Errorf("goroutines left after Close: %s", w.Leaked)
 			}
+			// A panic or the race detector (-race) fails the helper.
+			if err := m.p.Err(); err != nil {
+				m.t.Errorf("mapper helper: %v", err)
+			}
 			return w
 		}
 	}

@@ -20,7 +20,24 @@
 // test starts — a browser resolving names, SSDP multicast — leaves the lab.
 // Loopback inside a namespace stays allowed: it never leaves the namespace.
 //
-// Needs root, ip(8) and nft(8); New skips the test otherwise.
+// Use, from a package's tests:
+//
+//	func TestMain(m *testing.M) { netlab.Main(m) } // runs helper modes, checks teardown
+//
+//	lab := netlab.New(t, netlab.Options{GuestNAT: netlab.Symmetric})
+//	lab.StartMiniupnpd(netlab.MiniupnpdOptions{})            // UPnP + NAT-PMP on the creator's router
+//	cmd := lab.Command(lab.Studio, "/path/to/greenroom", "serve", …)
+//	cmd.Env = …
+//	studio, _ := lab.StartCommand(cmd)                          // stopped at teardown
+//	lab.Start(lab.Guest, "chromium", "--headless=new", …)       // a guest behind the other NAT
+//	lab.Cut(lab.GuestRouter); …; lab.Restore(lab.GuestRouter)  // the guest's link drops
+//
+// Go code that must run inside a namespace runs as a helper mode of the
+// test binary (Helper, StartHelper): a process has one namespace for all
+// its threads, a goroutine does not.
+//
+// Needs root, ip(8) and nft(8); New skips the test otherwise, and
+// StartMiniupnpd without Debian's miniupnpd-nftables.
 package netlab
 
 import (

@@ -308,6 +308,52 @@ func TestRenews(t *testing.T) {
 	t.Logf("the router let the port go %v after the last renewal (lease %v)", time.Since(last.Renewed).Round(100*time.Millisecond), lease)
 }
 
+// TestRouterRestarts takes the router down across a renewal and brings it
+// back having forgotten every forward: the Mapper says it lost them, and
+// within half a lease of the router's return it has them back.
+func TestRouterRestarts(t *testing.T) {
+	for _, method := range []Method{UPnP, NATPMP} {
+		t.Run(string(method), func(t *testing.T) { routerRestarts(t, method) })
+	}
+}
+
+func routerRestarts(t *testing.T, method Method) {
+	lab := netlab.New(t, netlab.Options{})
+	opts := netlab.MiniupnpdOptions{NoUPnP: method == NATPMP, NoNATPMP: method == UPnP}
+	router, err := lab.StartMiniupnpd(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lease = 4 * time.Second
+	m := startMapper(t, lab, lease, "tcp/"+strconv.Itoa(testPort))
+	if st := m.next(10 * time.Second); st.Err != "" || st.Method != method || len(st.Mapped) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	router.Stop()
+	st := m.next(lease)
+	t.Logf("router down: %s", st.Err)
+	if st.Err == "" || len(st.Mapped) != 0 || st.Advice == "" {
+		t.Fatalf("status with the router down: %+v", st)
+	}
+	if _, err := lab.StartMiniupnpd(opts); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	if hasForward(forwards(t, lab), "tcp", testPort, testPort) {
+		t.Fatal("the restarted router still forwards the port: it did not forget")
+	}
+	for st = m.next(3 * lease); st.Err != ""; st = m.next(3 * lease) {
+		t.Logf("still down: %s", st.Err)
+	}
+	if took := time.Since(back); took > lease/2+2*time.Second {
+		t.Errorf("forwards back %v after the router, want within about half the lease (%v)", took, lease)
+	}
+	if !hasForward(forwards(t, lab), "tcp", testPort, testPort) {
+		t.Errorf("not forwarded after the restart: %+v", forwards(t, lab))
+	}
+	m.close()
+}
+
 // TestRenewCPU measures what renewing costs: a helper that renews every
 // 2 s for 6 s, start-up and all, stays well under a tenth of a core.
 func TestRenewCPU(t *testing.T) {

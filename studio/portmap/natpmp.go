@@ -45,7 +45,7 @@ func (r *natpmpRouter) externalIP(ctx context.Context) (net.IP, error) {
 	}
 	res, err := c.GetExternalAddress()
 	if err != nil {
-		return nil, fmt.Errorf("natpmp: %s: %w", r.gw, describeNATPMP(err))
+		return nil, fmt.Errorf("portmap: the router at %s did not answer NAT-PMP: %w", r.gw, describeNATPMP(err))
 	}
 	a := res.ExternalIPAddress
 	return net.IPv4(a[0], a[1], a[2], a[3]), nil
@@ -63,7 +63,7 @@ func (r *natpmpRouter) mapPort(ctx context.Context, want Mapping, lease time.Dur
 		if natpmpResult(err) != 0 {
 			return Mapping{}, 0, refused(want, NATPMP, describeNATPMP(err))
 		}
-		return Mapping{}, 0, fmt.Errorf("natpmp: %s: %w", r.gw, err)
+		return Mapping{}, 0, fmt.Errorf("portmap: the router at %s did not answer NAT-PMP: %w", r.gw, err)
 	}
 	want.ExternalPort = int(res.MappedExternalPort)
 	return want, time.Duration(res.PortMappingLifetimeInSeconds) * time.Second, nil

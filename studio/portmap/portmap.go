@@ -199,10 +199,14 @@ func (m *Mapper) publish(s Status) {
 
 func (m *Mapper) run(ctx context.Context) {
 	defer close(m.done)
+	// A failed mapping is tried again no later than a renewal would
+	// have been: a router that restarted gets its forwards back within
+	// half a lease.
+	firstRetry := min(retryFirst, max(m.cfg.Lease/2, minRenew))
 	var (
 		r       router
 		mapped  []Mapping
-		retry   = retryFirst
+		retry   = firstRetry
 		timer   = time.NewTimer(0)
 		stopped = false
 	)
@@ -240,7 +244,7 @@ func (m *Mapper) run(ctx context.Context) {
 			retry = min(2*retry, retryMax)
 			continue
 		}
-		retry = retryFirst
+		retry = firstRetry
 		renew := max(lease/2, minRenew)
 		st := Status{Method: r.method(), ExternalIP: ip, Mapped: slices.Clone(mapped), Renewed: time.Now()}
 		st.Advice = advice(st, m.cfg.Mappings)

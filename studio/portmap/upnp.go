@@ -104,7 +104,7 @@ func (u *upnpRouter) String() string { return "UPnP " + u.service }
 func (u *upnpRouter) externalIP(ctx context.Context) (net.IP, error) {
 	s, err := u.c.GetExternalIPAddressCtx(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("portmap: asking the router its internet address: %w", describeUPnP(err))
+		return nil, fmt.Errorf("portmap: the router did not tell its internet address over UPnP (%s): %w", u.service, describeUPnP(err))
 	}
 	ip := net.ParseIP(s)
 	if ip == nil {
@@ -128,6 +128,8 @@ func (u *upnpRouter) mapPort(ctx context.Context, want Mapping, lease time.Durat
 			// removes it and renewal checks it is still there.
 			secs = 0
 			continue
+		case err != nil && code == 0:
+			return Mapping{}, 0, fmt.Errorf("portmap: the router did not answer UPnP (%s): %w", u.service, err)
 		case err != nil && code != upnpConflict && code != upnpConflictOtherMech:
 			return Mapping{}, 0, refused(want, UPnP, describeUPnP(err))
 		}

@@ -99,9 +99,10 @@ type Lab struct {
 	t      testing.TB
 	suffix string
 
-	mu     sync.Mutex // guards procs and closed
+	mu     sync.Mutex // guards procs, closed and stun
 	procs  []*Proc
 	closed bool
+	stun   *Proc // the STUN responder for miniupnpd, when started
 }
 
 // New builds a lab and registers its teardown with t.Cleanup, so the

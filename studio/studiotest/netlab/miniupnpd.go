@@ -52,6 +52,8 @@ func RootDescURL() string {
 // what miniupnpd's DNAT rules forward; this table only adds miniupnpd's
 // chains to the hooks.
 const miniupnpdTables = `
+table inet miniupnpd
+delete table inet miniupnpd
 table inet miniupnpd {
 	chain forward {
 		type filter hook forward priority 10; policy accept;
@@ -81,9 +83,21 @@ func (l *Lab) StartMiniupnpd(opts MiniupnpdOptions) (*Proc, error) {
 	if _, err := os.Stat(MiniupnpdPath); err != nil {
 		l.t.Skipf("netlab: needs miniupnpd (Debian package miniupnpd-nftables): %v", err)
 	}
-	if _, err := l.StartSTUN(opts.ReportIP); err != nil {
+	// A second miniupnpd (a router that restarted) gets a STUN
+	// responder of its own and fresh tables, like the first.
+	l.mu.Lock()
+	stun := l.stun
+	l.mu.Unlock()
+	if stun != nil {
+		stun.Stop()
+	}
+	stun, err := l.StartSTUN(opts.ReportIP)
+	if err != nil {
 		return nil, err
 	}
+	l.mu.Lock()
+	l.stun = stun
+	l.mu.Unlock()
 	if err := l.nft(l.CreatorRouter, miniupnpdTables); err != nil {
 		return nil, fmt.Errorf("netlab: miniupnpd tables: %w", err)
 	}

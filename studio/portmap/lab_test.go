@@ -204,66 +204,73 @@ func hasForward(fs []netlab.Forward, proto string, ext, internal int) bool {
 
 const testPort = 7400
 
+// eachMethod runs f as a subtest over UPnP alone and over NAT-PMP alone,
+// opts making miniupnpd serve only that one.
+func eachMethod(t *testing.T, f func(t *testing.T, method Method, opts netlab.MiniupnpdOptions)) {
+	for _, method := range []Method{UPnP, NATPMP} {
+		t.Run(string(method), func(t *testing.T) {
+			f(t, method, netlab.MiniupnpdOptions{NoUPnP: method == NATPMP, NoNATPMP: method == UPnP})
+		})
+	}
+}
+
 // TestMapsAndRemoves maps a TCP and a UDP port over each protocol alone,
 // checks them with the router's own rules, Debian's upnpc and a TCP
 // connection from the internet, then checks Close removes them.
 func TestMapsAndRemoves(t *testing.T) {
-	for _, method := range []Method{UPnP, NATPMP} {
-		t.Run(string(method), func(t *testing.T) {
-			lab := netlab.New(t, netlab.Options{})
-			opts := netlab.MiniupnpdOptions{NoUPnP: method == NATPMP, NoNATPMP: method == UPnP}
-			if _, err := lab.StartMiniupnpd(opts); err != nil {
+	eachMethod(t, func(t *testing.T, method Method, opts netlab.MiniupnpdOptions) {
+		lab := netlab.New(t, netlab.Options{})
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort), "udp/"+strconv.Itoa(testPort))
+		st := m.next(10 * time.Second)
+		if st.Err != "" || st.Method != method || len(st.Mapped) != 2 {
+			t.Fatalf("status %+v, want both ports mapped over %s", st, method)
+		}
+		// The address the STUN server saw miniupnpd come from.
+		if st.ExternalIP != netlab.CreatorRouterWANIP.String() {
+			t.Errorf("external IP %s, want %s", st.ExternalIP, netlab.CreatorRouterWANIP)
+		}
+		if st.Advice != "" {
+			t.Errorf("advice for a reachable router: %q", st.Advice)
+		}
+		fs := forwards(t, lab)
+		for _, mp := range st.Mapped {
+			if mp.ExternalPort != testPort {
+				t.Errorf("%v: external port %d, want %d", mp, mp.ExternalPort, testPort)
+			}
+			if !hasForward(fs, mp.Protocol, mp.ExternalPort, testPort) {
+				t.Errorf("router does not forward %v: %+v", mp, fs)
+			}
+		}
+		if method == UPnP {
+			list, err := lab.Upnpc("-l")
+			if err != nil {
 				t.Fatal(err)
 			}
-			m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort), "udp/"+strconv.Itoa(testPort))
-			st := m.next(10 * time.Second)
-			if st.Err != "" || st.Method != method || len(st.Mapped) != 2 {
-				t.Fatalf("status %+v, want both ports mapped over %s", st, method)
-			}
-			// The address the STUN server saw miniupnpd come from.
-			if st.ExternalIP != netlab.CreatorRouterWANIP.String() {
-				t.Errorf("external IP %s, want %s", st.ExternalIP, netlab.CreatorRouterWANIP)
-			}
-			if st.Advice != "" {
-				t.Errorf("advice for a reachable router: %q", st.Advice)
-			}
-			fs := forwards(t, lab)
-			for _, mp := range st.Mapped {
-				if mp.ExternalPort != testPort {
-					t.Errorf("%v: external port %d, want %d", mp, mp.ExternalPort, testPort)
-				}
-				if !hasForward(fs, mp.Protocol, mp.ExternalPort, testPort) {
-					t.Errorf("router does not forward %v: %+v", mp, fs)
+			for _, p := range []string{"TCP", "UDP"} {
+				if want := fmt.Sprintf("%s  %d->%s:%d  'Greenroom'", p, testPort, netlab.StudioIP, testPort); !strings.Contains(list, want) {
+					t.Errorf("upnpc -l lacks %q:\n%s", want, list)
 				}
 			}
-			if method == UPnP {
-				list, err := lab.Upnpc("-l")
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range []string{"TCP", "UDP"} {
-					if want := fmt.Sprintf("%s  %d->%s:%d  'Greenroom'", p, testPort, netlab.StudioIP, testPort); !strings.Contains(list, want) {
-						t.Errorf("upnpc -l lacks %q:\n%s", want, list)
-					}
-				}
+		}
+		got, err := lab.DialTCP(lab.Internet, net.JoinHostPort(st.ExternalIP, strconv.Itoa(testPort)))
+		if err != nil || got != studioGreeting {
+			t.Errorf("from the internet to %s:%d: %q, %v; want %q", st.ExternalIP, testPort, got, err, studioGreeting)
+		}
+		if w := m.close(); w.CloseErr != "" {
+			t.Errorf("Close: %s", w.CloseErr)
+		}
+		if fs := forwards(t, lab); len(fs) != 0 {
+			t.Errorf("router still forwards after Close: %+v", fs)
+		}
+		if method == UPnP {
+			if list, _ := lab.Upnpc("-l"); strings.Contains(list, "Greenroom") {
+				t.Errorf("upnpc -l after Close:\n%s", list)
 			}
-			got, err := lab.DialTCP(lab.Internet, net.JoinHostPort(st.ExternalIP, strconv.Itoa(testPort)))
-			if err != nil || got != studioGreeting {
-				t.Errorf("from the internet to %s:%d: %q, %v; want %q", st.ExternalIP, testPort, got, err, studioGreeting)
-			}
-			if w := m.close(); w.CloseErr != "" {
-				t.Errorf("Close: %s", w.CloseErr)
-			}
-			if fs := forwards(t, lab); len(fs) != 0 {
-				t.Errorf("router still forwards after Close: %+v", fs)
-			}
-			if method == UPnP {
-				if list, _ := lab.Upnpc("-l"); strings.Contains(list, "Greenroom") {
-					t.Errorf("upnpc -l after Close:\n%s", list)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestRenews gives the router a short lease: the Mapper renews at half of
@@ -312,14 +319,11 @@ func TestRenews(t *testing.T) {
 // back having forgotten every forward: the Mapper says it lost them, and
 // within half a lease of the router's return it has them back.
 func TestRouterRestarts(t *testing.T) {
-	for _, method := range []Method{UPnP, NATPMP} {
-		t.Run(string(method), func(t *testing.T) { routerRestarts(t, method) })
-	}
+	eachMethod(t, routerRestarts)
 }
 
-func routerRestarts(t *testing.T, method Method) {
+func routerRestarts(t *testing.T, method Method, opts netlab.MiniupnpdOptions) {
 	lab := netlab.New(t, netlab.Options{})
-	opts := netlab.MiniupnpdOptions{NoUPnP: method == NATPMP, NoNATPMP: method == UPnP}
 	router, err := lab.StartMiniupnpd(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -380,58 +384,55 @@ func TestRenewCPU(t *testing.T) {
 // UPnP tries the next ports, NAT-PMP takes the one the router picks, and
 // the Status tells the port guests must use.
 func TestTakenPort(t *testing.T) {
-	for _, method := range []Method{UPnP, NATPMP} {
-		t.Run(string(method), func(t *testing.T) {
-			lab := netlab.New(t, netlab.Options{})
-			opts := netlab.MiniupnpdOptions{NoUPnP: method == NATPMP, NoNATPMP: method == UPnP}
-			// Another device holds the external port. miniupnpd
-			// lets a device take over its own forwards, so over
-			// UPnP the holder is another LAN address (which only
-			// an insecure router accepts from the studio's
-			// namespace); NAT-PMP can only map for its sender, and
-			// miniupnpd picks another port when the one asked for
-			// goes to another internal port.
-			other := fmt.Sprintf("%s:%d", netlab.StudioIP, 7999)
-			if method == UPnP {
-				opts.Insecure = true
-				other = fmt.Sprintf("198.19.1.20:%d", testPort)
-			}
-			if _, err := lab.StartMiniupnpd(opts); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			var out string
-			if method == UPnP {
-				out, err = lab.Upnpc("-e", "other", "-a", "198.19.1.20", strconv.Itoa(testPort), strconv.Itoa(testPort), "TCP", "600")
-			} else {
-				out, err = lab.Output(lab.Studio, "natpmpc", "-g", netlab.CreatorRouterLANIP.String(), "-a", strconv.Itoa(testPort), "7999", "tcp", "600")
-			}
-			if err != nil {
-				t.Fatalf("taking port %d: %v\n%s", testPort, err, out)
-			}
-			m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort))
-			st := m.next(10 * time.Second)
-			if st.Err != "" || len(st.Mapped) != 1 {
-				t.Fatalf("status %+v", st)
-			}
-			ext := st.Mapped[0].ExternalPort
-			if ext == testPort {
-				t.Fatalf("mapped onto the taken port %d", ext)
-			}
-			if !hasForward(forwards(t, lab), "tcp", ext, testPort) {
-				t.Errorf("router does not forward %d to %d: %+v", ext, testPort, forwards(t, lab))
-			}
-			got, err := lab.DialTCP(lab.Internet, net.JoinHostPort(st.ExternalIP, strconv.Itoa(ext)))
-			if err != nil || got != studioGreeting {
-				t.Errorf("from the internet to port %d: %q, %v", ext, got, err)
-			}
-			m.close()
-			fs := forwards(t, lab)
-			if len(fs) != 1 || fs[0] != (netlab.Forward{Protocol: "tcp", ExternalPort: testPort, To: other}) {
-				t.Errorf("after Close the router forwards %+v, want only the other program's %d", fs, testPort)
-			}
-		})
-	}
+	eachMethod(t, func(t *testing.T, method Method, opts netlab.MiniupnpdOptions) {
+		lab := netlab.New(t, netlab.Options{})
+		// Another device holds the external port. miniupnpd
+		// lets a device take over its own forwards, so over
+		// UPnP the holder is another LAN address (which only
+		// an insecure router accepts from the studio's
+		// namespace); NAT-PMP can only map for its sender, and
+		// miniupnpd picks another port when the one asked for
+		// goes to another internal port.
+		other := fmt.Sprintf("%s:%d", netlab.StudioIP, 7999)
+		if method == UPnP {
+			opts.Insecure = true
+			other = fmt.Sprintf("198.19.1.20:%d", testPort)
+		}
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		var out string
+		if method == UPnP {
+			out, err = lab.Upnpc("-e", "other", "-a", "198.19.1.20", strconv.Itoa(testPort), strconv.Itoa(testPort), "TCP", "600")
+		} else {
+			out, err = lab.Output(lab.Studio, "natpmpc", "-g", netlab.CreatorRouterLANIP.String(), "-a", strconv.Itoa(testPort), "7999", "tcp", "600")
+		}
+		if err != nil {
+			t.Fatalf("taking port %d: %v\n%s", testPort, err, out)
+		}
+		m := startMapper(t, lab, time.Hour, "tcp/"+strconv.Itoa(testPort))
+		st := m.next(10 * time.Second)
+		if st.Err != "" || len(st.Mapped) != 1 {
+			t.Fatalf("status %+v", st)
+		}
+		ext := st.Mapped[0].ExternalPort
+		if ext == testPort {
+			t.Fatalf("mapped onto the taken port %d", ext)
+		}
+		if !hasForward(forwards(t, lab), "tcp", ext, testPort) {
+			t.Errorf("router does not forward %d to %d: %+v", ext, testPort, forwards(t, lab))
+		}
+		got, err := lab.DialTCP(lab.Internet, net.JoinHostPort(st.ExternalIP, strconv.Itoa(ext)))
+		if err != nil || got != studioGreeting {
+			t.Errorf("from the internet to port %d: %q, %v", ext, got, err)
+		}
+		m.close()
+		fs := forwards(t, lab)
+		if len(fs) != 1 || fs[0] != (netlab.Forward{Protocol: "tcp", ExternalPort: testPort, To: other}) {
+			t.Errorf("after Close the router forwards %+v, want only the other program's %d", fs, testPort)
+		}
+	})
 }
 
 // TestRefused has the router refuse the second of two ports: the Status

@@ -107,8 +107,9 @@ func (u *upnpRouter) externalIP(ctx context.Context) (net.IP, error) {
 		return nil, fmt.Errorf("portmap: the router did not tell its internet address over UPnP (%s): %w", u.service, describeUPnP(err))
 	}
 	ip := net.ParseIP(s)
-	if ip == nil {
-		return nil, fmt.Errorf("portmap: the router gave %q as its internet address", s)
+	if ip == nil || ip.IsUnspecified() {
+		// Routers answer "" or 0.0.0.0 while their WAN link is down.
+		return nil, fmt.Errorf("portmap: the router has no internet address (%q): is it connected?", s)
 	}
 	return ip, nil
 }

@@ -28,8 +28,14 @@ GREENROOM_PACKAGES=(
 # namespaces they make.
 #   proxy      Caddy: the creator's own TLS front (reverse proxy) before the
 #              studio, with a certificate from its internal CA
+#   nat lab    namespaces, links and NAT (iproute2, nftables) for
+#              studio/studiotest/netlab; a real home router's UPnP and
+#              NAT-PMP (miniupnpd-nftables: a bare binary, no service,
+#              nothing starts on install) and Debian's own clients as
+#              judges (miniupnpc's upnpc, natpmpc) for studio/portmap
 GREENROOM_TEST_PACKAGES=(
 	caddy
+	iproute2 nftables miniupnpd-nftables miniupnpc natpmpc
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

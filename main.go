@@ -58,6 +58,7 @@ const usage = `usage:
                                  stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp
       --no-default-stun          leave out the public STUN servers used by default
                                  (stun.l.google.com:19302, stun.cloudflare.com:3478)
+      --no-port-mapping          don't ask the router (UPnP, NAT-PMP) to forward the studio's ports
       --nat-ip IP                the public address to offer guests when this machine is behind a 1:1 NAT
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
       --size, --fps, --video-kbps, --preset, -v   as for live

@@ -30,7 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		domain, acmeCA, acmeEmail, acmeHTTP              string
 		to, natIPs                                       []string
 		ice                                              []webrtc.ICEServer
-		plain, verbose, noDefaultSTUN                    bool
+		plain, verbose, noDefaultSTUN, noPortMapping     bool
 		w, h                                             = 1280, 720
 		fps, kbps                                        int
 	)
@@ -54,6 +54,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return nil
 	})
 	fs.BoolVar(&noDefaultSTUN, "no-default-stun", false, "")
+	fs.BoolVar(&noPortMapping, "no-port-mapping", false, "")
 	fs.Func("nat-ip", "", func(v string) error {
 		if net.ParseIP(v) == nil {
 			return fmt.Errorf("--nat-ip %q: want an IP address", v)
@@ -111,7 +112,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sess, err := startSession(
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
 		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
-			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ACMEHTTPListen: acmeHTTP, ICEServers: ice, NAT1To1IPs: natIPs},
+			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ACMEHTTPListen: acmeHTTP, ICEServers: ice, NAT1To1IPs: natIPs,
+			// A studio on loopback (plain HTTP) has nothing to forward.
+			MapPorts: !noPortMapping && !plain},
 		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)

@@ -58,8 +58,9 @@ func changedShare(a, b image.Image, r image.Rectangle) float64 {
 func TestWindowWithGuest(t *testing.T) {
 	display := mediatest.StartXvfb(t, "1280x800")
 	home := t.TempDir()
-	// No STUN server: the test machine reaches nothing outside (a new
-	// user's default STUN servers are public ones).
+	// No STUN server and no port mapping: the test machine reaches nothing
+	// outside (a new user's default STUN servers are public ones, and the
+	// router is asked to forward ports).
 	noSTUN(t, home)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
@@ -179,14 +180,14 @@ const hostStatsJS = `(async () => {
 })()`
 
 // noSTUN writes the settings of a user who removed every STUN/TURN server
-// into home's config folder.
+// and turned port mapping off into home's config folder.
 func noSTUN(t *testing.T, home string) {
 	t.Helper()
 	dir := filepath.Join(home, ".config", "greenroom")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(`{"network": {"ice_servers": []}}`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(`{"network": {"ice_servers": [], "map_ports": false}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

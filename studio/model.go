@@ -73,6 +73,9 @@ type State struct {
 	// Certificate is the certificate guests are served (Studio.State
 	// fills it in).
 	Certificate *CertStatus `json:"certificate,omitempty"`
+	// Reach is how guests outside this network reach the studio
+	// (Studio.State fills it in).
+	Reach *Reach `json:"reach,omitempty"`
 }
 
 // EventKind names what happened.

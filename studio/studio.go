@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"greenroom/studio/portmap"
 )
 
 // Config is everything New needs. The zero value serves HTTPS on :8443 with
@@ -89,6 +91,13 @@ type Config struct {
 	// NAT1To1IPs are public addresses to advertise instead of the local ones
 	// (a studio behind a 1:1 NAT or a port forward).
 	NAT1To1IPs []string
+	// MapPorts asks the home router to forward the web port (TCP) and the
+	// media port (UDP) to this computer, over UPnP or NAT-PMP (package
+	// portmap), for as long as the studio runs: the guest link then names
+	// the router's address (unless PublicURL or Domain names another), and
+	// the media port is offered at it. Reach says how it went. Off by
+	// default: the window and serve turn it on.
+	MapPorts bool
 
 	// ReconnectGrace is how long a guest whose connection broke keeps its
 	// place (stage or green room) for its page to reconnect. Default 20 s.
@@ -120,7 +129,8 @@ type Studio struct {
 	ln           net.Listener
 	split        *splitListener // the web port shared with ICE-TCP; nil if not
 	reprobe      chan struct{}  // the STUN servers changed: ask again
-	baseURL      string
+	baseURL      string         // what the control API's links start with
+	scheme       string         // "https", or "http" with PlainHTTP
 	controlToken Secret
 	pending      atomic.Int32 // WebSockets waiting for their "join"
 	// What the host's feeds (host.go) ask of the show every packet, kept
@@ -139,6 +149,10 @@ type Studio struct {
 	retiredTokens []Secret // rotated away; oldest first
 	life          goroutines
 	scene         sceneControl // what /api/scene drives, told of changes; nil until a Program attaches
+	guestBase     string       // the guest link's start when not baseURL: the router's address (reach.go)
+	mapStatus     portmap.Status
+	mapKnown      bool            // the router has answered (or not) once
+	mapper        *portmap.Mapper // nil without MapPorts
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -231,6 +245,10 @@ func New(cfg Config) (_ *Studio, err error) {
 		return nil, err
 	}
 
+	s.scheme = "http"
+	if tlsCfg != nil {
+		s.scheme = "https"
+	}
 	if cfg.ACMEHTTPListen != "" {
 		if err := s.serveHTTP01(); err != nil {
 			return nil, err
@@ -251,6 +269,9 @@ func New(cfg Config) (_ *Studio, err error) {
 		s.life.spawn(func() { s.acme.run(s.ctx) })
 	}
 	s.life.spawn(s.watchPublicAddr)
+	if cfg.MapPorts {
+		s.startMapping(port, s.sfu.udpAddr().(*net.UDPAddr).Port)
+	}
 	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "ice_tcp", s.sfu.tcpAddr(), "tls", tlsCfg != nil)
 	return s, nil
 }
@@ -275,6 +296,13 @@ func (s *Studio) Close() error {
 			_ = s.acmeHTTP.Close()
 		}
 		cancel()
+		if s.mapper != nil {
+			// Takes the forwards off the router (about 2 s at most), and
+			// ends the goroutine following it.
+			if err := s.mapper.Close(); err != nil {
+				s.log.Warn("the router's forwards were not removed", "err", err)
+			}
+		}
 		s.life.wait()
 		if s.acme != nil {
 			s.acme.close()
@@ -293,7 +321,11 @@ func (s *Studio) Close() error {
 func (s *Studio) GuestURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.baseURL + "/join/" + s.guestToken.Reveal()
+	base := s.baseURL
+	if s.guestBase != "" {
+		base = s.guestBase
+	}
+	return base + "/join/" + s.guestToken.Reveal()
 }
 
 // ControlURL is the control API's state endpoint with its token; the other
@@ -361,6 +393,8 @@ func (s *Studio) State() State {
 	st := s.show.state()
 	c := s.Certificate()
 	st.Certificate = &c
+	r := s.Reach()
+	st.Reach = &r
 	return st
 }
 

@@ -27,6 +27,9 @@ type Network struct {
 	// NATIP is the public IP address offered to guests instead of this
 	// machine's own; "" for none.
 	NATIP string
+	// MapPorts asks the home router to forward the studio's ports (UPnP,
+	// NAT-PMP; studio.Config.MapPorts). On for a new user.
+	MapPorts bool
 }
 
 // Errors of Network.Validate and ICEServer.Validate, for errors.Is.
@@ -174,12 +177,13 @@ func count(list []ICEServer, s ICEServer) int {
 	return n
 }
 
-// Configure sets the studio's STUN/TURN servers and NAT address from n. A
+// Configure sets the studio's STUN/TURN servers, NAT address and port
+// mapping from n. A
 // server or address that does not parse (a hand-edited file) is left out and
 // named in the error, which says where to fix it; the rest are used.
 func (n Network) Configure(c *studio.Config) error {
 	var errs []error
-	c.ICEServers, c.NAT1To1IPs = nil, nil
+	c.ICEServers, c.NAT1To1IPs, c.MapPorts = nil, nil, n.MapPorts
 	for i, s := range n.ICEServers {
 		srv, err := s.Parse()
 		if err != nil {
@@ -203,9 +207,10 @@ func (n Network) clone() Network {
 	return n
 }
 
-// defaultNetwork is a new user's: the default STUN servers.
+// defaultNetwork is a new user's: the default STUN servers, and the
+// router asked to forward the studio's ports.
 func defaultNetwork() Network {
-	var n Network
+	n := Network{MapPorts: true}
 	for _, u := range studio.DefaultSTUN {
 		n.ICEServers = append(n.ICEServers, NewICEServer(u))
 	}
@@ -218,6 +223,7 @@ func defaultNetwork() Network {
 type fileNetwork struct {
 	ICEServers *[]string `json:"ice_servers,omitempty"`
 	NATIP      string    `json:"nat_ip,omitempty"`
+	MapPorts   *bool     `json:"map_ports,omitempty"` // absent: on
 }
 
 func fileNetworkOf(n Network) fileNetwork {
@@ -225,11 +231,11 @@ func fileNetworkOf(n Network) fileNetwork {
 	for _, s := range n.ICEServers {
 		urls = append(urls, s.Reveal())
 	}
-	return fileNetwork{ICEServers: &urls, NATIP: n.NATIP}
+	return fileNetwork{ICEServers: &urls, NATIP: n.NATIP, MapPorts: &n.MapPorts}
 }
 
 func (f fileNetwork) network() Network {
-	n := Network{NATIP: strings.TrimSpace(f.NATIP)}
+	n := Network{NATIP: strings.TrimSpace(f.NATIP), MapPorts: f.MapPorts == nil || *f.MapPorts}
 	if f.ICEServers == nil {
 		n.ICEServers = defaultNetwork().ICEServers
 		return n

@@ -1,0 +1,179 @@
+package studio
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"greenroom/studio/portmap"
+)
+
+// Reach is how guests outside this network reach the studio, as the window
+// and /api/state show it (issue #9): the way in, the public address, what
+// the router forwards, and what stands in the way, in words.
+type Reach struct {
+	// Via is how guests on the internet open the link.
+	Via ReachVia `json:"via"`
+	// PublicIP is the address guests on the internet reach the studio
+	// at, when known: the router's (from the port mapping or STUN), or the
+	// one given (Config.NAT1To1IPs).
+	PublicIP string `json:"publicIP,omitempty"`
+	// Media is the media port as the internet sees it (see PublicAddr).
+	Media *PublicAddr `json:"media,omitempty"`
+	// Mapped lists what the router forwards to the studio, e.g.
+	// "TCP 8443→8443".
+	Mapped []string `json:"mapped,omitempty"`
+	// Pending is true while the studio is still asking the router.
+	Pending bool `json:"pending,omitempty"`
+	// Problem says what keeps guests outside this network from joining
+	// and what to do about it; "" when nothing does that the studio knows.
+	Problem string `json:"problem,omitempty"`
+}
+
+// ReachVia names how guests from the internet get in.
+type ReachVia string
+
+const (
+	ReachUPnP   ReachVia = "upnp"   // the router forwards the ports: mapped by UPnP
+	ReachNATPMP ReachVia = "natpmp" // mapped by NAT-PMP
+	ReachManual ReachVia = "manual" // forwarded by hand (Config.NAT1To1IPs)
+	ReachProxy  ReachVia = "proxy"  // a reverse proxy or tunnel (Config.PublicURL)
+	ReachDirect ReachVia = "direct" // this machine's own address is public
+	ReachLAN    ReachVia = "lan"    // only from this network, as far as the studio knows
+)
+
+// Words are how the window says it.
+func (v ReachVia) Words() string {
+	switch v {
+	case ReachUPnP:
+		return "your router forwards the studio's ports (UPnP)"
+	case ReachNATPMP:
+		return "your router forwards the studio's ports (NAT-PMP)"
+	case ReachManual:
+		return "through a port you forwarded by hand"
+	case ReachProxy:
+		return "through your public URL (a reverse proxy or tunnel)"
+	case ReachDirect:
+		return "directly: this computer has a public address"
+	}
+	return "only from this network"
+}
+
+// startMapping asks the router to forward the web port (TCP) and the
+// media port (UDP), and follows what it says until Close.
+func (s *Studio) startMapping(webPort, mediaPort int) {
+	s.mapper = portmap.Start(s.ctx, portmap.Config{
+		Mappings: []portmap.Mapping{{Protocol: "tcp", InternalPort: webPort}, {Protocol: "udp", InternalPort: mediaPort}},
+		Logger:   s.cfg.Logger,
+	})
+	s.life.spawn(func() {
+		for st := range s.mapper.Changes() { // closed after the mapper's Close
+			s.mapped(st)
+		}
+	})
+}
+
+// mapped takes in a change of the router's forwards: the guest link names
+// the router's address, and the media port is offered at it.
+func (s *Studio) mapped(st portmap.Status) {
+	s.mu.Lock()
+	s.mapStatus, s.mapKnown = st, true
+	s.mu.Unlock()
+	if st.Err != nil {
+		s.log.Warn("the router does not forward the studio's ports", "err", st.Err, "advice", st.Advice)
+	} else if st.Advice != "" {
+		s.log.Warn("guests outside this network may not reach the studio", "advice", st.Advice)
+	}
+	web, media := mappedPorts(st)
+	if st.ExternalIP == nil || web == 0 {
+		return
+	}
+	if media != 0 {
+		local := s.sfu.udpAddr().(*net.UDPAddr).Port
+		s.sfu.setPublic(PublicAddr{IP: st.ExternalIP, Port: media, Via: string(st.Method), PortChanged: media != local})
+	}
+	if s.cfg.PublicURL == "" && s.acme == nil {
+		s.mu.Lock()
+		s.guestBase = s.scheme + "://" + net.JoinHostPort(st.ExternalIP.String(), strconv.Itoa(web))
+		s.mu.Unlock()
+		s.log.Info("guests reach the studio through the router", "address", st.ExternalIP, "method", st.Method)
+	}
+}
+
+// mappedPorts are the external ports the router gave the web (TCP) and
+// media (UDP) ports; 0 where it gave none.
+func mappedPorts(st portmap.Status) (web, media int) {
+	for _, m := range st.Mapped {
+		switch m.Protocol {
+		case "tcp":
+			web = m.ExternalPort
+		case "udp":
+			media = m.ExternalPort
+		}
+	}
+	return web, media
+}
+
+// Reach says how guests outside this network reach the studio now.
+func (s *Studio) Reach() Reach {
+	s.mu.Lock()
+	st, known := s.mapStatus, s.mapKnown
+	s.mu.Unlock()
+	var r Reach
+	if pa := s.sfu.public.Load(); pa != nil {
+		r.Media, r.PublicIP = pa, pa.IP.String()
+	}
+	for _, m := range st.Mapped {
+		r.Mapped = append(r.Mapped, m.String())
+	}
+	web, media := mappedPorts(st)
+	switch {
+	case s.cfg.PublicURL != "":
+		r.Via = ReachProxy
+	case len(s.cfg.NAT1To1IPs) > 0:
+		r.Via, r.PublicIP = ReachManual, s.cfg.NAT1To1IPs[0]
+	case web != 0 && st.ExternalIP != nil:
+		r.Via, r.PublicIP = reachViaMethod(st.Method), st.ExternalIP.String()
+		if media == 0 {
+			r.Problem = "The router forwards the page but not the media port: guests may join without picture or sound. Add a TURN server in Settings → Network, or forward UDP " + strconv.Itoa(s.sfu.udpAddr().(*net.UDPAddr).Port) + " by hand."
+		}
+	case r.Media != nil && r.Media.Local:
+		r.Via = ReachDirect
+	default:
+		r.Via = ReachLAN
+		r.Pending = s.mapper != nil && !known
+		if !r.Pending {
+			r.Problem = s.lanProblem(st)
+		}
+	}
+	if r.Problem == "" && st.Advice != "" && r.Via != ReachProxy && r.Via != ReachManual {
+		r.Problem = st.Advice
+	}
+	if r.Media != nil && r.Media.PortChanged && media == 0 && r.Problem == "" {
+		r.Problem = "Your router gives the studio's media a new port for each guest (a symmetric NAT), so guests outside this network need a TURN server (Settings → Network) or UDP " +
+			strconv.Itoa(s.sfu.udpAddr().(*net.UDPAddr).Port) + " forwarded by hand."
+	}
+	return r
+}
+
+// lanProblem is what to do when guests can only join from this network.
+func (s *Studio) lanProblem(st portmap.Status) string {
+	port := s.sfu.udpAddr().(*net.UDPAddr).Port
+	what := "The studio did not ask your router to forward its ports"
+	if s.mapper != nil && st.Err != nil {
+		what = "Your router did not forward the studio's ports (" + strings.TrimSuffix(st.Err.Error(), ".") + ")"
+	}
+	return fmt.Sprintf("%s, so guests outside this network can't open the link. Forward TCP and UDP %d to this computer by hand, or put the studio behind a reverse proxy or tunnel with a public URL.", what, port)
+}
+
+// reachViaMethod is how a port mapping made by method lets guests in.
+func reachViaMethod(m portmap.Method) ReachVia {
+	switch m {
+	case portmap.UPnP:
+		return ReachUPnP
+	case portmap.NATPMP:
+		return ReachNATPMP
+	}
+	return ReachLAN
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -22,7 +23,17 @@ import (
 // user would.
 var bin string
 
+// beforeMain and afterMain are run by TestMain before building the binary
+// and after the tests (an error fails the run); test files add to them.
+var (
+	beforeMain []func(*testing.M)
+	afterMain  []func() error
+)
+
 func TestMain(m *testing.M) {
+	for _, f := range beforeMain {
+		f(m)
+	}
 	// Fyne, linked into every command, complains at start-up on stderr
 	// about LANG=C, which would break the one-line error checks (scripts/run
 	// and scripts/test set a UTF-8 locale for the same reason).
@@ -40,6 +51,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	for _, f := range afterMain {
+		if err := f(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

@@ -121,6 +121,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	s := sess.studio
+	// The router's answer may change the link (its public address).
+	select {
+	case <-s.ReachKnown():
+	case <-time.After(10 * time.Second):
+	case <-ctx.Done():
+	}
+	if r := s.Reach(); plain {
+		// On loopback: guests are on this machine.
+	} else if r.Problem != "" {
+		fmt.Fprintf(stderr, "greenroom serve: %s\n", r.Problem)
+	} else if r.Via != studio.ReachLAN {
+		fmt.Fprintf(stdout, "guests reach the studio %s\n", r.Via.Words())
+	}
 	fmt.Fprintf(stdout, "guest link: %s\n", s.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", s.ControlURL())
 	if domain != "" {

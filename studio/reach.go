@@ -78,8 +78,12 @@ func (s *Studio) startMapping(webPort, mediaPort int) {
 // the router's address, and the media port is offered at it.
 func (s *Studio) mapped(st portmap.Status) {
 	s.mu.Lock()
+	first := !s.mapKnown
 	s.mapStatus, s.mapKnown = st, true
 	s.mu.Unlock()
+	if first {
+		defer close(s.mapFirst) // after the guest link is set below
+	}
 	if st.Err != nil {
 		s.log.Warn("the router does not forward the studio's ports", "err", st.Err, "advice", st.Advice)
 	} else if st.Advice != "" {
@@ -114,6 +118,11 @@ func mappedPorts(st portmap.Status) (web, media int) {
 	}
 	return web, media
 }
+
+// ReachKnown is closed once the router has answered the studio's first
+// request to forward its ports, or failed to (a few seconds at most), and
+// at once without Config.MapPorts: the guest link is then the one to give.
+func (s *Studio) ReachKnown() <-chan struct{} { return s.mapFirst }
 
 // Reach says how guests outside this network reach the studio now.
 func (s *Studio) Reach() Reach {

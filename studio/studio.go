@@ -153,6 +153,7 @@ type Studio struct {
 	mapStatus     portmap.Status
 	mapKnown      bool            // the router has answered (or not) once
 	mapper        *portmap.Mapper // nil without MapPorts
+	mapFirst      chan struct{}   // closed once the router has answered (or not)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -181,6 +182,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		guestToken:   NewSecret(),
 		done:         make(chan struct{}),
 		reprobe:      make(chan struct{}, 1),
+		mapFirst:     make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	defer func() {
@@ -271,6 +273,8 @@ func New(cfg Config) (_ *Studio, err error) {
 	s.life.spawn(s.watchPublicAddr)
 	if cfg.MapPorts {
 		s.startMapping(port, s.sfu.udpAddr().(*net.UDPAddr).Port)
+	} else {
+		close(s.mapFirst)
 	}
 	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "ice_tcp", s.sfu.tcpAddr(), "tls", tlsCfg != nil)
 	return s, nil

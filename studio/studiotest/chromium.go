@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -57,6 +58,17 @@ type Browser struct {
 	port string
 	done chan struct{}
 	tail []string // stderr until DevTools is up; read after done
+	// How DevTools is reached: through ChromiumIn.Dial when set.
+	http *http.Client
+	wsd  *websocket.Dialer
+}
+
+// ChromiumIn says where a browser runs when not beside the test: Wrap
+// goes before its command line (ip netns exec NS), and Dial reaches its
+// DevTools port there (netlab's Lab.Dial).
+type ChromiumIn struct {
+	Wrap []string
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Page is one tab.
@@ -78,6 +90,11 @@ func StartChromium(ctx context.Context, urls ...string) (*Browser, []*Page, erro
 // --use-file-for-fake-audio-capture=FILE.wav for a camera and microphone
 // whose pictures and sound the test knows.
 func StartChromiumWith(ctx context.Context, flags []string, urls ...string) (*Browser, []*Page, error) {
+	return StartChromiumIn(ctx, ChromiumIn{}, flags, urls...)
+}
+
+// StartChromiumIn is StartChromiumWith where in says.
+func StartChromiumIn(ctx context.Context, in ChromiumIn, flags []string, urls ...string) (*Browser, []*Page, error) {
 	dir, err := os.MkdirTemp("", "greenroom-chromium-")
 	if err != nil {
 		return nil, nil, err
@@ -86,7 +103,8 @@ func StartChromiumWith(ctx context.Context, flags []string, urls ...string) (*Br
 	// Headless Chromium opens one URL from its command line; the other tabs
 	// come through DevTools once it is up.
 	args = append(args, urls[0])
-	cmd := exec.Command(ChromiumPath, args...)
+	args = append(append(append([]string{}, in.Wrap...), ChromiumPath), args...)
+	cmd := exec.Command(args[0], args[1:]...)
 	// Its own process group, so Close ends the renderers with the browser.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
@@ -97,7 +115,11 @@ func StartChromiumWith(ctx context.Context, flags []string, urls ...string) (*Br
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("studiotest: start chromium: %w", err)
 	}
-	b := &Browser{cmd: cmd, dir: dir, done: make(chan struct{})}
+	b := &Browser{cmd: cmd, dir: dir, done: make(chan struct{}), http: http.DefaultClient, wsd: websocket.DefaultDialer}
+	if in.Dial != nil {
+		b.http = &http.Client{Transport: &http.Transport{DialContext: in.Dial}}
+		b.wsd = &websocket.Dialer{NetDialContext: in.Dial, HandshakeTimeout: 10 * time.Second}
+	}
 	portc := make(chan string, 1)
 	go func() {
 		// Chromium prints the DevTools address on stderr; the rest of its
@@ -125,7 +147,7 @@ func StartChromiumWith(ctx context.Context, flags []string, urls ...string) (*Br
 	}
 	for _, u := range urls[1:] {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, "http://127.0.0.1:"+b.port+"/json/new?"+url.QueryEscape(u), nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := b.http.Do(req)
 		if err != nil {
 			b.Close()
 			return nil, nil, fmt.Errorf("studiotest: open tab: %w", err)
@@ -148,7 +170,7 @@ func (b *Browser) attach(ctx context.Context, urls []string) ([]*Page, error) {
 	}
 	for {
 		var targets []target
-		resp, err := http.Get("http://127.0.0.1:" + b.port + "/json/list")
+		resp, err := b.http.Get("http://127.0.0.1:" + b.port + "/json/list")
 		if err == nil {
 			err = json.NewDecoder(resp.Body).Decode(&targets)
 			resp.Body.Close()
@@ -159,7 +181,7 @@ func (b *Browser) attach(ctx context.Context, urls []string) ([]*Page, error) {
 			for _, t := range targets {
 				if t.Type == "page" && t.URL == u && t.WebSocketDebuggerURL != "" {
 					pages[i] = &Page{URL: u}
-					ws, _, err := websocket.DefaultDialer.DialContext(ctx, t.WebSocketDebuggerURL, nil)
+					ws, _, err := b.wsd.DialContext(ctx, t.WebSocketDebuggerURL, nil)
 					if err != nil {
 						return nil, fmt.Errorf("studiotest: devtools: %w", err)
 					}
@@ -189,7 +211,7 @@ func (b *Browser) attach(ctx context.Context, urls []string) ([]*Page, error) {
 // the page at url, e.g. to take the camera away.
 func (b *Browser) NewPage(ctx context.Context, url_, preload string) (*Page, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, "http://127.0.0.1:"+b.port+"/json/new?about:blank", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: open tab: %w", err)
 	}
@@ -199,7 +221,7 @@ func (b *Browser) NewPage(ctx context.Context, url_, preload string) (*Page, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: open tab: %w", err)
 	}
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, target.WebSocketDebuggerURL, nil)
+	ws, _, err := b.wsd.DialContext(ctx, target.WebSocketDebuggerURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: devtools: %w", err)
 	}

@@ -1,0 +1,252 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+	"greenroom/studio/studiotest"
+	"greenroom/studio/studiotest/netlab"
+)
+
+// The NAT lab's helper modes (its STUN responder) run as this test binary.
+func init() {
+	beforeMain = append(beforeMain, func(m *testing.M) {
+		if netlab.InHelper() {
+			netlab.Main(m)
+		}
+	})
+	afterMain = append(afterMain, func() error {
+		if left := netlab.Leftovers(); len(left) > 0 {
+			return fmt.Errorf("netlab: namespaces left behind: %s", strings.Join(left, " "))
+		}
+		return nil
+	})
+}
+
+// labStudio is greenroom serve running behind the creator's router.
+type labStudio struct {
+	proc     *netlab.Proc
+	guestURL string
+	control  *url.URL
+	client   *http.Client
+	rec      string
+	out      []string // what serve printed before the links
+}
+
+// startLabStudio runs the real binary's serve in the lab's studio
+// namespace, with the lab's STUN server, recording to a file.
+func startLabStudio(t *testing.T, lab *netlab.Lab, args ...string) *labStudio {
+	t.Helper()
+	home := t.TempDir()
+	ls := &labStudio{rec: filepath.Join(home, "show.mp4")}
+	stun := fmt.Sprintf("stun:%s:%d", netlab.InternetIP, netlab.STUNPort)
+	args = append([]string{"serve", "--no-default-stun", "--ice", stun, "--record", ls.rec, "-v"}, args...)
+	cmd := lab.Command(lab.Studio, append([]string{bin}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
+	p, err := lab.StartCommand(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.proc = p
+	timeout := time.After(30 * time.Second)
+	for ls.guestURL == "" || ls.control == nil {
+		select {
+		case line, ok := <-p.Lines:
+			if !ok {
+				t.Fatalf("serve exited before printing its links: %v", p.Err())
+			}
+			if v, ok := strings.CutPrefix(line, "guest link: "); ok {
+				ls.guestURL = v
+			} else if v, ok := strings.CutPrefix(line, "control: "); ok {
+				ls.control, _ = url.Parse(v)
+			} else {
+				ls.out = append(ls.out, line)
+			}
+		case <-timeout:
+			t.Fatal("serve printed no links within 30 s")
+		}
+	}
+	ls.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: insecureTLS(), DialContext: lab.Dial(lab.Studio)}}
+	return ls
+}
+
+// state is what the tests read of /api/state.
+type labState struct {
+	Participants []struct {
+		ID, Role, Place, Media string
+		Connected              bool
+	}
+	Reach struct {
+		Via, PublicIP, Problem string
+		Mapped                 []string
+	}
+}
+
+func (ls *labStudio) state(t *testing.T) labState {
+	t.Helper()
+	var st labState
+	resp, err := ls.client.Get(ls.control.String())
+	if err != nil {
+		t.Fatalf("control API: %v", err)
+	}
+	defer resp.Body.Close()
+	if err := jsonDecode(resp.Body, &st); err != nil {
+		t.Fatalf("control API: %v", err)
+	}
+	return st
+}
+
+// post sends a control API command.
+func (ls *labStudio) post(t *testing.T, path, body string) {
+	t.Helper()
+	u := *ls.control
+	u.Path = path
+	resp, err := ls.client.Post(u.String(), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s %s: %s", path, body, resp.Status)
+	}
+}
+
+// labGuest opens the guest link in a headless Chromium in the lab's guest
+// namespace, behind the guest's router.
+func labGuest(t *testing.T, lab *netlab.Lab, link string) *studiotest.Page {
+	t.Helper()
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, pages, err := studiotest.StartChromiumIn(ctx,
+		studiotest.ChromiumIn{Wrap: []string{"ip", "netns", "exec", lab.Guest}, Dial: lab.Dial(lab.Guest)},
+		nil, link+"?name=Ann&join=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	t.Cleanup(pages[0].Close)
+	return pages[0]
+}
+
+// guestOnAir waits for the guest to join, stages it alone on screen, and
+// returns its ID and how long from join until the page's media connected.
+func (ls *labStudio) guestOnAir(t *testing.T, page *studiotest.Page, joined time.Time) (id string, took time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		for _, p := range ls.state(t).Participants {
+			if p.Role == "guest" {
+				id = p.ID
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatal("the guest did not join within 30 s")
+	}
+	ls.post(t, "/api/stage", `{"id":"`+id+`","on":true}`)
+	ls.post(t, "/api/scene", `{"layout":"solo","main":"`+id+`"}`)
+	for time.Now().Before(deadline) {
+		var state string
+		if err := page.Eval(`window.greenroom.pc ? window.greenroom.pc.connectionState : ""`, &state); err == nil && state == "connected" {
+			return id, time.Since(joined)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var errs []string
+	_ = page.Eval(`window.greenroom.errors`, &errs)
+	t.Fatalf("the guest's media did not connect within 30 s (page errors %q)", errs)
+	return "", 0
+}
+
+// pictureMoves records the program for a few seconds and checks that the
+// guest's picture (alone on screen) moves in it: Chromium's fake camera
+// draws a turning pattern and a frame counter.
+func (ls *labStudio) pictureMoves(t *testing.T) {
+	t.Helper()
+	ls.post(t, "/api/live", `{"on":true}`)
+	time.Sleep(4 * time.Second)
+	ls.post(t, "/api/live", `{"on":false}`)
+	a := mediatest.Frame(t, ls.rec, 1500*time.Millisecond)
+	b := mediatest.Frame(t, ls.rec, 3*time.Second)
+	if c := changedShare(a, b, a.Bounds()); c < 0.01 {
+		t.Errorf("the program changed in %.2f%% of its pixels in 1.5 s: the guest's picture is not moving", c*100)
+	}
+	if y := meanLuma(b); y < 20 {
+		t.Errorf("the program is black (mean luma %.0f): no guest picture", y)
+	}
+}
+
+// meanLuma is an image's mean brightness, 0–255, from every 4th pixel.
+func meanLuma(img image.Image) float64 {
+	var sum, n float64
+	r := img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y += 4 {
+		for x := r.Min.X; x < r.Max.X; x += 4 {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			sum += (0.299*float64(cr) + 0.587*float64(cg) + 0.114*float64(cb)) / 257
+			n++
+		}
+	}
+	return sum / n
+}
+
+// TestLabGuestThroughUPnP is case (a) of issue #9: the studio behind one
+// home router (Linux masquerade, miniupnpd), a headless Chromium guest
+// behind another. The studio maps its own ports over UPnP; the guest opens
+// the printed link, which names the router's public address, and joins:
+// no forward set up by hand anywhere. The guest's moving picture is in the
+// program, /api/state says the ports are mapped by UPnP, and the router's
+// forwards are gone once the studio exits.
+func TestLabGuestThroughUPnP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLabStudio(t, lab)
+	link, _ := url.Parse(ls.guestURL)
+	if link.Hostname() != netlab.CreatorRouterWANIP.String() {
+		t.Fatalf("guest link %s, want the router's public address %s (serve said %q)", ls.guestURL, netlab.CreatorRouterWANIP, ls.out)
+	}
+	st := ls.state(t)
+	if st.Reach.Via != "upnp" || st.Reach.PublicIP != netlab.CreatorRouterWANIP.String() || st.Reach.Problem != "" || len(st.Reach.Mapped) != 2 {
+		t.Errorf("reach %+v, want mapped by UPnP at %s", st.Reach, netlab.CreatorRouterWANIP)
+	}
+	fw, err := lab.Forwards()
+	if err != nil || len(fw) != 2 {
+		t.Fatalf("the router forwards %+v (%v), want TCP and UDP 8443", fw, err)
+	}
+
+	joined := time.Now()
+	page := labGuest(t, lab, ls.guestURL)
+	_, took := ls.guestOnAir(t, page, joined)
+	t.Logf("from opening the link to media connected through two NATs: %v", took.Round(10*time.Millisecond))
+	ls.pictureMoves(t)
+
+	ls.proc.Stop() // SIGTERM: serve closes the studio, which takes the forwards off
+	if fw, err := lab.Forwards(); err != nil || len(fw) != 0 {
+		t.Errorf("the router still forwards %+v (%v) after the studio exited", fw, err)
+	}
+	if !bytes.Contains([]byte(strings.Join(ls.out, "\n")), []byte("UPnP")) {
+		t.Errorf("serve did not say how guests reach it: %q", ls.out)
+	}
+}

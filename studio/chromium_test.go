@@ -236,5 +236,5 @@ func TestChromiumGuests(t *testing.T) {
 	}
 
 	b.Close()
-	eventually(t, "the studio to notice the browser died", func() bool { return !connected(s, ids[0]) && !connected(s, ids[1]) })
+	eventually(t, "the studio to notice the browser died", func() bool { return held(s, ids[0]) && held(s, ids[1]) })
 }

@@ -56,9 +56,18 @@
 // (package assets) signals over /join/TOKEN/ws; the protocol and its
 // no-glare negotiation scheme are in package signal.
 //
+// A guest who joined is not Connected until its media flows: its
+// Participant.Media is MediaConnecting until the PeerConnection connects
+// and its first packet comes, MediaConnected then, and MediaFailed (with
+// a MediaProblem in words: the port to open, or the TURN server a network
+// needs) when ICE fails or nothing connected within 10 s of the studio's
+// answer; the page hears the same in a "media" message, and EventMedia
+// tells subscribers (issue #16).
+//
 // A guest whose connection breaks keeps its place (stage or green room)
-// for Config.ReconnectGrace, marked Connected=false; the page reconnects
-// with the resume key it got in "welcome" and takes the place back.
+// for Config.ReconnectGrace, marked MediaLost (and not Connected); the
+// page reconnects with the resume key it got in "welcome" and takes the
+// place back.
 //
 // Forwarding rule: everyone receives every other on-stage participant's
 // audio and video (not the audio of one the host muted). Green-room guests

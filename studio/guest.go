@@ -110,10 +110,13 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.id = p.ID
+	g.media, g.mediaProblem = p.Media, p.MediaProblem
 	g.log = s.log.With("component", "guest", "guest", p.ID)
 	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr, "resumed", resumed)
 	g.iceServers = s.sfu.currentICEServers()
 	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, Resume: key, ICEServers: g.iceServers})
+	// A page back after its media failed learns the problem at once.
+	g.send(signal.Message{Type: signal.TypeMedia, Media: string(p.Media), Problem: p.MediaProblem})
 	s.changed()
 	g.run()
 }
@@ -201,7 +204,16 @@ type guest struct {
 	roster   []signal.Member
 	muted    bool // what the guest was last told of the host muting them
 	loss     lossMeter
-	early    []webrtc.ICECandidateInit // trickled before the offer
+
+	// Where the media stands (media.go): what the show and the page were
+	// last told; whether a packet from the guest came; whether
+	// mediaTimeout passed since the answer (mediaDue fires then).
+	media        Media
+	mediaProblem string
+	gotMedia     bool
+	late         bool
+	mediaDue     <-chan time.Time
+	early        []webrtc.ICECandidateInit // trickled before the offer
 
 	// screenMids are the guest's transceivers (by mid) that carry its
 	// screen, from its offer. Set before the offer is applied, never
@@ -263,6 +275,9 @@ func (g *guest) run() {
 				g.send(signal.Message{Type: signal.TypeError, Error: err.Error()})
 				g.cancel(fmt.Errorf("could not set up the media connection: %w", err))
 			}
+		case <-g.mediaDue:
+			g.mediaDue, g.late = nil, true
+			g.updateMedia()
 		case f := <-g.calls:
 			f()
 		case <-g.poke:
@@ -472,6 +487,8 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		g.log.Debug("connection", "state", st)
+		// The host and the page hear why before the session ends.
+		g.post(g.updateMedia)
 		if st == webrtc.PeerConnectionStateFailed {
 			g.cancel(errMediaFailed)
 		}
@@ -496,12 +513,18 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 		return fmt.Errorf("apply answer: %w", err)
 	}
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
+	g.mediaDue = time.After(mediaTimeout)
 	g.sync()
 	return nil
 }
 
 // onTrack publishes a track the guest sends and forwards it until it ends.
 func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	// pion calls OnTrack once the track's first packet is in: media flows.
+	g.post(func() {
+		g.gotMedia = true
+		g.updateMedia()
+	})
 	screen := false
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		for _, tr := range pc.GetTransceivers() {

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"greenroom/studio/signal"
 )
 
 // Role says who a participant is in the show.
@@ -40,6 +42,32 @@ const (
 	QualityPoor    Quality = "poor"
 )
 
+// Media says whether a participant's audio and video reach the studio: the
+// state of a guest's WebRTC connection as the host needs to know it. The
+// host's own is always MediaConnected.
+type Media string
+
+const (
+	// MediaConnecting: the guest's page is in the show but no media flows
+	// yet (the first seconds of a session; ICE is checking), or for the
+	// moment (the path broke and ICE is trying to get it back).
+	MediaConnecting Media = signal.MediaConnecting
+	// MediaConnected: media flows: the PeerConnection is connected (ICE
+	// and DTLS) and a packet from the guest has arrived.
+	MediaConnected Media = signal.MediaConnected
+	// MediaFailed: the media can't connect: ICE failed, or nothing
+	// connected within mediaTimeout of the studio's answer.
+	// Participant.MediaProblem says the likely cause and the fix. The page
+	// keeps trying (and may still connect, e.g. through a slow TURN
+	// server); a guest stays failed between its attempts, so the host
+	// sees one steady explanation rather than a flicker every retry.
+	MediaFailed Media = signal.MediaFailed
+	// MediaLost: the guest's page is gone altogether (its signaling
+	// connection broke) and the studio holds its place for
+	// Config.ReconnectGrace.
+	MediaLost Media = "lost"
+)
+
 // HostID is the fixed ID of the host participant.
 const HostID = "host"
 
@@ -51,9 +79,17 @@ type Participant struct {
 	Role    Role    `json:"role"`
 	Place   Place   `json:"place"`
 	Quality Quality `json:"quality"`
-	// Connected is false while a guest's connection is lost and the studio
-	// holds their place for them to come back (Config.ReconnectGrace).
+	// Connected is true while media flows between the participant and the
+	// studio: always Media == MediaConnected (the host is always
+	// connected). A guest who joined is not connected until its audio and
+	// video arrive (issue #16: a guest whose media never connects showed
+	// as connected, and the host staged a black tile).
 	Connected bool `json:"connected"`
+	// Media says where a guest's connection stands (see Media);
+	// MediaProblem, with MediaFailed, is the likely cause and its fix in a
+	// sentence for the host ("port 8443/udp isn't reachable: …").
+	Media        Media  `json:"media"`
+	MediaProblem string `json:"mediaProblem,omitempty"`
 	// Muted is true while the host has muted this participant: their
 	// sound is out of the program and the other guests don't hear them.
 	Muted bool `json:"muted"`
@@ -88,6 +124,7 @@ const (
 	EventMuted   EventKind = "muted"    // the host muted a participant
 	EventUnmuted EventKind = "unmuted"  // the host unmuted them
 	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
+	EventMedia   EventKind = "media"    // a guest's Media (or MediaProblem) changed
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -156,7 +193,7 @@ func newShow(hostName string) *show {
 	}
 	sh.entries[HostID] = &entry{p: Participant{
 		ID: HostID, Name: hostName, Role: RoleHost, Place: PlaceStage,
-		Quality: QualityUnknown, Connected: true, Joined: sh.now(),
+		Quality: QualityUnknown, Connected: true, Media: MediaConnected, Joined: sh.now(),
 	}}
 	sh.order = []string{HostID}
 	return sh
@@ -196,7 +233,7 @@ func (sh *show) addGuest(name string, conn guestConn) (Participant, Secret, erro
 	sh.nextID++
 	p := Participant{
 		ID: fmt.Sprintf("g%d", sh.nextID), Name: name, Role: RoleGuest,
-		Place: PlaceGreenRoom, Quality: QualityUnknown, Connected: true, Joined: sh.now(),
+		Place: PlaceGreenRoom, Quality: QualityUnknown, Media: MediaConnecting, Joined: sh.now(),
 	}
 	e := &entry{p: p, conn: conn, resume: NewSecret()}
 	sh.entries[p.ID] = e
@@ -206,10 +243,10 @@ func (sh *show) addGuest(name string, conn guestConn) (Participant, Secret, erro
 }
 
 // resume gives guest id a new connection, if key is theirs: after a network
-// blip a guest comes back with its ID, name and place. A connection the
-// studio still thinks alive (it may not have noticed the blip yet) is
-// returned so the caller can close it. ok is false for an unknown ID or a
-// wrong key.
+// blip a guest comes back with its ID, name and place, its media connecting
+// again (or still failed, see MediaFailed). A connection the studio still
+// thinks alive (it may not have noticed the blip yet) is returned so the
+// caller can close it. ok is false for an unknown ID or a wrong key.
 func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guestConn, ok bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -218,8 +255,12 @@ func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guest
 		return Participant{}, nil, false
 	}
 	old, e.conn = e.conn, conn
-	if !e.p.Connected {
-		e.p.Connected = true
+	back := old == nil
+	if e.p.Media != MediaFailed {
+		e.p.Media, e.p.MediaProblem = MediaConnecting, ""
+	}
+	e.p.Connected = false
+	if back {
 		sh.emitLocked(Event{Kind: EventBack, Participant: e.p})
 	}
 	return e.p, old, true
@@ -236,8 +277,26 @@ func (sh *show) detach(id string, conn guestConn) bool {
 	}
 	e.conn = nil
 	e.p.Connected = false
+	if e.p.Media != MediaFailed {
+		e.p.Media, e.p.MediaProblem = MediaLost, ""
+	}
 	sh.emitLocked(Event{Kind: EventLost, Participant: e.p})
 	return true
+}
+
+// setMedia records where guest id's media stands, if conn is still its
+// connection (a session that was replaced no longer speaks for the guest);
+// an event goes out only when that changes.
+func (sh *show) setMedia(id string, conn guestConn, m Media, problem string) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != conn || conn == nil || (e.p.Media == m && e.p.MediaProblem == problem) {
+		return
+	}
+	e.p.Media, e.p.MediaProblem = m, problem
+	e.p.Connected = m == MediaConnected
+	sh.emitLocked(Event{Kind: EventMedia, Participant: e.p})
 }
 
 // expire removes a guest that is still disconnected.

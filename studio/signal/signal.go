@@ -54,8 +54,16 @@ const (
 	TypeDevices   = "devices"   // guest → studio: {mic, camera}
 	TypeRoster    = "roster"    // studio → guest: {roster}
 	TypeMuted     = "muted"     // studio → guest: {muted}
+	TypeMedia     = "media"     // studio → guest: {media, [problem]}
 	TypeError     = "error"     // studio → guest: {error}
 	TypeBye       = "bye"       // studio → guest: {reason}
+)
+
+// Media states, the values of "media"'s media.
+const (
+	MediaConnecting = "connecting"
+	MediaConnected  = "connected"
+	MediaFailed     = "failed"
 )
 
 // MaxSources bounds an offer's sources: a camera, a mic and a screen, with
@@ -110,9 +118,14 @@ type Message struct {
 	Mic    *bool `json:"mic,omitempty"`
 	Camera *bool `json:"camera,omitempty"`
 	// Muted comes with "muted": whether the host has muted the guest.
-	Muted  bool   `json:"muted,omitempty"`
-	Error  string `json:"error,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Muted bool `json:"muted,omitempty"`
+	// Media comes with "media": the studio's view of the guest's media
+	// connection (MediaConnecting, MediaConnected, MediaFailed); Problem,
+	// with MediaFailed, says the likely cause and the fix.
+	Media   string `json:"media,omitempty"`
+	Problem string `json:"problem,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.

@@ -33,6 +33,8 @@ func TestParse(t *testing.T) {
 		{"devices empty", `{"type":"devices"}`, "needs mic and camera"},
 		{"devices null", `{"type":"devices","mic":null,"camera":false}`, "needs mic and camera"},
 		{"devices not a bool", `{"type":"devices","mic":"off","camera":false}`, "not a JSON object"},
+		// The studio's messages are not the guest's to send.
+		{"media from a guest", `{"type":"media","media":"failed","problem":"x"}`, `unknown message type "media"`},
 		{"unknown type", `{"type":"launch"}`, `unknown message type "launch"`},
 		{"no type", `{"name":"x"}`, "no type"},
 		{"bad json", `{"type":`, "not a JSON object"},

@@ -57,6 +57,10 @@ type Options struct {
 	// (signal "welcome") with the relay-only policy, like a browser told
 	// iceTransportPolicy "relay": every packet goes through TURN.
 	RelayOnly bool
+	// Unreachable makes the client gather no ICE candidates at all, like
+	// a guest on a network from which no packet reaches the studio's ICE
+	// port (issue #16): signaling works, media never connects.
+	Unreachable bool
 }
 
 // Received is one track a Client receives from the studio.
@@ -94,6 +98,7 @@ type Client struct {
 	muted    bool // the studio said the host muted us
 	errs     []string
 	bye      string
+	media    signal.Message // the studio's last "media"
 	closed   bool
 }
 
@@ -211,7 +216,7 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer) (*webrtc.Peer
 	} else {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && !opt.Unreachable })
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{}
 	if opt.RelayOnly {
@@ -288,6 +293,10 @@ func (c *Client) readLoop() {
 		case signal.TypeMuted:
 			c.mu.Lock()
 			c.muted = m.Muted
+			c.mu.Unlock()
+		case signal.TypeMedia:
+			c.mu.Lock()
+			c.media = m
 			c.mu.Unlock()
 		case signal.TypeError:
 			c.mu.Lock()
@@ -376,6 +385,17 @@ func (c *Client) HostMuted() bool {
 	defer c.mu.Unlock()
 	return c.muted
 }
+
+// Media is what the studio last said of the client's media connection
+// ("media": connecting, connected or failed) and the problem it gave.
+func (c *Client) Media() (media, problem string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.media.Media, c.media.Problem
+}
+
+// ConnectionState is the client's PeerConnection's state.
+func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.ConnectionState() }
 
 // Errors are the error messages the studio sent, and the client's own
 // negotiation errors.

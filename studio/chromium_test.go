@@ -5,6 +5,7 @@ package studio_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -237,4 +238,68 @@ func TestChromiumGuests(t *testing.T) {
 
 	b.Close()
 	eventually(t, "the studio to notice the browser died", func() bool { return held(s, ids[0]) && held(s, ids[1]) })
+}
+
+// Issue #16 in a browser: a page whose media can't reach the studio (the
+// NoICE preload drops every candidate both ways) is "connecting", then
+// "failed" with the reason in the studio's state; after two failed
+// attempts the page says it can't reach the studio and why, instead of
+// "Reconnecting…", and keeps trying in the same place.
+func TestChromiumGuestCantConnect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
+		t.Skip("no chromium:", err)
+	}
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	b, _, err := studiotest.StartChromium(ctx, "about:blank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	page, err := b.NewPage(ctx, s.GuestURL()+"?name=Ann&join=1", studiotest.NoICE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+
+	var id string
+	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	if p := find(s, id); p.Connected || (p.Media != studio.MediaConnecting && p.Media != studio.MediaLost) {
+		t.Errorf("just joined: connected %v media %q", p.Connected, p.Media)
+	}
+	eventually(t, "the studio to call Ann's media failed", func() bool { return find(s, id).Media == studio.MediaFailed })
+	port := fmt.Sprintf("port %d/udp", s.ICEAddr().(*net.UDPAddr).Port)
+	if p := find(s, id); !strings.Contains(p.MediaProblem, port) {
+		t.Errorf("problem %q, want it to name %s", p.MediaProblem, port)
+	}
+	type view struct {
+		Status, Note string
+		Shown        bool
+		Fails        int
+	}
+	const viewJS = `({status: document.getElementById("status").textContent, note: document.getElementById("unreachable").textContent,
+	  shown: !document.getElementById("unreachable").hidden, fails: greenroom.mediaFails})`
+	var v view
+	deadline := time.Now().Add(45 * time.Second)
+	for page.Eval(viewJS, &v) != nil || !v.Shown {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page still doesn't say it can't reach the studio: %+v", v)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(v.Status, "Can't reach the studio") || !strings.Contains(v.Note, port) || !strings.Contains(v.Note, "keeps trying") {
+		t.Errorf("page: %+v", v)
+	}
+	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
+		screenshot(t, page, "guest-cant-connect.png")
+	}
+	var again string
+	if err := page.Eval(`greenroom.id`, &again); err != nil || again != id || find(s, id).Place == "" {
+		t.Errorf("the page didn't keep its place: id %q then %q (%v)", id, again, err)
+	}
 }

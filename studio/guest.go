@@ -382,6 +382,13 @@ func (g *guest) writer() {
 			if errors.Is(reason, errLost) {
 				return
 			}
+			if errors.Is(reason, errMediaFailed) {
+				// The place is held (teardown) for the page to try
+				// again: no "bye", which ends the page's show; a close
+				// it retries on (issue #16).
+				closeWith(g.ws, websocket.CloseTryAgainLater, reason.Error())
+				return
+			}
 			_ = g.ws.SetWriteDeadline(time.Now().Add(time.Second))
 			_ = g.ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
 			code := websocket.CloseNormalClosure

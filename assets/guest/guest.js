@@ -18,6 +18,16 @@
 // (sent on every "welcome") tells the studio before anyone sees them.
 // The roster says whose mic is off (micOff) or muted by the host (muted):
 // their tiles get a struck-through mic.
+//
+// Media that never connects (issue #16): an attempt is a session (one
+// RTCPeerConnection); it fails when the browser says "failed", when the
+// studio's "media" says failed (it gives up waiting after 10 s and says
+// why: a port to open, a TURN server to set up), or when it is still not
+// connected ATTEMPT_TIMEOUT after the studio's answer (a browser without a
+// single candidate pair can sit in "checking" for good). After
+// MEDIA_FAILS attempts in a row that never connected, the page says in
+// words that it can't reach the studio and why, instead of
+// "Reconnecting…" forever, and keeps trying in the background.
 "use strict";
 
 (() => {
@@ -31,6 +41,13 @@
   // Reconnect attempts before giving up: with the backoff below, about a
   // minute — longer than the studio holds a lost guest's place.
   const MAX_RETRIES = 9;
+  // Failed media attempts in a row before the page says it can't reach the
+  // studio: one may be bad luck, two is a network that won't let us in.
+  const MEDIA_FAILS = 2;
+  // How long an attempt may stay unconnected after the studio's answer
+  // before the page starts another: longer than the studio's 10 s verdict
+  // and a browser's own ICE timeout, so a slow TURN relay gets its chance.
+  const ATTEMPT_TIMEOUT = 20000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
@@ -47,6 +64,7 @@
     cameraToggles: [$("camera-toggle"), $("setup-camera-toggle")],
     selfOff: $("self-off"), previewOff: $("preview-off"),
     greenroomNote: $("greenroom-note"), mutedNote: $("muted-note"), emptyStage: $("empty-stage"),
+    unreachable: $("unreachable"), unreachableWhy: $("unreachable-why"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
   };
@@ -64,6 +82,11 @@
     joined: false,      // the user asked to be in the show
     ended: false,       // the studio said bye: don't reconnect
     retry: 0, retryTimer: 0,
+    // Media attempts (issue #16): in a row that never connected; whether
+    // the current one connected, or was counted as failed; the studio's
+    // last word on why; the current attempt's timeout.
+    mediaFails: 0, attemptConnected: false, attemptFailed: false,
+    mediaProblem: "", attemptTimer: 0,
     tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
     screenTr: null,     // the transceiver kept for sharing our screen
     screen: null,       // the shared screen's track, while sharing
@@ -227,7 +250,7 @@
   function connect() {
     clearTimeout(state.retryTimer);
     closeConnection();
-    setStatus(state.retry ? "Reconnecting…" : "Connecting…");
+    setStatus(trying(state.retry ? "Reconnecting…" : "Connecting…"));
     const ws = new WebSocket(wsURL());
     state.ws = ws;
     ws.onopen = () => {
@@ -275,7 +298,7 @@
     }
     const delay = Math.min(10000, 500 * 2 ** state.retry);
     state.retry++;
-    setStatus("Connection lost — reconnecting…");
+    setStatus(trying("Connection lost — reconnecting…"));
     state.retryTimer = setTimeout(connect, delay);
   }
 
@@ -312,7 +335,37 @@
     ui.share.textContent = "Share screen";
   }
 
+  // attemptFailed counts the current media attempt as failed, once, and
+  // says so when too many failed in a row.
+  function attemptFailed() {
+    if (!state.pc || state.attemptConnected || state.attemptFailed) return;
+    state.attemptFailed = true;
+    state.mediaFails++;
+    showUnreachable();
+  }
+
+  // showUnreachable says the page can't reach the studio, and why, once
+  // MEDIA_FAILS attempts in a row failed; it hides the note otherwise.
+  function showUnreachable() {
+    const on = state.mediaFails >= MEDIA_FAILS;
+    ui.unreachable.hidden = !on;
+    if (!on) return;
+    ui.unreachableWhy.textContent = (state.mediaProblem
+      ? "The studio says: " + state.mediaProblem + "."
+      : "A firewall on your network or the studio's may be blocking it, or your network may need a TURN server.") +
+      " Tell the host: the fix is on their side. This page keeps trying in the background.";
+    if (!state.pc || state.pc.connectionState !== "connected") setStatus("Can't reach the studio — still trying");
+  }
+
+  // trying is the status while (re)connecting: s, unless attempts keep
+  // failing, which the page does not hide behind "Reconnecting…".
+  function trying(s) {
+    return state.mediaFails >= MEDIA_FAILS ? "Can't reach the studio — still trying" : s;
+  }
+
   function closeConnection() {
+    attemptFailed(); // an attempt that ends unconnected failed
+    clearTimeout(state.attemptTimer);
     state.hostMuted = false; // the studio says again when we are back
     applyDevices();
     if (state.screen) { state.screen.onended = null; state.screen.stop(); state.screen = null; }
@@ -334,11 +387,28 @@
       sendDevices(); // a guest back after a blip may have changed them meanwhile
       await startPeer(m.iceServers || []);
       break;
-    case "answer":
-      await state.pc.setRemoteDescription({ type: "answer", sdp: hintVP8(m.sdp) });
+    case "answer": {
+      const pc = state.pc;
+      await pc.setRemoteDescription({ type: "answer", sdp: hintVP8(m.sdp) });
       await flushCandidates();
       preferResolution();
       state.retry = 0;
+      clearTimeout(state.attemptTimer);
+      state.attemptTimer = setTimeout(() => {
+        if (pc !== state.pc || state.attemptConnected) return;
+        console.warn("media not connected after", ATTEMPT_TIMEOUT, "ms: starting over");
+        reconnect();
+      }, ATTEMPT_TIMEOUT);
+      break;
+    }
+    case "media":
+      if (m.media === "failed") {
+        state.mediaProblem = m.problem || "";
+        // Right after "welcome" the studio repeats its verdict on our
+        // last attempt; only one after its answer is about this one.
+        if (state.pc && state.pc.remoteDescription) attemptFailed();
+        showUnreachable();
+      }
       break;
     case "offer":
       await state.pc.setRemoteDescription({ type: "offer", sdp: hintVP8(m.sdp) });
@@ -390,10 +460,19 @@
     state.screenTr = pc.addTransceiver("video", { direction: "sendonly", streams: [new MediaStream()] });
     pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
     pc.ontrack = (e) => onTrack(e);
+    state.attemptConnected = false;
+    state.attemptFailed = false;
     pc.onconnectionstatechange = () => {
       if (pc !== state.pc) return;
       if (pc.connectionState === "failed") reconnect();
-      if (pc.connectionState === "connected") setPlaceStatus();
+      if (pc.connectionState === "connected") {
+        state.attemptConnected = true;
+        state.mediaFails = 0;
+        state.mediaProblem = "";
+        clearTimeout(state.attemptTimer);
+        showUnreachable();
+        setPlaceStatus();
+      }
     };
     await pc.setLocalDescription(await pc.createOffer());
     const sources = {};
@@ -560,6 +639,9 @@
     state.joined = true;
     state.ended = false;
     state.retry = 0;
+    state.mediaFails = 0;
+    state.mediaProblem = "";
+    showUnreachable();
     state.resume = ""; // a fresh join starts in the green room
     ui.setup.hidden = true;
     ui.ended.hidden = true;

@@ -32,9 +32,9 @@ func screenshot(t *testing.T, p *studiotest.Page, name string) {
 	}
 }
 
-// chromiumPages opens urls in a headless Chromium, one tab each, closed at
-// the end of the test. It skips the test with -short or without a browser.
-func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
+// needChromium skips a test that starts a browser in -short mode, or
+// without one.
+func needChromium(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -42,6 +42,13 @@ func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
 	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
 		t.Skip("no chromium:", err)
 	}
+}
+
+// chromiumPages opens urls in a headless Chromium, one tab each, closed at
+// the end of the test. It skips the test with -short or without a browser.
+func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
+	t.Helper()
+	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, pages, err := studiotest.StartChromium(ctx, urls...)
@@ -83,12 +90,7 @@ const statsJS = `(async () => {
 // join=1), are put on stage, and each page decodes the other's video and
 // audio; the media side (Sink) gets both.
 func TestChromiumGuests(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
+	needChromium(t)
 	checkLeaks(t)
 	sink := newCountingSink()
 	// Over HTTPS with the self-signed certificate, as real guests join.
@@ -246,12 +248,7 @@ func TestChromiumGuests(t *testing.T) {
 // attempts the page says it can't reach the studio and why, instead of
 // "Reconnecting…", and keeps trying in the same place.
 func TestChromiumGuestCantConnect(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
+	needChromium(t)
 	checkLeaks(t)
 	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

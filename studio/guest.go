@@ -200,6 +200,7 @@ type guest struct {
 	parked   map[*pubTrack]*webrtc.RTPTransceiver
 	free     []*webrtc.RTPTransceiver
 	offering bool        // an offer of ours awaits its answer
+	restart  bool        // the guest asked for an ICE restart: the next offer makes one
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
 	muted    bool // what the guest was last told of the host muting them
@@ -207,11 +208,13 @@ type guest struct {
 
 	// Where the media stands (media.go): what the show and the page were
 	// last told; whether a packet from the guest came; whether
-	// mediaTimeout passed since the answer (mediaDue fires then).
+	// mediaTimeout passed since the answer (mediaDue fires then); whether
+	// the media flowed once.
 	media        Media
 	mediaProblem string
 	gotMedia     bool
 	late         bool
+	wasConnected bool // media flowed once in this session
 	mediaDue     <-chan time.Time
 	early        []webrtc.ICECandidateInit // trickled before the offer
 
@@ -432,6 +435,15 @@ func (g *guest) handle(m signal.Message) error {
 		}
 		g.added = nil
 		g.sync() // anything that changed while we waited
+	case signal.TypeRestart:
+		// The guest's media path broke (issue #9): our next offer
+		// restarts ICE — now, or after the answer to the one out.
+		if g.pc == nil {
+			return nil // nothing to restart yet; its offer is coming
+		}
+		g.log.Info("ICE restart", "state", g.pc.ConnectionState())
+		g.restart = true
+		g.sync()
 	case signal.TypeShare:
 		// Before the screen's first packet there is no track yet; it
 		// starts shared when it comes.
@@ -609,10 +621,10 @@ func (g *guest) sync() {
 		}
 		changed = true
 	}
-	if !changed {
+	if !changed && !g.restart {
 		return
 	}
-	offer, err := g.pc.CreateOffer(nil)
+	offer, err := g.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: g.restart})
 	if err == nil {
 		err = g.pc.SetLocalDescription(offer)
 	}
@@ -620,7 +632,7 @@ func (g *guest) sync() {
 		g.cancel(fmt.Errorf("could not renegotiate the media connection: %w", err))
 		return
 	}
-	g.offering = true
+	g.offering, g.restart = true, false
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
 }
 

@@ -40,6 +40,7 @@ func (g *guest) updateMedia() {
 		m, problem = MediaFailed, g.diagnose()
 	case st == webrtc.PeerConnectionStateConnected && (g.gotMedia || g.late):
 		m, problem = MediaConnected, ""
+		g.wasConnected = true
 	case st == webrtc.PeerConnectionStateConnected:
 		// Connected, waiting for the first packet.
 	case st == webrtc.PeerConnectionStateDisconnected:
@@ -47,8 +48,12 @@ func (g *guest) updateMedia() {
 		m, problem = MediaConnecting, ""
 	case st == webrtc.PeerConnectionStateClosed:
 		return // the session is ending
-	case g.late:
+	case g.late && !g.wasConnected:
 		m, problem = MediaFailed, g.diagnose()
+	case g.wasConnected:
+		// An ICE restart under way (issue #9): pion says failed if it
+		// doesn't get through.
+		m, problem = MediaConnecting, ""
 	}
 	g.setMedia(m, problem)
 }
@@ -57,6 +62,11 @@ func (g *guest) updateMedia() {
 func (g *guest) setMedia(m Media, problem string) {
 	if m == g.media && problem == g.mediaProblem {
 		return
+	}
+	if m == MediaConnected && g.media == MediaConnecting && g.gotMedia {
+		// Back after the path broke (issue #9): what was lost meanwhile
+		// is beyond NACK; whoever decodes the guest needs a keyframe.
+		g.st.sfu.requestKeyframe(g.id)
 	}
 	g.log.Info("media", "state", m, "problem", problem)
 	g.media, g.mediaProblem = m, problem

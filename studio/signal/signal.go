@@ -14,6 +14,10 @@
 //   - from then on only the studio offers (when it adds or removes other
 //     participants' tracks) and the guest only answers. A guest that needs
 //     different tracks replaces them on its existing senders, or reconnects.
+//     A guest whose media path broke (its network dropped, or it moved to
+//     another one) sends "restart": the studio then offers an ICE restart
+//     (new ICE credentials; both sides gather afresh), so the guest gets
+//     back on its new path without tearing the session down (issue #9).
 //
 // Both sides trickle ICE candidates with "candidate" at any time after their
 // first description. "roster" tells the guest who is in the show and where
@@ -50,6 +54,7 @@ const (
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
 	TypeLeave     = "leave"     // guest → studio
+	TypeRestart   = "restart"   // guest → studio: offer me an ICE restart
 	TypeShare     = "share"     // guest → studio: {sharing}
 	TypeDevices   = "devices"   // guest → studio: {mic, camera}
 	TypeRoster    = "roster"    // studio → guest: {roster}
@@ -176,7 +181,7 @@ func Parse(data []byte) (Message, error) {
 		if m.Candidate == nil {
 			return m, invalid("candidate needs a candidate object")
 		}
-	case TypeLeave:
+	case TypeLeave, TypeRestart:
 	case "":
 		return m, invalid("message has no type")
 	default:

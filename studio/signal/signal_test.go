@@ -21,6 +21,7 @@ func TestParse(t *testing.T) {
 		{"candidate missing", `{"type":"candidate"}`, "needs a candidate"},
 		{"candidate wrong shape", `{"type":"candidate","candidate":"x"}`, "not a JSON object"},
 		{"leave", `{"type":"leave"}`, ""},
+		{"restart", `{"type":"restart"}`, ""},
 		{"offer with sources", `{"type":"offer","sdp":"v=0\r\n","sources":{"0":"mic","1":"camera","2":"screen"}}`, ""},
 		{"offer with unknown source", `{"type":"offer","sdp":"v=0\r\n","sources":{"0":"window"}}`, `unknown source kind "window"`},
 		{"offer with empty mid", `{"type":"offer","sdp":"v=0\r\n","sources":{"":"screen"}}`, "1 to 32 bytes"},

@@ -61,6 +61,12 @@ type Options struct {
 	// a guest on a network from which no packet reaches the studio's ICE
 	// port (issue #16): signaling works, media never connects.
 	Unreachable bool
+	// Movable sends ICE through one UDP socket the test can break
+	// (BreakPath) and bring back at a new address (MovePath), like a
+	// guest whose Wi-Fi drops and who moves to a hotspot; as the guest
+	// page does, the client asks the studio for an ICE restart when its
+	// connection goes disconnected, and when the path comes back.
+	Movable bool
 }
 
 // Received is one track a Client receives from the studio.
@@ -86,6 +92,7 @@ type Client struct {
 	stopScreen context.CancelFunc
 
 	pc     *webrtc.PeerConnection
+	path   *path // nil unless Options.Movable
 	ws     *websocket.Conn
 	wsMu   sync.Mutex
 	ctx    context.Context
@@ -131,8 +138,24 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers
 
-	if c.pc, err = newPeerConnection(opt, welcome.ICEServers); err != nil {
+	if opt.Movable {
+		if c.path, err = newPath(); err != nil {
+			return fail(err)
+		}
+	}
+	var mux ice.UDPMux
+	if c.path != nil {
+		mux = c.path
+	}
+	if c.pc, err = newPeerConnection(opt, welcome.ICEServers, mux); err != nil {
 		return fail(err)
+	}
+	if opt.Movable {
+		c.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+			if st == webrtc.PeerConnectionStateDisconnected {
+				_ = c.RequestICERestart()
+			}
+		})
 	}
 	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand != nil {
@@ -193,7 +216,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	return c, nil
 }
 
-func newPeerConnection(opt Options, iceServers []webrtc.ICEServer) (*webrtc.PeerConnection, error) {
+func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMux) (*webrtc.PeerConnection, error) {
 	tcpOnly := opt.TCPOnly
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -217,6 +240,9 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer) (*webrtc.Peer
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && !opt.Unreachable })
+	if mux != nil {
+		se.SetICEUDPMux(mux)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{}
 	if opt.RelayOnly {
@@ -397,6 +423,34 @@ func (c *Client) Media() (media, problem string) {
 // ConnectionState is the client's PeerConnection's state.
 func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.ConnectionState() }
 
+// BreakPath loses every ICE packet from now on, both ways (Options.Movable).
+func (c *Client) BreakPath() { c.path.cut() }
+
+// MovePath brings the path back at a new address and, as the guest page
+// does when its network comes back, asks the studio for an ICE restart
+// (Options.Movable).
+func (c *Client) MovePath() error {
+	if err := c.path.move(); err != nil {
+		return err
+	}
+	return c.RequestICERestart()
+}
+
+// RequestICERestart asks the studio for an ICE restart ("restart").
+func (c *Client) RequestICERestart() error { return c.write(signal.Message{Type: signal.TypeRestart}) }
+
+// RemoteICEUfrag is the ICE username fragment of the studio's last
+// description: a new one after each ICE restart.
+func (c *Client) RemoteICEUfrag() string {
+	d := c.pc.RemoteDescription()
+	if d == nil {
+		return ""
+	}
+	_, rest, _ := strings.Cut(d.SDP, "a=ice-ufrag:")
+	ufrag, _, _ := strings.Cut(rest, "\r")
+	return ufrag
+}
+
 // Errors are the error messages the studio sent, and the client's own
 // negotiation errors.
 func (c *Client) Errors() []string {
@@ -433,6 +487,9 @@ func (c *Client) Close() {
 	_ = c.ws.NetConn().Close()
 	if c.pc != nil {
 		_ = c.pc.Close()
+	}
+	if c.path != nil {
+		_ = c.path.Close()
 	}
 	c.wg.Wait()
 }

@@ -300,3 +300,52 @@ func TestChromiumGuestCantConnect(t *testing.T) {
 		t.Errorf("the page didn't keep its place: id %q then %q (%v)", id, again, err)
 	}
 }
+
+// Issue #9 in a browser: Chromium answers the ICE-restart offer the studio
+// makes when the page asks ("restart", as it does when its path breaks),
+// and the media goes on over the new ICE session in the same
+// RTCPeerConnection: the same participant, Bob's video still decoding on
+// Ann's page, Ann's still reaching Bob.
+func TestChromiumGuestICERestart(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ann := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
+	var id string
+	eventually(t, "Ann to join", func() bool { return ann.Eval(`greenroom.id`, &id) == nil && id != "" })
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
+	for _, g := range []string{id, bob.ID} {
+		if err := s.Stage(g, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st stats
+	flowing := func(frames int, packets int64) func() bool {
+		return func() bool {
+			return ann.Eval(statsJS, &st) == nil && st.FramesDecoded > frames && bob.Packets(id, "video") > packets
+		}
+	}
+	eventually(t, "media both ways", flowing(30, 20))
+	const ufragJS = `(window.keptPC = window.keptPC || greenroom.pc, greenroom.pc.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1])`
+	var ufrag string
+	if err := ann.Eval(ufragJS, &ufrag); err != nil {
+		t.Fatal(err)
+	}
+	if err := ann.Eval(`greenroom.ws.send(JSON.stringify({type: "restart"}))`, nil); err != nil {
+		t.Fatal(err)
+	}
+	var now string
+	eventually(t, "a new ICE session", func() bool {
+		return ann.Eval(ufragJS, &now) == nil && now != ufrag && ann.Eval(statsJS, &st) == nil && st.State == "connected"
+	})
+	eventually(t, "the media to go on", flowing(st.FramesDecoded+30, bob.Packets(id, "video")+30))
+	var same bool
+	if err := ann.Eval(`window.keptPC === greenroom.pc`, &same); err != nil || !same {
+		t.Errorf("the page replaced its RTCPeerConnection (%v)", err)
+	}
+	if p := find(s, id); !p.Connected || p.Place != studio.PlaceStage || len(s.State().Participants) != 3 {
+		t.Errorf("after the restart: %+v, %d participants", p, len(s.State().Participants))
+	}
+	if len(st.Errors) > 0 {
+		t.Errorf("page errors: %q", st.Errors)
+	}
+}

@@ -64,6 +64,12 @@
 // answer; the page hears the same in a "media" message, and EventMedia
 // tells subscribers (issue #16).
 //
+// A guest whose media path breaks after it worked (Wi-Fi drops, the
+// guest moves to a hotspot) while its signaling holds asks for an ICE
+// restart ("restart"); the studio offers one and the session goes on, the
+// same tracks in the same place, Media back from MediaConnecting to
+// MediaConnected (issue #9).
+//
 // A guest whose connection breaks keeps its place (stage or green room)
 // for Config.ReconnectGrace, marked MediaLost (and not Connected); the
 // page reconnects with the resume key it got in "welcome" and takes the

@@ -28,6 +28,16 @@
 // MEDIA_FAILS attempts in a row that never connected, the page says in
 // words that it can't reach the studio and why, instead of
 // "Reconnecting…" forever, and keeps trying in the background.
+//
+// A path that breaks after it worked (Wi-Fi drops; the guest moves to a
+// hotspot) is mended in place (issue #9): the page sends "restart" and the
+// studio offers an ICE restart (it makes every offer after our first), so
+// the guest stays in the show, on the same tile, with the same tracks. It
+// asks when the connection goes "disconnected" or "failed" and again when
+// the network comes back ("online", or the connection type changing),
+// since a restart made offline finds no path. Only if the media isn't
+// back RESTART_WAIT after the first ask — or the signaling socket itself
+// closed — does the page rejoin from scratch.
 "use strict";
 
 (() => {
@@ -48,6 +58,8 @@
   // before the page starts another: longer than the studio's 10 s verdict
   // and a browser's own ICE timeout, so a slow TURN relay gets its chance.
   const ATTEMPT_TIMEOUT = 20000;
+  // How long an ICE restart may take before the page rejoins instead.
+  const RESTART_WAIT = 10000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
@@ -87,6 +99,7 @@
     // last word on why; the current attempt's timeout.
     mediaFails: 0, attemptConnected: false, attemptFailed: false,
     mediaProblem: "", attemptTimer: 0,
+    restartTimer: 0,    // set while an ICE restart is under way
     tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
     screenTr: null,     // the transceiver kept for sharing our screen
     screen: null,       // the shared screen's track, while sharing
@@ -363,9 +376,28 @@
     return state.mediaFails >= MEDIA_FAILS ? "Can't reach the studio — still trying" : s;
   }
 
+  // restartIce asks the studio for an ICE restart when the media path that
+  // worked broke, and rejoins if that doesn't bring it back in time.
+  function restartIce() {
+    const pc = state.pc;
+    if (!pc || !state.attemptConnected || pc.connectionState === "connected" || pc.connectionState === "closed") return;
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return; // onclose rejoins
+    send({ type: "restart" });
+    setStatus("Connection interrupted — reconnecting…");
+    if (state.restartTimer) return;
+    state.restartTimer = setTimeout(() => {
+      state.restartTimer = 0;
+      if (pc !== state.pc || pc.connectionState === "connected") return;
+      console.warn("ICE restart didn't bring the media back: rejoining");
+      reconnect();
+    }, RESTART_WAIT);
+  }
+
   function closeConnection() {
     attemptFailed(); // an attempt that ends unconnected failed
     clearTimeout(state.attemptTimer);
+    clearTimeout(state.restartTimer);
+    state.restartTimer = 0;
     state.hostMuted = false; // the studio says again when we are back
     applyDevices();
     if (state.screen) { state.screen.onended = null; state.screen.stop(); state.screen = null; }
@@ -464,8 +496,14 @@
     state.attemptFailed = false;
     pc.onconnectionstatechange = () => {
       if (pc !== state.pc) return;
-      if (pc.connectionState === "failed") reconnect();
-      if (pc.connectionState === "connected") {
+      const st = pc.connectionState;
+      if (st === "disconnected" || st === "failed") {
+        if (state.attemptConnected && state.ws && state.ws.readyState === WebSocket.OPEN) restartIce();
+        else if (st === "failed") reconnect();
+      }
+      if (st === "connected") {
+        clearTimeout(state.restartTimer);
+        state.restartTimer = 0;
         state.attemptConnected = true;
         state.mediaFails = 0;
         state.mediaProblem = "";
@@ -691,6 +729,10 @@
   };
   if (navigator.mediaDevices) navigator.mediaDevices.ondevicechange = listDevices;
   window.addEventListener("pagehide", () => send({ type: "leave" }));
+  // The network is back, or another one took over: a restart asked for
+  // while it was down found no path; ask again on the new one.
+  window.addEventListener("online", restartIce);
+  if (navigator.connection) navigator.connection.addEventListener("change", restartIce);
 
   let saved = "";
   try { saved = localStorage.getItem("greenroom.name") || ""; } catch { /* private mode */ }

@@ -68,12 +68,16 @@
 // guest moves to a hotspot) while its signaling holds asks for an ICE
 // restart ("restart"); the studio offers one and the session goes on, the
 // same tracks in the same place, Media back from MediaConnecting to
-// MediaConnected (issue #9).
+// MediaConnected (issue #9). If the signaling socket broke too, a session
+// whose media had flowed waits for the page, marked MediaLost (and not
+// Connected), for Config.ReconnectGrace: a page that comes back over a new
+// socket with its RTCPeerConnection ("join" with keep) carries the same
+// session on after an ICE restart.
 //
-// A guest whose connection breaks keeps its place (stage or green room)
-// for Config.ReconnectGrace, marked MediaLost (and not Connected); the
-// page reconnects with the resume key it got in "welcome" and takes the
-// place back.
+// A guest whose connection breaks otherwise (or whose page comes back
+// without its RTCPeerConnection) keeps its place (stage or green room)
+// for Config.ReconnectGrace, marked MediaLost; the page reconnects with
+// the resume key it got in "welcome" and takes the place back.
 //
 // Forwarding rule: everyone receives every other on-stage participant's
 // audio and video (not the audio of one the host muted). Green-room guests

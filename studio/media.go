@@ -70,6 +70,9 @@ func (g *guest) setMedia(m Media, problem string) {
 	}
 	g.log.Info("media", "state", m, "problem", problem)
 	g.media, g.mediaProblem = m, problem
+	if g.orphaned.Load() {
+		return // the show says lost until the page is back (adopt)
+	}
 	g.st.show.setMedia(g.id, g, m, problem)
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(m), Problem: problem})
 }

@@ -255,7 +255,7 @@ func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guest
 		return Participant{}, nil, false
 	}
 	old, e.conn = e.conn, conn
-	back := old == nil
+	back := old == nil || e.p.Media == MediaLost // ended, or away (issue #9)
 	if e.p.Media != MediaFailed {
 		e.p.Media, e.p.MediaProblem = MediaConnecting, ""
 	}
@@ -264,6 +264,17 @@ func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guest
 		sh.emitLocked(Event{Kind: EventBack, Participant: e.p})
 	}
 	return e.p, old, true
+}
+
+// session returns guest id's live connection, if key is theirs.
+func (sh *show) session(id, key string) (guestConn, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if sh.closed || !ok || e.conn == nil || !e.resume.Matches(key) {
+		return nil, false
+	}
+	return e.conn, true
 }
 
 // detach marks a guest disconnected if conn is still its connection, and
@@ -276,12 +287,35 @@ func (sh *show) detach(id string, conn guestConn) bool {
 		return false
 	}
 	e.conn = nil
+	sh.lostLocked(e)
+	return true
+}
+
+// away marks a guest's page away (MediaLost) while its session, conn,
+// waits for it to come back over another socket (issue #9); it reports
+// whether conn is still the guest's.
+func (sh *show) away(id string, conn guestConn) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != conn {
+		return false
+	}
+	sh.lostLocked(e)
+	return true
+}
+
+// lostLocked marks e's page gone, with an event unless it was already (a
+// session away, then ended).
+func (sh *show) lostLocked(e *entry) {
+	if e.p.Media == MediaLost {
+		return
+	}
 	e.p.Connected = false
 	if e.p.Media != MediaFailed {
 		e.p.Media, e.p.MediaProblem = MediaLost, ""
 	}
 	sh.emitLocked(Event{Kind: EventLost, Participant: e.p})
-	return true
 }
 
 // setMedia records where guest id's media stands, if conn is still its

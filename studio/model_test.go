@@ -186,7 +186,7 @@ func TestShowMedia(t *testing.T) {
 	sh := newShow("")
 	events, cancel := sh.subscribe()
 	defer cancel()
-	c1, c2, c3 := &fakeConn{}, &fakeConn{}, &fakeConn{}
+	c1, c2, c3, c4 := &fakeConn{}, &fakeConn{}, &fakeConn{}, &fakeConn{}
 	if h := find(sh, HostID); !h.Connected || h.Media != MediaConnected {
 		t.Fatalf("host: %+v", h)
 	}
@@ -211,6 +211,12 @@ func TestShowMedia(t *testing.T) {
 		{func() { sh.detach(p.ID, c2) }, MediaLost, "", false, EventLost},
 		{func() { sh.resume(p.ID, key.Reveal(), c3) }, MediaConnecting, "", false, EventBack},
 		{func() { sh.setMedia(p.ID, c2, MediaConnected, "") }, MediaConnecting, "", false, ""},
+		// A session away (its socket broke; issue #9), then replaced by a
+		// page that comes back without it.
+		{func() { sh.setMedia(p.ID, c3, MediaConnected, "") }, MediaConnected, "", true, EventMedia},
+		{func() { sh.away(p.ID, c3) }, MediaLost, "", false, EventLost},
+		{func() { sh.detach(p.ID, c3) }, MediaLost, "", false, ""},
+		{func() { sh.resume(p.ID, key.Reveal(), c4) }, MediaConnecting, "", false, EventBack},
 	}
 	for i, s := range steps {
 		s.do()

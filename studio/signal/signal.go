@@ -18,6 +18,11 @@
 //     another one) sends "restart": the studio then offers an ICE restart
 //     (new ICE credentials; both sides gather afresh), so the guest gets
 //     back on its new path without tearing the session down (issue #9).
+//     If its socket broke too, the page comes back over a new one with a
+//     "join" that resumes and says keep: the studio carries the session
+//     on (a "welcome" that says keep, the state afresh, the offer the page
+//     may not have answered, and an ICE restart) or, if it can't, the
+//     page starts afresh with its offer.
 //
 // Both sides trickle ICE candidates with "candidate" at any time after their
 // first description. "roster" tells the guest who is in the show and where
@@ -48,8 +53,8 @@ const MaxMessageSize = 64 << 10
 
 // Message types.
 const (
-	TypeJoin      = "join"      // guest → studio: {name, [id, resume]}
-	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers}
+	TypeJoin      = "join"      // guest → studio: {name, [id, resume, [keep]]}
+	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers, [keep]}
 	TypeOffer     = "offer"     // both ways: {sdp}
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
@@ -105,7 +110,14 @@ type Message struct {
 	// Resume comes with "welcome": a key the page sends back in a later
 	// "join" (with the ID) to take its place back after losing the
 	// connection.
-	Resume    string                   `json:"resume,omitempty"`
+	Resume string `json:"resume,omitempty"`
+	// Keep comes with a "join" that resumes (ID and Resume) from a page
+	// whose socket broke while its media flowed: it still has its
+	// RTCPeerConnection and would carry on with it. The studio's
+	// "welcome" says keep if the session carried on (the page keeps its
+	// RTCPeerConnection and answers the ICE restart the studio offers);
+	// without it the page starts afresh with its offer (issue #9).
+	Keep      bool                     `json:"keep,omitempty"`
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Roster    []Member                 `json:"roster,omitempty"`

@@ -12,6 +12,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"join", `{"type":"join","name":"Ann"}`, ""},
 		{"join without name", `{"type":"join"}`, "needs a name"},
+		{"join to keep a session", `{"type":"join","name":"Ann","id":"g1","resume":"k","keep":true}`, ""},
 		{"join blank name", `{"type":"join","name":"  "}`, "needs a name"},
 		{"offer", `{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}`, ""},
 		{"offer without sdp", `{"type":"offer"}`, "needs an sdp"},

@@ -65,7 +65,7 @@ type Options struct {
 	// (BreakPath) and bring back at a new address (MovePath), like a
 	// guest whose Wi-Fi drops and who moves to a hotspot; as the guest
 	// page does, the client asks the studio for an ICE restart when its
-	// connection goes disconnected, and when the path comes back.
+	// connection goes disconnected.
 	Movable bool
 }
 
@@ -91,13 +91,18 @@ type Client struct {
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
-	pc     *webrtc.PeerConnection
-	path   *path // nil unless Options.Movable
-	ws     *websocket.Conn
-	wsMu   sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	pc    *webrtc.PeerConnection
+	path  *path // nil unless Options.Movable
+	wsURL string
+	name  string
+	// ws is the signaling socket (replaced by Resignal); wsMu guards it
+	// and is the write lock. dropped is the one DropSignaling broke.
+	ws      *websocket.Conn
+	dropped *websocket.Conn
+	wsMu    sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	received map[string]*Received // by participant + "/" + kind
@@ -121,7 +126,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, received: make(map[string]*Received), onRTP: opt.OnRTP}
+	c := &Client{ws: ws, wsURL: u.String(), name: name, received: make(map[string]*Received), onRTP: opt.OnRTP}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -212,7 +217,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		return fail(err)
 	}
 	c.wg.Add(1)
-	go c.readLoop()
+	go c.readLoop(ws)
 	return c, nil
 }
 
@@ -281,13 +286,16 @@ func (c *Client) WriteRaw(b []byte) error {
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
-func (c *Client) readLoop() {
+func (c *Client) readLoop(ws *websocket.Conn) {
 	defer c.wg.Done()
 	for {
 		var m signal.Message
-		if err := c.ws.ReadJSON(&m); err != nil {
+		if err := ws.ReadJSON(&m); err != nil {
+			c.wsMu.Lock()
+			dropped := ws == c.dropped
+			c.wsMu.Unlock()
 			c.mu.Lock()
-			if c.bye == "" {
+			if c.bye == "" && !dropped {
 				c.bye = "read: " + err.Error()
 			}
 			c.mu.Unlock()
@@ -426,14 +434,54 @@ func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.Conn
 // BreakPath loses every ICE packet from now on, both ways (Options.Movable).
 func (c *Client) BreakPath() { c.path.cut() }
 
-// MovePath brings the path back at a new address and, as the guest page
-// does when its network comes back, asks the studio for an ICE restart
-// (Options.Movable).
-func (c *Client) MovePath() error {
-	if err := c.path.move(); err != nil {
-		return err
+// MovePath brings the path back at a new address (Options.Movable). The
+// guest page then asks for an ICE restart (RequestICERestart), or, if its
+// signaling socket broke too, comes back over another (Resignal).
+func (c *Client) MovePath() error { return c.path.move() }
+
+// DropSignaling breaks the signaling socket without a word, as a network
+// that went away does; the PeerConnection stays.
+func (c *Client) DropSignaling() {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	c.dropped = c.ws
+	_ = c.ws.NetConn().Close()
+}
+
+// Resignal opens a new signaling socket and resumes the session over it,
+// keeping the PeerConnection (join with keep), as the guest page does when
+// its socket broke while its media flowed. kept is whether the studio
+// carried the session on; if not, the client is of no further use (the
+// page would start afresh).
+func (c *Client) Resignal(ctx context.Context) (kept bool, err error) {
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, c.wsURL, nil)
+	if err != nil {
+		return false, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	return c.RequestICERestart()
+	_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	var welcome signal.Message
+	err = ws.WriteJSON(signal.Message{Type: signal.TypeJoin, Name: c.name, ID: c.ID, Resume: c.ResumeKey, Keep: true})
+	if err == nil {
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		err = ws.ReadJSON(&welcome)
+	}
+	if err != nil || welcome.Type != signal.TypeWelcome {
+		ws.Close()
+		return false, fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err)
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		ws.Close()
+		return false, errors.New("studiotest: closed")
+	}
+	c.wsMu.Lock()
+	c.ws = ws
+	c.wsMu.Unlock()
+	c.wg.Add(1)
+	go c.readLoop(ws)
+	return welcome.Keep, nil
 }
 
 // RequestICERestart asks the studio for an ICE restart ("restart").
@@ -484,7 +532,9 @@ func (c *Client) Close() {
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
+	c.wsMu.Lock()
 	_ = c.ws.NetConn().Close()
+	c.wsMu.Unlock()
 	if c.pc != nil {
 		_ = c.pc.Close()
 	}

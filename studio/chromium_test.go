@@ -305,7 +305,8 @@ func TestChromiumGuestCantConnect(t *testing.T) {
 // makes when the page asks ("restart", as it does when its path breaks),
 // and the media goes on over the new ICE session in the same
 // RTCPeerConnection: the same participant, Bob's video still decoding on
-// Ann's page, Ann's still reaching Bob.
+// Ann's page, Ann's still reaching Bob. Then the same when the page's
+// signaling socket breaks and it comes back over another.
 func TestChromiumGuestICERestart(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
@@ -344,6 +345,21 @@ func TestChromiumGuestICERestart(t *testing.T) {
 	}
 	if p := find(s, id); !p.Connected || p.Place != studio.PlaceStage || len(s.State().Participants) != 3 {
 		t.Errorf("after the restart: %+v, %d participants", p, len(s.State().Participants))
+	}
+
+	// The signaling socket breaks (as a new network breaks it): the page
+	// comes back over another asking to keep its RTCPeerConnection, and
+	// the studio carries the session on with another ICE restart.
+	ufrag = now
+	if err := ann.Eval(`greenroom.ws.close()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the session to carry on over a new socket", func() bool {
+		return ann.Eval(ufragJS, &now) == nil && now != ufrag && ann.Eval(statsJS, &st) == nil && st.State == "connected" && connected(s, id)
+	})
+	eventually(t, "the media to go on", flowing(st.FramesDecoded+30, bob.Packets(id, "video")+30))
+	if err := ann.Eval(`window.keptPC === greenroom.pc`, &same); err != nil || !same {
+		t.Errorf("the page replaced its RTCPeerConnection after its socket broke (%v)", err)
 	}
 	if len(st.Errors) > 0 {
 		t.Errorf("page errors: %q", st.Errors)

@@ -35,9 +35,12 @@
 // the guest stays in the show, on the same tile, with the same tracks. It
 // asks when the connection goes "disconnected" or "failed" and again when
 // the network comes back ("online", or the connection type changing),
-// since a restart made offline finds no path. Only if the media isn't
-// back RESTART_WAIT after the first ask — or the signaling socket itself
-// closed — does the page rejoin from scratch.
+// since a restart made offline finds no path. A new network usually takes
+// the signaling socket with it: then the page opens another and joins
+// with "keep", keeping its RTCPeerConnection; the studio carries the
+// session on over it ("welcome" with keep) and offers the ICE restart.
+// Only if the studio can't, or the media isn't back RESTART_WAIT after
+// the first ask, does the page rejoin from scratch.
 "use strict";
 
 (() => {
@@ -260,15 +263,19 @@
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(m));
   }
 
-  function connect() {
+  // connect opens the signaling socket and joins: afresh, or (keep) to
+  // carry on with the RTCPeerConnection we have.
+  function connect(keep) {
     clearTimeout(state.retryTimer);
-    closeConnection();
+    if (keep) closeSocket();
+    else closeConnection();
     setStatus(trying(state.retry ? "Reconnecting…" : "Connecting…"));
     const ws = new WebSocket(wsURL());
     state.ws = ws;
     ws.onopen = () => {
       const m = { type: "join", name: ui.name.value.trim() };
       if (state.resume) { m.id = state.id; m.resume = state.resume; }
+      if (keep && state.resume) m.keep = true;
       send(m);
     };
     ws.onmessage = (e) => {
@@ -293,17 +300,25 @@
       }
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
-        reconnect();
+        reconnect(canKeep());
       }
     };
   }
 
+  // canKeep is whether the RTCPeerConnection is worth carrying on with
+  // over a new socket: its media flowed, and an ICE restart can mend it.
+  function canKeep() {
+    return !!state.pc && state.attemptConnected && state.pc.connectionState !== "closed";
+  }
+
   // reconnect retries with backoff after a network blip. The studio holds
   // our place (stage or green room) for a while; the resume key from
-  // "welcome" takes it back.
-  function reconnect() {
+  // "welcome" takes it back. keep: only the socket broke, carry on with
+  // the RTCPeerConnection (the studio may say no; then we start afresh).
+  function reconnect(keep) {
     if (state.ended || !state.joined) return;
-    closeConnection();
+    if (keep) closeSocket();
+    else closeConnection();
     if (state.retry >= MAX_RETRIES) {
       state.ended = true;
       end("Lost the connection to the studio. Check your network and join again.");
@@ -312,7 +327,7 @@
     const delay = Math.min(10000, 500 * 2 ** state.retry);
     state.retry++;
     setStatus(trying("Connection lost — reconnecting…"));
-    state.retryTimer = setTimeout(connect, delay);
+    state.retryTimer = setTimeout(() => connect(keep), delay);
   }
 
   // shareScreen asks the browser for a screen, window or tab and sends it
@@ -394,6 +409,15 @@
   }
 
   function closeConnection() {
+    closeSocket();
+    closeMedia();
+  }
+
+  function closeSocket() {
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+  }
+
+  function closeMedia() {
     attemptFailed(); // an attempt that ends unconnected failed
     clearTimeout(state.attemptTimer);
     clearTimeout(state.restartTimer);
@@ -404,7 +428,6 @@
     state.screenTr = null;
     ui.share.textContent = "Share screen";
     ui.share.disabled = true;
-    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
     if (state.pc) { state.pc.close(); state.pc = null; }
     state.pendingCandidates = [];
     for (const id of [...state.tiles.keys()]) removeTile(id);
@@ -417,6 +440,8 @@
       state.resume = m.resume || "";
       ui.selfName.textContent = m.name + " (you)";
       sendDevices(); // a guest back after a blip may have changed them meanwhile
+      if (m.keep && state.pc) break; // the same session: the studio offers an ICE restart
+      if (state.pc) closeMedia(); // we asked to keep it; the studio starts afresh
       await startPeer(m.iceServers || []);
       break;
     case "answer": {
@@ -504,6 +529,7 @@
       if (st === "connected") {
         clearTimeout(state.restartTimer);
         state.restartTimer = 0;
+        state.retry = 0;
         state.attemptConnected = true;
         state.mediaFails = 0;
         state.mediaProblem = "";

@@ -440,7 +440,13 @@
       state.resume = m.resume || "";
       ui.selfName.textContent = m.name + " (you)";
       sendDevices(); // a guest back after a blip may have changed them meanwhile
-      if (m.keep && state.pc) break; // the same session: the studio offers an ICE restart
+      if (m.keep && state.pc) {
+        // The same session: the studio offers an ICE restart. The media
+        // may never have stopped (only the socket broke).
+        state.retry = 0;
+        setPlaceStatus();
+        break;
+      }
       if (state.pc) closeMedia(); // we asked to keep it; the studio starts afresh
       await startPeer(m.iceServers || []);
       break;

@@ -220,6 +220,7 @@ type guest struct {
 	roster   []signal.Member
 	muted    bool // what the guest was last told of the host muting them
 	loss     lossMeter
+	early    []webrtc.ICECandidateInit // trickled before the offer
 
 	// Where the media stands (media.go): what the show and the page were
 	// last told; whether a packet from the guest came; whether
@@ -231,7 +232,6 @@ type guest struct {
 	late         bool
 	wasConnected bool // media flowed once in this session
 	mediaDue     <-chan time.Time
-	early        []webrtc.ICECandidateInit // trickled before the offer
 
 	// screenMids are the guest's transceivers (by mid) that carry its
 	// screen, from its offer. Set before the offer is applied, never

@@ -67,7 +67,7 @@
 // A guest whose media path breaks after it worked (Wi-Fi drops, the
 // guest moves to a hotspot) while its signaling holds asks for an ICE
 // restart ("restart"); the studio offers one and the session goes on, the
-// same tracks in the same place, Media back from MediaConnecting to
+// same tracks in the same place, Media back from MediaReconnecting to
 // MediaConnected (issue #9). If the signaling socket broke too, a session
 // whose media had flowed waits for the page, marked MediaLost (and not
 // Connected), for Config.ReconnectGrace: a page that comes back over a new

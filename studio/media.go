@@ -43,8 +43,10 @@ func (g *guest) updateMedia() {
 		g.wasConnected = true
 	case st == webrtc.PeerConnectionStateConnected:
 		// Connected, waiting for the first packet.
+	case st == webrtc.PeerConnectionStateDisconnected && g.wasConnected:
+		// The path broke; an ICE restart may get it back (or pion fails).
+		m, problem = MediaReconnecting, ""
 	case st == webrtc.PeerConnectionStateDisconnected:
-		// The path broke; ICE may get it back (or fail).
 		m, problem = MediaConnecting, ""
 	case st == webrtc.PeerConnectionStateClosed:
 		return // the session is ending
@@ -53,7 +55,7 @@ func (g *guest) updateMedia() {
 	case g.wasConnected:
 		// An ICE restart under way (issue #9): pion says failed if it
 		// doesn't get through.
-		m, problem = MediaConnecting, ""
+		m, problem = MediaReconnecting, ""
 	}
 	g.setMedia(m, problem)
 }
@@ -63,7 +65,7 @@ func (g *guest) setMedia(m Media, problem string) {
 	if m == g.media && problem == g.mediaProblem {
 		return
 	}
-	if m == MediaConnected && g.media == MediaConnecting && g.gotMedia {
+	if m == MediaConnected && g.media == MediaReconnecting {
 		// Back after the path broke (issue #9): what was lost meanwhile
 		// is beyond NACK; whoever decodes the guest needs a keyframe.
 		g.st.sfu.requestKeyframe(g.id)

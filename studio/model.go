@@ -49,9 +49,12 @@ type Media string
 
 const (
 	// MediaConnecting: the guest's page is in the show but no media flows
-	// yet (the first seconds of a session; ICE is checking), or for the
-	// moment (the path broke and ICE is trying to get it back).
+	// yet (the first seconds of a session; ICE is checking).
 	MediaConnecting Media = signal.MediaConnecting
+	// MediaReconnecting: the media flowed in this session and stopped:
+	// the path broke (ICE disconnected) and an ICE restart is getting it
+	// back (issue #9); pion fails the session if it doesn't.
+	MediaReconnecting Media = signal.MediaReconnecting
 	// MediaConnected: media flows: the PeerConnection is connected (ICE
 	// and DTLS) and a packet from the guest has arrived.
 	MediaConnected Media = signal.MediaConnected

@@ -31,7 +31,7 @@ func TestICERestartAfterPathMoves(t *testing.T) {
 	received := bob.Received(ann.ID, "video")
 
 	ann.BreakPath()
-	eventually(t, "the studio to see Ann's media stop", func() bool { return find(s, ann.ID).Media == studio.MediaConnecting })
+	eventually(t, "the studio to see Ann's media stop", func() bool { return find(s, ann.ID).Media == studio.MediaReconnecting })
 	if p := find(s, ann.ID); p.Connected || p.Place != studio.PlaceStage {
 		t.Fatalf("path broken: connected %v place %q", p.Connected, p.Place)
 	}

@@ -437,6 +437,8 @@ func mediaNote(p studio.Participant) (string, widget.Importance) {
 			return "Can't connect", widget.DangerImportance
 		}
 		return "Can't connect: " + p.MediaProblem, widget.DangerImportance
+	case studio.MediaReconnecting:
+		return "Reconnecting…", widget.WarningImportance
 	case studio.MediaLost:
 		return "Connection lost — holding their place", widget.WarningImportance
 	}

@@ -454,7 +454,8 @@ func TestEventsUpdateStrip(t *testing.T) {
 }
 
 // A guest's card says on their picture when their media doesn't flow —
-// joined and connecting, can't connect and why, connection lost — and
+// joined and connecting, can't connect and why, connection lost,
+// reconnecting — and
 // hides their last quality rating meanwhile (issue #16: a guest whose
 // media never connected looked fine, and the host staged a black tile).
 func TestCardSaysWhenMediaDoesNotFlow(t *testing.T) {
@@ -473,6 +474,7 @@ func TestCardSaysWhenMediaDoesNotFlow(t *testing.T) {
 		{studio.MediaConnecting, "", "Joined, no media yet…"},
 		{studio.MediaFailed, problem, "Can't connect: " + problem},
 		{studio.MediaLost, "", "Connection lost — holding their place"},
+		{studio.MediaReconnecting, "", "Reconnecting…"},
 		{studio.MediaConnected, "", ""},
 	} {
 		f.change(studio.EventMedia, func(st *studio.State) {

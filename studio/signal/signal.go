@@ -33,8 +33,12 @@
 // the host muted (or unmuted) them, for the page to say so and silence its
 // mic; "devices" says the guest turned its own mic or camera off or on (the
 // tracks go on, sending silence or black: the studio shows their initials
-// instead); "error" reports a message the studio refused (the session goes on);
-// "bye" comes before the studio closes the socket.
+// instead); "media" tells the guest how the studio sees its media
+// connection: "connecting", "connected", "reconnecting", or "failed" with
+// a problem, the likely cause and its fix in words (issue #16: the page
+// says it can't reach the studio, and why, instead of "Reconnecting…"
+// forever); "error" reports a message the studio refused (the session
+// goes on); "bye" comes before the studio closes the socket.
 package signal
 
 import (
@@ -71,9 +75,10 @@ const (
 
 // Media states, the values of "media"'s media.
 const (
-	MediaConnecting = "connecting"
-	MediaConnected  = "connected"
-	MediaFailed     = "failed"
+	MediaConnecting   = "connecting"
+	MediaReconnecting = "reconnecting"
+	MediaConnected    = "connected"
+	MediaFailed       = "failed"
 )
 
 // MaxSources bounds an offer's sources: a camera, a mic and a screen, with
@@ -137,8 +142,9 @@ type Message struct {
 	// Muted comes with "muted": whether the host has muted the guest.
 	Muted bool `json:"muted,omitempty"`
 	// Media comes with "media": the studio's view of the guest's media
-	// connection (MediaConnecting, MediaConnected, MediaFailed); Problem,
-	// with MediaFailed, says the likely cause and the fix.
+	// connection (MediaConnecting, MediaConnected, MediaReconnecting,
+	// MediaFailed); Problem, with MediaFailed, says the likely cause and
+	// the fix.
 	Media   string `json:"media,omitempty"`
 	Problem string `json:"problem,omitempty"`
 	Error   string `json:"error,omitempty"`

@@ -10,6 +10,61 @@ import (
 	"greenroom/studio/studiotest"
 )
 
+// movingGuest is Ann, whose ICE path the test breaks and moves
+// (studiotest.Options.Movable), on stage with Bob; both receive each
+// other. It returns what the checks after her move compare with.
+type movingGuest struct {
+	ann, bob *studiotest.Client
+	ufrag    string // the studio's ICE ufrag in Ann's session
+	sections int    // Bob's m-lines
+	people   int
+}
+
+func startMovingGuest(t *testing.T, s *studio.Studio) movingGuest {
+	t.Helper()
+	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, Movable: true})
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
+	for _, c := range []*studiotest.Client{ann, bob} {
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "Bob to receive Ann", func() bool { return bob.Packets(ann.ID, "video") > 20 && connected(s, ann.ID) })
+	return movingGuest{ann: ann, bob: bob, ufrag: ann.RemoteICEUfrag(), sections: bob.MediaSections(), people: len(s.State().Participants)}
+}
+
+// backWithin3s waits for Ann to be connected again and her video to reach
+// Bob, for at most 3 s since start (the network's return), then checks it
+// was an ICE restart of the same session: a new ufrag, her place, nobody
+// gone or added, Bob not renegotiated, no errors, no bye.
+func (m movingGuest) backWithin3s(t *testing.T, s *studio.Studio, start time.Time, before int64) {
+	t.Helper()
+	ann, bob := m.ann, m.bob
+	for !connected(s, ann.ID) || bob.Packets(ann.ID, "video") < before+10 {
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("not back 3 s after the network returned: media %q, Bob got %d packets of Ann's since; errors %q",
+				find(s, ann.ID).Media, bob.Packets(ann.ID, "video")-before, ann.Errors())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("back in %v", time.Since(start).Round(time.Millisecond))
+	if u := ann.RemoteICEUfrag(); u == m.ufrag || u == "" {
+		t.Errorf("the studio's ICE ufrag %q, was %q: no ICE restart", u, m.ufrag)
+	}
+	if p := find(s, ann.ID); p.Place != studio.PlaceStage || len(s.State().Participants) != m.people {
+		t.Errorf("after: place %q, %d participants (was %d)", p.Place, len(s.State().Participants), m.people)
+	}
+	if bob.MediaSections() != m.sections {
+		t.Errorf("Bob's media was renegotiated: %d m-lines (was %d)", bob.MediaSections(), m.sections)
+	}
+	if errs := append(ann.Errors(), bob.Errors()...); len(errs) > 0 {
+		t.Errorf("errors: %q", errs)
+	}
+	if ann.Bye() != "" {
+		t.Errorf("Ann's session ended: %q", ann.Bye())
+	}
+}
+
 // Issue #9, reconnect without rejoining: a guest on stage whose media path
 // breaks (every packet lost, as when Wi-Fi drops) and comes back at a new
 // address (a hotspot) gets back through an ICE restart the studio offers
@@ -19,23 +74,15 @@ import (
 func TestICERestartAfterPathMoves(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
-	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, Movable: true})
-	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
-	for _, c := range []*studiotest.Client{ann, bob} {
-		if err := s.Stage(c.ID, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "Bob to receive Ann", func() bool { return bob.Packets(ann.ID, "video") > 20 && connected(s, ann.ID) })
-	ufrag, sections, people := ann.RemoteICEUfrag(), bob.MediaSections(), len(s.State().Participants)
-	received := bob.Received(ann.ID, "video")
+	m := startMovingGuest(t, s)
+	ann := m.ann
 
 	ann.BreakPath()
 	eventually(t, "the studio to see Ann's media stop", func() bool { return find(s, ann.ID).Media == studio.MediaReconnecting })
 	if p := find(s, ann.ID); p.Connected || p.Place != studio.PlaceStage {
 		t.Fatalf("path broken: connected %v place %q", p.Connected, p.Place)
 	}
-	before := bob.Packets(ann.ID, "video")
+	before := m.bob.Packets(ann.ID, "video")
 
 	start := time.Now()
 	// The network is back at a new address; the page asks again.
@@ -45,31 +92,7 @@ func TestICERestartAfterPathMoves(t *testing.T) {
 	if err := ann.RequestICERestart(); err != nil {
 		t.Fatal(err)
 	}
-	for !connected(s, ann.ID) || bob.Packets(ann.ID, "video") < before+10 {
-		if time.Since(start) > 3*time.Second {
-			t.Fatalf("not back 3 s after the network returned: media %q, Bob got %d packets of Ann's since; errors %q",
-				find(s, ann.ID).Media, bob.Packets(ann.ID, "video")-before, ann.Errors())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Logf("back in %v", time.Since(start).Round(time.Millisecond))
-
-	if u := ann.RemoteICEUfrag(); u == ufrag || u == "" {
-		t.Errorf("the studio's ICE ufrag %q, was %q: no ICE restart", u, ufrag)
-	}
-	p := find(s, ann.ID)
-	if p.Place != studio.PlaceStage || len(s.State().Participants) != people {
-		t.Errorf("after the restart: place %q, %d participants (was %d)", p.Place, len(s.State().Participants), people)
-	}
-	if bob.Received(ann.ID, "video") != received || bob.MediaSections() != sections {
-		t.Errorf("Bob's media was renegotiated: %d m-lines (was %d)", bob.MediaSections(), sections)
-	}
-	if errs := append(ann.Errors(), bob.Errors()...); len(errs) > 0 {
-		t.Errorf("errors: %q", errs)
-	}
-	if ann.Bye() != "" {
-		t.Errorf("Ann's session ended: %q", ann.Bye())
-	}
+	m.backWithin3s(t, s, start, before)
 }
 
 // Issue #9 when the signaling socket breaks with the path (a new address
@@ -82,15 +105,8 @@ func TestICERestartAfterPathMoves(t *testing.T) {
 func TestSessionSurvivesNetworkChange(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
-	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, Movable: true})
-	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
-	for _, c := range []*studiotest.Client{ann, bob} {
-		if err := s.Stage(c.ID, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "Bob to receive Ann", func() bool { return bob.Packets(ann.ID, "video") > 20 && connected(s, ann.ID) })
-	ufrag, sections, people := ann.RemoteICEUfrag(), bob.MediaSections(), len(s.State().Participants)
+	m := startMovingGuest(t, s)
+	ann := m.ann
 	events, cancel := s.Subscribe()
 	defer cancel()
 
@@ -98,7 +114,7 @@ func TestSessionSurvivesNetworkChange(t *testing.T) {
 	ann.DropSignaling()
 	eventually(t, "the studio to mark Ann away", func() bool { return held(s, ann.ID) })
 	time.Sleep(time.Second)
-	before := bob.Packets(ann.ID, "video")
+	before := m.bob.Packets(ann.ID, "video")
 
 	start := time.Now()
 	if err := ann.MovePath(); err != nil {
@@ -109,24 +125,8 @@ func TestSessionSurvivesNetworkChange(t *testing.T) {
 	if kept, err := ann.Resignal(ctx); err != nil || !kept {
 		t.Fatalf("resignal: kept %v, %v", kept, err)
 	}
-	for !connected(s, ann.ID) || bob.Packets(ann.ID, "video") < before+10 {
-		if time.Since(start) > 3*time.Second {
-			t.Fatalf("not back 3 s after the network returned: media %q, Bob got %d packets of Ann's since; errors %q",
-				find(s, ann.ID).Media, bob.Packets(ann.ID, "video")-before, ann.Errors())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Logf("back in %v", time.Since(start).Round(time.Millisecond))
+	m.backWithin3s(t, s, start, before)
 
-	if u := ann.RemoteICEUfrag(); u == ufrag || u == "" {
-		t.Errorf("the studio's ICE ufrag %q, was %q: no ICE restart", u, ufrag)
-	}
-	if p := find(s, ann.ID); p.Place != studio.PlaceStage || len(s.State().Participants) != people {
-		t.Errorf("after: place %q, %d participants (was %d)", p.Place, len(s.State().Participants), people)
-	}
-	if bob.MediaSections() != sections {
-		t.Errorf("Bob's media was renegotiated: %d m-lines (was %d)", bob.MediaSections(), sections)
-	}
 	cancel()
 	var kinds []studio.EventKind
 	for ev := range events {
@@ -136,11 +136,5 @@ func TestSessionSurvivesNetworkChange(t *testing.T) {
 	}
 	if len(kinds) < 2 || kinds[0] != studio.EventLost || kinds[len(kinds)-1] != studio.EventMedia || slices.Contains(kinds, studio.EventBack) || slices.Contains(kinds, studio.EventLeft) {
 		t.Errorf("Ann's events %v, want lost, then media (connected) without a rejoin", kinds)
-	}
-	if errs := append(ann.Errors(), bob.Errors()...); len(errs) > 0 {
-		t.Errorf("errors: %q", errs)
-	}
-	if ann.Bye() != "" {
-		t.Errorf("Ann's session ended: %q", ann.Bye())
 	}
 }

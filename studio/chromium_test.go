@@ -5,6 +5,7 @@ package studio_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,9 +32,9 @@ func screenshot(t *testing.T, p *studiotest.Page, name string) {
 	}
 }
 
-// chromiumPages opens urls in a headless Chromium, one tab each, closed at
-// the end of the test. It skips the test with -short or without a browser.
-func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
+// needChromium skips a test that starts a browser in -short mode, or
+// without one.
+func needChromium(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -41,6 +42,13 @@ func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
 	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
 		t.Skip("no chromium:", err)
 	}
+}
+
+// chromiumPages opens urls in a headless Chromium, one tab each, closed at
+// the end of the test. It skips the test with -short or without a browser.
+func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
+	t.Helper()
+	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, pages, err := studiotest.StartChromium(ctx, urls...)
@@ -82,12 +90,7 @@ const statsJS = `(async () => {
 // join=1), are put on stage, and each page decodes the other's video and
 // audio; the media side (Sink) gets both.
 func TestChromiumGuests(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
+	needChromium(t)
 	checkLeaks(t)
 	sink := newCountingSink()
 	// Over HTTPS with the self-signed certificate, as real guests join.
@@ -236,5 +239,129 @@ func TestChromiumGuests(t *testing.T) {
 	}
 
 	b.Close()
-	eventually(t, "the studio to notice the browser died", func() bool { return !connected(s, ids[0]) && !connected(s, ids[1]) })
+	eventually(t, "the studio to notice the browser died", func() bool { return held(s, ids[0]) && held(s, ids[1]) })
+}
+
+// Issue #16 in a browser: a page whose media can't reach the studio (the
+// NoICE preload drops every candidate both ways) is "connecting", then
+// "failed" with the reason in the studio's state; after two failed
+// attempts the page says it can't reach the studio and why, instead of
+// "Reconnecting…", and keeps trying in the same place.
+func TestChromiumGuestCantConnect(t *testing.T) {
+	needChromium(t)
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	b, _, err := studiotest.StartChromium(ctx, "about:blank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	page, err := b.NewPage(ctx, s.GuestURL()+"?name=Ann&join=1", studiotest.NoICE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+
+	var id string
+	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	if p := find(s, id); p.Connected || (p.Media != studio.MediaConnecting && p.Media != studio.MediaLost) {
+		t.Errorf("just joined: connected %v media %q", p.Connected, p.Media)
+	}
+	eventually(t, "the studio to call Ann's media failed", func() bool { return find(s, id).Media == studio.MediaFailed })
+	port := fmt.Sprintf("port %d/udp", s.ICEAddr().(*net.UDPAddr).Port)
+	if p := find(s, id); !strings.Contains(p.MediaProblem, port) {
+		t.Errorf("problem %q, want it to name %s", p.MediaProblem, port)
+	}
+	type view struct {
+		Status, Note string
+		Shown        bool
+		Fails        int
+	}
+	const viewJS = `({status: document.getElementById("status").textContent, note: document.getElementById("unreachable").textContent,
+	  shown: !document.getElementById("unreachable").hidden, fails: greenroom.mediaFails})`
+	var v view
+	deadline := time.Now().Add(45 * time.Second)
+	for page.Eval(viewJS, &v) != nil || !v.Shown {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page still doesn't say it can't reach the studio: %+v", v)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(v.Status, "Can't reach the studio") || !strings.Contains(v.Note, port) || !strings.Contains(v.Note, "keeps trying") {
+		t.Errorf("page: %+v", v)
+	}
+	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
+		screenshot(t, page, "guest-cant-connect.png")
+	}
+	var again string
+	if err := page.Eval(`greenroom.id`, &again); err != nil || again != id || find(s, id).Place == "" {
+		t.Errorf("the page didn't keep its place: id %q then %q (%v)", id, again, err)
+	}
+}
+
+// Issue #9 in a browser: Chromium answers the ICE-restart offer the studio
+// makes when the page asks ("restart", as it does when its path breaks),
+// and the media goes on over the new ICE session in the same
+// RTCPeerConnection: the same participant, Bob's video still decoding on
+// Ann's page, Ann's still reaching Bob. Then the same when the page's
+// signaling socket breaks and it comes back over another.
+func TestChromiumGuestICERestart(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ann := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
+	var id string
+	eventually(t, "Ann to join", func() bool { return ann.Eval(`greenroom.id`, &id) == nil && id != "" })
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
+	for _, g := range []string{id, bob.ID} {
+		if err := s.Stage(g, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st stats
+	flowing := func(frames int, packets int64) func() bool {
+		return func() bool {
+			return ann.Eval(statsJS, &st) == nil && st.FramesDecoded > frames && bob.Packets(id, "video") > packets
+		}
+	}
+	eventually(t, "media both ways", flowing(30, 20))
+	const ufragJS = `(window.keptPC = window.keptPC || greenroom.pc, greenroom.pc.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1])`
+	var ufrag string
+	if err := ann.Eval(ufragJS, &ufrag); err != nil {
+		t.Fatal(err)
+	}
+	if err := ann.Eval(`greenroom.ws.send(JSON.stringify({type: "restart"}))`, nil); err != nil {
+		t.Fatal(err)
+	}
+	var now string
+	eventually(t, "a new ICE session", func() bool {
+		return ann.Eval(ufragJS, &now) == nil && now != ufrag && ann.Eval(statsJS, &st) == nil && st.State == "connected"
+	})
+	eventually(t, "the media to go on", flowing(st.FramesDecoded+30, bob.Packets(id, "video")+30))
+	var same bool
+	if err := ann.Eval(`window.keptPC === greenroom.pc`, &same); err != nil || !same {
+		t.Errorf("the page replaced its RTCPeerConnection (%v)", err)
+	}
+	if p := find(s, id); !p.Connected || p.Place != studio.PlaceStage || len(s.State().Participants) != 3 {
+		t.Errorf("after the restart: %+v, %d participants", p, len(s.State().Participants))
+	}
+
+	// The signaling socket breaks (as a new network breaks it): the page
+	// comes back over another asking to keep its RTCPeerConnection, and
+	// the studio carries the session on with another ICE restart.
+	ufrag = now
+	if err := ann.Eval(`greenroom.ws.close()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the session to carry on over a new socket", func() bool {
+		return ann.Eval(ufragJS, &now) == nil && now != ufrag && ann.Eval(statsJS, &st) == nil && st.State == "connected" && connected(s, id)
+	})
+	eventually(t, "the media to go on", flowing(st.FramesDecoded+30, bob.Packets(id, "video")+30))
+	if err := ann.Eval(`window.keptPC === greenroom.pc`, &same); err != nil || !same {
+		t.Errorf("the page replaced its RTCPeerConnection after its socket broke (%v)", err)
+	}
+	if len(st.Errors) > 0 {
+		t.Errorf("page errors: %q", st.Errors)
+	}
 }

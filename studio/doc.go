@@ -67,9 +67,30 @@
 // until it is there, and whenever the CA refuses, guests get the
 // self-signed one and Certificate() says why.
 //
-// A guest whose connection breaks keeps its place (stage or green room)
-// for Config.ReconnectGrace, marked Connected=false; the page reconnects
-// with the resume key it got in "welcome" and takes the place back.
+// # Guests' connections
+//
+// A guest who joined is not Connected until its media flows: its
+// Participant.Media is MediaConnecting until the PeerConnection connects
+// and its first packet comes, MediaConnected then, and MediaFailed (with
+// a MediaProblem in words: the port to open, or the TURN server a network
+// needs) when ICE fails or nothing connected within 10 s of the studio's
+// answer; the page hears the same in a "media" message, and EventMedia
+// tells subscribers (issue #16).
+//
+// A guest whose media path breaks after it worked (Wi-Fi drops, the
+// guest moves to a hotspot) while its signaling holds asks for an ICE
+// restart ("restart"); the studio offers one and the session goes on, the
+// same tracks in the same place, Media back from MediaReconnecting to
+// MediaConnected (issue #9). If the signaling socket broke too, a session
+// whose media had flowed waits for the page, marked MediaLost (and not
+// Connected), for Config.ReconnectGrace: a page that comes back over a new
+// socket with its RTCPeerConnection ("join" with keep) carries the same
+// session on after an ICE restart.
+//
+// A guest whose connection breaks otherwise (or whose page comes back
+// without its RTCPeerConnection) keeps its place (stage or green room)
+// for Config.ReconnectGrace, marked MediaLost; the page reconnects with
+// the resume key it got in "welcome" and takes the place back.
 //
 // Forwarding rule: everyone receives every other on-stage participant's
 // audio and video (not the audio of one the host muted). Green-room guests

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -90,13 +91,18 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = ws.SetReadDeadline(time.Time{})
 
+	// A page whose socket broke while its media flowed may carry on with
+	// its session over this one (issue #9).
+	if join.Keep && s.adopt(join, ws) {
+		return
+	}
 	g := &guest{
-		st:    s,
-		ws:    ws,
-		in:    make(chan signal.Message),
-		out:   make(chan signal.Message, outQueue),
-		calls: make(chan func()),
-		poke:  make(chan struct{}, 1),
+		st:     s,
+		in:     make(chan signal.Message),
+		out:    make(chan signal.Message, outQueue),
+		calls:  make(chan func()),
+		poke:   make(chan struct{}, 1),
+		attach: make(chan attachment),
 	}
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
 	p, key, resumed, err := s.admit(join, g, retired)
@@ -110,12 +116,15 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.id = p.ID
+	g.media, g.mediaProblem = p.Media, p.MediaProblem
 	g.log = s.log.With("component", "guest", "guest", p.ID)
 	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr, "resumed", resumed)
 	g.iceServers = s.sfu.currentICEServers()
 	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, Resume: key, ICEServers: g.iceServers})
+	// A page back after its media failed learns the problem at once.
+	g.send(signal.Message{Type: signal.TypeMedia, Media: string(p.Media), Problem: p.MediaProblem})
 	s.changed()
-	g.run()
+	g.run(ws)
 }
 
 // admit lets a guest in: back into its place if it brings the ID and
@@ -171,14 +180,23 @@ type guest struct {
 	st     *Studio
 	id     string
 	log    *slog.Logger
-	ws     *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	in    chan signal.Message // reader → run
-	out   chan signal.Message // run, reader → writer; bounded
-	calls chan func()         // pion callbacks → run
-	poke  chan struct{}       // the show changed; capacity 1 merges pokes
+	in     chan signal.Message // reader → run
+	out    chan signal.Message // run, reader → writer; bounded
+	calls  chan func()         // pion callbacks → run
+	poke   chan struct{}       // the show changed; capacity 1 merges pokes
+	attach chan attachment     // a new socket for the session (socket.go)
+
+	// sock is the session's WebSocket, nil while it has none (its socket
+	// broke and the page may come back over another); orphanDue fires
+	// when it has waited long enough. Owned by run; orphaned mirrors
+	// sock == nil for send.
+	sock      *socket
+	lastDone  chan struct{} // the last socket's writer has left
+	orphanDue <-chan time.Time
+	orphaned  atomic.Bool
 
 	life goroutines // reader, writer, track forwarders, RTCP readers, sink feeders
 
@@ -197,11 +215,23 @@ type guest struct {
 	parked   map[*pubTrack]*webrtc.RTPTransceiver
 	free     []*webrtc.RTPTransceiver
 	offering bool        // an offer of ours awaits its answer
+	restart  bool        // the guest asked for an ICE restart: the next offer makes one
 	added    []*pubTrack // video tracks in that offer: PLI once answered
 	roster   []signal.Member
 	muted    bool // what the guest was last told of the host muting them
 	loss     lossMeter
 	early    []webrtc.ICECandidateInit // trickled before the offer
+
+	// Where the media stands (media.go): what the show and the page were
+	// last told; whether a packet from the guest came; whether
+	// mediaTimeout passed since the answer (mediaDue fires then); whether
+	// the media flowed once.
+	media        Media
+	mediaProblem string
+	gotMedia     bool
+	late         bool
+	wasConnected bool // media flowed once in this session
+	mediaDue     <-chan time.Time
 
 	// screenMids are the guest's transceivers (by mid) that carry its
 	// screen, from its offer. Set before the offer is applied, never
@@ -224,12 +254,16 @@ func (g *guest) changed() {
 func (g *guest) kick(reason string) { g.cancel(errors.New(reason)) }
 
 // send queues a message for the guest without blocking; a guest that lets
-// its queue fill is too slow to follow the show and is disconnected.
+// its queue fill is too slow to follow the show and is disconnected. While
+// the session has no socket what doesn't fit is dropped: a page that comes
+// back is sent the state afresh (resync).
 func (g *guest) send(m signal.Message) {
 	select {
 	case g.out <- m:
 	default:
-		g.cancel(errTooSlow)
+		if !g.orphaned.Load() {
+			g.cancel(errTooSlow)
+		}
 	}
 }
 
@@ -242,9 +276,8 @@ func (g *guest) post(f func()) {
 	}
 }
 
-func (g *guest) run() {
-	g.life.spawn(g.reader)
-	g.life.spawn(g.writer)
+func (g *guest) run(ws *websocket.Conn) {
+	g.startSocket(ws)
 	defer g.teardown()
 	rate := time.NewTicker(qualityInterval)
 	defer rate.Stop()
@@ -263,6 +296,13 @@ func (g *guest) run() {
 				g.send(signal.Message{Type: signal.TypeError, Error: err.Error()})
 				g.cancel(fmt.Errorf("could not set up the media connection: %w", err))
 			}
+		case <-g.mediaDue:
+			g.mediaDue, g.late = nil, true
+			g.updateMedia()
+		case a := <-g.attach:
+			a.reply <- g.adopt(a)
+		case <-g.orphanDue:
+			g.cancel(errAway)
 		case f := <-g.calls:
 			f()
 		case <-g.poke:
@@ -295,88 +335,12 @@ func (g *guest) teardown() {
 		}
 	}
 	g.life.wait()
-	_ = g.ws.Close()
+	if g.sock != nil {
+		_ = g.sock.ws.Close()
+	}
 	g.st.sfu.unpublish(g)
 	g.st.changed()
 	g.log.Info("session ended", "reason", reason)
-}
-
-// reader turns WebSocket messages into validated signal messages for run.
-// A refused message gets an error reply and the session goes on; an
-// oversized one makes gorilla close the socket with 1009 (message too big).
-func (g *guest) reader() {
-	// Pings from the writer keep the deadline moving while the guest is
-	// silent; a guest that stops answering them is gone.
-	_ = g.ws.SetReadDeadline(time.Now().Add(pongTimeout))
-	g.ws.SetPongHandler(func(string) error {
-		return g.ws.SetReadDeadline(time.Now().Add(pongTimeout))
-	})
-	invalid := 0
-	for {
-		_, data, err := g.ws.ReadMessage()
-		if err != nil {
-			switch {
-			case errors.Is(err, websocket.ErrReadLimit):
-				g.cancel(fmt.Errorf("a message was over the %d-byte limit", signal.MaxMessageSize))
-			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
-				g.cancel(errLeft)
-			default:
-				g.cancel(errLost)
-			}
-			return
-		}
-		m, err := signal.Parse(data)
-		if err != nil {
-			g.log.Debug("refused a message", "err", err)
-			g.send(signal.Message{Type: signal.TypeError, Error: err.Error()})
-			if invalid++; invalid > maxInvalid {
-				g.cancel(errTooInvalid)
-				return
-			}
-			continue
-		}
-		select {
-		case g.in <- m:
-		case <-g.ctx.Done():
-			return
-		}
-	}
-}
-
-// writer is the only goroutine that writes to the WebSocket (gorilla allows
-// one writer). When the session ends it says bye with the reason.
-func (g *guest) writer() {
-	defer g.ws.Close() // also ends the reader
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case m := <-g.out:
-			_ = g.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if err := g.ws.WriteJSON(m); err != nil {
-				g.cancel(errLost)
-				return
-			}
-		case <-ping.C:
-			if err := g.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
-				g.cancel(errLost)
-				return
-			}
-		case <-g.ctx.Done():
-			reason := context.Cause(g.ctx)
-			if errors.Is(reason, errLost) {
-				return
-			}
-			_ = g.ws.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = g.ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
-			code := websocket.CloseNormalClosure
-			if errors.Is(reason, errTooInvalid) || errors.Is(reason, errTooSlow) {
-				code = websocket.ClosePolicyViolation
-			}
-			closeWith(g.ws, code, reason.Error())
-			return
-		}
-	}
 }
 
 // handle applies one message from the guest. An error ends the session.
@@ -410,6 +374,15 @@ func (g *guest) handle(m signal.Message) error {
 		}
 		g.added = nil
 		g.sync() // anything that changed while we waited
+	case signal.TypeRestart:
+		// The guest's media path broke (issue #9): our next offer
+		// restarts ICE — now, or after the answer to the one out.
+		if g.pc == nil {
+			return nil // nothing to restart yet; its offer is coming
+		}
+		g.log.Info("ICE restart", "state", g.pc.ConnectionState())
+		g.restart = true
+		g.sync()
 	case signal.TypeShare:
 		// Before the screen's first packet there is no track yet; it
 		// starts shared when it comes.
@@ -472,6 +445,8 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		g.log.Debug("connection", "state", st)
+		// The host and the page hear why before the session ends.
+		g.post(g.updateMedia)
 		if st == webrtc.PeerConnectionStateFailed {
 			g.cancel(errMediaFailed)
 		}
@@ -496,12 +471,18 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 		return fmt.Errorf("apply answer: %w", err)
 	}
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
+	g.mediaDue = time.After(mediaTimeout)
 	g.sync()
 	return nil
 }
 
 // onTrack publishes a track the guest sends and forwards it until it ends.
 func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	// pion calls OnTrack once the track's first packet is in: media flows.
+	g.post(func() {
+		g.gotMedia = true
+		g.updateMedia()
+	})
 	screen := false
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		for _, tr := range pc.GetTransceivers() {
@@ -579,10 +560,10 @@ func (g *guest) sync() {
 		}
 		changed = true
 	}
-	if !changed {
+	if !changed && !g.restart {
 		return
 	}
-	offer, err := g.pc.CreateOffer(nil)
+	offer, err := g.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: g.restart})
 	if err == nil {
 		err = g.pc.SetLocalDescription(offer)
 	}
@@ -590,7 +571,7 @@ func (g *guest) sync() {
 		g.cancel(fmt.Errorf("could not renegotiate the media connection: %w", err))
 		return
 	}
-	g.offering = true
+	g.offering, g.restart = true, false
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
 }
 

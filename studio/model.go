@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"greenroom/studio/signal"
 )
 
 // Role says who a participant is in the show.
@@ -40,6 +42,35 @@ const (
 	QualityPoor    Quality = "poor"
 )
 
+// Media says whether a participant's audio and video reach the studio: the
+// state of a guest's WebRTC connection as the host needs to know it. The
+// host's own is always MediaConnected.
+type Media string
+
+const (
+	// MediaConnecting: the guest's page is in the show but no media flows
+	// yet (the first seconds of a session; ICE is checking).
+	MediaConnecting Media = signal.MediaConnecting
+	// MediaReconnecting: the media flowed in this session and stopped:
+	// the path broke (ICE disconnected) and an ICE restart is getting it
+	// back (issue #9); pion fails the session if it doesn't.
+	MediaReconnecting Media = signal.MediaReconnecting
+	// MediaConnected: media flows: the PeerConnection is connected (ICE
+	// and DTLS) and a packet from the guest has arrived.
+	MediaConnected Media = signal.MediaConnected
+	// MediaFailed: the media can't connect: ICE failed, or nothing
+	// connected within mediaTimeout of the studio's answer.
+	// Participant.MediaProblem says the likely cause and the fix. The page
+	// keeps trying (and may still connect, e.g. through a slow TURN
+	// server); a guest stays failed between its attempts, so the host
+	// sees one steady explanation rather than a flicker every retry.
+	MediaFailed Media = signal.MediaFailed
+	// MediaLost: the guest's page is gone altogether (its signaling
+	// connection broke) and the studio holds its place for
+	// Config.ReconnectGrace.
+	MediaLost Media = "lost"
+)
+
 // HostID is the fixed ID of the host participant.
 const HostID = "host"
 
@@ -51,9 +82,17 @@ type Participant struct {
 	Role    Role    `json:"role"`
 	Place   Place   `json:"place"`
 	Quality Quality `json:"quality"`
-	// Connected is false while a guest's connection is lost and the studio
-	// holds their place for them to come back (Config.ReconnectGrace).
+	// Connected is true while media flows between the participant and the
+	// studio: always Media == MediaConnected (the host is always
+	// connected). A guest who joined is not connected until its audio and
+	// video arrive (issue #16: a guest whose media never connects showed
+	// as connected, and the host staged a black tile).
 	Connected bool `json:"connected"`
+	// Media says where a guest's connection stands (see Media);
+	// MediaProblem, with MediaFailed, is the likely cause and its fix in a
+	// sentence for the host ("port 8443/udp isn't reachable: …").
+	Media        Media  `json:"media"`
+	MediaProblem string `json:"mediaProblem,omitempty"`
 	// Muted is true while the host has muted this participant: their
 	// sound is out of the program and the other guests don't hear them.
 	Muted bool `json:"muted"`
@@ -94,6 +133,7 @@ const (
 	EventMuted   EventKind = "muted"    // the host muted a participant
 	EventUnmuted EventKind = "unmuted"  // the host unmuted them
 	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
+	EventMedia   EventKind = "media"    // a guest's Media (or MediaProblem) changed
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -162,7 +202,7 @@ func newShow(hostName string) *show {
 	}
 	sh.entries[HostID] = &entry{p: Participant{
 		ID: HostID, Name: hostName, Role: RoleHost, Place: PlaceStage,
-		Quality: QualityUnknown, Connected: true, Joined: sh.now(),
+		Quality: QualityUnknown, Connected: true, Media: MediaConnected, Joined: sh.now(),
 	}}
 	sh.order = []string{HostID}
 	return sh
@@ -202,7 +242,7 @@ func (sh *show) addGuest(name string, conn guestConn) (Participant, Secret, erro
 	sh.nextID++
 	p := Participant{
 		ID: fmt.Sprintf("g%d", sh.nextID), Name: name, Role: RoleGuest,
-		Place: PlaceGreenRoom, Quality: QualityUnknown, Connected: true, Joined: sh.now(),
+		Place: PlaceGreenRoom, Quality: QualityUnknown, Media: MediaConnecting, Joined: sh.now(),
 	}
 	e := &entry{p: p, conn: conn, resume: NewSecret()}
 	sh.entries[p.ID] = e
@@ -212,10 +252,10 @@ func (sh *show) addGuest(name string, conn guestConn) (Participant, Secret, erro
 }
 
 // resume gives guest id a new connection, if key is theirs: after a network
-// blip a guest comes back with its ID, name and place. A connection the
-// studio still thinks alive (it may not have noticed the blip yet) is
-// returned so the caller can close it. ok is false for an unknown ID or a
-// wrong key.
+// blip a guest comes back with its ID, name and place, its media connecting
+// again (or still failed, see MediaFailed). A connection the studio still
+// thinks alive (it may not have noticed the blip yet) is returned so the
+// caller can close it. ok is false for an unknown ID or a wrong key.
 func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guestConn, ok bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -224,11 +264,26 @@ func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guest
 		return Participant{}, nil, false
 	}
 	old, e.conn = e.conn, conn
-	if !e.p.Connected {
-		e.p.Connected = true
+	back := old == nil || e.p.Media == MediaLost // ended, or away (issue #9)
+	if e.p.Media != MediaFailed {
+		e.p.Media, e.p.MediaProblem = MediaConnecting, ""
+	}
+	e.p.Connected = false
+	if back {
 		sh.emitLocked(Event{Kind: EventBack, Participant: e.p})
 	}
 	return e.p, old, true
+}
+
+// session returns guest id's live connection, if key is theirs.
+func (sh *show) session(id, key string) (guestConn, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if sh.closed || !ok || e.conn == nil || !e.resume.Matches(key) {
+		return nil, false
+	}
+	return e.conn, true
 }
 
 // detach marks a guest disconnected if conn is still its connection, and
@@ -241,9 +296,50 @@ func (sh *show) detach(id string, conn guestConn) bool {
 		return false
 	}
 	e.conn = nil
-	e.p.Connected = false
-	sh.emitLocked(Event{Kind: EventLost, Participant: e.p})
+	sh.lostLocked(e)
 	return true
+}
+
+// away marks a guest's page away (MediaLost) while its session, conn,
+// waits for it to come back over another socket (issue #9); it reports
+// whether conn is still the guest's.
+func (sh *show) away(id string, conn guestConn) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != conn {
+		return false
+	}
+	sh.lostLocked(e)
+	return true
+}
+
+// lostLocked marks e's page gone, with an event unless it was already (a
+// session away, then ended).
+func (sh *show) lostLocked(e *entry) {
+	if e.p.Media == MediaLost {
+		return
+	}
+	e.p.Connected = false
+	if e.p.Media != MediaFailed {
+		e.p.Media, e.p.MediaProblem = MediaLost, ""
+	}
+	sh.emitLocked(Event{Kind: EventLost, Participant: e.p})
+}
+
+// setMedia records where guest id's media stands, if conn is still its
+// connection (a session that was replaced no longer speaks for the guest);
+// an event goes out only when that changes.
+func (sh *show) setMedia(id string, conn guestConn, m Media, problem string) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.conn != conn || conn == nil || (e.p.Media == m && e.p.MediaProblem == problem) {
+		return
+	}
+	e.p.Media, e.p.MediaProblem = m, problem
+	e.p.Connected = m == MediaConnected
+	sh.emitLocked(Event{Kind: EventMedia, Participant: e.p})
 }
 
 // expire removes a guest that is still disconnected.

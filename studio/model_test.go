@@ -142,13 +142,18 @@ func TestShowResume(t *testing.T) {
 	if _, _, ok := sh.resume("g99", key.Reveal(), c2); ok {
 		t.Fatal("resumed an unknown guest")
 	}
-	// Resume before the studio noticed the old connection died.
+	// Resume before the studio noticed the old connection died: back in
+	// the place, connecting until the new session's media flows.
+	sh.setMedia(p.ID, c1, MediaConnected, "")
 	got, old, ok := sh.resume(p.ID, key.Reveal(), c2)
-	if !ok || old != c1 || got.Place != PlaceStage || !got.Connected {
+	if !ok || old != c1 || got.Place != PlaceStage || got.Connected || got.Media != MediaConnecting {
 		t.Fatalf("resume: %+v %v %v", got, old, ok)
 	}
 	if sh.leave(p.ID, c1) || sh.detach(p.ID, c1) {
 		t.Fatal("the replaced connection took the guest out")
+	}
+	if sh.setMedia(p.ID, c1, MediaConnected, ""); find(sh, p.ID).Connected {
+		t.Fatal("the replaced connection set the media state")
 	}
 	if sh.expire(p.ID) {
 		t.Fatal("expired a connected guest")
@@ -156,7 +161,7 @@ func TestShowResume(t *testing.T) {
 	if !sh.detach(p.ID, c2) {
 		t.Fatal("detach")
 	}
-	if q, _ := sh.participant(p.ID); q.Connected || q.Place != PlaceStage {
+	if q, _ := sh.participant(p.ID); q.Connected || q.Media != MediaLost || q.Place != PlaceStage {
 		t.Fatalf("detached: %+v", q)
 	}
 	if !sh.expire(p.ID) {
@@ -164,6 +169,71 @@ func TestShowResume(t *testing.T) {
 	}
 	if _, _, ok := sh.resume(p.ID, key.Reveal(), c1); ok {
 		t.Fatal("resumed after expiry")
+	}
+}
+
+// find is participant id, zero if absent.
+func find(sh *show, id string) Participant {
+	p, _ := sh.participant(id)
+	return p
+}
+
+// Media and Connected move together (issue #16): a guest is connected only
+// once its media flows; one whose media failed stays failed, with the
+// problem, across the page's attempts (detach and resume), until an
+// attempt connects; a lost place says lost.
+func TestShowMedia(t *testing.T) {
+	sh := newShow("")
+	events, cancel := sh.subscribe()
+	defer cancel()
+	c1, c2, c3, c4 := &fakeConn{}, &fakeConn{}, &fakeConn{}, &fakeConn{}
+	if h := find(sh, HostID); !h.Connected || h.Media != MediaConnected {
+		t.Fatalf("host: %+v", h)
+	}
+	p, key, _ := sh.addGuest("Ann", c1)
+	if p.Connected || p.Media != MediaConnecting {
+		t.Fatalf("joined: %+v", p)
+	}
+	<-events // joined
+	const problem = "port 8443/udp isn't reachable"
+	steps := []struct {
+		do        func()
+		media     Media
+		problem   string
+		connected bool
+		event     EventKind // "" for none
+	}{
+		{func() { sh.setMedia(p.ID, c1, MediaFailed, problem) }, MediaFailed, problem, false, EventMedia},
+		{func() { sh.setMedia(p.ID, c1, MediaFailed, problem) }, MediaFailed, problem, false, ""},
+		{func() { sh.detach(p.ID, c1) }, MediaFailed, problem, false, EventLost},
+		{func() { sh.resume(p.ID, key.Reveal(), c2) }, MediaFailed, problem, false, EventBack},
+		{func() { sh.setMedia(p.ID, c2, MediaConnected, "") }, MediaConnected, "", true, EventMedia},
+		{func() { sh.detach(p.ID, c2) }, MediaLost, "", false, EventLost},
+		{func() { sh.resume(p.ID, key.Reveal(), c3) }, MediaConnecting, "", false, EventBack},
+		{func() { sh.setMedia(p.ID, c2, MediaConnected, "") }, MediaConnecting, "", false, ""},
+		// A session away (its socket broke; issue #9), then replaced by a
+		// page that comes back without it.
+		{func() { sh.setMedia(p.ID, c3, MediaConnected, "") }, MediaConnected, "", true, EventMedia},
+		{func() { sh.away(p.ID, c3) }, MediaLost, "", false, EventLost},
+		{func() { sh.detach(p.ID, c3) }, MediaLost, "", false, ""},
+		{func() { sh.resume(p.ID, key.Reveal(), c4) }, MediaConnecting, "", false, EventBack},
+	}
+	for i, s := range steps {
+		s.do()
+		got := find(sh, p.ID)
+		if got.Media != s.media || got.MediaProblem != s.problem || got.Connected != s.connected {
+			t.Errorf("step %d: media %q problem %q connected %v", i, got.Media, got.MediaProblem, got.Connected)
+		}
+		select {
+		case ev := <-events:
+			if ev.Kind != s.event || ev.Participant.Media != s.media {
+				t.Errorf("step %d: event %s with media %q, want %q", i, ev.Kind, ev.Participant.Media, s.event)
+			}
+		default:
+			if s.event != "" {
+				t.Errorf("step %d: no %s event", i, s.event)
+			}
+		}
 	}
 }
 

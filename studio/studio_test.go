@@ -177,6 +177,7 @@ func find(s *studio.Studio, id string) studio.Participant {
 }
 
 func connected(s *studio.Studio, id string) bool     { return find(s, id).Connected }
+func held(s *studio.Studio, id string) bool          { return find(s, id).Media == studio.MediaLost }
 func place(s *studio.Studio, id string) studio.Place { return find(s, id).Place }
 
 // Three pion guests join through the real link; two go on stage through the
@@ -248,7 +249,7 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 	}
 	eventually(t, "Ann to receive Cat", flowing(ann, cat.ID))
 	bob.Vanish()
-	eventually(t, "Bob's place to be held", func() bool { return !connected(s, bob.ID) && place(s, bob.ID) == studio.PlaceStage })
+	eventually(t, "Bob's place to be held", func() bool { return held(s, bob.ID) && place(s, bob.ID) == studio.PlaceStage })
 	eventually(t, "Bob to leave the show after the grace period", func() bool { return place(s, bob.ID) == "" })
 	before = [2]int64{ann.Packets(cat.ID, "video"), cat.Packets(ann.ID, "video")}
 	eventually(t, "Ann and Cat to keep receiving each other", func() bool {
@@ -300,24 +301,27 @@ func TestGuestResumesAfterBlip(t *testing.T) {
 	eventually(t, "Bob to receive Ann over ICE-TCP", func() bool { return bob.Packets(ann.ID, "video") > 20 })
 
 	ann.Vanish()
-	eventually(t, "Ann's place to be held", func() bool { return !connected(s, ann.ID) })
+	eventually(t, "Ann's place to be held", func() bool { return held(s, ann.ID) && !connected(s, ann.ID) })
 	thief := join(t, s, "Ann?", studiotest.Options{ResumeID: ann.ID, ResumeKey: "guess"})
 	if thief.ID == ann.ID {
 		t.Fatal("took a place with a wrong key")
 	}
 	back := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, ResumeID: ann.ID, ResumeKey: ann.ResumeKey})
-	if back.ID != ann.ID || !connected(s, ann.ID) || place(s, ann.ID) != studio.PlaceStage {
-		t.Fatalf("resume: id %s connected %v place %s", back.ID, connected(s, ann.ID), place(s, ann.ID))
+	if back.ID != ann.ID || held(s, ann.ID) || place(s, ann.ID) != studio.PlaceStage {
+		t.Fatalf("resume: id %s media %v place %s", back.ID, find(s, ann.ID).Media, place(s, ann.ID))
 	}
+	// Connected again once the new session's media flows (issue #16).
+	eventually(t, "Ann's media to flow again", func() bool { return connected(s, ann.ID) })
 	before := bob.Packets(ann.ID, "video")
 	eventually(t, "Bob to receive Ann again", func() bool { return bob.Packets(ann.ID, "video") > before+20 })
 
 	// Resuming while the studio still has the old connection replaces it.
 	again := join(t, s, "Ann", studiotest.Options{AudioOgg: audioOgg, ResumeID: ann.ID, ResumeKey: ann.ResumeKey})
 	eventually(t, "the old session to be told", func() bool { return strings.Contains(back.Bye(), "another connection") })
-	if again.ID != ann.ID || !connected(s, ann.ID) || place(s, ann.ID) != studio.PlaceStage {
-		t.Fatalf("takeover: id %s connected %v place %s", again.ID, connected(s, ann.ID), place(s, ann.ID))
+	if again.ID != ann.ID || held(s, ann.ID) || place(s, ann.ID) != studio.PlaceStage {
+		t.Fatalf("takeover: id %s media %v place %s", again.ID, find(s, ann.ID).Media, place(s, ann.ID))
 	}
+	eventually(t, "the new session's media to flow", func() bool { return connected(s, ann.ID) })
 	eventually(t, "Bob to hear the new session", func() bool { return bob.Packets(ann.ID, "audio") > 20 })
 
 	// The host rotates the link: Ann can still come back through the old
@@ -325,7 +329,7 @@ func TestGuestResumesAfterBlip(t *testing.T) {
 	oldLink := s.GuestURL()
 	s.RotateGuestToken()
 	again.Vanish()
-	eventually(t, "Ann's place to be held", func() bool { return !connected(s, ann.ID) })
+	eventually(t, "Ann's place to be held", func() bool { return held(s, ann.ID) && !connected(s, ann.ID) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if eve, err := studiotest.Join(ctx, oldLink, "Eve", studiotest.Options{}); err == nil {
@@ -333,9 +337,10 @@ func TestGuestResumesAfterBlip(t *testing.T) {
 		t.Fatal("a newcomer joined through a rotated link")
 	}
 	back2 := join2(t, oldLink, "Ann", studiotest.Options{AudioOgg: audioOgg, ResumeID: ann.ID, ResumeKey: ann.ResumeKey})
-	if back2.ID != ann.ID || !connected(s, ann.ID) {
-		t.Fatalf("resume through the rotated link: id %s connected %v", back2.ID, connected(s, ann.ID))
+	if back2.ID != ann.ID || held(s, ann.ID) {
+		t.Fatalf("resume through the rotated link: id %s media %v", back2.ID, find(s, ann.ID).Media)
 	}
+	eventually(t, "Ann's media to flow through the rotated link", func() bool { return connected(s, ann.ID) })
 }
 
 // Broken messages get an error reply (or, oversized, a close); the studio

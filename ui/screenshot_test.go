@@ -28,8 +28,8 @@ func TestScreenshot(t *testing.T) {
 	f := newFake()
 	now := time.Now()
 	f.state.Participants = append(f.state.Participants,
-		studio.Participant{ID: "g2", Name: "Bo Chen", Role: studio.RoleGuest, Place: studio.PlaceStage, Quality: "fair", Joined: now},
-		studio.Participant{ID: "g3", Name: "Carla Díaz", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good", Joined: now},
+		studio.Participant{ID: "g2", Name: "Bo Chen", Role: studio.RoleGuest, Place: studio.PlaceStage, Quality: "fair", Connected: true, Media: studio.MediaConnected, Joined: now},
+		studio.Participant{ID: "g3", Name: "Carla Díaz", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good", Connected: true, Media: studio.MediaConnected, Joined: now},
 	)
 	f.state.Participants[1].Place = studio.PlaceStage
 	f.state.Participants[2].Muted = true

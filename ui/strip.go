@@ -40,12 +40,16 @@ type card struct {
 	// "Camera off" or both, a badge beside Muted.
 	devices     *fyne.Container
 	devicesText *canvas.Text
-	name        *canvas.Text
-	place       *canvas.Text
-	conn        *canvas.Text
-	stage       *widget.Button
-	kick        *widget.Button
-	mute        *widget.Button // nil without a Monitor
+	// media says on the picture that their media doesn't flow: joined
+	// and connecting, can't connect (and why), or connection lost.
+	media     *fyne.Container
+	mediaText *widget.Label
+	name      *canvas.Text
+	place     *canvas.Text
+	conn      *canvas.Text
+	stage     *widget.Button
+	kick      *widget.Button
+	mute      *widget.Button // nil without a Monitor
 	// On stage only: spotlight shows them large, fit letterboxes their
 	// picture. setting is true while update sets fit, not the host.
 	onStage *fyne.Container
@@ -230,7 +234,18 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	c.devicesText.TextSize = 11
 	c.devices = pill(colorBadge, c.devicesText)
 	c.devices.Hide()
-	picture := container.NewStack(picBg, c.avatar, c.thumb,
+	c.mediaText = widget.NewLabel("")
+	c.mediaText.Wrapping = fyne.TextWrapWord
+	c.mediaText.Alignment = fyne.TextAlignCenter
+	c.mediaText.SizeName = theme.SizeNameCaptionText
+	c.mediaText.TextStyle = fyne.TextStyle{Bold: true}
+	// Opaque: no picture comes while no media flows, and the initials
+	// behind would muddle the words.
+	mediaBg := canvas.NewRectangle(color.NRGBA{R: 0x10, G: 0x12, B: 0x16, A: 0xff})
+	mediaBg.CornerRadius = 6
+	c.media = container.NewStack(mediaBg, container.NewVBox(layout.NewSpacer(), c.mediaText, layout.NewSpacer()))
+	c.media.Hide()
+	picture := container.NewStack(picBg, c.avatar, c.thumb, c.media,
 		container.NewPadded(container.NewVBox(container.NewHBox(c.devices, layout.NewSpacer(), c.muted))))
 
 	top := container.NewVBox(picture)
@@ -267,6 +282,13 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 		name += " (you)"
 	}
 	c.conn.Text, c.conn.Color = quality(p)
+	note, imp := mediaNote(p)
+	if note != "" {
+		c.conn.Text = "" // the last rating says nothing while no media flows
+	}
+	c.mediaText.Importance = imp
+	c.mediaText.SetText(note)
+	setShown(c.media, note != "")
 	room := float32(cardWidth) - 2*theme.Padding() - fyne.MeasureText(c.conn.Text, c.conn.TextSize, c.conn.TextStyle).Width - theme.Padding()
 	c.name.Text = ellipsize(name, room, c.name.TextSize, c.name.TextStyle)
 	c.name.Refresh()
@@ -400,6 +422,27 @@ func quality(p studio.Participant) (string, color.Color) {
 		return "  ▮▯▯ poor", colorLive
 	}
 	return "", colorMuted
+}
+
+// mediaNote words where a guest's media stands while it doesn't flow, for
+// their card's picture, and how loudly; "" while it flows (and for the
+// host). Issue #16: a guest whose media never connected looked fine on the
+// card, and the host staged a black tile.
+func mediaNote(p studio.Participant) (string, widget.Importance) {
+	switch p.Media {
+	case studio.MediaConnecting:
+		return "Joined, no media yet…", widget.MediumImportance
+	case studio.MediaFailed:
+		if p.MediaProblem == "" {
+			return "Can't connect", widget.DangerImportance
+		}
+		return "Can't connect: " + p.MediaProblem, widget.DangerImportance
+	case studio.MediaReconnecting:
+		return "Reconnecting…", widget.WarningImportance
+	case studio.MediaLost:
+		return "Connection lost — holding their place", widget.WarningImportance
+	}
+	return "", widget.MediumImportance
 }
 
 // avatar is a round badge with the person's initials, their picture until

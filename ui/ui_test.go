@@ -58,8 +58,10 @@ func newFake() *fakeShow {
 		events:   make(chan studio.Event, 16),
 		guestURL: "https://192.168.1.20:8443/join/tok1",
 		state: studio.State{Participants: []studio.Participant{
-			{ID: studio.HostID, Name: "Host", Role: studio.RoleHost, Place: studio.PlaceStage, Quality: studio.QualityUnknown, Joined: now},
-			{ID: "g1", Name: "Ann Lee", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good", Joined: now},
+			{ID: studio.HostID, Name: "Host", Role: studio.RoleHost, Place: studio.PlaceStage, Quality: studio.QualityUnknown,
+				Connected: true, Media: studio.MediaConnected, Joined: now},
+			{ID: "g1", Name: "Ann Lee", Role: studio.RoleGuest, Place: studio.PlaceGreenRoom, Quality: "good",
+				Connected: true, Media: studio.MediaConnected, Joined: now},
 		}},
 	}
 }
@@ -448,6 +450,54 @@ func TestEventsUpdateStrip(t *testing.T) {
 	eventually(t, s, "the guests' cards to go", func() bool { return len(s.strip.Objects) == 1 })
 	if s.cards["g1"] != nil || !s.stripEmpty.Visible() {
 		t.Error("a guest who left still has a card, or the empty hint is hidden")
+	}
+}
+
+// A guest's card says on their picture when their media doesn't flow —
+// joined and connecting, can't connect and why, connection lost,
+// reconnecting — and
+// hides their last quality rating meanwhile (issue #16: a guest whose
+// media never connected looked fine, and the host staged a black tile).
+func TestCardSaysWhenMediaDoesNotFlow(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	c := s.cards["g1"]
+	if c.media.Visible() || !strings.Contains(c.conn.Text, "good") {
+		t.Fatalf("connected guest: note shown %v %q, quality %q", c.media.Visible(), c.mediaText.Text, c.conn.Text)
+	}
+	const problem = "port 8443/udp isn't reachable from this network: open or forward it to the studio, or set up a TURN server"
+	for _, tc := range []struct {
+		media   studio.Media
+		problem string
+		want    string // "" for no note
+	}{
+		{studio.MediaConnecting, "", "Joined, no media yet…"},
+		{studio.MediaFailed, problem, "Can't connect: " + problem},
+		{studio.MediaLost, "", "Connection lost — holding their place"},
+		{studio.MediaReconnecting, "", "Reconnecting…"},
+		{studio.MediaConnected, "", ""},
+	} {
+		f.change(studio.EventMedia, func(st *studio.State) {
+			p := &st.Participants[1]
+			p.Media, p.MediaProblem, p.Connected = tc.media, tc.problem, tc.media == studio.MediaConnected
+		})
+		eventually(t, s, "the card to show "+string(tc.media), func() bool { return s.cards["g1"].person.Media == tc.media })
+		c := s.cards["g1"]
+		if tc.want == "" {
+			if c.media.Visible() || !strings.Contains(c.conn.Text, "good") {
+				t.Errorf("%s: note shown %v %q, quality %q", tc.media, c.media.Visible(), c.mediaText.Text, c.conn.Text)
+			}
+			continue
+		}
+		if !c.media.Visible() || c.mediaText.Text != tc.want || c.conn.Text != "" {
+			t.Errorf("%s: note shown %v %q, quality %q; want the note %q and no quality", tc.media, c.media.Visible(), c.mediaText.Text, c.conn.Text, tc.want)
+		}
+		if tc.media == studio.MediaFailed {
+			writePNG(t, "ui-card-cant-connect.png", s.w.Canvas().Capture())
+		}
+	}
+	if s.cards[studio.HostID].media.Visible() {
+		t.Error("the host's card has a media note")
 	}
 }
 

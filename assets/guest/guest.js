@@ -18,6 +18,29 @@
 // (sent on every "welcome") tells the studio before anyone sees them.
 // The roster says whose mic is off (micOff) or muted by the host (muted):
 // their tiles get a struck-through mic.
+//
+// Media that never connects (issue #16): an attempt is a session (one
+// RTCPeerConnection); it fails when the browser says "failed", when the
+// studio's "media" says failed (it gives up waiting after 10 s and says
+// why: a port to open, a TURN server to set up), or when it is still not
+// connected ATTEMPT_TIMEOUT after the studio's answer (a browser without a
+// single candidate pair can sit in "checking" for good). After
+// MEDIA_FAILS attempts in a row that never connected, the page says in
+// words that it can't reach the studio and why, instead of
+// "Reconnecting…" forever, and keeps trying in the background.
+//
+// A path that breaks after it worked (Wi-Fi drops; the guest moves to a
+// hotspot) is mended in place (issue #9): the page sends "restart" and the
+// studio offers an ICE restart (it makes every offer after our first), so
+// the guest stays in the show, on the same tile, with the same tracks. It
+// asks when the connection goes "disconnected" or "failed" and again when
+// the network comes back ("online", or the connection type changing),
+// since a restart made offline finds no path. A new network usually takes
+// the signaling socket with it: then the page opens another and joins
+// with "keep", keeping its RTCPeerConnection; the studio carries the
+// session on over it ("welcome" with keep) and offers the ICE restart.
+// Only if the studio can't, or the media isn't back RESTART_WAIT after
+// the first ask, does the page rejoin from scratch.
 "use strict";
 
 (() => {
@@ -31,6 +54,15 @@
   // Reconnect attempts before giving up: with the backoff below, about a
   // minute — longer than the studio holds a lost guest's place.
   const MAX_RETRIES = 9;
+  // Failed media attempts in a row before the page says it can't reach the
+  // studio: one may be bad luck, two is a network that won't let us in.
+  const MEDIA_FAILS = 2;
+  // How long an attempt may stay unconnected after the studio's answer
+  // before the page starts another: longer than the studio's 10 s verdict
+  // and a browser's own ICE timeout, so a slow TURN relay gets its chance.
+  const ATTEMPT_TIMEOUT = 20000;
+  // How long an ICE restart may take before the page rejoins instead.
+  const RESTART_WAIT = 10000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
@@ -47,6 +79,7 @@
     cameraToggles: [$("camera-toggle"), $("setup-camera-toggle")],
     selfOff: $("self-off"), previewOff: $("preview-off"),
     greenroomNote: $("greenroom-note"), mutedNote: $("muted-note"), emptyStage: $("empty-stage"),
+    unreachable: $("unreachable"), unreachableWhy: $("unreachable-why"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
   };
@@ -64,6 +97,12 @@
     joined: false,      // the user asked to be in the show
     ended: false,       // the studio said bye: don't reconnect
     retry: 0, retryTimer: 0,
+    // Media attempts (issue #16): in a row that never connected; whether
+    // the current one connected, or was counted as failed; the studio's
+    // last word on why; the current attempt's timeout.
+    mediaFails: 0, attemptConnected: false, attemptFailed: false,
+    mediaProblem: "", attemptTimer: 0,
+    restartTimer: 0,    // set while an ICE restart is under way
     tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
     screenTr: null,     // the transceiver kept for sharing our screen
     screen: null,       // the shared screen's track, while sharing
@@ -224,15 +263,19 @@
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(m));
   }
 
-  function connect() {
+  // connect opens the signaling socket and joins: afresh, or (keep) to
+  // carry on with the RTCPeerConnection we have.
+  function connect(keep) {
     clearTimeout(state.retryTimer);
-    closeConnection();
-    setStatus(state.retry ? "Reconnecting…" : "Connecting…");
+    if (keep) closeSocket();
+    else closeConnection();
+    setStatus(trying(state.retry ? "Reconnecting…" : "Connecting…"));
     const ws = new WebSocket(wsURL());
     state.ws = ws;
     ws.onopen = () => {
       const m = { type: "join", name: ui.name.value.trim() };
       if (state.resume) { m.id = state.id; m.resume = state.resume; }
+      if (keep && state.resume) m.keep = true;
       send(m);
     };
     ws.onmessage = (e) => {
@@ -257,17 +300,25 @@
       }
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
-        reconnect();
+        reconnect(canKeep());
       }
     };
   }
 
+  // canKeep is whether the RTCPeerConnection is worth carrying on with
+  // over a new socket: its media flowed, and an ICE restart can mend it.
+  function canKeep() {
+    return !!state.pc && state.attemptConnected && state.pc.connectionState !== "closed";
+  }
+
   // reconnect retries with backoff after a network blip. The studio holds
   // our place (stage or green room) for a while; the resume key from
-  // "welcome" takes it back.
-  function reconnect() {
+  // "welcome" takes it back. keep: only the socket broke, carry on with
+  // the RTCPeerConnection (the studio may say no; then we start afresh).
+  function reconnect(keep) {
     if (state.ended || !state.joined) return;
-    closeConnection();
+    if (keep) closeSocket();
+    else closeConnection();
     if (state.retry >= MAX_RETRIES) {
       state.ended = true;
       end("Lost the connection to the studio. Check your network and join again.");
@@ -275,8 +326,8 @@
     }
     const delay = Math.min(10000, 500 * 2 ** state.retry);
     state.retry++;
-    setStatus("Connection lost — reconnecting…");
-    state.retryTimer = setTimeout(connect, delay);
+    setStatus(trying("Connection lost — reconnecting…"));
+    state.retryTimer = setTimeout(() => connect(keep), delay);
   }
 
   // shareScreen asks the browser for a screen, window or tab and sends it
@@ -312,14 +363,71 @@
     ui.share.textContent = "Share screen";
   }
 
+  // attemptFailed counts the current media attempt as failed, once, and
+  // says so when too many failed in a row.
+  function attemptFailed() {
+    if (!state.pc || state.attemptConnected || state.attemptFailed) return;
+    state.attemptFailed = true;
+    state.mediaFails++;
+    showUnreachable();
+  }
+
+  // showUnreachable says the page can't reach the studio, and why, once
+  // MEDIA_FAILS attempts in a row failed; it hides the note otherwise.
+  function showUnreachable() {
+    const on = state.mediaFails >= MEDIA_FAILS;
+    ui.unreachable.hidden = !on;
+    if (!on) return;
+    ui.unreachableWhy.textContent = (state.mediaProblem
+      ? "The studio says: " + state.mediaProblem + "."
+      : "A firewall on your network or the studio's may be blocking it, or your network may need a TURN server.") +
+      " Tell the host: the fix is on their side. This page keeps trying in the background.";
+    if (!state.pc || state.pc.connectionState !== "connected") setStatus("Can't reach the studio — still trying");
+  }
+
+  // trying is the status while (re)connecting: s, unless attempts keep
+  // failing, which the page does not hide behind "Reconnecting…".
+  function trying(s) {
+    return state.mediaFails >= MEDIA_FAILS ? "Can't reach the studio — still trying" : s;
+  }
+
+  // restartIce asks the studio for an ICE restart when the media path that
+  // worked broke, and rejoins if that doesn't bring it back in time.
+  function restartIce() {
+    const pc = state.pc;
+    if (!pc || !state.attemptConnected || pc.connectionState === "connected" || pc.connectionState === "closed") return;
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return; // onclose rejoins
+    send({ type: "restart" });
+    setStatus("Connection interrupted — reconnecting…");
+    if (state.restartTimer) return;
+    state.restartTimer = setTimeout(() => {
+      state.restartTimer = 0;
+      if (pc !== state.pc || pc.connectionState === "connected") return;
+      console.warn("ICE restart didn't bring the media back: rejoining");
+      reconnect();
+    }, RESTART_WAIT);
+  }
+
   function closeConnection() {
+    closeSocket();
+    closeMedia();
+  }
+
+  function closeSocket() {
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+  }
+
+  function closeMedia() {
+    attemptFailed(); // an attempt that ends unconnected failed
+    clearTimeout(state.attemptTimer);
+    clearTimeout(state.restartTimer);
+    state.restartTimer = 0;
     state.hostMuted = false; // the studio says again when we are back
     applyDevices();
     if (state.screen) { state.screen.onended = null; state.screen.stop(); state.screen = null; }
     state.screenTr = null;
     ui.share.textContent = "Share screen";
     ui.share.disabled = true;
-    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
     if (state.pc) { state.pc.close(); state.pc = null; }
     state.pendingCandidates = [];
     for (const id of [...state.tiles.keys()]) removeTile(id);
@@ -332,13 +440,38 @@
       state.resume = m.resume || "";
       ui.selfName.textContent = m.name + " (you)";
       sendDevices(); // a guest back after a blip may have changed them meanwhile
+      if (m.keep && state.pc) {
+        // The same session: the studio offers an ICE restart. The media
+        // may never have stopped (only the socket broke).
+        state.retry = 0;
+        setPlaceStatus();
+        break;
+      }
+      if (state.pc) closeMedia(); // we asked to keep it; the studio starts afresh
       await startPeer(m.iceServers || []);
       break;
-    case "answer":
-      await state.pc.setRemoteDescription({ type: "answer", sdp: hintVP8(m.sdp) });
+    case "answer": {
+      const pc = state.pc;
+      await pc.setRemoteDescription({ type: "answer", sdp: hintVP8(m.sdp) });
       await flushCandidates();
       preferResolution();
       state.retry = 0;
+      clearTimeout(state.attemptTimer);
+      state.attemptTimer = setTimeout(() => {
+        if (pc !== state.pc || state.attemptConnected) return;
+        console.warn("media not connected after", ATTEMPT_TIMEOUT, "ms: starting over");
+        reconnect();
+      }, ATTEMPT_TIMEOUT);
+      break;
+    }
+    case "media":
+      if (m.media === "failed") {
+        state.mediaProblem = m.problem || "";
+        // Right after "welcome" the studio repeats its verdict on our
+        // last attempt; only one after its answer is about this one.
+        if (state.pc && state.pc.remoteDescription) attemptFailed();
+        showUnreachable();
+      }
       break;
     case "offer":
       await state.pc.setRemoteDescription({ type: "offer", sdp: hintVP8(m.sdp) });
@@ -390,10 +523,26 @@
     state.screenTr = pc.addTransceiver("video", { direction: "sendonly", streams: [new MediaStream()] });
     pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
     pc.ontrack = (e) => onTrack(e);
+    state.attemptConnected = false;
+    state.attemptFailed = false;
     pc.onconnectionstatechange = () => {
       if (pc !== state.pc) return;
-      if (pc.connectionState === "failed") reconnect();
-      if (pc.connectionState === "connected") setPlaceStatus();
+      const st = pc.connectionState;
+      if (st === "disconnected" || st === "failed") {
+        if (state.attemptConnected && state.ws && state.ws.readyState === WebSocket.OPEN) restartIce();
+        else if (st === "failed") reconnect();
+      }
+      if (st === "connected") {
+        clearTimeout(state.restartTimer);
+        state.restartTimer = 0;
+        state.retry = 0;
+        state.attemptConnected = true;
+        state.mediaFails = 0;
+        state.mediaProblem = "";
+        clearTimeout(state.attemptTimer);
+        showUnreachable();
+        setPlaceStatus();
+      }
     };
     await pc.setLocalDescription(await pc.createOffer());
     const sources = {};
@@ -560,6 +709,9 @@
     state.joined = true;
     state.ended = false;
     state.retry = 0;
+    state.mediaFails = 0;
+    state.mediaProblem = "";
+    showUnreachable();
     state.resume = ""; // a fresh join starts in the green room
     ui.setup.hidden = true;
     ui.ended.hidden = true;
@@ -609,6 +761,10 @@
   };
   if (navigator.mediaDevices) navigator.mediaDevices.ondevicechange = listDevices;
   window.addEventListener("pagehide", () => send({ type: "leave" }));
+  // The network is back, or another one took over: a restart asked for
+  // while it was down found no path; ask again on the new one.
+  window.addEventListener("online", restartIce);
+  if (navigator.connection) navigator.connection.addEventListener("change", restartIce);
 
   let saved = "";
   try { saved = localStorage.getItem("greenroom.name") || ""; } catch { /* private mode */ }

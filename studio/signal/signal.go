@@ -14,6 +14,15 @@
 //   - from then on only the studio offers (when it adds or removes other
 //     participants' tracks) and the guest only answers. A guest that needs
 //     different tracks replaces them on its existing senders, or reconnects.
+//     A guest whose media path broke (its network dropped, or it moved to
+//     another one) sends "restart": the studio then offers an ICE restart
+//     (new ICE credentials; both sides gather afresh), so the guest gets
+//     back on its new path without tearing the session down (issue #9).
+//     If its socket broke too, the page comes back over a new one with a
+//     "join" that resumes and says keep: the studio carries the session
+//     on (a "welcome" that says keep, the state afresh, the offer the page
+//     may not have answered, and an ICE restart) or, if it can't, the
+//     page starts afresh with its offer.
 //
 // Both sides trickle ICE candidates with "candidate" at any time after their
 // first description. "roster" tells the guest who is in the show and where
@@ -24,8 +33,12 @@
 // the host muted (or unmuted) them, for the page to say so and silence its
 // mic; "devices" says the guest turned its own mic or camera off or on (the
 // tracks go on, sending silence or black: the studio shows their initials
-// instead); "error" reports a message the studio refused (the session goes on);
-// "bye" comes before the studio closes the socket.
+// instead); "media" tells the guest how the studio sees its media
+// connection: "connecting", "connected", "reconnecting", or "failed" with
+// a problem, the likely cause and its fix in words (issue #16: the page
+// says it can't reach the studio, and why, instead of "Reconnecting…"
+// forever); "error" reports a message the studio refused (the session
+// goes on); "bye" comes before the studio closes the socket.
 package signal
 
 import (
@@ -44,18 +57,28 @@ const MaxMessageSize = 64 << 10
 
 // Message types.
 const (
-	TypeJoin      = "join"      // guest → studio: {name, [id, resume]}
-	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers}
+	TypeJoin      = "join"      // guest → studio: {name, [id, resume, [keep]]}
+	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers, [keep]}
 	TypeOffer     = "offer"     // both ways: {sdp}
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
 	TypeLeave     = "leave"     // guest → studio
+	TypeRestart   = "restart"   // guest → studio: offer me an ICE restart
 	TypeShare     = "share"     // guest → studio: {sharing}
 	TypeDevices   = "devices"   // guest → studio: {mic, camera}
 	TypeRoster    = "roster"    // studio → guest: {roster}
 	TypeMuted     = "muted"     // studio → guest: {muted}
+	TypeMedia     = "media"     // studio → guest: {media, [problem]}
 	TypeError     = "error"     // studio → guest: {error}
 	TypeBye       = "bye"       // studio → guest: {reason}
+)
+
+// Media states, the values of "media"'s media.
+const (
+	MediaConnecting   = "connecting"
+	MediaReconnecting = "reconnecting"
+	MediaConnected    = "connected"
+	MediaFailed       = "failed"
 )
 
 // MaxSources bounds an offer's sources: a camera, a mic and a screen, with
@@ -92,7 +115,14 @@ type Message struct {
 	// Resume comes with "welcome": a key the page sends back in a later
 	// "join" (with the ID) to take its place back after losing the
 	// connection.
-	Resume    string                   `json:"resume,omitempty"`
+	Resume string `json:"resume,omitempty"`
+	// Keep comes with a "join" that resumes (ID and Resume) from a page
+	// whose socket broke while its media flowed: it still has its
+	// RTCPeerConnection and would carry on with it. The studio's
+	// "welcome" says keep if the session carried on (the page keeps its
+	// RTCPeerConnection and answers the ICE restart the studio offers);
+	// without it the page starts afresh with its offer (issue #9).
+	Keep      bool                     `json:"keep,omitempty"`
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Roster    []Member                 `json:"roster,omitempty"`
@@ -110,9 +140,15 @@ type Message struct {
 	Mic    *bool `json:"mic,omitempty"`
 	Camera *bool `json:"camera,omitempty"`
 	// Muted comes with "muted": whether the host has muted the guest.
-	Muted  bool   `json:"muted,omitempty"`
-	Error  string `json:"error,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Muted bool `json:"muted,omitempty"`
+	// Media comes with "media": the studio's view of the guest's media
+	// connection (MediaConnecting, MediaConnected, MediaReconnecting,
+	// MediaFailed); Problem, with MediaFailed, says the likely cause and
+	// the fix.
+	Media   string `json:"media,omitempty"`
+	Problem string `json:"problem,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.
@@ -163,7 +199,7 @@ func Parse(data []byte) (Message, error) {
 		if m.Candidate == nil {
 			return m, invalid("candidate needs a candidate object")
 		}
-	case TypeLeave:
+	case TypeLeave, TypeRestart:
 	case "":
 		return m, invalid("message has no type")
 	default:

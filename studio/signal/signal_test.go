@@ -12,6 +12,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"join", `{"type":"join","name":"Ann"}`, ""},
 		{"join without name", `{"type":"join"}`, "needs a name"},
+		{"join to keep a session", `{"type":"join","name":"Ann","id":"g1","resume":"k","keep":true}`, ""},
 		{"join blank name", `{"type":"join","name":"  "}`, "needs a name"},
 		{"offer", `{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}`, ""},
 		{"offer without sdp", `{"type":"offer"}`, "needs an sdp"},
@@ -21,6 +22,7 @@ func TestParse(t *testing.T) {
 		{"candidate missing", `{"type":"candidate"}`, "needs a candidate"},
 		{"candidate wrong shape", `{"type":"candidate","candidate":"x"}`, "not a JSON object"},
 		{"leave", `{"type":"leave"}`, ""},
+		{"restart", `{"type":"restart"}`, ""},
 		{"offer with sources", `{"type":"offer","sdp":"v=0\r\n","sources":{"0":"mic","1":"camera","2":"screen"}}`, ""},
 		{"offer with unknown source", `{"type":"offer","sdp":"v=0\r\n","sources":{"0":"window"}}`, `unknown source kind "window"`},
 		{"offer with empty mid", `{"type":"offer","sdp":"v=0\r\n","sources":{"":"screen"}}`, "1 to 32 bytes"},
@@ -33,6 +35,8 @@ func TestParse(t *testing.T) {
 		{"devices empty", `{"type":"devices"}`, "needs mic and camera"},
 		{"devices null", `{"type":"devices","mic":null,"camera":false}`, "needs mic and camera"},
 		{"devices not a bool", `{"type":"devices","mic":"off","camera":false}`, "not a JSON object"},
+		// The studio's messages are not the guest's to send.
+		{"media from a guest", `{"type":"media","media":"failed","problem":"x"}`, `unknown message type "media"`},
 		{"unknown type", `{"type":"launch"}`, `unknown message type "launch"`},
 		{"no type", `{"name":"x"}`, "no type"},
 		{"bad json", `{"type":`, "not a JSON object"},

@@ -251,6 +251,26 @@ const NoCamera = `(() => {
   md.enumerateDevices = async () => (await enumerate()).filter((d) => d.kind !== "videoinput");
 })();`
 
+// NoICE is a preload for NewPage: the page's RTCPeerConnection never
+// learns a candidate of the studio's, and the studio none of the page's
+// (trickled or in a description), like a guest on a network from which
+// nothing reaches the studio's ICE port: signaling works, media never
+// connects (issue #16).
+const NoICE = `(() => {
+  const strip = (sdp) => sdp.split("\r\n").filter((l) => !/^a=(candidate|end-of-candidates)/.test(l)).join("\r\n");
+  const srd = RTCPeerConnection.prototype.setRemoteDescription;
+  RTCPeerConnection.prototype.setRemoteDescription = function (d) { return srd.call(this, { type: d.type, sdp: strip(d.sdp) }); };
+  RTCPeerConnection.prototype.addIceCandidate = () => Promise.resolve();
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    let m = null;
+    try { m = JSON.parse(data); } catch { /* not ours */ }
+    if (m && m.type === "candidate") return;
+    if (m && m.sdp) data = JSON.stringify({ ...m, sdp: strip(m.sdp) });
+    return send.call(this, data);
+  };
+})();`
+
 // Call sends one DevTools command and decodes its result into result (if
 // not nil).
 func (p *Page) Call(method string, params, result any) error {

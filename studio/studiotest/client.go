@@ -58,6 +58,16 @@ type Options struct {
 	// (signal "welcome") with the relay-only policy, like a browser told
 	// iceTransportPolicy "relay": every packet goes through TURN.
 	RelayOnly bool
+	// Unreachable makes the client gather no ICE candidates at all, like
+	// a guest on a network from which no packet reaches the studio's ICE
+	// port (issue #16): signaling works, media never connects.
+	Unreachable bool
+	// Movable sends ICE through one UDP socket the test can break
+	// (BreakPath) and bring back at a new address (MovePath), like a
+	// guest whose Wi-Fi drops and who moves to a hotspot; as the guest
+	// page does, the client asks the studio for an ICE restart when its
+	// connection goes disconnected.
+	Movable bool
 }
 
 // Received is one track a Client receives from the studio.
@@ -82,12 +92,18 @@ type Client struct {
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
-	pc     *webrtc.PeerConnection
-	ws     *websocket.Conn
-	wsMu   sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	pc    *webrtc.PeerConnection
+	path  *path // nil unless Options.Movable
+	wsURL string
+	name  string
+	// ws is the signaling socket (replaced by Resignal); wsMu guards it
+	// and is the write lock. dropped is the one DropSignaling broke.
+	ws      *websocket.Conn
+	dropped *websocket.Conn
+	wsMu    sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	received map[string]*Received // by participant + "/" + kind
@@ -95,6 +111,7 @@ type Client struct {
 	muted    bool // the studio said the host muted us
 	errs     []string
 	bye      string
+	media    signal.Message // the studio's last "media"
 	closed   bool
 }
 
@@ -110,7 +127,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, received: make(map[string]*Received), onRTP: opt.OnRTP}
+	c := &Client{ws: ws, wsURL: u.String(), name: name, received: make(map[string]*Received), onRTP: opt.OnRTP}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -127,8 +144,24 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers
 
-	if c.pc, err = newPeerConnection(opt, welcome.ICEServers); err != nil {
+	if opt.Movable {
+		if c.path, err = newPath(); err != nil {
+			return fail(err)
+		}
+	}
+	var mux ice.UDPMux
+	if c.path != nil {
+		mux = c.path
+	}
+	if c.pc, err = newPeerConnection(opt, welcome.ICEServers, mux); err != nil {
 		return fail(err)
+	}
+	if opt.Movable {
+		c.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+			if st == webrtc.PeerConnectionStateDisconnected {
+				_ = c.RequestICERestart()
+			}
+		})
 	}
 	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand != nil {
@@ -185,11 +218,11 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 		return fail(err)
 	}
 	c.wg.Add(1)
-	go c.readLoop()
+	go c.readLoop(ws)
 	return c, nil
 }
 
-func newPeerConnection(opt Options, iceServers []webrtc.ICEServer) (*webrtc.PeerConnection, error) {
+func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMux) (*webrtc.PeerConnection, error) {
 	tcpOnly := opt.TCPOnly
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -212,7 +245,10 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer) (*webrtc.Peer
 	} else {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && !opt.Unreachable })
+	if mux != nil {
+		se.SetICEUDPMux(mux)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{}
 	if opt.RelayOnly {
@@ -251,13 +287,16 @@ func (c *Client) WriteRaw(b []byte) error {
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
-func (c *Client) readLoop() {
+func (c *Client) readLoop(ws *websocket.Conn) {
 	defer c.wg.Done()
 	for {
 		var m signal.Message
-		if err := c.ws.ReadJSON(&m); err != nil {
+		if err := ws.ReadJSON(&m); err != nil {
+			c.wsMu.Lock()
+			dropped := ws == c.dropped
+			c.wsMu.Unlock()
 			c.mu.Lock()
-			if c.bye == "" {
+			if c.bye == "" && !dropped {
 				c.bye = "read: " + err.Error()
 			}
 			c.mu.Unlock()
@@ -289,6 +328,10 @@ func (c *Client) readLoop() {
 		case signal.TypeMuted:
 			c.mu.Lock()
 			c.muted = m.Muted
+			c.mu.Unlock()
+		case signal.TypeMedia:
+			c.mu.Lock()
+			c.media = m
 			c.mu.Unlock()
 		case signal.TypeError:
 			c.mu.Lock()
@@ -378,6 +421,85 @@ func (c *Client) HostMuted() bool {
 	return c.muted
 }
 
+// Media is what the studio last said of the client's media connection
+// ("media": connecting, connected or failed) and the problem it gave.
+func (c *Client) Media() (media, problem string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.media.Media, c.media.Problem
+}
+
+// ConnectionState is the client's PeerConnection's state.
+func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.ConnectionState() }
+
+// BreakPath loses every ICE packet from now on, both ways (Options.Movable).
+func (c *Client) BreakPath() { c.path.cut() }
+
+// MovePath brings the path back at a new address (Options.Movable). The
+// guest page then asks for an ICE restart (RequestICERestart), or, if its
+// signaling socket broke too, comes back over another (Resignal).
+func (c *Client) MovePath() error { return c.path.move() }
+
+// DropSignaling breaks the signaling socket without a word, as a network
+// that went away does; the PeerConnection stays.
+func (c *Client) DropSignaling() {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	c.dropped = c.ws
+	_ = c.ws.NetConn().Close()
+}
+
+// Resignal opens a new signaling socket and resumes the session over it,
+// keeping the PeerConnection (join with keep), as the guest page does when
+// its socket broke while its media flowed. kept is whether the studio
+// carried the session on; if not, the client is of no further use (the
+// page would start afresh).
+func (c *Client) Resignal(ctx context.Context) (kept bool, err error) {
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, c.wsURL, nil)
+	if err != nil {
+		return false, fmt.Errorf("studiotest: dial: %w", err)
+	}
+	_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	var welcome signal.Message
+	err = ws.WriteJSON(signal.Message{Type: signal.TypeJoin, Name: c.name, ID: c.ID, Resume: c.ResumeKey, Keep: true})
+	if err == nil {
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		err = ws.ReadJSON(&welcome)
+	}
+	if err != nil || welcome.Type != signal.TypeWelcome {
+		ws.Close()
+		return false, fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err)
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		ws.Close()
+		return false, errors.New("studiotest: closed")
+	}
+	c.wsMu.Lock()
+	c.ws = ws
+	c.wsMu.Unlock()
+	c.wg.Add(1)
+	go c.readLoop(ws)
+	return welcome.Keep, nil
+}
+
+// RequestICERestart asks the studio for an ICE restart ("restart").
+func (c *Client) RequestICERestart() error { return c.write(signal.Message{Type: signal.TypeRestart}) }
+
+// RemoteICEUfrag is the ICE username fragment of the studio's last
+// description: a new one after each ICE restart.
+func (c *Client) RemoteICEUfrag() string {
+	d := c.pc.RemoteDescription()
+	if d == nil {
+		return ""
+	}
+	_, rest, _ := strings.Cut(d.SDP, "a=ice-ufrag:")
+	ufrag, _, _ := strings.Cut(rest, "\r")
+	return ufrag
+}
+
 // Errors are the error messages the studio sent, and the client's own
 // negotiation errors.
 func (c *Client) Errors() []string {
@@ -411,9 +533,14 @@ func (c *Client) Close() {
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
+	c.wsMu.Lock()
 	_ = c.ws.NetConn().Close()
+	c.wsMu.Unlock()
 	if c.pc != nil {
 		_ = c.pc.Close()
+	}
+	if c.path != nil {
+		_ = c.path.Close()
 	}
 	c.wg.Wait()
 }

@@ -1,0 +1,238 @@
+package studio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"greenroom/studio/signal"
+)
+
+// errAway ends a session whose page did not come back over another socket
+// within Config.ReconnectGrace: the guest is out.
+var errAway = errors.New("connection lost; did not come back")
+
+// socket is one WebSocket of a session, with its reader and its writer. A
+// session has one at a time, and may get another when its page comes back
+// after the one before broke.
+type socket struct {
+	ws   *websocket.Conn
+	stop chan struct{} // closed by run: the writer leaves, the session goes on
+	done chan struct{} // closed when the writer has left
+}
+
+// attachment is a page's new socket for a session it resumes, with the
+// resume key it came with; run answers on reply whether it took it.
+type attachment struct {
+	ws    *websocket.Conn
+	key   string
+	reply chan bool
+}
+
+// startSocket gives the session ws, with a reader and a writer. Run owns
+// it.
+func (g *guest) startSocket(ws *websocket.Conn) {
+	sock := &socket{ws: ws, stop: make(chan struct{}), done: make(chan struct{})}
+	g.sock, g.lastDone = sock, sock.done
+	if !g.life.spawn(func() { g.writer(sock) }) {
+		close(sock.done)
+	}
+	g.life.spawn(func() { g.reader(sock) })
+}
+
+// dropSocket closes the session's socket; its writer leaves without a word.
+func (g *guest) dropSocket() {
+	close(g.sock.stop)
+	_ = g.sock.ws.Close()
+	g.sock = nil
+	g.orphaned.Store(true)
+}
+
+// canKeep is whether the session is worth keeping for its page to come
+// back to over another socket: its media flowed, and its PeerConnection
+// is not beyond an ICE restart. A session that never connected is not:
+// the page starts afresh (issue #16).
+func (g *guest) canKeep() bool {
+	if g.pc == nil || !g.wasConnected {
+		return false
+	}
+	st := g.pc.ConnectionState()
+	return st != webrtc.PeerConnectionStateFailed && st != webrtc.PeerConnectionStateClosed
+}
+
+// socketLost is the reader's news that sock broke. A session worth
+// keeping waits for its page to come back over another socket (issue #9):
+// a guest who moved to another network has a new socket within seconds,
+// and its PeerConnection, its tracks and its tile go on meanwhile. The
+// session itself holds the place, marked lost, for Config.ReconnectGrace;
+// a page that comes back without its RTCPeerConnection replaces it, as
+// one does a session that ended. Other sessions end (connection lost,
+// place held).
+func (g *guest) socketLost(sock *socket) {
+	if sock != g.sock {
+		return // one we dropped ourselves
+	}
+	if !g.canKeep() {
+		g.cancel(errLost)
+		return
+	}
+	g.log.Info("signaling lost; the session waits for the page", "for", g.st.cfg.ReconnectGrace)
+	g.dropSocket()
+	g.st.show.away(g.id, g)
+	g.orphanDue = time.After(g.st.cfg.ReconnectGrace)
+}
+
+// adopt takes a page's new socket for a session that lives on: the page
+// kept its RTCPeerConnection and asks to carry on (join with "keep"). The
+// old socket, if the studio had not noticed it broke, is closed; what was
+// queued for it is dropped and the page gets the state afresh, and an ICE
+// restart, since a socket that broke most likely took the media path with
+// it. Run calls it.
+func (g *guest) adopt(a attachment) bool {
+	if !g.canKeep() {
+		return false
+	}
+	if g.sock != nil {
+		g.dropSocket()
+	}
+	<-g.lastDone // one writer at a time reads out
+	for len(g.out) > 0 {
+		<-g.out
+	}
+	g.orphanDue = nil
+	g.orphaned.Store(false)
+	g.startSocket(a.ws)
+	g.log.Info("the page came back over another socket")
+	g.st.show.setMedia(g.id, g, g.media, g.mediaProblem)
+	g.resync(a.key)
+	return true
+}
+
+// resync tells a page back over a new socket where the session stands: a
+// welcome that says the session was kept, the media state, the host's
+// mute, the roster, the offer it may not have answered (it answers again
+// if it had), and an ICE restart.
+func (g *guest) resync(key string) {
+	p, _ := g.st.show.participant(g.id)
+	g.send(signal.Message{Type: signal.TypeWelcome, ID: g.id, Name: p.Name, Resume: key, ICEServers: g.iceServers, Keep: true})
+	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
+	g.send(signal.Message{Type: signal.TypeMuted, Muted: g.muted})
+	g.roster = nil
+	if g.offering {
+		g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
+	}
+	g.restart = true
+	g.sync()
+}
+
+// adopt hands ws to the live session of the guest that join resumes, if
+// there is one worth keeping (guest.adopt), and reports whether it did.
+func (s *Studio) adopt(join signal.Message, ws *websocket.Conn) bool {
+	conn, ok := s.show.session(join.ID, join.Resume)
+	g, isGuest := conn.(*guest)
+	if !ok || !isGuest {
+		return false
+	}
+	reply := make(chan bool, 1)
+	select {
+	case g.attach <- attachment{ws: ws, key: join.Resume, reply: reply}:
+		return <-reply // run answers at once
+	case <-g.ctx.Done():
+		return false
+	}
+}
+
+// reader turns WebSocket messages into validated signal messages for run.
+// A refused message gets an error reply and the session goes on; an
+// oversized one makes gorilla close the socket with 1009 (message too big).
+// A socket that breaks is run's to judge (socketLost).
+func (g *guest) reader(sock *socket) {
+	ws := sock.ws
+	// Pings from the writer keep the deadline moving while the guest is
+	// silent; a guest that stops answering them is gone.
+	_ = ws.SetReadDeadline(time.Now().Add(pongTimeout))
+	ws.SetPongHandler(func(string) error {
+		return ws.SetReadDeadline(time.Now().Add(pongTimeout))
+	})
+	invalid := 0
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				g.cancel(fmt.Errorf("a message was over the %d-byte limit", signal.MaxMessageSize))
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+				g.cancel(errLeft)
+			default:
+				g.post(func() { g.socketLost(sock) })
+			}
+			return
+		}
+		m, err := signal.Parse(data)
+		if err != nil {
+			g.log.Debug("refused a message", "err", err)
+			g.send(signal.Message{Type: signal.TypeError, Error: err.Error()})
+			if invalid++; invalid > maxInvalid {
+				g.cancel(errTooInvalid)
+				return
+			}
+			continue
+		}
+		select {
+		case g.in <- m:
+		case <-g.ctx.Done():
+			return
+		}
+	}
+}
+
+// writer is the only goroutine that writes to its socket (gorilla allows
+// one writer), and while it runs the only one that reads out. When the
+// session ends it says bye with the reason. A write that fails closes the
+// socket, and the reader tells run.
+func (g *guest) writer(sock *socket) {
+	defer close(sock.done)
+	ws := sock.ws
+	defer ws.Close() // also ends the reader
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case m := <-g.out:
+			_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := ws.WriteJSON(m); err != nil {
+				return
+			}
+		case <-ping.C:
+			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				return
+			}
+		case <-sock.stop:
+			return
+		case <-g.ctx.Done():
+			reason := context.Cause(g.ctx)
+			if errors.Is(reason, errLost) {
+				return
+			}
+			if errors.Is(reason, errMediaFailed) {
+				// The place is held (teardown) for the page to try
+				// again: no "bye", which ends the page's show; a close
+				// it retries on (issue #16).
+				closeWith(ws, websocket.CloseTryAgainLater, reason.Error())
+				return
+			}
+			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
+			code := websocket.CloseNormalClosure
+			if errors.Is(reason, errTooInvalid) || errors.Is(reason, errTooSlow) {
+				code = websocket.ClosePolicyViolation
+			}
+			closeWith(ws, code, reason.Error())
+			return
+		}
+	}
+}

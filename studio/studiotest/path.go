@@ -1,0 +1,106 @@
+package studiotest
+
+import (
+	"net"
+	"sync"
+
+	"github.com/pion/ice/v4"
+)
+
+// path is a Client's ICE over UDP (Options.Movable), which a test can
+// break — every packet lost both ways, as when Wi-Fi drops — and move: the
+// network comes back at a new address, as when a guest walks over to a
+// phone's hotspot. It is an ice.UDPMux over one socket at a time: pion
+// gathers its host candidate from the current one (a new candidate after
+// an ICE restart), and a move closes the old socket, so what the studio
+// still sends there is gone. The signaling WebSocket is not touched. mu
+// guards the fields.
+type path struct {
+	mu     sync.Mutex
+	broken bool
+	muxes  []*ice.UDPMuxDefault // the current one last
+}
+
+func newPath() (*path, error) {
+	p := &path{}
+	return p, p.move()
+}
+
+// lossyConn is one socket of a path, which loses everything while the path
+// is broken.
+type lossyConn struct {
+	net.PacketConn
+	p *path
+}
+
+func (c lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || !c.p.isBroken() {
+			return n, addr, err
+		}
+	}
+}
+
+func (c lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.p.isBroken() {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+func (p *path) isBroken() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.broken
+}
+
+// cut loses every packet from now on, both ways.
+func (p *path) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.broken = true
+}
+
+// move brings the path back on a new socket (a new address), and closes
+// the old one.
+func (p *path) move() error {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: lossyConn{c, p}})
+	p.mu.Lock()
+	old := p.muxes
+	p.muxes, p.broken = []*ice.UDPMuxDefault{mux}, false
+	p.mu.Unlock()
+	for _, m := range old {
+		_ = m.Close()
+	}
+	return nil
+}
+
+func (p *path) current() *ice.UDPMuxDefault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.muxes[len(p.muxes)-1]
+}
+
+// GetConn, RemoveConnByUfrag, GetListenAddresses and Close make a path an
+// ice.UDPMux.
+func (p *path) GetConn(ufrag string, addr net.Addr) (net.PacketConn, error) {
+	return p.current().GetConn(ufrag, addr)
+}
+
+func (p *path) RemoveConnByUfrag(ufrag string) { p.current().RemoveConnByUfrag(ufrag) }
+
+func (p *path) GetListenAddresses() []net.Addr { return p.current().GetListenAddresses() }
+
+func (p *path) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.muxes {
+		_ = m.Close()
+	}
+	return nil
+}

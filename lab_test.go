@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,13 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v5"
+
 	"greenroom/encode/mediatest"
 	"greenroom/studio/studiotest"
 	"greenroom/studio/studiotest/netlab"
 )
 
-// The NAT lab's helper modes (its STUN responder) run as this test binary.
+// The NAT lab's helper modes (its STUN responder, a TURN server) run as
+// this test binary.
 func init() {
+	netlab.Helper("turn", turnHelper)
 	beforeMain = append(beforeMain, func(m *testing.M) {
 		if netlab.InHelper() {
 			netlab.Main(m)
@@ -78,6 +84,9 @@ func startLabStudio(t *testing.T, lab *netlab.Lab, args ...string) *labStudio {
 			t.Fatal("serve printed no links within 30 s")
 		}
 	}
+	// The control URL starts like the guest link (a public URL, say); the
+	// test reaches the studio from its own network.
+	ls.control.Host = net.JoinHostPort(netlab.StudioIP.String(), "8443") // serve's --listen
 	ls.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: insecureTLS(), DialContext: lab.Dial(lab.Studio)}}
 	return ls
@@ -126,7 +135,7 @@ func (ls *labStudio) post(t *testing.T, path, body string) {
 
 // labGuest opens the guest link in a headless Chromium in the lab's guest
 // namespace, behind the guest's router.
-func labGuest(t *testing.T, lab *netlab.Lab, link string) *studiotest.Page {
+func labGuest(t *testing.T, lab *netlab.Lab, link string, flags ...string) *studiotest.Page {
 	t.Helper()
 	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
 		t.Skip("no chromium:", err)
@@ -135,7 +144,7 @@ func labGuest(t *testing.T, lab *netlab.Lab, link string) *studiotest.Page {
 	defer cancel()
 	b, pages, err := studiotest.StartChromiumIn(ctx,
 		studiotest.ChromiumIn{Wrap: []string{"ip", "netns", "exec", lab.Guest}, Dial: lab.Dial(lab.Guest)},
-		nil, link+"?name=Ann&join=1")
+		flags, link+"?name=Ann&join=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,9 +178,15 @@ func (ls *labStudio) guestOnAir(t *testing.T, page *studiotest.Page, joined time
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var errs []string
-	_ = page.Eval(`window.greenroom.errors`, &errs)
-	t.Fatalf("the guest's media did not connect within 30 s (page errors %q)", errs)
+	var errs, cands []string
+	_ = page.Eval(`window.greenroom.errors.concat(["pending candidates: " + JSON.stringify(window.greenroom.pendingCandidates)])`, &errs)
+	_ = page.Eval(`(async () => { const out = [];
+  (await window.greenroom.pc.getStats()).forEach(r => {
+    if (r.type === "local-candidate" || r.type === "remote-candidate" || r.type === "candidate-pair")
+      out.push(r.type + " " + (r.address || "") + ":" + (r.port || "") + " " + (r.candidateType || r.state || ""));
+  });
+  return out; })()`, &cands)
+	t.Fatalf("the guest's media did not connect within 30 s (page errors %q; ICE %q)", errs, cands)
 	return "", 0
 }
 
@@ -249,4 +264,142 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 	if !bytes.Contains([]byte(strings.Join(ls.out, "\n")), []byte("UPnP")) {
 		t.Errorf("serve did not say how guests reach it: %q", ls.out)
 	}
+}
+
+// TestLabGuestThroughATunnel is case (b) of issue #9: the creator's router
+// has no UPnP and forwards no UDP. The page and signaling reach the studio
+// through a reverse proxy on the internet (Debian's Caddy, the far end of a
+// tunnel: the router lets only it reach the studio's port), and the media
+// punches through both NATs by STUN, to the studio's one media port.
+func TestLabGuestThroughATunnel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	if _, err := os.Stat(studiotest.CaddyPath); err != nil {
+		t.Skip("no caddy:", err)
+	}
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartSTUN(nil); err != nil {
+		t.Fatal(err)
+	}
+	const name = "studio.test"
+	if err := lab.ForwardFrom(netlab.InternetIP, 8443); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLabStudio(t, lab, "--public-url", "https://"+name)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	caddy, err := studiotest.StartCaddy(ctx, studiotest.CaddyConfig{Dir: t.TempDir(), Name: name,
+		Listen: netlab.InternetIP.String() + ":443", Upstream: netlab.CreatorRouterWANIP.String() + ":8443", UpstreamTLS: true,
+		Wrap: []string{"ip", "netns", "exec", lab.Internet}, Dial: lab.Dial(lab.Internet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(caddy.Close)
+	if st := ls.state(t); st.Reach.Via != "proxy" {
+		t.Errorf("reach %+v, want through the public URL", st.Reach)
+	}
+
+	joined := time.Now()
+	page := labGuest(t, lab, ls.guestURL, "--host-resolver-rules=MAP "+name+" "+netlab.InternetIP.String())
+	_, took := ls.guestOnAir(t, page, joined)
+	t.Logf("from opening the link to media connected, hole-punched: %v", took.Round(10*time.Millisecond))
+	pair := selectedPair(t, page)
+	if pair.Remote != netlab.CreatorRouterWANIP.String()+":8443" || pair.LocalType == "relay" || pair.RemoteType == "relay" {
+		t.Errorf("the guest's media goes %+v, want straight to the studio's media port at %s:8443", pair, netlab.CreatorRouterWANIP)
+	}
+	ls.pictureMoves(t)
+}
+
+// TestLabGuestBehindSymmetricNAT is case (c) of issue #9: the guest's
+// router maps each destination anew (nftables masquerade fully-random),
+// and the studio's forwards nothing but the tunnel's TCP: no direct path
+// exists, and the media goes through the TURN server the studio hands out.
+func TestLabGuestBehindSymmetricNAT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	lab := netlab.New(t, netlab.Options{GuestNAT: netlab.Symmetric})
+	if _, err := lab.StartSTUN(nil); err != nil {
+		t.Fatal(err)
+	}
+	turnAddr := netlab.InternetIP.String() + ":3479"
+	tp, err := lab.StartHelper(lab.Internet, "turn", turnAddr, "guest", "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := <-tp.Lines; line != "ready" {
+		t.Fatalf("the TURN server did not start: %q", line)
+	}
+	// The page only: TCP forwarded by hand, for the guest's router alone.
+	if err := lab.ForwardFrom(netlab.GuestRouterWANIP, 8443); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLabStudio(t, lab, "--no-port-mapping", "--public-url", "https://"+netlab.CreatorRouterWANIP.String()+":8443",
+		"--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
+	joined := time.Now()
+	page := labGuest(t, lab, ls.guestURL)
+	_, took := ls.guestOnAir(t, page, joined)
+	t.Logf("from opening the link to media connected through TURN: %v", took.Round(10*time.Millisecond))
+	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
+		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
+	}
+	ls.pictureMoves(t)
+}
+
+// candidatePair is the guest page's ICE candidate pair in use.
+type candidatePair struct {
+	Local, Remote         string // address:port
+	LocalType, RemoteType string // host, srflx, prflx, relay
+}
+
+func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
+	t.Helper()
+	var p candidatePair
+	err := page.Eval(`(async () => {
+  const s = await window.greenroom.pc.getStats(), out = {};
+  s.forEach(r => {
+    if (r.type !== "candidate-pair" || !r.nominated || r.state !== "succeeded") return;
+    const l = s.get(r.localCandidateId), m = s.get(r.remoteCandidateId);
+    out.local = l.address + ":" + l.port; out.localType = l.candidateType;
+    out.remote = m.address + ":" + m.port; out.remoteType = m.candidateType;
+  });
+  return out;
+})()`, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// turnHelper runs a TURN server (pion/turn) on ADDR with one user until
+// its standard input closes: "turn ADDR USER PASS".
+func turnHelper(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("usage: turn ADDR USER PASS")
+	}
+	conn, err := net.ListenPacket("udp4", args[0])
+	if err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(args[0])
+	const realm = "greenroom.test"
+	key := turn.GenerateAuthKey(args[1], realm, args[2])
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm: realm,
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return args[1], key, ra.Username == args[1]
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            conn,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host},
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
 }

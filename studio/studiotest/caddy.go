@@ -32,8 +32,13 @@ type CaddyConfig struct {
 	Name     string // the site's name, e.g. studio.test
 	Listen   string // HTTPS address, e.g. 127.0.0.1:8443
 	Upstream string // the studio, e.g. 127.0.0.1:9000 (plain HTTP)
-	// Wrap, if set, runs Caddy through it, e.g. ["ip", "netns", "exec", "ns"].
+	// UpstreamTLS proxies to the upstream over HTTPS without checking its
+	// certificate (the studio's self-signed one).
+	UpstreamTLS bool
+	// Wrap, if set, runs Caddy through it, e.g. ["ip", "netns", "exec",
+	// "ns"], and Dial reaches Listen there (netlab's Lab.Dial).
 	Wrap []string
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // StartCaddy starts Caddy and waits until the site answers. Close stops it.
@@ -59,7 +64,7 @@ func StartCaddy(ctx context.Context, cfg CaddyConfig) (*Caddy, error) {
 	tls internal
 	reverse_proxy %s
 }
-`, port, freePort(host), storage, cfg.Name, port, host, cfg.Upstream)
+`, port, freePort(host), storage, cfg.Name, port, host, upstream(cfg))
 	confPath := filepath.Join(cfg.Dir, "Caddyfile")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return nil, err
@@ -102,15 +107,23 @@ func StartCaddy(ctx context.Context, cfg CaddyConfig) (*Caddy, error) {
 	}
 }
 
-// siteUp says whether the HTTPS port takes connections. Where Caddy runs in
-// another network namespace the test can't reach it; then the root file
-// alone says it is up.
-func siteUp(ctx context.Context, cfg CaddyConfig) bool {
-	if len(cfg.Wrap) > 0 {
-		return true
+// upstream is reverse_proxy's argument.
+func upstream(cfg CaddyConfig) string {
+	if cfg.UpstreamTLS {
+		return "https://" + cfg.Upstream + " {\n\t\ttransport http {\n\t\t\ttls_insecure_skip_verify\n\t\t}\n\t}"
 	}
-	d := net.Dialer{Timeout: time.Second}
-	conn, err := d.DialContext(ctx, "tcp", cfg.Listen)
+	return cfg.Upstream
+}
+
+// siteUp says whether the HTTPS port takes connections.
+func siteUp(ctx context.Context, cfg CaddyConfig) bool {
+	dial := (&net.Dialer{}).DialContext
+	if cfg.Dial != nil {
+		dial = cfg.Dial
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	conn, err := dial(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return false
 	}
@@ -133,11 +146,12 @@ func (c *Caddy) Close() {
 	c.cmd.Process = nil
 }
 
-// freePort is a TCP port free on host right now.
+// freePort is a TCP port free on host right now; 80 where host is not
+// this namespace's (a lab's).
 func freePort(host string) string {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return "0"
+		return "80"
 	}
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())

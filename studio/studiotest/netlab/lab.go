@@ -252,9 +252,17 @@ table inet netlab_guard {
 
 // routerRules make a namespace a home router: it masquerades the LAN behind
 // its WAN address and lets in only replies and what a port mapping
-// forwards (DNAT, e.g. miniupnpd's rules).
+// forwards (DNAT, e.g. miniupnpd's rules). Like a real one it drops what
+// comes unasked from the WAN for itself: accepted, such a packet (a guest's
+// first hole-punching check, ahead of the studio's) would leave a
+// connection-tracking entry that makes masquerade move the studio's next
+// packets to that guest to another port, and punching fail.
 const routerRules = `
 table inet netlab_router {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		iifname "wan" ct state new drop
+	}
 	chain forward {
 		type filter hook forward priority 0; policy drop;
 		ct state established,related accept
@@ -392,4 +400,18 @@ func leftovers() []string {
 func ipCmd(args ...string) error {
 	_, err := run(nil, "ip", args...)
 	return err
+}
+
+// ForwardFrom makes the creator's router forward TCP port to the studio's
+// same port for from alone: the far end of a tunnel (a reverse proxy on
+// the internet that reaches the studio, and nobody else does).
+func (l *Lab) ForwardFrom(from net.IP, port int) error {
+	return l.nft(l.CreatorRouter, fmt.Sprintf(`
+table ip netlab_tunnel {
+	chain prerouting {
+		type nat hook prerouting priority -100; policy accept;
+		iifname "wan" ip saddr %s tcp dport %d dnat to %s:%d
+	}
+}
+`, from, port, StudioIP, port))
 }

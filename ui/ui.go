@@ -68,7 +68,7 @@ type Studio struct {
 
 	stop      chan struct{}
 	closeOnce sync.Once
-	loops     sync.WaitGroup // the event and tick loops
+	loops     sync.WaitGroup // the event, tick, scene and reach loops
 	tasks     sync.WaitGroup // one-shot calls into Show and the disk
 	unsub     func()
 	stopFrame func()
@@ -190,13 +190,17 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	// between the two.
 	events, unsub := show.Subscribe()
 	s.unsub = unsub
-	s.applyState(show.State())
+	state := show.State()
+	s.applyState(state)
 	sc := show.Scene()
 	s.applyScene(sc)
-	s.loops.Add(3)
+	reach := viewReach(state, show.GuestURL())
+	s.guest.showReach(reach, true)
+	s.loops.Add(4)
 	go s.watchEvents(events)
 	go s.tickLoop()
 	go s.watchScene(sc)
+	go s.watchReach(reach)
 	s.stopFrame = show.Preview(s.onFrame)
 	s.startMonitor()
 	return s

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,33 @@ func TestReachFollowsTheStudio(t *testing.T) {
 	s.settle()
 	if g.link.Text != f.GuestURL() {
 		t.Errorf("after a look: link %q, the show's %q", g.link.Text, f.GuestURL())
+	}
+}
+
+// TestReachWithRealStudio: against the real studio (loopback, plain HTTP,
+// no port mapping) the Guests tab says only this network can join, why,
+// and that the link is plain HTTP.
+func TestReachWithRealStudio(t *testing.T) {
+	sd, err := studio.New(studio.Config{
+		Listen:       "127.0.0.1:0",
+		PlainHTTP:    true,
+		ICEUDPListen: "127.0.0.1:0",
+		ConfigDir:    t.TempDir(),
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sd.Close() }) // after the window's Close (cleanups run last first)
+	s, _ := openShow(t, realShow{sd}, nil)
+	g := &s.guest
+	if g.link.Text != sd.GuestURL() {
+		t.Errorf("link %q, the studio's %q", g.link.Text, sd.GuestURL())
+	}
+	if g.way.Text != "Only guests on this network can join." || !strings.HasPrefix(g.problem.Text, "The studio did not ask your router") {
+		t.Errorf("way %q, problem %q", g.way.Text, g.problem.Text)
+	}
+	if !strings.HasPrefix(g.cert.Text, "Plain HTTP") {
+		t.Errorf("certificate line %q", g.cert.Text)
 	}
 }

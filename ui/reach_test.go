@@ -2,8 +2,6 @@ package ui
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -199,13 +197,7 @@ func TestReachFollowsTheStudio(t *testing.T) {
 // no port mapping) the Guests tab says only this network can join, why,
 // and that the link is plain HTTP.
 func TestReachWithRealStudio(t *testing.T) {
-	sd, err := studio.New(studio.Config{
-		Listen:       "127.0.0.1:0",
-		PlainHTTP:    true,
-		ICEUDPListen: "127.0.0.1:0",
-		ConfigDir:    t.TempDir(),
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	sd, err := studio.New(loopbackConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

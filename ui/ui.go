@@ -3,8 +3,9 @@
 // backstage strip: a card each with their live picture, sound level and
 // mute, spotlight and fit for those on stage), the layout choice and Share
 // screen, the brand kits, the banners and ticker, the destinations and their
-// health, the guest link and the user's settings, and sends the creator's commands to the
-// show through the Show interface.
+// health, the guest link and how guests reach the studio, and the user's
+// settings, and sends the creator's commands to the show through the Show
+// interface.
 //
 // It owns no media and no show state: everything it displays comes from Show
 // (and settings.Store), every command goes back through it. It does not create

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -10,7 +11,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// guestsTab shows the guest link, copies it, and replaces it.
+// guestsTab shows the guest link, copies it, and replaces it, and says how
+// guests reach the studio (reach.go).
 type guestsTab struct {
 	s      *Studio
 	link   *widget.Label
@@ -18,6 +20,13 @@ type guestsTab struct {
 	rotate *widget.Button
 	status *widget.Label
 	count  *widget.Label
+
+	// The reach block: who can join and how, what the router forwards,
+	// what keeps guests outside out, the certificate.
+	reachTitle                 *widget.Label
+	way, mapped, problem, cert *widget.Label
+	// links counts the new links made, for watchReach.
+	links atomic.Uint64
 }
 
 func (t *guestsTab) build(s *Studio) fyne.CanvasObject {
@@ -37,11 +46,15 @@ func (t *guestsTab) build(s *Studio) fyne.CanvasObject {
 	t.status.Hide()
 	t.count = widget.NewLabel("")
 	t.count.Importance = widget.LowImportance
+	t.reachTitle = widget.NewLabelWithStyle("How guests reach you", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	t.reachTitle.Hide()
+	t.way, t.mapped, t.problem, t.cert = newReachLabel(), newReachLabel(), newReachLabel(), newReachLabel()
 	about2 := widget.NewLabel("A new link stops the old one from working. Guests already in the studio stay.")
 	about2.Wrapping = fyne.TextWrapWord
 	about2.Importance = widget.LowImportance
 	return container.NewVScroll(container.NewVBox(title, about, t.link,
 		container.NewHBox(t.copy, t.rotate, layout.NewSpacer()), t.status,
+		t.reachTitle, t.way, t.mapped, t.problem, t.cert,
 		widget.NewSeparator(), about2, t.count))
 }
 
@@ -58,6 +71,7 @@ func (t *guestsTab) newLink() {
 			t.rotate.Disable()
 			t.s.async(func() {
 				u := t.s.show.RotateGuestToken()
+				t.links.Add(1)
 				t.s.do(func() {
 					t.rotate.Enable()
 					t.link.SetText(u)

@@ -213,3 +213,36 @@ func TestNetworkNATIP(t *testing.T) {
 		t.Errorf("emptied, saved %q", st.Get().Network.NATIP)
 	}
 }
+
+// TestMapPortsSetting: the checkbox shows and saves Network.MapPorts, and
+// says when it applies.
+func TestMapPortsSetting(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, nil)
+	n := &s.prefs.net
+	if !n.mapPorts.Checked || !st.Get().Network.MapPorts {
+		t.Fatalf("a new user: checkbox %v, saved %v; want both on", n.mapPorts.Checked, st.Get().Network.MapPorts)
+	}
+	if !strings.Contains(settingsMarkup(s), "Ask my router to forward the studio's ports (UPnP / NAT-PMP)") {
+		t.Error("the Settings tab has no port mapping checkbox")
+	}
+	test.Tap(n.mapPorts)
+	s.settle()
+	if st.Get().Network.MapPorts {
+		t.Error("unticked, but MapPorts is still saved on")
+	}
+	if !n.note.Visible() || !strings.Contains(n.note.Text, "next start of Greenroom") {
+		t.Errorf("note %q (visible %v)", n.note.Text, n.note.Visible())
+	}
+
+	s, st = open(t, f, func(set *settings.Settings) { set.Network.MapPorts = false })
+	n = &s.prefs.net
+	if n.mapPorts.Checked {
+		t.Error("saved off, but the checkbox is ticked")
+	}
+	test.Tap(n.mapPorts)
+	s.settle()
+	if !st.Get().Network.MapPorts {
+		t.Error("ticked, but MapPorts is saved off")
+	}
+}

@@ -33,6 +33,11 @@ func TestScreenshot(t *testing.T) {
 	)
 	f.state.Participants[1].Place = studio.PlaceStage
 	f.state.Participants[2].Muted = true
+	// The router forwards the ports (the Guests tab says so); the
+	// certificate is the studio's own.
+	f.state.Reach = upnpReach
+	f.state.Certificate = selfSigned
+	f.guestURL = "https://198.18.0.11:8443/join/k7Qx2mP9vT4wLs8a"
 	f.stats = []DestinationStats{
 		{ID: "d1", Name: "YouTube", State: StateLive, BitRate: 4.52e6, FPS: 30},
 		{ID: "d2", Name: "Twitch", State: StateReconnecting, Reconnects: 1, Err: "connection lost"},

@@ -177,23 +177,25 @@ func (t *settingsTab) setLive(live bool) {
 
 // networkSection edits settings.Network: the STUN/TURN servers, a row each
 // with the TURN password masked, one masked entry (with its reveal button)
-// to add a server or edit one, and the NAT IP. A bad entry is refused
+// to add a server or edit one, the NAT IP, and whether to ask the router
+// to forward the studio's ports (UPnP, NAT-PMP). A bad entry is refused
 // inline and not saved. The studio reads these when Greenroom starts
 // (studio.Config); a show that is a NetworkApplier also takes the servers
 // at once, for guests who join from then on. Saving says which.
 type networkSection struct {
-	s       *Studio
-	servers []settings.ICEServer // as saved: what the rows show
-	rows    *fyne.Container
-	entry   *widget.Entry // a password entry: a TURN URL holds a password
-	add     *widget.Button
-	cancel  *widget.Button
-	editing int // the row being edited, or -1 while adding
-	err     *widget.Label
-	natIP   *widget.Entry
-	natErr  *widget.Label
-	note    *widget.Label
-	apply   networkApplier
+	s        *Studio
+	servers  []settings.ICEServer // as saved: what the rows show
+	rows     *fyne.Container
+	entry    *widget.Entry // a password entry: a TURN URL holds a password
+	add      *widget.Button
+	cancel   *widget.Button
+	editing  int // the row being edited, or -1 while adding
+	err      *widget.Label
+	natIP    *widget.Entry
+	natErr   *widget.Label
+	mapPorts *widget.Check
+	note     *widget.Label
+	apply    networkApplier
 }
 
 // mask stands for a TURN password wherever the window shows a server.
@@ -219,6 +221,9 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.natIP.SetText(saved.NATIP)
 	n.natIP.OnChanged = n.natIPChanged
 	n.natErr = dangerLabel()
+	n.mapPorts = widget.NewCheck("Ask my router to forward the studio's ports (UPnP / NAT-PMP)", nil)
+	n.mapPorts.SetChecked(saved.MapPorts)
+	n.mapPorts.OnChanged = n.mapPortsChanged
 	n.note = widget.NewLabel("")
 	n.note.Importance = widget.SuccessImportance
 	n.note.Wrapping = fyne.TextWrapWord
@@ -232,6 +237,7 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 		when.SetText("transport=tcp works too. Guests get these servers as well. A change applies to guests who join from now on.")
 	}
 	natHint := lowLabel("Public IP: only when this machine is behind a 1:1 NAT (a cloud server): its public address, offered to guests instead of its own.")
+	mapHint := lowLabel("So that guests outside your home network can join without you forwarding ports by hand. The Guests tab says whether the router did. A change applies at the next start of Greenroom.")
 	n.showRows()
 	return container.NewVBox(
 		widget.NewLabelWithStyle("Network (for guests behind strict firewalls)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -239,7 +245,7 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 		container.NewBorder(nil, nil, nil, container.NewHBox(n.cancel, n.add), n.entry),
 		n.err,
 		widget.NewForm(widget.NewFormItem("Public IP", n.natIP)),
-		n.natErr, natHint, n.note,
+		n.natErr, natHint, n.mapPorts, mapHint, n.note,
 	)
 }
 
@@ -361,6 +367,16 @@ func (n *networkSection) natIPChanged(v string) {
 	n.natErr.Hide()
 	ip := strings.TrimSpace(v)
 	n.s.save(func(set *settings.Settings) { set.Network.NATIP = ip }, func(err error) {
+		if err == nil {
+			n.saved()
+		}
+	})
+}
+
+// mapPortsChanged saves whether the studio asks the router to forward its
+// ports; the studio asks (or not) when it starts.
+func (n *networkSection) mapPortsChanged(on bool) {
+	n.s.save(func(set *settings.Settings) { set.Network.MapPorts = on }, func(err error) {
 		if err == nil {
 			n.saved()
 		}

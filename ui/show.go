@@ -19,7 +19,11 @@ import (
 // group is what the window needs that the studio does not offer yet; the
 // comments are the contract the implementation should meet.
 type Show interface {
-	// State is a snapshot of the show: participants and whether it is live.
+	// State is a snapshot of the show: participants and whether it is live,
+	// and (when the show knows them) how guests reach it (Reach) and the
+	// certificate they are served (Certificate). Those two change without
+	// an event, so the window also looks every 2 s (reachPoll): it must be
+	// cheap.
 	State() studio.State
 	// Subscribe delivers the show's events until cancel. A gap in Event.Seq
 	// means events were lost; the window then calls State.
@@ -28,7 +32,9 @@ type Show interface {
 	Stage(id string, on bool) error
 	// Kick removes a guest from the show.
 	Kick(id string) error
-	// GuestURL is the link to give guests.
+	// GuestURL is the link to give guests. It may change by itself (it
+	// names the router's address once the router forwards the ports): the
+	// window looks every 2 s.
 	GuestURL() string
 	// RotateGuestToken replaces the guest link and returns the new one.
 	RotateGuestToken() string

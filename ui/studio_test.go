@@ -36,6 +36,18 @@ func (realShow) SetBrand(studio.BrandKit) error          { return nil }
 
 var _ Show = realShow{}
 
+// loopbackConfig is a real studio for the window's tests: on loopback,
+// plain HTTP, quiet.
+func loopbackConfig(t *testing.T) studio.Config {
+	return studio.Config{
+		Listen:       "127.0.0.1:0",
+		PlainHTTP:    true,
+		ICEUDPListen: "127.0.0.1:0",
+		ConfigDir:    t.TempDir(),
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
 // TestWithRealStudio drives the window against the real studio and a pion
 // guest joining through the real guest link: the guest's card appears from
 // the studio's events, "Add to stage" stages them in the studio, Go Live
@@ -45,19 +57,14 @@ func TestWithRealStudio(t *testing.T) {
 
 	var mu sync.Mutex
 	var goLive []bool
-	sd, err := studio.New(studio.Config{
-		Listen:       "127.0.0.1:0",
-		PlainHTTP:    true,
-		ICEUDPListen: "127.0.0.1:0",
-		ConfigDir:    t.TempDir(),
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		GoLive: func(on bool) error {
-			mu.Lock()
-			defer mu.Unlock()
-			goLive = append(goLive, on)
-			return nil
-		},
-	})
+	cfg := loopbackConfig(t)
+	cfg.GoLive = func(on bool) error {
+		mu.Lock()
+		defer mu.Unlock()
+		goLive = append(goLive, on)
+		return nil
+	}
+	sd, err := studio.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,9 @@
 // backstage strip: a card each with their live picture, sound level and
 // mute, spotlight and fit for those on stage), the layout choice and Share
 // screen, the brand kits, the banners and ticker, the destinations and their
-// health, the guest link and the user's settings, and sends the creator's commands to the
-// show through the Show interface.
+// health, the guest link and how guests reach the studio, and the user's
+// settings, and sends the creator's commands to the show through the Show
+// interface.
 //
 // It owns no media and no show state: everything it displays comes from Show
 // (and settings.Store), every command goes back through it. It does not create
@@ -68,7 +69,7 @@ type Studio struct {
 
 	stop      chan struct{}
 	closeOnce sync.Once
-	loops     sync.WaitGroup // the event and tick loops
+	loops     sync.WaitGroup // the event, tick, scene and reach loops
 	tasks     sync.WaitGroup // one-shot calls into Show and the disk
 	unsub     func()
 	stopFrame func()
@@ -190,13 +191,17 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	// between the two.
 	events, unsub := show.Subscribe()
 	s.unsub = unsub
-	s.applyState(show.State())
+	state := show.State()
+	s.applyState(state)
 	sc := show.Scene()
 	s.applyScene(sc)
-	s.loops.Add(3)
+	reach := viewReach(state, show.GuestURL())
+	s.guest.showReach(reach, true)
+	s.loops.Add(4)
 	go s.watchEvents(events)
 	go s.tickLoop()
 	go s.watchScene(sc)
+	go s.watchReach(reach)
 	s.stopFrame = show.Preview(s.onFrame)
 	s.startMonitor()
 	return s

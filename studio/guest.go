@@ -287,8 +287,10 @@ func (g *guest) run(ws *websocket.Conn) {
 			return
 		case <-rate.C:
 			if g.pc != nil {
-				loss, rtt, known := g.loss.measure(g.pc.GetStats())
+				stats := g.pc.GetStats()
+				loss, rtt, known := g.loss.measure(stats)
 				g.st.show.setQuality(g.id, rateQuality(loss, rtt, known))
+				g.st.show.setPath(g.id, pathOf(stats, g.st.portOpen()))
 			}
 		case m := <-g.in:
 			if err := g.handle(m); err != nil {

@@ -93,6 +93,9 @@ type Participant struct {
 	// sentence for the host ("port 8443/udp isn't reachable: …").
 	Media        Media  `json:"media"`
 	MediaProblem string `json:"mediaProblem,omitempty"`
+	// Path is how a guest's media reaches the studio, once it flows (see
+	// Path); "" before, and for the host.
+	Path Path `json:"path,omitempty"`
 	// Muted is true while the host has muted this participant: their
 	// sound is out of the program and the other guests don't hear them.
 	Muted bool `json:"muted"`
@@ -133,7 +136,7 @@ const (
 	EventMuted   EventKind = "muted"    // the host muted a participant
 	EventUnmuted EventKind = "unmuted"  // the host unmuted them
 	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
-	EventMedia   EventKind = "media"    // a guest's Media (or MediaProblem) changed
+	EventMedia   EventKind = "media"    // a guest's Media, MediaProblem or Path changed
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -444,6 +447,17 @@ func (sh *show) removeLocked(e *entry, kind EventKind) {
 	delete(sh.entries, e.p.ID)
 	sh.order = slices.DeleteFunc(sh.order, func(id string) bool { return id == e.p.ID })
 	sh.emitLocked(Event{Kind: kind, Participant: e.p})
+}
+
+// setPath records how a guest's media reaches the studio; an event goes
+// out only when it changes.
+func (sh *show) setPath(id string, p Path) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e, ok := sh.entries[id]; ok && e.p.Path != p {
+		e.p.Path = p
+		sh.emitLocked(Event{Kind: EventMedia, Participant: e.p})
+	}
 }
 
 // setQuality records a guest's connection quality; an event goes out only

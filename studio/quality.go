@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"net"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -69,4 +70,51 @@ func (m *lossMeter) measure(report webrtc.StatsReport) (loss float64, rtt time.D
 		known = true
 	}
 	return loss, rtt, known
+}
+
+// Path is how a guest's media reaches the studio: what the host needs to
+// know when a guest's picture stutters, and what "guests from anywhere"
+// rests on.
+type Path string
+
+const (
+	// PathDirect: straight to the studio's media port, which the guest
+	// could reach as it is (the same network, a port the router forwards,
+	// a public address).
+	PathDirect Path = "direct"
+	// PathHolePunched: straight between the two, through both routers'
+	// NATs opened from inside by the ICE checks (STUN).
+	PathHolePunched Path = "hole-punched"
+	// PathRelayed: through a TURN server.
+	PathRelayed Path = "relayed"
+)
+
+// pathOf reads the path from the candidate pair in use; "" while there
+// is none. portOpen says the studio's media port is open to the internet
+// (mapped, forwarded, or public), where a guest behind its own NAT needs
+// no punching on the studio's side.
+func pathOf(report webrtc.StatsReport, portOpen bool) Path {
+	for _, s := range report {
+		p, ok := s.(webrtc.ICECandidatePairStats)
+		if !ok || !p.Nominated || p.State != webrtc.StatsICECandidatePairStateSucceeded {
+			continue
+		}
+		local, _ := report[p.LocalCandidateID].(webrtc.ICECandidateStats)
+		remote, _ := report[p.RemoteCandidateID].(webrtc.ICECandidateStats)
+		switch {
+		case local.CandidateType == webrtc.ICECandidateTypeRelay || remote.CandidateType == webrtc.ICECandidateTypeRelay:
+			return PathRelayed
+		case remote.CandidateType == webrtc.ICECandidateTypeHost || portOpen || onLAN(remote.IP):
+			return PathDirect
+		}
+		return PathHolePunched
+	}
+	return ""
+}
+
+// onLAN says whether ip is on a local network (a browser's host address
+// learned from its checks, peer-reflexive, when it hides it behind mDNS).
+func onLAN(ip string) bool {
+	a := net.ParseIP(ip)
+	return a != nil && (a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast())
 }

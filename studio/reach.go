@@ -186,3 +186,13 @@ func reachViaMethod(m portmap.Method) ReachVia {
 	}
 	return ReachLAN
 }
+
+// portOpen says whether the media port is open to the internet: mapped
+// on the router, forwarded by hand, or on a public address.
+func (s *Studio) portOpen() bool {
+	switch s.Reach().Via {
+	case ReachUPnP, ReachNATPMP, ReachManual, ReachDirect:
+		return true
+	}
+	return false
+}

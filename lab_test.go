@@ -443,3 +443,97 @@ func (ls *labStudio) pathOf(t *testing.T, id string) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestLabGuestLinkDropsAndMoves is case (d) of issue #9: a guest on stage
+// loses their link for 10 s (an nftables drop in their router), and later
+// their router's public address changes (they move to a phone's hotspot).
+// Each time the guest comes back without rejoining: the same participant,
+// on stage throughout, in the same tile, its media flowing again.
+func TestLabGuestLinkDropsAndMoves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLabStudio(t, lab)
+	page := labGuest(t, lab, ls.guestURL)
+	id, _ := ls.guestOnAir(t, page, time.Now())
+
+	// onStage fails the test unless the guest is there, on stage, and
+	// alone with the host, and says whether the studio has its media.
+	onStage := func() bool {
+		st := ls.state(t)
+		flowing := false
+		for _, p := range st.Participants {
+			if p.Role == "guest" && (p.ID != id || p.Place != "stage") {
+				t.Fatalf("the guest is now %+v, want %s on stage", p, id)
+			}
+			flowing = flowing || (p.ID == id && p.Connected)
+		}
+		if len(st.Participants) != 2 {
+			t.Fatalf("%d participants, want the host and the guest", len(st.Participants))
+		}
+		return flowing
+	}
+	// back waits until media flows both ways again: the guest's page
+	// receives the host's picture (nothing arrives over a dead path) and
+	// the studio has the guest's media; the guest's place is checked all
+	// along.
+	back := func(what string) time.Duration {
+		start := time.Now()
+		base := pageBytesReceived(t, page)
+		for time.Since(start) < 20*time.Second {
+			if pageBytesReceived(t, page) > base+20_000 && onStage() {
+				return time.Since(start)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s: the guest's media did not come back within 20 s", what)
+		return 0
+	}
+	for deadline := time.Now().Add(10 * time.Second); !onStage(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the studio does not have the guest's media")
+		}
+	}
+
+	if err := lab.Cut(lab.GuestRouter); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+		onStage()
+		time.Sleep(time.Second)
+	}
+	if err := lab.Restore(lab.GuestRouter); err != nil {
+		t.Fatal(err)
+	}
+	// The target is 3 s (measured 0.1–3.4 s here, see the README); the
+	// test holds what can't vary with the machine's load: the guest comes
+	// back without rejoining, in its place.
+	took := back("after the 10 s cut")
+	t.Logf("back %v after the link returned", took.Round(10*time.Millisecond))
+	ls.pictureMoves(t)
+
+	if err := lab.RenumberGuestRouter(); err != nil {
+		t.Fatal(err)
+	}
+	took = back("after the guest's address changed")
+	t.Logf("back %v after the guest's address changed", took.Round(10*time.Millisecond))
+	if pair := selectedPair(t, page); !strings.HasPrefix(pair.Local, netlab.GuestRouterNewWANIP.String()+":") {
+		t.Errorf("the guest's media goes %+v, want from its new address %s", pair, netlab.GuestRouterNewWANIP)
+	}
+}
+
+// pageBytesReceived is how much media the guest's page has received.
+func pageBytesReceived(t *testing.T, page *studiotest.Page) int64 {
+	t.Helper()
+	var n int64
+	if err := page.Eval(`(async () => { let n = 0;
+  if (window.greenroom.pc) (await window.greenroom.pc.getStats()).forEach(r => { if (r.type === "inbound-rtp") n += r.bytesReceived || 0; });
+  return n; })()`, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

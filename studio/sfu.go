@@ -55,6 +55,10 @@ type Sink interface {
 // second of 720p video.
 const sinkQueue = 512
 
+// srtpReplayWindow is how far back (in packets) SRTP takes a packet it has
+// not seen: a retransmission NACKed after a burst of loss.
+const srtpReplayWindow = 1024
+
 // pliInterval bounds how often a publisher is asked for a keyframe: several
 // subscribers joining at once share one.
 const pliInterval = 300 * time.Millisecond
@@ -144,6 +148,13 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 // to guests beside the port's own addresses.
 func (f *sfu) newAPI(public *PublicAddr) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{LoggerFactory: f.lf}
+	// Browsers retransmit what we NACK on the same SSRC (we offer no RTX),
+	// so SRTP's replay window (64 by default) must reach as far back as
+	// the NACK generator asks (its log is 512 packets): else, after a
+	// burst of loss (a guest's link back from a cut), every retransmission
+	// is refused as a replay, the NACKs go on forever and the guest's
+	// picture stays frozen in the program (pion/webrtc#1477).
+	se.SetSRTPReplayProtectionWindow(srtpReplayWindow)
 	se.SetICEUDPMux(f.udpMux)
 	if f.tcpMux != nil {
 		se.SetICETCPMux(f.tcpMux)

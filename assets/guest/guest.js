@@ -63,6 +63,9 @@
   const ATTEMPT_TIMEOUT = 20000;
   // How long an ICE restart may take before the page rejoins instead.
   const RESTART_WAIT = 10000;
+  // How long nothing may come from the studio over a "connected" path
+  // before the page asks for an ICE restart (see watchMedia).
+  const STALL_MS = 3000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
@@ -393,20 +396,56 @@
 
   // restartIce asks the studio for an ICE restart when the media path that
   // worked broke, and rejoins if that doesn't bring it back in time.
-  function restartIce() {
+  // stalled says the browser still thinks the path works, but it doesn't
+  // (see watchMedia).
+  function restartIce(stalled) {
     const pc = state.pc;
-    if (!pc || !state.attemptConnected || pc.connectionState === "connected" || pc.connectionState === "closed") return;
+    if (!pc || !state.attemptConnected || pc.connectionState === "closed") return;
+    if (pc.connectionState === "connected" && stalled !== true) return;
     if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return; // onclose rejoins
     send({ type: "restart" });
     setStatus("Connection interrupted — reconnecting…");
     if (state.restartTimer) return;
     state.restartTimer = setTimeout(() => {
       state.restartTimer = 0;
-      if (pc !== state.pc || pc.connectionState === "connected") return;
+      if (pc !== state.pc || (pc.connectionState === "connected" && !mediaStalled())) return;
       console.warn("ICE restart didn't bring the media back: rejoining");
       reconnect();
     }, RESTART_WAIT);
   }
+
+  // watchMedia notices a path that broke without the browser knowing: the
+  // guest's router took a new public address (a new uplink, a router
+  // restart), the studio still answers our ICE checks (they come from the
+  // new address) but sends its media and reports to the old one, so the
+  // connection stays "connected" with nothing arriving. The studio sends
+  // RTCP receiver reports on what we send about every second, and the
+  // stage's media; when neither has come for STALL_MS, ask for a restart
+  // as if the connection had dropped. Over a signaling socket that broke
+  // the same way, the request makes the studio's side reset it, and the
+  // page comes back over a new one (keep).
+  let lastAlive = 0, lastSeen = -1;
+  async function watchMedia() {
+    const pc = state.pc;
+    if (!pc || !state.attemptConnected || pc.connectionState !== "connected") { lastSeen = -1; return; }
+    let seen = 0;
+    try {
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "inbound-rtp") seen += r.packetsReceived || 0;
+        if (r.type === "remote-inbound-rtp") seen += r.roundTripTimeMeasurements || 0;
+      });
+    } catch { return; }
+    if (seen === 0) return; // nothing ever came: nothing to miss
+    const now = Date.now();
+    if (seen !== lastSeen) { lastSeen = seen; lastAlive = now; return; }
+    if (now - lastAlive >= STALL_MS) {
+      lastAlive = now; // once per STALL_MS at most
+      console.warn("nothing from the studio for " + STALL_MS + " ms: asking for an ICE restart");
+      restartIce(true);
+    }
+  }
+
+  function mediaStalled() { return lastSeen >= 0 && Date.now() - lastAlive >= STALL_MS; }
 
   function closeConnection() {
     closeSocket();
@@ -765,6 +804,7 @@
   // while it was down found no path; ask again on the new one.
   window.addEventListener("online", restartIce);
   if (navigator.connection) navigator.connection.addEventListener("change", restartIce);
+  setInterval(watchMedia, 1000);
 
   let saved = "";
   try { saved = localStorage.getItem("greenroom.name") || ""; } catch { /* private mode */ }

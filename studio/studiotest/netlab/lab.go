@@ -415,3 +415,24 @@ table ip netlab_tunnel {
 }
 `, from, port, StudioIP, port))
 }
+
+// GuestRouterNewWANIP is the guest router's WAN address after
+// RenumberGuestRouter.
+var GuestRouterNewWANIP = net.IPv4(198, 18, 0, 13)
+
+// RenumberGuestRouter gives the guest's router a new public address, as
+// when the guest moves from their Wi-Fi to a phone's hotspot: what it had
+// mapped is gone (masquerade forgets a removed address's connections), and
+// the guest's traffic leaves from GuestRouterNewWANIP from now on.
+func (l *Lab) RenumberGuestRouter() error {
+	for _, step := range [][]string{
+		{"ip", "addr", "del", GuestRouterWANIP.String() + "/24", "dev", "wan"},
+		{"ip", "addr", "add", GuestRouterNewWANIP.String() + "/24", "dev", "wan"},
+		{"ip", "route", "replace", "default", "via", InternetIP.String()},
+	} {
+		if err := l.Run(l.GuestRouter, step...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -41,6 +41,20 @@ func init() {
 	})
 }
 
+// upnpLab is a NAT lab whose creator's router speaks UPnP (miniupnpd),
+// with serve behind it.
+func upnpLab(t *testing.T) (*netlab.Lab, *labStudio) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
+		t.Fatal(err)
+	}
+	return lab, startLabStudio(t, lab)
+}
+
 // labStudio is greenroom serve running behind the creator's router.
 type labStudio struct {
 	proc     *netlab.Proc
@@ -237,14 +251,7 @@ func meanLuma(img image.Image) float64 {
 // program, /api/state says the ports are mapped by UPnP, and the router's
 // forwards are gone once the studio exits.
 func TestLabGuestThroughUPnP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a NAT lab and starts a browser")
-	}
-	lab := netlab.New(t, netlab.Options{})
-	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
-		t.Fatal(err)
-	}
-	ls := startLabStudio(t, lab)
+	lab, ls := upnpLab(t)
 	link, _ := url.Parse(ls.guestURL)
 	if link.Hostname() != netlab.CreatorRouterWANIP.String() {
 		t.Fatalf("guest link %s, want the router's public address %s (serve said %q)", ls.guestURL, netlab.CreatorRouterWANIP, ls.out)
@@ -450,14 +457,7 @@ func (ls *labStudio) pathOf(t *testing.T, id string) string {
 // Each time the guest comes back without rejoining: the same participant,
 // on stage throughout, in the same tile, its media flowing again.
 func TestLabGuestLinkDropsAndMoves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a NAT lab and starts a browser")
-	}
-	lab := netlab.New(t, netlab.Options{})
-	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
-		t.Fatal(err)
-	}
-	ls := startLabStudio(t, lab)
+	lab, ls := upnpLab(t)
 	page := labGuest(t, lab, ls.guestURL)
 	id, _ := ls.guestOnAir(t, page, time.Now())
 

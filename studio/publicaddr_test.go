@@ -68,15 +68,7 @@ func TestICETCPOnTheWebPort(t *testing.T) {
 	if s.ICETCPAddr() == nil || s.ICETCPAddr().String() != s.Addr().String() {
 		t.Fatalf("ICE-TCP on %v, want the web port %v", s.ICETCPAddr(), s.Addr())
 	}
-	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF})
-	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, TCPOnly: true})
-	for _, c := range []*studiotest.Client{ann, bob} {
-		if err := s.Stage(c.ID, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "Ann to receive Bob over ICE-TCP", func() bool { return ann.Packets(bob.ID, "video") > 20 })
-	eventually(t, "Bob to receive Ann over ICE-TCP", func() bool { return bob.Packets(ann.ID, "video") > 20 })
+	iceTCPPair(t, s, studiotest.Options{VideoIVF: videoIVF})
 	// The page is still served on the port.
 	resp, err := http.Get(fmt.Sprintf("http://%s/join/nobody", s.Addr()))
 	if err != nil {

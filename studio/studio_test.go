@@ -289,16 +289,7 @@ func TestGuestsSeeAndHearEachOther(t *testing.T) {
 func TestGuestResumesAfterBlip(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, func(c *studio.Config) { c.ICETCPListen = "127.0.0.1:0" })
-	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
-	ann := join(t, s, "Ann", av)
-	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, TCPOnly: true})
-	for _, c := range []*studiotest.Client{ann, bob} {
-		if err := s.Stage(c.ID, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "Ann to receive Bob over ICE-TCP", func() bool { return ann.Packets(bob.ID, "video") > 20 })
-	eventually(t, "Bob to receive Ann over ICE-TCP", func() bool { return bob.Packets(ann.ID, "video") > 20 })
+	ann, bob := iceTCPPair(t, s, studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
 
 	ann.Vanish()
 	eventually(t, "Ann's place to be held", func() bool { return held(s, ann.ID) && !connected(s, ann.ID) })
@@ -341,6 +332,22 @@ func TestGuestResumesAfterBlip(t *testing.T) {
 		t.Fatalf("resume through the rotated link: id %s media %v", back2.ID, find(s, ann.ID).Media)
 	}
 	eventually(t, "Ann's media to flow through the rotated link", func() bool { return connected(s, ann.ID) })
+}
+
+// iceTCPPair joins Ann (annOpt) and Bob (video, ICE over TCP only), puts
+// both on stage and waits until each receives the other's video.
+func iceTCPPair(t *testing.T, s *studio.Studio, annOpt studiotest.Options) (ann, bob *studiotest.Client) {
+	t.Helper()
+	ann = join(t, s, "Ann", annOpt)
+	bob = join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, TCPOnly: true})
+	for _, c := range []*studiotest.Client{ann, bob} {
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "Ann to receive Bob over ICE-TCP", func() bool { return ann.Packets(bob.ID, "video") > 20 })
+	eventually(t, "Bob to receive Ann over ICE-TCP", func() bool { return bob.Packets(ann.ID, "video") > 20 })
+	return ann, bob
 }
 
 // Broken messages get an error reply (or, oversized, a close); the studio

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -54,6 +55,10 @@ type Sink interface {
 // sinkQueue is how many packets a track may be ahead of the Sink: about a
 // second of 720p video.
 const sinkQueue = 512
+
+// maxNacksPerPacket is how often a lost packet is asked for again: a few
+// round trips' worth.
+const maxNacksPerPacket = 4
 
 // srtpReplayWindow is how far back (in packets) SRTP takes a packet it has
 // not seen: a retransmission NACKed after a burst of loss.
@@ -113,7 +118,13 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 	// NACK (generator and responder), RTCP sender/receiver reports and the
 	// TWCC header extension + feedback that Chromium's bandwidth estimation
 	// needs.
-	if err := webrtc.RegisterDefaultInterceptors(f.media, f.reg); err != nil {
+	//
+	// A packet is NACKed a few times at most: one lost while a guest's
+	// path moved (sent to an address that is gone) will never come, and
+	// pion's generator would otherwise ask for it for as long as it is in
+	// its log (pion/interceptor#9).
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(f.media, f.reg,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(maxNacksPerPacket))); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 

@@ -121,7 +121,7 @@ type labState struct {
 func (ls *labStudio) state(t *testing.T) labState {
 	t.Helper()
 	var st labState
-	resp, err := ls.do(t, func() (*http.Response, error) { return ls.client.Get(ls.control.String()) })
+	resp, err := ls.client.Get(ls.control.String())
 	if err != nil {
 		t.Fatalf("control API: %v", err)
 	}
@@ -132,29 +132,12 @@ func (ls *labStudio) state(t *testing.T) labState {
 	return st
 }
 
-// do makes a control API request, and once more if the connection was
-// reset: seen in about one lab run in fifteen, on the first request after
-// start or after staging, and never outside the lab (see the notes of
-// issue #9); every command the tests send may be repeated.
-func (ls *labStudio) do(t *testing.T, req func() (*http.Response, error)) (*http.Response, error) {
-	t.Helper()
-	resp, err := req()
-	if err != nil && strings.Contains(err.Error(), "connection reset") {
-		t.Logf("control API: %v; trying again", err)
-		time.Sleep(200 * time.Millisecond)
-		resp, err = req()
-	}
-	return resp, err
-}
-
 // post sends a control API command.
 func (ls *labStudio) post(t *testing.T, path, body string) {
 	t.Helper()
 	u := *ls.control
 	u.Path = path
-	resp, err := ls.do(t, func() (*http.Response, error) {
-		return ls.client.Post(u.String(), "application/json", strings.NewReader(body))
-	})
+	resp, err := ls.client.Post(u.String(), "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}

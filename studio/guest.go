@@ -25,8 +25,9 @@ const (
 	outQueue     = 64 // signaling messages a guest may fall behind
 	maxInvalid   = 20 // refused messages before the studio gives up
 
-	maxEarlyCandidates = 32 // a browser gathers a handful per interface
-	maxPendingJoins    = 64 // sockets connected but not yet joined
+	maxEarlyCandidates = 32          // a browser gathers a handful per interface
+	restartGrace       = time.Second // for a path to mend before an ICE restart
+	maxPendingJoins    = 64          // sockets connected but not yet joined
 )
 
 // Reasons a session ends, sent to the guest in "bye" (and the close frame).
@@ -214,13 +215,16 @@ type guest struct {
 	parking  map[*pubTrack]*webrtc.RTPTransceiver
 	parked   map[*pubTrack]*webrtc.RTPTransceiver
 	free     []*webrtc.RTPTransceiver
-	offering bool        // an offer of ours awaits its answer
-	restart  bool        // the guest asked for an ICE restart: the next offer makes one
-	added    []*pubTrack // video tracks in that offer: PLI once answered
-	roster   []signal.Member
-	muted    bool // what the guest was last told of the host muting them
-	loss     lossMeter
-	early    []webrtc.ICECandidateInit // trickled before the offer
+	offering bool // an offer of ours awaits its answer
+	restart  bool // the guest asked for an ICE restart: the next offer makes one
+	// restartWaiting: the guest asked for a restart, and we wait
+	// restartGrace to see whether the path mends by itself.
+	restartWaiting bool
+	added          []*pubTrack // video tracks in that offer: PLI once answered
+	roster         []signal.Member
+	muted          bool // what the guest was last told of the host muting them
+	loss           lossMeter
+	early          []webrtc.ICECandidateInit // trickled before the offer
 
 	// Where the media stands (media.go): what the show and the page were
 	// last told; whether a packet from the guest came; whether
@@ -382,9 +386,46 @@ func (g *guest) handle(m signal.Message) error {
 		if g.pc == nil {
 			return nil // nothing to restart yet; its offer is coming
 		}
-		g.log.Info("ICE restart", "state", g.pc.ConnectionState())
-		g.restart = true
-		g.sync()
+		// A link that was down and is back often mends the path by
+		// itself within a second, and the request, sent while it was
+		// down, arrives after it came back (it waited in TCP's
+		// retransmission backoff): a restart then would only set the
+		// media back. So wait restartGrace and restart only if the path
+		// is still broken. A page whose media stays stalled rejoins after
+		// its own wait.
+		if m.Stalled {
+			g.log.Info("ICE restart: the page receives nothing", "state", g.pc.ConnectionState())
+			g.restart = true
+			g.sync()
+			return nil
+		}
+		if g.restartWaiting {
+			return nil
+		}
+		g.restartWaiting = true
+		pc := g.pc
+		g.life.spawn(func() {
+			t := time.NewTimer(restartGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-g.ctx.Done():
+				return
+			}
+			g.post(func() {
+				g.restartWaiting = false
+				if g.pc != pc {
+					return
+				}
+				if pc.ICEConnectionState() == webrtc.ICEConnectionStateConnected {
+					g.log.Info("ICE restart not needed: connected again")
+					return
+				}
+				g.log.Info("ICE restart", "state", pc.ConnectionState())
+				g.restart = true
+				g.sync()
+			})
+		})
 	case signal.TypeShare:
 		// Before the screen's first packet there is no track yet; it
 		// starts shared when it comes.

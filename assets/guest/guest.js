@@ -403,7 +403,7 @@
     if (!pc || !state.attemptConnected || pc.connectionState === "closed") return;
     if (pc.connectionState === "connected" && stalled !== true) return;
     if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return; // onclose rejoins
-    send({ type: "restart" });
+    send(stalled === true ? { type: "restart", stalled: true } : { type: "restart" });
     setStatus("Connection interrupted — reconnecting…");
     if (state.restartTimer) return;
     state.restartTimer = setTimeout(() => {
@@ -420,26 +420,36 @@
   // new address) but sends its media and reports to the old one, so the
   // connection stays "connected" with nothing arriving. The studio sends
   // RTCP receiver reports on what we send about every second, and the
-  // stage's media; when neither has come for STALL_MS, ask for a restart
-  // as if the connection had dropped. Over a signaling socket that broke
-  // the same way, the request makes the studio's side reset it, and the
-  // page comes back over a new one (keep).
-  let lastAlive = 0, lastSeen = -1;
+  // stage's media; when neither has come for STALL_MS while the studio
+  // still answers our ICE checks, ask for a restart as if the connection
+  // had dropped. (When nothing at all comes, the link is down: the
+  // browser says "disconnected" soon, and a restart asked for now would
+  // only wait for the link to come back, then slow the path that mends
+  // by itself.) Over a signaling socket that broke the same way, the
+  // request makes the studio's side reset it, and the page comes back
+  // over a new one (keep).
+  let lastAlive = 0, lastSeen = -1, answersAtAlive = 0;
   async function watchMedia() {
     const pc = state.pc;
     if (!pc || !state.attemptConnected || pc.connectionState !== "connected") { lastSeen = -1; return; }
-    let seen = 0;
+    let seen = 0, answers = 0;
     try {
-      (await pc.getStats()).forEach((r) => {
+      const stats = await pc.getStats();
+      stats.forEach((r) => {
         if (r.type === "inbound-rtp") seen += r.packetsReceived || 0;
         if (r.type === "remote-inbound-rtp") seen += r.roundTripTimeMeasurements || 0;
+        if (r.type === "transport" && r.selectedCandidatePairId) {
+          const pair = stats.get(r.selectedCandidatePairId);
+          answers += (pair && pair.responsesReceived) || 0;
+        }
       });
     } catch { return; }
     if (seen === 0) return; // nothing ever came: nothing to miss
     const now = Date.now();
-    if (seen !== lastSeen) { lastSeen = seen; lastAlive = now; return; }
-    if (now - lastAlive >= STALL_MS) {
+    if (seen !== lastSeen) { lastSeen = seen; lastAlive = now; answersAtAlive = answers; return; }
+    if (now - lastAlive >= STALL_MS && answers > answersAtAlive) {
       lastAlive = now; // once per STALL_MS at most
+      answersAtAlive = answers;
       console.warn("nothing from the studio for " + STALL_MS + " ms: asking for an ICE restart");
       restartIce(true);
     }

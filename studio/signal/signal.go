@@ -122,7 +122,13 @@ type Message struct {
 	// "welcome" says keep if the session carried on (the page keeps its
 	// RTCPeerConnection and answers the ICE restart the studio offers);
 	// without it the page starts afresh with its offer (issue #9).
-	Keep      bool                     `json:"keep,omitempty"`
+	Keep bool `json:"keep,omitempty"`
+	// Stalled comes with "restart" when the page receives nothing over a
+	// path its browser still calls connected (the guest's router took a
+	// new address): restart even if the studio's side looks connected.
+	// Without it the studio first gives a path that was down a moment to
+	// mend by itself.
+	Stalled   bool                     `json:"stalled,omitempty"`
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Roster    []Member                 `json:"roster,omitempty"`

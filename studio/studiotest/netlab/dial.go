@@ -16,9 +16,14 @@ import (
 // namespace ns, for a test that talks to something running there (the
 // studio's control API, a browser's DevTools) from the test process. A
 // socket stays in the namespace it was made in, so only the making needs
-// the namespace: it happens on a goroutine locked to an OS thread that
-// enters ns and is never unlocked, which makes Go end that thread with the
-// goroutine, so no other goroutine ever runs in ns.
+// the namespace: it happens on a goroutine locked to its OS thread, which
+// enters ns, dials, and goes back to the namespace it came from before it
+// is unlocked, so no other goroutine ever runs in ns.
+//
+// The thread must live on: the lab starts its processes with Pdeathsig,
+// which Linux sends when the *thread* that forked them ends, and Go
+// forks from any thread. A locked thread left in ns (ended with its
+// goroutine) killed lab processes at random.
 func (l *Lab) Dial(ns string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		type result struct {
@@ -27,13 +32,24 @@ func (l *Lab) Dial(ns string) func(ctx context.Context, network, addr string) (n
 		}
 		ch := make(chan result, 1)
 		go func() {
-			runtime.LockOSThread() // never unlocked: the thread ends with us
+			runtime.LockOSThread()
+			home, err := os.Open("/proc/thread-self/ns/net")
+			if err != nil {
+				runtime.UnlockOSThread()
+				ch <- result{nil, fmt.Errorf("netlab: this thread's namespace: %w", err)}
+				return
+			}
+			defer home.Close()
 			if err := enter(ns); err != nil {
+				runtime.UnlockOSThread()
 				ch <- result{nil, err}
 				return
 			}
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			ch <- result{c, err}
+			if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+				runtime.UnlockOSThread()
+			} // else the thread stays locked, and ends with this goroutine
 		}()
 		r := <-ch
 		return r.c, r.err

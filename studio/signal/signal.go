@@ -17,7 +17,10 @@
 //     A guest whose media path broke (its network dropped, or it moved to
 //     another one) sends "restart": the studio then offers an ICE restart
 //     (new ICE credentials; both sides gather afresh), so the guest gets
-//     back on its new path without tearing the session down (issue #9).
+//     back on its new path without tearing the session down (issue #9) —
+//     after a second, unless the path has mended by itself meanwhile, or
+//     at once with "stalled" (nothing arrives over a path the browser
+//     still calls connected).
 //     If its socket broke too, the page comes back over a new one with a
 //     "join" that resumes and says keep: the studio carries the session
 //     on (a "welcome" that says keep, the state afresh, the offer the page

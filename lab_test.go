@@ -258,13 +258,7 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 		t.Fatalf("the router forwards %+v (%v), want TCP and UDP 8443", fw, err)
 	}
 
-	joined := time.Now()
-	page := labGuest(t, lab, ls.guestURL)
-	id, took := ls.guestOnAir(t, page, joined)
-	t.Logf("from opening the link to media connected through two NATs: %v", took.Round(10*time.Millisecond))
-	if p := ls.pathOf(t, id); p != "direct" {
-		t.Errorf("/api/state says the guest's media goes %q, want direct (to the mapped port)", p)
-	}
+	ls.guestJoins(t, lab, "direct")
 	ls.pictureMoves(t, 0)
 
 	ls.proc.Stop() // SIGTERM: serve closes the studio, which takes the forwards off
@@ -290,13 +284,7 @@ func TestLabGuestThroughATunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls, resolve := startTunnelStudio(t, lab)
-	joined := time.Now()
-	page := labGuest(t, lab, ls.guestURL, resolve)
-	id, took := ls.guestOnAir(t, page, joined)
-	t.Logf("from opening the link to media connected, hole-punched: %v", took.Round(10*time.Millisecond))
-	if p := ls.pathOf(t, id); p != "hole-punched" {
-		t.Errorf("/api/state says the guest's media goes %q, want hole-punched", p)
-	}
+	page := ls.guestJoins(t, lab, "hole-punched", resolve)
 	pair := selectedPair(t, page)
 	if pair.Remote != netlab.CreatorRouterWANIP.String()+":8443" || pair.Protocol != "udp" || pair.LocalType == "relay" || pair.RemoteType == "relay" {
 		t.Errorf("the guest's media goes %+v, want straight to the studio's media port at %s:8443", pair, netlab.CreatorRouterWANIP)
@@ -356,13 +344,7 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 		t.Fatalf("the TURN server did not start: %q", line)
 	}
 	ls, resolve := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
-	joined := time.Now()
-	page := labGuest(t, lab, ls.guestURL, resolve)
-	id, took := ls.guestOnAir(t, page, joined)
-	t.Logf("from opening the link to media connected through TURN: %v", took.Round(10*time.Millisecond))
-	if p := ls.pathOf(t, id); p != "relayed" {
-		t.Errorf("/api/state says the guest's media goes %q, want relayed", p)
-	}
+	page := ls.guestJoins(t, lab, "relayed", resolve)
 	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
 		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
 	}
@@ -425,6 +407,22 @@ func turnHelper(args []string) error {
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// guestJoins opens the guest link in the lab's guest namespace (with
+// Chromium flags), puts the guest alone on stage once it joins, logs how
+// long its media took to connect, and checks the path /api/state says its
+// media takes.
+func (ls *labStudio) guestJoins(t *testing.T, lab *netlab.Lab, wantPath string, flags ...string) *studiotest.Page {
+	t.Helper()
+	joined := time.Now()
+	page := labGuest(t, lab, ls.guestURL, flags...)
+	id, took := ls.guestOnAir(t, page, joined)
+	t.Logf("from opening the link to media connected (%s): %v", wantPath, took.Round(10*time.Millisecond))
+	if p := ls.pathOf(t, id); p != wantPath {
+		t.Errorf("/api/state says the guest's media goes %q, want %s", p, wantPath)
+	}
+	return page
 }
 
 // pathOf waits for the studio to say how guest id's media reaches it.

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"net"
 	"net/http"
@@ -217,23 +216,9 @@ func (ls *labStudio) pictureMoves(t *testing.T, settle time.Duration) {
 	if c := changedShare(a, b, a.Bounds()); c < 0.01 {
 		t.Errorf("the program changed in %.2f%% of its pixels in 1.5 s: the guest's picture is not moving", c*100)
 	}
-	if y := meanLuma(b); y < 20 {
+	if y := mediatest.MeanLuma(b); y < 20 {
 		t.Errorf("the program is black (mean luma %.0f): no guest picture", y)
 	}
-}
-
-// meanLuma is an image's mean brightness, 0–255, from every 4th pixel.
-func meanLuma(img image.Image) float64 {
-	var sum, n float64
-	r := img.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y += 4 {
-		for x := r.Min.X; x < r.Max.X; x += 4 {
-			cr, cg, cb, _ := img.At(x, y).RGBA()
-			sum += (0.299*float64(cr) + 0.587*float64(cg) + 0.114*float64(cb)) / 257
-			n++
-		}
-	}
-	return sum / n
 }
 
 // TestLabGuestThroughUPnP is case (a) of issue #9: the studio behind one

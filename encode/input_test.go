@@ -133,7 +133,7 @@ func TestHiddenAndMutedInputs(t *testing.T) {
 		if c.loud && level < -20 || !c.loud && level > -60 {
 			t.Errorf("%s: the mix's mean volume %.1f dB, want the tone: %v", c.name, level, c.loud)
 		}
-		luma := meanLuma(mediatest.Frame(t, path, (c.from+c.to)/2))
+		luma := mediatest.MeanLuma(mediatest.Frame(t, path, (c.from+c.to)/2))
 		if c.dark && luma > 90 || !c.dark && luma < 200 {
 			t.Errorf("%s: the picture's mean luma %.0f, want a's grey: %v (b's white otherwise)", c.name, luma, c.dark)
 		}

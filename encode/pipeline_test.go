@@ -62,19 +62,6 @@ func addRTMP(t *testing.T, p *encode.Pipeline, url string) *rtmpout.Output {
 	return o
 }
 
-func meanLuma(img image.Image) float64 {
-	b := img.Bounds()
-	var sum, n float64
-	for y := b.Min.Y; y < b.Max.Y; y += 4 {
-		for x := b.Min.X; x < b.Max.X; x += 4 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			sum += (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 257
-			n++
-		}
-	}
-	return sum / n
-}
-
 func differs(a, b image.Image) float64 {
 	bb := a.Bounds()
 	var diff, n float64
@@ -131,10 +118,10 @@ func checkProgram(t *testing.T, path string, want time.Duration) {
 	if d := differs(f1, f2); d < 0.2 {
 		t.Errorf("%s: frames at 2.2 s and 2.5 s differ in %.0f%% of pixels: picture not moving", path, d*100)
 	}
-	if l := meanLuma(mediatest.Frame(t, path, 3*time.Second)); l < 200 {
+	if l := mediatest.MeanLuma(mediatest.Frame(t, path, 3*time.Second)); l < 200 {
 		t.Errorf("%s: frame at 3.0 s has mean luma %.0f, want the white flash", path, l)
 	}
-	if l := meanLuma(f2); l > 180 {
+	if l := mediatest.MeanLuma(f2); l > 180 {
 		t.Errorf("%s: frame at 2.5 s has mean luma %.0f, want the pattern", path, l)
 	}
 	// A/V sync: every flash frame comes with a beep onset, within a frame.
@@ -314,7 +301,7 @@ func TestPreview(t *testing.T) {
 		if img.Rect.Dx() != 320 || img.Rect.Dy() != 180 {
 			t.Errorf("preview %v, want 320x180", img.Rect)
 		}
-		got <- meanLuma(img)
+		got <- mediatest.MeanLuma(img)
 		if len(got) >= 10 {
 			<-block // a consumer that stops consuming
 		}
@@ -343,7 +330,7 @@ func TestLayouts(t *testing.T) {
 	lumas := make(chan float64, 1)
 	p.SetPreview(320, 180, 30, func(img *image.RGBA) {
 		select {
-		case lumas <- meanLuma(img):
+		case lumas <- mediatest.MeanLuma(img):
 		default:
 		}
 	})

@@ -56,7 +56,7 @@ func TestSceneChangeWhileLive(t *testing.T) {
 		return g > r+30*20 && g > b+20*20 // 20 samples
 	}
 	band := image.Rect(0, 0, 1280, 120)
-	top := func(img image.Image) float64 { return meanLuma(cropped(img, band)) }
+	top := func(img image.Image) float64 { return mediatest.MeanLuma(cropped(img, band)) }
 
 	grid := mediatest.Frame(t, rec, 1500*time.Millisecond)
 	cells, _ := scene.Arrange(scene.Grid, 2, 0, bounds)

@@ -433,6 +433,9 @@ func (ls *labStudio) pathOf(t *testing.T, id string) string {
 // Each time the guest comes back without rejoining: the same participant,
 // on stage throughout, in the same tile, its media flowing again.
 func TestLabGuestLinkDropsAndMoves(t *testing.T) {
+	// Issue #9's target: media flowing both ways again within 3 s of the
+	// network returning, or of the guest's address changing.
+	const backWithin = 3 * time.Second
 	lab, ls := upnpLab(t)
 	page := labGuest(t, lab, ls.guestURL)
 	id, _ := ls.guestOnAir(t, page, time.Now())
@@ -486,11 +489,11 @@ func TestLabGuestLinkDropsAndMoves(t *testing.T) {
 	if err := lab.Restore(lab.GuestRouter); err != nil {
 		t.Fatal(err)
 	}
-	// The target is 3 s (measured 0.1–3.4 s here, see the README); the
-	// test holds what can't vary with the machine's load: the guest comes
-	// back without rejoining, in its place.
 	took := back("after the 10 s cut")
 	t.Logf("back %v after the link returned", took.Round(10*time.Millisecond))
+	if took > backWithin {
+		t.Errorf("back %v after the cut, want within %v", took.Round(10*time.Millisecond), backWithin)
+	}
 	ls.pictureMoves(t, 0)
 
 	if err := lab.RenumberGuestRouter(); err != nil {
@@ -498,6 +501,9 @@ func TestLabGuestLinkDropsAndMoves(t *testing.T) {
 	}
 	took = back("after the guest's address changed")
 	t.Logf("back %v after the guest's address changed", took.Round(10*time.Millisecond))
+	if took > backWithin {
+		t.Errorf("back %v after the guest's address changed, want within %v", took.Round(10*time.Millisecond), backWithin)
+	}
 	// The guest's own view of its pair may still name its old public
 	// address (its srflx candidate) when no restart was needed: the studio
 	// followed its checks to the new one.
@@ -506,6 +512,7 @@ func TestLabGuestLinkDropsAndMoves(t *testing.T) {
 	// bottom (30 kb/s): a few frames a second, and a keyframe that takes
 	// a while, until it has climbed (about 1 Mb/s after 4 s here).
 	ls.pictureMoves(t, 5*time.Second)
+
 }
 
 // pageBytesReceived is how much media the guest's page has received.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -225,6 +226,11 @@ type guest struct {
 	muted          bool // what the guest was last told of the host muting them
 	loss           lossMeter
 	early          []webrtc.ICECandidateInit // trickled before the offer
+	// ice is where the connection sends, filed in the SFU under ufrag,
+	// our ICE ufrag, for following the guest when its address changes
+	// (move.go).
+	ice   iceSession
+	ufrag string
 
 	// Where the media stands (media.go): what the show and the page were
 	// last told; whether a packet from the guest came; whether
@@ -341,6 +347,7 @@ func (g *guest) teardown() {
 		}
 	}
 	g.life.wait()
+	g.st.sfu.sessions.remove(g.ufrag)
 	if g.sock != nil {
 		_ = g.sock.ws.Close()
 	}
@@ -497,6 +504,9 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		g.onTrack(pc, remote, recv) // pion runs this in a goroutine of its own
 	})
+	g.ice.watch(pc.SCTP().Transport().ICETransport(), func(from, to netip.AddrPort) {
+		g.post(func() { g.moved(from, to) })
+	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("apply offer: %w", err)
 	}
@@ -513,10 +523,20 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fmt.Errorf("apply answer: %w", err)
 	}
+	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, pc.SCTP().Transport().ICETransport())
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
 	g.mediaDue = time.After(mediaTimeout)
 	g.sync()
 	return nil
+}
+
+// moved notes that the guest's media now goes to another address (its
+// public address changed, or an ICE restart found a new path): what it
+// sent meanwhile was dropped before it reached us, and whoever decodes
+// it needs a keyframe.
+func (g *guest) moved(from, to netip.AddrPort) {
+	g.log.Info("the guest's address moved", "from", from, "to", to)
+	g.st.sfu.requestKeyframe(g.id)
 }
 
 // onTrack publishes a track the guest sends and forwards it until it ends.
@@ -613,6 +633,9 @@ func (g *guest) sync() {
 	if err != nil {
 		g.cancel(fmt.Errorf("could not renegotiate the media connection: %w", err))
 		return
+	}
+	if g.restart {
+		g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, g.pc.SCTP().Transport().ICETransport())
 	}
 	g.offering, g.restart = true, false
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})

@@ -93,6 +93,10 @@ type sfu struct {
 
 	public atomic.Pointer[PublicAddr] // nil until learned
 
+	// sessions is every guest's ICE session by our ufrag, for
+	// followMove (move.go).
+	sessions iceSessions
+
 	mu     sync.Mutex
 	tracks map[string][]*pubTrack // by publisher ID
 }
@@ -176,6 +180,9 @@ func (f *sfu) newAPI(public *PublicAddr) (*webrtc.API, error) {
 	// browser's STUN checks teach pion its address as peer-reflexive (#4).
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// A guest whose public address changed is followed at its first check
+	// from the new one (issue #9; move.go).
+	se.SetICEBindingRequestHandler(f.sessions.followMove)
 	switch {
 	case len(f.nat1To1) > 0:
 		se.SetNAT1To1IPs(f.nat1To1, webrtc.ICECandidateTypeHost)

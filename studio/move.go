@@ -1,0 +1,139 @@
+package studio
+
+import (
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// A guest whose router takes a new public address (they move to a phone's
+// hotspot, their provider renumbers them) keeps its connection in the
+// browser's eyes: the browser's socket and the studio's address are the
+// same, only the NAT in between maps it anew. Its packets now come from an
+// address the studio has never seen (issue #9, lab case d):
+//
+//   - pion's UDP mux drops them — RTP included — until an ICE check from
+//     that address registers it; the browser checks its selected pair
+//     every 2.5 s (libwebrtc's ping interval for a stable connection);
+//   - that check nominates its pair (Chromium sets USE-CANDIDATE on every
+//     check of the pair it uses), but pion, as the controlled agent, takes
+//     a nomination only on a pair its own check has succeeded on, and only
+//     if its priority is higher. Its triggered check's answer is often
+//     filed under another of our host candidates (they share the mux's one
+//     socket), so the nomination waits for the browser's next check,
+//     another 2.5 s, while pion keeps sending the guest's stage to the old
+//     address: nothing reaches the guest though the browser calls the
+//     connection connected (its checks are answered).
+//
+// followMove takes such a nomination at once: the studio's side sends to
+// where the guest's packets come from as soon as its first check from
+// there arrives. The check passed MESSAGE-INTEGRITY (pion checks it before
+// calling us), so it comes from the guest's browser; an attacker on the
+// path who replays one from elsewhere could divert the media until the
+// browser's next check, which an attacker on the path can do anyway by
+// dropping it.
+
+// iceSessions finds a guest's ICE session by the studio's ICE ufrag in
+// the checks the guest sends (their USERNAME is "ours:theirs"). Guarded by
+// mu; the guest's run loop files and removes its session.
+type iceSessions struct {
+	mu      sync.Mutex
+	byUfrag map[string]*iceSession
+}
+
+// iceSession is where one guest's connection sends: the remote address of
+// its selected candidate pair, as pion last reported it (nil before the
+// first and during an ICE restart). followMove can't ask pion: it runs in
+// the ICE agent's loop, and the transport's getters take locks that are
+// held while waiting for that loop.
+type iceSession struct {
+	selected atomic.Pointer[netip.AddrPort]
+}
+
+// watch keeps s.selected up to date from t's selected pair; moved, if not
+// nil, runs (on pion's goroutine) when the pair changes from one remote
+// address to another.
+func (s *iceSession) watch(t *webrtc.ICETransport, moved func(from, to netip.AddrPort)) {
+	t.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		if p == nil || p.Remote == nil {
+			return
+		}
+		to, ok := addrPort(p.Remote.Address, int(p.Remote.Port))
+		if !ok {
+			return
+		}
+		if from := s.selected.Swap(&to); from != nil && *from != to && moved != nil {
+			moved(*from, to)
+		}
+	})
+}
+
+// file files s under t's local ufrag, new after each ICE restart, instead
+// of old, and returns it. A restart starts over: until pion selects a pair
+// again, followMove leaves the session to pion.
+func (ss *iceSessions) file(s *iceSession, old string, t *webrtc.ICETransport) string {
+	params, err := t.GetLocalParameters()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.byUfrag, old)
+	if err != nil || params.UsernameFragment == "" {
+		return ""
+	}
+	if params.UsernameFragment != old {
+		s.selected.Store(nil)
+	}
+	if ss.byUfrag == nil {
+		ss.byUfrag = make(map[string]*iceSession)
+	}
+	ss.byUfrag[params.UsernameFragment] = s
+	return params.UsernameFragment
+}
+
+func (ss *iceSessions) remove(ufrag string) {
+	ss.mu.Lock()
+	delete(ss.byUfrag, ufrag)
+	ss.mu.Unlock()
+}
+
+func (ss *iceSessions) get(ufrag string) *iceSession {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.byUfrag[ufrag]
+}
+
+// followMove is pion's binding-request handler (run in the ICE agent's
+// loop; it must not block): it says to select pair when the guest is
+// connected over another address and this is the first check from a new
+// one, nominated by the browser (see above). Everything else is left to
+// pion's own rules.
+func (ss *iceSessions) followMove(m *stun.Message, _, remote ice.Candidate, pair *ice.CandidatePair) bool {
+	if !m.Contains(stun.AttrUseCandidate) || remote.Type() != ice.CandidateTypePeerReflexive || pair.RequestsReceived() != 1 {
+		return false
+	}
+	var user stun.Username
+	if err := user.GetFrom(m); err != nil {
+		return false
+	}
+	ours, _, _ := strings.Cut(user.String(), ":")
+	s := ss.get(ours)
+	if s == nil {
+		return false
+	}
+	was := s.selected.Load()
+	now, ok := addrPort(remote.Address(), remote.Port())
+	// Not connected yet, or restarting: pion's rules pick the pair.
+	return was != nil && ok && *was != now
+}
+
+func addrPort(ip string, port int) (netip.AddrPort, bool) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || port <= 0 || port > 65535 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(a.Unmap(), uint16(port)), true
+}

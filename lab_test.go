@@ -513,6 +513,23 @@ func TestLabGuestLinkDropsAndMoves(t *testing.T) {
 	// a while, until it has climbed (about 1 Mb/s after 4 s here).
 	ls.pictureMoves(t, 5*time.Second)
 
+	// The signaling socket's TCP connection went with the old address:
+	// the page must have found out (the studio would hold its place and
+	// drop it once its pings went unanswered) and come back over a new
+	// one, over which the host's mute reaches it.
+	ls.post(t, "/api/mute", `{"id":"`+id+`","on":true}`)
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var muted bool
+		if err := page.Eval(`window.greenroom.hostMuted`, &muted); err != nil {
+			t.Fatal(err)
+		}
+		if muted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page did not hear the host mute it within 3 s after its address changed: its signaling is dead")
+		}
+	}
 }
 
 // pageBytesReceived is how much media the guest's page has received.

@@ -85,7 +85,10 @@
 // whose media had flowed waits for the page, marked MediaLost (and not
 // Connected), for Config.ReconnectGrace: a page that comes back over a new
 // socket with its RTCPeerConnection ("join" with keep) carries the same
-// session on after an ICE restart.
+// session on after an ICE restart. A guest whose router takes a new public
+// address keeps its path in the browser's eyes: the studio follows its
+// checks to the new address at once (move.go), and the page, seeing its
+// own address change, tests its socket, which went with the old one.
 //
 // A guest whose connection breaks otherwise (or whose page comes back
 // without its RTCPeerConnection) keeps its place (stage or green room)

@@ -31,6 +31,14 @@ const (
 	maxPendingJoins    = 64          // sockets connected but not yet joined
 )
 
+// A page back over a new socket this soon after the studio followed its
+// address (move.go) keeps its ICE session if its media arrived within
+// flowingWithin (audio comes every 20 ms, silence included).
+const (
+	followedFor   = 10 * time.Second
+	flowingWithin = 500 * time.Millisecond
+)
+
 // Reasons a session ends, sent to the guest in "bye" (and the close frame).
 var (
 	errLeft        = errors.New("you left the show")
@@ -229,8 +237,9 @@ type guest struct {
 	// ice is where the connection sends, filed in the SFU under ufrag,
 	// our ICE ufrag, for following the guest when its address changes
 	// (move.go).
-	ice   iceSession
-	ufrag string
+	ice     iceSession
+	ufrag   string
+	movedAt time.Time // when the studio last followed it (moved)
 
 	// Where the media stands (media.go): what the show and the page were
 	// last told; whether a packet from the guest came; whether
@@ -536,7 +545,18 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 // it needs a keyframe.
 func (g *guest) moved(from, to netip.AddrPort) {
 	g.log.Info("the guest's address moved", "from", from, "to", to)
+	g.movedAt = time.Now()
 	g.st.sfu.requestKeyframe(g.id)
+}
+
+// followed says whether the studio followed the guest to a new address
+// lately (moved) and its packets keep coming over the path it took.
+func (g *guest) followed() bool {
+	if g.pc == nil || time.Since(g.movedAt) > followedFor || g.pc.ICEConnectionState() != webrtc.ICEConnectionStateConnected {
+		return false
+	}
+	stats, ok := g.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePairStats()
+	return ok && time.Since(stats.LastPacketReceivedTimestamp.Time()) < flowingWithin
 }
 
 // onTrack publishes a track the guest sends and forwards it until it ends.

@@ -91,7 +91,7 @@ func (g *guest) socketLost(sock *socket) {
 // old socket, if the studio had not noticed it broke, is closed; what was
 // queued for it is dropped and the page gets the state afresh, and an ICE
 // restart, since a socket that broke most likely took the media path with
-// it. Run calls it.
+// it (see resync). Run calls it.
 func (g *guest) adopt(a attachment) bool {
 	if !g.canKeep() {
 		return false
@@ -115,7 +115,7 @@ func (g *guest) adopt(a attachment) bool {
 // resync tells a page back over a new socket where the session stands: a
 // welcome that says the session was kept, the media state, the host's
 // mute, the roster, the offer it may not have answered (it answers again
-// if it had), and an ICE restart.
+// if it had), and an ICE restart if the media needs one.
 func (g *guest) resync(key string) {
 	p, _ := g.st.show.participant(g.id)
 	g.send(signal.Message{Type: signal.TypeWelcome, ID: g.id, Name: p.Name, Resume: key, ICEServers: g.iceServers, Keep: true})
@@ -125,7 +125,13 @@ func (g *guest) resync(key string) {
 	if g.offering {
 		g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
 	}
-	g.restart = true
+	// A socket that broke most likely took the media path with it — but
+	// not when the studio has just followed the guest to a new address
+	// (move.go) and its media keeps coming: the page lost its socket with
+	// the old address, and a restart would only set the media back (the
+	// browser goes on over the old pair for seconds, and pion drops what
+	// it sends there).
+	g.restart = !g.followed()
 	g.sync()
 }
 

@@ -39,6 +39,10 @@
 // the signaling socket with it: then the page opens another and joins
 // with "keep", keeping its RTCPeerConnection; the studio carries the
 // session on over it ("welcome" with keep) and offers the ICE restart.
+// A new public address under a path that still works (the guest's router
+// renumbered: the studio follows its checks there by itself) takes the
+// socket too, silently: the page sends "restart" when it sees its address
+// change (watchMedia), which finds a dead socket out at once.
 // Only if the studio can't, or the media isn't back RESTART_WAIT after
 // the first ask, does the page rejoin from scratch.
 "use strict";
@@ -428,11 +432,22 @@
   // by itself.) Over a signaling socket that broke the same way, the
   // request makes the studio's side reset it, and the page comes back
   // over a new one (keep).
-  let lastAlive = 0, lastSeen = -1, answersAtAlive = 0;
+  //
+  // It also notices our own public address changing: the selected pair's
+  // local candidate moves to a new peer-reflexive address when the
+  // studio's answers to our checks say we come from elsewhere. The studio
+  // follows us there at once (studio/move.go), but the signaling socket's
+  // TCP connection went with the old address, and neither end learns it
+  // until it sends: the studio would hold our place, then drop us, after
+  // its pong timeout. So the page asks for a restart then, over that
+  // socket: a dead one is reset at once and the page comes back over a
+  // new one (keep); a live one tells the studio, which restarts only if
+  // the path is still down after its grace.
+  let lastAlive = 0, lastSeen = -1, answersAtAlive = 0, lastLocal = "", lastPC = null;
   async function watchMedia() {
     const pc = state.pc;
     if (!pc || !state.attemptConnected || pc.connectionState !== "connected") { lastSeen = -1; return; }
-    let seen = 0, answers = 0;
+    let seen = 0, answers = 0, local = "";
     try {
       const stats = await pc.getStats();
       stats.forEach((r) => {
@@ -441,9 +456,17 @@
         if (r.type === "transport" && r.selectedCandidatePairId) {
           const pair = stats.get(r.selectedCandidatePairId);
           answers += (pair && pair.responsesReceived) || 0;
+          const l = pair && stats.get(pair.localCandidateId);
+          if (l) local = l.address + ":" + l.port;
         }
       });
     } catch { return; }
+    if (pc !== lastPC) { lastPC = pc; lastLocal = ""; }
+    if (local && lastLocal && local !== lastLocal) {
+      console.warn("our address moved from " + lastLocal + " to " + local + ": telling the studio");
+      send({ type: "restart" });
+    }
+    if (local) lastLocal = local;
     if (seen === 0) return; // nothing ever came: nothing to miss
     const now = Date.now();
     if (seen !== lastSeen) { lastSeen = seen; lastAlive = now; answersAtAlive = answers; return; }

@@ -20,12 +20,16 @@
 //     back on its new path without tearing the session down (issue #9) —
 //     after a second, unless the path has mended by itself meanwhile, or
 //     at once with "stalled" (nothing arrives over a path the browser
-//     still calls connected).
+//     still calls connected). The page also sends it when its own public
+//     address changed under a connected path (the studio follows it
+//     there by itself): the socket most likely broke with the address,
+//     and sending is how the page finds out.
 //     If its socket broke too, the page comes back over a new one with a
 //     "join" that resumes and says keep: the studio carries the session
 //     on (a "welcome" that says keep, the state afresh, the offer the page
-//     may not have answered, and an ICE restart) or, if it can't, the
-//     page starts afresh with its offer.
+//     may not have answered, and an ICE restart unless it has just
+//     followed the guest to a new address and its media flows) or, if it
+//     can't, the page starts afresh with its offer.
 //
 // Both sides trickle ICE candidates with "candidate" at any time after their
 // first description. "roster" tells the guest who is in the show and where

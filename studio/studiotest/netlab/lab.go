@@ -6,7 +6,7 @@
 // second home router with a guest behind it.
 //
 //	studio 198.19.1.10 ─ lan│CreatorRouter│wan 198.18.0.11 ─┐
-//	                    198.19.1.1 (masquerade)               ├─ br0 Internet 198.18.0.1
+//	                    198.19.1.1 (masquerade)               ├─ br0 Internet 198.18.0.1 (and .2)
 //	guest  198.19.2.10 ─ lan│GuestRouter  │wan 198.18.0.12 ─┘
 //	                    198.19.2.1 (masquerade, or fully-random = symmetric)
 //
@@ -62,6 +62,7 @@ import (
 // labs apart.
 var (
 	InternetIP          = net.IPv4(198, 18, 0, 1)
+	InternetIP2         = net.IPv4(198, 18, 0, 2) // a second server on a port the first has (TURN on 443 beside a proxy)
 	CreatorRouterWANIP  = net.IPv4(198, 18, 0, 11)
 	CreatorRouterLANIP  = net.IPv4(198, 19, 1, 1)
 	StudioIP            = net.IPv4(198, 19, 1, 10)
@@ -177,6 +178,7 @@ func (l *Lab) build(opts Options) error {
 	}
 	steps := [][]string{
 		{"ip", "addr", "add", InternetIP.String() + "/24", "dev", "br0"},
+		{"ip", "addr", "add", InternetIP2.String() + "/24", "dev", "br0"},
 		{"ip", "link", "set", "br0", "up"},
 	}
 	for _, s := range steps {
@@ -334,6 +336,28 @@ func (l *Lab) Cut(ns string) error {
 // Restore undoes Cut.
 func (l *Lab) Restore(ns string) error {
 	return l.Run(ns, "nft", "delete", "table", "inet", "netlab_cut")
+}
+
+// webOnlyRules let a router's LAN out over TCP to port 443 alone, as a
+// locked-down office network does: no UDP (so no STUN, no ICE over UDP, no
+// TURN over UDP), no other TCP port.
+const webOnlyRules = `
+table inet netlab_webonly {
+	chain forward {
+		type filter hook forward priority -350; policy accept;
+		iifname "lan" meta l4proto udp drop
+		iifname "lan" meta l4proto != tcp drop
+		iifname "lan" tcp dport != 443 drop
+		iifname "wan" meta l4proto udp drop
+	}
+}
+`
+
+// WebOnly makes router ns let its LAN out only over TCP to port 443 (and
+// in only what answers that), like an office firewall that allows the web
+// and nothing else.
+func (l *Lab) WebOnly(ns string) error {
+	return l.nft(ns, webOnlyRules)
 }
 
 // Close stops every process the lab started and deletes its namespaces

@@ -210,7 +210,7 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.servers = saved.ICEServers
 	n.rows = container.NewVBox()
 	n.entry = widget.NewPasswordEntry()
-	n.entry.SetPlaceHolder("stun:… or turn:USER:PASS@…")
+	n.entry.SetPlaceHolder("stun:…, turn:USER:PASS@… or turns:USER:PASS@…")
 	n.entry.OnSubmitted = func(string) { n.submit() }
 	n.add = widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), n.submit)
 	n.cancel = widget.NewButton("Cancel", func() { n.edit(-1) })
@@ -228,8 +228,10 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.note.Importance = widget.SuccessImportance
 	n.note.Wrapping = fyne.TextWrapWord
 	n.note.Hide()
-	hint := lowLabel("Guests on strict office or mobile networks may need a TURN server to reach you. Add each server as:")
-	formats := widget.NewLabel("stun:HOST:PORT\nturn:USER:PASS@HOST:PORT?transport=udp")
+	// turns: on 443 is what gets through a network that lets out only the
+	// web (TCP to 443): proven in the NAT lab, TestLabGuestOnWebOnlyNetwork.
+	hint := lowLabel("Guests on strict office or mobile networks may need a TURN server to reach you; where only the web gets through, TURN over TLS on port 443 (turns:). Add each server as:")
+	formats := widget.NewLabel("stun:HOST:PORT\nturn:USER:PASS@HOST:PORT?transport=udp\nturns:USER:PASS@HOST:443?transport=tcp")
 	formats.TextStyle = fyne.TextStyle{Monospace: true}
 	formats.Importance = widget.LowImportance
 	when := lowLabel("transport=tcp works too. Guests get these servers as well. Greenroom reads them when it starts, so a change applies at the next start.")

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +267,62 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(strings.Join(ls.out, "\n")), []byte("UPnP")) {
 		t.Errorf("serve did not say how guests reach it: %q", ls.out)
+	}
+}
+
+// TestLabDomainThroughUPnP: with --domain, the studio behind a UPnP
+// router maps the router's 443 to its web port besides its own ports, so
+// the guest link is https://NAME/ with no port, and a guest whose NAME
+// resolves to the router's public address joins by it. The forwards are
+// gone once the studio exits. (No CA in the lab: the certificate stays
+// self-signed, which the guest's browser is told to take.) A router that
+// keeps 443 from UPnP (miniupnpd's default rules) still forwards the
+// studio's own port: the link names it, and Reach says what to do.
+func TestLabDomainThroughUPnP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	const name = "studio.test"
+	t.Run("443 kept from UPnP", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{})
+		if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
+			t.Fatal(err)
+		}
+		ls := startLabStudio(t, lab, "--domain", name)
+		if !strings.HasPrefix(ls.guestURL, "https://"+name+":8443/join/") {
+			t.Errorf("guest link %s, want https://%s:8443/join/…", ls.guestURL, name)
+		}
+		st := ls.state(t)
+		if st.Reach.Via != "upnp" || len(st.Reach.Mapped) != 2 || !strings.Contains(st.Reach.Problem, "did not forward its port 443") ||
+			!strings.Contains(st.Reach.Problem, "forward TCP 443 to this computer's port 8443 by hand") {
+			t.Errorf("reach %+v, want the studio's ports mapped and a problem about 443", st.Reach)
+		}
+	})
+
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true,
+		Rules: []string{"allow 443 " + netlab.StudioIP.String() + "/24 8443"}}); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLabStudio(t, lab, "--domain", name)
+	if !strings.HasPrefix(ls.guestURL, "https://"+name+"/join/") {
+		t.Fatalf("guest link %s, want https://%s/join/… (serve said %q)", ls.guestURL, name, ls.out)
+	}
+	fw, err := lab.Forwards()
+	want := netlab.Forward{Protocol: "tcp", ExternalPort: 443, To: netlab.StudioIP.String() + ":8443"}
+	if err != nil || len(fw) != 3 || !slices.Contains(fw, want) {
+		t.Fatalf("the router forwards %+v (%v), want TCP 443 and TCP and UDP 8443 to the studio's 8443", fw, err)
+	}
+	if st := ls.state(t); st.Reach.Via != "upnp" || st.Reach.Problem != "" || len(st.Reach.Mapped) != 3 {
+		t.Errorf("reach %+v, want mapped by UPnP, 443 too, and no problem", st.Reach)
+	}
+
+	ls.guestJoins(t, lab, "direct", guestBrowser{Flags: []string{"--host-resolver-rules=MAP " + name + " " + netlab.CreatorRouterWANIP.String()}})
+	ls.pictureMoves(t, 0)
+
+	ls.proc.Stop()
+	if fw, err := lab.Forwards(); err != nil || len(fw) != 0 {
+		t.Errorf("the router still forwards %+v (%v) after the studio exited", fw, err)
 	}
 }
 

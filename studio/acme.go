@@ -378,12 +378,16 @@ func (s *Studio) serveHTTP01() error {
 	if err != nil {
 		return fmt.Errorf("studio: ACME HTTP listen: %w", err)
 	}
+	s.acmeHTTPPort = ln.Addr().(*net.TCPAddr).Port
 	toHTTPS := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "Use HTTPS", http.StatusBadRequest)
 			return
 		}
-		http.Redirect(w, r, s.baseURL+r.URL.RequestURI(), http.StatusFound)
+		s.mu.Lock()
+		base := s.linkBase()
+		s.mu.Unlock()
+		http.Redirect(w, r, base+r.URL.RequestURI(), http.StatusFound)
 	})
 	challenge := s.acme.m.HTTPHandler(toHTTPS)
 	s.acmeHTTP = &http.Server{

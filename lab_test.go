@@ -70,12 +70,18 @@ type labStudio struct {
 // namespace, with the lab's STUN server, recording to a file.
 func startLabStudio(t *testing.T, lab *netlab.Lab, args ...string) *labStudio {
 	t.Helper()
+	return startLabStudioEnv(t, lab, nil, args...)
+}
+
+// startLabStudioEnv is startLabStudio with more environment variables.
+func startLabStudioEnv(t *testing.T, lab *netlab.Lab, env []string, args ...string) *labStudio {
+	t.Helper()
 	home := t.TempDir()
 	ls := &labStudio{rec: filepath.Join(home, "show.mp4")}
 	stun := fmt.Sprintf("stun:%s:%d", netlab.InternetIP, netlab.STUNPort)
 	args = append([]string{"serve", "--no-default-stun", "--ice", stun, "--record", ls.rec, "-v"}, args...)
 	cmd := lab.Command(lab.Studio, append([]string{bin}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
+	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8"), env...)
 	p, err := lab.StartCommand(cmd)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +122,10 @@ type labState struct {
 	Reach struct {
 		Via, PublicIP, Problem string
 		Mapped                 []string
+	}
+	Certificate struct {
+		Kind, Issuer, Error string
+		Pending             bool
 	}
 }
 
@@ -271,11 +281,12 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 }
 
 // TestLabDomainThroughUPnP: with --domain, the studio behind a UPnP
-// router maps the router's 443 to its web port besides its own ports, so
-// the guest link is https://NAME/ with no port, and a guest whose NAME
-// resolves to the router's public address joins by it. The forwards are
-// gone once the studio exits. (No CA in the lab: the certificate stays
-// self-signed, which the guest's browser is told to take.) A router that
+// router maps the router's 443 to its web port besides its own ports. The
+// CA (Pebble, on the lab's internet) checks the name there (TLS-ALPN-01,
+// through the router's forward) and issues the certificate; the guest link
+// is https://NAME/ with no port, and a guest whose browser trusts the CA
+// and resolves NAME to the router's public address joins by it without a
+// warning. The forwards are gone once the studio exits. A router that
 // keeps 443 from UPnP (miniupnpd's default rules) still forwards the
 // studio's own port: the link names it, and Reach says what to do.
 func TestLabDomainThroughUPnP(t *testing.T) {
@@ -304,7 +315,8 @@ func TestLabDomainThroughUPnP(t *testing.T) {
 		Rules: []string{"allow 443 " + netlab.StudioIP.String() + "/24 8443"}}); err != nil {
 		t.Fatal(err)
 	}
-	ls := startLabStudio(t, lab, "--domain", name)
+	ca := startLabACME(t, lab, name)
+	ls := startLabStudioEnv(t, lab, ca.env, "--domain", name, "--acme-ca", ca.directory)
 	if !strings.HasPrefix(ls.guestURL, "https://"+name+"/join/") {
 		t.Fatalf("guest link %s, want https://%s/join/… (serve said %q)", ls.guestURL, name, ls.out)
 	}
@@ -313,16 +325,91 @@ func TestLabDomainThroughUPnP(t *testing.T) {
 	if err != nil || len(fw) != 3 || !slices.Contains(fw, want) {
 		t.Fatalf("the router forwards %+v (%v), want TCP 443 and TCP and UDP 8443 to the studio's 8443", fw, err)
 	}
-	if st := ls.state(t); st.Reach.Via != "upnp" || st.Reach.Problem != "" || len(st.Reach.Mapped) != 3 {
+	st := ls.state(t)
+	if st.Reach.Via != "upnp" || st.Reach.Problem != "" || len(st.Reach.Mapped) != 3 {
 		t.Errorf("reach %+v, want mapped by UPnP, 443 too, and no problem", st.Reach)
 	}
+	for deadline := time.Now().Add(30 * time.Second); st.Certificate.Kind != "acme" || st.Certificate.Error != ""; st = ls.state(t) {
+		if time.Now().After(deadline) || (!st.Certificate.Pending && st.Certificate.Error != "") {
+			t.Fatalf("no certificate from the CA through the router's 443: %+v", st.Certificate)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("certificate from %s through the router's 443", st.Certificate.Issuer)
 
-	ls.guestJoins(t, lab, "direct", guestBrowser{Flags: []string{"--host-resolver-rules=MAP " + name + " " + netlab.CreatorRouterWANIP.String()}})
+	ls.guestJoins(t, lab, "direct", guestBrowser{
+		Flags: []string{"--host-resolver-rules=MAP " + name + " " + netlab.CreatorRouterWANIP.String()},
+		Trust: [][]byte{ca.root},
+	})
 	ls.pictureMoves(t, 0)
 
 	ls.proc.Stop()
 	if fw, err := lab.Forwards(); err != nil || len(fw) != 0 {
 		t.Errorf("the router still forwards %+v (%v) after the studio exited", fw, err)
+	}
+}
+
+// labACME is Pebble, Let's Encrypt's test CA, as the lab's studio sees
+// it: its directory on the lab's internet, and its validation coming from
+// the internet to the creator's router's 443, as Let's Encrypt's does.
+type labACME struct {
+	directory string   // for serve's --acme-ca
+	env       []string // serve's environment: it trusts the directory's HTTPS
+	root      []byte   // the issuing root, for a guest's browser (PEM)
+}
+
+// startLabACME runs Pebble in the test process with its directory on a
+// socket in the lab's internet (InternetIP:14000, named example.com, the
+// name on httptest's certificate, in the studio's /etc/hosts beside name).
+// Its validation authority dials from the test's own namespace, so name
+// resolves for it to a local port that forwards every connection into the
+// lab's internet, to the router's 443.
+func startLabACME(t *testing.T, lab *netlab.Lab, name string) labACME {
+	t.Helper()
+	fwd, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fwd.Close() })
+	dial := lab.Dial(lab.Internet)
+	go func() {
+		for {
+			c, err := fwd.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				u, err := dial(context.Background(), "tcp", net.JoinHostPort(netlab.CreatorRouterWANIP.String(), "443"))
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c); u.Close() }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	const dirAddr = "198.18.0.1:14000" // netlab.InternetIP
+	p := studiotest.StartPebbleOn(t, fwd.Addr().(*net.TCPAddr).Port, 5002, func() (net.Listener, error) {
+		return lab.Listen(lab.Internet, "tcp", dirAddr)
+	})
+	p.AddName(name, "127.0.0.1")
+	if err := lab.Hosts(lab.Studio, netlab.CreatorRouterWANIP.String()+" "+name, netlab.InternetIP.String()+" example.com"); err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(t.TempDir(), "pebble-directory.pem")
+	if err := os.WriteFile(certFile, p.DirectoryCert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := p.IssuingRootPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return labACME{
+		directory: strings.Replace(p.Directory, dirAddr, "example.com:14000", 1),
+		env:       []string{"SSL_CERT_FILE=" + certFile},
+		root:      root,
 	}
 }
 

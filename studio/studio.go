@@ -275,7 +275,18 @@ func New(cfg Config) (_ *Studio, err error) {
 		}
 	})
 	if s.acme != nil {
-		s.life.spawn(func() { s.acme.run(s.ctx) })
+		s.life.spawn(func() {
+			// With MapPorts the router's 443 is where the CA checks the
+			// name: ask once the router has answered (a few seconds at
+			// most), or the first try may come before the forward, fail,
+			// and the next is minutes away.
+			select {
+			case <-s.mapFirst:
+			case <-s.ctx.Done():
+				return
+			}
+			s.acme.run(s.ctx)
+		})
 	}
 	s.life.spawn(s.watchPublicAddr)
 	if cfg.MapPorts {

@@ -50,6 +50,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,8 +101,9 @@ type Lab struct {
 	t      testing.TB
 	suffix string
 
-	mu     sync.Mutex // guards procs, closed and stun
+	mu     sync.Mutex // guards procs, closed, stun and etc
 	procs  []*Proc
+	etc    []string // /etc/netns/NS folders made by Hosts
 	closed bool
 	stun   *Proc // the STUN responder for miniupnpd, when started
 }
@@ -360,6 +362,26 @@ func (l *Lab) WebOnly(ns string) error {
 	return l.nft(ns, webOnlyRules)
 }
 
+// Hosts gives the processes started in namespace ns from now on an
+// /etc/hosts of their own, with these lines ("198.18.0.11 studio.test"):
+// ip netns exec mounts /etc/netns/NS/hosts over /etc/hosts. The lab has
+// no DNS; this is how a program that resolves names the ordinary way
+// (greenroom serve checking its --domain) finds one. Close removes it.
+func (l *Lab) Hosts(ns string, lines ...string) error {
+	dir := filepath.Join("/etc/netns", ns)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("netlab: hosts: %w", err)
+	}
+	l.mu.Lock()
+	l.etc = append(l.etc, dir)
+	l.mu.Unlock()
+	content := "127.0.0.1 localhost\n" + strings.Join(lines, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(content), 0o644); err != nil {
+		return fmt.Errorf("netlab: hosts: %w", err)
+	}
+	return nil
+}
+
 // Close stops every process the lab started and deletes its namespaces
 // (which deletes their links). New registers it with t.Cleanup; it is safe
 // to call twice.
@@ -370,9 +392,14 @@ func (l *Lab) Close() {
 		return
 	}
 	l.closed = true
-	procs := l.procs
-	l.procs = nil
+	procs, etc := l.procs, l.etc
+	l.procs, l.etc = nil, nil
 	l.mu.Unlock()
+	for _, dir := range etc {
+		if err := os.RemoveAll(dir); err != nil {
+			l.t.Errorf("netlab: teardown: %v", err)
+		}
+	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].Stop()
 	}

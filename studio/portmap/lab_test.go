@@ -291,8 +291,8 @@ func TestMapsAndRemoves(t *testing.T) {
 // port itself, as a studio with a domain does. A router that keeps ports
 // below 1024 from its LAN (miniupnpd's default rules) leaves the 443 one
 // out and maps the rest (UPnP), or gives it another port (NAT-PMP); one
-// that allows it forwards 443 to the studio,
-// and Close removes both.
+// that allows it forwards 443 to the studio, and Close removes both; over
+// UPnP, a 443 another device holds is left out too, not moved to 444.
 func TestOptional(t *testing.T) {
 	eachMethod(t, func(t *testing.T, method Method, opts netlab.MiniupnpdOptions) {
 		https := fmt.Sprintf("tcp/443:%d?", testPort)
@@ -341,6 +341,26 @@ func TestOptional(t *testing.T) {
 		if fs := forwards(t, lab); len(fs) != 0 {
 			t.Errorf("the router still forwards after Close: %+v", fs)
 		}
+		if method != UPnP {
+			return
+		}
+
+		// Another device has 443: over UPnP that is a no, not 444.
+		lab = netlab.New(t, netlab.Options{})
+		opts.Insecure = true
+		opts.Rules = []string{"allow 443 198.19.1.0/24 1-65535"}
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := lab.Upnpc("-e", "other", "-a", "198.19.1.20", "443", "443", "TCP", "600"); err != nil {
+			t.Fatalf("taking port 443: %v\n%s", err, out)
+		}
+		m = startMapper(t, lab, time.Hour, https, web)
+		st = m.next(10 * time.Second)
+		if st.Err != "" || len(st.Mapped) != 1 || st.Mapped[0].ExternalPort != testPort || len(st.Left) != 1 {
+			t.Errorf("443 taken: status %+v, want %d mapped and 443 left out", st, testPort)
+		}
+		m.close()
 	})
 }
 

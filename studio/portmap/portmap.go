@@ -61,7 +61,10 @@ type Mapping struct {
 	// Optional mappings may be refused alone: the others stay mapped,
 	// and Status.Refused lists it (a router's port below 1024, which
 	// many routers keep from UPnP, for a studio that works without it).
-	// A refused one is asked for again at each renewal.
+	// Over UPnP it is its ExternalPort or none (a taken port is a
+	// refusal, not a reason to try the next); NAT-PMP has no refusal,
+	// and the router may give another port. A refused one is asked for
+	// again at each renewal.
 	Optional bool
 }
 

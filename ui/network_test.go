@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -264,6 +267,21 @@ func TestNetworkDomain(t *testing.T) {
 	var cfg studio.Config
 	if err := reopened.Get().Network.Configure(&cfg); err != nil || cfg.Domain != "studio.example.com" || cfg.ACMEEmail != "ann@example.com" {
 		t.Errorf("the studio gets domain %q, email %q (%v)", cfg.Domain, cfg.ACMEEmail, err)
+	}
+	// A studio started so gets a certificate for the name (here it
+	// can't: no DNS, so the CA is never asked) and gives the name in the
+	// guest link.
+	cfg.Listen, cfg.ConfigDir, cfg.MapPorts = "127.0.0.1:0", t.TempDir(), false
+	cfg.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in this test")
+	}}
+	st2, err := studio.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if c := st2.Certificate(); c.Domain != "studio.example.com" || !strings.HasPrefix(st2.GuestURL(), "https://studio.example.com/join/") {
+		t.Errorf("the studio's certificate %+v, guest link %s", c, st2.GuestURL())
 	}
 
 	s, _ = open(t, f, func(set *settings.Settings) { set.Network.Domain = "live.example.org" })

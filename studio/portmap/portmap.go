@@ -280,8 +280,8 @@ func (m *Mapper) run(ctx context.Context) {
 	m.closeErr = m.unmapAll(rctx, r, mapped)
 	if m.closeErr != nil {
 		m.log.Warn("removing port mappings", "err", m.closeErr)
-	} else if len(held(mapped)) > 0 {
-		m.log.Info("port mappings removed", "mapped", fmt.Sprint(mapped))
+	} else if h := held(mapped); len(h) > 0 {
+		m.log.Info("port mappings removed", "mapped", fmt.Sprint(h))
 	}
 	m.publish(Status{Method: None})
 	close(m.changes)

@@ -287,8 +287,9 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 // is https://NAME/ with no port, and a guest whose browser trusts the CA
 // and resolves NAME to the router's public address joins by it without a
 // warning. The forwards are gone once the studio exits. A router that
-// keeps 443 from UPnP (miniupnpd's default rules) still forwards the
-// studio's own port: the link names it, and Reach says what to do.
+// keeps 443 from UPnP (miniupnpd's default rules), or gives another port
+// over NAT-PMP, still forwards the studio's own port: the link names it,
+// and Reach says what to do.
 func TestLabDomainThroughUPnP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a NAT lab and starts a browser")
@@ -307,6 +308,20 @@ func TestLabDomainThroughUPnP(t *testing.T) {
 		if st.Reach.Via != "upnp" || len(st.Reach.Mapped) != 2 || !strings.Contains(st.Reach.Problem, "did not forward its port 443") ||
 			!strings.Contains(st.Reach.Problem, "forward TCP 443 to this computer's port 8443 by hand") {
 			t.Errorf("reach %+v, want the studio's ports mapped and a problem about 443", st.Reach)
+		}
+	})
+	t.Run("NAT-PMP gives another port", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{})
+		if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoUPnP: true}); err != nil {
+			t.Fatal(err)
+		}
+		ls := startLabStudio(t, lab, "--domain", name)
+		if !strings.HasPrefix(ls.guestURL, "https://"+name+":8443/join/") {
+			t.Errorf("guest link %s, want https://%s:8443/join/…", ls.guestURL, name)
+		}
+		st := ls.state(t)
+		if st.Reach.Via != "natpmp" || !strings.Contains(st.Reach.Problem, "forwards port 1024, not 443") {
+			t.Errorf("reach %+v, want mapped by NAT-PMP and a problem naming the port the router gave", st.Reach)
 		}
 	})
 

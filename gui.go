@@ -35,7 +35,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	log := newLogger(stderr, false)
 	set := st.Get()
 	out := set.Output
-	// The STUN/TURN servers and NAT IP from Settings → Network; one that
+	// The STUN/TURN servers, NAT IP and domain from Settings → Network; one that
 	// does not parse is left out and the window says which.
 	var cfg studio.Config
 	netErr := set.Network.Configure(&cfg)

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,12 +70,18 @@ type labStudio struct {
 // namespace, with the lab's STUN server, recording to a file.
 func startLabStudio(t *testing.T, lab *netlab.Lab, args ...string) *labStudio {
 	t.Helper()
+	return startLabStudioEnv(t, lab, nil, args...)
+}
+
+// startLabStudioEnv is startLabStudio with more environment variables.
+func startLabStudioEnv(t *testing.T, lab *netlab.Lab, env []string, args ...string) *labStudio {
+	t.Helper()
 	home := t.TempDir()
 	ls := &labStudio{rec: filepath.Join(home, "show.mp4")}
 	stun := fmt.Sprintf("stun:%s:%d", netlab.InternetIP, netlab.STUNPort)
 	args = append([]string{"serve", "--no-default-stun", "--ice", stun, "--record", ls.rec, "-v"}, args...)
 	cmd := lab.Command(lab.Studio, append([]string{bin}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
+	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8"), env...)
 	p, err := lab.StartCommand(cmd)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +123,10 @@ type labState struct {
 		Via, PublicIP, Problem string
 		Mapped                 []string
 	}
+	Certificate struct {
+		Kind, Issuer, Error string
+		Pending             bool
+	}
 }
 
 func (ls *labStudio) state(t *testing.T) labState {
@@ -146,18 +158,31 @@ func (ls *labStudio) post(t *testing.T, path, body string) {
 	}
 }
 
+// guestBrowser is how a lab guest's Chromium starts: with these flags, and
+// either trusting the CAs in Trust alone (PEM; it checks every certificate
+// as a real guest's browser does) or, without Trust, taking any
+// certificate (the studio's self-signed one, which a real guest clicks
+// through once).
+type guestBrowser struct {
+	Flags []string
+	Trust [][]byte
+}
+
 // labGuest opens the guest link in a headless Chromium in the lab's guest
 // namespace, behind the guest's router.
-func labGuest(t *testing.T, lab *netlab.Lab, link string, flags ...string) *studiotest.Page {
+func labGuest(t *testing.T, lab *netlab.Lab, link string, gb guestBrowser) *studiotest.Page {
 	t.Helper()
 	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
 		t.Skip("no chromium:", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, pages, err := studiotest.StartChromiumIn(ctx,
-		studiotest.ChromiumIn{Wrap: []string{"ip", "netns", "exec", lab.Guest}, Dial: lab.Dial(lab.Guest)},
-		flags, link+"?name=Ann&join=1")
+	in := studiotest.ChromiumIn{Wrap: []string{"ip", "netns", "exec", lab.Guest}, Dial: lab.Dial(lab.Guest)}
+	if len(gb.Trust) > 0 {
+		in.Wrap = append(in.Wrap, "env", "HOME="+studiotest.NSSHome(t, gb.Trust...))
+		in.CheckCertificates = true
+	}
+	b, pages, err := studiotest.StartChromiumIn(ctx, in, gb.Flags, link+"?name=Ann&join=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +268,7 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 		t.Fatalf("the router forwards %+v (%v), want TCP and UDP 8443", fw, err)
 	}
 
-	ls.guestJoins(t, lab, "direct")
+	ls.guestJoins(t, lab, "direct", guestBrowser{})
 	ls.pictureMoves(t, 0)
 
 	ls.proc.Stop() // SIGTERM: serve closes the studio, which takes the forwards off
@@ -252,6 +277,154 @@ func TestLabGuestThroughUPnP(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(strings.Join(ls.out, "\n")), []byte("UPnP")) {
 		t.Errorf("serve did not say how guests reach it: %q", ls.out)
+	}
+}
+
+// TestLabDomainThroughUPnP: with --domain, the studio behind a UPnP
+// router maps the router's 443 to its web port besides its own ports. The
+// CA (Pebble, on the lab's internet) checks the name there (TLS-ALPN-01,
+// through the router's forward) and issues the certificate; the guest link
+// is https://NAME/ with no port, and a guest whose browser trusts the CA
+// and resolves NAME to the router's public address joins by it without a
+// warning. The forwards are gone once the studio exits. A router that
+// keeps 443 from UPnP (miniupnpd's default rules), or gives another port
+// over NAT-PMP, still forwards the studio's own port: the link names it,
+// and Reach says what to do.
+func TestLabDomainThroughUPnP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	const name = "studio.test"
+	t.Run("443 kept from UPnP", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{})
+		if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true}); err != nil {
+			t.Fatal(err)
+		}
+		ls := startLabStudio(t, lab, "--domain", name)
+		if !strings.HasPrefix(ls.guestURL, "https://"+name+":8443/join/") {
+			t.Errorf("guest link %s, want https://%s:8443/join/…", ls.guestURL, name)
+		}
+		st := ls.state(t)
+		if st.Reach.Via != "upnp" || len(st.Reach.Mapped) != 2 || !strings.Contains(st.Reach.Problem, "did not forward its port 443") ||
+			!strings.Contains(st.Reach.Problem, "forward TCP 443 to this computer's port 8443 by hand") {
+			t.Errorf("reach %+v, want the studio's ports mapped and a problem about 443", st.Reach)
+		}
+	})
+	t.Run("NAT-PMP gives another port", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{})
+		if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoUPnP: true}); err != nil {
+			t.Fatal(err)
+		}
+		ls := startLabStudio(t, lab, "--domain", name)
+		if !strings.HasPrefix(ls.guestURL, "https://"+name+":8443/join/") {
+			t.Errorf("guest link %s, want https://%s:8443/join/…", ls.guestURL, name)
+		}
+		st := ls.state(t)
+		if st.Reach.Via != "natpmp" || !strings.Contains(st.Reach.Problem, "forwards port 1024, not 443") {
+			t.Errorf("reach %+v, want mapped by NAT-PMP and a problem naming the port the router gave", st.Reach)
+		}
+	})
+
+	lab := netlab.New(t, netlab.Options{})
+	if _, err := lab.StartMiniupnpd(netlab.MiniupnpdOptions{NoNATPMP: true,
+		Rules: []string{"allow 443 " + netlab.StudioIP.String() + "/24 8443"}}); err != nil {
+		t.Fatal(err)
+	}
+	ca := startLabACME(t, lab, name)
+	ls := startLabStudioEnv(t, lab, ca.env, "--domain", name, "--acme-ca", ca.directory)
+	if !strings.HasPrefix(ls.guestURL, "https://"+name+"/join/") {
+		t.Fatalf("guest link %s, want https://%s/join/… (serve said %q)", ls.guestURL, name, ls.out)
+	}
+	fw, err := lab.Forwards()
+	want := netlab.Forward{Protocol: "tcp", ExternalPort: 443, To: netlab.StudioIP.String() + ":8443"}
+	if err != nil || len(fw) != 3 || !slices.Contains(fw, want) {
+		t.Fatalf("the router forwards %+v (%v), want TCP 443 and TCP and UDP 8443 to the studio's 8443", fw, err)
+	}
+	st := ls.state(t)
+	if st.Reach.Via != "upnp" || st.Reach.Problem != "" || len(st.Reach.Mapped) != 3 {
+		t.Errorf("reach %+v, want mapped by UPnP, 443 too, and no problem", st.Reach)
+	}
+	for deadline := time.Now().Add(30 * time.Second); st.Certificate.Kind != "acme" || st.Certificate.Error != ""; st = ls.state(t) {
+		if time.Now().After(deadline) || (!st.Certificate.Pending && st.Certificate.Error != "") {
+			t.Fatalf("no certificate from the CA through the router's 443: %+v", st.Certificate)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("certificate from %s through the router's 443", st.Certificate.Issuer)
+
+	ls.guestJoins(t, lab, "direct", guestBrowser{
+		Flags: []string{"--host-resolver-rules=MAP " + name + " " + netlab.CreatorRouterWANIP.String()},
+		Trust: [][]byte{ca.root},
+	})
+	ls.pictureMoves(t, 0)
+
+	ls.proc.Stop()
+	if fw, err := lab.Forwards(); err != nil || len(fw) != 0 {
+		t.Errorf("the router still forwards %+v (%v) after the studio exited", fw, err)
+	}
+}
+
+// labACME is Pebble, Let's Encrypt's test CA, as the lab's studio sees
+// it: its directory on the lab's internet, and its validation coming from
+// the internet to the creator's router's 443, as Let's Encrypt's does.
+type labACME struct {
+	directory string   // for serve's --acme-ca
+	env       []string // serve's environment: it trusts the directory's HTTPS
+	root      []byte   // the issuing root, for a guest's browser (PEM)
+}
+
+// startLabACME runs Pebble in the test process with its directory on a
+// socket in the lab's internet (InternetIP:14000, named example.com, the
+// name on httptest's certificate, in the studio's /etc/hosts beside name).
+// Its validation authority dials from the test's own namespace, so name
+// resolves for it to a local port that forwards every connection into the
+// lab's internet, to the router's 443.
+func startLabACME(t *testing.T, lab *netlab.Lab, name string) labACME {
+	t.Helper()
+	fwd, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fwd.Close() })
+	dial := lab.Dial(lab.Internet)
+	go func() {
+		for {
+			c, err := fwd.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				u, err := dial(context.Background(), "tcp", net.JoinHostPort(netlab.CreatorRouterWANIP.String(), "443"))
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c); u.Close() }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	const dirAddr = "198.18.0.1:14000" // netlab.InternetIP
+	p := studiotest.StartPebbleOn(t, fwd.Addr().(*net.TCPAddr).Port, 5002, func() (net.Listener, error) {
+		return lab.Listen(lab.Internet, "tcp", dirAddr)
+	})
+	p.AddName(name, "127.0.0.1")
+	if err := lab.Hosts(lab.Studio, netlab.CreatorRouterWANIP.String()+" "+name, netlab.InternetIP.String()+" example.com"); err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(t.TempDir(), "pebble-directory.pem")
+	if err := os.WriteFile(certFile, p.DirectoryCert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := p.IssuingRootPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return labACME{
+		directory: strings.Replace(p.Directory, dirAddr, "example.com:14000", 1),
+		env:       []string{"SSL_CERT_FILE=" + certFile},
+		root:      root,
 	}
 }
 
@@ -268,8 +441,8 @@ func TestLabGuestThroughATunnel(t *testing.T) {
 	if _, err := lab.StartSTUN(nil); err != nil {
 		t.Fatal(err)
 	}
-	ls, resolve := startTunnelStudio(t, lab)
-	page := ls.guestJoins(t, lab, "hole-punched", resolve)
+	ls, gb := startTunnelStudio(t, lab)
+	page := ls.guestJoins(t, lab, "hole-punched", gb)
 	pair := selectedPair(t, page)
 	if pair.Remote != netlab.CreatorRouterWANIP.String()+":8443" || pair.Protocol != "udp" || pair.LocalType == "relay" || pair.RemoteType == "relay" {
 		t.Errorf("the guest's media goes %+v, want straight to the studio's media port at %s:8443", pair, netlab.CreatorRouterWANIP)
@@ -280,9 +453,10 @@ func TestLabGuestThroughATunnel(t *testing.T) {
 // startTunnelStudio starts serve behind the creator's router, reached
 // through a reverse proxy on the internet (Debian's Caddy with its own CA,
 // the far end of a tunnel: the router lets only the proxy reach the
-// studio's port), with --public-url naming the proxy. It returns the
-// Chromium flag that resolves the proxy's name.
-func startTunnelStudio(t *testing.T, lab *netlab.Lab, args ...string) (*labStudio, string) {
+// studio's port), with --public-url naming the proxy. It returns how a
+// guest's browser reaches the proxy: it resolves its name, and trusts its
+// CA as a real guest trusts a real proxy's certificate.
+func startTunnelStudio(t *testing.T, lab *netlab.Lab, args ...string) (*labStudio, guestBrowser) {
 	t.Helper()
 	if _, err := os.Stat(studiotest.CaddyPath); err != nil {
 		t.Skip("no caddy:", err)
@@ -304,7 +478,10 @@ func startTunnelStudio(t *testing.T, lab *netlab.Lab, args ...string) (*labStudi
 	if st := ls.state(t); st.Reach.Via != "proxy" {
 		t.Errorf("reach %+v, want through the public URL", st.Reach)
 	}
-	return ls, "--host-resolver-rules=MAP " + name + " " + netlab.InternetIP.String()
+	return ls, guestBrowser{
+		Flags: []string{"--host-resolver-rules=MAP " + name + " " + netlab.InternetIP.String()},
+		Trust: [][]byte{caddy.RootPEM},
+	}
 }
 
 // TestLabGuestBehindSymmetricNAT is case (c) of issue #9: the guest's
@@ -328,10 +505,51 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 	if line := <-tp.Lines; line != "ready" {
 		t.Fatalf("the TURN server did not start: %q", line)
 	}
-	ls, resolve := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
-	page := ls.guestJoins(t, lab, "relayed", resolve)
+	ls, gb := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
+	page := ls.guestJoins(t, lab, "relayed", gb)
 	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
 		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
+	}
+	ls.pictureMoves(t, 0)
+}
+
+// TestLabGuestOnWebOnlyNetwork is the office case of issue #9: the
+// guest's network lets out only TCP to port 443 (no UDP at all, no other
+// port), as locked-down office networks do. The page and signaling come
+// through the tunnel's proxy on 443, and the media through a TURN server
+// over TLS on 443 of another address (turns:…?transport=tcp). The guest's
+// browser checks certificates as a real one does, and trusts the TURN
+// server's CA: Chromium checks a TURN server's certificate (for its
+// address, here) against its trust store, and one it does not trust gives
+// no relay, so no media at all on such a network.
+func TestLabGuestOnWebOnlyNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a NAT lab and starts a browser")
+	}
+	lab := netlab.New(t, netlab.Options{})
+	if err := lab.WebOnly(lab.GuestRouter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.StartSTUN(nil); err != nil {
+		t.Fatal(err)
+	}
+	ca := studiotest.NewCA(t)
+	turnHost := netlab.InternetIP2.String()
+	certFile, keyFile := ca.Issue(t, t.TempDir(), turnHost)
+	turnAddr := net.JoinHostPort(turnHost, "443")
+	tp, err := lab.StartHelper(lab.Internet, "turn", turnAddr, "guest", "s3cret", certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := <-tp.Lines; line != "ready" {
+		t.Fatalf("the TURN server did not start: %q", line)
+	}
+	ls, gb := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turns:guest:s3cret@"+turnAddr+"?transport=tcp")
+	gb.Trust = append(gb.Trust, ca.PEM)
+	page := ls.guestJoins(t, lab, "relayed", gb)
+	pair := selectedPair(t, page)
+	if pair.LocalType != "relay" || pair.RelayProtocol != "tls" {
+		t.Errorf("the guest's media goes %+v, want through its relay on the TURN server, reached over TLS", pair)
 	}
 	ls.pictureMoves(t, 0)
 }
@@ -339,6 +557,7 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 // candidatePair is the guest page's ICE candidate pair in use.
 type candidatePair struct {
 	Protocol              string // udp, tcp
+	RelayProtocol         string // for a local relay candidate: how it reaches its TURN server (udp, tcp, tls)
 	Local, Remote         string // address:port
 	LocalType, RemoteType string // host, srflx, prflx, relay
 }
@@ -351,7 +570,7 @@ func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
   s.forEach(t => {
     if (t.type !== "transport" || !t.selectedCandidatePairId) return;
     const r = s.get(t.selectedCandidatePairId), l = s.get(r.localCandidateId), m = s.get(r.remoteCandidateId);
-    out.protocol = l.protocol; out.local = l.address + ":" + l.port; out.localType = l.candidateType;
+    out.protocol = l.protocol; out.relayProtocol = l.relayProtocol || ""; out.local = l.address + ":" + l.port; out.localType = l.candidateType;
     out.remote = m.address + ":" + m.port; out.remoteType = m.candidateType;
   });
   return out;
@@ -363,28 +582,42 @@ func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
 }
 
 // turnHelper runs a TURN server (pion/turn) on ADDR with one user until
-// its standard input closes: "turn ADDR USER PASS".
+// its standard input closes: "turn ADDR USER PASS" over UDP, or
+// "turn ADDR USER PASS CERT KEY" over TLS (TCP) with that certificate and
+// key, as for turns: URLs.
 func turnHelper(args []string) error {
-	if len(args) != 3 {
-		return fmt.Errorf("usage: turn ADDR USER PASS")
-	}
-	conn, err := net.ListenPacket("udp4", args[0])
-	if err != nil {
-		return err
+	if len(args) != 3 && len(args) != 5 {
+		return fmt.Errorf("usage: turn ADDR USER PASS [CERT KEY]")
 	}
 	host, _, _ := net.SplitHostPort(args[0])
+	relay := &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host}
 	const realm = "greenroom.test"
 	key := turn.GenerateAuthKey(args[1], realm, args[2])
-	srv, err := turn.NewServer(turn.ServerConfig{
+	cfg := turn.ServerConfig{
 		Realm: realm,
 		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
 			return args[1], key, ra.Username == args[1]
 		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            conn,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host},
-		}},
-	})
+	}
+	if len(args) == 5 {
+		cert, err := tls.LoadX509KeyPair(args[3], args[4])
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp4", args[0])
+		if err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		cfg.ListenerConfigs = []turn.ListenerConfig{{Listener: ln, RelayAddressGenerator: relay}}
+	} else {
+		conn, err := net.ListenPacket("udp4", args[0])
+		if err != nil {
+			return err
+		}
+		cfg.PacketConnConfigs = []turn.PacketConnConfig{{PacketConn: conn, RelayAddressGenerator: relay}}
+	}
+	srv, err := turn.NewServer(cfg)
 	if err != nil {
 		return err
 	}
@@ -398,10 +631,10 @@ func turnHelper(args []string) error {
 // Chromium flags), puts the guest alone on stage once it joins, logs how
 // long its media took to connect, and checks the path /api/state says its
 // media takes.
-func (ls *labStudio) guestJoins(t *testing.T, lab *netlab.Lab, wantPath string, flags ...string) *studiotest.Page {
+func (ls *labStudio) guestJoins(t *testing.T, lab *netlab.Lab, wantPath string, gb guestBrowser) *studiotest.Page {
 	t.Helper()
 	joined := time.Now()
-	page := labGuest(t, lab, ls.guestURL, flags...)
+	page := labGuest(t, lab, ls.guestURL, gb)
 	id, took := ls.guestOnAir(t, page, joined)
 	t.Logf("from opening the link to media connected (%s): %v", wantPath, took.Round(10*time.Millisecond))
 	if p := ls.pathOf(t, id); p != wantPath {
@@ -437,7 +670,7 @@ func TestLabGuestLinkDropsAndMoves(t *testing.T) {
 	// network returning, or of the guest's address changing.
 	const backWithin = 3 * time.Second
 	lab, ls := upnpLab(t)
-	page := labGuest(t, lab, ls.guestURL)
+	page := labGuest(t, lab, ls.guestURL, guestBrowser{})
 	id, _ := ls.guestOnAir(t, page, time.Now())
 
 	// onStage fails the test unless the guest is there, on stage, and

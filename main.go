@@ -48,14 +48,16 @@ const usage = `usage:
       --cert FILE --key FILE     your TLS certificate (default: a self-signed one kept in the config folder)
       --domain NAME              get a certificate browsers trust for NAME from Let's Encrypt, renewed by itself;
                                  NAME must resolve to this machine and port 443 there reach --listen
-                                 (self-signed until it arrives or if the CA refuses; the guest link uses NAME)
+                                 (the studio asks the router for it, with its own ports); self-signed
+                                 until it arrives or if the CA refuses; the guest link uses NAME
       --acme-ca URL              another ACME CA's directory URL for --domain (default Let's Encrypt)
       --acme-email ADDR          a contact address for the CA (optional)
       --acme-http ADDR           also answer the CA on ADDR (:80) over plain HTTP, when port 443 is not the studio's;
                                  the guest link then keeps the --listen port
       --plain-http               plain HTTP, allowed only on a loopback --listen (tests, a guest on this machine)
       --ice URL                  a STUN or TURN server for guests behind strict networks (repeatable):
-                                 stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp
+                                 stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp, or TURN over TLS
+                                 turns:USER:PASS@HOST:443?transport=tcp (offices that allow only the web)
       --no-default-stun          leave out the public STUN servers used by default
                                  (stun.l.google.com:19302, stun.cloudflare.com:3478)
       --no-port-mapping          don't ask the router (UPnP, NAT-PMP) to forward the studio's ports

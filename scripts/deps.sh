@@ -33,9 +33,13 @@ GREENROOM_PACKAGES=(
 #              NAT-PMP (miniupnpd-nftables: a bare binary, no service,
 #              nothing starts on install) and Debian's own clients as
 #              judges (miniupnpc's upnpc, natpmpc) for studio/portmap
+#   trust      certutil (libnss3-tools): a lab guest's Chromium trusts the
+#              test's CAs (the proxy's, a TURN server's over TLS) through
+#              an NSS database, as it checks TURN certificates for real
 GREENROOM_TEST_PACKAGES=(
 	caddy
 	iproute2 nftables miniupnpd-nftables miniupnpc natpmpc
+	libnss3-tools
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

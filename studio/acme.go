@@ -118,9 +118,10 @@ func issuerName(leaf *x509.Certificate) string {
 	return name
 }
 
-// checkDomain returns the name in the form the CA and TLS use (lower case,
-// punycode, no trailing dot) or why it can't have a certificate.
-func checkDomain(name string) (string, error) {
+// CheckDomain returns the name in the form the CA and TLS use (lower case,
+// punycode, no trailing dot) or why it can't have a certificate
+// (Config.Domain; the window's settings check it as the user types).
+func CheckDomain(name string) (string, error) {
 	d, err := idna.Lookup.ToASCII(strings.TrimSuffix(strings.TrimSpace(name), "."))
 	switch {
 	case err != nil:
@@ -163,7 +164,7 @@ type acmeCert struct {
 // newACMECert checks the domain and the CA's URL; set fallback before
 // serving.
 func newACMECert(ctx context.Context, cfg *Config, dir string, log *slog.Logger) (*acmeCert, error) {
-	domain, err := checkDomain(cfg.Domain)
+	domain, err := CheckDomain(cfg.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -378,12 +379,16 @@ func (s *Studio) serveHTTP01() error {
 	if err != nil {
 		return fmt.Errorf("studio: ACME HTTP listen: %w", err)
 	}
+	s.acmeHTTPPort = ln.Addr().(*net.TCPAddr).Port
 	toHTTPS := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "Use HTTPS", http.StatusBadRequest)
 			return
 		}
-		http.Redirect(w, r, s.baseURL+r.URL.RequestURI(), http.StatusFound)
+		s.mu.Lock()
+		base := s.linkBase()
+		s.mu.Unlock()
+		http.Redirect(w, r, base+r.URL.RequestURI(), http.StatusFound)
 	})
 	challenge := s.acme.m.HTTPHandler(toHTTPS)
 	s.acmeHTTP = &http.Server{

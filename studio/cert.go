@@ -44,6 +44,16 @@ func (s *Studio) tlsConfig(host string) (*tls.Config, error) {
 		if s.acme, err = newACMECert(s.ctx, cfg, dir, s.log.With("component", "acme")); err != nil {
 			return nil, err
 		}
+		// The public address the studio learned (the router's, from
+		// the port mapping or STUN) is ours too: a name that resolves
+		// to it points here.
+		nat := cfg.NAT1To1IPs
+		s.acme.ours = func() []net.IP {
+			if ip := net.ParseIP(s.Reach().PublicIP); ip != nil {
+				return append(ourAddresses(nat), ip)
+			}
+			return ourAddresses(nat)
+		}
 	}
 	if cfg.PlainHTTP {
 		if !isLoopback(host) {

@@ -19,8 +19,10 @@ var DefaultSTUN = []string{"stun:stun.l.google.com:19302", "stun:stun.cloudflare
 // ParseICEServer reads a STUN or TURN server URL as WebRTC spells it, with
 // a TURN server's username and password before an @ (serve's --ice, the
 // window's settings): stun:stun.example.com:3478,
-// turn:USER:PASS@turn.example.com:3478?transport=udp. The password is a
-// secret: errors never show it.
+// turn:USER:PASS@turn.example.com:3478?transport=udp, and TURN over TLS,
+// turns:USER:PASS@turn.example.com:443?transport=tcp (pion/ice dials it
+// over TLS too, checking the certificate against the system's roots). The
+// password is a secret: errors never show it.
 func ParseICEServer(v string) (webrtc.ICEServer, error) {
 	scheme, rest, ok := strings.Cut(v, ":")
 	scheme = strings.ToLower(scheme)

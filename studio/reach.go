@@ -60,13 +60,61 @@ func (v ReachVia) Words() string {
 	return "only from this network"
 }
 
+// grantedPorts are the external ports the router gave each of the
+// studio's forwards; 0 where it gave none.
+type grantedPorts struct {
+	// https is the router's 443 to the web port, with a Domain: the CA
+	// checks the name there (TLS-ALPN-01), and a link without a port
+	// lands there.
+	https int
+	web   int // the web port as itself (TCP)
+	media int // the media port (UDP)
+	// http01 is the router's 80 to the HTTP-01 challenge's port, with
+	// Config.ACMEHTTPListen: the CA asks on port 80.
+	http01 int
+}
+
+// granted reads st's mappings as startMapping asked for them: the
+// Optional ones are the name's (443 and 80), told apart by their internal
+// port.
+func (s *Studio) granted(st portmap.Status) grantedPorts {
+	var g grantedPorts
+	for _, m := range st.Mapped {
+		switch {
+		case m.Protocol == "udp":
+			g.media = m.ExternalPort
+		case !m.Optional:
+			g.web = m.ExternalPort
+		case m.InternalPort == s.webPort:
+			g.https = m.ExternalPort
+		default:
+			g.http01 = m.ExternalPort
+		}
+	}
+	return g
+}
+
 // startMapping asks the router to forward the web port (TCP) and the
-// media port (UDP), and follows what it says until Close.
-func (s *Studio) startMapping(webPort, mediaPort int) {
-	s.mapper = portmap.Start(s.ctx, portmap.Config{
-		Mappings: []portmap.Mapping{{Protocol: "tcp", InternalPort: webPort}, {Protocol: "udp", InternalPort: mediaPort}},
-		Logger:   s.cfg.Logger,
-	})
+// media port (UDP), with a Domain also its 443 to the web port (and its 80
+// to the HTTP-01 port, http01Port when not 0), and follows what it says
+// until Close.
+func (s *Studio) startMapping(webPort, mediaPort, http01Port int) {
+	var ms []portmap.Mapping
+	// The router's 443 (and 80) are Optional: many routers keep ports
+	// below 1024 from UPnP (miniupnpd does by default), and guests still
+	// reach the studio on its own port then. 443 comes first: NAT-PMP
+	// keys a mapping by its internal port (RFC 6886 §3.3), and a router
+	// that does so answers a second request for the same internal port
+	// with the mapping it already has, so the first request is the one
+	// whose wish counts.
+	if s.acme != nil {
+		ms = append(ms, portmap.Mapping{Protocol: "tcp", InternalPort: webPort, ExternalPort: 443, Optional: true})
+	}
+	ms = append(ms, portmap.Mapping{Protocol: "tcp", InternalPort: webPort}, portmap.Mapping{Protocol: "udp", InternalPort: mediaPort})
+	if s.acme != nil && http01Port != 0 {
+		ms = append(ms, portmap.Mapping{Protocol: "tcp", InternalPort: http01Port, ExternalPort: 80, Optional: true})
+	}
+	s.mapper = portmap.Start(s.ctx, portmap.Config{Mappings: ms, Logger: s.cfg.Logger})
 	s.life.spawn(func() {
 		for st := range s.mapper.Changes() { // closed after the mapper's Close
 			s.mapped(st)
@@ -75,7 +123,9 @@ func (s *Studio) startMapping(webPort, mediaPort int) {
 }
 
 // mapped takes in a change of the router's forwards: the guest link names
-// the router's address, and the media port is offered at it.
+// the router's address (or, with a Domain, the name, with the port when
+// the router's 443 is not the studio's), and the media port is offered at
+// it.
 func (s *Studio) mapped(st portmap.Status) {
 	s.mu.Lock()
 	first := !s.mapKnown
@@ -89,34 +139,42 @@ func (s *Studio) mapped(st portmap.Status) {
 	} else if st.Advice != "" {
 		s.log.Warn("guests outside this network may not reach the studio", "advice", st.Advice)
 	}
-	web, media := mappedPorts(st)
-	if st.ExternalIP == nil || web == 0 {
+	g := s.granted(st)
+	if st.ExternalIP == nil || g.web == 0 {
 		return
 	}
-	if media != 0 {
+	if g.media != 0 {
 		local := s.sfu.udpAddr().(*net.UDPAddr).Port
-		s.sfu.setPublic(PublicAddr{IP: st.ExternalIP, Port: media, Via: string(st.Method), PortChanged: media != local})
+		s.sfu.setPublic(PublicAddr{IP: st.ExternalIP, Port: g.media, Via: string(st.Method), PortChanged: g.media != local})
 	}
-	if s.cfg.PublicURL == "" && s.acme == nil {
+	switch {
+	case s.cfg.PublicURL != "":
+	case s.acme != nil:
+		// The name, on 443 when the router forwards it here; else on
+		// the port it does forward (a router that gave 443 to another
+		// device, or chose another port over NAT-PMP: Reach says so).
+		port := g.https
+		if port != 443 {
+			port = g.web
+		}
 		s.mu.Lock()
-		s.guestBase = s.scheme + "://" + net.JoinHostPort(st.ExternalIP.String(), strconv.Itoa(web))
+		s.guestBase = httpsBase(s.acme.domain, port)
+		s.mu.Unlock()
+		s.log.Info("guests reach the studio's name through the router", "address", st.ExternalIP, "port", port, "method", st.Method)
+	default:
+		s.mu.Lock()
+		s.guestBase = s.scheme + "://" + net.JoinHostPort(st.ExternalIP.String(), strconv.Itoa(g.web))
 		s.mu.Unlock()
 		s.log.Info("guests reach the studio through the router", "address", st.ExternalIP, "method", st.Method)
 	}
 }
 
-// mappedPorts are the external ports the router gave the web (TCP) and
-// media (UDP) ports; 0 where it gave none.
-func mappedPorts(st portmap.Status) (web, media int) {
-	for _, m := range st.Mapped {
-		switch m.Protocol {
-		case "tcp":
-			web = m.ExternalPort
-		case "udp":
-			media = m.ExternalPort
-		}
+// httpsBase is https://host with the port, unless it is 443.
+func httpsBase(host string, port int) string {
+	if port == 443 {
+		return "https://" + host
 	}
-	return web, media
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // ReachKnown is closed once the router has answered the studio's first
@@ -136,7 +194,8 @@ func (s *Studio) Reach() Reach {
 	for _, m := range st.Mapped {
 		r.Mapped = append(r.Mapped, m.String())
 	}
-	web, media := mappedPorts(st)
+	g := s.granted(st)
+	web, media := g.web, g.media
 	switch {
 	case s.cfg.PublicURL != "":
 		r.Via = ReachProxy
@@ -156,6 +215,9 @@ func (s *Studio) Reach() Reach {
 			r.Problem = s.lanProblem(st)
 		}
 	}
+	if r.Problem == "" && (r.Via == ReachUPnP || r.Via == ReachNATPMP) && s.acme != nil {
+		r.Problem = s.domainProblem(g, st.RefusedErr)
+	}
 	if r.Problem == "" && st.Advice != "" && r.Via != ReachProxy && r.Via != ReachManual {
 		r.Problem = st.Advice
 	}
@@ -164,6 +226,33 @@ func (s *Studio) Reach() Reach {
 			strconv.Itoa(s.sfu.udpAddr().(*net.UDPAddr).Port) + " forwarded by hand."
 	}
 	return r
+}
+
+// domainProblem is what keeps the studio's name from working as the
+// Domain wants it, from the ports the router gave (and why it refused
+// one): Let's Encrypt checks the name on 443 (TLS-ALPN-01) or, with
+// HTTP-01, on 80, and a link without a port lands on 443. "" when the
+// router gave those.
+func (s *Studio) domainProblem(g grantedPorts, refused error) string {
+	want, got, to := 443, g.https, s.webPort
+	if s.cfg.ACMEHTTPListen != "" {
+		want, got, to = 80, g.http01, s.acmeHTTPPort
+	}
+	if got == want {
+		return ""
+	}
+	gave := fmt.Sprintf("Your router forwards port %d, not %d, to the studio", got, want)
+	if got == 0 {
+		gave = fmt.Sprintf("Your router did not forward its port %d to the studio", want)
+		if refused != nil {
+			gave += " (" + strings.TrimPrefix(strings.TrimSuffix(refused.Error(), "."), "portmap: ") + ")"
+		}
+	}
+	p := fmt.Sprintf("%s, and Let's Encrypt checks %s on port %d: forward TCP %d to this computer's port %d by hand, or the certificate can't be had.", gave, s.acme.domain, want, want, to)
+	if want == 443 {
+		p += fmt.Sprintf(" Until then the guest link names port %d.", g.web)
+	}
+	return p
 }
 
 // lanProblem is what to do when guests can only join from this network.

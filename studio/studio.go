@@ -95,7 +95,11 @@ type Config struct {
 	// media port (UDP) to this computer, over UPnP or NAT-PMP (package
 	// portmap), for as long as the studio runs: the guest link then names
 	// the router's address (unless PublicURL or Domain names another), and
-	// the media port is offered at it. Reach says how it went. Off by
+	// the media port is offered at it. With a Domain it also asks for the
+	// router's 443 to the web port (and its 80 to ACMEHTTPListen's port),
+	// where the CA checks the name and a link without a port lands; a
+	// router that keeps 443 or gives another port leaves the link on the
+	// web port, and Reach says so. Reach says how it went. Off by
 	// default: the window and serve turn it on.
 	MapPorts bool
 
@@ -151,6 +155,8 @@ type Studio struct {
 	scene         sceneControl // what /api/scene drives, told of changes; nil until a Program attaches
 	guestBase     string       // the guest link's start when not baseURL: the router's address (reach.go)
 	mapStatus     portmap.Status
+	webPort       int             // Listen's port
+	acmeHTTPPort  int             // Config.ACMEHTTPListen's port, once it listens
 	mapKnown      bool            // the router has answered (or not) once
 	mapper        *portmap.Mapper // nil without MapPorts
 	mapFirst      chan struct{}   // closed once the router has answered (or not)
@@ -216,6 +222,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		return nil, fmt.Errorf("studio: listen: %w", err)
 	}
 	port := s.ln.Addr().(*net.TCPAddr).Port
+	s.webPort = port
 	var iceTCP net.Listener
 	if cfg.ICETCPListen == "" && !cfg.DisableICETCP {
 		s.split = newSplitListener(s.ln)
@@ -268,11 +275,22 @@ func New(cfg Config) (_ *Studio, err error) {
 		}
 	})
 	if s.acme != nil {
-		s.life.spawn(func() { s.acme.run(s.ctx) })
+		s.life.spawn(func() {
+			// With MapPorts the router's 443 is where the CA checks the
+			// name: ask once the router has answered (a few seconds at
+			// most), or the first try may come before the forward, fail,
+			// and the next is minutes away.
+			select {
+			case <-s.mapFirst:
+			case <-s.ctx.Done():
+				return
+			}
+			s.acme.run(s.ctx)
+		})
 	}
 	s.life.spawn(s.watchPublicAddr)
 	if cfg.MapPorts {
-		s.startMapping(port, s.sfu.udpAddr().(*net.UDPAddr).Port)
+		s.startMapping(port, s.sfu.udpAddr().(*net.UDPAddr).Port, s.acmeHTTPPort)
 	} else {
 		close(s.mapFirst)
 	}
@@ -325,11 +343,16 @@ func (s *Studio) Close() error {
 func (s *Studio) GuestURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	base := s.baseURL
+	return s.linkBase() + "/join/" + s.guestToken.Reveal()
+}
+
+// linkBase is where guests reach the studio: the router's address (or the
+// Domain's port) once the router forwards, else baseURL. s.mu must be held.
+func (s *Studio) linkBase() string {
 	if s.guestBase != "" {
-		base = s.guestBase
+		return s.guestBase
 	}
-	return base + "/join/" + s.guestToken.Reveal()
+	return s.baseURL
 }
 
 // ControlURL is the control API's state endpoint with its token; the other

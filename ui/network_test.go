@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,6 +214,79 @@ func TestNetworkNATIP(t *testing.T) {
 	s.settle()
 	if st.Get().Network.NATIP != "" {
 		t.Errorf("emptied, saved %q", st.Get().Network.NATIP)
+	}
+}
+
+// TestNetworkDomain: Settings → Network has a Domain and an Email field;
+// what they take is saved (in the settings file, which only the user
+// reads) and is what the studio is given at its next start (gui.go hands
+// Network.Configure's Config to the studio, as serve's --domain does); a
+// name the studio can't get a certificate for is refused with why.
+func TestNetworkDomain(t *testing.T) {
+	f := newFake()
+	s, st := open(t, f, nil)
+	n := &s.prefs.net
+	m := settingsMarkup(s)
+	for _, want := range []string{"Domain", "Email", "certificate", "Let's Encrypt"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("the Settings tab does not say %q", want)
+		}
+	}
+	n.domain.SetText("studio")
+	s.settle()
+	if !n.domainErr.Visible() || !strings.Contains(n.domainErr.Text, "full name") || st.Get().Network.Domain != "" {
+		t.Errorf("one label: error %q (visible %v), saved %q", n.domainErr.Text, n.domainErr.Visible(), st.Get().Network.Domain)
+	}
+	n.domain.SetText(" studio.example.com ")
+	n.email.SetText("ann@example")
+	n.email.SetText("ann@example.com")
+	s.settle()
+	if n.domainErr.Visible() || n.emailErr.Visible() {
+		t.Errorf("errors shown: %q %q", n.domainErr.Text, n.emailErr.Text)
+	}
+	saved := st.Get().Network
+	if saved.Domain != "studio.example.com" || saved.ACMEEmail != "ann@example.com" {
+		t.Errorf("saved domain %q, email %q", saved.Domain, saved.ACMEEmail)
+	}
+	if !strings.Contains(n.note.Text, "next start of Greenroom") {
+		t.Errorf("note %q", n.note.Text)
+	}
+	b, err := os.ReadFile(st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(st.Path()); err != nil || fi.Mode().Perm() != 0o600 || !strings.Contains(string(b), `"domain": "studio.example.com"`) {
+		t.Errorf("settings file (%v, %v):\n%s", fi.Mode(), err, b)
+	}
+
+	// The next start: the window's studio is configured from the file.
+	reopened, err := settings.Open(filepath.Dir(st.Path()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg studio.Config
+	if err := reopened.Get().Network.Configure(&cfg); err != nil || cfg.Domain != "studio.example.com" || cfg.ACMEEmail != "ann@example.com" {
+		t.Errorf("the studio gets domain %q, email %q (%v)", cfg.Domain, cfg.ACMEEmail, err)
+	}
+	// A studio started so gets a certificate for the name (here it
+	// can't: no DNS, so the CA is never asked) and gives the name in the
+	// guest link.
+	cfg.Listen, cfg.ConfigDir, cfg.MapPorts = "127.0.0.1:0", t.TempDir(), false
+	cfg.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in this test")
+	}}
+	st2, err := studio.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if c := st2.Certificate(); c.Domain != "studio.example.com" || !strings.HasPrefix(st2.GuestURL(), "https://studio.example.com/join/") {
+		t.Errorf("the studio's certificate %+v, guest link %s", c, st2.GuestURL())
+	}
+
+	s, _ = open(t, f, func(set *settings.Settings) { set.Network.Domain = "live.example.org" })
+	if s.prefs.net.domain.Text != "live.example.org" {
+		t.Errorf("the saved domain shows as %q", s.prefs.net.domain.Text)
 	}
 }
 

@@ -84,7 +84,7 @@ func reachWay(r *studio.Reach) line {
 
 // selfSignedAdvice is how to spare guests outside the certificate warning
 // (issue #9: the window says it plainly, and how to avoid it).
-const selfSignedAdvice = "To avoid it, give the studio a domain name (greenroom serve --domain) or put it behind your own HTTPS front (--public-url)."
+const selfSignedAdvice = "To avoid it, give the studio a domain name (Settings → Network → Domain, or greenroom serve --domain) or put it behind your own HTTPS front (greenroom serve --public-url)."
 
 // certLine says which certificate guests get and, when browsers will warn
 // them, that they will and what to do.

@@ -35,7 +35,7 @@ func TestReachWords(t *testing.T) {
 		{name: "upnp", reach: upnpReach, cert: selfSigned, want: reachView{
 			way:    line{text: "Guests anywhere can join: your router forwards the studio's ports (UPnP) at 198.18.0.11."},
 			mapped: line{text: "The router forwards TCP 8443→8443 and UDP 8443→8443."},
-			cert:   line{text: "Guests outside this network will see a certificate warning (self-signed). To avoid it, give the studio a domain name (greenroom serve --domain) or put it behind your own HTTPS front (--public-url)."},
+			cert:   line{text: "Guests outside this network will see a certificate warning (self-signed). To avoid it, give the studio a domain name (Settings → Network → Domain, or greenroom serve --domain) or put it behind your own HTTPS front (greenroom serve --public-url)."},
 		}, imp: widget.SuccessImportance},
 		{name: "natpmp without media", reach: &studio.Reach{Via: studio.ReachNATPMP, PublicIP: "198.18.0.11", Mapped: []string{"TCP 8443→8443"}, Problem: "The router forwards the page but not the media port."}, cert: acmeCert, want: reachView{
 			way:     line{text: "Guests anywhere can join: your router forwards the studio's ports (NAT-PMP) at 198.18.0.11."},
@@ -49,7 +49,7 @@ func TestReachWords(t *testing.T) {
 		{name: "lan with a problem", reach: &studio.Reach{Via: studio.ReachLAN, Problem: lanProblem}, cert: selfSigned, want: reachView{
 			way:     line{text: "Only guests on this network can join."},
 			problem: line{text: lanProblem},
-			cert:    line{text: "Guests outside this network will see a certificate warning (self-signed). To avoid it, give the studio a domain name (greenroom serve --domain) or put it behind your own HTTPS front (--public-url)."},
+			cert:    line{text: "Guests outside this network will see a certificate warning (self-signed). To avoid it, give the studio a domain name (Settings → Network → Domain, or greenroom serve --domain) or put it behind your own HTTPS front (greenroom serve --public-url)."},
 		}, imp: widget.WarningImportance},
 		{name: "proxy", reach: &studio.Reach{Via: studio.ReachProxy, PublicIP: "203.0.113.9"}, cert: &studio.CertStatus{Kind: studio.CertNone}, link: "https://studio.example.com/join/tok1", want: reachView{
 			way:  line{text: "Guests anywhere can join through your public URL (a reverse proxy or tunnel)."},
@@ -132,7 +132,7 @@ func TestReachShown(t *testing.T) {
 	s, _ = open(t, f, nil)
 	g = &s.guest
 	m := guestsTexts(s)
-	for _, want := range []string{"How guests reach you", "Only guests on this network can join.", "Forward TCP and UDP 8443", "certificate warning (self-signed)", "greenroom serve --domain"} {
+	for _, want := range []string{"How guests reach you", "Only guests on this network can join.", "Forward TCP and UDP 8443", "certificate warning (self-signed)", "Settings → Network → Domain", "greenroom serve --domain"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("the Guests tab does not say %q:\n%s", want, m)
 		}

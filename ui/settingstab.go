@@ -183,19 +183,23 @@ func (t *settingsTab) setLive(live bool) {
 // (studio.Config); a show that is a NetworkApplier also takes the servers
 // at once, for guests who join from then on. Saving says which.
 type networkSection struct {
-	s        *Studio
-	servers  []settings.ICEServer // as saved: what the rows show
-	rows     *fyne.Container
-	entry    *widget.Entry // a password entry: a TURN URL holds a password
-	add      *widget.Button
-	cancel   *widget.Button
-	editing  int // the row being edited, or -1 while adding
-	err      *widget.Label
-	natIP    *widget.Entry
-	natErr   *widget.Label
-	mapPorts *widget.Check
-	note     *widget.Label
-	apply    networkApplier
+	s       *Studio
+	servers []settings.ICEServer // as saved: what the rows show
+	rows    *fyne.Container
+	entry   *widget.Entry // a password entry: a TURN URL holds a password
+	add     *widget.Button
+	cancel  *widget.Button
+	editing int // the row being edited, or -1 while adding
+	err     *widget.Label
+	natIP   *widget.Entry
+	natErr  *widget.Label
+	// domain and email are the name the studio gets a trusted
+	// certificate for (serve's --domain) and the CA's contact.
+	domain, email       *widget.Entry
+	domainErr, emailErr *widget.Label
+	mapPorts            *widget.Check
+	note                *widget.Label
+	apply               networkApplier
 }
 
 // mask stands for a TURN password wherever the window shows a server.
@@ -210,7 +214,7 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.servers = saved.ICEServers
 	n.rows = container.NewVBox()
 	n.entry = widget.NewPasswordEntry()
-	n.entry.SetPlaceHolder("stun:… or turn:USER:PASS@…")
+	n.entry.SetPlaceHolder("stun:…, turn:USER:PASS@… or turns:USER:PASS@…")
 	n.entry.OnSubmitted = func(string) { n.submit() }
 	n.add = widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), n.submit)
 	n.cancel = widget.NewButton("Cancel", func() { n.edit(-1) })
@@ -219,8 +223,18 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.natIP = widget.NewEntry()
 	n.natIP.SetPlaceHolder("e.g. 203.0.113.7 (usually empty)")
 	n.natIP.SetText(saved.NATIP)
-	n.natIP.OnChanged = n.natIPChanged
 	n.natErr = dangerLabel()
+	n.natIP.OnChanged = n.textSetting(settings.ValidateNATIP, n.natErr, func(set *settings.Network, v string) { set.NATIP = v })
+	n.domain = widget.NewEntry()
+	n.domain.SetPlaceHolder("e.g. studio.example.com (usually empty)")
+	n.domain.SetText(saved.Domain)
+	n.domainErr = dangerLabel()
+	n.domain.OnChanged = n.textSetting(settings.ValidateDomain, n.domainErr, func(set *settings.Network, v string) { set.Domain = v })
+	n.email = widget.NewEntry()
+	n.email.SetPlaceHolder("optional: where Let's Encrypt may write")
+	n.email.SetText(saved.ACMEEmail)
+	n.emailErr = dangerLabel()
+	n.email.OnChanged = n.textSetting(settings.ValidateEmail, n.emailErr, func(set *settings.Network, v string) { set.ACMEEmail = v })
 	n.mapPorts = widget.NewCheck("Ask my router to forward the studio's ports (UPnP / NAT-PMP)", nil)
 	n.mapPorts.SetChecked(saved.MapPorts)
 	n.mapPorts.OnChanged = n.mapPortsChanged
@@ -228,8 +242,10 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	n.note.Importance = widget.SuccessImportance
 	n.note.Wrapping = fyne.TextWrapWord
 	n.note.Hide()
-	hint := lowLabel("Guests on strict office or mobile networks may need a TURN server to reach you. Add each server as:")
-	formats := widget.NewLabel("stun:HOST:PORT\nturn:USER:PASS@HOST:PORT?transport=udp")
+	// turns: on 443 is what gets through a network that lets out only the
+	// web (TCP to 443): proven in the NAT lab, TestLabGuestOnWebOnlyNetwork.
+	hint := lowLabel("Guests on strict office or mobile networks may need a TURN server to reach you; where only the web gets through, TURN over TLS on port 443 (turns:). Add each server as:")
+	formats := widget.NewLabel("stun:HOST:PORT\nturn:USER:PASS@HOST:PORT?transport=udp\nturns:USER:PASS@HOST:443?transport=tcp")
 	formats.TextStyle = fyne.TextStyle{Monospace: true}
 	formats.Importance = widget.LowImportance
 	when := lowLabel("transport=tcp works too. Guests get these servers as well. Greenroom reads them when it starts, so a change applies at the next start.")
@@ -238,6 +254,7 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 	}
 	natHint := lowLabel("Public IP: only when this machine is behind a 1:1 NAT (a cloud server): its public address, offered to guests instead of its own.")
 	mapHint := lowLabel("So that guests outside your home network can join without you forwarding ports by hand. The Guests tab says whether the router did. A change applies at the next start of Greenroom.")
+	domainHint := lowLabel("Domain: a name of yours whose DNS record points at your public address. The studio gets a certificate for it that browsers trust (from Let's Encrypt), so guests see no warning, and the guest link becomes https://NAME/. Port 443 of your address must reach the studio: it asks your router for it, or forward it by hand. A change applies at the next start of Greenroom.")
 	n.showRows()
 	return container.NewVBox(
 		widget.NewLabelWithStyle("Network (for guests behind strict firewalls)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -245,7 +262,9 @@ func (n *networkSection) build(s *Studio) fyne.CanvasObject {
 		container.NewBorder(nil, nil, nil, container.NewHBox(n.cancel, n.add), n.entry),
 		n.err,
 		widget.NewForm(widget.NewFormItem("Public IP", n.natIP)),
-		n.natErr, natHint, n.mapPorts, mapHint, n.note,
+		n.natErr, natHint, n.mapPorts, mapHint,
+		widget.NewForm(widget.NewFormItem("Domain", n.domain), widget.NewFormItem("Email", n.email)),
+		n.domainErr, n.emailErr, domainHint, n.note,
 	)
 }
 
@@ -358,19 +377,24 @@ func (n *networkSection) saveServers(next []settings.ICEServer) {
 	})
 }
 
-func (n *networkSection) natIPChanged(v string) {
-	if err := settings.ValidateNATIP(v); err != nil {
-		n.natErr.SetText(err.Error())
-		n.natErr.Show()
-		return
-	}
-	n.natErr.Hide()
-	ip := strings.TrimSpace(v)
-	n.s.save(func(set *settings.Settings) { set.Network.NATIP = ip }, func(err error) {
-		if err == nil {
-			n.saved()
+// textSetting is an entry's OnChanged for a Network field the studio reads
+// when it starts (the NAT IP, the domain, the email): what validate
+// refuses is shown in errLabel and not saved; the rest is saved trimmed.
+func (n *networkSection) textSetting(validate func(string) error, errLabel *widget.Label, set func(*settings.Network, string)) func(string) {
+	return func(v string) {
+		if err := validate(v); err != nil {
+			errLabel.SetText(err.Error())
+			errLabel.Show()
+			return
 		}
-	})
+		errLabel.Hide()
+		v = strings.TrimSpace(v)
+		n.s.save(func(s *settings.Settings) { set(&s.Network, v) }, func(err error) {
+			if err == nil {
+				n.saved()
+			}
+		})
+	}
 }
 
 // mapPortsChanged saves whether the studio asks the router to forward its

@@ -20,7 +20,11 @@ func refused(m Mapping, method Method, reason error) error {
 
 func (r *refusal) Error() string {
 	how := map[Method]string{UPnP: "UPnP", NATPMP: "NAT-PMP"}[r.method]
-	return fmt.Sprintf("portmap: the router refused to forward %s port %d (%s): %v", strings.ToUpper(r.m.Protocol), r.m.InternalPort, how, r.reason)
+	port := fmt.Sprint(r.m.InternalPort)
+	if r.m.ExternalPort != 0 && r.m.ExternalPort != r.m.InternalPort {
+		port = fmt.Sprintf("%d to %d", r.m.ExternalPort, r.m.InternalPort)
+	}
+	return fmt.Sprintf("portmap: the router refused to forward %s port %s (%s): %v", strings.ToUpper(r.m.Protocol), port, how, r.reason)
 }
 
 func (r *refusal) Is(target error) bool { return target == ErrRefused }

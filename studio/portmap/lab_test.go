@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +40,7 @@ type wireStatus struct {
 	Method     Method
 	ExternalIP string
 	Mapped     []Mapping
+	Left       []Mapping // Status.Refused
 	Err        string
 	Refused    bool
 	NoRouter   bool
@@ -54,7 +56,8 @@ type wireStatus struct {
 // connects: the proof a connection reached the studio.
 const studioGreeting = "greenroom studio"
 
-// mapperHelper args: LEASE then PROTO/PORT for each mapping.
+// mapperHelper args: LEASE then PROTO/PORT or PROTO/EXTERNAL:PORT for each
+// mapping, ending in ? for an Optional one.
 func mapperHelper(args []string) error {
 	lease, err := time.ParseDuration(args[0])
 	if err != nil {
@@ -65,11 +68,22 @@ func mapperHelper(args []string) error {
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, a := range args[1:] {
 		proto, port, _ := strings.Cut(a, "/")
+		port, optional := strings.CutSuffix(port, "?")
+		var ext int
+		if e, in, ok := strings.Cut(port, ":"); ok {
+			port = in
+			if ext, err = strconv.Atoi(e); err != nil {
+				return err
+			}
+		}
 		p, err := strconv.Atoi(port)
 		if err != nil {
 			return err
 		}
-		cfg.Mappings = append(cfg.Mappings, Mapping{Protocol: proto, InternalPort: p})
+		cfg.Mappings = append(cfg.Mappings, Mapping{Protocol: proto, InternalPort: p, ExternalPort: ext, Optional: optional})
+		if slices.ContainsFunc(cfg.Mappings[:len(cfg.Mappings)-1], func(m Mapping) bool { return m.Protocol == proto && m.InternalPort == p }) {
+			continue // listening already
+		}
 		addr := fmt.Sprintf(":%d", p)
 		if proto == "tcp" {
 			ln, err := net.Listen("tcp4", addr)
@@ -97,7 +111,7 @@ func mapperHelper(args []string) error {
 	go func() {
 		defer close(changesDone)
 		for st := range m.Changes() {
-			w := wireStatus{Method: st.Method, Mapped: st.Mapped, Advice: st.Advice, Renewed: st.Renewed,
+			w := wireStatus{Method: st.Method, Mapped: st.Mapped, Left: st.Refused, Advice: st.Advice, Renewed: st.Renewed,
 				Refused: errors.Is(st.Err, ErrRefused), NoRouter: errors.Is(st.Err, ErrNoRouter)}
 			if st.ExternalIP != nil {
 				w.ExternalIP = st.ExternalIP.String()
@@ -270,6 +284,83 @@ func TestMapsAndRemoves(t *testing.T) {
 				t.Errorf("upnpc -l after Close:\n%s", list)
 			}
 		}
+	})
+}
+
+// TestOptional maps the router's 443 to the studio's port beside that
+// port itself, as a studio with a domain does. A router that keeps ports
+// below 1024 from its LAN (miniupnpd's default rules) leaves the 443 one
+// out and maps the rest (UPnP), or gives it another port (NAT-PMP); one
+// that allows it forwards 443 to the studio, and Close removes both; over
+// UPnP, a 443 another device holds is left out too, not moved to 444.
+func TestOptional(t *testing.T) {
+	eachMethod(t, func(t *testing.T, method Method, opts netlab.MiniupnpdOptions) {
+		https := fmt.Sprintf("tcp/443:%d?", testPort)
+		web := "tcp/" + strconv.Itoa(testPort)
+
+		lab := netlab.New(t, netlab.Options{})
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		m := startMapper(t, lab, time.Hour, https, web)
+		st := m.next(10 * time.Second)
+		// UPnP has a "no"; NAT-PMP has none, and miniupnpd gives the
+		// first port its rules allow instead (RFC 6886 §3.3 lets a
+		// router choose).
+		switch {
+		case st.Err != "":
+			t.Errorf("denied 443: %s", st.Err)
+		case method == UPnP && (len(st.Mapped) != 1 || st.Mapped[0].ExternalPort != testPort || len(st.Left) != 1 || st.Left[0].ExternalPort != 443):
+			t.Errorf("denied 443: status %+v, want %d mapped and 443 left out", st, testPort)
+		case method == NATPMP && (len(st.Mapped) != 2 || st.Mapped[0].ExternalPort != 1024 || st.Mapped[1].ExternalPort != testPort):
+			t.Errorf("denied 443: status %+v, want 1024 (the first port allowed) and %d mapped", st, testPort)
+		}
+		m.close()
+		lab.Close()
+
+		lab = netlab.New(t, netlab.Options{})
+		opts.Rules = []string{fmt.Sprintf("allow 443 %s/24 %d", netlab.StudioIP, testPort)}
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		m = startMapper(t, lab, time.Hour, https, web)
+		st = m.next(10 * time.Second)
+		if st.Err != "" || len(st.Mapped) != 2 || st.Mapped[0].ExternalPort != 443 || len(st.Left) != 0 {
+			t.Fatalf("allowed 443: status %+v, want 443 and %d mapped", st, testPort)
+		}
+		if !hasForward(forwards(t, lab), "tcp", 443, testPort) {
+			t.Errorf("the router does not forward 443 to %d: %+v", testPort, forwards(t, lab))
+		}
+		got, err := lab.DialTCP(lab.Internet, net.JoinHostPort(st.ExternalIP, "443"))
+		if err != nil || got != studioGreeting {
+			t.Errorf("from the internet to port 443: %q, %v", got, err)
+		}
+		if w := m.close(); w.CloseErr != "" {
+			t.Errorf("Close: %s", w.CloseErr)
+		}
+		if fs := forwards(t, lab); len(fs) != 0 {
+			t.Errorf("the router still forwards after Close: %+v", fs)
+		}
+		if method != UPnP {
+			return
+		}
+
+		// Another device has 443: over UPnP that is a no, not 444.
+		lab = netlab.New(t, netlab.Options{})
+		opts.Insecure = true
+		opts.Rules = []string{"allow 443 198.19.1.0/24 1-65535"}
+		if _, err := lab.StartMiniupnpd(opts); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := lab.Upnpc("-e", "other", "-a", "198.19.1.20", "443", "443", "TCP", "600"); err != nil {
+			t.Fatalf("taking port 443: %v\n%s", err, out)
+		}
+		m = startMapper(t, lab, time.Hour, https, web)
+		st = m.next(10 * time.Second)
+		if st.Err != "" || len(st.Mapped) != 1 || st.Mapped[0].ExternalPort != testPort || len(st.Left) != 1 {
+			t.Errorf("443 taken: status %+v, want %d mapped and 443 left out", st, testPort)
+		}
+		m.close()
 	})
 }
 

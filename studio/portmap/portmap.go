@@ -58,6 +58,14 @@ type Mapping struct {
 	// another one (when the wanted port is taken), and Status reports
 	// the one it granted.
 	ExternalPort int
+	// Optional mappings may be refused alone: the others stay mapped,
+	// and Status.Refused lists it (a router's port below 1024, which
+	// many routers keep from UPnP, for a studio that works without it).
+	// Over UPnP it is its ExternalPort or none (a taken port is a
+	// refusal, not a reason to try the next); NAT-PMP has no refusal,
+	// and the router may give another port. A refused one is asked for
+	// again at each renewal.
+	Optional bool
 }
 
 func (m Mapping) String() string {
@@ -85,6 +93,10 @@ type Status struct {
 	Method     Method
 	ExternalIP net.IP    // the router's internet address, when known
 	Mapped     []Mapping // what the router forwards now, with the granted external ports
+	// Refused are the Optional mappings the router would not make (as
+	// asked for), while it forwards the others; RefusedErr says why.
+	Refused    []Mapping
+	RefusedErr error
 	// Err is why nothing is mapped (wrapping ErrNoRouter or ErrRefused
 	// when those apply); nil while mapped or still trying the first time.
 	Err error
@@ -224,8 +236,9 @@ func (m *Mapper) run(ctx context.Context) {
 		}
 		var ip net.IP
 		var lease time.Duration
+		var refusedErr error
 		if err == nil {
-			ip, mapped, lease, err = m.refresh(ctx, r, mapped)
+			ip, mapped, lease, refusedErr, err = m.refresh(ctx, r, mapped)
 		}
 		if ctx.Err() != nil {
 			stopped = true
@@ -246,9 +259,19 @@ func (m *Mapper) run(ctx context.Context) {
 		}
 		retry = firstRetry
 		renew := max(lease/2, minRenew)
-		st := Status{Method: r.method(), ExternalIP: ip, Mapped: slices.Clone(mapped), Renewed: time.Now()}
+		st := Status{Method: r.method(), ExternalIP: ip, Renewed: time.Now(), RefusedErr: refusedErr}
+		for i, mp := range mapped {
+			if mp.ExternalPort == 0 {
+				st.Refused = append(st.Refused, m.cfg.Mappings[i])
+			} else {
+				st.Mapped = append(st.Mapped, mp)
+			}
+		}
 		st.Advice = advice(st, m.cfg.Mappings)
-		m.log.Info("ports mapped", "router", r, "external_ip", ip, "mapped", fmt.Sprint(mapped), "renew_in", renew)
+		if refusedErr != nil {
+			m.log.Warn("the router refused an optional port", "err", refusedErr)
+		}
+		m.log.Info("ports mapped", "router", r, "external_ip", ip, "mapped", fmt.Sprint(st.Mapped), "renew_in", renew)
 		m.publish(st)
 		timer.Reset(renew)
 	}
@@ -257,8 +280,8 @@ func (m *Mapper) run(ctx context.Context) {
 	m.closeErr = m.unmapAll(rctx, r, mapped)
 	if m.closeErr != nil {
 		m.log.Warn("removing port mappings", "err", m.closeErr)
-	} else if len(mapped) > 0 {
-		m.log.Info("port mappings removed", "mapped", fmt.Sprint(mapped))
+	} else if h := held(mapped); len(h) > 0 {
+		m.log.Info("port mappings removed", "mapped", fmt.Sprint(h))
 	}
 	m.publish(Status{Method: None})
 	close(m.changes)
@@ -266,30 +289,35 @@ func (m *Mapper) run(ctx context.Context) {
 
 // refresh makes (or renews) every mapping. Renewal asks for the external
 // ports granted before, so guests' addresses stay put. On any failure it
-// removes what it holds: never half-mapped. It returns the router's
-// external address, the mappings and the shortest lease granted.
-func (m *Mapper) refresh(ctx context.Context, r router, prev []Mapping) (net.IP, []Mapping, time.Duration, error) {
+// removes what it holds: never half-mapped — except an Optional mapping
+// the router refuses, which is left out alone (ExternalPort 0 in its
+// place) and refusedErr says why. It returns the router's external
+// address, the mappings in Config's order and the shortest lease granted.
+func (m *Mapper) refresh(ctx context.Context, r router, prev []Mapping) (ip net.IP, got []Mapping, lease time.Duration, refusedErr error, err error) {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	ip, err := r.externalIP(rctx)
+	ip, err = r.externalIP(rctx)
 	cancel()
 	if err != nil {
 		m.cleanup(r, prev)
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
-	var (
-		got   []Mapping
-		lease = m.cfg.Lease
-	)
+	lease = m.cfg.Lease
+	var refusals []error
 	for i, want := range m.cfg.Mappings {
-		if i < len(prev) {
+		if i < len(prev) && prev[i].ExternalPort != 0 {
 			want.ExternalPort = prev[i].ExternalPort
 		}
 		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		g, l, err := r.mapPort(rctx, want, m.cfg.Lease, m.cfg.Description)
 		cancel()
+		if err != nil && want.Optional && errors.Is(err, ErrRefused) {
+			refusals = append(refusals, err)
+			got = append(got, Mapping{})
+			continue
+		}
 		if err != nil {
 			m.cleanup(r, append(got, prev[min(i, len(prev)):]...))
-			return nil, nil, 0, err
+			return nil, nil, 0, nil, err
 		}
 		// A renewal may get another external port (the router
 		// restarted and gave ours away): the old one is then not ours
@@ -299,7 +327,19 @@ func (m *Mapper) refresh(ctx context.Context, r router, prev []Mapping) (net.IP,
 			lease = min(lease, l)
 		}
 	}
-	return ip, got, lease, nil
+	return ip, got, lease, errors.Join(refusals...), nil
+}
+
+// held are the mappings in ms the router holds: not the refused Optional
+// ones' places.
+func held(ms []Mapping) []Mapping {
+	var out []Mapping
+	for _, m := range ms {
+		if m.ExternalPort != 0 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // cleanup removes mappings after a failure, within the removal budget.
@@ -314,6 +354,7 @@ func (m *Mapper) cleanup(r router, ms []Mapping) {
 // unmapAll removes mappings in parallel, so a router that has gone costs
 // one timeout, not one per mapping.
 func (m *Mapper) unmapAll(ctx context.Context, r router, ms []Mapping) error {
+	ms = held(ms)
 	if r == nil || len(ms) == 0 {
 		return nil
 	}

@@ -133,6 +133,10 @@ func (u *upnpRouter) mapPort(ctx context.Context, want Mapping, lease time.Durat
 			return Mapping{}, 0, fmt.Errorf("portmap: the router did not answer UPnP (%s): %w", u.service, err)
 		case err != nil && code != upnpConflict && code != upnpConflictOtherMech:
 			return Mapping{}, 0, refused(want, UPnP, describeUPnP(err))
+		case want.Optional:
+			// That port or none: another one would not do what it
+			// is for (the CA checks a name on 443 alone).
+			return Mapping{}, 0, refused(want, UPnP, describeUPnP(err))
 		}
 		// The port is taken: try the next one.
 		tries++

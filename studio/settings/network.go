@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"slices"
 	"strings"
 
@@ -30,12 +31,20 @@ type Network struct {
 	// MapPorts asks the home router to forward the studio's ports (UPnP,
 	// NAT-PMP; studio.Config.MapPorts). On for a new user.
 	MapPorts bool
+	// Domain is a name of the user's whose DNS points at their public
+	// address: the studio gets a certificate browsers trust for it
+	// (studio.Config.Domain, serve's --domain); "" for none. ACMEEmail,
+	// optional, is where the CA may write about it.
+	Domain    string
+	ACMEEmail string
 }
 
 // Errors of Network.Validate and ICEServer.Validate, for errors.Is.
 var (
 	ErrBadICEServer = errors.New("bad STUN/TURN server")
 	ErrBadNATIP     = errors.New("bad NAT IP")
+	ErrBadDomain    = errors.New("bad domain")
+	ErrBadEmail     = errors.New("bad email address")
 )
 
 // ICEServer is one STUN or TURN server URL, e.g.
@@ -140,6 +149,31 @@ func ValidateNATIP(ip string) error {
 	return nil
 }
 
+// ValidateDomain checks a domain typed by the user: "" (none) or a full
+// name the studio can get a certificate for.
+func ValidateDomain(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return nil
+	}
+	if _, err := studio.CheckDomain(name); err != nil {
+		return &invalid{ErrBadDomain, strings.TrimPrefix(err.Error(), "studio: ")}
+	}
+	return nil
+}
+
+// ValidateEmail checks the contact address for the CA: "" (none) or an
+// address.
+func ValidateEmail(addr string) error {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return nil
+	}
+	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+		return &invalid{ErrBadEmail, fmt.Sprintf("%q is not an email address: type one like you@example.com, or nothing", addr)}
+	}
+	return nil
+}
+
 // Validate checks every server, that none is there twice, and the NAT IP.
 // Its errors never contain a password.
 func (n Network) Validate() error { return n.checkChange(Network{}) }
@@ -162,7 +196,17 @@ func (n Network) checkChange(old Network) error {
 		}
 	}
 	if n.NATIP != old.NATIP {
-		return ValidateNATIP(n.NATIP)
+		if err := ValidateNATIP(n.NATIP); err != nil {
+			return err
+		}
+	}
+	if n.Domain != old.Domain {
+		if err := ValidateDomain(n.Domain); err != nil {
+			return err
+		}
+	}
+	if n.ACMEEmail != old.ACMEEmail {
+		return ValidateEmail(n.ACMEEmail)
 	}
 	return nil
 }
@@ -177,13 +221,13 @@ func count(list []ICEServer, s ICEServer) int {
 	return n
 }
 
-// Configure sets the studio's STUN/TURN servers, NAT address and port
-// mapping from n. A
+// Configure sets the studio's STUN/TURN servers, NAT address, port
+// mapping and domain (with the CA's contact) from n. A
 // server or address that does not parse (a hand-edited file) is left out and
 // named in the error, which says where to fix it; the rest are used.
 func (n Network) Configure(c *studio.Config) error {
 	var errs []error
-	c.ICEServers, c.NAT1To1IPs, c.MapPorts = nil, nil, n.MapPorts
+	c.ICEServers, c.NAT1To1IPs, c.MapPorts, c.Domain, c.ACMEEmail = nil, nil, n.MapPorts, "", ""
 	for i, s := range n.ICEServers {
 		srv, err := s.Parse()
 		if err != nil {
@@ -197,6 +241,20 @@ func (n Network) Configure(c *studio.Config) error {
 			errs = append(errs, fmt.Errorf("your public (NAT) IP was left out (fix it in Settings → Network): %w", err))
 		} else {
 			c.NAT1To1IPs = []string{ip}
+		}
+	}
+	if d := strings.TrimSpace(n.Domain); d != "" {
+		if err := ValidateDomain(d); err != nil {
+			errs = append(errs, fmt.Errorf("your domain was left out (fix it in Settings → Network): %w", err))
+		} else {
+			c.Domain = d
+			// The email only matters with a domain; a bad one is left
+			// out alone (the CA takes none).
+			if err := ValidateEmail(n.ACMEEmail); err != nil {
+				errs = append(errs, fmt.Errorf("your email for Let's Encrypt was left out (fix it in Settings → Network): %w", err))
+			} else {
+				c.ACMEEmail = strings.TrimSpace(n.ACMEEmail)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -224,6 +282,8 @@ type fileNetwork struct {
 	ICEServers *[]string `json:"ice_servers,omitempty"`
 	NATIP      string    `json:"nat_ip,omitempty"`
 	MapPorts   *bool     `json:"map_ports,omitempty"` // absent: on
+	Domain     string    `json:"domain,omitempty"`
+	ACMEEmail  string    `json:"acme_email,omitempty"`
 }
 
 func fileNetworkOf(n Network) fileNetwork {
@@ -231,11 +291,12 @@ func fileNetworkOf(n Network) fileNetwork {
 	for _, s := range n.ICEServers {
 		urls = append(urls, s.Reveal())
 	}
-	return fileNetwork{ICEServers: &urls, NATIP: n.NATIP, MapPorts: &n.MapPorts}
+	return fileNetwork{ICEServers: &urls, NATIP: n.NATIP, MapPorts: &n.MapPorts, Domain: n.Domain, ACMEEmail: n.ACMEEmail}
 }
 
 func (f fileNetwork) network() Network {
-	n := Network{NATIP: strings.TrimSpace(f.NATIP), MapPorts: f.MapPorts == nil || *f.MapPorts}
+	n := Network{NATIP: strings.TrimSpace(f.NATIP), MapPorts: f.MapPorts == nil || *f.MapPorts,
+		Domain: strings.TrimSpace(f.Domain), ACMEEmail: strings.TrimSpace(f.ACMEEmail)}
 	if f.ICEServers == nil {
 		n.ICEServers = defaultNetwork().ICEServers
 		return n

@@ -21,7 +21,9 @@ func network() Network {
 			NewICEServer("stun:stun.example.com:3478"),
 			NewICEServer(" turn:ann:" + turnPass + "@turn.example.com:3478?transport=udp\n"),
 		},
-		NATIP: "203.0.113.7",
+		NATIP:     "203.0.113.7",
+		Domain:    "studio.example.com",
+		ACMEEmail: "ann@example.com",
 	}
 }
 
@@ -182,12 +184,17 @@ func TestNetworkValidate(t *testing.T) {
 		want error
 		says string
 	}{
-		"bad server": {func(n *Network) { n.ICEServers[1] = NewICEServer("turn:ann:" + turnPass + "@turn.example.com:0") }, ErrBadICEServer, "STUN/TURN server 2: turn:turn.example.com:0: the port"},
-		"twice":      {func(n *Network) { n.ICEServers = append(n.ICEServers, n.ICEServers[1]) }, ErrBadICEServer, "server 3 is the same as server 2"},
-		"not an IP":  {func(n *Network) { n.NATIP = "my.host.example" }, ErrBadNATIP, `"my.host.example" is not an IP address`},
-		"no IP":      {func(n *Network) { n.NATIP = "0.0.0.0" }, ErrBadNATIP, "not an IP address"},
-		"IPv6":       {func(n *Network) { n.NATIP = "2001:db8::7" }, nil, ""},
-		"none":       {func(n *Network) { *n = Network{} }, nil, ""},
+		"bad server":        {func(n *Network) { n.ICEServers[1] = NewICEServer("turn:ann:" + turnPass + "@turn.example.com:0") }, ErrBadICEServer, "STUN/TURN server 2: turn:turn.example.com:0: the port"},
+		"twice":             {func(n *Network) { n.ICEServers = append(n.ICEServers, n.ICEServers[1]) }, ErrBadICEServer, "server 3 is the same as server 2"},
+		"not an IP":         {func(n *Network) { n.NATIP = "my.host.example" }, ErrBadNATIP, `"my.host.example" is not an IP address`},
+		"no IP":             {func(n *Network) { n.NATIP = "0.0.0.0" }, ErrBadNATIP, "not an IP address"},
+		"IPv6":              {func(n *Network) { n.NATIP = "2001:db8::7" }, nil, ""},
+		"address as domain": {func(n *Network) { n.Domain = "203.0.113.7" }, ErrBadDomain, "not an address"},
+		"one label":         {func(n *Network) { n.Domain = "studio" }, ErrBadDomain, "want a full name like studio.example.com"},
+		"no domain":         {func(n *Network) { n.Domain = "" }, nil, ""},
+		"bad email":         {func(n *Network) { n.ACMEEmail = "ann at example.com" }, ErrBadEmail, "not an email address"},
+		"named email":       {func(n *Network) { n.ACMEEmail = "Ann <ann@example.com>" }, ErrBadEmail, "not an email address"},
+		"none":              {func(n *Network) { *n = Network{} }, nil, ""},
 	} {
 		n := network()
 		tc.edit(&n)
@@ -274,12 +281,16 @@ func TestConfigure(t *testing.T) {
 	if !reflect.DeepEqual(c.NAT1To1IPs, []string{"203.0.113.7"}) {
 		t.Errorf("NAT1To1IPs %q", c.NAT1To1IPs)
 	}
+	if c.Domain != "studio.example.com" || c.ACMEEmail != "ann@example.com" {
+		t.Errorf("Domain %q, ACMEEmail %q", c.Domain, c.ACMEEmail)
+	}
 
 	bad := network()
 	bad.ICEServers = append([]ICEServer{NewICEServer("turn:bob:" + turnPass + "@turn.example.com:99999")}, bad.ICEServers...)
 	bad.NATIP = "nowhere"
+	bad.Domain = "studio"
 	err := bad.Configure(&c)
-	if err == nil || !errors.Is(err, ErrBadICEServer) || !errors.Is(err, ErrBadNATIP) {
+	if err == nil || !errors.Is(err, ErrBadICEServer) || !errors.Is(err, ErrBadNATIP) || !errors.Is(err, ErrBadDomain) || c.Domain != "" || c.ACMEEmail != "" {
 		t.Fatalf("Configure with bad entries: %v", err)
 	}
 	msg := err.Error()

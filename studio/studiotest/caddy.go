@@ -22,8 +22,10 @@ type Caddy struct {
 	// Root is the CA that signed the site's certificate: a client that
 	// trusts only it trusts the site.
 	Root *x509.CertPool
-	cmd  *exec.Cmd
-	done chan error
+	// RootPEM is the same CA, for a browser's trust store (NSSHome).
+	RootPEM []byte
+	cmd     *exec.Cmd
+	done    chan error
 }
 
 // CaddyConfig is what StartCaddy serves.
@@ -88,7 +90,7 @@ func StartCaddy(ctx context.Context, cfg CaddyConfig) (*Caddy, error) {
 		if pem, err := os.ReadFile(rootFile); err == nil {
 			pool := x509.NewCertPool()
 			if pool.AppendCertsFromPEM(pem) {
-				c.Root = pool
+				c.Root, c.RootPEM = pool, pem
 			}
 		}
 		if c.Root != nil && siteUp(ctx, cfg) {

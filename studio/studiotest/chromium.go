@@ -42,9 +42,6 @@ var chromiumFlags = []string{
 	"--allow-loopback-in-peer-connection",
 	"--autoplay-policy=no-user-gesture-required",
 	"--mute-audio",
-	// The studio's self-signed certificate: a real guest clicks through
-	// the warning once.
-	"--ignore-certificate-errors",
 	"--window-size=1280,800",
 	"--remote-debugging-port=0",
 }
@@ -65,11 +62,22 @@ type Browser struct {
 
 // ChromiumIn says where a browser runs when not beside the test: Wrap
 // goes before its command line (ip netns exec NS), and Dial reaches its
-// DevTools port there (netlab's Lab.Dial).
+// DevTools port there (netlab's Lab.Dial). CheckCertificates makes the
+// browser check every certificate against what it trusts (its built-in
+// roots and the NSS database in $HOME/.pki/nssdb: NSSHome), as a real
+// guest's does.
 type ChromiumIn struct {
-	Wrap []string
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Wrap              []string
+	Dial              func(ctx context.Context, network, addr string) (net.Conn, error)
+	CheckCertificates bool
 }
+
+// ignoreCertificates is the flag a browser starts with unless
+// ChromiumIn.CheckCertificates: the studio's self-signed certificate, which
+// a real guest clicks through once. It also covers what no warning page
+// can: a TURN server's certificate over TLS (turns:), which Chromium then
+// takes unchecked, wrong name and all.
+const ignoreCertificates = "--ignore-certificate-errors"
 
 // Page is one tab.
 type Page struct {
@@ -99,7 +107,11 @@ func StartChromiumIn(ctx context.Context, in ChromiumIn, flags []string, urls ..
 	if err != nil {
 		return nil, nil, err
 	}
-	args := append(append(append([]string{}, chromiumFlags...), flags...), "--user-data-dir="+dir)
+	args := append(append([]string{}, chromiumFlags...), flags...)
+	if !in.CheckCertificates {
+		args = append(args, ignoreCertificates)
+	}
+	args = append(args, "--user-data-dir="+dir)
 	// Headless Chromium opens one URL from its command line; the other tabs
 	// come through DevTools once it is up.
 	args = append(args, urls[0])

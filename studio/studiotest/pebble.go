@@ -35,6 +35,9 @@ type Pebble struct {
 	// RootCAs trusts the directory's HTTPS (a certificate of httptest's,
 	// not Pebble's issuing root: see IssuingRoots).
 	RootCAs *x509.CertPool
+	// DirectoryCert is the directory's certificate (PEM), for a client
+	// that trusts it by file (SSL_CERT_FILE).
+	DirectoryCert []byte
 	// Resolver resolves names as Pebble's VA does, through the test DNS.
 	Resolver *net.Resolver
 
@@ -52,6 +55,15 @@ const PebbleGoroutine = "github.com/letsencrypt/pebble/v2/va.VAImpl.processTasks
 // does). Pebble's random waits and its rejected nonces are off, to keep
 // the test short and deterministic.
 func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
+	t.Helper()
+	return StartPebbleOn(t, tlsPort, httpPort, nil)
+}
+
+// StartPebbleOn is StartPebble with the directory served on the listener
+// listen makes (one in a NAT lab's namespace: netlab.Lab.Listen) instead
+// of one on 127.0.0.1. Its certificate is httptest's, for 127.0.0.1 and
+// example.com: a client elsewhere names it example.com (DirectoryCert).
+func StartPebbleOn(t testing.TB, tlsPort, httpPort int, listen func() (net.Listener, error)) *Pebble {
 	t.Helper()
 	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
@@ -71,9 +83,19 @@ func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 	ca := ca.New(logger, p.db, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "The default profile"}})
 	va := va.New(logger, httpPort, tlsPort, false, dnsAddr, p.db)
 	w := wfe.New(logger, p.db, va, ca, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
-	p.acme = httptest.NewTLSServer(w.Handler())
+	p.acme = httptest.NewUnstartedServer(w.Handler())
+	if listen != nil {
+		ln, err := listen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.acme.Listener.Close()
+		p.acme.Listener = ln
+	}
+	p.acme.StartTLS()
 	p.mgmt = httptest.NewTLSServer(w.ManagementHandler())
 	p.Directory = p.acme.URL + wfe.DirectoryPath
+	p.DirectoryCert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.acme.Certificate().Raw})
 	p.RootCAs = x509.NewCertPool()
 	p.RootCAs.AddCert(p.acme.Certificate())
 	return p
@@ -135,14 +157,9 @@ func (p *Pebble) Block(name string) error { return p.db.AddBlockedDomain(name) }
 // IssuingRoots is a pool of Pebble's issuing root only (from its management
 // interface, /roots/0): what a browser that trusted Pebble would trust.
 func (p *Pebble) IssuingRoots() (*x509.CertPool, error) {
-	resp, err := p.mgmt.Client().Get(p.mgmt.URL + wfe.RootCertPath + "0")
+	b, err := p.IssuingRootPEM()
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("pebble: root: %d %v", resp.StatusCode, err)
 	}
 	blk, _ := pem.Decode(b)
 	if blk == nil {
@@ -155,6 +172,21 @@ func (p *Pebble) IssuingRoots() (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(root)
 	return pool, nil
+}
+
+// IssuingRootPEM is Pebble's issuing root as PEM, for a browser's trust
+// store (NSSHome).
+func (p *Pebble) IssuingRootPEM() ([]byte, error) {
+	resp, err := p.mgmt.Client().Get(p.mgmt.URL + wfe.RootCertPath + "0")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("pebble: root: %d %v", resp.StatusCode, err)
+	}
+	return b, nil
 }
 
 // Close stops the CA and its DNS; a studio then can no longer reach it.

@@ -6,7 +6,7 @@
 // second home router with a guest behind it.
 //
 //	studio 198.19.1.10 ─ lan│CreatorRouter│wan 198.18.0.11 ─┐
-//	                    198.19.1.1 (masquerade)               ├─ br0 Internet 198.18.0.1
+//	                    198.19.1.1 (masquerade)               ├─ br0 Internet 198.18.0.1 (and .2)
 //	guest  198.19.2.10 ─ lan│GuestRouter  │wan 198.18.0.12 ─┘
 //	                    198.19.2.1 (masquerade, or fully-random = symmetric)
 //
@@ -50,6 +50,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,7 @@ import (
 // labs apart.
 var (
 	InternetIP          = net.IPv4(198, 18, 0, 1)
+	InternetIP2         = net.IPv4(198, 18, 0, 2) // a second server on a port the first has (TURN on 443 beside a proxy)
 	CreatorRouterWANIP  = net.IPv4(198, 18, 0, 11)
 	CreatorRouterLANIP  = net.IPv4(198, 19, 1, 1)
 	StudioIP            = net.IPv4(198, 19, 1, 10)
@@ -99,8 +101,9 @@ type Lab struct {
 	t      testing.TB
 	suffix string
 
-	mu     sync.Mutex // guards procs, closed and stun
+	mu     sync.Mutex // guards procs, closed, stun and etc
 	procs  []*Proc
+	etc    []string // /etc/netns/NS folders made by Hosts
 	closed bool
 	stun   *Proc // the STUN responder for miniupnpd, when started
 }
@@ -177,6 +180,7 @@ func (l *Lab) build(opts Options) error {
 	}
 	steps := [][]string{
 		{"ip", "addr", "add", InternetIP.String() + "/24", "dev", "br0"},
+		{"ip", "addr", "add", InternetIP2.String() + "/24", "dev", "br0"},
 		{"ip", "link", "set", "br0", "up"},
 	}
 	for _, s := range steps {
@@ -336,6 +340,48 @@ func (l *Lab) Restore(ns string) error {
 	return l.Run(ns, "nft", "delete", "table", "inet", "netlab_cut")
 }
 
+// webOnlyRules let a router's LAN out over TCP to port 443 alone, as a
+// locked-down office network does: no UDP (so no STUN, no ICE over UDP, no
+// TURN over UDP), no other TCP port.
+const webOnlyRules = `
+table inet netlab_webonly {
+	chain forward {
+		type filter hook forward priority -350; policy accept;
+		iifname "lan" meta l4proto udp drop
+		iifname "lan" meta l4proto != tcp drop
+		iifname "lan" tcp dport != 443 drop
+		iifname "wan" meta l4proto udp drop
+	}
+}
+`
+
+// WebOnly makes router ns let its LAN out only over TCP to port 443 (and
+// in only what answers that), like an office firewall that allows the web
+// and nothing else.
+func (l *Lab) WebOnly(ns string) error {
+	return l.nft(ns, webOnlyRules)
+}
+
+// Hosts gives the processes started in namespace ns from now on an
+// /etc/hosts of their own, with these lines ("198.18.0.11 studio.test"):
+// ip netns exec mounts /etc/netns/NS/hosts over /etc/hosts. The lab has
+// no DNS; this is how a program that resolves names the ordinary way
+// (greenroom serve checking its --domain) finds one. Close removes it.
+func (l *Lab) Hosts(ns string, lines ...string) error {
+	dir := filepath.Join("/etc/netns", ns)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("netlab: hosts: %w", err)
+	}
+	l.mu.Lock()
+	l.etc = append(l.etc, dir)
+	l.mu.Unlock()
+	content := "127.0.0.1 localhost\n" + strings.Join(lines, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(content), 0o644); err != nil {
+		return fmt.Errorf("netlab: hosts: %w", err)
+	}
+	return nil
+}
+
 // Close stops every process the lab started and deletes its namespaces
 // (which deletes their links). New registers it with t.Cleanup; it is safe
 // to call twice.
@@ -346,9 +392,14 @@ func (l *Lab) Close() {
 		return
 	}
 	l.closed = true
-	procs := l.procs
-	l.procs = nil
+	procs, etc := l.procs, l.etc
+	l.procs, l.etc = nil, nil
 	l.mu.Unlock()
+	for _, dir := range etc {
+		if err := os.RemoveAll(dir); err != nil {
+			l.t.Errorf("netlab: teardown: %v", err)
+		}
+	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].Stop()
 	}

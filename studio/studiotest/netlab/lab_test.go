@@ -13,7 +13,8 @@ func TestMain(m *testing.M) { Main(m) }
 
 // TestLab checks the lab's promises: both LANs reach the internet through
 // their router's NAT, the guard keeps traffic inside 198.18.0.0/15, Cut
-// and Restore cut a router's link, and Close leaves nothing behind.
+// and Restore cut a router's link, WebOnly lets out TCP to 443 alone, and
+// Close leaves nothing behind.
 func TestLab(t *testing.T) {
 	lab := New(t, Options{GuestNAT: Symmetric})
 	echo := net.JoinHostPort(InternetIP.String(), "9000")
@@ -53,6 +54,21 @@ func TestLab(t *testing.T) {
 	}
 	if _, err := lab.DialTCP(lab.Guest, echo); err != nil {
 		t.Errorf("after Restore: %v", err)
+	}
+
+	// An office network: TCP to 443 only.
+	web := net.JoinHostPort(InternetIP2.String(), "443")
+	if _, err := lab.StartEcho(lab.Internet, web); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.WebOnly(lab.GuestRouter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.DialTCP(lab.Guest, web); err != nil {
+		t.Errorf("behind WebOnly, to port 443: %v", err)
+	}
+	if _, err := lab.DialTCP(lab.Guest, echo); err == nil {
+		t.Error("behind WebOnly, the guest reached port 9000")
 	}
 
 	lab.Close()

@@ -20,8 +20,15 @@ import (
 const (
 	joinTimeout  = 10 * time.Second // to send "join" after connecting
 	writeTimeout = 5 * time.Second  // per signaling message
-	pingInterval = 20 * time.Second // keeps NATs open and finds dead peers
-	pongTimeout  = 2 * pingInterval
+	// A ping every 2 s keeps NATs open and finds dead peers: a page that
+	// answers nothing for pongTimeout is gone (a laptop closed, a network
+	// gone; a killed tab's socket closes at once). 6 s tolerates a blip of
+	// about 4 s: TCP resends the ping into the gap 0.2, 0.6, 1.4 and 3 s
+	// after sending it, and the pong is back within the timeout while the
+	// gap closes before the last of those (it was 40 s, which kept a gone
+	// guest's page "on stage" for most of a minute).
+	pingInterval = 2 * time.Second
+	pongTimeout  = 6 * time.Second
 	outQueue     = 64 // signaling messages a guest may fall behind
 	maxInvalid   = 20 // refused messages before the studio gives up
 
@@ -330,9 +337,14 @@ func (g *guest) teardown() {
 	// back to; one that left, was kicked or replaced, or misbehaved is out
 	// (leave and detach act only if this session still is the guest's).
 	lost := errors.Is(reason, errLost) || errors.Is(reason, errMediaFailed)
-	if lost && g.st.show.detach(g.id, g) {
-		g.st.holdPlace(g.id)
-	} else {
+	held := false
+	if lost {
+		var leaving time.Time
+		if leaving, held = g.st.show.detach(g.id, g); held {
+			g.st.holdPlace(g.id, leaving)
+		}
+	}
+	if !held {
 		g.st.show.leave(g.id, g)
 	}
 	if g.pc != nil {

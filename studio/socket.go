@@ -80,10 +80,13 @@ func (g *guest) socketLost(sock *socket) {
 		g.cancel(errLost)
 		return
 	}
-	g.log.Info("signaling lost; the session waits for the page", "for", g.st.cfg.ReconnectGrace)
 	g.dropSocket()
-	g.st.show.away(g.id, g)
-	g.orphanDue = time.After(g.st.cfg.ReconnectGrace)
+	leaving, ok := g.st.show.away(g.id, g)
+	if !ok {
+		leaving = time.Now().Add(g.st.cfg.ReconnectGrace) // replaced: its successor speaks for the guest
+	}
+	g.log.Info("signaling lost; the session waits for the page", "for", time.Until(leaving).Round(time.Second))
+	g.orphanDue = time.After(time.Until(leaving))
 }
 
 // adopt takes a page's new socket for a session that lives on: the page
@@ -153,7 +156,8 @@ func (s *Studio) adopt(join signal.Message, ws *websocket.Conn) bool {
 func (g *guest) reader(sock *socket) {
 	ws := sock.ws
 	// Pings from the writer keep the deadline moving while the guest is
-	// silent; a guest that stops answering them is gone.
+	// silent; a guest that stops answering them (and sends nothing else)
+	// is gone.
 	_ = ws.SetReadDeadline(time.Now().Add(pongTimeout))
 	ws.SetPongHandler(func(string) error {
 		return ws.SetReadDeadline(time.Now().Add(pongTimeout))
@@ -161,6 +165,9 @@ func (g *guest) reader(sock *socket) {
 	invalid := 0
 	for {
 		_, data, err := ws.ReadMessage()
+		if err == nil {
+			_ = ws.SetReadDeadline(time.Now().Add(pongTimeout))
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):

@@ -341,4 +341,28 @@ func TestGoneGuestDefaultGrace(t *testing.T) {
 	if studio.DefaultReconnectGrace != 10*time.Second {
 		t.Errorf("DefaultReconnectGrace %v", studio.DefaultReconnectGrace)
 	}
+
+	// The window changes it for those who go from then on; Ann's
+	// countdown goes on as it was.
+	if err := s.SetReconnectGrace(time.Second); err == nil {
+		t.Error("a grace of 1 s was taken")
+	}
+	if err := s.SetReconnectGrace(4 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: audioOgg})
+	eventually(t, "Bob's media to flow", func() bool { return connected(s, bob.ID) })
+	bob.DropSignaling()
+	gone = time.Now()
+	eventually(t, "Bob's countdown", func() bool {
+		var ok bool
+		p, ok = apiGuest(t, s, bob.ID)
+		return ok && !p.LeavingAt.IsZero()
+	})
+	if at := p.LeavingAt.Sub(gone); at < 3900*time.Millisecond || at > 5*time.Second {
+		t.Errorf("Bob leaving %v after his socket broke, want 4 s", at)
+	}
+	if ann, _ := apiGuest(t, s, g.ID); ann.LeavingIn > 10 || ann.LeavingIn < 1 {
+		t.Errorf("Ann's countdown is at %d s", ann.LeavingIn)
+	}
 }

@@ -232,6 +232,21 @@ func newShow(hostName string, grace time.Duration) *show {
 	return sh
 }
 
+// setGrace changes how long the places of guests who go from now on are
+// held (Config.ReconnectGrace); those counting down keep their deadline.
+func (sh *show) setGrace(d time.Duration) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.grace = d
+}
+
+// reconnectGrace is how long a place is held now.
+func (sh *show) reconnectGrace() time.Duration {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.grace
+}
+
 // cleanName makes a display name safe to show anywhere: trimmed, no control
 // characters, at most 64 runes.
 func cleanName(name string) (string, error) {

@@ -83,7 +83,7 @@ func (g *guest) socketLost(sock *socket) {
 	g.dropSocket()
 	leaving, ok := g.st.show.away(g.id, g)
 	if !ok {
-		leaving = time.Now().Add(g.st.cfg.ReconnectGrace) // replaced: its successor speaks for the guest
+		leaving = time.Now().Add(g.st.show.reconnectGrace()) // replaced: its successor speaks for the guest
 	}
 	g.log.Info("signaling lost; the session waits for the page", "for", time.Until(leaving).Round(time.Second))
 	g.orphanDue = time.After(time.Until(leaving))

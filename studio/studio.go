@@ -181,8 +181,8 @@ const (
 // MaxReconnectGrace], in words for the user.
 func CheckReconnectGrace(d time.Duration) error {
 	if d < MinReconnectGrace || d > MaxReconnectGrace {
-		return fmt.Errorf("the time a gone guest has to come back must be between %v and %v, not %v",
-			MinReconnectGrace, MaxReconnectGrace, d)
+		return fmt.Errorf("the time a gone guest has to come back must be %d to %d seconds, not %g",
+			int(MinReconnectGrace/time.Second), int(MaxReconnectGrace/time.Second), d.Seconds())
 	}
 	return nil
 }
@@ -542,6 +542,18 @@ func (s *Studio) SetICEServers(servers []webrtc.ICEServer) error {
 	default:
 	}
 	s.log.Info("ICE servers for guests joining from now on", "urls", iceURLs(servers))
+	return nil
+}
+
+// SetReconnectGrace changes Config.ReconnectGrace for the guests who go
+// from now on; those counting down already keep their deadline. A grace
+// out of CheckReconnectGrace's range is refused and changes nothing.
+func (s *Studio) SetReconnectGrace(d time.Duration) error {
+	if err := CheckReconnectGrace(d); err != nil {
+		return fmt.Errorf("studio: %w", err)
+	}
+	s.show.setGrace(d)
+	s.log.Info("gone guests keep their place", "for", d)
 	return nil
 }
 

@@ -8,17 +8,22 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"greenroom/encode"
 	"greenroom/encode/compositor"
 	"greenroom/encode/scene"
 	"greenroom/studio"
+	"greenroom/studio/signal"
 	"greenroom/studio/studiotest"
 )
 
@@ -364,5 +369,56 @@ func TestGoneGuestDefaultGrace(t *testing.T) {
 	}
 	if ann, _ := apiGuest(t, s, g.ID); ann.LeavingIn > 10 || ann.LeavingIn < 1 {
 		t.Errorf("Ann's countdown is at %d s", ann.LeavingIn)
+	}
+}
+
+// The signaling socket's liveness (issue #10): a page that has answered
+// no ping for 3 s (as in a blip) is still in; one silent for good is
+// noticed as gone about 6 s after its last answer (pings every 2 s, pongs
+// due within 6 s), where it took 40 s before.
+func TestSilentPageIsNoticed(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	u := strings.Replace(s.GuestURL(), "http", "ws", 1) + "/ws"
+	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteJSON(signal.Message{Type: signal.TypeJoin, Name: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	var welcome signal.Message
+	if err := ws.ReadJSON(&welcome); err != nil || welcome.Type != signal.TypeWelcome {
+		t.Fatalf("welcome: %+v %v", welcome, err)
+	}
+	// read answers pings (gorilla does, while reading) for d.
+	read := func(d time.Duration) {
+		_ = ws.SetReadDeadline(time.Now().Add(d))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+					t.Fatalf("the studio closed the socket: %v", err)
+				}
+				return
+			}
+		}
+	}
+	read(2500 * time.Millisecond) // answers a ping or so: the studio's clock runs from here
+	// gorilla's connection is of no use after a read timed out: a blip is
+	// a pause between reads. Nothing more is read from here; pings wait.
+	time.Sleep(3 * time.Second)
+	if p := find(s, welcome.ID); p.Media == studio.MediaLost || p.ID == "" {
+		t.Fatalf("a page silent for 3 s is taken for gone: %+v", p)
+	}
+	silent := time.Now().Add(-3 * time.Second)
+	eventually(t, "the silent page to be noticed", func() bool { return find(s, welcome.ID).Media == studio.MediaLost })
+	took := time.Since(silent)
+	t.Logf("a silent page noticed %v after its last answer", took.Round(10*time.Millisecond))
+	if took > 8*time.Second {
+		t.Errorf("a silent page noticed %v after its last answer, want about 6 s", took)
+	}
+	if p := find(s, welcome.ID); p.LeavingAt.IsZero() {
+		t.Errorf("noticed, but no countdown: %+v", p)
 	}
 }

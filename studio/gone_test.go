@@ -259,32 +259,43 @@ func onStageBesideHost(t *testing.T, s *studio.Studio, pipe *encode.Pipeline, w 
 }
 
 // A pion guest on stage whose network goes at once (its socket closes and
-// its media stops): the placeholder within a second in its tile, the
-// countdown, out after the grace, nothing left behind.
+// its media stops), or who closes its connection (its DTLS goodbye ends
+// its tracks in the studio before its grace is over): the placeholder
+// within a second in its tile, which stays, the countdown, out after the
+// grace, nothing left behind.
 func TestGoneGuestPion(t *testing.T) {
-	checkLeaks(t)
-	const grace = 2 * time.Second
-	s, _, pipe := startShow(t, studio.ProgramConfig{}, func(c *studio.Config) { c.ReconnectGrace = grace })
-	w := watchTile(pipe, guestCell())
-	time.Sleep(500 * time.Millisecond) // the host's feed and the preview settle
-	before := countResources()
+	for _, tc := range []struct {
+		name string
+		gone func(*studiotest.Client)
+	}{
+		{"network gone", func(g *studiotest.Client) { g.BreakPath(); g.DropSignaling() }},
+		{"closed", func(g *studiotest.Client) { g.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			const grace = 2 * time.Second
+			s, _, pipe := startShow(t, studio.ProgramConfig{}, func(c *studio.Config) { c.ReconnectGrace = grace })
+			w := watchTile(pipe, guestCell())
+			time.Sleep(500 * time.Millisecond) // the host's feed and the preview settle
+			before := countResources()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	g, err := studiotest.Join(ctx, s.GuestURL(), "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, Movable: true})
-	if err != nil {
-		t.Fatal(err)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			g, err := studiotest.Join(ctx, s.GuestURL(), "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, Movable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			onStageBesideHost(t, s, pipe, w, g.ID)
+
+			gone := time.Now()
+			tc.gone(g)
+			goneGuest(t, s, pipe, w, g.ID, gone, grace)
+			g.Close()
+			after := backTo(t, before)
+			t.Logf("goroutines %d → %d, file descriptors %d → %d", before.goroutines, after.goroutines, before.fds, after.fds)
+		})
 	}
-	defer g.Close()
-	onStageBesideHost(t, s, pipe, w, g.ID)
-
-	g.BreakPath()
-	gone := time.Now()
-	g.DropSignaling()
-	goneGuest(t, s, pipe, w, g.ID, gone, grace)
-	g.Close()
-	after := backTo(t, before)
-	t.Logf("goroutines %d → %d, file descriptors %d → %d", before.goroutines, after.goroutines, before.fds, after.fds)
 }
 
 // The case with a real browser: a Chromium guest on stage whose
@@ -420,5 +431,77 @@ func TestSilentPageIsNoticed(t *testing.T) {
 	}
 	if p := find(s, welcome.ID); p.LeavingAt.IsZero() {
 		t.Errorf("noticed, but no countdown: %+v", p)
+	}
+}
+
+// A gone guest whose page comes back within the grace without its
+// connection (reloaded: a new session with its resume key) keeps its
+// place: the same participant on stage, its countdown stopped, its tile
+// never out of the program (the old session's tracks end before the new
+// one's come) and its picture back in it.
+func TestGoneGuestComesBack(t *testing.T) {
+	checkLeaks(t)
+	s, _, pipe := startShow(t, studio.ProgramConfig{}, func(c *studio.Config) { c.ReconnectGrace = 10 * time.Second })
+	w := watchTile(pipe, guestCell())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, Movable: true}
+	g, err := studiotest.Join(ctx, s.GuestURL(), "Ann", av)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	onStageBesideHost(t, s, pipe, w, g.ID)
+
+	// The tile must stay in the program all along: watched from here.
+	var left sync.Once
+	var leftAt time.Time
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if in := pipe.Input(g.ID); in == nil || in.Hidden() {
+				left.Do(func() { leftAt = time.Now() })
+			}
+		}
+	}()
+	defer func() { close(stop); <-watched }()
+
+	g.BreakPath()
+	g.DropSignaling()
+	eventually(t, "the placeholder and the countdown", func() bool {
+		since, _ := w.placeholderSince()
+		p, _ := apiGuest(t, s, g.ID)
+		return !since.IsZero() && !p.LeavingAt.IsZero()
+	})
+	// Its media fails meanwhile on a real network; here the page comes
+	// back first, as a reloaded page does: a new connection, the old
+	// session replaced.
+	g.Close()
+	av.ResumeID, av.ResumeKey = g.ID, g.ResumeKey
+	back, err := studiotest.Join(ctx, s.GuestURL(), "Ann", av)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if back.ID != g.ID {
+		t.Fatalf("back as %s, want %s", back.ID, g.ID)
+	}
+	eventually(t, "its picture back in its tile", func() bool {
+		since, other := w.placeholderSince()
+		return since.IsZero() && other >= previewFPS
+	})
+	p, _ := apiGuest(t, s, g.ID)
+	if p.Place != string(studio.PlaceStage) || !p.LeavingAt.IsZero() || p.LeavingIn != 0 {
+		t.Errorf("back: %+v, want on stage and no countdown", p)
+	}
+	if !leftAt.IsZero() {
+		t.Errorf("the guest's tile left the program at %v while it came back", leftAt.Format("15:04:05.000"))
 	}
 }

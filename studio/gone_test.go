@@ -175,6 +175,19 @@ func apiGuest(t *testing.T, s *studio.Studio, id string) (p stateGuest, ok bool)
 	return stateGuest{}, false
 }
 
+// countingDown waits until /api/state counts guest id down to its
+// leaving, and returns the guest as it says.
+func countingDown(t *testing.T, s *studio.Studio, id string) stateGuest {
+	t.Helper()
+	var p stateGuest
+	eventually(t, "the countdown in /api/state", func() bool {
+		var ok bool
+		p, ok = apiGuest(t, s, id)
+		return ok && !p.LeavingAt.IsZero()
+	})
+	return p
+}
+
 // goneGuest follows a guest on stage beside the host from the moment its
 // media stopped (gone): its tile shows the placeholder within
 // placeholderWithin, in its place; /api/state counts down grace; it
@@ -197,12 +210,7 @@ func goneGuest(t *testing.T, s *studio.Studio, pipe *encode.Pipeline, w *program
 	}
 
 	// The countdown, as the host's card and the control API show it.
-	var p stateGuest
-	eventually(t, "the countdown in /api/state", func() bool {
-		var ok bool
-		p, ok = apiGuest(t, s, id)
-		return ok && !p.LeavingAt.IsZero()
-	})
+	p := countingDown(t, s, id)
 	t.Logf("/api/state: %+v", p)
 	if p.Place != string(studio.PlaceStage) || p.Media != string(studio.MediaLost) {
 		t.Errorf("counting down: place %q media %q, want stage and lost", p.Place, p.Media)
@@ -342,12 +350,7 @@ func TestGoneGuestDefaultGrace(t *testing.T) {
 	eventually(t, "Ann's media to flow", func() bool { return connected(s, g.ID) })
 	g.DropSignaling()
 	gone := time.Now()
-	var p stateGuest
-	eventually(t, "the countdown", func() bool {
-		var ok bool
-		p, ok = apiGuest(t, s, g.ID)
-		return ok && !p.LeavingAt.IsZero()
-	})
+	p := countingDown(t, s, g.ID)
 	if at := p.LeavingAt.Sub(gone); at < 9900*time.Millisecond || at > 11*time.Second {
 		t.Errorf("leaving %v after the socket broke, want 10 s", at)
 	}
@@ -370,11 +373,7 @@ func TestGoneGuestDefaultGrace(t *testing.T) {
 	eventually(t, "Bob's media to flow", func() bool { return connected(s, bob.ID) })
 	bob.DropSignaling()
 	gone = time.Now()
-	eventually(t, "Bob's countdown", func() bool {
-		var ok bool
-		p, ok = apiGuest(t, s, bob.ID)
-		return ok && !p.LeavingAt.IsZero()
-	})
+	p = countingDown(t, s, bob.ID)
 	if at := p.LeavingAt.Sub(gone); at < 3900*time.Millisecond || at > 5*time.Second {
 		t.Errorf("Bob leaving %v after his socket broke, want 4 s", at)
 	}

@@ -52,8 +52,15 @@
   // 720p (issue #4).
   const VP8_HINTS = "x-google-start-bitrate=1500;x-google-min-bitrate=800";
   // Reconnect attempts before giving up: with the backoff below, about a
-  // minute — longer than the studio holds a lost guest's place.
-  const MAX_RETRIES = 9;
+  // minute — longer than the studio holds a lost guest's place by default
+  // (10 s; the host may set up to 10 min).
+  const MAX_RETRIES = 30;
+  // The longest wait between reconnect attempts: the studio holds our
+  // place for 10 s by default, counted from when it noticed (at once, or
+  // 6 s after our last answer), so several attempts must fall within it
+  // once the network is back (a cap of 10 s let a page back after 8 s
+  // first try again at 15.5 s).
+  const MAX_RETRY_DELAY = 2000;
   // Failed media attempts in a row before the page says it can't reach the
   // studio: one may be bad luck, two is a network that won't let us in.
   const MEDIA_FAILS = 2;
@@ -327,7 +334,7 @@
       end("Lost the connection to the studio. Check your network and join again.");
       return;
     }
-    const delay = Math.min(10000, 500 * 2 ** state.retry);
+    const delay = Math.min(MAX_RETRY_DELAY, 500 * 2 ** state.retry);
     state.retry++;
     setStatus(trying("Connection lost — reconnecting…"));
     state.retryTimer = setTimeout(() => connect(keep), delay);

@@ -21,6 +21,7 @@ import (
 
 	"greenroom/encode"
 	"greenroom/encode/compositor"
+	"greenroom/encode/decode"
 	"greenroom/encode/scene"
 	"greenroom/studio"
 	"greenroom/studio/signal"
@@ -117,12 +118,16 @@ func guestCell() image.Rectangle {
 	return cells[1]
 }
 
-// resources is what a guest who came and went must give back.
-type resources struct{ goroutines, fds int }
+// resources is what a guest who came and went must give back: goroutines,
+// file descriptors and FFmpeg decoders.
+type resources struct {
+	goroutines, fds int
+	decoders        int64
+}
 
 func countResources() resources {
 	fds, _ := os.ReadDir("/proc/self/fd")
-	return resources{runtime.NumGoroutine(), len(fds)}
+	return resources{runtime.NumGoroutine(), len(fds), decode.Live()}
 }
 
 // backTo waits (up to 15 s: pion's goroutines end a little after Close
@@ -134,14 +139,14 @@ func backTo(t *testing.T, before resources) resources {
 	var now resources
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		now = countResources()
-		if now.goroutines <= before.goroutines && now.fds <= before.fds+fdSlack {
+		if now.goroutines <= before.goroutines && now.fds <= before.fds+fdSlack && now.decoders <= before.decoders {
 			return now
 		}
 		if time.Now().After(deadline) {
 			var stacks bytes.Buffer
 			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-			t.Fatalf("after the guest left: %d goroutines (%d before), %d file descriptors (%d before)\n%s",
-				now.goroutines, before.goroutines, now.fds, before.fds, stacks.String())
+			t.Fatalf("after the guest left: %d goroutines (%d before), %d file descriptors (%d before), %d decoders (%d before)\n%s",
+				now.goroutines, before.goroutines, now.fds, before.fds, now.decoders, before.decoders, stacks.String())
 		}
 	}
 }
@@ -295,13 +300,16 @@ func TestGoneGuestPion(t *testing.T) {
 			}
 			defer g.Close()
 			onStageBesideHost(t, s, pipe, w, g.ID)
+			if decode.Live() <= before.decoders {
+				t.Error("the guest's decoders are not counted: the leak check would see nothing")
+			}
 
 			gone := time.Now()
 			tc.gone(g)
 			goneGuest(t, s, pipe, w, g.ID, gone, grace)
 			g.Close()
 			after := backTo(t, before)
-			t.Logf("goroutines %d → %d, file descriptors %d → %d", before.goroutines, after.goroutines, before.fds, after.fds)
+			t.Logf("goroutines %d → %d, file descriptors %d → %d, decoders %d → %d", before.goroutines, after.goroutines, before.fds, after.fds, before.decoders, after.decoders)
 		})
 	}
 }
@@ -332,13 +340,16 @@ func TestGoneGuestChromium(t *testing.T) {
 	var id string
 	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
 	onStageBesideHost(t, s, pipe, w, id)
+	if decode.Live() <= before.decoders {
+		t.Error("the guest's decoders are not counted: the leak check would see nothing")
+	}
 
 	gone := time.Now()
 	b.Close() // SIGKILL to the browser's process group, and waits for it to exit
 	page.Close()
 	goneGuest(t, s, pipe, w, id, gone, grace)
 	after := backTo(t, before)
-	t.Logf("goroutines %d → %d, file descriptors %d → %d", before.goroutines, after.goroutines, before.fds, after.fds)
+	t.Logf("goroutines %d → %d, file descriptors %d → %d, decoders %d → %d", before.goroutines, after.goroutines, before.fds, after.fds, before.decoders, after.decoders)
 }
 
 // The default grace is 10 s: a pion guest whose socket breaks is

@@ -515,3 +515,222 @@ func TestGoneGuestComesBack(t *testing.T) {
 		t.Errorf("the guest's tile left the program at %v while it came back", leftAt.Format("15:04:05.000"))
 	}
 }
+
+// pausableProxy forwards TCP connections to a target, and can hold
+// everything in both directions while paused, as a network blip does
+// (the connections stay open; what waits goes through on resume), or
+// freeze the connections open now for good while new ones go through, as
+// a network change does to a page's socket (the page's side never hears
+// that it broke).
+type pausableProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	paused bool
+	gates  []*gate
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+// gate holds one connection's traffic while shut.
+type gate struct {
+	mu   sync.Mutex
+	open chan struct{} // closed while traffic flows
+}
+
+func newGate(open bool) *gate {
+	g := &gate{open: make(chan struct{})}
+	if open {
+		close(g.open)
+	}
+	return g
+}
+
+func (g *gate) wait() {
+	g.mu.Lock()
+	ch := g.open
+	g.mu.Unlock()
+	<-ch
+}
+
+func (g *gate) set(open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.open:
+		if !open {
+			g.open = make(chan struct{})
+		}
+	default:
+		if open {
+			close(g.open)
+		}
+	}
+}
+
+func newPausableProxy(t *testing.T, target string) *pausableProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pausableProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			g := newGate(!p.paused)
+			p.gates = append(p.gates, g)
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			p.wg.Add(2)
+			go p.pipe(g, c, up)
+			go p.pipe(g, up, c)
+		}
+	}()
+	t.Cleanup(p.close)
+	return p
+}
+
+// pipe copies from src to dst, waiting while g is shut.
+func (p *pausableProxy) pipe(g *gate, dst, src net.Conn) {
+	defer p.wg.Done()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		g.wait()
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pause holds every connection's traffic, and new ones', until unpause.
+func (p *pausableProxy) pause() { p.setAll(false, true) }
+
+func (p *pausableProxy) unpause() { p.setAll(true, false) }
+
+// freeze holds the traffic of the connections open now, for good; new
+// ones go through.
+func (p *pausableProxy) freeze() { p.setAll(false, false) }
+
+func (p *pausableProxy) setAll(open, paused bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = paused
+	for _, g := range p.gates {
+		g.set(open)
+	}
+}
+
+func (p *pausableProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.unpause()
+	p.wg.Wait()
+}
+
+// A page whose signaling goes quiet (a blip longer than the socket
+// lets pass unseen; its media still flows) is taken for gone about 6 s
+// after its last answer: the host sees the countdown. When it answers
+// again over the same socket, the session simply goes on — no rejoin, no
+// new socket — and the countdown stops. Quiet for good, it leaves after
+// the grace.
+func TestQuietPageComesBackOverItsSocket(t *testing.T) {
+	checkLeaks(t)
+	const grace = 3 * time.Second
+	s := newStudio(t, func(c *studio.Config) { c.ReconnectGrace = grace })
+	proxy := newPausableProxy(t, s.Addr().String())
+	link := strings.Replace(s.GuestURL(), s.Addr().String(), proxy.ln.Addr().String(), 1)
+	ann := join2(t, link, "Ann", studiotest.Options{AudioOgg: audioOgg})
+	eventually(t, "Ann's media to flow", func() bool { return connected(s, ann.ID) })
+
+	for round := range 2 {
+		time.Sleep(2500 * time.Millisecond) // answers a ping or so: the studio's clock runs from here
+		proxy.pause()
+		quiet := time.Now()
+		p := countingDown(t, s, ann.ID)
+		took := time.Since(quiet)
+		t.Logf("round %d: quiet page taken for gone after %v, %d s left", round, took.Round(10*time.Millisecond), p.LeavingIn)
+		if took < 3*time.Second || took > 8*time.Second {
+			t.Errorf("a quiet page taken for gone after %v, want about 6 s", took)
+		}
+		if round == 1 {
+			break
+		}
+		proxy.unpause()
+		eventually(t, "Ann to be back over her socket", func() bool {
+			p := find(s, ann.ID)
+			return p.Connected && p.LeavingAt.IsZero() && p.Place != ""
+		})
+		if bye, errs := ann.Bye(), ann.Errors(); bye != "" || len(errs) > 0 {
+			t.Errorf("Ann's session: bye %q, errors %q", bye, errs)
+		}
+	}
+	eventually(t, "Ann to leave after the grace", func() bool { return find(s, ann.ID).ID == "" })
+}
+
+// A Chromium guest whose signaling socket dies on the way without either
+// end hearing it (a network change; its media goes on over ICE) notices
+// on its own — the studio says "alive" every 2 s — and comes back over a
+// new socket keeping its connection, within the grace: the same
+// participant on stage, no countdown left, its media flowing.
+func TestChromiumPageNoticesItsSocketDied(t *testing.T) {
+	needChromium(t)
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.ReconnectGrace = 10 * time.Second })
+	proxy := newPausableProxy(t, s.Addr().String())
+	link := strings.Replace(s.GuestURL(), s.Addr().String(), proxy.ln.Addr().String(), 1)
+	page := chromiumPages(t, link+"?name=Ann&join=1")[0]
+	var id string
+	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	if err := s.Stage(id, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann's media to flow", func() bool { return connected(s, id) })
+	if err := page.Eval(`window.oldWS = greenroom.ws, window.keptPC = greenroom.pc, true`, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.freeze()
+	frozen := time.Now()
+	var replaced bool
+	eventually(t, "the page on a new socket", func() bool {
+		return page.Eval(`window.oldWS !== greenroom.ws && greenroom.ws.readyState === WebSocket.OPEN`, &replaced) == nil && replaced
+	})
+	t.Logf("the page took its socket for dead and opened another %v after it froze", time.Since(frozen).Round(10*time.Millisecond))
+	eventually(t, "Ann back in her place, no countdown", func() bool {
+		p := find(s, id)
+		return p.Connected && p.Place == studio.PlaceStage && p.LeavingAt.IsZero()
+	})
+	if took := time.Since(frozen); took > 10*time.Second {
+		t.Errorf("back %v after the socket froze, want within the grace (10 s)", took)
+	}
+	var same bool
+	if err := page.Eval(`window.keptPC === greenroom.pc`, &same); err != nil || !same {
+		t.Errorf("the page replaced its RTCPeerConnection (%v)", err)
+	}
+	if n := len(s.State().Participants); n != 2 {
+		t.Errorf("%d participants, want the host and Ann", n)
+	}
+}

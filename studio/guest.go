@@ -21,12 +21,13 @@ const (
 	joinTimeout  = 10 * time.Second // to send "join" after connecting
 	writeTimeout = 5 * time.Second  // per signaling message
 	// A ping every 2 s keeps NATs open and finds dead peers: a page that
-	// answers nothing for pongTimeout is gone (a laptop closed, a network
-	// gone; a killed tab's socket closes at once). 6 s tolerates a blip of
-	// about 4 s: TCP resends the ping into the gap 0.2, 0.6, 1.4 and 3 s
-	// after sending it, and the pong is back within the timeout while the
-	// gap closes before the last of those (it was 40 s, which kept a gone
-	// guest's page "on stage" for most of a minute).
+	// answers nothing for pongTimeout is taken for gone (a laptop shut, a
+	// network gone; a killed tab's socket closes at once) and its grace
+	// starts, but its socket is kept for it to come back over
+	// (socketQuiet). 6 s lets a blip of about 4 s pass unseen: TCP resends
+	// the ping into the gap 0.2, 0.6, 1.4 and 3 s after sending it. (It
+	// was 40 s, and the socket was closed then: a gone guest stayed "on
+	// stage" for most of a minute.)
 	pingInterval = 2 * time.Second
 	pongTimeout  = 6 * time.Second
 	outQueue     = 64 // signaling messages a guest may fall behind

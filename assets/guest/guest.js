@@ -73,6 +73,11 @@
   // How long nothing may come from the studio over a "connected" path
   // before the page asks for an ICE restart (see watchMedia).
   const STALL_MS = 3000;
+  // How long the page may hear nothing over its signaling socket (the
+  // studio says "alive" every 2 s) before it takes the socket for dead
+  // and comes back over a new one: a network change can leave the old one
+  // open on our side only, while the media goes on over ICE (issue #10).
+  const SIGNAL_SILENT_MS = 6000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
@@ -105,6 +110,7 @@
     cameraOff: false,   // we turned our camera off
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
+    heard: 0,           // when the studio last said something over signaling
     ended: false,       // the studio said bye: don't reconnect
     retry: 0, retryTimer: 0,
     // Media attempts (issue #16): in a row that never connected; whether
@@ -282,6 +288,7 @@
     setStatus(trying(state.retry ? "Reconnecting…" : "Connecting…"));
     const ws = new WebSocket(wsURL());
     state.ws = ws;
+    state.heard = Date.now();
     ws.onopen = () => {
       const m = { type: "join", name: ui.name.value.trim() };
       if (state.resume) { m.id = state.id; m.resume = state.resume; }
@@ -290,6 +297,7 @@
     };
     ws.onmessage = (e) => {
       if (ws !== state.ws) return;
+      state.heard = Date.now();
       let m;
       try { m = JSON.parse(e.data); } catch { return; }
       onMessage(m).catch((err) => {
@@ -437,6 +445,7 @@
   // over a new one (keep).
   let lastAlive = 0, lastSeen = -1, answersAtAlive = 0;
   async function watchMedia() {
+    watchSignaling();
     const pc = state.pc;
     if (!pc || !state.attemptConnected || pc.connectionState !== "connected") { lastSeen = -1; return; }
     let seen = 0, answers = 0;
@@ -460,6 +469,16 @@
       console.warn("nothing from the studio for " + STALL_MS + " ms: asking for an ICE restart");
       restartIce(true);
     }
+  }
+
+  // watchSignaling comes back over a new socket when the studio has said
+  // nothing over ours for SIGNAL_SILENT_MS.
+  function watchSignaling() {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !state.joined || state.ended) return;
+    if (Date.now() - state.heard < SIGNAL_SILENT_MS) return;
+    console.warn("nothing from the studio over signaling for " + SIGNAL_SILENT_MS + " ms: reconnecting");
+    reconnect(canKeep());
   }
 
   function mediaStalled() { return lastSeen >= 0 && Date.now() - lastAlive >= STALL_MS; }

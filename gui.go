@@ -274,3 +274,7 @@ func (s *show) SetICEServers(urls []string) error {
 }
 
 var _ ui.NetworkApplier = (*show)(nil)
+
+// The window's Settings → Guests applies at once: *studio.Studio's
+// SetReconnectGrace, for the guests who go from then on.
+var _ ui.GraceSetter = (*show)(nil)

@@ -21,10 +21,11 @@ import (
 )
 
 // settingsTab edits the program's output, the recording folder, the
-// host's camera and microphone and the network guests reach the studio
-// through. Every change is saved at once. The output applies at once too
-// (OutputFormat), the folder the next time the show goes live, devices at
-// once, the network at the next start of Greenroom. Output and folder are
+// host's camera and microphone, how long a gone guest keeps their place
+// and the network guests reach the studio through. Every change is saved
+// at once. The output applies at once too (OutputFormat), the folder the
+// next time the show goes live, devices at once, the grace at once
+// (GraceSetter), the network at the next start of Greenroom. Output and folder are
 // disabled while live: a stream cannot change size midway.
 type settingsTab struct {
 	s       *Studio

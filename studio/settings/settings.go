@@ -2,7 +2,8 @@
 // (destinations and their stream keys), the program's size, frame rate and bit
 // rate, where recordings go, the host's camera and microphone, the brand kits
 // and banners, the STUN/TURN servers and NAT address guests reach the studio
-// through, and the size of the studio window. They live in one JSON file,
+// through, how long a gone guest keeps their place, and the size of the
+// studio window. They live in one JSON file,
 // os.UserConfigDir()/greenroom/settings.json, written atomically and readable
 // by the user only, because it holds stream keys and TURN passwords.
 //

@@ -199,9 +199,11 @@ type guest struct {
 	attach chan attachment     // a new socket for the session (socket.go)
 
 	// sock is the session's WebSocket, nil while it has none (its socket
-	// broke and the page may come back over another); orphanDue fires
-	// when it has waited long enough. Owned by run; orphaned mirrors
-	// sock == nil for send.
+	// broke and the page may come back over another). orphaned is set
+	// while the session waits for its page: without a socket, or over one
+	// the page has answered nothing on for pongTimeout (socketQuiet);
+	// orphanDue fires when it has waited long enough. Owned by run;
+	// orphaned is read by send too.
 	sock      *socket
 	lastDone  chan struct{} // the last socket's writer has left
 	orphanDue <-chan time.Time

@@ -450,9 +450,12 @@ func quality(p studio.Participant) (string, color.Color) {
 // their card's picture, and how loudly; "" while it flows (and for the
 // host). Issue #16: a guest whose media never connected looked fine on the
 // card, and the host staged a black tile. A guest who is gone counts down
-// to their leaving as of now (issue #10).
+// to their leaving as of now (issue #10) — unless their media failed: a
+// page that can't connect ends a session each attempt and is held between
+// them, and the host should read one steady explanation, not a countdown
+// flickering in at every retry.
 func mediaNote(p studio.Participant, now time.Time) (string, widget.Importance) {
-	if !p.LeavingAt.IsZero() {
+	if !p.LeavingAt.IsZero() && p.Media != studio.MediaFailed {
 		what := "leaves"
 		if p.Place == studio.PlaceStage {
 			what = "leaves the stage"

@@ -527,6 +527,11 @@ func TestCardCountsDown(t *testing.T) {
 	if n, _ := mediaNote(studio.Participant{Media: studio.MediaLost, Place: studio.PlaceGreenRoom, LeavingAt: leaving}, leaving.Add(-9500*time.Millisecond)); n != "Connection lost — leaves in 10 s unless they're back" {
 		t.Errorf("backstage: %q", n)
 	}
+	// Held between two attempts of a page that can't connect: the reason
+	// stays (issue #16), no countdown flickers in.
+	if n, _ := mediaNote(studio.Participant{Media: studio.MediaFailed, MediaProblem: "no route", LeavingAt: leaving}, time.Now()); n != "Can't connect: no route" {
+		t.Errorf("failed and held: %q", n)
+	}
 }
 
 // TestJoinedNoticeGoesWhenNobodyWaits: "X joined — waiting backstage"

@@ -86,11 +86,19 @@ func (g *guest) socketLost(sock *socket) {
 		return
 	}
 	g.dropSocket()
+	g.waitForPage("signaling lost; the session waits for the page")
+}
+
+// waitForPage marks the session waiting for its page (orphaned: the show
+// says lost, send drops what doesn't fit) until the guest's leaving
+// (Participant.LeavingAt), and says why in the log. Run calls it.
+func (g *guest) waitForPage(why string) {
+	g.orphaned.Store(true)
 	leaving, ok := g.st.show.away(g.id, g)
 	if !ok {
 		leaving = time.Now().Add(g.st.show.reconnectGrace()) // replaced: its successor speaks for the guest
 	}
-	g.log.Info("signaling lost; the session waits for the page", "for", time.Until(leaving).Round(time.Second))
+	g.log.Info(why, "for", time.Until(leaving).Round(time.Second))
 	g.orphanDue = time.After(time.Until(leaving))
 }
 
@@ -113,13 +121,7 @@ func (g *guest) socketQuiet(sock *socket, quiet bool) {
 			g.cancel(errLost)
 			return
 		}
-		g.orphaned.Store(true) // as dropSocket: the show says lost, send drops
-		leaving, ok := g.st.show.away(g.id, g)
-		if !ok {
-			leaving = time.Now().Add(g.st.show.reconnectGrace())
-		}
-		g.log.Info("the page answers nothing; the session waits for it", "for", time.Until(leaving).Round(time.Second))
-		g.orphanDue = time.After(time.Until(leaving))
+		g.waitForPage("the page answers nothing; the session waits for it")
 		return
 	}
 	if !g.orphaned.Load() {

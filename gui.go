@@ -37,7 +37,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	out := set.Output
 	// The STUN/TURN servers, NAT IP and domain from Settings → Network; one that
 	// does not parse is left out and the window says which.
-	var cfg studio.Config
+	cfg := studio.Config{ReconnectGrace: set.ReconnectGrace}
 	netErr := set.Network.Configure(&cfg)
 	sess, err := startSession(
 		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
@@ -274,3 +274,7 @@ func (s *show) SetICEServers(urls []string) error {
 }
 
 var _ ui.NetworkApplier = (*show)(nil)
+
+// The window's Settings → Guests applies at once: *studio.Studio's
+// SetReconnectGrace, for the guests who go from then on.
+var _ ui.GraceSetter = (*show)(nil)

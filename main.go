@@ -62,6 +62,8 @@ const usage = `usage:
                                  (stun.l.google.com:19302, stun.cloudflare.com:3478)
       --no-port-mapping          don't ask the router (UPnP, NAT-PMP) to forward the studio's ports
       --nat-ip IP                the public address to offer guests when this machine is behind a 1:1 NAT
+      --guest-grace SECONDS      how long a gone guest (tab closed, network gone) keeps their place for
+                                 their page to come back, counting down on their card (default 10; 2 to 600)
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
       --size, --fps, --video-kbps, --preset, -v   as for live
 `

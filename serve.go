@@ -33,6 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		plain, verbose, noDefaultSTUN, noPortMapping     bool
 		w, h                                             = 1280, 720
 		fps, kbps                                        int
+		grace                                            = studio.DefaultReconnectGrace
 	)
 	fs.StringVar(&listen, "listen", ":8443", "")
 	fs.StringVar(&publicURL, "public-url", "", "")
@@ -62,6 +63,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		natIPs = append(natIPs, v)
 		return nil
 	})
+	var graceErr error // reported after Parse, without the flag package's wrapping
+	fs.Func("guest-grace", "", func(v string) error {
+		secs, err := strconv.ParseFloat(v, 64)
+		if grace = time.Duration(secs * float64(time.Second)); err != nil {
+			graceErr = fmt.Errorf("--guest-grace %q: want a number of seconds", v)
+		} else if err := studio.CheckReconnectGrace(grace); err != nil {
+			graceErr = fmt.Errorf("--guest-grace: %w", err)
+		}
+		return nil
+	})
 	fs.StringVar(&recordFile, "record", "", "")
 	fs.Func("size", "", func(s string) (err error) { w, h, err = parseSize(s); return err })
 	fs.IntVar(&fps, "fps", 30, "")
@@ -72,8 +83,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "greenroom serve: %v (see greenroom help)\n", err)
 		return 2
 	}
-	if iceErr != nil {
-		fmt.Fprintf(stderr, "greenroom serve: %v\n", iceErr)
+	if err := cmp.Or(iceErr, graceErr); err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -113,6 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
 		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
 			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ACMEHTTPListen: acmeHTTP, ICEServers: ice, NAT1To1IPs: natIPs,
+			ReconnectGrace: grace,
 			// A studio on loopback (plain HTTP) has nothing to forward.
 			MapPorts: !noPortMapping && !plain},
 		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)

@@ -39,3 +39,18 @@ func TestServeDomainBadInput(t *testing.T) {
 		}
 	}
 }
+
+// --guest-grace out of range, or not a number, is refused in one line
+// that says the range.
+func TestServeBadGuestGrace(t *testing.T) {
+	for _, tc := range []struct{ v, want string }{
+		{"1", "must be 2 to 600 seconds, not 1"},
+		{"601", "must be 2 to 600 seconds, not 601"},
+		{"ten", "want a number of seconds"},
+	} {
+		r := greenroom(t, 10*time.Second, "serve", "--guest-grace", tc.v)
+		if r.code != 2 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("--guest-grace %s: exit %d, stderr %q; want 2 and one line with %q", tc.v, r.code, r.stderr, tc.want)
+		}
+	}
+}

@@ -95,6 +95,17 @@
 // for Config.ReconnectGrace, marked MediaLost; the page reconnects with
 // the resume key it got in "welcome" and takes the place back.
 //
+// Either way the grace runs once, from when the studio noticed (a killed
+// tab's socket closes at once; a page that answers no ping for 6 s is
+// taken for gone, its socket kept for it to answer again over), and the
+// host sees it count down (Participant.LeavingAt, LeavingIn); a guest not
+// back by then leaves the show. The studio says "alive" every 2 s, so a
+// page whose socket died on the way notices too, and comes back over a
+// new one. The program
+// shows the placeholder in a guest's tile from half a second after their
+// media stopped, whatever the cause, and their picture again when it
+// comes back (Program).
+//
 // Forwarding rule: everyone receives every other on-stage participant's
 // audio and video (not the audio of one the host muted). Green-room guests
 // watch the stage too, but no guest receives them. The Sink gets every

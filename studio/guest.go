@@ -21,8 +21,16 @@ import (
 const (
 	joinTimeout  = 10 * time.Second // to send "join" after connecting
 	writeTimeout = 5 * time.Second  // per signaling message
-	pingInterval = 20 * time.Second // keeps NATs open and finds dead peers
-	pongTimeout  = 2 * pingInterval
+	// A ping every 2 s keeps NATs open and finds dead peers: a page that
+	// answers nothing for pongTimeout is taken for gone (a laptop shut, a
+	// network gone; a killed tab's socket closes at once) and its grace
+	// starts, but its socket is kept for it to come back over
+	// (socketQuiet). 6 s lets a blip of about 4 s pass unseen: TCP resends
+	// the ping into the gap 0.2, 0.6, 1.4 and 3 s after sending it. (It
+	// was 40 s, and the socket was closed then: a gone guest stayed "on
+	// stage" for most of a minute.)
+	pingInterval = 2 * time.Second
+	pongTimeout  = 6 * time.Second
 	outQueue     = 64 // signaling messages a guest may fall behind
 	maxInvalid   = 20 // refused messages before the studio gives up
 
@@ -200,9 +208,11 @@ type guest struct {
 	attach chan attachment     // a new socket for the session (socket.go)
 
 	// sock is the session's WebSocket, nil while it has none (its socket
-	// broke and the page may come back over another); orphanDue fires
-	// when it has waited long enough. Owned by run; orphaned mirrors
-	// sock == nil for send.
+	// broke and the page may come back over another). orphaned is set
+	// while the session waits for its page: without a socket, or over one
+	// the page has answered nothing on for pongTimeout (socketQuiet);
+	// orphanDue fires when it has waited long enough. Owned by run;
+	// orphaned is read by send too.
 	sock      *socket
 	lastDone  chan struct{} // the last socket's writer has left
 	orphanDue <-chan time.Time
@@ -345,9 +355,14 @@ func (g *guest) teardown() {
 	// back to; one that left, was kicked or replaced, or misbehaved is out
 	// (leave and detach act only if this session still is the guest's).
 	lost := errors.Is(reason, errLost) || errors.Is(reason, errMediaFailed)
-	if lost && g.st.show.detach(g.id, g) {
-		g.st.holdPlace(g.id)
-	} else {
+	held := false
+	if lost {
+		var leaving time.Time
+		if leaving, held = g.st.show.detach(g.id, g); held {
+			g.st.holdPlace(g.id, leaving)
+		}
+	}
+	if !held {
 		g.st.show.leave(g.id, g)
 	}
 	if g.pc != nil {

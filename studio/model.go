@@ -67,7 +67,7 @@ const (
 	MediaFailed Media = signal.MediaFailed
 	// MediaLost: the guest's page is gone altogether (its signaling
 	// connection broke) and the studio holds its place for
-	// Config.ReconnectGrace.
+	// Config.ReconnectGrace, until Participant.LeavingAt.
 	MediaLost Media = "lost"
 )
 
@@ -105,6 +105,25 @@ type Participant struct {
 	MicOff    bool      `json:"micOff"`
 	CameraOff bool      `json:"cameraOff"`
 	Joined    time.Time `json:"joined"`
+	// LeavingAt is when a guest who is gone (their page's connection
+	// broke: a tab closed or killed, a laptop shut, a network gone) leaves
+	// the show, their place and their tile with them, unless their page is
+	// back before: Config.ReconnectGrace after the studio noticed. Zero
+	// for everyone else. LeavingIn is the countdown the host sees: the
+	// whole seconds left when the snapshot was taken, rounded up.
+	LeavingAt time.Time `json:"leavingAt,omitzero"`
+	LeavingIn int       `json:"leavingIn,omitempty"`
+}
+
+// countdown fills in p.LeavingIn as of now.
+func countdown(p Participant, now time.Time) Participant {
+	p.LeavingIn = 0
+	if !p.LeavingAt.IsZero() {
+		if left := p.LeavingAt.Sub(now); left > 0 {
+			p.LeavingIn = int((left + time.Second - 1) / time.Second)
+		}
+	}
+	return p
 }
 
 // State is a snapshot of the show for the control API and the GUI.
@@ -192,13 +211,15 @@ type show struct {
 	entries map[string]*entry
 	subs    map[chan Event]struct{}
 	now     func() time.Time
+	grace   time.Duration // a gone guest's place is held this long (Config.ReconnectGrace)
 }
 
-func newShow(hostName string) *show {
+func newShow(hostName string, grace time.Duration) *show {
 	sh := &show{
 		entries: make(map[string]*entry),
 		subs:    make(map[chan Event]struct{}),
 		now:     time.Now,
+		grace:   grace,
 	}
 	if hostName == "" {
 		hostName = "Host"
@@ -209,6 +230,21 @@ func newShow(hostName string) *show {
 	}}
 	sh.order = []string{HostID}
 	return sh
+}
+
+// setGrace changes how long the places of guests who go from now on are
+// held (Config.ReconnectGrace); those counting down keep their deadline.
+func (sh *show) setGrace(d time.Duration) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.grace = d
+}
+
+// reconnectGrace is how long a place is held now.
+func (sh *show) reconnectGrace() time.Duration {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.grace
 }
 
 // cleanName makes a display name safe to show anywhere: trimmed, no control
@@ -272,6 +308,7 @@ func (sh *show) resume(id, key string, conn guestConn) (p Participant, old guest
 		e.p.Media, e.p.MediaProblem = MediaConnecting, ""
 	}
 	e.p.Connected = false
+	e.p.LeavingAt = time.Time{}
 	if back {
 		sh.emitLocked(Event{Kind: EventBack, Participant: e.p})
 	}
@@ -290,36 +327,42 @@ func (sh *show) session(id, key string) (guestConn, bool) {
 }
 
 // detach marks a guest disconnected if conn is still its connection, and
-// reports whether it did: the place is held until expire.
-func (sh *show) detach(id string, conn guestConn) bool {
+// reports whether it did: the place is held until expire, which is due at
+// leaving (Participant.LeavingAt).
+func (sh *show) detach(id string, conn guestConn) (leaving time.Time, ok bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[id]
 	if !ok || e.conn != conn {
-		return false
+		return time.Time{}, false
 	}
 	e.conn = nil
 	sh.lostLocked(e)
-	return true
+	return e.p.LeavingAt, true
 }
 
 // away marks a guest's page away (MediaLost) while its session, conn,
-// waits for it to come back over another socket (issue #9); it reports
-// whether conn is still the guest's.
-func (sh *show) away(id string, conn guestConn) bool {
+// waits for it to come back over another socket (issue #9) until leaving;
+// ok is whether conn is still the guest's.
+func (sh *show) away(id string, conn guestConn) (leaving time.Time, ok bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[id]
 	if !ok || e.conn != conn {
-		return false
+		return time.Time{}, false
 	}
 	sh.lostLocked(e)
-	return true
+	return e.p.LeavingAt, true
 }
 
 // lostLocked marks e's page gone, with an event unless it was already (a
-// session away, then ended).
+// session away, then ended), and starts the countdown to its leaving
+// unless it runs already: a session that waited for its page and then
+// ended (its media failed too) does not start it over.
 func (sh *show) lostLocked(e *entry) {
+	if e.p.LeavingAt.IsZero() {
+		e.p.LeavingAt = sh.now().Add(sh.grace)
+	}
 	if e.p.Media == MediaLost {
 		return
 	}
@@ -337,11 +380,12 @@ func (sh *show) setMedia(id string, conn guestConn, m Media, problem string) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[id]
-	if !ok || e.conn != conn || conn == nil || (e.p.Media == m && e.p.MediaProblem == problem) {
+	if !ok || e.conn != conn || conn == nil || (e.p.Media == m && e.p.MediaProblem == problem && e.p.LeavingAt.IsZero()) {
 		return
 	}
 	e.p.Media, e.p.MediaProblem = m, problem
 	e.p.Connected = m == MediaConnected
+	e.p.LeavingAt = time.Time{} // its session speaks for it: the page is back
 	sh.emitLocked(Event{Kind: EventMedia, Participant: e.p})
 }
 
@@ -484,8 +528,9 @@ func (sh *show) state() State {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	st := State{Live: sh.live, Participants: make([]Participant, 0, len(sh.order))}
+	now := sh.now()
 	for _, id := range sh.order {
-		st.Participants = append(st.Participants, sh.entries[id].p)
+		st.Participants = append(st.Participants, countdown(sh.entries[id].p, now))
 	}
 	return st
 }
@@ -498,7 +543,7 @@ func (sh *show) participant(id string) (Participant, bool) {
 	if !ok {
 		return Participant{}, false
 	}
-	return e.p, true
+	return countdown(e.p, sh.now()), true
 }
 
 // conns returns the connected guests, to be told of a change outside the
@@ -545,6 +590,7 @@ func (sh *show) subscribe() (<-chan Event, func()) {
 func (sh *show) emitLocked(ev Event) {
 	sh.seq++
 	ev.Seq = sh.seq
+	ev.Participant = countdown(ev.Participant, sh.now())
 	for ch := range sh.subs {
 		select {
 		case ch <- ev:

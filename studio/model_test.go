@@ -77,7 +77,7 @@ func TestCleanName(t *testing.T) {
 }
 
 func TestShowTransitions(t *testing.T) {
-	sh := newShow("Hal")
+	sh := newShow("Hal", time.Minute)
 	events, cancel := sh.subscribe()
 	defer cancel()
 
@@ -131,7 +131,7 @@ func TestShowTransitions(t *testing.T) {
 // A guest whose connection drops keeps its place for a while and can take
 // it back with its resume key; only its current connection can take it out.
 func TestShowResume(t *testing.T) {
-	sh := newShow("")
+	sh := newShow("", time.Minute)
 	c1, c2 := &fakeConn{}, &fakeConn{}
 	p, key, _ := sh.addGuest("Ann", c1)
 	sh.setPlace(p.ID, true)
@@ -149,7 +149,7 @@ func TestShowResume(t *testing.T) {
 	if !ok || old != c1 || got.Place != PlaceStage || got.Connected || got.Media != MediaConnecting {
 		t.Fatalf("resume: %+v %v %v", got, old, ok)
 	}
-	if sh.leave(p.ID, c1) || sh.detach(p.ID, c1) {
+	if _, detached := sh.detach(p.ID, c1); sh.leave(p.ID, c1) || detached {
 		t.Fatal("the replaced connection took the guest out")
 	}
 	if sh.setMedia(p.ID, c1, MediaConnected, ""); find(sh, p.ID).Connected {
@@ -158,7 +158,7 @@ func TestShowResume(t *testing.T) {
 	if sh.expire(p.ID) {
 		t.Fatal("expired a connected guest")
 	}
-	if !sh.detach(p.ID, c2) {
+	if _, ok := sh.detach(p.ID, c2); !ok {
 		t.Fatal("detach")
 	}
 	if q, _ := sh.participant(p.ID); q.Connected || q.Media != MediaLost || q.Place != PlaceStage {
@@ -183,7 +183,7 @@ func find(sh *show, id string) Participant {
 // problem, across the page's attempts (detach and resume), until an
 // attempt connects; a lost place says lost.
 func TestShowMedia(t *testing.T) {
-	sh := newShow("")
+	sh := newShow("", time.Minute)
 	events, cancel := sh.subscribe()
 	defer cancel()
 	c1, c2, c3, c4 := &fakeConn{}, &fakeConn{}, &fakeConn{}, &fakeConn{}
@@ -238,7 +238,7 @@ func TestShowMedia(t *testing.T) {
 }
 
 func TestShowFull(t *testing.T) {
-	sh := newShow("")
+	sh := newShow("", time.Minute)
 	for i := range MaxGuests {
 		if _, _, err := sh.addGuest(fmt.Sprint("g", i), nil); err != nil {
 			t.Fatal(err)
@@ -252,7 +252,7 @@ func TestShowFull(t *testing.T) {
 // A subscriber that never reads must not slow the show down, and when it
 // reads again it gets the newest events, with a gap in Seq.
 func TestSubscriptionNeverBlocks(t *testing.T) {
-	sh := newShow("")
+	sh := newShow("", time.Minute)
 	slow, cancelSlow := sh.subscribe()
 	defer cancelSlow()
 	p, _, _ := sh.addGuest("Ann", nil)
@@ -297,5 +297,64 @@ func TestSubscriptionNeverBlocks(t *testing.T) {
 		if _, ok := <-ch; ok {
 			t.Fatal("subscription after close is open")
 		}
+	}
+}
+
+// A gone guest's countdown (issue #10): DefaultReconnectGrace from when
+// the studio noticed, in whole seconds rounded up; it runs once across a
+// session that waited for its page and then ended, and stops when the
+// page is back, over the same session or a new one.
+func TestShowCountdown(t *testing.T) {
+	sh := newShow("", DefaultReconnectGrace)
+	now := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
+	sh.now = func() time.Time { return now }
+	events, cancel := sh.subscribe()
+	defer cancel()
+	c1, c2 := &fakeConn{}, &fakeConn{}
+	p, key, _ := sh.addGuest("Ann", c1)
+	sh.setMedia(p.ID, c1, MediaConnected, "")
+	if q := find(sh, p.ID); !q.LeavingAt.IsZero() || q.LeavingIn != 0 {
+		t.Fatalf("connected guest counts down: %+v", q)
+	}
+	for len(events) > 0 {
+		<-events
+	}
+
+	leaving, ok := sh.away(p.ID, c1)
+	if want := now.Add(10 * time.Second); !ok || !leaving.Equal(want) {
+		t.Fatalf("away: leaving at %v (%v), want %v", leaving, ok, want)
+	}
+	if ev := <-events; ev.Kind != EventLost || ev.Participant.LeavingIn != 10 {
+		t.Errorf("event %s with %d s left, want lost with 10", ev.Kind, ev.Participant.LeavingIn)
+	}
+	now = now.Add(3500 * time.Millisecond)
+	if q := sh.state().Participants[1]; q.LeavingIn != 7 || !q.LeavingAt.Equal(leaving) {
+		t.Errorf("3.5 s later: %d s left (at %v), want 7", q.LeavingIn, q.LeavingAt)
+	}
+	// Its media failed too: the session ends, the place is held, the
+	// countdown goes on from where it was.
+	now = now.Add(time.Second)
+	if again, ok := sh.detach(p.ID, c1); !ok || !again.Equal(leaving) {
+		t.Errorf("detach: leaving at %v (%v), want %v still", again, ok, leaving)
+	}
+	now = leaving
+	if q := find(sh, p.ID); q.LeavingIn != 0 || q.LeavingAt.IsZero() {
+		t.Errorf("at the deadline: %+v", q)
+	}
+	// Back (a new session) before expire ran: the countdown stops.
+	if _, _, ok := sh.resume(p.ID, key.Reveal(), c2); !ok {
+		t.Fatal("resume")
+	}
+	if q := find(sh, p.ID); !q.LeavingAt.IsZero() {
+		t.Errorf("resumed: still leaving at %v", q.LeavingAt)
+	}
+	// Away again, and back over another socket (the same session).
+	sh.setMedia(p.ID, c2, MediaConnected, "")
+	if leaving, _ = sh.away(p.ID, c2); !leaving.Equal(now.Add(10 * time.Second)) {
+		t.Errorf("away again: leaving at %v, want 10 s from now", leaving)
+	}
+	sh.setMedia(p.ID, c2, MediaConnected, "")
+	if q := find(sh, p.ID); !q.LeavingAt.IsZero() || q.Media != MediaConnected {
+		t.Errorf("back over another socket: %+v", q)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,6 +218,12 @@ func (p *Program) followShow() {
 	var gone []string
 	p.mu.Lock()
 	for name, pi := range p.inputs {
+		// A camera's input kept for a participant in the show (EndTrack)
+		// goes when they do.
+		if len(pi.tracks) == 0 && owner(name) == name && !inShow(st, name) && p.dropInput(name, pi) {
+			gone = append(gone, name)
+			continue
+		}
 		hidden, muted, cameraOff := shown(st, name)
 		if hidden && !pi.in.Hidden() {
 			gone = append(gone, name)
@@ -249,6 +256,11 @@ func shown(st State, name string) (hidden, muted, cameraOff bool) {
 	return true, false, false
 }
 
+// inShow is whether participant id is in the show st.
+func inShow(st State, id string) bool {
+	return slices.ContainsFunc(st.Participants, func(pt Participant) bool { return pt.ID == id })
+}
+
 // WriteRTP implements Sink.
 func (p *Program) WriteRTP(t TrackInfo, pkt *rtp.Packet) {
 	tr, added := p.track(t)
@@ -275,6 +287,13 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 		p.inputs[name] = pi
 		added = true
 	}
+	// Any packet of the participant's says their media flows, for their
+	// camera's tile. (A screen's tile keeps its last picture for the
+	// compositor's StallAfter: a still screen may send nothing for a
+	// while, and its owner may have neither camera nor mic.)
+	if cam := p.inputs[t.ParticipantID]; cam != nil {
+		cam.in.Video.FeedAliveUntil(time.Now().Add(mediaStall))
+	}
 	if tr, ok := pi.tracks[t.TrackID]; ok {
 		return tr, added // nil for a track that could not be decoded
 	}
@@ -300,6 +319,17 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 	pi.tracks[t.TrackID] = tr
 	return tr, added
 }
+
+// mediaStall is how long after a guest's last packet (of any track: their
+// sound comes every 20 ms, even silence, so a picture that drops frames
+// on a poor link still counts as flowing) the program shows the
+// placeholder in their camera's tile instead of their last picture: their media
+// stopped (a tab killed, a laptop shut, a network gone, or a blip). The
+// tile keeps its place while the studio holds it (Config.ReconnectGrace)
+// and shows the guest again when their packets come back. Issue #10 asks
+// for the placeholder within 1 s of the media stopping; the compositor
+// adds at most one frame.
+const mediaStall = 500 * time.Millisecond
 
 // guestVideoDelay holds a guest's pictures back so that they meet their
 // sound, which waits in the mixer's jitter buffer (60 ms, played a block
@@ -334,10 +364,18 @@ func (p *Program) newInput(name string) *programInput {
 
 // EndTrack implements Sink: the track's decoder stops, and an input with
 // no tracks left leaves the program (a participant who left, a screen no
-// longer shared; see removeInput for the scene).
+// longer shared; see removeInput for the scene) — except the camera's of
+// a participant still in the show: their session ended but the studio
+// holds their place (issue #10: a gone guest's tile stays, with the
+// placeholder, while the host sees their countdown), or their page came
+// back on a new session whose tracks are on their way (the same tile
+// again). followShow drops it when they leave.
 func (p *Program) EndTrack(t TrackInfo) {
 	name := inputName(t)
 	p.mu.Lock()
+	// Under mu, as followShow decides: whichever of the two sees the
+	// participant gone drops the input.
+	held := p.state != nil && name == t.ParticipantID && inShow(p.state(), name)
 	pi := p.inputs[name]
 	if pi == nil {
 		p.mu.Unlock()
@@ -347,7 +385,7 @@ func (p *Program) EndTrack(t TrackInfo) {
 		tr.Close()
 	}
 	delete(pi.tracks, t.TrackID)
-	gone := len(pi.tracks) == 0 && p.dropInput(name, pi)
+	gone := len(pi.tracks) == 0 && !held && p.dropInput(name, pi)
 	p.mu.Unlock()
 	if gone {
 		p.inputGone(name)

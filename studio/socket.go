@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -23,6 +24,9 @@ type socket struct {
 	ws   *websocket.Conn
 	stop chan struct{} // closed by run: the writer leaves, the session goes on
 	done chan struct{} // closed when the writer has left
+	// answered is when the page last answered a ping or sent a message
+	// (unix nanoseconds): the reader sets it, the writer judges it.
+	answered atomic.Int64
 }
 
 // attachment is a page's new socket for a session it resumes, with the
@@ -37,6 +41,7 @@ type attachment struct {
 // it.
 func (g *guest) startSocket(ws *websocket.Conn) {
 	sock := &socket{ws: ws, stop: make(chan struct{}), done: make(chan struct{})}
+	sock.answered.Store(time.Now().UnixNano())
 	g.sock, g.lastDone = sock, sock.done
 	if !g.life.spawn(func() { g.writer(sock) }) {
 		close(sock.done)
@@ -80,10 +85,57 @@ func (g *guest) socketLost(sock *socket) {
 		g.cancel(errLost)
 		return
 	}
-	g.log.Info("signaling lost; the session waits for the page", "for", g.st.cfg.ReconnectGrace)
 	g.dropSocket()
-	g.st.show.away(g.id, g)
-	g.orphanDue = time.After(g.st.cfg.ReconnectGrace)
+	g.waitForPage("signaling lost; the session waits for the page")
+}
+
+// waitForPage marks the session waiting for its page (orphaned: the show
+// says lost, send drops what doesn't fit) until the guest's leaving
+// (Participant.LeavingAt), and says why in the log. Run calls it.
+func (g *guest) waitForPage(why string) {
+	g.orphaned.Store(true)
+	leaving, ok := g.st.show.away(g.id, g)
+	if !ok {
+		leaving = time.Now().Add(g.st.show.reconnectGrace()) // replaced: its successor speaks for the guest
+	}
+	g.log.Info(why, "for", time.Until(leaving).Round(time.Second))
+	g.orphanDue = time.After(time.Until(leaving))
+}
+
+// socketQuiet is the writer's news that the page has answered nothing on
+// sock for pongTimeout (quiet), or answers again. A page that answers
+// nothing is gone — a laptop shut, a network gone — or behind a blip:
+// the host is told at once (the session waits for the page as if its
+// socket broke, and the countdown runs), but the socket is kept, so that
+// a page back from a blip carries on over it as if nothing happened
+// (TCP delivers what waited; the page asks for an ICE restart itself if
+// its media path needs one). A page that comes back over another socket
+// is adopted as usual; one not back within the grace is out (errAway),
+// and its socket closed then.
+func (g *guest) socketQuiet(sock *socket, quiet bool) {
+	if sock != g.sock {
+		return
+	}
+	if quiet {
+		if !g.canKeep() {
+			g.cancel(errLost)
+			return
+		}
+		g.waitForPage("the page answers nothing; the session waits for it")
+		return
+	}
+	if !g.orphaned.Load() {
+		return
+	}
+	g.log.Info("the page answers again")
+	g.orphanDue = nil
+	g.orphaned.Store(false)
+	// What the page was not told meanwhile (setMedia keeps quiet while
+	// orphaned), and the show stops counting down.
+	g.st.show.setMedia(g.id, g, g.media, g.mediaProblem)
+	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
+	g.roster = nil
+	g.sync()
 }
 
 // adopt takes a page's new socket for a session that lives on: the page
@@ -155,18 +207,22 @@ func (s *Studio) adopt(join signal.Message, ws *websocket.Conn) bool {
 // reader turns WebSocket messages into validated signal messages for run.
 // A refused message gets an error reply and the session goes on; an
 // oversized one makes gorilla close the socket with 1009 (message too big).
-// A socket that breaks is run's to judge (socketLost).
+// A socket that breaks is run's to judge (socketLost). Each pong and
+// message is an answer from the page (socket.answered); the reader has no
+// deadline: a page that answers nothing is the writer's to notice, and
+// the socket stays open for it to come back (socketQuiet).
 func (g *guest) reader(sock *socket) {
 	ws := sock.ws
-	// Pings from the writer keep the deadline moving while the guest is
-	// silent; a guest that stops answering them is gone.
-	_ = ws.SetReadDeadline(time.Now().Add(pongTimeout))
 	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(pongTimeout))
+		sock.answered.Store(time.Now().UnixNano())
+		return nil
 	})
 	invalid := 0
 	for {
 		_, data, err := ws.ReadMessage()
+		if err == nil {
+			sock.answered.Store(time.Now().UnixNano())
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
@@ -197,15 +253,20 @@ func (g *guest) reader(sock *socket) {
 }
 
 // writer is the only goroutine that writes to its socket (gorilla allows
-// one writer), and while it runs the only one that reads out. When the
-// session ends it says bye with the reason. A write that fails closes the
-// socket, and the reader tells run.
+// one writer), and while it runs the only one that reads out. It pings
+// the page every pingInterval, and tells run when the page has answered
+// nothing for pongTimeout, and when it answers again (socketQuiet). When
+// the session ends it says bye with the reason. A write that fails closes
+// the socket, and the reader tells run.
 func (g *guest) writer(sock *socket) {
 	defer close(sock.done)
 	ws := sock.ws
 	defer ws.Close() // also ends the reader
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
+	// Judged four times per ping, so a silent page is noticed within a
+	// quarter of a ping interval of pongTimeout.
+	tick := time.NewTicker(pingInterval / 4)
+	defer tick.Stop()
+	ticks, quiet := 0, false
 	for {
 		select {
 		case m := <-g.out:
@@ -213,9 +274,22 @@ func (g *guest) writer(sock *socket) {
 			if err := ws.WriteJSON(m); err != nil {
 				return
 			}
-		case <-ping.C:
-			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
-				return
+		case <-tick.C:
+			if ticks++; ticks%4 == 0 {
+				if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+					return
+				}
+				// What the page sees of the pings (package signal).
+				_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+				if err := ws.WriteJSON(signal.Message{Type: signal.TypeAlive}); err != nil {
+					return
+				}
+			}
+			if q := time.Since(time.Unix(0, sock.answered.Load())) > pongTimeout; q != quiet {
+				quiet = q
+				// Not post itself: run may be waiting for this writer to
+				// leave (adopt), and must not wait on us in turn.
+				g.life.spawn(func() { g.post(func() { g.socketQuiet(sock, q) }) })
 			}
 		case <-sock.stop:
 			return

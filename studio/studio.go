@@ -103,8 +103,12 @@ type Config struct {
 	// default: the window and serve turn it on.
 	MapPorts bool
 
-	// ReconnectGrace is how long a guest whose connection broke keeps its
-	// place (stage or green room) for its page to reconnect. Default 20 s.
+	// ReconnectGrace is how long a guest who is gone (their page's
+	// connection broke, and nothing came back) keeps their place, stage or
+	// green room, for their page to come back; the host sees it count down
+	// (Participant.LeavingAt). Meanwhile the program shows their tile in
+	// its place with the placeholder. DefaultReconnectGrace if zero; the
+	// window and serve keep it within CheckReconnectGrace's range.
 	ReconnectGrace time.Duration
 
 	// HostName is the host's display name. Default "Host".
@@ -168,6 +172,27 @@ type Studio struct {
 // errStudioClosing is the reason guests are given when the studio closes.
 var errStudioClosing = errors.New("the studio closed")
 
+// The grace a gone guest has to come back (Config.ReconnectGrace): 10 s
+// by default — long enough for a page to come back after a network blip
+// or a move to another network (issue #9: 0.2–3.4 s after the link is
+// back), short enough that a guest whose tab died does not leave a hole
+// on stage for long — and what the window and serve accept.
+const (
+	DefaultReconnectGrace = 10 * time.Second
+	MinReconnectGrace     = 2 * time.Second
+	MaxReconnectGrace     = 10 * time.Minute
+)
+
+// CheckReconnectGrace refuses a grace outside [MinReconnectGrace,
+// MaxReconnectGrace], in words for the user.
+func CheckReconnectGrace(d time.Duration) error {
+	if d < MinReconnectGrace || d > MaxReconnectGrace {
+		return fmt.Errorf("the time a gone guest has to come back must be %d to %d seconds, not %g",
+			int(MinReconnectGrace/time.Second), int(MaxReconnectGrace/time.Second), d.Seconds())
+	}
+	return nil
+}
+
 // New starts a studio: it binds the web and ICE ports and serves until
 // Close.
 func New(cfg Config) (_ *Studio, err error) {
@@ -178,12 +203,12 @@ func New(cfg Config) (_ *Studio, err error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.ReconnectGrace <= 0 {
-		cfg.ReconnectGrace = 20 * time.Second
+		cfg.ReconnectGrace = DefaultReconnectGrace
 	}
 	s := &Studio{
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "studio"),
-		show:         newShow(cfg.HostName),
+		show:         newShow(cfg.HostName, cfg.ReconnectGrace),
 		controlToken: NewSecret(),
 		guestToken:   NewSecret(),
 		done:         make(chan struct{}),
@@ -543,11 +568,23 @@ func (s *Studio) SetICEServers(servers []webrtc.ICEServer) error {
 	return nil
 }
 
-// holdPlace takes a disconnected guest out of the show unless it is back
-// within the grace period.
-func (s *Studio) holdPlace(id string) {
+// SetReconnectGrace changes Config.ReconnectGrace for the guests who go
+// from now on; those counting down already keep their deadline. A grace
+// out of CheckReconnectGrace's range is refused and changes nothing.
+func (s *Studio) SetReconnectGrace(d time.Duration) error {
+	if err := CheckReconnectGrace(d); err != nil {
+		return fmt.Errorf("studio: %w", err)
+	}
+	s.show.setGrace(d)
+	s.log.Info("gone guests keep their place", "for", d)
+	return nil
+}
+
+// holdPlace takes a disconnected guest out of the show at leaving
+// (Participant.LeavingAt) unless it is back by then.
+func (s *Studio) holdPlace(id string, leaving time.Time) {
 	s.life.spawn(func() {
-		t := time.NewTimer(s.cfg.ReconnectGrace)
+		t := time.NewTimer(time.Until(leaving))
 		defer t.Stop()
 		select {
 		case <-t.C:

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -111,7 +112,28 @@ func (s *Studio) updateStrip() {
 	}
 	s.stripRow.Refresh() // the cards' width changed: lay the row out again
 	s.guest.setCount(len(s.state.Participants) - 1)
+	s.countDown()
 }
+
+// countDown updates the strip again in a second while a guest's card
+// counts down to their leaving (Participant.LeavingAt): no event comes
+// for each second.
+func (s *Studio) countDown() {
+	if s.countdownDue || !slices.ContainsFunc(s.state.Participants, func(p studio.Participant) bool { return !p.LeavingAt.IsZero() }) {
+		return
+	}
+	s.countdownDue = true
+	time.AfterFunc(countdownTick, func() {
+		s.do(func() {
+			s.countdownDue = false
+			s.updateStrip()
+		})
+	})
+}
+
+// countdownTick is how often a countdown on a card moves: each second it
+// shows is shown for about that long.
+const countdownTick = 250 * time.Millisecond
 
 // mainID is who the program shows large: the scene's Main while they are on
 // stage, otherwise the first on stage (as studio.Scene.Main says).
@@ -282,7 +304,7 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 		name += " (you)"
 	}
 	c.conn.Text, c.conn.Color = quality(p)
-	note, imp := mediaNote(p)
+	note, imp := mediaNote(p, time.Now())
 	if note != "" {
 		c.conn.Text = "" // the last rating says nothing while no media flows
 	}
@@ -427,8 +449,23 @@ func quality(p studio.Participant) (string, color.Color) {
 // mediaNote words where a guest's media stands while it doesn't flow, for
 // their card's picture, and how loudly; "" while it flows (and for the
 // host). Issue #16: a guest whose media never connected looked fine on the
-// card, and the host staged a black tile.
-func mediaNote(p studio.Participant) (string, widget.Importance) {
+// card, and the host staged a black tile. A guest who is gone counts down
+// to their leaving as of now (issue #10) — unless their media failed: a
+// page that can't connect ends a session each attempt and is held between
+// them, and the host should read one steady explanation, not a countdown
+// flickering in at every retry.
+func mediaNote(p studio.Participant, now time.Time) (string, widget.Importance) {
+	if !p.LeavingAt.IsZero() && p.Media != studio.MediaFailed {
+		what := "leaves"
+		if p.Place == studio.PlaceStage {
+			what = "leaves the stage"
+		}
+		left := p.LeavingAt.Sub(now)
+		if left <= 0 {
+			return "Connection lost — " + what + " now", widget.DangerImportance
+		}
+		return fmt.Sprintf("Connection lost — %s in %d s unless they're back", what, int((left+time.Second-1)/time.Second)), widget.DangerImportance
+	}
 	switch p.Media {
 	case studio.MediaConnecting:
 		return "Joined, no media yet…", widget.MediumImportance

@@ -126,10 +126,13 @@ type Studio struct {
 	notice     *widget.Label
 	noticeSeq  int
 	noticeWho  []studio.Participant // the guests the notice names, while they wait backstage
-	cards      map[string]*card
-	tabs       *container.AppTabs
-	center     *fyne.Container // relaid out when the banner comes and goes
-	topBar     *fyne.Container // relaid out when on air changes
+	// countdownDue: the strip is to be updated again soon, for a card
+	// counting down (countDown). UI thread only.
+	countdownDue bool
+	cards        map[string]*card
+	tabs         *container.AppTabs
+	center       *fyne.Container // relaid out when the banner comes and goes
+	topBar       *fyne.Container // relaid out when on air changes
 
 	dest  destinationsTab
 	guest guestsTab

@@ -501,6 +501,39 @@ func TestCardSaysWhenMediaDoesNotFlow(t *testing.T) {
 	}
 }
 
+// A gone guest's card counts down to their leaving (issue #10), second
+// by second with no event in between, and says from where: the stage or
+// backstage.
+func TestCardCountsDown(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	leaving := time.Now().Add(2500 * time.Millisecond)
+	f.change(studio.EventLost, func(st *studio.State) {
+		p := &st.Participants[1]
+		p.Media, p.Connected, p.Place, p.LeavingAt = studio.MediaLost, false, studio.PlaceStage, leaving
+	})
+	note := func() string { return s.cards["g1"].mediaText.Text }
+	eventually(t, s, "the countdown from 3", func() bool { return note() == "Connection lost — leaves the stage in 3 s unless they're back" })
+	if !s.cards["g1"].media.Visible() {
+		t.Error("the countdown is not shown")
+	}
+	writePNG(t, "ui-card-countdown.png", s.w.Canvas().Capture())
+	eventually(t, s, "the countdown at 1", func() bool { return note() == "Connection lost — leaves the stage in 1 s unless they're back" })
+	f.change(studio.EventMedia, func(st *studio.State) {
+		p := &st.Participants[1]
+		p.Media, p.Connected, p.LeavingAt = studio.MediaConnected, true, time.Time{}
+	})
+	eventually(t, s, "the countdown to stop when they are back", func() bool { return !s.cards["g1"].media.Visible() })
+	if n, _ := mediaNote(studio.Participant{Media: studio.MediaLost, Place: studio.PlaceGreenRoom, LeavingAt: leaving}, leaving.Add(-9500*time.Millisecond)); n != "Connection lost — leaves in 10 s unless they're back" {
+		t.Errorf("backstage: %q", n)
+	}
+	// Held between two attempts of a page that can't connect: the reason
+	// stays (issue #16), no countdown flickers in.
+	if n, _ := mediaNote(studio.Participant{Media: studio.MediaFailed, MediaProblem: "no route", LeavingAt: leaving}, time.Now()); n != "Can't connect: no route" {
+		t.Errorf("failed and held: %q", n)
+	}
+}
+
 // TestJoinedNoticeGoesWhenNobodyWaits: "X joined — waiting backstage"
 // names only those still waiting: staged, a guest drops out of it, and
 // when nobody it named waits any more (staged or left) it goes at once,

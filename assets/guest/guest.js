@@ -56,8 +56,15 @@
   // 720p (issue #4).
   const VP8_HINTS = "x-google-start-bitrate=1500;x-google-min-bitrate=800";
   // Reconnect attempts before giving up: with the backoff below, about a
-  // minute — longer than the studio holds a lost guest's place.
-  const MAX_RETRIES = 9;
+  // minute — longer than the studio holds a lost guest's place by default
+  // (10 s; the host may set up to 10 min).
+  const MAX_RETRIES = 30;
+  // The longest wait between reconnect attempts: the studio holds our
+  // place for 10 s by default, counted from when it noticed (at once, or
+  // 6 s after our last answer), so several attempts must fall within it
+  // once the network is back (a cap of 10 s let a page back after 8 s
+  // first try again at 15.5 s).
+  const MAX_RETRY_DELAY = 2000;
   // Failed media attempts in a row before the page says it can't reach the
   // studio: one may be bad luck, two is a network that won't let us in.
   const MEDIA_FAILS = 2;
@@ -70,6 +77,11 @@
   // How long nothing may come from the studio over a "connected" path
   // before the page asks for an ICE restart (see watchMedia).
   const STALL_MS = 3000;
+  // How long the page may hear nothing over its signaling socket (the
+  // studio says "alive" every 2 s) before it takes the socket for dead
+  // and comes back over a new one: a network change can leave the old one
+  // open on our side only, while the media goes on over ICE (issue #10).
+  const SIGNAL_SILENT_MS = 6000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
@@ -102,6 +114,7 @@
     cameraOff: false,   // we turned our camera off
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
+    heard: 0,           // when the studio last said something over signaling
     ended: false,       // the studio said bye: don't reconnect
     retry: 0, retryTimer: 0,
     // Media attempts (issue #16): in a row that never connected; whether
@@ -279,6 +292,7 @@
     setStatus(trying(state.retry ? "Reconnecting…" : "Connecting…"));
     const ws = new WebSocket(wsURL());
     state.ws = ws;
+    state.heard = Date.now();
     ws.onopen = () => {
       const m = { type: "join", name: ui.name.value.trim() };
       if (state.resume) { m.id = state.id; m.resume = state.resume; }
@@ -287,6 +301,7 @@
     };
     ws.onmessage = (e) => {
       if (ws !== state.ws) return;
+      state.heard = Date.now();
       let m;
       try { m = JSON.parse(e.data); } catch { return; }
       onMessage(m).catch((err) => {
@@ -331,7 +346,7 @@
       end("Lost the connection to the studio. Check your network and join again.");
       return;
     }
-    const delay = Math.min(10000, 500 * 2 ** state.retry);
+    const delay = Math.min(MAX_RETRY_DELAY, 500 * 2 ** state.retry);
     state.retry++;
     setStatus(trying("Connection lost — reconnecting…"));
     state.retryTimer = setTimeout(() => connect(keep), delay);
@@ -445,6 +460,7 @@
   // the path is still down after its grace.
   let lastAlive = 0, lastSeen = -1, answersAtAlive = 0, lastLocal = "", lastPC = null;
   async function watchMedia() {
+    watchSignaling();
     const pc = state.pc;
     if (!pc || !state.attemptConnected || pc.connectionState !== "connected") { lastSeen = -1; return; }
     let seen = 0, answers = 0, local = "";
@@ -476,6 +492,16 @@
       console.warn("nothing from the studio for " + STALL_MS + " ms: asking for an ICE restart");
       restartIce(true);
     }
+  }
+
+  // watchSignaling comes back over a new socket when the studio has said
+  // nothing over ours for SIGNAL_SILENT_MS.
+  function watchSignaling() {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !state.joined || state.ended) return;
+    if (Date.now() - state.heard < SIGNAL_SILENT_MS) return;
+    console.warn("nothing from the studio over signaling for " + SIGNAL_SILENT_MS + " ms: reconnecting");
+    reconnect(canKeep());
   }
 
   function mediaStalled() { return lastSeen >= 0 && Date.now() - lastAlive >= STALL_MS; }

@@ -3,8 +3,9 @@
 // into its tile on a 4:2:0 canvas, rounds the tile's corners, lays its name
 // tag (and, while they speak, a ring) over it, paints the gaps, and adds
 // the brand's overlay and logo, the banner and the ticker. It never waits
-// on a source: a stalled source keeps its last frame for StallAfter, then
-// shows a placeholder with the person's initials.
+// on a source: a stalled source keeps its last frame for StallAfter (or
+// until its feed stops, Slot.FeedAliveUntil), then shows a placeholder with
+// the person's initials.
 //
 // Where tiles go, how they move and what the tags look like is package
 // scene's maths, computed once per change of the scene or of the set of
@@ -498,7 +499,7 @@ func (c *Compositor) picture(t *tile, now time.Time) *Frame {
 		return t.last
 	}
 	f, at := t.slot.take()
-	if f != nil && now.Sub(at) > c.StallAfter {
+	if f != nil && (now.Sub(at) > c.StallAfter || t.slot.feedStopped(now)) {
 		f.Release()
 		f = nil
 	}

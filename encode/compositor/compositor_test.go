@@ -229,3 +229,49 @@ func TestCloseReleasesPictures(t *testing.T) {
 		t.Error("the compositor did not let go of its picture on Close")
 	}
 }
+
+// A source whose feed stopped (Slot.FeedAliveUntil passed) shows the
+// placeholder at once, long before StallAfter, in the same tile; a feed
+// alive again shows the picture again. A source that says nothing of its
+// feed keeps its picture until StallAfter.
+func TestFeedStopped(t *testing.T) {
+	c := New(1280, 720)
+	defer c.Close()
+	var pool Pool
+	guest, device := NewSlot("guest"), NewSlot("device")
+	guest.Put(solid(&pool, 640, 360, YCbCr{Y: 200, Cb: 128, Cr: 128}))
+	device.Put(solid(&pool, 640, 360, YCbCr{Y: 200, Cb: 128, Cr: 128}))
+	slots := []*Slot{guest, device}
+	cells, _ := scene.Arrange(scene.Grid, len(slots), 0, image.Rect(0, 0, 1280, 720))
+	centre := func(r image.Rectangle) image.Point { return image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2) }
+	start := time.Now()
+	guest.FeedAliveUntil(start.Add(500 * time.Millisecond))
+	for _, step := range []struct {
+		at         time.Duration
+		guest, dev bool // the picture shows (else the placeholder)
+		aliveUntil time.Duration
+	}{
+		{at: 0, guest: true, dev: true},
+		{at: 400 * time.Millisecond, guest: true, dev: true},
+		{at: 600 * time.Millisecond, guest: false, dev: true},
+		{at: 700 * time.Millisecond, guest: true, dev: true, aliveUntil: 1200 * time.Millisecond},
+		{at: 1300 * time.Millisecond, guest: false, dev: true},
+	} {
+		if step.aliveUntil > 0 {
+			guest.FeedAliveUntil(start.Add(step.aliveUntil))
+		}
+		img, err := c.Render(slots, start.Add(step.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []bool{step.guest, step.dev} {
+			y := lumaAt(img, centre(cells[i]))
+			if shows := y != Placeholder.Y; shows != want {
+				t.Errorf("at %v: tile %d luma %d, want the picture: %v", step.at, i, y, want)
+			}
+		}
+	}
+	if len(c.tiles) != 2 {
+		t.Errorf("%d tiles, want the guest's kept in place", len(c.tiles))
+	}
+}

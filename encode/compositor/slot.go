@@ -15,6 +15,9 @@ type Slot struct {
 	Name string
 
 	level atomic.Uint32 // float32 bits: how loud the source is now, 0..1
+	// feedUntil is until when the source's feed is known to be alive
+	// (unix nanoseconds; 0: the source says nothing of it).
+	feedUntil atomic.Int64
 
 	mu     sync.Mutex
 	latest *Frame
@@ -147,6 +150,21 @@ func (s *Slot) Updated() time.Time {
 	defer s.mu.Unlock()
 	s.promote(time.Now())
 	return s.at
+}
+
+// FeedAliveUntil says the source's feed (a remote guest's packets, say)
+// is known to be alive until t: past t without another word the
+// compositor shows the placeholder rather than the last picture, without
+// waiting StallAfter — a picture that stops because its sender is gone
+// should not stand in for them. Sources that never call it are judged by
+// their pictures alone; a feed that comes back shows its pictures again.
+func (s *Slot) FeedAliveUntil(t time.Time) { s.feedUntil.Store(t.UnixNano()) }
+
+// feedStopped is whether the source's feed, as it last said, was dead by
+// now.
+func (s *Slot) feedStopped(now time.Time) bool {
+	u := s.feedUntil.Load()
+	return u != 0 && now.UnixNano() > u
 }
 
 // SetLevel records how loud the source is now (its audio peak, 0..1): the

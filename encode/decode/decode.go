@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -119,6 +120,7 @@ func New(cfg Config) (*Track, error) {
 	if t.cc == nil {
 		return nil, fmt.Errorf("decode: %s: cannot allocate decoder", cfg.MimeType)
 	}
+	live.Add(1)
 	if !t.video {
 		t.cc.SetSampleRate(48000)
 		ch := cfg.Channels
@@ -273,8 +275,17 @@ func (t *Track) Close() {
 	if t.cc != nil {
 		t.cc.Free()
 		t.cc = nil
+		live.Add(-1)
 	}
 }
+
+// live counts the decoders allocated and not yet freed, in the process.
+var live atomic.Int64
+
+// Live is how many decoders are allocated and not yet freed (Close), in
+// the whole process: what a test checks to know nothing of a guest who
+// left is still held in FFmpeg's memory.
+func Live() int64 { return live.Load() }
 
 // vp8Key reports whether a VP8 frame is a keyframe (RFC 6386 9.1: the
 // frame tag's first bit is 0 for key frames).

@@ -2,7 +2,8 @@
 // (destinations and their stream keys), the program's size, frame rate and bit
 // rate, where recordings go, the host's camera and microphone, the brand kits
 // and banners, the STUN/TURN servers and NAT address guests reach the studio
-// through, and the size of the studio window. They live in one JSON file,
+// through, how long a gone guest keeps their place, and the size of the
+// studio window. They live in one JSON file,
 // os.UserConfigDir()/greenroom/settings.json, written atomically and readable
 // by the user only, because it holds stream keys and TURN passwords.
 //
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"greenroom/studio"
 )
@@ -229,6 +231,25 @@ type Settings struct {
 	// Network is how guests behind strict firewalls reach the studio;
 	// Store.Update refuses a change that brings a bad server or IP into it.
 	Network Network
+	// ReconnectGrace is how long a guest who is gone (their tab closed,
+	// their laptop shut, their network gone) keeps their place for their
+	// page to come back, counting down on their card
+	// (studio.Config.ReconnectGrace); whole seconds, within
+	// studio.MinReconnectGrace and MaxReconnectGrace: Store.Update
+	// refuses others (ErrBadGrace).
+	ReconnectGrace time.Duration
+}
+
+// ErrBadGrace is Store.Update's error for a ReconnectGrace out of range.
+var ErrBadGrace = errors.New("bad reconnect grace")
+
+// checkGrace refuses a grace the studio does not take, in words for the
+// user.
+func checkGrace(d time.Duration) error {
+	if err := studio.CheckReconnectGrace(d); err != nil {
+		return &invalid{ErrBadGrace, err.Error()}
+	}
+	return nil
 }
 
 // BrandKit returns the kit the show wears, and whether there is one.
@@ -242,12 +263,14 @@ func (s Settings) BrandKit() (studio.BrandKit, bool) {
 }
 
 // Defaults returns the settings of a new user: no destination, 720p30 at
-// 4500 kb/s, recordings in ~/Videos/Greenroom, the default STUN servers.
+// 4500 kb/s, recordings in ~/Videos/Greenroom, the default STUN servers, a
+// gone guest's place held for 10 s.
 func Defaults() Settings {
 	s := Settings{
-		Output:  Output{Width: 1280, Height: 720, FPS: 30, VideoKbps: DefaultKbps(720)},
-		Window:  Window{Width: 1280, Height: 800},
-		Network: defaultNetwork(),
+		Output:         Output{Width: 1280, Height: 720, FPS: 30, VideoKbps: DefaultKbps(720)},
+		Window:         Window{Width: 1280, Height: 800},
+		Network:        defaultNetwork(),
+		ReconnectGrace: studio.DefaultReconnectGrace,
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")
@@ -273,6 +296,9 @@ func (s *Settings) fillDefaults() {
 	}
 	if s.Window.Width < 320 || s.Window.Height < 240 {
 		s.Window = d.Window
+	}
+	if checkGrace(s.ReconnectGrace) != nil {
+		s.ReconnectGrace = d.ReconnectGrace
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"greenroom/studio"
 )
@@ -203,7 +204,7 @@ func TestDamagedFile(t *testing.T) {
 
 func TestOutOfRangeValuesBecomeDefaults(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"output": {"width": 333, "height": 10, "fps": 500, "video_kbps": 1}, "window": {"width": 10}}`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"output": {"width": 333, "height": 10, "fps": 500, "video_kbps": 1}, "window": {"width": 10}, "reconnect_grace_seconds": 9999}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	st, err := Open(dir)
@@ -211,8 +212,41 @@ func TestOutOfRangeValuesBecomeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, d := st.Get(), Defaults()
-	if got.Output != d.Output || got.Window != d.Window || got.RecordingDir != d.RecordingDir {
+	if got.Output != d.Output || got.Window != d.Window || got.RecordingDir != d.RecordingDir || got.ReconnectGrace != d.ReconnectGrace {
 		t.Errorf("got %+v, want defaults %+v", got, d)
+	}
+}
+
+// The grace a gone guest has: 10 s for a new user (and for a file from
+// before it was a setting), kept in whole seconds, and a change out of
+// range refused in words, nothing saved.
+func TestReconnectGrace(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"output": {"width": 1280, "height": 720}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := st.Get().ReconnectGrace; g != 10*time.Second || Defaults().ReconnectGrace != 10*time.Second {
+		t.Errorf("grace %v, want 10 s", g)
+	}
+	for _, bad := range []time.Duration{0, time.Second, 11 * time.Minute} {
+		err := st.Update(func(s *Settings) { s.ReconnectGrace = bad })
+		if !errors.Is(err, ErrBadGrace) || !strings.Contains(err.Error(), "must be 2 to 600 seconds") {
+			t.Errorf("grace %v: %v, want it refused, saying the range", bad, err)
+		}
+	}
+	if err := st.Update(func(s *Settings) { s.ReconnectGrace = 30 * time.Second }); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := st2.Get().ReconnectGrace; g != 30*time.Second {
+		t.Errorf("reloaded grace %v, want 30 s", g)
 	}
 }
 

@@ -105,7 +105,8 @@ func (s *Store) Get() Settings {
 // write error the settings in memory stay as they were. A change that
 // brings a bad or repeated STUN/TURN server or a bad NAT IP into the Network
 // is refused (errors.Is ErrBadICEServer or ErrBadNATIP), nothing saved; a bad
-// entry already in the file (a hand edit) does not stop other changes.
+// entry already in the file (a hand edit) does not stop other changes. A
+// ReconnectGrace out of range is refused likewise (ErrBadGrace).
 func (s *Store) Update(change func(*Settings)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,6 +114,11 @@ func (s *Store) Update(change func(*Settings)) error {
 	change(&next)
 	if err := next.Network.checkChange(s.cur.Network); err != nil {
 		return err
+	}
+	if next.ReconnectGrace != s.cur.ReconnectGrace {
+		if err := checkGrace(next.ReconnectGrace); err != nil {
+			return err
+		}
 	}
 	next.fillDefaults()
 	if err := s.write(next); err != nil {
@@ -172,6 +178,8 @@ type file struct {
 	Banners      []string          `json:"banners,omitempty"`
 	Ticker       string            `json:"ticker,omitempty"`
 	Network      fileNetwork       `json:"network"`
+	// Whole seconds; 0 (an older file): the default.
+	ReconnectGraceSeconds int `json:"reconnect_grace_seconds,omitempty"`
 }
 
 type fileHost struct {
@@ -212,6 +220,8 @@ func fileOf(s Settings) file {
 		Banners:      s.Banners,
 		Ticker:       s.Ticker,
 		Network:      fileNetworkOf(s.Network),
+
+		ReconnectGraceSeconds: int(s.ReconnectGrace / time.Second),
 	}
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
@@ -233,6 +243,8 @@ func (f file) settings() Settings {
 		Banners:      f.Banners,
 		Ticker:       f.Ticker,
 		Network:      f.Network.network(),
+
+		ReconnectGrace: time.Duration(f.ReconnectGraceSeconds) * time.Second,
 	}
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{

@@ -45,7 +45,11 @@
 // a problem, the likely cause and its fix in words (issue #16: the page
 // says it can't reach the studio, and why, instead of "Reconnecting…"
 // forever); "error" reports a message the studio refused (the session
-// goes on); "bye" comes before the studio closes the socket.
+// goes on); "bye" comes before the studio closes the socket. "alive" comes
+// every 2 s, with the WebSocket pings a browser answers but cannot see:
+// a page that hears nothing for 6 s takes its socket for dead (a network
+// change can leave it open on the page's side only, its media going on
+// over ICE) and comes back over a new one with keep (issue #10).
 package signal
 
 import (
@@ -78,6 +82,7 @@ const (
 	TypeMedia     = "media"     // studio → guest: {media, [problem]}
 	TypeError     = "error"     // studio → guest: {error}
 	TypeBye       = "bye"       // studio → guest: {reason}
+	TypeAlive     = "alive"     // studio → guest, every 2 s: the socket still reaches the studio
 )
 
 // Media states, the values of "media"'s media.

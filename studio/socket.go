@@ -3,11 +3,11 @@ package studio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"greenroom/studio/signal"
 )
@@ -154,7 +154,8 @@ func (s *Studio) adopt(join signal.Message, ws *websocket.Conn) bool {
 
 // reader turns WebSocket messages into validated signal messages for run.
 // A refused message gets an error reply and the session goes on; an
-// oversized one makes gorilla close the socket with 1009 (message too big).
+// oversized one makes gorilla close the socket with 1009 (message too big);
+// a flood (signalBurst, signalRate) ends the session.
 // A socket that breaks is run's to judge (socketLost).
 func (g *guest) reader(sock *socket) {
 	ws := sock.ws
@@ -165,12 +166,17 @@ func (g *guest) reader(sock *socket) {
 		return ws.SetReadDeadline(time.Now().Add(pongTimeout))
 	})
 	invalid := 0
+	flood := rate.NewLimiter(signalRate, signalBurst)
 	for {
 		_, data, err := ws.ReadMessage()
+		if err == nil && !flood.Allow() {
+			g.cancel(errFlood)
+			return
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
-				g.cancel(fmt.Errorf("a message was over the %d-byte limit", signal.MaxMessageSize))
+				g.cancel(errTooBig)
 			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
 				g.cancel(errLeft)
 			default:
@@ -234,11 +240,23 @@ func (g *guest) writer(sock *socket) {
 			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
 			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
 			code := websocket.CloseNormalClosure
-			if errors.Is(reason, errTooInvalid) || errors.Is(reason, errTooSlow) {
+			if isPolicyViolation(reason) {
 				code = websocket.ClosePolicyViolation
 			}
 			closeWith(ws, code, reason.Error())
 			return
 		}
 	}
+}
+
+// isPolicyViolation is whether the session ended for something its page
+// did wrong: the socket closes with 1008, and the page shows the reason and
+// does not come back by itself.
+func isPolicyViolation(reason error) bool {
+	for _, e := range []error{errTooInvalid, errTooSlow, errFlood, errCandidates, errTooBig} {
+		if errors.Is(reason, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -39,6 +39,21 @@ const (
 	maxPendingJoins    = 64          // sockets connected but not yet joined
 )
 
+// Floods end the session (issue #14).
+const (
+	// maxCandidates bounds the candidates a guest trickles in one ICE
+	// session (from its offer, or from an ICE restart, to the next): a
+	// browser gathers one per local address, server and transport, tens
+	// on a machine with many interfaces.
+	maxCandidates = 128
+	// A page sends a burst when it joins (its offer, its candidates, its
+	// devices) and a few messages a minute after. A socket that sends more
+	// than signalBurst at once, or signalRate a second for long, is not a
+	// page.
+	signalRate  = 50
+	signalBurst = 200
+)
+
 // A page back over a new socket this soon after the studio followed its
 // address (move.go) keeps its ICE session if its media arrived within
 // flowingWithin (audio comes every 20 ms, silence included).
@@ -53,6 +68,9 @@ var (
 	errLost        = errors.New("connection lost")
 	errTooSlow     = errors.New("your connection is too slow to keep up")
 	errTooInvalid  = errors.New("too many invalid messages")
+	errFlood       = fmt.Errorf("your page sent too many messages (over %d at once, or %d a second)", signalBurst, signalRate)
+	errCandidates  = fmt.Errorf("your page sent too many ICE candidates (over %d)", maxCandidates)
+	errTooBig      = fmt.Errorf("your page sent a message over the %d-byte limit", signal.MaxMessageSize)
 	errMediaFailed = errors.New("the media connection failed")
 	errReplaced    = errors.New("you joined again from another connection")
 	errLinkRetired = errors.New("this link is no longer valid; ask the host for the current one")
@@ -70,6 +88,9 @@ var upgrader = websocket.Upgrader{
 func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	// A link the host rotated away lets its guests back in after a blip
 	// (with their resume key), and nobody else.
+	if s.tokenRefused(w, r, false) {
+		return
+	}
 	current, retired := s.guestTokenKind(r.PathValue("token"))
 	if !current && !retired {
 		s.forbidden(w, r)
@@ -244,6 +265,7 @@ type guest struct {
 	muted          bool // what the guest was last told of the host muting them
 	loss           lossMeter
 	early          []webrtc.ICECandidateInit // trickled before the offer
+	candidates     int                       // trickled in this ICE session (maxCandidates)
 	// ice is where the connection sends, filed in the SFU under ufrag,
 	// our ICE ufrag, for following the guest when its address changes
 	// (move.go).
@@ -474,12 +496,20 @@ func (g *guest) handle(m signal.Message) error {
 			g.st.changed()
 		}
 	case signal.TypeCandidate:
+		if g.candidates++; g.candidates > maxCandidates {
+			g.cancel(errCandidates)
+			return nil
+		}
 		if g.pc == nil {
 			// A client may trickle its first candidates before its offer
 			// is on the wire (they are gathered from setLocalDescription
 			// on); keep a few for when the offer comes.
 			if len(g.early) >= maxEarlyCandidates {
-				g.send(signal.Message{Type: signal.TypeError, Error: "too many candidates before the offer"})
+				// Said once: a reply to each would fill the page's queue
+				// (errTooSlow) before maxCandidates says what is wrong.
+				if g.candidates == maxEarlyCandidates+1 {
+					g.send(signal.Message{Type: signal.TypeError, Error: "too many candidates before the offer"})
+				}
 				return nil
 			}
 			g.early = append(g.early, *m.Candidate)
@@ -671,6 +701,7 @@ func (g *guest) sync() {
 	}
 	if g.restart {
 		g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, g.pc.SCTP().Transport().ICETransport())
+		g.candidates = 0 // a new ICE session: the page gathers afresh
 	}
 	g.offering, g.restart = true, false
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})

@@ -3,12 +3,12 @@ package studio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"greenroom/studio/signal"
 )
@@ -206,7 +206,8 @@ func (s *Studio) adopt(join signal.Message, ws *websocket.Conn) bool {
 
 // reader turns WebSocket messages into validated signal messages for run.
 // A refused message gets an error reply and the session goes on; an
-// oversized one makes gorilla close the socket with 1009 (message too big).
+// oversized one makes gorilla close the socket with 1009 (message too big);
+// a flood (signalBurst, signalRate) ends the session.
 // A socket that breaks is run's to judge (socketLost). Each pong and
 // message is an answer from the page (socket.answered); the reader has no
 // deadline: a page that answers nothing is the writer's to notice, and
@@ -218,15 +219,20 @@ func (g *guest) reader(sock *socket) {
 		return nil
 	})
 	invalid := 0
+	flood := rate.NewLimiter(signalRate, signalBurst)
 	for {
 		_, data, err := ws.ReadMessage()
 		if err == nil {
 			sock.answered.Store(time.Now().UnixNano())
+			if !flood.Allow() {
+				g.cancel(errFlood)
+				return
+			}
 		}
 		if err != nil {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
-				g.cancel(fmt.Errorf("a message was over the %d-byte limit", signal.MaxMessageSize))
+				g.cancel(errTooBig)
 			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
 				g.cancel(errLeft)
 			default:
@@ -308,11 +314,23 @@ func (g *guest) writer(sock *socket) {
 			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
 			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
 			code := websocket.CloseNormalClosure
-			if errors.Is(reason, errTooInvalid) || errors.Is(reason, errTooSlow) {
+			if isPolicyViolation(reason) {
 				code = websocket.ClosePolicyViolation
 			}
 			closeWith(ws, code, reason.Error())
 			return
 		}
 	}
+}
+
+// isPolicyViolation is whether the session ended for something its page
+// did wrong: the socket closes with 1008, and the page shows the reason and
+// does not come back by itself.
+func isPolicyViolation(reason error) bool {
+	for _, e := range []error{errTooInvalid, errTooSlow, errFlood, errCandidates, errTooBig} {
+		if errors.Is(reason, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -141,6 +141,7 @@ type Studio struct {
 	scheme       string         // "https", or "http" with PlainHTTP
 	controlToken Secret
 	pending      atomic.Int32 // WebSockets waiting for their "join"
+	guard        tokenGuard   // wrong tokens by address (guard.go)
 	// What the host's feeds (host.go) ask of the show every packet, kept
 	// by changed: whether the host muted their own mic (the guests then
 	// get silence), and whether any guest is there to send to.
@@ -289,9 +290,16 @@ func New(cfg Config) (_ *Studio, err error) {
 		}
 	}
 
+	// No ReadTimeout or WriteTimeout: they would cut the long-lived
+	// responses, the control API's event stream (net/http keeps them for
+	// the whole response). The headers have a deadline, a control body
+	// its own (readJSON), a WebSocket its own (guest.go, socket.go), and
+	// a kept-alive connection between requests IdleTimeout.
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.life.spawn(func() {

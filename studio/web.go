@@ -60,7 +60,19 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// The web server's limits (issue #14). A browser's request headers are a
+// few hundred bytes; the guest link's token is in the path.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+	bodyTimeout       = 10 * time.Second // to send a control API body
+)
+
 func (s *Studio) serveGuestPage(w http.ResponseWriter, r *http.Request) {
+	if s.tokenRefused(w, r, false) {
+		return
+	}
 	if !s.guestTokenMatches(r.PathValue("token")) {
 		s.forbidden(w, r)
 		return
@@ -68,8 +80,10 @@ func (s *Studio) serveGuestPage(w http.ResponseWriter, r *http.Request) {
 	s.serveAsset(w, "index.html", http.StatusOK)
 }
 
-// forbidden is the friendly page for a wrong or old guest link.
+// forbidden is the friendly page for a wrong or old guest link, which
+// costs the address a try (guard.go).
 func (s *Studio) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.tokenFailed(r)
 	s.log.Info("refused a guest link", "remote", r.RemoteAddr) // never the token
 	s.serveAsset(w, "forbidden.html", http.StatusForbidden)
 }
@@ -89,11 +103,15 @@ func (s *Studio) serveAsset(w http.ResponseWriter, name string, code int) {
 // control wraps a control API handler with the token check.
 func (s *Studio) control(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.tokenRefused(w, r, true) {
+			return
+		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			tok = r.URL.Query().Get("token")
 		}
 		if !s.controlToken.Matches(strings.TrimSpace(tok)) {
+			s.tokenFailed(r)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="greenroom"`)
 			writeJSONError(w, http.StatusUnauthorized, "missing or wrong control token")
 			return
@@ -232,6 +250,11 @@ func (s *Studio) apiRotate(w http.ResponseWriter, r *http.Request) {
 const maxControlBody = 4 << 10
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	// A body that trickles in would hold the handler; the server has no
+	// ReadTimeout (see New). Not every ResponseWriter can (tests').
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

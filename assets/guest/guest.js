@@ -314,10 +314,12 @@
       if (ws !== state.ws) return;
       // 1008 (policy violation): the studio refused us for good, e.g. a
       // link the host replaced; retrying won't help, the reason says why.
-      if (e.code === 1008 && e.reason) {
+      // 1009 (message too big) comes from the studio's WebSocket library,
+      // without a reason; the session is over as with 1008.
+      if ((e.code === 1008 && e.reason) || e.code === 1009) {
         state.ended = true;
         state.resume = "";
-        end(e.reason);
+        end(e.reason || "The page sent the studio a message that was too big.");
         return;
       }
       if (!state.ended && state.joined) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -83,6 +84,9 @@ func ParseURL(raw string) (Target, error) {
 	if err != nil || u.Host == "" || u.Hostname() == "" {
 		return Target{}, errors.New("rtmp URL has no valid host")
 	}
+	if !validHost(u.Hostname()) {
+		return Target{}, errors.New("rtmp URL has no valid host: want a name or an IP address")
+	}
 	if u.User != nil {
 		return Target{}, errors.New("rtmp URL with user:password@ is not supported")
 	}
@@ -121,4 +125,23 @@ func ParseURL(raw string) (Target, error) {
 	t.Key = Key(key)
 	t.TCURL = strings.ToLower(scheme) + "://" + u.Host + "/" + t.App
 	return t, nil
+}
+
+// validHost is whether h can be dialed: an IP address, or a DNS name.
+// url.Parse lets through hosts no dialer takes (found by FuzzParseURL:
+// "rtmp://]/app/key" gave the Host "]:1935", which failed only when going
+// live).
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, c := range h {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,72 @@
+package signal
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzParse: whatever a page sends, Parse neither panics nor lets through a
+// message the studio's handler would trip on (the fields its type needs),
+// and what it accepts survives a round trip through JSON (the studio
+// re-encodes what it forwards). The seeds are the messages a page sends;
+// testdata/fuzz/FuzzParse holds any input that once broke it.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"join","name":"Ann"}`,
+		`{"type":"join","name":"Ann","id":"g1","resume":"k","keep":true}`,
+		`{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n","sources":{"0":"mic","1":"camera","2":"screen"}}`,
+		`{"type":"answer","sdp":"v=0\r\n"}`,
+		`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 2122260223 192.168.1.2 54321 typ host","sdpMid":"0","sdpMLineIndex":0}}`,
+		`{"type":"candidate","candidate":{"candidate":""}}`,
+		`{"type":"devices","mic":true,"camera":false}`,
+		`{"type":"share","sharing":true}`,
+		`{"type":"restart","stalled":true}`,
+		`{"type":"leave"}`,
+		`{"type":"candidate","candidate":null}`,
+		`{"type":"devices","mic":null}`,
+		`[]`, `null`, `{"type":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		switch m.Type {
+		case TypeJoin:
+			if strings.TrimSpace(m.Name) == "" {
+				t.Fatal("join without a name accepted")
+			}
+		case TypeOffer, TypeAnswer:
+			if !strings.HasPrefix(m.SDP, "v=0") || len(m.Sources) > MaxSources {
+				t.Fatalf("%s accepted: sdp %.20q, %d sources", m.Type, m.SDP, len(m.Sources))
+			}
+		case TypeDevices:
+			if m.Mic == nil || m.Camera == nil {
+				t.Fatal("devices accepted without mic or camera")
+			}
+		case TypeCandidate:
+			if m.Candidate == nil {
+				t.Fatal("candidate accepted without a candidate")
+			}
+		case TypeShare, TypeLeave, TypeRestart:
+		default:
+			t.Fatalf("type %q accepted", m.Type)
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("marshal what Parse accepted: %v", err)
+		}
+		if len(b) <= MaxMessageSize {
+			if _, err := Parse(b); err != nil {
+				t.Fatalf("re-encoded message refused: %v\n%s", err, b)
+			}
+		}
+	})
+}

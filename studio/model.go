@@ -105,6 +105,15 @@ type Participant struct {
 	MicOff    bool      `json:"micOff"`
 	CameraOff bool      `json:"cameraOff"`
 	Joined    time.Time `json:"joined"`
+	// Layers are the layers a guest sends its camera in (simulcast),
+	// highest first; none for a guest who sends one. ProgramLayer is the
+	// rid the program decodes of them (the smallest that fills their
+	// tile). Forwarded is, by the ID of each guest who sends layers, the
+	// rid this guest receives of them (the highest its downlink takes).
+	// Studio.State fills them in.
+	Layers       []Layer           `json:"layers,omitempty"`
+	ProgramLayer string            `json:"programLayer,omitempty"`
+	Forwarded    map[string]string `json:"forwarded,omitempty"`
 }
 
 // State is a snapshot of the show for the control API and the GUI.

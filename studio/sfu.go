@@ -596,18 +596,21 @@ func (t *pubTrack) forwardLayer(l *layer) {
 		if t.sinkQ == nil || (t.info.Screen && !t.sharing.Load()) {
 			continue
 		}
-		h, ok := t.prog.forward(layers, l, pkt, key, clock, now)
-		if !ok {
-			continue
-		}
-		cp := *pkt
-		cp.Header = h
-		select {
-		case t.sinkQ <- &cp:
-		default:
-			if t.dropped.Add(1)%1000 == 1 {
-				t.log.Warn("sink is behind, dropping packets", "dropped", t.dropped.Load())
-			}
+		t.prog.forward(layers, l, pkt, key, clock, now, func(h rtp.Header) {
+			cp := *pkt
+			cp.Header = h
+			t.toSink(&cp)
+		})
+	}
+}
+
+// toSink queues pkt for the Sink, or drops it if the Sink is behind.
+func (t *pubTrack) toSink(pkt *rtp.Packet) {
+	select {
+	case t.sinkQ <- pkt:
+	default:
+		if t.dropped.Add(1)%1000 == 1 {
+			t.log.Warn("sink is behind, dropping packets", "dropped", t.dropped.Load())
 		}
 	}
 }
@@ -642,13 +645,7 @@ func (t *pubTrack) forward() {
 			_ = t.fanout.WriteRTP(&fw)
 		}
 		if t.sinkQ != nil && (!t.info.Screen || t.sharing.Load()) {
-			select {
-			case t.sinkQ <- pkt:
-			default:
-				if t.dropped.Add(1)%1000 == 1 {
-					t.log.Warn("sink is behind, dropping packets", "dropped", t.dropped.Load())
-				}
-			}
+			t.toSink(pkt)
 		}
 	}
 }

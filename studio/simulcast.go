@@ -162,26 +162,23 @@ func fitHeight(ls []layerStat, px int) int {
 // it sends no estimate of its own (REMB), after the loss-based controller
 // of Google congestion control (draft-ietf-rmcat-gcc-02 §6): above 10%
 // loss the estimate drops by half the loss, below 2% it grows by 5%, in
-// between it holds. prev is the last estimate, 0 for none; current is the
-// rate of the layer the receiver gets now, which without loss the estimate
-// never falls below (a layer's rate swings with its keyframes: that is no
-// reason to leave it); ceiling bounds the growth, so that loss, when it
-// comes, brings the estimate down within a few reports.
+// between it holds. 0 means no limit: a receiver that never lost much
+// gets the top layer. The first heavy loss starts the estimate from
+// current, the rate of the layer the receiver gets; once it has grown
+// past ceiling (well above the top layer) the limit is lifted again.
 func lossBudget(prev, current, ceiling uint64, loss float64) uint64 {
-	if prev == 0 {
-		prev = current
-	}
-	var next uint64
-	switch {
-	case loss > 0.10:
+	if loss > 0.10 {
+		if prev == 0 {
+			prev = current
+		}
 		return uint64(float64(prev) * (1 - 0.5*loss))
-	case loss < 0.02:
-		next = uint64(float64(max(prev, current)) * 1.05)
-	default:
-		next = prev
 	}
-	if ceiling > 0 {
-		next = min(next, ceiling)
+	if prev == 0 || loss >= 0.02 {
+		return prev
+	}
+	next := uint64(float64(max(prev, current)) * 1.05)
+	if next >= ceiling {
+		return 0
 	}
 	return next
 }
@@ -214,11 +211,22 @@ func (s *switcher) current() *layer {
 }
 
 // forward decides what becomes of packet pkt of layer l (key: it begins a
-// keyframe) for this receiver: it returns the header to send it with, or
-// false to leave it out.
-func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) (rtp.Header, bool) {
+// keyframe) for this receiver: it calls send with the header to send it
+// with, or leaves it out. send is called with mu held, so that packets
+// of two layers forwarded at once reach the receiver in the order they
+// were numbered (else the old layer's last packet could land after the
+// new layer's first).
+func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(rtp.Header)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if h, ok := s.renumber(layers, l, pkt, key, clock, now); ok {
+		send(h)
+	}
+}
+
+// renumber is forward's decision: the header to send pkt with, or false.
+// Call with mu held.
+func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) (rtp.Header, bool) {
 	if s.want == nil || now.Sub(s.chosenAt) >= switchEvery {
 		s.chosenAt = now
 		stats := statsOf(layers, now)
@@ -390,12 +398,10 @@ func (s *simulcastLocal) write(layers []*layer, l *layer, pkt *rtp.Packet, key b
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, b := range s.bindings {
-		h, ok := b.sw.forward(layers, l, pkt, key, clock, now)
-		if !ok {
-			continue
-		}
-		fw := rtp.Packet{Header: h, Payload: pkt.Payload, PaddingSize: pkt.PaddingSize}
-		_ = b.out.WriteRTP(&fw)
+		b.sw.forward(layers, l, pkt, key, clock, now, func(h rtp.Header) {
+			fw := rtp.Packet{Header: h, Payload: pkt.Payload, PaddingSize: pkt.PaddingSize}
+			_ = b.out.WriteRTP(&fw)
+		})
 	}
 }
 

@@ -68,11 +68,13 @@ func TestLossBudget(t *testing.T) {
 		loss                   float64
 		want                   uint64
 	}{
-		{"first report, no loss: from the current layer", 0, 1_000_000, 0, 0, 1_050_000},
-		{"heavy loss halves by half the loss", 1_000_000, 1_000_000, 0, 0.5, 750_000},
-		{"some loss holds", 1_000_000, 500_000, 0, 0.05, 1_000_000},
-		{"no loss never under the current layer", 300_000, 1_000_000, 0, 0, 1_050_000},
-		{"growth stops at the ceiling", 2_900_000, 1_000_000, 3_000_000, 0, 3_000_000},
+		{"no loss, no limit", 0, 1_000_000, 3_000_000, 0.01, 0},
+		{"some loss, still no limit", 0, 1_000_000, 3_000_000, 0.08, 0},
+		{"heavy loss starts from the current layer", 0, 1_000_000, 3_000_000, 0.2, 900_000},
+		{"heavy loss cuts by half the loss", 1_000_000, 500_000, 3_000_000, 0.5, 750_000},
+		{"some loss holds", 1_000_000, 500_000, 3_000_000, 0.05, 1_000_000},
+		{"no loss grows by 5%", 1_000_000, 500_000, 3_000_000, 0, 1_050_000},
+		{"past the ceiling the limit is lifted", 2_900_000, 1_000_000, 3_000_000, 0, 0},
 	} {
 		if got := lossBudget(c.prev, c.current, c.ceiling, c.loss); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
@@ -97,35 +99,35 @@ func TestSwitcherRewrites(t *testing.T) {
 	pkt := func(seq uint16, ts uint32) *rtp.Packet {
 		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts}}
 	}
-	if _, ok := s.forward(layers, hi, pkt(100, 9000), false, 90000, now); ok {
+	if _, ok := s.renumber(layers, hi, pkt(100, 9000), false, 90000, now); ok {
 		t.Fatal("forwarded before a keyframe")
 	}
-	if hd, ok := s.forward(layers, hi, pkt(101, 9000), true, 90000, now); !ok || hd.SequenceNumber != 101 || hd.Timestamp != 9000 {
+	if hd, ok := s.renumber(layers, hi, pkt(101, 9000), true, 90000, now); !ok || hd.SequenceNumber != 101 || hd.Timestamp != 9000 {
 		t.Fatalf("first keyframe: %v %+v", ok, hd)
 	}
-	if _, ok := s.forward(layers, lo, pkt(5000, 777), true, 90000, now); ok {
+	if _, ok := s.renumber(layers, lo, pkt(5000, 777), true, 90000, now); ok {
 		t.Fatal("forwarded a layer not chosen")
 	}
-	s.forward(layers, hi, pkt(102, 12000), false, 90000, now)
+	s.renumber(layers, hi, pkt(102, 12000), false, 90000, now)
 	// The low layer is wanted now (half a second later it is chosen
 	// again): its packets wait for its keyframe.
 	pick = 1
 	now = now.Add(switchEvery)
-	if _, ok := s.forward(layers, lo, pkt(5001, 780), false, 90000, now); ok {
+	if _, ok := s.renumber(layers, lo, pkt(5001, 780), false, 90000, now); ok {
 		t.Fatal("switched without a keyframe")
 	}
-	if _, ok := s.forward(layers, hi, pkt(103, 15000), false, 90000, now); !ok {
+	if _, ok := s.renumber(layers, hi, pkt(103, 15000), false, 90000, now); !ok {
 		t.Fatal("left the old layer before the new one's keyframe")
 	}
 	later := now.Add(33 * time.Millisecond)
-	hd, ok := s.forward(layers, lo, pkt(5002, 3780), true, 90000, later)
+	hd, ok := s.renumber(layers, lo, pkt(5002, 3780), true, 90000, later)
 	if !ok || hd.SequenceNumber != 104 || hd.Timestamp != 15000+2970 {
 		t.Fatalf("switch: %v seq %d ts %d, want 104 %d", ok, hd.SequenceNumber, hd.Timestamp, 15000+2970)
 	}
-	if hd, _ := s.forward(layers, lo, pkt(5003, 6780), false, 90000, later); hd.SequenceNumber != 105 || hd.Timestamp != 15000+2970+3000 {
+	if hd, _ := s.renumber(layers, lo, pkt(5003, 6780), false, 90000, later); hd.SequenceNumber != 105 || hd.Timestamp != 15000+2970+3000 {
 		t.Fatalf("after the switch: seq %d ts %d", hd.SequenceNumber, hd.Timestamp)
 	}
-	if _, ok := s.forward(layers, hi, pkt(104, 18000), false, 90000, later); ok {
+	if _, ok := s.renumber(layers, hi, pkt(104, 18000), false, 90000, later); ok {
 		t.Fatal("the old layer still forwarded")
 	}
 	if s.current() != lo {

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"greenroom/encode"
+	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
 )
 
@@ -119,5 +120,58 @@ func packetize(tb testing.TB, path string) [][]*rtp.Packet {
 			tb.Fatal(err)
 		}
 		frames = append(frames, p.Packetize(data, 3000))
+	}
+}
+
+// releasing is a Target that lets each picture go at once: what decoding
+// alone costs.
+type releasing struct{ pool compositor.Pool }
+
+func (r *releasing) NewFrame(w, h int) *compositor.Frame  { return r.pool.Get(w, h) }
+func (r *releasing) WriteVideo(f *compositor.Frame)       { f.Release() }
+func (r *releasing) WriteAudio([]float32, int, int) error { return nil }
+
+// BenchmarkDecodeLayer is what the program saves by decoding a guest's
+// smaller simulcast layer (issue #10): one guest's VP8 at each of the
+// three sizes a browser sends (at the bit rates Chromium gives them),
+// decoded as fast as it goes. It reports the CPU per second of video (30
+// frames), in milliseconds: a core's share of one guest.
+func BenchmarkDecodeLayer(b *testing.B) {
+	for _, l := range []struct {
+		name string
+		size string
+		rate string
+	}{{"720p", "1280x720", "1700k"}, {"360p", "640x360", "500k"}, {"180p", "320x180", "150k"}} {
+		b.Run(l.name, func(b *testing.B) {
+			ivf := filepath.Join(b.TempDir(), "layer.ivf")
+			if out, err := execFFmpeg("-f", "lavfi", "-i", "testsrc2=size="+l.size+":rate=30", "-t", "4",
+				"-c:v", "libvpx", "-b:v", l.rate, "-g", "120", "-deadline", "realtime", "-cpu-used", "8", ivf); err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+			frames := packetize(b, ivf)
+			tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &releasing{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tr.Close()
+			var seq uint16
+			n := 0
+			startCPU := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				for range len(frames) {
+					for _, pkt := range frames[n%len(frames)] {
+						c := *pkt
+						c.SequenceNumber = seq
+						c.Timestamp = uint32(n * 3000)
+						seq++
+						tr.WriteRTP(&c)
+					}
+					n++
+				}
+			}
+			cpu := cpuTime() - startCPU
+			b.ReportMetric(float64(cpu.Milliseconds())/(float64(n)/30), "cpu-ms/s-of-video")
+		})
 	}
 }

@@ -494,14 +494,14 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 	}
 	if simulcast {
 		t := &pubTrack{info: info, session: session, log: log.With("track", info.TrackID, "codec", c.MimeType, "simulcast", true)}
-		t.simul = newSimulcastLocal(c.RTPCodecCapability, info.TrackID, stream)
+		t.simul = newSimulcastLocal(c.RTPCodecCapability, info.TrackID, stream, t.log)
 		t.local = t.simul
 		t.keyframe = func() {
 			for _, l := range t.layerList() {
 				l.requestKeyframe()
 			}
 		}
-		t.prog = &switcher{choose: func(ls []layerStat) int { return fitRate(ls, 0) }}
+		t.prog = &switcher{choose: func(ls []layerStat) int { return fitRate(ls, 0) }, log: t.log.With("to", "program")}
 		if ts, ok := sink.(TileSizer); ok {
 			t.prog.choose = func(ls []layerStat) int { return fitHeight(ls, ts.TileHeight(info)) }
 		}

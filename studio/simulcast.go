@@ -2,6 +2,7 @@ package studio
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -190,6 +191,7 @@ func lossBudget(prev, current, ceiling uint64, loss float64) uint64 {
 // forwarded from a goroutine of its own.
 type switcher struct {
 	choose func(ls []layerStat) int // the layer the receiver should get
+	log    *slog.Logger             // says when the layer changes; may be nil
 
 	mu       sync.Mutex
 	cur      *layer // nil until the first keyframe
@@ -230,16 +232,23 @@ func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool
 	if s.want == nil || now.Sub(s.chosenAt) >= switchEvery {
 		s.chosenAt = now
 		stats := statsOf(layers, now)
-		if i := s.choose(stats); i >= 0 && layers[i] != s.want {
+		if i := s.choose(stats); i >= 0 {
 			s.want = layers[i]
-			if s.want != s.cur {
-				s.want.requestKeyframe() // don't wait for the next one
-			}
 		}
+	}
+	if s.want != nil && s.want != s.cur {
+		// Ask until the keyframe comes (at most every pliInterval): a
+		// browser sends none of its own for minutes, the one asked for
+		// may have gone by before this receiver was bound, and a
+		// receiver that was never sent a packet asks for nothing.
+		s.want.requestKeyframe()
 	}
 	if l != s.cur {
 		if l != s.want || !key {
 			return rtp.Header{}, false
+		}
+		if s.log != nil {
+			s.log.Debug("simulcast layer switch", "rid", l.rid, "height", l.height(), "from", ridOf(s.cur))
 		}
 		s.cur = l
 		if s.started {
@@ -264,6 +273,14 @@ func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool
 	return h, true
 }
 
+// ridOf is l's rid, "" for none.
+func ridOf(l *layer) string {
+	if l == nil {
+		return ""
+	}
+	return l.rid
+}
+
 // statsOf is what the choice looks at of each layer now.
 func statsOf(layers []*layer, now time.Time) []layerStat {
 	stats := make([]layerStat, len(layers))
@@ -279,6 +296,7 @@ func statsOf(layers []*layer, now time.Time) []layerStat {
 // TrackLocalStaticRTP), each binding with its own switcher. mu guards
 // bindings and owners.
 type simulcastLocal struct {
+	log      *slog.Logger
 	codec    webrtc.RTPCodecCapability
 	id       string
 	streamID string
@@ -303,9 +321,14 @@ type binding struct {
 	byLoss atomic.Uint64
 }
 
-func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string) *simulcastLocal {
-	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}}
+func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log *slog.Logger) *simulcastLocal {
+	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, log: log}
 }
+
+// logValue logs what f returns when the line is written.
+type logValue func() uint64
+
+func (f logValue) LogValue() slog.Value { return slog.Uint64Value(f()) }
 
 // Bind implements webrtc.TrackLocal.
 func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
@@ -319,6 +342,7 @@ func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 	}
 	b := &binding{id: ctx.ID(), ssrc: ctx.SSRC(), out: out}
 	b.sw.choose = func(ls []layerStat) int { return fitRate(ls, b.estimate()) }
+	b.sw.log = s.log.With("ssrc", b.ssrc, "estimate", logValue(b.estimate))
 	s.mu.Lock()
 	s.bindings = append(s.bindings, b)
 	s.mu.Unlock()

@@ -86,8 +86,9 @@ func TestLossBudget(t *testing.T) {
 // numbers on from where it was: the receiver sees one stream.
 func TestSwitcherRewrites(t *testing.T) {
 	now := time.Now()
+	var plis int
 	hi := &layer{rid: "h", pli: func() {}}
-	lo := &layer{rid: "l", pli: func() {}}
+	lo := &layer{rid: "l", pli: func() { plis++ }}
 	for _, x := range []*layer{hi, lo} {
 		x.lastAt.Store(now.UnixNano())
 	}
@@ -116,18 +117,26 @@ func TestSwitcherRewrites(t *testing.T) {
 	if _, ok := s.renumber(layers, lo, pkt(5001, 780), false, 90000, now); ok {
 		t.Fatal("switched without a keyframe")
 	}
-	if _, ok := s.renumber(layers, hi, pkt(103, 15000), false, 90000, now); !ok {
+	if plis != 1 {
+		t.Fatalf("%d keyframe requests for the wanted layer, want 1", plis)
+	}
+	lo.lastPLI.Store(0) // as if pliInterval had passed: it asks again
+	s.renumber(layers, hi, pkt(103, 15000), false, 90000, now)
+	if plis != 2 {
+		t.Fatalf("%d keyframe requests while waiting, want 2", plis)
+	}
+	if _, ok := s.renumber(layers, hi, pkt(104, 15000), false, 90000, now); !ok {
 		t.Fatal("left the old layer before the new one's keyframe")
 	}
 	later := now.Add(33 * time.Millisecond)
 	hd, ok := s.renumber(layers, lo, pkt(5002, 3780), true, 90000, later)
-	if !ok || hd.SequenceNumber != 104 || hd.Timestamp != 15000+2970 {
-		t.Fatalf("switch: %v seq %d ts %d, want 104 %d", ok, hd.SequenceNumber, hd.Timestamp, 15000+2970)
+	if !ok || hd.SequenceNumber != 105 || hd.Timestamp != 15000+2970 {
+		t.Fatalf("switch: %v seq %d ts %d, want 105 %d", ok, hd.SequenceNumber, hd.Timestamp, 15000+2970)
 	}
-	if hd, _ := s.renumber(layers, lo, pkt(5003, 6780), false, 90000, later); hd.SequenceNumber != 105 || hd.Timestamp != 15000+2970+3000 {
+	if hd, _ := s.renumber(layers, lo, pkt(5003, 6780), false, 90000, later); hd.SequenceNumber != 106 || hd.Timestamp != 15000+2970+3000 {
 		t.Fatalf("after the switch: seq %d ts %d", hd.SequenceNumber, hd.Timestamp)
 	}
-	if _, ok := s.renumber(layers, hi, pkt(104, 18000), false, 90000, later); ok {
+	if _, ok := s.renumber(layers, hi, pkt(105, 18000), false, 90000, later); ok {
 		t.Fatal("the old layer still forwarded")
 	}
 	if s.current() != lo {

@@ -29,6 +29,11 @@ import (
 // a browser stops its top layers when its uplink or CPU is short.
 const layerLive = time.Second
 
+// layerSteady is how long a layer that (re)started must flow before a
+// receiver is moved onto it from a layer that still flows: a browser short
+// of CPU pauses a layer now and then, and each move costs a keyframe.
+const layerSteady = 2 * time.Second
+
 // switchEvery bounds how often a receiver's layer is chosen again.
 const switchEvery = 500 * time.Millisecond
 
@@ -43,6 +48,7 @@ type layer struct {
 	size     atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
 	rate     atomic.Uint64 // bits per second over the last second
 	lastAt   atomic.Int64  // unix nanoseconds of its latest packet
+	since    atomic.Int64  // unix nanoseconds of its first packet after a silence
 	lastPLI  atomic.Int64  // unix nanoseconds
 	bits     uint64        // since winStart; forwarding goroutine only
 	winStart time.Time     // forwarding goroutine only
@@ -55,7 +61,9 @@ func (l *layer) width() int  { return int(l.size.Load() >> 32) }
 // count notes a packet of the layer: its time, its share of the rate, and
 // the picture size of a keyframe.
 func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time) bool {
-	l.lastAt.Store(now.UnixNano())
+	if now.UnixNano()-l.lastAt.Swap(now.UnixNano()) >= int64(layerLive) {
+		l.since.Store(now.UnixNano())
+	}
 	l.bits += uint64(len(pkt.Payload)) * 8
 	if l.winStart.IsZero() {
 		l.winStart = now
@@ -231,7 +239,7 @@ func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool,
 func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) (rtp.Header, bool) {
 	if s.want == nil || now.Sub(s.chosenAt) >= switchEvery {
 		s.chosenAt = now
-		stats := statsOf(layers, now)
+		stats := statsOf(layers, s.cur, now)
 		if i := s.choose(stats); i >= 0 {
 			s.want = layers[i]
 		}
@@ -281,12 +289,17 @@ func ridOf(l *layer) string {
 	return l.rid
 }
 
-// statsOf is what the choice looks at of each layer now.
-func statsOf(layers []*layer, now time.Time) []layerStat {
+// statsOf is what the choice looks at of each layer now, for a receiver
+// that gets cur: while cur flows, a layer counts as live only once it is
+// steady (layerSteady).
+func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
+	t := now.UnixNano()
+	flows := func(l *layer) bool { return t-l.lastAt.Load() < int64(layerLive) }
+	curFlows := cur != nil && flows(cur)
 	stats := make([]layerStat, len(layers))
 	for i, l := range layers {
-		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(),
-			live: now.UnixNano()-l.lastAt.Load() < int64(layerLive)}
+		live := flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
+		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live}
 	}
 	return stats
 }

@@ -91,6 +91,7 @@ func TestSwitcherRewrites(t *testing.T) {
 	lo := &layer{rid: "l", pli: func() { plis++ }}
 	for _, x := range []*layer{hi, lo} {
 		x.lastAt.Store(now.UnixNano())
+		x.since.Store(now.Add(-layerSteady).UnixNano())
 	}
 	hi.size.Store(1280<<32 | 720)
 	lo.size.Store(320<<32 | 180)
@@ -141,5 +142,34 @@ func TestSwitcherRewrites(t *testing.T) {
 	}
 	if s.current() != lo {
 		t.Fatal("current layer")
+	}
+}
+
+// A layer that has just (re)started is not switched to while the current
+// one flows; once steady, or if the current one stops, it is.
+func TestStatsOfSteadiness(t *testing.T) {
+	now := time.Now()
+	cur := &layer{rid: "m"}
+	back := &layer{rid: "h"}
+	cur.lastAt.Store(now.UnixNano())
+	cur.since.Store(now.Add(-time.Minute).UnixNano())
+	back.lastAt.Store(now.UnixNano())
+	back.since.Store(now.Add(-time.Second).UnixNano())
+	layers := []*layer{back, cur}
+	if st := statsOf(layers, cur, now); st[0].live || !st[1].live {
+		t.Errorf("a layer back for 1 s: %+v", st)
+	}
+	later := now.Add(layerSteady)
+	cur.lastAt.Store(later.UnixNano())
+	back.lastAt.Store(later.UnixNano())
+	if st := statsOf(layers, cur, later); !st[0].live {
+		t.Errorf("a layer back for 3 s: %+v", st)
+	}
+	if st := statsOf(layers, nil, now); !st[0].live {
+		t.Errorf("a receiver with no layer yet takes any that flows: %+v", st)
+	}
+	cur.lastAt.Store(now.Add(-2 * layerLive).UnixNano())
+	if st := statsOf(layers, cur, now); !st[0].live || st[1].live {
+		t.Errorf("the current layer stopped: %+v", st)
 	}
 }

@@ -3,7 +3,6 @@
 package studio_test
 
 import (
-	"context"
 	"image"
 	"testing"
 	"time"
@@ -18,41 +17,9 @@ import (
 // the guest fills the picture, and the middle one (640x360) once a second
 // guest on stage halves their tile (a 2-grid at 720p: 352 px tall).
 func TestChromiumGuestSendsSimulcast(t *testing.T) {
-	needChromium(t)
 	checkLeaks(t)
-	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pipe.Close() })
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prog.Close() })
-	s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
-	prog.Attach(s)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	t.Cleanup(pages[0].Close)
-
-	var id string
-	eventually(t, "Ann in the green room", func() bool {
-		for _, p := range s.State().Participants {
-			if p.Role == studio.RoleGuest {
-				id = p.ID
-			}
-		}
-		return id != ""
-	})
-	if err := s.Stage(id, true); err != nil {
-		t.Fatal(err)
-	}
+	// Chromium's own fake camera: 1280x720 as the page asks.
+	s, _, pipe, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30}, studio.ProgramConfig{}, "Ann", nil)
 	// The browser starts the layers as its bandwidth estimate grows: the
 	// top one (about 1.7 Mb/s) last.
 	start := time.Now()

@@ -67,13 +67,7 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 				seq := uint16(g * 1000)
 				for n := 0; time.Since(start) < time.Duration(secs)*time.Second; n++ {
 					time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / 30)))
-					for _, pkt := range frames[n%len(frames)] {
-						c := *pkt
-						c.SequenceNumber = seq
-						c.Timestamp = uint32(n * 3000)
-						seq++
-						tr.WriteRTP(&c)
-					}
+					writeFrame(tr, frames[n%len(frames)], &seq, n)
 				}
 			}()
 		}
@@ -95,6 +89,18 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 		b.ReportMetric(float64(st.Frames)/(wall.Seconds()*30), "x-realtime")
 		b.Logf("%v: %d frames encoded, %d dropped, preset %s, encode %.1f ms/frame", wall.Round(time.Millisecond), st.Frames, st.Dropped, st.Preset, float64(st.EncodeTime)/1e6)
+	}
+}
+
+// writeFrame hands tr frame number n of a 30 fps stream, its packets
+// numbered on from *seq.
+func writeFrame(tr *decode.Track, frame []*rtp.Packet, seq *uint16, n int) {
+	for _, pkt := range frame {
+		c := *pkt
+		c.SequenceNumber = *seq
+		c.Timestamp = uint32(n * 3000)
+		*seq++
+		tr.WriteRTP(&c)
 	}
 }
 
@@ -160,13 +166,7 @@ func BenchmarkDecodeLayer(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				for range len(frames) {
-					for _, pkt := range frames[n%len(frames)] {
-						c := *pkt
-						c.SequenceNumber = seq
-						c.Timestamp = uint32(n * 3000)
-						seq++
-						tr.WriteRTP(&c)
-					}
+					writeFrame(tr, frames[n%len(frames)], &seq, n)
 					n++
 				}
 			}

@@ -497,7 +497,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 		t.simul = newSimulcastLocal(c.RTPCodecCapability, info.TrackID, stream, t.log)
 		t.local = t.simul
 		t.keyframe = func() {
-			for _, l := range t.layerList() {
+			for _, l := range t.layersInUse() {
 				l.requestKeyframe()
 			}
 		}
@@ -545,6 +545,21 @@ func (t *pubTrack) layerList() []*layer {
 		return *ls
 	}
 	return nil
+}
+
+// layersInUse are the layers of a simulcast track that the program or a
+// guest gets now, or all of them while nobody gets any: a keyframe asked
+// of the track (the program's decoder lost packets, a screen share began)
+// is asked of those only, not of layers nobody would see it on.
+func (t *pubTrack) layersInUse() []*layer {
+	used := t.simul.inUse()
+	if l := t.prog.current(); l != nil && !slices.Contains(used, l) {
+		used = append(used, l)
+	}
+	if len(used) == 0 {
+		return t.layerList()
+	}
+	return used
 }
 
 // addLayer adds one layer (rid) of a simulcast track, to be read by

@@ -461,6 +461,19 @@ func (s *simulcastLocal) bindingOf(ssrc uint32) *binding {
 	return nil
 }
 
+// inUse are the layers some receiving guest gets now.
+func (s *simulcastLocal) inUse() []*layer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var used []*layer
+	for _, b := range s.bindings {
+		if l := b.sw.current(); l != nil && !slices.Contains(used, l) {
+			used = append(used, l)
+		}
+	}
+	return used
+}
+
 // forwarded says which layer (rid) each receiving guest gets now.
 func (s *simulcastLocal) forwarded() map[string]string {
 	s.mu.RLock()

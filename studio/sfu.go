@@ -43,7 +43,10 @@ type TrackInfo struct {
 // studio drops packets (and counts them) rather than slow the forwarding.
 // Packets are shared with the forwarding path: read them, don't modify them
 // or keep their Payload past the call. Call Studio.RequestKeyframe to get a
-// keyframe after starting a decoder or after a loss.
+// keyframe after starting a decoder or after a loss. Of a guest who sends
+// layers (simulcast) the Sink gets one track, one layer at a time,
+// renumbered so that a switch looks like a keyframe of another size; a
+// Sink that is a TileSizer is given the layer that fills its tile.
 type Sink interface {
 	WriteRTP(t TrackInfo, pkt *rtp.Packet)
 	// EndTrack says no more packets will come for t (the participant left,

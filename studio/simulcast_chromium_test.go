@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"greenroom/encode"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -15,7 +17,9 @@ import (
 // A headless Chromium guest sends its camera (1280x720) in three layers,
 // and the studio reads all three; the program decodes the top one while
 // the guest fills the picture, and the middle one (640x360) once a second
-// guest on stage halves their tile (a 2-grid at 720p: 352 px tall).
+// guest on stage halves their tile (a 2-grid at 720p: 352 px tall), and
+// the bottom one (320x180) back in the green room; a pion guest gets the
+// top one.
 func TestChromiumGuestSendsSimulcast(t *testing.T) {
 	checkLeaks(t)
 	// Chromium's own fake camera: 1280x720 as the page asks.
@@ -44,7 +48,12 @@ func TestChromiumGuestSendsSimulcast(t *testing.T) {
 		return decoded() == image.Pt(1280, 720) && find(s, id).ProgramLayer == "h"
 	})
 
-	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: audioOgg})
+	var bobSees stream
+	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: audioOgg, OnRTP: func(from, kind string, pkt *rtp.Packet) {
+		if from == id && kind == "video" {
+			bobSees.see(pkt)
+		}
+	}})
 	if err := s.Stage(bob.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +75,21 @@ func TestChromiumGuestSendsSimulcast(t *testing.T) {
 	if tile := pipe.Input(id).Video.Tile(); tile.Y < 300 || tile.Y > 360 {
 		t.Errorf("Ann's tile is %v", tile)
 	}
+	// Bob, a pion guest who says nothing of his downlink, gets her top
+	// layer.
+	within(t, 10*time.Second, "Bob to get Ann's 1280x720 keyframes", func() bool {
+		w, h, n, _ := bobSees.size()
+		return w == 1280 && h == 720 && n >= 1 && find(s, bob.ID).Forwarded[id] == "h"
+	})
+
+	// Back in the green room Ann is only the host's thumbnail: the
+	// program decodes her smallest layer.
+	if err := s.Stage(id, false); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 20*time.Second, "the program to decode Ann at 320x180 backstage", func() bool {
+		return decoded() == image.Pt(320, 180) && find(s, id).ProgramLayer == "l"
+	})
 }
 
 // within is eventually with a deadline of d.

@@ -167,6 +167,9 @@ func fitHeight(ls []layerStat, px int) int {
 	return pick
 }
 
+// minBudget is the least a loss-based estimate falls to, bits/s.
+const minBudget = 10_000
+
 // lossBudget is the downlink estimate from a receiver's loss reports when
 // it sends no estimate of its own (REMB), after the loss-based controller
 // of Google congestion control (draft-ietf-rmcat-gcc-02 §6): above 10%
@@ -180,7 +183,9 @@ func lossBudget(prev, current, ceiling uint64, loss float64) uint64 {
 		if prev == 0 {
 			prev = current
 		}
-		return uint64(float64(prev) * (1 - 0.5*loss))
+		// Never down to 0, which would mean no limit: below every
+		// layer's rate is as low as it needs to go.
+		return max(minBudget, uint64(float64(prev)*(1-0.5*loss)))
 	}
 	if prev == 0 || loss >= 0.02 {
 		return prev
@@ -200,6 +205,7 @@ func lossBudget(prev, current, ceiling uint64, loss float64) uint64 {
 type switcher struct {
 	choose func(ls []layerStat) int // the layer the receiver should get
 	log    *slog.Logger             // says when the layer changes; may be nil
+	budget func() uint64            // the receiver's downlink estimate, for the log; may be nil
 
 	mu       sync.Mutex
 	cur      *layer // nil until the first keyframe
@@ -256,7 +262,11 @@ func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool
 			return rtp.Header{}, false
 		}
 		if s.log != nil {
-			s.log.Debug("simulcast layer switch", "rid", l.rid, "height", l.height(), "from", ridOf(s.cur))
+			var budget uint64
+			if s.budget != nil {
+				budget = s.budget()
+			}
+			s.log.Debug("simulcast layer switch", "rid", l.rid, "height", l.height(), "from", ridOf(s.cur), "estimate", budget)
 		}
 		s.cur = l
 		if s.started {
@@ -338,10 +348,6 @@ func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log
 	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, log: log}
 }
 
-// logValue logs what f returns when the line is written.
-type logValue func() uint64
-
-func (f logValue) LogValue() slog.Value { return slog.Uint64Value(f()) }
 
 // Bind implements webrtc.TrackLocal.
 func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
@@ -355,7 +361,7 @@ func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 	}
 	b := &binding{id: ctx.ID(), ssrc: ctx.SSRC(), out: out}
 	b.sw.choose = func(ls []layerStat) int { return fitRate(ls, b.estimate()) }
-	b.sw.log = s.log.With("ssrc", b.ssrc, "estimate", logValue(b.estimate))
+	b.sw.log, b.sw.budget = s.log.With("ssrc", b.ssrc), b.estimate
 	s.mu.Lock()
 	s.bindings = append(s.bindings, b)
 	s.mu.Unlock()

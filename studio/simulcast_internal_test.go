@@ -75,6 +75,7 @@ func TestLossBudget(t *testing.T) {
 		{"some loss holds", 1_000_000, 500_000, 3_000_000, 0.05, 1_000_000},
 		{"no loss grows by 5%", 1_000_000, 500_000, 3_000_000, 0, 1_050_000},
 		{"past the ceiling the limit is lifted", 2_900_000, 1_000_000, 3_000_000, 0, 0},
+		{"loss that goes on never lifts it", 10_500, 80_000, 3_000_000, 0.5, minBudget},
 	} {
 		if got := lossBudget(c.prev, c.current, c.ceiling, c.loss); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)

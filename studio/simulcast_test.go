@@ -74,7 +74,9 @@ func (s *tileSink) TileHeight(studio.TrackInfo) int { return int(s.height.Load()
 // downlink, gets the top one, Cat, whose downlink (REMB) is 100 kb/s, the
 // bottom one, each as one continuous stream; the program, whose tile for
 // Ann is 150 px tall, gets the middle one (the smallest at least that
-// tall), and the top one when her tile grows to 360 px. A guest who sends one stream is forwarded as before.
+// tall), and the top one when her tile grows to 360 px. Eve, whose
+// receiver reports say she loses a quarter of her packets, is moved down
+// a layer. A guest who sends one stream is forwarded as before.
 func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
 	checkLeaks(t)
 	sink := &tileSink{}
@@ -93,6 +95,7 @@ func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
 	bob := join(t, s, "Bob", studiotest.Options{OnRTP: watch(&bobSees)})
 	cat := join(t, s, "Cat", studiotest.Options{OnRTP: watch(&catSees), REMB: 100_000})
 	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF})
+	eve := join(t, s, "Eve", studiotest.Options{LoseEvery: 4})
 	for _, id := range []string{ann.ID, dan.ID} {
 		if err := s.Stage(id, true); err != nil {
 			t.Fatal(err)
@@ -147,6 +150,12 @@ func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
 	if got := find(s, cat.ID).Forwarded[ann.ID]; got != "l" {
 		t.Errorf("Cat receives Ann's %q, want l", got)
 	}
+	// Eve loses a quarter of what she receives, as her receiver reports
+	// say: the estimate from her loss takes her down a layer or two.
+	eventually(t, "Eve to be moved off Ann's top layer", func() bool {
+		got := find(s, eve.ID).Forwarded[ann.ID]
+		return got == "m" || got == "l"
+	})
 	// Dan sends one stream: forwarded as it comes, no layers to speak of.
 	eventually(t, "Bob and Cat to receive Dan", func() bool {
 		return bob.Packets(dan.ID, "video") > 30 && cat.Packets(dan.ID, "video") > 30

@@ -7,6 +7,7 @@ package studiotest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -76,6 +77,11 @@ type Options struct {
 	// file in IVF, looped, sent with its rid in the RTP header (the mid
 	// and rid header extensions). Instead of VideoIVF.
 	Simulcast []Layer
+	// LoseEvery, if > 0, loses every video packet the client receives
+	// whose sequence number is a multiple of it, retransmissions too
+	// (below NACK, which can't repair them): a lossy downlink, seen by
+	// the studio in the client's receiver reports.
+	LoseEvery int
 	// REMB, if > 0, is the downlink the client tells the studio it has,
 	// in bits per second: a REMB for each video it receives, every 500 ms.
 	REMB uint64
@@ -252,10 +258,10 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if opt.DropEvery > 0 {
+	if opt.DropEvery > 0 || opt.LoseEvery > 0 {
 		// First in the chain is nearest the network: the NACK responder
 		// above it has cached what it drops, as with real loss.
-		reg.Add(dropperFactory{every: opt.DropEvery})
+		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery})
 	}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
@@ -831,20 +837,36 @@ func readOgg(data []byte) (frameReader, error) {
 }
 
 // dropperFactory makes interceptors that lose every Nth outgoing video
-// packet.
-type dropperFactory struct{ every int }
+// packet (every), and every incoming one whose sequence number is a
+// multiple of lose.
+type dropperFactory struct{ every, lose int }
 
 func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &dropper{every: int64(f.every)}, nil
+	return &dropper{every: int64(f.every), lose: uint16(f.lose)}, nil
 }
 
 type dropper struct {
 	interceptor.NoOp
 	every int64
+	lose  uint16
+}
+
+func (d *dropper) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+	if d.lose == 0 || !strings.HasPrefix(info.MimeType, "video/") {
+		return r
+	}
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		for {
+			n, a, err := r.Read(b, a)
+			if err != nil || n < 4 || binary.BigEndian.Uint16(b[2:4])%d.lose != 0 {
+				return n, a, err
+			}
+		}
+	})
 }
 
 func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if !strings.HasPrefix(info.MimeType, "video/") {
+	if d.every == 0 || !strings.HasPrefix(info.MimeType, "video/") {
 		return w
 	}
 	var n atomic.Int64

@@ -207,68 +207,85 @@ type switcher struct {
 	log    *slog.Logger             // says when the layer changes; may be nil
 	budget func() uint64            // the receiver's downlink estimate, for the log; may be nil
 
-	mu       sync.Mutex
-	cur      *layer // nil until the first keyframe
-	want     *layer
-	chosenAt time.Time
-	started  bool
-	seqOff   uint16
-	tsOff    uint32
-	lastSeq  uint16 // the last sent, rewritten
-	lastTS   uint32
-	lastAt   time.Time
+	// cur is written under mu and read without it (State reads it while
+	// the program's lock is held, which choose may take).
+	cur      atomic.Pointer[layer] // nil until the first keyframe
+	chosenAt atomic.Int64          // unix nanoseconds of the last choice
+
+	mu      sync.Mutex
+	want    *layer
+	started bool
+	seqOff  uint16
+	tsOff   uint32
+	lastSeq uint16 // the last sent, rewritten
+	lastTS  uint32
+	lastAt  time.Time
 }
 
 // current is the layer forwarded now; nil before the first.
-func (s *switcher) current() *layer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cur
-}
+func (s *switcher) current() *layer { return s.cur.Load() }
 
 // forward decides what becomes of packet pkt of layer l (key: it begins a
 // keyframe) for this receiver: it calls send with the header to send it
 // with, or leaves it out. send is called with mu held, so that packets
 // of two layers forwarded at once reach the receiver in the order they
 // were numbered (else the old layer's last packet could land after the
-// new layer's first).
+// new layer's first). The choice of layer is made without mu: choose may
+// call into the receiver (the program's TileHeight takes its lock, under
+// which the program reads the studio's State, which reads cur).
 func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(rtp.Header)) {
+	s.rechoose(layers, now)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if h, ok := s.renumber(layers, l, pkt, key, clock, now); ok {
+	h, ok, ask := s.renumber(l, pkt, key, clock, now)
+	if ok {
 		send(h)
 	}
-}
-
-// renumber is forward's decision: the header to send pkt with, or false.
-// Call with mu held.
-func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) (rtp.Header, bool) {
-	if s.want == nil || now.Sub(s.chosenAt) >= switchEvery {
-		s.chosenAt = now
-		stats := statsOf(layers, s.cur, now)
-		if i := s.choose(stats); i >= 0 {
-			s.want = layers[i]
-		}
-	}
-	if s.want != nil && s.want != s.cur {
+	s.mu.Unlock()
+	if ask != nil {
 		// Ask until the keyframe comes (at most every pliInterval): a
 		// browser sends none of its own for minutes, the one asked for
 		// may have gone by before this receiver was bound, and a
 		// receiver that was never sent a packet asks for nothing.
-		s.want.requestKeyframe()
+		ask.requestKeyframe()
 	}
-	if l != s.cur {
+}
+
+// rechoose chooses the layer the receiver should get, at most every
+// switchEvery.
+func (s *switcher) rechoose(layers []*layer, now time.Time) {
+	last := s.chosenAt.Load()
+	if (last != 0 && now.UnixNano()-last < int64(switchEvery)) || !s.chosenAt.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	if i := s.choose(statsOf(layers, s.cur.Load(), now)); i >= 0 {
+		s.mu.Lock()
+		s.want = layers[i]
+		s.mu.Unlock()
+	}
+}
+
+// renumber is forward's decision: the header to send pkt with, or false;
+// and the layer to ask a keyframe of, if the receiver waits for one. Call
+// with mu held.
+func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) (rtp.Header, bool, *layer) {
+	cur := s.cur.Load()
+	var ask *layer
+	if s.want != nil && s.want != cur {
+		ask = s.want
+	}
+	if l != cur {
 		if l != s.want || !key {
-			return rtp.Header{}, false
+			return rtp.Header{}, false, ask
 		}
 		if s.log != nil {
 			var budget uint64
 			if s.budget != nil {
 				budget = s.budget()
 			}
-			s.log.Debug("simulcast layer switch", "rid", l.rid, "height", l.height(), "from", ridOf(s.cur), "estimate", budget)
+			s.log.Debug("simulcast layer switch", "rid", l.rid, "height", l.height(), "from", ridOf(cur), "estimate", budget)
 		}
-		s.cur = l
+		s.cur.Store(l)
+		ask = nil
 		if s.started {
 			// The new layer's numbers go on from the last packet sent;
 			// its first picture comes as long after the last one as it
@@ -288,7 +305,7 @@ func (s *switcher) renumber(layers []*layer, l *layer, pkt *rtp.Packet, key bool
 		s.lastTS, s.lastAt = h.Timestamp, now
 	}
 	s.started = true
-	return h, true
+	return h, true, ask
 }
 
 // ridOf is l's rid, "" for none.

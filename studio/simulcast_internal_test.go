@@ -102,43 +102,47 @@ func TestSwitcherRewrites(t *testing.T) {
 	pkt := func(seq uint16, ts uint32) *rtp.Packet {
 		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts}}
 	}
-	if _, ok := s.renumber(layers, hi, pkt(100, 9000), false, 90000, now); ok {
+	fw := func(l *layer, p *rtp.Packet, key bool, clock uint32, now time.Time) (sent rtp.Header, ok bool) {
+		s.forward(layers, l, p, key, clock, now, func(h rtp.Header) { sent, ok = h, true })
+		return sent, ok
+	}
+	if _, ok := fw(hi, pkt(100, 9000), false, 90000, now); ok {
 		t.Fatal("forwarded before a keyframe")
 	}
-	if hd, ok := s.renumber(layers, hi, pkt(101, 9000), true, 90000, now); !ok || hd.SequenceNumber != 101 || hd.Timestamp != 9000 {
+	if hd, ok := fw(hi, pkt(101, 9000), true, 90000, now); !ok || hd.SequenceNumber != 101 || hd.Timestamp != 9000 {
 		t.Fatalf("first keyframe: %v %+v", ok, hd)
 	}
-	if _, ok := s.renumber(layers, lo, pkt(5000, 777), true, 90000, now); ok {
+	if _, ok := fw(lo, pkt(5000, 777), true, 90000, now); ok {
 		t.Fatal("forwarded a layer not chosen")
 	}
-	s.renumber(layers, hi, pkt(102, 12000), false, 90000, now)
+	fw(hi, pkt(102, 12000), false, 90000, now)
 	// The low layer is wanted now (half a second later it is chosen
 	// again): its packets wait for its keyframe.
 	pick = 1
 	now = now.Add(switchEvery)
-	if _, ok := s.renumber(layers, lo, pkt(5001, 780), false, 90000, now); ok {
+	if _, ok := fw(lo, pkt(5001, 780), false, 90000, now); ok {
 		t.Fatal("switched without a keyframe")
 	}
 	if plis != 1 {
 		t.Fatalf("%d keyframe requests for the wanted layer, want 1", plis)
 	}
 	lo.lastPLI.Store(0) // as if pliInterval had passed: it asks again
-	s.renumber(layers, hi, pkt(103, 15000), false, 90000, now)
+	fw(hi, pkt(103, 15000), false, 90000, now)
 	if plis != 2 {
 		t.Fatalf("%d keyframe requests while waiting, want 2", plis)
 	}
-	if _, ok := s.renumber(layers, hi, pkt(104, 15000), false, 90000, now); !ok {
+	if _, ok := fw(hi, pkt(104, 15000), false, 90000, now); !ok {
 		t.Fatal("left the old layer before the new one's keyframe")
 	}
 	later := now.Add(33 * time.Millisecond)
-	hd, ok := s.renumber(layers, lo, pkt(5002, 3780), true, 90000, later)
+	hd, ok := fw(lo, pkt(5002, 3780), true, 90000, later)
 	if !ok || hd.SequenceNumber != 105 || hd.Timestamp != 15000+2970 {
 		t.Fatalf("switch: %v seq %d ts %d, want 105 %d", ok, hd.SequenceNumber, hd.Timestamp, 15000+2970)
 	}
-	if hd, _ := s.renumber(layers, lo, pkt(5003, 6780), false, 90000, later); hd.SequenceNumber != 106 || hd.Timestamp != 15000+2970+3000 {
+	if hd, _ := fw(lo, pkt(5003, 6780), false, 90000, later); hd.SequenceNumber != 106 || hd.Timestamp != 15000+2970+3000 {
 		t.Fatalf("after the switch: seq %d ts %d", hd.SequenceNumber, hd.Timestamp)
 	}
-	if _, ok := s.renumber(layers, hi, pkt(105, 18000), false, 90000, later); ok {
+	if _, ok := fw(hi, pkt(105, 18000), false, 90000, later); ok {
 		t.Fatal("the old layer still forwarded")
 	}
 	if s.current() != lo {

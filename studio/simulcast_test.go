@@ -2,12 +2,15 @@ package studio_test
 
 import (
 	"fmt"
+	"image"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 
+	"greenroom/encode"
 	"greenroom/encode/keyframe"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -166,4 +169,68 @@ func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
 	if errs := append(append(ann.Errors(), bob.Errors()...), cat.Errors()...); len(errs) > 0 {
 		t.Errorf("errors: %q", errs)
 	}
+}
+
+// Ten pion guests on stage, each sending three layers, in a 720p grid:
+// their tiles are under 180 px tall, so the program decodes each at
+// 320x180 (layer m) rather than 640x360, while a guest who receives them
+// all, with no estimate, gets every one at the top.
+func TestSimulcastTenGuestsInTheProgram(t *testing.T) {
+	checkLeaks(t)
+	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
+	prog.Attach(s)
+	var ids []string
+	for i := range 10 {
+		g := join(t, s, fmt.Sprintf("Guest %d", i+1), studiotest.Options{Simulcast: simulcastLayers})
+		if err := s.Stage(g.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, g.ID)
+	}
+	watcher := join(t, s, "Watcher", studiotest.Options{})
+	decoded := func(id string) image.Point {
+		in := pipe.Input(id)
+		if in == nil {
+			return image.Point{}
+		}
+		f := in.Video.Take()
+		if f == nil {
+			return image.Point{}
+		}
+		defer f.Release()
+		return f.Rect.Size()
+	}
+	start := time.Now()
+	eventually(t, "the program to decode every guest at 320x180", func() bool {
+		for _, id := range ids {
+			if decoded(id) != image.Pt(320, 180) || find(s, id).ProgramLayer != "m" {
+				return false
+			}
+		}
+		return true
+	})
+	tile := pipe.Input(ids[0]).Video.Tile()
+	t.Logf("ten guests' tiles %v: all decoded at 320x180 %v after the last was staged", tile, time.Since(start).Round(10*time.Millisecond))
+	if tile.Y > 180 || tile.Y <= 90 {
+		t.Errorf("a tile of %v: the test's premise (between the bottom and middle layers) no longer holds", tile)
+	}
+	eventually(t, "the watcher to get every guest's top layer", func() bool {
+		fw := find(s, watcher.ID).Forwarded
+		for _, id := range ids {
+			if fw[id] != "h" || watcher.Packets(id, "video") < 30 {
+				return false
+			}
+		}
+		return true
+	})
 }

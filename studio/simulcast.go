@@ -365,7 +365,6 @@ func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log
 	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, log: log}
 }
 
-
 // Bind implements webrtc.TrackLocal.
 func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	out, err := webrtc.NewTrackLocalStaticRTP(s.codec, s.id, s.streamID)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -142,6 +143,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		calls:  make(chan func()),
 		poke:   make(chan struct{}, 1),
 		attach: make(chan attachment),
+		simul:  make(map[*webrtc.RTPReceiver]*pubTrack),
 	}
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
 	p, key, resumed, err := s.admit(join, g, retired)
@@ -291,6 +293,11 @@ type guest struct {
 	// sharing is whether the guest says its screen is shared; guarded by
 	// the SFU's mu (sfu.setSharing, sfu.publish).
 	sharing bool
+
+	// simul are the guest's simulcast tracks by receiver, for their
+	// layers to find (pion's OnTrack goroutines); simMu guards it.
+	simMu sync.Mutex
+	simul map[*webrtc.RTPReceiver]*pubTrack
 }
 
 // changed implements guestConn.
@@ -619,7 +626,11 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 			}
 		}
 	}
-	t, err := newPubTrack(g, remote, screen, pc, g.st.sfu.sink, g.log)
+	if remote.RID() != "" {
+		g.onLayer(pc, remote, recv, screen)
+		return
+	}
+	t, err := newPubTrack(g, remote, screen, false, pc, g.st.sfu.sink, g.log)
 	if err != nil {
 		g.log.Warn("track not forwarded", "err", err)
 		return
@@ -637,6 +648,44 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 		g.life.spawn(func() { t.feedSink(g.st.sfu.sink) })
 	}
 	t.forward()
+}
+
+// onLayer publishes one layer (rid) of a track the guest sends in
+// simulcast, and forwards it until it ends. pion calls OnTrack once per
+// rid, as each layer's first packet comes: the first layer of a
+// transceiver publishes the track, the others join it.
+func (g *guest) onLayer(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, screen bool) {
+	done, ok := g.life.enter()
+	if !ok {
+		return
+	}
+	defer done()
+	g.simMu.Lock()
+	t, known := g.simul[recv]
+	if !known {
+		var err error
+		if t, err = newPubTrack(g, remote, screen, true, pc, g.st.sfu.sink, g.log); err != nil {
+			g.simMu.Unlock()
+			g.log.Warn("track not forwarded", "err", err)
+			return
+		}
+		g.simul[recv] = t
+	}
+	l, ok := t.addLayer(remote, pc)
+	g.simMu.Unlock()
+	if !ok {
+		return // its other layers ended: the track is gone
+	}
+	if !known {
+		g.st.sfu.publish(t)
+		g.log.Info("publishing", "kind", t.info.Kind, "screen", screen, "codec", t.info.MimeType, "simulcast", true)
+		g.st.changed()
+		if t.sinkQ != nil {
+			g.life.spawn(func() { t.feedSink(g.st.sfu.sink) })
+		}
+	}
+	g.log.Info("simulcast layer", "track", t.info.TrackID, "rid", l.rid)
+	t.forwardLayer(l)
 }
 
 // sync makes what the guest receives match the show: add the tracks of
@@ -682,6 +731,11 @@ func (g *guest) sync() {
 		}
 		sender := tr.Sender()
 		g.senders[t] = tr
+		if t.simul != nil {
+			if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+				t.simul.own(enc[0].SSRC, g.id)
+			}
+		}
 		g.life.spawn(func() { drainRTCP(sender, t) })
 		if t.info.Kind == "video" {
 			g.added = append(g.added, t)

@@ -5,7 +5,6 @@ package studio_test
 import (
 	"context"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -28,7 +27,7 @@ import (
 func TestChromiumGuestLipSync(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
 	s, prog, _, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
-		studio.ProgramConfig{RecordFile: rec}, "Ann")
+		studio.ProgramConfig{RecordFile: rec}, "Ann", fakeAVFlags(t))
 	if err := prog.SetLayout("solo"); err != nil {
 		t.Fatal(err)
 	}
@@ -91,20 +90,15 @@ func TestChromiumGuestLipSync(t *testing.T) {
 }
 
 // chromiumGuestInProgram starts a program of format cfg, a studio whose
-// Sink and GoLive it is, and a headless Chromium guest called name whose
-// fake camera flashes as its fake microphone beeps (fakeAV); it puts the
+// Sink and GoLive it is, and a headless Chromium guest called name with
+// Chromium's flags (fakeAVFlags for a camera that flashes as the
+// microphone beeps; nil for Chromium's own fake devices); it puts the
 // guest on stage and returns when they are in the program, with their ID.
 // It skips the test without a browser; everything closes at its end.
-func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.ProgramConfig, name string) (
+func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.ProgramConfig, name string, flags []string) (
 	s *studio.Studio, prog *studio.Program, pipe *encode.Pipeline, page *studiotest.Page, id string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	if _, err := os.Stat(studiotest.ChromiumPath); err != nil {
-		t.Skip("no chromium:", err)
-	}
-	video, audio := fakeAV(t)
+	needChromium(t)
 	pipe, err := encode.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -120,9 +114,7 @@ func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.Program
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, pages, err := studiotest.StartChromiumWith(ctx,
-		[]string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio},
-		s.GuestURL()+"?name="+url.QueryEscape(name)+"&join=1")
+	b, pages, err := studiotest.StartChromiumWith(ctx, flags, s.GuestURL()+"?name="+url.QueryEscape(name)+"&join=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +142,12 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// fakeAVFlags are Chromium's flags for fakeAV's camera and microphone.
+func fakeAVFlags(t *testing.T) []string {
+	video, audio := fakeAV(t)
+	return []string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio}
 }
 
 // fakeAV writes a camera (320x180 at 30 fps, black with a white frame on

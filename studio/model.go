@@ -113,6 +113,15 @@ type Participant struct {
 	// whole seconds left when the snapshot was taken, rounded up.
 	LeavingAt time.Time `json:"leavingAt,omitzero"`
 	LeavingIn int       `json:"leavingIn,omitempty"`
+	// Layers are the layers a guest sends its camera in (simulcast),
+	// highest first; none for a guest who sends one. ProgramLayer is the
+	// rid the program decodes of them (the smallest that fills their
+	// tile). Forwarded is, by the ID of each guest who sends layers, the
+	// rid this guest receives of them (the highest its downlink takes).
+	// Studio.State fills them in.
+	Layers       []Layer           `json:"layers,omitempty"`
+	ProgramLayer string            `json:"programLayer,omitempty"`
+	Forwarded    map[string]string `json:"forwarded,omitempty"`
 }
 
 // countdown fills in p.LeavingIn as of now.

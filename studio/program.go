@@ -272,6 +272,19 @@ func (p *Program) WriteRTP(t TrackInfo, pkt *rtp.Packet) {
 	}
 }
 
+// TileHeight implements TileSizer: how tall t's input is drawn in the
+// program now; 0 while it is in no layout (hidden: only the host's
+// thumbnail shows it).
+func (p *Program) TileHeight(t TrackInfo) int {
+	p.mu.Lock()
+	pi := p.inputs[inputName(t)]
+	p.mu.Unlock()
+	if pi == nil || pi.in.Hidden() {
+		return 0
+	}
+	return pi.in.Video.Tile().Y
+}
+
 // track returns the decoder for t, starting it (and the participant's
 // program input: added) on the track's first packet.
 func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {

@@ -43,7 +43,10 @@ type TrackInfo struct {
 // studio drops packets (and counts them) rather than slow the forwarding.
 // Packets are shared with the forwarding path: read them, don't modify them
 // or keep their Payload past the call. Call Studio.RequestKeyframe to get a
-// keyframe after starting a decoder or after a loss.
+// keyframe after starting a decoder or after a loss. Of a guest who sends
+// layers (simulcast) the Sink gets one track, one layer at a time,
+// renumbered so that a switch looks like a keyframe of another size; a
+// Sink that is a TileSizer is given the layer that fills its tile.
 type Sink interface {
 	WriteRTP(t TrackInfo, pkt *rtp.Packet)
 	// EndTrack says no more packets will come for t (the participant left,
@@ -117,6 +120,14 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 	f.media = &webrtc.MediaEngine{}
 	if err := registerCodecs(f.media); err != nil {
 		return nil, fmt.Errorf("sfu: codecs: %w", err)
+	}
+	// Simulcast (a guest's camera in layers, each a rid of the same
+	// m-line): pion reads the mid and rid of a layer's first packets
+	// from these header extensions, and answers a=simulcast only when
+	// they are registered; a browser whose offer is refused it sends
+	// one layer, as before.
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(f.media); err != nil {
+		return nil, fmt.Errorf("sfu: simulcast: %w", err)
 	}
 	f.reg = &interceptor.Registry{}
 	// NACK (generator and responder), RTCP sender/receiver reports and the
@@ -426,8 +437,11 @@ func (f *sfu) requestKeyframe(id string) bool {
 // pubTrack is one published track: a guest's, fanned out to its
 // subscribers through one TrackLocalStaticRTP (which rewrites SSRC and
 // payload type per subscriber), or the host's, which the media side writes.
-// Its fields are set at creation; muted, sharing, ended, lastPLI and
-// dropped are atomics shared with the forwarding goroutine and the sessions.
+// A guest's simulcast track (simulcast.go) has layers instead of remote,
+// and sends each subscriber one of them through simul. Its fields are set
+// at creation; muted, sharing, ended, lastPLI and dropped are atomics
+// shared with the forwarding goroutines and the sessions; lmu guards
+// running and done, and the writing of layers.
 type pubTrack struct {
 	info     TrackInfo
 	session  *guest                      // nil for the host's tracks
@@ -443,14 +457,29 @@ type pubTrack struct {
 	lastPLI  atomic.Int64                // unix nanoseconds
 	dropped  atomic.Uint64
 	log      *slog.Logger
+
+	simul   *simulcastLocal          // simulcast: what subscribers are sent (= local)
+	prog    *switcher                // simulcast: which layer the Sink gets
+	layers  atomic.Pointer[[]*layer] // simulcast: in arrival order; replaced whole
+	lmu     sync.Mutex
+	running int  // layers still being read: the last to end closes sinkQ
+	done    bool // every layer ended: no more may join
 }
 
 // trackSerial numbers published tracks for TrackInfo.TrackID.
 var trackSerial atomic.Uint64
 
+// TileSizer is a Sink that says how tall it shows a track: of a guest's
+// simulcast camera it is given the smallest layer at least that tall (0:
+// not shown, the smallest). Program is one.
+type TileSizer interface {
+	TileHeight(t TrackInfo) int
+}
+
 // newPubTrack wraps a track a guest sends (its screen if screen); pc is the
-// guest's, for PLIs.
-func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
+// guest's, for PLIs. A simulcast track is made from its first layer's
+// remote, which is not added: addLayer adds each layer, the first too.
+func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast bool, pc *webrtc.PeerConnection, sink Sink, log *slog.Logger) (*pubTrack, error) {
 	c := remote.Codec()
 	owner := session.id
 	kind := remote.Kind().String()
@@ -473,6 +502,27 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *we
 	if screen {
 		stream = ScreenInput(owner)
 	}
+	if simulcast {
+		t := &pubTrack{info: info, session: session, log: log.With("track", info.TrackID, "codec", c.MimeType, "simulcast", true)}
+		t.simul = newSimulcastLocal(c.RTPCodecCapability, info.TrackID, stream, t.log)
+		t.local = t.simul
+		t.keyframe = func() {
+			for _, l := range t.layersInUse() {
+				l.requestKeyframe()
+			}
+		}
+		t.prog = &switcher{choose: func(ls []layerStat) int { return fitRate(ls, 0) }, log: t.log.With("to", "program")}
+		if ts, ok := sink.(TileSizer); ok {
+			t.prog.choose = func(ls []layerStat) int { return fitHeight(ls, ts.TileHeight(info)) }
+		}
+		if sink != nil {
+			t.sinkQ = make(chan *rtp.Packet, sinkQueue)
+		}
+		if screen {
+			t.unshared = make(chan struct{}, 1)
+		}
+		return t, nil
+	}
 	fanout, err := webrtc.NewTrackLocalStaticRTP(c.RTPCodecCapability, info.TrackID, stream)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: forward %s: %w", info.TrackID, err)
@@ -481,12 +531,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *we
 		info: info, session: session, local: fanout, remote: remote, fanout: fanout,
 		log: log.With("track", info.TrackID, "codec", c.MimeType),
 	}
-	t.keyframe = func() {
-		err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
-		if err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			t.log.Debug("PLI", "err", err)
-		}
-	}
+	t.keyframe = func() { t.pli(pc, remote.SSRC()) }
 	if sink != nil {
 		t.sinkQ = make(chan *rtp.Packet, sinkQueue)
 	}
@@ -494,6 +539,105 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen bool, pc *we
 		t.unshared = make(chan struct{}, 1)
 	}
 	return t, nil
+}
+
+// pli asks the publisher for a keyframe of its stream ssrc.
+func (t *pubTrack) pli(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
+	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		t.log.Debug("PLI", "err", err)
+	}
+}
+
+// layerList is a simulcast track's layers so far.
+func (t *pubTrack) layerList() []*layer {
+	if ls := t.layers.Load(); ls != nil {
+		return *ls
+	}
+	return nil
+}
+
+// layersInUse are the layers of a simulcast track that the program or a
+// guest gets now, or all of them while nobody gets any: a keyframe asked
+// of the track (the program's decoder lost packets, a screen share began)
+// is asked of those only, not of layers nobody would see it on.
+func (t *pubTrack) layersInUse() []*layer {
+	used := t.simul.inUse()
+	if l := t.prog.current(); l != nil && !slices.Contains(used, l) {
+		used = append(used, l)
+	}
+	if len(used) == 0 {
+		return t.layerList()
+	}
+	return used
+}
+
+// addLayer adds one layer (rid) of a simulcast track, to be read by
+// forwardLayer; false once every layer has ended.
+func (t *pubTrack) addLayer(remote *webrtc.TrackRemote, pc *webrtc.PeerConnection) (*layer, bool) {
+	t.lmu.Lock()
+	defer t.lmu.Unlock()
+	if t.done {
+		return nil, false
+	}
+	l := &layer{rid: remote.RID(), remote: remote}
+	l.pli = func() { t.pli(pc, remote.SSRC()) }
+	ls := append(slices.Clone(t.layerList()), l)
+	t.layers.Store(&ls)
+	t.running++
+	return l, true
+}
+
+// forwardLayer reads one layer of a simulcast track until it ends, and
+// hands each packet to every subscriber's switcher and to the Sink's
+// (a screen's only while shared). The last layer to end closes the Sink's
+// queue.
+func (t *pubTrack) forwardLayer(l *layer) {
+	defer func() {
+		t.lmu.Lock()
+		defer t.lmu.Unlock()
+		if t.running--; t.running == 0 {
+			t.done = true
+			if t.sinkQ != nil {
+				close(t.sinkQ)
+			}
+		}
+	}()
+	clock := t.info.ClockRate
+	for {
+		pkt, _, err := l.remote.ReadRTP()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.log.Debug("layer ended", "rid", l.rid, "err", err)
+			}
+			return
+		}
+		now := time.Now()
+		key := l.count(pkt, t.info.MimeType, now)
+		layers := t.layerList()
+		// As in forward: the publisher's header extensions stop here.
+		pkt.Header.Extension, pkt.Header.Extensions = false, nil
+		t.simul.write(layers, l, pkt, key, clock, now)
+		if t.sinkQ == nil || (t.info.Screen && !t.sharing.Load()) {
+			continue
+		}
+		t.prog.forward(layers, l, pkt, key, clock, now, func(h rtp.Header) {
+			cp := *pkt
+			cp.Header = h
+			t.toSink(&cp)
+		})
+	}
+}
+
+// toSink queues pkt for the Sink, or drops it if the Sink is behind.
+func (t *pubTrack) toSink(pkt *rtp.Packet) {
+	select {
+	case t.sinkQ <- pkt:
+	default:
+		if t.dropped.Add(1)%1000 == 1 {
+			t.log.Warn("sink is behind, dropping packets", "dropped", t.dropped.Load())
+		}
+	}
 }
 
 // forward reads the publisher's RTP until its track ends and writes it to
@@ -526,13 +670,7 @@ func (t *pubTrack) forward() {
 			_ = t.fanout.WriteRTP(&fw)
 		}
 		if t.sinkQ != nil && (!t.info.Screen || t.sharing.Load()) {
-			select {
-			case t.sinkQ <- pkt:
-			default:
-				if t.dropped.Add(1)%1000 == 1 {
-					t.log.Warn("sink is behind, dropping packets", "dropped", t.dropped.Load())
-				}
-			}
+			t.toSink(pkt)
 		}
 	}
 }
@@ -596,8 +734,16 @@ func (f *sfu) remove(t *pubTrack) {
 // drainRTCP reads a subscriber's RTCP for one forwarded track until the
 // sender stops. Reading is what lets the NACK and report interceptors see
 // the packets; keyframe requests are passed on to the publisher.
+//
+// Of a simulcast track the subscriber's estimate of its downlink (REMB) or,
+// without one, its loss reports choose the layer it is sent; a keyframe it
+// asks for is asked of that layer.
 func drainRTCP(sender *webrtc.RTPSender, t *pubTrack) {
 	buf := make([]byte, 1500)
+	var ssrc uint32
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		ssrc = uint32(enc[0].SSRC)
+	}
 	for {
 		n, _, err := sender.Read(buf)
 		if err != nil {
@@ -607,10 +753,22 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack) {
 		if err != nil {
 			continue
 		}
+		var b *binding
+		if t.simul != nil {
+			b = t.simul.bindingOf(ssrc)
+		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				t.requestKeyframe()
+				if l := b.current(); l != nil {
+					l.requestKeyframe()
+				} else {
+					t.requestKeyframe()
+				}
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				b.remb(p, ssrc)
+			case *rtcp.ReceiverReport:
+				b.reports(p.Reports, ssrc, t.layerList())
 			}
 		}
 	}

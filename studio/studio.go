@@ -455,6 +455,7 @@ func (s *Studio) State() State {
 	st.Certificate = &c
 	r := s.Reach()
 	st.Reach = &r
+	s.sfu.simulcastState(&st)
 	return st
 }
 

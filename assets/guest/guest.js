@@ -83,6 +83,17 @@
   // open on our side only, while the media goes on over ICE (issue #10).
   const SIGNAL_SILENT_MS = 6000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  // The camera goes out in three layers (simulcast, issue #10): full, half
+  // and quarter size. The studio sends each other guest the largest their
+  // downlink takes, and decodes for the program the smallest that fills
+  // our tile. A browser that can't (or a studio whose answer refuses
+  // a=simulcast) sends one layer; Chromium also sends fewer for a small
+  // camera (two under 960x540, one under 480x270).
+  const LAYERS = [
+    { rid: "h", scaleResolutionDownBy: 1 },
+    { rid: "m", scaleResolutionDownBy: 2 },
+    { rid: "l", scaleResolutionDownBy: 4 },
+  ];
   // The mic-off mark on a tile: drawn here, no icon font to load.
   const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" ' +
     'stroke="currentColor" stroke-width="2" stroke-linecap="round"><rect x="9" y="3" width="6" height="11" rx="3"/>' +
@@ -617,7 +628,16 @@
     // renegotiation (the studio does all offers after this one).
     for (const kind of ["audio", "video"]) {
       const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
-      pc.addTransceiver(track || kind, { direction: "sendonly", streams: [state.stream] });
+      const init = { direction: "sendonly", streams: [state.stream] };
+      if (kind === "video") {
+        try {
+          pc.addTransceiver(track || kind, { ...init, sendEncodings: LAYERS });
+          continue;
+        } catch (err) {
+          console.warn("simulcast:", err); // one layer, as before
+        }
+      }
+      pc.addTransceiver(track || kind, init);
     }
     // The screen's sender: no track until Share screen.
     state.screenTr = pc.addTransceiver("video", { direction: "sendonly", streams: [new MediaStream()] });

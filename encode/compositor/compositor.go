@@ -399,6 +399,7 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 	for s, t := range c.tiles {
 		if !live[s] {
 			t.leaving = true
+			s.setTile(image.Point{})
 			t.from, t.to, t.start = t.drawn, image.Rectangle{}, now
 			leaving = append(leaving, t)
 			delete(c.tiles, s)
@@ -416,6 +417,7 @@ func (c *Compositor) arrange(slots []*Slot, now time.Time) {
 		} else if t.to != rects[i] {
 			t.from, t.to, t.start = t.drawn, rects[i], now
 		}
+		s.setTile(rects[i].Size())
 		t.fit = c.scene.Fit[s.Name] || (i == main && c.scene.Layout == scene.Screen)
 		c.tagTile(t, c.scene.Names[s.Name])
 		if i == main {

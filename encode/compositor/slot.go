@@ -1,6 +1,7 @@
 package compositor
 
 import (
+	"image"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,10 @@ type Slot struct {
 	// feedUntil is until when the source's feed is known to be alive
 	// (unix nanoseconds; 0: the source says nothing of it).
 	feedUntil atomic.Int64
+	// tile is the size of the tile the compositor last arranged the source
+	// into (x<<32 | y), 0 while it has none: what a source that can send
+	// several sizes (a guest's simulcast) needs to send (see Tile).
+	tile atomic.Uint64
 
 	mu     sync.Mutex
 	latest *Frame
@@ -40,6 +45,18 @@ const maxPending = 6
 
 // NewSlot returns an empty slot for the named source.
 func NewSlot(name string) *Slot { return &Slot{Name: name} }
+
+// Tile is the size the compositor draws the source at: its tile in the
+// layout, once arranged; zero while the source is in no layout (new, hidden
+// or gone), which needs the least.
+func (s *Slot) Tile() image.Point {
+	v := s.tile.Load()
+	return image.Pt(int(v>>32), int(uint32(v)))
+}
+
+func (s *Slot) setTile(sz image.Point) {
+	s.tile.Store(uint64(uint32(sz.X))<<32 | uint64(uint32(sz.Y)))
+}
 
 // SetDelay holds each picture back by d before it is shown: a guest's
 // picture arrives sooner than their sound, which waits in the mixer's

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"greenroom/encode"
+	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
 )
 
@@ -66,13 +67,7 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 				seq := uint16(g * 1000)
 				for n := 0; time.Since(start) < time.Duration(secs)*time.Second; n++ {
 					time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / 30)))
-					for _, pkt := range frames[n%len(frames)] {
-						c := *pkt
-						c.SequenceNumber = seq
-						c.Timestamp = uint32(n * 3000)
-						seq++
-						tr.WriteRTP(&c)
-					}
+					writeFrame(tr, frames[n%len(frames)], &seq, n)
 				}
 			}()
 		}
@@ -94,6 +89,18 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 		b.ReportMetric(float64(st.Frames)/(wall.Seconds()*30), "x-realtime")
 		b.Logf("%v: %d frames encoded, %d dropped, preset %s, encode %.1f ms/frame", wall.Round(time.Millisecond), st.Frames, st.Dropped, st.Preset, float64(st.EncodeTime)/1e6)
+	}
+}
+
+// writeFrame hands tr frame number n of a 30 fps stream, its packets
+// numbered on from *seq.
+func writeFrame(tr *decode.Track, frame []*rtp.Packet, seq *uint16, n int) {
+	for _, pkt := range frame {
+		c := *pkt
+		c.SequenceNumber = *seq
+		c.Timestamp = uint32(n * 3000)
+		*seq++
+		tr.WriteRTP(&c)
 	}
 }
 
@@ -119,5 +126,52 @@ func packetize(tb testing.TB, path string) [][]*rtp.Packet {
 			tb.Fatal(err)
 		}
 		frames = append(frames, p.Packetize(data, 3000))
+	}
+}
+
+// releasing is a Target that lets each picture go at once: what decoding
+// alone costs.
+type releasing struct{ pool compositor.Pool }
+
+func (r *releasing) NewFrame(w, h int) *compositor.Frame  { return r.pool.Get(w, h) }
+func (r *releasing) WriteVideo(f *compositor.Frame)       { f.Release() }
+func (r *releasing) WriteAudio([]float32, int, int) error { return nil }
+
+// BenchmarkDecodeLayer is what the program saves by decoding a guest's
+// smaller simulcast layer (issue #10): one guest's VP8 at each of the
+// three sizes a browser sends (at the bit rates Chromium gives them),
+// decoded as fast as it goes. It reports the CPU per second of video (30
+// frames), in milliseconds: a core's share of one guest.
+func BenchmarkDecodeLayer(b *testing.B) {
+	for _, l := range []struct {
+		name string
+		size string
+		rate string
+	}{{"720p", "1280x720", "1700k"}, {"360p", "640x360", "500k"}, {"180p", "320x180", "150k"}} {
+		b.Run(l.name, func(b *testing.B) {
+			ivf := filepath.Join(b.TempDir(), "layer.ivf")
+			if out, err := execFFmpeg("-f", "lavfi", "-i", "testsrc2=size="+l.size+":rate=30", "-t", "4",
+				"-c:v", "libvpx", "-b:v", l.rate, "-g", "120", "-deadline", "realtime", "-cpu-used", "8", ivf); err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+			frames := packetize(b, ivf)
+			tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &releasing{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tr.Close()
+			var seq uint16
+			n := 0
+			startCPU := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				for range len(frames) {
+					writeFrame(tr, frames[n%len(frames)], &seq, n)
+					n++
+				}
+			}
+			cpu := cpuTime() - startCPU
+			b.ReportMetric(float64(cpu.Milliseconds())/(float64(n)/30), "cpu-ms/s-of-video")
+		})
 	}
 }

@@ -8,6 +8,7 @@ package studiotest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,10 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
@@ -68,6 +72,25 @@ type Options struct {
 	// page does, the client asks the studio for an ICE restart when its
 	// connection goes disconnected.
 	Movable bool
+	// Simulcast publishes the camera in layers, as the guest page does:
+	// one encoding per entry (the first is the base), each its own VP8
+	// file in IVF, looped, sent with its rid in the RTP header (the mid
+	// and rid header extensions). Instead of VideoIVF.
+	Simulcast []Layer
+	// LoseEvery, if > 0, loses every video packet the client receives
+	// whose sequence number is a multiple of it, retransmissions too
+	// (below NACK, which can't repair them): a lossy downlink, seen by
+	// the studio in the client's receiver reports.
+	LoseEvery int
+	// REMB, if > 0, is the downlink the client tells the studio it has,
+	// in bits per second: a REMB for each video it receives, every 500 ms.
+	REMB uint64
+}
+
+// Layer is one simulcast encoding a Client sends.
+type Layer struct {
+	RID string
+	IVF string // VP8 in IVF
 }
 
 // Received is one track a Client receives from the studio.
@@ -89,6 +112,7 @@ type Client struct {
 	RTPVideo *webrtc.TrackLocalStaticRTP
 
 	onRTP func(participant, kind string, pkt *rtp.Packet)
+	remb  uint64
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
@@ -127,7 +151,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, wsURL: u.String(), name: name, received: make(map[string]*Received), onRTP: opt.OnRTP}
+	c := &Client{ws: ws, wsURL: u.String(), name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -175,6 +199,11 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 			return fail(err)
 		}
 	}
+	if len(opt.Simulcast) > 0 {
+		if err := c.publishSimulcast(opt.Simulcast); err != nil {
+			return fail(err)
+		}
+	}
 	if opt.RTPVideo {
 		if c.RTPVideo, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self"); err != nil {
 			return fail(err)
@@ -194,7 +223,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 			return fail(err)
 		}
 	}
-	if opt.VideoIVF == "" && opt.AudioOgg == "" && !opt.RTPVideo {
+	if opt.VideoIVF == "" && opt.AudioOgg == "" && !opt.RTPVideo && len(opt.Simulcast) == 0 {
 		// Like the guest page: always offer something to receive on.
 		if _, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return fail(err)
@@ -229,13 +258,18 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if opt.DropEvery > 0 {
+	if opt.DropEvery > 0 || opt.LoseEvery > 0 {
 		// First in the chain is nearest the network: the NACK responder
 		// above it has cached what it drops, as with real loss.
-		reg.Add(dropperFactory{every: opt.DropEvery})
+		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery})
 	}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
+	}
+	if len(opt.Simulcast) > 0 {
+		if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+			return nil, err
+		}
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -365,6 +399,25 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	c.wg.Add(1)
 	c.mu.Unlock()
 	defer c.wg.Done()
+	if c.remb > 0 && r.Kind == "video" {
+		stop := make(chan struct{})
+		defer close(stop)
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			tick := time.NewTicker(500 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				remb := &rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(c.remb), SSRCs: []uint32{uint32(t.SSRC())}}
+				_ = c.pc.WriteRTCP([]rtcp.Packet{remb})
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -609,9 +662,91 @@ func (c *Client) StopScreen() error {
 	return c.write(signal.Message{Type: signal.TypeShare, Sharing: false})
 }
 
+// publishSimulcast sends the camera in layers (Options.Simulcast): one
+// transceiver, one encoding per layer, each played from its file and
+// packetized here, so that each packet carries the mid and rid header
+// extensions the studio tells the layers apart by (pion's sender does not
+// add them).
+func (c *Client) publishSimulcast(layers []Layer) error {
+	var tracks []*webrtc.TrackLocalStaticRTP
+	for _, l := range layers {
+		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self", webrtc.WithRTPStreamID(l.RID))
+		if err != nil {
+			return err
+		}
+		tracks = append(tracks, track)
+	}
+	tr, err := c.pc.AddTransceiverFromTrack(tracks[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return err
+	}
+	sender := tr.Sender()
+	for _, track := range tracks[1:] {
+		if err := sender.AddEncoding(track); err != nil {
+			return err
+		}
+	}
+	for i, l := range layers {
+		play, err := playFile(l.IVF)
+		if err != nil {
+			return err
+		}
+		track := tracks[i]
+		payloader := rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
+		var midID, ridID uint8
+		write := func(frame []byte, d time.Duration) {
+			if midID == 0 || ridID == 0 {
+				for _, ext := range sender.GetParameters().HeaderExtensions {
+					switch ext.URI {
+					case sdp.SDESMidURI:
+						midID = uint8(ext.ID)
+					case sdp.SDESRTPStreamIDURI:
+						ridID = uint8(ext.ID)
+					}
+				}
+			}
+			for _, pkt := range payloader.Packetize(frame, uint32(d.Seconds()*90000)) {
+				if midID != 0 && ridID != 0 && tr.Mid() != "" {
+					_ = pkt.Header.SetExtension(midID, []byte(tr.Mid()))
+					_ = pkt.Header.SetExtension(ridID, []byte(l.RID))
+				}
+				_ = track.WriteRTP(pkt)
+			}
+		}
+		c.wg.Add(2)
+		go func() {
+			defer c.wg.Done()
+			play(c.ctx, write)
+		}()
+		go func() {
+			defer c.wg.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := sender.ReadSimulcast(buf, l.RID); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return nil
+}
+
 // Player returns a function that writes the media file at path (VP8 in
 // .ivf, Opus in .ogg) to track in real time, looping, until ctx ends.
 func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx context.Context), err error) {
+	p, err := playFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) {
+		p(ctx, func(frame []byte, d time.Duration) { _ = track.WriteSample(media.Sample{Data: frame, Duration: d}) })
+	}, nil
+}
+
+// playFile returns a function that hands each frame of the media file at
+// path (VP8 in .ivf, Opus in .ogg) to write in real time, looping, until
+// ctx ends.
+func playFile(path string) (play func(ctx context.Context, write func(frame []byte, d time.Duration)), err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: %w", err)
@@ -623,7 +758,7 @@ func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx co
 	if _, err := open(data); err != nil {
 		return nil, fmt.Errorf("studiotest: %s: %w", path, err)
 	}
-	return func(ctx context.Context) {
+	return func(ctx context.Context, write func([]byte, time.Duration)) {
 		next, _ := open(data)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -645,7 +780,7 @@ func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx co
 				}
 			}
 			due = due.Add(d)
-			_ = track.WriteSample(media.Sample{Data: frame, Duration: d})
+			write(frame, d)
 		}
 	}, nil
 }
@@ -702,20 +837,36 @@ func readOgg(data []byte) (frameReader, error) {
 }
 
 // dropperFactory makes interceptors that lose every Nth outgoing video
-// packet.
-type dropperFactory struct{ every int }
+// packet (every), and every incoming one whose sequence number is a
+// multiple of lose.
+type dropperFactory struct{ every, lose int }
 
 func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &dropper{every: int64(f.every)}, nil
+	return &dropper{every: int64(f.every), lose: uint16(f.lose)}, nil
 }
 
 type dropper struct {
 	interceptor.NoOp
 	every int64
+	lose  uint16
+}
+
+func (d *dropper) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+	if d.lose == 0 || !strings.HasPrefix(info.MimeType, "video/") {
+		return r
+	}
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		for {
+			n, a, err := r.Read(b, a)
+			if err != nil || n < 4 || binary.BigEndian.Uint16(b[2:4])%d.lose != 0 {
+				return n, a, err
+			}
+		}
+	})
 }
 
 func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if !strings.HasPrefix(info.MimeType, "video/") {
+	if d.every == 0 || !strings.HasPrefix(info.MimeType, "video/") {
 		return w
 	}
 	var n atomic.Int64

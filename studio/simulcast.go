@@ -1,0 +1,570 @@
+package studio
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"greenroom/encode/keyframe"
+)
+
+// Simulcast (issue #10): a guest page sends its camera in three layers
+// (rid "h", "m", "l": full, half and quarter size). The SFU reads every
+// layer and sends each receiver one of them — each other guest the highest
+// that fits its downlink, the program the smallest that fills the guest's
+// tile — as one continuous stream: a switcher per receiver moves from
+// layer to layer only at a keyframe and numbers packets and timestamps on
+// from where the last layer left off, so the receiver never sees the
+// switch but as a new keyframe of another size.
+
+// layerLive is how long a layer may be silent before it counts as stopped:
+// a browser stops its top layers when its uplink or CPU is short.
+const layerLive = time.Second
+
+// layerSteady is how long a layer that (re)started must flow before a
+// receiver is moved onto it from a layer that still flows: a browser short
+// of CPU pauses a layer now and then, and each move costs a keyframe.
+const layerSteady = 2 * time.Second
+
+// switchEvery bounds how often a receiver's layer is chosen again.
+const switchEvery = 500 * time.Millisecond
+
+// layer is one encoding (rid) of a simulcast track. Its fields are set at
+// creation; the atomics are written by the layer's forwarding goroutine and
+// read by the switchers of every receiver.
+type layer struct {
+	rid    string
+	remote *webrtc.TrackRemote
+	pli    func() // asks the publisher for a keyframe of this layer
+
+	size     atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
+	rate     atomic.Uint64 // bits per second over the last second
+	lastAt   atomic.Int64  // unix nanoseconds of its latest packet
+	since    atomic.Int64  // unix nanoseconds of its first packet after a silence
+	lastPLI  atomic.Int64  // unix nanoseconds
+	bits     uint64        // since winStart; forwarding goroutine only
+	winStart time.Time     // forwarding goroutine only
+}
+
+// height of the layer's pictures, 0 if unknown.
+func (l *layer) height() int { return int(uint32(l.size.Load())) }
+func (l *layer) width() int  { return int(l.size.Load() >> 32) }
+
+// count notes a packet of the layer: its time, its share of the rate, and
+// the picture size of a keyframe.
+func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time) bool {
+	if now.UnixNano()-l.lastAt.Swap(now.UnixNano()) >= int64(layerLive) {
+		l.since.Store(now.UnixNano())
+	}
+	l.bits += uint64(len(pkt.Payload)) * 8
+	if l.winStart.IsZero() {
+		l.winStart = now
+	} else if d := now.Sub(l.winStart); d >= time.Second {
+		l.rate.Store(uint64(float64(l.bits) / d.Seconds()))
+		l.bits, l.winStart = 0, now
+	}
+	key, w, h := keyframe.Start(mime, pkt.Payload)
+	if key && h > 0 {
+		l.size.Store(uint64(w)<<32 | uint64(h))
+	}
+	return key
+}
+
+// requestKeyframe asks for a keyframe of this layer, at most once per
+// pliInterval.
+func (l *layer) requestKeyframe() {
+	now := time.Now().UnixNano()
+	last := l.lastPLI.Load()
+	if now-last < int64(pliInterval) || !l.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	l.pli()
+}
+
+// layerStat is what the choice of a layer looks at.
+type layerStat struct {
+	height int    // of its pictures, 0 if not known
+	rate   uint64 // bits per second, 0 if not known
+	live   bool   // packets came within layerLive
+}
+
+// better says whether layer a is higher than b: taller pictures, or for
+// layers of unknown size (H.264) a higher rate.
+func better(a, b layerStat) bool {
+	if a.height != b.height {
+		return a.height > b.height
+	}
+	return a.rate > b.rate
+}
+
+// ranked returns the indices of the live layers, highest first.
+func ranked(ls []layerStat) []int {
+	var idx []int
+	for i, l := range ls {
+		if l.live {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case better(ls[a], ls[b]):
+			return -1
+		case better(ls[b], ls[a]):
+			return 1
+		}
+		return 0
+	})
+	return idx
+}
+
+// fitRate picks the layer for a receiver whose downlink is budget bits per
+// second (0: not known): the highest live layer whose rate fits, the lowest
+// live one if none does, -1 if none is live. A layer whose rate is not
+// measured yet is taken to fit.
+func fitRate(ls []layerStat, budget uint64) int {
+	idx := ranked(ls)
+	if len(idx) == 0 {
+		return -1
+	}
+	if budget == 0 {
+		return idx[0]
+	}
+	for _, i := range idx {
+		if ls[i].rate <= budget {
+			return i
+		}
+	}
+	return idx[len(idx)-1]
+}
+
+// fitHeight picks the layer for a tile height px tall: the smallest live
+// layer at least that tall, the highest if none is; the lowest for a tile
+// of 0 (not in the layout: a thumbnail is enough). Layers of unknown size
+// count as tall enough only if no layer's size is known, so the choice
+// falls back to the highest. -1 if none is live.
+func fitHeight(ls []layerStat, px int) int {
+	idx := ranked(ls)
+	if len(idx) == 0 {
+		return -1
+	}
+	if px <= 0 {
+		return idx[len(idx)-1]
+	}
+	pick := idx[0]
+	for _, i := range idx {
+		if ls[i].height >= px {
+			pick = i
+		}
+	}
+	return pick
+}
+
+// minBudget is the least a loss-based estimate falls to, bits/s.
+const minBudget = 10_000
+
+// lossBudget is the downlink estimate from a receiver's loss reports when
+// it sends no estimate of its own (REMB), after the loss-based controller
+// of Google congestion control (draft-ietf-rmcat-gcc-02 §6): above 10%
+// loss the estimate drops by half the loss, below 2% it grows by 5%, in
+// between it holds. 0 means no limit: a receiver that never lost much
+// gets the top layer. The first heavy loss starts the estimate from
+// current, the rate of the layer the receiver gets; once it has grown
+// past ceiling (well above the top layer) the limit is lifted again.
+func lossBudget(prev, current, ceiling uint64, loss float64) uint64 {
+	if loss > 0.10 {
+		if prev == 0 {
+			prev = current
+		}
+		// Never down to 0, which would mean no limit: below every
+		// layer's rate is as low as it needs to go.
+		return max(minBudget, uint64(float64(prev)*(1-0.5*loss)))
+	}
+	if prev == 0 || loss >= 0.02 {
+		return prev
+	}
+	next := uint64(float64(max(prev, current)) * 1.05)
+	if next >= ceiling {
+		return 0
+	}
+	return next
+}
+
+// switcher makes one continuous stream of a simulcast track's layers for one
+// receiver (a guest, or the program): it forwards one layer's packets, moves
+// to another only at a keyframe of it, and numbers packets and timestamps
+// on from where the last layer left off. mu guards it: each layer is
+// forwarded from a goroutine of its own.
+type switcher struct {
+	choose func(ls []layerStat) int // the layer the receiver should get
+	log    *slog.Logger             // says when the layer changes; may be nil
+	budget func() uint64            // the receiver's downlink estimate, for the log; may be nil
+
+	// cur is written under mu and read without it (State reads it while
+	// the program's lock is held, which choose may take).
+	cur      atomic.Pointer[layer] // nil until the first keyframe
+	chosenAt atomic.Int64          // unix nanoseconds of the last choice
+
+	mu      sync.Mutex
+	want    *layer
+	started bool
+	seqOff  uint16
+	tsOff   uint32
+	lastSeq uint16 // the last sent, rewritten
+	lastTS  uint32
+	lastAt  time.Time
+}
+
+// current is the layer forwarded now; nil before the first.
+func (s *switcher) current() *layer { return s.cur.Load() }
+
+// forward decides what becomes of packet pkt of layer l (key: it begins a
+// keyframe) for this receiver: it calls send with the header to send it
+// with, or leaves it out. send is called with mu held, so that packets
+// of two layers forwarded at once reach the receiver in the order they
+// were numbered (else the old layer's last packet could land after the
+// new layer's first). The choice of layer is made without mu: choose may
+// call into the receiver (the program's TileHeight takes its lock, under
+// which the program reads the studio's State, which reads cur).
+func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(rtp.Header)) {
+	s.rechoose(layers, now)
+	s.mu.Lock()
+	h, ok, ask := s.renumber(l, pkt, key, clock, now)
+	if ok {
+		send(h)
+	}
+	s.mu.Unlock()
+	if ask != nil {
+		// Ask until the keyframe comes (at most every pliInterval): a
+		// browser sends none of its own for minutes, the one asked for
+		// may have gone by before this receiver was bound, and a
+		// receiver that was never sent a packet asks for nothing.
+		ask.requestKeyframe()
+	}
+}
+
+// rechoose chooses the layer the receiver should get, at most every
+// switchEvery.
+func (s *switcher) rechoose(layers []*layer, now time.Time) {
+	last := s.chosenAt.Load()
+	if (last != 0 && now.UnixNano()-last < int64(switchEvery)) || !s.chosenAt.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	if i := s.choose(statsOf(layers, s.cur.Load(), now)); i >= 0 {
+		s.mu.Lock()
+		s.want = layers[i]
+		s.mu.Unlock()
+	}
+}
+
+// renumber is forward's decision: the header to send pkt with, or false;
+// and the layer to ask a keyframe of, if the receiver waits for one. Call
+// with mu held.
+func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) (rtp.Header, bool, *layer) {
+	cur := s.cur.Load()
+	var ask *layer
+	if s.want != nil && s.want != cur {
+		ask = s.want
+	}
+	if l != cur {
+		if l != s.want || !key {
+			return rtp.Header{}, false, ask
+		}
+		if s.log != nil {
+			var budget uint64
+			if s.budget != nil {
+				budget = s.budget()
+			}
+			s.log.Debug("simulcast layer switch", "rid", l.rid, "height", l.height(), "from", ridOf(cur), "estimate", budget)
+		}
+		s.cur.Store(l)
+		ask = nil
+		if s.started {
+			// The new layer's numbers go on from the last packet sent;
+			// its first picture comes as long after the last one as it
+			// really did (at least one tick of the clock).
+			s.seqOff = s.lastSeq + 1 - pkt.SequenceNumber
+			gap := max(1, uint32(now.Sub(s.lastAt).Seconds()*float64(clock)))
+			s.tsOff = s.lastTS + gap - pkt.Timestamp
+		}
+	}
+	h := pkt.Header
+	h.SequenceNumber += s.seqOff
+	h.Timestamp += s.tsOff
+	if !s.started || int16(h.SequenceNumber-s.lastSeq) > 0 {
+		s.lastSeq = h.SequenceNumber
+	}
+	if !s.started || int32(h.Timestamp-s.lastTS) > 0 {
+		s.lastTS, s.lastAt = h.Timestamp, now
+	}
+	s.started = true
+	return h, true, ask
+}
+
+// ridOf is l's rid, "" for none.
+func ridOf(l *layer) string {
+	if l == nil {
+		return ""
+	}
+	return l.rid
+}
+
+// statsOf is what the choice looks at of each layer now, for a receiver
+// that gets cur: while cur flows, a layer counts as live only once it is
+// steady (layerSteady).
+func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
+	t := now.UnixNano()
+	flows := func(l *layer) bool { return t-l.lastAt.Load() < int64(layerLive) }
+	curFlows := cur != nil && flows(cur)
+	stats := make([]layerStat, len(layers))
+	for i, l := range layers {
+		live := flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
+		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live}
+	}
+	return stats
+}
+
+// simulcastLocal is what guests are sent of a simulcast track: a TrackLocal
+// that pion binds once per receiving guest (as it does a
+// TrackLocalStaticRTP), each binding with its own switcher. mu guards
+// bindings and owners.
+type simulcastLocal struct {
+	log      *slog.Logger
+	codec    webrtc.RTPCodecCapability
+	id       string
+	streamID string
+
+	mu       sync.RWMutex
+	bindings []*binding
+	owners   map[webrtc.SSRC]string // sender SSRC → the receiving guest's ID
+}
+
+// binding is one receiving guest of a simulcast track: pion's
+// TrackLocalStaticRTP writes for it (SSRC, payload type), after the
+// switcher has chosen and renumbered.
+type binding struct {
+	id   string
+	ssrc webrtc.SSRC
+	out  *webrtc.TrackLocalStaticRTP
+	sw   switcher
+	// The receiver's estimate of its downlink for this track (REMB),
+	// bits/s, 0 if it sends none; the estimate from its loss reports
+	// (lossBudget). Written by the receiver's RTCP reader.
+	byREMB atomic.Uint64
+	byLoss atomic.Uint64
+}
+
+func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log *slog.Logger) *simulcastLocal {
+	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, log: log}
+}
+
+// Bind implements webrtc.TrackLocal.
+func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	out, err := webrtc.NewTrackLocalStaticRTP(s.codec, s.id, s.streamID)
+	if err != nil {
+		return webrtc.RTPCodecParameters{}, err
+	}
+	codec, err := out.Bind(ctx)
+	if err != nil {
+		return codec, err
+	}
+	b := &binding{id: ctx.ID(), ssrc: ctx.SSRC(), out: out}
+	b.sw.choose = func(ls []layerStat) int { return fitRate(ls, b.estimate()) }
+	b.sw.log, b.sw.budget = s.log.With("ssrc", b.ssrc), b.estimate
+	s.mu.Lock()
+	s.bindings = append(s.bindings, b)
+	s.mu.Unlock()
+	return codec, nil
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (s *simulcastLocal) Unbind(ctx webrtc.TrackLocalContext) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, b := range s.bindings {
+		if b.id == ctx.ID() {
+			s.bindings = slices.Delete(s.bindings, i, i+1)
+			delete(s.owners, b.ssrc)
+			return b.out.Unbind(ctx)
+		}
+	}
+	return webrtc.ErrUnbindFailed
+}
+
+func (s *simulcastLocal) ID() string                { return s.id }
+func (s *simulcastLocal) RID() string               { return "" }
+func (s *simulcastLocal) StreamID() string          { return s.streamID }
+func (s *simulcastLocal) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeVideo }
+
+// estimate is the receiver's downlink share for this track: its own
+// estimate (REMB) if it sends one, else the one from its loss reports,
+// else 0 (not known).
+func (b *binding) estimate() uint64 {
+	if r := b.byREMB.Load(); r > 0 {
+		return r
+	}
+	return b.byLoss.Load()
+}
+
+// current is the layer the receiver gets now; nil before the first, and
+// for no binding.
+func (b *binding) current() *layer {
+	if b == nil {
+		return nil
+	}
+	return b.sw.current()
+}
+
+// remb takes the receiver's estimate of its downlink: this track's share,
+// if the estimate covers ssrc, the stream we send it on (a browser's REMB
+// covers every stream it receives of us).
+func (b *binding) remb(p *rtcp.ReceiverEstimatedMaximumBitrate, ssrc uint32) {
+	if b == nil || (len(p.SSRCs) > 0 && !slices.Contains(p.SSRCs, ssrc)) {
+		return
+	}
+	b.byREMB.Store(uint64(p.Bitrate) / uint64(max(1, len(p.SSRCs))))
+}
+
+// reports takes the receiver's loss on ssrc, the stream we send it on, into
+// the estimate from loss (lossBudget), held between the rate of the layer
+// it gets now and twice the top layer's.
+func (b *binding) reports(rs []rtcp.ReceptionReport, ssrc uint32, layers []*layer) {
+	cur := b.current()
+	if cur == nil {
+		return
+	}
+	var top uint64
+	for _, l := range layers {
+		top = max(top, l.rate.Load())
+	}
+	for _, r := range rs {
+		if r.SSRC == ssrc {
+			b.byLoss.Store(lossBudget(b.byLoss.Load(), cur.rate.Load(), 2*top, float64(r.FractionLost)/256))
+		}
+	}
+}
+
+// write sends packet pkt of layer l to every receiver whose switcher takes
+// it.
+func (s *simulcastLocal) write(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, b := range s.bindings {
+		b.sw.forward(layers, l, pkt, key, clock, now, func(h rtp.Header) {
+			fw := rtp.Packet{Header: h, Payload: pkt.Payload, PaddingSize: pkt.PaddingSize}
+			_ = b.out.WriteRTP(&fw)
+		})
+	}
+}
+
+// own records which guest receives the track through the sender of ssrc.
+func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owners[ssrc] = guest
+}
+
+// bindingOf is the binding sending on ssrc, or nil.
+func (s *simulcastLocal) bindingOf(ssrc uint32) *binding {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, b := range s.bindings {
+		if uint32(b.ssrc) == ssrc {
+			return b
+		}
+	}
+	return nil
+}
+
+// inUse are the layers some receiving guest gets now.
+func (s *simulcastLocal) inUse() []*layer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var used []*layer
+	for _, b := range s.bindings {
+		if l := b.sw.current(); l != nil && !slices.Contains(used, l) {
+			used = append(used, l)
+		}
+	}
+	return used
+}
+
+// forwarded says which layer (rid) each receiving guest gets now.
+func (s *simulcastLocal) forwarded() map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := map[string]string{}
+	for _, b := range s.bindings {
+		if l := b.sw.current(); l != nil && s.owners[b.ssrc] != "" {
+			m[s.owners[b.ssrc]] = l.rid
+		}
+	}
+	return m
+}
+
+// Layer is one layer of a guest's simulcast camera, for /api/state.
+type Layer struct {
+	RID    string `json:"rid"`
+	Width  int    `json:"width,omitempty"` // of its latest keyframe; 0 until one came (or not VP8)
+	Height int    `json:"height,omitempty"`
+	Kbps   int    `json:"kbps"`
+}
+
+// String is "h 1280x720 1500 kb/s".
+func (l Layer) String() string {
+	return strings.TrimSpace(fmt.Sprintf("%s %dx%d %d kb/s", l.RID, l.Width, l.Height, l.Kbps))
+}
+
+// simulcastState fills in the participants' Layers, ProgramLayer and
+// Forwarded.
+func (f *sfu) simulcastState(st *State) {
+	f.mu.Lock()
+	var ts []*pubTrack
+	for _, pts := range f.tracks {
+		for _, t := range pts {
+			if t.simul != nil && !t.info.Screen {
+				ts = append(ts, t)
+			}
+		}
+	}
+	f.mu.Unlock()
+	byID := map[string]*Participant{}
+	for i := range st.Participants {
+		byID[st.Participants[i].ID] = &st.Participants[i]
+	}
+	for _, t := range ts {
+		p := byID[t.info.ParticipantID]
+		if p == nil {
+			continue
+		}
+		ls := t.layerList()
+		p.Layers = p.Layers[:0]
+		for _, l := range ls {
+			p.Layers = append(p.Layers, Layer{RID: l.rid, Width: l.width(), Height: l.height(), Kbps: int(l.rate.Load() / 1000)})
+		}
+		slices.SortStableFunc(p.Layers, func(a, b Layer) int {
+			if a.Height != b.Height {
+				return b.Height - a.Height
+			}
+			return b.Kbps - a.Kbps
+		})
+		if l := t.prog.current(); l != nil {
+			p.ProgramLayer = l.rid
+		}
+		for to, rid := range t.simul.forwarded() {
+			if r := byID[to]; r != nil {
+				if r.Forwarded == nil {
+					r.Forwarded = map[string]string{}
+				}
+				r.Forwarded[t.info.ParticipantID] = rid
+			}
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package studio_test
+
+import (
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"greenroom/encode"
+	"greenroom/encode/keyframe"
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// simulcastLayers are the layers a pion guest sends with
+// studiotest.Options.Simulcast: ffmpeg testsrc2, VP8, a keyframe every
+// half second, about 400, 150 and 50 kb/s.
+var simulcastLayers = []studiotest.Layer{
+	{RID: "h", IVF: "testdata/simulcast-h.ivf"}, // 640x360
+	{RID: "m", IVF: "testdata/simulcast-m.ivf"}, // 320x180
+	{RID: "l", IVF: "testdata/simulcast-l.ivf"}, // 160x90
+}
+
+// stream is what a receiver saw of one forwarded video: the size of its
+// latest keyframe, and how often its packets did not follow on (a sequence
+// number that is not the last one's next, a timestamp that goes back).
+type stream struct {
+	mu            sync.Mutex
+	started       bool
+	seq           uint16
+	ts            uint32
+	width, height int
+	keyframes     int
+	jumps         int
+}
+
+func (s *stream) see(pkt *rtp.Packet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started && (pkt.SequenceNumber != s.seq+1 || int32(pkt.Timestamp-s.ts) < 0) {
+		s.jumps++
+	}
+	s.started, s.seq, s.ts = true, pkt.SequenceNumber, pkt.Timestamp
+	if key, w, h := keyframe.VP8(pkt.Payload); key && h > 0 {
+		s.width, s.height = w, h
+		s.keyframes++
+	}
+}
+
+func (s *stream) size() (w, h, keyframes, jumps int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.width, s.height, s.keyframes, s.jumps
+}
+
+// tileSink is a Sink that shows every track in a tile of one height, and
+// watches the video it is given.
+type tileSink struct {
+	height atomic.Int64
+	of     atomic.Pointer[string] // whose video to watch
+	video  stream
+}
+
+func (s *tileSink) WriteRTP(t studio.TrackInfo, pkt *rtp.Packet) {
+	if of := s.of.Load(); t.Kind == "video" && of != nil && t.ParticipantID == *of {
+		s.video.see(pkt)
+	}
+}
+func (s *tileSink) EndTrack(studio.TrackInfo)       {}
+func (s *tileSink) TileHeight(studio.TrackInfo) int { return int(s.height.Load()) }
+
+// Ann sends her camera in three layers; Bob, who says nothing of his
+// downlink, gets the top one, Cat, whose downlink (REMB) is 100 kb/s, the
+// bottom one, each as one continuous stream; the program, whose tile for
+// Ann is 150 px tall, gets the middle one (the smallest at least that
+// tall), and the top one when her tile grows to 360 px. Eve, whose
+// receiver reports say she loses a quarter of her packets, is moved down
+// a layer. A guest who sends one stream is forwarded as before.
+func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
+	checkLeaks(t)
+	sink := &tileSink{}
+	sink.height.Store(150)
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	var bobSees, catSees stream
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
+	sink.of.Store(&ann.ID)
+	watch := func(into *stream) func(string, string, *rtp.Packet) {
+		return func(p, kind string, pkt *rtp.Packet) {
+			if kind == "video" && p == ann.ID {
+				into.see(pkt)
+			}
+		}
+	}
+	bob := join(t, s, "Bob", studiotest.Options{OnRTP: watch(&bobSees)})
+	cat := join(t, s, "Cat", studiotest.Options{OnRTP: watch(&catSees), REMB: 100_000})
+	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF})
+	eve := join(t, s, "Eve", studiotest.Options{LoseEvery: 4})
+	for _, id := range []string{ann.ID, dan.ID} {
+		if err := s.Stage(id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the studio to read Ann's three layers", func() bool {
+		p := find(s, ann.ID)
+		if len(p.Layers) != 3 {
+			return false
+		}
+		for _, l := range p.Layers {
+			if l.Height == 0 || l.Kbps == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	wantSize := func(who string, st *stream, w, h int) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("%s to get %dx%d keyframes", who, w, h), func() bool {
+			gw, gh, n, _ := st.size()
+			return gw == w && gh == h && n >= 2
+		})
+	}
+	wantSize("Bob", &bobSees, 640, 360)
+	wantSize("Cat", &catSees, 160, 90)
+	wantSize("the program", &sink.video, 320, 180)
+	eventually(t, "Bob and Cat to keep receiving Ann", func() bool {
+		return bob.Packets(ann.ID, "video") > 100 && cat.Packets(ann.ID, "video") > 100
+	})
+	// The program's tile for Ann grows: it switches to her top layer.
+	sink.height.Store(360)
+	wantSize("the program", &sink.video, 640, 360)
+	for who, st := range map[string]*stream{"Bob": &bobSees, "Cat": &catSees, "the program": &sink.video} {
+		// A switch renumbers, in order: the stream goes on packet by
+		// packet (one jump is allowed for a packet lost on loopback and
+		// NACKed).
+		_, _, keyframes, jumps := st.size()
+		t.Logf("%s: %d keyframes, %d jumps", who, keyframes, jumps)
+		if jumps > 1 {
+			t.Errorf("%s's stream of Ann jumped %d times", who, jumps)
+		}
+	}
+	p := find(s, ann.ID)
+	t.Logf("Ann's layers: %v; the program decodes %q", p.Layers, p.ProgramLayer)
+	if p.Layers[0].RID != "h" || p.Layers[0].Width != 640 || p.Layers[2].RID != "l" || p.ProgramLayer != "h" {
+		t.Errorf("Ann in /api/state: layers %v, program %q", p.Layers, p.ProgramLayer)
+	}
+	if got := find(s, bob.ID).Forwarded[ann.ID]; got != "h" {
+		t.Errorf("Bob receives Ann's %q, want h", got)
+	}
+	if got := find(s, cat.ID).Forwarded[ann.ID]; got != "l" {
+		t.Errorf("Cat receives Ann's %q, want l", got)
+	}
+	// Eve loses a quarter of what she receives, as her receiver reports
+	// say: the estimate from her loss takes her down a layer or two.
+	eventually(t, "Eve to be moved off Ann's top layer", func() bool {
+		got := find(s, eve.ID).Forwarded[ann.ID]
+		return got == "m" || got == "l"
+	})
+	// Dan sends one stream: forwarded as it comes, no layers to speak of.
+	eventually(t, "Bob and Cat to receive Dan", func() bool {
+		return bob.Packets(dan.ID, "video") > 30 && cat.Packets(dan.ID, "video") > 30
+	})
+	if d := find(s, dan.ID); len(d.Layers) != 0 || d.ProgramLayer != "" {
+		t.Errorf("Dan in /api/state: layers %v, program %q", d.Layers, d.ProgramLayer)
+	}
+	if errs := append(append(ann.Errors(), bob.Errors()...), cat.Errors()...); len(errs) > 0 {
+		t.Errorf("errors: %q", errs)
+	}
+}
+
+// Ten pion guests on stage, each sending three layers, in a 720p grid:
+// their tiles are under 180 px tall, so the program decodes each at
+// 320x180 (layer m) rather than 640x360, while a guest who receives them
+// all, with no estimate, gets every one at the top.
+func TestSimulcastTenGuestsInTheProgram(t *testing.T) {
+	checkLeaks(t)
+	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
+	prog.Attach(s)
+	var ids []string
+	for i := range 10 {
+		g := join(t, s, fmt.Sprintf("Guest %d", i+1), studiotest.Options{Simulcast: simulcastLayers})
+		if err := s.Stage(g.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, g.ID)
+	}
+	watcher := join(t, s, "Watcher", studiotest.Options{})
+	decoded := func(id string) image.Point {
+		in := pipe.Input(id)
+		if in == nil {
+			return image.Point{}
+		}
+		f := in.Video.Take()
+		if f == nil {
+			return image.Point{}
+		}
+		defer f.Release()
+		return f.Rect.Size()
+	}
+	start := time.Now()
+	eventually(t, "the program to decode every guest at 320x180", func() bool {
+		for _, id := range ids {
+			if decoded(id) != image.Pt(320, 180) || find(s, id).ProgramLayer != "m" {
+				return false
+			}
+		}
+		return true
+	})
+	tile := pipe.Input(ids[0]).Video.Tile()
+	t.Logf("ten guests' tiles %v: all decoded at 320x180 %v after the last was staged", tile, time.Since(start).Round(10*time.Millisecond))
+	if tile.Y > 180 || tile.Y <= 90 {
+		t.Errorf("a tile of %v: the test's premise (between the bottom and middle layers) no longer holds", tile)
+	}
+	eventually(t, "the watcher to get every guest's top layer", func() bool {
+		fw := find(s, watcher.ID).Forwarded
+		for _, id := range ids {
+			if fw[id] != "h" || watcher.Packets(id, "video") < 30 {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -584,13 +584,36 @@ func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
 // turnHelper runs a TURN server (pion/turn) on ADDR with one user until
 // its standard input closes: "turn ADDR USER PASS" over UDP, or
 // "turn ADDR USER PASS CERT KEY" over TLS (TCP) with that certificate and
-// key, as for turns: URLs.
+// key, as for turns: URLs. Options after them: "delay=50ms" and
+// "jitter=20ms" make every relay send each packet that much later, plus
+// or minus up to the jitter (netlab.DelayPacketConn): a bad path, both
+// ways, for a guest forced through the relay (issue #10).
 func turnHelper(args []string) error {
+	var delay, jitter time.Duration
+	for len(args) > 0 && strings.Contains(args[len(args)-1], "=") {
+		k, v, _ := strings.Cut(args[len(args)-1], "=")
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("turn: %s: %w", k, err)
+		}
+		switch k {
+		case "delay":
+			delay = d
+		case "jitter":
+			jitter = d
+		default:
+			return fmt.Errorf("turn: no option %q", k)
+		}
+		args = args[:len(args)-1]
+	}
 	if len(args) != 3 && len(args) != 5 {
-		return fmt.Errorf("usage: turn ADDR USER PASS [CERT KEY]")
+		return fmt.Errorf("usage: turn ADDR USER PASS [CERT KEY] [delay=D] [jitter=D]")
 	}
 	host, _, _ := net.SplitHostPort(args[0])
-	relay := &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host}
+	var relay turn.RelayAddressGenerator = &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host}
+	if delay > 0 || jitter > 0 {
+		relay = delayingRelay{relay, delay, jitter}
+	}
 	const realm = "greenroom.test"
 	key := turn.GenerateAuthKey(args[1], realm, args[2])
 	cfg := turn.ServerConfig{
@@ -625,6 +648,20 @@ func turnHelper(args []string) error {
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// delayingRelay hands out relays whose sends are delayed (and jittered).
+type delayingRelay struct {
+	turn.RelayAddressGenerator
+	delay, jitter time.Duration
+}
+
+func (r delayingRelay) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	c, addr, err := r.RelayAddressGenerator.AllocatePacketConn(conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &netlab.DelayPacketConn{PacketConn: c, Delay: r.delay, Jitter: r.jitter}, addr, nil
 }
 
 // guestJoins opens the guest link in the lab's guest namespace (with

@@ -91,7 +91,74 @@ func TestVP8(t *testing.T) {
 	}
 }
 
-func TestOpus(t *testing.T) {
+// TestVP8LatePackets: packets that come after their frame was decoded (a
+// retransmission the sender sent twice, one a jittery path delayed) are
+// left out, and cost nothing: every frame is shown, no keyframe asked
+// for (issue #10).
+func TestVP8LatePackets(t *testing.T) {
+	frames := vp8Packets(t)
+	var s sink
+	asks := 0
+	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if len(frames[0]) < 2 || len(frames[30]) < 2 {
+		t.Fatalf("keyframes of %d and %d packets, want several", len(frames[0]), len(frames[30]))
+	}
+	for i, pkts := range frames {
+		for _, p := range pkts {
+			tr.WriteRTP(p)
+		}
+		// Again, packets of frames already shown: the first ones and,
+		// worse, middle ones of the keyframes, which make no frame alone.
+		switch i {
+		case 10, 40:
+			tr.WriteRTP(frames[i-10][1])
+			tr.WriteRTP(frames[i-2][0])
+		}
+	}
+	st := tr.Stats()
+	if len(s.frames) < 59 || st.Lost != 0 || asks != 0 || st.Late == 0 {
+		t.Errorf("%d pictures from 60 frames, stats %+v, %d keyframe requests: want every picture, none lost, none asked for", len(s.frames), st, asks)
+	}
+}
+
+func TestOpus(t *testing.T) { testOpus(t, nil) }
+
+// TestOpusLoss: a lost Opus packet (20 ms) is played as a concealed
+// frame, not skipped: the sound lasts as long as what was sent, and no
+// stretch of it is silent (issue #10).
+func TestOpusLoss(t *testing.T) {
+	lost := map[int]bool{10: true, 20: true, 21: true, 30: true, 31: true, 32: true}
+	s, st := testOpus(t, lost)
+	if want := int64(6 * 960); st.Concealed != want {
+		t.Errorf("%d samples concealed, want %d (six 20 ms packets)", st.Concealed, want)
+	}
+	// Without concealment, 120 ms of the 1 s would be missing; the
+	// shortfall is the decoder's delay (312 samples) and the packets
+	// still waiting for reordered ones (up to three).
+	if n := len(s.samples) / 2; n < 48000-5*960 {
+		t.Errorf("%d samples from 1 s with 6 packets lost: the losses were skipped", n)
+	}
+	run, longest := 0, 0
+	for i := 9600; i < len(s.samples); i += 2 {
+		if v := s.samples[i]; v > -1e-4 && v < 1e-4 {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if longest > 48 { // a millisecond: a sine's zero crossings are a sample or two
+		t.Errorf("silent for %d samples in a row", longest)
+	}
+}
+
+// testOpus decodes 1 s of a 440 Hz sine sent as 20 ms Opus packets,
+// leaving out the packets numbered in lost.
+func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 	path := filepath.Join(t.TempDir(), "a.ogg")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1", "-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", path) // one Opus packet per page
 	f, err := os.Open(path)
@@ -122,7 +189,9 @@ func TestOpus(t *testing.T) {
 		if len(page) > 8 && string(page[:8]) == "OpusTags" || len(page) > 8 && string(page[:8]) == "OpusHead" {
 			continue
 		}
-		tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
+		if !lost[int(seq-100)] {
+			tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
+		}
 		seq++
 		ts += 960
 	}
@@ -140,6 +209,7 @@ func TestOpus(t *testing.T) {
 	if rms < 0.05 {
 		t.Errorf("decoded sine RMS %.3f: silence", rms)
 	}
+	return &s, tr.Stats()
 }
 
 func TestUnsupportedCodec(t *testing.T) {

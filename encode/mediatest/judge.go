@@ -89,12 +89,12 @@ func abs(x float64) float64 {
 }
 
 // Freezes returns how long each run of repeated pictures lasted (frames
-// whose difference from the one before is at most still), from skip on,
-// longest first. A frame that repeats once already counts as a run of
-// two frames' time: a picture shown for 2/FPS.
-func (tl Tile) Freezes(skip time.Duration, still float64) []time.Duration {
+// whose difference from the one before is at most still) between from and
+// to (0: the end), longest first. A frame that repeats once already
+// counts as a run of two frames' time: a picture shown for 2/FPS.
+func (tl Tile) Freezes(from, to time.Duration, still float64) []time.Duration {
 	var runs []time.Duration
-	first := int(skip.Seconds() * tl.FPS)
+	first, last := tl.frames(from, to)
 	n := 0
 	flush := func() {
 		if n > 0 {
@@ -102,7 +102,7 @@ func (tl Tile) Freezes(skip time.Duration, still float64) []time.Duration {
 		}
 		n = 0
 	}
-	for i := max(first+1, 1); i < len(tl.Diff); i++ {
+	for i := max(first+1, 1); i < last; i++ {
 		if tl.Diff[i] <= still {
 			n++
 			continue
@@ -114,13 +114,14 @@ func (tl Tile) Freezes(skip time.Duration, still float64) []time.Duration {
 	return runs
 }
 
-// Greyed returns the times of the frames, from skip on, of which more
-// than share is colourless: where the picture is all colour (Chromium's
-// fake camera is green throughout), a decoder's grey smear, a black or a
-// white frame.
-func (tl Tile) Greyed(skip time.Duration, share float64) []time.Duration {
+// Greyed returns the times of the frames between from and to (0: the
+// end) of which more than share is colourless: where the picture is all
+// colour (Chromium's fake camera is green throughout), a decoder's grey
+// smear, a black or a white frame.
+func (tl Tile) Greyed(from, to time.Duration, share float64) []time.Duration {
 	var off []time.Duration
-	for i := int(skip.Seconds() * tl.FPS); i < len(tl.Grey); i++ {
+	first, last := tl.frames(from, to)
+	for i := first; i < last; i++ {
 		if tl.Grey[i] > share {
 			off = append(off, time.Duration(float64(i)/tl.FPS*float64(time.Second)))
 		}
@@ -128,23 +129,41 @@ func (tl Tile) Greyed(skip time.Duration, share float64) []time.Duration {
 	return off
 }
 
+// frames is the frame range [first, last) between from and to (0: the
+// end).
+func (tl Tile) frames(from, to time.Duration) (first, last int) {
+	last = len(tl.Y)
+	if to > 0 {
+		last = min(last, int(to.Seconds()*tl.FPS))
+	}
+	return min(int(from.Seconds()*tl.FPS), last), last
+}
+
+// Duration is how long the tile's frames last.
+func (tl Tile) Duration() time.Duration {
+	return time.Duration(float64(len(tl.Y)) / tl.FPS * float64(time.Second))
+}
+
 // Silences returns the runs of digital silence (every sample within ±1 of
-// zero, decoded at 48 kHz mono) of at least min in path's first audio
-// stream, from skip on, longest first. A continuous tone has no such run
-// longer than a sample or two (its zero crossings).
-func Silences(t testing.TB, path string, skip, min time.Duration) []time.Duration {
+// zero, decoded at 48 kHz mono) at least least long in path's first audio
+// stream between from and to (0: the end), longest first. A continuous
+// tone has no such run longer than a sample or two (its zero crossings).
+func Silences(t testing.TB, path string, from, to, least time.Duration) []time.Duration {
 	t.Helper()
 	pcm, _ := mustRun(t, 5*toolTimeout, "ffmpeg", "-v", "error", "-i", path,
 		"-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-")
 	var runs []time.Duration
 	n := 0
 	flush := func() {
-		if d := time.Duration(n) * time.Second / 48000; n > 0 && d >= min {
+		if d := time.Duration(n) * time.Second / 48000; n > 0 && d >= least {
 			runs = append(runs, d)
 		}
 		n = 0
 	}
-	for i := int(skip.Seconds()*48000) * 2; i+1 < len(pcm); i += 2 {
+	if to > 0 {
+		pcm = pcm[:min(len(pcm), int(to.Seconds()*48000)*2)]
+	}
+	for i := int(from.Seconds()*48000) * 2; i+1 < len(pcm); i += 2 {
 		v := int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8)
 		if v >= -1 && v <= 1 {
 			n++

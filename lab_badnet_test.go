@@ -48,24 +48,9 @@ const (
 // screen, the host muted) any stretch of identical pictures is a freeze
 // and any digital silence is a gap.
 func TestLabGuestOnBadNetwork(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a NAT lab and starts a browser")
-	}
-	lab := netlab.New(t, netlab.Options{GuestNAT: netlab.Symmetric})
-	if _, err := lab.StartSTUN(nil); err != nil {
-		t.Fatal(err)
-	}
-	turnAddr := netlab.InternetIP.String() + ":3479"
-	tp, err := lab.StartHelper(lab.Internet, "turn", turnAddr, "guest", "s3cret", "delay=50ms", "jitter=20ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if line := <-tp.Lines; line != "ready" {
-		t.Fatalf("the TURN server did not start: %q", line)
-	}
-	// A symmetric NAT on the guest's side and a studio reached only
-	// through the tunnel: the relay is the only path (case (c)).
-	ls, gb := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
+	// The relay is the guest's only path (case (c)); it delays what it
+	// relays.
+	lab, ls, gb := relayedLab(t, "delay=50ms", "jitter=20ms")
 	gb.Flags = append(gb.Flags, "--use-file-for-fake-audio-capture="+toneFile(t))
 	page := ls.guestJoins(t, lab, "relayed", gb)
 	ls.post(t, "/api/mute", `{"id":"host","on":true}`) // only the guest's sound in the mix

@@ -490,6 +490,21 @@ func startTunnelStudio(t *testing.T, lab *netlab.Lab, args ...string) (*labStudi
 // exists (not even ICE over TCP), and the media goes through the TURN
 // server the studio hands out.
 func TestLabGuestBehindSymmetricNAT(t *testing.T) {
+	lab, ls, gb := relayedLab(t)
+	page := ls.guestJoins(t, lab, "relayed", gb)
+	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
+		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
+	}
+	ls.pictureMoves(t, 0)
+}
+
+// relayedLab is case (c)'s lab: the guest behind a symmetric NAT, the
+// studio reached through the tunnel of case (b) and handing out a TURN
+// server (pion/turn, in the internet namespace), which is then the only
+// path for the guest's media. turnOpts go to the TURN helper
+// ("delay=50ms", "jitter=20ms": see turnHelper).
+func relayedLab(t *testing.T, turnOpts ...string) (*netlab.Lab, *labStudio, guestBrowser) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a NAT lab and starts a browser")
 	}
@@ -498,7 +513,7 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 		t.Fatal(err)
 	}
 	turnAddr := netlab.InternetIP.String() + ":3479"
-	tp, err := lab.StartHelper(lab.Internet, "turn", turnAddr, "guest", "s3cret")
+	tp, err := lab.StartHelper(lab.Internet, "turn", append([]string{turnAddr, "guest", "s3cret"}, turnOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,11 +521,7 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 		t.Fatalf("the TURN server did not start: %q", line)
 	}
 	ls, gb := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
-	page := ls.guestJoins(t, lab, "relayed", gb)
-	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
-		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
-	}
-	ls.pictureMoves(t, 0)
+	return lab, ls, gb
 }
 
 // TestLabGuestOnWebOnlyNetwork is the office case of issue #9: the

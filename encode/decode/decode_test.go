@@ -52,15 +52,22 @@ func vp8Packets(t *testing.T) [][]*rtp.Packet {
 	return packetize(t, path)
 }
 
+// vp8Track opens a VP8 track into s that counts its keyframe requests in
+// asks; it is closed at the test's end.
+func vp8Track(t *testing.T, s *sink, asks *int) *decode.Track {
+	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: s, OnKeyframeNeeded: func() { *asks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Close)
+	return tr
+}
+
 func TestVP8(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := vp8Track(t, &s, &asks)
 	// Lose one packet in frame 5: nothing more is shown until the
 	// keyframe at frame 30, and the sender is asked for one.
 	for i, pkts := range frames {
@@ -99,11 +106,7 @@ func TestVP8LatePackets(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := vp8Track(t, &s, &asks)
 	if len(frames[0]) < 2 || len(frames[30]) < 2 {
 		t.Fatalf("keyframes of %d and %d packets, want several", len(frames[0]), len(frames[30]))
 	}

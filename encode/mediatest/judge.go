@@ -93,23 +93,27 @@ func abs(x float64) float64 {
 // to (0: the end), longest first. A frame that repeats once already
 // counts as a run of two frames' time: a picture shown for 2/FPS.
 func (tl Tile) Freezes(from, to time.Duration, still float64) []time.Duration {
-	var runs []time.Duration
 	first, last := tl.frames(from, to)
+	return runsOf(max(first+1, 1), last, func(i int) bool { return tl.Diff[i] <= still },
+		func(n int) time.Duration { return time.Duration(float64(n+1) / tl.FPS * float64(time.Second)) }, 0)
+}
+
+// runsOf returns how long (length of its count) each run of indices in
+// [from, to) for which in holds lasted, those at least least long,
+// longest first.
+func runsOf(from, to int, in func(i int) bool, length func(n int) time.Duration, least time.Duration) []time.Duration {
+	var runs []time.Duration
 	n := 0
-	flush := func() {
-		if n > 0 {
-			runs = append(runs, time.Duration(float64(n+1)/tl.FPS*float64(time.Second)))
-		}
-		n = 0
-	}
-	for i := max(first+1, 1); i < last; i++ {
-		if tl.Diff[i] <= still {
+	for i := from; i <= to; i++ {
+		if i < to && in(i) {
 			n++
 			continue
 		}
-		flush()
+		if d := length(n); n > 0 && d >= least {
+			runs = append(runs, d)
+		}
+		n = 0
 	}
-	flush()
 	slices.SortFunc(runs, func(a, b time.Duration) int { return int(b - a) })
 	return runs
 }
@@ -152,28 +156,13 @@ func Silences(t testing.TB, path string, from, to, least time.Duration) []time.D
 	t.Helper()
 	pcm, _ := mustRun(t, 5*toolTimeout, "ffmpeg", "-v", "error", "-i", path,
 		"-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-")
-	var runs []time.Duration
-	n := 0
-	flush := func() {
-		if d := time.Duration(n) * time.Second / 48000; n > 0 && d >= least {
-			runs = append(runs, d)
-		}
-		n = 0
-	}
 	if to > 0 {
 		pcm = pcm[:min(len(pcm), int(to.Seconds()*48000)*2)]
 	}
-	for i := int(from.Seconds()*48000) * 2; i+1 < len(pcm); i += 2 {
-		v := int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8)
-		if v >= -1 && v <= 1 {
-			n++
-			continue
-		}
-		flush()
-	}
-	flush()
-	slices.SortFunc(runs, func(a, b time.Duration) int { return int(b - a) })
-	return runs
+	return runsOf(int(from.Seconds()*48000), len(pcm)/2, func(i int) bool {
+		v := int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
+		return v >= -1 && v <= 1
+	}, func(n int) time.Duration { return time.Duration(n) * time.Second / 48000 }, least)
 }
 
 // Durations prints runs compactly for a log: "3 (1.2s 80ms 70ms)", the

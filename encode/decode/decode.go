@@ -224,6 +224,12 @@ func (t *Track) assemble(p *rtp.Packet, lost bool) {
 		}
 		t.inFrame, t.frameTS, t.frameBroken = true, p.Timestamp, false
 		t.frameData = t.frameData[:0]
+		if _, ok := t.dep.(*codecs.H264Packet); ok {
+			// pion's H.264 depacketizer keeps a fragmented NAL unit's
+			// start until its end comes: one whose end was lost would
+			// be glued to the next frame's.
+			t.dep = &codecs.H264Packet{}
+		}
 		if !t.dep.IsPartitionHead(p.Payload) {
 			t.frameBroken = true // its start was lost
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"greenroom/encode/compositor"
@@ -125,6 +127,67 @@ func TestVP8LatePackets(t *testing.T) {
 	st := tr.Stats()
 	if len(s.frames) < 59 || st.Lost != 0 || asks != 0 || st.Late == 0 {
 		t.Errorf("%d pictures from 60 frames, stats %+v, %d keyframe requests: want every picture, none lost, none asked for", len(s.frames), st, asks)
+	}
+}
+
+// TestH264: access units put together at the marker bit decode; one
+// with a lost fragment (FU-A) is not decoded, nor anything after it, until
+// the next IDR (2 s GOP: frame 30), and a keyframe is asked for.
+func TestH264(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.h264")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "2", "-c:v", "libx264", "-profile:v", "baseline",
+		"-g", "30", "-bsf:v", "h264_metadata=aud=insert", path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := h264reader.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Access units begin at an access unit delimiter (type 9).
+	var aus [][]byte
+	for {
+		nal, err := r.NextNAL()
+		if err != nil || nal == nil {
+			break
+		}
+		if nal.UnitType == 9 || len(aus) == 0 {
+			aus = append(aus, nil)
+		}
+		aus[len(aus)-1] = append(aus[len(aus)-1], append([]byte{0, 0, 0, 1}, nal.Data...)...)
+	}
+	p := rtp.NewPacketizer(1200, 102, 1, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
+	var s sink
+	asks := 0
+	tr, err := decode.New(decode.Config{MimeType: "video/H264", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	lostIn := -1
+	for i, au := range aus {
+		pkts := p.Packetize(au, 3000)
+		for j, pkt := range pkts {
+			if i >= 5 && lostIn < 0 && len(pkts) > 2 && j == 1 { // a middle fragment
+				lostIn = i
+				continue
+			}
+			tr.WriteRTP(pkt)
+		}
+	}
+	st := tr.Stats()
+	if len(aus) < 59 || lostIn < 0 {
+		t.Fatalf("%d access units, a fragment lost in %d", len(aus), lostIn)
+	}
+	// The pictures before the loss, and those from the IDR at frame 30
+	// on (the decoder may hold the last one back).
+	if want := lostIn + (len(aus) - 30); len(s.frames) < want-1 || len(s.frames) > want {
+		t.Errorf("%d pictures of %d access units with %d..29 unusable, want %d; stats %+v", len(s.frames), len(aus), lostIn, want, st)
+	}
+	if st.Lost != 1 || asks == 0 || st.DecodeErrors != 0 {
+		t.Errorf("stats %+v, %d keyframe requests: want one packet lost, a keyframe asked for, no decode errors", st, asks)
 	}
 }
 

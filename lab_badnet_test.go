@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,12 +161,21 @@ type rtpSenderStats struct {
 	LostVideo, LostAudio                                                      int64   // as the studio's receiver reports say
 	RTT                                                                       float64 // seconds, the last reported
 	Width, Height                                                             int64
+	// LimitedBy is, per reason (cpu, bandwidth), for how many seconds
+	// the browser held its video back (qualityLimitationDurations).
+	LimitedBy map[string]float64
 }
 
 func (s rtpSenderStats) since(b rtpSenderStats) string {
-	return fmt.Sprintf("video %d packets (%d lost, %d retransmitted, %d NACKs, %d PLIs), %d frames (%d key) at %dx%d; audio %d packets (%d lost); RTT %.0f ms",
+	limited := map[string]float64{}
+	for k, v := range s.LimitedBy {
+		if d := v - b.LimitedBy[k]; k != "none" && d >= 0.5 {
+			limited[k] = math.Round(d)
+		}
+	}
+	return fmt.Sprintf("video %d packets (%d lost, %d retransmitted, %d NACKs, %d PLIs), %d frames (%d key) at %dx%d, held back for %v s; audio %d packets (%d lost); RTT %.0f ms",
 		s.VideoPackets-b.VideoPackets, s.LostVideo-b.LostVideo, s.Retransmitted-b.Retransmitted, s.NACKs-b.NACKs, s.PLIs-b.PLIs,
-		s.Frames-b.Frames, s.KeyFrames-b.KeyFrames, s.Width, s.Height, s.AudioPackets-b.AudioPackets, s.LostAudio-b.LostAudio, s.RTT*1000)
+		s.Frames-b.Frames, s.KeyFrames-b.KeyFrames, s.Width, s.Height, limited, s.AudioPackets-b.AudioPackets, s.LostAudio-b.LostAudio, s.RTT*1000)
 }
 
 func senderStats(t *testing.T, page *studiotest.Page) rtpSenderStats {
@@ -173,13 +183,14 @@ func senderStats(t *testing.T, page *studiotest.Page) rtpSenderStats {
 	var s rtpSenderStats
 	err := page.Eval(`(async () => {
   const out = {VideoPackets: 0, AudioPackets: 0, Retransmitted: 0, NACKs: 0, PLIs: 0, Frames: 0, KeyFrames: 0,
-    LostVideo: 0, LostAudio: 0, RTT: 0, Width: 0, Height: 0};
+    LostVideo: 0, LostAudio: 0, RTT: 0, Width: 0, Height: 0, LimitedBy: {}};
   (await window.greenroom.pc.getStats()).forEach(r => {
     if (r.type === "outbound-rtp" && r.kind === "video") {
       out.VideoPackets += r.packetsSent || 0; out.Retransmitted += r.retransmittedPacketsSent || 0;
       out.NACKs += r.nackCount || 0; out.PLIs += r.pliCount || 0;
       out.Frames += r.framesEncoded || 0; out.KeyFrames += r.keyFramesEncoded || 0;
       out.Width = r.frameWidth || out.Width; out.Height = r.frameHeight || out.Height;
+      out.LimitedBy = r.qualityLimitationDurations || {};
     }
     if (r.type === "outbound-rtp" && r.kind === "audio") out.AudioPackets += r.packetsSent || 0;
     if (r.type === "remote-inbound-rtp") {

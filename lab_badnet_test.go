@@ -173,9 +173,13 @@ func (s rtpSenderStats) since(b rtpSenderStats) string {
 			limited[k] = math.Round(d)
 		}
 	}
-	return fmt.Sprintf("video %d packets (%d lost, %d retransmitted, %d NACKs, %d PLIs), %d frames (%d key) at %dx%d, held back for %v s; audio %d packets (%d lost); RTT %.0f ms",
+	held := "never held back"
+	if len(limited) > 0 {
+		held = fmt.Sprintf("held back for %v s", limited)
+	}
+	return fmt.Sprintf("video %d packets (%d lost, %d retransmitted, %d NACKs, %d PLIs), %d frames (%d key) at %dx%d, %s; audio %d packets (%d lost); RTT %.0f ms",
 		s.VideoPackets-b.VideoPackets, s.LostVideo-b.LostVideo, s.Retransmitted-b.Retransmitted, s.NACKs-b.NACKs, s.PLIs-b.PLIs,
-		s.Frames-b.Frames, s.KeyFrames-b.KeyFrames, s.Width, s.Height, limited, s.AudioPackets-b.AudioPackets, s.LostAudio-b.LostAudio, s.RTT*1000)
+		s.Frames-b.Frames, s.KeyFrames-b.KeyFrames, s.Width, s.Height, held, s.AudioPackets-b.AudioPackets, s.LostAudio-b.LostAudio, s.RTT*1000)
 }
 
 func senderStats(t *testing.T, page *studiotest.Page) rtpSenderStats {

@@ -490,6 +490,21 @@ func startTunnelStudio(t *testing.T, lab *netlab.Lab, args ...string) (*labStudi
 // exists (not even ICE over TCP), and the media goes through the TURN
 // server the studio hands out.
 func TestLabGuestBehindSymmetricNAT(t *testing.T) {
+	lab, ls, gb := relayedLab(t)
+	page := ls.guestJoins(t, lab, "relayed", gb)
+	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
+		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
+	}
+	ls.pictureMoves(t, 0)
+}
+
+// relayedLab is case (c)'s lab: the guest behind a symmetric NAT, the
+// studio reached through the tunnel of case (b) and handing out a TURN
+// server (pion/turn, in the internet namespace), which is then the only
+// path for the guest's media. turnOpts go to the TURN helper
+// ("delay=50ms", "jitter=20ms": see turnHelper).
+func relayedLab(t *testing.T, turnOpts ...string) (*netlab.Lab, *labStudio, guestBrowser) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a NAT lab and starts a browser")
 	}
@@ -498,7 +513,7 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 		t.Fatal(err)
 	}
 	turnAddr := netlab.InternetIP.String() + ":3479"
-	tp, err := lab.StartHelper(lab.Internet, "turn", turnAddr, "guest", "s3cret")
+	tp, err := lab.StartHelper(lab.Internet, "turn", append([]string{turnAddr, "guest", "s3cret"}, turnOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,11 +521,7 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 		t.Fatalf("the TURN server did not start: %q", line)
 	}
 	ls, gb := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
-	page := ls.guestJoins(t, lab, "relayed", gb)
-	if pair := selectedPair(t, page); pair.LocalType != "relay" && pair.RemoteType != "relay" {
-		t.Errorf("the guest's media goes %+v, want through the TURN server", pair)
-	}
-	ls.pictureMoves(t, 0)
+	return lab, ls, gb
 }
 
 // TestLabGuestOnWebOnlyNetwork is the office case of issue #9: the
@@ -584,13 +595,36 @@ func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
 // turnHelper runs a TURN server (pion/turn) on ADDR with one user until
 // its standard input closes: "turn ADDR USER PASS" over UDP, or
 // "turn ADDR USER PASS CERT KEY" over TLS (TCP) with that certificate and
-// key, as for turns: URLs.
+// key, as for turns: URLs. Options after them: "delay=50ms" and
+// "jitter=20ms" make every relay send each packet that much later, plus
+// or minus up to the jitter (netlab.DelayPacketConn): a bad path, both
+// ways, for a guest forced through the relay (issue #10).
 func turnHelper(args []string) error {
+	var delay, jitter time.Duration
+	for len(args) > 0 && strings.Contains(args[len(args)-1], "=") {
+		k, v, _ := strings.Cut(args[len(args)-1], "=")
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("turn: %s: %w", k, err)
+		}
+		switch k {
+		case "delay":
+			delay = d
+		case "jitter":
+			jitter = d
+		default:
+			return fmt.Errorf("turn: no option %q", k)
+		}
+		args = args[:len(args)-1]
+	}
 	if len(args) != 3 && len(args) != 5 {
-		return fmt.Errorf("usage: turn ADDR USER PASS [CERT KEY]")
+		return fmt.Errorf("usage: turn ADDR USER PASS [CERT KEY] [delay=D] [jitter=D]")
 	}
 	host, _, _ := net.SplitHostPort(args[0])
-	relay := &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host}
+	var relay turn.RelayAddressGenerator = &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(host), Address: host}
+	if delay > 0 || jitter > 0 {
+		relay = delayingRelay{relay, delay, jitter}
+	}
 	const realm = "greenroom.test"
 	key := turn.GenerateAuthKey(args[1], realm, args[2])
 	cfg := turn.ServerConfig{
@@ -625,6 +659,20 @@ func turnHelper(args []string) error {
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// delayingRelay hands out relays whose sends are delayed (and jittered).
+type delayingRelay struct {
+	turn.RelayAddressGenerator
+	delay, jitter time.Duration
+}
+
+func (r delayingRelay) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	c, addr, err := r.RelayAddressGenerator.AllocatePacketConn(conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &netlab.DelayPacketConn{PacketConn: c, Delay: r.delay, Jitter: r.jitter}, addr, nil
 }
 
 // guestJoins opens the guest link in the lab's guest namespace (with

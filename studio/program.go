@@ -369,6 +369,9 @@ func (p *Program) newInput(name string) *programInput {
 	in.SetMuted(muted)
 	if !strings.HasSuffix(name, screenSuffix) {
 		in.Video.SetDelay(guestVideoDelay)
+		// A guest's sound comes over a network: running dry, it is
+		// concealed rather than cut (issue #10).
+		in.Audio.SetConceal(true)
 	}
 	pi := &programInput{in: in, tracks: map[string]*decode.Track{}}
 	pi.setCameraOff(cameraOff)

@@ -1,23 +1,33 @@
 // Package decode turns the RTP of one remote track (a guest's camera or
 // microphone, forwarded by the studio's SFU) into raw pictures and samples
-// for a program input. It reassembles frames with pion's samplebuilder and
-// decodes them with FFmpeg through go-astiav: VP8 and H.264 video, Opus
-// audio.
+// for a program input. A small jitter buffer (jitter.go) puts the packets
+// back in order, waiting a bounded time for retransmissions; frames are
+// put together from them and decoded with FFmpeg through go-astiav: VP8
+// and H.264 video, Opus audio.
 //
 // A Track is used by one goroutine, the one that feeds it RTP (the studio
 // calls its sink per track in arrival order), and decodes synchronously in
 // it: the studio already queues and drops in front of it.
 //
-// After packet loss a video track asks for a keyframe (OnKeyframeNeeded,
-// which the studio turns into an RTCP PLI) and feeds the decoder nothing
-// until one arrives, so the program shows the last good picture rather
-// than a smeared one.
+// A video frame missing a packet that did not come in time is never
+// decoded: the track asks for a keyframe (OnKeyframeNeeded, which the
+// studio turns into an RTCP PLI, at most about three times a second) and
+// feeds the decoder nothing until one arrives, so the program shows the
+// last good picture rather than a smeared one.
+//
+// Audio gets no retransmissions (WebRTC NACKs only video), so an audio
+// track waits only for reordered packets, briefly, and plays a lost
+// packet's time as a concealed frame (the last one again, fading): never
+// a gap of silence in the program (issue #10). FFmpeg 5.1 offers neither
+// Opus packet-loss concealment nor in-band FEC through its API (its
+// native decoder has neither; libopus's wrapper never asks for them).
 package decode
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,7 +35,6 @@ import (
 	"github.com/asticode/go-astiav"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"greenroom/encode/compositor"
 	"greenroom/encode/shim"
@@ -52,9 +61,13 @@ type Config struct {
 // Stats counts what happened to the track.
 type Stats struct {
 	Frames       int64 // pictures or audio frames delivered
-	Lost         int64 // RTP packets the samplebuilder gave up on
+	Lost         int64 // RTP packets given up on (they never came in time)
+	Late         int64 // RTP packets that came after their frame was decoded or given up on
 	DecodeErrors int64
 	KeyframeAsks int64
+	// Concealed is how many audio samples were played in place of lost
+	// ones.
+	Concealed int64
 	// DecodeTime is the average time from a complete frame (its last RTP
 	// packet) to the picture or samples handed to the target.
 	DecodeTime time.Duration
@@ -62,19 +75,35 @@ type Stats struct {
 
 // Track decodes one remote track.
 type Track struct {
-	cfg      Config
-	log      *slog.Logger
-	video    bool
-	isKey    func([]byte) bool
-	sb       *samplebuilder.SampleBuilder
-	cc       *astiav.CodecContext
-	pkt      *astiav.Packet
-	frame    *astiav.Frame
-	waitKey  bool
-	lastAsk  time.Time
-	pcm      []float32
-	stats    Stats
-	loggedFx bool // logged an unsupported format once
+	cfg     Config
+	log     *slog.Logger
+	video   bool
+	isKey   func([]byte) bool
+	cc      *astiav.CodecContext
+	pkt     *astiav.Packet
+	frame   *astiav.Frame
+	waitKey bool
+	lastAsk time.Time
+	pcm     []float32
+	dep     rtp.Depacketizer
+	jb      jitter
+	out     []released // reused by WriteRTP
+	// The video frame being put together from its packets.
+	inFrame     bool
+	frameTS     uint32
+	frameData   []byte
+	frameBroken bool
+	// Audio: the RTP time the next packet should have, and whether it
+	// is known; conceal is the last frame played, for a lost one.
+	nextTS      uint32
+	haveNext    bool
+	played      int // samples decoded from the current packet
+	conceal     []float32
+	concealRate int
+	concealCh   int
+	concealN    int // frames concealed in a row
+	stats       Stats
+	loggedFx    bool // logged an unsupported format once
 }
 
 // New opens the decoder for cfg.MimeType.
@@ -104,14 +133,14 @@ func New(cfg Config) (*Track, error) {
 	if cfg.ClockRate == 0 {
 		return nil, fmt.Errorf("decode: %s: no RTP clock rate", cfg.MimeType)
 	}
-	// Video waits up to ~300 packets (a 720p keyframe is 50–150) for
-	// reordered or retransmitted ones (NACK); audio is small and late
-	// audio is useless, so it waits for few.
-	maxLate := uint16(50)
+	// Video waits up to videoWait for reordered or retransmitted
+	// packets (NACK). Audio is never retransmitted, and late audio is
+	// useless: it waits only for what a jittery path reorders
+	// (audioReorder), and conceals the rest.
+	t.dep, t.jb = dep, newJitter(audioReorder, cfg.ClockRate)
 	if t.video {
-		maxLate = 300
+		t.jb = newJitter(videoWait, cfg.ClockRate)
 	}
-	t.sb = samplebuilder.New(maxLate, dep, cfg.ClockRate, samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
 	c := astiav.FindDecoder(id)
 	if c == nil {
 		return nil, fmt.Errorf("decode: FFmpeg has no %s decoder", cfg.MimeType)
@@ -150,22 +179,98 @@ func New(cfg Config) (*Track, error) {
 
 // WriteRTP takes the track's next RTP packet.
 func (t *Track) WriteRTP(p *rtp.Packet) {
-	t.sb.Push(p)
-	for s := t.sb.Pop(); s != nil; s = t.sb.Pop() {
-		if s.PrevDroppedPackets > 0 {
-			t.stats.Lost += int64(s.PrevDroppedPackets)
-			if t.video {
-				t.waitKey = true
-			}
+	t.out = t.jb.push(p, t.out[:0])
+	t.stats.Late = t.jb.late
+	for _, r := range t.out {
+		if r.lost > 0 {
+			t.stats.Lost += int64(r.lost)
+			t.log.Debug("packets lost", "n", r.lost, "before", r.pkt.SequenceNumber, "lost", t.stats.Lost)
+			// Whatever the lost packets held (a whole frame, the
+			// end of the last one), the pictures after them refer
+			// to it.
+			t.waitKey = t.waitKey || t.video
 		}
-		start := time.Now()
-		t.decode(s.Data)
-		d := time.Since(start)
-		if t.stats.DecodeTime != 0 {
-			d = t.stats.DecodeTime + (d-t.stats.DecodeTime)/16
-		}
-		t.stats.DecodeTime = d
+		t.assemble(r.pkt, r.lost > 0)
 	}
+}
+
+// assemble adds packet p, in order (lost: after a gap), to the frame
+// being put together, and decodes the frame once it is whole. A video
+// frame is whole at its marker bit (RFC 7741 for VP8, RFC 6184 for H.264)
+// and broken if a packet of it is missing: it is dropped, and the track
+// waits for a keyframe. An Opus packet is a frame of its own (RFC 7587).
+func (t *Track) assemble(p *rtp.Packet, lost bool) {
+	if !t.video {
+		data, err := t.dep.Unmarshal(p.Payload)
+		if err != nil || len(data) == 0 {
+			return
+		}
+		t.concealUntil(p.Timestamp)
+		t.played = 0
+		t.timed(func() { t.decode(data) })
+		if t.played > 0 && t.concealRate == int(t.cfg.ClockRate) {
+			// Opus's RTP clock is 48 kHz, and so is what it decodes
+			// to (New sets it): samples played are RTP ticks.
+			t.nextTS, t.haveNext = p.Timestamp+uint32(t.played), true
+		}
+		return
+	}
+	if len(p.Payload) == 0 {
+		return // padding (the sender probing the bandwidth), no frame's
+	}
+	if !t.inFrame || p.Timestamp != t.frameTS {
+		// A new frame. One left without its marker lost its end.
+		if t.inFrame {
+			t.frameBroken = true
+			t.frameDone()
+		}
+		t.inFrame, t.frameTS, t.frameBroken = true, p.Timestamp, false
+		t.frameData = t.frameData[:0]
+		if _, ok := t.dep.(*codecs.H264Packet); ok {
+			// pion's H.264 depacketizer keeps a fragmented NAL unit's
+			// start until its end comes: one whose end was lost would
+			// be glued to the next frame's.
+			t.dep = &codecs.H264Packet{}
+		}
+		if !t.dep.IsPartitionHead(p.Payload) {
+			t.frameBroken = true // its start was lost
+		}
+	} else if lost {
+		t.frameBroken = true // a packet in its middle was lost
+	}
+	if !t.frameBroken {
+		data, err := t.dep.Unmarshal(p.Payload)
+		if err != nil {
+			t.frameBroken = true
+		}
+		t.frameData = append(t.frameData, data...)
+	}
+	if p.Marker {
+		t.frameDone()
+	}
+}
+
+// frameDone decodes the frame put together, or drops it if it is broken
+// and waits for a keyframe.
+func (t *Track) frameDone() {
+	t.inFrame = false
+	if t.frameBroken {
+		t.waitKey = true
+		t.askKeyframe()
+		return
+	}
+	t.timed(func() { t.decode(t.frameData) })
+}
+
+// timed runs f, a decode, and keeps the average time it takes.
+func (t *Track) timed(f func()) {
+	start := time.Now()
+	f()
+	d := time.Since(start)
+	if t.stats.DecodeTime != 0 {
+		d = t.stats.DecodeTime + (d-t.stats.DecodeTime)/16
+	}
+	t.stats.DecodeTime = d
 }
 
 func (t *Track) decode(data []byte) {
@@ -212,6 +317,52 @@ func (t *Track) failed(err error) {
 	}
 }
 
+// videoWait is how long a video track waits for a missing packet: long
+// enough for a NACK and its retransmission to cross a slow path twice
+// (round trips of 100–150 ms with 50 ± 20 ms each way), short enough
+// that, if it never comes, the keyframe asked for then still leaves the
+// picture frozen under a second (issue #10).
+const videoWait = 400 * time.Millisecond
+
+// audioReorder is how long an audio track waits for a packet that is
+// missing before it takes it for lost: a path's jitter reorders packets
+// by up to its spread (40 ms for 50 ± 20 ms), and the mixer's prebuffer
+// (60 ms) covers the wait.
+const audioReorder = 40 * time.Millisecond
+
+// maxConceal is the longest loss an audio track conceals: beyond it, a
+// repeated sound would be worse than silence, and the guest's link is
+// down rather than lossy.
+const maxConceal = 120 * time.Millisecond
+
+// concealUntil plays concealment for the audio lost before RTP time ts:
+// the last frame played again, at half its level each time, so a lost
+// packet (20 ms) is heard as a slight dip rather than a gap.
+func (t *Track) concealUntil(ts uint32) {
+	if !t.haveNext || len(t.conceal) == 0 || t.concealCh == 0 {
+		return
+	}
+	gap := int32(ts - t.nextTS) // RTP ticks = samples at 48 kHz
+	if gap <= 0 || time.Duration(gap)*time.Second/time.Duration(t.cfg.ClockRate) > maxConceal {
+		return
+	}
+	frame := len(t.conceal) / t.concealCh
+	for left := int(gap); left > 0; left -= frame {
+		t.concealN++
+		n := min(left, frame)
+		gain := float32(math.Pow(0.5, float64(t.concealN)))
+		out := make([]float32, n*t.concealCh)
+		for i := range out {
+			out[i] = t.conceal[i] * gain
+		}
+		if err := t.cfg.Target.WriteAudio(out, t.concealRate, t.concealCh); err != nil {
+			return
+		}
+		t.stats.Concealed += int64(n)
+	}
+	t.nextTS = ts
+}
+
 // askKeyframe asks at most three times a second: the answer takes a
 // round trip and a keyframe is big.
 func (t *Track) askKeyframe() {
@@ -248,6 +399,11 @@ func (t *Track) deliver() {
 	t.pcm, err = shim.Interleave(t.pcm[:0], f, ch)
 	if err == nil {
 		err = t.cfg.Target.WriteAudio(t.pcm, f.SampleRate(), ch)
+	}
+	if err == nil {
+		t.played += f.NbSamples()
+		t.conceal = append(t.conceal[:0], t.pcm...)
+		t.concealRate, t.concealCh, t.concealN = f.SampleRate(), ch, 0
 	}
 	if err != nil {
 		if !t.loggedFx {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"greenroom/encode/compositor"
@@ -52,15 +54,22 @@ func vp8Packets(t *testing.T) [][]*rtp.Packet {
 	return packetize(t, path)
 }
 
+// vp8Track opens a VP8 track into s that counts its keyframe requests in
+// asks; it is closed at the test's end.
+func vp8Track(t *testing.T, s *sink, asks *int) *decode.Track {
+	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: s, OnKeyframeNeeded: func() { *asks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Close)
+	return tr
+}
+
 func TestVP8(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := vp8Track(t, &s, &asks)
 	// Lose one packet in frame 5: nothing more is shown until the
 	// keyframe at frame 30, and the sender is asked for one.
 	for i, pkts := range frames {
@@ -91,7 +100,131 @@ func TestVP8(t *testing.T) {
 	}
 }
 
-func TestOpus(t *testing.T) {
+// TestVP8LatePackets: packets that come after their frame was decoded (a
+// retransmission the sender sent twice, one a jittery path delayed) are
+// left out, and cost nothing: every frame is shown, no keyframe asked
+// for (issue #10).
+func TestVP8LatePackets(t *testing.T) {
+	frames := vp8Packets(t)
+	var s sink
+	asks := 0
+	tr := vp8Track(t, &s, &asks)
+	if len(frames[0]) < 2 || len(frames[30]) < 2 {
+		t.Fatalf("keyframes of %d and %d packets, want several", len(frames[0]), len(frames[30]))
+	}
+	for i, pkts := range frames {
+		for _, p := range pkts {
+			tr.WriteRTP(p)
+		}
+		// Again, packets of frames already shown: the first ones and,
+		// worse, middle ones of the keyframes, which make no frame alone.
+		switch i {
+		case 10, 40:
+			tr.WriteRTP(frames[i-10][1])
+			tr.WriteRTP(frames[i-2][0])
+		}
+	}
+	st := tr.Stats()
+	if len(s.frames) < 59 || st.Lost != 0 || asks != 0 || st.Late == 0 {
+		t.Errorf("%d pictures from 60 frames, stats %+v, %d keyframe requests: want every picture, none lost, none asked for", len(s.frames), st, asks)
+	}
+}
+
+// TestH264: access units put together at the marker bit decode; one
+// with a lost fragment (FU-A) is not decoded, nor anything after it, until
+// the next IDR (2 s GOP: frame 30), and a keyframe is asked for.
+func TestH264(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.h264")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "2", "-c:v", "libx264", "-profile:v", "baseline",
+		"-g", "30", "-bsf:v", "h264_metadata=aud=insert", path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := h264reader.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Access units begin at an access unit delimiter (type 9).
+	var aus [][]byte
+	for {
+		nal, err := r.NextNAL()
+		if err != nil || nal == nil {
+			break
+		}
+		if nal.UnitType == 9 || len(aus) == 0 {
+			aus = append(aus, nil)
+		}
+		aus[len(aus)-1] = append(aus[len(aus)-1], append([]byte{0, 0, 0, 1}, nal.Data...)...)
+	}
+	p := rtp.NewPacketizer(1200, 102, 1, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
+	var s sink
+	asks := 0
+	tr, err := decode.New(decode.Config{MimeType: "video/H264", ClockRate: 90000, Target: &s, OnKeyframeNeeded: func() { asks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	lostIn := -1
+	for i, au := range aus {
+		pkts := p.Packetize(au, 3000)
+		for j, pkt := range pkts {
+			if i >= 5 && lostIn < 0 && len(pkts) > 2 && j == 1 { // a middle fragment
+				lostIn = i
+				continue
+			}
+			tr.WriteRTP(pkt)
+		}
+	}
+	st := tr.Stats()
+	if len(aus) < 59 || lostIn < 0 {
+		t.Fatalf("%d access units, a fragment lost in %d", len(aus), lostIn)
+	}
+	// The pictures before the loss, and those from the IDR at frame 30
+	// on (the decoder may hold the last one back).
+	if want := lostIn + (len(aus) - 30); len(s.frames) < want-1 || len(s.frames) > want {
+		t.Errorf("%d pictures of %d access units with %d..29 unusable, want %d; stats %+v", len(s.frames), len(aus), lostIn, want, st)
+	}
+	if st.Lost != 1 || asks == 0 || st.DecodeErrors != 0 {
+		t.Errorf("stats %+v, %d keyframe requests: want one packet lost, a keyframe asked for, no decode errors", st, asks)
+	}
+}
+
+func TestOpus(t *testing.T) { testOpus(t, nil) }
+
+// TestOpusLoss: a lost Opus packet (20 ms) is played as a concealed
+// frame, not skipped: the sound lasts as long as what was sent, and no
+// stretch of it is silent (issue #10).
+func TestOpusLoss(t *testing.T) {
+	lost := map[int]bool{10: true, 20: true, 21: true, 30: true, 31: true, 32: true}
+	s, st := testOpus(t, lost)
+	if want := int64(6 * 960); st.Concealed != want {
+		t.Errorf("%d samples concealed, want %d (six 20 ms packets)", st.Concealed, want)
+	}
+	// Without concealment, 120 ms of the 1 s would be missing; the
+	// shortfall is the decoder's delay (312 samples) and the packets
+	// still waiting for reordered ones (up to three).
+	if n := len(s.samples) / 2; n < 48000-5*960 {
+		t.Errorf("%d samples from 1 s with 6 packets lost: the losses were skipped", n)
+	}
+	run, longest := 0, 0
+	for i := 9600; i < len(s.samples); i += 2 {
+		if v := s.samples[i]; v > -1e-4 && v < 1e-4 {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if longest > 48 { // a millisecond: a sine's zero crossings are a sample or two
+		t.Errorf("silent for %d samples in a row", longest)
+	}
+}
+
+// testOpus decodes 1 s of a 440 Hz sine sent as 20 ms Opus packets,
+// leaving out the packets numbered in lost.
+func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 	path := filepath.Join(t.TempDir(), "a.ogg")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1", "-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", path) // one Opus packet per page
 	f, err := os.Open(path)
@@ -122,7 +255,9 @@ func TestOpus(t *testing.T) {
 		if len(page) > 8 && string(page[:8]) == "OpusTags" || len(page) > 8 && string(page[:8]) == "OpusHead" {
 			continue
 		}
-		tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
+		if !lost[int(seq-100)] {
+			tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
+		}
 		seq++
 		ts += 960
 	}
@@ -140,6 +275,7 @@ func TestOpus(t *testing.T) {
 	if rms < 0.05 {
 		t.Errorf("decoded sine RMS %.3f: silence", rms)
 	}
+	return &s, tr.Stats()
 }
 
 func TestUnsupportedCodec(t *testing.T) {

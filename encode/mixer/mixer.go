@@ -126,7 +126,19 @@ type Track struct {
 	depthMin, depthPulls int
 	excess               int
 	drained              int64
+	// A concealing track (SetConceal) that runs dry plays its last
+	// block again, fading, rather than silence: last is that block,
+	// concealing how many blocks it has filled since.
+	conceal    bool
+	last       []float32
+	concealing int
+	concealed  int64 // frames filled so
 }
+
+// concealBlocks is how many blocks (of 1024 frames: about 85 ms in all)
+// a concealing track fills after it ran dry, each at half the level of
+// the one before; then it is silent until it has its prebuffer again.
+const concealBlocks = 4
 
 // Draining: a window of drainWindow pulls (about a second of 1024-frame
 // blocks) whose queue never fell below prebuffer+drainSlack frames marks
@@ -164,6 +176,17 @@ func NewTrack(name string, cfg TrackConfig) *Track {
 }
 
 func frames(d time.Duration) int { return int(d * Rate / time.Second) }
+
+// SetConceal makes the track, when it runs dry, play its last block again
+// at a falling level for a few blocks (concealBlocks) instead of silence:
+// for a source over a network (a guest), whose sound comes late now and
+// then, where a hole of silence is heard as a break and a faded repeat
+// hardly at all, as a browser's own jitter buffer does (issue #10).
+func (t *Track) SetConceal(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.conceal = on
+}
 
 // Write queues interleaved float samples of the given rate and channel
 // count, converting them to the mix format. They play as soon as the
@@ -267,6 +290,9 @@ type TrackStats struct {
 	// Drained is how many frames of silence were skipped to bring the
 	// delay of a track that had queued up back to its prebuffer.
 	Drained int64
+	// Concealed is how many frames a concealing track (SetConceal)
+	// filled with its last block, fading, after running dry.
+	Concealed int64
 }
 
 // Stats returns the track's level and buffer health.
@@ -280,6 +306,7 @@ func (t *Track) Stats() TrackStats {
 		Underruns: t.underruns,
 		Dropped:   t.overflowed,
 		Drained:   t.drained,
+		Concealed: t.concealed,
 	}
 }
 
@@ -297,6 +324,10 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 	}
 	if !t.playing {
 		if t.fifo.Len() < max(t.prebuffer, need) {
+			if t.concealFrom(scratch, 0) {
+				t.addPeak(mix, scratch)
+				return
+			}
 			t.peak = 0
 			t.meter(0, need)
 			return
@@ -311,9 +342,30 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 		// rather than stuttering block by block.
 		t.underruns++
 		t.playing = false
-		clear(scratch[got:])
+		if !t.concealFrom(scratch, got) {
+			clear(scratch[got:])
+		}
+	} else if t.conceal {
+		t.last = append(t.last[:0], scratch...)
+		t.concealing = 0
 	}
 	t.addPeak(mix, scratch)
+}
+
+// concealFrom fills scratch from sample from on with the track's last
+// whole block, at half the level of what it filled before, if the track
+// conceals and has not yet filled concealBlocks since it ran dry.
+func (t *Track) concealFrom(scratch []float32, from int) bool {
+	if !t.conceal || len(t.last) == 0 || t.concealing >= concealBlocks {
+		return false
+	}
+	t.concealing++
+	gain := float32(math.Pow(0.5, float64(t.concealing)))
+	for i := from; i < len(scratch); i++ {
+		scratch[i] = t.last[i%len(t.last)] * gain
+	}
+	t.concealed += int64((len(scratch) - from) / Channels)
+	return true
 }
 
 // drain watches how much a playing untimed track has queued before each

@@ -85,6 +85,43 @@ func TestTrackPrebufferAndUnderrun(t *testing.T) {
 	}
 }
 
+// TestTrackConceal: a concealing track that runs dry plays its last block
+// again at half the level, then a quarter, for concealBlocks blocks, then
+// silence until its prebuffer is back; one that does not conceal is
+// silent at once (TestTrackPrebufferAndUnderrun).
+func TestTrackConceal(t *testing.T) {
+	tr := NewTrack("t", TrackConfig{Prebuffer: 40 * time.Millisecond})
+	tr.SetConceal(true)
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	s := make([]float32, 3000*2)
+	for i := range s {
+		s[i] = 0.5
+	}
+	tr.Write(s, Rate, Channels)
+	m.Mix([]*Track{tr}, l, r)
+	m.Mix([]*Track{tr}, l, r) // 952 left
+	m.Mix([]*Track{tr}, l, r) // runs dry part way: the rest concealed at half
+	if l[951] != 0.5 || l[952] != 0.25 {
+		t.Fatalf("the block that ran dry: %v %v, want 0.5 then 0.25", l[951], l[952])
+	}
+	want := []float32{0.125, 0.0625, 0.03125, 0}
+	for i, w := range want {
+		m.Mix([]*Track{tr}, l, r)
+		if l[0] != w || r[1023] != w {
+			t.Fatalf("block %d after running dry: %v, want %v", i+1, l[0], w)
+		}
+	}
+	if st := tr.Stats(); st.Underruns != 1 || st.Concealed != 1024-952+3*1024 {
+		t.Errorf("stats %+v: want 1 underrun, %d frames concealed", st, 1024-952+3*1024)
+	}
+	tr.Write(s, Rate, Channels) // back: plays at once, no fading
+	m.Mix([]*Track{tr}, l, r)
+	if l[0] != 0.5 {
+		t.Errorf("after coming back: %v, want 0.5", l[0])
+	}
+}
+
 func TestMixSumsAndLimits(t *testing.T) {
 	a, b := NewTrack("a", TrackConfig{}), NewTrack("b", TrackConfig{})
 	mk := func(l, r float32) []float32 {

@@ -1,0 +1,130 @@
+package decode
+
+import (
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// jitter puts one track's RTP packets back in sequence order, waiting a
+// bounded time for a missing one (a retransmission the studio NACKed, or
+// a packet a jittery path delayed) before it gives up on it: then the
+// packets after the gap go on, marked as coming after a loss. A packet
+// that comes after its place was passed (played, or given up on) is
+// dropped: it is too late to be of use.
+//
+// It replaced pion's samplebuilder in front of the decoders (issue #10):
+// that one moves back to any older packet it is given, and on a path
+// with NACK and 50 ± 20 ms of jitter (where retransmissions and reordered
+// packets come late all the time) it then gave up on every packet since:
+// a keyframe request for nearly every late packet. galene's jitter and
+// packetcache packages are the model: a fixed ring indexed by sequence
+// number, and in-order release.
+type jitter struct {
+	ring    [jitterRing]*rtp.Packet
+	next    uint16 // the sequence number to release next
+	started bool
+	// maxWait is how long, in RTP ticks, a missing packet is waited
+	// for: a packet held this far past the last one released gives up
+	// on it. RTP time, not the clock: it is the sender's pace, and the
+	// same in a test that pushes a minute of packets at once.
+	maxWait uint32
+	lastTS  uint32 // the timestamp of the last packet released
+	lost    int    // given up on since the last packet released
+	late    int64  // packets that came after their place was passed
+}
+
+// jitterRing is how many packets the buffer holds: over a second of 720p
+// video. A packet further ahead than that makes it give up what it waits
+// for.
+const jitterRing = 1024
+
+// released is a packet in order, with how many were given up on just
+// before it.
+type released struct {
+	pkt  *rtp.Packet
+	lost int
+}
+
+// newJitter returns a buffer that waits up to wait for a missing packet,
+// on a track whose RTP clock runs at rate.
+func newJitter(wait time.Duration, rate uint32) jitter {
+	return jitter{maxWait: uint32(wait.Seconds() * float64(rate))}
+}
+
+// push takes packet p and appends to out the packets that can go on in
+// order.
+func (j *jitter) push(p *rtp.Packet, out []released) []released {
+	if !j.started {
+		j.started, j.next = true, p.SequenceNumber
+	}
+	switch ahead := int(int16(p.SequenceNumber - j.next)); {
+	case ahead < 0:
+		j.late++
+		return out
+	case ahead >= jitterRing:
+		// A gap wider than the ring (a link back after a cut): give
+		// up on all that waits.
+		out = j.flush(out)
+		j.next = p.SequenceNumber
+		j.lost++ // how many is unknown, and beside the point
+	}
+	slot := &j.ring[p.SequenceNumber%jitterRing]
+	if *slot != nil && (*slot).SequenceNumber == p.SequenceNumber {
+		return out // a duplicate (a retransmission that crossed its original)
+	}
+	*slot = p
+	out = j.release(out)
+	for j.waiting() && int32(p.Timestamp-j.lastTS) > int32(j.maxWait) {
+		out = j.skip(out)
+	}
+	return out
+}
+
+// waiting says whether packets are held behind a missing one.
+func (j *jitter) waiting() bool { return j.held() > 0 }
+
+// held is how far ahead of next the first packet held is; 0 if none is.
+func (j *jitter) held() uint16 {
+	for i := uint16(1); i < jitterRing; i++ {
+		if q := j.ring[(j.next+i)%jitterRing]; q != nil && q.SequenceNumber == j.next+i {
+			return i
+		}
+	}
+	return 0
+}
+
+// release hands on the packets in order from next.
+func (j *jitter) release(out []released) []released {
+	for {
+		slot := &j.ring[j.next%jitterRing]
+		q := *slot
+		if q == nil || q.SequenceNumber != j.next {
+			return out
+		}
+		*slot = nil
+		out = append(out, released{pkt: q, lost: j.lost})
+		j.lost = 0
+		j.next++
+		j.lastTS = q.Timestamp
+	}
+}
+
+// skip gives up on the missing packets before the next one held, and
+// releases from there.
+func (j *jitter) skip(out []released) []released {
+	if i := j.held(); i > 0 {
+		j.next += i
+		j.lost += int(i)
+		out = j.release(out)
+	}
+	return out
+}
+
+// flush releases everything held, in order, gaps and all.
+func (j *jitter) flush(out []released) []released {
+	for j.waiting() {
+		out = j.skip(out)
+	}
+	return out
+}

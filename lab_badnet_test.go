@@ -1,0 +1,228 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+	"greenroom/studio/studiotest"
+	"greenroom/studio/studiotest/netlab"
+)
+
+// Issue #10's bounds for a guest on a bad network, judged in the recorded
+// program.
+const (
+	// badNetworkFor is how long the guest's network is bad while the
+	// show is live: the issue's minute, long enough for a few loss
+	// bursts of several packets (5 % random loss gives a run of three
+	// about once a minute at 100 packets a second).
+	badNetworkFor = 60 * time.Second
+	// The issue's targets: the guest's picture never stands still
+	// longer than targetFreeze, nor its sound falls silent longer than
+	// targetSilence. Not met yet (issue #10; the README's table has the
+	// figures): a keyframe after an unrepaired loss comes slowly at the
+	// browser's low bit rate, and stalls upstream of the studio outlast
+	// the concealment. The test logs them against the targets, and
+	// asserts what the studio holds today even on a loaded 2-core box,
+	// maxFreeze and maxSilence: a guest frozen or silent beyond those has
+	// a broken repair, not a bad network.
+	targetFreeze  = time.Second
+	targetSilence = 60 * time.Millisecond
+	maxFreeze     = 2500 * time.Millisecond
+	maxSilence    = 400 * time.Millisecond
+	// slowUplinkFor is how long the capped guest is live: half the
+	// issue's minute, as the cap's effect (the browser's estimate
+	// settling under it) shows within seconds and holds; the lossy case
+	// keeps the full minute for its rare bursts.
+	slowUplinkFor = 30 * time.Second
+	// maxGrey is the share of a frame of the guest's picture that may be
+	// colourless: Chromium's fake camera draws in greens alone, so grey
+	// there is a decoder's smear of a picture it lacked the references
+	// for (or black).
+	maxGrey = 0.02
+)
+
+// TestLabGuestOnBadNetwork is issue #10's first impairment test: a
+// Chromium guest behind a router that drops 5 % of what it sends, at
+// random, whose media goes through a TURN relay that delays every packet
+// by 50 ± 20 ms (both ways: the relay can't tell which leg is which). Its
+// fake camera's picture moves every frame and its fake microphone plays
+// a steady tone, so in the recording of the program (the guest alone on
+// screen, the host muted) any stretch of identical pictures is a freeze
+// and any digital silence is a gap.
+func TestLabGuestOnBadNetwork(t *testing.T) {
+	// The relay is the guest's only path (case (c)); it delays what it
+	// relays.
+	lab, ls, gb := relayedLab(t, "delay=50ms", "jitter=20ms")
+	gb.Flags = append(gb.Flags, "--use-file-for-fake-audio-capture="+toneFile(t))
+	page := ls.guestJoins(t, lab, "relayed", gb)
+	ls.post(t, "/api/mute", `{"id":"host","on":true}`) // only the guest's sound in the mix
+
+	if err := lab.Loss(lab.GuestRouter, netlab.Up, 5); err != nil {
+		t.Fatal(err)
+	}
+	before := senderStats(t, page)
+	time.Sleep(3 * time.Second) // the browser's first reaction to the loss is not what we judge
+	ls.post(t, "/api/live", `{"on":true}`)
+	time.Sleep(badNetworkFor)
+	ls.post(t, "/api/live", `{"on":false}`)
+	after := senderStats(t, page)
+	t.Logf("the guest's sender over the test: %s", after.since(before))
+
+	judgeGuest(t, ls)
+}
+
+// judgeGuest judges the recorded program, the guest alone on screen and
+// in the mix: its picture never stands still longer than maxFreeze, is
+// never grey in places (a smear, or the initials card of a picture gone),
+// and its tone never falls silent longer than maxSilence.
+func judgeGuest(t *testing.T, ls *labStudio) {
+	t.Helper()
+	// The first and the last second of the recording are the pipeline
+	// starting and stopping: its last audio block may be cut short.
+	tile := mediatest.DecodeTile(t, ls.rec, image.Rect(320, 180, 960, 540), 30)
+	from, to := time.Second, tile.Duration()-time.Second
+	freezes := tile.Freezes(from, to, 0.5)
+	off := tile.Greyed(from, to, maxGrey)
+	silences := mediatest.Silences(t, ls.rec, from, to, 20*time.Millisecond)
+	t.Logf("%.0f s recorded, judged from 1 s to 1 s before the end; picture frozen ≥ 2 frames: %s; frames with grey: %d; silences ≥ 20 ms: %s",
+		float64(len(tile.Y))/tile.FPS, mediatest.Durations(freezes), len(off), mediatest.Durations(silences))
+	t.Cleanup(func() {
+		if t.Failed() { // to look at: testdata/failed/ is not committed
+			_ = os.MkdirAll("testdata/failed", 0o755)
+			_ = exec.Command("cp", ls.rec, "testdata/failed/"+strings.ReplaceAll(t.Name(), "/", "-")+".mp4").Run()
+		}
+	})
+	if len(freezes) > 0 && freezes[0] > targetFreeze {
+		t.Logf("issue #10's target not met: the picture stood still for %v, the target is %v", freezes[0].Round(time.Millisecond), targetFreeze)
+	}
+	if len(silences) > 0 && silences[0] > targetSilence {
+		t.Logf("issue #10's target not met: the sound fell silent for %v, the target is %v", silences[0].Round(time.Millisecond), targetSilence)
+	}
+	if len(freezes) > 0 && freezes[0] > maxFreeze {
+		t.Errorf("the guest's picture stood still for %v, want at most %v", freezes[0].Round(time.Millisecond), maxFreeze)
+	}
+	if len(off) > 0 {
+		t.Errorf("%d frames with more than %.0f%% grey in the guest's green picture (first at %v): a corrupted picture, or the initials card of a picture gone", len(off), maxGrey*100, off[0])
+	}
+	if len(silences) > 0 && silences[0] > maxSilence {
+		t.Errorf("the guest's sound fell silent for %v, want at most %v", silences[0].Round(time.Millisecond), maxSilence)
+	}
+}
+
+// TestLabGuestOnSlowUplink is issue #10's bandwidth case: the guest's
+// router lets out 600 kb/s (tc tbf on its WAN link), less than Chromium
+// sends a 720p camera at. The guest must stay in the program with a
+// moving picture: the browser adapts only if the studio tells it what
+// gets through (transport-wide congestion control feedback, which the
+// studio's answer must offer), else its queue in the router overflows.
+func TestLabGuestOnSlowUplink(t *testing.T) {
+	lab, ls := upnpLab(t)
+	if _, err := exec.LookPath("tc"); err != nil {
+		t.Skip("no tc (Debian's iproute2):", err)
+	}
+	page := ls.guestJoins(t, lab, "direct", guestBrowser{Flags: []string{"--use-file-for-fake-audio-capture=" + toneFile(t)}})
+	var sdp string
+	if err := page.Eval(`window.greenroom.pc.remoteDescription.sdp`, &sdp); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sdp, "a=rtcp-fb:96 transport-cc") || !strings.Contains(sdp, "transport-wide-cc-extensions") {
+		t.Errorf("the studio's answer offers no transport-wide congestion control for VP8: the browser can't adapt\n%s", sdp)
+	}
+	ls.post(t, "/api/mute", `{"id":"host","on":true}`)
+	if err := lab.Cap(lab.GuestRouter, "wan", "600kbit"); err != nil {
+		t.Fatal(err)
+	}
+	before := senderStats(t, page)
+	time.Sleep(5 * time.Second) // the browser finds the cap
+	ls.post(t, "/api/live", `{"on":true}`)
+	time.Sleep(slowUplinkFor)
+	ls.post(t, "/api/live", `{"on":false}`)
+	after := senderStats(t, page)
+	t.Logf("the guest's sender over the test: %s", after.since(before))
+	onStage := false
+	for _, p := range ls.state(t).Participants {
+		onStage = onStage || p.Role == "guest" && p.Place == "stage" && p.Connected
+	}
+	if !onStage {
+		t.Errorf("the guest is no longer on stage with its media connected: %+v", ls.state(t).Participants)
+	}
+	judgeGuest(t, ls)
+}
+
+// toneFile writes a steady 440 Hz tone for Chromium's fake microphone:
+// 10 s, a whole number of periods, so its loop has no seam.
+func toneFile(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "tone.wav")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
+		"-ac", "1", "-c:a", "pcm_s16le", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	return f
+}
+
+// rtpSenderStats is what the guest's browser says of what it sent.
+type rtpSenderStats struct {
+	VideoPackets, AudioPackets, Retransmitted, NACKs, PLIs, Frames, KeyFrames int64
+	LostVideo, LostAudio                                                      int64   // as the studio's receiver reports say
+	RTT                                                                       float64 // seconds, the last reported
+	Width, Height                                                             int64
+	// LimitedBy is, per reason (cpu, bandwidth), for how many seconds
+	// the browser held its video back (qualityLimitationDurations).
+	LimitedBy map[string]float64
+}
+
+func (s rtpSenderStats) since(b rtpSenderStats) string {
+	limited := map[string]float64{}
+	for k, v := range s.LimitedBy {
+		if d := v - b.LimitedBy[k]; k != "none" && d >= 0.5 {
+			limited[k] = math.Round(d)
+		}
+	}
+	held := "never held back"
+	if len(limited) > 0 {
+		held = fmt.Sprintf("held back for %v s", limited)
+	}
+	return fmt.Sprintf("video %d packets (%d lost, %d retransmitted, %d NACKs, %d PLIs), %d frames (%d key) at %dx%d, %s; audio %d packets (%d lost); RTT %.0f ms",
+		s.VideoPackets-b.VideoPackets, s.LostVideo-b.LostVideo, s.Retransmitted-b.Retransmitted, s.NACKs-b.NACKs, s.PLIs-b.PLIs,
+		s.Frames-b.Frames, s.KeyFrames-b.KeyFrames, s.Width, s.Height, held, s.AudioPackets-b.AudioPackets, s.LostAudio-b.LostAudio, s.RTT*1000)
+}
+
+func senderStats(t *testing.T, page *studiotest.Page) rtpSenderStats {
+	t.Helper()
+	var s rtpSenderStats
+	err := page.Eval(`(async () => {
+  const out = {VideoPackets: 0, AudioPackets: 0, Retransmitted: 0, NACKs: 0, PLIs: 0, Frames: 0, KeyFrames: 0,
+    LostVideo: 0, LostAudio: 0, RTT: 0, Width: 0, Height: 0, LimitedBy: {}};
+  (await window.greenroom.pc.getStats()).forEach(r => {
+    if (r.type === "outbound-rtp" && r.kind === "video") {
+      out.VideoPackets += r.packetsSent || 0; out.Retransmitted += r.retransmittedPacketsSent || 0;
+      out.NACKs += r.nackCount || 0; out.PLIs += r.pliCount || 0;
+      out.Frames += r.framesEncoded || 0; out.KeyFrames += r.keyFramesEncoded || 0;
+      out.Width = r.frameWidth || out.Width; out.Height = r.frameHeight || out.Height;
+      out.LimitedBy = r.qualityLimitationDurations || {};
+    }
+    if (r.type === "outbound-rtp" && r.kind === "audio") out.AudioPackets += r.packetsSent || 0;
+    if (r.type === "remote-inbound-rtp") {
+      if (r.kind === "video") out.LostVideo += r.packetsLost || 0; else out.LostAudio += r.packetsLost || 0;
+      out.RTT = r.roundTripTime || out.RTT;
+    }
+  });
+  return out;
+})()`, &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

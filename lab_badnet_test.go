@@ -38,7 +38,7 @@ const (
 	targetFreeze  = time.Second
 	targetSilence = 60 * time.Millisecond
 	maxFreeze     = 2500 * time.Millisecond
-	maxSilence    = 400 * time.Millisecond
+	maxSilence    = 600 * time.Millisecond
 	// maxGreyFrames is how many frames of the guest may be grey (see
 	// maxGrey) before the test fails; the target is none.
 	maxGreyFrames = 15

@@ -613,6 +613,7 @@ func (t *pubTrack) forwardLayer(l *layer) {
 			return
 		}
 		now := time.Now()
+		t.frameEnd(pkt.Marker, now)
 		key := l.count(pkt, t.info.MimeType, now)
 		layers := t.layerList()
 		// As in forward: the publisher's header extensions stop here.
@@ -664,6 +665,7 @@ func (t *pubTrack) forward() {
 		// each leg's interceptors add their own (transport-cc). WriteRTP
 		// fails only for subscribers whose connection is closing; their
 		// session will remove them.
+		t.frameEnd(pkt.Marker, time.Now())
 		if t.info.Kind != "audio" || !t.muted.Load() {
 			fw := *pkt
 			fw.Header.Extension, fw.Header.Extensions = false, nil

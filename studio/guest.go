@@ -304,6 +304,9 @@ type guest struct {
 	// freezes are the guest's camera freezes, from the frames the SFU
 	// forwards (health.go); it has its own lock.
 	freezes freezeMeter
+	// down is the loss the guest reports on what we send it (health.go);
+	// its own lock.
+	down downMeter
 }
 
 // changed implements guestConn.
@@ -353,7 +356,9 @@ func (g *guest) run(ws *websocket.Conn) {
 			if g.pc != nil {
 				stats := g.pc.GetStats()
 				now := time.Now()
-				up, down, known := g.loss.links(stats, now)
+				up, known := g.loss.links(stats, now)
+				down, reported := g.downlink()
+				known = known || reported
 				rtt := time.Duration(up.RTTMs) * time.Millisecond
 				g.st.show.setQuality(g.id, rateQuality(max(up.Loss, down.Loss), rtt, known))
 				g.st.show.setPath(g.id, pathOf(stats, g.st.portOpen()))
@@ -746,7 +751,7 @@ func (g *guest) sync() {
 				t.simul.own(enc[0].SSRC, g.id)
 			}
 		}
-		g.life.spawn(func() { drainRTCP(sender, t) })
+		g.life.spawn(func() { drainRTCP(sender, t, &g.down) })
 		if t.info.Kind == "video" {
 			g.added = append(g.added, t)
 		}

@@ -3,8 +3,11 @@ package studio
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"greenroom/studio/signal"
@@ -252,14 +255,14 @@ func (m *freezeMeter) read(now time.Time) (f Freezes, frozenFor, sinceLast time.
 	return f, frozenFor, sinceLast
 }
 
-// links reads a guest's PeerConnection stats into its uplink and
-// downlink over the interval since the last call (bit rates and the loss
-// on what it sends) and as of now (the loss it reports, jitter, round
-// trip). known is false until something was measured.
-func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, down Downlink, known bool) {
+// links reads a guest's PeerConnection stats into its uplink: over the
+// interval since the last call the bit rate and the loss on what it sends,
+// as of now the jitter and the round trip (ICE's). known is false until
+// something was measured. (Pion's stats have nothing on what we send, so
+// the downlink comes from the guest's receiver reports: downMeter.)
+func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, known bool) {
 	var received, lost int64
-	var in, out uint64
-	var rtt, remoteRTT float64
+	var in uint64
 	for _, s := range report {
 		switch s := s.(type) {
 		case webrtc.InboundRTPStreamStats:
@@ -267,23 +270,13 @@ func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, 
 			lost += int64(s.PacketsLost)
 			in += s.BytesReceived
 			up.JitterMs = max(up.JitterMs, int(s.Jitter*1000))
-		case webrtc.OutboundRTPStreamStats:
-			out += s.BytesSent
-		case webrtc.RemoteInboundRTPStreamStats:
-			down.Loss = max(down.Loss, s.FractionLost)
-			remoteRTT = max(remoteRTT, s.RoundTripTime)
-			known = true
 		case webrtc.ICECandidatePairStats:
 			if s.Nominated && s.CurrentRoundTripTime > 0 {
-				rtt = s.CurrentRoundTripTime
+				up.RTTMs = int(s.CurrentRoundTripTime*1000 + 0.5)
 				known = true
 			}
 		}
 	}
-	if rtt == 0 {
-		rtt = remoteRTT
-	}
-	up.RTTMs = int(rtt*1000 + 0.5)
 	dr, dl := received-m.received, lost-m.lost
 	m.received, m.lost = received, lost
 	if dr+dl > 0 {
@@ -293,11 +286,91 @@ func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, 
 	if !m.at.IsZero() {
 		if secs := now.Sub(m.at).Seconds(); secs > 0 {
 			up.Kbps = int(float64(in-min(in, m.in)) * 8 / 1000 / secs)
-			down.Kbps = int(float64(out-min(out, m.out)) * 8 / 1000 / secs)
 		}
 	}
-	m.in, m.out, m.at = in, out, now
-	return up, down, known
+	m.in, m.at = in, now
+	return up, known
+}
+
+// downMeter keeps the worst loss a guest reported, in its receiver
+// reports, on the streams we send it since the last take. mu guards it:
+// the RTCP readers of every track it receives write, the session reads.
+type downMeter struct {
+	mu       sync.Mutex
+	worst    float64
+	reported bool
+}
+
+// report takes the reports that concern ssrc, the stream of one sender.
+func (d *downMeter) report(rs []rtcp.ReceptionReport, ssrc uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range rs {
+		if r.SSRC == ssrc {
+			d.worst = max(d.worst, float64(r.FractionLost)/256)
+			d.reported = true
+		}
+	}
+}
+
+// take returns the worst loss reported since the last take, and whether
+// anything was.
+func (d *downMeter) take() (loss float64, reported bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	loss, reported = d.worst, d.reported
+	d.worst, d.reported = 0, false
+	return loss, reported
+}
+
+// bitRate measures the bit rate of a stream over windows of a second.
+// One goroutine counts; any reads.
+type bitRate struct {
+	rate     atomic.Uint64 // bits per second over the last window
+	bits     uint64
+	winStart time.Time
+}
+
+func (b *bitRate) count(n int, now time.Time) {
+	b.bits += uint64(n) * 8
+	if b.winStart.IsZero() {
+		b.winStart = now
+	} else if d := now.Sub(b.winStart); d >= time.Second {
+		b.rate.Store(uint64(float64(b.bits) / d.Seconds()))
+		b.bits, b.winStart = 0, now
+	}
+}
+
+// sawPacket notes a packet of a guest's track sent as it comes (not
+// simulcast): its share of the bit rate, and a frame's end.
+func (t *pubTrack) sawPacket(pkt *rtp.Packet, now time.Time) {
+	t.sent.count(len(pkt.Payload), now)
+	t.frameEnd(pkt.Marker, now)
+}
+
+// downlink is what we send the guest now: the bit rate of what it
+// receives (of a simulcast camera the layer it gets), the worst loss it
+// reported since the last call, and its estimate. Called on the session's
+// loop, which owns senders.
+func (g *guest) downlink() (d Downlink, reported bool) {
+	var bits uint64
+	for t, tr := range g.senders {
+		if t.simul == nil {
+			if t.info.Kind != "audio" || !t.muted.Load() {
+				bits += t.sent.rate.Load()
+			}
+			continue
+		}
+		if enc := tr.Sender().GetParameters().Encodings; len(enc) > 0 {
+			if l := t.simul.bindingOf(uint32(enc[0].SSRC)).current(); l != nil {
+				bits += l.rate.Load()
+			}
+		}
+	}
+	d.Kbps = int(bits / 1000)
+	d.Loss, reported = g.down.take()
+	d.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
+	return d, reported
 }
 
 // estimateFor is guest id's downlink estimate, bits/s: the sum of what
@@ -339,7 +412,6 @@ func (t *pubTrack) frameEnd(marker bool, now time.Time) {
 // records it in the show and, when its level changed, tells the page.
 // Called on the session's loop.
 func (g *guest) rateHealth(up Uplink, down Downlink, known bool, now time.Time) {
-	down.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
 	f, frozenFor, sinceLast := g.freezes.read(now)
 	s := healthSample{known: known, media: g.media, up: up, down: down, freezes: f, frozenFor: frozenFor, sinceLast: sinceLast}
 	level, reason := classify(s)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"greenroom/studio/signal"
@@ -135,22 +136,37 @@ func TestFreezeMeter(t *testing.T) {
 	}
 }
 
+// The uplink from pion's stats over an interval, and the downlink's loss
+// from the guest's receiver reports on the streams it is sent.
 func TestLinks(t *testing.T) {
 	var m lossMeter
 	t0 := time.Unix(1000, 0)
-	report := func(recv uint32, lost int32, in, out uint64, fraction float64) webrtc.StatsReport {
+	report := func(recv uint32, lost int32, in uint64) webrtc.StatsReport {
 		return webrtc.StatsReport{
 			"in":   webrtc.InboundRTPStreamStats{PacketsReceived: recv, PacketsLost: lost, BytesReceived: in, Jitter: 0.012},
-			"out":  webrtc.OutboundRTPStreamStats{BytesSent: out},
-			"rin":  webrtc.RemoteInboundRTPStreamStats{FractionLost: fraction},
 			"pair": webrtc.ICECandidatePairStats{Nominated: true, CurrentRoundTripTime: 0.045},
 		}
 	}
-	m.links(report(1000, 0, 100_000, 50_000, 0), t0)
-	up, down, known := m.links(report(1100, 25, 350_000, 300_000, 0.06), t0.Add(2*time.Second))
-	want := Uplink{Kbps: 1000, Loss: 0.2, JitterMs: 12, RTTMs: 45}
-	if !known || up != want || down != (Downlink{Kbps: 1000, Loss: 0.06}) {
-		t.Errorf("up %+v down %+v known %v, want %+v", up, down, known, want)
+	if up, known := m.links(report(1000, 0, 100_000), t0); !known || up.Loss != 0 || up.RTTMs != 45 {
+		t.Errorf("first: %+v %v", up, known)
+	}
+	// 100 more received and 25 more lost: 20 % uplink loss this interval.
+	up, _ := m.links(report(1100, 25, 350_000), t0.Add(2*time.Second))
+	if want := (Uplink{Kbps: 1000, Loss: 0.2, JitterMs: 12, RTTMs: 45}); up != want {
+		t.Errorf("up %+v, want %+v", up, want)
+	}
+
+	var d downMeter
+	if _, reported := d.take(); reported {
+		t.Error("a report before any came")
+	}
+	d.report([]rtcp.ReceptionReport{{SSRC: 7, FractionLost: 64}, {SSRC: 8, FractionLost: 128}}, 7)
+	d.report([]rtcp.ReceptionReport{{SSRC: 9, FractionLost: 13}}, 9)
+	if loss, reported := d.take(); !reported || loss != 0.25 {
+		t.Errorf("worst loss %v (%v), want 0.25: another sender's stream is not ours to count", loss, reported)
+	}
+	if loss, reported := d.take(); reported || loss != 0 {
+		t.Errorf("after take: %v %v", loss, reported)
 	}
 }
 

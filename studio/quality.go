@@ -40,15 +40,8 @@ func rateQuality(loss float64, rtt time.Duration, known bool) Quality {
 // interval since (see links).
 type lossMeter struct {
 	received, lost int64
-	in, out        uint64    // bytes received from and sent to the guest
+	in             uint64    // bytes received from the guest
 	at             time.Time // when; zero before the first
-}
-
-// measure reads a guest's PeerConnection stats (links) into what Quality
-// rates: the worse loss of the two directions, and the round trip.
-func (m *lossMeter) measure(report webrtc.StatsReport) (loss float64, rtt time.Duration, known bool) {
-	up, down, known := m.links(report, time.Now())
-	return max(up.Loss, down.Loss), time.Duration(up.RTTMs) * time.Millisecond, known
 }
 
 // Path is how a guest's media reaches the studio: what the host needs to

@@ -3,7 +3,6 @@ package studio
 import (
 	"testing"
 	"time"
-
 )
 
 func TestRateQuality(t *testing.T) {

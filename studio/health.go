@@ -361,7 +361,11 @@ func (g *guest) downlink() (d Downlink, reported bool) {
 			}
 			continue
 		}
-		if enc := tr.Sender().GetParameters().Encodings; len(enc) > 0 {
+		sender := tr.Sender()
+		if sender == nil {
+			continue
+		}
+		if enc := sender.GetParameters().Encodings; len(enc) > 0 {
 			if l := t.simul.bindingOf(uint32(enc[0].SSRC)).current(); l != nil {
 				bits += l.rate.Load()
 			}

@@ -134,27 +134,37 @@ func classify(s healthSample) (Level, string) {
 		}
 		return fmt.Sprintf("video froze %s in the last minute (%.1f s)", times(s.freezes.Count), float64(s.freezes.LastMinuteMs)/1000)
 	}
-	switch {
-	case s.frozenFor >= frozenNow:
-		return LevelRed, froze()
-	case s.up.Loss >= fairLoss:
-		return LevelRed, "weak uplink: " + percent(s.up.Loss) + " loss"
-	case s.down.Loss >= fairLoss:
-		return LevelRed, "weak downlink: " + percent(s.down.Loss) + " loss"
-	case rtt >= fairRTT:
-		return LevelRed, fmt.Sprintf("slow connection: %d ms round trip", s.up.RTTMs)
-	case time.Duration(s.freezes.LastMinuteMs)*time.Millisecond >= frozenMinute:
-		return LevelRed, froze()
-	case s.up.Loss >= goodLoss:
-		return LevelAmber, "weak uplink: " + percent(s.up.Loss) + " loss"
-	case s.down.Loss >= goodLoss:
-		return LevelAmber, "weak downlink: " + percent(s.down.Loss) + " loss"
-	case rtt >= goodRTT:
-		return LevelAmber, fmt.Sprintf("slow connection: %d ms round trip", s.up.RTTMs)
-	case s.frozenFor > 0 || (s.freezes.Count > 0 && s.sinceLast >= 0 && s.sinceLast < freezeRecent):
-		return LevelAmber, froze()
-	case time.Duration(s.up.JitterMs)*time.Millisecond >= fairJitter:
-		return LevelAmber, fmt.Sprintf("unsteady uplink: %d ms jitter", s.up.JitterMs)
+	loss := func(way string, l float64) func() string {
+		return func() string { return "weak " + way + ": " + percent(l) + " loss" }
+	}
+	frozenMin := time.Duration(s.freezes.LastMinuteMs) * time.Millisecond
+	// Each cause: whether it makes the level red, whether amber, and its
+	// words.
+	causes := []struct {
+		red, amber bool
+		reason     func() string
+	}{
+		{s.up.Loss >= fairLoss, s.up.Loss >= goodLoss, loss("uplink", s.up.Loss)},
+		{s.down.Loss >= fairLoss, s.down.Loss >= goodLoss, loss("downlink", s.down.Loss)},
+		{rtt >= fairRTT, rtt >= goodRTT, func() string { return fmt.Sprintf("slow connection: %d ms round trip", s.up.RTTMs) }},
+		{
+			s.frozenFor >= frozenNow || frozenMin >= frozenMinute,
+			s.frozenFor > 0 || (s.freezes.Count > 0 && s.sinceLast >= 0 && s.sinceLast < freezeRecent),
+			froze,
+		},
+		{false, time.Duration(s.up.JitterMs)*time.Millisecond >= fairJitter, func() string {
+			return fmt.Sprintf("unsteady uplink: %d ms jitter", s.up.JitterMs)
+		}},
+	}
+	for _, c := range causes {
+		if c.red {
+			return LevelRed, c.reason()
+		}
+	}
+	for _, c := range causes {
+		if c.amber {
+			return LevelAmber, c.reason()
+		}
 	}
 	return LevelGreen, ""
 }

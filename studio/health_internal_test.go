@@ -48,6 +48,12 @@ func TestClassifyHealth(t *testing.T) {
 		{"10 s frozen in the last minute", with(func(s *healthSample) {
 			s.freezes, s.sinceLast = Freezes{Count: 12, LastMinuteMs: 10000}, 45*time.Second
 		}), LevelRed, "video froze 12 times in the last minute (10.0 s)"},
+		{"a red uplink before a red freeze", with(func(s *healthSample) {
+			s.up.Loss, s.freezes, s.frozenFor = 0.1, Freezes{Count: 1, LastMinuteMs: 3000}, 3*time.Second
+		}), LevelRed, "weak uplink: 10 % loss"},
+		{"a red freeze before an amber uplink", with(func(s *healthSample) {
+			s.up.Loss, s.freezes, s.frozenFor = 0.03, Freezes{Count: 1, LastMinuteMs: 3000}, 3*time.Second
+		}), LevelRed, "video frozen for 3.0 s"},
 		{"reconnecting", with(func(s *healthSample) { s.media = MediaReconnecting }), LevelRed, "media failing: reconnecting"},
 		{"failed", with(func(s *healthSample) { s.media = MediaFailed }), LevelRed, "media failing: can't connect"},
 	} {

@@ -11,16 +11,15 @@ import (
 )
 
 // A headless Chromium guest's page says its connection is weak, and what
-// to do, when the studio rates it red — at once — and hides it when the
-// level is back to green (after the studio's 5 s hold). An amber that
-// doesn't last shows nothing. The level is forced through the test seam
+// to do, when the studio rates it red — at once — or amber for 10 s, and
+// hides it when the level is back to green (after the studio's 5 s hold). The level is forced through the test seam
 // (ForceHealth): the studio's rating from real loss is
 // TestHealthFromRealLoss's.
 func TestChromiumGuestHearsWeakConnection(t *testing.T) {
 	needChromium(t)
 	checkLeaks(t)
 	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	b, _, err := studiotest.StartChromium(ctx, "about:blank")
 	if err != nil {
@@ -60,12 +59,20 @@ func TestChromiumGuestHearsWeakConnection(t *testing.T) {
 		t.Fatal("no session for Ann")
 	}
 	eventually(t, "the page to hear amber", func() bool { return read().Level == "amber" })
+	heard := time.Now()
 	if v := read(); v.Shown {
 		t.Errorf("a fresh amber shows the banner: %+v", v)
 	}
+	eventually(t, "the banner after an amber that lasts", func() bool { return read().Shown })
+	if waited := time.Since(heard); waited < 9*time.Second {
+		t.Errorf("an amber showed the banner after %v, not 10 s", waited)
+	}
+	if v := read(); !strings.Contains(v.Text, "weak uplink: 3 % loss") {
+		t.Errorf("banner at amber: %q", v.Text)
+	}
 
 	s.ForceHealth(id, studio.LevelRed, "weak uplink: 12 % loss")
-	eventually(t, "the banner at red", func() bool { return read().Shown })
+	eventually(t, "the banner at red", func() bool { v := read(); return v.Level == "red" && v.Shown })
 	v := read()
 	for _, want := range []string{"Your connection is weak", "weak uplink: 12 % loss", "Close other apps", "Wi-Fi", "turn your camera off"} {
 		if !strings.Contains(v.Text, want) {
@@ -83,4 +90,15 @@ func TestChromiumGuestHearsWeakConnection(t *testing.T) {
 	if waited := time.Since(start); waited < 4*time.Second {
 		t.Errorf("the banner went after %v: the studio holds red 5 s", waited)
 	}
+
+	// From green, red shows at once: at the studio's next rating.
+	s.ForceHealth(id, studio.LevelRed, "weak downlink: 20 % loss")
+	start = time.Now()
+	eventually(t, "the banner at red again", func() bool { return read().Shown })
+	if waited := time.Since(start); waited > qualityEvery+time.Second {
+		t.Errorf("red showed after %v", waited)
+	}
 }
+
+// qualityEvery is how often the studio rates a guest (studio's qualityInterval).
+const qualityEvery = 2 * time.Second

@@ -1,7 +1,12 @@
 package studio_test
 
 import (
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/pion/rtp"
 
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -55,4 +60,57 @@ func TestHealthFromRealLoss(t *testing.T) {
 	if h := health(ann.ID); h.Level != studio.LevelGreen || h.Freezes.Count != 0 || h.Up.Loss != 0 {
 		t.Errorf("Ann: %+v, want green without loss or freezes", h)
 	}
+}
+
+// A camera that stops sending frames for 3 s while it is on is a freeze
+// the studio sees in the SFU: red while it goes on ("video frozen"), then
+// counted in the last minute with its length, and amber for 30 s after.
+func TestHealthSeesAFreeze(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	c := join(t, s, "Ann", studiotest.Options{RTPVideo: true})
+	var paused atomic.Bool
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		payload := []byte{0x10, 0x9d, 0x01, 0x2a}
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for seq := uint16(0); ; seq++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if paused.Load() {
+				continue
+			}
+			_ = c.RTPVideo.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq, Timestamp: uint32(seq) * 3000}, Payload: payload})
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+	health := func() studio.Health {
+		if h := find(s, c.ID).Health; h != nil {
+			return *h
+		}
+		return studio.Health{}
+	}
+	eventually(t, "Ann to be rated green", func() bool { return health().Level == studio.LevelGreen })
+	paused.Store(true)
+	eventually(t, "Ann's video to be frozen, red", func() bool {
+		h := health()
+		return h.Level == studio.LevelRed && strings.HasPrefix(h.Reason, "video frozen for")
+	})
+	time.Sleep(time.Second)
+	paused.Store(false)
+	eventually(t, "the freeze to be over and counted", func() bool {
+		h := health()
+		return h.Freezes.Count == 1 && h.Freezes.LastMinuteMs >= 2500 && !strings.HasPrefix(h.Reason, "video frozen for")
+	})
+	eventually(t, "amber for the freeze after the hold", func() bool {
+		h := health()
+		return h.Level == studio.LevelAmber && strings.HasPrefix(h.Reason, "video froze once in the last minute")
+	})
+	t.Logf("after: %+v", health())
 }

@@ -384,6 +384,7 @@ func (sh *show) lostLocked(e *entry) {
 		return
 	}
 	e.p.Connected = false
+	e.p.Health = nil // measured again if their session goes on or comes back
 	if e.p.Media != MediaFailed {
 		e.p.Media, e.p.MediaProblem = MediaLost, ""
 	}

@@ -1,13 +1,11 @@
 package studio_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"greenroom/studio"
-	"greenroom/studio/studiotest"
 )
 
 // A headless Chromium guest's page says its connection is weak, and what
@@ -16,21 +14,9 @@ import (
 // (ForceHealth): the studio's rating from real loss is
 // TestHealthFromRealLoss's.
 func TestChromiumGuestHearsWeakConnection(t *testing.T) {
-	needChromium(t)
 	checkLeaks(t)
 	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	b, _, err := studiotest.StartChromium(ctx, "about:blank")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	page, err := b.NewPage(ctx, s.GuestURL()+"?name=Ann&join=1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer page.Close()
+	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
 	var id string
 	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
 	eventually(t, "Ann's media to connect and be rated", func() bool {

@@ -27,3 +27,29 @@ func (t *testScene) changeScene(change func(*Scene)) error {
 }
 
 func (t *testScene) followShow() {}
+
+// ForceHealth rates guest id's connection l, with reason, instead of
+// measuring it, from its next rating on (within qualityInterval), through
+// the same hold and the same "health" to its page; LevelUnknown goes back
+// to measuring. For the guest page's banner test: a browser's media can't
+// be made lossy on loopback here (no netem), while the level itself is
+// tested with real loss from pion peers (TestHealthFromRealLoss). False if
+// the guest has no session.
+func (s *Studio) ForceHealth(id string, l Level, reason string) bool {
+	s.show.mu.Lock()
+	var g *guest
+	if e, ok := s.show.entries[id]; ok {
+		g, _ = e.conn.(*guest)
+	}
+	s.show.mu.Unlock()
+	if g == nil {
+		return false
+	}
+	g.post(func() {
+		g.forced = nil
+		if l != LevelUnknown {
+			g.forced = &Health{Level: l, Reason: reason}
+		}
+	})
+	return true
+}

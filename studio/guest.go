@@ -266,6 +266,8 @@ type guest struct {
 	roster         []signal.Member
 	muted          bool // what the guest was last told of the host muting them
 	loss           lossMeter
+	hold           levelHold                 // the level shown (health.go)
+	forced         *Health                   // a test's level instead of the measured one (export_test.go)
 	early          []webrtc.ICECandidateInit // trickled before the offer
 	candidates     int                       // trickled in this ICE session (maxCandidates)
 	// ice is where the connection sends, filed in the SFU under ufrag,
@@ -298,6 +300,13 @@ type guest struct {
 	// layers to find (pion's OnTrack goroutines); simMu guards it.
 	simMu sync.Mutex
 	simul map[*webrtc.RTPReceiver]*pubTrack
+
+	// freezes are the guest's camera freezes, from the frames the SFU
+	// forwards (health.go); it has its own lock.
+	freezes freezeMeter
+	// down is the loss the guest reports on what we send it (health.go);
+	// its own lock.
+	down downMeter
 }
 
 // changed implements guestConn.
@@ -346,9 +355,14 @@ func (g *guest) run(ws *websocket.Conn) {
 		case <-rate.C:
 			if g.pc != nil {
 				stats := g.pc.GetStats()
-				loss, rtt, known := g.loss.measure(stats)
-				g.st.show.setQuality(g.id, rateQuality(loss, rtt, known))
+				now := time.Now()
+				up, known := g.loss.links(stats, now)
+				down, reported := g.downlink()
+				known = known || reported
+				rtt := time.Duration(up.RTTMs) * time.Millisecond
+				g.st.show.setQuality(g.id, rateQuality(max(up.Loss, down.Loss), rtt, known))
 				g.st.show.setPath(g.id, pathOf(stats, g.st.portOpen()))
+				g.rateHealth(up, down, known, now)
 			}
 		case m := <-g.in:
 			if err := g.handle(m); err != nil {
@@ -498,6 +512,7 @@ func (g *guest) handle(m signal.Message) error {
 		}
 	case signal.TypeDevices:
 		// Parse made sure both are there.
+		g.freezes.camera(*m.Camera)
 		if g.st.show.setDevices(g.id, !*m.Mic, !*m.Camera) {
 			g.log.Info("devices", "mic", *m.Mic, "camera", *m.Camera)
 			g.st.changed()
@@ -736,7 +751,7 @@ func (g *guest) sync() {
 				t.simul.own(enc[0].SSRC, g.id)
 			}
 		}
-		g.life.spawn(func() { drainRTCP(sender, t) })
+		g.life.spawn(func() { drainRTCP(sender, t, &g.down) })
 		if t.info.Kind == "video" {
 			g.added = append(g.added, t)
 		}

@@ -122,6 +122,12 @@ type Participant struct {
 	Layers       []Layer           `json:"layers,omitempty"`
 	ProgramLayer string            `json:"programLayer,omitempty"`
 	Forwarded    map[string]string `json:"forwarded,omitempty"`
+	// Health is a guest's connection at a glance and the numbers behind
+	// it (health.go); nil until measured, and for the host. Its level
+	// and reason are as of the last measurement; its numbers as of the
+	// last EventHealth (every healthNews at most) in events, and of the
+	// last measurement in State.
+	Health *Health `json:"health,omitempty"`
 }
 
 // countdown fills in p.LeavingIn as of now.
@@ -165,6 +171,7 @@ const (
 	EventUnmuted EventKind = "unmuted"  // the host unmuted them
 	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
 	EventMedia   EventKind = "media"    // a guest's Media, MediaProblem or Path changed
+	EventHealth  EventKind = "health"   // a guest's Health changed: its level or reason, or its numbers (at most every healthNews)
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -204,6 +211,7 @@ type entry struct {
 	p      Participant
 	conn   guestConn // nil for the host, and while a guest is disconnected
 	resume Secret    // lets the guest's page take its place back after a blip
+	news   time.Time // when the last EventHealth went out
 }
 
 // show owns the state of the show. It is a plain struct guarded by one mutex
@@ -376,6 +384,7 @@ func (sh *show) lostLocked(e *entry) {
 		return
 	}
 	e.p.Connected = false
+	e.p.Health = nil // measured again if their session goes on or comes back
 	if e.p.Media != MediaFailed {
 		e.p.Media, e.p.MediaProblem = MediaLost, ""
 	}
@@ -522,6 +531,32 @@ func (sh *show) setQuality(id string, q Quality) {
 		e.p.Quality = q
 		sh.emitLocked(Event{Kind: EventQuality, Participant: e.p})
 	}
+}
+
+// healthNews: a guest's health numbers go out in an event at most this
+// often (its level and reason at once): the window's card shows them, and
+// sixteen guests measured every two seconds would redraw it eight times a
+// second.
+const healthNews = 10 * time.Second
+
+// setHealth records a guest's health; an event goes out when its level or
+// reason changed, which it reports, or when its numbers changed and the
+// last event is healthNews old.
+func (sh *show) setHealth(id string, h Health, now time.Time) (changed bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok {
+		return false
+	}
+	old := e.p.Health
+	e.p.Health = &h
+	changed = old == nil || old.Level != h.Level || old.Reason != h.Reason
+	if changed || (*old != h && now.Sub(e.news) >= healthNews) {
+		e.news = now
+		sh.emitLocked(Event{Kind: EventHealth, Participant: e.p})
+	}
+	return changed
 }
 
 func (sh *show) setLive(on bool) {

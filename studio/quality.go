@@ -37,39 +37,11 @@ func rateQuality(loss float64, rtt time.Duration, known bool) Quality {
 }
 
 // lossMeter keeps the counters of the last measurement, to rate the
-// interval since.
+// interval since (see links).
 type lossMeter struct {
 	received, lost int64
-}
-
-// measure reads a guest's PeerConnection stats: the loss on what the guest
-// sends (our inbound streams, over the interval since the last call), the
-// loss the guest reports on what we send (receiver reports' fraction lost),
-// and the ICE round trip. It keeps the worse loss of the two directions.
-func (m *lossMeter) measure(report webrtc.StatsReport) (loss float64, rtt time.Duration, known bool) {
-	var received, lost int64
-	for _, s := range report {
-		switch s := s.(type) {
-		case webrtc.InboundRTPStreamStats:
-			received += int64(s.PacketsReceived)
-			lost += int64(s.PacketsLost)
-		case webrtc.RemoteInboundRTPStreamStats:
-			loss = max(loss, s.FractionLost)
-			known = true
-		case webrtc.ICECandidatePairStats:
-			if s.Nominated && s.CurrentRoundTripTime > 0 {
-				rtt = time.Duration(s.CurrentRoundTripTime * float64(time.Second))
-				known = true
-			}
-		}
-	}
-	dr, dl := received-m.received, lost-m.lost
-	m.received, m.lost = received, lost
-	if dr+dl > 0 {
-		loss = max(loss, float64(max(dl, 0))/float64(dr+dl))
-		known = true
-	}
-	return loss, rtt, known
+	in             uint64    // bytes received from the guest
+	at             time.Time // when; zero before the first
 }
 
 // Path is how a guest's media reaches the studio: what the host needs to

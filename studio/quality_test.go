@@ -3,8 +3,6 @@ package studio
 import (
 	"testing"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 )
 
 func TestRateQuality(t *testing.T) {
@@ -27,27 +25,5 @@ func TestRateQuality(t *testing.T) {
 		if got := rateQuality(tc.loss, tc.rtt, tc.known); got != tc.want {
 			t.Errorf("rateQuality(%v, %v, %v) = %s, want %s", tc.loss, tc.rtt, tc.known, got, tc.want)
 		}
-	}
-}
-
-func TestLossMeter(t *testing.T) {
-	var m lossMeter
-	report := func(recv uint32, lost int32, fraction float64, rtt float64) webrtc.StatsReport {
-		return webrtc.StatsReport{
-			"in":   webrtc.InboundRTPStreamStats{PacketsReceived: recv, PacketsLost: lost},
-			"rin":  webrtc.RemoteInboundRTPStreamStats{FractionLost: fraction},
-			"pair": webrtc.ICECandidatePairStats{Nominated: true, CurrentRoundTripTime: rtt},
-		}
-	}
-	if loss, rtt, known := m.measure(report(1000, 0, 0, 0.05)); loss != 0 || rtt != 50*time.Millisecond || !known {
-		t.Fatalf("first: %v %v %v", loss, rtt, known)
-	}
-	// 100 more received and 25 more lost: 20 % uplink loss this interval.
-	if loss, _, _ := m.measure(report(1100, 25, 0.01, 0.05)); loss != 0.2 {
-		t.Fatalf("uplink loss %v, want 0.2", loss)
-	}
-	// No uplink change; the guest reports 5 % downlink loss.
-	if loss, _, _ := m.measure(report(1100, 25, 0.05, 0.05)); loss != 0.05 {
-		t.Fatalf("downlink loss %v, want 0.05", loss)
 	}
 }

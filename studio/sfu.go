@@ -456,6 +456,7 @@ type pubTrack struct {
 	ended    atomic.Bool                 // out of the table for good
 	lastPLI  atomic.Int64                // unix nanoseconds
 	dropped  atomic.Uint64
+	sent     bitRate // guests' tracks sent as they come: their bit rate (health.go)
 	log      *slog.Logger
 
 	simul   *simulcastLocal          // simulcast: what subscribers are sent (= local)
@@ -613,6 +614,7 @@ func (t *pubTrack) forwardLayer(l *layer) {
 			return
 		}
 		now := time.Now()
+		t.frameEnd(pkt.Marker, now)
 		key := l.count(pkt, t.info.MimeType, now)
 		layers := t.layerList()
 		// As in forward: the publisher's header extensions stop here.
@@ -664,6 +666,7 @@ func (t *pubTrack) forward() {
 		// each leg's interceptors add their own (transport-cc). WriteRTP
 		// fails only for subscribers whose connection is closing; their
 		// session will remove them.
+		t.sawPacket(pkt, time.Now())
 		if t.info.Kind != "audio" || !t.muted.Load() {
 			fw := *pkt
 			fw.Header.Extension, fw.Header.Extensions = false, nil
@@ -738,7 +741,9 @@ func (f *sfu) remove(t *pubTrack) {
 // Of a simulcast track the subscriber's estimate of its downlink (REMB) or,
 // without one, its loss reports choose the layer it is sent; a keyframe it
 // asks for is asked of that layer.
-func drainRTCP(sender *webrtc.RTPSender, t *pubTrack) {
+//
+// down takes the subscriber's receiver reports, for its health.
+func drainRTCP(sender *webrtc.RTPSender, t *pubTrack, down *downMeter) {
 	buf := make([]byte, 1500)
 	var ssrc uint32
 	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
@@ -767,7 +772,10 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack) {
 				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				b.remb(p, ssrc)
+			case *rtcp.SenderReport: // a subscriber that sends too may report in these
+				down.report(p.Reports, ssrc)
 			case *rtcp.ReceiverReport:
+				down.report(p.Reports, ssrc)
 				b.reports(p.Reports, ssrc, t.layerList())
 			}
 		}

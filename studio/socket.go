@@ -173,6 +173,9 @@ func (g *guest) resync(key string) {
 	g.send(signal.Message{Type: signal.TypeWelcome, ID: g.id, Name: p.Name, Resume: key, ICEServers: g.iceServers, Keep: true})
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
 	g.send(signal.Message{Type: signal.TypeMuted, Muted: g.muted})
+	if p.Health != nil {
+		g.sendHealth(*p.Health)
+	}
 	g.roster = nil
 	if g.offering {
 		g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})

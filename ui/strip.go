@@ -57,6 +57,7 @@ type card struct {
 	spot    *widget.Button
 	fit     *widget.Check
 	setting bool
+	health  *healthView         // their connection, on the picture's bottom
 	level   *widget.ProgressBar // their sound; nil when nothing measures it
 	shown   float64             // the level shown, falling back slowly
 	person  studio.Participant
@@ -267,8 +268,10 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	mediaBg.CornerRadius = 6
 	c.media = container.NewStack(mediaBg, container.NewVBox(layout.NewSpacer(), c.mediaText, layout.NewSpacer()))
 	c.media.Hide()
+	c.health = newHealthView()
 	picture := container.NewStack(picBg, c.avatar, c.thumb, c.media,
-		container.NewPadded(container.NewVBox(container.NewHBox(c.devices, layout.NewSpacer(), c.muted))))
+		container.NewPadded(container.NewVBox(container.NewHBox(c.devices, layout.NewSpacer(), c.muted))),
+		container.NewPadded(c.health.box), newHoverArea(c.health.hover))
 
 	top := container.NewVBox(picture)
 	if s.monitor != nil || p.Role == studio.RoleHost {
@@ -311,6 +314,7 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	c.mediaText.Importance = imp
 	c.mediaText.SetText(note)
 	setShown(c.media, note != "")
+	c.health.update(p, note != "")
 	room := float32(cardWidth) - 2*theme.Padding() - fyne.MeasureText(c.conn.Text, c.conn.TextSize, c.conn.TextStyle).Width - theme.Padding()
 	c.name.Text = ellipsize(name, room, c.name.TextSize, c.name.TextStyle)
 	c.name.Refresh()
@@ -432,9 +436,19 @@ func ellipsize(text string, width, size float32, style fyne.TextStyle) string {
 	return "…"
 }
 
-// quality words a guest's connection as bars; nothing until the studio has
-// measured it (and never for the host, who is local).
+// quality words a guest's connection: a dot of their health's level (see
+// healthView for why), or else bars of their quality; nothing until the
+// studio has measured it (and never for the host, who is local).
 func quality(p studio.Participant) (string, color.Color) {
+	if h := p.Health; h != nil && h.Level != studio.LevelUnknown {
+		switch h.Level {
+		case studio.LevelGreen:
+			return "  ● good", colorOK
+		case studio.LevelAmber:
+			return "  ● fair", colorWarn
+		}
+		return "  ● poor", colorLive
+	}
 	switch p.Quality {
 	case studio.QualityGood:
 		return "  ▮▮▮ good", colorOK

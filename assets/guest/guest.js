@@ -110,6 +110,7 @@
     selfOff: $("self-off"), previewOff: $("preview-off"),
     greenroomNote: $("greenroom-note"), mutedNote: $("muted-note"), emptyStage: $("empty-stage"),
     unreachable: $("unreachable"), unreachableWhy: $("unreachable-why"),
+    weak: $("weak"), weakWhy: $("weak-why"),
     stage: $("stage"), selfview: $("selfview"), selfName: $("self-name"),
     endedTitle: $("ended-title"), endedReason: $("ended-reason"), rejoin: $("rejoin"),
   };
@@ -139,6 +140,10 @@
     screen: null,       // the shared screen's track, while sharing
     pendingCandidates: [],
     errors: [],
+    // The studio's rating of our connection ("health": green, amber,
+    // red, and why), since when at that level; weak: the banner says so.
+    health: { level: "", reason: "", since: 0 },
+    weak: false, weakTimer: 0,
   };
   window.greenroom = state;
 
@@ -420,6 +425,27 @@
     if (!state.pc || state.pc.connectionState !== "connected") setStatus("Can't reach the studio — still trying");
   }
 
+  // The guest hears their connection is weak, and what to do about it, when
+  // the studio rates it red, or amber for AMBER_WAIT: a short amber blip is
+  // nothing to act on (the studio already holds a level 5 s before it
+  // comes down, so the banner doesn't flap).
+  const AMBER_WAIT = 10000;
+
+  function onHealth(m) {
+    const h = state.health;
+    state.health = { level: m.level, reason: m.reason || "", since: m.level === h.level ? h.since : Date.now() };
+    clearTimeout(state.weakTimer);
+    if (m.level === "amber") state.weakTimer = setTimeout(showWeak, AMBER_WAIT);
+    showWeak();
+  }
+
+  function showWeak() {
+    const h = state.health;
+    state.weak = h.level === "red" || (h.level === "amber" && Date.now() - h.since >= AMBER_WAIT);
+    ui.weak.hidden = !state.weak;
+    ui.weakWhy.textContent = h.reason ? "The studio sees " + h.reason + "." : "";
+  }
+
   // trying is the status while (re)connecting: s, unless attempts keep
   // failing, which the page does not hide behind "Reconnecting…".
   function trying(s) {
@@ -597,6 +623,9 @@
     case "roster":
       state.roster = m.roster || [];
       onRoster();
+      break;
+    case "health":
+      onHealth(m);
       break;
     case "muted":
       state.hostMuted = !!m.muted;
@@ -849,6 +878,8 @@
 
   function end(reason) {
     state.joined = false;
+    state.health = { level: "", reason: "", since: 0 };
+    showWeak();
     closeConnection();
     ui.show.hidden = true;
     ui.endedTitle.textContent = "You're out of the show";

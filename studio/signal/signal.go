@@ -45,7 +45,9 @@
 // a problem, the likely cause and its fix in words (issue #16: the page
 // says it can't reach the studio, and why, instead of "Reconnecting…"
 // forever); "error" reports a message the studio refused (the session
-// goes on); "bye" comes before the studio closes the socket. "alive" comes
+// goes on); "health" tells the guest how the studio rates its connection
+// (green, amber, red, and why), when that changes; "bye" comes before the
+// studio closes the socket. "alive" comes
 // every 2 s, with the WebSocket pings a browser answers but cannot see:
 // a page that hears nothing for 6 s takes its socket for dead (a network
 // change can leave it open on the page's side only, its media going on
@@ -83,7 +85,33 @@ const (
 	TypeError     = "error"     // studio → guest: {error}
 	TypeBye       = "bye"       // studio → guest: {reason}
 	TypeAlive     = "alive"     // studio → guest, every 2 s: the socket still reaches the studio
+	TypeHealth    = "health"    // studio → guest: {level, [reason]}
 )
+
+// Health levels, the values of "health"'s level: how the studio rates the
+// guest's connection (see the README's thresholds). The page tells its
+// guest the connection is weak, and what to do, at red at once and at
+// amber that lasts.
+const (
+	LevelGreen = "green"
+	LevelAmber = "amber"
+	LevelRed   = "red"
+)
+
+// CheckHealth validates a "health" message before the studio sends it: a
+// known level, and a reason short enough to show in a banner.
+func CheckHealth(m Message) error {
+	if m.Type != TypeHealth {
+		return invalid("not a health message: %q", m.Type)
+	}
+	if m.Level != LevelGreen && m.Level != LevelAmber && m.Level != LevelRed {
+		return invalid("unknown health level %q (green, amber or red)", m.Level)
+	}
+	if len(m.Reason) > 200 {
+		return invalid("a health reason of %d bytes is over 200", len(m.Reason))
+	}
+	return nil
+}
 
 // Media states, the values of "media"'s media.
 const (
@@ -165,8 +193,11 @@ type Message struct {
 	// the fix.
 	Media   string `json:"media,omitempty"`
 	Problem string `json:"problem,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	// Level comes with "health" (LevelGreen, LevelAmber, LevelRed), and
+	// Reason with it when not green ("weak uplink: 6 % loss").
+	Level  string `json:"level,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.
@@ -218,6 +249,8 @@ func Parse(data []byte) (Message, error) {
 			return m, invalid("candidate needs a candidate object")
 		}
 	case TypeLeave, TypeRestart:
+	case TypeHealth:
+		return m, invalid("health is the studio's to send")
 	case "":
 		return m, invalid("message has no type")
 	default:

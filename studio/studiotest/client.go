@@ -136,6 +136,7 @@ type Client struct {
 	errs     []string
 	bye      string
 	media    signal.Message // the studio's last "media"
+	health   signal.Message // the studio's last "health"
 	closed   bool
 }
 
@@ -367,6 +368,10 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			c.mu.Lock()
 			c.media = m
 			c.mu.Unlock()
+		case signal.TypeHealth:
+			c.mu.Lock()
+			c.health = m
+			c.mu.Unlock()
 		case signal.TypeError:
 			c.mu.Lock()
 			c.errs = append(c.errs, m.Error)
@@ -480,6 +485,14 @@ func (c *Client) Media() (media, problem string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.media.Media, c.media.Problem
+}
+
+// Health is what the studio last said of the client's connection
+// ("health": green, amber or red) and why; "" before it said anything.
+func (c *Client) Health() (level, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.health.Level, c.health.Reason
 }
 
 // ConnectionState is the client's PeerConnection's state.

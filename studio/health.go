@@ -1,0 +1,458 @@
+package studio
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"greenroom/studio/signal"
+)
+
+// Health is a guest's connection as the host needs to see it (issue #10,
+// item 5): one level with the reason for it, and the numbers behind it.
+// The studio measures it every qualityInterval from the guest's
+// PeerConnection stats and from the video the SFU forwards. Losses are
+// fractions (0.06 is 6 %).
+type Health struct {
+	Level   Level    `json:"level"`
+	Reason  string   `json:"reason,omitempty"` // why the level is not green, in a few words
+	Up      Uplink   `json:"up"`
+	Down    Downlink `json:"down"`
+	Freezes Freezes  `json:"freezes"`
+}
+
+// Uplink is what the guest sends the studio: the bit rate received of
+// them, the loss on it over the last interval, the interarrival jitter of
+// their worst stream, and the round trip between the two.
+type Uplink struct {
+	Kbps     int     `json:"kbps"`
+	Loss     float64 `json:"loss"`
+	JitterMs int     `json:"jitterMs"`
+	RTTMs    int     `json:"rttMs"`
+}
+
+// Downlink is what the studio sends the guest: its bit rate, the worst
+// loss the guest reports on it (receiver reports' fraction lost), and the
+// guest's downlink estimate (REMB, or the SFU's from its loss reports)
+// summed over the simulcast cameras it receives; 0 while not known.
+type Downlink struct {
+	Kbps         int     `json:"kbps"`
+	Loss         float64 `json:"loss"`
+	EstimateKbps int     `json:"estimateKbps,omitempty"`
+}
+
+// Freezes are the guest's camera freezes in the last minute: the times no
+// complete video frame of theirs arrived for more than freezeGap while
+// their camera was on, and their total length (a freeze going on counts).
+type Freezes struct {
+	Count        int `json:"count"`
+	LastMinuteMs int `json:"lastMinuteMs"`
+}
+
+// Level is a guest's health at a glance; "" until measured (and for the
+// host).
+type Level string
+
+const (
+	LevelUnknown Level = ""
+	LevelGreen   Level = signal.LevelGreen
+	LevelAmber   Level = signal.LevelAmber
+	LevelRed     Level = signal.LevelRed
+)
+
+func (l Level) rank() int {
+	switch l {
+	case LevelGreen:
+		return 1
+	case LevelAmber:
+		return 2
+	case LevelRed:
+		return 3
+	}
+	return 0
+}
+
+// Thresholds of the level, beyond the loss and round-trip ones it shares
+// with Quality (goodLoss, fairLoss, goodRTT, fairRTT), so that bars and
+// level never disagree on the network. See the README's table.
+const (
+	// freezeGap: a video that shows no new frame for longer is frozen to
+	// the eye (a frame every 33 ms at 30 fps; 500 ms is fifteen missed).
+	freezeGap = 500 * time.Millisecond
+	// freezeRecent: a freeze this recent keeps the level amber.
+	freezeRecent = 30 * time.Second
+	// frozenNow: a freeze going on this long is media failing: red.
+	frozenNow = 2 * time.Second
+	// frozenMinute: this much frozen in the last minute is red too.
+	frozenMinute = 10 * time.Second
+	// fairJitter: jitter past this makes receivers' jitter buffers grow
+	// (delay) or drop late frames; amber.
+	fairJitter = 50 * time.Millisecond
+	// healthCalm: a level comes down only after this long better, so the
+	// card and the guest's banner don't flap; it goes up at once.
+	healthCalm = 5 * time.Second
+)
+
+// healthSample is what one rating looks at.
+type healthSample struct {
+	known     bool // something was measured
+	media     Media
+	up        Uplink
+	down      Downlink
+	freezes   Freezes
+	frozenFor time.Duration // the freeze going on now; 0 if none
+	sinceLast time.Duration // since the last freeze ended (0: going on); < 0: none in the last minute
+}
+
+// classify rates one sample: the level and, when not green, the reason,
+// the first cause found at that level in the order the host can act on:
+// media, uplink, downlink, round trip, freezes, jitter. Pure, for the
+// table test.
+func classify(s healthSample) (Level, string) {
+	switch s.media {
+	case MediaFailed:
+		return LevelRed, "media failing: can't connect"
+	case MediaReconnecting:
+		return LevelRed, "media failing: reconnecting"
+	case MediaLost:
+		return LevelRed, "connection lost"
+	case MediaConnecting:
+		return LevelUnknown, ""
+	}
+	if !s.known {
+		return LevelUnknown, ""
+	}
+	rtt := time.Duration(s.up.RTTMs) * time.Millisecond
+	froze := func() string {
+		if s.frozenFor > 0 {
+			return fmt.Sprintf("video frozen for %.1f s", s.frozenFor.Seconds())
+		}
+		return fmt.Sprintf("video froze %s in the last minute (%.1f s)", times(s.freezes.Count), float64(s.freezes.LastMinuteMs)/1000)
+	}
+	loss := func(way string, l float64) func() string {
+		return func() string { return "weak " + way + ": " + percent(l) + " loss" }
+	}
+	frozenMin := time.Duration(s.freezes.LastMinuteMs) * time.Millisecond
+	// Each cause: whether it makes the level red, whether amber, and its
+	// words.
+	causes := []struct {
+		red, amber bool
+		reason     func() string
+	}{
+		{s.up.Loss >= fairLoss, s.up.Loss >= goodLoss, loss("uplink", s.up.Loss)},
+		{s.down.Loss >= fairLoss, s.down.Loss >= goodLoss, loss("downlink", s.down.Loss)},
+		{rtt >= fairRTT, rtt >= goodRTT, func() string { return fmt.Sprintf("slow connection: %d ms round trip", s.up.RTTMs) }},
+		{
+			s.frozenFor >= frozenNow || frozenMin >= frozenMinute,
+			s.frozenFor > 0 || (s.freezes.Count > 0 && s.sinceLast >= 0 && s.sinceLast < freezeRecent),
+			froze,
+		},
+		{false, time.Duration(s.up.JitterMs)*time.Millisecond >= fairJitter, func() string {
+			return fmt.Sprintf("unsteady uplink: %d ms jitter", s.up.JitterMs)
+		}},
+	}
+	for _, c := range causes {
+		if c.red {
+			return LevelRed, c.reason()
+		}
+	}
+	for _, c := range causes {
+		if c.amber {
+			return LevelAmber, c.reason()
+		}
+	}
+	return LevelGreen, ""
+}
+
+func percent(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
+
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// levelHold is the hysteresis on a guest's level: worse at once, better
+// only after healthCalm of better samples (unknown passes at once: the
+// media is connecting again, there is nothing to hold on to).
+type levelHold struct {
+	level  Level
+	reason string
+	better time.Time // since when samples are better than level; zero if not
+}
+
+// next takes a sample's rating and returns the level and reason to show.
+func (h *levelHold) next(l Level, reason string, now time.Time) (Level, string) {
+	switch {
+	case l == LevelUnknown || l.rank() > h.level.rank() || l == h.level:
+		h.level, h.reason, h.better = l, reason, time.Time{}
+	case h.better.IsZero():
+		h.better = now
+	case now.Sub(h.better) >= healthCalm:
+		h.level, h.reason, h.better = l, reason, time.Time{}
+	}
+	return h.level, h.reason
+}
+
+// freezeMeter finds a guest's camera freezes from the frames the SFU
+// forwards: the ends of frames (RTP marker bits) of any of its layers. A
+// frame whose last packet arrived is counted whole: NACK mends most
+// losses, and a decoder that still misses a packet asks for a keyframe,
+// which is a gap here too. mu guards every field: the SFU's forwarding
+// goroutines write it, the session's loop reads it.
+type freezeMeter struct {
+	mu   sync.Mutex
+	last time.Time // the last frame's end; zero before one, and after the camera comes back on
+	off  bool      // the guest's camera is off: gaps are no freezes
+	done []freeze  // ended in the last minute, oldest first
+}
+
+type freeze struct {
+	end time.Time
+	d   time.Duration
+}
+
+// frame notes the end of a frame at now.
+func (m *freezeMeter) frame(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.off && !m.last.IsZero() {
+		if gap := now.Sub(m.last); gap > freezeGap {
+			m.done = append(m.done, freeze{now, gap})
+		}
+	}
+	m.last = now
+}
+
+// camera notes the guest turned its camera on or off: a browser sends a
+// disabled camera's black frames once a second or so, not a freeze.
+func (m *freezeMeter) camera(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.off, m.last = !on, time.Time{}
+}
+
+// read returns the freezes of the last minute as of now, the length of
+// the one going on (0 if none), and how long since the last one ended (0
+// while one goes on, -1 if there was none).
+func (m *freezeMeter) read(now time.Time) (f Freezes, frozenFor, sinceLast time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for len(m.done) > 0 && now.Sub(m.done[0].end) > time.Minute {
+		m.done = m.done[1:]
+	}
+	var total time.Duration
+	for _, z := range m.done {
+		total += z.d
+	}
+	sinceLast = -1
+	if n := len(m.done); n > 0 {
+		sinceLast = now.Sub(m.done[n-1].end)
+	}
+	f.Count = len(m.done)
+	if !m.off && !m.last.IsZero() && now.Sub(m.last) > freezeGap {
+		frozenFor, sinceLast = now.Sub(m.last), 0
+		f.Count++
+		total += frozenFor
+	}
+	f.LastMinuteMs = int(min(total, time.Minute) / time.Millisecond)
+	return f, frozenFor, sinceLast
+}
+
+// links reads a guest's PeerConnection stats into its uplink: over the
+// interval since the last call the bit rate and the loss on what it sends,
+// as of now the jitter and the round trip (ICE's). known is false until
+// something was measured. (Pion's stats have nothing on what we send, so
+// the downlink comes from the guest's receiver reports: downMeter.)
+func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, known bool) {
+	var received, lost int64
+	var in uint64
+	for _, s := range report {
+		switch s := s.(type) {
+		case webrtc.InboundRTPStreamStats:
+			received += int64(s.PacketsReceived)
+			lost += int64(s.PacketsLost)
+			in += s.BytesReceived
+			up.JitterMs = max(up.JitterMs, int(s.Jitter*1000))
+		case webrtc.ICECandidatePairStats:
+			if s.Nominated && s.CurrentRoundTripTime > 0 {
+				up.RTTMs = int(s.CurrentRoundTripTime*1000 + 0.5)
+				known = true
+			}
+		}
+	}
+	dr, dl := received-m.received, lost-m.lost
+	m.received, m.lost = received, lost
+	if dr+dl > 0 {
+		up.Loss = float64(max(dl, 0)) / float64(dr+dl)
+		known = true
+	}
+	if !m.at.IsZero() {
+		if secs := now.Sub(m.at).Seconds(); secs > 0 {
+			up.Kbps = int(float64(in-min(in, m.in)) * 8 / 1000 / secs)
+		}
+	}
+	m.in, m.at = in, now
+	return up, known
+}
+
+// downMeter keeps the worst loss a guest reported, in its receiver
+// reports, on the streams we send it since the last take. mu guards it:
+// the RTCP readers of every track it receives write, the session reads.
+type downMeter struct {
+	mu       sync.Mutex
+	worst    float64
+	reported bool
+}
+
+// report takes the reports that concern ssrc, the stream of one sender.
+func (d *downMeter) report(rs []rtcp.ReceptionReport, ssrc uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range rs {
+		if r.SSRC == ssrc {
+			d.worst = max(d.worst, float64(r.FractionLost)/256)
+			d.reported = true
+		}
+	}
+}
+
+// take returns the worst loss reported since the last take, and whether
+// anything was.
+func (d *downMeter) take() (loss float64, reported bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	loss, reported = d.worst, d.reported
+	d.worst, d.reported = 0, false
+	return loss, reported
+}
+
+// bitRate measures the bit rate of a stream over windows of a second.
+// One goroutine counts; any reads.
+type bitRate struct {
+	rate     atomic.Uint64 // bits per second over the last window
+	bits     uint64
+	winStart time.Time
+}
+
+func (b *bitRate) count(n int, now time.Time) {
+	b.bits += uint64(n) * 8
+	if b.winStart.IsZero() {
+		b.winStart = now
+	} else if d := now.Sub(b.winStart); d >= time.Second {
+		b.rate.Store(uint64(float64(b.bits) / d.Seconds()))
+		b.bits, b.winStart = 0, now
+	}
+}
+
+// sawPacket notes a packet of a guest's track sent as it comes (not
+// simulcast): its share of the bit rate, and a frame's end.
+func (t *pubTrack) sawPacket(pkt *rtp.Packet, now time.Time) {
+	t.sent.count(len(pkt.Payload), now)
+	t.frameEnd(pkt.Marker, now)
+}
+
+// downlink is what we send the guest now: the bit rate of what it
+// receives (of a simulcast camera the layer it gets), the worst loss it
+// reported since the last call, and its estimate. Called on the session's
+// loop, which owns senders.
+func (g *guest) downlink() (d Downlink, reported bool) {
+	var bits uint64
+	for t, tr := range g.senders {
+		if t.simul == nil {
+			if t.info.Kind != "audio" || !t.muted.Load() {
+				bits += t.sent.rate.Load()
+			}
+			continue
+		}
+		sender := tr.Sender()
+		if sender == nil {
+			continue
+		}
+		if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+			if l := t.simul.bindingOf(uint32(enc[0].SSRC)).current(); l != nil {
+				bits += l.rate.Load()
+			}
+		}
+	}
+	d.Kbps = int(bits / 1000)
+	d.Loss, reported = g.down.take()
+	d.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
+	return d, reported
+}
+
+// estimateFor is guest id's downlink estimate, bits/s: the sum of what
+// the simulcast cameras it receives estimate for it (see
+// binding.estimate); 0 while none does.
+func (f *sfu) estimateFor(id string) uint64 {
+	f.mu.Lock()
+	var ts []*simulcastLocal
+	for _, pts := range f.tracks {
+		for _, t := range pts {
+			if t.simul != nil {
+				ts = append(ts, t.simul)
+			}
+		}
+	}
+	f.mu.Unlock()
+	var sum uint64
+	for _, s := range ts {
+		s.mu.RLock()
+		for _, b := range s.bindings {
+			if s.owners[b.ssrc] == id {
+				sum += b.estimate()
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return sum
+}
+
+// frameEnd tells the owner's freeze meter of a frame's end: for a guest's
+// camera, at a packet with the marker bit.
+func (t *pubTrack) frameEnd(marker bool, now time.Time) {
+	if marker && t.session != nil && t.info.Kind == "video" && !t.info.Screen {
+		t.session.freezes.frame(now)
+	}
+}
+
+// rateHealth rates the guest's health from this interval's measurement,
+// records it in the show and, when its level changed, tells the page.
+// Called on the session's loop.
+func (g *guest) rateHealth(up Uplink, down Downlink, known bool, now time.Time) {
+	f, frozenFor, sinceLast := g.freezes.read(now)
+	s := healthSample{known: known, media: g.media, up: up, down: down, freezes: f, frozenFor: frozenFor, sinceLast: sinceLast}
+	level, reason := classify(s)
+	if g.forced != nil {
+		level, reason = g.forced.Level, g.forced.Reason
+	}
+	level, reason = g.hold.next(level, reason, now)
+	g.tellHealth(Health{Level: level, Reason: reason, Up: up, Down: down, Freezes: f}, now)
+}
+
+// tellHealth records h in the show and tells the page when its level or
+// reason changed.
+func (g *guest) tellHealth(h Health, now time.Time) {
+	if g.st.show.setHealth(g.id, h, now) {
+		g.sendHealth(h)
+	}
+}
+
+// sendHealth tells the page its own health (signal.TypeHealth).
+func (g *guest) sendHealth(h Health) {
+	if h.Level == LevelUnknown {
+		return
+	}
+	m := signal.Message{Type: signal.TypeHealth, Level: string(h.Level), Reason: h.Reason}
+	if err := signal.CheckHealth(m); err != nil {
+		g.log.Warn("health not sent", "err", err)
+		return
+	}
+	g.send(m)
+}

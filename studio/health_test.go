@@ -1,0 +1,116 @@
+package studio_test
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// Real loss, measured by the studio from pion peers: Bob loses every
+// fourth video packet he receives (below NACK), so his receiver reports
+// say so and his level goes red for his downlink — in /api/state and in
+// the "health" his page is sent; Dan's sender drops every other video
+// packet on the wire, which the studio sees as loss on his uplink (what
+// NACK didn't mend: a few %; the retransmissions also show as jitter). Ann,
+// who sends her camera in layers over loopback, stays green: her uplink
+// has a bit rate, no loss and no freeze.
+func TestHealthFromRealLoss(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
+	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: 4})
+	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF, DropEvery: 2})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	health := func(id string) studio.Health {
+		if h := find(s, id).Health; h != nil {
+			return *h
+		}
+		return studio.Health{}
+	}
+	eventually(t, "Bob's level to go red for his downlink", func() bool {
+		h := health(bob.ID)
+		return h.Level == studio.LevelRed && h.Down.Loss >= 0.08
+	})
+	h := health(bob.ID)
+	t.Logf("Bob: %+v", h)
+	if want := "weak downlink"; len(h.Reason) < len(want) || h.Reason[:len(want)] != want {
+		t.Errorf("Bob's reason %q, want it to start %q", h.Reason, want)
+	}
+	if h.Down.Kbps == 0 || h.Down.EstimateKbps == 0 {
+		t.Errorf("Bob's downlink %+v: want a bit rate and the estimate from his loss reports", h.Down)
+	}
+	eventually(t, "Bob's page to be told", func() bool {
+		level, reason := bob.Health()
+		return level == "red" && reason == health(bob.ID).Reason
+	})
+	eventually(t, "Dan's uplink loss to show", func() bool {
+		h := health(dan.ID)
+		return h.Up.Loss > 0 && h.Up.Kbps > 0 && (h.Level == studio.LevelAmber || h.Level == studio.LevelRed)
+	})
+	t.Logf("Dan: %+v", health(dan.ID))
+	eventually(t, "Ann to be measured", func() bool { return health(ann.ID).Up.Kbps > 0 })
+	if h := health(ann.ID); h.Level != studio.LevelGreen || h.Freezes.Count != 0 || h.Up.Loss != 0 {
+		t.Errorf("Ann: %+v, want green without loss or freezes", h)
+	}
+}
+
+// A camera that stops sending frames for 3 s while it is on is a freeze
+// the studio sees in the SFU: red while it goes on ("video frozen"), then
+// counted in the last minute with its length, and amber for 30 s after.
+func TestHealthSeesAFreeze(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	c := join(t, s, "Ann", studiotest.Options{RTPVideo: true})
+	var paused atomic.Bool
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		payload := []byte{0x10, 0x9d, 0x01, 0x2a}
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for seq := uint16(0); ; seq++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if paused.Load() {
+				continue
+			}
+			_ = c.RTPVideo.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq, Timestamp: uint32(seq) * 3000}, Payload: payload})
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+	health := func() studio.Health {
+		if h := find(s, c.ID).Health; h != nil {
+			return *h
+		}
+		return studio.Health{}
+	}
+	eventually(t, "Ann to be rated green", func() bool { return health().Level == studio.LevelGreen })
+	paused.Store(true)
+	eventually(t, "Ann's video to be frozen, red", func() bool {
+		h := health()
+		return h.Level == studio.LevelRed && strings.HasPrefix(h.Reason, "video frozen for")
+	})
+	time.Sleep(time.Second)
+	paused.Store(false)
+	eventually(t, "the freeze to be over and counted", func() bool {
+		h := health()
+		return h.Freezes.Count == 1 && h.Freezes.LastMinuteMs >= 2500 && !strings.HasPrefix(h.Reason, "video frozen for")
+	})
+	eventually(t, "amber for the freeze after the hold", func() bool {
+		h := health()
+		return h.Level == studio.LevelAmber && strings.HasPrefix(h.Reason, "video froze once in the last minute")
+	})
+	t.Logf("after: %+v", health())
+}

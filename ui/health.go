@@ -1,0 +1,131 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"unicode"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio"
+)
+
+// healthView is the bottom of a guest's picture on their card: their
+// connection's level and reason, and the numbers behind them (issue #10,
+// item 5). It shows by itself at amber and red, and while the pointer is
+// over the picture; the card's dot beside the name shows the level always.
+type healthView struct {
+	box      *fyne.Container
+	line     *canvas.Text // "Weak uplink: 6 % loss"
+	up, down *canvas.Text // the numbers of each direction
+	more     *canvas.Text // the round trip and the freezes
+	hovered  bool
+	shown    bool
+	// What update was last given, to show again when the pointer comes.
+	p       studio.Participant
+	noMedia bool
+}
+
+func newHealthView() *healthView {
+	h := &healthView{line: canvas.NewText("", colorWhite)}
+	h.line.TextSize, h.line.TextStyle = 11, fyne.TextStyle{Bold: true}
+	h.up = canvas.NewText("", colorWhite)
+	h.up.TextSize = 10
+	h.down = canvas.NewText("", colorWhite)
+	h.down.TextSize = 10
+	h.more = canvas.NewText("", colorWhite)
+	h.more.TextSize = 10
+	bg := canvas.NewRectangle(color.NRGBA{R: 0x10, G: 0x12, B: 0x16, A: 0xd8})
+	bg.CornerRadius = 6
+	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(3, 3, 6, 6), container.NewVBox(h.line, h.up, h.down, h.more)))
+	h.box = container.NewVBox(layout.NewSpacer(), strip)
+	h.box.Hide()
+	return h
+}
+
+// update shows p's health; noMedia is true while the card says instead
+// that their media doesn't flow.
+func (h *healthView) update(p studio.Participant, noMedia bool) {
+	h.p, h.noMedia = p, noMedia
+	line, up, down, more, c := healthLines(p)
+	room := float32(cardWidth) - 4*theme.Padding() - 12
+	h.line.Text, h.line.Color = ellipsize(line, room, h.line.TextSize, h.line.TextStyle), c
+	h.up.Text = ellipsize(up, room, h.up.TextSize, h.up.TextStyle)
+	h.down.Text = ellipsize(down, room, h.down.TextSize, h.down.TextStyle)
+	h.more.Text = ellipsize(more, room, h.more.TextSize, h.more.TextStyle)
+	hl := p.Health
+	h.shown = !noMedia && hl != nil && hl.Level != studio.LevelUnknown &&
+		(hl.Level != studio.LevelGreen || h.hovered)
+	setShown(h.box, h.shown)
+	h.line.Refresh()
+	h.up.Refresh()
+	h.down.Refresh()
+	h.more.Refresh()
+}
+
+// healthLines words p's health: the level's line, the uplink's and the
+// downlink's numbers, the round trip and freezes, and the line's color.
+// Empty without a rating.
+func healthLines(p studio.Participant) (line, up, down, more string, c color.Color) {
+	h := p.Health
+	if h == nil || h.Level == studio.LevelUnknown {
+		return "", "", "", "", colorMuted
+	}
+	switch h.Level {
+	case studio.LevelRed:
+		c = colorLive
+	case studio.LevelAmber:
+		c = colorWarn
+	default:
+		c, line = colorOK, "Good connection"
+	}
+	if h.Reason != "" {
+		r, n := utf8.DecodeRuneInString(h.Reason)
+		line = string(unicode.ToUpper(r)) + h.Reason[n:]
+	}
+	up = fmt.Sprintf("↑ %d kb/s · %s loss · %d ms jitter", h.Up.Kbps, pct(h.Up.Loss), h.Up.JitterMs)
+	down = fmt.Sprintf("↓ %d kb/s · %s loss", h.Down.Kbps, pct(h.Down.Loss))
+	if h.Down.EstimateKbps > 0 {
+		down += fmt.Sprintf(" · est. %d kb/s", h.Down.EstimateKbps)
+	}
+	more = fmt.Sprintf("%d ms round trip · no freeze", h.Up.RTTMs)
+	if f := h.Freezes; f.Count > 0 {
+		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in 1 min", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
+	}
+	return line, up, down, more, c
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
+
+// hover shows the numbers while the pointer is over the picture.
+func (h *healthView) hover(in bool) {
+	h.hovered = in
+	h.update(h.p, h.noMedia)
+}
+
+// hoverArea calls in with true when the pointer comes over it, false when
+// it leaves; it draws nothing and takes no taps.
+type hoverArea struct {
+	widget.BaseWidget
+	in func(bool)
+}
+
+func newHoverArea(in func(bool)) *hoverArea {
+	h := &hoverArea{in: in}
+	h.ExtendBaseWidget(h)
+	return h
+}
+
+func (h *hoverArea) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
+}
+func (h *hoverArea) MouseIn(*desktop.MouseEvent)    { h.in(true) }
+func (h *hoverArea) MouseMoved(*desktop.MouseEvent) {}
+func (h *hoverArea) MouseOut()                      { h.in(false) }

@@ -1,0 +1,82 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"greenroom/studio"
+)
+
+// A guest's card shows the level the studio gives their connection: the
+// dot beside their name in its color, and at amber and red the reason and
+// the numbers on their picture; at green the numbers only while the
+// pointer is over it; none of it while their media doesn't flow.
+func TestCardShowsHealth(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	set := func(h *studio.Health, media studio.Media) {
+		t.Helper()
+		f.change(studio.EventHealth, func(st *studio.State) {
+			p := &st.Participants[1]
+			p.Health, p.Media, p.Connected = h, media, media == studio.MediaConnected
+		})
+		eventually(t, s, "the card to take the health", func() bool {
+			c := s.cards["g1"]
+			return c.person.Health == h && c.person.Media == media
+		})
+	}
+	amber := &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+		Up:   studio.Uplink{Kbps: 1180, Loss: 0.06, JitterMs: 14, RTTMs: 42},
+		Down: studio.Downlink{Kbps: 900, Loss: 0.01, EstimateKbps: 1500}}
+	red := &studio.Health{Level: studio.LevelRed, Reason: "video frozen for 2.4 s",
+		Up:      studio.Uplink{Kbps: 80, Loss: 0.02, RTTMs: 60},
+		Freezes: studio.Freezes{Count: 3, LastMinuteMs: 4100}}
+	green := &studio.Health{Level: studio.LevelGreen, Up: studio.Uplink{Kbps: 1500, RTTMs: 20}, Down: studio.Downlink{Kbps: 700}}
+
+	for _, tc := range []struct {
+		name                      string
+		h                         *studio.Health
+		dot, line, up, down, more string
+	}{
+		{"amber", amber, "● fair", "Weak uplink: 6 % loss", "↑ 1180 kb/s · 6 % loss · 14 ms jitter", "↓ 900 kb/s · 1 % loss · est. 1500 kb/s", "42 ms round trip · no freeze"},
+		{"red", red, "● poor", "Video frozen for 2.4 s", "↑ 80 kb/s · 2 % loss · 0 ms jitter", "↓ 0 kb/s · 0 % loss", "60 ms round trip · froze 3× (4.1 s) in 1 min"},
+	} {
+		set(tc.h, studio.MediaConnected)
+		c := s.cards["g1"]
+		if !strings.Contains(c.conn.Text, tc.dot) || !c.health.box.Visible() {
+			t.Errorf("%s: dot %q, strip shown %v; want %q and the strip", tc.name, c.conn.Text, c.health.box.Visible(), tc.dot)
+		}
+		if c.health.line.Text != tc.line || !strings.HasPrefix(c.health.up.Text, tc.up[:10]) {
+			t.Errorf("%s: %q / %q / %q", tc.name, c.health.line.Text, c.health.up.Text, c.health.down.Text)
+		}
+		if line, up, down, more, _ := healthLines(c.person); line != tc.line || up != tc.up || down != tc.down || more != tc.more {
+			t.Errorf("%s: lines %q / %q / %q / %q, want %q / %q / %q / %q", tc.name, line, up, down, more, tc.line, tc.up, tc.down, tc.more)
+		}
+		if c.health.up.Text != tc.up || c.health.more.Text != tc.more {
+			t.Errorf("%s: the card shows %q / %q, cut short", tc.name, c.health.up.Text, c.health.more.Text)
+		}
+		if c.conn.Color != map[string]any{"amber": colorWarn, "red": colorLive}[tc.name] {
+			t.Errorf("%s: dot color %v", tc.name, c.conn.Color)
+		}
+		writePNG(t, "ui-card-health-"+tc.name+".png", s.w.Canvas().Capture())
+	}
+
+	set(green, studio.MediaConnected)
+	c := s.cards["g1"]
+	if !strings.Contains(c.conn.Text, "● good") || c.health.box.Visible() {
+		t.Errorf("green: dot %q, strip shown %v; want the dot alone", c.conn.Text, c.health.box.Visible())
+	}
+	c.health.hover(true)
+	if !c.health.box.Visible() || c.health.line.Text != "Good connection" || !strings.Contains(c.health.up.Text, "1500 kb/s") {
+		t.Errorf("green, hovered: shown %v %q %q", c.health.box.Visible(), c.health.line.Text, c.health.up.Text)
+	}
+	c.health.hover(false)
+	if c.health.box.Visible() {
+		t.Error("the numbers stay after the pointer left")
+	}
+
+	set(red, studio.MediaReconnecting)
+	if c := s.cards["g1"]; c.health.box.Visible() || c.conn.Text != "" {
+		t.Errorf("no media: strip shown %v, dot %q; the media note speaks instead", c.health.box.Visible(), c.conn.Text)
+	}
+}

@@ -1,0 +1,77 @@
+package studio_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/studio/studiotest"
+)
+
+// Ann sends three layers (about 400, 150 and 50 kb/s) and her mic. Cat's
+// downlink is capped at 250 kb/s (a queue that drains at that rate, as a
+// slow link is): the studio's send-side estimate from her transport-cc
+// feedback moves her off Ann's top layer within seconds, and back up once
+// the cap lifts. Bob, uncapped, gets the top layer throughout.
+func TestSimulcastSendSideEstimate(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
+	bob := join(t, s, "Bob", studiotest.Options{})
+	capped := studiotest.NewCap(0)
+	cat := join(t, s, "Cat", studiotest.Options{Downlink: capped})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	layerOf := func(c *studiotest.Client) string { return find(s, c.ID).Forwarded[ann.ID] }
+	eventually(t, "Bob and Cat to get Ann's top layer", func() bool {
+		return layerOf(bob) == "h" && layerOf(cat) == "h" && cat.Packets(ann.ID, "video") > 100
+	})
+	// The studio numbers what it sends Cat (the transport-cc header
+	// extension) and asks for her feedback, on her audio and video both.
+	for _, sec := range strings.Split(cat.RemoteSDP(), "\nm=")[1:] {
+		if !strings.Contains(sec, "a=sendonly") || !(strings.HasPrefix(sec, "audio") || strings.HasPrefix(sec, "video")) {
+			continue
+		}
+		if !strings.Contains(sec, "transport-wide-cc-extensions") || !strings.Contains(sec, "transport-cc") {
+			t.Errorf("the studio's m-section for Cat lacks transport-cc:\nm=%s", sec)
+		}
+	}
+	capped.Set(250_000)
+	start := time.Now()
+	eventually(t, "Cat to be moved off Ann's top layer", func() bool {
+		return layerOf(cat) == "m" || layerOf(cat) == "l"
+	})
+	t.Logf("capped at 250 kb/s: Cat moved to %q in %v", layerOf(cat), time.Since(start).Round(10*time.Millisecond))
+	// While capped she stays down (a try one layer up falls back).
+	var up time.Duration
+	for range 40 {
+		if layerOf(cat) == "h" {
+			up += 100 * time.Millisecond
+		}
+		if got := layerOf(bob); got != "h" {
+			t.Errorf("Bob, uncapped, gets Ann's %q", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if up > time.Second {
+		t.Errorf("capped, Cat got Ann's top layer for %v of 4 s", up)
+	}
+	capped.Set(0)
+	start = time.Now()
+	deadline := time.Now().Add(45 * time.Second)
+	for layerOf(cat) != "h" {
+		if time.Now().After(deadline) {
+			t.Fatalf("Cat not back on Ann's top layer 45 s after the cap lifted (on %q)", layerOf(cat))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("cap lifted: Cat back on h in %v", time.Since(start).Round(10*time.Millisecond))
+	if got := layerOf(bob); got != "h" {
+		t.Errorf("Bob, uncapped, gets Ann's %q", got)
+	}
+	if errs := append(append(ann.Errors(), bob.Errors()...), cat.Errors()...); len(errs) > 0 {
+		t.Errorf("errors: %q", errs)
+	}
+}
+

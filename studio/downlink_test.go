@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"greenroom/encode"
+	"greenroom/encode/feed"
+	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
 
@@ -75,3 +78,49 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 	}
 }
 
+// The host's feed (one encoding for every guest) follows the slowest
+// receiving guest's downlink: Cat's, capped at 300 kb/s, takes it down
+// from its 800 kb/s, and it comes back up once the cap lifts.
+func TestHostFeedFollowsTheSlowestDownlink(t *testing.T) {
+	checkLeaks(t)
+	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	s := newStudio(t, nil)
+	f, stop, err := s.StartHostFeed(feed.Config{VideoBitRate: 800_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	if _, err := pipe.AddTestPatternWith(studio.HostID, 1280, 720, f); err != nil {
+		t.Fatal(err)
+	}
+	capped := studiotest.NewCap(0)
+	bob := join(t, s, "Bob", studiotest.Options{})
+	cat := join(t, s, "Cat", studiotest.Options{Downlink: capped})
+	eventually(t, "Bob and Cat to get the host's video", func() bool {
+		return bob.Packets(studio.HostID, "video") > 100 && cat.Packets(studio.HostID, "video") > 100
+	})
+	capped.Set(300_000)
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
+	for f.VideoBitRate() > 300_000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the host's feed still at %d b/s 30 s after Cat's downlink was capped at 300 kb/s", f.VideoBitRate())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("capped at 300 kb/s: the host's feed at %d b/s after %v", f.VideoBitRate(), time.Since(start).Round(10*time.Millisecond))
+	capped.Set(0)
+	start = time.Now()
+	deadline = start.Add(45 * time.Second)
+	for f.VideoBitRate() < 800_000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the host's feed still at %d b/s 45 s after the cap lifted", f.VideoBitRate())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("cap lifted: the host's feed back at %d b/s after %v", f.VideoBitRate(), time.Since(start).Round(10*time.Millisecond))
+}

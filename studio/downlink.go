@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -111,8 +112,11 @@ func (d *downlink) set(ts []*pubTrack) {
 		return
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.tracks = ts
-	d.mu.Unlock()
+	// What tracks gone from the guest sent it is of no more use (and
+	// would keep them alive for the guest's whole session).
+	maps.DeleteFunc(d.uses, func(t *pubTrack, _ func() uint64) bool { return !slices.Contains(ts, t) })
 }
 
 // use says how to tell what track t sends this guest now.

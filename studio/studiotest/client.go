@@ -292,6 +292,14 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		}
 	}
 	se := webrtc.SettingEngine{}
+	if opt.Downlink != nil {
+		// The Cap drops packets after SRTP has seen them, so SRTP would
+		// refuse their retransmissions as replays; the NACK generator
+		// would ask for them again and again, and each retransmission
+		// would reach the TWCC feedback as lost. On a real link the
+		// packet never arrived and its retransmission is welcome.
+		se.DisableSRTPReplayProtection(true)
+	}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if tcpOnly {

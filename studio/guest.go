@@ -249,6 +249,7 @@ type guest struct {
 
 	// Owned by run.
 	pc      *webrtc.PeerConnection
+	down    *downlink                            // pc's send-side estimate and the tracks it is shared by
 	senders map[*pubTrack]*webrtc.RTPTransceiver // what we forward, and where
 	// Transceivers whose track we removed, kept for that track's return to
 	// the stage or for another track of the same kind: parking waits for
@@ -304,9 +305,9 @@ type guest struct {
 	// freezes are the guest's camera freezes, from the frames the SFU
 	// forwards (health.go); it has its own lock.
 	freezes freezeMeter
-	// down is the loss the guest reports on what we send it (health.go);
-	// its own lock.
-	down downMeter
+	// reported is the loss the guest reports on what we send it
+	// (health.go); its own lock.
+	reported downMeter
 }
 
 // changed implements guestConn.
@@ -415,6 +416,9 @@ func (g *guest) teardown() {
 	}
 	g.life.wait()
 	g.st.sfu.sessions.remove(g.ufrag)
+	if g.down != nil {
+		g.st.sfu.downlinks.Delete(g.down)
+	}
 	if g.sock != nil {
 		_ = g.sock.ws.Close()
 	}
@@ -559,6 +563,8 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
 	g.pc = pc
+	g.down = &downlink{est: g.st.sfu.takeEstimator(pc)}
+	g.st.sfu.downlinks.Store(g.down, nil)
 	g.senders = make(map[*pubTrack]*webrtc.RTPTransceiver)
 	g.parking = make(map[*pubTrack]*webrtc.RTPTransceiver)
 	g.parked = make(map[*pubTrack]*webrtc.RTPTransceiver)
@@ -748,14 +754,17 @@ func (g *guest) sync() {
 		g.senders[t] = tr
 		if t.simul != nil {
 			if enc := sender.GetParameters().Encodings; len(enc) > 0 {
-				t.simul.own(enc[0].SSRC, g.id)
+				t.simul.own(enc[0].SSRC, g.id, g.down)
 			}
 		}
-		g.life.spawn(func() { drainRTCP(sender, t, &g.down) })
+		g.life.spawn(func() { drainRTCP(sender, t, &g.reported) })
 		if t.info.Kind == "video" {
 			g.added = append(g.added, t)
 		}
 		changed = true
+	}
+	if changed {
+		g.down.set(slices.Collect(maps.Keys(g.senders)))
 	}
 	if !changed && !g.restart {
 		return

@@ -3,7 +3,6 @@ package studio
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -333,28 +332,10 @@ func (d *downMeter) take() (loss float64, reported bool) {
 	return loss, reported
 }
 
-// bitRate measures the bit rate of a stream over windows of a second.
-// One goroutine counts; any reads.
-type bitRate struct {
-	rate     atomic.Uint64 // bits per second over the last window
-	bits     uint64
-	winStart time.Time
-}
-
-func (b *bitRate) count(n int, now time.Time) {
-	b.bits += uint64(n) * 8
-	if b.winStart.IsZero() {
-		b.winStart = now
-	} else if d := now.Sub(b.winStart); d >= time.Second {
-		b.rate.Store(uint64(float64(b.bits) / d.Seconds()))
-		b.bits, b.winStart = 0, now
-	}
-}
-
 // sawPacket notes a packet of a guest's track sent as it comes (not
 // simulcast): its share of the bit rate, and a frame's end.
 func (t *pubTrack) sawPacket(pkt *rtp.Packet, now time.Time) {
-	t.sent.count(len(pkt.Payload), now)
+	t.rate.count(len(pkt.Payload), now)
 	t.frameEnd(pkt.Marker, now)
 }
 
@@ -367,7 +348,7 @@ func (g *guest) downlink() (d Downlink, reported bool) {
 	for t, tr := range g.senders {
 		if t.simul == nil {
 			if t.info.Kind != "audio" || !t.muted.Load() {
-				bits += t.sent.rate.Load()
+				bits += t.rate.Load()
 			}
 			continue
 		}
@@ -382,8 +363,14 @@ func (g *guest) downlink() (d Downlink, reported bool) {
 		}
 	}
 	d.Kbps = int(bits / 1000)
-	d.Loss, reported = g.down.take()
-	d.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
+	d.Loss, reported = g.reported.take()
+	// The whole connection's send-side estimate where the guest sends
+	// transport-cc feedback; else what its simulcast cameras' switchers go by.
+	if e, ok := g.down.estimator().estimate(); ok {
+		d.EstimateKbps = int(e / 1000)
+	} else {
+		d.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
+	}
 	return d, reported
 }
 
@@ -392,24 +379,36 @@ func (g *guest) downlink() (d Downlink, reported bool) {
 // binding.estimate); 0 while none does.
 func (f *sfu) estimateFor(id string) uint64 {
 	f.mu.Lock()
-	var ts []*simulcastLocal
+	var ts []*pubTrack
 	for _, pts := range f.tracks {
 		for _, t := range pts {
 			if t.simul != nil {
-				ts = append(ts, t.simul)
+				ts = append(ts, t)
 			}
 		}
 	}
 	f.mu.Unlock()
-	var sum uint64
-	for _, s := range ts {
+	// The estimates are read outside the simulcast locks: a binding's
+	// share takes its downlink's lock, which is never held around them.
+	type own struct {
+		b *binding
+		t *pubTrack
+	}
+	var owns []own
+	for _, t := range ts {
+		s := t.simul
 		s.mu.RLock()
 		for _, b := range s.bindings {
 			if s.owners[b.ssrc] == id {
-				sum += b.estimate()
+				owns = append(owns, own{b, t})
 			}
 		}
 		s.mu.RUnlock()
+	}
+	var sum uint64
+	for _, o := range owns {
+		e, _ := o.b.estimate(o.t)
+		sum += e
 	}
 	return sum
 }

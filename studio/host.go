@@ -2,6 +2,8 @@ package studio
 
 import (
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -11,7 +13,8 @@ import (
 
 // StartHostFeed sends the host's camera and mic to every guest: it starts
 // a conference encoder (VP8 + Opus, package feed) whose output goes out as
-// the host's tracks. The host's source writes into the returned feed (as
+// the host's tracks. Its video's bit rate follows the slowest receiving
+// guest's downlink (followDownlinks). The host's source writes into the returned feed (as
 // well as into the program: encode.Tee). stop takes the tracks away and
 // ends the encoder; it is safe to call twice.
 func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err error) {
@@ -47,7 +50,8 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	if err != nil {
 		return nil, nil, err
 	}
-	removeVideo, err := s.AddHostTrack(video, f.RequestKeyframe)
+	top := f.VideoBitRate()
+	vt, removeVideo, err := s.addHostTrack(video, f.RequestKeyframe, uint64(top))
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -58,11 +62,60 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		f.Close()
 		return nil, nil, err
 	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.followDownlinks(vt, f, top, done)
+	}()
+	var once sync.Once
 	return f, func() {
-		removeVideo()
-		removeAudio()
-		f.Close()
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			removeVideo()
+			removeAudio()
+			f.Close()
+		})
 	}, nil
+}
+
+// hostRateEvery is how often the host's feed follows the guests'
+// downlinks.
+const hostRateEvery = 2 * time.Second
+
+// followDownlinks sets the bit rate of the host's video feed (track t, at
+// most top bits/s) to the least share of any receiving guest's send-side
+// estimate (downlink.go), every hostRateEvery, until done: one encoding
+// for everyone, so the slowest guest sets it for all. Each change opens
+// the encoder anew with a keyframe, so only a change of a fifth or more
+// is made (or back to top).
+//
+// Interim (issue #10): the host's feed in two or three sizes, each guest
+// given the one its estimate fits through the same switcher as a guest's
+// camera, would spare the others; see the README.
+func (s *Studio) followDownlinks(t *pubTrack, f *feed.Feed, top int, done <-chan struct{}) {
+	tick := time.NewTicker(hostRateEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		cur := f.VideoBitRate()
+		want := top
+		if share, ok := s.sfu.leastShare(t, func() uint64 { return uint64(cur) }); ok {
+			want = min(top, int(share))
+		}
+		if d := want - cur; d >= cur/5 || -d >= cur/5 || (want == top && cur != top) {
+			s.log.Debug("host feed bit rate", "from", cur, "to", want)
+			f.SetVideoBitRate(want)
+		}
+	}
 }
 
 // opusSilence is one Opus frame of silence (a CELT-only fullband 20 ms

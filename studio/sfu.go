@@ -14,6 +14,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -100,6 +102,14 @@ type sfu struct {
 	// followMove (move.go).
 	sessions iceSessions
 
+	// estimators are the send-side estimates (downlink.go) of
+	// PeerConnections made but not yet taken by their guest, by the
+	// PeerConnection's ID.
+	estimators sync.Map
+	// downlinks is every guest's downlink (key *downlink), for the
+	// host's feed to follow (host.go).
+	downlinks sync.Map
+
 	mu     sync.Mutex
 	tracks map[string][]*pubTrack // by publisher ID
 }
@@ -130,6 +140,29 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 		return nil, fmt.Errorf("sfu: simulcast: %w", err)
 	}
 	f.reg = &interceptor.Registry{}
+	// A send-side bandwidth estimate of each guest's downlink from its
+	// transport-cc feedback (downlink.go). First in the registry, nearest
+	// the network: it sees each packet after the header extension
+	// interceptor below has numbered it, and before the NACK responder
+	// so that retransmissions count. No pacer: the SFU forwards what
+	// the guests send as they send it (their own pacers smoothed it), and
+	// a pacer per receiver would add its queue to every packet's delay.
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		bwe, err := gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEInitialBitrate(initialEstimate), gcc.WithLoggerFactory(f.lf))
+		if err != nil {
+			return nil, err
+		}
+		return &estimator{BandwidthEstimator: bwe}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: bandwidth estimator: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) { f.estimators.Store(id, e) })
+	f.reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(f.media, f.reg); err != nil {
+		return nil, fmt.Errorf("sfu: transport-cc: %w", err)
+	}
 	// NACK (generator and responder), RTCP sender/receiver reports and the
 	// TWCC header extension + feedback that Chromium's bandwidth estimation
 	// needs.
@@ -318,6 +351,14 @@ func (f *sfu) close() {
 	}
 }
 
+// takeEstimator is the send-side estimate of the PeerConnection pc, nil if
+// it has none.
+func (f *sfu) takeEstimator(pc *webrtc.PeerConnection) *estimator {
+	e, _ := f.estimators.LoadAndDelete(pc.ID())
+	est, _ := e.(*estimator)
+	return est
+}
+
 // udpAddr is the bound ICE UDP address.
 func (f *sfu) udpAddr() net.Addr { return f.udpConn.LocalAddr() }
 
@@ -456,7 +497,8 @@ type pubTrack struct {
 	ended    atomic.Bool                 // out of the table for good
 	lastPLI  atomic.Int64                // unix nanoseconds
 	dropped  atomic.Uint64
-	sent     bitRate // guests' tracks sent as they come: their bit rate (health.go)
+	rate     rateMeter // guests' single-stream tracks: what forward reads (the downlink split, health.go)
+	maxRate  uint64    // the host's feed: the most it is sent at, bits/s; 0 for others
 	log      *slog.Logger
 
 	simul   *simulcastLocal          // simulcast: what subscribers are sent (= local)
@@ -506,6 +548,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 	if simulcast {
 		t := &pubTrack{info: info, session: session, log: log.With("track", info.TrackID, "codec", c.MimeType, "simulcast", true)}
 		t.simul = newSimulcastLocal(c.RTPCodecCapability, info.TrackID, stream, t.log)
+		t.simul.track = t
 		t.local = t.simul
 		t.keyframe = func() {
 			for _, l := range t.layersInUse() {
@@ -659,6 +702,7 @@ func (t *pubTrack) forward() {
 			}
 			return
 		}
+		t.sawPacket(pkt, time.Now())
 		// The publisher's header extensions go no further: their IDs were
 		// negotiated on its leg and mean other things on each
 		// subscriber's (a pion subscriber took a Chromium guest's mid
@@ -666,7 +710,6 @@ func (t *pubTrack) forward() {
 		// each leg's interceptors add their own (transport-cc). WriteRTP
 		// fails only for subscribers whose connection is closing; their
 		// session will remove them.
-		t.sawPacket(pkt, time.Now())
 		if t.info.Kind != "audio" || !t.muted.Load() {
 			fw := *pkt
 			fw.Header.Extension, fw.Header.Extensions = false, nil

@@ -45,13 +45,33 @@ type layer struct {
 	remote *webrtc.TrackRemote
 	pli    func() // asks the publisher for a keyframe of this layer
 
-	size     atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
-	rate     atomic.Uint64 // bits per second over the last second
-	lastAt   atomic.Int64  // unix nanoseconds of its latest packet
-	since    atomic.Int64  // unix nanoseconds of its first packet after a silence
-	lastPLI  atomic.Int64  // unix nanoseconds
-	bits     uint64        // since winStart; forwarding goroutine only
-	winStart time.Time     // forwarding goroutine only
+	size    atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
+	rate    rateMeter
+	lastAt  atomic.Int64 // unix nanoseconds of its latest packet
+	since   atomic.Int64 // unix nanoseconds of its first packet after a silence
+	lastPLI atomic.Int64 // unix nanoseconds
+}
+
+// rateMeter measures a stream's bit rate over windows of a second: one
+// goroutine counts, any may Load.
+type rateMeter struct {
+	rate     atomic.Uint64 // bits per second over the last window
+	bits     uint64        // since winStart; the counting goroutine only
+	winStart time.Time     // the counting goroutine only
+}
+
+// Load is the rate over the last window, bits per second; 0 before one.
+func (m *rateMeter) Load() uint64 { return m.rate.Load() }
+
+// count notes n bytes sent or received at now.
+func (m *rateMeter) count(n int, now time.Time) {
+	m.bits += uint64(n) * 8
+	if m.winStart.IsZero() {
+		m.winStart = now
+	} else if d := now.Sub(m.winStart); d >= time.Second {
+		m.rate.Store(uint64(float64(m.bits) / d.Seconds()))
+		m.bits, m.winStart = 0, now
+	}
 }
 
 // height of the layer's pictures, 0 if unknown.
@@ -64,13 +84,7 @@ func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time) bool {
 	if now.UnixNano()-l.lastAt.Swap(now.UnixNano()) >= int64(layerLive) {
 		l.since.Store(now.UnixNano())
 	}
-	l.bits += uint64(len(pkt.Payload)) * 8
-	if l.winStart.IsZero() {
-		l.winStart = now
-	} else if d := now.Sub(l.winStart); d >= time.Second {
-		l.rate.Store(uint64(float64(l.bits) / d.Seconds()))
-		l.bits, l.winStart = 0, now
-	}
+	l.rate.count(len(pkt.Payload), now)
 	key, w, h := keyframe.Start(mime, pkt.Payload)
 	if key && h > 0 {
 		l.size.Store(uint64(w)<<32 | uint64(h))
@@ -94,6 +108,7 @@ type layerStat struct {
 	height int    // of its pictures, 0 if not known
 	rate   uint64 // bits per second, 0 if not known
 	live   bool   // packets came within layerLive
+	cur    bool   // the receiver gets it now
 }
 
 // better says whether layer a is higher than b: taller pictures, or for
@@ -326,7 +341,7 @@ func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 	stats := make([]layerStat, len(layers))
 	for i, l := range layers {
 		live := flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
-		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live}
+		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live, cur: l == cur}
 	}
 	return stats
 }
@@ -334,16 +349,18 @@ func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 // simulcastLocal is what guests are sent of a simulcast track: a TrackLocal
 // that pion binds once per receiving guest (as it does a
 // TrackLocalStaticRTP), each binding with its own switcher. mu guards
-// bindings and owners.
+// bindings, owners and downs.
 type simulcastLocal struct {
 	log      *slog.Logger
 	codec    webrtc.RTPCodecCapability
 	id       string
 	streamID string
+	track    *pubTrack // the track it sends, for its share of a downlink
 
 	mu       sync.RWMutex
 	bindings []*binding
-	owners   map[webrtc.SSRC]string // sender SSRC → the receiving guest's ID
+	owners   map[webrtc.SSRC]string    // sender SSRC → the receiving guest's ID
+	downs    map[webrtc.SSRC]*downlink // sender SSRC → the receiving guest's downlink
 }
 
 // binding is one receiving guest of a simulcast track: pion's
@@ -359,10 +376,17 @@ type binding struct {
 	// (lossBudget). Written by the receiver's RTCP reader.
 	byREMB atomic.Uint64
 	byLoss atomic.Uint64
+	// down is the receiver's send-side estimate (downlink.go), set once
+	// the receiving guest owns the binding (own); climb holds back its
+	// tries up. An atomic, not s.mu: the switcher's choice reads it
+	// while write holds s.mu for reading, and a second RLock behind a
+	// waiting Lock (own) would deadlock.
+	down  atomic.Pointer[downlink]
+	climb climber
 }
 
 func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log *slog.Logger) *simulcastLocal {
-	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, log: log}
+	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, downs: map[webrtc.SSRC]*downlink{}, log: log}
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -376,9 +400,14 @@ func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 		return codec, err
 	}
 	b := &binding{id: ctx.ID(), ssrc: ctx.SSRC(), out: out}
-	b.sw.choose = func(ls []layerStat) int { return fitRate(ls, b.estimate()) }
-	b.sw.log, b.sw.budget = s.log.With("ssrc", b.ssrc), b.estimate
+	b.sw.choose = func(ls []layerStat) int { return b.choose(ls, s.track, time.Now()) }
+	b.sw.log = s.log.With("ssrc", b.ssrc)
+	b.sw.budget = func() uint64 {
+		budget, _ := b.estimate(s.track)
+		return budget
+	}
 	s.mu.Lock()
+	b.setDown(s.downs[b.ssrc], s.track)
 	s.bindings = append(s.bindings, b)
 	s.mu.Unlock()
 	return codec, nil
@@ -392,6 +421,7 @@ func (s *simulcastLocal) Unbind(ctx webrtc.TrackLocalContext) error {
 		if b.id == ctx.ID() {
 			s.bindings = slices.Delete(s.bindings, i, i+1)
 			delete(s.owners, b.ssrc)
+			delete(s.downs, b.ssrc)
 			return b.out.Unbind(ctx)
 		}
 	}
@@ -403,14 +433,55 @@ func (s *simulcastLocal) RID() string               { return "" }
 func (s *simulcastLocal) StreamID() string          { return s.streamID }
 func (s *simulcastLocal) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeVideo }
 
-// estimate is the receiver's downlink share for this track: its own
-// estimate (REMB) if it sends one, else the one from its loss reports,
-// else 0 (not known).
-func (b *binding) estimate() uint64 {
+// estimate is the receiver's downlink share for track t: its own estimate
+// (REMB) if it sends one, else its share of our send-side estimate from
+// its transport-cc feedback (downlink.go), else the one from its loss
+// reports, else 0 (not known); and whether it is the send-side one.
+func (b *binding) estimate(t *pubTrack) (uint64, bool) {
 	if r := b.byREMB.Load(); r > 0 {
-		return r
+		return r, false
 	}
-	return b.byLoss.Load()
+	if d := b.down.Load(); d != nil {
+		if share, ok := d.share(t); ok {
+			return share, true
+		}
+	}
+	return b.byLoss.Load(), false
+}
+
+// choose is the layer the receiver of track t should get now.
+func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
+	budget, sendSide := b.estimate(t)
+	if !sendSide {
+		return fitRate(ls, budget)
+	}
+	i := fitEstimate(ls, budget, b.climb.may(now))
+	if c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live }); c >= 0 && i >= 0 {
+		switch {
+		case better(ls[c], ls[i]):
+			b.climb.fell(now)
+		case better(ls[i], ls[c]) && !b.down.Load().mayClimb(now):
+			// Another of the receiver's tracks just went up: this one
+			// waits its turn.
+			return c
+		}
+	}
+	return i
+}
+
+// setDown gives the binding of track t its receiver's downlink, and tells
+// the downlink what t sends it.
+func (b *binding) setDown(d *downlink, t *pubTrack) {
+	if d == nil {
+		return
+	}
+	b.down.Store(d)
+	d.use(t, func() uint64 {
+		if l := b.current(); l != nil {
+			return l.rate.Load()
+		}
+		return 0
+	})
 }
 
 // current is the layer the receiver gets now; nil before the first, and
@@ -464,11 +535,20 @@ func (s *simulcastLocal) write(layers []*layer, l *layer, pkt *rtp.Packet, key b
 	}
 }
 
-// own records which guest receives the track through the sender of ssrc.
-func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string) {
+// own records which guest receives the track through the sender of ssrc,
+// and its downlink.
+func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string, down *downlink) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owners[ssrc] = guest
+	if down != nil {
+		s.downs[ssrc] = down
+		for _, b := range s.bindings {
+			if b.ssrc == ssrc {
+				b.setDown(down, s.track)
+			}
+		}
+	}
 }
 
 // bindingOf is the binding sending on ssrc, or nil.

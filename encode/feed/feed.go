@@ -56,6 +56,7 @@ type Feed struct {
 
 	video, audio func(Sample)
 	keyframe     atomic.Bool
+	videoRate    atomic.Int64 // bits/s the video encoder should run at (SetVideoBitRate)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -98,6 +99,7 @@ func New(cfg Config, video, audio func(Sample)) (*Feed, error) {
 		venc.Free()
 		return nil, err
 	}
+	f.videoRate.Store(int64(cfg.VideoBitRate))
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.wg.Add(2)
 	go f.runVideo(venc)
@@ -175,9 +177,22 @@ func (f *Feed) WriteAudio(pcm []float32, rate, channels int) error {
 // lost packets.
 func (f *Feed) RequestKeyframe() { f.keyframe.Store(true) }
 
+// SetVideoBitRate changes the video's bit rate from the next picture on,
+// which is then a keyframe (the encoder is opened anew: FFmpeg's libvpx
+// wrapper takes no new rate while it runs). Between 50 kb/s and the
+// Config's VideoBitRate; call it seldom (the studio does, at most every
+// few seconds, and only for a change that matters).
+func (f *Feed) SetVideoBitRate(bps int) {
+	f.videoRate.Store(int64(min(max(bps, 50_000), f.cfg.VideoBitRate)))
+}
+
+// VideoBitRate is the rate the video is encoded at now, bits/s.
+func (f *Feed) VideoBitRate() int { return int(f.videoRate.Load()) }
+
 func (f *Feed) runVideo(cc *astiav.CodecContext) {
 	defer f.wg.Done()
-	defer cc.Free()
+	defer func() { cc.Free() }() // the encoder of the moment
+	rate := int64(f.cfg.VideoBitRate)
 	frame := astiav.AllocFrame()
 	defer frame.Free()
 	frame.SetWidth(f.cfg.Width)
@@ -227,6 +242,18 @@ func (f *Feed) runVideo(cc *astiav.CodecContext) {
 		if err != nil {
 			f.log.Warn("feed picture", "err", err)
 			continue
+		}
+		if want := f.videoRate.Load(); want != rate {
+			cfg := f.cfg
+			cfg.VideoBitRate = int(want)
+			if next, err := openVP8(cfg); err != nil {
+				f.log.Warn("feed VP8 at a new bit rate", "bps", want, "err", err)
+			} else {
+				cc.Free()
+				cc = next
+				f.keyframe.Store(true)
+			}
+			rate = want // tried once per change
 		}
 		frame.SetPts(n)
 		n++

@@ -166,3 +166,45 @@ func TestFeedRestsWithoutReceivers(t *testing.T) {
 		t.Errorf("active: %d video samples (first a keyframe: %v), %d audio; want ~30, a keyframe first, ~50", len(video), len(video) > 0 && video[0], audio)
 	}
 }
+
+// A feed told to send less (its guests' downlinks are short) encodes a
+// keyframe at the new rate and sends about that much from then on.
+func TestFeedFollowsItsBitRate(t *testing.T) {
+	var mu sync.Mutex
+	var bytes int
+	var keys int
+	f, err := feed.New(feed.Config{VideoBitRate: 800_000}, func(s feed.Sample) {
+		mu.Lock()
+		defer mu.Unlock()
+		bytes += len(s.Data)
+		if s.Data[0]&1 == 0 {
+			keys++
+		}
+	}, func(feed.Sample) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pat, _ := testpattern.New(640, 360, 30)
+	rate := func(d time.Duration) (bps, keyframes int) {
+		mu.Lock()
+		bytes, keys = 0, 0
+		mu.Unlock()
+		start := time.Now()
+		for n := int64(0); time.Since(start) < d; n++ {
+			f.WriteVideo(pat.Frame(n))
+			time.Sleep(time.Until(start.Add(time.Duration(n+1) * time.Second / 30)))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return int(float64(bytes*8) / d.Seconds()), keys
+	}
+	rate(time.Second) // the first keyframe and the rate control settle
+	high, _ := rate(2 * time.Second)
+	f.SetVideoBitRate(150_000)
+	low, keys := rate(2 * time.Second)
+	t.Logf("at 800 kb/s: %d kb/s; told 150 kb/s: %d kb/s (%d keyframes)", high/1000, low/1000, keys)
+	if f.VideoBitRate() != 150_000 || low > 250_000 || low > high/2 || keys < 1 {
+		t.Errorf("told 150 kb/s: sends %d b/s (was %d) with %d keyframes", low, high, keys)
+	}
+}

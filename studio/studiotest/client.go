@@ -85,6 +85,13 @@ type Options struct {
 	// REMB, if > 0, is the downlink the client tells the studio it has,
 	// in bits per second: a REMB for each video it receives, every 500 ms.
 	REMB uint64
+	// Downlink, if set, caps what the client receives (Cap): a slow
+	// downlink, seen by the studio in the client's transport-cc feedback.
+	Downlink *Cap
+	// NoTWCC makes the client negotiate no transport-cc: it sends the
+	// studio no feedback to estimate its downlink from, as an older
+	// browser, and gets every simulcast camera's top layer.
+	NoTWCC bool
 }
 
 // Layer is one simulcast encoding a Client sends.
@@ -259,12 +266,25 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
+	if opt.Downlink != nil {
+		// Nearest the network: the TWCC feedback generator above it
+		// notes each packet's arrival when it leaves the bottleneck.
+		reg.Add(opt.Downlink)
+	}
 	if opt.DropEvery > 0 || opt.LoseEvery > 0 {
 		// First in the chain is nearest the network: the NACK responder
 		// above it has cached what it drops, as with real loss.
 		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery})
 	}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if opt.NoTWCC {
+		// RegisterDefaultInterceptors without ConfigureTWCCSender.
+		if err := webrtc.ConfigureNack(m, reg); err != nil {
+			return nil, err
+		}
+		if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+			return nil, err
+		}
+	} else if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
 	}
 	if len(opt.Simulcast) > 0 {
@@ -273,6 +293,14 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		}
 	}
 	se := webrtc.SettingEngine{}
+	if opt.Downlink != nil {
+		// The Cap drops packets after SRTP has seen them, so SRTP would
+		// refuse their retransmissions as replays; the NACK generator
+		// would ask for them again and again, and each retransmission
+		// would reach the TWCC feedback as lost. On a real link the
+		// packet never arrived and its retransmission is welcome.
+		se.DisableSRTPReplayProtection(true)
+	}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if tcpOnly {
@@ -549,6 +577,14 @@ func (c *Client) Resignal(ctx context.Context) (kept bool, err error) {
 	c.wg.Add(1)
 	go c.readLoop(ws)
 	return welcome.Keep, nil
+}
+
+// RemoteSDP is the studio's last description ("" before one).
+func (c *Client) RemoteSDP() string {
+	if d := c.pc.RemoteDescription(); d != nil {
+		return d.SDP
+	}
+	return ""
 }
 
 // RequestICERestart asks the studio for an ICE restart ("restart").
@@ -952,4 +988,104 @@ func (c *Client) RemoteCandidates() []string {
 		}
 	}
 	return out
+}
+
+// Cap is a bottleneck on a Client's downlink, as a slow access link is: a
+// queue drained at a rate, which holds at most capQueue of it and drops
+// what comes when it is full. Every packet the client receives (RTP of
+// every track) waits in it before the client's interceptors (TWCC
+// feedback, NACK, reports) see it. Set changes the rate at any time.
+type Cap struct {
+	bps atomic.Uint64 // 0: no cap
+
+	mu     sync.Mutex
+	freeAt time.Time // when the queue has drained what it holds
+}
+
+// capQueue is how long a Cap's queue may be: a typical home router's.
+const capQueue = 200 * time.Millisecond
+
+// NewCap caps a downlink at bps bits per second (0: no cap).
+func NewCap(bps uint64) *Cap {
+	c := &Cap{}
+	c.Set(bps)
+	return c
+}
+
+// Set changes the cap, bits per second; 0 lifts it.
+func (c *Cap) Set(bps uint64) { c.bps.Store(bps) }
+
+// NewInterceptor implements interceptor.Factory: one Cap is shared by
+// every PeerConnection that has it.
+func (c *Cap) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &capper{c: c}, nil
+}
+
+// wait is how long a packet of n bytes arriving now waits in the queue,
+// or false if the queue is full.
+func (c *Cap) wait(n int, now time.Time) (time.Duration, bool) {
+	bps := c.bps.Load()
+	if bps == 0 {
+		return 0, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	start := c.freeAt
+	if start.Before(now) {
+		start = now
+	}
+	if start.Sub(now) > capQueue {
+		return 0, false
+	}
+	c.freeAt = start.Add(time.Duration(float64(n*8) / float64(bps) * float64(time.Second)))
+	return c.freeAt.Sub(now), true
+}
+
+type capper struct {
+	interceptor.NoOp
+	c *Cap
+}
+
+// BindRemoteStream reads the stream as it arrives (a goroutine of its
+// own, until the stream's reader fails) into the queue, and hands each
+// packet on when it leaves it.
+func (p *capper) BindRemoteStream(_ *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+	type queued struct {
+		pkt    []byte
+		a      interceptor.Attributes
+		err    error
+		leaves time.Time
+	}
+	q := make(chan queued, 4096)
+	var once sync.Once
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		once.Do(func() {
+			go func() {
+				for {
+					buf := make([]byte, 1500)
+					n, a, err := r.Read(buf, nil)
+					if err != nil {
+						q <- queued{err: err}
+						return
+					}
+					now := time.Now()
+					d, ok := p.c.wait(n+28, now) // + IP and UDP headers
+					if !ok {
+						continue
+					}
+					select {
+					case q <- queued{pkt: buf[:n], a: a, leaves: now.Add(d)}:
+					default:
+					}
+				}
+			}()
+		})
+		e := <-q
+		if e.err != nil {
+			q <- e // for the next Read, if any
+			return 0, nil, e.err
+		}
+		time.Sleep(time.Until(e.leaves))
+		return copy(b, e.pkt), e.a, nil
+	})
 }

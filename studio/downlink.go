@@ -1,0 +1,294 @@
+package studio
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtcp"
+)
+
+// A receiving guest's downlink, estimated on our side (issue #10): the
+// studio stamps every packet it sends a guest with a transport-wide
+// sequence number (transport-cc), the guest's browser says when each
+// arrived (TWCC feedback, which Chromium sends instead of REMB), and
+// Google congestion control's send-side estimator (pion/interceptor's
+// gcc, draft-ietf-rmcat-gcc-02: delay gradient and loss) turns that into
+// bits per second for the whole connection. The estimate is divided
+// between the tracks the guest receives: audio and single-stream video
+// first, at what they send, the rest fairly between the simulcast
+// cameras, none getting more than its top layer needs; each camera's
+// switcher then fits a layer into its share.
+//
+// GCC never lets its estimate run more than 1.5 times ahead of what was
+// delivered (§5.5), and we send no probes: a receiver moved down would
+// never be moved up again by the estimate alone. So a receiver whose share
+// has headroom over the layer it gets (the estimator sees no congestion)
+// is tried one layer up; if the link can't carry it, the estimate falls
+// and it goes back down, and waits longer before the next try.
+
+// initialEstimate is where a send-side estimate starts, bits/s: it is not
+// used before the receiver's first feedback, and falls within a second to
+// what the link carries.
+const initialEstimate = 10_000_000
+
+// audioShare is what an audio track is assumed to take of a receiver's
+// downlink before its own rate is measured: Opus at the bit rate browsers
+// send speech, with headers.
+const audioShare = 64_000
+
+// upHeadroom is how far a receiver's share must exceed the rate of the
+// layer it gets before it is tried one layer up: GCC holds its estimate
+// near 1.5× what is delivered while it sees no congestion, and at or
+// below it when it does.
+const upHeadroom = 1.25
+
+// climbHold bounds the wait before a receiver moved down by its estimate
+// is tried one layer up again: the first wait, doubled at each move down
+// that follows within climbHoldMax of the last, up to climbHoldMax.
+const (
+	climbHold    = 2 * time.Second
+	climbHoldMax = 16 * time.Second
+)
+
+// climbGap is how long after one of a receiver's tracks went a layer up
+// the next may: the estimate needs a few feedbacks to answer.
+const climbGap = 500 * time.Millisecond
+
+// keepMargin: a receiver keeps the layer it gets while its share is at
+// least this part of the layer's rate — the estimate and the layer's
+// rate are both measured and wander; under congestion GCC sets its
+// estimate to 0.85 of what was delivered (§5.5), below this.
+const keepMargin = 0.9
+
+// estimator is the send-side bandwidth estimate of one guest's
+// connection: pion's, and whether any transport-cc feedback came (a
+// receiver that sends none, or not yet, has no estimate).
+type estimator struct {
+	cc.BandwidthEstimator
+	fed atomic.Bool
+}
+
+// WriteRTCP implements cc.BandwidthEstimator.
+func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error {
+	if !e.fed.Load() && slices.ContainsFunc(pkts, func(p rtcp.Packet) bool {
+		_, ok := p.(*rtcp.TransportLayerCC)
+		return ok
+	}) {
+		e.fed.Store(true)
+	}
+	return e.BandwidthEstimator.WriteRTCP(pkts, a)
+}
+
+// estimate is the connection's estimate, bits/s, and whether there is one.
+func (e *estimator) estimate() (uint64, bool) {
+	if e == nil || !e.fed.Load() {
+		return 0, false
+	}
+	return uint64(max(0, e.GetTargetBitrate())), true
+}
+
+// downlink is one receiving guest's estimate and the tracks it divides it
+// between. mu guards tracks and uses, which the guest's actor and the
+// tracks' bindings set; the switchers of the tracks read them.
+type downlink struct {
+	est *estimator // nil: no send-side estimate for this guest
+	// climbed is when a track last went one layer up (unix ns): one at a
+	// time, so that the estimate can answer before the next.
+	climbed atomic.Int64
+
+	mu     sync.Mutex
+	tracks []*pubTrack
+	uses   map[*pubTrack]func() uint64 // what a track sends this guest now, bits/s
+}
+
+// estimator is d's send-side estimator, nil without one (or without d).
+func (d *downlink) estimator() *estimator {
+	if d == nil {
+		return nil
+	}
+	return d.est
+}
+
+// set says which tracks the guest receives now.
+func (d *downlink) set(ts []*pubTrack) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tracks = ts
+	// What tracks gone from the guest sent it is of no more use (and
+	// would keep them alive for the guest's whole session).
+	maps.DeleteFunc(d.uses, func(t *pubTrack, _ func() uint64) bool { return !slices.Contains(ts, t) })
+}
+
+// use says how to tell what track t sends this guest now.
+func (d *downlink) use(t *pubTrack, rate func() uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.uses == nil {
+		d.uses = map[*pubTrack]func() uint64{}
+	}
+	d.uses[t] = rate
+}
+
+// mayClimb says whether a track may go one layer up at now, and if so
+// counts it as gone.
+func (d *downlink) mayClimb(now time.Time) bool {
+	last := d.climbed.Load()
+	return now.UnixNano()-last >= int64(climbGap) && d.climbed.CompareAndSwap(last, now.UnixNano())
+}
+
+// share is track t's part of the receiver's estimate, bits/s, and whether
+// there is an estimate at all. t is a simulcast camera, or a track whose
+// rate we set (the host's feed: maxRate).
+func (d *downlink) share(t *pubTrack) (uint64, bool) {
+	if d == nil {
+		return 0, false
+	}
+	total, ok := d.est.estimate()
+	if !ok {
+		return 0, false
+	}
+	d.mu.Lock()
+	ts := d.tracks
+	var fixed uint64
+	var uses []uint64
+	mine := -1
+	for _, o := range ts {
+		switch {
+		case o.simul != nil || o.maxRate > 0:
+			if o == t {
+				mine = len(uses)
+			}
+			var use uint64
+			if f := d.uses[o]; f != nil {
+				use = f()
+			}
+			uses = append(uses, use)
+		case o.rate.Load() > 0:
+			fixed += o.rate.Load()
+		case o.info.Kind == "audio":
+			fixed += audioShare
+		}
+	}
+	d.mu.Unlock()
+	if mine < 0 {
+		// Not listed yet (the guest's actor lists a track after it binds):
+		// as one more camera.
+		mine = len(uses)
+		uses = append(uses, 0)
+	}
+	return splitBudget(total, fixed, uses)[mine], true
+}
+
+// leastShare is the least share of track t that any receiving guest's
+// estimate gives it, and whether any has an estimate; use is what t sends
+// now.
+func (f *sfu) leastShare(t *pubTrack, use func() uint64) (uint64, bool) {
+	var least uint64
+	found := false
+	f.downlinks.Range(func(k, _ any) bool {
+		d := k.(*downlink)
+		d.mu.Lock()
+		gets := slices.Contains(d.tracks, t)
+		d.mu.Unlock()
+		if !gets {
+			return true
+		}
+		d.use(t, use)
+		if s, ok := d.share(t); ok && (!found || s < least) {
+			least, found = s, true
+		}
+		return true
+	})
+	return least, found
+}
+
+// splitBudget divides a receiver's estimate total between the tracks
+// whose rate we choose (its simulcast cameras, the host's feed) after
+// fixed (what its other tracks take) is set aside. uses are what each
+// sends it now. With room to spare, each gets what it uses and an equal
+// part of the rest (which lets one of them go a layer up); short, each is
+// cut by the same fraction (so the biggest give most back). Never 0,
+// which would mean no limit: at least minBudget each.
+func splitBudget(total, fixed uint64, uses []uint64) []uint64 {
+	shares := make([]uint64, len(uses))
+	if len(uses) == 0 {
+		return shares
+	}
+	var avail, sum uint64
+	if total > fixed {
+		avail = total - fixed
+	}
+	for _, u := range uses {
+		sum += u
+	}
+	for i, u := range uses {
+		switch {
+		case avail >= sum:
+			shares[i] = u + (avail-sum)/uint64(len(uses))
+		default:
+			shares[i] = uint64(float64(u) * float64(avail) / float64(sum))
+		}
+		shares[i] = max(minBudget, shares[i])
+	}
+	return shares
+}
+
+// fitEstimate picks the layer for a receiver whose share of its send-side
+// estimate is share bits/s: fitRate's choice, or, if climb, one layer
+// above the one it gets (cur) when the share has headroom over that
+// layer's rate (upHeadroom) — see the note at the top of the file.
+func fitEstimate(ls []layerStat, share uint64, climb bool) int {
+	i := fitRate(ls, share)
+	idx := ranked(ls)
+	c := slices.IndexFunc(idx, func(j int) bool { return ls[j].cur })
+	if i < 0 || c < 0 {
+		return i
+	}
+	if slices.Index(idx, i) > c && float64(share) >= keepMargin*float64(ls[idx[c]].rate) {
+		return idx[c] // within the margin: stays
+	}
+	if !climb || c == 0 || slices.Index(idx, i) < c {
+		return i // held back, at the top, or going up anyway
+	}
+	if r := ls[idx[c]].rate; r > 0 && float64(share) >= upHeadroom*float64(r) {
+		return idx[c-1]
+	}
+	return i
+}
+
+// climber holds back a receiver's tries one layer up (fitEstimate) after
+// its estimate moved it down. Only the switcher's choice uses it (one at
+// a time, see rechoose); mu for the race detector's peace.
+type climber struct {
+	mu      sync.Mutex
+	hold    time.Duration
+	downAt  time.Time
+	climbAt time.Time // no try up before
+}
+
+// may says whether the receiver may be tried one layer up at now.
+func (c *climber) may(now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !now.Before(c.climbAt)
+}
+
+// fell notes that the receiver was moved down at now.
+func (c *climber) fell(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold == 0 || now.Sub(c.downAt) > climbHoldMax {
+		c.hold = climbHold
+	} else {
+		c.hold = min(2*c.hold, climbHoldMax)
+	}
+	c.downAt, c.climbAt = now, now.Add(c.hold)
+}

@@ -1,0 +1,83 @@
+package studio
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestSplitBudget(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		total, fixed uint64
+		uses         []uint64
+		want         []uint64
+	}{
+		{"one camera takes what audio leaves", 1_000_000, 128_000, []uint64{500_000}, []uint64{872_000}},
+		{"room to spare: shared equally on top of what each uses", 1_000_000, 0, []uint64{400_000, 150_000}, []uint64{625_000, 375_000}},
+		{"short: each cut by the same fraction", 500_000, 100_000, []uint64{400_000, 100_000}, []uint64{320_000, 80_000}},
+		{"a newcomer not sending yet gets a part of the spare", 1_000_000, 0, []uint64{0, 400_000}, []uint64{300_000, 700_000}},
+		{"fixed takes it all: the least, not 0", 100_000, 200_000, []uint64{400_000, 400_000}, []uint64{minBudget, minBudget}},
+		{"nothing sent yet", 1_000_000, 0, []uint64{0, 0}, []uint64{500_000, 500_000}},
+		{"no cameras", 1_000_000, 64_000, nil, []uint64{}},
+	} {
+		if got := splitBudget(c.total, c.fixed, c.uses); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestFitEstimate(t *testing.T) {
+	cur := func(s layerStat) layerStat { s.cur = true; return s }
+	for _, c := range []struct {
+		name   string
+		layers []layerStat
+		share  uint64
+		climb  bool
+		want   int
+	}{
+		{"fits the top", []layerStat{l, cur(h), m}, 2_000_000, true, 1},
+		{"congested: down to what fits", []layerStat{l, cur(h), m}, 600_000, true, 2},
+		{"headroom over the bottom: one up, not two", []layerStat{cur(l), h, m}, 200_000, true, 2},
+		{"headroom, but held back", []layerStat{cur(l), h, m}, 200_000, false, 0},
+		{"no headroom: stays", []layerStat{cur(l), h, m}, 160_000, true, 0},
+		{"headroom over the middle: the top", []layerStat{l, h, cur(m)}, 700_000, true, 1},
+		{"fits higher than one up anyway", []layerStat{cur(l), h, m}, 2_000_000, true, 1},
+		{"none current yet: as fitRate", []layerStat{l, h, m}, 200_000, true, 0},
+		{"a little short of the current: stays", []layerStat{l, cur(h), m}, 1_400_000, true, 1},
+		{"well short of the current: down", []layerStat{l, cur(h), m}, 1_200_000, true, 2},
+	} {
+		if got := fitEstimate(c.layers, c.share, c.climb); got != c.want {
+			t.Errorf("%s: layer %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestClimberHoldsBackLongerAfterEachFall(t *testing.T) {
+	var c climber
+	t0 := time.Unix(1000, 0)
+	if !c.may(t0) {
+		t.Fatal("a receiver that never fell may climb")
+	}
+	var holds []time.Duration
+	at := t0
+	for range 6 {
+		c.fell(at)
+		wait := time.Duration(0)
+		for !c.may(at.Add(wait)) {
+			wait += time.Second
+		}
+		holds = append(holds, wait)
+		at = at.Add(wait)
+	}
+	want := []time.Duration{climbHold, 2 * climbHold, 4 * climbHold, 8 * climbHold, climbHoldMax, climbHoldMax}
+	if !slices.Equal(holds, want) {
+		t.Errorf("holds %v, want %v", holds, want)
+	}
+	// Long after the last fall, the next one holds back as the first.
+	at = at.Add(2 * climbHoldMax)
+	c.fell(at)
+	if c.may(at.Add(climbHold-time.Millisecond)) || !c.may(at.Add(climbHold)) {
+		t.Error("the hold did not start again from climbHold")
+	}
+}

@@ -66,8 +66,6 @@ func (e *FieldError) Error() string {
 // known.
 type fieldError struct{ field, value, why string }
 
-func (e fieldError) Error() string { return e.field + ": " + e.value + " " + e.why }
-
 // Store is the settings of this user, loaded once and saved on every change.
 // mu guards cur and serialises writes of the file, so two saves never race
 // on the temporary file or land out of order.
@@ -102,7 +100,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	var f file
-	var problems []error
+	var problems []fieldError
 	var typeErr *json.UnmarshalTypeError
 	switch err := json.Unmarshal(b, &f); {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
@@ -129,11 +127,10 @@ func Open(dir string) (*Store, error) {
 
 // fieldErrors names the file in each problem and fills in the value kept;
 // nil when there is none.
-func (s *Store) fieldErrors(problems []error) error {
+func (s *Store) fieldErrors(problems []fieldError) error {
 	var errs []error
 	for _, p := range problems {
-		fe := p.(fieldError)
-		errs = append(errs, &FieldError{File: s.path, Field: fe.field, Value: fe.value, Why: fe.why, Kept: s.cur.valueOf(fe.field)})
+		errs = append(errs, &FieldError{File: s.path, Field: p.field, Value: p.value, Why: p.why, Kept: s.cur.valueOf(p.field)})
 	}
 	return errors.Join(errs...)
 }

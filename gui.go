@@ -32,6 +32,12 @@ func runGUI(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "greenroom: %v\n", serr)
 		return 1
 	}
+	if serr != nil {
+		// A damaged file moved aside, or values out of range kept at their
+		// defaults: said here for whoever started us from a terminal, and
+		// in the window.
+		fmt.Fprintf(stderr, "greenroom: %v\n", serr)
+	}
 	log := newLogger(stderr, false)
 	set := st.Get()
 	out := set.Output
@@ -49,8 +55,9 @@ func runGUI(stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "guest link: %s\n", sess.studio.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", sess.studio.ControlURL())
 
-	// With a Store, Open's error can only be a damaged file, moved aside:
-	// the window says so, and which saved servers were left out.
+	// With a Store, Open's error is a damaged file moved aside or values
+	// kept at their defaults: the window says so, and which saved servers
+	// were left out.
 	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, errors.Join(serr, netErr), fyne.Do)
 	w.Run() // until the window closes; it ends a live show first
 	if err := sess.Close(); err != nil {

@@ -56,6 +56,9 @@ func changedShare(a, b image.Image, r image.Rectangle) float64 {
 // brought on stage, and the program preview moving. The screenshot is kept
 // in testdata/out/window.png.
 func TestWindowWithGuest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real browser and the real binary's window")
+	}
 	display := mediatest.StartXvfb(t, "1280x800")
 	home := t.TempDir()
 	// No STUN server and no port mapping: the test machine reaches nothing

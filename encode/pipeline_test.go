@@ -90,11 +90,14 @@ func checkProgram(t *testing.T, path string, want time.Duration) {
 	if v.Codec != "h264" || v.Profile != "High" || v.Width != 1280 || v.Height != 720 || v.PixFmt != "yuv420p" {
 		t.Errorf("%s: video %+v, want h264 High 1280x720 yuv420p", path, *v)
 	}
-	if v.FPS < 29 || v.FPS > 31 {
-		t.Errorf("%s: %.2f fps, want 30±1", path, v.FPS)
-	}
 	if a.Codec != "aac" || a.SampleRate != 48000 || a.Channels != 2 {
 		t.Errorf("%s: audio %+v, want aac 48000 Hz stereo", path, *a)
+	}
+	if mediatest.Race {
+		return // the rest is timing; see mediatest.Race
+	}
+	if v.FPS < 29 || v.FPS > 31 {
+		t.Errorf("%s: %.2f fps, want 30±1", path, v.FPS)
 	}
 	if d := pr.Duration; math.Abs(d-want.Seconds()) > 0.1*want.Seconds() {
 		t.Errorf("%s: duration %.2f s, want %.1f s ±10%%", path, d, want.Seconds())
@@ -199,7 +202,7 @@ func TestLiveToNginxAndRecording(t *testing.T) {
 	if s := rec.Stats(); s.State != stream.Closed {
 		t.Errorf("recorder after close: %s %v", s.State, s.Err)
 	}
-	if st := p.Stats(); st.Dropped > 3 || st.Latency <= 0 || st.Latency > time.Second {
+	if st := p.Stats(); !mediatest.Race && (st.Dropped > 3 || st.Latency <= 0 || st.Latency > time.Second) {
 		t.Errorf("pipeline: %d frames dropped on an idle machine, latency %v", st.Dropped, st.Latency)
 	}
 	checkProgram(t, file, ran)

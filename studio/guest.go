@@ -605,7 +605,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fmt.Errorf("apply answer: %w", err)
 	}
-	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, pc.SCTP().Transport().ICETransport())
+	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(pc))
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
 	g.mediaDue = time.After(mediaTimeout)
 	g.sync()
@@ -778,7 +778,7 @@ func (g *guest) sync() {
 		return
 	}
 	if g.restart {
-		g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, g.pc.SCTP().Transport().ICETransport())
+		g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(g.pc))
 		g.candidates = 0 // a new ICE session: the page gathers afresh
 	}
 	g.offering, g.restart = true, false

@@ -73,25 +73,43 @@ func (s *iceSession) watch(t *webrtc.ICETransport, moved func(from, to netip.Add
 	})
 }
 
-// file files s under t's local ufrag, new after each ICE restart, instead
-// of old, and returns it. A restart starts over: until pion selects a pair
-// again, followMove leaves the session to pion.
-func (ss *iceSessions) file(s *iceSession, old string, t *webrtc.ICETransport) string {
-	params, err := t.GetLocalParameters()
+// file files s under ufrag, our ICE username fragment, new after each ICE
+// restart, instead of old, and returns it. A restart starts over: until
+// pion selects a pair again, followMove leaves the session to pion.
+func (ss *iceSessions) file(s *iceSession, old, ufrag string) string {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	delete(ss.byUfrag, old)
-	if err != nil || params.UsernameFragment == "" {
+	if ufrag == "" {
 		return ""
 	}
-	if params.UsernameFragment != old {
+	if ufrag != old {
 		s.selected.Store(nil)
 	}
 	if ss.byUfrag == nil {
 		ss.byUfrag = make(map[string]*iceSession)
 	}
-	ss.byUfrag[params.UsernameFragment] = s
-	return params.UsernameFragment
+	ss.byUfrag[ufrag] = s
+	return ufrag
+}
+
+// localUfrag is our ICE username fragment, read from the local description
+// we just set (pion writes it there under its lock). Not from
+// ICETransport.GetLocalParameters: it reads the transport's gatherer
+// unlocked while the start of the transport that SetRemoteDescription
+// queues writes it (pion/webrtc v4.2.26 icetransport.go ensureGatherer
+// and StartContext), a data race -race found (issue #14).
+func localUfrag(pc *webrtc.PeerConnection) string {
+	d := pc.LocalDescription()
+	if d == nil {
+		return ""
+	}
+	for _, line := range strings.Split(d.SDP, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func (ss *iceSessions) remove(ufrag string) {

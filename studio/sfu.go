@@ -214,6 +214,15 @@ func (f *sfu) newAPI(public *PublicAddr) (*webrtc.API, error) {
 	// is refused as a replay, the NACKs go on forever and the guest's
 	// picture stays frozen in the program (pion/webrtc#1477).
 	se.SetSRTPReplayProtectionWindow(srtpReplayWindow)
+	// Only a guest's session closes its PeerConnection, on its own loop:
+	// pion would close it from a goroutine of its own when the DTLS
+	// connection ends (the guest's close_notify, a failed handshake),
+	// racing the session's GetStats (quality.go; pion writes the stats
+	// getter in close unlocked, -race found it, issue #14). A failed
+	// handshake still fails the connection, which ends the session; a
+	// page that closed its connection has closed its socket too, or stops
+	// answering ICE.
+	se.DisableCloseByDTLS(true)
 	se.SetICEUDPMux(f.udpMux)
 	if f.tcpMux != nil {
 		se.SetICETCPMux(f.tcpMux)

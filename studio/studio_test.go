@@ -23,6 +23,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"greenroom/encode/mediatest"
 	"greenroom/studio"
 	"greenroom/studio/signal"
 	"greenroom/studio/studiotest"
@@ -119,7 +120,13 @@ func testLogLevel() slog.Level {
 // eventually polls cond until it holds or the time is up.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	wait := 15 * time.Second
+	if mediatest.Race {
+		// Ten guests' decoders and the program, several times slower, on
+		// two cores (TestSimulcastTenGuestsInTheProgram took 21 s).
+		wait *= 3
+	}
+	deadline := time.Now().Add(wait)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -890,6 +892,29 @@ func TestDamagedSettingsShown(t *testing.T) {
 	s.ShowError(&settings.DamagedError{Path: "/x/settings.json", Saved: "/x/settings.json.corrupt-1"})
 	if msg := bannerText(s); !strings.Contains(msg, "damaged") {
 		t.Errorf("banner %q", msg)
+	}
+}
+
+// A value out of range in the settings file reaches the window's banner
+// as Open words it: the file, the field, the value kept.
+func TestBadSettingsFieldShown(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(`{"reconnect_grace_seconds": 1, "output": {"width": 1280, "height": 720, "fps": 500}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := settings.Open(dir)
+	var fe *settings.FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Open: %v, want a *settings.FieldError", err)
+	}
+	f := newFake()
+	s, _ := open(t, f, nil)
+	s.ShowError(err)
+	msg := bannerText(s)
+	for _, want := range []string{`settings.json: "reconnect_grace_seconds": 1 is out of range (2–600 s); keeping 10`, `"output.fps": 500 is out of range (1–60); keeping 30`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("banner %q, want it to say %q", msg, want)
+		}
 	}
 }
 

@@ -105,10 +105,19 @@ func TestGoldenNameTags(t *testing.T) {
 }
 
 // renderOnce renders the cast in sc on a fresh 720p compositor.
+// newStill is a 720p compositor for golden pictures: the cast's frames,
+// put once, never count as stalled (StallAfter), however long the
+// rendering takes (scaling a brand's overlay takes seconds under -race).
+func newStill(t *testing.T) *Compositor {
+	c := New(1280, 720)
+	c.StallAfter = time.Hour
+	t.Cleanup(c.Close)
+	return c
+}
+
 func renderOnce(t *testing.T, cs *cast, sc scene.Scene) *image.YCbCr {
 	t.Helper()
-	c := New(1280, 720)
-	t.Cleanup(c.Close)
+	c := newStill(t)
 	if err := c.SetScene(sc); err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +145,7 @@ func TestGoldenAvatars(t *testing.T) {
 // the top-right corner and a full-frame overlay (a coloured edge).
 func TestGoldenBrand(t *testing.T) {
 	cs := newCast(4)
-	c := New(1280, 720)
-	defer c.Close()
+	c := newStill(t)
 	b := scene.Brand{
 		Colour:     color.RGBA{0x7c, 0x3a, 0xed, 255},
 		Background: color.RGBA{0xe2, 0xe8, 0xf0, 255},

@@ -33,7 +33,8 @@ func FuzzOpen(f *testing.F) {
 		}
 		s, err := Open(dir)
 		var damaged *DamagedError
-		if err != nil && !errors.As(err, &damaged) {
+		var field *FieldError
+		if err != nil && !errors.As(err, &damaged) && !errors.As(err, &field) {
 			t.Fatalf("Open: %v", err)
 		}
 		if s == nil {

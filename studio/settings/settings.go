@@ -280,26 +280,67 @@ func Defaults() Settings {
 
 // fillDefaults replaces missing or out-of-range values (an older file, a
 // hand edit) with the defaults, so the rest of the program can trust them.
-func (s *Settings) fillDefaults() {
+// It returns a problem for each value that was given (not zero: absent in
+// an older file) and out of range.
+func (s *Settings) fillDefaults() []fieldError {
 	d := Defaults()
+	var problems []fieldError
+	bad := func(field string, value any, why string) {
+		problems = append(problems, fieldError{field: field, value: fmt.Sprint(value), why: why})
+	}
 	if !validSize(s.Output.Width, s.Output.Height) {
+		if s.Output.Width != 0 || s.Output.Height != 0 {
+			bad("output", fmt.Sprintf("%d×%d", s.Output.Width, s.Output.Height), "is not a size the encoder makes (1280×720 or 1920×1080)")
+		}
 		s.Output.Width, s.Output.Height = d.Output.Width, d.Output.Height
 	}
 	if s.Output.FPS < 1 || s.Output.FPS > 60 {
+		if s.Output.FPS != 0 {
+			bad("output.fps", s.Output.FPS, "is out of range (1–60)")
+		}
 		s.Output.FPS = d.Output.FPS
 	}
 	if s.Output.VideoKbps < 300 || s.Output.VideoKbps > 50000 {
+		if s.Output.VideoKbps != 0 {
+			bad("output.video_kbps", s.Output.VideoKbps, "is out of range (300–50000 kb/s)")
+		}
 		s.Output.VideoKbps = DefaultKbps(s.Output.Height)
 	}
 	if s.RecordingDir == "" {
 		s.RecordingDir = d.RecordingDir
 	}
 	if s.Window.Width < 320 || s.Window.Height < 240 {
+		if s.Window.Width != 0 || s.Window.Height != 0 {
+			bad("window", fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height), "is smaller than 320×240")
+		}
 		s.Window = d.Window
 	}
 	if checkGrace(s.ReconnectGrace) != nil {
+		if s.ReconnectGrace != 0 {
+			bad("reconnect_grace_seconds", s.ReconnectGrace.Seconds(), fmt.Sprintf("is out of range (%d–%d s)",
+				int(studio.MinReconnectGrace/time.Second), int(studio.MaxReconnectGrace/time.Second)))
+		}
 		s.ReconnectGrace = d.ReconnectGrace
 	}
+	return problems
+}
+
+// valueOf is the value of a field of the file as the user would write it,
+// for the messages of Open; "the default" for a field it does not know.
+func (s Settings) valueOf(field string) string {
+	switch field {
+	case "output", "output.width", "output.height":
+		return fmt.Sprintf("%d×%d", s.Output.Width, s.Output.Height)
+	case "output.fps":
+		return strconv.Itoa(s.Output.FPS)
+	case "output.video_kbps":
+		return strconv.Itoa(s.Output.VideoKbps)
+	case "window", "window.width", "window.height":
+		return fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height)
+	case "reconnect_grace_seconds":
+		return strconv.Itoa(int(s.ReconnectGrace / time.Second))
+	}
+	return "the default"
 }
 
 func validSize(w, h int) bool {

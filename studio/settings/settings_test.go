@@ -162,9 +162,8 @@ func TestPermissions(t *testing.T) {
 
 func TestDamagedFile(t *testing.T) {
 	for name, content := range map[string]string{
-		"truncated":  `{"destinations": [{"id": "d1", "stream_key": "abc`,
-		"wrong type": `{"output": {"width": "big"}}`,
-		"garbage":    "\x00\x01 not json",
+		"truncated": `{"destinations": [{"id": "d1", "stream_key": "abc`,
+		"garbage":   "\x00\x01 not json",
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -202,18 +201,81 @@ func TestDamagedFile(t *testing.T) {
 	}
 }
 
-func TestOutOfRangeValuesBecomeDefaults(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"output": {"width": 333, "height": 10, "fps": 500, "video_kbps": 1}, "window": {"width": 10}, "reconnect_grace_seconds": 9999}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, d := st.Get(), Defaults()
-	if got.Output != d.Output || got.Window != d.Window || got.RecordingDir != d.RecordingDir || got.ReconnectGrace != d.ReconnectGrace {
-		t.Errorf("got %+v, want defaults %+v", got, d)
+// A value out of range or of the wrong kind keeps its default, the rest of
+// the file loads, the message names the file, the field, the value and
+// what is kept, and the file stays as the user wrote it.
+func TestBadFieldsNamed(t *testing.T) {
+	for _, tc := range []struct {
+		file string // inside {"destinations": [...], ...}
+		want []string
+	}{
+		{`"output": {"width": 333, "height": 10, "fps": 30}`, []string{`settings.json: "output": 333×10 is not a size the encoder makes (1280×720 or 1920×1080); keeping 1280×720`}},
+		{`"output": {"width": 1920, "height": 1080, "fps": 500}`, []string{`settings.json: "output.fps": 500 is out of range (1–60); keeping 30`}},
+		{`"output": {"width": 1280, "height": 720, "fps": -1}`, []string{`"output.fps": -1 is out of range (1–60); keeping 30`}},
+		{`"output": {"width": 1920, "height": 1080, "video_kbps": 1}`, []string{`settings.json: "output.video_kbps": 1 is out of range (300–50000 kb/s); keeping 6000`}},
+		{`"output": {"width": 1280, "height": 720, "video_kbps": 90000}`, []string{`"output.video_kbps": 90000 is out of range (300–50000 kb/s); keeping 4500`}},
+		{`"window": {"width": 10, "height": 900}`, []string{`settings.json: "window": 10×900 is smaller than 320×240; keeping 1280×800`}},
+		{`"reconnect_grace_seconds": 1`, []string{`settings.json: "reconnect_grace_seconds": 1 is out of range (2–600 s); keeping 10`}},
+		{`"reconnect_grace_seconds": 9999`, []string{`"reconnect_grace_seconds": 9999 is out of range (2–600 s); keeping 10`}},
+		{`"output": {"width": 1280, "height": 720, "fps": "thirty"}`, []string{`settings.json: "output.fps": a string is not a number; keeping 30`}},
+		{`"output": {"width": "big", "height": 720}`, []string{`settings.json: "output.width": a string is not a number; keeping 1280×720`}},
+		{`"reconnect_grace_seconds": "10s"`, []string{`"reconnect_grace_seconds": a string is not a number; keeping 10`}},
+		{`"window": {"width": true}`, []string{`"window.width": a bool is not a number; keeping 1280×800`}},
+		{`"recording_dir": 7`, []string{`"recording_dir": a number is not text; keeping the default`}},
+		{`"output": {"width": 333, "height": 10, "fps": 500}, "reconnect_grace_seconds": 1`, []string{`"output": 333×10`, `"output.fps": 500`, `"reconnect_grace_seconds": 1`}},
+		// Absent or zero (a file from before the field): the default, quietly.
+		{`"output": {}`, nil},
+		{`"reconnect_grace_seconds": 0`, nil},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, FileName)
+			content := `{"destinations": [{"id": "d1", "service": "twitch", "name": "Twitch", "url": "rtmp://live.twitch.tv/app", "stream_key": "` + key + `", "enabled": true}], "ticker": "kept", ` + tc.file + `}`
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			st, err := Open(dir)
+			if st == nil {
+				t.Fatalf("no store: %v", err)
+			}
+			var de *DamagedError
+			if errors.As(err, &de) {
+				t.Fatalf("one bad field moved the whole file aside: %v", err)
+			}
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			}
+			if len(tc.want) == 0 && err != nil {
+				t.Errorf("Open: %v, want no error", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message\n%s\nwant it to say\n%s", msg, w)
+				}
+			}
+			var fe *FieldError
+			if len(tc.want) > 0 && (!errors.As(err, &fe) || fe.File != path) {
+				t.Errorf("Open: %#v, want a *FieldError naming %s", err, path)
+			}
+			if strings.Contains(msg, key) {
+				t.Errorf("message has the stream key: %s", msg)
+			}
+			// The rest of the file is there; what was bad is the default.
+			got := st.Get()
+			if len(got.Destinations) != 1 || got.Destinations[0].Key.Reveal() != key || got.Ticker != "kept" {
+				t.Errorf("the rest of the file was not loaded: %+v", got)
+			}
+			d := Defaults()
+			if got.Output.FPS < 1 || got.Output.FPS > 60 || !validSize(got.Output.Width, got.Output.Height) ||
+				got.Window.Width < 320 || got.RecordingDir == "" || checkGrace(got.ReconnectGrace) != nil {
+				t.Errorf("settings %+v, want values in range (defaults %+v)", got, d)
+			}
+			// Not rewritten until the user saves.
+			if b, err := os.ReadFile(path); err != nil || string(b) != content {
+				t.Errorf("the file changed on Open: %q, %v", b, err)
+			}
+		})
 	}
 }
 

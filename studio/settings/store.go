@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,27 @@ func (e *DamagedError) Error() string {
 
 func (e *DamagedError) Unwrap() error { return e.Err }
 
+// FieldError says one value in the settings file was out of range or of
+// the wrong kind, and what is used instead. Open loads the rest of the
+// file and returns the Store with one FieldError per value (errors.Join)
+// for the UI to show; the file is left as the user wrote it until the
+// next save.
+type FieldError struct {
+	File  string // the settings file
+	Field string // as in the file: "output.fps"
+	Value string // as written in the file, or its kind ("a string")
+	Why   string // "is out of range (1–60)"
+	Kept  string // the value used instead
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s: %q: %s %s; keeping %s", filepath.Base(e.File), e.Field, e.Value, e.Why, e.Kept)
+}
+
+// fieldError is a problem found before the file and the kept value are
+// known.
+type fieldError struct{ field, value, why string }
+
 // Store is the settings of this user, loaded once and saved on every change.
 // mu guards cur and serialises writes of the file, so two saves never race
 // on the temporary file or land out of order.
@@ -55,7 +77,10 @@ type Store struct {
 }
 
 // Open loads the settings from dir (DefaultDir when empty). A missing file
-// gives the defaults. A damaged file is renamed to settings.json.corrupt-TIME
+// gives the defaults. A value out of range or of the wrong kind keeps its
+// default and Open returns the Store with the rest of the file loaded and
+// a *FieldError per such value (errors.Join), the file untouched. A file
+// that is not JSON (damaged) is renamed to settings.json.corrupt-TIME
 // and Open returns the Store with the defaults together with a *DamagedError
 // for the UI to show; any other error (a file it may not read) returns no
 // Store.
@@ -75,12 +100,55 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
+	var problems []fieldError
+	var typeErr *json.UnmarshalTypeError
+	switch err := json.Unmarshal(b, &f); {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		// One value of the wrong type (a hand edit): encoding/json skips
+		// it, loads the rest and names the first such field. The field
+		// keeps its default; the file stays as it is until the user saves.
+		fe := fieldError{field: typeErr.Field, value: "a " + typeErr.Value, why: "is not " + jsonKind(typeErr.Type.String())}
+		if n, ok := strings.CutPrefix(typeErr.Value, "number "); ok { // 1e39, 1.5 for an int
+			fe.value, fe.why = n, "is out of range"
+		}
+		problems = append(problems, fe)
+	case err != nil:
 		return s, s.moveAside(err)
 	}
 	s.cur = f.settings()
-	s.cur.fillDefaults()
-	return s, nil
+	for _, p := range s.cur.fillDefaults() {
+		// A field of the wrong kind was left zero: said once, above.
+		if typeErr == nil || !strings.HasPrefix(typeErr.Field, p.field) {
+			problems = append(problems, p)
+		}
+	}
+	return s, s.fieldErrors(problems)
+}
+
+// fieldErrors names the file in each problem and fills in the value kept;
+// nil when there is none.
+func (s *Store) fieldErrors(problems []fieldError) error {
+	var errs []error
+	for _, p := range problems {
+		errs = append(errs, &FieldError{File: s.path, Field: p.field, Value: p.value, Why: p.why, Kept: s.cur.valueOf(p.field)})
+	}
+	return errors.Join(errs...)
+}
+
+// jsonKind says in words what JSON a Go type wants.
+func jsonKind(goType string) string {
+	switch goType {
+	case "int", "float32", "float64":
+		return "a number"
+	case "string", "settings.Service":
+		return "text"
+	case "bool", "*bool":
+		return "true or false"
+	}
+	if strings.HasPrefix(goType, "[]") || strings.HasPrefix(goType, "*[]") {
+		return "a list"
+	}
+	return "the right kind of value"
 }
 
 func (s *Store) moveAside(why error) error {

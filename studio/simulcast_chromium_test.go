@@ -32,20 +32,8 @@ func TestChromiumGuestSendsSimulcast(t *testing.T) {
 		return len(ls) == 3 && ls[0].Height == 720 && ls[1].Height == 360 && ls[2].Height == 180
 	})
 	t.Logf("three layers after %v: %v", time.Since(start).Round(100*time.Millisecond), find(s, id).Layers)
-	decoded := func() image.Point {
-		in := pipe.Input(id)
-		if in == nil {
-			return image.Point{}
-		}
-		f := in.Video.Take()
-		if f == nil {
-			return image.Point{}
-		}
-		defer f.Release()
-		return f.Rect.Size()
-	}
 	within(t, 20*time.Second, "the program to decode Ann at 1280x720", func() bool {
-		return decoded() == image.Pt(1280, 720) && find(s, id).ProgramLayer == "h"
+		return decodedSize(pipe, id) == image.Pt(1280, 720) && find(s, id).ProgramLayer == "h"
 	})
 
 	var bobSees stream
@@ -59,7 +47,7 @@ func TestChromiumGuestSendsSimulcast(t *testing.T) {
 	}
 	switched := time.Now()
 	within(t, 20*time.Second, "the program to decode Ann at 640x360 in a 2-grid", func() bool {
-		return decoded() == image.Pt(640, 360) && find(s, id).ProgramLayer == "m"
+		return decodedSize(pipe, id) == image.Pt(640, 360) && find(s, id).ProgramLayer == "m"
 	})
 	t.Logf("switched to the middle layer %v after Bob came on stage; Ann: %v, the program decodes %q",
 		time.Since(switched).Round(10*time.Millisecond), find(s, id).Layers, find(s, id).ProgramLayer)
@@ -88,7 +76,7 @@ func TestChromiumGuestSendsSimulcast(t *testing.T) {
 		t.Fatal(err)
 	}
 	within(t, 20*time.Second, "the program to decode Ann at 320x180 backstage", func() bool {
-		return decoded() == image.Pt(320, 180) && find(s, id).ProgramLayer == "l"
+		return decodedSize(pipe, id) == image.Pt(320, 180) && find(s, id).ProgramLayer == "l"
 	})
 }
 

@@ -203,22 +203,10 @@ func TestSimulcastTenGuestsInTheProgram(t *testing.T) {
 	// loaded cores do congest loopback, and the send-side estimate
 	// (downlink.go) rightly moves a watcher who gives feedback down.
 	watcher := join(t, s, "Watcher", studiotest.Options{NoTWCC: true})
-	decoded := func(id string) image.Point {
-		in := pipe.Input(id)
-		if in == nil {
-			return image.Point{}
-		}
-		f := in.Video.Take()
-		if f == nil {
-			return image.Point{}
-		}
-		defer f.Release()
-		return f.Rect.Size()
-	}
 	start := time.Now()
 	eventually(t, "the program to decode every guest at 320x180", func() bool {
 		for _, id := range ids {
-			if decoded(id) != image.Pt(320, 180) || find(s, id).ProgramLayer != "m" {
+			if decodedSize(pipe, id) != image.Pt(320, 180) || find(s, id).ProgramLayer != "m" {
 				return false
 			}
 		}
@@ -238,4 +226,20 @@ func TestSimulcastTenGuestsInTheProgram(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// decodedSize is the size of the picture the program last decoded of
+// participant id: the layer it decodes of a simulcast guest; zero before
+// the first.
+func decodedSize(pipe *encode.Pipeline, id string) image.Point {
+	in := pipe.Input(id)
+	if in == nil {
+		return image.Point{}
+	}
+	f := in.Video.Take()
+	if f == nil {
+		return image.Point{}
+	}
+	defer f.Release()
+	return f.Rect.Size()
 }

@@ -656,11 +656,12 @@ func (c *Client) publish(path, mime, kind string) error {
 	if err != nil {
 		return err
 	}
-	play, err := Player(track, path)
+	keyframe, err := c.addTrackAnswering(track)
 	if err != nil {
 		return err
 	}
-	if err := c.addTrack(track); err != nil {
+	play, err := playerWith(track, path, keyframe)
+	if err != nil {
 		return err
 	}
 	c.wg.Add(1)
@@ -677,11 +678,12 @@ func (c *Client) shareScreen(path string) (*webrtc.RTPTransceiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	play, err := Player(track, path)
+	keyframe, err := c.addTrackAnswering(track)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.addTrack(track); err != nil {
+	play, err := playerWith(track, path, keyframe)
+	if err != nil {
 		return nil, err
 	}
 	var screen *webrtc.RTPTransceiver
@@ -736,7 +738,7 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 		}
 	}
 	for i, l := range layers {
-		play, err := playFile(l.IVF)
+		play, err := playFile(l.IVF, nil)
 		if err != nil {
 			return err
 		}
@@ -783,7 +785,14 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 // Player returns a function that writes the media file at path (VP8 in
 // .ivf, Opus in .ogg) to track in real time, looping, until ctx ends.
 func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx context.Context), err error) {
-	p, err := playFile(path)
+	return playerWith(track, path, nil)
+}
+
+// playerWith is Player that starts the file over (at its keyframe) when
+// restart says so: a VP8 file's answer to a keyframe request, as a
+// browser's encoder answers one.
+func playerWith(track *webrtc.TrackLocalStaticSample, path string, restart <-chan struct{}) (play func(ctx context.Context), err error) {
+	p, err := playFile(path, restart)
 	if err != nil {
 		return nil, err
 	}
@@ -795,7 +804,7 @@ func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx co
 // playFile returns a function that hands each frame of the media file at
 // path (VP8 in .ivf, Opus in .ogg) to write in real time, looping, until
 // ctx ends.
-func playFile(path string) (play func(ctx context.Context, write func(frame []byte, d time.Duration)), err error) {
+func playFile(path string, restart <-chan struct{}) (play func(ctx context.Context, write func(frame []byte, d time.Duration)), err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: %w", err)
@@ -813,6 +822,11 @@ func playFile(path string) (play func(ctx context.Context, write func(frame []by
 		defer tick.Stop()
 		due := time.Now()
 		for {
+			select {
+			case <-restart: // nil: never
+				next, _ = open(data)
+			default:
+			}
 			frame, d, err := next()
 			if errors.Is(err, io.EOF) {
 				next, _ = open(data)
@@ -832,6 +846,38 @@ func playFile(path string) (play func(ctx context.Context, write func(frame []by
 			write(frame, d)
 		}
 	}, nil
+}
+
+// addTrackAnswering is addTrack for a file's video: what it returns says
+// when the studio asked for a keyframe (a PLI or a FIR), so the player
+// starts its file over at its keyframe. Without it a loss the studio's
+// decoder can't repair froze the picture until the file looped.
+func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, error) {
+	sender, err := c.pc.AddTrack(track)
+	if err != nil {
+		return nil, err
+	}
+	keyframe := make(chan struct{}, 1)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				switch p.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					select {
+					case keyframe <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return keyframe, nil
 }
 
 // addTrack sends track and drains its RTCP so the interceptors work.

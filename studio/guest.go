@@ -77,6 +77,10 @@ var (
 	errLinkRetired = errors.New("this link is no longer valid; ask the host for the current one")
 )
 
+// fullReason is what the page of a guest refused for a full green room
+// shows (signal.CloseStudioFull).
+const fullReason = "The studio is full — the host can make room; try again later."
+
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
 	WriteBufferSize: 4096,
@@ -149,11 +153,16 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	p, key, resumed, err := s.admit(join, g, retired)
 	if err != nil {
 		g.cancel(err)
-		code := websocket.CloseTryAgainLater // full, or closing
-		if errors.Is(err, errLinkRetired) || errors.Is(err, ErrBadName) {
+		code, reason := websocket.CloseTryAgainLater, err.Error() // closing
+		switch {
+		case errors.Is(err, errLinkRetired), errors.Is(err, ErrBadName):
 			code = websocket.ClosePolicyViolation // trying again won't help
+		case errors.Is(err, ErrStudioFull):
+			// Not now, and not by itself: the page says so and stops.
+			code, reason = signal.CloseStudioFull, fullReason
+			s.log.Info("refused a guest: the studio is full", "err", err)
 		}
-		closeWith(ws, code, err.Error())
+		closeWith(ws, code, reason)
 		return
 	}
 	g.id = p.ID

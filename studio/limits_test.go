@@ -2,6 +2,7 @@ package studio_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -326,5 +327,56 @@ func TestSignalingFloods(t *testing.T) {
 				t.Errorf("the other guest was disturbed: place %q, closed %v", place(s, other.id), other.closed)
 			}
 		})
+	}
+}
+
+// A green room of two takes two guests; a third is refused with
+// signal.CloseStudioFull and the sentence its page shows, and the two stay.
+// A stage of one takes one of them: the other is refused with 409 and why,
+// and stays in the green room. Ann on stage has left the green room, so a
+// third guest gets in then; a bigger stage (SetLimits) takes Bob at once.
+func TestGuestLimits(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.Limits = studio.Limits{Stage: 1, GreenRoom: 2} })
+	ann := join(t, s, "Ann", studiotest.Options{})
+	bob := join(t, s, "Bob", studiotest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := studiotest.Join(ctx, s.GuestURL(), "Cat", studiotest.Options{})
+	if err == nil {
+		c.Close()
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != signal.CloseStudioFull || !strings.Contains(ce.Text, "The studio is full") {
+		t.Fatalf("a third guest in a green room of two: %v; want close %d, the studio is full", err, signal.CloseStudioFull)
+	}
+	t.Logf("refused: %d %q", ce.Code, ce.Text)
+	if n := len(s.State().Participants); n != 3 {
+		t.Errorf("%d participants after the refusal, want the host and two guests", n)
+	}
+
+	stage := func(id string) (int, map[string]any) {
+		return api(t, s, "POST", "/api/stage", "", `{"id": "`+id+`", "on": true}`)
+	}
+	if code, out := stage(ann.ID); code != http.StatusOK {
+		t.Fatalf("Ann on a stage of one: %d %v", code, out)
+	}
+	code, out := stage(bob.ID)
+	if msg, _ := out["error"].(string); code != http.StatusConflict || !strings.Contains(msg, "the stage is full") {
+		t.Errorf("Bob on a full stage: %d %v; want 409, the stage is full", code, out)
+	}
+	t.Logf("refused: %d %v", code, out["error"])
+	if place(s, bob.ID) != studio.PlaceGreenRoom || place(s, ann.ID) != studio.PlaceStage {
+		t.Errorf("after the refusal: Ann %s, Bob %s", place(s, ann.ID), place(s, bob.ID))
+	}
+	join(t, s, "Cat", studiotest.Options{}) // Ann's place in the green room
+	if err := s.SetLimits(studio.Limits{Stage: 2, GreenRoom: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := stage(bob.ID); code != http.StatusOK {
+		t.Errorf("Bob on a stage of two: %d %v", code, out)
+	}
+	if err := s.SetLimits(studio.Limits{Stage: 0, GreenRoom: 2}); err == nil {
+		t.Errorf("a stage of none was taken")
 	}
 }

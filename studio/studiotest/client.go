@@ -170,8 +170,11 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	}
 	var welcome signal.Message
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if err := ws.ReadJSON(&welcome); err != nil || welcome.Type != signal.TypeWelcome {
-		return fail(fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err))
+	if err := ws.ReadJSON(&welcome); err != nil {
+		return fail(fmt.Errorf("studiotest: no welcome: %w", err)) // a *websocket.CloseError if the studio refused
+	}
+	if welcome.Type != signal.TypeWelcome {
+		return fail(fmt.Errorf("studiotest: no welcome: %+v", welcome))
 	}
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers

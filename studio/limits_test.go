@@ -3,6 +3,7 @@ package studio_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
 
 	"greenroom/studio"
 	"greenroom/studio/signal"
@@ -378,5 +380,50 @@ func TestGuestLimits(t *testing.T) {
 	}
 	if err := s.SetLimits(studio.Limits{Stage: 0, GreenRoom: 2}); err == nil {
 		t.Errorf("a stage of none was taken")
+	}
+}
+
+// Each bad candidate a guest trickles after its offer gets an error reply
+// — those pion would drop quietly too (an unknown type, a transport
+// other than UDP or TCP) — and the session goes on; a good one gets none.
+func TestBadCandidatesAnswered(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	c := join(t, s, "Ann", studiotest.Options{})
+	eventually(t, "the studio's answer", func() bool { return c.RemoteSDP() != "" })
+	bad := []string{
+		"candidate:1 1 udp 2122260223 192.0.2.1 5000 typ bogus",
+		"candidate:1 1 sctp 2122260223 192.0.2.1 5000 typ host",
+		"candidate:1 1 udp notanumber 192.0.2.1 5000 typ host",
+		"candidate:1 1 udp 2122260223 192.0.2.1 99999 typ host",
+		"candidate:garbage",
+	}
+	for _, cand := range append(bad, "candidate:1 1 udp 2122260223 192.0.2.1 5000 typ host") {
+		b, _ := json.Marshal(signal.Message{Type: signal.TypeCandidate, Candidate: &webrtc.ICECandidateInit{Candidate: cand}})
+		if err := c.WriteRaw(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The session's loop answers in order: once "already joined" is back,
+	// every candidate has had its answer.
+	b, _ := json.Marshal(signal.Message{Type: signal.TypeJoin, Name: "again"})
+	if err := c.WriteRaw(b); err != nil {
+		t.Fatal(err)
+	}
+	count := func(prefix string) int {
+		n := 0
+		for _, e := range c.Errors() {
+			if strings.HasPrefix(e, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "the session to answer", func() bool { return count("already joined") == 1 })
+	if n := count("bad candidate: "); n != len(bad) {
+		t.Errorf("%d errors for %d bad candidates and a good one: %q", n, len(bad), c.Errors())
+	}
+	if place(s, c.ID) != studio.PlaceGreenRoom || c.Bye() != "" {
+		t.Errorf("the session ended: place %q, bye %q", place(s, c.ID), c.Bye())
 	}
 }

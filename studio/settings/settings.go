@@ -15,13 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"greenroom/encode/rtmpout"
 	"greenroom/studio"
 )
 
@@ -140,31 +140,17 @@ func (d Destination) keySource() string {
 	return PresetFor(d.Service).Name + "'s live dashboard"
 }
 
-// ValidateServerURL checks the shape of an ingest server URL: rtmp:// or
-// rtmps://, a host, an optional numeric port, no user:password. It does not
-// look the host up. The errors quote the URL, so pass the server part only.
+// ValidateServerURL checks an ingest server URL with the RTMP output's own
+// check (rtmpout.ParseServer): rtmp:// or rtmps://, a host, an optional
+// numeric port, an app, no user:password, no query. A server it takes
+// makes a publish URL (PublishURL) the output takes. It does not look the
+// host up. The errors never quote the URL, which may hold a password.
 func ValidateServerURL(s string) error {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return badURL("the server URL is empty")
 	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return badURL("%q is not a server URL", s)
-	}
-	if u.Scheme != "rtmp" && u.Scheme != "rtmps" {
-		return badURL("the server URL %q must start with rtmp:// or rtmps://", s)
-	}
-	if u.Hostname() == "" {
-		return badURL("the server URL %q has no server name", s)
-	}
-	if u.User != nil {
-		return badURL("the server URL %q has a user:password@, which RTMP does not use", u.Redacted())
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return badURL("the server URL %q has a bad port", s)
-		}
+	if _, err := rtmpout.ParseServer(s); err != nil {
+		return badURL("the server URL is not right: %v", err)
 	}
 	return nil
 }

@@ -362,6 +362,8 @@ func TestValidate(t *testing.T) {
 		{"rtmp://", k, ErrBadURL},
 		{"rtmp://host:99999/app", k, ErrBadURL},
 		{"rtmp://user:pw@host/app", k, ErrBadURL},
+		{"rtmp://host", k, ErrBadURL},         // no app: the output could not publish it
+		{"rtmp://host/app?a=b", k, ErrBadURL}, // the query goes after the key
 		{"rtmp://host/app", StreamKey{}, ErrNoKey},
 	} {
 		err := Destination{Service: Custom, URL: tc.url, Key: tc.key}.Validate()

@@ -629,6 +629,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fmt.Errorf("apply answer: %w", err)
 	}
+	g.life.spawn(func() { g.capUplink(pc) })
 	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(pc))
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
 	g.mediaDue = time.After(mediaTimeout)

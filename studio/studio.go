@@ -114,6 +114,11 @@ type Config struct {
 	// DefaultLimits for a zero field. The window and serve keep it within
 	// CheckLimits's range.
 	Limits Limits
+	// GuestKbps is the most each guest may send the studio, in kb/s: its
+	// camera's layers together (a screen it shares gets as much again);
+	// see uplink.go. DefaultGuestKbps if zero; the window and serve keep
+	// it within CheckGuestKbps's range.
+	GuestKbps int
 
 	// HostName is the host's display name. Default "Host".
 	HostName string
@@ -151,6 +156,7 @@ type Studio struct {
 	// get silence), and whether any guest is there to send to.
 	hostMuted atomic.Bool
 	guestsIn  atomic.Bool
+	guestKbps atomic.Int32 // Config.GuestKbps, as SetGuestKbps changes it
 
 	cert   CertStatus      // for a certificate that does not change: self-signed, a file, none
 	acme   *acmeCert       // with Config.Domain
@@ -256,6 +262,12 @@ func New(cfg Config) (_ *Studio, err error) {
 	if err := CheckLimits(cfg.Limits); err != nil {
 		return nil, fmt.Errorf("studio: %w", err)
 	}
+	if cfg.GuestKbps == 0 {
+		cfg.GuestKbps = DefaultGuestKbps
+	}
+	if err := CheckGuestKbps(cfg.GuestKbps); err != nil {
+		return nil, fmt.Errorf("studio: %w", err)
+	}
 	s := &Studio{
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "studio"),
@@ -267,6 +279,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		mapFirst:     make(chan struct{}),
 	}
 	s.show.setLimits(cfg.Limits)
+	s.guestKbps.Store(int32(cfg.GuestKbps))
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	defer func() {
 		if err != nil {

@@ -224,10 +224,34 @@ type Settings struct {
 	// studio.MinReconnectGrace and MaxReconnectGrace: Store.Update
 	// refuses others (ErrBadGrace).
 	ReconnectGrace time.Duration
+	// Limits are how many guests the stage and the green room take
+	// (studio.Config.Limits); GuestKbps is the most each guest may send
+	// the studio (studio.Config.GuestKbps). Store.Update refuses values
+	// out of studio.CheckLimits's and CheckGuestKbps's ranges
+	// (ErrBadGuests).
+	Limits    studio.Limits
+	GuestKbps int
 }
 
 // ErrBadGrace is Store.Update's error for a ReconnectGrace out of range.
 var ErrBadGrace = errors.New("bad reconnect grace")
+
+// ErrBadGuests is Store.Update's error for Limits or GuestKbps out of
+// range.
+var ErrBadGuests = errors.New("bad guest limit")
+
+// checkGuests refuses limits or a cap the studio does not take, in words
+// for the user.
+func checkGuests(s Settings) error {
+	err := studio.CheckLimits(s.Limits)
+	if err == nil {
+		err = studio.CheckGuestKbps(s.GuestKbps)
+	}
+	if err != nil {
+		return &invalid{ErrBadGuests, err.Error()}
+	}
+	return nil
+}
 
 // checkGrace refuses a grace the studio does not take, in words for the
 // user.
@@ -257,6 +281,8 @@ func Defaults() Settings {
 		Window:         Window{Width: 1280, Height: 800},
 		Network:        defaultNetwork(),
 		ReconnectGrace: studio.DefaultReconnectGrace,
+		Limits:         studio.DefaultLimits,
+		GuestKbps:      studio.DefaultGuestKbps,
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")
@@ -280,18 +306,20 @@ func (s *Settings) fillDefaults() []fieldError {
 		}
 		s.Output.Width, s.Output.Height = d.Output.Width, d.Output.Height
 	}
-	if s.Output.FPS < 1 || s.Output.FPS > 60 {
-		if s.Output.FPS != 0 {
-			bad("output.fps", s.Output.FPS, "is out of range (1–60)")
+	// A number out of [lo, hi] becomes def; said unless it was 0, absent.
+	inRange := func(field string, v *int, lo, hi, def int, unit string) {
+		if *v < lo || *v > hi {
+			if *v != 0 {
+				bad(field, *v, fmt.Sprintf("is out of range (%d–%d%s)", lo, hi, unit))
+			}
+			*v = def
 		}
-		s.Output.FPS = d.Output.FPS
 	}
-	if s.Output.VideoKbps < 300 || s.Output.VideoKbps > 50000 {
-		if s.Output.VideoKbps != 0 {
-			bad("output.video_kbps", s.Output.VideoKbps, "is out of range (300–50000 kb/s)")
-		}
-		s.Output.VideoKbps = DefaultKbps(s.Output.Height)
-	}
+	inRange("output.fps", &s.Output.FPS, 1, 60, d.Output.FPS, "")
+	inRange("output.video_kbps", &s.Output.VideoKbps, 300, 50000, DefaultKbps(s.Output.Height), " kb/s")
+	inRange("max_on_stage", &s.Limits.Stage, 1, studio.MaxLimits.Stage, d.Limits.Stage, "")
+	inRange("max_in_green_room", &s.Limits.GreenRoom, 1, studio.MaxLimits.GreenRoom, d.Limits.GreenRoom, "")
+	inRange("guest_kbps", &s.GuestKbps, studio.MinGuestKbps, studio.MaxGuestKbps, d.GuestKbps, " kb/s")
 	if s.RecordingDir == "" {
 		s.RecordingDir = d.RecordingDir
 	}
@@ -325,6 +353,12 @@ func (s Settings) valueOf(field string) string {
 		return fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height)
 	case "reconnect_grace_seconds":
 		return strconv.Itoa(int(s.ReconnectGrace / time.Second))
+	case "max_on_stage":
+		return strconv.Itoa(s.Limits.Stage)
+	case "max_in_green_room":
+		return strconv.Itoa(s.Limits.GreenRoom)
+	case "guest_kbps":
+		return strconv.Itoa(s.GuestKbps)
 	}
 	return "the default"
 }

@@ -67,7 +67,7 @@ const usage = `usage:
       --max-on-stage N           guests on stage at once (default 10; 1 to 16)
       --max-in-green-room N      guests waiting in the green room; one more is told the studio is full
                                  (default 20; 1 to 50)
-      --guest-kbps N             the most each guest may send, camera layers together (default 2500; 200 to 20000)
+      --guest-kbps N             the most each guest may send, camera layers together (default 2500; 800 to 20000)
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
       --size, --fps, --video-kbps, --preset, -v   as for live
 `

@@ -47,7 +47,7 @@ func TestServeBadGuestLimits(t *testing.T) {
 		{"--max-on-stage", "17", "the guests on stage must be 1 to 16, not 17"},
 		{"--max-in-green-room", "0", "the guests in the green room must be 1 to 50, not 0"},
 		{"--max-in-green-room", "many", `--max-in-green-room "many": want a whole number`},
-		{"--guest-kbps", "100", "the most a guest may send must be 200 to 20000 kb/s, not 100"},
+		{"--guest-kbps", "100", "the most a guest may send must be 800 to 20000 kb/s, not 100"},
 	} {
 		r := greenroom(t, 10*time.Second, "serve", tc.flag, tc.v)
 		if r.code != 2 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, tc.want) {

@@ -19,8 +19,11 @@ import (
 // simulcast layers, dropping the top ones when it is short.
 const (
 	DefaultGuestKbps = 2500 // a 720p camera in three layers, with room
-	MinGuestKbps     = 200  // a 180p camera still moves
-	MaxGuestKbps     = 20000
+	// The guest page asks its browser never to send less than 800 kb/s
+	// (x-google-min-bitrate, issue #4), which Chromium holds to whatever
+	// the REMB says: a lower cap would be a number the page ignores.
+	MinGuestKbps = 800
+	MaxGuestKbps = 20000
 	// uplinkEvery: the estimate stands until the next one; one a second,
 	// as libwebrtc's receivers send theirs, and a new guest's browser is
 	// capped within a second of its first packet.
@@ -49,10 +52,12 @@ func (s *Studio) SetGuestKbps(kbps int) error {
 }
 
 // capUplink tells the guest's browser, every uplinkEvery until the session
-// ends, the most it may send: the cap for its camera and, once it shares
-// a screen, as much again for the screen, so a shared slide deck does not
-// starve the camera. The REMB names the video streams it has sent; none
-// yet, none sent.
+// ends, the most it may send: the cap for its camera and, while it says
+// it shares its screen, as much again for the screen, so a shared slide
+// deck does not starve the camera. (Not whether a screen transceiver has
+// a stream: the guest page's always has one, named in its offer, shared
+// or not.) The REMB names the video streams the guest's offer or packets
+// made known; none yet, none sent.
 func (g *guest) capUplink(pc *webrtc.PeerConnection) {
 	t := time.NewTicker(uplinkEvery)
 	defer t.Stop()
@@ -63,21 +68,18 @@ func (g *guest) capUplink(pc *webrtc.PeerConnection) {
 			return
 		}
 		var ssrcs []uint32
-		screen := false
-		for _, tr := range pc.GetTransceivers() {
-			for _, track := range tr.Receiver().Tracks() {
-				if track.Kind() != webrtc.RTPCodecTypeVideo || track.SSRC() == 0 {
-					continue
+		for _, r := range pc.GetReceivers() {
+			for _, track := range r.Tracks() {
+				if track.Kind() == webrtc.RTPCodecTypeVideo && track.SSRC() != 0 {
+					ssrcs = append(ssrcs, uint32(track.SSRC()))
 				}
-				ssrcs = append(ssrcs, uint32(track.SSRC()))
-				screen = screen || g.screenMids[tr.Mid()]
 			}
 		}
 		if len(ssrcs) == 0 {
 			continue
 		}
 		bps := float32(g.st.guestKbps.Load()) * 1000
-		if screen {
+		if g.st.sfu.isSharing(g) {
 			bps *= 2
 		}
 		if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bps, SSRCs: ssrcs}}); err != nil {

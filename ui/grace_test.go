@@ -97,7 +97,7 @@ func TestGuestLimitSettings(t *testing.T) {
 	}{
 		{&g.stage, "17", "The guests on stage must be 1 to 16, not 17."},
 		{&g.greenRoom, "lots", "Type a whole number of guests, 1 to 50."},
-		{&g.kbps, "100", "The most a guest may send must be 200 to 20000 kb/s, not 100."},
+		{&g.kbps, "100", "The most a guest may send must be 800 to 20000 kb/s, not 100."},
 	} {
 		tc.f.entry.SetText(tc.typed)
 		s.settle()

@@ -219,7 +219,7 @@ func TestBadFieldsNamed(t *testing.T) {
 		{`"reconnect_grace_seconds": 9999`, []string{`"reconnect_grace_seconds": 9999 is out of range (2–600 s); keeping 10`}},
 		{`"max_on_stage": 40`, []string{`settings.json: "max_on_stage": 40 is out of range (1–16); keeping 10`}},
 		{`"max_in_green_room": "lots"`, []string{`"max_in_green_room": a string is not a number; keeping 20`}},
-		{`"guest_kbps": 5`, []string{`"guest_kbps": 5 is out of range (200–20000 kb/s); keeping 2500`}},
+		{`"guest_kbps": 5`, []string{`"guest_kbps": 5 is out of range (800–20000 kb/s); keeping 2500`}},
 		{`"output": {"width": 1280, "height": 720, "fps": "thirty"}`, []string{`settings.json: "output.fps": a string is not a number; keeping 30`}},
 		{`"output": {"width": "big", "height": 720}`, []string{`settings.json: "output.width": a string is not a number; keeping 1280×720`}},
 		{`"reconnect_grace_seconds": "10s"`, []string{`"reconnect_grace_seconds": a string is not a number; keeping 10`}},
@@ -333,7 +333,7 @@ func TestGuestLimits(t *testing.T) {
 	}{
 		{func(s *Settings) { s.Limits.Stage = 0 }, "the guests on stage must be 1 to 16, not 0"},
 		{func(s *Settings) { s.Limits.GreenRoom = 51 }, "the guests in the green room must be 1 to 50, not 51"},
-		{func(s *Settings) { s.GuestKbps = 100 }, "the most a guest may send must be 200 to 20000 kb/s, not 100"},
+		{func(s *Settings) { s.GuestKbps = 100 }, "the most a guest may send must be 800 to 20000 kb/s, not 100"},
 	} {
 		if err := st.Update(tc.change); !errors.Is(err, ErrBadGuests) || err.Error() != tc.want {
 			t.Errorf("%v, want it refused: %s", err, tc.want)

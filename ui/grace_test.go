@@ -9,12 +9,28 @@ import (
 	"greenroom/studio"
 )
 
-// graceShow is the fake show with a GraceSetter: it records the grace it
-// is given.
+// graceShow is the fake show with a GraceSetter and a GuestLimiter: it
+// records the grace, the limits and the cap it is given.
 type graceShow struct {
 	*fakeShow
-	mu    sync.Mutex
-	grace time.Duration
+	mu     sync.Mutex
+	grace  time.Duration
+	limits studio.Limits
+	kbps   int
+}
+
+func (f *graceShow) SetLimits(l studio.Limits) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limits = l
+	return nil
+}
+
+func (f *graceShow) SetGuestKbps(kbps int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kbps = kbps
+	return nil
 }
 
 func (f *graceShow) SetReconnectGrace(d time.Duration) error {
@@ -57,35 +73,12 @@ func TestGraceSetting(t *testing.T) {
 	eventually(t, s, "the note", func() bool { return strings.Contains(g.note.Text, "applies to guests who go from now on") })
 }
 
-// limitShow is the fake show with a GuestLimiter: it records what it is
-// given.
-type limitShow struct {
-	*fakeShow
-	mu     sync.Mutex
-	limits studio.Limits
-	kbps   int
-}
-
-func (f *limitShow) SetLimits(l studio.Limits) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.limits = l
-	return nil
-}
-
-func (f *limitShow) SetGuestKbps(kbps int) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.kbps = kbps
-	return nil
-}
-
 // Settings → Guests: the stage's and the green room's limits and the
 // upload cap start at the studio's defaults; a value out of range is
 // refused in words and nothing is saved; a good one is saved and handed to
 // the show at once, the other limit kept.
 func TestGuestLimitSettings(t *testing.T) {
-	f := &limitShow{fakeShow: newFake()}
+	f := &graceShow{fakeShow: newFake()}
 	s, st := openShow(t, f, nil)
 	g := &s.prefs.guests
 	if g.stage.entry.Text != "10" || g.greenRoom.entry.Text != "20" || g.kbps.entry.Text != "2500" {

@@ -43,7 +43,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	out := set.Output
 	// The STUN/TURN servers, NAT IP and domain from Settings → Network; one that
 	// does not parse is left out and the window says which.
-	cfg := studio.Config{ReconnectGrace: set.ReconnectGrace}
+	cfg := studio.Config{ReconnectGrace: set.ReconnectGrace, Limits: set.Limits, GuestKbps: set.GuestKbps}
 	netErr := set.Network.Configure(&cfg)
 	sess, err := startSession(
 		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
@@ -285,3 +285,6 @@ var _ ui.NetworkApplier = (*show)(nil)
 // The window's Settings → Guests applies at once: *studio.Studio's
 // SetReconnectGrace, for the guests who go from then on.
 var _ ui.GraceSetter = (*show)(nil)
+
+// And so do its guest limits and upload cap: SetLimits, SetGuestKbps.
+var _ ui.GuestLimiter = (*show)(nil)

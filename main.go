@@ -64,6 +64,10 @@ const usage = `usage:
       --nat-ip IP                the public address to offer guests when this machine is behind a 1:1 NAT
       --guest-grace SECONDS      how long a gone guest (tab closed, network gone) keeps their place for
                                  their page to come back, counting down on their card (default 10; 2 to 600)
+      --max-on-stage N           guests on stage at once (default 10; 1 to 16)
+      --max-in-green-room N      guests waiting in the green room; one more is told the studio is full
+                                 (default 20; 1 to 50)
+      --guest-kbps N             the most each guest may send, camera layers together (default 2500; 800 to 20000)
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
       --size, --fps, --video-kbps, --preset, -v   as for live
 `

@@ -34,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		w, h                                             = 1280, 720
 		fps, kbps                                        int
 		grace                                            = studio.DefaultReconnectGrace
+		limits                                           = studio.DefaultLimits
+		guestKbps                                        = studio.DefaultGuestKbps
 	)
 	fs.StringVar(&listen, "listen", ":8443", "")
 	fs.StringVar(&publicURL, "public-url", "", "")
@@ -73,6 +75,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return nil
 	})
+	// The guest limits and cap, checked after Parse like the grace.
+	var limitErr error
+	intFlag := func(name string, v *int) {
+		fs.Func(name, "", func(s string) error {
+			n, err := strconv.Atoi(s)
+			if *v = n; err != nil {
+				limitErr = cmp.Or(limitErr, fmt.Errorf("--%s %q: want a whole number", name, s))
+			}
+			return nil
+		})
+	}
+	intFlag("max-on-stage", &limits.Stage)
+	intFlag("max-in-green-room", &limits.GreenRoom)
+	intFlag("guest-kbps", &guestKbps)
 	fs.StringVar(&recordFile, "record", "", "")
 	fs.Func("size", "", func(s string) (err error) { w, h, err = parseSize(s); return err })
 	fs.IntVar(&fps, "fps", 30, "")
@@ -83,7 +99,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "greenroom serve: %v (see greenroom help)\n", err)
 		return 2
 	}
-	if err := cmp.Or(iceErr, graceErr); err != nil {
+	if limitErr == nil {
+		if err := studio.CheckLimits(limits); err != nil {
+			limitErr = fmt.Errorf("--max-on-stage, --max-in-green-room: %w", err)
+		} else if err := studio.CheckGuestKbps(guestKbps); err != nil {
+			limitErr = fmt.Errorf("--guest-kbps: %w", err)
+		}
+	}
+	if err := cmp.Or(iceErr, graceErr, limitErr); err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 2
 	}
@@ -124,7 +147,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
 		studio.Config{Listen: listen, PublicURL: publicURL, CertFile: cert, KeyFile: key, PlainHTTP: plain,
 			Domain: domain, ACMECA: acmeCA, ACMEEmail: acmeEmail, ACMEHTTPListen: acmeHTTP, ICEServers: ice, NAT1To1IPs: natIPs,
-			ReconnectGrace: grace,
+			ReconnectGrace: grace, Limits: limits, GuestKbps: guestKbps,
 			// A studio on loopback (plain HTTP) has nothing to forward.
 			MapPorts: !noPortMapping && !plain},
 		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)

@@ -40,6 +40,22 @@ func TestServeDomainBadInput(t *testing.T) {
 	}
 }
 
+// The guest limits and the upload cap out of range, or not numbers, are
+// refused in one line that says the range.
+func TestServeBadGuestLimits(t *testing.T) {
+	for _, tc := range []struct{ flag, v, want string }{
+		{"--max-on-stage", "17", "the guests on stage must be 1 to 16, not 17"},
+		{"--max-in-green-room", "0", "the guests in the green room must be 1 to 50, not 0"},
+		{"--max-in-green-room", "many", `--max-in-green-room "many": want a whole number`},
+		{"--guest-kbps", "100", "the most a guest may send must be 800 to 20000 kb/s, not 100"},
+	} {
+		r := greenroom(t, 10*time.Second, "serve", tc.flag, tc.v)
+		if r.code != 2 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s %s: exit %d, stderr %q; want 2 and one line with %q", tc.flag, tc.v, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
 // --guest-grace out of range, or not a number, is refused in one line
 // that says the range.
 func TestServeBadGuestGrace(t *testing.T) {

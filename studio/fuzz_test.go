@@ -96,7 +96,7 @@ func FuzzControlAPI(f *testing.F) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		switch rec.Code {
-		case http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge:
+		case http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge:
 		default:
 			t.Fatalf("POST %s %q: %d %s", path, body, rec.Code, rec.Body)
 		}

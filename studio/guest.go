@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"greenroom/studio/signal"
@@ -76,6 +78,10 @@ var (
 	errReplaced    = errors.New("you joined again from another connection")
 	errLinkRetired = errors.New("this link is no longer valid; ask the host for the current one")
 )
+
+// fullReason is what the page of a guest refused for a full green room
+// shows (signal.CloseStudioFull).
+const fullReason = "The studio is full — the host can make room; try again later."
 
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
@@ -149,11 +155,16 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	p, key, resumed, err := s.admit(join, g, retired)
 	if err != nil {
 		g.cancel(err)
-		code := websocket.CloseTryAgainLater // full, or closing
-		if errors.Is(err, errLinkRetired) || errors.Is(err, ErrBadName) {
+		code, reason := websocket.CloseTryAgainLater, err.Error() // closing
+		switch {
+		case errors.Is(err, errLinkRetired), errors.Is(err, ErrBadName):
 			code = websocket.ClosePolicyViolation // trying again won't help
+		case errors.Is(err, ErrStudioFull):
+			// Not now, and not by itself: the page says so and stops.
+			code, reason = signal.CloseStudioFull, fullReason
+			s.log.Info("refused a guest: the studio is full", "err", err)
 		}
-		closeWith(ws, code, err.Error())
+		closeWith(ws, code, reason)
 		return
 	}
 	g.id = p.ID
@@ -541,12 +552,27 @@ func (g *guest) handle(m signal.Message) error {
 			g.early = append(g.early, *m.Candidate)
 			return nil
 		}
-		if err := g.pc.AddICECandidate(*m.Candidate); err != nil {
-			// A candidate we can't use is not worth the session.
-			g.send(signal.Message{Type: signal.TypeError, Error: "bad candidate: " + err.Error()})
-		}
+		g.addCandidate(*m.Candidate)
 	}
 	return nil
+}
+
+// addCandidate applies a candidate the guest trickled; the page hears of
+// each one that is bad, and the session goes on (a candidate we can't use
+// is not worth the session; maxCandidates bounds a flood of them). pion
+// drops some quietly — an unknown type, a transport other than UDP or
+// TCP — so they are parsed here first: otherwise the page would never
+// learn that what it sent was refused (issue #14). A candidate of an
+// earlier ICE session (an ICE restart's trickle overtaken) is still
+// dropped quietly by pion: it was good when sent.
+func (g *guest) addCandidate(c webrtc.ICECandidateInit) {
+	err := g.pc.AddICECandidate(c)
+	if v := strings.TrimPrefix(c.Candidate, "candidate:"); err == nil && v != "" {
+		_, err = ice.UnmarshalCandidate(v)
+	}
+	if err != nil {
+		g.send(signal.Message{Type: signal.TypeError, Error: "bad candidate: " + err.Error()})
+	}
 }
 
 // acceptOffer creates the PeerConnection from the guest's first offer.
@@ -593,9 +619,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 		return fmt.Errorf("apply offer: %w", err)
 	}
 	for _, c := range g.early {
-		if err := pc.AddICECandidate(c); err != nil {
-			g.send(signal.Message{Type: signal.TypeError, Error: "bad candidate: " + err.Error()})
-		}
+		g.addCandidate(c)
 	}
 	g.early = nil
 	answer, err := pc.CreateAnswer(nil)
@@ -605,6 +629,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fmt.Errorf("apply answer: %w", err)
 	}
+	g.life.spawn(func() { g.capUplink(pc) })
 	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(pc))
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
 	g.mediaDue = time.After(mediaTimeout)

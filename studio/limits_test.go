@@ -2,6 +2,8 @@ package studio_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
 
 	"greenroom/studio"
 	"greenroom/studio/signal"
@@ -326,5 +329,101 @@ func TestSignalingFloods(t *testing.T) {
 				t.Errorf("the other guest was disturbed: place %q, closed %v", place(s, other.id), other.closed)
 			}
 		})
+	}
+}
+
+// A green room of two takes two guests; a third is refused with
+// signal.CloseStudioFull and the sentence its page shows, and the two stay.
+// A stage of one takes one of them: the other is refused with 409 and why,
+// and stays in the green room. Ann on stage has left the green room, so a
+// third guest gets in then; a bigger stage (SetLimits) takes Bob at once.
+func TestGuestLimits(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.Limits = studio.Limits{Stage: 1, GreenRoom: 2} })
+	ann := join(t, s, "Ann", studiotest.Options{})
+	bob := join(t, s, "Bob", studiotest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := studiotest.Join(ctx, s.GuestURL(), "Cat", studiotest.Options{})
+	if err == nil {
+		c.Close()
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != signal.CloseStudioFull || !strings.Contains(ce.Text, "The studio is full") {
+		t.Fatalf("a third guest in a green room of two: %v; want close %d, the studio is full", err, signal.CloseStudioFull)
+	}
+	t.Logf("refused: %d %q", ce.Code, ce.Text)
+	if n := len(s.State().Participants); n != 3 {
+		t.Errorf("%d participants after the refusal, want the host and two guests", n)
+	}
+
+	stage := func(id string) (int, map[string]any) {
+		return api(t, s, "POST", "/api/stage", "", `{"id": "`+id+`", "on": true}`)
+	}
+	if code, out := stage(ann.ID); code != http.StatusOK {
+		t.Fatalf("Ann on a stage of one: %d %v", code, out)
+	}
+	code, out := stage(bob.ID)
+	if msg, _ := out["error"].(string); code != http.StatusConflict || !strings.Contains(msg, "the stage is full") {
+		t.Errorf("Bob on a full stage: %d %v; want 409, the stage is full", code, out)
+	}
+	t.Logf("refused: %d %v", code, out["error"])
+	if place(s, bob.ID) != studio.PlaceGreenRoom || place(s, ann.ID) != studio.PlaceStage {
+		t.Errorf("after the refusal: Ann %s, Bob %s", place(s, ann.ID), place(s, bob.ID))
+	}
+	join(t, s, "Cat", studiotest.Options{}) // Ann's place in the green room
+	if err := s.SetLimits(studio.Limits{Stage: 2, GreenRoom: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := stage(bob.ID); code != http.StatusOK {
+		t.Errorf("Bob on a stage of two: %d %v", code, out)
+	}
+	if err := s.SetLimits(studio.Limits{Stage: 0, GreenRoom: 2}); err == nil {
+		t.Errorf("a stage of none was taken")
+	}
+}
+
+// Each bad candidate a guest trickles after its offer gets an error reply
+// — those pion would drop quietly too (an unknown type, a transport
+// other than UDP or TCP) — and the session goes on; a good one gets none.
+func TestBadCandidatesAnswered(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	c := join(t, s, "Ann", studiotest.Options{})
+	eventually(t, "the studio's answer", func() bool { return c.RemoteSDP() != "" })
+	bad := []string{
+		"candidate:1 1 udp 2122260223 192.0.2.1 5000 typ bogus",
+		"candidate:1 1 sctp 2122260223 192.0.2.1 5000 typ host",
+		"candidate:1 1 udp notanumber 192.0.2.1 5000 typ host",
+		"candidate:1 1 udp 2122260223 192.0.2.1 99999 typ host",
+		"candidate:garbage",
+	}
+	for _, cand := range append(bad, "candidate:1 1 udp 2122260223 192.0.2.1 5000 typ host") {
+		b, _ := json.Marshal(signal.Message{Type: signal.TypeCandidate, Candidate: &webrtc.ICECandidateInit{Candidate: cand}})
+		if err := c.WriteRaw(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The session's loop answers in order: once "already joined" is back,
+	// every candidate has had its answer.
+	b, _ := json.Marshal(signal.Message{Type: signal.TypeJoin, Name: "again"})
+	if err := c.WriteRaw(b); err != nil {
+		t.Fatal(err)
+	}
+	count := func(prefix string) int {
+		n := 0
+		for _, e := range c.Errors() {
+			if strings.HasPrefix(e, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "the session to answer", func() bool { return count("already joined") == 1 })
+	if n := count("bad candidate: "); n != len(bad) {
+		t.Errorf("%d errors for %d bad candidates and a good one: %q", n, len(bad), c.Errors())
+	}
+	if place(s, c.ID) != studio.PlaceGreenRoom || c.Bye() != "" {
+		t.Errorf("the session ended: place %q, bye %q", place(s, c.ID), c.Bye())
 	}
 }

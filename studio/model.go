@@ -188,13 +188,10 @@ type Event struct {
 var (
 	ErrNoParticipant = errors.New("no such participant")
 	ErrStudioFull    = errors.New("the studio is full")
+	ErrStageFull     = errors.New("the stage is full")
 	ErrClosed        = errors.New("studio closed")
 	ErrBadName       = errors.New("a name is 1 to 64 letters")
 )
-
-// MaxGuests bounds the show: StreamYard allows 10 on stage; the SFU fans out
-// every on-stage track to every guest, so this also bounds the upload.
-const MaxGuests = 16
 
 // subscriberBuffer is how many events a subscriber may fall behind before the
 // oldest are dropped.
@@ -229,6 +226,7 @@ type show struct {
 	subs    map[chan Event]struct{}
 	now     func() time.Time
 	grace   time.Duration // a gone guest's place is held this long (Config.ReconnectGrace)
+	limits  Limits        // guests on stage and in the green room (Config.Limits)
 }
 
 func newShow(hostName string, grace time.Duration) *show {
@@ -237,6 +235,7 @@ func newShow(hostName string, grace time.Duration) *show {
 		subs:    make(map[chan Event]struct{}),
 		now:     time.Now,
 		grace:   grace,
+		limits:  DefaultLimits,
 	}
 	if hostName == "" {
 		hostName = "Host"
@@ -262,6 +261,27 @@ func (sh *show) reconnectGrace() time.Duration {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	return sh.grace
+}
+
+// setLimits changes how many guests the stage and the green room take
+// from now on (Config.Limits). Nobody is moved or sent away: a room over
+// its new limit takes nobody more until it is under it.
+func (sh *show) setLimits(l Limits) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.limits = l
+}
+
+// guestsInLocked counts the guests in place, held places included: a guest
+// whose page is coming back after a blip keeps theirs.
+func (sh *show) guestsInLocked(place Place) int {
+	n := 0
+	for _, e := range sh.entries {
+		if e.p.Role == RoleGuest && e.p.Place == place {
+			n++
+		}
+	}
+	return n
 }
 
 // cleanName makes a display name safe to show anywhere: trimmed, no control
@@ -292,8 +312,8 @@ func (sh *show) addGuest(name string, conn guestConn) (Participant, Secret, erro
 	if sh.closed {
 		return Participant{}, Secret{}, ErrClosed
 	}
-	if len(sh.entries)-1 >= MaxGuests {
-		return Participant{}, Secret{}, ErrStudioFull
+	if n := sh.guestsInLocked(PlaceGreenRoom); n >= sh.limits.GreenRoom {
+		return Participant{}, Secret{}, fmt.Errorf("%w (%d of %d in the green room)", ErrStudioFull, n, sh.limits.GreenRoom)
 	}
 	sh.nextID++
 	p := Participant{
@@ -432,7 +452,10 @@ func (sh *show) removeIf(id string, cond func(*entry) bool) bool {
 }
 
 // setPlace moves a participant to the stage or back to the green room. It is
-// not an error to move someone where they already are.
+// not an error to move someone where they already are. A guest put on a
+// full stage is refused (ErrStageFull); one taken off the stage always has
+// a place in the green room, full or not: the green room's limit is for
+// guests joining.
 func (sh *show) setPlace(id string, on bool) (Participant, error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -443,6 +466,11 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 	place, kind := PlaceGreenRoom, EventUnstage
 	if on {
 		place, kind = PlaceStage, EventStaged
+	}
+	if on && e.p.Role == RoleGuest && e.p.Place != PlaceStage {
+		if n := sh.guestsInLocked(PlaceStage); n >= sh.limits.Stage {
+			return e.p, fmt.Errorf("put %s on stage: %w (%d of %d); take someone off first", e.p.Name, ErrStageFull, n, sh.limits.Stage)
+		}
 	}
 	if e.p.Place != place {
 		e.p.Place = place

@@ -237,15 +237,44 @@ func TestShowMedia(t *testing.T) {
 	}
 }
 
+// The green room takes limits.GreenRoom guests; the stage limits.Stage of
+// them, and one more is refused there while the others stay put. Taking
+// a guest off the stage needs no room in the green room.
 func TestShowFull(t *testing.T) {
 	sh := newShow("", time.Minute)
-	for i := range MaxGuests {
-		if _, _, err := sh.addGuest(fmt.Sprint("g", i), nil); err != nil {
+	sh.setLimits(Limits{Stage: 1, GreenRoom: 2})
+	var ids []string
+	for i := range 2 {
+		p, _, err := sh.addGuest(fmt.Sprint("g", i), nil)
+		if err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, p.ID)
 	}
 	if _, _, err := sh.addGuest("one too many", nil); !errors.Is(err, ErrStudioFull) {
 		t.Fatalf("got %v, want ErrStudioFull", err)
+	}
+	if _, err := sh.setPlace(ids[0], true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sh.setPlace(HostID, true); err != nil { // the host counts in neither
+		t.Fatal(err)
+	}
+	p, _, err := sh.addGuest("room again", nil) // one left the green room
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sh.setPlace(ids[1], true); !errors.Is(err, ErrStageFull) || find(sh, ids[1]).Place != PlaceGreenRoom {
+		t.Fatalf("onto a full stage: %v, place %s; want ErrStageFull, green room", err, find(sh, ids[1]).Place)
+	}
+	if _, err := sh.setPlace(ids[0], true); err != nil { // already there: no error
+		t.Fatal(err)
+	}
+	if _, err := sh.setPlace(ids[0], false); err != nil || find(sh, ids[0]).Place != PlaceGreenRoom {
+		t.Fatalf("off the stage into a full green room: %v", err)
+	}
+	if _, err := sh.setPlace(p.ID, true); err != nil {
+		t.Fatalf("onto a stage with room again: %v", err)
 	}
 }
 

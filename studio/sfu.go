@@ -442,6 +442,13 @@ func (f *sfu) setMuted(st State) {
 	}
 }
 
+// isSharing is whether a guest session says its screen is shared.
+func (f *sfu) isSharing(session *guest) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return session.sharing
+}
+
 // setSharing starts or stops a guest session's screen share. Stopping ends
 // the screen's track in the Sink (its program input leaves the show) and
 // takes it from the other guests; the track itself stays, for the next

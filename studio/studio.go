@@ -110,6 +110,15 @@ type Config struct {
 	// its place with the placeholder. DefaultReconnectGrace if zero; the
 	// window and serve keep it within CheckReconnectGrace's range.
 	ReconnectGrace time.Duration
+	// Limits bounds the guests on stage and in the green room;
+	// DefaultLimits for a zero field. The window and serve keep it within
+	// CheckLimits's range.
+	Limits Limits
+	// GuestKbps is the most each guest may send the studio, in kb/s: its
+	// camera's layers together (a screen it shares gets as much again);
+	// see uplink.go. DefaultGuestKbps if zero; the window and serve keep
+	// it within CheckGuestKbps's range.
+	GuestKbps int
 
 	// HostName is the host's display name. Default "Host".
 	HostName string
@@ -147,6 +156,7 @@ type Studio struct {
 	// get silence), and whether any guest is there to send to.
 	hostMuted atomic.Bool
 	guestsIn  atomic.Bool
+	guestKbps atomic.Int32 // Config.GuestKbps, as SetGuestKbps changes it
 
 	cert   CertStatus      // for a certificate that does not change: self-signed, a file, none
 	acme   *acmeCert       // with Config.Domain
@@ -194,6 +204,48 @@ func CheckReconnectGrace(d time.Duration) error {
 	return nil
 }
 
+// Limits bounds the guests in the show (issue #14); the host counts in
+// neither. Stage is how many guests may be on stage at once: putting one
+// more there is refused (ErrStageFull). GreenRoom is how many may wait in
+// the green room: one more joining is refused (ErrStudioFull), and their
+// page says the studio is full rather than retrying. Guests whose place is
+// held while their page comes back count where they are.
+type Limits struct {
+	Stage     int
+	GreenRoom int
+}
+
+// DefaultLimits: ten on stage, as StreamYard; twenty waiting. MaxLimits
+// bound what the window and serve take: the SFU forwards every track on
+// stage to every guest, so the stage bounds each guest's download and the
+// two together the studio's upload.
+var (
+	DefaultLimits = Limits{Stage: 10, GreenRoom: 20}
+	MaxLimits     = Limits{Stage: 16, GreenRoom: 50}
+)
+
+// orDefault fills a zero field with its default.
+func (l Limits) orDefault() Limits {
+	if l.Stage == 0 {
+		l.Stage = DefaultLimits.Stage
+	}
+	if l.GreenRoom == 0 {
+		l.GreenRoom = DefaultLimits.GreenRoom
+	}
+	return l
+}
+
+// CheckLimits refuses limits outside 1 to MaxLimits, in words for the user.
+func CheckLimits(l Limits) error {
+	if l.Stage < 1 || l.Stage > MaxLimits.Stage {
+		return fmt.Errorf("the guests on stage must be 1 to %d, not %d", MaxLimits.Stage, l.Stage)
+	}
+	if l.GreenRoom < 1 || l.GreenRoom > MaxLimits.GreenRoom {
+		return fmt.Errorf("the guests in the green room must be 1 to %d, not %d", MaxLimits.GreenRoom, l.GreenRoom)
+	}
+	return nil
+}
+
 // New starts a studio: it binds the web and ICE ports and serves until
 // Close.
 func New(cfg Config) (_ *Studio, err error) {
@@ -206,6 +258,16 @@ func New(cfg Config) (_ *Studio, err error) {
 	if cfg.ReconnectGrace <= 0 {
 		cfg.ReconnectGrace = DefaultReconnectGrace
 	}
+	cfg.Limits = cfg.Limits.orDefault()
+	if err := CheckLimits(cfg.Limits); err != nil {
+		return nil, fmt.Errorf("studio: %w", err)
+	}
+	if cfg.GuestKbps == 0 {
+		cfg.GuestKbps = DefaultGuestKbps
+	}
+	if err := CheckGuestKbps(cfg.GuestKbps); err != nil {
+		return nil, fmt.Errorf("studio: %w", err)
+	}
 	s := &Studio{
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "studio"),
@@ -216,6 +278,8 @@ func New(cfg Config) (_ *Studio, err error) {
 		reprobe:      make(chan struct{}, 1),
 		mapFirst:     make(chan struct{}),
 	}
+	s.show.setLimits(cfg.Limits)
+	s.guestKbps.Store(int32(cfg.GuestKbps))
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	defer func() {
 		if err != nil {
@@ -595,6 +659,18 @@ func (s *Studio) SetReconnectGrace(d time.Duration) error {
 	}
 	s.show.setGrace(d)
 	s.log.Info("gone guests keep their place", "for", d)
+	return nil
+}
+
+// SetLimits changes Config.Limits from now on: nobody is moved or sent
+// away, a room over its new limit takes nobody more until it is under it.
+// Limits out of CheckLimits's range are refused and change nothing.
+func (s *Studio) SetLimits(l Limits) error {
+	if err := CheckLimits(l); err != nil {
+		return fmt.Errorf("studio: %w", err)
+	}
+	s.show.setLimits(l)
+	s.log.Info("guest limits", "stage", l.Stage, "greenroom", l.GreenRoom)
 	return nil
 }
 

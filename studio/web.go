@@ -22,7 +22,7 @@ import (
 //	GET  /assets/guest/...     the page's script and style
 //	GET  /api/state            control API, Bearer token or ?token=
 //	GET  /api/events           the show's events (Server-Sent Events)
-//	POST /api/stage            {"id": "g1", "on": true}
+//	POST /api/stage            {"id": "g1", "on": true} (409 when the stage is full)
 //	POST /api/kick             {"id": "g1"}
 //	POST /api/live             {"on": true}
 //	POST /api/rotate           new guest link: {"guest_url": "..."}
@@ -185,7 +185,7 @@ func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w,
 func (s *Studio) apiMute(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w, r, "mute", s.SetMuted) }
 
 // apiIDOn serves the commands that take {"id": "g1", "on": true}: /api/stage
-// and /api/mute. An unknown id is a 404.
+// and /api/mute. An unknown id is a 404; a guest put on a full stage, 409.
 func (s *Studio) apiIDOn(w http.ResponseWriter, r *http.Request, what string, do func(id string, on bool) error) {
 	var req struct {
 		ID string `json:"id"`
@@ -279,6 +279,8 @@ func writeError(w http.ResponseWriter, err error) {
 		code = http.StatusNotFound
 	case errors.Is(err, ErrClosed):
 		code = http.StatusServiceUnavailable
+	case errors.Is(err, ErrStageFull):
+		code = http.StatusConflict
 	}
 	writeJSONError(w, code, err.Error())
 }

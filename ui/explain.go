@@ -29,6 +29,8 @@ func (s *Studio) explain(err error) string {
 		return "they have already left the studio."
 	case errors.Is(err, studio.ErrStudioFull):
 		return "the studio is full."
+	case errors.Is(err, studio.ErrStageFull):
+		return "the stage is full. Take someone off the stage first, or allow more guests on it in Settings → Guests."
 	case errors.Is(err, studio.ErrBadBrand):
 		return s.scrub(brandProblem(err))
 	case strings.Contains(msg, "refused the stream"):

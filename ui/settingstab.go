@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -16,16 +15,17 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"greenroom/studio"
 	"greenroom/studio/settings"
 )
 
 // settingsTab edits the program's output, the recording folder, the
-// host's camera and microphone, how long a gone guest keeps their place
-// and the network guests reach the studio through. Every change is saved
-// at once. The output applies at once too (OutputFormat), the folder the
-// next time the show goes live, devices at once, the grace at once
-// (GraceSetter), the network at the next start of Greenroom. Output and folder are
+// host's camera and microphone, the guests (how long a gone guest keeps
+// their place, how many the stage and the green room take, what each may
+// send) and the network guests reach the studio through. Every change is
+// saved at once. The output applies at once too (OutputFormat), the folder
+// the next time the show goes live, devices at once, the guests' settings
+// at once (GraceSetter, GuestLimiter), the network at the next start of
+// Greenroom. Output and folder are
 // disabled while live: a stream cannot change size midway.
 type settingsTab struct {
 	s       *Studio
@@ -39,7 +39,7 @@ type settingsTab struct {
 	output  outputApplier
 	host    hostPickers
 	net     networkSection
-	grace   graceSection
+	guests  guestsSection
 }
 
 var fpsChoices = []string{"24", "25", "30", "50", "60"}
@@ -101,7 +101,7 @@ func (t *settingsTab) build(s *Studio) fyne.CanvasObject {
 		box.Add(host)
 	}
 	box.Add(widget.NewSeparator())
-	box.Add(t.grace.build(s))
+	box.Add(t.guests.build(s))
 	box.Add(widget.NewSeparator())
 	box.Add(t.net.build(s))
 	box.Add(widget.NewSeparator())
@@ -179,82 +179,6 @@ func (t *settingsTab) setLive(live bool) {
 		t.note.Hide()
 		t.output.ended()
 	}
-}
-
-// GraceSetter makes the Settings tab's grace for gone guests
-// (settings.Settings.ReconnectGrace) apply at once, to the guests who go
-// from then on. A Show without it (a test's fake) only saves it, and it
-// applies at the next start.
-type GraceSetter interface {
-	// SetReconnectGrace refuses a grace out of studio.CheckReconnectGrace's
-	// range. The window calls it off the UI thread.
-	SetReconnectGrace(d time.Duration) error
-}
-
-// graceSection edits how long a gone guest keeps their place: whole
-// seconds, refused in words out of range, saved and applied as typed.
-type graceSection struct {
-	s       *Studio
-	gs      GraceSetter // nil: applies at the next start
-	entry   *widget.Entry
-	note    *widget.Label
-	changes latestOnly
-}
-
-func (g *graceSection) build(s *Studio) fyne.CanvasObject {
-	g.s = s
-	g.gs, _ = s.show.(GraceSetter)
-	g.entry = widget.NewEntry()
-	g.entry.SetText(strconv.Itoa(int(s.st.Get().ReconnectGrace / time.Second)))
-	g.entry.OnChanged = g.changed
-	g.note = widget.NewLabel("")
-	g.note.Wrapping = fyne.TextWrapWord
-	g.note.Hide()
-	hint := lowLabel("A guest whose tab closes or whose network goes shows as a placeholder in the program at once, and leaves the stage after this many seconds unless their page comes back; their card counts down.")
-	return container.NewVBox(
-		widget.NewLabelWithStyle("Guests", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		widget.NewForm(widget.NewFormItem("Keep a gone guest's place (s)", g.entry)),
-		g.note, hint,
-	)
-}
-
-// changed saves the grace typed once it is a whole number of seconds in
-// range (else says which range, and saves nothing), then applies it.
-func (g *graceSection) changed(v string) {
-	secs, err := strconv.Atoi(strings.TrimSpace(v))
-	d := time.Duration(secs) * time.Second
-	if err != nil {
-		g.say(fmt.Sprintf("Type a whole number of seconds, %d to %d.", int(studio.MinReconnectGrace/time.Second), int(studio.MaxReconnectGrace/time.Second)), widget.DangerImportance)
-		return
-	}
-	if err := studio.CheckReconnectGrace(d); err != nil {
-		g.say(capitalize(err.Error())+".", widget.DangerImportance)
-		return
-	}
-	g.s.save(func(set *settings.Settings) { set.ReconnectGrace = d }, func(err error) {
-		if err != nil {
-			g.note.Hide() // save has shown why
-			return
-		}
-		if g.gs == nil {
-			g.say("Saved. It applies at the next start of Greenroom.", widget.SuccessImportance)
-			return
-		}
-		g.changes.run(g.s, func() error { return g.gs.SetReconnectGrace(d) }, func(err error) {
-			if err != nil {
-				g.say("Saved, but not applied: "+err.Error()+". It applies at the next start of Greenroom.", widget.WarningImportance)
-			} else {
-				g.say("Saved. It applies to guests who go from now on.", widget.SuccessImportance)
-			}
-		})
-	})
-}
-
-func (g *graceSection) say(text string, imp widget.Importance) {
-	g.note.SetText(text)
-	g.note.Importance = imp
-	g.note.Show()
-	g.note.Refresh()
 }
 
 // networkSection edits settings.Network: the STUN/TURN servers, a row each

@@ -478,8 +478,8 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 }
 
 // watchEvents follows the show. Any event, or a gap, leads to the same thing:
-// read the whole State and redraw from it. That is cheap for a studio of at
-// most studio.MaxGuests people, and it cannot drift from the show.
+// read the whole State and redraw from it. That is cheap for a studio of
+// at most studio.MaxLimits guests, and it cannot drift from the show.
 func (s *Studio) watchEvents(events <-chan studio.Event) {
 	defer s.loops.Done()
 	for {

@@ -49,6 +49,7 @@ type fakeShow struct {
 	levels   map[string]float32
 	mutes    []string // "id on"
 	muteErr  error
+	stageErr error // what Stage returns
 	sharing  bool
 	shares   []bool
 	shareErr error
@@ -99,7 +100,7 @@ func (f *fakeShow) Stage(id string, on bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.staged = append(f.staged, fmt.Sprintf("%s %v", id, on))
-	return nil
+	return f.stageErr
 }
 
 func (f *fakeShow) Kick(id string) error {
@@ -403,6 +404,21 @@ func TestAddToStage(t *testing.T) {
 	s.settle()
 	if staged, _, _, _ := f.calls(); len(staged) != 2 || staged[1] != "g1 false" {
 		t.Fatalf("Stage calls: %v", staged)
+	}
+}
+
+// A guest put on a full stage (Config.Limits) stays where they are, and
+// the window says why and what to do.
+func TestStageFull(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	f.mu.Lock()
+	f.stageErr = fmt.Errorf("put Ann on stage: %w (10 of 10); take someone off first", studio.ErrStageFull)
+	f.mu.Unlock()
+	test.Tap(s.cards["g1"].stage)
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't bring") || !strings.Contains(got, "the stage is full. Take someone off the stage first") {
+		t.Errorf("banner %q", got)
 	}
 }
 

@@ -59,6 +59,8 @@
   // minute — longer than the studio holds a lost guest's place by default
   // (10 s; the host may set up to 10 min).
   const MAX_RETRIES = 30;
+  // The close code of a full studio (signal.CloseStudioFull).
+  const CLOSE_STUDIO_FULL = 4001;
   // The longest wait between reconnect attempts: the studio holds our
   // place for 10 s by default, counted from when it noticed (at once, or
   // 6 s after our last answer), so several attempts must fall within it
@@ -336,6 +338,15 @@
         state.ended = true;
         state.resume = "";
         end(e.reason || "The page sent the studio a message that was too big.");
+        return;
+      }
+      // 4001: the studio is full. Final too: the page says so and waits
+      // for its guest to try again ("Join again"), it does not retry by
+      // itself.
+      if (e.code === CLOSE_STUDIO_FULL) {
+        state.ended = true;
+        state.resume = "";
+        end(e.reason || "The studio is full — the host can make room; try again later.", "The studio is full");
         return;
       }
       if (!state.ended && state.joined) {
@@ -876,13 +887,13 @@
     end("You left the show.");
   }
 
-  function end(reason) {
+  function end(reason, title) {
     state.joined = false;
     state.health = { level: "", reason: "", since: 0 };
     showWeak();
     closeConnection();
     ui.show.hidden = true;
-    ui.endedTitle.textContent = "You're out of the show";
+    ui.endedTitle.textContent = title || "You're out of the show";
     ui.endedReason.textContent = reason || "";
     ui.ended.hidden = false;
   }

@@ -10,7 +10,8 @@ import (
 // it accepts is dialable (host:port with a real port), has an app and a
 // key, and its redacted form hides the key; what it refuses never quotes
 // the key (the last path segment, when it is long and appears nowhere
-// else in the URL).
+// else in the URL). A server ParseServer accepts makes, with a key added
+// as the settings add it, a URL ParseURL accepts, with the same server.
 func FuzzParseURL(f *testing.F) {
 	for _, s := range []string{
 		"rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop",
@@ -25,6 +26,12 @@ func FuzzParseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
+		if srv, err := ParseServer(raw); err == nil {
+			tg, err := ParseURL(strings.TrimRight(strings.TrimSpace(raw), "/") + "/k")
+			if err != nil || tg.Host != srv.Host || tg.App != srv.App || tg.TCURL != srv.TCURL || tg.TLS != srv.TLS {
+				t.Fatalf("server %q: %+v; with a key: %+v, %v", raw, srv, tg, err)
+			}
+		}
 		tg, err := ParseURL(raw)
 		if err != nil {
 			i := strings.LastIndex(raw, "/")

@@ -60,21 +60,63 @@ func (t Target) Redacted() string {
 // The key is the last path segment (plus the query string); the app is
 // everything between the host and the key. Errors never contain the key.
 func ParseURL(raw string) (Target, error) {
+	t, path, query, err := parseHost(raw)
+	if err != nil {
+		return Target{}, err
+	}
+	i := strings.LastIndex(path, "/")
+	switch {
+	case path == "":
+		return Target{}, errors.New("rtmp URL has no app and no stream key: expected rtmp://host/app/key")
+	case i < 0, i == len(path)-1:
+		return Target{}, errors.New("rtmp URL has no stream key: expected rtmp://host/app/key")
+	}
+	if !t.setApp(path[:i]) {
+		return Target{}, errors.New("rtmp URL has no app: expected rtmp://host/app/key")
+	}
+	key := path[i+1:]
+	if query != "" {
+		key += "?" + query
+	}
+	t.Key = Key(key)
+	return t, nil
+}
+
+// ParseServer validates an ingest server URL: a publish URL without its
+// key, rtmp[s]://host[:port]/app, as a destination's settings keep it
+// (they add the key at the end). Its checks are ParseURL's, so a server
+// it takes makes publish URLs ParseURL takes. The Target has no Key.
+func ParseServer(raw string) (Target, error) {
+	t, path, query, err := parseHost(raw)
+	if err != nil {
+		return Target{}, err
+	}
+	if query != "" {
+		return Target{}, errors.New("rtmp server URL has a query (?...): it belongs after the stream key")
+	}
+	if !t.setApp(path) {
+		return Target{}, errors.New("rtmp server URL has no app: expected rtmp://host/app")
+	}
+	return t, nil
+}
+
+// parseHost reads a URL up to its host and port, and returns the rest: its
+// path without the leading slashes, and its query.
+func parseHost(raw string) (t Target, path, query string, err error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return Target{}, errors.New("rtmp URL is empty")
+		return Target{}, "", "", errors.New("rtmp URL is empty")
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return Target{}, errors.New("rtmp URL has no scheme: use rtmp:// or rtmps://")
+		return Target{}, "", "", errors.New("rtmp URL has no scheme: use rtmp:// or rtmps://")
 	}
-	var t Target
 	switch strings.ToLower(scheme) {
 	case "rtmp":
 	case "rtmps":
 		t.TLS = true
 	default:
-		return Target{}, fmt.Errorf("unsupported scheme %s: use rtmp:// or rtmps://", scheme)
+		return Target{}, "", "", fmt.Errorf("unsupported scheme %s: use rtmp:// or rtmps://", scheme)
 	}
 	// Split the key off by hand rather than trusting url.Parse with the
 	// whole string: a key may contain characters url.Parse rejects, and its
@@ -82,13 +124,13 @@ func ParseURL(raw string) (Target, error) {
 	authority, path, _ := strings.Cut(rest, "/")
 	u, err := url.Parse(strings.ToLower(scheme) + "://" + authority)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return Target{}, errors.New("rtmp URL has no valid host")
+		return Target{}, "", "", errors.New("rtmp URL has no valid host")
 	}
 	if !validHost(u.Hostname()) {
-		return Target{}, errors.New("rtmp URL has no valid host: want a name or an IP address")
+		return Target{}, "", "", errors.New("rtmp URL has no valid host: want a name or an IP address")
 	}
 	if u.User != nil {
-		return Target{}, errors.New("rtmp URL with user:password@ is not supported")
+		return Target{}, "", "", errors.New("rtmp URL with user:password@ is not supported")
 	}
 	port := u.Port()
 	if port == "" {
@@ -97,34 +139,25 @@ func ParseURL(raw string) (Target, error) {
 			port = "443"
 		}
 	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return Target{}, fmt.Errorf("rtmp URL has an invalid port %q", port)
+		return Target{}, "", "", fmt.Errorf("rtmp URL has an invalid port %q", port)
 	}
 	t.Host = net.JoinHostPort(u.Hostname(), port)
+	// tcUrl names the host as the user wrote it (what OBS/librtmp sends).
+	t.TCURL = strings.ToLower(scheme) + "://" + u.Host
 
 	path, _, _ = strings.Cut(path, "#")
-	query := ""
 	if p, q, ok := strings.Cut(path, "?"); ok {
 		path, query = p, q
 	}
-	path = strings.TrimLeft(path, "/")
-	i := strings.LastIndex(path, "/")
-	switch {
-	case path == "":
-		return Target{}, errors.New("rtmp URL has no app and no stream key: expected rtmp://host/app/key")
-	case i < 0, i == len(path)-1:
-		return Target{}, errors.New("rtmp URL has no stream key: expected rtmp://host/app/key")
-	}
-	t.App = strings.Trim(path[:i], "/")
-	if t.App == "" {
-		return Target{}, errors.New("rtmp URL has no app: expected rtmp://host/app/key")
-	}
-	key := path[i+1:]
-	if query != "" {
-		key += "?" + query
-	}
-	t.Key = Key(key)
-	t.TCURL = strings.ToLower(scheme) + "://" + u.Host + "/" + t.App
-	return t, nil
+	return t, strings.TrimLeft(path, "/"), query, nil
+}
+
+// setApp sets the app, and the tcUrl that ends with it; false if there is
+// none.
+func (t *Target) setApp(app string) bool {
+	t.App = strings.Trim(app, "/")
+	t.TCURL += "/" + t.App
+	return t.App != ""
 }
 
 // validHost is whether h can be dialed: an IP address, or a DNS name.

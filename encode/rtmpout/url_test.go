@@ -88,6 +88,26 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
+// A server URL, as the settings keep it, is a publish URL without its key.
+func TestParseServer(t *testing.T) {
+	for _, tc := range []struct{ url, err string }{
+		{"rtmp://a.rtmp.youtube.com/live2", ""},
+		{"rtmps://live-api-s.facebook.com:443/rtmp", ""},
+		{"rtmp://127.0.0.1:1935/live/sub/", ""},
+		{"rtmp://host", "has no app"},
+		{"rtmp://host/", "has no app"},
+		{"rtmp://host/app?x=1", "has a query"},
+		{"rtmp://user:pw@host/app", "user:password@ is not supported"},
+		{"rtmp://host:0/app", "invalid port"},
+		{"http://host/app", "unsupported scheme"},
+	} {
+		srv, err := ParseServer(tc.url)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ParseServer(%q) = %+v, %v; want %q", tc.url, srv, err, tc.err)
+		}
+	}
+}
+
 // The key must not leak however a Target or Key is printed or logged.
 func TestKeyNeverPrinted(t *testing.T) {
 	const secret = "live_98765_TopSecret"

@@ -15,13 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"greenroom/encode/rtmpout"
 	"greenroom/studio"
 )
 
@@ -140,31 +140,17 @@ func (d Destination) keySource() string {
 	return PresetFor(d.Service).Name + "'s live dashboard"
 }
 
-// ValidateServerURL checks the shape of an ingest server URL: rtmp:// or
-// rtmps://, a host, an optional numeric port, no user:password. It does not
-// look the host up. The errors quote the URL, so pass the server part only.
+// ValidateServerURL checks an ingest server URL with the RTMP output's own
+// check (rtmpout.ParseServer): rtmp:// or rtmps://, a host, an optional
+// numeric port, an app, no user:password, no query. A server it takes
+// makes a publish URL (PublishURL) the output takes. It does not look the
+// host up. The errors never quote the URL, which may hold a password.
 func ValidateServerURL(s string) error {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return badURL("the server URL is empty")
 	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return badURL("%q is not a server URL", s)
-	}
-	if u.Scheme != "rtmp" && u.Scheme != "rtmps" {
-		return badURL("the server URL %q must start with rtmp:// or rtmps://", s)
-	}
-	if u.Hostname() == "" {
-		return badURL("the server URL %q has no server name", s)
-	}
-	if u.User != nil {
-		return badURL("the server URL %q has a user:password@, which RTMP does not use", u.Redacted())
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return badURL("the server URL %q has a bad port", s)
-		}
+	if _, err := rtmpout.ParseServer(s); err != nil {
+		return badURL("the server URL is not right: %v", err)
 	}
 	return nil
 }
@@ -238,10 +224,34 @@ type Settings struct {
 	// studio.MinReconnectGrace and MaxReconnectGrace: Store.Update
 	// refuses others (ErrBadGrace).
 	ReconnectGrace time.Duration
+	// Limits are how many guests the stage and the green room take
+	// (studio.Config.Limits); GuestKbps is the most each guest may send
+	// the studio (studio.Config.GuestKbps). Store.Update refuses values
+	// out of studio.CheckLimits's and CheckGuestKbps's ranges
+	// (ErrBadGuests).
+	Limits    studio.Limits
+	GuestKbps int
 }
 
 // ErrBadGrace is Store.Update's error for a ReconnectGrace out of range.
 var ErrBadGrace = errors.New("bad reconnect grace")
+
+// ErrBadGuests is Store.Update's error for Limits or GuestKbps out of
+// range.
+var ErrBadGuests = errors.New("bad guest limit")
+
+// checkGuests refuses limits or a cap the studio does not take, in words
+// for the user.
+func checkGuests(s Settings) error {
+	err := studio.CheckLimits(s.Limits)
+	if err == nil {
+		err = studio.CheckGuestKbps(s.GuestKbps)
+	}
+	if err != nil {
+		return &invalid{ErrBadGuests, err.Error()}
+	}
+	return nil
+}
 
 // checkGrace refuses a grace the studio does not take, in words for the
 // user.
@@ -271,6 +281,8 @@ func Defaults() Settings {
 		Window:         Window{Width: 1280, Height: 800},
 		Network:        defaultNetwork(),
 		ReconnectGrace: studio.DefaultReconnectGrace,
+		Limits:         studio.DefaultLimits,
+		GuestKbps:      studio.DefaultGuestKbps,
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")
@@ -294,18 +306,20 @@ func (s *Settings) fillDefaults() []fieldError {
 		}
 		s.Output.Width, s.Output.Height = d.Output.Width, d.Output.Height
 	}
-	if s.Output.FPS < 1 || s.Output.FPS > 60 {
-		if s.Output.FPS != 0 {
-			bad("output.fps", s.Output.FPS, "is out of range (1–60)")
+	// A number out of [lo, hi] becomes def; said unless it was 0, absent.
+	inRange := func(field string, v *int, lo, hi, def int, unit string) {
+		if *v < lo || *v > hi {
+			if *v != 0 {
+				bad(field, *v, fmt.Sprintf("is out of range (%d–%d%s)", lo, hi, unit))
+			}
+			*v = def
 		}
-		s.Output.FPS = d.Output.FPS
 	}
-	if s.Output.VideoKbps < 300 || s.Output.VideoKbps > 50000 {
-		if s.Output.VideoKbps != 0 {
-			bad("output.video_kbps", s.Output.VideoKbps, "is out of range (300–50000 kb/s)")
-		}
-		s.Output.VideoKbps = DefaultKbps(s.Output.Height)
-	}
+	inRange("output.fps", &s.Output.FPS, 1, 60, d.Output.FPS, "")
+	inRange("output.video_kbps", &s.Output.VideoKbps, 300, 50000, DefaultKbps(s.Output.Height), " kb/s")
+	inRange("max_on_stage", &s.Limits.Stage, 1, studio.MaxLimits.Stage, d.Limits.Stage, "")
+	inRange("max_in_green_room", &s.Limits.GreenRoom, 1, studio.MaxLimits.GreenRoom, d.Limits.GreenRoom, "")
+	inRange("guest_kbps", &s.GuestKbps, studio.MinGuestKbps, studio.MaxGuestKbps, d.GuestKbps, " kb/s")
 	if s.RecordingDir == "" {
 		s.RecordingDir = d.RecordingDir
 	}
@@ -339,6 +353,12 @@ func (s Settings) valueOf(field string) string {
 		return fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height)
 	case "reconnect_grace_seconds":
 		return strconv.Itoa(int(s.ReconnectGrace / time.Second))
+	case "max_on_stage":
+		return strconv.Itoa(s.Limits.Stage)
+	case "max_in_green_room":
+		return strconv.Itoa(s.Limits.GreenRoom)
+	case "guest_kbps":
+		return strconv.Itoa(s.GuestKbps)
 	}
 	return "the default"
 }

@@ -217,6 +217,9 @@ func TestBadFieldsNamed(t *testing.T) {
 		{`"window": {"width": 10, "height": 900}`, []string{`settings.json: "window": 10×900 is smaller than 320×240; keeping 1280×800`}},
 		{`"reconnect_grace_seconds": 1`, []string{`settings.json: "reconnect_grace_seconds": 1 is out of range (2–600 s); keeping 10`}},
 		{`"reconnect_grace_seconds": 9999`, []string{`"reconnect_grace_seconds": 9999 is out of range (2–600 s); keeping 10`}},
+		{`"max_on_stage": 40`, []string{`settings.json: "max_on_stage": 40 is out of range (1–16); keeping 10`}},
+		{`"max_in_green_room": "lots"`, []string{`"max_in_green_room": a string is not a number; keeping 20`}},
+		{`"guest_kbps": 5`, []string{`"guest_kbps": 5 is out of range (800–20000 kb/s); keeping 2500`}},
 		{`"output": {"width": 1280, "height": 720, "fps": "thirty"}`, []string{`settings.json: "output.fps": a string is not a number; keeping 30`}},
 		{`"output": {"width": "big", "height": 720}`, []string{`settings.json: "output.width": a string is not a number; keeping 1280×720`}},
 		{`"reconnect_grace_seconds": "10s"`, []string{`"reconnect_grace_seconds": a string is not a number; keeping 10`}},
@@ -312,6 +315,42 @@ func TestReconnectGrace(t *testing.T) {
 	}
 }
 
+// The guest limits and the upload cap: the studio's defaults for a new
+// user (and a file from before them), a change out of range refused in
+// words, nothing saved; a change in range kept.
+func TestGuestLimits(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Get(); got.Limits != studio.DefaultLimits || got.GuestKbps != studio.DefaultGuestKbps {
+		t.Errorf("limits %+v, cap %d; want the studio's defaults", got.Limits, got.GuestKbps)
+	}
+	for _, tc := range []struct {
+		change func(*Settings)
+		want   string
+	}{
+		{func(s *Settings) { s.Limits.Stage = 0 }, "the guests on stage must be 1 to 16, not 0"},
+		{func(s *Settings) { s.Limits.GreenRoom = 51 }, "the guests in the green room must be 1 to 50, not 51"},
+		{func(s *Settings) { s.GuestKbps = 100 }, "the most a guest may send must be 800 to 20000 kb/s, not 100"},
+	} {
+		if err := st.Update(tc.change); !errors.Is(err, ErrBadGuests) || err.Error() != tc.want {
+			t.Errorf("%v, want it refused: %s", err, tc.want)
+		}
+	}
+	if err := st.Update(func(s *Settings) { s.Limits, s.GuestKbps = studio.Limits{Stage: 4, GreenRoom: 8}, 1200 }); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st2.Get(); got.Limits != (studio.Limits{Stage: 4, GreenRoom: 8}) || got.GuestKbps != 1200 {
+		t.Errorf("reloaded limits %+v, cap %d", got.Limits, got.GuestKbps)
+	}
+}
+
 func TestKeyRedacted(t *testing.T) {
 	d := sample().Destinations[0]
 	for _, out := range printings(t, d.Key, d, sample()) {
@@ -362,6 +401,8 @@ func TestValidate(t *testing.T) {
 		{"rtmp://", k, ErrBadURL},
 		{"rtmp://host:99999/app", k, ErrBadURL},
 		{"rtmp://user:pw@host/app", k, ErrBadURL},
+		{"rtmp://host", k, ErrBadURL},         // no app: the output could not publish it
+		{"rtmp://host/app?a=b", k, ErrBadURL}, // the query goes after the key
 		{"rtmp://host/app", StreamKey{}, ErrNoKey},
 	} {
 		err := Destination{Service: Custom, URL: tc.url, Key: tc.key}.Validate()

@@ -174,7 +174,8 @@ func (s *Store) Get() Settings {
 // brings a bad or repeated STUN/TURN server or a bad NAT IP into the Network
 // is refused (errors.Is ErrBadICEServer or ErrBadNATIP), nothing saved; a bad
 // entry already in the file (a hand edit) does not stop other changes. A
-// ReconnectGrace out of range is refused likewise (ErrBadGrace).
+// ReconnectGrace out of range is refused likewise (ErrBadGrace), and so are
+// Limits and GuestKbps (ErrBadGuests).
 func (s *Store) Update(change func(*Settings)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,6 +186,11 @@ func (s *Store) Update(change func(*Settings)) error {
 	}
 	if next.ReconnectGrace != s.cur.ReconnectGrace {
 		if err := checkGrace(next.ReconnectGrace); err != nil {
+			return err
+		}
+	}
+	if next.Limits != s.cur.Limits || next.GuestKbps != s.cur.GuestKbps {
+		if err := checkGuests(next); err != nil {
 			return err
 		}
 	}
@@ -248,6 +254,10 @@ type file struct {
 	Network      fileNetwork       `json:"network"`
 	// Whole seconds; 0 (an older file): the default.
 	ReconnectGraceSeconds int `json:"reconnect_grace_seconds,omitempty"`
+	// 0 (an older file): the defaults.
+	MaxOnStage     int `json:"max_on_stage,omitempty"`
+	MaxInGreenRoom int `json:"max_in_green_room,omitempty"`
+	GuestKbps      int `json:"guest_kbps,omitempty"`
 }
 
 type fileHost struct {
@@ -290,6 +300,9 @@ func fileOf(s Settings) file {
 		Network:      fileNetworkOf(s.Network),
 
 		ReconnectGraceSeconds: int(s.ReconnectGrace / time.Second),
+		MaxOnStage:            s.Limits.Stage,
+		MaxInGreenRoom:        s.Limits.GreenRoom,
+		GuestKbps:             s.GuestKbps,
 	}
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
@@ -313,6 +326,8 @@ func (f file) settings() Settings {
 		Network:      f.Network.network(),
 
 		ReconnectGrace: time.Duration(f.ReconnectGraceSeconds) * time.Second,
+		Limits:         studio.Limits{Stage: f.MaxOnStage, GreenRoom: f.MaxInGreenRoom},
+		GuestKbps:      f.GuestKbps,
 	}
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{

@@ -68,6 +68,13 @@ import (
 // below this.
 const MaxMessageSize = 64 << 10
 
+// CloseStudioFull is the close code of a socket the studio refused because
+// the green room is full (a code of the range RFC 6455 §7.4.2 leaves to
+// applications). It is final: the page says the studio is full and does
+// not try again by itself; the guest may, later (issue #14: a full studio
+// closed with 1013, which the page took for a blip and retried forever).
+const CloseStudioFull = 4001
+
 // Message types.
 const (
 	TypeJoin      = "join"      // guest → studio: {name, [id, resume, [keep]]}

@@ -145,6 +145,11 @@ type Client struct {
 	media    signal.Message // the studio's last "media"
 	health   signal.Message // the studio's last "health"
 	closed   bool
+	// The REMBs the studio sent about what the client sends: how many
+	// (one per stream they name), the last and the highest, in bits per
+	// second.
+	rembs              int
+	rembLast, rembMost float64
 }
 
 // Join connects to guestURL (http://host:port/join/<token>) as name.
@@ -170,8 +175,11 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	}
 	var welcome signal.Message
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if err := ws.ReadJSON(&welcome); err != nil || welcome.Type != signal.TypeWelcome {
-		return fail(fmt.Errorf("studiotest: no welcome: %+v %v", welcome, err))
+	if err := ws.ReadJSON(&welcome); err != nil {
+		return fail(fmt.Errorf("studiotest: no welcome: %w", err)) // a *websocket.CloseError if the studio refused
+	}
+	if welcome.Type != signal.TypeWelcome {
+		return fail(fmt.Errorf("studiotest: no welcome: %+v", welcome))
 	}
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers
@@ -771,11 +779,12 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 		}()
 		go func() {
 			defer c.wg.Done()
-			buf := make([]byte, 1500)
 			for {
-				if _, _, err := sender.ReadSimulcast(buf, l.RID); err != nil {
+				pkts, _, err := sender.ReadSimulcastRTCP(l.RID)
+				if err != nil {
 					return
 				}
+				c.noteREMB(pkts)
 			}
 		}()
 	}
@@ -866,6 +875,7 @@ func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, er
 			if err != nil {
 				return
 			}
+			c.noteREMB(pkts)
 			for _, p := range pkts {
 				switch p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
@@ -878,6 +888,27 @@ func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, er
 		}
 	}()
 	return keyframe, nil
+}
+
+// noteREMB keeps what the REMBs among pkts say the client may send.
+func (c *Client) noteREMB(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		if r, ok := p.(*rtcp.ReceiverEstimatedMaximumBitrate); ok {
+			c.mu.Lock()
+			c.rembs++
+			c.rembLast, c.rembMost = float64(r.Bitrate), max(c.rembMost, float64(r.Bitrate))
+			c.mu.Unlock()
+		}
+	}
+}
+
+// UplinkREMB says what the studio's REMBs told the client it may send, in
+// bits per second: how many came for its camera's streams (VideoIVF,
+// Simulcast), the last and the highest.
+func (c *Client) UplinkREMB() (n int, last, most float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rembs, c.rembLast, c.rembMost
 }
 
 // addTrack sends track and drains its RTCP so the interceptors work.

@@ -1,0 +1,45 @@
+//go:build unix
+
+package studio_test
+
+import (
+	"testing"
+	"time"
+
+	"greenroom/studio"
+)
+
+// A headless Chromium guest in a studio that caps guests at 1 Mb/s: its
+// bandwidth estimate (availableOutgoingBitrate) comes down to the cap
+// within seconds — uncapped it starts at 1.5 Mb/s and climbs, its three
+// layers asking for 3.15 — and what the studio receives of it stays
+// under the cap, with 15 % for the layers' overshoot and the meter's
+// window.
+func TestChromiumGuestUploadCapped(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.GuestKbps = 1000 })
+	p := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
+	var avail float64
+	eventually(t, "the page's estimate at the cap", func() bool {
+		avail = 0
+		err := p.Eval(`(async () => { let a = 0; const pc = window.greenroom.pc;
+		  if (pc) (await pc.getStats()).forEach(r => { if (r.type === "candidate-pair" && r.nominated) a = r.availableOutgoingBitrate || 0; });
+		  return a; })()`, &avail)
+		return err == nil && avail > 0 && avail <= 1_000_000
+	})
+	most := 0
+	for range 4 {
+		time.Sleep(time.Second)
+		for _, g := range s.State().Participants {
+			sum := 0
+			for _, l := range g.Layers {
+				sum += l.Kbps
+			}
+			most = max(most, sum)
+		}
+	}
+	t.Logf("the page's estimate %.0f b/s; the studio received at most %d kb/s", avail, most)
+	if most > 1150 {
+		t.Errorf("the studio received %d kb/s of a guest capped at 1000", most)
+	}
+}

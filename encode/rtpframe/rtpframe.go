@@ -165,6 +165,16 @@ func (a *Assembler) done(out []Frame) []Frame {
 	return append(out, f)
 }
 
+// Keyframe says whether frame b of codec mimeType ("video/VP8" or
+// "video/H264") is a keyframe, for frames that did not come over RTP (the
+// host's own feed).
+func Keyframe(mimeType string, b []byte) bool {
+	if strings.EqualFold(mimeType, "video/h264") {
+		return h264Key(b)
+	}
+	return vp8Key(b)
+}
+
 // vp8Key reports whether a VP8 frame is a keyframe (RFC 6386 9.1: the
 // frame tag's first bit is 0 for key frames).
 func vp8Key(b []byte) bool { return len(b) > 0 && b[0]&1 == 0 }

@@ -1,0 +1,158 @@
+package studio_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// showJSON is show.json as an editor's tool would read it.
+type showJSON struct {
+	Title   string `json:"title"`
+	Start   string `json:"start"`
+	EndMS   int64  `json:"end_ms"`
+	Program string `json:"program"`
+	Files   []struct {
+		Name, Role, Participant, File string
+		StartMS                       int64 `json:"start_ms"`
+		EndMS                         int64 `json:"end_ms"`
+	} `json:"files"`
+	Layouts []struct {
+		AtMS   int64 `json:"at_ms"`
+		Layout string
+	} `json:"layouts"`
+}
+
+// TestShowFolder is issue #11's first slice: a show with the test-pattern
+// host and two pion guests, one of whom joins 3 s in, live for about 8 s.
+// Its folder holds the program, a file per person with their VP8 and Opus
+// as sent (judged by ffprobe), each ending with the program, the late
+// guest's starting when they joined, and show.json naming them all. A
+// second show of the same title gets a folder of its own.
+func TestShowFolder(t *testing.T) {
+	dir := t.TempDir()
+	s, prog, _ := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Ask: me/anything"})
+	opt := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
+	ann := join(t, s, "Ann", opt)
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann in the program", func() bool { return len(prog.Inputs()) == 1 })
+
+	start := time.Now()
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	bob := join(t, s, "Bob", opt)
+	if err := s.Stage(bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	for len(prog.Inputs()) < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	bobCame := time.Since(start) // his first packet made his input
+	if err := prog.SetLayout("side-by-side"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+
+	folders, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(folders) != 1 || !strings.HasSuffix(folders[0], " Ask_ me_anything") {
+		t.Fatalf("recordings folder holds %v, want one show folder named for its time and title", folders)
+	}
+	folder := folders[0]
+	if _, err := time.Parse("2006-01-02 15.04", strings.TrimSuffix(filepath.Base(folder), " Ask_ me_anything")); err != nil {
+		t.Errorf("folder %q: %v", filepath.Base(folder), err)
+	}
+	b, err := os.ReadFile(filepath.Join(folder, "show.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var show showJSON
+	if err := json.Unmarshal(b, &show); err != nil {
+		t.Fatalf("show.json: %v\n%s", err, b)
+	}
+	t.Logf("show.json:\n%s", b)
+	if _, err := time.Parse(time.RFC3339, show.Start); err != nil || show.Title != "Ask: me/anything" || show.Program != "program.mp4" {
+		t.Errorf("show.json: title %q, start %q (%v), program %q", show.Title, show.Start, err, show.Program)
+	}
+	if len(show.Layouts) < 2 || show.Layouts[len(show.Layouts)-1].Layout != "side-by-side" {
+		t.Errorf("layouts %+v: want the one at the start and side-by-side", show.Layouts)
+	}
+
+	program := mediatest.ProbeFile(t, filepath.Join(folder, "program.mp4"))
+	programEnd := program.StartTime + program.Duration
+	t.Logf("program.mp4: start %.3f s, duration %.3f s", program.StartTime, program.Duration)
+	want := map[string]string{"Host": "host", "Ann": "guest", "Bob": "guest"}
+	for _, f := range show.Files {
+		if want[f.Name] != f.Role {
+			t.Errorf("show.json has %s (%s) in %s", f.Name, f.Role, f.File)
+			continue
+		}
+		delete(want, f.Name)
+		if f.File != f.Name+".webm" {
+			t.Errorf("%s's file is %q", f.Name, f.File)
+		}
+		p := mediatest.ProbeFile(t, filepath.Join(folder, f.File))
+		keepRecording(filepath.Join(folder, f.File), f.File)
+		if p.Video == nil || p.Video.Codec != "vp8" || p.Audio == nil || p.Audio.Codec != "opus" {
+			t.Errorf("%s: %+v, want VP8 and Opus", f.File, p)
+			continue
+		}
+		// Matroska's duration runs from the timeline's zero, the show's
+		// start: where the file ends on it.
+		t.Logf("%s: %dx%d, start %.3f s, ends at %.3f s; show.json %d–%d ms", f.File, p.Video.Width, p.Video.Height, p.StartTime, p.Duration, f.StartMS, f.EndMS)
+		if math.Abs(p.Duration-programEnd) > 0.05*programEnd {
+			t.Errorf("%s ends at %.2f s, the program at %.2f s: more than 5%% apart", f.File, p.Duration, programEnd)
+		}
+		if math.Abs(p.StartTime-float64(f.StartMS)/1000) > 0.05 {
+			t.Errorf("%s starts at %.3f s, show.json says %d ms", f.File, p.StartTime, f.StartMS)
+		}
+		if f.Name == "Bob" {
+			if d := time.Duration(f.StartMS)*time.Millisecond - bobCame; d.Abs() > 150*time.Millisecond {
+				t.Errorf("Bob's file starts at %d ms, he came at %v: %v off", f.StartMS, bobCame.Round(time.Millisecond), d)
+			}
+		} else if f.StartMS > 500 {
+			t.Errorf("%s, there from the start, has a file starting at %d ms", f.Name, f.StartMS)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no file in show.json for %v", want)
+	}
+
+	// The same show again, within the minute: a folder of its own; the
+	// first show's files are left as they were.
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(again) != 2 {
+		t.Fatalf("after a second show: %v", again)
+	}
+	second := again[0]
+	if second == folder {
+		second = again[1]
+	}
+	if strings.HasPrefix(filepath.Base(second), filepath.Base(folder)[:16]) && filepath.Base(second) != filepath.Base(folder)+" (2)" {
+		t.Errorf("the second show of the minute is in %q, want %q", filepath.Base(second), filepath.Base(folder)+" (2)")
+	}
+	if b2, _ := os.ReadFile(filepath.Join(folder, "show.json")); string(b2) != string(b) {
+		t.Errorf("the first show's show.json changed")
+	}
+}

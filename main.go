@@ -64,7 +64,11 @@ const usage = `usage:
       --nat-ip IP                the public address to offer guests when this machine is behind a 1:1 NAT
       --guest-grace SECONDS      how long a gone guest (tab closed, network gone) keeps their place for
                                  their page to come back, counting down on their card (default 10; 2 to 600)
-      --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live)
+      --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live); with --record
+                                 each person's own recording and show.json go in a folder named after FILE
+      --recordings DIR           record each show instead into a folder of its own in DIR,
+                                 "YYYY-MM-DD HH.MM <title>": program.mp4, a file per person, show.json
+      --title TITLE              the show's title, for its folder and show.json (default "Show")
       --size, --fps, --video-kbps, --preset, -v   as for live
 `
 

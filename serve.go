@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	var (
 		listen, publicURL, cert, key, recordFile, preset string
+		recordDir, title                                 string
 		domain, acmeCA, acmeEmail, acmeHTTP              string
 		to, natIPs                                       []string
 		ice                                              []webrtc.ICEServer
@@ -74,6 +75,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return nil
 	})
 	fs.StringVar(&recordFile, "record", "", "")
+	fs.StringVar(&recordDir, "recordings", "", "")
+	fs.StringVar(&title, "title", "", "")
 	fs.Func("size", "", func(s string) (err error) { w, h, err = parseSize(s); return err })
 	fs.IntVar(&fps, "fps", 30, "")
 	fs.IntVar(&kbps, "video-kbps", 0, "")
@@ -89,6 +92,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "greenroom serve: unexpected argument %q\n", redactArg(fs.Arg(0)))
+		return 2
+	}
+	if recordFile != "" && recordDir != "" {
+		fmt.Fprintln(stderr, "greenroom serve: give --record FILE or --recordings DIR, not both")
 		return 2
 	}
 	if (cert == "") != (key == "") {
@@ -127,7 +134,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			ReconnectGrace: grace,
 			// A studio on loopback (plain HTTP) has nothing to forward.
 			MapPorts: !noPortMapping && !plain},
-		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
+		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, RecordDir: recordDir, ShowTitle: title, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 1

@@ -63,12 +63,33 @@ func TestShowFolder(t *testing.T) {
 	if err := prog.SetLayout("side-by-side"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Second)
+	time.Sleep(3 * time.Second)
+	// Written as it goes: Ann's file, copied mid-show (as a crash would
+	// leave it: no end, no index), plays up to a second or so ago.
+	folders, _ := filepath.Glob(filepath.Join(dir, "*", "Ann.webm"))
+	if len(folders) != 1 {
+		t.Fatalf("no Ann.webm mid-show: %v", folders)
+	}
+	now := time.Since(start).Seconds()
+	b, err := os.ReadFile(folders[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(t.TempDir(), "Ann-mid-show.webm")
+	if err := os.WriteFile(partial, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if frames := mediatest.VideoFrameTimes(t, partial); len(frames) == 0 || frames[len(frames)-1] < now-1.5 {
+		t.Errorf("Ann's file copied %.1f s into the show plays %d frames, up to %v s", now, len(frames), frames[len(frames)-1:])
+	} else {
+		t.Logf("Ann's file copied %.2f s into the show: %d bytes, plays to %.2f s", now, len(b), frames[len(frames)-1])
+	}
+	time.Sleep(2 * time.Second)
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
 
-	folders, _ := filepath.Glob(filepath.Join(dir, "*"))
+	folders, _ = filepath.Glob(filepath.Join(dir, "*"))
 	if len(folders) != 1 || !strings.HasSuffix(folders[0], " Ask_ me_anything") {
 		t.Fatalf("recordings folder holds %v, want one show folder named for its time and title", folders)
 	}
@@ -76,7 +97,7 @@ func TestShowFolder(t *testing.T) {
 	if _, err := time.Parse("2006-01-02 15.04", strings.TrimSuffix(filepath.Base(folder), " Ask_ me_anything")); err != nil {
 		t.Errorf("folder %q: %v", filepath.Base(folder), err)
 	}
-	b, err := os.ReadFile(filepath.Join(folder, "show.json"))
+	b, err = os.ReadFile(filepath.Join(folder, "show.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,5 +175,43 @@ func TestShowFolder(t *testing.T) {
 	}
 	if b2, _ := os.ReadFile(filepath.Join(folder, "show.json")); string(b2) != string(b) {
 		t.Errorf("the first show's show.json changed")
+	}
+}
+
+// TestRecordFileShowFolder: with --record FILE the program goes exactly to
+// FILE, as before, and the people's files and show.json to a folder next
+// to it named after it; the next show's to "… (2)".
+func TestRecordFileShowFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "talk.mp4")
+	s, _, _ := startShow(t, studio.ProgramConfig{RecordFile: file})
+	for range 2 {
+		if err := s.SetLive(true); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if err := s.SetLive(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := mediatest.ProbeFile(t, file); p.Video == nil || p.Duration < 1 {
+		t.Errorf("%s: %+v", file, p)
+	}
+	for _, folder := range []string{"talk", "talk (2)"} {
+		b, err := os.ReadFile(filepath.Join(dir, folder, "show.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var show showJSON
+		if err := json.Unmarshal(b, &show); err != nil {
+			t.Fatal(err)
+		}
+		if show.Program != filepath.Join("..", "talk.mp4") || len(show.Files) != 1 || show.Files[0].File != "Host.webm" {
+			t.Errorf("%s/show.json:\n%s", folder, b)
+			continue
+		}
+		if p := mediatest.ProbeFile(t, filepath.Join(dir, folder, "Host.webm")); p.Video == nil || p.Audio == nil || p.Duration < 1 {
+			t.Errorf("%s/Host.webm: %+v", folder, p)
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package record writes the program to a local file through FFmpeg's
-// muxers (go-astiav). MP4 is written fragmented (a moof per keyframe, an
-// empty moov up front) and Matroska is written as it goes, so a crash or a
+// muxers (go-astiav). MP4 is written fragmented (a moof per keyframe and
+// at least every second, an empty moov up front) and Matroska is written as it goes, so a crash or a
 // power cut still leaves a playable file.
 //
 // A Recorder is a stream.Output: it queues and drops on its own and never
@@ -96,10 +96,15 @@ func formatFor(path string) (string, map[string]string) {
 	case ".flv":
 		return "flv", nil
 	case ".mov":
-		return "mov", map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+		return "mov", fragmented
 	}
-	return "mp4", map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+	return "mp4", fragmented
 }
+
+// fragmented writes MP4 and MOV as fragments: a moof at each keyframe, and
+// at least every second between them (frag_duration), so a crash loses
+// at most the last second, not the rest of a GOP (issue #11).
+var fragmented = map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"}
 
 func (r *Recorder) open(format string, opts map[string]string) error {
 	fc, err := astiav.AllocOutputFormatContext(nil, format, r.cfg.Path)

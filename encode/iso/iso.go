@@ -34,7 +34,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"greenroom/encode/clock"
+	"greenroom/encode/record"
 	"greenroom/encode/stream"
 )
 
@@ -297,23 +297,12 @@ func (w *Writer) write(p *stream.Packet) {
 	// after a reconnect, overlapping by a few milliseconds.
 	at := max(p.PTS, w.last[p.Kind])
 	w.last[p.Kind] = at
-	if err := w.pkt.FromData(p.Data); err != nil {
-		w.fail(fmt.Errorf("iso: packet: %w", err))
-		return
-	}
-	tb := s.TimeBase()
-	w.pkt.SetStreamIndex(s.Index())
-	w.pkt.SetPts(clock.Timestamp(at, tb))
-	w.pkt.SetDts(clock.Timestamp(at, tb))
-	if p.Key {
-		w.pkt.SetFlags(w.pkt.Flags().Add(astiav.PacketFlagKey))
-	}
+	q := *p
+	q.PTS, q.DTS = at, at
 	// Not interleaved by FFmpeg: it would hold the sound back while the
 	// camera stalls (up to 10 s); one person's frames come in time order
 	// already, near enough for Matroska's relative block times.
-	err := w.fc.WriteFrame(w.pkt)
-	w.pkt.Unref()
-	if err != nil {
+	if err := record.Mux(w.fc, w.pkt, &q, s.Index(), s.TimeBase(), false); err != nil {
 		w.fail(fmt.Errorf("iso: write %s: %w", w.st.File, err))
 		return
 	}

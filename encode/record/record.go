@@ -197,23 +197,31 @@ func (r *Recorder) writePacket(p *stream.Packet) {
 	if p.Kind == stream.Audio {
 		tb, idx = r.atb, r.as.Index()
 	}
-	if err := r.pkt.FromData(p.Data); err != nil {
-		r.fail(fmt.Errorf("record: packet: %w", err))
-		return
-	}
-	r.pkt.SetStreamIndex(idx)
-	r.pkt.SetPts(clock.Timestamp(p.PTS, tb))
-	r.pkt.SetDts(clock.Timestamp(p.DTS, tb))
-	if p.Key {
-		r.pkt.SetFlags(r.pkt.Flags().Add(astiav.PacketFlagKey))
-	}
-	err := r.fc.WriteInterleavedFrame(r.pkt)
-	r.pkt.Unref()
-	if err != nil {
+	if err := Mux(r.fc, r.pkt, p, idx, tb, true); err != nil {
 		r.fail(fmt.Errorf("record: write %s: %w", r.cfg.Path, err))
 		return
 	}
 	r.meter.Add(p)
+}
+
+// Mux writes encoded frame p to fc as its stream index, its times in the
+// stream's time base tb, through pkt (reused: unreferenced after). With
+// interleave FFmpeg orders the streams by time, holding packets back for
+// it; without, they go to the file as they come.
+func Mux(fc *astiav.FormatContext, pkt *astiav.Packet, p *stream.Packet, index int, tb astiav.Rational, interleave bool) error {
+	if err := pkt.FromData(p.Data); err != nil {
+		return err
+	}
+	defer pkt.Unref()
+	pkt.SetStreamIndex(index)
+	clock.Stamp(pkt, p.PTS, p.DTS, tb)
+	if p.Key {
+		pkt.SetFlags(pkt.Flags().Add(astiav.PacketFlagKey))
+	}
+	if interleave {
+		return fc.WriteInterleavedFrame(pkt)
+	}
+	return fc.WriteFrame(pkt)
 }
 
 func (r *Recorder) failed() bool {

@@ -20,6 +20,7 @@ import (
 
 	"greenroom/encode/clock"
 	"greenroom/encode/iso"
+	"greenroom/encode/keyframe"
 	"greenroom/encode/rtpframe"
 	"greenroom/encode/stream"
 )
@@ -289,7 +290,7 @@ func (r *showRecording) writeHost(name, mime string, data []byte) {
 	kind := stream.Audio
 	key := true
 	if strings.HasPrefix(strings.ToLower(mime), "video/") {
-		kind, key = stream.Video, rtpframe.Keyframe(mime, data)
+		kind, key = stream.Video, keyframe.Frame(mime, data)
 		if key {
 			f.keyed.Store(true)
 		} else if !f.keyed.Load() {

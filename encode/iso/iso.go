@@ -34,6 +34,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"greenroom/encode/keyframe"
 	"greenroom/encode/record"
 	"greenroom/encode/stream"
 )
@@ -242,7 +243,7 @@ func (w *Writer) create(vcodec string, key *stream.Packet, audio bool) error {
 			}
 		} else {
 			cp.SetCodecID(astiav.CodecIDVp8)
-			width, height := vp8Size(key.Data)
+			_, width, height := keyframe.VP8Frame(key.Data)
 			cp.SetWidth(width)
 			cp.SetHeight(height)
 		}
@@ -412,16 +413,6 @@ var opusHead = func() []byte {
 	binary.LittleEndian.PutUint32(b[12:], 48000)
 	return b
 }()
-
-// vp8Size reads a VP8 keyframe's picture size (RFC 6386 9.1: after the
-// 3-byte frame tag and the start code 9d 01 2a, 14 bits of width and of
-// height, each with 2 bits of scale above).
-func vp8Size(b []byte) (width, height int) {
-	if len(b) < 10 || b[3] != 0x9d || b[4] != 0x01 || b[5] != 0x2a {
-		return 0, 0
-	}
-	return int(binary.LittleEndian.Uint16(b[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(b[8:]) & 0x3fff)
-}
 
 // h264Params is the SPS and PPS NAL units of an Annex-B keyframe, with
 // their start codes.

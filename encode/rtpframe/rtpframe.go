@@ -17,6 +17,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+
+	"greenroom/encode/keyframe"
 )
 
 // Frame is one frame of the track: a picture, or an Opus packet.
@@ -38,9 +40,9 @@ type Frame struct {
 
 // Assembler turns one track's RTP into frames.
 type Assembler struct {
+	mime  string
 	video bool
 	h264  bool
-	isKey func([]byte) bool
 	dep   rtp.Depacketizer
 	jb    jitter
 	rel   []released // reused by Push
@@ -67,12 +69,12 @@ const (
 // clockRate; a missing packet is waited for up to wait (VideoWait or
 // AudioReorder, as suits the user).
 func New(mimeType string, clockRate uint32, wait time.Duration) (*Assembler, error) {
-	a := &Assembler{}
+	a := &Assembler{mime: mimeType}
 	switch strings.ToLower(mimeType) {
 	case "video/vp8":
-		a.dep, a.video, a.isKey = &codecs.VP8Packet{}, true, vp8Key
+		a.dep, a.video = &codecs.VP8Packet{}, true
 	case "video/h264":
-		a.dep, a.video, a.h264, a.isKey = &codecs.H264Packet{}, true, true, h264Key
+		a.dep, a.video, a.h264 = &codecs.H264Packet{}, true, true
 	case "audio/opus":
 		a.dep = &codecs.OpusPacket{}
 	default:
@@ -160,31 +162,7 @@ func (a *Assembler) done(out []Frame) []Frame {
 	if f.Broken {
 		f.Data = nil
 	} else {
-		f.Key = a.isKey(f.Data)
+		f.Key = keyframe.Frame(a.mime, f.Data)
 	}
 	return append(out, f)
-}
-
-// Keyframe says whether frame b of codec mimeType ("video/VP8" or
-// "video/H264") is a keyframe, for frames that did not come over RTP (the
-// host's own feed).
-func Keyframe(mimeType string, b []byte) bool {
-	if strings.EqualFold(mimeType, "video/h264") {
-		return h264Key(b)
-	}
-	return vp8Key(b)
-}
-
-// vp8Key reports whether a VP8 frame is a keyframe (RFC 6386 9.1: the
-// frame tag's first bit is 0 for key frames).
-func vp8Key(b []byte) bool { return len(b) > 0 && b[0]&1 == 0 }
-
-// h264Key reports whether an Annex-B access unit holds an IDR slice.
-func h264Key(b []byte) bool {
-	for i := 0; i+3 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 && b[i+3]&0x1f == 5 {
-			return true
-		}
-	}
-	return false
 }

@@ -32,11 +32,12 @@ type showJSON struct {
 }
 
 // TestShowFolder is issue #11's first slice: a show with the test-pattern
-// host and two pion guests, one of whom joins 3 s in, live for about 8 s.
-// Its folder holds the program, a file per person with their VP8 and Opus
-// as sent (judged by ffprobe), each ending with the program, the late
-// guest's starting when they joined, and show.json naming them all. A
-// second show of the same title gets a folder of its own.
+// host and two pion guests, one of whom joins 3 s in sharing his screen,
+// live for about 8 s. Its folder holds the program, a file per person with
+// their VP8 and Opus as sent (judged by ffprobe) and one of the screen,
+// each ending with the program, the late guest's starting when he joined,
+// and show.json naming them all. A second show of the same title gets a
+// folder of its own.
 func TestShowFolder(t *testing.T) {
 	dir := t.TempDir()
 	s, prog, _ := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Ask: me/anything"})
@@ -52,7 +53,9 @@ func TestShowFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second)
-	bob := join(t, s, "Bob", opt)
+	withScreen := opt
+	withScreen.ScreenIVF = screenIVF
+	bob := join(t, s, "Bob", withScreen)
 	if err := s.Stage(bob.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -116,20 +119,21 @@ func TestShowFolder(t *testing.T) {
 	program := mediatest.ProbeFile(t, filepath.Join(folder, "program.mp4"))
 	programEnd := program.StartTime + program.Duration
 	t.Logf("program.mp4: start %.3f s, duration %.3f s", program.StartTime, program.Duration)
-	want := map[string]string{"Host": "host", "Ann": "guest", "Bob": "guest"}
+	want := map[string]string{"Host": "host", "Ann": "guest", "Bob": "guest", "Bob's screen": "screen"}
 	for _, f := range show.Files {
 		if want[f.Name] != f.Role {
 			t.Errorf("show.json has %s (%s) in %s", f.Name, f.Role, f.File)
 			continue
 		}
 		delete(want, f.Name)
-		if f.File != f.Name+".webm" {
-			t.Errorf("%s's file is %q", f.Name, f.File)
+		if file := strings.Replace(f.Name, "'s screen", " screen", 1) + ".webm"; f.File != file {
+			t.Errorf("%s's file is %q, want %q", f.Name, f.File, file)
 		}
 		p := mediatest.ProbeFile(t, filepath.Join(folder, f.File))
 		keepRecording(filepath.Join(folder, f.File), f.File)
-		if p.Video == nil || p.Video.Codec != "vp8" || p.Audio == nil || p.Audio.Codec != "opus" {
-			t.Errorf("%s: %+v, want VP8 and Opus", f.File, p)
+		screen := f.Role == "screen"
+		if p.Video == nil || p.Video.Codec != "vp8" || (p.Audio == nil) != screen || (!screen && p.Audio.Codec != "opus") {
+			t.Errorf("%s: %+v, want VP8 and, but for a screen, Opus", f.File, p)
 			continue
 		}
 		// Matroska's duration runs from the timeline's zero, the show's
@@ -141,11 +145,14 @@ func TestShowFolder(t *testing.T) {
 		if math.Abs(p.StartTime-float64(f.StartMS)/1000) > 0.05 {
 			t.Errorf("%s starts at %.3f s, show.json says %d ms", f.File, p.StartTime, f.StartMS)
 		}
-		if f.Name == "Bob" {
-			if d := time.Duration(f.StartMS)*time.Millisecond - bobCame; d.Abs() > 150*time.Millisecond {
-				t.Errorf("Bob's file starts at %d ms, he came at %v: %v off", f.StartMS, bobCame.Round(time.Millisecond), d)
-			}
-		} else if f.StartMS > 500 {
+		d := time.Duration(f.StartMS)*time.Millisecond - bobCame
+		switch {
+		case f.Name == "Bob" && d.Abs() > 150*time.Millisecond:
+			t.Errorf("Bob's file starts at %d ms, he came at %v: %v off", f.StartMS, bobCame.Round(time.Millisecond), d)
+		case screen && (d < -150*time.Millisecond || d > 1500*time.Millisecond):
+			// Shared as he joined: its first keyframe comes a little later.
+			t.Errorf("Bob's screen starts at %d ms, he came at %v", f.StartMS, bobCame.Round(time.Millisecond))
+		case !strings.HasPrefix(f.Name, "Bob") && f.StartMS > 500:
 			t.Errorf("%s, there from the start, has a file starting at %d ms", f.Name, f.StartMS)
 		}
 	}

@@ -50,9 +50,10 @@ type Config struct {
 	QueueSize int
 	// HeaderWait is how much show time of audio waits for the first video
 	// keyframe before the file is made with sound only (or video without
-	// sound, for a screen); default 2 s. A person with a camera never
-	// waits that long: the studio asks for a keyframe when recording
-	// starts.
+	// sound, for a screen); default 5 s. A person with a camera seldom
+	// waits long (the studio asks for a keyframe when recording starts),
+	// but on a lossy link the ask may take a few tries, and a file made
+	// without video leaves their picture out for the rest of the show.
 	HeaderWait time.Duration
 	Logger     *slog.Logger
 }
@@ -107,7 +108,7 @@ func New(cfg Config) *Writer {
 		cfg.QueueSize = 512
 	}
 	if cfg.HeaderWait <= 0 {
-		cfg.HeaderWait = 2 * time.Second
+		cfg.HeaderWait = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -241,6 +242,12 @@ func (w *Writer) create(vcodec string, key *stream.Packet, audio bool) error {
 			if err := cp.SetExtraData(h264Params(key.Data)); err != nil {
 				return fmt.Errorf("iso: video header: %w", err)
 			}
+			width, height, err := h264Size(key.Data)
+			if err != nil {
+				return fmt.Errorf("iso: H.264 picture size: %w", err)
+			}
+			cp.SetWidth(width)
+			cp.SetHeight(height)
 		} else {
 			cp.SetCodecID(astiav.CodecIDVp8)
 			_, width, height := keyframe.VP8Frame(key.Data)
@@ -413,6 +420,42 @@ var opusHead = func() []byte {
 	binary.LittleEndian.PutUint32(b[12:], 48000)
 	return b
 }()
+
+// h264Size is the picture size of H.264 keyframe b, which Matroska's
+// header must say. Its SPS has it, behind exp-Golomb codes, cropping and
+// a dozen profile-dependent fields: FFmpeg's decoder, once per file, reads
+// it more surely than a parser of our own would.
+func h264Size(b []byte) (width, height int, err error) {
+	c := astiav.FindDecoder(astiav.CodecIDH264)
+	if c == nil {
+		return 0, 0, errors.New("FFmpeg has no H.264 decoder")
+	}
+	cc := astiav.AllocCodecContext(c)
+	if cc == nil {
+		return 0, 0, errors.New("cannot allocate a decoder")
+	}
+	defer cc.Free()
+	if err := cc.Open(c, nil); err != nil {
+		return 0, 0, err
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	frame := astiav.AllocFrame()
+	defer frame.Free()
+	if err := pkt.FromData(b); err != nil {
+		return 0, 0, err
+	}
+	if err := cc.SendPacket(pkt); err != nil {
+		return 0, 0, err
+	}
+	if err := cc.SendPacket(nil); err != nil { // drain: the one picture now
+		return 0, 0, err
+	}
+	if err := cc.ReceiveFrame(frame); err != nil {
+		return 0, 0, err
+	}
+	return frame.Width(), frame.Height(), nil
+}
 
 // h264Params is the SPS and PPS NAL units of an Annex-B keyframe, with
 // their start codes.

@@ -1,6 +1,7 @@
 package iso_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"math"
@@ -141,5 +142,61 @@ func TestPersonsFile(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); len(b) < len(data) {
 		t.Errorf("the first file shrank to %d bytes", len(b))
+	}
+}
+
+// TestPersonsFileKinds: a person with a mic and no camera gets a WebM
+// with their Opus alone, once HeaderWait of it came without a picture; one
+// whose camera sends H.264 gets a Matroska file (.mkv) with it as sent.
+func TestPersonsFileKinds(t *testing.T) {
+	dir := t.TempDir()
+	mic := iso.New(iso.Config{Dir: dir, Stem: "Cat", HeaderWait: time.Second})
+	for _, p := range media(t, 0) {
+		if p.Kind == stream.Audio {
+			mic.Write("audio/opus", p)
+		}
+	}
+	if err := mic.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p := mediatest.ProbeFile(t, filepath.Join(dir, "Cat.webm")); p.Video != nil || p.Audio == nil || p.Audio.Codec != "opus" || p.Duration < 2.9 {
+		t.Errorf("Cat.webm: %+v, want 3 s of Opus alone", p)
+	}
+
+	// 2 s of H.264 as a browser sends it (Constrained Baseline, one slice
+	// a picture), an access unit per frame in Annex-B.
+	h264 := filepath.Join(t.TempDir(), "v.h264")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2",
+		"-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-bsf:v", "h264_mp4toannexb", h264).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(h264)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam := iso.New(iso.Config{Dir: dir, Stem: "Dan"})
+	var unit []byte
+	frames := 0
+	for _, nal := range bytes.Split(data, []byte{0, 0, 1}) {
+		nal = bytes.TrimRight(nal, "\x00") // a 4-byte start code's first zero
+		if len(nal) == 0 {
+			continue
+		}
+		unit = append(append(unit, 0, 0, 0, 1), nal...)
+		if t := nal[0] & 0x1f; t == 1 || t == 5 { // a slice ends the picture
+			at := time.Duration(frames) * time.Second / 30
+			cam.Write("video/H264", &stream.Packet{Kind: stream.Video, Data: unit, PTS: at, DTS: at, Key: t == 5})
+			unit, frames = nil, frames+1
+		}
+	}
+	if err := cam.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := mediatest.ProbeFile(t, filepath.Join(dir, "Dan.mkv"))
+	if p.Video == nil || p.Video.Codec != "h264" || p.Video.Width != 320 || p.Audio != nil {
+		t.Fatalf("Dan.mkv: %+v, want H.264 320x240 alone", p)
+	}
+	if n := len(mediatest.VideoFrameTimes(t, filepath.Join(dir, "Dan.mkv"))); n != frames || frames < 55 {
+		t.Errorf("Dan.mkv decodes to %d pictures of the %d written", n, frames)
 	}
 }

@@ -198,7 +198,8 @@ func (r *showRecording) file(name string) *recFile {
 		}
 	}
 	stem := fileName(f.name, "guest")
-	if id != name {
+	screen := id != name
+	if screen {
 		f.role, f.name, stem = "screen", f.name+"'s screen", stem+" screen"
 	}
 	r.mu.Lock()
@@ -209,7 +210,7 @@ func (r *showRecording) file(name string) *recFile {
 	if had := r.files[name]; had != nil {
 		return had // another of their tracks made it meanwhile
 	}
-	f.w = iso.New(iso.Config{Dir: r.dir, Stem: stem, Logger: r.log})
+	f.w = iso.New(iso.Config{Dir: r.dir, Stem: stem, VideoOnly: screen, Logger: r.log})
 	r.files[name] = f
 	return f
 }

@@ -55,7 +55,10 @@ type Config struct {
 	// but on a lossy link the ask may take a few tries, and a file made
 	// without video leaves their picture out for the rest of the show.
 	HeaderWait time.Duration
-	Logger     *slog.Logger
+	// VideoOnly is for a shared screen: the file is made at its first
+	// keyframe, no sound waited for.
+	VideoOnly bool
+	Logger    *slog.Logger
 }
 
 // Codecs a Writer takes, as the studio's tracks name them.
@@ -163,7 +166,8 @@ func (w *Writer) run() {
 }
 
 // take writes p, or holds it until the file can be made: with a video
-// keyframe and sound, or HeaderWait of show time without one of them.
+// keyframe and sound (VideoOnly: the keyframe), or HeaderWait of show
+// time without one of them.
 func (w *Writer) take(p *stream.Packet) {
 	if w.isFailed() {
 		return
@@ -178,7 +182,7 @@ func (w *Writer) take(p *stream.Packet) {
 		key = key || q.Kind == stream.Video
 		audio = audio || q.Kind == stream.Audio
 	}
-	if (key && audio) || p.PTS-w.pending[0].PTS >= w.cfg.HeaderWait {
+	if (key && (audio || w.cfg.VideoOnly)) || p.PTS-w.pending[0].PTS >= w.cfg.HeaderWait {
 		w.open()
 	}
 }

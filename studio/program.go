@@ -197,14 +197,6 @@ func (p *Program) SetRecordDir(dir string) {
 	p.cfg.RecordDir = dir
 }
 
-// SetShowTitle sets the title of the next go-live's show: its folder's
-// name and show.json's.
-func (p *Program) SetShowTitle(title string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cfg.ShowTitle = title
-}
-
 // Attach lets the program ask the studio for keyframes after packet loss,
 // and put the participants' names on their tiles.
 func (p *Program) Attach(s *Studio) {

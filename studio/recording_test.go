@@ -187,8 +187,10 @@ func TestShowFolder(t *testing.T) {
 
 // TestRecordFileShowFolder: with --record FILE the program goes exactly to
 // FILE, as before, and the people's files and show.json to a folder next
-// to it named after it; the next show's to "… (2)".
+// to it named after it; the next show's to "… (2)". Nothing of the two
+// recordings runs on after the studio closed.
 func TestRecordFileShowFolder(t *testing.T) {
+	checkLeaks(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "talk.mp4")
 	s, _, _ := startShow(t, studio.ProgramConfig{RecordFile: file})

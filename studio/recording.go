@@ -177,8 +177,8 @@ func (r *showRecording) begin() {
 // now is the show time.
 func (r *showRecording) now() time.Duration { return r.clock.Now() - r.origin }
 
-// file returns the file of input name (making it), or nil once the show
-// ended.
+// file returns the file of input name, making it if the show has not
+// ended (nil then: nobody new is recorded after the end).
 func (r *showRecording) file(name string) *recFile {
 	r.mu.Lock()
 	f, closed := r.files[name], r.closed

@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	var (
 		listen, publicURL, cert, key, recordFile, preset string
+		recordDir, title                                 string
 		domain, acmeCA, acmeEmail, acmeHTTP              string
 		to, natIPs                                       []string
 		ice                                              []webrtc.ICEServer
@@ -90,6 +91,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	intFlag("max-in-green-room", &limits.GreenRoom)
 	intFlag("guest-kbps", &guestKbps)
 	fs.StringVar(&recordFile, "record", "", "")
+	fs.StringVar(&recordDir, "recordings", "", "")
+	fs.StringVar(&title, "title", "", "")
 	fs.Func("size", "", func(s string) (err error) { w, h, err = parseSize(s); return err })
 	fs.IntVar(&fps, "fps", 30, "")
 	fs.IntVar(&kbps, "video-kbps", 0, "")
@@ -112,6 +115,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "greenroom serve: unexpected argument %q\n", redactArg(fs.Arg(0)))
+		return 2
+	}
+	if recordFile != "" && recordDir != "" {
+		fmt.Fprintln(stderr, "greenroom serve: give --record FILE or --recordings DIR, not both")
 		return 2
 	}
 	if (cert == "") != (key == "") {
@@ -150,7 +157,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			ReconnectGrace: grace, Limits: limits, GuestKbps: guestKbps,
 			// A studio on loopback (plain HTTP) has nothing to forward.
 			MapPorts: !noPortMapping && !plain},
-		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, Logger: log}, false, log)
+		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, RecordDir: recordDir, ShowTitle: title, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 1

@@ -1,9 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"greenroom/encode/mediatest"
 )
 
 func TestServeBadICEFlags(t *testing.T) {
@@ -67,6 +76,94 @@ func TestServeBadGuestGrace(t *testing.T) {
 		r := greenroom(t, 10*time.Second, "serve", "--guest-grace", tc.v)
 		if r.code != 2 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("--guest-grace %s: exit %d, stderr %q; want 2 and one line with %q", tc.v, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+// TestServeKilledMidShow: `serve --recordings DIR` killed with SIGKILL 4 s
+// into a show (a crash, a power cut) leaves its show folder with a
+// program and the host's own file that play at least as far as they did a
+// second before (on a machine that keeps up, to a second or so before the
+// end), and show.json naming the host's file.
+func TestServeKilledMidShow(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	cmd := exec.Command(bin, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--no-default-stun", "--no-port-mapping",
+		"--recordings", dir, "--title", "Cut short")
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	control := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "control: "); ok {
+				control <- v
+			}
+		}
+	}()
+	var u *url.URL
+	select {
+	case v := <-control:
+		u, _ = url.Parse(v)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve printed no control URL within 30 s")
+	}
+	u.Path = "/api/live"
+	resp, err := http.Post(u.String(), "application/json", strings.NewReader(`{"on":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/live: %s", resp.Status)
+	}
+	live := time.Now()
+	time.Sleep(3 * time.Second)
+	folders, _ := filepath.Glob(filepath.Join(dir, "* Cut short"))
+	if len(folders) != 1 {
+		t.Fatalf("recordings folder: %v", folders)
+	}
+	files := []string{"program.mp4", "Host.webm"}
+	// How far each plays a second before the kill: what it had written
+	// then is never lost.
+	before := map[string]float64{}
+	for _, f := range files {
+		if frames := mediatest.VideoFrameTimes(t, filepath.Join(folders[0], f)); len(frames) > 0 {
+			before[f] = frames[len(frames)-1]
+		}
+	}
+	time.Sleep(time.Second)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Since(live).Seconds()
+	cmd.Wait()
+
+	b, err := os.ReadFile(filepath.Join(folders[0], "show.json"))
+	if err != nil || !strings.Contains(string(b), `"file": "Host.webm"`) || !strings.Contains(string(b), `"end_ms": 0,`) {
+		t.Errorf("show.json (%v), want the host's file and no end:\n%s", err, b)
+	}
+	for _, f := range files {
+		frames := mediatest.VideoFrameTimes(t, filepath.Join(folders[0], f))
+		if len(frames) == 0 {
+			t.Errorf("%s: no pictures", f)
+			continue
+		}
+		last := frames[len(frames)-1]
+		t.Logf("%s, killed %.2f s into the show: %d pictures, the last at %.2f s (%.2f s a second before)", f, cut, len(frames), last, before[f])
+		// On a machine that keeps up, within about a second of the kill
+		// (measured 3.0 s of 4.0); a loaded one may lag more in making
+		// the program, which is not the file's doing.
+		if last < before[f] || last < 1.5 {
+			t.Errorf("%s plays to %.2f s of the %.2f s recorded (%.2f s a second before the kill)", f, last, cut, before[f])
 		}
 	}
 }

@@ -30,12 +30,13 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		cfg.Logger = s.log
 	}
 	if cfg.Active == nil {
-		cfg.Active = s.guestsIn.Load // the host's feeds encode for guests only
+		cfg.Active = s.hostFeedWanted
 	}
 	write := func(t *webrtc.TrackLocalStaticSample) func(feed.Sample) {
 		return func(smp feed.Sample) {
 			// Fails only when no guest is bound yet: nothing to do.
 			_ = t.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
+			s.recordHost(HostID, t.Codec().MimeType, smp.Data)
 		}
 	}
 	writeVideo, writeAudio := write(video), write(audio)
@@ -118,6 +119,31 @@ func (s *Studio) followDownlinks(t *pubTrack, f *feed.Feed, top int, done <-chan
 	}
 }
 
+// hostRecorder is a Sink that also records the host's own feeds, as the
+// guests get them (the Program, while a show is recorded: issue #11).
+type hostRecorder interface {
+	recordsHost() bool
+	recordHost(name, mime string, data []byte)
+}
+
+// hostFeedWanted says whether the host's feeds are to be encoded: for the
+// guests, or for the show's recording.
+func (s *Studio) hostFeedWanted() bool {
+	if s.guestsIn.Load() {
+		return true
+	}
+	r, ok := s.cfg.Sink.(hostRecorder)
+	return ok && r.recordsHost()
+}
+
+// recordHost hands one frame of the host's feed name (HostID, or their
+// screen) to the Sink, if it records the host.
+func (s *Studio) recordHost(name, mime string, data []byte) {
+	if r, ok := s.cfg.Sink.(hostRecorder); ok {
+		r.recordHost(name, mime, data)
+	}
+}
+
 // opusSilence is one Opus frame of silence (a CELT-only fullband 20 ms
 // frame with no content; RFC 6716 §3.1), what Opus encoders send for
 // digital silence.
@@ -139,7 +165,7 @@ func (s *Studio) StartHostScreenFeed(cfg feed.Config) (f *feed.Feed, stop func()
 		cfg.Logger = s.log
 	}
 	if cfg.Active == nil {
-		cfg.Active = s.guestsIn.Load // the host's feeds encode for guests only
+		cfg.Active = s.hostFeedWanted
 	}
 	if cfg.Width == 0 {
 		cfg.Width, cfg.Height = 1280, 720
@@ -152,6 +178,7 @@ func (s *Studio) StartHostScreenFeed(cfg feed.Config) (f *feed.Feed, stop func()
 	}
 	f, err = feed.New(cfg, func(smp feed.Sample) {
 		_ = video.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
+		s.recordHost(ScreenInput(HostID), webrtc.MimeTypeVP8, smp.Data)
 	}, func(feed.Sample) {})
 	if err != nil {
 		return nil, nil, err

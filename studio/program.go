@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"greenroom/encode"
 	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
+	"greenroom/encode/iso"
 	"greenroom/encode/record"
 	"greenroom/encode/rtmpout"
 	"greenroom/encode/stream"
@@ -43,10 +45,16 @@ type OutputStats struct {
 // ProgramConfig says where the live show goes.
 type ProgramConfig struct {
 	Destinations []Destination
-	// RecordFile, if set, is where each go-live is recorded (overwritten
-	// each time); else RecordDir, if set, gets a new dated file per go-live.
+	// RecordDir, if set, gets a folder per go-live (issue #11),
+	// "2026-12-04 15.30 <ShowTitle>", with the program (program.mp4),
+	// each person's own media (see showRecording) and show.json.
+	// RecordFile, if set instead, is where each go-live's program is
+	// recorded (overwritten each time); the people's files and show.json
+	// then go in a folder next to it named after it ("show.mp4": "show",
+	// or "show (2)" if that exists).
 	RecordFile string
 	RecordDir  string
+	ShowTitle  string // "Show" if empty
 	Logger     *slog.Logger
 }
 
@@ -81,6 +89,10 @@ type Program struct {
 	thumbs thumbnails
 
 	look look // the scene: layout, main participant (scene.go)
+
+	// rec records each person while the show is live (recording.go);
+	// set with outputs, read on the media path without mu.
+	rec atomic.Pointer[showRecording]
 }
 
 type liveOutput struct {
@@ -263,6 +275,9 @@ func inShow(st State, id string) bool {
 
 // WriteRTP implements Sink.
 func (p *Program) WriteRTP(t TrackInfo, pkt *rtp.Packet) {
+	if r := p.rec.Load(); r != nil {
+		r.writeRTP(t, pkt)
+	}
 	tr, added := p.track(t)
 	if added {
 		p.applyScene() // the newcomer's name tag
@@ -387,6 +402,9 @@ func (p *Program) newInput(name string) *programInput {
 // back on a new session whose tracks are on their way (the same tile
 // again). followShow drops it when they leave.
 func (p *Program) EndTrack(t TrackInfo) {
+	if r := p.rec.Load(); r != nil {
+		r.endTrack(t)
+	}
 	name := inputName(t)
 	p.mu.Lock()
 	// Under mu, as followShow decides: whichever of the two sees the
@@ -469,13 +487,21 @@ func (p *Program) SetLive(on bool) error {
 	info := p.pipe.Info()
 	var outs []liveOutput
 	var errs []error
-	if path := p.recordPath(); path != "" {
+	path, people, err := p.startRecording()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if path != "" {
 		rec, err := record.New(record.Config{Path: path, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			outs = append(outs, liveOutput{Output: rec, recording: true})
 		}
+	}
+	if people != nil && len(outs) == 0 {
+		people.close() // the program could not be recorded: nor the people
+		people = nil
 	}
 	var rtmps []*rtmpout.Output
 	for _, d := range dests {
@@ -505,6 +531,9 @@ func (p *Program) SetLive(on bool) error {
 		for _, o := range outs {
 			p.pipe.RemoveOutput(o.Output)
 		}
+		if people != nil {
+			people.close()
+		}
 		if len(errs) == 0 {
 			return errors.New("studio: nothing to go live to: add a destination or a recording folder")
 		}
@@ -515,7 +544,12 @@ func (p *Program) SetLive(on bool) error {
 	}
 	p.mu.Lock()
 	p.outputs = outs
+	p.rec.Store(people)
 	p.mu.Unlock()
+	if people != nil {
+		people.layout(p.Scene().Layout)
+		people.begin()
+	}
 	return nil
 }
 
@@ -523,6 +557,7 @@ func (p *Program) endLive() error {
 	p.mu.Lock()
 	outs := p.outputs
 	p.outputs = nil
+	people := p.rec.Swap(nil)
 	p.mu.Unlock()
 	var errs []error
 	for _, o := range outs {
@@ -530,23 +565,60 @@ func (p *Program) endLive() error {
 			errs = append(errs, err)
 		}
 	}
+	if people != nil {
+		errs = append(errs, people.close())
+	}
 	return errors.Join(errs...)
 }
 
-func (p *Program) recordPath() string {
+// startRecording makes the show's folder and starts recording its people
+// into it (see ProgramConfig), and says where the program goes: "" if the
+// show is not recorded.
+func (p *Program) startRecording() (program string, people *showRecording, err error) {
 	p.mu.Lock()
-	file, dir := p.cfg.RecordFile, p.cfg.RecordDir
+	file, dir, title := p.cfg.RecordFile, p.cfg.RecordDir, p.cfg.ShowTitle
+	state, keyframe := p.state, p.keyframe
 	p.mu.Unlock()
+	if file == "" && dir == "" {
+		return "", nil, nil
+	}
+	now := time.Now()
+	var folder, rel string
 	if file != "" {
-		return file
-	}
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			p.log.Warn("recording folder", "err", err)
+		program, rel = file, filepath.Join("..", filepath.Base(file))
+		base := strings.TrimSuffix(file, filepath.Ext(file))
+		folder, err = iso.Unique(base, "", func(path string) error { return os.Mkdir(path, 0o755) })
+		if err != nil {
+			// The program is recorded as asked all the same.
+			p.log.Warn("no folder for the people's own recordings", "err", err)
+			return program, nil, nil
 		}
-		return filepath.Join(dir, "greenroom-"+time.Now().Format("20060102-150405")+".mp4")
+	} else {
+		if folder, err = showFolder(dir, title, now); err != nil {
+			return "", nil, err
+		}
+		program, rel = filepath.Join(folder, "program.mp4"), "program.mp4"
 	}
-	return ""
+	if state == nil {
+		state = func() State { return State{} }
+	}
+	askKey := func(id string) {
+		if keyframe != nil {
+			keyframe(id)
+		}
+	}
+	meta := showMeta{Title: cmp.Or(title, "Show"), Start: now.Format(time.RFC3339), Program: rel}
+	clk := p.pipe.Clock()
+	return program, newShowRecording(folder, meta, clk, clk.Now(), state, askKey, p.log), nil
+}
+
+// recordsHost and recordHost make the Program the studio's hostRecorder.
+func (p *Program) recordsHost() bool { return p.rec.Load() != nil }
+
+func (p *Program) recordHost(name, mime string, data []byte) {
+	if r := p.rec.Load(); r != nil {
+		r.writeHost(name, mime, data)
+	}
 }
 
 // Outputs returns the live outputs' health (empty when not live).

@@ -218,8 +218,12 @@ func (p *Program) applyLocked() error {
 	for _, id := range s.Fit {
 		fit[id] = true
 	}
-	return p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Fit: fit, Brand: p.look.brand,
+	err := p.pipe.SetScene(scene.Scene{Layout: s.Layout, Main: s.Main, Names: names, Fit: fit, Brand: p.look.brand,
 		Banner: s.Banner, Ticker: s.Ticker})
+	if r := p.rec.Load(); r != nil && err == nil {
+		r.layout(s.Layout)
+	}
+	return err
 }
 
 // hasParticipant says whether id is in the show, or is the screen of

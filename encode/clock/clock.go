@@ -36,6 +36,13 @@ func Timestamp(d time.Duration, tb astiav.Rational) int64 {
 	return divRound(int64(d)*den, num*int64(time.Second))
 }
 
+// Stamp sets an output packet's timestamps from media times, in its
+// stream's time base tb: what every muxing output does at its boundary.
+func Stamp(pkt *astiav.Packet, pts, dts time.Duration, tb astiav.Rational) {
+	pkt.SetPts(Timestamp(pts, tb))
+	pkt.SetDts(Timestamp(dts, tb))
+}
+
 // divRound divides rounding half away from zero.
 func divRound(a, b int64) int64 {
 	if (a >= 0) == (b >= 0) {

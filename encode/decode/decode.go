@@ -1,9 +1,8 @@
 // Package decode turns the RTP of one remote track (a guest's camera or
 // microphone, forwarded by the studio's SFU) into raw pictures and samples
-// for a program input. A small jitter buffer (jitter.go) puts the packets
-// back in order, waiting a bounded time for retransmissions; frames are
-// put together from them and decoded with FFmpeg through go-astiav: VP8
-// and H.264 video, Opus audio.
+// for a program input. rtpframe puts the packets back in order, waiting a
+// bounded time for retransmissions, and together into frames; they are
+// decoded with FFmpeg through go-astiav: VP8 and H.264 video, Opus audio.
 //
 // A Track is used by one goroutine, the one that feeds it RTP (the studio
 // calls its sink per track in arrival order), and decodes synchronously in
@@ -34,9 +33,9 @@ import (
 
 	"github.com/asticode/go-astiav"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 
 	"greenroom/encode/compositor"
+	"greenroom/encode/rtpframe"
 	"greenroom/encode/shim"
 )
 
@@ -78,21 +77,14 @@ type Track struct {
 	cfg     Config
 	log     *slog.Logger
 	video   bool
-	isKey   func([]byte) bool
 	cc      *astiav.CodecContext
 	pkt     *astiav.Packet
 	frame   *astiav.Frame
 	waitKey bool
 	lastAsk time.Time
 	pcm     []float32
-	dep     rtp.Depacketizer
-	jb      jitter
-	out     []released // reused by WriteRTP
-	// The video frame being put together from its packets.
-	inFrame     bool
-	frameTS     uint32
-	frameData   []byte
-	frameBroken bool
+	asm     *rtpframe.Assembler
+	frames  []rtpframe.Frame // reused by WriteRTP
 	// Audio: the RTP time the next packet should have, and whether it
 	// is known; conceal is the last frame played, for a lost one.
 	nextTS      uint32
@@ -119,28 +111,29 @@ func New(cfg Config) (*Track, error) {
 	}
 	t := &Track{cfg: cfg, log: cfg.Logger.With("component", "decode", "codec", cfg.MimeType)}
 	var id astiav.CodecID
-	var dep rtp.Depacketizer
 	switch strings.ToLower(cfg.MimeType) {
 	case "video/vp8":
-		id, dep, t.video, t.isKey = astiav.CodecIDVp8, &codecs.VP8Packet{}, true, vp8Key
+		id, t.video = astiav.CodecIDVp8, true
 	case "video/h264":
-		id, dep, t.video, t.isKey = astiav.CodecIDH264, &codecs.H264Packet{}, true, h264Key
+		id, t.video = astiav.CodecIDH264, true
 	case "audio/opus":
-		id, dep = astiav.CodecIDOpus, &codecs.OpusPacket{}
+		id = astiav.CodecIDOpus
 	default:
 		return nil, fmt.Errorf("decode: unsupported codec %q", cfg.MimeType)
 	}
-	if cfg.ClockRate == 0 {
-		return nil, fmt.Errorf("decode: %s: no RTP clock rate", cfg.MimeType)
-	}
-	// Video waits up to videoWait for reordered or retransmitted
-	// packets (NACK). Audio is never retransmitted, and late audio is
-	// useless: it waits only for what a jittery path reorders
-	// (audioReorder), and conceals the rest.
-	t.dep, t.jb = dep, newJitter(audioReorder, cfg.ClockRate)
+	// Video waits for reordered or retransmitted packets (NACK). Audio
+	// is never retransmitted, and late audio is useless: it waits only
+	// for what a jittery path reorders, and conceals the rest; the
+	// mixer's prebuffer (60 ms) covers the wait.
+	wait := rtpframe.AudioReorder
 	if t.video {
-		t.jb = newJitter(videoWait, cfg.ClockRate)
+		wait = rtpframe.VideoWait
 	}
+	asm, err := rtpframe.New(cfg.MimeType, cfg.ClockRate, wait)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	t.asm = asm
 	c := astiav.FindDecoder(id)
 	if c == nil {
 		return nil, fmt.Errorf("decode: FFmpeg has no %s decoder", cfg.MimeType)
@@ -179,87 +172,42 @@ func New(cfg Config) (*Track, error) {
 
 // WriteRTP takes the track's next RTP packet.
 func (t *Track) WriteRTP(p *rtp.Packet) {
-	t.out = t.jb.push(p, t.out[:0])
-	t.stats.Late = t.jb.late
-	for _, r := range t.out {
-		if r.lost > 0 {
-			t.stats.Lost += int64(r.lost)
-			t.log.Debug("packets lost", "n", r.lost, "before", r.pkt.SequenceNumber, "lost", t.stats.Lost)
+	t.frames = t.asm.Push(p, t.frames[:0])
+	t.stats.Lost, t.stats.Late = t.asm.Lost(), t.asm.Late()
+	for _, f := range t.frames {
+		if f.Lost > 0 {
+			t.log.Debug("packets lost", "n", f.Lost, "before", f.Timestamp, "lost", t.stats.Lost)
 			// Whatever the lost packets held (a whole frame, the
 			// end of the last one), the pictures after them refer
 			// to it.
 			t.waitKey = t.waitKey || t.video
 		}
-		t.assemble(r.pkt, r.lost > 0)
+		t.frame1(f)
 	}
+	clear(t.frames) // the data is the decoder's no longer
 }
 
-// assemble adds packet p, in order (lost: after a gap), to the frame
-// being put together, and decodes the frame once it is whole. A video
-// frame is whole at its marker bit (RFC 7741 for VP8, RFC 6184 for H.264)
-// and broken if a packet of it is missing: it is dropped, and the track
-// waits for a keyframe. An Opus packet is a frame of its own (RFC 7587).
-func (t *Track) assemble(p *rtp.Packet, lost bool) {
+// frame1 decodes one frame, in order. A broken video frame is dropped and
+// the track waits for a keyframe; audio plays concealment for what was
+// lost before it.
+func (t *Track) frame1(f rtpframe.Frame) {
 	if !t.video {
-		data, err := t.dep.Unmarshal(p.Payload)
-		if err != nil || len(data) == 0 {
-			return
-		}
-		t.concealUntil(p.Timestamp)
+		t.concealUntil(f.Timestamp)
 		t.played = 0
-		t.timed(func() { t.decode(data) })
+		t.timed(func() { t.decode(f.Data, true) })
 		if t.played > 0 && t.concealRate == int(t.cfg.ClockRate) {
 			// Opus's RTP clock is 48 kHz, and so is what it decodes
 			// to (New sets it): samples played are RTP ticks.
-			t.nextTS, t.haveNext = p.Timestamp+uint32(t.played), true
+			t.nextTS, t.haveNext = f.Timestamp+uint32(t.played), true
 		}
 		return
 	}
-	if len(p.Payload) == 0 {
-		return // padding (the sender probing the bandwidth), no frame's
-	}
-	if !t.inFrame || p.Timestamp != t.frameTS {
-		// A new frame. One left without its marker lost its end.
-		if t.inFrame {
-			t.frameBroken = true
-			t.frameDone()
-		}
-		t.inFrame, t.frameTS, t.frameBroken = true, p.Timestamp, false
-		t.frameData = t.frameData[:0]
-		if _, ok := t.dep.(*codecs.H264Packet); ok {
-			// pion's H.264 depacketizer keeps a fragmented NAL unit's
-			// start until its end comes: one whose end was lost would
-			// be glued to the next frame's.
-			t.dep = &codecs.H264Packet{}
-		}
-		if !t.dep.IsPartitionHead(p.Payload) {
-			t.frameBroken = true // its start was lost
-		}
-	} else if lost {
-		t.frameBroken = true // a packet in its middle was lost
-	}
-	if !t.frameBroken {
-		data, err := t.dep.Unmarshal(p.Payload)
-		if err != nil {
-			t.frameBroken = true
-		}
-		t.frameData = append(t.frameData, data...)
-	}
-	if p.Marker {
-		t.frameDone()
-	}
-}
-
-// frameDone decodes the frame put together, or drops it if it is broken
-// and waits for a keyframe.
-func (t *Track) frameDone() {
-	t.inFrame = false
-	if t.frameBroken {
+	if f.Broken {
 		t.waitKey = true
 		t.askKeyframe()
 		return
 	}
-	t.timed(func() { t.decode(t.frameData) })
+	t.timed(func() { t.decode(f.Data, f.Key) })
 }
 
 // timed runs f, a decode, and keeps the average time it takes.
@@ -273,12 +221,12 @@ func (t *Track) timed(f func()) {
 	t.stats.DecodeTime = d
 }
 
-func (t *Track) decode(data []byte) {
+func (t *Track) decode(data []byte, key bool) {
 	if len(data) == 0 {
 		return
 	}
 	if t.video && t.waitKey {
-		if !t.isKey(data) {
+		if !key {
 			t.askKeyframe()
 			return
 		}
@@ -316,19 +264,6 @@ func (t *Track) failed(err error) {
 		t.askKeyframe()
 	}
 }
-
-// videoWait is how long a video track waits for a missing packet: long
-// enough for a NACK and its retransmission to cross a slow path twice
-// (round trips of 100–150 ms with 50 ± 20 ms each way), short enough
-// that, if it never comes, the keyframe asked for then still leaves the
-// picture frozen under a second (issue #10).
-const videoWait = 400 * time.Millisecond
-
-// audioReorder is how long an audio track waits for a packet that is
-// missing before it takes it for lost: a path's jitter reorders packets
-// by up to its spread (40 ms for 50 ± 20 ms), and the mixer's prebuffer
-// (60 ms) covers the wait.
-const audioReorder = 40 * time.Millisecond
 
 // maxConceal is the longest loss an audio track conceals: beyond it, a
 // repeated sound would be worse than silence, and the guest's link is
@@ -442,17 +377,3 @@ var live atomic.Int64
 // the whole process: what a test checks to know nothing of a guest who
 // left is still held in FFmpeg's memory.
 func Live() int64 { return live.Load() }
-
-// vp8Key reports whether a VP8 frame is a keyframe (RFC 6386 9.1: the
-// frame tag's first bit is 0 for key frames).
-func vp8Key(b []byte) bool { return len(b) > 0 && b[0]&1 == 0 }
-
-// h264Key reports whether an Annex-B access unit holds an IDR slice.
-func h264Key(b []byte) bool {
-	for i := 0; i+3 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 && b[i+3]&0x1f == 5 {
-			return true
-		}
-	}
-	return false
-}

@@ -1,7 +1,8 @@
-// Package keyframe reads what the studio needs of a video RTP payload
-// without decoding it: whether it begins a keyframe (where a receiver may
-// start, or switch from one simulcast layer to another) and, for VP8, the
-// picture's size, which the keyframe's header carries in the clear.
+// Package keyframe reads what the studio needs of a video RTP payload, or
+// of a whole frame, without decoding it: whether it begins a keyframe
+// (where a receiver may start, or switch from one simulcast layer to
+// another, or a recording begin) and, for VP8, the picture's size, which
+// the keyframe's header carries in the clear.
 package keyframe
 
 import (
@@ -55,14 +56,40 @@ func VP8(p []byte) (bool, int, int) {
 		}
 	}
 	start := p[0]&0x10 != 0 && p[0]&0x07 == 0 // S, partition 0
-	if !start || len(p) <= i || p[i]&0x01 != 0 {
+	if !start || len(p) <= i {
 		return false, 0, 0
 	}
-	f := p[i:]
+	return VP8Frame(p[i:])
+}
+
+// VP8Frame says whether f, the start of a VP8 frame, is a keyframe (RFC
+// 6386 §9.1: the frame tag's first bit is 0), and its size (after the
+// 3-byte frame tag and the start code 9d 01 2a, 14-bit width and height,
+// little-endian; 0 if f is too short to say).
+func VP8Frame(f []byte) (bool, int, int) {
+	if len(f) < 1 || f[0]&0x01 != 0 {
+		return false, 0, 0
+	}
 	if len(f) < 10 || f[3] != 0x9d || f[4] != 0x01 || f[5] != 0x2a {
 		return true, 0, 0
 	}
 	return true, int(binary.LittleEndian.Uint16(f[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(f[8:]) & 0x3fff)
+}
+
+// Frame says whether a whole frame of codec mime — VP8, or H.264 in
+// Annex-B (an IDR slice in it) — is a keyframe: for frames put together
+// from RTP, or encoded here.
+func Frame(mime string, f []byte) bool {
+	if strings.EqualFold(mime, "video/h264") {
+		for i := 0; i+3 < len(f); i++ {
+			if f[i] == 0 && f[i+1] == 0 && f[i+2] == 1 && f[i+3]&0x1f == 5 {
+				return true
+			}
+		}
+		return false
+	}
+	key, _, _ := VP8Frame(f)
+	return key
 }
 
 // H264 says whether an H.264 payload (RFC 6184) begins an IDR

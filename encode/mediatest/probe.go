@@ -41,8 +41,11 @@ type Probe struct {
 	Video    *VideoStream
 	Audio    *AudioStream
 	Duration float64 // seconds; 0 when unknown (live streams)
-	Format   string  // ffprobe's format_name: "flv", "mov,mp4,m4a,3gp,3g2,mj2", ...
-	BitRate  int     // bits per second over all streams; 0 when unknown
+	// StartTime is the first timestamp, seconds: a file that starts later
+	// on a shared timeline (a person's own recording) says by how much.
+	StartTime float64
+	Format    string // ffprobe's format_name: "flv", "mov,mp4,m4a,3gp,3g2,mj2", ...
+	BitRate   int    // bits per second over all streams; 0 when unknown
 }
 
 // ProbeFile runs ffprobe on a file and fails the test if it cannot.
@@ -111,6 +114,7 @@ func parseProbe(out []byte) (Probe, error) {
 		Format struct {
 			FormatName string `json:"format_name"`
 			Duration   string `json:"duration"`
+			StartTime  string `json:"start_time"`
 			BitRate    string `json:"bit_rate"`
 		} `json:"format"`
 	}
@@ -133,6 +137,7 @@ func parseProbe(out []byte) (Probe, error) {
 	}
 	p.Format = raw.Format.FormatName
 	p.Duration, _ = strconv.ParseFloat(raw.Format.Duration, 64) // "N/A" for live streams
+	p.StartTime, _ = strconv.ParseFloat(raw.Format.StartTime, 64)
 	p.BitRate, _ = strconv.Atoi(raw.Format.BitRate)
 	return p, nil
 }

@@ -1,6 +1,6 @@
 // Package record writes the program to a local file through FFmpeg's
-// muxers (go-astiav). MP4 is written fragmented (a moof per keyframe, an
-// empty moov up front) and Matroska is written as it goes, so a crash or a
+// muxers (go-astiav). MP4 is written fragmented (a moof per keyframe and
+// at least every second, an empty moov up front) and Matroska is written as it goes, so a crash or a
 // power cut still leaves a playable file.
 //
 // A Recorder is a stream.Output: it queues and drops on its own and never
@@ -96,10 +96,15 @@ func formatFor(path string) (string, map[string]string) {
 	case ".flv":
 		return "flv", nil
 	case ".mov":
-		return "mov", map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+		return "mov", fragmented
 	}
-	return "mp4", map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+	return "mp4", fragmented
 }
+
+// fragmented writes MP4 and MOV as fragments: a moof at each keyframe, and
+// at least every second between them (frag_duration), so a crash loses
+// at most the last second, not the rest of a GOP (issue #11).
+var fragmented = map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"}
 
 func (r *Recorder) open(format string, opts map[string]string) error {
 	fc, err := astiav.AllocOutputFormatContext(nil, format, r.cfg.Path)
@@ -192,23 +197,31 @@ func (r *Recorder) writePacket(p *stream.Packet) {
 	if p.Kind == stream.Audio {
 		tb, idx = r.atb, r.as.Index()
 	}
-	if err := r.pkt.FromData(p.Data); err != nil {
-		r.fail(fmt.Errorf("record: packet: %w", err))
-		return
-	}
-	r.pkt.SetStreamIndex(idx)
-	r.pkt.SetPts(clock.Timestamp(p.PTS, tb))
-	r.pkt.SetDts(clock.Timestamp(p.DTS, tb))
-	if p.Key {
-		r.pkt.SetFlags(r.pkt.Flags().Add(astiav.PacketFlagKey))
-	}
-	err := r.fc.WriteInterleavedFrame(r.pkt)
-	r.pkt.Unref()
-	if err != nil {
+	if err := Mux(r.fc, r.pkt, p, idx, tb, true); err != nil {
 		r.fail(fmt.Errorf("record: write %s: %w", r.cfg.Path, err))
 		return
 	}
 	r.meter.Add(p)
+}
+
+// Mux writes encoded frame p to fc as its stream index, its times in the
+// stream's time base tb, through pkt (reused: unreferenced after). With
+// interleave FFmpeg orders the streams by time, holding packets back for
+// it; without, they go to the file as they come.
+func Mux(fc *astiav.FormatContext, pkt *astiav.Packet, p *stream.Packet, index int, tb astiav.Rational, interleave bool) error {
+	if err := pkt.FromData(p.Data); err != nil {
+		return err
+	}
+	defer pkt.Unref()
+	pkt.SetStreamIndex(index)
+	clock.Stamp(pkt, p.PTS, p.DTS, tb)
+	if p.Key {
+		pkt.SetFlags(pkt.Flags().Add(astiav.PacketFlagKey))
+	}
+	if interleave {
+		return fc.WriteInterleavedFrame(pkt)
+	}
+	return fc.WriteFrame(pkt)
 }
 
 func (r *Recorder) failed() bool {

@@ -1,0 +1,408 @@
+package studio
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/pion/rtp"
+
+	"greenroom/encode/clock"
+	"greenroom/encode/iso"
+	"greenroom/encode/keyframe"
+	"greenroom/encode/rtpframe"
+	"greenroom/encode/stream"
+)
+
+// showRecording is one show's recording besides the program (issue #11):
+// a file of each person's own media as it came (package iso) — every
+// guest's camera and mic, every shared screen, the host's own feed — on
+// the show's timeline, and show.json saying who is in which file, from
+// when to when, and the layout changes. The Program starts it when the
+// show goes live and ends it with the show.
+//
+// Files are by program input name (a participant ID, or ScreenInput of
+// one). mu guards files and layouts; each recTrack is used only by the
+// goroutine that feeds its track (the studio's, per track), and run owns
+// the writing of show.json.
+type showRecording struct {
+	dir     string // where the people's files and show.json go
+	meta    showMeta
+	clock   clock.Clock
+	origin  time.Duration // the program clock at the show's start
+	names   func() State
+	askKey  func(id string)
+	log     *slog.Logger
+	mu      sync.Mutex
+	files   map[string]*recFile
+	layouts []layoutChange
+	closed  bool
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+// showMeta is show.json: what an editor (or a later Greenroom) needs to
+// put the show's files on one timeline. Times are milliseconds from the
+// show's start, the program's first instant.
+type showMeta struct {
+	Title string `json:"title"`
+	Start string `json:"start"` // wall clock, RFC 3339
+	// EndMS is the show's length once it ended; 0 while it runs (or if
+	// the studio never finished it).
+	EndMS int64 `json:"end_ms"`
+	// Program is the program's file, relative to show.json's folder.
+	Program string         `json:"program"`
+	Files   []showFile     `json:"files"`
+	Layouts []layoutChange `json:"layouts"`
+}
+
+// showFile is one person's file.
+type showFile struct {
+	Name        string `json:"name"`
+	Role        string `json:"role"` // "host", "guest" or "screen"
+	Participant string `json:"participant"`
+	File        string `json:"file"`
+	StartMS     int64  `json:"start_ms"`
+	EndMS       int64  `json:"end_ms"`
+	// Dropped frames: the disk did not keep up.
+	Dropped int64 `json:"dropped,omitempty"`
+}
+
+type layoutChange struct {
+	AtMS   int64  `json:"at_ms"`
+	Layout string `json:"layout"`
+}
+
+// recFile is one person's file and the tracks that go into it.
+type recFile struct {
+	w       *iso.Writer
+	name    string
+	role    string
+	id      string
+	tracks  map[string]*recTrack // by TrackID
+	lastAsk time.Time            // under showRecording.mu
+	keyed   atomic.Bool          // the host's feed: a keyframe came
+}
+
+// recTrack maps one track's frames onto the show's timeline: its first
+// frame is placed at the show time it arrived, and the frames after it at
+// their RTP time from there (the sender's pace, not the network's
+// jitter). One that strays from its arrival time by more than
+// reanchorAfter (a sender whose clock restarted, or stood still over a
+// pause) is placed anew: gaps stay gaps.
+type recTrack struct {
+	asm     *rtpframe.Assembler
+	kind    stream.Kind
+	mime    string
+	rate    uint32
+	frames  []rtpframe.Frame
+	based   bool
+	base    uint32
+	baseAt  time.Duration
+	waitKey bool
+}
+
+const reanchorAfter = time.Second
+
+// showFolder makes the show's folder in dir, "2026-12-04 15.30 <title>",
+// or "… (2)" if that exists: a name that exists is never reused.
+func showFolder(dir, title string, at time.Time) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("studio: recordings folder: %w", err)
+	}
+	base := filepath.Join(dir, at.Format("2006-01-02 15.04")+" "+fileName(title, "Show"))
+	path, err := iso.Unique(base, "", func(p string) error { return os.Mkdir(p, 0o755) })
+	if err != nil {
+		return "", fmt.Errorf("studio: show folder: %w", err)
+	}
+	return path, nil
+}
+
+// fileName makes s safe as a file name on every desktop system: no path
+// separators, no characters Windows refuses, no leading dot, not too long;
+// def if nothing is left.
+func fileName(s, def string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || strings.ContainsRune(`/\:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, s)
+	s = strings.Trim(strings.TrimSpace(s), ".")
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:80])
+	}
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// newShowRecording starts recording the people of the show into dir, at
+// show time 0 = origin on clk.
+func newShowRecording(dir string, meta showMeta, clk clock.Clock, origin time.Duration, names func() State, askKey func(string), log *slog.Logger) *showRecording {
+	r := &showRecording{
+		dir: dir, meta: meta, clock: clk, origin: origin, names: names, askKey: askKey,
+		log:   log.With("component", "recording", "folder", dir),
+		files: map[string]*recFile{},
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	r.writeMeta()
+	go r.run()
+	return r
+}
+
+// begin asks everyone's video for a keyframe: whoever is sending already
+// starts their file now, not at their next one. Call it once the frames
+// reach writeRTP and writeHost.
+func (r *showRecording) begin() {
+	for _, pt := range r.names().Participants {
+		r.askKey(pt.ID)
+	}
+}
+
+// now is the show time.
+func (r *showRecording) now() time.Duration { return r.clock.Now() - r.origin }
+
+// file returns the file of input name, making it if the show has not
+// ended (nil then: nobody new is recorded after the end).
+func (r *showRecording) file(name string) *recFile {
+	r.mu.Lock()
+	f, closed := r.files[name], r.closed
+	r.mu.Unlock()
+	if f != nil || closed {
+		return f
+	}
+	// Who it is, from the show (not under mu: the studio's own locks).
+	id := owner(name)
+	f = &recFile{id: id, role: "guest", name: id, tracks: map[string]*recTrack{}}
+	for _, pt := range r.names().Participants {
+		if pt.ID == id {
+			f.name = pt.Name
+			if pt.Role == RoleHost {
+				f.role = "host"
+			}
+		}
+	}
+	stem := fileName(f.name, "guest")
+	screen := id != name
+	if screen {
+		f.role, f.name, stem = "screen", f.name+"'s screen", stem+" screen"
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	if had := r.files[name]; had != nil {
+		return had // another of their tracks made it meanwhile
+	}
+	f.w = iso.New(iso.Config{Dir: r.dir, Stem: stem, VideoOnly: screen, Logger: r.log})
+	r.files[name] = f
+	return f
+}
+
+// writeRTP records one packet of a guest's track t.
+func (r *showRecording) writeRTP(t TrackInfo, pkt *rtp.Packet) {
+	f := r.file(inputName(t))
+	if f == nil {
+		return
+	}
+	r.mu.Lock()
+	tr := f.tracks[t.TrackID]
+	if tr == nil {
+		wait := rtpframe.AudioReorder
+		kind := stream.Audio
+		if t.Kind == "video" {
+			wait, kind = rtpframe.VideoWait, stream.Video
+		}
+		asm, err := rtpframe.New(t.MimeType, t.ClockRate, wait)
+		if err != nil {
+			r.mu.Unlock()
+			return // the program says so too (decode)
+		}
+		tr = &recTrack{asm: asm, kind: kind, mime: t.MimeType, rate: t.ClockRate, waitKey: kind == stream.Video}
+		f.tracks[t.TrackID] = tr
+	}
+	r.mu.Unlock()
+	tr.frames = tr.asm.Push(pkt, tr.frames[:0])
+	for _, fr := range tr.frames {
+		if fr.Lost > 0 && tr.kind == stream.Video {
+			tr.waitKey = true // the frames after it refer to what was lost
+		}
+		if fr.Broken || (tr.waitKey && !fr.Key) {
+			r.askKeyframe(f)
+			continue
+		}
+		tr.waitKey = false
+		at := tr.showTime(fr.Timestamp, r.now())
+		f.w.Write(tr.mime, &stream.Packet{Kind: tr.kind, Data: fr.Data, PTS: at, DTS: at, Key: fr.Key})
+	}
+	clear(tr.frames)
+}
+
+// showTime places RTP time ts of the track on the show's timeline, now
+// being the show time it arrived.
+func (tr *recTrack) showTime(ts uint32, now time.Duration) time.Duration {
+	if tr.based {
+		at := tr.baseAt + time.Duration(int32(ts-tr.base))*time.Second/time.Duration(tr.rate)
+		if d := at - now; d <= reanchorAfter && d >= -reanchorAfter {
+			return at
+		}
+	}
+	tr.based, tr.base, tr.baseAt = true, ts, max(now, 0)
+	return tr.baseAt
+}
+
+// askKeyframe asks the person's sender for a keyframe, at most three
+// times a second (the studio's own limit is per track).
+func (r *showRecording) askKeyframe(f *recFile) {
+	r.mu.Lock()
+	ask := time.Since(f.lastAsk) >= 300*time.Millisecond
+	if ask {
+		f.lastAsk = time.Now()
+	}
+	r.mu.Unlock()
+	if ask {
+		go r.askKey(f.id) // sends RTCP: not on the media goroutine
+	}
+}
+
+// writeHost records one encoded frame of the host's input name (their
+// camera and mic, or their screen), from the feed the guests get.
+func (r *showRecording) writeHost(name, mime string, data []byte) {
+	f := r.file(name)
+	if f == nil {
+		return
+	}
+	kind := stream.Audio
+	key := true
+	if strings.HasPrefix(strings.ToLower(mime), "video/") {
+		kind, key = stream.Video, keyframe.Frame(mime, data)
+		if key {
+			f.keyed.Store(true)
+		} else if !f.keyed.Load() {
+			r.askKeyframe(f) // the file starts at one
+		}
+	}
+	at := max(r.now(), 0)
+	// The feed's buffer is its own again after this call.
+	f.w.Write(mime, &stream.Packet{Kind: kind, Data: bytes.Clone(data), PTS: at, DTS: at, Key: key})
+}
+
+// endTrack forgets track t; the person's file goes on (they may come
+// back, on new tracks).
+func (r *showRecording) endTrack(t TrackInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.files[inputName(t)]; f != nil {
+		delete(f.tracks, t.TrackID)
+	}
+}
+
+// layout notes a change of layout.
+func (r *showRecording) layout(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.layouts); n > 0 && r.layouts[n-1].Layout == name {
+		return
+	}
+	r.layouts = append(r.layouts, layoutChange{AtMS: max(r.now(), 0).Milliseconds(), Layout: name})
+}
+
+// run keeps show.json up to date as people's files are made and grow.
+func (r *showRecording) run() {
+	defer close(r.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			r.writeMeta()
+		}
+	}
+}
+
+// snapshot is show.json as things stand.
+func (r *showRecording) snapshot() showMeta {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.meta
+	m.Layouts = append([]layoutChange{}, r.layouts...)
+	m.Files = []showFile{}
+	for _, f := range r.files {
+		st := f.w.Stats()
+		if st.File == "" {
+			continue
+		}
+		m.Files = append(m.Files, showFile{Name: f.name, Role: f.role, Participant: f.id, File: st.File,
+			StartMS: st.Start.Milliseconds(), EndMS: st.End.Milliseconds(), Dropped: st.Dropped})
+	}
+	// The host first, then in the order they came.
+	slices.SortFunc(m.Files, func(a, b showFile) int {
+		host := func(f showFile) int {
+			if f.Role == "host" {
+				return 0
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(host(a), host(b)), cmp.Compare(a.StartMS, b.StartMS), cmp.Compare(a.File, b.File))
+	})
+	return m
+}
+
+// writeMeta writes show.json: to a temporary file, then renamed over the
+// last one, so a reader (or a crash) never sees half of it.
+func (r *showRecording) writeMeta() {
+	b, err := json.MarshalIndent(r.snapshot(), "", "  ")
+	if err == nil {
+		tmp := filepath.Join(r.dir, ".show.json.tmp")
+		if err = os.WriteFile(tmp, append(b, '\n'), 0o644); err == nil {
+			err = os.Rename(tmp, filepath.Join(r.dir, "show.json"))
+		}
+	}
+	if err != nil {
+		r.log.Warn("show.json", "err", err)
+	}
+}
+
+// close ends every person's file and writes show.json with the show's
+// end. Safe to call twice.
+func (r *showRecording) close() error {
+	var errs []error
+	r.once.Do(func() {
+		end := max(r.now(), 0)
+		close(r.stop)
+		<-r.done
+		r.mu.Lock()
+		r.closed = true
+		files := make([]*recFile, 0, len(r.files))
+		for _, f := range r.files {
+			files = append(files, f)
+		}
+		r.mu.Unlock()
+		for _, f := range files {
+			errs = append(errs, f.w.Close())
+		}
+		r.mu.Lock()
+		r.meta.EndMS = end.Milliseconds()
+		r.mu.Unlock()
+		r.writeMeta()
+	})
+	return errors.Join(errs...)
+}

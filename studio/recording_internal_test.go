@@ -1,0 +1,63 @@
+package studio
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestRecTrackShowTime: a track's first frame is placed when it came, the
+// next at their RTP time from there (not the network's jitter), across
+// RTP's wrap; a frame that strays more than a second from when it came (a
+// pause the sender's clock stood still over, a restarted clock) is placed
+// anew, so a gap stays a gap.
+func TestRecTrackShowTime(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		name string
+		ts   []uint32        // RTP, 90 kHz
+		now  []time.Duration // when each came, show time
+		want []time.Duration
+	}{
+		{"paced by RTP", []uint32{1000, 4000, 7000}, []time.Duration{500 * ms, 560 * ms, 570 * ms}, []time.Duration{500 * ms, 533333333, 566666666}},
+		{"wraps", []uint32{0xffffff00, 9000 - 0x100}, []time.Duration{ms, 101 * ms}, []time.Duration{ms, 101 * ms}},
+		{"clock stood still over a pause", []uint32{9000, 9000 + 3000}, []time.Duration{0, 5 * time.Second}, []time.Duration{0, 5 * time.Second}},
+		{"before the show", []uint32{9000}, []time.Duration{-40 * ms}, []time.Duration{0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := &recTrack{rate: 90000}
+			for i, ts := range c.ts {
+				if got := tr.showTime(ts, c.now[i]); got != c.want[i] {
+					t.Errorf("frame %d: at %v, want %v", i, got, c.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestShowFolderNames: a show's folder is named for its minute and title,
+// made safe for any desktop's file system; one of that name that exists
+// gets " (2)", then " (3)", and is never touched.
+func TestShowFolderNames(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 12, 4, 15, 30, 59, 0, time.UTC)
+	var got []string
+	for range 3 {
+		p, err := showFolder(dir, ` Q&A: "us/them" `, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, filepath.Base(p))
+		os.WriteFile(filepath.Join(p, "program.mp4"), []byte("x"), 0o644)
+	}
+	want := []string{"2026-12-04 15.30 Q&A_ _us_them_", "2026-12-04 15.30 Q&A_ _us_them_ (2)", "2026-12-04 15.30 Q&A_ _us_them_ (3)"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("folder %d is %q, want %q", i+1, got[i], want[i])
+		}
+	}
+	if p, _ := showFolder(dir, "...", at); filepath.Base(p) != "2026-12-04 15.30 Show" {
+		t.Errorf("a title of dots makes %q", filepath.Base(p))
+	}
+}

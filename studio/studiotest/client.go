@@ -8,6 +8,7 @@ package studiotest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -92,6 +93,10 @@ type Options struct {
 	// studio no feedback to estimate its downlink from, as an older
 	// browser, and gets every simulcast camera's top layer.
 	NoTWCC bool
+	// TLS is how the client checks an https guest link's certificate
+	// (its signaling is then wss): a studio's self-signed one needs
+	// InsecureSkipVerify, as a real guest clicks through its warning.
+	TLS *tls.Config
 }
 
 // Layer is one simulcast encoding a Client sends.
@@ -123,10 +128,11 @@ type Client struct {
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
-	pc    *webrtc.PeerConnection
-	path  *path // nil unless Options.Movable
-	wsURL string
-	name  string
+	pc     *webrtc.PeerConnection
+	path   *path // nil unless Options.Movable
+	wsURL  string
+	dialer *websocket.Dialer // with Options.TLS
+	name   string
 	// ws is the signaling socket (replaced by Resignal); wsMu guards it
 	// and is the write lock. dropped is the one DropSignaling broke.
 	ws      *websocket.Conn
@@ -155,11 +161,13 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.Path += "/ws"
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), nil)
+	dialer := *websocket.DefaultDialer
+	dialer.TLSClientConfig = opt.TLS
+	ws, _, err := dialer.DialContext(ctx, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, wsURL: u.String(), name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB}
+	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -549,7 +557,7 @@ func (c *Client) DropSignaling() {
 // carried the session on; if not, the client is of no further use (the
 // page would start afresh).
 func (c *Client) Resignal(ctx context.Context) (kept bool, err error) {
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, c.wsURL, nil)
+	ws, _, err := c.dialer.DialContext(ctx, c.wsURL, nil)
 	if err != nil {
 		return false, fmt.Errorf("studiotest: dial: %w", err)
 	}

@@ -12,9 +12,10 @@ import (
 // and 100 kb/s. That is about half Chromium's rates (1.7 Mb/s, 500 and
 // 150 kb/s), so that a few such guests and their receivers fit this
 // 2-core box, yet a downlink cap in Mb/s bites; the testdata layers are
-// ten times smaller. Each file is 3 s, with a keyframe every second, as a
-// looping pion guest can't answer a keyframe request per layer; encoding
-// them takes a second or two of CPU.
+// ten times smaller. Each file is 3 s with one keyframe, its first, as a
+// browser sends one only when asked (a Client starts a layer's file over
+// when the studio asks for that layer's keyframe); encoding them takes a
+// second or two of CPU.
 func CameraLayers(t testing.TB, dir string) []Layer {
 	t.Helper()
 	var layers []Layer
@@ -23,7 +24,7 @@ func CameraLayers(t testing.TB, dir string) []Layer {
 	} {
 		f := filepath.Join(dir, "camera-"+l.rid+".ivf")
 		out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size="+l.size+":rate=30", "-t", "3",
-			"-c:v", "libvpx", "-b:v", l.rate, "-g", "30", "-deadline", "realtime", "-cpu-used", "8", f).CombinedOutput()
+			"-c:v", "libvpx", "-b:v", l.rate, "-g", "90", "-deadline", "realtime", "-cpu-used", "8", f).CombinedOutput()
 		if err != nil {
 			t.Fatalf("studiotest: encode layer %s: %v\n%s", l.rid, err, out)
 		}

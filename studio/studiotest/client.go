@@ -746,7 +746,16 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 		}
 	}
 	for i, l := range layers {
-		play, err := playFile(l.IVF, nil)
+		// Each layer answers a keyframe request for it by starting its
+		// file over, as a browser's encoder sends a keyframe of that
+		// layer: the studio moves a receiver onto a layer at its
+		// keyframe, which it asks for.
+		rid := l.RID
+		keyframe := c.keyframeRequests(func() ([]rtcp.Packet, error) {
+			pkts, _, err := sender.ReadSimulcastRTCP(rid)
+			return pkts, err
+		})
+		play, err := playFile(l.IVF, keyframe)
 		if err != nil {
 			return err
 		}
@@ -772,19 +781,10 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 				_ = track.WriteRTP(pkt)
 			}
 		}
-		c.wg.Add(2)
+		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			play(c.ctx, write)
-		}()
-		go func() {
-			defer c.wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := sender.ReadSimulcast(buf, l.RID); err != nil {
-					return
-				}
-			}
 		}()
 	}
 	return nil
@@ -865,12 +865,22 @@ func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, er
 	if err != nil {
 		return nil, err
 	}
+	return c.keyframeRequests(func() ([]rtcp.Packet, error) {
+		pkts, _, err := sender.ReadRTCP()
+		return pkts, err
+	}), nil
+}
+
+// keyframeRequests drains a sender's RTCP with read (so the interceptors
+// work) until it fails, and says on what it returns when the studio asked
+// for a keyframe (a PLI or a FIR).
+func (c *Client) keyframeRequests(read func() ([]rtcp.Packet, error)) <-chan struct{} {
 	keyframe := make(chan struct{}, 1)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		for {
-			pkts, _, err := sender.ReadRTCP()
+			pkts, err := read()
 			if err != nil {
 				return
 			}
@@ -885,7 +895,7 @@ func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, er
 			}
 		}
 	}()
-	return keyframe, nil
+	return keyframe
 }
 
 // addTrack sends track and drains its RTCP so the interceptors work.

@@ -3,7 +3,6 @@
 package studio_test
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -31,15 +30,7 @@ func TestChromiumGuestHearsTheHost(t *testing.T) {
 		return cat.Packets(studio.HostID, "video") > 30 && cat.Packets(bob.ID, "audio") > 30
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	page := pages[0]
-	defer page.Close()
+	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
 	// What Ann's page received of each participant (the studio's msid),
 	// video frames decoded and audio packets.
 	type got struct{ HostFrames, HostAudio, BobAudio int }
@@ -67,11 +58,13 @@ func TestChromiumGuestHearsTheHost(t *testing.T) {
 		first = read()
 		return first.HostFrames > 15 && first.HostAudio > 50 && first.BobAudio > 50
 	})
-	// And it goes on (it used to stop within a second, when it came at all).
+	// And it goes on (it used to stop within a second, when it came at
+	// all): in 2 s, 60 frames and 100 packets of each sound at full
+	// speed; a loaded box delivers less, a stopped track nothing.
 	time.Sleep(2 * time.Second)
 	then := read()
 	t.Logf("Ann's page: %+v, 2 s later %+v", first, then)
-	if then.HostFrames-first.HostFrames < 20 || then.HostAudio-first.HostAudio < 50 || then.BobAudio-first.BobAudio < 50 {
+	if then.HostFrames-first.HostFrames < 10 || then.HostAudio-first.HostAudio < 20 || then.BobAudio-first.BobAudio < 20 {
 		t.Errorf("Ann's page stopped receiving: %+v, 2 s later %+v", first, then)
 	}
 }

@@ -116,8 +116,16 @@ func startLabStudioEnv(t *testing.T, lab *netlab.Lab, env []string, args ...stri
 // state is what the tests read of /api/state.
 type labState struct {
 	Participants []struct {
-		ID, Role, Place, Media, Path string
-		Connected                    bool
+		ID, Name, Role, Place, Media, Path string
+		Connected                          bool
+		// Forwarded is the layer (rid) this guest receives of each
+		// guest who sends layers; Layers what this guest sends.
+		Forwarded map[string]string
+		Layers    []struct {
+			RID          string
+			Height, Kbps int
+		}
+		Health *labHealth
 	}
 	Reach struct {
 		Via, PublicIP, Problem string
@@ -126,6 +134,16 @@ type labState struct {
 	Certificate struct {
 		Kind, Issuer, Error string
 		Pending             bool
+	}
+}
+
+// labHealth is a guest's health as /api/state says it: its level, and
+// what the studio measures of its downlink.
+type labHealth struct {
+	Level, Reason string
+	Down          struct {
+		Kbps, EstimateKbps int
+		Loss               float64
 	}
 }
 

@@ -315,41 +315,61 @@ func TestGoneGuestPion(t *testing.T) {
 }
 
 // The issue's case with a real browser: a Chromium guest on stage whose
-// browser is killed (SIGKILL to its whole process group: no goodbye of
-// any kind) shows the placeholder within a second in its tile, counts
-// down in /api/state, leaves the stage after the grace, and leaves no
-// goroutine, file descriptor or decoder behind.
+// browser is killed shows the placeholder within a second in its tile,
+// counts down in /api/state, leaves the stage after the grace, and
+// leaves no goroutine, file descriptor or decoder behind. Killed two
+// ways: kill -9 of its browser process alone, whose renderers and
+// network process end by themselves within a second, closing the page's
+// socket as "going away" (the studio used to take that for a guest who
+// left, off the stage at once), and SIGKILL to its whole process group
+// (the socket just breaks).
 func TestGoneGuestChromium(t *testing.T) {
 	needChromium(t)
-	checkLeaks(t)
-	const grace = 3 * time.Second
-	s, _, pipe := startShow(t, studio.ProgramConfig{}, func(c *studio.Config) { c.ReconnectGrace = grace })
-	w := watchTile(pipe, guestCell())
-	time.Sleep(500 * time.Millisecond)
-	before := countResources()
+	for _, tc := range []struct {
+		name string
+		kill func(*testing.T, *studiotest.Browser)
+	}{
+		{"browser process", func(t *testing.T, b *studiotest.Browser) {
+			if err := b.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			<-b.Exited()
+		}},
+		{"process group", func(_ *testing.T, b *studiotest.Browser) { b.Close() }}, // and waits for it to exit
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			const grace = 3 * time.Second
+			s, _, pipe := startShow(t, studio.ProgramConfig{}, func(c *studio.Config) { c.ReconnectGrace = grace })
+			w := watchTile(pipe, guestCell())
+			time.Sleep(500 * time.Millisecond)
+			before := countResources()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	page := pages[0]
-	defer page.Close()
-	var id string
-	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
-	onStageBesideHost(t, s, pipe, w, id)
-	if decode.Live() <= before.decoders {
-		t.Error("the guest's decoders are not counted: the leak check would see nothing")
-	}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			b, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			page := pages[0]
+			defer page.Close()
+			var id string
+			eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+			onStageBesideHost(t, s, pipe, w, id)
+			if decode.Live() <= before.decoders {
+				t.Error("the guest's decoders are not counted: the leak check would see nothing")
+			}
 
-	gone := time.Now()
-	b.Close() // SIGKILL to the browser's process group, and waits for it to exit
-	page.Close()
-	goneGuest(t, s, pipe, w, id, gone, grace)
-	after := backTo(t, before)
-	t.Logf("goroutines %d → %d, file descriptors %d → %d, decoders %d → %d", before.goroutines, after.goroutines, before.fds, after.fds, before.decoders, after.decoders)
+			gone := time.Now()
+			tc.kill(t, b)
+			page.Close()
+			goneGuest(t, s, pipe, w, id, gone, grace)
+			b.Close()
+			after := backTo(t, before)
+			t.Logf("goroutines %d → %d, file descriptors %d → %d, decoders %d → %d", before.goroutines, after.goroutines, before.fds, after.fds, before.decoders, after.decoders)
+		})
+	}
 }
 
 // The default grace is 10 s: a pion guest whose socket breaks is

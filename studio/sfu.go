@@ -175,6 +175,8 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(maxNacksPerPacket))); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
+	// Last, so first on a packet's way out: each guest's own header.
+	f.reg.Add(ownHeadersFactory{})
 
 	f.udpConn, err = net.ListenPacket("udp", cfg.ICEUDPListen)
 	if err != nil {

@@ -236,7 +236,14 @@ func (g *guest) reader(sock *socket) {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
 				g.cancel(errTooBig)
-			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure):
+				// The page closes its socket itself only once it said
+				// "leave" (its Leave button). Chromium's network process
+				// closes it as "going away" (1001) when the page goes
+				// without a word: after kill -9 of the browser process,
+				// it ends its renderers and sockets in order (issue #10
+				// item 4). That guest is gone, and keeps their place for
+				// the grace.
 				g.cancel(errLeft)
 			default:
 				g.post(func() { g.socketLost(sock) })

@@ -362,6 +362,17 @@ func (p *Page) Screenshot() ([]byte, error) {
 	return r.Data, nil
 }
 
+// Kill sends SIGKILL to the browser's own process alone, as kill -9 PID
+// does to a guest's Chromium: its renderers and utility processes are
+// left to notice on their own that it is gone. It does not wait; Close
+// still ends what is left of the group and removes the profile.
+func (b *Browser) Kill() error {
+	return b.cmd.Process.Signal(syscall.SIGKILL)
+}
+
+// Exited is closed once the browser's own process has exited.
+func (b *Browser) Exited() <-chan struct{} { return b.done }
+
 // Close ends the browser and removes its profile. Safe to call twice.
 func (b *Browser) Close() {
 	if b.cmd.Process != nil {

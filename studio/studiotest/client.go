@@ -8,6 +8,7 @@ package studiotest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -92,6 +93,10 @@ type Options struct {
 	// studio no feedback to estimate its downlink from, as an older
 	// browser, and gets every simulcast camera's top layer.
 	NoTWCC bool
+	// TLS is how the client checks an https guest link's certificate
+	// (its signaling is then wss): a studio's self-signed one needs
+	// InsecureSkipVerify, as a real guest clicks through its warning.
+	TLS *tls.Config
 }
 
 // Layer is one simulcast encoding a Client sends.
@@ -123,10 +128,11 @@ type Client struct {
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
-	pc    *webrtc.PeerConnection
-	path  *path // nil unless Options.Movable
-	wsURL string
-	name  string
+	pc     *webrtc.PeerConnection
+	path   *path // nil unless Options.Movable
+	wsURL  string
+	dialer *websocket.Dialer // with Options.TLS
+	name   string
 	// ws is the signaling socket (replaced by Resignal); wsMu guards it
 	// and is the write lock. dropped is the one DropSignaling broke.
 	ws      *websocket.Conn
@@ -160,11 +166,13 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.Path += "/ws"
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), nil)
+	dialer := *websocket.DefaultDialer
+	dialer.TLSClientConfig = opt.TLS
+	ws, _, err := dialer.DialContext(ctx, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, wsURL: u.String(), name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB}
+	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -557,7 +565,7 @@ func (c *Client) DropSignaling() {
 // carried the session on; if not, the client is of no further use (the
 // page would start afresh).
 func (c *Client) Resignal(ctx context.Context) (kept bool, err error) {
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, c.wsURL, nil)
+	ws, _, err := c.dialer.DialContext(ctx, c.wsURL, nil)
 	if err != nil {
 		return false, fmt.Errorf("studiotest: dial: %w", err)
 	}
@@ -746,7 +754,16 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 		}
 	}
 	for i, l := range layers {
-		play, err := playFile(l.IVF, nil)
+		// Each layer answers a keyframe request for it by starting its
+		// file over, as a browser's encoder sends a keyframe of that
+		// layer: the studio moves a receiver onto a layer at its
+		// keyframe, which it asks for.
+		rid := l.RID
+		keyframe := c.keyframeRequests(func() ([]rtcp.Packet, error) {
+			pkts, _, err := sender.ReadSimulcastRTCP(rid)
+			return pkts, err
+		})
+		play, err := playFile(l.IVF, keyframe)
 		if err != nil {
 			return err
 		}
@@ -772,20 +789,10 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 				_ = track.WriteRTP(pkt)
 			}
 		}
-		c.wg.Add(2)
+		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			play(c.ctx, write)
-		}()
-		go func() {
-			defer c.wg.Done()
-			for {
-				pkts, _, err := sender.ReadSimulcastRTCP(l.RID)
-				if err != nil {
-					return
-				}
-				c.noteREMB(pkts)
-			}
 		}()
 	}
 	return nil
@@ -866,12 +873,22 @@ func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, er
 	if err != nil {
 		return nil, err
 	}
+	return c.keyframeRequests(func() ([]rtcp.Packet, error) {
+		pkts, _, err := sender.ReadRTCP()
+		return pkts, err
+	}), nil
+}
+
+// keyframeRequests drains a sender's RTCP with read (so the interceptors
+// work) until it fails, and says on what it returns when the studio asked
+// for a keyframe (a PLI or a FIR).
+func (c *Client) keyframeRequests(read func() ([]rtcp.Packet, error)) <-chan struct{} {
 	keyframe := make(chan struct{}, 1)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		for {
-			pkts, _, err := sender.ReadRTCP()
+			pkts, err := read()
 			if err != nil {
 				return
 			}
@@ -887,7 +904,7 @@ func (c *Client) addTrackAnswering(track webrtc.TrackLocal) (<-chan struct{}, er
 			}
 		}
 	}()
-	return keyframe, nil
+	return keyframe
 }
 
 // noteREMB keeps what the REMBs among pkts say the client may send.

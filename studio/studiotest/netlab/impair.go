@@ -67,7 +67,8 @@ table inet %s {
 
 // Cap limits what namespace ns sends out of link dev to rate (tc's
 // units: "600kbit", "2mbit") with a token bucket (tc tbf): a slow uplink
-// is a router's WAN link, capped in the guest's router. What exceeds it
+// is a router's WAN link, capped in the guest's router; a slow downlink
+// its LAN link (what the router hands its guest). What exceeds it
 // waits in a queue of at most 200 ms, then is dropped, as in a home
 // router's buffer. An empty rate takes the cap away.
 func (l *Lab) Cap(ns, dev, rate string) error {

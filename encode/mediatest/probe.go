@@ -164,10 +164,30 @@ func VideoFrameTimes(t testing.TB, path string) []float64 {
 	return frameTimes(t, path)
 }
 
+// LastPacketTime returns the pts_time of the last video packet in path, 0
+// with none. It reads packets without decoding them, so it is cheap enough
+// to ask every minute of a recording that is still being written (the
+// container's duration is not known until it is closed).
+func LastPacketTime(t testing.TB, path string) float64 {
+	t.Helper()
+	var last float64
+	for _, v := range entryTimes(t, path, "packet=pts_time") {
+		last = max(last, v)
+	}
+	return last
+}
+
 func frameTimes(t testing.TB, path string, extra ...string) []float64 {
 	t.Helper()
+	return entryTimes(t, path, "frame=pts_time", extra...)
+}
+
+// entryTimes returns what ffprobe's -show_entries entry (a time) says of
+// each frame or packet of the first video stream.
+func entryTimes(t testing.TB, path, entry string, extra ...string) []float64 {
+	t.Helper()
 	args := append([]string{"-v", "error", "-select_streams", "v:0"}, extra...)
-	args = append(args, "-show_entries", "frame=pts_time", "-of", "csv=p=0", path)
+	args = append(args, "-show_entries", entry, "-of", "csv=p=0", path)
 	out, _ := mustRun(t, toolTimeout, "ffprobe", args...)
 	var times []float64
 	for _, f := range strings.Fields(string(out)) {

@@ -4,13 +4,17 @@ package studio_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +99,11 @@ func TestSoak(t *testing.T) {
 	t.Logf("going live took %v", time.Since(liveAt).Round(time.Millisecond))
 	time.Sleep(time.Second)
 	droppedAt1s := dropped(pipe, prog)
+	drops := watchDrops(pipe, prog, liveAt)
+	defer drops.stop()
 
+	t.Logf("soak: %v live, sampled every %v; a pion guest leaves %v into each period and a newcomer joins %v later",
+		total, period, period/2, period/6)
 	var first, last soakSample
 	churns := 0
 	for at := period; at <= total; at += period {
@@ -117,6 +125,9 @@ func TestSoak(t *testing.T) {
 		}
 		last = smp
 		t.Logf("soak %v: %s", at, smp.report(first))
+		if worst := drops.worst(at-period, at, 5); worst != "" {
+			t.Logf("soak %v: frames dropped in the seconds (since live) %s", at, worst)
+		}
 	}
 	droppedLive := dropped(pipe, prog) - droppedAt1s
 	wall := time.Since(liveAt) // the show ends now; nginx lets go later
@@ -156,6 +167,7 @@ type soakSample struct {
 	rss        int64         // bytes
 	goroutines int
 	fds        int
+	load       string // the machine's load average (1 min): drops follow it
 	stats      encode.Stats
 	outDropped int64
 	recorded   float64 // seconds, the recording's last video packet
@@ -164,6 +176,9 @@ type soakSample struct {
 func sample(t *testing.T, pipe *encode.Pipeline, prog *studio.Program, rec string, at time.Duration) soakSample {
 	t.Helper()
 	smp := soakSample{at: at, rss: rss(t), goroutines: runtime.NumGoroutine(), fds: openFDs(t), stats: pipe.Stats()}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		smp.load, _, _ = strings.Cut(string(b), " ")
+	}
 	for _, o := range prog.Outputs() {
 		smp.outDropped += o.Dropped
 	}
@@ -176,9 +191,71 @@ func (s soakSample) report(first soakSample) string {
 	if first.rss > 0 {
 		grow = (float64(s.rss)/float64(first.rss) - 1) * 100
 	}
-	return fmt.Sprintf("RSS %d MB (%+.1f %%), %d goroutines, %d fds, %d frames dropped (%d packets by outputs), encode %.1f ms/frame (%s), recording %.1f s at %.1f s wall",
+	return fmt.Sprintf("RSS %d MB (%+.1f %%), %d goroutines, %d fds, %d frames dropped (%d packets by outputs), encode %.1f ms/frame (%s), recording %.1f s at %.1f s wall, load %s",
 		s.rss>>20, grow, s.goroutines, s.fds, s.stats.Dropped, s.outDropped,
-		float64(s.stats.EncodeTime.Microseconds())/1000, s.stats.Preset, s.recorded, s.at.Seconds())
+		float64(s.stats.EncodeTime.Microseconds())/1000, s.stats.Preset, s.recorded, s.at.Seconds(), s.load)
+}
+
+// dropWatch counts, second by second, the frames dropped during the soak,
+// to tell drops at a guest's coming and going from drops spread over the
+// show (a machine too busy).
+type dropWatch struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	per  map[time.Duration]int64 // whole seconds since live → frames dropped in it
+}
+
+func watchDrops(pipe *encode.Pipeline, prog *studio.Program, liveAt time.Time) *dropWatch {
+	w := &dropWatch{done: make(chan struct{}), per: map[time.Duration]int64{}}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		before := dropped(pipe, prog)
+		for {
+			select {
+			case <-w.done:
+				return
+			case now := <-tick.C:
+				n := dropped(pipe, prog)
+				if n > before {
+					w.mu.Lock()
+					w.per[now.Sub(liveAt).Truncate(time.Second)] += n - before
+					w.mu.Unlock()
+				}
+				before = n
+			}
+		}
+	}()
+	return w
+}
+
+func (w *dropWatch) stop() {
+	close(w.done)
+	w.wg.Wait()
+}
+
+// worst says how many seconds in [from, to) had drops, and the n worst.
+func (w *dropWatch) worst(from, to time.Duration, n int) string {
+	w.mu.Lock()
+	var secs []time.Duration
+	for s := range w.per {
+		if s >= from && s < to {
+			secs = append(secs, s)
+		}
+	}
+	slices.SortFunc(secs, func(a, b time.Duration) int { return cmp.Compare(w.per[b], w.per[a]) })
+	var parts []string
+	for _, s := range secs[:min(n, len(secs))] {
+		parts = append(parts, fmt.Sprintf("%v: %d", s, w.per[s]))
+	}
+	w.mu.Unlock()
+	if len(secs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d seconds with drops, most at %s", len(secs), strings.Join(parts, ", "))
 }
 
 // dropped is every frame the pipeline and packet the outputs dropped.

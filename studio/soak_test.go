@@ -165,6 +165,7 @@ func TestSoak(t *testing.T) {
 type soakSample struct {
 	at         time.Duration // since going live
 	rss        int64         // bytes
+	heap       uint64        // bytes of Go heap in use: RSS growth outside it is C's (FFmpeg, x264)
 	goroutines int
 	fds        int
 	load       string // the machine's load average (1 min): drops follow it
@@ -176,6 +177,9 @@ type soakSample struct {
 func sample(t *testing.T, pipe *encode.Pipeline, prog *studio.Program, rec string, at time.Duration) soakSample {
 	t.Helper()
 	smp := soakSample{at: at, rss: rss(t), goroutines: runtime.NumGoroutine(), fds: openFDs(t), stats: pipe.Stats()}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	smp.heap = ms.HeapInuse
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		smp.load, _, _ = strings.Cut(string(b), " ")
 	}
@@ -191,8 +195,8 @@ func (s soakSample) report(first soakSample) string {
 	if first.rss > 0 {
 		grow = (float64(s.rss)/float64(first.rss) - 1) * 100
 	}
-	return fmt.Sprintf("RSS %d MB (%+.1f %%), %d goroutines, %d fds, %d frames dropped (%d packets by outputs), encode %.1f ms/frame (%s), recording %.1f s at %.1f s wall, load %s",
-		s.rss>>20, grow, s.goroutines, s.fds, s.stats.Dropped, s.outDropped,
+	return fmt.Sprintf("RSS %d MB (%+.1f %%; Go heap %d MB), %d goroutines, %d fds, %d frames dropped (%d packets by outputs), encode %.1f ms/frame (%s), recording %.1f s at %.1f s wall, load %s",
+		s.rss>>20, grow, s.heap>>20, s.goroutines, s.fds, s.stats.Dropped, s.outDropped,
 		float64(s.stats.EncodeTime.Microseconds())/1000, s.stats.Preset, s.recorded, s.at.Seconds(), s.load)
 }
 

@@ -165,7 +165,9 @@ func TestSoak(t *testing.T) {
 type soakSample struct {
 	at         time.Duration // since going live
 	rss        int64         // bytes
-	heap       uint64        // bytes of Go heap in use: RSS growth outside it is C's (FFmpeg, x264)
+	heap       uint64        // bytes of Go heap in use
+	goHeld     uint64        // bytes the Go runtime holds from the OS: RSS growth beyond it is C's (FFmpeg, x264)
+	threads    int
 	goroutines int
 	fds        int
 	load       string // the machine's load average (1 min): drops follow it
@@ -176,10 +178,11 @@ type soakSample struct {
 
 func sample(t *testing.T, pipe *encode.Pipeline, prog *studio.Program, rec string, at time.Duration) soakSample {
 	t.Helper()
-	smp := soakSample{at: at, rss: rss(t), goroutines: runtime.NumGoroutine(), fds: openFDs(t), stats: pipe.Stats()}
+	smp := soakSample{at: at, goroutines: runtime.NumGoroutine(), fds: openFDs(t), stats: pipe.Stats()}
+	smp.rss, smp.threads = procStatus(t)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	smp.heap = ms.HeapInuse
+	smp.heap, smp.goHeld = ms.HeapInuse, ms.Sys-ms.HeapReleased
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		smp.load, _, _ = strings.Cut(string(b), " ")
 	}
@@ -195,8 +198,8 @@ func (s soakSample) report(first soakSample) string {
 	if first.rss > 0 {
 		grow = (float64(s.rss)/float64(first.rss) - 1) * 100
 	}
-	return fmt.Sprintf("RSS %d MB (%+.1f %%; Go heap %d MB), %d goroutines, %d fds, %d frames dropped (%d packets by outputs), encode %.1f ms/frame (%s), recording %.1f s at %.1f s wall, load %s",
-		s.rss>>20, grow, s.heap>>20, s.goroutines, s.fds, s.stats.Dropped, s.outDropped,
+	return fmt.Sprintf("RSS %d MB (%+.1f %%; Go holds %d MB, heap in use %d MB; %d threads), %d goroutines, %d fds, %d frames dropped (%d packets by outputs), encode %.1f ms/frame (%s), recording %.1f s at %.1f s wall, load %s",
+		s.rss>>20, grow, s.goHeld>>20, s.heap>>20, s.threads, s.goroutines, s.fds, s.stats.Dropped, s.outDropped,
 		float64(s.stats.EncodeTime.Microseconds())/1000, s.stats.Preset, s.recorded, s.at.Seconds(), s.load)
 }
 
@@ -271,23 +274,29 @@ func dropped(pipe *encode.Pipeline, prog *studio.Program) int64 {
 	return n
 }
 
-// rss is the process's resident set, from /proc/self/status.
-func rss(t *testing.T) int64 {
+// procStatus reads the process's resident set (bytes) and its OS threads
+// from /proc/self/status. Threads matter to RSS: glibc gives threads that
+// malloc at once arenas of their own, and cgo calls (FFmpeg, x264) that
+// block make the Go runtime start more threads.
+func procStatus(t *testing.T) (rss int64, threads int) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for line := range bytes.Lines(b) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
-			if err != nil {
-				t.Fatalf("VmRSS: %v", err)
+	field := func(name string) int64 {
+		for line := range bytes.Lines(b) {
+			if rest, ok := bytes.CutPrefix(line, []byte(name+":")); ok {
+				v, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				return v
 			}
-			return kb << 10
 		}
+		t.Fatalf("no %s in /proc/self/status", name)
+		return 0
 	}
-	t.Fatal("no VmRSS in /proc/self/status")
-	return 0
+	return field("VmRSS") << 10, int(field("Threads"))
 }
 
 // openFDs counts the process's open file descriptors.

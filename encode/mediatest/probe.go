@@ -169,11 +169,37 @@ func VideoFrameTimes(t testing.TB, path string) []float64 {
 	return frameTimes(t, path)
 }
 
+// LastPacketTime returns the pts_time of the last video packet in path, 0
+// with none. It reads packets without decoding them, so it is cheap enough
+// to ask every minute of a recording that is still being written (the
+// container's duration is not known until it is closed); and it runs at
+// the lowest CPU priority (nice 19), so that a test judging the program in
+// real time (the soak) does not drop frames to its own measuring.
+func LastPacketTime(t testing.TB, path string) float64 {
+	t.Helper()
+	var last float64
+	for _, v := range entryTimes(t, path, "packet=pts_time", true) {
+		last = max(last, v)
+	}
+	return last
+}
+
 func frameTimes(t testing.TB, path string, extra ...string) []float64 {
 	t.Helper()
+	return entryTimes(t, path, "frame=pts_time", false, extra...)
+}
+
+// entryTimes returns what ffprobe's -show_entries entry (a time) says of
+// each frame or packet of the first video stream; niced, at nice 19.
+func entryTimes(t testing.TB, path, entry string, niced bool, extra ...string) []float64 {
+	t.Helper()
 	args := append([]string{"-v", "error", "-select_streams", "v:0"}, extra...)
-	args = append(args, "-show_entries", "frame=pts_time", "-of", "csv=p=0", path)
-	out, _ := mustRun(t, toolTimeout, "ffprobe", args...)
+	args = append(args, "-show_entries", entry, "-of", "csv=p=0", path)
+	tool := "ffprobe"
+	if niced {
+		tool, args = "nice", append([]string{"-n", "19", "ffprobe"}, args...)
+	}
+	out, _ := mustRun(t, toolTimeout, tool, args...)
 	var times []float64
 	for _, f := range strings.Fields(string(out)) {
 		// A frame with side data prints as "0.021000,side_data,".

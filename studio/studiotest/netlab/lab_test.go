@@ -13,11 +13,16 @@ import (
 
 func TestMain(m *testing.M) { Main(m) }
 
+// The tests run in parallel, each with a lab of its own: they mostly wait
+// (dials that must time out, probes paced in real time), and namespaces
+// keep their same addresses apart.
+
 // TestLab checks the lab's promises: both LANs reach the internet through
 // their router's NAT, the guard keeps traffic inside 198.18.0.0/15, Cut
 // and Restore cut a router's link, WebOnly lets out TCP to 443 alone, and
 // Close leaves nothing behind.
 func TestLab(t *testing.T) {
+	t.Parallel()
 	lab := New(t, Options{GuestNAT: Symmetric})
 	echo := net.JoinHostPort(InternetIP.String(), "9000")
 	if _, err := lab.StartEcho(lab.Internet, echo); err != nil {
@@ -87,6 +92,7 @@ func TestLab(t *testing.T) {
 // TestMiniupnpd checks the creator's router with Debian's own clients:
 // upnpc and natpmpc map a port, and the router's rules show it.
 func TestMiniupnpd(t *testing.T) {
+	t.Parallel()
 	lab := New(t, Options{})
 	if _, err := lab.StartMiniupnpd(MiniupnpdOptions{}); err != nil {
 		t.Fatal(err)
@@ -167,6 +173,7 @@ func probeLoss(t *testing.T, lab *Lab, echo string, n int) float64 {
 // none on its downlink), a bandwidth cap on its router's WAN link, and a
 // delaying, jittering socket.
 func TestLabImpairments(t *testing.T) {
+	t.Parallel()
 	lab := New(t, Options{})
 	echoConn, err := lab.ListenPacket(lab.Internet, "udp4", InternetIP.String()+":9001")
 	if err != nil {

@@ -599,7 +599,9 @@ func (t *pubTrack) pli(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
 	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
 	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		t.log.Debug("PLI", "err", err)
+		return
 	}
+	t.log.Debug("PLI sent", "ssrc", ssrc)
 }
 
 // layerList is a simulcast track's layers so far.

@@ -83,6 +83,9 @@ type Track struct {
 	pkt     *astiav.Packet
 	frame   *astiav.Frame
 	waitKey bool
+	// lostAt is when the track last began waiting for a keyframe, for
+	// the log: how long the picture stood still.
+	lostAt  time.Time
 	lastAsk time.Time
 	pcm     []float32
 	dep     rtp.Depacketizer
@@ -188,7 +191,7 @@ func (t *Track) WriteRTP(p *rtp.Packet) {
 			// Whatever the lost packets held (a whole frame, the
 			// end of the last one), the pictures after them refer
 			// to it.
-			t.waitKey = t.waitKey || t.video
+			t.startWaitKey()
 		}
 		t.assemble(r.pkt, r.lost > 0)
 	}
@@ -255,7 +258,7 @@ func (t *Track) assemble(p *rtp.Packet, lost bool) {
 func (t *Track) frameDone() {
 	t.inFrame = false
 	if t.frameBroken {
-		t.waitKey = true
+		t.startWaitKey()
 		t.askKeyframe()
 		return
 	}
@@ -283,6 +286,10 @@ func (t *Track) decode(data []byte) {
 			return
 		}
 		t.waitKey = false
+		if !t.lostAt.IsZero() {
+			t.log.Debug("keyframe after loss", "waited", time.Since(t.lostAt), "asks", t.stats.KeyframeAsks)
+			t.lostAt = time.Time{}
+		}
 	}
 	if err := t.pkt.FromData(data); err != nil {
 		t.stats.DecodeErrors++
@@ -312,8 +319,16 @@ func (t *Track) failed(err error) {
 	t.stats.DecodeErrors++
 	t.log.Debug("decode error", "err", err)
 	if t.video {
-		t.waitKey = true
+		t.startWaitKey()
 		t.askKeyframe()
+	}
+}
+
+// startWaitKey makes a video track wait for a keyframe: its pictures
+// from now on refer to one it could not decode.
+func (t *Track) startWaitKey() {
+	if t.video && !t.waitKey {
+		t.waitKey, t.lostAt = true, time.Now()
 	}
 }
 

@@ -835,3 +835,23 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack, down *downMeter) {
 		}
 	}
 }
+
+// drainReceiverRTCP reads the RTCP a guest sends about one track it
+// publishes (its sender reports; rid is the simulcast layer, or "") until
+// the receiver closes. What it reads is of no use here: reading is what
+// runs the interceptors on it (the receiver reports' LSR/DLSR come from
+// the sender reports they see).
+func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string) {
+	buf := make([]byte, 1500)
+	for {
+		var err error
+		if rid == "" {
+			_, _, err = recv.Read(buf)
+		} else {
+			_, _, err = recv.ReadSimulcast(buf, rid)
+		}
+		if err != nil {
+			return
+		}
+	}
+}

@@ -100,6 +100,42 @@ func TestVP8(t *testing.T) {
 	}
 }
 
+// TestVP8AsksWhileItWaits: a packet still missing some 250 ms of video
+// later (its retransmission is late, or will never come) makes the track
+// ask for a keyframe while it still waits, so that one is on its way when
+// the wait ends (issue #10); a retransmission that comes in time after
+// all still mends the frame: nothing is lost.
+func TestVP8AsksWhileItWaits(t *testing.T) {
+	frames := vp8Packets(t)
+	var s sink
+	asks := 0
+	tr := vp8Track(t, &s, &asks)
+	missing := frames[5][0]
+	// 30 frames a second: frames 6 to 13 are 267 ms after the loss.
+	for i, pkts := range frames[:14] {
+		for _, p := range pkts {
+			if p != missing {
+				tr.WriteRTP(p)
+			}
+		}
+		if i < 12 && asks != 0 {
+			t.Fatalf("%d keyframe requests by frame %d, %d ms after the loss, want none yet", asks, i, (i-5)*1000/30)
+		}
+	}
+	if st := tr.Stats(); asks != 1 || st.Lost != 0 {
+		t.Fatalf("%d keyframe requests and stats %+v 267 ms after a loss, want one request and nothing given up yet", asks, st)
+	}
+	tr.WriteRTP(missing) // the retransmission, in time
+	for _, pkts := range frames[14:] {
+		for _, p := range pkts {
+			tr.WriteRTP(p)
+		}
+	}
+	if st := tr.Stats(); len(s.frames) < 59 || st.Lost != 0 {
+		t.Errorf("%d pictures from 60 frames, stats %+v: want the retransmission to mend the frame", len(s.frames), st)
+	}
+}
+
 // TestVP8LatePackets: packets that come after their frame was decoded (a
 // retransmission the sender sent twice, one a jittery path delayed) are
 // left out, and cost nothing: every frame is shown, no keyframe asked

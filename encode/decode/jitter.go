@@ -128,3 +128,12 @@ func (j *jitter) flush(out []released) []released {
 	}
 	return out
 }
+
+// waitedFor is how long, in RTP ticks, the packets held have waited
+// behind a missing one, as of a packet of timestamp ts; 0 if none waits.
+func (j *jitter) waitedFor(ts uint32) uint32 {
+	if !j.waiting() || int32(ts-j.lastTS) <= 0 {
+		return 0
+	}
+	return ts - j.lastTS
+}

@@ -669,8 +669,8 @@ func (t *pubTrack) forwardLayer(l *layer) {
 		}
 		now := time.Now()
 		t.frameEnd(pkt.Marker, now)
-		key := l.count(pkt, t.info.MimeType, now)
 		layers := t.layerList()
+		key := l.count(pkt, t.info.MimeType, now, layers)
 		// As in forward: the publisher's header extensions stop here.
 		pkt.Header.Extension, pkt.Header.Extensions = false, nil
 		t.simul.write(layers, l, pkt, key, clock, now)

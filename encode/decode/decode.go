@@ -92,9 +92,9 @@ type Track struct {
 	pcm     []float32
 	dep     rtp.Depacketizer
 	jb      jitter
-	// askAfter is how long (RTP ticks) a video packet is missing before
-	// the track asks for a keyframe, still waiting for it.
-	askAfter uint32
+	// askAfter is how long a video packet is missing before the track
+	// asks for a keyframe, still waiting for it.
+	askAfter time.Duration
 	out      []released // reused by WriteRTP
 	// The video frame being put together from its packets.
 	inFrame     bool
@@ -145,10 +145,10 @@ func New(cfg Config) (*Track, error) {
 	// packets (NACK). Audio is never retransmitted, and late audio is
 	// useless: it waits only for what a jittery path reorders
 	// (audioReorder), and conceals the rest.
-	t.dep, t.jb = dep, newJitter(audioReorder, cfg.ClockRate)
+	t.dep, t.jb = dep, newJitter(audioReorder)
 	if t.video {
-		t.jb = newJitter(videoWait, cfg.ClockRate)
-		t.askAfter = uint32((videoWait - keyframeLatency).Seconds() * float64(cfg.ClockRate))
+		t.jb = newJitter(videoWait)
+		t.askAfter = videoWait - keyframeLatency
 	}
 	c := astiav.FindDecoder(id)
 	if c == nil {
@@ -186,11 +186,15 @@ func New(cfg Config) (*Track, error) {
 	return t, nil
 }
 
-// WriteRTP takes the track's next RTP packet.
-func (t *Track) WriteRTP(p *rtp.Packet) {
-	t.out = t.jb.push(p, t.out[:0])
+// WriteRTP takes the track's next RTP packet, come now.
+func (t *Track) WriteRTP(p *rtp.Packet) { t.WriteRTPAt(p, time.Now()) }
+
+// WriteRTPAt takes the track's next RTP packet, which came at at: a test
+// replays packets at their own pace.
+func (t *Track) WriteRTPAt(p *rtp.Packet, at time.Time) {
+	t.out = t.jb.push(p, at, t.out[:0])
 	t.stats.Late = t.jb.late
-	if t.video && !t.waitKey && t.jb.waitedFor(p.Timestamp) > t.askAfter {
+	if t.video && !t.waitKey && t.jb.waitedFor(at) > t.askAfter {
 		// The retransmission is late: ask for the keyframe now, so it
 		// is on its way when the buffer gives up (issue #10).
 		t.askKeyframe()

@@ -56,14 +56,15 @@ func vp8Packets(t *testing.T) [][]*rtp.Packet {
 }
 
 // vp8Track opens a VP8 track into s that counts its keyframe requests in
-// asks; it is closed at the test's end.
-func vp8Track(t *testing.T, s *sink, asks *int) *decode.Track {
+// asks, and what writes packets to it at their pace (replay); it is
+// closed at the test's end.
+func vp8Track(t *testing.T, s *sink, asks *int) (*decode.Track, func(*rtp.Packet)) {
 	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: s, OnKeyframeNeeded: func() { *asks++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tr.Close)
-	return tr
+	return tr, replay(tr, 90000)
 }
 
 // replay returns what writes packets to tr as if they came at the pace
@@ -88,8 +89,7 @@ func TestVP8(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr := vp8Track(t, &s, &asks)
-	write := replay(tr, 90000)
+	tr, write := vp8Track(t, &s, &asks)
 	// Lose one packet in frame 5: nothing more is shown until the
 	// keyframe at frame 30, and the sender is asked for one.
 	for i, pkts := range frames {
@@ -129,8 +129,7 @@ func TestVP8AsksWhileItWaits(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr := vp8Track(t, &s, &asks)
-	write := replay(tr, 90000)
+	tr, write := vp8Track(t, &s, &asks)
 	missing := frames[5][0]
 	// 30 frames a second: frame 14 comes 267 ms after frame 6, the
 	// first held behind the loss (300 ms after frame 5's rest, if it
@@ -167,8 +166,7 @@ func TestVP8LatePackets(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr := vp8Track(t, &s, &asks)
-	write := replay(tr, 90000)
+	tr, write := vp8Track(t, &s, &asks)
 	if len(frames[0]) < 2 || len(frames[30]) < 2 {
 		t.Fatalf("keyframes of %d and %d packets, want several", len(frames[0]), len(frames[30]))
 	}

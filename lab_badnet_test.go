@@ -28,15 +28,19 @@ const (
 	badNetworkFor = 60 * time.Second
 	// The issue's targets: the guest's picture never stands still
 	// longer than targetFreeze, nor its sound falls silent longer than
-	// targetSilence. Not met yet (issue #10; the README's table has the
-	// figures): a keyframe after an unrepaired loss comes slowly at the
-	// browser's low bit rate, and stalls upstream of the studio outlast
-	// the concealment. The test logs them against the targets, and
-	// asserts what the studio holds today even on a loaded 2-core box,
-	// maxFreeze and maxSilence: a guest frozen or silent beyond those has
-	// a broken repair, not a bad network.
+	// targetSilence. Met at load averages up to 12 on this 2-core box
+	// (the README's table: longest freeze 0.3-0.63 s, silence 0-42 ms),
+	// not at 17-21 (1.03 s, 146 ms: the browser and the pipeline short of
+	// CPU, with no more loss given up than the browser lost). The tests
+	// log each miss against them and assert what held in every run:
+	// lossyFreeze and lossySilence with loss and jitter, maxFreeze and
+	// maxSilence on the slow uplink (its silences reach 53 ms, and 317 ms
+	// once as the encoder governor stepped down). A guest frozen or
+	// silent beyond those has a broken repair, not a bad network.
 	targetFreeze  = time.Second
 	targetSilence = 60 * time.Millisecond
+	lossyFreeze   = 1500 * time.Millisecond
+	lossySilence  = 300 * time.Millisecond
 	maxFreeze     = 2500 * time.Millisecond
 	maxSilence    = 600 * time.Millisecond
 	// maxGreyFrames is how many frames of the guest may be grey (see
@@ -81,14 +85,15 @@ func TestLabGuestOnBadNetwork(t *testing.T) {
 	after := senderStats(t, page)
 	t.Logf("the guest's sender over the test: %s", after.since(before))
 
-	judgeGuest(t, ls)
+	judgeGuest(t, ls, lossyFreeze, lossySilence)
 }
 
 // judgeGuest judges the recorded program, the guest alone on screen and
-// in the mix: its picture never stands still longer than maxFreeze, is
+// in the mix: its picture never stands still longer than freeze, is
 // never grey in places (a smear, or the initials card of a picture gone),
-// and its tone never falls silent longer than maxSilence.
-func judgeGuest(t *testing.T, ls *labStudio) {
+// and its tone never falls silent longer than silence. It logs each miss
+// of the issue's targets.
+func judgeGuest(t *testing.T, ls *labStudio, freeze, silence time.Duration) {
 	t.Helper()
 	// The first and the last second of the recording are the pipeline
 	// starting and stopping: its last audio block may be cut short.
@@ -111,8 +116,8 @@ func judgeGuest(t *testing.T, ls *labStudio) {
 	if len(silences) > 0 && silences[0] > targetSilence {
 		t.Logf("issue #10's target not met: the sound fell silent for %v, the target is %v", silences[0].Round(time.Millisecond), targetSilence)
 	}
-	if len(freezes) > 0 && freezes[0] > maxFreeze {
-		t.Errorf("the guest's picture stood still for %v, want at most %v", freezes[0].Round(time.Millisecond), maxFreeze)
+	if len(freezes) > 0 && freezes[0] > freeze {
+		t.Errorf("the guest's picture stood still for %v, want at most %v", freezes[0].Round(time.Millisecond), freeze)
 	}
 	if len(off) > 0 {
 		t.Logf("issue #10's target not met: %d grey frames, the target is none", len(off))
@@ -120,8 +125,8 @@ func judgeGuest(t *testing.T, ls *labStudio) {
 	if len(off) > maxGreyFrames {
 		t.Errorf("%d frames with more than %.0f%% grey in the guest's green picture (first at %v): a corrupted picture, or the initials card of a picture gone", len(off), maxGrey*100, off[0])
 	}
-	if len(silences) > 0 && silences[0] > maxSilence {
-		t.Errorf("the guest's sound fell silent for %v, want at most %v", silences[0].Round(time.Millisecond), maxSilence)
+	if len(silences) > 0 && silences[0] > silence {
+		t.Errorf("the guest's sound fell silent for %v, want at most %v", silences[0].Round(time.Millisecond), silence)
 	}
 }
 
@@ -162,7 +167,7 @@ func TestLabGuestOnSlowUplink(t *testing.T) {
 	if !onStage {
 		t.Errorf("the guest is no longer on stage with its media connected: %+v", ls.state(t).Participants)
 	}
-	judgeGuest(t, ls)
+	judgeGuest(t, ls, maxFreeze, maxSilence)
 }
 
 // toneFile writes a steady 440 Hz tone for Chromium's fake microphone:

@@ -672,7 +672,14 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 			}
 		}
 	}
-	if remote.RID() != "" {
+	// The guest's sender reports for this track (per layer: each has its
+	// own SSRC) reach pion's receiver-report interceptor only through the
+	// receiver's RTCP reader: unread, our receiver reports carried no
+	// LSR/DLSR, and the guest's browser had no round-trip time for what
+	// it sends us, so its retransmissions were timed blind (issue #10).
+	rid := remote.RID()
+	g.life.spawn(func() { drainReceiverRTCP(recv, rid) })
+	if rid != "" {
 		g.onLayer(pc, remote, recv, screen)
 		return
 	}

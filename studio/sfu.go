@@ -608,7 +608,9 @@ func (t *pubTrack) pli(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
 	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
 	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		t.log.Debug("PLI", "err", err)
+		return
 	}
+	t.log.Debug("PLI sent", "ssrc", ssrc)
 }
 
 // layerList is a simulcast track's layers so far.
@@ -676,8 +678,8 @@ func (t *pubTrack) forwardLayer(l *layer) {
 		}
 		now := time.Now()
 		t.frameEnd(pkt.Marker, now)
-		key := l.count(pkt, t.info.MimeType, now)
 		layers := t.layerList()
+		key := l.count(pkt, t.info.MimeType, now, layers)
 		// As in forward: the publisher's header extensions stop here.
 		pkt.Header.Extension, pkt.Header.Extensions = false, nil
 		t.simul.write(layers, l, pkt, key, clock, now)
@@ -839,6 +841,26 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack, down *downMeter) {
 				down.report(p.Reports, ssrc)
 				b.reports(p.Reports, ssrc, t.layerList())
 			}
+		}
+	}
+}
+
+// drainReceiverRTCP reads the RTCP a guest sends about one track it
+// publishes (its sender reports; rid is the simulcast layer, or "") until
+// the receiver closes. What it reads is of no use here: reading is what
+// runs the interceptors on it (the receiver reports' LSR/DLSR come from
+// the sender reports they see).
+func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string) {
+	buf := make([]byte, 1500)
+	for {
+		var err error
+		if rid == "" {
+			_, _, err = recv.Read(buf)
+		} else {
+			_, _, err = recv.ReadSimulcast(buf, rid)
+		}
+		if err != nil {
+			return
 		}
 	}
 }

@@ -29,6 +29,15 @@ import (
 // a browser stops its top layers when its uplink or CPU is short.
 const layerLive = time.Second
 
+// layerPaused is how long a layer may be silent while another layer of
+// its track still flows before it counts as stopped: the browser paused
+// it (its uplink estimate fell under what the layer needs; Chromium does
+// so every few seconds on a lossy uplink), and a receiver left on it until
+// layerLive saw its picture stand still for over a second, the longest
+// freezes of TestLabGuestOnBadNetwork (issue #10). Every layer silent
+// together (a still screen sends few frames) is no pause.
+const layerPaused = 300 * time.Millisecond
+
 // layerSteady is how long a layer that (re)started must flow before a
 // receiver is moved onto it from a layer that still flows: a browser short
 // of CPU pauses a layer now and then, and each move costs a keyframe.
@@ -79,10 +88,15 @@ func (l *layer) height() int { return int(uint32(l.size.Load())) }
 func (l *layer) width() int  { return int(l.size.Load() >> 32) }
 
 // count notes a packet of the layer: its time, its share of the rate, and
-// the picture size of a keyframe.
-func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time) bool {
-	if now.UnixNano()-l.lastAt.Swap(now.UnixNano()) >= int64(layerLive) {
-		l.since.Store(now.UnixNano())
+// the picture size of a keyframe. A packet after a silence (layerLive, or
+// a pause while others of layers flowed: layerPaused) restarts the layer,
+// which must then flow for layerSteady before a receiver is moved back
+// onto it: a browser short of uplink or CPU sends its top layer in fits,
+// and each move costs a keyframe.
+func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time, layers []*layer) bool {
+	t := now.UnixNano()
+	if gap := t - l.lastAt.Swap(t); gap >= int64(layerLive) || gap >= int64(layerPaused) && othersFlow(layers, l, t) {
+		l.since.Store(t)
 	}
 	l.rate.count(len(pkt.Payload), now)
 	key, w, h := keyframe.Start(mime, pkt.Payload)
@@ -90,6 +104,17 @@ func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time) bool {
 		l.size.Store(uint64(w)<<32 | uint64(h))
 	}
 	return key
+}
+
+// othersFlow says whether a layer other than l sent within layerPaused
+// of t (unix nanoseconds).
+func othersFlow(layers []*layer, l *layer, t int64) bool {
+	for _, o := range layers {
+		if o != l && t-o.lastAt.Load() < int64(layerPaused) {
+			return true
+		}
+	}
+	return false
 }
 
 // requestKeyframe asks for a keyframe of this layer, at most once per
@@ -107,7 +132,7 @@ func (l *layer) requestKeyframe() {
 type layerStat struct {
 	height int    // of its pictures, 0 if not known
 	rate   uint64 // bits per second, 0 if not known
-	live   bool   // packets came within layerLive
+	live   bool   // packets came within layerLive, and it is not paused (layerPaused)
 	cur    bool   // the receiver gets it now
 }
 
@@ -266,10 +291,14 @@ func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool,
 }
 
 // rechoose chooses the layer the receiver should get, at most every
-// switchEvery.
+// switchEvery, or at once when its current layer went quiet.
 func (s *switcher) rechoose(layers []*layer, now time.Time) {
 	last := s.chosenAt.Load()
-	if (last != 0 && now.UnixNano()-last < int64(switchEvery)) || !s.chosenAt.CompareAndSwap(last, now.UnixNano()) {
+	// A current layer gone quiet is chosen away from at once: its
+	// receiver's picture stands still meanwhile.
+	cur := s.cur.Load()
+	quiet := cur != nil && now.UnixNano()-cur.lastAt.Load() >= int64(layerPaused)
+	if (!quiet && last != 0 && now.UnixNano()-last < int64(switchEvery)) || !s.chosenAt.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
 	if i := s.choose(statsOf(layers, s.cur.Load(), now)); i >= 0 {
@@ -336,7 +365,14 @@ func ridOf(l *layer) string {
 // steady (layerSteady).
 func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 	t := now.UnixNano()
-	flows := func(l *layer) bool { return t-l.lastAt.Load() < int64(layerLive) }
+	var newest int64 // the latest packet of any layer
+	for _, l := range layers {
+		newest = max(newest, l.lastAt.Load())
+	}
+	flows := func(l *layer) bool {
+		silent := t - l.lastAt.Load()
+		return silent < int64(layerLive) && (silent < int64(layerPaused) || t-newest >= int64(layerPaused))
+	}
 	curFlows := cur != nil && flows(cur)
 	stats := make([]layerStat, len(layers))
 	for i, l := range layers {

@@ -178,3 +178,52 @@ func TestStatsOfSteadiness(t *testing.T) {
 		t.Errorf("the current layer stopped: %+v", st)
 	}
 }
+
+// A layer silent for layerPaused while another of its track flows is
+// paused (the browser stopped it): it no longer counts as live, and a
+// receiver on it is moved off at once, not at the next choice
+// (switchEvery) or after layerLive, which froze the program's picture for
+// over a second (issue #10). Every layer silent together is no pause.
+func TestPausedLayer(t *testing.T) {
+	now := time.Now()
+	var plis int
+	hi := &layer{rid: "h", pli: func() {}}
+	lo := &layer{rid: "l", pli: func() { plis++ }}
+	hi.size.Store(1280<<32 | 720)
+	lo.size.Store(320<<32 | 180)
+	for _, x := range []*layer{hi, lo} {
+		x.since.Store(now.Add(-time.Minute).UnixNano())
+	}
+	layers := []*layer{hi, lo}
+	hi.lastAt.Store(now.Add(-layerPaused).UnixNano())
+	lo.lastAt.Store(now.Add(-layerPaused).UnixNano())
+	if st := statsOf(layers, hi, now); !st[0].live || !st[1].live {
+		t.Errorf("every layer quiet for %v: %+v, want both live", layerPaused, st)
+	}
+	lo.lastAt.Store(now.UnixNano())
+	if st := statsOf(layers, hi, now); st[0].live || !st[1].live {
+		t.Errorf("the top layer quiet for %v while the low one flows: %+v, want it paused", layerPaused, st)
+	}
+
+	s := &switcher{choose: func(ls []layerStat) int { return fitHeight(ls, 720) }}
+	s.cur.Store(hi)
+	s.chosenAt.Store(now.Add(-time.Millisecond).UnixNano()) // just chosen
+	s.forward(layers, lo, &rtp.Packet{Header: rtp.Header{SequenceNumber: 7}}, false, 90000, now, func(rtp.Header) {})
+	if plis != 1 {
+		t.Errorf("%d keyframe requests of the low layer with the current one paused, want 1: the receiver waits for its keyframe", plis)
+	}
+	// The top layer back after its pause is not moved back onto before
+	// it flowed for layerSteady: a browser sends it in fits.
+	later := now.Add(50 * time.Millisecond)
+	lo.lastAt.Store(later.UnixNano())
+	hi.count(&rtp.Packet{}, "video/VP8", later, layers)
+	if st := statsOf(layers, lo, later); st[0].live {
+		t.Errorf("the top layer just back from a pause: %+v, want it not live yet", st)
+	}
+	steady := later.Add(layerSteady)
+	hi.lastAt.Store(steady.UnixNano())
+	lo.lastAt.Store(steady.UnixNano())
+	if st := statsOf(layers, lo, steady); !st[0].live {
+		t.Errorf("the top layer back for %v: %+v, want it live", layerSteady, st)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -55,21 +56,40 @@ func vp8Packets(t *testing.T) [][]*rtp.Packet {
 }
 
 // vp8Track opens a VP8 track into s that counts its keyframe requests in
-// asks; it is closed at the test's end.
-func vp8Track(t *testing.T, s *sink, asks *int) *decode.Track {
+// asks, and what writes packets to it at their pace (replay); it is
+// closed at the test's end.
+func vp8Track(t *testing.T, s *sink, asks *int) (*decode.Track, func(*rtp.Packet)) {
 	tr, err := decode.New(decode.Config{MimeType: "video/VP8", ClockRate: 90000, Target: s, OnKeyframeNeeded: func() { *asks++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tr.Close)
-	return tr
+	return tr, replay(tr, 90000)
+}
+
+// replay returns what writes packets to tr as if they came at the pace
+// of their RTP timestamps (clock rate rate) from the first one on: a
+// packet older than one before it (a retransmission) comes when it is
+// written. The jitter buffer waits on the clock of arrival, which a
+// test that writes a minute of packets at once would otherwise stop.
+func replay(tr *decode.Track, rate uint32) func(*rtp.Packet) {
+	var first uint32
+	var now time.Duration
+	started := false
+	return func(p *rtp.Packet) {
+		if !started {
+			started, first = true, p.Timestamp
+		}
+		now = max(now, time.Duration(int32(p.Timestamp-first))*time.Second/time.Duration(rate))
+		tr.WriteRTPAt(p, time.Unix(0, 0).Add(now))
+	}
 }
 
 func TestVP8(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr := vp8Track(t, &s, &asks)
+	tr, write := vp8Track(t, &s, &asks)
 	// Lose one packet in frame 5: nothing more is shown until the
 	// keyframe at frame 30, and the sender is asked for one.
 	for i, pkts := range frames {
@@ -77,7 +97,7 @@ func TestVP8(t *testing.T) {
 			if i == 5 && j == 0 {
 				continue
 			}
-			tr.WriteRTP(p)
+			write(p)
 		}
 	}
 	st := tr.Stats()
@@ -100,6 +120,44 @@ func TestVP8(t *testing.T) {
 	}
 }
 
+// TestVP8AsksWhileItWaits: a packet still missing some 250 ms of video
+// later (its retransmission is late, or will never come) makes the track
+// ask for a keyframe while it still waits, so that one is on its way when
+// the wait ends (issue #10); a retransmission that comes in time after
+// all still mends the frame: nothing is lost.
+func TestVP8AsksWhileItWaits(t *testing.T) {
+	frames := vp8Packets(t)
+	var s sink
+	asks := 0
+	tr, write := vp8Track(t, &s, &asks)
+	missing := frames[5][0]
+	// 30 frames a second: frame 14 comes 267 ms after frame 6, the
+	// first held behind the loss (300 ms after frame 5's rest, if it
+	// has more packets); frame 12, 200 ms.
+	for i, pkts := range frames[:15] {
+		for _, p := range pkts {
+			if p != missing {
+				write(p)
+			}
+		}
+		if i <= 12 && asks != 0 {
+			t.Fatalf("%d keyframe requests by frame %d, want none yet", asks, i)
+		}
+	}
+	if st := tr.Stats(); asks != 1 || st.Lost != 0 {
+		t.Fatalf("%d keyframe requests and stats %+v some 270 ms after a loss, want one request and nothing given up yet", asks, st)
+	}
+	write(missing) // the retransmission, in time
+	for _, pkts := range frames[15:] {
+		for _, p := range pkts {
+			write(p)
+		}
+	}
+	if st := tr.Stats(); len(s.frames) < 59 || st.Lost != 0 {
+		t.Errorf("%d pictures from 60 frames, stats %+v: want the retransmission to mend the frame", len(s.frames), st)
+	}
+}
+
 // TestVP8LatePackets: packets that come after their frame was decoded (a
 // retransmission the sender sent twice, one a jittery path delayed) are
 // left out, and cost nothing: every frame is shown, no keyframe asked
@@ -108,20 +166,20 @@ func TestVP8LatePackets(t *testing.T) {
 	frames := vp8Packets(t)
 	var s sink
 	asks := 0
-	tr := vp8Track(t, &s, &asks)
+	tr, write := vp8Track(t, &s, &asks)
 	if len(frames[0]) < 2 || len(frames[30]) < 2 {
 		t.Fatalf("keyframes of %d and %d packets, want several", len(frames[0]), len(frames[30]))
 	}
 	for i, pkts := range frames {
 		for _, p := range pkts {
-			tr.WriteRTP(p)
+			write(p)
 		}
 		// Again, packets of frames already shown: the first ones and,
 		// worse, middle ones of the keyframes, which make no frame alone.
 		switch i {
 		case 10, 40:
-			tr.WriteRTP(frames[i-10][1])
-			tr.WriteRTP(frames[i-2][0])
+			write(frames[i-10][1])
+			write(frames[i-2][0])
 		}
 	}
 	st := tr.Stats()
@@ -166,6 +224,7 @@ func TestH264(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
+	write := replay(tr, 90000)
 	lostIn := -1
 	for i, au := range aus {
 		pkts := p.Packetize(au, 3000)
@@ -174,7 +233,7 @@ func TestH264(t *testing.T) {
 				lostIn = i
 				continue
 			}
-			tr.WriteRTP(pkt)
+			write(pkt)
 		}
 	}
 	st := tr.Stats()
@@ -242,6 +301,7 @@ func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
+	write := replay(tr, 48000)
 	seq := uint16(100)
 	ts := uint32(0)
 	for {
@@ -256,7 +316,7 @@ func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 			continue
 		}
 		if !lost[int(seq-100)] {
-			tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
+			write(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
 		}
 		seq++
 		ts += 960

@@ -22,16 +22,20 @@ import (
 // number, and in-order release.
 type jitter struct {
 	ring    [jitterRing]*rtp.Packet
-	next    uint16 // the sequence number to release next
+	arrived [jitterRing]time.Time // when each packet in ring came
+	next    uint16                // the sequence number to release next
 	started bool
-	// maxWait is how long, in RTP ticks, a missing packet is waited
-	// for: a packet held this far past the last one released gives up
-	// on it. RTP time, not the clock: it is the sender's pace, and the
-	// same in a test that pushes a minute of packets at once.
-	maxWait uint32
-	lastTS  uint32 // the timestamp of the last packet released
-	lost    int    // given up on since the last packet released
-	late    int64  // packets that came after their place was passed
+	// maxWait is how long a missing packet is waited for: once the
+	// first packet held behind it came that long ago, it is given up.
+	// The clock of arrival, not RTP time: a sender short of CPU sends
+	// its packets late and in bursts, and a jittery path shuffles a
+	// burst, so a packet 100 ms newer in RTP time often comes a moment
+	// before the older ones. Measured in RTP time, the wait gave those
+	// up on arrival, runs of up to 18 audio packets that came within the
+	// next 40 ms (issue #10's lab).
+	maxWait time.Duration
+	lost    int   // given up on since the last packet released
+	late    int64 // packets that came after their place was passed
 }
 
 // jitterRing is how many packets the buffer holds: over a second of 720p
@@ -46,15 +50,14 @@ type released struct {
 	lost int
 }
 
-// newJitter returns a buffer that waits up to wait for a missing packet,
-// on a track whose RTP clock runs at rate.
-func newJitter(wait time.Duration, rate uint32) jitter {
-	return jitter{maxWait: uint32(wait.Seconds() * float64(rate))}
+// newJitter returns a buffer that waits up to wait for a missing packet.
+func newJitter(wait time.Duration) jitter {
+	return jitter{maxWait: wait}
 }
 
-// push takes packet p and appends to out the packets that can go on in
-// order.
-func (j *jitter) push(p *rtp.Packet, out []released) []released {
+// push takes packet p, which came at now, and appends to out the packets
+// that can go on in order.
+func (j *jitter) push(p *rtp.Packet, now time.Time, out []released) []released {
 	if !j.started {
 		j.started, j.next = true, p.SequenceNumber
 	}
@@ -74,8 +77,9 @@ func (j *jitter) push(p *rtp.Packet, out []released) []released {
 		return out // a duplicate (a retransmission that crossed its original)
 	}
 	*slot = p
+	j.arrived[p.SequenceNumber%jitterRing] = now
 	out = j.release(out)
-	for j.waiting() && int32(p.Timestamp-j.lastTS) > int32(j.maxWait) {
+	for j.waitedFor(now) >= j.maxWait && j.waiting() {
 		out = j.skip(out)
 	}
 	return out
@@ -106,7 +110,6 @@ func (j *jitter) release(out []released) []released {
 		out = append(out, released{pkt: q, lost: j.lost})
 		j.lost = 0
 		j.next++
-		j.lastTS = q.Timestamp
 	}
 }
 
@@ -127,4 +130,14 @@ func (j *jitter) flush(out []released) []released {
 		out = j.skip(out)
 	}
 	return out
+}
+
+// waitedFor is how long, as of now, the first packet held behind a
+// missing one has waited; 0 if none waits.
+func (j *jitter) waitedFor(now time.Time) time.Duration {
+	i := j.held()
+	if i == 0 {
+		return 0
+	}
+	return now.Sub(j.arrived[(j.next+i)%jitterRing])
 }

@@ -9,13 +9,13 @@ import (
 )
 
 // TestJitter: packets come out in sequence order; a missing one is waited
-// for up to maxWait of RTP time (a retransmission in time fills its place), then
+// for up to maxWait (a retransmission in time fills its place), then
 // given up on and counted; a packet after its place was passed, or twice,
 // is dropped; a jump wider than the ring gives up what waits.
 func TestJitter(t *testing.T) {
 	type in struct {
 		seq uint16
-		at  int // RTP time, ms
+		at  int // when it comes, ms (and its RTP time: a steady sender)
 	}
 	for _, c := range []struct {
 		name string
@@ -34,11 +34,12 @@ func TestJitter(t *testing.T) {
 		{"jump past the ring", []in{{10, 0}, {12, 1}, {3000, 2}}, []uint16{10, 12, 3000}, []int{0, 1, 1}, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			j := newJitter(400*time.Millisecond, 1000) // RTP ticks are milliseconds here
+			j := newJitter(400 * time.Millisecond)
 			var seqs []uint16
 			var lost []int
 			for _, p := range c.in {
-				for _, r := range j.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: p.seq, Timestamp: uint32(p.at)}}, nil) {
+				at := time.Unix(0, 0).Add(time.Duration(p.at) * time.Millisecond)
+				for _, r := range j.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: p.seq, Timestamp: uint32(p.at)}}, at, nil) {
 					seqs = append(seqs, r.pkt.SequenceNumber)
 					lost = append(lost, r.lost)
 				}
@@ -47,5 +48,46 @@ func TestJitter(t *testing.T) {
 				t.Errorf("released %v lost %v late %d, want %v lost %v late %d", seqs, lost, j.late, c.want, c.lost, c.late)
 			}
 		})
+	}
+}
+
+// TestJitterBurst: a sender short of CPU sends a burst late, and the path
+// shuffles it: the newest packet (100 ms of audio ahead) comes a moment
+// before the four older ones. The wait runs on the clock of arrival, so
+// they are all taken, in order; a packet that never comes is given up
+// maxWait after the first one held behind it came (issue #10: measured in
+// RTP time, the whole burst but its first packet was given up).
+func TestJitterBurst(t *testing.T) {
+	j := newJitter(40 * time.Millisecond)
+	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
+	var seqs []uint16
+	push := func(seq uint16, ts uint32, ms int) {
+		for _, r := range j.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts * 48}}, at(ms), nil) {
+			seqs = append(seqs, r.pkt.SequenceNumber)
+			if r.lost > 0 {
+				t.Errorf("%d given up before %d", r.lost, r.pkt.SequenceNumber)
+			}
+		}
+	}
+	push(10, 0, 0)
+	for _, p := range []struct {
+		seq uint16
+		ts  uint32
+	}{{15, 100}, {12, 40}, {11, 20}, {14, 80}, {13, 60}} {
+		push(p.seq, p.ts, 200) // the burst, late and shuffled
+	}
+	if want := []uint16{10, 11, 12, 13, 14, 15}; !slices.Equal(seqs, want) {
+		t.Fatalf("released %v, want %v", seqs, want)
+	}
+	// 16 never comes: 17 waits for it until 40 ms after it came.
+	seqs = nil
+	push(17, 140, 250)
+	push(18, 160, 289)
+	if len(seqs) != 0 {
+		t.Fatalf("released %v 39 ms after the first packet held, want none yet", seqs)
+	}
+	out := j.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: 19, Timestamp: 180 * 48}}, at(290), nil)
+	if len(out) != 3 || out[0].pkt.SequenceNumber != 17 || out[0].lost != 1 {
+		t.Fatalf("released %d packets 40 ms after the first held (first %+v), want 17 (after one given up), 18, 19", len(out), out)
 	}
 }

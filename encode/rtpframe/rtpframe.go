@@ -83,9 +83,13 @@ func New(mimeType string, clockRate uint32, wait time.Duration) (*Assembler, err
 	if clockRate == 0 {
 		return nil, fmt.Errorf("rtpframe: %s: no RTP clock rate", mimeType)
 	}
-	a.jb = newJitter(wait, clockRate)
+	a.jb = newJitter(wait)
 	return a, nil
 }
+
+// WaitedFor says how long, at now, the oldest missing packet has been
+// waited for (0 if none is).
+func (a *Assembler) WaitedFor(now time.Time) time.Duration { return a.jb.waitedFor(now) }
 
 // Video says whether the track is video.
 func (a *Assembler) Video() bool { return a.video }
@@ -95,10 +99,18 @@ func (a *Assembler) Video() bool { return a.video }
 func (a *Assembler) Lost() int64 { return a.lost }
 func (a *Assembler) Late() int64 { return a.jb.late }
 
-// Push takes the track's next RTP packet (in arrival order) and appends to
-// out the frames it completes.
+// Push takes the track's next RTP packet (in arrival order), come now, and
+// appends to out the frames it completes.
 func (a *Assembler) Push(p *rtp.Packet, out []Frame) []Frame {
-	a.rel = a.jb.push(p, a.rel[:0])
+	return a.PushAt(p, time.Now(), out)
+}
+
+// PushAt is Push for a packet that came at at: a missing packet is waited
+// for from when the first packet held behind it arrived, not by RTP time
+// (a sender short of CPU sends late and in bursts: issue #10). A test
+// replays packets at their own pace.
+func (a *Assembler) PushAt(p *rtp.Packet, at time.Time, out []Frame) []Frame {
+	a.rel = a.jb.push(p, at, a.rel[:0])
 	for _, r := range a.rel {
 		a.lost += int64(r.lost)
 		out = a.assemble(r.pkt, r.lost, out)

@@ -125,6 +125,9 @@ type Client struct {
 
 	onRTP func(participant, kind string, pkt *rtp.Packet)
 	remb  uint64
+	// echoed counts receiver reports that echo our sender reports
+	// (EchoedReports).
+	echoed atomic.Int64
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
@@ -542,6 +545,26 @@ func (c *Client) Health() (level, reason string) {
 // ConnectionState is the client's PeerConnection's state.
 func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.ConnectionState() }
 
+// EchoedReports is how many of the studio's receiver reports, about what
+// the client sends (its files' tracks and simulcast layers), echoed its
+// last sender report (LSR): what a browser measures the round trip of its
+// uplink from, and times its retransmissions by.
+func (c *Client) EchoedReports() int64 { return c.echoed.Load() }
+
+// noteReports counts the receiver reports among pkts that echo a sender
+// report of ours.
+func (c *Client) noteReports(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		if rr, ok := p.(*rtcp.ReceiverReport); ok {
+			for _, r := range rr.Reports {
+				if r.LastSenderReport != 0 {
+					c.echoed.Add(1)
+				}
+			}
+		}
+	}
+}
+
 // BreakPath loses every ICE packet from now on, both ways (Options.Movable).
 func (c *Client) BreakPath() { c.path.cut() }
 
@@ -893,6 +916,7 @@ func (c *Client) keyframeRequests(read func() ([]rtcp.Packet, error)) <-chan str
 				return
 			}
 			c.noteREMB(pkts)
+			c.noteReports(pkts)
 			for _, p := range pkts {
 				switch p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -145,6 +146,15 @@ func (s *show) SetLive(on bool) error {
 		os.Remove(stub)
 	}
 	return errors.Join(append(failed, err)...)
+}
+
+// Recordings lists the shows of the settings' recordings folder, which
+// the Settings tab changes without telling the program: the program is
+// told here, so that the tab and /api/recordings list the folder the next
+// go-live records into (SetLive tells it again then).
+func (s *show) Recordings(ctx context.Context) studio.Recordings {
+	s.prog.SetRecordDir(s.settings.Get().RecordingDir)
+	return s.Studio.Recordings(ctx)
 }
 
 func (s *show) SetLayout(name string) error { return s.prog.SetLayout(name) }

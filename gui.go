@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -143,9 +144,22 @@ func (s *show) SetLive(on bool) error {
 	}
 	err := s.Studio.SetLive(false)
 	if stub != "" {
-		os.Remove(stub)
+		removeStub(stub, set.RecordingDir)
 	}
 	return errors.Join(append(failed, err)...)
+}
+
+// removeStub removes the recording of a go-live that never went out: the
+// show's folder the program was recorded in (made for it: a show folder's
+// name is never reused), so that no empty show is left in the Recordings
+// tab; just the file if it is not in such a folder.
+func removeStub(program, dir string) {
+	folder := filepath.Dir(program)
+	if dir != "" && filepath.Base(program) == "program.mp4" && filepath.Dir(folder) == filepath.Clean(dir) {
+		os.RemoveAll(folder)
+		return
+	}
+	os.Remove(program)
 }
 
 // Recordings lists the shows of the settings' recordings folder, which

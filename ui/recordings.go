@@ -104,12 +104,16 @@ func (t *recordingsTab) show(l studio.Recordings) {
 	t.shows.Refresh()
 }
 
-// showLine is a show in one line: title, date, length, size, and whether
-// it is live or was cut short.
+// showLine is a show in one line, short enough for the tab's width (an
+// accordion's titles do not wrap): title, day, length, size, and whether
+// it is live or was cut short. The time of day is in its detail.
 func showLine(sh studio.RecordedShow) string {
 	line := cmp.Or(sh.Title, sh.Folder)
+	if r := []rune(line); len(r) > maxTitle {
+		line = string(r[:maxTitle-1]) + "…"
+	}
 	if start, err := time.Parse(time.RFC3339, sh.Start); err == nil {
-		line += " — " + start.Local().Format("Mon 2 Jan 2006 15:04")
+		line += " · " + start.Local().Format("2 Jan 2006")
 	}
 	if sh.DurationMS > 0 {
 		line += " · " + clockTime(time.Duration(sh.DurationMS)*time.Millisecond)
@@ -117,15 +121,18 @@ func showLine(sh studio.RecordedShow) string {
 	line += " · " + byteSize(sh.Bytes)
 	switch {
 	case sh.Live:
-		line += " · recording now"
+		line += " · recording"
 	case sh.CutShort:
 		line += " · cut short"
 	}
 	return line
 }
 
-// detail is what a show opens onto: why it looks odd, its files, and
-// Open folder.
+// maxTitle is the most of a show's title its line shows, in characters.
+const maxTitle = 24
+
+// detail is what a show opens onto: when it went live, Open folder, why it
+// looks odd, and its files.
 func (t *recordingsTab) detail(sh studio.RecordedShow) fyne.CanvasObject {
 	box := container.NewVBox()
 	note := func(text string, imp widget.Importance) {
@@ -134,6 +141,17 @@ func (t *recordingsTab) detail(sh studio.RecordedShow) fyne.CanvasObject {
 		l.Importance = imp
 		box.Add(l)
 	}
+	// One line, cut short rather than wrapped: the folder's name can be
+	// long, and Open folder shows it whole.
+	when := widget.NewLabel("Folder: " + sh.Folder)
+	if start, err := time.Parse(time.RFC3339, sh.Start); err == nil {
+		when.SetText("Went live " + start.Local().Format("Mon 2 Jan 2006 at 15:04") + " · " + sh.Folder)
+	}
+	when.Truncation = fyne.TextTruncateEllipsis
+	when.Importance = widget.LowImportance
+	box.Add(when)
+	open := widget.NewButtonWithIcon("Open folder", theme.FolderOpenIcon(), func() { t.openFolder(sh.Path) })
+	box.Add(container.NewHBox(open, layout.NewSpacer()))
 	if sh.CutShort {
 		note("The studio stopped before the show ended: the files play up to about their last second.", widget.WarningImportance)
 	}
@@ -164,8 +182,6 @@ func (t *recordingsTab) detail(sh studio.RecordedShow) fyne.CanvasObject {
 	if sh.MoreFiles > 0 {
 		note(fmt.Sprintf("and %d more files", sh.MoreFiles), widget.LowImportance)
 	}
-	open := widget.NewButtonWithIcon("Open folder", theme.FolderOpenIcon(), func() { t.openFolder(sh.Path) })
-	box.Add(container.NewHBox(open, layout.NewSpacer()))
 	return box
 }
 
@@ -186,15 +202,22 @@ func clockTime(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// byteSize is n bytes in the units a file manager shows (1 kB = 1000 B).
+// byteSize is n bytes in the units a file manager shows (1 kB = 1000 B),
+// to about three figures.
 func byteSize(n int64) string {
+	f, unit := float64(n), ""
 	switch {
 	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+		f, unit = f/1e9, "GB"
 	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+		f, unit = f/1e6, "MB"
 	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+		f, unit = f/1e3, "kB"
+	default:
+		return fmt.Sprintf("%d B", n)
 	}
-	return fmt.Sprintf("%d B", n)
+	if f >= 100 {
+		return fmt.Sprintf("%.0f %s", f, unit) // three figures are enough
+	}
+	return fmt.Sprintf("%.1f %s", f, unit)
 }

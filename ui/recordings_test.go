@@ -69,7 +69,7 @@ func TestRecordingsTab(t *testing.T) {
 	for _, tab := range s.tabs.Items {
 		titles = append(titles, tab.Text)
 	}
-	if strings.Join(titles, ",") != "Destinations,Guests,Brand,Banners,Recordings,Settings" {
+	if strings.Join(titles, ",") != "Destinations,Guests,Brand,Banners,Settings,Recordings" {
 		t.Fatalf("tabs %v", titles)
 	}
 	lines := func() []string {
@@ -79,8 +79,9 @@ func TestRecordingsTab(t *testing.T) {
 		}
 		return l
 	}
-	date := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).Local().Format("Mon 2 Jan 2006 15:04")
-	want := []string{"Crash — " + date + " · 0:04 · 1.0 kB · cut short", "Talk — " + date + " · 1:01 · 7.0 kB"}
+	went := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).Local()
+	date := went.Format("2 Jan 2006")
+	want := []string{"Crash · " + date + " · 0:04 · 1.0 kB · cut short", "Talk · " + date + " · 1:01 · 7.0 kB"}
 	if got := lines(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("the tab lists %q, want %q", got, want)
 	}
@@ -101,7 +102,7 @@ func TestRecordingsTab(t *testing.T) {
 			open = o.Objects[0].(*widget.Button)
 		}
 	}
-	if strings.Join(texts, "|") != "Program: program.mp4 · 6.0 kB|Ann (guest): Ann.webm · 1.0 kB" || open == nil || open.Text != "Open folder" {
+	if strings.Join(texts, "|") != "Went live "+went.Format("Mon 2 Jan 2006 at 15:04")+" · 2026-12-01 10.00 Talk|Program: program.mp4 · 6.0 kB|Ann (guest): Ann.webm · 1.0 kB" || open == nil || open.Text != "Open folder" {
 		t.Fatalf("Talk opens onto %q and %v", texts, open)
 	}
 	test.Tap(open)
@@ -115,7 +116,7 @@ func TestRecordingsTab(t *testing.T) {
 	writeShow(t, dir, "2026-12-03 10.00 New", "New", 2000, 10, now)
 	f.change(studio.EventLive, func(st *studio.State) { st.Live = false })
 	eventually(t, s, "the ended show listed", func() bool { return len(s.recs.shows.Items) == 3 })
-	if got := lines()[0]; !strings.HasPrefix(got, "New — ") {
+	if got := lines()[0]; !strings.HasPrefix(got, "New · ") {
 		t.Errorf("the newest show is %q", got)
 	}
 

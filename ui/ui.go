@@ -474,11 +474,13 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 		container.NewTabItem("Guests", s.guest.build(s)),
 		container.NewTabItem("Brand", s.brand.build(s)),
 		container.NewTabItem("Banners", s.ban.build(s)),
+		container.NewTabItem("Settings", s.prefs.build(s)),
 	)
+	// Last: the tab bar has room for five, and the sixth goes in its
+	// overflow menu; the Settings tab is the one people look for.
 	if l, ok := s.show.(RecordingsLister); ok {
 		s.tabs.Append(container.NewTabItem("Recordings", s.recs.build(s, l)))
 	}
-	s.tabs.Append(container.NewTabItem("Settings", s.prefs.build(s)))
 	return s.tabs
 }
 

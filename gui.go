@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -142,9 +144,31 @@ func (s *show) SetLive(on bool) error {
 	}
 	err := s.Studio.SetLive(false)
 	if stub != "" {
-		os.Remove(stub)
+		removeStub(stub, set.RecordingDir)
 	}
 	return errors.Join(append(failed, err)...)
+}
+
+// removeStub removes the recording of a go-live that never went out: the
+// show's folder the program was recorded in (made for it: a show folder's
+// name is never reused), so that no empty show is left in the Recordings
+// tab; just the file if it is not in such a folder.
+func removeStub(program, dir string) {
+	folder := filepath.Dir(program)
+	if dir != "" && filepath.Base(program) == "program.mp4" && filepath.Dir(folder) == filepath.Clean(dir) {
+		os.RemoveAll(folder)
+		return
+	}
+	os.Remove(program)
+}
+
+// Recordings lists the shows of the settings' recordings folder, which
+// the Settings tab changes without telling the program: the program is
+// told here, so that the tab and /api/recordings list the folder the next
+// go-live records into (SetLive tells it again then).
+func (s *show) Recordings(ctx context.Context) studio.Recordings {
+	s.prog.SetRecordDir(s.settings.Get().RecordingDir)
+	return s.Studio.Recordings(ctx)
 }
 
 func (s *show) SetLayout(name string) error { return s.prog.SetLayout(name) }

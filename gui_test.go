@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"log/slog"
@@ -293,9 +294,31 @@ func TestGuiGoLiveToNginx(t *testing.T) {
 		t.Errorf("the studio still says live")
 	}
 
-	files, _ := filepath.Glob(filepath.Join(g.rec, "*.mp4"))
+	files, _ := filepath.Glob(filepath.Join(g.rec, "*", "program.mp4"))
 	if len(files) != 1 {
-		t.Fatalf("recording folder %s holds %v, want one .mp4", g.rec, files)
+		t.Fatalf("recording folder %s holds %v, want one show's program.mp4", g.rec, files)
+	}
+	// The Recordings tab lists the show that just ended, its program's
+	// size as on disk.
+	g.openTab(t, "Recordings")
+	g.waitFor(t, 5*time.Second, "the show in the Recordings tab", func() bool { return g.text("Show · ") != "" })
+	info, err := os.Stat(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range g.objects() {
+		if a, ok := o.(*widget.Accordion); ok {
+			a.Open(0)
+		}
+	}
+	g.pump()
+	line, size := g.text("Show · "), g.text("program.mp4 · ")
+	var mb float64
+	_, _ = fmt.Sscanf(size, "Program: program.mp4 · %f MB", &mb)
+	if strings.Contains(line, "cut short") || strings.HasSuffix(line, " · recording") || math.Abs(mb*1e6-float64(info.Size())) > 0.05e6 {
+		t.Errorf("the Recordings tab says %q (%q); program.mp4 is %d bytes", line, size, info.Size())
+	} else {
+		t.Logf("the Recordings tab: %q, %q", line, size)
 	}
 	for _, f := range []string{n.Recording(key), files[0]} {
 		p := mediatest.ProbeFile(t, f)

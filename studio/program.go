@@ -209,6 +209,7 @@ func (p *Program) Attach(s *Studio) {
 	p.look.mu.Unlock()
 	p.applyScene()
 	s.attachScene(p)
+	s.attachRecordings(p)
 	p.followShow()
 }
 

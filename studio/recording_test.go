@@ -1,6 +1,7 @@
 package studio_test
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -87,10 +88,14 @@ func TestShowFolder(t *testing.T) {
 	} else {
 		t.Logf("Ann's file copied %.2f s into the show: %d bytes, plays to %.2f s", now, len(b), frames[len(frames)-1])
 	}
+	if l := s.Recordings(context.Background()); len(l.Shows) != 1 || !l.Shows[0].Live || l.Shows[0].CutShort || l.Shows[0].DurationMS < 5000 {
+		t.Errorf("mid-show, /api/recordings lists %+v: want the show, live", l.Shows)
+	}
 	time.Sleep(2 * time.Second)
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
+	checkListed(t, s, dir)
 
 	folders, _ = filepath.Glob(filepath.Join(dir, "*"))
 	if len(folders) != 1 || !strings.HasSuffix(folders[0], " Ask_ me_anything") {
@@ -223,4 +228,32 @@ func TestRecordFileShowFolder(t *testing.T) {
 			t.Errorf("%s/Host.webm: %+v", folder, p)
 		}
 	}
+}
+
+// checkListed: the show that just ended in dir is listed by GET
+// /api/recordings, not live, not cut short, with show.json's people and
+// each file's size as os.Stat has it.
+func checkListed(t *testing.T, s *studio.Studio, dir string) {
+	t.Helper()
+	code, l := getRecordings(t, s, "")
+	if code != 200 || len(l.Shows) != 1 {
+		t.Fatalf("after the show, /api/recordings: %d, %+v", code, l)
+	}
+	sh := l.Shows[0]
+	if sh.Live || sh.CutShort || sh.Error != "" || sh.Title != "Ask: me/anything" || sh.DurationMS < 7000 || sh.Program == nil || len(sh.Files) != 4 {
+		t.Fatalf("after the show, /api/recordings lists %+v", sh)
+	}
+	total := int64(0)
+	for _, f := range append([]studio.RecordedFile{*sh.Program}, sh.Files...) {
+		info, err := os.Stat(filepath.Join(sh.Path, f.File))
+		if err != nil || f.Bytes != info.Size() || f.Bytes == 0 || f.Error != "" {
+			t.Errorf("%s: listed %d bytes (%q), os.Stat: %v", f.File, f.Bytes, f.Error, err)
+			continue
+		}
+		total += f.Bytes
+	}
+	if sh.Bytes != total {
+		t.Errorf("the show's bytes: %d, its files': %d", sh.Bytes, total)
+	}
+	t.Logf("listed: %q, %d ms, %d bytes in %d files and the program", sh.Folder, sh.DurationMS, sh.Bytes, len(sh.Files))
 }

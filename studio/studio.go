@@ -167,14 +167,19 @@ type Studio struct {
 	guestToken    Secret
 	retiredTokens []Secret // rotated away; oldest first
 	life          goroutines
-	scene         sceneControl // what /api/scene drives, told of changes; nil until a Program attaches
-	guestBase     string       // the guest link's start when not baseURL: the router's address (reach.go)
+	scene         sceneControl     // what /api/scene drives, told of changes; nil until a Program attaches
+	recs          recordingsSource // what /api/recordings lists; nil until a Program attaches
+	guestBase     string           // the guest link's start when not baseURL: the router's address (reach.go)
 	mapStatus     portmap.Status
 	webPort       int             // Listen's port
 	acmeHTTPPort  int             // Config.ACMEHTTPListen's port, once it listens
 	mapKnown      bool            // the router has answered (or not) once
 	mapper        *portmap.Mapper // nil without MapPorts
 	mapFirst      chan struct{}   // closed once the router has answered (or not)
+
+	// recScan lets one recordings listing walk the disk at a time
+	// (recordings.go); it guards nothing else.
+	recScan sync.Mutex
 
 	closeOnce sync.Once
 	done      chan struct{}

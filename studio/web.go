@@ -28,6 +28,7 @@ import (
 //	POST /api/rotate           new guest link: {"guest_url": "..."}
 //	GET  /api/scene            the scene: layout, main, fit, banner, ticker
 //	POST /api/scene            change some of it: {"layout": "pip", "banner": "..."}
+//	GET  /api/recordings       the past shows in the recordings folder (recordings.go)
 func (s *Studio) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /join/{token}", s.serveGuestPage)
@@ -42,6 +43,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
 	mux.HandleFunc("GET /api/scene", s.control(s.apiScene))
 	mux.HandleFunc("POST /api/scene", s.control(s.apiScene))
+	mux.HandleFunc("GET /api/recordings", s.control(s.apiRecordings))
 	mux.HandleFunc("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no %s %s in the control API", r.Method, r.URL.Path))
 	}))

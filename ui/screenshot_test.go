@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"image/draw"
@@ -43,7 +44,7 @@ func TestScreenshot(t *testing.T) {
 		{ID: "d2", Name: "Twitch", State: StateReconnecting, Reconnects: 1, Err: "connection lost"},
 		{Name: "Recording", State: StateLive, BitRate: 4.61e6, FPS: 30},
 	}
-	s, _ := open(t, f, func(set *settings.Settings) {
+	s, _ := openShow(t, listedShow{f, pastShows()}, func(set *settings.Settings) {
 		set.Destinations = []settings.Destination{
 			{ID: "d1", Service: settings.YouTube, Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Key: settings.NewStreamKey("abcd-efgh-ijkl"), Enabled: true},
 			{ID: "d2", Service: settings.Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: settings.NewStreamKey("live_123_xyz"), Enabled: true},
@@ -134,6 +135,13 @@ func TestScreenshot(t *testing.T) {
 	selectTab(s, "Brand")
 	s.settle()
 	writePNG(t, "ui-studio-brand.png", s.w.Canvas().Capture())
+
+	// Recordings: three past shows, the oldest cut short and open onto
+	// its files.
+	selectTab(s, "Recordings")
+	s.settle()
+	s.recs.shows.Open(2)
+	writePNG(t, "ui-studio-recordings.png", s.w.Canvas().Capture())
 
 	if b := img.Bounds(); b.Dx() < 1000 || distinctColors(img) < 16 {
 		t.Errorf("the screenshot looks blank: %v, %d colours", b, distinctColors(img))
@@ -249,4 +257,33 @@ func TestScreenshotFirstRun(t *testing.T) {
 	s, _ := open(t, f, nil)
 	s.settle()
 	writePNG(t, "ui-studio-first-run.png", s.w.Canvas().Capture())
+}
+
+// listedShow is the fake show with a fixed list of past shows.
+type listedShow struct {
+	*fakeShow
+	l studio.Recordings
+}
+
+func (l listedShow) Recordings(context.Context) studio.Recordings { return l.l }
+
+// pastShows is a recordings folder as a creator's looks after a few weeks.
+func pastShows() studio.Recordings {
+	const dir = "/home/you/Videos/Greenroom"
+	file := func(name, role, file string, bytes int64) studio.RecordedFile {
+		return studio.RecordedFile{Name: name, Role: role, File: file, Bytes: bytes}
+	}
+	show := func(folder, title, start string, ms, bytes int64, cut bool, files ...studio.RecordedFile) studio.RecordedShow {
+		return studio.RecordedShow{Folder: folder, Path: dir + "/" + folder, Title: title, Start: start, DurationMS: ms, Bytes: bytes,
+			CutShort: cut, Program: &studio.RecordedFile{File: "program.mp4", Bytes: bytes * 6 / 10}, Files: files}
+	}
+	return studio.Recordings{Dir: dir, Shows: []studio.RecordedShow{
+		show("2026-12-03 19.00 Ask me anything", "Ask me anything", "2026-12-03T19:00:07Z", 3605120, 3_420_000_000, false,
+			file("Host", "host", "Host.webm", 512_000_000), file("Ann Lee", "guest", "Ann Lee.webm", 498_000_000),
+			file("Bo Chen", "guest", "Bo Chen.webm", 301_000_000), file("Bo Chen's screen", "screen", "Bo Chen screen.webm", 57_000_000)),
+		show("2026-11-26 19.00 Weekly Q&A", "Weekly Q&A", "2026-11-26T19:00:02Z", 2710400, 2_150_000_000, false,
+			file("Host", "host", "Host.webm", 390_000_000), file("Carla Díaz", "guest", "Carla Díaz.webm", 470_000_000)),
+		show("2026-11-19 19.00 Weekly Q&A", "Weekly Q&A", "2026-11-19T19:00:04Z", 1250300, 830_000_000, true,
+			file("Host", "host", "Host.webm", 180_000_000)),
+	}}
 }

@@ -153,7 +153,11 @@ func (t *settingsTab) chooseFolder() {
 		}
 		dir := u.Path()
 		t.folder.SetText(dir)
-		t.s.save(func(set *settings.Settings) { set.RecordingDir = dir }, nil)
+		t.s.save(func(set *settings.Settings) { set.RecordingDir = dir }, func(err error) {
+			if err == nil {
+				t.s.recs.load() // the shows of the new folder
+			}
+		})
 	}, t.s.w)
 	if l, err := storage.ListerForURI(storage.NewFileURI(t.s.st.Get().RecordingDir)); err == nil {
 		d.SetLocation(l)

@@ -139,6 +139,7 @@ type Studio struct {
 	prefs settingsTab
 	ban   bannersTab
 	brand brandTab
+	recs  recordingsTab
 }
 
 type frameBox struct{ img image.Image }
@@ -196,6 +197,7 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	s.unsub = unsub
 	state := show.State()
 	s.applyState(state)
+	s.recs.load()
 	sc := show.Scene()
 	s.applyScene(sc)
 	reach := viewReach(state, show.GuestURL())
@@ -474,6 +476,11 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 		container.NewTabItem("Banners", s.ban.build(s)),
 		container.NewTabItem("Settings", s.prefs.build(s)),
 	)
+	// Last: the tab bar has room for five, and the sixth goes in its
+	// overflow menu; the Settings tab is the one people look for.
+	if l, ok := s.show.(RecordingsLister); ok {
+		s.tabs.Append(container.NewTabItem("Recordings", s.recs.build(s, l)))
+	}
 	return s.tabs
 }
 
@@ -531,6 +538,9 @@ func (s *Studio) applyState(st studio.State) {
 // applyLive shows whether the show is on air. The timer counts from the
 // moment this window saw the show go live.
 func (s *Studio) applyLive(on bool) {
+	if on != s.live {
+		s.recs.load() // the show's folder came, or its show ended
+	}
 	if on && !s.live {
 		s.liveSince = time.Now()
 		s.health = map[string]string{}

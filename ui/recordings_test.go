@@ -1,0 +1,129 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio"
+)
+
+// recordingsShow is the fake show with a recordings folder, listed by the
+// studio's own listing.
+type recordingsShow struct {
+	*fakeShow
+	dir string
+}
+
+func (r recordingsShow) Recordings(ctx context.Context) studio.Recordings {
+	return studio.ListRecordings(ctx, r.dir, "")
+}
+
+// writeShow makes a show's folder in dir: show.json (end_ms 0 for one cut
+// short) and a program of size bytes, last changed at mod.
+func writeShow(t *testing.T, dir, folder, title string, endMS int64, size int, mod time.Time) string {
+	t.Helper()
+	path := filepath.Join(dir, folder)
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := json.Marshal(map[string]any{"title": title, "start": "2026-12-01T10:00:00Z", "end_ms": endMS, "program": "program.mp4",
+		"files": []map[string]any{{"name": "Ann", "role": "guest", "participant": "g1", "file": "Ann.webm", "end_ms": 4200}}})
+	for name, b := range map[string][]byte{"show.json": meta, "program.mp4": make([]byte, size), "Ann.webm": make([]byte, 1000)} {
+		if err := os.WriteFile(filepath.Join(path, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(path, mod, mod); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRecordingsTab: the Recordings tab lists the past shows of the
+// folder newest first — title, date, length, size, cut short — each
+// opening onto its files and an Open folder button that asks the desktop
+// to open that show's folder; the list is read again when a show ends and
+// on Refresh.
+func TestRecordingsTab(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	talk := writeShow(t, dir, "2026-12-01 10.00 Talk", "Talk", 61000, 6000, now.Add(-2*time.Hour))
+	writeShow(t, dir, "2026-12-02 10.00 Crash", "Crash", 0, 10, now.Add(-time.Hour))
+	f := newFake()
+	s, _ := openShow(t, recordingsShow{f, dir}, nil)
+	var opened []*url.URL
+	s.recs.open = func(u *url.URL) error { opened = append(opened, u); return nil }
+	s.settle()
+
+	var titles []string
+	for _, tab := range s.tabs.Items {
+		titles = append(titles, tab.Text)
+	}
+	if strings.Join(titles, ",") != "Destinations,Guests,Brand,Banners,Settings,Recordings" {
+		t.Fatalf("tabs %v", titles)
+	}
+	lines := func() []string {
+		var l []string
+		for _, it := range s.recs.shows.Items {
+			l = append(l, it.Title)
+		}
+		return l
+	}
+	went := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).Local()
+	date := went.Format("2 Jan 2006")
+	want := []string{"Crash · " + date + " · 0:04 · 1.0 kB · cut short", "Talk · " + date + " · 1:01 · 7.0 kB"}
+	if got := lines(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("the tab lists %q, want %q", got, want)
+	}
+	if !strings.Contains(s.recs.status.Text, dir) {
+		t.Errorf("status %q does not name the folder", s.recs.status.Text)
+	}
+
+	// Talk's files, and Open folder.
+	s.recs.shows.Open(1)
+	detail := s.recs.shows.Items[1].Detail.(*fyne.Container)
+	var texts []string
+	var open *widget.Button
+	for _, o := range detail.Objects {
+		switch o := o.(type) {
+		case *widget.Label:
+			texts = append(texts, o.Text)
+		case *fyne.Container:
+			open = o.Objects[0].(*widget.Button)
+		}
+	}
+	if strings.Join(texts, "|") != "Went live "+went.Format("Mon 2 Jan 2006 at 15:04")+" · 2026-12-01 10.00 Talk|Program: program.mp4 · 6.0 kB|Ann (guest): Ann.webm · 1.0 kB" || open == nil || open.Text != "Open folder" {
+		t.Fatalf("Talk opens onto %q and %v", texts, open)
+	}
+	test.Tap(open)
+	if len(opened) != 1 || opened[0].Scheme != "file" || opened[0].Path != talk {
+		t.Fatalf("Open folder asked to open %v, want file://%s", opened, talk)
+	}
+
+	// A show goes live and ends: listed.
+	f.change(studio.EventLive, func(st *studio.State) { st.Live = true })
+	eventually(t, s, "live", func() bool { return s.live })
+	writeShow(t, dir, "2026-12-03 10.00 New", "New", 2000, 10, now)
+	f.change(studio.EventLive, func(st *studio.State) { st.Live = false })
+	eventually(t, s, "the ended show listed", func() bool { return len(s.recs.shows.Items) == 3 })
+	if got := lines()[0]; !strings.HasPrefix(got, "New · ") {
+		t.Errorf("the newest show is %q", got)
+	}
+
+	// Refresh.
+	if err := os.RemoveAll(talk); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(s.recs.refresh)
+	eventually(t, s, "Refresh", func() bool { return len(s.recs.shows.Items) == 2 })
+}

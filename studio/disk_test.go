@@ -109,6 +109,7 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 		path := filepath.Join(folders[0], f)
 		frames := mediatest.VideoFrameTimes(t, path)
 		out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+		out = decodeErrors(out)
 		st, _ := os.Stat(path)
 		if len(frames) == 0 || err != nil || len(out) > 0 {
 			t.Errorf("%s: %d pictures; decoding: %v %s", f, len(frames), err, out)
@@ -116,4 +117,18 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 		}
 		t.Logf("%s: %d bytes, %d pictures up to %.2f s", f, st.Size(), len(frames), frames[len(frames)-1])
 	}
+}
+
+// decodeErrors is ffmpeg's error output less the null muxer's complaint
+// at Opus frames whose millisecond times round to the same (a person's
+// file keeps the sender's 20 ms frames on a 1 ms clock): not the file's
+// damage.
+func decodeErrors(out []byte) []byte {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" && !strings.Contains(l, "non monotonically increasing dts to muxer") {
+			keep = append(keep, l)
+		}
+	}
+	return []byte(strings.Join(keep, "\n"))
 }

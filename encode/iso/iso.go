@@ -95,6 +95,7 @@ type Writer struct {
 	vs, as  *astiav.Stream
 	pending []*stream.Packet // until the file is made
 	last    [2]time.Duration // per kind: timestamps never go back
+	whole   record.Whole     // how far the file is whole, for a failed write
 
 	mu       sync.Mutex
 	st       Stats
@@ -289,6 +290,8 @@ func (w *Writer) create(vcodec string, key *stream.Packet, audio bool) error {
 		return fmt.Errorf("iso: write header to %s: %w", path, err)
 	}
 	w.pkt = astiav.AllocPacket()
+	w.whole.Path = path
+	w.whole.Mark(w.io)
 	return nil
 }
 
@@ -318,6 +321,7 @@ func (w *Writer) write(p *stream.Packet) {
 		w.fail(fmt.Errorf("iso: write %s: %w", w.st.File, err))
 		return
 	}
+	w.whole.Mark(w.io)
 	w.mu.Lock()
 	if w.st.Written == 0 {
 		w.st.Start = at
@@ -385,6 +389,11 @@ func (w *Writer) Close() error {
 		}
 		if w.fc != nil {
 			w.fc.Free()
+		}
+		if w.isFailed() && w.io != nil {
+			// A failed write may have left half a cluster: the file ends
+			// at the last whole one instead (issue #11: a full disk).
+			errs = append(errs, w.whole.Cut())
 		}
 		w.mu.Lock()
 		errs = append([]error{w.st.Err}, errs...)

@@ -14,7 +14,7 @@ import (
 )
 
 // TestDiskFullStopsRecordings is issue #11 item 4 on a real small disk: a
-// show recording into an 8 MB tmpfs (3 MB of it taken) while live to
+// show recording into an 8 MB tmpfs (4 MB of it taken) while live to
 // nginx-rtmp warns before going live (an hour will not fit), warns again
 // under ProgramConfig.DiskLow, and when the disk is full stops the
 // recordings with a sentence saying when, while the stream goes on; the
@@ -32,14 +32,14 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 			t.Errorf("umount %s: %v: %s", mnt, err, out)
 		}
 	})
-	if err := os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 3<<20), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 4<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
 	s, prog, _ := startShow(t, studio.ProgramConfig{
 		RecordDir: mnt, ShowTitle: "Full",
 		Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}},
-		DiskLow:      4 << 20, DiskCheck: 250 * time.Millisecond,
+		DiskLow:      3 << 20, DiskCheck: 250 * time.Millisecond,
 	})
 	events, cancel := s.Subscribe()
 	defer cancel()

@@ -100,9 +100,27 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 		t.Errorf("end of the show: %v", err)
 	}
 
+	// Live again on the full disk: the stream goes, and the studio says
+	// the show is not recorded (at once, or at its first fragment).
+	if err := s.SetLive(true); err != nil {
+		t.Fatalf("live again on a full disk: %v", err)
+	}
+	again := time.Now()
+	for s.State().Recording.Stopped == "" && time.Since(again) < 5*time.Second {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := s.State().Recording; !strings.HasPrefix(st.Stopped, "The disk is full: ") {
+		t.Errorf("live again on a full disk: %+v", st)
+	} else {
+		t.Logf("live again on a full disk, %.1f s: %s", time.Since(again).Seconds(), st.Stopped)
+	}
+	if err := s.SetLive(false); err != nil {
+		t.Errorf("end of the second show: %v", err)
+	}
+
 	// What was written plays, to its end.
 	folders, _ := filepath.Glob(filepath.Join(mnt, "* Full"))
-	if len(folders) != 1 {
+	if len(folders) != 1 { // the second show's is "… Full (2)"
 		t.Fatalf("show folders: %v", folders)
 	}
 	for _, f := range []string{"program.mp4", "Host.webm"} {

@@ -523,6 +523,11 @@ func (p *Program) SetLive(on bool) error {
 		rec, err := record.New(record.Config{Path: path, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
+			if diskFull(err) {
+				p.setRecordingStatus(func(st *RecordingStatus) {
+					st.Stopped = "The disk is full: the show is not recorded"
+				})
+			}
 		} else {
 			outs = append(outs, liveOutput{Output: rec, recording: true})
 		}

@@ -2,6 +2,7 @@ package studio_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +123,10 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 	folders, _ := filepath.Glob(filepath.Join(mnt, "* Full"))
 	if len(folders) != 1 { // the second show's is "… Full (2)"
 		t.Fatalf("show folders: %v", folders)
+	}
+	var show showJSON
+	if b, err := os.ReadFile(filepath.Join(folders[0], "show.json")); err != nil || json.Unmarshal(b, &show) != nil || show.EndMS == 0 {
+		t.Errorf("show.json on the full disk (%v), want its end:\n%s", err, b)
 	}
 	for _, f := range []string{"program.mp4", "Host.webm"} {
 		path := filepath.Join(folders[0], f)

@@ -14,7 +14,8 @@
 // flushed, so a crash leaves a file that plays up to its last second or
 // so. A Writer queues and drops on its own (stream.Queue): the media path
 // never waits on the disk. A disk error stops this file only, with the
-// reason in Stats.
+// reason in Stats, and Close cuts it back to its last whole cluster
+// (record.Whole) so it plays to its end.
 //
 // It owns the file and its muxer, not who is recorded or what the file is
 // called: the studio decides that.

@@ -5,7 +5,9 @@
 //
 // A Recorder is a stream.Output: it queues and drops on its own and never
 // stalls the encoder. A disk error (full, removed, read-only) fails this
-// output only, with the reason in Stats; the stream goes on.
+// output only, with the reason in Stats; the stream goes on, and Close
+// cuts the file back to its last whole fragment (Whole) so it plays to
+// its end.
 package record
 
 import (

@@ -176,6 +176,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	} else if r.Via != studio.ReachLAN {
 		fmt.Fprintf(stdout, "guests reach the studio %s\n", r.Via.Words())
 	}
+	if c := sess.prog.Recording().CutShort; c != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %s\n", c.Message)
+	}
+	go reportRecording(s, stderr)
 	fmt.Fprintf(stdout, "guest link: %s\n", s.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", s.ControlURL())
 	if domain != "" {
@@ -187,6 +191,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// reportRecording says on stderr, one line each, what the studio has to
+// say about the recordings while it runs: a disk short of space, the
+// recordings stopped on a full disk. It ends when the studio closes.
+func reportRecording(s *studio.Studio, stderr io.Writer) {
+	events, cancel := s.Subscribe()
+	defer cancel()
+	var said studio.RecordingStatus
+	for ev := range events {
+		if ev.Kind != studio.EventRecording {
+			continue
+		}
+		st := s.State().Recording
+		if st == nil {
+			continue
+		}
+		if st.Warning != "" && st.Warning != said.Warning {
+			fmt.Fprintf(stderr, "greenroom serve: %s\n", st.Warning)
+		}
+		if st.Stopped != "" && st.Stopped != said.Stopped {
+			fmt.Fprintf(stderr, "greenroom serve: %s\n", st.Stopped)
+		}
+		said = *st
+	}
 }
 
 // reportCertificate says where getting the certificate for --domain is, and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"greenroom/encode/mediatest"
+	"greenroom/studio/settings"
 )
 
 func TestServeBadICEFlags(t *testing.T) {
@@ -87,35 +89,19 @@ func TestServeBadGuestGrace(t *testing.T) {
 // end), and show.json naming the host's file.
 func TestServeKilledMidShow(t *testing.T) {
 	home, dir := t.TempDir(), t.TempDir()
-	cmd := exec.Command(bin, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--no-default-stun", "--no-port-mapping",
-		"--recordings", dir, "--title", "Cut short")
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
-	out, err := cmd.StdoutPipe()
+	// Settings as the window leaves them: a crash must not harm them.
+	st, err := settings.Open(filepath.Join(home, ".config", "greenroom"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	if err := st.Update(func(s *settings.Settings) { s.RecordingDir, s.Ticker = dir, "Back soon" }); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
-	control := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "control: "); ok {
-				control <- v
-			}
-		}
-	}()
-	var u *url.URL
-	select {
-	case v := <-control:
-		u, _ = url.Parse(v)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve printed no control URL within 30 s")
+	saved, err := os.ReadFile(st.Path())
+	if err != nil {
+		t.Fatal(err)
 	}
+	cmd, u := startServe(t, home, "--recordings", dir, "--title", "Cut short")
 	u.Path = "/api/live"
 	resp, err := http.Post(u.String(), "application/json", strings.NewReader(`{"on":true}`))
 	if err != nil {
@@ -144,7 +130,8 @@ func TestServeKilledMidShow(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	cut := time.Since(live).Seconds()
+	killed := time.Now()
+	cut := killed.Sub(live).Seconds()
 	cmd.Wait()
 
 	b, err := os.ReadFile(filepath.Join(folders[0], "show.json"))
@@ -165,5 +152,106 @@ func TestServeKilledMidShow(t *testing.T) {
 		if last < before[f] || last < 1.5 {
 			t.Errorf("%s plays to %.2f s of the %.2f s recorded (%.2f s a second before the kill)", f, last, cut, before[f])
 		}
+	}
+
+	// The next start says so (issue #14 item 6), once, and ends the show's
+	// show.json; the settings are as they were.
+	if left := time.Until(killed.Add(6 * time.Second)); left > 0 {
+		time.Sleep(left) // show.json written last over 5 s ago: not live elsewhere
+	}
+	again, u := startServe(t, home, "--recordings", dir)
+	var state struct {
+		Recording struct {
+			CutShort *struct{ Title, Folder, Message string } `json:"cutShort"`
+		} `json:"recording"`
+	}
+	getJSON(t, u, "/api/state", &state)
+	if c := state.Recording.CutShort; c == nil || c.Title != "Cut short" || c.Folder != folders[0] || !strings.Contains(c.Message, folders[0]) {
+		t.Errorf("/api/state after the restart: recording.cutShort %+v, want the show and its folder %s", c, folders[0])
+	} else {
+		t.Logf("after the restart: %s", c.Message)
+	}
+	// The Recordings tab and /api/recordings still call it cut short,
+	// now that its show.json has an end.
+	var recs struct {
+		Shows []struct {
+			Path     string `json:"path"`
+			CutShort bool   `json:"cut_short"`
+		} `json:"shows"`
+	}
+	getJSON(t, u, "/api/recordings", &recs)
+	if len(recs.Shows) != 1 || recs.Shows[0].Path != folders[0] || !recs.Shows[0].CutShort {
+		t.Errorf("/api/recordings after the restart: %+v, want %s cut short", recs.Shows, folders[0])
+	}
+	again.Process.Signal(os.Interrupt)
+	again.Wait()
+	b, _ = os.ReadFile(filepath.Join(folders[0], "show.json"))
+	if !strings.Contains(string(b), `"cut_short": true`) || strings.Contains(string(b), `"end_ms": 0,`) {
+		t.Errorf("show.json after the restart, want its end and cut_short:\n%s", b)
+	}
+	if now, err := os.ReadFile(st.Path()); err != nil || string(now) != string(saved) {
+		t.Errorf("settings after the crash and restart (%v):\n%s\nwant\n%s", err, now, saved)
+	}
+	if _, err := settings.Open(filepath.Dir(st.Path())); err != nil {
+		t.Errorf("settings after the crash and restart: %v", err)
+	}
+}
+
+// startServe starts `greenroom serve` on loopback with HOME home and
+// args, and returns it and its control URL; it is killed when the test
+// ends.
+func startServe(t *testing.T, home string, args ...string) (*exec.Cmd, *url.URL) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--plain-http", "--listen", "127.0.0.1:0", "--no-default-stun", "--no-port-mapping"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	control := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "control: "); ok {
+				control <- v
+			}
+		}
+	}()
+	select {
+	case v := <-control:
+		u, err := url.Parse(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cmd, u
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve printed no control URL within 30 s")
+	}
+	return nil, nil
+}
+
+// getJSON GETs path of the control URL u into v.
+func getJSON(t *testing.T, u *url.URL, path string, v any) {
+	t.Helper()
+	g := *u
+	g.Path = path
+	resp, err := http.Get(g.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
 	}
 }

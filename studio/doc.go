@@ -37,7 +37,8 @@
 // TOKEN" or "?token=TOKEN" (401 otherwise); JSON in, JSON out, errors as
 // {"error": "..."}:
 //
-//	GET  /api/state                          → State, with "certificate": CertStatus
+//	GET  /api/state                          → State, with "certificate": CertStatus and,
+//	                 with a Program attached, "recording": RecordingStatus (disk.go)
 //	GET  /api/events                         → Server-Sent Events: "state", then one per Event
 //	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
 //	POST /api/mute   {"id": "g1", "on": true} → State (404 unknown id); the host mutes or unmutes

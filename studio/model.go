@@ -152,6 +152,10 @@ type State struct {
 	// Reach is how guests outside this network reach the studio
 	// (Studio.State fills it in).
 	Reach *Reach `json:"reach,omitempty"`
+	// Recording is what the studio has to say about the recordings: disk
+	// warnings, recordings stopped, the last show cut short (Studio.State
+	// fills it in once a Program attaches; disk.go).
+	Recording *RecordingStatus `json:"recording,omitempty"`
 }
 
 // EventKind names what happened.
@@ -594,6 +598,14 @@ func (sh *show) setLive(on bool) {
 		sh.live = on
 		sh.emitLocked(Event{Kind: EventLive, Live: on})
 	}
+}
+
+// notify tells the subscribers of a change outside the participants and
+// Live (kind EventRecording).
+func (sh *show) notify(kind EventKind) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.emitLocked(Event{Kind: kind})
 }
 
 func (sh *show) state() State {

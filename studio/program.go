@@ -55,7 +55,12 @@ type ProgramConfig struct {
 	RecordFile string
 	RecordDir  string
 	ShowTitle  string // "Show" if empty
-	Logger     *slog.Logger
+	// DiskLow is the free space (bytes) under which a live show that
+	// records warns; DefaultDiskLow if 0. DiskCheck is how often it
+	// looks; DefaultDiskCheck if 0 (see disk.go).
+	DiskLow   int64
+	DiskCheck time.Duration
+	Logger    *slog.Logger
 }
 
 // Program joins the show to the media pipeline: it is the studio's Sink,
@@ -93,6 +98,15 @@ type Program struct {
 	// rec records each person while the show is live (recording.go);
 	// set with outputs, read on the media path without mu.
 	rec atomic.Pointer[showRecording]
+	// watch checks the disk while a recorded show is live (disk.go); set
+	// and taken under mu.
+	watch *diskWatch
+
+	// news guards status and tell: what the studio has to say about the
+	// recordings, and who to tell when it changes (disk.go).
+	news   sync.Mutex
+	status RecordingStatus
+	tell   func()
 }
 
 type liveOutput struct {
@@ -172,6 +186,12 @@ func NewProgram(pipe *encode.Pipeline, cfg ProgramConfig) (*Program, error) {
 	if err := p.SetDestinations(cfg.Destinations); err != nil {
 		return nil, err
 	}
+	if cfg.RecordDir != "" {
+		if c := lastCutShort(cfg.RecordDir, p.log); c != nil {
+			p.status.CutShort = c
+			p.log.Warn("the last show was cut short", "title", c.Title, "start", c.Start, "folder", c.Folder)
+		}
+	}
 	return p, nil
 }
 
@@ -207,6 +227,10 @@ func (p *Program) Attach(s *Studio) {
 	p.look.mu.Lock()
 	p.look.state = s.State
 	p.look.mu.Unlock()
+	p.news.Lock()
+	p.tell = s.recordingChanged
+	p.news.Unlock()
+	s.attachRecording(p.Recording)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)
@@ -488,14 +512,23 @@ func (p *Program) SetLive(on bool) error {
 	info := p.pipe.Info()
 	var outs []liveOutput
 	var errs []error
+	p.setRecordingStatus(func(st *RecordingStatus) { st.Warning, st.Stopped = "", "" })
 	path, people, err := p.startRecording()
 	if err != nil {
 		errs = append(errs, err)
 	}
 	if path != "" {
+		p.checkSpace(filepath.Dir(path), info)
+	}
+	if path != "" {
 		rec, err := record.New(record.Config{Path: path, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
+			if diskFull(err) {
+				p.setRecordingStatus(func(st *RecordingStatus) {
+					st.Stopped = "The disk is full: the show is not recorded"
+				})
+			}
 		} else {
 			outs = append(outs, liveOutput{Output: rec, recording: true})
 		}
@@ -546,6 +579,9 @@ func (p *Program) SetLive(on bool) error {
 	p.mu.Lock()
 	p.outputs = outs
 	p.rec.Store(people)
+	if path != "" {
+		p.watch = p.watchDisk(filepath.Dir(path), time.Now())
+	}
 	p.mu.Unlock()
 	if people != nil {
 		people.layout(p.Scene().Layout)
@@ -555,6 +591,11 @@ func (p *Program) SetLive(on bool) error {
 }
 
 func (p *Program) endLive() error {
+	p.mu.Lock()
+	watch := p.watch
+	p.watch = nil
+	p.mu.Unlock()
+	watch.close() // first: it may be stopping the recordings
 	p.mu.Lock()
 	outs := p.outputs
 	p.outputs = nil

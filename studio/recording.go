@@ -62,6 +62,10 @@ type showMeta struct {
 	// EndMS is the show's length once it ended; 0 while it runs (or if
 	// the studio never finished it).
 	EndMS int64 `json:"end_ms"`
+	// CutShort: the show was not ended by its studio (a crash, a power
+	// cut); EndMS was set at the next start from how far the files had
+	// been written (cutshort.go).
+	CutShort bool `json:"cut_short,omitempty"`
 	// Program is the program's file, relative to show.json's folder.
 	Program string         `json:"program"`
 	Files   []showFile     `json:"files"`
@@ -369,16 +373,43 @@ func (r *showRecording) snapshot() showMeta {
 // writeMeta writes show.json: to a temporary file, then renamed over the
 // last one, so a reader (or a crash) never sees half of it.
 func (r *showRecording) writeMeta() {
-	b, err := json.MarshalIndent(r.snapshot(), "", "  ")
-	if err == nil {
-		tmp := filepath.Join(r.dir, ".show.json.tmp")
-		if err = os.WriteFile(tmp, append(b, '\n'), 0o644); err == nil {
-			err = os.Rename(tmp, filepath.Join(r.dir, "show.json"))
-		}
-	}
-	if err != nil {
+	if err := writeShowJSON(r.dir, r.snapshot()); err != nil {
 		r.log.Warn("show.json", "err", err)
 	}
+}
+
+// writeShowJSON writes m as dir's show.json: to a temporary file, then
+// renamed over the last one, so a reader (or a crash) never sees half of
+// it. On a full disk, where the temporary file finds no room, it is
+// written over the last one instead, in the room that one frees: its end
+// is worth the small risk.
+func writeShowJSON(dir string, m showMeta) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	tmp, path := filepath.Join(dir, ".show.json.tmp"), filepath.Join(dir, "show.json")
+	if err = os.WriteFile(tmp, b, 0o644); err == nil {
+		return os.Rename(tmp, path)
+	}
+	os.Remove(tmp)
+	if diskFull(err) {
+		return os.WriteFile(path, b, 0o644)
+	}
+	return err
+}
+
+// err is the first error a person's file met, nil if none.
+func (r *showRecording) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.files {
+		if err := f.w.Stats().Err; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // close ends every person's file and writes show.json with the show's

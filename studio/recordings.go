@@ -40,7 +40,8 @@ type RecordedShow struct {
 	// DurationMS is the show's length: show.json's end_ms; while live, so
 	// far; cut short, as far as its files were recorded.
 	DurationMS int64 `json:"duration_ms"`
-	// CutShort: the show never ended (end_ms 0) and is not the one live
+	// CutShort: the show never ended (end_ms 0, or show.json's cut_short
+	// set by the next start) and is not the one live
 	// now — the studio crashed or was killed mid-show.
 	CutShort bool `json:"cut_short,omitempty"`
 	Live     bool `json:"live,omitempty"` // being recorded now
@@ -218,6 +219,9 @@ func readShow(path string, live bool) RecordedShow {
 			}
 			sh.CutShort = !live
 		}
+		// A show a later start found cut short has its end_ms from how
+		// far its files went, and says so (cutshort.go).
+		sh.CutShort = sh.CutShort || meta.CutShort
 	}
 	if sh.Program != nil {
 		sh.Bytes += sh.Program.Bytes

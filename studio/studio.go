@@ -167,9 +167,10 @@ type Studio struct {
 	guestToken    Secret
 	retiredTokens []Secret // rotated away; oldest first
 	life          goroutines
-	scene         sceneControl     // what /api/scene drives, told of changes; nil until a Program attaches
-	recs          recordingsSource // what /api/recordings lists; nil until a Program attaches
-	guestBase     string           // the guest link's start when not baseURL: the router's address (reach.go)
+	scene         sceneControl           // what /api/scene drives, told of changes; nil until a Program attaches
+	recs          recordingsSource       // what /api/recordings lists; nil until a Program attaches
+	recording     func() RecordingStatus // the Program's, once attached
+	guestBase     string                 // the guest link's start when not baseURL: the router's address (reach.go)
 	mapStatus     portmap.Status
 	webPort       int             // Listen's port
 	acmeHTTPPort  int             // Config.ACMEHTTPListen's port, once it listens
@@ -524,6 +525,13 @@ func (s *Studio) State() State {
 	st.Certificate = &c
 	r := s.Reach()
 	st.Reach = &r
+	s.mu.Lock()
+	rec := s.recording
+	s.mu.Unlock()
+	if rec != nil {
+		rs := rec()
+		st.Recording = &rs
+	}
 	s.sfu.simulcastState(&st)
 	return st
 }

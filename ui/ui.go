@@ -134,12 +134,13 @@ type Studio struct {
 	center       *fyne.Container // relaid out when the banner comes and goes
 	topBar       *fyne.Container // relaid out when on air changes
 
-	dest  destinationsTab
-	guest guestsTab
-	prefs settingsTab
-	ban   bannersTab
-	brand brandTab
-	recs  recordingsTab
+	dest    destinationsTab
+	guest   guestsTab
+	prefs   settingsTab
+	ban     bannersTab
+	brand   brandTab
+	recs    recordingsTab
+	notices recNotices // the recordings' notices (recnotice.go)
 }
 
 type frameBox struct{ img image.Image }
@@ -265,7 +266,8 @@ func (s *Studio) async(f func()) {
 // build lays the window out: top bar; centre the error banner, program
 // preview and layout buttons; right the tabs; bottom the backstage strip.
 func (s *Studio) build() fyne.CanvasObject {
-	center := container.NewBorder(s.buildBanner(), s.buildLayoutBar(), nil, nil, s.buildPreview())
+	top := container.NewVBox(s.buildBanner(), s.buildRecNotices())
+	center := container.NewBorder(top, s.buildLayoutBar(), nil, nil, s.buildPreview())
 	s.center = center
 	right := container.NewStack(minWidth(430), s.buildTabs())
 	main := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewSeparator(), right), container.NewPadded(center))
@@ -532,6 +534,7 @@ func (s *Studio) applyState(st studio.State) {
 	s.state = st
 	s.updateStrip()
 	s.updateNotice()
+	s.showRecording(st.Recording)
 	s.applyLive(st.Live)
 }
 

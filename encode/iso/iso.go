@@ -14,7 +14,8 @@
 // flushed, so a crash leaves a file that plays up to its last second or
 // so. A Writer queues and drops on its own (stream.Queue): the media path
 // never waits on the disk. A disk error stops this file only, with the
-// reason in Stats.
+// reason in Stats, and Close cuts it back to its last whole cluster
+// (record.Whole) so it plays to its end.
 //
 // It owns the file and its muxer, not who is recorded or what the file is
 // called: the studio decides that.
@@ -95,6 +96,7 @@ type Writer struct {
 	vs, as  *astiav.Stream
 	pending []*stream.Packet // until the file is made
 	last    [2]time.Duration // per kind: timestamps never go back
+	whole   record.Whole     // how far the file is whole, for a failed write
 
 	mu       sync.Mutex
 	st       Stats
@@ -289,6 +291,8 @@ func (w *Writer) create(vcodec string, key *stream.Packet, audio bool) error {
 		return fmt.Errorf("iso: write header to %s: %w", path, err)
 	}
 	w.pkt = astiav.AllocPacket()
+	w.whole.Path = path
+	w.whole.Mark(w.io)
 	return nil
 }
 
@@ -318,6 +322,7 @@ func (w *Writer) write(p *stream.Packet) {
 		w.fail(fmt.Errorf("iso: write %s: %w", w.st.File, err))
 		return
 	}
+	w.whole.Mark(w.io)
 	w.mu.Lock()
 	if w.st.Written == 0 {
 		w.st.Start = at
@@ -385,6 +390,11 @@ func (w *Writer) Close() error {
 		}
 		if w.fc != nil {
 			w.fc.Free()
+		}
+		if w.isFailed() && w.io != nil {
+			// A failed write may have left half a cluster: the file ends
+			// at the last whole one instead (issue #11: a full disk).
+			errs = append(errs, w.whole.Cut())
 		}
 		w.mu.Lock()
 		errs = append([]error{w.st.Err}, errs...)

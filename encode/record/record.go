@@ -5,7 +5,9 @@
 //
 // A Recorder is a stream.Output: it queues and drops on its own and never
 // stalls the encoder. A disk error (full, removed, read-only) fails this
-// output only, with the reason in Stats; the stream goes on.
+// output only, with the reason in Stats; the stream goes on, and Close
+// cuts the file back to its last whole fragment (Whole) so it plays to
+// its end.
 package record
 
 import (
@@ -46,6 +48,7 @@ type Recorder struct {
 	pkt      *astiav.Packet
 	vs, as   *astiav.Stream
 	vtb, atb astiav.Rational
+	whole    Whole // how far the file is whole, for a failed write
 
 	mu    sync.Mutex
 	state stream.State
@@ -163,6 +166,10 @@ func (r *Recorder) open(format string, opts map[string]string) error {
 	// The muxer may pick its own time bases (MP4: the track timescale).
 	r.vtb, r.atb = r.vs.TimeBase(), r.as.TimeBase()
 	r.pkt = astiav.AllocPacket()
+	r.whole.Path = r.cfg.Path
+	if r.io != nil {
+		r.whole.Mark(r.io)
+	}
 	return nil
 }
 
@@ -200,6 +207,9 @@ func (r *Recorder) writePacket(p *stream.Packet) {
 	if err := Mux(r.fc, r.pkt, p, idx, tb, true); err != nil {
 		r.fail(fmt.Errorf("record: write %s: %w", r.cfg.Path, err))
 		return
+	}
+	if r.io != nil {
+		r.whole.Mark(r.io)
 	}
 	r.meter.Add(p)
 }
@@ -264,6 +274,11 @@ func (r *Recorder) Close() error {
 			}
 		}
 		errs = append(errs, r.free())
+		if r.failed() {
+			// A failed write may have left half a fragment: the file ends
+			// at the last whole one instead (issue #11: a full disk).
+			errs = append(errs, r.whole.Cut())
+		}
 		r.mu.Lock()
 		if r.err != nil {
 			errs = append([]error{r.err}, errs...)
@@ -294,4 +309,43 @@ func (r *Recorder) free() error {
 		r.fc = nil
 	}
 	return err
+}
+
+// Whole keeps how much of a file written through an IOContext is whole:
+// its length at the last flush that reached the file in full. FFmpeg's
+// MP4 (fragmented) and Matroska muxers hand the file a fragment or a
+// cluster at once, so after a write that failed part way (a full disk)
+// the file cut back to that length ends at a whole one and plays to its
+// end, instead of ending in half a fragment that players call damaged.
+// Used by the writing goroutine only.
+type Whole struct {
+	Path string
+	n    int64
+}
+
+// Mark flushes io and, if all it has written is now in the file, notes
+// that length as whole. Cheap after most frames: the muxer's buffer is
+// empty until a fragment ends, and then the file is looked at once.
+func (w *Whole) Mark(io *astiav.IOContext) {
+	io.Flush()
+	pos, err := io.Seek(0, 1) // SEEK_CUR: where the muxer has written to
+	if err != nil || pos == w.n {
+		return
+	}
+	if st, err := os.Stat(w.Path); err == nil && st.Size() == pos {
+		w.n = pos
+	}
+}
+
+// Cut cuts the file back to its whole length, once writing has failed
+// and the file is closed.
+func (w *Whole) Cut() error {
+	st, err := os.Stat(w.Path)
+	if err != nil || w.n == 0 || st.Size() <= w.n {
+		return err
+	}
+	if err := os.Truncate(w.Path, w.n); err != nil {
+		return fmt.Errorf("record: cut %s back to its last whole part: %w", w.Path, err)
+	}
+	return nil
 }

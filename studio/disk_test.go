@@ -1,0 +1,157 @@
+package studio_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+	"greenroom/studio"
+)
+
+// TestDiskFullStopsRecordings is issue #11 item 4 on a real small disk: a
+// show recording into an 8 MB tmpfs (4 MB of it taken) while live to
+// nginx-rtmp warns before going live (an hour will not fit), warns again
+// under ProgramConfig.DiskLow, and when the disk is full stops the
+// recordings with a sentence saying when, while the stream goes on; the
+// files written play to their end without a decoding error.
+func TestDiskFullStopsRecordings(t *testing.T) {
+	mnt := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("no small file system to fill: mount -t tmpfs needs root (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	if err := os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	s, prog, _ := startShow(t, studio.ProgramConfig{
+		RecordDir: mnt, ShowTitle: "Full",
+		Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}},
+		DiskLow:      3 << 20, DiskCheck: 250 * time.Millisecond,
+	})
+	events, cancel := s.Subscribe()
+	defer cancel()
+
+	start := time.Now()
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	var stopped string
+	ctx, done := context.WithTimeout(context.Background(), 15*time.Second)
+	defer done()
+	for stopped == "" && ctx.Err() == nil {
+		select {
+		case ev := <-events:
+			if ev.Kind != studio.EventRecording {
+				continue
+			}
+			st := s.State().Recording
+			if st.Warning != "" && (len(warnings) == 0 || warnings[len(warnings)-1] != st.Warning) {
+				warnings = append(warnings, st.Warning)
+				t.Logf("%.1f s: %s", time.Since(start).Seconds(), st.Warning)
+			}
+			stopped = st.Stopped
+		case <-ctx.Done():
+		}
+	}
+	if stopped == "" {
+		t.Fatalf("no full disk within 15 s; warnings %q", warnings)
+	}
+	t.Logf("%.1f s: %s", time.Since(start).Seconds(), stopped)
+	if !strings.HasPrefix(stopped, "The disk is full: recording stopped at 0:") || !strings.HasSuffix(stopped, "; the stream goes on") {
+		t.Errorf("stopped: %q", stopped)
+	}
+	if len(warnings) < 2 || !strings.Contains(warnings[0], "an hour of this show needs") || !strings.Contains(warnings[len(warnings)-1], "left on the disk") {
+		t.Errorf("warnings %q: want one before going live and one under DiskLow", warnings)
+	}
+
+	// The stream goes on: nginx's own recording of it grows, and the
+	// only output left is the stream, live.
+	size := func() int64 {
+		st, _ := os.Stat(n.Recording("show"))
+		if st == nil {
+			return 0
+		}
+		return st.Size()
+	}
+	before := size()
+	time.Sleep(2 * time.Second)
+	if after := size(); after <= before {
+		t.Errorf("nginx's recording stayed at %d bytes after the disk filled", after)
+	}
+	outs := prog.Outputs()
+	if len(outs) != 1 || outs[0].Recording || outs[0].State.String() != "live" {
+		t.Errorf("outputs after the disk filled: %+v, want the stream alone, live", outs)
+	}
+	if err := s.SetLive(false); err != nil {
+		t.Errorf("end of the show: %v", err)
+	}
+
+	// Live again on the full disk: the stream goes, and the studio says
+	// the show is not recorded (at once, or at its first fragment).
+	if err := s.SetLive(true); err != nil {
+		t.Fatalf("live again on a full disk: %v", err)
+	}
+	again := time.Now()
+	for s.State().Recording.Stopped == "" && time.Since(again) < 5*time.Second {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := s.State().Recording; !strings.HasPrefix(st.Stopped, "The disk is full: ") {
+		t.Errorf("live again on a full disk: %+v", st)
+	} else {
+		t.Logf("live again on a full disk, %.1f s: %s", time.Since(again).Seconds(), st.Stopped)
+	}
+	if err := s.SetLive(false); err != nil {
+		t.Errorf("end of the second show: %v", err)
+	}
+
+	// What was written plays, to its end.
+	folders, _ := filepath.Glob(filepath.Join(mnt, "* Full"))
+	if len(folders) != 1 { // the second show's is "… Full (2)"
+		t.Fatalf("show folders: %v", folders)
+	}
+	var show showJSON
+	if b, err := os.ReadFile(filepath.Join(folders[0], "show.json")); err != nil || json.Unmarshal(b, &show) != nil || show.EndMS == 0 {
+		t.Errorf("show.json on the full disk (%v), want its end:\n%s", err, b)
+	}
+	for _, f := range []string{"program.mp4", "Host.webm"} {
+		path := filepath.Join(folders[0], f)
+		frames := mediatest.VideoFrameTimes(t, path)
+		out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+		out = decodeErrors(out)
+		st, _ := os.Stat(path)
+		if len(frames) == 0 || err != nil || len(out) > 0 {
+			t.Errorf("%s: %d pictures; decoding: %v %s", f, len(frames), err, out)
+			continue
+		}
+		t.Logf("%s: %d bytes, %d pictures up to %.2f s", f, st.Size(), len(frames), frames[len(frames)-1])
+	}
+}
+
+// decodeErrors is ffmpeg's error output less the null muxer's complaint
+// at Opus frames whose millisecond times round to the same (a person's
+// file keeps the sender's 20 ms frames on a 1 ms clock): not the file's
+// damage.
+func decodeErrors(out []byte) []byte {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" && !strings.Contains(l, "non monotonically increasing dts to muxer") {
+			keep = append(keep, l)
+		}
+	}
+	return []byte(strings.Join(keep, "\n"))
+}

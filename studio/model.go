@@ -152,6 +152,11 @@ type State struct {
 	// Reach is how guests outside this network reach the studio
 	// (Studio.State fills it in).
 	Reach *Reach `json:"reach,omitempty"`
+	// LocalRecording: the host switched the guests' local recording on
+	// (Studio.SetLocalRecording); Uploads are its takes, per guest
+	// (Studio.State fills both in).
+	LocalRecording bool     `json:"local_recording"`
+	Uploads        []Upload `json:"uploads,omitempty"`
 }
 
 // EventKind names what happened.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"greenroom/encode/iso"
+	"greenroom/encode/webm"
 	"greenroom/studio/signal"
 )
 
@@ -69,11 +70,13 @@ type Upload struct {
 	// File is the recording's path; empty until its first chunk came.
 	File  string `json:"file,omitempty"`
 	State string `json:"state"` // UploadRecording, UploadUploading or UploadComplete
-	// Percent is the share of the chunks the page recorded that are
-	// stored; Chunks and Bytes, what is stored.
-	Percent int   `json:"percent"`
-	Chunks  int   `json:"chunks"`
-	Bytes   int64 `json:"bytes"`
+	// Percent is the share of the chunks the page recorded (Recorded,
+	// as far as it said) that are stored; Chunks and Bytes, what is
+	// stored (chunks 0 to Chunks-1, each once).
+	Percent  int   `json:"percent"`
+	Recorded int   `json:"recorded"`
+	Chunks   int   `json:"chunks"`
+	Bytes    int64 `json:"bytes"`
 }
 
 // take is one guest's local recording. mu guards everything below it and
@@ -206,7 +209,7 @@ func (u *uploads) close() {
 func (t *take) upload() Upload {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	up := Upload{Take: t.id, Participant: t.participant, Name: t.name, File: t.path, Chunks: t.next, Bytes: t.bytes, State: UploadRecording}
+	up := Upload{Take: t.id, Participant: t.participant, Name: t.name, File: t.path, Chunks: t.next, Recorded: max(t.of, t.next), Bytes: t.bytes, State: UploadRecording}
 	if of := max(t.of, t.next); of > 0 {
 		up.Percent = t.next * 100 / of
 	}
@@ -276,6 +279,7 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	if final {
 		t.done, t.stopped = true, true
 		if t.f != nil {
+			t.trim()
 			if err := t.f.Close(); err != nil {
 				t.rec.log.Warn("close a local recording", "file", t.path, "err", err)
 			}
@@ -289,12 +293,34 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	return t.reply(), nil
 }
 
+// trim cuts the file back to its last whole WebM element: a page that
+// went away mid-recording (a reload) left its stream cut wherever its
+// last chunk ended, even inside an element's header, and a player would
+// stop there with an error. A recorder that stopped leaves nothing to cut.
+func (t *take) trim() {
+	whole, err := webm.Whole(t.f, t.bytes)
+	if err != nil || whole == t.bytes || t.bytes-whole > maxChunk {
+		// Unreadable, whole, or more than a chunk to cut: not a cut-off
+		// tail, and what is stored stays.
+		if err != nil || whole != t.bytes {
+			t.rec.log.Warn("local recording left as it is", "file", t.path, "whole", whole, "bytes", t.bytes, "err", err)
+		}
+		return
+	}
+	if err := t.f.Truncate(whole); err != nil {
+		t.rec.log.Warn("trim a local recording", "file", t.path, "err", err)
+		return
+	}
+	t.rec.log.Info("local recording cut off mid-element: trimmed", "file", t.path, "bytes", t.bytes-whole)
+	t.bytes = whole
+}
+
 // createUnique makes base+ext, or "base (2)"+ext if that exists, and
 // leaves it open in *f.
 func createUnique(base, ext string, f **os.File) (string, error) {
 	return iso.Unique(base, ext, func(path string) error {
 		var err error
-		*f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		*f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644) // read by trim
 		return err
 	})
 }

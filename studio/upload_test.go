@@ -123,7 +123,7 @@ func TestChunkUploadRefusals(t *testing.T) {
 // FuzzChunkUpload: a guest's chunk requests in any order, numbering,
 // query and size (with the take's key, or another). The studio never
 // panics or errs (500), and its file is always exactly the chunks it
-// acknowledged, in order.
+// acknowledged, in order (less, for WebM, a tail cut off mid-element).
 func FuzzChunkUpload(f *testing.F) {
 	f.Add(uint16(0), "of=1&since=10", []byte("a"), false)
 	f.Add(uint16(1), "final=1", []byte{}, false)
@@ -157,7 +157,8 @@ func FuzzChunkUpload(f *testing.F) {
 		if len(matches) == 1 {
 			stored, _ = os.ReadFile(matches[0])
 		}
-		if !bytes.Equal(stored, want) {
+		// A take's end may trim a WebM tail cut off mid-element.
+		if !bytes.HasPrefix(want, stored) || (len(stored) != len(want) && !bytes.HasPrefix(stored, []byte{0x1A, 0x45, 0xDF, 0xA3})) {
 			t.Fatalf("stored %d bytes, acknowledged %d", len(stored), len(want))
 		}
 	})

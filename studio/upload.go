@@ -186,8 +186,9 @@ func (u *uploads) state() []Upload {
 	return out
 }
 
-// close closes the takes' files; a later chunk reopens nothing (the
-// studio is gone). Safe to call twice.
+// close closes the takes' files, trimming those whose last chunk never
+// came (a guest who closed the tab for good) to whole WebM elements; a
+// later chunk reopens nothing (the studio is gone). Safe to call twice.
 func (u *uploads) close() {
 	u.mu.Lock()
 	ts := make([]*take, 0, len(u.takes))
@@ -198,6 +199,7 @@ func (u *uploads) close() {
 	for _, t := range ts {
 		t.mu.Lock()
 		if t.f != nil {
+			t.trim()
 			_ = t.f.Close()
 			t.f = nil
 		}

@@ -16,7 +16,8 @@ import (
 // the guests' local recording on records itself with MediaRecorder and
 // uploads it. Its page is reloaded mid-show (navigated to the link
 // again): the old take's chunks left in IndexedDB are uploaded by the new
-// page, which records a second take. Once the show ended, both files are
+// page, which records a second take; then its network drops for 3 s
+// (DevTools' offline), its uploads fail and resume. Once the show ended, both files are
 // complete (every chunk the page recorded stored once, in order: the
 // studio's count of chunks equals the page's), VP8 or VP9 and Opus by
 // ffprobe, decode to their end without an error, and show.json lists
@@ -50,7 +51,26 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "Ann's reloaded page recording a second take", recording(2))
-	time.Sleep(5 * time.Second)
+	time.Sleep(time.Second)
+	// The page's network drops for 3 s: its uploads fail and resume.
+	offline := func(on bool) {
+		if err := page.Call("Network.emulateNetworkConditions", map[string]any{"offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := page.Call("Network.enable", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	offline(true)
+	time.Sleep(3 * time.Second)
+	offline(false)
+	var errs []string
+	_ = page.Eval(`greenroomLocal.status.errors`, &errs)
+	t.Logf("the page's errors while offline: %q", errs)
+	if len(errs) == 0 {
+		t.Error("no upload failed while the page was offline")
+	}
+	time.Sleep(time.Second)
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,12 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	if len(errs) == 0 {
 		t.Error("no upload failed while the page was offline")
 	}
+	var note string
+	_ = page.Eval(`(n => n.hidden ? "" : n.textContent)(document.getElementById("upload-note"))`, &note)
+	t.Logf("the page says: %q", note)
+	if !strings.HasPrefix(note, "Uploading your recording: ") && !strings.HasPrefix(note, "Recording you locally") {
+		t.Errorf("the page says %q while recording and uploading", note)
+	}
 	time.Sleep(time.Second)
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)

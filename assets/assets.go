@@ -12,7 +12,8 @@ import (
 var files embed.FS
 
 // Guest is the guest page: index.html (the page behind the guest link),
-// forbidden.html (a wrong or expired link), guest.js and guest.css.
+// forbidden.html (a wrong or expired link), guest.js, localrec.js (the
+// guest's own local recording) and guest.css.
 var Guest fs.FS
 
 func init() {

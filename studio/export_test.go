@@ -1,6 +1,10 @@
 package studio
 
-import "sync"
+import (
+	"sync"
+
+	"greenroom/encode/clock"
+)
 
 // AttachTestScene gives s a scene to arrange without a Program (which
 // needs the encoder): the control API's /api/scene then decodes and
@@ -52,4 +56,14 @@ func (s *Studio) ForceHealth(id string, l Level, reason string) bool {
 		}
 	})
 	return true
+}
+
+// TestTake makes a take of guest name's local recording into dir, as a
+// live show with the guests' local recording on would, without a Program
+// (which needs the encoder), and returns its ID and key; end ends its
+// show (show.json gets its end).
+func (s *Studio) TestTake(dir, participant, name string) (id, key string, end func()) {
+	rec := newShowRecording(dir, showMeta{Title: "test"}, clock.New(), 0, func() State { return State{} }, func(string) {}, s.log)
+	t := s.uploads.takeFor(rec, participant, name)
+	return t.id, t.key.Reveal(), func() { _ = rec.close() }
 }

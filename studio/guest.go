@@ -276,7 +276,8 @@ type guest struct {
 	restartWaiting bool
 	added          []*pubTrack // video tracks in that offer: PLI once answered
 	roster         []signal.Member
-	muted          bool // what the guest was last told of the host muting them
+	recTake        string // the local recording take the page was told of (upload.go)
+	muted          bool   // what the guest was last told of the host muting them
 	loss           lossMeter
 	hold           levelHold                 // the level shown (health.go)
 	forced         *Health                   // a test's level instead of the measured one (export_test.go)
@@ -419,6 +420,9 @@ func (g *guest) teardown() {
 	}
 	if !held {
 		g.st.show.leave(g.id, g)
+	}
+	if g.recTake != "" {
+		g.st.uploads.stop(g.id) // the page records no more; its upload may go on
 	}
 	if g.pc != nil {
 		if err := g.pc.Close(); err != nil {
@@ -749,6 +753,7 @@ func (g *guest) sync() {
 	st := g.st.show.state()
 	g.sendRoster(st)
 	g.sendMuted(st)
+	g.sendRecord(st)
 	if g.pc == nil || g.offering || g.pc.SignalingState() != webrtc.SignalingStateStable {
 		return
 	}

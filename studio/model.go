@@ -156,6 +156,11 @@ type State struct {
 	// warnings, recordings stopped, the last show cut short (Studio.State
 	// fills it in once a Program attaches; disk.go).
 	Recording *RecordingStatus `json:"recording,omitempty"`
+	// LocalRecording: the host switched the guests' local recording on
+	// (Studio.SetLocalRecording); Uploads are its takes, per guest
+	// (Studio.State fills both in).
+	LocalRecording bool     `json:"local_recording"`
+	Uploads        []Upload `json:"uploads,omitempty"`
 }
 
 // EventKind names what happened.

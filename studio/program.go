@@ -654,6 +654,10 @@ func (p *Program) startRecording() (program string, people *showRecording, err e
 	return program, newShowRecording(folder, meta, clk, clk.Now(), state, askKey, p.log), nil
 }
 
+// showRecording is the show recording going on, nil when not live or
+// not recorded to a folder: where the guests' own recordings go.
+func (p *Program) showRecording() *showRecording { return p.rec.Load() }
+
 // recordsHost and recordHost make the Program the studio's hostRecorder.
 func (p *Program) recordsHost() bool { return p.rec.Load() != nil }
 

@@ -47,6 +47,7 @@ type showRecording struct {
 	mu      sync.Mutex
 	files   map[string]*recFile
 	layouts []layoutChange
+	locals  map[string]showFile // the guests' own recordings, by take (upload.go)
 	closed  bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -349,6 +350,9 @@ func (r *showRecording) snapshot() showMeta {
 	m := r.meta
 	m.Layouts = append([]layoutChange{}, r.layouts...)
 	m.Files = []showFile{}
+	for _, f := range r.locals {
+		m.Files = append(m.Files, f)
+	}
 	for _, f := range r.files {
 		st := f.w.Stats()
 		if st.File == "" {
@@ -410,6 +414,21 @@ func (r *showRecording) err() error {
 		}
 	}
 	return nil
+}
+
+// setLocal lists a guest's own recording, take id, in show.json; after
+// the show's end it writes show.json at once (run no longer does).
+func (r *showRecording) setLocal(id string, f showFile) {
+	r.mu.Lock()
+	if r.locals == nil {
+		r.locals = map[string]showFile{}
+	}
+	r.locals[id] = f
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		r.writeMeta()
+	}
 }
 
 // close ends every person's file and writes show.json with the show's

@@ -156,6 +156,10 @@ type Studio struct {
 	// get silence), and whether any guest is there to send to.
 	hostMuted atomic.Bool
 	guestsIn  atomic.Bool
+	// localRec: the host wants the guests' local recording (upload.go),
+	// whose takes uploads holds.
+	localRec  atomic.Bool
+	uploads   *uploads
 	guestKbps atomic.Int32 // Config.GuestKbps, as SetGuestKbps changes it
 
 	cert   CertStatus      // for a certificate that does not change: self-signed, a file, none
@@ -280,6 +284,7 @@ func New(cfg Config) (_ *Studio, err error) {
 		show:         newShow(cfg.HostName, cfg.ReconnectGrace),
 		controlToken: NewSecret(),
 		guestToken:   NewSecret(),
+		uploads:      newUploads(),
 		done:         make(chan struct{}),
 		reprobe:      make(chan struct{}, 1),
 		mapFirst:     make(chan struct{}),
@@ -429,6 +434,7 @@ func (s *Studio) Close() error {
 			}
 		}
 		s.life.wait()
+		s.uploads.close()
 		if s.acme != nil {
 			s.acme.close()
 		}
@@ -533,6 +539,8 @@ func (s *Studio) State() State {
 		st.Recording = &rs
 	}
 	s.sfu.simulcastState(&st)
+	st.LocalRecording = s.localRec.Load()
+	st.Uploads = s.uploads.state()
 	return st
 }
 
@@ -600,7 +608,11 @@ func (s *Studio) SetLive(on bool) error {
 		}
 	}
 	s.show.setLive(on)
+	if !on {
+		s.uploads.stop("")
+	}
 	s.log.Info("live", "on", on)
+	s.changed() // the guests' pages start or stop recording
 	return nil
 }
 

@@ -20,11 +20,14 @@ import (
 //	GET  /join/{token}         the guest page (403 page for a bad token)
 //	GET  /join/{token}/ws      guest signaling (WebSocket, package signal)
 //	GET  /assets/guest/...     the page's script and style
+//	GET  /upload/{take}        a guest's local recording: where to resume
+//	POST /upload/{take}/{n}    ... its chunk n (upload.go; the take's own key)
 //	GET  /api/state            control API, Bearer token or ?token=
 //	GET  /api/events           the show's events (Server-Sent Events)
 //	POST /api/stage            {"id": "g1", "on": true} (409 when the stage is full)
 //	POST /api/kick             {"id": "g1"}
 //	POST /api/live             {"on": true}
+//	POST /api/localrec         {"on": true}: guests record locally and upload
 //	POST /api/rotate           new guest link: {"guest_url": "..."}
 //	GET  /api/scene            the scene: layout, main, fit, banner, ticker
 //	POST /api/scene            change some of it: {"layout": "pip", "banner": "..."}
@@ -34,7 +37,10 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("GET /join/{token}", s.serveGuestPage)
 	mux.HandleFunc("GET /join/{token}/ws", s.serveSignal)
 	mux.Handle("GET /assets/guest/", http.StripPrefix("/assets/guest/", http.FileServerFS(assets.Guest)))
+	mux.HandleFunc("GET /upload/{take}", s.serveChunks)
+	mux.HandleFunc("POST /upload/{take}/{n}", s.serveChunks)
 	mux.HandleFunc("GET /api/state", s.control(s.apiState))
+	mux.HandleFunc("POST /api/localrec", s.control(s.apiLocalRec))
 	mux.HandleFunc("GET /api/events", s.control(s.apiEvents))
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
 	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
@@ -225,22 +231,40 @@ func (s *Studio) apiKick(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.State())
 }
 
-func (s *Studio) apiLive(w http.ResponseWriter, r *http.Request) {
+// readOn reads the body {"on": true|false} of command what.
+func readOn(w http.ResponseWriter, r *http.Request, what string) (on, ok bool) {
 	var req struct {
 		On *bool `json:"on"`
 	}
 	if !readJSON(w, r, &req) {
-		return
+		return false, false
 	}
 	if req.On == nil {
-		writeJSONError(w, http.StatusBadRequest, `live needs {"on": true|false}`)
+		writeJSONError(w, http.StatusBadRequest, what+` needs {"on": true|false}`)
+		return false, false
+	}
+	return *req.On, true
+}
+
+func (s *Studio) apiLive(w http.ResponseWriter, r *http.Request) {
+	on, ok := readOn(w, r, "live")
+	if !ok {
 		return
 	}
-	if err := s.SetLive(*req.On); err != nil {
+	if err := s.SetLive(on); err != nil {
 		// The output failed, not the request: the message is for the user.
 		writeJSONError(w, http.StatusBadGateway, err.Error())
 		return
 	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Studio) apiLocalRec(w http.ResponseWriter, r *http.Request) {
+	on, ok := readOn(w, r, "localrec")
+	if !ok {
+		return
+	}
+	s.SetLocalRecording(on)
 	writeJSON(w, http.StatusOK, s.State())
 }
 

@@ -39,6 +39,13 @@ type Monitor interface {
 	SetMuted(id string, on bool) error
 }
 
+// LocalRecorder switches the guests' own full-quality recording on or off
+// (studio.Studio.SetLocalRecording): while the show is live, each guest's
+// page records itself and uploads the file into the show's folder.
+type LocalRecorder interface {
+	SetLocalRecording(on bool)
+}
+
 // ScreenSharer lets the host share their own screen into the show.
 type ScreenSharer interface {
 	ShareScreen(on bool) error // may take a moment: call it off the UI thread

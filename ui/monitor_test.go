@@ -389,3 +389,30 @@ func TestThumbnailsKeepTheNewest(t *testing.T) {
 	}
 	eventually(t, s, "the newest picture", func() bool { return s.cards["g1"].thumb.Image == last })
 }
+
+// localShow is the fake show with the guests' local recording.
+type localShow struct {
+	*fakeShow
+	on []bool
+}
+
+func (l *localShow) SetLocalRecording(on bool) { l.on = append(l.on, on) }
+
+// TestLocalRecordingCheck: a show that can have its guests record
+// themselves gets a checkbox by Go Live, off at first, that switches it;
+// one that can't (the fake, in every other test) gets none.
+func TestLocalRecordingCheck(t *testing.T) {
+	l := &localShow{fakeShow: newFake()}
+	s, _ := openShow(t, l, nil)
+	if s.localRec == nil || s.localRec.Checked {
+		t.Fatalf("checkbox %v", s.localRec)
+	}
+	test.Tap(s.localRec)
+	test.Tap(s.localRec)
+	if len(l.on) != 2 || !l.on[0] || l.on[1] {
+		t.Errorf("SetLocalRecording calls %v, want on then off", l.on)
+	}
+	if s2, _ := open(t, newFake(), nil); s2.localRec != nil {
+		t.Error("a checkbox for a show without local recording")
+	}
+}

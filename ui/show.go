@@ -13,7 +13,8 @@ import (
 // A Show may also have optional interfaces, each found by a type
 // assertion and each adding to the window what it is for: HostDevices (the
 // camera and microphone pickers), Monitor (the backstage cards' pictures,
-// meters and mute buttons) and ScreenSharer (Share screen).
+// meters and mute buttons), ScreenSharer (Share screen) and LocalRecorder
+// (the guests' local recording checkbox).
 //
 // The first group is *studio.Studio's method set as it is today. The second
 // group is what the window needs that the studio does not offer yet; the

@@ -114,6 +114,7 @@ type Studio struct {
 	noPreview  *fyne.Container
 	layoutBtns map[string]*widget.Button
 	share      *widget.Button // nil without a ScreenSharer
+	localRec   *widget.Check  // nil without a LocalRecorder
 	sharing    bool           // the host's screen is shared…
 	shareBusy  bool           // …or a ShareScreen is under way
 	// layoutBefore is the layout sharing the screen replaced, to go back
@@ -293,7 +294,13 @@ func (s *Studio) buildTopBar() fyne.CanvasObject {
 
 	bar := container.NewHBox(
 		container.NewCenter(title), container.NewCenter(container.NewHBox(s.onAir, s.offAir)),
-		layout.NewSpacer(), big)
+		layout.NewSpacer())
+	if lr, ok := s.show.(LocalRecorder); ok {
+		// Off by default: it costs the guests upload bandwidth.
+		s.localRec = widget.NewCheck("Guests record locally", lr.SetLocalRecording)
+		bar.Add(container.NewCenter(s.localRec))
+	}
+	bar.Add(big)
 	s.topBar = bar
 	bg := canvas.NewRectangle(colorPanel)
 	return container.NewStack(bg, container.NewPadded(bar))

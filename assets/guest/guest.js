@@ -642,6 +642,11 @@
       state.hostMuted = !!m.muted;
       applyDevices();
       break;
+    case "record": // our own local recording (localrec.js)
+      if (!window.greenroomLocal) break;
+      if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
+      else window.greenroomLocal.stop();
+      break;
     case "error":
       console.warn("studio:", m.error);
       state.errors.push(m.error);
@@ -889,6 +894,7 @@
 
   function end(reason, title) {
     state.joined = false;
+    if (window.greenroomLocal) window.greenroomLocal.stop(); // its upload goes on
     state.health = { level: "", reason: "", since: 0 };
     showWeak();
     closeConnection();

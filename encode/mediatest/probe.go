@@ -326,3 +326,19 @@ func MeanLuma(img image.Image) float64 {
 	}
 	return sum / n
 }
+
+// DecodeErrors decodes the whole file with ffmpeg and returns what it
+// reports at level error ("" for a file that plays to its end cleanly).
+// The frames keep their own times (-fps_mode vfr): a browser's recording
+// has frames a millisecond apart, which a constant rate's null muxer
+// would call non-monotonic.
+func DecodeErrors(t testing.TB, path string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, stderr, err := runTool(ctx, "ffmpeg", "-v", "error", "-i", path, "-fps_mode", "vfr", "-f", "null", "-")
+	if err != nil {
+		return err.Error()
+	}
+	return string(stderr)
+}

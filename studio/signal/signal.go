@@ -47,7 +47,8 @@
 // forever); "error" reports a message the studio refused (the session
 // goes on); "health" tells the guest how the studio rates its connection
 // (green, amber, red, and why), when that changes; "bye" comes before the
-// studio closes the socket. "alive" comes
+// studio closes the socket; "record" starts (with a take and its key) or
+// stops the guest's local recording. "alive" comes
 // every 2 s, with the WebSocket pings a browser answers but cannot see:
 // a page that hears nothing for 6 s takes its socket for dead (a network
 // change can leave it open on the page's side only, its media going on
@@ -93,6 +94,7 @@ const (
 	TypeBye       = "bye"       // studio → guest: {reason}
 	TypeAlive     = "alive"     // studio → guest, every 2 s: the socket still reaches the studio
 	TypeHealth    = "health"    // studio → guest: {level, [reason]}
+	TypeRecord    = "record"    // studio → guest: {take, key} record locally and upload; {} stop
 )
 
 // Health levels, the values of "health"'s level: how the studio rates the
@@ -202,7 +204,13 @@ type Message struct {
 	Problem string `json:"problem,omitempty"`
 	// Level comes with "health" (LevelGreen, LevelAmber, LevelRed), and
 	// Reason with it when not green ("weak uplink: 6 % loss").
-	Level  string `json:"level,omitempty"`
+	Level string `json:"level,omitempty"`
+	// Take and Key come with "record": record the guest's own camera and
+	// mic locally and upload it as take Take, with Key as the bearer
+	// token (issue #11, studio/upload.go). A "record" without Take says
+	// stop recording (the uploads go on).
+	Take   string `json:"take,omitempty"`
+	Key    string `json:"key,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
@@ -256,8 +264,8 @@ func Parse(data []byte) (Message, error) {
 			return m, invalid("candidate needs a candidate object")
 		}
 	case TypeLeave, TypeRestart:
-	case TypeHealth:
-		return m, invalid("health is the studio's to send")
+	case TypeHealth, TypeRecord:
+		return m, invalid("%s is the studio's to send", m.Type)
 	case "":
 		return m, invalid("message has no type")
 	default:

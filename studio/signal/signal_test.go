@@ -36,6 +36,7 @@ func TestParse(t *testing.T) {
 		{"devices null", `{"type":"devices","mic":null,"camera":false}`, "needs mic and camera"},
 		{"devices not a bool", `{"type":"devices","mic":"off","camera":false}`, "not a JSON object"},
 		// The studio's messages are not the guest's to send.
+		{"record from a guest", `{"type":"record","take":"t","key":"k"}`, "studio's to send"},
 		{"media from a guest", `{"type":"media","media":"failed","problem":"x"}`, `unknown message type "media"`},
 		{"unknown type", `{"type":"launch"}`, `unknown message type "launch"`},
 		{"no type", `{"name":"x"}`, "no type"},

@@ -1,0 +1,238 @@
+// Greenroom guest page: the guest's own full-quality local recording
+// (issue #11; the studio's side is studio/upload.go).
+//
+// When the host has it on and the show is live, the studio sends "record"
+// with a take (an ID and its key); guest.js hands it here with the page's
+// camera and mic. MediaRecorder records them (VP9 + Opus if the browser
+// offers it, else VP8, at 2.5 Mb/s and 128 kb/s: far above what the call
+// sends) in SLICE_MS chunks numbered from 0. Each chunk goes to IndexedDB
+// first and is deleted only once the studio confirmed it, so a dropped
+// connection or a reload loses nothing: the page asks the studio where
+// each take stands (GET /upload/<take>) and goes on from there. A
+// reloaded page can't go on with the old recorder: it finishes uploading
+// the old take (the studio then holds it complete) and records a new one.
+//
+// One chunk is in flight at a time, paced to LIVE_BPS while recording so
+// the call keeps its bandwidth, and to IDLE_BPS after. The page shows the
+// progress and asks the guest not to close the tab while chunks are left.
+// Two tabs of the same link in one browser would share the database;
+// a take's chunks are still uploaded once and in order (the studio
+// refuses the rest), but a reload takes the other tab's running take for
+// finished.
+(function () {
+  "use strict";
+
+  const SLICE_MS = 2000;
+  const LIVE_BPS = 1e6, IDLE_BPS = 8e6;
+  const RETRY_MS = 2000;
+  const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
+  const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
+
+  // What the page knows, for the UI and for test automation.
+  const status = {
+    take: "",           // the take being recorded, "" when not recording
+    mime: "",           // its MediaRecorder type
+    takes: {},          // take → {total, acked, done} as this page saw them
+    errors: [],
+  };
+  let recorder = null;
+  let chain = Promise.resolve(); // IndexedDB writes, in the recorder's order
+  let pumping = false, retryTimer = 0;
+
+  // ---- IndexedDB: "takes" {take, key, total, final, startWall}, "chunks" {take, n, blob}
+
+  let dbp = null;
+  function db() {
+    if (!dbp) {
+      dbp = new Promise((resolve, reject) => {
+        const r = indexedDB.open("greenroom-recording", 1);
+        r.onupgradeneeded = () => {
+          r.result.createObjectStore("takes", { keyPath: "take" });
+          r.result.createObjectStore("chunks", { keyPath: ["take", "n"] });
+        };
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+    }
+    return dbp;
+  }
+
+  async function op(store, mode, f) {
+    const t = (await db()).transaction(store, mode);
+    const r = f(t.objectStore(store));
+    return new Promise((resolve, reject) => {
+      t.oncomplete = () => resolve(r && r.result);
+      t.onerror = () => reject(t.error);
+      t.onabort = () => reject(t.error);
+    });
+  }
+  const getTake = (take) => op("takes", "readonly", (s) => s.get(take));
+  const putTake = (t) => op("takes", "readwrite", (s) => s.put(t));
+  async function updateTake(take, f) {
+    const t = await getTake(take);
+    if (t) { f(t); await putTake(t); }
+  }
+  function forget(take) {
+    return Promise.all([
+      op("takes", "readwrite", (s) => s.delete(take)),
+      op("chunks", "readwrite", (s) => s.delete(IDBKeyRange.bound([take, 0], [take, Infinity]))),
+    ]);
+  }
+
+  // ---- recording ------------------------------------------------------------
+
+  function record(take, key, stream) {
+    if (status.take === take) return; // told again (the socket came back)
+    stop();
+    if (!window.MediaRecorder || !window.indexedDB || !stream || !stream.getTracks().length) return;
+    const types = stream.getVideoTracks().length ? TYPES : AUDIO_TYPES;
+    const mimeType = types.find((t) => MediaRecorder.isTypeSupported(t));
+    if (!mimeType) { // Safari records MP4 only: the studio keeps WebM (for now)
+      status.errors.push("recorder: no WebM in this browser");
+      return;
+    }
+    let r;
+    try {
+      r = new MediaRecorder(new MediaStream(stream.getTracks()),
+        { mimeType, videoBitsPerSecond: 2500000, audioBitsPerSecond: 128000 });
+    } catch (err) {
+      status.errors.push("recorder: " + err);
+      return;
+    }
+    recorder = r;
+    status.take = take;
+    status.mime = r.mimeType || mimeType;
+    status.takes[take] = { total: 0, acked: 0, done: false };
+    let n = 0;
+    chain = chain.then(() => putTake({ take, key, total: 0, final: false, startWall: 0 }));
+    r.onstart = () => {
+      const at = Date.now();
+      chain = chain.then(() => updateTake(take, (t) => { t.startWall = at; }));
+    };
+    r.ondataavailable = (e) => {
+      if (!e.data.size) return;
+      const i = n++;
+      status.takes[take].total = n;
+      chain = chain.then(async () => {
+        await op("chunks", "readwrite", (s) => s.put({ take, n: i, blob: e.data }));
+        await updateTake(take, (t) => { t.total = Math.max(t.total, i + 1); });
+      }).catch((err) => status.errors.push("store: " + err)).then(pump);
+    };
+    r.onstop = () => {
+      chain = chain.then(() => updateTake(take, (t) => { t.final = true; }))
+        .catch((err) => status.errors.push("store: " + err)).then(pump);
+    };
+    r.onerror = (e) => status.errors.push("recorder: " + (e.error || e));
+    r.start(SLICE_MS);
+    show();
+  }
+
+  function stop() {
+    if (recorder && recorder.state !== "inactive") recorder.stop(); // its last chunk, then onstop
+    recorder = null;
+    status.take = "";
+    show();
+  }
+
+  // ---- upload ---------------------------------------------------------------
+
+  // pump uploads every take's chunks the studio lacks, in order, one at a
+  // time, until none is left that is stored; new chunks call it again.
+  async function pump() {
+    if (pumping) return;
+    pumping = true;
+    clearTimeout(retryTimer);
+    try {
+      const takes = await op("takes", "readonly", (s) => s.getAll());
+      takes.sort((a, b) => a.startWall - b.startWall);
+      for (const t of takes) await upload(t.take);
+    } catch (err) {
+      status.errors.push("upload: " + err);
+      retryTimer = setTimeout(pump, RETRY_MS);
+    } finally {
+      pumping = false;
+      show();
+    }
+  }
+
+  async function upload(take) {
+    let t = await getTake(take);
+    const at = await fetch("/upload/" + take, { headers: { Authorization: "Bearer " + t.key }, cache: "no-store" });
+    if (at.status === 401 || at.status === 403) return; // a studio that no longer knows it
+    if (!at.ok) throw new Error("where to resume: " + at.status);
+    let { next, done } = await at.json();
+    const seen = status.takes[take] || (status.takes[take] = { total: t.total, acked: next, done: false });
+    for (;;) {
+      t = await getTake(take);
+      seen.total = Math.max(seen.total, t.total);
+      seen.acked = next;
+      show();
+      if (done) {
+        seen.done = true;
+        await forget(take);
+        return;
+      }
+      if (next > 0) await op("chunks", "readwrite", (s) => s.delete(IDBKeyRange.bound([take, 0], [take, next - 1])));
+      const c = await op("chunks", "readonly", (s) => s.get([take, next]));
+      if (!c && !(t.final && next >= t.total)) return; // more to come from the recorder
+      const q = new URLSearchParams({ of: String(t.total) });
+      if (t.final && next >= t.total - 1) q.set("final", "1");
+      if (next === 0 && t.startWall) q.set("since", String(Math.max(0, Date.now() - t.startWall)));
+      const began = performance.now();
+      const res = await fetch("/upload/" + take + "/" + next + "?" + q, {
+        method: "POST", body: c ? c.blob : new Blob([]), cache: "no-store",
+        headers: { Authorization: "Bearer " + t.key, "Content-Type": "application/octet-stream" },
+      });
+      if (res.status !== 200 && res.status !== 409) throw new Error("chunk " + next + ": " + res.status);
+      ({ next, done } = await res.json());
+      const bytes = c ? c.blob.size : 0;
+      const wait = bytes * 8 * 1000 / (recorder ? LIVE_BPS : IDLE_BPS) - (performance.now() - began);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  // ---- progress --------------------------------------------------------------
+
+  function pending() {
+    return Object.values(status.takes).some((t) => !t.done);
+  }
+
+  function show() {
+    const el = document.getElementById("upload-note");
+    if (!el) return;
+    let total = 0, acked = 0;
+    for (const t of Object.values(status.takes)) { total += t.total; acked += t.acked; }
+    el.hidden = !pending();
+    if (status.take && acked >= total - 1) {
+      el.textContent = "Recording you locally in full quality for the show.";
+    } else {
+      const pct = total ? Math.floor(acked * 100 / total) : 0;
+      el.textContent = "Uploading your recording: " + pct + " % — please keep this tab open until it's done.";
+    }
+  }
+
+  window.addEventListener("beforeunload", (e) => {
+    if (!pending()) return;
+    e.preventDefault();
+    e.returnValue = "Your recording is still uploading.";
+  });
+  window.addEventListener("online", pump);
+
+  // Takes left by an earlier page (a reload, a closed tab): their
+  // recorders are gone, so they are finished; upload what they left.
+  (async () => {
+    try {
+      const takes = await op("takes", "readonly", (s) => s.getAll());
+      for (const t of takes) {
+        status.takes[t.take] = { total: t.total, acked: 0, done: false };
+        t.final = true;
+        await putTake(t);
+      }
+      if (takes.length) pump();
+    } catch (err) {
+      status.errors.push("open: " + err);
+    }
+  })();
+
+  window.greenroomLocal = { record, stop, status };
+})();

@@ -1,0 +1,441 @@
+package studio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"greenroom/encode/iso"
+	"greenroom/encode/webm"
+	"greenroom/studio/signal"
+)
+
+// Guest-side local recording (issue #11 item 3). When the host switches
+// it on (SetLocalRecording) and the show is live and recorded to a folder,
+// each guest's page is sent a "record" message with a take: an ID and its
+// own key. The page records its camera and mic with MediaRecorder, keeps
+// the chunks in IndexedDB and uploads them, numbered from 0, here:
+//
+//	GET  /upload/{take}      {"next": n, "done": false}: where to resume
+//	POST /upload/{take}/{n}  one chunk; ?of=N chunks recorded so far,
+//	                         &final=1 on the last (an empty body may end
+//	                         a take), &since=ms on chunk 0 (see below)
+//
+// both with "Authorization: Bearer <key>". The studio appends the chunks,
+// in order and each once, to "<name> local.webm" in the show's folder, and
+// lists it in show.json with its start on the show's timeline. A take is
+// one MediaRecorder run: a page reloaded mid-show finishes uploading its
+// old take and records a new one (a WebM stream can't be resumed by
+// another recorder), so a reload makes a second file.
+//
+// The start offset: with chunk 0 the page sends since, the milliseconds
+// from its recorder's start event to the request (both read from its
+// Date.now, so a reload in between does not matter); the studio takes its
+// own show time at the request's arrival minus since. The error is the
+// request's one-way latency (a few ms on a LAN; it makes the file start a
+// little late on the timeline) plus the recorder's start event's lag
+// behind its first frame.
+
+// maxChunk bounds one chunk: at 2 s a chunk and 4 Mb/s, chunks are ~1 MB.
+const maxChunk = 8 << 20
+
+// maxChunkNumber bounds a take's chunk numbers: ~23 days of 2 s chunks.
+const maxChunkNumber = 1 << 20
+
+// chunkTimeout is how long one chunk's body may take to arrive: 8 MB at
+// the page's slowest pace (1 Mb/s) is about a minute.
+const chunkTimeout = 2 * time.Minute
+
+// Upload states.
+const (
+	UploadRecording = "recording" // the page records (and uploads as it goes)
+	UploadUploading = "uploading" // the page stopped recording; chunks are still coming
+	UploadComplete  = "complete"  // the last chunk is stored
+)
+
+// Upload is one guest's local recording (one take) as the host sees it,
+// in State.Uploads.
+type Upload struct {
+	Take        string `json:"take"`
+	Participant string `json:"participant"`
+	Name        string `json:"name"`
+	// File is the recording's path; empty until its first chunk came.
+	File  string `json:"file,omitempty"`
+	State string `json:"state"` // UploadRecording, UploadUploading or UploadComplete
+	// Percent is the share of the chunks the page recorded (Recorded,
+	// as far as it said) that are stored; Chunks and Bytes, what is
+	// stored (chunks 0 to Chunks-1, each once).
+	Percent  int   `json:"percent"`
+	Recorded int   `json:"recorded"`
+	Chunks   int   `json:"chunks"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// take is one guest's local recording. mu guards everything below it and
+// is held while a chunk is written, so one take's chunks go to disk one
+// at a time, in order.
+type take struct {
+	id          string
+	key         Secret
+	participant string
+	name        string
+	rec         *showRecording // the show it belongs to; its folder
+
+	mu      sync.Mutex
+	f       *os.File
+	path    string
+	next    int   // the chunk expected next
+	of      int   // chunks the page says it recorded
+	bytes   int64 // stored
+	start   time.Duration
+	stopped bool // the page was told to stop, or the show ended
+	done    bool // the last chunk is stored and the file closed
+}
+
+// uploads holds every take of the studio's life; mu guards the maps (a
+// take's own state is under its own lock).
+type uploads struct {
+	mu      sync.Mutex
+	takes   map[string]*take // by ID
+	current map[string]*take // the live show's, by participant
+}
+
+func newUploads() *uploads {
+	return &uploads{takes: map[string]*take{}, current: map[string]*take{}}
+}
+
+// takeFor returns participant's take of the show rec, making it.
+func (u *uploads) takeFor(rec *showRecording, participant, name string) *take {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if t := u.current[participant]; t != nil && t.rec == rec {
+		return t
+	}
+	t := &take{id: NewSecret().Reveal()[:16], key: NewSecret(), participant: participant, name: name, rec: rec}
+	u.takes[t.id] = t
+	u.current[participant] = t
+	return t
+}
+
+// stop marks participant's current take (every current take, for "")
+// stopped: its page no longer records it.
+func (u *uploads) stop(participant string) {
+	u.mu.Lock()
+	var ts []*take
+	for p, t := range u.current {
+		if participant == "" || p == participant {
+			ts = append(ts, t)
+			delete(u.current, p)
+		}
+	}
+	u.mu.Unlock()
+	for _, t := range ts {
+		t.mu.Lock()
+		t.stopped = true
+		t.mu.Unlock()
+	}
+}
+
+// lookup finds the take named id whose key is key. Every take's key is
+// compared, each in constant time, so the answer's timing says nothing
+// about the keys: 401 for a key of no take, 403 for another take's.
+func (u *uploads) lookup(id, key string) (*take, int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var found *take
+	other := false
+	for tid, t := range u.takes {
+		if t.key.Matches(key) {
+			if tid == id {
+				found = t
+			} else {
+				other = true
+			}
+		}
+	}
+	switch {
+	case found != nil:
+		return found, http.StatusOK
+	case other:
+		return nil, http.StatusForbidden
+	}
+	return nil, http.StatusUnauthorized
+}
+
+// state lists the takes for State, in the order of their names.
+func (u *uploads) state() []Upload {
+	u.mu.Lock()
+	ts := make([]*take, 0, len(u.takes))
+	for _, t := range u.takes {
+		ts = append(ts, t)
+	}
+	u.mu.Unlock()
+	out := make([]Upload, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.upload())
+	}
+	slices.SortFunc(out, func(a, b Upload) int { return strings.Compare(a.Name+a.File, b.Name+b.File) })
+	return out
+}
+
+// close closes the takes' files, trimming those whose last chunk never
+// came (a guest who closed the tab for good) to whole WebM elements; a
+// later chunk reopens nothing (the studio is gone). Safe to call twice.
+func (u *uploads) close() {
+	u.mu.Lock()
+	ts := make([]*take, 0, len(u.takes))
+	for _, t := range u.takes {
+		ts = append(ts, t)
+	}
+	u.mu.Unlock()
+	for _, t := range ts {
+		t.mu.Lock()
+		if t.f != nil {
+			t.trim()
+			_ = t.f.Close()
+			t.f = nil
+		}
+		t.stopped = true
+		t.mu.Unlock()
+	}
+}
+
+func (t *take) upload() Upload {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	up := Upload{Take: t.id, Participant: t.participant, Name: t.name, File: t.path, Chunks: t.next, Recorded: max(t.of, t.next), Bytes: t.bytes, State: UploadRecording}
+	if of := max(t.of, t.next); of > 0 {
+		up.Percent = t.next * 100 / of
+	}
+	switch {
+	case t.done:
+		up.State, up.Percent = UploadComplete, 100
+	case t.stopped:
+		up.State = UploadUploading
+	}
+	return up
+}
+
+// chunkReply is the answer to every chunk request: where the take stands.
+type chunkReply struct {
+	Next int  `json:"next"`
+	Done bool `json:"done"`
+}
+
+func (t *take) reply() chunkReply {
+	return chunkReply{Next: t.next, Done: t.done}
+}
+
+// errChunkOrder refuses a chunk that is not the next one.
+var errChunkOrder = errors.New("not the chunk expected next")
+
+// write stores chunk n, data, if it is the next one: a chunk already
+// stored is acknowledged again and not written twice. final ends the take.
+// On a write error the file is cut back to where it was, so a retry of
+// the same chunk starts clean.
+func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (chunkReply, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n < t.next || (t.done && n == t.next && len(data) == 0) {
+		return t.reply(), nil
+	}
+	if n > t.next || t.done {
+		return t.reply(), errChunkOrder
+	}
+	if n == 0 && len(data) > 0 && t.path == "" {
+		base := filepath.Join(t.rec.dir, fileName(t.name, "guest")+" local")
+		path, err := createUnique(base, ".webm", &t.f)
+		if err != nil {
+			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
+		}
+		t.path = path
+		t.start = max(t.rec.now()-since, 0)
+	}
+	if len(data) > 0 {
+		if t.f == nil {
+			return t.reply(), fmt.Errorf("upload: %s's local recording is closed", t.name)
+		}
+		if _, err := t.f.Write(data); err != nil {
+			_ = t.f.Truncate(t.bytes)
+			_, _ = t.f.Seek(t.bytes, io.SeekStart)
+			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
+		}
+		// Safe on disk before the page forgets it.
+		if err := t.f.Sync(); err != nil {
+			_ = t.f.Truncate(t.bytes)
+			_, _ = t.f.Seek(t.bytes, io.SeekStart)
+			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
+		}
+		t.bytes += int64(len(data))
+		t.next++
+	}
+	t.of = max(t.of, of, t.next)
+	if final {
+		t.done, t.stopped = true, true
+		if t.f != nil {
+			t.trim()
+			if err := t.f.Close(); err != nil {
+				t.rec.log.Warn("close a local recording", "file", t.path, "err", err)
+			}
+			t.f = nil
+		}
+	}
+	if t.path != "" {
+		t.rec.setLocal(t.id, showFile{Name: t.name, Role: "local", Participant: t.participant,
+			File: filepath.Base(t.path), StartMS: t.start.Milliseconds()})
+	}
+	return t.reply(), nil
+}
+
+// trim cuts the file back to its last whole WebM element: a page that
+// went away mid-recording (a reload) left its stream cut wherever its
+// last chunk ended, even inside an element's header, and a player would
+// stop there with an error. A recorder that stopped leaves nothing to cut.
+func (t *take) trim() {
+	whole, err := webm.Whole(t.f, t.bytes)
+	if err != nil || whole == t.bytes || t.bytes-whole > maxChunk {
+		// Unreadable, whole, or more than a chunk to cut: not a cut-off
+		// tail, and what is stored stays.
+		if err != nil || whole != t.bytes {
+			t.rec.log.Warn("local recording left as it is", "file", t.path, "whole", whole, "bytes", t.bytes, "err", err)
+		}
+		return
+	}
+	if err := t.f.Truncate(whole); err != nil {
+		t.rec.log.Warn("trim a local recording", "file", t.path, "err", err)
+		return
+	}
+	t.rec.log.Info("local recording cut off mid-element: trimmed", "file", t.path, "bytes", t.bytes-whole)
+	t.bytes = whole
+}
+
+// createUnique makes base+ext, or "base (2)"+ext if that exists, and
+// leaves it open in *f.
+func createUnique(base, ext string, f **os.File) (string, error) {
+	return iso.Unique(base, ext, func(path string) error {
+		var err error
+		*f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644) // read by trim
+		return err
+	})
+}
+
+// SetLocalRecording switches the guests' local recording on or off for
+// the shows to come and the one going on: while the show is live and
+// recorded to a folder, every guest's page records its own camera and mic
+// at full quality and uploads it (see upload.go).
+func (s *Studio) SetLocalRecording(on bool) {
+	if s.localRec.Swap(on) == on {
+		return
+	}
+	if !on {
+		s.uploads.stop("")
+	}
+	s.log.Info("guests' local recording", "on", on)
+	s.changed()
+}
+
+// localShow is the show recording going on, if the guests' local
+// recording is on and the show is recorded to a folder.
+func (s *Studio) localShow() *showRecording {
+	if !s.localRec.Load() {
+		return nil
+	}
+	if r, ok := s.cfg.Sink.(interface{ showRecording() *showRecording }); ok {
+		return r.showRecording()
+	}
+	return nil
+}
+
+// sendRecord tells the guest's page to record (a take of the show going
+// on) or to stop, when that changes. On the session's loop.
+func (g *guest) sendRecord(st State) {
+	want := ""
+	var t *take
+	if rec := g.st.localShow(); rec != nil && st.Live {
+		for _, p := range st.Participants {
+			if p.ID == g.id {
+				t = g.st.uploads.takeFor(rec, g.id, p.Name)
+				want = t.id
+			}
+		}
+	}
+	if want == g.recTake {
+		return
+	}
+	if g.recTake != "" {
+		g.st.uploads.stop(g.id)
+	}
+	g.recTake = want
+	if t == nil {
+		g.send(signal.Message{Type: signal.TypeRecord})
+		return
+	}
+	g.send(signal.Message{Type: signal.TypeRecord, Take: t.id, Key: t.key.Reveal()})
+}
+
+// serveChunks answers GET /upload/{take} and POST /upload/{take}/{n}.
+func (s *Studio) serveChunks(w http.ResponseWriter, r *http.Request) {
+	if s.tokenRefused(w, r, true) {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	t, code := s.uploads.lookup(r.PathValue("take"), strings.TrimSpace(key))
+	if t == nil {
+		s.tokenFailed(r)
+		writeJSONError(w, code, "not your recording, or an unknown one")
+		return
+	}
+	if r.Method == http.MethodGet {
+		t.mu.Lock()
+		rep := t.reply()
+		t.mu.Unlock()
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n >= maxChunkNumber {
+		writeJSONError(w, http.StatusBadRequest, "a chunk's number is 0 to "+strconv.Itoa(maxChunkNumber-1))
+		return
+	}
+	q := r.URL.Query()
+	of, _ := strconv.Atoi(q.Get("of"))
+	sinceMS, _ := strconv.ParseInt(q.Get("since"), 10, 32)
+	final := q.Get("final") == "1"
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(chunkTimeout))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxChunk))
+	_ = rc.SetReadDeadline(time.Time{})
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("a chunk is at most %d bytes", maxChunk))
+			return
+		}
+		writeJSONError(w, http.StatusBadRequest, "the chunk did not arrive whole")
+		return
+	}
+	if len(data) == 0 && !final {
+		writeJSONError(w, http.StatusBadRequest, "an empty chunk only ends a take (final=1)")
+		return
+	}
+	since := time.Duration(max(sinceMS, 0)) * time.Millisecond
+	rep, err := t.write(n, min(max(of, 0), maxChunkNumber), final, since, data)
+	switch {
+	case errors.Is(err, errChunkOrder):
+		writeJSON(w, http.StatusConflict, rep)
+	case err != nil:
+		s.log.Warn("local recording chunk", "guest", t.participant, "chunk", n, "err", err)
+		writeJSONError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, rep)
+	}
+}

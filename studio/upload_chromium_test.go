@@ -1,0 +1,164 @@
+package studio_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+	"greenroom/studio"
+)
+
+// TestGuestLocalRecordingChromium: a Chromium guest in a live show with
+// the guests' local recording on records itself with MediaRecorder and
+// uploads it. Its page is reloaded mid-show (navigated to the link
+// again): the old take's chunks left in IndexedDB are uploaded by the new
+// page, which records a second take; then its network drops for 3 s
+// (DevTools' offline), its uploads fail and resume. Once the show ended, both files are
+// complete (every chunk the page recorded stored once, in order: the
+// studio's count of chunks equals the page's), VP8 or VP9 and Opus by
+// ffprobe, decode to their end without an error, and show.json lists
+// them; the second, stopped by the show's end, lasts as long as it was
+// on the show's timeline, within 10 %.
+func TestGuestLocalRecordingChromium(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Local"})
+	if code, body := api(t, s, "POST", "/api/localrec", "", `{"on":true}`); code != 200 || body["local_recording"] != true {
+		t.Fatalf("localrec: %d %v", code, body)
+	}
+	link := s.GuestURL() + "?name=Ann&join=1"
+	page := chromiumPages(t, link)[0]
+	eventually(t, "Ann in the show", func() bool { return len(s.State().Participants) == 2 })
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	recording := func(n int) func() bool {
+		return func() bool {
+			var take string
+			_ = page.Eval(`window.greenroomLocal ? greenroomLocal.status.take : ""`, &take)
+			return take != "" && len(s.State().Uploads) == n
+		}
+	}
+	eventually(t, "Ann's page recording", recording(1))
+	var mime string
+	_ = page.Eval(`greenroomLocal.status.mime`, &mime)
+	t.Logf("the page records %s", mime)
+	time.Sleep(5 * time.Second)
+	if err := page.Call("Page.navigate", map[string]any{"url": link}, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann's reloaded page recording a second take", recording(2))
+	time.Sleep(time.Second)
+	// The page's network drops for 3 s: its uploads fail and resume.
+	offline := func(on bool) {
+		if err := page.Call("Network.emulateNetworkConditions", map[string]any{"offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := page.Call("Network.enable", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	offline(true)
+	time.Sleep(3 * time.Second)
+	offline(false)
+	var errs []string
+	_ = page.Eval(`greenroomLocal.status.errors`, &errs)
+	t.Logf("the page's errors while offline: %q", errs)
+	if len(errs) == 0 {
+		t.Error("no upload failed while the page was offline")
+	}
+	var note string
+	_ = page.Eval(`(n => n.hidden ? "" : n.textContent)(document.getElementById("upload-note"))`, &note)
+	t.Logf("the page says: %q", note)
+	if !strings.HasPrefix(note, "Uploading your recording: ") && !strings.HasPrefix(note, "Recording you locally") {
+		t.Errorf("the page says %q while recording and uploading", note)
+	}
+	time.Sleep(time.Second)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var ups []studio.Upload
+	for {
+		ups = s.State().Uploads
+		done := len(ups) == 2
+		for _, u := range ups {
+			done = done && u.State == studio.UploadComplete
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			var errs []string
+			_ = page.Eval(`greenroomLocal.status.errors`, &errs)
+			t.Fatalf("uploads not complete 30 s after the show: %+v; page errors %v", ups, errs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	folders, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(folders) != 1 {
+		t.Fatalf("folders %v", folders)
+	}
+	b, err := os.ReadFile(filepath.Join(folders[0], "show.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var show showJSON
+	if err := json.Unmarshal(b, &show); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("show.json:\n%s", b)
+	starts := map[string]int64{}
+	for _, f := range show.Files {
+		if f.Role == "local" {
+			starts[f.File] = f.StartMS
+		}
+	}
+	for _, u := range ups {
+		name := filepath.Base(u.File)
+		t.Logf("%s: %d chunks of %d recorded, %d bytes", name, u.Chunks, u.Recorded, u.Bytes)
+		if u.Chunks != u.Recorded || u.Chunks < 2 {
+			t.Errorf("%s: %d chunks stored, the page recorded %d", name, u.Chunks, u.Recorded)
+		}
+		if st, _ := os.Stat(u.File); st == nil || st.Size() != u.Bytes {
+			t.Errorf("%s: %v on disk, %d bytes stored", name, st, u.Bytes)
+		}
+		start, ok := starts[name]
+		if !ok {
+			t.Errorf("%s not in show.json", name)
+		}
+		keepRecording(u.File, name)
+		p := mediatest.ProbeFile(t, u.File)
+		if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
+			t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", name, p.Video, p.Audio)
+		}
+		if errs := mediatest.DecodeErrors(t, u.File); errs != "" {
+			t.Errorf("%s does not play to its end: %s", name, strings.TrimSpace(errs))
+		}
+		frames := mediatest.VideoFrameTimes(t, u.File)
+		if len(frames) == 0 {
+			t.Errorf("%s: no video frames", name)
+			continue
+		}
+		length := frames[len(frames)-1] - frames[0]
+		t.Logf("%s: %s, starts at %d ms of the show, %d frames over %.2f s", name, p.Video.Codec, start, len(frames), length)
+		if !strings.HasSuffix(name, "(2).webm") {
+			// Cut by the reload: up to the last chunk its page stored
+			// (it records 2 s chunks), before the new take began.
+			gap := float64(starts[strings.Replace(name, ".webm", " (2).webm", 1)]-start) / 1000
+			if length > gap || length < gap-3 {
+				t.Errorf("%s, cut by the reload, plays %.2f s; the next take began %.2f s after it", name, length, gap)
+			}
+		} else {
+			// Stopped by the show's end: as long as it was on.
+			on := float64(show.EndMS-start) / 1000
+			if length < on*0.9 || length > on*1.1 {
+				t.Errorf("%s plays %.2f s; it was on for %.2f s of the show", name, length, on)
+			}
+		}
+	}
+}

@@ -55,6 +55,14 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		pzs[i] = rtp.NewPacketizer(1200, 0, rand.Uint32(), &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), clock)
 	}
 	vt.layers.Store(&layers)
+	// The show's recording keeps the top layer (writeVideo): a keyframe
+	// asked of the host's video (RequestKeyframe) comes on it too, not
+	// only on the layers guests get now.
+	inUse := vt.keyframe
+	vt.keyframe = func() {
+		inUse()
+		layers[0].requestKeyframe()
+	}
 	writeVideo := func(smp feed.Sample) {
 		if smp.Layer == 0 {
 			s.recordHost(HostID, webrtc.MimeTypeVP8, smp.Data) // the show's recording keeps the best

@@ -83,9 +83,12 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 
 // The host's feed goes out in two layers (640x360 and 320x180), each guest
 // getting the one its downlink fits: Cat, whose estimate says 300 kb/s
-// (REMB), gets the small one; Bob, with room, keeps the full picture at
-// the top layer's rate — one thin guest no longer drags the host down
-// for everyone.
+// (REMB), gets the small one; Bob, whose says 3 Mb/s, keeps the full
+// picture at the top layer's rate — one thin guest no longer drags the
+// host down for everyone. (Bob states his estimate: the send-side one of
+// an uncapped pion receiver dips under CI's load, at 800 kb/s, and moved
+// him down once in five runs; TestSimulcastSendSideEstimate and the
+// Chromium test cover that estimate.)
 func TestHostFeedInLayers(t *testing.T) {
 	checkLeaks(t)
 	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
@@ -110,7 +113,7 @@ func TestHostFeedInLayers(t *testing.T) {
 			}
 		}
 	}
-	bob := join(t, s, "Bob", studiotest.Options{OnRTP: watch(&atBob)})
+	bob := join(t, s, "Bob", studiotest.Options{REMB: 3_000_000, OnRTP: watch(&atBob)})
 	cat := join(t, s, "Cat", studiotest.Options{REMB: 300_000, OnRTP: watch(&atCat)})
 	layerOf := func(c *studiotest.Client) string { return find(s, c.ID).Forwarded[studio.HostID] }
 	sizeOf := func(st *stream) image.Point {

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -249,9 +248,6 @@ func (f *Feed) RequestLayerKeyframe(i int) {
 		f.keyframes[i].Store(true)
 	}
 }
-
-// Layers is the video's encodings, highest first.
-func (f *Feed) Layers() []Layer { return slices.Clone(f.cfg.Layers) }
 
 func (f *Feed) runVideo(encs []*layerEncoder) {
 	defer f.wg.Done()

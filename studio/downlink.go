@@ -145,8 +145,8 @@ func (d *downlink) mayClimb(now time.Time) bool {
 }
 
 // share is track t's part of the receiver's estimate, bits/s, and whether
-// there is an estimate at all. t is a simulcast camera, or a track whose
-// rate we set (the host's feed: maxRate).
+// there is an estimate at all. t is a simulcast track: a guest's camera or
+// the host's feed.
 func (d *downlink) share(t *pubTrack) (uint64, bool) {
 	if d == nil {
 		return 0, false
@@ -162,7 +162,7 @@ func (d *downlink) share(t *pubTrack) (uint64, bool) {
 	mine := -1
 	for _, o := range ts {
 		switch {
-		case o.simul != nil || o.maxRate > 0:
+		case o.simul != nil:
 			if o == t {
 				mine = len(uses)
 			}
@@ -187,31 +187,8 @@ func (d *downlink) share(t *pubTrack) (uint64, bool) {
 	return splitBudget(total, fixed, uses)[mine], true
 }
 
-// leastShare is the least share of track t that any receiving guest's
-// estimate gives it, and whether any has an estimate; use is what t sends
-// now.
-func (f *sfu) leastShare(t *pubTrack, use func() uint64) (uint64, bool) {
-	var least uint64
-	found := false
-	f.downlinks.Range(func(k, _ any) bool {
-		d := k.(*downlink)
-		d.mu.Lock()
-		gets := slices.Contains(d.tracks, t)
-		d.mu.Unlock()
-		if !gets {
-			return true
-		}
-		d.use(t, use)
-		if s, ok := d.share(t); ok && (!found || s < least) {
-			least, found = s, true
-		}
-		return true
-	})
-	return least, found
-}
-
 // splitBudget divides a receiver's estimate total between the tracks
-// whose rate we choose (its simulcast cameras, the host's feed) after
+// whose rate we choose (the simulcast cameras and the host's feed) after
 // fixed (what its other tracks take) is set aside. uses are what each
 // sends it now. With room to spare, each gets what it uses and an equal
 // part of the rest (which lets one of them go a layer up); short, each is

@@ -2,9 +2,12 @@ package studio
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -13,15 +16,14 @@ import (
 
 // StartHostFeed sends the host's camera and mic to every guest: it starts
 // a conference encoder (VP8 + Opus, package feed) whose output goes out as
-// the host's tracks. Its video's bit rate follows the slowest receiving
-// guest's downlink (followDownlinks). The host's source writes into the returned feed (as
-// well as into the program: encode.Tee). stop takes the tracks away and
-// ends the encoder; it is safe to call twice.
+// the host's tracks. The video is encoded in layers (HostFeedLayers, unless
+// cfg has its own), and each guest is sent the one its downlink fits, as a
+// guest's simulcast camera is (simulcast.go): a guest on a thin link gets
+// the small picture and the others keep the full one (issue #10). The
+// host's source writes into the returned feed (as well as into the
+// program: encode.Tee). stop takes the tracks away and ends the encoder;
+// it is safe to call twice.
 func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err error) {
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", HostID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("studio: host video track: %w", err)
-	}
 	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", HostID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("studio: host audio track: %w", err)
@@ -32,49 +34,68 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	if cfg.Active == nil {
 		cfg.Active = s.hostFeedWanted
 	}
-	write := func(t *webrtc.TrackLocalStaticSample) func(feed.Sample) {
-		return func(smp feed.Sample) {
-			// Fails only when no guest is bound yet: nothing to do.
-			_ = t.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
-			s.recordHost(HostID, t.Codec().MimeType, smp.Data)
+	if len(cfg.Layers) == 0 {
+		cfg.Layers = HostFeedLayers(cfg)
+	}
+	const clock = 90000
+	info := TrackInfo{
+		ParticipantID: HostID,
+		TrackID:       fmt.Sprintf("%s-video-%d", HostID, trackSerial.Add(1)),
+		Kind:          "video",
+		MimeType:      webrtc.MimeTypeVP8,
+		ClockRate:     clock,
+	}
+	vt := newSimulcastTrack(info, nil, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: clock}, HostID, s.log)
+	// One layer and one packetizer per encoding; the packets of each go
+	// through the same switchers as a guest's layers.
+	layers := make([]*layer, len(cfg.Layers))
+	pzs := make([]rtp.Packetizer, len(cfg.Layers))
+	for i := range layers {
+		layers[i] = &layer{rid: hostRIDs[min(i, len(hostRIDs)-1)], pli: func() { f.RequestLayerKeyframe(i) }}
+		pzs[i] = rtp.NewPacketizer(1200, 0, rand.Uint32(), &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), clock)
+	}
+	vt.layers.Store(&layers)
+	// The show's recording keeps the top layer (writeVideo): a keyframe
+	// asked of the host's video (RequestKeyframe) comes on it too, not
+	// only on the layers guests get now.
+	inUse := vt.keyframe
+	vt.keyframe = func() {
+		inUse()
+		layers[0].requestKeyframe()
+	}
+	writeVideo := func(smp feed.Sample) {
+		if smp.Layer == 0 {
+			s.recordHost(HostID, webrtc.MimeTypeVP8, smp.Data) // the show's recording keeps the best
+		}
+		l, now := layers[smp.Layer], time.Now()
+		for _, pkt := range pzs[smp.Layer].Packetize(smp.Data, uint32(smp.Duration.Seconds()*clock)) {
+			key := l.count(pkt, webrtc.MimeTypeVP8, now, layers)
+			vt.simul.write(layers, l, pkt, key, clock, now)
 		}
 	}
-	writeVideo, writeAudio := write(video), write(audio)
 	f, err = feed.New(cfg, writeVideo, func(smp feed.Sample) {
 		if s.hostMuted.Load() {
 			// The host muted themselves (SetMuted(HostID)): the guests
 			// hear silence, the packets and timestamps flowing as before.
 			smp.Data = opusSilence
 		}
-		writeAudio(smp)
+		// Fails only when no guest is bound yet: nothing to do.
+		_ = audio.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
+		s.recordHost(HostID, webrtc.MimeTypeOpus, smp.Data)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	top := f.VideoBitRate()
-	vt, removeVideo, err := s.addHostTrack(video, f.RequestKeyframe, uint64(top))
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
+	removeVideo := s.addHostTrack(vt)
 	removeAudio, err := s.AddHostTrack(audio, nil)
 	if err != nil {
 		removeVideo()
 		f.Close()
 		return nil, nil, err
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.followDownlinks(vt, f, top, done)
-	}()
 	var once sync.Once
 	return f, func() {
 		once.Do(func() {
-			close(done)
-			wg.Wait()
 			removeVideo()
 			removeAudio()
 			f.Close()
@@ -82,41 +103,27 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	}, nil
 }
 
-// hostRateEvery is how often the host's feed follows the guests'
-// downlinks.
-const hostRateEvery = 2 * time.Second
+// hostRIDs name the host's feed's layers, highest first, as a guest page
+// names its simulcast layers (/api/state's Forwarded).
+var hostRIDs = []string{"h", "m", "l"}
 
-// followDownlinks sets the bit rate of the host's video feed (track t, at
-// most top bits/s) to the least share of any receiving guest's send-side
-// estimate (downlink.go), every hostRateEvery, until done: one encoding
-// for everyone, so the slowest guest sets it for all. Each change opens
-// the encoder anew with a keyframe, so only a change of a fifth or more
-// is made (or back to top).
-//
-// Interim (issue #10): the host's feed in two or three sizes, each guest
-// given the one its estimate fits through the same switcher as a guest's
-// camera, would spare the others; see the README.
-func (s *Studio) followDownlinks(t *pubTrack, f *feed.Feed, top int, done <-chan struct{}) {
-	tick := time.NewTicker(hostRateEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-s.ctx.Done():
-			return
-		case <-tick.C:
-		}
-		cur := f.VideoBitRate()
-		want := top
-		if share, ok := s.sfu.leastShare(t, func() uint64 { return uint64(cur) }); ok {
-			want = min(top, int(share))
-		}
-		if d := want - cur; d >= cur/5 || -d >= cur/5 || (want == top && cur != top) {
-			s.log.Debug("host feed bit rate", "from", cur, "to", want)
-			f.SetVideoBitRate(want)
-		}
+// HostFeedLayers are the host's video layers for the guests, from cfg's
+// conference size and rate (640x360 at 800 kb/s by default): that, and
+// half the size at a quarter of the rate (a quarter of the pixels). Two,
+// not a guest page's three: the low layer already fits a 300 kb/s link
+// with the host's voice, the host is one tile of several on a guest's
+// screen, and each layer is one more VP8 encoder on the host's CPU
+// (BenchmarkFeedLayers).
+func HostFeedLayers(cfg feed.Config) []feed.Layer {
+	w, h, bps := cfg.Width, cfg.Height, cfg.VideoBitRate
+	if w == 0 || h == 0 {
+		w, h = 640, 360
 	}
+	if bps == 0 {
+		bps = 800_000
+	}
+	// VP8 wants even sizes for 4:2:0.
+	return []feed.Layer{{Width: w, Height: h, VideoBitRate: bps}, {Width: w / 2 &^ 1, Height: h / 2 &^ 1, VideoBitRate: bps / 4}}
 }
 
 // hostRecorder is a Sink that also records the host's own feeds, as the

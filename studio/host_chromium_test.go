@@ -68,3 +68,57 @@ func TestChromiumGuestHearsTheHost(t *testing.T) {
 		t.Errorf("Ann's page stopped receiving: %+v, 2 s later %+v", first, then)
 	}
 }
+
+// A headless Chromium guest receives the host's feed on its top layer;
+// when its page loses half its packets (DevTools network emulation:
+// Chromium applies packetLoss to WebRTC, not the throughput limits) the
+// studio's estimate from its transport-cc feedback moves it to the low
+// layer, and the page goes on decoding the host, now at 320x180.
+func TestChromiumGuestFollowsTheHostsLayers(t *testing.T) {
+	needChromium(t)
+	checkLeaks(t)
+	s, _, _ := startShow(t, studio.ProgramConfig{})
+	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
+	var ann string
+	eventually(t, "Ann to join", func() bool {
+		for _, p := range s.State().Participants {
+			if p.Name == "Ann" {
+				ann = p.ID
+			}
+		}
+		return ann != ""
+	})
+	var st stats
+	read := func() stats {
+		if err := page.Eval(statsJS, &st); err != nil {
+			t.Logf("stats: %v", err)
+		}
+		return st
+	}
+	layer := func() string { return find(s, ann).Forwarded[studio.HostID] }
+	eventually(t, "Ann to decode the host's top layer", func() bool {
+		return read().FrameHeight == 360 && st.FramesDecoded > 30 && layer() == "h"
+	})
+	emulate := func(loss int) {
+		if err := page.Call("Network.emulateNetworkConditions", map[string]any{"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1, "packetLoss": loss}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emulate(50)
+	start := time.Now()
+	within(t, 40*time.Second, "Ann to be moved to the host's low layer", func() bool { return layer() == "m" })
+	t.Logf("50 %% loss: moved to the low layer in %v", time.Since(start).Round(10*time.Millisecond))
+	// Decoded at its size while the loss lasts (after it the estimate
+	// climbs and may move her back up within seconds).
+	within(t, 10*time.Second, "Ann to decode the host at 320x180", func() bool {
+		return read().FrameHeight == 180
+	})
+	emulate(0)
+	before := st.FramesDecoded
+	time.Sleep(2 * time.Second)
+	after := read()
+	t.Logf("Ann's page after the switch: %+v (on %q)", after, layer())
+	if after.FramesDecoded-before < 20 {
+		t.Errorf("Ann's page decoded %d frames of the host in 2 s after the switch", after.FramesDecoded-before)
+	}
+}

@@ -516,11 +516,10 @@ type pubTrack struct {
 	lastPLI  atomic.Int64                // unix nanoseconds
 	dropped  atomic.Uint64
 	rate     rateMeter // guests' single-stream tracks: what forward reads (the downlink split, health.go)
-	maxRate  uint64    // the host's feed: the most it is sent at, bits/s; 0 for others
 	log      *slog.Logger
 
 	simul   *simulcastLocal          // simulcast: what subscribers are sent (= local)
-	prog    *switcher                // simulcast: which layer the Sink gets
+	prog    *switcher                // simulcast: which layer the Sink gets; nil for the host's feed
 	layers  atomic.Pointer[[]*layer] // simulcast: in arrival order; replaced whole
 	lmu     sync.Mutex
 	running int  // layers still being read: the last to end closes sinkQ
@@ -564,15 +563,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 		stream = ScreenInput(owner)
 	}
 	if simulcast {
-		t := &pubTrack{info: info, session: session, log: log.With("track", info.TrackID, "codec", c.MimeType, "simulcast", true)}
-		t.simul = newSimulcastLocal(c.RTPCodecCapability, info.TrackID, stream, t.log)
-		t.simul.track = t
-		t.local = t.simul
-		t.keyframe = func() {
-			for _, l := range t.layersInUse() {
-				l.requestKeyframe()
-			}
-		}
+		t := newSimulcastTrack(info, session, c.RTPCodecCapability, stream, log)
 		t.prog = &switcher{choose: func(ls []layerStat) int { return fitRate(ls, 0) }, log: t.log.With("to", "program")}
 		if ts, ok := sink.(TileSizer); ok {
 			t.prog.choose = func(ls []layerStat) int { return fitHeight(ls, ts.TileHeight(info)) }
@@ -601,6 +592,22 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 		t.unshared = make(chan struct{}, 1)
 	}
 	return t, nil
+}
+
+// newSimulcastTrack makes a track sent in layers, a guest's (session) or
+// the host's feed (nil): each subscriber gets one layer through simul. Its
+// layers are added after.
+func newSimulcastTrack(info TrackInfo, session *guest, codec webrtc.RTPCodecCapability, stream string, log *slog.Logger) *pubTrack {
+	t := &pubTrack{info: info, session: session, log: log.With("track", info.TrackID, "codec", codec.MimeType, "simulcast", true)}
+	t.simul = newSimulcastLocal(codec, info.TrackID, stream, t.log)
+	t.simul.track = t
+	t.local = t.simul
+	t.keyframe = func() {
+		for _, l := range t.layersInUse() {
+			l.requestKeyframe()
+		}
+	}
+	return t
 }
 
 // pli asks the publisher for a keyframe of its stream ssrc.

@@ -262,8 +262,14 @@ type switcher struct {
 	lastAt  time.Time
 }
 
-// current is the layer forwarded now; nil before the first.
-func (s *switcher) current() *layer { return s.cur.Load() }
+// current is the layer forwarded now; nil before the first, and for no
+// switcher (the host's feed has none for the program).
+func (s *switcher) current() *layer {
+	if s == nil {
+		return nil
+	}
+	return s.cur.Load()
+}
 
 // forward decides what becomes of packet pkt of layer l (key: it begins a
 // keyframe) for this receiver: it calls send with the header to send it

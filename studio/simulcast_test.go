@@ -26,8 +26,9 @@ var simulcastLayers = []studiotest.Layer{
 }
 
 // stream is what a receiver saw of one forwarded video: the size of its
-// latest keyframe, and how often its packets did not follow on (a sequence
-// number that is not the last one's next, a timestamp that goes back).
+// latest keyframe, how often its packets did not follow on (a sequence
+// number that is not the last one's next, a timestamp that goes back), and
+// its payload bytes.
 type stream struct {
 	mu            sync.Mutex
 	started       bool
@@ -36,6 +37,7 @@ type stream struct {
 	width, height int
 	keyframes     int
 	jumps         int
+	bytes         int
 }
 
 func (s *stream) see(pkt *rtp.Packet) {
@@ -45,6 +47,7 @@ func (s *stream) see(pkt *rtp.Packet) {
 		s.jumps++
 	}
 	s.started, s.seq, s.ts = true, pkt.SequenceNumber, pkt.Timestamp
+	s.bytes += len(pkt.Payload)
 	if key, w, h := keyframe.VP8(pkt.Payload); key && h > 0 {
 		s.width, s.height = w, h
 		s.keyframes++
@@ -55,6 +58,15 @@ func (s *stream) size() (w, h, keyframes, jumps int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.width, s.height, s.keyframes, s.jumps
+}
+
+// takeBytes is the payload bytes seen since the last call.
+func (s *stream) takeBytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.bytes
+	s.bytes = 0
+	return n
 }
 
 // tileSink is a Sink that shows every track in a tile of one height, and

@@ -627,28 +627,24 @@ func (s *Studio) RequestKeyframe(id string) bool { return s.sfu.requestKeyframe(
 // is called when a guest needs a keyframe (at most every 300 ms). Call
 // remove to stop sending it.
 func (s *Studio) AddHostTrack(track webrtc.TrackLocal, keyframe func()) (remove func(), err error) {
-	_, remove, err = s.addHostTrack(track, keyframe, 0)
-	return remove, err
+	if track.Kind() != webrtc.RTPCodecTypeAudio && track.Kind() != webrtc.RTPCodecTypeVideo {
+		return nil, fmt.Errorf("studio: host track %q: kind %s", track.ID(), track.Kind())
+	}
+	return s.addHostTrack(newHostTrack(track, keyframe, s.log)), nil
 }
 
-// addHostTrack is AddHostTrack, and gives the track; maxRate, if not 0,
-// is the most it is sent at, bits/s: its share of each guest's downlink
-// is reckoned with (downlink.go).
-func (s *Studio) addHostTrack(track webrtc.TrackLocal, keyframe func(), maxRate uint64) (*pubTrack, func(), error) {
-	if track.Kind() != webrtc.RTPCodecTypeAudio && track.Kind() != webrtc.RTPCodecTypeVideo {
-		return nil, nil, fmt.Errorf("studio: host track %q: kind %s", track.ID(), track.Kind())
-	}
-	t := newHostTrack(track, keyframe, s.log)
-	t.maxRate = maxRate
+// addHostTrack puts a track of the host's in the table; remove takes it
+// out again, and is safe to call twice.
+func (s *Studio) addHostTrack(t *pubTrack) (remove func()) {
 	s.sfu.publish(t)
 	s.changed()
 	var once sync.Once
-	return t, func() {
+	return func() {
 		once.Do(func() {
 			s.sfu.remove(t)
 			s.changed()
 		})
-	}, nil
+	}
 }
 
 // SetICEServers replaces the STUN/TURN servers (Config.ICEServers) for the

@@ -2,6 +2,9 @@
 // guests' conference: VP8 and Opus, the codecs every browser decodes, at a
 // conference size (640x360 by default), separate from the program's
 // H.264/AAC. The studio sends the result to every guest (studio.AddHostTrack).
+// The video may be encoded in layers (Config.Layers: one VP8 encoder per
+// size, each picture scaled once per layer), from which the studio sends
+// each guest the one its downlink fits (issue #10).
 //
 // A Feed is a source's target like a program input: the host's source
 // writes pictures and samples into it (encode.Tee writes one source into
@@ -14,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -32,7 +36,10 @@ type Config struct {
 	Width, Height int // default 640x360
 	FPS           int // default 30
 	VideoBitRate  int // default 800 kb/s
-	AudioBitRate  int // default 64 kb/s
+	// Layers, if set, are the video's encodings, highest first, in place
+	// of Width, Height and VideoBitRate (which then describe Layers[0]).
+	Layers       []Layer
+	AudioBitRate int // default 64 kb/s
 	// Active, if set, says whether anyone receives the feed now; while it
 	// says no, nothing is encoded (the audio is still metered: Level), and
 	// the first picture after is a keyframe. nil: always active.
@@ -40,10 +47,17 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Layer is one encoding of the video.
+type Layer struct {
+	Width, Height int
+	VideoBitRate  int // bits/s
+}
+
 // Sample is one encoded frame for a WebRTC track.
 type Sample struct {
 	Data     []byte
 	Duration time.Duration
+	Layer    int // video: the index in Config.Layers (0 without layers)
 }
 
 // Feed encodes one source for the conference.
@@ -55,8 +69,7 @@ type Feed struct {
 	pool  compositor.Pool
 
 	video, audio func(Sample)
-	keyframe     atomic.Bool
-	videoRate    atomic.Int64 // bits/s the video encoder should run at (SetVideoBitRate)
+	keyframes    []atomic.Bool // per layer: its next picture is a keyframe
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,44 +95,90 @@ func New(cfg Config, video, audio func(Sample)) (*Feed, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	f := &Feed{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "feed"),
-		slot:  compositor.NewSlot("feed"),
-		track: mixer.NewTrack("feed", mixer.TrackConfig{Prebuffer: 40 * time.Millisecond}),
-		video: video,
-		audio: audio,
+	if len(cfg.Layers) == 0 {
+		cfg.Layers = []Layer{{Width: cfg.Width, Height: cfg.Height, VideoBitRate: cfg.VideoBitRate}}
 	}
-	venc, err := openVP8(cfg)
-	if err != nil {
-		return nil, err
+	cfg.Width, cfg.Height, cfg.VideoBitRate = cfg.Layers[0].Width, cfg.Layers[0].Height, cfg.Layers[0].VideoBitRate
+	f := &Feed{
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "feed"),
+		slot:      compositor.NewSlot("feed"),
+		track:     mixer.NewTrack("feed", mixer.TrackConfig{Prebuffer: 40 * time.Millisecond}),
+		video:     video,
+		audio:     audio,
+		keyframes: make([]atomic.Bool, len(cfg.Layers)),
+	}
+	var encs []*layerEncoder
+	free := func() {
+		for _, e := range encs {
+			e.free()
+		}
+	}
+	for _, l := range cfg.Layers {
+		e, err := newLayerEncoder(cfg.FPS, l)
+		if err != nil {
+			free()
+			return nil, err
+		}
+		encs = append(encs, e)
 	}
 	aenc, err := openOpus(cfg)
 	if err != nil {
-		venc.Free()
+		free()
 		return nil, err
 	}
-	f.videoRate.Store(int64(cfg.VideoBitRate))
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.wg.Add(2)
-	go f.runVideo(venc)
+	go f.runVideo(encs)
 	go f.runAudio(aenc)
 	return f, nil
 }
 
-func openVP8(cfg Config) (*astiav.CodecContext, error) {
+// layerEncoder is one layer's VP8 encoder and the picture it is fed,
+// scaled to its size; the video goroutine owns it.
+type layerEncoder struct {
+	cc     *astiav.CodecContext
+	frame  *astiav.Frame
+	canvas *image.YCbCr
+	scaler shim.Scaler
+}
+
+func newLayerEncoder(fps int, l Layer) (*layerEncoder, error) {
+	cc, err := openVP8(fps, l)
+	if err != nil {
+		return nil, err
+	}
+	frame := astiav.AllocFrame()
+	frame.SetWidth(l.Width)
+	frame.SetHeight(l.Height)
+	frame.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := frame.AllocBuffer(0); err != nil {
+		frame.Free()
+		cc.Free()
+		return nil, fmt.Errorf("feed: %dx%d frame: %w", l.Width, l.Height, err)
+	}
+	return &layerEncoder{cc: cc, frame: frame, canvas: shim.NewCanvas(l.Width, l.Height)}, nil
+}
+
+func (e *layerEncoder) free() {
+	e.scaler.Close()
+	e.frame.Free()
+	e.cc.Free()
+}
+
+func openVP8(fps int, l Layer) (*astiav.CodecContext, error) {
 	c := astiav.FindEncoderByName("libvpx")
 	if c == nil {
 		return nil, errors.New("feed: FFmpeg has no libvpx (VP8) encoder")
 	}
 	cc := astiav.AllocCodecContext(c)
-	cc.SetWidth(cfg.Width)
-	cc.SetHeight(cfg.Height)
+	cc.SetWidth(l.Width)
+	cc.SetHeight(l.Height)
 	cc.SetPixelFormat(astiav.PixelFormatYuv420P)
-	cc.SetTimeBase(astiav.NewRational(1, cfg.FPS))
-	cc.SetFramerate(astiav.NewRational(cfg.FPS, 1))
-	cc.SetBitRate(int64(cfg.VideoBitRate))
-	cc.SetGopSize(cfg.FPS * 4) // guests ask for keyframes when they need them
+	cc.SetTimeBase(astiav.NewRational(1, fps))
+	cc.SetFramerate(astiav.NewRational(fps, 1))
+	cc.SetBitRate(int64(l.VideoBitRate))
+	cc.SetGopSize(fps * 4) // guests ask for keyframes when they need them
 	cc.SetThreadCount(1)
 	d := astiav.NewDictionary()
 	defer d.Free()
@@ -128,13 +187,13 @@ func openVP8(cfg Config) (*astiav.CodecContext, error) {
 		"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
 		// Lossy networks: each frame decodable without the one before it
 		// was whole (RFC 7741's partition recovery), and a steady rate.
-		"error-resilient": "1", "maxrate": strconv.Itoa(cfg.VideoBitRate), "bufsize": strconv.Itoa(cfg.VideoBitRate / 2),
+		"error-resilient": "1", "maxrate": strconv.Itoa(l.VideoBitRate), "bufsize": strconv.Itoa(l.VideoBitRate / 2),
 	} {
 		d.Set(k, v, 0)
 	}
 	if err := cc.Open(c, d); err != nil {
 		cc.Free()
-		return nil, fmt.Errorf("feed: open VP8 encoder: %w", err)
+		return nil, fmt.Errorf("feed: open VP8 encoder %dx%d: %w", l.Width, l.Height, err)
 	}
 	return cc, nil
 }
@@ -173,40 +232,32 @@ func (f *Feed) WriteAudio(pcm []float32, rate, channels int) error {
 	return f.track.Write(pcm, rate, channels)
 }
 
-// RequestKeyframe makes the next video frame a keyframe: a guest joined or
-// lost packets.
-func (f *Feed) RequestKeyframe() { f.keyframe.Store(true) }
-
-// SetVideoBitRate changes the video's bit rate from the next picture on,
-// which is then a keyframe (the encoder is opened anew: FFmpeg's libvpx
-// wrapper takes no new rate while it runs). Between 50 kb/s and the
-// Config's VideoBitRate; call it seldom (the studio does, at most every
-// few seconds, and only for a change that matters).
-func (f *Feed) SetVideoBitRate(bps int) {
-	f.videoRate.Store(int64(min(max(bps, 50_000), f.cfg.VideoBitRate)))
+// RequestKeyframe makes the next video frame of every layer a keyframe:
+// a guest joined or lost packets.
+func (f *Feed) RequestKeyframe() {
+	for i := range f.keyframes {
+		f.keyframes[i].Store(true)
+	}
 }
 
-// VideoBitRate is the rate the video is encoded at now, bits/s.
-func (f *Feed) VideoBitRate() int { return int(f.videoRate.Load()) }
-
-func (f *Feed) runVideo(cc *astiav.CodecContext) {
-	defer f.wg.Done()
-	defer func() { cc.Free() }() // the encoder of the moment
-	rate := int64(f.cfg.VideoBitRate)
-	frame := astiav.AllocFrame()
-	defer frame.Free()
-	frame.SetWidth(f.cfg.Width)
-	frame.SetHeight(f.cfg.Height)
-	frame.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := frame.AllocBuffer(0); err != nil {
-		f.log.Error("feed frame", "err", err)
-		return
+// RequestLayerKeyframe makes the next frame of layer i a keyframe: a guest
+// receiving that layer lost packets, or is to be moved onto it. The other
+// layers go on without one (a keyframe costs several frames' bits).
+func (f *Feed) RequestLayerKeyframe(i int) {
+	if i >= 0 && i < len(f.keyframes) {
+		f.keyframes[i].Store(true)
 	}
+}
+
+func (f *Feed) runVideo(encs []*layerEncoder) {
+	defer f.wg.Done()
+	defer func() {
+		for _, e := range encs {
+			e.free()
+		}
+	}()
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
-	canvas := shim.NewCanvas(f.cfg.Width, f.cfg.Height)
-	var scaler shim.Scaler
-	defer scaler.Close()
 	tick := time.NewTicker(time.Second / time.Duration(f.cfg.FPS))
 	defer tick.Stop()
 	interval := time.Second / time.Duration(f.cfg.FPS)
@@ -220,7 +271,7 @@ func (f *Feed) runVideo(cc *astiav.CodecContext) {
 		if !f.active() {
 			// Nobody to send it to (no guest yet): rest, and start again
 			// on a keyframe.
-			f.keyframe.Store(true)
+			f.RequestKeyframe()
 			continue
 		}
 		// Only a new picture is worth encoding (a stalled camera costs
@@ -234,36 +285,28 @@ func (f *Feed) runVideo(cc *astiav.CodecContext) {
 		if p == nil {
 			continue
 		}
-		err := scaler.Scale(&p.YCbCr, canvas, canvas.Rect)
-		p.Release()
-		if err == nil {
-			err = shim.CopyImage(frame, canvas)
-		}
-		if err != nil {
-			f.log.Warn("feed picture", "err", err)
-			continue
-		}
-		if want := f.videoRate.Load(); want != rate {
-			cfg := f.cfg
-			cfg.VideoBitRate = int(want)
-			if next, err := openVP8(cfg); err != nil {
-				f.log.Warn("feed VP8 at a new bit rate", "bps", want, "err", err)
-			} else {
-				cc.Free()
-				cc = next
-				f.keyframe.Store(true)
+		for i, e := range encs {
+			// Each layer is scaled from the source picture, not from the
+			// layer above: one swscale pass each, and no blur added twice.
+			err := e.scaler.Scale(&p.YCbCr, e.canvas, e.canvas.Rect)
+			if err == nil {
+				err = shim.CopyImage(e.frame, e.canvas)
 			}
-			rate = want // tried once per change
+			if err != nil {
+				f.log.Warn("feed picture", "layer", i, "err", err)
+				continue
+			}
+			e.frame.SetPts(n)
+			e.frame.SetPictureType(astiav.PictureTypeNone)
+			if f.keyframes[i].Swap(false) {
+				e.frame.SetPictureType(astiav.PictureTypeI)
+			}
+			if err := encode(e.cc, e.frame, pkt, func(b []byte) { f.video(Sample{Data: b, Duration: interval, Layer: i}) }); err != nil {
+				f.log.Warn("feed VP8", "layer", i, "err", err)
+			}
 		}
-		frame.SetPts(n)
+		p.Release()
 		n++
-		frame.SetPictureType(astiav.PictureTypeNone)
-		if f.keyframe.Swap(false) {
-			frame.SetPictureType(astiav.PictureTypeI)
-		}
-		if err := encode(cc, frame, pkt, func(b []byte) { f.video(Sample{Data: b, Duration: interval}) }); err != nil {
-			f.log.Warn("feed VP8", "err", err)
-		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
 	"greenroom/encode/feed"
+	"greenroom/encode/keyframe"
 	"greenroom/encode/testpattern"
 )
 
@@ -167,44 +168,94 @@ func TestFeedRestsWithoutReceivers(t *testing.T) {
 	}
 }
 
-// A feed told to send less (its guests' downlinks are short) encodes a
-// keyframe at the new rate and sends about that much from then on.
-func TestFeedFollowsItsBitRate(t *testing.T) {
+// The conference layers: the studio's default (studio.HostFeedLayers).
+var layers = []feed.Layer{{Width: 640, Height: 360, VideoBitRate: 800_000}, {Width: 320, Height: 180, VideoBitRate: 200_000}}
+
+// A feed in two layers encodes each picture at both sizes, each near its
+// own bit rate; a keyframe asked of one layer comes on that layer only.
+func TestFeedEncodesInLayers(t *testing.T) {
 	var mu sync.Mutex
-	var bytes int
-	var keys int
-	f, err := feed.New(feed.Config{VideoBitRate: 800_000}, func(s feed.Sample) {
+	bytes, keys := make([]int, 2), make([]int, 2)
+	size := make([][2]int, 2)
+	f, err := feed.New(feed.Config{Layers: layers}, func(s feed.Sample) {
 		mu.Lock()
 		defer mu.Unlock()
-		bytes += len(s.Data)
-		if s.Data[0]&1 == 0 {
-			keys++
+		bytes[s.Layer] += len(s.Data)
+		if key, w, h := keyframe.VP8Frame(s.Data); key {
+			keys[s.Layer]++
+			size[s.Layer] = [2]int{w, h}
 		}
 	}, func(feed.Sample) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	pat, _ := testpattern.New(640, 360, 30)
-	rate := func(d time.Duration) (bps, keyframes int) {
-		mu.Lock()
-		bytes, keys = 0, 0
-		mu.Unlock()
+	pat, _ := testpattern.New(1280, 720, 30)
+	play := func(from, to int64) {
 		start := time.Now()
-		for n := int64(0); time.Since(start) < d; n++ {
+		for n := from; n < to; n++ {
 			f.WriteVideo(pat.Frame(n))
-			time.Sleep(time.Until(start.Add(time.Duration(n+1) * time.Second / 30)))
+			time.Sleep(time.Until(start.Add(time.Duration(n-from+1) * time.Second / 30)))
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		return int(float64(bytes*8) / d.Seconds()), keys
 	}
-	rate(time.Second) // the first keyframe and the rate control settle
-	high, _ := rate(2 * time.Second)
-	f.SetVideoBitRate(150_000)
-	low, keys := rate(2 * time.Second)
-	t.Logf("at 800 kb/s: %d kb/s; told 150 kb/s: %d kb/s (%d keyframes)", high/1000, low/1000, keys)
-	if f.VideoBitRate() != 150_000 || low > 250_000 || low > high/2 || keys < 1 {
-		t.Errorf("told 150 kb/s: sends %d b/s (was %d) with %d keyframes", low, high, keys)
+	play(0, 30) // the first keyframes and the rate control settle
+	mu.Lock()
+	clear(bytes)
+	clear(keys)
+	mu.Unlock()
+	play(30, 60)
+	f.RequestLayerKeyframe(1)
+	play(60, 90)
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("over 2 s: 640x360 at %d kb/s, 320x180 at %d kb/s; keyframes %v", bytes[0]*8/2000, bytes[1]*8/2000, keys)
+	if size[0] != [2]int{640, 360} || size[1] != [2]int{320, 180} {
+		t.Errorf("keyframes of %v, want 640x360 and 320x180", size)
+	}
+	// Each layer near its own rate (libvpx overshoots by a few percent
+	// over 2 s), the low one a fraction of the top.
+	if hi, lo := bytes[0]*8/2, bytes[1]*8/2; hi > 1_000_000 || lo > 250_000 || lo > hi/2 || lo == 0 {
+		t.Errorf("sent %d and %d b/s, want about 800 and 200 kb/s, the low layer under half the top", hi, lo)
+	}
+	if keys[0] != 0 || keys[1] != 1 {
+		t.Errorf("keyframes per layer after asking one of the low layer: %v, want [0 1]", keys)
+	}
+}
+
+// BenchmarkFeedLayers is the video goroutine's cost per picture (scale and
+// VP8 encode) of the top layer alone and of both conference layers: what
+// the second layer adds to the host's CPU.
+func BenchmarkFeedLayers(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		layers []feed.Layer
+	}{{"640x360", layers[:1]}, {"640x360+320x180", layers}} {
+		b.Run(bc.name, func(b *testing.B) {
+			done := make(chan struct{}, 1)
+			f, err := feed.New(feed.Config{Layers: bc.layers, FPS: 10_000}, func(s feed.Sample) {
+				if s.Layer == len(bc.layers)-1 {
+					select {
+					case done <- struct{}{}:
+					default:
+					}
+				}
+			}, func(feed.Sample) {})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			pat, _ := testpattern.New(1280, 720, 30)
+			frames := make([]*compositor.Frame, 30)
+			for i := range frames {
+				frames[i] = pat.Frame(int64(i))
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p := frames[i%len(frames)]
+				p.Retain()
+				f.WriteVideo(p)
+				<-done
+			}
+		})
 	}
 }

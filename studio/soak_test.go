@@ -40,8 +40,13 @@ import (
 // fails past soakMaxRSS and soakMaxDropShare of the frames, where a
 // busy machine no longer explains it.
 const (
-	soakTargetRSS    = 0.10
-	soakMaxRSS       = 0.50
+	soakTargetRSS = 0.10
+	// 0.50 until the growth outside Go was found (glibc's moving mmap
+	// threshold stranding each replaced x264 encoder in a malloc arena,
+	// +16 to +23 % in 3 minutes; shim.MmapThreshold); two 3-minute runs
+	// since, at load 10 to 16: -2.1 % and -0.9 %. 0.15 fails that leak
+	// again and leaves a busy machine room.
+	soakMaxRSS       = 0.15
 	soakMaxDropShare = 0.01
 	soakFPS          = 30 // startShow's program
 )
@@ -149,11 +154,11 @@ func TestSoak(t *testing.T) {
 		wall.Round(time.Second), churns, p.Duration, wall.Seconds(), last.report(first))
 
 	// The targets are RSS growth under 10 % and no frame
-	// dropped. Not met yet (README, Reliability): RSS outside Go's heap
-	// grew 15–25 MB a minute in some runs, and a loaded box drops frames
-	// at x264's slowest. The test logs them against the targets and fails
-	// where the growth or the drops mean a leak or a stalled pipeline
-	// rather than a busy machine.
+	// dropped. The RSS one holds since shim.MmapThreshold (README,
+	// Reliability); a loaded box still drops frames at x264's slowest.
+	// The test logs both against the targets and fails where the growth
+	// or the drops mean a leak or a stalled pipeline rather than a busy
+	// machine.
 	grow := float64(last.rss)/float64(first.rss) - 1
 	if grow >= soakTargetRSS {
 		t.Logf("soak: RSS grew %.1f %% after warm-up (%d → %d MB): over the issue's target of %.0f %%",

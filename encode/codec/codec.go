@@ -15,6 +15,9 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"greenroom/encode/clock"
+	// For its init: glibc's mmap threshold pinned, so a closed encoder's
+	// buffers go back to the OS (shim.MmapThreshold).
+	_ "greenroom/encode/shim"
 	"greenroom/encode/stream"
 )
 

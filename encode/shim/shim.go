@@ -8,6 +8,8 @@
 //   - CopyImage / CopyPlanarFloat: write pixels or samples into an
 //     astiav.Frame (astiav's FrameData only reads).
 //   - Resampler: libswresample, which astiav v0.16.0 lacks entirely.
+//   - MmapThreshold: glibc's malloc tuned at start for the C libraries'
+//     big buffers (malloc.go).
 //
 // Everything here takes Go memory that holds no Go pointers, as cgo's
 // pointer-passing rules require, and keeps no reference to it after return.

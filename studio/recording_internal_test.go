@@ -11,24 +11,39 @@ import (
 // next at their RTP time from there (not the network's jitter), across
 // RTP's wrap; a frame that strays more than a second from when it came (a
 // pause the sender's clock stood still over, a restarted clock) is placed
-// anew, so a gap stays a gap.
+// anew, so a gap stays a gap. Once the sender reported, a frame goes
+// where its sender's clock says (sr), unless that is more than a second
+// from when it came (RTP times renumbered at a simulcast layer switch).
 func TestRecTrackShowTime(t *testing.T) {
 	ms := time.Millisecond
+	const none = -time.Hour // not reported
 	for _, c := range []struct {
 		name string
 		ts   []uint32        // RTP, 90 kHz
 		now  []time.Duration // when each came, show time
+		sr   []time.Duration // by the sender's clock; nil: no reports
 		want []time.Duration
 	}{
-		{"paced by RTP", []uint32{1000, 4000, 7000}, []time.Duration{500 * ms, 560 * ms, 570 * ms}, []time.Duration{500 * ms, 533333333, 566666666}},
-		{"wraps", []uint32{0xffffff00, 9000 - 0x100}, []time.Duration{ms, 101 * ms}, []time.Duration{ms, 101 * ms}},
-		{"clock stood still over a pause", []uint32{9000, 9000 + 3000}, []time.Duration{0, 5 * time.Second}, []time.Duration{0, 5 * time.Second}},
-		{"before the show", []uint32{9000}, []time.Duration{-40 * ms}, []time.Duration{0}},
+		{"paced by RTP", []uint32{1000, 4000, 7000}, []time.Duration{500 * ms, 560 * ms, 570 * ms}, nil, []time.Duration{500 * ms, 533333333, 566666666}},
+		{"wraps", []uint32{0xffffff00, 9000 - 0x100}, []time.Duration{ms, 101 * ms}, nil, []time.Duration{ms, 101 * ms}},
+		{"clock stood still over a pause", []uint32{9000, 9000 + 3000}, []time.Duration{0, 5 * time.Second}, nil, []time.Duration{0, 5 * time.Second}},
+		{"before the show", []uint32{9000}, []time.Duration{-40 * ms}, nil, []time.Duration{0}},
+		{"by the sender's clock", []uint32{1000, 4000, 7000}, []time.Duration{500 * ms, 560 * ms, 570 * ms},
+			[]time.Duration{440 * ms, 473 * ms, 507 * ms}, []time.Duration{440 * ms, 473 * ms, 507 * ms}},
+		{"reported from the second frame", []uint32{1000, 4000}, []time.Duration{500 * ms, 530 * ms},
+			[]time.Duration{none, 470 * ms}, []time.Duration{500 * ms, 470 * ms}},
+		{"renumbered: arrival anchors anew", []uint32{1000, 4000, 7000}, []time.Duration{2 * time.Second, 2033 * ms, 2066 * ms},
+			[]time.Duration{1980 * ms, 9 * time.Hour, 9 * time.Hour}, []time.Duration{1980 * ms, 2033 * ms, 2066333333}},
+		{"captured before the show", []uint32{1000}, []time.Duration{20 * ms}, []time.Duration{-30 * ms}, []time.Duration{0}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr := &recTrack{rate: 90000}
 			for i, ts := range c.ts {
-				if got := tr.showTime(ts, c.now[i]); got != c.want[i] {
+				sr, reported := none, false
+				if c.sr != nil && c.sr[i] != none {
+					sr, reported = c.sr[i], true
+				}
+				if got := tr.showTime(ts, c.now[i], sr, reported); got != c.want[i] {
 					t.Errorf("frame %d: at %v, want %v", i, got, c.want[i])
 				}
 			}

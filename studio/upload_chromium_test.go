@@ -1,7 +1,6 @@
 package studio_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,15 +86,7 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	if len(folders) != 1 {
 		t.Fatalf("folders %v", folders)
 	}
-	b, err := os.ReadFile(filepath.Join(folders[0], "show.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var show showJSON
-	if err := json.Unmarshal(b, &show); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("show.json:\n%s", b)
+	show, _ := readShow(t, folders[0])
 	starts := map[string]int64{}
 	for _, f := range show.Files {
 		if f.Role == "local" {

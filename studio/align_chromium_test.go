@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"greenroom/encode"
 	"greenroom/encode/mediatest"
-	"greenroom/studio"
 )
 
 // TestChromiumRecordingsAlign is issue #11's alignment test: a Chromium
@@ -24,14 +22,7 @@ import (
 // local recording, written by the browser, within −40…+100 ms.
 func TestChromiumRecordingsAlign(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
-	s, prog, _, page, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
-		studio.ProgramConfig{RecordFile: rec}, "Ann", fakeAVFlags(t))
-	if err := prog.SetLayout("solo"); err != nil {
-		t.Fatal(err)
-	}
-	if err := prog.Spotlight(id); err != nil {
-		t.Fatal(err)
-	}
+	s, page, id := flashingGuestSolo(t, rec)
 	s.SetLocalRecording(true)
 	time.Sleep(2 * time.Second) // past the browser's first seconds of ramp-up
 	if err := s.SetLive(true); err != nil {

@@ -26,14 +26,7 @@ import (
 // apart.
 func TestChromiumGuestLipSync(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
-	s, prog, _, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
-		studio.ProgramConfig{RecordFile: rec}, "Ann", fakeAVFlags(t))
-	if err := prog.SetLayout("solo"); err != nil {
-		t.Fatal(err)
-	}
-	if err := prog.Spotlight(id); err != nil {
-		t.Fatal(err)
-	}
+	s, _, _ := flashingGuestSolo(t, rec)
 	time.Sleep(3 * time.Second) // past the browser's first seconds of ramp-up
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
@@ -60,6 +53,23 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	if med < -0.040 || med > 0.060 {
 		t.Errorf("median A/V offset %+.0f ms (audio − video), want within −40…+60 ms", med*1000)
 	}
+}
+
+// flashingGuestSolo starts a 720p program recording to rec, its studio
+// and a Chromium guest called Ann whose camera flashes as her mic beeps
+// (fakeAV), alone in the program's solo layout; see
+// chromiumGuestInProgram.
+func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studiotest.Page, id string) {
+	t.Helper()
+	s, prog, _, page, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
+		studio.ProgramConfig{RecordFile: rec}, "Ann", fakeAVFlags(t))
+	if err := prog.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Spotlight(id); err != nil {
+		t.Fatal(err)
+	}
+	return s, page, id
 }
 
 // chromiumGuestInProgram starts a program of format cfg, a studio whose

@@ -1,11 +1,68 @@
 package studio
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"greenroom/encode/clock"
+	"greenroom/encode/iso"
+	"greenroom/encode/rtpframe"
+	"greenroom/encode/stream"
 )
+
+// TestRecTrackHold: a guest's frames wait for their sender's first
+// report, and all go once it came; without one they go after holdFor, or
+// at holdFrames; a track without a sender (the host's) never waits.
+func TestRecTrackHold(t *testing.T) {
+	ms := time.Millisecond
+	frame := func(at time.Duration) heldFrame {
+		return heldFrame{fr: rtpframe.Frame{Data: []byte{0xf8}, Timestamp: uint32(at / ms * 48), Key: true}, ssrc: 7, at: at}
+	}
+	for _, c := range []struct {
+		name   string
+		sender bool
+		report int             // frames before the report comes (-1: none)
+		at     []time.Duration // when each frame came
+		held   []int           // frames held after each
+	}{
+		{"report after two", true, 2, []time.Duration{0, 20 * ms, 40 * ms, 60 * ms}, []int{1, 2, 0, 0}},
+		{"no report: a second", true, -1, []time.Duration{0, 500 * ms, 999 * ms, time.Second}, []int{1, 2, 3, 0}},
+		{"no sender", false, -1, []time.Duration{0, 20 * ms}, []int{0, 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := iso.New(iso.Config{Dir: t.TempDir(), Stem: "x", Logger: slog.Default()})
+			defer w.Close()
+			r := &showRecording{clock: clock.New()}
+			tr := &recTrack{kind: stream.Audio, mime: "audio/opus", rate: 48000}
+			if c.sender {
+				tr.sender = clock.NewSender()
+			}
+			for i, at := range c.at {
+				if i == c.report {
+					tr.sender.Report(7, 1<<32, 0, time.Now())
+				}
+				r.hold(&recFile{w: w}, tr, frame(at))
+				if len(tr.held) != c.held[i] {
+					t.Errorf("after frame %d: %d held, want %d", i, len(tr.held), c.held[i])
+				}
+			}
+		})
+	}
+	// However fast they come, no more than holdFrames wait.
+	w := iso.New(iso.Config{Dir: t.TempDir(), Stem: "x", Logger: slog.Default()})
+	defer w.Close()
+	r := &showRecording{clock: clock.New()}
+	tr := &recTrack{kind: stream.Audio, mime: "audio/opus", rate: 48000, sender: clock.NewSender()}
+	for range holdFrames + 1 {
+		r.hold(&recFile{w: w}, tr, frame(0))
+	}
+	if len(tr.held) != 0 || !tr.decided {
+		t.Errorf("%d frames held after holdFrames + 1", len(tr.held))
+	}
+}
 
 // TestRecTrackShowTime: a track's first frame is placed when it came, the
 // next at their RTP time from there (not the network's jitter), across

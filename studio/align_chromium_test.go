@@ -65,7 +65,7 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 		// EBU R37: sound at most 40 ms early, 60 ms late. Not for the
 		// local recording, which is the browser's own: Chromium's
 		// MediaRecorder stamps the sound later than the picture
-		// (measured +69…+73 ms, where the same guest's RTP had +27…+33).
+		// (measured +62…+73 ms, where the same guest's RTP had +21…+33).
 		late := 0.060
 		if role == "local" {
 			late = 0.100
@@ -79,8 +79,8 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 			flashes[role] = append(flashes[role], f+offset)
 		}
 	}
-	// The ISO file within a frame of the program (measured −7 ms). The
-	// local recording within 3 frames (measured −46…−52 ms): its start on
+	// The ISO file within a frame of the program (measured −24…+9 ms). The
+	// local recording within 3 frames (measured −75…+12 ms): its start on
 	// the timeline is good to a request's one-way latency (a few ms
 	// here), but MediaRecorder stamps a picture when it reaches the
 	// recorder, about 50 ms after capture, where the program shows it

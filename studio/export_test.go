@@ -6,6 +6,10 @@ import (
 	"greenroom/encode/clock"
 )
 
+// ProgramDelay is how long after a guest captured a frame their file has
+// it (recording.go).
+const ProgramDelay = programDelay
+
 // AttachTestScene gives s a scene to arrange without a Program (which
 // needs the encoder): the control API's /api/scene then decodes and
 // applies bodies as it does with one. For the fuzz and flood tests.

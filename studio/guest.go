@@ -18,6 +18,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"greenroom/encode/clock"
 	"greenroom/studio/signal"
 )
 
@@ -150,6 +151,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		poke:   make(chan struct{}, 1),
 		attach: make(chan attachment),
 		simul:  make(map[*webrtc.RTPReceiver]*pubTrack),
+		sender: clock.NewSender(),
 	}
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
 	p, key, resumed, err := s.admit(join, g, retired)
@@ -253,6 +255,10 @@ type guest struct {
 	orphaned  atomic.Bool
 
 	life goroutines // reader, writer, track forwarders, RTCP readers, sink feeders
+
+	// sender maps the guest's RTP times to the studio's clock through its
+	// sender reports (the RTCP readers feed it; the recording reads it).
+	sender *clock.Sender
 
 	// iceServers are the STUN/TURN servers the guest was told in
 	// "welcome", for our side of its connection too; set before run.
@@ -681,8 +687,9 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 	// receiver's RTCP reader: unread, our receiver reports carried no
 	// LSR/DLSR, and the guest's browser had no round-trip time for what
 	// it sends us, so its retransmissions were timed blind (issue #10).
+	// They also put the guest's files on the show's timeline (issue #11).
 	rid := remote.RID()
-	g.life.spawn(func() { drainReceiverRTCP(recv, rid) })
+	g.life.spawn(func() { drainReceiverRTCP(recv, rid, g.sender) })
 	if rid != "" {
 		g.onLayer(pc, remote, recv, screen)
 		return

@@ -26,14 +26,7 @@ import (
 // apart.
 func TestChromiumGuestLipSync(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
-	s, prog, _, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
-		studio.ProgramConfig{RecordFile: rec}, "Ann", fakeAVFlags(t))
-	if err := prog.SetLayout("solo"); err != nil {
-		t.Fatal(err)
-	}
-	if err := prog.Spotlight(id); err != nil {
-		t.Fatal(err)
-	}
+	s, _, _ := flashingGuestSolo(t, rec)
 	time.Sleep(3 * time.Second) // past the browser's first seconds of ramp-up
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
@@ -44,41 +37,14 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	}
 	keepRecording(rec, "lipsync.mp4")
 
-	// A flash is a white frame and then a grey one (see fakeAV): a guest's
-	// 30 fps on the program's 30 fps ticks now and then loses a frame to
-	// jitter, and a flash of one frame would go with it. Where the white
-	// frame was lost, the grey one tells when it was, a frame before.
-	white := mediatest.FlashTimes(t, rec, 200)
-	bright := mediatest.FlashTimes(t, rec, 110) // white and grey
+	starts := flashStarts(t, rec)
 	beeps := mediatest.ToneOnsets(t, rec, 500*time.Millisecond)
-	var starts []float64
-	for i, f := range bright {
-		if i > 0 && f-bright[i-1] < 0.5 {
-			continue // the same flash
-		}
-		if !slices.Contains(white, f) {
-			f -= 1.0 / 30 // the grey frame: the white one was lost
-		}
-		starts = append(starts, f)
-	}
-	var offsets []float64 // beep minus flash, seconds
-	for _, f := range starts {
-		best := 1.0
-		for _, a := range beeps {
-			if d := a - f; abs(d) < abs(best) {
-				best = d
-			}
-		}
-		if abs(best) < 0.5 {
-			offsets = append(offsets, best)
-		}
-	}
+	offsets := nearest(starts, beeps)
 	t.Logf("flashes %v\nbeeps %v\noffsets (audio − video) %v", starts, beeps, offsets)
 	if len(offsets) < 6 {
 		t.Fatalf("found %d flash/beep pairs in 10 s, want ≥ 6", len(offsets))
 	}
-	slices.Sort(offsets)
-	med := offsets[len(offsets)/2]
+	med := median(offsets)
 	// EBU R37's tolerance for a broadcast: sound at most 40 ms early or
 	// 60 ms late. Measured: within 5 ms either way on an idle machine
 	// (the guest's pictures wait 50 ms for their sound: guestVideoDelay);
@@ -87,6 +53,23 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	if med < -0.040 || med > 0.060 {
 		t.Errorf("median A/V offset %+.0f ms (audio − video), want within −40…+60 ms", med*1000)
 	}
+}
+
+// flashingGuestSolo starts a 720p program recording to rec, its studio
+// and a Chromium guest called Ann whose camera flashes as her mic beeps
+// (fakeAV), alone in the program's solo layout; see
+// chromiumGuestInProgram.
+func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studiotest.Page, id string) {
+	t.Helper()
+	s, prog, _, page, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
+		studio.ProgramConfig{RecordFile: rec}, "Ann", fakeAVFlags(t))
+	if err := prog.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Spotlight(id); err != nil {
+		t.Fatal(err)
+	}
+	return s, page, id
 }
 
 // chromiumGuestInProgram starts a program of format cfg, a studio whose
@@ -135,6 +118,57 @@ func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.Program
 	}
 	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
 	return s, prog, pipe, page, id
+}
+
+// flashStarts is when fakeAV's flashes start in the file at path, on its
+// own timeline, in seconds. A flash is a white frame and then a grey one
+// (see fakeAV): a guest's 30 fps on the program's 30 fps ticks now and
+// then loses a frame to jitter, and a flash of one frame would go with
+// it. Where the white frame was lost, the grey one tells when it was, a
+// frame before.
+func flashStarts(t *testing.T, path string) []float64 {
+	t.Helper()
+	white := mediatest.FlashTimes(t, path, 200)
+	bright := mediatest.FlashTimes(t, path, 110) // white and grey
+	var starts []float64
+	for i, f := range bright {
+		if i > 0 && f-bright[i-1] < 0.5 {
+			continue // the same flash
+		}
+		if !slices.Contains(white, f) {
+			f -= 1.0 / 30 // the grey frame: the white one was lost
+		}
+		starts = append(starts, f)
+	}
+	return starts
+}
+
+// nearest pairs each of times with the nearest of others within half a
+// second (fakeAV's events are a second apart) and returns other − time
+// of each pair, in seconds.
+func nearest(times, others []float64) []float64 {
+	var d []float64
+	for _, f := range times {
+		best := 1.0
+		for _, a := range others {
+			if x := a - f; abs(x) < abs(best) {
+				best = x
+			}
+		}
+		if abs(best) < 0.5 {
+			d = append(d, best)
+		}
+	}
+	return d
+}
+
+// median is the middle of x (sorted in place), 0 for none.
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	slices.Sort(x)
+	return x[len(x)/2]
 }
 
 func abs(x float64) float64 {

@@ -101,12 +101,20 @@ type recFile struct {
 	keyed   atomic.Bool          // the host's feed: a keyframe came
 }
 
-// recTrack maps one track's frames onto the show's timeline: its first
-// frame is placed at the show time it arrived, and the frames after it at
-// their RTP time from there (the sender's pace, not the network's
-// jitter). One that strays from its arrival time by more than
-// reanchorAfter (a sender whose clock restarted, or stood still over a
-// pause) is placed anew: gaps stay gaps.
+// recTrack maps one track's frames onto the show's timeline. A guest's
+// track is placed by its sender's clock (clock.Sender, from its RTCP
+// sender reports): a frame goes where the guest captured it, so one
+// person's camera and mic line up with each other and with the program
+// however differently the network delayed them. Until the sender's first
+// report (Chromium's come within a second), frames are held, up to
+// holdFor or holdFrames, then placed by arrival: the first frame at the
+// show time it arrived, the frames after it at their RTP time from there
+// (the sender's pace, not the network's jitter). Arrival placement is
+// also what a track without reports gets (the host's), and a frame whose
+// mapped time strays from its arrival by more than reanchorAfter (RTP
+// times renumbered at a simulcast layer switch, a sender whose clock
+// restarted): one that strays from its arrival anchor by as much is
+// placed anew, so gaps stay gaps.
 type recTrack struct {
 	asm     *rtpframe.Assembler
 	kind    stream.Kind
@@ -117,7 +125,34 @@ type recTrack struct {
 	base    uint32
 	baseAt  time.Duration
 	waitKey bool
+	sender  *clock.Sender // nil: placed by arrival
+	held    []heldFrame   // before the sender's first report
+	decided bool          // held no more: a report came, or the wait ended
 }
+
+// heldFrame is a frame waiting for its sender's first report.
+type heldFrame struct {
+	fr   rtpframe.Frame
+	ssrc uint32
+	at   time.Duration // the show time it arrived
+}
+
+// programDelay is how long after a guest captured a picture or a sound the
+// program shows or plays it, with the guest on a LAN: their encoder and
+// the network (about 15 ms), the program's 50 ms picture wait
+// (guestVideoDelay) or the mixer's 60 ms buffer, decoding and the next
+// tick. Measured 88 ms (picture) and 100 ms (sound) with a Chromium guest
+// (TestChromiumRecordingsAlign). A guest's file is placed that long
+// after their sender's clock says they captured it, so that on an
+// editor's timeline it lines up with the program, which still places by
+// arrival: a guest far away is late in the program by their network's
+// delay, and not in their file.
+const programDelay = 94 * time.Millisecond
+
+const (
+	holdFor    = time.Second
+	holdFrames = 256 // 1 s of 30 fps video or 50 Opus packets a second, with room
+)
 
 const reanchorAfter = time.Second
 
@@ -239,7 +274,7 @@ func (r *showRecording) writeRTP(t TrackInfo, pkt *rtp.Packet) {
 			r.mu.Unlock()
 			return // the program says so too (decode)
 		}
-		tr = &recTrack{asm: asm, kind: kind, mime: t.MimeType, rate: t.ClockRate, waitKey: kind == stream.Video}
+		tr = &recTrack{asm: asm, kind: kind, mime: t.MimeType, rate: t.ClockRate, waitKey: kind == stream.Video, sender: t.Sender}
 		f.tracks[t.TrackID] = tr
 	}
 	r.mu.Unlock()
@@ -253,15 +288,57 @@ func (r *showRecording) writeRTP(t TrackInfo, pkt *rtp.Packet) {
 			continue
 		}
 		tr.waitKey = false
-		at := tr.showTime(fr.Timestamp, r.now())
-		f.w.Write(tr.mime, &stream.Packet{Kind: tr.kind, Data: fr.Data, PTS: at, DTS: at, Key: fr.Key})
+		r.hold(f, tr, heldFrame{fr: fr, ssrc: pkt.SSRC, at: r.now()})
 	}
 	clear(tr.frames)
 }
 
+// hold writes frame h of track tr to f, once its sender's first report
+// came, or holdFor after the first frame held (holdFrames at most): then
+// with every frame held before it.
+func (r *showRecording) hold(f *recFile, tr *recTrack, h heldFrame) {
+	if !tr.decided && tr.sender != nil {
+		_, reported := tr.sender.Wall(h.ssrc, h.fr.Timestamp, tr.rate)
+		if !reported && len(tr.held) < holdFrames && (len(tr.held) == 0 || h.at-tr.held[0].at < holdFor) {
+			tr.held = append(tr.held, h)
+			return
+		}
+	}
+	tr.decided = true
+	r.flushHeld(f, tr)
+	r.place(f, tr, h)
+}
+
+// flushHeld writes the frames tr holds.
+func (r *showRecording) flushHeld(f *recFile, tr *recTrack) {
+	for _, h := range tr.held {
+		r.place(f, tr, h)
+	}
+	clear(tr.held)
+	tr.held = tr.held[:0]
+}
+
+// place writes frame h of track tr to f at its show time.
+func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
+	mapped, ok := time.Duration(0), false
+	if tr.sender != nil {
+		var wall time.Time
+		if wall, ok = tr.sender.Wall(h.ssrc, h.fr.Timestamp, tr.rate); ok {
+			mapped = r.clock.Of(wall) - r.origin + programDelay
+		}
+	}
+	at := tr.showTime(h.fr.Timestamp, h.at, mapped, ok)
+	f.w.Write(tr.mime, &stream.Packet{Kind: tr.kind, Data: h.fr.Data, PTS: at, DTS: at, Key: h.fr.Key})
+}
+
 // showTime places RTP time ts of the track on the show's timeline, now
-// being the show time it arrived.
-func (tr *recTrack) showTime(ts uint32, now time.Duration) time.Duration {
+// being the show time it arrived and mapped its time by the sender's
+// clock if reported. Nothing goes before the show's start.
+func (tr *recTrack) showTime(ts uint32, now, mapped time.Duration, reported bool) time.Duration {
+	if reported && mapped-now <= reanchorAfter && mapped-now >= -reanchorAfter {
+		tr.based = false // should the mapping fail, arrival anchors anew
+		return max(mapped, 0)
+	}
 	if tr.based {
 		at := tr.baseAt + time.Duration(int32(ts-tr.base))*time.Second/time.Duration(tr.rate)
 		if d := at - now; d <= reanchorAfter && d >= -reanchorAfter {
@@ -314,6 +391,9 @@ func (r *showRecording) endTrack(t TrackInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if f := r.files[inputName(t)]; f != nil {
+		if tr := f.tracks[t.TrackID]; tr != nil {
+			r.flushHeld(f, tr) // a track that ended within its first second
+		}
 		delete(f.tracks, t.TrackID)
 	}
 }

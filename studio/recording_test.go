@@ -32,6 +32,20 @@ type showJSON struct {
 	} `json:"layouts"`
 }
 
+// readShow reads folder's show.json, and logs it; b is as it was read.
+func readShow(t *testing.T, folder string) (show showJSON, b []byte) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(folder, "show.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &show); err != nil {
+		t.Fatalf("show.json: %v\n%s", err, b)
+	}
+	t.Logf("show.json:\n%s", b)
+	return show, b
+}
+
 // TestShowFolder is issue #11's first slice: a show with the test-pattern
 // host and two pion guests, one of whom joins 3 s in sharing his screen,
 // live for about 8 s. Its folder holds the program, a file per person with
@@ -105,15 +119,7 @@ func TestShowFolder(t *testing.T) {
 	if _, err := time.Parse("2006-01-02 15.04", strings.TrimSuffix(filepath.Base(folder), " Ask_ me_anything")); err != nil {
 		t.Errorf("folder %q: %v", filepath.Base(folder), err)
 	}
-	b, err = os.ReadFile(filepath.Join(folder, "show.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var show showJSON
-	if err := json.Unmarshal(b, &show); err != nil {
-		t.Fatalf("show.json: %v\n%s", err, b)
-	}
-	t.Logf("show.json:\n%s", b)
+	show, b := readShow(t, folder)
 	if _, err := time.Parse(time.RFC3339, show.Start); err != nil || show.Title != "Ask: me/anything" || show.Program != "program.mp4" {
 		t.Errorf("show.json: title %q, start %q (%v), program %q", show.Title, show.Start, err, show.Program)
 	}
@@ -150,7 +156,9 @@ func TestShowFolder(t *testing.T) {
 		if math.Abs(p.StartTime-float64(f.StartMS)/1000) > 0.05 {
 			t.Errorf("%s starts at %.3f s, show.json says %d ms", f.File, p.StartTime, f.StartMS)
 		}
-		d := time.Duration(f.StartMS)*time.Millisecond - bobCame
+		// A guest's file has their frames where the program has them:
+		// ProgramDelay after they were captured.
+		d := time.Duration(f.StartMS)*time.Millisecond - bobCame - studio.ProgramDelay
 		switch {
 		case f.Name == "Bob" && d.Abs() > 150*time.Millisecond:
 			t.Errorf("Bob's file starts at %d ms, he came at %v: %v off", f.StartMS, bobCame.Round(time.Millisecond), d)

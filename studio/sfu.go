@@ -20,6 +20,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"greenroom/encode/clock"
 )
 
 // TrackInfo describes one published track for a Sink.
@@ -35,6 +37,9 @@ type TrackInfo struct {
 	MimeType  string // e.g. "video/VP8", "audio/opus"
 	ClockRate uint32
 	Channels  uint16
+	// Sender maps the track's RTP times (by SSRC) to the studio's clock
+	// through its sender's RTCP sender reports; nil for the host's.
+	Sender *clock.Sender
 }
 
 // Sink receives the RTP of every guest's camera and mic, on stage or in the
@@ -554,6 +559,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 		MimeType:      c.MimeType,
 		ClockRate:     c.ClockRate,
 		Channels:      c.Channels,
+		Sender:        session.sender,
 	}
 	// The stream ID is the participant ID: it is how a guest page groups a
 	// participant's audio and video into one tile and names it from the
@@ -854,20 +860,31 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack, down *downMeter) {
 
 // drainReceiverRTCP reads the RTCP a guest sends about one track it
 // publishes (its sender reports; rid is the simulcast layer, or "") until
-// the receiver closes. What it reads is of no use here: reading is what
-// runs the interceptors on it (the receiver reports' LSR/DLSR come from
-// the sender reports they see).
-func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string) {
+// the receiver closes, and gives sender its sender reports. Reading is
+// also what runs the interceptors on it (the receiver reports' LSR/DLSR
+// come from the sender reports they see).
+func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string, sender *clock.Sender) {
 	buf := make([]byte, 1500)
 	for {
+		var n int
 		var err error
 		if rid == "" {
-			_, _, err = recv.Read(buf)
+			n, _, err = recv.Read(buf)
 		} else {
-			_, _, err = recv.ReadSimulcast(buf, rid)
+			n, _, err = recv.ReadSimulcast(buf, rid)
 		}
 		if err != nil {
 			return
+		}
+		at := time.Now()
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				sender.Report(sr.SSRC, sr.NTPTime, sr.RTPTime, at)
+			}
 		}
 	}
 }

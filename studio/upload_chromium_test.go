@@ -1,7 +1,6 @@
 package studio_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestGuestLocalRecordingChromium: a Chromium guest in a live show with
@@ -80,38 +80,13 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	var ups []studio.Upload
-	for {
-		ups = s.State().Uploads
-		done := len(ups) == 2
-		for _, u := range ups {
-			done = done && u.State == studio.UploadComplete
-		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			var errs []string
-			_ = page.Eval(`greenroomLocal.status.errors`, &errs)
-			t.Fatalf("uploads not complete 30 s after the show: %+v; page errors %v", ups, errs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	ups := uploadsComplete(t, s, page, 2)
 
 	folders, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(folders) != 1 {
 		t.Fatalf("folders %v", folders)
 	}
-	b, err := os.ReadFile(filepath.Join(folders[0], "show.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var show showJSON
-	if err := json.Unmarshal(b, &show); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("show.json:\n%s", b)
+	show, _ := readShow(t, folders[0])
 	starts := map[string]int64{}
 	for _, f := range show.Files {
 		if f.Role == "local" {
@@ -160,5 +135,28 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 				t.Errorf("%s plays %.2f s; it was on for %.2f s of the show", name, length, on)
 			}
 		}
+	}
+}
+
+// uploadsComplete waits up to 30 s for the show's n local recordings, of
+// page's guest, to be uploaded whole, and returns them.
+func uploadsComplete(t *testing.T, s *studio.Studio, page *studiotest.Page, n int) []studio.Upload {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ups := s.State().Uploads
+		done := len(ups) == n
+		for _, u := range ups {
+			done = done && u.State == studio.UploadComplete
+		}
+		if done {
+			return ups
+		}
+		if time.Now().After(deadline) {
+			var errs []string
+			_ = page.Eval(`greenroomLocal.status.errors`, &errs)
+			t.Fatalf("uploads not complete 30 s after the show: %+v; page errors %v", ups, errs)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -50,3 +50,7 @@ func divRound(a, b int64) int64 {
 	}
 	return (a - b/2) / b
 }
+
+// Of is the media time of wall instant t (for a sender's clock mapped
+// onto ours, see Sender).
+func (c Clock) Of(t time.Time) time.Duration { return t.Sub(c.start) }

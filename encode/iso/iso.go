@@ -324,7 +324,9 @@ func (w *Writer) write(p *stream.Packet) {
 	}
 	w.whole.Mark(w.io)
 	w.mu.Lock()
-	if w.st.Written == 0 {
+	// The earliest of the streams: one person's sound and picture are
+	// placed by their sender's clock, not written in time order.
+	if w.st.Written == 0 || at < w.st.Start {
 		w.st.Start = at
 	}
 	w.st.Written++

@@ -1,0 +1,106 @@
+package clock
+
+import (
+	"sync"
+	"time"
+)
+
+// Sender maps one sender's RTP times onto the wall clock through its RTCP
+// sender reports (RFC 3550 §6.4.1), so that its streams — a guest's
+// camera and mic — land on our timeline where the sender captured them,
+// not where the network happened to deliver them.
+//
+// Two steps. Per SSRC, the latest report pairs an RTP time with the
+// sender's NTP time; every stream of one sender reports on the same NTP
+// clock, which is what lines up its audio and video. Then one offset
+// per sender takes its NTP clock to ours: the smallest (arrival − NTP)
+// among the reports of the last senderWindow. The smallest, because a
+// report is only ever late (queued, retransmitted, scheduled), never
+// early; a window, so a sender's clock drifting against ours is
+// followed.
+//
+// A Sender is safe for concurrent use: each track's RTCP reader reports,
+// each track's media goroutine maps. mu guards everything.
+type Sender struct {
+	mu      sync.Mutex
+	streams map[uint32]report // by SSRC: its latest report
+	ref     time.Time         // the first report's arrival: lags are from it
+	refNTP  time.Duration     // and its NTP time
+	lags    []lag             // arrival order, within senderWindow
+	lag     time.Duration     // the least of lags: the offset
+}
+
+type report struct {
+	rtp uint32
+	ntp time.Duration
+}
+
+// lag is how late one report arrived, relative to the first.
+type lag struct {
+	at time.Time
+	d  time.Duration
+}
+
+const (
+	// senderWindow is how far back the offset looks: long enough to hold
+	// a few reports that came without queueing (Chromium sends one every
+	// second or so per video stream, every few seconds per audio stream),
+	// short enough that clock drift of 100 ppm moves it 3 ms at most.
+	senderWindow = 30 * time.Second
+	// senderLags bounds the window however fast a sender reports.
+	senderLags = 128
+	// senderJump is a change of offset taken as the sender's clock being
+	// set, not as queueing: the window starts over from that report.
+	senderJump = time.Second
+)
+
+// NewSender returns a Sender that has had no report yet.
+func NewSender() *Sender { return &Sender{streams: map[uint32]report{}} }
+
+// Report notes a sender report of stream ssrc — NTP time ntp (64-bit
+// fixed point, RFC 3550) is RTP time rtp — that arrived at arrived.
+func (s *Sender) Report(ssrc uint32, ntp uint64, rtp uint32, arrived time.Time) {
+	n := NTP(ntp)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streams[ssrc] = report{rtp: rtp, ntp: n}
+	if s.ref.IsZero() {
+		s.ref, s.refNTP = arrived, n
+	}
+	d := arrived.Sub(s.ref) - (n - s.refNTP)
+	if len(s.lags) > 0 && (d < s.lag-senderJump || d > s.lag+senderJump) {
+		s.lags = s.lags[:0] // the sender's clock was set
+	}
+	s.lags = append(s.lags, lag{at: arrived, d: d})
+	drop := 0
+	for drop < len(s.lags)-1 && (arrived.Sub(s.lags[drop].at) > senderWindow || len(s.lags)-drop > senderLags) {
+		drop++
+	}
+	s.lags = append(s.lags[:0], s.lags[drop:]...)
+	s.lag = s.lags[0].d
+	for _, l := range s.lags[1:] {
+		s.lag = min(s.lag, l.d)
+	}
+}
+
+// Wall is the instant on our wall clock at which stream ssrc's RTP time
+// ts (clock rate rate) was captured; false before its first report.
+// RTP time wraps: ts is taken as the nearest to the report's, within
+// half the 32-bit range (6 h at 90 kHz).
+func (s *Sender) Wall(ssrc, ts, rate uint32) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.streams[ssrc]
+	if !ok || rate == 0 {
+		return time.Time{}, false
+	}
+	ntp := r.ntp + time.Duration(divRound(int64(int32(ts-r.rtp))*int64(time.Second), int64(rate)))
+	return s.ref.Add(ntp - s.refNTP + s.lag), true
+}
+
+// NTP converts a 64-bit NTP timestamp (seconds since 1900 and a binary
+// fraction) to a duration since 1900, rounding to the nanosecond.
+func NTP(ntp uint64) time.Duration {
+	sec, frac := ntp>>32, ntp&0xffffffff
+	return time.Duration(sec)*time.Second + time.Duration((frac*uint64(time.Second)+1<<31)>>32)
+}

@@ -71,6 +71,10 @@ const keepMargin = 0.9
 type estimator struct {
 	cc.BandwidthEstimator
 	fed atomic.Bool
+	// ceiling, if not 0, caps the estimate (bits/s): a test's thin
+	// downlink for a browser (ForceDownlink), whose own network can't be
+	// made thin on loopback here.
+	ceiling atomic.Uint64
 }
 
 // WriteRTCP implements cc.BandwidthEstimator.
@@ -89,7 +93,11 @@ func (e *estimator) estimate() (uint64, bool) {
 	if e == nil || !e.fed.Load() {
 		return 0, false
 	}
-	return uint64(max(0, e.GetTargetBitrate())), true
+	est := uint64(max(0, e.GetTargetBitrate()))
+	if c := e.ceiling.Load(); c > 0 {
+		est = min(est, c)
+	}
+	return est, true
 }
 
 // downlink is one receiving guest's estimate and the tracks it divides it

@@ -62,6 +62,31 @@ func (s *Studio) ForceHealth(id string, l Level, reason string) bool {
 	return true
 }
 
+// ForceDownlink caps guest id's send-side downlink estimate at bps (0
+// lifts the cap), as a thin link would: the layers it is sent follow.
+// For a browser guest, whose own network can't be made thin on loopback
+// here (DevTools' throughput limits don't reach WebRTC, and its packet
+// loss moved the estimate in 4 s to over 40 s); the estimate's part is
+// tested with real feedback from pion peers and in the NAT lab
+// (TestLabGuestOnSlowDownlink). False if the guest has no session.
+func (s *Studio) ForceDownlink(id string, bps uint64) bool {
+	s.show.mu.Lock()
+	var g *guest
+	if e, ok := s.show.entries[id]; ok {
+		g, _ = e.conn.(*guest)
+	}
+	s.show.mu.Unlock()
+	if g == nil {
+		return false
+	}
+	g.post(func() {
+		if est := g.down.estimator(); est != nil {
+			est.ceiling.Store(bps)
+		}
+	})
+	return true
+}
+
 // TestTake makes a take of guest name's local recording into dir, as a
 // live show with the guests' local recording on would, without a Program
 // (which needs the encoder), and returns its ID and key; end ends its

@@ -44,12 +44,7 @@ func (t *testScene) followShow() {}
 // tested with real loss from pion peers (TestHealthFromRealLoss). False if
 // the guest has no session.
 func (s *Studio) ForceHealth(id string, l Level, reason string) bool {
-	s.show.mu.Lock()
-	var g *guest
-	if e, ok := s.show.entries[id]; ok {
-		g, _ = e.conn.(*guest)
-	}
-	s.show.mu.Unlock()
+	g := s.guestSession(id)
 	if g == nil {
 		return false
 	}
@@ -70,12 +65,7 @@ func (s *Studio) ForceHealth(id string, l Level, reason string) bool {
 // tested with real feedback from pion peers and in the NAT lab
 // (TestLabGuestOnSlowDownlink). False if the guest has no session.
 func (s *Studio) ForceDownlink(id string, bps uint64) bool {
-	s.show.mu.Lock()
-	var g *guest
-	if e, ok := s.show.entries[id]; ok {
-		g, _ = e.conn.(*guest)
-	}
-	s.show.mu.Unlock()
+	g := s.guestSession(id)
 	if g == nil {
 		return false
 	}
@@ -85,6 +75,17 @@ func (s *Studio) ForceDownlink(id string, bps uint64) bool {
 		}
 	})
 	return true
+}
+
+// guestSession is guest id's session, nil if it has none.
+func (s *Studio) guestSession(id string) *guest {
+	s.show.mu.Lock()
+	defer s.show.mu.Unlock()
+	if e, ok := s.show.entries[id]; ok {
+		g, _ := e.conn.(*guest)
+		return g
+	}
+	return nil
 }
 
 // TestTake makes a take of guest name's local recording into dir, as a

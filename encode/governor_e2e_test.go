@@ -76,7 +76,9 @@ func TestPresetStepsDownWhenBehind(t *testing.T) {
 				after++
 			}
 		}
-		if after < 40 {
+		// Under -race the encoder itself misses real time (see
+		// mediatest.Race); the count is judged in the pass without it.
+		if after < 40 && !mediatest.Race {
 			t.Fatalf("%s: %d frames in the last 1.5 s (of %d in all), want 45: the program must go on after the switch", f, after, len(times))
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -63,6 +62,7 @@ type serverMsg struct {
 type session struct {
 	target   Target
 	nc       net.Conn
+	in       *connReader
 	cs       *rtmp.ChunkStreamer
 	streamID uint32
 	msgs     chan serverMsg
@@ -107,11 +107,12 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 	s := &session{
 		target:   t,
 		nc:       nc,
+		in:       &connReader{r: nc},
 		msgs:     make(chan serverMsg, 16),
 		quit:     make(chan struct{}),
 		readDone: make(chan struct{}),
 	}
-	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(nc, 4096), bufio.NewWriterSize(nc, 64*1024), nil)
+	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(s.in, 4096), bufio.NewWriterSize(nc, 64*1024), nil)
 	// Set before the first Write: go-rtmp's writer goroutine reads it
 	// unsynchronised, the channel hand-off of the first message orders it.
 	// It cannot fail below rtmp.MaxChunkSize.
@@ -153,12 +154,14 @@ func (s *session) read() (err error) {
 	for bad := 0; ; {
 		_, _, err := s.cs.Read(&cm)
 		if err != nil {
-			var ne net.Error
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
-				return err
+			if s.in.err != nil {
+				return s.in.err
 			}
-			// A message go-rtmp cannot decode (AMF3, aggregate...) was
-			// read whole; skip it, unless the stream is clearly garbage.
+			// A message go-rtmp cannot decode was read whole; skip it,
+			// unless the stream is clearly garbage. Not only AMF3 and
+			// aggregates: FFmpeg's server answers FCPublish with a bare
+			// onFCPublish (no transaction ID), whose decoding ends in
+			// io.EOF — which must not be taken for the server hanging up.
 			if bad++; bad > 10 {
 				return fmt.Errorf("RTMP read: %w", err)
 			}
@@ -192,6 +195,23 @@ func (s *session) read() (err error) {
 			return net.ErrClosed
 		}
 	}
+}
+
+// connReader is the read side of the connection as go-rtmp sees it. It
+// remembers the first error, so the read loop can tell a lost connection
+// from a message go-rtmp could not decode: both can come out of
+// ChunkStreamer.Read as io.EOF. Only the read loop touches it.
+type connReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *connReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 func decodeAMF(r io.Reader) []any {
@@ -335,12 +355,16 @@ func (s *session) publish(ctx context.Context) error {
 	if err := s.write(ctx, csControl, 0, 0, &message.SetChunkSize{ChunkSize: chunkSize}); err != nil {
 		return &setupError{stageConnect, "sending chunk size", err}
 	}
-	connect := map[string]any{
-		"app":      t.App,
-		"type":     "nonprivate",
-		"flashVer": flashVer,
-		"tcUrl":    t.TCURL,
-	}
+	// A struct, not a map: go-amf0 writes a map's fields in random order,
+	// a struct's in this one, which is what FFmpeg and librtmp send. The
+	// order means nothing to the spec, but a byte stream that is the same
+	// on every run is one a capture can be compared against.
+	connect := struct {
+		App      string `amf0:"app"`
+		Type     string `amf0:"type"`
+		FlashVer string `amf0:"flashVer"`
+		TCURL    string `amf0:"tcUrl"`
+	}{t.App, "nonprivate", flashVer, t.TCURL}
 	if err := s.command(ctx, csCommand, 0, "connect", tidConnect, connect); err != nil {
 		return &setupError{stageConnect, "sending connect", err}
 	}

@@ -320,8 +320,8 @@ func (s *session) pong(ctx context.Context, ts uint32) error {
 	return s.write(ctx, csControl, 0, 0, &message.UserCtrl{Event: &message.UserCtrlEventPingResponse{Timestamp: ts}})
 }
 
-// stage tells which step of the publish sequence failed, so the error can
-// say whether the server was unreachable or refused us.
+// stage is the step of the publish sequence that failed, so the error can
+// say where the server stopped us.
 type stage int
 
 const (
@@ -330,16 +330,40 @@ const (
 	stagePublish
 )
 
-// setupError is a failed publish sequence: the server answered with an
-// error, or dropped the connection, at stage.
-type setupError struct {
-	stage  stage
-	reason string
-	cause  error
+func (st stage) String() string {
+	return [...]string{"connect", "createStream", "publish"}[st]
 }
 
-func (e *setupError) Error() string { return e.reason }
+// setupError is a failed publish sequence: at stage the server answered
+// with an error (answer), or the connection ended (cause: io.EOF when the
+// server closed it, or the context's error when it went silent).
+type setupError struct {
+	stage   stage
+	answer  string // the server's answer in its words, e.g. "NetStream.Publish.BadName (…)"
+	sending bool   // cause came while sending stage's command, not awaiting its answer
+	cause   error
+}
+
+func (e *setupError) Error() string {
+	switch {
+	case e.answer != "":
+		return "the server answered " + e.stage.String() + " with " + e.answer
+	case e.sending:
+		return fmt.Sprintf("sending %s: %v", e.stage, e.cause)
+	}
+	return fmt.Sprintf("waiting for the answer to %s: %v", e.stage, e.cause)
+}
+
 func (e *setupError) Unwrap() error { return e.cause }
+
+// answerOf is a refusing reply in the server's words: its status, or at
+// least the command's name.
+func answerOf(m serverMsg) string {
+	if st := statusOf(m.args); st.code != "" {
+		return st.String()
+	}
+	return m.name
+}
 
 // publish runs connect → createStream → publish and waits for
 // NetStream.Publish.Start. ctx bounds all of it.
@@ -351,9 +375,10 @@ func (s *session) publish(ctx context.Context) error {
 		tidCreateStream = 4
 	)
 	t := s.target
+	sendFailed := func(st stage, err error) error { return &setupError{stage: st, sending: true, cause: err} }
 	// Our chunk size first, so the server reads everything after it right.
 	if err := s.write(ctx, csControl, 0, 0, &message.SetChunkSize{ChunkSize: chunkSize}); err != nil {
-		return &setupError{stageConnect, "sending chunk size", err}
+		return sendFailed(stageConnect, err)
 	}
 	// A struct, not a map: go-amf0 writes a map's fields in random order,
 	// a struct's in this one, which is what FFmpeg and librtmp send. The
@@ -366,14 +391,14 @@ func (s *session) publish(ctx context.Context) error {
 		TCURL    string `amf0:"tcUrl"`
 	}{t.App, "nonprivate", flashVer, t.TCURL}
 	if err := s.command(ctx, csCommand, 0, "connect", tidConnect, connect); err != nil {
-		return &setupError{stageConnect, "sending connect", err}
+		return sendFailed(stageConnect, err)
 	}
 	m, err := s.await(ctx, func(m serverMsg) bool { return isReply(m, tidConnect) })
 	if err != nil {
-		return &setupError{stageConnect, "waiting for connect answer", err}
+		return &setupError{stage: stageConnect, cause: err}
 	}
 	if m.name == "_error" {
-		return &setupError{stageConnect, "server refused the connection: " + statusOf(m.args).String(), nil}
+		return &setupError{stage: stageConnect, answer: answerOf(m)}
 	}
 
 	// releaseStream and FCPublish are not in the RTMP spec but Twitch,
@@ -381,34 +406,33 @@ func (s *session) publish(ctx context.Context) error {
 	// both); their answers, if any, are ignored.
 	key := string(t.Key)
 	if err := s.command(ctx, csCommand, 0, "releaseStream", tidRelease, nil, key); err != nil {
-		return &setupError{stageCreateStream, "sending releaseStream", err}
+		return sendFailed(stageCreateStream, err)
 	}
 	if err := s.command(ctx, csCommand, 0, "FCPublish", tidFCPublish, nil, key); err != nil {
-		return &setupError{stageCreateStream, "sending FCPublish", err}
+		return sendFailed(stageCreateStream, err)
 	}
 	if err := s.command(ctx, csCommand, 0, "createStream", tidCreateStream, nil); err != nil {
-		return &setupError{stageCreateStream, "sending createStream", err}
+		return sendFailed(stageCreateStream, err)
 	}
 	m, err = s.await(ctx, func(m serverMsg) bool { return isReply(m, tidCreateStream) })
 	if err != nil {
-		return &setupError{stageCreateStream, "waiting for createStream answer", err}
+		return &setupError{stage: stageCreateStream, cause: err}
 	}
 	id, ok := m.args[len(m.args)-1].(float64)
 	if m.name == "_error" || !ok {
-		return &setupError{stageCreateStream, "server refused createStream: " + statusOf(m.args).String(), nil}
+		return &setupError{stage: stageCreateStream, answer: answerOf(m)}
 	}
 	s.streamID = uint32(id)
 
 	if err := s.command(ctx, csData, s.streamID, "publish", 0, nil, key, "live"); err != nil {
-		return &setupError{stagePublish, "sending publish", err}
+		return sendFailed(stagePublish, err)
 	}
 	m, err = s.await(ctx, func(m serverMsg) bool { return m.name == "onStatus" || m.name == "_error" })
 	if err != nil {
-		return &setupError{stagePublish, "waiting for publish answer", err}
+		return &setupError{stage: stagePublish, cause: err}
 	}
-	st := statusOf(m.args)
-	if st.code != "NetStream.Publish.Start" {
-		return &setupError{stagePublish, "server answered " + st.String(), nil}
+	if st := statusOf(m.args); st.code != "NetStream.Publish.Start" {
+		return &setupError{stage: stagePublish, answer: answerOf(m)}
 	}
 	return nil
 }

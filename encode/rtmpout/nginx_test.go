@@ -126,7 +126,7 @@ func TestNginxDenyPublish(t *testing.T) {
 	logs := &logBuffer{}
 	o := newOutput(t, n.URL(testKey), stream.Info{}, logs)
 	err := waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
-	want := "rtmpout: publish to " + strings.Replace(n.URL(""), "/live/", "/live/****", 1) + ": server refused the stream (wrong stream key?)"
+	want := "rtmpout: publish to " + strings.Replace(n.URL(""), "/live/", "/live/****", 1) + ": the server refused the stream key: it accepted publish, then ended the stream"
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q, want it to start with %q", err, want)
 	}
@@ -136,7 +136,10 @@ func TestNginxRejectKey(t *testing.T) {
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{testKey}})
 	logs := &logBuffer{}
 	o := newOutput(t, n.URL(testKey), stream.Info{}, logs)
-	waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
+	err := waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
+	if want := ": the server refused the stream key: it closed the connection after publish"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
+	}
 }
 
 // A connection lost after going live is retried on a fresh keyframe, and

@@ -16,8 +16,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/yutopp/go-amf0"
@@ -26,20 +28,38 @@ import (
 	"greenroom/encode/stream"
 )
 
-// Sentinel errors; test with errors.Is. Their text is completed by the
-// error that wraps them, e.g.
+// Sentinel errors; test with errors.Is. A failed first connection is a
+// *Failure, whose Reason says in words what happened and at which step:
 //
-//	rtmpout: publish to rtmp://host:1935/live/****: server refused the stream (wrong stream key?)
+//	rtmpout: publish to rtmp://host:1935/live/****: the server refused the stream key: it answered publish with NetStream.Publish.BadName (…)
+//	rtmpout: publish to rtmp://host:1935/live/****: the server closed the connection after connect
 var (
-	// ErrKeyRejected: the server answered and said no (wrong key or app,
-	// stream already live), or hung up as soon as we asked to publish.
-	// Retrying will not help: the user has to fix the URL or key.
-	ErrKeyRejected = errors.New("server refused the stream")
+	// ErrKeyRejected: the server refused the publish itself — an error
+	// status in answer to publish, or hanging up right after it (what
+	// nginx-rtmp's deny rules and on_publish hooks do): the stream key, or
+	// a stream already live under it. Retrying will not help.
+	ErrKeyRejected = errors.New("server refused the stream key")
+	// ErrRefused: the server ended the session before publish — it
+	// answered connect or createStream with an error, or closed the
+	// connection after one of them. Nothing says it was the key.
+	ErrRefused = errors.New("server refused the session")
 	// ErrUnreachable: no RTMP server answered (DNS, refused, timeout, TLS).
 	ErrUnreachable = errors.New("server unreachable")
 	// ErrClosed: WaitLive was waiting when the Output was closed.
 	ErrClosed = errors.New("rtmpout: output closed")
 )
+
+// Failure is why a first connection failed: Kind is ErrUnreachable,
+// ErrRefused or ErrKeyRejected (errors.Is sees it), Reason a sentence
+// for a person, naming the step, with no stream key in it.
+type Failure struct {
+	URL    string // redacted
+	Kind   error
+	Reason string
+}
+
+func (f *Failure) Error() string { return "rtmpout: publish to " + f.URL + ": " + f.Reason }
+func (f *Failure) Unwrap() error { return f.Kind }
 
 // Config describes one destination.
 type Config struct {
@@ -192,7 +212,8 @@ func (o *Output) Stats() stream.Stats {
 }
 
 // WaitLive waits until the output first goes Live (nil), the first
-// connection fails (an error wrapping ErrKeyRejected or ErrUnreachable),
+// connection fails (a *Failure: ErrKeyRejected, ErrRefused or
+// ErrUnreachable),
 // the output is closed (ErrClosed) or ctx ends. Expect a second more than
 // the server's answer: see Output.
 func (o *Output) WaitLive(ctx context.Context) error {
@@ -276,8 +297,8 @@ func (o *Output) run() {
 			if !wasLive && !live {
 				// nginx-rtmp's "deny publish" sends Publish.Start and
 				// then hangs up: a refusal in all but name.
-				o.fail(fmt.Errorf("rtmpout: publish to %s: %w (wrong stream key?): dropped right after it was accepted: %s",
-					o.target.Redacted(), ErrKeyRejected, o.redact(err)))
+				o.fail(o.failure(ErrKeyRejected, fmt.Sprintf(
+					"the server refused the stream key: it accepted publish, then ended the stream within %v (%v)", liveProbation, err)))
 				return
 			}
 			if time.Since(start) >= stableSession {
@@ -324,7 +345,8 @@ func (o *Output) retire(q *stream.Queue) {
 	o.retiredDrops.Add(q.Dropped() + int64(n))
 }
 
-// connect dials and publishes, bounded by DialTimeout and by Close.
+// connect dials and publishes, bounded by DialTimeout and by Close. Its
+// errors are *Failure, or o.ctx's error after Close.
 func (o *Output) connect() (*session, error) {
 	ctx, cancel := context.WithTimeout(o.ctx, o.cfg.DialTimeout)
 	defer cancel()
@@ -334,10 +356,7 @@ func (o *Output) connect() (*session, error) {
 		if o.ctx.Err() != nil {
 			return nil, o.ctx.Err()
 		}
-		if ctx.Err() != nil {
-			err = fmt.Errorf("no answer within %v", o.cfg.DialTimeout)
-		}
-		return nil, fmt.Errorf("rtmpout: publish to %s: %w: %v", o.target.Redacted(), ErrUnreachable, o.redact(err))
+		return nil, o.failure(ErrUnreachable, o.dialFailure(ctx, err))
 	}
 	if err := s.publish(ctx); err != nil {
 		s.close()
@@ -349,28 +368,53 @@ func (o *Output) connect() (*session, error) {
 	return s, nil
 }
 
-// setupFailure turns a failed publish sequence into ErrKeyRejected (the
-// server said no, or hung up on us) or ErrUnreachable (it went silent).
-func (o *Output) setupFailure(ctx context.Context, err error) error {
+func (o *Output) failure(kind error, reason string) *Failure {
+	return &Failure{URL: o.target.Redacted(), Kind: kind, Reason: redactIn(reason, o.target.Key)}
+}
+
+// dialFailure says why no RTMP server answered.
+func (o *Output) dialFailure(ctx context.Context, err error) string {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Sprintf("no answer within %v", o.cfg.DialTimeout)
+	case errors.As(err, &dnsErr):
+		return "cannot find the server: " + err.Error()
+	case errors.As(err, &certErr):
+		return "its TLS certificate is not trusted: " + err.Error()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing listens at " + o.target.Host + " (connection refused)"
+	}
+	return "cannot connect: " + err.Error()
+}
+
+// setupFailure says how the publish sequence failed, and at which step.
+// Only a refused publish may blame the key: a server that hangs up after
+// connect may be full, or not speak our RTMP.
+func (o *Output) setupFailure(ctx context.Context, err error) *Failure {
 	var se *setupError
 	if !errors.As(err, &se) {
-		return o.publishError(err, "")
+		return o.failure(ErrRefused, err.Error())
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("rtmpout: publish to %s: %w: no answer within %v (%s)",
-			o.target.Redacted(), ErrUnreachable, o.cfg.DialTimeout, se.reason)
+	step := se.stage.String()
+	var detail string // what ended the connection, unless the server simply closed it
+	if se.cause != nil && !errors.Is(se.cause, io.EOF) {
+		detail = " (" + se.cause.Error() + ")"
 	}
-	hint := "wrong stream key?"
-	if se.stage == stageConnect {
-		hint = "wrong app in the URL?"
+	switch {
+	case ctx.Err() != nil:
+		return o.failure(ErrUnreachable, fmt.Sprintf("no answer to %s within %v", step, o.cfg.DialTimeout))
+	case se.stage == stagePublish && se.answer != "":
+		return o.failure(ErrKeyRejected, "the server refused the stream key: it answered publish with "+se.answer)
+	case se.stage == stagePublish && !se.sending:
+		return o.failure(ErrKeyRejected, "the server refused the stream key: it closed the connection after publish"+detail)
+	case se.answer != "":
+		return o.failure(ErrRefused, se.Error())
+	case se.sending:
+		return o.failure(ErrRefused, "the server closed the connection before "+step+detail)
 	}
-	detail := se.reason
-	if se.cause != nil {
-		// nginx-rtmp's "deny publish" and a refusing on_publish hook just
-		// drop the connection: that is a refusal too.
-		detail = "server closed the connection while " + se.reason
-	}
-	return fmt.Errorf("rtmpout: publish to %s: %w (%s): %s", o.target.Redacted(), ErrKeyRejected, hint, o.redact(errors.New(detail)))
+	return o.failure(ErrRefused, "the server closed the connection after "+step+detail)
 }
 
 func (o *Output) publishError(err error, what string) error {

@@ -129,8 +129,8 @@ func TestUnreachable(t *testing.T) {
 	logs := &logBuffer{}
 	o := newOutput(t, fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, testKey), stream.Info{}, logs)
 	err := waitFailed(t, o, ErrUnreachable, time.Second, logs)
-	want := fmt.Sprintf("rtmpout: publish to rtmp://127.0.0.1:%d/live/****: server unreachable", port)
-	if !strings.HasPrefix(err.Error(), want) {
+	want := fmt.Sprintf("rtmpout: publish to rtmp://127.0.0.1:%d/live/****: nothing listens at 127.0.0.1:%[1]d (connection refused)", port)
+	if err.Error() != want {
 		t.Errorf("error %q, want it to start with %q", err, want)
 	}
 	o.Write(&stream.Packet{Kind: stream.Video, Key: true}) // a failed output still takes packets

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -314,6 +315,24 @@ func (s *session) await(ctx context.Context, match func(serverMsg) bool) (server
 			}
 		}
 	}
+}
+
+// handle deals with a server message that arrives while publishing:
+// answers a ping, and returns an error if the server ended the stream or
+// the connection.
+func (s *session) handle(ctx context.Context, m serverMsg) error {
+	switch {
+	case m.err != nil:
+		if errors.Is(m.err, io.EOF) {
+			return errors.New("server closed the connection")
+		}
+		return m.err
+	case m.name == "ping":
+		return s.pong(ctx, m.ping)
+	case m.name == "onStatus" && statusOf(m.args).level == "error":
+		return errors.New("server stopped the stream: " + statusOf(m.args).String())
+	}
+	return nil
 }
 
 func (s *session) pong(ctx context.Context, ts uint32) error {

@@ -295,10 +295,7 @@ func (o *Output) run() {
 			}
 			s.close()
 			if !wasLive && !live {
-				// nginx-rtmp's "deny publish" sends Publish.Start and
-				// then hangs up: a refusal in all but name.
-				o.fail(o.failure(ErrKeyRejected, fmt.Sprintf(
-					"the server refused the stream key: it accepted publish, then ended the stream within %v (%v)", liveProbation, err)))
+				o.fail(endedOnProbation(o.target, err))
 				return
 			}
 			if time.Since(start) >= stableSession {
@@ -348,43 +345,51 @@ func (o *Output) retire(q *stream.Queue) {
 // connect dials and publishes, bounded by DialTimeout and by Close. Its
 // errors are *Failure, or o.ctx's error after Close.
 func (o *Output) connect() (*session, error) {
-	ctx, cancel := context.WithTimeout(o.ctx, o.cfg.DialTimeout)
-	defer cancel()
 	o.log.Debug("connecting", "url", o.target.Redacted())
-	s, err := dial(ctx, o.target, o.cfg.TLS)
+	return connect(o.ctx, o.target, o.cfg)
+}
+
+// connect dials t and publishes, bounded by cfg.DialTimeout and by parent.
+// Its errors are *Failure, or parent's error once parent has ended. The
+// Output and Check share it: a preflight tries the very path a Go Live
+// takes.
+func connect(parent context.Context, t Target, cfg Config) (*session, error) {
+	ctx, cancel := context.WithTimeout(parent, cfg.DialTimeout)
+	defer cancel()
+	s, err := dial(ctx, t, cfg.TLS)
 	if err != nil {
-		if o.ctx.Err() != nil {
-			return nil, o.ctx.Err()
+		if parent.Err() != nil {
+			return nil, parent.Err()
 		}
-		return nil, o.failure(ErrUnreachable, o.dialFailure(ctx, err))
+		return nil, failure(t, ErrUnreachable, dialFailure(ctx, t, cfg, err))
 	}
 	if err := s.publish(ctx); err != nil {
 		s.close()
-		if o.ctx.Err() != nil {
-			return nil, o.ctx.Err()
+		if parent.Err() != nil {
+			return nil, parent.Err()
 		}
-		return nil, o.setupFailure(ctx, err)
+		return nil, setupFailure(ctx, t, cfg, err)
 	}
 	return s, nil
 }
 
-func (o *Output) failure(kind error, reason string) *Failure {
-	return &Failure{URL: o.target.Redacted(), Kind: kind, Reason: redactIn(reason, o.target.Key)}
+func failure(t Target, kind error, reason string) *Failure {
+	return &Failure{URL: t.Redacted(), Kind: kind, Reason: redactIn(reason, t.Key)}
 }
 
 // dialFailure says why no RTMP server answered.
-func (o *Output) dialFailure(ctx context.Context, err error) string {
+func dialFailure(ctx context.Context, t Target, cfg Config, err error) string {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Sprintf("no answer within %v", o.cfg.DialTimeout)
+		return fmt.Sprintf("no answer within %v", cfg.DialTimeout)
 	case errors.As(err, &dnsErr):
 		return "cannot find the server: " + err.Error()
 	case errors.As(err, &certErr):
 		return "its TLS certificate is not trusted: " + err.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "nothing listens at " + o.target.Host + " (connection refused)"
+		return "nothing listens at " + t.Host + " (connection refused)"
 	}
 	return "cannot connect: " + err.Error()
 }
@@ -392,10 +397,10 @@ func (o *Output) dialFailure(ctx context.Context, err error) string {
 // setupFailure says how the publish sequence failed, and at which step.
 // Only a refused publish may blame the key: a server that hangs up after
 // connect may be full, or not speak our RTMP.
-func (o *Output) setupFailure(ctx context.Context, err error) *Failure {
+func setupFailure(ctx context.Context, t Target, cfg Config, err error) *Failure {
 	var se *setupError
 	if !errors.As(err, &se) {
-		return o.failure(ErrRefused, err.Error())
+		return failure(t, ErrRefused, err.Error())
 	}
 	step := se.stage.String()
 	var detail string // what ended the connection, unless the server simply closed it
@@ -404,17 +409,25 @@ func (o *Output) setupFailure(ctx context.Context, err error) *Failure {
 	}
 	switch {
 	case ctx.Err() != nil:
-		return o.failure(ErrUnreachable, fmt.Sprintf("no answer to %s within %v", step, o.cfg.DialTimeout))
+		return failure(t, ErrUnreachable, fmt.Sprintf("no answer to %s within %v", step, cfg.DialTimeout))
 	case se.stage == stagePublish && se.answer != "":
-		return o.failure(ErrKeyRejected, "the server refused the stream key: it answered publish with "+se.answer)
+		return failure(t, ErrKeyRejected, "the server refused the stream key: it answered publish with "+se.answer)
 	case se.stage == stagePublish && !se.sending:
-		return o.failure(ErrKeyRejected, "the server refused the stream key: it closed the connection after publish"+detail)
+		return failure(t, ErrKeyRejected, "the server refused the stream key: it closed the connection after publish"+detail)
 	case se.answer != "":
-		return o.failure(ErrRefused, se.Error())
+		return failure(t, ErrRefused, se.Error())
 	case se.sending:
-		return o.failure(ErrRefused, "the server closed the connection before "+step+detail)
+		return failure(t, ErrRefused, "the server closed the connection before "+step+detail)
 	}
-	return o.failure(ErrRefused, "the server closed the connection after "+step+detail)
+	return failure(t, ErrRefused, "the server closed the connection after "+step+detail)
+}
+
+// endedOnProbation is the failure of a publish the server accepted and
+// then ended within liveProbation: nginx-rtmp's "deny publish" sends
+// Publish.Start and then hangs up, a refusal in all but name.
+func endedOnProbation(t Target, err error) *Failure {
+	return failure(t, ErrKeyRejected, fmt.Sprintf(
+		"the server refused the stream key: it accepted publish, then ended the stream within %v (%v)", liveProbation, err))
 }
 
 func (o *Output) publishError(err error, what string) error {
@@ -449,19 +462,8 @@ func (o *Output) pump(w *writer, live func()) error {
 		case <-probation.C:
 			live()
 		case m := <-s.msgs:
-			if m.err != nil {
-				if errors.Is(m.err, io.EOF) {
-					return errors.New("server closed the connection")
-				}
-				return m.err
-			}
-			switch {
-			case m.name == "ping":
-				if err := s.pong(o.hard, m.ping); err != nil {
-					return err
-				}
-			case m.name == "onStatus" && statusOf(m.args).level == "error":
-				return errors.New("server stopped the stream: " + statusOf(m.args).String())
+			if err := s.handle(o.hard, m); err != nil {
+				return err
 			}
 		case <-q.Ready():
 			for o.ctx.Err() == nil {

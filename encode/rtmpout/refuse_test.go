@@ -89,41 +89,22 @@ func startRefuser(t *testing.T, h *refuser) string {
 // startHangUp is a server that does the handshake, reads the chunk size
 // and connect, and closes the connection without a word.
 func startHangUp(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(2 * time.Second))
-				if handshake.HandshakeWithClient(c, c, &handshake.Config{}) != nil {
-					return
-				}
-				// SetChunkSize (a 12-byte chunk header and 4 bytes), then
-				// connect's header, whose bytes 4–6 are its length. All
-				// of it is read, so the close is a FIN, not a reset.
-				buf := make([]byte, 16+12)
-				if _, err := io.ReadFull(c, buf); err != nil {
-					return
-				}
-				n := int(buf[16+4])<<16 | int(buf[16+5])<<8 | int(buf[16+6])
-				io.ReadFull(c, make([]byte, n))
-			})
+	return serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if handshake.HandshakeWithClient(c, c, &handshake.Config{}) != nil {
+			return
 		}
+		// SetChunkSize (a 12-byte chunk header and 4 bytes), then
+		// connect's header, whose bytes 4–6 are its length. All of it is
+		// read, so the close is a FIN, not a reset.
+		buf := make([]byte, 16+12)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return
+		}
+		n := int(buf[16+4])<<16 | int(buf[16+5])<<8 | int(buf[16+6])
+		io.ReadFull(c, make([]byte, n))
 	})
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-	})
-	return l.Addr().String()
 }
 
 // Each way a server can turn us away is said in words, naming the step;

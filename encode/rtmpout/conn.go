@@ -106,14 +106,16 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 		return nil, fmt.Errorf("RTMP handshake: %w", err)
 	}
 	s := &session{
-		target:   t,
-		nc:       nc,
-		in:       &connReader{r: nc},
+		target: t,
+		nc:     nc,
+		// Outside the buffer, so that it sees the connection's end only
+		// once every message read before it has been consumed.
+		in:       &connReader{r: bufio.NewReaderSize(nc, 4096)},
 		msgs:     make(chan serverMsg, 16),
 		quit:     make(chan struct{}),
 		readDone: make(chan struct{}),
 	}
-	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(s.in, 4096), bufio.NewWriterSize(nc, 64*1024), nil)
+	s.cs = rtmp.NewChunkStreamer(s.in, bufio.NewWriterSize(nc, 64*1024), nil)
 	// Set before the first Write: go-rtmp's writer goroutine reads it
 	// unsynchronised, the channel hand-off of the first message orders it.
 	// It cannot fail below rtmp.MaxChunkSize.
@@ -400,9 +402,9 @@ func (s *session) publish(ctx context.Context) error {
 		return sendFailed(stageConnect, err)
 	}
 	// A struct, not a map: go-amf0 writes a map's fields in random order,
-	// a struct's in this one, which is what FFmpeg and librtmp send. The
-	// order means nothing to the spec, but a byte stream that is the same
-	// on every run is one a capture can be compared against.
+	// a struct's in this one, FFmpeg's (librtmp's too, less its swfUrl).
+	// The order means nothing to the spec, but a byte stream that is the
+	// same on every run is one a capture can be compared against.
 	connect := struct {
 		App      string `amf0:"app"`
 		Type     string `amf0:"type"`

@@ -60,3 +60,22 @@ func TestCheckAll(t *testing.T) {
 	n.WaitUnpublished(t, testKey, 2*time.Second)
 	t.Logf("preflight of %d took %v", len(tests), took.Round(time.Millisecond))
 }
+
+// BenchmarkPreflightFour: the preflight of four destinations that all take
+// the stream (issue #13's benchmark): as long as the slowest connect, plus
+// the second each is held.
+func BenchmarkPreflightFour(b *testing.B) {
+	n := mediatest.StartNginx(b, mediatest.NginxOptions{})
+	var cfgs []Config
+	for i := range 4 {
+		cfgs = append(cfgs, Config{URL: n.URL(fmt.Sprintf("dest%d", i))})
+	}
+	for b.Loop() {
+		for i, err := range CheckAll(context.Background(), cfgs) {
+			if err != nil {
+				b.Fatalf("destination %d: %v", i, err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/preflight")
+}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +22,8 @@ func TestCheckAll(t *testing.T) {
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{bad}})
 	serverTLS, _ := selfSigned(t)
 	untrusted := startProxy(t, fmt.Sprintf("127.0.0.1:%d", n.Port), serverTLS)
+	web := httptest.NewServer(http.NotFoundHandler())
+	defer web.Close()
 	tests := []struct {
 		name, url string
 		is        error // nil: ok
@@ -30,6 +35,8 @@ func TestCheckAll(t *testing.T) {
 		{"nothing listens", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", mediatest.FreeTCPPort(t), testKey), ErrUnreachable, "nothing listens at"},
 		{"never answers", "rtmp://" + silentServer(t) + "/live/" + testKey, ErrUnreachable, "no answer within 2s"},
 		{"untrusted certificate", "rtmps://" + untrusted.addr() + "/live/" + testKey, ErrUnreachable, "its TLS certificate is not trusted: "},
+		{"rtmps:// to a plain port", fmt.Sprintf("rtmps://127.0.0.1:%d/live/%s", n.Port, testKey), ErrUnreachable, "no TLS answer from 127.0.0.1:" + strconv.Itoa(n.Port) + " within 2s (an rtmps:// URL for a plain rtmp:// server?)"},
+		{"not an RTMP server", "rtmp://" + web.Listener.Addr().String() + "/live/" + testKey, ErrUnreachable, "no RTMP server answered at " + web.Listener.Addr().String() + " (it failed the RTMP handshake: "},
 	}
 	cfgs := make([]Config, len(tests))
 	for i, tt := range tests {

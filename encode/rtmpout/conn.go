@@ -75,9 +75,10 @@ type session struct {
 // dial opens the TCP (or TLS) connection and does the RTMP handshake; the
 // caller's ctx bounds both.
 func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) {
-	d := &net.Dialer{}
-	var nc net.Conn
-	var err error
+	nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", t.Host)
+	if err != nil {
+		return nil, err
+	}
 	if t.TLS {
 		conf := tlsConf.Clone()
 		if conf == nil {
@@ -86,12 +87,15 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 		if conf.ServerName == "" {
 			conf.ServerName, _, _ = net.SplitHostPort(t.Host)
 		}
-		nc, err = (&tls.Dialer{NetDialer: d, Config: conf}).DialContext(ctx, "tcp", t.Host)
-	} else {
-		nc, err = d.DialContext(ctx, "tcp", t.Host)
-	}
-	if err != nil {
-		return nil, err
+		// TLS after the TCP connection, not in one dial, so a failure
+		// can say which answered: a plain RTMP server reads the
+		// ClientHello as the start of its handshake and waits for more.
+		tc := tls.Client(nc, conf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, &tlsError{err}
+		}
+		nc = tc
 	}
 	// Handshake reads and writes the bare conn: no deadline of its own.
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
@@ -103,7 +107,7 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("RTMP handshake: %w", err)
+		return nil, &handshakeError{err}
 	}
 	s := &session{
 		target: t,
@@ -123,6 +127,19 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 	go s.readLoop()
 	return s, nil
 }
+
+// tlsError: the TCP connection was made, the TLS handshake failed.
+type tlsError struct{ err error }
+
+func (e *tlsError) Error() string { return e.err.Error() }
+func (e *tlsError) Unwrap() error { return e.err }
+
+// handshakeError: something answered at the address, but not with RTMP's
+// handshake (a web server, a plain port behind rtmps://'s TLS…).
+type handshakeError struct{ err error }
+
+func (e *handshakeError) Error() string { return "RTMP handshake: " + e.err.Error() }
+func (e *handshakeError) Unwrap() error { return e.err }
 
 // close tears the connection down and waits for the helpers. Safe twice.
 func (s *session) close() {

@@ -381,7 +381,11 @@ func failure(t Target, kind error, reason string) *Failure {
 func dialFailure(ctx context.Context, t Target, cfg Config, err error) string {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
+	var tlsErr *tlsError
+	var hsErr *handshakeError
 	switch {
+	case ctx.Err() != nil && errors.As(err, &tlsErr):
+		return fmt.Sprintf("no TLS answer from %s within %v (an rtmps:// URL for a plain rtmp:// server?)", t.Host, cfg.DialTimeout)
 	case ctx.Err() != nil:
 		return fmt.Sprintf("no answer within %v", cfg.DialTimeout)
 	case errors.As(err, &dnsErr):
@@ -390,6 +394,8 @@ func dialFailure(ctx context.Context, t Target, cfg Config, err error) string {
 		return "its TLS certificate is not trusted: " + err.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "nothing listens at " + t.Host + " (connection refused)"
+	case errors.As(err, &hsErr):
+		return "no RTMP server answered at " + t.Host + " (it failed the " + err.Error() + ")"
 	}
 	return "cannot connect: " + err.Error()
 }

@@ -71,7 +71,8 @@ const usage = `usage:
                                  (default 20; 1 to 50)
       --guest-kbps N             the most each guest may send, camera layers together (default 2500; 800 to 20000)
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live); with --record
-                                 each person's own recording and show.json go in a folder named after FILE
+                                 each person's own recording and show.json go in a folder named after FILE;
+                                 POST /api/live {"dryRun":true} tries every --to first, as live --check
       --recordings DIR           record each show instead into a folder of its own in DIR,
                                  "YYYY-MM-DD HH.MM <title>": program.mp4, a file per person, show.json
       --title TITLE              the show's title, for its folder and show.json (default "Show")

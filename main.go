@@ -34,6 +34,8 @@ const usage = `usage:
   greenroom                      open the studio window (needs a display; see serve)
   greenroom live [flags]         go live headless with the test-pattern host
       --to URL                   rtmp:// or rtmps:// server URL ending in the stream key (repeatable)
+      --check                    only try each --to (connect and publish, no media, at once, a few
+                                 seconds) and say what is wrong with any; exit 1 if one fails
       --record FILE              also record to FILE (.mp4 fragmented, .mkv, .flv)
       --for DURATION             stop after DURATION (e.g. 30s, 1h); default: until Ctrl-C
       --size WxH                 program size, 1280x720 (default) or 1920x1080
@@ -69,7 +71,8 @@ const usage = `usage:
                                  (default 20; 1 to 50)
       --guest-kbps N             the most each guest may send, camera layers together (default 2500; 800 to 20000)
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live); with --record
-                                 each person's own recording and show.json go in a folder named after FILE
+                                 each person's own recording and show.json go in a folder named after FILE;
+                                 POST /api/live {"dryRun":true} tries every --to first, as live --check
       --recordings DIR           record each show instead into a folder of its own in DIR,
                                  "YYYY-MM-DD HH.MM <title>": program.mp4, a file per person, show.json
       --title TITLE              the show's title, for its folder and show.json (default "Show")
@@ -101,6 +104,7 @@ type liveFlags struct {
 	kbps      int
 	preset    string
 	verbose   bool
+	check     bool
 }
 
 func parseLiveFlags(args []string) (liveFlags, error) {
@@ -121,6 +125,7 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	fs.IntVar(&f.kbps, "video-kbps", 0, "")
 	fs.StringVar(&f.preset, "preset", "", "")
 	fs.BoolVar(&f.verbose, "v", false, "")
+	fs.BoolVar(&f.check, "check", false, "")
 	if err := fs.Parse(args); err != nil {
 		return f, err // --to never fails here, so no stream key is echoed
 	}
@@ -136,6 +141,9 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	}
 	if len(f.to) == 0 && f.record == "" {
 		return f, errors.New("nothing to do: give --to URL and/or --record FILE")
+	}
+	if f.check && len(f.to) == 0 {
+		return f, errors.New("--check: nothing to check: give --to URL")
 	}
 	return f, nil
 }
@@ -156,6 +164,9 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		targets = append(targets, t)
+	}
+	if f.check {
+		return checkLive(ctx, targets, f.to, stdout, stderr)
 	}
 
 	p, err := encode.New(encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log})
@@ -193,6 +204,25 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "connecting to %s\n", t.Redacted())
 	}
 	return watch(ctx, p, f.duration, stdout, stderr)
+}
+
+// checkLive is live --check: every destination dialled and the publish
+// tried at once (rtmpout.CheckAll), a line each.
+func checkLive(ctx context.Context, targets []rtmpout.Target, urls []string, stdout, stderr io.Writer) int {
+	cfgs := make([]rtmpout.Config, len(urls))
+	for i, u := range urls {
+		cfgs[i] = rtmpout.Config{URL: u}
+	}
+	code := 0
+	for i, err := range rtmpout.CheckAll(ctx, cfgs) {
+		if err != nil {
+			code = 1
+			fmt.Fprintf(stderr, "check: %s: %s\n", targets[i].Redacted(), rtmpout.Reason(err))
+			continue
+		}
+		fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i].Redacted())
+	}
+	return code
 }
 
 // watch reports each output's changes of state until the duration is up,

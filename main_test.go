@@ -106,7 +106,7 @@ func TestLiveFailsClearly(t *testing.T) {
 		name, url, want string
 	}{
 		{"refused key", n.URL("wrong-key-123"), "refused"},
-		{"unreachable server", "rtmp://127.0.0.1:" + free + "/live/wrong-key-123", "unreachable"},
+		{"unreachable server", "rtmp://127.0.0.1:" + free + "/live/wrong-key-123", "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := greenroom(t, 20*time.Second, "live", "--to", tc.url, "--for", "30s")
@@ -125,6 +125,32 @@ func TestLiveFailsClearly(t *testing.T) {
 	}
 }
 
+// live --check tries every destination at once without going live: a
+// line each, what is wrong said per destination, exit 1 if one fails.
+func TestLiveCheck(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{"wrong-key-123"}})
+	free := strconv.Itoa(mediatest.FreeTCPPort(t))
+	r := greenroom(t, 20*time.Second, "live", "--check", "--to", n.URL("good-key-456"), "--to", n.URL("wrong-key-123"),
+		"--to", "rtmp://127.0.0.1:"+free+"/live/wrong-key-123")
+	t.Logf("exit %d after %v\n%s%s", r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+	base := "check: rtmp://127.0.0.1:" + strconv.Itoa(n.Port) + "/live/****: "
+	if r.code != 1 || r.stdout != base+"ok, it takes the stream\n" {
+		t.Errorf("exit %d, stdout %q: want 1 and the good destination ok", r.code, r.stdout)
+	}
+	errLines := lines(r.stderr)
+	if len(errLines) != 2 || !strings.HasPrefix(errLines[0], base+"the server refused the stream key") ||
+		!strings.HasSuffix(errLines[1], "/live/****: nothing listens at 127.0.0.1:"+free+" (connection refused)") {
+		t.Errorf("stderr %q: want the refused key, then nothing listening", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "-key-") {
+		t.Errorf("a stream key leaked")
+	}
+	if r.took > 5*time.Second {
+		t.Errorf("the check took %v", r.took)
+	}
+	n.WaitUnpublished(t, "good-key-456", 2*time.Second) // published, and left
+}
+
 func TestLiveBadInput(t *testing.T) {
 	// Nothing below may get as far as recording; if it did, it lands here.
 	t.Chdir(t.TempDir())
@@ -140,6 +166,7 @@ func TestLiveBadInput(t *testing.T) {
 		{[]string{"live", "--record", "x.mp4", "--fps", "0"}, "fps"},
 		{[]string{"live", "--record", "/nonexistent-dir/x.mp4"}, "does not exist"},
 		{[]string{"live", "rtmp://example.com/app/k3y"}, "--to"},
+		{[]string{"live", "--check", "--record", "x.mp4"}, "nothing to check"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		r := greenroom(t, 10*time.Second, tc.args...)

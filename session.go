@@ -50,7 +50,7 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 		pipe.Close()
 		return nil, err
 	}
-	scfg.Sink, scfg.GoLive, scfg.Logger = s.prog, s.setLive, log
+	scfg.Sink, scfg.GoLive, scfg.CheckLive, scfg.Logger = s.prog, s.setLive, s.prog.Check, log
 	if s.studio, err = studio.New(scfg); err != nil && anyPort {
 		// Another program (or another Greenroom) has the usual port: any
 		// free one will do, the guest link says which.

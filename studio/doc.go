@@ -45,6 +45,8 @@
 //	                 a participant: out of the program's mix, not forwarded to the guests
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
+//	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:
+//	                 each destination dialled and the publish tried, nothing goes live
 //	POST /api/rotate                          → {"guest_url": "..."}
 //	GET  /api/scene                           → Scene (503 without a Program attached)
 //	POST /api/scene  {"layout": "pip"}        → Scene; changes only the fields sent

@@ -85,6 +85,7 @@ func FuzzControlAPI(f *testing.F) {
 	} {
 		f.Add(uint8(i), []byte(body))
 	}
+	f.Add(uint8(3), []byte(`{"dryRun":true}`)) // /api/live's preflight
 	s := quietStudio(f)
 	s.AttachTestScene()
 	h := s.Handler()

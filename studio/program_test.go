@@ -38,6 +38,7 @@ func startShow(t *testing.T, cfg studio.ProgramConfig, mods ...func(*studio.Conf
 	s := newStudio(t, func(c *studio.Config) {
 		c.Sink = prog
 		c.GoLive = prog.SetLive
+		c.CheckLive = prog.Check
 		for _, mod := range mods {
 			mod(c)
 		}

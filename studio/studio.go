@@ -125,6 +125,9 @@ type Config struct {
 	// GoLive starts (true) or stops (false) the live output; the control
 	// API's /api/live calls it. Nil: the live flag is only recorded.
 	GoLive func(on bool) error
+	// CheckLive is the preflight of a go-live (/api/live's dryRun): it
+	// tries every destination without going live. Nil: nothing to check.
+	CheckLive func(ctx context.Context) []DestinationCheck
 	// Sink, if set, receives the RTP of every guest (see Sink).
 	Sink Sink
 	// Logger is the parent logger. Default slog.Default().

@@ -26,7 +26,7 @@ import (
 //	GET  /api/events           the show's events (Server-Sent Events)
 //	POST /api/stage            {"id": "g1", "on": true} (409 when the stage is full)
 //	POST /api/kick             {"id": "g1"}
-//	POST /api/live             {"on": true}
+//	POST /api/live             {"on": true}, or {"dryRun": true}: the preflight (preflight.go)
 //	POST /api/localrec         {"on": true}: guests record locally and upload
 //	POST /api/rotate           new guest link: {"guest_url": "..."}
 //	GET  /api/scene            the scene: layout, main, fit, banner, ticker
@@ -247,10 +247,32 @@ func readOn(w http.ResponseWriter, r *http.Request, what string) (on, ok bool) {
 }
 
 func (s *Studio) apiLive(w http.ResponseWriter, r *http.Request) {
-	on, ok := readOn(w, r, "live")
-	if !ok {
+	var req struct {
+		On     *bool `json:"on"`
+		DryRun bool  `json:"dryRun"`
+	}
+	if !readJSON(w, r, &req) {
 		return
 	}
+	if req.DryRun {
+		// A preflight: the request succeeded whatever the destinations
+		// said, so 200 either way; "ok" says whether all would take it.
+		checks := []DestinationCheck{}
+		if s.cfg.CheckLive != nil {
+			checks = s.cfg.CheckLive(r.Context())
+		}
+		ok := true
+		for _, c := range checks {
+			ok = ok && c.OK
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": ok, "destinations": checks})
+		return
+	}
+	if req.On == nil {
+		writeJSONError(w, http.StatusBadRequest, `live needs {"on": true|false} or {"dryRun": true}`)
+		return
+	}
+	on := *req.On
 	if err := s.SetLive(on); err != nil {
 		// The output failed, not the request: the message is for the user.
 		writeJSONError(w, http.StatusBadGateway, err.Error())

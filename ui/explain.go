@@ -67,6 +67,10 @@ var plainWords = []struct {
 }{
 	{[]string{"refused the stream"},
 		"the server refused the stream key. Copy the key again from the service's live dashboard and paste it under Destinations."},
+	// A server that turned us away before publish (rtmpout.ErrRefused):
+	// not the key, and not retried.
+	{[]string{"closed the connection after", "closed the connection before", "the server answered"},
+		"the server turned the connection away before the stream started. Check the server URL (the part before the key) and the service's live dashboard."},
 	{[]string{"stopped the stream", "closed the connection", "connection reset", "broken pipe", "EOF"},
 		"the server ended the connection. Greenroom keeps trying; if it does not come back, check the service's live dashboard."},
 	{[]string{"connection refused"},

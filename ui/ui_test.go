@@ -706,6 +706,7 @@ func TestGoLiveErrorInCreatorsWords(t *testing.T) {
 	}{
 		{"key refused", fmt.Errorf("rtmpout: publish to rtmp://live.twitch.tv/app/[redacted]: %w", errors.New("server refused the stream")), "refused the stream key"},
 		{"refused connection", fmt.Errorf("rtmpout: dial: %w", &netOpError{}), "refused the connection"},
+		{"turned away after connect", errors.New("rtmpout: publish to rtmp://live.twitch.tv/app/****: the server closed the connection after connect"), "turned the connection away"},
 		{"key in a library's error", fmt.Errorf("dial rtmp://live.twitch.tv/app/%s: boom", testKey), "[redacted]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

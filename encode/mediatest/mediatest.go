@@ -3,6 +3,7 @@
 // place tests in encode/..., studio/... and ui/... get them from:
 //
 //   - StartNginx: Debian's nginx with the RTMP module, recording every publish;
+//   - StartFFmpegServer: FFmpeg's own RTMP server (ffmpeg -listen 1), for one publish;
 //   - Publish and WriteTestFile: the ffmpeg CLI as a reference publisher and
 //     file maker, from its lavfi test sources;
 //   - ProbeFile, ProbeURL, KeyframeTimes, FrameCount, VideoFrameTimes, Frame,

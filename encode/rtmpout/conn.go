@@ -63,6 +63,7 @@ type serverMsg struct {
 type session struct {
 	target   Target
 	nc       net.Conn
+	in       *connReader
 	cs       *rtmp.ChunkStreamer
 	streamID uint32
 	msgs     chan serverMsg
@@ -74,9 +75,10 @@ type session struct {
 // dial opens the TCP (or TLS) connection and does the RTMP handshake; the
 // caller's ctx bounds both.
 func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) {
-	d := &net.Dialer{}
-	var nc net.Conn
-	var err error
+	nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", t.Host)
+	if err != nil {
+		return nil, err
+	}
 	if t.TLS {
 		conf := tlsConf.Clone()
 		if conf == nil {
@@ -85,12 +87,15 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 		if conf.ServerName == "" {
 			conf.ServerName, _, _ = net.SplitHostPort(t.Host)
 		}
-		nc, err = (&tls.Dialer{NetDialer: d, Config: conf}).DialContext(ctx, "tcp", t.Host)
-	} else {
-		nc, err = d.DialContext(ctx, "tcp", t.Host)
-	}
-	if err != nil {
-		return nil, err
+		// TLS after the TCP connection, not in one dial, so a failure
+		// can say which answered: a plain RTMP server reads the
+		// ClientHello as the start of its handshake and waits for more.
+		tc := tls.Client(nc, conf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, &tlsError{err}
+		}
+		nc = tc
 	}
 	// Handshake reads and writes the bare conn: no deadline of its own.
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
@@ -102,16 +107,19 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("RTMP handshake: %w", err)
+		return nil, &handshakeError{err}
 	}
 	s := &session{
-		target:   t,
-		nc:       nc,
+		target: t,
+		nc:     nc,
+		// Outside the buffer, so that it sees the connection's end only
+		// once every message read before it has been consumed.
+		in:       &connReader{r: bufio.NewReaderSize(nc, 4096)},
 		msgs:     make(chan serverMsg, 16),
 		quit:     make(chan struct{}),
 		readDone: make(chan struct{}),
 	}
-	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(nc, 4096), bufio.NewWriterSize(nc, 64*1024), nil)
+	s.cs = rtmp.NewChunkStreamer(s.in, bufio.NewWriterSize(nc, 64*1024), nil)
 	// Set before the first Write: go-rtmp's writer goroutine reads it
 	// unsynchronised, the channel hand-off of the first message orders it.
 	// It cannot fail below rtmp.MaxChunkSize.
@@ -119,6 +127,19 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config) (*session, error) 
 	go s.readLoop()
 	return s, nil
 }
+
+// tlsError: the TCP connection was made, the TLS handshake failed.
+type tlsError struct{ err error }
+
+func (e *tlsError) Error() string { return e.err.Error() }
+func (e *tlsError) Unwrap() error { return e.err }
+
+// handshakeError: something answered at the address, but not with RTMP's
+// handshake (a web server, a plain port behind rtmps://'s TLS…).
+type handshakeError struct{ err error }
+
+func (e *handshakeError) Error() string { return "RTMP handshake: " + e.err.Error() }
+func (e *handshakeError) Unwrap() error { return e.err }
 
 // close tears the connection down and waits for the helpers. Safe twice.
 func (s *session) close() {
@@ -153,12 +174,14 @@ func (s *session) read() (err error) {
 	for bad := 0; ; {
 		_, _, err := s.cs.Read(&cm)
 		if err != nil {
-			var ne net.Error
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
-				return err
+			if s.in.err != nil {
+				return s.in.err
 			}
-			// A message go-rtmp cannot decode (AMF3, aggregate...) was
-			// read whole; skip it, unless the stream is clearly garbage.
+			// A message go-rtmp cannot decode was read whole; skip it,
+			// unless the stream is clearly garbage. Not only AMF3 and
+			// aggregates: FFmpeg's server answers FCPublish with a bare
+			// onFCPublish (no transaction ID), whose decoding ends in
+			// io.EOF — which must not be taken for the server hanging up.
 			if bad++; bad > 10 {
 				return fmt.Errorf("RTMP read: %w", err)
 			}
@@ -192,6 +215,23 @@ func (s *session) read() (err error) {
 			return net.ErrClosed
 		}
 	}
+}
+
+// connReader is the read side of the connection as go-rtmp sees it. It
+// remembers the first error, so the read loop can tell a lost connection
+// from a message go-rtmp could not decode: both can come out of
+// ChunkStreamer.Read as io.EOF. Only the read loop touches it.
+type connReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *connReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 func decodeAMF(r io.Reader) []any {
@@ -296,12 +336,30 @@ func (s *session) await(ctx context.Context, match func(serverMsg) bool) (server
 	}
 }
 
+// handle deals with a server message that arrives while publishing:
+// answers a ping, and returns an error if the server ended the stream or
+// the connection.
+func (s *session) handle(ctx context.Context, m serverMsg) error {
+	switch {
+	case m.err != nil:
+		if errors.Is(m.err, io.EOF) {
+			return errors.New("server closed the connection")
+		}
+		return m.err
+	case m.name == "ping":
+		return s.pong(ctx, m.ping)
+	case m.name == "onStatus" && statusOf(m.args).level == "error":
+		return errors.New("server stopped the stream: " + statusOf(m.args).String())
+	}
+	return nil
+}
+
 func (s *session) pong(ctx context.Context, ts uint32) error {
 	return s.write(ctx, csControl, 0, 0, &message.UserCtrl{Event: &message.UserCtrlEventPingResponse{Timestamp: ts}})
 }
 
-// stage tells which step of the publish sequence failed, so the error can
-// say whether the server was unreachable or refused us.
+// stage is the step of the publish sequence that failed, so the error can
+// say where the server stopped us.
 type stage int
 
 const (
@@ -310,16 +368,40 @@ const (
 	stagePublish
 )
 
-// setupError is a failed publish sequence: the server answered with an
-// error, or dropped the connection, at stage.
-type setupError struct {
-	stage  stage
-	reason string
-	cause  error
+func (st stage) String() string {
+	return [...]string{"connect", "createStream", "publish"}[st]
 }
 
-func (e *setupError) Error() string { return e.reason }
+// setupError is a failed publish sequence: at stage the server answered
+// with an error (answer), or the connection ended (cause: io.EOF when the
+// server closed it, or the context's error when it went silent).
+type setupError struct {
+	stage   stage
+	answer  string // the server's answer in its words, e.g. "NetStream.Publish.BadName (…)"
+	sending bool   // cause came while sending stage's command, not awaiting its answer
+	cause   error
+}
+
+func (e *setupError) Error() string {
+	switch {
+	case e.answer != "":
+		return "the server answered " + e.stage.String() + " with " + e.answer
+	case e.sending:
+		return fmt.Sprintf("sending %s: %v", e.stage, e.cause)
+	}
+	return fmt.Sprintf("waiting for the answer to %s: %v", e.stage, e.cause)
+}
+
 func (e *setupError) Unwrap() error { return e.cause }
+
+// answerOf is a refusing reply in the server's words: its status, or at
+// least the command's name.
+func answerOf(m serverMsg) string {
+	if st := statusOf(m.args); st.code != "" {
+		return st.String()
+	}
+	return m.name
+}
 
 // publish runs connect → createStream → publish and waits for
 // NetStream.Publish.Start. ctx bounds all of it.
@@ -331,25 +413,30 @@ func (s *session) publish(ctx context.Context) error {
 		tidCreateStream = 4
 	)
 	t := s.target
+	sendFailed := func(st stage, err error) error { return &setupError{stage: st, sending: true, cause: err} }
 	// Our chunk size first, so the server reads everything after it right.
 	if err := s.write(ctx, csControl, 0, 0, &message.SetChunkSize{ChunkSize: chunkSize}); err != nil {
-		return &setupError{stageConnect, "sending chunk size", err}
+		return sendFailed(stageConnect, err)
 	}
-	connect := map[string]any{
-		"app":      t.App,
-		"type":     "nonprivate",
-		"flashVer": flashVer,
-		"tcUrl":    t.TCURL,
-	}
+	// A struct, not a map: go-amf0 writes a map's fields in random order,
+	// a struct's in this one, FFmpeg's (librtmp's too, less its swfUrl).
+	// The order means nothing to the spec, but a byte stream that is the
+	// same on every run is one a capture can be compared against.
+	connect := struct {
+		App      string `amf0:"app"`
+		Type     string `amf0:"type"`
+		FlashVer string `amf0:"flashVer"`
+		TCURL    string `amf0:"tcUrl"`
+	}{t.App, "nonprivate", flashVer, t.TCURL}
 	if err := s.command(ctx, csCommand, 0, "connect", tidConnect, connect); err != nil {
-		return &setupError{stageConnect, "sending connect", err}
+		return sendFailed(stageConnect, err)
 	}
 	m, err := s.await(ctx, func(m serverMsg) bool { return isReply(m, tidConnect) })
 	if err != nil {
-		return &setupError{stageConnect, "waiting for connect answer", err}
+		return &setupError{stage: stageConnect, cause: err}
 	}
 	if m.name == "_error" {
-		return &setupError{stageConnect, "server refused the connection: " + statusOf(m.args).String(), nil}
+		return &setupError{stage: stageConnect, answer: answerOf(m)}
 	}
 
 	// releaseStream and FCPublish are not in the RTMP spec but Twitch,
@@ -357,34 +444,33 @@ func (s *session) publish(ctx context.Context) error {
 	// both); their answers, if any, are ignored.
 	key := string(t.Key)
 	if err := s.command(ctx, csCommand, 0, "releaseStream", tidRelease, nil, key); err != nil {
-		return &setupError{stageCreateStream, "sending releaseStream", err}
+		return sendFailed(stageCreateStream, err)
 	}
 	if err := s.command(ctx, csCommand, 0, "FCPublish", tidFCPublish, nil, key); err != nil {
-		return &setupError{stageCreateStream, "sending FCPublish", err}
+		return sendFailed(stageCreateStream, err)
 	}
 	if err := s.command(ctx, csCommand, 0, "createStream", tidCreateStream, nil); err != nil {
-		return &setupError{stageCreateStream, "sending createStream", err}
+		return sendFailed(stageCreateStream, err)
 	}
 	m, err = s.await(ctx, func(m serverMsg) bool { return isReply(m, tidCreateStream) })
 	if err != nil {
-		return &setupError{stageCreateStream, "waiting for createStream answer", err}
+		return &setupError{stage: stageCreateStream, cause: err}
 	}
 	id, ok := m.args[len(m.args)-1].(float64)
 	if m.name == "_error" || !ok {
-		return &setupError{stageCreateStream, "server refused createStream: " + statusOf(m.args).String(), nil}
+		return &setupError{stage: stageCreateStream, answer: answerOf(m)}
 	}
 	s.streamID = uint32(id)
 
 	if err := s.command(ctx, csData, s.streamID, "publish", 0, nil, key, "live"); err != nil {
-		return &setupError{stagePublish, "sending publish", err}
+		return sendFailed(stagePublish, err)
 	}
 	m, err = s.await(ctx, func(m serverMsg) bool { return m.name == "onStatus" || m.name == "_error" })
 	if err != nil {
-		return &setupError{stagePublish, "waiting for publish answer", err}
+		return &setupError{stage: stagePublish, cause: err}
 	}
-	st := statusOf(m.args)
-	if st.code != "NetStream.Publish.Start" {
-		return &setupError{stagePublish, "server answered " + st.String(), nil}
+	if st := statusOf(m.args); st.code != "NetStream.Publish.Start" {
+		return &setupError{stage: stagePublish, answer: answerOf(m)}
 	}
 	return nil
 }

@@ -77,13 +77,24 @@ func TestPublishToNginx(t *testing.T) {
 	}
 	n.WaitUnpublished(t, testKey, 5*time.Second)
 
-	rec := n.Recording(testKey)
-	p := mediatest.ProbeFile(t, rec)
-	if p.Video == nil || p.Video.Codec != "h264" || p.Video.Width != 640 || p.Video.Height != 360 {
-		t.Errorf("video %+v, want h264 640x360", p.Video)
+	judgeRecording(t, n.Recording(testKey), src)
+	if strings.Contains(logs.String(), testKey) {
+		t.Errorf("key in logs:\n%s", logs)
 	}
-	if p.Video != nil && math.Abs(p.Video.FPS-30) > 0.5 {
-		t.Errorf("video at %v fps, want 30", p.Video.FPS)
+	t.Logf("logs:\n%s", logs)
+}
+
+// judgeRecording checks what a server recorded of the program made from
+// src (with audio, GOP 2 s) by probing it: h264 at src's size and rate,
+// aac 48 kHz stereo, every frame, keyframes where we sent them.
+func judgeRecording(t *testing.T, rec string, src mediatest.Source) {
+	t.Helper()
+	p := mediatest.ProbeFile(t, rec)
+	if p.Video == nil || p.Video.Codec != "h264" || p.Video.Width != src.Width || p.Video.Height != src.Height {
+		t.Errorf("video %+v, want h264 %dx%d", p.Video, src.Width, src.Height)
+	}
+	if p.Video != nil && math.Abs(p.Video.FPS-float64(src.FPS)) > 0.5 {
+		t.Errorf("video at %v fps, want %d", p.Video.FPS, src.FPS)
 	}
 	if p.Audio == nil || p.Audio.Codec != "aac" || p.Audio.SampleRate != 48000 || p.Audio.Channels != 2 {
 		t.Errorf("audio %+v, want aac 48000 Hz stereo", p.Audio)
@@ -91,9 +102,12 @@ func TestPublishToNginx(t *testing.T) {
 	if math.Abs(p.Duration-src.Duration.Seconds()) > 0.3 {
 		t.Errorf("recording lasts %.2f s, want %.2f", p.Duration, src.Duration.Seconds())
 	}
-	// FLV timestamps: keyframes every GOP (2 s) from 0.
+	// FLV timestamps: keyframes every GOP from 0.
 	kf := mediatest.KeyframeTimes(t, rec)
-	want := []float64{0, 2}
+	var want []float64
+	for at := time.Duration(0); at < src.Duration; at += time.Duration(src.GOP) * time.Second / time.Duration(src.FPS) {
+		want = append(want, at.Seconds())
+	}
 	if len(kf) != len(want) {
 		t.Fatalf("keyframes at %v, want %v", kf, want)
 	}
@@ -102,13 +116,9 @@ func TestPublishToNginx(t *testing.T) {
 			t.Errorf("keyframes at %v, want %v", kf, want)
 		}
 	}
-	if frames := mediatest.FrameCount(t, rec); frames != 120 {
-		t.Errorf("%d frames recorded, want 120", frames)
+	if frames, want := mediatest.FrameCount(t, rec), int(src.Duration.Seconds()*float64(src.FPS)); frames != want {
+		t.Errorf("%d frames recorded, want %d", frames, want)
 	}
-	if strings.Contains(logs.String(), testKey) {
-		t.Errorf("key in logs:\n%s", logs)
-	}
-	t.Logf("logs:\n%s", logs)
 }
 
 func TestNginxDenyPublish(t *testing.T) {
@@ -116,7 +126,7 @@ func TestNginxDenyPublish(t *testing.T) {
 	logs := &logBuffer{}
 	o := newOutput(t, n.URL(testKey), stream.Info{}, logs)
 	err := waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
-	want := "rtmpout: publish to " + strings.Replace(n.URL(""), "/live/", "/live/****", 1) + ": server refused the stream (wrong stream key?)"
+	want := "rtmpout: publish to " + strings.Replace(n.URL(""), "/live/", "/live/****", 1) + ": the server refused the stream key: it accepted publish, then ended the stream"
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q, want it to start with %q", err, want)
 	}
@@ -126,7 +136,10 @@ func TestNginxRejectKey(t *testing.T) {
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{testKey}})
 	logs := &logBuffer{}
 	o := newOutput(t, n.URL(testKey), stream.Info{}, logs)
-	waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
+	err := waitFailed(t, o, ErrKeyRejected, 3*time.Second, logs)
+	if want := ": the server refused the stream key: it closed the connection after publish"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
+	}
 }
 
 // A connection lost after going live is retried on a fresh keyframe, and

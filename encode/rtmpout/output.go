@@ -16,8 +16,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/yutopp/go-amf0"
@@ -26,20 +28,38 @@ import (
 	"greenroom/encode/stream"
 )
 
-// Sentinel errors; test with errors.Is. Their text is completed by the
-// error that wraps them, e.g.
+// Sentinel errors; test with errors.Is. A failed first connection is a
+// *Failure, whose Reason says in words what happened and at which step:
 //
-//	rtmpout: publish to rtmp://host:1935/live/****: server refused the stream (wrong stream key?)
+//	rtmpout: publish to rtmp://host:1935/live/****: the server refused the stream key: it answered publish with NetStream.Publish.BadName (…)
+//	rtmpout: publish to rtmp://host:1935/live/****: the server closed the connection after connect
 var (
-	// ErrKeyRejected: the server answered and said no (wrong key or app,
-	// stream already live), or hung up as soon as we asked to publish.
-	// Retrying will not help: the user has to fix the URL or key.
-	ErrKeyRejected = errors.New("server refused the stream")
+	// ErrKeyRejected: the server refused the publish itself — an error
+	// status in answer to publish, or hanging up right after it (what
+	// nginx-rtmp's deny rules and on_publish hooks do): the stream key, or
+	// a stream already live under it. Retrying will not help.
+	ErrKeyRejected = errors.New("server refused the stream key")
+	// ErrRefused: the server ended the session before publish — it
+	// answered connect or createStream with an error, or closed the
+	// connection after one of them. Nothing says it was the key.
+	ErrRefused = errors.New("server refused the session")
 	// ErrUnreachable: no RTMP server answered (DNS, refused, timeout, TLS).
 	ErrUnreachable = errors.New("server unreachable")
 	// ErrClosed: WaitLive was waiting when the Output was closed.
 	ErrClosed = errors.New("rtmpout: output closed")
 )
+
+// Failure is why a first connection failed: Kind is ErrUnreachable,
+// ErrRefused or ErrKeyRejected (errors.Is sees it), Reason a sentence
+// for a person, naming the step, with no stream key in it.
+type Failure struct {
+	URL    string // redacted
+	Kind   error
+	Reason string
+}
+
+func (f *Failure) Error() string { return "rtmpout: publish to " + f.URL + ": " + f.Reason }
+func (f *Failure) Unwrap() error { return f.Kind }
 
 // Config describes one destination.
 type Config struct {
@@ -192,7 +212,8 @@ func (o *Output) Stats() stream.Stats {
 }
 
 // WaitLive waits until the output first goes Live (nil), the first
-// connection fails (an error wrapping ErrKeyRejected or ErrUnreachable),
+// connection fails (a *Failure: ErrKeyRejected, ErrRefused or
+// ErrUnreachable),
 // the output is closed (ErrClosed) or ctx ends. Expect a second more than
 // the server's answer: see Output.
 func (o *Output) WaitLive(ctx context.Context) error {
@@ -274,10 +295,7 @@ func (o *Output) run() {
 			}
 			s.close()
 			if !wasLive && !live {
-				// nginx-rtmp's "deny publish" sends Publish.Start and
-				// then hangs up: a refusal in all but name.
-				o.fail(fmt.Errorf("rtmpout: publish to %s: %w (wrong stream key?): dropped right after it was accepted: %s",
-					o.target.Redacted(), ErrKeyRejected, o.redact(err)))
+				o.fail(endedOnProbation(o.target, err))
 				return
 			}
 			if time.Since(start) >= stableSession {
@@ -324,53 +342,98 @@ func (o *Output) retire(q *stream.Queue) {
 	o.retiredDrops.Add(q.Dropped() + int64(n))
 }
 
-// connect dials and publishes, bounded by DialTimeout and by Close.
+// connect dials and publishes, bounded by DialTimeout and by Close. Its
+// errors are *Failure, or o.ctx's error after Close.
 func (o *Output) connect() (*session, error) {
-	ctx, cancel := context.WithTimeout(o.ctx, o.cfg.DialTimeout)
-	defer cancel()
 	o.log.Debug("connecting", "url", o.target.Redacted())
-	s, err := dial(ctx, o.target, o.cfg.TLS)
+	return connect(o.ctx, o.target, o.cfg)
+}
+
+// connect dials t and publishes, bounded by cfg.DialTimeout and by parent.
+// Its errors are *Failure, or parent's error once parent has ended. The
+// Output and Check share it: a preflight tries the very path a Go Live
+// takes.
+func connect(parent context.Context, t Target, cfg Config) (*session, error) {
+	ctx, cancel := context.WithTimeout(parent, cfg.DialTimeout)
+	defer cancel()
+	s, err := dial(ctx, t, cfg.TLS)
 	if err != nil {
-		if o.ctx.Err() != nil {
-			return nil, o.ctx.Err()
+		if parent.Err() != nil {
+			return nil, parent.Err()
 		}
-		if ctx.Err() != nil {
-			err = fmt.Errorf("no answer within %v", o.cfg.DialTimeout)
-		}
-		return nil, fmt.Errorf("rtmpout: publish to %s: %w: %v", o.target.Redacted(), ErrUnreachable, o.redact(err))
+		return nil, failure(t, ErrUnreachable, dialFailure(ctx, t, cfg, err))
 	}
 	if err := s.publish(ctx); err != nil {
 		s.close()
-		if o.ctx.Err() != nil {
-			return nil, o.ctx.Err()
+		if parent.Err() != nil {
+			return nil, parent.Err()
 		}
-		return nil, o.setupFailure(ctx, err)
+		return nil, setupFailure(ctx, t, cfg, err)
 	}
 	return s, nil
 }
 
-// setupFailure turns a failed publish sequence into ErrKeyRejected (the
-// server said no, or hung up on us) or ErrUnreachable (it went silent).
-func (o *Output) setupFailure(ctx context.Context, err error) error {
+func failure(t Target, kind error, reason string) *Failure {
+	return &Failure{URL: t.Redacted(), Kind: kind, Reason: redactIn(reason, t.Key)}
+}
+
+// dialFailure says why no RTMP server answered.
+func dialFailure(ctx context.Context, t Target, cfg Config, err error) string {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var tlsErr *tlsError
+	var hsErr *handshakeError
+	switch {
+	case ctx.Err() != nil && errors.As(err, &tlsErr):
+		return fmt.Sprintf("no TLS answer from %s within %v (an rtmps:// URL for a plain rtmp:// server?)", t.Host, cfg.DialTimeout)
+	case ctx.Err() != nil:
+		return fmt.Sprintf("no answer within %v", cfg.DialTimeout)
+	case errors.As(err, &dnsErr):
+		return "cannot find the server: " + err.Error()
+	case errors.As(err, &certErr):
+		return "its TLS certificate is not trusted: " + err.Error()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing listens at " + t.Host + " (connection refused)"
+	case errors.As(err, &hsErr):
+		return "no RTMP server answered at " + t.Host + " (it failed the " + err.Error() + ")"
+	}
+	return "cannot connect: " + err.Error()
+}
+
+// setupFailure says how the publish sequence failed, and at which step.
+// Only a refused publish may blame the key: a server that hangs up after
+// connect may be full, or not speak our RTMP.
+func setupFailure(ctx context.Context, t Target, cfg Config, err error) *Failure {
 	var se *setupError
 	if !errors.As(err, &se) {
-		return o.publishError(err, "")
+		return failure(t, ErrRefused, err.Error())
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("rtmpout: publish to %s: %w: no answer within %v (%s)",
-			o.target.Redacted(), ErrUnreachable, o.cfg.DialTimeout, se.reason)
+	step := se.stage.String()
+	var detail string // what ended the connection, unless the server simply closed it
+	if se.cause != nil && !errors.Is(se.cause, io.EOF) {
+		detail = " (" + se.cause.Error() + ")"
 	}
-	hint := "wrong stream key?"
-	if se.stage == stageConnect {
-		hint = "wrong app in the URL?"
+	switch {
+	case ctx.Err() != nil:
+		return failure(t, ErrUnreachable, fmt.Sprintf("no answer to %s within %v", step, cfg.DialTimeout))
+	case se.stage == stagePublish && se.answer != "":
+		return failure(t, ErrKeyRejected, "the server refused the stream key: it answered publish with "+se.answer)
+	case se.stage == stagePublish && !se.sending:
+		return failure(t, ErrKeyRejected, "the server refused the stream key: it closed the connection after publish"+detail)
+	case se.answer != "":
+		return failure(t, ErrRefused, se.Error())
+	case se.sending:
+		return failure(t, ErrRefused, "the server closed the connection before "+step+detail)
 	}
-	detail := se.reason
-	if se.cause != nil {
-		// nginx-rtmp's "deny publish" and a refusing on_publish hook just
-		// drop the connection: that is a refusal too.
-		detail = "server closed the connection while " + se.reason
-	}
-	return fmt.Errorf("rtmpout: publish to %s: %w (%s): %s", o.target.Redacted(), ErrKeyRejected, hint, o.redact(errors.New(detail)))
+	return failure(t, ErrRefused, "the server closed the connection after "+step+detail)
+}
+
+// endedOnProbation is the failure of a publish the server accepted and
+// then ended within liveProbation: nginx-rtmp's "deny publish" sends
+// Publish.Start and then hangs up, a refusal in all but name.
+func endedOnProbation(t Target, err error) *Failure {
+	return failure(t, ErrKeyRejected, fmt.Sprintf(
+		"the server refused the stream key: it accepted publish, then ended the stream within %v (%v)", liveProbation, err))
 }
 
 func (o *Output) publishError(err error, what string) error {
@@ -405,19 +468,8 @@ func (o *Output) pump(w *writer, live func()) error {
 		case <-probation.C:
 			live()
 		case m := <-s.msgs:
-			if m.err != nil {
-				if errors.Is(m.err, io.EOF) {
-					return errors.New("server closed the connection")
-				}
-				return m.err
-			}
-			switch {
-			case m.name == "ping":
-				if err := s.pong(o.hard, m.ping); err != nil {
-					return err
-				}
-			case m.name == "onStatus" && statusOf(m.args).level == "error":
-				return errors.New("server stopped the stream: " + statusOf(m.args).String())
+			if err := s.handle(o.hard, m); err != nil {
+				return err
 			}
 		case <-q.Ready():
 			for o.ctx.Err() == nil {

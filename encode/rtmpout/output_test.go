@@ -129,8 +129,8 @@ func TestUnreachable(t *testing.T) {
 	logs := &logBuffer{}
 	o := newOutput(t, fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, testKey), stream.Info{}, logs)
 	err := waitFailed(t, o, ErrUnreachable, time.Second, logs)
-	want := fmt.Sprintf("rtmpout: publish to rtmp://127.0.0.1:%d/live/****: server unreachable", port)
-	if !strings.HasPrefix(err.Error(), want) {
+	want := fmt.Sprintf("rtmpout: publish to rtmp://127.0.0.1:%d/live/****: nothing listens at 127.0.0.1:%[1]d (connection refused)", port)
+	if err.Error() != want {
 		t.Errorf("error %q, want it to start with %q", err, want)
 	}
 	o.Write(&stream.Packet{Kind: stream.Video, Key: true}) // a failed output still takes packets
@@ -145,9 +145,10 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
-// silentServer accepts TCP connections and never says a word, like a
-// firewall that lets the SYN through, or a server that is hung.
-func silentServer(t *testing.T) string {
+// serveTCP runs handle on each connection to a fresh 127.0.0.1 port until
+// the test ends, then closes the listener and every connection and waits
+// for the handlers.
+func serveTCP(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -165,16 +166,25 @@ func silentServer(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			wg.Go(func() { handle(c) })
 		}
 	})
 	t.Cleanup(func() {
 		l.Close()
-		wg.Wait()
+		mu.Lock()
 		for _, c := range conns {
 			c.Close()
 		}
+		mu.Unlock()
+		wg.Wait()
 	})
 	return l.Addr().String()
+}
+
+// silentServer accepts TCP connections and never says a word, like a
+// firewall that lets the SYN through, or a server that is hung.
+func silentServer(t *testing.T) string {
+	return serveTCP(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 }
 
 func TestSilentServerTimesOut(t *testing.T) {

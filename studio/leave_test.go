@@ -172,3 +172,33 @@ func openOn(t *testing.T, path string) string {
 	}
 	return ""
 }
+
+// A guest's local recording holds its file open only while a chunk is
+// written: a page closed for good never sends its last chunk, and its
+// take must not keep an fd for the studio's life. The chunks still go
+// on, in order, and the last one completes the file.
+func TestTakeHoldsNoFileBetweenChunks(t *testing.T) {
+	s := newStudio(t, nil)
+	h := s.Handler()
+	dir := t.TempDir()
+	id, key, end := s.TestTake(dir, "g1", "Ann")
+	defer end()
+	file := filepath.Join(dir, "Ann local.webm")
+	for n, chunk := range []string{"chunk 0;", "chunk 1;"} {
+		if code, next := postChunk(t, h, id, key, n, "of=3", []byte(chunk)); code != 200 || next != n+1 {
+			t.Fatalf("chunk %d: %d, next %d", n, code, next)
+		}
+		if fd := openOn(t, file); fd != "" {
+			t.Errorf("after chunk %d the take's file is open (fd %s)", n, fd)
+		}
+	}
+	if code, next := postChunk(t, h, id, key, 2, "of=3&final=1", []byte("chunk 2;")); code != 200 || next != 3 {
+		t.Fatalf("the last chunk: %d, next %d", code, next)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "chunk 0;chunk 1;chunk 2;" {
+		t.Errorf("stored %q, %v", b, err)
+	}
+	if ups := s.State().Uploads; len(ups) != 1 || ups[0].State != studio.UploadComplete {
+		t.Errorf("uploads %+v, want Ann's complete", ups)
+	}
+}

@@ -241,7 +241,8 @@ func (p *Program) Attach(s *Studio) {
 // not on stage (or no longer in the show) are hidden — out of the picture
 // and the mix at once, as if they had left, and back when staged — and
 // those of participants the host muted (the host's own input too) are out
-// of the mix. The studio calls it on every change.
+// of the mix; the own files of those who left the show are finished. The
+// studio calls it on every change.
 func (p *Program) followShow() {
 	p.follow.Lock()
 	defer p.follow.Unlock()
@@ -251,7 +252,15 @@ func (p *Program) followShow() {
 	if state == nil {
 		return
 	}
+	rec := p.rec.Load()
+	var made uint64
+	if rec != nil {
+		made = rec.mark() // before the show is read: see leave
+	}
 	st := state()
+	if rec != nil {
+		rec.leave(made, st) // the files of those who left the show
+	}
 	var gone []string
 	p.mu.Lock()
 	for name, pi := range p.inputs {

@@ -33,9 +33,17 @@ import (
 // show goes live and ends it with the show.
 //
 // Files are by program input name (a participant ID, or ScreenInput of
-// one). mu guards files and layouts; each recTrack is used only by the
-// goroutine that feeds its track (the studio's, per track), and run owns
-// the writing of show.json.
+// one). A person's file is finished when they leave the show for good
+// (leave: after the grace a gone guest has to come back, not at a blip),
+// not at the show's end: a show of many comings and goings would
+// otherwise keep a file, its fd and its writer's goroutine open for each
+// guest who ever came (issue #14's soak). One who comes back later is a
+// new participant, with a new file ("Ann (2).webm").
+//
+// mu guards files, ended, left, made, endErrs and layouts; each recTrack is used
+// only by the goroutine that feeds its track (the studio's, per track),
+// and run owns the writing of show.json. ending counts the goroutines
+// finishing the files of those who left; close waits for them.
 type showRecording struct {
 	dir     string // where the people's files and show.json go
 	meta    showMeta
@@ -45,7 +53,12 @@ type showRecording struct {
 	askKey  func(id string)
 	log     *slog.Logger
 	mu      sync.Mutex
-	files   map[string]*recFile
+	files   map[string]*recFile // open, by input name
+	ended   []*recFile          // finished: their people left the show
+	left    map[string]bool     // participants who left: never recorded again
+	made    uint64              // files made so far; recFile.seq
+	ending  sync.WaitGroup
+	endErrs []error // what finishing the files of those who left met
 	layouts []layoutChange
 	locals  map[string]showFile // the guests' own recordings, by take (upload.go)
 	closed  bool
@@ -97,6 +110,7 @@ type recFile struct {
 	role    string
 	id      string
 	tracks  map[string]*recTrack // by TrackID
+	seq     uint64               // showRecording.made when it was made
 	lastAsk time.Time            // under showRecording.mu
 	keyed   atomic.Bool          // the host's feed: a keyframe came
 }
@@ -197,6 +211,7 @@ func newShowRecording(dir string, meta showMeta, clk clock.Clock, origin time.Du
 		dir: dir, meta: meta, clock: clk, origin: origin, names: names, askKey: askKey,
 		log:   log.With("component", "recording", "folder", dir),
 		files: map[string]*recFile{},
+		left:  map[string]bool{},
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -217,25 +232,30 @@ func (r *showRecording) begin() {
 // now is the show time.
 func (r *showRecording) now() time.Duration { return r.clock.Now() - r.origin }
 
-// file returns the file of input name, making it if the show has not
-// ended (nil then: nobody new is recorded after the end).
+// file returns the file of input name, making it if its owner is in the
+// show and the show has not ended (nil otherwise: nobody new is recorded
+// after the end, and nobody again after they left).
 func (r *showRecording) file(name string) *recFile {
+	id := owner(name)
 	r.mu.Lock()
-	f, closed := r.files[name], r.closed
+	f, closed, left := r.files[name], r.closed, r.left[id]
 	r.mu.Unlock()
-	if f != nil || closed {
+	if f != nil || closed || left {
 		return f
 	}
 	// Who it is, from the show (not under mu: the studio's own locks).
-	id := owner(name)
 	f = &recFile{id: id, role: "guest", name: id, tracks: map[string]*recTrack{}}
+	in := false
 	for _, pt := range r.names().Participants {
 		if pt.ID == id {
-			f.name = pt.Name
+			in, f.name = true, pt.Name
 			if pt.Role == RoleHost {
 				f.role = "host"
 			}
 		}
+	}
+	if !in {
+		return nil // a late packet of someone who left
 	}
 	stem := fileName(f.name, "guest")
 	screen := id != name
@@ -244,15 +264,67 @@ func (r *showRecording) file(name string) *recFile {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.closed || r.left[id] {
 		return nil
 	}
 	if had := r.files[name]; had != nil {
 		return had // another of their tracks made it meanwhile
 	}
+	r.made++
+	f.seq = r.made
 	f.w = iso.New(iso.Config{Dir: r.dir, Stem: stem, VideoOnly: screen, Logger: r.log})
 	r.files[name] = f
 	return f
+}
+
+// mark is how many files were made so far: take it before reading the
+// show that leave is given, so that leave tells a file made since (of a
+// newcomer the show it read may not have yet) from one of somebody who
+// left.
+func (r *showRecording) mark() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.made
+}
+
+// leave finishes the files, made by mark made, of the people no longer in
+// the show st: each becomes a whole file that plays to their last frame
+// and stays in show.json with its end. Their writers finish on a
+// goroutine of their own (the trailer is a disk write; the studio's
+// changes must not wait on the disk); close waits for it. A packet of
+// theirs still on its way is dropped (iso.Writer takes none after Close).
+// A file made after made of someone who left meanwhile (a packet racing
+// their leaving) goes at the next change, or at the show's end.
+func (r *showRecording) leave(made uint64, st State) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	var gone []*recFile
+	for name, f := range r.files {
+		if f.seq <= made && !inShow(st, f.id) {
+			delete(r.files, name)
+			r.left[f.id] = true
+			r.ended = append(r.ended, f)
+			gone = append(gone, f)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	r.ending.Add(1)
+	go func() {
+		defer r.ending.Done()
+		for _, f := range gone {
+			err := f.w.Close()
+			st := f.w.Stats()
+			r.log.Info("finished the file of someone who left", "participant", f.id, "file", st.File, "end", st.End, "err", err)
+			r.mu.Lock()
+			r.endErrs = append(r.endErrs, err)
+			r.mu.Unlock()
+		}
+	}()
 }
 
 // writeRTP records one packet of a guest's track t.
@@ -386,7 +458,8 @@ func (r *showRecording) writeHost(name, mime string, data []byte) {
 }
 
 // endTrack forgets track t; the person's file goes on (they may come
-// back, on new tracks).
+// back within their grace, on new tracks) until they leave the show
+// (leave).
 func (r *showRecording) endTrack(t TrackInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -433,7 +506,7 @@ func (r *showRecording) snapshot() showMeta {
 	for _, f := range r.locals {
 		m.Files = append(m.Files, f)
 	}
-	for _, f := range r.files {
+	for _, f := range r.people() {
 		st := f.w.Stats()
 		if st.File == "" {
 			continue
@@ -484,11 +557,20 @@ func writeShowJSON(dir string, m showMeta) error {
 	return err
 }
 
+// people is every person's file, open or finished. Call with mu held.
+func (r *showRecording) people() []*recFile {
+	fs := slices.Clone(r.ended)
+	for _, f := range r.files {
+		fs = append(fs, f)
+	}
+	return fs
+}
+
 // err is the first error a person's file met, nil if none.
 func (r *showRecording) err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, f := range r.files {
+	for _, f := range r.people() {
 		if err := f.w.Stats().Err; err != nil {
 			return err
 		}
@@ -529,7 +611,9 @@ func (r *showRecording) close() error {
 		for _, f := range files {
 			errs = append(errs, f.w.Close())
 		}
+		r.ending.Wait() // the files of those who left
 		r.mu.Lock()
+		errs = append(errs, r.endErrs...)
 		r.meta.EndMS = end.Milliseconds()
 		r.mu.Unlock()
 		r.writeMeta()

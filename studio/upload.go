@@ -81,7 +81,10 @@ type Upload struct {
 
 // take is one guest's local recording. mu guards everything below it and
 // is held while a chunk is written, so one take's chunks go to disk one
-// at a time, in order.
+// at a time, in order. Its file is open only while a chunk is written: a
+// page closed for good never sends its last chunk, and a take of every
+// guest who ever left would otherwise hold an fd for the studio's life
+// (issue #14's soak).
 type take struct {
 	id          string
 	key         Secret
@@ -90,14 +93,14 @@ type take struct {
 	rec         *showRecording // the show it belongs to; its folder
 
 	mu      sync.Mutex
-	f       *os.File
 	path    string
 	next    int   // the chunk expected next
 	of      int   // chunks the page says it recorded
 	bytes   int64 // stored
 	start   time.Duration
 	stopped bool // the page was told to stop, or the show ended
-	done    bool // the last chunk is stored and the file closed
+	done    bool // the last chunk is stored
+	closed  bool // the studio closed: no chunk is stored any more
 }
 
 // uploads holds every take of the studio's life; mu guards the maps (a
@@ -186,9 +189,10 @@ func (u *uploads) state() []Upload {
 	return out
 }
 
-// close closes the takes' files, trimming those whose last chunk never
-// came (a guest who closed the tab for good) to whole WebM elements; a
-// later chunk reopens nothing (the studio is gone). Safe to call twice.
+// close ends the takes, trimming the files of those whose last chunk
+// never came (a guest who closed the tab for good) to whole WebM
+// elements; a later chunk is refused (the studio is gone). Safe to call
+// twice.
 func (u *uploads) close() {
 	u.mu.Lock()
 	ts := make([]*take, 0, len(u.takes))
@@ -198,12 +202,13 @@ func (u *uploads) close() {
 	u.mu.Unlock()
 	for _, t := range ts {
 		t.mu.Lock()
-		if t.f != nil {
-			t.trim()
-			_ = t.f.Close()
-			t.f = nil
+		if t.path != "" && !t.done && !t.closed {
+			if f, err := os.OpenFile(t.path, os.O_RDWR, 0); err == nil {
+				t.trim(f)
+				_ = f.Close()
+			}
 		}
-		t.stopped = true
+		t.stopped, t.closed = true, true
 		t.mu.Unlock()
 	}
 }
@@ -250,28 +255,41 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	if n > t.next || t.done {
 		return t.reply(), errChunkOrder
 	}
-	if n == 0 && len(data) > 0 && t.path == "" {
+	if t.closed {
+		return t.reply(), fmt.Errorf("upload: %s's local recording is closed", t.name)
+	}
+	var f *os.File
+	switch {
+	case n == 0 && len(data) > 0 && t.path == "":
 		base := filepath.Join(t.rec.dir, fileName(t.name, "guest")+" local")
-		path, err := createUnique(base, ".webm", &t.f)
+		path, err := createUnique(base, ".webm", &f)
 		if err != nil {
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		t.path = path
 		t.start = max(t.rec.now()-since, 0)
+	case t.path != "" && (len(data) > 0 || final):
+		var err error
+		if f, err = os.OpenFile(t.path, os.O_RDWR, 0); err != nil {
+			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
+		}
+	}
+	if f != nil {
+		defer func() {
+			if err := f.Close(); err != nil {
+				t.rec.log.Warn("close a local recording", "file", t.path, "err", err)
+			}
+		}()
 	}
 	if len(data) > 0 {
-		if t.f == nil {
-			return t.reply(), fmt.Errorf("upload: %s's local recording is closed", t.name)
-		}
-		if _, err := t.f.Write(data); err != nil {
-			_ = t.f.Truncate(t.bytes)
-			_, _ = t.f.Seek(t.bytes, io.SeekStart)
+		// Chunk 0 makes the file: a later one has it (t.next > 0).
+		if _, err := f.WriteAt(data, t.bytes); err != nil {
+			_ = f.Truncate(t.bytes)
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		// Safe on disk before the page forgets it.
-		if err := t.f.Sync(); err != nil {
-			_ = t.f.Truncate(t.bytes)
-			_, _ = t.f.Seek(t.bytes, io.SeekStart)
+		if err := f.Sync(); err != nil {
+			_ = f.Truncate(t.bytes)
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		t.bytes += int64(len(data))
@@ -280,12 +298,8 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	t.of = max(t.of, of, t.next)
 	if final {
 		t.done, t.stopped = true, true
-		if t.f != nil {
-			t.trim()
-			if err := t.f.Close(); err != nil {
-				t.rec.log.Warn("close a local recording", "file", t.path, "err", err)
-			}
-			t.f = nil
+		if f != nil {
+			t.trim(f)
 		}
 	}
 	if t.path != "" {
@@ -299,8 +313,8 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 // went away mid-recording (a reload) left its stream cut wherever its
 // last chunk ended, even inside an element's header, and a player would
 // stop there with an error. A recorder that stopped leaves nothing to cut.
-func (t *take) trim() {
-	whole, err := webm.Whole(t.f, t.bytes)
+func (t *take) trim(f *os.File) {
+	whole, err := webm.Whole(f, t.bytes)
 	if err != nil || whole == t.bytes || t.bytes-whole > maxChunk {
 		// Unreadable, whole, or more than a chunk to cut: not a cut-off
 		// tail, and what is stored stays.
@@ -309,7 +323,7 @@ func (t *take) trim() {
 		}
 		return
 	}
-	if err := t.f.Truncate(whole); err != nil {
+	if err := f.Truncate(whole); err != nil {
 		t.rec.log.Warn("trim a local recording", "file", t.path, "err", err)
 		return
 	}
@@ -318,7 +332,7 @@ func (t *take) trim() {
 }
 
 // createUnique makes base+ext, or "base (2)"+ext if that exists, and
-// leaves it open in *f.
+// leaves it open in *f (for reading too: trim reads it).
 func createUnique(base, ext string, f **os.File) (string, error) {
 	return iso.Unique(base, ext, func(path string) error {
 		var err error

@@ -48,6 +48,13 @@ func needChromium(t *testing.T) {
 // the end of the test. It skips the test with -short or without a browser.
 func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
 	t.Helper()
+	_, pages := chromium(t, urls...)
+	return pages
+}
+
+// chromium is chromiumPages with the browser, for more tabs.
+func chromium(t *testing.T, urls ...string) (*studiotest.Browser, []*studiotest.Page) {
+	t.Helper()
 	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -59,7 +66,7 @@ func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
 	for _, p := range pages {
 		t.Cleanup(p.Close)
 	}
-	return pages
+	return b, pages
 }
 
 // stats is what the guest page reports about what it receives.
@@ -231,6 +238,11 @@ func TestChromiumGuests(t *testing.T) {
 	eventually(t, "the sink to get Cat's audio", func() bool { return sink.count(catID+"-audio") > 20 })
 
 	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
+		// The setup screen: a fresh visit, not Ann's reload (which takes
+		// her place back).
+		if err := pages[0].Eval(`sessionStorage.clear()`, nil); err != nil {
+			t.Fatal(err)
+		}
 		if err := pages[0].Call("Page.navigate", map[string]string{"url": s.GuestURL() + "?name=Cat"}, nil); err != nil {
 			t.Fatal(err)
 		}

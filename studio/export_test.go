@@ -94,6 +94,6 @@ func (s *Studio) guestSession(id string) *guest {
 // show (show.json gets its end).
 func (s *Studio) TestTake(dir, participant, name string) (id, key string, end func()) {
 	rec := newShowRecording(dir, showMeta{Title: "test"}, clock.New(), 0, func() State { return State{} }, func(string) {}, s.log)
-	t := s.uploads.takeFor(rec, participant, name)
+	t := s.uploads.takeFor(rec, participant, name, nil)
 	return t.id, t.key.Reveal(), func() { _ = rec.close() }
 }

@@ -428,7 +428,7 @@ func (g *guest) teardown() {
 		g.st.show.leave(g.id, g)
 	}
 	if g.recTake != "" {
-		g.st.uploads.stop(g.id) // the page records no more; its upload may go on
+		g.st.uploads.stop(g.recTake) // the page records no more; its upload may go on
 	}
 	if g.pc != nil {
 		if err := g.pc.Close(); err != nil {

@@ -91,6 +91,12 @@ type take struct {
 	participant string
 	name        string
 	rec         *showRecording // the show it belongs to; its folder
+	// session is the guest session the take was handed to while it is
+	// its participant's current take (under uploads.mu; nil after): a new
+	// session of theirs — a reloaded page, whose recorder starts afresh
+	// — gets a new take, whichever of the two sessions the studio hears
+	// from first.
+	session *guest
 
 	mu      sync.Mutex
 	path    string
@@ -115,36 +121,51 @@ func newUploads() *uploads {
 	return &uploads{takes: map[string]*take{}, current: map[string]*take{}}
 }
 
-// takeFor returns participant's take of the show rec, making it.
-func (u *uploads) takeFor(rec *showRecording, participant, name string) *take {
+// takeFor returns participant's take of the show rec for their session,
+// making it; the take it replaces (another session's, another show's) is
+// stopped.
+func (u *uploads) takeFor(rec *showRecording, participant, name string, session *guest) *take {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	if t := u.current[participant]; t != nil && t.rec == rec {
-		return t
+	old := u.current[participant]
+	if old != nil && old.rec == rec && old.session == session {
+		u.mu.Unlock()
+		return old
 	}
-	t := &take{id: NewSecret().Reveal()[:16], key: NewSecret(), participant: participant, name: name, rec: rec}
+	t := &take{id: NewSecret().Reveal()[:16], key: NewSecret(), participant: participant, name: name, rec: rec, session: session}
 	u.takes[t.id] = t
 	u.current[participant] = t
+	if old != nil {
+		old.session = nil
+	}
+	u.mu.Unlock()
+	if old != nil {
+		old.stop()
+	}
 	return t
 }
 
-// stop marks participant's current take (every current take, for "")
-// stopped: its page no longer records it.
-func (u *uploads) stop(participant string) {
+// stop marks take id (every current take, for "") stopped: its page no
+// longer records it.
+func (u *uploads) stop(id string) {
 	u.mu.Lock()
 	var ts []*take
 	for p, t := range u.current {
-		if participant == "" || p == participant {
+		if id == "" || t.id == id {
 			ts = append(ts, t)
 			delete(u.current, p)
+			t.session = nil
 		}
 	}
 	u.mu.Unlock()
 	for _, t := range ts {
-		t.mu.Lock()
-		t.stopped = true
-		t.mu.Unlock()
+		t.stop()
 	}
+}
+
+func (t *take) stop() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
 }
 
 // lookup finds the take named id whose key is key. Every take's key is
@@ -376,7 +397,7 @@ func (g *guest) sendRecord(st State) {
 	if rec := g.st.localShow(); rec != nil && st.Live {
 		for _, p := range st.Participants {
 			if p.ID == g.id {
-				t = g.st.uploads.takeFor(rec, g.id, p.Name)
+				t = g.st.uploads.takeFor(rec, g.id, p.Name, g)
 				want = t.id
 			}
 		}
@@ -385,7 +406,7 @@ func (g *guest) sendRecord(st State) {
 		return
 	}
 	if g.recTake != "" {
-		g.st.uploads.stop(g.id)
+		g.st.uploads.stop(g.recTake)
 	}
 	g.recTake = want
 	if t == nil {

@@ -15,8 +15,9 @@ import (
 // TestGuestLocalRecordingChromium: a Chromium guest in a live show with
 // the guests' local recording on records itself with MediaRecorder and
 // uploads it. Its page is reloaded mid-show (navigated to the link
-// again): the old take's chunks left in IndexedDB are uploaded by the new
-// page, which records a second take; then its network drops for 3 s
+// again): the guest keeps her place on stage, as the same participant;
+// the old take's chunks left in IndexedDB are uploaded by the new page,
+// which records a second take; then its network drops for 3 s
 // (DevTools' offline), its uploads fail and resume. Once the show ended, both files are
 // complete (every chunk the page recorded stored once, in order: the
 // studio's count of chunks equals the page's), VP8 or VP9 and Opus by
@@ -31,7 +32,11 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	}
 	link := s.GuestURL() + "?name=Ann&join=1"
 	page := chromiumPages(t, link)[0]
-	eventually(t, "Ann in the show", func() bool { return len(s.State().Participants) == 2 })
+	var id string
+	eventually(t, "Ann in the show", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	if err := s.Stage(id, true); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +56,14 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "Ann's reloaded page recording a second take", recording(2))
+	var back string
+	if err := page.Eval(`greenroom.id`, &back); err != nil || back != id {
+		t.Errorf("the reloaded page is participant %q (%v), want Ann's %q", back, err, id)
+	}
+	eventually(t, "Ann back on stage", func() bool { return place(s, id) == studio.PlaceStage && connected(s, id) })
+	if n := len(s.State().Participants); n != 2 {
+		t.Errorf("%d participants after the reload, want the host and Ann", n)
+	}
 	time.Sleep(time.Second)
 	// The page's network drops for 3 s: its uploads fail and resume.
 	offline := func(on bool) {

@@ -225,12 +225,45 @@
     state.micOff = !state.micOff;
     applyDevices();
     sendDevices();
+    keepPlace();
   }
 
   function toggleCamera() {
     state.cameraOff = !state.cameraOff;
     applyDevices();
     sendDevices();
+    keepPlace();
+  }
+
+  // ---- the tab's place in the show ----------------------------------------
+  //
+  // A reloaded tab (or one the browser restores) takes its guest's place
+  // back, on stage or in the green room, as a page back after a blip
+  // does: the ID and resume key from "welcome" are kept in
+  // sessionStorage (the tab's own: it outlives a reload, and another tab
+  // of the same link is another guest), with the name and whether the mic
+  // and camera were off. The page says nothing to the studio as it goes:
+  // the studio sees its socket close and holds the place for its grace
+  // (the host sees the countdown), so a tab closed for good leaves when
+  // that runs out. Leave, and every end of the show for this page, forget
+  // it.
+  const PLACE_KEY = "greenroom.place:" + location.pathname;
+
+  function keepPlace() {
+    try {
+      if (!state.joined || !state.resume) { sessionStorage.removeItem(PLACE_KEY); return; }
+      sessionStorage.setItem(PLACE_KEY, JSON.stringify({
+        id: state.id, resume: state.resume, name: ui.name.value.trim(),
+        micOff: state.micOff, cameraOff: state.cameraOff,
+      }));
+    } catch { /* storage off */ }
+  }
+
+  function keptPlace() {
+    try {
+      const p = JSON.parse(sessionStorage.getItem(PLACE_KEY) || "null");
+      return p && p.id && p.resume && p.name ? p : null;
+    } catch { return null; }
   }
 
   function sendDevices() {
@@ -586,6 +619,7 @@
     case "welcome":
       state.id = m.id;
       state.resume = m.resume || "";
+      keepPlace();
       ui.selfName.textContent = m.name + " (you)";
       sendDevices(); // a guest back after a blip may have changed them meanwhile
       if (m.keep && state.pc) {
@@ -867,7 +901,9 @@
 
   // ---- screens ------------------------------------------------------------
 
-  function join() {
+  // join enters the show: afresh, in the green room, or (back: the tab's
+  // kept place, after a reload) taking that place back.
+  function join(back) {
     const name = ui.name.value.trim();
     if (!name) { ui.name.focus(); ui.note.textContent = "Please enter your name."; return; }
     try { localStorage.setItem("greenroom.name", name); } catch { /* private mode */ }
@@ -877,7 +913,8 @@
     state.mediaFails = 0;
     state.mediaProblem = "";
     showUnreachable();
-    state.resume = ""; // a fresh join starts in the green room
+    if (back) state.id = back.id;
+    state.resume = back ? back.resume : ""; // a fresh join starts in the green room
     ui.setup.hidden = true;
     ui.ended.hidden = true;
     ui.show.hidden = false;
@@ -894,6 +931,7 @@
 
   function end(reason, title) {
     state.joined = false;
+    keepPlace(); // forgets it
     if (window.greenroomLocal) window.greenroomLocal.stop(); // its upload goes on
     state.health = { level: "", reason: "", since: 0 };
     showWeak();
@@ -904,7 +942,7 @@
     ui.ended.hidden = false;
   }
 
-  ui.join.onclick = join;
+  ui.join.onclick = () => join();
   ui.name.onkeydown = (e) => { if (e.key === "Enter") join(); };
   ui.leave.onclick = leave;
   ui.share.onclick = shareScreen;
@@ -920,7 +958,7 @@
     if (k === "e" && !ui.cameraToggles[0].disabled) { e.preventDefault(); toggleCamera(); }
   });
   ui.share.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
-  ui.rejoin.onclick = join;
+  ui.rejoin.onclick = () => join();
   ui.camera.onchange = getMedia;
   ui.mic.onchange = getMedia;
   ui.unmute.onclick = () => {
@@ -928,7 +966,6 @@
     ui.unmute.hidden = true;
   };
   if (navigator.mediaDevices) navigator.mediaDevices.ondevicechange = listDevices;
-  window.addEventListener("pagehide", () => send({ type: "leave" }));
   // The network is back, or another one took over: a restart asked for
   // while it was down found no path; ask again on the new one.
   window.addEventListener("online", restartIce);
@@ -938,6 +975,12 @@
   let saved = "";
   try { saved = localStorage.getItem("greenroom.name") || ""; } catch { /* private mode */ }
   ui.name.value = params.get("name") || saved;
+  const back = keptPlace();
+  if (back) {
+    ui.name.value = back.name;
+    state.micOff = !!back.micOff;
+    state.cameraOff = !!back.cameraOff;
+  }
 
   (async () => {
     if (!navigator.mediaDevices || !window.RTCPeerConnection) {
@@ -949,6 +992,7 @@
     ui.join.disabled = true;
     await getMedia();
     ui.join.disabled = false;
-    if (params.get("join") === "1" && ui.name.value.trim()) join();
+    if (back) join(back);
+    else if (params.get("join") === "1" && ui.name.value.trim()) join();
   })();
 })();

@@ -994,6 +994,14 @@ func readOgg(data []byte) (frameReader, error) {
 		if err != nil {
 			return nil, 0, err
 		}
+		// The comment header (the page after OpusHead, which NewWith
+		// read) is no Opus packet: sent as one, each loop of the file
+		// made FFmpeg's decoder log "Error parsing the packet header".
+		if bytes.HasPrefix(page, []byte("OpusTags")) {
+			if page, h, err = r.ParseNextPage(); err != nil {
+				return nil, 0, err
+			}
+		}
 		d := time.Duration(h.GranulePosition-last) * time.Second / 48000
 		last = h.GranulePosition
 		if d <= 0 || d > 120*time.Millisecond {

@@ -1,0 +1,65 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"greenroom/studio/settings"
+)
+
+// addButton is the Destinations tab's button that adds a destination of
+// the platform named name.
+func addButton(t *testing.T, s *testStudio, name string) *widget.Button {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(s.dest.add) {
+		if b, ok := o.(*widget.Button); ok && b.Text == name {
+			return b
+		}
+	}
+	t.Fatalf("no button to add %s", name)
+	return nil
+}
+
+// Picking a platform fills in its server; one with several offers them by
+// name; the form and the list warn about output the platform would refuse,
+// and the settings file keeps the platform.
+func TestDestinationPresets(t *testing.T) {
+	s, st := open(t, newFake(), func(set *settings.Settings) {
+		set.Output = settings.Output{Width: 1920, Height: 1080, FPS: 30, VideoKbps: 8000}
+	})
+	form := &s.dest.form
+	test.Tap(addButton(t, s, "Twitch"))
+	if form.url.Text != "rtmp://live.twitch.tv/app" || form.ingest.Selected != "Auto (nearest)" || !form.ingest.Visible() {
+		t.Errorf("Twitch: URL %q, server %q", form.url.Text, form.ingest.Selected)
+	}
+	form.ingest.SetSelected("Global")
+	if form.url.Text != "rtmp://ingest.global-contribute.live-video.net/app" {
+		t.Errorf("picked Global: URL %q", form.url.Text)
+	}
+	if !form.warn.Visible() || !strings.Contains(form.warn.Text, "Twitch takes at most 6000 kb/s") {
+		t.Errorf("8000 kb/s to Twitch: warning %q (visible %v)", form.warn.Text, form.warn.Visible())
+	}
+	test.Type(form.key, testKey)
+	test.Tap(form.save)
+	s.settle()
+	ds := st.Get().Destinations
+	if len(ds) != 1 || ds[0].Service != settings.Twitch || ds[0].URL != "rtmp://ingest.global-contribute.live-video.net/app" {
+		t.Fatalf("saved %+v", ds)
+	}
+	if h := s.dest.rows[ds[0].ID].health.Text; !strings.HasPrefix(h, "Ready, but Twitch takes at most 6000 kb/s") {
+		t.Errorf("row says %q", h)
+	}
+
+	// A platform whose URL is per account leaves it to the creator, and
+	// a vertical one says the picture is landscape.
+	test.Tap(addButton(t, s, "TikTok LIVE"))
+	if form.url.Text != "" || form.ingest.Visible() || !strings.Contains(form.keyHelp.Text, "LIVE Producer") {
+		t.Errorf("TikTok: URL %q, server picker shown %v, help %q", form.url.Text, form.ingest.Visible(), form.keyHelp.Text)
+	}
+	if !strings.Contains(form.warn.Text, "vertical output is not built yet") {
+		t.Errorf("TikTok: warning %q", form.warn.Text)
+	}
+}

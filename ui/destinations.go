@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/studio"
 	"greenroom/studio/presets"
 	"greenroom/studio/settings"
 )
@@ -22,15 +23,19 @@ import (
 // health while live, and edits them. Stream keys are typed into a password
 // entry and are never displayed otherwise.
 type destinationsTab struct {
-	s      *Studio
-	body   *fyne.Container // relaid out when the note or the add buttons come and go
-	list   *fyne.Container
-	rows   map[string]*destRow
-	rec    *canvas.Text
-	note   *widget.Label
-	add    *fyne.Container
-	stats  map[string]DestinationStats
-	form   destForm
+	s     *Studio
+	body  *fyne.Container // relaid out when the note or the add buttons come and go
+	list  *fyne.Container
+	rows  map[string]*destRow
+	rec   *canvas.Text
+	note  *widget.Label
+	add   *fyne.Container
+	stats map[string]DestinationStats
+	form  destForm
+	// checks are the last preflight's results by destination ID (nil
+	// while one runs or before any): a row says what failed until the
+	// next Go Live or an edit.
+	checks map[string]studio.DestinationCheck
 	lists  fyne.CanvasObject
 	editor fyne.CanvasObject
 }
@@ -203,6 +208,7 @@ func (t *destinationsTab) saveForm() {
 	if d.ID == "" {
 		d.ID = newID()
 	}
+	delete(t.checks, d.ID) // what the last Go Live found may be what was fixed
 	f.save.Disable()
 	t.s.save(func(set *settings.Settings) {
 		for i := range set.Destinations {
@@ -292,6 +298,10 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 		r.health.Text, r.health.Color = healthText(st)
 	case !d.Enabled:
 		r.health.Text = "Off"
+	case t.s.checking:
+		r.health.Text, r.health.Color = "Checking…", colorWarn
+	case !t.s.live && !t.checks[d.ID].OK && t.checks[d.ID].Summary != "":
+		r.health.Text, r.health.Color = "✕ "+t.s.scrub(t.checks[d.ID].Summary), colorLive
 	default:
 		if err := d.Validate(); err != nil {
 			r.health.Text, r.health.Color = "Needs attention: "+t.s.scrub(err.Error()), colorWarn

@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/studio"
 	"greenroom/studio/settings"
 )
 
@@ -61,5 +63,65 @@ func TestDestinationPresets(t *testing.T) {
 	}
 	if !strings.Contains(form.warn.Text, "vertical output is not built yet") {
 		t.Errorf("TikTok: warning %q", form.warn.Text)
+	}
+}
+
+// checkingShow is the fake with a preflight that answers checks.
+type checkingShow struct {
+	*fakeShow
+	checks []studio.DestinationCheck
+	to     [][]string // GoLiveTo calls
+}
+
+func (c *checkingShow) CheckLive(context.Context) []studio.DestinationCheck { return c.checks }
+
+func (c *checkingShow) GoLiveTo(ids []string) error {
+	c.mu.Lock()
+	c.to = append(c.to, ids)
+	c.mu.Unlock()
+	return c.SetLive(true)
+}
+
+// All destinations pass and the output suits them: Go Live goes live at
+// once, without asking. Output Facebook would refuse: the host is asked,
+// and Cancel leaves the show off air.
+func TestGoLivePreflight(t *testing.T) {
+	fb := settings.Destination{ID: "d2", Service: settings.Facebook, Name: "Facebook", URL: "rtmps://live-api-s.facebook.com:443/rtmp", Key: settings.NewStreamKey(testKey + "2"), Enabled: true}
+	f := &checkingShow{fakeShow: newFake(), checks: []studio.DestinationCheck{{ID: "d1", Name: "Twitch", OK: true}, {ID: "d2", Name: "Facebook", OK: true}}}
+	s, st := openShow(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch(), fb} })
+	test.Tap(s.goLive)
+	s.settle()
+	if len(f.to) != 1 || len(f.to[0]) != 2 || !s.live {
+		t.Fatalf("all ready: GoLiveTo %q, live %v", f.to, s.live)
+	}
+	f.mu.Lock()
+	f.state.Live = false
+	f.mu.Unlock()
+	s.applyLive(false) // off air again, as the show would say
+
+	if err := st.Update(func(set *settings.Settings) {
+		set.Output = settings.Output{Width: 1920, Height: 1080, FPS: 30, VideoKbps: 8000}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(s.goLive)
+	s.settle()
+	top := s.w.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("8000 kb/s to Twitch and Facebook: no question asked")
+	}
+	var said []string
+	for _, o := range test.LaidOutObjects(top) {
+		if l, ok := o.(*widget.Label); ok {
+			said = append(said, l.Text)
+		}
+	}
+	if text := strings.Join(said, "\n"); !strings.Contains(text, "⚠ Facebook takes at most 6000 kb/s") || !strings.Contains(text, "Check your output settings") {
+		t.Errorf("the dialog says %q", said)
+	}
+	tapDialogButton(t, s, "Cancel")
+	s.settle()
+	if len(f.to) != 1 || s.live {
+		t.Errorf("after Cancel: GoLiveTo %q, live %v", f.to, s.live)
 	}
 }

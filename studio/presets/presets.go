@@ -116,33 +116,39 @@ var All = []Preset{
 			{"Asia: Mumbai", "rtmp://bom01.contribute.live-video.net/app"},
 		},
 		KeyHelp: "Twitch Creator Dashboard → Settings → Stream → Primary Stream key.",
-		Limits:  Limits{MaxLong: 1920, MaxShort: 1080, MaxFPS: 60, MaxVideoKbps: 6000, MaxKeyframe: 2 * time.Second},
+		Limits:  upTo1080(60, 6000),
 	},
 	{
 		ID: Facebook, Name: "Facebook",
 		Ingests: []Ingest{{"RTMPS", "rtmps://live-api-s.facebook.com:443/rtmp"}},
 		KeyHelp: "Facebook Live Producer → Streaming software → Stream key.",
-		Limits:  Limits{MaxLong: 1920, MaxShort: 1080, MaxFPS: 60, MaxVideoKbps: 6000, MaxKeyframe: 2 * time.Second},
+		Limits:  upTo1080(60, 6000),
 	},
 	{
 		ID: Kick, Name: "Kick",
 		KeyHelp: "Kick → Creator Dashboard → Settings → Stream URL & Key: copy both (the URL is rtmps://…/app).",
-		Limits:  Limits{MaxLong: 1920, MaxShort: 1080, MaxFPS: 60, MaxVideoKbps: 8000, MaxKeyframe: 2 * time.Second},
+		Limits:  upTo1080(60, 8000),
 	},
 	{
 		ID: Instagram, Name: "Instagram Live", Vertical: true,
 		KeyHelp: "Instagram on the web → Create → Live video → Stream URL and Stream key (new for each live).",
-		Limits:  Limits{MaxLong: 1920, MaxShort: 1080, MaxFPS: 30, MaxVideoKbps: 6000, MaxKeyframe: 2 * time.Second},
+		Limits:  upTo1080(30, 6000),
 	},
 	{
 		ID: TikTok, Name: "TikTok LIVE", Vertical: true,
 		KeyHelp: "TikTok LIVE Producer (tiktok.com/live/producer) → Server URL and Stream key (new for each live).",
-		Limits:  Limits{MaxLong: 1920, MaxShort: 1080, MaxFPS: 30, MaxVideoKbps: 6000, MaxKeyframe: 2 * time.Second},
+		Limits:  upTo1080(30, 6000),
 	},
 	{
 		ID: Custom, Name: "Custom RTMP(S)",
 		KeyHelp: "The server URL is everything before the stream key, e.g. rtmp://example.com/live or rtmps://example.com:443/live.",
 	},
+}
+
+// upTo1080 is the usual limit: 1080p, a keyframe every 2 s, at most fps
+// and kbps of video.
+func upTo1080(fps, kbps int) Limits {
+	return Limits{MaxLong: 1920, MaxShort: 1080, MaxFPS: fps, MaxVideoKbps: kbps, MaxKeyframe: 2 * time.Second}
 }
 
 // ByID returns the preset with that ID; an unknown or empty ID is Custom

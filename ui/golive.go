@@ -2,12 +2,10 @@ package ui
 
 import (
 	"context"
-	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
@@ -122,20 +120,38 @@ func (s *Studio) checkReport(checks []studio.DestinationCheck, warnings []string
 			continue
 		}
 		head := widget.NewLabelWithStyle("✕ "+s.scrub(c.Summary), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		why := widget.NewLabel(s.scrub(c.Problem))
-		why.Wrapping = fyne.TextWrapWord
+		why := widget.NewLabel(breakLines(s.scrub(c.Problem), 80))
 		why.Importance = widget.LowImportance
 		box.Add(head)
 		box.Add(why)
 	}
 	for _, w := range warnings {
-		l := widget.NewLabel("⚠ " + w)
-		l.Wrapping = fyne.TextWrapWord
+		l := widget.NewLabel(breakLines("⚠ "+w, 80))
 		l.Importance = widget.WarningImportance
 		box.Add(l)
 	}
-	// Word-wrapped labels need a width to wrap at.
-	width := canvas.NewRectangle(color.Transparent)
-	width.SetMinSize(fyne.NewSize(520, 0))
-	return container.NewStack(width, box)
+	return box
+}
+
+// breakLines breaks text into lines of about width characters at spaces.
+// A dialog sizes itself before a word-wrapped label knows its width, and
+// would cut the label's second line off; lines made here count from the
+// start.
+func breakLines(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(text) {
+		switch {
+		case i == 0:
+		case n+1+len([]rune(w)) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len([]rune(w))
+	}
+	return b.String()
 }

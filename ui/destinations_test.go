@@ -70,10 +70,16 @@ func TestDestinationPresets(t *testing.T) {
 type checkingShow struct {
 	*fakeShow
 	checks []studio.DestinationCheck
+	hang   bool       // CheckLive waits for its context to end
 	to     [][]string // GoLiveTo calls
 }
 
-func (c *checkingShow) CheckLive(context.Context) []studio.DestinationCheck { return c.checks }
+func (c *checkingShow) CheckLive(ctx context.Context) []studio.DestinationCheck {
+	if c.hang {
+		<-ctx.Done() // a server that never answers, until the window gives up
+	}
+	return c.checks
+}
 
 func (c *checkingShow) GoLiveTo(ids []string) error {
 	c.mu.Lock()
@@ -123,5 +129,26 @@ func TestGoLivePreflight(t *testing.T) {
 	s.settle()
 	if len(f.to) != 1 || s.live {
 		t.Errorf("after Cancel: GoLiveTo %q, live %v", f.to, s.live)
+	}
+}
+
+// While the preflight runs the button and the rows say so; closing the
+// window then does not ask "You're live", ends the check and goes live
+// nowhere.
+func TestCloseWhileChecking(t *testing.T) {
+	f := &checkingShow{fakeShow: newFake(), hang: true, checks: []studio.DestinationCheck{{ID: "d1", OK: true}}}
+	s, _ := openShow(t, f, func(set *settings.Settings) { set.Destinations = []settings.Destination{validTwitch()} })
+	test.Tap(s.goLive)
+	if s.goLive.Text != "Checking…" || !s.goLive.Disabled() || s.dest.rows["d1"].health.Text != "Checking…" {
+		t.Errorf("while checking: button %q (disabled %v), row %q", s.goLive.Text, s.goLive.Disabled(), s.dest.rows["d1"].health.Text)
+	}
+	s.requestClose()
+	if top := s.w.Canvas().Overlays().Top(); top != nil {
+		t.Fatal("closing while checking asks a question")
+	}
+	s.Close() // what Run does when the window has closed: ends the check
+	s.q.pump()
+	if len(f.to) != 0 || s.live {
+		t.Errorf("after closing while checking: GoLiveTo %q, live %v", f.to, s.live)
 	}
 }

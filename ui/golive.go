@@ -52,6 +52,11 @@ func (s *Studio) checkThenGoLive(pf Preflighter) {
 		}()
 		checks := pf.CheckLive(ctx)
 		s.do(func() {
+			select {
+			case <-s.stop:
+				return // the window closed while checking: go live nowhere
+			default:
+			}
 			s.busy, s.checking = false, false
 			s.dest.checks = map[string]studio.DestinationCheck{}
 			for _, c := range checks {

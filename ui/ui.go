@@ -696,7 +696,7 @@ func (s *Studio) runLive(on bool, call func() error, done func()) {
 // requestClose is the window's close button: while live it asks, then ends
 // the stream before the window goes.
 func (s *Studio) requestClose() {
-	if !s.live && !s.busy {
+	if !s.live && (!s.busy || s.checking) { // a preflight is just given up
 		s.w.Close()
 		return
 	}

@@ -306,7 +306,9 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 		if err := d.Validate(); err != nil {
 			r.health.Text, r.health.Color = "Needs attention: "+t.s.scrub(err.Error()), colorWarn
 		} else if w := d.Warnings(t.s.st.Get().Output); len(w) > 0 && !t.s.live {
-			r.health.Text, r.health.Color = "Ready, but "+w[0], colorWarn
+			// The sentence is too long for the row; the form and Go Live
+			// show it whole.
+			r.health.Text, r.health.Color = "Ready · ⚠ a warning: Edit shows it", colorWarn
 		} else if t.s.live {
 			r.health.Text = "Not live (switched on after the start)"
 		} else {

@@ -51,7 +51,7 @@ func TestDestinationPresets(t *testing.T) {
 	if len(ds) != 1 || ds[0].Service != settings.Twitch || ds[0].URL != "rtmp://ingest.global-contribute.live-video.net/app" {
 		t.Fatalf("saved %+v", ds)
 	}
-	if h := s.dest.rows[ds[0].ID].health.Text; !strings.HasPrefix(h, "Ready, but Twitch takes at most 6000 kb/s") {
+	if h := s.dest.rows[ds[0].ID].health.Text; h != "Ready · ⚠ a warning: Edit shows it" {
 		t.Errorf("row says %q", h)
 	}
 

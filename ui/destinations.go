@@ -109,6 +109,21 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 		}
 	})
 	f.ingest.PlaceHolder = "Other (typed below)"
+	f.url.OnChanged = func(u string) { // the picker follows a URL typed or pasted
+		sel := ""
+		for _, in := range settings.PresetFor(f.service).Ingests {
+			if in.URL == strings.TrimSpace(u) {
+				sel = in.Label
+			}
+		}
+		switch {
+		case sel == f.ingest.Selected:
+		case sel == "":
+			f.ingest.ClearSelected()
+		default:
+			f.ingest.SetSelected(sel)
+		}
+	}
 	// A password entry masks the key; its eye button reveals it while the
 	// user checks what they pasted.
 	f.key = widget.NewPasswordEntry()

@@ -41,6 +41,14 @@ func TestDestinationPresets(t *testing.T) {
 	if form.url.Text != "rtmp://ingest.global-contribute.live-video.net/app" {
 		t.Errorf("picked Global: URL %q", form.url.Text)
 	}
+	form.url.SetText("rtmp://my-relay.example.com/app")
+	if form.ingest.Selected != "" {
+		t.Errorf("a URL typed by hand: the picker still says %q", form.ingest.Selected)
+	}
+	form.url.SetText("rtmp://ingest.global-contribute.live-video.net/app")
+	if form.ingest.Selected != "Global" {
+		t.Errorf("Global's URL pasted: the picker says %q", form.ingest.Selected)
+	}
 	if !form.warn.Visible() || !strings.Contains(form.warn.Text, "Twitch takes at most 6000 kb/s") {
 		t.Errorf("8000 kb/s to Twitch: warning %q (visible %v)", form.warn.Text, form.warn.Visible())
 	}

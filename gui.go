@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -115,11 +116,41 @@ func (s *show) SetLive(on bool) error {
 	if !on {
 		return s.Studio.SetLive(false)
 	}
-	set := s.settings.Get()
-	var dests []studio.Destination
-	for _, d := range set.Enabled() {
-		dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL()})
+	return s.goLive(func(string) bool { return true })
+}
+
+// GoLiveTo (ui.Preflighter) is SetLive(true) to the enabled destinations
+// among ids: the ones that passed the preflight, when the host chose to go
+// on without the others.
+func (s *show) GoLiveTo(ids []string) error {
+	return s.goLive(func(id string) bool { return slices.Contains(ids, id) })
+}
+
+// CheckLive (ui.Preflighter) is the preflight of Go Live: the program's
+// Check of the destinations enabled in the settings now.
+func (s *show) CheckLive(ctx context.Context) []studio.DestinationCheck {
+	if err := s.prog.SetDestinations(s.destinations(func(string) bool { return true })); err != nil {
+		// The window validates them first; a URL it let through and the
+		// program refuses still gets its say.
+		return []studio.DestinationCheck{{Name: "Destinations", Problem: err.Error(), Summary: "A destination's server URL is not right"}}
 	}
+	return s.prog.Check(ctx)
+}
+
+// destinations are the enabled ones of the settings that keep takes.
+func (s *show) destinations(keep func(id string) bool) []studio.Destination {
+	var dests []studio.Destination
+	for _, d := range s.settings.Get().Enabled() {
+		if keep(d.ID) {
+			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL()})
+		}
+	}
+	return dests
+}
+
+func (s *show) goLive(keep func(id string) bool) error {
+	set := s.settings.Get()
+	dests := s.destinations(keep)
 	if err := s.prog.SetDestinations(dests); err != nil {
 		return err
 	}
@@ -290,6 +321,7 @@ var (
 	_ ui.OutputFormat = (*show)(nil)
 	_ ui.Monitor      = (*show)(nil)
 	_ ui.ScreenSharer = (*show)(nil)
+	_ ui.Preflighter  = (*show)(nil)
 )
 
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in

@@ -249,8 +249,8 @@ func TestGuiGoLiveToNginx(t *testing.T) {
 
 	goLive := g.button(t, "Go Live")
 	test.Tap(goLive)
-	start := time.Now()
 	g.waitFor(t, 15*time.Second, "the on-air timer", func() bool { return g.text("● LIVE 00:") != "" })
+	start := time.Now() // the show starts after Go Live's preflight, about a second
 	n.WaitPublishing(t, key, 5*time.Second)
 	g.waitFor(t, 10*time.Second, "the destination's health to say live", func() bool {
 		return strings.HasPrefix(g.text("● Live ·"), "● Live ·")
@@ -674,4 +674,68 @@ func TestGuiOutputSizeThenLive(t *testing.T) {
 		t.Fatalf("nginx's recording: %+v, want 1920x1080 video and audio", p)
 	}
 	t.Logf("nginx's recording: %dx%d at %.1f fps, %.1f s", p.Video.Width, p.Video.Height, p.Video.FPS, p.Duration)
+}
+
+// Go Live's preflight, as a host meets it: of two destinations one refuses
+// the key. The window asks, naming it; Cancel leaves the show off air and
+// the row saying what failed; the second time the host goes live on the
+// other, which nginx then receives.
+func TestGuiPreflight(t *testing.T) {
+	const good, bad = "preflight-good-41c2", "preflight-bad-8d0e"
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{bad}})
+	server := strings.TrimSuffix(n.URL(good), "/"+good)
+	g := openGUI(t, server, good, func(s *settings.Settings) {
+		s.Destinations = append(s.Destinations, settings.Destination{
+			ID: "d2", Service: settings.Twitch, Name: "Twitch", URL: server, Key: settings.NewStreamKey(bad), Enabled: true,
+		})
+	})
+	goLive := g.button(t, "Go Live")
+	ask := func() string {
+		t.Helper()
+		test.Tap(goLive)
+		if goLive.Text != "Checking…" || !goLive.Disabled() {
+			t.Errorf("while checking, the button says %q (disabled %v)", goLive.Text, goLive.Disabled())
+		}
+		start := time.Now()
+		g.waitFor(t, 8*time.Second, "the preflight's dialog", func() bool { return g.w.Window().Canvas().Overlays().Top() != nil })
+		var texts []string
+		for _, o := range test.LaidOutObjects(g.w.Window().Canvas().Overlays().Top()) {
+			if l, ok := o.(*widget.Label); ok {
+				texts = append(texts, l.Text)
+			}
+		}
+		t.Logf("after %v the dialog says: %q", time.Since(start).Round(time.Millisecond), texts)
+		return strings.Join(texts, "\n")
+	}
+	said := ask()
+	if !strings.Contains(said, "✓ My server is ready") || !strings.Contains(said, "✕ Twitch refused the stream key") {
+		t.Errorf("the dialog says %q: want My server ready and Twitch's refused key", said)
+	}
+	if strings.Contains(said, good) || strings.Contains(said, bad) {
+		t.Errorf("the dialog shows a stream key: %q", said)
+	}
+	g.tapDialog(t, "Cancel")
+	g.pump()
+	if g.show.State().Live || goLive.Text != "Go Live" {
+		t.Fatalf("live after Cancel (button %q)", goLive.Text)
+	}
+	g.openTab(t, "Destinations")
+	if msg := g.text("✕ Twitch refused"); msg == "" {
+		t.Errorf("the Destinations tab does not say what failed: %q", g.texts())
+	}
+
+	ask()
+	g.tapDialog(t, "Go live on the others")
+	g.waitFor(t, 15*time.Second, "the on-air timer", func() bool { return g.text("● LIVE 00:") != "" })
+	n.WaitPublishing(t, good, 5*time.Second)
+	var dests []string
+	for _, o := range g.show.LiveStats() {
+		dests = append(dests, o.ID)
+	}
+	if !slices.Equal(dests, []string{"d1", ""}) && !slices.Equal(dests, []string{"", "d1"}) {
+		t.Errorf("outputs %q: want My server's and the recording only", dests)
+	}
+	test.Tap(goLive)
+	g.tapDialog(t, "End Stream")
+	g.waitFor(t, 15*time.Second, "the window to be off air", func() bool { return goLive.Text == "Go Live" })
 }

@@ -2,6 +2,7 @@ package studio
 
 import (
 	"context"
+	"errors"
 
 	"greenroom/encode/rtmpout"
 )
@@ -15,6 +16,10 @@ type DestinationCheck struct {
 	// Problem is what is wrong, in a sentence that names the destination
 	// ("Twitch: the server refused the stream key: …"); never the key.
 	Problem string `json:"problem,omitempty"`
+	// Summary is the problem in a few words, naming the destination by
+	// the creator's name for it ("Twitch refused the stream key"): the
+	// headline a window shows above Problem.
+	Summary string `json:"summary,omitempty"`
 }
 
 // Check tries, all at once, every destination the next go-live would
@@ -35,7 +40,28 @@ func (p *Program) Check(ctx context.Context) []DestinationCheck {
 		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil}
 		if err != nil {
 			checks[i].Problem = d.String() + ": " + rtmpout.Reason(err)
+			checks[i].Summary = summary(d.Name, err)
 		}
 	}
 	return checks
+}
+
+// summary words a failed check by what the host does about it: a refused
+// key is copied again, a refused session or an unreachable server is the
+// URL or the network.
+func summary(name string, err error) string {
+	if name == "" {
+		name = "The destination"
+	}
+	switch {
+	case errors.Is(err, rtmpout.ErrKeyRejected):
+		return name + " refused the stream key"
+	case errors.Is(err, rtmpout.ErrRefused):
+		return name + " turned the connection away"
+	case errors.Is(err, rtmpout.ErrUnreachable):
+		return name + " could not be reached"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return name + " did not answer in time"
+	}
+	return name + " could not be checked"
 }

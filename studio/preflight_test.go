@@ -35,7 +35,7 @@ func TestPreflightThroughTheAPI(t *testing.T) {
 	if yt := res.Destinations[0]; yt.ID != "yt" || !yt.OK || yt.Problem != "" {
 		t.Errorf("YouTube: %+v, want ok", yt)
 	}
-	if tw := res.Destinations[1]; tw.ID != "tw" || tw.OK ||
+	if tw := res.Destinations[1]; tw.ID != "tw" || tw.OK || tw.Summary != "Twitch refused the stream key" ||
 		!strings.HasPrefix(tw.Problem, "Twitch rtmp://") || !strings.Contains(tw.Problem, "/live/****: the server refused the stream key") {
 		t.Errorf("Twitch: %+v, want the refused key, naming Twitch", tw)
 	}

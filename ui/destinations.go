@@ -14,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/studio"
+	"greenroom/studio/presets"
 	"greenroom/studio/settings"
 )
 
@@ -21,15 +23,19 @@ import (
 // health while live, and edits them. Stream keys are typed into a password
 // entry and are never displayed otherwise.
 type destinationsTab struct {
-	s      *Studio
-	body   *fyne.Container // relaid out when the note or the add buttons come and go
-	list   *fyne.Container
-	rows   map[string]*destRow
-	rec    *canvas.Text
-	note   *widget.Label
-	add    *fyne.Container
-	stats  map[string]DestinationStats
-	form   destForm
+	s     *Studio
+	body  *fyne.Container // relaid out when the note or the add buttons come and go
+	list  *fyne.Container
+	rows  map[string]*destRow
+	rec   *canvas.Text
+	note  *widget.Label
+	add   *fyne.Container
+	stats map[string]DestinationStats
+	form  destForm
+	// checks are the last preflight's results by destination ID (nil
+	// while one runs or before any): a row says what failed until the
+	// next Go Live or an edit.
+	checks map[string]studio.DestinationCheck
 	lists  fyne.CanvasObject
 	editor fyne.CanvasObject
 }
@@ -47,19 +53,13 @@ type destForm struct {
 	title   *widget.Label
 	name    *widget.Entry
 	url     *widget.Entry
+	ingest  *widget.Select // the preset's servers, when it has more than one
 	key     *widget.Entry
 	keyHelp *widget.Label
 	enabled *widget.Check
+	warn    *widget.Label // what the platform would refuse in the output
 	err     *widget.Label
 	save    *widget.Button
-}
-
-// keyHelp says where each service shows its stream key.
-var keyHelp = map[settings.Service]string{
-	settings.YouTube:  "YouTube Studio → Create → Go live → Stream → Stream key.",
-	settings.Twitch:   "Twitch Creator Dashboard → Settings → Stream → Primary Stream key.",
-	settings.Facebook: "Facebook Live Producer → Streaming software → Stream key.",
-	settings.Custom:   "The server URL is everything before the stream key, e.g. rtmp://example.com/live.",
 }
 
 func (t *destinationsTab) build(s *Studio) fyne.CanvasObject {
@@ -76,8 +76,10 @@ func (t *destinationsTab) build(s *Studio) fyne.CanvasObject {
 
 	addTitle := widget.NewLabelWithStyle("Add a destination", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	grid := container.NewGridWithColumns(2)
-	for _, p := range settings.Presets {
-		grid.Add(widget.NewButtonWithIcon(p.Name, theme.ContentAddIcon(), func() { t.openForm(settings.Destination{Service: p.Service, Name: p.Name, URL: p.URL, Enabled: true}) }))
+	for _, p := range presets.All {
+		grid.Add(widget.NewButtonWithIcon(p.Name, theme.ContentAddIcon(), func() {
+			t.openForm(settings.Destination{Service: settings.Service(p.ID), Name: p.Name, URL: p.URL(), Enabled: true})
+		}))
 	}
 	t.add = container.NewVBox(addTitle, grid)
 
@@ -98,7 +100,30 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	f.name = widget.NewEntry()
 	f.name.SetPlaceHolder("What you call it, e.g. My channel")
 	f.url = widget.NewEntry()
-	f.url.SetPlaceHolder("rtmp://server/app")
+	f.url.SetPlaceHolder("rtmp://server/app or rtmps://server:443/app")
+	f.ingest = widget.NewSelect(nil, func(label string) {
+		for _, in := range settings.PresetFor(f.service).Ingests {
+			if in.Label == label {
+				f.url.SetText(in.URL)
+			}
+		}
+	})
+	f.ingest.PlaceHolder = "Other (typed below)"
+	f.url.OnChanged = func(u string) { // the picker follows a URL typed or pasted
+		sel := ""
+		for _, in := range settings.PresetFor(f.service).Ingests {
+			if in.URL == strings.TrimSpace(u) {
+				sel = in.Label
+			}
+		}
+		switch {
+		case sel == f.ingest.Selected:
+		case sel == "":
+			f.ingest.ClearSelected()
+		default:
+			f.ingest.SetSelected(sel)
+		}
+	}
 	// A password entry masks the key; its eye button reveals it while the
 	// user checks what they pasted.
 	f.key = widget.NewPasswordEntry()
@@ -107,6 +132,9 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	f.keyHelp.Wrapping = fyne.TextWrapWord
 	f.keyHelp.Importance = widget.LowImportance
 	f.enabled = widget.NewCheck("Go live here", nil)
+	f.warn = widget.NewLabel("")
+	f.warn.Wrapping = fyne.TextWrapWord
+	f.warn.Importance = widget.WarningImportance
 	f.err = widget.NewLabel("")
 	f.err.Wrapping = fyne.TextWrapWord
 	f.err.Importance = widget.DangerImportance
@@ -116,10 +144,11 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	cancel := widget.NewButton("Cancel", t.closeForm)
 	form := widget.NewForm(
 		widget.NewFormItem("Name", f.name),
+		widget.NewFormItem("Server", f.ingest),
 		widget.NewFormItem("Server URL", f.url),
 		widget.NewFormItem("Stream key", f.key),
 	)
-	return container.NewVScroll(container.NewVBox(f.title, form, f.keyHelp, f.enabled, f.err,
+	return container.NewVScroll(container.NewVBox(f.title, form, f.keyHelp, f.enabled, f.warn, f.err,
 		container.NewHBox(layout.NewSpacer(), cancel, f.save)))
 }
 
@@ -132,12 +161,34 @@ func (t *destinationsTab) openForm(d settings.Destination) {
 	} else {
 		f.title.SetText("Edit " + d.Name)
 	}
+	p := settings.PresetFor(d.Service)
 	f.name.SetText(d.Name)
 	f.url.SetText(d.URL)
+	// A platform with several servers offers them by name (Twitch's
+	// regions, YouTube's backup and RTMPS); the URL stays editable.
+	var labels []string
+	f.ingest.ClearSelected()
+	for _, in := range p.Ingests {
+		labels = append(labels, in.Label)
+	}
+	f.ingest.SetOptions(labels)
+	for _, in := range p.Ingests {
+		if in.URL == d.URL {
+			f.ingest.SetSelected(in.Label)
+		}
+	}
+	if len(labels) > 1 {
+		f.ingest.Show()
+	} else {
+		f.ingest.Hide()
+	}
+	f.warn.SetText(strings.Join(d.Warnings(t.s.st.Get().Output), "\n"))
+	f.warn.Hidden = f.warn.Text == ""
+	f.warn.Refresh()
 	f.key.SetText(d.Key.Reveal())
 	f.key.Password = true
 	f.key.Refresh()
-	f.keyHelp.SetText("Where to find the key: " + keyHelp[settings.PresetFor(d.Service).Service])
+	f.keyHelp.SetText("Where to find the key: " + p.KeyHelp)
 	f.enabled.SetChecked(d.Enabled)
 	f.err.Hide()
 	f.save.Enable()
@@ -172,6 +223,7 @@ func (t *destinationsTab) saveForm() {
 	if d.ID == "" {
 		d.ID = newID()
 	}
+	delete(t.checks, d.ID) // what the last Go Live found may be what was fixed
 	f.save.Disable()
 	t.s.save(func(set *settings.Settings) {
 		for i := range set.Destinations {
@@ -261,9 +313,17 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 		r.health.Text, r.health.Color = healthText(st)
 	case !d.Enabled:
 		r.health.Text = "Off"
+	case t.s.checking:
+		r.health.Text, r.health.Color = "Checking…", colorWarn
+	case !t.s.live && !t.checks[d.ID].OK && t.checks[d.ID].Summary != "":
+		r.health.Text, r.health.Color = "✕ "+t.s.scrub(t.checks[d.ID].Summary), colorLive
 	default:
 		if err := d.Validate(); err != nil {
 			r.health.Text, r.health.Color = "Needs attention: "+t.s.scrub(err.Error()), colorWarn
+		} else if w := d.Warnings(t.s.st.Get().Output); len(w) > 0 && !t.s.live {
+			// The sentence is too long for the row; the form and Go Live
+			// show it whole.
+			r.health.Text, r.health.Color = "Ready · ⚠ a warning: Edit shows it", colorWarn
 		} else if t.s.live {
 			r.health.Text = "Not live (switched on after the start)"
 		} else {

@@ -114,6 +114,14 @@ func TestScreenshot(t *testing.T) {
 	s.dest.openForm(settings.Destination{Service: settings.Twitch, Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Key: settings.NewStreamKey("live_123_xyz"), Enabled: true})
 	writePNG(t, "ui-studio-destination-form.png", s.w.Canvas().Capture())
 	s.dest.closeForm()
+	// Go Live's preflight found Twitch refusing the key (golive.go).
+	s.afterCheck(nil, []studio.DestinationCheck{
+		{ID: "d1", Name: "YouTube rtmp://a.rtmp.youtube.com:1935/live2/****", OK: true},
+		{ID: "d2", Name: "Twitch rtmp://live.twitch.tv:1935/app/****", Summary: "Twitch refused the stream key",
+			Problem: "Twitch rtmp://live.twitch.tv:1935/app/****: the server refused the stream key: it closed the connection after publish"},
+	})
+	writePNG(t, "ui-studio-preflight.png", s.w.Canvas().Capture())
+	tapDialogButton(t, s, "Cancel")
 	selectTab(s, "Settings")
 	writePNG(t, "ui-studio-settings.png", s.w.Canvas().Capture())
 

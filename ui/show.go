@@ -13,8 +13,9 @@ import (
 // A Show may also have optional interfaces, each found by a type
 // assertion and each adding to the window what it is for: HostDevices (the
 // camera and microphone pickers), Monitor (the backstage cards' pictures,
-// meters and mute buttons), ScreenSharer (Share screen) and LocalRecorder
-// (the guests' local recording checkbox).
+// meters and mute buttons), ScreenSharer (Share screen), LocalRecorder
+// (the guests' local recording checkbox) and Preflighter (Go Live tries
+// every destination first).
 //
 // The first group is *studio.Studio's method set as it is today. The second
 // group is what the window needs that the studio does not offer yet; the

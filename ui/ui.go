@@ -97,6 +97,7 @@ type Studio struct {
 	live      bool
 	busy      bool // a SetLive is under way…
 	busyOn    bool // …to go live (true) or to end (false)
+	checking  bool // Go Live's preflight is under way (golive.go)
 	liveSince time.Time
 	state     studio.State
 	scene     studio.Scene // the program's, as last seen or as just asked for
@@ -558,6 +559,8 @@ func (s *Studio) applyLive(on bool) {
 	s.live = on
 	s.liveFlag.Store(on)
 	switch {
+	case s.checking:
+		s.goLive.SetText("Checking…")
 	case s.busy && s.busyOn:
 		s.goLive.SetText("Starting…")
 	case s.busy:
@@ -634,6 +637,10 @@ func (s *Studio) toggleLive() {
 		s.tabs.SelectIndex(0)
 		return
 	}
+	if pf, ok := s.show.(Preflighter); ok {
+		s.checkThenGoLive(pf)
+		return
+	}
 	s.setLive(true, nil)
 }
 
@@ -656,10 +663,16 @@ func (s *Studio) preflight() string {
 // setLive asks the show to go live or end, off the UI thread, then calls
 // done (on the UI thread) if it succeeded.
 func (s *Studio) setLive(on bool, done func()) {
+	s.runLive(on, func() error { return s.show.SetLive(on) }, done)
+}
+
+// runLive is setLive with the call that goes live or ends given: SetLive,
+// or a Preflighter's GoLiveTo.
+func (s *Studio) runLive(on bool, call func() error, done func()) {
 	s.busy, s.busyOn = true, on
 	s.applyLive(s.live)
 	s.async(func() {
-		err := s.show.SetLive(on)
+		err := call()
 		st := s.show.State()
 		s.do(func() {
 			s.busy = false
@@ -683,7 +696,7 @@ func (s *Studio) setLive(on bool, done func()) {
 // requestClose is the window's close button: while live it asks, then ends
 // the stream before the window goes.
 func (s *Studio) requestClose() {
-	if !s.live && !s.busy {
+	if !s.live && (!s.busy || s.checking) { // a preflight is just given up
 		s.w.Close()
 		return
 	}

@@ -23,6 +23,7 @@ import (
 
 	"greenroom/encode/rtmpout"
 	"greenroom/studio"
+	"greenroom/studio/presets"
 )
 
 // StreamKey is the secret part of a destination. It prints, logs and
@@ -50,41 +51,22 @@ func (k StreamKey) MarshalText() ([]byte, error) {
 
 const redacted = "[redacted]"
 
-// Service is a kind of destination.
+// Service is a destination's platform: a studio/presets ID, which the
+// settings file keeps so that a destination remembers its preset.
 type Service string
 
 const (
-	YouTube  Service = "youtube"
-	Twitch   Service = "twitch"
-	Facebook Service = "facebook"
-	Custom   Service = "custom"
+	YouTube   Service = presets.YouTube
+	Twitch    Service = presets.Twitch
+	Facebook  Service = presets.Facebook
+	Kick      Service = presets.Kick
+	Instagram Service = presets.Instagram
+	TikTok    Service = presets.TikTok
+	Custom    Service = presets.Custom
 )
 
-// Preset is what the user picks when adding a destination.
-type Preset struct {
-	Service Service
-	Name    string // shown to the user, and the new destination's name
-	URL     string // the service's ingest server; empty for Custom
-}
-
-// Presets are the services offered, in the order shown. The URLs are the
-// services' documented primary ingest endpoints; Facebook accepts RTMPS only.
-var Presets = []Preset{
-	{YouTube, "YouTube", "rtmp://a.rtmp.youtube.com/live2"},
-	{Twitch, "Twitch", "rtmp://live.twitch.tv/app"},
-	{Facebook, "Facebook", "rtmps://live-api-s.facebook.com:443/rtmp"},
-	{Custom, "Custom RTMP", ""},
-}
-
 // PresetFor returns the preset of a service; unknown services are Custom.
-func PresetFor(s Service) Preset {
-	for _, p := range Presets {
-		if p.Service == s {
-			return p
-		}
-	}
-	return Presets[len(Presets)-1]
-}
+func PresetFor(s Service) presets.Preset { return presets.ByID(string(s)) }
 
 // Destination is one place the show goes live to.
 type Destination struct {
@@ -167,6 +149,19 @@ type Output struct {
 	Width, Height int
 	FPS           int
 	VideoKbps     int
+}
+
+// Format is the output as the presets check it. The keyframe interval is
+// the encoder's, fixed at 2 s (encode/codec's default), which every
+// platform takes.
+func (o Output) Format() presets.Format {
+	return presets.Format{Width: o.Width, Height: o.Height, FPS: o.FPS, VideoKbps: o.VideoKbps, Keyframe: 2 * time.Second}
+}
+
+// Warnings says what in the output d's platform would refuse (its preset's
+// Check), a sentence each; none when it is fine.
+func (d Destination) Warnings(o Output) []string {
+	return PresetFor(d.Service).Check(o.Format())
 }
 
 // Sizes are the program sizes offered; the encoder supports these two (#3).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"greenroom/studio"
+	"greenroom/studio/presets"
 )
 
 const key = "live_1234_SECRETxyz"
@@ -424,16 +425,40 @@ func TestPublishURL(t *testing.T) {
 	}
 }
 
+// A destination remembers its preset in the settings file, every preset's
+// default ingest is a server URL Validate takes, and an unknown service
+// (a file from a newer Greenroom) reads as Custom.
 func TestPresets(t *testing.T) {
-	for _, p := range Presets {
-		if p.Service == Custom {
-			continue
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []Destination
+	for i, p := range presets.All {
+		d := Destination{ID: fmt.Sprint("d", i), Service: Service(p.ID), Name: p.Name, URL: p.URL(), Key: NewStreamKey("k1")}
+		if d.URL == "" {
+			d.URL = "rtmps://ingest.example.com:443/app" // typed from the producer page
 		}
-		if err := ValidateServerURL(p.URL); err != nil {
+		if err := d.Validate(); err != nil {
 			t.Errorf("preset %s: %v", p.Name, err)
 		}
+		want = append(want, d)
 	}
-	if PresetFor("nonsense").Service != Custom {
+	if err := st.Update(func(s *Settings) { s.Destinations = want }); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := again.Get().Destinations
+	for i := range want {
+		if i >= len(got) || got[i].Service != want[i].Service || PresetFor(got[i].Service).Name != want[i].Name {
+			t.Errorf("destination %d read back as %+v, want service %s", i, got, want[i].Service)
+		}
+	}
+	if PresetFor("nonsense").ID != presets.Custom {
 		t.Error("an unknown service is not Custom")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"greenroom/encode"
-	"greenroom/encode/mediatest"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -68,19 +67,7 @@ func TestGuestSyncBySenderReports(t *testing.T) {
 			// pion reports each stream every second: past the first
 			// reports and the hand-over from arrival.
 			time.Sleep(2500 * time.Millisecond)
-			if err := s.SetLive(true); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(5 * time.Second)
-			if err := s.SetLive(false); err != nil {
-				t.Fatal(err)
-			}
-			keepRecording(rec, "placement.mp4")
-
-			flashes := flashStarts(t, rec)
-			beeps := mediatest.ToneOnsets(t, rec, 500*time.Millisecond)
-			offsets := nearest(flashes, beeps)
-			t.Logf("flashes %.3f\nbeeps %.3f\naudio − video %.3f", flashes, beeps, offsets)
+			offsets := liveSync(t, s, rec, "placement.mp4", 5*time.Second)
 			if len(offsets) < 4 {
 				t.Fatalf("found %d flash/beep pairs in 5 s, want ≥ 4", len(offsets))
 			}

@@ -148,23 +148,28 @@ type programInput struct {
 // (decoding goes on, so the first picture after the camera is back on
 // needs no keyframe).
 func (pi *programInput) WriteVideo(f *compositor.Frame) {
+	if pi.shows(f) {
+		pi.in.WriteVideo(f)
+	}
+}
+
+// shows says whether the decoder's picture f goes on to the input; if
+// not (the camera is off), it is released and the input cleared.
+func (pi *programInput) shows(f *compositor.Frame) bool {
 	if pi.cameraOff.Load() {
 		f.Release()
 		pi.in.Video.Clear()
-		return
+		return false
 	}
-	pi.in.WriteVideo(f)
+	return true
 }
 
 // WriteVideoAt is WriteVideo for a picture placed on the program clock
 // (decode.TimedTarget).
 func (pi *programInput) WriteVideoAt(f *compositor.Frame, at time.Duration) {
-	if pi.cameraOff.Load() {
-		f.Release()
-		pi.in.Video.Clear()
-		return
+	if pi.shows(f) {
+		pi.in.WriteVideoAt(f, at)
 	}
-	pi.in.WriteVideoAt(f, at)
 }
 
 // NewFrame, WriteAudio and WriteAudioAt, with WriteVideo and

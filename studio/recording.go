@@ -340,15 +340,25 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 	f.w.Write(tr.mime, &stream.Packet{Kind: tr.kind, Data: h.fr.Data, PTS: at, DTS: at, Key: h.fr.Key})
 }
 
-// delay is how long after its capture the program plays the track's
-// frames: its sender's playout delay (clock.Playout), or programDelay
-// until the program has placed one of them.
+// delay is how long after its capture the program's file has the
+// track's frames: its sender's playout delay (clock.Playout) and
+// programLead, or programDelay until the program has placed one of them.
 func (tr *recTrack) delay() time.Duration {
 	if d := tr.playout.Delay(); d > 0 {
-		return d
+		return d + programLead
 	}
 	return programDelay
 }
+
+// programLead is how much later than the show's time the program's file
+// has what the program plays: the file starts with sound the audio stage
+// mixed before the show went live (a block, and the AAC encoder's 1024
+// samples of priming), so its time 0 is that much before the show's.
+// Measured: a guest's file, placed at capture + the playout delay, had
+// the flashes 40–54 ms before the program's, with a pion guest and with
+// Chromium. Taking the show's start from the program file's first
+// packet instead would make it 0.
+const programLead = 45 * time.Millisecond
 
 // showTime places RTP time ts of the track on the show's timeline, now
 // being the show time it arrived and mapped its time by the sender's

@@ -70,6 +70,10 @@ const (
 	// pictures ready 11–24 ms after capture, the sound 2–5 ms, and a few
 	// of either 50–700 ms.
 	playoutTop = 8
+	// playoutTrust is how far from its capture, by the mapping, a frame
+	// may be ready and still be placed by it (as the recording's
+	// reanchorAfter).
+	playoutTrust = time.Second
 )
 
 // lateness keeps the playoutTop latest frames of a window, latest first.
@@ -137,10 +141,14 @@ func (p *Playout) At(ssrc, ts, rate uint32, ready time.Time) (time.Time, bool) {
 		}
 		p.started = true
 	}
-	if !ok {
+	late := ready.Sub(wall)
+	if !ok || late < -playoutTrust || late > playoutTrust {
+		// A mapping this far off is not the sender's clock but a
+		// renumbering it missed or a clock set anew: by arrival, until
+		// the reports agree again.
 		return time.Time{}, false
 	}
-	p.note(ready.Sub(wall), ready)
+	p.note(late, ready)
 	return wall.Add(p.delay), true
 }
 

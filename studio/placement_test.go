@@ -67,9 +67,9 @@ func TestGuestSyncBySenderReports(t *testing.T) {
 			// pion reports each stream every second: past the first
 			// reports and the hand-over from arrival.
 			time.Sleep(2500 * time.Millisecond)
-			offsets := liveSync(t, s, rec, "placement.mp4", 5*time.Second)
+			offsets := liveSync(t, s, rec, "placement.mp4", 6*time.Second)
 			if len(offsets) < 4 {
-				t.Fatalf("found %d flash/beep pairs in 5 s, want ≥ 4", len(offsets))
+				t.Fatalf("found %d flash/beep pairs in 6 s, want ≥ 4", len(offsets))
 			}
 			if med := median(offsets); abs(med) > 1.0/30 {
 				t.Errorf("median A/V offset %+.0f ms (audio − video), want within a frame (±33 ms)", med*1000)

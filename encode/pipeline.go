@@ -439,6 +439,13 @@ func (in *Input) NewFrame(w, h int) *compositor.Frame { return in.pool.Get(w, h)
 // reference.
 func (in *Input) WriteVideo(f *compositor.Frame) { in.Video.Put(f) }
 
+// WriteVideoAt makes f the input's picture at media time at on the
+// program clock (at once if that has passed), taking the caller's
+// reference.
+func (in *Input) WriteVideoAt(f *compositor.Frame, at time.Duration) {
+	in.Video.PutAt(f, in.p.clock.At(at))
+}
+
 // WriteAudio queues interleaved float samples.
 func (in *Input) WriteAudio(pcm []float32, rate, channels int) error {
 	return in.Audio.Write(pcm, rate, channels)

@@ -153,6 +153,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		simul:  make(map[*webrtc.RTPReceiver]*pubTrack),
 		sender: clock.NewSender(),
 	}
+	g.playout = clock.NewPlayout(g.sender)
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
 	p, key, resumed, err := s.admit(join, g, retired)
 	if err != nil {
@@ -259,6 +260,8 @@ type guest struct {
 	// sender maps the guest's RTP times to the studio's clock through its
 	// sender reports (the RTCP readers feed it; the recording reads it).
 	sender *clock.Sender
+	// playout is when the program plays the guest's media, by sender.
+	playout *clock.Playout
 
 	// iceServers are the STUN/TURN servers the guest was told in
 	// "welcome", for our side of its connection too; set before run.

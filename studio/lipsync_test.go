@@ -28,19 +28,7 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
 	s, _, _ := flashingGuestSolo(t, rec)
 	time.Sleep(3 * time.Second) // past the browser's first seconds of ramp-up
-	if err := s.SetLive(true); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(10 * time.Second)
-	if err := s.SetLive(false); err != nil {
-		t.Fatal(err)
-	}
-	keepRecording(rec, "lipsync.mp4")
-
-	starts := flashStarts(t, rec)
-	beeps := mediatest.ToneOnsets(t, rec, 500*time.Millisecond)
-	offsets := nearest(starts, beeps)
-	t.Logf("flashes %v\nbeeps %v\noffsets (audio − video) %v", starts, beeps, offsets)
+	offsets := liveSync(t, s, rec, "lipsync.mp4", 10*time.Second)
 	if len(offsets) < 6 {
 		t.Fatalf("found %d flash/beep pairs in 10 s, want ≥ 6", len(offsets))
 	}
@@ -53,6 +41,26 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	if med < -0.040 || med > 0.060 {
 		t.Errorf("median A/V offset %+.0f ms (audio − video), want within −40…+60 ms", med*1000)
 	}
+}
+
+// liveSync goes live for d with s, whose program records to rec (kept as
+// keep, see keepRecording), and returns, for each flash in the recording,
+// how long after it the nearest beep starts (fakeAV's; in seconds).
+func liveSync(t *testing.T, s *studio.Studio, rec, keep string, d time.Duration) []float64 {
+	t.Helper()
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(d)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	keepRecording(rec, keep)
+	flashes := flashStarts(t, rec)
+	beeps := mediatest.ToneOnsets(t, rec, 500*time.Millisecond)
+	offsets := nearest(flashes, beeps)
+	t.Logf("flashes %.3f\nbeeps %.3f\naudio − video %.3f", flashes, beeps, offsets)
+	return offsets
 }
 
 // flashingGuestSolo starts a 720p program recording to rec, its studio

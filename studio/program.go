@@ -148,19 +148,38 @@ type programInput struct {
 // (decoding goes on, so the first picture after the camera is back on
 // needs no keyframe).
 func (pi *programInput) WriteVideo(f *compositor.Frame) {
+	if pi.shows(f) {
+		pi.in.WriteVideo(f)
+	}
+}
+
+// shows says whether the decoder's picture f goes on to the input; if
+// not (the camera is off), it is released and the input cleared.
+func (pi *programInput) shows(f *compositor.Frame) bool {
 	if pi.cameraOff.Load() {
 		f.Release()
 		pi.in.Video.Clear()
-		return
+		return false
 	}
-	pi.in.WriteVideo(f)
+	return true
 }
 
-// NewFrame and WriteAudio, with WriteVideo, make programInput the
-// decoders' target.
+// WriteVideoAt is WriteVideo for a picture placed on the program clock
+// (decode.TimedTarget).
+func (pi *programInput) WriteVideoAt(f *compositor.Frame, at time.Duration) {
+	if pi.shows(f) {
+		pi.in.WriteVideoAt(f, at)
+	}
+}
+
+// NewFrame, WriteAudio and WriteAudioAt, with WriteVideo and
+// WriteVideoAt, make programInput the decoders' target.
 func (pi *programInput) NewFrame(w, h int) *compositor.Frame { return pi.in.NewFrame(w, h) }
 func (pi *programInput) WriteAudio(pcm []float32, rate, channels int) error {
 	return pi.in.WriteAudio(pcm, rate, channels)
+}
+func (pi *programInput) WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error {
+	return pi.in.WriteAudioAt(pcm, rate, channels, at)
 }
 
 // setCameraOff turns the camera gate on or off; on, the tile shows the
@@ -365,6 +384,8 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 		ClockRate: t.ClockRate,
 		Channels:  int(t.Channels),
 		Target:    pi,
+		Playout:   t.Playout,
+		Clock:     p.pipe.Clock(),
 		OnKeyframeNeeded: func() {
 			p.mu.Lock()
 			kf := p.keyframe
@@ -421,6 +442,9 @@ func (p *Program) newInput(name string) *programInput {
 		// A guest's sound comes over a network: running dry, it is
 		// concealed rather than cut (issue #10).
 		in.Audio.SetConceal(true)
+		// Placed by their sender's clock once it reports, their sound
+		// moves there without a jump (decode, clock.Playout).
+		in.Audio.SetSlip(true)
 	}
 	pi := &programInput{in: in, tracks: map[string]*decode.Track{}}
 	pi.setCameraOff(cameraOff)

@@ -139,9 +139,12 @@ type recTrack struct {
 	base    uint32
 	baseAt  time.Duration
 	waitKey bool
-	sender  *clock.Sender // nil: placed by arrival
-	held    []heldFrame   // before the sender's first report
-	decided bool          // held no more: a report came, or the wait ended
+	sender  *clock.Sender  // nil: placed by arrival
+	playout *clock.Playout // the program's delay for the sender
+	wrote   bool           // a frame was written, at last
+	last    time.Duration
+	held    []heldFrame // before the sender's first report
+	decided bool        // held no more: a report came, or the wait ended
 }
 
 // heldFrame is a frame waiting for its sender's first report.
@@ -152,15 +155,14 @@ type heldFrame struct {
 }
 
 // programDelay is how long after a guest captured a picture or a sound the
-// program shows or plays it, with the guest on a LAN: their encoder and
-// the network (about 15 ms), the program's 50 ms picture wait
-// (guestVideoDelay) or the mixer's 60 ms buffer, decoding and the next
-// tick. Measured 88 ms (picture) and 100 ms (sound) with a Chromium guest
-// (TestChromiumRecordingsAlign). A guest's file is placed that long
-// after their sender's clock says they captured it, so that on an
-// editor's timeline it lines up with the program, which still places by
-// arrival: a guest far away is late in the program by their network's
-// delay, and not in their file.
+// program shows or plays it when placed by arrival, with the guest on a
+// LAN: their encoder and the network (about 15 ms), the program's 50 ms
+// picture wait (guestVideoDelay) or the mixer's 60 ms buffer, decoding
+// and the next tick. Measured 88 ms (picture) and 100 ms (sound) with a
+// Chromium guest (TestChromiumRecordingsAlign). Once the program places
+// the guest by their sender's clock, their file takes the program's
+// delay for them instead (recTrack.delay), so that on an editor's
+// timeline it lines up with the program wherever the guest is.
 const programDelay = 94 * time.Millisecond
 
 const (
@@ -346,7 +348,7 @@ func (r *showRecording) writeRTP(t TrackInfo, pkt *rtp.Packet) {
 			r.mu.Unlock()
 			return // the program says so too (decode)
 		}
-		tr = &recTrack{asm: asm, kind: kind, mime: t.MimeType, rate: t.ClockRate, waitKey: kind == stream.Video, sender: t.Sender}
+		tr = &recTrack{asm: asm, kind: kind, mime: t.MimeType, rate: t.ClockRate, waitKey: kind == stream.Video, sender: t.Sender, playout: t.Playout}
 		f.tracks[t.TrackID] = tr
 	}
 	r.mu.Unlock()
@@ -396,12 +398,39 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 	if tr.sender != nil {
 		var wall time.Time
 		if wall, ok = tr.sender.Wall(h.ssrc, h.fr.Timestamp, tr.rate); ok {
-			mapped = r.clock.Of(wall) - r.origin + programDelay
+			mapped = r.clock.Of(wall) - r.origin + tr.delay()
 		}
 	}
 	at := tr.showTime(h.fr.Timestamp, h.at, mapped, ok)
+	if tr.kind == stream.Audio && tr.wrote && at < tr.last {
+		// The program's delay for the guest came down: it skipped as
+		// much of their sound (in a pause), and so does their file,
+		// rather than stack packets on one time.
+		return
+	}
+	tr.wrote, tr.last = true, at
 	f.w.Write(tr.mime, &stream.Packet{Kind: tr.kind, Data: h.fr.Data, PTS: at, DTS: at, Key: h.fr.Key})
 }
+
+// delay is how long after its capture the program's file has the
+// track's frames: its sender's playout delay (clock.Playout) and
+// programLead, or programDelay until the program has placed one of them.
+func (tr *recTrack) delay() time.Duration {
+	if d := tr.playout.Delay(); d > 0 {
+		return d + programLead
+	}
+	return programDelay
+}
+
+// programLead is how much later than the show's time the program's file
+// has what the program plays: the file starts with sound the audio stage
+// mixed before the show went live (a block, and the AAC encoder's 1024
+// samples of priming), so its time 0 is that much before the show's.
+// Measured: a guest's file, placed at capture + the playout delay, had
+// the flashes 40–54 ms before the program's, with a pion guest and with
+// Chromium. Taking the show's start from the program file's first
+// packet instead would make it 0.
+const programLead = 45 * time.Millisecond
 
 // showTime places RTP time ts of the track on the show's timeline, now
 // being the show time it arrived and mapped its time by the sender's

@@ -40,6 +40,10 @@ type TrackInfo struct {
 	// Sender maps the track's RTP times (by SSRC) to the studio's clock
 	// through its sender's RTCP sender reports; nil for the host's.
 	Sender *clock.Sender
+	// Playout places the track's frames on the program clock by Sender
+	// and the one playout delay of all the sender's tracks; nil for the
+	// host's.
+	Playout *clock.Playout
 }
 
 // Sink receives the RTP of every guest's camera and mic, on stage or in the
@@ -560,6 +564,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 		ClockRate:     c.ClockRate,
 		Channels:      c.Channels,
 		Sender:        session.sender,
+		Playout:       session.playout,
 	}
 	// The stream ID is the participant ID: it is how a guest page groups a
 	// participant's audio and video into one tile and names it from the
@@ -570,7 +575,7 @@ func newPubTrack(session *guest, remote *webrtc.TrackRemote, screen, simulcast b
 	}
 	if simulcast {
 		t := newSimulcastTrack(info, session, c.RTPCodecCapability, stream, log)
-		t.prog = &switcher{choose: func(ls []layerStat) int { return fitRate(ls, 0) }, log: t.log.With("to", "program")}
+		t.prog = &switcher{choose: func(ls []layerStat) int { return fitRate(ls, 0) }, log: t.log.With("to", "program"), renumbered: session.sender.Renumbered}
 		if ts, ok := sink.(TileSizer); ok {
 			t.prog.choose = func(ls []layerStat) int { return fitHeight(ls, ts.TileHeight(info)) }
 		}

@@ -246,6 +246,10 @@ type switcher struct {
 	choose func(ls []layerStat) int // the layer the receiver should get
 	log    *slog.Logger             // says when the layer changes; may be nil
 	budget func() uint64            // the receiver's downlink estimate, for the log; may be nil
+	// renumbered, if set, is told each layer's timestamp offset as the
+	// receiver starts on it: the program maps the layer's RTP times
+	// through the layer's own sender reports (clock.Sender.Renumbered).
+	renumbered func(ssrc, tsOff uint32)
 
 	// cur is written under mu and read without it (State reads it while
 	// the program's lock is held, which choose may take).
@@ -343,6 +347,9 @@ func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, n
 			s.seqOff = s.lastSeq + 1 - pkt.SequenceNumber
 			gap := max(1, uint32(now.Sub(s.lastAt).Seconds()*float64(clock)))
 			s.tsOff = s.lastTS + gap - pkt.Timestamp
+		}
+		if s.renumbered != nil {
+			s.renumbered(pkt.SSRC, s.tsOff)
 		}
 	}
 	h := pkt.Header

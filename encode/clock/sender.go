@@ -24,6 +24,7 @@ import (
 type Sender struct {
 	mu      sync.Mutex
 	streams map[uint32]report // by SSRC: its latest report
+	offsets map[uint32]uint32 // by SSRC: what the RTP times Wall is given are ahead (Renumbered)
 	ref     time.Time         // the first report's arrival: lags are from it
 	refNTP  time.Duration     // and its NTP time
 	lags    []lag             // arrival order, within senderWindow
@@ -55,7 +56,19 @@ const (
 )
 
 // NewSender returns a Sender that has had no report yet.
-func NewSender() *Sender { return &Sender{streams: map[uint32]report{}} }
+func NewSender() *Sender {
+	return &Sender{streams: map[uint32]report{}, offsets: map[uint32]uint32{}}
+}
+
+// Renumbered says that from now on the RTP times of stream ssrc that
+// Wall is given are the sender's plus off: a simulcast layer forwarded
+// with its timestamps carried on from the layer before (the studio's
+// switcher), whose own sender reports still speak of its own times.
+func (s *Sender) Renumbered(ssrc, off uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offsets[ssrc] = off
+}
 
 // Report notes a sender report of stream ssrc — NTP time ntp (64-bit
 // fixed point, RFC 3550) is RTP time rtp — that arrived at arrived.
@@ -94,6 +107,7 @@ func (s *Sender) Wall(ssrc, ts, rate uint32) (time.Time, bool) {
 	if !ok || rate == 0 {
 		return time.Time{}, false
 	}
+	ts -= s.offsets[ssrc]
 	ntp := r.ntp + time.Duration(divRound(int64(int32(ts-r.rtp))*int64(time.Second), int64(rate)))
 	return s.ref.Add(ntp - s.refNTP + s.lag), true
 }

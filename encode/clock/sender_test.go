@@ -71,12 +71,16 @@ func TestSenderMapping(t *testing.T) {
 			},
 			// The window holds the reports of 40 s and 60 s: 2 ms behind.
 			[]probe{{1, 60 * 90000, 90000, 60*time.Second + 4*time.Millisecond, true}}},
+		{"a renumbered layer maps through its own reports (a simulcast switch)",
+			[]sr{{7, 0, 1000, 20 * time.Millisecond}},
+			[]probe{{7, 1000 + 5000 + 90000, 90000, time.Second + 20*time.Millisecond, true}}},
 		{"the sender's clock is set back 1 h: the window starts over",
 			[]sr{{1, 0, 0, 0}, {1, time.Second - time.Hour, 90000, time.Second + 15*time.Millisecond}},
 			[]probe{{1, 90000 + 900, 90000, time.Second + 25*time.Millisecond, true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSender()
+			s.Renumbered(7, 5000)
 			for _, r := range tc.reports {
 				s.Report(r.ssrc, ntpOf(n0+r.ntp), r.rtp, t0.Add(r.arrived))
 			}

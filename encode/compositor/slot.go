@@ -29,19 +29,20 @@ type Slot struct {
 	at     time.Time // wall time latest was Put
 	puts   int64
 	// With a delay, Put queues pictures here, oldest first, and take
-	// shows each once it is delay old (see SetDelay).
+	// shows each once it is due: delay after it came (see SetDelay), or
+	// when PutAt said.
 	delay   time.Duration
 	pending [maxPending]struct {
-		f  *Frame
-		at time.Time
+		f       *Frame
+		at, due time.Time
 	}
 	npending int
 }
 
-// maxPending bounds how many delayed pictures a slot holds: 200 ms of a
-// 30 fps source, more than any delay it is given; past that the oldest
-// is dropped.
-const maxPending = 6
+// maxPending bounds how many delayed pictures a slot holds: half a second
+// of a 30 fps source, more than any delay it is given (clock.MaxPlayout);
+// past that the oldest is dropped.
+const maxPending = 16
 
 // NewSlot returns an empty slot for the named source.
 func NewSlot(name string) *Slot { return &Slot{Name: name} }
@@ -72,10 +73,27 @@ func (s *Slot) SetDelay(d time.Duration) {
 // the caller's reference.
 func (s *Slot) Put(f *Frame) {
 	now := time.Now()
+	s.put(f, now, now.Add(s.delayNow()))
+}
+
+// PutAt makes f the slot's picture at due (at once if due has passed and
+// no earlier picture waits), whatever the slot's delay: a source that
+// knows when its picture belongs (a guest's, placed by their sender's
+// clock, clock.Playout). It takes over the caller's reference.
+func (s *Slot) PutAt(f *Frame, due time.Time) { s.put(f, time.Now(), due) }
+
+func (s *Slot) delayNow() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delay
+}
+
+// put makes f, come at now, the slot's picture at due.
+func (s *Slot) put(f *Frame, now, due time.Time) {
 	s.mu.Lock()
 	s.puts++
 	var old *Frame
-	if s.delay <= 0 && s.npending == 0 {
+	if !due.After(now) && s.npending == 0 {
 		old = s.latest
 		s.latest, s.at = f, now
 	} else {
@@ -84,7 +102,7 @@ func (s *Slot) Put(f *Frame) {
 			copy(s.pending[:], s.pending[1:])
 			s.npending--
 		}
-		s.pending[s.npending].f, s.pending[s.npending].at = f, now
+		s.pending[s.npending].f, s.pending[s.npending].at, s.pending[s.npending].due = f, now, due
 		s.npending++
 	}
 	s.mu.Unlock()
@@ -105,11 +123,11 @@ func (s *Slot) take() (*Frame, time.Time) {
 	return s.latest.retain(), s.at
 }
 
-// promote makes the newest pending picture that is delay old the slot's
+// promote makes the newest pending picture that is due the slot's
 // picture, releasing the ones it replaces. Call with mu held.
 func (s *Slot) promote(now time.Time) {
 	n := 0
-	for n < s.npending && now.Sub(s.pending[n].at) >= s.delay {
+	for n < s.npending && !s.pending[n].due.After(now) {
 		n++
 	}
 	for i := 0; i < n; i++ {

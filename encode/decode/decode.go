@@ -36,6 +36,7 @@ import (
 	"github.com/asticode/go-astiav"
 	"github.com/pion/rtp"
 
+	"greenroom/encode/clock"
 	"greenroom/encode/compositor"
 	"greenroom/encode/rtpframe"
 	"greenroom/encode/shim"
@@ -48,6 +49,15 @@ type Target interface {
 	WriteAudio(pcm []float32, rate, channels int) error
 }
 
+// TimedTarget is a Target that plays media at a time on the program clock
+// (an encode.Input): a track with a Playout places its pictures and
+// sound there, by the sender's clock, rather than handing them on as
+// they come.
+type TimedTarget interface {
+	WriteVideoAt(f *compositor.Frame, at time.Duration)
+	WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error
+}
+
 // Config describes the track.
 type Config struct {
 	MimeType  string // "video/VP8", "video/H264" or "audio/opus" (case-insensitive)
@@ -56,7 +66,12 @@ type Config struct {
 	Target    Target
 	// OnKeyframeNeeded asks the sender for a keyframe. It must not block.
 	OnKeyframeNeeded func()
-	Logger           *slog.Logger
+	// Playout, if set and the Target is a TimedTarget, places each
+	// decoded picture and sound on Clock by the sender's reports (until
+	// the sender's first, they go as they come).
+	Playout *clock.Playout
+	Clock   clock.Clock
+	Logger  *slog.Logger
 }
 
 // Stats counts what happened to the track.
@@ -88,6 +103,9 @@ type Track struct {
 	lostAt  time.Time
 	lastAsk time.Time
 	pcm     []float32
+	timedTo TimedTarget // the Target, if it is one and there is a Playout
+	ssrc    uint32      // of the packets being decoded
+	ts      uint32      // RTP time of the frame being decoded
 	asm     *rtpframe.Assembler
 	frames  []rtpframe.Frame // reused by WriteRTP
 	// askAfter is how long a video packet is missing before the track
@@ -118,6 +136,9 @@ func New(cfg Config) (*Track, error) {
 		cfg.OnKeyframeNeeded = func() {}
 	}
 	t := &Track{cfg: cfg, log: cfg.Logger.With("component", "decode", "codec", cfg.MimeType)}
+	if tt, ok := cfg.Target.(TimedTarget); ok && cfg.Playout != nil {
+		t.timedTo = tt
+	}
 	var id astiav.CodecID
 	switch strings.ToLower(cfg.MimeType) {
 	case "video/vp8":
@@ -185,6 +206,7 @@ func (t *Track) WriteRTP(p *rtp.Packet) { t.WriteRTPAt(p, time.Now()) }
 // WriteRTPAt takes the track's next RTP packet, which came at at: a test
 // replays packets at their own pace.
 func (t *Track) WriteRTPAt(p *rtp.Packet, at time.Time) {
+	t.ssrc = p.SSRC
 	t.frames = t.asm.PushAt(p, at, t.frames[:0])
 	t.stats.Lost, t.stats.Late = t.asm.Lost(), t.asm.Late()
 	if t.video && !t.waitKey && t.asm.WaitedFor(at) > t.askAfter {
@@ -209,6 +231,7 @@ func (t *Track) WriteRTPAt(p *rtp.Packet, at time.Time) {
 // the track waits for a keyframe; audio plays concealment for what was
 // lost before it.
 func (t *Track) frame1(f rtpframe.Frame) {
+	t.ts = f.Timestamp
 	if !t.video {
 		t.concealUntil(f.Timestamp)
 		t.played = 0
@@ -331,7 +354,7 @@ func (t *Track) concealUntil(ts uint32) {
 		for i := range out {
 			out[i] = t.conceal[i] * gain
 		}
-		if err := t.cfg.Target.WriteAudio(out, t.concealRate, t.concealCh); err != nil {
+		if err := t.writeAudio(out, t.concealRate, t.concealCh, ts-uint32(left)); err != nil {
 			return
 		}
 		t.stats.Concealed += int64(n)
@@ -366,7 +389,11 @@ func (t *Track) deliver() {
 			}
 			return
 		}
-		t.cfg.Target.WriteVideo(out)
+		if at, ok := t.place(t.ts); ok {
+			t.timedTo.WriteVideoAt(out, at)
+		} else {
+			t.cfg.Target.WriteVideo(out)
+		}
 		t.stats.Frames++
 		return
 	}
@@ -374,7 +401,8 @@ func (t *Track) deliver() {
 	var err error
 	t.pcm, err = shim.Interleave(t.pcm[:0], f, ch)
 	if err == nil {
-		err = t.cfg.Target.WriteAudio(t.pcm, f.SampleRate(), ch)
+		// Opus's RTP clock counts its samples at 48 kHz (see frame1).
+		err = t.writeAudio(t.pcm, f.SampleRate(), ch, t.ts+uint32(t.played))
 	}
 	if err == nil {
 		t.played += f.NbSamples()
@@ -389,6 +417,28 @@ func (t *Track) deliver() {
 		return
 	}
 	t.stats.Frames++
+}
+
+// place is the program time at which the frame of RTP time ts plays;
+// false to hand it on as it comes (no Playout, or no report yet).
+func (t *Track) place(ts uint32) (time.Duration, bool) {
+	if t.timedTo == nil {
+		return 0, false
+	}
+	wall, ok := t.cfg.Playout.At(t.ssrc, ts, t.cfg.ClockRate, time.Now())
+	if !ok {
+		return 0, false
+	}
+	return t.cfg.Clock.Of(wall), true
+}
+
+// writeAudio hands samples whose first is of RTP time ts to the target,
+// at their time if they can be placed.
+func (t *Track) writeAudio(pcm []float32, rate, channels int, ts uint32) error {
+	if at, ok := t.place(ts); ok {
+		return t.timedTo.WriteAudioAt(pcm, rate, channels, at)
+	}
+	return t.cfg.Target.WriteAudio(pcm, rate, channels)
 }
 
 // Stats returns the track's counters.

@@ -117,6 +117,12 @@ type Track struct {
 	// picture across slow starts and scheduling hiccups.
 	timed bool
 	head  int64 // program sample index of the FIFO's first frame
+	// A slipping track (SetSlip) moves to where its writes say they
+	// belong without a jump; next is the program sample index of the
+	// next pull (-1: not pulled on a clock yet), where an untimed track's
+	// queue goes on playing when it turns timed.
+	slip bool
+	next int64
 	// Draining an untimed track: a burst leaves more queued than the
 	// prebuffer, and with source and mix at one rate it would stay queued
 	// (late) for the rest of the show. depthMin is the least queued at a
@@ -129,10 +135,12 @@ type Track struct {
 	// A concealing track (SetConceal) that runs dry plays its last
 	// block again, fading, rather than silence: last is that block,
 	// concealing how many blocks it has filled since.
-	conceal    bool
-	last       []float32
-	concealing int
-	concealed  int64 // frames filled so
+	conceal bool
+	last    []float32
+	// Scratch of a slipping track's writes.
+	zeros, stretched []float32
+	concealing       int
+	concealed        int64 // frames filled so
 }
 
 // concealBlocks is how many blocks (of 1024 frames: about 85 ms in all)
@@ -172,6 +180,7 @@ func NewTrack(name string, cfg TrackConfig) *Track {
 		fifo:      NewFIFO(frames(cfg.MaxQueue)),
 		prebuffer: frames(cfg.Prebuffer),
 		gain:      1,
+		next:      -1,
 	}
 }
 
@@ -220,6 +229,10 @@ func (t *Track) WriteAt(pcm []float32, rate, channels int, at int64) error {
 	if err != nil {
 		return err
 	}
+	if t.slip {
+		t.slipTo(pcm, at)
+		return nil
+	}
 	end := t.head + int64(t.fifo.Len())
 	if d := at - end; !t.timed || t.fifo.Len() == 0 || d > int64(frames(Slop)) || -d > int64(frames(Slop)) {
 		t.fifo.Discard(t.fifo.Len())
@@ -229,6 +242,111 @@ func (t *Track) WriteAt(pcm []float32, rate, channels int, at int64) error {
 	t.head += int64(dropped)
 	t.overflowed += int64(dropped)
 	return nil
+}
+
+// SetSlip makes a timed track move to where its writes say they belong
+// gently, rather than by restarting there (WriteAt beyond Slop): the
+// sound of a guest placed by their sender's clock (clock.Playout), whose
+// playout delay changes now and then, and which hands over from its
+// arrival (an untimed track, before the sender's first report) to its
+// time. A change of place is made at once where the sound is quiet
+// (silence inserted, or quiet sound skipped, between two words), else by
+// playing the sound up to slipRate faster or slower: never a jump back
+// in time or a cut in a word (issue #12).
+func (t *Track) SetSlip(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.slip = on
+}
+
+const (
+	// slipTolerance is how far a write may land from where the queue
+	// ends and be taken as continuous (RTP times mapped through a sender
+	// report are good to about that).
+	slipTolerance = Rate / 1000 // 1 ms
+	// slipRate is the most a slipping track's sound is sped up or slowed
+	// down (5 ms a second: a pitch change of 0.5 %, a twelfth of a
+	// semitone), when there is no quiet moment to move in.
+	slipRate = 200
+	// slipRestart is a move too far to slip: the source restarted (a
+	// new session), and the track starts over at the new time.
+	slipRestart = Rate // 1 s
+)
+
+// slipTo queues pcm (mix format) whose first frame belongs at program
+// sample at, on a slipping track. Call with mu held.
+func (t *Track) slipTo(pcm []float32, at int64) {
+	if !t.timed && t.fifo.Len() > 0 && t.next >= 0 {
+		// From arrival to time: the queue goes on playing where it
+		// would have, and the writes move the track from there.
+		t.head = t.next + int64(max(0, t.prebuffer-t.fifo.Len()))
+		if t.playing {
+			t.head = t.next
+		}
+		t.timed = true
+	}
+	end := t.head + int64(t.fifo.Len())
+	d := at - end // > 0: the write belongs later than the queue ends
+	if !t.timed || t.fifo.Len() == 0 || d > slipRestart || -d > slipRestart {
+		t.fifo.Discard(t.fifo.Len())
+		t.head, t.timed, d = at, true, 0
+	}
+	n := int64(len(pcm) / Channels)
+	switch {
+	case d >= -slipTolerance && d <= slipTolerance:
+	case quiet(pcm):
+		if d > 0 { // a pause made longer
+			t.writeSilence(int(min(d, slipRestart)))
+		} else { // quiet sound skipped: the pause made shorter
+			pcm = pcm[min(-d, n)*Channels:]
+		}
+	default:
+		k := min(max(d, -n/slipRate-1), n/slipRate+1)
+		pcm = t.stretch(pcm, int(n+k))
+	}
+	dropped := t.fifo.Write(pcm)
+	t.head += int64(dropped)
+	t.overflowed += int64(dropped)
+}
+
+// quiet is whether pcm is quieter than drainQuiet: a pause, where sound
+// can be inserted before it or skipped unheard.
+func quiet(pcm []float32) bool {
+	for _, v := range pcm {
+		if v > drainQuiet || v < -drainQuiet {
+			return false
+		}
+	}
+	return true
+}
+
+// writeSilence queues n frames of silence. Call with mu held.
+func (t *Track) writeSilence(n int) {
+	t.zeros = append(t.zeros[:0], make([]float32, n*Channels)...)
+	dropped := t.fifo.Write(t.zeros)
+	t.head += int64(dropped)
+	t.overflowed += int64(dropped)
+}
+
+// stretch resamples pcm (interleaved stereo) to n frames by linear
+// interpolation: a slip of a few frames in a block, unheard.
+func (t *Track) stretch(pcm []float32, n int) []float32 {
+	m := len(pcm) / Channels
+	if n <= 0 || m < 2 || n == m {
+		return pcm
+	}
+	t.stretched = append(t.stretched[:0], make([]float32, n*Channels)...)
+	step := float64(m-1) / float64(max(n-1, 1))
+	for i := range n {
+		x := float64(i) * step
+		j := min(int(x), m-2)
+		f := float32(x - float64(j))
+		for c := range Channels {
+			a, b := pcm[j*Channels+c], pcm[(j+1)*Channels+c]
+			t.stretched[i*Channels+c] = a + (b-a)*f
+		}
+	}
+	return t.stretched
 }
 
 // convert resamples pcm to the mix format; the result may be reused by the
@@ -318,6 +436,9 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	need := len(scratch) / Channels
+	if at >= 0 {
+		t.next = at + int64(need)
+	}
 	if t.timed && at >= 0 {
 		t.pullTimed(mix, scratch, at)
 		return
@@ -408,6 +529,14 @@ func (t *Track) pullTimed(mix, scratch []float32, at int64) {
 	t.head += got
 	if got < need-offset && t.fifo.Len() == 0 {
 		t.underruns++
+		if t.slip && offset == 0 {
+			// A slipping track's sound came late: conceal as an untimed
+			// track does (SetConceal), rather than a hole of silence.
+			t.concealFrom(scratch, int(got)*Channels)
+		}
+	} else if t.conceal && offset == 0 {
+		t.last = append(t.last[:0], scratch...)
+		t.concealing = 0
 	}
 	t.addPeak(mix, scratch)
 }

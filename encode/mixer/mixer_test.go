@@ -320,3 +320,66 @@ func TestTrackDrainsABurstInPauses(t *testing.T) {
 		})
 	}
 }
+
+// TestSlipTrack: a slipping track (a guest placed by their sender's
+// clock) hands over from arrival to time without a jump, moves at once
+// in a pause (silence inserted, or quiet sound skipped), and in sound
+// only by slipRate, never back in time.
+func TestSlipTrack(t *testing.T) {
+	tone := func(n int, v float32) []float32 {
+		s := make([]float32, 2*n)
+		for i := range s {
+			s[i] = v
+		}
+		return s
+	}
+	tr := NewTrack("t", TrackConfig{})
+	tr.SetSlip(true)
+	var m Mixer
+	l, r := make([]float32, 1024), make([]float32, 1024)
+	// Untimed: 100 ms queued, two blocks played from program sample 0.
+	tr.Write(tone(4800, 0.5), Rate, Channels)
+	m.MixAt([]*Track{tr}, l, r, 0)
+	m.MixAt([]*Track{tr}, l, r, 1024)
+	end := func() int64 {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return tr.head + int64(tr.fifo.Len())
+	}
+	// The first timed write belongs 10 ms later than the queue ends: the
+	// queue plays on where it was (4800, from 2048), and the track moves
+	// by a few samples, not 480.
+	tr.WriteAt(tone(960, 0.5), Rate, Channels, 4800+480)
+	if got := end(); got < 4800+960 || got > 4800+960+10 {
+		t.Fatalf("after the hand-over in sound the queue ends at %d, want 5760…5770 (slipped, not jumped)", got)
+	}
+	tr.mu.Lock()
+	if tr.head != 2048 || !tr.timed {
+		t.Fatalf("head %d (timed %v), want 2048: the queue kept playing", tr.head, tr.timed)
+	}
+	tr.mu.Unlock()
+	// Sound goes on at 20 ms a packet: each write slips by at most
+	// 0.5 % (5 samples in 960) towards its place.
+	next := int64(4800 + 480 + 960)
+	for i := 0; i < 20; i++ {
+		before := end()
+		tr.WriteAt(tone(960, 0.5), Rate, Channels, next)
+		if grew := end() - before; grew < 960 || grew > 960+5 {
+			t.Fatalf("write %d grew the queue by %d, want 960…965", i, grew)
+		}
+		next += 960
+		m.MixAt([]*Track{tr}, l, r, 2048+int64(i)*1024)
+	}
+	// A pause: the rest of the move at once, as silence.
+	tr.WriteAt(tone(960, 0), Rate, Channels, next)
+	if got := end(); got != next+960 {
+		t.Fatalf("after a quiet write the queue ends at %d, want %d", got, next+960)
+	}
+	// A quiet write 10 ms earlier than the queue ends: skipped sound, not
+	// a jump back.
+	next += 960 - 480
+	tr.WriteAt(tone(960, 0), Rate, Channels, next)
+	if got := end(); got != next+960 {
+		t.Fatalf("after an earlier quiet write the queue ends at %d, want %d", got, next+960)
+	}
+}

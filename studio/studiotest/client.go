@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +94,11 @@ type Options struct {
 	// studio no feedback to estimate its downlink from, as an older
 	// browser, and gets every simulcast camera's top layer.
 	NoTWCC bool
+	// VideoDelay and AudioDelay hold back every video (audio) packet the
+	// client sends this long, on the wire (below the sender reports,
+	// which keep saying when the media was captured): a path that
+	// delays one of a guest's streams more than the other.
+	VideoDelay, AudioDelay time.Duration
 	// TLS is how the client checks an https guest link's certificate
 	// (its signaling is then wss): a studio's self-signed one needs
 	// InsecureSkipVerify, as a real guest clicks through its warning.
@@ -294,6 +300,9 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		// First in the chain is nearest the network: the NACK responder
 		// above it has cached what it drops, as with real loss.
 		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery})
+	}
+	if opt.VideoDelay > 0 || opt.AudioDelay > 0 {
+		reg.Add(delayerFactory{video: opt.VideoDelay, audio: opt.AudioDelay})
 	}
 	if opt.NoTWCC {
 		// RegisterDefaultInterceptors without ConfigureTWCCSender.
@@ -827,9 +836,10 @@ func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx co
 	return playerWith(track, path, nil)
 }
 
-// playerWith is Player that starts the file over (at its keyframe) when
-// restart says so: a VP8 file's answer to a keyframe request, as a
-// browser's encoder answers one.
+// playerWith is Player that goes on from the file's next keyframe (its
+// start, for a file with one) when restart says so: a VP8 file's answer
+// to a keyframe request, as a browser's encoder answers one. A file of
+// keyframes only plays on undisturbed, in step with its sound.
 func playerWith(track *webrtc.TrackLocalStaticSample, path string, restart <-chan struct{}) (play func(ctx context.Context), err error) {
 	p, err := playFile(path, restart)
 	if err != nil {
@@ -857,13 +867,17 @@ func playFile(path string, restart <-chan struct{}) (play func(ctx context.Conte
 	}
 	return func(ctx context.Context, write func([]byte, time.Duration)) {
 		next, _ := open(data)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
+		// Each frame goes at its own time, not at a coarser tick: the
+		// sender reports pion makes say when a frame was sent, and a
+		// test of sync by them needs that to be when it was due.
+		timer := time.NewTimer(0)
+		defer timer.Stop()
 		due := time.Now()
+		toKey := false // a keyframe was asked for: skip to the file's next
 		for {
 			select {
 			case <-restart: // nil: never
-				next, _ = open(data)
+				toKey = true
 			default:
 			}
 			frame, d, err := next()
@@ -874,12 +888,19 @@ func playFile(path string, restart <-chan struct{}) (play func(ctx context.Conte
 			if err != nil {
 				return
 			}
-			for time.Now().Before(due) {
+			if toKey && len(frame) > 0 && frame[0]&1 != 0 {
+				continue // a VP8 interframe (RFC 6386 §9.1)
+			}
+			toKey = false
+			if wait := time.Until(due); wait > 0 {
+				timer.Reset(wait)
 				select {
 				case <-ctx.Done():
 					return
-				case <-tick.C:
+				case <-timer.C:
 				}
+			} else if ctx.Err() != nil {
+				return
 			}
 			due = due.Add(d)
 			write(frame, d)
@@ -1051,6 +1072,72 @@ func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RT
 		}
 		return w.Write(h, payload, a)
 	})
+}
+
+// delayerFactory makes interceptors that hold back each outgoing video
+// packet by video and each audio packet by audio, in order.
+type delayerFactory struct{ video, audio time.Duration }
+
+func (f delayerFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &delayer{f: f, done: make(chan struct{})}, nil
+}
+
+type delayer struct {
+	interceptor.NoOp
+	f    delayerFactory
+	done chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+// delayed is a packet on its way, due at due.
+type delayed struct {
+	due     time.Time
+	h       rtp.Header
+	payload []byte
+	a       interceptor.Attributes
+}
+
+func (d *delayer) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	by := d.f.audio
+	if strings.HasPrefix(info.MimeType, "video/") {
+		by = d.f.video
+	}
+	if by <= 0 {
+		return w
+	}
+	q := make(chan delayed, 4096)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			select {
+			case <-d.done:
+				return
+			case p := <-q:
+				select {
+				case <-d.done:
+					return
+				case <-time.After(time.Until(p.due)):
+				}
+				_, _ = w.Write(&p.h, p.payload, p.a)
+			}
+		}
+	}()
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		p := delayed{due: time.Now().Add(by), h: h.Clone(), payload: slices.Clone(payload), a: a}
+		select {
+		case q <- p:
+		default: // a full queue loses the packet, as a full router queue
+		}
+		return h.MarshalSize() + len(payload), nil
+	})
+}
+
+func (d *delayer) Close() error {
+	d.once.Do(func() { close(d.done) })
+	d.wg.Wait()
+	return nil
 }
 
 // keepIdleReceivers works around pion's answering side (pion/webrtc#2226):

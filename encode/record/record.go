@@ -1,7 +1,8 @@
 // Package record writes the program to a local file through FFmpeg's
 // muxers (go-astiav). MP4 is written fragmented (a moof per keyframe and
-// at least every second, an empty moov up front) and Matroska is written as it goes, so a crash or a
-// power cut still leaves a playable file.
+// at least every second, the moov with the first) and Matroska is
+// written as it goes, so a crash or a power cut still leaves a playable
+// file.
 //
 // A Recorder is a stream.Output: it queues and drops on its own and never
 // stalls the encoder. A disk error (full, removed, read-only) fails this
@@ -11,6 +12,7 @@
 package record
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/asticode/go-astiav"
 
@@ -36,7 +39,7 @@ type Config struct {
 }
 
 // Recorder is one recording. Its muxer is owned by the run goroutine;
-// state and err are guarded by mu.
+// state, err, first and seen are guarded by mu.
 type Recorder struct {
 	cfg   Config
 	log   *slog.Logger
@@ -53,6 +56,11 @@ type Recorder struct {
 	mu    sync.Mutex
 	state stream.State
 	err   error
+	// first is each stream's first DTS, by stream.Kind, once seen; both
+	// seen closes started (see Start).
+	first   [2]time.Duration
+	seen    [2]bool
+	started chan struct{}
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -76,13 +84,14 @@ func New(cfg Config) (*Recorder, error) {
 		}
 	}
 	r := &Recorder{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "record", "file", cfg.Path),
-		q:     stream.NewQueue(cfg.QueueSize),
-		meter: stream.NewMeter(0),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-		state: stream.Live,
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "record", "file", cfg.Path),
+		q:       stream.NewQueue(cfg.QueueSize),
+		meter:   stream.NewMeter(0),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		started: make(chan struct{}),
+		state:   stream.Live,
 	}
 	if err := r.open(format, opts); err != nil {
 		r.free()
@@ -106,8 +115,13 @@ func formatFor(path string) (string, map[string]string) {
 
 // fragmented writes MP4 and MOV as fragments: a moof at each keyframe, and
 // at least every second between them (frag_duration), so a crash loses
-// at most the last second, not the rest of a GOP (issue #11).
-var fragmented = map[string]string{"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"}
+// at most the last second, not the rest of a GOP (issue #11). The moov
+// waits for the first fragment (delay_moov): written before any packet,
+// it starts every track at 0, and the picture, whose first frame comes
+// after the sound's first block by the encoder's backlog at go-live
+// (72 ms on a quiet machine, 400 ms loaded), would be that much early
+// against the sound and the show's other files.
+var fragmented = map[string]string{"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof", "frag_duration": "1000000"}
 
 func (r *Recorder) open(format string, opts map[string]string) error {
 	fc, err := astiav.AllocOutputFormatContext(nil, format, r.cfg.Path)
@@ -155,6 +169,13 @@ func (r *Recorder) open(format string, opts map[string]string) error {
 	}
 	d := astiav.NewDictionary()
 	defer d.Free()
+	// Every format starts the file at its first packet, not at the
+	// program's start: Start says which program time that is, for the
+	// show's other files to share the zero (issue #11). MP4 fragmented
+	// does so already; Matroska and FLV would keep the program clock.
+	if err := d.Set("avoid_negative_ts", "make_zero", 0); err != nil {
+		return fmt.Errorf("record: option avoid_negative_ts: %w", err)
+	}
 	for k, val := range opts {
 		if err := d.Set(k, val, 0); err != nil {
 			return fmt.Errorf("record: option %s: %w", k, err)
@@ -177,7 +198,41 @@ func (r *Recorder) open(format string, opts map[string]string) error {
 func (r *Recorder) Name() string { return r.cfg.Path }
 
 // Write queues p; it never blocks.
-func (r *Recorder) Write(p *stream.Packet) { r.q.Push(p) }
+func (r *Recorder) Write(p *stream.Packet) {
+	r.noteFirst(p)
+	r.q.Push(p)
+}
+
+// noteFirst keeps p's DTS if it is the first of its stream.
+func (r *Recorder) noteFirst(p *stream.Packet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if int(p.Kind) >= len(r.seen) || r.seen[p.Kind] {
+		return
+	}
+	r.first[p.Kind], r.seen[p.Kind] = p.DTS, true
+	if r.seen[stream.Video] && r.seen[stream.Audio] {
+		close(r.started)
+	}
+}
+
+// Start is the program time at the file's time 0: the muxer shifts every
+// stream by the first packet it writes (avoid_negative_ts make_zero), and
+// interleaving writes the earlier of the two streams' first packets
+// first. At go-live that is before the moment the output was added, by
+// the frames and sound blocks made but not yet encoded then — a backlog
+// that grows with the machine's load. Start waits for a packet of each
+// stream, or until ctx ends.
+func (r *Recorder) Start(ctx context.Context) (time.Duration, error) {
+	select {
+	case <-r.started:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("record: %s: no packet of each stream yet: %w", r.cfg.Path, ctx.Err())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return min(r.first[stream.Video], r.first[stream.Audio]), nil
+}
 
 func (r *Recorder) run() {
 	defer close(r.done)

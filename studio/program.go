@@ -553,6 +553,7 @@ func (p *Program) SetLive(on bool) error {
 	if path != "" {
 		p.checkSpace(filepath.Dir(path), info)
 	}
+	var program *record.Recorder
 	if path != "" {
 		rec, err := record.New(record.Config{Path: path, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
@@ -564,6 +565,7 @@ func (p *Program) SetLive(on bool) error {
 			}
 		} else {
 			outs = append(outs, liveOutput{Output: rec, recording: true})
+			program = rec
 		}
 	}
 	if people != nil && len(outs) == 0 {
@@ -609,6 +611,9 @@ func (p *Program) SetLive(on bool) error {
 	for _, err := range errs {
 		p.log.Warn("destination failed; the show goes on", "err", err)
 	}
+	if people != nil {
+		people.setOrigin(p.fileStart(program, people.origin))
+	}
 	p.mu.Lock()
 	p.outputs = outs
 	p.rec.Store(people)
@@ -644,6 +649,24 @@ func (p *Program) endLive() error {
 		errs = append(errs, people.close())
 	}
 	return errors.Join(errs...)
+}
+
+// fileStart is the program time at the program file's time 0, the show's
+// zero for every file of it (issue #11): the file starts with what was
+// made but not yet encoded at go-live (rec.Start), a backlog that grows
+// with the machine's load, so go-live's own time (live) would put the
+// people's files that much off the program. It waits for the file's
+// first packets, a frame or two; live if they do not come.
+func (p *Program) fileStart(rec *record.Recorder, live time.Duration) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start, err := rec.Start(ctx)
+	if err != nil {
+		p.log.Warn("the show's files take go-live as their zero, not the program file's", "err", err)
+		return live
+	}
+	p.log.Debug("the show's zero", "program file before go-live", live-start)
+	return start
 }
 
 // startRecording makes the show's folder and starts recording its people

@@ -222,6 +222,11 @@ func newShowRecording(dir string, meta showMeta, clk clock.Clock, origin time.Du
 	return r
 }
 
+// setOrigin makes program time origin the show's zero: the program
+// file's first instant (Program.fileStart). Call it before anyone has r
+// but its own run goroutine, which does not read origin.
+func (r *showRecording) setOrigin(origin time.Duration) { r.origin = origin }
+
 // begin asks everyone's video for a keyframe: whoever is sending already
 // starts their file now, not at their next one. Call it once the frames
 // reach writeRTP and writeHost.
@@ -413,24 +418,16 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 }
 
 // delay is how long after its capture the program's file has the
-// track's frames: its sender's playout delay (clock.Playout) and
-// programLead, or programDelay until the program has placed one of them.
+// track's frames: its sender's playout delay (clock.Playout), or
+// programDelay until the program has placed one of them. The show's zero
+// is the program file's first instant (Program.fileStart), so the
+// program's time for a frame is the file's.
 func (tr *recTrack) delay() time.Duration {
 	if d := tr.playout.Delay(); d > 0 {
-		return d + programLead
+		return d
 	}
 	return programDelay
 }
-
-// programLead is how much later than the show's time the program's file
-// has what the program plays: the file starts with sound the audio stage
-// mixed before the show went live (a block, and the AAC encoder's 1024
-// samples of priming), so its time 0 is that much before the show's.
-// Measured: a guest's file, placed at capture + the playout delay, had
-// the flashes 40–54 ms before the program's, with a pion guest and with
-// Chromium. Taking the show's start from the program file's first
-// packet instead would make it 0.
-const programLead = 45 * time.Millisecond
 
 // showTime places RTP time ts of the track on the show's timeline, now
 // being the show time it arrived and mapped its time by the sender's

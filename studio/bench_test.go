@@ -110,11 +110,12 @@ type benchSenders struct {
 // tile height (a 10-person grid at 1080p: 360p), and "720p", the same show
 // with the program given every guest's top layer (the Sink without
 // TileHeight). Over GREENROOM_BENCH_SECONDS (default 15) after every guest
-// is decoded at the expected layer (or a minute: it logs the layers the
-// program had, and those a guest was sent of the others), it reports the studio's CPU in cores
-// (CPU time, not wall time: the box is shared), the senders' cores apart,
-// the program frames encoded per frame due (x-realtime), the frames
-// dropped, and the CPU per second of program made. Run with -benchtime 1x.
+// is decoded at the expected layer (or after a minute: it logs the layers
+// the program had, and those a guest was sent of the others), it reports
+// the studio's CPU in cores (CPU time, not wall time: the box is shared),
+// the senders' cores apart, the program frames encoded per frame due
+// (x-realtime), the frames dropped, and the CPU per second of program
+// made. Run with -benchtime 1x.
 func BenchmarkTenGuests1080p(b *testing.B) {
 	secs := 15
 	if s, err := strconv.Atoi(os.Getenv("GREENROOM_BENCH_SECONDS")); err == nil && s > 0 {
@@ -330,11 +331,10 @@ const (
 // reports cores (a core's share for one guest forwarded to one receiver),
 // the studio's cores while the sender is quiet (its reports, estimators
 // and timers), µs of studio CPU per packet forwarded beyond those, and
-// the latency from send to
-// receipt, p50, p99 and the worst, of every packet that arrived. "loss5"
-// loses every 20th packet on the sender's uplink (below NACK, as real loss
-// is): the studio NACKs it and the guest retransmits it, so its latency is
-// the repair's. Run with -benchtime 1x.
+// the latency from send to receipt, p50, p99 and the worst, of every
+// packet that arrived. "loss5" loses every 20th packet on the sender's
+// uplink (below NACK, as real loss is): the studio NACKs it and the guest
+// retransmits it, so its latency is the repair's. Run with -benchtime 1x.
 func BenchmarkForwardGuest(b *testing.B) {
 	secs := 10
 	if s, err := strconv.Atoi(os.Getenv("GREENROOM_BENCH_SECONDS")); err == nil && s > 0 {
@@ -379,8 +379,9 @@ func BenchmarkForwardGuest(b *testing.B) {
 
 // TestBenchForwarder is BenchmarkForwardGuest's two guests (a helper):
 // it says "guest <id>" of the sender, "quiet" once the studio forwards,
-// then sends nothing for 3 s, says "ready", sends for the config's seconds and says "result <sent> <arrived>
-// <p50> <p99> <max>" (milliseconds).
+// then sends nothing for 3 s, says "ready", sends for the config's
+// seconds and says "result <sent> <arrived> <p50> <p99> <max>"
+// (milliseconds).
 func TestBenchForwarder(t *testing.T) {
 	var cfg benchForward
 	helperConfig(t, &cfg)

@@ -118,7 +118,7 @@ func testLogLevel() slog.Level {
 }
 
 // eventually polls cond until it holds or the time is up.
-func eventually(t testing.TB, what string, cond func() bool) {
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	wait := 15 * time.Second
 	if mediatest.Race {

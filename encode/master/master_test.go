@@ -1,0 +1,196 @@
+package master
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/asticode/go-astiav"
+
+	"greenroom/encode/mediatest"
+	"greenroom/encode/mixer"
+	"greenroom/encode/shim"
+)
+
+// run pushes seconds of a tone (amplitude amp, hz; a square wave if
+// square) through a bus in 1024-sample blocks, and returns what came out,
+// interleaved, and the program sample of its first frame.
+func run(t testing.TB, b *Bus, seconds float64, hz, amp float64, square bool) (out []float32, first int64) {
+	t.Helper()
+	const n = 1024
+	left, right := make([]float32, n), make([]float32, n)
+	first = -1
+	emit := func(f *astiav.Frame) error {
+		if first < 0 {
+			first = f.Pts()
+		}
+		var err error
+		out, err = shim.Interleave(out, f, 2)
+		return err
+	}
+	total := int64(seconds * mixer.Rate)
+	for at := int64(0); at < total; at += n {
+		for i := range left {
+			v := math.Sin(2 * math.Pi * hz * float64(at+int64(i)) / mixer.Rate)
+			if square {
+				v = math.Copysign(1, v)
+			}
+			left[i], right[i] = float32(amp*v), float32(amp*v)
+		}
+		if err := b.Process(left, right, at, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	return out, first
+}
+
+// writeWAV writes 48 kHz stereo float samples as a WAV file for ffmpeg.
+func writeWAV(t testing.TB, pcm []float32) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bus.wav")
+	data := make([]byte, 4*len(pcm))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
+	}
+	h := make([]byte, 44)
+	copy(h, "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], uint32(36+len(data)))
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 3) // IEEE float
+	binary.LittleEndian.PutUint16(h[22:], 2)
+	binary.LittleEndian.PutUint32(h[24:], mixer.Rate)
+	binary.LittleEndian.PutUint32(h[28:], mixer.Rate*8)
+	binary.LittleEndian.PutUint16(h[32:], 8)
+	binary.LittleEndian.PutUint16(h[34:], 32)
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], uint32(len(data)))
+	if err := os.WriteFile(path, append(h, data...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A mix driven 6 dB over full scale (a sine and, worse for peaks between
+// samples, a square wave) leaves the bus below the ceiling as ffmpeg's own
+// true-peak meter measures it, and the bus's meter saw the overload.
+func TestLimiterHoldsTheCeiling(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		hz     float64
+		square bool
+	}{{"sine", 997, false}, {"square", 440, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			out, _ := run(t, b, 3, tc.hz, 2, tc.square) // 2 = +6 dBFS
+			got := mediatest.Loudness(t, writeWAV(t, out))
+			l := b.Loudness()
+			t.Logf("ffmpeg: true peak %.1f dBTP, %.1f LUFS; bus: mix peak %+.1f dBFS, true peak %.1f, I %.1f", got.TruePeak, got.Integrated, l.MixPeak, l.TruePeak, l.Integrated)
+			want := -1 - 3.0 // the ceiling less the codec's headroom
+			if got.TruePeak > want+0.1 {
+				t.Errorf("true peak %.2f dBTP after the limiter, want ≤ %.1f", got.TruePeak, want)
+			}
+			if l.MixPeak < 5.9 {
+				t.Errorf("the bus saw a mix peak of %.1f dBFS, want +6: it was driven over full scale", l.MixPeak)
+			}
+			if math.Abs(l.TruePeak-got.TruePeak) > 0.3 || math.Abs(l.Integrated-got.Integrated) > 0.5 {
+				t.Errorf("the bus's meter (TP %.1f, I %.1f) disagrees with ffmpeg's (TP %.1f, I %.1f)", l.TruePeak, l.Integrated, got.TruePeak, got.Integrated)
+			}
+		})
+	}
+}
+
+// The limiter's look-ahead does not move the sound on the program's
+// clock: a tone that starts at a sample leaves the bus stamped at that
+// sample, so the video need not wait for it. Quiet sound passes unchanged.
+func TestLimiterKeepsTime(t *testing.T) {
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n, start = 1024, 5000
+	left, right := make([]float32, n), make([]float32, n)
+	var out []float32
+	first := int64(-1)
+	held := int64(0)
+	emit := func(f *astiav.Frame) error {
+		if first < 0 {
+			first = f.Pts()
+		}
+		out, err = shim.Interleave(out, f, 2)
+		return err
+	}
+	for at := int64(0); at < 4*mixer.Rate/10; at += n {
+		for i := range left {
+			s, v := at+int64(i), 0.0
+			if s >= start {
+				v = 0.25 * math.Sin(2*math.Pi*1000*float64(s-start)/mixer.Rate)
+			}
+			left[i], right[i] = float32(v), float32(v)
+		}
+		if err := b.Process(left, right, at, emit); err != nil {
+			t.Fatal(err)
+		}
+		held = max(held, b.Held())
+	}
+	if first != 0 {
+		t.Fatalf("first frame out stamped %d, want 0", first)
+	}
+	onset := -1
+	for i := 0; i < len(out)/2; i++ {
+		if math.Abs(float64(out[2*i])) > 0.01 {
+			onset = i
+			break
+		}
+	}
+	// The tone's first sample above 0.01 is its second (sin of 1/48 turn).
+	if onset < start || onset > start+2 {
+		t.Errorf("the tone starts at sample %d of the bus's output, want %d: the bus moved it %d samples", onset, start, onset-start)
+	}
+	peak := float32(0)
+	for _, v := range out[2*(start+1000):] {
+		peak = max(peak, v)
+	}
+	if math.Abs(float64(peak)-0.25) > 0.01 {
+		t.Errorf("a −12 dBFS tone left at peak %.3f, want it unchanged (0.25)", peak)
+	}
+	t.Logf("held at most %d samples (%.1f ms) in real time", held, float64(held)*1000/mixer.Rate)
+}
+
+// BenchmarkBus is the master bus's CPU per second of audio (limiter at 4×
+// and the R128 meter): b.N seconds of a speech-loud tone.
+func BenchmarkBus(b *testing.B) {
+	bus, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bus.Close()
+	const n = 1024
+	left, right := make([]float32, n), make([]float32, n)
+	for i := range left {
+		v := float32(0.8 * math.Sin(2*math.Pi*440*float64(i)/mixer.Rate))
+		left[i], right[i] = v, v
+	}
+	emit := func(*astiav.Frame) error { return nil }
+	b.ResetTimer()
+	at := int64(0)
+	for range b.N {
+		for range mixer.Rate / n {
+			if err := bus.Process(left, right, at, emit); err != nil {
+				b.Fatal(err)
+			}
+			at += n
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7, "%core")
+}

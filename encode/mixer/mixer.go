@@ -264,6 +264,15 @@ func (t *Track) SetGain(g float32) {
 	t.mu.Unlock()
 }
 
+// Gain is the linear gain of a level in dB: 0 dB is 1, −6 dB about a
+// half, −Inf (off) 0.
+func Gain(dB float64) float32 {
+	if math.IsInf(dB, -1) {
+		return 0
+	}
+	return float32(math.Pow(10, dB/20))
+}
+
 // SetMuted silences the track in the mix; its level still shows.
 func (t *Track) SetMuted(m bool) {
 	t.mu.Lock()

@@ -99,6 +99,10 @@ type Participant struct {
 	// Muted is true while the host has muted this participant: their
 	// sound is out of the program and the other guests don't hear them.
 	Muted bool `json:"muted"`
+	// Volume is the participant's level in the program's mix (the host
+	// sets it: SetVolume), 0 dB unless changed; it does not change what
+	// the other guests hear of them.
+	Volume Volume `json:"volume"`
 	// MicOff and CameraOff are true while the guest has turned their own
 	// mic or camera off on their page: their mic sends silence, and the
 	// program shows their initials instead of their (black) picture.
@@ -152,6 +156,9 @@ type State struct {
 	// Reach is how guests outside this network reach the studio
 	// (Studio.State fills it in).
 	Reach *Reach `json:"reach,omitempty"`
+	// Loudness is the program's sound, EBU R128 (Studio.State fills it
+	// in once a Program attaches).
+	Loudness *Loudness `json:"loudness,omitempty"`
 	// Recording is what the studio has to say about the recordings: disk
 	// warnings, recordings stopped, the last show cut short (Studio.State
 	// fills it in once a Program attaches; disk.go).

@@ -264,6 +264,13 @@ func (t *Track) SetGain(g float32) {
 	t.mu.Unlock()
 }
 
+// Gain is the track's linear gain, as SetGain set it.
+func (t *Track) Gain() float32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gain
+}
+
 // Gain is the linear gain of a level in dB: 0 dB is 1, −6 dB about a
 // half, −Inf (off) 0.
 func Gain(dB float64) float32 {

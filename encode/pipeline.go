@@ -184,7 +184,7 @@ func New(cfg Config) (*Pipeline, error) {
 		freeVideo(p.venc, p.free)
 		return nil, err
 	}
-	p.bus, err = master.New(master.Config{FrameSize: p.aenc.FrameSize()})
+	p.bus, err = master.New(master.Config{FrameSize: p.aenc.FrameSize(), Lowpass: master.AACCutoff(cfg.AudioBitRate)})
 	if err != nil {
 		freeVideo(p.venc, p.free)
 		p.aenc.Close()

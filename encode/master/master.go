@@ -26,13 +26,28 @@ type Config struct {
 	// −1 by default, as EBU R128 s1 and the streaming platforms ask.
 	Ceiling float64
 	// CodecHeadroom is how far below Ceiling the limiter holds the mix,
-	// in dB, for what the AAC encoder adds: FFmpeg's aac at 128 kb/s
-	// overshot a limited sine by up to 1.5 dB and a limited square wave by
-	// up to 2.8 dB in our measurements (README, Benchmarks). Default 3.
+	// in dB, for what the AAC encoder adds: with the mix held at −4 dBTP
+	// (and Lowpass), FFmpeg's aac at 128 kb/s gave sines back at −3.7 to
+	// −3.0 dBTP and +6 dBFS square waves at −2.7 to −1.9 (ffmpeg's
+	// ebur128 on the encoded file). Default 3.
 	CodecHeadroom float64
 	// FrameSize is the samples per frame that come out (the encoder's:
 	// 1024 for AAC-LC).
 	FrameSize int
+	// Lowpass is the encoder's own cutoff, in Hz (AACCutoff): a mix
+	// limited at full band loses its top in the encoder, and that alone
+	// rings the waveform over the limit (a limited 1 kHz square wave went
+	// from −2.7 to +1.3 dBTP through AAC without it); taken off before the
+	// limiter, the limiter sees what the encoder keeps. Default 16 kHz.
+	Lowpass int
+}
+
+// AACCutoff is the band FFmpeg's aac encoder keeps at bitRate (bits a
+// second, stereo), by its own rule (libavcodec/psymodel.h,
+// AAC_CUTOFF_FROM_BITRATE): 16 kHz at 128 kb/s.
+func AACCutoff(bitRate int) int {
+	perChannel := bitRate / 2
+	return min(max(perChannel/5, perChannel*15/32-5500), 3000+perChannel/4, 12000+perChannel/16, 22000, mixer.Rate/2)
 }
 
 func (c *Config) defaults() {
@@ -44,6 +59,9 @@ func (c *Config) defaults() {
 	}
 	if c.FrameSize == 0 {
 		c.FrameSize = 1024
+	}
+	if c.Lowpass == 0 {
+		c.Lowpass = AACCutoff(128_000)
 	}
 }
 
@@ -77,11 +95,6 @@ const (
 	// peaks between samples, which a DAC or the next resampler makes,
 	// are samples too (ITU-R BS.1770's true peak is measured at 4× too).
 	oversample = 4
-	// lowpassHz: a mix limited at full band loses its top octave in the
-	// AAC encoder (it cuts above ≈14–16 kHz at 128 kb/s), and that alone
-	// rings the waveform over the limit; taking it off before the limiter
-	// lets the limiter see what the encoder will keep.
-	lowpassHz = 14000
 )
 
 // Bus is the master bus. Process and Flush are called by one goroutine
@@ -109,7 +122,8 @@ func New(cfg Config) (*Bus, error) {
 	b := &Bus{cfg: cfg, loud: Loudness{Silence, Silence, Silence, Silence, Silence}}
 	limit := math.Pow(10, (cfg.Ceiling-cfg.CodecHeadroom)/20)
 	up := strconv.Itoa(mixer.Rate * oversample)
-	lp := fmt.Sprintf("lowpass=f=%d:p=2", lowpassHz)
+	// Twice a two-pole: 24 dB an octave, steep enough to matter.
+	lp := fmt.Sprintf("lowpass=f=%d:p=2", cfg.Lowpass)
 	chain := lp + "," + lp + ",aresample=" + up +
 		fmt.Sprintf(",alimiter=limit=%.6f:level=0:latency=1:attack=%d:release=%d", limit, attackMS, releaseMS) +
 		",aresample=" + strconv.Itoa(mixer.Rate) +

@@ -835,6 +835,10 @@ func (p *Pipeline) runAudio() {
 // limiter (package master).
 func (p *Pipeline) Loudness() master.Loudness { return p.bus.Loudness() }
 
+// ResetLoudness starts the loudness meter afresh: for a show going live,
+// whose integrated loudness counts from there.
+func (p *Pipeline) ResetLoudness() { p.bus.Reset() }
+
 // Close ends the program: the stages stop, the encoders flush their last
 // packets to the outputs, the outputs flush and close (in parallel), and
 // everything is freed. It returns the outputs' errors. Safe to call twice.

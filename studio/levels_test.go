@@ -3,10 +3,12 @@ package studio_test
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"greenroom/encode/mediatest"
 	"greenroom/studio"
 )
 
@@ -77,5 +79,55 @@ func TestVolumeAndLoudness(t *testing.T) {
 	t.Logf("/api/state loudness: %v", l)
 	if tp := l["truePeak"].(float64); tp > -5 {
 		t.Errorf("true peak %.1f dBTP for a −6 dBFS beep", tp)
+	}
+}
+
+// A loud host (the test pattern's −6 dBFS beep at +12 dB: +6 dBFS) goes
+// live and is recorded: ffmpeg finds no true peak over −1 dBTP in the
+// recording. The meters in /api/state count from going live: a loud
+// second before it is forgotten. (Their integrated loudness against
+// ffmpeg's is encode's TestMasterBus, on a steady tone: on these 100 ms
+// beeps the two read up to 1.2 LU apart by where the 400 ms blocks fall.)
+func TestLoudShowIsLimited(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir})
+	loudness := func() map[string]any {
+		_, st := api(t, s, "GET", "/api/state", "", "")
+		l, _ := st["loudness"].(map[string]any)
+		return l
+	}
+	if err := s.SetVolume(studio.HostID, 12); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the loud beep before going live", func() bool { mix, _ := loudness()["mixPeak"].(float64); return mix > 5.5 })
+	if err := s.SetVolume(studio.HostID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a beep at 0 dB: −6 dBFS
+	if mix, _ := loudness()["mixPeak"].(float64); mix > -5.5 {
+		t.Errorf("mix peak %.1f dBFS after going live with the beep at −6 dBFS: the meters kept what came before", mix)
+	}
+	if code, out := api(t, s, "POST", "/api/volume", "", `{"id":"host","db":12}`); code != 200 {
+		t.Fatalf("volume: %d %v", code, out)
+	}
+	time.Sleep(2500 * time.Millisecond) // two loud beeps
+	l := loudness()
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "program.mp4"))
+	if len(files) != 1 {
+		t.Fatalf("recordings: %v", files)
+	}
+	got := mediatest.Loudness(t, files[0])
+	t.Logf("ffmpeg on the recording: true peak %.2f dBTP, integrated %.2f LUFS; /api/state: %v", got.TruePeak, got.Integrated, l)
+	if got.TruePeak > -1 {
+		t.Errorf("true peak %.2f dBTP in the recording, want ≤ −1.0", got.TruePeak)
+	}
+	if mix, _ := l["mixPeak"].(float64); mix < 5.5 {
+		t.Errorf("mix peak %.1f dBFS before the limiter, want ≈ +6", mix)
 	}
 }

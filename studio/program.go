@@ -553,6 +553,8 @@ func (p *Program) SetLive(on bool) error {
 		outs = append(outs, liveOutput{Output: o, dest: d.ID})
 		rtmps = append(rtmps, o)
 	}
+	// The loudness meters measure the show as it goes out, from here.
+	p.pipe.ResetLoudness()
 	for _, o := range outs {
 		p.pipe.AddOutput(o.Output)
 	}

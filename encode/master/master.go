@@ -13,6 +13,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asticode/go-astiav"
 
@@ -81,6 +82,11 @@ type Loudness struct {
 // ebur128 says −70 LUFS (its absolute gate) or −120 for no sound.
 const Silence = -120.0
 
+var silent = Loudness{Silence, Silence, Silence, Silence, Silence}
+
+// meterChain measures to EBU R128, its figures on every 100 ms frame.
+const meterChain = "ebur128=metadata=1:peak=true"
+
 // The limiter's look-ahead is its attack: alimiter delays the sound by it
 // to see a peak coming and turn down in time. With latency=1 it takes that
 // delay back out of the timestamps, so the program's audio keeps its place
@@ -111,6 +117,7 @@ type Bus struct {
 	mu                sync.Mutex
 	loud              Loudness
 	once              sync.Once
+	reset             atomic.Bool // Reset asked: the next Process starts the meter afresh
 }
 
 // New builds the limiter and the meter.
@@ -119,7 +126,7 @@ func New(cfg Config) (*Bus, error) {
 	if cfg.Ceiling > 0 || cfg.CodecHeadroom < 0 {
 		return nil, fmt.Errorf("master: ceiling %.1f dBTP with %.1f dB headroom: the limit must be at or below full scale", cfg.Ceiling, cfg.CodecHeadroom)
 	}
-	b := &Bus{cfg: cfg, loud: Loudness{Silence, Silence, Silence, Silence, Silence}}
+	b := &Bus{cfg: cfg, loud: silent}
 	limit := math.Pow(10, (cfg.Ceiling-cfg.CodecHeadroom)/20)
 	up := strconv.Itoa(mixer.Rate * oversample)
 	// Twice a two-pole: 24 dB an octave, steep enough to matter.
@@ -134,7 +141,7 @@ func New(cfg Config) (*Bus, error) {
 		b.Close()
 		return nil, err
 	}
-	if b.meter, b.meterIn, b.meterOut, err = graph("ebur128=metadata=1:peak=true"); err != nil {
+	if b.meter, b.meterIn, b.meterOut, err = graph(meterChain); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -188,12 +195,38 @@ func graph(chain string) (*astiav.FilterGraph, *astiav.FilterContext, *astiav.Fi
 	return g, src, sink, nil
 }
 
+// Reset starts the meter afresh (integrated loudness, true and mix peak)
+// from the next block: a show going live is measured from its start, not
+// from when the studio opened. Any goroutine may call it.
+func (b *Bus) Reset() { b.reset.Store(true) }
+
+// restartMeter builds a new meter in place of the old one (ebur128 has no
+// reset of its own).
+func (b *Bus) restartMeter() error {
+	g, in, out, err := graph(meterChain)
+	if err != nil {
+		return err
+	}
+	b.meter.Free()
+	b.meter, b.meterIn, b.meterOut = g, in, out
+	b.truePeak, b.mixPeak = 0, 0
+	b.mu.Lock()
+	b.loud = silent
+	b.mu.Unlock()
+	return nil
+}
+
 // Process takes the next summed block (left and right, the same length;
 // may go past ±1), whose first sample is program sample pts, and hands
 // every frame that comes out of the limiter to emit: FrameSize samples,
 // planar float, stamped with its program sample. The frame is the bus's
 // and valid only during emit.
 func (b *Bus) Process(left, right []float32, pts int64, emit func(*astiav.Frame) error) error {
+	if b.reset.Swap(false) {
+		if err := b.restartMeter(); err != nil {
+			return err
+		}
+	}
 	b.in.SetSampleFormat(astiav.SampleFormatFltp)
 	b.in.SetChannelLayout(astiav.ChannelLayoutStereo)
 	b.in.SetSampleRate(mixer.Rate)

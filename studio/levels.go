@@ -96,17 +96,11 @@ func (s *Studio) SetVolume(id string, v Volume) error {
 }
 
 func (sh *show) setVolume(id string, v Volume) (Participant, error) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e, ok := sh.entries[id]
-	if !ok {
-		return Participant{}, fmt.Errorf("volume %q: %w", id, ErrNoParticipant)
-	}
-	if e.p.Volume != v {
-		e.p.Volume = v
-		sh.emitLocked(Event{Kind: EventVolume, Participant: e.p})
-	}
-	return e.p, nil
+	return sh.edit(id, "volume", EventVolume, func(p *Participant) bool {
+		changed := p.Volume != v
+		p.Volume = v
+		return changed
+	})
 }
 
 // apiVolume is POST /api/volume {"id": "g1", "db": -6} ("db": "-inf" for

@@ -498,18 +498,28 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 // setMuted mutes or unmutes a participant (Participant.Muted). It is not an
 // error to mute someone muted already.
 func (sh *show) setMuted(id string, on bool) (Participant, error) {
+	kind := EventUnmuted
+	if on {
+		kind = EventMuted
+	}
+	return sh.edit(id, "mute", kind, func(p *Participant) bool {
+		changed := p.Muted != on
+		p.Muted = on
+		return changed
+	})
+}
+
+// edit changes participant id with change, under the lock, and says so
+// in an event of kind if change says it changed anything; op names the
+// command in the error for an unknown id.
+func (sh *show) edit(id, op string, kind EventKind, change func(*Participant) bool) (Participant, error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[id]
 	if !ok {
-		return Participant{}, fmt.Errorf("mute %q: %w", id, ErrNoParticipant)
+		return Participant{}, fmt.Errorf("%s %q: %w", op, id, ErrNoParticipant)
 	}
-	if e.p.Muted != on {
-		e.p.Muted = on
-		kind := EventUnmuted
-		if on {
-			kind = EventMuted
-		}
+	if change(&e.p) {
 		sh.emitLocked(Event{Kind: kind, Participant: e.p})
 	}
 	return e.p, nil

@@ -25,15 +25,7 @@ func (m *mixShow) SetVolume(id string, v studio.Volume) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.volumes = append(m.volumes, fmt.Sprintf("%s %s", id, v))
-	if m.volumeErr != nil {
-		return m.volumeErr
-	}
-	for i, p := range m.state.Participants {
-		if p.ID == id {
-			m.state.Participants[i].Volume = v
-		}
-	}
-	return nil
+	return m.editLocked(id, m.volumeErr, func(p *studio.Participant) { p.Volume = v })
 }
 
 func (m *mixShow) volumeCalls() []string {

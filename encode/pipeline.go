@@ -1,5 +1,6 @@
 // Package encode is the program's media path: sources → compositor and
-// mixer → H.264 and AAC encoders → outputs (RTMP, files). It knows nothing
+// mixer (and its master bus: limiter, loudness meter) → H.264 and AAC
+// encoders → outputs (RTMP, files). It knows nothing
 // of guests or windows: the studio feeds it Inputs, Outputs and a Scene
 // (package scene) that says how to arrange the inputs, by name.
 //
@@ -7,7 +8,7 @@
 // hand-offs that drop rather than wait:
 //
 //	sources ─Put─▶ Slot ◀─tick─ video stage ─frame─▶ encoder stage ─┐
-//	        ─Write▶ Track ◀─tick─ audio stage (mix + AAC) ──────────┼▶ fan-out ─▶ Output queues
+//	        ─Write▶ Track ◀─tick─ audio stage (mix, master, AAC) ───┼▶ fan-out ─▶ Output queues
 //
 // Both stages tick on one media clock (package clock), so audio and video
 // timestamps agree without any later correction.

@@ -118,6 +118,8 @@ type Bus struct {
 	loud              Loudness
 	once              sync.Once
 	reset             atomic.Bool // Reset asked: the next Process starts the meter afresh
+	chain             string      // the limiter's filters
+	next              int64       // the program sample the next block should start at; -1 before the first
 }
 
 // New builds the limiter and the meter.
@@ -126,18 +128,21 @@ func New(cfg Config) (*Bus, error) {
 	if cfg.Ceiling > 0 || cfg.CodecHeadroom < 0 {
 		return nil, fmt.Errorf("master: ceiling %.1f dBTP with %.1f dB headroom: the limit must be at or below full scale", cfg.Ceiling, cfg.CodecHeadroom)
 	}
-	b := &Bus{cfg: cfg, loud: silent}
+	b := &Bus{cfg: cfg, loud: silent, next: -1}
 	limit := math.Pow(10, (cfg.Ceiling-cfg.CodecHeadroom)/20)
 	up := strconv.Itoa(mixer.Rate * oversample)
 	// Twice a two-pole: 24 dB an octave, steep enough to matter.
 	lp := fmt.Sprintf("lowpass=f=%d:p=2", cfg.Lowpass)
-	chain := lp + "," + lp + ",aresample=" + up +
+	// asetnsamples pads a last, short frame with silence: FFmpeg's aac
+	// takes a short frame only as the very last of a stream, and the
+	// limiter is flushed at every jump in time too (Process).
+	b.chain = lp + "," + lp + ",aresample=" + up +
 		fmt.Sprintf(",alimiter=limit=%.6f:level=0:latency=1:attack=%d:release=%d", limit, attackMS, releaseMS) +
 		",aresample=" + strconv.Itoa(mixer.Rate) +
 		",aformat=sample_fmts=fltp:channel_layouts=stereo" +
-		",asetnsamples=n=" + strconv.Itoa(cfg.FrameSize) + ":p=0"
+		",asetnsamples=n=" + strconv.Itoa(cfg.FrameSize) + ":p=1"
 	var err error
-	if b.limiter, b.limitIn, b.limitOut, err = graph(chain); err != nil {
+	if b.limiter, b.limitIn, b.limitOut, err = graph(b.chain); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -216,6 +221,19 @@ func (b *Bus) restartMeter() error {
 	return nil
 }
 
+// restartLimiter flushes the limiter to emit and builds a new one.
+func (b *Bus) restartLimiter(emit func(*astiav.Frame) error) error {
+	flushed := b.Flush(emit)
+	g, in, out, err := graph(b.chain)
+	if err != nil {
+		return errors.Join(flushed, err)
+	}
+	b.limiter.Free()
+	b.limiter, b.limitIn, b.limitOut = g, in, out
+	b.pushed, b.pulled = 0, 0
+	return flushed
+}
+
 // Process takes the next summed block (left and right, the same length;
 // may go past ±1), whose first sample is program sample pts, and hands
 // every frame that comes out of the limiter to emit: FrameSize samples,
@@ -227,6 +245,17 @@ func (b *Bus) Process(left, right []float32, pts int64, emit func(*astiav.Frame)
 			return err
 		}
 	}
+	if b.next >= 0 && pts != b.next {
+		// The program's clock jumped (the audio stage skips ahead after a
+		// stall): the filters would carry on as if the block followed the
+		// last, and stamp everything after it early by the look-ahead.
+		// What the limiter holds goes out as it was; a new one starts
+		// here.
+		if err := b.restartLimiter(emit); err != nil {
+			return err
+		}
+	}
+	b.next = pts + int64(len(left))
 	b.in.SetSampleFormat(astiav.SampleFormatFltp)
 	b.in.SetChannelLayout(astiav.ChannelLayoutStereo)
 	b.in.SetSampleRate(mixer.Rate)

@@ -147,6 +147,10 @@ func TestLimiterKeepsTime(t *testing.T) {
 		if first < 0 {
 			first = f.Pts()
 		}
+		// Every frame stamped with its first sample's place, in 1/48000 s.
+		if want := first + int64(len(out)/2); f.Pts() != want {
+			t.Errorf("a frame stamped %d, want %d: the bus's timestamps drift from its samples", f.Pts(), want)
+		}
 		out, err = shim.Interleave(out, f, 2)
 		return err
 	}
@@ -185,6 +189,38 @@ func TestLimiterKeepsTime(t *testing.T) {
 		t.Errorf("a −12 dBFS tone left at peak %.3f, want it unchanged (0.25)", peak)
 	}
 	t.Logf("held at most %d samples (%.1f ms) in real time", held, float64(held)*1000/mixer.Rate)
+}
+
+// A jump in the program's clock (the audio stage skipping ahead after a
+// stall) keeps the sound on its time: what the limiter held goes out
+// whole, and the first frame after the jump is stamped where it was
+// pushed, every frame a whole encoder frame (FFmpeg's aac takes a short
+// one only as the last).
+func TestLimiterAfterAJump(t *testing.T) {
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 1024
+	left, right := make([]float32, n), make([]float32, n)
+	var stamps []int64
+	emit := func(f *astiav.Frame) error {
+		if f.NbSamples() != n {
+			t.Errorf("a frame of %d samples at %d, want %d", f.NbSamples(), f.Pts(), n)
+		}
+		stamps = append(stamps, f.Pts())
+		return nil
+	}
+	for _, k := range []int64{0, 1, 2, 3, 30, 31, 32} {
+		if err := b.Process(left, right, k*n, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []int64{0, n, 2 * n, 3 * n, 30 * n, 31 * n}
+	if fmt.Sprint(stamps) != fmt.Sprint(want) {
+		t.Errorf("frames stamped %v, want %v", stamps, want)
+	}
 }
 
 // BenchmarkBus is the master bus's CPU per second of audio (the limiter

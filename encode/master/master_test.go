@@ -23,6 +23,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// newBus is a bus with the program's settings, closed with the test.
+func newBus(t testing.TB) *Bus {
+	t.Helper()
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
 // run pushes seconds of a tone (amplitude amp, hz; a square wave if
 // square) through a bus in 1024-sample blocks, and returns what came out,
 // interleaved, and the program sample of its first frame.
@@ -95,11 +106,7 @@ func TestLimiterHoldsTheCeiling(t *testing.T) {
 		square bool
 	}{{"sine", 997, false}, {"square", 440, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := New(Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
+			b := newBus(t)
 			out, _ := run(t, b, 3, tc.hz, 2, tc.square) // 2 = +6 dBFS
 			wav := writeWAV(t, out)
 			got := mediatest.Loudness(t, wav)
@@ -133,11 +140,7 @@ func TestLimiterHoldsTheCeiling(t *testing.T) {
 // clock: a tone that starts at a sample leaves the bus stamped at that
 // sample, so the video need not wait for it. Quiet sound passes unchanged.
 func TestLimiterKeepsTime(t *testing.T) {
-	b, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := newBus(t)
 	const n, start = 1024, 5000
 	left, right := make([]float32, n), make([]float32, n)
 	var out []float32
@@ -151,6 +154,7 @@ func TestLimiterKeepsTime(t *testing.T) {
 		if want := first + int64(len(out)/2); f.Pts() != want {
 			t.Errorf("a frame stamped %d, want %d: the bus's timestamps drift from its samples", f.Pts(), want)
 		}
+		var err error
 		out, err = shim.Interleave(out, f, 2)
 		return err
 	}
@@ -197,11 +201,7 @@ func TestLimiterKeepsTime(t *testing.T) {
 // pushed, every frame a whole encoder frame (FFmpeg's aac takes a short
 // one only as the last).
 func TestLimiterAfterAJump(t *testing.T) {
-	b, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := newBus(t)
 	const n = 1024
 	left, right := make([]float32, n), make([]float32, n)
 	var stamps []int64
@@ -232,11 +232,7 @@ func BenchmarkBus(b *testing.B) { benchMix(b, 0) }
 func BenchmarkMix10(b *testing.B) { benchMix(b, 10) }
 
 func benchMix(b *testing.B, sources int) {
-	bus, err := New(Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bus.Close()
+	bus := newBus(b)
 	const n = 1024
 	left, right := make([]float32, n), make([]float32, n)
 	tone := make([]float32, 2*n)

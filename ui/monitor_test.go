@@ -57,18 +57,12 @@ func (f *fakeShow) SetMuted(id string, on bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mutes = append(f.mutes, fmt.Sprintf("%s %v", id, on))
-	return f.editLocked(id, f.muteErr, func(p *studio.Participant) { p.Muted = on })
-}
-
-// editLocked changes participant id with change, as a command that
-// succeeded does, unless err (what the command returns); f.mu held.
-func (f *fakeShow) editLocked(id string, err error, change func(*studio.Participant)) error {
-	if err != nil {
-		return err
+	if f.muteErr != nil {
+		return f.muteErr
 	}
 	for i, p := range f.state.Participants {
 		if p.ID == id {
-			change(&f.state.Participants[i])
+			f.state.Participants[i].Muted = on
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package studio
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/pion/ice/v4"
@@ -40,6 +41,15 @@ func ParseICEServer(v string) (webrtc.ICEServer, error) {
 		return srv, fmt.Errorf("%s:%s: a TURN server needs USER:PASS@ before the host", scheme, rest)
 	}
 	srv.URLs = []string{scheme + ":" + rest}
+	// pion's parser adds a default port to an address that lacks one and
+	// parses again, for ever when that can't help ("[::1]0478" is still
+	// "missing port" with ":3478" after it): the fuzzer found it hang.
+	hostport, _, _ := strings.Cut(rest, "?")
+	if _, _, err := net.SplitHostPort(hostport); err != nil {
+		if _, _, err := net.SplitHostPort(hostport + ":3478"); err != nil {
+			return webrtc.ICEServer{}, fmt.Errorf("%s: want HOST or HOST:PORT (an IPv6 address in brackets): %v", srv.URLs[0], err)
+		}
+	}
 	// pion checks the URL as it will use it.
 	if _, err := ice.ParseURL(srv.URLs[0]); err != nil {
 		return webrtc.ICEServer{}, fmt.Errorf("%s: %v", srv.URLs[0], err)

@@ -186,8 +186,12 @@ func abs(x float64) float64 {
 	return x
 }
 
-// fakeAVFlags are Chromium's flags for fakeAV's camera and microphone.
+// fakeAVFlags are Chromium's flags for fakeAV's camera and microphone. It
+// skips the test first without a browser (and with -short): its callers
+// make it before they start one, and the files take ffmpeg some 3 s
+// under -race, for nothing.
 func fakeAVFlags(t *testing.T) []string {
+	needChromium(t)
 	video, audio := fakeAV(t)
 	return []string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio}
 }

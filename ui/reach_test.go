@@ -145,6 +145,13 @@ func TestReachShown(t *testing.T) {
 // TestReachFollowsTheStudio: when the router answers, the window says so
 // and the link names the router's address, without an event of the show.
 func TestReachFollowsTheStudio(t *testing.T) {
+	// Looks every 50 ms, not every 2 s: what is asserted is what a look
+	// shows (and that one leaves a new link alone), not how often they
+	// come; the test took 10 s of its waits. Restored after the window's
+	// Close (cleanups run last first), which waits for its loops.
+	was := reachPoll
+	t.Cleanup(func() { reachPoll = was })
+	reachPoll = 50 * time.Millisecond
 	f := newFake()
 	f.state.Reach = &studio.Reach{Via: studio.ReachLAN, Pending: true}
 	f.state.Certificate = selfSigned

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,13 +16,8 @@ import (
 	"greenroom/encode"
 	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
+	"greenroom/encode/mediatest"
 )
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkFourGuests1080p is the guests issue's budget: four guests
 // sending 720p VP8 at 30 fps, decoded, composited into a 1080p30 program
@@ -57,7 +51,7 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 			}
 			tracks = append(tracks, tr)
 		}
-		startCPU, start := cpuTime(), time.Now()
+		startCPU, start := mediatest.CPUTime(), time.Now()
 		// Four guests, one goroutine each as the studio runs them, each
 		// sending its frames on time.
 		done := make(chan struct{})
@@ -75,7 +69,7 @@ func BenchmarkFourGuests1080p(b *testing.B) {
 			<-done
 		}
 		wall := time.Since(start)
-		cpu := cpuTime() - startCPU
+		cpu := mediatest.CPUTime() - startCPU
 		st := p.Stats()
 		p.Close()
 		var decodeTime time.Duration
@@ -162,7 +156,7 @@ func BenchmarkDecodeLayer(b *testing.B) {
 			defer tr.Close()
 			var seq uint16
 			n := 0
-			startCPU := cpuTime()
+			startCPU := mediatest.CPUTime()
 			b.ResetTimer()
 			for range b.N {
 				for range len(frames) {
@@ -170,7 +164,7 @@ func BenchmarkDecodeLayer(b *testing.B) {
 					n++
 				}
 			}
-			cpu := cpuTime() - startCPU
+			cpu := mediatest.CPUTime() - startCPU
 			b.ReportMetric(float64(cpu.Milliseconds())/(float64(n)/30), "cpu-ms/s-of-video")
 		})
 	}

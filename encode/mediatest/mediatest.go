@@ -8,7 +8,8 @@
 //     file maker, from its lavfi test sources;
 //   - ProbeFile, ProbeURL, KeyframeTimes, FrameCount, VideoFrameTimes, Frame,
 //     AudioLevel: ffprobe and ffmpeg as the judge of what we produced;
-//   - FreeTCPPort, FreeUDPPort.
+//   - FreeTCPPort, FreeUDPPort;
+//   - CPUTime: the process's CPU time, by which benchmarks judge cost.
 //
 // Every helper takes a testing.TB and fails the test with the tool's own
 // words (and nginx's log tail) rather than returning errors, except

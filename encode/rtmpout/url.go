@@ -94,6 +94,11 @@ func ParseServer(raw string) (Target, error) {
 	if query != "" {
 		return Target{}, errors.New("rtmp server URL has a query (?...): it belongs after the stream key")
 	}
+	// A # would end the URL the key is added to before the key (found by
+	// FuzzParseURL: "rtmp://host/app#" took, and its publish URL had no key).
+	if strings.Contains(raw, "#") {
+		return Target{}, errors.New("rtmp server URL has a #: it ends with the app, e.g. rtmp://host/app")
+	}
 	if !t.setApp(path) {
 		return Target{}, errors.New("rtmp server URL has no app: expected rtmp://host/app")
 	}

@@ -18,13 +18,27 @@ import (
 // second or two of CPU.
 func CameraLayers(t testing.TB, dir string) []Layer {
 	t.Helper()
+	return cameraLayers(t, dir, [3]string{"900k", "300k", "100k"})
+}
+
+// ChromiumCameraLayers are CameraLayers at Chromium's own rates (1.7 Mb/s,
+// 500 and 150 kb/s): what the program decodes of a real guest, for
+// benchmarks of its CPU.
+func ChromiumCameraLayers(t testing.TB, dir string) []Layer {
+	t.Helper()
+	return cameraLayers(t, dir, [3]string{"1700k", "500k", "150k"})
+}
+
+// cameraLayers encodes the three layers at rates (h, m, l).
+func cameraLayers(t testing.TB, dir string, rates [3]string) []Layer {
+	t.Helper()
 	var layers []Layer
-	for _, l := range []struct{ rid, size, rate string }{
-		{"h", "1280x720", "900k"}, {"m", "640x360", "300k"}, {"l", "320x180", "100k"},
+	for i, l := range []struct{ rid, size string }{
+		{"h", "1280x720"}, {"m", "640x360"}, {"l", "320x180"},
 	} {
 		f := filepath.Join(dir, "camera-"+l.rid+".ivf")
 		out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size="+l.size+":rate=30", "-t", "3",
-			"-c:v", "libvpx", "-b:v", l.rate, "-g", "90", "-deadline", "realtime", "-cpu-used", "8", f).CombinedOutput()
+			"-c:v", "libvpx", "-b:v", rates[i], "-g", "90", "-deadline", "realtime", "-cpu-used", "8", f).CombinedOutput()
 		if err != nil {
 			t.Fatalf("studiotest: encode layer %s: %v\n%s", l.rid, err, out)
 		}

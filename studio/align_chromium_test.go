@@ -22,7 +22,7 @@ import (
 // local recording, written by the browser, within −40…+100 ms.
 func TestChromiumRecordingsAlign(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
-	s, page, id := flashingGuestSolo(t, rec)
+	s, page, id, _ := flashingGuestSolo(t, rec)
 	s.SetLocalRecording(true)
 	time.Sleep(2 * time.Second) // past the browser's first seconds of ramp-up
 	if err := s.SetLive(true); err != nil {

@@ -658,7 +658,14 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			p.dropped.Add(1) // the encoder still has every frame: it is behind
 			continue
 		}
-		canvas, err := p.comp.Render(slots, time.Now())
+		// The frame stands for its interval on screen; pictures are
+		// placed to their instant (a guest's by their sender's clock), so
+		// the frame shows those due by its middle: each lands in the
+		// frame nearest its time, half a frame early or late. By when
+		// the loop drew it, every picture was up to a frame late (the
+		// sound 17 ms early on average, and the later the loop, under
+		// load, the less).
+		canvas, err := p.comp.Render(slots, p.clock.At(time.Duration(n)*interval+interval/2))
 		if err == nil {
 			err = shim.CopyImage(f, canvas)
 		}

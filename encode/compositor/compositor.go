@@ -257,8 +257,11 @@ func (c *Compositor) brand(old scene.Brand) {
 }
 
 // Render draws the slots (sources by Slot.Name, in the order the layout
-// places them) at wall time now and returns the canvas, which stays valid
-// until the next Render.
+// places them) as they are at wall time now and returns the canvas, which
+// stays valid until the next Render. Each slot shows its newest picture
+// due by now (Slot.PutAt): a program frame's now is the middle of its
+// time on screen, not when the machine got round to drawing it, so that
+// a picture lands in the frame nearest its time.
 func (c *Compositor) Render(slots []*Slot, now time.Time) (*image.YCbCr, error) {
 	if c.sceneDirty || !sameSlots(c.arranged, slots) {
 		c.arrange(slots, now)
@@ -500,7 +503,7 @@ func (c *Compositor) picture(t *tile, now time.Time) *Frame {
 	if t.leaving {
 		return t.last
 	}
-	f, at := t.slot.take()
+	f, at := t.slot.take(now)
 	if f != nil && (now.Sub(at) > c.StallAfter || t.slot.feedStopped(now)) {
 		f.Release()
 		f = nil

@@ -72,7 +72,7 @@ func TestPoolRecycles(t *testing.T) {
 	f := p.Get(64, 32)
 	s := NewSlot("x")
 	s.Put(f)
-	g, _ := s.take()
+	g, _ := s.take(time.Now())
 	s.Clear() // the slot lets go; the taker still holds it
 	if got := p.Get(64, 32); got == f {
 		t.Fatal("a frame still referenced was handed out again")

@@ -111,12 +111,13 @@ func (s *Slot) put(f *Frame, now, due time.Time) {
 	}
 }
 
-// take returns the newest frame due to be shown with a reference of the
-// caller's own, and when it arrived; nil if there is none yet.
-func (s *Slot) take() (*Frame, time.Time) {
+// take returns the newest frame due by now (the instant of the picture
+// being made, see Compositor.Render) with a reference of the caller's
+// own, and when it arrived; nil if there is none yet.
+func (s *Slot) take(now time.Time) (*Frame, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.promote(time.Now())
+	s.promote(now)
 	if s.latest == nil {
 		return nil, time.Time{}
 	}
@@ -175,7 +176,7 @@ func (s *Slot) Clear() {
 // Take returns the newest picture with a reference of the caller's own
 // (Release it), or nil if the source never delivered.
 func (s *Slot) Take() *Frame {
-	f, _ := s.take()
+	f, _ := s.take(time.Now())
 	return f
 }
 

@@ -51,3 +51,28 @@ func TestSlotDelay(t *testing.T) {
 		t.Error("a picture after Clear")
 	}
 }
+
+// A picture placed at its instant (PutAt) is shown from that instant on,
+// by the instant asked for and not by when it is asked: the compositor
+// asks for a frame's own time (Render), which a loaded machine draws late.
+func TestSlotPutAtIsShownByTheInstantAsked(t *testing.T) {
+	var p Pool
+	s := NewSlot("guest")
+	due := time.Now().Add(time.Hour)
+	a, b := p.Get(16, 16), p.Get(16, 16)
+	s.PutAt(a, due)
+	s.PutAt(b, due.Add(33*time.Millisecond))
+	for _, c := range []struct {
+		at   time.Duration
+		want *Frame
+	}{{-time.Millisecond, nil}, {0, a}, {32 * time.Millisecond, a}, {33 * time.Millisecond, b}} {
+		f, _ := s.take(due.Add(c.at))
+		if f != c.want {
+			t.Errorf("at due%+v: picture %p, want %p", c.at, f, c.want)
+		}
+		if f != nil {
+			f.Release()
+		}
+	}
+	s.Clear()
+}

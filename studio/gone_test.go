@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
 
 	"greenroom/encode"
 	"greenroom/encode/compositor"
@@ -752,5 +753,30 @@ func TestChromiumPageNoticesItsSocketDied(t *testing.T) {
 	}
 	if n := len(s.State().Participants); n != 2 {
 		t.Errorf("%d participants, want the host and Ann", n)
+	}
+}
+
+// A guest who sends nothing (a viewer in the green room, a pion receiver)
+// and whose page goes quiet before the studio would call its media
+// flowing (mediaTimeout after the answer) keeps its place like any other:
+// its path is up, so its session waits for the page. In CI such a
+// receiver's socket went quiet 12 s in, in a stall of the box, and its
+// session ended at once ("connection lost"); it never came back.
+func TestQuietReceiverKeepsItsPlace(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, func(c *studio.Config) { c.ReconnectGrace = 10 * time.Second })
+	proxy := newPausableProxy(t, s.Addr().String())
+	link := strings.Replace(s.GuestURL(), s.Addr().String(), proxy.ln.Addr().String(), 1)
+	rex := join2(t, link, "Rex", studiotest.Options{})
+	eventually(t, "Rex's path to be up", func() bool { return rex.ConnectionState() == webrtc.PeerConnectionStateConnected })
+	proxy.pause()
+	countingDown(t, s, rex.ID)
+	proxy.unpause()
+	eventually(t, "Rex to be back over his socket", func() bool {
+		p := find(s, rex.ID)
+		return p.ID != "" && p.LeavingAt.IsZero()
+	})
+	if bye := rex.Bye(); bye != "" {
+		t.Errorf("Rex's session ended: %q", bye)
 	}
 }

@@ -58,14 +58,20 @@ func (g *guest) dropSocket() {
 }
 
 // canKeep is whether the session is worth keeping for its page to come
-// back to over another socket: its media flowed, and its PeerConnection
-// is not beyond an ICE restart. A session that never connected is not:
-// the page starts afresh (issue #16).
+// back to over another socket: its media flowed, or its path is up now,
+// and its PeerConnection is not beyond an ICE restart. A session that
+// never connected is not: the page starts afresh (issue #16). (A guest
+// who sends nothing counts as flowing only mediaTimeout after the answer;
+// its path being up is enough: in CI such a receiver's socket went quiet
+// in a 2 s stall of the box 12 s in, and the session was ended.)
 func (g *guest) canKeep() bool {
-	if g.pc == nil || !g.wasConnected {
+	if g.pc == nil {
 		return false
 	}
 	st := g.pc.ConnectionState()
+	if !g.wasConnected && st != webrtc.PeerConnectionStateConnected {
+		return false
+	}
 	return st != webrtc.PeerConnectionStateFailed && st != webrtc.PeerConnectionStateClosed
 }
 

@@ -175,7 +175,7 @@ func (tr *sentTrack) WriteAudio(pcm []float32, rate, channels int) error {
 // it its nearest beep was captured, by the guest's reports (in seconds);
 // and the program's playout delay for the guest at from and its changes
 // up to to, for the log.
-func (s *sentSync) offsets(from, to time.Time) (sync []float64, delays []string) {
+func (s *sentSync) offsets(from, to time.Time) (av []float64, delays []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var fl, bp []float64
@@ -189,7 +189,7 @@ func (s *sentSync) offsets(from, to time.Time) (sync []float64, delays []string)
 	}
 	for i, c := range s.delays {
 		if c.at.Before(to) && (i+1 == len(s.delays) || s.delays[i+1].at.After(from)) {
-			delays = append(delays, c.at.Sub(from).Round(time.Millisecond).String()+": "+c.d.String())
+			delays = append(delays, c.at.Sub(from).Round(time.Millisecond).String()+": "+c.d.Round(time.Millisecond).String())
 		}
 	}
 	return nearest(fl, bp), delays

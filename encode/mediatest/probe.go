@@ -285,10 +285,14 @@ func FlashTimes(t testing.TB, path string, minLuma float64) []float64 {
 // ToneOnsets returns when sound starts after at least minGap of silence:
 // the time of the first sample whose magnitude reaches 10% of full scale,
 // on the file's own time line (decoded at 48 kHz mono), to a sample.
+// Where the file's sound has a gap in its timestamps (a guest's file
+// whose playout delay grew: its packets placed later from there on), the
+// gap is decoded as silence, as a player or an editor plays it; ffmpeg's
+// raw output would close it up and put every later beep early by it.
 func ToneOnsets(t testing.TB, path string, minGap time.Duration) []float64 {
 	t.Helper()
 	pcm, _ := mustRun(t, toolTimeout, "ffmpeg", "-v", "error", "-i", path,
-		"-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-")
+		"-map", "0:a:0", "-af", "aresample=async=1:min_hard_comp=0.001", "-ac", "1", "-ar", "48000", "-f", "s16le", "-")
 	// The decoded samples start at the audio stream's start time, which a
 	// container may place after zero (an AAC edit list, FLV offsets).
 	start := 0.0

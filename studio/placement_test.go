@@ -67,7 +67,7 @@ func TestGuestSyncBySenderReports(t *testing.T) {
 			// pion reports each stream every second: past the first
 			// reports and the hand-over from arrival.
 			time.Sleep(2500 * time.Millisecond)
-			offsets := liveSync(t, s, rec, "placement.mp4", 6*time.Second)
+			offsets := liveSync(t, s, rec, "placement.mp4", 6*time.Second).d
 			if len(offsets) < 4 {
 				t.Fatalf("found %d flash/beep pairs in 6 s, want ≥ 4", len(offsets))
 			}

@@ -171,11 +171,11 @@ func (tr *sentTrack) WriteAudio(pcm []float32, rate, channels int) error {
 	return nil
 }
 
-// offsets is, for each flash captured within [from, to], how long after
-// it its nearest beep was captured, by the guest's reports (in seconds);
-// and the program's playout delay for the guest at from and its changes
-// up to to, for the log.
-func (s *sentSync) offsets(from, to time.Time) (av []float64, delays []string) {
+// offsets is the flashes captured within [from, to], by the guest's
+// reports, in seconds from from, and how long after each its nearest
+// beep was captured; and the program's playout delay for the guest at
+// from and its changes up to to, for the log.
+func (s *sentSync) offsets(from, to time.Time) (av avSync, delays []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var fl, bp []float64
@@ -192,7 +192,7 @@ func (s *sentSync) offsets(from, to time.Time) (av []float64, delays []string) {
 			delays = append(delays, c.at.Sub(from).Round(time.Millisecond).String()+": "+c.d.Round(time.Millisecond).String())
 		}
 	}
-	return nearest(fl, bp), delays
+	return pairs(fl, bp), delays
 }
 
 // teeSink hands every packet to the program and then to also; in all

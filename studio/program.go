@@ -419,7 +419,11 @@ const mediaStall = 500 * time.Millisecond
 // at a time), as a browser delays whichever of the two comes first.
 // Measured with a Chromium guest (TestChromiumGuestLipSync): without it the
 // sound came 30–58 ms after the picture, with 40 ms 15–36 ms after, with
-// 50 ms within 5 ms of it either way. Screens have no sound to wait for.
+// 50 ms within 5 ms of it either way — when a picture went to the first
+// program frame after its time, 17 ms later on average than to the
+// nearest as now, and against a browser whose own offset is not known
+// (see TestChromiumGuestLipSync): to measure again. Screens have no
+// sound to wait for.
 const guestVideoDelay = 50 * time.Millisecond
 
 // newInput adds the program input called name, hidden, muted and with

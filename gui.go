@@ -55,6 +55,13 @@ func runGUI(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
 	}
+	// The speakers open beside the window's start, not before it: a sound
+	// server slow to answer must not hold the window up.
+	go func() {
+		if err := sess.listen(); err != nil {
+			log.Warn("no sound for the host", "err", err)
+		}
+	}()
 	fmt.Fprintf(stdout, "guest link: %s\n", sess.studio.GuestURL())
 	fmt.Fprintf(stdout, "control: %s\n", sess.studio.ControlURL())
 

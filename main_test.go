@@ -267,3 +267,28 @@ func BenchmarkStartToPublish(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-publish")
 }
+
+// Scale past one uplink (issue #13 item 6): Greenroom pushes once to a
+// relay that fans out — here nginx-rtmp with two "push" lines, as the
+// README shows — and both further servers receive the whole show, each a
+// valid stream: H.264 1280x720 and AAC, as long as the show.
+func TestLiveThroughARelay(t *testing.T) {
+	youtube := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	twitch := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	relay := mediatest.StartNginx(t, mediatest.NginxOptions{Push: []string{youtube.App(), twitch.App()}})
+	r := greenroom(t, 30*time.Second, "live", "--to", relay.URL("show"), "--for", "6s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for name, n := range map[string]*mediatest.Nginx{"relay": relay, "first": youtube, "second": twitch} {
+		n.WaitUnpublished(t, "show", 10*time.Second) // each finishes its recording
+		p := mediatest.ProbeFile(t, n.Recording("show"))
+		t.Logf("%s: %.2f s, %+v, %+v", name, p.Duration, p.Video, p.Audio)
+		if v, a := p.Video, p.Audio; v == nil || a == nil || v.Codec != "h264" || v.Width != 1280 || v.Height != 720 || a.Codec != "aac" {
+			t.Errorf("%s received %+v + %+v, want h264 1280x720 + aac", name, v, a)
+		}
+		if math.Abs(p.Duration-6) > 0.8 {
+			t.Errorf("%s received %.2f s of a 6 s show", name, p.Duration)
+		}
+	}
+}

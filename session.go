@@ -10,6 +10,7 @@ import (
 	"greenroom/encode/compositor"
 	"greenroom/encode/device"
 	"greenroom/encode/feed"
+	"greenroom/encode/speaker"
 	"greenroom/studio"
 )
 
@@ -28,6 +29,10 @@ type session struct {
 
 	screenMu   sync.Mutex
 	stopScreen func() // the host's screen share; nil when not sharing
+
+	speakerMu sync.Mutex
+	speaker   *speaker.Speaker // the host's ears (the window's), or nil
+	deaf      bool             // closing: no speaker any more
 
 	// liveMu orders going live and ending (setLive) with output changes
 	// (SetOutput): outputs are made for the program's format as it is
@@ -73,12 +78,34 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 	}
 	s.stopFeed, s.feed = stop, f
 	in := pipe.AddInput(studio.HostID)
+	// The host hears the guests, not themselves (the Program keeps it so
+	// at every change of the show; this is for the time before the first).
+	in.SetMonitored(false)
 	s.host = &hostSource{pipe: pipe, target: encode.Tee(in, f), log: log}
 	if err := s.host.Set("", ""); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// listen plays what the host hears of the show (the guests, on stage and
+// in the green room; the pipeline's monitor) on the machine's speakers or
+// headphones: the window's, whose host is at the computer. A machine with
+// no output device says so in the log, and the show goes on unheard.
+func (s *session) listen() error {
+	spk, err := speaker.Open(speaker.Config{Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("the guests can't be heard here: %w", err)
+	}
+	s.speakerMu.Lock()
+	defer s.speakerMu.Unlock()
+	if s.deaf { // the window closed while the speakers opened
+		return spk.Close()
+	}
+	s.speaker = spk
+	s.pipe.SetMonitor(spk.Write)
+	return nil
 }
 
 // setLive is the studio's go-live (the window's button, /api/live): the
@@ -181,6 +208,14 @@ func (s *session) Sharing() bool {
 // the host's source and screen, the feed, the program's outputs, then the
 // pipeline.
 func (s *session) Close() error {
+	s.speakerMu.Lock()
+	s.deaf = true
+	s.pipe.SetMonitor(nil)
+	if s.speaker != nil {
+		s.speaker.Close()
+		s.speaker = nil
+	}
+	s.speakerMu.Unlock()
 	err := s.studio.Close()
 	_ = s.ShareScreen(false)
 	if s.host != nil {

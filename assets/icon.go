@@ -8,3 +8,10 @@ import _ "embed"
 //
 //go:embed icon.png
 var Icon []byte
+
+// Headphones is the solo button's icon on a guest's card (the host
+// listens to them alone), a 24x24 SVG: Material Design's "headphones"
+// (Apache License 2.0), which Fyne's theme has no equivalent of.
+//
+//go:embed headphones.svg
+var Headphones []byte

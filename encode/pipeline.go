@@ -144,6 +144,9 @@ type Pipeline struct {
 	toEncode chan toEncode      // video stage → encoder stage, capacity 1
 	free     chan *astiav.Frame // frames back from the encoder stage
 
+	// monitor is who listens to the mix live (SetMonitor), or nil.
+	monitor atomic.Pointer[func(stereo []float32)]
+
 	frames, dropped atomic.Int64
 	encodeNanos     atomic.Int64 // EWMA of encode time per frame
 	latencyNanos    atomic.Int64 // EWMA of source arrival → encoded
@@ -357,6 +360,9 @@ type Input struct {
 
 	hidden, muted atomic.Bool // read by the video stage each tick
 	mu            sync.Mutex  // orders SetHidden's and SetMuted's writes to Audio
+	// Whether the monitor (SetMonitor) is not to hear it, read by the
+	// audio stage each block.
+	unmonitored atomic.Bool
 }
 
 // AddInput adds a source to the program, shown after those already there.
@@ -415,9 +421,33 @@ func (in *Input) SetMuted(on bool) {
 	in.Audio.SetMuted(on || in.hidden.Load())
 }
 
+// SetMonitored says whether the monitor (SetMonitor) hears the input (it
+// does unless told otherwise, and never a muted one): the host's own
+// microphone is left out of what the host hears, and so is everyone but
+// those on solo. The program's mix is not changed.
+func (in *Input) SetMonitored(on bool) { in.unmonitored.Store(!on) }
+
+// Monitored says what SetMonitored last set.
+func (in *Input) Monitored() bool { return !in.unmonitored.Load() }
+
 // Hidden and Muted say what SetHidden and SetMuted last set.
 func (in *Input) Hidden() bool { return in.hidden.Load() }
 func (in *Input) Muted() bool  { return in.muted.Load() }
+
+// SetMonitor has f hear the mix as it is made: every block of the
+// program's sound (1024 frames, interleaved stereo at mixer.Rate, on the
+// program's clock), with the inputs the monitor hears (SetMonitored; not
+// those muted) at their gains, whether or not the program
+// has them (a guest in the green room is heard). f runs on the audio
+// stage and must not block; it may not keep stereo. nil stops it. The
+// host's speakers are such a monitor (package speaker).
+func (p *Pipeline) SetMonitor(f func(stereo []float32)) {
+	if f == nil {
+		p.monitor.Store(nil)
+		return
+	}
+	p.monitor.Store(&f)
+}
 
 // Levels is each input's sound level by name: the loudest sample of the
 // last 100–200 ms (mixer.LevelWindow), 0..1, hidden and muted inputs too.
@@ -798,9 +828,11 @@ func (p *Pipeline) runAudio() {
 	defer timer.Stop()
 	size := int64(p.aenc.FrameSize())
 	left, right := make([]float32, size), make([]float32, size)
+	monitor := make([]float32, size*mixer.Channels)
 	var mix mixer.Mixer
 	var inputs []*Input
 	var tracks []*mixer.Track
+	var heard []bool
 	for k := int64(0); ; k++ {
 		due := time.Duration(k*size) * time.Second / mixer.Rate
 		if !sleepUntil(p.ctx, p.clock.At(due), timer) {
@@ -814,7 +846,16 @@ func (p *Pipeline) runAudio() {
 		for _, in := range inputs {
 			tracks = append(tracks, in.Audio)
 		}
-		mix.MixAt(tracks, left, right, k*size)
+		if mon := p.monitor.Load(); mon != nil {
+			heard = heard[:0]
+			for _, in := range inputs {
+				heard = append(heard, in.Monitored() && !in.Muted())
+			}
+			mix.MixMonitorAt(tracks, heard, left, right, monitor, k*size)
+			(*mon)(monitor)
+		} else {
+			mix.MixAt(tracks, left, right, k*size)
+		}
 		if err := shim.CopyPlanarFloat(frame, [][]float32{left, right}); err != nil {
 			p.log.Error("audio frame", "err", err)
 			continue

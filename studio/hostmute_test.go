@@ -49,3 +49,62 @@ func TestHostMutesThemselves(t *testing.T) {
 	eventually(t, "Ann to hear the host again", func() bool { return sizes[1].Load() > loud+20 })
 	_ = ann
 }
+
+// Solo is for the host's ears only: the monitor (the host's speakers)
+// hears the guests — never the host's own mic — and, while a guest is on
+// solo, only them; the state says who is on solo; an unknown guest is a
+// 404. Ann sends sound, Bob none: with Bob on solo the monitor is silent
+// while Ann still talks in the program.
+func TestSoloIsForTheHostsEars(t *testing.T) {
+	s, _, pipe := startShow(t, studio.ProgramConfig{})
+	var loud, quiet atomic.Int64 // monitor blocks with sound, and without
+	pipe.SetMonitor(func(stereo []float32) {
+		var peak float32
+		for _, v := range stereo {
+			peak = max(peak, v, -v)
+		}
+		if peak > 0.01 {
+			loud.Add(1)
+		} else {
+			quiet.Add(1)
+		}
+	})
+	defer pipe.SetMonitor(nil)
+	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: audioOgg})
+	bob := join(t, s, "Bob", studiotest.Options{})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the host to hear Ann", func() bool { return loud.Load() > 10 })
+
+	if code, body := api(t, s, "POST", "/api/solo", "", `{"id":"`+bob.ID+`","on":true}`); code != 200 {
+		t.Fatalf("solo: %d %v", code, body)
+	}
+	if p := find(s, bob.ID); !p.Solo {
+		t.Errorf("Bob's state says not on solo: %+v", p)
+	}
+	time.Sleep(200 * time.Millisecond)
+	l, q := loud.Load(), quiet.Load()
+	time.Sleep(time.Second)
+	if got := loud.Load() - l; got > 0 {
+		t.Errorf("with silent Bob on solo the host heard %d blocks of sound (Ann's)", got)
+	}
+	if got := quiet.Load() - q; got < 30 {
+		t.Errorf("the monitor played %d blocks in a second, want ~47", got)
+	}
+	if lv := pipe.Levels()[ann.ID]; lv == 0 {
+		t.Error("Ann went quiet in the program: solo must not touch it")
+	}
+	if p := find(s, ann.ID); p.Muted || p.Solo {
+		t.Errorf("Ann's state changed: %+v", p)
+	}
+
+	if code, _ := api(t, s, "POST", "/api/solo", "", `{"id":"`+bob.ID+`","on":false}`); code != 200 {
+		t.Fatalf("solo off: %d", code)
+	}
+	l = loud.Load()
+	eventually(t, "the host to hear Ann again", func() bool { return loud.Load() > l+10 })
+	if code, _ := api(t, s, "POST", "/api/solo", "", `{"id":"g99","on":true}`); code != 404 {
+		t.Errorf("solo of an unknown guest: %d, want 404", code)
+	}
+}

@@ -99,6 +99,10 @@ type Participant struct {
 	// Muted is true while the host has muted this participant: their
 	// sound is out of the program and the other guests don't hear them.
 	Muted bool `json:"muted"`
+	// Solo is true while the host listens to this participant alone (with
+	// any others on solo): it changes what the host hears on their
+	// speakers, never the program nor what the guests hear.
+	Solo bool `json:"solo"`
 	// MicOff and CameraOff are true while the guest has turned their own
 	// mic or camera off on their page: their mic sends silence, and the
 	// program shows their initials instead of their (black) picture.
@@ -178,6 +182,7 @@ const (
 	EventQuality EventKind = "quality"  // a guest's connection quality changed
 	EventMuted   EventKind = "muted"    // the host muted a participant
 	EventUnmuted EventKind = "unmuted"  // the host unmuted them
+	EventSolo    EventKind = "solo"     // the host put a participant on solo, or took them off
 	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
 	EventMedia   EventKind = "media"    // a guest's Media, MediaProblem or Path changed
 	EventHealth  EventKind = "health"   // a guest's Health changed: its level or reason, or its numbers (at most every healthNews)
@@ -504,6 +509,21 @@ func (sh *show) setMuted(id string, on bool) (Participant, error) {
 			kind = EventMuted
 		}
 		sh.emitLocked(Event{Kind: kind, Participant: e.p})
+	}
+	return e.p, nil
+}
+
+// setSolo puts a participant on solo or takes them off (Participant.Solo).
+func (sh *show) setSolo(id string, on bool) (Participant, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok {
+		return Participant{}, fmt.Errorf("solo %q: %w", id, ErrNoParticipant)
+	}
+	if e.p.Solo != on {
+		e.p.Solo = on
+		sh.emitLocked(Event{Kind: EventSolo, Participant: e.p})
 	}
 	return e.p, nil
 }

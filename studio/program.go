@@ -295,12 +295,14 @@ func (p *Program) followShow() {
 		}
 		pi.in.SetHidden(hidden)
 		pi.in.SetMuted(muted)
+		pi.in.SetMonitored(monitored(st, name))
 		pi.setCameraOff(cameraOff)
 	}
 	p.mu.Unlock()
 	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
 		_, muted, _ := shown(st, HostID)
 		in.SetMuted(muted)
+		in.SetMonitored(false) // the host hears the guests, not themselves
 	}
 	for _, name := range gone {
 		p.inputGone(name) // the scene falls back, as when an input leaves
@@ -319,6 +321,21 @@ func shown(st State, name string) (hidden, muted, cameraOff bool) {
 		}
 	}
 	return true, false, false
+}
+
+// monitored is whether the host's speakers play the input called name (a
+// participant's camera and mic, or their screen's sound): all do while no
+// one is on solo, else those of the participants on solo.
+func monitored(st State, name string) bool {
+	id, solo := owner(name), false
+	for _, pt := range st.Participants {
+		if pt.Solo && pt.ID != id {
+			solo = true
+		} else if pt.ID == id && pt.Solo {
+			return true
+		}
+	}
+	return !solo
 }
 
 // inShow is whether participant id is in the show st.
@@ -430,9 +447,11 @@ const guestVideoDelay = 50 * time.Millisecond
 // the camera off as the show stands (a guest in the green room must not
 // flash into the layout). Call with mu held.
 func (p *Program) newInput(name string) *programInput {
-	hidden, muted, cameraOff := false, false, false
+	hidden, muted, cameraOff, heard := false, false, false, true
 	if p.state != nil {
-		hidden, muted, cameraOff = shown(p.state(), name)
+		st := p.state()
+		hidden, muted, cameraOff = shown(st, name)
+		heard = monitored(st, name)
 	}
 	var in *encode.Input
 	if hidden {
@@ -441,6 +460,7 @@ func (p *Program) newInput(name string) *programInput {
 		in = p.pipe.AddInput(name)
 	}
 	in.SetMuted(muted)
+	in.SetMonitored(heard)
 	if !strings.HasSuffix(name, screenSuffix) {
 		in.Video.SetDelay(guestVideoDelay)
 		// A guest's sound comes over a network: running dry, it is

@@ -587,6 +587,19 @@ func (s *Studio) SetMuted(id string, on bool) error {
 	return nil
 }
 
+// SetSolo puts participant id on solo (on) or takes them off, for the
+// host's own listening: while anyone is on solo the host's speakers play
+// only them. The program and what the guests hear do not change.
+// ErrNoParticipant for an unknown id.
+func (s *Studio) SetSolo(id string, on bool) error {
+	if _, err := s.show.setSolo(id, on); err != nil {
+		return err
+	}
+	s.log.Info("solo", "participant", id, "solo", on)
+	s.changed()
+	return nil
+}
+
 // Kick removes a guest from the show and closes their connection.
 func (s *Studio) Kick(id string) error {
 	conn, err := s.show.remove(id, true)

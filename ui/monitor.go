@@ -37,6 +37,12 @@ type Monitor interface {
 	// is welcome but not needed. An ID not in the show is an error wrapping
 	// studio.ErrNoParticipant.
 	SetMuted(id string, on bool) error
+	// SetSolo puts a participant on solo (on) or takes them off, for the
+	// host's ears only: while anyone is on solo the host's speakers play
+	// only them; the program and the guests hear everyone as before. The
+	// show's state (studio.Participant.Solo) then says so. Called off the
+	// UI thread, as SetMuted.
+	SetSolo(id string, on bool) error
 }
 
 // LocalRecorder switches the guests' own full-quality recording on or off

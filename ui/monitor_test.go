@@ -68,6 +68,19 @@ func (f *fakeShow) SetMuted(id string, on bool) error {
 	return nil
 }
 
+// SetSolo records the call and changes the state, as SetMuted.
+func (f *fakeShow) SetSolo(id string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.solos = append(f.solos, fmt.Sprintf("%s %v", id, on))
+	for i, p := range f.state.Participants {
+		if p.ID == id {
+			f.state.Participants[i].Solo = on
+		}
+	}
+	return nil
+}
+
 func (f *fakeShow) muteCalls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -273,6 +286,36 @@ func TestMute(t *testing.T) {
 	if got := bannerText(s); !strings.Contains(got, "Couldn't unmute Ann Lee") {
 		t.Errorf("banner %q", got)
 	}
+}
+
+// TestSolo: a guest's card has a Solo button (the host's has none: the
+// host never hears themselves) that puts them on solo and takes them off,
+// and shows when they are on solo, whoever put them there.
+func TestSolo(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	ann := s.cards["g1"]
+	if ann.solo == nil || s.cards[studio.HostID].solo != nil {
+		t.Fatalf("solo buttons: Ann's %v, the host's %v", ann.solo != nil, s.cards[studio.HostID].solo != nil)
+	}
+	test.Tap(ann.solo)
+	s.settle()
+	if ann.solo.Importance != widget.HighImportance {
+		t.Error("Ann on solo, her button does not say so")
+	}
+	test.Tap(ann.solo)
+	s.settle()
+	f.mu.Lock()
+	got := append([]string(nil), f.solos...)
+	f.mu.Unlock()
+	if len(got) != 2 || got[0] != "g1 true" || got[1] != "g1 false" {
+		t.Fatalf("SetSolo calls %v", got)
+	}
+	if ann.solo.Importance != widget.MediumImportance {
+		t.Error("Ann off solo, her button still says on")
+	}
+	f.change(studio.EventSolo, func(st *studio.State) { st.Participants[1].Solo = true })
+	eventually(t, s, "Ann's card to say Solo", func() bool { return ann.solo.Importance == widget.HighImportance })
 }
 
 // TestDevicesOff: a guest who turned their mic or camera off has it said

@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"greenroom/assets"
 	"greenroom/studio"
 )
 
@@ -51,6 +52,7 @@ type card struct {
 	stage     *widget.Button
 	kick      *widget.Button
 	mute      *widget.Button // nil without a Monitor
+	solo      *widget.Button // a guest's, with a Monitor; nil otherwise
 	// On stage only: spotlight shows them large, fit letterboxes their
 	// picture. setting is true while update sets fit, not the host.
 	onStage *fyne.Container
@@ -81,7 +83,7 @@ func (s *Studio) buildStrip() fyne.CanvasObject {
 		container.NewHBox(title, s.notice, layout.NewSpacer(), hint), nil, nil, nil, scroll)))
 }
 
-const cardWidth, cardHeight = 228, 270
+const cardWidth, cardHeight = 240, 277
 
 // updateStrip makes the strip match s.state: a card per participant, in the
 // order they joined, the host first.
@@ -284,6 +286,10 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	if s.monitor != nil {
 		c.mute = widget.NewButtonWithIcon("", theme.VolumeUpIcon(), func() { s.mute(c.person, !c.person.Muted) })
 		tools.Add(c.mute)
+		if p.Role != studio.RoleHost {
+			c.solo = widget.NewButtonWithIcon("", soloIcon, func() { s.solo(c.person, !c.person.Solo) })
+			tools.Add(c.solo)
+		}
 	}
 	tools.Add(c.kick)
 	buttons := container.NewVBox(c.onStage, container.NewBorder(nil, nil, nil, tools, c.stage))
@@ -361,6 +367,16 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 			restyle(c.mute, theme.VolumeMuteIcon(), widget.DangerImportance)
 		} else {
 			restyle(c.mute, theme.VolumeUpIcon(), widget.MediumImportance)
+		}
+	}
+	if c.solo != nil {
+		importance := widget.MediumImportance
+		if p.Solo {
+			importance = widget.HighImportance
+		}
+		if c.solo.Importance != importance {
+			c.solo.Importance = importance
+			c.solo.Refresh()
 		}
 	}
 	c.stage.Refresh()
@@ -565,6 +581,23 @@ func (s *Studio) mute(p studio.Participant, on bool) {
 					verb = "mute "
 				}
 				s.showError("Couldn't " + verb + who + ": " + s.explain(err))
+			}
+			s.applyState(st)
+		})
+	})
+}
+
+// soloIcon is the solo button's: headphones, in the theme's colours.
+var soloIcon = theme.NewThemedResource(fyne.NewStaticResource("headphones.svg", assets.Headphones))
+
+// solo puts p on solo (on) for the host's own listening, or takes them off.
+func (s *Studio) solo(p studio.Participant, on bool) {
+	s.async(func() {
+		err := s.monitor.SetSolo(p.ID, on)
+		st := s.show.State()
+		s.do(func() {
+			if err != nil {
+				s.showError("Couldn't solo " + p.Name + ": " + s.explain(err))
 			}
 			s.applyState(st)
 		})

@@ -48,6 +48,7 @@ type fakeShow struct {
 	thumb    func(string, image.Image)
 	levels   map[string]float32
 	mutes    []string // "id on"
+	solos    []string // "id on"
 	muteErr  error
 	stageErr error // what Stage returns
 	sharing  bool

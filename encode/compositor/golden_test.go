@@ -339,3 +339,41 @@ func checkGolden(t *testing.T, name string, img *image.YCbCr) {
 	t.Helper()
 	golden.Check(t, "testdata", name, toRGBA(img), *update, golden.Tolerance{Mean: 0.005, Far: 0.003})
 }
+
+// TestGoldenPortrait: the vertical program (720x1280; issue #13) in every
+// layout with 1, 2, 4 and 10 people — stacked, the main source across the
+// top, a screen whole at 16:9 — and with a banner and the ticker, the
+// banner above the band phone apps cover.
+func TestGoldenPortrait(t *testing.T) {
+	render := func(t *testing.T, cs *cast, sc scene.Scene, at time.Duration) *image.YCbCr {
+		c := New(720, 1280)
+		c.StallAfter = time.Hour
+		defer c.Close()
+		if err := c.SetScene(sc); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		c.Render(cs.slots, t0)
+		img, err := c.Render(cs.slots, t0.Add(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	for _, layout := range scene.Layouts {
+		for _, n := range []int{1, 2, 4, 10} {
+			name := fmt.Sprintf("portrait-%s-%d", layout, n)
+			t.Run(name, func(t *testing.T) {
+				cs := newCast(n)
+				checkGolden(t, name, render(t, cs, scene.Scene{Layout: layout, Main: "p1", Names: cs.names}, 0))
+			})
+		}
+	}
+	t.Run("portrait-banner-ticker", func(t *testing.T) {
+		cs := newCast(2)
+		sc := scene.Scene{Layout: scene.Grid, Names: cs.names,
+			Banner: "Live from the Greenroom — episode 12: building a studio in Go",
+			Ticker: "Next week: screen sharing and brand kits   •   Ask your questions in the chat"}
+		checkGolden(t, "portrait-banner-ticker", render(t, cs, sc, scene.TransitionTime))
+	})
+}

@@ -27,6 +27,10 @@ type NginxOptions struct {
 	// RejectKeys are stream names that the on_publish hook answers 403 for;
 	// every other name is answered 200.
 	RejectKeys []string
+	// Push relays every stream published here to these applications
+	// (nginx-rtmp's "push", e.g. another Nginx's App()), under the same
+	// stream name: nginx as a relay that fans one upload out.
+	Push []string
 }
 
 // Nginx is a running nginx-rtmp server with one application, "live", that
@@ -71,6 +75,7 @@ rtmp {
 			# frames it cannot decode.
 			wait_key on;
 {{if .Deny}}			deny publish all;
+{{end}}{{range .Push}}			push {{.}};
 {{end}}			on_publish {{.Hook}}/publish;
 			on_publish_done {{.Hook}}/publish_done;
 			record all;
@@ -136,6 +141,7 @@ func (n *Nginx) start(bin string, opt NginxOptions) error {
 		"Dir":    n.Dir,
 		"Port":   n.Port,
 		"Deny":   opt.DenyPublish,
+		"Push":   opt.Push,
 		"Hook":   n.hooks.srv.URL,
 	})
 	if cerr := f.Close(); err == nil {
@@ -193,6 +199,10 @@ func (n *Nginx) stop() {
 		<-n.exited
 	}
 }
+
+// App is the address of the server's application, "live", without a
+// stream name: where another server's Push sends to.
+func (n *Nginx) App() string { return fmt.Sprintf("rtmp://127.0.0.1:%d/live", n.Port) }
 
 // URL returns the address to publish or play key at.
 func (n *Nginx) URL(key string) string {

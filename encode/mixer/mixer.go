@@ -429,10 +429,10 @@ func (t *Track) Stats() TrackStats {
 }
 
 // pullAdd adds the track's next len(scratch)/2 frames into mix (both
-// interleaved stereo), or nothing while it is prebuffering. A timed track
-// gives the frames that belong at program sample at (at < 0: the mixer
-// has no clock, play in order).
-func (t *Track) pullAdd(mix, scratch []float32, at int64) {
+// interleaved stereo), and into mon if it is not nil, or nothing while it
+// is prebuffering. A timed track gives the frames that belong at program
+// sample at (at < 0: the mixer has no clock, play in order).
+func (t *Track) pullAdd(mix, mon, scratch []float32, at int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	need := len(scratch) / Channels
@@ -440,13 +440,13 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 		t.next = at + int64(need)
 	}
 	if t.timed && at >= 0 {
-		t.pullTimed(mix, scratch, at)
+		t.pullTimed(mix, mon, scratch, at)
 		return
 	}
 	if !t.playing {
 		if t.fifo.Len() < max(t.prebuffer, need) {
 			if t.concealFrom(scratch, 0) {
-				t.addPeak(mix, scratch)
+				t.addPeak(mix, mon, scratch)
 				return
 			}
 			t.peak = 0
@@ -470,7 +470,7 @@ func (t *Track) pullAdd(mix, scratch []float32, at int64) {
 		t.last = append(t.last[:0], scratch...)
 		t.concealing = 0
 	}
-	t.addPeak(mix, scratch)
+	t.addPeak(mix, mon, scratch)
 }
 
 // concealFrom fills scratch from sample from on with the track's last
@@ -515,7 +515,7 @@ func (t *Track) drain(need int) {
 
 // pullTimed is pullAdd for a timed track: late samples are dropped, a
 // head still in the future leaves silence before it.
-func (t *Track) pullTimed(mix, scratch []float32, at int64) {
+func (t *Track) pullTimed(mix, mon, scratch []float32, at int64) {
 	need := int64(len(scratch) / Channels)
 	if late := at - t.head; late > 0 {
 		t.head += int64(t.fifo.Discard(int(late)))
@@ -538,17 +538,24 @@ func (t *Track) pullTimed(mix, scratch []float32, at int64) {
 		t.last = append(t.last[:0], scratch...)
 		t.concealing = 0
 	}
-	t.addPeak(mix, scratch)
+	t.addPeak(mix, mon, scratch)
 }
 
-// addPeak measures the block's peak and adds it to the mix.
-func (t *Track) addPeak(mix, scratch []float32) {
+// addPeak measures the block's peak and adds it to the mix, unless the
+// track is muted, and to mon (if not nil) whether muted or not: who is
+// heard on the monitor is the caller's choice (Mixer.MixMonitorAt).
+func (t *Track) addPeak(mix, mon, scratch []float32) {
 	var peak float32
 	for _, s := range scratch {
 		peak = max(peak, float32(math.Abs(float64(s))))
 	}
 	t.peak = min(peak, 1)
 	t.meter(t.peak, len(scratch)/Channels)
+	if mon != nil {
+		for i, s := range scratch {
+			mon[i] += s * t.gain
+		}
+	}
 	if t.muted {
 		return
 	}
@@ -580,6 +587,20 @@ type Mixer struct {
 	mix, scratch []float32
 }
 
+// MixMonitorAt is MixAt that also sums, into monitor (interleaved stereo,
+// len(left)*2 samples, clamped to ±1), the tracks that heard marks (heard
+// is as long as tracks): a mix for someone listening live — the host's
+// speakers — which may leave out some of the program's sources (the
+// host's own mic) and keep some it leaves out (a guest in the green
+// room). A track's gain applies to both.
+func (m *Mixer) MixMonitorAt(tracks []*Track, heard []bool, left, right, monitor []float32, at int64) {
+	clear(monitor)
+	m.mixAt(tracks, heard, left, right, monitor, at)
+	for i, v := range monitor {
+		monitor[i] = clamp(v)
+	}
+}
+
 // Mix fills left and right (each n samples, the encoder's planar layout)
 // with the sum of the tracks' next n frames, hard-limited to ±1.
 func (m *Mixer) Mix(tracks []*Track, left, right []float32) { m.MixAt(tracks, left, right, -1) }
@@ -587,6 +608,10 @@ func (m *Mixer) Mix(tracks []*Track, left, right []float32) { m.MixAt(tracks, le
 // MixAt is Mix for the block that starts at program sample at: timed
 // tracks give the samples that belong there.
 func (m *Mixer) MixAt(tracks []*Track, left, right []float32, at int64) {
+	m.mixAt(tracks, nil, left, right, nil, at)
+}
+
+func (m *Mixer) mixAt(tracks []*Track, heard []bool, left, right, monitor []float32, at int64) {
 	n := len(left)
 	if cap(m.mix) < n*Channels {
 		m.mix = make([]float32, n*Channels)
@@ -594,8 +619,12 @@ func (m *Mixer) MixAt(tracks []*Track, left, right []float32, at int64) {
 	}
 	mix, scratch := m.mix[:n*Channels], m.scratch[:n*Channels]
 	clear(mix)
-	for _, t := range tracks {
-		t.pullAdd(mix, scratch, at)
+	for i, t := range tracks {
+		var mon []float32
+		if monitor != nil && heard[i] {
+			mon = monitor
+		}
+		t.pullAdd(mix, mon, scratch, at)
 	}
 	for i := 0; i < n; i++ {
 		left[i] = clamp(mix[2*i])

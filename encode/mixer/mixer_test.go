@@ -243,14 +243,14 @@ func TestTimedTrack(t *testing.T) {
 		t.Fatalf("head %d after two blocks, want 2048", head)
 	}
 	mix, scratch := make([]float32, 2048), make([]float32, 2048)
-	tr.pullAdd(mix, scratch, 3072)
+	tr.pullAdd(mix, nil, scratch, 3072)
 	if mix[0] != 3072 || mix[2*427] != 3499 || mix[2*428] != 0 {
 		t.Fatalf("late samples not dropped: got %v %v %v", mix[0], mix[2*427], mix[2*428])
 	}
 	// A write far from where the last ended starts the track over there.
 	tr.WriteAt(ramp(10000, 100), Rate, Channels, 10000)
 	clear(mix)
-	tr.pullAdd(mix, scratch, 10000)
+	tr.pullAdd(mix, nil, scratch, 10000)
 	if mix[0] != 10000 {
 		t.Fatalf("after a jump: %v", mix[0])
 	}
@@ -318,6 +318,48 @@ func TestTrackDrainsABurstInPauses(t *testing.T) {
 			}
 			t.Logf("queued %v, drained %d frames", s.Queued, s.Drained)
 		})
+	}
+}
+
+// The monitor sums the tracks it is told to, muted in the program or not,
+// each at its gain; the program's mix is the same as without it.
+func TestMixMonitor(t *testing.T) {
+	const n = 1024
+	constant := func(v float32) []float32 {
+		s := make([]float32, n*Channels)
+		for i := range s {
+			s[i] = v
+		}
+		return s
+	}
+	host, ann, bob := NewTrack("host", TrackConfig{}), NewTrack("ann", TrackConfig{}), NewTrack("bob", TrackConfig{})
+	bob.SetMuted(true) // in the green room: not in the program, heard on the monitor
+	ann.SetGain(0.5)
+	tracks := []*Track{host, ann, bob}
+	for i, tr := range tracks {
+		for range 3 { // past the prebuffer
+			if err := tr.Write(constant(0.1*float32(i+1)), Rate, Channels); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var m Mixer
+	l, r, mon := make([]float32, n), make([]float32, n), make([]float32, n*Channels)
+	m.MixMonitorAt(tracks, []bool{false, true, true}, l, r, mon, -1)
+	// The program: the host (0.1) and Ann at half (0.1); Bob muted.
+	if math.Abs(float64(l[0])-0.2) > 1e-6 || math.Abs(float64(r[n-1])-0.2) > 1e-6 {
+		t.Errorf("program %v %v, want 0.2", l[0], r[n-1])
+	}
+	// The monitor: Ann at half (0.1) and Bob (0.3); not the host.
+	if math.Abs(float64(mon[0])-0.4) > 1e-6 || math.Abs(float64(mon[2*n-1])-0.4) > 1e-6 {
+		t.Errorf("monitor %v %v, want 0.4", mon[0], mon[2*n-1])
+	}
+	// Heard by no one: silence, however loud the program.
+	m.MixMonitorAt(tracks, []bool{false, false, false}, l, r, mon, -1)
+	for _, v := range mon {
+		if v != 0 {
+			t.Fatalf("monitor with no one heard has %v", v)
+		}
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 )
 
 // TickerHeight is the height of the ticker's band at the bottom of the
-// program: 60 px at 1080p, 40 at 720p.
-func TickerHeight(bounds image.Rectangle) int { return even(bounds.Dy() / 18) }
+// program: 60 px at 1080p, 40 at 720p (and at 720x1280: sizes go by the
+// short side).
+func TickerHeight(bounds image.Rectangle) int { return even(short(bounds) / 18) }
 
 // Stage is the part of bounds the tiles are arranged in: all of it, or
 // all but the ticker's band.
@@ -21,16 +22,20 @@ func Stage(bounds image.Rectangle, ticker bool) image.Rectangle {
 }
 
 // Banner renders a lower-third banner: text on a plate of the brand
-// colour, a tenth of the program's height, at most 70 % of its width
-// (longer text ends in "…"). nil for empty text.
+// colour, a tenth of the program's short side high, at most 70 % of its
+// width (90 % in portrait; longer text ends in "…"). nil for empty text.
 func Banner(text string, bounds image.Rectangle, colour color.RGBA) *image.RGBA {
-	h := even(bounds.Dy() / 10)
+	h := even(short(bounds) / 10)
+	widest := bounds.Dx() * 7 / 10
+	if Portrait(bounds) {
+		widest = bounds.Dx() * 9 / 10
+	}
 	pad := h / 3
 	if h < 8 {
 		return nil
 	}
 	px := float64(h) * 0.42
-	txt, ok := typeset(text, px, fixed.I(bounds.Dx()*7/10-2*pad))
+	txt, ok := typeset(text, px, fixed.I(widest-2*pad))
 	if !ok {
 		return nil
 	}
@@ -42,13 +47,17 @@ func Banner(text string, bounds image.Rectangle, colour color.RGBA) *image.RGBA 
 
 // BannerAt is where a banner of size sz sits, a fraction p of the way in
 // (0: just off the left edge; 1: in place at the bottom left, above the
-// ticker and above a full-frame tile's name tag).
+// ticker and above a full-frame tile's name tag; in portrait above the
+// band phone apps cover, PortraitSafe).
 func BannerAt(sz image.Point, bounds image.Rectangle, ticker bool, p float64) image.Point {
 	st := Stage(bounds, ticker)
 	m := 2 * Gap(bounds)
 	x := bounds.Min.X - sz.X + int(float64(m+sz.X)*p)
 	// Above where a full-frame tile's name tag sits, so both can be read.
 	y := st.Max.Y - TagMargin(st.Size()) - TagHeight(st.Dy()) - m - sz.Y
+	if Portrait(bounds) {
+		y = min(y, bounds.Max.Y-PortraitSafe(bounds)-sz.Y)
+	}
 	return image.Pt(even(x), even(y))
 }
 
@@ -73,4 +82,4 @@ func TickerText(text string, bounds image.Rectangle) *image.RGBA {
 
 // TickerSpeed is how fast the ticker runs: the program's height per 9
 // seconds (120 px/s at 1080p), slow enough to read.
-func TickerSpeed(bounds image.Rectangle) float64 { return float64(bounds.Dy()) / 9 }
+func TickerSpeed(bounds image.Rectangle) float64 { return float64(short(bounds)) / 9 }

@@ -63,10 +63,10 @@ func (s Scene) Valid() error {
 
 // Gap is the space between tiles and around them for a program of bounds'
 // size: 12 px at 1080p, 8 px at 720p.
-func Gap(bounds image.Rectangle) int { return even(bounds.Dy() / 90) }
+func Gap(bounds image.Rectangle) int { return even(short(bounds) / 90) }
 
 // Radius is the tiles' corner radius: 16 px at 1080p, 10 px at 720p.
-func Radius(bounds image.Rectangle) int { return even(bounds.Dy() * 3 / 200) }
+func Radius(bounds image.Rectangle) int { return even(short(bounds) * 3 / 200) }
 
 // Arrange returns where each of n sources goes in bounds for layout, main
 // being the index of the main source. rects[i] is source i's tile; an empty
@@ -87,6 +87,12 @@ func Arrange(layout string, n, main int, bounds image.Rectangle) ([]image.Rectan
 		if i != main {
 			others = append(others, i)
 		}
+	}
+	if Portrait(bounds) {
+		if err := (Scene{Layout: layout}).Valid(); err != nil {
+			return nil, err
+		}
+		return arrangePortrait(layout, n, main, others, bounds, gap), nil
 	}
 	switch layout {
 	case Solo:

@@ -29,6 +29,22 @@ func writeAudio(t Target, pcm []float32, rate, channels int, at time.Duration) e
 	return t.WriteAudio(pcm, rate, channels)
 }
 
+// VideoAt is a Target that can show pictures at their media time (a
+// program Input: the frame nearest it); sources that know when their
+// picture belongs use it.
+type VideoAt interface {
+	WriteVideoAt(f *compositor.Frame, at time.Duration)
+}
+
+// writeVideo writes with the time when the target takes it, else plainly.
+func writeVideo(t Target, f *compositor.Frame, at time.Duration) {
+	if tv, ok := t.(VideoAt); ok {
+		tv.WriteVideoAt(f, at)
+		return
+	}
+	t.WriteVideo(f)
+}
+
 // Tee writes one source into several targets: the host's camera goes into
 // the program and, smaller, to the guests. Pictures are shared, not
 // copied: each target gets a reference of its own.
@@ -44,6 +60,15 @@ func (t tee) WriteVideo(f *compositor.Frame) {
 	}
 	for _, x := range t {
 		x.WriteVideo(f)
+	}
+}
+
+func (t tee) WriteVideoAt(f *compositor.Frame, at time.Duration) {
+	for range t[1:] {
+		f.Retain()
+	}
+	for _, x := range t {
+		writeVideo(x, f, at)
 	}
 }
 

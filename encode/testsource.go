@@ -13,10 +13,10 @@ import (
 // or the pipeline is closed.
 //
 // The generator renders frame n half a frame before the video stage's tick
-// n, so every tick finds exactly its own frame, and writes its sound a
-// little ahead with the media time it belongs at, so the beep that starts
-// second s is mixed at second s however late the generator started: flash
-// and beep leave the pipeline together.
+// n, placed at that tick, so every tick finds exactly its own frame, and
+// writes its sound a little ahead with the media time it belongs at, so
+// the beep that starts second s is mixed at second s however late the
+// generator started: flash and beep leave the pipeline together.
 func (p *Pipeline) AddTestPattern(name string, w, h int) (*Input, error) {
 	return p.AddTestPatternWith(name, w, h, nil)
 }
@@ -81,7 +81,10 @@ func (p *Pipeline) runTestPattern(ctx context.Context, in Target, pat *testpatte
 			if late := now - time.Duration(n)*interval; late > interval {
 				n += int64(late / interval) // skip what nobody will show
 			}
-			in.WriteVideo(pat.Frame(n)) // pattern frames come from its own pool
+			// At its own tick: a render of the tick before that runs
+			// late, on a loaded machine, does not take it a frame early.
+			// Pattern frames come from the pattern's own pool.
+			writeVideo(in, pat.Frame(n), time.Duration(n)*interval)
 			n++
 		}
 		// Audio: keep the track filled up to now + lead.

@@ -3,7 +3,14 @@
 package studio_test
 
 import (
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/pion/rtp"
 
 	"greenroom/studio"
 )
@@ -14,15 +21,63 @@ const processingJS = `(() => { const t = window.greenroom.stream.getAudioTracks(
   const s = t.getSettings();
   return [s.echoCancellation ? "echo" : "-", s.noiseSuppression ? "noise" : "-", s.autoGainControl ? "gain" : "-"].join(" "); })()`
 
-// TestChromiumGuestSoundProcessing: a Chromium guest's mic is processed
-// for a voice — echo cancellation, noise suppression and auto gain on, as
-// the page asks by name (issue #12).
-func TestChromiumGuestSoundProcessing(t *testing.T) {
+// opusMeter is a Sink that measures the Opus a participant sends, as the
+// studio receives it: its bit rate (RTP payload) and how many packets are
+// coded in stereo (the TOC byte's s bit, RFC 6716 §3.1) since reset.
+type opusMeter struct {
+	id string
+
+	mu                    sync.Mutex
+	since                 time.Time
+	bytes, stereo, others int
+}
+
+func (o *opusMeter) WriteRTP(t studio.TrackInfo, pkt *rtp.Packet) {
+	if t.ParticipantID != o.id || t.Kind != "audio" || len(pkt.Payload) == 0 {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.bytes += len(pkt.Payload)
+	if pkt.Payload[0]&0x04 != 0 {
+		o.stereo++
+	} else {
+		o.others++
+	}
+}
+
+func (o *opusMeter) EndTrack(studio.TrackInfo) {}
+
+// measure listens for d and returns the kb/s and the share of stereo
+// packets.
+func (o *opusMeter) measure(id string, d time.Duration) (kbps, stereo float64) {
+	o.mu.Lock()
+	o.id, o.since, o.bytes, o.stereo, o.others = id, time.Now(), 0, 0, 0
+	o.mu.Unlock()
+	time.Sleep(d)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	kbps = float64(o.bytes) * 8 / time.Since(o.since).Seconds() / 1000
+	if n := o.stereo + o.others; n > 0 {
+		stereo = float64(o.stereo) / float64(n)
+	}
+	return kbps, stereo
+}
+
+// TestChromiumGuestMusicMode: a Chromium guest's mic is processed for a
+// voice — echo cancellation, noise suppression and auto gain on, as the
+// page asks by name — and sends mono Opus. Music mode, switched on the
+// page, turns all three off and the studio receives stereo Opus at
+// 96 kb/s or more (128 asked for); the host switches it off and on again
+// (POST /api/musicmode) and the page follows and says so (issue #12).
+func TestChromiumGuestMusicMode(t *testing.T) {
 	checkLeaks(t)
-	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
+	opus := &opusMeter{}
+	s := newStudio(t, func(c *studio.Config) { c.Sink = opus })
 	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
 	var id string
 	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	eventually(t, "Ann's media", func() bool { return find(s, id).Connected })
 	processing := func() string {
 		t.Helper()
 		var got string
@@ -31,7 +86,103 @@ func TestChromiumGuestSoundProcessing(t *testing.T) {
 		}
 		return got
 	}
+	const window = 2 * time.Second
 	if got := processing(); got != "echo noise gain" {
 		t.Errorf("the mic's processing by default: %q, want echo noise gain", got)
+	}
+	if kbps, stereo := opus.measure(id, window); kbps <= 0 || kbps > 64 || stereo > 0 {
+		t.Errorf("a voice by default: %.1f kb/s, %.0f %% of packets stereo; want mono, about 32 kb/s", kbps, stereo*100)
+	}
+	// sendsMusic waits for the page's processing off and the studio to
+	// receive stereo at 96 kb/s or more (the encoder takes the new
+	// parameters after the studio's offer is answered).
+	sendsMusic := func(by string) {
+		t.Helper()
+		eventually(t, "the mic's processing off ("+by+")", func() bool { return processing() == "- - -" })
+		var kbps, stereo float64
+		for range 5 {
+			if kbps, stereo = opus.measure(id, window); kbps >= 96 && stereo == 1 {
+				t.Logf("music mode (%s): %.1f kb/s, all packets stereo", by, kbps)
+				return
+			}
+		}
+		t.Errorf("music mode (%s): %.1f kb/s, %.0f %% of packets stereo; want stereo at 96 kb/s or more", by, kbps, stereo*100)
+	}
+	note := func() string {
+		var n struct {
+			Shown bool
+			Text  string
+		}
+		if err := page.Eval(`({shown: !document.getElementById("music-note").hidden,
+		  text: document.getElementById("music-note").textContent})`, &n); err != nil {
+			t.Fatal(err)
+		}
+		if !n.Shown {
+			return ""
+		}
+		return n.Text
+	}
+
+	// The guest's own switch.
+	if err := page.EvalAsUser(`document.getElementById("music-toggle").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the studio to say Ann is in music mode", func() bool { return find(s, id).MusicMode })
+	sendsMusic("the guest")
+	if n := note(); !strings.HasPrefix(n, "Music mode:") {
+		t.Errorf("the page's note in music mode: %q", n)
+	}
+
+	// The host's: off, and on again.
+	if code, out := api(t, s, "POST", "/api/musicmode", "", `{"id":"`+id+`","on":false}`); code != http.StatusOK {
+		t.Fatalf("musicmode off: %d %v", code, out)
+	}
+	eventually(t, "the mic's processing back on (the host)", func() bool { return processing() == "echo noise gain" })
+	eventually(t, "the page to say the host turned it off", func() bool {
+		return strings.HasPrefix(note(), "The host turned off music mode")
+	})
+	time.Sleep(time.Second) // the renegotiation
+	if kbps, stereo := opus.measure(id, window); kbps > 64 || stereo > 0 {
+		t.Errorf("a voice again: %.1f kb/s, %.0f %% of packets stereo; want mono, about 32 kb/s", kbps, stereo*100)
+	}
+	if code, _ := api(t, s, "POST", "/api/musicmode", "", `{"id":"`+id+`","on":true}`); code != http.StatusOK {
+		t.Fatalf("musicmode on: %d", code)
+	}
+	sendsMusic("the host")
+	if n := note(); !strings.HasPrefix(n, "The host turned on music mode for you") {
+		t.Errorf("the page's note after the host's switch: %q", n)
+	}
+	// The studio's description as the page applied it: music mode's Opus
+	// parameters, and the VP8 hints set beside them.
+	var sdp string
+	if err := page.Eval(`greenroom.pc.remoteDescription.sdp`, &sdp); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`a=fmtp:\d+ .*[ ;]stereo=1\b`, `sprop-stereo=1\b`, `maxaveragebitrate=128000\b`, `x-google-start-bitrate=1500\b`} {
+		if !regexp.MustCompile(want).MatchString(sdp) {
+			t.Errorf("the studio's description on the page lacks %s:\n%s", want, sdp)
+		}
+	}
+	var pressed string
+	if err := page.Eval(`document.getElementById("music-toggle").getAttribute("aria-pressed")`, &pressed); err != nil || pressed != "true" {
+		t.Errorf("the page's switch after the host's: aria-pressed %q (%v)", pressed, err)
+	}
+	var errs []string
+	if err := page.Eval(`greenroom.errors`, &errs); err != nil || len(errs) > 0 {
+		t.Errorf("the page's errors: %v (%v)", errs, err)
+	}
+
+	// The control API's refusals.
+	for _, c := range []struct {
+		body string
+		want int
+	}{
+		{`{"id":"host","on":true}`, http.StatusNotFound},
+		{`{"id":"nobody","on":true}`, http.StatusNotFound},
+		{`{"id":"` + id + `"}`, http.StatusBadRequest},
+	} {
+		if code, _ := api(t, s, "POST", "/api/musicmode", "", c.body); code != c.want {
+			t.Errorf("musicmode %s: %d, want %d", c.body, code, c.want)
+		}
 	}
 }

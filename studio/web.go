@@ -44,6 +44,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.control(s.apiEvents))
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
 	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
+	mux.HandleFunc("POST /api/musicmode", s.control(s.apiMusicMode))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -192,8 +193,12 @@ func (s *Studio) apiStage(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w,
 
 func (s *Studio) apiMute(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w, r, "mute", s.SetMuted) }
 
-// apiIDOn serves the commands that take {"id": "g1", "on": true}: /api/stage
-// and /api/mute. An unknown id is a 404; a guest put on a full stage, 409.
+func (s *Studio) apiMusicMode(w http.ResponseWriter, r *http.Request) {
+	s.apiIDOn(w, r, "musicmode", s.SetMusicMode)
+}
+
+// apiIDOn serves the commands that take {"id": "g1", "on": true}: /api/stage,
+// /api/mute and /api/musicmode. An unknown id is a 404; a guest put on a full stage, 409.
 func (s *Studio) apiIDOn(w http.ResponseWriter, r *http.Request, what string, do func(id string, on bool) error) {
 	var req struct {
 		ID string `json:"id"`

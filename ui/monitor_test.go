@@ -54,24 +54,33 @@ func (f *fakeShow) setLevels(l map[string]float32) {
 // SetMuted records the call and, as the studio does, changes the state
 // (without an event: the window reads the state after muting).
 func (f *fakeShow) SetMuted(id string, on bool) error {
+	return f.setFor(&f.mutes, &f.muteErr, id, func(p *studio.Participant) { p.Muted = on }, on)
+}
+
+// setFor records a per-person call ("id on") in calls and, unless *err,
+// applies it to id's state.
+func (f *fakeShow) setFor(calls *[]string, err *error, id string, apply func(*studio.Participant), on bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.mutes = append(f.mutes, fmt.Sprintf("%s %v", id, on))
-	if f.muteErr != nil {
-		return f.muteErr
+	*calls = append(*calls, fmt.Sprintf("%s %v", id, on))
+	if *err != nil {
+		return *err
 	}
 	for i, p := range f.state.Participants {
 		if p.ID == id {
-			f.state.Participants[i].Muted = on
+			apply(&f.state.Participants[i])
 		}
 	}
 	return nil
 }
 
-func (f *fakeShow) muteCalls() []string {
+func (f *fakeShow) muteCalls() []string { return f.copyCalls(&f.mutes) }
+
+// copyCalls is a copy of a record of calls.
+func (f *fakeShow) copyCalls(c *[]string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]string(nil), f.mutes...)
+	return append([]string(nil), *c...)
 }
 
 func (f *fakeShow) ShareScreen(on bool) error {
@@ -100,25 +109,10 @@ func (f *fakeShow) shareCalls() []bool {
 // SetMusicMode records the call and, as the studio does, changes the
 // state.
 func (f *fakeShow) SetMusicMode(id string, on bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.musics = append(f.musics, fmt.Sprintf("%s %v", id, on))
-	if f.musicErr != nil {
-		return f.musicErr
-	}
-	for i, p := range f.state.Participants {
-		if p.ID == id {
-			f.state.Participants[i].MusicMode = on
-		}
-	}
-	return nil
+	return f.setFor(&f.musics, &f.musicErr, id, func(p *studio.Participant) { p.MusicMode = on }, on)
 }
 
-func (f *fakeShow) musicCalls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.musics...)
-}
+func (f *fakeShow) musicCalls() []string { return f.copyCalls(&f.musics) }
 
 var (
 	_ Monitor      = (*fakeShow)(nil)

@@ -78,7 +78,8 @@ func TestChromiumGuestMusicMode(t *testing.T) {
 	checkLeaks(t)
 	opus := &opusMeter{}
 	s := newStudio(t, func(c *studio.Config) { c.Sink = opus })
-	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
+	link := s.GuestURL() + "?name=Ann&join=1"
+	page := chromiumPages(t, link)[0]
 	var id string
 	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
 	eventually(t, "Ann's media", func() bool { return find(s, id).Connected })
@@ -180,6 +181,27 @@ func TestChromiumGuestMusicMode(t *testing.T) {
 	if err := page.Eval(`greenroom.errors`, &errs); err != nil || len(errs) > 0 {
 		t.Errorf("the page's errors: %v (%v)", errs, err)
 	}
+
+	// A reloaded tab takes its place back in music mode.
+	if err := page.Eval(`window.oldPage = true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Call("Page.navigate", map[string]any{"url": link}, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reloaded page back, in music mode", func() bool {
+		var back struct {
+			ID    string
+			Fresh bool
+			Music bool
+		}
+		err := page.Eval(`({id: greenroom.id, fresh: !window.oldPage, music: greenroom.music})`, &back)
+		return err == nil && back.Fresh && back.ID == id && back.Music && find(s, id).Connected
+	})
+	if !find(s, id).MusicMode {
+		t.Error("the studio took Ann out of music mode when her tab reloaded")
+	}
+	sendsMusic("after a reload")
 
 	// The control API's refusals.
 	for _, c := range []struct {

@@ -218,10 +218,28 @@ func TestChromiumGuestMusicMode(t *testing.T) {
 	}
 }
 
+// heardJS measures the sound of participant ID as the page receives it,
+// each channel's RMS over a second (a mono stream up-mixed to both).
+const heardJS = `(async () => {
+  const tile = greenroom.tiles.get("ID"); const tr = tile && tile.stream.getAudioTracks()[0];
+  if (!tr) return {left: 0, right: 0};
+  const ctx = new AudioContext(); await ctx.resume();
+  const src = ctx.createMediaStreamSource(new MediaStream([tr]));
+  const up = ctx.createGain(); up.channelCount = 2; up.channelCountMode = "explicit"; up.channelInterpretation = "speakers";
+  const split = ctx.createChannelSplitter(2); src.connect(up); up.connect(split);
+  const an = [ctx.createAnalyser(), ctx.createAnalyser()]; split.connect(an[0], 0); split.connect(an[1], 1);
+  const sum = [0, 0]; let n = 0; const buf = new Float32Array(an[0].fftSize);
+  for (let i = 0; i < 20; i++) { await new Promise((r) => setTimeout(r, 50));
+    an.forEach((a, c) => { a.getFloatTimeDomainData(buf); for (const v of buf) sum[c] += v * v; }); n += buf.length; }
+  ctx.close();
+  return {left: Math.sqrt(sum[0] / n), right: Math.sqrt(sum[1] / n)};
+})()`
+
 // TestChromiumGuestMusicInStereo: a Chromium guest in music mode whose
 // mic is stereo (a file: a 440 Hz tone on the left, silence on the
-// right) is stereo in the program's recording and in their own file:
-// the decoder, the mix and the ISO file keep the two channels apart.
+// right) is stereo in the program's recording and in their own file
+// (the decoder, the mix and the ISO file keep the two channels apart),
+// and to another Chromium guest, whose page measures what it receives.
 // (As a voice, the same file came out mono, both channels at −46.5 dB
 // against music mode's −21.1 on the left: noise suppression took the
 // steady tone for noise.)
@@ -251,6 +269,16 @@ func TestChromiumGuestMusicInStereo(t *testing.T) {
 		t.Errorf("the mic in music mode has %d channels, want 2 (channelCount asked for)", channels)
 	}
 	time.Sleep(time.Second) // the renegotiation
+	bob := chromiumPages(t, s.GuestURL()+"?name=Bob&join=1")[0]
+	var lr struct{ Left, Right float64 }
+	eventually(t, "Bob to hear Ann", func() bool {
+		err := bob.Eval(strings.ReplaceAll(heardJS, "ID", id), &lr)
+		return err == nil && lr.Left > 0.01
+	})
+	t.Logf("Bob hears Ann: left %.3f, right %.3f RMS", lr.Left, lr.Right)
+	if lr.Right > lr.Left/10 {
+		t.Errorf("Bob hears Ann at %.3f left, %.3f right RMS: want the right 20 dB or more under the left", lr.Left, lr.Right)
+	}
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
 	}

@@ -757,7 +757,7 @@
     case "offer":
       await state.pc.setRemoteDescription({ type: "offer", sdp: hintRemote(m.sdp) });
       await flushCandidates();
-      await state.pc.setLocalDescription(await state.pc.createAnswer());
+      await state.pc.setLocalDescription(stereoIn(await state.pc.createAnswer()));
       send({ type: "answer", sdp: state.pc.localDescription.sdp });
       tuneAudio();
       break;
@@ -846,7 +846,7 @@
         setPlaceStatus();
       }
     };
-    await pc.setLocalDescription(await pc.createOffer());
+    await pc.setLocalDescription(stereoIn(await pc.createOffer()));
     const sources = {};
     for (const tr of pc.getTransceivers()) {
       if (tr.mid === null) continue;
@@ -862,6 +862,14 @@
   function hintRemote(sdp) {
     sdp = fmtp(sdp, "VP8/90000", (p) => p.includes("x-google-start-bitrate") ? p : (p ? p + ";" : "") + VP8_HINTS);
     return fmtp(sdp, "opus/48000", opusParams);
+  }
+
+  // stereoIn lets the browser decode the others' stereo (a guest in
+  // music mode): stereo=1 on Opus in our own description is what we
+  // receive (RFC 7587 §7); without it Chromium decodes to mono.
+  function stereoIn(desc) {
+    const sdp = fmtp(desc.sdp, "opus/48000", (p) => /(^|;)\s*stereo=/.test(p) ? p : (p ? p + ";" : "") + "stereo=1");
+    return { type: desc.type, sdp };
   }
 
   function opusParams(p) {

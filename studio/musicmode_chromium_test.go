@@ -162,6 +162,7 @@ func TestChromiumGuestMusicMode(t *testing.T) {
 	if n := note(); !strings.HasPrefix(n, "The host turned on music mode for you") {
 		t.Errorf("the page's note after the host's switch: %q", n)
 	}
+	screenshot(t, page, "guest-music-mode.png")
 	// The studio's description as the page applied it: music mode's Opus
 	// parameters, and the VP8 hints set beside them.
 	var sdp string

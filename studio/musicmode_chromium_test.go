@@ -25,6 +25,11 @@ const processingJS = `(() => { const t = window.greenroom.stream.getAudioTracks(
   const s = t.getSettings();
   return [s.echoCancellation ? "echo" : "-", s.noiseSuppression ? "noise" : "-", s.autoGainControl ? "gain" : "-"].join(" "); })()`
 
+// targetJS is the bit rate the page's Opus encoder aims at (getStats):
+// the studio receives less of a sound with pauses (Opus is VBR).
+const targetJS = `(async () => { let b = 0; (await greenroom.pc.getStats()).forEach((r) => {
+  if (r.type === "outbound-rtp" && r.kind === "audio") b = r.targetBitrate || 0; }); return b; })()`
+
 // opusMeter is a Sink that measures the Opus a participant sends, as the
 // studio receives it: its bit rate (RTP payload) and how many packets are
 // coded in stereo (the TOC byte's s bit, RFC 6716 §3.1) since reset.
@@ -115,11 +120,19 @@ func TestChromiumGuestMusicMode(t *testing.T) {
 		t.Errorf("%s: %.1f kb/s, %.0f %% of packets stereo; want %s", what, kbps, stereo*100, want)
 	}
 	opusBecomes(false, "a voice by default")
-	// sendsMusic waits for the page's processing off and music's Opus.
+	// sendsMusic waits for the page's processing off and music's Opus,
+	// its encoder set to 128 kb/s.
 	sendsMusic := func(by string) {
 		t.Helper()
 		eventually(t, "the mic's processing off ("+by+")", func() bool { return processing() == "- - -" })
 		opusBecomes(true, "music mode ("+by+")")
+		var target float64
+		if err := page.Eval(targetJS, &target); err != nil {
+			t.Fatal(err)
+		}
+		if target != 128000 {
+			t.Errorf("music mode (%s): the page's Opus encoder targets %v b/s (getStats), want 128000", by, target)
+		}
 	}
 	note := func() string {
 		var n struct {

@@ -34,19 +34,18 @@ const targetJS = `(async () => { let b = 0; (await greenroom.pc.getStats()).forE
 // studio receives it: its bit rate (RTP payload) and how many packets are
 // coded in stereo (the TOC byte's s bit, RFC 6716 §3.1) since reset.
 type opusMeter struct {
-	id string
-
 	mu                    sync.Mutex
+	id                    string // whose
 	since                 time.Time
 	bytes, stereo, others int
 }
 
 func (o *opusMeter) WriteRTP(t studio.TrackInfo, pkt *rtp.Packet) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if t.ParticipantID != o.id || t.Kind != "audio" || len(pkt.Payload) == 0 {
 		return
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.bytes += len(pkt.Payload)
 	if pkt.Payload[0]&0x04 != 0 {
 		o.stereo++

@@ -549,9 +549,12 @@ func (g *guest) handle(m signal.Message) error {
 		}
 	case signal.TypeMusic:
 		// The page switched by itself: it knows, so the studio tells it
-		// nothing back (sendMusic), and offers the renegotiation.
+		// nothing back (sendMusic), and offers the renegotiation (none
+		// yet before its first offer, whose answer it sets itself).
+		if m.Music != g.music {
+			g.reoffer = g.pc != nil
+		}
 		g.music = m.Music
-		g.reoffer = g.pc != nil
 		changed, err := g.st.show.setMusicMode(g.id, m.Music)
 		if err != nil {
 			return nil // gone from the show meanwhile

@@ -329,6 +329,7 @@ var (
 	_ ui.Monitor      = (*show)(nil)
 	_ ui.ScreenSharer = (*show)(nil)
 	_ ui.Preflighter  = (*show)(nil)
+	_ ui.MusicModer   = (*show)(nil)
 )
 
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in

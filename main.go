@@ -11,8 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +39,8 @@ const usage = `usage:
       --check                    only try each --to (connect and publish, no media, at once, a few
                                  seconds) and say what is wrong with any; exit 1 if one fails
       --record FILE              also record to FILE (.mp4 fragmented, .mkv, .flv)
+      --to-vertical URL          send the vertical (9:16) program there, beside the landscape one (repeatable)
+      --record-vertical FILE     record the vertical program to FILE
       --for DURATION             stop after DURATION (e.g. 30s, 1h); default: until Ctrl-C
       --size WxH                 program size, 1280x720 (default) or 1920x1080
       --fps N                    frames per second (default 30)
@@ -97,14 +101,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type liveFlags struct {
-	to        []string
-	record    string
-	duration  time.Duration
-	w, h, fps int
-	kbps      int
-	preset    string
-	verbose   bool
-	check     bool
+	to     []string
+	record string
+	// The vertical program's (9:16) destinations and recording.
+	toVertical     []string
+	recordVertical string
+	duration       time.Duration
+	w, h, fps      int
+	kbps           int
+	preset         string
+	verbose        bool
+	check          bool
 }
 
 func parseLiveFlags(args []string) (liveFlags, error) {
@@ -116,6 +123,11 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 		return nil
 	})
 	fs.StringVar(&f.record, "record", "", "")
+	fs.Func("to-vertical", "", func(s string) error {
+		f.toVertical = append(f.toVertical, s)
+		return nil
+	})
+	fs.StringVar(&f.recordVertical, "record-vertical", "", "")
 	fs.DurationVar(&f.duration, "for", 0, "")
 	fs.Func("size", "", func(s string) (err error) {
 		f.w, f.h, err = parseSize(s)
@@ -139,10 +151,10 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	if f.fps < 1 || f.fps > 60 {
 		return f, fmt.Errorf("--fps %d: want 1 to 60", f.fps)
 	}
-	if len(f.to) == 0 && f.record == "" {
-		return f, errors.New("nothing to do: give --to URL and/or --record FILE")
+	if len(f.to) == 0 && f.record == "" && len(f.toVertical) == 0 && f.recordVertical == "" {
+		return f, errors.New("nothing to do: give --to URL and/or --record FILE (or --to-vertical, --record-vertical)")
 	}
-	if f.check && len(f.to) == 0 {
+	if f.check && len(f.to)+len(f.toVertical) == 0 {
 		return f, errors.New("--check: nothing to check: give --to URL")
 	}
 	return f, nil
@@ -157,16 +169,20 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, f.verbose)
 
 	var targets []rtmpout.Target
-	for _, u := range f.to {
+	for i, u := range append(slices.Clone(f.to), f.toVertical...) {
 		t, err := rtmpout.ParseURL(u)
 		if err != nil {
-			fmt.Fprintf(stderr, "greenroom live: --to: %v\n", err)
+			flag := "--to"
+			if i >= len(f.to) {
+				flag = "--to-vertical"
+			}
+			fmt.Fprintf(stderr, "greenroom live: %s: %v\n", flag, err)
 			return 2
 		}
 		targets = append(targets, t)
 	}
 	if f.check {
-		return checkLive(ctx, targets, f.to, stdout, stderr)
+		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), stdout, stderr)
 	}
 
 	p, err := encode.New(encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log})
@@ -193,7 +209,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		p.AddOutput(rec)
 		fmt.Fprintf(stdout, "recording to %s\n", f.record)
 	}
-	for i, t := range targets {
+	for i, t := range targets[:len(f.to)] {
 		o, err := rtmpout.New(rtmpout.Config{Name: t.Redacted(), URL: f.to[i], Info: p.Info(), Logger: log})
 		if err != nil {
 			p.Close()
@@ -203,7 +219,49 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		p.AddOutput(o)
 		fmt.Fprintf(stdout, "connecting to %s\n", t.Redacted())
 	}
+	if err := addVertical(p, f, targets[len(f.to):], stdout, log); err != nil {
+		p.Close()
+		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+		return 1
+	}
 	return watch(ctx, p, f.duration, stdout, stderr)
+}
+
+// addVertical opens the vertical program if live was asked for one, with
+// its recording and destinations (targets, f.toVertical's).
+func addVertical(p *encode.Pipeline, f liveFlags, targets []rtmpout.Target, stdout io.Writer, log *slog.Logger) error {
+	if len(targets) == 0 && f.recordVertical == "" {
+		return nil
+	}
+	info, err := p.Vertical()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "vertical program: %dx%d@%d H.264 %d kb/s, the same sound\n",
+		info.Video.Width, info.Video.Height, p.Config().FPS, p.Config().VideoBitRate/1000)
+	if f.recordVertical != "" {
+		rec, err := record.New(record.Config{Path: f.recordVertical, Info: info, Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := p.AddVerticalOutput(rec); err != nil {
+			rec.Close()
+			return err
+		}
+		fmt.Fprintf(stdout, "recording the vertical program to %s\n", f.recordVertical)
+	}
+	for i, t := range targets {
+		o, err := rtmpout.New(rtmpout.Config{Name: t.Redacted() + " (vertical)", URL: f.toVertical[i], Info: info, Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := p.AddVerticalOutput(o); err != nil {
+			o.Close()
+			return err
+		}
+		fmt.Fprintf(stdout, "connecting to %s (vertical)\n", t.Redacted())
+	}
+	return nil
 }
 
 // checkLive is live --check: every destination dialled and the publish

@@ -292,3 +292,53 @@ func TestLiveThroughARelay(t *testing.T) {
 		}
 	}
 }
+
+// The vertical program (issue #13 item 4) at once with the landscape one:
+// live --to and --to-vertical give nginx one 1280x720 and one 720x1280
+// stream, both H.264 + AAC, and --record-vertical a file of the portrait
+// program; in each, every flash of the test pattern comes with its beep
+// within a frame (the same sound, the same program clock).
+func TestLiveVertical(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	file := filepath.Join(t.TempDir(), "tall.mp4")
+	r := greenroom(t, 30*time.Second, "live", "--to", n.URL("wide"), "--to-vertical", n.URL("tall"), "--record-vertical", file, "--for", "6s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("%s", r.stdout)
+	if !strings.Contains(r.stdout, "vertical program: 720x1280@30") {
+		t.Errorf("stdout does not describe the vertical program:\n%s", r.stdout)
+	}
+	n.WaitUnpublished(t, "wide", 10*time.Second)
+	n.WaitUnpublished(t, "tall", 10*time.Second)
+	for _, c := range []struct {
+		path string
+		w, h int
+	}{{n.Recording("wide"), 1280, 720}, {n.Recording("tall"), 720, 1280}, {file, 720, 1280}} {
+		p := mediatest.ProbeFile(t, c.path)
+		if v, a := p.Video, p.Audio; v == nil || a == nil || v.Codec != "h264" || v.Width != c.w || v.Height != c.h || a.Codec != "aac" {
+			t.Errorf("%s: %+v + %+v, want h264 %dx%d + aac", filepath.Base(c.path), v, a, c.w, c.h)
+			continue
+		}
+		if math.Abs(p.Duration-6) > 0.8 {
+			t.Errorf("%s: %.2f s of a 6 s show", filepath.Base(c.path), p.Duration)
+		}
+		flashes := mediatest.FlashTimes(t, c.path, 200)
+		onsets := mediatest.ToneOnsets(t, c.path, 500*time.Millisecond)
+		t.Logf("%s: %.2f s, flashes %v, beeps %v", filepath.Base(c.path), p.Duration, flashes, onsets)
+		if len(flashes) < 4 || len(onsets) < 4 {
+			t.Errorf("%s: flashes at %v, beeps at %v: want one each per second", filepath.Base(c.path), flashes, onsets)
+		}
+		for _, f := range flashes {
+			nearest := math.Inf(1)
+			for _, o := range onsets {
+				if math.Abs(o-f) < math.Abs(nearest) {
+					nearest = o - f
+				}
+			}
+			if math.Abs(nearest) > 1.0/30 {
+				t.Errorf("%s: flash at %.3f s, nearest beep %+.0f ms off", filepath.Base(c.path), f, nearest*1000)
+			}
+		}
+	}
+}

@@ -144,6 +144,11 @@ type Pipeline struct {
 	toEncode chan toEncode      // video stage → encoder stage, capacity 1
 	free     chan *astiav.Frame // frames back from the encoder stage
 
+	// vert is the vertical program, once Vertical opened it; vertOutputs
+	// (under mu) take it.
+	vert        atomic.Pointer[vertical]
+	vertOutputs []stream.Output
+
 	// monitor is who listens to the mix live (SetMonitor), or nil.
 	monitor atomic.Pointer[func(stereo []float32)]
 
@@ -202,15 +207,20 @@ const inFlight = 3
 // newVideo opens the H.264 encoder for cfg's format with this preset, and
 // the frames the video stage renders into.
 func newVideo(cfg Config, preset string) (*codec.VideoEncoder, chan *astiav.Frame, error) {
-	venc, err := codec.NewVideoEncoder(codec.VideoConfig{
+	return newVideoWith(codec.VideoConfig{
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, BitRate: cfg.VideoBitRate, Preset: preset,
 	})
+}
+
+// newVideoWith opens an H.264 encoder for vc and the frames to render into.
+func newVideoWith(vc codec.VideoConfig) (*codec.VideoEncoder, chan *astiav.Frame, error) {
+	venc, err := codec.NewVideoEncoder(vc)
 	if err != nil {
 		return nil, nil, err
 	}
 	free := make(chan *astiav.Frame, inFlight)
 	for range inFlight {
-		f, err := codec.NewVideoFrame(cfg.Width, cfg.Height)
+		f, err := codec.NewVideoFrame(vc.Width, vc.Height)
 		if err != nil {
 			freeVideo(venc, free)
 			return nil, nil, err
@@ -278,14 +288,18 @@ func (p *Pipeline) Reconfigure(f Format) error {
 	if p.ctx.Err() != nil {
 		return errors.New("encode: reconfigure: the program has ended")
 	}
-	if p.hasOutputs() {
+	p.mu.Lock()
+	vertical := len(p.vertOutputs) > 0
+	p.mu.Unlock()
+	if p.hasOutputs() || vertical {
 		return ErrHasOutputs // AddOutput waits for fmtMu: none comes now
 	}
 	if cfg.Format() == old.Format() {
 		return nil
 	}
 	p.stopVideo()
-	p.stages.Wait() // every frame is back in p.free
+	p.stages.Wait()   // every frame is back in p.free
+	p.closeVertical() // Vertical opens it again at the new size
 	preset := cfg.Preset
 	if cfg.Width*cfg.Height*cfg.FPS >= old.Width*old.Height*old.FPS {
 		preset = p.videoEncoder().Preset()
@@ -558,7 +572,7 @@ func (p *Pipeline) RemoveOutput(o stream.Output) error {
 	p.mu.Lock()
 	n := len(p.outputs)
 	p.outputs = slices.DeleteFunc(p.outputs, func(x stream.Output) bool { return x == o })
-	found := len(p.outputs) != n
+	found := len(p.outputs) != n || p.removeVerticalOutput(o)
 	p.mu.Unlock()
 	if !found {
 		return fmt.Errorf("encode: output %s is not part of the program", o.Name())
@@ -566,10 +580,10 @@ func (p *Pipeline) RemoveOutput(o stream.Output) error {
 	return o.Close()
 }
 
-// Outputs returns every output's stats.
+// Outputs returns every output's stats, the vertical program's last.
 func (p *Pipeline) Outputs() []stream.Stats {
 	p.mu.Lock()
-	outs := slices.Clone(p.outputs)
+	outs := slices.Concat(p.outputs, p.vertOutputs)
 	p.mu.Unlock()
 	stats := make([]stream.Stats, len(outs))
 	for i, o := range outs {
@@ -606,6 +620,19 @@ func (p *Pipeline) publish(pkt *stream.Packet) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, o := range p.outputs {
+		o.Write(pkt)
+	}
+}
+
+// publishSound sends an audio packet to every output, landscape and
+// vertical: both programs share the sound.
+func (p *Pipeline) publishSound(pkt *stream.Packet) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range p.outputs {
+		o.Write(pkt)
+	}
+	for _, o := range p.vertOutputs {
 		o.Write(pkt)
 	}
 }
@@ -681,6 +708,13 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			sceneGen = g
 			p.comp.SetScene(p.Scene()) // valid: SetScene checked it
 		}
+		var newest time.Time
+		for _, sl := range slots {
+			if u := sl.Updated(); u.After(newest) {
+				newest = u
+			}
+		}
+		p.renderVertical(n, slots, sceneGen, newest)
 		var f *astiav.Frame
 		select {
 		case f = <-p.free:
@@ -708,12 +742,6 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			pv.offer(n, canvas)
 		}
 		f.SetPts(n)
-		var newest time.Time
-		for _, sl := range slots {
-			if u := sl.Updated(); u.After(newest) {
-				newest = u
-			}
-		}
 		out <- toEncode{f, newest} // never blocks: at most len(free) frames exist
 	}
 }
@@ -861,11 +889,11 @@ func (p *Pipeline) runAudio() {
 			continue
 		}
 		frame.SetPts(k * size)
-		if err := p.aenc.Encode(frame, p.publish); err != nil {
+		if err := p.aenc.Encode(frame, p.publishSound); err != nil {
 			p.log.Error("audio encode", "err", err)
 		}
 	}
-	if err := p.aenc.Encode(nil, p.publish); err != nil {
+	if err := p.aenc.Encode(nil, p.publishSound); err != nil {
 		p.log.Warn("audio flush", "err", err)
 	}
 }
@@ -881,9 +909,10 @@ func (p *Pipeline) Close() error {
 		p.wg.Wait()
 		p.stages.Wait()
 		p.encoders.Wait()
+		p.closeVertical() // its last packets out before its outputs close
 		p.mu.Lock()
-		outs := p.outputs
-		p.outputs = nil
+		outs := slices.Concat(p.outputs, p.vertOutputs)
+		p.outputs, p.vertOutputs = nil, nil
 		inputs := slices.Clone(p.inputs) // Input.Close edits p.inputs in place
 		p.mu.Unlock()
 		errs := make([]error, len(outs))

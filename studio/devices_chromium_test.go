@@ -26,7 +26,7 @@ import (
 // unmute.
 func TestChromiumGuestTurnsCameraAndMicOff(t *testing.T) {
 	s, prog, pipe, page, id := chromiumGuestInProgram(t, encode.Config{Width: 640, Height: 360, FPS: 15},
-		studio.ProgramConfig{}, "Ann Lee", fakeAVFlags(t), nil)
+		studio.ProgramConfig{}, "Ann Lee", fakeAVFlags(t))
 	var mu sync.Mutex
 	var frame *image.RGBA
 	pipe.SetPreview(320, 180, 10, func(img *image.RGBA) {

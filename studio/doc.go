@@ -24,7 +24,7 @@
 // over UDP) and serves until Close. Close throws every guest out, waits for
 // every goroutine, and is safe to call twice.
 //
-// Commands: Stage(id, on), SetMuted(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
+// Commands: Stage(id, on), SetMuted(id, on), SetMusicMode(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
 // old link stops working for newcomers; connected guests stay and may still
 // come back through it after a blip), SetICEServers(servers) (the STUN/TURN
 // servers for guests who join from then on). For the media side:
@@ -43,6 +43,8 @@
 //	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
 //	POST /api/mute   {"id": "g1", "on": true} → State (404 unknown id); the host mutes or unmutes
 //	                 a participant: out of the program's mix, not forwarded to the guests
+//	POST /api/musicmode {"id": "g1", "on": true} → State (404 unknown id, or the host); the
+//	                 guest's page sends their sound as music: no voice processing, stereo Opus at 128 kb/s
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:

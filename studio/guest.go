@@ -287,11 +287,16 @@ type guest struct {
 	roster         []signal.Member
 	recTake        string // the local recording take the page was told of (upload.go)
 	muted          bool   // what the guest was last told of the host muting them
-	loss           lossMeter
-	hold           levelHold                 // the level shown (health.go)
-	forced         *Health                   // a test's level instead of the measured one (export_test.go)
-	early          []webrtc.ICECandidateInit // trickled before the offer
-	candidates     int                       // trickled in this ICE session (maxCandidates)
+	// music is whether the guest's sound is music as the page last said
+	// or was told (Participant.MusicMode); reoffer, that the page needs
+	// an offer for its Opus parameters to follow it.
+	music      bool
+	reoffer    bool
+	loss       lossMeter
+	hold       levelHold                 // the level shown (health.go)
+	forced     *Health                   // a test's level instead of the measured one (export_test.go)
+	early      []webrtc.ICECandidateInit // trickled before the offer
+	candidates int                       // trickled in this ICE session (maxCandidates)
 	// ice is where the connection sends, filed in the SFU under ufrag,
 	// our ICE ufrag, for following the guest when its address changes
 	// (move.go).
@@ -545,6 +550,23 @@ func (g *guest) handle(m signal.Message) error {
 			g.log.Info("devices", "mic", *m.Mic, "camera", *m.Camera)
 			g.st.changed()
 		}
+	case signal.TypeMusic:
+		// The page switched by itself: it knows, so the studio tells it
+		// nothing back (sendMusic), and offers the renegotiation (none
+		// yet before its first offer, whose answer it sets itself).
+		if m.Music != g.music {
+			g.reoffer = g.pc != nil
+		}
+		g.music = m.Music
+		changed, err := g.st.show.setMusicMode(g.id, m.Music)
+		if err != nil {
+			return nil // gone from the show meanwhile
+		}
+		if changed {
+			g.log.Info("music mode", "on", m.Music, "by", "guest")
+			g.st.changed()
+		}
+		g.sync()
 	case signal.TypeCandidate:
 		if g.candidates++; g.candidates > maxCandidates {
 			g.cancel(errCandidates)
@@ -763,6 +785,7 @@ func (g *guest) sync() {
 	st := g.st.show.state()
 	g.sendRoster(st)
 	g.sendMuted(st)
+	g.sendMusic(st)
 	g.sendRecord(st)
 	if g.pc == nil || g.offering || g.pc.SignalingState() != webrtc.SignalingStateStable {
 		return
@@ -813,7 +836,7 @@ func (g *guest) sync() {
 	if changed {
 		g.down.set(slices.Collect(maps.Keys(g.senders)))
 	}
-	if !changed && !g.restart {
+	if !changed && !g.restart && !g.reoffer {
 		return
 	}
 	offer, err := g.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: g.restart})
@@ -828,7 +851,7 @@ func (g *guest) sync() {
 		g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(g.pc))
 		g.candidates = 0 // a new ICE session: the page gathers afresh
 	}
-	g.offering, g.restart = true, false
+	g.offering, g.restart, g.reoffer = true, false, false
 	g.send(signal.Message{Type: signal.TypeOffer, SDP: g.pc.LocalDescription().SDP})
 }
 
@@ -893,6 +916,18 @@ func (g *guest) sendMuted(st State) {
 		if p.ID == g.id && p.Muted != g.muted {
 			g.muted = p.Muted
 			g.send(signal.Message{Type: signal.TypeMuted, Muted: p.Muted})
+		}
+	}
+}
+
+// sendMusic tells the guest when the host switches their music mode, and
+// asks for the offer that carries it into their Opus parameters.
+func (g *guest) sendMusic(st State) {
+	for _, p := range st.Participants {
+		if p.ID == g.id && p.MusicMode != g.music {
+			g.music = p.MusicMode
+			g.reoffer = g.pc != nil
+			g.send(signal.Message{Type: signal.TypeMusic, Music: p.MusicMode})
 		}
 	}
 }

@@ -83,7 +83,7 @@ func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studio
 	t.Helper()
 	flags := fakeAVFlags(t)
 	sent = newSentSync(t)
-	s, prog, _, page, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
+	s, prog, _, page, id := chromiumGuestTapped(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
 		studio.ProgramConfig{RecordFile: rec}, "Ann", flags, sent)
 	if err := prog.SetLayout("solo"); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,15 @@ func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studio
 // microphone beeps; nil for Chromium's own fake devices); it puts the
 // guest on stage and returns when they are in the program, with their ID.
 // It skips the test without a browser; everything closes at its end.
-func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.ProgramConfig, name string, flags []string, tap *sentSync) (
+func chromiumGuestInProgram(t *testing.T, cfg encode.Config, pcfg studio.ProgramConfig, name string, flags []string) (
+	s *studio.Studio, prog *studio.Program, pipe *encode.Pipeline, page *studiotest.Page, id string) {
+	t.Helper()
+	return chromiumGuestTapped(t, cfg, pcfg, name, flags, nil)
+}
+
+// chromiumGuestTapped is chromiumGuestInProgram with tap, if not nil,
+// given every packet the program is (teeSink).
+func chromiumGuestTapped(t *testing.T, cfg encode.Config, pcfg studio.ProgramConfig, name string, flags []string, tap *sentSync) (
 	s *studio.Studio, prog *studio.Program, pipe *encode.Pipeline, page *studiotest.Page, id string) {
 	t.Helper()
 	needChromium(t)

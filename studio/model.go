@@ -106,8 +106,14 @@ type Participant struct {
 	// MicOff and CameraOff are true while the guest has turned their own
 	// mic or camera off on their page: their mic sends silence, and the
 	// program shows their initials instead of their (black) picture.
-	MicOff    bool      `json:"micOff"`
-	CameraOff bool      `json:"cameraOff"`
+	MicOff    bool `json:"micOff"`
+	CameraOff bool `json:"cameraOff"`
+	// MusicMode is true while a guest's page sends their sound for an
+	// instrument rather than a voice: the browser's echo cancellation,
+	// noise suppression and auto gain off, Opus at 128 kb/s in stereo
+	// (issue #12). The guest switches it on their page, or the host for
+	// them (Studio.SetMusicMode).
+	MusicMode bool      `json:"musicMode"`
 	Joined    time.Time `json:"joined"`
 	// LeavingAt is when a guest who is gone (their page's connection
 	// broke: a tab closed or killed, a laptop shut, a network gone) leaves
@@ -186,6 +192,7 @@ const (
 	EventDevices EventKind = "devices"  // a guest turned their mic or camera off or on
 	EventMedia   EventKind = "media"    // a guest's Media, MediaProblem or Path changed
 	EventHealth  EventKind = "health"   // a guest's Health changed: its level or reason, or its numbers (at most every healthNews)
+	EventMusic   EventKind = "music"    // a guest's MusicMode changed (their page, or the host)
 )
 
 // Event is one change of the show. Seq increases by one per event of the
@@ -541,6 +548,24 @@ func (sh *show) setDevices(id string, micOff, cameraOff bool) (changed bool) {
 	e.p.MicOff, e.p.CameraOff = micOff, cameraOff
 	sh.emitLocked(Event{Kind: EventDevices, Participant: e.p})
 	return true
+}
+
+// setMusicMode records whether a guest's page sends music (Participant.MusicMode);
+// an event goes out only when that changes, and changed says whether it
+// did. The host has no page: ErrNoParticipant.
+func (sh *show) setMusicMode(id string, on bool) (changed bool, err error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[id]
+	if !ok || e.p.Role == RoleHost {
+		return false, fmt.Errorf("music mode for %q: %w", id, ErrNoParticipant)
+	}
+	if e.p.MusicMode == on {
+		return false, nil
+	}
+	e.p.MusicMode = on
+	sh.emitLocked(Event{Kind: EventMusic, Participant: e.p})
+	return true, nil
 }
 
 // remove takes a participant out of the show and returns its connection, if

@@ -23,7 +23,7 @@ import (
 func TestChromiumGuestSendsSimulcast(t *testing.T) {
 	checkLeaks(t)
 	// Chromium's own fake camera: 1280x720 as the page asks.
-	s, _, pipe, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30}, studio.ProgramConfig{}, "Ann", nil, nil)
+	s, _, pipe, _, id := chromiumGuestInProgram(t, encode.Config{Width: 1280, Height: 720, FPS: 30}, studio.ProgramConfig{}, "Ann", nil)
 	// The browser starts the layers as its bandwidth estimate grows: the
 	// top one (about 1.7 Mb/s) last.
 	start := time.Now()

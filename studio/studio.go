@@ -600,6 +600,25 @@ func (s *Studio) SetSolo(id string, on bool) error {
 	return nil
 }
 
+// SetMusicMode switches guest id's page into music mode (on) or back to
+// a voice: their page turns the browser's echo cancellation, noise
+// suppression and auto gain off (on) and sends Opus at 128 kb/s in
+// stereo (or as before), and says the host switched it (issue #12). The
+// studio offers the guest a renegotiation for the codec's new
+// parameters. ErrNoParticipant for an unknown id, and for the host, who
+// has no page.
+func (s *Studio) SetMusicMode(id string, on bool) error {
+	changed, err := s.show.setMusicMode(id, on)
+	if err != nil {
+		return err
+	}
+	if changed {
+		s.log.Info("music mode", "participant", id, "on", on)
+		s.changed()
+	}
+	return nil
+}
+
 // Kick removes a guest from the show and closes their connection.
 func (s *Studio) Kick(id string) error {
 	conn, err := s.show.remove(id, true)

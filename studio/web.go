@@ -45,6 +45,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
 	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
 	mux.HandleFunc("POST /api/solo", s.control(s.apiSolo))
+	mux.HandleFunc("POST /api/musicmode", s.control(s.apiMusicMode))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -195,8 +196,12 @@ func (s *Studio) apiMute(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w, 
 
 func (s *Studio) apiSolo(w http.ResponseWriter, r *http.Request) { s.apiIDOn(w, r, "solo", s.SetSolo) }
 
+func (s *Studio) apiMusicMode(w http.ResponseWriter, r *http.Request) {
+	s.apiIDOn(w, r, "musicmode", s.SetMusicMode)
+}
+
 // apiIDOn serves the commands that take {"id": "g1", "on": true}: /api/stage,
-// /api/mute and /api/solo. An unknown id is a 404; a guest put on a full stage, 409.
+// /api/mute, /api/solo and /api/musicmode. An unknown id is a 404; a guest put on a full stage, 409.
 func (s *Studio) apiIDOn(w http.ResponseWriter, r *http.Request, what string, do func(id string, on bool) error) {
 	var req struct {
 		ID string `json:"id"`

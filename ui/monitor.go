@@ -52,6 +52,16 @@ type LocalRecorder interface {
 	SetLocalRecording(on bool)
 }
 
+// MusicModer switches a guest's music mode (studio.Studio.SetMusicMode):
+// their page sends their sound as music — no echo cancellation, noise
+// suppression or auto gain, stereo Opus at 128 kb/s — and says the host
+// switched it. studio.Participant.MusicMode says where it stands, whoever
+// switched it. A Show that has it gets a Music mode button on each guest's
+// card. The window calls it off the UI thread and reads State afterwards.
+type MusicModer interface {
+	SetMusicMode(id string, on bool) error
+}
+
 // ScreenSharer lets the host share their own screen into the show.
 type ScreenSharer interface {
 	ShareScreen(on bool) error // may take a moment: call it off the UI thread

@@ -54,15 +54,21 @@ func (f *fakeShow) setLevels(l map[string]float32) {
 // SetMuted records the call and, as the studio does, changes the state
 // (without an event: the window reads the state after muting).
 func (f *fakeShow) SetMuted(id string, on bool) error {
+	return f.setFor(&f.mutes, &f.muteErr, id, func(p *studio.Participant) { p.Muted = on }, on)
+}
+
+// setFor records a per-person call ("id on") in calls and, unless *err,
+// applies it to id's state.
+func (f *fakeShow) setFor(calls *[]string, err *error, id string, apply func(*studio.Participant), on bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.mutes = append(f.mutes, fmt.Sprintf("%s %v", id, on))
-	if f.muteErr != nil {
-		return f.muteErr
+	*calls = append(*calls, fmt.Sprintf("%s %v", id, on))
+	if *err != nil {
+		return *err
 	}
 	for i, p := range f.state.Participants {
 		if p.ID == id {
-			f.state.Participants[i].Muted = on
+			apply(&f.state.Participants[i])
 		}
 	}
 	return nil
@@ -81,10 +87,13 @@ func (f *fakeShow) SetSolo(id string, on bool) error {
 	return nil
 }
 
-func (f *fakeShow) muteCalls() []string {
+func (f *fakeShow) muteCalls() []string { return f.copyCalls(&f.mutes) }
+
+// copyCalls is a copy of a record of calls.
+func (f *fakeShow) copyCalls(c *[]string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]string(nil), f.mutes...)
+	return append([]string(nil), *c...)
 }
 
 func (f *fakeShow) ShareScreen(on bool) error {
@@ -110,9 +119,18 @@ func (f *fakeShow) shareCalls() []bool {
 	return append([]bool(nil), f.shares...)
 }
 
+// SetMusicMode records the call and, as the studio does, changes the
+// state.
+func (f *fakeShow) SetMusicMode(id string, on bool) error {
+	return f.setFor(&f.musics, &f.musicErr, id, func(p *studio.Participant) { p.MusicMode = on }, on)
+}
+
+func (f *fakeShow) musicCalls() []string { return f.copyCalls(&f.musics) }
+
 var (
 	_ Monitor      = (*fakeShow)(nil)
 	_ ScreenSharer = (*fakeShow)(nil)
+	_ MusicModer   = (*fakeShow)(nil)
 )
 
 // bareShow hides every optional interface of the Show inside it.
@@ -316,6 +334,58 @@ func TestSolo(t *testing.T) {
 	}
 	f.change(studio.EventSolo, func(st *studio.State) { st.Participants[1].Solo = true })
 	eventually(t, s, "Ann's card to say Solo", func() bool { return ann.solo.Importance == widget.HighImportance })
+}
+
+// TestMusicMode: a guest's card has a music mode button (the host's has
+// none) that switches it; the card says "Music mode" when the state does,
+// whoever switched it (the guest on their page, the control API); a
+// refusal is explained.
+func TestMusicMode(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	ann := s.cards["g1"]
+	if ann.music == nil || s.cards[studio.HostID].music != nil {
+		t.Fatalf("music mode buttons: Ann's %v, the host's %v", ann.music != nil, s.cards[studio.HostID].music != nil)
+	}
+	if shows(ann.box, "Music mode") || ann.music.Importance == widget.HighImportance {
+		t.Fatal("music mode shown before it is on")
+	}
+	test.Tap(ann.music)
+	s.settle()
+	if got := f.musicCalls(); len(got) != 1 || got[0] != "g1 true" {
+		t.Fatalf("SetMusicMode calls %v", got)
+	}
+	if !shows(ann.box, "Music mode") || ann.music.Importance != widget.HighImportance {
+		t.Error("a card in music mode does not say so")
+	}
+	writePNG(t, "ui-card-music.png", s.w.Canvas().Capture())
+	test.Tap(ann.music)
+	s.settle()
+	if got := f.musicCalls(); len(got) != 2 || got[1] != "g1 false" {
+		t.Fatalf("SetMusicMode calls %v", got)
+	}
+	if shows(ann.box, "Music mode") {
+		t.Error("music mode off, the card still says it")
+	}
+
+	// Switched elsewhere (the guest's page): the event brings it.
+	f.change(studio.EventMusic, func(st *studio.State) { st.Participants[1].MusicMode = true })
+	eventually(t, s, "Ann's card to say Music mode", func() bool { return shows(ann.box, "Music mode") })
+
+	f.mu.Lock()
+	f.musicErr = fmt.Errorf("music mode for %q: %w", "g1", studio.ErrNoParticipant)
+	f.mu.Unlock()
+	test.Tap(ann.music)
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't turn off music mode for Ann Lee") {
+		t.Errorf("banner %q", got)
+	}
+
+	// A show that can't switch it has no button.
+	bare, _ := openShow(t, bareShow{newFake()}, nil)
+	if bare.cards["g1"].music != nil {
+		t.Error("a music mode button without a MusicModer")
+	}
 }
 
 // TestDevicesOff: a guest who turned their mic or camera off has it said

@@ -14,8 +14,9 @@ import (
 // assertion and each adding to the window what it is for: HostDevices (the
 // camera and microphone pickers), Monitor (the backstage cards' pictures,
 // meters and mute buttons), ScreenSharer (Share screen), LocalRecorder
-// (the guests' local recording checkbox) and Preflighter (Go Live tries
-// every destination first).
+// (the guests' local recording checkbox), MusicModer (a guest's music
+// mode, on their card) and Preflighter (Go Live tries every destination
+// first).
 //
 // The first group is *studio.Studio's method set as it is today. The second
 // group is what the window needs that the studio does not offer yet; the

@@ -39,7 +39,8 @@ type card struct {
 	avatar fyne.CanvasObject // the initials, while there is no thumbnail
 	muted  *fyne.Container   // the "Muted" badge on the picture
 	// devices says what the guest turned off themselves: "Mic off",
-	// "Camera off" or both, a badge beside Muted.
+	// "Camera off" or both, and "Music mode" while their sound is music,
+	// a badge beside Muted.
 	devices     *fyne.Container
 	devicesText *canvas.Text
 	// media says on the picture that their media doesn't flow: joined
@@ -53,6 +54,7 @@ type card struct {
 	kick      *widget.Button
 	mute      *widget.Button // nil without a Monitor
 	solo      *widget.Button // a guest's, with a Monitor; nil otherwise
+	music     *widget.Button // a guest's music mode; nil for the host, or without a MusicModer
 	// On stage only: spotlight shows them large, fit letterboxes their
 	// picture. setting is true while update sets fit, not the host.
 	onStage *fyne.Container
@@ -271,8 +273,14 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	c.media = container.NewStack(mediaBg, container.NewVBox(layout.NewSpacer(), c.mediaText, layout.NewSpacer()))
 	c.media.Hide()
 	c.health = newHealthView()
+	badges := container.NewHBox(c.devices, layout.NewSpacer(), c.muted)
+	if mm, ok := s.show.(MusicModer); ok && p.Role != studio.RoleHost {
+		// On the picture's corner: the buttons' row under it is full.
+		c.music = widget.NewButtonWithIcon("", theme.MediaMusicIcon(), func() { s.setMusicMode(mm, c.person, !c.person.MusicMode) })
+		badges.Add(c.music)
+	}
 	picture := container.NewStack(picBg, c.avatar, c.thumb, c.media,
-		container.NewPadded(container.NewVBox(container.NewHBox(c.devices, layout.NewSpacer(), c.muted))),
+		container.NewPadded(container.NewVBox(badges)),
 		container.NewPadded(c.health.box), newHoverArea(c.health.hover))
 
 	top := container.NewVBox(picture)
@@ -359,9 +367,20 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 		off = append(off, "Camera off")
 		c.setThumb(nil) // their last picture, from before
 	}
+	if p.MusicMode {
+		off = append(off, "Music mode")
+	}
 	c.devicesText.Text = strings.Join(off, " · ")
 	c.devicesText.Refresh()
 	setShown(c.devices, len(off) > 0)
+	if c.music != nil {
+		// Highlighted while on: the guest's sound goes out unprocessed.
+		imp := widget.LowImportance
+		if p.MusicMode {
+			imp = widget.HighImportance
+		}
+		restyle(c.music, theme.MediaMusicIcon(), imp)
+	}
 	if c.mute != nil {
 		if p.Muted {
 			restyle(c.mute, theme.VolumeMuteIcon(), widget.DangerImportance)
@@ -567,20 +586,36 @@ func (s *Studio) stage(p studio.Participant, on bool) {
 // mute mutes p (on) or unmutes them, for the program and the other guests;
 // for the host, their microphone.
 func (s *Studio) mute(p studio.Participant, on bool) {
+	who := p.Name
+	if p.Role == studio.RoleHost {
+		who = "your microphone"
+	}
+	verb := "unmute "
+	if on {
+		verb = "mute "
+	}
+	s.personCommand(verb+who, func() error { return s.monitor.SetMuted(p.ID, on) })
+}
+
+// setMusicMode switches p's music mode: their page sends their sound as
+// music (on) or as a voice.
+func (s *Studio) setMusicMode(mm MusicModer, p studio.Participant, on bool) {
+	what := "turn off music mode for " + p.Name
+	if on {
+		what = "turn on music mode for " + p.Name
+	}
+	s.personCommand(what, func() error { return mm.SetMusicMode(p.ID, on) })
+}
+
+// personCommand runs do off the UI thread, then shows the show's state;
+// a refusal is said as "Couldn't <what>: <why>".
+func (s *Studio) personCommand(what string, do func() error) {
 	s.async(func() {
-		err := s.monitor.SetMuted(p.ID, on)
+		err := do()
 		st := s.show.State()
 		s.do(func() {
 			if err != nil {
-				who := p.Name
-				if p.Role == studio.RoleHost {
-					who = "your microphone"
-				}
-				verb := "unmute "
-				if on {
-					verb = "mute "
-				}
-				s.showError("Couldn't " + verb + who + ": " + s.explain(err))
+				s.showError("Couldn't " + what + ": " + s.explain(err))
 			}
 			s.applyState(st)
 		})

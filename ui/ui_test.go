@@ -54,6 +54,8 @@ type fakeShow struct {
 	sharing  bool
 	shares   []bool
 	shareErr error
+	musics   []string // SetMusicMode calls, "id on"
+	musicErr error
 }
 
 func newFake() *fakeShow {

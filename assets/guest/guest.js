@@ -19,6 +19,11 @@
 // The roster says whose mic is off (micOff) or muted by the host (muted):
 // their tiles get a struck-through mic.
 //
+// Sound at the source (issue #12): the mic is asked for echo
+// cancellation, noise suppression and auto gain by name. Music mode (the
+// guest's switch, or the host's: "music" either way) turns the three off
+// and sends stereo Opus at 128 kb/s: see MUSIC.
+//
 // Media that never connects (issue #16): an attempt is a session (one
 // RTCPeerConnection); it fails when the browser says "failed", when the
 // studio's "media" says failed (it gives up waiting after 10 s and says
@@ -85,6 +90,23 @@
   // open on our side only, while the media goes on over ICE (issue #10).
   const SIGNAL_SILENT_MS = 6000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  // The guest's sound at the source (issue #12): a voice gets the
+  // browser's echo cancellation (the others' voices from the guest's
+  // speakers stay out of the show), noise suppression and auto gain, asked
+  // for by name rather than left to each browser's defaults.
+  const VOICE = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  // Music mode, for a guest who plays an instrument: all three off (they
+  // cut a held note, pump the level, take a violin for noise), in stereo
+  // where the mic has it, and Opus at 128 kb/s stereo instead of the
+  // ~32 kb/s mono a voice gets. The Opus parameters are the studio's to
+  // receive (RFC 7587 §7: stereo, sprop-stereo, maxaveragebitrate in the
+  // fmtp of the description the browser sends to): the page sets them on
+  // every description it gets from the studio (opusParams), and the
+  // studio offers a renegotiation when the mode changes; the sender's
+  // maxBitrate lets the encoder use it.
+  const MUSIC = { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: { ideal: 2 } };
+  const MUSIC_OPUS = ["stereo=1", "sprop-stereo=1", "maxaveragebitrate=128000"];
+  const MUSIC_BPS = 128000;
   // The camera goes out in three layers (simulcast, issue #10): full, half
   // and quarter size. The studio sends each other guest the largest their
   // downlink takes, and decodes for the program the smallest that fills
@@ -106,6 +128,7 @@
     preview: $("preview"), noCamera: $("no-camera"), level: $("level"),
     note: $("media-note"), camera: $("camera"), mic: $("mic"), name: $("name"),
     join: $("join"), status: $("status"), leave: $("leave"), unmute: $("unmute"), share: $("share"),
+    music: $("music-toggle"), musicNote: $("music-note"),
     // Mic and Camera: [the show's header, the setup screen's preview].
     micToggles: [$("mic-toggle"), $("setup-mic-toggle")],
     cameraToggles: [$("camera-toggle"), $("setup-camera-toggle")],
@@ -126,6 +149,9 @@
     hostMuted: false,   // the host muted us
     micOff: false,      // we turned our mic off (kept across reconnects)
     cameraOff: false,   // we turned our camera off
+    music: false,       // music mode (kept across reconnects)
+    musicByHost: false, // the host switched it last
+    micSwitch: null,    // the mic's switch to the mode's processing under way
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     heard: 0,           // when the studio last said something over signaling
@@ -152,8 +178,8 @@
   // ---- camera, mic, meter -------------------------------------------------
 
   async function getMedia() {
-    const camId = ui.camera.value, micId = ui.mic.value;
-    const audio = micId ? { deviceId: { exact: micId } } : true;
+    const camId = ui.camera.value;
+    const audio = audioConstraints();
     const video = camId ? { ...VIDEO, deviceId: { exact: camId } } : VIDEO;
     stopStream();
     let note = "", warn = false;
@@ -181,6 +207,76 @@
     ui.noCamera.hidden = hasVideo;
     startMeter();
     await listDevices();
+    replaceSentTracks();
+    applyDevices();
+  }
+
+  // audioConstraints is what the page asks of the mic: the one picked,
+  // processed for a voice, or not at all in music mode.
+  function audioConstraints() {
+    const micId = ui.mic.value;
+    const c = { ...(state.music ? MUSIC : VOICE) };
+    if (micId) c.deviceId = { exact: micId };
+    return c;
+  }
+
+  // setMusic switches music mode (the guest's own switch, or the host's
+  // word: byHost): the mic's processing at once, the Opus parameters
+  // with the studio's next offer, which the studio makes when it hears
+  // of it. state.music is set before anything is awaited: that offer
+  // may already be on its way.
+  function setMusic(on, byHost) {
+    state.musicByHost = byHost;
+    if (state.music !== on) {
+      state.music = on;
+      if (!byHost) send({ type: "music", music: on });
+      keepPlace();
+      state.micSwitch = (state.micSwitch || Promise.resolve()).then(switchMic);
+    }
+    showMusic();
+  }
+
+  function showMusic() {
+    const b = ui.music;
+    b.setAttribute("aria-pressed", String(state.music));
+    b.textContent = state.music ? "Music mode on" : "Music mode";
+    b.title = state.music ? "Back to a voice: echo cancellation, noise suppression and auto gain on"
+      : "For an instrument: your sound as it is, in stereo at 128 kb/s, without echo cancellation, noise suppression or auto gain";
+    const n = ui.musicNote;
+    n.hidden = !state.music && !state.musicByHost;
+    n.textContent = state.music
+      ? (state.musicByHost ? "The host turned on music mode for you: " : "Music mode: ") +
+        "your sound goes out as it is, in stereo — no echo cancellation, noise suppression or auto gain. Wear headphones, or the others hear themselves."
+      : "The host turned off music mode for you: your mic is set for your voice again.";
+  }
+
+  // switchMic gives the mic the processing of the mode we are in: in
+  // place where the browser can (applyConstraints), else a new track of
+  // the same mic, put on our sender without renegotiating (Chromium keeps
+  // a track's processing as it was opened).
+  async function switchMic() {
+    const old = state.stream && state.stream.getAudioTracks()[0];
+    if (!old) return;
+    const want = state.music ? MUSIC : VOICE;
+    const fits = (t) => Object.keys(VOICE).every((k) => t.getSettings()[k] === want[k]);
+    try {
+      await old.applyConstraints(want);
+    } catch (err) {
+      console.warn("mic processing in place:", err);
+    }
+    if (fits(old)) return;
+    let track;
+    try {
+      track = (await navigator.mediaDevices.getUserMedia({ audio: audioConstraints() })).getAudioTracks()[0];
+    } catch (err) {
+      console.warn("mic for music mode:", err);
+      state.errors.push("music mode: " + err);
+      return;
+    }
+    state.stream.removeTrack(old);
+    old.stop();
+    state.stream.addTrack(track);
+    startMeter();
     replaceSentTracks();
     applyDevices();
   }
@@ -254,7 +350,7 @@
       if (!state.joined || !state.resume) { sessionStorage.removeItem(PLACE_KEY); return; }
       sessionStorage.setItem(PLACE_KEY, JSON.stringify({
         id: state.id, resume: state.resume, name: ui.name.value.trim(),
-        micOff: state.micOff, cameraOff: state.cameraOff,
+        micOff: state.micOff, cameraOff: state.cameraOff, music: state.music,
       }));
     } catch { /* storage off */ }
   }
@@ -622,6 +718,8 @@
       keepPlace();
       ui.selfName.textContent = m.name + " (you)";
       sendDevices(); // a guest back after a blip may have changed them meanwhile
+      // A session afresh starts as a voice; the studio resyncs a kept one.
+      if (!m.keep && state.music) send({ type: "music", music: true });
       if (m.keep && state.pc) {
         // The same session: the studio offers an ICE restart. The media
         // may never have stopped (only the socket broke).
@@ -634,9 +732,10 @@
       break;
     case "answer": {
       const pc = state.pc;
-      await pc.setRemoteDescription({ type: "answer", sdp: hintVP8(m.sdp) });
+      await pc.setRemoteDescription({ type: "answer", sdp: hintRemote(m.sdp) });
       await flushCandidates();
       preferResolution();
+      tuneAudio();
       state.retry = 0;
       clearTimeout(state.attemptTimer);
       state.attemptTimer = setTimeout(() => {
@@ -656,10 +755,11 @@
       }
       break;
     case "offer":
-      await state.pc.setRemoteDescription({ type: "offer", sdp: hintVP8(m.sdp) });
+      await state.pc.setRemoteDescription({ type: "offer", sdp: hintRemote(m.sdp) });
       await flushCandidates();
-      await state.pc.setLocalDescription(await state.pc.createAnswer());
+      await state.pc.setLocalDescription(stereoIn(await state.pc.createAnswer()));
       send({ type: "answer", sdp: state.pc.localDescription.sdp });
+      tuneAudio();
       break;
     case "candidate":
       if (!state.pc || !state.pc.remoteDescription) state.pendingCandidates.push(m.candidate);
@@ -675,6 +775,9 @@
     case "muted":
       state.hostMuted = !!m.muted;
       applyDevices();
+      break;
+    case "music": // the host switched it (or the studio says where it stands)
+      if (!!m.music !== state.music) setMusic(!!m.music, true);
       break;
     case "record": // our own local recording (localrec.js)
       if (!window.greenroomLocal) break;
@@ -743,7 +846,7 @@
         setPlaceStatus();
       }
     };
-    await pc.setLocalDescription(await pc.createOffer());
+    await pc.setLocalDescription(stereoIn(await pc.createOffer()));
     const sources = {};
     for (const tr of pc.getTransceivers()) {
       if (tr.mid === null) continue;
@@ -753,33 +856,72 @@
     ui.share.disabled = false;
   }
 
-  // hintVP8 adds the start/min bitrate hints to every VP8 payload type.
-  function hintVP8(sdp) {
+  // hintRemote sets what the page wants of a description from the
+  // studio: the start/min bitrate hints on every VP8 payload type, and
+  // on Opus the parameters of music mode, or none of them.
+  function hintRemote(sdp) {
+    sdp = fmtp(sdp, "VP8/90000", (p) => p.includes("x-google-start-bitrate") ? p : (p ? p + ";" : "") + VP8_HINTS);
+    return fmtp(sdp, "opus/48000", opusParams);
+  }
+
+  // stereoIn lets the browser decode the others' stereo (a guest in
+  // music mode): stereo=1 on Opus in our own description is what we
+  // receive (RFC 7587 §7); without it Chromium decodes to mono.
+  function stereoIn(desc) {
+    const sdp = fmtp(desc.sdp, "opus/48000", (p) => /(^|;)\s*stereo=/.test(p) ? p : (p ? p + ";" : "") + "stereo=1");
+    return { type: desc.type, sdp };
+  }
+
+  function opusParams(p) {
+    const keep = p.split(";").filter((kv) => kv && !/^\s*(stereo|sprop-stereo|maxaveragebitrate)=/i.test(kv));
+    return keep.concat(state.music ? MUSIC_OPUS : []).join(";");
+  }
+
+  // fmtp applies edit to the fmtp parameters of every payload type of
+  // codec (its rtpmap's name/rate) in sdp; one without an fmtp line gets
+  // one after its rtpmap, if edit gives it any.
+  function fmtp(sdp, codec, edit) {
+    const rtpmap = new RegExp("^a=rtpmap:(\\d+) " + codec.replace("/", "\\/"), "i");
     const lines = sdp.split("\r\n");
-    const vp8 = new Set();
+    const pts = new Set();
     for (const l of lines) {
-      const m = /^a=rtpmap:(\d+) VP8\/90000/i.exec(l);
-      if (m) vp8.add(m[1]);
+      const m = rtpmap.exec(l);
+      if (m) pts.add(m[1]);
     }
     const out = [];
-    const hinted = new Set();
+    const edited = new Set();
     for (const l of lines) {
       const f = /^a=fmtp:(\d+) (.*)$/.exec(l);
-      if (f && vp8.has(f[1]) && !f[2].includes("x-google-start-bitrate")) {
-        out.push(l + ";" + VP8_HINTS);
-        hinted.add(f[1]);
+      if (f && pts.has(f[1])) {
+        edited.add(f[1]);
+        out.push("a=fmtp:" + f[1] + " " + edit(f[2]));
         continue;
       }
       out.push(l);
     }
-    // Payload types without an fmtp line get one after their rtpmap.
     for (let i = out.length - 1; i >= 0; i--) {
-      const m = /^a=rtpmap:(\d+) VP8\/90000/i.exec(out[i]);
-      if (m && !hinted.has(m[1]) && !out.some((l) => l.startsWith("a=fmtp:" + m[1] + " "))) {
-        out.splice(i + 1, 0, "a=fmtp:" + m[1] + " " + VP8_HINTS);
-      }
+      const m = rtpmap.exec(out[i]);
+      const p = m && !edited.has(m[1]) ? edit("") : "";
+      if (p) out.splice(i + 1, 0, "a=fmtp:" + m[1] + " " + p);
     }
     return out.join("\r\n");
+  }
+
+  // tuneAudio lets our mic's sender use music mode's bit rate, or puts
+  // it back to the browser's own.
+  async function tuneAudio() {
+    for (const s of state.pc ? state.pc.getSenders() : []) {
+      if (!s.track || s.track.kind !== "audio") continue;
+      try {
+        const p = s.getParameters();
+        if (!p.encodings || !p.encodings.length) continue;
+        if (state.music) p.encodings[0].maxBitrate = MUSIC_BPS;
+        else delete p.encodings[0].maxBitrate;
+        await s.setParameters(p);
+      } catch (err) {
+        console.warn("audio bit rate:", err);
+      }
+    }
   }
 
   // preferResolution keeps 720p when bandwidth is short (frames drop
@@ -948,6 +1090,7 @@
   ui.share.onclick = shareScreen;
   for (const b of ui.micToggles) b.onclick = toggleMic;
   for (const b of ui.cameraToggles) b.onclick = toggleCamera;
+  ui.music.onclick = () => setMusic(!state.music, false);
   // As in Meet: Ctrl/Cmd+D the mic, Ctrl/Cmd+E the camera (overriding the
   // browser's bookmark and search shortcuts on the setup screen and in the
   // show).
@@ -980,7 +1123,9 @@
     ui.name.value = back.name;
     state.micOff = !!back.micOff;
     state.cameraOff = !!back.cameraOff;
+    state.music = !!back.music;
   }
+  showMusic();
 
   (async () => {
     if (!navigator.mediaDevices || !window.RTCPeerConnection) {

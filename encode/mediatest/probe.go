@@ -243,10 +243,23 @@ var meanVolume = regexp.MustCompile(`mean_volume: (-?[0-9.]+|-inf) dB`)
 // ffmpeg's default amplitude. Speech or music sits between -35 and -10.
 func AudioLevel(t testing.TB, path string, from, to time.Duration) float64 {
 	t.Helper()
+	return audioLevel(t, path, "", from, to)
+}
+
+// ChannelLevel is AudioLevel of one channel (0 the left, 1 the right):
+// whether a file carries stereo, or its channels are the same sound.
+func ChannelLevel(t testing.TB, path string, channel int, from, to time.Duration) float64 {
+	t.Helper()
+	return audioLevel(t, path, fmt.Sprintf("pan=mono|c0=c%d,", channel), from, to)
+}
+
+// audioLevel is AudioLevel through filter first ("" or filters ending in a comma).
+func audioLevel(t testing.TB, path, filter string, from, to time.Duration) float64 {
+	t.Helper()
 	// volumedetect reports at level info.
 	_, stderr := mustRun(t, toolTimeout, "ffmpeg", "-hide_banner", "-nostats", "-v", "info",
 		"-ss", seconds(from), "-t", seconds(to-from), "-i", path,
-		"-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-")
+		"-map", "0:a:0", "-af", filter+"volumedetect", "-f", "null", "-")
 	m := meanVolume.FindSubmatch(stderr)
 	if m == nil {
 		t.Fatalf("mediatest: audio level of %s from %v to %v: no audio measured\n%s", path, from, to, tail(string(stderr), 15))

@@ -24,6 +24,8 @@ func FuzzParse(f *testing.F) {
 		`{"type":"share","sharing":true}`,
 		`{"type":"restart","stalled":true}`,
 		`{"type":"leave"}`,
+		`{"type":"music","music":true}`,
+		`{"type":"music"}`,
 		`{"type":"candidate","candidate":null}`,
 		`{"type":"devices","mic":null}`,
 		`[]`, `null`, `{"type":1}`,
@@ -55,7 +57,7 @@ func FuzzParse(f *testing.F) {
 			if m.Candidate == nil {
 				t.Fatal("candidate accepted without a candidate")
 			}
-		case TypeShare, TypeLeave, TypeRestart:
+		case TypeShare, TypeLeave, TypeRestart, TypeMusic:
 		default:
 			t.Fatalf("type %q accepted", m.Type)
 		}

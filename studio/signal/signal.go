@@ -48,7 +48,11 @@
 // goes on); "health" tells the guest how the studio rates its connection
 // (green, amber, red, and why), when that changes; "bye" comes before the
 // studio closes the socket; "record" starts (with a take and its key) or
-// stops the guest's local recording. "alive" comes
+// stops the guest's local recording; "music" says the guest's sound is
+// music, or a voice again (issue #12): the page sends it when its guest
+// switches, the studio when the host does, and the studio then offers a
+// renegotiation, whose Opus parameters (stereo, 128 kb/s) the page sets
+// on its side. "alive" comes
 // every 2 s, with the WebSocket pings a browser answers but cannot see:
 // a page that hears nothing for 6 s takes its socket for dead (a network
 // change can leave it open on the page's side only, its media going on
@@ -95,6 +99,7 @@ const (
 	TypeAlive     = "alive"     // studio → guest, every 2 s: the socket still reaches the studio
 	TypeHealth    = "health"    // studio → guest: {level, [reason]}
 	TypeRecord    = "record"    // studio → guest: {take, key} record locally and upload; {} stop
+	TypeMusic     = "music"     // both ways: {music} the guest's sound is music (or a voice again)
 )
 
 // Health levels, the values of "health"'s level: how the studio rates the
@@ -196,6 +201,11 @@ type Message struct {
 	Camera *bool `json:"camera,omitempty"`
 	// Muted comes with "muted": whether the host has muted the guest.
 	Muted bool `json:"muted,omitempty"`
+	// Music comes with "music": whether the guest's sound is music (the
+	// browser's voice processing off, Opus at 128 kb/s in stereo) — from
+	// the page when its guest switches it, from the studio when the host
+	// does.
+	Music bool `json:"music,omitempty"`
 	// Media comes with "media": the studio's view of the guest's media
 	// connection (MediaConnecting, MediaConnected, MediaReconnecting,
 	// MediaFailed); Problem, with MediaFailed, says the likely cause and
@@ -263,7 +273,7 @@ func Parse(data []byte) (Message, error) {
 		if m.Candidate == nil {
 			return m, invalid("candidate needs a candidate object")
 		}
-	case TypeLeave, TypeRestart:
+	case TypeLeave, TypeRestart, TypeMusic:
 	case TypeHealth, TypeRecord:
 		return m, invalid("%s is the studio's to send", m.Type)
 	case "":

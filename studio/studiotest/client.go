@@ -155,6 +155,8 @@ type Client struct {
 	received map[string]*Received // by participant + "/" + kind
 	roster   []signal.Member
 	muted    bool // the studio said the host muted us
+	music    bool // the studio said our sound is music ("music")
+	offers   int  // offers the studio made
 	errs     []string
 	bye      string
 	media    signal.Message // the studio's last "media"
@@ -398,6 +400,9 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 		case signal.TypeAnswer:
 			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
 		case signal.TypeOffer:
+			c.mu.Lock()
+			c.offers++
+			c.mu.Unlock()
 			offer, idle := keepIdleReceivers(m.SDP)
 			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 			var answer webrtc.SessionDescription
@@ -419,6 +424,10 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 		case signal.TypeMuted:
 			c.mu.Lock()
 			c.muted = m.Muted
+			c.mu.Unlock()
+		case signal.TypeMusic:
+			c.mu.Lock()
+			c.music = m.Music
 			c.mu.Unlock()
 		case signal.TypeMedia:
 			c.mu.Lock()
@@ -533,6 +542,20 @@ func (c *Client) HostMuted() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.muted
+}
+
+// Music is whether the studio last said our sound is music ("music": the
+// host switched the guest's music mode), and Offers how many offers it
+// has made.
+func (c *Client) Music() (on bool, offers int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.music, c.offers
+}
+
+// SetMusic says the guest switched music mode on its page.
+func (c *Client) SetMusic(on bool) error {
+	return c.write(signal.Message{Type: signal.TypeMusic, Music: on})
 }
 
 // Media is what the studio last said of the client's media connection

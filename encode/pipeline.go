@@ -708,13 +708,22 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			sceneGen = g
 			p.comp.SetScene(p.Scene()) // valid: SetScene checked it
 		}
+		// The frame stands for its interval on screen; pictures are
+		// placed to their instant (a guest's by their sender's clock), so
+		// the frame shows those due by its middle: each lands in the
+		// frame nearest its time, half a frame early or late. By when
+		// the loop drew it, every picture was up to a frame late (the
+		// sound 17 ms early on average, and the later the loop, under
+		// load, the less). Both programs, landscape and vertical, take
+		// their slots' pictures at that one instant.
+		at := p.clock.At(time.Duration(n)*interval + interval/2)
 		var newest time.Time
 		for _, sl := range slots {
-			if u := sl.Updated(); u.After(newest) {
+			if u := sl.Updated(at); u.After(newest) {
 				newest = u
 			}
 		}
-		p.renderVertical(n, slots, sceneGen, newest)
+		p.renderVertical(n, at, slots, sceneGen, newest)
 		var f *astiav.Frame
 		select {
 		case f = <-p.free:
@@ -722,14 +731,7 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			p.dropped.Add(1) // the encoder still has every frame: it is behind
 			continue
 		}
-		// The frame stands for its interval on screen; pictures are
-		// placed to their instant (a guest's by their sender's clock), so
-		// the frame shows those due by its middle: each lands in the
-		// frame nearest its time, half a frame early or late. By when
-		// the loop drew it, every picture was up to a frame late (the
-		// sound 17 ms early on average, and the later the loop, under
-		// load, the less).
-		canvas, err := p.comp.Render(slots, p.clock.At(time.Duration(n)*interval+interval/2))
+		canvas, err := p.comp.Render(slots, at)
 		if err == nil {
 			err = shim.CopyImage(f, canvas)
 		}

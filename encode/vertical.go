@@ -93,10 +93,11 @@ func (p *Pipeline) AddVerticalOutput(o stream.Output) error {
 }
 
 // renderVertical is the video stage's work for the vertical program at
-// tick n: the same slots, composed in portrait, handed to its encoder
-// stage — or nothing while it has no outputs. It never waits: with no
-// free frame the tick is dropped and counted.
-func (p *Pipeline) renderVertical(n int64, slots []*compositor.Slot, sceneGen int64, newest time.Time) {
+// tick n, whose frame stands for instant at (see runVideo): the same
+// slots, composed in portrait, handed to its encoder stage — or nothing
+// while it has no outputs. It never waits: with no free frame the tick
+// is dropped and counted.
+func (p *Pipeline) renderVertical(n int64, at time.Time, slots []*compositor.Slot, sceneGen int64, newest time.Time) {
 	v := p.vert.Load()
 	if v == nil || !v.live.Load() {
 		return
@@ -112,7 +113,7 @@ func (p *Pipeline) renderVertical(n int64, slots []*compositor.Slot, sceneGen in
 		v.dropped.Add(1)
 		return
 	}
-	canvas, err := v.comp.Render(slots, time.Now())
+	canvas, err := v.comp.Render(slots, at)
 	if err == nil {
 		err = shim.CopyImage(f, canvas)
 	}

@@ -180,11 +180,12 @@ func (s *Slot) Take() *Frame {
 	return f
 }
 
-// Updated is when the picture shown now was delivered (zero: none yet).
-func (s *Slot) Updated() time.Time {
+// Updated is when the picture shown at now (a program frame's instant,
+// see Compositor.Render) was delivered (zero: none yet).
+func (s *Slot) Updated(now time.Time) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.promote(time.Now())
+	s.promote(now)
 	return s.at
 }
 

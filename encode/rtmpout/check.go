@@ -2,10 +2,11 @@ package rtmpout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"greenroom/encode/stream"
 )
 
 // Check is a preflight (issue #13): it dials cfg's destination and tries
@@ -60,11 +61,5 @@ func CheckAll(ctx context.Context, cfgs []Config) []error {
 }
 
 // Reason is err in a sentence for a person, without the "rtmpout: publish
-// to URL" prefix: a *Failure's Reason, else the error's text.
-func Reason(err error) string {
-	var f *Failure
-	if errors.As(err, &f) {
-		return f.Reason
-	}
-	return err.Error()
-}
+// to URL" prefix (stream.Reason).
+func Reason(err error) string { return stream.Reason(err) }

@@ -28,7 +28,8 @@ import (
 	"greenroom/encode/stream"
 )
 
-// Sentinel errors; test with errors.Is. A failed first connection is a
+// The kinds of a failed first connection are stream's, shared with the
+// other publishers; test with errors.Is. A failed first connection is a
 // *Failure, whose Reason says in words what happened and at which step:
 //
 //	rtmpout: publish to rtmp://host:1935/live/****: the server refused the stream key: it answered publish with NetStream.Publish.BadName (…)
@@ -38,28 +39,20 @@ var (
 	// status in answer to publish, or hanging up right after it (what
 	// nginx-rtmp's deny rules and on_publish hooks do): the stream key, or
 	// a stream already live under it. Retrying will not help.
-	ErrKeyRejected = errors.New("server refused the stream key")
+	ErrKeyRejected = stream.ErrKeyRejected
 	// ErrRefused: the server ended the session before publish — it
 	// answered connect or createStream with an error, or closed the
 	// connection after one of them. Nothing says it was the key.
-	ErrRefused = errors.New("server refused the session")
+	ErrRefused = stream.ErrRefused
 	// ErrUnreachable: no RTMP server answered (DNS, refused, timeout, TLS).
-	ErrUnreachable = errors.New("server unreachable")
+	ErrUnreachable = stream.ErrUnreachable
 	// ErrClosed: WaitLive was waiting when the Output was closed.
 	ErrClosed = errors.New("rtmpout: output closed")
 )
 
-// Failure is why a first connection failed: Kind is ErrUnreachable,
-// ErrRefused or ErrKeyRejected (errors.Is sees it), Reason a sentence
-// for a person, naming the step, with no stream key in it.
-type Failure struct {
-	URL    string // redacted
-	Kind   error
-	Reason string
-}
-
-func (f *Failure) Error() string { return "rtmpout: publish to " + f.URL + ": " + f.Reason }
-func (f *Failure) Unwrap() error { return f.Kind }
+// Failure is why a first connection failed (stream.Failure, Output
+// "rtmpout").
+type Failure = stream.Failure
 
 // Config describes one destination.
 type Config struct {
@@ -374,7 +367,7 @@ func connect(parent context.Context, t Target, cfg Config) (*session, error) {
 }
 
 func failure(t Target, kind error, reason string) *Failure {
-	return &Failure{URL: t.Redacted(), Kind: kind, Reason: redactIn(reason, t.Key)}
+	return &Failure{Output: "rtmpout", URL: t.Redacted(), Kind: kind, Reason: redactIn(reason, t.Key)}
 }
 
 // dialFailure says why no RTMP server answered.

@@ -1,0 +1,425 @@
+// Package srtout owns publishing the program to one SRT destination
+// (issue #13): the srt:// URL and its secrets (streamid, passphrase), the
+// program as MPEG-TS through FFmpeg's own libsrt protocol (caller mode),
+// and reconnecting. An Output is a stream.Output beside rtmpout's, with
+// the same states and the same kinds of failure (stream.Failure), so the
+// studio, the CLI and the window treat both alike.
+//
+// It does not encode, and it never logs the URL: only its Redacted form.
+package srtout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"greenroom/encode/record"
+	"greenroom/encode/stream"
+)
+
+// ErrClosed: WaitLive was waiting when the Output was closed.
+var ErrClosed = errors.New("srtout: output closed")
+
+// Config describes one destination.
+type Config struct {
+	// Name is shown in stats and logs; the redacted URL if empty.
+	Name string
+	// URL is srt://host:port?streamid=…&passphrase=…: a secret, never
+	// logged.
+	URL    string
+	Info   stream.Info
+	Logger *slog.Logger
+	// QueueSize is how many packets may wait for the network (256 if 0).
+	QueueSize int
+	// DialTimeout bounds the name lookup and SRT's handshake (5 s if 0).
+	DialTimeout time.Duration
+}
+
+const (
+	defaultQueueSize   = 256
+	defaultDialTimeout = 5 * time.Second
+	// ioTimeout bounds one write: a receiver gone silent fails the
+	// connection (and Close's flush) after this long, not never.
+	ioTimeout  = 2 * time.Second
+	maxBackoff = 10 * time.Second
+	// stableSession: a session that lasted this long resets the backoff.
+	stableSession = 30 * time.Second
+	// refusedWithin: FFmpeg's libsrt says "Input/output error" both for a
+	// listener that rejected the handshake (a wrong passphrase or
+	// streamid: an answer within a round trip) and for no answer at all
+	// (after the connect timeout). What tells them apart is how long it
+	// took: an error well before the timeout was an answer.
+	refusedWithin = 0.8
+)
+
+// Output publishes to one SRT destination. It is an actor: run owns the
+// muxer and the connection; Write and Stats touch only the queue (qmu)
+// and the state (mu). Its states are rtmpout's: Connecting → Live once the
+// listener accepted the handshake → Reconnecting when a write fails
+// (retrying after 1, 2, 4… at most 10 s, on a fresh queue that starts at a
+// keyframe) → Live … → Closed; Failed if the very first connection fails.
+type Output struct {
+	name   string
+	target Target
+	cfg    Config
+	log    *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	qmu sync.Mutex // guards q: run swaps it on reconnect, Write pushes
+	q   *stream.Queue
+
+	meter *stream.Meter
+
+	live     chan struct{}
+	liveOnce sync.Once
+
+	mu         sync.Mutex // guards the fields below
+	state      stream.State
+	err        error
+	liveErr    error
+	reconnects int
+
+	retiredDrops atomic.Int64
+}
+
+// New validates cfg and starts publishing in the background; it returns at
+// once. WaitLive tells how the first connection went.
+func New(cfg Config) (*Output, error) {
+	t, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("srtout: %w", err)
+	}
+	cfg = withDefaults(cfg)
+	name := cfg.Name
+	if name == "" {
+		name = t.Redacted()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &Output{
+		name:   name,
+		target: t,
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "srtout", "output", name),
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+		q:      stream.NewQueue(cfg.QueueSize),
+		meter:  stream.NewMeter(0),
+		live:   make(chan struct{}),
+	}
+	go o.run()
+	return o, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = defaultQueueSize
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = defaultDialTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// Name is the configured name, or the redacted URL.
+func (o *Output) Name() string { return o.name }
+
+// Write queues p; it never blocks. p must not be modified afterwards.
+func (o *Output) Write(p *stream.Packet) {
+	o.qmu.Lock()
+	o.q.Push(p)
+	o.qmu.Unlock()
+}
+
+// Stats is a snapshot; Err never contains the streamid or passphrase.
+func (o *Output) Stats() stream.Stats {
+	o.qmu.Lock()
+	q := o.q
+	o.qmu.Unlock()
+	bitRate, fps, written := o.meter.Rates()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return stream.Stats{
+		Name: o.name, State: o.state, Err: o.err,
+		BitRate: bitRate, FPS: fps, Written: written,
+		Dropped: o.retiredDrops.Load() + q.Dropped(), Queue: q.Len(),
+		Reconnects: o.reconnects,
+	}
+}
+
+// WaitLive waits until the output first goes Live (nil), its first
+// connection fails (a *stream.Failure), it is closed (ErrClosed) or ctx
+// ends.
+func (o *Output) WaitLive(ctx context.Context) error {
+	select {
+	case <-o.live:
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return o.liveErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close sends what is queued (each write bounded by ioTimeout), ends the
+// MPEG-TS stream, closes the connection and waits. Safe to call twice. A
+// Close during the first handshake waits for it (at most DialTimeout):
+// go-astiav's avio_open has no interrupt callback.
+func (o *Output) Close() error {
+	o.cancel()
+	<-o.done
+	o.setState(stream.Closed, nil)
+	return nil
+}
+
+func (o *Output) setState(s stream.State, err error) {
+	o.mu.Lock()
+	o.state, o.err = s, err
+	o.mu.Unlock()
+}
+
+func (o *Output) firstResult(err error) {
+	o.liveOnce.Do(func() {
+		o.mu.Lock()
+		o.liveErr = err
+		o.mu.Unlock()
+		close(o.live)
+	})
+}
+
+func (o *Output) run() {
+	defer close(o.done)
+	defer o.firstResult(ErrClosed)
+	backoff := time.Second
+	for everLive := false; ; {
+		m, err := connect(o.ctx, o.target, o.cfg)
+		if o.ctx.Err() != nil {
+			if m != nil {
+				m.close(false)
+			}
+			break
+		}
+		if err != nil && !everLive {
+			o.log.Error("publish failed", "err", err)
+			o.setState(stream.Failed, err)
+			o.firstResult(err)
+			o.retiredDrops.Add(int64(len(o.q.Close())))
+			return
+		}
+		if err == nil {
+			start := time.Now()
+			o.mu.Lock()
+			o.state, o.err = stream.Live, nil
+			if everLive {
+				o.reconnects++
+			}
+			o.mu.Unlock()
+			everLive = true
+			o.firstResult(nil)
+			o.log.Info("live")
+			err = o.pump(m)
+			if o.ctx.Err() != nil {
+				o.flush(m)
+				break
+			}
+			m.close(false)
+			if time.Since(start) >= stableSession {
+				backoff = time.Second
+			}
+			err = fmt.Errorf("srtout: publish to %s: connection lost: %s", o.target.Redacted(), o.target.redact(err.Error()))
+		}
+		o.log.Warn("reconnecting", "err", err, "retry_in", backoff)
+		o.setState(stream.Reconnecting, err)
+		// What waited during the outage is stale, and the listener needs
+		// a keyframe first: start over with a fresh queue.
+		o.qmu.Lock()
+		old := o.q
+		o.q = stream.NewQueue(o.cfg.QueueSize)
+		o.qmu.Unlock()
+		o.retiredDrops.Add(old.Dropped() + int64(len(old.Close())))
+		select {
+		case <-time.After(backoff):
+		case <-o.ctx.Done():
+		}
+		backoff = min(backoff*2, maxBackoff)
+		if o.ctx.Err() != nil {
+			break
+		}
+	}
+	o.setState(stream.Closed, nil)
+	o.log.Info("closed")
+}
+
+// pump writes queued packets until a write fails or Close is called.
+func (o *Output) pump(m *muxer) error {
+	q := o.q // run owns o.q: no lock needed to read it here
+	for {
+		select {
+		case <-o.ctx.Done():
+			return o.ctx.Err()
+		case <-q.Ready():
+			for o.ctx.Err() == nil {
+				p := q.Pop()
+				if p == nil {
+					break
+				}
+				if err := m.write(p); err != nil {
+					return err
+				}
+				o.meter.Add(p)
+			}
+		}
+	}
+}
+
+// flush sends what is still queued and ends the stream.
+func (o *Output) flush(m *muxer) {
+	rest := o.q.Close()
+	for i, p := range rest {
+		if err := m.write(p); err != nil {
+			o.retiredDrops.Add(int64(len(rest) - i))
+			m.close(false)
+			return
+		}
+		o.meter.Add(p)
+	}
+	m.close(true)
+}
+
+// muxer is one SRT connection and the MPEG-TS muxer writing into it,
+// owned by one goroutine.
+type muxer struct {
+	fc     *astiav.FormatContext
+	io     *astiav.IOContext
+	pkt    *astiav.Packet
+	vs, as *astiav.Stream
+}
+
+// connect opens the SRT connection (dial) and writes the MPEG-TS header
+// into it. Its errors are *stream.Failure, or parent's error once parent
+// has ended.
+func connect(parent context.Context, t Target, cfg Config) (*muxer, error) {
+	io, err := dial(parent, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &muxer{io: io}
+	if m.fc, err = astiav.AllocOutputFormatContext(nil, "mpegts", ""); err != nil {
+		m.close(false)
+		return nil, fmt.Errorf("srtout: mpegts muxer: %w", err)
+	}
+	if m.vs, m.as, err = record.AddStreams(m.fc, cfg.Info); err != nil {
+		m.close(false)
+		return nil, fmt.Errorf("srtout: %w", err)
+	}
+	m.fc.SetPb(io)
+	if err := m.fc.WriteHeader(nil); err != nil {
+		m.close(false)
+		return nil, failure(t, stream.ErrRefused, "the connection ended at once: "+err.Error())
+	}
+	m.pkt = astiav.AllocPacket()
+	return m, nil
+}
+
+// dial looks the host up and opens the SRT connection: the handshake, in
+// which the listener takes or rejects the streamid and passphrase. Output
+// and Check share it: a preflight tries the very path a Go Live takes.
+// Its errors are *stream.Failure, or parent's error once parent has ended.
+func dial(parent context.Context, t Target, cfg Config) (*astiav.IOContext, error) {
+	ctx, cancel := context.WithTimeout(parent, cfg.DialTimeout)
+	defer cancel()
+	host, _, _ := net.SplitHostPort(t.Host)
+	// Looked up here, not only by libsrt, for a sentence of its own: libsrt
+	// says "Input/output error" for a name that does not resolve too.
+	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+		if parent.Err() != nil {
+			return nil, parent.Err()
+		}
+		if ctx.Err() != nil {
+			return nil, failure(t, stream.ErrUnreachable, fmt.Sprintf("no answer within %v", cfg.DialTimeout))
+		}
+		return nil, failure(t, stream.ErrUnreachable, "cannot find the server: "+err.Error())
+	}
+	left := time.Until(deadline(ctx))
+	start := time.Now()
+	io, err := astiav.OpenIOContext(t.ffmpegURL(left), astiav.NewIOContextFlags(astiav.IOContextFlagWrite))
+	if err == nil {
+		return io, nil
+	}
+	if parent.Err() != nil {
+		return nil, parent.Err()
+	}
+	if took := time.Since(start); took < time.Duration(refusedWithin*float64(left)) {
+		return nil, failure(t, stream.ErrKeyRejected, fmt.Sprintf(
+			"the SRT server at %s rejected the connection in %v (a wrong streamid or passphrase?): %v", t.Host, took.Round(time.Millisecond), err))
+	}
+	return nil, failure(t, stream.ErrUnreachable, fmt.Sprintf(
+		"no SRT answer from %s within %v (nothing listens there, or a firewall drops it)", t.Host, left.Round(time.Millisecond)))
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+func failure(t Target, kind error, reason string) *stream.Failure {
+	return &stream.Failure{Output: "srtout", URL: t.Redacted(), Kind: kind, Reason: t.redact(reason)}
+}
+
+func (m *muxer) write(p *stream.Packet) error {
+	tb, idx := m.vs.TimeBase(), m.vs.Index()
+	if p.Kind == stream.Audio {
+		tb, idx = m.as.TimeBase(), m.as.Index()
+	}
+	return record.Mux(m.fc, m.pkt, p, idx, tb, true)
+}
+
+// close ends the stream (with trailer: the muxer's last packets) and
+// frees everything.
+func (m *muxer) close(trailer bool) {
+	if trailer && m.io != nil {
+		_ = m.fc.WriteTrailer()
+	}
+	if m.pkt != nil {
+		m.pkt.Free()
+	}
+	if m.fc != nil {
+		m.fc.Free() // an output context's Free leaves its pb alone
+	}
+	if m.io != nil {
+		_ = m.io.Close()
+	}
+	*m = muxer{}
+}
+
+// Check is a preflight: it opens the SRT connection the way an Output
+// would — the listener takes or rejects the streamid and passphrase in
+// the handshake — and hangs up, sending no media. nil if a Go Live now
+// would be taken, else a *stream.Failure (or ctx's error). It takes at
+// most cfg.DialTimeout.
+func Check(ctx context.Context, cfg Config) error {
+	t, err := ParseURL(cfg.URL)
+	if err != nil {
+		return fmt.Errorf("srtout: %w", err)
+	}
+	io, err := dial(ctx, t, withDefaults(cfg))
+	if err != nil {
+		return err
+	}
+	return io.Close()
+}
+
+var _ stream.Output = (*Output)(nil)

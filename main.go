@@ -19,7 +19,7 @@ import (
 
 	"greenroom/encode"
 	"greenroom/encode/record"
-	"greenroom/encode/rtmpout"
+	"greenroom/encode/publish"
 	"greenroom/encode/stream"
 )
 
@@ -33,7 +33,9 @@ func main() {
 const usage = `usage:
   greenroom                      open the studio window (needs a display; see serve)
   greenroom live [flags]         go live headless with the test-pattern host
-      --to URL                   rtmp:// or rtmps:// server URL ending in the stream key (repeatable)
+      --to URL                   rtmp:// or rtmps:// server URL ending in the stream key, or an SRT ingest,
+                                 srt://HOST:PORT?streamid=KEY&passphrase=SECRET (MPEG-TS, caller mode;
+                                 libsrt's options in FFmpeg's units: latency in µs) (repeatable)
       --check                    only try each --to (connect and publish, no media, at once, a few
                                  seconds) and say what is wrong with any; exit 1 if one fails
       --record FILE              also record to FILE (.mp4 fragmented, .mkv, .flv)
@@ -131,7 +133,7 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		arg := fs.Arg(0)
-		if _, err := rtmpout.ParseURL(arg); err == nil {
+		if _, err := publish.Redacted(arg); err == nil {
 			return f, fmt.Errorf("unexpected argument %s: did you mean --to?", redactArg(arg))
 		}
 		return f, fmt.Errorf("unexpected argument %q", arg)
@@ -156,9 +158,9 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr, f.verbose)
 
-	var targets []rtmpout.Target
+	var targets []string // redacted
 	for _, u := range f.to {
-		t, err := rtmpout.ParseURL(u)
+		t, err := publish.Redacted(u)
 		if err != nil {
 			fmt.Fprintf(stderr, "greenroom live: --to: %v\n", err)
 			return 2
@@ -194,33 +196,33 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "recording to %s\n", f.record)
 	}
 	for i, t := range targets {
-		o, err := rtmpout.New(rtmpout.Config{Name: t.Redacted(), URL: f.to[i], Info: p.Info(), Logger: log})
+		o, err := publish.New(publish.Config{Name: t, URL: f.to[i], Info: p.Info(), Logger: log})
 		if err != nil {
 			p.Close()
 			fmt.Fprintf(stderr, "greenroom live: %v\n", err)
 			return 1
 		}
 		p.AddOutput(o)
-		fmt.Fprintf(stdout, "connecting to %s\n", t.Redacted())
+		fmt.Fprintf(stdout, "connecting to %s\n", t)
 	}
 	return watch(ctx, p, f.duration, stdout, stderr)
 }
 
 // checkLive is live --check: every destination dialled and the publish
-// tried at once (rtmpout.CheckAll), a line each.
-func checkLive(ctx context.Context, targets []rtmpout.Target, urls []string, stdout, stderr io.Writer) int {
-	cfgs := make([]rtmpout.Config, len(urls))
+// tried at once (publish.CheckAll), a line each.
+func checkLive(ctx context.Context, targets []string, urls []string, stdout, stderr io.Writer) int {
+	cfgs := make([]publish.Config, len(urls))
 	for i, u := range urls {
-		cfgs[i] = rtmpout.Config{URL: u}
+		cfgs[i] = publish.Config{URL: u}
 	}
 	code := 0
-	for i, err := range rtmpout.CheckAll(ctx, cfgs) {
+	for i, err := range publish.CheckAll(ctx, cfgs) {
 		if err != nil {
 			code = 1
-			fmt.Fprintf(stderr, "check: %s: %s\n", targets[i].Redacted(), rtmpout.Reason(err))
+			fmt.Fprintf(stderr, "check: %s: %s\n", targets[i], stream.Reason(err))
 			continue
 		}
-		fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i].Redacted())
+		fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i])
 	}
 	return code
 }

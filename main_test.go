@@ -267,3 +267,40 @@ func BenchmarkStartToPublish(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-publish")
 }
+
+// SRT (issue #13): the program over SRT to Haivision's own listener
+// (srt-live-transmit, with a passphrase), judged by ffprobe on what it
+// wrote; a wrong passphrase is a refusal in words, before going live and
+// by --check, with no secret printed.
+func TestLiveSRT(t *testing.T) {
+	const pass = "srt-pass-phrase-123"
+	s := mediatest.StartSRTServer(t, pass)
+	bad := s.URL("live/srt-stream-key", "wrong-"+pass)
+	for _, args := range [][]string{{"live", "--check", "--to", bad}, {"live", "--to", bad, "--for", "3s"}} {
+		r := greenroom(t, 20*time.Second, args...)
+		t.Logf("%v: exit %d\n%s%s", args[:2], r.code, r.stdout, r.stderr)
+		if r.code == 0 || !strings.Contains(r.stderr, "rejected the connection") || !strings.Contains(r.stderr, "wrong streamid or passphrase") {
+			t.Errorf("%v: exit %d, stderr %q: want a refusal naming the streamid or passphrase", args[:2], r.code, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, "pass-phrase") || strings.Contains(r.stdout+r.stderr, "srt-stream-key") {
+			t.Errorf("%v: a secret leaked", args[:2])
+		}
+	}
+
+	r := greenroom(t, 30*time.Second, "live", "--to", s.URL("live/srt-stream-key", ""), "--for", "4s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	s.Stop()
+	p := mediatest.ProbeFile(t, s.Recording)
+	t.Logf("received: %+v video %+v audio %+v", p, p.Video, p.Audio)
+	if p.Video == nil || p.Video.Codec != "h264" || p.Video.Width != 1280 || p.Video.Height != 720 || math.Abs(p.Video.FPS-30) > 1 {
+		t.Errorf("video %+v, want h264 1280x720 at 30 fps", p.Video)
+	}
+	if p.Audio == nil || p.Audio.Codec != "aac" || p.Audio.SampleRate != 48000 || p.Audio.Channels != 2 {
+		t.Errorf("audio %+v, want aac 48 kHz stereo", p.Audio)
+	}
+	if math.Abs(p.Duration-4) > 0.5 {
+		t.Errorf("the stream lasts %.2f s, want 4 ± 0.5", p.Duration)
+	}
+}

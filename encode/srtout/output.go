@@ -38,24 +38,24 @@ type Config struct {
 	Logger *slog.Logger
 	// QueueSize is how many packets may wait for the network (256 if 0).
 	QueueSize int
-	// DialTimeout bounds the name lookup and SRT's handshake (5 s if 0).
+	// DialTimeout bounds the name lookup and SRT's handshake, and each
+	// write after: a receiver gone silent fails the connection (and
+	// Close's flush) after this long (5 s if 0).
 	DialTimeout time.Duration
 }
 
 const (
 	defaultQueueSize   = 256
 	defaultDialTimeout = 5 * time.Second
-	// ioTimeout bounds one write: a receiver gone silent fails the
-	// connection (and Close's flush) after this long, not never.
-	ioTimeout  = 2 * time.Second
-	maxBackoff = 10 * time.Second
+	maxBackoff         = 10 * time.Second
 	// stableSession: a session that lasted this long resets the backoff.
 	stableSession = 30 * time.Second
 	// refusedWithin: FFmpeg's libsrt says "Input/output error" both for a
 	// listener that rejected the handshake (a wrong passphrase or
 	// streamid: an answer within a round trip) and for no answer at all
-	// (after the connect timeout). What tells them apart is how long it
-	// took: an error well before the timeout was an answer.
+	// after SRT's connect timeout (ETIMEDOUT when its I/O timeout comes
+	// first). What tells them apart is how long it took: an error well
+	// before the timeout was an answer.
 	refusedWithin = 0.8
 )
 
@@ -174,7 +174,7 @@ func (o *Output) WaitLive(ctx context.Context) error {
 	}
 }
 
-// Close sends what is queued (each write bounded by ioTimeout), ends the
+// Close sends what is queued (each write bounded by DialTimeout), ends the
 // MPEG-TS stream, closes the connection and waits. Safe to call twice. A
 // Close during the first handshake waits for it (at most DialTimeout):
 // go-astiav's avio_open has no interrupt callback.
@@ -362,9 +362,9 @@ func dial(parent context.Context, t Target, cfg Config) (*astiav.IOContext, erro
 	if parent.Err() != nil {
 		return nil, parent.Err()
 	}
-	if took := time.Since(start); took < time.Duration(refusedWithin*float64(left)) {
+	if took := time.Since(start); took < time.Duration(refusedWithin*float64(left)) && !errors.Is(err, astiav.ErrEtimedout) {
 		return nil, failure(t, stream.ErrKeyRejected, fmt.Sprintf(
-			"the SRT server at %s rejected the connection in %v (a wrong streamid or passphrase?): %v", t.Host, took.Round(time.Millisecond), err))
+			"the SRT server at %s rejected the connection in %v (a wrong streamid or passphrase?)", t.Host, took.Round(time.Millisecond)))
 	}
 	return nil, failure(t, stream.ErrUnreachable, fmt.Sprintf(
 		"no SRT answer from %s within %v (nothing listens there, or a firewall drops it)", t.Host, left.Round(time.Millisecond)))

@@ -96,7 +96,8 @@ func ParseURL(raw string) (Target, error) {
 
 // ffmpegURL is the URL FFmpeg's libsrt opens: raw, with a connect timeout
 // and an I/O timeout added unless the user set their own, so that neither
-// a silent server nor a stalled one holds the output for long.
+// a silent server nor a stalled one holds the output for long. Both are
+// dial: libsrt bounds the handshake by the I/O timeout too.
 func (t Target) ffmpegURL(dial time.Duration) string {
 	u := t.raw
 	add := func(k, v string) {
@@ -110,7 +111,7 @@ func (t Target) ffmpegURL(dial time.Duration) string {
 		}
 	}
 	add("connect_timeout", strconv.FormatInt(dial.Milliseconds(), 10)) // ms
-	add("timeout", strconv.FormatInt(ioTimeout.Microseconds(), 10))    // µs
+	add("timeout", strconv.FormatInt(dial.Microseconds(), 10))         // µs
 	return u
 }
 

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"greenroom/encode"
-	"greenroom/encode/record"
 	"greenroom/encode/publish"
+	"greenroom/encode/record"
 	"greenroom/encode/stream"
 )
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"greenroom/encode/mediatest"
+	"greenroom/studio/presets"
+	"greenroom/studio/settings"
 )
 
 // bin is the greenroom binary built once for the tests that run it as a
@@ -302,5 +305,51 @@ func TestLiveSRT(t *testing.T) {
 	}
 	if math.Abs(p.Duration-4) > 0.5 {
 		t.Errorf("the stream lasts %.2f s, want 4 ± 0.5", p.Duration)
+	}
+}
+
+// YouTube's backup ingest (issue #13): the preset's primary and backup
+// servers, their hosts swapped for two local nginx-rtmp servers, with the
+// same key as the settings make the publish URLs; going live to both
+// publishes the same stream twice, and each server records all of it.
+// The backup's app carries YouTube's ?backup=1 (nginx-rtmp drops an app's
+// query, as YouTube's ingest reads it).
+func TestLiveYouTubeBackup(t *testing.T) {
+	const key = "yt-key-4242"
+	yt := presets.ByID(presets.YouTube)
+	var urls []string
+	var servers []*mediatest.Nginx
+	for _, label := range []string{"Primary (RTMP)", "Backup (RTMP)"} {
+		i := slices.IndexFunc(yt.Ingests, func(in presets.Ingest) bool { return in.Label == label })
+		if i < 0 {
+			t.Fatalf("YouTube has no %s ingest", label)
+		}
+		n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+		servers = append(servers, n)
+		local := strings.NewReplacer("a.rtmp.youtube.com/live2", "127.0.0.1:"+strconv.Itoa(n.Port)+"/live",
+			"b.rtmp.youtube.com/live2", "127.0.0.1:"+strconv.Itoa(n.Port)+"/live").Replace(yt.Ingests[i].URL)
+		d := settings.Destination{Service: settings.YouTube, Name: "YouTube " + label, URL: local, Key: settings.NewStreamKey(key), Enabled: true}
+		if err := d.Validate(); err != nil {
+			t.Fatalf("%s: %v", local, err)
+		}
+		urls = append(urls, d.PublishURL())
+	}
+	if !strings.Contains(urls[1], "?backup=1/") {
+		t.Fatalf("the backup's publish URL %q has no ?backup=1", urls[1])
+	}
+	r := greenroom(t, 30*time.Second, "live", "--to", urls[0], "--to", urls[1], "--for", "4s")
+	t.Logf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q: want both live", r.code, r.stderr)
+	}
+	for _, n := range servers {
+		n.WaitUnpublished(t, key, 10*time.Second)
+		p := mediatest.ProbeFile(t, n.Recording(key))
+		if p.Video == nil || p.Video.Codec != "h264" || p.Audio == nil || p.Audio.Codec != "aac" || math.Abs(p.Duration-4) > 0.5 {
+			t.Errorf("nginx :%d recorded %+v (video %+v, audio %+v), want 4 s of h264 + aac", n.Port, p, p.Video, p.Audio)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, key) {
+		t.Errorf("the stream key leaked")
 	}
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"greenroom/encode/rtmpout"
+	"greenroom/encode/publish"
+	"greenroom/encode/stream"
 )
 
 // DestinationCheck is how one destination answered a preflight (issue
@@ -25,21 +26,21 @@ type DestinationCheck struct {
 // Check tries, all at once, every destination the next go-live would
 // publish to, without going live: a refused key, a DNS or TLS failure, a
 // server that does not answer become a sentence each. It takes as long as
-// the slowest, a few seconds at most (rtmpout.Check), or until ctx ends.
+// the slowest, a few seconds at most (rtmpout.Check, srtout.Check), or until ctx ends.
 func (p *Program) Check(ctx context.Context) []DestinationCheck {
 	p.mu.Lock()
 	dests := p.dests
 	p.mu.Unlock()
-	cfgs := make([]rtmpout.Config, len(dests))
+	cfgs := make([]publish.Config, len(dests))
 	for i, d := range dests {
-		cfgs[i] = rtmpout.Config{URL: d.URL}
+		cfgs[i] = publish.Config{URL: d.URL}
 	}
 	checks := make([]DestinationCheck, len(dests))
-	for i, err := range rtmpout.CheckAll(ctx, cfgs) {
+	for i, err := range publish.CheckAll(ctx, cfgs) {
 		d := dests[i]
 		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil}
 		if err != nil {
-			checks[i].Problem = d.String() + ": " + rtmpout.Reason(err)
+			checks[i].Problem = d.String() + ": " + stream.Reason(err)
 			checks[i].Summary = summary(d.Name, err)
 		}
 	}
@@ -54,11 +55,11 @@ func summary(name string, err error) string {
 		name = "The destination"
 	}
 	switch {
-	case errors.Is(err, rtmpout.ErrKeyRejected):
+	case errors.Is(err, stream.ErrKeyRejected):
 		return name + " refused the stream key"
-	case errors.Is(err, rtmpout.ErrRefused):
+	case errors.Is(err, stream.ErrRefused):
 		return name + " turned the connection away"
-	case errors.Is(err, rtmpout.ErrUnreachable):
+	case errors.Is(err, stream.ErrUnreachable):
 		return name + " could not be reached"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return name + " did not answer in time"

@@ -100,7 +100,7 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	f.name = widget.NewEntry()
 	f.name.SetPlaceHolder("What you call it, e.g. My channel")
 	f.url = widget.NewEntry()
-	f.url.SetPlaceHolder("rtmp://server/app or rtmps://server:443/app")
+	f.url.SetPlaceHolder("rtmp://server/app, rtmps://server:443/app or srt://server:port")
 	f.ingest = widget.NewSelect(nil, func(label string) {
 		for _, in := range settings.PresetFor(f.service).Ingests {
 			if in.Label == label {

@@ -69,17 +69,17 @@ const (
 	Custom    = "custom"
 )
 
-// All are the platforms offered, in the order shown; Custom last. There is
-// no srt:// here: Greenroom has no SRT output yet (issue #13 item 5).
+// All are the platforms offered, in the order shown; Custom last, which
+// also takes srt:// (encode/srtout).
 //
 // The figures are the platforms' published ones:
 //   - YouTube: "Choose live encoder settings, bitrates, and resolutions"
 //     (support.google.com/youtube/answer/2853702) — up to 2160p60 at
 //     51 Mb/s; 1080p30 recommended 4.5–9 Mb/s (10 Mb/s in the newer
 //     table), keyframe every 2 s, at most 4 s. Ingests from YouTube Studio's
-//     stream settings; YouTube's backup URL carries ?backup=1, which a
-//     server URL cannot hold here yet (rtmpout.ParseServer refuses a
-//     query), so the backups are the plain hosts.
+//     stream settings; the backup URLs carry ?backup=1 (the app's query:
+//     rtmpout.ParseServer), and YouTube wants the same stream on both, so
+//     the host adds YouTube twice, primary and backup, with the same key.
 //   - Twitch: "Broadcasting Guidelines" (help.twitch.tv/s/article/
 //     broadcasting-guidelines) — at most 6000 kb/s video, 1080p60,
 //     keyframe interval 2 s. rtmp://live.twitch.tv/app routes to the
@@ -98,11 +98,11 @@ var All = []Preset{
 		ID: YouTube, Name: "YouTube",
 		Ingests: []Ingest{
 			{"Primary (RTMP)", "rtmp://a.rtmp.youtube.com/live2"},
-			{"Backup (RTMP)", "rtmp://b.rtmp.youtube.com/live2"},
+			{"Backup (RTMP)", "rtmp://b.rtmp.youtube.com/live2?backup=1"},
 			{"Primary (RTMPS)", "rtmps://a.rtmps.youtube.com:443/live2"},
-			{"Backup (RTMPS)", "rtmps://b.rtmps.youtube.com:443/live2"},
+			{"Backup (RTMPS)", "rtmps://b.rtmps.youtube.com:443/live2?backup=1"},
 		},
-		KeyHelp: "YouTube Studio → Create → Go live → Stream → Stream key.",
+		KeyHelp: "YouTube Studio → Create → Go live → Stream → Stream key. For YouTube's backup ingest, add YouTube again with a Backup server and the same key: both go live with the same stream.",
 		Limits:  Limits{MaxLong: 3840, MaxShort: 2160, MaxFPS: 60, MaxVideoKbps: 51000, MaxKeyframe: 4 * time.Second},
 	},
 	{
@@ -140,8 +140,8 @@ var All = []Preset{
 		Limits:  upTo1080(30, 6000),
 	},
 	{
-		ID: Custom, Name: "Custom RTMP(S)",
-		KeyHelp: "The server URL is everything before the stream key, e.g. rtmp://example.com/live or rtmps://example.com:443/live.",
+		ID: Custom, Name: "Custom RTMP(S) or SRT",
+		KeyHelp: "The server URL is everything before the stream key, e.g. rtmp://example.com/live or rtmps://example.com:443/live. For SRT: srt://example.com:9000 (with ?passphrase=… if the server wants one); the stream key is its streamid.",
 	},
 }
 

@@ -425,6 +425,34 @@ func TestPublishURL(t *testing.T) {
 	}
 }
 
+// An SRT destination (issue #13): its key is the streamid, added to the
+// URL's query; the passphrase stays in the server URL; no key is fine (a
+// listener that takes anyone with the passphrase); a streamid in the URL
+// belongs in the key field.
+func TestSRTDestination(t *testing.T) {
+	const srv = "srt://ingest.example.com:9000?passphrase=pass-phrase-1&latency=2000000"
+	d := Destination{Service: Custom, URL: srv, Key: NewStreamKey("live/show 1")}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if got, want := d.PublishURL(), srv+"&streamid=live%2Fshow+1"; got != want {
+		t.Errorf("PublishURL = %q, want %q", got, want)
+	}
+	d.Key = StreamKey{}
+	if err := d.Validate(); err != nil || d.PublishURL() != srv {
+		t.Errorf("without a key: Validate %v, PublishURL %q", err, d.PublishURL())
+	}
+	if got := (Destination{URL: "srt://ingest.example.com:9000", Key: NewStreamKey("k1")}).PublishURL(); got != "srt://ingest.example.com:9000?streamid=k1" {
+		t.Errorf("PublishURL = %q", got)
+	}
+	for _, bad := range []string{"srt://ingest.example.com:9000?streamid=k1", "srt://ingest.example.com", "srt://ingest.example.com:9000?passphrase=short"} {
+		err := (Destination{URL: bad, Key: NewStreamKey("k1")}).Validate()
+		if !errors.Is(err, ErrBadURL) || strings.Contains(err.Error(), "k1") || strings.Contains(err.Error(), "short") {
+			t.Errorf("Validate(%q) = %v, want ErrBadURL without a secret", bad, err)
+		}
+	}
+}
+
 // A destination remembers its preset in the settings file, every preset's
 // default ingest is a server URL Validate takes, and an unknown service
 // (a file from a newer Greenroom) reads as Custom.

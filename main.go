@@ -21,6 +21,8 @@ import (
 	"greenroom/encode/publish"
 	"greenroom/encode/record"
 	"greenroom/encode/stream"
+	"greenroom/studio"
+	"greenroom/studio/presets"
 )
 
 func main() {
@@ -167,11 +169,12 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		targets = append(targets, t)
 	}
+	ecfg := encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log}
 	if f.check {
-		return checkLive(ctx, targets, f.to, stdout, stderr)
+		return checkLive(ctx, targets, f.to, studio.FormatOf(ecfg), stdout, stderr)
 	}
 
-	p, err := encode.New(encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log})
+	p, err := encode.New(ecfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
 		return 2
@@ -209,8 +212,10 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // checkLive is live --check: every destination dialled and the publish
-// tried at once (publish.CheckAll), a line each.
-func checkLive(ctx context.Context, targets []string, urls []string, stdout, stderr io.Writer) int {
+// tried at once (publish.CheckAll), a line each, and under it what in
+// format the destination's platform (known by its host: presets.ForURL)
+// would refuse, as the window warns.
+func checkLive(ctx context.Context, targets []string, urls []string, format presets.Format, stdout, stderr io.Writer) int {
 	cfgs := make([]publish.Config, len(urls))
 	for i, u := range urls {
 		cfgs[i] = publish.Config{URL: u}
@@ -220,9 +225,12 @@ func checkLive(ctx context.Context, targets []string, urls []string, stdout, std
 		if err != nil {
 			code = 1
 			fmt.Fprintf(stderr, "check: %s: %s\n", targets[i], stream.Reason(err))
-			continue
+		} else {
+			fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i])
 		}
-		fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i])
+		for _, w := range presets.For("", urls[i]).Check(format) {
+			fmt.Fprintf(stdout, "check: %s: warning: %s\n", targets[i], w)
+		}
 	}
 	return code
 }

@@ -154,6 +154,23 @@ func TestLiveCheck(t *testing.T) {
 	n.WaitUnpublished(t, "good-key-456", 2*time.Second) // published, and left
 }
 
+// live --check says what the platform would refuse in the program's format
+// (issue #13), as the window warns, whatever the dial found (here Facebook
+// is out of reach or refuses the made-up key: either way a failure line
+// on stderr).
+func TestLiveCheckWarns(t *testing.T) {
+	r := greenroom(t, 20*time.Second, "live", "--check", "--to", "rtmps://live-api-s.facebook.com:443/rtmp/fb-key-7788",
+		"--size", "1920x1080", "--video-kbps", "8000")
+	t.Logf("exit %d after %v\n%s%s", r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+	want := "check: rtmps://live-api-s.facebook.com:443/rtmp/****: warning: Facebook takes at most 6000 kb/s of video; the program sends 8000 kb/s"
+	if r.code != 1 || len(lines(r.stdout)) != 1 || !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("exit %d, stdout %q: want 1 and one line: %q…", r.code, r.stdout, want)
+	}
+	if strings.Contains(r.stdout+r.stderr, "fb-key") {
+		t.Errorf("the stream key leaked")
+	}
+}
+
 func TestLiveBadInput(t *testing.T) {
 	// Nothing below may get as far as recording; if it did, it lands here.
 	t.Chdir(t.TempDir())

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 
+	"time"
+
+	"greenroom/encode"
 	"greenroom/encode/publish"
 	"greenroom/encode/stream"
+	"greenroom/studio/presets"
 )
 
 // DestinationCheck is how one destination answered a preflight (issue
@@ -21,6 +25,10 @@ type DestinationCheck struct {
 	// the creator's name for it ("Twitch refused the stream key"): the
 	// headline a window shows above Problem.
 	Summary string `json:"summary,omitempty"`
+	// Warnings are what in the program's format the destination's
+	// platform would refuse (its preset's Check): the window's warnings,
+	// given to the API and the CLI too. They do not make OK false.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Check tries, all at once, every destination the next go-live would
@@ -31,6 +39,7 @@ func (p *Program) Check(ctx context.Context) []DestinationCheck {
 	p.mu.Lock()
 	dests := p.dests
 	p.mu.Unlock()
+	format := p.Format()
 	cfgs := make([]publish.Config, len(dests))
 	for i, d := range dests {
 		cfgs[i] = publish.Config{URL: d.URL}
@@ -38,13 +47,25 @@ func (p *Program) Check(ctx context.Context) []DestinationCheck {
 	checks := make([]DestinationCheck, len(dests))
 	for i, err := range publish.CheckAll(ctx, cfgs) {
 		d := dests[i]
-		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil}
+		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil,
+			Warnings: presets.For(d.Preset, d.URL).Check(format)}
 		if err != nil {
 			checks[i].Problem = d.String() + ": " + stream.Reason(err)
 			checks[i].Summary = summary(d.Name, err)
 		}
 	}
 	return checks
+}
+
+// Format is the program's output as the presets check it (FormatOf).
+func (p *Program) Format() presets.Format { return FormatOf(p.pipe.Config()) }
+
+// FormatOf is a program's output as the presets check it: the encoder's
+// size, frame rate and video bit rate, and its 2 s keyframe interval
+// (encode/codec's, fixed). live --check words its warnings with it too.
+func FormatOf(c encode.Config) presets.Format {
+	c = c.WithDefaults()
+	return presets.Format{Width: c.Width, Height: c.Height, FPS: c.FPS, VideoKbps: c.VideoBitRate / 1000, Keyframe: 2 * time.Second}
 }
 
 // summary words a failed check by what the host does about it: a refused

@@ -31,6 +31,9 @@ type Destination struct {
 	ID   string // the settings' ID, to match stats to destinations; may be ""
 	Name string // what the creator calls it: "YouTube", "Twitch", …
 	URL  string // rtmp(s)://host/app/key or srt://host:port?streamid=…: a secret, never logged
+	// Preset is the platform's studio/presets ID, whose limits the
+	// preflight warns of; "": the platform its URL's host is, if any.
+	Preset string
 }
 
 // OutputStats is one live output's health, with what it is for.

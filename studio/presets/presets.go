@@ -11,6 +11,8 @@ package presets
 
 import (
 	"fmt"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -160,6 +162,52 @@ func ByID(id string) Preset {
 		}
 	}
 	return All[len(All)-1]
+}
+
+// For is the preset a destination checks against: the one with ID id, or
+// when id is "" (a --to URL, a destination from the CLI) the platform
+// whose ingest publishURL goes to (ForURL), else Custom, which limits
+// nothing.
+func For(id, publishURL string) Preset {
+	if id != "" {
+		return ByID(id)
+	}
+	if p, ok := ForURL(publishURL); ok {
+		return p
+	}
+	return ByID(Custom)
+}
+
+// ForURL is the platform whose ingest servers u's host is one of
+// (YouTube, Twitch, Facebook: the platforms with fixed ingests); false for
+// any other host.
+func ForURL(u string) (Preset, bool) {
+	host := hostOf(u)
+	for _, p := range All {
+		for _, in := range p.Ingests {
+			if host != "" && hostOf(in.URL) == host {
+				return p, true
+			}
+		}
+	}
+	return Preset{}, false
+}
+
+// hostOf is the host of a URL, lower case, without the port: enough to
+// compare ingests, without parsing what may hold a key.
+func hostOf(u string) string {
+	_, rest, ok := strings.Cut(strings.TrimSpace(u), "://")
+	if !ok {
+		return ""
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end >= 0 {
+		rest = rest[:end]
+	}
+	if h, _, err := net.SplitHostPort(rest); err == nil {
+		rest = h
+	}
+	return strings.ToLower(rest)
 }
 
 // URL is the default ingest server, "" when the creator types their own.

@@ -370,3 +370,53 @@ func TestLiveYouTubeBackup(t *testing.T) {
 		t.Errorf("the stream key leaked")
 	}
 }
+
+// The SRT receiver restarts mid-show (issue #13): the output says it lost
+// the connection, reconnects on its own once the receiver is back, and
+// the new receiver gets a valid stream to the end of the show.
+func TestLiveSRTReceiverRestarts(t *testing.T) {
+	const pass = "srt-pass-phrase-456"
+	s := mediatest.StartSRTServer(t, pass)
+	cmd := exec.Command(bin, "live", "--to", s.URL("live/restart", ""), "--for", "12s")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	time.Sleep(3 * time.Second)
+	s.Stop()
+	down := time.Now()
+	time.Sleep(time.Second)
+	back := mediatest.StartSRTServerOn(t, s.Port, pass)
+	select {
+	case err := <-done:
+		done <- err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("greenroom still running\n%s%s", &out, &errb)
+	}
+	t.Logf("exit %d, receiver down at %v\n%s%s", cmd.ProcessState.ExitCode(), down.Format("15:04:05.000"), &out, &errb)
+	if cmd.ProcessState.ExitCode() != 0 || !strings.Contains(errb.String(), "connection lost, reconnecting") {
+		t.Errorf("want exit 0 and the lost connection reported")
+	}
+	back.Stop()
+	first, second := mediatest.ProbeFile(t, s.Recording), mediatest.ProbeFile(t, back.Recording)
+	frames := mediatest.FrameCount(t, back.Recording)
+	t.Logf("before the restart %.2f s, after %.2f s (%d frames decode)", first.Duration, second.Duration, frames)
+	// The stream starts once the process is up and has a keyframe, so a
+	// little less than the 3 s before the restart.
+	if first.Duration < 2 {
+		t.Errorf("the first receiver got %.2f s, want most of the 3 s before its restart", first.Duration)
+	}
+	// Back within the reconnect backoff (1 then 2 s) of its return, so at
+	// least 12 - 3 - 1 - 3 = 5 s of the show (150 frames, 140 with the
+	// drops of a loaded box), h264 + aac, reach it and decode.
+	if second.Video == nil || second.Video.Codec != "h264" || second.Audio == nil || second.Audio.Codec != "aac" || frames < 140 {
+		t.Errorf("after the restart: %+v (video %+v, audio %+v), %d frames: want at least 5 s of h264 + aac", second, second.Video, second.Audio, frames)
+	}
+}

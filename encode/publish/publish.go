@@ -11,7 +11,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"greenroom/encode/rtmpout"
@@ -86,11 +85,5 @@ func Check(ctx context.Context, cfg Config) error {
 // CheckAll checks every destination at once and returns their results in
 // cfgs' order: a preflight of four takes as long as the slowest.
 func CheckAll(ctx context.Context, cfgs []Config) []error {
-	errs := make([]error, len(cfgs))
-	var wg sync.WaitGroup
-	for i, cfg := range cfgs {
-		wg.Go(func() { errs[i] = Check(ctx, cfg) })
-	}
-	wg.Wait()
-	return errs
+	return stream.AllAtOnce(len(cfgs), func(i int) error { return Check(ctx, cfgs[i]) })
 }

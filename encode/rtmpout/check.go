@@ -3,7 +3,6 @@ package rtmpout
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"greenroom/encode/stream"
@@ -51,13 +50,7 @@ func Check(ctx context.Context, cfg Config) error {
 // CheckAll checks every destination at once and returns their results in
 // cfgs' order: a preflight of four takes as long as the slowest.
 func CheckAll(ctx context.Context, cfgs []Config) []error {
-	errs := make([]error, len(cfgs))
-	var wg sync.WaitGroup
-	for i, cfg := range cfgs {
-		wg.Go(func() { errs[i] = Check(ctx, cfg) })
-	}
-	wg.Wait()
-	return errs
+	return stream.AllAtOnce(len(cfgs), func(i int) error { return Check(ctx, cfgs[i]) })
 }
 
 // Reason is err in a sentence for a person, without the "rtmpout: publish

@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -47,9 +45,6 @@ type Config struct {
 const (
 	defaultQueueSize   = 256
 	defaultDialTimeout = 5 * time.Second
-	maxBackoff         = 10 * time.Second
-	// stableSession: a session that lasted this long resets the backoff.
-	stableSession = 30 * time.Second
 	// refusedWithin: FFmpeg's libsrt says "Input/output error" both for a
 	// listener that rejected the handshake (a wrong passphrase or
 	// streamid: an answer within a round trip) and for no answer at all
@@ -60,8 +55,8 @@ const (
 )
 
 // Output publishes to one SRT destination. It is an actor: run owns the
-// muxer and the connection; Write and Stats touch only the queue (qmu)
-// and the state (mu). Its states are rtmpout's: Connecting → Live once the
+// muxer and the connection; Write, Stats and WaitLive touch only its
+// stream.Outbox. Its states are rtmpout's: Connecting → Live once the
 // listener accepted the handshake → Reconnecting when a write fails
 // (retrying after 1, 2, 4… at most 10 s, on a fresh queue that starts at a
 // keyframe) → Live … → Closed; Failed if the very first connection fails.
@@ -75,21 +70,7 @@ type Output struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	qmu sync.Mutex // guards q: run swaps it on reconnect, Write pushes
-	q   *stream.Queue
-
-	meter *stream.Meter
-
-	live     chan struct{}
-	liveOnce sync.Once
-
-	mu         sync.Mutex // guards the fields below
-	state      stream.State
-	err        error
-	liveErr    error
-	reconnects int
-
-	retiredDrops atomic.Int64
+	box *stream.Outbox
 }
 
 // New validates cfg and starts publishing in the background; it returns at
@@ -113,9 +94,7 @@ func New(cfg Config) (*Output, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
-		q:      stream.NewQueue(cfg.QueueSize),
-		meter:  stream.NewMeter(0),
-		live:   make(chan struct{}),
+		box:    stream.NewOutbox(name, cfg.QueueSize),
 	}
 	go o.run()
 	return o, nil
@@ -138,41 +117,15 @@ func withDefaults(cfg Config) Config {
 func (o *Output) Name() string { return o.name }
 
 // Write queues p; it never blocks. p must not be modified afterwards.
-func (o *Output) Write(p *stream.Packet) {
-	o.qmu.Lock()
-	o.q.Push(p)
-	o.qmu.Unlock()
-}
+func (o *Output) Write(p *stream.Packet) { o.box.Write(p) }
 
 // Stats is a snapshot; Err never contains the streamid or passphrase.
-func (o *Output) Stats() stream.Stats {
-	o.qmu.Lock()
-	q := o.q
-	o.qmu.Unlock()
-	bitRate, fps, written := o.meter.Rates()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return stream.Stats{
-		Name: o.name, State: o.state, Err: o.err,
-		BitRate: bitRate, FPS: fps, Written: written,
-		Dropped: o.retiredDrops.Load() + q.Dropped(), Queue: q.Len(),
-		Reconnects: o.reconnects,
-	}
-}
+func (o *Output) Stats() stream.Stats { return o.box.Stats() }
 
 // WaitLive waits until the output first goes Live (nil), its first
 // connection fails (a *stream.Failure), it is closed (ErrClosed) or ctx
 // ends.
-func (o *Output) WaitLive(ctx context.Context) error {
-	select {
-	case <-o.live:
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		return o.liveErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (o *Output) WaitLive(ctx context.Context) error { return o.box.WaitLive(ctx) }
 
 // Close sends what is queued (each write bounded by DialTimeout), ends the
 // MPEG-TS stream, closes the connection and waits. Safe to call twice. A
@@ -181,29 +134,14 @@ func (o *Output) WaitLive(ctx context.Context) error {
 func (o *Output) Close() error {
 	o.cancel()
 	<-o.done
-	o.setState(stream.Closed, nil)
+	o.box.SetState(stream.Closed, nil)
 	return nil
-}
-
-func (o *Output) setState(s stream.State, err error) {
-	o.mu.Lock()
-	o.state, o.err = s, err
-	o.mu.Unlock()
-}
-
-func (o *Output) firstResult(err error) {
-	o.liveOnce.Do(func() {
-		o.mu.Lock()
-		o.liveErr = err
-		o.mu.Unlock()
-		close(o.live)
-	})
 }
 
 func (o *Output) run() {
 	defer close(o.done)
-	defer o.firstResult(ErrClosed)
-	backoff := time.Second
+	defer o.box.Settle(ErrClosed)
+	var backoff stream.Backoff
 	for everLive := false; ; {
 		m, err := connect(o.ctx, o.target, o.cfg)
 		if o.ctx.Err() != nil {
@@ -214,21 +152,13 @@ func (o *Output) run() {
 		}
 		if err != nil && !everLive {
 			o.log.Error("publish failed", "err", err)
-			o.setState(stream.Failed, err)
-			o.firstResult(err)
-			o.retiredDrops.Add(int64(len(o.q.Close())))
+			o.box.Fail(err)
 			return
 		}
 		if err == nil {
 			start := time.Now()
-			o.mu.Lock()
-			o.state, o.err = stream.Live, nil
-			if everLive {
-				o.reconnects++
-			}
-			o.mu.Unlock()
+			o.box.Live(everLive)
 			everLive = true
-			o.firstResult(nil)
 			o.log.Info("live")
 			err = o.pump(m)
 			if o.ctx.Err() != nil {
@@ -236,36 +166,23 @@ func (o *Output) run() {
 				break
 			}
 			m.close(false)
-			if time.Since(start) >= stableSession {
-				backoff = time.Second
-			}
+			backoff.Held(time.Since(start))
 			err = fmt.Errorf("srtout: publish to %s: connection lost: %s", o.target.Redacted(), o.target.redact(err.Error()))
 		}
-		o.log.Warn("reconnecting", "err", err, "retry_in", backoff)
-		o.setState(stream.Reconnecting, err)
-		// What waited during the outage is stale, and the listener needs
-		// a keyframe first: start over with a fresh queue.
-		o.qmu.Lock()
-		old := o.q
-		o.q = stream.NewQueue(o.cfg.QueueSize)
-		o.qmu.Unlock()
-		o.retiredDrops.Add(old.Dropped() + int64(len(old.Close())))
-		select {
-		case <-time.After(backoff):
-		case <-o.ctx.Done():
-		}
-		backoff = min(backoff*2, maxBackoff)
-		if o.ctx.Err() != nil {
+		o.log.Warn("reconnecting", "err", err, "retry_in", backoff.Next())
+		o.box.SetState(stream.Reconnecting, err)
+		o.box.Renew()
+		if !backoff.Wait(o.ctx) {
 			break
 		}
 	}
-	o.setState(stream.Closed, nil)
+	o.box.SetState(stream.Closed, nil)
 	o.log.Info("closed")
 }
 
 // pump writes queued packets until a write fails or Close is called.
 func (o *Output) pump(m *muxer) error {
-	q := o.q // run owns o.q: no lock needed to read it here
+	q := o.box.Queue() // current until run renews it, after pump
 	for {
 		select {
 		case <-o.ctx.Done():
@@ -279,7 +196,7 @@ func (o *Output) pump(m *muxer) error {
 				if err := m.write(p); err != nil {
 					return err
 				}
-				o.meter.Add(p)
+				o.box.Meter.Add(p)
 			}
 		}
 	}
@@ -287,14 +204,14 @@ func (o *Output) pump(m *muxer) error {
 
 // flush sends what is still queued and ends the stream.
 func (o *Output) flush(m *muxer) {
-	rest := o.q.Close()
+	rest := o.box.Queue().Close()
 	for i, p := range rest {
 		if err := m.write(p); err != nil {
-			o.retiredDrops.Add(int64(len(rest) - i))
+			o.box.Dropped(len(rest) - i)
 			m.close(false)
 			return
 		}
-		o.meter.Add(p)
+		o.box.Meter.Add(p)
 	}
 	m.close(true)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"greenroom/encode/mediatest"
 	"greenroom/encode/stream"
 )
@@ -89,5 +91,58 @@ func TestCheck(t *testing.T) {
 				t.Errorf("took %v, want within the %v timeout", took, timeout)
 			}
 		})
+	}
+}
+
+// An Output's life against the real listener: it goes live, its packets
+// count, a wrong passphrase fails it for good with the refusal (no
+// retries against a refusal), and Close is safe twice and leaves no
+// goroutine behind.
+func TestOutputLifecycle(t *testing.T) {
+	s := mediatest.StartSRTServer(t, testPassphrase)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // the server's own goroutines are older
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	bad, err := New(Config{URL: s.URL(testStreamID, "wrong-"+testPassphrase), DialTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.WaitLive(ctx); !errors.Is(err, stream.ErrKeyRejected) || bad.Stats().State != stream.Failed {
+		t.Errorf("wrong passphrase: WaitLive %v, state %v; want ErrKeyRejected, failed", err, bad.Stats().State)
+	}
+	bad.Close()
+	bad.Close()
+
+	// The listener accepts before any media: the stream's info is all the
+	// muxer needs for its header.
+	info := stream.Info{
+		Video: stream.VideoInfo{Width: 320, Height: 240, FPS: 30},
+		Audio: stream.AudioInfo{SampleRate: 48000, Channels: 2},
+	}
+	o, err := New(Config{URL: s.URL(testStreamID, ""), Info: info})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.WaitLive(ctx); err != nil {
+		t.Fatalf("WaitLive: %v", err)
+	}
+	if st := o.Stats(); st.State != stream.Live || st.Name != "srt://127.0.0.1:"+strconv.Itoa(s.Port)+"?streamid=****&passphrase=****" {
+		t.Errorf("stats %+v: want live, named redacted", st)
+	}
+	o.Close()
+	o.Close()
+	if st := o.Stats(); st.State != stream.Closed {
+		t.Errorf("after Close: %v", st.State)
+	}
+}
+
+// FFmpeg's libsrt quotes the URL it failed to open; its log line reaches
+// slog with the secrets masked.
+func TestRedactLog(t *testing.T) {
+	in := "Connection to srt://h:9000?streamid=" + testStreamID + "&PASSPHRASE=" + testPassphrase + "&latency=1 failed: Input/output error"
+	want := "Connection to srt://h:9000?streamid=****&PASSPHRASE=****&latency=1 failed: Input/output error"
+	if got := RedactLog(in); got != want {
+		t.Errorf("RedactLog = %q, want %q", got, want)
 	}
 }

@@ -1,6 +1,9 @@
 package stream
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 // The kinds of a publisher's failed first connection, shared by every
 // network output (rtmpout, srtout) so that the studio, the CLI and the
@@ -37,4 +40,17 @@ func Reason(err error) string {
 		return f.Reason
 	}
 	return err.Error()
+}
+
+// AllAtOnce runs check(i) for i in [0, n) at once and returns their
+// results in order: a preflight of four destinations takes as long as the
+// slowest (rtmpout.CheckAll, publish.CheckAll).
+func AllAtOnce(n int, check func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = check(i) })
+	}
+	wg.Wait()
+	return errs
 }

@@ -284,7 +284,7 @@ func dial(parent context.Context, t Target, cfg Config) (*astiav.IOContext, erro
 			"the SRT server at %s rejected the connection in %v (a wrong streamid or passphrase?)", t.Host, took.Round(time.Millisecond)))
 	}
 	return nil, failure(t, stream.ErrUnreachable, fmt.Sprintf(
-		"no SRT answer from %s within %v (nothing listens there, or a firewall drops it)", t.Host, left.Round(time.Millisecond)))
+		"no SRT answer from %s within %v (nothing listens there, or a firewall drops it)", t.Host, cfg.DialTimeout))
 }
 
 func deadline(ctx context.Context) time.Time {

@@ -8,7 +8,7 @@
 // by the user only, because it holds stream keys and TURN passwords.
 //
 // It does not connect anywhere or know how to publish: it only checks that a
-// destination's server URL has the shape an RTMP(S) publisher needs.
+// destination's server URL has the shape an RTMP(S) or SRT publisher needs.
 package settings
 
 import (
@@ -79,13 +79,15 @@ type Destination struct {
 	Service Service
 	Name    string
 	// URL is the ingest server, rtmp:// or rtmps://, without the key; or
-	// an SRT ingest, srt://host:port[?passphrase=…&latency=…], whose key
-	// is its streamid. It may hold an SRT passphrase: a secret (the
-	// settings file is the user's alone; logs and /api/state show it
-	// redacted).
-	URL     string
-	Key     StreamKey
-	Enabled bool
+	// an SRT ingest, srt://host:port[?latency=…], whose key is its
+	// streamid.
+	URL string
+	Key StreamKey
+	// Passphrase is an SRT ingest's, if it encrypts: a secret like the
+	// key (a StreamKey: it prints as [redacted]), kept out of the URL so
+	// the URL may be shown and logged.
+	Passphrase StreamKey
+	Enabled    bool
 }
 
 // Errors of Destination.Validate, for callers that want to point at the
@@ -135,7 +137,7 @@ func (d Destination) keySource() string {
 // check: for RTMP (rtmpout.ParseServer) rtmp:// or rtmps://, a host, an
 // optional numeric port, an app, no user:password, no query; for SRT
 // (srtout.ParseURL) srt://host:port and libsrt's options, but no streamid
-// (that is the stream key's field). A server it takes makes a publish URL
+// or passphrase (they have fields of their own: they are secrets). A server it takes makes a publish URL
 // (PublishURL) the output takes. It does not look the host up. The errors
 // never quote the URL, which may hold a password.
 func ValidateServerURL(s string) error {
@@ -150,6 +152,9 @@ func ValidateServerURL(s string) error {
 		if strings.Contains(t.Redacted(), "streamid=") {
 			return badURL("the server URL has a streamid: put it in the stream key field")
 		}
+		if strings.Contains(t.Redacted(), "passphrase=") {
+			return badURL("the server URL has a passphrase: put it in the passphrase field")
+		}
 		return nil
 	}
 	if _, err := rtmpout.ParseServer(s); err != nil {
@@ -159,20 +164,26 @@ func ValidateServerURL(s string) error {
 }
 
 // PublishURL is the URL a publisher is given: for RTMP the server URL with
-// the key as its last path element, for SRT with the key as its streamid.
-// It contains the key: hand it to the output only, never to a log or an
-// error.
+// the key as its last path element, for SRT with the key as its streamid
+// and the passphrase. It contains the key: hand it to the output only,
+// never to a log or an error.
 func (d Destination) PublishURL() string {
 	u := strings.TrimSpace(d.URL)
 	if publish.IsSRT(u) {
-		if d.Key.IsZero() {
-			return u
+		for _, p := range []struct {
+			name string
+			v    StreamKey
+		}{{"streamid", d.Key}, {"passphrase", d.Passphrase}} {
+			if p.v.IsZero() {
+				continue
+			}
+			sep := "?"
+			if strings.Contains(u, "?") {
+				sep = "&"
+			}
+			u += sep + p.name + "=" + url.QueryEscape(p.v.Reveal())
 		}
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		return u + sep + "streamid=" + url.QueryEscape(d.Key.Reveal())
+		return u
 	}
 	return strings.TrimRight(u, "/") + "/" + d.Key.Reveal()
 }

@@ -69,9 +69,9 @@ func ParseURL(raw string) (Target, error) {
 		if kv == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(kv, "=")
-		name := strings.ToLower(k)
-		if dv, err := url.QueryUnescape(v); err == nil {
+		k, raw, _ := strings.Cut(kv, "=")
+		name, v := strings.ToLower(k), raw
+		if dv, err := url.QueryUnescape(raw); err == nil {
 			v = dv
 		}
 		switch {
@@ -82,7 +82,7 @@ func ParseURL(raw string) (Target, error) {
 			// fails later with a less helpful error.
 			return Target{}, errors.New("srt URL: the passphrase must be 10 to 79 characters long")
 		case secretParams[name]:
-			t.secrets = append(t.secrets, kv[len(k)+1:], v)
+			t.secrets = append(t.secrets, raw, v)
 			kv = k + "=****"
 		}
 		shown = append(shown, kv)

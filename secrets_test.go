@@ -208,6 +208,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal("serve did not stop in 30 s")
 	}
 	<-evDone
+	// The SRT destination that took its passphrase was live: its
+	// listener got the stream.
+	srt.Stop()
+	if p := mediatest.ProbeFile(t, srt.Recording); p.Video == nil || p.Duration < 1 {
+		t.Errorf("the SRT listener got %+v: want the show", p)
+	}
 
 	// serve prints the links, with their tokens, on purpose; nowhere else.
 	out := stdout.String()

@@ -73,6 +73,13 @@ func (c *Config) check() error {
 	return nil
 }
 
+// WithDefaults is c with every zero field at its default, as New fills it
+// in: what a program from c will be.
+func (c Config) WithDefaults() Config {
+	c.defaults()
+	return c
+}
+
 func (c *Config) defaults() {
 	if c.Width == 0 || c.Height == 0 {
 		c.Width, c.Height = 1280, 720

@@ -48,7 +48,8 @@
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:
-//	                 each destination dialled and the publish tried, nothing goes live
+//	                 each destination dialled and the publish tried, nothing goes live; each
+//	                 check's warnings are what its platform would refuse in the program's format
 //	POST /api/rotate                          → {"guest_url": "..."}
 //	GET  /api/scene                           → Scene (503 without a Program attached)
 //	POST /api/scene  {"layout": "pip"}        → Scene; changes only the fields sent

@@ -21,8 +21,8 @@ import (
 	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
 	"greenroom/encode/iso"
+	"greenroom/encode/publish"
 	"greenroom/encode/record"
-	"greenroom/encode/rtmpout"
 	"greenroom/encode/stream"
 )
 
@@ -30,7 +30,10 @@ import (
 type Destination struct {
 	ID   string // the settings' ID, to match stats to destinations; may be ""
 	Name string // what the creator calls it: "YouTube", "Twitch", …
-	URL  string // rtmp(s)://host/app/key: a secret, never logged
+	URL  string // rtmp(s)://host/app/key or srt://host:port?streamid=…: a secret, never logged
+	// Preset is the platform's studio/presets ID, whose limits the
+	// preflight warns of; "": the platform its URL's host is, if any.
+	Preset string
 }
 
 // OutputStats is one live output's health, with what it is for.
@@ -200,7 +203,7 @@ func NewProgram(pipe *encode.Pipeline, cfg ProgramConfig) (*Program, error) {
 // the destinations it started with.
 func (p *Program) SetDestinations(dests []Destination) error {
 	for _, d := range dests {
-		if _, err := rtmpout.ParseURL(d.URL); err != nil {
+		if _, err := publish.Redacted(d.URL); err != nil {
 			return fmt.Errorf("studio: destination %s: %w", d.Name, err)
 		}
 	}
@@ -566,24 +569,24 @@ func (p *Program) SetLive(on bool) error {
 		people.close() // the program could not be recorded: nor the people
 		people = nil
 	}
-	var rtmps []*rtmpout.Output
+	var pubs []publish.Output
 	for _, d := range dests {
-		t, _ := rtmpout.ParseURL(d.URL) // checked in SetDestinations
-		o, err := rtmpout.New(rtmpout.Config{Name: d.Name + " (" + t.Redacted() + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
+		t, _ := publish.Redacted(d.URL) // checked in SetDestinations
+		o, err := publish.New(publish.Config{Name: d.Name + " (" + t + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		outs = append(outs, liveOutput{Output: o, dest: d.ID})
-		rtmps = append(rtmps, o)
+		pubs = append(pubs, o)
 	}
 	for _, o := range outs {
 		p.pipe.AddOutput(o.Output)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	healthy := len(outs) - len(rtmps)
-	for _, o := range rtmps {
+	healthy := len(outs) - len(pubs)
+	for _, o := range pubs {
 		if err := o.WaitLive(ctx); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -834,9 +837,9 @@ func (p *Program) Close() error {
 
 // String names the destinations without their keys.
 func (d Destination) String() string {
-	t, err := rtmpout.ParseURL(d.URL)
+	t, err := publish.Redacted(d.URL)
 	if err != nil {
 		return d.Name
 	}
-	return strings.TrimSpace(d.Name + " " + t.Redacted())
+	return strings.TrimSpace(d.Name + " " + t)
 }

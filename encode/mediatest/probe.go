@@ -217,7 +217,9 @@ func FrameCount(t testing.TB, path string) int {
 	t.Helper()
 	out, _ := mustRun(t, toolTimeout, "ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
 		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path)
-	n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(string(out)), ","))
+	// MPEG-TS lists the stream again under its program: the first line.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(first), ","))
 	if err != nil {
 		t.Fatalf("mediatest: frame count of %s: ffprobe said %q", path, out)
 	}

@@ -231,6 +231,7 @@ func (p *Program) Attach(s *Studio) {
 	p.tell = s.recordingChanged
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
+	s.attachLoudness(p.Loudness)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)
@@ -270,18 +271,20 @@ func (p *Program) followShow() {
 			gone = append(gone, name)
 			continue
 		}
-		hidden, muted, cameraOff := shown(st, name)
+		hidden, muted, cameraOff, volume := shown(st, name)
 		if hidden && !pi.in.Hidden() {
 			gone = append(gone, name)
 		}
 		pi.in.SetHidden(hidden)
 		pi.in.SetMuted(muted)
+		pi.in.SetVolume(float64(volume))
 		pi.setCameraOff(cameraOff)
 	}
 	p.mu.Unlock()
 	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
-		_, muted, _ := shown(st, HostID)
+		_, muted, _, volume := shown(st, HostID)
 		in.SetMuted(muted)
+		in.SetVolume(float64(volume))
 	}
 	for _, name := range gone {
 		p.inputGone(name) // the scene falls back, as when an input leaves
@@ -291,15 +294,16 @@ func (p *Program) followShow() {
 // shown says how input name (a participant's, or their screen's) is to be
 // in the program as the show st stands: hidden unless its owner is on
 // stage, muted if the host muted them, its pictures left out (cameraOff)
-// if it is their camera and they turned it off.
-func shown(st State, name string) (hidden, muted, cameraOff bool) {
+// if it is their camera and they turned it off, at their volume (a
+// screen's sound too).
+func shown(st State, name string) (hidden, muted, cameraOff bool, volume Volume) {
 	id := owner(name)
 	for _, pt := range st.Participants {
 		if pt.ID == id {
-			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name
+			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name, pt.Volume
 		}
 	}
-	return true, false, false
+	return true, false, false, 0
 }
 
 // inShow is whether participant id is in the show st.
@@ -401,13 +405,13 @@ const mediaStall = 500 * time.Millisecond
 // 50 ms within 5 ms of it either way. Screens have no sound to wait for.
 const guestVideoDelay = 50 * time.Millisecond
 
-// newInput adds the program input called name, hidden, muted and with
-// the camera off as the show stands (a guest in the green room must not
-// flash into the layout). Call with mu held.
+// newInput adds the program input called name, hidden, muted, at the
+// volume and with the camera off as the show stands (a guest in the green
+// room must not flash into the layout). Call with mu held.
 func (p *Program) newInput(name string) *programInput {
-	hidden, muted, cameraOff := false, false, false
+	hidden, muted, cameraOff, volume := false, false, false, Volume(0)
 	if p.state != nil {
-		hidden, muted, cameraOff = shown(p.state(), name)
+		hidden, muted, cameraOff, volume = shown(p.state(), name)
 	}
 	var in *encode.Input
 	if hidden {
@@ -416,6 +420,7 @@ func (p *Program) newInput(name string) *programInput {
 		in = p.pipe.AddInput(name)
 	}
 	in.SetMuted(muted)
+	in.SetVolume(float64(volume))
 	if !strings.HasSuffix(name, screenSuffix) {
 		in.Video.SetDelay(guestVideoDelay)
 		// A guest's sound comes over a network: running dry, it is
@@ -557,6 +562,8 @@ func (p *Program) SetLive(on bool) error {
 		outs = append(outs, liveOutput{Output: o, dest: d.ID})
 		rtmps = append(rtmps, o)
 	}
+	// The loudness meters measure the show as it goes out, from here.
+	p.pipe.ResetLoudness()
 	for _, o := range outs {
 		p.pipe.AddOutput(o.Output)
 	}

@@ -44,6 +44,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.control(s.apiEvents))
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
 	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
+	mux.HandleFunc("POST /api/volume", s.control(s.apiVolume))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -329,6 +330,8 @@ func writeError(w http.ResponseWriter, err error) {
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, ErrStageFull):
 		code = http.StatusConflict
+	case isBadRequest(err):
+		code = http.StatusBadRequest
 	}
 	writeJSONError(w, code, err.Error())
 }

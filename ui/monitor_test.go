@@ -57,12 +57,18 @@ func (f *fakeShow) SetMuted(id string, on bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mutes = append(f.mutes, fmt.Sprintf("%s %v", id, on))
-	if f.muteErr != nil {
-		return f.muteErr
+	return f.editLocked(id, f.muteErr, func(p *studio.Participant) { p.Muted = on })
+}
+
+// editLocked changes participant id with change, as a command that
+// succeeded does, unless err (what the command returns); f.mu held.
+func (f *fakeShow) editLocked(id string, err error, change func(*studio.Participant)) error {
+	if err != nil {
+		return err
 	}
 	for i, p := range f.state.Participants {
 		if p.ID == id {
-			f.state.Participants[i].Muted = on
+			change(&f.state.Participants[i])
 		}
 	}
 	return nil

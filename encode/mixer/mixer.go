@@ -264,6 +264,22 @@ func (t *Track) SetGain(g float32) {
 	t.mu.Unlock()
 }
 
+// Gain is the track's linear gain, as SetGain set it.
+func (t *Track) Gain() float32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gain
+}
+
+// Gain is the linear gain of a level in dB: 0 dB is 1, −6 dB about a
+// half, −Inf (off) 0.
+func Gain(dB float64) float32 {
+	if math.IsInf(dB, -1) {
+		return 0
+	}
+	return float32(math.Pow(10, dB/20))
+}
+
 // SetMuted silences the track in the mix; its level still shows.
 func (t *Track) SetMuted(m bool) {
 	t.mu.Lock()
@@ -458,6 +474,15 @@ func (m *Mixer) Mix(tracks []*Track, left, right []float32) { m.MixAt(tracks, le
 // MixAt is Mix for the block that starts at program sample at: timed
 // tracks give the samples that belong there.
 func (m *Mixer) MixAt(tracks []*Track, left, right []float32, at int64) {
+	m.SumAt(tracks, left, right, at)
+	for i := range left {
+		left[i], right[i] = clamp(left[i]), clamp(right[i])
+	}
+}
+
+// SumAt is MixAt without the hard limit: the plain sum, which may go past
+// ±1, for a master bus that limits it more gently (package master).
+func (m *Mixer) SumAt(tracks []*Track, left, right []float32, at int64) {
 	n := len(left)
 	if cap(m.mix) < n*Channels {
 		m.mix = make([]float32, n*Channels)
@@ -469,8 +494,7 @@ func (m *Mixer) MixAt(tracks []*Track, left, right []float32, at int64) {
 		t.pullAdd(mix, scratch, at)
 	}
 	for i := 0; i < n; i++ {
-		left[i] = clamp(mix[2*i])
-		right[i] = clamp(mix[2*i+1])
+		left[i], right[i] = mix[2*i], mix[2*i+1]
 	}
 }
 

@@ -799,7 +799,7 @@ func (p *Pipeline) runAudio() {
 	var tracks []*mixer.Track
 	// The bus's frames keep the program sample they were pushed at (the
 	// limiter's look-ahead is taken out of their timestamps), so audio and
-	// video stay in step though the sound leaves a block later.
+	// video stay in step though the sound leaves that look-ahead (5 ms) later.
 	encode := func(f *astiav.Frame) error {
 		if err := p.aenc.Encode(f, p.publish); err != nil {
 			return fmt.Errorf("audio encode: %w", err)

@@ -90,13 +90,22 @@ const meterChain = "ebur128=metadata=1:peak=true"
 // The limiter's look-ahead is its attack: alimiter delays the sound by it
 // to see a peak coming and turn down in time. With latency=1 it takes that
 // delay back out of the timestamps, so the program's audio keeps its place
-// against the video; what remains is that the bus holds the newest
-// attack's worth of sound (plus a part-filled encoder frame) until the
-// next block pushes it out. Release is how fast it lets go: slow enough
-// that speech does not pump.
+// against the video, which need not wait for it; what remains is that the
+// bus holds the newest attack's worth of sound (and what the resamplers
+// hold) until the next block pushes it out. Release is how fast it lets go: slow enough that speech
+// does not pump.
 const (
 	attackMS  = 5
 	releaseMS = 80
+	// latency is what the limiter chain holds back in real time, in
+	// program samples: the attack, and the two resamplers' filters
+	// (swresample's default 32 taps: 16 samples each way at 48 kHz; the
+	// first frame came out once exactly 272 samples more than a frame
+	// had gone in). A limiter starts on this much silence (preRoll), so
+	// its encoder frames begin that early and each block completes one:
+	// otherwise the first block's frame lacks what is held, and every
+	// frame after leaves a whole block late (21 ms, not 6).
+	latency = attackMS*mixer.Rate/1000 + 2*16
 	// oversample: alimiter works on sample peaks; at 4× the rate the
 	// peaks between samples, which a DAC or the next resampler makes,
 	// are samples too (ITU-R BS.1770's true peak is measured at 4× too).
@@ -120,6 +129,7 @@ type Bus struct {
 	reset             atomic.Bool // Reset asked: the next Process starts the meter afresh
 	chain             string      // the limiter's filters
 	next              int64       // the program sample the next block should start at; -1 before the first
+	silence           []float32   // preRoll's
 }
 
 // New builds the limiter and the meter.
@@ -255,7 +265,26 @@ func (b *Bus) Process(left, right []float32, pts int64, emit func(*astiav.Frame)
 			return err
 		}
 	}
+	if b.pushed == 0 {
+		if err := b.preRoll(pts, emit); err != nil {
+			return err
+		}
+	}
 	b.next = pts + int64(len(left))
+	return b.push(left, right, pts, emit)
+}
+
+// preRoll starts a new limiter on its latency's worth of silence, ending
+// at program sample pts.
+func (b *Bus) preRoll(pts int64, emit func(*astiav.Frame) error) error {
+	if b.silence == nil {
+		b.silence = make([]float32, latency)
+	}
+	return b.push(b.silence, b.silence, pts-latency, emit)
+}
+
+// push hands one block to the limiter and emits what comes out.
+func (b *Bus) push(left, right []float32, pts int64, emit func(*astiav.Frame) error) error {
 	b.in.SetSampleFormat(astiav.SampleFormatFltp)
 	b.in.SetChannelLayout(astiav.ChannelLayoutStereo)
 	b.in.SetSampleRate(mixer.Rate)
@@ -355,9 +384,9 @@ func (b *Bus) Loudness() Loudness {
 	return b.loud
 }
 
-// Held is how many samples the bus has taken and not yet given out: the
-// limiter's look-ahead and a part-filled frame. The sound keeps its
-// timestamps; this is only how much later it leaves in real time.
+// Held is how many samples of the program the bus has taken and not yet
+// given out: its latency after every block of the encoder's frame size. The sound keeps its timestamps; this is only
+// how much later it leaves in real time.
 func (b *Bus) Held() int64 { return b.pushed - b.pulled }
 
 // Close frees the graphs and frames. Safe to call twice.

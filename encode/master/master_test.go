@@ -36,16 +36,12 @@ func newBus(t testing.TB) *Bus {
 
 // run pushes seconds of a tone (amplitude amp, hz; a square wave if
 // square) through a bus in 1024-sample blocks, and returns what came out,
-// interleaved, and the program sample of its first frame.
-func run(t testing.TB, b *Bus, seconds float64, hz, amp float64, square bool) (out []float32, first int64) {
+// interleaved.
+func run(t testing.TB, b *Bus, seconds float64, hz, amp float64, square bool) (out []float32) {
 	t.Helper()
 	const n = 1024
 	left, right := make([]float32, n), make([]float32, n)
-	first = -1
 	emit := func(f *astiav.Frame) error {
-		if first < 0 {
-			first = f.Pts()
-		}
 		var err error
 		out, err = shim.Interleave(out, f, 2)
 		return err
@@ -66,7 +62,7 @@ func run(t testing.TB, b *Bus, seconds float64, hz, amp float64, square bool) (o
 	if err := b.Flush(emit); err != nil {
 		t.Fatal(err)
 	}
-	return out, first
+	return out
 }
 
 // writeWAV writes 48 kHz stereo float samples as a WAV file for ffmpeg.
@@ -107,7 +103,7 @@ func TestLimiterHoldsTheCeiling(t *testing.T) {
 	}{{"sine", 997, false}, {"square", 440, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBus(t)
-			out, _ := run(t, b, 3, tc.hz, 2, tc.square) // 2 = +6 dBFS
+			out := run(t, b, 3, tc.hz, 2, tc.square) // 2 = +6 dBFS
 			wav := writeWAV(t, out)
 			got := mediatest.Loudness(t, wav)
 			// The same through FFmpeg's aac at the program's 128 kb/s:
@@ -144,11 +140,11 @@ func TestLimiterKeepsTime(t *testing.T) {
 	const n, start = 1024, 5000
 	left, right := make([]float32, n), make([]float32, n)
 	var out []float32
-	first := int64(-1)
+	first, started := int64(0), false
 	held := int64(0)
 	emit := func(f *astiav.Frame) error {
-		if first < 0 {
-			first = f.Pts()
+		if !started {
+			first, started = f.Pts(), true
 		}
 		// Every frame stamped with its first sample's place, in 1/48000 s.
 		if want := first + int64(len(out)/2); f.Pts() != want {
@@ -171,13 +167,14 @@ func TestLimiterKeepsTime(t *testing.T) {
 		}
 		held = max(held, b.Held())
 	}
-	if first != 0 {
-		t.Fatalf("first frame out stamped %d, want 0", first)
+	// The first frame starts with the limiter's pre-roll of silence.
+	if first != -latency {
+		t.Fatalf("first frame out stamped %d, want %d", first, -latency)
 	}
-	onset := -1
+	onset := int64(-1)
 	for i := 0; i < len(out)/2; i++ {
 		if math.Abs(float64(out[2*i])) > 0.01 {
-			onset = i
+			onset = first + int64(i)
 			break
 		}
 	}
@@ -186,13 +183,18 @@ func TestLimiterKeepsTime(t *testing.T) {
 		t.Errorf("the tone starts at sample %d of the bus's output, want %d: the bus moved it %d samples", onset, start, onset-start)
 	}
 	peak := float32(0)
-	for _, v := range out[2*(start+1000):] {
+	for _, v := range out[2*(start+1000-first):] {
 		peak = max(peak, v)
 	}
 	if math.Abs(float64(peak)-0.25) > 0.01 {
 		t.Errorf("a −12 dBFS tone left at peak %.3f, want it unchanged (0.25)", peak)
 	}
+	// In real time the bus adds its latency (the look-ahead and the
+	// resamplers') and no more: each block completes a frame.
 	t.Logf("held at most %d samples (%.1f ms) in real time", held, float64(held)*1000/mixer.Rate)
+	if held > latency {
+		t.Errorf("the bus held %d samples after a block, want at most its latency (%d): the sound leaves later than it must", held, latency)
+	}
 }
 
 // A jump in the program's clock (the audio stage skipping ahead after a
@@ -217,7 +219,12 @@ func TestLimiterAfterAJump(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []int64{0, n, 2 * n, 3 * n, 30 * n, 31 * n}
+	// Each limiter starts its latency early (its pre-roll), and what the
+	// old one held leaves in a padded frame of its own.
+	var want []int64
+	for _, k := range []int64{0, 1, 2, 3, 4, 30, 31, 32} {
+		want = append(want, k*n-latency)
+	}
 	if fmt.Sprint(stamps) != fmt.Sprint(want) {
 		t.Errorf("frames stamped %v, want %v", stamps, want)
 	}

@@ -840,6 +840,11 @@ func (p *Pipeline) Loudness() master.Loudness { return p.bus.Loudness() }
 // whose integrated loudness counts from there.
 func (p *Pipeline) ResetLoudness() { p.bus.Reset() }
 
+// SetLoudnessTarget steers the program towards lufs (−14, −16, −23…; 0
+// for none, as a new program starts) with a slow gain before the limiter
+// that adds no latency (master.Bus.SetTarget).
+func (p *Pipeline) SetLoudnessTarget(lufs float64) error { return p.bus.SetTarget(lufs) }
+
 // Close ends the program: the stages stop, the encoders flush their last
 // packets to the outputs, the outputs flush and close (in parallel), and
 // everything is freed. It returns the outputs' errors. Safe to call twice.

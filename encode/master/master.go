@@ -76,13 +76,16 @@ type Loudness struct {
 	// MixPeak is the highest sample of the sum before the limiter since
 	// the start, dBFS: above 0, the old hard clip would have cut it.
 	MixPeak float64
+	// Gain is what the loudness target adds to the sum now, in dB (0
+	// with no target).
+	Gain float64
 }
 
 // Silence is the floor every figure starts at and never goes below (dB):
 // ebur128 says −70 LUFS (its absolute gate) or −120 for no sound.
 const Silence = -120.0
 
-var silent = Loudness{Silence, Silence, Silence, Silence, Silence}
+var silent = Loudness{Momentary: Silence, ShortTerm: Silence, Integrated: Silence, TruePeak: Silence, MixPeak: Silence}
 
 // meterChain measures to EBU R128, its figures on every 100 ms frame.
 const meterChain = "ebur128=metadata=1:peak=true"
@@ -126,10 +129,14 @@ type Bus struct {
 	mu                sync.Mutex
 	loud              Loudness
 	once              sync.Once
-	reset             atomic.Bool // Reset asked: the next Process starts the meter afresh
-	chain             string      // the limiter's filters
-	next              int64       // the program sample the next block should start at; -1 before the first
-	silence           []float32   // preRoll's
+	reset             atomic.Bool   // Reset asked: the next Process starts the meter afresh
+	chain             string        // the limiter's filters
+	target            atomic.Uint64 // the loudness target's float64 bits; 0: none (SetTarget)
+	gainDB            float64       // the target's gain now (steer)
+	gain              float32       // linear gain the last block ended on
+	scaled            [2][]float32  // the block with the gain applied
+	next              int64         // the program sample the next block should start at; -1 before the first
+	silence           []float32     // preRoll's
 }
 
 // New builds the limiter and the meter.
@@ -138,7 +145,7 @@ func New(cfg Config) (*Bus, error) {
 	if cfg.Ceiling > 0 || cfg.CodecHeadroom < 0 {
 		return nil, fmt.Errorf("master: ceiling %.1f dBTP with %.1f dB headroom: the limit must be at or below full scale", cfg.Ceiling, cfg.CodecHeadroom)
 	}
-	b := &Bus{cfg: cfg, loud: silent, next: -1}
+	b := &Bus{cfg: cfg, loud: silent, next: -1, gain: 1}
 	limit := math.Pow(10, (cfg.Ceiling-cfg.CodecHeadroom)/20)
 	up := strconv.Itoa(mixer.Rate * oversample)
 	// Twice a two-pole: 24 dB an octave, steep enough to matter.
@@ -271,6 +278,10 @@ func (b *Bus) Process(left, right []float32, pts int64, emit func(*astiav.Frame)
 		}
 	}
 	b.next = pts + int64(len(left))
+	for i := range left {
+		b.mixPeak = max(b.mixPeak, abs(left[i]), abs(right[i]))
+	}
+	left, right = b.applyGain(left, right)
 	return b.push(left, right, pts, emit)
 }
 
@@ -295,9 +306,6 @@ func (b *Bus) push(left, right []float32, pts int64, emit func(*astiav.Frame) er
 	if err := shim.CopyPlanarFloat(b.in, [][]float32{left, right}); err != nil {
 		b.in.Unref()
 		return fmt.Errorf("master: %w", err)
-	}
-	for i := range left {
-		b.mixPeak = max(b.mixPeak, abs(left[i]), abs(right[i]))
 	}
 	b.in.SetPts(pts)
 	b.pushed += int64(len(left))
@@ -349,6 +357,7 @@ func (b *Bus) readMeter() {
 		l.Momentary = b.figure("lavfi.r128.M", 1)
 		l.ShortTerm = b.figure("lavfi.r128.S", 1)
 		l.Integrated = b.figure("lavfi.r128.I", 1)
+		b.steer(l.Momentary, l.ShortTerm)
 		// true_peak is linear, of the frame or the show so far depending
 		// on FFmpeg's version: the highest is kept here either way.
 		b.truePeak = max(b.truePeak, float32(b.figure("lavfi.r128.true_peak", 0)))
@@ -358,7 +367,7 @@ func (b *Bus) readMeter() {
 	if !got {
 		return
 	}
-	l.TruePeak, l.MixPeak = dB(b.truePeak), dB(b.mixPeak)
+	l.TruePeak, l.MixPeak, l.Gain = dB(b.truePeak), dB(b.mixPeak), b.gainDB
 	b.mu.Lock()
 	b.loud = l
 	b.mu.Unlock()

@@ -2,9 +2,11 @@
 // before the AAC encoder, goes through a look-ahead true-peak limiter and
 // is measured to EBU R128 (momentary, short-term, integrated loudness and
 // true peak). Both are FFmpeg's own filters (alimiter, ebur128) in
-// go-astiav filter graphs, not hand-written DSP (issue #12). It knows
-// nothing of sources or outputs: the pipeline's audio stage hands it each
-// summed block and encodes what comes out.
+// go-astiav filter graphs, not hand-written DSP (issue #12). A loudness
+// target, if set, is a slow gain before the limiter steered by that meter
+// (target.go: FFmpeg's normalisers wait seconds, too long for live). It
+// knows nothing of sources or outputs: the pipeline's audio stage hands it
+// each summed block and encodes what comes out.
 package master
 
 import (

@@ -46,6 +46,8 @@
 //	                 a participant: out of the program's mix, not forwarded to the guests
 //	POST /api/volume {"id": "g1", "db": -6}   → State; the participant's level in the program's
 //	                 mix, -60 to +12 dB or "-inf" (off); 400 out of range, 404 unknown id
+//	POST /api/loudness {"target": -14}        → State; the program's loudness target: -14, -16,
+//	                 -23 LUFS or "off" (as a show starts); a slow gain, no delay; 400 otherwise
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -134,20 +135,90 @@ type Loudness struct {
 	// MixPeak is the highest sample of the sum before the limiter, dBFS:
 	// over 0, the limiter caught what would have clipped.
 	MixPeak float64 `json:"mixPeak"`
+	// Target is the loudness the program is steered to, LUFS (0: none;
+	// SetLoudnessTarget), and Gain what that adds to the mix now, dB.
+	Target float64 `json:"target"`
+	Gain   float64 `json:"gain"`
 }
 
-// attachLoudness makes State carry the program's loudness.
-func (s *Studio) attachLoudness(l func() Loudness) {
+// LoudnessTargets are the loudness targets the host can choose (issue
+// #12): −14 LUFS, where YouTube and Spotify normalise; −16, Apple's and
+// podcasts'; −23, EBU R128 broadcast.
+var LoudnessTargets = []float64{-14, -16, -23}
+
+// ErrNoProgram: the studio runs without a program (Program attaches one).
+var ErrNoProgram = errors.New("this studio has no program")
+
+// ErrBadTarget is a loudness target not in LoudnessTargets.
+var ErrBadTarget = errors.New(`a loudness target is -14, -16 or -23 LUFS, or "off"`)
+
+// loudnessControl is the Program's side of the meters and the target.
+type loudnessControl interface {
+	Loudness() Loudness
+	SetLoudnessTarget(lufs float64) error
+}
+
+// attachLoudness makes State carry the program's loudness, and
+// SetLoudnessTarget reach it.
+func (s *Studio) attachLoudness(l loudnessControl) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loudness = l
 }
 
+// SetLoudnessTarget steers the program's loudness to lufs, one of
+// LoudnessTargets, or 0 for none (ErrBadTarget otherwise). The gain moves
+// slowly (encode/master), adding no delay. ErrNoProgram without one.
+func (s *Studio) SetLoudnessTarget(lufs float64) error {
+	if lufs != 0 && !slices.Contains(LoudnessTargets, lufs) {
+		return fmt.Errorf("loudness target %g LUFS: %w", lufs, ErrBadTarget)
+	}
+	s.mu.Lock()
+	l := s.loudness
+	s.mu.Unlock()
+	if l == nil {
+		return fmt.Errorf("loudness target: %w", ErrNoProgram)
+	}
+	if err := l.SetLoudnessTarget(lufs); err != nil {
+		return err
+	}
+	s.log.Info("loudness target", "lufs", lufs)
+	return nil
+}
+
+// apiLoudness is POST /api/loudness {"target": -14} ("target": "off" for
+// none) → State; 400 for a target not offered.
+func (s *Studio) apiLoudness(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Target json.RawMessage `json:"target"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	var lufs float64
+	if string(req.Target) != `"off"` {
+		if err := json.Unmarshal(req.Target, &lufs); err != nil || lufs == 0 {
+			writeJSONError(w, http.StatusBadRequest, `loudness needs {"target": -14} (-14, -16, -23 or "off")`)
+			return
+		}
+	}
+	if err := s.SetLoudnessTarget(lufs); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
 // isBadRequest is whether err is the caller's value out of range (400).
-func isBadRequest(err error) bool { return errors.Is(err, ErrBadVolume) }
+func isBadRequest(err error) bool {
+	return errors.Is(err, ErrBadVolume) || errors.Is(err, ErrBadTarget)
+}
 
 // Loudness is the program's sound as the master bus measures it.
 func (p *Program) Loudness() Loudness {
 	l := p.pipe.Loudness()
-	return Loudness{Momentary: l.Momentary, ShortTerm: l.ShortTerm, Integrated: l.Integrated, TruePeak: l.TruePeak, MixPeak: l.MixPeak}
+	return Loudness{Momentary: l.Momentary, ShortTerm: l.ShortTerm, Integrated: l.Integrated, TruePeak: l.TruePeak, MixPeak: l.MixPeak, Target: l.Target, Gain: l.Gain}
 }
+
+// SetLoudnessTarget steers the program's loudness (Studio.SetLoudnessTarget).
+func (p *Program) SetLoudnessTarget(lufs float64) error { return p.pipe.SetLoudnessTarget(lufs) }

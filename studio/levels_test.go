@@ -82,6 +82,38 @@ func TestVolumeAndLoudness(t *testing.T) {
 	}
 }
 
+// The host chooses the program's loudness target through the control
+// API: it reaches the master bus and /api/state; "off" takes it away; a
+// target not offered is refused in words.
+func TestLoudnessTargetAPI(t *testing.T) {
+	s, _, pipe := startShow(t, studio.ProgramConfig{})
+	target := func(out map[string]any) any { return out["loudness"].(map[string]any)["target"] }
+	code, out := api(t, s, "POST", "/api/loudness", "", `{"target":-16}`)
+	if code != 200 || target(out) != -16.0 || pipe.Loudness().Target != -16 {
+		t.Fatalf("target −16: %d %v, the bus's %v", code, out, pipe.Loudness().Target)
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"target":-15}`, `400 a loudness target is -14, -16 or -23 LUFS, or "off"`},
+		{`{"target":0}`, `400 loudness needs {"target": -14}`},
+		{`{"target":"loud"}`, `400 loudness needs {"target": -14}`},
+		{`{}`, `400 loudness needs {"target": -14}`},
+	} {
+		code, out := api(t, s, "POST", "/api/loudness", "", c.body)
+		if got := fmt.Sprint(code, " ", out["error"]); !strings.HasPrefix(got, c.want[:3]) || !strings.Contains(got, c.want[4:]) {
+			t.Errorf("loudness %s: %s, want %s", c.body, got, c.want)
+		}
+	}
+	if pipe.Loudness().Target != -16 {
+		t.Errorf("a refused target changed the bus's to %v", pipe.Loudness().Target)
+	}
+	if code, out = api(t, s, "POST", "/api/loudness", "", `{"target":"off"}`); code != 200 || target(out) != 0.0 || pipe.Loudness().Target != 0 {
+		t.Errorf("target off: %d %v, the bus's %v", code, out, pipe.Loudness().Target)
+	}
+	if code, out = api(t, newStudio(t, nil), "POST", "/api/loudness", "", `{"target":-14}`); code != 503 || out["error"] != "loudness target: this studio has no program" {
+		t.Errorf("a target without a program: %d %v, want 503 in words", code, out)
+	}
+}
+
 // A loud host (the test pattern's −6 dBFS beep at +12 dB: +6 dBFS) goes
 // live and is recorded: ffmpeg finds no true peak over −1 dBTP in the
 // recording. The meters in /api/state count from going live: a loud

@@ -231,7 +231,7 @@ func (p *Program) Attach(s *Studio) {
 	p.tell = s.recordingChanged
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
-	s.attachLoudness(p.Loudness)
+	s.attachLoudness(p)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)

@@ -177,7 +177,7 @@ type Studio struct {
 	scene         sceneControl           // what /api/scene drives, told of changes; nil until a Program attaches
 	recs          recordingsSource       // what /api/recordings lists; nil until a Program attaches
 	recording     func() RecordingStatus // the Program's, once attached
-	loudness      func() Loudness        // the Program's, once attached
+	loudness      loudnessControl        // the Program's, once attached
 	guestBase     string                 // the guest link's start when not baseURL: the router's address (reach.go)
 	mapStatus     portmap.Status
 	webPort       int             // Listen's port
@@ -543,7 +543,7 @@ func (s *Studio) State() State {
 		st.Recording = &rs
 	}
 	if loud != nil {
-		l := loud()
+		l := loud.Loudness()
 		st.Loudness = &l
 	}
 	s.sfu.simulcastState(&st)

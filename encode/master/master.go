@@ -78,9 +78,9 @@ type Loudness struct {
 	// MixPeak is the highest sample of the sum before the limiter since
 	// the start, dBFS: above 0, the old hard clip would have cut it.
 	MixPeak float64
-	// Gain is what the loudness target adds to the sum now, in dB (0
-	// with no target).
-	Gain float64
+	// Target is the loudness target (SetTarget; 0: none) and Gain what
+	// it adds to the sum now, in dB.
+	Target, Gain float64
 }
 
 // Silence is the floor every figure starts at and never goes below (dB):
@@ -391,8 +391,10 @@ func (b *Bus) figure(key string, def float64) float64 {
 // Loudness is the latest measure (figures change every 100 ms).
 func (b *Bus) Loudness() Loudness {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.loud
+	l := b.loud
+	b.mu.Unlock()
+	l.Target = b.Target()
+	return l
 }
 
 // Held is how many samples of the program the bus has taken and not yet

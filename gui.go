@@ -312,7 +312,8 @@ func (s *show) Sharing() bool { return s.sess.Sharing() }
 func (s *show) Levels() map[string]float32 { return s.prog.Levels() }
 
 // Loudness (ui.LoudnessMeter) is the program's; SetVolume
-// (ui.VolumeSetter) the studio's.
+// (ui.VolumeSetter) and SetLoudnessTarget (ui.LoudnessTargeter) the
+// studio's.
 func (s *show) Loudness() studio.Loudness { return s.prog.Loudness() }
 
 func (s *show) Thumbnails(frame func(id string, img image.Image)) (stop func()) {
@@ -320,14 +321,15 @@ func (s *show) Thumbnails(frame func(id string, img image.Image)) (stop func()) 
 }
 
 var (
-	_ ui.Show          = (*show)(nil)
-	_ ui.HostDevices   = (*show)(nil)
-	_ ui.OutputFormat  = (*show)(nil)
-	_ ui.Monitor       = (*show)(nil)
-	_ ui.ScreenSharer  = (*show)(nil)
-	_ ui.Preflighter   = (*show)(nil)
-	_ ui.VolumeSetter  = (*show)(nil)
-	_ ui.LoudnessMeter = (*show)(nil)
+	_ ui.Show             = (*show)(nil)
+	_ ui.HostDevices      = (*show)(nil)
+	_ ui.OutputFormat     = (*show)(nil)
+	_ ui.Monitor          = (*show)(nil)
+	_ ui.ScreenSharer     = (*show)(nil)
+	_ ui.Preflighter      = (*show)(nil)
+	_ ui.VolumeSetter     = (*show)(nil)
+	_ ui.LoudnessMeter    = (*show)(nil)
+	_ ui.LoudnessTargeter = (*show)(nil)
 )
 
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in

@@ -27,6 +27,24 @@ type LoudnessMeter interface {
 	Loudness() studio.Loudness
 }
 
+// LoudnessTargeter chooses the program's loudness target
+// (studio.Studio.SetLoudnessTarget: one of studio.LoudnessTargets, 0 for
+// none): a Show that has it, and a LoudnessMeter, gets a choice next to
+// the readout, which follows the meter's Target. Called off the UI thread.
+type LoudnessTargeter interface {
+	SetLoudnessTarget(lufs float64) error
+}
+
+// targetOff is the target choice's "none".
+const targetOff = "No loudness target"
+
+func targetText(lufs float64) string {
+	if lufs == 0 {
+		return targetOff
+	}
+	return fmt.Sprintf("Target %g LUFS", lufs)
+}
+
 // volumeOffAt is the volume slider's left end, a step below
 // studio.MinVolume: off.
 const volumeOffAt = float64(studio.MinVolume) - 1
@@ -129,7 +147,47 @@ func (s *Studio) buildLoudness() fyne.CanvasObject {
 	s.loudText = canvas.NewText(loudnessText(studio.Loudness{Momentary: -120, ShortTerm: -120, Integrated: -120, TruePeak: -120}), colorMuted)
 	s.loudText.TextSize = 12
 	s.loudText.TextStyle = fyne.TextStyle{Monospace: true}
-	return container.NewCenter(s.loudText)
+	t, ok := s.show.(LoudnessTargeter)
+	if !ok {
+		return container.NewCenter(s.loudText)
+	}
+	options := []string{targetOff}
+	for _, lufs := range studio.LoudnessTargets {
+		options = append(options, targetText(lufs))
+	}
+	s.loudTarget = widget.NewSelect(options, func(choice string) {
+		if s.targetSetting {
+			return
+		}
+		lufs := 0.0
+		for _, v := range studio.LoudnessTargets {
+			if targetText(v) == choice {
+				lufs = v
+			}
+		}
+		s.mixes.run(s, func() {
+			if err := t.SetLoudnessTarget(lufs); err != nil {
+				l := s.loudness.Loudness()
+				s.do(func() {
+					s.showError("Couldn't set the loudness target: " + s.explain(err))
+					s.showTarget(l.Target)
+				})
+			}
+		})
+	})
+	s.showTarget(0)
+	return container.NewHBox(container.NewCenter(s.loudText), container.NewCenter(s.loudTarget))
+}
+
+// showTarget puts the program's target on the choice, without sending it
+// back (UI thread).
+func (s *Studio) showTarget(lufs float64) {
+	if s.loudTarget == nil || s.loudTarget.Selected == targetText(lufs) {
+		return
+	}
+	s.targetSetting = true
+	s.loudTarget.SetSelected(targetText(lufs))
+	s.targetSetting = false
 }
 
 // showLoudness updates the readout (UI thread).
@@ -138,4 +196,5 @@ func (s *Studio) showLoudness(l studio.Loudness) {
 		s.loudText.Text = t
 		s.loudText.Refresh()
 	}
+	s.showTarget(l.Target)
 }

@@ -18,6 +18,27 @@ type mixShow struct {
 	volumes   []string // "id volume"
 	volumeErr error
 	loud      studio.Loudness
+	targets   []float64 // SetLoudnessTarget's calls
+	targetErr error
+}
+
+// SetLoudnessTarget records the call and, as the program does, the meter
+// then says the new target.
+func (m *mixShow) SetLoudnessTarget(lufs float64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.targets = append(m.targets, lufs)
+	if m.targetErr != nil {
+		return m.targetErr
+	}
+	m.loud.Target = lufs
+	return nil
+}
+
+func (m *mixShow) targetCalls() []float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]float64(nil), m.targets...)
 }
 
 // SetVolume records the call and, as the studio does, changes the state.
@@ -103,6 +124,43 @@ func TestVolumeOnTheCard(t *testing.T) {
 	eventually(t, s, "the loudness readout", func() bool {
 		return s.loudText.Text == "M -18.0  S -19.5  I -20.2 LUFS  TP  -3.1 dBTP"
 	})
+}
+
+// TestLoudnessTargetChoice: the top bar's choice sends the target the host
+// picks, follows one set elsewhere (the meter's Target) without sending
+// it back, and explains a refusal and goes back to the program's.
+func TestLoudnessTargetChoice(t *testing.T) {
+	m := &mixShow{fakeShow: newFake()}
+	s, _ := openShow(t, m, nil)
+	if s.loudTarget == nil || s.loudTarget.Selected != "No loudness target" {
+		t.Fatalf("no loudness target choice, or not at none: %v", s.loudTarget)
+	}
+	s.loudTarget.SetSelected("Target -16 LUFS")
+	s.settle()
+	s.tasks.Wait()
+	if got := fmt.Sprint(m.targetCalls()); got != "[-16]" {
+		t.Fatalf("SetLoudnessTarget calls %s, want [-16]", got)
+	}
+	m.mu.Lock()
+	m.loud.Target = -23 // set through the control API
+	m.mu.Unlock()
+	eventually(t, s, "the choice to follow the program's target", func() bool { return s.loudTarget.Selected == "Target -23 LUFS" })
+	if got := fmt.Sprint(m.targetCalls()); got != "[-16]" {
+		t.Errorf("a target set elsewhere was sent back: %s", got)
+	}
+	m.mu.Lock()
+	m.targetErr = fmt.Errorf("loudness target: %w", studio.ErrNoProgram)
+	m.mu.Unlock()
+	s.loudTarget.SetSelected("No loudness target")
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't set the loudness target") {
+		t.Errorf("banner %q", got)
+	}
+	if s.loudTarget.Selected != "Target -23 LUFS" {
+		t.Errorf("a refused target stayed chosen: %q", s.loudTarget.Selected)
+	}
 }
 
 // EventVolumeForTest is the studio's event for a volume set elsewhere.

@@ -88,14 +88,17 @@ type Studio struct {
 
 	// The cards' live view (monitor.go); monitor is nil when the show has
 	// none, sharer when it cannot share the host's screen.
-	monitor      Monitor
-	sharer       ScreenSharer
-	volumes      VolumeSetter  // nil: no volume on the cards
-	loudness     LoudnessMeter // nil: no loudness readout
-	loudText     *canvas.Text
-	stopThumbs   func()
-	thumbs       thumbs
-	mediaPending atomic.Bool
+	monitor    Monitor
+	sharer     ScreenSharer
+	volumes    VolumeSetter  // nil: no volume on the cards
+	loudness   LoudnessMeter // nil: no loudness readout
+	loudText   *canvas.Text
+	loudTarget *widget.Select // nil without a LoudnessTargeter
+	// targetSetting: showTarget is moving the choice, not the host.
+	targetSetting bool
+	stopThumbs    func()
+	thumbs        thumbs
+	mediaPending  atomic.Bool
 
 	// UI state.
 	live      bool

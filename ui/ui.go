@@ -88,17 +88,20 @@ type Studio struct {
 
 	// The cards' live view (monitor.go); monitor is nil when the show has
 	// none, sharer when it cannot share the host's screen.
-	monitor    Monitor
-	sharer     ScreenSharer
-	volumes    VolumeSetter  // nil: no volume on the cards
-	loudness   LoudnessMeter // nil: no loudness readout
-	loudText   *canvas.Text
-	loudTarget *widget.Select // nil without a LoudnessTargeter
-	// targetSetting: showTarget is moving the choice, not the host.
+	monitor      Monitor
+	sharer       ScreenSharer
+	volumes      VolumeSetter  // nil: no volume on the cards
+	loudness     LoudnessMeter // nil: no loudness readout
+	loudText     *canvas.Text
+	stopThumbs   func()
+	thumbs       thumbs
+	mediaPending atomic.Bool
+
+	// The loudness target's choice (levels.go), nil without a
+	// LoudnessTargeter; targetSetting while showTarget moves it, not the
+	// host.
+	loudTarget    *widget.Select
 	targetSetting bool
-	stopThumbs    func()
-	thumbs        thumbs
-	mediaPending  atomic.Bool
 
 	// UI state.
 	live      bool

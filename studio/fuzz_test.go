@@ -72,7 +72,7 @@ func FuzzParseICEServer(f *testing.F) {
 }
 
 // controlPaths are the control API's POST endpoints, by the fuzzer's index.
-var controlPaths = []string{"/api/stage", "/api/mute", "/api/kick", "/api/live", "/api/scene", "/api/rotate", "/api/solo"}
+var controlPaths = []string{"/api/stage", "/api/mute", "/api/kick", "/api/live", "/api/scene", "/api/rotate", "/api/solo", "/api/volume"}
 
 // FuzzControlAPI: every control endpoint's body, decoded and applied by the
 // studio's own handler (with the right token). Whatever the body, the

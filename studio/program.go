@@ -234,6 +234,7 @@ func (p *Program) Attach(s *Studio) {
 	p.tell = s.recordingChanged
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
+	s.attachLoudness(p)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)
@@ -273,20 +274,22 @@ func (p *Program) followShow() {
 			gone = append(gone, name)
 			continue
 		}
-		hidden, muted, cameraOff := shown(st, name)
+		hidden, muted, cameraOff, volume := shown(st, name)
 		if hidden && !pi.in.Hidden() {
 			gone = append(gone, name)
 		}
 		pi.in.SetHidden(hidden)
 		pi.in.SetMuted(muted)
 		pi.in.SetMonitored(monitored(st, name))
+		pi.in.SetVolume(float64(volume))
 		pi.setCameraOff(cameraOff)
 	}
 	p.mu.Unlock()
 	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
-		_, muted, _ := shown(st, HostID)
+		_, muted, _, volume := shown(st, HostID)
 		in.SetMuted(muted)
 		in.SetMonitored(false) // the host hears the guests, not themselves
+		in.SetVolume(float64(volume))
 	}
 	for _, name := range gone {
 		p.inputGone(name) // the scene falls back, as when an input leaves
@@ -296,15 +299,16 @@ func (p *Program) followShow() {
 // shown says how input name (a participant's, or their screen's) is to be
 // in the program as the show st stands: hidden unless its owner is on
 // stage, muted if the host muted them, its pictures left out (cameraOff)
-// if it is their camera and they turned it off.
-func shown(st State, name string) (hidden, muted, cameraOff bool) {
+// if it is their camera and they turned it off, at their volume (a
+// screen's sound too).
+func shown(st State, name string) (hidden, muted, cameraOff bool, volume Volume) {
 	id := owner(name)
 	for _, pt := range st.Participants {
 		if pt.ID == id {
-			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name
+			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name, pt.Volume
 		}
 	}
-	return true, false, false
+	return true, false, false, 0
 }
 
 // monitored is whether the host's speakers play the input called name (a
@@ -421,14 +425,14 @@ const mediaStall = 500 * time.Millisecond
 // 50 ms within 5 ms of it either way. Screens have no sound to wait for.
 const guestVideoDelay = 50 * time.Millisecond
 
-// newInput adds the program input called name, hidden, muted and with
-// the camera off as the show stands (a guest in the green room must not
-// flash into the layout). Call with mu held.
+// newInput adds the program input called name, hidden, muted, at the
+// volume and with the camera off as the show stands (a guest in the green
+// room must not flash into the layout). Call with mu held.
 func (p *Program) newInput(name string) *programInput {
-	hidden, muted, cameraOff, heard := false, false, false, true
+	hidden, muted, cameraOff, volume, heard := false, false, false, Volume(0), true
 	if p.state != nil {
 		st := p.state()
-		hidden, muted, cameraOff = shown(st, name)
+		hidden, muted, cameraOff, volume = shown(st, name)
 		heard = monitored(st, name)
 	}
 	var in *encode.Input
@@ -439,6 +443,7 @@ func (p *Program) newInput(name string) *programInput {
 	}
 	in.SetMuted(muted)
 	in.SetMonitored(heard)
+	in.SetVolume(float64(volume))
 	if !strings.HasSuffix(name, screenSuffix) {
 		in.Video.SetDelay(guestVideoDelay)
 		// A guest's sound comes over a network: running dry, it is
@@ -580,6 +585,8 @@ func (p *Program) SetLive(on bool) error {
 		outs = append(outs, liveOutput{Output: o, dest: d.ID})
 		pubs = append(pubs, o)
 	}
+	// The loudness meters measure the show as it goes out, from here.
+	p.pipe.ResetLoudness()
 	for _, o := range outs {
 		p.pipe.AddOutput(o.Output)
 	}

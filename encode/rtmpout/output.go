@@ -446,7 +446,10 @@ func (w *writer) videoHeader(ctx context.Context, ts uint32, paramSets []byte) e
 }
 
 func (w *writer) packet(ctx context.Context, p *stream.Packet) error {
-	ts := w.clock.timestamp(p.Kind, p.DTS)
+	ts, ok := w.clock.timestamp(p.Kind, p.DTS)
+	if !ok {
+		return nil // before the stream's start (see clock): nothing lost
+	}
 	if p.Kind == stream.Audio {
 		w.buf = appendAudioTag(w.buf[:0], p)
 		return w.s.write(ctx, csAudio, w.s.streamID, ts, &message.AudioMessage{Payload: bytes.NewReader(w.buf)})

@@ -401,8 +401,15 @@ type simulcastLocal struct {
 
 	mu       sync.RWMutex
 	bindings []*binding
-	owners   map[webrtc.SSRC]string    // sender SSRC → the receiving guest's ID
-	downs    map[webrtc.SSRC]*downlink // sender SSRC → the receiving guest's downlink
+	owners   map[webrtc.SSRC]string   // sender SSRC → the receiving guest's ID
+	recvs    map[webrtc.SSRC]receiver // sender SSRC → what the receiving guest gives its bindings
+}
+
+// receiver is what a receiving guest gives the bindings of the tracks it
+// is sent: its downlink, and the tile sizes its page shows.
+type receiver struct {
+	down *downlink
+	view *tileView
 }
 
 // binding is one receiving guest of a simulcast track: pion's
@@ -425,10 +432,13 @@ type binding struct {
 	// waiting Lock (own) would deadlock.
 	down  atomic.Pointer[downlink]
 	climb climber
+	// view is how big the receiver's page draws each participant, set
+	// with down.
+	view atomic.Pointer[tileView]
 }
 
 func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log *slog.Logger) *simulcastLocal {
-	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, downs: map[webrtc.SSRC]*downlink{}, log: log}
+	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, recvs: map[webrtc.SSRC]receiver{}, log: log}
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -449,7 +459,7 @@ func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 		return budget
 	}
 	s.mu.Lock()
-	b.setDown(s.downs[b.ssrc], s.track)
+	b.setReceiver(s.recvs[b.ssrc], s.track)
 	s.bindings = append(s.bindings, b)
 	s.mu.Unlock()
 	return codec, nil
@@ -463,7 +473,7 @@ func (s *simulcastLocal) Unbind(ctx webrtc.TrackLocalContext) error {
 		if b.id == ctx.ID() {
 			s.bindings = slices.Delete(s.bindings, i, i+1)
 			delete(s.owners, b.ssrc)
-			delete(s.downs, b.ssrc)
+			delete(s.recvs, b.ssrc)
 			return b.out.Unbind(ctx)
 		}
 	}
@@ -491,8 +501,13 @@ func (b *binding) estimate(t *pubTrack) (uint64, bool) {
 	return b.byLoss.Load(), false
 }
 
-// choose is the layer the receiver of track t should get now.
+// choose is the layer the receiver of track t should get now: none above
+// what the tile its page shows t in needs, if the page said (tileView), and
+// of the rest the one its downlink carries.
 func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
+	if px, ok := b.view.Load().height(t.info.ParticipantID); ok {
+		ls = capToTile(ls, px)
+	}
 	budget, sendSide := b.estimate(t)
 	if !sendSide {
 		return fitRate(ls, budget)
@@ -511,9 +526,13 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 	return i
 }
 
-// setDown gives the binding of track t its receiver's downlink, and tells
-// the downlink what t sends it.
-func (b *binding) setDown(d *downlink, t *pubTrack) {
+// setReceiver gives the binding of track t its receiver's downlink and
+// view, and tells the downlink what t sends it.
+func (b *binding) setReceiver(r receiver, t *pubTrack) {
+	if r.view != nil {
+		b.view.Store(r.view)
+	}
+	d := r.down
 	if d == nil {
 		return
 	}
@@ -578,17 +597,15 @@ func (s *simulcastLocal) write(layers []*layer, l *layer, pkt *rtp.Packet, key b
 }
 
 // own records which guest receives the track through the sender of ssrc,
-// and its downlink.
-func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string, down *downlink) {
+// and its downlink and view.
+func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string, r receiver) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owners[ssrc] = guest
-	if down != nil {
-		s.downs[ssrc] = down
-		for _, b := range s.bindings {
-			if b.ssrc == ssrc {
-				b.setDown(down, s.track)
-			}
+	s.recvs[ssrc] = r
+	for _, b := range s.bindings {
+		if b.ssrc == ssrc {
+			b.setReceiver(r, s.track)
 		}
 	}
 }

@@ -100,6 +100,23 @@ func (e *estimator) estimate() (uint64, bool) {
 	return est, true
 }
 
+// uncongested says whether the estimator sees the link carry what we
+// send without congestion: GCC's delay detector not over-using, and under
+// 2 % lost (its loss controller holds below 10 % and grows below 2 %).
+// False with no estimate, and under a test's ceiling (a thin link).
+func (e *estimator) uncongested() bool {
+	if e == nil || !e.fed.Load() || e.ceiling.Load() > 0 {
+		return false
+	}
+	st := e.GetStats()
+	usage, _ := st["usage"].(string)
+	loss, _ := st["averageLoss"].(float64)
+	return usage != "overuse" && loss < 0.02
+}
+
+// uncongested: see estimator.uncongested; false without d.
+func (d *downlink) uncongested() bool { return d != nil && d.est.uncongested() }
+
 // downlink is one receiving guest's estimate and the tracks it divides it
 // between. mu guards tracks and uses, which the guest's actor and the
 // tracks' bindings set; the switchers of the tracks read them.
@@ -257,6 +274,22 @@ type climber struct {
 	hold    time.Duration
 	downAt  time.Time
 	climbAt time.Time // no try up before
+	// congestedRun: choices in a row that saw the link congested while
+	// a tile needed more than the estimate (towardTile).
+	congestedRun int
+}
+
+// congested counts the choices in a row that saw the receiver's link
+// congested (yes), and returns the count: 0 after one that did not.
+func (c *climber) congested(yes bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if yes {
+		c.congestedRun++
+	} else {
+		c.congestedRun = 0
+	}
+	return c.congestedRun
 }
 
 // may says whether the receiver may be tried one layer up at now.

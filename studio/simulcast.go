@@ -505,15 +505,21 @@ func (b *binding) estimate(t *pubTrack) (uint64, bool) {
 // what the tile its page shows t in needs, if the page said (tileView), and
 // of the rest the one its downlink carries.
 func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
+	need := -1
 	if px, ok := b.view.Load().height(t.info.ParticipantID); ok {
 		ls = capToTile(ls, px)
+		need = fitHeight(ls, px)
 	}
 	budget, sendSide := b.estimate(t)
 	if !sendSide {
 		return fitRate(ls, budget)
 	}
 	i := fitEstimate(ls, budget, b.climb.may(now))
-	if c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live }); c >= 0 && i >= 0 {
+	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
+	if j, ok := b.towardTile(ls, need, c, i, b.down.Load().uncongested(), now); ok {
+		return j
+	}
+	if c >= 0 && i >= 0 {
 		switch {
 		case better(ls[c], ls[i]):
 			b.climb.fell(now)

@@ -15,7 +15,8 @@ func TestChooseByTile(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		sizes  map[string][2]int
-		budget uint64 // REMB, bits/s; 0: no limit
+		budget uint64      // REMB, bits/s; 0: no limit
+		layers []layerStat // l, h, m if nil
 		want   int
 	}{
 		{name: "no view: the downlink's choice", want: 1},
@@ -25,6 +26,9 @@ func TestChooseByTile(t *testing.T) {
 		{name: "hidden: the lowest", sizes: map[string][2]int{"ann": {0, 0}}, want: 0},
 		{name: "a tall tile on a thin downlink: the downlink's", sizes: map[string][2]int{"ann": {1248, 702}}, budget: 300_000, want: 0},
 		{name: "someone else's tile: the downlink's choice", sizes: map[string][2]int{"bob": {100, 56}}, want: 1},
+		{name: "a 2-grid tile, 360p paused: 180p, not 720p", sizes: map[string][2]int{"ann": {616, 346}}, layers: []layerStat{l, h, paused(m)}, want: 0},
+		{name: "hidden, only 720p flows: 720p", sizes: map[string][2]int{"ann": {0, 0}}, layers: []layerStat{paused(l), h, paused(m)}, want: 1},
+		{name: "sizes not known (H.264): the downlink's choice", sizes: map[string][2]int{"ann": {616, 346}}, layers: []layerStat{{rate: 150_000, live: true}, {rate: 1_500_000, live: true}}, want: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b binding
@@ -34,7 +38,11 @@ func TestChooseByTile(t *testing.T) {
 				b.setReceiver(receiver{view: &v}, ann)
 			}
 			b.byREMB.Store(c.budget)
-			if got := b.choose([]layerStat{l, h, m}, ann, time.Now()); got != c.want {
+			ls := c.layers
+			if ls == nil {
+				ls = []layerStat{l, h, m}
+			}
+			if got := b.choose(ls, ann, time.Now()); got != c.want {
 				t.Errorf("layer %d, want %d", got, c.want)
 			}
 		})
@@ -45,4 +53,48 @@ func TestChooseByTile(t *testing.T) {
 	if _, ok := (*tileView)(nil).height("ann"); ok {
 		t.Error("no view says a height")
 	}
+}
+
+// A tile that needs more than the send-side estimate allows, on a link
+// that carries what it is sent: one layer up at a time toward the tile's,
+// kept while the link stays clear, given back to the estimate after a
+// second of congestion.
+func TestTowardTile(t *testing.T) {
+	b := &binding{}
+	b.down.Store(&downlink{})
+	t0 := time.Unix(1000, 0)
+	at := func(cur int) []layerStat {
+		ls := []layerStat{l, h, m}
+		ls[cur].cur = true
+		return ls
+	}
+	const lo, hi, mid = 0, 1, 2
+	for _, c := range []struct {
+		name   string
+		cur    int
+		need   int
+		clear  bool
+		after  time.Duration
+		want   int
+		wantOK bool
+	}{
+		{"clear: one up", lo, hi, true, 0, mid, true},
+		{"the next try waits its turn", mid, hi, true, 100 * time.Millisecond, mid, true},
+		{"then up again", mid, hi, true, 600 * time.Millisecond, hi, true},
+		{"there: kept while clear", hi, hi, true, 1100 * time.Millisecond, hi, true},
+		{"congested once: kept", hi, hi, false, 1600 * time.Millisecond, hi, true},
+		{"congested twice: the estimate's", hi, hi, false, 2100 * time.Millisecond, 0, false},
+		{"the tile needs no more than the estimate: the estimate's", lo, lo, true, 2600 * time.Millisecond, 0, false},
+	} {
+		got, ok := b.towardTile(at(c.cur), c.need, c.cur, lo, c.clear, t0.Add(c.after))
+		if got != c.want || ok != c.wantOK {
+			t.Errorf("%s: layer %d %v, want %d %v", c.name, got, ok, c.want, c.wantOK)
+		}
+	}
+}
+
+// paused is ls as the browser sends it no more.
+func paused(ls layerStat) layerStat {
+	ls.live = false
+	return ls
 }

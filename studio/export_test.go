@@ -2,6 +2,7 @@ package studio
 
 import (
 	"sync"
+	"time"
 
 	"greenroom/encode/clock"
 )
@@ -96,4 +97,23 @@ func (s *Studio) TestTake(dir, participant, name string) (id, key string, end fu
 	rec := newShowRecording(dir, showMeta{Title: "test"}, clock.New(), 0, func() State { return State{} }, func(string) {}, s.log)
 	t := s.uploads.takeFor(rec, participant, name, nil)
 	return t.id, t.key.Reveal(), func() { _ = rec.close() }
+}
+
+// HostLayerQuiet is how long layer rid of the host's feed has sent
+// nothing, and whether there is such a layer.
+func (s *Studio) HostLayerQuiet(rid string) (time.Duration, bool) {
+	s.sfu.mu.Lock()
+	ts := s.sfu.tracks[HostID]
+	s.sfu.mu.Unlock()
+	for _, t := range ts {
+		if t.simul == nil {
+			continue
+		}
+		for _, l := range t.layerList() {
+			if l.rid == rid {
+				return time.Since(time.Unix(0, l.lastAt.Load())), true
+			}
+		}
+	}
+	return 0, false
 }

@@ -53,6 +53,10 @@ type layer struct {
 	rid    string
 	remote *webrtc.TrackRemote
 	pli    func() // asks the publisher for a keyframe of this layer
+	// onDemand: the host's feed's, encoded only while a receiver gets it
+	// or waits for it (simulcastLocal.wants), so it counts as live even
+	// while it rests: wanted, it flows from the next picture on.
+	onDemand bool
 
 	size    atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
 	rate    rateMeter
@@ -262,6 +266,14 @@ type switcher struct {
 	lastAt  time.Time
 }
 
+// wanted is the layer the receiver is to be moved to, or gets; nil before
+// the first choice.
+func (s *switcher) wanted() *layer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.want
+}
+
 // current is the layer forwarded now; nil before the first, and for no
 // switcher (the host's feed has none for the program).
 func (s *switcher) current() *layer {
@@ -382,7 +394,7 @@ func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 	curFlows := cur != nil && flows(cur)
 	stats := make([]layerStat, len(layers))
 	for i, l := range layers {
-		live := flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
+		live := l.onDemand || flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
 		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live, cur: l == cur}
 	}
 	return stats
@@ -639,6 +651,23 @@ func (s *simulcastLocal) inUse() []*layer {
 		}
 	}
 	return used
+}
+
+// wants says whether a receiving guest gets layer l or waits for it, or
+// none gets or waits for any yet: the first packets of every layer let the
+// switchers choose.
+func (s *simulcastLocal) wants(l *layer) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	some := false
+	for _, b := range s.bindings {
+		cur, want := b.sw.current(), b.sw.wanted()
+		if cur == l || want == l {
+			return true
+		}
+		some = some || cur != nil || want != nil
+	}
+	return !some
 }
 
 // forwarded says which layer (rid) each receiving guest gets now.

@@ -275,7 +275,7 @@ type climber struct {
 	downAt  time.Time
 	climbAt time.Time // no try up before
 	// congestedRun: choices in a row that saw the link congested while
-	// a tile needed more than the estimate (towardTile).
+	// a tile needed more than the estimate (towardTile, tileClimb).
 	congestedRun int
 }
 

@@ -158,7 +158,7 @@ func TestHostFeedInLayers(t *testing.T) {
 	// (the low one goes on for Cat). Dan, on a good link, brings it back.
 	bob.Close()
 	quiet := func(rid string) time.Duration {
-		d, ok := s.HostLayerQuiet(rid)
+		d, ok := s.LayerQuiet(studio.HostID, rid)
 		if !ok {
 			t.Fatalf("the host's feed has no layer %q", rid)
 		}

@@ -99,14 +99,14 @@ func (s *Studio) TestTake(dir, participant, name string) (id, key string, end fu
 	return t.id, t.key.Reveal(), func() { _ = rec.close() }
 }
 
-// HostLayerQuiet is how long layer rid of the host's feed has sent
-// nothing, and whether there is such a layer.
-func (s *Studio) HostLayerQuiet(rid string) (time.Duration, bool) {
+// LayerQuiet is how long layer rid of participant id's camera (or the
+// host's feed) has sent nothing, and whether there is such a layer.
+func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
 	s.sfu.mu.Lock()
-	ts := s.sfu.tracks[HostID]
+	ts := s.sfu.tracks[id]
 	s.sfu.mu.Unlock()
 	for _, t := range ts {
-		if t.simul == nil {
+		if t.simul == nil || t.info.Screen {
 			continue
 		}
 		for _, l := range t.layerList() {

@@ -444,6 +444,9 @@ type binding struct {
 	// waiting Lock (own) would deadlock.
 	down  atomic.Pointer[downlink]
 	climb climber
+	// tileClimb holds back climbs toward the tile its page shows the
+	// track in after the link could not carry one (towardTile).
+	tileClimb climber
 	// view is how big the receiver's page draws each participant, set
 	// with down.
 	view atomic.Pointer[tileView]

@@ -96,17 +96,22 @@ func capToTile(ls []layerStat, px int) []layerStat {
 // layer up toward the tile's (one track at a time, as the estimate's own
 // tries up: downlink.mayClimb), and kept there while the link stays
 // clear, the estimate growing behind it. Two choices in a row (a second)
-// that see congestion hand it back to the estimate, which moves it down
-// and holds back the next try (climber).
+// that see congestion hand it back to the estimate, which moves it down,
+// and hold back the next climb toward the tile (tileClimb: 2 s, doubled
+// at each such fall up to 16 s). The estimate's own falls (it trails what
+// we send) do not: they are why this climb exists.
 func (b *binding) towardTile(ls []layerStat, need, c, i int, clear bool, now time.Time) (int, bool) {
 	if need < 0 || i < 0 || !better(ls[need], ls[i]) {
-		b.climb.congested(false)
+		b.tileClimb.congested(false)
 		return 0, false
 	}
-	if b.climb.congested(!clear) >= 2 || c < 0 {
+	if run := b.tileClimb.congested(!clear); run >= 2 || c < 0 {
+		if run == 2 {
+			b.tileClimb.fell(now)
+		}
 		return 0, false
 	}
-	if !better(ls[need], ls[c]) || !b.climb.may(now) || !b.down.Load().mayClimb(now) {
+	if !better(ls[need], ls[c]) || !b.tileClimb.may(now) || !b.down.Load().mayClimb(now) {
 		return c, true // there already, or not its turn yet
 	}
 	idx := ranked(ls)

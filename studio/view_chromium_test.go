@@ -111,10 +111,28 @@ func TestChromiumGuestsGetTheLayerTheirTileNeeds(t *testing.T) {
 	}
 	pinned := time.Now()
 	// Bob's browser pauses his 720p now and then on this shared box (its
-	// uplink estimate or CPU short): within 30 s it flows and Ann gets it.
-	within(t, 30*time.Second, "Ann to be forwarded Bob's 720p", func() bool {
-		return forwardedByAPI(t, s)[ann][bob] == "h"
-	})
+	// uplink estimate or CPU short): once it has flowed a while (steady,
+	// layerSteady), Ann gets it. A browser that never sent it steadily
+	// for 30 s leaves the pin unjudged.
+	var flowing, flowed time.Duration
+	last := time.Now()
+	for forwardedByAPI(t, s)[ann][bob] != "h" {
+		now := time.Now()
+		if q, _ := s.LayerQuiet(bob, "h"); q < 300*time.Millisecond {
+			flowing += now.Sub(last)
+			flowed = max(flowed, flowing)
+		} else {
+			flowing = 0
+		}
+		last = now
+		switch {
+		case flowed > 5*time.Second:
+			t.Fatalf("Bob's 720p flowed %v and Ann, who pinned him, is forwarded %q", flowed, forwardedByAPI(t, s)[ann][bob])
+		case time.Since(pinned) > 30*time.Second:
+			t.Skipf("Bob's browser did not send its 720p steadily in 30 s (at most %v; the box is loaded): the pin can't be judged", flowed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	took := time.Since(pinned)
 	// Then she keeps it while it flows: the studio's estimate of her
 	// downlink trails what it sent her while her tiles were small, and the

@@ -62,6 +62,7 @@ func TestChooseByTile(t *testing.T) {
 func TestTowardTile(t *testing.T) {
 	b := &binding{}
 	b.down.Store(&downlink{})
+	b.climb.fell(time.Unix(999, 0)) // the estimate's falls hold back its own tries only
 	t0 := time.Unix(1000, 0)
 	at := func(cur int) []layerStat {
 		ls := []layerStat{l, h, m}
@@ -84,7 +85,9 @@ func TestTowardTile(t *testing.T) {
 		{"there: kept while clear", hi, hi, true, 1100 * time.Millisecond, hi, true},
 		{"congested once: kept", hi, hi, false, 1600 * time.Millisecond, hi, true},
 		{"congested twice: the estimate's", hi, hi, false, 2100 * time.Millisecond, 0, false},
-		{"the tile needs no more than the estimate: the estimate's", lo, lo, true, 2600 * time.Millisecond, 0, false},
+		{"clear again, moved down: held back", lo, hi, true, 2200 * time.Millisecond, lo, true},
+		{"after the hold: up again", lo, hi, true, 4200 * time.Millisecond, mid, true},
+		{"the tile needs no more than the estimate: the estimate's", lo, lo, true, 4800 * time.Millisecond, 0, false},
 	} {
 		got, ok := b.towardTile(at(c.cur), c.need, c.cur, lo, c.clear, t0.Add(c.after))
 		if got != c.want || ok != c.wantOK {

@@ -265,13 +265,14 @@ func TestFeedRestsALayerNobodyGets(t *testing.T) {
 }
 
 // BenchmarkFeedLayers is the video goroutine's cost per picture (scale and
-// VP8 encode) of the top layer alone and of both conference layers: what
+// VP8 encode) of the top layer alone, of the low one alone (all the
+// guests get it: the top one rests) and of both conference layers: what
 // the second layer adds to the host's CPU.
 func BenchmarkFeedLayers(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		layers []feed.Layer
-	}{{"640x360", layers[:1]}, {"640x360+320x180", layers}} {
+	}{{"640x360", layers[:1]}, {"320x180", layers[1:]}, {"640x360+320x180", layers}} {
 		b.Run(bc.name, func(b *testing.B) {
 			done := make(chan struct{}, 1)
 			f, err := feed.New(feed.Config{Layers: bc.layers, FPS: 10_000}, func(s feed.Sample) {

@@ -180,12 +180,24 @@ func (d *downlink) share(t *pubTrack) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
+	fixed, uses, mine := d.parts(t)
+	if mine < 0 {
+		// Not listed yet (the guest's actor lists a track after it binds):
+		// as one more camera.
+		mine = len(uses)
+		uses = append(uses, 0)
+	}
+	return splitBudget(total, fixed, uses)[mine], true
+}
+
+// parts is what the receiver's tracks send it now: fixed, the audio and
+// single-stream video; uses, each simulcast track's; and mine, t's index
+// in uses (-1: not listed).
+func (d *downlink) parts(t *pubTrack) (fixed uint64, uses []uint64, mine int) {
 	d.mu.Lock()
-	ts := d.tracks
-	var fixed uint64
-	var uses []uint64
-	mine := -1
-	for _, o := range ts {
+	defer d.mu.Unlock()
+	mine = -1
+	for _, o := range d.tracks {
 		switch {
 		case o.simul != nil:
 			if o == t {
@@ -202,14 +214,27 @@ func (d *downlink) share(t *pubTrack) (uint64, bool) {
 			fixed += audioShare
 		}
 	}
-	d.mu.Unlock()
-	if mine < 0 {
-		// Not listed yet (the guest's actor lists a track after it binds):
-		// as one more camera.
-		mine = len(uses)
-		uses = append(uses, 0)
+	return fixed, uses, mine
+}
+
+// roomAbove says whether the receiver's estimate runs well ahead of what
+// we send it (upHeadroom): GCC's estimate, free to grow, climbs toward
+// 1.5 times what was delivered; held by a thin link, it stays at or below
+// it. So a link with room is told from one that is full before anything
+// more is sent down it (towardTile).
+func (d *downlink) roomAbove() bool {
+	if d == nil {
+		return false
 	}
-	return splitBudget(total, fixed, uses)[mine], true
+	total, ok := d.est.estimate()
+	if !ok {
+		return false
+	}
+	sent, uses, _ := d.parts(nil)
+	for _, u := range uses {
+		sent += u
+	}
+	return float64(total) >= upHeadroom*float64(sent)
 }
 
 // splitBudget divides a receiver's estimate total between the tracks

@@ -531,8 +531,10 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 	}
 	i := fitEstimate(ls, budget, b.climb.may(now))
 	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
-	if j, ok := b.towardTile(ls, need, c, i, b.down.Load().uncongested(), now); ok {
-		return j
+	if d := b.down.Load(); need >= 0 {
+		if j, ok := b.towardTile(ls, need, c, i, d.uncongested(), d.roomAbove(), now); ok {
+			return j
+		}
 	}
 	if c >= 0 && i >= 0 {
 		switch {

@@ -94,13 +94,15 @@ func capToTile(ls []layerStat, px int) []layerStat {
 // 8 % a second (draft-ietf-rmcat-gcc-02 §5.5), and we sent little while
 // the tile was small (we send no probes). So the receiver is moved one
 // layer up toward the tile's (one track at a time, as the estimate's own
-// tries up: downlink.mayClimb), and kept there while the link stays
-// clear, the estimate growing behind it. Two choices in a row (a second)
+// tries up: downlink.mayClimb) while the link is clear and the estimate
+// runs well ahead of what we send it in all (room: downlink.roomAbove;
+// on a thin link it does not, and a try would cost freezes), and kept
+// there while the link stays clear, the estimate growing behind it. Two choices in a row (a second)
 // that see congestion hand it back to the estimate, which moves it down,
 // and hold back the next climb toward the tile (tileClimb: 2 s, doubled
 // at each such fall up to 16 s). The estimate's own falls (it trails what
 // we send) do not: they are why this climb exists.
-func (b *binding) towardTile(ls []layerStat, need, c, i int, clear bool, now time.Time) (int, bool) {
+func (b *binding) towardTile(ls []layerStat, need, c, i int, clear, room bool, now time.Time) (int, bool) {
 	if need < 0 || i < 0 || !better(ls[need], ls[i]) {
 		b.tileClimb.congested(false)
 		return 0, false
@@ -111,7 +113,7 @@ func (b *binding) towardTile(ls []layerStat, need, c, i int, clear bool, now tim
 		}
 		return 0, false
 	}
-	if !better(ls[need], ls[c]) || !b.tileClimb.may(now) || !b.down.Load().mayClimb(now) {
+	if !better(ls[need], ls[c]) || !room || !b.tileClimb.may(now) || !b.down.Load().mayClimb(now) {
 		return c, true // there already, or not its turn yet
 	}
 	idx := ranked(ls)

@@ -78,18 +78,20 @@ func TestTowardTile(t *testing.T) {
 		after  time.Duration
 		want   int
 		wantOK bool
+		full   bool // the estimate no further ahead of what is sent than a thin link allows
 	}{
-		{"clear: one up", lo, hi, true, 0, mid, true},
-		{"the next try waits its turn", mid, hi, true, 100 * time.Millisecond, mid, true},
-		{"then up again", mid, hi, true, 600 * time.Millisecond, hi, true},
-		{"there: kept while clear", hi, hi, true, 1100 * time.Millisecond, hi, true},
-		{"congested once: kept", hi, hi, false, 1600 * time.Millisecond, hi, true},
-		{"congested twice: the estimate's", hi, hi, false, 2100 * time.Millisecond, 0, false},
-		{"clear again, moved down: held back", lo, hi, true, 2200 * time.Millisecond, lo, true},
-		{"after the hold: up again", lo, hi, true, 4200 * time.Millisecond, mid, true},
-		{"the tile needs no more than the estimate: the estimate's", lo, lo, true, 4800 * time.Millisecond, 0, false},
+		{"clear but full: stays", lo, hi, true, 0, lo, true, true},
+		{"clear: one up", lo, hi, true, 0, mid, true, false},
+		{"the next try waits its turn", mid, hi, true, 100 * time.Millisecond, mid, true, false},
+		{"then up again", mid, hi, true, 600 * time.Millisecond, hi, true, false},
+		{"there: kept while clear", hi, hi, true, 1100 * time.Millisecond, hi, true, false},
+		{"congested once: kept", hi, hi, false, 1600 * time.Millisecond, hi, true, false},
+		{"congested twice: the estimate's", hi, hi, false, 2100 * time.Millisecond, 0, false, false},
+		{"clear again, moved down: held back", lo, hi, true, 2200 * time.Millisecond, lo, true, false},
+		{"after the hold: up again", lo, hi, true, 4200 * time.Millisecond, mid, true, false},
+		{"the tile needs no more than the estimate: the estimate's", lo, lo, true, 4800 * time.Millisecond, 0, false, false},
 	} {
-		got, ok := b.towardTile(at(c.cur), c.need, c.cur, lo, c.clear, t0.Add(c.after))
+		got, ok := b.towardTile(at(c.cur), c.need, c.cur, lo, c.clear, !c.full, t0.Add(c.after))
 		if got != c.want || ok != c.wantOK {
 			t.Errorf("%s: layer %d %v, want %d %v", c.name, got, ok, c.want, c.wantOK)
 		}

@@ -97,11 +97,12 @@ func capToTile(ls []layerStat, px int) []layerStat {
 // tries up: downlink.mayClimb) while the link is clear and the estimate
 // runs well ahead of what we send it in all (room: downlink.roomAbove;
 // on a thin link it does not, and a try would cost freezes), and kept
-// there while the link stays clear, the estimate growing behind it. Two choices in a row (a second)
-// that see congestion hand it back to the estimate, which moves it down,
-// and hold back the next climb toward the tile (tileClimb: 2 s, doubled
-// at each such fall up to 16 s). The estimate's own falls (it trails what
-// we send) do not: they are why this climb exists.
+// there while the link stays clear, the estimate growing behind it. Two
+// choices in a row (a second) that see congestion hand it back to the
+// estimate, which moves it down, and hold back the next climb toward the
+// tile (tileClimb: 2 s, doubled at each such fall up to 16 s). The
+// estimate's own falls (it trails what we send) do not: they are why
+// this climb exists.
 func (b *binding) towardTile(ls []layerStat, need, c, i int, clear, room bool, now time.Time) (int, bool) {
 	if need < 0 || i < 0 || !better(ls[need], ls[i]) {
 		b.tileClimb.congested(false)

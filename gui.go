@@ -149,7 +149,7 @@ func (s *show) destinations(keep func(id string) bool) []studio.Destination {
 	var dests []studio.Destination
 	for _, d := range s.settings.Get().Enabled() {
 		if keep(d.ID) {
-			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL()})
+			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL(), Preset: string(d.Service)})
 		}
 	}
 	return dests
@@ -318,19 +318,35 @@ func (s *show) Sharing() bool { return s.sess.Sharing() }
 
 func (s *show) Levels() map[string]float32 { return s.prog.Levels() }
 
+// Loudness (ui.LoudnessMeter) is the program's; SetVolume
+// (ui.VolumeSetter) and SetLoudnessTarget (ui.LoudnessTargeter) the
+// studio's.
+func (s *show) Loudness() studio.Loudness { return s.prog.Loudness() }
+
 func (s *show) Thumbnails(frame func(id string, img image.Image)) (stop func()) {
 	return s.prog.Thumbnails(frame)
 }
 
 var (
-	_ ui.Show         = (*show)(nil)
-	_ ui.HostDevices  = (*show)(nil)
-	_ ui.OutputFormat = (*show)(nil)
-	_ ui.Monitor      = (*show)(nil)
-	_ ui.ScreenSharer = (*show)(nil)
-	_ ui.Preflighter  = (*show)(nil)
-	_ ui.MusicModer   = (*show)(nil)
+	_ ui.Show          = (*show)(nil)
+	_ ui.HostDevices   = (*show)(nil)
+	_ ui.OutputFormat  = (*show)(nil)
+	_ ui.Monitor       = (*show)(nil)
+	_ ui.ScreenSharer  = (*show)(nil)
+	_ ui.Preflighter   = (*show)(nil)
+	_ ui.VolumeSetter  = (*show)(nil)
+	_ ui.LoudnessMeter = (*show)(nil)
+	_ ui.Show          = (*show)(nil)
+	_ ui.HostDevices   = (*show)(nil)
+	_ ui.OutputFormat  = (*show)(nil)
+	_ ui.Monitor       = (*show)(nil)
+	_ ui.ScreenSharer  = (*show)(nil)
+	_ ui.Preflighter   = (*show)(nil)
+	_ ui.MusicModer    = (*show)(nil)
 )
+
+// Its own line: the block above stays as it was, for merging.
+var _ ui.LoudnessTargeter = (*show)(nil)
 
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in
 // Settings → Network to guests who join from now on; the NAT IP still

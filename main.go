@@ -20,9 +20,11 @@ import (
 	"time"
 
 	"greenroom/encode"
+	"greenroom/encode/publish"
 	"greenroom/encode/record"
-	"greenroom/encode/rtmpout"
 	"greenroom/encode/stream"
+	"greenroom/studio"
+	"greenroom/studio/presets"
 )
 
 func main() {
@@ -35,7 +37,9 @@ func main() {
 const usage = `usage:
   greenroom                      open the studio window (needs a display; see serve)
   greenroom live [flags]         go live headless with the test-pattern host
-      --to URL                   rtmp:// or rtmps:// server URL ending in the stream key (repeatable)
+      --to URL                   rtmp:// or rtmps:// server URL ending in the stream key, or an SRT ingest,
+                                 srt://HOST:PORT?streamid=KEY&passphrase=SECRET (MPEG-TS, caller mode;
+                                 libsrt's options in FFmpeg's units: latency in µs) (repeatable)
       --check                    only try each --to (connect and publish, no media, at once, a few
                                  seconds) and say what is wrong with any; exit 1 if one fails
       --record FILE              also record to FILE (.mp4 fragmented, .mkv, .flv)
@@ -143,7 +147,7 @@ func parseLiveFlags(args []string) (liveFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		arg := fs.Arg(0)
-		if _, err := rtmpout.ParseURL(arg); err == nil {
+		if _, err := publish.Redacted(arg); err == nil {
 			return f, fmt.Errorf("unexpected argument %s: did you mean --to?", redactArg(arg))
 		}
 		return f, fmt.Errorf("unexpected argument %q", arg)
@@ -168,9 +172,9 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr, f.verbose)
 
-	var targets []rtmpout.Target
+	var targets []string // redacted
 	for i, u := range append(slices.Clone(f.to), f.toVertical...) {
-		t, err := rtmpout.ParseURL(u)
+		t, err := publish.Redacted(u)
 		if err != nil {
 			flag := "--to"
 			if i >= len(f.to) {
@@ -181,11 +185,12 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		targets = append(targets, t)
 	}
+	ecfg := encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log}
 	if f.check {
-		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), stdout, stderr)
+		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), studio.FormatOf(ecfg), stdout, stderr)
 	}
 
-	p, err := encode.New(encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log})
+	p, err := encode.New(ecfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
 		return 2
@@ -210,14 +215,14 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "recording to %s\n", f.record)
 	}
 	for i, t := range targets[:len(f.to)] {
-		o, err := rtmpout.New(rtmpout.Config{Name: t.Redacted(), URL: f.to[i], Info: p.Info(), Logger: log})
+		o, err := publish.New(publish.Config{Name: t, URL: f.to[i], Info: p.Info(), Logger: log})
 		if err != nil {
 			p.Close()
 			fmt.Fprintf(stderr, "greenroom live: %v\n", err)
 			return 1
 		}
 		p.AddOutput(o)
-		fmt.Fprintf(stdout, "connecting to %s\n", t.Redacted())
+		fmt.Fprintf(stdout, "connecting to %s\n", t)
 	}
 	if err := addVertical(p, f, targets[len(f.to):], stdout, log); err != nil {
 		p.Close()
@@ -229,7 +234,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // addVertical opens the vertical program if live was asked for one, with
 // its recording and destinations (targets, f.toVertical's).
-func addVertical(p *encode.Pipeline, f liveFlags, targets []rtmpout.Target, stdout io.Writer, log *slog.Logger) error {
+func addVertical(p *encode.Pipeline, f liveFlags, targets []string, stdout io.Writer, log *slog.Logger) error {
 	if len(targets) == 0 && f.recordVertical == "" {
 		return nil
 	}
@@ -251,7 +256,7 @@ func addVertical(p *encode.Pipeline, f liveFlags, targets []rtmpout.Target, stdo
 		fmt.Fprintf(stdout, "recording the vertical program to %s\n", f.recordVertical)
 	}
 	for i, t := range targets {
-		o, err := rtmpout.New(rtmpout.Config{Name: t.Redacted() + " (vertical)", URL: f.toVertical[i], Info: info, Logger: log})
+		o, err := publish.New(publish.Config{Name: t + " (vertical)", URL: f.toVertical[i], Info: info, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -259,26 +264,31 @@ func addVertical(p *encode.Pipeline, f liveFlags, targets []rtmpout.Target, stdo
 			o.Close()
 			return err
 		}
-		fmt.Fprintf(stdout, "connecting to %s (vertical)\n", t.Redacted())
+		fmt.Fprintf(stdout, "connecting to %s (vertical)\n", t)
 	}
 	return nil
 }
 
 // checkLive is live --check: every destination dialled and the publish
-// tried at once (rtmpout.CheckAll), a line each.
-func checkLive(ctx context.Context, targets []rtmpout.Target, urls []string, stdout, stderr io.Writer) int {
-	cfgs := make([]rtmpout.Config, len(urls))
+// tried at once (publish.CheckAll), a line each, and under it what in
+// format the destination's platform (known by its host: presets.ForURL)
+// would refuse, as the window warns.
+func checkLive(ctx context.Context, targets []string, urls []string, format presets.Format, stdout, stderr io.Writer) int {
+	cfgs := make([]publish.Config, len(urls))
 	for i, u := range urls {
-		cfgs[i] = rtmpout.Config{URL: u}
+		cfgs[i] = publish.Config{URL: u}
 	}
 	code := 0
-	for i, err := range rtmpout.CheckAll(ctx, cfgs) {
+	for i, err := range publish.CheckAll(ctx, cfgs) {
 		if err != nil {
 			code = 1
-			fmt.Fprintf(stderr, "check: %s: %s\n", targets[i].Redacted(), rtmpout.Reason(err))
-			continue
+			fmt.Fprintf(stderr, "check: %s: %s\n", targets[i], stream.Reason(err))
+		} else {
+			fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i])
 		}
-		fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i].Redacted())
+		for _, w := range presets.For("", urls[i]).Check(format) {
+			fmt.Fprintf(stdout, "check: %s: warning: %s\n", targets[i], w)
+		}
 	}
 	return code
 }

@@ -48,8 +48,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 		turnPass    = "tp-Zk8Wq3Ym6Xr1Vn4B"
 		badICEPass  = "tp-bad-Lr7Hs2Kd9Pf4"
 		settingsKey = "sk-settings-W4eR6tY8uI0o"
+		// An SRT destination's streamid and passphrase, and a passphrase
+		// its listener rejects (issue #13).
+		srtStream    = "srt-sid-P3oW8eR5tYu1"
+		srtPass      = "srt-pp-Jd7Kq2Lm9Xc4"
+		srtWrongPass = "srt-wrong-Bn4Vc7Xz1Q"
 	)
-	secrets := []string{streamKey, refusedKey, deadKey, turnPass, badICEPass, settingsKey}
+	secrets := []string{streamKey, refusedKey, deadKey, turnPass, badICEPass, settingsKey, srtStream, srtPass, srtWrongPass}
 	var seen capture // everything the test saw, by where
 
 	// A --ice URL that does not parse, with a password in it: serve
@@ -68,6 +73,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{refusedKey}})
 	dead := fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", mediatest.FreeTCPPort(t), deadKey)
+	srt := mediatest.StartSRTServer(t, srtPass)
 	port := mediatest.FreeTCPPort(t)
 	turn := fmt.Sprintf("turn:ann:%s@127.0.0.1:%d?transport=udp", turnPass, mediatest.FreeUDPPort(t))
 
@@ -78,7 +84,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	go func() {
 		done <- runServe(ctx, []string{"-v", "--plain-http", "--listen", "127.0.0.1:" + strconv.Itoa(port),
 			"--no-default-stun", "--no-port-mapping", "--ice", turn,
-			"--to", n.URL(streamKey), "--to", n.URL(refusedKey), "--to", dead}, stdout, stderr)
+			"--to", n.URL(streamKey), "--to", n.URL(refusedKey), "--to", dead,
+			"--to", srt.URL(srtStream, ""), "--to", srt.URL(srtStream, srtWrongPass)}, stdout, stderr)
 	}()
 	var guestURL, controlURL string
 	for deadline := time.Now().Add(30 * time.Second); guestURL == "" || controlURL == ""; time.Sleep(50 * time.Millisecond) {
@@ -174,14 +181,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	api("POST", "/api/nothing", controlToken, `{}`)
 
 	// Live: nginx takes one key and refuses the other, the third server is
-	// not there.
+	// not there; the SRT listener takes its passphrase and rejects the
+	// wrong one.
 	api("POST", "/api/live", controlToken, `{"on": true}`)
 	n.WaitPublishing(t, streamKey, 20*time.Second)
 	// The failed outputs' errors, logged as the window's cards show them
 	// (OutputStats.Err).
-	for deadline := time.Now().Add(20 * time.Second); strings.Count(stderr.String(), "publish failed") < 2; time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(stderr.String(), "publish failed") < 3; time.Sleep(250 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Errorf("want the refused and the unreachable destinations' failures logged; stderr:\n%s", stderr)
+			t.Errorf("want the refused, the unreachable and the SRT-rejected destinations' failures logged; stderr:\n%s", stderr)
 			break
 		}
 	}
@@ -200,6 +208,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal("serve did not stop in 30 s")
 	}
 	<-evDone
+	// The SRT destination that took its passphrase was live: its
+	// listener got the stream.
+	srt.Stop()
+	if p := mediatest.ProbeFile(t, srt.Recording); p.Video == nil || p.Duration < 1 {
+		t.Errorf("the SRT listener got %+v: want the show", p)
+	}
 
 	// serve prints the links, with their tokens, on purpose; nowhere else.
 	out := stdout.String()
@@ -213,11 +227,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Error("no debug logs from serve -v: the test looked at too little")
 	}
 
-	// What the settings package says and shows of a file with a key and a
-	// TURN password in it: a field out of range, then the file damaged.
+	// What the settings package says and shows of a file with keys, an SRT
+	// passphrase and a TURN password in it: a field out of range, then the file damaged.
 	dir := t.TempDir()
 	file := `{"destinations": [{"id": "d1", "service": "custom", "name": "Mine", "url": "rtmp://127.0.0.1/live", "stream_key": "` + settingsKey +
-		`", "enabled": true}], "network": {"ice_servers": ["turn:ann:` + turnPass + `@127.0.0.1:3478", "turn:bob:` + turnPass + `@["]}, "output": {"fps": 500}`
+		`", "enabled": true}, {"id": "d2", "service": "custom", "name": "SRT", "url": "srt://127.0.0.1:9000", "stream_key": "` + srtStream +
+		`", "passphrase": "` + srtPass + `", "enabled": true}], "network": {"ice_servers": ["turn:ann:` + turnPass + `@127.0.0.1:3478", "turn:bob:` + turnPass + `@["]}, "output": {"fps": 500}`
 	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(file+"}"), 0o600); err != nil {
 		t.Fatal(err)
 	}

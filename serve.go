@@ -16,7 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"greenroom/encode"
-	"greenroom/encode/rtmpout"
+	"greenroom/encode/publish"
 	"greenroom/studio"
 )
 
@@ -144,7 +144,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	var dests []studio.Destination
 	for i, u := range to {
-		if _, err := rtmpout.ParseURL(u); err != nil {
+		if _, err := publish.Redacted(u); err != nil {
 			fmt.Fprintf(stderr, "greenroom serve: --to: %v\n", err)
 			return 2
 		}
@@ -255,8 +255,8 @@ func parseSize(s string) (int, int, error) {
 
 // redactArg hides the key of an argument that looks like a stream URL.
 func redactArg(arg string) string {
-	if t, err := rtmpout.ParseURL(arg); err == nil {
-		return t.Redacted()
+	if t, err := publish.Redacted(arg); err == nil {
+		return t
 	}
 	return arg
 }

@@ -1,5 +1,6 @@
 // Package encode is the program's media path: sources → compositor and
-// mixer → H.264 and AAC encoders → outputs (RTMP, files). It knows nothing
+// mixer (and its master bus: limiter, loudness meter) → H.264 and AAC
+// encoders → outputs (RTMP, files). It knows nothing
 // of guests or windows: the studio feeds it Inputs, Outputs and a Scene
 // (package scene) that says how to arrange the inputs, by name.
 //
@@ -7,7 +8,7 @@
 // hand-offs that drop rather than wait:
 //
 //	sources ─Put─▶ Slot ◀─tick─ video stage ─frame─▶ encoder stage ─┐
-//	        ─Write▶ Track ◀─tick─ audio stage (mix + AAC) ──────────┼▶ fan-out ─▶ Output queues
+//	        ─Write▶ Track ◀─tick─ audio stage (mix, master, AAC) ───┼▶ fan-out ─▶ Output queues
 //
 // Both stages tick on one media clock (package clock), so audio and video
 // timestamps agree without any later correction.
@@ -29,6 +30,7 @@ import (
 	"greenroom/encode/clock"
 	"greenroom/encode/codec"
 	"greenroom/encode/compositor"
+	"greenroom/encode/master"
 	"greenroom/encode/mixer"
 	"greenroom/encode/scene"
 	"greenroom/encode/shim"
@@ -71,6 +73,13 @@ func (c *Config) check() error {
 		return fmt.Errorf("encode: %d fps: want 1 to 60", c.FPS)
 	}
 	return nil
+}
+
+// WithDefaults is c with every zero field at its default, as New fills it
+// in: what a program from c will be.
+func (c Config) WithDefaults() Config {
+	c.defaults()
+	return c
 }
 
 func (c *Config) defaults() {
@@ -130,6 +139,7 @@ type Pipeline struct {
 
 	venc *codec.VideoEncoder
 	aenc *codec.AudioEncoder
+	bus  *master.Bus // the audio stage's; Loudness reads it from anywhere
 	comp *compositor.Compositor
 
 	mu      sync.Mutex
@@ -188,6 +198,12 @@ func New(cfg Config) (*Pipeline, error) {
 	p.aenc, err = codec.NewAudioEncoder(codec.AudioConfig{BitRate: cfg.AudioBitRate})
 	if err != nil {
 		freeVideo(p.venc, p.free)
+		return nil, err
+	}
+	p.bus, err = master.New(master.Config{FrameSize: p.aenc.FrameSize(), Lowpass: master.AACCutoff(cfg.AudioBitRate)})
+	if err != nil {
+		freeVideo(p.venc, p.free)
+		p.aenc.Close()
 		return nil, err
 	}
 	p.toEncode = make(chan toEncode, 1)
@@ -443,6 +459,11 @@ func (in *Input) SetMonitored(on bool) { in.unmonitored.Store(!on) }
 
 // Monitored says what SetMonitored last set.
 func (in *Input) Monitored() bool { return !in.unmonitored.Load() }
+
+// SetVolume sets the input's level in the mix, in dB: 0 as it comes,
+// up to the caller's limit above, math.Inf(-1) off. Its meter (Levels)
+// shows the sound before the volume, as it arrives.
+func (in *Input) SetVolume(dB float64) { in.Audio.SetGain(mixer.Gain(dB)) }
 
 // Hidden and Muted say what SetHidden and SetMuted last set.
 func (in *Input) Hidden() bool { return in.hidden.Load() }
@@ -844,16 +865,12 @@ func (p *Pipeline) runVideoEncoder(fps int, in <-chan toEncode) {
 }
 
 // runAudio is the audio stage: every encoder frame (1024 samples at 48 kHz)
-// it mixes the inputs and AAC-encodes the block. Audio is never skipped for
-// small delays, only when the machine stalled for longer than half a second.
+// it mixes the inputs, passes the sum through the master bus (limiter,
+// loudness meter) and AAC-encodes what comes out. Audio is never skipped
+// for small delays, only when the machine stalled for longer than half a
+// second.
 func (p *Pipeline) runAudio() {
 	defer p.encoders.Done()
-	frame, err := p.aenc.NewFrame()
-	if err != nil {
-		p.log.Error("audio frame", "err", err)
-		return
-	}
-	defer frame.Free()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	size := int64(p.aenc.FrameSize())
@@ -863,6 +880,15 @@ func (p *Pipeline) runAudio() {
 	var inputs []*Input
 	var tracks []*mixer.Track
 	var heard []bool
+	// The bus's frames keep the program sample they were pushed at (the
+	// limiter's look-ahead is taken out of their timestamps), so audio and
+	// video stay in step though the sound leaves that look-ahead (5 ms) later.
+	encode := func(f *astiav.Frame) error {
+		if err := p.aenc.Encode(f, p.publishSound); err != nil {
+			return fmt.Errorf("audio encode: %w", err)
+		}
+		return nil
+	}
 	for k := int64(0); ; k++ {
 		due := time.Duration(k*size) * time.Second / mixer.Rate
 		if !sleepUntil(p.ctx, p.clock.At(due), timer) {
@@ -881,24 +907,35 @@ func (p *Pipeline) runAudio() {
 			for _, in := range inputs {
 				heard = append(heard, in.Monitored() && !in.Muted())
 			}
-			mix.MixMonitorAt(tracks, heard, left, right, monitor, k*size)
+			mix.SumMonitorAt(tracks, heard, left, right, monitor, k*size)
 			(*mon)(monitor)
 		} else {
-			mix.MixAt(tracks, left, right, k*size)
+			mix.SumAt(tracks, left, right, k*size)
 		}
-		if err := shim.CopyPlanarFloat(frame, [][]float32{left, right}); err != nil {
-			p.log.Error("audio frame", "err", err)
-			continue
+		if err := p.bus.Process(left, right, k*size, encode); err != nil {
+			p.log.Error("master bus", "err", err)
 		}
-		frame.SetPts(k * size)
-		if err := p.aenc.Encode(frame, p.publishSound); err != nil {
-			p.log.Error("audio encode", "err", err)
-		}
+	}
+	if err := p.bus.Flush(encode); err != nil {
+		p.log.Warn("master bus flush", "err", err)
 	}
 	if err := p.aenc.Encode(nil, p.publishSound); err != nil {
 		p.log.Warn("audio flush", "err", err)
 	}
 }
+
+// Loudness is the program's sound as EBU R128 measures it after the
+// limiter (package master).
+func (p *Pipeline) Loudness() master.Loudness { return p.bus.Loudness() }
+
+// ResetLoudness starts the loudness meter afresh: for a show going live,
+// whose integrated loudness counts from there.
+func (p *Pipeline) ResetLoudness() { p.bus.Reset() }
+
+// SetLoudnessTarget steers the program towards lufs (−14, −16, −23…; 0
+// for none, as a new program starts) with a slow gain before the limiter
+// that adds no latency (master.Bus.SetTarget).
+func (p *Pipeline) SetLoudnessTarget(lufs float64) error { return p.bus.SetTarget(lufs) }
 
 // Close ends the program: the stages stop, the encoders flush their last
 // packets to the outputs, the outputs flush and close (in parallel), and
@@ -944,4 +981,5 @@ func (p *Pipeline) freeAll() {
 	p.comp.Close()
 	freeVideo(p.venc, p.free)
 	p.aenc.Close()
+	p.bus.Close()
 }

@@ -24,7 +24,7 @@
 // over UDP) and serves until Close. Close throws every guest out, waits for
 // every goroutine, and is safe to call twice.
 //
-// Commands: Stage(id, on), SetMuted(id, on), SetMusicMode(id, on), Kick(id), SetLive(on), RotateGuestToken() (the
+// Commands: Stage(id, on), SetMuted(id, on), SetMusicMode(id, on), SetSolo(id, on), SetVolume(id, dB), Kick(id), SetLive(on), RotateGuestToken() (the
 // old link stops working for newcomers; connected guests stay and may still
 // come back through it after a blip), SetICEServers(servers) (the STUN/TURN
 // servers for guests who join from then on). For the media side:
@@ -38,17 +38,23 @@
 // {"error": "..."}:
 //
 //	GET  /api/state                          → State, with "certificate": CertStatus and,
-//	                 with a Program attached, "recording": RecordingStatus (disk.go)
+//	                 with a Program attached, "recording": RecordingStatus (disk.go) and
+//	                 "loudness": the program's EBU R128 meters (Loudness)
 //	GET  /api/events                         → Server-Sent Events: "state", then one per Event
 //	POST /api/stage  {"id": "g1", "on": true} → State (404 unknown id)
 //	POST /api/mute   {"id": "g1", "on": true} → State (404 unknown id); the host mutes or unmutes
 //	                 a participant: out of the program's mix, not forwarded to the guests
 //	POST /api/musicmode {"id": "g1", "on": true} → State (404 unknown id, or the host); the
 //	                 guest's page sends their sound as music: no voice processing, stereo Opus at 128 kb/s
+//	POST /api/volume {"id": "g1", "db": -6}   → State; the participant's level in the program's
+//	                 mix, -60 to +12 dB or "-inf" (off); 400 out of range, 404 unknown id
+//	POST /api/loudness {"target": -14}        → State; the program's loudness target: -14, -16,
+//	                 -23 LUFS or "off" (as a show starts); a slow gain, no delay; 400 otherwise
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:
-//	                 each destination dialled and the publish tried, nothing goes live
+//	                 each destination dialled and the publish tried, nothing goes live; each
+//	                 check's warnings are what its platform would refuse in the program's format
 //	POST /api/rotate                          → {"guest_url": "..."}
 //	GET  /api/scene                           → Scene (503 without a Program attached)
 //	POST /api/scene  {"layout": "pip"}        → Scene; changes only the fields sent

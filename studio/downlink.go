@@ -100,6 +100,23 @@ func (e *estimator) estimate() (uint64, bool) {
 	return est, true
 }
 
+// uncongested says whether the estimator sees the link carry what we
+// send without congestion: GCC's delay detector not over-using, and under
+// 2 % lost (its loss controller holds below 10 % and grows below 2 %).
+// False with no estimate, and under a test's ceiling (a thin link).
+func (e *estimator) uncongested() bool {
+	if e == nil || !e.fed.Load() || e.ceiling.Load() > 0 {
+		return false
+	}
+	st := e.GetStats()
+	usage, _ := st["usage"].(string)
+	loss, _ := st["averageLoss"].(float64)
+	return usage != "overuse" && loss < 0.02
+}
+
+// uncongested: see estimator.uncongested; false without d.
+func (d *downlink) uncongested() bool { return d != nil && d.est.uncongested() }
+
 // downlink is one receiving guest's estimate and the tracks it divides it
 // between. mu guards tracks and uses, which the guest's actor and the
 // tracks' bindings set; the switchers of the tracks read them.
@@ -163,12 +180,24 @@ func (d *downlink) share(t *pubTrack) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
+	fixed, uses, mine := d.parts(t)
+	if mine < 0 {
+		// Not listed yet (the guest's actor lists a track after it binds):
+		// as one more camera.
+		mine = len(uses)
+		uses = append(uses, 0)
+	}
+	return splitBudget(total, fixed, uses)[mine], true
+}
+
+// parts is what the receiver's tracks send it now: fixed, the audio and
+// single-stream video; uses, each simulcast track's; and mine, t's index
+// in uses (-1: not listed).
+func (d *downlink) parts(t *pubTrack) (fixed uint64, uses []uint64, mine int) {
 	d.mu.Lock()
-	ts := d.tracks
-	var fixed uint64
-	var uses []uint64
-	mine := -1
-	for _, o := range ts {
+	defer d.mu.Unlock()
+	mine = -1
+	for _, o := range d.tracks {
 		switch {
 		case o.simul != nil:
 			if o == t {
@@ -185,14 +214,27 @@ func (d *downlink) share(t *pubTrack) (uint64, bool) {
 			fixed += audioShare
 		}
 	}
-	d.mu.Unlock()
-	if mine < 0 {
-		// Not listed yet (the guest's actor lists a track after it binds):
-		// as one more camera.
-		mine = len(uses)
-		uses = append(uses, 0)
+	return fixed, uses, mine
+}
+
+// roomAbove says whether the receiver's estimate runs well ahead of what
+// we send it (upHeadroom): GCC's estimate, free to grow, climbs toward
+// 1.5 times what was delivered; held by a thin link, it stays at or below
+// it. So a link with room is told from one that is full before anything
+// more is sent down it (towardTile).
+func (d *downlink) roomAbove() bool {
+	if d == nil {
+		return false
 	}
-	return splitBudget(total, fixed, uses)[mine], true
+	total, ok := d.est.estimate()
+	if !ok {
+		return false
+	}
+	sent, uses, _ := d.parts(nil)
+	for _, u := range uses {
+		sent += u
+	}
+	return float64(total) >= upHeadroom*float64(sent)
 }
 
 // splitBudget divides a receiver's estimate total between the tracks
@@ -257,6 +299,22 @@ type climber struct {
 	hold    time.Duration
 	downAt  time.Time
 	climbAt time.Time // no try up before
+	// congestedRun: choices in a row that saw the link congested while
+	// a tile needed more than the estimate (towardTile, tileClimb).
+	congestedRun int
+}
+
+// congested counts the choices in a row that saw the receiver's link
+// congested (yes), and returns the count: 0 after one that did not.
+func (c *climber) congested(yes bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if yes {
+		c.congestedRun++
+	} else {
+		c.congestedRun = 0
+	}
+	return c.congestedRun
 }
 
 // may says whether the receiver may be tried one layer up at now.

@@ -88,7 +88,8 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 // host down for everyone. (Bob states his estimate: the send-side one of
 // an uncapped pion receiver dips under CI's load, at 800 kb/s, and moved
 // him down once in five runs; TestSimulcastSendSideEstimate and the
-// Chromium test cover that estimate.)
+// Chromium test cover that estimate.) A layer nobody gets is not encoded
+// until a guest is to get it again.
 func TestHostFeedInLayers(t *testing.T) {
 	checkLeaks(t)
 	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
@@ -151,5 +152,25 @@ func TestHostFeedInLayers(t *testing.T) {
 	}
 	if errs := append(bob.Errors(), cat.Errors()...); len(errs) > 0 {
 		t.Errorf("errors: %q", errs)
+	}
+
+	// Bob leaves: nobody gets the top layer, and it is no longer encoded
+	// (the low one goes on for Cat). Dan, on a good link, brings it back.
+	bob.Close()
+	quiet := func(rid string) time.Duration {
+		d, ok := s.LayerQuiet(studio.HostID, rid)
+		if !ok {
+			t.Fatalf("the host's feed has no layer %q", rid)
+		}
+		return d
+	}
+	eventually(t, "the host's top layer to rest", func() bool { return quiet("h") > time.Second && quiet("m") < 200*time.Millisecond })
+	var atDan stream
+	dan := join(t, s, "Dan", studiotest.Options{REMB: 3_000_000, OnRTP: watch(&atDan)})
+	eventually(t, "Dan to get the host's top layer", func() bool {
+		return layerOf(dan) == "h" && sizeOf(&atDan) == image.Pt(640, 360) && quiet("h") < 200*time.Millisecond
+	})
+	if layerOf(cat) != "m" {
+		t.Errorf("Cat on %q after Dan came, want m", layerOf(cat))
 	}
 }

@@ -2,6 +2,7 @@ package studio
 
 import (
 	"sync"
+	"time"
 
 	"greenroom/encode/clock"
 )
@@ -96,4 +97,23 @@ func (s *Studio) TestTake(dir, participant, name string) (id, key string, end fu
 	rec := newShowRecording(dir, showMeta{Title: "test"}, clock.New(), 0, func() State { return State{} }, func(string) {}, s.log)
 	t := s.uploads.takeFor(rec, participant, name, nil)
 	return t.id, t.key.Reveal(), func() { _ = rec.close() }
+}
+
+// LayerQuiet is how long layer rid of participant id's camera (or the
+// host's feed) has sent nothing, and whether there is such a layer.
+func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
+	s.sfu.mu.Lock()
+	ts := s.sfu.tracks[id]
+	s.sfu.mu.Unlock()
+	for _, t := range ts {
+		if t.simul == nil || t.info.Screen {
+			continue
+		}
+		for _, l := range t.layerList() {
+			if l.rid == rid {
+				return time.Since(time.Unix(0, l.lastAt.Load())), true
+			}
+		}
+	}
+	return 0, false
 }

@@ -72,7 +72,7 @@ func FuzzParseICEServer(f *testing.F) {
 }
 
 // controlPaths are the control API's POST endpoints, by the fuzzer's index.
-var controlPaths = []string{"/api/stage", "/api/mute", "/api/kick", "/api/live", "/api/scene", "/api/rotate", "/api/solo"}
+var controlPaths = []string{"/api/stage", "/api/mute", "/api/kick", "/api/live", "/api/scene", "/api/rotate", "/api/solo", "/api/volume"}
 
 // FuzzControlAPI: every control endpoint's body, decoded and applied by the
 // studio's own handler (with the right token). Whatever the body, the
@@ -124,6 +124,7 @@ func FuzzSignaling(f *testing.F) {
 		`{"type":"answer","sdp":"v=0\r\n"}` + "\n" + `{"type":"restart","stalled":true}`,
 		`{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n","sources":{"0":"screen"}}`,
 		`{"type":"leave"}`,
+		`{"type":"view","sizes":{"g1":[640,360],"host":[0,0]}}` + "\n" + `{"type":"view","sizes":{"g1":[-1,5]}}`,
 		`{"type":"nope"}` + "\n" + `[]`,
 	} {
 		f.Add(s)

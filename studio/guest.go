@@ -328,6 +328,11 @@ type guest struct {
 	simMu sync.Mutex
 	simul map[*webrtc.RTPReceiver]*pubTrack
 
+	// view is how big the guest's page draws each other participant
+	// (signal "view"): run sets it, the switchers of what we forward it
+	// read it.
+	view tileView
+
 	// freezes are the guest's camera freezes, from the frames the SFU
 	// forwards (health.go); it has its own lock.
 	freezes freezeMeter
@@ -567,6 +572,12 @@ func (g *guest) handle(m signal.Message) error {
 			g.st.changed()
 		}
 		g.sync()
+	case signal.TypeView:
+		// Parse validated it; the switchers take it at their next choice
+		// (at most every switchEvery). The page sends one when its tiles
+		// change, at most twice a second; the socket's flood limit bounds
+		// a page that sends more.
+		g.view.set(m.Sizes)
 	case signal.TypeCandidate:
 		if g.candidates++; g.candidates > maxCandidates {
 			g.cancel(errCandidates)
@@ -824,7 +835,7 @@ func (g *guest) sync() {
 		g.senders[t] = tr
 		if t.simul != nil {
 			if enc := sender.GetParameters().Encodings; len(enc) > 0 {
-				t.simul.own(enc[0].SSRC, g.id, g.down)
+				t.simul.own(enc[0].SSRC, g.id, receiver{down: g.down, view: &g.view})
 			}
 		}
 		g.life.spawn(func() { drainRTCP(sender, t, &g.reported) })

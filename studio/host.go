@@ -51,7 +51,7 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	layers := make([]*layer, len(cfg.Layers))
 	pzs := make([]rtp.Packetizer, len(cfg.Layers))
 	for i := range layers {
-		layers[i] = &layer{rid: hostRIDs[min(i, len(hostRIDs)-1)], pli: func() { f.RequestLayerKeyframe(i) }}
+		layers[i] = &layer{rid: hostRIDs[min(i, len(hostRIDs)-1)], pli: func() { f.RequestLayerKeyframe(i) }, onDemand: true}
 		pzs[i] = rtp.NewPacketizer(1200, 0, rand.Uint32(), &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), clock)
 	}
 	vt.layers.Store(&layers)
@@ -62,6 +62,18 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	vt.keyframe = func() {
 		inUse()
 		layers[0].requestKeyframe()
+	}
+	// A layer no guest gets is not encoded (≈3 % of a core each,
+	// BenchmarkFeedLayers): a show whose guests all get the small picture
+	// (thin links, or the host in a small tile on their pages) encodes
+	// only that. The show's recording keeps the top one.
+	if cfg.LayerActive == nil {
+		cfg.LayerActive = func(i int) bool {
+			if r, ok := s.cfg.Sink.(hostRecorder); ok && i == 0 && r.recordsHost() {
+				return true
+			}
+			return vt.simul.wants(layers[i])
+		}
 	}
 	writeVideo := func(smp feed.Sample) {
 		if smp.Layer == 0 {

@@ -103,6 +103,10 @@ type Participant struct {
 	// any others on solo): it changes what the host hears on their
 	// speakers, never the program nor what the guests hear.
 	Solo bool `json:"solo"`
+	// Volume is the participant's level in the program's mix (the host
+	// sets it: SetVolume), 0 dB unless changed; it does not change what
+	// the other guests hear of them.
+	Volume Volume `json:"volume"`
 	// MicOff and CameraOff are true while the guest has turned their own
 	// mic or camera off on their page: their mic sends silence, and the
 	// program shows their initials instead of their (black) picture.
@@ -162,6 +166,9 @@ type State struct {
 	// Reach is how guests outside this network reach the studio
 	// (Studio.State fills it in).
 	Reach *Reach `json:"reach,omitempty"`
+	// Loudness is the program's sound, EBU R128 (Studio.State fills it
+	// in once a Program attaches).
+	Loudness *Loudness `json:"loudness,omitempty"`
 	// Recording is what the studio has to say about the recordings: disk
 	// warnings, recordings stopped, the last show cut short (Studio.State
 	// fills it in once a Program attaches; disk.go).
@@ -503,18 +510,28 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 // setMuted mutes or unmutes a participant (Participant.Muted). It is not an
 // error to mute someone muted already.
 func (sh *show) setMuted(id string, on bool) (Participant, error) {
+	kind := EventUnmuted
+	if on {
+		kind = EventMuted
+	}
+	return sh.edit(id, "mute", kind, func(p *Participant) bool {
+		changed := p.Muted != on
+		p.Muted = on
+		return changed
+	})
+}
+
+// edit changes participant id with change, under the lock, and says so
+// in an event of kind if change says it changed anything; op names the
+// command in the error for an unknown id.
+func (sh *show) edit(id, op string, kind EventKind, change func(*Participant) bool) (Participant, error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[id]
 	if !ok {
-		return Participant{}, fmt.Errorf("mute %q: %w", id, ErrNoParticipant)
+		return Participant{}, fmt.Errorf("%s %q: %w", op, id, ErrNoParticipant)
 	}
-	if e.p.Muted != on {
-		e.p.Muted = on
-		kind := EventUnmuted
-		if on {
-			kind = EventMuted
-		}
+	if change(&e.p) {
 		sh.emitLocked(Event{Kind: kind, Participant: e.p})
 	}
 	return e.p, nil

@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 
-	"greenroom/encode/rtmpout"
+	"time"
+
+	"greenroom/encode"
+	"greenroom/encode/publish"
+	"greenroom/encode/stream"
+	"greenroom/studio/presets"
 )
 
 // DestinationCheck is how one destination answered a preflight (issue
@@ -20,30 +25,47 @@ type DestinationCheck struct {
 	// the creator's name for it ("Twitch refused the stream key"): the
 	// headline a window shows above Problem.
 	Summary string `json:"summary,omitempty"`
+	// Warnings are what in the program's format the destination's
+	// platform would refuse (its preset's Check): the window's warnings,
+	// given to the API and the CLI too. They do not make OK false.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Check tries, all at once, every destination the next go-live would
 // publish to, without going live: a refused key, a DNS or TLS failure, a
 // server that does not answer become a sentence each. It takes as long as
-// the slowest, a few seconds at most (rtmpout.Check), or until ctx ends.
+// the slowest, a few seconds at most (rtmpout.Check, srtout.Check), or until ctx ends.
 func (p *Program) Check(ctx context.Context) []DestinationCheck {
 	p.mu.Lock()
 	dests := p.dests
 	p.mu.Unlock()
-	cfgs := make([]rtmpout.Config, len(dests))
+	format := p.Format()
+	cfgs := make([]publish.Config, len(dests))
 	for i, d := range dests {
-		cfgs[i] = rtmpout.Config{URL: d.URL}
+		cfgs[i] = publish.Config{URL: d.URL}
 	}
 	checks := make([]DestinationCheck, len(dests))
-	for i, err := range rtmpout.CheckAll(ctx, cfgs) {
+	for i, err := range publish.CheckAll(ctx, cfgs) {
 		d := dests[i]
-		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil}
+		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil,
+			Warnings: presets.For(d.Preset, d.URL).Check(format)}
 		if err != nil {
-			checks[i].Problem = d.String() + ": " + rtmpout.Reason(err)
+			checks[i].Problem = d.String() + ": " + stream.Reason(err)
 			checks[i].Summary = summary(d.Name, err)
 		}
 	}
 	return checks
+}
+
+// Format is the program's output as the presets check it (FormatOf).
+func (p *Program) Format() presets.Format { return FormatOf(p.pipe.Config()) }
+
+// FormatOf is a program's output as the presets check it: the encoder's
+// size, frame rate and video bit rate, and its 2 s keyframe interval
+// (encode/codec's, fixed). live --check words its warnings with it too.
+func FormatOf(c encode.Config) presets.Format {
+	c = c.WithDefaults()
+	return presets.Format{Width: c.Width, Height: c.Height, FPS: c.FPS, VideoKbps: c.VideoBitRate / 1000, Keyframe: 2 * time.Second}
 }
 
 // summary words a failed check by what the host does about it: a refused
@@ -54,11 +76,11 @@ func summary(name string, err error) string {
 		name = "The destination"
 	}
 	switch {
-	case errors.Is(err, rtmpout.ErrKeyRejected):
+	case errors.Is(err, stream.ErrKeyRejected):
 		return name + " refused the stream key"
-	case errors.Is(err, rtmpout.ErrRefused):
+	case errors.Is(err, stream.ErrRefused):
 		return name + " turned the connection away"
-	case errors.Is(err, rtmpout.ErrUnreachable):
+	case errors.Is(err, stream.ErrUnreachable):
 		return name + " could not be reached"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return name + " did not answer in time"

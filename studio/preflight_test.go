@@ -8,6 +8,7 @@ import (
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio"
+	"greenroom/studio/presets"
 )
 
 // /api/live's dry run tries every destination without going live and says
@@ -18,6 +19,9 @@ func TestPreflightThroughTheAPI(t *testing.T) {
 	n := mediatest.StartNginx(t, mediatest.NginxOptions{RejectKeys: []string{bad}})
 	s, _, _ := startShow(t, studio.ProgramConfig{Destinations: []studio.Destination{
 		{ID: "yt", Name: "YouTube", URL: n.URL(good)},
+		// The window's warnings in the API's answer too: a landscape
+		// program to a vertical platform (issue #13).
+		{ID: "ig", Name: "Instagram", URL: n.URL(good + "-ig"), Preset: presets.Instagram},
 		{ID: "tw", Name: "Twitch", URL: n.URL(bad)},
 	}})
 
@@ -29,13 +33,16 @@ func TestPreflightThroughTheAPI(t *testing.T) {
 		Destinations []studio.DestinationCheck
 	}
 	json.Unmarshal(body, &res)
-	if code != 200 || res.OK || len(res.Destinations) != 2 {
-		t.Fatalf("dry run: %d %s: want 200, not ok, two destinations", code, body)
+	if code != 200 || res.OK || len(res.Destinations) != 3 {
+		t.Fatalf("dry run: %d %s: want 200, not ok, three destinations", code, body)
 	}
-	if yt := res.Destinations[0]; yt.ID != "yt" || !yt.OK || yt.Problem != "" {
-		t.Errorf("YouTube: %+v, want ok", yt)
+	if yt := res.Destinations[0]; yt.ID != "yt" || !yt.OK || yt.Problem != "" || len(yt.Warnings) != 0 {
+		t.Errorf("YouTube: %+v, want ok, no warning", yt)
 	}
-	if tw := res.Destinations[1]; tw.ID != "tw" || tw.OK || tw.Summary != "Twitch refused the stream key" ||
+	if ig := res.Destinations[1]; ig.ID != "ig" || !ig.OK || len(ig.Warnings) != 1 || !strings.HasPrefix(ig.Warnings[0], "Instagram Live expects a vertical (9:16) picture") {
+		t.Errorf("Instagram: %+v, want ok with the vertical warning", ig)
+	}
+	if tw := res.Destinations[2]; tw.ID != "tw" || tw.OK || tw.Summary != "Twitch refused the stream key" ||
 		!strings.HasPrefix(tw.Problem, "Twitch rtmp://") || !strings.Contains(tw.Problem, "/live/****: the server refused the stream key") {
 		t.Errorf("Twitch: %+v, want the refused key, naming Twitch", tw)
 	}
@@ -46,12 +53,14 @@ func TestPreflightThroughTheAPI(t *testing.T) {
 		t.Errorf("live after a dry run")
 	}
 	n.WaitUnpublished(t, good, 5*time.Second) // the check's own publish, ended
+	n.WaitUnpublished(t, good+"-ig", 5*time.Second)
 
-	// The host goes on: YouTube goes live, Twitch is reported.
+	// The host goes on: YouTube and Instagram go live, Twitch is reported.
 	if code, out := api(t, s, "POST", "/api/live", "", `{"on":true}`); code != 200 {
 		t.Fatalf("go live: %d %v", code, out)
 	}
 	n.WaitPublishing(t, good, 5*time.Second)
+	n.WaitPublishing(t, good+"-ig", 5*time.Second)
 	if code, out := api(t, s, "POST", "/api/live", "", `{"on":false}`); code != 200 {
 		t.Fatalf("end: %d %v", code, out)
 	}

@@ -21,8 +21,8 @@ import (
 	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
 	"greenroom/encode/iso"
+	"greenroom/encode/publish"
 	"greenroom/encode/record"
-	"greenroom/encode/rtmpout"
 	"greenroom/encode/stream"
 )
 
@@ -30,7 +30,10 @@ import (
 type Destination struct {
 	ID   string // the settings' ID, to match stats to destinations; may be ""
 	Name string // what the creator calls it: "YouTube", "Twitch", …
-	URL  string // rtmp(s)://host/app/key: a secret, never logged
+	URL  string // rtmp(s)://host/app/key or srt://host:port?streamid=…: a secret, never logged
+	// Preset is the platform's studio/presets ID, whose limits the
+	// preflight warns of; "": the platform its URL's host is, if any.
+	Preset string
 }
 
 // OutputStats is one live output's health, with what it is for.
@@ -219,7 +222,7 @@ func NewProgram(pipe *encode.Pipeline, cfg ProgramConfig) (*Program, error) {
 // the destinations it started with.
 func (p *Program) SetDestinations(dests []Destination) error {
 	for _, d := range dests {
-		if _, err := rtmpout.ParseURL(d.URL); err != nil {
+		if _, err := publish.Redacted(d.URL); err != nil {
 			return fmt.Errorf("studio: destination %s: %w", d.Name, err)
 		}
 	}
@@ -250,6 +253,7 @@ func (p *Program) Attach(s *Studio) {
 	p.tell = s.recordingChanged
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
+	s.attachLoudness(p)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)
@@ -289,20 +293,22 @@ func (p *Program) followShow() {
 			gone = append(gone, name)
 			continue
 		}
-		hidden, muted, cameraOff := shown(st, name)
+		hidden, muted, cameraOff, volume := shown(st, name)
 		if hidden && !pi.in.Hidden() {
 			gone = append(gone, name)
 		}
 		pi.in.SetHidden(hidden)
 		pi.in.SetMuted(muted)
 		pi.in.SetMonitored(monitored(st, name))
+		pi.in.SetVolume(float64(volume))
 		pi.setCameraOff(cameraOff)
 	}
 	p.mu.Unlock()
 	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
-		_, muted, _ := shown(st, HostID)
+		_, muted, _, volume := shown(st, HostID)
 		in.SetMuted(muted)
 		in.SetMonitored(false) // the host hears the guests, not themselves
+		in.SetVolume(float64(volume))
 	}
 	for _, name := range gone {
 		p.inputGone(name) // the scene falls back, as when an input leaves
@@ -312,15 +318,16 @@ func (p *Program) followShow() {
 // shown says how input name (a participant's, or their screen's) is to be
 // in the program as the show st stands: hidden unless its owner is on
 // stage, muted if the host muted them, its pictures left out (cameraOff)
-// if it is their camera and they turned it off.
-func shown(st State, name string) (hidden, muted, cameraOff bool) {
+// if it is their camera and they turned it off, at their volume (a
+// screen's sound too).
+func shown(st State, name string) (hidden, muted, cameraOff bool, volume Volume) {
 	id := owner(name)
 	for _, pt := range st.Participants {
 		if pt.ID == id {
-			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name
+			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name, pt.Volume
 		}
 	}
-	return true, false, false
+	return true, false, false, 0
 }
 
 // monitored is whether the host's speakers play the input called name (a
@@ -443,14 +450,14 @@ const mediaStall = 500 * time.Millisecond
 // sound to wait for.
 const guestVideoDelay = 50 * time.Millisecond
 
-// newInput adds the program input called name, hidden, muted and with
-// the camera off as the show stands (a guest in the green room must not
-// flash into the layout). Call with mu held.
+// newInput adds the program input called name, hidden, muted, at the
+// volume and with the camera off as the show stands (a guest in the green
+// room must not flash into the layout). Call with mu held.
 func (p *Program) newInput(name string) *programInput {
-	hidden, muted, cameraOff, heard := false, false, false, true
+	hidden, muted, cameraOff, volume, heard := false, false, false, Volume(0), true
 	if p.state != nil {
 		st := p.state()
-		hidden, muted, cameraOff = shown(st, name)
+		hidden, muted, cameraOff, volume = shown(st, name)
 		heard = monitored(st, name)
 	}
 	var in *encode.Input
@@ -461,6 +468,7 @@ func (p *Program) newInput(name string) *programInput {
 	}
 	in.SetMuted(muted)
 	in.SetMonitored(heard)
+	in.SetVolume(float64(volume))
 	if !strings.HasSuffix(name, screenSuffix) {
 		in.Video.SetDelay(guestVideoDelay)
 		// A guest's sound comes over a network: running dry, it is
@@ -596,24 +604,26 @@ func (p *Program) SetLive(on bool) error {
 		people.close() // the program could not be recorded: nor the people
 		people = nil
 	}
-	var rtmps []*rtmpout.Output
+	var pubs []publish.Output
 	for _, d := range dests {
-		t, _ := rtmpout.ParseURL(d.URL) // checked in SetDestinations
-		o, err := rtmpout.New(rtmpout.Config{Name: d.Name + " (" + t.Redacted() + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
+		t, _ := publish.Redacted(d.URL) // checked in SetDestinations
+		o, err := publish.New(publish.Config{Name: d.Name + " (" + t + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		outs = append(outs, liveOutput{Output: o, dest: d.ID})
-		rtmps = append(rtmps, o)
+		pubs = append(pubs, o)
 	}
+	// The loudness meters measure the show as it goes out, from here.
+	p.pipe.ResetLoudness()
 	for _, o := range outs {
 		p.pipe.AddOutput(o.Output)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	healthy := len(outs) - len(rtmps)
-	for _, o := range rtmps {
+	healthy := len(outs) - len(pubs)
+	for _, o := range pubs {
 		if err := o.WaitLive(ctx); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -885,9 +895,9 @@ func (p *Program) Close() error {
 
 // String names the destinations without their keys.
 func (d Destination) String() string {
-	t, err := rtmpout.ParseURL(d.URL)
+	t, err := publish.Redacted(d.URL)
 	if err != nil {
 		return d.Name
 	}
-	return strings.TrimSpace(d.Name + " " + t.Redacted())
+	return strings.TrimSpace(d.Name + " " + t)
 }

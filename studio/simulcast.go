@@ -53,6 +53,10 @@ type layer struct {
 	rid    string
 	remote *webrtc.TrackRemote
 	pli    func() // asks the publisher for a keyframe of this layer
+	// onDemand: the host's feed's, encoded only while a receiver gets it
+	// or waits for it (simulcastLocal.wants), so it counts as live even
+	// while it rests: wanted, it flows from the next picture on.
+	onDemand bool
 
 	size    atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
 	rate    rateMeter
@@ -266,6 +270,14 @@ type switcher struct {
 	lastAt  time.Time
 }
 
+// wanted is the layer the receiver is to be moved to, or gets; nil before
+// the first choice.
+func (s *switcher) wanted() *layer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.want
+}
+
 // current is the layer forwarded now; nil before the first, and for no
 // switcher (the host's feed has none for the program).
 func (s *switcher) current() *layer {
@@ -389,7 +401,7 @@ func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 	curFlows := cur != nil && flows(cur)
 	stats := make([]layerStat, len(layers))
 	for i, l := range layers {
-		live := flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
+		live := l.onDemand || flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
 		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live, cur: l == cur}
 	}
 	return stats
@@ -408,8 +420,15 @@ type simulcastLocal struct {
 
 	mu       sync.RWMutex
 	bindings []*binding
-	owners   map[webrtc.SSRC]string    // sender SSRC → the receiving guest's ID
-	downs    map[webrtc.SSRC]*downlink // sender SSRC → the receiving guest's downlink
+	owners   map[webrtc.SSRC]string   // sender SSRC → the receiving guest's ID
+	recvs    map[webrtc.SSRC]receiver // sender SSRC → what the receiving guest gives its bindings
+}
+
+// receiver is what a receiving guest gives the bindings of the tracks it
+// is sent: its downlink, and the tile sizes its page shows.
+type receiver struct {
+	down *downlink
+	view *tileView
 }
 
 // binding is one receiving guest of a simulcast track: pion's
@@ -432,10 +451,16 @@ type binding struct {
 	// waiting Lock (own) would deadlock.
 	down  atomic.Pointer[downlink]
 	climb climber
+	// tileClimb holds back climbs toward the tile its page shows the
+	// track in after the link could not carry one (towardTile).
+	tileClimb climber
+	// view is how big the receiver's page draws each participant, set
+	// with down.
+	view atomic.Pointer[tileView]
 }
 
 func newSimulcastLocal(codec webrtc.RTPCodecCapability, id, streamID string, log *slog.Logger) *simulcastLocal {
-	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, downs: map[webrtc.SSRC]*downlink{}, log: log}
+	return &simulcastLocal{codec: codec, id: id, streamID: streamID, owners: map[webrtc.SSRC]string{}, recvs: map[webrtc.SSRC]receiver{}, log: log}
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -456,7 +481,7 @@ func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 		return budget
 	}
 	s.mu.Lock()
-	b.setDown(s.downs[b.ssrc], s.track)
+	b.setReceiver(s.recvs[b.ssrc], s.track)
 	s.bindings = append(s.bindings, b)
 	s.mu.Unlock()
 	return codec, nil
@@ -470,7 +495,7 @@ func (s *simulcastLocal) Unbind(ctx webrtc.TrackLocalContext) error {
 		if b.id == ctx.ID() {
 			s.bindings = slices.Delete(s.bindings, i, i+1)
 			delete(s.owners, b.ssrc)
-			delete(s.downs, b.ssrc)
+			delete(s.recvs, b.ssrc)
 			return b.out.Unbind(ctx)
 		}
 	}
@@ -498,14 +523,27 @@ func (b *binding) estimate(t *pubTrack) (uint64, bool) {
 	return b.byLoss.Load(), false
 }
 
-// choose is the layer the receiver of track t should get now.
+// choose is the layer the receiver of track t should get now: none above
+// what the tile its page shows t in needs, if the page said (tileView), and
+// of the rest the one its downlink carries.
 func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
+	need := -1
+	if px, ok := b.view.Load().height(t.info.ParticipantID); ok {
+		ls = capToTile(ls, px)
+		need = fitHeight(ls, px)
+	}
 	budget, sendSide := b.estimate(t)
 	if !sendSide {
 		return fitRate(ls, budget)
 	}
 	i := fitEstimate(ls, budget, b.climb.may(now))
-	if c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live }); c >= 0 && i >= 0 {
+	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
+	if d := b.down.Load(); need >= 0 {
+		if j, ok := b.towardTile(ls, need, c, i, d.uncongested(), d.roomAbove(), now); ok {
+			return j
+		}
+	}
+	if c >= 0 && i >= 0 {
 		switch {
 		case better(ls[c], ls[i]):
 			b.climb.fell(now)
@@ -518,9 +556,13 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 	return i
 }
 
-// setDown gives the binding of track t its receiver's downlink, and tells
-// the downlink what t sends it.
-func (b *binding) setDown(d *downlink, t *pubTrack) {
+// setReceiver gives the binding of track t its receiver's downlink and
+// view, and tells the downlink what t sends it.
+func (b *binding) setReceiver(r receiver, t *pubTrack) {
+	if r.view != nil {
+		b.view.Store(r.view)
+	}
+	d := r.down
 	if d == nil {
 		return
 	}
@@ -585,17 +627,15 @@ func (s *simulcastLocal) write(layers []*layer, l *layer, pkt *rtp.Packet, key b
 }
 
 // own records which guest receives the track through the sender of ssrc,
-// and its downlink.
-func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string, down *downlink) {
+// and its downlink and view.
+func (s *simulcastLocal) own(ssrc webrtc.SSRC, guest string, r receiver) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owners[ssrc] = guest
-	if down != nil {
-		s.downs[ssrc] = down
-		for _, b := range s.bindings {
-			if b.ssrc == ssrc {
-				b.setDown(down, s.track)
-			}
+	s.recvs[ssrc] = r
+	for _, b := range s.bindings {
+		if b.ssrc == ssrc {
+			b.setReceiver(r, s.track)
 		}
 	}
 }
@@ -623,6 +663,23 @@ func (s *simulcastLocal) inUse() []*layer {
 		}
 	}
 	return used
+}
+
+// wants says whether a receiving guest gets layer l or waits for it, or
+// none gets or waits for any yet: the first packets of every layer let the
+// switchers choose.
+func (s *simulcastLocal) wants(l *layer) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	some := false
+	for _, b := range s.bindings {
+		cur, want := b.sw.current(), b.sw.wanted()
+		if cur == l || want == l {
+			return true
+		}
+		some = some || cur != nil || want != nil
+	}
+	return !some
 }
 
 // forwarded says which layer (rid) each receiving guest gets now.

@@ -177,6 +177,7 @@ type Studio struct {
 	scene         sceneControl           // what /api/scene drives, told of changes; nil until a Program attaches
 	recs          recordingsSource       // what /api/recordings lists; nil until a Program attaches
 	recording     func() RecordingStatus // the Program's, once attached
+	loudness      loudnessControl        // the Program's, once attached
 	guestBase     string                 // the guest link's start when not baseURL: the router's address (reach.go)
 	mapStatus     portmap.Status
 	webPort       int             // Listen's port
@@ -535,11 +536,15 @@ func (s *Studio) State() State {
 	r := s.Reach()
 	st.Reach = &r
 	s.mu.Lock()
-	rec := s.recording
+	rec, loud := s.recording, s.loudness
 	s.mu.Unlock()
 	if rec != nil {
 		rs := rec()
 		st.Recording = &rs
+	}
+	if loud != nil {
+		l := loud.Loudness()
+		st.Loudness = &l
 	}
 	s.sfu.simulcastState(&st)
 	st.LocalRecording = s.localRec.Load()

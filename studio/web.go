@@ -46,6 +46,8 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
 	mux.HandleFunc("POST /api/solo", s.control(s.apiSolo))
 	mux.HandleFunc("POST /api/musicmode", s.control(s.apiMusicMode))
+	mux.HandleFunc("POST /api/volume", s.control(s.apiVolume))
+	mux.HandleFunc("POST /api/loudness", s.control(s.apiLoudness))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -333,10 +335,12 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrNoParticipant):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, ErrClosed), errors.Is(err, ErrNoProgram):
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, ErrStageFull):
 		code = http.StatusConflict
+	case isBadRequest(err):
+		code = http.StatusBadRequest
 	}
 	writeJSONError(w, code, err.Error())
 }

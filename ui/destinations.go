@@ -55,6 +55,7 @@ type destForm struct {
 	url     *widget.Entry
 	ingest  *widget.Select // the preset's servers, when it has more than one
 	key     *widget.Entry
+	pass    *widget.Entry // an SRT server's passphrase
 	keyHelp *widget.Label
 	enabled *widget.Check
 	warn    *widget.Label // what the platform would refuse in the output
@@ -100,7 +101,7 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	f.name = widget.NewEntry()
 	f.name.SetPlaceHolder("What you call it, e.g. My channel")
 	f.url = widget.NewEntry()
-	f.url.SetPlaceHolder("rtmp://server/app or rtmps://server:443/app")
+	f.url.SetPlaceHolder("rtmp://server/app, rtmps://server:443/app or srt://server:port")
 	f.ingest = widget.NewSelect(nil, func(label string) {
 		for _, in := range settings.PresetFor(f.service).Ingests {
 			if in.Label == label {
@@ -128,6 +129,8 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	// user checks what they pasted.
 	f.key = widget.NewPasswordEntry()
 	f.key.SetPlaceHolder("Paste the stream key")
+	f.pass = widget.NewPasswordEntry()
+	f.pass.SetPlaceHolder("srt:// only: the server's passphrase, if it has one")
 	f.keyHelp = widget.NewLabel("")
 	f.keyHelp.Wrapping = fyne.TextWrapWord
 	f.keyHelp.Importance = widget.LowImportance
@@ -147,6 +150,7 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 		widget.NewFormItem("Server", f.ingest),
 		widget.NewFormItem("Server URL", f.url),
 		widget.NewFormItem("Stream key", f.key),
+		widget.NewFormItem("Passphrase", f.pass),
 	)
 	return container.NewVScroll(container.NewVBox(f.title, form, f.keyHelp, f.enabled, f.warn, f.err,
 		container.NewHBox(layout.NewSpacer(), cancel, f.save)))
@@ -188,6 +192,9 @@ func (t *destinationsTab) openForm(d settings.Destination) {
 	f.key.SetText(d.Key.Reveal())
 	f.key.Password = true
 	f.key.Refresh()
+	f.pass.SetText(d.Passphrase.Reveal())
+	f.pass.Password = true
+	f.pass.Refresh()
 	f.keyHelp.SetText("Where to find the key: " + p.KeyHelp)
 	f.enabled.SetChecked(d.Enabled)
 	f.err.Hide()
@@ -198,6 +205,7 @@ func (t *destinationsTab) openForm(d settings.Destination) {
 
 func (t *destinationsTab) closeForm() {
 	t.form.key.SetText("") // don't keep a key in a hidden widget
+	t.form.pass.SetText("")
 	t.editor.Hide()
 	t.lists.Show()
 }
@@ -211,6 +219,11 @@ func (t *destinationsTab) saveForm() {
 		URL:     strings.TrimSpace(f.url.Text),
 		Key:     settings.NewStreamKey(f.key.Text),
 		Enabled: f.enabled.Checked,
+		// Kept for an srt:// server only: an RTMP URL has no use for it.
+		Passphrase: settings.NewStreamKey(f.pass.Text),
+	}
+	if !strings.HasPrefix(strings.ToLower(d.URL), "srt://") {
+		d.Passphrase = settings.StreamKey{}
 	}
 	if d.Name == "" {
 		d.Name = settings.PresetFor(d.Service).Name

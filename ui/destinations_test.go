@@ -74,6 +74,30 @@ func TestDestinationPresets(t *testing.T) {
 	}
 }
 
+// A custom SRT destination (issue #13): the streamid in the key field, the
+// passphrase in its own masked field, both kept as secrets apart from the
+// URL.
+func TestDestinationSRT(t *testing.T) {
+	s, st := open(t, newFake(), nil)
+	form := &s.dest.form
+	test.Tap(addButton(t, s, "Custom RTMP(S) or SRT"))
+	test.Type(form.url, "srt://ingest.example.com:9000?latency=2000000")
+	test.Type(form.key, "live/"+testKey)
+	test.Type(form.pass, "srt-passphrase-77")
+	if !form.pass.Password {
+		t.Error("the passphrase is shown")
+	}
+	test.Tap(form.save)
+	s.settle()
+	ds := st.Get().Destinations
+	if len(ds) != 1 || ds[0].URL != "srt://ingest.example.com:9000?latency=2000000" || ds[0].Passphrase.Reveal() != "srt-passphrase-77" {
+		t.Fatalf("saved %+v (passphrase %q)", ds, ds[0].Passphrase.Reveal())
+	}
+	if want := "srt://ingest.example.com:9000?latency=2000000&streamid=live%2F" + testKey + "&passphrase=srt-passphrase-77"; ds[0].PublishURL() != want {
+		t.Errorf("publish URL %q, want %q", ds[0].PublishURL(), want)
+	}
+}
+
 // checkingShow is the fake with a preflight that answers checks.
 type checkingShow struct {
 	*fakeShow

@@ -67,11 +67,15 @@ var plainWords = []struct {
 }{
 	{[]string{"refused the stream"},
 		"the server refused the stream key. Copy the key again from the service's live dashboard and paste it under Destinations."},
+	// An SRT listener that rejected the handshake (encode/srtout).
+	{[]string{"SRT server at", "rejected the connection"},
+		"the SRT server rejected the connection: check the stream key (its streamid) and the passphrase under Destinations."},
 	// A server that turned us away before publish (rtmpout.ErrRefused):
 	// not the key, and not retried.
 	{[]string{"closed the connection after", "closed the connection before", "the server answered"},
 		"the server turned the connection away before the stream started. Check the server URL (the part before the key) and the service's live dashboard."},
-	{[]string{"stopped the stream", "closed the connection", "connection reset", "broken pipe", "EOF"},
+	// srtout's lost connection is FFmpeg's "Input/output error".
+	{[]string{"stopped the stream", "closed the connection", "connection reset", "broken pipe", "EOF", "Input/output error"},
 		"the server ended the connection. Greenroom keeps trying; if it does not come back, check the service's live dashboard."},
 	{[]string{"connection refused"},
 		"the server refused the connection. Check the server URL and its port."},
@@ -79,7 +83,7 @@ var plainWords = []struct {
 		"couldn't find the server. Check the server URL and your internet connection."},
 	{[]string{"stalled", "timeout", "timed out", "no answer within", "deadline exceeded"},
 		"the connection is too slow: the stream is not getting through. Check your internet connection, or lower the bit rate under Settings."},
-	{[]string{"unreachable", "network is down"},
+	{[]string{"unreachable", "network is down", "no SRT answer"},
 		"couldn't reach the server. Check the server URL and your internet connection."},
 }
 
@@ -91,8 +95,10 @@ func (s *Studio) scrub(msg string) string {
 	for _, d := range s.st.Get().Destinations {
 		// A one- or two-letter "key" would garble sentences; no service
 		// issues keys that short.
-		if k := d.Key.Reveal(); len(k) >= 4 {
-			msg = strings.ReplaceAll(msg, k, "[redacted]")
+		for _, k := range []string{d.Key.Reveal(), d.Passphrase.Reveal()} {
+			if len(k) >= 4 {
+				msg = strings.ReplaceAll(msg, k, "[redacted]")
+			}
 		}
 	}
 	// The TURN servers' passwords likewise (settings.Network).

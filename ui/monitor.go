@@ -106,11 +106,12 @@ func (t *thumbs) take() map[string]image.Image {
 }
 
 // startMonitor starts the cards' live view, if the show has one to give:
-// thumbnails from Monitor, levels from Monitor or HostDevices.
+// thumbnails from Monitor, levels from Monitor or HostDevices, and the
+// program's loudness from LoudnessMeter.
 func (s *Studio) startMonitor() {
 	s.stopThumbs = func() {}
 	hd, _ := s.show.(HostDevices)
-	if s.monitor == nil && hd == nil {
+	if s.monitor == nil && hd == nil && s.loudness == nil {
 		return
 	}
 	if s.monitor != nil {
@@ -141,12 +142,20 @@ func (s *Studio) watchMedia(hd HostDevices) {
 			levels[studio.HostID] = hd.HostLevel()
 		}
 		var pics map[string]image.Image
+		var loud *studio.Loudness
 		if n%thumbEvery == 0 {
 			pics = s.thumbs.take()
+			if s.loudness != nil {
+				l := s.loudness.Loudness()
+				loud = &l
+			}
 		}
 		s.mediaPending.Store(true)
 		s.do(func() {
 			s.mediaPending.Store(false)
+			if loud != nil {
+				s.showLoudness(*loud)
+			}
 			for id, c := range s.cards {
 				c.setLevel(levels[id])
 			}

@@ -74,6 +74,20 @@ func (f *fakeShow) setFor(calls *[]string, err *error, id string, apply func(*st
 	return nil
 }
 
+// editLocked changes participant id with change, as a command that
+// succeeded does, unless err (what the command returns); f.mu held.
+func (f *fakeShow) editLocked(id string, err error, change func(*studio.Participant)) error {
+	if err != nil {
+		return err
+	}
+	for i, p := range f.state.Participants {
+		if p.ID == id {
+			change(&f.state.Participants[i])
+		}
+	}
+	return nil
+}
+
 // SetSolo records the call and changes the state, as SetMuted.
 func (f *fakeShow) SetSolo(id string, on bool) error {
 	f.mu.Lock()

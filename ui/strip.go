@@ -63,8 +63,12 @@ type card struct {
 	setting bool
 	health  *healthView         // their connection, on the picture's bottom
 	level   *widget.ProgressBar // their sound; nil when nothing measures it
-	shown   float64             // the level shown, falling back slowly
-	person  studio.Participant
+	// volume is their level in the program (levels.go), nil without a
+	// VolumeSetter; setting (above) is true while update moves it.
+	volume     *widget.Slider
+	volumeText *canvas.Text
+	shown      float64 // the level shown, falling back slowly
+	person     studio.Participant
 }
 
 func (s *Studio) buildStrip() fyne.CanvasObject {
@@ -289,6 +293,9 @@ func (s *Studio) newCard(p studio.Participant) *card {
 		c.level.TextFormatter = func() string { return "" }
 		top.Add(container.New(thin{6}, c.level))
 	}
+	if s.volumes != nil {
+		top.Add(s.newVolume(c))
+	}
 	info := container.NewVBox(container.NewBorder(nil, nil, nil, c.conn, c.name), c.place)
 	tools := container.NewHBox()
 	if s.monitor != nil {
@@ -359,6 +366,7 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	setShown(c.onStage, p.Place == studio.PlaceStage)
 	setShown(c.kick, p.Role != studio.RoleHost)
 	setShown(c.muted, p.Muted)
+	c.showVolume(p.Volume)
 	var off []string
 	if p.MicOff {
 		off = append(off, "Mic off")

@@ -78,9 +78,10 @@ type Studio struct {
 	sharingFlag atomic.Bool // s.sharing, for watchScene
 
 	// saves writes settings changes in order; scenes sends scene and brand
-	// commands to the show in order.
+	// commands to the show in order, mixes the volumes.
 	saves  serial
 	scenes serial
+	mixes  serial // volume commands (levels.go)
 
 	frame        atomic.Pointer[frameBox]
 	framePending atomic.Bool
@@ -89,9 +90,18 @@ type Studio struct {
 	// none, sharer when it cannot share the host's screen.
 	monitor      Monitor
 	sharer       ScreenSharer
+	volumes      VolumeSetter  // nil: no volume on the cards
+	loudness     LoudnessMeter // nil: no loudness readout
+	loudText     *canvas.Text
 	stopThumbs   func()
 	thumbs       thumbs
 	mediaPending atomic.Bool
+
+	// The loudness target's choice (levels.go), nil without a
+	// LoudnessTargeter; targetSetting while showTarget moves it, not the
+	// host.
+	loudTarget    *widget.Select
+	targetSetting bool
 
 	// UI state.
 	live      bool
@@ -177,6 +187,8 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	}
 	s.monitor, _ = show.(Monitor)
 	s.sharer, _ = show.(ScreenSharer)
+	s.volumes, _ = show.(VolumeSetter)
+	s.loudness, _ = show.(LoudnessMeter)
 	if s.sharer != nil {
 		s.sharing = s.sharer.Sharing()
 		s.sharingFlag.Store(s.sharing)
@@ -296,6 +308,9 @@ func (s *Studio) buildTopBar() fyne.CanvasObject {
 	bar := container.NewHBox(
 		container.NewCenter(title), container.NewCenter(container.NewHBox(s.onAir, s.offAir)),
 		layout.NewSpacer())
+	if l := s.buildLoudness(); l != nil {
+		bar.Add(l)
+	}
 	if lr, ok := s.show.(LocalRecorder); ok {
 		// Off by default: it costs the guests upload bandwidth.
 		s.localRec = widget.NewCheck("Guests record locally", lr.SetLocalRecording)

@@ -1026,6 +1026,9 @@ func TestDropInPlainWords(t *testing.T) {
 		{"RTMP read: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer", "Twitch lost its connection; reconnecting… the server ended the connection."},
 		{"network stalled: nothing sent for 5s", "Twitch lost its connection; reconnecting… the connection is too slow"},
 		{"rtmpout: publish to rtmp://x/app/[redacted]: server unreachable: dial tcp: connect: connection refused", "Twitch lost its connection; reconnecting… the server refused the connection."},
+		{"srtout: publish to srt://h:9000?streamid=****: connection lost: Input/output error", "Twitch lost its connection; reconnecting… the server ended the connection."},
+		{"srtout: publish to srt://h:9000?streamid=****: no SRT answer from h:9000 within 5s (nothing listens there, or a firewall drops it)", "Twitch lost its connection; reconnecting… couldn't reach the server."},
+		{"srtout: publish to srt://h:9000?streamid=****: the SRT server at h:9000 rejected the connection in 15ms (a wrong streamid or passphrase?)", "Twitch lost its connection; reconnecting… the SRT server rejected the connection"},
 		{"something new", "Twitch lost its connection; reconnecting… something new"},
 	} {
 		s.health = map[string]string{}

@@ -164,6 +164,7 @@
     mediaProblem: "", attemptTimer: 0,
     restartTimer: 0,    // set while an ICE restart is under way
     tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
+    view: { sent: "", at: 0, timer: 0 }, // the tile sizes last told the studio ("view")
     screenTr: null,     // the transceiver kept for sharing our screen
     screen: null,       // the shared screen's track, while sharing
     pendingCandidates: [],
@@ -720,6 +721,8 @@
       sendDevices(); // a guest back after a blip may have changed them meanwhile
       // A session afresh starts as a voice; the studio resyncs a kept one.
       if (!m.keep && state.music) send({ type: "music", music: true });
+      state.view.sent = ""; // and the sizes of its tiles
+      reportView();
       if (m.keep && state.pc) {
         // The same session: the studio offers an ICE restart. The media
         // may never have stopped (only the socket broke).
@@ -979,6 +982,9 @@
       ui.stage.append(el);
       tile = { el, video, name, micOff, stream };
       state.tiles.set(id, tile);
+      el.title = "Click to make them big; again to go back";
+      el.addEventListener("click", () => pin(id));
+      tileResized.observe(el);
       // Whether a picture shows is read from the video element, not from
       // track.muted: Chromium leaves a forwarded video track "muted" after
       // a renegotiation even while it decodes frames.
@@ -1011,15 +1017,66 @@
     tile.micOff.title = why;
     tile.micOff.setAttribute("aria-label", why);
     ui.emptyStage.hidden = state.tiles.size > 0;
+    reportView();
   }
 
   function removeTile(id) {
     const tile = state.tiles.get(id);
     if (!tile) return;
     tile.video.srcObject = null;
+    tileResized.unobserve(tile.el);
     tile.el.remove();
     state.tiles.delete(id);
     ui.emptyStage.hidden = state.tiles.size > 0;
+    reportView();
+  }
+
+  // pin makes one person big (the whole width of the stage), or back.
+  function pin(id) {
+    const tile = state.tiles.get(id);
+    if (!tile) return;
+    const big = !tile.el.classList.contains("pinned");
+    for (const t of state.tiles.values()) t.el.classList.remove("pinned");
+    tile.el.classList.toggle("pinned", big);
+    reportView();
+  }
+
+  // ---- the tile sizes we show (issue #10) ---------------------------------
+  // The studio sends us each other person's camera in the smallest of its
+  // layers that fills the tile we draw them in, so we tell it how big
+  // those are ("view", device pixels): a grid of small tiles needs their
+  // 360p or 180p, not three 720p streams, and a person made big gets their
+  // 720p. A tile that shows no picture (camera off, none yet) and a page
+  // in a background tab need none: [0, 0], their lowest layer. Sent when
+  // the sizes change, at most every VIEW_EVERY ms.
+  const VIEW_EVERY = 500, VIEW_MAX = 32, VIEW_PX = 16384;
+  const tileResized = new ResizeObserver(() => reportView());
+
+  function tileSizes() {
+    const dpr = window.devicePixelRatio || 1;
+    const away = document.visibilityState === "hidden";
+    const sizes = {};
+    for (const [id, tile] of [...state.tiles].slice(0, VIEW_MAX)) {
+      const r = tile.video.getBoundingClientRect();
+      const shown = !away && !tile.el.classList.contains("audio-only");
+      const px = (v) => Math.min(VIEW_PX, Math.round(v * dpr));
+      sizes[id] = shown ? [px(r.width), px(r.height)] : [0, 0];
+    }
+    return sizes;
+  }
+
+  function reportView() {
+    const v = state.view;
+    if (v.timer) return; // one is due: it will read the sizes then
+    v.timer = setTimeout(() => {
+      v.timer = 0;
+      if (!state.ws || state.ws.readyState !== WebSocket.OPEN || !state.id) return;
+      const sizes = tileSizes(), key = JSON.stringify(sizes);
+      if (key === v.sent) return;
+      v.sent = key;
+      v.at = Date.now();
+      send({ type: "view", sizes });
+    }, Math.max(0, v.at + VIEW_EVERY - Date.now()));
   }
 
   function onRoster() {
@@ -1112,6 +1169,8 @@
   // The network is back, or another one took over: a restart asked for
   // while it was down found no path; ask again on the new one.
   window.addEventListener("online", restartIce);
+  document.addEventListener("visibilitychange", reportView);
+  window.addEventListener("resize", reportView);
   if (navigator.connection) navigator.connection.addEventListener("change", restartIce);
   setInterval(watchMedia, 1000);
 

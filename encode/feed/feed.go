@@ -44,7 +44,12 @@ type Config struct {
 	// says no, nothing is encoded (the audio is still metered: Level), and
 	// the first picture after is a keyframe. nil: always active.
 	Active func() bool
-	Logger *slog.Logger
+	// LayerActive, if set, says whether layer i (an index in Layers) is
+	// wanted now; a layer nobody is sent is not scaled nor encoded, and
+	// its first picture after is a keyframe. nil: every layer while
+	// Active.
+	LayerActive func(i int) bool
+	Logger      *slog.Logger
 }
 
 // Layer is one encoding of the video.
@@ -286,6 +291,12 @@ func (f *Feed) runVideo(encs []*layerEncoder) {
 			continue
 		}
 		for i, e := range encs {
+			if !f.layerActive(i) {
+				// Nobody is sent it (BenchmarkFeedLayers: a layer is
+				// ≈3 % of a core): rest, and start again on a keyframe.
+				f.keyframes[i].Store(true)
+				continue
+			}
 			// Each layer is scaled from the source picture, not from the
 			// layer above: one swscale pass each, and no blur added twice.
 			err := e.scaler.Scale(&p.YCbCr, e.canvas, e.canvas.Rect)
@@ -356,6 +367,8 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 }
 
 func (f *Feed) active() bool { return f.cfg.Active == nil || f.cfg.Active() }
+
+func (f *Feed) layerActive(i int) bool { return f.cfg.LayerActive == nil || f.cfg.LayerActive(i) }
 
 // encode sends a frame and hands out every packet that comes back.
 func encode(cc *astiav.CodecContext, frame *astiav.Frame, pkt *astiav.Packet, emit func([]byte)) error {

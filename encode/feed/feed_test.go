@@ -1,6 +1,7 @@
 package feed_test
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -222,14 +223,56 @@ func TestFeedEncodesInLayers(t *testing.T) {
 	}
 }
 
+// A layer nobody is sent is not encoded; wanted again, it starts on a
+// keyframe while the other goes on without one.
+func TestFeedRestsALayerNobodyGets(t *testing.T) {
+	var top atomic.Bool
+	var mu sync.Mutex
+	var got [2][]bool // per layer, keyframe or not per sample
+	f, err := feed.New(feed.Config{Layers: layers, LayerActive: func(i int) bool { return i > 0 || top.Load() }}, func(s feed.Sample) {
+		key, _, _ := keyframe.VP8Frame(s.Data)
+		mu.Lock()
+		got[s.Layer] = append(got[s.Layer], key)
+		mu.Unlock()
+	}, func(feed.Sample) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pat, _ := testpattern.New(1280, 720, 30)
+	for n := range int64(20) {
+		if n == 10 {
+			mu.Lock()
+			low := len(got[1])
+			mu.Unlock()
+			if low == 0 {
+				t.Fatal("the low layer encoded nothing")
+			}
+			top.Store(true)
+		}
+		f.WriteVideo(pat.Frame(n))
+		time.Sleep(time.Second / 30)
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got[0]) == 0 || !got[0][0] || slices.Contains(got[0][1:], true) {
+		t.Fatalf("top layer, wanted from the 10th picture: keyframes %v, want one sample or more, only the first a keyframe", got[0])
+	}
+	if len(got[0]) >= len(got[1]) || slices.Contains(got[1][1:], true) {
+		t.Errorf("low layer %v, top %v: want the low layer throughout and one keyframe", got[1], got[0])
+	}
+}
+
 // BenchmarkFeedLayers is the video goroutine's cost per picture (scale and
-// VP8 encode) of the top layer alone and of both conference layers: what
+// VP8 encode) of the top layer alone, of the low one alone (all the
+// guests get it: the top one rests) and of both conference layers: what
 // the second layer adds to the host's CPU.
 func BenchmarkFeedLayers(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		layers []feed.Layer
-	}{{"640x360", layers[:1]}, {"640x360+320x180", layers}} {
+	}{{"640x360", layers[:1]}, {"320x180", layers[1:]}, {"640x360+320x180", layers}} {
 		b.Run(bc.name, func(b *testing.B) {
 			done := make(chan struct{}, 1)
 			f, err := feed.New(feed.Config{Layers: bc.layers, FPS: 10_000}, func(s feed.Sample) {

@@ -67,7 +67,7 @@ func StartFFmpegServer(t testing.TB, key string) *FFmpegServer {
 	// -listen 1 takes exactly one connection, so a probe dial would be
 	// the publish: watch the kernel's socket table for the listener.
 	deadline := time.Now().Add(10 * time.Second)
-	for !listening(s.Port) {
+	for !listening("tcp", s.Port) {
 		select {
 		case <-s.done:
 			t.Fatalf("mediatest: ffmpeg's RTMP server exited: %v\n%s", s.err, tail(s.stderr.String(), 20))
@@ -80,17 +80,18 @@ func StartFFmpegServer(t testing.TB, key string) *FFmpegServer {
 	return s
 }
 
-// listening reports whether a TCP socket listens on 127.0.0.1:port, from
-// /proc/net/tcp (state 0A is LISTEN).
-func listening(port int) bool {
-	b, err := os.ReadFile("/proc/net/tcp")
+// listening reports whether a socket listens on 127.0.0.1:port, from
+// /proc/net/tcp (state 0A is LISTEN) or /proc/net/udp (any bound socket:
+// UDP has no listen state).
+func listening(proto string, port int) bool {
+	b, err := os.ReadFile("/proc/net/" + proto)
 	if err != nil {
 		return false
 	}
 	want := fmt.Sprintf("0100007F:%04X", port)
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 3 && f[1] == want && f[3] == "0A" {
+		if len(f) > 3 && f[1] == want && (proto == "udp" || f[3] == "0A") {
 			return true
 		}
 	}

@@ -34,9 +34,10 @@ import (
 
 // aptHint names the Debian packages that provide each external tool.
 var aptHint = map[string]string{
-	"ffmpeg":  "ffmpeg",
-	"ffprobe": "ffmpeg",
-	"nginx":   "nginx libnginx-mod-rtmp",
+	"ffmpeg":            "ffmpeg",
+	"ffprobe":           "ffmpeg",
+	"nginx":             "nginx libnginx-mod-rtmp",
+	"srt-live-transmit": "srt-tools",
 }
 
 // lookTool finds an external tool, also in /usr/sbin where Debian puts

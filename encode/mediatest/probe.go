@@ -217,7 +217,9 @@ func FrameCount(t testing.TB, path string) int {
 	t.Helper()
 	out, _ := mustRun(t, toolTimeout, "ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
 		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path)
-	n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(string(out)), ","))
+	// MPEG-TS lists the stream again under its program: the first line.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(first), ","))
 	if err != nil {
 		t.Fatalf("mediatest: frame count of %s: ffprobe said %q", path, out)
 	}
@@ -269,6 +271,38 @@ func audioLevel(t testing.TB, path, filter string, from, to time.Duration) float
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
+}
+
+// R128 is ffmpeg's EBU R128 summary of a file's first audio stream
+// (ebur128=peak=true): integrated loudness (LUFS) and true peak (dBTP).
+type R128 struct{ Integrated, TruePeak float64 }
+
+var (
+	r128Integrated = regexp.MustCompile(`(?s)Integrated loudness:\s+I:\s+(-?[0-9.]+|-inf) LUFS`)
+	r128TruePeak   = regexp.MustCompile(`(?s)True peak:\s+Peak:\s+(-?[0-9.]+|-inf) dBFS`)
+)
+
+// Loudness measures path with ffmpeg's ebur128 filter: the independent
+// judge of the master bus's limiter and meters.
+func Loudness(t testing.TB, path string) R128 {
+	t.Helper()
+	_, stderr := mustRun(t, toolTimeout, "ffmpeg", "-hide_banner", "-nostats", "-v", "info", "-i", path,
+		"-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-")
+	var r R128
+	for _, f := range []struct {
+		re  *regexp.Regexp
+		dst *float64
+	}{{r128Integrated, &r.Integrated}, {r128TruePeak, &r.TruePeak}} {
+		m := f.re.FindAllSubmatch(stderr, -1)
+		if m == nil {
+			t.Fatalf("mediatest: loudness of %s: no summary\n%s", path, tail(string(stderr), 15))
+		}
+		*f.dst = -200
+		if v := string(m[len(m)-1][1]); v != "-inf" {
+			*f.dst, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	return r
 }
 
 // FlashTimes returns the pts_time of every video frame whose mean luma

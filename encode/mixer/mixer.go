@@ -382,6 +382,22 @@ func (t *Track) SetGain(g float32) {
 	t.mu.Unlock()
 }
 
+// Gain is the track's linear gain, as SetGain set it.
+func (t *Track) Gain() float32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gain
+}
+
+// Gain is the linear gain of a level in dB: 0 dB is 1, −6 dB about a
+// half, −Inf (off) 0.
+func Gain(dB float64) float32 {
+	if math.IsInf(dB, -1) {
+		return 0
+	}
+	return float32(math.Pow(10, dB/20))
+}
+
 // SetMuted silences the track in the mix; its level still shows.
 func (t *Track) SetMuted(m bool) {
 	t.mu.Lock()
@@ -543,7 +559,7 @@ func (t *Track) pullTimed(mix, mon, scratch []float32, at int64) {
 
 // addPeak measures the block's peak and adds it to the mix, unless the
 // track is muted, and to mon (if not nil) whether muted or not: who is
-// heard on the monitor is the caller's choice (Mixer.MixMonitorAt).
+// heard on the monitor is the caller's choice (Mixer.SumMonitorAt).
 func (t *Track) addPeak(mix, mon, scratch []float32) {
 	var peak float32
 	for _, s := range scratch {
@@ -587,15 +603,15 @@ type Mixer struct {
 	mix, scratch []float32
 }
 
-// MixMonitorAt is MixAt that also sums, into monitor (interleaved stereo,
+// SumMonitorAt is SumAt that also sums, into monitor (interleaved stereo,
 // len(left)*2 samples, clamped to ±1), the tracks that heard marks (heard
 // is as long as tracks): a mix for someone listening live — the host's
 // speakers — which may leave out some of the program's sources (the
 // host's own mic) and keep some it leaves out (a guest in the green
 // room). A track's gain applies to both.
-func (m *Mixer) MixMonitorAt(tracks []*Track, heard []bool, left, right, monitor []float32, at int64) {
+func (m *Mixer) SumMonitorAt(tracks []*Track, heard []bool, left, right, monitor []float32, at int64) {
 	clear(monitor)
-	m.mixAt(tracks, heard, left, right, monitor, at)
+	m.sumAt(tracks, heard, left, right, monitor, at)
 	for i, v := range monitor {
 		monitor[i] = clamp(v)
 	}
@@ -608,10 +624,19 @@ func (m *Mixer) Mix(tracks []*Track, left, right []float32) { m.MixAt(tracks, le
 // MixAt is Mix for the block that starts at program sample at: timed
 // tracks give the samples that belong there.
 func (m *Mixer) MixAt(tracks []*Track, left, right []float32, at int64) {
-	m.mixAt(tracks, nil, left, right, nil, at)
+	m.SumAt(tracks, left, right, at)
+	for i := range left {
+		left[i], right[i] = clamp(left[i]), clamp(right[i])
+	}
 }
 
-func (m *Mixer) mixAt(tracks []*Track, heard []bool, left, right, monitor []float32, at int64) {
+// SumAt is MixAt without the hard limit: the plain sum, which may go past
+// ±1, for a master bus that limits it more gently (package master).
+func (m *Mixer) SumAt(tracks []*Track, left, right []float32, at int64) {
+	m.sumAt(tracks, nil, left, right, nil, at)
+}
+
+func (m *Mixer) sumAt(tracks []*Track, heard []bool, left, right, monitor []float32, at int64) {
 	n := len(left)
 	if cap(m.mix) < n*Channels {
 		m.mix = make([]float32, n*Channels)
@@ -627,8 +652,7 @@ func (m *Mixer) mixAt(tracks []*Track, heard []bool, left, right, monitor []floa
 		t.pullAdd(mix, mon, scratch, at)
 	}
 	for i := 0; i < n; i++ {
-		left[i] = clamp(mix[2*i])
-		right[i] = clamp(mix[2*i+1])
+		left[i], right[i] = mix[2*i], mix[2*i+1]
 	}
 }
 

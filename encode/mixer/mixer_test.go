@@ -345,7 +345,7 @@ func TestMixMonitor(t *testing.T) {
 	}
 	var m Mixer
 	l, r, mon := make([]float32, n), make([]float32, n), make([]float32, n*Channels)
-	m.MixMonitorAt(tracks, []bool{false, true, true}, l, r, mon, -1)
+	m.SumMonitorAt(tracks, []bool{false, true, true}, l, r, mon, -1)
 	// The program: the host (0.1) and Ann at half (0.1); Bob muted.
 	if math.Abs(float64(l[0])-0.2) > 1e-6 || math.Abs(float64(r[n-1])-0.2) > 1e-6 {
 		t.Errorf("program %v %v, want 0.2", l[0], r[n-1])
@@ -355,7 +355,7 @@ func TestMixMonitor(t *testing.T) {
 		t.Errorf("monitor %v %v, want 0.4", mon[0], mon[2*n-1])
 	}
 	// Heard by no one: silence, however loud the program.
-	m.MixMonitorAt(tracks, []bool{false, false, false}, l, r, mon, -1)
+	m.SumMonitorAt(tracks, []bool{false, false, false}, l, r, mon, -1)
 	for _, v := range mon {
 		if v != 0 {
 			t.Fatalf("monitor with no one heard has %v", v)

@@ -129,35 +129,9 @@ func (r *Recorder) open(format string, opts map[string]string) error {
 		return fmt.Errorf("record: %s: %w", r.cfg.Path, err)
 	}
 	r.fc = fc
-	v, a := r.cfg.Info.Video, r.cfg.Info.Audio
-
-	r.vs = fc.NewStream(nil)
-	cp := r.vs.CodecParameters()
-	cp.SetMediaType(astiav.MediaTypeVideo)
-	cp.SetCodecID(astiav.CodecIDH264)
-	cp.SetWidth(v.Width)
-	cp.SetHeight(v.Height)
-	cp.SetPixelFormat(astiav.PixelFormatYuv420P)
-	cp.SetSampleAspectRatio(astiav.NewRational(1, 1))
-	if err := cp.SetExtraData(v.Extradata); err != nil {
-		return fmt.Errorf("record: video header: %w", err)
+	if r.vs, r.as, err = AddStreams(fc, r.cfg.Info); err != nil {
+		return fmt.Errorf("record: %w", err)
 	}
-	r.vs.SetTimeBase(astiav.NewRational(1, 90000))
-	r.vs.SetAvgFrameRate(astiav.NewRational(v.FPS, 1))
-	r.vs.SetRFrameRate(astiav.NewRational(v.FPS, 1))
-
-	r.as = fc.NewStream(nil)
-	cp = r.as.CodecParameters()
-	cp.SetMediaType(astiav.MediaTypeAudio)
-	cp.SetCodecID(astiav.CodecIDAac)
-	cp.SetSampleRate(a.SampleRate)
-	cp.SetChannelLayout(astiav.ChannelLayoutStereo)
-	cp.SetChannels(a.Channels)
-	cp.SetFrameSize(1024)
-	if err := cp.SetExtraData(a.Extradata); err != nil {
-		return fmt.Errorf("record: audio header: %w", err)
-	}
-	r.as.SetTimeBase(astiav.NewRational(1, a.SampleRate))
 
 	if !fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
 		io, err := astiav.OpenIOContext(r.cfg.Path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite))
@@ -192,6 +166,42 @@ func (r *Recorder) open(format string, opts map[string]string) error {
 		r.whole.Mark(r.io)
 	}
 	return nil
+}
+
+// AddStreams adds the program's H.264 video and AAC audio, as info
+// describes them, to fc (an output format context not yet opened): the
+// streams every muxer of the program's — files here, MPEG-TS over SRT in
+// srtout — writes.
+func AddStreams(fc *astiav.FormatContext, info stream.Info) (vs, as *astiav.Stream, err error) {
+	v, a := info.Video, info.Audio
+	vs = fc.NewStream(nil)
+	cp := vs.CodecParameters()
+	cp.SetMediaType(astiav.MediaTypeVideo)
+	cp.SetCodecID(astiav.CodecIDH264)
+	cp.SetWidth(v.Width)
+	cp.SetHeight(v.Height)
+	cp.SetPixelFormat(astiav.PixelFormatYuv420P)
+	cp.SetSampleAspectRatio(astiav.NewRational(1, 1))
+	if err := cp.SetExtraData(v.Extradata); err != nil {
+		return nil, nil, fmt.Errorf("video header: %w", err)
+	}
+	vs.SetTimeBase(astiav.NewRational(1, 90000))
+	vs.SetAvgFrameRate(astiav.NewRational(v.FPS, 1))
+	vs.SetRFrameRate(astiav.NewRational(v.FPS, 1))
+
+	as = fc.NewStream(nil)
+	cp = as.CodecParameters()
+	cp.SetMediaType(astiav.MediaTypeAudio)
+	cp.SetCodecID(astiav.CodecIDAac)
+	cp.SetSampleRate(a.SampleRate)
+	cp.SetChannelLayout(astiav.ChannelLayoutStereo)
+	cp.SetChannels(a.Channels)
+	cp.SetFrameSize(1024)
+	if err := cp.SetExtraData(a.Extradata); err != nil {
+		return nil, nil, fmt.Errorf("audio header: %w", err)
+	}
+	as.SetTimeBase(astiav.NewRational(1, a.SampleRate))
+	return vs, as, nil
 }
 
 // Name is the file's path.

@@ -2,10 +2,10 @@ package rtmpout
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	"greenroom/encode/stream"
 )
 
 // Check is a preflight (issue #13): it dials cfg's destination and tries
@@ -50,21 +50,9 @@ func Check(ctx context.Context, cfg Config) error {
 // CheckAll checks every destination at once and returns their results in
 // cfgs' order: a preflight of four takes as long as the slowest.
 func CheckAll(ctx context.Context, cfgs []Config) []error {
-	errs := make([]error, len(cfgs))
-	var wg sync.WaitGroup
-	for i, cfg := range cfgs {
-		wg.Go(func() { errs[i] = Check(ctx, cfg) })
-	}
-	wg.Wait()
-	return errs
+	return stream.AllAtOnce(len(cfgs), func(i int) error { return Check(ctx, cfgs[i]) })
 }
 
 // Reason is err in a sentence for a person, without the "rtmpout: publish
-// to URL" prefix: a *Failure's Reason, else the error's text.
-func Reason(err error) string {
-	var f *Failure
-	if errors.As(err, &f) {
-		return f.Reason
-	}
-	return err.Error()
-}
+// to URL" prefix (stream.Reason).
+func Reason(err error) string { return stream.Reason(err) }

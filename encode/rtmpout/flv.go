@@ -289,14 +289,24 @@ func metadata(info stream.Info) amf0.ECMAArray {
 }
 
 // clock maps packet DTS to FLV timestamps: milliseconds since the first
-// packet sent on the connection, never negative (AAC priming gives the
-// first audio packets a negative time), never going back within one kind
-// (FLV and most servers require monotonic timestamps per stream).
+// packet sent on the connection, never going back within one kind (FLV
+// and most servers require monotonic timestamps per stream).
 //
 // lead is the audio encoder's priming (stream.AudioInfo.Priming): the time
 // line starts that much before the first packet, so the first audio packet,
-// which starts before zero, keeps its place instead of being clamped later
-// — with no edit lists in FLV, the sound would lag by the priming twice.
+// which starts before zero, keeps its place.
+//
+// Audio from before the time line's start is not sent (ok is false), never
+// clamped to its start: FLV has no edit lists, so a player (and ffmpeg
+// reading nginx's recording) decodes AAC as one unbroken run of samples
+// from the first audio tag's time, and one packet stamped later than it
+// is puts every sample after it late by as much. Audio leaves the
+// pipeline later than the video of the same instant (the AAC encoder holds
+// a frame, the master bus its look-ahead and a frame), so a connection
+// whose first packet is a keyframe sees some: clamped, they made the
+// sound lag 43 ms (before lead) and then 33 ms (with the master bus, issue
+// #12). Video before the start is clamped as before: frames are shown at
+// their own times, and a keyframe must not be lost.
 type clock struct {
 	lead    time.Duration
 	base    time.Duration
@@ -304,17 +314,20 @@ type clock struct {
 	last    [2]uint32 // per stream.Kind
 }
 
-func (c *clock) timestamp(kind stream.Kind, dts time.Duration) uint32 {
+func (c *clock) timestamp(kind stream.Kind, dts time.Duration) (ts uint32, ok bool) {
 	if !c.started {
 		c.base, c.started = dts-c.lead, true
 	}
-	var ts uint32
-	if d := dts - c.base; d > 0 {
+	d := dts - c.base
+	if d < 0 && kind == stream.Audio {
+		return 0, false
+	}
+	if d > 0 {
 		ts = uint32(d / time.Millisecond)
 	}
 	if ts < c.last[kind] {
 		ts = c.last[kind]
 	}
 	c.last[kind] = ts
-	return ts
+	return ts, true
 }

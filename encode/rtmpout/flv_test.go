@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -134,35 +133,53 @@ func TestClock(t *testing.T) {
 		dts  time.Duration
 		want uint32
 	}
+	const skipped = ^uint32(0) // not sent
+	const priming = 21333 * time.Microsecond
 	tests := []struct {
 		name string
+		lead time.Duration
 		seq  []in
 	}{
-		{"relative to the first packet", []in{
+		{"relative to the first packet", 0, []in{
 			{stream.Video, 10 * time.Second, 0},
 			{stream.Audio, 10*time.Second + 21*ms, 21},
 			{stream.Video, 10*time.Second + 33*ms, 33},
 		}},
-		{"AAC priming before the first video is clamped to 0", []in{
+		{"audio from before the first video is not sent", 0, []in{
 			{stream.Video, 0, 0},
-			{stream.Audio, -21 * ms, 0},
+			{stream.Audio, -21 * ms, skipped},
 			{stream.Audio, 0, 0},
 			{stream.Audio, 21 * ms, 21},
 		}},
-		{"never goes back within a kind", []in{
+		// The master bus's audio arriving a block behind the keyframe
+		// (issue #12): clamped to 0, all of it played 33 ms late.
+		{"audio further back than the lead is not sent", priming, []in{
+			{stream.Video, 10 * time.Second, 21},
+			{stream.Audio, 10*time.Second - 64*ms, skipped},
+			{stream.Audio, 10*time.Second - 42666*time.Microsecond, skipped},
+			{stream.Audio, 10*time.Second - 21333*time.Microsecond, 0},
+			{stream.Audio, 10 * time.Second, 21},
+			{stream.Video, 10*time.Second + 33333*time.Microsecond, 54},
+		}},
+		{"video from before the start is clamped, not lost", priming, []in{
+			{stream.Audio, 0, 21},
+			{stream.Video, -30 * ms, 0},
+			{stream.Video, 3 * ms, 24},
+		}},
+		{"never goes back within a kind", 0, []in{
 			{stream.Video, 0, 0},
 			{stream.Video, 100 * ms, 100},
 			{stream.Video, 90 * ms, 100},
 			{stream.Audio, 50 * ms, 50},
 			{stream.Video, 133 * ms, 133},
 		}},
-		{"priming lead keeps the first audio packet in place", []in{
+		{"priming lead keeps the first audio packet in place", priming, []in{
 			{stream.Video, 0, 21},
 			{stream.Audio, -21333 * time.Microsecond, 0},
 			{stream.Audio, 0, 21},
 			{stream.Video, 33333 * time.Microsecond, 54},
 		}},
-		{"sub-millisecond truncates", []in{
+		{"sub-millisecond truncates", 0, []in{
 			{stream.Audio, 0, 0},
 			{stream.Audio, 21333 * time.Microsecond, 21},
 			{stream.Audio, 42666 * time.Microsecond, 42},
@@ -170,12 +187,13 @@ func TestClock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var c clock
-			if strings.HasPrefix(tt.name, "priming") {
-				c.lead = 21333 * time.Microsecond
-			}
+			c := clock{lead: tt.lead}
 			for i, s := range tt.seq {
-				if got := c.timestamp(s.kind, s.dts); got != s.want {
+				got, ok := c.timestamp(s.kind, s.dts)
+				if !ok {
+					got = skipped
+				}
+				if got != s.want {
 					t.Errorf("packet %d (%v at %v): timestamp %d, want %d", i, s.kind, s.dts, got, s.want)
 				}
 			}

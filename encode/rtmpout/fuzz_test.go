@@ -22,6 +22,8 @@ func FuzzParseURL(f *testing.F) {
 		"rtmp://host:99999/app/secretsecret",
 		"ftp://host/app/secretsecret",
 		"rtmp://host/secretsecret",
+		"rtmp://b.rtmp.youtube.com/live2?backup=1",
+		"rtmp://b.rtmp.youtube.com/live2?backup=1/secretsecret",
 	} {
 		f.Add(s)
 	}

@@ -17,8 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,7 +26,8 @@ import (
 	"greenroom/encode/stream"
 )
 
-// Sentinel errors; test with errors.Is. A failed first connection is a
+// The kinds of a failed first connection are stream's, shared with the
+// other publishers; test with errors.Is. A failed first connection is a
 // *Failure, whose Reason says in words what happened and at which step:
 //
 //	rtmpout: publish to rtmp://host:1935/live/****: the server refused the stream key: it answered publish with NetStream.Publish.BadName (…)
@@ -38,28 +37,20 @@ var (
 	// status in answer to publish, or hanging up right after it (what
 	// nginx-rtmp's deny rules and on_publish hooks do): the stream key, or
 	// a stream already live under it. Retrying will not help.
-	ErrKeyRejected = errors.New("server refused the stream key")
+	ErrKeyRejected = stream.ErrKeyRejected
 	// ErrRefused: the server ended the session before publish — it
 	// answered connect or createStream with an error, or closed the
 	// connection after one of them. Nothing says it was the key.
-	ErrRefused = errors.New("server refused the session")
+	ErrRefused = stream.ErrRefused
 	// ErrUnreachable: no RTMP server answered (DNS, refused, timeout, TLS).
-	ErrUnreachable = errors.New("server unreachable")
+	ErrUnreachable = stream.ErrUnreachable
 	// ErrClosed: WaitLive was waiting when the Output was closed.
 	ErrClosed = errors.New("rtmpout: output closed")
 )
 
-// Failure is why a first connection failed: Kind is ErrUnreachable,
-// ErrRefused or ErrKeyRejected (errors.Is sees it), Reason a sentence
-// for a person, naming the step, with no stream key in it.
-type Failure struct {
-	URL    string // redacted
-	Kind   error
-	Reason string
-}
-
-func (f *Failure) Error() string { return "rtmpout: publish to " + f.URL + ": " + f.Reason }
-func (f *Failure) Unwrap() error { return f.Kind }
+// Failure is why a first connection failed (stream.Failure, Output
+// "rtmpout").
+type Failure = stream.Failure
 
 // Config describes one destination.
 type Config struct {
@@ -84,9 +75,6 @@ const (
 	defaultQueueSize   = 256
 	defaultDialTimeout = 5 * time.Second
 	flushTimeout       = 2 * time.Second
-	maxBackoff         = 10 * time.Second
-	// A session that lasted this long resets the reconnect backoff.
-	stableSession = 30 * time.Second
 	// liveProbation is how long the server must keep a stream after
 	// NetStream.Publish.Start before we call it live: some servers accept
 	// and then hang up on a key they refuse.
@@ -94,8 +82,8 @@ const (
 )
 
 // Output publishes to one RTMP destination. It is an actor: run owns the
-// connection and everything about it; Write and Stats only touch the queue
-// and the stats snapshot, each guarded by its own mutex.
+// connection and everything about it; Write, Stats and WaitLive only touch
+// its stream.Outbox.
 //
 // Its state goes Connecting → Live once the server has kept the stream for
 // a second after NetStream.Publish.Start → Reconnecting when the
@@ -119,23 +107,7 @@ type Output struct {
 	hardCancel context.CancelFunc
 	done       chan struct{}
 
-	qmu sync.Mutex // guards q: run swaps it on reconnect, Write pushes
-	q   *stream.Queue
-
-	meter *stream.Meter
-
-	// live is closed on the first Publish.Start or when the output stops
-	// for good; liveErr (under mu) then says which.
-	live     chan struct{}
-	liveOnce sync.Once
-
-	mu         sync.Mutex // guards the fields below
-	state      stream.State
-	err        error
-	liveErr    error
-	reconnects int
-
-	retiredDrops atomic.Int64 // packets dropped in queues run has replaced
+	box *stream.Outbox
 }
 
 // New validates cfg and starts publishing in the background; it returns at
@@ -172,9 +144,7 @@ func New(cfg Config) (*Output, error) {
 		hard:       hard,
 		hardCancel: hardCancel,
 		done:       make(chan struct{}),
-		q:          stream.NewQueue(cfg.QueueSize),
-		meter:      stream.NewMeter(0),
-		live:       make(chan struct{}),
+		box:        stream.NewOutbox(name, cfg.QueueSize),
 	}
 	go o.run()
 	return o, nil
@@ -184,48 +154,17 @@ func New(cfg Config) (*Output, error) {
 func (o *Output) Name() string { return o.name }
 
 // Write queues p; it never blocks. p must not be modified afterwards.
-func (o *Output) Write(p *stream.Packet) {
-	o.qmu.Lock()
-	o.q.Push(p)
-	o.qmu.Unlock()
-}
+func (o *Output) Write(p *stream.Packet) { o.box.Write(p) }
 
 // Stats is a snapshot; Err never contains the stream key.
-func (o *Output) Stats() stream.Stats {
-	o.qmu.Lock()
-	q := o.q
-	o.qmu.Unlock()
-	bitRate, fps, written := o.meter.Rates()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return stream.Stats{
-		Name:       o.name,
-		State:      o.state,
-		Err:        o.err,
-		BitRate:    bitRate,
-		FPS:        fps,
-		Written:    written,
-		Dropped:    o.retiredDrops.Load() + q.Dropped(),
-		Queue:      q.Len(),
-		Reconnects: o.reconnects,
-	}
-}
+func (o *Output) Stats() stream.Stats { return o.box.Stats() }
 
 // WaitLive waits until the output first goes Live (nil), the first
 // connection fails (a *Failure: ErrKeyRejected, ErrRefused or
 // ErrUnreachable),
 // the output is closed (ErrClosed) or ctx ends. Expect a second more than
 // the server's answer: see Output.
-func (o *Output) WaitLive(ctx context.Context) error {
-	select {
-	case <-o.live:
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		return o.liveErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (o *Output) WaitLive(ctx context.Context) error { return o.box.WaitLive(ctx) }
 
 // Close flushes what is queued (for at most 2 s), unpublishes, closes the
 // connection and waits for every goroutine. Safe to call twice.
@@ -235,30 +174,14 @@ func (o *Output) Close() error {
 	<-o.done
 	stop.Stop()
 	o.hardCancel()
-	o.setState(stream.Closed, nil)
+	o.box.SetState(stream.Closed, nil)
 	return nil
-}
-
-func (o *Output) setState(s stream.State, err error) {
-	o.mu.Lock()
-	o.state, o.err = s, err
-	o.mu.Unlock()
-}
-
-// firstResult settles WaitLive once.
-func (o *Output) firstResult(err error) {
-	o.liveOnce.Do(func() {
-		o.mu.Lock()
-		o.liveErr = err
-		o.mu.Unlock()
-		close(o.live)
-	})
 }
 
 func (o *Output) run() {
 	defer close(o.done)
-	defer o.firstResult(ErrClosed)
-	backoff := time.Second
+	defer o.box.Settle(ErrClosed)
+	var backoff stream.Backoff
 	for everLive := false; ; {
 		s, err := o.connect()
 		if o.ctx.Err() != nil {
@@ -272,21 +195,15 @@ func (o *Output) run() {
 				o.fail(err)
 				return
 			}
-			o.log.Warn("reconnect failed", "err", err, "retry_in", backoff)
-			o.setState(stream.Reconnecting, err)
+			o.log.Warn("reconnect failed", "err", err, "retry_in", backoff.Next())
+			o.box.SetState(stream.Reconnecting, err)
 		} else {
 			start := time.Now()
 			wasLive, live := everLive, false
 			w := &writer{s: s, info: o.info, clock: clock{lead: o.info.Audio.Priming}}
 			err = o.pump(w, func() {
 				live, everLive = true, true
-				o.mu.Lock()
-				o.state, o.err = stream.Live, nil
-				if wasLive {
-					o.reconnects++
-				}
-				o.mu.Unlock()
-				o.firstResult(nil)
+				o.box.Live(wasLive)
 				o.log.Info("live")
 			})
 			if o.ctx.Err() != nil {
@@ -298,30 +215,17 @@ func (o *Output) run() {
 				o.fail(endedOnProbation(o.target, err))
 				return
 			}
-			if time.Since(start) >= stableSession {
-				backoff = time.Second
-			}
+			backoff.Held(time.Since(start))
 			err = o.publishError(err, "connection lost")
-			o.log.Warn("connection lost, reconnecting", "err", err, "retry_in", backoff)
-			o.setState(stream.Reconnecting, err)
+			o.log.Warn("connection lost, reconnecting", "err", err, "retry_in", backoff.Next())
+			o.box.SetState(stream.Reconnecting, err)
 		}
-		// Whatever waited during the outage is stale, and the server
-		// needs a keyframe first: start over with a fresh queue.
-		o.qmu.Lock()
-		old := o.q
-		o.q = stream.NewQueue(o.cfg.QueueSize)
-		o.qmu.Unlock()
-		o.retire(old)
-		select {
-		case <-time.After(backoff):
-		case <-o.ctx.Done():
-		}
-		backoff = min(backoff*2, maxBackoff)
-		if o.ctx.Err() != nil {
+		o.box.Renew()
+		if !backoff.Wait(o.ctx) {
 			break
 		}
 	}
-	o.setState(stream.Closed, nil)
+	o.box.SetState(stream.Closed, nil)
 	o.log.Info("closed")
 }
 
@@ -329,17 +233,7 @@ func (o *Output) run() {
 // an unreachable server is the user's to fix, not ours to hammer.
 func (o *Output) fail(err error) {
 	o.log.Error("publish failed", "err", err)
-	o.setState(stream.Failed, err)
-	o.firstResult(err)
-	// Later Writes become no-ops; what waited counts as dropped.
-	o.retiredDrops.Add(int64(len(o.q.Close())))
-}
-
-// retire closes q, which run has just replaced, and counts what it dropped
-// or still held.
-func (o *Output) retire(q *stream.Queue) {
-	n := len(q.Close())
-	o.retiredDrops.Add(q.Dropped() + int64(n))
+	o.box.Fail(err)
 }
 
 // connect dials and publishes, bounded by DialTimeout and by Close. Its
@@ -374,7 +268,7 @@ func connect(parent context.Context, t Target, cfg Config) (*session, error) {
 }
 
 func failure(t Target, kind error, reason string) *Failure {
-	return &Failure{URL: t.Redacted(), Kind: kind, Reason: redactIn(reason, t.Key)}
+	return &Failure{Output: "rtmpout", URL: t.Redacted(), Kind: kind, Reason: redactIn(reason, t.Key)}
 }
 
 // dialFailure says why no RTMP server answered.
@@ -455,7 +349,7 @@ func (o *Output) redact(err error) string {
 // fails or Close is called. It calls live once the server has kept the
 // stream for liveProbation.
 func (o *Output) pump(w *writer, live func()) error {
-	s, q := w.s, o.q // run owns o.q: no lock needed to read it here
+	s, q := w.s, o.box.Queue() // current until run renews it, after pump
 	probation := time.NewTimer(liveProbation)
 	defer probation.Stop()
 	if err := w.start(o.hard); err != nil {
@@ -480,7 +374,7 @@ func (o *Output) pump(w *writer, live func()) error {
 				if err := w.packet(o.hard, p); err != nil {
 					return err
 				}
-				o.meter.Add(p)
+				o.box.Meter.Add(p)
 			}
 		}
 	}
@@ -491,13 +385,13 @@ func (o *Output) pump(w *writer, live func()) error {
 func (o *Output) flush(w *writer) {
 	ctx := o.hard
 	defer w.s.close()
-	rest := o.q.Close()
+	rest := o.box.Queue().Close()
 	for i, p := range rest {
 		if err := w.packet(ctx, p); err != nil {
-			o.retiredDrops.Add(int64(len(rest) - i))
+			o.box.Dropped(len(rest) - i)
 			return
 		}
-		o.meter.Add(p)
+		o.box.Meter.Add(p)
 	}
 	w.s.unpublish(ctx)
 }
@@ -552,7 +446,10 @@ func (w *writer) videoHeader(ctx context.Context, ts uint32, paramSets []byte) e
 }
 
 func (w *writer) packet(ctx context.Context, p *stream.Packet) error {
-	ts := w.clock.timestamp(p.Kind, p.DTS)
+	ts, ok := w.clock.timestamp(p.Kind, p.DTS)
+	if !ok {
+		return nil // before the stream's start (see clock): nothing lost
+	}
 	if p.Kind == stream.Audio {
 		w.buf = appendAudioTag(w.buf[:0], p)
 		return w.s.write(ctx, csAudio, w.s.streamID, ts, &message.AudioMessage{Payload: bytes.NewReader(w.buf)})

@@ -64,6 +64,15 @@ func ParseURL(raw string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
+	if app, ok := appWithQuery(path, query); ok {
+		j := strings.LastIndex(query, "/")
+		if j == len(query)-1 {
+			return Target{}, errors.New("rtmp URL has no stream key: expected rtmp://host/app?query/key")
+		}
+		t.setApp(app + "?" + query[:j])
+		t.Key = Key(query[j+1:])
+		return t, nil
+	}
 	i := strings.LastIndex(path, "/")
 	switch {
 	case path == "":
@@ -82,9 +91,21 @@ func ParseURL(raw string) (Target, error) {
 	return t, nil
 }
 
+// appWithQuery says whether a URL's query belongs to its app, and returns
+// the app: YouTube's backup ingest is rtmp://b.rtmp.youtube.com/live2?backup=1,
+// to which the key is added after a slash, and librtmp (OBS) reads
+// .../live2?backup=1/KEY as the app "live2?backup=1" (sent in connect and
+// tcUrl) and the stream KEY. That is so when the app is one path segment
+// and a slash follows in the query; otherwise the query is the key's
+// (Facebook's KEY?s_bl=1…).
+func appWithQuery(path, query string) (string, bool) {
+	app := strings.Trim(path, "/")
+	return app, app != "" && !strings.Contains(app, "/") && strings.Contains(query, "/")
+}
+
 // ParseServer validates an ingest server URL: a publish URL without its
-// key, rtmp[s]://host[:port]/app, as a destination's settings keep it
-// (they add the key at the end). Its checks are ParseURL's, so a server
+// key, rtmp[s]://host[:port]/app[?query], as a destination's settings keep
+// it (they add the key at the end, after a slash). Its checks are ParseURL's, so a server
 // it takes makes publish URLs ParseURL takes. The Target has no Key.
 func ParseServer(raw string) (Target, error) {
 	t, path, query, err := parseHost(raw)
@@ -92,7 +113,13 @@ func ParseServer(raw string) (Target, error) {
 		return Target{}, err
 	}
 	if query != "" {
-		return Target{}, errors.New("rtmp server URL has a query (?...): it belongs after the stream key")
+		// A query in a server URL is its app's (YouTube's ?backup=1):
+		// see appWithQuery, which reads it back with the key added.
+		app, _ := appWithQuery(path, query+"/")
+		if app == "" || strings.Contains(app, "/") {
+			return Target{}, errors.New("rtmp server URL has a query (?...) after an app of several parts: it belongs after the stream key")
+		}
+		path = app + "?" + strings.TrimRight(query, "/")
 	}
 	// A # would end the URL the key is added to before the key (found by
 	// FuzzParseURL: "rtmp://host/app#" took, and its publish URL had no key).

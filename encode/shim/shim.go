@@ -8,6 +8,7 @@
 //   - CopyImage / CopyPlanarFloat: write pixels or samples into an
 //     astiav.Frame (astiav's FrameData only reads).
 //   - Resampler: libswresample, which astiav v0.16.0 lacks entirely.
+//   - FrameMetadata: what a filter (ebur128) attached to a frame.
 //   - MmapThreshold: glibc's malloc tuned at start for the C libraries'
 //     big buffers (malloc.go).
 //

@@ -11,6 +11,8 @@ package presets
 
 import (
 	"fmt"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -69,17 +71,17 @@ const (
 	Custom    = "custom"
 )
 
-// All are the platforms offered, in the order shown; Custom last. There is
-// no srt:// here: Greenroom has no SRT output yet (issue #13 item 5).
+// All are the platforms offered, in the order shown; Custom last, which
+// also takes srt:// (encode/srtout).
 //
 // The figures are the platforms' published ones:
 //   - YouTube: "Choose live encoder settings, bitrates, and resolutions"
 //     (support.google.com/youtube/answer/2853702) — up to 2160p60 at
 //     51 Mb/s; 1080p30 recommended 4.5–9 Mb/s (10 Mb/s in the newer
 //     table), keyframe every 2 s, at most 4 s. Ingests from YouTube Studio's
-//     stream settings; YouTube's backup URL carries ?backup=1, which a
-//     server URL cannot hold here yet (rtmpout.ParseServer refuses a
-//     query), so the backups are the plain hosts.
+//     stream settings; the backup URLs carry ?backup=1 (the app's query:
+//     rtmpout.ParseServer), and YouTube wants the same stream on both, so
+//     the host adds YouTube twice, primary and backup, with the same key.
 //   - Twitch: "Broadcasting Guidelines" (help.twitch.tv/s/article/
 //     broadcasting-guidelines) — at most 6000 kb/s video, 1080p60,
 //     keyframe interval 2 s. rtmp://live.twitch.tv/app routes to the
@@ -98,11 +100,11 @@ var All = []Preset{
 		ID: YouTube, Name: "YouTube",
 		Ingests: []Ingest{
 			{"Primary (RTMP)", "rtmp://a.rtmp.youtube.com/live2"},
-			{"Backup (RTMP)", "rtmp://b.rtmp.youtube.com/live2"},
+			{"Backup (RTMP)", "rtmp://b.rtmp.youtube.com/live2?backup=1"},
 			{"Primary (RTMPS)", "rtmps://a.rtmps.youtube.com:443/live2"},
-			{"Backup (RTMPS)", "rtmps://b.rtmps.youtube.com:443/live2"},
+			{"Backup (RTMPS)", "rtmps://b.rtmps.youtube.com:443/live2?backup=1"},
 		},
-		KeyHelp: "YouTube Studio → Create → Go live → Stream → Stream key.",
+		KeyHelp: "YouTube Studio → Create → Go live → Stream → Stream key. For YouTube's backup ingest, add YouTube again with a Backup server and the same key: both go live with the same stream.",
 		Limits:  Limits{MaxLong: 3840, MaxShort: 2160, MaxFPS: 60, MaxVideoKbps: 51000, MaxKeyframe: 4 * time.Second},
 	},
 	{
@@ -140,8 +142,8 @@ var All = []Preset{
 		Limits:  upTo1080(30, 6000),
 	},
 	{
-		ID: Custom, Name: "Custom RTMP(S)",
-		KeyHelp: "The server URL is everything before the stream key, e.g. rtmp://example.com/live or rtmps://example.com:443/live.",
+		ID: Custom, Name: "Custom RTMP(S) or SRT",
+		KeyHelp: "The server URL is everything before the stream key, e.g. rtmp://example.com/live or rtmps://example.com:443/live. For SRT: srt://example.com:9000 (with ?passphrase=… if the server wants one); the stream key is its streamid.",
 	},
 }
 
@@ -160,6 +162,52 @@ func ByID(id string) Preset {
 		}
 	}
 	return All[len(All)-1]
+}
+
+// For is the preset a destination checks against: the one with ID id, or
+// when id is "" (a --to URL, a destination from the CLI) the platform
+// whose ingest publishURL goes to (ForURL), else Custom, which limits
+// nothing.
+func For(id, publishURL string) Preset {
+	if id != "" {
+		return ByID(id)
+	}
+	if p, ok := ForURL(publishURL); ok {
+		return p
+	}
+	return ByID(Custom)
+}
+
+// ForURL is the platform whose ingest servers u's host is one of
+// (YouTube, Twitch, Facebook: the platforms with fixed ingests); false for
+// any other host.
+func ForURL(u string) (Preset, bool) {
+	host := hostOf(u)
+	for _, p := range All {
+		for _, in := range p.Ingests {
+			if host != "" && hostOf(in.URL) == host {
+				return p, true
+			}
+		}
+	}
+	return Preset{}, false
+}
+
+// hostOf is the host of a URL, lower case, without the port: enough to
+// compare ingests, without parsing what may hold a key.
+func hostOf(u string) string {
+	_, rest, ok := strings.Cut(strings.TrimSpace(u), "://")
+	if !ok {
+		return ""
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end >= 0 {
+		rest = rest[:end]
+	}
+	if h, _, err := net.SplitHostPort(rest); err == nil {
+		rest = h
+	}
+	return strings.ToLower(rest)
 }
 
 // URL is the default ingest server, "" when the creator types their own.

@@ -8,20 +8,23 @@
 // by the user only, because it holds stream keys and TURN passwords.
 //
 // It does not connect anywhere or know how to publish: it only checks that a
-// destination's server URL has the shape an RTMP(S) publisher needs.
+// destination's server URL has the shape an RTMP(S) or SRT publisher needs.
 package settings
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"greenroom/encode/publish"
 	"greenroom/encode/rtmpout"
+	"greenroom/encode/srtout"
 	"greenroom/studio"
 	"greenroom/studio/presets"
 )
@@ -75,10 +78,16 @@ type Destination struct {
 	ID      string
 	Service Service
 	Name    string
-	// URL is the ingest server, rtmp:// or rtmps://, without the key.
-	URL     string
-	Key     StreamKey
-	Enabled bool
+	// URL is the ingest server, rtmp:// or rtmps://, without the key; or
+	// an SRT ingest, srt://host:port[?latency=…], whose key is its
+	// streamid.
+	URL string
+	Key StreamKey
+	// Passphrase is an SRT ingest's, if it encrypts: a secret like the
+	// key (a StreamKey: it prints as [redacted]), kept out of the URL so
+	// the URL may be shown and logged.
+	Passphrase StreamKey
+	Enabled    bool
 }
 
 // Errors of Destination.Validate, for callers that want to point at the
@@ -109,7 +118,9 @@ func (d Destination) Validate() error {
 	if err := ValidateServerURL(d.URL); err != nil {
 		return err
 	}
-	if d.Key.IsZero() {
+	// An SRT listener may let anyone in who has its passphrase: the
+	// streamid is not required.
+	if d.Key.IsZero() && !publish.IsSRT(d.URL) {
 		return &invalid{ErrNoKey, "the stream key is missing: paste it from " + d.keySource()}
 	}
 	return nil
@@ -122,14 +133,29 @@ func (d Destination) keySource() string {
 	return PresetFor(d.Service).Name + "'s live dashboard"
 }
 
-// ValidateServerURL checks an ingest server URL with the RTMP output's own
-// check (rtmpout.ParseServer): rtmp:// or rtmps://, a host, an optional
-// numeric port, an app, no user:password, no query. A server it takes
-// makes a publish URL (PublishURL) the output takes. It does not look the
-// host up. The errors never quote the URL, which may hold a password.
+// ValidateServerURL checks an ingest server URL with the output's own
+// check: for RTMP (rtmpout.ParseServer) rtmp:// or rtmps://, a host, an
+// optional numeric port, an app, no user:password, no query; for SRT
+// (srtout.ParseURL) srt://host:port and libsrt's options, but no streamid
+// or passphrase (they have fields of their own: they are secrets). A server it takes makes a publish URL
+// (PublishURL) the output takes. It does not look the host up. The errors
+// never quote the URL, which may hold a password.
 func ValidateServerURL(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return badURL("the server URL is empty")
+	}
+	if publish.IsSRT(s) {
+		t, err := srtout.ParseURL(s)
+		if err != nil {
+			return badURL("the server URL is not right: %v", err)
+		}
+		if strings.Contains(t.Redacted(), "streamid=") {
+			return badURL("the server URL has a streamid: put it in the stream key field")
+		}
+		if strings.Contains(t.Redacted(), "passphrase=") {
+			return badURL("the server URL has a passphrase: put it in the passphrase field")
+		}
+		return nil
 	}
 	if _, err := rtmpout.ParseServer(s); err != nil {
 		return badURL("the server URL is not right: %v", err)
@@ -137,11 +163,29 @@ func ValidateServerURL(s string) error {
 	return nil
 }
 
-// PublishURL is the URL an RTMP publisher is given: the server URL with the
-// key as its last path element. It contains the key: hand it to the RTMP
-// output only, never to a log or an error.
+// PublishURL is the URL a publisher is given: for RTMP the server URL with
+// the key as its last path element, for SRT with the key as its streamid
+// and the passphrase. It contains the key: hand it to the output only,
+// never to a log or an error.
 func (d Destination) PublishURL() string {
-	return strings.TrimRight(strings.TrimSpace(d.URL), "/") + "/" + d.Key.Reveal()
+	u := strings.TrimSpace(d.URL)
+	if publish.IsSRT(u) {
+		for _, p := range []struct {
+			name string
+			v    StreamKey
+		}{{"streamid", d.Key}, {"passphrase", d.Passphrase}} {
+			if p.v.IsZero() {
+				continue
+			}
+			sep := "?"
+			if strings.Contains(u, "?") {
+				sep = "&"
+			}
+			u += sep + p.name + "=" + url.QueryEscape(p.v.Reveal())
+		}
+		return u
+	}
+	return strings.TrimRight(u, "/") + "/" + d.Key.Reveal()
 }
 
 // Output is the program's encoding.

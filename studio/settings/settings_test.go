@@ -425,6 +425,50 @@ func TestPublishURL(t *testing.T) {
 	}
 }
 
+// An SRT destination (issue #13): its key is the streamid and its
+// passphrase a field of its own, both added to the URL's query and kept in
+// the settings file, never printed; no key is fine (a listener that takes
+// anyone with the passphrase); a streamid or passphrase in the URL belongs
+// in its field.
+func TestSRTDestination(t *testing.T) {
+	const srv = "srt://ingest.example.com:9000?latency=2000000"
+	d := Destination{ID: "s1", Service: Custom, Name: "SRT", URL: srv, Key: NewStreamKey("live/show 1"), Passphrase: NewStreamKey("pass-phrase-1")}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if got, want := d.PublishURL(), srv+"&streamid=live%2Fshow+1&passphrase=pass-phrase-1"; got != want {
+		t.Errorf("PublishURL = %q, want %q", got, want)
+	}
+	if s := fmt.Sprintf("%v %+v", d, d); strings.Contains(s, "pass-phrase") {
+		t.Errorf("the passphrase printed: %s", s)
+	}
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(func(s *Settings) { s.Destinations = []Destination{d} }); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(dir)
+	if err != nil || len(again.Get().Destinations) != 1 || again.Get().Destinations[0].PublishURL() != d.PublishURL() {
+		t.Fatalf("read back: %v, %v", again.Get().Destinations, err)
+	}
+	d.Key, d.Passphrase = StreamKey{}, StreamKey{}
+	if err := d.Validate(); err != nil || d.PublishURL() != srv {
+		t.Errorf("without a key: Validate %v, PublishURL %q", err, d.PublishURL())
+	}
+	if got := (Destination{URL: "srt://ingest.example.com:9000", Key: NewStreamKey("k1")}).PublishURL(); got != "srt://ingest.example.com:9000?streamid=k1" {
+		t.Errorf("PublishURL = %q", got)
+	}
+	for _, bad := range []string{"srt://ingest.example.com:9000?streamid=k1", "srt://ingest.example.com", "srt://ingest.example.com:9000?passphrase=short-pass-1"} {
+		err := (Destination{URL: bad, Key: NewStreamKey("k1")}).Validate()
+		if !errors.Is(err, ErrBadURL) || strings.Contains(err.Error(), "k1") || strings.Contains(err.Error(), "short") {
+			t.Errorf("Validate(%q) = %v, want ErrBadURL without a secret", bad, err)
+		}
+	}
+}
+
 // A destination remembers its preset in the settings file, every preset's
 // default ingest is a server URL Validate takes, and an unknown service
 // (a file from a newer Greenroom) reads as Custom.

@@ -271,7 +271,9 @@ type fileDestination struct {
 	Name      string  `json:"name"`
 	URL       string  `json:"url"`
 	StreamKey string  `json:"stream_key"`
-	Enabled   bool    `json:"enabled"`
+	// Passphrase is an SRT destination's (issue #13); omitted otherwise.
+	Passphrase string `json:"passphrase,omitempty"`
+	Enabled    bool   `json:"enabled"`
 }
 
 type fileOutput struct {
@@ -307,7 +309,7 @@ func fileOf(s Settings) file {
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
 			ID: d.ID, Service: d.Service, Name: d.Name, URL: d.URL,
-			StreamKey: d.Key.Reveal(), Enabled: d.Enabled,
+			StreamKey: d.Key.Reveal(), Passphrase: d.Passphrase.Reveal(), Enabled: d.Enabled,
 		})
 	}
 	return f
@@ -332,7 +334,7 @@ func (f file) settings() Settings {
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{
 			ID: d.ID, Service: d.Service, Name: d.Name, URL: d.URL,
-			Key: NewStreamKey(d.StreamKey), Enabled: d.Enabled,
+			Key: NewStreamKey(d.StreamKey), Passphrase: NewStreamKey(d.Passphrase), Enabled: d.Enabled,
 		})
 	}
 	return s

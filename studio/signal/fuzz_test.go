@@ -26,6 +26,9 @@ func FuzzParse(f *testing.F) {
 		`{"type":"leave"}`,
 		`{"type":"music","music":true}`,
 		`{"type":"music"}`,
+		`{"type":"view","sizes":{"g1":[640,360],"g2":[0,0],"g1/screen":[1280,720]}}`,
+		`{"type":"view","sizes":{"g1":[1,2,3]}}`,
+		`{"type":"view","sizes":{"g1":[-5,1e9]}}`,
 		`{"type":"candidate","candidate":null}`,
 		`{"type":"devices","mic":null}`,
 		`[]`, `null`, `{"type":1}`,
@@ -56,6 +59,15 @@ func FuzzParse(f *testing.F) {
 		case TypeCandidate:
 			if m.Candidate == nil {
 				t.Fatal("candidate accepted without a candidate")
+			}
+		case TypeView:
+			if len(m.Sizes) > MaxViewSizes {
+				t.Fatalf("view of %d tiles accepted", len(m.Sizes))
+			}
+			for id, wh := range m.Sizes {
+				if id == "" || len(id) > 64 || min(wh[0], wh[1]) < 0 || max(wh[0], wh[1]) > MaxViewPixels {
+					t.Fatalf("view accepted: %q %v", id, wh)
+				}
 			}
 		case TypeShare, TypeLeave, TypeRestart, TypeMusic:
 		default:

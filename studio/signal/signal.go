@@ -52,7 +52,10 @@
 // music, or a voice again (issue #12): the page sends it when its guest
 // switches, the studio when the host does, and the studio then offers a
 // renegotiation, whose Opus parameters (stereo, 128 kb/s) the page sets
-// on its side. "alive" comes
+// on its side. "view" says how big the page draws each other participant,
+// so the studio forwards them the layer that fills the tile rather than
+// the one the guest's downlink would carry (issue #10); the page sends it
+// when that changes, at most twice a second. "alive" comes
 // every 2 s, with the WebSocket pings a browser answers but cannot see:
 // a page that hears nothing for 6 s takes its socket for dead (a network
 // change can leave it open on the page's side only, its media going on
@@ -100,7 +103,16 @@ const (
 	TypeHealth    = "health"    // studio → guest: {level, [reason]}
 	TypeRecord    = "record"    // studio → guest: {take, key} record locally and upload; {} stop
 	TypeMusic     = "music"     // both ways: {music} the guest's sound is music (or a voice again)
+	TypeView      = "view"      // guest → studio: {sizes}
 )
+
+// MaxViewSizes bounds a "view": the most tiles a page shows (ten on
+// stage, their screens), with room to spare.
+const MaxViewSizes = 32
+
+// MaxViewPixels bounds a tile's side in a "view", device pixels (an 8K
+// screen's width, twice).
+const MaxViewPixels = 16384
 
 // Health levels, the values of "health"'s level: how the studio rates the
 // guest's connection (see the README's thresholds). The page tells its
@@ -193,6 +205,13 @@ type Message struct {
 	// transceivers carries, by mid (SourceCamera, SourceMic,
 	// SourceScreen). A transceiver not listed is a camera or a mic.
 	Sources map[string]string `json:"sources,omitempty"`
+	// Sizes come with "view": how big the page draws each other
+	// participant (by stream ID: their ID, or ID + "/screen"), [width,
+	// height] in device pixels; [0, 0] for a tile that shows no picture
+	// (hidden, or the page is in a background tab). The studio forwards
+	// the smallest layer that fills each (issue #10). A participant not
+	// listed is not known: their layer follows the downlink alone.
+	Sizes map[string][2]int `json:"sizes,omitempty"`
 	// Sharing comes with "share": whether the guest's screen is now shared.
 	Sharing bool `json:"sharing,omitempty"`
 	// Mic and Camera come with "devices": whether the guest's own mic and
@@ -274,6 +293,10 @@ func Parse(data []byte) (Message, error) {
 			return m, invalid("candidate needs a candidate object")
 		}
 	case TypeLeave, TypeRestart, TypeMusic:
+	case TypeView:
+		if err := checkView(m.Sizes); err != nil {
+			return m, err
+		}
 	case TypeHealth, TypeRecord:
 		return m, invalid("%s is the studio's to send", m.Type)
 	case "":
@@ -282,4 +305,23 @@ func Parse(data []byte) (Message, error) {
 		return m, invalid("unknown message type %q", m.Type)
 	}
 	return m, nil
+}
+
+// checkView validates a "view"'s sizes: a bounded count of stream IDs,
+// each 1 to 64 bytes, with sides from 0 to MaxViewPixels.
+func checkView(sizes map[string][2]int) error {
+	if len(sizes) > MaxViewSizes {
+		return invalid("view of %d tiles is over the limit of %d", len(sizes), MaxViewSizes)
+	}
+	for id, wh := range sizes {
+		if id == "" || len(id) > 64 {
+			return invalid("a view's stream ID must be 1 to 64 bytes")
+		}
+		for _, px := range wh {
+			if px < 0 || px > MaxViewPixels {
+				return invalid("a tile of %dx%d is outside 0 to %d pixels", wh[0], wh[1], MaxViewPixels)
+			}
+		}
+	}
+	return nil
 }

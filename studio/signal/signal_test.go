@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,15 @@ func TestParse(t *testing.T) {
 		{"devices empty", `{"type":"devices"}`, "needs mic and camera"},
 		{"devices null", `{"type":"devices","mic":null,"camera":false}`, "needs mic and camera"},
 		{"devices not a bool", `{"type":"devices","mic":"off","camera":false}`, "not a JSON object"},
+		{"view", `{"type":"view","sizes":{"g1":[640,360],"g2":[0,0],"g1/screen":[1280,720]}}`, ""},
+		{"view of nobody", `{"type":"view"}`, ""},
+		{"view negative", `{"type":"view","sizes":{"g1":[-1,360]}}`, "outside 0 to"},
+		{"view huge", `{"type":"view","sizes":{"g1":[640,99999]}}`, "outside 0 to"},
+		{"view fractional", `{"type":"view","sizes":{"g1":[640.5,360]}}`, "not a JSON object"},
+		{"view empty id", `{"type":"view","sizes":{"":[640,360]}}`, "1 to 64 bytes"},
+		{"view long id", `{"type":"view","sizes":{"` + strings.Repeat("g", 65) + `":[1,1]}}`, "1 to 64 bytes"},
+		{"view of too many", `{"type":"view","sizes":{` + manyTiles(MaxViewSizes+1) + `}}`, "over the limit"},
+		{"view not pairs", `{"type":"view","sizes":{"g1":"big"}}`, "not a JSON object"},
 		// The studio's messages are not the guest's to send.
 		{"record from a guest", `{"type":"record","take":"t","key":"k"}`, "studio's to send"},
 		{"media from a guest", `{"type":"media","media":"failed","problem":"x"}`, `unknown message type "media"`},
@@ -60,4 +70,16 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyTiles is n "view" entries, "t0":[1,1],...
+func manyTiles(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"t%d":[1,1]`, i)
+	}
+	return b.String()
 }

@@ -1,0 +1,169 @@
+//go:build unix
+
+package studio_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"greenroom/studio"
+	"greenroom/studio/studiotest"
+)
+
+// forwardedByAPI is, from /api/state, the layer (rid) each guest is
+// forwarded of each other guest: receiver → sender → rid.
+func forwardedByAPI(t *testing.T, s *studio.Studio) map[string]map[string]string {
+	t.Helper()
+	code, out := api(t, s, "GET", "/api/state", "", "")
+	if code != 200 {
+		t.Fatalf("/api/state: %d", code)
+	}
+	b, _ := json.Marshal(out["participants"])
+	var ps []struct {
+		ID        string            `json:"id"`
+		Forwarded map[string]string `json:"forwarded"`
+	}
+	if err := json.Unmarshal(b, &ps); err != nil {
+		t.Fatalf("/api/state participants: %v", err)
+	}
+	fw := map[string]map[string]string{}
+	for _, p := range ps {
+		fw[p.ID] = p.Forwarded
+	}
+	return fw
+}
+
+// Issue #10 item 1 with three headless Chromium guests on stage (one
+// browser each, started one after another) and a loopback downlink that
+// carries 720p: each page draws the two others in a small grid and says
+// so ("view"), and is forwarded their 360p or 180p, not 720p. A page
+// that makes one of them big (a click pins the tile across the stage) is
+// forwarded that person's 720p, the other still small; a page gone to a
+// background tab, everyone's lowest.
+func TestChromiumGuestsGetTheLayerTheirTileNeeds(t *testing.T) {
+	needChromium(t)
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	names := []string{"Ann", "Bob", "Cat"}
+	ids := make([]string, len(names))
+	pages := map[string]*studiotest.Page{}
+	for i, name := range names {
+		page := chromiumPages(t, s.GuestURL()+"?name="+url.QueryEscape(name)+"&join=1")[0]
+		eventually(t, name+" to join", func() bool { return page.Eval(`greenroom.id`, &ids[i]) == nil && ids[i] != "" })
+		if err := s.Stage(ids[i], true); err != nil {
+			t.Fatal(err)
+		}
+		pages[ids[i]] = page
+	}
+	ann, bob, cat := ids[0], ids[1], ids[2]
+
+	// The browsers start their layers as their bandwidth estimates grow,
+	// the top one last: the choice below is between all three.
+	start := time.Now()
+	within(t, 60*time.Second, "every guest's three layers to flow", func() bool {
+		for _, id := range ids {
+			ls := find(s, id).Layers
+			if len(ls) != 3 || ls[0].Height != 720 || ls[0].Kbps == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("three layers each after %v", time.Since(start).Round(100*time.Millisecond))
+
+	small := func(rid string) bool { return rid == "m" || rid == "l" }
+	everyoneSmall := func(fw map[string]map[string]string) error {
+		for _, to := range ids {
+			for _, from := range ids {
+				if from == to {
+					continue
+				}
+				if rid := fw[to][from]; !small(rid) {
+					return fmt.Errorf("%s is forwarded %q of %s, want m or l (%v)", to, rid, from, fw)
+				}
+			}
+		}
+		return nil
+	}
+	within(t, 15*time.Second, "each guest forwarded the others' small layers", func() bool {
+		return everyoneSmall(forwardedByAPI(t, s)) == nil
+	})
+	var sizes map[string][2]int
+	if err := pages[ann].Eval(`JSON.parse(greenroom.view.sent)`, &sizes); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Ann's page shows %v; forwarded %v", sizes, forwardedByAPI(t, s)[ann])
+	// And it stays so: the downlink's choice never takes anyone back up.
+	for range 10 {
+		time.Sleep(300 * time.Millisecond)
+		if err := everyoneSmall(forwardedByAPI(t, s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Ann makes Bob big.
+	if err := pages[ann].Eval(`greenroom.tiles.get(`+strconv.Quote(bob)+`).el.click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	pinned := time.Now()
+	// Bob's browser pauses his 720p now and then on this shared box (its
+	// uplink estimate or CPU short): once it has flowed a while (steady,
+	// layerSteady), Ann gets it. A browser that never sent it steadily
+	// for 30 s leaves the pin unjudged.
+	var flowing, flowed time.Duration
+	last := time.Now()
+	for forwardedByAPI(t, s)[ann][bob] != "h" {
+		now := time.Now()
+		if q, _ := s.LayerQuiet(bob, "h"); q < 300*time.Millisecond {
+			flowing += now.Sub(last)
+			flowed = max(flowed, flowing)
+		} else {
+			flowing = 0
+		}
+		last = now
+		switch {
+		case flowed > 5*time.Second:
+			t.Fatalf("Bob's 720p flowed %v and Ann, who pinned him, is forwarded %q", flowed, forwardedByAPI(t, s)[ann][bob])
+		case time.Since(pinned) > 30*time.Second:
+			t.Skipf("Bob's browser did not send its 720p steadily in 30 s (at most %v; the box is loaded): the pin can't be judged", flowed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(pinned)
+	// Then she keeps it while it flows: the studio's estimate of her
+	// downlink trails what it sent her while her tiles were small, and the
+	// link is clear (TestTowardTile).
+	held := 0
+	for range 10 {
+		time.Sleep(300 * time.Millisecond)
+		if forwardedByAPI(t, s)[ann][bob] == "h" {
+			held++
+		}
+	}
+	if err := pages[ann].Eval(`JSON.parse(greenroom.view.sent)`, &sizes); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Bob's 720p to Ann %v after the click, then in %d of 10 looks over 3 s; her page shows %v", took.Round(10*time.Millisecond), held, sizes)
+	if h := sizes[bob][1]; h <= 360 {
+		t.Errorf("Bob's pinned tile is %v on Ann's page, want over 360 px tall", sizes[bob])
+	}
+	if fw := forwardedByAPI(t, s); !small(fw[ann][cat]) || !small(fw[bob][ann]) || !small(fw[cat][bob]) {
+		t.Errorf("others went up with Ann's pin: %v", fw)
+	}
+
+	// Ann's tab goes to the background: she needs nobody's picture.
+	if err := pages[ann].Eval(`(() => {
+		Object.defineProperty(document, "visibilityState", {get: () => "hidden", configurable: true});
+		document.dispatchEvent(new Event("visibilitychange"));
+	})()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 15*time.Second, "Ann in the background to be forwarded the lowest layers", func() bool {
+		fw := forwardedByAPI(t, s)[ann]
+		return fw[bob] == "l" && fw[cat] == "l"
+	})
+}

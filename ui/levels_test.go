@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"greenroom/studio"
+)
+
+// mixShow is the fake show with a volume per person and the program's
+// loudness (VolumeSetter, LoudnessMeter); f.mu guards its fields too.
+type mixShow struct {
+	*fakeShow
+	volumes   []string // "id volume"
+	volumeErr error
+	loud      studio.Loudness
+	targets   []float64 // SetLoudnessTarget's calls
+	targetErr error
+}
+
+// SetLoudnessTarget records the call and, as the program does, the meter
+// then says the new target.
+func (m *mixShow) SetLoudnessTarget(lufs float64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.targets = append(m.targets, lufs)
+	if m.targetErr != nil {
+		return m.targetErr
+	}
+	m.loud.Target = lufs
+	return nil
+}
+
+func (m *mixShow) targetCalls() []float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]float64(nil), m.targets...)
+}
+
+// SetVolume records the call and, as the studio does, changes the state.
+func (m *mixShow) SetVolume(id string, v studio.Volume) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.volumes = append(m.volumes, fmt.Sprintf("%s %s", id, v))
+	return m.editLocked(id, m.volumeErr, func(p *studio.Participant) { p.Volume = v })
+}
+
+func (m *mixShow) volumeCalls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.volumes...)
+}
+
+func (m *mixShow) Loudness() studio.Loudness {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loud
+}
+
+// TestVolumeOnTheCard: each card's volume slider sends the person's new
+// level when the host lets go (arrow keys step a dB; the left end is off),
+// shows a level set elsewhere without sending it back, and explains a
+// refusal; the top bar reads the program's loudness.
+func TestVolumeOnTheCard(t *testing.T) {
+	m := &mixShow{fakeShow: newFake()}
+	s, _ := openShow(t, m, nil)
+	ann := s.cards["g1"]
+	if ann.volume == nil || s.cards[studio.HostID].volume == nil {
+		t.Fatal("no volume slider on the cards")
+	}
+	if !shows(ann.box, "0 dB") {
+		t.Error("Ann's card does not say 0 dB")
+	}
+	for range 6 {
+		ann.volume.TypedKey(&fyne.KeyEvent{Name: fyne.KeyLeft})
+	}
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	if got := m.volumeCalls(); len(got) != 6 || got[5] != "g1 -6 dB" {
+		t.Fatalf("SetVolume calls %v, want six steps down to g1 -6 dB", got)
+	}
+	if !shows(ann.box, "-6 dB") {
+		t.Error("Ann's card does not say -6 dB")
+	}
+	test.TapAt(ann.volume, fyne.NewPos(1, ann.volume.Size().Height/2))
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	if got := m.volumeCalls(); got[len(got)-1] != "g1 off" || !shows(ann.box, "Off") {
+		t.Errorf("tapped at the left end: SetVolume calls %v, card says Off: %v", got, shows(ann.box, "Off"))
+	}
+
+	// Set elsewhere (the control API): the event brings it, and the card
+	// does not send it back.
+	n := len(m.volumeCalls())
+	m.change(EventVolumeForTest, func(st *studio.State) { st.Participants[1].Volume = 6 })
+	eventually(t, s, "Ann's card to say +6 dB", func() bool { return shows(ann.box, "+6 dB") })
+	if got := m.volumeCalls(); len(got) != n {
+		t.Errorf("a volume set elsewhere was sent back: %v", got[n:])
+	}
+
+	m.mu.Lock()
+	m.volumeErr = fmt.Errorf("studio: volume g1: %w", studio.ErrNoParticipant)
+	m.mu.Unlock()
+	ann.volume.TypedKey(&fyne.KeyEvent{Name: fyne.KeyRight})
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't set Ann Lee's volume") {
+		t.Errorf("banner %q", got)
+	}
+	if !shows(ann.box, "+6 dB") {
+		t.Error("a refused volume stayed on the card")
+	}
+
+	m.mu.Lock()
+	m.loud = studio.Loudness{Momentary: -18.04, ShortTerm: -19.5, Integrated: -20.25, TruePeak: -3.14}
+	m.mu.Unlock()
+	eventually(t, s, "the loudness readout", func() bool {
+		return s.loudText.Text == "M -18.0  S -19.5  I -20.2 LUFS  TP  -3.1 dBTP"
+	})
+}
+
+// TestLoudnessTargetChoice: the top bar's choice sends the target the host
+// picks, follows one set elsewhere (the meter's Target) without sending
+// it back, and explains a refusal and goes back to the program's.
+func TestLoudnessTargetChoice(t *testing.T) {
+	m := &mixShow{fakeShow: newFake()}
+	s, _ := openShow(t, m, nil)
+	if s.loudTarget == nil || s.loudTarget.Selected != "No loudness target" {
+		t.Fatalf("no loudness target choice, or not at none: %v", s.loudTarget)
+	}
+	s.loudTarget.SetSelected("Target -16 LUFS")
+	s.settle()
+	s.tasks.Wait()
+	if got := fmt.Sprint(m.targetCalls()); got != "[-16]" {
+		t.Fatalf("SetLoudnessTarget calls %s, want [-16]", got)
+	}
+	m.mu.Lock()
+	m.loud.Target = -23 // set through the control API
+	m.mu.Unlock()
+	eventually(t, s, "the choice to follow the program's target", func() bool { return s.loudTarget.Selected == "Target -23 LUFS" })
+	if got := fmt.Sprint(m.targetCalls()); got != "[-16]" {
+		t.Errorf("a target set elsewhere was sent back: %s", got)
+	}
+	m.mu.Lock()
+	m.targetErr = fmt.Errorf("loudness target: %w", studio.ErrNoProgram)
+	m.mu.Unlock()
+	s.loudTarget.SetSelected("No loudness target")
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	if got := bannerText(s); !strings.Contains(got, "Couldn't set the loudness target") {
+		t.Errorf("banner %q", got)
+	}
+	if s.loudTarget.Selected != "Target -23 LUFS" {
+		t.Errorf("a refused target stayed chosen: %q", s.loudTarget.Selected)
+	}
+}
+
+// EventVolumeForTest is the studio's event for a volume set elsewhere.
+const EventVolumeForTest = studio.EventVolume

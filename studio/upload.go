@@ -40,14 +40,18 @@ import (
 // another recorder), so a reload makes a second file.
 //
 // The start offset: with chunk 0 the page sends since, the milliseconds
-// from its recorder's start event to the request (both read from its
-// Date.now, so a reload in between does not matter); the studio takes its
-// own show time at the request's arrival minus since. The error is the
-// request's one-way latency (a few ms on a LAN; it makes the file start a
-// little late on the timeline) plus the recorder's start event's lag
-// behind its first frame.
+// from its call to the recorder's start() to the request (both read from
+// its Date.now, so a reload in between does not matter); the studio takes
+// its own show time at the request's arrival minus since. The error is
+// the request's one-way latency (a few ms on a LAN; it makes the file
+// start a little late on the timeline) plus the wait for the first frame
+// after start(), a frame at most. (Not the recorder's start event: that
+// comes once its encoder is up, 1.3 s late for VP9 at 1080p on a busy
+// machine.)
 
-// maxChunk bounds one chunk: at 2 s a chunk and 4 Mb/s, chunks are ~1 MB.
+// maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
+// 8 Mb/s and 256 kb/s of sound) in 2 s chunks, ~2 MB each; 8 MB leaves
+// room for a chunk of keyframes or a recorder that overshoots.
 const maxChunk = 8 << 20
 
 // maxChunkNumber bounds a take's chunk numbers: ~23 days of 2 s chunks.

@@ -13,7 +13,8 @@ import (
 )
 
 // TestGuestLocalRecordingChromium: a Chromium guest in a live show with
-// the guests' local recording on records itself with MediaRecorder and
+// the guests' local recording on records itself with MediaRecorder, its
+// camera at 1080p (sent to the call in the layers a 720p one has), and
 // uploads it. Its page is reloaded mid-show (navigated to the link
 // again): the guest keeps her place on stage, as the same participant;
 // the old take's chunks left in IndexedDB are uploaded by the new page,
@@ -22,8 +23,8 @@ import (
 // complete (every chunk the page recorded stored once, in order: the
 // studio's count of chunks equals the page's), VP8 or VP9 and Opus by
 // ffprobe, decode to their end without an error, and show.json lists
-// them; the second, stopped by the show's end, lasts as long as it was
-// on the show's timeline, within 10 %.
+// them, 1920x1080; the second, stopped by the show's end, lasts as long
+// as it was on the show's timeline, within 10 %.
 func TestGuestLocalRecordingChromium(t *testing.T) {
 	dir := t.TempDir()
 	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Local"})
@@ -90,6 +91,18 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		t.Errorf("the page says %q while recording and uploading", note)
 	}
 	time.Sleep(time.Second)
+	// The camera, opened at 1080p for the recorder, goes out to the call
+	// in layers of the sizes a 720p one has.
+	layers := find(s, id).Layers
+	t.Logf("Ann's layers in the call: %v", layers)
+	for _, l := range layers {
+		if l.Height > 720 {
+			t.Errorf("Ann sends the call layer %v, above 720p", l)
+		}
+	}
+	if len(layers) == 0 || layers[0].Height == 0 {
+		t.Errorf("Ann's layers %v: no size known", layers)
+	}
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +136,11 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		p := mediatest.ProbeFile(t, u.File)
 		if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
 			t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", name, p.Video, p.Audio)
+			continue
+		}
+		// Chromium's fake camera gives 1920x1080 when asked.
+		if p.Video.Width != 1920 || p.Video.Height != 1080 {
+			t.Errorf("%s: %dx%d, want the camera's 1920x1080", name, p.Video.Width, p.Video.Height)
 		}
 		if errs := mediatest.DecodeErrors(t, u.File); errs != "" {
 			t.Errorf("%s does not play to its end: %s", name, strings.TrimSpace(errs))

@@ -85,6 +85,13 @@
   // open on our side only, while the media goes on over ICE (issue #10).
   const SIGNAL_SILENT_MS = 6000;
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  // While the host has the guests' local recording on, the camera is
+  // opened at up to 1080p for the recorder (issue #11); the call's layers
+  // are scaled down from it to the same sizes as from 720p (layersFor).
+  // Opened once at 720p, a camera can't give a second track or a clone
+  // more (Chromium keeps the first format), so the page opens it again.
+  const VIDEO_HI = { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 30 } };
+  const CALL_HEIGHT = 720;
   // The camera goes out in three layers (simulcast, issue #10): full, half
   // and quarter size. The studio sends each other guest the largest their
   // downlink takes, and decodes for the program the smallest that fills
@@ -126,6 +133,7 @@
     hostMuted: false,   // the host muted us
     micOff: false,      // we turned our mic off (kept across reconnects)
     cameraOff: false,   // we turned our camera off
+    hiRes: false,       // the camera at up to 1080p: local recording was asked for
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     heard: 0,           // when the studio last said something over signaling
@@ -154,7 +162,8 @@
   async function getMedia() {
     const camId = ui.camera.value, micId = ui.mic.value;
     const audio = micId ? { deviceId: { exact: micId } } : true;
-    const video = camId ? { ...VIDEO, deviceId: { exact: camId } } : VIDEO;
+    const want = state.hiRes ? VIDEO_HI : VIDEO;
+    const video = camId ? { ...want, deviceId: { exact: camId } } : want;
     stopStream();
     let note = "", warn = false;
     try {
@@ -678,6 +687,10 @@
       break;
     case "record": // our own local recording (localrec.js)
       if (!window.greenroomLocal) break;
+      if (m.take && !state.hiRes) {
+        state.hiRes = true; // the camera again, at up to 1080p
+        await getMedia();
+      }
       if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
       else window.greenroomLocal.stop();
       break;
@@ -710,7 +723,7 @@
       const init = { direction: "sendonly", streams: [state.stream] };
       if (kind === "video") {
         try {
-          pc.addTransceiver(track || kind, { ...init, sendEncodings: LAYERS });
+          pc.addTransceiver(track || kind, { ...init, sendEncodings: layersFor(track) });
           continue;
         } catch (err) {
           console.warn("simulcast:", err); // one layer, as before
@@ -782,15 +795,33 @@
     return out.join("\r\n");
   }
 
+  // layersFor is the camera's simulcast layers for track: LAYERS, from
+  // a camera above CALL_HEIGHT (1080p for the local recording) scaled
+  // down to the sizes they have from 720p, so the call costs the same.
+  function layersFor(track) {
+    const h = (track && track.getSettings && track.getSettings().height) || 0;
+    const base = Math.max(1, h / CALL_HEIGHT);
+    return LAYERS.map((l) => ({ ...l, scaleResolutionDownBy: l.scaleResolutionDownBy * base }));
+  }
+
   // preferResolution keeps 720p when bandwidth is short (frames drop
   // instead): the studio composites the picture, a blurry guest looks worse
-  // than a jerky one.
+  // than a jerky one. It also scales the camera's layers for the camera
+  // sent now (layersFor).
   async function preferResolution() {
+    if (!state.pc) return;
     for (const s of state.pc.getSenders()) {
       if (!s.track || s.track.kind !== "video") continue;
       try {
         const p = s.getParameters();
         p.degradationPreference = "maintain-resolution";
+        if (p.encodings && p.encodings.length > 1) {
+          const want = layersFor(s.track);
+          for (const e of p.encodings) {
+            const l = want.find((w) => w.rid === e.rid);
+            if (l) e.scaleResolutionDownBy = l.scaleResolutionDownBy;
+          }
+        }
         await s.setParameters(p);
       } catch (err) {
         console.warn("degradationPreference:", err);
@@ -800,14 +831,17 @@
 
   function replaceSentTracks() {
     if (!state.pc) return;
+    const done = [];
     for (const tr of state.pc.getTransceivers()) {
       const kind = tr.receiver.track && tr.receiver.track.kind;
       if (tr.direction !== "sendonly" || tr.currentDirection === "inactive" || !kind || tr === state.screenTr) continue;
       if (!state.stream) continue;
       const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
-      if (tr.sender.track !== track) tr.sender.replaceTrack(track).catch((e) => console.warn(e));
+      if (tr.sender.track !== track) done.push(tr.sender.replaceTrack(track).catch((e) => console.warn(e)));
     }
-    preferResolution();
+    // Once the senders have their tracks: the layers' scale follows the
+    // camera's size (layersFor).
+    Promise.all(done).then(preferResolution);
   }
 
   // ---- the stage ----------------------------------------------------------

@@ -97,3 +97,11 @@ func (s *Studio) TestTake(dir, participant, name string) (id, key string, end fu
 	t := s.uploads.takeFor(rec, participant, name, nil)
 	return t.id, t.key.Reveal(), func() { _ = rec.close() }
 }
+
+// TestRecordingsIn has /api/recordings list dir's shows, as a Program
+// recording into dir would, without one.
+func (s *Studio) TestRecordingsIn(dir string) { s.attachRecordings(fixedRecordings(dir)) }
+
+type fixedRecordings string
+
+func (d fixedRecordings) recordingsWhere() (dir, live string) { return string(d), "" }

@@ -1,8 +1,10 @@
 package studio_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +191,98 @@ func uploadsComplete(t *testing.T, s *studio.Studio, page *studiotest.Page, n in
 			t.Fatalf("uploads not complete 30 s after the show: %+v; page errors %v", ups, errs)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestGuestLocalRecordingAcrossRestartChromium: a Chromium guest records
+// itself in a live show, its uploads slowed to 30 kB/s so chunks wait
+// in its IndexedDB; the studio is closed mid-upload (the page is told
+// the studio closed: its recorder stops, its last chunks wait) and a new
+// one started on the same config folder and address, without the show.
+// The page's retries reach the new studio, which goes on with the take:
+// the file is complete (the studio's count of chunks is the page's, the
+// size the bytes it stored), 1920x1080, its pictures in order, decoding
+// to its end without an error, and /api/recordings lists it complete
+// under its show.
+func TestGuestLocalRecordingAcrossRestartChromium(t *testing.T) {
+	dir, conf := t.TempDir(), t.TempDir()
+	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
+	s, prog, pipe := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Restart"}, sameConfig)
+	addr := s.Addr().String()
+	if code, _ := api(t, s, "POST", "/api/localrec", "", `{"on":true}`); code != 200 {
+		t.Fatalf("localrec: %d", code)
+	}
+	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
+	var id string
+	eventually(t, "Ann in the show", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	if err := s.Stage(id, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann's first chunk stored", func() bool {
+		ups := s.State().Uploads
+		return len(ups) == 1 && ups[0].Chunks >= 1
+	})
+	if err := page.Call("Network.enable", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	throttle := func(bytesPerSecond int) {
+		if err := page.Call("Network.emulateNetworkConditions", map[string]any{"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytesPerSecond}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	throttle(30_000)
+	time.Sleep(4 * time.Second)
+	before := s.State().Uploads[0]
+	s.Close()
+	prog.Close()
+	pipe.Close()
+	var recorded struct{ Total, Acked int }
+	eventually(t, "Ann's recorder stopped", func() bool {
+		var take string
+		return page.Eval(`greenroomLocal.status.take`, &take) == nil && take == ""
+	})
+	_ = page.Eval(`greenroomLocal.status.takes[`+strconv.Quote(before.Take)+`]`, &recorded)
+	t.Logf("the studio closed with %d chunks stored; the page has recorded %d", before.Chunks, recorded.Total)
+	if recorded.Total <= before.Chunks+1 {
+		t.Fatalf("%d chunks recorded, %d stored when the studio closed: no upload left to resume", recorded.Total, before.Chunks)
+	}
+
+	s = newStudio(t, func(c *studio.Config) { c.Listen = addr; sameConfig(c) })
+	s.TestRecordingsIn(dir)
+	throttle(-1)
+	ups := uploadsComplete(t, s, page, 1)
+	u := ups[0]
+	t.Logf("after the restart: %+v", u)
+	recs := s.Recordings(context.Background())
+	if len(recs.Shows) != 1 || len(recs.Shows[0].Uploads) != 1 || recs.Shows[0].Uploads[0].State != studio.UploadComplete {
+		t.Errorf("/api/recordings after the restart: %+v, want the show with Ann's upload complete", recs.Shows)
+	}
+	if u.Take != before.Take || u.Chunks != recorded.Total || u.Chunks != u.Recorded {
+		t.Errorf("take %s: %d chunks stored of %d; the page recorded %d of take %s", u.Take, u.Chunks, u.Recorded, recorded.Total, before.Take)
+	}
+	if st, _ := os.Stat(u.File); st == nil || st.Size() != u.Bytes {
+		t.Errorf("%s: %v on disk, %d bytes stored", u.File, st, u.Bytes)
+	}
+	keepRecording(u.File, "restart.webm")
+	p := mediatest.ProbeFile(t, u.File)
+	if p.Video == nil || p.Video.Width != 1920 || p.Video.Height != 1080 {
+		t.Errorf("%s: %+v, want 1920x1080", u.File, p.Video)
+	}
+	if errs := mediatest.DecodeErrors(t, u.File); errs != "" {
+		t.Errorf("%s does not play to its end: %s", u.File, strings.TrimSpace(errs))
+	}
+	frames := mediatest.VideoFrameTimes(t, u.File)
+	for i := 1; i < len(frames); i++ {
+		if frames[i] < frames[i-1] {
+			t.Fatalf("%s: picture %d at %.3f s after one at %.3f s", u.File, i, frames[i], frames[i-1])
+		}
+	}
+	if len(frames) == 0 || frames[len(frames)-1]-frames[0] < float64(recorded.Total-1)*2*0.8 {
+		t.Errorf("%s: %d pictures, want %d chunks of 2 s", u.File, len(frames), recorded.Total)
+	} else {
+		t.Logf("%s: %d pictures over %.2f s", filepath.Base(u.File), len(frames), frames[len(frames)-1]-frames[0])
 	}
 }

@@ -2,6 +2,7 @@ package studio_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -182,7 +183,11 @@ func FuzzChunkUpload(f *testing.F) {
 // every chunk once, in order. A take last changed over a week before the
 // restart is forgotten.
 func TestChunkUploadAcrossRestart(t *testing.T) {
-	conf, dir := t.TempDir(), t.TempDir()
+	conf, recordings := t.TempDir(), t.TempDir()
+	dir := filepath.Join(recordings, "show")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
 	s := newStudio(t, sameConfig)
 	ann, annKey, end := s.TestTake(dir, "g1", "Ann")
@@ -246,5 +251,10 @@ func TestChunkUploadAcrossRestart(t *testing.T) {
 	ups := s.State().Uploads
 	if len(ups) != 1 || ups[0].Take != ann || ups[0].State != studio.UploadComplete || ups[0].Chunks != 3 || ups[0].File != file {
 		t.Errorf("the host sees %+v after the restart", ups)
+	}
+	s.TestRecordingsIn(recordings)
+	recs := s.Recordings(context.Background())
+	if len(recs.Shows) != 1 || len(recs.Shows[0].Uploads) != 1 || recs.Shows[0].Uploads[0].Name != "Ann" || recs.Shows[0].Uploads[0].State != studio.UploadComplete {
+		t.Errorf("/api/recordings after the restart: %+v, want Ann's upload complete", recs.Shows)
 	}
 }

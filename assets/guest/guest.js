@@ -353,7 +353,9 @@
     const ws = new WebSocket(wsURL());
     state.ws = ws;
     state.heard = Date.now();
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       const m = { type: "join", name: ui.name.value.trim() };
       if (state.resume) { m.id = state.id; m.resume = state.resume; }
       if (keep && state.resume) m.keep = true;
@@ -393,9 +395,27 @@
       }
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
-        reconnect(canKeep());
+        if (opened) { reconnect(canKeep()); return; }
+        // Refused before it opened: a studio away (retry), or one that no
+        // longer knows our link — restarted after a crash (each start
+        // makes a new link) — which retrying would only make block our
+        // address (wrong links count), our upload's requests too.
+        linkRefused().then((refused) => {
+          if (ws !== state.ws || state.ended || !state.joined) return;
+          if (!refused) { reconnect(canKeep()); return; }
+          state.ended = true;
+          state.resume = "";
+          end("This link no longer works: the studio restarted, or the host replaced it. Ask the host for the new link.");
+        });
       }
     };
+  }
+
+  // linkRefused asks the studio whether it still takes the page's link:
+  // a 403, and not a network error or a studio away.
+  function linkRefused() {
+    return fetch(location.href, { method: "HEAD", cache: "no-store" })
+      .then((r) => r.status === 403, () => false);
   }
 
   // canKeep is whether the RTCPeerConnection is worth carrying on with

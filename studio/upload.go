@@ -165,7 +165,6 @@ func (u *uploads) takeFor(rec takeShow, participant, name string, session *guest
 	key := NewSecret()
 	t := &take{id: NewSecret().Reveal()[:16], key: key, keyHash: sha256.Sum256([]byte(key.Reveal())),
 		participant: participant, name: name, show: rec, session: session, log: u.log, store: u.dir}
-	t.save() // before its page hears of it: a restart from now on keeps it
 	u.takes[t.id] = t
 	u.current[participant] = t
 	if old != nil {
@@ -175,6 +174,11 @@ func (u *uploads) takeFor(rec takeShow, participant, name string, session *guest
 	if old != nil {
 		old.stop()
 	}
+	// Before its page hears of it (off u.mu: a disk write): a restart
+	// from now on keeps it.
+	t.mu.Lock()
+	t.save()
+	t.mu.Unlock()
 	return t
 }
 

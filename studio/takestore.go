@@ -229,7 +229,7 @@ func (u *uploads) byFolder() map[string][]GuestUpload {
 	out := map[string][]GuestUpload{}
 	for _, t := range ts {
 		up := t.upload()
-		dir := filepath.Clean(t.show.folder())
+		dir := filepath.Clean(up.Show)
 		out[dir] = append(out[dir], GuestUpload{Participant: up.Participant, Name: up.Name, State: up.State, Percent: up.Percent})
 	}
 	for _, ups := range out {

@@ -71,8 +71,12 @@ const (
 // Upload is one guest's local recording (one take) as the host sees it,
 // in State.Uploads.
 type Upload struct {
-	Take        string `json:"take"`
+	Take string `json:"take"`
+	// Participant is the guest's ID in the show whose folder is Show: a
+	// take kept from before a restart (takestore.go) has its show's,
+	// and a restarted studio numbers its guests afresh.
 	Participant string `json:"participant"`
+	Show        string `json:"show"`
 	Name        string `json:"name"`
 	// File is the recording's path; empty until its first chunk came.
 	File  string `json:"file,omitempty"`
@@ -281,7 +285,7 @@ func (u *uploads) close() {
 func (t *take) upload() Upload {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	up := Upload{Take: t.id, Participant: t.participant, Name: t.name, File: t.path, Chunks: t.next, Recorded: max(t.of, t.next), Bytes: t.bytes, State: UploadRecording}
+	up := Upload{Take: t.id, Participant: t.participant, Show: t.show.folder(), Name: t.name, File: t.path, Chunks: t.next, Recorded: max(t.of, t.next), Bytes: t.bytes, State: UploadRecording}
 	if of := max(t.of, t.next); of > 0 {
 		up.Percent = t.next * 100 / of
 	}

@@ -249,7 +249,7 @@ func TestChunkUploadAcrossRestart(t *testing.T) {
 		t.Fatalf("the file after the restart is %q", now)
 	}
 	ups := s.State().Uploads
-	if len(ups) != 1 || ups[0].Take != ann || ups[0].State != studio.UploadComplete || ups[0].Chunks != 3 || ups[0].File != file {
+	if len(ups) != 1 || ups[0].Take != ann || ups[0].State != studio.UploadComplete || ups[0].Chunks != 3 || ups[0].File != file || ups[0].Show != dir {
 		t.Errorf("the host sees %+v after the restart", ups)
 	}
 	s.TestRecordingsIn(recordings)

@@ -63,12 +63,10 @@ type takeRecord struct {
 	Updated time.Time `json:"updated"`
 }
 
-// save keeps the take as it is now, if it is kept at all. Under t.mu (or
-// before anyone else has t). A failure (a full disk) is logged: the take
-// goes on in memory, and a restart goes on from its last save.
-func (t *take) save() {
+// save keeps the take as it is now, if it is kept at all. Under t.mu.
+func (t *take) save() error {
 	if t.store == "" {
-		return
+		return nil
 	}
 	r := takeRecord{
 		Take: t.id, KeySHA256: hex.EncodeToString(t.keyHash[:]), Participant: t.participant, Name: t.name,
@@ -87,10 +85,10 @@ func (t *take) save() {
 		err = writeAtomic(filepath.Join(t.store, t.id+".json"), b, 0o600)
 	}
 	if err != nil {
-		t.log.Warn("keep a guest's local recording for a restart", "guest", t.participant, "err", err)
-		return
+		return err
 	}
 	t.kept = true
+	return nil
 }
 
 // load takes back the takes kept in u.dir, forgetting those last changed
@@ -151,6 +149,13 @@ func (u *uploads) restore(path string, now time.Time, shows map[string]*pastShow
 		}
 		return t, nil
 	}
+	if t.done {
+		// Nothing more goes into it: kept only to say "done".
+		if now.Sub(r.Updated) > keepTakes {
+			return nil, nil
+		}
+		return t, nil
+	}
 	f, err := os.OpenFile(t.path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("its file: %w", err)
@@ -171,9 +176,7 @@ func (u *uploads) restore(path string, now time.Time, shows map[string]*pastShow
 		}
 	}
 	if now.Sub(r.Updated) > keepTakes {
-		if !t.done {
-			t.trim(f)
-		}
+		t.trim(f)
 		u.log.Info("a guest's local recording never finished: left as it is", "file", t.path, "since", r.Updated)
 		return nil, nil
 	}

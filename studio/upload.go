@@ -179,9 +179,14 @@ func (u *uploads) takeFor(rec takeShow, participant, name string, session *guest
 		old.stop()
 	}
 	// Before its page hears of it (off u.mu: a disk write): a restart
-	// from now on keeps it.
+	// from now on keeps it. Failing that (a config folder that can't be
+	// written), it goes on in memory only, as it would without one; once
+	// kept, a chunk is confirmed only when kept too (write).
 	t.mu.Lock()
-	t.save()
+	if err := t.save(); err != nil {
+		t.log.Warn("a guest's local recording will not survive a restart", "guest", participant, "err", err)
+		t.store = ""
+	}
 	t.mu.Unlock()
 	return t
 }
@@ -364,14 +369,31 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 		t.bytes += int64(len(data))
 		t.next++
 	}
+	prevOf := t.of
 	t.of = max(t.of, of, t.next)
 	if final {
 		t.done, t.stopped = true, true
-		if f != nil {
-			t.trim(f)
+	}
+	// Kept for a restart before the page is told (and forgets the
+	// chunk): a restarted studio must not ask for one it no longer has.
+	if err := t.save(); err != nil {
+		if len(data) > 0 {
+			t.bytes -= int64(len(data))
+			t.next--
+			_ = f.Truncate(t.bytes)
+		}
+		t.of, t.done = prevOf, false
+		return t.reply(), fmt.Errorf("upload: %s's local recording: keep it for a restart: %w", t.name, err)
+	}
+	if final && f != nil {
+		before := t.bytes
+		t.trim(f)
+		if t.bytes != before {
+			if err := t.save(); err != nil {
+				t.log.Warn("keep a guest's local recording for a restart", "guest", t.participant, "err", err)
+			}
 		}
 	}
-	t.save()
 	if t.path != "" {
 		t.show.setLocal(t.id, showFile{Name: t.name, Role: "local", Participant: t.participant,
 			File: filepath.Base(t.path), StartMS: t.start.Milliseconds()})

@@ -258,3 +258,50 @@ func TestChunkUploadAcrossRestart(t *testing.T) {
 		t.Errorf("/api/recordings after the restart: %+v, want Ann's upload complete", recs.Shows)
 	}
 }
+
+// TestChunkNotConfirmedUntilKept: a chunk is confirmed only once the take
+// kept for a restart says so; where that can't be written, the chunk is
+// refused and the file left as it was, so a page never forgets a chunk a
+// restarted studio would ask for again. A take that could not be kept
+// at all goes on in memory.
+func TestChunkNotConfirmedUntilKept(t *testing.T) {
+	conf, dir := t.TempDir(), t.TempDir()
+	s := newStudio(t, func(c *studio.Config) { c.ConfigDir = conf })
+	h := s.Handler()
+	ann, annKey, end := s.TestTake(dir, "g1", "Ann")
+	defer end()
+	if code, _ := postChunk(t, h, ann, annKey, 0, "of=1", []byte("chunk 0;")); code != http.StatusOK {
+		t.Fatalf("chunk 0: %d", code)
+	}
+	// The takes' folder can't be written (a file in its way).
+	kept := filepath.Join(conf, "uploads")
+	if err := os.Rename(kept, kept+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kept, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := postChunk(t, h, ann, annKey, 1, "of=2", []byte("chunk 1;")); code != http.StatusInternalServerError {
+		t.Errorf("chunk 1, not kept: %d, want 500", code)
+	}
+	file := filepath.Join(dir, "Ann local.webm")
+	if now, _ := os.ReadFile(file); string(now) != "chunk 0;" {
+		t.Fatalf("the file after a chunk not kept: %q", now)
+	}
+	// A take made meanwhile goes on in memory, as without a config folder.
+	bob, bobKey, endBob := s.TestTake(dir, "g2", "Bob")
+	defer endBob()
+	if code, _ := postChunk(t, h, bob, bobKey, 0, "of=1", []byte("chunk 0;")); code != http.StatusOK {
+		t.Errorf("a take not kept: chunk 0 %d, want 200", code)
+	}
+	os.Remove(kept)
+	if err := os.Rename(kept+".away", kept); err != nil {
+		t.Fatal(err)
+	}
+	if code, next := postChunk(t, h, ann, annKey, 1, "of=2", []byte("chunk 1;")); code != http.StatusOK || next != 2 {
+		t.Errorf("chunk 1 again: %d, next %d", code, next)
+	}
+	if now, _ := os.ReadFile(file); string(now) != "chunk 0;chunk 1;" {
+		t.Errorf("the file: %q", now)
+	}
+}

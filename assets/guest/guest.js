@@ -250,8 +250,10 @@
   // back, on stage or in the green room, as a page back after a blip
   // does: the ID and resume key from "welcome" are kept in
   // sessionStorage (the tab's own: it outlives a reload, and another tab
-  // of the same link is another guest), with the name and whether the mic
-  // and camera were off. The page says nothing to the studio as it goes:
+  // of the same link is another guest), with the name, whether the mic
+  // and camera were off, and whether the camera was opened at 1080p for
+  // the local recording (a reloaded page opens it so at once, not again
+  // at its first "record"). The page says nothing to the studio as it goes:
   // the studio sees its socket close and holds the place for its grace
   // (the host sees the countdown), so a tab closed for good leaves when
   // that runs out. Leave, and every end of the show for this page, forget
@@ -263,7 +265,7 @@
       if (!state.joined || !state.resume) { sessionStorage.removeItem(PLACE_KEY); return; }
       sessionStorage.setItem(PLACE_KEY, JSON.stringify({
         id: state.id, resume: state.resume, name: ui.name.value.trim(),
-        micOff: state.micOff, cameraOff: state.cameraOff,
+        micOff: state.micOff, cameraOff: state.cameraOff, hiRes: state.hiRes,
       }));
     } catch { /* storage off */ }
   }
@@ -709,6 +711,7 @@
       if (!window.greenroomLocal) break;
       if (m.take && !state.hiRes) {
         state.hiRes = true; // the camera again, at up to 1080p
+        keepPlace();
         await getMedia();
       }
       if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
@@ -1034,6 +1037,7 @@
     ui.name.value = back.name;
     state.micOff = !!back.micOff;
     state.cameraOff = !!back.cameraOff;
+    state.hiRes = !!back.hiRes;
   }
 
   (async () => {

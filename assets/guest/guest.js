@@ -134,6 +134,7 @@
     micOff: false,      // we turned our mic off (kept across reconnects)
     cameraOff: false,   // we turned our camera off
     hiRes: false,       // the camera at up to 1080p: local recording was asked for
+    reopening: null,    // the camera being opened again at 1080p
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     heard: 0,           // when the studio last said something over signaling
@@ -712,8 +713,11 @@
       if (m.take && !state.hiRes) {
         state.hiRes = true; // the camera again, at up to 1080p
         keepPlace();
-        await getMedia();
+        state.reopening = getMedia();
       }
+      // Every "record" waits for that, in the order they came: one
+      // handled meanwhile would record the camera being closed.
+      await state.reopening;
       if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
       else window.greenroomLocal.stop();
       break;

@@ -169,20 +169,29 @@ func generateSelfSigned(dir, certPath, keyPath string) error {
 // writePEM replaces path atomically, with perm from the start (never a
 // moment with a world-readable key).
 func writePEM(path, typ string, der []byte, perm os.FileMode) error {
+	return writeAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
+}
+
+// writeAtomic replaces path with data: written to a temporary file with
+// perm from the start, synced, then renamed over it, so a reader or a
+// crash sees the old file or the new one whole, never half of one.
+func writeAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
+	defer os.Remove(f.Name()) // a no-op once renamed
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: typ, Bytes: der}); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Close(); err != nil {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(f.Name(), path)

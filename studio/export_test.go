@@ -117,3 +117,11 @@ func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// TestRecordingsIn has /api/recordings list dir's shows, as a Program
+// recording into dir would, without one.
+func (s *Studio) TestRecordingsIn(dir string) { s.attachRecordings(fixedRecordings(dir)) }
+
+type fixedRecordings string
+
+func (d fixedRecordings) recordingsWhere() (dir, live string) { return string(d), "" }

@@ -236,6 +236,9 @@ func (r *showRecording) begin() {
 	}
 }
 
+// folder is where the show's files go.
+func (r *showRecording) folder() string { return r.dir }
+
 // now is the show time.
 func (r *showRecording) now() time.Duration { return r.clock.Now() - r.origin }
 

@@ -129,7 +129,12 @@ func (s *Studio) Recordings(ctx context.Context) Recordings {
 	dir, live := src.recordingsWhere()
 	s.recScan.Lock()
 	defer s.recScan.Unlock()
-	return ListRecordings(ctx, dir, live)
+	recs := ListRecordings(ctx, dir, live)
+	ups := s.uploads.byFolder()
+	for i, sh := range recs.Shows {
+		recs.Shows[i].Uploads = ups[filepath.Clean(sh.Path)]
+	}
+	return recs
 }
 
 // apiRecordings is GET /api/recordings.

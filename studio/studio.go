@@ -288,12 +288,20 @@ func New(cfg Config) (_ *Studio, err error) {
 		show:         newShow(cfg.HostName, cfg.ReconnectGrace),
 		controlToken: NewSecret(),
 		guestToken:   NewSecret(),
-		uploads:      newUploads(),
 		done:         make(chan struct{}),
 		reprobe:      make(chan struct{}, 1),
 		mapFirst:     make(chan struct{}),
 	}
 	s.show.setLimits(cfg.Limits)
+	// Guests' takes are kept across restarts in the config folder
+	// (takestore.go); without one, in memory only.
+	uploadsDir := ""
+	if d, err := s.configDir(); err == nil {
+		uploadsDir = filepath.Join(d, "uploads")
+	} else {
+		s.log.Warn("guests' local recordings will not survive a restart", "err", err)
+	}
+	s.uploads = newUploads(uploadsDir, s.log.With("component", "upload"))
 	s.guestKbps.Store(int32(cfg.GuestKbps))
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	defer func() {

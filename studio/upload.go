@@ -1,9 +1,12 @@
 package studio
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,14 +40,18 @@ import (
 // another recorder), so a reload makes a second file.
 //
 // The start offset: with chunk 0 the page sends since, the milliseconds
-// from its recorder's start event to the request (both read from its
-// Date.now, so a reload in between does not matter); the studio takes its
-// own show time at the request's arrival minus since. The error is the
-// request's one-way latency (a few ms on a LAN; it makes the file start a
-// little late on the timeline) plus the recorder's start event's lag
-// behind its first frame.
+// from its call to the recorder's start() to the request (both read from
+// its Date.now, so a reload in between does not matter); the studio takes
+// its own show time at the request's arrival minus since. The error is
+// the request's one-way latency (a few ms on a LAN; it makes the file
+// start a little late on the timeline) plus the wait for the first frame
+// after start(), a frame at most. (Not the recorder's start event: that
+// comes once its encoder is up, 1.3 s late for VP9 at 1080p on a busy
+// machine.)
 
-// maxChunk bounds one chunk: at 2 s a chunk and 4 Mb/s, chunks are ~1 MB.
+// maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
+// 8 Mb/s and 256 kb/s of sound) in 2 s chunks, ~2 MB each; 8 MB leaves
+// room for a chunk of keyframes or a recorder that overshoots.
 const maxChunk = 8 << 20
 
 // maxChunkNumber bounds a take's chunk numbers: ~23 days of 2 s chunks.
@@ -64,8 +71,12 @@ const (
 // Upload is one guest's local recording (one take) as the host sees it,
 // in State.Uploads.
 type Upload struct {
-	Take        string `json:"take"`
+	Take string `json:"take"`
+	// Participant is the guest's ID in the show whose folder is Show: a
+	// take kept from before a restart (takestore.go) has its show's,
+	// and a restarted studio numbers its guests afresh.
 	Participant string `json:"participant"`
+	Show        string `json:"show"`
 	Name        string `json:"name"`
 	// File is the recording's path; empty until its first chunk came.
 	File  string `json:"file,omitempty"`
@@ -79,6 +90,14 @@ type Upload struct {
 	Bytes    int64 `json:"bytes"`
 }
 
+// takeShow is the show a take belongs to: the live show's recording, or
+// after a restart the past show its folder holds (pastShow, takestore.go).
+type takeShow interface {
+	folder() string
+	now() time.Duration // the show time: from the show's start
+	setLocal(id string, f showFile)
+}
+
 // take is one guest's local recording. mu guards everything below it and
 // is held while a chunk is written, so one take's chunks go to disk one
 // at a time, in order. Its file is open only while a chunk is written: a
@@ -86,11 +105,19 @@ type Upload struct {
 // guest who ever left would otherwise hold an fd for the studio's life
 // (issue #14's soak).
 type take struct {
-	id          string
+	id string
+	// key is what the page was given; keyHash, its SHA-256, is what
+	// requests are checked against and all a restored take (one the
+	// studio kept across a restart, takestore.go) has of it.
 	key         Secret
+	keyHash     [sha256.Size]byte
 	participant string
 	name        string
-	rec         *showRecording // the show it belongs to; its folder
+	show        takeShow // the show it belongs to; its folder
+	log         *slog.Logger
+	// store is where the take is kept for a restarted studio to go on
+	// with (uploads.dir); "" keeps it in memory only.
+	store string
 	// session is the guest session the take was handed to while it is
 	// its participant's current take (under uploads.mu; nil after): a new
 	// session of theirs — a reloaded page, whose recorder starts afresh
@@ -107,31 +134,41 @@ type take struct {
 	stopped bool // the page was told to stop, or the show ended
 	done    bool // the last chunk is stored
 	closed  bool // the studio closed: no chunk is stored any more
+	kept    bool // saved as it is now: a restart goes on from here
 }
 
-// uploads holds every take of the studio's life; mu guards the maps (a
-// take's own state is under its own lock).
+// uploads holds every take of the studio's life, and those an earlier
+// run of it left unexpired (takestore.go); mu guards the maps (a take's
+// own state is under its own lock).
 type uploads struct {
+	dir     string // where takes are kept across restarts; "" nowhere
+	log     *slog.Logger
 	mu      sync.Mutex
 	takes   map[string]*take // by ID
 	current map[string]*take // the live show's, by participant
 }
 
-func newUploads() *uploads {
-	return &uploads{takes: map[string]*take{}, current: map[string]*take{}}
+// newUploads keeps the takes in dir ("": in memory only), and goes on
+// with those an earlier run left there.
+func newUploads(dir string, log *slog.Logger) *uploads {
+	u := &uploads{dir: dir, log: log, takes: map[string]*take{}, current: map[string]*take{}}
+	u.load(time.Now())
+	return u
 }
 
 // takeFor returns participant's take of the show rec for their session,
 // making it; the take it replaces (another session's, another show's) is
 // stopped.
-func (u *uploads) takeFor(rec *showRecording, participant, name string, session *guest) *take {
+func (u *uploads) takeFor(rec takeShow, participant, name string, session *guest) *take {
 	u.mu.Lock()
 	old := u.current[participant]
-	if old != nil && old.rec == rec && old.session == session {
+	if old != nil && old.show == takeShow(rec) && old.session == session {
 		u.mu.Unlock()
 		return old
 	}
-	t := &take{id: NewSecret().Reveal()[:16], key: NewSecret(), participant: participant, name: name, rec: rec, session: session}
+	key := NewSecret()
+	t := &take{id: NewSecret().Reveal()[:16], key: key, keyHash: sha256.Sum256([]byte(key.Reveal())),
+		participant: participant, name: name, show: rec, session: session, log: u.log, store: u.dir}
 	u.takes[t.id] = t
 	u.current[participant] = t
 	if old != nil {
@@ -141,6 +178,16 @@ func (u *uploads) takeFor(rec *showRecording, participant, name string, session 
 	if old != nil {
 		old.stop()
 	}
+	// Before its page hears of it (off u.mu: a disk write): a restart
+	// from now on keeps it. Failing that (a config folder that can't be
+	// written), it goes on in memory only, as it would without one; once
+	// kept, a chunk is confirmed only when kept too (write).
+	t.mu.Lock()
+	if err := t.save(); err != nil {
+		t.log.Warn("a guest's local recording will not survive a restart", "guest", participant, "err", err)
+		t.store = ""
+	}
+	t.mu.Unlock()
 	return t
 }
 
@@ -168,16 +215,21 @@ func (t *take) stop() {
 	t.mu.Unlock()
 }
 
-// lookup finds the take named id whose key is key. Every take's key is
-// compared, each in constant time, so the answer's timing says nothing
-// about the keys: 401 for a key of no take, 403 for another take's.
+// lookup finds the take named id whose key is key. Every take's key
+// hash is compared, each in constant time, so the answer's timing says
+// nothing about the keys: 401 for a key of no take, 403 for another
+// take's.
 func (u *uploads) lookup(id, key string) (*take, int) {
+	if key == "" {
+		return nil, http.StatusUnauthorized
+	}
+	h := sha256.Sum256([]byte(key))
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	var found *take
 	other := false
 	for tid, t := range u.takes {
-		if t.key.Matches(key) {
+		if subtle.ConstantTimeCompare(t.keyHash[:], h[:]) == 1 {
 			if tid == id {
 				found = t
 			} else {
@@ -210,10 +262,11 @@ func (u *uploads) state() []Upload {
 	return out
 }
 
-// close ends the takes, trimming the files of those whose last chunk
-// never came (a guest who closed the tab for good) to whole WebM
-// elements; a later chunk is refused (the studio is gone). Safe to call
-// twice.
+// close ends the takes: a later chunk is refused (the studio is gone).
+// Those kept for a restart (takestore.go) stay as they are, for their
+// pages to go on with at the next start; the files of the others whose
+// last chunk never came (a guest who closed the tab for good) are
+// trimmed to whole WebM elements. Safe to call twice.
 func (u *uploads) close() {
 	u.mu.Lock()
 	ts := make([]*take, 0, len(u.takes))
@@ -223,7 +276,7 @@ func (u *uploads) close() {
 	u.mu.Unlock()
 	for _, t := range ts {
 		t.mu.Lock()
-		if t.path != "" && !t.done && !t.closed {
+		if t.path != "" && !t.done && !t.closed && !t.kept {
 			if f, err := os.OpenFile(t.path, os.O_RDWR, 0); err == nil {
 				t.trim(f)
 				_ = f.Close()
@@ -237,7 +290,7 @@ func (u *uploads) close() {
 func (t *take) upload() Upload {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	up := Upload{Take: t.id, Participant: t.participant, Name: t.name, File: t.path, Chunks: t.next, Recorded: max(t.of, t.next), Bytes: t.bytes, State: UploadRecording}
+	up := Upload{Take: t.id, Participant: t.participant, Show: t.show.folder(), Name: t.name, File: t.path, Chunks: t.next, Recorded: max(t.of, t.next), Bytes: t.bytes, State: UploadRecording}
 	if of := max(t.of, t.next); of > 0 {
 		up.Percent = t.next * 100 / of
 	}
@@ -282,13 +335,13 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	var f *os.File
 	switch {
 	case n == 0 && len(data) > 0 && t.path == "":
-		base := filepath.Join(t.rec.dir, fileName(t.name, "guest")+" local")
+		base := filepath.Join(t.show.folder(), fileName(t.name, "guest")+" local")
 		path, err := createUnique(base, ".webm", &f)
 		if err != nil {
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		t.path = path
-		t.start = max(t.rec.now()-since, 0)
+		t.start = max(t.show.now()-since, 0)
 	case t.path != "" && (len(data) > 0 || final):
 		var err error
 		if f, err = os.OpenFile(t.path, os.O_RDWR, 0); err != nil {
@@ -298,7 +351,7 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	if f != nil {
 		defer func() {
 			if err := f.Close(); err != nil {
-				t.rec.log.Warn("close a local recording", "file", t.path, "err", err)
+				t.log.Warn("close a local recording", "file", t.path, "err", err)
 			}
 		}()
 	}
@@ -316,15 +369,33 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 		t.bytes += int64(len(data))
 		t.next++
 	}
+	prevOf := t.of
 	t.of = max(t.of, of, t.next)
 	if final {
 		t.done, t.stopped = true, true
-		if f != nil {
-			t.trim(f)
+	}
+	// Kept for a restart before the page is told (and forgets the
+	// chunk): a restarted studio must not ask for one it no longer has.
+	if err := t.save(); err != nil {
+		if len(data) > 0 {
+			t.bytes -= int64(len(data))
+			t.next--
+			_ = f.Truncate(t.bytes)
+		}
+		t.of, t.done = prevOf, false
+		return t.reply(), fmt.Errorf("upload: %s's local recording: keep it for a restart: %w", t.name, err)
+	}
+	if final && f != nil {
+		before := t.bytes
+		t.trim(f)
+		if t.bytes != before {
+			if err := t.save(); err != nil {
+				t.log.Warn("keep a guest's local recording for a restart", "guest", t.participant, "err", err)
+			}
 		}
 	}
 	if t.path != "" {
-		t.rec.setLocal(t.id, showFile{Name: t.name, Role: "local", Participant: t.participant,
+		t.show.setLocal(t.id, showFile{Name: t.name, Role: "local", Participant: t.participant,
 			File: filepath.Base(t.path), StartMS: t.start.Milliseconds()})
 	}
 	return t.reply(), nil
@@ -340,15 +411,15 @@ func (t *take) trim(f *os.File) {
 		// Unreadable, whole, or more than a chunk to cut: not a cut-off
 		// tail, and what is stored stays.
 		if err != nil || whole != t.bytes {
-			t.rec.log.Warn("local recording left as it is", "file", t.path, "whole", whole, "bytes", t.bytes, "err", err)
+			t.log.Warn("local recording left as it is", "file", t.path, "whole", whole, "bytes", t.bytes, "err", err)
 		}
 		return
 	}
 	if err := f.Truncate(whole); err != nil {
-		t.rec.log.Warn("trim a local recording", "file", t.path, "err", err)
+		t.log.Warn("trim a local recording", "file", t.path, "err", err)
 		return
 	}
-	t.rec.log.Info("local recording cut off mid-element: trimmed", "file", t.path, "bytes", t.bytes-whole)
+	t.log.Info("local recording cut off mid-element: trimmed", "file", t.path, "bytes", t.bytes-whole)
 	t.bytes = whole
 }
 

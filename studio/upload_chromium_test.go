@@ -1,8 +1,10 @@
 package studio_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,8 @@ import (
 )
 
 // TestGuestLocalRecordingChromium: a Chromium guest in a live show with
-// the guests' local recording on records itself with MediaRecorder and
+// the guests' local recording on records itself with MediaRecorder, its
+// camera at 1080p (sent to the call in the layers a 720p one has), and
 // uploads it. Its page is reloaded mid-show (navigated to the link
 // again): the guest keeps her place on stage, as the same participant;
 // the old take's chunks left in IndexedDB are uploaded by the new page,
@@ -22,24 +25,13 @@ import (
 // complete (every chunk the page recorded stored once, in order: the
 // studio's count of chunks equals the page's), VP8 or VP9 and Opus by
 // ffprobe, decode to their end without an error, and show.json lists
-// them; the second, stopped by the show's end, lasts as long as it was
-// on the show's timeline, within 10 %.
+// them, 1920x1080; the second, stopped by the show's end, lasts as long
+// as it was on the show's timeline, within 10 %.
 func TestGuestLocalRecordingChromium(t *testing.T) {
 	dir := t.TempDir()
 	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Local"})
-	if code, body := api(t, s, "POST", "/api/localrec", "", `{"on":true}`); code != 200 || body["local_recording"] != true {
-		t.Fatalf("localrec: %d %v", code, body)
-	}
 	link := s.GuestURL() + "?name=Ann&join=1"
-	page := chromiumPages(t, link)[0]
-	var id string
-	eventually(t, "Ann in the show", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
-	if err := s.Stage(id, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetLive(true); err != nil {
-		t.Fatal(err)
-	}
+	page, id := liveRecordingLocally(t, s, link)
 	recording := func(n int) func() bool {
 		return func() bool {
 			var take string
@@ -67,12 +59,9 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	time.Sleep(time.Second)
 	// The page's network drops for 3 s: its uploads fail and resume.
 	offline := func(on bool) {
-		if err := page.Call("Network.emulateNetworkConditions", map[string]any{"offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}, nil); err != nil {
+		if err := page.EmulateNetwork(on, -1); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := page.Call("Network.enable", map[string]any{}, nil); err != nil {
-		t.Fatal(err)
 	}
 	offline(true)
 	time.Sleep(3 * time.Second)
@@ -90,6 +79,18 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		t.Errorf("the page says %q while recording and uploading", note)
 	}
 	time.Sleep(time.Second)
+	// The camera, opened at 1080p for the recorder, goes out to the call
+	// in layers of the sizes a 720p one has.
+	layers := find(s, id).Layers
+	t.Logf("Ann's layers in the call: %v", layers)
+	for _, l := range layers {
+		if l.Height > 720 {
+			t.Errorf("Ann sends the call layer %v, above 720p", l)
+		}
+	}
+	if len(layers) == 0 || layers[0].Height == 0 {
+		t.Errorf("Ann's layers %v: no size known", layers)
+	}
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +124,11 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		p := mediatest.ProbeFile(t, u.File)
 		if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
 			t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", name, p.Video, p.Audio)
+			continue
+		}
+		// Chromium's fake camera gives 1920x1080 when asked.
+		if p.Video.Width != 1920 || p.Video.Height != 1080 {
+			t.Errorf("%s: %dx%d, want the camera's 1920x1080", name, p.Video.Width, p.Video.Height)
 		}
 		if errs := mediatest.DecodeErrors(t, u.File); errs != "" {
 			t.Errorf("%s does not play to its end: %s", name, strings.TrimSpace(errs))
@@ -172,4 +178,95 @@ func uploadsComplete(t *testing.T, s *studio.Studio, page *studiotest.Page, n in
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestGuestLocalRecordingAcrossRestartChromium: a Chromium guest records
+// itself in a live show, its uploads slowed to 30 kB/s so chunks wait
+// in its IndexedDB; the studio is closed mid-upload (the page is told
+// the studio closed: its recorder stops, its last chunks wait) and a new
+// one started on the same config folder and address, without the show.
+// The page's retries reach the new studio, which goes on with the take:
+// the file is complete (the studio's count of chunks is the page's, the
+// size the bytes it stored), 1920x1080, its pictures in order, decoding
+// to its end without an error, and /api/recordings lists it complete
+// under its show.
+func TestGuestLocalRecordingAcrossRestartChromium(t *testing.T) {
+	dir, conf := t.TempDir(), t.TempDir()
+	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
+	s, prog, pipe := startShow(t, studio.ProgramConfig{RecordDir: dir, ShowTitle: "Restart"}, sameConfig)
+	addr := s.Addr().String()
+	page, _ := liveRecordingLocally(t, s, s.GuestURL()+"?name=Ann&join=1")
+	eventually(t, "Ann's first chunk stored", func() bool {
+		ups := s.State().Uploads
+		return len(ups) == 1 && ups[0].Chunks >= 1
+	})
+	throttle := func(bytesPerSecond int) {
+		if err := page.EmulateNetwork(false, bytesPerSecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	throttle(30_000)
+	time.Sleep(4 * time.Second)
+	before := s.State().Uploads[0]
+	s.Close()
+	prog.Close()
+	pipe.Close()
+	var recorded struct{ Total, Acked int }
+	eventually(t, "Ann's recorder stopped", func() bool {
+		var take string
+		return page.Eval(`greenroomLocal.status.take`, &take) == nil && take == ""
+	})
+	_ = page.Eval(`greenroomLocal.status.takes[`+strconv.Quote(before.Take)+`]`, &recorded)
+	t.Logf("the studio closed with %d chunks stored; the page has recorded %d", before.Chunks, recorded.Total)
+	if recorded.Total <= before.Chunks+1 {
+		t.Fatalf("%d chunks recorded, %d stored when the studio closed: no upload left to resume", recorded.Total, before.Chunks)
+	}
+
+	s = newStudio(t, func(c *studio.Config) { c.Listen = addr; sameConfig(c) })
+	s.TestRecordingsIn(dir)
+	throttle(-1)
+	ups := uploadsComplete(t, s, page, 1)
+	u := ups[0]
+	t.Logf("after the restart: %+v", u)
+	recs := s.Recordings(context.Background())
+	if len(recs.Shows) != 1 || len(recs.Shows[0].Uploads) != 1 || recs.Shows[0].Uploads[0].State != studio.UploadComplete {
+		t.Errorf("/api/recordings after the restart: %+v, want the show with Ann's upload complete", recs.Shows)
+	}
+	if u.Take != before.Take || u.Chunks != recorded.Total || u.Chunks != u.Recorded {
+		t.Errorf("take %s: %d chunks stored of %d; the page recorded %d of take %s", u.Take, u.Chunks, u.Recorded, recorded.Total, before.Take)
+	}
+	if st, _ := os.Stat(u.File); st == nil || st.Size() != u.Bytes {
+		t.Errorf("%s: %v on disk, %d bytes stored", u.File, st, u.Bytes)
+	}
+	keepRecording(u.File, "restart.webm")
+	p := mediatest.ProbeFile(t, u.File)
+	if p.Video == nil || p.Video.Width != 1920 || p.Video.Height != 1080 {
+		t.Errorf("%s: %+v, want 1920x1080", u.File, p.Video)
+	}
+	frames := mediatest.PlaysThrough(t, u.File)
+	if len(frames) == 0 || frames[len(frames)-1]-frames[0] < float64(recorded.Total-1)*2*0.8 {
+		t.Errorf("%s: %d pictures, want %d chunks of 2 s", u.File, len(frames), recorded.Total)
+	} else {
+		t.Logf("%s: %d pictures over %.2f s", filepath.Base(u.File), len(frames), frames[len(frames)-1]-frames[0])
+	}
+}
+
+// liveRecordingLocally turns the guests' local recording on, opens link
+// (a guest's) in Chromium, puts its guest on stage and goes live; it
+// returns the page and the guest's ID.
+func liveRecordingLocally(t *testing.T, s *studio.Studio, link string) (*studiotest.Page, string) {
+	t.Helper()
+	if code, body := api(t, s, "POST", "/api/localrec", "", `{"on":true}`); code != 200 || body["local_recording"] != true {
+		t.Fatalf("localrec: %d %v", code, body)
+	}
+	page := chromiumPages(t, link)[0]
+	var id string
+	eventually(t, "the guest in the show", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	if err := s.Stage(id, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	return page, id
 }

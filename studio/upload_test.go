@@ -2,13 +2,16 @@ package studio_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"greenroom/studio"
 )
@@ -29,6 +32,14 @@ func postChunk(t testing.TB, h http.Handler, id, key string, n int, query string
 	}
 	_ = json.Unmarshal(rec.Body.Bytes(), &out)
 	return rec.Code, out.Next
+}
+
+// otherKey is key with its first character changed.
+func otherKey(key string) string {
+	if key[0] == 'x' {
+		return "y" + key[1:]
+	}
+	return "x" + key[1:]
 }
 
 // TestChunkUploadRefusals: a guest's local recording takes its chunks in
@@ -68,7 +79,7 @@ func TestChunkUploadRefusals(t *testing.T) {
 		{"oversized", ann, annKey, 2, make([]byte, 8<<20+1), http.StatusRequestEntityTooLarge, false},
 		{"another guest's key", ann, bobKey, 2, []byte("chunk 2;"), http.StatusForbidden, false},
 		{"another guest's take", bob, annKey, 0, []byte("chunk 2;"), http.StatusForbidden, false},
-		{"unknown key", ann, "x" + annKey[1:], 2, []byte("chunk 2;"), http.StatusUnauthorized, false},
+		{"unknown key", ann, otherKey(annKey), 2, []byte("chunk 2;"), http.StatusUnauthorized, false},
 		{"no key", ann, "", 2, []byte("chunk 2;"), http.StatusUnauthorized, false},
 		{"empty, not final", ann, annKey, 2, nil, http.StatusBadRequest, false},
 	} {
@@ -162,4 +173,135 @@ func FuzzChunkUpload(f *testing.F) {
 			t.Fatalf("stored %d bytes, acknowledged %d", len(stored), len(want))
 		}
 	})
+}
+
+// TestChunkUploadAcrossRestart: a guest's take goes on after the studio
+// is closed and started again on the same config folder. Kept on disk
+// with its key's hash only (0600); its page asks where to resume and
+// gets the next chunk, a chunk written but never confirmed (the crash
+// between the two) is cut off and taken again, and the file ends with
+// every chunk once, in order. A take last changed over a week before the
+// restart is forgotten.
+func TestChunkUploadAcrossRestart(t *testing.T) {
+	conf, recordings := t.TempDir(), t.TempDir()
+	dir := filepath.Join(recordings, "show")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
+	s := newStudio(t, sameConfig)
+	ann, annKey, end := s.TestTake(dir, "g1", "Ann")
+	bob, bobKey, endBob := s.TestTake(dir, "g2", "Bob")
+	for n, chunk := range []string{"chunk 0;", "chunk 1;"} {
+		if code, next := postChunk(t, s.Handler(), ann, annKey, n, "of=2&since=100", []byte(chunk)); code != http.StatusOK || next != n+1 {
+			t.Fatalf("chunk %d: %d, next %d", n, code, next)
+		}
+	}
+	end()
+	endBob()
+	s.Close()
+	record := filepath.Join(conf, "uploads", ann+".json")
+	b, err := os.ReadFile(record)
+	if st, _ := os.Stat(record); err != nil || st.Mode().Perm() != 0o600 || bytes.Contains(b, []byte(annKey)) {
+		t.Fatalf("the take kept as %v (%v), the key in it: %v", st, err, bytes.Contains(b, []byte(annKey)))
+	}
+	// Chunk 2 written, the studio gone before it said so.
+	file := filepath.Join(dir, "Ann local.webm")
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("chunk 2 cut")
+	f.Close()
+	// Bob's take was last heard of eight days ago.
+	bobRecord := filepath.Join(conf, "uploads", bob+".json")
+	b, _ = os.ReadFile(bobRecord)
+	var r map[string]any
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	r["updated"] = time.Now().Add(-8 * 24 * time.Hour)
+	b, _ = json.Marshal(r)
+	os.WriteFile(bobRecord, b, 0o600)
+
+	s = newStudio(t, sameConfig)
+	h := s.Handler()
+	where := func(id, key string) (int, string) {
+		req := httptest.NewRequest("GET", "/upload/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := where(ann, annKey); code != http.StatusOK || !strings.Contains(body, `"next": 2`) {
+		t.Fatalf("where Ann's take stands after the restart: %d %s", code, body)
+	}
+	if code, _ := where(ann, bobKey); code != http.StatusUnauthorized {
+		t.Errorf("Bob's expired key after the restart: %d, want 401", code)
+	}
+	if _, err := os.Stat(bobRecord); !os.IsNotExist(err) {
+		t.Errorf("Bob's expired take still kept (%v)", err)
+	}
+	if code, next := postChunk(t, h, ann, annKey, 2, "of=3&final=1", []byte("chunk 2;")); code != http.StatusOK || next != 3 {
+		t.Fatalf("last chunk after the restart: %d, next %d", code, next)
+	}
+	if now, _ := os.ReadFile(file); string(now) != "chunk 0;chunk 1;chunk 2;" {
+		t.Fatalf("the file after the restart is %q", now)
+	}
+	ups := s.State().Uploads
+	if len(ups) != 1 || ups[0].Take != ann || ups[0].State != studio.UploadComplete || ups[0].Chunks != 3 || ups[0].File != file || ups[0].Show != dir {
+		t.Errorf("the host sees %+v after the restart", ups)
+	}
+	s.TestRecordingsIn(recordings)
+	recs := s.Recordings(context.Background())
+	if len(recs.Shows) != 1 || len(recs.Shows[0].Uploads) != 1 || recs.Shows[0].Uploads[0].Name != "Ann" || recs.Shows[0].Uploads[0].State != studio.UploadComplete {
+		t.Errorf("/api/recordings after the restart: %+v, want Ann's upload complete", recs.Shows)
+	}
+}
+
+// TestChunkNotConfirmedUntilKept: a chunk is confirmed only once the take
+// kept for a restart says so; where that can't be written, the chunk is
+// refused and the file left as it was, so a page never forgets a chunk a
+// restarted studio would ask for again. A take that could not be kept
+// at all goes on in memory.
+func TestChunkNotConfirmedUntilKept(t *testing.T) {
+	conf, dir := t.TempDir(), t.TempDir()
+	s := newStudio(t, func(c *studio.Config) { c.ConfigDir = conf })
+	h := s.Handler()
+	ann, annKey, end := s.TestTake(dir, "g1", "Ann")
+	defer end()
+	if code, _ := postChunk(t, h, ann, annKey, 0, "of=1", []byte("chunk 0;")); code != http.StatusOK {
+		t.Fatalf("chunk 0: %d", code)
+	}
+	// The takes' folder can't be written (a file in its way).
+	kept := filepath.Join(conf, "uploads")
+	if err := os.Rename(kept, kept+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kept, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := postChunk(t, h, ann, annKey, 1, "of=2", []byte("chunk 1;")); code != http.StatusInternalServerError {
+		t.Errorf("chunk 1, not kept: %d, want 500", code)
+	}
+	file := filepath.Join(dir, "Ann local.webm")
+	if now, _ := os.ReadFile(file); string(now) != "chunk 0;" {
+		t.Fatalf("the file after a chunk not kept: %q", now)
+	}
+	// A take made meanwhile goes on in memory, as without a config folder.
+	bob, bobKey, endBob := s.TestTake(dir, "g2", "Bob")
+	defer endBob()
+	if code, _ := postChunk(t, h, bob, bobKey, 0, "of=1", []byte("chunk 0;")); code != http.StatusOK {
+		t.Errorf("a take not kept: chunk 0 %d, want 200", code)
+	}
+	os.Remove(kept)
+	if err := os.Rename(kept+".away", kept); err != nil {
+		t.Fatal(err)
+	}
+	if code, next := postChunk(t, h, ann, annKey, 1, "of=2", []byte("chunk 1;")); code != http.StatusOK || next != 2 {
+		t.Errorf("chunk 1 again: %d, next %d", code, next)
+	}
+	if now, _ := os.ReadFile(file); string(now) != "chunk 0;chunk 1;" {
+		t.Errorf("the file: %q", now)
+	}
 }

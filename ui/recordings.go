@@ -182,6 +182,18 @@ func (t *recordingsTab) detail(sh studio.RecordedShow) fyne.CanvasObject {
 	if sh.MoreFiles > 0 {
 		note(fmt.Sprintf("and %d more files", sh.MoreFiles), widget.LowImportance)
 	}
+	// The guests' own recordings the studio knows of, those kept from
+	// before a restart too: whether each is all there yet.
+	for _, u := range sh.Uploads {
+		switch u.State {
+		case studio.UploadComplete:
+			note(u.Name+"'s own recording: uploaded", widget.MediumImportance)
+		case studio.UploadUploading:
+			note(fmt.Sprintf("%s's own recording: uploading, %d %%", u.Name, u.Percent), widget.WarningImportance)
+		default:
+			note(u.Name+"'s own recording: recording", widget.MediumImportance)
+		}
+	}
 	return box
 }
 

@@ -21,11 +21,16 @@ import (
 // studio's own listing.
 type recordingsShow struct {
 	*fakeShow
-	dir string
+	dir     string
+	uploads map[string][]studio.GuestUpload // the studio's, by show folder
 }
 
 func (r recordingsShow) Recordings(ctx context.Context) studio.Recordings {
-	return studio.ListRecordings(ctx, r.dir, "")
+	l := studio.ListRecordings(ctx, r.dir, "")
+	for i, sh := range l.Shows {
+		l.Shows[i].Uploads = r.uploads[sh.Folder]
+	}
+	return l
 }
 
 // writeShow makes a show's folder in dir: show.json (end_ms 0 for one cut
@@ -51,16 +56,20 @@ func writeShow(t *testing.T, dir, folder, title string, endMS int64, size int, m
 
 // TestRecordingsTab: the Recordings tab lists the past shows of the
 // folder newest first — title, date, length, size, cut short — each
-// opening onto its files and an Open folder button that asks the desktop
-// to open that show's folder; the list is read again when a show ends and
-// on Refresh.
+// opening onto its files, its guests' own recordings' upload state and an
+// Open folder button that asks the desktop to open that show's folder;
+// the list is read again when a show ends and on Refresh.
 func TestRecordingsTab(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	talk := writeShow(t, dir, "2026-12-01 10.00 Talk", "Talk", 61000, 6000, now.Add(-2*time.Hour))
 	writeShow(t, dir, "2026-12-02 10.00 Crash", "Crash", 0, 10, now.Add(-time.Hour))
 	f := newFake()
-	s, _ := openShow(t, recordingsShow{f, dir}, nil)
+	uploads := map[string][]studio.GuestUpload{"2026-12-01 10.00 Talk": {
+		{Participant: "g1", Name: "Ann", State: studio.UploadUploading, Percent: 63},
+		{Participant: "g2", Name: "Bob", State: studio.UploadComplete, Percent: 100},
+	}}
+	s, _ := openShow(t, recordingsShow{f, dir, uploads}, nil)
 	var opened []*url.URL
 	s.recs.open = func(u *url.URL) error { opened = append(opened, u); return nil }
 	s.settle()
@@ -102,7 +111,8 @@ func TestRecordingsTab(t *testing.T) {
 			open = o.Objects[0].(*widget.Button)
 		}
 	}
-	if strings.Join(texts, "|") != "Went live "+went.Format("Mon 2 Jan 2006 at 15:04")+" · 2026-12-01 10.00 Talk|Program: program.mp4 · 6.0 kB|Ann (guest): Ann.webm · 1.0 kB" || open == nil || open.Text != "Open folder" {
+	if strings.Join(texts, "|") != "Went live "+went.Format("Mon 2 Jan 2006 at 15:04")+" · 2026-12-01 10.00 Talk|Program: program.mp4 · 6.0 kB|Ann (guest): Ann.webm · 1.0 kB|"+
+		"Ann's own recording: uploading, 63 %|Bob's own recording: uploaded" || open == nil || open.Text != "Open folder" {
 		t.Fatalf("Talk opens onto %q and %v", texts, open)
 	}
 	test.Tap(open)

@@ -107,6 +107,13 @@
   const MUSIC = { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: { ideal: 2 } };
   const MUSIC_OPUS = ["stereo=1", "sprop-stereo=1", "maxaveragebitrate=128000"];
   const MUSIC_BPS = 128000;
+  // While the host has the guests' local recording on, the camera is
+  // opened at up to 1080p for the recorder (issue #11); the call's layers
+  // are scaled down from it to the same sizes as from 720p (layersFor).
+  // Opened once at 720p, a camera can't give a second track or a clone
+  // more (Chromium keeps the first format), so the page opens it again.
+  const VIDEO_HI = { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 30 } };
+  const CALL_HEIGHT = 720;
   // The camera goes out in three layers (simulcast, issue #10): full, half
   // and quarter size. The studio sends each other guest the largest their
   // downlink takes, and decodes for the program the smallest that fills
@@ -152,6 +159,8 @@
     music: false,       // music mode (kept across reconnects)
     musicByHost: false, // the host switched it last
     micSwitch: null,    // the mic's switch to the mode's processing under way
+    hiRes: false,       // the camera at up to 1080p: local recording was asked for
+    reopening: null,    // the camera being opened again at 1080p
     resume: "",         // key from "welcome" to take our place back after a blip
     joined: false,      // the user asked to be in the show
     heard: 0,           // when the studio last said something over signaling
@@ -181,7 +190,8 @@
   async function getMedia() {
     const camId = ui.camera.value;
     const audio = audioConstraints();
-    const video = camId ? { ...VIDEO, deviceId: { exact: camId } } : VIDEO;
+    const want = state.hiRes ? VIDEO_HI : VIDEO;
+    const video = camId ? { ...want, deviceId: { exact: camId } } : want;
     stopStream();
     let note = "", warn = false;
     try {
@@ -338,8 +348,10 @@
   // back, on stage or in the green room, as a page back after a blip
   // does: the ID and resume key from "welcome" are kept in
   // sessionStorage (the tab's own: it outlives a reload, and another tab
-  // of the same link is another guest), with the name and whether the mic
-  // and camera were off. The page says nothing to the studio as it goes:
+  // of the same link is another guest), with the name, whether the mic
+  // and camera were off, and whether the camera was opened at 1080p for
+  // the local recording (a reloaded page opens it so at once, not again
+  // at its first "record"). The page says nothing to the studio as it goes:
   // the studio sees its socket close and holds the place for its grace
   // (the host sees the countdown), so a tab closed for good leaves when
   // that runs out. Leave, and every end of the show for this page, forget
@@ -351,7 +363,7 @@
       if (!state.joined || !state.resume) { sessionStorage.removeItem(PLACE_KEY); return; }
       sessionStorage.setItem(PLACE_KEY, JSON.stringify({
         id: state.id, resume: state.resume, name: ui.name.value.trim(),
-        micOff: state.micOff, cameraOff: state.cameraOff, music: state.music,
+        micOff: state.micOff, cameraOff: state.cameraOff, music: state.music, hiRes: state.hiRes,
       }));
     } catch { /* storage off */ }
   }
@@ -441,7 +453,9 @@
     const ws = new WebSocket(wsURL());
     state.ws = ws;
     state.heard = Date.now();
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       const m = { type: "join", name: ui.name.value.trim() };
       if (state.resume) { m.id = state.id; m.resume = state.resume; }
       if (keep && state.resume) m.keep = true;
@@ -481,9 +495,27 @@
       }
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
-        reconnect(canKeep());
+        if (opened) { reconnect(canKeep()); return; }
+        // Refused before it opened: a studio away (retry), or one that no
+        // longer knows our link — restarted after a crash (each start
+        // makes a new link) — which retrying would only make block our
+        // address (wrong links count), our upload's requests too.
+        linkRefused().then((refused) => {
+          if (ws !== state.ws || state.ended || !state.joined) return;
+          if (!refused) { reconnect(canKeep()); return; }
+          state.ended = true;
+          state.resume = "";
+          end("This link no longer works: the studio restarted, or the host replaced it. Ask the host for the new link.");
+        });
       }
     };
+  }
+
+  // linkRefused asks the studio whether it still takes the page's link:
+  // a 403, and not a network error or a studio away.
+  function linkRefused() {
+    return fetch(location.href, { method: "HEAD", cache: "no-store" })
+      .then((r) => r.status === 403, () => false);
   }
 
   // canKeep is whether the RTCPeerConnection is worth carrying on with
@@ -784,6 +816,14 @@
       break;
     case "record": // our own local recording (localrec.js)
       if (!window.greenroomLocal) break;
+      if (m.take && !state.hiRes) {
+        state.hiRes = true; // the camera again, at up to 1080p
+        keepPlace();
+        state.reopening = getMedia();
+      }
+      // Every "record" waits for that, in the order they came: one
+      // handled meanwhile would record the camera being closed.
+      await state.reopening;
       if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
       else window.greenroomLocal.stop();
       break;
@@ -816,7 +856,7 @@
       const init = { direction: "sendonly", streams: [state.stream] };
       if (kind === "video") {
         try {
-          pc.addTransceiver(track || kind, { ...init, sendEncodings: LAYERS });
+          pc.addTransceiver(track || kind, { ...init, sendEncodings: layersFor(track) });
           continue;
         } catch (err) {
           console.warn("simulcast:", err); // one layer, as before
@@ -927,15 +967,33 @@
     }
   }
 
+  // layersFor is the camera's simulcast layers for track: LAYERS, from
+  // a camera above CALL_HEIGHT (1080p for the local recording) scaled
+  // down to the sizes they have from 720p, so the call costs the same.
+  function layersFor(track) {
+    const h = (track && track.getSettings && track.getSettings().height) || 0;
+    const base = Math.max(1, h / CALL_HEIGHT);
+    return LAYERS.map((l) => ({ ...l, scaleResolutionDownBy: l.scaleResolutionDownBy * base }));
+  }
+
   // preferResolution keeps 720p when bandwidth is short (frames drop
   // instead): the studio composites the picture, a blurry guest looks worse
-  // than a jerky one.
+  // than a jerky one. It also scales the camera's layers for the camera
+  // sent now (layersFor).
   async function preferResolution() {
+    if (!state.pc) return;
     for (const s of state.pc.getSenders()) {
       if (!s.track || s.track.kind !== "video") continue;
       try {
         const p = s.getParameters();
         p.degradationPreference = "maintain-resolution";
+        if (p.encodings && p.encodings.length > 1) {
+          const want = layersFor(s.track);
+          for (const e of p.encodings) {
+            const l = want.find((w) => w.rid === e.rid);
+            if (l) e.scaleResolutionDownBy = l.scaleResolutionDownBy;
+          }
+        }
         await s.setParameters(p);
       } catch (err) {
         console.warn("degradationPreference:", err);
@@ -945,14 +1003,17 @@
 
   function replaceSentTracks() {
     if (!state.pc) return;
+    const done = [];
     for (const tr of state.pc.getTransceivers()) {
       const kind = tr.receiver.track && tr.receiver.track.kind;
       if (tr.direction !== "sendonly" || tr.currentDirection === "inactive" || !kind || tr === state.screenTr) continue;
       if (!state.stream) continue;
       const track = state.stream.getTracks().find((t) => t.kind === kind) || null;
-      if (tr.sender.track !== track) tr.sender.replaceTrack(track).catch((e) => console.warn(e));
+      if (tr.sender.track !== track) done.push(tr.sender.replaceTrack(track).catch((e) => console.warn(e)));
     }
-    preferResolution();
+    // Once the senders have their tracks: the layers' scale follows the
+    // camera's size (layersFor).
+    Promise.all(done).then(preferResolution);
   }
 
   // ---- the stage ----------------------------------------------------------
@@ -1183,6 +1244,7 @@
     state.micOff = !!back.micOff;
     state.cameraOff = !!back.cameraOff;
     state.music = !!back.music;
+    state.hiRes = !!back.hiRes;
   }
   showMusic();
 

@@ -393,3 +393,22 @@ func DecodeErrors(t testing.TB, path string) string {
 	}
 	return string(stderr)
 }
+
+// PlaysThrough checks that path decodes to its end without an error and
+// that its pictures come in the order of their times (a piece of the
+// file written twice, or out of place, breaks either); it returns the
+// pictures' times.
+func PlaysThrough(t testing.TB, path string) []float64 {
+	t.Helper()
+	if errs := DecodeErrors(t, path); errs != "" {
+		t.Errorf("%s does not play to its end: %s", path, strings.TrimSpace(errs))
+	}
+	frames := VideoFrameTimes(t, path)
+	for i := 1; i < len(frames); i++ {
+		if frames[i] < frames[i-1] {
+			t.Errorf("%s: picture %d at %.3f s after one at %.3f s", path, i, frames[i], frames[i-1])
+			break
+		}
+	}
+	return frames
+}

@@ -283,6 +283,18 @@ const NoICE = `(() => {
   };
 })();`
 
+// EmulateNetwork takes the page offline, or back, with its uploads (its
+// requests' bodies, its WebSockets' messages) paced to uploadBytes a
+// second (-1: as fast as they go), through DevTools' network emulation;
+// WebRTC's media is not touched.
+func (p *Page) EmulateNetwork(offline bool, uploadBytes int) error {
+	if err := p.Call("Network.enable", map[string]any{}, nil); err != nil {
+		return err
+	}
+	return p.Call("Network.emulateNetworkConditions", map[string]any{
+		"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": uploadBytes}, nil)
+}
+
 // Call sends one DevTools command and decodes its result into result (if
 // not nil).
 func (p *Page) Call(method string, params, result any) error {

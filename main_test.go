@@ -267,3 +267,17 @@ func BenchmarkStartToPublish(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-publish")
 }
+
+// greenroom --version says the build's version ("dev" for a plain go
+// build, as here; scripts/package's is checked by TestPackageInstalls), and
+// help lists it.
+func TestVersionAndHelp(t *testing.T) {
+	r := greenroom(t, 10*time.Second, "--version")
+	if r.code != 0 || r.stdout != "greenroom dev\n" || r.stderr != "" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q; want greenroom dev", r.code, r.stdout, r.stderr)
+	}
+	r = greenroom(t, 10*time.Second, "help")
+	if r.code != 0 || !strings.Contains(r.stdout, "greenroom --version") || !strings.Contains(r.stdout, "greenroom live [flags]") {
+		t.Errorf("help: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+}

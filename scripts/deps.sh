@@ -113,6 +113,16 @@ ensure_go() {
 	fi
 }
 
+# build_greenroom builds the binary at $1 with its version from git
+# (main.version, printed by greenroom --version): the tag, the commits
+# since it and the commit, "-dirty" with uncommitted changes; "dev"
+# outside a git checkout.
+build_greenroom() {
+	local v
+	v=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+	go build -ldflags "-X main.version=$v" -o "$1" .
+}
+
 # ensure_deps makes this machine ready to build and run Greenroom, and with
 # "test" also to test it.
 ensure_deps() {

@@ -3,6 +3,7 @@ module greenroom
 go 1.26.0
 
 require (
+	bootlocale v0.0.0-00010101000000-000000000000
 	fyne.io/fyne/v2 v2.7.1
 	github.com/asticode/go-astiav v0.16.0
 	github.com/bluenviron/gortmplib v1.0.1
@@ -87,3 +88,6 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )
+
+// bootlocale must be a module of its own: see its package comment.
+replace bootlocale => ./bootlocale

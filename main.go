@@ -7,6 +7,10 @@
 package main
 
 import (
+	// First, before Fyne reads the locale in its own init: see the
+	// package comment.
+	_ "bootlocale"
+
 	"context"
 	"errors"
 	"flag"

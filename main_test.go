@@ -281,3 +281,36 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("help: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
 }
+
+// A locale Fyne cannot read (C.UTF-8, Debian's default in containers and
+// services) starts Greenroom without a word about it (issue #15; it printed
+// "Fyne error: Error parsing user locale C" three times): bootlocale gives
+// Fyne English before its init reads the locale.
+func TestLocaleFallsBackQuietly(t *testing.T) {
+	for _, env := range []string{"LANG=C", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "LANG=POSIX", "LANGUAGE=not_a@locale"} {
+		args := []string{"--version"}
+		if env == "LANG=C.UTF-8" { // the whole of a headless show once, as the issue tried it
+			args = []string{"live", "--for", "1s", "--record", filepath.Join(t.TempDir(), "x.mp4")}
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(withoutLocale(os.Environ()), env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if err != nil || stderr.Len() > 0 {
+			t.Errorf("%s greenroom %s: %v; stderr:\n%s", env, strings.Join(args, " "), err, &stderr)
+		}
+	}
+}
+
+// withoutLocale is env without the variables that choose the locale.
+func withoutLocale(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "LANG" && k != "LANGUAGE" && !strings.HasPrefix(k, "LC_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

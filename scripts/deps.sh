@@ -33,6 +33,8 @@ GREENROOM_PACKAGES=(
 #              NAT-PMP (miniupnpd-nftables: a bare binary, no service,
 #              nothing starts on install) and Debian's own clients as
 #              judges (miniupnpc's upnpc, natpmpc) for studio/portmap
+#   window     xdotool: finds, measures and resizes the studio window on
+#              a virtual display, as a window manager would
 #   trust      certutil (libnss3-tools): a lab guest's Chromium trusts the
 #              test's CAs (the proxy's, a TURN server's over TLS) through
 #              an NSS database, as it checks TURN certificates for real
@@ -40,6 +42,7 @@ GREENROOM_TEST_PACKAGES=(
 	caddy
 	iproute2 nftables miniupnpd-nftables miniupnpc natpmpc
 	libnss3-tools
+	xdotool
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

@@ -103,6 +103,7 @@ type Studio struct {
 	scene     studio.Scene // the program's, as last seen or as just asked for
 	layout    string
 	lastSize  fyne.Size
+	fitScreen bool              // no size saved yet: Run sizes the window to the screen
 	health    map[string]string // output ID → last state seen, to report changes once
 
 	goLive     *widget.Button
@@ -187,8 +188,7 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	s.w = a.NewWindow("Greenroom")
 	s.w.SetIcon(icon)
 	s.w.SetContent(s.build())
-	set := st.Get()
-	s.w.Resize(fyne.NewSize(set.Window.Width, set.Window.Height))
+	s.placeWindow(st.Get().Window)
 	s.w.SetMaster()
 	s.w.SetCloseIntercept(s.requestClose)
 	s.w.SetOnClosed(func() { s.lastSize = s.w.Canvas().Size() })
@@ -222,6 +222,10 @@ func (s *Studio) Window() fyne.Window { return s.w }
 // Run shows the window and returns when it is closed, after stopping the
 // window's goroutines and saving its size for next time.
 func (s *Studio) Run() {
+	if s.fitScreen {
+		// The screen's size is known only once the driver runs.
+		s.app.Lifecycle().SetOnStarted(s.fitToScreen)
+	}
 	s.w.ShowAndRun()
 	s.Close()
 }

@@ -33,6 +33,9 @@ GREENROOM_PACKAGES=(
 #              NAT-PMP (miniupnpd-nftables: a bare binary, no service,
 #              nothing starts on install) and Debian's own clients as
 #              judges (miniupnpc's upnpc, natpmpc) for studio/portmap
+#   package    mmdebstrap: a clean Debian 12 root to install the .deb of
+#              scripts/package into (deb/), which itself installs
+#              dpkg-dev and lintian
 #   window     xdotool: finds, measures and resizes the studio window on
 #              a virtual display, as a window manager would
 #   trust      certutil (libnss3-tools): a lab guest's Chromium trusts the
@@ -43,6 +46,7 @@ GREENROOM_TEST_PACKAGES=(
 	iproute2 nftables miniupnpd-nftables miniupnpc natpmpc
 	libnss3-tools
 	xdotool
+	mmdebstrap dpkg-dev lintian
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES

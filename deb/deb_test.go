@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,7 +56,7 @@ func TestPackageInstalls(t *testing.T) {
 	}
 
 	start = time.Now()
-	root := t.TempDir()
+	root := removedAfter(t)
 	untar(t, debianBase(t), root)
 	copyFile(t, "/etc/resolv.conf", filepath.Join(root, "etc/resolv.conf"))
 	copyFile(t, deb, filepath.Join(root, "tmp/greenroom.deb"))
@@ -113,12 +114,19 @@ func TestPackageInstalls(t *testing.T) {
 			break
 		}
 	}
-	time.Sleep(2 * time.Second) // the window up, or the driver's complaint out
+	if !linked {
+		t.Fatalf("the studio did not start:\n%s", strings.Join(said, "\n"))
+	}
+	// The link comes before the window: wait for the window itself.
+	find := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "^Greenroom$")
+	find.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := find.Output(); err != nil {
+		cancel()
+		rest, _ := io.ReadAll(stdout)
+		t.Errorf("no studio window on the display (xdotool: %v %s):\n%s\n%s", err, out, strings.Join(said, "\n"), rest)
+	}
 	cancel()
 	gui.Wait()
-	if !linked {
-		t.Errorf("the window did not start:\n%s", strings.Join(said, "\n"))
-	}
 }
 
 // debianBase is a tarball of a clean Debian 12 root (--variant=apt), made
@@ -185,7 +193,9 @@ func rootCommand(ctx context.Context, root string, binds []string, ownNet bool, 
 		host, in, _ := strings.Cut(b, ":")
 		mounts.WriteString("mkdir -p '" + root + in + "' && mount --bind '" + host + "' '" + root + in + "' && ")
 	}
-	args := []string{"--mount", "--pid", "--fork", "--mount-proc=" + filepath.Join(root, "proc")}
+	// --kill-child: the context's end kills unshare, and with it what
+	// runs in the root (the window would outlive it).
+	args := []string{"--mount", "--pid", "--fork", "--kill-child", "--mount-proc=" + filepath.Join(root, "proc")}
 	if ownNet {
 		args = append(args, "--net")
 	}
@@ -193,6 +203,26 @@ func rootCommand(ctx context.Context, root string, binds []string, ownNet bool, 
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
 	return cmd
+}
+
+// removedAfter is a new directory removed at the end of the test, retried
+// for a few seconds: what was killed in it may take a moment to go.
+func removedAfter(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "greenroom-deb-root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("removing the Debian root: %v", err)
+	})
+	return dir
 }
 
 func untar(t *testing.T, tarball, dir string) {

@@ -24,11 +24,8 @@ import (
 )
 
 // runGUI is `greenroom` with no arguments: the studio window over a running
-// studio (guest server and program) built from the user's settings. The
-// end of ctx (SIGTERM, Ctrl-C: a session logging out) closes the window as
-// its close button would, without asking: the show ends, the size is
-// kept.
-func runGUI(ctx context.Context, stdout, stderr io.Writer) int {
+// studio (guest server and program) built from the user's settings.
+func runGUI(stdout, stderr io.Writer) int {
 	if !ui.HasDisplay() {
 		fmt.Fprintln(stderr, "greenroom: no display here (DISPLAY and WAYLAND_DISPLAY are unset) — run `greenroom serve` for the studio without a window, or `greenroom live` to stream the test pattern")
 		return 1
@@ -65,9 +62,7 @@ func runGUI(ctx context.Context, stdout, stderr io.Writer) int {
 	// kept at their defaults: the window says so, and which saved servers
 	// were left out.
 	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, errors.Join(serr, netErr), fyne.Do)
-	stopClose := context.AfterFunc(ctx, func() { fyne.Do(w.Window().Close) })
-	w.Run() // until the window closes; it ends a live show first
-	stopClose()
+	w.Run() // until the window closes (it ends a live show first), or SIGINT or SIGTERM: Fyne quits then
 	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1

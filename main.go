@@ -93,7 +93,7 @@ const usage = `usage:
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		return runGUI(ctx, stdout, stderr)
+		return runGUI(stdout, stderr)
 	}
 	switch args[0] {
 	case "live":

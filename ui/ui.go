@@ -191,7 +191,6 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	s.placeWindow(st.Get().Window)
 	s.w.SetMaster()
 	s.w.SetCloseIntercept(s.requestClose)
-	s.w.SetOnClosed(func() { s.lastSize = s.w.Canvas().Size() })
 	s.addShortcuts()
 
 	// Subscribe before reading the state, so that nothing happens unseen
@@ -227,6 +226,12 @@ func (s *Studio) Run() {
 		s.app.Lifecycle().SetOnStarted(s.fitToScreen)
 	}
 	s.w.ShowAndRun()
+	if s.lastSize == (fyne.Size{}) {
+		// Fyne quit on SIGINT or SIGTERM (its driver catches them),
+		// without closing the window: its last size is still the
+		// canvas's.
+		s.lastSize = s.w.Canvas().Size()
+	}
 	s.Close()
 }
 
@@ -697,11 +702,19 @@ func (s *Studio) runLive(on bool, call func() error, done func()) {
 	})
 }
 
+// closeWindow closes the window, keeping its size for Close to save. The
+// size is taken here, before closing, rather than in the window's
+// OnClosed, which runs only if the driver is still running then.
+func (s *Studio) closeWindow() {
+	s.lastSize = s.w.Canvas().Size()
+	s.w.Close()
+}
+
 // requestClose is the window's close button: while live it asks, then ends
 // the stream before the window goes.
 func (s *Studio) requestClose() {
 	if !s.live && (!s.busy || s.checking) { // a preflight is just given up
-		s.w.Close()
+		s.closeWindow()
 		return
 	}
 	s.confirm("You're live",
@@ -725,7 +738,7 @@ func (s *Studio) requestClose() {
 					if err != nil {
 						s.log.Warn("ending the stream on close", "err", err)
 					}
-					s.w.Close()
+					s.closeWindow()
 				})
 			})
 		})

@@ -3,6 +3,7 @@ module greenroom
 go 1.26.0
 
 require (
+	bootlocale v0.0.0-00010101000000-000000000000
 	fyne.io/fyne/v2 v2.7.1
 	github.com/asticode/go-astiav v0.16.0
 	github.com/bluenviron/gortmplib v1.0.1
@@ -49,7 +50,7 @@ require (
 	github.com/gen2brain/malgo v0.11.24 // indirect
 	github.com/gen2brain/shm v0.1.0 // indirect
 	github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71 // indirect
-	github.com/go-gl/glfw/v3.3/glfw v0.0.0-20240506104042-037f3cc74f2a // indirect
+	github.com/go-gl/glfw/v3.3/glfw v0.0.0-20240506104042-037f3cc74f2a
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/go-text/render v0.2.0 // indirect
 	github.com/godbus/dbus/v5 v5.1.0 // indirect
@@ -87,3 +88,6 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )
+
+// bootlocale must be a module of its own: see its package comment.
+replace bootlocale => ./ui/bootlocale

@@ -69,7 +69,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	// kept at their defaults: the window says so, and which saved servers
 	// were left out.
 	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, errors.Join(serr, netErr), fyne.Do)
-	w.Run() // until the window closes; it ends a live show first
+	w.Run() // until the window closes (it ends a live show first), or SIGINT or SIGTERM: Fyne quits then
 	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1

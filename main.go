@@ -3,9 +3,14 @@
 //	greenroom                 the studio window
 //	greenroom live [flags]    headless: the test-pattern host, live to RTMP(S) and/or recorded
 //	greenroom serve [flags]   headless studio: guests join by link, the control API runs the show
+//	greenroom --version       the version it was built as
 package main
 
 import (
+	// First, before Fyne reads the locale in its own init: see the
+	// package comment.
+	_ "bootlocale"
+
 	"context"
 	"errors"
 	"flag"
@@ -33,6 +38,11 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+// version is what --version prints: scripts/run and scripts/package set it
+// to `git describe --tags --always --dirty` with -ldflags -X
+// main.version=…; a plain go build is "dev".
+var version = "dev"
 
 const usage = `usage:
   greenroom                      open the studio window (needs a display; see serve)
@@ -85,6 +95,8 @@ const usage = `usage:
                                  "YYYY-MM-DD HH.MM <title>": program.mp4, a file per person, show.json
       --title TITLE              the show's title, for its folder and show.json (default "Show")
       --size, --fps, --video-kbps, --preset, -v   as for live
+  greenroom --version            the version of this build
+  greenroom help                 this text
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -98,6 +110,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "greenroom %s\n", version)
 		return 0
 	}
 	fmt.Fprintf(stderr, "greenroom: unknown command %q\n%s", args[0], usage)

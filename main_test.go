@@ -495,3 +495,50 @@ func TestLiveSRTReceiverRestarts(t *testing.T) {
 		t.Errorf("after the restart: %+v (video %+v, audio %+v), %d frames: want at least 5 s of h264 + aac", second, second.Video, second.Audio, frames)
 	}
 }
+
+// greenroom --version says the build's version ("dev" for a plain go
+// build, as here; scripts/package's is checked by TestPackageInstalls), and
+// help lists it.
+func TestVersionAndHelp(t *testing.T) {
+	r := greenroom(t, 10*time.Second, "--version")
+	if r.code != 0 || r.stdout != "greenroom dev\n" || r.stderr != "" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q; want greenroom dev", r.code, r.stdout, r.stderr)
+	}
+	r = greenroom(t, 10*time.Second, "help")
+	if r.code != 0 || !strings.Contains(r.stdout, "greenroom --version") || !strings.Contains(r.stdout, "greenroom live [flags]") {
+		t.Errorf("help: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
+
+// A locale Fyne cannot read (C.UTF-8, Debian's default in containers and
+// services) starts Greenroom without a word about it (issue #15; it printed
+// "Fyne error: Error parsing user locale C" three times): bootlocale gives
+// Fyne English before its init reads the locale.
+func TestLocaleFallsBackQuietly(t *testing.T) {
+	for _, env := range []string{"LANG=C", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "LANG=POSIX", "LANGUAGE=not_a@locale"} {
+		args := []string{"--version"}
+		if env == "LANG=C.UTF-8" { // the whole of a headless show once, as the issue tried it
+			args = []string{"live", "--for", "1s", "--record", filepath.Join(t.TempDir(), "x.mp4")}
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(withoutLocale(os.Environ()), env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if err != nil || stderr.Len() > 0 {
+			t.Errorf("%s greenroom %s: %v; stderr:\n%s", env, strings.Join(args, " "), err, &stderr)
+		}
+	}
+}
+
+// withoutLocale is env without the variables that choose the locale.
+func withoutLocale(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "LANG" && k != "LANGUAGE" && !strings.HasPrefix(k, "LC_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -12,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,30 +68,9 @@ func TestWindowWithGuest(t *testing.T) {
 	// No STUN server and no port mapping: the test machine reaches nothing
 	// outside (a new user's default STUN servers are public ones, and the
 	// router is asked to forward ports).
-	noSTUN(t, home)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	var guestURL, controlURL string
-	for (guestURL == "" || controlURL == "") && lines.Scan() {
-		if v, ok := strings.CutPrefix(lines.Text(), "guest link: "); ok {
-			guestURL = v
-		}
-		if v, ok := strings.CutPrefix(lines.Text(), "control: "); ok {
-			controlURL = v
-		}
-	}
-	if guestURL == "" || controlURL == "" {
-		t.Fatalf("no guest link and control URL printed; stderr:\n%s", stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
+	noSTUN(t, home, 1280, 800) // the whole screen, for the preview's place below
+	w := startWindow(t, display, home)
+	cmd, stderr, guestURL, controlURL := w.cmd, w.stderr, w.guestURL, w.controlURL
 	// The link names this machine's LAN address; the browser is on the
 	// same machine.
 	gu, _ := url.Parse(guestURL)
@@ -145,6 +128,43 @@ func TestWindowWithGuest(t *testing.T) {
 	}
 }
 
+// studioWindow is the real binary's studio window, started by startWindow.
+type studioWindow struct {
+	cmd                  *exec.Cmd
+	stderr               *strings.Builder
+	guestURL, controlURL string
+}
+
+// startWindow starts the real binary's window on display with home as
+// HOME and its config folder, and waits for it to print the guest link
+// and the control URL. The test's cleanup kills it if it is still there.
+func startWindow(t *testing.T, display, home string) studioWindow {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
+	stdout, _ := cmd.StdoutPipe()
+	w := studioWindow{cmd: cmd, stderr: &strings.Builder{}}
+	cmd.Stderr = w.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	for (w.guestURL == "" || w.controlURL == "") && lines.Scan() {
+		if v, ok := strings.CutPrefix(lines.Text(), "guest link: "); ok {
+			w.guestURL = v
+		}
+		if v, ok := strings.CutPrefix(lines.Text(), "control: "); ok {
+			w.controlURL = v
+		}
+	}
+	if w.guestURL == "" || w.controlURL == "" {
+		t.Fatalf("no guest link and control URL printed; stderr:\n%s", w.stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	return w
+}
+
 // waitGuest polls the control API until a guest has joined, and returns
 // its ID.
 func waitGuest(t *testing.T, client *http.Client, control *url.URL) string {
@@ -183,14 +203,148 @@ const hostStatsJS = `(async () => {
 })()`
 
 // noSTUN writes the settings of a user who removed every STUN/TURN server
-// and turned port mapping off into home's config folder.
-func noSTUN(t *testing.T, home string) {
+// and turned port mapping off into home's config folder; with a window
+// size (width, height), also the window's size as last closed.
+func noSTUN(t *testing.T, home string, window ...int) {
 	t.Helper()
 	dir := filepath.Join(home, ".config", "greenroom")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(`{"network": {"ice_servers": [], "map_ports": false}}`), 0o600); err != nil {
+	file := `{"network": {"ice_servers": [], "map_ports": false}`
+	if len(window) == 2 {
+		file += fmt.Sprintf(`, "window": {"width": %d, "height": %d}`, window[0], window[1])
+	}
+	if err := os.WriteFile(filepath.Join(dir, settings.FileName), []byte(file+"}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The window on a 1920x1080 screen (issue #15): at the first start it
+// takes 70 % of the screen, centred (it was 1280x800 in the top-left
+// corner); resized and closed (SIGTERM, as a session's logout does), it
+// keeps that size and reopens at it, centred.
+func TestWindowFitsTheScreen(t *testing.T) {
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Fatal("xdotool is missing: apt-get install xdotool (scripts/test installs it)")
+	}
+	display := mediatest.StartXvfb(t, "1920x1080")
+	home := t.TempDir()
+	noSTUN(t, home)
+
+	w := startWindow(t, display, home)
+	id := xdotool(t, display, "search", "--sync", "--name", "^Greenroom$")
+	// Sized once the driver runs; Xvfb has no window manager, so the
+	// window is exactly where it asks to be.
+	// It is first sized, then moved.
+	g := mustGeometry(t, display, id, func(g geometry) bool { return g.w != 1280 && g.centred(1920, 1080) })
+	t.Logf("first start: %+v", g)
+	if g.w < 1920*6/10 || g.w > 1920*8/10 || g.h < 1080*6/10 || g.h > 1080*8/10 {
+		t.Errorf("first start: %dx%d, want 60-80 %% of 1920x1080", g.w, g.h)
+	}
+
+	// Resized as a window manager would. Fyne may still apply a size of
+	// its own just after its first (its first layouts, stretched on a
+	// loaded box), undoing an early resize: then again. Once the X server
+	// has it, Fyne learns it at its next poll of events; closed at once,
+	// it kept the size before the resize.
+	is1600 := func(g geometry) bool { return g.w == 1600 && g.h == 900 }
+	resized := false
+	for try := 0; try < 5 && !resized; try++ {
+		xdotool(t, display, "windowsize", id, "1600", "900")
+		if _, ok := waitGeometry(t, display, id, 2*time.Second, is1600); ok {
+			time.Sleep(2 * time.Second)
+			_, resized = waitGeometry(t, display, id, 0, is1600)
+		}
+	}
+	if !resized {
+		t.Fatal("the window did not keep xdotool's 1600x900")
+	}
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("SIGTERM: %v; stderr:\n%s", err, w.stderr)
+	}
+
+	saved, _ := os.ReadFile(filepath.Join(home, ".config", "greenroom", settings.FileName))
+	var file struct{ Window any }
+	json.Unmarshal(saved, &file)
+	t.Logf("saved: window %v", file.Window)
+	if file.Window == nil {
+		t.Logf("settings:\n%s\nstderr:\n%s", saved, w.stderr)
+	}
+
+	startWindow(t, display, home)
+	id = xdotool(t, display, "search", "--sync", "--name", "^Greenroom$")
+	time.Sleep(time.Second) // no resize comes after the first frame
+	g = mustGeometry(t, display, id, func(geometry) bool { return true })
+	if g.w != 1600 || g.h != 900 || !g.centred(1920, 1080) {
+		t.Errorf("reopened at %+v, want 1600x900 centred", g)
+	}
+}
+
+// geometry is a window's place and size on the screen, in pixels.
+type geometry struct{ x, y, w, h int }
+
+func (g geometry) centred(w, h int) bool {
+	return abs(g.x+g.w/2-w/2) <= 2 && abs(g.y+g.h/2-h/2) <= 2
+}
+
+func abs(n int) int { return max(n, -n) }
+
+// mustGeometry is waitGeometry for 10 s, failing the test if ok never
+// says so.
+func mustGeometry(t *testing.T, display, id string, ok func(geometry) bool) geometry {
+	t.Helper()
+	g, found := waitGeometry(t, display, id, 10*time.Second, ok)
+	if !found {
+		t.Fatalf("window %s stayed at %+v", id, g)
+	}
+	return g
+}
+
+// waitGeometry polls window id's geometry until ok says so, for at most
+// within (at least once); it returns the last one seen and whether ok
+// said so.
+func waitGeometry(t *testing.T, display, id string, within time.Duration, ok func(geometry) bool) (geometry, bool) {
+	t.Helper()
+	var g geometry
+	for deadline := time.Now().Add(within); ; time.Sleep(100 * time.Millisecond) {
+		out := xdotool(t, display, "getwindowgeometry", "--shell", id)
+		for _, l := range strings.Fields(out) {
+			k, v, _ := strings.Cut(l, "=")
+			n, _ := strconv.Atoi(v)
+			switch k {
+			case "X":
+				g.x = n
+			case "Y":
+				g.y = n
+			case "WIDTH":
+				g.w = n
+			case "HEIGHT":
+				g.h = n
+			}
+		}
+		if ok(g) {
+			return g, true
+		}
+		if time.Now().After(deadline) {
+			return g, false
+		}
+	}
+}
+
+// xdotool runs xdotool on display and returns its output; for search,
+// the first window found.
+func xdotool(t *testing.T, display string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("xdotool %s: %v", strings.Join(args, " "), err)
+	}
+	if args[0] == "search" {
+		return strings.Fields(string(out))[0]
+	}
+	return string(out)
 }

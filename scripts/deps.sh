@@ -35,6 +35,11 @@ GREENROOM_PACKAGES=(
 #              judges (miniupnpc's upnpc, natpmpc) for studio/portmap
 #   srt        srt-live-transmit (srt-tools): Haivision's reference SRT
 #              listener, the independent ingest encode/srtout publishes to
+#   package    mmdebstrap: a clean Debian 12 root to install the .deb of
+#              scripts/package into (scripts/deb/), which itself installs
+#              dpkg-dev and lintian
+#   window     xdotool: finds, measures and resizes the studio window on
+#              a virtual display, as a window manager would
 #   trust      certutil (libnss3-tools): a lab guest's Chromium trusts the
 #              test's CAs (the proxy's, a TURN server's over TLS) through
 #              an NSS database, as it checks TURN certificates for real
@@ -43,6 +48,8 @@ GREENROOM_TEST_PACKAGES=(
 	iproute2 nftables miniupnpd-nftables miniupnpc natpmpc
 	libnss3-tools
 	srt-tools
+	xdotool
+	mmdebstrap dpkg-dev lintian
 )
 
 # missing_packages prints, one a line, the packages of GREENROOM_PACKAGES
@@ -114,6 +121,16 @@ ensure_go() {
 			return 1
 		fi
 	fi
+}
+
+# build_greenroom builds the binary at $1 with its version from git
+# (main.version, printed by greenroom --version): the tag, the commits
+# since it and the commit, "-dirty" with uncommitted changes; "dev"
+# outside a git checkout.
+build_greenroom() {
+	local v
+	v=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+	go build -ldflags "-X main.version=$v" -o "$1" .
 }
 
 # ensure_deps makes this machine ready to build and run Greenroom, and with

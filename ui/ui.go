@@ -113,6 +113,7 @@ type Studio struct {
 	scene     studio.Scene // the program's, as last seen or as just asked for
 	layout    string
 	lastSize  fyne.Size
+	fitScreen bool              // no size saved yet: Run sizes the window to the screen
 	health    map[string]string // output ID → last state seen, to report changes once
 
 	goLive     *widget.Button
@@ -199,11 +200,9 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	s.w = a.NewWindow("Greenroom")
 	s.w.SetIcon(icon)
 	s.w.SetContent(s.build())
-	set := st.Get()
-	s.w.Resize(fyne.NewSize(set.Window.Width, set.Window.Height))
+	s.placeWindow(st.Get().Window)
 	s.w.SetMaster()
 	s.w.SetCloseIntercept(s.requestClose)
-	s.w.SetOnClosed(func() { s.lastSize = s.w.Canvas().Size() })
 	s.addShortcuts()
 
 	// Subscribe before reading the state, so that nothing happens unseen
@@ -234,7 +233,17 @@ func (s *Studio) Window() fyne.Window { return s.w }
 // Run shows the window and returns when it is closed, after stopping the
 // window's goroutines and saving its size for next time.
 func (s *Studio) Run() {
+	if s.fitScreen {
+		// The screen's size is known only once the driver runs.
+		s.app.Lifecycle().SetOnStarted(s.fitToScreen)
+	}
 	s.w.ShowAndRun()
+	if s.lastSize == (fyne.Size{}) {
+		// Fyne quit on SIGINT or SIGTERM (its driver catches them),
+		// without closing the window: its last size is still the
+		// canvas's.
+		s.lastSize = s.w.Canvas().Size()
+	}
 	s.Close()
 }
 
@@ -708,11 +717,19 @@ func (s *Studio) runLive(on bool, call func() error, done func()) {
 	})
 }
 
+// closeWindow closes the window, keeping its size for Close to save. The
+// size is taken here, before closing, rather than in the window's
+// OnClosed, which runs only if the driver is still running then.
+func (s *Studio) closeWindow() {
+	s.lastSize = s.w.Canvas().Size()
+	s.w.Close()
+}
+
 // requestClose is the window's close button: while live it asks, then ends
 // the stream before the window goes.
 func (s *Studio) requestClose() {
 	if !s.live && (!s.busy || s.checking) { // a preflight is just given up
-		s.w.Close()
+		s.closeWindow()
 		return
 	}
 	s.confirm("You're live",
@@ -736,7 +753,7 @@ func (s *Studio) requestClose() {
 					if err != nil {
 						s.log.Warn("ending the stream on close", "err", err)
 					}
-					s.w.Close()
+					s.closeWindow()
 				})
 			})
 		})

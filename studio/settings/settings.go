@@ -229,7 +229,9 @@ type Host struct {
 	Mic    string
 }
 
-// Window is the size of the studio window, in Fyne's device-independent units.
+// Window is the size of the studio window, in Fyne's device-independent
+// units, as it was last closed; zero until then (the window then takes a
+// share of the screen).
 type Window struct {
 	Width, Height float32
 }
@@ -313,11 +315,10 @@ func (s Settings) BrandKit() (studio.BrandKit, bool) {
 
 // Defaults returns the settings of a new user: no destination, 720p30 at
 // 4500 kb/s, recordings in ~/Videos/Greenroom, the default STUN servers, a
-// gone guest's place held for 10 s.
+// gone guest's place held for 10 s, no window size yet.
 func Defaults() Settings {
 	s := Settings{
 		Output:         Output{Width: 1280, Height: 720, FPS: 30, VideoKbps: DefaultKbps(720)},
-		Window:         Window{Width: 1280, Height: 800},
 		Network:        defaultNetwork(),
 		ReconnectGrace: studio.DefaultReconnectGrace,
 		Limits:         studio.DefaultLimits,
@@ -362,10 +363,8 @@ func (s *Settings) fillDefaults() []fieldError {
 	if s.RecordingDir == "" {
 		s.RecordingDir = d.RecordingDir
 	}
-	if s.Window.Width < 320 || s.Window.Height < 240 {
-		if s.Window.Width != 0 || s.Window.Height != 0 {
-			bad("window", fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height), "is smaller than 320×240")
-		}
+	if s.Window != (Window{}) && (s.Window.Width < 320 || s.Window.Height < 240) {
+		bad("window", fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height), "is smaller than 320×240")
 		s.Window = d.Window
 	}
 	if checkGrace(s.ReconnectGrace) != nil {
@@ -389,6 +388,9 @@ func (s Settings) valueOf(field string) string {
 	case "output.video_kbps":
 		return strconv.Itoa(s.Output.VideoKbps)
 	case "window", "window.width", "window.height":
+		if s.Window == (Window{}) {
+			return "a size that fits the screen"
+		}
 		return fmt.Sprintf("%g×%g", s.Window.Width, s.Window.Height)
 	case "reconnect_grace_seconds":
 		return strconv.Itoa(int(s.ReconnectGrace / time.Second))

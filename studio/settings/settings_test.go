@@ -215,7 +215,7 @@ func TestBadFieldsNamed(t *testing.T) {
 		{`"output": {"width": 1280, "height": 720, "fps": -1}`, []string{`"output.fps": -1 is out of range (1–60); keeping 30`}},
 		{`"output": {"width": 1920, "height": 1080, "video_kbps": 1}`, []string{`settings.json: "output.video_kbps": 1 is out of range (300–50000 kb/s); keeping 6000`}},
 		{`"output": {"width": 1280, "height": 720, "video_kbps": 90000}`, []string{`"output.video_kbps": 90000 is out of range (300–50000 kb/s); keeping 4500`}},
-		{`"window": {"width": 10, "height": 900}`, []string{`settings.json: "window": 10×900 is smaller than 320×240; keeping 1280×800`}},
+		{`"window": {"width": 10, "height": 900}`, []string{`settings.json: "window": 10×900 is smaller than 320×240; keeping a size that fits the screen`}},
 		{`"reconnect_grace_seconds": 1`, []string{`settings.json: "reconnect_grace_seconds": 1 is out of range (2–600 s); keeping 10`}},
 		{`"reconnect_grace_seconds": 9999`, []string{`"reconnect_grace_seconds": 9999 is out of range (2–600 s); keeping 10`}},
 		{`"max_on_stage": 40`, []string{`settings.json: "max_on_stage": 40 is out of range (1–16); keeping 10`}},
@@ -224,7 +224,7 @@ func TestBadFieldsNamed(t *testing.T) {
 		{`"output": {"width": 1280, "height": 720, "fps": "thirty"}`, []string{`settings.json: "output.fps": a string is not a number; keeping 30`}},
 		{`"output": {"width": "big", "height": 720}`, []string{`settings.json: "output.width": a string is not a number; keeping 1280×720`}},
 		{`"reconnect_grace_seconds": "10s"`, []string{`"reconnect_grace_seconds": a string is not a number; keeping 10`}},
-		{`"window": {"width": true}`, []string{`"window.width": a bool is not a number; keeping 1280×800`}},
+		{`"window": {"width": true}`, []string{`"window.width": a bool is not a number; keeping a size that fits the screen`}},
 		{`"recording_dir": 7`, []string{`"recording_dir": a number is not text; keeping the default`}},
 		{`"output": {"width": 333, "height": 10, "fps": 500}, "reconnect_grace_seconds": 1`, []string{`"output": 333×10`, `"output.fps": 500`, `"reconnect_grace_seconds": 1`}},
 		// Absent or zero (a file from before the field): the default, quietly.
@@ -272,7 +272,7 @@ func TestBadFieldsNamed(t *testing.T) {
 			}
 			d := Defaults()
 			if got.Output.FPS < 1 || got.Output.FPS > 60 || !validSize(got.Output.Width, got.Output.Height) ||
-				got.Window.Width < 320 || got.RecordingDir == "" || checkGrace(got.ReconnectGrace) != nil {
+				(got.Window != Window{} && got.Window.Width < 320) || got.RecordingDir == "" || checkGrace(got.ReconnectGrace) != nil {
 				t.Errorf("settings %+v, want values in range (defaults %+v)", got, d)
 			}
 			// Not rewritten until the user saves.

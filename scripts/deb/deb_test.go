@@ -36,7 +36,7 @@ func TestPackageInstalls(t *testing.T) {
 			t.Fatalf("%s is missing: apt-get install mmdebstrap (scripts/test installs it)", tool)
 		}
 	}
-	repo, _ := filepath.Abs("..")
+	repo, _ := filepath.Abs("../..") // the test runs in scripts/deb
 	start := time.Now()
 	cmd := exec.Command(filepath.Join(repo, "scripts/package"), t.TempDir())
 	var stderr bytes.Buffer

@@ -63,11 +63,16 @@ func TestCheck(t *testing.T) {
 		kind      error
 		reason    string
 	}{
-		{"right passphrase", s.URL(testStreamID, ""), nil, ""},
 		{"wrong passphrase", s.URL(testStreamID, "wrong-"+testPassphrase), stream.ErrKeyRejected, "rejected the connection"},
 		{"no passphrase", "srt://127.0.0.1:" + strconv.Itoa(s.Port) + "?streamid=" + testStreamID, stream.ErrKeyRejected, "a wrong streamid or passphrase?"},
 		{"nothing listens", "srt://127.0.0.1:" + strconv.Itoa(free) + "?streamid=" + testStreamID, stream.ErrUnreachable, "no SRT answer from 127.0.0.1:" + strconv.Itoa(free)},
 		{"unknown host", "srt://no-such-host.invalid:9000?streamid=" + testStreamID, stream.ErrUnreachable, "cannot find the server"},
+		// Last: a caller that connects and goes at once breaks
+		// srt-live-transmit's one connection, and it listens again only
+		// some time later ("ConfigurePost: Connection was broken"); the
+		// refusals above leave it listening. (First, the two refusals
+		// after it found nobody listening, in CI.)
+		{"right passphrase", s.URL(testStreamID, ""), nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()

@@ -135,7 +135,8 @@ func (d Destination) keySource() string {
 
 // ValidateServerURL checks an ingest server URL with the output's own
 // check: for RTMP (rtmpout.ParseServer) rtmp:// or rtmps://, a host, an
-// optional numeric port, an app, no user:password, no query; for SRT
+// optional numeric port, an app, no user:password, a query only after an
+// app of one part (YouTube's backup, live2?backup=1); for SRT
 // (srtout.ParseURL) srt://host:port and libsrt's options, but no streamid
 // or passphrase (they have fields of their own: they are secrets). A server it takes makes a publish URL
 // (PublishURL) the output takes. It does not look the host up. The errors

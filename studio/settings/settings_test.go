@@ -402,8 +402,9 @@ func TestValidate(t *testing.T) {
 		{"rtmp://", k, ErrBadURL},
 		{"rtmp://host:99999/app", k, ErrBadURL},
 		{"rtmp://user:pw@host/app", k, ErrBadURL},
-		{"rtmp://host", k, ErrBadURL},         // no app: the output could not publish it
-		{"rtmp://host/app?a=b", k, ErrBadURL}, // the query goes after the key
+		{"rtmp://host", k, ErrBadURL},              // no app: the output could not publish it
+		{"rtmp://host/app?backup=1", k, nil},       // YouTube's backup: the query is the app's
+		{"rtmp://host/app/inst?a=b", k, ErrBadURL}, // after an app of two parts it goes after the key
 		{"rtmp://host/app", StreamKey{}, ErrNoKey},
 	} {
 		err := Destination{Service: Custom, URL: tc.url, Key: tc.key}.Validate()

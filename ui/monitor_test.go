@@ -63,15 +63,7 @@ func (f *fakeShow) setFor(calls *[]string, err *error, id string, apply func(*st
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	*calls = append(*calls, fmt.Sprintf("%s %v", id, on))
-	if *err != nil {
-		return *err
-	}
-	for i, p := range f.state.Participants {
-		if p.ID == id {
-			apply(&f.state.Participants[i])
-		}
-	}
-	return nil
+	return f.editLocked(id, *err, apply)
 }
 
 // editLocked changes participant id with change, as a command that
@@ -90,15 +82,7 @@ func (f *fakeShow) editLocked(id string, err error, change func(*studio.Particip
 
 // SetSolo records the call and changes the state, as SetMuted.
 func (f *fakeShow) SetSolo(id string, on bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.solos = append(f.solos, fmt.Sprintf("%s %v", id, on))
-	for i, p := range f.state.Participants {
-		if p.ID == id {
-			f.state.Participants[i].Solo = on
-		}
-	}
-	return nil
+	return f.setFor(&f.solos, &f.soloErr, id, func(p *studio.Participant) { p.Solo = on }, on)
 }
 
 func (f *fakeShow) muteCalls() []string { return f.copyCalls(&f.mutes) }
@@ -337,10 +321,7 @@ func TestSolo(t *testing.T) {
 	}
 	test.Tap(ann.solo)
 	s.settle()
-	f.mu.Lock()
-	got := append([]string(nil), f.solos...)
-	f.mu.Unlock()
-	if len(got) != 2 || got[0] != "g1 true" || got[1] != "g1 false" {
+	if got := f.copyCalls(&f.solos); len(got) != 2 || got[0] != "g1 true" || got[1] != "g1 false" {
 		t.Fatalf("SetSolo calls %v", got)
 	}
 	if ann.solo.Importance != widget.MediumImportance {

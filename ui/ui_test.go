@@ -56,6 +56,7 @@ type fakeShow struct {
 	shareErr error
 	musics   []string // SetMusicMode calls, "id on"
 	musicErr error
+	soloErr  error
 }
 
 func newFake() *fakeShow {

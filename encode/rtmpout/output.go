@@ -108,6 +108,9 @@ type Output struct {
 	done       chan struct{}
 
 	box *stream.Outbox
+	// Write, Stats and WaitLive. Expect WaitLive's nil a second after
+	// the server's answer: see liveProbation.
+	stream.Front
 }
 
 // New validates cfg and starts publishing in the background; it returns at
@@ -146,25 +149,13 @@ func New(cfg Config) (*Output, error) {
 		done:       make(chan struct{}),
 		box:        stream.NewOutbox(name, cfg.QueueSize),
 	}
+	o.Front = o.box.Front()
 	go o.run()
 	return o, nil
 }
 
 // Name is the configured name, or the redacted URL.
 func (o *Output) Name() string { return o.name }
-
-// Write queues p; it never blocks. p must not be modified afterwards.
-func (o *Output) Write(p *stream.Packet) { o.box.Write(p) }
-
-// Stats is a snapshot; Err never contains the stream key.
-func (o *Output) Stats() stream.Stats { return o.box.Stats() }
-
-// WaitLive waits until the output first goes Live (nil), the first
-// connection fails (a *Failure: ErrKeyRejected, ErrRefused or
-// ErrUnreachable),
-// the output is closed (ErrClosed) or ctx ends. Expect a second more than
-// the server's answer: see Output.
-func (o *Output) WaitLive(ctx context.Context) error { return o.box.WaitLive(ctx) }
 
 // Close flushes what is queued (for at most 2 s), unpublishes, closes the
 // connection and waits for every goroutine. Safe to call twice.
@@ -180,67 +171,22 @@ func (o *Output) Close() error {
 
 func (o *Output) run() {
 	defer close(o.done)
-	defer o.box.Settle(ErrClosed)
-	var backoff stream.Backoff
-	for everLive := false; ; {
-		s, err := o.connect()
-		if o.ctx.Err() != nil {
-			if s != nil {
-				s.close()
+	stream.Run(o.ctx, stream.Publisher{
+		Box: o.box,
+		Log: o.log,
+		Connect: func(ctx context.Context) (stream.Session, error) {
+			o.log.Debug("connecting", "url", o.target.Redacted())
+			s, err := connect(ctx, o.target, o.cfg)
+			if err != nil {
+				return nil, err
 			}
-			break
-		}
-		if err != nil {
-			if !everLive {
-				o.fail(err)
-				return
-			}
-			o.log.Warn("reconnect failed", "err", err, "retry_in", backoff.Next())
-			o.box.SetState(stream.Reconnecting, err)
-		} else {
-			start := time.Now()
-			wasLive, live := everLive, false
-			w := &writer{s: s, info: o.info, clock: clock{lead: o.info.Audio.Priming}}
-			err = o.pump(w, func() {
-				live, everLive = true, true
-				o.box.Live(wasLive)
-				o.log.Info("live")
-			})
-			if o.ctx.Err() != nil {
-				o.flush(w)
-				break
-			}
-			s.close()
-			if !wasLive && !live {
-				o.fail(endedOnProbation(o.target, err))
-				return
-			}
-			backoff.Held(time.Since(start))
-			err = o.publishError(err, "connection lost")
-			o.log.Warn("connection lost, reconnecting", "err", err, "retry_in", backoff.Next())
-			o.box.SetState(stream.Reconnecting, err)
-		}
-		o.box.Renew()
-		if !backoff.Wait(o.ctx) {
-			break
-		}
-	}
-	o.box.SetState(stream.Closed, nil)
-	o.log.Info("closed")
-}
-
-// fail ends the output after its first connection failed: a wrong key or
-// an unreachable server is the user's to fix, not ours to hammer.
-func (o *Output) fail(err error) {
-	o.log.Error("publish failed", "err", err)
-	o.box.Fail(err)
-}
-
-// connect dials and publishes, bounded by DialTimeout and by Close. Its
-// errors are *Failure, or o.ctx's error after Close.
-func (o *Output) connect() (*session, error) {
-	o.log.Debug("connecting", "url", o.target.Redacted())
-	return connect(o.ctx, o.target, o.cfg)
+			return &publishing{o: o, w: &writer{s: s, info: o.info, clock: clock{lead: o.info.Audio.Priming}}}, nil
+		},
+		Lost: func(err error) error { return o.publishError(err, "connection lost") },
+		Refused: func(err error) *stream.Failure {
+			return endedOnProbation(o.target, err)
+		},
+	}, ErrClosed)
 }
 
 // connect dials t and publishes, bounded by cfg.DialTimeout and by parent.
@@ -345,56 +291,55 @@ func (o *Output) redact(err error) string {
 	return redactIn(err.Error(), o.target.Key)
 }
 
-// pump sends the stream headers, then queued packets until the connection
+// publishing is one RTMP session as stream.Run drives it. Its network
+// writes are bounded by o.hard, so a stalled connection cannot hold
+// Close longer than flushTimeout.
+type publishing struct {
+	o *Output
+	w *writer
+}
+
+// Pump sends the stream headers, then queued packets until the connection
 // fails or Close is called. It calls live once the server has kept the
 // stream for liveProbation.
-func (o *Output) pump(w *writer, live func()) error {
-	s, q := w.s, o.box.Queue() // current until run renews it, after pump
+func (p *publishing) Pump(ctx context.Context, live func()) error {
+	s, hard, q := p.w.s, p.o.hard, p.o.box.Queue() // q is current until Run renews it, after Pump
 	probation := time.NewTimer(liveProbation)
 	defer probation.Stop()
-	if err := w.start(o.hard); err != nil {
+	if err := p.w.start(hard); err != nil {
 		return err
 	}
+	write := func(pkt *stream.Packet) error { return p.w.packet(hard, pkt) }
 	for {
 		select {
-		case <-o.ctx.Done():
-			return o.ctx.Err()
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-probation.C:
 			live()
 		case m := <-s.msgs:
-			if err := s.handle(o.hard, m); err != nil {
+			if err := s.handle(hard, m); err != nil {
 				return err
 			}
 		case <-q.Ready():
-			for o.ctx.Err() == nil {
-				p := q.Pop()
-				if p == nil {
-					break
-				}
-				if err := w.packet(o.hard, p); err != nil {
-					return err
-				}
-				o.box.Meter.Add(p)
+			if err := p.o.box.Send(ctx, q, write); err != nil {
+				return err
 			}
 		}
 	}
 }
 
-// flush sends what is still queued, then unpublishes and closes the
+// Finish sends what is still queued, then unpublishes and closes the
 // session, all within flushTimeout of Close.
-func (o *Output) flush(w *writer) {
-	ctx := o.hard
-	defer w.s.close()
-	rest := o.box.Queue().Close()
-	for i, p := range rest {
-		if err := w.packet(ctx, p); err != nil {
-			o.box.Dropped(len(rest) - i)
-			return
-		}
-		o.box.Meter.Add(p)
+func (p *publishing) Finish() {
+	hard := p.o.hard
+	defer p.w.s.close()
+	if err := p.o.box.Flush(func(pkt *stream.Packet) error { return p.w.packet(hard, pkt) }); err != nil {
+		return
 	}
-	w.s.unpublish(ctx)
+	p.w.s.unpublish(hard)
 }
+
+func (p *publishing) Drop() { p.w.s.close() }
 
 // writer turns packets into RTMP messages on one session.
 type writer struct {

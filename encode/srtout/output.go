@@ -70,7 +70,8 @@ type Output struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	box *stream.Outbox
+	box          *stream.Outbox
+	stream.Front // Write, Stats and WaitLive
 }
 
 // New validates cfg and starts publishing in the background; it returns at
@@ -96,6 +97,7 @@ func New(cfg Config) (*Output, error) {
 		done:   make(chan struct{}),
 		box:    stream.NewOutbox(name, cfg.QueueSize),
 	}
+	o.Front = o.box.Front()
 	go o.run()
 	return o, nil
 }
@@ -116,17 +118,6 @@ func withDefaults(cfg Config) Config {
 // Name is the configured name, or the redacted URL.
 func (o *Output) Name() string { return o.name }
 
-// Write queues p; it never blocks. p must not be modified afterwards.
-func (o *Output) Write(p *stream.Packet) { o.box.Write(p) }
-
-// Stats is a snapshot; Err never contains the streamid or passphrase.
-func (o *Output) Stats() stream.Stats { return o.box.Stats() }
-
-// WaitLive waits until the output first goes Live (nil), its first
-// connection fails (a *stream.Failure), it is closed (ErrClosed) or ctx
-// ends.
-func (o *Output) WaitLive(ctx context.Context) error { return o.box.WaitLive(ctx) }
-
 // Close sends what is queued (each write bounded by DialTimeout), ends the
 // MPEG-TS stream, closes the connection and waits. Safe to call twice. A
 // Close during the first handshake waits for it (at most DialTimeout):
@@ -140,81 +131,52 @@ func (o *Output) Close() error {
 
 func (o *Output) run() {
 	defer close(o.done)
-	defer o.box.Settle(ErrClosed)
-	var backoff stream.Backoff
-	for everLive := false; ; {
-		m, err := connect(o.ctx, o.target, o.cfg)
-		if o.ctx.Err() != nil {
-			if m != nil {
-				m.close(false)
+	stream.Run(o.ctx, stream.Publisher{
+		Box: o.box,
+		Log: o.log,
+		Connect: func(ctx context.Context) (stream.Session, error) {
+			m, err := connect(ctx, o.target, o.cfg)
+			if err != nil {
+				return nil, err
 			}
-			break
-		}
-		if err != nil && !everLive {
-			o.log.Error("publish failed", "err", err)
-			o.box.Fail(err)
-			return
-		}
-		if err == nil {
-			start := time.Now()
-			o.box.Live(everLive)
-			everLive = true
-			o.log.Info("live")
-			err = o.pump(m)
-			if o.ctx.Err() != nil {
-				o.flush(m)
-				break
-			}
-			m.close(false)
-			backoff.Held(time.Since(start))
-			err = fmt.Errorf("srtout: publish to %s: connection lost: %s", o.target.Redacted(), o.target.redact(err.Error()))
-		}
-		o.log.Warn("reconnecting", "err", err, "retry_in", backoff.Next())
-		o.box.SetState(stream.Reconnecting, err)
-		o.box.Renew()
-		if !backoff.Wait(o.ctx) {
-			break
-		}
-	}
-	o.box.SetState(stream.Closed, nil)
-	o.log.Info("closed")
+			return session{m: m, box: o.box}, nil
+		},
+		Lost: func(err error) error {
+			return fmt.Errorf("srtout: publish to %s: connection lost: %s", o.target.Redacted(), o.target.redact(err.Error()))
+		},
+	}, ErrClosed)
 }
 
-// pump writes queued packets until a write fails or Close is called.
-func (o *Output) pump(m *muxer) error {
-	q := o.box.Queue() // current until run renews it, after pump
+// session is one SRT connection as stream.Run drives it: live as soon as
+// the listener took the handshake.
+type session struct {
+	m   *muxer
+	box *stream.Outbox
+}
+
+func (s session) Pump(ctx context.Context, live func()) error {
+	live()
+	q := s.box.Queue() // current until Run renews it, after Pump
 	for {
 		select {
-		case <-o.ctx.Done():
-			return o.ctx.Err()
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-q.Ready():
-			for o.ctx.Err() == nil {
-				p := q.Pop()
-				if p == nil {
-					break
-				}
-				if err := m.write(p); err != nil {
-					return err
-				}
-				o.box.Meter.Add(p)
+			if err := s.box.Send(ctx, q, s.m.write); err != nil {
+				return err
 			}
 		}
 	}
 }
 
-// flush sends what is still queued and ends the stream.
-func (o *Output) flush(m *muxer) {
-	rest := o.box.Queue().Close()
-	for i, p := range rest {
-		if err := m.write(p); err != nil {
-			o.box.Dropped(len(rest) - i)
-			m.close(false)
-			return
-		}
-		o.box.Meter.Add(p)
-	}
-	m.close(true)
+// Finish sends what is still queued and ends the stream (each write
+// bounded by DialTimeout).
+func (s session) Finish() {
+	err := s.box.Flush(s.m.write)
+	s.m.close(err == nil)
 }
+
+func (s session) Drop() { s.m.close(false) }
 
 // muxer is one SRT connection and the MPEG-TS muxer writing into it,
 // owned by one goroutine.

@@ -66,6 +66,37 @@ func (b *Outbox) Renew() {
 	b.retired.Add(old.Dropped() + int64(n))
 }
 
+// Send writes what q holds, in order, through write, metering each, until
+// q is empty (nil), ctx ends (nil) or a write fails (its error).
+func (b *Outbox) Send(ctx context.Context, q *Queue, write func(*Packet) error) error {
+	for ctx.Err() == nil {
+		p := q.Pop()
+		if p == nil {
+			break
+		}
+		if err := write(p); err != nil {
+			return err
+		}
+		b.Meter.Add(p)
+	}
+	return nil
+}
+
+// Flush closes the current queue and writes what it held through write,
+// metering each. A write that fails ends it, the packets not written
+// counting as dropped, and Flush returns its error.
+func (b *Outbox) Flush(write func(*Packet) error) error {
+	rest := b.Queue().Close()
+	for i, p := range rest {
+		if err := write(p); err != nil {
+			b.Dropped(len(rest) - i)
+			return err
+		}
+		b.Meter.Add(p)
+	}
+	return nil
+}
+
 // Dropped counts n more packets as dropped (a flush cut short).
 func (b *Outbox) Dropped(n int) { b.retired.Add(int64(n)) }
 
@@ -131,3 +162,22 @@ func (b *Outbox) WaitLive(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Front is what a network output shows of its Outbox to other
+// goroutines; outputs embed it for Write, Stats and WaitLive.
+type Front struct{ box *Outbox }
+
+// Front is b's public face.
+func (b *Outbox) Front() Front { return Front{b} }
+
+// Write queues p; it never blocks. p must not be modified afterwards.
+func (f Front) Write(p *Packet) { f.box.Write(p) }
+
+// Stats is a snapshot of the output's health; Err never holds the URL's
+// secrets.
+func (f Front) Stats() Stats { return f.box.Stats() }
+
+// WaitLive waits until the output first goes Live (nil), its first
+// connection fails (a *Failure), it is closed (the output's ErrClosed) or
+// ctx ends.
+func (f Front) WaitLive(ctx context.Context) error { return f.box.WaitLive(ctx) }

@@ -509,16 +509,25 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 
 // setMuted mutes or unmutes a participant (Participant.Muted). It is not an
 // error to mute someone muted already.
-func (sh *show) setMuted(id string, on bool) (Participant, error) {
+func (sh *show) setMuted(id string, on bool) (changed bool, err error) {
 	kind := EventUnmuted
 	if on {
 		kind = EventMuted
 	}
-	return sh.edit(id, "mute", kind, func(p *Participant) bool {
-		changed := p.Muted != on
-		p.Muted = on
+	return sh.setFlag(id, "mute", kind, func(p *Participant) *bool { return &p.Muted }, on)
+}
+
+// setFlag sets the on/off setting of participant id that field points
+// to, and says so in an event of kind if it changed; op names the
+// command in the error for an unknown id.
+func (sh *show) setFlag(id, op string, kind EventKind, field func(*Participant) *bool, on bool) (changed bool, err error) {
+	_, err = sh.edit(id, op, kind, func(p *Participant) bool {
+		v := field(p)
+		changed = *v != on
+		*v = on
 		return changed
 	})
+	return changed, err
 }
 
 // edit changes participant id with change, under the lock, and says so
@@ -538,18 +547,8 @@ func (sh *show) edit(id, op string, kind EventKind, change func(*Participant) bo
 }
 
 // setSolo puts a participant on solo or takes them off (Participant.Solo).
-func (sh *show) setSolo(id string, on bool) (Participant, error) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e, ok := sh.entries[id]
-	if !ok {
-		return Participant{}, fmt.Errorf("solo %q: %w", id, ErrNoParticipant)
-	}
-	if e.p.Solo != on {
-		e.p.Solo = on
-		sh.emitLocked(Event{Kind: EventSolo, Participant: e.p})
-	}
-	return e.p, nil
+func (sh *show) setSolo(id string, on bool) (changed bool, err error) {
+	return sh.setFlag(id, "solo", EventSolo, func(p *Participant) *bool { return &p.Solo }, on)
 }
 
 // setDevices records whether a guest's own mic and camera are off
@@ -567,22 +566,11 @@ func (sh *show) setDevices(id string, micOff, cameraOff bool) (changed bool) {
 	return true
 }
 
-// setMusicMode records whether a guest's page sends music (Participant.MusicMode);
-// an event goes out only when that changes, and changed says whether it
-// did. The host has no page: ErrNoParticipant.
+// setMusicMode records whether a guest's page sends music
+// (Participant.MusicMode); an event goes out only when that changes, and
+// changed says whether it did.
 func (sh *show) setMusicMode(id string, on bool) (changed bool, err error) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e, ok := sh.entries[id]
-	if !ok || e.p.Role == RoleHost {
-		return false, fmt.Errorf("music mode for %q: %w", id, ErrNoParticipant)
-	}
-	if e.p.MusicMode == on {
-		return false, nil
-	}
-	e.p.MusicMode = on
-	sh.emitLocked(Event{Kind: EventMusic, Participant: e.p})
-	return true, nil
+	return sh.setFlag(id, "music mode for", EventMusic, func(p *Participant) *bool { return &p.MusicMode }, on)
 }
 
 // remove takes a participant out of the show and returns its connection, if

@@ -592,12 +592,8 @@ func (s *Studio) Stage(id string, on bool) error {
 // too) is out of the program's mix, though still metered. Their page says
 // the host muted them. ErrNoParticipant for an unknown id.
 func (s *Studio) SetMuted(id string, on bool) error {
-	if _, err := s.show.setMuted(id, on); err != nil {
-		return err
-	}
-	s.log.Info("mute", "participant", id, "muted", on)
-	s.changed()
-	return nil
+	changed, err := s.show.setMuted(id, on)
+	return s.announce("mute", id, on, changed, err)
 }
 
 // SetSolo puts participant id on solo (on) or takes them off, for the
@@ -605,12 +601,8 @@ func (s *Studio) SetMuted(id string, on bool) error {
 // only them. The program and what the guests hear do not change.
 // ErrNoParticipant for an unknown id.
 func (s *Studio) SetSolo(id string, on bool) error {
-	if _, err := s.show.setSolo(id, on); err != nil {
-		return err
-	}
-	s.log.Info("solo", "participant", id, "solo", on)
-	s.changed()
-	return nil
+	changed, err := s.show.setSolo(id, on)
+	return s.announce("solo", id, on, changed, err)
 }
 
 // SetMusicMode switches guest id's page into music mode (on) or back to
@@ -621,14 +613,22 @@ func (s *Studio) SetSolo(id string, on bool) error {
 // parameters. ErrNoParticipant for an unknown id, and for the host, who
 // has no page.
 func (s *Studio) SetMusicMode(id string, on bool) error {
+	if id == HostID {
+		return fmt.Errorf("music mode for %q: %w", id, ErrNoParticipant)
+	}
 	changed, err := s.show.setMusicMode(id, on)
-	if err != nil {
+	return s.announce("music mode", id, on, changed, err)
+}
+
+// announce is what a host's on/off command (op, for participant id) does
+// after the show took it: the error, or a log line and the news if the
+// setting changed.
+func (s *Studio) announce(op, id string, on, changed bool, err error) error {
+	if err != nil || !changed {
 		return err
 	}
-	if changed {
-		s.log.Info("music mode", "participant", id, "on", on)
-		s.changed()
-	}
+	s.log.Info(op, "participant", id, "on", on)
+	s.changed()
 	return nil
 }
 

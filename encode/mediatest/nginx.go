@@ -46,6 +46,8 @@ type Nginx struct {
 	Port int
 	Dir  string // temp dir with nginx.conf, error.log and rec/
 
+	bin     string
+	opt     NginxOptions
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when nginx has exited
 	waitErr error         // set before exited is closed
@@ -112,8 +114,8 @@ func StartNginx(t testing.TB, opt NginxOptions) *Nginx {
 	// The port is free when FreeTCPPort returns but may be taken before
 	// nginx binds it; try a few.
 	for attempt := 1; ; attempt++ {
-		n := &Nginx{Port: FreeTCPPort(t), Dir: dir, hooks: hooks, exited: make(chan struct{})}
-		err := n.start(bin, opt)
+		n := &Nginx{Port: FreeTCPPort(t), Dir: dir, bin: bin, opt: opt, hooks: hooks, exited: make(chan struct{})}
+		err := n.start()
 		if err == nil {
 			t.Cleanup(func() {
 				if t.Failed() {
@@ -129,7 +131,8 @@ func StartNginx(t testing.TB, opt NginxOptions) *Nginx {
 	}
 }
 
-func (n *Nginx) start(bin string, opt NginxOptions) error {
+func (n *Nginx) start() error {
+	opt := n.opt
 	conf := filepath.Join(n.Dir, "nginx.conf")
 	f, err := os.Create(conf)
 	if err != nil {
@@ -159,7 +162,7 @@ func (n *Nginx) start(bin string, opt NginxOptions) error {
 	}
 	defer stderr.Close()
 	// -e: nginx opens its default error log before it reads the config.
-	n.cmd = exec.Command(bin, "-p", n.Dir, "-c", conf, "-e", n.logPath())
+	n.cmd = exec.Command(n.bin, "-p", n.Dir, "-c", conf, "-e", n.logPath())
 	n.cmd.Stdout, n.cmd.Stderr = stderr, stderr
 	if err := n.cmd.Start(); err != nil {
 		return err
@@ -200,6 +203,22 @@ func (n *Nginx) stop() {
 	}
 }
 
+// Restart stops nginx at once (its fast shutdown: publishers see their
+// connection drop), keeps it down for down, and starts it again on the
+// same port and config: a server restarted under its publishers. It
+// returns once the server accepts connections again. A new publish of a
+// key overwrites its recording.
+func (n *Nginx) Restart(t testing.TB, down time.Duration) {
+	t.Helper()
+	n.stop()
+	n.hooks.record(HookCall{Call: "restart"}) // no publish_done comes for what it cut
+	time.Sleep(down)
+	n.exited = make(chan struct{})
+	if err := n.start(); err != nil {
+		t.Fatalf("mediatest: restart nginx: %v\nnginx log:\n%s", err, n.LogTail(40))
+	}
+}
+
 // App is the address of the server's application, "live", without a
 // stream name: where another server's Push sends to.
 func (n *Nginx) App() string { return fmt.Sprintf("rtmp://127.0.0.1:%d/live", n.Port) }
@@ -235,7 +254,7 @@ func (n *Nginx) LogTail(lines int) string { return tail(n.Log(), lines) }
 
 // HookCall is one notification nginx sent to the hook server.
 type HookCall struct {
-	Call     string // "publish" or "publish_done"
+	Call     string // "publish" or "publish_done"; "restart" where Restart stopped nginx
 	Key      string // the stream name, without query arguments
 	ClientID string // nginx's connection id, the same in a publish and its publish_done
 	Status   int    // what the hook answered
@@ -252,7 +271,7 @@ func (n *Nginx) HookCalls() []HookCall { return n.hooks.snapshot() }
 // DenyPublish nginx refuses such a publish right after; see HookCalls.)
 func (n *Nginx) WaitPublishing(t testing.TB, key string, timeout time.Duration) {
 	t.Helper()
-	n.wait(t, key, timeout, "being published", func(ever, live bool) bool { return live })
+	n.wait(t, key, timeout, "being published", func(accepted int, live bool) bool { return live })
 }
 
 // WaitUnpublished waits until key has been published at least once and
@@ -261,15 +280,23 @@ func (n *Nginx) WaitPublishing(t testing.TB, key string, timeout time.Duration) 
 // finishes the recording when it notices the disconnect.
 func (n *Nginx) WaitUnpublished(t testing.TB, key string, timeout time.Duration) {
 	t.Helper()
-	n.wait(t, key, timeout, "published and then ended", func(ever, live bool) bool { return ever && !live })
+	n.wait(t, key, timeout, "published and then ended", func(accepted int, live bool) bool { return accepted > 0 && !live })
 }
 
-func (n *Nginx) wait(t testing.TB, key string, timeout time.Duration, what string, done func(ever, live bool) bool) {
+// WaitPublishes waits until the on_publish hook has accepted count
+// publishes of key (a publisher that came back after a Restart makes
+// two), and fails the test after timeout.
+func (n *Nginx) WaitPublishes(t testing.TB, key string, count int, timeout time.Duration) {
+	t.Helper()
+	n.wait(t, key, timeout, fmt.Sprintf("published %d times", count), func(accepted int, live bool) bool { return accepted >= count })
+}
+
+func (n *Nginx) wait(t testing.TB, key string, timeout time.Duration, what string, done func(accepted int, live bool) bool) {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
-		ever, live, changed := n.hooks.state(key)
-		if done(ever, live) {
+		accepted, live, changed := n.hooks.state(key)
+		if done(accepted, live) {
 			return
 		}
 		select {
@@ -313,12 +340,16 @@ func (h *hookServer) serve(w http.ResponseWriter, r *http.Request) {
 	if c.Call == "publish" && slices.Contains(h.reject, c.Key) {
 		c.Status = http.StatusForbidden
 	}
+	h.record(c)
+	w.WriteHeader(c.Status)
+}
+
+func (h *hookServer) record(c HookCall) {
 	h.mu.Lock()
 	h.calls = append(h.calls, c)
 	close(h.changed)
 	h.changed = make(chan struct{})
 	h.mu.Unlock()
-	w.WriteHeader(c.Status)
 }
 
 func (h *hookServer) snapshot() []HookCall {
@@ -327,25 +358,29 @@ func (h *hookServer) snapshot() []HookCall {
 	return slices.Clone(h.calls)
 }
 
-// state reports whether key was ever accepted for publishing, whether a
+// state reports how many times key was accepted for publishing, whether a
 // publish of it is live, and a channel closed at the next call. nginx also
 // sends publish_done for publishes the hook refused, so publishes are
 // matched by client id.
-func (h *hookServer) state(key string) (ever, live bool, changed <-chan struct{}) {
+func (h *hookServer) state(key string) (accepted int, live bool, changed <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	open := map[string]bool{}
 	for _, c := range h.calls {
+		if c.Call == "restart" {
+			clear(open)
+			continue
+		}
 		if c.Key != key {
 			continue
 		}
 		switch {
 		case c.Call == "publish" && c.Status/100 == 2:
-			ever = true
+			accepted++
 			open[c.ClientID] = true
 		case c.Call == "publish_done":
 			delete(open, c.ClientID)
 		}
 	}
-	return ever, len(open) > 0, h.changed
+	return accepted, len(open) > 0, h.changed
 }

@@ -496,6 +496,22 @@ func (p *Pipeline) Levels() map[string]float32 {
 	return levels
 }
 
+// Speaking is the names of the inputs whose source speaks now
+// (mixer.TrackStats.Speaking: with hysteresis, hidden and muted ones
+// too), sorted.
+func (p *Pipeline) Speaking() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var names []string
+	for _, in := range p.inputs {
+		if in.Audio.Stats().Speaking {
+			names = append(names, in.Video.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // NewFrame returns a w×h picture for this input to fill and pass to
 // WriteVideo; pictures are recycled, not allocated per frame.
 func (in *Input) NewFrame(w, h int) *compositor.Frame { return in.pool.Get(w, h) }

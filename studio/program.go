@@ -265,6 +265,7 @@ func (p *Program) Attach(s *Studio) {
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
 	s.attachLoudness(p)
+	s.attachSpeaking(p.pipe)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)

@@ -48,6 +48,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/musicmode", s.control(s.apiMusicMode))
 	mux.HandleFunc("POST /api/volume", s.control(s.apiVolume))
 	mux.HandleFunc("POST /api/loudness", s.control(s.apiLoudness))
+	mux.HandleFunc("POST /api/autospotlight", s.control(s.apiAutoSpotlight))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))

@@ -347,6 +347,7 @@ var (
 
 // Its own line: the block above stays as it was, for merging.
 var _ ui.LoudnessTargeter = (*show)(nil)
+var _ ui.AutoSpotlighter = (*show)(nil)
 
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in
 // Settings → Network to guests who join from now on; the NAT IP still

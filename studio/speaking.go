@@ -78,7 +78,6 @@ func (s *Studio) followSpeaking(src speakingSource) {
 					s.log.Warn("auto-spotlight", "participant", id, "err", err)
 					continue
 				}
-				a.main, a.moved = id, now
 				s.log.Info("auto-spotlight", "participant", id)
 				s.show.notify(EventSpotlight)
 			}
@@ -106,7 +105,8 @@ type spotlighter struct {
 	moved time.Time            // when that last changed
 }
 
-// next is who should have the main tile now, if not whoever has it:
+// next is who should have the main tile now, if not whoever has it (the
+// caller gives it to them):
 // among those on stage and heard (not muted, not off) who have spoken
 // SpotlightAfter, the one speaking longest; none while whoever has it
 // speaks or within SpotlightHold of the last change. Only in the layouts
@@ -151,6 +151,7 @@ func (a *spotlighter) next(now time.Time, speaking []string, st State, sc Scene)
 		slices.Contains(speaking, main):
 		return "", false
 	}
+	a.main, a.moved = best, now // if the change fails, the next look sees it and holds anyway
 	return best, true
 }
 

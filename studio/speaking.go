@@ -1,7 +1,6 @@
 package studio
 
 import (
-	"net/http"
 	"slices"
 	"time"
 
@@ -156,21 +155,12 @@ func (a *spotlighter) next(now time.Time, speaking []string, st State, sc Scene)
 }
 
 // SetAutoSpotlight switches auto-spotlight on or off: while on, whoever
-// speaks is shown large (see SpotlightAfter).
+// speaks is shown large (see SpotlightAfter). POST /api/autospotlight
+// {"on": true}.
 func (s *Studio) SetAutoSpotlight(on bool) {
 	if s.autoSpotlight.Swap(on) == on {
 		return
 	}
 	s.log.Info("auto-spotlight", "on", on)
 	s.show.notify(EventSpotlight)
-}
-
-// apiAutoSpotlight is POST /api/autospotlight {"on": true} → State.
-func (s *Studio) apiAutoSpotlight(w http.ResponseWriter, r *http.Request) {
-	on, ok := readOn(w, r, "autospotlight")
-	if !ok {
-		return
-	}
-	s.SetAutoSpotlight(on)
-	writeJSON(w, http.StatusOK, s.State())
 }

@@ -43,6 +43,9 @@ func TestSpeakingAndAutoSpotlight(t *testing.T) {
 	if err := prog.SetLayout(scene.Spotlight); err != nil {
 		t.Fatal(err)
 	}
+	if code, body := api(t, s, "POST", "/api/autospotlight", "", `{}`); code != 400 {
+		t.Errorf("POST /api/autospotlight {}: %d %v, want 400", code, body)
+	}
 	if code, body := api(t, s, "POST", "/api/autospotlight", "", `{"on":true}`); code != 200 || body["autoSpotlight"] != true {
 		t.Fatalf("POST /api/autospotlight: %d %v", code, body)
 	}
@@ -105,5 +108,8 @@ func TestSpeakingAndAutoSpotlight(t *testing.T) {
 	}
 	if !annSpoke {
 		t.Error("/api/state did not say Ann was speaking when the tile went to her")
+	}
+	if code, body := api(t, s, "POST", "/api/autospotlight", "", `{"on":false}`); code != 200 || body["autoSpotlight"] != false {
+		t.Errorf("POST /api/autospotlight off: %d %v", code, body)
 	}
 }

@@ -734,11 +734,8 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			if in.hidden.Load() {
 				continue // for the layout, as if it did not exist
 			}
-			level := in.Audio.Stats().Peak
-			if in.muted.Load() {
-				level = 0 // nobody hears them: no speaking ring
-			}
-			in.Video.SetLevel(level) // rings whoever speaks
+			// Rings whoever speaks, unless nobody hears them.
+			in.Video.SetSpeaking(in.Audio.Stats().Speaking && !in.muted.Load())
 			slots = append(slots, in.Video)
 		}
 		if g := p.sceneGen.Load(); g != sceneGen {

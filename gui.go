@@ -50,7 +50,7 @@ func runGUI(stdout, stderr io.Writer) int {
 	netErr := set.Network.Configure(&cfg)
 	sess, err := startSession(
 		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
-		cfg, studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, true, log)
+		cfg, studio.ProgramConfig{RecordDir: set.RecordingDir, LoudnessTarget: set.LoudnessTarget, Logger: log}, true, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
@@ -347,6 +347,7 @@ var (
 
 // Its own line: the block above stays as it was, for merging.
 var _ ui.LoudnessTargeter = (*show)(nil)
+var _ ui.AutoSpotlighter = (*show)(nil)
 
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in
 // Settings → Network to guests who join from now on; the NAT IP still

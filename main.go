@@ -88,6 +88,7 @@ const usage = `usage:
       --max-in-green-room N      guests waiting in the green room; one more is told the studio is full
                                  (default 20; 1 to 50)
       --guest-kbps N             the most each guest may send, camera layers together (default 2500; 800 to 20000)
+      --loudness LUFS            the program's loudness target: -14, -16, -23 or off (default -14; POST /api/loudness)
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live); with --record
                                  each person's own recording and show.json go in a folder named after FILE;
                                  POST /api/live {"dryRun":true} tries every --to first, as live --check

@@ -37,6 +37,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		grace                                            = studio.DefaultReconnectGrace
 		limits                                           = studio.DefaultLimits
 		guestKbps                                        = studio.DefaultGuestKbps
+		loudness                                         = studio.DefaultLoudnessTarget
 	)
 	fs.StringVar(&listen, "listen", ":8443", "")
 	fs.StringVar(&publicURL, "public-url", "", "")
@@ -90,6 +91,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	intFlag("max-on-stage", &limits.Stage)
 	intFlag("max-in-green-room", &limits.GreenRoom)
 	intFlag("guest-kbps", &guestKbps)
+	fs.Func("loudness", "", func(v string) (err error) {
+		if loudness, err = studio.ParseLoudnessTarget(v); err != nil {
+			limitErr = cmp.Or(limitErr, fmt.Errorf("--loudness: %w", err))
+		}
+		return nil
+	})
 	fs.StringVar(&recordFile, "record", "", "")
 	fs.StringVar(&recordDir, "recordings", "", "")
 	fs.StringVar(&title, "title", "", "")
@@ -157,7 +164,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			ReconnectGrace: grace, Limits: limits, GuestKbps: guestKbps,
 			// A studio on loopback (plain HTTP) has nothing to forward.
 			MapPorts: !noPortMapping && !plain},
-		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, RecordDir: recordDir, ShowTitle: title, Logger: log}, false, log)
+		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, RecordDir: recordDir, ShowTitle: title, LoudnessTarget: loudness, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 1

@@ -51,14 +51,16 @@ func TestServeDomainBadInput(t *testing.T) {
 	}
 }
 
-// The guest limits and the upload cap out of range, or not numbers, are
-// refused in one line that says the range.
+// The guest limits, the upload cap and the loudness target out of range,
+// or not numbers, are refused in one line that says the range.
 func TestServeBadGuestLimits(t *testing.T) {
 	for _, tc := range []struct{ flag, v, want string }{
 		{"--max-on-stage", "17", "the guests on stage must be 1 to 16, not 17"},
 		{"--max-in-green-room", "0", "the guests in the green room must be 1 to 50, not 0"},
 		{"--max-in-green-room", "many", `--max-in-green-room "many": want a whole number`},
 		{"--guest-kbps", "100", "the most a guest may send must be 800 to 20000 kb/s, not 100"},
+		{"--loudness", "-20", `--loudness: loudness target -20 LUFS: a loudness target is -14, -16 or -23 LUFS, or "off"`},
+		{"--loudness", "loud", `--loudness: loudness target "loud": a loudness target is`},
 	} {
 		r := greenroom(t, 10*time.Second, "serve", tc.flag, tc.v)
 		if r.code != 2 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, tc.want) {
@@ -164,8 +166,12 @@ func TestServeKilledMidShow(t *testing.T) {
 		Recording struct {
 			CutShort *struct{ Title, Folder, Message string } `json:"cutShort"`
 		} `json:"recording"`
+		Loudness struct{ Target float64 } `json:"loudness"`
 	}
 	getJSON(t, u, "/api/state", &state)
+	if state.Loudness.Target != -14 {
+		t.Errorf("serve without --loudness: the program's loudness target %g LUFS, want the default -14", state.Loudness.Target)
+	}
 	if c := state.Recording.CutShort; c == nil || c.Title != "Cut short" || c.Folder != folders[0] || !strings.Contains(c.Message, folders[0]) {
 		t.Errorf("/api/state after the restart: recording.cutShort %+v, want the show and its folder %s", c, folders[0])
 	} else {

@@ -496,6 +496,22 @@ func (p *Pipeline) Levels() map[string]float32 {
 	return levels
 }
 
+// Speaking is the names of the inputs whose source speaks now
+// (mixer.TrackStats.Speaking: with hysteresis, hidden and muted ones
+// too), sorted.
+func (p *Pipeline) Speaking() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var names []string
+	for _, in := range p.inputs {
+		if in.Audio.Stats().Speaking {
+			names = append(names, in.Video.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // NewFrame returns a w×h picture for this input to fill and pass to
 // WriteVideo; pictures are recycled, not allocated per frame.
 func (in *Input) NewFrame(w, h int) *compositor.Frame { return in.pool.Get(w, h) }
@@ -718,11 +734,8 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			if in.hidden.Load() {
 				continue // for the layout, as if it did not exist
 			}
-			level := in.Audio.Stats().Peak
-			if in.muted.Load() {
-				level = 0 // nobody hears them: no speaking ring
-			}
-			in.Video.SetLevel(level) // rings whoever speaks
+			// Rings whoever speaks, unless nobody hears them.
+			in.Video.SetSpeaking(in.Audio.Stats().Speaking && !in.muted.Load())
 			slots = append(slots, in.Video)
 		}
 		if g := p.sceneGen.Load(); g != sceneGen {

@@ -146,6 +146,33 @@ type Loudness struct {
 // podcasts'; −23, EBU R128 broadcast.
 var LoudnessTargets = []float64{-14, -16, -23}
 
+// DefaultLoudnessTarget is the target a show starts with until the host
+// chooses another (the window remembers the choice; serve's --loudness):
+// −14 LUFS, where the platforms would turn it anyway (issue #12).
+const DefaultLoudnessTarget = -14.0
+
+// CheckLoudnessTarget refuses a target not in LoudnessTargets (0, none,
+// is one), in words for the user (ErrBadTarget).
+func CheckLoudnessTarget(lufs float64) error {
+	if lufs != 0 && !slices.Contains(LoudnessTargets, lufs) {
+		return fmt.Errorf("loudness target %g LUFS: %w", lufs, ErrBadTarget)
+	}
+	return nil
+}
+
+// ParseLoudnessTarget reads a target as a person writes it: "-14", or
+// "off" for none (0).
+func ParseLoudnessTarget(s string) (float64, error) {
+	if s == "off" {
+		return 0, nil
+	}
+	lufs, err := strconv.ParseFloat(s, 64)
+	if err != nil || lufs == 0 {
+		return 0, fmt.Errorf("loudness target %q: %w", s, ErrBadTarget)
+	}
+	return lufs, CheckLoudnessTarget(lufs)
+}
+
 // ErrNoProgram: the studio runs without a program (Program attaches one).
 var ErrNoProgram = errors.New("this studio has no program")
 
@@ -170,8 +197,8 @@ func (s *Studio) attachLoudness(l loudnessControl) {
 // LoudnessTargets, or 0 for none (ErrBadTarget otherwise). The gain moves
 // slowly (encode/master), adding no delay. ErrNoProgram without one.
 func (s *Studio) SetLoudnessTarget(lufs float64) error {
-	if lufs != 0 && !slices.Contains(LoudnessTargets, lufs) {
-		return fmt.Errorf("loudness target %g LUFS: %w", lufs, ErrBadTarget)
+	if err := CheckLoudnessTarget(lufs); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	l := s.loudness

@@ -117,8 +117,12 @@ type Participant struct {
 	// noise suppression and auto gain off, Opus at 128 kb/s in stereo
 	// (issue #12). The guest switches it on their page, or the host for
 	// them (Studio.SetMusicMode).
-	MusicMode bool      `json:"musicMode"`
-	Joined    time.Time `json:"joined"`
+	MusicMode bool `json:"musicMode"`
+	// Speaking is true while the participant's sound is a voice
+	// (speaking.go), muted or not: the host sees a muted guest trying to
+	// talk.
+	Speaking bool      `json:"speaking"`
+	Joined   time.Time `json:"joined"`
 	// LeavingAt is when a guest who is gone (their page's connection
 	// broke: a tab closed or killed, a laptop shut, a network gone) leaves
 	// the show, their place and their tile with them, unless their page is
@@ -178,6 +182,9 @@ type State struct {
 	// (Studio.State fills both in).
 	LocalRecording bool     `json:"local_recording"`
 	Uploads        []Upload `json:"uploads,omitempty"`
+	// AutoSpotlight: the main tile goes to whoever speaks
+	// (Studio.SetAutoSpotlight; Studio.State fills it in).
+	AutoSpotlight bool `json:"autoSpotlight"`
 }
 
 // EventKind names what happened.

@@ -63,7 +63,12 @@ type ProgramConfig struct {
 	// looks; DefaultDiskCheck if 0 (see disk.go).
 	DiskLow   int64
 	DiskCheck time.Duration
-	Logger    *slog.Logger
+	// LoudnessTarget is the loudness the program starts steered to, LUFS
+	// (CheckLoudnessTarget; 0: none, as the studio's own tests mix). The
+	// window and serve start at DefaultLoudnessTarget unless the host
+	// chose otherwise.
+	LoudnessTarget float64
+	Logger         *slog.Logger
 }
 
 // Program joins the show to the media pipeline: it is the studio's Sink,
@@ -208,6 +213,12 @@ func NewProgram(pipe *encode.Pipeline, cfg ProgramConfig) (*Program, error) {
 	if err := p.SetDestinations(cfg.Destinations); err != nil {
 		return nil, err
 	}
+	if err := CheckLoudnessTarget(cfg.LoudnessTarget); err != nil {
+		return nil, fmt.Errorf("studio: %w", err)
+	}
+	if err := pipe.SetLoudnessTarget(cfg.LoudnessTarget); err != nil {
+		return nil, fmt.Errorf("studio: %w", err)
+	}
 	if cfg.RecordDir != "" {
 		if c := lastCutShort(cfg.RecordDir, p.log); c != nil {
 			p.status.CutShort = c
@@ -254,6 +265,7 @@ func (p *Program) Attach(s *Studio) {
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
 	s.attachLoudness(p)
+	s.attachSpeaking(p.pipe)
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)

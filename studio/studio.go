@@ -161,9 +161,11 @@ type Studio struct {
 	guestsIn  atomic.Bool
 	// localRec: the host wants the guests' local recording (upload.go),
 	// whose takes uploads holds.
-	localRec  atomic.Bool
-	uploads   *uploads
-	guestKbps atomic.Int32 // Config.GuestKbps, as SetGuestKbps changes it
+	localRec atomic.Bool
+	// autoSpotlight: the main tile follows whoever speaks (speaking.go).
+	autoSpotlight atomic.Bool
+	uploads       *uploads
+	guestKbps     atomic.Int32 // Config.GuestKbps, as SetGuestKbps changes it
 
 	cert   CertStatus      // for a certificate that does not change: self-signed, a file, none
 	acme   *acmeCert       // with Config.Domain
@@ -556,6 +558,7 @@ func (s *Studio) State() State {
 	}
 	s.sfu.simulcastState(&st)
 	st.LocalRecording = s.localRec.Load()
+	st.AutoSpotlight = s.autoSpotlight.Load()
 	st.Uploads = s.uploads.state()
 	return st
 }

@@ -40,7 +40,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("GET /upload/{take}", s.serveChunks)
 	mux.HandleFunc("POST /upload/{take}/{n}", s.serveChunks)
 	mux.HandleFunc("GET /api/state", s.control(s.apiState))
-	mux.HandleFunc("POST /api/localrec", s.control(s.apiLocalRec))
+	mux.HandleFunc("POST /api/localrec", s.control(s.apiSwitch("localrec", s.SetLocalRecording)))
 	mux.HandleFunc("GET /api/events", s.control(s.apiEvents))
 	mux.HandleFunc("POST /api/stage", s.control(s.apiStage))
 	mux.HandleFunc("POST /api/mute", s.control(s.apiMute))
@@ -48,6 +48,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/musicmode", s.control(s.apiMusicMode))
 	mux.HandleFunc("POST /api/volume", s.control(s.apiVolume))
 	mux.HandleFunc("POST /api/loudness", s.control(s.apiLoudness))
+	mux.HandleFunc("POST /api/autospotlight", s.control(s.apiSwitch("autospotlight", s.SetAutoSpotlight)))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -291,13 +292,17 @@ func (s *Studio) apiLive(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.State())
 }
 
-func (s *Studio) apiLocalRec(w http.ResponseWriter, r *http.Request) {
-	on, ok := readOn(w, r, "localrec")
-	if !ok {
-		return
+// apiSwitch is a POST {"on": true} that turns what (its path's name) on
+// or off with set → State.
+func (s *Studio) apiSwitch(what string, set func(on bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		on, ok := readOn(w, r, what)
+		if !ok {
+			return
+		}
+		set(on)
+		writeJSON(w, http.StatusOK, s.State())
 	}
-	s.SetLocalRecording(on)
-	writeJSON(w, http.StatusOK, s.State())
 }
 
 func (s *Studio) apiRotate(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"greenroom/studio"
+	"greenroom/studio/settings"
 )
 
 // VolumeSetter sets a person's level in the program's mix
@@ -172,7 +173,11 @@ func (s *Studio) buildLoudness() fyne.CanvasObject {
 					s.showError("Couldn't set the loudness target: " + s.explain(err))
 					s.showTarget(l.Target)
 				})
+				return
 			}
+			// The host's choice is the next show's start too; a target
+			// set through the control API is for this show only.
+			s.save(func(set *settings.Settings) { set.LoudnessTarget = lufs }, nil)
 		})
 	})
 	s.showTarget(0)

@@ -131,7 +131,7 @@ func TestVolumeOnTheCard(t *testing.T) {
 // it back, and explains a refusal and goes back to the program's.
 func TestLoudnessTargetChoice(t *testing.T) {
 	m := &mixShow{fakeShow: newFake()}
-	s, _ := openShow(t, m, nil)
+	s, st := openShow(t, m, nil)
 	if s.loudTarget == nil || s.loudTarget.Selected != "No loudness target" {
 		t.Fatalf("no loudness target choice, or not at none: %v", s.loudTarget)
 	}
@@ -140,6 +140,9 @@ func TestLoudnessTargetChoice(t *testing.T) {
 	s.tasks.Wait()
 	if got := fmt.Sprint(m.targetCalls()); got != "[-16]" {
 		t.Fatalf("SetLoudnessTarget calls %s, want [-16]", got)
+	}
+	if got := st.Get().LoudnessTarget; got != -16 {
+		t.Errorf("the host's choice not remembered: settings say %g LUFS", got)
 	}
 	m.mu.Lock()
 	m.loud.Target = -23 // set through the control API
@@ -160,6 +163,9 @@ func TestLoudnessTargetChoice(t *testing.T) {
 	}
 	if s.loudTarget.Selected != "Target -23 LUFS" {
 		t.Errorf("a refused target stayed chosen: %q", s.loudTarget.Selected)
+	}
+	if got := st.Get().LoudnessTarget; got != -16 {
+		t.Errorf("settings say %g LUFS after a target set elsewhere and a refusal, want the host's last choice, -16", got)
 	}
 }
 

@@ -52,6 +52,14 @@ type LocalRecorder interface {
 	SetLocalRecording(on bool)
 }
 
+// AutoSpotlighter switches auto-spotlight (studio.Studio.SetAutoSpotlight):
+// the main tile goes to whoever speaks, held a few seconds. A Show that
+// has it gets a checkbox by the layout buttons, which follows
+// studio.State.AutoSpotlight. Cheap: called on the UI thread.
+type AutoSpotlighter interface {
+	SetAutoSpotlight(on bool)
+}
+
 // MusicModer switches a guest's music mode (studio.Studio.SetMusicMode):
 // their page sends their sound as music — no echo cancellation, noise
 // suppression or auto gain, stereo Opus at 128 kb/s — and says the host

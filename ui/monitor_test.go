@@ -524,3 +524,37 @@ func TestLocalRecordingCheck(t *testing.T) {
 		t.Error("a checkbox for a show without local recording")
 	}
 }
+
+// spotShow is the fake show with auto-spotlight: a switch changes the
+// state and sends the event, as the studio does.
+type spotShow struct {
+	*fakeShow
+	on []bool
+}
+
+func (a *spotShow) SetAutoSpotlight(on bool) {
+	a.on = append(a.on, on)
+	a.change(studio.EventSpotlight, func(st *studio.State) { st.AutoSpotlight = on })
+}
+
+// TestAutoSpotlightCheck: a show with auto-spotlight gets a checkbox by
+// the layouts, off at first, that switches it, and follows a switch made
+// elsewhere (the control API) without sending it back; one without gets
+// none.
+func TestAutoSpotlightCheck(t *testing.T) {
+	a := &spotShow{fakeShow: newFake()}
+	s, _ := openShow(t, a, nil)
+	if s.autoSpot == nil || s.autoSpot.Checked {
+		t.Fatalf("checkbox %v", s.autoSpot)
+	}
+	test.Tap(s.autoSpot)
+	eventually(t, s, "the state to say it is on", func() bool { return s.state.AutoSpotlight })
+	a.change(studio.EventSpotlight, func(st *studio.State) { st.AutoSpotlight = false }) // POST /api/autospotlight
+	eventually(t, s, "the checkbox to follow", func() bool { return !s.autoSpot.Checked })
+	if fmt.Sprint(a.on) != "[true]" {
+		t.Errorf("SetAutoSpotlight calls %v, want [true]: a switch made elsewhere was sent back", a.on)
+	}
+	if s2, _ := open(t, newFake(), nil); s2.autoSpot != nil {
+		t.Error("a checkbox for a show without auto-spotlight")
+	}
+}

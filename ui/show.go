@@ -15,8 +15,8 @@ import (
 // camera and microphone pickers), Monitor (the backstage cards' pictures,
 // meters and mute buttons), ScreenSharer (Share screen), LocalRecorder
 // (the guests' local recording checkbox), MusicModer (a guest's music
-// mode, on their card) and Preflighter (Go Live tries every destination
-// first).
+// mode, on their card), AutoSpotlighter (the auto-spotlight checkbox) and
+// Preflighter (Go Live tries every destination first).
 //
 // The first group is *studio.Studio's method set as it is today. The second
 // group is what the window needs that the studio does not offer yet; the

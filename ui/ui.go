@@ -127,6 +127,7 @@ type Studio struct {
 	layoutBtns map[string]*widget.Button
 	share      *widget.Button // nil without a ScreenSharer
 	localRec   *widget.Check  // nil without a LocalRecorder
+	autoSpot   *widget.Check  // nil without an AutoSpotlighter
 	sharing    bool           // the host's screen is shared…
 	shareBusy  bool           // …or a ShareScreen is under way
 	// layoutBefore is the layout sharing the screen replaced, to go back
@@ -409,6 +410,15 @@ func (s *Studio) buildLayoutBar() fyne.CanvasObject {
 		s.layoutBtns[name] = b
 		row.Add(b)
 	}
+	if a, ok := s.show.(AutoSpotlighter); ok {
+		// Off by default: the host arranges the stage until they ask.
+		s.autoSpot = widget.NewCheck("Auto-spotlight", func(on bool) {
+			if on != s.state.AutoSpotlight {
+				a.SetAutoSpotlight(on)
+			}
+		})
+		row.Add(s.autoSpot)
+	}
 	if share := s.buildShare(); share != nil {
 		row.Add(widget.NewSeparator())
 		row.Add(share)
@@ -564,6 +574,9 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 
 func (s *Studio) applyState(st studio.State) {
 	s.state = st
+	if s.autoSpot != nil {
+		s.autoSpot.SetChecked(st.AutoSpotlight) // not sent back: the state already says so
+	}
 	s.updateStrip()
 	s.updateNotice()
 	s.showRecording(st.Recording)

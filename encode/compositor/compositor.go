@@ -112,7 +112,6 @@ type tile struct {
 	name       string
 	tag        *overlay    // the name tag, nil without a name
 	avatar     *overlay    // initials, shown while there is no picture
-	spoke      time.Time   // when they were last loud
 	tagFor     image.Point // the tile size tag and avatar were rendered for
 	tagOpacity uint8
 }
@@ -326,21 +325,6 @@ func (c *Compositor) dropLeft() {
 	c.order = kept
 }
 
-// Speaking: a source louder than speakLevel (about -26 dBFS) is speaking,
-// and stays so for speakHold after, so the ring does not flicker between
-// words.
-const (
-	speakLevel = 0.05
-	speakHold  = 400 * time.Millisecond
-)
-
-func (t *tile) speaking(now time.Time) bool {
-	if t.slot.Level() >= speakLevel {
-		t.spoke = now
-	}
-	return !t.spoke.IsZero() && now.Sub(t.spoke) < speakHold
-}
-
 // keep makes f the tile's last picture (f may be nil), releasing the one
 // before.
 func (t *tile) keep(f *Frame) {
@@ -483,7 +467,7 @@ func (c *Compositor) drawTile(t *tile, now time.Time) error {
 		c.roundCorners(area)
 		// Whoever speaks is ringed, in a layout of several tiles, once
 		// their tile is in place.
-		if !t.leaving && cell.Size() == t.tagFor && t.speaking(now) {
+		if !t.leaving && cell.Size() == t.tagFor && t.slot.Speaking() {
 			c.drawRing(area)
 		}
 	}

@@ -198,7 +198,7 @@ func TestVideoColours(t *testing.T) {
 // with someone speaking, without a panic.
 func TestTinyProgram(t *testing.T) {
 	cs := newCast(3)
-	cs.slots[1].SetLevel(1)
+	cs.slots[1].SetSpeaking(true)
 	c := New(160, 90)
 	defer c.Close()
 	for _, l := range scene.Layouts {

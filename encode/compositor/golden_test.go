@@ -136,7 +136,7 @@ func TestGoldenAvatars(t *testing.T) {
 	cs.slots[1].Clear()                     // never sent video
 	cs.slots[2] = NewSlot(cs.slots[2].Name) // the same, a newcomer
 	cs.names["p2"] = "Ζωή Λάμπρου"
-	cs.slots[0].SetLevel(0.3) // Ann is speaking: her tile is ringed
+	cs.slots[0].SetSpeaking(true) // Ann is speaking: her tile is ringed
 	checkGolden(t, "avatars", renderOnce(t, cs, scene.Scene{Layout: scene.Spotlight, Main: "p1", Names: cs.names}))
 }
 

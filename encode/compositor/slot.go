@@ -2,7 +2,6 @@ package compositor
 
 import (
 	"image"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +14,7 @@ import (
 type Slot struct {
 	Name string
 
-	level atomic.Uint32 // float32 bits: how loud the source is now, 0..1
+	speaking atomic.Bool // the source speaks now (SetSpeaking)
 	// feedUntil is until when the source's feed is known to be alive
 	// (unix nanoseconds; 0: the source says nothing of it).
 	feedUntil atomic.Int64
@@ -204,9 +203,11 @@ func (s *Slot) feedStopped(now time.Time) bool {
 	return u != 0 && now.UnixNano() > u
 }
 
-// SetLevel records how loud the source is now (its audio peak, 0..1): the
-// compositor rings the tile of whoever is speaking.
-func (s *Slot) SetLevel(peak float32) { s.level.Store(math.Float32bits(peak)) }
+// SetSpeaking records whether the source speaks now: the compositor rings
+// the tile of whoever does. The pipeline sets it from the mixer's own
+// speaking flag (encode/mixer, with its hysteresis), so the ring and the
+// studio's speaking flag agree.
+func (s *Slot) SetSpeaking(on bool) { s.speaking.Store(on) }
 
-// Level is the source's loudness as last set.
-func (s *Slot) Level() float32 { return math.Float32frombits(s.level.Load()) }
+// Speaking is what SetSpeaking last said.
+func (s *Slot) Speaking() bool { return s.speaking.Load() }

@@ -11,21 +11,8 @@ import (
 	"greenroom/encode/shim"
 )
 
-// speech is a speech-like test signal at sample i: a 140 Hz voice with
-// ten harmonics, spoken in 4 syllables a second, with a 0.4 s pause every
-// 2.5 s, peaking at amp.
-func speech(i int64, amp float64) float32 {
-	t := float64(i) / mixer.Rate
-	if math.Mod(t, 2.5) > 2.1 {
-		return 0
-	}
-	var v float64
-	for k := 1.0; k <= 10; k++ {
-		v += math.Sin(2*math.Pi*140*k*t) / k
-	}
-	env := math.Pow(math.Sin(math.Pi*4*t), 2)
-	return float32(amp * env * v / 3)
-}
+// speech is mediatest.Speech at the program's rate.
+func speech(i int64, amp float64) float32 { return mediatest.Speech(i, mixer.Rate, amp) }
 
 // Thirty seconds of speech, too quiet or too loud, land at the target as
 // ffmpeg's ebur128 measures the whole: the gain needs no look-ahead, so

@@ -8,6 +8,7 @@
 //     file maker, from its lavfi test sources;
 //   - ProbeFile, ProbeURL, KeyframeTimes, FrameCount, VideoFrameTimes, Frame,
 //     AudioLevel: ffprobe and ffmpeg as the judge of what we produced;
+//   - Speech: a speech-like test signal for loudness and speaking tests;
 //   - FreeTCPPort, FreeUDPPort;
 //   - CPUTime: the process's CPU time, by which benchmarks judge cost.
 //

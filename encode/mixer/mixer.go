@@ -110,7 +110,8 @@ type Track struct {
 	// the one before it, each LevelWindow long, so Level always covers
 	// between one and two windows of the latest sound.
 	loud, loudBefore float32
-	loudFrames       int // frames in the window under way
+	loudFrames       int   // frames in the window under way
+	voice            voice // whether the source speaks (speaking.go)
 	// A timed track (WriteAt) knows where its head sample belongs on the
 	// program's sample clock, and is played there — not whenever it
 	// happens to arrive. This is what keeps a source in sync with the
@@ -417,7 +418,10 @@ type TrackStats struct {
 	// Level is the loudest sample of the last 100–200 ms (see
 	// LevelWindow), 0..1: what a level meter shows. Muted tracks are
 	// metered too.
-	Level     float32
+	Level float32
+	// Speaking is whether the source speaks now, by its sound as it
+	// arrives (before its gain, muted too), with hysteresis (speaking.go).
+	Speaking  bool
 	Queued    time.Duration
 	Underruns int64
 	Dropped   int64 // frames dropped because the source ran ahead
@@ -436,6 +440,7 @@ func (t *Track) Stats() TrackStats {
 	return TrackStats{
 		Peak:      t.peak,
 		Level:     max(t.loud, t.loudBefore),
+		Speaking:  t.voice.speaking,
 		Queued:    time.Duration(t.fifo.Len()) * time.Second / Rate,
 		Underruns: t.underruns,
 		Dropped:   t.overflowed,
@@ -582,6 +587,7 @@ func (t *Track) addPeak(mix, mon, scratch []float32) {
 
 // meter adds a block of n frames whose peak was peak to the level meter.
 func (t *Track) meter(peak float32, n int) {
+	t.voice.add(peak, n)
 	t.loud = max(t.loud, peak)
 	if t.loudFrames += n; t.loudFrames >= frames(LevelWindow) {
 		t.loudBefore, t.loud, t.loudFrames = t.loud, 0, 0

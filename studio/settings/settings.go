@@ -273,6 +273,11 @@ type Settings struct {
 	// (ErrBadGuests).
 	Limits    studio.Limits
 	GuestKbps int
+	// LoudnessTarget is the program's loudness target, LUFS: one of
+	// studio.LoudnessTargets, or 0 for none (the host turned it off);
+	// studio.DefaultLoudnessTarget until the host chooses. A value not
+	// offered (a hand edit) goes back to the default.
+	LoudnessTarget float64
 }
 
 // ErrBadGrace is Store.Update's error for a ReconnectGrace out of range.
@@ -324,6 +329,7 @@ func Defaults() Settings {
 		ReconnectGrace: studio.DefaultReconnectGrace,
 		Limits:         studio.DefaultLimits,
 		GuestKbps:      studio.DefaultGuestKbps,
+		LoudnessTarget: studio.DefaultLoudnessTarget,
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")
@@ -375,6 +381,10 @@ func (s *Settings) fillDefaults() []fieldError {
 		}
 		s.ReconnectGrace = d.ReconnectGrace
 	}
+	if studio.CheckLoudnessTarget(s.LoudnessTarget) != nil {
+		bad("loudness_target", s.LoudnessTarget, `is not a target offered (-14, -16, -23, or 0 for none)`)
+		s.LoudnessTarget = d.LoudnessTarget
+	}
 	return problems
 }
 
@@ -401,6 +411,8 @@ func (s Settings) valueOf(field string) string {
 		return strconv.Itoa(s.Limits.GreenRoom)
 	case "guest_kbps":
 		return strconv.Itoa(s.GuestKbps)
+	case "loudness_target":
+		return strconv.FormatFloat(s.LoudnessTarget, 'g', -1, 64)
 	}
 	return "the default"
 }

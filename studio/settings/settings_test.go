@@ -221,6 +221,7 @@ func TestBadFieldsNamed(t *testing.T) {
 		{`"max_on_stage": 40`, []string{`settings.json: "max_on_stage": 40 is out of range (1–16); keeping 10`}},
 		{`"max_in_green_room": "lots"`, []string{`"max_in_green_room": a string is not a number; keeping 20`}},
 		{`"guest_kbps": 5`, []string{`"guest_kbps": 5 is out of range (800–20000 kb/s); keeping 2500`}},
+		{`"loudness_target": -20`, []string{`"loudness_target": -20 is not a target offered (-14, -16, -23, or 0 for none); keeping -14`}},
 		{`"output": {"width": 1280, "height": 720, "fps": "thirty"}`, []string{`settings.json: "output.fps": a string is not a number; keeping 30`}},
 		{`"output": {"width": "big", "height": 720}`, []string{`settings.json: "output.width": a string is not a number; keeping 1280×720`}},
 		{`"reconnect_grace_seconds": "10s"`, []string{`"reconnect_grace_seconds": a string is not a number; keeping 10`}},
@@ -349,6 +350,42 @@ func TestGuestLimits(t *testing.T) {
 	}
 	if got := st2.Get(); got.Limits != (studio.Limits{Stage: 4, GreenRoom: 8}) || got.GuestKbps != 1200 {
 		t.Errorf("reloaded limits %+v, cap %d", got.Limits, got.GuestKbps)
+	}
+}
+
+// The loudness target: −14 LUFS for a new user and a file from before
+// it; the host's choice, off (0) included, kept across a restart.
+func TestLoudnessTarget(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Get().LoudnessTarget; got != -14 {
+		t.Errorf("a new user's loudness target %g, want -14", got)
+	}
+	for _, lufs := range []float64{0, -23} {
+		if err := st.Update(func(s *Settings) { s.LoudnessTarget = lufs }); err != nil {
+			t.Fatal(err)
+		}
+		st2, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st2.Get().LoudnessTarget; got != lufs {
+			t.Errorf("reloaded loudness target %g, want %g", got, lufs)
+		}
+	}
+	older := t.TempDir()
+	if err := os.WriteFile(filepath.Join(older, FileName), []byte(`{"destinations": [], "guest_kbps": 1200}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st3, err := Open(older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st3.Get().LoudnessTarget; got != -14 {
+		t.Errorf("a file from before the target: %g, want -14", got)
 	}
 }
 

@@ -258,6 +258,9 @@ type file struct {
 	MaxOnStage     int `json:"max_on_stage,omitempty"`
 	MaxInGreenRoom int `json:"max_in_green_room,omitempty"`
 	GuestKbps      int `json:"guest_kbps,omitempty"`
+	// LUFS, 0 for none; absent (an older file): the default, −14. A
+	// pointer, since 0 is a choice here.
+	LoudnessTarget *float64 `json:"loudness_target,omitempty"`
 }
 
 type fileHost struct {
@@ -305,6 +308,7 @@ func fileOf(s Settings) file {
 		MaxOnStage:            s.Limits.Stage,
 		MaxInGreenRoom:        s.Limits.GreenRoom,
 		GuestKbps:             s.GuestKbps,
+		LoudnessTarget:        &s.LoudnessTarget,
 	}
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
@@ -330,6 +334,10 @@ func (f file) settings() Settings {
 		ReconnectGrace: time.Duration(f.ReconnectGraceSeconds) * time.Second,
 		Limits:         studio.Limits{Stage: f.MaxOnStage, GreenRoom: f.MaxInGreenRoom},
 		GuestKbps:      f.GuestKbps,
+		LoudnessTarget: studio.DefaultLoudnessTarget,
+	}
+	if f.LoudnessTarget != nil {
+		s.LoudnessTarget = *f.LoudnessTarget
 	}
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"greenroom/encode/mediatest"
+	"greenroom/studio"
 	"greenroom/studio/settings"
 	"greenroom/studio/studiotest"
 )
@@ -140,8 +143,7 @@ type studioWindow struct {
 // and the control URL. The test's cleanup kills it if it is still there.
 func startWindow(t *testing.T, display, home string) studioWindow {
 	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8")
+	cmd := windowCmd(display, home)
 	stdout, _ := cmd.StdoutPipe()
 	w := studioWindow{cmd: cmd, stderr: &strings.Builder{}}
 	cmd.Stderr = w.stderr
@@ -163,6 +165,21 @@ func startWindow(t *testing.T, display, home string) studioWindow {
 	}
 	go io.Copy(io.Discard, stdout)
 	return w
+}
+
+// windowCmd is the real binary's studio window on display, with home as
+// HOME and its config and state folders.
+func windowCmd(display, home string) *exec.Cmd {
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_STATE_HOME="+filepath.Join(home, ".local", "state"), "LANG=en_US.UTF-8")
+	return cmd
+}
+
+// startLog is what the binary started with home wrote in its start log.
+func startLog(home string) string {
+	b, _ := os.ReadFile(filepath.Join(home, ".local", "state", "greenroom", "greenroom.log"))
+	return string(b)
 }
 
 // waitGuest polls the control API until a guest has joined, and returns
@@ -347,4 +364,86 @@ func xdotool(t *testing.T, display string, args ...string) string {
 		return strings.Fields(string(out))[0]
 	}
 	return string(out)
+}
+
+// Started from a menu, no one reads stderr (issue #15). With its port
+// taken, the real binary's window comes up on another port, says so (the
+// dialog itself: TestGuiPortInUse) and in the start log, and stays up.
+// With settings it may not read, a window says why instead of the studio,
+// and stays until closed.
+func TestWindowStartProblems(t *testing.T) {
+	display := mediatest.StartXvfb(t, "1280x800")
+	// Another program on the window's port; another test's studio may
+	// hold it already, which takes it as well.
+	if ln, err := net.Listen("tcp", studio.DefaultListen); err == nil {
+		defer ln.Close()
+	} else if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	noSTUN(t, home)
+	w := startWindow(t, display, home)
+	gu, _ := url.Parse(w.guestURL)
+	if gu.Port() == "8443" {
+		t.Fatalf("guest link %s on the taken port", gu)
+	}
+	if log := startLog(home); !strings.Contains(log, "usual address :8443 could not be used") {
+		t.Errorf("start log: %q", log)
+	}
+	xdotool(t, display, "search", "--sync", "--name", "^Greenroom$")
+	time.Sleep(time.Second)
+	cu, _ := url.Parse(w.controlURL)
+	cu.Host = "127.0.0.1:" + cu.Port()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: insecureTLS()}, Timeout: 10 * time.Second}
+	resp, err := client.Get(cu.String())
+	if err != nil {
+		t.Fatalf("the studio is not up: %v; stderr:\n%s", err, w.stderr)
+	}
+	resp.Body.Close()
+	w.cmd.Process.Kill()
+	w.cmd.Wait()
+
+	// Settings it may not read: a folder where the file should be.
+	home = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".config", "greenroom", settings.FileName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := windowCmd(display, home)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() { cmd.Process.Kill(); <-exited }()
+	xdotool(t, display, "search", "--sync", "--name", "^Greenroom$")
+	select {
+	case <-exited:
+		t.Fatalf("exited with its window: %s", stderr.String())
+	case <-time.After(time.Second):
+	}
+	if log := startLog(home); !strings.Contains(log, "is a directory") {
+		t.Errorf("start log: %q; stderr:\n%s", log, stderr.String())
+	}
+}
+
+// With no display there is no window to say anything in: the reason goes
+// to stderr and to the start log in the state folder, the one place a
+// menu's launcher leaves (issue #15).
+func TestWindowNoDisplay(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), nil, &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	log, _ := os.ReadFile(filepath.Join(state, "greenroom", "greenroom.log"))
+	for _, out := range []string{stderr.String(), string(log)} {
+		if !strings.Contains(out, "no display here") || !strings.Contains(out, "greenroom serve") {
+			t.Errorf("does not say there is no display and what to run instead: %q", out)
+		}
+	}
 }

@@ -28,11 +28,11 @@ import (
 // runGUI is `greenroom` with no arguments: the studio window over a running
 // studio (guest server and program) built from the user's settings.
 func runGUI(stdout, stderr io.Writer) int {
-	if !ui.HasDisplay() {
+	if err := ui.CheckDisplay(); err != nil {
 		// No window to say it in: stderr and the start log (a menu's
 		// launcher shows neither, but the log is where the README says to
 		// look).
-		reportStart(stderr, errors.New("no display here (DISPLAY and WAYLAND_DISPLAY are unset) — run `greenroom serve` for the studio without a window, or `greenroom live` to stream the test pattern"))
+		reportStart(stderr, fmt.Errorf("%w — run `greenroom serve` for the studio without a window, or `greenroom live` to stream the test pattern", err))
 		return 1
 	}
 	st, serr := settings.Open("")

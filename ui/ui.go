@@ -19,6 +19,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -50,6 +51,8 @@ import (
 func HasDisplay() bool {
 	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
+
+var errNoDisplay = errors.New("no display here (DISPLAY and WAYLAND_DISPLAY are unset)")
 
 // Studio is the studio window. Create it with New, then Run it.
 type Studio struct {

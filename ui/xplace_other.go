@@ -8,6 +8,14 @@ import "fyne.io/fyne/v2"
 // lets no program place its windows) or not yet written (macOS, Windows):
 // the window opens centred.
 
+// CheckDisplay says why no window can open here, or nil.
+func CheckDisplay() error {
+	if !HasDisplay() {
+		return errNoDisplay
+	}
+	return nil
+}
+
 func windowPlace(fyne.Window) (x, y int, ok bool) { return 0, 0, false }
 
 func moveWindow(fyne.Window, int, int) bool { return false }

@@ -38,9 +38,29 @@ static int move_on_screen(Display *d, Window win, int x, int y) {
 import "C"
 
 import (
+	"fmt"
+	"os"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver"
 )
+
+// CheckDisplay says why no window can open here, or nil. GLFW, built for
+// X11, needs an X server (XWayland on a Wayland desktop) and panics deep
+// in Fyne's driver when it can't reach one, so main asks first and says it
+// in words.
+func CheckDisplay() error {
+	if !HasDisplay() {
+		return errNoDisplay
+	}
+	d := C.XOpenDisplay(nil)
+	if d == nil {
+		return fmt.Errorf("can't open the X display %q (DISPLAY; WAYLAND_DISPLAY %q): the window needs an X server, or XWayland on a Wayland desktop",
+			os.Getenv("DISPLAY"), os.Getenv("WAYLAND_DISPLAY"))
+	}
+	C.XCloseDisplay(d)
+	return nil
+}
 
 // The window's place on an X11 screen, which Fyne 2.7 can neither tell nor
 // set: Xlib on its own connection to the same server, with the window's ID

@@ -43,6 +43,20 @@ func screenshot(t *testing.T, display string) image.Image {
 	return img
 }
 
+// savePNG writes img to path, for people to look at; a failure is only
+// logged.
+func savePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err == nil {
+		err = errors.Join(png.Encode(f, img), f.Close())
+	}
+	if err != nil {
+		t.Logf("keeping %s: %v", path, err)
+	}
+}
+
 func changedShare(a, b image.Image, r image.Rectangle) float64 {
 	var changed, n float64
 	for y := r.Min.Y; y < r.Max.Y; y += 4 {
@@ -116,11 +130,7 @@ func TestWindowWithGuest(t *testing.T) {
 	a := screenshot(t, display)
 	time.Sleep(500 * time.Millisecond)
 	b := screenshot(t, display)
-	os.MkdirAll("testdata/out", 0o755)
-	if f, err := os.Create("testdata/out/window.png"); err == nil {
-		png.Encode(f, b)
-		f.Close()
-	}
+	savePNG(t, "testdata/out/window.png", b)
 	// The preview fills the left of the window below the top bar.
 	preview := image.Rect(20, 80, 850, 540)
 	if c := changedShare(a, b, preview); c < 0.02 {
@@ -403,6 +413,7 @@ func TestWindowStartProblems(t *testing.T) {
 	}
 	xdotool(t, display, "search", "--sync", "--name", "^Greenroom$")
 	time.Sleep(time.Second)
+	savePNG(t, "testdata/out/window-port-in-use.png", screenshot(t, display)) // the dialog, for people to look at
 	cu, _ := url.Parse(w.controlURL)
 	cu.Host = "127.0.0.1:" + cu.Port()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: insecureTLS()}, Timeout: 10 * time.Second}
@@ -434,6 +445,7 @@ func TestWindowStartProblems(t *testing.T) {
 		t.Fatalf("exited with its window: %s", stderr.String())
 	case <-time.After(time.Second):
 	}
+	savePNG(t, "testdata/out/window-start-failure.png", screenshot(t, display))
 	if log := startLog(home); !strings.Contains(log, "is a directory") {
 		t.Errorf("start log: %q; stderr:\n%s", log, stderr.String())
 	}

@@ -42,7 +42,7 @@ func StartFailure(a fyne.App, problem error, logPath string) fyne.Window {
 	quit := widget.NewButton("Quit", a.Quit)
 	quit.Importance = widget.HighImportance
 	title := widget.NewLabelWithStyle("Greenroom couldn't start", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	w.SetContent(container.NewPadded(container.NewBorder(title, container.NewBorder(nil, nil, nil, quit, hint), nil, nil, msg)))
+	w.SetContent(container.NewPadded(container.NewBorder(title, container.NewBorder(nil, nil, nil, container.NewCenter(quit), hint), nil, nil, msg)))
 	w.Resize(fyne.NewSize(560, 240))
 	w.CenterOnScreen()
 	return w

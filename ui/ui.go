@@ -275,7 +275,7 @@ func (s *Studio) Run() {
 // runs it at once on the goroutine that asked (fyne-io/fyne#5748, #6301):
 // the cards' meters, the preview and the events, still running until
 // Close stops them, then touched widgets from their own goroutines, and
-// Fyne logged "Error in Fyne call thread" at every close. So updates end
+// Fyne logged "Error in Fyne call thread" at many a close. So updates end
 // as the window does: at its close button, at the signal Fyne quits on,
 // and when Run's driver returns (what else stops it).
 func (s *Studio) endUpdates() { s.ended.Store(true) }
@@ -283,12 +283,13 @@ func (s *Studio) endUpdates() { s.ended.Store(true) }
 // endUpdatesOnSignal calls endUpdates at SIGINT or SIGTERM, which Fyne's
 // driver also catches to quit: ours is set at once, its quit runs at the
 // UI thread's next turn, before the driver stops. The returned func stops
-// watching.
+// watching, and waits for the watcher to go.
 func (s *Studio) endUpdatesOnSignal() (stop func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
+	done, gone := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(gone)
 		select {
 		case <-sig:
 			s.endUpdates()
@@ -298,6 +299,7 @@ func (s *Studio) endUpdatesOnSignal() (stop func()) {
 	return func() {
 		signal.Stop(sig)
 		close(done)
+		<-gone
 	}
 }
 

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -26,20 +28,22 @@ import (
 // runGUI is `greenroom` with no arguments: the studio window over a running
 // studio (guest server and program) built from the user's settings.
 func runGUI(stdout, stderr io.Writer) int {
-	if !ui.HasDisplay() {
-		fmt.Fprintln(stderr, "greenroom: no display here (DISPLAY and WAYLAND_DISPLAY are unset) — run `greenroom serve` for the studio without a window, or `greenroom live` to stream the test pattern")
+	if err := ui.CheckDisplay(); err != nil {
+		// No window to say it in: stderr and the start log (a menu's
+		// launcher shows neither, but the log is where the README says to
+		// look).
+		reportStart(stderr, fmt.Errorf("%w — run `greenroom serve` for the studio without a window, or `greenroom live` to stream the test pattern", err))
 		return 1
 	}
 	st, serr := settings.Open("")
 	if st == nil {
-		fmt.Fprintf(stderr, "greenroom: %v\n", serr)
-		return 1
+		return startFailed(stderr, serr)
 	}
 	if serr != nil {
 		// A damaged file moved aside, or values out of range kept at their
 		// defaults: said here for whoever started us from a terminal, and
 		// in the window.
-		fmt.Fprintf(stderr, "greenroom: %v\n", serr)
+		reportStart(stderr, serr)
 	}
 	log := newLogger(stderr, false)
 	set := st.Get()
@@ -52,8 +56,14 @@ func runGUI(stdout, stderr io.Writer) int {
 		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
 		cfg, studio.ProgramConfig{RecordDir: set.RecordingDir, LoudnessTarget: set.LoudnessTarget, Logger: log}, true, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "greenroom: %v\n", err)
-		return 1
+		return startFailed(stderr, err)
+	}
+	if sess.portTaken != nil {
+		reportStart(stderr, sess.portTaken)
+	}
+	recErr := checkRecordingDir(set.RecordingDir)
+	if recErr != nil {
+		reportStart(stderr, recErr)
 	}
 	// The speakers open beside the window's start, not before it: a sound
 	// server slow to answer must not hold the window up.
@@ -68,13 +78,61 @@ func runGUI(stdout, stderr io.Writer) int {
 	// With a Store, Open's error is a damaged file moved aside or values
 	// kept at their defaults: the window says so, and which saved servers
 	// were left out.
-	w, _ := openWindow(app.NewWithID("io.greenroom.studio"), sess, st, errors.Join(serr, netErr), fyne.Do)
+	w, _ := openWindow(app.NewWithID(appID), sess, st, errors.Join(serr, netErr, recErr), fyne.Do)
 	w.Run() // until the window closes (it ends a live show first), or SIGINT or SIGTERM: Fyne quits then
 	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "greenroom: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// appID is the Fyne app's ID: its preferences and storage folder.
+const appID = "io.greenroom.studio"
+
+// startFailed says why the studio could not start, in a window of its
+// own (started from a menu, no one reads stderr), on stderr and in the
+// start log, and returns the exit code once the creator has read it.
+func startFailed(stderr io.Writer, problem error) int {
+	logPath := reportStart(stderr, problem)
+	ui.StartFailure(app.NewWithID(appID), problem, logPath).ShowAndRun()
+	return 1
+}
+
+// checkRecordingDir makes the recordings folder if need be and writes a
+// file there, so that a folder that can't take the show (gone with its
+// disk, not the creator's to write) is said at the start, not after
+// pressing Go Live.
+func checkRecordingDir(dir string) error {
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		var f *os.File
+		if f, err = os.CreateTemp(dir, ".greenroom-check-*"); err == nil {
+			f.Close()
+			err = os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("recordings can't be saved in %s: %w; choose another recording folder in Settings", dir, err)
+	}
+	return nil
+}
+
+// portNotice is the window's words for a studio moved off its usual port:
+// why, what it means for the guest links, and how to get the port back.
+func portNotice(p *portTakenError, now net.Addr) (title, text string) {
+	_, want, _ := net.SplitHostPort(p.Want)
+	_, port, _ := net.SplitHostPort(now.String())
+	title = "Port " + want + " is in use"
+	who := "Another program (perhaps another Greenroom) is using port " + want + ", Greenroom's usual port"
+	if !errors.Is(p.Err, syscall.EADDRINUSE) {
+		title = "Port " + want + " couldn't be used"
+		who = fmt.Sprintf("Greenroom couldn't use its usual port, %s (%v)", want, p.Err)
+	}
+	text = who + ", so this studio is on port " + port + " until Greenroom restarts.\n\n" +
+		"Guests need the new guest link; a link sent before won't reach this studio. " +
+		"To keep port " + want + ", close the other program and start Greenroom again."
+	return title, text
 }
 
 // openWindow builds the studio window over sess: the host's camera and mic
@@ -90,6 +148,9 @@ func openWindow(a fyne.App, sess *session, st *settings.Store, startErr error, d
 	w := ui.NewOn(a, sh, st, do)
 	if startErr != nil {
 		w.ShowError(startErr)
+	}
+	if sess.portTaken != nil {
+		w.ShowNotice(portNotice(sess.portTaken, sess.studio.Addr()))
 	}
 	return w, sh
 }

@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,6 +100,13 @@ func (g *guiStudio) run(start time.Time, d time.Duration) {
 // RTMP destination publishing to server with key, and setup's settings.
 func openGUI(t *testing.T, server, key string, setup ...func(*settings.Settings)) *guiStudio {
 	t.Helper()
+	return openGUIOn(t, "127.0.0.1:0", server, key, setup...)
+}
+
+// openGUIOn is openGUI with the studio asked to listen on listen, and
+// moved to any free port if it can't, as runGUI's is.
+func openGUIOn(t *testing.T, listen, server, key string, setup ...func(*settings.Settings)) *guiStudio {
+	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
@@ -127,8 +136,8 @@ func openGUI(t *testing.T, server, key string, setup ...func(*settings.Settings)
 	out := set.Output
 	sess, err := startSession(
 		encode.Config{Width: out.Width, Height: out.Height, FPS: out.FPS, VideoBitRate: out.VideoKbps * 1000, Logger: log},
-		studio.Config{Listen: "127.0.0.1:0", PlainHTTP: true, ConfigDir: filepath.Join(home, ".config", "greenroom")},
-		studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, false, log)
+		studio.Config{Listen: listen, PlainHTTP: true, ConfigDir: filepath.Join(home, ".config", "greenroom")},
+		studio.ProgramConfig{RecordDir: set.RecordingDir, Logger: log}, true, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -738,4 +747,56 @@ func TestGuiPreflight(t *testing.T) {
 	test.Tap(goLive)
 	g.tapDialog(t, "End Stream")
 	g.waitFor(t, 15*time.Second, "the window to be off air", func() bool { return goLive.Text == "Go Live" })
+}
+
+// TestGuiPortInUse: another program has the studio's port. The studio
+// starts on another one, and the window says so in a dialog, with the new
+// port and what to do (issue #15: from a menu, stderr is read by no one).
+func TestGuiPortInUse(t *testing.T) {
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, taken, _ := net.SplitHostPort(other.Addr().String())
+	g := openGUIOn(t, other.Addr().String(), "rtmp://127.0.0.1:1/live", "key")
+	guest, _ := url.Parse(g.show.GuestURL())
+	if guest.Port() == taken || guest.Port() == "" {
+		t.Fatalf("guest link %s: not moved off the taken port %s", guest, taken)
+	}
+	top := g.w.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog over the window")
+	}
+	var said []string
+	for _, o := range test.LaidOutObjects(top) {
+		if l, ok := o.(*widget.Label); ok {
+			said = append(said, l.Text)
+		}
+	}
+	text := strings.Join(said, "\n")
+	t.Logf("the dialog:\n%s", text)
+	for _, want := range []string{"Port " + taken + " is in use", "on port " + guest.Port(), "new guest link", "close the other program"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the dialog does not say %q", want)
+		}
+	}
+}
+
+// A recordings folder that can't take the show is said at the start, not
+// at Go Live; one that can is made if missing, and left without trace.
+func TestCheckRecordingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Videos", "Greenroom")
+	if err := checkRecordingDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left in the folder: %v", left)
+	}
+	file := filepath.Join(t.TempDir(), "a file")
+	os.WriteFile(file, nil, 0o600)
+	err := checkRecordingDir(filepath.Join(file, "Greenroom"))
+	if err == nil || !strings.Contains(err.Error(), "choose another recording folder in Settings") {
+		t.Errorf("a folder under a file: %v", err)
+	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 
 	"greenroom/encode"
@@ -40,7 +42,24 @@ type session struct {
 	// when the stream ends.
 	liveMu  sync.Mutex
 	pending *encode.Format
+
+	// portTaken is why the studio is not on the port it was asked for
+	// (startSession's anyPort), or nil: the window tells the creator.
+	portTaken *portTakenError
 }
+
+// portTakenError is a studio moved to any free port because the one it
+// was asked for (Want, ":8443" for the window) could not be had.
+type portTakenError struct {
+	Want string
+	Err  error
+}
+
+func (e *portTakenError) Error() string {
+	return fmt.Sprintf("the studio's usual address %s could not be used: %v", e.Want, e.Err)
+}
+
+func (e *portTakenError) Unwrap() error { return e.Err }
 
 // startSession builds a session. scfg gets the Program as its Sink and
 // GoLive; a scfg.Listen that is taken falls back to any free port when
@@ -59,8 +78,13 @@ func startSession(enc encode.Config, scfg studio.Config, pcfg studio.ProgramConf
 	if s.studio, err = studio.New(scfg); err != nil && anyPort {
 		// Another program (or another Greenroom) has the usual port: any
 		// free one will do, the guest link says which.
-		scfg.Listen = ":0"
-		s.studio, err = studio.New(scfg)
+		want := cmp.Or(scfg.Listen, studio.DefaultListen)
+		taken := &portTakenError{Want: want, Err: err}
+		host, _, _ := net.SplitHostPort(want) // on the same interfaces
+		scfg.Listen = net.JoinHostPort(host, "0")
+		if s.studio, err = studio.New(scfg); err == nil {
+			s.portTaken = taken
+		}
 	}
 	if err != nil {
 		s.prog.Close()

@@ -262,11 +262,14 @@ func CheckLimits(l Limits) error {
 	return nil
 }
 
+// DefaultListen is Config.Listen's default.
+const DefaultListen = ":8443"
+
 // New starts a studio: it binds the web and ICE ports and serves until
 // Close.
 func New(cfg Config) (_ *Studio, err error) {
 	if cfg.Listen == "" {
-		cfg.Listen = ":8443"
+		cfg.Listen = DefaultListen
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -19,10 +19,11 @@ const screenShare = 0.7
 var fallbackSize = fyne.NewSize(1280, 800)
 
 // placeWindow sizes the window as it was closed last time, or, the first
-// time, for fitToScreen to size once the driver runs; centred either way.
-// Fyne 2.7 can't tell or set where a window is, so its place isn't kept:
-// it opens in the middle of the screen.
+// time, for fitToScreen to size once the driver runs; centred, until
+// restorePlace puts it back where it was. Fyne 2.7 can't tell or set where
+// a window is: on X11 xplace_x11.go does, elsewhere it stays centred.
 func (s *Studio) placeWindow(saved settings.Window) {
+	s.place = saved
 	if saved == (settings.Window{}) {
 		s.fitScreen = true
 		s.w.Resize(fallbackSize)
@@ -47,4 +48,24 @@ func (s *Studio) fitToScreen() {
 	}
 	s.w.Resize(fyne.NewSize(float32(mode.Width)*screenShare/scale, float32(mode.Height)*screenShare/scale))
 	s.w.CenterOnScreen()
+}
+
+// restorePlace moves the window to where it was when last closed, if that
+// is known and still on the screen. It runs on the driver's thread once
+// the window is shown (and centred: Fyne centres it as it shows it).
+func (s *Studio) restorePlace() {
+	if s.place.Placed && !moveWindow(s.w, s.place.X, s.place.Y) {
+		s.log.Info("the window's last place is not on this screen; centred", "x", s.place.X, "y", s.place.Y)
+	}
+}
+
+// notePlace keeps where the window is, for Close to save. It runs on the
+// UI thread every second and as the window closes: a session's logout
+// (SIGTERM) stops the driver with no close of the window, and the X
+// window is gone by the time Run returns, so the place saved then is the
+// last one seen, at most a second old.
+func (s *Studio) notePlace() {
+	if x, y, ok := windowPlace(s.w); ok {
+		s.place = settings.Window{X: x, Y: y, Placed: true}
+	}
 }

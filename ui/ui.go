@@ -19,13 +19,16 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
 	"os"
+	"os/signal"
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -49,6 +52,8 @@ func HasDisplay() bool {
 	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
 
+var errNoDisplay = errors.New("no display here (DISPLAY and WAYLAND_DISPLAY are unset)")
+
 // Studio is the studio window. Create it with New, then Run it.
 type Studio struct {
 	app  fyne.App
@@ -65,7 +70,9 @@ type Studio struct {
 	// do runs a function on the UI thread: fyne.Do. Fyne's test driver runs
 	// it at once on the calling goroutine, so tests put a queue here that
 	// the test goroutine drains, and that goroutine is the UI thread.
-	do func(func())
+	// Nothing it was given runs once ended is set (see endUpdates).
+	do    func(func())
+	ended atomic.Bool
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -114,6 +121,7 @@ type Studio struct {
 	layout    string
 	lastSize  fyne.Size
 	fitScreen bool              // no size saved yet: Run sizes the window to the screen
+	place     settings.Window   // where the window is (X, Y, Placed; place.go)
 	health    map[string]string // output ID → last state seen, to report changes once
 
 	goLive     *widget.Button
@@ -175,7 +183,6 @@ func NewOn(a fyne.App, show Show, st *settings.Store, do func(func())) *Studio {
 
 func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Studio {
 	s := &Studio{
-		do:        do,
 		app:       a,
 		show:      show,
 		st:        st,
@@ -186,6 +193,13 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 		layout:    Layouts[len(Layouts)-1].Name,
 		health:    map[string]string{},
 		cards:     map[string]*card{},
+	}
+	s.do = func(f func()) {
+		do(func() {
+			if !s.ended.Load() {
+				f()
+			}
+		})
 	}
 	s.monitor, _ = show.(Monitor)
 	s.sharer, _ = show.(ScreenSharer)
@@ -234,11 +248,20 @@ func (s *Studio) Window() fyne.Window { return s.w }
 // Run shows the window and returns when it is closed, after stopping the
 // window's goroutines and saving its size for next time.
 func (s *Studio) Run() {
-	if s.fitScreen {
-		// The screen's size is known only once the driver runs.
-		s.app.Lifecycle().SetOnStarted(s.fitToScreen)
-	}
+	// The screen's size is known, and the window may be placed, only once
+	// the driver runs.
+	s.app.Lifecycle().SetOnStarted(func() {
+		if s.fitScreen {
+			s.fitToScreen()
+		}
+		s.restorePlace()
+	})
+	s.loops.Add(1)
+	go s.every(time.Second, func() { s.do(s.notePlace) })
+	stopOnSignal := s.endUpdatesOnSignal()
 	s.w.ShowAndRun()
+	stopOnSignal()
+	s.endUpdates()
 	if s.lastSize == (fyne.Size{}) {
 		// Fyne quit on SIGINT or SIGTERM (its driver catches them),
 		// without closing the window: its last size is still the
@@ -246,6 +269,39 @@ func (s *Studio) Run() {
 		s.lastSize = s.w.Canvas().Size()
 	}
 	s.Close()
+}
+
+// endUpdates drops the window's updates from now on. Once Fyne's driver
+// has stopped, fyne.Do no longer queues a function for the UI thread but
+// runs it at once on the goroutine that asked (fyne-io/fyne#5748, #6301):
+// the cards' meters, the preview and the events, still running until
+// Close stops them, then touched widgets from their own goroutines, and
+// Fyne logged "Error in Fyne call thread" at many a close. So updates end
+// as the window does: at its close button, at the signal Fyne quits on,
+// and when Run's driver returns (what else stops it).
+func (s *Studio) endUpdates() { s.ended.Store(true) }
+
+// endUpdatesOnSignal calls endUpdates at SIGINT or SIGTERM, which Fyne's
+// driver also catches to quit: ours is set at once, its quit runs at the
+// UI thread's next turn, before the driver stops. The returned func stops
+// watching, and waits for the watcher to go.
+func (s *Studio) endUpdatesOnSignal() (stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done, gone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(gone)
+		select {
+		case <-sig:
+			s.endUpdates()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+		<-gone
+	}
 }
 
 // Close stops the window's goroutines (events, timer, preview, the cards'
@@ -261,9 +317,10 @@ func (s *Studio) Close() {
 		s.stopThumbs()
 		s.loops.Wait()
 		s.tasks.Wait()
+		closeX11()
 		if sz := s.lastSize; sz.Width >= 320 && sz.Height >= 240 {
 			if err := s.st.Update(func(set *settings.Settings) {
-				set.Window = settings.Window{Width: sz.Width, Height: sz.Height}
+				set.Window = settings.Window{Width: sz.Width, Height: sz.Height, X: s.place.X, Y: s.place.Y, Placed: s.place.Placed}
 			}); err != nil {
 				s.log.Warn("saving the window size", "err", err)
 			}
@@ -735,6 +792,8 @@ func (s *Studio) runLive(on bool, call func() error, done func()) {
 // OnClosed, which runs only if the driver is still running then.
 func (s *Studio) closeWindow() {
 	s.lastSize = s.w.Canvas().Size()
+	s.notePlace()
+	s.endUpdates()
 	s.w.Close()
 }
 

@@ -232,9 +232,13 @@ type Host struct {
 
 // Window is the size of the studio window, in Fyne's device-independent
 // units, as it was last closed; zero until then (the window then takes a
-// share of the screen).
+// share of the screen). When Placed, X and Y are where its frame's
+// top-left corner was on the screen, in pixels (X11 only: elsewhere it
+// opens centred).
 type Window struct {
 	Width, Height float32
+	X, Y          int
+	Placed        bool
 }
 
 // Settings is everything the user configures. It is a value: Store.Get

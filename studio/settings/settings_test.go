@@ -27,7 +27,7 @@ func sample() Settings {
 	}
 	s.Output = Output{Width: 1920, Height: 1080, FPS: 60, VideoKbps: 9000}
 	s.RecordingDir = "/tmp/rec"
-	s.Window = Window{Width: 1500, Height: 900}
+	s.Window = Window{Width: 1500, Height: 900, X: -40, Y: 60, Placed: true} // partly off the left edge: still placed
 	s.Host = Host{Camera: "HD Webcam;video0", Mic: "616c73615f696e707574"}
 	return s
 }

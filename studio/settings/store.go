@@ -289,6 +289,9 @@ type fileOutput struct {
 type fileWindow struct {
 	Width  float32 `json:"width"`
 	Height float32 `json:"height"`
+	X      int     `json:"x,omitempty"`
+	Y      int     `json:"y,omitempty"`
+	Placed bool    `json:"placed,omitempty"`
 }
 
 func fileOf(s Settings) file {

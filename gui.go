@@ -149,7 +149,7 @@ func (s *show) destinations(keep func(id string) bool) []studio.Destination {
 	var dests []studio.Destination
 	for _, d := range s.settings.Get().Enabled() {
 		if keep(d.ID) {
-			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL(), Preset: string(d.Service)})
+			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL(), Preset: string(d.Service), Vertical: d.Vertical})
 		}
 	}
 	return dests

@@ -91,6 +91,8 @@ const usage = `usage:
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live); with --record
                                  each person's own recording and show.json go in a folder named after FILE;
                                  POST /api/live {"dryRun":true} tries every --to first, as live --check
+      --to-vertical URL, --record-vertical FILE   the same for the vertical (9:16) program, which is
+                                 made only while one of them is live
       --recordings DIR           record each show instead into a folder of its own in DIR,
                                  "YYYY-MM-DD HH.MM <title>": program.mp4, a file per person, show.json
       --title TITLE              the show's title, for its folder and show.json (default "Show")
@@ -187,18 +189,10 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr, f.verbose)
 
-	var targets []string // redacted
-	for i, u := range append(slices.Clone(f.to), f.toVertical...) {
-		t, err := publish.Redacted(u)
-		if err != nil {
-			flag := "--to"
-			if i >= len(f.to) {
-				flag = "--to-vertical"
-			}
-			fmt.Fprintf(stderr, "greenroom live: %s: %v\n", flag, err)
-			return 2
-		}
-		targets = append(targets, t)
+	targets, err := redactTargets(f.to, f.toVertical)
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+		return 2
 	}
 	ecfg := encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log}
 	if f.check {
@@ -245,6 +239,24 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return watch(ctx, p, f.duration, stdout, stderr)
+}
+
+// redactTargets is every --to URL then every --to-vertical one, as
+// logs may show them (publish.Redacted), or which flag has a bad one.
+func redactTargets(to, toVertical []string) ([]string, error) {
+	var targets []string
+	for i, u := range append(slices.Clone(to), toVertical...) {
+		t, err := publish.Redacted(u)
+		if err != nil {
+			flag := "--to"
+			if i >= len(to) {
+				flag = "--to-vertical"
+			}
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		targets = append(targets, t)
+	}
+	return targets, nil
 }
 
 // addVertical opens the vertical program if live was asked for one, with

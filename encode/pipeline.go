@@ -115,6 +115,9 @@ type Stats struct {
 	// seconds; zero with no live source.
 	Latency time.Duration
 	Preset  string // the x264 preset now in use
+	// VerticalPreset is the vertical program's (its governor steps it
+	// apart); "" while the vertical program is not open.
+	VerticalPreset string
 	// Behind is true while encoding does not keep up with real time; the
 	// pipeline is then stepping to a faster preset.
 	Behind bool
@@ -616,17 +619,21 @@ func (p *Pipeline) Outputs() []stream.Stats {
 // Stats reports whether the pipeline keeps up.
 func (p *Pipeline) Stats() Stats {
 	p.mu.Lock()
-	cfg, preset := p.cfg, p.venc.Preset()
+	cfg, preset, vpreset := p.cfg, p.venc.Preset(), ""
+	if v := p.vert.Load(); v != nil {
+		vpreset = v.venc.Preset()
+	}
 	p.mu.Unlock()
 	return Stats{
-		Uptime:     p.clock.Now(),
-		Frames:     p.frames.Load(),
-		Dropped:    p.dropped.Load(),
-		EncodeTime: time.Duration(p.encodeNanos.Load()),
-		Latency:    time.Duration(p.latencyNanos.Load()),
-		Preset:     preset,
-		Behind:     p.behind.Load(),
-		Width:      cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
+		Uptime:         p.clock.Now(),
+		Frames:         p.frames.Load(),
+		Dropped:        p.dropped.Load(),
+		EncodeTime:     time.Duration(p.encodeNanos.Load()),
+		Latency:        time.Duration(p.latencyNanos.Load()),
+		Preset:         preset,
+		VerticalPreset: vpreset,
+		Behind:         p.behind.Load(),
+		Width:          cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 	}
 }
 
@@ -840,23 +847,10 @@ func (p *Pipeline) runVideoEncoder(fps int, in <-chan toEncode) {
 		}
 		next := gov.observe(time.Now(), time.Duration(avg), p.dropped.Load())
 		p.behind.Store(gov.behind())
-		if next != level {
-			if n, err := venc.WithPreset(ladder[next]); err != nil {
-				p.log.Error("change x264 preset", "preset", ladder[next], "err", err)
-			} else {
-				p.log.Warn("encoder preset changed to keep up with real time", "from", ladder[level], "to", ladder[next])
-				if err := venc.Encode(nil, p.publish); err != nil {
-					p.log.Warn("video flush", "err", err)
-				}
-				p.mu.Lock()
-				p.venc = n
-				p.mu.Unlock()
-				venc.Close()
-				venc = n
-				level = next
-				// The new encoder starts from scratch: judge it afresh.
-				p.encodeNanos.Store(0)
-			}
+		if next != level && p.stepPreset(&p.venc, ladder[next], "landscape", p.publish) {
+			venc, level = p.venc, next // this stage's own write: read without mu
+			// The new encoder starts from scratch: judge it afresh.
+			p.encodeNanos.Store(0)
 		}
 	}
 	if err := venc.Encode(nil, p.publish); err != nil {

@@ -145,10 +145,11 @@ type Pipeline struct {
 	bus  *master.Bus // the audio stage's; Loudness reads it from anywhere
 	comp *compositor.Compositor
 
-	mu      sync.Mutex
-	inputs  []*Input
-	outputs []stream.Output
-	preview *preview
+	mu       sync.Mutex
+	inputs   []*Input
+	outputs  []stream.Output
+	preview  *preview
+	vpreview *preview // the vertical program's
 	// thumbs is the thumbnail goroutine, if SetThumbnails started one;
 	// thumbMu (not mu) guards it, as stopping it waits for its callback.
 	thumbMu sync.Mutex
@@ -335,11 +336,13 @@ func (p *Pipeline) Reconfigure(f Format) error {
 	p.cfg = cfg
 	oldEnc, oldFree := p.venc, p.free
 	p.venc, p.free = venc, free
-	pv := p.preview
+	pvs := []*preview{p.preview, p.vpreview}
 	p.mu.Unlock()
 	freeVideo(oldEnc, oldFree)
-	if pv != nil {
-		pv.every = pv.everyFor(cfg.FPS) // only the video stage reads it
+	for _, pv := range pvs {
+		if pv != nil {
+			pv.every = pv.everyFor(cfg.FPS) // only the video stage reads it
+		}
 	}
 	p.encodeNanos.Store(0)
 	p.latencyNanos.Store(0)
@@ -665,10 +668,11 @@ func (p *Pipeline) publishSound(pkt *stream.Packet) {
 	}
 }
 
-func (p *Pipeline) previewer() *preview {
+// previewOf is the preview in slot (&p.preview or &p.vpreview), or nil.
+func (p *Pipeline) previewOf(slot **preview) *preview {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.preview
+	return *slot
 }
 
 func (p *Pipeline) snapshotInputs(dst []*Input) []*Input {
@@ -768,7 +772,7 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			p.free <- f
 			continue
 		}
-		if pv := p.previewer(); pv != nil {
+		if pv := p.previewOf(&p.preview); pv != nil {
 			pv.offer(n, canvas)
 		}
 		f.SetPts(n)
@@ -958,8 +962,10 @@ func (p *Pipeline) Close() error {
 			}()
 		}
 		wg.Wait()
-		if pv := p.previewer(); pv != nil {
-			pv.close()
+		for _, slot := range []**preview{&p.preview, &p.vpreview} {
+			if pv := p.previewOf(slot); pv != nil {
+				pv.close()
+			}
 		}
 		p.stopThumbnails()
 		for _, in := range inputs {

@@ -127,6 +127,9 @@ func (p *Pipeline) renderVertical(n int64, at time.Time, slots []*compositor.Slo
 		v.free <- f
 		return
 	}
+	if pv := p.previewOf(&p.vpreview); pv != nil {
+		pv.offer(n, canvas)
+	}
 	f.SetPts(n)
 	select {
 	case v.jobs <- toEncode{f, newest}:

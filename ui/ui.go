@@ -396,19 +396,28 @@ func (s *Studio) hideError() {
 }
 
 func (s *Studio) buildPreview() fyne.CanvasObject {
-	s.preview = canvas.NewImageFromImage(nil)
-	s.preview.FillMode = canvas.ImageFillContain
-	s.preview.ScaleMode = canvas.ImageScaleFastest
-	s.preview.SetMinSize(fyne.NewSize(480, 270))
+	s.preview = previewImage(fyne.NewSize(480, 270))
 	hint := canvas.NewText("The program appears here", colorMuted)
 	hint.TextSize = 16
 	s.noPreview = container.NewCenter(hint)
-	label := canvas.NewText(" PROGRAM ", colorMuted)
+	return container.NewStack(canvas.NewRectangle(colorProgram), s.preview, s.noPreview, previewLabel(" PROGRAM "))
+}
+
+// previewLabel names a preview in its top left corner.
+func previewLabel(text string) fyne.CanvasObject {
+	label := canvas.NewText(text, colorMuted)
 	label.TextStyle = fyne.TextStyle{Bold: true}
 	label.TextSize = 11
-	bg := canvas.NewRectangle(colorProgram)
-	return container.NewStack(bg, s.preview, s.noPreview,
-		container.NewVBox(container.NewHBox(container.NewPadded(label))))
+	return container.NewVBox(container.NewHBox(container.NewPadded(label)))
+}
+
+// previewImage is a preview's picture, scaled to fit, at least min.
+func previewImage(min fyne.Size) *canvas.Image {
+	img := canvas.NewImageFromImage(nil)
+	img.FillMode = canvas.ImageFillContain
+	img.ScaleMode = canvas.ImageScaleFastest
+	img.SetMinSize(min)
+	return img
 }
 
 // onFrame is called by the media side for every preview frame.

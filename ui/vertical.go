@@ -27,15 +27,8 @@ type verticalPane struct {
 }
 
 func (v *verticalPane) build() fyne.CanvasObject {
-	v.img = canvas.NewImageFromImage(nil)
-	v.img.FillMode = canvas.ImageFillContain
-	v.img.ScaleMode = canvas.ImageScaleFastest
-	v.img.SetMinSize(fyne.NewSize(153, 272))
-	label := canvas.NewText(" VERTICAL ", colorMuted)
-	label.TextStyle = fyne.TextStyle{Bold: true}
-	label.TextSize = 11
-	v.box = container.NewPadded(container.NewStack(canvas.NewRectangle(colorProgram), v.img,
-		container.NewVBox(container.NewHBox(container.NewPadded(label)))))
+	v.img = previewImage(fyne.NewSize(153, 272))
+	v.box = container.NewPadded(container.NewStack(canvas.NewRectangle(colorProgram), v.img, previewLabel(" VERTICAL ")))
 	v.box.Hide()
 	return container.NewCenter(v.box)
 }

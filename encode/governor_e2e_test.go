@@ -50,7 +50,10 @@ func TestPresetStepsDownWhenBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if st := p.Stats(); st.Preset != "veryfast" || st.VerticalPreset != "veryfast" || st.Behind {
+	// The vertical encoder's governor may have stepped already on a
+	// loaded box (its own frames dropped): what matters is where the
+	// slowdown takes it.
+	if st := p.Stats(); st.Preset != "veryfast" || st.VerticalPreset == "" || st.Behind {
 		t.Fatalf("idle: %+v", st)
 	}
 	p.slowdown.Store(int64(31 * time.Millisecond)) // 31 of 33 ms per frame

@@ -196,7 +196,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ecfg := encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log}
 	if f.check {
-		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), studio.FormatOf(ecfg), stdout, stderr)
+		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), len(f.to), studio.FormatOf(ecfg), stdout, stderr)
 	}
 
 	p, err := encode.New(ecfg)
@@ -299,8 +299,9 @@ func addVertical(p *encode.Pipeline, f liveFlags, targets []string, stdout io.Wr
 // checkLive is live --check: every destination dialled and the publish
 // tried at once (publish.CheckAll), a line each, and under it what in
 // format the destination's platform (known by its host: presets.ForURL)
-// would refuse, as the window warns.
-func checkLive(ctx context.Context, targets []string, urls []string, format presets.Format, stdout, stderr io.Writer) int {
+// would refuse, as the window warns. The URLs from the landscape-th on
+// are --to-vertical's, judged by the vertical program's format.
+func checkLive(ctx context.Context, targets []string, urls []string, landscape int, format presets.Format, stdout, stderr io.Writer) int {
 	cfgs := make([]publish.Config, len(urls))
 	for i, u := range urls {
 		cfgs[i] = publish.Config{URL: u}
@@ -313,7 +314,11 @@ func checkLive(ctx context.Context, targets []string, urls []string, format pres
 		} else {
 			fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i])
 		}
-		for _, w := range presets.For("", urls[i]).Check(format) {
+		f := format
+		if i >= landscape {
+			f = studio.VerticalFormat(format)
+		}
+		for _, w := range presets.For("", urls[i]).Check(f) {
 			fmt.Fprintf(stdout, "check: %s: warning: %s\n", targets[i], w)
 		}
 	}

@@ -167,10 +167,49 @@ type show struct {
 	feed     *feed.Feed // the host's conference feed
 	settings *settings.Store
 
-	mu      sync.Mutex
-	frame   func(image.Image) // the window's preview consumer, or nil
-	preview sync.Once
-	calls   sync.WaitGroup // frame calls in flight, for stop
+	preview, vertical previewTap // the program's, the vertical program's
+}
+
+// previewTap hands one program's preview pictures to the window: a copy
+// each (the pipeline reuses its buffers, the window may keep what it
+// gets). mu guards frame, the window's consumer or nil.
+type previewTap struct {
+	start sync.Once
+	mu    sync.Mutex
+	frame func(image.Image)
+	calls sync.WaitGroup // frame calls in flight, for stop
+}
+
+// attach makes frame the consumer, starting the pipeline's preview with
+// set (SetPreview or SetVerticalPreview, once: the pipeline has no way to
+// stop one) the first time; stop waits until frame is no longer called.
+func (t *previewTap) attach(set func(fn func(*image.RGBA)), frame func(image.Image)) (stop func()) {
+	t.start.Do(func() { set(t.deliver) })
+	t.mu.Lock()
+	t.frame = frame
+	t.mu.Unlock()
+	return func() {
+		t.mu.Lock()
+		t.frame = nil
+		t.mu.Unlock()
+		t.calls.Wait()
+	}
+}
+
+func (t *previewTap) deliver(img *image.RGBA) {
+	t.mu.Lock()
+	f := t.frame
+	if f != nil {
+		t.calls.Add(1)
+	}
+	t.mu.Unlock()
+	if f == nil {
+		return
+	}
+	defer t.calls.Done()
+	cp := image.NewRGBA(img.Rect)
+	copy(cp.Pix, img.Pix)
+	f(cp)
 }
 
 // SetLive goes live to the destinations enabled in the settings now, and
@@ -210,7 +249,7 @@ func (s *show) destinations(keep func(id string) bool) []studio.Destination {
 	var dests []studio.Destination
 	for _, d := range s.settings.Get().Enabled() {
 		if keep(d.ID) {
-			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL(), Preset: string(d.Service)})
+			dests = append(dests, studio.Destination{ID: d.ID, Name: d.Name, URL: d.PublishURL(), Preset: string(d.Service), Vertical: d.Vertical})
 		}
 	}
 	return dests
@@ -282,35 +321,16 @@ func (s *show) ShowBanner(text string) error       { return s.prog.ShowBanner(te
 func (s *show) SetTicker(text string) error        { return s.prog.SetTicker(text) }
 func (s *show) SetBrand(kit studio.BrandKit) error { return s.prog.SetBrand(kit) }
 
-// Preview hands the window a copy of each preview frame: the pipeline
-// reuses its buffers, the window may keep what it gets.
+// Preview hands the window a copy of each preview frame.
 func (s *show) Preview(frame func(image.Image)) (stop func()) {
-	s.preview.Do(func() {
-		s.pipe.SetPreview(640, 360, 15, func(img *image.RGBA) {
-			s.mu.Lock()
-			f := s.frame
-			if f != nil {
-				s.calls.Add(1)
-			}
-			s.mu.Unlock()
-			if f == nil {
-				return
-			}
-			defer s.calls.Done()
-			cp := image.NewRGBA(img.Rect)
-			copy(cp.Pix, img.Pix)
-			f(cp)
-		})
-	})
-	s.mu.Lock()
-	s.frame = frame
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		s.frame = nil
-		s.mu.Unlock()
-		s.calls.Wait()
-	}
+	return s.preview.attach(func(fn func(*image.RGBA)) { s.pipe.SetPreview(640, 360, 15, fn) }, frame)
+}
+
+// VerticalPreview (ui.VerticalPreviewer) is Preview for the vertical
+// program, 180x320: pictures only while it is made (a vertical
+// destination live).
+func (s *show) VerticalPreview(frame func(image.Image)) (stop func()) {
+	return s.vertical.attach(func(fn func(*image.RGBA)) { s.pipe.SetVerticalPreview(180, 320, 15, fn) }, frame)
 }
 
 // LiveStats reports the program's outputs in the window's words.

@@ -685,6 +685,51 @@ func TestGuiOutputSizeThenLive(t *testing.T) {
 	t.Logf("nginx's recording: %dx%d at %.1f fps, %.1f s", p.Video.Width, p.Video.Height, p.Video.FPS, p.Duration)
 }
 
+// A vertical destination from the window (issue #13): a TikTok one,
+// vertical as its preset starts, beside the landscape one. Going live
+// sends nginx 1280x720 and 720x1280, and the window previews the vertical
+// program (180x320) beside the landscape one while live, not after.
+func TestGuiVertical(t *testing.T) {
+	n := mediatest.StartNginx(t, mediatest.NginxOptions{})
+	const wide, tall = "gui-wide-2b8e", "gui-tall-5c1d"
+	g := openGUI(t, strings.TrimSuffix(n.URL(wide), "/"+wide), wide, func(s *settings.Settings) {
+		d := settings.NewDestination(settings.TikTok)
+		d.ID, d.URL, d.Key = "d2", strings.TrimSuffix(n.URL(tall), "/"+tall), settings.NewStreamKey(tall)
+		s.Destinations = append(s.Destinations, d)
+	})
+	vertical := func() image.Image {
+		for _, o := range g.objects() {
+			if c, ok := o.(*canvas.Image); ok && c.Image != nil && c.Image.Bounds().Dx() == 180 && c.Image.Bounds().Dy() == 320 {
+				return c.Image
+			}
+		}
+		return nil
+	}
+	if vertical() != nil || g.text("VERTICAL") != "" {
+		t.Fatal("a vertical preview before going live")
+	}
+	goLive := g.button(t, "Go Live")
+	test.Tap(goLive)
+	g.waitFor(t, 15*time.Second, "the on-air timer", func() bool { return g.text("● LIVE 00:") != "" })
+	n.WaitPublishing(t, wide, 5*time.Second)
+	n.WaitPublishing(t, tall, 5*time.Second)
+	start := time.Now()
+	g.waitFor(t, 5*time.Second, "the vertical preview", func() bool { return vertical() != nil && g.text("VERTICAL") != "" })
+	g.run(start, 2*time.Second)
+	test.Tap(goLive)
+	g.tapDialog(t, "End Stream")
+	g.waitFor(t, 15*time.Second, "the window to be off air", func() bool {
+		return goLive.Text == "Go Live" && g.text("● LIVE") == ""
+	})
+	if vertical() != nil || g.text("VERTICAL") != "" {
+		t.Error("the vertical preview is still shown after the show")
+	}
+	n.WaitUnpublished(t, wide, 10*time.Second)
+	n.WaitUnpublished(t, tall, 10*time.Second)
+	mediatest.ProbeProgram(t, n.Recording(wide), 1280, 720)
+	mediatest.ProbeProgram(t, n.Recording(tall), 720, 1280)
+}
+
 // Go Live's preflight, as a host meets it: of two destinations one refuses
 // the key. The window asks, naming it; Cancel leaves the show off air and
 // the row saying what failed; the second time the host goes live on the

@@ -92,6 +92,8 @@ const usage = `usage:
       --to URL, --record FILE    where POST /api/live {"on":true} sends the show (as for live); with --record
                                  each person's own recording and show.json go in a folder named after FILE;
                                  POST /api/live {"dryRun":true} tries every --to first, as live --check
+      --to-vertical URL, --record-vertical FILE   the same for the vertical (9:16) program, which is
+                                 made only while one of them is live
       --recordings DIR           record each show instead into a folder of its own in DIR,
                                  "YYYY-MM-DD HH.MM <title>": program.mp4, a file per person, show.json
       --title TITLE              the show's title, for its folder and show.json (default "Show")
@@ -188,22 +190,14 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr, f.verbose)
 
-	var targets []string // redacted
-	for i, u := range append(slices.Clone(f.to), f.toVertical...) {
-		t, err := publish.Redacted(u)
-		if err != nil {
-			flag := "--to"
-			if i >= len(f.to) {
-				flag = "--to-vertical"
-			}
-			fmt.Fprintf(stderr, "greenroom live: %s: %v\n", flag, err)
-			return 2
-		}
-		targets = append(targets, t)
+	targets, err := redactTargets(f.to, f.toVertical)
+	if err != nil {
+		fmt.Fprintf(stderr, "greenroom live: %v\n", err)
+		return 2
 	}
 	ecfg := encode.Config{Width: f.w, Height: f.h, FPS: f.fps, VideoBitRate: f.kbps * 1000, Preset: f.preset, Logger: log}
 	if f.check {
-		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), studio.FormatOf(ecfg), stdout, stderr)
+		return checkLive(ctx, targets, append(slices.Clone(f.to), f.toVertical...), len(f.to), studio.FormatOf(ecfg), stdout, stderr)
 	}
 
 	p, err := encode.New(ecfg)
@@ -248,6 +242,24 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return watch(ctx, p, f.duration, stdout, stderr)
 }
 
+// redactTargets is every --to URL then every --to-vertical one, as
+// logs may show them (publish.Redacted), or which flag has a bad one.
+func redactTargets(to, toVertical []string) ([]string, error) {
+	var targets []string
+	for i, u := range append(slices.Clone(to), toVertical...) {
+		t, err := publish.Redacted(u)
+		if err != nil {
+			flag := "--to"
+			if i >= len(to) {
+				flag = "--to-vertical"
+			}
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		targets = append(targets, t)
+	}
+	return targets, nil
+}
+
 // addVertical opens the vertical program if live was asked for one, with
 // its recording and destinations (targets, f.toVertical's).
 func addVertical(p *encode.Pipeline, f liveFlags, targets []string, stdout io.Writer, log *slog.Logger) error {
@@ -288,8 +300,9 @@ func addVertical(p *encode.Pipeline, f liveFlags, targets []string, stdout io.Wr
 // checkLive is live --check: every destination dialled and the publish
 // tried at once (publish.CheckAll), a line each, and under it what in
 // format the destination's platform (known by its host: presets.ForURL)
-// would refuse, as the window warns.
-func checkLive(ctx context.Context, targets []string, urls []string, format presets.Format, stdout, stderr io.Writer) int {
+// would refuse, as the window warns. The URLs from the landscape-th on
+// are --to-vertical's, judged by the vertical program's format.
+func checkLive(ctx context.Context, targets []string, urls []string, landscape int, format presets.Format, stdout, stderr io.Writer) int {
 	cfgs := make([]publish.Config, len(urls))
 	for i, u := range urls {
 		cfgs[i] = publish.Config{URL: u}
@@ -302,7 +315,11 @@ func checkLive(ctx context.Context, targets []string, urls []string, format pres
 		} else {
 			fmt.Fprintf(stdout, "check: %s: ok, it takes the stream\n", targets[i])
 		}
-		for _, w := range presets.For("", urls[i]).Check(format) {
+		f := format
+		if i >= landscape {
+			f = studio.VerticalFormat(format)
+		}
+		for _, w := range presets.For("", urls[i]).Check(f) {
 			fmt.Fprintf(stdout, "check: %s: warning: %s\n", targets[i], w)
 		}
 	}

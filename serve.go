@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,9 +28,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	var (
 		listen, publicURL, cert, key, recordFile, preset string
+		recordVertical                                   string
 		recordDir, title                                 string
 		domain, acmeCA, acmeEmail, acmeHTTP              string
-		to, natIPs                                       []string
+		to, toVertical, natIPs                           []string
 		ice                                              []webrtc.ICEServer
 		plain, verbose, noDefaultSTUN, noPortMapping     bool
 		w, h                                             = 1280, 720
@@ -49,6 +51,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&acmeEmail, "acme-email", "", "")
 	fs.StringVar(&acmeHTTP, "acme-http", "", "")
 	fs.Func("to", "", func(s string) error { to = append(to, s); return nil })
+	fs.Func("to-vertical", "", func(s string) error { toVertical = append(toVertical, s); return nil })
+	fs.StringVar(&recordVertical, "record-vertical", "", "")
 	var iceErr error // reported after Parse: the flag package would quote the password
 	fs.Func("ice", "", func(v string) error {
 		srv, err := studio.ParseICEServer(v)
@@ -149,13 +153,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ice = append(defaults, ice...)
 	}
 
+	if _, err := redactTargets(to, toVertical); err != nil {
+		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
+		return 2
+	}
 	var dests []studio.Destination
-	for i, u := range to {
-		if _, err := publish.Redacted(u); err != nil {
-			fmt.Fprintf(stderr, "greenroom serve: --to: %v\n", err)
-			return 2
-		}
-		dests = append(dests, studio.Destination{Name: "destination " + strconv.Itoa(i+1), URL: u})
+	for i, u := range append(slices.Clone(to), toVertical...) {
+		dests = append(dests, studio.Destination{Name: "destination " + strconv.Itoa(i+1), URL: u, Vertical: i >= len(to)})
 	}
 	sess, err := startSession(
 		encode.Config{Width: w, Height: h, FPS: fps, VideoBitRate: kbps * 1000, Preset: preset, Logger: log},
@@ -164,7 +168,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			ReconnectGrace: grace, Limits: limits, GuestKbps: guestKbps,
 			// A studio on loopback (plain HTTP) has nothing to forward.
 			MapPorts: !noPortMapping && !plain},
-		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, RecordDir: recordDir, ShowTitle: title, LoudnessTarget: loudness, Logger: log}, false, log)
+		studio.ProgramConfig{Destinations: dests, RecordFile: recordFile, RecordDir: recordDir, RecordVertical: recordVertical, ShowTitle: title, LoudnessTarget: loudness, Logger: log}, false, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "greenroom serve: %v\n", err)
 		return 1

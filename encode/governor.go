@@ -1,6 +1,34 @@
 package encode
 
-import "time"
+import (
+	"time"
+
+	"greenroom/encode/codec"
+	"greenroom/encode/stream"
+)
+
+// stepPreset is the governor's step on one program's encoder: *venc,
+// which others read under p.mu, is replaced by one like it at preset once
+// its last packets are out to emit (the outputs learn the new parameter
+// sets from the new one's first frame, an IDR). It says whether it was;
+// program names it in the log. Call it from the encoder's own stage.
+func (p *Pipeline) stepPreset(venc **codec.VideoEncoder, preset, program string, emit func(*stream.Packet)) bool {
+	old := *venc
+	n, err := old.WithPreset(preset)
+	if err != nil {
+		p.log.Error("change x264 preset", "program", program, "preset", preset, "err", err)
+		return false
+	}
+	p.log.Warn("encoder preset changed to keep up with real time", "program", program, "from", old.Preset(), "to", preset)
+	if err := old.Encode(nil, emit); err != nil {
+		p.log.Warn("video flush", "program", program, "err", err)
+	}
+	p.mu.Lock()
+	*venc = n
+	p.mu.Unlock()
+	old.Close()
+	return true
+}
 
 // governor decides when the H.264 encoder must trade quality for speed.
 // The program must never fall behind real time: when encoding a frame takes

@@ -115,6 +115,9 @@ type Stats struct {
 	// seconds; zero with no live source.
 	Latency time.Duration
 	Preset  string // the x264 preset now in use
+	// VerticalPreset is the vertical program's (its governor steps it
+	// apart); "" while the vertical program is not open.
+	VerticalPreset string
 	// Behind is true while encoding does not keep up with real time; the
 	// pipeline is then stepping to a faster preset.
 	Behind bool
@@ -142,10 +145,11 @@ type Pipeline struct {
 	bus  *master.Bus // the audio stage's; Loudness reads it from anywhere
 	comp *compositor.Compositor
 
-	mu      sync.Mutex
-	inputs  []*Input
-	outputs []stream.Output
-	preview *preview
+	mu       sync.Mutex
+	inputs   []*Input
+	outputs  []stream.Output
+	preview  *preview
+	vpreview *preview // the vertical program's
 	// thumbs is the thumbnail goroutine, if SetThumbnails started one;
 	// thumbMu (not mu) guards it, as stopping it waits for its callback.
 	thumbMu sync.Mutex
@@ -332,11 +336,13 @@ func (p *Pipeline) Reconfigure(f Format) error {
 	p.cfg = cfg
 	oldEnc, oldFree := p.venc, p.free
 	p.venc, p.free = venc, free
-	pv := p.preview
+	pvs := []*preview{p.preview, p.vpreview}
 	p.mu.Unlock()
 	freeVideo(oldEnc, oldFree)
-	if pv != nil {
-		pv.every = pv.everyFor(cfg.FPS) // only the video stage reads it
+	for _, pv := range pvs {
+		if pv != nil {
+			pv.every = pv.everyFor(cfg.FPS) // only the video stage reads it
+		}
 	}
 	p.encodeNanos.Store(0)
 	p.latencyNanos.Store(0)
@@ -632,17 +638,21 @@ func (p *Pipeline) Outputs() []stream.Stats {
 // Stats reports whether the pipeline keeps up.
 func (p *Pipeline) Stats() Stats {
 	p.mu.Lock()
-	cfg, preset := p.cfg, p.venc.Preset()
+	cfg, preset, vpreset := p.cfg, p.venc.Preset(), ""
+	if v := p.vert.Load(); v != nil {
+		vpreset = v.venc.Preset()
+	}
 	p.mu.Unlock()
 	return Stats{
-		Uptime:     p.clock.Now(),
-		Frames:     p.frames.Load(),
-		Dropped:    p.dropped.Load(),
-		EncodeTime: time.Duration(p.encodeNanos.Load()),
-		Latency:    time.Duration(p.latencyNanos.Load()),
-		Preset:     preset,
-		Behind:     p.behind.Load(),
-		Width:      cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
+		Uptime:         p.clock.Now(),
+		Frames:         p.frames.Load(),
+		Dropped:        p.dropped.Load(),
+		EncodeTime:     time.Duration(p.encodeNanos.Load()),
+		Latency:        time.Duration(p.latencyNanos.Load()),
+		Preset:         preset,
+		VerticalPreset: vpreset,
+		Behind:         p.behind.Load(),
+		Width:          cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 	}
 }
 
@@ -674,10 +684,11 @@ func (p *Pipeline) publishSound(pkt *stream.Packet) {
 	}
 }
 
-func (p *Pipeline) previewer() *preview {
+// previewOf is the preview in slot (&p.preview or &p.vpreview), or nil.
+func (p *Pipeline) previewOf(slot **preview) *preview {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.preview
+	return *slot
 }
 
 func (p *Pipeline) snapshotInputs(dst []*Input) []*Input {
@@ -774,7 +785,7 @@ func (p *Pipeline) runVideo(ctx context.Context, fps int, out chan<- toEncode) {
 			p.free <- f
 			continue
 		}
-		if pv := p.previewer(); pv != nil {
+		if pv := p.previewOf(&p.preview); pv != nil {
 			pv.offer(n, canvas)
 		}
 		f.SetPts(n)
@@ -853,23 +864,10 @@ func (p *Pipeline) runVideoEncoder(fps int, in <-chan toEncode) {
 		}
 		next := gov.observe(time.Now(), time.Duration(avg), p.dropped.Load())
 		p.behind.Store(gov.behind())
-		if next != level {
-			if n, err := venc.WithPreset(ladder[next]); err != nil {
-				p.log.Error("change x264 preset", "preset", ladder[next], "err", err)
-			} else {
-				p.log.Warn("encoder preset changed to keep up with real time", "from", ladder[level], "to", ladder[next])
-				if err := venc.Encode(nil, p.publish); err != nil {
-					p.log.Warn("video flush", "err", err)
-				}
-				p.mu.Lock()
-				p.venc = n
-				p.mu.Unlock()
-				venc.Close()
-				venc = n
-				level = next
-				// The new encoder starts from scratch: judge it afresh.
-				p.encodeNanos.Store(0)
-			}
+		if next != level && p.stepPreset(&p.venc, ladder[next], "landscape", p.publish) {
+			venc, level = p.venc, next // this stage's own write: read without mu
+			// The new encoder starts from scratch: judge it afresh.
+			p.encodeNanos.Store(0)
 		}
 	}
 	if err := venc.Encode(nil, p.publish); err != nil {
@@ -977,8 +975,10 @@ func (p *Pipeline) Close() error {
 			}()
 		}
 		wg.Wait()
-		if pv := p.previewer(); pv != nil {
-			pv.close()
+		for _, slot := range []**preview{&p.preview, &p.vpreview} {
+			if pv := p.previewOf(slot); pv != nil {
+				pv.close()
+			}
 		}
 		p.stopThumbnails()
 		for _, in := range inputs {

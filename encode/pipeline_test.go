@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,6 +324,49 @@ func TestPreview(t *testing.T) {
 	}
 	if st := p.Stats(); st.Frames < 50 || st.Dropped > 2 {
 		t.Errorf("program %d frames, %d dropped while the preview was stuck", st.Frames, st.Dropped)
+	}
+}
+
+// The vertical program's preview (issue #13) shows it while it is made,
+// at the size asked for, and nothing while it rests: before a vertical
+// output and after the last is removed.
+func TestVerticalPreview(t *testing.T) {
+	p, _ := patternProgram(t, 320, 180)
+	defer p.Close()
+	var n atomic.Int64
+	p.SetVerticalPreview(90, 160, 15, func(img *image.RGBA) {
+		if img.Rect.Dx() != 90 || img.Rect.Dy() != 160 || mediatest.MeanLuma(img) < 30 {
+			t.Errorf("vertical preview %v, mean luma %.0f: want 90x160, not black", img.Rect, mediatest.MeanLuma(img))
+		}
+		n.Add(1)
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := n.Load(); got != 0 {
+		t.Errorf("%d vertical previews before the vertical program had an output", got)
+	}
+	info, err := p.Vertical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := record.New(record.Config{Path: filepath.Join(t.TempDir(), "tall.mp4"), Info: info})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddVerticalOutput(rec); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if got := n.Load(); got < 8 {
+		t.Errorf("%d vertical previews in a second, want about 15", got)
+	}
+	if err := p.RemoveOutput(rec); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // one in flight may land
+	rested := n.Load()
+	time.Sleep(500 * time.Millisecond)
+	if got := n.Load(); got != rested {
+		t.Errorf("%d vertical previews after its last output went", got-rested)
 	}
 }
 

@@ -29,6 +29,21 @@ type preview struct {
 // second, on a goroutine of its own, until the pipeline closes. fn must not
 // keep the image after it returns. Call it once, before or while running.
 func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
+	p.startPreview(&p.preview, w, h, fps, fn)
+}
+
+// SetVerticalPreview is SetPreview for the vertical program (issue #13):
+// fn gets a w×h copy of it about fps times a second while it is made
+// (while it has outputs, see AddVerticalOutput), nothing otherwise, across
+// Reconfigure (the vertical program opens again at its new size, scaled to
+// w×h all the same).
+func (p *Pipeline) SetVerticalPreview(w, h, fps int, fn func(*image.RGBA)) {
+	p.startPreview(&p.vpreview, w, h, fps, fn)
+}
+
+// startPreview starts the preview of a program that the video stage
+// offers in *slot (p.preview or p.vpreview), guarded by p.mu.
+func (p *Pipeline) startPreview(slot **preview, w, h, fps int, fn func(*image.RGBA)) {
 	pv := &preview{
 		fn:      fn,
 		fps:     fps,
@@ -41,12 +56,12 @@ func (p *Pipeline) SetPreview(w, h, fps int, fn func(*image.RGBA)) {
 		pv.bufs[i] = shim.NewRGBA(w, h) // swscale may write a little past the last row
 	}
 	p.mu.Lock()
-	if p.preview != nil {
+	if *slot != nil {
 		p.mu.Unlock()
-		panic("encode: SetPreview called twice")
+		panic("encode: a preview set twice")
 	}
 	pv.every = pv.everyFor(p.cfg.FPS) // under mu, as Reconfigure changes both
-	p.preview = pv
+	*slot = pv
 	p.mu.Unlock()
 	p.wg.Add(1)
 	go func() {

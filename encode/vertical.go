@@ -27,10 +27,12 @@ import (
 type vertical struct {
 	cfg  codec.VideoConfig
 	comp *compositor.Compositor // the video stage's, as p.comp
-	venc *codec.VideoEncoder    // the vertical encoder stage's
-	free chan *astiav.Frame     // frames back from its encoder stage
-	jobs chan toEncode          // video stage → its encoder stage
-	done chan struct{}          // closed when its encoder stage has flushed
+	// venc is its encoder stage's, which the governor swaps for another
+	// preset under p.mu, as p.venc: others read it under p.mu.
+	venc *codec.VideoEncoder
+	free chan *astiav.Frame // frames back from its encoder stage
+	jobs chan toEncode      // video stage → its encoder stage
+	done chan struct{}      // closed when its encoder stage has flushed
 
 	sceneGen int64 // the scene the compositor has, video stage's
 	// live is whether it has outputs (p.mu guards the outputs; this is
@@ -72,7 +74,10 @@ func (p *Pipeline) Vertical() (stream.Info, error) {
 		p.vert.Store(v)
 		p.log.Info("vertical program", "size", fmt.Sprintf("%dx%d@%d", w, h, vc.FPS), "kbps", vc.BitRate/1000, "preset", vc.Preset)
 	}
-	return stream.Info{Video: v.venc.Info(), Audio: p.aenc.Info()}, nil
+	p.mu.Lock()
+	video := v.venc.Info()
+	p.mu.Unlock()
+	return stream.Info{Video: video, Audio: p.aenc.Info()}, nil
 }
 
 // AddVerticalOutput sends the vertical program (Vertical must have opened
@@ -122,6 +127,9 @@ func (p *Pipeline) renderVertical(n int64, at time.Time, slots []*compositor.Slo
 		v.free <- f
 		return
 	}
+	if pv := p.previewOf(&p.vpreview); pv != nil {
+		pv.offer(n, canvas)
+	}
 	f.SetPts(n)
 	select {
 	case v.jobs <- toEncode{f, newest}:
@@ -133,10 +141,20 @@ func (p *Pipeline) renderVertical(n int64, at time.Time, slots []*compositor.Slo
 
 // runVerticalEncoder is the vertical program's encoder stage: every frame
 // to H.264 for the vertical outputs, the first after a rest an IDR, until
-// closeVertical.
+// closeVertical. A governor of its own steps its preset by its own encode
+// times and drops, as the landscape encoder's does: the two share the
+// machine, but either may be the one behind (the vertical one has as many
+// pixels as 1080p).
 func (p *Pipeline) runVerticalEncoder(v *vertical) {
 	defer close(v.done)
+	ladder := codec.Presets
+	level := slices.Index(ladder, v.venc.Preset())
+	var gov *governor
+	if level >= 0 { // a preset off the ladder was the user's choice: keep it
+		gov = newGovernor(time.Second/time.Duration(v.cfg.FPS), len(ladder), level)
+	}
 	idle := true
+	var avg time.Duration
 	for job := range v.jobs {
 		f := job.frame
 		if !v.live.Load() {
@@ -147,15 +165,31 @@ func (p *Pipeline) runVerticalEncoder(v *vertical) {
 		if idle {
 			f.SetPictureType(astiav.PictureTypeI)
 			idle = false
+			if gov != nil {
+				gov.lastDrops = v.dropped.Load() // while it rested: not its doing
+			}
 		}
+		start := time.Now()
 		err := v.venc.Encode(f, p.publishVertical)
 		f.SetPictureType(astiav.PictureTypeNone)
+		if d := p.slowdown.Load(); d > 0 {
+			time.Sleep(time.Duration(d))
+		}
+		took := time.Since(start)
 		v.free <- f
 		if err != nil {
 			p.log.Error("vertical encode", "err", err)
 			continue
 		}
 		v.frames.Add(1)
+		avg += (took - avg) / 16
+		if gov == nil {
+			continue
+		}
+		if next := gov.observe(time.Now(), avg, v.dropped.Load()); next != level &&
+			p.stepPreset(&v.venc, ladder[next], "vertical", p.publishVertical) {
+			level, avg = next, 0 // a new encoder: judged afresh
+		}
 	}
 	if err := v.venc.Encode(nil, p.publishVertical); err != nil {
 		p.log.Warn("vertical flush", "err", err)

@@ -55,6 +55,9 @@
 //	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:
 //	                 each destination dialled and the publish tried, nothing goes live; each
 //	                 check's warnings are what its platform would refuse in the program's format
+//	                 (the vertical program's for a destination with "vertical": true)
+//	                 A vertical destination (Destination.Vertical) or recording
+//	                 (ProgramConfig.RecordVertical) turns the vertical (9:16) program on while live
 //	POST /api/rotate                          → {"guest_url": "..."}
 //	GET  /api/scene                           → Scene (503 without a Program attached)
 //	POST /api/scene  {"layout": "pip"}        → Scene; changes only the fields sent

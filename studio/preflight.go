@@ -18,6 +18,9 @@ type DestinationCheck struct {
 	ID   string `json:"id,omitempty"`
 	Name string `json:"name"`
 	OK   bool   `json:"ok"`
+	// Vertical: it is sent the vertical (9:16) program, whose format its
+	// warnings are about.
+	Vertical bool `json:"vertical,omitempty"`
 	// Problem is what is wrong, in a sentence that names the destination
 	// ("Twitch: the server refused the stream key: …"); never the key.
 	Problem string `json:"problem,omitempty"`
@@ -47,8 +50,12 @@ func (p *Program) Check(ctx context.Context) []DestinationCheck {
 	checks := make([]DestinationCheck, len(dests))
 	for i, err := range publish.CheckAll(ctx, cfgs) {
 		d := dests[i]
-		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil,
-			Warnings: presets.For(d.Preset, d.URL).Check(format)}
+		f := format
+		if d.Vertical {
+			f = VerticalFormat(f)
+		}
+		checks[i] = DestinationCheck{ID: d.ID, Name: d.String(), OK: err == nil, Vertical: d.Vertical,
+			Warnings: presets.For(d.Preset, d.URL).Check(f)}
 		if err != nil {
 			checks[i].Problem = d.String() + ": " + stream.Reason(err)
 			checks[i].Summary = summary(d.Name, err)
@@ -66,6 +73,15 @@ func (p *Program) Format() presets.Format { return FormatOf(p.pipe.Config()) }
 func FormatOf(c encode.Config) presets.Format {
 	c = c.WithDefaults()
 	return presets.Format{Width: c.Width, Height: c.Height, FPS: c.FPS, VideoKbps: c.VideoBitRate / 1000, Keyframe: 2 * time.Second}
+}
+
+// VerticalFormat is the vertical program's format beside the landscape
+// program f (encode.VerticalSize: 720x1280 beside 720p, 1080x1920 beside
+// 1080p), the rest the same: what a vertical destination is checked
+// against.
+func VerticalFormat(f presets.Format) presets.Format {
+	f.Width, f.Height = encode.VerticalSize(f.Width, f.Height)
+	return f
 }
 
 // summary words a failed check by what the host does about it: a refused

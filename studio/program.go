@@ -34,6 +34,9 @@ type Destination struct {
 	// Preset is the platform's studio/presets ID, whose limits the
 	// preflight warns of; "": the platform its URL's host is, if any.
 	Preset string
+	// Vertical sends it the vertical (9:16) program (encode's Vertical)
+	// instead of the landscape one (issue #13).
+	Vertical bool
 }
 
 // OutputStats is one live output's health, with what it is for.
@@ -43,6 +46,8 @@ type OutputStats struct {
 	// the recording and for destinations without an ID.
 	Destination string
 	Recording   bool
+	// Vertical: it carries the vertical (9:16) program.
+	Vertical bool
 }
 
 // ProgramConfig says where the live show goes.
@@ -57,7 +62,12 @@ type ProgramConfig struct {
 	// or "show (2)" if that exists).
 	RecordFile string
 	RecordDir  string
-	ShowTitle  string // "Show" if empty
+	// RecordVertical, if set, is where each go-live's vertical (9:16)
+	// program is recorded (overwritten each time), beside the landscape
+	// one; it turns the vertical program on as a vertical destination
+	// does.
+	RecordVertical string
+	ShowTitle      string // "Show" if empty
 	// DiskLow is the free space (bytes) under which a live show that
 	// records warns; DefaultDiskLow if 0. DiskCheck is how often it
 	// looks; DefaultDiskCheck if 0 (see disk.go).
@@ -121,6 +131,7 @@ type liveOutput struct {
 	stream.Output
 	dest      string // Destination.ID
 	recording bool
+	vertical  bool // added with AddVerticalOutput
 }
 
 // screenSuffix makes a participant's ID the name of their screen's input.
@@ -616,21 +627,62 @@ func (p *Program) SetLive(on bool) error {
 		people.close() // the program could not be recorded: nor the people
 		people = nil
 	}
-	var pubs []publish.Output
+	p.mu.Lock()
+	recordVertical := p.cfg.RecordVertical
+	p.mu.Unlock()
+	// The vertical program is opened, and costs CPU, only for a show
+	// that has somewhere to send it.
+	var vinfo stream.Info
+	vertical := recordVertical != "" || slices.ContainsFunc(dests, func(d Destination) bool { return d.Vertical })
+	if vertical {
+		if vinfo, err = p.pipe.Vertical(); err != nil {
+			errs = append(errs, err)
+			vertical = false
+		}
+	}
+	if vertical && recordVertical != "" {
+		rec, err := record.New(record.Config{Path: recordVertical, Info: vinfo, Logger: p.cfg.Logger})
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			outs = append(outs, liveOutput{Output: rec, recording: true, vertical: true})
+		}
+	}
 	for _, d := range dests {
+		if d.Vertical && !vertical {
+			continue // the vertical program could not open: said in errs
+		}
 		t, _ := publish.Redacted(d.URL) // checked in SetDestinations
-		o, err := publish.New(publish.Config{Name: d.Name + " (" + t + ")", URL: d.URL, Info: info, Logger: p.cfg.Logger})
+		name, in := d.Name+" ("+t+")", info
+		if d.Vertical {
+			name, in = d.Name+" (vertical, "+t+")", vinfo
+		}
+		o, err := publish.New(publish.Config{Name: name, URL: d.URL, Info: in, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		outs = append(outs, liveOutput{Output: o, dest: d.ID})
-		pubs = append(pubs, o)
+		outs = append(outs, liveOutput{Output: o, dest: d.ID, vertical: d.Vertical})
 	}
 	// The loudness meters measure the show as it goes out, from here.
 	p.pipe.ResetLoudness()
+	for i, o := range outs {
+		if !o.vertical {
+			p.pipe.AddOutput(o.Output)
+		} else if err := p.pipe.AddVerticalOutput(o.Output); err != nil {
+			// Only a pipeline closing under the show closes its
+			// vertical program: o is not the pipeline's to close.
+			errs = append(errs, err)
+			o.Close()
+			outs[i].Output = nil
+		}
+	}
+	outs = slices.DeleteFunc(outs, func(o liveOutput) bool { return o.Output == nil })
+	var pubs []publish.Output
 	for _, o := range outs {
-		p.pipe.AddOutput(o.Output)
+		if !o.recording {
+			pubs = append(pubs, o.Output.(publish.Output))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -776,7 +828,7 @@ func (p *Program) Outputs() []OutputStats {
 	p.mu.Unlock()
 	stats := make([]OutputStats, len(outs))
 	for i, o := range outs {
-		stats[i] = OutputStats{Stats: o.Stats(), Destination: o.dest, Recording: o.recording}
+		stats[i] = OutputStats{Stats: o.Stats(), Destination: o.dest, Recording: o.recording, Vertical: o.vertical}
 	}
 	return stats
 }

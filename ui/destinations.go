@@ -42,6 +42,7 @@ type destinationsTab struct {
 
 type destRow struct {
 	enabled *widget.Check
+	where   *canvas.Text // platform, server, picture
 	health  *canvas.Text
 	edit    *widget.Button
 	del     *widget.Button
@@ -57,6 +58,8 @@ type destForm struct {
 	key     *widget.Entry
 	pass    *widget.Entry // an SRT server's passphrase
 	keyHelp *widget.Label
+	// picture is Landscape or Vertical: which program it is sent.
+	picture *widget.RadioGroup
 	enabled *widget.Check
 	warn    *widget.Label // what the platform would refuse in the output
 	err     *widget.Label
@@ -79,7 +82,7 @@ func (t *destinationsTab) build(s *Studio) fyne.CanvasObject {
 	grid := container.NewGridWithColumns(2)
 	for _, p := range presets.All {
 		grid.Add(widget.NewButtonWithIcon(p.Name, theme.ContentAddIcon(), func() {
-			t.openForm(settings.Destination{Service: settings.Service(p.ID), Name: p.Name, URL: p.URL(), Enabled: true})
+			t.openForm(settings.NewDestination(settings.Service(p.ID)))
 		}))
 	}
 	t.add = container.NewVBox(addTitle, grid)
@@ -134,6 +137,9 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 	f.keyHelp = widget.NewLabel("")
 	f.keyHelp.Wrapping = fyne.TextWrapWord
 	f.keyHelp.Importance = widget.LowImportance
+	f.picture = widget.NewRadioGroup([]string{pictureLandscape, pictureVertical}, func(string) { t.showWarnings() })
+	f.picture.Horizontal = true
+	f.picture.Required = true
 	f.enabled = widget.NewCheck("Go live here", nil)
 	f.warn = widget.NewLabel("")
 	f.warn.Wrapping = fyne.TextWrapWord
@@ -151,6 +157,7 @@ func (t *destinationsTab) buildForm() fyne.CanvasObject {
 		widget.NewFormItem("Server URL", f.url),
 		widget.NewFormItem("Stream key", f.key),
 		widget.NewFormItem("Passphrase", f.pass),
+		widget.NewFormItem("Picture", f.picture),
 	)
 	return container.NewVScroll(container.NewVBox(f.title, form, f.keyHelp, f.enabled, f.warn, f.err,
 		container.NewHBox(layout.NewSpacer(), cancel, f.save)))
@@ -186,9 +193,8 @@ func (t *destinationsTab) openForm(d settings.Destination) {
 	} else {
 		f.ingest.Hide()
 	}
-	f.warn.SetText(strings.Join(d.Warnings(t.s.st.Get().Output), "\n"))
-	f.warn.Hidden = f.warn.Text == ""
-	f.warn.Refresh()
+	f.picture.SetSelected(pictureOf(d))
+	t.showWarnings()
 	f.key.SetText(d.Key.Reveal())
 	f.key.Password = true
 	f.key.Refresh()
@@ -203,6 +209,30 @@ func (t *destinationsTab) openForm(d settings.Destination) {
 	t.editor.Show()
 }
 
+// The form's choice of program for a destination (issue #13): the
+// vertical one is made only while a destination or recording takes it.
+const (
+	pictureLandscape = "Landscape (16:9)"
+	pictureVertical  = "Vertical (9:16)"
+)
+
+func pictureOf(d settings.Destination) string {
+	if d.Vertical {
+		return pictureVertical
+	}
+	return pictureLandscape
+}
+
+// showWarnings says in the form what the platform would refuse of the
+// program the form would send it.
+func (t *destinationsTab) showWarnings() {
+	f := &t.form
+	d := settings.Destination{Service: f.service, Vertical: f.picture.Selected == pictureVertical}
+	f.warn.SetText(strings.Join(d.Warnings(t.s.st.Get().Output), "\n"))
+	f.warn.Hidden = f.warn.Text == ""
+	f.warn.Refresh()
+}
+
 func (t *destinationsTab) closeForm() {
 	t.form.key.SetText("") // don't keep a key in a hidden widget
 	t.form.pass.SetText("")
@@ -213,12 +243,13 @@ func (t *destinationsTab) closeForm() {
 func (t *destinationsTab) saveForm() {
 	f := &t.form
 	d := settings.Destination{
-		ID:      f.editing,
-		Service: f.service,
-		Name:    strings.TrimSpace(f.name.Text),
-		URL:     strings.TrimSpace(f.url.Text),
-		Key:     settings.NewStreamKey(f.key.Text),
-		Enabled: f.enabled.Checked,
+		ID:       f.editing,
+		Service:  f.service,
+		Name:     strings.TrimSpace(f.name.Text),
+		URL:      strings.TrimSpace(f.url.Text),
+		Key:      settings.NewStreamKey(f.key.Text),
+		Enabled:  f.enabled.Checked,
+		Vertical: f.picture.Selected == pictureVertical,
 		// Kept for an srt:// server only: an RTMP URL has no use for it.
 		Passphrase: settings.NewStreamKey(f.pass.Text),
 	}
@@ -317,8 +348,8 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 	name := canvas.NewText(d.Name, theme.Color(theme.ColorNameForeground))
 	name.TextStyle = fyne.TextStyle{Bold: true}
 	name.TextSize = 15
-	where := canvas.NewText(settings.PresetFor(d.Service).Name+" · "+hostOf(d.URL), colorMuted)
-	where.TextSize = 12
+	r.where = canvas.NewText(settings.PresetFor(d.Service).Name+" · "+hostOf(d.URL)+" · "+pictureOf(d), colorMuted)
+	r.where.TextSize = 12
 	r.health = canvas.NewText("", colorMuted)
 	r.health.TextSize = 12
 	switch st, ok := t.stats[d.ID]; {
@@ -359,7 +390,7 @@ func (t *destinationsTab) newRow(d settings.Destination) (*destRow, fyne.CanvasO
 		})
 	})
 	r.del.Importance = widget.LowImportance
-	text := container.NewVBox(name, where, r.health)
+	text := container.NewVBox(name, r.where, r.health)
 	bg := canvas.NewRectangle(colorCard)
 	bg.CornerRadius = 8
 	row := container.NewBorder(nil, nil, r.enabled, container.NewHBox(r.edit, r.del), text)

@@ -63,14 +63,44 @@ func TestDestinationPresets(t *testing.T) {
 		t.Errorf("row says %q", h)
 	}
 
-	// A platform whose URL is per account leaves it to the creator, and
-	// a vertical one says the picture is landscape.
+	// A platform whose URL is per account leaves it to the creator.
 	test.Tap(addButton(t, s, "TikTok LIVE"))
 	if form.url.Text != "" || form.ingest.Visible() || !strings.Contains(form.keyHelp.Text, "LIVE Producer") {
 		t.Errorf("TikTok: URL %q, server picker shown %v, help %q", form.url.Text, form.ingest.Visible(), form.keyHelp.Text)
 	}
-	if !strings.Contains(form.warn.Text, "vertical output is not built yet") {
-		t.Errorf("TikTok: warning %q", form.warn.Text)
+}
+
+// Each destination is landscape or vertical (issue #13): a vertical
+// platform's starts vertical, the form warns when it is set to the
+// landscape program, and the settings keep the choice, which the row
+// shows; a landscape platform's starts landscape.
+func TestDestinationVertical(t *testing.T) {
+	s, st := open(t, newFake(), nil)
+	form := &s.dest.form
+	test.Tap(addButton(t, s, "TikTok LIVE"))
+	if form.picture.Selected != pictureVertical || form.warn.Visible() {
+		t.Errorf("TikTok: picture %q, warning %q: want vertical, no warning", form.picture.Selected, form.warn.Text)
+	}
+	form.picture.SetSelected(pictureLandscape)
+	if !form.warn.Visible() || !strings.Contains(form.warn.Text, "TikTok LIVE expects a vertical (9:16) picture") {
+		t.Errorf("TikTok set to landscape: warning %q", form.warn.Text)
+	}
+	form.picture.SetSelected(pictureVertical)
+	test.Type(form.url, "rtmp://push.example.com/live")
+	test.Type(form.key, testKey)
+	test.Tap(form.save)
+	s.settle()
+	ds := st.Get().Destinations
+	if len(ds) != 1 || !ds[0].Vertical || ds[0].Service != settings.TikTok {
+		t.Fatalf("saved %+v, want a vertical TikTok", ds)
+	}
+	r := s.dest.rows[ds[0].ID]
+	if r.health.Text != "Ready" || !strings.Contains(r.where.Text, "Vertical (9:16)") {
+		t.Errorf("row: %q, %q: want ready and vertical", r.where.Text, r.health.Text)
+	}
+	test.Tap(addButton(t, s, "YouTube"))
+	if form.picture.Selected != pictureLandscape {
+		t.Errorf("YouTube: picture %q, want landscape", form.picture.Selected)
 	}
 }
 

@@ -90,8 +90,12 @@ type Studio struct {
 	scenes serial
 	mixes  serial // volume commands (levels.go)
 
-	frame        atomic.Pointer[frameBox]
-	framePending atomic.Bool
+	frames latest // the program's preview pictures
+
+	// The vertical program's preview (vertical.go); stopVertical is nil
+	// when the show has none.
+	vertical     verticalPane
+	stopVertical func()
 
 	// The cards' live view (monitor.go); monitor is nil when the show has
 	// none, sharer when it cannot share the host's screen.
@@ -167,6 +171,30 @@ type Studio struct {
 
 type frameBox struct{ img image.Image }
 
+// latest keeps the newest picture a media goroutine hands over until the
+// UI thread draws it, asking the UI thread once however many arrive
+// before it gets to it: a busy window drops preview pictures, never slows
+// the show.
+type latest struct {
+	frame   atomic.Pointer[frameBox]
+	pending atomic.Bool
+}
+
+// offer is called from the media side; draw runs on the UI thread with the
+// newest picture.
+func (l *latest) offer(s *Studio, img image.Image, draw func(image.Image)) {
+	l.frame.Store(&frameBox{img})
+	if l.pending.Swap(true) {
+		return
+	}
+	s.do(func() {
+		l.pending.Store(false)
+		if b := l.frame.Load(); b != nil {
+			draw(b.img)
+		}
+	})
+}
+
 // New builds the studio window for show, with the user's settings in st.
 // It applies the studio theme to a.
 func New(a fyne.App, show Show, st *settings.Store) *Studio {
@@ -237,6 +265,9 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	go s.watchScene(sc)
 	go s.watchReach(reach)
 	s.stopFrame = show.Preview(s.onFrame)
+	if vp, ok := show.(VerticalPreviewer); ok {
+		s.stopVertical = vp.VerticalPreview(s.onVerticalFrame)
+	}
 	s.startMonitor()
 	return s
 }
@@ -314,6 +345,9 @@ func (s *Studio) Close() {
 		close(s.stop)
 		s.unsub()
 		s.stopFrame()
+		if s.stopVertical != nil {
+			s.stopVertical()
+		}
 		s.stopThumbs()
 		s.loops.Wait()
 		s.tasks.Wait()
@@ -348,7 +382,7 @@ func (s *Studio) async(f func()) {
 // preview and layout buttons; right the tabs; bottom the backstage strip.
 func (s *Studio) build() fyne.CanvasObject {
 	top := container.NewVBox(s.buildBanner(), s.buildRecNotices())
-	center := container.NewBorder(top, s.buildLayoutBar(), nil, nil, s.buildPreview())
+	center := container.NewBorder(top, s.buildLayoutBar(), nil, s.vertical.build(), s.buildPreview())
 	s.center = center
 	right := container.NewStack(minWidth(430), s.buildTabs())
 	main := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewSeparator(), right), container.NewPadded(center))
@@ -420,40 +454,35 @@ func (s *Studio) hideError() {
 }
 
 func (s *Studio) buildPreview() fyne.CanvasObject {
-	s.preview = canvas.NewImageFromImage(nil)
-	s.preview.FillMode = canvas.ImageFillContain
-	s.preview.ScaleMode = canvas.ImageScaleFastest
-	s.preview.SetMinSize(fyne.NewSize(480, 270))
+	s.preview = previewImage(fyne.NewSize(480, 270))
 	hint := canvas.NewText("The program appears here", colorMuted)
 	hint.TextSize = 16
 	s.noPreview = container.NewCenter(hint)
-	label := canvas.NewText(" PROGRAM ", colorMuted)
+	return container.NewStack(canvas.NewRectangle(colorProgram), s.preview, s.noPreview, previewLabel(" PROGRAM "))
+}
+
+// previewLabel names a preview in its top left corner.
+func previewLabel(text string) fyne.CanvasObject {
+	label := canvas.NewText(text, colorMuted)
 	label.TextStyle = fyne.TextStyle{Bold: true}
 	label.TextSize = 11
-	bg := canvas.NewRectangle(colorProgram)
-	return container.NewStack(bg, s.preview, s.noPreview,
-		container.NewVBox(container.NewHBox(container.NewPadded(label))))
+	return container.NewVBox(container.NewHBox(container.NewPadded(label)))
 }
 
-// onFrame is called by the media side for every preview frame. It keeps only
-// the newest and asks the UI thread once, however many frames arrive before
-// the UI thread gets to it: a busy window drops preview frames, never slows
-// the show.
-func (s *Studio) onFrame(img image.Image) {
-	s.frame.Store(&frameBox{img})
-	if s.framePending.Swap(true) {
-		return
-	}
-	s.do(s.drawFrame)
+// previewImage is a preview's picture, scaled to fit, at least min.
+func previewImage(min fyne.Size) *canvas.Image {
+	img := canvas.NewImageFromImage(nil)
+	img.FillMode = canvas.ImageFillContain
+	img.ScaleMode = canvas.ImageScaleFastest
+	img.SetMinSize(min)
+	return img
 }
 
-func (s *Studio) drawFrame() {
-	s.framePending.Store(false)
-	b := s.frame.Load()
-	if b == nil {
-		return
-	}
-	s.preview.Image = b.img
+// onFrame is called by the media side for every preview frame.
+func (s *Studio) onFrame(img image.Image) { s.frames.offer(s, img, s.drawFrame) }
+
+func (s *Studio) drawFrame(img image.Image) {
+	s.preview.Image = img
 	s.noPreview.Hide()
 	s.preview.Refresh()
 }
@@ -652,6 +681,9 @@ func (s *Studio) applyLive(on bool) {
 	}
 	s.live = on
 	s.liveFlag.Store(on)
+	if !on {
+		s.hideVertical()
+	}
 	switch {
 	case s.checking:
 		s.goLive.SetText("Checking…")

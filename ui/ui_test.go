@@ -1039,3 +1039,55 @@ func TestDropInPlainWords(t *testing.T) {
 		}
 	}
 }
+
+// verticalShow is the fake with a vertical program.
+type verticalShow struct {
+	*fakeShow
+	vframe func(image.Image)
+}
+
+func (v *verticalShow) VerticalPreview(frame func(image.Image)) func() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vframe = frame
+	return func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		v.vframe = nil
+	}
+}
+
+// The vertical program's preview (issue #13) appears beside the program's
+// with its first picture of a live show, and goes when the show ends.
+func TestVerticalPreview(t *testing.T) {
+	f := &verticalShow{fakeShow: newFake()}
+	s, _ := openShow(t, f, nil)
+	if s.vertical.box.Visible() {
+		t.Fatal("a vertical preview before any picture")
+	}
+	s.applyLive(true)
+	img := image.NewRGBA(image.Rect(0, 0, 180, 320))
+	f.mu.Lock()
+	frame := f.vframe
+	f.mu.Unlock()
+	frame(img)
+	s.settle()
+	if !s.vertical.box.Visible() || s.vertical.img.Image != img {
+		t.Error("the vertical preview does not show the vertical program's picture")
+	}
+	if w, h := s.vertical.img.Size().Width, s.vertical.img.Size().Height; w >= h || h < 200 {
+		t.Errorf("vertical preview laid out %gx%g, want portrait", w, h)
+	}
+	s.applyLive(false)
+	frame(img) // a last picture in flight
+	s.settle()
+	if s.vertical.box.Visible() {
+		t.Error("the vertical preview is still shown after the show ended")
+	}
+	s.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vframe != nil {
+		t.Error("Close did not stop the vertical preview")
+	}
+}

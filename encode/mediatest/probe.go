@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,6 +53,19 @@ type Probe struct {
 func ProbeFile(t testing.TB, path string) Probe {
 	t.Helper()
 	return mustProbe(t, path, toolTimeout)
+}
+
+// ProbeProgram probes the file at path as a program's output (the landscape
+// or the vertical one): an error on t unless it is H.264 at w×h with AAC;
+// ok says whether it is.
+func ProbeProgram(t testing.TB, path string, w, h int) (p Probe, ok bool) {
+	t.Helper()
+	p = ProbeFile(t, path)
+	if v, a := p.Video, p.Audio; v == nil || a == nil || v.Codec != "h264" || v.Width != w || v.Height != h || a.Codec != "aac" {
+		t.Errorf("%s: %+v + %+v, want h264 %dx%d + aac", filepath.Base(path), v, a, w, h)
+		return p, false
+	}
+	return p, true
 }
 
 // ProbeURL runs ffprobe on a live stream, such as an Nginx URL, and fails

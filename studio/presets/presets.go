@@ -242,7 +242,7 @@ func (p Preset) Check(f Format) []string {
 			p.Name, l.MaxKeyframe, f.Keyframe))
 	}
 	if p.Vertical && f.Width > f.Height {
-		warn = append(warn, fmt.Sprintf("%s expects a vertical (9:16) picture, and Greenroom's vertical output is not built yet: viewers get the landscape program.",
+		warn = append(warn, fmt.Sprintf("%s expects a vertical (9:16) picture, and this destination is set to the landscape program: choose Vertical for it.",
 			p.Name))
 	}
 	return warn

@@ -88,6 +88,18 @@ type Destination struct {
 	// the URL may be shown and logged.
 	Passphrase StreamKey
 	Enabled    bool
+	// Vertical sends it the vertical (9:16) program instead of the
+	// landscape one; a new destination of a vertical platform (Instagram,
+	// TikTok) starts with it on (NewDestination).
+	Vertical bool
+}
+
+// NewDestination is a new destination of preset service, as the window
+// offers it: the preset's name and default server, switched on, vertical
+// if the platform is.
+func NewDestination(service Service) Destination {
+	p := PresetFor(service)
+	return Destination{Service: service, Name: p.Name, URL: p.URL(), Enabled: true, Vertical: p.Vertical}
 }
 
 // Errors of Destination.Validate, for callers that want to point at the
@@ -204,9 +216,14 @@ func (o Output) Format() presets.Format {
 }
 
 // Warnings says what in the output d's platform would refuse (its preset's
-// Check), a sentence each; none when it is fine.
+// Check of the vertical program's format if d is vertical), a sentence
+// each; none when it is fine.
 func (d Destination) Warnings(o Output) []string {
-	return PresetFor(d.Service).Check(o.Format())
+	f := o.Format()
+	if d.Vertical {
+		f = studio.VerticalFormat(f)
+	}
+	return PresetFor(d.Service).Check(f)
 }
 
 // Sizes are the program sizes offered; the encoder supports these two (#3).

@@ -518,7 +518,8 @@ func TestPresets(t *testing.T) {
 	}
 	var want []Destination
 	for i, p := range presets.All {
-		d := Destination{ID: fmt.Sprint("d", i), Service: Service(p.ID), Name: p.Name, URL: p.URL(), Key: NewStreamKey("k1")}
+		d := NewDestination(Service(p.ID))
+		d.ID, d.Key = fmt.Sprint("d", i), NewStreamKey("k1")
 		if d.URL == "" {
 			d.URL = "rtmps://ingest.example.com:443/app" // typed from the producer page
 		}
@@ -538,6 +539,16 @@ func TestPresets(t *testing.T) {
 	for i := range want {
 		if i >= len(got) || got[i].Service != want[i].Service || PresetFor(got[i].Service).Name != want[i].Name {
 			t.Errorf("destination %d read back as %+v, want service %s", i, got, want[i].Service)
+		}
+		// Instagram's and TikTok's start vertical (issue #13), and stay
+		// so; the others landscape.
+		if v := want[i].Service == Instagram || want[i].Service == TikTok; want[i].Vertical != v || i < len(got) && got[i].Vertical != v {
+			t.Errorf("%s: vertical %v, read back %v; want %v", want[i].Name, want[i].Vertical, i < len(got) && got[i].Vertical, v)
+		}
+		// A vertical one is checked as the vertical program: TikTok's
+		// 1080x1920 at most takes 720x1280.
+		if w := want[i].Warnings(Defaults().Output); want[i].Vertical && len(w) != 0 {
+			t.Errorf("%s, vertical: warnings %q", want[i].Name, w)
 		}
 	}
 	if PresetFor("nonsense").ID != presets.Custom {

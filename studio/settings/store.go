@@ -277,6 +277,9 @@ type fileDestination struct {
 	// Passphrase is an SRT destination's (issue #13); omitted otherwise.
 	Passphrase string `json:"passphrase,omitempty"`
 	Enabled    bool   `json:"enabled"`
+	// Vertical: it gets the vertical (9:16) program; omitted (an older
+	// file) for landscape.
+	Vertical bool `json:"vertical,omitempty"`
 }
 
 type fileOutput struct {
@@ -316,7 +319,7 @@ func fileOf(s Settings) file {
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
 			ID: d.ID, Service: d.Service, Name: d.Name, URL: d.URL,
-			StreamKey: d.Key.Reveal(), Passphrase: d.Passphrase.Reveal(), Enabled: d.Enabled,
+			StreamKey: d.Key.Reveal(), Passphrase: d.Passphrase.Reveal(), Enabled: d.Enabled, Vertical: d.Vertical,
 		})
 	}
 	return f
@@ -345,7 +348,7 @@ func (f file) settings() Settings {
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{
 			ID: d.ID, Service: d.Service, Name: d.Name, URL: d.URL,
-			Key: NewStreamKey(d.StreamKey), Passphrase: NewStreamKey(d.Passphrase), Enabled: d.Enabled,
+			Key: NewStreamKey(d.StreamKey), Passphrase: NewStreamKey(d.Passphrase), Enabled: d.Enabled, Vertical: d.Vertical,
 		})
 	}
 	return s

@@ -180,7 +180,7 @@ func (g *guest) resync(key string) {
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
 	g.send(signal.Message{Type: signal.TypeMuted, Muted: g.muted})
 	g.send(signal.Message{Type: signal.TypeMusic, Music: g.music})
-	g.recTake = "" // sent afresh by sync: the page may have missed it
+	g.recSent = false // sent afresh by sync: the page may have missed it
 	if p.Health != nil {
 		g.sendHealth(*p.Health)
 	}

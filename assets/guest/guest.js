@@ -496,16 +496,17 @@
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
         if (opened) { reconnect(canKeep()); return; }
-        // Refused before it opened: a studio away (retry), or one that no
-        // longer knows our link — restarted after a crash (each start
-        // makes a new link) — which retrying would only make block our
-        // address (wrong links count), our upload's requests too.
+        // Refused before it opened: a studio away (retry: a restarted one
+        // keeps its link, and takes us back as a guest afresh), or one
+        // that no longer knows our link — the host made a new one —
+        // which retrying would only make block our address (wrong links
+        // count), our upload's requests too.
         linkRefused().then((refused) => {
           if (ws !== state.ws || state.ended || !state.joined) return;
           if (!refused) { reconnect(canKeep()); return; }
           state.ended = true;
           state.resume = "";
-          end("This link no longer works: the studio restarted, or the host replaced it. Ask the host for the new link.");
+          end("This link no longer works: the host replaced it. Ask the host for the new link.");
         });
       }
     };

@@ -117,7 +117,16 @@
         await updateTake(take, (t) => { t.total = Math.max(t.total, i + 1); });
       }).catch((err) => status.errors.push("store: " + err)).then(pump);
     };
+    // Slices by requestData, not start(SLICE_MS): Chromium ends a timed
+    // slice at the muxer's first write after SLICE_MS, and its WebM muxer
+    // writes the header a byte at a time, so a recorder whose first frame
+    // came later than that (a 1080p encoder starting slowly on a busy
+    // machine) handed over a chunk 0 of 1 byte, the header's first, and
+    // the rest only a slice later: a page reloaded meanwhile left a
+    // 1-byte take. requestData takes all that was written, whole frames.
+    const slicer = setInterval(() => { if (r.state === "recording") r.requestData(); }, SLICE_MS);
     r.onstop = () => {
+      clearInterval(slicer);
       chain = chain.then(() => updateTake(take, (t) => { t.final = true; }))
         .catch((err) => status.errors.push("store: " + err)).then(pump);
     };
@@ -128,7 +137,7 @@
     // the encoder is up, 1.3 s later for VP9 at 1080p there.
     const video = stream.getVideoTracks()[0];
     const startWall = Date.now() + (video ? 1000 / (video.getSettings().frameRate || 30) : 0);
-    r.start(SLICE_MS);
+    r.start();
     chain = chain.then(() => putTake({ take, key, total: 0, final: false, startWall }));
     show();
   }

@@ -825,7 +825,7 @@
       // Every "record" waits for that, in the order they came: one
       // handled meanwhile would record the camera being closed.
       await state.reopening;
-      if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
+      if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream, () => state.pc);
       else window.greenroomLocal.stop();
       break;
     case "error":

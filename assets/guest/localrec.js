@@ -12,9 +12,11 @@
 // reloaded page can't go on with the old recorder: it finishes uploading
 // the old take (the studio then holds it complete) and records a new one.
 //
-// One chunk is in flight at a time, paced to LIVE_BPS while recording so
-// the call keeps its bandwidth, and to IDLE_BPS after. The page shows the
-// progress and asks the guest not to close the tab while chunks are left.
+// One chunk is in flight at a time. While recording, the upload takes the
+// call's headroom (see pace): from LIVE_BPS faster while the call's own
+// sender shows room, slower when it shows the path tight; IDLE_BPS after.
+// The page shows the progress and asks the guest not to close the tab
+// while chunks are left.
 // Two tabs of the same link in one browser would share the database;
 // a take's chunks are still uploaded once and in order (the studio
 // refuses the rest), but a reload takes the other tab's running take for
@@ -27,7 +29,12 @@
   // opens it so while recording) at 8 Mb/s, the mic at 256 kb/s. A 2 s
   // chunk is then about 2 MB; the studio takes up to 8 MB (maxChunk).
   const VIDEO_BPS = 8000000, AUDIO_BPS = 256000;
-  const LIVE_BPS = 1e6, IDLE_BPS = 8e6;
+  const LIVE_BPS = 1e6, IDLE_BPS = 8e6, MIN_BPS = 250e3;
+  // The call's round trip this much above the least seen means a queue is
+  // filling on the way (the upload's own, most likely): LEDBAT's signal
+  // (RFC 6817), with a smaller target than its 100 ms, as the call's
+  // congestion control reacts to delay too.
+  const QUEUE_MS = 60;
   const RETRY_MS = 2000;
   const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
   const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
@@ -38,10 +45,14 @@
     mime: "",           // its MediaRecorder type
     takes: {},          // take → {total, acked, done} as this page saw them
     errors: [],
+    pace: LIVE_BPS,     // the upload's pace while recording, bits/s
+    tight: 0,           // how often the call's path was found tight
   };
   let recorder = null;
   let chain = Promise.resolve(); // IndexedDB writes, in the recorder's order
   let pumping = false, retryTimer = 0;
+  let callPC = () => null; // the call's RTCPeerConnection, from guest.js
+  let minRtt = Infinity, rttOf = null; // the least round trip of that call
 
   // ---- IndexedDB: "takes" {take, key, total, final, startWall}, "chunks" {take, n, blob}
 
@@ -85,7 +96,8 @@
 
   // ---- recording ------------------------------------------------------------
 
-  function record(take, key, stream) {
+  function record(take, key, stream, pc) {
+    if (pc) callPC = pc;
     if (status.take === take) return; // told again (the socket came back)
     stop();
     if (!window.MediaRecorder || !window.indexedDB || !stream || !stream.getTracks().length) return;
@@ -201,9 +213,48 @@
       if (res.status !== 200 && res.status !== 409) throw new Error("chunk " + next + ": " + res.status);
       ({ next, done } = await res.json());
       const bytes = c ? c.blob.size : 0;
-      const wait = bytes * 8 * 1000 / (recorder ? LIVE_BPS : IDLE_BPS) - (performance.now() - began);
+      const slot = bytes * 8 * 1000 / (recorder ? status.pace : IDLE_BPS);
+      const wait = slot - (performance.now() - began);
+      if (recorder) await pace(wait > 0);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
+  }
+
+  // pace sets the upload's pace while recording by what the call's own
+  // sender says of the path (its getStats): tight — a video layer held
+  // down for bandwidth, or the round trip grown QUEUE_MS over the least
+  // seen — halves it (down to MIN_BPS); room, when the pace is what held
+  // the chunk back (held), makes it half as fast again (up to IDLE_BPS).
+  // So the upload grows into what the call leaves of the uplink and backs
+  // off before the call does (its frames kept; issue #11).
+  async function pace(held) {
+    const tight = await callTight();
+    if (tight) {
+      status.tight++;
+      status.pace = Math.max(MIN_BPS, status.pace / 2);
+    } else if (held && tight === false) {
+      status.pace = Math.min(IDLE_BPS, status.pace * 1.5);
+    }
+  }
+
+  // callTight is whether the call's path is tight: true, false, or null
+  // when there is no call to ask (the pace then stays).
+  async function callTight() {
+    const pc = callPC();
+    if (!pc || pc.connectionState !== "connected") return null;
+    let stats;
+    try { stats = await pc.getStats(); } catch { return null; }
+    let limited = false, rtt;
+    stats.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video" && s.qualityLimitationReason === "bandwidth") limited = true;
+      if (s.type === "transport" && s.selectedCandidatePairId) {
+        const pair = stats.get(s.selectedCandidatePairId);
+        if (pair && pair.currentRoundTripTime !== undefined) rtt = pair.currentRoundTripTime * 1000;
+      }
+    });
+    if (rttOf !== pc) { rttOf = pc; minRtt = Infinity; } // a new call, a new path
+    if (rtt !== undefined) minRtt = Math.min(minRtt, rtt);
+    return limited || (rtt !== undefined && rtt > minRtt + QUEUE_MS);
   }
 
   // ---- progress --------------------------------------------------------------

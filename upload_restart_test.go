@@ -74,8 +74,9 @@ func TestServeKilledMidUpload(t *testing.T) {
 	}
 	var state struct {
 		Participants []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
+			ID        string `json:"id"`
+			Name      string `json:"name"`
+			Connected bool   `json:"connected"`
 		} `json:"participants"`
 		Uploads []upload `json:"uploads"`
 	}
@@ -129,14 +130,8 @@ func TestServeKilledMidUpload(t *testing.T) {
 	// studio knows nothing of its old place) and connects its media.
 	const rejoinWithin = 15 * time.Second
 	until("Ann back in the call", rejoinWithin, func() bool {
-		var now struct {
-			Participants []struct {
-				Name      string `json:"name"`
-				Connected bool   `json:"connected"`
-			} `json:"participants"`
-		}
-		getJSON(t, u, "/api/state", &now)
-		for _, p := range now.Participants {
+		getJSON(t, u, "/api/state", &state)
+		for _, p := range state.Participants {
 			if p.Name == "Ann" && p.Connected {
 				return true
 			}

@@ -330,7 +330,7 @@ func (g *guest) writer(sock *socket) {
 				return
 			}
 			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
+			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error(), Back: errors.Is(reason, errStudioClosing)})
 			code := websocket.CloseNormalClosure
 			if isPolicyViolation(reason) {
 				code = websocket.ClosePolicyViolation

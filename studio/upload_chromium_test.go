@@ -252,8 +252,9 @@ func TestLocalRecordingFirstChunkWhole(t *testing.T) {
 // in its IndexedDB; the studio is closed mid-upload (the page is told
 // the studio closed: its recorder stops, its last chunks wait) and a new
 // one started on the same config folder and address, without the show.
-// The page's retries reach the new studio, which goes on with the take:
-// the file is complete (the studio's count of chunks is the page's, the
+// The page, told the studio may come back, waits for it: it joins the
+// new studio by itself (the link is kept), its media flowing, and its
+// retries go on with the take there: the file is complete (the studio's count of chunks is the page's, the
 // size the bytes it stored), 1920x1080, its pictures in order, decoding
 // to its end without an error, and /api/recordings lists it complete
 // under its show.
@@ -289,9 +290,23 @@ func TestGuestLocalRecordingAcrossRestartChromium(t *testing.T) {
 		t.Fatalf("%d chunks recorded, %d stored when the studio closed: no upload left to resume", recorded.Total, before.Chunks)
 	}
 
+	var status string
+	_ = page.Eval(`document.getElementById("status").textContent`, &status)
+	if !strings.Contains(status, "waiting for it to come back") {
+		t.Errorf("while the studio is away the page says %q", status)
+	}
+
 	s = newStudio(t, func(c *studio.Config) { c.Listen = addr; sameConfig(c) })
 	s.TestRecordingsIn(dir)
 	throttle(-1)
+	eventually(t, "Ann back in the call", func() bool {
+		for _, p := range s.State().Participants {
+			if p.Name == "Ann" && p.Connected {
+				return true
+			}
+		}
+		return false
+	})
 	ups := uploadsComplete(t, s, page, 1)
 	u := ups[0]
 	t.Logf("after the restart: %+v", u)

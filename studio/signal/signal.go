@@ -242,6 +242,10 @@ type Message struct {
 	Key    string `json:"key,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Back comes with the "bye" of a studio that closes (a quit, a
+	// restart): it keeps its guest link, so the page waits for it to
+	// come back and joins again by itself (issue #11).
+	Back bool `json:"back,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.

@@ -98,7 +98,7 @@ const (
 	TypeMuted     = "muted"     // studio → guest: {muted}
 	TypeMedia     = "media"     // studio → guest: {media, [problem]}
 	TypeError     = "error"     // studio → guest: {error}
-	TypeBye       = "bye"       // studio → guest: {reason}
+	TypeBye       = "bye"       // studio → guest: {reason, back}
 	TypeAlive     = "alive"     // studio → guest, every 2 s: the socket still reaches the studio
 	TypeHealth    = "health"    // studio → guest: {level, [reason]}
 	TypeRecord    = "record"    // studio → guest: {take, key} record locally and upload; {} stop

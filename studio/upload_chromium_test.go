@@ -358,7 +358,7 @@ func liveRecordingLocally(t testing.TB, s *studio.Studio, link string) (*studiot
 // sender says of the path (a stand-in for its RTCPeerConnection, whose
 // getStats the test sets): held down for bandwidth, the pace falls below
 // the old fixed 1 Mb/s; with room again it climbs; the round trip grown
-// by a queue's 60 ms brings it down again.
+// by a queue's 60 ms (twice in a row) brings it down again.
 func TestLocalRecordingPacedByTheCall(t *testing.T) {
 	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: t.TempDir(), ShowTitle: "Pace"})
 	page, _ := liveRecordingLocally(t, s, s.GuestURL()+"?name=Ann&join=1")
@@ -368,13 +368,13 @@ func TestLocalRecordingPacedByTheCall(t *testing.T) {
 	})
 	// record() with the take it records already only takes the call.
 	err := page.Eval(`(() => {
-		window.path = { limited: true, rtt: 0.005 };
+		window.path = { limited: true, rtt: 0.005, samples: 0 };
 		const call = {
 			connectionState: "connected",
 			getStats: async () => new Map([
 				["v", { type: "outbound-rtp", kind: "video", qualityLimitationReason: path.limited ? "bandwidth" : "none" }],
 				["t", { type: "transport", selectedCandidatePairId: "p" }],
-				["p", { type: "candidate-pair", currentRoundTripTime: path.rtt }],
+				["p", { type: "candidate-pair", currentRoundTripTime: path.rtt, responsesReceived: ++path.samples }],
 			]),
 		};
 		greenroomLocal.record(greenroomLocal.status.take, "", null, () => call);
@@ -464,7 +464,10 @@ func BenchmarkUploadAgainstTheCall(b *testing.B) {
 			time.Sleep(250 * time.Millisecond)
 		}
 		took := time.Since(released)
-		var pace struct{ Pace, Tight float64 }
+		var pace struct {
+			Pace, Tight float64
+			Why         string
+		}
 		_ = page.Eval(`greenroomLocal.status`, &pace)
 		bits := float64(to.Bytes-from.Bytes) * 8
 		mean := func(v []float64) float64 {
@@ -474,8 +477,8 @@ func BenchmarkUploadAgainstTheCall(b *testing.B) {
 			}
 			return sum / float64(max(len(v), 1))
 		}
-		b.Logf("backlog: chunks %d→%d, %.0f kB in %.2f s (at 1 Mb/s: %.2f s); fps before %v, during %v; pace %.2f Mb/s, tight %v times",
-			from.Chunks, to.Chunks, bits/8000, took.Seconds(), bits/1e6, before, during, pace.Pace/1e6, pace.Tight)
+		b.Logf("backlog: chunks %d→%d, %.0f kB in %.2f s (at 1 Mb/s: %.2f s); fps before %v, during %v; pace %.2f Mb/s, tight %v times (last: %s)",
+			from.Chunks, to.Chunks, bits/8000, took.Seconds(), bits/1e6, before, during, pace.Pace/1e6, pace.Tight, pace.Why)
 		b.ReportMetric(bits/took.Seconds()/1e6, "upload-Mb/s")
 		b.ReportMetric(mean(before), "fps-before")
 		b.ReportMetric(mean(during), "fps-during")

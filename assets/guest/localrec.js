@@ -35,6 +35,9 @@
   // (RFC 6817), with a smaller target than its 100 ms, as the call's
   // congestion control reacts to delay too.
   const QUEUE_MS = 60;
+  // How often the pace is set again while it holds the upload back, and
+  // how much faster each time with room.
+  const PACE_MS = 1000, PACE_UP = 1.25;
   const RETRY_MS = 2000;
   const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
   const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
@@ -47,12 +50,15 @@
     errors: [],
     pace: LIVE_BPS,     // the upload's pace while recording, bits/s
     tight: 0,           // how often the call's path was found tight
+    why: "",            // and why, the last time
   };
   let recorder = null;
   let chain = Promise.resolve(); // IndexedDB writes, in the recorder's order
   let pumping = false, retryTimer = 0;
   let callPC = () => null; // the call's RTCPeerConnection, from guest.js
-  let minRtt = Infinity, rttOf = null; // the least round trip of that call
+  // That call's least round trip; its last sample (the pair's responses
+  // so far) and how many samples in a row showed a queue.
+  let minRtt = Infinity, rttOf = null, rttSample = -1, queued = 0;
 
   // ---- IndexedDB: "takes" {take, key, total, final, startWall}, "chunks" {take, n, blob}
 
@@ -212,28 +218,39 @@
       });
       if (res.status !== 200 && res.status !== 409) throw new Error("chunk " + next + ": " + res.status);
       ({ next, done } = await res.json());
-      const bytes = c ? c.blob.size : 0;
-      const slot = bytes * 8 * 1000 / (recorder ? status.pace : IDLE_BPS);
-      const wait = slot - (performance.now() - began);
-      if (recorder) await pace(wait > 0);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await paced(c ? c.blob.size : 0, began);
+    }
+  }
+
+  // paced waits until bytes sent from began fit the pace: IDLE_BPS, or
+  // while recording the call's headroom, asked again every PACE_MS of the
+  // wait (a chunk of a real 1080p camera is ~2 MB: 16 s at 1 Mb/s, too
+  // long to learn of room or trouble only once a chunk).
+  async function paced(bytes, began) {
+    if (recorder) await pace(false); // the path after the chunk went up
+    for (;;) {
+      const left = bytes * 8 * 1000 / (recorder ? status.pace : IDLE_BPS) - (performance.now() - began);
+      if (left <= 0) return;
+      await new Promise((r) => setTimeout(r, Math.min(left, PACE_MS)));
+      if (recorder) await pace(true);
     }
   }
 
   // pace sets the upload's pace while recording by what the call's own
   // sender says of the path (its getStats): tight — a video layer held
   // down for bandwidth, or the round trip grown QUEUE_MS over the least
-  // seen — halves it (down to MIN_BPS); room, when the pace is what held
-  // the chunk back (held), makes it half as fast again (up to IDLE_BPS).
-  // So the upload grows into what the call leaves of the uplink and backs
-  // off before the call does (its frames kept; issue #11).
+  // seen, twice in a row — halves it (down to MIN_BPS); room, while the pace is what
+  // holds the upload back (held), makes it PACE_UP times faster (up to
+  // IDLE_BPS: 1 to 8 Mb/s in 9 s). So the upload grows into what the
+  // call leaves of the uplink and backs off before the call does (its
+  // frames kept; issue #11).
   async function pace(held) {
     const tight = await callTight();
     if (tight) {
       status.tight++;
       status.pace = Math.max(MIN_BPS, status.pace / 2);
     } else if (held && tight === false) {
-      status.pace = Math.min(IDLE_BPS, status.pace * 1.5);
+      status.pace = Math.min(IDLE_BPS, status.pace * PACE_UP);
     }
   }
 
@@ -244,17 +261,28 @@
     if (!pc || pc.connectionState !== "connected") return null;
     let stats;
     try { stats = await pc.getStats(); } catch { return null; }
-    let limited = false, rtt;
+    let limited = false, rtt, sample;
     stats.forEach((s) => {
       if (s.type === "outbound-rtp" && s.kind === "video" && s.qualityLimitationReason === "bandwidth") limited = true;
       if (s.type === "transport" && s.selectedCandidatePairId) {
         const pair = stats.get(s.selectedCandidatePairId);
-        if (pair && pair.currentRoundTripTime !== undefined) rtt = pair.currentRoundTripTime * 1000;
+        if (pair && pair.currentRoundTripTime !== undefined) {
+          rtt = pair.currentRoundTripTime * 1000;
+          sample = pair.responsesReceived;
+        }
       }
     });
-    if (rttOf !== pc) { rttOf = pc; minRtt = Infinity; } // a new call, a new path
-    if (rtt !== undefined) minRtt = Math.min(minRtt, rtt);
-    return limited || (rtt !== undefined && rtt > minRtt + QUEUE_MS);
+    if (rttOf !== pc) { rttOf = pc; minRtt = Infinity; rttSample = -1; queued = 0; } // a new call, a new path
+    // A queue is two samples in a row over the least: one alone is as
+    // likely a busy machine's late answer (seen at load 20: 67 ms over 3).
+    if (rtt !== undefined && sample !== rttSample) {
+      rttSample = sample;
+      minRtt = Math.min(minRtt, rtt);
+      queued = rtt > minRtt + QUEUE_MS ? queued + 1 : 0;
+    }
+    const queue = queued >= 2;
+    if (limited || queue) status.why = limited ? "bandwidth" : "round trip " + Math.round(rtt) + " ms, least " + Math.round(minRtt);
+    return limited || queue;
   }
 
   // ---- progress --------------------------------------------------------------

@@ -20,10 +20,12 @@ import (
 // while a Chromium guest's local recording is still uploading (its
 // uploads slowed to 30 kB/s, so chunks wait in its IndexedDB), and
 // started again on the same config folder and address. The page, whose
-// socket broke without a word, finds its link refused by the new studio
-// (each start makes a new one), stops recording and finishes the upload
-// into the same file: complete (the studio's count of chunks is the
-// page's), its pictures in order, decoding to its end.
+// socket broke without a word, is back in the call by itself within
+// rejoinWithin (the link is kept: its media flows to the new studio),
+// told not to record (the new studio's show isn't recorded), and
+// finishes the upload into the same file: complete (the studio's count
+// of chunks is the page's), its pictures in order, decoding to its end.
+// After New link, the old one is refused and the new one works.
 func TestServeKilledMidUpload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -72,8 +74,9 @@ func TestServeKilledMidUpload(t *testing.T) {
 	}
 	var state struct {
 		Participants []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
+			ID        string `json:"id"`
+			Name      string `json:"name"`
+			Connected bool   `json:"connected"`
 		} `json:"participants"`
 		Uploads []upload `json:"uploads"`
 	}
@@ -120,8 +123,22 @@ func TestServeKilledMidUpload(t *testing.T) {
 	cmd.Wait()
 	t.Logf("killed with %d chunks stored", before.Chunks)
 
+	restarted := time.Now()
 	_, u = startServe(t, home, "--recordings", dir, "--listen", u.Host)
 	throttle(-1)
+	// The page retries every 2 s at most, then joins afresh (the new
+	// studio knows nothing of its old place) and connects its media.
+	const rejoinWithin = 15 * time.Second
+	until("Ann back in the call", rejoinWithin, func() bool {
+		getJSON(t, u, "/api/state", &state)
+		for _, p := range state.Participants {
+			if p.Name == "Ann" && p.Connected {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("Ann's media flowed to the restarted studio %.1f s after it started", time.Since(restarted).Seconds())
 	until("Ann's upload complete after the restart", 40*time.Second, func() bool {
 		getJSON(t, u, "/api/state", &state)
 		return len(state.Uploads) == 1 && state.Uploads[0].State == "complete"
@@ -132,6 +149,9 @@ func TestServeKilledMidUpload(t *testing.T) {
 	var note string
 	_ = page.Eval(`document.getElementById("ended-reason") ? document.getElementById("ended-reason").textContent : ""`, &note)
 	t.Logf("after the restart: %+v; the page recorded %d chunks and says %q", up, seen.Total, note)
+	if note != "" {
+		t.Errorf("the page ended its session: %q", note)
+	}
 	if up.Take != before.Take || up.Chunks != seen.Total || up.Chunks != up.Recorded || up.Chunks <= before.Chunks {
 		t.Errorf("take %s: %d chunks stored of %d, %d before the kill; the page recorded %d of take %s",
 			up.Take, up.Chunks, up.Recorded, before.Chunks, seen.Total, before.Take)
@@ -144,4 +164,22 @@ func TestServeKilledMidUpload(t *testing.T) {
 		t.Fatalf("%s: no pictures", up.File)
 	}
 	t.Logf("%s: %d pictures over %.2f s", filepath.Base(up.File), len(frames), frames[len(frames)-1]-frames[0])
+
+	var fresh struct {
+		GuestURL string `json:"guest_url"`
+	}
+	call(u, "/api/rotate", `{}`, &fresh)
+	for _, c := range []struct {
+		what, link string
+		want       int
+	}{{"old", link.GuestURL, http.StatusForbidden}, {"new", fresh.GuestURL, http.StatusOK}} {
+		resp, err := http.Head(c.link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("after New link, HEAD of the %s link: %s, want %d", c.what, resp.Status, c.want)
+		}
+	}
 }

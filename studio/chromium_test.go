@@ -34,7 +34,7 @@ func screenshot(t *testing.T, p *studiotest.Page, name string) {
 
 // needChromium skips a test that starts a browser in -short mode, or
 // without one.
-func needChromium(t *testing.T) {
+func needChromium(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -46,14 +46,14 @@ func needChromium(t *testing.T) {
 
 // chromiumPages opens urls in a headless Chromium, one tab each, closed at
 // the end of the test. It skips the test with -short or without a browser.
-func chromiumPages(t *testing.T, urls ...string) []*studiotest.Page {
+func chromiumPages(t testing.TB, urls ...string) []*studiotest.Page {
 	t.Helper()
 	_, pages := chromium(t, urls...)
 	return pages
 }
 
 // chromium is chromiumPages with the browser, for more tabs.
-func chromium(t *testing.T, urls ...string) (*studiotest.Browser, []*studiotest.Page) {
+func chromium(t testing.TB, urls ...string) (*studiotest.Browser, []*studiotest.Page) {
 	t.Helper()
 	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

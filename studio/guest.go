@@ -286,6 +286,7 @@ type guest struct {
 	added          []*pubTrack // video tracks in that offer: PLI once answered
 	roster         []signal.Member
 	recTake        string // the local recording take the page was told of (upload.go)
+	recSent        bool   // whether this socket's page was told (of recTake, or to stop)
 	muted          bool   // what the guest was last told of the host muting them
 	// music is whether the guest's sound is music as the page last said
 	// or was told (Participant.MusicMode); reoffer, that the page needs

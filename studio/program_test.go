@@ -23,7 +23,7 @@ import (
 // startShow runs the whole studio as `greenroom serve` does: a 720p program
 // with the test-pattern host, the Program as sink and go-live, and the
 // studio, going live to dests.
-func startShow(t *testing.T, cfg studio.ProgramConfig, mods ...func(*studio.Config)) (*studio.Studio, *studio.Program, *encode.Pipeline) {
+func startShow(t testing.TB, cfg studio.ProgramConfig, mods ...func(*studio.Config)) (*studio.Studio, *studio.Program, *encode.Pipeline) {
 	t.Helper()
 	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
 	if err != nil {

@@ -180,7 +180,7 @@ func (g *guest) resync(key string) {
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
 	g.send(signal.Message{Type: signal.TypeMuted, Muted: g.muted})
 	g.send(signal.Message{Type: signal.TypeMusic, Music: g.music})
-	g.recTake = "" // sent afresh by sync: the page may have missed it
+	g.recSent = false // sent afresh by sync: the page may have missed it
 	if p.Health != nil {
 		g.sendHealth(*p.Health)
 	}
@@ -330,7 +330,7 @@ func (g *guest) writer(sock *socket) {
 				return
 			}
 			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error()})
+			_ = ws.WriteJSON(signal.Message{Type: signal.TypeBye, Reason: reason.Error(), Back: errors.Is(reason, errStudioClosing)})
 			code := websocket.CloseNormalClosure
 			if isPolicyViolation(reason) {
 				code = websocket.ClosePolicyViolation

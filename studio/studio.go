@@ -138,7 +138,9 @@ type Config struct {
 // with New, end it with Close.
 //
 // mu guards guestToken and retiredTokens; the show's state has its own owner (show), and
-// life counts the goroutines Close waits for.
+// life counts the goroutines Close waits for. linkDir is where the guest
+// link's token is kept across restarts (guestlink.go; "" for none), its
+// writes one at a time under linkSave.
 type Studio struct {
 	cfg          Config
 	log          *slog.Logger
@@ -171,6 +173,9 @@ type Studio struct {
 	acme   *acmeCert       // with Config.Domain
 	ctx    context.Context // cancelled by Close; guests' contexts derive from it
 	cancel context.CancelCauseFunc
+
+	linkDir  string
+	linkSave sync.Mutex
 
 	mu            sync.Mutex
 	guestToken    Secret
@@ -292,19 +297,25 @@ func New(cfg Config) (_ *Studio, err error) {
 		log:          cfg.Logger.With("component", "studio"),
 		show:         newShow(cfg.HostName, cfg.ReconnectGrace),
 		controlToken: NewSecret(),
-		guestToken:   NewSecret(),
 		done:         make(chan struct{}),
 		reprobe:      make(chan struct{}, 1),
 		mapFirst:     make(chan struct{}),
 	}
 	s.show.setLimits(cfg.Limits)
-	// Guests' takes are kept across restarts in the config folder
-	// (takestore.go); without one, in memory only.
+	// Guests' takes and the guest link are kept across restarts in the
+	// config folder (takestore.go, guestlink.go); without one, in memory
+	// only.
 	uploadsDir := ""
 	if d, err := s.configDir(); err == nil {
 		uploadsDir = filepath.Join(d, "uploads")
+		s.linkDir = d
+		var lerr error
+		if s.guestToken, lerr = keptGuestToken(d); lerr != nil {
+			s.log.Warn("the guest link may change at the next start", "err", lerr)
+		}
 	} else {
-		s.log.Warn("guests' local recordings will not survive a restart", "err", err)
+		s.guestToken = NewSecret()
+		s.log.Warn("guests' local recordings and the guest link will not survive a restart", "err", err)
 	}
 	s.uploads = newUploads(uploadsDir, s.log.With("component", "upload"))
 	s.guestKbps.Store(int32(cfg.GuestKbps))
@@ -502,16 +513,28 @@ func (s *Studio) ICETCPAddr() net.Addr { return s.sfu.tcpAddr() }
 
 // RotateGuestToken replaces the guest link: the old link stops working,
 // guests already connected stay (and may still reconnect after a blip with
-// their resume key). It returns the new link.
+// their resume key). The new one is kept for the next starts. It returns
+// the new link.
 func (s *Studio) RotateGuestToken() string {
+	s.linkSave.Lock()
+	defer s.linkSave.Unlock()
+	tok := NewSecret()
 	s.mu.Lock()
 	s.retiredTokens = append(s.retiredTokens, s.guestToken)
 	if len(s.retiredTokens) > maxRetiredTokens {
 		s.retiredTokens = s.retiredTokens[1:]
 	}
-	s.guestToken = NewSecret()
+	s.guestToken = tok
 	s.mu.Unlock()
 	s.log.Info("guest link rotated")
+	if s.linkDir != "" {
+		if err := keepGuestToken(s.linkDir, tok); err != nil {
+			// The old link must not come back at the next start: without
+			// its file, that start makes a new one.
+			rerr := os.Remove(filepath.Join(s.linkDir, guestLinkFile))
+			s.log.Error("the new guest link will change at the next start", "err", err, "removed_old", rerr == nil)
+		}
+	}
 	return s.GuestURL()
 }
 

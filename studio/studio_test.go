@@ -118,7 +118,7 @@ func testLogLevel() slog.Level {
 }
 
 // eventually polls cond until it holds or the time is up.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	wait := 15 * time.Second
 	if mediatest.Race {
@@ -136,7 +136,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // api calls the control API; token "" uses the studio's.
-func api(t *testing.T, s *studio.Studio, method, path, token, body string) (int, map[string]any) {
+func api(t testing.TB, s *studio.Studio, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
 	if token == "" {
 		token = s.ControlToken().Reveal()

@@ -461,7 +461,11 @@ func (s *Studio) localShow() *showRecording {
 }
 
 // sendRecord tells the guest's page to record (a take of the show going
-// on) or to stop, when that changes. On the session's loop.
+// on) or to stop, when that changes, and once at the start of each
+// session and socket: a page back after a studio restart may still be
+// recording a take of the old one's show, which this studio does not
+// record (its restored take then gets its last chunks and completes).
+// On the session's loop.
 func (g *guest) sendRecord(st State) {
 	want := ""
 	var t *take
@@ -473,13 +477,13 @@ func (g *guest) sendRecord(st State) {
 			}
 		}
 	}
-	if want == g.recTake {
+	if want == g.recTake && g.recSent {
 		return
 	}
-	if g.recTake != "" {
+	if g.recTake != "" && g.recTake != want {
 		g.st.uploads.stop(g.recTake)
 	}
-	g.recTake = want
+	g.recTake, g.recSent = want, true
 	if t == nil {
 		g.send(signal.Message{Type: signal.TypeRecord})
 		return

@@ -64,6 +64,10 @@
   // minute — longer than the studio holds a lost guest's place by default
   // (10 s; the host may set up to 10 min).
   const MAX_RETRIES = 30;
+  // Attempts while the studio is away (it closed: a quit, a restart, an
+  // update): 10 minutes at MAX_RETRY_DELAY. It keeps its link, so the
+  // page joins again by itself when it is back (issue #11).
+  const AWAY_RETRIES = 300;
   // The close code of a full studio (signal.CloseStudioFull).
   const CLOSE_STUDIO_FULL = 4001;
   // The longest wait between reconnect attempts: the studio holds our
@@ -165,6 +169,7 @@
     joined: false,      // the user asked to be in the show
     heard: 0,           // when the studio last said something over signaling
     ended: false,       // the studio said bye: don't reconnect
+    away: false,        // the studio closed and may come back (studioAway)
     retry: 0, retryTimer: 0,
     // Media attempts (issue #16): in a row that never connected; whether
     // the current one connected, or was counted as failed; the studio's
@@ -496,16 +501,17 @@
       if (!state.ended && state.joined) {
         console.warn("signaling closed", e.code, e.reason);
         if (opened) { reconnect(canKeep()); return; }
-        // Refused before it opened: a studio away (retry), or one that no
-        // longer knows our link — restarted after a crash (each start
-        // makes a new link) — which retrying would only make block our
-        // address (wrong links count), our upload's requests too.
+        // Refused before it opened: a studio away (retry: a restarted one
+        // keeps its link, and takes us back as a guest afresh), or one
+        // that no longer knows our link — the host made a new one —
+        // which retrying would only make block our address (wrong links
+        // count), our upload's requests too.
         linkRefused().then((refused) => {
           if (ws !== state.ws || state.ended || !state.joined) return;
           if (!refused) { reconnect(canKeep()); return; }
           state.ended = true;
           state.resume = "";
-          end("This link no longer works: the studio restarted, or the host replaced it. Ask the host for the new link.");
+          end("This link no longer works: the host replaced it. Ask the host for the new link.");
         });
       }
     };
@@ -524,6 +530,18 @@
     return !!state.pc && state.attemptConnected && state.pc.connectionState !== "closed";
   }
 
+  // studioAway: the studio closed (the host quit or restarted it). It
+  // keeps its link, so the page waits for it, trying again every
+  // MAX_RETRY_DELAY, and joins by itself once it is back — afresh: a
+  // studio that starts again knows nothing of our place. Our own
+  // recording stops, as its show ended; its upload goes on then.
+  function studioAway() {
+    if (window.greenroomLocal) window.greenroomLocal.stop();
+    state.away = true;
+    state.retry = 0;
+    reconnect(false); // our resume key is stale then, and refused: harmless
+  }
+
   // reconnect retries with backoff after a network blip. The studio holds
   // our place (stage or green room) for a while; the resume key from
   // "welcome" takes it back. keep: only the socket broke, carry on with
@@ -532,9 +550,10 @@
     if (state.ended || !state.joined) return;
     if (keep) closeSocket();
     else closeConnection();
-    if (state.retry >= MAX_RETRIES) {
+    if (state.retry >= (state.away ? AWAY_RETRIES : MAX_RETRIES)) {
       state.ended = true;
-      end("Lost the connection to the studio. Check your network and join again.");
+      end(state.away ? "The studio has not come back. Ask the host, then join again."
+        : "Lost the connection to the studio. Check your network and join again.");
       return;
     }
     const delay = Math.min(MAX_RETRY_DELAY, 500 * 2 ** state.retry);
@@ -622,6 +641,7 @@
   // trying is the status while (re)connecting: s, unless attempts keep
   // failing, which the page does not hide behind "Reconnecting…".
   function trying(s) {
+    if (state.away) return "The studio closed — waiting for it to come back…";
     return state.mediaFails >= MEDIA_FAILS ? "Can't reach the studio — still trying" : s;
   }
 
@@ -746,6 +766,7 @@
   async function onMessage(m) {
     switch (m.type) {
     case "welcome":
+      state.away = false;
       state.id = m.id;
       state.resume = m.resume || "";
       keepPlace();
@@ -824,7 +845,7 @@
       // Every "record" waits for that, in the order they came: one
       // handled meanwhile would record the camera being closed.
       await state.reopening;
-      if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream);
+      if (m.take) window.greenroomLocal.record(m.take, m.key, state.stream, () => state.pc);
       else window.greenroomLocal.stop();
       break;
     case "error":
@@ -832,6 +853,7 @@
       state.errors.push(m.error);
       break;
     case "bye":
+      if (m.back) { studioAway(); break; }
       state.ended = true;
       state.resume = "";
       end(m.reason);

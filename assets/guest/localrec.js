@@ -12,9 +12,11 @@
 // reloaded page can't go on with the old recorder: it finishes uploading
 // the old take (the studio then holds it complete) and records a new one.
 //
-// One chunk is in flight at a time, paced to LIVE_BPS while recording so
-// the call keeps its bandwidth, and to IDLE_BPS after. The page shows the
-// progress and asks the guest not to close the tab while chunks are left.
+// One chunk is in flight at a time. While recording, the upload takes the
+// call's headroom (see pace): from LIVE_BPS faster while the call's own
+// sender shows room, slower when it shows the path tight; IDLE_BPS after.
+// The page shows the progress and asks the guest not to close the tab
+// while chunks are left.
 // Two tabs of the same link in one browser would share the database;
 // a take's chunks are still uploaded once and in order (the studio
 // refuses the rest), but a reload takes the other tab's running take for
@@ -27,7 +29,15 @@
   // opens it so while recording) at 8 Mb/s, the mic at 256 kb/s. A 2 s
   // chunk is then about 2 MB; the studio takes up to 8 MB (maxChunk).
   const VIDEO_BPS = 8000000, AUDIO_BPS = 256000;
-  const LIVE_BPS = 1e6, IDLE_BPS = 8e6;
+  const LIVE_BPS = 1e6, IDLE_BPS = 8e6, MIN_BPS = 250e3;
+  // The call's round trip this much above the least seen means a queue is
+  // filling on the way (the upload's own, most likely): LEDBAT's signal
+  // (RFC 6817), with a smaller target than its 100 ms, as the call's
+  // congestion control reacts to delay too.
+  const QUEUE_MS = 60;
+  // How often the pace is set again while it holds the upload back, and
+  // how much faster each time with room.
+  const PACE_MS = 1000, PACE_UP = 1.25;
   const RETRY_MS = 2000;
   const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
   const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
@@ -38,10 +48,17 @@
     mime: "",           // its MediaRecorder type
     takes: {},          // take → {total, acked, done} as this page saw them
     errors: [],
+    pace: LIVE_BPS,     // the upload's pace while recording, bits/s
+    tight: 0,           // how often the call's path was found tight
+    why: "",            // and why, the last time
   };
   let recorder = null;
   let chain = Promise.resolve(); // IndexedDB writes, in the recorder's order
   let pumping = false, retryTimer = 0;
+  let callPC = () => null; // the call's RTCPeerConnection, from guest.js
+  // That call's least round trip; its last sample (the pair's responses
+  // so far) and how many samples in a row showed a queue.
+  let minRtt = Infinity, rttOf = null, rttSample = -1, queued = 0;
 
   // ---- IndexedDB: "takes" {take, key, total, final, startWall}, "chunks" {take, n, blob}
 
@@ -85,7 +102,8 @@
 
   // ---- recording ------------------------------------------------------------
 
-  function record(take, key, stream) {
+  function record(take, key, stream, pc) {
+    if (pc) callPC = pc;
     if (status.take === take) return; // told again (the socket came back)
     stop();
     if (!window.MediaRecorder || !window.indexedDB || !stream || !stream.getTracks().length) return;
@@ -117,7 +135,16 @@
         await updateTake(take, (t) => { t.total = Math.max(t.total, i + 1); });
       }).catch((err) => status.errors.push("store: " + err)).then(pump);
     };
+    // Slices by requestData, not start(SLICE_MS): Chromium ends a timed
+    // slice at the muxer's first write after SLICE_MS, and its WebM muxer
+    // writes the header a byte at a time, so a recorder whose first frame
+    // came later than that (a 1080p encoder starting slowly on a busy
+    // machine) handed over a chunk 0 of 1 byte, the header's first, and
+    // the rest only a slice later: a page reloaded meanwhile left a
+    // 1-byte take. requestData takes all that was written, whole frames.
+    const slicer = setInterval(() => { if (r.state === "recording") r.requestData(); }, SLICE_MS);
     r.onstop = () => {
+      clearInterval(slicer);
       chain = chain.then(() => updateTake(take, (t) => { t.final = true; }))
         .catch((err) => status.errors.push("store: " + err)).then(pump);
     };
@@ -128,7 +155,7 @@
     // the encoder is up, 1.3 s later for VP9 at 1080p there.
     const video = stream.getVideoTracks()[0];
     const startWall = Date.now() + (video ? 1000 / (video.getSettings().frameRate || 30) : 0);
-    r.start(SLICE_MS);
+    r.start();
     chain = chain.then(() => putTake({ take, key, total: 0, final: false, startWall }));
     show();
   }
@@ -191,10 +218,71 @@
       });
       if (res.status !== 200 && res.status !== 409) throw new Error("chunk " + next + ": " + res.status);
       ({ next, done } = await res.json());
-      const bytes = c ? c.blob.size : 0;
-      const wait = bytes * 8 * 1000 / (recorder ? LIVE_BPS : IDLE_BPS) - (performance.now() - began);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await paced(c ? c.blob.size : 0, began);
     }
+  }
+
+  // paced waits until bytes sent from began fit the pace: IDLE_BPS, or
+  // while recording the call's headroom, asked again every PACE_MS of the
+  // wait (a chunk of a real 1080p camera is ~2 MB: 16 s at 1 Mb/s, too
+  // long to learn of room or trouble only once a chunk).
+  async function paced(bytes, began) {
+    if (recorder) await pace(false); // the path after the chunk went up
+    for (;;) {
+      const left = bytes * 8 * 1000 / (recorder ? status.pace : IDLE_BPS) - (performance.now() - began);
+      if (left <= 0) return;
+      await new Promise((r) => setTimeout(r, Math.min(left, PACE_MS)));
+      if (recorder) await pace(true);
+    }
+  }
+
+  // pace sets the upload's pace while recording by what the call's own
+  // sender says of the path (its getStats): tight — a video layer held
+  // down for bandwidth, or the round trip grown QUEUE_MS over the least
+  // seen, twice in a row — halves it (down to MIN_BPS); room, while the pace is what
+  // holds the upload back (held), makes it PACE_UP times faster (up to
+  // IDLE_BPS: 1 to 8 Mb/s in 9 s). So the upload grows into what the
+  // call leaves of the uplink and backs off before the call does (its
+  // frames kept; issue #11).
+  async function pace(held) {
+    const tight = await callTight();
+    if (tight) {
+      status.tight++;
+      status.pace = Math.max(MIN_BPS, status.pace / 2);
+    } else if (held && tight === false) {
+      status.pace = Math.min(IDLE_BPS, status.pace * PACE_UP);
+    }
+  }
+
+  // callTight is whether the call's path is tight: true, false, or null
+  // when there is no call to ask (the pace then stays).
+  async function callTight() {
+    const pc = callPC();
+    if (!pc || pc.connectionState !== "connected") return null;
+    let stats;
+    try { stats = await pc.getStats(); } catch { return null; }
+    let limited = false, rtt, sample;
+    stats.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video" && s.qualityLimitationReason === "bandwidth") limited = true;
+      if (s.type === "transport" && s.selectedCandidatePairId) {
+        const pair = stats.get(s.selectedCandidatePairId);
+        if (pair && pair.currentRoundTripTime !== undefined) {
+          rtt = pair.currentRoundTripTime * 1000;
+          sample = pair.responsesReceived;
+        }
+      }
+    });
+    if (rttOf !== pc) { rttOf = pc; minRtt = Infinity; rttSample = -1; queued = 0; } // a new call, a new path
+    // A queue is two samples in a row over the least: one alone is as
+    // likely a busy machine's late answer (seen at load 20: 67 ms over 3).
+    if (rtt !== undefined && sample !== rttSample) {
+      rttSample = sample;
+      minRtt = Math.min(minRtt, rtt);
+      queued = rtt > minRtt + QUEUE_MS ? queued + 1 : 0;
+    }
+    const queue = queued >= 2;
+    if (limited || queue) status.why = limited ? "bandwidth" : "round trip " + Math.round(rtt) + " ms, least " + Math.round(minRtt);
+    return limited || queue;
   }
 
   // ---- progress --------------------------------------------------------------

@@ -98,7 +98,7 @@ const (
 	TypeMuted     = "muted"     // studio → guest: {muted}
 	TypeMedia     = "media"     // studio → guest: {media, [problem]}
 	TypeError     = "error"     // studio → guest: {error}
-	TypeBye       = "bye"       // studio → guest: {reason}
+	TypeBye       = "bye"       // studio → guest: {reason, back}
 	TypeAlive     = "alive"     // studio → guest, every 2 s: the socket still reaches the studio
 	TypeHealth    = "health"    // studio → guest: {level, [reason]}
 	TypeRecord    = "record"    // studio → guest: {take, key} record locally and upload; {} stop
@@ -242,6 +242,10 @@ type Message struct {
 	Key    string `json:"key,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Back comes with the "bye" of a studio that closes (a quit, a
+	// restart): it keeps its guest link, so the page waits for it to
+	// come back and joins again by itself (issue #11).
+	Back bool `json:"back,omitempty"`
 }
 
 // ErrInvalid wraps every refusal of Parse; its text is meant for the guest.

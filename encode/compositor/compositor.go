@@ -326,16 +326,16 @@ func (c *Compositor) dropLeft() {
 	c.order = kept
 }
 
-// Speaking: a source louder than speakLevel (about -26 dBFS) is speaking,
+// Speaking: a source louder than SpeakLevel (about -26 dBFS) is speaking,
 // and stays so for speakHold after, so the ring does not flicker between
-// words.
+// words. The music ducks under the same level (encode's Speaking).
 const (
-	speakLevel = 0.05
+	SpeakLevel = 0.05
 	speakHold  = 400 * time.Millisecond
 )
 
 func (t *tile) speaking(now time.Time) bool {
-	if t.slot.Level() >= speakLevel {
+	if t.slot.Level() >= SpeakLevel {
 		t.spoke = now
 	}
 	return !t.spoke.IsZero() && now.Sub(t.spoke) < speakHold

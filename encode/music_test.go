@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,17 @@ func TestMusicInTheProgram(t *testing.T) {
 	t.Cleanup(func() { p.Close() })
 	addRecorder(t, p, file)
 	voice := p.AddInput("voice")
+	// The host's monitor: the loudest it heard before the voice spoke.
+	var heard atomic.Uint32
+	var listening atomic.Bool
+	listening.Store(true)
+	p.SetMonitor(func(stereo []float32) {
+		for _, v := range stereo {
+			if listening.Load() && math.Float32bits(abs32(v)) > heard.Load() {
+				heard.Store(math.Float32bits(abs32(v)))
+			}
+		}
+	})
 	m := p.Music()
 	set := music.Settings{Loop: true, FadeIn: time.Second, FadeOut: time.Second,
 		Duck: music.Duck{DB: 12, Attack: 100 * time.Millisecond, Release: 300 * time.Millisecond}}
@@ -75,6 +87,7 @@ func TestMusicInTheProgram(t *testing.T) {
 		}
 	}
 	speak(3*time.Second, 0) // silence
+	listening.Store(false)
 	if err := m.Play(bad); err == nil {
 		t.Error("Play of a text file while music plays: no error")
 	}
@@ -105,6 +118,11 @@ func TestMusicInTheProgram(t *testing.T) {
 	gone := level(7800*time.Millisecond, 8000*time.Millisecond)
 	t.Logf("440 Hz band: fading in %.1f dBFS, full %.1f, ducked %.1f (%.2f dB down), back %.1f, fading out %.1f, after %.1f",
 		fadingIn, full, ducked, full-ducked, back, fadingOut, gone)
+	// The file's peak is 0.125, mono: 0.088 in each channel (swresample
+	// spreads mono to stereo at −3 dB, as the mixer does a guest's mono).
+	if h := math.Float32frombits(heard.Load()); h < 0.08 {
+		t.Errorf("the host's monitor heard at most %.3f of the music, want 0.088", h)
+	}
 	if full < -30 {
 		t.Fatalf("the music measures %.1f dBFS in the program: not playing", full)
 	}
@@ -132,3 +150,5 @@ func TestMusicInTheProgram(t *testing.T) {
 		t.Errorf("Stop after Close: %v, want ErrClosed", err)
 	}
 }
+
+func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }

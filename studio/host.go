@@ -105,9 +105,15 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		f.Close()
 		return nil, nil, err
 	}
+	// The program's music and jingles go to the guests with the host.
+	removeMusic := func() {}
+	if m := s.musicPlayer(); m != nil {
+		removeMusic = m.AddSink(f.Sounds())
+	}
 	var once sync.Once
 	return f, func() {
 		once.Do(func() {
+			removeMusic()
 			removeVideo()
 			removeAudio()
 			f.Close()

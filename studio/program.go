@@ -254,6 +254,7 @@ func (p *Program) Attach(s *Studio) {
 	p.news.Unlock()
 	s.attachRecording(p.Recording)
 	s.attachLoudness(p)
+	s.attachMusic(p.pipe.Music())
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)

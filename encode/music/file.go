@@ -39,7 +39,7 @@ func openFile(path string) (*file, error) {
 	f := &file{path: path, stream: -1}
 	fail := func(err error) (*file, error) {
 		f.close()
-		return nil, fmt.Errorf("music: %s: %w", path, err)
+		return nil, fmt.Errorf("music: %s %w: %w", path, ErrBadFile, err)
 	}
 	f.fc = astiav.AllocFormatContext()
 	if f.fc == nil {

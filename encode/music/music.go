@@ -47,11 +47,11 @@ type Config struct {
 type Duck struct {
 	// DB is how far the music goes down while someone speaks, in dB (12:
 	// to −12 dB under its volume); 0: no ducking.
-	DB float64 `json:"db"`
+	DB float64
 	// Attack is how long the music takes to go down, Release to come
 	// back (after speech has stopped for hold).
-	Attack  time.Duration `json:"attackMs"`
-	Release time.Duration `json:"releaseMs"`
+	Attack  time.Duration
+	Release time.Duration
 }
 
 // DefaultDuck is a broadcast's usual: −12 dB, down in 100 ms, back in
@@ -65,14 +65,21 @@ const (
 	MaxDuck     = 40.0  // dB
 	MaxFade     = 30 * time.Second
 	MaxJingles  = 8 // playing at once; one more stops the oldest
-	maxDuckTime = 10 * time.Second
+	MaxDuckTime = 10 * time.Second
+)
+
+// The errors callers tell their user about: a file the player cannot play
+// (not found, not media, no sound), and a setting out of range.
+var (
+	ErrBadFile    = errors.New("cannot be played")
+	ErrBadSetting = errors.New("out of range")
 )
 
 // Settings are how the music plays: set together by Set, and kept across
 // files.
 type Settings struct {
 	Loop     bool
-	VolumeDB float64 // MinVolume … MaxVolume; 0: as the file is
+	VolumeDB float64 // MinVolume … MaxVolume; 0: as the file is (Stop silences it)
 	FadeIn   time.Duration
 	FadeOut  time.Duration // on Stop, and before the end of a file not looped
 	Duck     Duck
@@ -84,14 +91,14 @@ var DefaultSettings = Settings{Duck: DefaultDuck}
 // Check refuses settings out of range, in words.
 func (s Settings) Check() error {
 	switch {
-	case math.IsNaN(s.VolumeDB) || s.VolumeDB > MaxVolume || s.VolumeDB < MinVolume && !math.IsInf(s.VolumeDB, -1):
-		return fmt.Errorf("music: volume %g dB: want %g … %g dB, or off", s.VolumeDB, MinVolume, MaxVolume)
+	case math.IsNaN(s.VolumeDB) || s.VolumeDB > MaxVolume || s.VolumeDB < MinVolume:
+		return fmt.Errorf("music: volume %g dB: %w: want %g … %g dB", s.VolumeDB, ErrBadSetting, MinVolume, MaxVolume)
 	case s.FadeIn < 0 || s.FadeIn > MaxFade || s.FadeOut < 0 || s.FadeOut > MaxFade:
-		return fmt.Errorf("music: fades %v and %v: want 0 … %v", s.FadeIn, s.FadeOut, MaxFade)
+		return fmt.Errorf("music: fades %v and %v: %w: want 0 … %v", s.FadeIn, s.FadeOut, ErrBadSetting, MaxFade)
 	case math.IsNaN(s.Duck.DB) || s.Duck.DB < 0 || s.Duck.DB > MaxDuck:
-		return fmt.Errorf("music: ducking by %g dB: want 0 … %g dB", s.Duck.DB, MaxDuck)
-	case s.Duck.Attack < 0 || s.Duck.Attack > maxDuckTime || s.Duck.Release < 0 || s.Duck.Release > maxDuckTime:
-		return fmt.Errorf("music: ducking attack %v and release %v: want 0 … %v", s.Duck.Attack, s.Duck.Release, maxDuckTime)
+		return fmt.Errorf("music: ducking by %g dB: %w: want 0 … %g dB", s.Duck.DB, ErrBadSetting, MaxDuck)
+	case s.Duck.Attack < 0 || s.Duck.Attack > MaxDuckTime || s.Duck.Release < 0 || s.Duck.Release > MaxDuckTime:
+		return fmt.Errorf("music: ducking attack %v and release %v: %w: want 0 … %v", s.Duck.Attack, s.Duck.Release, ErrBadSetting, MaxDuckTime)
 	}
 	return nil
 }

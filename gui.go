@@ -348,6 +348,9 @@ var (
 // Its own line: the block above stays as it was, for merging.
 var _ ui.LoudnessTargeter = (*show)(nil)
 
+// The Music tab (ui.MusicPlayer) is the studio's ChangeMusic and MusicState.
+var _ ui.MusicPlayer = (*show)(nil)
+
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in
 // Settings → Network to guests who join from now on; the NAT IP still
 // waits for the next start. A server the studio cannot use changes

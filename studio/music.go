@@ -32,6 +32,15 @@ type Duck struct {
 	ReleaseMs int64   `json:"releaseMs"`
 }
 
+// The music's volume range, dB, and its ducking as a new show starts.
+const (
+	MusicMinVolume = music.MinVolume
+	MusicMaxVolume = music.MaxVolume
+)
+
+// DefaultDuck is the music's ducking as a new show starts.
+var DefaultDuck = Duck{DB: music.DefaultDuck.DB, AttackMs: music.DefaultDuck.Attack.Milliseconds(), ReleaseMs: music.DefaultDuck.Release.Milliseconds()}
+
 // MusicChange is a change to the music, every field optional: the
 // settings first, then Stop, Play and Jingle. It is POST /api/music's body.
 type MusicChange struct {

@@ -83,6 +83,8 @@ type Studio struct {
 	scenes serial
 	mixes  serial // volume commands (levels.go)
 
+	music *musicTab // nil without a MusicPlayer (music.go)
+
 	frame        atomic.Pointer[frameBox]
 	framePending atomic.Bool
 
@@ -515,6 +517,9 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 	if l, ok := s.show.(RecordingsLister); ok {
 		s.tabs.Append(container.NewTabItem("Recordings", s.recs.build(s, l)))
 	}
+	if m := s.buildMusic(); m != nil {
+		s.tabs.Append(container.NewTabItem("Music", m))
+	}
 	return s.tabs
 }
 
@@ -786,5 +791,8 @@ func (s *Studio) addShortcuts() {
 					s.stage(p, p.Place != studio.PlaceStage)
 				}
 			})
+	}
+	if s.music != nil {
+		s.music.addShortcuts(c)
 	}
 }

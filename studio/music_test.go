@@ -20,8 +20,9 @@ import (
 // and ffmpeg finds the tone's band in the second recording at its level,
 // 20 dB over the first (the host's test pattern beeps at 1 kHz, out of
 // the band; ducking is off here, or its beeps would duck the music).
-// /api/state says what plays; a file that can't be played is a 400, a
-// setting out of range too.
+// With the host muted, Ann hears the music and not the host. /api/state
+// says what plays; a file that can't be played is a 400, a setting out
+// of range too.
 func TestGuestsHearTheMusic(t *testing.T) {
 	s, _, _ := startShow(t, studio.ProgramConfig{})
 	dir := t.TempDir()
@@ -61,6 +62,12 @@ func TestGuestsHearTheMusic(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // the music on its way
 	during := record("during.ogg", 1500*time.Millisecond)
+	// The host mutes themselves: their sound goes, the music stays.
+	if err := s.SetMuted(studio.HostID, true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	muted := record("muted.ogg", time.Second)
 	_, st := api(t, s, "GET", "/api/state", "", "")
 	m, _ := st["music"].(map[string]any)
 	if m["file"] != song || m["loop"] != true || m["volume"] != -3.0 {
@@ -78,7 +85,14 @@ func TestGuestsHearTheMusic(t *testing.T) {
 	}
 	quiet := mediatest.BandLevel(t, before, 440, 0, time.Minute)
 	loud := mediatest.BandLevel(t, during, 440, 0, time.Minute)
-	t.Logf("the host's sound at Ann in the 440 Hz band: %.1f dBFS before the music, %.1f with it", quiet, loud)
+	withoutHost := mediatest.BandLevel(t, muted, 440, 0, time.Minute)
+	heardBeeps := mediatest.BandLevel(t, before, 1000, 0, time.Minute)
+	beeps := mediatest.BandLevel(t, muted, 1000, 0, time.Minute)
+	t.Logf("the host's sound at Ann in the 440 Hz band: %.1f dBFS before the music, %.1f with it, %.1f with the host muted (their 1 kHz beeps: %.1f, %.1f before)",
+		quiet, loud, withoutHost, beeps, heardBeeps)
+	if withoutHost < loud-1 || beeps > heardBeeps-20 {
+		t.Errorf("with the host muted Ann hears the music at %.1f dBFS (%.1f before) and the host's beeps at %.1f: want the music alone", withoutHost, loud, beeps)
+	}
 	// The band measures the tone at −24.2 dBFS in the program at 0 dB
 	// (TestMusicInTheProgram): −27.2 at −3 dB, which Opus keeps.
 	if loud < -30 || loud < quiet+20 {

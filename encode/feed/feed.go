@@ -49,7 +49,10 @@ type Config struct {
 	// its first picture after is a keyframe. nil: every layer while
 	// Active.
 	LayerActive func(i int) bool
-	Logger      *slog.Logger
+	// Muted, if set, says whether the source's own sound is left out now
+	// (the host muted themselves); the Sounds go on. Still metered.
+	Muted  func() bool
+	Logger *slog.Logger
 }
 
 // Layer is one encoding of the video.
@@ -356,6 +359,7 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 			return
 		case <-tick.C:
 		}
+		f.track.SetMuted(f.cfg.Muted != nil && f.cfg.Muted())
 		mix.Mix(tracks, left, right) // also when inactive: it meters (Level)
 		if !f.active() {
 			continue

@@ -54,9 +54,10 @@ func openFile(path string) (*file, error) {
 		return fail(fmt.Errorf("cannot read its streams: %w", err))
 	}
 	var par *astiav.CodecParameters
+	var tb astiav.Rational
 	for _, s := range f.fc.Streams() {
 		if s.CodecParameters().MediaType() == astiav.MediaTypeAudio {
-			f.stream, par = s.Index(), s.CodecParameters()
+			f.stream, par, tb = s.Index(), s.CodecParameters(), s.TimeBase()
 			break
 		}
 	}
@@ -72,7 +73,15 @@ func openFile(path string) (*file, error) {
 		return fail(fmt.Errorf("decoder parameters: %w", err))
 	}
 	f.cc.SetThreadCount(1)
-	if err := f.cc.Open(dec, nil); err != nil {
+	// The packets' time base: without it a decoder that trims its
+	// padding (MP3, AAC) warns at every start that it cannot move the
+	// timestamps for it.
+	d := astiav.NewDictionary()
+	defer d.Free()
+	if err := d.Set("pkt_timebase", fmt.Sprintf("%d/%d", tb.Num(), tb.Den()), 0); err != nil {
+		return fail(err)
+	}
+	if err := f.cc.Open(dec, d); err != nil {
 		return fail(fmt.Errorf("open the %s decoder: %w", dec.Name(), err))
 	}
 	if d := f.fc.Duration(); d > 0 {

@@ -3,6 +3,7 @@ package music
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -86,4 +87,51 @@ func BenchmarkMusic(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7, "%core")
+}
+
+// The gains, chunk by chunk, on the player's own loop (no clock): while
+// someone speaks the music is down by the set 12 dB and a jingle over it
+// is not; a file not looped fades out over FadeOut before its end, and
+// both end and are closed when their files do.
+func TestJingleOverDuckedMusicAndTheEndsFade(t *testing.T) {
+	song := writeSong(t, time.Second)
+	var l loop
+	defer l.closeAll()
+	open := func() *file {
+		f, err := openFile(song)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	l.play(open(), 0)
+	l.jingle(open())
+	set := Settings{FadeOut: 300 * time.Millisecond, Duck: Duck{DB: 12}} // at once
+	fail := func(msg string, args ...any) { t.Fatal(append([]any{msg}, args...)...) }
+	music, jingle := l.music, l.jingles[0]
+	var musicGains []float32
+	for k := 0; l.active(); k++ {
+		if k > 200 {
+			t.Fatal("still playing after 2 s of a 1 s file")
+		}
+		l.moveDuck(set.Duck, true, time.Duration(k)*10*time.Millisecond, chunk)
+		l.fill(chunk, set, fail)
+		musicGains = append(musicGains, music.gain)
+		if k == 10 {
+			if want := mixer.Gain(-12); math.Abs(float64(music.gain-want)) > 0.01 || jingle.gain != 1 {
+				t.Errorf("while speaking: music at %.3f (want %.3f), jingle at %.3f (want 1)", music.gain, want, jingle.gain)
+			}
+		}
+	}
+	n := len(musicGains)
+	t.Logf("the music played %d chunks; its gain 400, 200 ms and at the end: %.3f %.3f %.3f", n, musicGains[n-40], musicGains[n-20], musicGains[n-1])
+	// Ducked to 0.251, faded from 300 ms before the end the container
+	// says: an MP3 says a little more than it decodes (its encoder's
+	// padding, 40-50 ms), so the fade ends near −16 dB, not at nothing.
+	if musicGains[n-40] < 0.24 || musicGains[n-20] > 0.2 || musicGains[n-1] > 0.06 {
+		t.Error("no fade out before the end of the file")
+	}
+	if music.f.fc != nil || jingle.f.fc != nil {
+		t.Error("a voice that ended left its file open")
+	}
 }

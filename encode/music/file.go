@@ -30,6 +30,7 @@ type file struct {
 	src, snk *astiav.FilterContext
 	pcm      []float32 // converted, not yet read
 	eof      bool      // the decoder and the graph gave everything
+	bad      int       // damaged packets in a row
 	length   int64     // frames in the mix format, from the container (0: unknown)
 }
 
@@ -90,6 +91,10 @@ func openFile(path string) (*file, error) {
 	f.pkt, f.frame, f.out = astiav.AllocPacket(), astiav.AllocFrame(), astiav.AllocFrame()
 	return f, nil
 }
+
+// maxBadPackets is how many damaged packets in a row a file may have
+// before it is given up (a second or so of MP3).
+const maxBadPackets = 50
 
 // layout names a decoder's channel layout as abuffer takes it: a file
 // that does not say which channels it has (a plain WAV) is given the
@@ -167,8 +172,14 @@ func (f *file) decode() error {
 			f.pkt.Unref()
 		}
 		if err != nil && !errors.Is(err, astiav.ErrEagain) && !errors.Is(err, astiav.ErrEof) {
-			return fmt.Errorf("music: %s: decode: %w", f.path, err)
+			// A damaged packet is skipped, as a player does; a file that
+			// is damaged throughout ends.
+			if f.bad++; f.bad > maxBadPackets {
+				return fmt.Errorf("music: %s: decode: %d damaged packets in a row: %w", f.path, f.bad, err)
+			}
+			continue
 		}
+		f.bad = 0
 		if err := f.receive(); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -133,5 +134,42 @@ func TestJingleOverDuckedMusicAndTheEndsFade(t *testing.T) {
 	}
 	if music.f.fc != nil || jingle.f.fc != nil {
 		t.Error("a voice that ended left its file open")
+	}
+}
+
+// A file damaged in the middle plays through, its damaged packets
+// skipped, as a player does: no error, and most of its length.
+func TestDamagedFilePlaysOn(t *testing.T) {
+	path := writeSong(t, 2*time.Second)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(data) / 3; i < len(data)/2; i += 7 {
+		data[i] ^= 0x5a
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	buf := make([]float32, 4800*mixer.Channels)
+	total := 0
+	for {
+		n, err := f.read(buf)
+		if err != nil {
+			t.Fatalf("after %d frames: %v", total, err)
+		}
+		total += n / mixer.Channels
+		if n < len(buf) {
+			break
+		}
+	}
+	t.Logf("read %v of a 2 s file damaged in its middle sixth", time.Duration(total)*time.Second/mixer.Rate)
+	if total < mixer.Rate*3/2 {
+		t.Errorf("read %d frames of a 2 s file damaged in its middle sixth", total)
 	}
 }

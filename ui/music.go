@@ -54,11 +54,7 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 	t.fileLabel = widget.NewLabel("No music chosen")
 	t.fileLabel.Truncation = fyne.TextTruncateEllipsis
 	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() {
-		t.pick("Choose the music", func(path string) {
-			t.file = path
-			t.fileLabel.SetText(filepath.Base(path))
-			t.play.Enable()
-		})
+		t.pick("Choose the music", t.choose)
 	})
 	t.play = widget.NewButtonWithIcon("Play", theme.MediaPlayIcon(), func() { t.send(studio.MusicChange{Play: t.file}) })
 	t.play.Importance = widget.HighImportance
@@ -102,7 +98,14 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 	))
 }
 
-// jingleKeys: Alt+1…9 play the board's jingles (Ctrl+1…9 stage people).
+// choose makes path the music Play plays (UI thread).
+func (t *musicTab) choose(path string) {
+	t.file = path
+	t.fileLabel.SetText(filepath.Base(path))
+	t.play.Enable()
+}
+
+// addShortcuts: Alt+1…9 play the board's jingles (Ctrl+1…9 stage people).
 func (t *musicTab) addShortcuts(c fyne.Canvas) {
 	for i, k := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7, fyne.Key8, fyne.Key9} {
 		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) {
@@ -164,6 +167,9 @@ func (t *musicTab) show(m studio.Music) {
 	t.duck.SetChecked(m.Duck.DB > 0)
 	t.volume.SetValue(m.Volume)
 	t.loop.OnChanged, t.duck.OnChanged, t.volume.OnChangeEnded = loop, duck, volume
+	if t.file == "" && m.File != "" { // played from elsewhere (the API): Play plays it again
+		t.choose(m.File)
+	}
 	switch {
 	case m.File != "":
 		t.status.SetText("Playing " + filepath.Base(m.File))

@@ -77,8 +77,7 @@ func TestMusicTab(t *testing.T) {
 	if !mt.play.Disabled() || !mt.duck.Checked {
 		t.Errorf("before a file is chosen: Play disabled %v, ducking on %v", mt.play.Disabled(), mt.duck.Checked)
 	}
-	mt.file = "/music/bed.mp3" // as the file dialog would choose it
-	mt.play.Enable()
+	mt.choose("/music/bed.mp3") // as the file dialog would
 	do(func() { test.Tap(mt.play) })
 	do(func() { test.Tap(mt.loop) })
 	do(func() { test.Tap(mt.duck) })
@@ -117,5 +116,14 @@ func TestMusicTab(t *testing.T) {
 	do(func() { test.Tap(mt.play) })
 	if got := bannerText(s); !strings.Contains(got, "Couldn't change the music") {
 		t.Errorf("banner %q", got)
+	}
+
+	// Music played from elsewhere (the API) is the tab's to play again.
+	other := &musicShow{fakeShow: newFake(), music: studio.Music{File: "/music/intro.ogg", Volume: -6}}
+	s2, _ := openShow(t, other, nil)
+	do2 := func() { s2.settle(); s2.tasks.Wait(); s2.settle() }
+	do2()
+	if m := s2.music; m.fileLabel.Text != "intro.ogg" || m.play.Disabled() || m.status.Text != "Playing intro.ogg" || m.volume.Value != -6 {
+		t.Errorf("a tab opened on playing music: file %q, Play disabled %v, status %q, volume %v", m.fileLabel.Text, m.play.Disabled(), m.status.Text, m.volume.Value)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // audio stream, and a filter graph (aresample, aformat) turns whatever it
 // decodes to — any rate, any sample format, any channel layout (5.1 is
 // downmixed) — into the mix format, 48 kHz interleaved stereo float. It is
-// used by the player's goroutine only.
+// opened by Play's caller, then used by the player's goroutine only.
 type file struct {
 	path     string
 	fc       *astiav.FormatContext

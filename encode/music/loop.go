@@ -106,9 +106,8 @@ func (l *loop) moveDuck(d Duck, speaking bool, now time.Duration, n int) {
 }
 
 // fill mixes the next n frames of every voice into l.sum (interleaved
-// stereo) and returns it; voices that have ended are closed. loop is
-// whether the music starts again at its end; log is told of a file that
-// fails.
+// stereo), at the gains set says, and returns it; voices that have ended
+// are closed. log is told of a file that fails.
 func (l *loop) fill(n int, set Settings, log func(msg string, args ...any)) []float32 {
 	l.sum = slices.Grow(l.sum[:0], n*mixer.Channels)[:n*mixer.Channels]
 	l.buf = slices.Grow(l.buf[:0], n*mixer.Channels)[:n*mixer.Channels]

@@ -230,8 +230,8 @@ func (p *Player) Stop() error {
 	return p.do(func() { p.loop.stop(p.Settings().FadeOut) })
 }
 
-// Set changes how the music plays, at once (within a lead): a new volume
-// or ducking moves there within 10 ms, without a click.
+// Set changes how the music plays: a new volume moves there over the next
+// 10 ms, without a click, heard a lead (100 ms) later.
 func (p *Player) Set(s Settings) error {
 	if err := s.Check(); err != nil {
 		return err

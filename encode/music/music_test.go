@@ -27,27 +27,34 @@ func writeSong(tb testing.TB, d time.Duration) string {
 	return path
 }
 
-// The file reader gives the whole file, converted: 2 s of 44.1 kHz MP3
-// are 2 s of 48 kHz stereo (to the encoder's padding), and a file that
-// is not media is ErrBadFile.
-func TestFileReadsAnyFormat(t *testing.T) {
-	f, err := openFile(writeSong(t, 2*time.Second))
+// readAll reads path to its end and returns the file (closed when the
+// test ends) and how many frames it gave.
+func readAll(t *testing.T, path string) (*file, int) {
+	t.Helper()
+	f, err := openFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.close()
+	t.Cleanup(f.close)
 	buf := make([]float32, 4800*mixer.Channels)
 	total := 0
 	for {
 		n, err := f.read(buf)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: after %d frames: %v", path, total, err)
 		}
 		total += n / mixer.Channels
 		if n < len(buf) {
-			break
+			return f, total
 		}
 	}
+}
+
+// The file reader gives the whole file, converted: 2 s of 44.1 kHz MP3
+// are 2 s of 48 kHz stereo (to the encoder's padding), and a file that
+// is not media is ErrBadFile.
+func TestFileReadsAnyFormat(t *testing.T) {
+	f, total := readAll(t, writeSong(t, 2*time.Second))
 	if got := time.Duration(total) * time.Second / mixer.Rate; got < 2*time.Second || got > 2100*time.Millisecond {
 		t.Errorf("read %v of a 2 s file", got)
 	}
@@ -151,23 +158,7 @@ func TestDamagedFilePlaysOn(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := openFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
-	buf := make([]float32, 4800*mixer.Channels)
-	total := 0
-	for {
-		n, err := f.read(buf)
-		if err != nil {
-			t.Fatalf("after %d frames: %v", total, err)
-		}
-		total += n / mixer.Channels
-		if n < len(buf) {
-			break
-		}
-	}
+	_, total := readAll(t, path)
 	t.Logf("read %v of a 2 s file damaged in its middle sixth", time.Duration(total)*time.Second/mixer.Rate)
 	if total < mixer.Rate*3/2 {
 		t.Errorf("read %d frames of a 2 s file damaged in its middle sixth", total)

@@ -137,10 +137,13 @@ type Player struct {
 
 // Pacing: the player writes chunk frames at a time, and keeps lead ahead
 // of the program's clock: more than a track's prebuffer (mixer's 60 ms),
-// so it plays on at once, with room for the goroutine to be late.
+// so it plays on at once, with room for the goroutine to be late. At
+// 100 ms a box loaded past 18 left 15–67 ms holes in the music now and
+// then (the goroutine late by more than the lead: the tracks ran dry);
+// more delays every change, and the ducking's onset, as much.
 const (
-	chunk = mixer.Rate / 100 // 10 ms
-	lead  = mixer.Rate / 10  // 100 ms
+	chunk = mixer.Rate / 100      // 10 ms
+	lead  = mixer.Rate * 15 / 100 // 150 ms
 	// hold keeps the music down through the gaps between words, so it
 	// does not pump up and down within a sentence.
 	hold = 400 * time.Millisecond
@@ -231,7 +234,7 @@ func (p *Player) Stop() error {
 }
 
 // Set changes how the music plays: a new volume moves there over the next
-// 10 ms, without a click, heard a lead (100 ms) later.
+// 10 ms, without a click, heard a lead (150 ms) later.
 func (p *Player) Set(s Settings) error {
 	if err := s.Check(); err != nil {
 		return err

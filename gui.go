@@ -430,6 +430,9 @@ var (
 var _ ui.LoudnessTargeter = (*show)(nil)
 var _ ui.AutoSpotlighter = (*show)(nil)
 
+// The Music tab (ui.MusicPlayer) is the studio's ChangeMusic and MusicState.
+var _ ui.MusicPlayer = (*show)(nil)
+
 // SetICEServers (ui.NetworkApplier) hands the STUN/TURN servers saved in
 // Settings → Network to guests who join from now on; the NAT IP still
 // waits for the next start. A server the studio cannot use changes

@@ -32,6 +32,7 @@ import (
 	"greenroom/encode/compositor"
 	"greenroom/encode/master"
 	"greenroom/encode/mixer"
+	"greenroom/encode/music"
 	"greenroom/encode/scene"
 	"greenroom/encode/shim"
 	"greenroom/encode/stream"
@@ -166,6 +167,12 @@ type Pipeline struct {
 	// monitor is who listens to the mix live (SetMonitor), or nil.
 	monitor atomic.Pointer[func(stereo []float32)]
 
+	// sounds is the music player's track in the mix: no picture, not an
+	// Input, so no tile, no level meter, and never "speaking" (it is
+	// what ducks under speech); the monitor hears it.
+	sounds *mixer.Track
+	music  *music.Player
+
 	frames, dropped atomic.Int64
 	encodeNanos     atomic.Int64 // EWMA of encode time per frame
 	latencyNanos    atomic.Int64 // EWMA of source arrival → encoded
@@ -214,6 +221,9 @@ func New(cfg Config) (*Pipeline, error) {
 	p.comp = compositor.New(cfg.Width, cfg.Height)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.clock = clock.New()
+	p.sounds = mixer.NewTrack("sounds", mixer.TrackConfig{})
+	p.music = music.New(music.Config{Now: p.clock.Now, Speaking: p.anyoneSpeaks, Logger: cfg.Logger})
+	p.music.AddSink(p.sounds)
 	p.encoders.Add(1)
 	p.startVideo(cfg.FPS)
 	go p.runAudio()
@@ -913,11 +923,13 @@ func (p *Pipeline) runAudio() {
 		for _, in := range inputs {
 			tracks = append(tracks, in.Audio)
 		}
+		tracks = append(tracks, p.sounds)
 		if mon := p.monitor.Load(); mon != nil {
 			heard = heard[:0]
 			for _, in := range inputs {
 				heard = append(heard, in.Monitored() && !in.Muted())
 			}
+			heard = append(heard, true) // the music: the host hears the show's
 			mix.SumMonitorAt(tracks, heard, left, right, monitor, k*size)
 			(*mon)(monitor)
 		} else {
@@ -948,6 +960,27 @@ func (p *Pipeline) ResetLoudness() { p.bus.Reset() }
 // that adds no latency (master.Bus.SetTarget).
 func (p *Pipeline) SetLoudnessTarget(lufs float64) error { return p.bus.SetTarget(lufs) }
 
+// Music is the program's music player (package music): what it plays is
+// mixed into the program, heard on the monitor, and written to any sink
+// added to it (the host's conference feed, for the guests). It ducks
+// while anyone in the program speaks.
+func (p *Pipeline) Music() *music.Player { return p.music }
+
+// anyoneSpeaks says whether anyone in the program speaks now: an input
+// in the mix (not hidden, not muted) whose source speaks
+// (mixer.TrackStats.Speaking, as Speaking and the ring judge it). The
+// music's own track is no input: it never ducks itself.
+func (p *Pipeline) anyoneSpeaks() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, in := range p.inputs {
+		if !in.hidden.Load() && !in.muted.Load() && in.Audio.Stats().Speaking {
+			return true
+		}
+	}
+	return false
+}
+
 // Close ends the program: the stages stop, the encoders flush their last
 // packets to the outputs, the outputs flush and close (in parallel), and
 // everything is freed. It returns the outputs' errors. Safe to call twice.
@@ -955,6 +988,7 @@ func (p *Pipeline) Close() error {
 	p.once.Do(func() {
 		p.fmtMu.Lock() // not in the middle of a Reconfigure
 		defer p.fmtMu.Unlock()
+		p.music.Close()
 		p.cancel()
 		p.wg.Wait()
 		p.stages.Wait()
@@ -995,4 +1029,5 @@ func (p *Pipeline) freeAll() {
 	freeVideo(p.venc, p.free)
 	p.aenc.Close()
 	p.bus.Close()
+	p.sounds.Close()
 }

@@ -259,10 +259,13 @@ func patternProgram(t *testing.T, w, h int) (*encode.Pipeline, *encode.Input) {
 	return p, in
 }
 
-// TestCloseLeavesNoGoroutines starts and stops whole programs repeatedly.
+// TestCloseLeavesNoGoroutines starts and stops whole programs repeatedly,
+// music playing.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	dir := t.TempDir()
+	song := filepath.Join(dir, "song.wav")
+	mediatest.WriteTone(t, song, 440, time.Second)
 	for i := range 3 {
 		p, in := patternProgram(t, 320, 180)
 		rec, err := record.New(record.Config{Path: filepath.Join(dir, strconv.Itoa(i)+".mp4"), Info: p.Info()})
@@ -272,6 +275,9 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		p.AddOutput(rec)
 		p.AddInput("left open")
 		p.AddInput("left open too") // Close closes what the caller did not
+		if err := p.Music().Play(song); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(300 * time.Millisecond)
 		in.Close()
 		if err := p.Close(); err != nil {

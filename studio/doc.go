@@ -51,6 +51,11 @@
 //	                 mix, -60 to +12 dB or "-inf" (off); 400 out of range, 404 unknown id
 //	POST /api/loudness {"target": -14}        → State; the program's loudness target: -14, -16,
 //	                 -23 LUFS or "off" (as a show starts); a slow gain, no delay; 400 otherwise
+//	POST /api/music  {"play": "/path/song.mp3", "loop": true, "volume": -6, "fadeInMs": 2000,
+//	                 "fadeOutMs": 2000, "duck": {"db": 12, "attackMs": 100, "releaseMs": 800}}
+//	                 → State; every field optional ("stop": true fades out; "jingle": a file
+//	                 played once over it); the program's music, which the guests and the host
+//	                 hear too (State's "music"); 400 a file that can't be played or a setting out of range
 //	POST /api/kick   {"id": "g1"}             → State
 //	POST /api/live   {"on": true}             → State (502 if GoLive fails)
 //	POST /api/live   {"dryRun": true}         → {"ok": bool, "destinations": [DestinationCheck]}:

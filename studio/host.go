@@ -85,12 +85,13 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 			vt.simul.write(layers, l, pkt, key, clock, now)
 		}
 	}
+	if cfg.Muted == nil {
+		// The host muted themselves (SetMuted(HostID)): the guests hear
+		// the show's music without them, or silence (Opus's 3-byte
+		// frames), the packets and timestamps flowing as before.
+		cfg.Muted = s.hostMuted.Load
+	}
 	f, err = feed.New(cfg, writeVideo, func(smp feed.Sample) {
-		if s.hostMuted.Load() {
-			// The host muted themselves (SetMuted(HostID)): the guests
-			// hear silence, the packets and timestamps flowing as before.
-			smp.Data = opusSilence
-		}
 		// Fails only when no guest is bound yet: nothing to do.
 		_ = audio.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
 		s.recordHost(HostID, webrtc.MimeTypeOpus, smp.Data)
@@ -105,9 +106,15 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		f.Close()
 		return nil, nil, err
 	}
+	// The program's music and jingles go to the guests with the host.
+	removeMusic := func() {}
+	if m := s.musicPlayer(); m != nil {
+		removeMusic = m.AddSink(f.Sounds())
+	}
 	var once sync.Once
 	return f, func() {
 		once.Do(func() {
+			removeMusic()
 			removeVideo()
 			removeAudio()
 			f.Close()
@@ -162,11 +169,6 @@ func (s *Studio) recordHost(name, mime string, data []byte) {
 		r.recordHost(name, mime, data)
 	}
 }
-
-// opusSilence is one Opus frame of silence (a CELT-only fullband 20 ms
-// frame with no content; RFC 6716 §3.1), what Opus encoders send for
-// digital silence.
-var opusSilence = []byte{0xf8, 0xff, 0xfe}
 
 // StartHostScreenFeed sends the host's shared screen to every guest as a
 // stream of its own, ScreenInput(HostID), as the guests' screens are: a

@@ -173,6 +173,9 @@ type State struct {
 	// Loudness is the program's sound, EBU R128 (Studio.State fills it
 	// in once a Program attaches).
 	Loudness *Loudness `json:"loudness,omitempty"`
+	// Music is the program's music and jingles (Studio.State fills it in
+	// once a Program attaches; music.go).
+	Music *Music `json:"music,omitempty"`
 	// Recording is what the studio has to say about the recordings: disk
 	// warnings, recordings stopped, the last show cut short (Studio.State
 	// fills it in once a Program attaches; disk.go).

@@ -277,6 +277,7 @@ func (p *Program) Attach(s *Studio) {
 	s.attachRecording(p.Recording)
 	s.attachLoudness(p)
 	s.attachSpeaking(p.pipe)
+	s.attachMusic(p.pipe.Music())
 	p.applyScene()
 	s.attachScene(p)
 	s.attachRecordings(p)

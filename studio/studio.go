@@ -19,6 +19,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"greenroom/encode/music"
 	"greenroom/studio/portmap"
 )
 
@@ -185,6 +186,7 @@ type Studio struct {
 	recs          recordingsSource       // what /api/recordings lists; nil until a Program attaches
 	recording     func() RecordingStatus // the Program's, once attached
 	loudness      loudnessControl        // the Program's, once attached
+	music         *music.Player          // the Program's, once attached (music.go)
 	guestBase     string                 // the guest link's start when not baseURL: the router's address (reach.go)
 	mapStatus     portmap.Status
 	webPort       int             // Listen's port
@@ -581,6 +583,9 @@ func (s *Studio) State() State {
 	if loud != nil {
 		l := loud.Loudness()
 		st.Loudness = &l
+	}
+	if m, ok := s.MusicState(); ok {
+		st.Music = &m
 	}
 	s.sfu.simulcastState(&st)
 	st.LocalRecording = s.localRec.Load()

@@ -49,6 +49,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/volume", s.control(s.apiVolume))
 	mux.HandleFunc("POST /api/loudness", s.control(s.apiLoudness))
 	mux.HandleFunc("POST /api/autospotlight", s.control(s.apiSwitch("autospotlight", s.SetAutoSpotlight)))
+	mux.HandleFunc("POST /api/music", s.control(s.apiMusic))
 	mux.HandleFunc("POST /api/kick", s.control(s.apiKick))
 	mux.HandleFunc("POST /api/live", s.control(s.apiLive))
 	mux.HandleFunc("POST /api/rotate", s.control(s.apiRotate))
@@ -344,7 +345,7 @@ func writeError(w http.ResponseWriter, err error) {
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, ErrStageFull):
 		code = http.StatusConflict
-	case isBadRequest(err):
+	case isBadRequest(err), isBadMusic(err):
 		code = http.StatusBadRequest
 	}
 	writeJSONError(w, code, err.Error())

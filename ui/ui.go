@@ -97,6 +97,8 @@ type Studio struct {
 	vertical     verticalPane
 	stopVertical func()
 
+	music *musicTab // nil without a MusicPlayer (music.go)
+
 	// The cards' live view (monitor.go); monitor is nil when the show has
 	// none, sharer when it cannot share the host's screen.
 	monitor      Monitor
@@ -611,6 +613,9 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 	if l, ok := s.show.(RecordingsLister); ok {
 		s.tabs.Append(container.NewTabItem("Recordings", s.recs.build(s, l)))
 	}
+	if m := s.buildMusic(); m != nil {
+		s.tabs.Append(container.NewTabItem("Music", m))
+	}
 	return s.tabs
 }
 
@@ -890,5 +895,8 @@ func (s *Studio) addShortcuts() {
 					s.stage(p, p.Place != studio.PlaceStage)
 				}
 			})
+	}
+	if s.music != nil {
+		s.music.addShortcuts(c)
 	}
 }

@@ -49,7 +49,10 @@ type Config struct {
 	// its first picture after is a keyframe. nil: every layer while
 	// Active.
 	LayerActive func(i int) bool
-	Logger      *slog.Logger
+	// Muted, if set, says whether the source's own sound is left out now
+	// (the host muted themselves); the Sounds go on. Still metered.
+	Muted  func() bool
+	Logger *slog.Logger
 }
 
 // Layer is one encoding of the video.
@@ -71,7 +74,10 @@ type Feed struct {
 	log   *slog.Logger
 	slot  *compositor.Slot
 	track *mixer.Track
-	pool  compositor.Pool
+	// sounds is the program's music and jingles (Sounds), mixed in with
+	// the host's sound for the guests; not in the host's meter (Level).
+	sounds *mixer.Track
+	pool   compositor.Pool
 
 	video, audio func(Sample)
 	keyframes    []atomic.Bool // per layer: its next picture is a keyframe
@@ -109,6 +115,7 @@ func New(cfg Config, video, audio func(Sample)) (*Feed, error) {
 		log:       cfg.Logger.With("component", "feed"),
 		slot:      compositor.NewSlot("feed"),
 		track:     mixer.NewTrack("feed", mixer.TrackConfig{Prebuffer: 40 * time.Millisecond}),
+		sounds:    mixer.NewTrack("sounds", mixer.TrackConfig{}),
 		video:     video,
 		audio:     audio,
 		keyframes: make([]atomic.Bool, len(cfg.Layers)),
@@ -237,6 +244,10 @@ func (f *Feed) WriteAudio(pcm []float32, rate, channels int) error {
 	return f.track.Write(pcm, rate, channels)
 }
 
+// Sounds is the track for the program's music and jingles, which the
+// guests hear with the host (music.Player.AddSink).
+func (f *Feed) Sounds() *mixer.Track { return f.sounds }
+
 // RequestKeyframe makes the next video frame of every layer a keyframe:
 // a guest joined or lost packets.
 func (f *Feed) RequestKeyframe() {
@@ -339,7 +350,7 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 	defer pkt.Free()
 	var mix mixer.Mixer
 	left, right, packed := make([]float32, n), make([]float32, n), make([]float32, 2*n)
-	tracks := []*mixer.Track{f.track}
+	tracks := []*mixer.Track{f.track, f.sounds}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for k := int64(0); ; k++ {
@@ -348,6 +359,7 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 			return
 		case <-tick.C:
 		}
+		f.track.SetMuted(f.cfg.Muted != nil && f.cfg.Muted())
 		mix.Mix(tracks, left, right) // also when inactive: it meters (Level)
 		if !f.active() {
 			continue
@@ -398,5 +410,6 @@ func (f *Feed) Close() {
 		f.wg.Wait()
 		f.slot.Clear()
 		f.track.Close()
+		f.sounds.Close()
 	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"greenroom/encode/filter"
 	"greenroom/encode/mixer"
 	"greenroom/encode/shim"
 )
@@ -175,48 +176,16 @@ func New(cfg Config) (*Bus, error) {
 
 // graph builds abuffer → chain → abuffersink for 48 kHz stereo float.
 func graph(chain string) (*astiav.FilterGraph, *astiav.FilterContext, *astiav.FilterContext, error) {
-	g := astiav.AllocFilterGraph()
-	if g == nil {
-		return nil, nil, nil, errors.New("master: cannot allocate a filter graph")
-	}
-	// One thread: the blocks are small, and the audio stage must not
-	// wait for a pool of threads the video encoder keeps busy.
-	g.SetThreadCount(1)
-	fail := func(op string, err error) (*astiav.FilterGraph, *astiav.FilterContext, *astiav.FilterContext, error) {
-		g.Free()
-		return nil, nil, nil, fmt.Errorf("master: %s %q: %w", op, chain, err)
-	}
-	src, err := g.NewFilterContext(astiav.FindFilterByName("abuffer"), "in", astiav.FilterArgs{
+	g, in, out, err := filter.Graph(astiav.FilterArgs{
 		"sample_rate":    strconv.Itoa(mixer.Rate),
 		"sample_fmt":     astiav.SampleFormatFltp.Name(),
 		"channel_layout": "stereo",
 		"time_base":      "1/" + strconv.Itoa(mixer.Rate),
-	})
+	}, chain)
 	if err != nil {
-		return fail("abuffer", err)
+		return nil, nil, nil, fmt.Errorf("master: %w", err)
 	}
-	sink, err := g.NewFilterContext(astiav.FindFilterByName("abuffersink"), "out", nil)
-	if err != nil {
-		return fail("abuffersink", err)
-	}
-	outs, ins := astiav.AllocFilterInOut(), astiav.AllocFilterInOut()
-	defer outs.Free()
-	defer ins.Free()
-	outs.SetName("in")
-	outs.SetFilterContext(src)
-	outs.SetPadIdx(0)
-	outs.SetNext(nil)
-	ins.SetName("out")
-	ins.SetFilterContext(sink)
-	ins.SetPadIdx(0)
-	ins.SetNext(nil)
-	if err := g.Parse(chain, ins, outs); err != nil {
-		return fail("parse", err)
-	}
-	if err := g.Configure(); err != nil {
-		return fail("configure", err)
-	}
-	return g, src, sink, nil
+	return g, in, out, nil
 }
 
 // Reset starts the meter afresh (integrated loudness, true and mix peak)

@@ -269,6 +269,15 @@ func ChannelLevel(t testing.TB, path string, channel int, from, to time.Duration
 	return audioLevel(t, path, fmt.Sprintf("pan=mono|c0=c%d,", channel), from, to)
 }
 
+// BandLevel is AudioLevel of the band around hz alone (two band-pass
+// filters of Q 10: a tone an octave and a half away is 70 dB down): one
+// tone's level in a mix of several, such as music under a voice.
+func BandLevel(t testing.TB, path string, hz int, from, to time.Duration) float64 {
+	t.Helper()
+	bp := fmt.Sprintf("bandpass=f=%d:width_type=q:w=10,", hz)
+	return audioLevel(t, path, bp+bp, from, to)
+}
+
 // audioLevel is AudioLevel through filter first ("" or filters ending in a comma).
 func audioLevel(t testing.TB, path, filter string, from, to time.Duration) float64 {
 	t.Helper()

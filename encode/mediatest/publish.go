@@ -125,3 +125,13 @@ func WriteTestFile(t testing.TB, path string, src Source) {
 	t.Helper()
 	mustRun(t, toolTimeout, "ffmpeg", append(src.args(false), "-y", path)...)
 }
+
+// WriteTone writes a d long sine at hz into path (the format follows its
+// extension: .wav, .mp3, .ogg…), mono at 44.1 kHz, a rate the mix must
+// convert, at ffmpeg's sine's amplitude (1/8, −18 dBFS): a music file
+// for the player whose every part can be told in the program by its band.
+func WriteTone(t testing.TB, path string, hz int, d time.Duration) {
+	t.Helper()
+	mustRun(t, toolTimeout, "ffmpeg", "-hide_banner", "-nostats", "-v", "error",
+		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=44100:duration=%s", hz, seconds(d)), "-y", path)
+}

@@ -67,7 +67,9 @@ func TestMusicInTheProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The voice speaks from 3 to 5 s after the music started: a 3 kHz
-	// tone written a little ahead of the clock, as a source does.
+	// tone written a little ahead of the clock, as a source does. The
+	// music comes back some 1.5 s after it: the speaking flag's 0.8 s,
+	// the ducker's hold and release.
 	const block = mixer.Rate / 50
 	pcm := make([]float32, 2*block)
 	var written int64
@@ -93,11 +95,11 @@ func TestMusicInTheProgram(t *testing.T) {
 	}
 	speak(5*time.Second, 0.1)
 	st := m.State()
-	speak(6500*time.Millisecond, 0)
+	speak(7500*time.Millisecond, 0)
 	if err := m.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	speak(8*time.Second, 0)
+	speak(9*time.Second, 0)
 	if after := m.State(); after.File != "" {
 		t.Errorf("after Stop the state still plays %q", after.File)
 	}
@@ -113,9 +115,9 @@ func TestMusicInTheProgram(t *testing.T) {
 	fadingIn := level(0, 300*time.Millisecond)
 	full := level(1500*time.Millisecond, 2900*time.Millisecond)
 	ducked := level(3600*time.Millisecond, 5000*time.Millisecond)
-	back := level(6200*time.Millisecond, 6500*time.Millisecond)
-	fadingOut := level(7000*time.Millisecond, 7500*time.Millisecond)
-	gone := level(7800*time.Millisecond, 8000*time.Millisecond)
+	back := level(7100*time.Millisecond, 7500*time.Millisecond)
+	fadingOut := level(8000*time.Millisecond, 8500*time.Millisecond)
+	gone := level(8800*time.Millisecond, 9000*time.Millisecond)
 	t.Logf("440 Hz band: fading in %.1f dBFS, full %.1f, ducked %.1f (%.2f dB down), back %.1f, fading out %.1f, after %.1f",
 		fadingIn, full, ducked, full-ducked, back, fadingOut, gone)
 	// The file's peak is 0.125, mono: 0.088 in each channel (swresample

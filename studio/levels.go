@@ -211,7 +211,7 @@ func (s *Studio) apiLoudness(w http.ResponseWriter, r *http.Request) {
 
 // isBadRequest is whether err is the caller's value out of range (400).
 func isBadRequest(err error) bool {
-	return errors.Is(err, ErrBadVolume) || errors.Is(err, ErrBadTarget)
+	return errors.Is(err, ErrBadVolume) || errors.Is(err, ErrBadTarget) || errors.Is(err, ErrBadDelay)
 }
 
 // Loudness is the program's sound as the master bus measures it.

@@ -17,6 +17,7 @@ type mixShow struct {
 	*fakeShow
 	volumes   []string // "id volume"
 	volumeErr error
+	delays    []string // "id ms"
 	loud      studio.Loudness
 	targets   []float64 // SetLoudnessTarget's calls
 	targetErr error
@@ -47,6 +48,20 @@ func (m *mixShow) SetVolume(id string, v studio.Volume) error {
 	defer m.mu.Unlock()
 	m.volumes = append(m.volumes, fmt.Sprintf("%s %s", id, v))
 	return m.editLocked(id, m.volumeErr, func(p *studio.Participant) { p.Volume = v })
+}
+
+// SetDelay records the call and, as the studio does, changes the state.
+func (m *mixShow) SetDelay(id string, d studio.Delay) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delays = append(m.delays, fmt.Sprintf("%s %d", id, d))
+	return m.editLocked(id, nil, func(p *studio.Participant) { p.Delay = d })
+}
+
+func (m *mixShow) delayCalls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.delays...)
 }
 
 func (m *mixShow) volumeCalls() []string {
@@ -124,6 +139,40 @@ func TestVolumeOnTheCard(t *testing.T) {
 	eventually(t, s, "the loudness readout", func() bool {
 		return s.loudText.Text == "M -18.0  S -19.5  I -20.2 LUFS  TP  -3.1 dBTP"
 	})
+}
+
+// TestDelayOnTheCard: a guest's card has a delay slider (the host's has
+// none: their media is not placed by a sender's clock); it sends the new
+// offset when the host lets go, in 10 ms steps, and shows one set
+// elsewhere without sending it back.
+func TestDelayOnTheCard(t *testing.T) {
+	m := &mixShow{fakeShow: newFake()}
+	s, _ := openShow(t, m, nil)
+	ann := s.cards["g1"]
+	if ann.delay == nil || s.cards[studio.HostID].delay != nil {
+		t.Fatalf("delay sliders: Ann's %v, the host's %v; want Ann's alone", ann.delay != nil, s.cards[studio.HostID].delay != nil)
+	}
+	if !shows(ann.box, "In sync") {
+		t.Error("Ann's card does not say In sync")
+	}
+	for range 3 {
+		ann.delay.TypedKey(&fyne.KeyEvent{Name: fyne.KeyRight})
+	}
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	if got := m.delayCalls(); len(got) != 3 || got[2] != "g1 30" {
+		t.Fatalf("SetDelay calls %v, want three steps up to g1 30", got)
+	}
+	if !shows(ann.box, "+30 ms") {
+		t.Error("Ann's card does not say +30 ms")
+	}
+	n := len(m.delayCalls())
+	m.change(EventVolumeForTest, func(st *studio.State) { st.Participants[1].Delay = -120 })
+	eventually(t, s, "Ann's card to say -120 ms", func() bool { return shows(ann.box, "-120 ms") })
+	if got := m.delayCalls(); len(got) != n {
+		t.Errorf("a delay set elsewhere was sent back: %v", got[n:])
+	}
 }
 
 // TestLoudnessTargetChoice: the top bar's choice sends the target the host

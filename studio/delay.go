@@ -70,16 +70,6 @@ func (s *Studio) apiDelay(w http.ResponseWriter, r *http.Request) {
 		ID string `json:"id"`
 		MS *Delay `json:"ms"`
 	}
-	if !readJSON(w, r, &req) {
-		return
-	}
-	if req.ID == "" || req.MS == nil {
-		writeJSONError(w, http.StatusBadRequest, `delay needs {"id": "...", "ms": 120} (from −200 to +500)`)
-		return
-	}
-	if err := s.SetDelay(req.ID, *req.MS); err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.State())
+	s.serveSet(w, r, &req, func() bool { return req.ID != "" && req.MS != nil },
+		`delay needs {"id": "...", "ms": 120} (from −200 to +500)`, func() error { return s.SetDelay(req.ID, *req.MS) })
 }

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"greenroom/studio"
 )
@@ -90,12 +91,7 @@ func TestVolumeOnTheCard(t *testing.T) {
 	if !shows(ann.box, "0 dB") {
 		t.Error("Ann's card does not say 0 dB")
 	}
-	for range 6 {
-		ann.volume.TypedKey(&fyne.KeyEvent{Name: fyne.KeyLeft})
-	}
-	s.settle()
-	s.tasks.Wait()
-	s.settle()
+	press(s, ann.volume, fyne.KeyLeft, 6)
 	if got := m.volumeCalls(); len(got) != 6 || got[5] != "g1 -6 dB" {
 		t.Fatalf("SetVolume calls %v, want six steps down to g1 -6 dB", got)
 	}
@@ -141,6 +137,17 @@ func TestVolumeOnTheCard(t *testing.T) {
 	})
 }
 
+// press presses key n times on slider and waits for the commands it
+// sends.
+func press(s *testStudio, slider *widget.Slider, key fyne.KeyName, n int) {
+	for range n {
+		slider.TypedKey(&fyne.KeyEvent{Name: key})
+	}
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+}
+
 // TestDelayOnTheCard: a guest's card has a delay slider (the host's has
 // none: their media is not placed by a sender's clock); it sends the new
 // offset when the host lets go, in 10 ms steps, and shows one set
@@ -155,12 +162,7 @@ func TestDelayOnTheCard(t *testing.T) {
 	if !shows(ann.box, "In sync") {
 		t.Error("Ann's card does not say In sync")
 	}
-	for range 3 {
-		ann.delay.TypedKey(&fyne.KeyEvent{Name: fyne.KeyRight})
-	}
-	s.settle()
-	s.tasks.Wait()
-	s.settle()
+	press(s, ann.delay, fyne.KeyRight, 3)
 	if got := m.delayCalls(); len(got) != 3 || got[2] != "g1 30" {
 		t.Fatalf("SetDelay calls %v, want three steps up to g1 30", got)
 	}

@@ -43,8 +43,18 @@ func TestDelayMovesThePicture(t *testing.T) {
 	}
 	const switchAt = 4500 * time.Millisecond
 	time.Sleep(switchAt)
-	if code, out := api(t, s, "POST", "/api/delay", "", `{"id":"`+id+`","ms":100}`); code != 200 {
+	code, out := api(t, s, "POST", "/api/delay", "", `{"id":"`+id+`","ms":100}`)
+	if code != 200 {
 		t.Fatalf("delay +100 ms: %d %v", code, out)
+	}
+	var inState any
+	for _, p := range out["participants"].([]any) {
+		if p := p.(map[string]any); p["id"] == id {
+			inState = p["delay"]
+		}
+	}
+	if inState != 100.0 {
+		t.Errorf("/api/state says the guest's delay is %v, want 100", inState)
 	}
 	if d := find(s, id).Delay; d != 100 {
 		t.Errorf("the state says a delay of %d ms, want 100", d)

@@ -62,7 +62,7 @@ type labStudio struct {
 	guestURL string
 	control  *url.URL
 	client   *http.Client
-	rec      string
+	rec      string   // the program's recording (--record); "" with --recordings
 	out      []string // what serve printed before the links
 }
 
@@ -79,7 +79,12 @@ func startLabStudioEnv(t *testing.T, lab *netlab.Lab, env []string, args ...stri
 	home := t.TempDir()
 	ls := &labStudio{rec: filepath.Join(home, "show.mp4")}
 	stun := fmt.Sprintf("stun:%s:%d", netlab.InternetIP, netlab.STUNPort)
-	args = append([]string{"serve", "--no-default-stun", "--ice", stun, "--record", ls.rec, "-v"}, args...)
+	if !slices.Contains(args, "--recordings") { // serve takes one or the other
+		args = append([]string{"--record", ls.rec}, args...)
+	} else {
+		ls.rec = ""
+	}
+	args = append([]string{"serve", "--no-default-stun", "--ice", stun, "-v"}, args...)
 	cmd := lab.Command(lab.Studio, append([]string{bin}, args...)...)
 	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=en_US.UTF-8"), env...)
 	p, err := lab.StartCommand(cmd)
@@ -523,6 +528,13 @@ func TestLabGuestBehindSymmetricNAT(t *testing.T) {
 // ("delay=50ms", "jitter=20ms": see turnHelper).
 func relayedLab(t *testing.T, turnOpts ...string) (*netlab.Lab, *labStudio, guestBrowser) {
 	t.Helper()
+	return relayedLabServing(t, turnOpts)
+}
+
+// relayedLabServing is relayedLab with more arguments for serve
+// ("--recordings", DIR: then labStudio.rec is "").
+func relayedLabServing(t *testing.T, turnOpts []string, serveArgs ...string) (*netlab.Lab, *labStudio, guestBrowser) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a NAT lab and starts a browser")
 	}
@@ -538,7 +550,7 @@ func relayedLab(t *testing.T, turnOpts ...string) (*netlab.Lab, *labStudio, gues
 	if line := <-tp.Lines; line != "ready" {
 		t.Fatalf("the TURN server did not start: %q", line)
 	}
-	ls, gb := startTunnelStudio(t, lab, "--no-port-mapping", "--ice", "turn:guest:s3cret@"+turnAddr+"?transport=udp")
+	ls, gb := startTunnelStudio(t, lab, append([]string{"--no-port-mapping", "--ice", "turn:guest:s3cret@" + turnAddr + "?transport=udp"}, serveArgs...)...)
 	return lab, ls, gb
 }
 

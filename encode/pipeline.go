@@ -420,7 +420,10 @@ func (p *Pipeline) AddInput(name string) *Input { return p.addInput(name, false)
 func (p *Pipeline) AddHiddenInput(name string) *Input { return p.addInput(name, true) }
 
 func (p *Pipeline) addInput(name string, hidden bool) *Input {
-	in := &Input{p: p, Video: compositor.NewSlot(name), Audio: mixer.NewTrack(name, mixer.TrackConfig{})}
+	// A timed source's sound may be placed up to a second ahead: a
+	// guest's playout delay (clock.MaxPlayout) and their own sync offset
+	// (the studio's Delay, up to 500 ms) on top of the prebuffer.
+	in := &Input{p: p, Video: compositor.NewSlot(name), Audio: mixer.NewTrack(name, mixer.TrackConfig{MaxQueue: time.Second})}
 	if hidden {
 		in.SetHidden(true)
 	}

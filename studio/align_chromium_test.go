@@ -12,7 +12,7 @@ import (
 )
 
 // TestChromiumRecordingsAlign is issue #11's alignment test: a Chromium
-// guest whose camera flashes as its microphone beeps (fakeAV), live for
+// guest whose camera flashes as its microphone beeps (mediatest.FlashBeep), live for
 // 11 s with the people's files and the guests' own recordings on. Each
 // flash falls at the same show time in the program, in the guest's ISO
 // file (placed by their sender reports) and in their local recording
@@ -51,10 +51,10 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 		t.Fatalf("want the program, Ann's ISO file and her local recording; have %v", files)
 	}
 	sentAV, delays := sent.offsets(live, live.Add(11*time.Second))
-	t.Logf("sent by the guest: flashes %.3f s from go-live\naudio − video %.3f\nthe program's playout delay for the guest (from go-live): %s", sentAV.at, sentAV.d, delays)
+	t.Logf("sent by the guest: flashes %.3f s from go-live\naudio − video %.3f\nthe program's playout delay for the guest (from go-live): %s", sentAV.At, sentAV.D, delays)
 	flashes := map[string][]float64{}
 	for role, path := range files {
-		av := fileSync(t, path)
+		av := mediatest.FileSync(t, path)
 		// The program and the ISO files carry show times (an ISO file's
 		// start_time is its start_ms, to a packet); the local recording
 		// starts at 0 and is placed by its start_ms.
@@ -62,7 +62,7 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 		if role == "local" {
 			offset = starts[role]
 		}
-		added := av.added(sentAV)
+		added := av.Added(sentAV)
 		t.Logf("%s (start_ms %.3f s, start_time %.3f s): adds to what the guest sent, per flash, %.3f",
 			role, starts[role], mediatest.ProbeFile(t, path).StartTime, added)
 		// EBU R37: sound at most 40 ms early, 60 ms late, of what the
@@ -77,11 +77,11 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 		}
 		if len(added) < 6 {
 			t.Errorf("%s: %d flashes in 11 s paired with their beeps and with what the guest sent, want ≥ 6", role, len(added))
-		} else if med := median(added); med < -0.040 || med > late {
+		} else if med := mediatest.Median(added); med < -0.040 || med > late {
 			t.Errorf("%s: the file adds %+.0f ms (median, audio − video) to what the guest sent, want within −40…%+.0f ms",
 				role, med*1000, late*1000)
 		}
-		for _, f := range av.at {
+		for _, f := range av.At {
 			flashes[role] = append(flashes[role], f+offset)
 		}
 	}
@@ -93,13 +93,13 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 	// about 90 ms after (programDelay); one start offset cannot also
 	// take up its sound's further 40 ms.
 	for role, within := range map[string]float64{"guest": 0.034, "local": 0.100} {
-		d := nearest(flashes["program"], flashes[role])
+		d := mediatest.Pairs(flashes["program"], flashes[role]).D
 		t.Logf("%s − program, per flash: %.3f", role, d)
 		if len(d) < 6 {
 			t.Errorf("%s: %d flashes matched the program's, want ≥ 6", role, len(d))
 			continue
 		}
-		if med := median(d); abs(med) > within {
+		if med := mediatest.Median(d); abs(med) > within {
 			t.Errorf("%s: flashes %+.0f ms from the program's (median), want within %.0f ms", role, med*1000, within*1000)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 // TestChromiumGuestTurnsCameraAndMicOff: a Chromium guest on stage, whose
 // camera is black with a flash a second and whose mic beeps a second
-// (fakeAV), clicks Camera: the studio's state says CameraOff and the
+// (mediatest.FlashBeep), clicks Camera: the studio's state says CameraOff and the
 // program shows their initials on the placeholder instead of the black
 // picture; clicked again, the picture is back. Ctrl+D turns the mic off:
 // their level in the program falls to nothing while the mic beeps on, and

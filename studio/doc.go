@@ -24,7 +24,7 @@
 // over UDP) and serves until Close. Close throws every guest out, waits for
 // every goroutine, and is safe to call twice.
 //
-// Commands: Stage(id, on), SetMuted(id, on), SetMusicMode(id, on), SetSolo(id, on), SetVolume(id, dB), Kick(id), SetLive(on), RotateGuestToken() (the
+// Commands: Stage(id, on), SetMuted(id, on), SetMusicMode(id, on), SetSolo(id, on), SetVolume(id, dB), SetDelay(id, ms), Kick(id), SetLive(on), RotateGuestToken() (the
 // old link stops working for newcomers; connected guests stay and may still
 // come back through it after a blip; the link is kept in ConfigDir, so it
 // is the same after a restart until rotated), SetICEServers(servers) (the STUN/TURN
@@ -49,6 +49,9 @@
 //	                 guest's page sends their sound as music: no voice processing, stereo Opus at 128 kb/s
 //	POST /api/volume {"id": "g1", "db": -6}   → State; the participant's level in the program's
 //	                 mix, -60 to +12 dB or "-inf" (off); 400 out of range, 404 unknown id
+//	POST /api/delay  {"id": "g1", "ms": 120}  → State; the participant's sync offset in the
+//	                 program, -200 to +500 ms: positive plays their sound later (a camera
+//	                 that lags), negative their picture; 400 out of range, 404 unknown id
 //	POST /api/loudness {"target": -14}        → State; the program's loudness target: -14, -16,
 //	                 -23 LUFS or "off" (as a show starts); a slow gain, no delay; 400 otherwise
 //	POST /api/music  {"play": "/path/song.mp3", "loop": true, "volume": -6, "fadeInMs": 2000,

@@ -726,7 +726,7 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 	// it sends us, so its retransmissions were timed blind (issue #10).
 	// They also put the guest's files on the show's timeline (issue #11).
 	rid := remote.RID()
-	g.life.spawn(func() { drainReceiverRTCP(recv, rid, g.sender) })
+	g.life.spawn(func() { drainReceiverRTCP(recv, rid, g.sender, g.log) })
 	if rid != "" {
 		g.onLayer(pc, remote, recv, screen)
 		return

@@ -111,14 +111,23 @@ func (s *Studio) apiVolume(w http.ResponseWriter, r *http.Request) {
 		ID string  `json:"id"`
 		DB *Volume `json:"db"`
 	}
-	if !readJSON(w, r, &req) {
+	s.serveSet(w, r, &req, func() bool { return req.ID != "" && req.DB != nil },
+		`volume needs {"id": "...", "db": -6} ("db": "-inf" for off)`, func() error { return s.SetVolume(req.ID, *req.DB) })
+}
+
+// serveSet serves a command that sets one of a participant's values
+// (/api/volume, /api/delay) → State: req, read from the body, must have
+// them (given), else usage says what it needs; set's error says what
+// else went wrong (writeError).
+func (s *Studio) serveSet(w http.ResponseWriter, r *http.Request, req any, given func() bool, usage string, set func() error) {
+	if !readJSON(w, r, req) {
 		return
 	}
-	if req.ID == "" || req.DB == nil {
-		writeJSONError(w, http.StatusBadRequest, `volume needs {"id": "...", "db": -6} ("db": "-inf" for off)`)
+	if !given() {
+		writeJSONError(w, http.StatusBadRequest, usage)
 		return
 	}
-	if err := s.SetVolume(req.ID, *req.DB); err != nil {
+	if err := set(); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -238,7 +247,7 @@ func (s *Studio) apiLoudness(w http.ResponseWriter, r *http.Request) {
 
 // isBadRequest is whether err is the caller's value out of range (400).
 func isBadRequest(err error) bool {
-	return errors.Is(err, ErrBadVolume) || errors.Is(err, ErrBadTarget)
+	return errors.Is(err, ErrBadVolume) || errors.Is(err, ErrBadTarget) || errors.Is(err, ErrBadDelay)
 }
 
 // Loudness is the program's sound as the master bus measures it.

@@ -5,7 +5,6 @@ package studio_test
 import (
 	"context"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -34,12 +33,12 @@ func TestChromiumGuestLipSync(t *testing.T) {
 	live := time.Now()
 	got := liveSync(t, s, rec, "lipsync.mp4", 10*time.Second)
 	sentAV, delays := sent.offsets(live, live.Add(10*time.Second))
-	t.Logf("sent by the guest: flashes %.3f s from go-live\naudio − video %.3f\nthe program's playout delay for the guest (from go-live): %s", sentAV.at, sentAV.d, delays)
-	added := got.added(sentAV)
+	t.Logf("sent by the guest: flashes %.3f s from go-live\naudio − video %.3f\nthe program's playout delay for the guest (from go-live): %s", sentAV.At, sentAV.D, delays)
+	added := got.Added(sentAV)
 	if len(added) < 6 {
 		t.Fatalf("%d flashes of the recording paired with their beeps and with the same flash as the guest sent it, want ≥ 6", len(added))
 	}
-	med := median(added)
+	med := mediatest.Median(added)
 	// EBU R37's tolerance for a broadcast: sound at most 40 ms early or
 	// 60 ms late, here of what the program adds to the guest's own.
 	t.Logf("the program adds, per flash, %.3f: median %+.0f ms", added, med*1000)
@@ -50,8 +49,8 @@ func TestChromiumGuestLipSync(t *testing.T) {
 
 // liveSync goes live for d with s, whose program records to rec (kept as
 // keep, see keepRecording), and returns the recording's flashes and how
-// long after each the nearest beep starts (fakeAV's).
-func liveSync(t *testing.T, s *studio.Studio, rec, keep string, d time.Duration) avSync {
+// long after each the nearest beep starts (mediatest.FileSync).
+func liveSync(t *testing.T, s *studio.Studio, rec, keep string, d time.Duration) mediatest.AVSync {
 	t.Helper()
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
@@ -61,23 +60,12 @@ func liveSync(t *testing.T, s *studio.Studio, rec, keep string, d time.Duration)
 		t.Fatal(err)
 	}
 	keepRecording(rec, keep)
-	return fileSync(t, rec)
-}
-
-// fileSync is the flashes of the file at path and how long after each
-// its nearest beep starts, on the file's own timeline.
-func fileSync(t *testing.T, path string) avSync {
-	t.Helper()
-	flashes := flashStarts(t, path)
-	beeps := mediatest.ToneOnsets(t, path, 500*time.Millisecond)
-	av := pairs(flashes, beeps)
-	t.Logf("%s: flashes %.3f\nbeeps %.3f\naudio − video %.3f", filepath.Base(path), flashes, beeps, av.d)
-	return av
+	return mediatest.FileSync(t, rec)
 }
 
 // flashingGuestSolo starts a 720p program recording to rec, its studio
 // and a Chromium guest called Ann whose camera flashes as her mic beeps
-// (fakeAV), alone in the program's solo layout; see
+// (mediatest.FlashBeep), alone in the program's solo layout; see
 // chromiumGuestInProgram.
 func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studiotest.Page, id string, sent *sentSync) {
 	t.Helper()
@@ -158,99 +146,6 @@ func chromiumGuestTapped(t *testing.T, cfg encode.Config, pcfg studio.ProgramCon
 	return s, prog, pipe, page, id
 }
 
-// flashStarts is when fakeAV's flashes start in the file at path, on its
-// own timeline, in seconds. A flash is a white frame and then a grey one
-// (see fakeAV): a guest's 30 fps on the program's 30 fps ticks now and
-// then loses a frame to jitter, and a flash of one frame would go with
-// it. Where the white frame was lost, the grey one tells when it was, a
-// frame before.
-func flashStarts(t *testing.T, path string) []float64 {
-	t.Helper()
-	white := mediatest.FlashTimes(t, path, 200)
-	bright := mediatest.FlashTimes(t, path, 110) // white and grey
-	var starts []float64
-	for i, f := range bright {
-		if i > 0 && f-bright[i-1] < 0.5 {
-			continue // the same flash
-		}
-		if !slices.Contains(white, f) {
-			f -= 1.0 / 30 // the grey frame: the white one was lost
-		}
-		starts = append(starts, f)
-	}
-	return starts
-}
-
-// avSync is a clip's flashes that have a beep within half a second (at,
-// in seconds on some timeline) and how long after each its nearest beep
-// starts (d).
-type avSync struct{ at, d []float64 }
-
-// pairs pairs each of times with the nearest of others within half a
-// second (fakeAV's events are a second apart): other − time of each pair.
-func pairs(times, others []float64) avSync {
-	var p avSync
-	for _, f := range times {
-		best := 1.0
-		for _, a := range others {
-			if x := a - f; abs(x) < abs(best) {
-				best = x
-			}
-		}
-		if abs(best) < 0.5 {
-			p.at, p.d = append(p.at, f), append(p.d, best)
-		}
-	}
-	return p
-}
-
-// nearest is pairs' other − time of each pair.
-func nearest(times, others []float64) []float64 { return pairs(times, others).d }
-
-// added pairs each flash of v (a file's) with the same flash in sent
-// (what the guest sent, on another timeline: one shift apart, the time
-// from capture to the file, give or take the playout delay's changes)
-// and returns what v adds to the guest's offset, flash by flash. The
-// same flash, not the medians of the two: a browser whose devices drift
-// apart under load sends offsets that change from flash to flash.
-func (v avSync) added(sent avSync) []float64 {
-	const within = 0.3 // s: the playout delay's range, under fakeAV's second
-	match := func(shift float64) (d []float64, shifts []float64) {
-		for i, a := range v.at {
-			for j, b := range sent.at {
-				if abs(a-b-shift) < within {
-					d, shifts = append(d, v.d[i]-sent.d[j]), append(shifts, a-b)
-					break
-				}
-			}
-		}
-		return d, shifts
-	}
-	// The shift that pairs the most flashes, then the median of its pairs'.
-	var best []float64
-	for _, a := range v.at {
-		for _, b := range sent.at {
-			if _, shifts := match(a - b); len(shifts) > len(best) {
-				best = shifts
-			}
-		}
-	}
-	if len(best) == 0 {
-		return nil
-	}
-	d, _ := match(median(best))
-	return d
-}
-
-// median is the middle of x (sorted in place), 0 for none.
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	slices.Sort(x)
-	return x[len(x)/2]
-}
-
 func abs(x float64) float64 {
 	if x < 0 {
 		return -x
@@ -258,34 +153,12 @@ func abs(x float64) float64 {
 	return x
 }
 
-// fakeAVFlags are Chromium's flags for fakeAV's camera and microphone. It
+// fakeAVFlags are Chromium's flags for mediatest.FlashBeep's camera and microphone. It
 // skips the test first without a browser (and with -short): its callers
 // make it before they start one, and the files take ffmpeg some 3 s
 // under -race, for nothing.
 func fakeAVFlags(t *testing.T) []string {
 	needChromium(t)
-	video, audio := fakeAV(t)
+	video, audio := mediatest.FlashBeep(t)
 	return []string{"--use-file-for-fake-video-capture=" + video, "--use-file-for-fake-audio-capture=" + audio}
-}
-
-// fakeAV writes a camera (320x180 at 30 fps, black with a white frame on
-// every whole second and a grey one after it) and a microphone (a 100 ms 1 kHz beep on every whole
-// second) for Chromium's fake capture devices. They are 30 s long because
-// Chromium loops a video file a frame late, which would drift the flashes
-// from the beeps by 33 ms a loop: the test is over before the first loop.
-func fakeAV(t *testing.T) (video, audio string) {
-	dir := t.TempDir()
-	video, audio = filepath.Join(dir, "flash.y4m"), filepath.Join(dir, "beep.wav")
-	for _, args := range [][]string{
-		{"-f", "lavfi", "-i", "color=black:s=320x180:r=30:d=30,format=yuv420p,geq=lum='if(eq(mod(N\\,30)\\,0)\\,235\\,if(eq(mod(N\\,30)\\,1)\\,150\\,16))':cb=128:cr=128",
-			"-pix_fmt", "yuv420p", video},
-		{"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:d=30",
-			"-ac", "1", "-c:a", "pcm_s16le", audio},
-	} {
-		cmd := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
-		}
-	}
-	return video, audio
 }

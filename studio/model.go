@@ -107,6 +107,10 @@ type Participant struct {
 	// sets it: SetVolume), 0 dB unless changed; it does not change what
 	// the other guests hear of them.
 	Volume Volume `json:"volume"`
+	// Delay is the participant's own sync offset in the program, in ms
+	// (the host sets it for a camera that lags: SetDelay), 0 unless
+	// changed.
+	Delay Delay `json:"delay"`
 	// MicOff and CameraOff are true while the guest has turned their own
 	// mic or camera off on their page: their mic sends silence, and the
 	// program shows their initials instead of their (black) picture.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"greenroom/encode"
+	"greenroom/encode/mediatest"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -31,54 +32,62 @@ func TestGuestSyncBySenderReports(t *testing.T) {
 		{"audio 80 ms later than video", studiotest.Options{AudioDelay: 80 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := filepath.Join(t.TempDir(), "show.mp4")
-			pipe, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { pipe.Close() })
-			prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { prog.Close() })
-			s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
-			prog.Attach(s)
-
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			opt := tc.opt
-			opt.VideoIVF, opt.AudioOgg = video, audio
-			g, err := studiotest.Join(ctx, s.GuestURL(), "Ann", opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(g.Close)
-			if err := s.Stage(g.ID, true); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), g.ID) })
-			if err := prog.SetLayout("solo"); err != nil {
-				t.Fatal(err)
-			}
-			if err := prog.Spotlight(g.ID); err != nil {
-				t.Fatal(err)
-			}
+			s, _, rec := pionGuestSolo(t, video, audio, tc.opt)
 			// pion reports each stream every second: past the first
 			// reports and the hand-over from arrival.
 			time.Sleep(2500 * time.Millisecond)
-			offsets := liveSync(t, s, rec, "placement.mp4", 6*time.Second).d
+			offsets := liveSync(t, s, rec, "placement.mp4", 6*time.Second).D
 			if len(offsets) < 4 {
 				t.Fatalf("found %d flash/beep pairs in 6 s, want ≥ 4", len(offsets))
 			}
-			if med := median(offsets); abs(med) > 1.0/30 {
+			if med := mediatest.Median(offsets); abs(med) > 1.0/30 {
 				t.Errorf("median A/V offset %+.0f ms (audio − video), want within a frame (±33 ms)", med*1000)
 			}
 		})
 	}
 }
 
-// flashBeepFiles writes fakeAV's camera and microphone for a pion guest:
+// pionGuestSolo starts a 640x360 program recording to rec, its studio
+// and a pion guest called Ann who sends video and audio (files for
+// studiotest's player) with opt, alone on stage in the solo layout.
+func pionGuestSolo(t *testing.T, video, audio string, opt studiotest.Options) (s *studio.Studio, id, rec string) {
+	t.Helper()
+	rec = filepath.Join(t.TempDir(), "show.mp4")
+	pipe, err := encode.New(encode.Config{Width: 640, Height: 360, FPS: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pipe.Close() })
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	s = newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
+	prog.Attach(s)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opt.VideoIVF, opt.AudioOgg = video, audio
+	g, err := studiotest.Join(ctx, s.GuestURL(), "Ann", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	if err := s.Stage(g.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), g.ID) })
+	if err := prog.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Spotlight(g.ID); err != nil {
+		t.Fatal(err)
+	}
+	return s, g.ID, rec
+}
+
+// flashBeepFiles writes mediatest.FlashBeep's camera and microphone for a pion guest:
 // VP8 of keyframes only (a keyframe asked for then leaves the picture in
 // step with the sound: studiotest's player goes on to the next one) and
 // Opus in 20 ms pages, 12 s long, so that neither loops in a test.

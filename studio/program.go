@@ -160,6 +160,11 @@ type programInput struct {
 	// tile shows their initials until the first picture after it is back
 	// on. Read by the decoding goroutines, written by followShow.
 	cameraOff atomic.Bool
+	// audioShift and videoShift are the participant's own sync offset
+	// (Delay), added to where their sender's clock places their sound
+	// and their picture. Read by the decoding goroutines, written by
+	// followShow.
+	audioShift, videoShift atomic.Int64 // time.Duration
 }
 
 // WriteVideo passes the decoder's picture on to the input, unless the
@@ -187,7 +192,7 @@ func (pi *programInput) shows(f *compositor.Frame) bool {
 // (decode.TimedTarget).
 func (pi *programInput) WriteVideoAt(f *compositor.Frame, at time.Duration) {
 	if pi.shows(f) {
-		pi.in.WriteVideoAt(f, at)
+		pi.in.WriteVideoAt(f, at+time.Duration(pi.videoShift.Load()))
 	}
 }
 
@@ -198,7 +203,18 @@ func (pi *programInput) WriteAudio(pcm []float32, rate, channels int) error {
 	return pi.in.WriteAudio(pcm, rate, channels)
 }
 func (pi *programInput) WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error {
-	return pi.in.WriteAudioAt(pcm, rate, channels, at)
+	return pi.in.WriteAudioAt(pcm, rate, channels, at+time.Duration(pi.audioShift.Load()))
+}
+
+// setDelay sets the participant's sync offset. It applies to media placed
+// by their sender's clock (WriteVideoAt, WriteAudioAt), as a guest's is
+// from their first sender reports on, a few seconds after they join;
+// what comes by arrival before that (the host's own, a screen's) keeps
+// its fixed wait.
+func (pi *programInput) setDelay(d Delay) {
+	audio, video := d.shifts()
+	pi.audioShift.Store(int64(audio))
+	pi.videoShift.Store(int64(video))
 }
 
 // setCameraOff turns the camera gate on or off; on, the tile shows the
@@ -317,7 +333,7 @@ func (p *Program) followShow() {
 			gone = append(gone, name)
 			continue
 		}
-		hidden, muted, cameraOff, volume := shown(st, name)
+		hidden, muted, cameraOff, volume, delay := shown(st, name)
 		if hidden && !pi.in.Hidden() {
 			gone = append(gone, name)
 		}
@@ -326,10 +342,11 @@ func (p *Program) followShow() {
 		pi.in.SetMonitored(monitored(st, name))
 		pi.in.SetVolume(float64(volume))
 		pi.setCameraOff(cameraOff)
+		pi.setDelay(delay)
 	}
 	p.mu.Unlock()
 	if in := p.pipe.Input(HostID); in != nil { // the session's, not the Sink's
-		_, muted, _, volume := shown(st, HostID)
+		_, muted, _, volume, _ := shown(st, HostID)
 		in.SetMuted(muted)
 		in.SetMonitored(false) // the host hears the guests, not themselves
 		in.SetVolume(float64(volume))
@@ -343,15 +360,19 @@ func (p *Program) followShow() {
 // in the program as the show st stands: hidden unless its owner is on
 // stage, muted if the host muted them, its pictures left out (cameraOff)
 // if it is their camera and they turned it off, at their volume (a
-// screen's sound too).
-func shown(st State, name string) (hidden, muted, cameraOff bool, volume Volume) {
+// screen's sound too), with their sync offset if it is their camera (a
+// screen's picture and sound come from no camera that lags).
+func shown(st State, name string) (hidden, muted, cameraOff bool, volume Volume, delay Delay) {
 	id := owner(name)
 	for _, pt := range st.Participants {
 		if pt.ID == id {
-			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name, pt.Volume
+			if id == name {
+				delay = pt.Delay
+			}
+			return pt.Place != PlaceStage, pt.Muted, pt.CameraOff && id == name, pt.Volume, delay
 		}
 	}
-	return true, false, false, 0
+	return true, false, false, 0, 0
 }
 
 // monitored is whether the host's speakers play the input called name (a
@@ -478,10 +499,10 @@ const guestVideoDelay = 50 * time.Millisecond
 // volume and with the camera off as the show stands (a guest in the green
 // room must not flash into the layout). Call with mu held.
 func (p *Program) newInput(name string) *programInput {
-	hidden, muted, cameraOff, volume, heard := false, false, false, Volume(0), true
+	hidden, muted, cameraOff, volume, heard, delay := false, false, false, Volume(0), true, Delay(0)
 	if p.state != nil {
 		st := p.state()
-		hidden, muted, cameraOff, volume = shown(st, name)
+		hidden, muted, cameraOff, volume, delay = shown(st, name)
 		heard = monitored(st, name)
 	}
 	var in *encode.Input
@@ -504,6 +525,7 @@ func (p *Program) newInput(name string) *programInput {
 	}
 	pi := &programInput{in: in, tracks: map[string]*decode.Track{}}
 	pi.setCameraOff(cameraOff)
+	pi.setDelay(delay)
 	return pi
 }
 

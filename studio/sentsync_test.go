@@ -13,12 +13,13 @@ import (
 
 	"greenroom/encode/compositor"
 	"greenroom/encode/decode"
+	"greenroom/encode/mediatest"
 	"greenroom/studio"
 )
 
 // sentSync is the judge of what a guest itself sent: a Sink beside the
 // program's (see teeSink) that decodes the guest's camera and mic on its
-// own and notes when fakeAV's flashes and beeps were captured, by the
+// own and notes when mediatest.FlashBeep's flashes and beeps were captured, by the
 // guest's own sender reports (TrackInfo.Sender) and nothing of the
 // program's placing, mixing, compositing, encoding or muxing. Chromium's
 // fake devices do not keep their two files together: by its own reports
@@ -131,7 +132,7 @@ func (tr *sentTrack) NewFrame(w, h int) *compositor.Frame {
 	return &compositor.Frame{YCbCr: *image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)}
 }
 
-// WriteVideo notes a flash's start: fakeAV's white frame (Y 235), or its
+// WriteVideo notes a flash's start: FlashBeep's white frame (Y 235), or its
 // grey one (Y 150) a frame later where the white was lost.
 func (tr *sentTrack) WriteVideo(f *compositor.Frame) {
 	var sum, n int
@@ -175,7 +176,7 @@ func (tr *sentTrack) WriteAudio(pcm []float32, rate, channels int) error {
 // reports, in seconds from from, and how long after each its nearest
 // beep was captured; and the program's playout delay for the guest at
 // from and its changes up to to, for the log.
-func (s *sentSync) offsets(from, to time.Time) (av avSync, delays []string) {
+func (s *sentSync) offsets(from, to time.Time) (av mediatest.AVSync, delays []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var fl, bp []float64
@@ -192,7 +193,7 @@ func (s *sentSync) offsets(from, to time.Time) (av avSync, delays []string) {
 			delays = append(delays, c.at.Sub(from).Round(time.Millisecond).String()+": "+c.d.Round(time.Millisecond).String())
 		}
 	}
-	return pairs(fl, bp), delays
+	return mediatest.Pairs(fl, bp), delays
 }
 
 // teeSink hands every packet to the program and then to also; in all

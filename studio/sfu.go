@@ -868,19 +868,37 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack, down *downMeter) {
 // the receiver closes, and gives sender its sender reports. Reading is
 // also what runs the interceptors on it (the receiver reports' LSR/DLSR
 // come from the sender reports they see).
-func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string, sender *clock.Sender) {
+func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string, sender *clock.Sender, log *slog.Logger) {
 	buf := make([]byte, 1500)
+	first := rid == "" // read the receiver's first track (Read), not by rid
+	read := false
 	for {
 		var n int
 		var err error
-		if rid == "" {
+		if first {
 			n, _, err = recv.Read(buf)
 		} else {
 			n, _, err = recv.ReadSimulcast(buf, rid)
 		}
 		if err != nil {
+			// pion's ReadSimulcast reads the last of the receiver's
+			// tracks with the rid, and a receiver configured twice (a
+			// renegotiation before the layer's first packet: every time
+			// behind the NAT lab's relay) has two, the second never
+			// bound: "no trackStreams found for RID". The layer's
+			// sender reports then went unread for good, the guest's
+			// playout never started, and both their streams went by
+			// arrival (issue #12). Read takes the first track, the bound
+			// one, when the layer is the first of the m-line (the
+			// page's "h", its full size); the others stay unread there.
+			if !read && !first && firstRID(recv) == rid && !errors.Is(err, io.ErrClosedPipe) {
+				first = true
+				continue
+			}
+			log.Debug("sender reports no longer read", "rid", rid, "err", err)
 			return
 		}
+		read = true
 		at := time.Now()
 		pkts, err := rtcp.Unmarshal(buf[:n])
 		if err != nil {
@@ -892,4 +910,13 @@ func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string, sender *clock.Sende
 			}
 		}
 	}
+}
+
+// firstRID is the rid of the receiver's first track (see
+// drainReceiverRTCP), "" if it has none.
+func firstRID(recv *webrtc.RTPReceiver) string {
+	if tr := recv.Tracks(); len(tr) > 0 {
+		return tr[0].RID()
+	}
+	return ""
 }

@@ -47,6 +47,7 @@ func (s *Studio) Handler() http.Handler {
 	mux.HandleFunc("POST /api/solo", s.control(s.apiSolo))
 	mux.HandleFunc("POST /api/musicmode", s.control(s.apiMusicMode))
 	mux.HandleFunc("POST /api/volume", s.control(s.apiVolume))
+	mux.HandleFunc("POST /api/delay", s.control(s.apiDelay))
 	mux.HandleFunc("POST /api/loudness", s.control(s.apiLoudness))
 	mux.HandleFunc("POST /api/autospotlight", s.control(s.apiSwitch("autospotlight", s.SetAutoSpotlight)))
 	mux.HandleFunc("POST /api/music", s.control(s.apiMusic))

@@ -75,57 +75,107 @@ func volumeText(v studio.Volume) string {
 }
 
 // newVolume is the card's volume row: a slider from off to +12 dB in
-// 1 dB steps, and the level in words. The command goes when the host
-// lets go (OnChangeEnded), not at every step of a drag.
+// 1 dB steps, and the level in words (cardSlider).
 func (s *Studio) newVolume(c *card) fyne.CanvasObject {
-	c.volume = widget.NewSlider(volumeOffAt, float64(studio.MaxVolume))
-	c.volume.Step = 1
-	c.volume.Value = 0
-	c.volumeText = canvas.NewText(volumeText(0), colorMuted)
-	c.volumeText.TextSize = 12
-	c.volumeText.TextStyle = fyne.TextStyle{Monospace: true}
-	c.volume.OnChanged = func(x float64) {
-		c.volumeText.Text = volumeText(sliderVolume(x))
-		c.volumeText.Refresh()
+	var row fyne.CanvasObject
+	c.volume, c.volumeText, row = s.cardSlider(c, volumeOffAt, float64(studio.MaxVolume), 1, "-60 dB",
+		func(x float64) string { return volumeText(sliderVolume(x)) },
+		func(p studio.Participant, x float64) {
+			s.setOnCard(p, "volume", func() error { return s.volumes.SetVolume(p.ID, sliderVolume(x)) })
+		})
+	return row
+}
+
+// cardSlider is a card's slider row: a slider from lo to hi in steps of
+// step, at 0, and its value in words (text) on its right, in room for
+// the widest words. The command (set) goes when the host lets go
+// (OnChangeEnded), not at every step of a drag, nor when update moves it
+// (showOnSlider).
+func (s *Studio) cardSlider(c *card, lo, hi, step float64, widest string, text func(float64) string,
+	set func(p studio.Participant, x float64)) (*widget.Slider, *canvas.Text, fyne.CanvasObject) {
+	slider := widget.NewSlider(lo, hi)
+	slider.Step = step
+	slider.Value = 0
+	words := canvas.NewText(text(0), colorMuted)
+	words.TextSize = 12
+	words.TextStyle = fyne.TextStyle{Monospace: true}
+	slider.OnChanged = func(x float64) {
+		words.Text = text(x)
+		words.Refresh()
 	}
-	c.volume.OnChangeEnded = func(x float64) {
+	slider.OnChangeEnded = func(x float64) {
 		if !c.setting {
-			s.setVolume(c.person, sliderVolume(x))
+			set(c.person, x)
 		}
 	}
-	// The widest text ("-60 dB") keeps its room, so the slider does not
-	// jump as the number's width changes.
+	// The widest text keeps its room, so the slider does not jump as
+	// the number's width changes.
 	room := canvas.NewRectangle(nil)
-	room.SetMinSize(fyne.MeasureText("-60 dB", c.volumeText.TextSize, c.volumeText.TextStyle))
-	return container.NewBorder(nil, nil, nil, container.NewStack(room, c.volumeText), c.volume)
+	room.SetMinSize(fyne.MeasureText(widest, words.TextSize, words.TextStyle))
+	return slider, words, container.NewBorder(nil, nil, nil, container.NewStack(room, words), slider)
+}
+
+// showOnSlider puts x, from the state, on one of the card's sliders
+// (nil: the card has none), without sending it back.
+func (c *card) showOnSlider(slider *widget.Slider, x float64) {
+	if slider == nil || slider.Value == x {
+		return
+	}
+	c.setting = true
+	slider.SetValue(x)
+	c.setting = false
 }
 
 // showVolume puts the state's volume on the card, without sending it back.
 func (c *card) showVolume(v studio.Volume) {
-	if c.volume == nil || sliderVolume(c.volume.Value) == v {
-		return
+	if c.volume != nil && sliderVolume(c.volume.Value) != v {
+		c.showOnSlider(c.volume, sliderValue(v))
 	}
-	c.setting = true
-	c.volume.SetValue(sliderValue(v))
-	c.setting = false
 }
 
-// setVolume sets p's level in the program, in order (a few arrow keys
-// in a row must end where the last one put it); the show's event brings
-// the new state. A refusal is explained and the card goes back to the
-// state's level.
-func (s *Studio) setVolume(p studio.Participant, v studio.Volume) {
+// setOnCard sends a command a card's slider made (what: "volume",
+// "delay"), in order (a few arrow keys in a row must end where the last
+// one put it); the show's event brings the new state. A refusal is
+// explained and the card goes back to the state's.
+func (s *Studio) setOnCard(p studio.Participant, what string, set func() error) {
 	s.mixes.run(s, func() {
-		err := s.volumes.SetVolume(p.ID, v)
+		err := set()
 		if err == nil {
 			return
 		}
 		st := s.show.State()
 		s.do(func() {
-			s.showError("Couldn't set " + p.Name + "'s volume: " + s.explain(err))
+			s.showError("Couldn't set " + p.Name + "'s " + what + ": " + s.explain(err))
 			s.applyState(st)
 		})
 	})
+}
+
+// DelaySetter sets a person's sync offset in the program
+// (studio.Studio.SetDelay): a Show that has it gets a delay slider on
+// every guest's card, for a camera that lags. Called off the UI thread;
+// the state (Participant.Delay) then says the new offset.
+type DelaySetter interface {
+	SetDelay(id string, d studio.Delay) error
+}
+
+func delayText(x float64) string {
+	if x == 0 {
+		return "In sync"
+	}
+	return fmt.Sprintf("%+.0f ms", x)
+}
+
+// newDelay is a guest's card's delay row: a slider from −200 to +500 ms
+// in 10 ms steps (studio.Delay: positive plays their sound later, for a
+// camera that lags), and the offset in words.
+func (s *Studio) newDelay(c *card, ds DelaySetter) fyne.CanvasObject {
+	var row fyne.CanvasObject
+	c.delay, c.delayText, row = s.cardSlider(c, float64(studio.MinDelay), float64(studio.MaxDelay), 10, "+500 ms", delayText,
+		func(p studio.Participant, x float64) {
+			s.setOnCard(p, "delay", func() error { return ds.SetDelay(p.ID, studio.Delay(math.Round(x))) })
+		})
+	return row
 }
 
 // loudnessText is the top bar's readout of the program's loudness.

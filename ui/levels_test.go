@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"greenroom/studio"
 )
@@ -17,6 +18,7 @@ type mixShow struct {
 	*fakeShow
 	volumes   []string // "id volume"
 	volumeErr error
+	delays    []string // "id ms"
 	loud      studio.Loudness
 	targets   []float64 // SetLoudnessTarget's calls
 	targetErr error
@@ -49,6 +51,20 @@ func (m *mixShow) SetVolume(id string, v studio.Volume) error {
 	return m.editLocked(id, m.volumeErr, func(p *studio.Participant) { p.Volume = v })
 }
 
+// SetDelay records the call and, as the studio does, changes the state.
+func (m *mixShow) SetDelay(id string, d studio.Delay) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delays = append(m.delays, fmt.Sprintf("%s %d", id, d))
+	return m.editLocked(id, nil, func(p *studio.Participant) { p.Delay = d })
+}
+
+func (m *mixShow) delayCalls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.delays...)
+}
+
 func (m *mixShow) volumeCalls() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -75,12 +91,7 @@ func TestVolumeOnTheCard(t *testing.T) {
 	if !shows(ann.box, "0 dB") {
 		t.Error("Ann's card does not say 0 dB")
 	}
-	for range 6 {
-		ann.volume.TypedKey(&fyne.KeyEvent{Name: fyne.KeyLeft})
-	}
-	s.settle()
-	s.tasks.Wait()
-	s.settle()
+	press(s, ann.volume, fyne.KeyLeft, 6)
 	if got := m.volumeCalls(); len(got) != 6 || got[5] != "g1 -6 dB" {
 		t.Fatalf("SetVolume calls %v, want six steps down to g1 -6 dB", got)
 	}
@@ -124,6 +135,46 @@ func TestVolumeOnTheCard(t *testing.T) {
 	eventually(t, s, "the loudness readout", func() bool {
 		return s.loudText.Text == "M -18.0  S -19.5  I -20.2 LUFS  TP  -3.1 dBTP"
 	})
+}
+
+// press presses key n times on slider and waits for the commands it
+// sends.
+func press(s *testStudio, slider *widget.Slider, key fyne.KeyName, n int) {
+	for range n {
+		slider.TypedKey(&fyne.KeyEvent{Name: key})
+	}
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+}
+
+// TestDelayOnTheCard: a guest's card has a delay slider (the host's has
+// none: their media is not placed by a sender's clock); it sends the new
+// offset when the host lets go, in 10 ms steps, and shows one set
+// elsewhere without sending it back.
+func TestDelayOnTheCard(t *testing.T) {
+	m := &mixShow{fakeShow: newFake()}
+	s, _ := openShow(t, m, nil)
+	ann := s.cards["g1"]
+	if ann.delay == nil || s.cards[studio.HostID].delay != nil {
+		t.Fatalf("delay sliders: Ann's %v, the host's %v; want Ann's alone", ann.delay != nil, s.cards[studio.HostID].delay != nil)
+	}
+	if !shows(ann.box, "In sync") {
+		t.Error("Ann's card does not say In sync")
+	}
+	press(s, ann.delay, fyne.KeyRight, 3)
+	if got := m.delayCalls(); len(got) != 3 || got[2] != "g1 30" {
+		t.Fatalf("SetDelay calls %v, want three steps up to g1 30", got)
+	}
+	if !shows(ann.box, "+30 ms") {
+		t.Error("Ann's card does not say +30 ms")
+	}
+	n := len(m.delayCalls())
+	m.change(EventVolumeForTest, func(st *studio.State) { st.Participants[1].Delay = -120 })
+	eventually(t, s, "Ann's card to say -120 ms", func() bool { return shows(ann.box, "-120 ms") })
+	if got := m.delayCalls(); len(got) != n {
+		t.Errorf("a delay set elsewhere was sent back: %v", got[n:])
+	}
 }
 
 // TestLoudnessTargetChoice: the top bar's choice sends the target the host

@@ -67,8 +67,12 @@ type card struct {
 	// VolumeSetter; setting (above) is true while update moves it.
 	volume     *widget.Slider
 	volumeText *canvas.Text
-	shown      float64 // the level shown, falling back slowly
-	person     studio.Participant
+	// delay is a guest's sync offset in the program (levels.go), nil for
+	// the host or without a DelaySetter.
+	delay     *widget.Slider
+	delayText *canvas.Text
+	shown     float64 // the level shown, falling back slowly
+	person    studio.Participant
 }
 
 func (s *Studio) buildStrip() fyne.CanvasObject {
@@ -296,6 +300,9 @@ func (s *Studio) newCard(p studio.Participant) *card {
 	if s.volumes != nil {
 		top.Add(s.newVolume(c))
 	}
+	if ds, ok := s.show.(DelaySetter); ok && p.Role != studio.RoleHost {
+		top.Add(s.newDelay(c, ds))
+	}
 	info := container.NewVBox(container.NewBorder(nil, nil, nil, c.conn, c.name), c.place)
 	tools := container.NewHBox()
 	if s.monitor != nil {
@@ -367,6 +374,7 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	setShown(c.kick, p.Role != studio.RoleHost)
 	setShown(c.muted, p.Muted)
 	c.showVolume(p.Volume)
+	c.showOnSlider(c.delay, float64(p.Delay))
 	var off []string
 	if p.MicOff {
 		off = append(off, "Mic off")

@@ -38,10 +38,11 @@ type Slot struct {
 	npending int
 }
 
-// maxPending bounds how many delayed pictures a slot holds: half a second
-// of a 30 fps source, more than any delay it is given (clock.MaxPlayout);
+// maxPending bounds how many delayed pictures a slot holds: a second of a
+// 30 fps source, more than any delay it is given (clock.MaxPlayout, and a
+// guest's own sync offset on top: the studio's Delay, down to −200 ms);
 // past that the oldest is dropped.
-const maxPending = 16
+const maxPending = 32
 
 // NewSlot returns an empty slot for the named source.
 func NewSlot(name string) *Slot { return &Slot{Name: name} }

@@ -122,6 +122,10 @@ type Track struct {
 	concealN    int // frames concealed in a row
 	stats       Stats
 	loggedFx    bool // logged an unsupported format once
+	// placed is whether the last frame was placed by the sender's clock
+	// (not by arrival): its changes are logged, as a stream out of sync
+	// with its sender's other one shows as one placed and one not.
+	placed, placing bool // placing: placed is known (a frame was placed or not)
 }
 
 // New opens the decoder for cfg.MimeType.
@@ -423,9 +427,18 @@ func (t *Track) deliver() {
 // false to hand it on as it comes (no Playout, or no report yet).
 func (t *Track) place(ts uint32) (time.Duration, bool) {
 	if t.timedTo == nil {
+		if !t.placing {
+			t.placing = true
+			t.log.Debug("placed by arrival: no sender's clock", "playout", t.cfg.Playout != nil)
+		}
 		return 0, false
 	}
-	wall, ok := t.cfg.Playout.At(t.ssrc, ts, t.cfg.ClockRate, time.Now())
+	now := time.Now()
+	wall, ok := t.cfg.Playout.At(t.ssrc, ts, t.cfg.ClockRate, now)
+	if ok != t.placed || !t.placing {
+		t.placed, t.placing = ok, true
+		t.log.Debug("placed by the sender's clock", "on", ok, "ssrc", t.ssrc, "delay", t.cfg.Playout.Delay())
+	}
 	if !ok {
 		return 0, false
 	}

@@ -27,7 +27,7 @@ import (
 // tests judge; see below).
 //
 // What the browser itself sent: Chromium's fake devices drift apart under
-// load (TestChromiumGuestLipSync, sentSync), so the program is judged on
+// load (TestChromiumRecordingsAlign, sentSync), so the program is judged on
 // what it adds. Here the studio is a process of its own, so the judge of
 // what was sent is the guest's own file in the show's folder (--recordings):
 // their packets as received, not decoded, each placed by the guest's

@@ -486,12 +486,12 @@ const mediaStall = 500 * time.Millisecond
 // guestVideoDelay holds a guest's pictures back so that they meet their
 // sound, which waits in the mixer's jitter buffer (60 ms, played a block
 // at a time), as a browser delays whichever of the two comes first.
-// Measured with a Chromium guest (TestChromiumGuestLipSync): without it the
+// Measured with a Chromium guest (TestChromiumRecordingsAlign): without it the
 // sound came 30–58 ms after the picture, with 40 ms 15–36 ms after, with
 // 50 ms within 5 ms of it either way — when a picture went to the first
 // program frame after its time, 17 ms later on average than to the
 // nearest as now, and against a browser whose own offset is not known
-// (see TestChromiumGuestLipSync): to measure again. Screens have no
+// (see TestChromiumRecordingsAlign): to measure again. Screens have no
 // sound to wait for.
 const guestVideoDelay = 50 * time.Millisecond
 

@@ -24,16 +24,17 @@ type guestLinkRecord struct {
 	Token string `json:"token"`
 }
 
-// keptGuestToken returns the token kept in dir, or a new one it keeps
-// there. An unreadable or damaged file gets a new token (the error says
-// why); one that can't be written still gives a token, for this run only.
-func keptGuestToken(dir string) (Secret, error) {
+// keptGuestToken returns the token kept in dir, or a new one (fresh) for
+// the caller to keep there once the studio has started (keepGuestToken): a
+// studio refused for bad input leaves nothing behind. An unreadable or
+// damaged file gets a new token (the error says why).
+func keptGuestToken(dir string) (tok Secret, fresh bool, err error) {
 	path := filepath.Join(dir, guestLinkFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		var rec guestLinkRecord
 		if json.Unmarshal(b, &rec) == nil && validToken(rec.Token) {
-			return Secret{rec.Token}, nil
+			return Secret{rec.Token}, false, nil
 		}
 		err = fmt.Errorf("studio: %s is damaged; made a new guest link", path)
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -41,8 +42,7 @@ func keptGuestToken(dir string) (Secret, error) {
 	} else {
 		err = fmt.Errorf("studio: read the guest link: %w", err)
 	}
-	tok := NewSecret()
-	return tok, errors.Join(err, keepGuestToken(dir, tok))
+	return NewSecret(), true, err
 }
 
 // keepGuestToken saves tok as the guest link's token, atomically.

@@ -308,11 +308,12 @@ func New(cfg Config) (_ *Studio, err error) {
 	// config folder (takestore.go, guestlink.go); without one, in memory
 	// only.
 	uploadsDir := ""
+	freshLink := false
 	if d, err := s.configDir(); err == nil {
 		uploadsDir = filepath.Join(d, "uploads")
 		s.linkDir = d
 		var lerr error
-		if s.guestToken, lerr = keptGuestToken(d); lerr != nil {
+		if s.guestToken, freshLink, lerr = keptGuestToken(d); lerr != nil {
 			s.log.Warn("the guest link may change at the next start", "err", lerr)
 		}
 	} else {
@@ -431,6 +432,11 @@ func New(cfg Config) (_ *Studio, err error) {
 		s.startMapping(port, s.sfu.udpAddr().(*net.UDPAddr).Port, s.acmeHTTPPort)
 	} else {
 		close(s.mapFirst)
+	}
+	if freshLink {
+		if err := keepGuestToken(s.linkDir, s.guestToken); err != nil {
+			s.log.Warn("the guest link will change at the next start", "err", err)
+		}
 	}
 	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "ice_tcp", s.sfu.tcpAddr(), "tls", tlsCfg != nil)
 	return s, nil

@@ -125,3 +125,49 @@ func (s *Studio) TestRecordingsIn(dir string) { s.attachRecordings(fixedRecordin
 type fixedRecordings string
 
 func (d fixedRecordings) recordingsWhere() (dir, live string) { return string(d), "" }
+
+// LayerReports says, for each simulcast layer of participant id's
+// camera, whether the guest's clock (clock.Sender) has had a sender
+// report of it: the program places that layer by the sender's clock
+// only then. held is how many tracks pion's receiver holds for the
+// camera (one per rid, or twice that for a receiver configured twice).
+func (s *Studio) LayerReports(id string) (reported map[string]bool, held int) {
+	g := s.guestSession(id)
+	if g == nil {
+		return nil, 0
+	}
+	s.sfu.mu.Lock()
+	ts := s.sfu.tracks[id]
+	s.sfu.mu.Unlock()
+	reported = map[string]bool{}
+	for _, t := range ts {
+		if t.simul == nil || t.info.Screen {
+			continue
+		}
+		for _, l := range t.layerList() {
+			if l.remote == nil {
+				continue
+			}
+			_, reported[l.rid] = g.sender.Wall(uint32(l.remote.SSRC()), 0, 90000)
+		}
+	}
+	got := make(chan int, 1)
+	g.post(func() {
+		n := 0
+		if g.pc != nil {
+			for _, tr := range g.pc.GetTransceivers() {
+				if r := tr.Receiver(); r != nil {
+					if tracks := r.Tracks(); len(tracks) > 0 && tracks[0].RID() != "" {
+						n = len(tracks)
+					}
+				}
+			}
+		}
+		got <- n
+	})
+	select {
+	case held = <-got:
+	case <-time.After(time.Second):
+	}
+	return reported, held
+}

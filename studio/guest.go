@@ -637,6 +637,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	}
 	g.pc = pc
 	g.down = &downlink{est: g.st.sfu.takeEstimator(pc)}
+	g.st.sfu.takeReports(pc, g.sender)
 	g.st.sfu.downlinks.Store(g.down, nil)
 	g.senders = make(map[*pubTrack]*webrtc.RTPTransceiver)
 	g.parking = make(map[*pubTrack]*webrtc.RTPTransceiver)
@@ -720,13 +721,11 @@ func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, r
 		}
 	}
 	// The guest's sender reports for this track (per layer: each has its
-	// own SSRC) reach pion's receiver-report interceptor only through the
-	// receiver's RTCP reader: unread, our receiver reports carried no
-	// LSR/DLSR, and the guest's browser had no round-trip time for what
-	// it sends us, so its retransmissions were timed blind (issue #10).
-	// They also put the guest's files on the show's timeline (issue #11).
+	// own SSRC) are read below pion's receiver, by the reports
+	// interceptor (reports.go), which also runs the receiver-report
+	// interceptor on them (LSR/DLSR, issue #10). They place the guest's
+	// media on the show's timeline (issues #11, #12).
 	rid := remote.RID()
-	g.life.spawn(func() { drainReceiverRTCP(recv, rid, g.sender, g.log) })
 	if rid != "" {
 		g.onLayer(pc, remote, recv, screen)
 		return

@@ -36,15 +36,4 @@ func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug,
 func (l pionLogger) Warn(msg string)                   { l.log.Info(msg) }
 func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
 func (l pionLogger) Error(msg string)                  { l.log.Error(msg) }
-func (l pionLogger) Errorf(format string, args ...any) {
-	level := slog.LevelError
-	if format == readFirstTrack {
-		level = slog.LevelDebug
-	}
-	l.logf(level, format, args...)
-}
-
-// readFirstTrack is what pion says, as an error, at every RTCP read through
-// Read of a receiver with several tracks: drainReceiverRTCP reads so on
-// purpose, for a simulcast layer pion's ReadSimulcast can't find.
-const readFirstTrack = "Use ReadSimulcast(rid) instead of Read() when multiple tracks are present"
+func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

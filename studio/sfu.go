@@ -115,6 +115,10 @@ type sfu struct {
 	// PeerConnections made but not yet taken by their guest, by the
 	// PeerConnection's ID.
 	estimators sync.Map
+	// reports are the reports interceptors (reports.go) of
+	// PeerConnections made but not yet taken by their guest, by the
+	// PeerConnection's ID.
+	reports sync.Map
 	// downlinks is every guest's downlink (key *downlink), for the
 	// host's feed to follow (host.go).
 	downlinks sync.Map
@@ -184,8 +188,12 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(maxNacksPerPacket))); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
-	// Last, so first on a packet's way out: each guest's own header.
+	// Last of those that write, so first on a packet's way out: each
+	// guest's own header.
 	f.reg.Add(ownHeadersFactory{})
+	// Last of all, so first on RTCP's way in: its reads run every
+	// interceptor above on each RTCP stream (reports.go).
+	f.reg.Add(reportsFactory{byPC: &f.reports})
 
 	f.udpConn, err = net.ListenPacket("udp", cfg.ICEUDPListen)
 	if err != nil {
@@ -377,6 +385,14 @@ func (f *sfu) takeEstimator(pc *webrtc.PeerConnection) *estimator {
 	e, _ := f.estimators.LoadAndDelete(pc.ID())
 	est, _ := e.(*estimator)
 	return est
+}
+
+// takeReports has the sender reports pc's RTCP streams carry go to
+// sender from now on.
+func (f *sfu) takeReports(pc *webrtc.PeerConnection, sender *clock.Sender) {
+	if r, ok := f.reports.LoadAndDelete(pc.ID()); ok {
+		r.(*reports).sender.Store(sender)
+	}
 }
 
 // udpAddr is the bound ICE UDP address.
@@ -861,62 +877,4 @@ func drainRTCP(sender *webrtc.RTPSender, t *pubTrack, down *downMeter) {
 			}
 		}
 	}
-}
-
-// drainReceiverRTCP reads the RTCP a guest sends about one track it
-// publishes (its sender reports; rid is the simulcast layer, or "") until
-// the receiver closes, and gives sender its sender reports. Reading is
-// also what runs the interceptors on it (the receiver reports' LSR/DLSR
-// come from the sender reports they see).
-func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string, sender *clock.Sender, log *slog.Logger) {
-	buf := make([]byte, 1500)
-	first := rid == "" // read the receiver's first track (Read), not by rid
-	read := false
-	for {
-		var n int
-		var err error
-		if first {
-			n, _, err = recv.Read(buf)
-		} else {
-			n, _, err = recv.ReadSimulcast(buf, rid)
-		}
-		if err != nil {
-			// pion's ReadSimulcast reads the last of the receiver's
-			// tracks with the rid, and a receiver configured twice (a
-			// renegotiation before the layer's first packet: every time
-			// behind the NAT lab's relay) has two, the second never
-			// bound: "no trackStreams found for RID". The layer's
-			// sender reports then went unread for good, the guest's
-			// playout never started, and both their streams went by
-			// arrival (issue #12). Read takes the first track, the bound
-			// one, when the layer is the first of the m-line (the
-			// page's "h", its full size); the others stay unread there.
-			if !read && !first && firstRID(recv) == rid && !errors.Is(err, io.ErrClosedPipe) {
-				first = true
-				continue
-			}
-			log.Debug("sender reports no longer read", "rid", rid, "err", err)
-			return
-		}
-		read = true
-		at := time.Now()
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok {
-				sender.Report(sr.SSRC, sr.NTPTime, sr.RTPTime, at)
-			}
-		}
-	}
-}
-
-// firstRID is the rid of the receiver's first track (see
-// drainReceiverRTCP), "" if it has none.
-func firstRID(recv *webrtc.RTPReceiver) string {
-	if tr := recv.Tracks(); len(tr) > 0 {
-		return tr[0].RID()
-	}
-	return ""
 }

@@ -255,3 +255,44 @@ func decodedSize(pipe *encode.Pipeline, id string) image.Point {
 	defer f.Release()
 	return f.Rect.Size()
 }
+
+// TestSimulcastLayersReportAfterEarlyRenegotiation: a guest whose
+// connection comes up only after the studio's first renegotiation (as
+// behind a slow relay) has a receiver pion set up twice, each rid held
+// twice and only the first copy bound; ReadSimulcast(rid) reads the
+// second and fails ("no trackStreams found for RID"). Every layer's
+// sender reports must still reach the guest's clock, or the program
+// places that layer by arrival (issue #12).
+func TestSimulcastLayersReportAfterEarlyRenegotiation(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	// Bob is on stage first, so the studio offers Ann his sound at once.
+	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: audioOgg})
+	if err := s.Stage(bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob's sound to be published", func() bool { return find(s, bob.ID).Media == studio.MediaConnected })
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg, LateICE: true})
+	eventually(t, "the studio to read Ann's three layers", func() bool {
+		return len(find(s, ann.ID).Layers) == 3
+	})
+	start := time.Now()
+	var reported map[string]bool
+	var held int
+	for time.Since(start) < 5*time.Second {
+		reported, held = s.LayerReports(ann.ID)
+		if reported["h"] && reported["m"] && reported["l"] {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("pion's receiver holds %d tracks for Ann's 3 layers; reported after %v: %v", held, time.Since(start).Round(10*time.Millisecond), reported)
+	if held <= 3 {
+		t.Logf("the receiver was set up once this run (held %d): the case this test is for did not happen", held)
+	}
+	for _, rid := range []string{"h", "m", "l"} {
+		if !reported[rid] {
+			t.Errorf("layer %q of Ann's camera has no sender report after 5 s: the program places it by arrival", rid)
+		}
+	}
+}

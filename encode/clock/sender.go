@@ -71,11 +71,18 @@ func (s *Sender) Renumbered(ssrc, off uint32) {
 }
 
 // Report notes a sender report of stream ssrc — NTP time ntp (64-bit
-// fixed point, RFC 3550) is RTP time rtp — that arrived at arrived.
+// fixed point, RFC 3550) is RTP time rtp — that arrived at arrived. The
+// same report again is ignored: SRTP hands a compound packet to the
+// stream of every SSRC it names, so a reader of every stream reads a
+// report with report blocks (on what the sender receives) once per
+// stream, and the copies would crowd the window's senderLags.
 func (s *Sender) Report(ssrc uint32, ntp uint64, rtp uint32, arrived time.Time) {
 	n := NTP(ntp)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r, ok := s.streams[ssrc]; ok && r.ntp == n && r.rtp == rtp {
+		return
+	}
 	s.streams[ssrc] = report{rtp: rtp, ntp: n}
 	if s.ref.IsZero() {
 		s.ref, s.refNTP = arrived, n

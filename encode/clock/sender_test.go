@@ -110,3 +110,21 @@ func TestNTP(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderSameReportOnce: one report read from several streams (SRTP
+// hands it to the stream of each SSRC it names) takes one place in the
+// window, so the window still spans senderWindow of a sender's reports.
+func TestSenderSameReportOnce(t *testing.T) {
+	s := NewSender()
+	t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	n0 := 3_900_000_000 * time.Second
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		for range 20 { // one per stream the report names
+			s.Report(1, ntpOf(n0+time.Duration(i)*time.Second), uint32(i)*90000, at)
+		}
+	}
+	if len(s.lags) != 3 {
+		t.Errorf("3 reports each read 20 times fill %d places of the window, want 3", len(s.lags))
+	}
+}

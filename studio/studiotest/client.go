@@ -103,6 +103,14 @@ type Options struct {
 	// (its signaling is then wss): a studio's self-signed one needs
 	// InsecureSkipVerify, as a real guest clicks through its warning.
 	TLS *tls.Config
+	// LateICE holds ICE back until the client has answered the
+	// studio's first renegotiation: the studio's candidates (trickled or
+	// in its answer) and the client's own, so the connection comes up
+	// after that renegotiation, as it does behind a slow relay. pion's
+	// receivers set up before their transport started are set up again
+	// then (issue #12: a simulcast layer held twice). Without a
+	// renegotiation the client never connects.
+	LateICE bool
 }
 
 // Layer is one simulcast encoding a Client sends.
@@ -131,6 +139,10 @@ type Client struct {
 
 	onRTP func(participant, kind string, pkt *rtp.Packet)
 	remb  uint64
+	// late holds the candidates Options.LateICE keeps back, ours
+	// (toStudio) and the studio's (fromStudio), until lateDone; under mu.
+	late                 bool
+	toStudio, fromStudio []webrtc.ICECandidateInit
 	// echoed counts receiver reports that echo our sender reports
 	// (EchoedReports).
 	echoed atomic.Int64
@@ -183,7 +195,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB}
+	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB, late: opt.LateICE}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -225,7 +237,15 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand != nil {
 			init := cand.ToJSON()
-			_ = c.write(signal.Message{Type: signal.TypeCandidate, Candidate: &init})
+			c.mu.Lock()
+			late := c.late
+			if late {
+				c.toStudio = append(c.toStudio, init)
+			}
+			c.mu.Unlock()
+			if !late {
+				_ = c.write(signal.Message{Type: signal.TypeCandidate, Candidate: &init})
+			}
 		}
 	})
 	c.pc.OnTrack(c.onTrack)
@@ -284,6 +304,56 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	c.wg.Add(1)
 	go c.readLoop(ws)
 	return c, nil
+}
+
+// holdCandidates takes the candidates out of the studio's answer sdp
+// while Options.LateICE holds them back.
+func (c *Client) holdCandidates(sdp string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.late {
+		return sdp
+	}
+	lines := strings.Split(sdp, "\r\n")
+	mid := "0"
+	for _, line := range lines {
+		if m, ok := strings.CutPrefix(line, "a=mid:"); ok {
+			mid = m // bundled: every candidate is the first section's
+			break
+		}
+	}
+	var kept []string
+	for _, line := range lines {
+		if cand, ok := strings.CutPrefix(line, "a=candidate:"); ok {
+			c.fromStudio = append(c.fromStudio, webrtc.ICECandidateInit{Candidate: "candidate:" + cand, SDPMid: &mid})
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "\r\n")
+}
+
+// releaseCandidates lets ICE start, once, after the first renegotiation
+// Options.LateICE waits for.
+func (c *Client) releaseCandidates() error {
+	c.mu.Lock()
+	late, to, from := c.late, c.toStudio, c.fromStudio
+	c.late, c.toStudio, c.fromStudio = false, nil, nil
+	c.mu.Unlock()
+	if !late {
+		return nil
+	}
+	for _, cand := range from {
+		if err := c.pc.AddICECandidate(cand); err != nil {
+			return fmt.Errorf("studiotest: the studio's candidate held back: %w", err)
+		}
+	}
+	for _, cand := range to {
+		if err := c.write(signal.Message{Type: signal.TypeCandidate, Candidate: &cand}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMux) (*webrtc.PeerConnection, error) {
@@ -398,7 +468,7 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 		var err error
 		switch m.Type {
 		case signal.TypeAnswer:
-			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: c.holdCandidates(m.SDP)})
 		case signal.TypeOffer:
 			c.mu.Lock()
 			c.offers++
@@ -415,8 +485,19 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			if err == nil {
 				err = c.write(signal.Message{Type: signal.TypeAnswer, SDP: setDirection(answer.SDP, idle, "inactive")})
 			}
+			if err == nil {
+				err = c.releaseCandidates()
+			}
 		case signal.TypeCandidate:
-			err = c.pc.AddICECandidate(*m.Candidate)
+			c.mu.Lock()
+			late := c.late
+			if late {
+				c.fromStudio = append(c.fromStudio, *m.Candidate)
+			}
+			c.mu.Unlock()
+			if !late {
+				err = c.pc.AddICECandidate(*m.Candidate)
+			}
 		case signal.TypeRoster:
 			c.mu.Lock()
 			c.roster = m.Roster

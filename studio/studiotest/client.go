@@ -558,6 +558,14 @@ func (c *Client) SetMusic(on bool) error {
 	return c.write(signal.Message{Type: signal.TypeMusic, Music: on})
 }
 
+// View says how big the guest's page draws each other participant
+// ("view": [width, height] in device pixels by stream ID), as the guest
+// page does when its tiles change: the studio sends the smallest layer
+// of each that fills its tile.
+func (c *Client) View(sizes map[string][2]int) error {
+	return c.write(signal.Message{Type: signal.TypeView, Sizes: sizes})
+}
+
 // Media is what the studio last said of the client's media connection
 // ("media": connecting, connected or failed) and the problem it gave.
 func (c *Client) Media() (media, problem string) {

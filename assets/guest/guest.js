@@ -1015,8 +1015,9 @@
   }
 
   // tuneVideo applies edit(sender, parameters) to our video senders (the
-  // camera's, and the screen's, which has one layer), one change at a time: a setParameters begun before the last one ended
-  // fails (its transaction is stale).
+  // camera's, and the screen's, which has one layer), one change at a
+  // time: a setParameters begun before the last one ended fails (its
+  // transaction is stale).
   let videoTuned = Promise.resolve();
   function tuneVideo(edit) {
     videoTuned = videoTuned.then(async () => {

@@ -31,9 +31,12 @@ import (
 
 // restAfter is how long a layer goes unused before its page is told to
 // stop sending it: a receiver moved between layers (its downlink's
-// estimate, a tile resized) comes back within seconds, and each
-// resumption costs a keyframe.
-const restAfter = 5 * time.Second
+// estimate, a tile resized, its layer paused by a browser short of CPU)
+// comes back within seconds, and each resumption costs a keyframe. At
+// 5 s, ten pion guests joining a loaded box rested and resumed layers
+// over and over while the program and the guests settled, and
+// TestSimulcastTenGuestsInTheProgram failed where it passed without.
+const restAfter = 10 * time.Second
 
 // resumeGrace is how long a resumed layer counts as live before its first
 // packet: the page applies "layers" within a round trip, and the encoder

@@ -86,7 +86,7 @@ func TestChromiumGuestRestsALayerNobodyGets(t *testing.T) {
 	flowing := time.Since(start)
 	// Chromium pauses a layer now and then by itself (its estimate or CPU
 	// short): what rests is the encoding the studio had the page turn off.
-	within(t, 20*time.Second, "Ann's page to turn off her 720p, which nobody gets", func() bool {
+	within(t, 30*time.Second, "Ann's page to turn off her 720p, which nobody gets", func() bool {
 		a := active()
 		return !a["h"] && a["l"]
 	})

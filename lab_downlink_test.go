@@ -59,10 +59,16 @@ const (
 	keptShare = 0.6
 	// redLoss is the loss health calls red (README: 8 %).
 	redLoss = 0.08
-	// bigTiles is the capped guest's window: her page's grid of four
-	// draws each tile about 720x405, taller than the middle layers
-	// (360p), so it asks for every top layer.
-	bigTiles = "--window-size=3200,1900"
+	// bigTiles is the capped guest's page's stage, laid out wide: its grid
+	// of four lays each tile out 724x407, taller than the middle layers
+	// (360p), so it asks for every top layer. In her 1280x800 window
+	// most of that lies off screen, where Chromium paints nothing: a
+	// 3200x1900 window showing it all cost the loaded box its CPU (the
+	// program's tiles then stood still 0.8-1.3 s in 3 runs of 6). Set
+	// through the CSSOM: the page's Content-Security-Policy refuses a
+	// <style> element.
+	bigTiles = `Object.assign(document.getElementById("stage").style,
+    {gridTemplateColumns: "repeat(4, 724px)", width: "max-content", maxWidth: "none"})`
 )
 
 // The capped-downlink lab's senders and uncapped receiver are pion guests
@@ -94,13 +100,27 @@ func TestLabGuestOnSlowDownlink(t *testing.T) {
 	}
 	ls.post(t, "/api/scene", `{"layout":"grid"}`)
 
-	// Ann's window is wide enough that her page draws the four people
-	// (the three senders and the host) in tiles over 360 px tall, and says
-	// so ("view"): her tiles need every sender's top layer, so what she
-	// gets under the cap is her downlink's choice, not her tiles'. (In
-	// the default 1280x800 her green-room tiles are 168 px tall and keep
-	// her on 180p whatever the link.)
-	page := labGuest(t, lab, ls.guestURL, guestBrowser{Flags: []string{bigTiles}})
+	// Ann's page draws the four people (the three senders and the host)
+	// in tiles over 360 px tall (bigTiles), and says so ("view"): her
+	// tiles need every sender's top layer, so what she gets under the
+	// cap is her downlink's choice, not her tiles'. (In its own 1280x800
+	// layout her green-room tiles are 168 px tall and keep her on 180p
+	// whatever the link.)
+	page := labGuest(t, lab, ls.guestURL, guestBrowser{})
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var styled bool
+		err := page.Eval(`(() => {
+  if (!window.greenroom || !document.getElementById("stage")) return false; // the guest page, not the blank one before it
+  `+bigTiles+`;
+  return true;
+})()`, &styled)
+		if err == nil && styled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ann's page took no style in 15 s: %v", err)
+		}
+	}
 	var ann string
 	for deadline := time.Now().Add(30 * time.Second); ann == ""; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {

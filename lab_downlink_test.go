@@ -59,6 +59,16 @@ const (
 	keptShare = 0.6
 	// redLoss is the loss health calls red (README: 8 %).
 	redLoss = 0.08
+	// bigTiles is the capped guest's page's stage, laid out wide: its grid
+	// of four lays each tile out 724x407, taller than the middle layers
+	// (360p), so it asks for every top layer. In her 1280x800 window
+	// most of that lies off screen, where Chromium paints nothing: a
+	// 3200x1900 window showing it all cost the loaded box its CPU (the
+	// program's tiles then stood still 0.8-1.3 s in 3 runs of 6). Set
+	// through the CSSOM: the page's Content-Security-Policy refuses a
+	// <style> element.
+	bigTiles = `Object.assign(document.getElementById("stage").style,
+    {gridTemplateColumns: "repeat(4, 724px)", width: "max-content", maxWidth: "none"})`
 )
 
 // The capped-downlink lab's senders and uncapped receiver are pion guests
@@ -90,7 +100,27 @@ func TestLabGuestOnSlowDownlink(t *testing.T) {
 	}
 	ls.post(t, "/api/scene", `{"layout":"grid"}`)
 
+	// Ann's page draws the four people (the three senders and the host)
+	// in tiles over 360 px tall (bigTiles), and says so ("view"): her
+	// tiles need every sender's top layer, so what she gets under the
+	// cap is her downlink's choice, not her tiles'. (In its own 1280x800
+	// layout her green-room tiles are 168 px tall and keep her on 180p
+	// whatever the link.)
 	page := labGuest(t, lab, ls.guestURL, guestBrowser{})
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var styled bool
+		err := page.Eval(`(() => {
+  if (!window.greenroom || !document.getElementById("stage")) return false; // the guest page, not the blank one before it
+  `+bigTiles+`;
+  return true;
+})()`, &styled)
+		if err == nil && styled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ann's page took no style in 15 s: %v", err)
+		}
+	}
 	var ann string
 	for deadline := time.Now().Add(30 * time.Second); ann == ""; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -102,9 +132,20 @@ func TestLabGuestOnSlowDownlink(t *testing.T) {
 			}
 		}
 	}
+	var sizes map[string][2]int
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		sizes = nil
+		_ = page.Eval(`JSON.parse(greenroom.view.sent || "{}")`, &sizes)
+		if allTaller(sizes, pg.senders, 360) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ann's page says it shows the senders at %v 15 s after joining, want every one over 360 px tall", sizes)
+		}
+	}
 	// Before the cap: Rex gets every top layer (his estimate climbs a
-	// layer at a time), and Ann more than the cap lets through, or as
-	// much as she climbed to in that time.
+	// layer at a time), and Ann, whose tiles need them too, more than the
+	// cap will let through: the cap must bite.
 	start := time.Now()
 	var before labState
 	for deadline := start.Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -113,14 +154,17 @@ func TestLabGuestOnSlowDownlink(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("before the cap, after %v: Rex gets %v, Ann %v (%d kb/s of layers), her estimate %s",
-		time.Since(start).Round(100*time.Millisecond), forwardedOf(before, pg.receiver), forwardedOf(before, ann),
+	t.Logf("before the cap, after %v: Ann's page shows %v; Rex gets %v, Ann %v (%d kb/s of layers), her estimate %s",
+		time.Since(start).Round(100*time.Millisecond), sizes, forwardedOf(before, pg.receiver), forwardedOf(before, ann),
 		forwardedKbps(before, ann, pg.senders), estimateOf(before, ann))
 	for _, p := range before.Participants {
 		t.Logf("%s %s gets %v, downlink %s", p.ID, p.Name, p.Forwarded, estimateOf(before, p.ID))
 	}
 	if !allOn(before, pg.receiver, pg.senders, "h") {
 		t.Fatalf("Rex, uncapped, does not get every sender's top layer 30 s after joining: %v", forwardedOf(before, pg.receiver))
+	}
+	if kbps := forwardedKbps(before, ann, pg.senders); kbps <= downlinkCapKbps {
+		t.Fatalf("Ann, uncapped, whose tiles need every top layer, gets %v (%d kb/s) 30 s after joining, want over the %d kb/s cap", forwardedOf(before, ann), kbps, downlinkCapKbps)
 	}
 	// Rex's bit rate before the cap, over 3 s on the top layers (a
 	// layer he was just moved to starts at its next keyframe).
@@ -536,6 +580,17 @@ func noneOn(st labState, id string, senders []string, rid string) bool {
 	f := forwardedOf(st, id)
 	for _, s := range senders {
 		if f[s] == rid || f[s] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// allTaller says whether a page's view (signal "view": [width, height]
+// by stream ID) draws every one of ids over px tall.
+func allTaller(sizes map[string][2]int, ids []string, px int) bool {
+	for _, id := range ids {
+		if sizes[id][1] <= px {
 			return false
 		}
 	}

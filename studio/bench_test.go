@@ -94,7 +94,18 @@ type benchSenders struct {
 	URL    string
 	N      int
 	Layers []studiotest.Layer
+	// Tile is how big each guest's page draws each other guest, said
+	// once all have joined ("view"); zero says nothing, and each is then
+	// sent the others' layers by its downlink alone.
+	Tile [2]int
 }
+
+// pageTile is how big a guest page in a 1280x800 window draws each of
+// nine others on stage, device pixels: its grid (guest.css: columns of at
+// least 18rem under a width of (100vh - 6rem) × 16/9, less 2rem of
+// padding and .5rem gaps) is four 299-px columns of 16:9 tiles. 168 px
+// tall, a tile needs a guest's 180p.
+var pageTile = [2]int{299, 168}
 
 // BenchmarkTenGuests1080p is issue #10's budget for a big show: ten pion
 // guests, each sending its camera in three simulcast layers (VP8 720p,
@@ -103,7 +114,9 @@ type benchSenders struct {
 // recorded live (x264 from veryfast, stepped down by the governor when the
 // box cannot keep up, as in a show). The guests run in a second
 // process (this test binary again, TestBenchSenders) and receive each
-// other as guests do, so what is measured is the studio's process alone:
+// other as guests do, each saying how big its page draws the nine others
+// (pageTile, "view": their 180p, less if its downlink is short), so what
+// is measured is the studio's process alone:
 // the SFU receiving 30 layers and forwarding each guest to the nine
 // others, and the program decoding, compositing and encoding.
 // Sub-benchmarks: "layers", the program takes each guest's layer by its
@@ -144,7 +157,7 @@ func BenchmarkTenGuests1080p(b *testing.B) {
 			}
 			s := newStudio(b, func(cfg *studio.Config) { cfg.Sink = sink; cfg.GoLive = prog.SetLive })
 			prog.Attach(s)
-			senders := startHelper(b, "TestBenchSenders", benchSenders{URL: s.GuestURL(), N: 10, Layers: layers})
+			senders := startHelper(b, "TestBenchSenders", benchSenders{URL: s.GuestURL(), N: 10, Layers: layers, Tile: pageTile})
 			var ids []string
 			for range 10 {
 				id := senders.expect(b, "guest ")
@@ -300,9 +313,25 @@ const clockTicks = 100
 func TestBenchSenders(t *testing.T) {
 	var cfg benchSenders
 	helperConfig(t, &cfg)
+	var cs []*studiotest.Client
 	for i := range cfg.N {
 		c := join2(t, cfg.URL, fmt.Sprintf("Guest %d", i+1), studiotest.Options{Simulcast: cfg.Layers, AudioOgg: audioOgg})
+		cs = append(cs, c)
 		fmt.Println("guest", c.ID)
+	}
+	// Each page then draws the others in its grid and says how big.
+	if cfg.Tile != [2]int{} {
+		for _, c := range cs {
+			sizes := map[string][2]int{}
+			for _, o := range cs {
+				if o != c {
+					sizes[o.ID] = cfg.Tile
+				}
+			}
+			if err := c.View(sizes); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }

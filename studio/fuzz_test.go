@@ -125,6 +125,7 @@ func FuzzSignaling(f *testing.F) {
 		`{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n","sources":{"0":"screen"}}`,
 		`{"type":"leave"}`,
 		`{"type":"view","sizes":{"g1":[640,360],"host":[0,0]}}` + "\n" + `{"type":"view","sizes":{"g1":[-1,5]}}`,
+		`{"type":"layers","paused":["h"]}` + "\n" + `{"type":"layers"}`, // the studio's to send
 		`{"type":"nope"}` + "\n" + `[]`,
 	} {
 		f.Add(s)

@@ -144,14 +144,15 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := &guest{
-		st:     s,
-		in:     make(chan signal.Message),
-		out:    make(chan signal.Message, outQueue),
-		calls:  make(chan func()),
-		poke:   make(chan struct{}, 1),
-		attach: make(chan attachment),
-		simul:  make(map[*webrtc.RTPReceiver]*pubTrack),
-		sender: clock.NewSender(),
+		st:      s,
+		in:      make(chan signal.Message),
+		out:     make(chan signal.Message, outQueue),
+		calls:   make(chan func()),
+		poke:    make(chan struct{}, 1),
+		restDue: make(chan struct{}, 1),
+		attach:  make(chan attachment),
+		simul:   make(map[*webrtc.RTPReceiver]*pubTrack),
+		sender:  clock.NewSender(),
 	}
 	g.playout = clock.NewPlayout(g.sender)
 	g.ctx, g.cancel = context.WithCancelCause(s.ctx)
@@ -238,11 +239,14 @@ type guest struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	in     chan signal.Message // reader → run
-	out    chan signal.Message // run, reader → writer; bounded
-	calls  chan func()         // pion callbacks → run
-	poke   chan struct{}       // the show changed; capacity 1 merges pokes
-	attach chan attachment     // a new socket for the session (socket.go)
+	in    chan signal.Message // reader → run
+	out   chan signal.Message // run, reader → writer; bounded
+	calls chan func()         // pion callbacks → run
+	poke  chan struct{}       // the show changed; capacity 1 merges pokes
+	// restDue: a receiver chose a layer of ours that rests (rest.go);
+	// capacity 1 merges them.
+	restDue chan struct{}
+	attach  chan attachment // a new socket for the session (socket.go)
 
 	// sock is the session's WebSocket, nil while it has none (its socket
 	// broke and the page may come back over another). orphaned is set
@@ -285,9 +289,10 @@ type guest struct {
 	restartWaiting bool
 	added          []*pubTrack // video tracks in that offer: PLI once answered
 	roster         []signal.Member
-	recTake        string // the local recording take the page was told of (upload.go)
-	recSent        bool   // whether this socket's page was told (of recTake, or to stop)
-	muted          bool   // what the guest was last told of the host muting them
+	recTake        string   // the local recording take the page was told of (upload.go)
+	recSent        bool     // whether this socket's page was told (of recTake, or to stop)
+	paused         []string // the camera layers (rids) the page was told to pause (rest.go)
+	muted          bool     // what the guest was last told of the host muting them
 	// music is whether the guest's sound is music as the page last said
 	// or was told (Participant.MusicMode); reoffer, that the page needs
 	// an offer for its Opus parameters to follow it.
@@ -397,6 +402,7 @@ func (g *guest) run(ws *websocket.Conn) {
 				g.st.show.setPath(g.id, pathOf(stats, g.st.portOpen()))
 				g.rateHealth(up, down, known, now)
 			}
+			g.restLayers(time.Now())
 		case m := <-g.in:
 			if err := g.handle(m); err != nil {
 				g.log.Info("negotiation failed", "err", err)
@@ -414,6 +420,8 @@ func (g *guest) run(ws *websocket.Conn) {
 			f()
 		case <-g.poke:
 			g.sync()
+		case <-g.restDue:
+			g.restLayers(time.Now())
 		}
 	}
 }

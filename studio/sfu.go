@@ -680,6 +680,9 @@ func (t *pubTrack) addLayer(remote *webrtc.TrackRemote, pc *webrtc.PeerConnectio
 	}
 	l := &layer{rid: remote.RID(), remote: remote}
 	l.pli = func() { t.pli(pc, remote.SSRC()) }
+	if t.session != nil && !t.info.Screen {
+		l.wake = t.session.restSoon // its page pauses it when nobody gets it (rest.go)
+	}
 	ls := append(slices.Clone(t.layerList()), l)
 	t.layers.Store(&ls)
 	t.running++

@@ -58,6 +58,12 @@ type layer struct {
 	// while it rests: wanted, it flows from the next picture on.
 	onDemand bool
 
+	// rest is the studio's pausing of a guest's layer nobody gets
+	// (rest.go); wake tells the owner's actor a receiver chose the layer
+	// while it rests. Both unset for the host's feed.
+	rest layerRest
+	wake func()
+
 	size    atomic.Uint64 // of its latest keyframe (w<<32 | h); 0 until one came (VP8 only)
 	rate    rateMeter
 	lastAt  atomic.Int64 // unix nanoseconds of its latest packet
@@ -75,6 +81,11 @@ type rateMeter struct {
 
 // Load is the rate over the last window, bits per second; 0 before one.
 func (m *rateMeter) Load() uint64 { return m.rate.Load() }
+
+// restart begins a new window at now, keeping the last window's rate: a
+// stream back after a silence is not measured over it. The counting
+// goroutine only.
+func (m *rateMeter) restart(now time.Time) { m.bits, m.winStart = 0, now }
 
 // count notes n bytes sent or received at now.
 func (m *rateMeter) count(n int, now time.Time) {
@@ -99,7 +110,16 @@ func (l *layer) width() int  { return int(l.size.Load() >> 32) }
 // and each move costs a keyframe.
 func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time, layers []*layer) bool {
 	t := now.UnixNano()
-	if gap := t - l.lastAt.Swap(t); gap >= int64(layerLive) || gap >= int64(layerPaused) && othersFlow(layers, l, t) {
+	gap := t - l.lastAt.Swap(t)
+	switch {
+	case l.rest.ours(t):
+		// A silence the studio asked for (rest.go) is no browser's
+		// pause: the layer stays steady, and its rate is measured
+		// afresh from here rather than over the silence.
+		if gap >= int64(layerLive) {
+			l.rate.restart(now)
+		}
+	case gap >= int64(layerLive) || gap >= int64(layerPaused) && othersFlow(layers, l, t):
 		l.since.Store(t)
 	}
 	l.rate.count(len(pkt.Payload), now)
@@ -278,6 +298,15 @@ func (s *switcher) wanted() *layer {
 	return s.want
 }
 
+// uses says whether the receiver gets layer l or waits for it; false
+// for no switcher.
+func (s *switcher) uses(l *layer) bool {
+	if s == nil {
+		return false
+	}
+	return s.current() == l || s.wanted() == l
+}
+
 // current is the layer forwarded now; nil before the first, and for no
 // switcher (the host's feed has none for the program).
 func (s *switcher) current() *layer {
@@ -327,6 +356,9 @@ func (s *switcher) rechoose(layers []*layer, now time.Time) {
 		s.mu.Lock()
 		s.want = layers[i]
 		s.mu.Unlock()
+		if l := layers[i]; l.wake != nil && l.rest.resting() {
+			l.wake() // the page is to send it again now
+		}
 	}
 }
 
@@ -401,7 +433,12 @@ func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 	curFlows := cur != nil && flows(cur)
 	stats := make([]layerStat, len(layers))
 	for i, l := range layers {
-		live := l.onDemand || flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
+		// A layer resting (rest.go) is live as the host's on-demand
+		// ones are, to a receiver whose layer flows: chosen, it flows
+		// again from its next picture. One whose picture stands still
+		// (or who has none yet) is moved to a layer that flows now,
+		// not kept waiting for a page to resume one.
+		live := l.onDemand || l.rest.asleep(t) && curFlows || flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
 		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live, cur: l == cur}
 	}
 	return stats
@@ -669,17 +706,22 @@ func (s *simulcastLocal) inUse() []*layer {
 // none gets or waits for any yet: the first packets of every layer let the
 // switchers choose.
 func (s *simulcastLocal) wants(l *layer) bool {
+	used, some := s.uses(l)
+	return used || !some
+}
+
+// uses says whether a receiving guest gets layer l or waits for it, and
+// whether any gets or waits for some layer.
+func (s *simulcastLocal) uses(l *layer) (used, some bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	some := false
 	for _, b := range s.bindings {
-		cur, want := b.sw.current(), b.sw.wanted()
-		if cur == l || want == l {
-			return true
+		if b.sw.uses(l) {
+			return true, true
 		}
-		some = some || cur != nil || want != nil
+		some = some || b.sw.current() != nil || b.sw.wanted() != nil
 	}
-	return !some
+	return false, some
 }
 
 // forwarded says which layer (rid) each receiving guest gets now.
@@ -701,11 +743,18 @@ type Layer struct {
 	Width  int    `json:"width,omitempty"` // of its latest keyframe; 0 until one came (or not VP8)
 	Height int    `json:"height,omitempty"`
 	Kbps   int    `json:"kbps"`
+	// Resting: nobody gets it, and its page was told to stop sending it
+	// (rest.go); Kbps is then what it sent before.
+	Resting bool `json:"resting,omitempty"`
 }
 
-// String is "h 1280x720 1500 kb/s".
+// String is "h 1280x720 1500 kb/s", and "resting" after it when it rests.
 func (l Layer) String() string {
-	return strings.TrimSpace(fmt.Sprintf("%s %dx%d %d kb/s", l.RID, l.Width, l.Height, l.Kbps))
+	s := strings.TrimSpace(fmt.Sprintf("%s %dx%d %d kb/s", l.RID, l.Width, l.Height, l.Kbps))
+	if l.Resting {
+		s += " resting"
+	}
+	return s
 }
 
 // simulcastState fills in the participants' Layers, ProgramLayer and
@@ -733,7 +782,7 @@ func (f *sfu) simulcastState(st *State) {
 		ls := t.layerList()
 		p.Layers = p.Layers[:0]
 		for _, l := range ls {
-			p.Layers = append(p.Layers, Layer{RID: l.rid, Width: l.width(), Height: l.height(), Kbps: int(l.rate.Load() / 1000)})
+			p.Layers = append(p.Layers, Layer{RID: l.rid, Width: l.width(), Height: l.height(), Kbps: int(l.rate.Load() / 1000), Resting: l.rest.resting()})
 		}
 		slices.SortStableFunc(p.Layers, func(a, b Layer) int {
 			if a.Height != b.Height {

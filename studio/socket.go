@@ -172,7 +172,7 @@ func (g *guest) adopt(a attachment) bool {
 
 // resync tells a page back over a new socket where the session stands: a
 // welcome that says the session was kept, the media state, the host's
-// mute, the roster, the offer it may not have answered (it answers again
+// mute, the camera layers that rest, the roster, the offer it may not have answered (it answers again
 // if it had), and an ICE restart if the media needs one.
 func (g *guest) resync(key string) {
 	p, _ := g.st.show.participant(g.id)
@@ -180,6 +180,7 @@ func (g *guest) resync(key string) {
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
 	g.send(signal.Message{Type: signal.TypeMuted, Muted: g.muted})
 	g.send(signal.Message{Type: signal.TypeMusic, Music: g.music})
+	g.sendLayers()    // a page that missed one would send what rests, or not what is wanted
 	g.recSent = false // sent afresh by sync: the page may have missed it
 	if p.Health != nil {
 		g.sendHealth(*p.Health)

@@ -179,6 +179,7 @@
     restartTimer: 0,    // set while an ICE restart is under way
     tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
     view: { sent: "", at: 0, timer: 0 }, // the tile sizes last told the studio ("view")
+    pausedLayers: [],   // our camera's layers (rids) the studio said nobody gets ("layers")
     screenTr: null,     // the transceiver kept for sharing our screen
     screen: null,       // the shared screen's track, while sharing
     pendingCandidates: [],
@@ -835,6 +836,10 @@
     case "music": // the host switched it (or the studio says where it stands)
       if (!!m.music !== state.music) setMusic(!!m.music, true);
       break;
+    case "layers": // the camera's layers nobody gets now (issue #10)
+      state.pausedLayers = Array.isArray(m.paused) ? m.paused : [];
+      applyLayers();
+      break;
     case "record": // our own local recording (localrec.js)
       if (!window.greenroomLocal) break;
       if (m.take && !state.hiRes) {
@@ -870,6 +875,7 @@
   async function startPeer(iceServers) {
     const pc = new RTCPeerConnection({ iceServers });
     state.pc = pc;
+    state.pausedLayers = []; // a new session: the studio gets every layer until it says
     // Always one audio and one video sender, even without the device, so a
     // device that shows up later goes out through replaceTrack without a
     // renegotiation (the studio does all offers after this one).
@@ -1001,26 +1007,55 @@
   // preferResolution keeps 720p when bandwidth is short (frames drop
   // instead): the studio composites the picture, a blurry guest looks worse
   // than a jerky one. It also scales the camera's layers for the camera
-  // sent now (layersFor).
-  async function preferResolution() {
-    if (!state.pc) return;
-    for (const s of state.pc.getSenders()) {
-      if (!s.track || s.track.kind !== "video") continue;
-      try {
-        const p = s.getParameters();
-        p.degradationPreference = "maintain-resolution";
-        if (p.encodings && p.encodings.length > 1) {
-          const want = layersFor(s.track);
-          for (const e of p.encodings) {
-            const l = want.find((w) => w.rid === e.rid);
-            if (l) e.scaleResolutionDownBy = l.scaleResolutionDownBy;
-          }
+  // sent now (layersFor), and sends only those the studio has a use for
+  // (applyLayers).
+  function preferResolution() {
+    return tuneVideo((s, p) => {
+      p.degradationPreference = "maintain-resolution";
+      if (p.encodings && p.encodings.length > 1) {
+        const want = layersFor(s.track);
+        for (const e of p.encodings) {
+          const l = want.find((w) => w.rid === e.rid);
+          if (l) e.scaleResolutionDownBy = l.scaleResolutionDownBy;
         }
-        await s.setParameters(p);
-      } catch (err) {
-        console.warn("degradationPreference:", err);
       }
-    }
+      pauseEncodings(p);
+    });
+  }
+
+  // applyLayers stops the camera's layers the studio said nobody gets
+  // (its "layers") and sends the others again: the browser encodes and
+  // sends only what someone sees, which a thin uplink and a slow laptop
+  // feel. The studio says so again before anyone is to get a paused one.
+  function applyLayers() {
+    return tuneVideo((s, p) => pauseEncodings(p));
+  }
+
+  function pauseEncodings(p) {
+    if (!p.encodings || p.encodings.length < 2) return; // one layer: nothing to choose
+    for (const e of p.encodings) e.active = !state.pausedLayers.includes(e.rid);
+  }
+
+  // tuneVideo applies edit(sender, parameters) to our video senders (the
+  // camera's, and the screen's, which has one layer), one change at a
+  // time: a setParameters begun before the last one ended fails (its
+  // transaction is stale).
+  let videoTuned = Promise.resolve();
+  function tuneVideo(edit) {
+    videoTuned = videoTuned.then(async () => {
+      if (!state.pc) return;
+      for (const s of state.pc.getSenders()) {
+        if (!s.track || s.track.kind !== "video") continue;
+        try {
+          const p = s.getParameters();
+          edit(s, p);
+          await s.setParameters(p);
+        } catch (err) {
+          console.warn("video sender parameters:", err);
+        }
+      }
+    });
+    return videoTuned;
   }
 
   function replaceSentTracks() {

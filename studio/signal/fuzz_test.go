@@ -3,6 +3,7 @@ package signal
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,7 @@ func FuzzParse(f *testing.F) {
 		`{"type":"view","sizes":{"g1":[640,360],"g2":[0,0],"g1/screen":[1280,720]}}`,
 		`{"type":"view","sizes":{"g1":[1,2,3]}}`,
 		`{"type":"view","sizes":{"g1":[-5,1e9]}}`,
+		`{"type":"layers","paused":["h","m"]}`, // the studio's: refused
 		`{"type":"candidate","candidate":null}`,
 		`{"type":"devices","mic":null}`,
 		`[]`, `null`, `{"type":1}`,
@@ -36,6 +38,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLayersRoundTrip(t, data)
 		m, err := Parse(data)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
@@ -83,4 +86,21 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkLayersRoundTrip: a "layers" the studio would send (CheckLayers
+// passes) reaches the page as it was, every rid valid again.
+func checkLayersRoundTrip(t *testing.T, data []byte) {
+	var m Message
+	if json.Unmarshal(data, &m) != nil || m.Type != TypeLayers || CheckLayers(m) != nil {
+		return
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("marshal a valid layers: %v", err)
+	}
+	var back Message
+	if err := json.Unmarshal(b, &back); err != nil || CheckLayers(back) != nil || !slices.Equal(back.Paused, m.Paused) {
+		t.Fatalf("layers %q came back as %q (%v)", m.Paused, back.Paused, err)
+	}
 }

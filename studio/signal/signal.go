@@ -55,7 +55,10 @@
 // on its side. "view" says how big the page draws each other participant,
 // so the studio forwards them the layer that fills the tile rather than
 // the one the guest's downlink would carry (issue #10); the page sends it
-// when that changes, at most twice a second. "alive" comes
+// when that changes, at most twice a second. "layers" tells the page
+// which of its camera's layers nobody gets, for it to stop sending them
+// (and to send the others): the studio says so after a while unused, and
+// again as soon as a receiver is to get one (issue #10). "alive" comes
 // every 2 s, with the WebSocket pings a browser answers but cannot see:
 // a page that hears nothing for 6 s takes its socket for dead (a network
 // change can leave it open on the page's side only, its media going on
@@ -66,6 +69,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pion/webrtc/v4"
@@ -104,7 +108,35 @@ const (
 	TypeRecord    = "record"    // studio → guest: {take, key} record locally and upload; {} stop
 	TypeMusic     = "music"     // both ways: {music} the guest's sound is music (or a voice again)
 	TypeView      = "view"      // guest → studio: {sizes}
+	TypeLayers    = "layers"    // studio → guest: {[paused]} the camera's layers nobody gets
 )
+
+// MaxLayers bounds a "layers": a camera's simulcast encodings (the page
+// sends three; WebRTC allows a few more).
+const MaxLayers = 8
+
+// CheckLayers validates a "layers" message before the studio sends it:
+// at most MaxLayers rids, each 1 to 16 letters, digits, '-' or '_' (an
+// RtpStreamId, RFC 8851 §10, as short as browsers take them), once each.
+func CheckLayers(m Message) error {
+	if m.Type != TypeLayers {
+		return invalid("not a layers message: %q", m.Type)
+	}
+	if len(m.Paused) > MaxLayers {
+		return invalid("%d paused layers is over the limit of %d", len(m.Paused), MaxLayers)
+	}
+	for i, rid := range m.Paused {
+		if len(rid) == 0 || len(rid) > 16 || strings.IndexFunc(rid, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+		}) >= 0 {
+			return invalid("a layer's rid must be 1 to 16 letters, digits, - or _: %q", rid)
+		}
+		if slices.Contains(m.Paused[:i], rid) {
+			return invalid("layer %q paused twice", rid)
+		}
+	}
+	return nil
+}
 
 // MaxViewSizes bounds a "view": the most tiles a page shows (ten on
 // stage, their screens), with room to spare.
@@ -212,6 +244,13 @@ type Message struct {
 	// the smallest layer that fills each (issue #10). A participant not
 	// listed is not known: their layer follows the downlink alone.
 	Sizes map[string][2]int `json:"sizes,omitempty"`
+	// Paused comes with "layers": the rids of the guest's camera layers
+	// that nobody gets now (no other guest, not the program), which the
+	// page stops sending (RTCRtpSender.setParameters, the encoding's
+	// active false); it sends every other layer. The studio sends one
+	// when that changes, and before anyone gets a paused layer again
+	// (issue #10).
+	Paused []string `json:"paused,omitempty"`
 	// Sharing comes with "share": whether the guest's screen is now shared.
 	Sharing bool `json:"sharing,omitempty"`
 	// Mic and Camera come with "devices": whether the guest's own mic and
@@ -301,7 +340,7 @@ func Parse(data []byte) (Message, error) {
 		if err := checkView(m.Sizes); err != nil {
 			return m, err
 		}
-	case TypeHealth, TypeRecord:
+	case TypeHealth, TypeRecord, TypeLayers:
 		return m, invalid("%s is the studio's to send", m.Type)
 	case "":
 		return m, invalid("message has no type")

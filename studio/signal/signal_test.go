@@ -50,6 +50,7 @@ func TestParse(t *testing.T) {
 		{"view not pairs", `{"type":"view","sizes":{"g1":"big"}}`, "not a JSON object"},
 		// The studio's messages are not the guest's to send.
 		{"record from a guest", `{"type":"record","take":"t","key":"k"}`, "studio's to send"},
+		{"layers from a guest", `{"type":"layers","paused":["h"]}`, "studio's to send"},
 		{"media from a guest", `{"type":"media","media":"failed","problem":"x"}`, `unknown message type "media"`},
 		{"unknown type", `{"type":"launch"}`, `unknown message type "launch"`},
 		{"no type", `{"name":"x"}`, "no type"},
@@ -67,6 +68,35 @@ func TestParse(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
 			case err != nil && !errors.Is(err, ErrInvalid):
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// TestCheckLayers: what the studio may send in "layers" (paused rids).
+func TestCheckLayers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		m       Message
+		wantErr string // substring, "" for valid
+	}{
+		{"none paused", Message{Type: TypeLayers}, ""},
+		{"two paused", Message{Type: TypeLayers, Paused: []string{"h", "m"}}, ""},
+		{"a long rid", Message{Type: TypeLayers, Paused: []string{"q_1-" + strings.Repeat("x", 12)}}, ""},
+		{"not layers", Message{Type: TypeHealth, Paused: []string{"h"}}, "not a layers message"},
+		{"empty rid", Message{Type: TypeLayers, Paused: []string{""}}, "1 to 16"},
+		{"rid too long", Message{Type: TypeLayers, Paused: []string{strings.Repeat("h", 17)}}, "1 to 16"},
+		{"rid with a quote", Message{Type: TypeLayers, Paused: []string{`h"`}}, "1 to 16"},
+		{"rid twice", Message{Type: TypeLayers, Paused: []string{"h", "h"}}, "twice"},
+		{"too many", Message{Type: TypeLayers, Paused: strings.Split("a b c d e f g h i", " ")}, "over the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckLayers(tc.m)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
 			}
 		})
 	}

@@ -171,6 +171,7 @@ type Client struct {
 	offers   int  // offers the studio made
 	errs     []string
 	bye      string
+	paused   []string       // the camera layers (rids) the studio said to stop sending ("layers")
 	media    signal.Message // the studio's last "media"
 	health   signal.Message // the studio's last "health"
 	closed   bool
@@ -518,6 +519,10 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			c.mu.Lock()
 			c.health = m
 			c.mu.Unlock()
+		case signal.TypeLayers:
+			c.mu.Lock()
+			c.paused = m.Paused
+			c.mu.Unlock()
 		case signal.TypeError:
 			c.mu.Lock()
 			c.errs = append(c.errs, m.Error)
@@ -637,6 +642,14 @@ func (c *Client) Music() (on bool, offers int) {
 // SetMusic says the guest switched music mode on its page.
 func (c *Client) SetMusic(on bool) error {
 	return c.write(signal.Message{Type: signal.TypeMusic, Music: on})
+}
+
+// View says how big the guest's page draws each other participant
+// ("view": [width, height] in device pixels by stream ID), as the guest
+// page does when its tiles change: the studio sends the smallest layer
+// of each that fills its tile.
+func (c *Client) View(sizes map[string][2]int) error {
+	return c.write(signal.Message{Type: signal.TypeView, Sizes: sizes})
 }
 
 // Media is what the studio last said of the client's media connection
@@ -907,6 +920,13 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 		payloader := rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
 		var midID, ridID uint8
 		write := func(frame []byte, d time.Duration) {
+			if c.layerPaused(l.RID) {
+				// As a browser's encoding set inactive: nothing sent, its
+				// sequence numbers go on where they stopped, its
+				// timestamps with the clock.
+				payloader.SkipSamples(uint32(d.Seconds() * 90000))
+				return
+			}
 			if midID == 0 || ridID == 0 {
 				for _, ext := range sender.GetParameters().HeaderExtensions {
 					switch ext.URI {
@@ -932,6 +952,14 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 		}()
 	}
 	return nil
+}
+
+// layerPaused says whether the studio told the client to stop sending
+// layer rid (signal "layers"): nobody gets it.
+func (c *Client) layerPaused(rid string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.paused, rid)
 }
 
 // Player returns a function that writes the media file at path (VP8 in

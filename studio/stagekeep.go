@@ -21,11 +21,13 @@ import (
 // guestlink.go) comes back onto the stage, not into the green room, if
 // there is room. A guest is known by the resume key her page kept from
 // the last studio's "welcome" — by its SHA-256 only: the file holds no
-// key that would let anyone in. The record is short-lived: it is good for
-// a restart within stageKeptFor of its last writing, which is refreshed
-// every stageRefresh while anyone is on stage, so a studio killed after
-// hours still puts its guests back, and one started the next day does
-// not. The file is private (0600) like the guest link.
+// key that would let anyone in. Each guest's entry is short-lived: good
+// for a restart within stageKeptFor of when she was last seen on stage,
+// which is refreshed every stageRefresh while she is, so a studio killed
+// after hours still puts its guests back, and one started the next day
+// does not. Guests of the last studio not back yet stay in the file
+// until then (a second restart soon after the first loses nobody). The
+// file is private (0600) like the guest link.
 const (
 	stageFile    = "stage.json"
 	stageKeptFor = 10 * time.Minute
@@ -34,14 +36,14 @@ const (
 
 // stageRecord is the file's form.
 type stageRecord struct {
-	At     time.Time    `json:"at"`
 	Guests []stageGuest `json:"guests"`
 }
 
 // stageGuest is one guest on stage.
 type stageGuest struct {
-	Key  string `json:"key"`  // resumeHash of their resume key
-	Name string `json:"name"` // for the log and whoever reads the file
+	Key  string    `json:"key"`  // resumeHash of their resume key
+	Name string    `json:"name"` // for the log and whoever reads the file
+	Seen time.Time `json:"seen"` // last known on stage
 }
 
 // resumeHash is what the file keeps of a resume key.
@@ -58,14 +60,14 @@ type stageKeeper struct {
 	poke chan struct{} // the show changed; capacity 1 merges pokes
 
 	mu   sync.Mutex
-	back map[string]string // resumeHash → name
+	back map[string]stageGuest // by Key
 }
 
 // newStageKeeper reads what the last studio left in dir (nothing for ""):
-// a record older than stageKeptFor is ignored. A file that can't be read
+// a guest seen on stage longer than stageKeptFor ago is left out. A file that can't be read
 // is said in the log; its guests come back into the green room.
 func newStageKeeper(dir string, log *slog.Logger, now time.Time) *stageKeeper {
-	k := &stageKeeper{log: log.With("component", "stage"), poke: make(chan struct{}, 1), back: map[string]string{}}
+	k := &stageKeeper{log: log.With("component", "stage"), poke: make(chan struct{}, 1), back: map[string]stageGuest{}}
 	if dir == "" {
 		return k
 	}
@@ -82,16 +84,21 @@ func newStageKeeper(dir string, log *slog.Logger, now time.Time) *stageKeeper {
 		k.log.Warn("who was on stage is lost: guests coming back go to the green room", "err", fmt.Errorf("read %s: %w", k.path, err))
 		return k
 	}
-	if age := now.Sub(rec.At); age < 0 || age > stageKeptFor {
-		return k
-	}
 	for _, g := range rec.Guests {
-		k.back[g.Key] = g.Name
+		if fresh(g, now) {
+			k.back[g.Key] = g
+		}
 	}
 	if len(k.back) > 0 {
-		k.log.Info("guests back within minutes go back on stage", "guests", len(k.back), "since", rec.At)
+		k.log.Info("guests back within minutes go back on stage", "guests", len(k.back))
 	}
 	return k
+}
+
+// fresh is whether g was on stage recently enough at now to go back.
+func fresh(g stageGuest, now time.Time) bool {
+	age := now.Sub(g.Seen)
+	return age >= 0 && age <= stageKeptFor
 }
 
 // takeBack says whether the guest whose page came with resume key key
@@ -100,9 +107,9 @@ func (k *stageKeeper) takeBack(key string) (name string, ok bool) {
 	h := resumeHash(key)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	name, ok = k.back[h]
+	g, ok := k.back[h]
 	delete(k.back, h)
-	return name, ok
+	return g.Name, ok && fresh(g, time.Now())
 }
 
 // changed tells run the show changed. It never blocks.
@@ -141,7 +148,7 @@ func (k *stageKeeper) run(ctx context.Context, onStage func() []stageGuest) {
 		if written && slices.Equal(guests, last) && (!refresh || len(guests) == 0) {
 			continue
 		}
-		if err := k.write(guests); err != nil {
+		if err := k.write(guests, time.Now()); err != nil {
 			k.log.Warn("who is on stage will not survive a restart", "err", err)
 			continue
 		}
@@ -149,16 +156,28 @@ func (k *stageKeeper) run(ctx context.Context, onStage func() []stageGuest) {
 	}
 }
 
-// write keeps guests as who is on stage now, atomically; none removes the
-// file.
-func (k *stageKeeper) write(guests []stageGuest) error {
-	if len(guests) == 0 {
+// write keeps guests as who is on stage at now, with the last studio's
+// guests not back yet, atomically; none removes the file.
+func (k *stageKeeper) write(guests []stageGuest, now time.Time) error {
+	all := make([]stageGuest, 0, len(guests))
+	for _, g := range guests {
+		g.Seen = now.UTC()
+		all = append(all, g)
+	}
+	k.mu.Lock()
+	for _, g := range k.back {
+		if fresh(g, now) {
+			all = append(all, g)
+		}
+	}
+	k.mu.Unlock()
+	if len(all) == 0 {
 		if err := os.Remove(k.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("stage: %w", err)
 		}
 		return nil
 	}
-	b, err := json.Marshal(stageRecord{At: time.Now().UTC(), Guests: guests})
+	b, err := json.Marshal(stageRecord{Guests: all})
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(k.path), 0o700)
 	}

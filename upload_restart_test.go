@@ -77,6 +77,7 @@ func TestServeKilledMidUpload(t *testing.T) {
 			ID        string `json:"id"`
 			Name      string `json:"name"`
 			Connected bool   `json:"connected"`
+			Place     string `json:"place"`
 		} `json:"participants"`
 		Uploads []upload `json:"uploads"`
 	}
@@ -126,19 +127,25 @@ func TestServeKilledMidUpload(t *testing.T) {
 	restarted := time.Now()
 	_, u = startServe(t, home, "--recordings", dir, "--listen", u.Host)
 	throttle(-1)
-	// The page retries every 2 s at most, then joins afresh (the new
-	// studio knows nothing of its old place) and connects its media.
+	// The page retries every 2 s at most, then joins as a new guest, put
+	// back on stage (she was there: issue #11, studio/stagekeep.go), and
+	// connects its media.
 	const rejoinWithin = 15 * time.Second
+	place := ""
 	until("Ann back in the call", rejoinWithin, func() bool {
 		getJSON(t, u, "/api/state", &state)
 		for _, p := range state.Participants {
 			if p.Name == "Ann" && p.Connected {
+				place = p.Place
 				return true
 			}
 		}
 		return false
 	})
-	t.Logf("Ann's media flowed to the restarted studio %.1f s after it started", time.Since(restarted).Seconds())
+	t.Logf("Ann's media flowed to the restarted studio %.1f s after it started; her place %q", time.Since(restarted).Seconds(), place)
+	if place != "stage" {
+		t.Errorf("Ann, on stage when the studio was killed, is back in %q", place)
+	}
 	until("Ann's upload complete after the restart", 40*time.Second, func() bool {
 		getJSON(t, u, "/api/state", &state)
 		return len(state.Uploads) == 1 && state.Uploads[0].State == "complete"

@@ -27,7 +27,9 @@
 // Commands: Stage(id, on), SetMuted(id, on), SetMusicMode(id, on), SetSolo(id, on), SetVolume(id, dB), SetDelay(id, ms), Kick(id), SetLive(on), RotateGuestToken() (the
 // old link stops working for newcomers; connected guests stay and may still
 // come back through it after a blip; the link is kept in ConfigDir, so it
-// is the same after a restart until rotated), SetICEServers(servers) (the STUN/TURN
+// is the same after a restart until rotated, and who is on stage with it, so
+// a guest whose page rejoins a restarted studio within minutes is put back
+// there), SetICEServers(servers) (the STUN/TURN
 // servers for guests who join from then on). For the media side:
 // RequestKeyframe(id), and AddHostTrack to send the host's camera and mic to
 // the guests. State() is a snapshot; Subscribe() streams Events.

@@ -186,7 +186,9 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 // admit lets a guest in: back into its place if it brings the ID and
 // resume key of a guest the studio still holds, else as a new guest in the
 // green room (a stale key is not an error: the page just starts over) —
-// unless it came through a retired link, which is only good for resuming.
+// or on stage, if the key is of a guest the last studio had there before
+// a restart and there is room (stagekeep.go) — unless it came through a
+// retired link, which is only good for resuming.
 func (s *Studio) admit(join signal.Message, g *guest, resumeOnly bool) (p Participant, key string, resumed bool, err error) {
 	if join.ID != "" && join.Resume != "" {
 		if p, old, ok := s.show.resume(join.ID, join.Resume, g); ok {
@@ -200,7 +202,18 @@ func (s *Studio) admit(join signal.Message, g *guest, resumeOnly bool) (p Partic
 		return Participant{}, "", false, errLinkRetired
 	}
 	p, k, err := s.show.addGuest(join.Name, g)
-	return p, k.Reveal(), false, err
+	if err != nil || join.Resume == "" {
+		return p, k.Reveal(), false, err
+	}
+	if _, ok := s.stage.takeBack(join.Resume); ok {
+		if on, err := s.show.setPlace(p.ID, true); err != nil {
+			s.log.Info("a guest on stage before the restart is back in the green room", "participant", p.ID, "err", err)
+		} else {
+			p = on
+			s.log.Info("a guest on stage before the restart is back on stage", "participant", p.ID)
+		}
+	}
+	return p, k.Reveal(), false, nil
 }
 
 // readJoin reads the first message, which must be "join".

@@ -1,14 +1,17 @@
 package studio_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestGuestLinkKeptAcrossRestart: the guest link survives a restart on the
@@ -78,5 +81,106 @@ func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 	s = newStudio(t, sameConfig)
 	if got := token(s); got == "short" || got == second || len(got) != 32 {
 		t.Errorf("a damaged file gave the link token %q", got)
+	}
+}
+
+// TestStageKeptAcrossRestart (issue #11): after a restart a guest's page
+// rejoins with the resume key the last studio gave it (the guest link is
+// kept); one who was on stage comes back onto the stage, one who was in
+// the green room into the green room — also after a second restart
+// before she came back. The file keeps no resume key (0600 anyway), a key
+// puts its guest back once, and a guest seen on stage more than 10
+// minutes ago is not put back. A stage that is full takes her into the
+// green room.
+func TestStageKeptAcrossRestart(t *testing.T) {
+	checkLeaks(t)
+	conf := t.TempDir()
+	file := filepath.Join(conf, "stage.json")
+	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
+	// rejoin is c's page back at s with the key it was last given.
+	rejoin := func(s *studio.Studio, name string, c *studiotest.Client) *studiotest.Client {
+		t.Helper()
+		return join(t, s, name, studiotest.Options{ResumeID: c.ID, ResumeKey: c.ResumeKey})
+	}
+	// kept waits for the file to name who, written anew (not was).
+	kept := func(who string, was []byte) []byte {
+		t.Helper()
+		var b []byte
+		eventually(t, who+" kept on stage", func() bool {
+			b, _ = os.ReadFile(file)
+			return strings.Contains(string(b), who) && string(b) != string(was)
+		})
+		return b
+	}
+
+	s := newStudio(t, sameConfig)
+	ann := join(t, s, "Ann", studiotest.Options{})
+	bob := join(t, s, "Bob", studiotest.Options{})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	b := kept("Ann", nil)
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, want mode 0600", file, err)
+	}
+	if strings.Contains(string(b), ann.ResumeKey) || strings.Contains(string(b), "Bob") {
+		t.Errorf("%s holds %s: want Ann alone, and not her resume key", file, b)
+	}
+	s.Close()
+
+	// Bob back first, and the studio restarted again before Ann is.
+	s = newStudio(t, sameConfig)
+	if bob2 := rejoin(s, "Bob", bob); find(s, bob2.ID).Place != studio.PlaceGreenRoom {
+		t.Errorf("after a restart: Bob %q, want the green room", find(s, bob2.ID).Place)
+	}
+	time.Sleep(300 * time.Millisecond) // the show changed: the file written
+	s.Close()
+	s = newStudio(t, sameConfig)
+	ann2 := rejoin(s, "Ann", ann)
+	if p := find(s, ann2.ID); p.Place != studio.PlaceStage {
+		t.Errorf("after two restarts: Ann %q, want the stage", p.Place)
+	}
+	if again := rejoin(s, "Ann", ann); find(s, again.ID).Place != studio.PlaceGreenRoom {
+		t.Errorf("Ann's old key twice: %q, want the green room", find(s, again.ID).Place)
+	}
+	kept("Ann", b)
+	s.Close()
+
+	// The same, 11 minutes later: the green room.
+	var rec struct {
+		Guests []map[string]any `json:"guests"`
+	}
+	if b, err := os.ReadFile(file); err != nil || json.Unmarshal(b, &rec) != nil || len(rec.Guests) != 1 {
+		t.Fatalf("%s: %v %+v", file, err, rec)
+	}
+	rec.Guests[0]["seen"] = time.Now().Add(-11 * time.Minute)
+	b, _ = json.Marshal(rec)
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = newStudio(t, sameConfig)
+	if late := rejoin(s, "Ann", ann2); find(s, late.ID).Place != studio.PlaceGreenRoom {
+		t.Errorf("back 11 minutes after: %q, want the green room", find(s, late.ID).Place)
+	}
+	s.Close()
+
+	// A full stage: the green room, and the host decides.
+	if err := os.WriteFile(file, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = newStudio(t, sameConfig)
+	carl := join(t, s, "Carl", studiotest.Options{})
+	if err := s.Stage(carl.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	kept("Carl", nil)
+	s.Close()
+	s = newStudio(t, func(c *studio.Config) { c.ConfigDir = conf; c.Limits = studio.Limits{Stage: 1, GreenRoom: 5} })
+	dan := join(t, s, "Dan", studiotest.Options{})
+	if err := s.Stage(dan.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if back := rejoin(s, "Carl", carl); find(s, back.ID).Place != studio.PlaceGreenRoom {
+		t.Errorf("back to a full stage: %q, want the green room", find(s, back.ID).Place)
 	}
 }

@@ -69,7 +69,7 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 	// only that. The show's recording keeps the top one.
 	if cfg.LayerActive == nil {
 		cfg.LayerActive = func(i int) bool {
-			if r, ok := s.cfg.Sink.(hostRecorder); ok && i == 0 && r.recordsHost() {
+			if i == 0 && s.recordsHost() {
 				return true
 			}
 			return vt.simul.wants(layers[i])
@@ -91,10 +91,15 @@ func (s *Studio) StartHostFeed(cfg feed.Config) (f *feed.Feed, stop func(), err 
 		// frames), the packets and timestamps flowing as before.
 		cfg.Muted = s.hostMuted.Load
 	}
+	if cfg.Own == nil {
+		// The host's own file in the show's folder is the host alone: the
+		// music the guests hear with them is in the program (issue #11).
+		cfg.Own = func(smp feed.Sample) { s.recordHost(HostID, webrtc.MimeTypeOpus, smp.Data) }
+		cfg.OwnActive = s.recordsHost
+	}
 	f, err = feed.New(cfg, writeVideo, func(smp feed.Sample) {
 		// Fails only when no guest is bound yet: nothing to do.
 		_ = audio.WriteSample(media.Sample{Data: smp.Data, Duration: smp.Duration})
-		s.recordHost(HostID, webrtc.MimeTypeOpus, smp.Data)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -146,7 +151,8 @@ func HostFeedLayers(cfg feed.Config) []feed.Layer {
 }
 
 // hostRecorder is a Sink that also records the host's own feeds, as the
-// guests get them (the Program, while a show is recorded: issue #11).
+// guests get them but for the music (the Program, while a show is
+// recorded: issue #11).
 type hostRecorder interface {
 	recordsHost() bool
 	recordHost(name, mime string, data []byte)
@@ -158,6 +164,11 @@ func (s *Studio) hostFeedWanted() bool {
 	if s.guestsIn.Load() {
 		return true
 	}
+	return s.recordsHost()
+}
+
+// recordsHost says whether the Sink records the host's feeds now.
+func (s *Studio) recordsHost() bool {
 	r, ok := s.cfg.Sink.(hostRecorder)
 	return ok && r.recordsHost()
 }

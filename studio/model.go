@@ -521,6 +521,20 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 	return e.p, nil
 }
 
+// stageGuests are the guests on stage now, in join order, as the stage's
+// file keeps them (stagekeep.go).
+func (sh *show) stageGuests() []stageGuest {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var on []stageGuest
+	for _, id := range sh.order {
+		if e := sh.entries[id]; e != nil && e.p.Role == RoleGuest && e.p.Place == PlaceStage {
+			on = append(on, stageGuest{Key: resumeHash(e.resume.Reveal()), Name: e.p.Name})
+		}
+	}
+	return on
+}
+
 // setMuted mutes or unmutes a participant (Participant.Muted). It is not an
 // error to mute someone muted already.
 func (sh *show) setMuted(id string, on bool) (changed bool, err error) {

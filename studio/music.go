@@ -41,6 +41,14 @@ const (
 // DefaultDuck is the music's ducking as a new show starts.
 var DefaultDuck = Duck{DB: music.DefaultDuck.DB, AttackMs: music.DefaultDuck.Attack.Milliseconds(), ReleaseMs: music.DefaultDuck.Release.Milliseconds()}
 
+// CheckMusic says whether volume (dB) and ducking d are settings the
+// music takes (an error wrapping music.ErrBadSetting if not): for values
+// kept elsewhere (the window's settings) before they are applied.
+func CheckMusic(volume float64, d Duck) error {
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	return music.Settings{VolumeDB: volume, Duck: music.Duck{DB: d.DB, Attack: ms(d.AttackMs), Release: ms(d.ReleaseMs)}}.Check()
+}
+
 // MusicChange is a change to the music, every field optional: the
 // settings first, then Stop, Play and Jingle. It is POST /api/music's body.
 type MusicChange struct {

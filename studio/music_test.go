@@ -99,3 +99,44 @@ func TestGuestsHearTheMusic(t *testing.T) {
 		t.Errorf("Ann's recording of the host measures %.1f dBFS in the music's band with it, %.1f without: the guest does not hear it", loud, quiet)
 	}
 }
+
+// The host's own file in the show's folder is the host alone: the music
+// (a 440 Hz tone) plays in the program, and ffmpeg finds its band there
+// and not in Host.webm, where the host's test-pattern beeps (1 kHz) are.
+// Before, the host's file took its sound from the feed the guests hear,
+// music and all.
+func TestHostsFileHasNoMusic(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir})
+	song := filepath.Join(t.TempDir(), "song.wav")
+	mediatest.WriteTone(t, song, 440, 2*time.Second)
+	if code, body := api(t, s, "POST", "/api/music", "", fmt.Sprintf(`{"play": %q, "loop": true, "duck": {"db": 0}}`, song)); code != 200 {
+		t.Fatalf("play: %d %v", code, body)
+	}
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	folders, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(folders) != 1 {
+		t.Fatalf("recordings folder holds %v, want one show", folders)
+	}
+	host, program := filepath.Join(folders[0], "Host.webm"), filepath.Join(folders[0], "program.mp4")
+	// From 1 s: the music's fade-in and the feed's start behind.
+	inHost := mediatest.BandLevel(t, host, 440, time.Second, time.Minute)
+	inProgram := mediatest.BandLevel(t, program, 440, time.Second, time.Minute)
+	beeps := mediatest.BandLevel(t, host, 1000, time.Second, time.Minute)
+	t.Logf("the music's band: %.1f dBFS in the program, %.1f in the host's file (their beeps there: %.1f)", inProgram, inHost, beeps)
+	if inProgram < -30 {
+		t.Errorf("the program has the music at %.1f dBFS: want it there", inProgram)
+	}
+	// Without the music the band holds only what the double band-pass
+	// lets through of the beeps, an octave up: −58.6 dBFS, the program's
+	// −24.1 (with it: −24.1 in both).
+	if inHost > inProgram-25 || beeps < -40 {
+		t.Errorf("the host's file: the music's band at %.1f dBFS (the program %.1f), their beeps at %.1f: want the host alone", inHost, inProgram, beeps)
+	}
+}

@@ -176,6 +176,7 @@ type Studio struct {
 	cancel context.CancelCauseFunc
 
 	linkDir  string
+	stage    *stageKeeper // who is on stage, kept for a restart (stagekeep.go)
 	linkSave sync.Mutex
 
 	mu            sync.Mutex
@@ -312,12 +313,14 @@ func New(cfg Config) (_ *Studio, err error) {
 	if d, err := s.configDir(); err == nil {
 		uploadsDir = filepath.Join(d, "uploads")
 		s.linkDir = d
+		s.stage = newStageKeeper(d, cfg.Logger, time.Now())
 		var lerr error
 		if s.guestToken, freshLink, lerr = keptGuestToken(d); lerr != nil {
 			s.log.Warn("the guest link may change at the next start", "err", lerr)
 		}
 	} else {
 		s.guestToken = NewSecret()
+		s.stage = newStageKeeper("", cfg.Logger, time.Now())
 		s.log.Warn("guests' local recordings and the guest link will not survive a restart", "err", err)
 	}
 	s.uploads = newUploads(uploadsDir, s.log.With("component", "upload"))
@@ -433,6 +436,7 @@ func New(cfg Config) (_ *Studio, err error) {
 	} else {
 		close(s.mapFirst)
 	}
+	s.life.spawn(func() { s.stage.run(s.ctx, s.show.stageGuests) })
 	if freshLink {
 		if err := keepGuestToken(s.linkDir, s.guestToken); err != nil {
 			s.log.Warn("the guest link will change at the next start", "err", err)
@@ -815,6 +819,7 @@ func (s *Studio) changed() {
 		}
 	}
 	s.guestsIn.Store(guests)
+	s.stage.changed()
 	s.mu.Lock()
 	prog := s.scene
 	s.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"greenroom/studio"
+	"greenroom/studio/settings"
 )
 
 // MusicPlayer plays music and jingles into the show, which the guests
@@ -26,7 +27,9 @@ type MusicPlayer interface {
 // musicTab is the Music tab: the music (a file, play, stop, loop, volume,
 // ducking under speech) and a board of nine jingles, each played by its
 // button or Alt+its number. Its widgets belong to the UI thread; the
-// commands go to the show in order (cmds).
+// commands go to the show in order (cmds). What the host sets here is kept
+// in the settings (settings.Music) for the next session; what the control
+// API sets is for this show only, as the loudness target.
 type musicTab struct {
 	s    *Studio
 	p    MusicPlayer
@@ -39,7 +42,7 @@ type musicTab struct {
 	loop, duck    *widget.Check
 	volume        *widget.Slider
 	volumeText    *widget.Label
-	jingles       [9]string // the board's files, for this session
+	jingles       [9]string // the board's files
 	jingleButtons [9]*widget.Button
 }
 
@@ -54,25 +57,29 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 	t.fileLabel = widget.NewLabel("No music chosen")
 	t.fileLabel.Truncation = fyne.TextTruncateEllipsis
 	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() {
-		t.pick("Choose the music", t.choose)
+		t.pick("Choose the music", t.chosen)
 	})
 	t.play = widget.NewButtonWithIcon("Play", theme.MediaPlayIcon(), func() { t.send(studio.MusicChange{Play: t.file}) })
 	t.play.Importance = widget.HighImportance
 	t.play.Disable()
 	t.stop = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), func() { t.send(studio.MusicChange{Stop: true}) })
-	t.loop = widget.NewCheck("Loop", func(on bool) { t.send(studio.MusicChange{Loop: &on}) })
+	t.loop = widget.NewCheck("Loop", func(on bool) {
+		t.send(studio.MusicChange{Loop: &on})
+		t.remember()
+	})
 	t.duck = widget.NewCheck(fmt.Sprintf("Lower it %g dB while someone speaks", studio.DefaultDuck.DB), func(on bool) {
-		d := studio.DefaultDuck
-		if !on {
-			d.DB = 0
-		}
+		d := duckOf(on)
 		t.send(studio.MusicChange{Duck: &d})
+		t.remember()
 	})
 	t.volume = widget.NewSlider(studio.MusicMinVolume, studio.MusicMaxVolume)
 	t.volume.Step = 1
 	t.volumeText = widget.NewLabel("0 dB")
 	t.volume.OnChanged = func(x float64) { t.volumeText.SetText(fmt.Sprintf("%+.0f dB", x)) }
-	t.volume.OnChangeEnded = func(x float64) { t.send(studio.MusicChange{Volume: &x}) }
+	t.volume.OnChangeEnded = func(x float64) {
+		t.send(studio.MusicChange{Volume: &x})
+		t.remember()
+	}
 	t.status = widget.NewLabel("")
 	board := container.NewGridWithColumns(3)
 	for i := range t.jingleButtons {
@@ -80,11 +87,7 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 		board.Add(t.jingleButtons[i])
 	}
 	t.show(studio.Music{Duck: studio.DefaultDuck})
-	s.async(func() {
-		if m, ok := p.MusicState(); ok {
-			s.do(func() { t.show(m) })
-		}
-	})
+	t.restore(s.st.Get().Music)
 	return container.NewVScroll(container.NewVBox(
 		widget.NewLabelWithStyle("Music", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, choose, t.fileLabel),
@@ -96,6 +99,42 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 		widget.NewLabelWithStyle("Jingles (Alt+1…9)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		board,
 	))
+}
+
+// restore puts the last session's Music tab back (UI thread): the file
+// chosen and the board; the levels also go to the player, if the host
+// ever changed them (else the player's own are shown: a show whose music
+// the API set before the window opened keeps it).
+func (t *musicTab) restore(saved settings.Music) {
+	if saved.File != "" {
+		t.choose(saved.File)
+	}
+	for i, path := range saved.Jingles {
+		if path != "" {
+			t.setJingle(i, path)
+		}
+	}
+	fresh := settings.Defaults().Music
+	if saved.Volume == fresh.Volume && saved.Loop == fresh.Loop && saved.Duck == fresh.Duck {
+		t.apply(nil, "")
+		return
+	}
+	t.apply(&studio.MusicChange{Volume: &saved.Volume, Loop: &saved.Loop, Duck: &saved.Duck}, "Couldn't set the music as last time: ")
+}
+
+// remember keeps the tab as it is now in the settings (UI thread).
+func (t *musicTab) remember() {
+	m := settings.Music{File: t.file, Volume: t.volume.Value, Loop: t.loop.Checked, Duck: duckOf(t.duck.Checked), Jingles: t.jingles}
+	t.s.save(func(set *settings.Settings) { set.Music = m }, nil)
+}
+
+// duckOf is the ducking the tab's checkbox stands for.
+func duckOf(on bool) studio.Duck {
+	d := studio.DefaultDuck
+	if !on {
+		d.DB = 0
+	}
+	return d
 }
 
 // choose makes path the music Play plays (UI thread).
@@ -122,10 +161,25 @@ func (t *musicTab) jingle(i int) {
 		t.send(studio.MusicChange{Jingle: t.jingles[i]})
 		return
 	}
-	t.pick(fmt.Sprintf("Choose jingle %d", i+1), func(path string) {
-		t.jingles[i] = path
-		t.jingleButtons[i].SetText(fmt.Sprintf("%d: %s", i+1, filepath.Base(path)))
-	})
+	t.pick(fmt.Sprintf("Choose jingle %d", i+1), func(path string) { t.jingleChosen(i, path) })
+}
+
+// chosen and jingleChosen take the host's choice of a file (UI thread),
+// kept for the next session.
+func (t *musicTab) chosen(path string) {
+	t.choose(path)
+	t.remember()
+}
+
+func (t *musicTab) jingleChosen(i int, path string) {
+	t.setJingle(i, path)
+	t.remember()
+}
+
+// setJingle puts path on the board's key i (UI thread).
+func (t *musicTab) setJingle(i int, path string) {
+	t.jingles[i] = path
+	t.jingleButtons[i].SetText(fmt.Sprintf("%d: %s", i+1, filepath.Base(path)))
 }
 
 // pick asks for a sound file (anything FFmpeg reads: no filter).
@@ -145,15 +199,24 @@ func (t *musicTab) pick(title string, chosen func(path string)) {
 
 // send makes the change off the UI thread, in order, then shows the
 // music as it is; a refusal (a file that can't be played) is explained.
-func (t *musicTab) send(c studio.MusicChange) {
+func (t *musicTab) send(c studio.MusicChange) { t.apply(&c, "Couldn't change the music: ") }
+
+// apply is send of c, or with c nil only the music shown as it is; a
+// refusal is explained after failed.
+func (t *musicTab) apply(c *studio.MusicChange, failed string) {
 	t.cmds.run(t.s, func() {
-		err := t.p.ChangeMusic(c)
-		m, _ := t.p.MusicState()
+		var err error
+		if c != nil {
+			err = t.p.ChangeMusic(*c)
+		}
+		m, ok := t.p.MusicState()
 		t.s.do(func() {
 			if err != nil {
-				t.s.showError("Couldn't change the music: " + t.s.explain(err))
+				t.s.showError(failed + t.s.explain(err))
 			}
-			t.show(m)
+			if ok {
+				t.show(m)
+			}
 		})
 	})
 }

@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"greenroom/studio"
+	"greenroom/studio/settings"
 )
 
 // musicShow is the fake show with a music player (MusicPlayer); f.mu
@@ -125,5 +127,53 @@ func TestMusicTab(t *testing.T) {
 	do2()
 	if m := s2.music; m.fileLabel.Text != "intro.ogg" || m.play.Disabled() || m.status.Text != "Playing intro.ogg" || m.volume.Value != -6 {
 		t.Errorf("a tab opened on playing music: file %q, Play disabled %v, status %q, volume %v", m.fileLabel.Text, m.play.Disabled(), m.status.Text, m.volume.Value)
+	}
+}
+
+// TestMusicTabRemembers: what the host sets on the Music tab (the file,
+// loop, volume, ducking, the board's jingles) is in the settings, and a
+// window opened on them the next session shows it, sets the player so,
+// and plays the board's jingles by their keys' buttons. A fresh window
+// sets nothing (TestMusicTab's changes).
+func TestMusicTabRemembers(t *testing.T) {
+	m := &musicShow{fakeShow: newFake(), music: studio.Music{Duck: studio.DefaultDuck}}
+	s, st := openShow(t, m, nil)
+	mt := s.music
+	do := func(s *testStudio, f func()) {
+		f()
+		s.settle()
+		s.tasks.Wait()
+		s.settle()
+	}
+	do(s, func() { mt.chosen("/music/bed.mp3") }) // as the file dialog would
+	do(s, func() { mt.jingleChosen(2, "/music/ding.wav") })
+	do(s, func() { test.Tap(mt.loop) })
+	do(s, func() { test.Tap(mt.duck) })
+	press(s, mt.volume, fyne.KeyLeft, 9)
+	want := settings.Music{File: "/music/bed.mp3", Volume: -9, Loop: true, Duck: studio.DefaultDuck}
+	want.Duck.DB = 0
+	want.Jingles[2] = "/music/ding.wav"
+	if got := st.Get().Music; got != want {
+		t.Fatalf("kept %+v, want %+v", got, want)
+	}
+
+	next := &musicShow{fakeShow: newFake(), music: studio.Music{Duck: studio.DefaultDuck}}
+	s2, _ := openShow(t, next, func(set *settings.Settings) { set.Music = want })
+	do(s2, func() {})
+	mt2 := s2.music
+	if mt2.fileLabel.Text != "bed.mp3" || mt2.play.Disabled() || mt2.jingleButtons[2].Text != "3: ding.wav" ||
+		!mt2.loop.Checked || mt2.duck.Checked || mt2.volume.Value != -9 {
+		t.Errorf("the next session's tab: file %q (Play disabled %v), jingle 3 %q, loop %v, ducking %v, volume %v",
+			mt2.fileLabel.Text, mt2.play.Disabled(), mt2.jingleButtons[2].Text, mt2.loop.Checked, mt2.duck.Checked, mt2.volume.Value)
+	}
+	next.mu.Lock()
+	player := next.music
+	next.mu.Unlock()
+	if player.Volume != -9 || !player.Loop || player.Duck.DB != 0 || player.File != "" {
+		t.Errorf("the next session's player: %+v, want the levels kept and nothing playing", player)
+	}
+	do(s2, func() { test.Tap(mt2.jingleButtons[2]) })
+	if c := next.calls(); len(c) != 2 || c[1].Jingle != "/music/ding.wav" {
+		t.Errorf("changes sent: %+v, want the levels, then jingle 3", c)
 	}
 }

@@ -533,14 +533,16 @@
 
   // studioAway: the studio closed (the host quit or restarted it). It
   // keeps its link, so the page waits for it, trying again every
-  // MAX_RETRY_DELAY, and joins by itself once it is back — afresh: a
-  // studio that starts again knows nothing of our place. Our own
+  // MAX_RETRY_DELAY, and joins by itself once it is back, with the ID
+  // and resume key it had: a studio that starts again holds no session of
+  // ours, but puts us back on stage if we were there minutes before
+  // (studio/stagekeep.go); else we start in the green room. Our own
   // recording stops, as its show ended; its upload goes on then.
   function studioAway() {
     if (window.greenroomLocal) window.greenroomLocal.stop();
     state.away = true;
     state.retry = 0;
-    reconnect(false); // our resume key is stale then, and refused: harmless
+    reconnect(false); // our resume key resumes nothing then: harmless
   }
 
   // reconnect retries with backoff after a network blip. The studio holds

@@ -51,8 +51,15 @@ type Config struct {
 	LayerActive func(i int) bool
 	// Muted, if set, says whether the source's own sound is left out now
 	// (the host muted themselves); the Sounds go on. Still metered.
-	Muted  func() bool
-	Logger *slog.Logger
+	Muted func() bool
+	// Own, if set, receives the source's own sound alone, without the
+	// Sounds, as Opus of its own (a second encoder, ≈1 % of a core): the
+	// host's own recorded file (issue #11) is the host, and the music is
+	// in the program. Encoded only while Active and OwnActive say yes
+	// (OwnActive nil: whenever Active).
+	Own       func(Sample)
+	OwnActive func() bool
+	Logger    *slog.Logger
 }
 
 // Layer is one encoding of the video.
@@ -139,10 +146,18 @@ func New(cfg Config, video, audio func(Sample)) (*Feed, error) {
 		free()
 		return nil, err
 	}
+	var own *astiav.CodecContext
+	if cfg.Own != nil {
+		if own, err = openOpus(cfg); err != nil {
+			aenc.Free()
+			free()
+			return nil, err
+		}
+	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.wg.Add(2)
 	go f.runVideo(encs)
-	go f.runAudio(aenc)
+	go f.runAudio(aenc, own)
 	return f, nil
 }
 
@@ -332,9 +347,12 @@ func (f *Feed) runVideo(encs []*layerEncoder) {
 	}
 }
 
-func (f *Feed) runAudio(cc *astiav.CodecContext) {
+func (f *Feed) runAudio(cc, own *astiav.CodecContext) {
 	defer f.wg.Done()
 	defer cc.Free()
+	if own != nil {
+		defer own.Free()
+	}
 	const n = 960 // 20 ms at 48 kHz
 	frame := astiav.AllocFrame()
 	defer frame.Free()
@@ -349,8 +367,11 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	var mix mixer.Mixer
-	left, right, packed := make([]float32, n), make([]float32, n), make([]float32, 2*n)
+	left, right, packed, alone := make([]float32, n), make([]float32, n), make([]float32, 2*n), make([]float32, 2*n)
 	tracks := []*mixer.Track{f.track, f.sounds}
+	// The source's own sound, apart from the Sounds, for Own: the
+	// mixer's monitor sum of the first track alone.
+	ownOnly := []bool{true, false}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for k := int64(0); ; k++ {
@@ -360,21 +381,31 @@ func (f *Feed) runAudio(cc *astiav.CodecContext) {
 		case <-tick.C:
 		}
 		f.track.SetMuted(f.cfg.Muted != nil && f.cfg.Muted())
-		mix.Mix(tracks, left, right) // also when inactive: it meters (Level)
+		// Also when inactive: it meters (Level).
+		mix.SumMonitorAt(tracks, ownOnly, left, right, alone, -1)
 		if !f.active() {
 			continue
 		}
 		for i := range left {
-			packed[2*i], packed[2*i+1] = left[i], right[i]
+			packed[2*i], packed[2*i+1] = max(-1, min(1, left[i])), max(-1, min(1, right[i]))
 		}
-		if err := shim.CopyPackedFloat(frame, packed, 2); err != nil {
-			f.log.Warn("feed audio", "err", err)
-			continue
+		f.encodeAudio(cc, frame, pkt, packed, k*n, f.audio)
+		if own != nil && (f.cfg.OwnActive == nil || f.cfg.OwnActive()) {
+			f.encodeAudio(own, frame, pkt, alone, k*n, f.cfg.Own)
 		}
-		frame.SetPts(k * n)
-		if err := encode(cc, frame, pkt, func(b []byte) { f.audio(Sample{Data: b, Duration: 20 * time.Millisecond}) }); err != nil {
-			f.log.Warn("feed Opus", "err", err)
-		}
+	}
+}
+
+// encodeAudio encodes one block of interleaved stereo (at pts) with cc and
+// hands its packets to emit.
+func (f *Feed) encodeAudio(cc *astiav.CodecContext, frame *astiav.Frame, pkt *astiav.Packet, packed []float32, pts int64, emit func(Sample)) {
+	if err := shim.CopyPackedFloat(frame, packed, 2); err != nil {
+		f.log.Warn("feed audio", "err", err)
+		return
+	}
+	frame.SetPts(pts)
+	if err := encode(cc, frame, pkt, func(b []byte) { emit(Sample{Data: b, Duration: 20 * time.Millisecond}) }); err != nil {
+		f.log.Warn("feed Opus", "err", err)
 	}
 }
 

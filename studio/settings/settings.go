@@ -2,8 +2,8 @@
 // (destinations and their stream keys), the program's size, frame rate and bit
 // rate, where recordings go, the host's camera and microphone, the brand kits
 // and banners, the STUN/TURN servers and NAT address guests reach the studio
-// through, how long a gone guest keeps their place, and the size of the
-// studio window. They live in one JSON file,
+// through, how long a gone guest keeps their place, the Music tab (its
+// levels and jingle board), and the size of the studio window. They live in one JSON file,
 // os.UserConfigDir()/greenroom/settings.json, written atomically and readable
 // by the user only, because it holds stream keys and TURN passwords.
 //
@@ -299,6 +299,22 @@ type Settings struct {
 	// studio.DefaultLoudnessTarget until the host chooses. A value not
 	// offered (a hand edit) goes back to the default.
 	LoudnessTarget float64
+	// Music is the window's Music tab as the host left it.
+	Music Music
+}
+
+// Music is what the Music tab keeps between sessions (issue #12 item 3):
+// the music chosen (not playing: a show starts quiet), how it plays, and
+// the jingle board. A volume or ducking out of range (a hand edit) goes
+// back to the defaults; the files are not checked until played (a file
+// gone is said then).
+type Music struct {
+	File   string  // chosen for Play; "" for none
+	Volume float64 // dB, studio.MusicMinVolume … MusicMaxVolume
+	Loop   bool
+	Duck   studio.Duck // DB 0: not lowered under speech
+	// Jingles are the board's files, on Alt+1…9; "" for a free key.
+	Jingles [9]string
 }
 
 // ErrBadGrace is Store.Update's error for a ReconnectGrace out of range.
@@ -351,6 +367,7 @@ func Defaults() Settings {
 		Limits:         studio.DefaultLimits,
 		GuestKbps:      studio.DefaultGuestKbps,
 		LoudnessTarget: studio.DefaultLoudnessTarget,
+		Music:          defaultMusic,
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		s.RecordingDir = filepath.Join(home, "Videos", "Greenroom")
@@ -406,6 +423,10 @@ func (s *Settings) fillDefaults() []fieldError {
 		bad("loudness_target", s.LoudnessTarget, `is not a target offered (-14, -16, -23, or 0 for none)`)
 		s.LoudnessTarget = d.LoudnessTarget
 	}
+	if err := studio.CheckMusic(s.Music.Volume, s.Music.Duck); err != nil {
+		bad("music", musicLevels(s.Music), "is out of range (volume −60…+12 dB, ducking 0…40 dB, its times 0…10 s)")
+		s.Music.Volume, s.Music.Loop, s.Music.Duck = d.Music.Volume, d.Music.Loop, d.Music.Duck
+	}
 	return problems
 }
 
@@ -434,8 +455,19 @@ func (s Settings) valueOf(field string) string {
 		return strconv.Itoa(s.GuestKbps)
 	case "loudness_target":
 		return strconv.FormatFloat(s.LoudnessTarget, 'g', -1, 64)
+	case "music":
+		return musicLevels(s.Music)
 	}
 	return "the default"
+}
+
+// defaultMusic is a new user's Music tab: nothing chosen, at 0 dB, not
+// looped, lowered under speech.
+var defaultMusic = Music{Duck: studio.DefaultDuck}
+
+// musicLevels is how the Music tab's levels are said in Open's messages.
+func musicLevels(m Music) string {
+	return fmt.Sprintf("volume %g dB, ducking %g dB (%d ms down, %d ms back)", m.Volume, m.Duck.DB, m.Duck.AttackMs, m.Duck.ReleaseMs)
 }
 
 func validSize(w, h int) bool {

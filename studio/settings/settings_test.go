@@ -581,3 +581,52 @@ func TestFailedSaveKeepsSettings(t *testing.T) {
 		t.Error("a change that could not be saved is in memory")
 	}
 }
+
+// The Music tab's settings and jingle board: the defaults for a new user
+// and a file from before them; the host's choices kept across a restart;
+// a hand-edited volume out of range said, and the levels back to the
+// defaults (the board kept).
+func TestMusicKept(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Get().Music; got != (Music{Duck: studio.DefaultDuck}) {
+		t.Errorf("a new user's music %+v", got)
+	}
+	want := Music{File: "/music/bed.mp3", Volume: -9, Loop: true, Duck: studio.Duck{}}
+	want.Jingles[0], want.Jingles[8] = "/music/ding.wav", "/music/applause.ogg"
+	if err := st.Update(func(s *Settings) { s.Music = want }); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st2.Get().Music; got != want {
+		t.Errorf("reloaded music %+v, want %+v", got, want)
+	}
+	for _, c := range []struct {
+		file string
+		want Music
+		said string
+	}{
+		{`{"destinations": []}`, Music{Duck: studio.DefaultDuck}, ""},
+		{`{"music": {"volume_db": 40, "loop": true, "duck": {"db": 6}, "jingles": ["/a.wav"]}}`,
+			Music{Duck: studio.DefaultDuck, Jingles: [9]string{"/a.wav"}},
+			`"music": volume 40 dB, ducking 6 dB (0 ms down, 0 ms back) is out of range`},
+	} {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, FileName), []byte(c.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Open(d)
+		if got := st.Get().Music; got != c.want {
+			t.Errorf("%s: music %+v, want %+v", c.file, got, c.want)
+		}
+		if (err == nil) != (c.said == "") || err != nil && !strings.Contains(err.Error(), c.said) {
+			t.Errorf("%s: Open says %v, want %q", c.file, err, c.said)
+		}
+	}
+}

@@ -261,6 +261,16 @@ type file struct {
 	// LUFS, 0 for none; absent (an older file): the default, −14. A
 	// pointer, since 0 is a choice here.
 	LoudnessTarget *float64 `json:"loudness_target,omitempty"`
+	// Absent (an older file): the defaults.
+	Music *fileMusic `json:"music,omitempty"`
+}
+
+type fileMusic struct {
+	File    string      `json:"file,omitempty"`
+	Volume  float64     `json:"volume_db"`
+	Loop    bool        `json:"loop"`
+	Duck    studio.Duck `json:"duck"`
+	Jingles [9]string   `json:"jingles"`
 }
 
 type fileHost struct {
@@ -315,6 +325,7 @@ func fileOf(s Settings) file {
 		MaxInGreenRoom:        s.Limits.GreenRoom,
 		GuestKbps:             s.GuestKbps,
 		LoudnessTarget:        &s.LoudnessTarget,
+		Music:                 (*fileMusic)(&s.Music),
 	}
 	for _, d := range s.Destinations {
 		f.Destinations = append(f.Destinations, fileDestination{
@@ -344,6 +355,10 @@ func (f file) settings() Settings {
 	}
 	if f.LoudnessTarget != nil {
 		s.LoudnessTarget = *f.LoudnessTarget
+	}
+	s.Music = defaultMusic
+	if f.Music != nil {
+		s.Music = Music(*f.Music)
 	}
 	for _, d := range f.Destinations {
 		s.Destinations = append(s.Destinations, Destination{

@@ -539,7 +539,9 @@ func (c *Compositor) scale(t *tile, f *Frame, dst image.Rectangle) error {
 		c.scalers[t.slot] = sc
 	}
 	if !c.keepScaled(t, dst) {
-		t.scaled, t.scaledOf = nil, nil
+		// The buffer stays with the tile: a source near the threshold
+		// (25 fps) would otherwise have one made again every few ticks.
+		t.scaledOf = nil
 		return sc.ScaleRect(&f.YCbCr, src, c.canvas, dst)
 	}
 	if t.scaled == nil || t.scaled.Rect.Size() != dst.Size() {

@@ -47,6 +47,9 @@ type RecordedShow struct {
 	Live     bool `json:"live,omitempty"` // being recorded now
 	// Program is the program's file; nil when there is none.
 	Program *RecordedFile `json:"program,omitempty"`
+	// ProgramVertical is the vertical program's file; nil when there is
+	// none.
+	ProgramVertical *RecordedFile `json:"program_vertical,omitempty"`
 	// Files are the people's own (show.json's), or without a readable
 	// show.json every file found in the folder; MoreFiles past
 	// maxListedFiles are left out.
@@ -205,6 +208,10 @@ func readShow(path string, live bool) RecordedShow {
 		if meta.Program != "" {
 			p := statRecorded(path, RecordedFile{File: meta.Program})
 			sh.Program = &p
+		}
+		if meta.ProgramVertical != "" {
+			p := statRecorded(path, RecordedFile{File: meta.ProgramVertical})
+			sh.ProgramVertical = &p
 		}
 		files := meta.Files
 		if len(files) > maxListedFiles {

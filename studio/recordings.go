@@ -235,8 +235,10 @@ func readShow(path string, live bool) RecordedShow {
 		// far its files went, and says so (cutshort.go).
 		sh.CutShort = sh.CutShort || meta.CutShort
 	}
-	if sh.Program != nil {
-		sh.Bytes += sh.Program.Bytes
+	for _, p := range []*RecordedFile{sh.Program, sh.ProgramVertical} {
+		if p != nil {
+			sh.Bytes += p.Bytes
+		}
 	}
 	for _, f := range sh.Files {
 		sh.Bytes += f.Bytes

@@ -529,7 +529,7 @@ func (c *Compositor) scale(t *tile, f *Frame, dst image.Rectangle) error {
 		copyInto(c.canvas, &f.YCbCr, dst.Min)
 		return nil
 	}
-	if s := t.scaled; s != nil && t.scaledOf == f && t.scaledSrc == src && s.Rect.Size() == dst.Size() {
+	if s := t.scaled; s != nil && t.scaledOf == f && t.scaledSrc == src && s.Rect.Size() == dst.Size() && c.copyable(dst) {
 		copyInto(c.canvas, s, dst.Min) // a memcpy where swscale took 5-7 times as long
 		return nil
 	}
@@ -562,11 +562,15 @@ func (c *Compositor) scale(t *tile, f *Frame, dst image.Rectangle) error {
 // for a tile in place (a moving tile's size changes every tick) whose
 // source has lately repeated at more than about one tick in six (a 15 or
 // 24 fps source in a 30 fps program, or one stalled: not a 30 fps one that
-// jitters once in a while), and with even corners and size, where the
-// copy lands just where swscale would have drawn.
+// jitters once in a while), and where a copy can go (copyable).
 func (c *Compositor) keepScaled(t *tile, dst image.Rectangle) bool {
-	return t.repeats > 40 && t.drawn == t.to && dst.In(c.bounds) &&
-		dst.Min.X%2 == 0 && dst.Min.Y%2 == 0 && dst.Dx()%2 == 0 && dst.Dy()%2 == 0
+	return t.repeats > 40 && t.drawn == t.to && c.copyable(dst)
+}
+
+// copyable is whether copyInto can draw a picture of dst's size at dst
+// just where swscale would: within the canvas, with even corners and size.
+func (c *Compositor) copyable(dst image.Rectangle) bool {
+	return dst.In(c.bounds) && dst.Min.X%2 == 0 && dst.Min.Y%2 == 0 && dst.Dx()%2 == 0 && dst.Dy()%2 == 0
 }
 
 // placeholder fills the tile of a source with no picture, and shows who

@@ -344,6 +344,9 @@ func (s *show) LiveStats() []ui.DestinationStats {
 		if o.Recording {
 			d.Name = "Recording"
 		}
+		if o.Recording && o.Vertical { // beside the landscape one, "" too
+			d.ID, d.Name = ui.VerticalRecordingID, "Vertical recording"
+		}
 		if o.Err != nil {
 			d.Err = o.Err.Error()
 		}

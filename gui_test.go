@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -716,6 +717,20 @@ func TestGuiVertical(t *testing.T) {
 	start := time.Now()
 	g.waitFor(t, 5*time.Second, "the vertical preview", func() bool { return vertical() != nil && g.text("VERTICAL") != "" })
 	g.run(start, 2*time.Second)
+	// The show folder records both programs: each recording has an ID
+	// of its own in the window's stats, and the tab words both.
+	var ids []string
+	for _, o := range g.show.LiveStats() {
+		ids = append(ids, o.ID)
+	}
+	slices.Sort(ids)
+	if want := []string{"", "d1", "d2", ui.VerticalRecordingID}; !slices.Equal(ids, want) {
+		t.Errorf("outputs %q, want %q", ids, want)
+	}
+	g.openTab(t, "Destinations")
+	if g.text("· vertical: ● Live") == "" {
+		t.Errorf("the Destinations tab does not show the vertical recording: %q", g.texts())
+	}
 	test.Tap(goLive)
 	g.tapDialog(t, "End Stream")
 	g.waitFor(t, 15*time.Second, "the window to be off air", func() bool {
@@ -728,6 +743,27 @@ func TestGuiVertical(t *testing.T) {
 	n.WaitUnpublished(t, tall, 10*time.Second)
 	mediatest.ProbeProgram(t, n.Recording(wide), 1280, 720)
 	mediatest.ProbeProgram(t, n.Recording(tall), 720, 1280)
+	shows, err := filepath.Glob(filepath.Join(g.rec, "*", "show.json"))
+	if err != nil || len(shows) != 1 {
+		t.Fatalf("show folders %q (%v), want one", shows, err)
+	}
+	raw, err := os.ReadFile(shows[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Program         string `json:"program"`
+		ProgramVertical string `json:"program_vertical"`
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Program != "program.mp4" || meta.ProgramVertical != studio.VerticalProgramFile {
+		t.Errorf("show.json lists program %q and vertical %q", meta.Program, meta.ProgramVertical)
+	}
+	folder := filepath.Dir(shows[0])
+	mediatest.ProbeProgram(t, filepath.Join(folder, "program.mp4"), 1280, 720)
+	mediatest.ProbeProgram(t, filepath.Join(folder, studio.VerticalProgramFile), 720, 1280)
 }
 
 // Go Live's preflight, as a host meets it: of two destinations one refuses

@@ -39,6 +39,10 @@ type Destination struct {
 	Vertical bool
 }
 
+// VerticalProgramFile is the vertical program's file in a show's folder
+// (ProgramConfig.RecordDir), recorded while a vertical destination is on.
+const VerticalProgramFile = "program-vertical.mp4"
+
 // OutputStats is one live output's health, with what it is for.
 type OutputStats struct {
 	stream.Stats
@@ -55,7 +59,9 @@ type ProgramConfig struct {
 	Destinations []Destination
 	// RecordDir, if set, gets a folder per go-live (issue #11),
 	// "2026-12-04 15.30 <ShowTitle>", with the program (program.mp4),
-	// each person's own media (see showRecording) and show.json.
+	// the vertical program while a vertical destination is on
+	// (VerticalProgramFile, unless RecordVertical says where), each
+	// person's own media (see showRecording) and show.json.
 	// RecordFile, if set instead, is where each go-live's program is
 	// recorded (overwritten each time); the people's files and show.json
 	// then go in a folder next to it named after it ("show.mp4": "show",
@@ -663,12 +669,21 @@ func (p *Program) SetLive(on bool) error {
 			vertical = false
 		}
 	}
-	if vertical && recordVertical != "" {
-		rec, err := record.New(record.Config{Path: recordVertical, Info: vinfo, Logger: p.cfg.Logger})
+	// A show recorded to a folder (the window's) keeps the vertical
+	// program too, beside the landscape one, while it is made.
+	verticalFile := recordVertical
+	if vertical && verticalFile == "" && people != nil {
+		verticalFile = filepath.Join(people.folder(), VerticalProgramFile)
+	}
+	if vertical && verticalFile != "" {
+		rec, err := record.New(record.Config{Path: verticalFile, Info: vinfo, Logger: p.cfg.Logger})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			outs = append(outs, liveOutput{Output: rec, recording: true, vertical: true})
+			if recordVertical == "" {
+				people.setVerticalProgram(VerticalProgramFile)
+			}
 		}
 	}
 	for _, d := range dests {

@@ -40,7 +40,7 @@ import (
 // guest who ever came (issue #14's soak). One who comes back later is a
 // new participant, with a new file ("Ann (2).webm").
 //
-// mu guards files, ended, left, made, endErrs and layouts; each recTrack is used
+// mu guards meta, files, ended, left, made, endErrs and layouts; each recTrack is used
 // only by the goroutine that feeds its track (the studio's, per track),
 // and run owns the writing of show.json. ending counts the goroutines
 // finishing the files of those who left; close waits for them.
@@ -81,9 +81,12 @@ type showMeta struct {
 	// been written (cutshort.go).
 	CutShort bool `json:"cut_short,omitempty"`
 	// Program is the program's file, relative to show.json's folder.
-	Program string         `json:"program"`
-	Files   []showFile     `json:"files"`
-	Layouts []layoutChange `json:"layouts"`
+	Program string `json:"program"`
+	// ProgramVertical is the vertical (9:16) program's file, likewise,
+	// when a vertical destination was live (issue #13); "" otherwise.
+	ProgramVertical string         `json:"program_vertical,omitempty"`
+	Files           []showFile     `json:"files"`
+	Layouts         []layoutChange `json:"layouts"`
 }
 
 // showFile is one person's file.
@@ -605,6 +608,14 @@ func (r *showRecording) err() error {
 		}
 	}
 	return nil
+}
+
+// setVerticalProgram lists the vertical program's file, rel to the
+// folder, in show.json (run writes it at its next tick).
+func (r *showRecording) setVerticalProgram(rel string) {
+	r.mu.Lock()
+	r.meta.ProgramVertical = rel
+	r.mu.Unlock()
 }
 
 // setLocal lists a guest's own recording, take id, in show.json; after

@@ -47,6 +47,9 @@ type RecordedShow struct {
 	Live     bool `json:"live,omitempty"` // being recorded now
 	// Program is the program's file; nil when there is none.
 	Program *RecordedFile `json:"program,omitempty"`
+	// ProgramVertical is the vertical program's file; nil when there is
+	// none.
+	ProgramVertical *RecordedFile `json:"program_vertical,omitempty"`
 	// Files are the people's own (show.json's), or without a readable
 	// show.json every file found in the folder; MoreFiles past
 	// maxListedFiles are left out.
@@ -206,6 +209,10 @@ func readShow(path string, live bool) RecordedShow {
 			p := statRecorded(path, RecordedFile{File: meta.Program})
 			sh.Program = &p
 		}
+		if meta.ProgramVertical != "" {
+			p := statRecorded(path, RecordedFile{File: meta.ProgramVertical})
+			sh.ProgramVertical = &p
+		}
 		files := meta.Files
 		if len(files) > maxListedFiles {
 			sh.MoreFiles, files = len(files)-maxListedFiles, files[:maxListedFiles]
@@ -228,8 +235,10 @@ func readShow(path string, live bool) RecordedShow {
 		// far its files went, and says so (cutshort.go).
 		sh.CutShort = sh.CutShort || meta.CutShort
 	}
-	if sh.Program != nil {
-		sh.Bytes += sh.Program.Bytes
+	for _, p := range []*RecordedFile{sh.Program, sh.ProgramVertical} {
+		if p != nil {
+			sh.Bytes += p.Bytes
+		}
 	}
 	for _, f := range sh.Files {
 		sh.Bytes += f.Bytes

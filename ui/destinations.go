@@ -327,6 +327,13 @@ func (t *destinationsTab) refresh() {
 		t.rec.Text, t.rec.Color = healthText(st)
 		t.rec.Text = "Recording: " + t.rec.Text
 	}
+	if st, ok := t.stats[VerticalRecordingID]; ok && live {
+		text, c := healthText(st)
+		t.rec.Text += " · vertical: " + text
+		if c != colorOK { // the one in trouble colours the line
+			t.rec.Color = c
+		}
+	}
 	t.rec.Refresh()
 	t.body.Refresh()
 }

@@ -98,8 +98,9 @@ type Show interface {
 // studio has its own type this becomes an alias of it.
 type DestinationStats struct {
 	// ID is the settings.Destination.ID of this output; "" for the
-	// recording. An output without an ID is matched to a destination by
-	// Name: Name == Destination.Name, or Name starts with it and " (".
+	// recording, VerticalRecordingID for the vertical program's. An
+	// output without an ID is matched to a destination by Name: Name ==
+	// Destination.Name, or Name starts with it and " (".
 	ID string
 	// Name is what the user calls it ("Twitch", "Recording").
 	Name string
@@ -114,6 +115,11 @@ type DestinationStats struct {
 	Dropped    int64   // packets dropped because the output was too slow
 	Reconnects int
 }
+
+// VerticalRecordingID is DestinationStats.ID of the vertical program's
+// recording, made beside the landscape one's while a vertical destination
+// is live: the two recordings need IDs of their own.
+const VerticalRecordingID = "recording-vertical"
 
 // Output states, as DestinationStats.State spells them.
 const (

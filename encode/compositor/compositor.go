@@ -114,6 +114,17 @@ type tile struct {
 	avatar     *overlay    // initials, shown while there is no picture
 	tagFor     image.Point // the tile size tag and avatar were rendered for
 	tagOpacity uint8
+	// A source slower than the program (a webcam at 15 or 24 fps, a
+	// screen share, a picture held while its sender stalls) gives the
+	// same picture at several ticks: repeat says this tick's is last
+	// tick's, repeats is how often that happened lately (a decaying
+	// average, of 256), and scaled holds the picture as scaled into the
+	// tile from scaledSrc of scaledOf, to copy rather than scale again.
+	repeat    bool
+	repeats   int
+	scaled    *image.YCbCr
+	scaledOf  *Frame // compared, never dereferenced: t.last holds it while it is set
+	scaledSrc image.Rectangle
 }
 
 // New returns a compositor for a w×h program (both even), in the grid
@@ -492,6 +503,17 @@ func (c *Compositor) picture(t *tile, now time.Time) *Frame {
 		f.Release()
 		f = nil
 	}
+	// The same Frame as last tick is the same picture: the tile held a
+	// reference, so its pool could not hand it out again meanwhile.
+	// Anything else makes what scale kept a picture of the past (and its
+	// Frame free to come back from the pool as another picture).
+	t.repeat = f != nil && f == t.last
+	t.repeats -= t.repeats / 8
+	if t.repeat {
+		t.repeats += 32
+	} else {
+		t.scaledOf = nil
+	}
 	t.keep(f)
 	return f
 }
@@ -507,12 +529,48 @@ func (c *Compositor) scale(t *tile, f *Frame, dst image.Rectangle) error {
 		copyInto(c.canvas, &f.YCbCr, dst.Min)
 		return nil
 	}
+	if s := t.scaled; s != nil && t.scaledOf == f && t.scaledSrc == src && s.Rect.Size() == dst.Size() && c.copyable(dst) {
+		copyInto(c.canvas, s, dst.Min) // a memcpy where swscale took 5-7 times as long
+		return nil
+	}
 	sc := c.scalers[t.slot]
 	if sc == nil {
 		sc = &shim.Scaler{}
 		c.scalers[t.slot] = sc
 	}
-	return sc.ScaleRect(&f.YCbCr, src, c.canvas, dst)
+	if !c.keepScaled(t, dst) {
+		// The buffer stays with the tile: a source near the threshold
+		// (25 fps) would otherwise have one made again every few ticks.
+		t.scaledOf = nil
+		return sc.ScaleRect(&f.YCbCr, src, c.canvas, dst)
+	}
+	if t.scaled == nil || t.scaled.Rect.Size() != dst.Size() {
+		t.scaled = shim.NewCanvas(dst.Dx(), dst.Dy())
+	}
+	t.scaledOf, t.scaledSrc = nil, src
+	if err := sc.ScaleRect(&f.YCbCr, src, t.scaled, t.scaled.Rect); err != nil {
+		return err
+	}
+	t.scaledOf = f
+	copyInto(c.canvas, t.scaled, dst.Min)
+	return nil
+}
+
+// keepScaled is whether t's picture, about to be scaled into dst, is worth
+// keeping scaled for the ticks that show it again: it costs a copy more
+// than scaling into the canvas, and saves a scale at each repeat. So only
+// for a tile in place (a moving tile's size changes every tick) whose
+// source has lately repeated at more than about one tick in six (a 15 or
+// 24 fps source in a 30 fps program, or one stalled: not a 30 fps one that
+// jitters once in a while), and where a copy can go (copyable).
+func (c *Compositor) keepScaled(t *tile, dst image.Rectangle) bool {
+	return t.repeats > 40 && t.drawn == t.to && c.copyable(dst)
+}
+
+// copyable is whether copyInto can draw a picture of dst's size at dst
+// just where swscale would: within the canvas, with even corners and size.
+func (c *Compositor) copyable(dst image.Rectangle) bool {
+	return dst.In(c.bounds) && dst.Min.X%2 == 0 && dst.Min.Y%2 == 0 && dst.Dx()%2 == 0 && dst.Dy()%2 == 0
 }
 
 // placeholder fills the tile of a source with no picture, and shows who

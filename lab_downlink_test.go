@@ -103,13 +103,17 @@ func TestLabGuestOnSlowDownlink(t *testing.T) {
 		}
 	}
 	// Before the cap: Rex gets every top layer (his estimate climbs a
-	// layer at a time), and Ann more than the cap lets through, or as
-	// much as she climbed to in that time.
+	// layer at a time), and Ann more than the cap lets through, or the
+	// layers her tiles ask for (she can climb no higher: her green-room
+	// tiles keep her on 180p, where the test used to wait out its 30 s
+	// for a climb that never came), or as much as she climbed to in that
+	// time.
 	start := time.Now()
 	var before labState
 	for deadline := start.Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		before = ls.state(t)
-		if allOn(before, pg.receiver, pg.senders, "h") && forwardedKbps(before, ann, pg.senders) > downlinkCapKbps {
+		if allOn(before, pg.receiver, pg.senders, "h") &&
+			(forwardedKbps(before, ann, pg.senders) > downlinkCapKbps || atTileNeeds(t, before, page, ann, pg.senders)) {
 			break
 		}
 	}
@@ -536,6 +540,50 @@ func noneOn(st labState, id string, senders []string, rid string) bool {
 	f := forwardedOf(st, id)
 	for _, s := range senders {
 		if f[s] == rid || f[s] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// atTileNeeds says whether id receives of every sender the layer its
+// page's tile of them asks for (the page's view: studio/view.go's
+// capToTile, the shortest layer that fills the tile, the shortest of all
+// for a tile with no picture, no cap for one taller than every layer),
+// above which the studio sends it nothing whatever its downlink. False
+// while a sender's layer sizes or the page's view are not known.
+func atTileNeeds(t *testing.T, st labState, page *studiotest.Page, id string, senders []string) bool {
+	t.Helper()
+	var sizes map[string][2]int
+	if err := page.Eval(`greenroom.view && greenroom.view.sent ? JSON.parse(greenroom.view.sent) : null`, &sizes); err != nil || sizes == nil {
+		return false
+	}
+	f := forwardedOf(st, id)
+	for _, p := range st.Participants {
+		if !slices.Contains(senders, p.ID) {
+			continue
+		}
+		wh, ok := sizes[p.ID]
+		if !ok || len(p.Layers) == 0 {
+			return false
+		}
+		need, needH := "", 0
+		for _, l := range p.Layers {
+			if l.Height == 0 {
+				return false
+			}
+			if (wh[1] <= 0 || l.Height >= wh[1]) && (need == "" || l.Height < needH) {
+				need, needH = l.RID, l.Height
+			}
+		}
+		if need == "" { // taller than every layer: no cap
+			for _, l := range p.Layers {
+				if l.Height > needH {
+					need, needH = l.RID, l.Height
+				}
+			}
+		}
+		if f[p.ID] != need {
 			return false
 		}
 	}

@@ -59,8 +59,9 @@ func FileSync(t testing.TB, path string) AVSync {
 // before.
 func FlashStarts(t testing.TB, path string) []float64 {
 	t.Helper()
-	white := FlashTimes(t, path, 200)
-	bright := FlashTimes(t, path, 110) // white and grey
+	l := frameLumas(t, path) // decoded once for both
+	white := l.atLeast(200)
+	bright := l.atLeast(110) // white and grey
 	var starts []float64
 	for i, f := range bright {
 		if i > 0 && f-bright[i-1] < 0.5 {

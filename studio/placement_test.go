@@ -95,8 +95,11 @@ func flashBeepFiles(t *testing.T) (video, audio string) {
 	t.Helper()
 	dir := t.TempDir()
 	video, audio = filepath.Join(dir, "flash.ivf"), filepath.Join(dir, "beep.ogg")
+	// Flat frames: drawn at 16x16 and scaled, the same pictures as geq
+	// at 320x180 (6 s of ffmpeg, per test) in under a second; see
+	// mediatest.FlashBeep.
 	for _, args := range [][]string{
-		{"-f", "lavfi", "-i", "color=black:s=320x180:r=30:d=12,format=yuv420p,geq=lum='if(eq(mod(N\\,30)\\,0)\\,235\\,if(eq(mod(N\\,30)\\,1)\\,150\\,16))':cb=128:cr=128",
+		{"-f", "lavfi", "-i", "color=black:s=16x16:r=30:d=12,format=yuv420p,geq=lum='if(eq(mod(N\\,30)\\,0)\\,235\\,if(eq(mod(N\\,30)\\,1)\\,150\\,16))':cb=128:cr=128,scale=320:180:flags=neighbor,setsar=1",
 			"-c:v", "libvpx", "-g", "1", "-deadline", "realtime", "-b:v", "300k", video},
 		{"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:d=12",
 			"-c:a", "libopus", "-frame_duration", "20", "-page_duration", "20000", audio},

@@ -333,11 +333,23 @@ func Loudness(t testing.TB, path string) R128 {
 // flash frames, for measuring A/V sync.
 func FlashTimes(t testing.TB, path string, minLuma float64) []float64 {
 	t.Helper()
+	return frameLumas(t, path).atLeast(minLuma)
+}
+
+// lumas is each video frame's pts_time and mean luma.
+type lumas []struct{ at, y float64 }
+
+// frameLumas decodes the file at path once for its frames' mean luma
+// (signalstats YAVG, 0–255): the costly part of judging flashes (some
+// 3 s of CPU for 12 s of 720p), so a caller that wants two thresholds
+// decodes once.
+func frameLumas(t testing.TB, path string) lumas {
+	t.Helper()
 	// movie= takes a filter-graph-escaped file name.
 	src := "movie=" + strings.NewReplacer(`\`, `\\\\`, `'`, `\\\'`, `:`, `\\:`, `,`, `\,`).Replace(path) + ",signalstats"
 	out, _ := mustRun(t, toolTimeout, "ffprobe", "-v", "error", "-f", "lavfi", "-i", src,
 		"-show_entries", "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0")
-	var times []float64
+	var l lumas
 	for _, line := range strings.Fields(string(out)) {
 		f := strings.Split(line, ",")
 		if len(f) < 2 {
@@ -345,8 +357,20 @@ func FlashTimes(t testing.TB, path string, minLuma float64) []float64 {
 		}
 		ts, err1 := strconv.ParseFloat(f[0], 64)
 		y, err2 := strconv.ParseFloat(f[1], 64)
-		if err1 == nil && err2 == nil && y >= minLuma {
-			times = append(times, ts)
+		if err1 == nil && err2 == nil {
+			l = append(l, struct{ at, y float64 }{ts, y})
+		}
+	}
+	return l
+}
+
+// atLeast is the pts_time of every frame whose mean luma is at least
+// minLuma.
+func (l lumas) atLeast(minLuma float64) []float64 {
+	var times []float64
+	for _, f := range l {
+		if f.y >= minLuma {
+			times = append(times, f.at)
 		}
 	}
 	return times

@@ -447,37 +447,57 @@ func TestLiveYouTubeBackup(t *testing.T) {
 	}
 }
 
+// running is the real binary started in the background, killed at the
+// test's end if it still runs.
+type running struct {
+	cmd       *exec.Cmd
+	out, errb bytes.Buffer
+	done      chan error
+}
+
+func startGreenroom(t *testing.T, args ...string) *running {
+	t.Helper()
+	r := &running{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.errb
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		r.cmd.Process.Kill()
+		<-r.done
+	})
+	return r
+}
+
+// wait waits up to limit for the binary to end by itself, and returns its
+// exit code; the test fails if it is still running.
+func (r *running) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err // for the cleanup
+	case <-time.After(limit):
+		t.Fatalf("greenroom still running after %v\n%s%s", limit, &r.out, &r.errb)
+	}
+	return r.cmd.ProcessState.ExitCode()
+}
+
 // The SRT receiver restarts mid-show (issue #13): the output says it lost
 // the connection, reconnects on its own once the receiver is back, and
 // the new receiver gets a valid stream to the end of the show.
 func TestLiveSRTReceiverRestarts(t *testing.T) {
 	const pass = "srt-pass-phrase-456"
 	s := mediatest.StartSRTServer(t, pass)
-	cmd := exec.Command(bin, "live", "--to", s.URL("live/restart", ""), "--for", "12s")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
+	r := startGreenroom(t, "live", "--to", s.URL("live/restart", ""), "--for", "12s")
 	time.Sleep(3 * time.Second)
 	s.Stop()
 	down := time.Now()
 	time.Sleep(time.Second)
 	back := mediatest.StartSRTServerOn(t, s.Port, pass)
-	select {
-	case err := <-done:
-		done <- err
-	case <-time.After(20 * time.Second):
-		t.Fatalf("greenroom still running\n%s%s", &out, &errb)
-	}
-	t.Logf("exit %d, receiver down at %v\n%s%s", cmd.ProcessState.ExitCode(), down.Format("15:04:05.000"), &out, &errb)
-	if cmd.ProcessState.ExitCode() != 0 || !strings.Contains(errb.String(), "connection lost, reconnecting") {
+	code := r.wait(t, 20*time.Second)
+	t.Logf("exit %d, receiver down at %v\n%s%s", code, down.Format("15:04:05.000"), &r.out, &r.errb)
+	if code != 0 || !strings.Contains(r.errb.String(), "connection lost, reconnecting") {
 		t.Errorf("want exit 0 and the lost connection reported")
 	}
 	back.Stop()
@@ -505,32 +525,15 @@ func TestLiveOneOfTwoServersRestarts(t *testing.T) {
 	steady := mediatest.StartNginx(t, mediatest.NginxOptions{})
 	flaky := mediatest.StartNginx(t, mediatest.NginxOptions{})
 	file := filepath.Join(t.TempDir(), "show.mp4")
-	cmd := exec.Command(bin, "live", "--to", steady.URL("steady"), "--to", flaky.URL("flaky"), "--record", file, "--for", "10s")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
+	r := startGreenroom(t, "live", "--to", steady.URL("steady"), "--to", flaky.URL("flaky"), "--record", file, "--for", "10s")
 	flaky.WaitPublishing(t, "flaky", 10*time.Second)
 	time.Sleep(2 * time.Second)
 	flaky.Restart(t, time.Second)
 	back := time.Now()
 	flaky.WaitPublishes(t, "flaky", 2, 5*time.Second)
 	t.Logf("the restarted server has the show again %v after its return", time.Since(back).Round(time.Millisecond))
-	select {
-	case err := <-done:
-		done <- err
-	case <-time.After(20 * time.Second):
-		t.Fatalf("greenroom still running\n%s%s", &out, &errb)
-	}
-	if cmd.ProcessState.ExitCode() != 0 || !strings.Contains(errb.String(), "connection lost, reconnecting") {
-		t.Errorf("exit %d, want 0 and the lost connection reported\n%s%s", cmd.ProcessState.ExitCode(), &out, &errb)
+	if code := r.wait(t, 20*time.Second); code != 0 || !strings.Contains(r.errb.String(), "connection lost, reconnecting") {
+		t.Errorf("exit %d, want 0 and the lost connection reported\n%s%s", code, &r.out, &r.errb)
 	}
 	steady.WaitUnpublished(t, "steady", 10*time.Second)
 	flaky.WaitUnpublished(t, "flaky", 10*time.Second)

@@ -51,11 +51,7 @@ func (s *Studio) SetDelay(id string, d Delay) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	if _, err := s.show.edit(id, "delay", EventDelay, func(p *Participant) bool {
-		changed := p.Delay != d
-		p.Delay = d
-		return changed
-	}); err != nil {
+	if _, err := setField(s.show, id, "delay", EventDelay, func(p *Participant) *Delay { return &p.Delay }, d); err != nil {
 		return err
 	}
 	s.log.Info("delay", "participant", id, "ms", int(d))

@@ -96,12 +96,8 @@ func (s *Studio) SetVolume(id string, v Volume) error {
 	return nil
 }
 
-func (sh *show) setVolume(id string, v Volume) (Participant, error) {
-	return sh.edit(id, "volume", EventVolume, func(p *Participant) bool {
-		changed := p.Volume != v
-		p.Volume = v
-		return changed
-	})
+func (sh *show) setVolume(id string, v Volume) (changed bool, err error) {
+	return setField(sh, id, "volume", EventVolume, func(p *Participant) *Volume { return &p.Volume }, v)
 }
 
 // apiVolume is POST /api/volume {"id": "g1", "db": -6} ("db": "-inf" for

@@ -542,17 +542,17 @@ func (sh *show) setMuted(id string, on bool) (changed bool, err error) {
 	if on {
 		kind = EventMuted
 	}
-	return sh.setFlag(id, "mute", kind, func(p *Participant) *bool { return &p.Muted }, on)
+	return setField(sh, id, "mute", kind, func(p *Participant) *bool { return &p.Muted }, on)
 }
 
-// setFlag sets the on/off setting of participant id that field points
-// to, and says so in an event of kind if it changed; op names the
-// command in the error for an unknown id.
-func (sh *show) setFlag(id, op string, kind EventKind, field func(*Participant) *bool, on bool) (changed bool, err error) {
+// setField sets the value of participant id that field points to (a
+// flag, a volume, a delay), and says so in an event of kind if it
+// changed; op names the command in the error for an unknown id.
+func setField[T comparable](sh *show, id, op string, kind EventKind, field func(*Participant) *T, v T) (changed bool, err error) {
 	_, err = sh.edit(id, op, kind, func(p *Participant) bool {
-		v := field(p)
-		changed = *v != on
-		*v = on
+		f := field(p)
+		changed = *f != v
+		*f = v
 		return changed
 	})
 	return changed, err
@@ -576,7 +576,7 @@ func (sh *show) edit(id, op string, kind EventKind, change func(*Participant) bo
 
 // setSolo puts a participant on solo or takes them off (Participant.Solo).
 func (sh *show) setSolo(id string, on bool) (changed bool, err error) {
-	return sh.setFlag(id, "solo", EventSolo, func(p *Participant) *bool { return &p.Solo }, on)
+	return setField(sh, id, "solo", EventSolo, func(p *Participant) *bool { return &p.Solo }, on)
 }
 
 // setDevices records whether a guest's own mic and camera are off
@@ -598,7 +598,7 @@ func (sh *show) setDevices(id string, micOff, cameraOff bool) (changed bool) {
 // (Participant.MusicMode); an event goes out only when that changes, and
 // changed says whether it did.
 func (sh *show) setMusicMode(id string, on bool) (changed bool, err error) {
-	return sh.setFlag(id, "music mode for", EventMusic, func(p *Participant) *bool { return &p.MusicMode }, on)
+	return setField(sh, id, "music mode for", EventMusic, func(p *Participant) *bool { return &p.MusicMode }, on)
 }
 
 // remove takes a participant out of the show and returns its connection, if

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -170,6 +171,21 @@ func generateSelfSigned(dir, certPath, keyPath string) error {
 // moment with a world-readable key).
 func writePEM(path, typ string, der []byte, perm os.FileMode) error {
 	return writeAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
+}
+
+// keepJSON writes v as JSON to path, atomically (writeAtomic), readable
+// by the user only (0600, in a folder made 0700 if need be): what the
+// studio keeps across restarts (takes, the guest link, who was on stage)
+// holds secrets or hashes of them.
+func keepJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o700)
+	}
+	if err == nil {
+		err = writeAtomic(path, b, 0o600)
+	}
+	return err
 }
 
 // writeAtomic replaces path with data: written to a temporary file with

@@ -47,14 +47,7 @@ func keptGuestToken(dir string) (tok Secret, fresh bool, err error) {
 
 // keepGuestToken saves tok as the guest link's token, atomically.
 func keepGuestToken(dir string, tok Secret) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("studio: keep the guest link: %w", err)
-	}
-	b, err := json.Marshal(guestLinkRecord{Token: tok.Reveal()})
-	if err == nil {
-		err = writeAtomic(filepath.Join(dir, guestLinkFile), b, 0o600)
-	}
-	if err != nil {
+	if err := keepJSON(filepath.Join(dir, guestLinkFile), guestLinkRecord{Token: tok.Reveal()}); err != nil {
 		return fmt.Errorf("studio: keep the guest link: %w", err)
 	}
 	return nil

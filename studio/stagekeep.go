@@ -177,14 +177,7 @@ func (k *stageKeeper) write(guests []stageGuest, now time.Time) error {
 		}
 		return nil
 	}
-	b, err := json.Marshal(stageRecord{Guests: all})
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(k.path), 0o700)
-	}
-	if err == nil {
-		err = writeAtomic(k.path, b, 0o600)
-	}
-	if err != nil {
+	if err := keepJSON(k.path, stageRecord{Guests: all}); err != nil {
 		return fmt.Errorf("stage: keep who is on stage: %w", err)
 	}
 	return nil

@@ -77,14 +77,7 @@ func (t *take) save() error {
 	if p, ok := t.show.(*pastShow); ok {
 		r.Origin = p.origin // not drifting with each save
 	}
-	b, err := json.Marshal(r)
-	if err == nil {
-		err = os.MkdirAll(t.store, 0o700)
-	}
-	if err == nil {
-		err = writeAtomic(filepath.Join(t.store, t.id+".json"), b, 0o600)
-	}
-	if err != nil {
+	if err := keepJSON(filepath.Join(t.store, t.id+".json"), r); err != nil {
 		return err
 	}
 	t.kept = true

@@ -62,6 +62,12 @@ type MusicChange struct {
 	Duck      *Duck    `json:"duck,omitempty"`
 }
 
+// EventMusicPlayer says the program's music changed through ChangeMusic
+// (the window's Music tab or POST /api/music): what plays, or how. The
+// window keeps the levels in its settings from it, whoever changed them.
+// (EventMusic is a guest's music mode.)
+const EventMusicPlayer EventKind = "musicPlayer"
+
 // attachMusic makes State carry the program's music, and ChangeMusic and
 // the host's feed (StartHostFeed: the guests hear it) reach its player.
 func (s *Studio) attachMusic(m *music.Player) {
@@ -84,6 +90,8 @@ func (s *Studio) ChangeMusic(c MusicChange) error {
 	if m == nil {
 		return fmt.Errorf("music: %w", ErrNoProgram)
 	}
+	// Said even when a part of c was refused: what came before it was done.
+	defer s.show.notify(EventMusicPlayer)
 	set := m.Settings()
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 	if c.Loop != nil {

@@ -21,8 +21,8 @@ import (
 // 20 dB over the first (the host's test pattern beeps at 1 kHz, out of
 // the band; ducking is off here, or its beeps would duck the music).
 // With the host muted, Ann hears the music and not the host. /api/state
-// says what plays; a file that can't be played is a 400, a setting out
-// of range too.
+// says what plays, and an event that it changed; a file that can't be
+// played is a 400, a setting out of range too.
 func TestGuestsHearTheMusic(t *testing.T) {
 	s, _, _ := startShow(t, studio.ProgramConfig{})
 	dir := t.TempDir()
@@ -57,8 +57,19 @@ func TestGuestsHearTheMusic(t *testing.T) {
 	}})
 	eventually(t, "Ann to hear the host", func() bool { return ann.Packets(studio.HostID, "audio") > 20 })
 	before := record("before.ogg", 1500*time.Millisecond)
+	events, cancel := s.Subscribe()
+	defer cancel()
 	if code, body := api(t, s, "POST", "/api/music", "", fmt.Sprintf(`{"play": %q, "loop": true, "volume": -3, "duck": {"db": 0}}`, song)); code != 200 {
 		t.Fatalf("play: %d %v", code, body)
+	}
+	// The event the window keeps the music's levels from (ui's Music tab).
+	for said := false; !said; {
+		select {
+		case ev := <-events:
+			said = ev.Kind == studio.EventMusicPlayer
+		case <-time.After(time.Second):
+			t.Fatal("no musicPlayer event for POST /api/music")
+		}
 	}
 	time.Sleep(300 * time.Millisecond) // the music on its way
 	during := record("during.ogg", 1500*time.Millisecond)

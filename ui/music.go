@@ -27,15 +27,19 @@ type MusicPlayer interface {
 // musicTab is the Music tab: the music (a file, play, stop, loop, volume,
 // ducking under speech) and a board of nine jingles, each played by its
 // button or Alt+its number. Its widgets belong to the UI thread; the
-// commands go to the show in order (cmds). What the host sets here is kept
-// in the settings (settings.Music) for the next session; what the control
-// API sets is for this show only, as the loudness target.
+// commands go to the show in order (cmds). The tab is kept in the
+// settings (settings.Music) for the next session: the file chosen and the
+// board as the host leaves them here, and the levels as the player has
+// them after any change, the tab's or the control API's (follow: one
+// path for both).
 type musicTab struct {
 	s    *Studio
 	p    MusicPlayer
 	cmds serial
 
-	file          string // chosen, played by Play
+	played        settings.Music // the player's levels (Volume, Loop, Duck) as last seen
+	kept          settings.Music // what remember last saved
+	file          string         // chosen, played by Play
 	fileLabel     *widget.Label
 	status        *widget.Label
 	play, stop    *widget.Button
@@ -63,23 +67,16 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 	t.play.Importance = widget.HighImportance
 	t.play.Disable()
 	t.stop = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), func() { t.send(studio.MusicChange{Stop: true}) })
-	t.loop = widget.NewCheck("Loop", func(on bool) {
-		t.send(studio.MusicChange{Loop: &on})
-		t.remember()
-	})
+	t.loop = widget.NewCheck("Loop", func(on bool) { t.send(studio.MusicChange{Loop: &on}) })
 	t.duck = widget.NewCheck(fmt.Sprintf("Lower it %g dB while someone speaks", studio.DefaultDuck.DB), func(on bool) {
 		d := duckOf(on)
 		t.send(studio.MusicChange{Duck: &d})
-		t.remember()
 	})
 	t.volume = widget.NewSlider(studio.MusicMinVolume, studio.MusicMaxVolume)
 	t.volume.Step = 1
 	t.volumeText = widget.NewLabel("0 dB")
 	t.volume.OnChanged = func(x float64) { t.volumeText.SetText(fmt.Sprintf("%+.0f dB", x)) }
-	t.volume.OnChangeEnded = func(x float64) {
-		t.send(studio.MusicChange{Volume: &x})
-		t.remember()
-	}
+	t.volume.OnChangeEnded = func(x float64) { t.send(studio.MusicChange{Volume: &x}) }
 	t.status = widget.NewLabel("")
 	board := container.NewGridWithColumns(3)
 	for i := range t.jingleButtons {
@@ -106,6 +103,7 @@ func (s *Studio) buildMusic() fyne.CanvasObject {
 // ever changed them (else the player's own are shown: a show whose music
 // the API set before the window opened keeps it).
 func (t *musicTab) restore(saved settings.Music) {
+	t.played, t.kept = saved, saved
 	if saved.File != "" {
 		t.choose(saved.File)
 	}
@@ -122,10 +120,25 @@ func (t *musicTab) restore(saved settings.Music) {
 	t.apply(&studio.MusicChange{Volume: &saved.Volume, Loop: &saved.Loop, Duck: &saved.Duck}, "Couldn't set the music as last time: ")
 }
 
-// remember keeps the tab as it is now in the settings (UI thread).
+// remember keeps the tab in the settings, if it changed (UI thread): its
+// file and board, and the player's levels as last seen. The whole of
+// settings.Music each time: the saves are latest-only.
 func (t *musicTab) remember() {
-	m := settings.Music{File: t.file, Volume: t.volume.Value, Loop: t.loop.Checked, Duck: duckOf(t.duck.Checked), Jingles: t.jingles}
+	m := settings.Music{File: t.file, Volume: t.played.Volume, Loop: t.played.Loop, Duck: t.played.Duck, Jingles: t.jingles}
+	if m == t.kept {
+		return
+	}
+	t.kept = m
 	t.s.save(func(set *settings.Settings) { set.Music = m }, nil)
+}
+
+// follow shows the player's music as it is after a change, whoever made
+// it (the tab's apply, or the show's EventMusicPlayer for the control
+// API's), and keeps its levels (UI thread).
+func (t *musicTab) follow(m studio.Music) {
+	t.show(m)
+	t.played.Volume, t.played.Loop, t.played.Duck = m.Volume, m.Loop, m.Duck
+	t.remember()
 }
 
 // duckOf is the ducking the tab's checkbox stands for.
@@ -215,7 +228,7 @@ func (t *musicTab) apply(c *studio.MusicChange, failed string) {
 				t.s.showError(failed + t.s.explain(err))
 			}
 			if ok {
-				t.show(m)
+				t.follow(m)
 			}
 		})
 	})

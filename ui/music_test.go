@@ -177,3 +177,41 @@ func TestMusicTabRemembers(t *testing.T) {
 		t.Errorf("changes sent: %+v, want the levels, then jingle 3", c)
 	}
 }
+
+// TestMusicAPIKept: what the control API changes (POST /api/music: the
+// player's levels, then the studio's musicPlayer event) is kept in the
+// settings as the tab's own changes are, shown on the tab and not sent
+// back.
+func TestMusicAPIKept(t *testing.T) {
+	m := &musicShow{fakeShow: newFake(), music: studio.Music{Duck: studio.DefaultDuck}}
+	s, st := openShow(t, m, nil)
+	mt := s.music
+	s.settle()
+	s.tasks.Wait()
+	s.settle()
+	mt.jingleChosen(4, "/music/horn.wav") // the board stays as the host left it
+	api := func(edit func(*studio.Music)) {
+		m.mu.Lock()
+		edit(&m.music)
+		m.mu.Unlock()
+		m.change(studio.EventMusicPlayer, func(*studio.State) {})
+	}
+	api(func(p *studio.Music) {
+		p.Volume, p.Loop, p.Duck = -20, true, studio.Duck{DB: 6, AttackMs: 50, ReleaseMs: 400}
+		p.File = "/music/theme.ogg"
+	})
+	want := settings.Music{File: "/music/theme.ogg", Volume: -20, Loop: true, Duck: studio.Duck{DB: 6, AttackMs: 50, ReleaseMs: 400}}
+	want.Jingles[4] = "/music/horn.wav"
+	eventually(t, s, "the API's change kept", func() bool { return st.Get().Music == want })
+	if mt.volume.Value != -20 || !mt.loop.Checked || !mt.duck.Checked || mt.fileLabel.Text != "theme.ogg" {
+		t.Errorf("the tab after the API's change: volume %v, loop %v, ducking %v, file %q",
+			mt.volume.Value, mt.loop.Checked, mt.duck.Checked, mt.fileLabel.Text)
+	}
+	if c := m.calls(); len(c) != 0 {
+		t.Errorf("the tab sent the API's change back: %+v", c)
+	}
+	// The tab's own change after it keeps both.
+	press(s, mt.volume, fyne.KeyRight, 2)
+	want.Volume = -18
+	eventually(t, s, "the tab's change kept", func() bool { return st.Get().Music == want })
+}

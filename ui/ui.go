@@ -626,10 +626,12 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 	defer s.loops.Done()
 	for {
 		var joined []studio.Participant
+		music := false
 		note := func(ev studio.Event) {
 			if ev.Kind == studio.EventJoined && ev.Participant.Role == studio.RoleGuest {
 				joined = append(joined, ev.Participant)
 			}
+			music = music || ev.Kind == studio.EventMusicPlayer
 		}
 		select {
 		case <-s.stop:
@@ -658,6 +660,11 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 			s.applyState(st)
 			if len(joined) > 0 {
 				s.announce(joined)
+			}
+			if music && s.music != nil {
+				// Read in turn with the tab's own changes, so the
+				// tab never shows (or keeps) an older state.
+				s.music.apply(nil, "")
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package studio
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,29 @@ func (d Delay) check() error {
 func (d Delay) shifts() (audio, video time.Duration) {
 	ms := time.Duration(d) * time.Millisecond
 	return max(ms, 0), max(-ms, 0)
+}
+
+// delayShift is a participant's Delay as what it adds to where their
+// sender's clock places their sound and their picture, in the program
+// (programInput) and in their own file (recFile), so that the file lines
+// up with the program and carries the same correction. Set when the show
+// changes, read by the goroutines that place their media.
+type delayShift struct {
+	audio, video atomic.Int64 // time.Duration
+}
+
+func (s *delayShift) set(d Delay) {
+	audio, video := d.shifts()
+	s.audio.Store(int64(audio))
+	s.video.Store(int64(video))
+}
+
+// of is the shift of the sound, or of the picture.
+func (s *delayShift) of(video bool) time.Duration {
+	if video {
+		return time.Duration(s.video.Load())
+	}
+	return time.Duration(s.audio.Load())
 }
 
 // EventDelay: the host set a participant's Delay.

@@ -2,6 +2,7 @@ package studio_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ import (
 // out of range), and the program plays that guest's sound that much
 // later against their picture. A pion guest whose camera flashes as its
 // mic beeps, placed by its sender reports, live 9 s: +100 ms set half-way
-// moves its beeps 100 ms (±1 frame) after its flashes in the recording.
+// moves its beeps 100 ms (±1 frame) after its flashes in the recording,
+// and in the guest's own file in the show's folder, which carries the
+// same correction so that it lines up with the program.
 func TestDelayMovesThePicture(t *testing.T) {
 	video, audio := flashBeepFiles(t)
 	s, id, rec := pionGuestSolo(t, video, audio, studiotest.Options{})
@@ -64,23 +67,38 @@ func TestDelayMovesThePicture(t *testing.T) {
 		t.Fatal(err)
 	}
 	keepRecording(rec, "delay.mp4")
-	av := mediatest.FileSync(t, rec)
-	// A flash within half a second of the change may fall either side.
-	var before, after []float64
-	for i, at := range av.At {
-		switch {
-		case at < switchAt.Seconds()-0.5:
-			before = append(before, av.D[i])
-		case at > switchAt.Seconds()+0.5:
-			after = append(after, av.D[i])
+	folder := strings.TrimSuffix(rec, ".mp4")
+	show, _ := readShow(t, folder)
+	files := map[string]string{"the program": rec}
+	for _, f := range show.Files {
+		if f.Participant == id && f.Role == "guest" {
+			files["the guest's own file"] = filepath.Join(folder, f.File)
 		}
 	}
-	if len(before) < 2 || len(after) < 2 {
-		t.Fatalf("flash/beep pairs: %d before the delay, %d after, want ≥ 2 each", len(before), len(after))
+	if len(files) != 2 {
+		t.Fatalf("want the program and the guest's file; have %v", files)
 	}
-	moved := mediatest.Median(after) - mediatest.Median(before)
-	t.Logf("audio − video before: %.3f, after +100 ms: %.3f; moved %+.0f ms", before, after, moved*1000)
-	if moved < 0.100-1.0/30 || moved > 0.100+1.0/30 {
-		t.Errorf("+100 ms moved the guest's sound %+.0f ms against their picture, want +100 ms ± a frame", moved*1000)
+	for what, path := range files {
+		av := mediatest.FileSync(t, path)
+		// A flash within half a second of the change may fall either
+		// side. Both files are on the show's timeline.
+		var before, after []float64
+		for i, at := range av.At {
+			switch {
+			case at < switchAt.Seconds()-0.5:
+				before = append(before, av.D[i])
+			case at > switchAt.Seconds()+0.5:
+				after = append(after, av.D[i])
+			}
+		}
+		if len(before) < 2 || len(after) < 2 {
+			t.Errorf("%s: flash/beep pairs: %d before the delay, %d after, want ≥ 2 each", what, len(before), len(after))
+			continue
+		}
+		moved := mediatest.Median(after) - mediatest.Median(before)
+		t.Logf("%s: audio − video before: %.3f, after +100 ms: %.3f; moved %+.0f ms", what, before, after, moved*1000)
+		if moved < 0.100-1.0/30 || moved > 0.100+1.0/30 {
+			t.Errorf("%s: +100 ms moved the guest's sound %+.0f ms against their picture, want +100 ms ± a frame", what, moved*1000)
+		}
 	}
 }

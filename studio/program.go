@@ -166,11 +166,10 @@ type programInput struct {
 	// tile shows their initials until the first picture after it is back
 	// on. Read by the decoding goroutines, written by followShow.
 	cameraOff atomic.Bool
-	// audioShift and videoShift are the participant's own sync offset
-	// (Delay), added to where their sender's clock places their sound
-	// and their picture. Read by the decoding goroutines, written by
-	// followShow.
-	audioShift, videoShift atomic.Int64 // time.Duration
+	// shift is the participant's own sync offset (Delay), added to where
+	// their sender's clock places their sound and their picture. Read by
+	// the decoding goroutines, written by followShow.
+	shift delayShift
 }
 
 // WriteVideo passes the decoder's picture on to the input, unless the
@@ -198,7 +197,7 @@ func (pi *programInput) shows(f *compositor.Frame) bool {
 // (decode.TimedTarget).
 func (pi *programInput) WriteVideoAt(f *compositor.Frame, at time.Duration) {
 	if pi.shows(f) {
-		pi.in.WriteVideoAt(f, at+time.Duration(pi.videoShift.Load()))
+		pi.in.WriteVideoAt(f, at+pi.shift.of(true))
 	}
 }
 
@@ -209,7 +208,7 @@ func (pi *programInput) WriteAudio(pcm []float32, rate, channels int) error {
 	return pi.in.WriteAudio(pcm, rate, channels)
 }
 func (pi *programInput) WriteAudioAt(pcm []float32, rate, channels int, at time.Duration) error {
-	return pi.in.WriteAudioAt(pcm, rate, channels, at+time.Duration(pi.audioShift.Load()))
+	return pi.in.WriteAudioAt(pcm, rate, channels, at+pi.shift.of(false))
 }
 
 // setDelay sets the participant's sync offset. It applies to media placed
@@ -217,11 +216,7 @@ func (pi *programInput) WriteAudioAt(pcm []float32, rate, channels int, at time.
 // from their first sender reports on, a few seconds after they join;
 // what comes by arrival before that (the host's own, a screen's) keeps
 // its fixed wait.
-func (pi *programInput) setDelay(d Delay) {
-	audio, video := d.shifts()
-	pi.audioShift.Store(int64(audio))
-	pi.videoShift.Store(int64(video))
-}
+func (pi *programInput) setDelay(d Delay) { pi.shift.set(d) }
 
 // setCameraOff turns the camera gate on or off; on, the tile shows the
 // initials at once.
@@ -324,11 +319,11 @@ func (p *Program) followShow() {
 	rec := p.rec.Load()
 	var made uint64
 	if rec != nil {
-		made = rec.mark() // before the show is read: see leave
+		made = rec.mark() // before the show is read: see follow
 	}
 	st := state()
 	if rec != nil {
-		rec.leave(made, st) // the files of those who left the show
+		rec.follow(made, st) // the files of those who left the show go; the others take their delay
 	}
 	var gone []string
 	p.mu.Lock()

@@ -34,7 +34,7 @@ import (
 //
 // Files are by program input name (a participant ID, or ScreenInput of
 // one). A person's file is finished when they leave the show for good
-// (leave: after the grace a gone guest has to come back, not at a blip),
+// (follow: after the grace a gone guest has to come back, not at a blip),
 // not at the show's end: a show of many comings and goings would
 // otherwise keep a file, its fd and its writer's goroutine open for each
 // guest who ever came (issue #14's soak). One who comes back later is a
@@ -116,6 +116,10 @@ type recFile struct {
 	seq     uint64               // showRecording.made when it was made
 	lastAsk time.Time            // under showRecording.mu
 	keyed   atomic.Bool          // the host's feed: a keyframe came
+	// shift is the person's Delay, as the program has it for their
+	// camera and mic (none for a screen): a camera that lags is corrected
+	// in their file as in the program, which it lines up with.
+	shift delayShift
 }
 
 // recTrack maps one track's frames onto the show's timeline. A guest's
@@ -259,9 +263,12 @@ func (r *showRecording) file(name string) *recFile {
 	// Who it is, from the show (not under mu: the studio's own locks).
 	f = &recFile{id: id, role: "guest", name: id, tracks: map[string]*recTrack{}}
 	in := false
-	for _, pt := range r.names().Participants {
+	st := r.names()
+	for _, pt := range st.Participants {
 		if pt.ID == id {
 			in, f.name = true, pt.Name
+			_, _, _, _, d := shown(st, name)
+			f.shift.set(d)
 			if pt.Role == RoleHost {
 				f.role = "host"
 			}
@@ -291,7 +298,7 @@ func (r *showRecording) file(name string) *recFile {
 }
 
 // mark is how many files were made so far: take it before reading the
-// show that leave is given, so that leave tells a file made since (of a
+// show that follow is given, so that follow tells a file made since (of a
 // newcomer the show it read may not have yet) from one of somebody who
 // left.
 func (r *showRecording) mark() uint64 {
@@ -300,15 +307,16 @@ func (r *showRecording) mark() uint64 {
 	return r.made
 }
 
-// leave finishes the files, made by mark made, of the people no longer in
-// the show st: each becomes a whole file that plays to their last frame
+// follow makes the files follow the show st: each takes its person's
+// Delay, and follow finishes the files, made by mark made, of the people
+// no longer in the show: each becomes a whole file that plays to their last frame
 // and stays in show.json with its end. Their writers finish on a
 // goroutine of their own (the trailer is a disk write; the studio's
 // changes must not wait on the disk); close waits for it. A packet of
 // theirs still on its way is dropped (iso.Writer takes none after Close).
 // A file made after made of someone who left meanwhile (a packet racing
 // their leaving) goes at the next change, or at the show's end.
-func (r *showRecording) leave(made uint64, st State) {
+func (r *showRecording) follow(made uint64, st State) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -321,7 +329,10 @@ func (r *showRecording) leave(made uint64, st State) {
 			r.left[f.id] = true
 			r.ended = append(r.ended, f)
 			gone = append(gone, f)
+			continue
 		}
+		_, _, _, _, d := shown(st, name)
+		f.shift.set(d)
 	}
 	if len(gone) == 0 {
 		return
@@ -409,7 +420,7 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 	if tr.sender != nil {
 		var wall time.Time
 		if wall, ok = tr.sender.Wall(h.ssrc, h.fr.Timestamp, tr.rate); ok {
-			mapped = r.clock.Of(wall) - r.origin + tr.delay()
+			mapped = r.clock.Of(wall) - r.origin + tr.delay() + f.shift.of(tr.kind == stream.Video)
 		}
 	}
 	at := tr.showTime(h.fr.Timestamp, h.at, mapped, ok)
@@ -491,7 +502,7 @@ func (r *showRecording) writeHost(name, mime string, data []byte) {
 
 // endTrack forgets track t; the person's file goes on (they may come
 // back within their grace, on new tracks) until they leave the show
-// (leave).
+// (follow).
 func (r *showRecording) endTrack(t TrackInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -524,8 +524,24 @@ func TestGuiBannerInProgram(t *testing.T) {
 	g.waitFor(t, 5*time.Second, "the banner to go", func() bool { return brandPlate(g.preview()) < before+500 })
 
 	// A scene changed through the control API shows in the window.
-	st := g.show.Studio
-	req, _ := http.NewRequest("POST", "http://"+st.Addr().String()+"/api/scene", strings.NewReader(`{"layout": "solo"}`))
+	postAPI(t, g.show.Studio, "/api/scene", `{"layout": "solo"}`)
+	g.waitFor(t, 5*time.Second, "the Solo button marked", func() bool {
+		return g.button(t, "Solo").Importance == widget.HighImportance && g.button(t, "Grid").Importance != widget.HighImportance
+	})
+	// The music's levels set through it are kept in the settings, as the
+	// Music tab's own are (the studio's musicPlayer event).
+	postAPI(t, g.show.Studio, "/api/music", `{"volume": -9, "loop": true}`)
+	g.waitFor(t, 5*time.Second, "the music's levels kept", func() bool {
+		m := g.st.Get().Music
+		return m.Volume == -9 && m.Loop
+	})
+}
+
+// postAPI sends body to the studio's control API at path, and fails the
+// test unless it is answered 200.
+func postAPI(t *testing.T, st *studio.Studio, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+st.Addr().String()+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+st.ControlToken().Reveal())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -533,11 +549,8 @@ func TestGuiBannerInProgram(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("POST /api/scene: %s", resp.Status)
+		t.Fatalf("POST %s: %s", path, resp.Status)
 	}
-	g.waitFor(t, 5*time.Second, "the Solo button marked", func() bool {
-		return g.button(t, "Solo").Importance == widget.HighImportance && g.button(t, "Grid").Importance != widget.HighImportance
-	})
 }
 
 // brandPlate counts the pixels of the brand colour in the lower third's

@@ -309,8 +309,8 @@ func (r *showRecording) mark() uint64 {
 
 // follow makes the files follow the show st: each takes its person's
 // Delay, and follow finishes the files, made by mark made, of the people
-// no longer in the show: each becomes a whole file that plays to their last frame
-// and stays in show.json with its end. Their writers finish on a
+// no longer in the show: each becomes a whole file that plays to their
+// last frame and stays in show.json with its end. Their writers finish on a
 // goroutine of their own (the trailer is a disk write; the studio's
 // changes must not wait on the disk); close waits for it. A packet of
 // theirs still on its way is dropped (iso.Writer takes none after Close).

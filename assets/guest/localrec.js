@@ -124,7 +124,7 @@
     recorder = r;
     status.take = take;
     status.mime = r.mimeType || mimeType;
-    status.takes[take] = { total: 0, acked: 0, done: false };
+    status.takes[take] = { total: 0, acked: 0, done: false, startWall: 0 };
     let n = 0;
     r.ondataavailable = (e) => {
       if (!e.data.size) return;
@@ -155,6 +155,7 @@
     // the encoder is up, 1.3 s later for VP9 at 1080p there.
     const video = stream.getVideoTracks()[0];
     const startWall = Date.now() + (video ? 1000 / (video.getSettings().frameRate || 30) : 0);
+    status.takes[take].startWall = startWall;
     r.start();
     chain = chain.then(() => putTake({ take, key, total: 0, final: false, startWall }));
     show();

@@ -50,11 +50,11 @@ import (
 // machine.)
 
 // maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
-// 8 Mb/s and 256 kb/s of sound) in 2 s chunks, ~2 MB each; 8 MB leaves
+// 8 Mb/s and 256 kb/s of sound) in 1 s chunks, ~1 MB each; 8 MB leaves
 // room for a chunk of keyframes or a recorder that overshoots.
 const maxChunk = 8 << 20
 
-// maxChunkNumber bounds a take's chunk numbers: ~23 days of 2 s chunks.
+// maxChunkNumber bounds a take's chunk numbers: ~12 days of 1 s chunks.
 const maxChunkNumber = 1 << 20
 
 // chunkTimeout is how long one chunk's body may take to arrive: 8 MB at

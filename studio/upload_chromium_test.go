@@ -1,7 +1,9 @@
 package studio_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +46,7 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	var mime string
 	_ = page.Eval(`greenroomLocal.status.mime`, &mime)
 	t.Logf("the page records %s", mime)
-	time.Sleep(5 * time.Second)
+	time.Sleep(3 * time.Second)
 	// A reload mid-take needs a take with chunks: on a busy machine the
 	// 1080p encoder may not have given its first 2 s by now (it then left
 	// an empty take, or with the recorder's own slicing a 1-byte one:
@@ -181,7 +183,7 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 
 // sliceSeconds is how often the page hands its recorder's output over
 // as a chunk (localrec.js's SLICE_MS): what a reload may lose at most.
-const sliceSeconds = 2.0
+const sliceSeconds = 1.0
 
 // uploadsComplete waits up to 30 s for the show's n local recordings, of
 // page's guest, to be uploaded whole, and returns them.
@@ -220,7 +222,78 @@ func TestLocalRecordingFirstChunkWhole(t *testing.T) {
 		var ok bool
 		return page.Eval(`!!window.greenroomLocal`, &ok) == nil && ok
 	})
-	err := page.Eval(`(() => {
+	recordCanvas(t, page, "late", 2500)
+	var chunks [][]byte
+	eventually(t, "chunk 0 stored", func() bool {
+		chunks = stored(t, page, "late")
+		return len(chunks) > 0
+	})
+	_ = page.Eval(`greenroomLocal.stop()`, nil)
+	first := chunks[0]
+	t.Logf("chunk 0: %d bytes, starting % x", len(first), first[:min(4, len(first))])
+	if len(first) < 1000 || !bytes.HasPrefix(first, []byte{0x1a, 0x45, 0xdf, 0xa3}) {
+		t.Errorf("chunk 0 is %d bytes starting % x: not the WebM header and a frame", len(first), first[:min(4, len(first))])
+	}
+}
+
+// TestLocalRecordingReloadKeepsItsLastSlice: a page reloaded mid-slice
+// keeps what its recorder had encoded since the last slice (it asks for
+// it as it goes, and stores it at once): the chunks it left, played in
+// order, cover its take up to the reload but for the recorder's own lag
+// (0.3 s at most; the slice's 0.7 s were lost before). Its chunks are
+// small (a canvas of two colours): a real camera's may commit too late
+// on loopback (see TestGuestLocalRecordingChromium).
+func TestLocalRecordingReloadKeepsItsLastSlice(t *testing.T) {
+	s := newStudio(t, nil)
+	page := chromiumPages(t, s.GuestURL())[0]
+	eventually(t, "the page's recorder code", func() bool {
+		var ok bool
+		return page.Eval(`!!window.greenroomLocal`, &ok) == nil && ok
+	})
+	recordCanvas(t, page, "reload", 0)
+	eventually(t, "the first slice", func() bool {
+		var n int
+		return page.Eval(`greenroomLocal.status.takes.reload.total`, &n) == nil && n > 0
+	})
+	// Late in the next slice: most of a slice to lose.
+	time.Sleep(time.Duration(sliceSeconds*700) * time.Millisecond)
+	var ran float64
+	if err := page.Eval(`(Date.now() - greenroomLocal.status.takes.reload.startWall) / 1000`, &ran); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Call("Page.navigate", map[string]any{"url": s.GuestURL()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var chunks [][]byte
+	eventually(t, "the reloaded page's record of the take", func() bool {
+		var total int
+		if page.Eval(`(t => t ? t.total : -1)(window.greenroomLocal && greenroomLocal.status.takes.reload)`, &total) != nil || total < 0 {
+			return false
+		}
+		chunks = stored(t, page, "reload")
+		return len(chunks) == total
+	})
+	path := filepath.Join(t.TempDir(), "reload.webm")
+	if err := os.WriteFile(path, bytes.Join(chunks, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames := mediatest.PlaysThrough(t, path)
+	if len(frames) == 0 {
+		t.Fatalf("%d chunks left by the reload: no pictures", len(chunks))
+	}
+	lost := ran - frames[len(frames)-1]
+	t.Logf("the reload came %.2f s into the take; its %d chunks play to %.2f s: %.2f s lost", ran, len(chunks), frames[len(frames)-1], lost)
+	if len(chunks) < 2 || lost > 0.3 {
+		t.Errorf("the reload %.2f s into the take left %d chunks playing to %.2f s: its last part slice was not kept", ran, len(chunks), frames[len(frames)-1])
+	}
+}
+
+// recordCanvas has page record, as take (with no key: nothing is
+// uploaded), a 640x360 canvas whose colour changes 30 times a second
+// from paintAfterMS on.
+func recordCanvas(t *testing.T, page *studiotest.Page, take string, paintAfterMS int) {
+	t.Helper()
+	err := page.Eval(`((take, after) => {
 		const c = document.createElement("canvas");
 		c.width = 640; c.height = 360;
 		const stream = c.captureStream(30);
@@ -229,39 +302,47 @@ func TestLocalRecordingFirstChunkWhole(t *testing.T) {
 			const x = c.getContext("2d");
 			x.fillStyle = f++ % 2 ? "red" : "blue";
 			x.fillRect(0, 0, 640, 360);
-		}, 33), 2500);
-		greenroomLocal.record("late", "no-key", stream);
-	})()`, nil)
+		}, 33), after);
+		greenroomLocal.record(take, "no-key", stream);
+	})(`+strconv.Quote(take)+`, `+strconv.Itoa(paintAfterMS)+`)`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	type chunk struct {
-		Size int   `json:"size"`
-		Head []int `json:"head"`
-	}
-	var first *chunk
-	eventually(t, "chunk 0 stored", func() bool {
-		err := page.Eval(`new Promise((resolve, reject) => {
-			const r = indexedDB.open("greenroom-recording", 1);
-			r.onerror = () => reject(r.error);
-			r.onsuccess = () => {
-				const g = r.result.transaction("chunks").objectStore("chunks").get(["late", 0]);
-				g.onerror = () => reject(g.error);
-				g.onsuccess = async () => {
-					const c = g.result;
-					if (!c) return resolve(null);
-					const head = new Uint8Array(await c.blob.slice(0, 4).arrayBuffer());
-					resolve({ size: c.blob.size, head: Array.from(head) });
-				};
+}
+
+// stored returns take's chunks in page's IndexedDB, in order.
+func stored(t *testing.T, page *studiotest.Page, take string) [][]byte {
+	t.Helper()
+	var b64 []string
+	err := page.Eval(`new Promise((resolve, reject) => {
+		const r = indexedDB.open("greenroom-recording", 1);
+		r.onerror = () => reject(r.error);
+		r.onsuccess = () => {
+			const take = `+strconv.Quote(take)+`;
+			const g = r.result.transaction("chunks").objectStore("chunks").getAll(IDBKeyRange.bound([take, 0], [take, Infinity]));
+			g.onerror = () => reject(g.error);
+			g.onsuccess = async () => {
+				const out = [];
+				for (const c of g.result) {
+					const b = new Uint8Array(await c.blob.arrayBuffer());
+					let s = "";
+					for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+					out.push(btoa(s));
+				}
+				resolve(out);
 			};
-		})`, &first)
-		return err == nil && first != nil
-	})
-	_ = page.Eval(`greenroomLocal.stop()`, nil)
-	t.Logf("chunk 0: %d bytes, starting % x", first.Size, first.Head)
-	if first.Size < 1000 || !slices.Equal(first.Head, []int{0x1a, 0x45, 0xdf, 0xa3}) {
-		t.Errorf("chunk 0 is %d bytes starting % x: not the WebM header and a frame", first.Size, first.Head)
+		};
+	})`, &b64)
+	if err != nil {
+		t.Fatal(err)
 	}
+	out := make([][]byte, len(b64))
+	for i, s := range b64 {
+		if out[i], err = base64.StdEncoding.DecodeString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // TestGuestLocalRecordingAcrossRestartChromium: a Chromium guest records

@@ -18,7 +18,9 @@ import (
 // same config folder (its file 0600), "New link" replaces it for the next starts too — the old
 // one refused by the restarted studio — and a damaged file gets a new
 // link rather than a studio that won't start. Two studios on separate
-// folders get different links.
+// folders get different links. The control token likewise: the same
+// after a restart (its file 0600, the API taking it), a new one for a
+// damaged file (the old then refused).
 func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 	conf := t.TempDir()
 	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
@@ -42,22 +44,31 @@ func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 
 	s := newStudio(t, sameConfig)
 	first := token(s)
+	control := s.ControlToken().Reveal()
 	s.Close()
-	file := filepath.Join(conf, "guest-link.json")
-	st, err := os.Stat(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("%s: mode %v, want 0600", file, st.Mode().Perm())
+	file, controlFile := filepath.Join(conf, "guest-link.json"), filepath.Join(conf, "control-token.json")
+	for _, f := range []string{file, controlFile} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, st.Mode().Perm())
+		}
 	}
 
 	s = newStudio(t, sameConfig)
 	if got := token(s); got != first {
 		t.Fatal("the guest link changed across a restart")
 	}
-	if other := newStudio(t, nil); token(other) == first {
-		t.Error("a studio on another config folder has the same guest link")
+	if s.ControlToken().Reveal() != control {
+		t.Error("the control token changed across a restart")
+	}
+	if code, _ := api(t, s, "GET", "/api/state", control, ""); code != http.StatusOK {
+		t.Errorf("the control API after a restart, with the token from before: %d, want 200", code)
+	}
+	if other := newStudio(t, nil); token(other) == first || other.ControlToken().Reveal() == control {
+		t.Error("a studio on another config folder has the same guest link or control token")
 	}
 	s.RotateGuestToken()
 	second := token(s)
@@ -75,12 +86,20 @@ func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 	}
 	s.Close()
 
-	if err := os.WriteFile(file, []byte(`{"token":"short"}`), 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{file, controlFile} {
+		if err := os.WriteFile(f, []byte(`{"token":"short"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s = newStudio(t, sameConfig)
 	if got := token(s); got == "short" || got == second || len(got) != 32 {
 		t.Errorf("a damaged file gave the link token %q", got)
+	}
+	if got := s.ControlToken().Reveal(); got == "short" || got == control || len(got) != 32 {
+		t.Errorf("a damaged file gave the control token %q", got)
+	}
+	if code, _ := api(t, s, "GET", "/api/state", control, ""); code != http.StatusUnauthorized {
+		t.Errorf("the control API with the token a damaged file lost: %d, want 401", code)
 	}
 }
 

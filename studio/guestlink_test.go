@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,49 @@ func TestStageKeptAcrossRestart(t *testing.T) {
 	}
 	if back := rejoin(s, "Carl", carl); find(s, back.ID).Place != studio.PlaceGreenRoom {
 		t.Errorf("back to a full stage: %q, want the green room", find(s, back.ID).Place)
+	}
+}
+
+// TestStageOrderKeptAcrossRestart: guests on stage come back after a
+// restart in the stage's order of before, whatever order their pages
+// rejoin in; a guest staged meanwhile stays after them.
+func TestStageOrderKeptAcrossRestart(t *testing.T) {
+	conf := t.TempDir()
+	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
+	onStage := func(s *studio.Studio) []string {
+		var names []string
+		for _, p := range s.State().Participants {
+			if p.Role == studio.RoleGuest && p.Place == studio.PlaceStage {
+				names = append(names, p.Name)
+			}
+		}
+		return names
+	}
+	s := newStudio(t, sameConfig)
+	names := []string{"Ann", "Bob", "Carl"}
+	pages := map[string]*studiotest.Client{}
+	for _, n := range names {
+		pages[n] = join(t, s, n, studiotest.Options{})
+		if err := s.Stage(pages[n].ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the three kept on stage", func() bool {
+		b, _ := os.ReadFile(filepath.Join(conf, "stage.json"))
+		return strings.Count(string(b), `"key"`) == 3
+	})
+	s.Close()
+
+	s = newStudio(t, sameConfig)
+	for _, n := range []string{"Carl", "Ann"} {
+		join(t, s, n, studiotest.Options{ResumeID: pages[n].ID, ResumeKey: pages[n].ResumeKey})
+	}
+	dan := join(t, s, "Dan", studiotest.Options{})
+	if err := s.Stage(dan.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	join(t, s, "Bob", studiotest.Options{ResumeID: pages["Bob"].ID, ResumeKey: pages["Bob"].ResumeKey})
+	if got, want := onStage(s), []string{"Ann", "Bob", "Carl", "Dan"}; !slices.Equal(got, want) {
+		t.Errorf("back on stage in the order %v (Carl, Ann, Dan new, then Bob), want %v", got, want)
 	}
 }

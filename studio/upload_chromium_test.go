@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,13 +121,24 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	if len(folders) != 1 {
 		t.Fatalf("folders %v", folders)
 	}
+	// The two takes joined into one file, once both are complete.
+	eventually(t, "Ann's takes joined", func() bool {
+		var sh showJSON
+		b, _ := os.ReadFile(filepath.Join(folders[0], "show.json"))
+		return json.Unmarshal(b, &sh) == nil && slices.ContainsFunc(sh.Files, func(f showFile) bool { return f.Role == "joined" })
+	})
 	show, _ := readShow(t, folders[0])
 	starts := map[string]int64{}
+	var whole showFile
 	for _, f := range show.Files {
-		if f.Role == "local" {
+		switch f.Role {
+		case "local":
 			starts[f.File] = f.StartMS
+		case "joined":
+			whole = f
 		}
 	}
+	var firstStart, ran, lastStart, lastLength float64
 	for _, u := range ups {
 		name := filepath.Base(u.File)
 		t.Logf("%s: %d chunks of %d recorded, %d bytes", name, u.Chunks, u.Recorded, u.Bytes)
@@ -140,32 +152,19 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		if !ok {
 			t.Errorf("%s not in show.json", name)
 		}
-		keepRecording(u.File, name)
-		p := mediatest.ProbeFile(t, u.File)
-		if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
-			t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", name, p.Video, p.Audio)
-			continue
-		}
-		// Chromium's fake camera gives 1920x1080 when asked.
-		if p.Video.Width != 1920 || p.Video.Height != 1080 {
-			t.Errorf("%s: %dx%d, want the camera's 1920x1080", name, p.Video.Width, p.Video.Height)
-		}
-		if errs := mediatest.DecodeErrors(t, u.File); errs != "" {
-			t.Errorf("%s does not play to its end: %s", name, strings.TrimSpace(errs))
-		}
-		frames := mediatest.VideoFrameTimes(t, u.File)
+		frames := judgeLocalRecording(t, u.File)
 		if len(frames) == 0 {
-			t.Errorf("%s: no video frames", name)
 			continue
 		}
 		length := frames[len(frames)-1] - frames[0]
-		t.Logf("%s: %s, starts at %d ms of the show, %d frames over %.2f s", name, p.Video.Codec, start, len(frames), length)
+		t.Logf("%s: starts at %d ms of the show, %d frames over %.2f s", name, start, len(frames), length)
 		if u.Take == first.Take {
 			// Cut by the reload: it covers the take up to it, but for
 			// what the recorder had not handed over yet (at most a
 			// slice; the file starts at the recorder's start, its
 			// pictures' times from there).
-			ran := (first.Reload - first.Started) / 1000
+			ran = (first.Reload - first.Started) / 1000
+			firstStart = float64(start) / 1000
 			hole := ran - frames[len(frames)-1]
 			t.Logf("%s: the reload came %.2f s into it; it covers all but the last %.2f s", name, ran, hole)
 			if hole > sliceSeconds || hole < -0.1 {
@@ -177,8 +176,58 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 			if length < on*0.9 || length > on*1.1 {
 				t.Errorf("%s plays %.2f s; it was on for %.2f s of the show", name, length, on)
 			}
+			lastStart, lastLength = float64(start)/1000, frames[len(frames)-1]
 		}
 	}
+
+	// The joined file: every picture of both takes, in order, playing to
+	// its end, the second take where it began on the show's timeline: a
+	// hole only from the reload (a slice at most before it) to then.
+	path := filepath.Join(folders[0], whole.File)
+	frames := judgeLocalRecording(t, path)
+	if len(frames) == 0 {
+		return
+	}
+	if float64(whole.StartMS)/1000 != firstStart {
+		t.Errorf("%s starts at %d ms of the show, the first take at %.3f s", whole.File, whole.StartMS, firstStart)
+	}
+	hole, at := 0.0, 0.0
+	for i := 1; i < len(frames); i++ {
+		if d := frames[i] - frames[i-1]; d > hole {
+			hole, at = d, frames[i-1]
+		}
+	}
+	end, wantEnd := frames[len(frames)-1], lastStart-firstStart+lastLength
+	reloading := lastStart - firstStart - ran
+	t.Logf("%s: %d pictures to %.2f s (the takes: %.2f s); its longest hole %.2f s from %.2f s: the reload (%.2f s from it to the new take) and what the page lost before it", whole.File, len(frames), end, wantEnd, hole, at, reloading)
+	if end < wantEnd-0.1 || end > wantEnd+0.1 {
+		t.Errorf("%s plays to %.2f s, want the second take's end at %.2f s", whole.File, end, wantEnd)
+	}
+	if hole > reloading+sliceSeconds {
+		t.Errorf("%s: a hole of %.2f s at %.2f s, more than the reload's %.2f s and a slice", whole.File, hole, at, reloading)
+	}
+}
+
+// judgeLocalRecording checks a guest's own recording as ffprobe and
+// ffmpeg see it: VP8 or VP9 and Opus, 1920x1080 (Chromium's fake camera
+// when asked for it), decoding to its end with its pictures in order.
+// It returns the pictures' times (none after an error).
+func judgeLocalRecording(t *testing.T, path string) []float64 {
+	t.Helper()
+	keepRecording(path, filepath.Base(path))
+	p := mediatest.ProbeFile(t, path)
+	if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
+		t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", path, p.Video, p.Audio)
+		return nil
+	}
+	if p.Video.Width != 1920 || p.Video.Height != 1080 {
+		t.Errorf("%s: %dx%d, want the camera's 1920x1080", path, p.Video.Width, p.Video.Height)
+	}
+	frames := mediatest.PlaysThrough(t, path)
+	if len(frames) == 0 {
+		t.Errorf("%s: no video frames", path)
+	}
+	return frames
 }
 
 // sliceSeconds is how often the page hands its recorder's output over

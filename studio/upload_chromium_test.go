@@ -49,7 +49,7 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	t.Logf("the page records %s", mime)
 	time.Sleep(3 * time.Second)
 	// A reload mid-take needs a take with chunks: on a busy machine the
-	// 1080p encoder may not have given its first 2 s by now (it then left
+	// 1080p encoder may not have given its first slices by now (it then left
 	// an empty take, or with the recorder's own slicing a 1-byte one:
 	// TestLocalRecordingFirstChunkWhole).
 	eventually(t, "Ann's first take two chunks long", func() bool {
@@ -258,7 +258,7 @@ func uploadsComplete(t *testing.T, s *studio.Studio, page *studiotest.Page, n in
 }
 
 // TestLocalRecordingFirstChunkWhole: a recorder whose first frame comes
-// later than a chunk's 2 s (a 1080p encoder starting slowly on a busy
+// later than a chunk's slice (a 1080p encoder starting slowly on a busy
 // machine; here a canvas first painted at 2.5 s) still stores a chunk 0
 // that holds the WebM header whole. Sliced by MediaRecorder's timeslice,
 // Chromium handed over the header's first byte alone as chunk 0, the rest
@@ -473,8 +473,8 @@ func TestGuestLocalRecordingAcrossRestartChromium(t *testing.T) {
 		t.Errorf("%s: %+v, want 1920x1080", u.File, p.Video)
 	}
 	frames := mediatest.PlaysThrough(t, u.File)
-	if len(frames) == 0 || frames[len(frames)-1]-frames[0] < float64(recorded.Total-1)*2*0.8 {
-		t.Errorf("%s: %d pictures, want %d chunks of 2 s", u.File, len(frames), recorded.Total)
+	if len(frames) == 0 || frames[len(frames)-1]-frames[0] < float64(recorded.Total-1)*sliceSeconds*0.8 {
+		t.Errorf("%s: %d pictures, want %d chunks of %g s", u.File, len(frames), recorded.Total, sliceSeconds)
 	} else {
 		t.Logf("%s: %d pictures over %.2f s", filepath.Base(u.File), len(frames), frames[len(frames)-1]-frames[0])
 	}

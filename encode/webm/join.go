@@ -136,6 +136,10 @@ func readHeader(r *bufio.Reader, keep *bytes.Buffer) (header, error) {
 			keep.Write(e.raw)
 		}
 		if e.id == idSegment {
+			if !e.unknown {
+				// Clusters joined after its end would be outside it.
+				return h, errors.New("a segment of known size: not a live recording")
+			}
 			continue // its children follow
 		}
 		if e.unknown || e.size > 1<<20 {
@@ -151,7 +155,9 @@ func readHeader(r *bufio.Reader, keep *bytes.Buffer) (header, error) {
 		switch e.id {
 		case idInfo:
 			if v, ok := child(body, idTimecodeScale); ok {
-				h.scale = uintOf(v)
+				if h.scale = uintOf(v); h.scale == 0 {
+					return h, errors.New("a time scale of 0")
+				}
 			}
 		case idTracks:
 			for _, t := range children(body, idTrackEntry) {

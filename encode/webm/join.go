@@ -77,6 +77,10 @@ const (
 	idBlockGroup    = 0xA0
 )
 
+// maxElement bounds an element in a cluster: a browser's frame is far
+// smaller (the studio takes chunks of 8 MB).
+const maxElement = 64 << 20
+
 // unknownSize is the size of an element that lasts until its parent's
 // next child (Matroska §6.2), as 8 bytes.
 var unknownSize = []byte{0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
@@ -249,6 +253,10 @@ func moveClusters(w io.Writer, r *bufio.Reader, shift int64, renumber map[uint64
 		if err != nil {
 			return err
 		}
+		if e.size > maxElement && !e.unknown {
+			// A guest's upload: its sizes are not to be trusted.
+			return fmt.Errorf("element %x of %d bytes", e.id, e.size)
+		}
 		switch {
 		case e.id == idCluster:
 			// Of unknown size whatever it was: its children are copied
@@ -259,8 +267,11 @@ func moveClusters(w io.Writer, r *bufio.Reader, shift int64, renumber map[uint64
 			return fmt.Errorf("element %x of unknown size", e.id)
 		case !inCluster || isTopLevel(e.id):
 			inCluster = false
-			_, err = r.Discard(int(e.size))
+			_, err = io.CopyN(io.Discard, r, int64(e.size))
 		case e.id == idTimecode:
+			if e.size > 8 {
+				return fmt.Errorf("a cluster time of %d bytes", e.size)
+			}
 			b := make([]byte, e.size)
 			if _, err := io.ReadFull(r, b); err != nil {
 				return err

@@ -2,6 +2,7 @@ package webm
 
 import (
 	"bytes"
+	"io"
 	"testing"
 	"time"
 )
@@ -67,4 +68,15 @@ func TestJoin(t *testing.T) {
 	if err := Join(&w, bytes.NewReader(first), Part{bytes.NewReader(next), 2500 * time.Millisecond}, Part{bytes.NewReader(other), 3 * time.Second}); err == nil || w.Len() != 0 {
 		t.Errorf("VP9, VP9 and VP8: %v, %d bytes written; want an error and nothing", err, w.Len())
 	}
+}
+
+// Join never panics nor allocates without bound on what a guest uploads:
+// it joins or says why not.
+func FuzzJoin(f *testing.F) {
+	first := recording([][2]any{{1, "V_VP9"}, {2, "A_OPUS"}}, []any{0, 1, 2})
+	f.Add(first, recording([][2]any{{1, "A_OPUS"}, {2, "V_VP9"}}, []any{0, 1, 2}, []any{300, 2}))
+	f.Add(first, []byte{0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x18, 0x53, 0x80, 0x67, 0xFF, 0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xA3, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		_ = Join(io.Discard, bytes.NewReader(a), Part{bytes.NewReader(b), time.Second})
+	})
 }

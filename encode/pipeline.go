@@ -15,6 +15,7 @@
 package encode
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -431,6 +432,15 @@ func (p *Pipeline) addInput(name string, hidden bool) *Input {
 	p.inputs = append(p.inputs, in)
 	p.mu.Unlock()
 	return in
+}
+
+// Order sorts the inputs by rank, lowest first (equal ranks keep their
+// order): the order the layout gives them tiles in, which is otherwise
+// the order they were added in.
+func (p *Pipeline) Order(rank func(name string) int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	slices.SortStableFunc(p.inputs, func(a, b *Input) int { return cmp.Compare(rank(a.Name()), rank(b.Name())) })
 }
 
 // Input returns the program input called name (the first, should several

@@ -205,8 +205,8 @@ func (s *Studio) admit(join signal.Message, g *guest, resumeOnly bool) (p Partic
 	if err != nil || join.Resume == "" {
 		return p, k.Reveal(), false, err
 	}
-	if _, ok := s.stage.takeBack(join.Resume); ok {
-		if on, err := s.show.setPlace(p.ID, true); err != nil {
+	if _, rank, ok := s.stage.takeBack(join.Resume); ok {
+		if on, err := s.show.putBack(p.ID, rank); err != nil {
 			s.log.Info("a guest on stage before the restart is back in the green room", "participant", p.ID, "err", err)
 		} else {
 			p = on

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,9 @@ import (
 // same config folder (its file 0600), "New link" replaces it for the next starts too — the old
 // one refused by the restarted studio — and a damaged file gets a new
 // link rather than a studio that won't start. Two studios on separate
-// folders get different links.
+// folders get different links. The control token likewise: the same
+// after a restart (its file 0600, the API taking it), a new one for a
+// damaged file (the old then refused).
 func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 	conf := t.TempDir()
 	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
@@ -42,22 +45,31 @@ func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 
 	s := newStudio(t, sameConfig)
 	first := token(s)
+	control := s.ControlToken().Reveal()
 	s.Close()
-	file := filepath.Join(conf, "guest-link.json")
-	st, err := os.Stat(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("%s: mode %v, want 0600", file, st.Mode().Perm())
+	file, controlFile := filepath.Join(conf, "guest-link.json"), filepath.Join(conf, "control-token.json")
+	for _, f := range []string{file, controlFile} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, st.Mode().Perm())
+		}
 	}
 
 	s = newStudio(t, sameConfig)
 	if got := token(s); got != first {
 		t.Fatal("the guest link changed across a restart")
 	}
-	if other := newStudio(t, nil); token(other) == first {
-		t.Error("a studio on another config folder has the same guest link")
+	if s.ControlToken().Reveal() != control {
+		t.Error("the control token changed across a restart")
+	}
+	if code, _ := api(t, s, "GET", "/api/state", control, ""); code != http.StatusOK {
+		t.Errorf("the control API after a restart, with the token from before: %d, want 200", code)
+	}
+	if other := newStudio(t, nil); token(other) == first || other.ControlToken().Reveal() == control {
+		t.Error("a studio on another config folder has the same guest link or control token")
 	}
 	s.RotateGuestToken()
 	second := token(s)
@@ -75,12 +87,20 @@ func TestGuestLinkKeptAcrossRestart(t *testing.T) {
 	}
 	s.Close()
 
-	if err := os.WriteFile(file, []byte(`{"token":"short"}`), 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{file, controlFile} {
+		if err := os.WriteFile(f, []byte(`{"token":"short"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s = newStudio(t, sameConfig)
 	if got := token(s); got == "short" || got == second || len(got) != 32 {
 		t.Errorf("a damaged file gave the link token %q", got)
+	}
+	if got := s.ControlToken().Reveal(); got == "short" || got == control || len(got) != 32 {
+		t.Errorf("a damaged file gave the control token %q", got)
+	}
+	if code, _ := api(t, s, "GET", "/api/state", control, ""); code != http.StatusUnauthorized {
+		t.Errorf("the control API with the token a damaged file lost: %d, want 401", code)
 	}
 }
 
@@ -182,5 +202,49 @@ func TestStageKeptAcrossRestart(t *testing.T) {
 	}
 	if back := rejoin(s, "Carl", carl); find(s, back.ID).Place != studio.PlaceGreenRoom {
 		t.Errorf("back to a full stage: %q, want the green room", find(s, back.ID).Place)
+	}
+}
+
+// TestStageOrderKeptAcrossRestart: guests on stage come back after a
+// restart in the stage's order of before, whatever order their pages
+// rejoin in; a guest staged meanwhile stays after them.
+func TestStageOrderKeptAcrossRestart(t *testing.T) {
+	conf := t.TempDir()
+	sameConfig := func(c *studio.Config) { c.ConfigDir = conf }
+	onStage := func(s *studio.Studio) []string {
+		var names []string
+		for _, p := range s.State().Participants {
+			if p.Role == studio.RoleGuest && p.Place == studio.PlaceStage {
+				names = append(names, p.Name)
+			}
+		}
+		return names
+	}
+	s := newStudio(t, sameConfig)
+	names := []string{"Ann", "Bob", "Carl"}
+	pages := map[string]*studiotest.Client{}
+	for _, n := range names {
+		pages[n] = join(t, s, n, studiotest.Options{})
+		if err := s.Stage(pages[n].ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the three kept on stage", func() bool {
+		b, _ := os.ReadFile(filepath.Join(conf, "stage.json"))
+		return strings.Count(string(b), `"key"`) == 3
+	})
+	s.Close()
+
+	s = newStudio(t, sameConfig)
+	for _, n := range []string{"Carl", "Ann"} {
+		join(t, s, n, studiotest.Options{ResumeID: pages[n].ID, ResumeKey: pages[n].ResumeKey})
+	}
+	dan := join(t, s, "Dan", studiotest.Options{})
+	if err := s.Stage(dan.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	join(t, s, "Bob", studiotest.Options{ResumeID: pages["Bob"].ID, ResumeKey: pages["Bob"].ResumeKey})
+	if got, want := onStage(s), []string{"Ann", "Bob", "Carl", "Dan"}; !slices.Equal(got, want) {
+		t.Errorf("back on stage in the order %v (Carl, Ann, Dan new, then Bob), want %v", got, want)
 	}
 }

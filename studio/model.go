@@ -251,6 +251,9 @@ type entry struct {
 	conn   guestConn // nil for the host, and while a guest is disconnected
 	resume Secret    // lets the guest's page take its place back after a blip
 	news   time.Time // when the last EventHealth went out
+	// back is 1 + the guest's place in the last studio's stage order,
+	// for one put back on stage after a restart (putBack); 0 for others.
+	back int
 }
 
 // show owns the state of the show. It is a plain struct guarded by one mutex
@@ -501,6 +504,10 @@ func (sh *show) removeIf(id string, cond func(*entry) bool) bool {
 func (sh *show) setPlace(id string, on bool) (Participant, error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.setPlaceLocked(id, on)
+}
+
+func (sh *show) setPlaceLocked(id string, on bool) (Participant, error) {
 	e, ok := sh.entries[id]
 	if !ok {
 		return Participant{}, fmt.Errorf("stage %q: %w", id, ErrNoParticipant)
@@ -521,8 +528,34 @@ func (sh *show) setPlace(id string, on bool) (Participant, error) {
 	return e.p, nil
 }
 
-// stageGuests are the guests on stage now, in join order, as the stage's
-// file keeps them (stagekeep.go).
+// putBack puts guest id, on stage before the restart at place rank of its
+// order (stagekeep.go), on stage again and in the show's order before
+// those put back after her who were behind her (her rejoin appended her
+// last), so the stage's order is the last studio's whatever order the
+// pages come back in.
+func (sh *show) putBack(id string, rank int) (Participant, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	p, err := sh.setPlaceLocked(id, true)
+	if err != nil {
+		return p, err
+	}
+	e := sh.entries[id]
+	e.back = rank + 1
+	sh.order = slices.DeleteFunc(sh.order, func(o string) bool { return o == id })
+	at := len(sh.order)
+	for i, o := range sh.order {
+		if b := sh.entries[o].back; b > e.back {
+			at = i
+			break
+		}
+	}
+	sh.order = slices.Insert(sh.order, at, id)
+	return p, nil
+}
+
+// stageGuests are the guests on stage now, in the show's order, as the
+// stage's file keeps them (stagekeep.go).
 func (sh *show) stageGuests() []stageGuest {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -325,6 +325,7 @@ func (p *Program) followShow() {
 	if rec != nil {
 		rec.follow(made, st) // the files of those who left the show go; the others take their delay
 	}
+	p.pipe.Order(inShowOrder(st))
 	var gone []string
 	p.mu.Lock()
 	for name, pi := range p.inputs {
@@ -389,6 +390,30 @@ func monitored(st State, name string) bool {
 		}
 	}
 	return !solo
+}
+
+// inShowOrder ranks a program input by its owner's place in the show
+// st (the host, then the guests in the order they joined, or for those
+// put back on stage after a restart the stage's order of before), the
+// screens after every camera: the program's tiles then follow the show,
+// not the order the media came in (after a restart, the order the pages
+// came back in). Inputs of no participant go last.
+func inShowOrder(st State) func(name string) int {
+	n := len(st.Participants)
+	at := make(map[string]int, n)
+	for i, pt := range st.Participants {
+		at[pt.ID] = i
+	}
+	return func(name string) int {
+		i, ok := at[owner(name)]
+		switch {
+		case !ok:
+			return 2 * n
+		case owner(name) != name:
+			return n + i
+		}
+		return i
+	}
 }
 
 // inShow is whether participant id is in the show st.

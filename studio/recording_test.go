@@ -17,19 +17,22 @@ import (
 
 // showJSON is show.json as an editor's tool would read it.
 type showJSON struct {
-	Title   string `json:"title"`
-	Start   string `json:"start"`
-	EndMS   int64  `json:"end_ms"`
-	Program string `json:"program"`
-	Files   []struct {
-		Name, Role, Participant, File string
-		StartMS                       int64 `json:"start_ms"`
-		EndMS                         int64 `json:"end_ms"`
-	} `json:"files"`
+	Title   string     `json:"title"`
+	Start   string     `json:"start"`
+	EndMS   int64      `json:"end_ms"`
+	Program string     `json:"program"`
+	Files   []showFile `json:"files"`
 	Layouts []struct {
 		AtMS   int64 `json:"at_ms"`
 		Layout string
 	} `json:"layouts"`
+}
+
+// showFile is one file in show.json.
+type showFile struct {
+	Name, Role, Participant, File string
+	StartMS                       int64 `json:"start_ms"`
+	EndMS                         int64 `json:"end_ms"`
 }
 
 // readShow reads folder's show.json, and logs it; b is as it was read.

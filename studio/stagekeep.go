@@ -27,7 +27,10 @@ import (
 // after hours still puts its guests back, and one started the next day
 // does not. Guests of the last studio not back yet stay in the file
 // until then (a second restart soon after the first loses nobody). The
-// file is private (0600) like the guest link.
+// file lists them in the stage's order, and those who come back take
+// their places in it whatever order their pages rejoin in (after the
+// guests on stage already, for those still to come). The file is private
+// (0600) like the guest link.
 const (
 	stageFile    = "stage.json"
 	stageKeptFor = 10 * time.Minute
@@ -44,6 +47,9 @@ type stageGuest struct {
 	Key  string    `json:"key"`  // resumeHash of their resume key
 	Name string    `json:"name"` // for the log and whoever reads the file
 	Seen time.Time `json:"seen"` // last known on stage
+	// rank is the guest's place in the last studio's stage order (the
+	// file's order), for one not back yet.
+	rank int
 }
 
 // resumeHash is what the file keeps of a resume key.
@@ -84,8 +90,9 @@ func newStageKeeper(dir string, log *slog.Logger, now time.Time) *stageKeeper {
 		k.log.Warn("who was on stage is lost: guests coming back go to the green room", "err", fmt.Errorf("read %s: %w", k.path, err))
 		return k
 	}
-	for _, g := range rec.Guests {
+	for i, g := range rec.Guests {
 		if fresh(g, now) {
+			g.rank = i
 			k.back[g.Key] = g
 		}
 	}
@@ -102,14 +109,15 @@ func fresh(g stageGuest, now time.Time) bool {
 }
 
 // takeBack says whether the guest whose page came with resume key key
-// was on stage in the last studio; once per key.
-func (k *stageKeeper) takeBack(key string) (name string, ok bool) {
+// was on stage in the last studio, and her place in its stage order
+// (rank, from 0); once per key.
+func (k *stageKeeper) takeBack(key string) (name string, rank int, ok bool) {
 	h := resumeHash(key)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	g, ok := k.back[h]
 	delete(k.back, h)
-	return g.Name, ok && fresh(g, time.Now())
+	return g.Name, g.rank, ok && fresh(g, time.Now())
 }
 
 // changed tells run the show changed. It never blocks.
@@ -165,12 +173,15 @@ func (k *stageKeeper) write(guests []stageGuest, now time.Time) error {
 		all = append(all, g)
 	}
 	k.mu.Lock()
+	var back []stageGuest
 	for _, g := range k.back {
 		if fresh(g, now) {
-			all = append(all, g)
+			back = append(back, g)
 		}
 	}
 	k.mu.Unlock()
+	slices.SortFunc(back, func(a, b stageGuest) int { return a.rank - b.rank })
+	all = append(all, back...)
 	if len(all) == 0 {
 		if err := os.Remove(k.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("stage: %w", err)

@@ -140,8 +140,9 @@ type Config struct {
 //
 // mu guards guestToken and retiredTokens; the show's state has its own owner (show), and
 // life counts the goroutines Close waits for. linkDir is where the guest
-// link's token is kept across restarts (guestlink.go; "" for none), its
-// writes one at a time under linkSave.
+// link's token and the control token are kept across restarts
+// (guestlink.go; "" for none), the link's writes one at a time under
+// linkSave.
 type Studio struct {
 	cfg          Config
 	log          *slog.Logger
@@ -296,30 +297,33 @@ func New(cfg Config) (_ *Studio, err error) {
 		return nil, fmt.Errorf("studio: %w", err)
 	}
 	s := &Studio{
-		cfg:          cfg,
-		log:          cfg.Logger.With("component", "studio"),
-		show:         newShow(cfg.HostName, cfg.ReconnectGrace),
-		controlToken: NewSecret(),
-		done:         make(chan struct{}),
-		reprobe:      make(chan struct{}, 1),
-		mapFirst:     make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "studio"),
+		show:     newShow(cfg.HostName, cfg.ReconnectGrace),
+		done:     make(chan struct{}),
+		reprobe:  make(chan struct{}, 1),
+		mapFirst: make(chan struct{}),
 	}
 	s.show.setLimits(cfg.Limits)
 	// Guests' takes and the guest link are kept across restarts in the
 	// config folder (takestore.go, guestlink.go); without one, in memory
 	// only.
 	uploadsDir := ""
-	freshLink := false
+	freshLink, freshControl := false, false
 	if d, err := s.configDir(); err == nil {
 		uploadsDir = filepath.Join(d, "uploads")
 		s.linkDir = d
 		s.stage = newStageKeeper(d, cfg.Logger, time.Now())
 		var lerr error
-		if s.guestToken, freshLink, lerr = keptGuestToken(d); lerr != nil {
+		if s.guestToken, freshLink, lerr = keptToken(d, guestLinkFile, "guest link"); lerr != nil {
 			s.log.Warn("the guest link may change at the next start", "err", lerr)
+		}
+		if s.controlToken, freshControl, lerr = keptToken(d, controlTokenFile, "control token"); lerr != nil {
+			s.log.Warn("the control token may change at the next start", "err", lerr)
 		}
 	} else {
 		s.guestToken = NewSecret()
+		s.controlToken = NewSecret()
 		s.stage = newStageKeeper("", cfg.Logger, time.Now())
 		s.log.Warn("guests' local recordings and the guest link will not survive a restart", "err", err)
 	}
@@ -438,8 +442,13 @@ func New(cfg Config) (_ *Studio, err error) {
 	}
 	s.life.spawn(func() { s.stage.run(s.ctx, s.show.stageGuests) })
 	if freshLink {
-		if err := keepGuestToken(s.linkDir, s.guestToken); err != nil {
+		if err := keepToken(s.linkDir, guestLinkFile, "guest link", s.guestToken); err != nil {
 			s.log.Warn("the guest link will change at the next start", "err", err)
+		}
+	}
+	if freshControl {
+		if err := keepToken(s.linkDir, controlTokenFile, "control token", s.controlToken); err != nil {
+			s.log.Warn("the control token will change at the next start", "err", err)
 		}
 	}
 	s.log.Info("studio started", "web", s.ln.Addr(), "ice_udp", s.sfu.udpAddr(), "ice_tcp", s.sfu.tcpAddr(), "tls", tlsCfg != nil)
@@ -540,7 +549,7 @@ func (s *Studio) RotateGuestToken() string {
 	s.mu.Unlock()
 	s.log.Info("guest link rotated")
 	if s.linkDir != "" {
-		if err := keepGuestToken(s.linkDir, tok); err != nil {
+		if err := keepToken(s.linkDir, guestLinkFile, "guest link", tok); err != nil {
 			// The old link must not come back at the next start: without
 			// its file, that start makes a new one.
 			rerr := os.Remove(filepath.Join(s.linkDir, guestLinkFile))

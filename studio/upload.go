@@ -50,11 +50,11 @@ import (
 // machine.)
 
 // maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
-// 8 Mb/s and 256 kb/s of sound) in 2 s chunks, ~2 MB each; 8 MB leaves
+// 8 Mb/s and 256 kb/s of sound) in 1 s chunks, ~1 MB each; 8 MB leaves
 // room for a chunk of keyframes or a recorder that overshoots.
 const maxChunk = 8 << 20
 
-// maxChunkNumber bounds a take's chunk numbers: ~23 days of 2 s chunks.
+// maxChunkNumber bounds a take's chunk numbers: ~12 days of 1 s chunks.
 const maxChunkNumber = 1 << 20
 
 // chunkTimeout is how long one chunk's body may take to arrive: 8 MB at
@@ -144,14 +144,22 @@ type uploads struct {
 	dir     string // where takes are kept across restarts; "" nowhere
 	log     *slog.Logger
 	mu      sync.Mutex
-	takes   map[string]*take // by ID
-	current map[string]*take // the live show's, by participant
+	takes   map[string]*take  // by ID
+	current map[string]*take  // the live show's, by participant
+	joined  map[string]joined // guests' takes joined (takejoin.go), by show folder and participant
+	// joins counts the joins under way, which close stops (stopJoins, closed
+	// once closing is set) and waits for; joinMu runs them one at a time.
+	joins     sync.WaitGroup
+	joinMu    sync.Mutex
+	stopJoins chan struct{}
+	closing   bool
 }
 
 // newUploads keeps the takes in dir ("": in memory only), and goes on
 // with those an earlier run left there.
 func newUploads(dir string, log *slog.Logger) *uploads {
-	u := &uploads{dir: dir, log: log, takes: map[string]*take{}, current: map[string]*take{}}
+	u := &uploads{dir: dir, log: log, takes: map[string]*take{}, current: map[string]*take{},
+		joined: map[string]joined{}, stopJoins: make(chan struct{})}
 	u.load(time.Now())
 	return u
 }
@@ -266,8 +274,16 @@ func (u *uploads) state() []Upload {
 // Those kept for a restart (takestore.go) stay as they are, for their
 // pages to go on with at the next start; the files of the others whose
 // last chunk never came (a guest who closed the tab for good) are
-// trimmed to whole WebM elements. Safe to call twice.
+// trimmed to whole WebM elements. A join under way is stopped (its file
+// not made). Safe to call twice.
 func (u *uploads) close() {
+	u.mu.Lock()
+	if !u.closing {
+		u.closing = true
+		close(u.stopJoins)
+	}
+	u.mu.Unlock()
+	u.joins.Wait()
 	u.mu.Lock()
 	ts := make([]*take, 0, len(u.takes))
 	for _, t := range u.takes {
@@ -547,5 +563,8 @@ func (s *Studio) serveChunks(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusInternalServerError, err.Error())
 	default:
 		writeJSON(w, http.StatusOK, rep)
+		if final && rep.Done {
+			s.uploads.join(t)
+		}
 	}
 }

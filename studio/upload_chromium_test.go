@@ -1,7 +1,10 @@
 package studio_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,19 +47,36 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	var mime string
 	_ = page.Eval(`greenroomLocal.status.mime`, &mime)
 	t.Logf("the page records %s", mime)
-	time.Sleep(5 * time.Second)
+	time.Sleep(3 * time.Second)
 	// A reload mid-take needs a take with chunks: on a busy machine the
-	// 1080p encoder may not have given its first 2 s by now (it then left
+	// 1080p encoder may not have given its first slices by now (it then left
 	// an empty take, or with the recorder's own slicing a 1-byte one:
 	// TestLocalRecordingFirstChunkWhole).
 	eventually(t, "Ann's first take two chunks long", func() bool {
 		var n int
 		return page.Eval(`(t => t ? t.total : 0)(greenroomLocal.status.takes[greenroomLocal.status.take])`, &n) == nil && n >= 2
 	})
+	// When, by the page's clock, its first take began and the reload came.
+	var first struct {
+		Take            string
+		Reload, Started float64
+	}
+	if err := page.Eval(`(s => ({take: s.take, reload: Date.now(), started: s.takes[s.take].startWall}))(greenroomLocal.status)`, &first); err != nil {
+		t.Fatal(err)
+	}
+	// The reload's request a round trip away, as a guest's is (on
+	// loopback the last chunk's store came 40 ms too late: 0.36-0.38 s
+	// lost); back to loopback once the page is back.
+	if err := page.EmulateNetworkLatency(false, -1, reloadRTT); err != nil {
+		t.Fatal(err)
+	}
 	if err := page.Call("Page.navigate", map[string]any{"url": link}, nil); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "Ann's reloaded page recording a second take", recording(2))
+	if err := page.EmulateNetwork(false, -1); err != nil {
+		t.Fatal(err)
+	}
 	var back string
 	if err := page.Eval(`greenroom.id`, &back); err != nil || back != id {
 		t.Errorf("the reloaded page is participant %q (%v), want Ann's %q", back, err, id)
@@ -66,14 +86,15 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		t.Errorf("%d participants after the reload, want the host and Ann", n)
 	}
 	time.Sleep(time.Second)
-	// The page's network drops for 3 s: its uploads fail and resume.
+	// The page's network drops for 5 s (the issue's): its uploads fail
+	// and resume.
 	offline := func(on bool) {
 		if err := page.EmulateNetwork(on, -1); err != nil {
 			t.Fatal(err)
 		}
 	}
 	offline(true)
-	time.Sleep(3 * time.Second)
+	time.Sleep(5 * time.Second)
 	offline(false)
 	var errs []string
 	_ = page.Eval(`greenroomLocal.status.errors`, &errs)
@@ -109,13 +130,25 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	if len(folders) != 1 {
 		t.Fatalf("folders %v", folders)
 	}
+	// The two takes joined into one file, once both are complete.
+	eventually(t, "Ann's takes joined", func() bool {
+		var sh showJSON
+		b, _ := os.ReadFile(filepath.Join(folders[0], "show.json"))
+		return json.Unmarshal(b, &sh) == nil && slices.ContainsFunc(sh.Files, func(f showFile) bool { return f.Role == "joined" })
+	})
 	show, _ := readShow(t, folders[0])
 	starts := map[string]int64{}
+	var whole showFile
 	for _, f := range show.Files {
-		if f.Role == "local" {
+		switch f.Role {
+		case "local":
 			starts[f.File] = f.StartMS
+		case "joined":
+			whole = f
 		}
 	}
+	var firstStart, ran, lastStart, lastLength float64
+	var firstFrames, lastFrames int
 	for _, u := range ups {
 		name := filepath.Base(u.File)
 		t.Logf("%s: %d chunks of %d recorded, %d bytes", name, u.Chunks, u.Recorded, u.Bytes)
@@ -129,32 +162,23 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 		if !ok {
 			t.Errorf("%s not in show.json", name)
 		}
-		keepRecording(u.File, name)
-		p := mediatest.ProbeFile(t, u.File)
-		if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
-			t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", name, p.Video, p.Audio)
-			continue
-		}
-		// Chromium's fake camera gives 1920x1080 when asked.
-		if p.Video.Width != 1920 || p.Video.Height != 1080 {
-			t.Errorf("%s: %dx%d, want the camera's 1920x1080", name, p.Video.Width, p.Video.Height)
-		}
-		if errs := mediatest.DecodeErrors(t, u.File); errs != "" {
-			t.Errorf("%s does not play to its end: %s", name, strings.TrimSpace(errs))
-		}
-		frames := mediatest.VideoFrameTimes(t, u.File)
+		frames := judgeLocalRecording(t, u.File)
 		if len(frames) == 0 {
-			t.Errorf("%s: no video frames", name)
 			continue
 		}
 		length := frames[len(frames)-1] - frames[0]
-		t.Logf("%s: %s, starts at %d ms of the show, %d frames over %.2f s", name, p.Video.Codec, start, len(frames), length)
-		if !strings.HasSuffix(name, "(2).webm") {
-			// Cut by the reload: up to the last chunk its page stored
-			// (it records 2 s chunks), before the new take began.
-			gap := float64(starts[strings.Replace(name, ".webm", " (2).webm", 1)]-start) / 1000
-			if length > gap || length < gap-3 {
-				t.Errorf("%s, cut by the reload, plays %.2f s; the next take began %.2f s after it", name, length, gap)
+		t.Logf("%s: starts at %d ms of the show, %d frames over %.2f s", name, start, len(frames), length)
+		if u.Take == first.Take {
+			// Cut by the reload: it covers the take up to it, but for
+			// what the recorder had not handed over yet (at most a
+			// slice; the file starts at the recorder's start, its
+			// pictures' times from there).
+			ran = (first.Reload - first.Started) / 1000
+			firstStart, firstFrames = float64(start)/1000, len(frames)
+			hole := ran - frames[len(frames)-1]
+			t.Logf("%s: the reload came %.2f s into it; it covers all but the last %.2f s", name, ran, hole)
+			if hole > sliceSeconds || hole < -0.1 {
+				t.Errorf("%s, cut by the reload %.2f s into it, plays to %.2f s: a hole of %.2f s, more than a slice (%g s)", name, ran, frames[len(frames)-1], hole, sliceSeconds)
 			}
 		} else {
 			// Stopped by the show's end: as long as it was on.
@@ -162,9 +186,68 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 			if length < on*0.9 || length > on*1.1 {
 				t.Errorf("%s plays %.2f s; it was on for %.2f s of the show", name, length, on)
 			}
+			lastStart, lastLength, lastFrames = float64(start)/1000, frames[len(frames)-1], len(frames)
 		}
 	}
+
+	// The joined file: every picture of both takes, in order, playing to
+	// its end, the second take where it began on the show's timeline: a
+	// hole only from the reload (a slice at most before it) to then.
+	path := filepath.Join(folders[0], whole.File)
+	frames := judgeLocalRecording(t, path)
+	if len(frames) == 0 {
+		return
+	}
+	if float64(whole.StartMS)/1000 != firstStart {
+		t.Errorf("%s starts at %d ms of the show, the first take at %.3f s", whole.File, whole.StartMS, firstStart)
+	}
+	if len(frames) != firstFrames+lastFrames || firstFrames == 0 {
+		t.Fatalf("%s: %d pictures, the takes %d and %d", whole.File, len(frames), firstFrames, lastFrames)
+	}
+	// The hole where the takes meet (a loaded recorder leaves holes of
+	// its own inside a take, up to 3.4 s at load 13: not judged here).
+	split := lastStart - firstStart
+	hole, at := frames[firstFrames]-frames[firstFrames-1], frames[firstFrames-1]
+	end, wantEnd := frames[len(frames)-1], split+lastLength
+	reloading := split - ran
+	t.Logf("%s: %d pictures to %.2f s (the takes: %.2f s); the hole where they meet %.2f s from %.2f s: the reload (%.2f s from it to the new take) and what the page lost before it", whole.File, len(frames), end, wantEnd, hole, at, reloading)
+	if end < wantEnd-0.1 || end > wantEnd+0.1 {
+		t.Errorf("%s plays to %.2f s, want the second take's end at %.2f s", whole.File, end, wantEnd)
+	}
+	if hole > reloading+sliceSeconds {
+		t.Errorf("%s: a hole of %.2f s at %.2f s, more than the reload's %.2f s and a slice", whole.File, hole, at, reloading)
+	}
 }
+
+// judgeLocalRecording checks a guest's own recording as ffprobe and
+// ffmpeg see it: VP8 or VP9 and Opus, 1920x1080 (Chromium's fake camera
+// when asked for it), decoding to its end with its pictures in order.
+// It returns the pictures' times (none after an error).
+func judgeLocalRecording(t *testing.T, path string) []float64 {
+	t.Helper()
+	keepRecording(path, filepath.Base(path))
+	p := mediatest.ProbeFile(t, path)
+	if p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") || p.Audio == nil || p.Audio.Codec != "opus" {
+		t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", path, p.Video, p.Audio)
+		return nil
+	}
+	if p.Video.Width != 1920 || p.Video.Height != 1080 {
+		t.Errorf("%s: %dx%d, want the camera's 1920x1080", path, p.Video.Width, p.Video.Height)
+	}
+	frames := mediatest.PlaysThrough(t, path)
+	if len(frames) == 0 {
+		t.Errorf("%s: no video frames", path)
+	}
+	return frames
+}
+
+// reloadRTT is the round trip, in ms, of a reloading page's request:
+// a guest's to a studio over the internet (DevTools' emulated latency).
+const reloadRTT = 40
+
+// sliceSeconds is how often the page hands its recorder's output over
+// as a chunk (localrec.js's SLICE_MS): what a reload may lose at most.
+const sliceSeconds = 1.0
 
 // uploadsComplete waits up to 30 s for the show's n local recordings, of
 // page's guest, to be uploaded whole, and returns them.
@@ -190,20 +273,90 @@ func uploadsComplete(t *testing.T, s *studio.Studio, page *studiotest.Page, n in
 }
 
 // TestLocalRecordingFirstChunkWhole: a recorder whose first frame comes
-// later than a chunk's 2 s (a 1080p encoder starting slowly on a busy
+// later than a chunk's slice (a 1080p encoder starting slowly on a busy
 // machine; here a canvas first painted at 2.5 s) still stores a chunk 0
 // that holds the WebM header whole. Sliced by MediaRecorder's timeslice,
 // Chromium handed over the header's first byte alone as chunk 0, the rest
 // a slice later: a page reloaded meanwhile left a 1-byte take
 // (TestGuestLocalRecordingChromium failed so under load).
 func TestLocalRecordingFirstChunkWhole(t *testing.T) {
+	_, page := recordCanvas(t, "late", 2500)
+	var chunks [][]byte
+	eventually(t, "chunk 0 stored", func() bool {
+		chunks = stored(t, page, "late")
+		return len(chunks) > 0
+	})
+	_ = page.Eval(`greenroomLocal.stop()`, nil)
+	first := chunks[0]
+	t.Logf("chunk 0: %d bytes, starting % x", len(first), first[:min(4, len(first))])
+	if len(first) < 1000 || !bytes.HasPrefix(first, []byte{0x1a, 0x45, 0xdf, 0xa3}) {
+		t.Errorf("chunk 0 is %d bytes starting % x: not the WebM header and a frame", len(first), first[:min(4, len(first))])
+	}
+}
+
+// TestLocalRecordingReloadKeepsItsLastSlice: a page reloaded mid-slice
+// keeps what its recorder had encoded since the last slice (it asks for
+// it as it goes, and stores it at once): the chunks it left, played in
+// order, cover its take up to the reload but for the recorder's own lag
+// (0.3 s at most; the slice's 0.7 s were lost before). Its chunks are
+// small (a canvas of two colours): a real camera's may commit too late
+// on loopback (see TestGuestLocalRecordingChromium).
+func TestLocalRecordingReloadKeepsItsLastSlice(t *testing.T) {
+	s, page := recordCanvas(t, "reload", 0)
+	eventually(t, "the first slice", func() bool {
+		var n int
+		return page.Eval(`greenroomLocal.status.takes.reload.total`, &n) == nil && n > 0
+	})
+	// Late in the next slice: most of a slice to lose.
+	time.Sleep(time.Duration(sliceSeconds*700) * time.Millisecond)
+	var ran float64
+	if err := page.Eval(`(Date.now() - greenroomLocal.status.takes.reload.startWall) / 1000`, &ran); err != nil {
+		t.Fatal(err)
+	}
+	// A guest is never on loopback: her reload's request takes a round
+	// trip to the studio (reloadRTT), time for the last chunk to land.
+	if err := page.EmulateNetworkLatency(false, -1, reloadRTT); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Call("Page.navigate", map[string]any{"url": s.GuestURL()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var chunks [][]byte
+	eventually(t, "the reloaded page's record of the take", func() bool {
+		var total int
+		if page.Eval(`(t => t ? t.total : -1)(window.greenroomLocal && greenroomLocal.status.takes.reload)`, &total) != nil || total < 0 {
+			return false
+		}
+		chunks = stored(t, page, "reload")
+		return len(chunks) == total
+	})
+	path := filepath.Join(t.TempDir(), "reload.webm")
+	if err := os.WriteFile(path, bytes.Join(chunks, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames := mediatest.PlaysThrough(t, path)
+	if len(frames) == 0 {
+		t.Fatalf("%d chunks left by the reload: no pictures", len(chunks))
+	}
+	lost := ran - frames[len(frames)-1]
+	t.Logf("the reload came %.2f s into the take; its %d chunks play to %.2f s: %.2f s lost", ran, len(chunks), frames[len(frames)-1], lost)
+	if len(chunks) < 2 || lost > 0.3 {
+		t.Errorf("the reload %.2f s into the take left %d chunks playing to %.2f s: its last part slice was not kept", ran, len(chunks), frames[len(frames)-1])
+	}
+}
+
+// recordCanvas opens a studio's guest page in Chromium (not joining) and
+// has it record, as take (with no key: nothing is uploaded), a 640x360
+// canvas whose colour changes 30 times a second from paintAfterMS on.
+func recordCanvas(t *testing.T, take string, paintAfterMS int) (*studio.Studio, *studiotest.Page) {
+	t.Helper()
 	s := newStudio(t, nil)
 	page := chromiumPages(t, s.GuestURL())[0]
 	eventually(t, "the page's recorder code", func() bool {
 		var ok bool
 		return page.Eval(`!!window.greenroomLocal`, &ok) == nil && ok
 	})
-	err := page.Eval(`(() => {
+	err := page.Eval(`((take, after) => {
 		const c = document.createElement("canvas");
 		c.width = 640; c.height = 360;
 		const stream = c.captureStream(30);
@@ -212,39 +365,48 @@ func TestLocalRecordingFirstChunkWhole(t *testing.T) {
 			const x = c.getContext("2d");
 			x.fillStyle = f++ % 2 ? "red" : "blue";
 			x.fillRect(0, 0, 640, 360);
-		}, 33), 2500);
-		greenroomLocal.record("late", "no-key", stream);
-	})()`, nil)
+		}, 33), after);
+		greenroomLocal.record(take, "no-key", stream);
+	})(`+strconv.Quote(take)+`, `+strconv.Itoa(paintAfterMS)+`)`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	type chunk struct {
-		Size int   `json:"size"`
-		Head []int `json:"head"`
-	}
-	var first *chunk
-	eventually(t, "chunk 0 stored", func() bool {
-		err := page.Eval(`new Promise((resolve, reject) => {
-			const r = indexedDB.open("greenroom-recording", 1);
-			r.onerror = () => reject(r.error);
-			r.onsuccess = () => {
-				const g = r.result.transaction("chunks").objectStore("chunks").get(["late", 0]);
-				g.onerror = () => reject(g.error);
-				g.onsuccess = async () => {
-					const c = g.result;
-					if (!c) return resolve(null);
-					const head = new Uint8Array(await c.blob.slice(0, 4).arrayBuffer());
-					resolve({ size: c.blob.size, head: Array.from(head) });
-				};
+	return s, page
+}
+
+// stored returns take's chunks in page's IndexedDB, in order.
+func stored(t *testing.T, page *studiotest.Page, take string) [][]byte {
+	t.Helper()
+	var b64 []string
+	err := page.Eval(`new Promise((resolve, reject) => {
+		const r = indexedDB.open("greenroom-recording", 1);
+		r.onerror = () => reject(r.error);
+		r.onsuccess = () => {
+			const take = `+strconv.Quote(take)+`;
+			const g = r.result.transaction("chunks").objectStore("chunks").getAll(IDBKeyRange.bound([take, 0], [take, Infinity]));
+			g.onerror = () => reject(g.error);
+			g.onsuccess = async () => {
+				const out = [];
+				for (const c of g.result) {
+					const b = new Uint8Array(await c.blob.arrayBuffer());
+					let s = "";
+					for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+					out.push(btoa(s));
+				}
+				resolve(out);
 			};
-		})`, &first)
-		return err == nil && first != nil
-	})
-	_ = page.Eval(`greenroomLocal.stop()`, nil)
-	t.Logf("chunk 0: %d bytes, starting % x", first.Size, first.Head)
-	if first.Size < 1000 || !slices.Equal(first.Head, []int{0x1a, 0x45, 0xdf, 0xa3}) {
-		t.Errorf("chunk 0 is %d bytes starting % x: not the WebM header and a frame", first.Size, first.Head)
+		};
+	})`, &b64)
+	if err != nil {
+		t.Fatal(err)
 	}
+	out := make([][]byte, len(b64))
+	for i, s := range b64 {
+		if out[i], err = base64.StdEncoding.DecodeString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // TestGuestLocalRecordingAcrossRestartChromium: a Chromium guest records
@@ -326,8 +488,8 @@ func TestGuestLocalRecordingAcrossRestartChromium(t *testing.T) {
 		t.Errorf("%s: %+v, want 1920x1080", u.File, p.Video)
 	}
 	frames := mediatest.PlaysThrough(t, u.File)
-	if len(frames) == 0 || frames[len(frames)-1]-frames[0] < float64(recorded.Total-1)*2*0.8 {
-		t.Errorf("%s: %d pictures, want %d chunks of 2 s", u.File, len(frames), recorded.Total)
+	if len(frames) == 0 || frames[len(frames)-1]-frames[0] < float64(recorded.Total-1)*sliceSeconds*0.8 {
+		t.Errorf("%s: %d pictures, want %d chunks of %g s", u.File, len(frames), recorded.Total, sliceSeconds)
 	} else {
 		t.Logf("%s: %d pictures over %.2f s", filepath.Base(u.File), len(frames), frames[len(frames)-1]-frames[0])
 	}

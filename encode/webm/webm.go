@@ -1,8 +1,9 @@
 // Package webm reads just enough of a WebM (Matroska) file to find where
 // its last whole element ends: a recording cut off mid-element (a
 // browser's MediaRecorder stream whose page went away between two of its
-// chunks) is trimmed there, so it plays to its end without an error. It
-// knows nothing of codecs or of who made the file.
+// chunks) is trimmed there, so it plays to its end without an error; and
+// to join such recordings into one (Join: a page reloaded mid-recording
+// starts a new one). It knows nothing of codecs or of who made the file.
 package webm
 
 import "io"

@@ -288,11 +288,17 @@ const NoICE = `(() => {
 // second (-1: as fast as they go), through DevTools' network emulation;
 // WebRTC's media is not touched.
 func (p *Page) EmulateNetwork(offline bool, uploadBytes int) error {
+	return p.EmulateNetworkLatency(offline, uploadBytes, 0)
+}
+
+// EmulateNetworkLatency is EmulateNetwork with each request's answer
+// latencyMS late (a round trip to a studio that is not on loopback).
+func (p *Page) EmulateNetworkLatency(offline bool, uploadBytes, latencyMS int) error {
 	if err := p.Call("Network.enable", map[string]any{}, nil); err != nil {
 		return err
 	}
 	return p.Call("Network.emulateNetworkConditions", map[string]any{
-		"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": uploadBytes}, nil)
+		"offline": offline, "latency": latencyMS, "downloadThroughput": -1, "uploadThroughput": uploadBytes}, nil)
 }
 
 // Call sends one DevTools command and decodes its result into result (if

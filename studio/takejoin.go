@@ -1,0 +1,193 @@
+package studio
+
+import (
+	"bufio"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"greenroom/encode/iso"
+	"greenroom/encode/webm"
+)
+
+// A guest whose page was reloaded mid-show has several takes, each a
+// file of its own (a new recorder is a new WebM stream, its times from
+// 0). Once every take of hers in a show is complete, the studio joins
+// them into one more file, "<name> local joined.webm": the first take
+// whole, then each next one's clusters moved to where it began on the
+// show's timeline (webm.Join), so the gaps (the reload, what the page
+// never stored) stay gaps and the file lines up with the show like the
+// takes. show.json lists it with the role "joined". The takes' files
+// stay as they were: a join that fails (tracks that differ, a disk
+// error) leaves them, and the log says why. It runs off the request
+// that completed the last take (a long show's takes are gigabytes).
+// Not yet: a join a restart cut short is not made again.
+
+// errJoinStopped ends a join when the studio closes.
+var errJoinStopped = errors.New("the studio closed")
+
+// joined is a guest's joined file and how many takes it holds.
+type joined struct {
+	path  string
+	takes int
+}
+
+// join joins the takes of t's guest in t's show, off the caller's
+// goroutine, if they are several and all complete. A join made before a
+// later take (a page reloaded twice, its second take complete before
+// the third began) is made again, over the same file, once that one is
+// complete too.
+func (u *uploads) join(t *take) {
+	u.mu.Lock()
+	if u.closing {
+		u.mu.Unlock()
+		return
+	}
+	u.joins.Add(1)
+	u.mu.Unlock()
+	go func() {
+		defer u.joins.Done()
+		u.joinMu.Lock()
+		defer u.joinMu.Unlock()
+		key := t.show.folder() + "\x00" + t.participant
+		paths, gaps := u.takesOf(t)
+		u.mu.Lock()
+		was := u.joined[key]
+		u.mu.Unlock()
+		if len(paths) < 2 || was.takes == len(paths) {
+			return
+		}
+		base := filepath.Join(t.show.folder(), fileName(t.name, "guest")+" local joined")
+		path, err := joinFiles(base, was.path, paths, gaps, u.stopJoins)
+		if err != nil {
+			u.log.Warn("a guest's takes left as they are, not joined", "guest", t.participant, "takes", len(paths), "err", err)
+			return
+		}
+		u.mu.Lock()
+		u.joined[key] = joined{path, len(paths)}
+		u.mu.Unlock()
+		u.log.Info("a guest's takes joined", "guest", t.participant, "takes", len(paths), "file", path)
+		t.show.setLocal("joined "+t.participant, showFile{Name: t.name, Role: "joined", Participant: t.participant,
+			File: filepath.Base(path), StartMS: (gaps[0]).Milliseconds()})
+	}()
+}
+
+// takesOf returns the files of t's guest's takes in t's show, in the
+// order they began, and when each began on the show's timeline (the
+// first's start, then the time from it); none unless all are complete.
+func (u *uploads) takesOf(t *take) (paths []string, gaps []time.Duration) {
+	u.mu.Lock()
+	var takes []*take
+	for _, o := range u.takes {
+		if o.participant == t.participant && o.show.folder() == t.show.folder() {
+			takes = append(takes, o)
+		}
+	}
+	u.mu.Unlock()
+	type part struct {
+		path  string
+		start time.Duration
+	}
+	var parts []part
+	for _, o := range takes {
+		o.mu.Lock()
+		p, done := part{o.path, o.start}, o.done
+		o.mu.Unlock()
+		if !done {
+			return nil, nil // the last to complete joins them
+		}
+		if p.path != "" {
+			parts = append(parts, p)
+		}
+	}
+	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.start, b.start) })
+	for _, p := range parts {
+		paths = append(paths, p.path)
+		gaps = append(gaps, p.start-parts[0].start)
+	}
+	if len(gaps) > 0 {
+		gaps[0] = parts[0].start
+	}
+	return paths, gaps
+}
+
+// joinFiles joins the recordings at paths, the i-th (i > 0) gaps[i]
+// after the first, into a new file base+".webm" (or "base (2).webm"… if
+// taken), or over the file at path if not "" (a join made again). The
+// file is made only once whole: written aside, synced, then renamed to
+// its name.
+func joinFiles(base, path string, paths []string, gaps []time.Duration, stop <-chan struct{}) (string, error) {
+	var first io.Reader
+	var next []webm.Part
+	for i, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r := stoppable{f, stop}
+		if i == 0 {
+			first = r
+		} else {
+			next = append(next, webm.Part{R: r, Gap: gaps[i]})
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(base), ".joining-*.webm")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name()) // when not renamed
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	err = webm.Join(w, first, next...)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // as the takes' files
+	}
+	if err == nil && path != "" {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("join %s: %w", filepath.Base(base), err)
+	}
+	if path != "" {
+		return path, nil
+	}
+	// A name that exists is never overwritten: the name is made first
+	// (O_EXCL), then the whole file renamed over it.
+	return iso.Unique(base, ".webm", func(p string) error {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		_ = f.Close()
+		return os.Rename(tmp.Name(), p)
+	})
+}
+
+// stoppable reads r until stop is closed.
+type stoppable struct {
+	r    io.Reader
+	stop <-chan struct{}
+}
+
+func (s stoppable) Read(b []byte) (int, error) {
+	select {
+	case <-s.stop:
+		return 0, errJoinStopped
+	default:
+	}
+	return s.r.Read(b)
+}

@@ -17,8 +17,8 @@ import (
 // mic beeps, placed by its sender reports, live 9 s: +100 ms set half-way
 // moves its beeps 100 ms (±1 frame) after its flashes in the recording.
 func TestDelayMovesThePicture(t *testing.T) {
-	video, audio := flashBeepFiles(t)
-	s, id, rec := pionGuestSolo(t, video, audio, studiotest.Options{})
+	video, audio := flashBeepFiles(t, 12, 0)
+	s, id, rec, _ := pionGuestSolo(t, video, audio, studiotest.Options{})
 	for _, c := range []struct{ body, want string }{
 		{`{"id":"` + id + `","ms":501}`, "400 a delay is -200 to +500 ms"},
 		{`{"id":"` + id + `","ms":-201}`, "400 a delay is -200 to +500 ms"},

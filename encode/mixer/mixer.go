@@ -124,7 +124,7 @@ type Track struct {
 	// queue goes on playing when it turns timed.
 	slip bool
 	next int64
-	rate rate // the slipping track's source against the program
+	pace pace // the slipping track's source against the program
 	// Draining an untimed track: a burst leaves more queued than the
 	// prebuffer, and with source and mix at one rate it would stay queued
 	// (late) for the rest of the show. depthMin is the least queued at a
@@ -293,9 +293,9 @@ func (t *Track) slipTo(pcm []float32, at int64) {
 	if !t.timed || t.fifo.Len() == 0 || d > slipRestart || -d > slipRestart {
 		t.fifo.Discard(t.fifo.Len())
 		t.head, t.timed, d = at, true, 0
-		t.rate = rate{}
+		t.pace = pace{}
 	}
-	drift := t.rate.note(at, n)
+	drift := t.pace.note(at, n)
 	switch {
 	case d >= -slipTolerance && d <= slipTolerance:
 	case quiet(pcm):
@@ -318,43 +318,43 @@ func (t *Track) slipTo(pcm []float32, at int64) {
 	t.overflowed += int64(dropped)
 }
 
-// rate measures a slipping track's source clock against the program's,
+// pace measures a slipping track's source clock against the program's,
 // as the program samples its writes span per sample of theirs, less one:
 // −0.001 for a sender whose clock runs 0.1 % fast. A sender-report
 // mapping moves its writes in steps (each new report corrects the
 // sender's offset by what its clock gained since the last), so the pace
-// is taken over many seconds; a step of rateJump or more is the playout
+// is taken over many seconds; a step of paceJump or more is the playout
 // delay changing, not the clock, and is left out.
-type rate struct {
-	prev      int64 // the last write's place, -1 for none
-	prevN     int64 // and its length
+type pace struct {
+	prev      int64 // the last write's place
+	prevN     int64 // and its length; 0 before the first
 	span, src int64 // program and source samples measured
 }
 
 const (
-	rateJump  = Rate / 125     // 8 ms: playout steps are 10 ms or more
-	rateLeast = 5 * Rate       // measured before it is used
-	rateMost  = 30 * Rate      // after which the oldest half is forgotten
-	rateBound = 1.0 / slipRate // beyond ±0.5 %: not a clock, left to the slip
+	paceJump  = Rate / 125     // 8 ms: playout steps are 10 ms or more
+	paceLeast = 5 * Rate       // measured before it is used
+	paceMost  = 30 * Rate      // after which the oldest half is forgotten
+	paceBound = 1.0 / slipRate // beyond ±0.5 %: not a clock, left to the slip
 )
 
 // note takes a write of n samples placed at at and returns the pace so far
-// (0 until rateLeast).
-func (r *rate) note(at, n int64) float64 {
+// (0 until paceLeast).
+func (r *pace) note(at, n int64) float64 {
 	if r.prevN > 0 {
-		if step := at - r.prev; step-r.prevN < rateJump && r.prevN-step < rateJump {
+		if step := at - r.prev; step-r.prevN < paceJump && r.prevN-step < paceJump {
 			r.span += step
 			r.src += r.prevN
 		}
 	}
 	r.prev, r.prevN = at, n
-	if r.src > rateMost {
+	if r.src > paceMost {
 		r.span, r.src = r.span/2, r.src/2
 	}
-	if r.src < rateLeast {
+	if r.src < paceLeast {
 		return 0
 	}
-	return min(max(float64(r.span)/float64(r.src)-1, -rateBound), rateBound)
+	return min(max(float64(r.span)/float64(r.src)-1, -paceBound), paceBound)
 }
 
 // quiet is whether pcm is quieter than drainQuiet: a pause, where sound

@@ -125,6 +125,10 @@ type Track struct {
 	slip bool
 	next int64
 	pace pace // the slipping track's source against the program
+	// late is how many samples later than the last write belongs the
+	// queue ends after it (negative: earlier), and lateEnd where that
+	// write ends on the program's samples (Late).
+	late, lateEnd int64
 	// Draining an untimed track: a burst leaves more queued than the
 	// prebuffer, and with source and mix at one rate it would stay queued
 	// (late) for the rest of the show. depthMin is the least queued at a
@@ -316,6 +320,25 @@ func (t *Track) slipTo(pcm []float32, at int64) {
 	dropped := t.fifo.Write(pcm)
 	t.head += int64(dropped)
 	t.overflowed += int64(dropped)
+	t.lateEnd = at + n
+	t.late = t.head + int64(t.fifo.Len()) - t.lateEnd
+}
+
+// Late is how much later than its writes say a slipping track's sound
+// plays now (negative: earlier): the part of a move (a changed playout
+// delay, the hand-over from arrival) that it has yet to slip. A picture
+// of the same source placed that much later plays with its sound all
+// through the move (encode.Input.WriteVideoAt), where it would jump to
+// its new place at once and leave the sound out of sync for a second per
+// 5 ms moved. 0 for a track not slipping, or whose sound stopped coming
+// half a second ago.
+func (t *Track) Late() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.slip || !t.timed || t.next > t.lateEnd+Rate/2 {
+		return 0
+	}
+	return time.Duration(t.late) * time.Second / Rate
 }
 
 // pace measures a slipping track's source clock against the program's,

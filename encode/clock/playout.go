@@ -21,7 +21,7 @@ import (
 // program to take it in time, bounded by MinPlayout and MaxPlayout. It grows at once (a frame
 // later than the delay would be played late, out of sync) and shrinks
 // only at a window's end (the program's sound then skips at a quiet
-// moment: see mixer.Track.SetSlip), by playoutShrink at most.
+// moment: see mixer.Track.SetSlip).
 //
 // A Playout is safe for concurrent use (each of the sender's decoders
 // asks): mu guards it.
@@ -64,13 +64,6 @@ const (
 	// it changes in steps, each of which the sound must move by, rather
 	// than a little with every new latest frame.
 	playoutStep = 10 * time.Millisecond
-	// playoutShrink is the most the delay comes down at a window's end:
-	// 4 ms a second, what the program's sound can follow without a pause
-	// to move in (mixer.Track.SetSlip: 5 ms a second), while the
-	// pictures move at once. Down all at once, a guest's sound that
-	// never paused (an instrument, a hum) lagged their picture by the
-	// whole change for a second per 5 ms of it (issue #12 item 5).
-	playoutShrink = 4 * playoutWindow / 1000
 	// playoutTop is how many frames of a window may be later than the
 	// delay: 2 % of a guest's 80 frames a second (30 pictures, 50 sound
 	// packets). Measured with a Chromium guest on a loaded machine: most
@@ -168,7 +161,7 @@ func (p *Playout) note(late time.Duration, now time.Time) {
 	if now.Sub(p.windowStart) >= playoutWindow {
 		p.lateBefore, p.late, p.windowStart = p.late, lateness{}, now
 		if want := p.want(); want < p.delay-2*playoutStep {
-			p.delay = max(want+playoutStep, p.delay-playoutShrink)
+			p.delay = want + playoutStep
 		}
 	}
 	p.late.add(late)

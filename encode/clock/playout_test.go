@@ -10,7 +10,7 @@ import (
 // that covers the later of the two (here the video, 170 ms behind the
 // audio on the network): the delay grows at once to the playoutTop-th
 // latest frame, stays within its bounds, and comes down only once a window passed
-// without the late frames, and then slowly.
+// without the late frames.
 func TestPlayout(t *testing.T) {
 	t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
 	n0 := 3_900_000_000 * time.Second
@@ -69,24 +69,13 @@ func TestPlayout(t *testing.T) {
 	if d := p.Delay(); d != MaxPlayout {
 		t.Errorf("delay %v after frames 1 s late, want the bound %v", d, MaxPlayout)
 	}
-	// Frames only 5 ms late bring it back down, from the second window
-	// on, by playoutShrink a window: as fast as sound that never pauses
-	// can follow.
-	c = 2 * time.Second
-	quiet := func(windows int) {
-		for end := c + time.Duration(windows)*playoutWindow; c < end; c += 20 * time.Millisecond {
-			at(1, 48000, c, c+15*time.Millisecond)
-		}
+	// Two windows of frames only 5 ms late bring it back down.
+	for ms := 2000; ms < 2000+int(2*playoutWindow/time.Millisecond)+100; ms += 20 {
+		c := time.Duration(ms) * time.Millisecond
+		at(1, 48000, c, c+15*time.Millisecond)
 	}
-	quiet(2)
-	if d := p.Delay(); d != MaxPlayout-playoutShrink {
-		t.Errorf("delay %v after two quiet windows, want %v", d, MaxPlayout-playoutShrink)
-	}
-	// Down to where the windows ask, give or take the step it keeps
-	// from flapping.
-	quiet(int((MaxPlayout - MinPlayout) / playoutShrink))
-	if d := p.Delay(); d > MinPlayout+2*playoutStep {
-		t.Errorf("delay %v after a minute of quiet windows, want ≤ %v", d, MinPlayout+2*playoutStep)
+	if d := p.Delay(); d != MinPlayout+playoutStep {
+		t.Errorf("delay %v after two quiet windows, want %v", d, MinPlayout+playoutStep)
 	}
 	var none *Playout
 	if _, ok := none.At(1, 0, 48000, t0); ok || none.Delay() != 0 {

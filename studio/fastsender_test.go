@@ -30,11 +30,11 @@ import (
 // top to follow the playout delay's changes.
 //
 // At the end the beeps start within ±20 ms of their flashes (median of
-// the last 10 s, as a flash lands on the nearest program frame): each
-// picture is placed by the guest's clock, so a sound played at our pace
-// instead would be 180 ms late by then. The mixer dropped none of it and
-// holds no more than the playout delay (nothing piled up), and the hum
-// has no hole of digital silence of 50 ms or more.
+// the last 10 s, as a flash lands on the nearest program frame); the
+// sound plays where the guest's clock puts it (a median of 20 ms or less
+// from there, sampled while live: at our pace it would drift 180 ms
+// away); the mixer dropped none of it; and the hum has no hole of
+// digital silence (where no sound came late).
 func TestFastGuestKeepsSync(t *testing.T) {
 	if mediatest.Race {
 		t.Skip("judges 45 s of real-time media: run without -race (mediatest.Race)")
@@ -55,18 +55,46 @@ func TestFastGuestKeepsSync(t *testing.T) {
 	// the hand-over from arrival.
 	time.Sleep(2500 * time.Millisecond)
 	before := in.Audio.Stats()
+	// How far the guest's sound plays from where its sender's clock puts
+	// it (mixer.Track.Late), four times a second while live. The pictures
+	// follow the sound (encode.Input.WriteVideoAt), so the flashes and
+	// beeps below would agree even if both fell behind that clock: this
+	// is what says they did not.
+	var lates []float64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				lates = append(lates, math.Abs(in.Audio.Late().Seconds()))
+			}
+		}
+	}()
 	av := liveSync(t, s, rec, "fast.mp4", live)
+	close(stop)
+	<-sampled
 	after := in.Audio.Stats()
+	dry := after.Underruns - before.Underruns
 	t.Logf("the guest's track while live: dropped %d, ran dry %d times, concealed %d frames, %v queued at the end",
-		after.Dropped-before.Dropped, after.Underruns-before.Underruns, after.Concealed-before.Concealed, after.Queued)
+		after.Dropped-before.Dropped, dry, after.Concealed-before.Concealed, after.Queued)
 	if d := after.Dropped - before.Dropped; d > 0 {
 		t.Errorf("the mixer dropped %d frames of the guest's sound (its queue overflowed), want none", d)
 	}
-	// The queue holds the sound from now to where the latest packet
-	// plays: the playout delay (at most 300 ms) and a packet. More is
-	// sound piled up, the program behind the guest's clock.
-	if after.Queued > 400*time.Millisecond {
-		t.Errorf("%v of the guest's sound queued at the end, want ≤ 400 ms (the playout delay and a packet)", after.Queued)
+	// Sound played at our pace would be 4 ms a second further from its
+	// place, 90 ms on average; a change of the playout delay is slipped
+	// to at 5 ms a second, so one of 100 ms keeps it off for 20 s.
+	if len(lates) == 0 {
+		t.Fatal("no sample of where the guest's sound plays")
+	}
+	late := mediatest.Median(lates) // sorts them
+	t.Logf("the guest's sound from its place: median %.1f ms over %d samples, the worst %.0f ms", late*1000, len(lates), lates[len(lates)-1]*1000)
+	if late > 0.020 {
+		t.Errorf("the guest's sound played a median %.0f ms from where its clock puts it, want ≤ 20 ms", late*1000)
 	}
 
 	// The last 10 s.
@@ -91,13 +119,13 @@ func TestFastGuestKeepsSync(t *testing.T) {
 	if len(beeps) < 30 {
 		t.Fatalf("found %d beeps, want ≥ 30", len(beeps))
 	}
-	// Sound that came late (a loaded machine: the mixer ran dry above)
-	// is concealed for 85 ms before it is silence; a burst dropped would
-	// be a longer hole.
+	// A hole in the hum is sound dropped, or sound that came too late
+	// (a loaded machine: the mixer ran dry, and concealed 85 ms of it
+	// before silence). Judged only where nothing came late.
 	holes := mediatest.Silences(t, rec, time.Duration(beeps[0]*float64(time.Second)),
 		time.Duration(beeps[len(beeps)-1]*float64(time.Second)), 5*time.Millisecond)
 	t.Logf("holes of digital silence in the guest's hum: %s", mediatest.Durations(holes))
-	if len(holes) > 0 && holes[0] >= 50*time.Millisecond {
-		t.Errorf("holes of digital silence in the guest's hum: %s, want none of 50 ms or more", mediatest.Durations(holes))
+	if len(holes) > 0 && dry == 0 {
+		t.Errorf("holes of digital silence in the guest's hum, none of it late: %s, want none", mediatest.Durations(holes))
 	}
 }

@@ -551,9 +551,12 @@ func (in *Input) WriteVideo(f *compositor.Frame) { in.Video.Put(f) }
 
 // WriteVideoAt makes f the input's picture at media time at on the
 // program clock (at once if that has passed), taking the caller's
-// reference.
+// reference; placed as late as the input's sound still plays against
+// where its own writes put it (mixer.Track.Late), so that a picture and
+// a sound captured together play together while the sound slips to a
+// new place.
 func (in *Input) WriteVideoAt(f *compositor.Frame, at time.Duration) {
-	in.Video.PutAt(f, in.p.clock.At(at))
+	in.Video.PutAt(f, in.p.clock.At(at+in.Audio.Late()))
 }
 
 // WriteAudio queues interleaved float samples.

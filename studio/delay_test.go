@@ -20,8 +20,8 @@ import (
 // and in the guest's own file in the show's folder, which carries the
 // same correction so that it lines up with the program.
 func TestDelayMovesThePicture(t *testing.T) {
-	video, audio := flashBeepFiles(t)
-	s, id, rec := pionGuestSolo(t, video, audio, studiotest.Options{})
+	video, audio := flashBeepFiles(t, 12, 0)
+	s, id, rec, _ := pionGuestSolo(t, video, audio, studiotest.Options{})
 	for _, c := range []struct{ body, want string }{
 		{`{"id":"` + id + `","ms":501}`, "400 a delay is -200 to +500 ms"},
 		{`{"id":"` + id + `","ms":-201}`, "400 a delay is -200 to +500 ms"},

@@ -15,31 +15,41 @@ import (
 // within ±20 ms of their place (the bound; within a ms here), and
 // no sound is dropped in bursts: nothing overflows or runs dry, and a
 // tone that never pauses comes out without a jump in its wave.
+//
+// And a sender four times as fast (0.4 %) whose playout delay shortens by
+// 100 ms half-way through a minute of a tone that never pauses: the slip
+// moves it 0.5 % around the sender's own pace, so it is in place within
+// 20 s (before the track measured that pace, the sender's 0.4 % left
+// it 0.1 % to move earlier by: 80 s).
 func TestSlipTrackFollowsAFastSender(t *testing.T) {
 	const (
-		fast    = 1.001            // the sender's clock against the program's
-		packet  = 960              // the sender's samples a packet (20 ms)
-		minutes = 10               // of media
-		ahead   = 60 * Rate / 1000 // a packet is written 60 ms before it plays
-		block   = 1024
+		packet = 960              // the sender's samples a packet (20 ms)
+		ahead  = 60 * Rate / 1000 // a packet is written 60 ms before it plays
+		block  = 1024
 	)
+	tone := func(i int64) float32 {
+		return float32(0.5 * math.Sin(2*math.Pi*440*float64(i)/Rate))
+	}
 	for _, tc := range []struct {
-		name string
+		name    string
+		fast    float64 // the sender's clock against the program's
+		seconds int64   // of media
+		shorten int64   // program samples the delay shortens by half-way
 		// at is the sender's sound at its sample i (mono).
 		at    func(i int64) float32
 		beeps bool
 	}{
-		{"beeps with pauses", func(i int64) float32 {
+		{"beeps with pauses", 1.001, 600, 0, func(i int64) float32 {
 			if i%Rate < Rate/10 { // 100 ms of 1 kHz every second
 				return float32(0.8 * math.Sin(2*math.Pi*1000*float64(i)/Rate))
 			}
 			return 0
 		}, true},
-		{"a tone that never pauses", func(i int64) float32 {
-			return float32(0.5 * math.Sin(2*math.Pi*440*float64(i)/Rate))
-		}, false},
+		{"a tone that never pauses", 1.001, 600, 0, tone, false},
+		{"0.4 % fast, the delay 100 ms shorter", 1.004, 60, Rate / 10, tone, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			fast, minutes := tc.fast, float64(tc.seconds)/60
 			tr := NewTrack("guest", TrackConfig{MaxQueue: 1e9})
 			tr.SetSlip(true)
 			var m Mixer
@@ -47,13 +57,19 @@ func TestSlipTrackFollowsAFastSender(t *testing.T) {
 			pcm := make([]float32, packet*Channels)
 			// place is where the program puts the sender's sample i: its
 			// sender reports' mapping, exact here.
-			place := func(i int64) int64 { return int64(math.Round(float64(i) / fast)) }
+			end := tc.seconds * Rate
+			place := func(i int64) int64 {
+				at := int64(math.Round(float64(i) / fast))
+				if at >= end/2 {
+					at -= tc.shorten
+				}
+				return at
+			}
 			var sent int64 // the sender's samples written
 			var prev float32
 			var maxStep float64
 			var onsets []int64 // in the program's samples, of the last minute
 			quiet := int64(Rate)
-			end := int64(minutes * 60 * Rate)
 			for at := int64(0); at < end; at += block {
 				for place(sent)-ahead <= at+block {
 					for j := range packet {
@@ -84,8 +100,8 @@ func TestSlipTrackFollowsAFastSender(t *testing.T) {
 				}
 			}
 			st := tr.Stats()
-			t.Logf("%d min of a sender 0.1 %% fast: sent %d samples for %d played; dropped %d, ran dry %d times, concealed %d; largest step between two samples %.4f",
-				minutes, sent, end, st.Dropped, st.Underruns, st.Concealed, maxStep)
+			t.Logf("%.0f min of a sender %.1f %% fast: sent %d samples for %d played; dropped %d, ran dry %d times, concealed %d; largest step between two samples %.4f",
+				minutes, (fast-1)*100, sent, end, st.Dropped, st.Underruns, st.Concealed, maxStep)
 			if st.Dropped > 0 || st.Underruns > 0 {
 				t.Errorf("the track dropped %d samples and ran dry %d times, want none", st.Dropped, st.Underruns)
 			}
@@ -105,7 +121,7 @@ func TestSlipTrackFollowsAFastSender(t *testing.T) {
 				}
 				t.Logf("the last minute's beeps: at most %+.1f ms from their place", worst*1000)
 				if math.Abs(worst) > 0.020 {
-					t.Errorf("a beep %+.1f ms from its place after %d minutes, want within ±20 ms", worst*1000, minutes)
+					t.Errorf("a beep %+.1f ms from its place after %.0f minutes, want within ±20 ms", worst*1000, minutes)
 				}
 			} else if maxStep > 0.035 {
 				// A 440 Hz sine at 0.5 moves at most 0.029 a sample; a
@@ -119,7 +135,7 @@ func TestSlipTrackFollowsAFastSender(t *testing.T) {
 			tr.mu.Unlock()
 			t.Logf("the queue ends %+.1f ms from the next packet's place", lag*1000)
 			if math.Abs(lag) > 0.020 {
-				t.Errorf("after %d minutes the sound is %+.1f ms from its place, want within ±20 ms", minutes, lag*1000)
+				t.Errorf("after %.0f minutes the sound is %+.1f ms from its place, want within ±20 ms", minutes, lag*1000)
 			}
 		})
 	}

@@ -124,6 +124,11 @@ type Track struct {
 	// queue goes on playing when it turns timed.
 	slip bool
 	next int64
+	pace pace // the slipping track's source against the program
+	// late is how many samples later than the last write belongs the
+	// queue ends after it (negative: earlier), and lateEnd where that
+	// write ends on the program's samples (Late).
+	late, lateEnd int64
 	// Draining an untimed track: a burst leaves more queued than the
 	// prebuffer, and with source and mix at one rate it would stay queued
 	// (late) for the rest of the show. depthMin is the least queued at a
@@ -288,11 +293,13 @@ func (t *Track) slipTo(pcm []float32, at int64) {
 	}
 	end := t.head + int64(t.fifo.Len())
 	d := at - end // > 0: the write belongs later than the queue ends
+	n := int64(len(pcm) / Channels)
 	if !t.timed || t.fifo.Len() == 0 || d > slipRestart || -d > slipRestart {
 		t.fifo.Discard(t.fifo.Len())
 		t.head, t.timed, d = at, true, 0
+		t.pace = pace{}
 	}
-	n := int64(len(pcm) / Channels)
+	drift := t.pace.note(at, n)
 	switch {
 	case d >= -slipTolerance && d <= slipTolerance:
 	case quiet(pcm):
@@ -302,12 +309,75 @@ func (t *Track) slipTo(pcm []float32, at int64) {
 			pcm = pcm[min(-d, n)*Channels:]
 		}
 	default:
-		k := min(max(d, -n/slipRate-1), n/slipRate+1)
+		// Around the source's own pace: a fast sender's sound is played
+		// that much faster all along, and the slip moves it either way
+		// on top (else a sender 0.4 % fast left 0.1 % to move earlier
+		// by, and its sound took minutes to follow a shorter delay).
+		base := int64(math.Round(float64(n) * drift))
+		k := min(max(d, base-n/slipRate-1), base+n/slipRate+1)
 		pcm = t.stretch(pcm, int(n+k))
 	}
 	dropped := t.fifo.Write(pcm)
 	t.head += int64(dropped)
 	t.overflowed += int64(dropped)
+	t.lateEnd = at + n
+	t.late = t.head + int64(t.fifo.Len()) - t.lateEnd
+}
+
+// Late is how much later than its writes say a slipping track's sound
+// plays now (negative: earlier): the part of a move (a changed playout
+// delay, the hand-over from arrival) that it has yet to slip. A picture
+// of the same source placed that much later plays with its sound all
+// through the move (encode.Input.WriteVideoAt), where it would jump to
+// its new place at once and leave the sound out of sync for a second per
+// 5 ms moved. 0 for a track not slipping, or whose sound stopped coming
+// half a second ago.
+func (t *Track) Late() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.slip || !t.timed || t.next > t.lateEnd+Rate/2 {
+		return 0
+	}
+	return time.Duration(t.late) * time.Second / Rate
+}
+
+// pace measures a slipping track's source clock against the program's,
+// as the program samples its writes span per sample of theirs, less one:
+// −0.001 for a sender whose clock runs 0.1 % fast. A sender-report
+// mapping moves its writes in steps (each new report corrects the
+// sender's offset by what its clock gained since the last), so the pace
+// is taken over many seconds; a step of paceJump or more is the playout
+// delay changing, not the clock, and is left out.
+type pace struct {
+	prev      int64 // the last write's place
+	prevN     int64 // and its length; 0 before the first
+	span, src int64 // program and source samples measured
+}
+
+const (
+	paceJump  = Rate / 125     // 8 ms: playout steps are 10 ms or more
+	paceLeast = 5 * Rate       // measured before it is used
+	paceMost  = 30 * Rate      // after which the oldest half is forgotten
+	paceBound = 1.0 / slipRate // beyond ±0.5 %: not a clock, left to the slip
+)
+
+// note takes a write of n samples placed at at and returns the pace so far
+// (0 until paceLeast).
+func (r *pace) note(at, n int64) float64 {
+	if r.prevN > 0 {
+		if step := at - r.prev; step-r.prevN < paceJump && r.prevN-step < paceJump {
+			r.span += step
+			r.src += r.prevN
+		}
+	}
+	r.prev, r.prevN = at, n
+	if r.src > paceMost {
+		r.span, r.src = r.span/2, r.src/2
+	}
+	if r.src < paceLeast {
+		return 0
+	}
+	return min(max(float64(r.span)/float64(r.src)-1, -paceBound), paceBound)
 }
 
 // quiet is whether pcm is quieter than drainQuiet: a pause, where sound

@@ -400,6 +400,11 @@ func TestSlipTrack(t *testing.T) {
 		t.Fatalf("head %d (timed %v), want 2048: the queue kept playing", tr.head, tr.timed)
 	}
 	tr.mu.Unlock()
+	// The sound plays (almost) 10 ms earlier than the write says: a
+	// picture placed with it goes as early (encode.Input.WriteVideoAt).
+	if got := tr.Late(); got < -10*time.Millisecond || got > -9*time.Millisecond {
+		t.Errorf("after the hand-over the track says its sound plays %v late, want -10…-9 ms", got)
+	}
 	// Sound goes on at 20 ms a packet: each write slips by at most
 	// 0.5 % (5 samples in 960) towards its place.
 	next := int64(4800 + 480 + 960)
@@ -416,6 +421,9 @@ func TestSlipTrack(t *testing.T) {
 	tr.WriteAt(tone(960, 0), Rate, Channels, next)
 	if got := end(); got != next+960 {
 		t.Fatalf("after a quiet write the queue ends at %d, want %d", got, next+960)
+	}
+	if got := tr.Late(); got != 0 {
+		t.Errorf("after a quiet write the track says its sound plays %v late, want 0", got)
 	}
 	// A quiet write 10 ms earlier than the queue ends: skipped sound, not
 	// a jump back.

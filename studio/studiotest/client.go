@@ -26,6 +26,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -111,6 +112,14 @@ type Options struct {
 	// then (issue #12: a simulcast layer held twice). Without a
 	// renegotiation the client never connects.
 	LateICE bool
+	// ClockRate, if > 0, is how fast the client's clock runs against the
+	// studio's, as a guest's crystal that is off: 1.001 is 0.1 % fast.
+	// Its media is played out on it (1.001 s of camera and mic each
+	// second) and its sender reports read it (NTP and RTP times both
+	// move 1.001 s a second), so the reports agree with the media and
+	// only their pace against the studio's clock tells (issue #12 item
+	// 5). 0: the machine's clock.
+	ClockRate float64
 }
 
 // Layer is one simulcast encoding a Client sends.
@@ -139,6 +148,7 @@ type Client struct {
 
 	onRTP func(participant, kind string, pkt *rtp.Packet)
 	remb  uint64
+	rate  float64 // Options.ClockRate, 1 for the machine's
 	// late holds the candidates Options.LateICE keeps back, ours
 	// (toStudio) and the studio's (fromStudio), until lateDone; under mu.
 	late                 bool
@@ -196,7 +206,10 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB, late: opt.LateICE}
+	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB, late: opt.LateICE, rate: 1}
+	if opt.ClockRate > 0 {
+		c.rate = opt.ClockRate
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -377,15 +390,19 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 	if opt.VideoDelay > 0 || opt.AudioDelay > 0 {
 		reg.Add(delayerFactory{video: opt.VideoDelay, audio: opt.AudioDelay})
 	}
+	var reports []report.SenderOption
+	if opt.ClockRate > 0 {
+		reports = append(reports, report.SenderNow(clockAt(opt.ClockRate)))
+	}
 	if opt.NoTWCC {
 		// RegisterDefaultInterceptors without ConfigureTWCCSender.
 		if err := webrtc.ConfigureNack(m, reg); err != nil {
 			return nil, err
 		}
-		if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		if err := webrtc.ConfigureRTCPReportsWithOptions(reg, nil, reports...); err != nil {
 			return nil, err
 		}
-	} else if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	} else if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithReportSenderOptions(reports...)); err != nil {
 		return nil, err
 	}
 	if len(opt.Simulcast) > 0 {
@@ -419,6 +436,13 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		cfg.ICEServers, cfg.ICETransportPolicy = iceServers, webrtc.ICETransportPolicyRelay
 	}
 	return api.NewPeerConnection(cfg)
+}
+
+// clockAt is a clock that runs rate times as fast as the machine's from
+// now on (Options.ClockRate): what the sender reports read.
+func clockAt(rate float64) func() time.Time {
+	start := time.Now()
+	return func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * rate)) }
 }
 
 // LocalCandidateType is the type of the local ICE candidate of the pair in
@@ -825,7 +849,7 @@ func (c *Client) publish(path, mime, kind string) error {
 	if err != nil {
 		return err
 	}
-	play, err := playerWith(track, path, keyframe)
+	play, err := playerWith(track, path, keyframe, c.rate)
 	if err != nil {
 		return err
 	}
@@ -847,7 +871,7 @@ func (c *Client) shareScreen(path string) (*webrtc.RTPTransceiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	play, err := playerWith(track, path, keyframe)
+	play, err := playerWith(track, path, keyframe, c.rate)
 	if err != nil {
 		return nil, err
 	}
@@ -912,7 +936,7 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 			pkts, _, err := sender.ReadSimulcastRTCP(rid)
 			return pkts, err
 		})
-		play, err := playFile(l.IVF, keyframe)
+		play, err := playFile(l.IVF, keyframe, c.rate)
 		if err != nil {
 			return err
 		}
@@ -965,15 +989,16 @@ func (c *Client) layerPaused(rid string) bool {
 // Player returns a function that writes the media file at path (VP8 in
 // .ivf, Opus in .ogg) to track in real time, looping, until ctx ends.
 func Player(track *webrtc.TrackLocalStaticSample, path string) (play func(ctx context.Context), err error) {
-	return playerWith(track, path, nil)
+	return playerWith(track, path, nil, 1)
 }
 
 // playerWith is Player that goes on from the file's next keyframe (its
 // start, for a file with one) when restart says so: a VP8 file's answer
 // to a keyframe request, as a browser's encoder answers one. A file of
-// keyframes only plays on undisturbed, in step with its sound.
-func playerWith(track *webrtc.TrackLocalStaticSample, path string, restart <-chan struct{}) (play func(ctx context.Context), err error) {
-	p, err := playFile(path, restart)
+// keyframes only plays on undisturbed, in step with its sound. It plays
+// rate seconds of the file a second (Options.ClockRate).
+func playerWith(track *webrtc.TrackLocalStaticSample, path string, restart <-chan struct{}, rate float64) (play func(ctx context.Context), err error) {
+	p, err := playFile(path, restart, rate)
 	if err != nil {
 		return nil, err
 	}
@@ -983,9 +1008,9 @@ func playerWith(track *webrtc.TrackLocalStaticSample, path string, restart <-cha
 }
 
 // playFile returns a function that hands each frame of the media file at
-// path (VP8 in .ivf, Opus in .ogg) to write in real time, looping, until
-// ctx ends.
-func playFile(path string, restart <-chan struct{}) (play func(ctx context.Context, write func(frame []byte, d time.Duration)), err error) {
+// path (VP8 in .ivf, Opus in .ogg) to write in real time (rate seconds of
+// it a second: 1 for real time), looping, until ctx ends.
+func playFile(path string, restart <-chan struct{}, rate float64) (play func(ctx context.Context, write func(frame []byte, d time.Duration)), err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: %w", err)
@@ -1034,7 +1059,9 @@ func playFile(path string, restart <-chan struct{}) (play func(ctx context.Conte
 			} else if ctx.Err() != nil {
 				return
 			}
-			due = due.Add(d)
+			// A fast clock (rate > 1) captures each frame sooner: its
+			// RTP times, d apart, run ahead of ours.
+			due = due.Add(time.Duration(float64(d) / rate))
 			write(frame, d)
 		}
 	}, nil

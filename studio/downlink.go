@@ -75,17 +75,74 @@ type estimator struct {
 	// downlink for a browser (ForceDownlink), whose own network can't be
 	// made thin on loopback here.
 	ceiling atomic.Uint64
+	// probe tries the link before a receiver climbs (probe.go); floor,
+	// if not 0, is what its last passed probe delivered (bits/s): the
+	// estimate is at least that until GCC's own reaches it or sees heavy
+	// loss, and each second GCC sees the link over-used it is cut as GCC
+	// cuts its own (cutAt: when last, unix ns).
+	probe prober
+	floor atomic.Uint64
+	cutAt atomic.Int64
+}
+
+// AddStream implements cc.BandwidthEstimator: the prober sees each
+// packet's transport-wide sequence number.
+func (e *estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return probeWriter(&e.probe, info, e.BandwidthEstimator.AddStream(info, w))
 }
 
 // WriteRTCP implements cc.BandwidthEstimator.
 func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error {
-	if !e.fed.Load() && slices.ContainsFunc(pkts, func(p rtcp.Packet) bool {
-		_, ok := p.(*rtcp.TransportLayerCC)
-		return ok
-	}) {
-		e.fed.Store(true)
+	var fed bool
+	for _, p := range pkts {
+		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			fed = true
+			e.probe.feedback(fb)
+		}
 	}
-	return e.BandwidthEstimator.WriteRTCP(pkts, a)
+	if !fed {
+		return e.BandwidthEstimator.WriteRTCP(pkts, a)
+	}
+	e.fed.Store(true)
+	err := e.BandwidthEstimator.WriteRTCP(pkts, a)
+	if f := e.floor.Load(); f > 0 {
+		// GCC's own estimate takes over once it has grown past the
+		// floor, or sees heavy loss. A queue (over-use) cuts the floor
+		// as GCC cuts its estimate, to beta times what was delivered,
+		// at most once a second: a higher layer's first keyframe is a
+		// burst that a link which carries the layer still queues for a
+		// moment, and GCC's own estimate, which only trails what we
+		// sent before the climb, would move the receiver back down.
+		st := e.GetStats()
+		usage, _ := st["usage"].(string)
+		loss, _ := st["averageLoss"].(float64)
+		now, cut := time.Now().UnixNano(), e.cutAt.Load()
+		switch {
+		case loss >= floorLoss || uint64(max(0, e.GetTargetBitrate())) >= f:
+			e.floor.CompareAndSwap(f, 0)
+		case usage == "overuse" && now-cut >= int64(time.Second) && e.cutAt.CompareAndSwap(cut, now):
+			e.floor.CompareAndSwap(f, uint64(floorBeta*float64(f)))
+		}
+	}
+	return err
+}
+
+// floorLoss is the loss that drops a probe's floor: where GCC's loss
+// controller starts cutting its estimate (§6); floorBeta is GCC's cut
+// under over-use (§5.5).
+const (
+	floorLoss = 0.10
+	floorBeta = 0.85
+)
+
+// tryUp is the probe's verdict on moving binding b up to layer to (see
+// prober.tryUp); a pass lifts the estimate to what the probe delivered.
+func (e *estimator) tryUp(b *binding, to int, curRate, toRate, sending uint64, now time.Time) (probeVerdict, probeMeasure) {
+	v, m := e.probe.tryUp(b, to, curRate, toRate, sending, e.ceiling.Load(), now)
+	if v == probePassed && m.delivered > e.floor.Load() {
+		e.floor.Store(m.delivered)
+	}
+	return v, m
 }
 
 // estimate is the connection's estimate, bits/s, and whether there is one.
@@ -93,7 +150,7 @@ func (e *estimator) estimate() (uint64, bool) {
 	if e == nil || !e.fed.Load() {
 		return 0, false
 	}
-	est := uint64(max(0, e.GetTargetBitrate()))
+	est := max(uint64(max(0, e.GetTargetBitrate())), e.floor.Load())
 	if c := e.ceiling.Load(); c > 0 {
 		est = min(est, c)
 	}
@@ -230,11 +287,16 @@ func (d *downlink) roomAbove() bool {
 	if !ok {
 		return false
 	}
+	return float64(total) >= upHeadroom*float64(d.sending())
+}
+
+// sending is what the receiver's tracks send it now in all, bits/s.
+func (d *downlink) sending() uint64 {
 	sent, uses, _ := d.parts(nil)
 	for _, u := range uses {
 		sent += u
 	}
-	return float64(total) >= upHeadroom*float64(sent)
+	return sent
 }
 
 // splitBudget divides a receiver's estimate total between the tracks

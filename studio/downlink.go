@@ -25,11 +25,16 @@ import (
 // switcher then fits a layer into its share.
 //
 // GCC never lets its estimate run more than 1.5 times ahead of what was
-// delivered (§5.5), and we send no probes: a receiver moved down would
+// delivered (§5.5), and on a capped link it sits well below what the link
+// carries (a burst's queue reads as over-use): a receiver moved down would
 // never be moved up again by the estimate alone. So a receiver whose share
-// has headroom over the layer it gets (the estimator sees no congestion)
-// is tried one layer up; if the link can't carry it, the estimate falls
-// and it goes back down, and waits longer before the next try.
+// has headroom over the layer it gets, or fits it on a link the estimator
+// sees clear (no over-use, little loss: the estimate only trails what we
+// sent), is tried one layer up once its hold is over (climber), and every
+// try is a probe of its link first (probe.go): it climbs if the link
+// carried the higher rate, and else stays, and waits longer before the
+// next try. A link the estimator sees full is not probed: a probe there
+// only adds to the queue.
 
 // initialEstimate is where a send-side estimate starts, bits/s: it is not
 // used before the receiver's first feedback, and falls within a second to
@@ -48,11 +53,14 @@ const audioShare = 64_000
 const upHeadroom = 1.25
 
 // climbHold bounds the wait before a receiver moved down by its estimate
-// is tried one layer up again: the first wait, doubled at each move down
-// that follows within climbHoldMax of the last, up to climbHoldMax.
+// (or whose probe failed) is tried one layer up again: the first wait,
+// doubled at each move down that follows within climbHoldMax of the last,
+// up to climbHoldMax. 8 s, not the 16 s it was while a try was a move up
+// that could stand the picture still: a failed probe costs a moment's
+// queue, and the longest hold is how long a link that came back waits.
 const (
 	climbHold    = 2 * time.Second
-	climbHoldMax = 16 * time.Second
+	climbHoldMax = 8 * time.Second
 )
 
 // climbGap is how long after one of a receiver's tracks went a layer up
@@ -333,8 +341,10 @@ func splitBudget(total, fixed uint64, uses []uint64) []uint64 {
 // fitEstimate picks the layer for a receiver whose share of its send-side
 // estimate is share bits/s: fitRate's choice, or, if climb, one layer
 // above the one it gets (cur) when the share has headroom over that
-// layer's rate (upHeadroom) — see the note at the top of the file.
-func fitEstimate(ls []layerStat, share uint64, climb bool) int {
+// layer's rate (upHeadroom), or fits it and the link is clear — a try,
+// which a probe judges (binding.choose); see the note at the top of the
+// file.
+func fitEstimate(ls []layerStat, share uint64, climb, clear bool) int {
 	i := fitRate(ls, share)
 	idx := ranked(ls)
 	c := slices.IndexFunc(idx, func(j int) bool { return ls[j].cur })
@@ -347,7 +357,7 @@ func fitEstimate(ls []layerStat, share uint64, climb bool) int {
 	if !climb || c == 0 || slices.Index(idx, i) < c {
 		return i // held back, at the top, or going up anyway
 	}
-	if r := ls[idx[c]].rate; r > 0 && float64(share) >= upHeadroom*float64(r) {
+	if r := ls[idx[c]].rate; r > 0 && (float64(share) >= upHeadroom*float64(r) || clear && slices.Index(idx, i) == c) {
 		return idx[c-1]
 	}
 	return i

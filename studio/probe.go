@@ -29,8 +29,13 @@ import (
 // it has no RTX. The receiver's transport-cc feedback says when each
 // packet of the probe window arrived, and the probe passes only if the
 // link delivered the rate the higher layer needs, lost almost nothing and
-// built no queue (its one-way delay did not grow). A probe that shows loss
-// or a growing queue is abandoned at once, without switching. A pass lifts
+// built no queue (its one-way delay did not grow). The padding ramps up
+// over the window's first third (probeRamp) and the rate is measured over
+// the rest: on a link that can't carry it the queue then grows slowly
+// enough for the feedback to show it before the router drops much (a
+// probe at full rate at once lost 25-40 % of the window behind a tbf cap,
+// the receiver's media with it). A probe that shows loss or a growing
+// queue is abandoned at once, without switching. A pass lifts
 // the estimate to what the probe delivered (the floor) until GCC's own
 // estimate reaches it or sees congestion: pion's GCC takes no probe
 // results, and would otherwise move the receiver back down at once.
@@ -56,9 +61,11 @@ const (
 	probeValid = 2 * time.Second
 	// probeMaxLoss: more of the window lost than this fails the probe.
 	probeMaxLoss = 0.05
+	// probeRamp is how long the padding takes to reach its rate.
+	probeRamp = probeFor / 3
 	// probeMaxGrowth: a one-way delay grown by this much over the window
 	// is a queue building: the link does not carry the rate.
-	probeMaxGrowth = 40 * time.Millisecond
+	probeMaxGrowth = 30 * time.Millisecond
 	// probeMinReported is how many of the window's packets must have
 	// been reported on before the probe is judged early.
 	probeMinReported = 20
@@ -191,7 +198,8 @@ func (p *prober) padding(b *binding, now time.Time) int {
 	if p.owner != b || p.failed || !p.passed.IsZero() || now.After(p.end) {
 		return 0
 	}
-	p.owed += float64(p.extra) * now.Sub(p.padAt).Seconds()
+	ramp := min(1, float64(now.Sub(p.start))/float64(probeRamp))
+	p.owed += ramp * float64(p.extra) * now.Sub(p.padAt).Seconds()
 	p.padAt = now
 	n := min(maxPadBurst, int(p.owed/padBits))
 	p.owed -= float64(n * padBits)
@@ -242,7 +250,7 @@ func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
 type probeMeasure struct {
 	reported  int
 	loss      float64       // of those reported
-	delivered uint64        // bits/s, by arrival
+	delivered uint64        // bits/s, by arrival, of what was sent after the ramp
 	growth    time.Duration // of the one-way delay, from the window's first half to its last quarter
 	need      uint64        // bits/s the climb needs delivered
 }
@@ -289,10 +297,14 @@ func (p *prober) measure() probeMeasure {
 		}
 	}
 	m.growth = last - first
-	slices.SortFunc(got, func(a, b *probePkt) int { return int(a.arrived - b.arrived) })
-	if span := got[len(got)-1].arrived - got[0].arrived; span > 0 {
+	full := slices.DeleteFunc(got, func(pk *probePkt) bool { return pk.sent.Before(p.start.Add(probeRamp)) })
+	if len(full) < 2 {
+		return m
+	}
+	slices.SortFunc(full, func(a, b *probePkt) int { return int(a.arrived - b.arrived) })
+	if span := full[len(full)-1].arrived - full[0].arrived; span > 0 {
 		var bits int
-		for _, pk := range got[1:] {
+		for _, pk := range full[1:] {
 			bits += pk.size * 8
 		}
 		m.delivered = uint64(float64(bits) / span.Seconds())

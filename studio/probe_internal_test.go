@@ -14,21 +14,21 @@ import (
 // window ends; a ceiling (a test's thin downlink) caps what counts as
 // delivered.
 func TestProbeVerdict(t *testing.T) {
-	const n, size = 100, 1250 // 10 kbit a packet
+	const n, size, every = 140, 1250, 5 * time.Millisecond // 2 Mb/s over the window
 	cases := []struct {
 		name      string
-		spacing   time.Duration // between arrivals; sent 1 ms apart
+		spacing   time.Duration // between arrivals; sent every apart
 		lost      int           // the last lost of the n
 		ceiling   uint64
 		need      uint64
 		want      probeVerdict
 		wantEarly bool // failed on the feedback, before the window ends
 	}{
-		{name: "carried", spacing: time.Millisecond, need: 8_000_000, want: probePassed},
-		{name: "short of the need", spacing: time.Millisecond, need: 12_000_000, want: probeFailed},
-		{name: "a queue grows", spacing: 2 * time.Millisecond, need: 1_000_000, want: probeFailed, wantEarly: true},
-		{name: "lossy", spacing: time.Millisecond, lost: 20, need: 1_000_000, want: probeFailed, wantEarly: true},
-		{name: "under a ceiling", spacing: time.Millisecond, ceiling: 2_000_000, need: 8_000_000, want: probeFailed},
+		{name: "carried", spacing: every, need: 1_600_000, want: probePassed},
+		{name: "short of the need", spacing: every, need: 2_400_000, want: probeFailed},
+		{name: "a queue grows", spacing: every + time.Millisecond, need: 1_000_000, want: probeFailed, wantEarly: true},
+		{name: "lossy", spacing: every, lost: 20, need: 1_000_000, want: probeFailed, wantEarly: true},
+		{name: "under a ceiling", spacing: every, ceiling: 1_000_000, need: 1_600_000, want: probeFailed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -42,7 +42,7 @@ func TestProbeVerdict(t *testing.T) {
 			p.need = c.need // as if sending and the layers' rates said so
 			p.mu.Unlock()
 			for i := range n {
-				p.sent(uint16(1000+i), size, t0.Add(time.Duration(i)*time.Millisecond))
+				p.sent(uint16(1000+i), size, t0.Add(time.Duration(i)*every))
 			}
 			fb := &rtcp.TransportLayerCC{BaseSequenceNumber: 1000, PacketStatusCount: n, ReferenceTime: 10}
 			got := n - c.lost
@@ -64,8 +64,8 @@ func TestProbeVerdict(t *testing.T) {
 			if v != c.want {
 				t.Errorf("after the window the probe says %v (%+v), want %v", v, m, c.want)
 			}
-			if v == probePassed && (m.delivered < 9_000_000 || m.delivered > 11_000_000) {
-				t.Errorf("delivered %d b/s, want about 10 Mb/s", m.delivered)
+			if v == probePassed && (m.delivered < 1_900_000 || m.delivered > 2_100_000) {
+				t.Errorf("delivered %d b/s, want about 2 Mb/s", m.delivered)
 			}
 			if n := p.padding(b, t0.Add(probeFor/2)); n != 0 && v != probeRunning {
 				t.Errorf("%d padding packets owed after the verdict", n)
@@ -74,8 +74,8 @@ func TestProbeVerdict(t *testing.T) {
 	}
 }
 
-// Padding is owed at the probe's extra rate, sent after each frame, none
-// after the window.
+// Padding is owed at the probe's extra rate (ramped up to it over the
+// window's first third), sent after each frame, none after the window.
 func TestProbePadding(t *testing.T) {
 	var p prober
 	b, other := &binding{}, &binding{}
@@ -88,7 +88,7 @@ func TestProbePadding(t *testing.T) {
 	for at := 33 * time.Millisecond; at <= probeFor; at += 33 * time.Millisecond {
 		sent += p.padding(b, t0.Add(at))
 	}
-	if want := int(500_000 * probeFor.Seconds() / padBits); sent < want-2 || sent > want+1 {
+	if want := int(500_000 * (probeFor - probeRamp/2).Seconds() / padBits); sent < want-3 || sent > want+2 {
 		t.Errorf("%d padding packets over the window, want about %d", sent, want)
 	}
 	if n := p.padding(b, t0.Add(probeFor+50*time.Millisecond)); n != 0 {

@@ -633,7 +633,7 @@ func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 	if !sendSide {
 		return fitRate(ls, budget)
 	}
-	i := fitEstimate(ls, budget, b.climb.may(now))
+	i := fitEstimate(ls, budget, b.climb.may(now), b.down.Load().uncongested())
 	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
 	if d := b.down.Load(); need >= 0 {
 		if j, ok := b.towardTile(ls, need, c, i, d.uncongested(), d.roomAbove(), now); ok {

@@ -323,10 +323,10 @@ func (s *switcher) current() *layer {
 // forward decides what becomes of packet pkt of layer l (key: it begins a
 // keyframe) for this receiver: it calls send with the header to send it
 // with and its payload, or leaves it out; after the last packet of a
-// frame, send may be called again for padding (pad). send is called with mu held, so that packets
-// of two layers forwarded at once reach the receiver in the order they
-// were numbered (else the old layer's last packet could land after the
-// new layer's first). The choice of layer is made without mu: choose may
+// frame, send may be called again for padding (pad). send is called with
+// mu held, so that packets of two layers forwarded at once reach the
+// receiver in the order they were numbered (else the old layer's last
+// packet could land after the new layer's first). The choice of layer is made without mu: choose may
 // call into the receiver (the program's TileHeight takes its lock, under
 // which the program reads the studio's State, which reads cur).
 func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(h rtp.Header, payload []byte)) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -303,21 +302,9 @@ func probeGuestHelper(args []string) error {
 	} else {
 		fmt.Println("receiver", c.ID)
 	}
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(done)
-	}()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return nil
-		case <-tick.C:
-		}
+	everyUntilStdinCloses(250*time.Millisecond, func() {
 		if role != "receive" {
-			continue
+			return
 		}
 		line := "pictures"
 		mu.Lock()
@@ -330,5 +317,6 @@ func probeGuestHelper(args []string) error {
 		}
 		mu.Unlock()
 		fmt.Println(line)
-	}
+	})
+	return nil
 }

@@ -449,25 +449,34 @@ func pionGuestsHelper(args []string) error {
 	}
 	clients = append(clients, rex)
 	fmt.Println("receiver", rex.ID)
+	everyUntilStdinCloses(time.Second, func() {
+		mu.Lock()
+		line := "received"
+		for id, n := range got {
+			line += fmt.Sprintf(" %s=%d", id, n)
+		}
+		mu.Unlock()
+		fmt.Println(line)
+	})
+	return nil
+}
+
+// everyUntilStdinCloses calls f every d until the helper's standard input
+// closes (the test is done with it).
+func everyUntilStdinCloses(d time.Duration, f func()) {
 	done := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		close(done)
 	}()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-done:
-			return nil
+			return
 		case <-tick.C:
-			mu.Lock()
-			line := "received"
-			for id, n := range got {
-				line += fmt.Sprintf(" %s=%d", id, n)
-			}
-			mu.Unlock()
-			fmt.Println(line)
+			f()
 		}
 	}
 }

@@ -25,11 +25,16 @@ import (
 // switcher then fits a layer into its share.
 //
 // GCC never lets its estimate run more than 1.5 times ahead of what was
-// delivered (§5.5), and we send no probes: a receiver moved down would
+// delivered (§5.5), and on a capped link it sits well below what the link
+// carries (a burst's queue reads as over-use): a receiver moved down would
 // never be moved up again by the estimate alone. So a receiver whose share
-// has headroom over the layer it gets (the estimator sees no congestion)
-// is tried one layer up; if the link can't carry it, the estimate falls
-// and it goes back down, and waits longer before the next try.
+// has headroom over the layer it gets, or fits it on a link the estimator
+// sees clear (no over-use, little loss: the estimate only trails what we
+// sent), is tried one layer up once its hold is over (climber), and every
+// try is a probe of its link first (probe.go): it climbs if the link
+// carried the higher rate, and else stays, and waits longer before the
+// next try. A link the estimator sees full is not probed: a probe there
+// only adds to the queue.
 
 // initialEstimate is where a send-side estimate starts, bits/s: it is not
 // used before the receiver's first feedback, and falls within a second to
@@ -48,11 +53,14 @@ const audioShare = 64_000
 const upHeadroom = 1.25
 
 // climbHold bounds the wait before a receiver moved down by its estimate
-// is tried one layer up again: the first wait, doubled at each move down
-// that follows within climbHoldMax of the last, up to climbHoldMax.
+// (or whose probe failed) is tried one layer up again: the first wait,
+// doubled at each move down that follows within climbHoldMax of the last,
+// up to climbHoldMax. 8 s, not the 16 s it was while a try was a move up
+// that could stand the picture still: a failed probe costs a moment's
+// queue, and the longest hold is how long a link that came back waits.
 const (
 	climbHold    = 2 * time.Second
-	climbHoldMax = 16 * time.Second
+	climbHoldMax = 8 * time.Second
 )
 
 // climbGap is how long after one of a receiver's tracks went a layer up
@@ -75,17 +83,74 @@ type estimator struct {
 	// downlink for a browser (ForceDownlink), whose own network can't be
 	// made thin on loopback here.
 	ceiling atomic.Uint64
+	// probe tries the link before a receiver climbs (probe.go); floor,
+	// if not 0, is what its last passed probe delivered (bits/s): the
+	// estimate is at least that until GCC's own reaches it or sees heavy
+	// loss, and each second GCC sees the link over-used it is cut as GCC
+	// cuts its own (cutAt: when last, unix ns).
+	probe prober
+	floor atomic.Uint64
+	cutAt atomic.Int64
+}
+
+// AddStream implements cc.BandwidthEstimator: the prober sees each
+// packet's transport-wide sequence number.
+func (e *estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return probeWriter(&e.probe, info, e.BandwidthEstimator.AddStream(info, w))
 }
 
 // WriteRTCP implements cc.BandwidthEstimator.
 func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error {
-	if !e.fed.Load() && slices.ContainsFunc(pkts, func(p rtcp.Packet) bool {
-		_, ok := p.(*rtcp.TransportLayerCC)
-		return ok
-	}) {
-		e.fed.Store(true)
+	var fed bool
+	for _, p := range pkts {
+		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			fed = true
+			e.probe.feedback(fb)
+		}
 	}
-	return e.BandwidthEstimator.WriteRTCP(pkts, a)
+	if !fed {
+		return e.BandwidthEstimator.WriteRTCP(pkts, a)
+	}
+	e.fed.Store(true)
+	err := e.BandwidthEstimator.WriteRTCP(pkts, a)
+	if f := e.floor.Load(); f > 0 {
+		// GCC's own estimate takes over once it has grown past the
+		// floor, or sees heavy loss. A queue (over-use) cuts the floor
+		// as GCC cuts its estimate, to beta times what was delivered,
+		// at most once a second: a higher layer's first keyframe is a
+		// burst that a link which carries the layer still queues for a
+		// moment, and GCC's own estimate, which only trails what we
+		// sent before the climb, would move the receiver back down.
+		st := e.GetStats()
+		usage, _ := st["usage"].(string)
+		loss, _ := st["averageLoss"].(float64)
+		now, cut := time.Now().UnixNano(), e.cutAt.Load()
+		switch {
+		case loss >= floorLoss || uint64(max(0, e.GetTargetBitrate())) >= f:
+			e.floor.CompareAndSwap(f, 0)
+		case usage == "overuse" && now-cut >= int64(time.Second) && e.cutAt.CompareAndSwap(cut, now):
+			e.floor.CompareAndSwap(f, uint64(floorBeta*float64(f)))
+		}
+	}
+	return err
+}
+
+// floorLoss is the loss that drops a probe's floor: where GCC's loss
+// controller starts cutting its estimate (§6); floorBeta is GCC's cut
+// under over-use (§5.5).
+const (
+	floorLoss = 0.10
+	floorBeta = 0.85
+)
+
+// tryUp is the probe's verdict on moving binding b up to layer to (see
+// prober.tryUp); a pass lifts the estimate to what the probe delivered.
+func (e *estimator) tryUp(b *binding, to int, curRate, toRate, sending uint64, now time.Time) (probeVerdict, probeMeasure) {
+	v, m := e.probe.tryUp(b, to, curRate, toRate, sending, e.ceiling.Load(), now)
+	if v == probePassed && m.delivered > e.floor.Load() {
+		e.floor.Store(m.delivered)
+	}
+	return v, m
 }
 
 // estimate is the connection's estimate, bits/s, and whether there is one.
@@ -93,7 +158,7 @@ func (e *estimator) estimate() (uint64, bool) {
 	if e == nil || !e.fed.Load() {
 		return 0, false
 	}
-	est := uint64(max(0, e.GetTargetBitrate()))
+	est := max(uint64(max(0, e.GetTargetBitrate())), e.floor.Load())
 	if c := e.ceiling.Load(); c > 0 {
 		est = min(est, c)
 	}
@@ -230,11 +295,16 @@ func (d *downlink) roomAbove() bool {
 	if !ok {
 		return false
 	}
+	return float64(total) >= upHeadroom*float64(d.sending())
+}
+
+// sending is what the receiver's tracks send it now in all, bits/s.
+func (d *downlink) sending() uint64 {
 	sent, uses, _ := d.parts(nil)
 	for _, u := range uses {
 		sent += u
 	}
-	return float64(total) >= upHeadroom*float64(sent)
+	return sent
 }
 
 // splitBudget divides a receiver's estimate total between the tracks
@@ -271,8 +341,10 @@ func splitBudget(total, fixed uint64, uses []uint64) []uint64 {
 // fitEstimate picks the layer for a receiver whose share of its send-side
 // estimate is share bits/s: fitRate's choice, or, if climb, one layer
 // above the one it gets (cur) when the share has headroom over that
-// layer's rate (upHeadroom) — see the note at the top of the file.
-func fitEstimate(ls []layerStat, share uint64, climb bool) int {
+// layer's rate (upHeadroom), or fits it and the link is clear — a try,
+// which a probe judges (binding.choose); see the note at the top of the
+// file.
+func fitEstimate(ls []layerStat, share uint64, climb, clear bool) int {
 	i := fitRate(ls, share)
 	idx := ranked(ls)
 	c := slices.IndexFunc(idx, func(j int) bool { return ls[j].cur })
@@ -285,7 +357,7 @@ func fitEstimate(ls []layerStat, share uint64, climb bool) int {
 	if !climb || c == 0 || slices.Index(idx, i) < c {
 		return i // held back, at the top, or going up anyway
 	}
-	if r := ls[idx[c]].rate; r > 0 && float64(share) >= upHeadroom*float64(r) {
+	if r := ls[idx[c]].rate; r > 0 && (float64(share) >= upHeadroom*float64(r) || clear && slices.Index(idx, i) == c) {
 		return idx[c-1]
 	}
 	return i

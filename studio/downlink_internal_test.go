@@ -34,20 +34,23 @@ func TestFitEstimate(t *testing.T) {
 		layers []layerStat
 		share  uint64
 		climb  bool
+		clear  bool // the link: no congestion seen
 		want   int
 	}{
-		{"fits the top", []layerStat{l, cur(h), m}, 2_000_000, true, 1},
-		{"congested: down to what fits", []layerStat{l, cur(h), m}, 600_000, true, 2},
-		{"headroom over the bottom: one up, not two", []layerStat{cur(l), h, m}, 200_000, true, 2},
-		{"headroom, but held back", []layerStat{cur(l), h, m}, 200_000, false, 0},
-		{"no headroom: stays", []layerStat{cur(l), h, m}, 160_000, true, 0},
-		{"headroom over the middle: the top", []layerStat{l, h, cur(m)}, 700_000, true, 1},
-		{"fits higher than one up anyway", []layerStat{cur(l), h, m}, 2_000_000, true, 1},
-		{"none current yet: as fitRate", []layerStat{l, h, m}, 200_000, true, 0},
-		{"a little short of the current: stays", []layerStat{l, cur(h), m}, 1_400_000, true, 1},
-		{"well short of the current: down", []layerStat{l, cur(h), m}, 1_200_000, true, 2},
+		{"fits the top", []layerStat{l, cur(h), m}, 2_000_000, true, false, 1},
+		{"congested: down to what fits", []layerStat{l, cur(h), m}, 600_000, true, false, 2},
+		{"headroom over the bottom: one up, not two", []layerStat{cur(l), h, m}, 200_000, true, false, 2},
+		{"headroom, but held back", []layerStat{cur(l), h, m}, 200_000, false, false, 0},
+		{"no headroom: stays", []layerStat{cur(l), h, m}, 160_000, true, false, 0},
+		{"no headroom, a clear link: tried one up (a probe judges)", []layerStat{cur(l), h, m}, 160_000, true, true, 2},
+		{"short of the current on a clear link: down, no try", []layerStat{l, h, cur(m)}, 200_000, true, true, 0},
+		{"headroom over the middle: the top", []layerStat{l, h, cur(m)}, 700_000, true, false, 1},
+		{"fits higher than one up anyway", []layerStat{cur(l), h, m}, 2_000_000, true, false, 1},
+		{"none current yet: as fitRate", []layerStat{l, h, m}, 200_000, true, false, 0},
+		{"a little short of the current: stays", []layerStat{l, cur(h), m}, 1_400_000, true, false, 1},
+		{"well short of the current: down", []layerStat{l, cur(h), m}, 1_200_000, true, false, 2},
 	} {
-		if got := fitEstimate(c.layers, c.share, c.climb); got != c.want {
+		if got := fitEstimate(c.layers, c.share, c.climb, c.clear); got != c.want {
 			t.Errorf("%s: layer %d, want %d", c.name, got, c.want)
 		}
 	}
@@ -70,7 +73,7 @@ func TestClimberHoldsBackLongerAfterEachFall(t *testing.T) {
 		holds = append(holds, wait)
 		at = at.Add(wait)
 	}
-	want := []time.Duration{climbHold, 2 * climbHold, 4 * climbHold, 8 * climbHold, climbHoldMax, climbHoldMax}
+	want := []time.Duration{climbHold, 2 * climbHold, 4 * climbHold, climbHoldMax, climbHoldMax, climbHoldMax}
 	if !slices.Equal(holds, want) {
 		t.Errorf("holds %v, want %v", holds, want)
 	}

@@ -15,17 +15,28 @@ import (
 )
 
 // Ann sends three layers (about 400, 150 and 50 kb/s) and her mic. Cat's
-// downlink is capped at 250 kb/s (a queue that drains at that rate, as a
-// slow link is): the studio's send-side estimate from her transport-cc
-// feedback moves her off Ann's top layer within seconds, and back up once
-// the cap lifts. Bob, uncapped, gets the top layer throughout.
+// downlink is capped at 330 kb/s (a queue that drains at that rate and
+// holds 200 ms, as a slow link's is): the studio's send-side estimate from
+// her transport-cc feedback moves her off Ann's top layer within seconds,
+// and back up once the cap lifts. Bob, uncapped, gets the top layer
+// throughout. Under the cap her link has room over the middle layer, so
+// the studio tries her one layer up, and each try is a probe (probe.go:
+// padding at the higher rate, which she receives) that the cap fails: she
+// is never moved onto the top layer there, and her picture never stands
+// still over a second, then or while she climbs back (issue #10: a try
+// whose keyframe the cap dropped stood her picture still 1.2–1.6 s).
 func TestSimulcastSendSideEstimate(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
 	bob := join(t, s, "Bob", studiotest.Options{})
 	capped := studiotest.NewCap(0)
-	cat := join(t, s, "Cat", studiotest.Options{Downlink: capped})
+	var catSees studiotest.Pictures
+	cat := join(t, s, "Cat", studiotest.Options{Downlink: capped, OnRTP: func(from, kind string, pkt *rtp.Packet) {
+		if kind == "video" && from == ann.ID {
+			catSees.See(pkt)
+		}
+	}})
 	if err := s.Stage(ann.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -43,15 +54,18 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 			t.Errorf("the studio's m-section for Cat lacks transport-cc:\nm=%s", sec)
 		}
 	}
-	capped.Set(250_000)
+	capped.Set(capProbed)
 	start := time.Now()
 	eventually(t, "Cat to be moved off Ann's top layer", func() bool {
 		return layerOf(cat) == "m" || layerOf(cat) == "l"
 	})
-	t.Logf("capped at 250 kb/s: Cat moved to %q in %v", layerOf(cat), time.Since(start).Round(10*time.Millisecond))
-	// While capped she stays down (a try one layer up falls back).
+	t.Logf("capped at %d kb/s: Cat moved to %q in %v", capProbed/1000, layerOf(cat), time.Since(start).Round(10*time.Millisecond))
+	// While capped she stays down: the tries up are probes the cap
+	// fails. (The move down itself may cost a still picture: the top
+	// layer's packets queued when the cap fell.)
+	settled, padded := time.Now(), catSees.Padding()
 	var up time.Duration
-	for range 40 {
+	for range 80 {
 		if layerOf(cat) == "h" {
 			up += 100 * time.Millisecond
 		}
@@ -60,8 +74,16 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if up > time.Second {
-		t.Errorf("capped, Cat got Ann's top layer for %v of 4 s", up)
+	probes := catSees.Padding() - padded
+	t.Logf("capped for 8 s: Cat on Ann's top layer for %v, %d padding packets came", up, probes)
+	if up > 0 {
+		t.Errorf("capped at %d kb/s, Cat got Ann's top layer for %v of 8 s", capProbed/1000, up)
+	}
+	if probes == 0 {
+		t.Errorf("capped at %d kb/s, with room over the middle layer, Cat was never tried a layer up (no padding came)", capProbed/1000)
+	}
+	if st := catSees.StillsOver(settled, time.Second); len(st) > 0 {
+		t.Errorf("capped, Cat's picture of Ann stood still over 1 s: %v", st)
 	}
 	capped.Set(0)
 	start = time.Now()
@@ -72,7 +94,15 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("cap lifted: Cat back on h in %v", time.Since(start).Round(10*time.Millisecond))
+	took := time.Since(start)
+	t.Logf("cap lifted: Cat back on h in %v", took.Round(10*time.Millisecond))
+	if took > climbWithin {
+		t.Errorf("Cat back on Ann's top layer %v after the cap lifted, want within %v", took.Round(10*time.Millisecond), climbWithin)
+	}
+	time.Sleep(time.Second) // the top layer's first frames shown, or not
+	if st := catSees.StillsOver(start, time.Second); len(st) > 0 {
+		t.Errorf("climbing back, Cat's picture of Ann stood still over 1 s: %v", st)
+	}
 	if got := layerOf(bob); got != "h" {
 		t.Errorf("Bob, uncapped, gets Ann's %q", got)
 	}
@@ -80,6 +110,16 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 		t.Errorf("errors: %q", errs)
 	}
 }
+
+// capProbed is Cat's cap in TestSimulcastSendSideEstimate, bits/s: the
+// middle layer and the sound fit with room (so she is tried one layer
+// up), the top layer does not. climbWithin is how soon after the cap
+// lifts she must be back on the top layer: a failed probe holds the next
+// try back 2 s, doubling (climbHold), and a probe takes about 1.2 s.
+const (
+	capProbed   = 330_000
+	climbWithin = 15 * time.Second
+)
 
 // The host's feed goes out in two layers (640x360 and 320x180), each guest
 // getting the one its downlink fits: Cat, whose estimate says 300 kb/s

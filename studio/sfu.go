@@ -723,9 +723,9 @@ func (t *pubTrack) forwardLayer(l *layer) {
 		if t.sinkQ == nil || (t.info.Screen && !t.sharing.Load()) {
 			continue
 		}
-		t.prog.forward(layers, l, pkt, key, clock, now, func(h rtp.Header) {
+		t.prog.forward(layers, l, pkt, key, clock, now, func(h rtp.Header, payload []byte) {
 			cp := *pkt
-			cp.Header = h
+			cp.Header, cp.Payload = h, payload
 			t.toSink(&cp)
 		})
 	}

@@ -274,6 +274,10 @@ type switcher struct {
 	// receiver starts on it: the program maps the layer's RTP times
 	// through the layer's own sender reports (clock.Sender.Renumbered).
 	renumbered func(ssrc, tsOff uint32)
+	// pad, if set, is how many padding packets to send now after the
+	// last packet of a frame: a probe of the receiver's link before a
+	// climb (probe.go).
+	pad func(now time.Time) int
 
 	// cur is written under mu and read without it (State reads it while
 	// the program's lock is held, which choose may take).
@@ -318,18 +322,24 @@ func (s *switcher) current() *layer {
 
 // forward decides what becomes of packet pkt of layer l (key: it begins a
 // keyframe) for this receiver: it calls send with the header to send it
-// with, or leaves it out. send is called with mu held, so that packets
-// of two layers forwarded at once reach the receiver in the order they
-// were numbered (else the old layer's last packet could land after the
-// new layer's first). The choice of layer is made without mu: choose may
+// with and its payload, or leaves it out; after the last packet of a
+// frame, send may be called again for padding (pad). send is called with
+// mu held, so that packets of two layers forwarded at once reach the
+// receiver in the order they were numbered (else the old layer's last
+// packet could land after the new layer's first). The choice of layer is made without mu: choose may
 // call into the receiver (the program's TileHeight takes its lock, under
 // which the program reads the studio's State, which reads cur).
-func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(rtp.Header)) {
+func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(h rtp.Header, payload []byte)) {
 	s.rechoose(layers, now)
 	s.mu.Lock()
 	h, ok, ask := s.renumber(l, pkt, key, clock, now)
 	if ok {
-		send(h)
+		send(h, pkt.Payload)
+		if pkt.Marker && s.pad != nil {
+			for range s.pad(now) {
+				send(s.padding(h), nil)
+			}
+		}
 	}
 	s.mu.Unlock()
 	if ask != nil {
@@ -407,6 +417,18 @@ func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, n
 	}
 	s.started = true
 	return h, true, ask
+}
+
+// padding is the header of a padding-only packet to send after the one
+// sent with header h, the last of a frame: numbered on, at that frame's
+// time, and the packets that follow numbered after it. Call with mu held.
+func (s *switcher) padding(h rtp.Header) rtp.Header {
+	s.seqOff++
+	s.lastSeq++
+	h.SequenceNumber = s.lastSeq
+	h.Marker = false
+	h.Padding, h.PaddingSize = true, padSize
+	return h
 }
 
 // ridOf is l's rid, "" for none.
@@ -517,6 +539,12 @@ func (s *simulcastLocal) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 		budget, _ := b.estimate(s.track)
 		return budget
 	}
+	b.sw.pad = func(now time.Time) int {
+		if e := b.down.Load().estimator(); e != nil {
+			return e.probe.padding(b, now)
+		}
+		return 0
+	}
 	s.mu.Lock()
 	b.setReceiver(s.recvs[b.ssrc], s.track)
 	s.bindings = append(s.bindings, b)
@@ -562,8 +590,40 @@ func (b *binding) estimate(t *pubTrack) (uint64, bool) {
 
 // choose is the layer the receiver of track t should get now: none above
 // what the tile its page shows t in needs, if the page said (tileView), and
-// of the rest the one its downlink carries.
+// of the rest the one its downlink carries. A move up on the send-side
+// estimate waits for a probe of the receiver's link (probe.go): the
+// receiver stays on its layer while the probe runs, and after one that
+// failed, waiting longer before the next try.
 func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
+	j := b.pick(ls, t, now)
+	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
+	if c < 0 || j < 0 || !better(ls[j], ls[c]) || ls[j].rate == 0 {
+		return j
+	}
+	if _, sendSide := b.estimate(t); !sendSide {
+		return j
+	}
+	d := b.down.Load()
+	v, m := d.estimator().tryUp(b, j, ls[c].rate, ls[j].rate, d.sending(), now)
+	switch v {
+	case probePassed:
+		if b.sw.wanted() == b.sw.current() && b.sw.log != nil {
+			b.sw.log.Debug("simulcast probe passed", "probe", m)
+		}
+		return j
+	case probeFailed:
+		if b.sw.log != nil {
+			b.sw.log.Debug("simulcast probe failed", "probe", m)
+		}
+		b.climb.fell(now)
+		b.tileClimb.fell(now)
+	}
+	return c
+}
+
+// pick is choose's layer before any probe: the one the estimate and the
+// tile ask for.
+func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 	need := -1
 	if px, ok := b.view.Load().height(t.info.ParticipantID); ok {
 		ls = capToTile(ls, px)
@@ -573,7 +633,7 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 	if !sendSide {
 		return fitRate(ls, budget)
 	}
-	i := fitEstimate(ls, budget, b.climb.may(now))
+	i := fitEstimate(ls, budget, b.climb.may(now), b.down.Load().uncongested())
 	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
 	if d := b.down.Load(); need >= 0 {
 		if j, ok := b.towardTile(ls, need, c, i, d.uncongested(), d.roomAbove(), now); ok {
@@ -656,8 +716,8 @@ func (s *simulcastLocal) write(layers []*layer, l *layer, pkt *rtp.Packet, key b
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, b := range s.bindings {
-		b.sw.forward(layers, l, pkt, key, clock, now, func(h rtp.Header) {
-			fw := rtp.Packet{Header: h, Payload: pkt.Payload, PaddingSize: pkt.PaddingSize}
+		b.sw.forward(layers, l, pkt, key, clock, now, func(h rtp.Header, payload []byte) {
+			fw := rtp.Packet{Header: h, Payload: payload}
 			_ = b.out.WriteRTP(&fw)
 		})
 	}

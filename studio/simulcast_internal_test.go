@@ -103,7 +103,7 @@ func TestSwitcherRewrites(t *testing.T) {
 		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts}}
 	}
 	fw := func(l *layer, p *rtp.Packet, key bool, clock uint32, now time.Time) (sent rtp.Header, ok bool) {
-		s.forward(layers, l, p, key, clock, now, func(h rtp.Header) { sent, ok = h, true })
+		s.forward(layers, l, p, key, clock, now, func(h rtp.Header, _ []byte) { sent, ok = h, true })
 		return sent, ok
 	}
 	if _, ok := fw(hi, pkt(100, 9000), false, 90000, now); ok {
@@ -208,7 +208,7 @@ func TestPausedLayer(t *testing.T) {
 	s := &switcher{choose: func(ls []layerStat) int { return fitHeight(ls, 720) }}
 	s.cur.Store(hi)
 	s.chosenAt.Store(now.Add(-time.Millisecond).UnixNano()) // just chosen
-	s.forward(layers, lo, &rtp.Packet{Header: rtp.Header{SequenceNumber: 7}}, false, 90000, now, func(rtp.Header) {})
+	s.forward(layers, lo, &rtp.Packet{Header: rtp.Header{SequenceNumber: 7}}, false, 90000, now, func(rtp.Header, []byte) {})
 	if plis != 1 {
 		t.Errorf("%d keyframe requests of the low layer with the current one paused, want 1: the receiver waits for its keyframe", plis)
 	}

@@ -100,7 +100,7 @@ func capToTile(ls []layerStat, px int) []layerStat {
 // there while the link stays clear, the estimate growing behind it. Two
 // choices in a row (a second) that see congestion hand it back to the
 // estimate, which moves it down, and hold back the next climb toward the
-// tile (tileClimb: 2 s, doubled at each such fall up to 16 s). The
+// tile (tileClimb: 2 s, doubled at each such fall up to 8 s). The
 // estimate's own falls (it trails what we send) do not: they are why
 // this climb exists.
 func (b *binding) towardTile(ls []layerStat, need, c, i int, clear, room bool, now time.Time) (int, bool) {

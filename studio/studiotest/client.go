@@ -69,6 +69,10 @@ type Options struct {
 	// a guest on a network from which no packet reaches the studio's ICE
 	// port (issue #16): signaling works, media never connects.
 	Unreachable bool
+	// AnyAddress offers every address of the host as a candidate, not
+	// loopback alone: a client in a lab namespace (netlab), reaching the
+	// studio over a link of its own.
+	AnyAddress bool
 	// Movable sends ICE through one UDP socket the test can break
 	// (BreakPath) and bring back at a new address (MovePath), like a
 	// guest whose Wi-Fi drops and who moves to a hotspot; as the guest
@@ -426,7 +430,7 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 	} else {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && !opt.Unreachable })
+	se.SetIPFilter(func(ip net.IP) bool { return (ip.IsLoopback() || opt.AnyAddress) && !opt.Unreachable })
 	if mux != nil {
 		se.SetICEUDPMux(mux)
 	}

@@ -1,0 +1,370 @@
+package studio
+
+import (
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+// Probing before a climb (issue #10). A receiver the send-side estimate
+// moved down is tried one layer up again when its link seems to have room
+// (downlink.go), but the estimate only trails what we send: GCC stays
+// within 1.5 times what was delivered (draft-ietf-rmcat-gcc-02 §5.5), so
+// it can't say whether the higher layer fits. Moving the receiver up on a
+// link that can't carry it cost a stand-still: the new layer's keyframe
+// (a burst) overflowed the link's queue and the picture waited 1.2–1.6 s.
+//
+// So before a receiver is moved up, the link is made to carry that rate
+// first, with RTP padding: packets with no payload, on the SSRC the
+// receiver gets the track on (we negotiate no RTX), sent after the last
+// packet of a frame (so no frame is split), numbered on in the stream's
+// sequence. libwebrtc sends padding on the media SSRC the same way when
+// it has no RTX. The receiver's transport-cc feedback says when each
+// packet of the probe window arrived, and the probe passes only if the
+// link delivered the rate the higher layer needs, lost almost nothing and
+// built no queue (its one-way delay did not grow). The padding ramps up
+// over the window's first third (probeRamp) and the rate is measured over
+// the rest: on a link that can't carry it the queue then grows slowly
+// enough for the feedback to show it before the router drops much (a
+// probe at full rate at once lost 25-40 % of the window behind a tbf cap,
+// the receiver's media with it). A probe that shows loss or a growing
+// queue is abandoned at once, without switching. A pass lifts
+// the estimate to what the probe delivered (the floor) until GCC's own
+// estimate reaches it or sees congestion: pion's GCC takes no probe
+// results, and would otherwise move the receiver back down at once.
+//
+// pion's GCC counts a packet's header and payload, not its padding, so
+// the padding adds packets to its delay and loss view but nothing to its
+// rate: the probe's rate is measured here.
+
+const (
+	// probeFor is how long padding is sent: long enough for a rate
+	// measured over a few feedback intervals (Chromium's ~50–100 ms,
+	// pion's 100 ms), short enough that a link that can't carry it
+	// loses little.
+	probeFor = 700 * time.Millisecond
+	// probeWait is how long after probeFor the feedback on the window's
+	// last packets may take.
+	probeWait = 500 * time.Millisecond
+	// probeOver: the probe pads until the link carries this much more
+	// than the higher layer's measured rate: a layer's rate wanders, and
+	// its keyframes come in bursts.
+	probeOver = 1.2
+	// probeValid is how long a passed probe lets the receiver climb.
+	probeValid = 2 * time.Second
+	// probeMaxLoss: more of the window lost than this fails the probe.
+	probeMaxLoss = 0.05
+	// probeRamp is how long the padding takes to reach its rate.
+	probeRamp = probeFor / 3
+	// probeMaxGrowth: a one-way delay grown by this much over the window
+	// is a queue building: the link does not carry the rate.
+	probeMaxGrowth = 30 * time.Millisecond
+	// probeMinReported is how many of the window's packets must have
+	// been reported on before the probe is judged early.
+	probeMinReported = 20
+)
+
+// padSize is the padding of one probe packet, bytes: RTP padding's most.
+const padSize = 255
+
+// padBits is what one probe packet counts for as the probe measures
+// (header, its extensions, padding; as GCC counts, without IP and SRTP).
+const padBits = (12 + 8 + padSize) * 8
+
+// maxPadBurst bounds the padding packets sent after one frame: a source
+// that stalled must not be made up for in one burst.
+const maxPadBurst = 40
+
+// probeVerdict is what a probe says of a climb.
+type probeVerdict int
+
+const (
+	probeRunning probeVerdict = iota // padding, or waiting for its feedback; or another track's probe runs
+	probePassed                      // the link carried the rate: climb
+	probeFailed                      // it did not: stay, and wait longer before the next try
+)
+
+// prober runs one connection's probes, one at a time (for one binding and
+// the layer it would climb to), and measures them from the connection's
+// transport-cc feedback. mu guards the fields below it; recording lets
+// the send path skip the lock between probes.
+type prober struct {
+	recording atomic.Bool
+
+	mu     sync.Mutex
+	owner  *binding // whose stream pads; nil: no probe
+	to     int      // the layer (index in its track's layers) it would climb to
+	extra  uint64   // bits/s of padding
+	need   uint64   // bits/s the link must deliver for the climb
+	start  time.Time
+	end    time.Time // padding stops
+	padAt  time.Time // padding owed since
+	owed   float64   // bits of padding owed
+	passed time.Time // zero: not passed
+	failed bool
+	last   probeMeasure // what the probe measured, once judged
+	pkts   map[uint16]*probePkt
+}
+
+// probePkt is one packet sent in a probe window, and what the feedback
+// said of it.
+type probePkt struct {
+	sent     time.Time
+	size     int
+	reported bool
+	received bool
+	arrived  time.Duration // on the receiver's clock
+}
+
+// tryUp is the verdict on moving binding b up to layer to, whose rate is
+// toRate, from the layer it gets, at curRate, while the connection sends
+// sending bits/s in all: it starts a probe if none runs, and says how the
+// probe went, and once judged what it measured (on a pass, delivered is
+// what the link carried). ceiling, if not 0, caps what a probe counts as
+// delivered.
+func (p *prober) tryUp(b *binding, to int, curRate, toRate, sending, ceiling uint64, now time.Time) (probeVerdict, probeMeasure) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.owner == b && p.to == to {
+		switch {
+		case !p.passed.IsZero() && now.Sub(p.passed) < probeValid:
+			return probePassed, p.last
+		case p.failed:
+			p.stop()
+			return probeFailed, p.last
+		case p.passed.IsZero() && !now.After(p.end):
+			return probeRunning, probeMeasure{}
+		case p.passed.IsZero():
+			return p.judge(now, ceiling), p.last
+		}
+		// A pass gone stale: probe again.
+	} else if p.owner != nil && !p.failed && p.passed.IsZero() && now.Before(p.end.Add(probeWait)) {
+		return probeRunning, probeMeasure{} // another track's probe: one at a time
+	}
+	p.owner, p.to = b, to
+	p.extra = uint64(max(0, probeOver*float64(toRate)-float64(curRate)))
+	p.need = sending - min(sending, curRate) + toRate
+	p.start, p.end, p.padAt, p.owed = now, now.Add(probeFor), now, 0
+	p.passed, p.failed, p.last = time.Time{}, false, probeMeasure{}
+	p.pkts = map[uint16]*probePkt{}
+	p.recording.Store(true)
+	return probeRunning, probeMeasure{}
+}
+
+// stop ends the probe. Call with mu held.
+func (p *prober) stop() {
+	p.owner, p.pkts = nil, nil
+	p.recording.Store(false)
+}
+
+// judge says how the probe went once its padding stopped: passed if the
+// link delivered what the climb needs (and, under a ceiling, within it),
+// lost little and built no queue; running while feedback is still due.
+// Call with mu held.
+func (p *prober) judge(now time.Time, ceiling uint64) probeVerdict {
+	m := p.measure()
+	if m.reported < len(p.pkts) && now.Before(p.end.Add(probeWait)) {
+		return probeRunning
+	}
+	p.recording.Store(false)
+	if ceiling > 0 {
+		m.delivered = min(m.delivered, ceiling)
+	}
+	m.need = p.need
+	p.last = m
+	if m.reported == 0 || m.loss > probeMaxLoss || m.growth > probeMaxGrowth || m.delivered < p.need {
+		p.stop()
+		return probeFailed
+	}
+	p.passed, p.pkts = now, nil
+	return probePassed
+}
+
+// padding is how many padding packets binding b is to send now, after
+// the last packet of a frame: what the probe owes since the last frame.
+func (p *prober) padding(b *binding, now time.Time) int {
+	if !p.recording.Load() {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.owner != b || p.failed || !p.passed.IsZero() || now.After(p.end) {
+		return 0
+	}
+	ramp := min(1, float64(now.Sub(p.start))/float64(probeRamp))
+	p.owed += ramp * float64(p.extra) * now.Sub(p.padAt).Seconds()
+	p.padAt = now
+	n := min(maxPadBurst, int(p.owed/padBits))
+	p.owed -= float64(n * padBits)
+	return n
+}
+
+// sent notes a packet the connection sends (its transport-wide sequence
+// number seq, size bytes as GCC counts them, and its padding) if a probe
+// window is open.
+func (p *prober) sent(seq uint16, size int, now time.Time) {
+	if !p.recording.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pkts == nil || now.Before(p.start) || now.After(p.end) {
+		return
+	}
+	p.pkts[seq] = &probePkt{sent: now, size: size}
+}
+
+// feedback takes the receiver's transport-cc feedback on the probe's
+// packets, and fails the probe at once when it shows loss or a queue.
+func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
+	if !p.recording.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pkts == nil {
+		return
+	}
+	eachArrival(fb, func(seq uint16, received bool, at time.Duration) {
+		if pk := p.pkts[seq]; pk != nil && !pk.received {
+			pk.reported, pk.received, pk.arrived = true, received, at
+		}
+	})
+	if m := p.measure(); m.reported >= probeMinReported && (m.loss > 2*probeMaxLoss || m.growth > probeMaxGrowth) {
+		// The link can't take it: stop now rather than at the window's
+		// end, which would lose more of the receiver's media.
+		m.need = p.need
+		p.failed, p.last = true, m
+		p.recording.Store(false)
+	}
+}
+
+// probeMeasure is what the feedback said of a probe window.
+type probeMeasure struct {
+	reported  int
+	loss      float64       // of those reported
+	delivered uint64        // bits/s, by arrival, of what was sent after the ramp
+	growth    time.Duration // of the one-way delay, from the window's first half to its last quarter
+	need      uint64        // bits/s the climb needs delivered
+}
+
+// LogValue implements slog.LogValuer.
+func (m probeMeasure) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("reported", m.reported), slog.Float64("loss", m.loss),
+		slog.Uint64("deliveredKbps", m.delivered/1000), slog.Uint64("needKbps", m.need/1000),
+		slog.Duration("delayGrowth", m.growth))
+}
+
+// measure the probe's packets reported on so far. Call with mu held.
+func (p *prober) measure() probeMeasure {
+	var m probeMeasure
+	var got []*probePkt
+	for _, pk := range p.pkts {
+		if !pk.reported {
+			continue
+		}
+		m.reported++
+		if pk.received {
+			got = append(got, pk)
+		}
+	}
+	if m.reported == 0 {
+		return m
+	}
+	m.loss = 1 - float64(len(got))/float64(m.reported)
+	if len(got) < 2 {
+		return m
+	}
+	slices.SortFunc(got, func(a, b *probePkt) int { return a.sent.Compare(b.sent) })
+	// The one-way delay on two unsynchronised clocks: only its change
+	// counts. The least of each part, so that jitter does not read as a
+	// queue.
+	owd := func(pk *probePkt) time.Duration { return pk.arrived - pk.sent.Sub(p.start) }
+	first, last := owd(got[0]), owd(got[len(got)-1])
+	for i, pk := range got {
+		switch {
+		case i < len(got)/2:
+			first = min(first, owd(pk))
+		case i >= len(got)*3/4:
+			last = min(last, owd(pk))
+		}
+	}
+	m.growth = last - first
+	full := slices.DeleteFunc(got, func(pk *probePkt) bool { return pk.sent.Before(p.start.Add(probeRamp)) })
+	if len(full) < 2 {
+		return m
+	}
+	slices.SortFunc(full, func(a, b *probePkt) int { return int(a.arrived - b.arrived) })
+	if span := full[len(full)-1].arrived - full[0].arrived; span > 0 {
+		var bits int
+		for _, pk := range full[1:] {
+			bits += pk.size * 8
+		}
+		m.delivered = uint64(float64(bits) / span.Seconds())
+	}
+	return m
+}
+
+// eachArrival calls f for each packet a transport-cc feedback reports on:
+// its transport-wide sequence number, whether it arrived, and when, on the
+// receiver's clock (the feedback's reference time and the deltas after
+// it).
+func eachArrival(fb *rtcp.TransportLayerCC, f func(seq uint16, received bool, at time.Duration)) {
+	at := time.Duration(fb.ReferenceTime) * 64 * time.Millisecond
+	seq, left, deltas := fb.BaseSequenceNumber, int(fb.PacketStatusCount), fb.RecvDeltas
+	status := func(s uint16) {
+		if left == 0 {
+			return
+		}
+		left--
+		received := s == rtcp.TypeTCCPacketReceivedSmallDelta || s == rtcp.TypeTCCPacketReceivedLargeDelta
+		if received && len(deltas) > 0 {
+			at += time.Duration(deltas[0].Delta) * time.Microsecond
+			deltas = deltas[1:]
+		}
+		f(seq, received, at)
+		seq++
+	}
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for range c.RunLength {
+				status(c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, s := range c.SymbolList {
+				status(s)
+			}
+		}
+	}
+}
+
+// probeWriter wraps the writer of one of a connection's outgoing streams
+// so that the prober sees each packet's transport-wide sequence number.
+func probeWriter(p *prober, info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if p.recording.Load() {
+			var ext rtp.TransportCCExtension
+			if err := ext.Unmarshal(h.GetExtension(id)); err == nil {
+				p.sent(ext.TransportSequence, h.MarshalSize()+len(payload)+int(h.PaddingSize), time.Now())
+			}
+		}
+		return w.Write(h, payload, a)
+	})
+}

@@ -1,0 +1,160 @@
+package studiotest
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"greenroom/encode/keyframe"
+)
+
+// Pictures follows what a receiver could show of one VP8 stream it
+// receives, as a decoder would, and how long its picture stood still
+// (issue #10: a receiver moved up a layer its link can't carry loses the
+// layer's keyframe and shows nothing new until one comes whole). A frame
+// is shown once every packet from its first to its marker came
+// (retransmissions included) and so did every packet since the last frame
+// shown, or it is a whole keyframe; after a frame that can't be shown,
+// nothing is until the next whole keyframe. Padding-only packets (a
+// sender's probe) only fill the numbering; Padding counts them. Safe for
+// concurrent use; See is called from the track's reader.
+type Pictures struct {
+	mu      sync.Mutex
+	got     map[uint16]bool
+	frames  []*picture // not yet shown, in order of their first packet
+	shown   bool
+	lastEnd uint16    // the marker's sequence number of the last frame shown
+	lastTS  uint32    // its timestamp
+	lastAt  time.Time // when it was shown
+	stills  []Still
+	padding int
+}
+
+// Still is a time a receiver's picture stood still: from the frame shown
+// at From until the next, Took later.
+type Still struct {
+	From time.Time
+	Took time.Duration
+}
+
+type picture struct {
+	ts                    uint32
+	start, end            uint16
+	hasStart, hasEnd, key bool
+}
+
+// See takes a packet of the stream as it arrives.
+func (p *Pictures) See(pkt *rtp.Packet) {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.got == nil {
+		p.got = map[uint16]bool{}
+	}
+	p.got[pkt.SequenceNumber] = true
+	if len(pkt.Payload) == 0 {
+		p.padding++
+		p.advance(now)
+		return
+	}
+	i := slices.IndexFunc(p.frames, func(f *picture) bool { return f.ts == pkt.Timestamp })
+	if i < 0 {
+		if p.shown && int32(pkt.Timestamp-p.lastTS) <= 0 {
+			return // a late retransmission of a frame gone by
+		}
+		p.frames = append(p.frames, &picture{ts: pkt.Timestamp})
+		i = len(p.frames) - 1
+	}
+	f := p.frames[i]
+	if vp8Start(pkt.Payload) {
+		f.start, f.hasStart = pkt.SequenceNumber, true
+		f.key, _, _ = keyframe.VP8(pkt.Payload)
+	}
+	if pkt.Marker {
+		f.end, f.hasEnd = pkt.SequenceNumber, true
+	}
+	p.advance(now)
+}
+
+// advance shows what can be shown now. Call with mu held.
+func (p *Pictures) advance(now time.Time) {
+	for len(p.frames) > 0 {
+		f := p.frames[0]
+		whole := f.hasStart && f.hasEnd && p.all(f.start, f.end)
+		switch {
+		case whole && (f.key || !p.shown || p.all(p.lastEnd+1, f.start-1)):
+			p.show(f, now)
+			continue
+		case slices.ContainsFunc(p.frames[1:], func(g *picture) bool { return g.key && g.hasStart && g.hasEnd && p.all(g.start, g.end) }):
+			// A whole keyframe later on: what comes before it is
+			// never shown.
+			p.frames = p.frames[1:]
+			continue
+		}
+		return
+	}
+}
+
+// show notes frame f shown at now. Call with mu held.
+func (p *Pictures) show(f *picture, now time.Time) {
+	if p.shown {
+		p.stills = append(p.stills, Still{From: p.lastAt, Took: now.Sub(p.lastAt)})
+	}
+	p.shown, p.lastEnd, p.lastTS, p.lastAt = true, f.end, f.ts, now
+	p.frames = p.frames[1:]
+	// Forget packets well behind: the map stays small.
+	for s := range p.got {
+		if int16(p.lastEnd-s) > 1000 {
+			delete(p.got, s)
+		}
+	}
+}
+
+// all says whether every packet from a to b came (none: b before a).
+func (p *Pictures) all(a, b uint16) bool {
+	for s := a; int16(b-s) >= 0; s++ {
+		if !p.got[s] {
+			return false
+		}
+	}
+	return true
+}
+
+// StillsOver is every time since from that the picture stood still
+// longer than d, the one going on now included.
+func (p *Pictures) StillsOver(from time.Time, d time.Duration) []Still {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Still
+	for _, s := range p.stills {
+		if s.Took > d && !s.From.Add(s.Took).Before(from) {
+			out = append(out, s)
+		}
+	}
+	if p.shown && time.Since(p.lastAt) > d {
+		out = append(out, Still{From: p.lastAt, Took: time.Since(p.lastAt)})
+	}
+	return out
+}
+
+// Shown says whether any frame was shown.
+func (p *Pictures) Shown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.shown
+}
+
+// Padding is how many padding-only packets came.
+func (p *Pictures) Padding() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.padding
+}
+
+// vp8Start says whether a VP8 RTP payload begins a frame: its descriptor's
+// S bit on partition 0 (RFC 7741 §4.2).
+func vp8Start(payload []byte) bool {
+	return len(payload) > 0 && payload[0]&0x10 != 0 && payload[0]&0x07 == 0
+}

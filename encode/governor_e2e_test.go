@@ -98,4 +98,5 @@ func TestPresetStepsDownWhenBehind(t *testing.T) {
 			t.Fatalf("%s: %d frames in the last 1.5 s (of %d in all), want 45: the program must go on after the switch", f, after, len(times))
 		}
 	}
+	mediatest.JudgedWithoutRace(t)
 }

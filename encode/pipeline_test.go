@@ -80,7 +80,8 @@ func differs(a, b image.Image) float64 {
 }
 
 // checkProgram judges a recording of the 720p30 test-pattern program that
-// ran for about want, with ffprobe and ffmpeg.
+// ran for about want, with ffprobe and ffmpeg; under -race only its
+// format, so a test calling it ends with mediatest.JudgedWithoutRace.
 func checkProgram(t *testing.T, path string, want time.Duration) {
 	t.Helper()
 	pr := mediatest.ProbeFile(t, path)
@@ -213,6 +214,7 @@ func TestLiveToNginxAndRecording(t *testing.T) {
 	checkProgram(t, file, ran)
 	n.WaitUnpublished(t, "show", 10*time.Second)
 	checkProgram(t, n.Recording("show"), ran)
+	mediatest.JudgedWithoutRace(t)
 }
 
 // TestDeadOutputDoesNotStopRecording: an RTMP server that is not there
@@ -233,6 +235,7 @@ func TestDeadOutputDoesNotStopRecording(t *testing.T) {
 		t.Logf("close: %v", err)
 	}
 	checkProgram(t, file, ran)
+	mediatest.JudgedWithoutRace(t)
 }
 
 func TestRecordToMissingFolderFailsAtOnce(t *testing.T) {

@@ -258,11 +258,17 @@ func TestChromiumGuests(t *testing.T) {
 // NoICE preload drops every candidate both ways) is "connecting", then
 // "failed" with the reason in the studio's state; after two failed
 // attempts the page says it can't reach the studio and why, instead of
-// "Reconnecting…", and keeps trying in the same place.
+// "Reconnecting…", and keeps trying in the same place. The studio waits
+// 3 s for the media, not 10, and the page (told so in "welcome") starts
+// its second attempt after 6 s, not 20: the page says so some 12 s in,
+// not 40.
 func TestChromiumGuestCantConnect(t *testing.T) {
 	needChromium(t)
 	checkLeaks(t)
-	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
+	s := newStudio(t, func(c *studio.Config) {
+		c.PlainHTTP = false
+		c.MediaTimeout = 3 * time.Second
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	b, _, err := studiotest.StartChromium(ctx, "about:blank")
@@ -290,9 +296,10 @@ func TestChromiumGuestCantConnect(t *testing.T) {
 		Status, Note string
 		Shown        bool
 		Fails        int
+		Timeout      int // the page's patience for an attempt, in ms
 	}
 	const viewJS = `({status: document.getElementById("status").textContent, note: document.getElementById("unreachable").textContent,
-	  shown: !document.getElementById("unreachable").hidden, fails: greenroom.mediaFails})`
+	  shown: !document.getElementById("unreachable").hidden, fails: greenroom.mediaFails, timeout: greenroom.attemptTimeout})`
 	var v view
 	deadline := time.Now().Add(45 * time.Second)
 	for page.Eval(viewJS, &v) != nil || !v.Shown {
@@ -301,8 +308,8 @@ func TestChromiumGuestCantConnect(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if !strings.Contains(v.Status, "Can't reach the studio") || !strings.Contains(v.Note, port) || !strings.Contains(v.Note, "keeps trying") {
-		t.Errorf("page: %+v", v)
+	if !strings.Contains(v.Status, "Can't reach the studio") || !strings.Contains(v.Note, port) || !strings.Contains(v.Note, "keeps trying") || v.Timeout != 6000 {
+		t.Errorf("page: %+v (timeout: want twice the studio's 3 s)", v)
 	}
 	if os.Getenv("GREENROOM_SCREENSHOTS") != "" {
 		screenshot(t, page, "guest-cant-connect.png")

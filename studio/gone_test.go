@@ -758,7 +758,7 @@ func TestChromiumPageNoticesItsSocketDied(t *testing.T) {
 
 // A guest who sends nothing (a viewer in the green room, a pion receiver)
 // and whose page goes quiet before the studio would call its media
-// flowing (mediaTimeout after the answer) keeps its place like any other:
+// flowing (Config.MediaTimeout after the answer) keeps its place like any other:
 // its path is up, so its session waits for the page. In CI such a
 // receiver's socket went quiet 12 s in, in a stall of the box, and its
 // session ended at once ("connection lost"); it never came back.

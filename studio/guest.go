@@ -176,7 +176,7 @@ func (s *Studio) serveSignal(w http.ResponseWriter, r *http.Request) {
 	g.log = s.log.With("component", "guest", "guest", p.ID)
 	g.log.Info("joined", "name", p.Name, "remote", r.RemoteAddr, "resumed", resumed)
 	g.iceServers = s.sfu.currentICEServers()
-	g.send(signal.Message{Type: signal.TypeWelcome, ID: p.ID, Name: p.Name, Resume: key, ICEServers: g.iceServers})
+	g.send(g.welcome(p.Name, key, false))
 	// A page back after its media failed learns the problem at once.
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(p.Media), Problem: p.MediaProblem})
 	s.changed()
@@ -325,7 +325,7 @@ type guest struct {
 
 	// Where the media stands (media.go): what the show and the page were
 	// last told; whether a packet from the guest came; whether
-	// mediaTimeout passed since the answer (mediaDue fires then); whether
+	// Config.MediaTimeout passed since the answer (mediaDue fires then); whether
 	// the media flowed once.
 	media        Media
 	mediaProblem string
@@ -701,7 +701,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	g.life.spawn(func() { g.capUplink(pc) })
 	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(pc))
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
-	g.mediaDue = time.After(mediaTimeout)
+	g.mediaDue = time.After(g.st.cfg.MediaTimeout)
 	g.sync()
 	return nil
 }

@@ -11,18 +11,19 @@ import (
 	"greenroom/studio/signal"
 )
 
-// mediaTimeout is how long after answering a guest's offer the studio
-// waits for its media before calling it failed (issue #16). ICE on a LAN
-// or through STUN connects in well under a second and a TURN relay in a
-// few; a browser gives up on a path that never answers after 10 to 30 s,
-// and the host should know before that. The page is not thrown out: a
-// guest that connects late goes to MediaConnected all the same.
-const mediaTimeout = 10 * time.Second
+// DefaultMediaTimeout is how long after answering a guest's offer the
+// studio waits for its media before calling it failed (issue #16;
+// Config.MediaTimeout). ICE on a LAN or through STUN connects in well
+// under a second and a TURN relay in a few; a browser gives up on a path
+// that never answers after 10 to 30 s, and the host should know before
+// that. The page is not thrown out: a guest that connects late goes to
+// MediaConnected all the same.
+const DefaultMediaTimeout = 10 * time.Second
 
 // updateMedia works out where the guest's media stands from the
 // PeerConnection's state (read now: pion reports changes from goroutines
 // that may overtake each other), whether a packet came, and whether
-// mediaTimeout passed; it tells the show and the page when that changed.
+// Config.MediaTimeout passed; it tells the show and the page when that changed.
 // Run owns it.
 //
 // Failed means ICE failed, or the PeerConnection is still not connected at

@@ -59,7 +59,7 @@ const (
 	// and DTLS) and a packet from the guest has arrived.
 	MediaConnected Media = signal.MediaConnected
 	// MediaFailed: the media can't connect: ICE failed, or nothing
-	// connected within mediaTimeout of the studio's answer.
+	// connected within Config.MediaTimeout of the studio's answer.
 	// Participant.MediaProblem says the likely cause and the fix. The page
 	// keeps trying (and may still connect, e.g. through a slow TURN
 	// server); a guest stays failed between its attempts, so the host

@@ -61,7 +61,7 @@ func (g *guest) dropSocket() {
 // back to over another socket: its media flowed, or its path is up now,
 // and its PeerConnection is not beyond an ICE restart. A session that
 // never connected is not: the page starts afresh (issue #16). (A guest
-// who sends nothing counts as flowing only mediaTimeout after the answer;
+// who sends nothing counts as flowing only Config.MediaTimeout after the answer;
 // its path being up is enough: in CI such a receiver's socket went quiet
 // in a 2 s stall of the box 12 s in, and the session was ended.)
 func (g *guest) canKeep() bool {
@@ -170,13 +170,22 @@ func (g *guest) adopt(a attachment) bool {
 	return true
 }
 
+// welcome is the page's "welcome": its ID and name, the key to resume
+// with, the ICE servers, how long the studio waits for its media (the
+// page's own patience for an attempt follows it) and, for a page back
+// over a new socket, whether the session was kept.
+func (g *guest) welcome(name, key string, keep bool) signal.Message {
+	return signal.Message{Type: signal.TypeWelcome, ID: g.id, Name: name, Resume: key, ICEServers: g.iceServers,
+		MediaWait: int(g.st.cfg.MediaTimeout / time.Millisecond), Keep: keep}
+}
+
 // resync tells a page back over a new socket where the session stands: a
 // welcome that says the session was kept, the media state, the host's
 // mute, the camera layers that rest, the roster, the offer it may not have answered (it answers again
 // if it had), and an ICE restart if the media needs one.
 func (g *guest) resync(key string) {
 	p, _ := g.st.show.participant(g.id)
-	g.send(signal.Message{Type: signal.TypeWelcome, ID: g.id, Name: p.Name, Resume: key, ICEServers: g.iceServers, Keep: true})
+	g.send(g.welcome(p.Name, key, true))
 	g.send(signal.Message{Type: signal.TypeMedia, Media: string(g.media), Problem: g.mediaProblem})
 	g.send(signal.Message{Type: signal.TypeMuted, Muted: g.muted})
 	g.send(signal.Message{Type: signal.TypeMusic, Music: g.music})

@@ -111,6 +111,13 @@ type Config struct {
 	// its place with the placeholder. DefaultReconnectGrace if zero; the
 	// window and serve keep it within CheckReconnectGrace's range.
 	ReconnectGrace time.Duration
+	// MediaTimeout is how long after answering a guest's offer the
+	// studio waits for its media before calling it failed (issue #16);
+	// the page starts another attempt after twice that.
+	// DefaultMediaTimeout if zero. Only tests shorten it: the guest
+	// tests of a path that never connects would otherwise wait out
+	// 10 s for each attempt.
+	MediaTimeout time.Duration
 	// Limits bounds the guests on stage and in the green room;
 	// DefaultLimits for a zero field. The window and serve keep it within
 	// CheckLimits's range.
@@ -285,6 +292,9 @@ func New(cfg Config) (_ *Studio, err error) {
 	}
 	if cfg.ReconnectGrace <= 0 {
 		cfg.ReconnectGrace = DefaultReconnectGrace
+	}
+	if cfg.MediaTimeout <= 0 {
+		cfg.MediaTimeout = DefaultMediaTimeout
 	}
 	cfg.Limits = cfg.Limits.orDefault()
 	if err := CheckLimits(cfg.Limits); err != nil {

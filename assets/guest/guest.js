@@ -28,8 +28,9 @@
 // RTCPeerConnection); it fails when the browser says "failed", when the
 // studio's "media" says failed (it gives up waiting after 10 s and says
 // why: a port to open, a TURN server to set up), or when it is still not
-// connected ATTEMPT_TIMEOUT after the studio's answer (a browser without a
-// single candidate pair can sit in "checking" for good). After
+// connected twice that wait (its "welcome" says how long: 20 s) after
+// the studio's answer (a browser without a single candidate pair can sit
+// in "checking" for good). After
 // MEDIA_FAILS attempts in a row that never connected, the page says in
 // words that it can't reach the studio and why, instead of
 // "Reconnecting…" forever, and keeps trying in the background.
@@ -80,9 +81,12 @@
   // studio: one may be bad luck, two is a network that won't let us in.
   const MEDIA_FAILS = 2;
   // How long an attempt may stay unconnected after the studio's answer
-  // before the page starts another: longer than the studio's 10 s verdict
-  // and a browser's own ICE timeout, so a slow TURN relay gets its chance.
-  const ATTEMPT_TIMEOUT = 20000;
+  // before the page starts another, as a multiple of the studio's wait
+  // for our media ("welcome"'s mediaWait, 10 s): 20 s, longer than the
+  // studio's verdict and a browser's own ICE timeout, so a slow TURN
+  // relay gets its chance.
+  const ATTEMPT_WAITS = 2;
+  const MEDIA_WAIT = 10000; // a studio that doesn't say
   // How long an ICE restart may take before the page rejoins instead.
   const RESTART_WAIT = 10000;
   // How long nothing may come from the studio over a "connected" path
@@ -175,7 +179,7 @@
     // the current one connected, or was counted as failed; the studio's
     // last word on why; the current attempt's timeout.
     mediaFails: 0, attemptConnected: false, attemptFailed: false,
-    mediaProblem: "", attemptTimer: 0,
+    mediaProblem: "", attemptTimer: 0, attemptTimeout: ATTEMPT_WAITS * MEDIA_WAIT,
     restartTimer: 0,    // set while an ICE restart is under way
     tiles: new Map(),   // stream ID (participant ID, or ID + "/screen") → {el, video, stream}
     view: { sent: "", at: 0, timer: 0 }, // the tile sizes last told the studio ("view")
@@ -774,6 +778,7 @@
       state.resume = m.resume || "";
       keepPlace();
       ui.selfName.textContent = m.name + " (you)";
+      state.attemptTimeout = ATTEMPT_WAITS * (m.mediaWait || MEDIA_WAIT);
       sendDevices(); // a guest back after a blip may have changed them meanwhile
       // A session afresh starts as a voice; the studio resyncs a kept one.
       if (!m.keep && state.music) send({ type: "music", music: true });
@@ -799,9 +804,9 @@
       clearTimeout(state.attemptTimer);
       state.attemptTimer = setTimeout(() => {
         if (pc !== state.pc || state.attemptConnected) return;
-        console.warn("media not connected after", ATTEMPT_TIMEOUT, "ms: starting over");
+        console.warn("media not connected after", state.attemptTimeout, "ms: starting over");
         reconnect();
-      }, ATTEMPT_TIMEOUT);
+      }, state.attemptTimeout);
       break;
     }
     case "media":

@@ -10,7 +10,9 @@
 //     AudioLevel: ffprobe and ffmpeg as the judge of what we produced;
 //   - Speech: a speech-like test signal for loudness and speaking tests;
 //   - FreeTCPPort, FreeUDPPort;
-//   - CPUTime: the process's CPU time, by which benchmarks judge cost.
+//   - CPUTime: the process's CPU time, by which benchmarks judge cost;
+//   - Race and JudgedWithoutRace: what a timing test checks under -race,
+//     and the skip that has scripts/test judge it again without.
 //
 // Every helper takes a testing.TB and fails the test with the tool's own
 // words (and nginx's log tail) rather than returning errors, except

@@ -90,7 +90,7 @@ const CloseStudioFull = 4001
 // Message types.
 const (
 	TypeJoin      = "join"      // guest → studio: {name, [id, resume, [keep]]}
-	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers, [keep]}
+	TypeWelcome   = "welcome"   // studio → guest: {id, name, resume, iceServers, mediaWait, [keep]}
 	TypeOffer     = "offer"     // both ways: {sdp}
 	TypeAnswer    = "answer"    // both ways: {sdp}
 	TypeCandidate = "candidate" // both ways: {candidate}
@@ -233,6 +233,11 @@ type Message struct {
 	// ICEServers come with "welcome": the STUN/TURN servers the guest
 	// should use.
 	ICEServers []webrtc.ICEServer `json:"iceServers,omitempty"`
+	// MediaWait comes with "welcome": how long, in ms, the studio waits
+	// for the guest's media after its answer before saying it failed
+	// (issue #16); the page gives an attempt twice that before starting
+	// another.
+	MediaWait int `json:"mediaWait,omitempty"`
 	// Sources come with the guest's offer: what each of its sending
 	// transceivers carries, by mid (SourceCamera, SourceMic,
 	// SourceScreen). A transceiver not listed is a camera or a mic.

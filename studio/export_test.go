@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -170,4 +171,43 @@ func (s *Studio) LayerReports(id string) (reported map[string]bool, held int) {
 	case <-time.After(time.Second):
 	}
 	return reported, held
+}
+
+// LayerChoice says how guest receiver is sent publisher's simulcast
+// camera: the layer it gets and the one it waits for, the downlink
+// estimate its switcher chooses by (and from what: REMB, send-side,
+// loss), and each layer as the choice sees it now (statsOf). "" if it is sent none.
+// For a test's message when a receiver stays on a layer.
+func (s *Studio) LayerChoice(receiver, publisher string) string {
+	s.sfu.mu.Lock()
+	ts := s.sfu.tracks[publisher]
+	s.sfu.mu.Unlock()
+	for _, t := range ts {
+		if t.simul == nil || t.info.Screen {
+			continue
+		}
+		t.simul.mu.RLock()
+		var b *binding
+		for _, c := range t.simul.bindings {
+			if t.simul.owners[c.ssrc] == receiver {
+				b = c
+			}
+		}
+		t.simul.mu.RUnlock()
+		if b == nil {
+			continue
+		}
+		budget, sendSide := b.estimate(t)
+		ls := t.layerList()
+		cur := b.sw.current()
+		stats := statsOf(ls, cur, time.Now())
+		out := fmt.Sprintf("gets %q, waits for %q; estimate %d b/s (remb %d, send-side %v, loss %d); layers",
+			ridOf(cur), ridOf(b.sw.wanted()), budget, b.byREMB.Load(), sendSide, b.byLoss.Load())
+		for i, l := range ls {
+			out += fmt.Sprintf(" [%d %s %dp %d kb/s live=%v resting=%v asleep=%v silent %v]", i, l.rid, l.height(), l.rate.Load()/1000,
+				stats[i].live, l.rest.resting(), l.rest.asleep(time.Now().UnixNano()), time.Since(time.Unix(0, l.lastAt.Load())).Round(time.Millisecond))
+		}
+		return out
+	}
+	return ""
 }

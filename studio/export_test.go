@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -102,20 +103,29 @@ func (s *Studio) TestTake(dir, participant, name string) (id, key string, end fu
 // LayerQuiet is how long layer rid of participant id's camera (or the
 // host's feed) has sent nothing, and whether there is such a layer.
 func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
-	s.sfu.mu.Lock()
-	ts := s.sfu.tracks[id]
-	s.sfu.mu.Unlock()
-	for _, t := range ts {
-		if t.simul == nil || t.info.Screen {
-			continue
-		}
-		for _, l := range t.layerList() {
-			if l.rid == rid {
-				return time.Since(time.Unix(0, l.lastAt.Load())), true
-			}
+	t := s.cameraInLayers(id)
+	if t == nil {
+		return 0, false
+	}
+	for _, l := range t.layerList() {
+		if l.rid == rid {
+			return time.Since(time.Unix(0, l.lastAt.Load())), true
 		}
 	}
 	return 0, false
+}
+
+// cameraInLayers is participant id's camera (or the host's feed) sent in
+// simulcast layers; nil if there is none.
+func (s *Studio) cameraInLayers(id string) *pubTrack {
+	s.sfu.mu.Lock()
+	defer s.sfu.mu.Unlock()
+	for _, t := range s.sfu.tracks[id] {
+		if t.simul != nil && !t.info.Screen {
+			return t
+		}
+	}
+	return nil
 }
 
 // TestRecordingsIn has /api/recordings list dir's shows, as a Program
@@ -136,14 +146,8 @@ func (s *Studio) LayerReports(id string) (reported map[string]bool, held int) {
 	if g == nil {
 		return nil, 0
 	}
-	s.sfu.mu.Lock()
-	ts := s.sfu.tracks[id]
-	s.sfu.mu.Unlock()
 	reported = map[string]bool{}
-	for _, t := range ts {
-		if t.simul == nil || t.info.Screen {
-			continue
-		}
+	if t := s.cameraInLayers(id); t != nil {
 		for _, l := range t.layerList() {
 			if l.remote == nil {
 				continue
@@ -170,4 +174,39 @@ func (s *Studio) LayerReports(id string) (reported map[string]bool, held int) {
 	case <-time.After(time.Second):
 	}
 	return reported, held
+}
+
+// LayerChoice says how guest receiver is sent publisher's simulcast
+// camera: the layer it gets and the one it waits for, the downlink
+// estimate its switcher chooses by (and from what: REMB, send-side,
+// loss), and each layer as the choice sees it now (statsOf). "" if it is sent none.
+// For a test's message when a receiver stays on a layer.
+func (s *Studio) LayerChoice(receiver, publisher string) string {
+	t := s.cameraInLayers(publisher)
+	if t == nil {
+		return ""
+	}
+	t.simul.mu.RLock()
+	var b *binding
+	for _, c := range t.simul.bindings {
+		if t.simul.owners[c.ssrc] == receiver {
+			b = c
+		}
+	}
+	t.simul.mu.RUnlock()
+	if b == nil {
+		return ""
+	}
+	now := time.Now()
+	budget, sendSide := b.estimate(t)
+	ls := t.layerList()
+	cur := b.sw.current()
+	stats := statsOf(ls, cur, now)
+	out := fmt.Sprintf("gets %q, waits for %q; estimate %d b/s (remb %d, send-side %v, loss %d); layers",
+		ridOf(cur), ridOf(b.sw.wanted()), budget, b.byREMB.Load(), sendSide, b.byLoss.Load())
+	for i, l := range ls {
+		out += fmt.Sprintf(" [%s %dp %d kb/s live=%v resting=%v asleep=%v silent %v]", l.rid, l.height(), l.rate.Load()/1000,
+			stats[i].live, l.rest.resting(), l.rest.asleep(now.UnixNano()), now.Sub(time.Unix(0, l.lastAt.Load())).Round(time.Millisecond))
+	}
+	return out
 }

@@ -93,9 +93,8 @@ func (t *pubTrack) restUnused(now time.Time) (paused []string, changed bool) {
 	n := now.UnixNano()
 	for _, l := range ls {
 		r := &l.rest
-		used, _ := t.simul.uses(l)
 		switch {
-		case l == low || used || t.prog.uses(l):
+		case l == low || t.uses(l):
 			r.unused = time.Time{}
 			if r.resting() {
 				r.resumedAt.Store(n) // before pausedAt clears: never neither
@@ -107,13 +106,30 @@ func (t *pubTrack) restUnused(now time.Time) (paused []string, changed bool) {
 			r.unused = now
 		case now.Sub(r.unused) >= restAfter && n-l.lastAt.Load() < int64(layerLive):
 			r.pausedAt.Store(n)
-			changed = true
+			// A switcher that chose the layer since uses was asked saw
+			// it flowing, and woke nobody: it would rest, wanted, until
+			// the next tick (qualityInterval). Asked again now that it
+			// rests, a switcher choosing it from here on sees it resting
+			// and wakes the actor (rechoose).
+			if t.uses(l) {
+				r.pausedAt.Store(0)
+				r.unused = time.Time{}
+			} else {
+				changed = true
+			}
 		}
 		if r.resting() {
 			paused = append(paused, l.rid)
 		}
 	}
 	return paused, changed
+}
+
+// uses says whether a receiving guest or the program gets layer l of
+// the track or waits for it.
+func (t *pubTrack) uses(l *layer) bool {
+	used, _ := t.simul.uses(l)
+	return used || t.prog.uses(l)
 }
 
 // lowestLayer is the layer of ls with the shortest pictures; nil while

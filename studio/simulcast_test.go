@@ -203,40 +203,59 @@ func TestSimulcastTenGuestsInTheProgram(t *testing.T) {
 	s := newStudio(t, func(c *studio.Config) { c.Sink = prog; c.GoLive = prog.SetLive })
 	prog.Attach(s)
 	var ids []string
+	guests := map[string]*studiotest.Client{}
 	for i := range 10 {
 		g := join(t, s, fmt.Sprintf("Guest %d", i+1), studiotest.Options{Simulcast: simulcastLayers})
 		if err := s.Stage(g.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, g.ID)
+		guests[g.ID] = g
 	}
 	// The watcher sends no transport-cc feedback, so no estimate of its
 	// downlink limits it: eleven pion peers and the program on two
 	// loaded cores do congest loopback, and the send-side estimate
 	// (downlink.go) rightly moves a watcher who gives feedback down.
 	watcher := join(t, s, "Watcher", studiotest.Options{NoTWCC: true})
-	start := time.Now()
-	eventually(t, "the program to decode every guest at 320x180", func() bool {
-		for _, id := range ids {
-			if decodedSize(pipe, id) != image.Pt(320, 180) || find(s, id).ProgramLayer != "m" {
-				return false
+	// Should a wait below time out, the failure says where each guest not
+	// there yet stands, and why.
+	var behind []string
+	defer func() {
+		if t.Failed() {
+			w := find(s, watcher.ID)
+			t.Logf("the watcher: media %q, connection %v, errors %q", w.Media, watcher.ConnectionState(), watcher.Errors())
+			for _, line := range behind {
+				t.Log(line)
 			}
 		}
-		return true
+	}()
+	start := time.Now()
+	eventually(t, "the program to decode every guest at 320x180", func() bool {
+		behind = behind[:0]
+		for _, id := range ids {
+			if size, p := decodedSize(pipe, id), find(s, id); size != image.Pt(320, 180) || p.ProgramLayer != "m" {
+				behind = append(behind, fmt.Sprintf("%s: the program decodes %v of layer %q; media %q (its side: %v, errors %q); layers %v",
+					id, size, p.ProgramLayer, p.Media, guests[id].ConnectionState(), guests[id].Errors(), p.Layers))
+			}
+		}
+		return len(behind) == 0
 	})
 	tile := pipe.Input(ids[0]).Video.Tile()
 	t.Logf("ten guests' tiles %v: all decoded at 320x180 %v after the last was staged", tile, time.Since(start).Round(10*time.Millisecond))
 	if tile.Y > 180 || tile.Y <= 90 {
 		t.Errorf("a tile of %v: the test's premise (between the bottom and middle layers) no longer holds", tile)
 	}
+	// What the watcher gets of each guest, and how its switcher sees
+	// that guest's layers.
 	eventually(t, "the watcher to get every guest's top layer", func() bool {
 		fw := find(s, watcher.ID).Forwarded
+		behind = behind[:0]
 		for _, id := range ids {
-			if fw[id] != "h" || watcher.Packets(id, "video") < 30 {
-				return false
+			if n := watcher.Packets(id, "video"); fw[id] != "h" || n < 30 {
+				behind = append(behind, fmt.Sprintf("%s: forwarded %q, %d packets; %s", id, fw[id], n, s.LayerChoice(watcher.ID, id)))
 			}
 		}
-		return true
+		return len(behind) == 0
 	})
 }
 

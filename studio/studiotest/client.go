@@ -503,6 +503,8 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			c.offers++
 			c.mu.Unlock()
 			offer, idle := keepIdleReceivers(m.SDP)
+			c.awaitICEStart()
+			ours, theirs := c.ufrags()
 			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 			var answer webrtc.SessionDescription
 			if err == nil {
@@ -510,6 +512,9 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			}
 			if err == nil {
 				err = c.pc.SetLocalDescription(answer)
+			}
+			if err == nil && iceUfrag(answer.SDP) != ours && iceUfrag(offer) == theirs {
+				err = errors.New("ICE restarted though the studio's offer kept its credentials")
 			}
 			if err == nil {
 				err = c.write(signal.Message{Type: signal.TypeAnswer, SDP: setDirection(answer.SDP, idle, "inactive")})
@@ -786,14 +791,51 @@ func (c *Client) RequestICERestart() error { return c.write(signal.Message{Type:
 // RemoteICEUfrag is the ICE username fragment of the studio's last
 // description: a new one after each ICE restart.
 func (c *Client) RemoteICEUfrag() string {
-	d := c.pc.RemoteDescription()
-	if d == nil {
-		return ""
+	_, theirs := c.ufrags()
+	return theirs
+}
+
+// ufrags are the ICE username fragments of the client's last description
+// and of the studio's ("" before one).
+func (c *Client) ufrags() (ours, theirs string) {
+	if d := c.pc.LocalDescription(); d != nil {
+		ours = iceUfrag(d.SDP)
 	}
-	_, rest, _ := strings.Cut(d.SDP, "a=ice-ufrag:")
+	if d := c.pc.RemoteDescription(); d != nil {
+		theirs = iceUfrag(d.SDP)
+	}
+	return ours, theirs
+}
+
+// iceUfrag is the first ICE username fragment in sdp ("" for none).
+func iceUfrag(sdp string) string {
+	_, rest, _ := strings.Cut(sdp, "a=ice-ufrag:")
 	ufrag, _, _ := strings.Cut(rest, "\r")
 	return ufrag
 }
+
+// awaitICEStart waits (at most iceStartWait) until the ICE transport has
+// started, which pion does in the background after the first remote
+// description (the studio's answer). An offer applied before that finds
+// the transport with no remote credentials yet, takes them for changed
+// and restarts ICE with new credentials of its own (pion/webrtc v4.2.26,
+// SetRemoteDescription's haveRemoteCredentialsChange); if the studio's
+// own transport started after it took our answer, it then checks the
+// credentials of our offer and drops every check we send, and the guest
+// never connects: TestSceneReachesThePipeline's "timed out waiting for
+// Zoë's name tag" under -race on a loaded box. The studio offers the
+// stage's tracks right after its answer, so the two arrive together. A
+// browser applies descriptions in order and restarts only when asked.
+func (c *Client) awaitICEStart() {
+	deadline := time.Now().Add(iceStartWait)
+	for c.pc.ICEConnectionState() == webrtc.ICEConnectionStateNew && time.Now().Before(deadline) && c.ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// iceStartWait bounds awaitICEStart: pion starts the transport within
+// milliseconds, a loaded box's scheduler permitting.
+const iceStartWait = 5 * time.Second
 
 // Errors are the error messages the studio sent, and the client's own
 // negotiation errors.

@@ -2,6 +2,7 @@ package studio_test
 
 import (
 	"context"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -58,7 +59,8 @@ func pionGuestSolo(t *testing.T, video, audio string, opt studiotest.Options) (s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pipe.Close() })
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec})
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: testLogLevel()}))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -901,6 +901,19 @@ func (p *Pipeline) runVideoEncoder(fps int, in <-chan toEncode) {
 	}
 }
 
+// After a stall of the machine the audio stage is late, and catches up
+// at most a block every catchUpEvery (4× real time) once it is more than
+// catchUpAfter behind: the guests' decoders, starved by the same stall,
+// then put their sound in before it is mixed. Mixing the late blocks at
+// once (in a few ms) had passed each guest's place before their decoder
+// caught up: the stall's sound came after its time and was dropped, a
+// silence as long as the stall (issue #10: 188 ms in the lab at load
+// 15–19, after a 150 ms stall).
+const (
+	catchUpAfter = 25 * time.Millisecond
+	catchUpEvery = 5 * time.Millisecond
+)
+
 // runAudio is the audio stage: every encoder frame (1024 samples at 48 kHz)
 // it mixes the inputs, passes the sum through the master bus (limiter,
 // loudness meter) and AAC-encodes what comes out. Audio is never skipped
@@ -926,6 +939,7 @@ func (p *Pipeline) runAudio() {
 		}
 		return nil
 	}
+	var mixed time.Time // when the last block was mixed
 	for k := int64(0); ; k++ {
 		due := time.Duration(k*size) * time.Second / mixer.Rate
 		if !sleepUntil(p.ctx, p.clock.At(due), timer) {
@@ -933,7 +947,10 @@ func (p *Pipeline) runAudio() {
 		}
 		if late := p.clock.Now() - due; late > 500*time.Millisecond {
 			k += int64(late) * mixer.Rate / int64(time.Second) / size
+		} else if late > catchUpAfter && !sleepUntil(p.ctx, mixed.Add(catchUpEvery), timer) {
+			break
 		}
+		mixed = time.Now()
 		inputs = p.snapshotInputs(inputs)
 		tracks = tracks[:0]
 		for _, in := range inputs {

@@ -3,6 +3,7 @@ package studio_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -61,7 +62,8 @@ func pionGuestSolo(t *testing.T, video, audio string, opt studiotest.Options) (s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pipe.Close() })
-	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec})
+	prog, err := studio.NewProgram(pipe, studio.ProgramConfig{RecordFile: rec,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: testLogLevel()}))})
 	if err != nil {
 		t.Fatal(err)
 	}

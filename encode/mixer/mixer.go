@@ -140,19 +140,23 @@ type Track struct {
 	drained              int64
 	// A concealing track (SetConceal) that runs dry plays its last
 	// block again, fading, rather than silence: last is that block,
-	// concealing how many blocks it has filled since.
-	conceal bool
-	last    []float32
+	// concealing how many blocks it has filled (some of) since, and
+	// concealRun how many frames.
+	conceal    bool
+	last       []float32
+	concealing int
+	concealRun int
+	concealed  int64 // frames filled so
 	// Scratch of a slipping track's writes.
-	zeros, stretched []float32
-	concealing       int
-	concealed        int64 // frames filled so
+	looped, stretched []float32
 }
 
-// concealBlocks is how many blocks (of 1024 frames: about 85 ms in all)
-// a concealing track fills after it ran dry, each at half the level of
-// the one before; then it is silent until it has its prebuffer again.
-const concealBlocks = 4
+// concealFor is how many frames (about 85 ms) a concealing track fills
+// after it ran dry, each block at half the level of the one before; then
+// it is silent until it has its sound again. Counted in frames, not
+// blocks: a slipping track's holes are parts of blocks (the end of the
+// one that ran dry, the start of the one its sound comes back in).
+const concealFor = 4 * 1024
 
 // Draining: a window of drainWindow pulls (about a second of 1024-frame
 // blocks) whose queue never fell below prebuffer+drainSlack frames marks
@@ -193,7 +197,7 @@ func NewTrack(name string, cfg TrackConfig) *Track {
 func frames(d time.Duration) int { return int(d * Rate / time.Second) }
 
 // SetConceal makes the track, when it runs dry, play its last block again
-// at a falling level for a few blocks (concealBlocks) instead of silence:
+// at a falling level for about 85 ms (concealFor) instead of silence:
 // for a source over a network (a guest), whose sound comes late now and
 // then, where a hole of silence is heard as a break and a faded repeat
 // hardly at all, as a browser's own jitter buffer does (issue #10).
@@ -303,8 +307,8 @@ func (t *Track) slipTo(pcm []float32, at int64) {
 	switch {
 	case d >= -slipTolerance && d <= slipTolerance:
 	case quiet(pcm):
-		if d > 0 { // a pause made longer
-			t.writeSilence(int(min(d, slipRestart)))
+		if d > 0 { // a pause made longer, by its own sound
+			t.writeLooped(pcm, int(min(d, slipRestart)))
 		} else { // quiet sound skipped: the pause made shorter
 			pcm = pcm[min(-d, n)*Channels:]
 		}
@@ -391,10 +395,17 @@ func quiet(pcm []float32) bool {
 	return true
 }
 
-// writeSilence queues n frames of silence. Call with mu held.
-func (t *Track) writeSilence(n int) {
-	t.zeros = append(t.zeros[:0], make([]float32, n*Channels)...)
-	dropped := t.fifo.Write(t.zeros)
+// writeLooped queues n frames of pcm played again and again: a pause
+// made longer with its own quiet sound, not zeros, which would be a hole
+// of digital silence in the program, heard as the line cut (issue #10:
+// the quiet write is as often a lost packet's concealment, fading, as a
+// pause between words). Call with mu held.
+func (t *Track) writeLooped(pcm []float32, n int) {
+	t.looped = t.looped[:0]
+	for len(pcm) > 0 && len(t.looped) < n*Channels {
+		t.looped = append(t.looped, pcm[:min(len(pcm), n*Channels-len(t.looped))]...)
+	}
+	dropped := t.fifo.Write(t.looped)
 	t.head += int64(dropped)
 	t.overflowed += int64(dropped)
 }
@@ -559,24 +570,35 @@ func (t *Track) pullAdd(mix, mon, scratch []float32, at int64) {
 		}
 	} else if t.conceal {
 		t.last = append(t.last[:0], scratch...)
-		t.concealing = 0
+		t.concealing, t.concealRun = 0, 0
 	}
 	t.addPeak(mix, mon, scratch)
 }
 
 // concealFrom fills scratch from sample from on with the track's last
 // whole block, at half the level of what it filled before, if the track
-// conceals and has not yet filled concealBlocks since it ran dry.
+// conceals and has not yet filled concealFor frames since it ran dry.
 func (t *Track) concealFrom(scratch []float32, from int) bool {
-	if !t.conceal || len(t.last) == 0 || t.concealing >= concealBlocks {
+	return t.concealHoles(scratch, [2]int{from, len(scratch)})
+}
+
+// concealHoles is concealFrom for the holes of one block, each the
+// samples from its first index to its second.
+func (t *Track) concealHoles(scratch []float32, holes ...[2]int) bool {
+	if !t.conceal || len(t.last) == 0 || t.concealRun >= concealFor {
 		return false
 	}
 	t.concealing++
 	gain := float32(math.Pow(0.5, float64(t.concealing)))
-	for i := from; i < len(scratch); i++ {
-		scratch[i] = t.last[i%len(t.last)] * gain
+	for _, h := range holes {
+		end := min(h[1], h[0]+(concealFor-t.concealRun)*Channels)
+		for i := h[0]; i < end; i++ {
+			scratch[i] = t.last[i%len(t.last)] * gain
+		}
+		clear(scratch[end:h[1]]) // past concealFor
+		t.concealRun += (end - h[0]) / Channels
+		t.concealed += int64((end - h[0]) / Channels)
 	}
-	t.concealed += int64((len(scratch) - from) / Channels)
 	return true
 }
 
@@ -618,16 +640,25 @@ func (t *Track) pullTimed(mix, mon, scratch []float32, at int64) {
 	offset := min(max(t.head-at, 0), need)
 	got := int64(t.fifo.Read(scratch[offset*Channels:]) / Channels)
 	t.head += got
-	if got < need-offset && t.fifo.Len() == 0 {
+	dry := got < need-offset && t.fifo.Len() == 0
+	if dry {
 		t.underruns++
-		if t.slip && offset == 0 {
-			// A slipping track's sound came late: conceal as an untimed
-			// track does (SetConceal), rather than a hole of silence.
-			t.concealFrom(scratch, int(got)*Channels)
+	}
+	switch {
+	case t.slip && (dry || offset > 0):
+		// A slipping track's sound came late, or comes back later in
+		// the block than where it ran dry (its playout delay grew
+		// meanwhile): conceal as an untimed track does (SetConceal),
+		// before it and after it, rather than holes of silence (issue
+		// #10).
+		after := [2]int{len(scratch), len(scratch)}
+		if dry {
+			after[0] = int(offset+got) * Channels
 		}
-	} else if t.conceal && offset == 0 {
+		t.concealHoles(scratch, [2]int{0, int(offset) * Channels}, after)
+	case t.conceal && !dry && offset == 0:
 		t.last = append(t.last[:0], scratch...)
-		t.concealing = 0
+		t.concealing, t.concealRun = 0, 0
 	}
 	t.addPeak(mix, mon, scratch)
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -104,6 +105,15 @@ type Options struct {
 	// which keep saying when the media was captured): a path that
 	// delays one of a guest's streams more than the other.
 	VideoDelay, AudioDelay time.Duration
+	// Jitter sends each packet its VideoDelay or AudioDelay plus or
+	// minus up to this much later (uniformly at random, per packet; in
+	// the order they are due, so packets reorder), and Loss loses that
+	// many percent of them at random, on the wire (below NACK, which
+	// can repair the video): a guest on a lossy, jittery path (issue
+	// #10), in user space as the lab's relay (netlab.DelayPacketConn)
+	// does it.
+	Jitter time.Duration
+	Loss   int
 	// TLS is how the client checks an https guest link's certificate
 	// (its signaling is then wss): a studio's self-signed one needs
 	// InsecureSkipVerify, as a real guest clicks through its warning.
@@ -391,8 +401,8 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		// above it has cached what it drops, as with real loss.
 		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery})
 	}
-	if opt.VideoDelay > 0 || opt.AudioDelay > 0 {
-		reg.Add(delayerFactory{video: opt.VideoDelay, audio: opt.AudioDelay})
+	if opt.VideoDelay > 0 || opt.AudioDelay > 0 || opt.Jitter > 0 || opt.Loss > 0 {
+		reg.Add(delayerFactory{video: opt.VideoDelay, audio: opt.AudioDelay, jitter: opt.Jitter, loss: opt.Loss})
 	}
 	var reports []report.SenderOption
 	if opt.ClockRate > 0 {
@@ -1280,8 +1290,12 @@ func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RT
 }
 
 // delayerFactory makes interceptors that hold back each outgoing video
-// packet by video and each audio packet by audio, in order.
-type delayerFactory struct{ video, audio time.Duration }
+// packet by video and each audio packet by audio, ± jitter, sending them
+// in the order they are due, and lose loss percent of them at random.
+type delayerFactory struct {
+	video, audio, jitter time.Duration
+	loss                 int
+}
 
 func (f delayerFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &delayer{f: f, done: make(chan struct{})}, nil
@@ -1304,39 +1318,65 @@ type delayed struct {
 }
 
 func (d *delayer) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	by := d.f.audio
+	by, jitter, loss := d.f.audio, d.f.jitter, d.f.loss
 	if strings.HasPrefix(info.MimeType, "video/") {
 		by = d.f.video
 	}
-	if by <= 0 {
+	if by <= 0 && jitter <= 0 && loss <= 0 {
 		return w
 	}
 	q := make(chan delayed, 4096)
 	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		for {
-			select {
-			case <-d.done:
-				return
-			case p := <-q:
-				select {
-				case <-d.done:
-					return
-				case <-time.After(time.Until(p.due)):
-				}
-				_, _ = w.Write(&p.h, p.payload, p.a)
-			}
-		}
-	}()
+	go d.send(q, w)
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		p := delayed{due: time.Now().Add(by), h: h.Clone(), payload: slices.Clone(payload), a: a}
+		size := h.MarshalSize() + len(payload)
+		if loss > 0 && mathrand.IntN(100) < loss {
+			return size, nil
+		}
+		wait := by
+		if jitter > 0 {
+			wait += time.Duration(mathrand.Int64N(int64(2*jitter)+1)) - jitter
+		}
+		p := delayed{due: time.Now().Add(max(wait, 0)), h: h.Clone(), payload: slices.Clone(payload), a: a}
 		select {
 		case q <- p:
 		default: // a full queue loses the packet, as a full router queue
 		}
-		return h.MarshalSize() + len(payload), nil
+		return size, nil
 	})
+}
+
+// send writes the packets from q to w each when it is due, the earliest
+// first (ties in the order written), until the delayer closes.
+func (d *delayer) send(q <-chan delayed, w interceptor.RTPWriter) {
+	defer d.wg.Done()
+	var due []delayed // by due time
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var wake <-chan time.Time
+		if len(due) > 0 {
+			timer.Reset(time.Until(due[0].due))
+			wake = timer.C
+		}
+		select {
+		case <-d.done:
+			return
+		case p := <-q:
+			i, _ := slices.BinarySearchFunc(due, p.due, func(e delayed, t time.Time) int {
+				if e.due.After(t) {
+					return 1
+				}
+				return -1 // ties after those written before
+			})
+			due = slices.Insert(due, i, p)
+		case <-wake:
+			for len(due) > 0 && !due[0].due.After(time.Now()) {
+				_, _ = w.Write(&due[0].h, due[0].payload, due[0].a)
+				due = due[1:]
+			}
+		}
+	}
 }
 
 func (d *delayer) Close() error {

@@ -1,0 +1,111 @@
+package studio_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"greenroom/encode/mediatest"
+	"greenroom/studio/studiotest"
+)
+
+// TestGuestToneThroughLossAndJitter is issue #10's sound on a bad network
+// without the lab (TestLabGuestOnBadNetwork, 70 s and root): a pion
+// guest's steady tone (Opus, 20 ms packets) and camera with 5 % of their
+// packets lost at random and each delayed 50 ± 20 ms, so they reorder,
+// through the real studio and program, placed by its sender reports (the
+// pictures that wait for a retransmission step the guest's playout
+// delay, and its sound with it). Any digital
+// silence in the recording is a hole the studio left: the tone is quiet
+// (−36 dBFS), as a Chromium guest's steady tone reaches the studio after
+// its noise suppression, so that a lost packet's concealment (fading) is
+// quieter than the mixer's pause threshold, as in the lab, where each
+// one met during a step of the playout delay used to be lengthened with
+// zeros (mixer.Track.SetSlip).
+func TestGuestToneThroughLossAndJitter(t *testing.T) {
+	tone := filepath.Join(t.TempDir(), "tone.ogg")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
+		"-af", "volume=0.12", "-c:a", "libopus", "-frame_duration", "20", "-page_duration", "20000", tone).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	s, _, rec, _ := pionGuestSolo(t, videoIVF, tone, studiotest.Options{
+		VideoDelay: 50 * time.Millisecond, AudioDelay: 50 * time.Millisecond, Jitter: 20 * time.Millisecond, Loss: 5})
+	// Past the first sender reports and the hand-over from arrival.
+	time.Sleep(2500 * time.Millisecond)
+	stalled := longestStall(t)
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(lossyToneFor)
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	keepRecording(rec, "lossy-tone.mp4")
+	silences := mediatest.Silences(t, rec, time.Second, lossyToneFor-time.Second, 10*time.Millisecond)
+	stall := stalled()
+	t.Logf("silences ≥ 10 ms: %s; the test process stalled for %v at most", mediatest.Durations(silences), stall.Round(time.Millisecond))
+	if len(silences) == 0 || silences[0] <= lossyToneSilence {
+		return
+	}
+	if stall > maxStall {
+		// Guest, studio and program are one process here: a stall
+		// starves the mixer and the decoder alike, and the sound of
+		// the stall comes too late to play (the box, not the studio).
+		t.Logf("the guest's tone fell silent for %v; not judged, the process stalled for %v", silences[0].Round(time.Millisecond), stall.Round(time.Millisecond))
+		return
+	}
+	t.Errorf("the guest's tone fell silent for %v, want at most %v", silences[0].Round(time.Millisecond), lossyToneSilence)
+}
+
+const (
+	lossyToneFor = 10 * time.Second
+	// lossyToneSilence is the longest silence allowed: before the mixer
+	// concealed all of a dry spell and stopped lengthening pauses with
+	// zeros, 26 ms came in a run at load 15; after, 0 in most runs, 16–17
+	// ms in one (the issue's target is 60 ms).
+	lossyToneSilence = 20 * time.Millisecond
+	// maxStall is the longest the test process may stall (the box
+	// starving it) and its silences still be judged: the playout delay
+	// keeps 30 ms in hand and a dry track conceals 85 ms.
+	maxStall = 100 * time.Millisecond
+)
+
+// longestStall watches, until the test ends or the returned function is
+// called, for how long the process went without running a goroutine that
+// wakes every 5 ms (the machine starved it): the returned function says
+// the longest such gap.
+func longestStall(t *testing.T) func() time.Duration {
+	var longest atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		const tick = 5 * time.Millisecond
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(tick):
+			}
+			now := time.Now()
+			if gap := int64(now.Sub(last) - tick); gap > longest.Load() {
+				longest.Store(gap)
+			}
+			last = now
+		}
+	}()
+	var once atomic.Bool
+	end := func() time.Duration {
+		if once.CompareAndSwap(false, true) {
+			close(stop)
+			<-done
+		}
+		return time.Duration(longest.Load())
+	}
+	t.Cleanup(func() { end() })
+	return end
+}

@@ -80,7 +80,7 @@ func (u *uploads) join(t *take) {
 }
 
 // rejoin makes again the joins an earlier run left undone, at the start
-// (newUploads, the kept takes loaded; nothing else runs yet). A guest's
+// (New, the kept takes loaded). A guest's
 // takes in a show whose show.json lists no joined file of as many takes
 // are joined again (join: only if all are complete, which a restart
 // leaves them), over the joined file it lists if any, not into a new
@@ -88,10 +88,12 @@ func (u *uploads) join(t *take) {
 // A show.json that lists it whole costs one read of it per show.
 func (u *uploads) rejoin() {
 	groups := map[string][]*take{}
+	u.mu.Lock()
 	for _, t := range u.takes {
 		key := joinKey(t)
 		groups[key] = append(groups[key], t)
 	}
+	u.mu.Unlock()
 	metas := map[string]*showMeta{}
 	for key, ts := range groups {
 		if len(ts) < 2 {
@@ -104,18 +106,25 @@ func (u *uploads) rejoin() {
 				m = &mm
 			}
 			metas[folder] = m
+			// Under joinMu: none of this run's joins is writing aside.
+			u.joinMu.Lock()
 			stale, _ := filepath.Glob(filepath.Join(folder, ".joining-*.webm"))
 			for _, p := range stale {
 				if err := os.Remove(p); err == nil {
 					u.log.Info("removed what a join cut short left", "file", p)
 				}
 			}
+			u.joinMu.Unlock()
 		}
 		if m != nil {
 			for _, f := range m.Files {
 				// A name, not a path: show.json is the creator's to edit.
 				if f.Role == "joined" && f.Participant == ts[0].participant && f.File == filepath.Base(f.File) {
-					u.joined[key] = joined{filepath.Join(folder, f.File), f.Takes}
+					u.mu.Lock()
+					if _, ok := u.joined[key]; !ok { // not one this run made
+						u.joined[key] = joined{filepath.Join(folder, f.File), f.Takes}
+					}
+					u.mu.Unlock()
 				}
 			}
 		}

@@ -156,12 +156,12 @@ type uploads struct {
 }
 
 // newUploads keeps the takes in dir ("": in memory only), and goes on
-// with those an earlier run left there.
+// with those an earlier run left there (their joins made again by
+// rejoin, once the studio is up).
 func newUploads(dir string, log *slog.Logger) *uploads {
 	u := &uploads{dir: dir, log: log, takes: map[string]*take{}, current: map[string]*take{},
 		joined: map[string]joined{}, stopJoins: make(chan struct{})}
 	u.load(time.Now())
-	u.rejoin()
 	return u
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"greenroom/encode/iso"
@@ -64,7 +65,7 @@ func (u *uploads) join(t *take) {
 		if len(paths) < 2 || was.takes == len(paths) {
 			return
 		}
-		base := filepath.Join(t.show.folder(), fileName(t.name, "guest")+" local joined")
+		base := filepath.Join(t.show.folder(), joinedStem(t.name))
 		path, err := joinFiles(base, was.path, paths, gaps, u.stopJoins)
 		if err != nil {
 			u.log.Warn("a guest's takes left as they are, not joined", "guest", t.participant, "takes", len(paths), "err", err)
@@ -117,9 +118,12 @@ func (u *uploads) rejoin() {
 			u.joinMu.Unlock()
 		}
 		if m != nil {
+			// Only a name join makes is made again (rename over it): show.json
+			// is the creator's to edit, and no other file is ever overwritten.
+			ours := joinedStem(ts[0].name)
 			for _, f := range m.Files {
-				// A name, not a path: show.json is the creator's to edit.
-				if f.Role == "joined" && f.Participant == ts[0].participant && f.File == filepath.Base(f.File) {
+				if f.Role == "joined" && f.Participant == ts[0].participant && f.File == filepath.Base(f.File) &&
+					strings.HasPrefix(f.File, ours) && strings.HasSuffix(f.File, ".webm") {
 					u.mu.Lock()
 					if _, ok := u.joined[key]; !ok { // not one this run made
 						u.joined[key] = joined{filepath.Join(folder, f.File), f.Takes}
@@ -131,6 +135,10 @@ func (u *uploads) rejoin() {
 		u.join(ts[0])
 	}
 }
+
+// joinedStem is the name of guest name's joined file, less " (2)" and
+// ".webm".
+func joinedStem(name string) string { return fileName(name, "guest") + " local joined" }
 
 // joinKey is where u.joined keeps t's guest's joined file: by show
 // folder and participant.

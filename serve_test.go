@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio/settings"
+	"greenroom/studio/studiotest"
 )
 
 func TestServeBadICEFlags(t *testing.T) {
@@ -86,9 +88,10 @@ func TestServeBadGuestGrace(t *testing.T) {
 
 // TestServeKilledMidShow: `serve --recordings DIR` killed with SIGKILL 4 s
 // into a show (a crash, a power cut) leaves its show folder with a
-// program and the host's own file that play at least as far as they did a
-// second before (on a machine that keeps up, to a second or so before the
-// end), and show.json naming the host's file.
+// program and every person's own file (the host's, a pion guest's) that
+// play at least as far as they did a second before (on a machine that
+// keeps up, to a second or so before the end), and show.json naming the
+// people's files.
 func TestServeKilledMidShow(t *testing.T) {
 	home, dir := t.TempDir(), t.TempDir()
 	// Settings as the window leaves them: a crash must not harm them.
@@ -104,8 +107,29 @@ func TestServeKilledMidShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd, u := startServe(t, home, "--recordings", dir, "--title", "Cut short")
+	// A guest in the green room: everyone is recorded, backstage too.
+	u.Path = "/api/rotate"
+	resp, err := http.Post(u.String(), "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link struct {
+		GuestURL string `json:"guest_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("POST /api/rotate: %s, %v", resp.Status, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ann, err := studiotest.Join(ctx, link.GuestURL, "Ann", studiotest.Options{VideoIVF: "studio/testdata/video.ivf", AudioOgg: "studio/testdata/audio.ogg"})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
 	u.Path = "/api/live"
-	resp, err := http.Post(u.String(), "application/json", strings.NewReader(`{"on":true}`))
+	resp, err = http.Post(u.String(), "application/json", strings.NewReader(`{"on":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +143,7 @@ func TestServeKilledMidShow(t *testing.T) {
 	if len(folders) != 1 {
 		t.Fatalf("recordings folder: %v", folders)
 	}
-	files := []string{"program.mp4", "Host.webm"}
+	files := []string{"program.mp4", "Host.webm", "Ann.webm"}
 	// How far each plays a second before the kill: what it had written
 	// then is never lost.
 	before := map[string]float64{}
@@ -137,8 +161,9 @@ func TestServeKilledMidShow(t *testing.T) {
 	cmd.Wait()
 
 	b, err := os.ReadFile(filepath.Join(folders[0], "show.json"))
-	if err != nil || !strings.Contains(string(b), `"file": "Host.webm"`) || !strings.Contains(string(b), `"end_ms": 0,`) {
-		t.Errorf("show.json (%v), want the host's file and no end:\n%s", err, b)
+	if err != nil || !strings.Contains(string(b), `"file": "Host.webm"`) || !strings.Contains(string(b), `"file": "Ann.webm"`) ||
+		!strings.Contains(string(b), `"end_ms": 0,`) {
+		t.Errorf("show.json (%v), want the host's and the guest's files and no end:\n%s", err, b)
 	}
 	for _, f := range files {
 		frames := mediatest.VideoFrameTimes(t, filepath.Join(folders[0], f))

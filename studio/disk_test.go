@@ -13,6 +13,7 @@ import (
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestDiskFullStopsRecordings is issue #11 item 4 on a real small disk: a
@@ -20,20 +21,10 @@ import (
 // nginx-rtmp warns before going live (an hour will not fit), warns again
 // under ProgramConfig.DiskLow, and when the disk is full stops the
 // recordings with a sentence saying when, while the stream goes on; the
-// files written play to their end without a decoding error.
+// files written (the program, the host's, a pion guest's) play to their
+// end without a decoding error.
 func TestDiskFullStopsRecordings(t *testing.T) {
-	mnt := filepath.Join(t.TempDir(), "disk")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("no small file system to fill: mount -t tmpfs needs root (%v: %s)", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
-		}
-	})
+	mnt := mediatest.SmallDisk(t, "8m")
 	if err := os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 4<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +34,8 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 		Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}},
 		DiskLow:      3 << 20, DiskCheck: 250 * time.Millisecond,
 	})
+	// In the green room: everyone is recorded, backstage too.
+	join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
 	events, cancel := s.Subscribe()
 	defer cancel()
 
@@ -136,8 +129,9 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(folders[0], "show.json")); err != nil || json.Unmarshal(b, &show) != nil || show.EndMS == 0 {
 		t.Errorf("show.json on the full disk (%v), want its end:\n%s", err, b)
 	}
-	for _, f := range []string{"program.mp4", "Host.webm"} {
+	for _, f := range []string{"program.mp4", "Host.webm", "Ann.webm"} {
 		path := filepath.Join(folders[0], f)
+		keepRecording(path, "disk-"+f)
 		frames := mediatest.VideoFrameTimes(t, path)
 		out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
 		out = decodeErrors(out)

@@ -95,9 +95,20 @@ func (s *Studio) guestSession(id string) *guest {
 // (which needs the encoder), and returns its ID and key; end ends its
 // show (show.json gets its end).
 func (s *Studio) TestTake(dir, participant, name string) (id, key string, end func()) {
-	rec := newShowRecording(dir, showMeta{Title: "test"}, clock.New(), 0, func() State { return State{} }, func(string) {}, s.log)
-	t := s.uploads.takeFor(rec, participant, name, nil)
-	return t.id, t.key.Reveal(), func() { _ = rec.close() }
+	ids, keys, end := s.TestTakes(dir, participant, name, 0, 1)
+	return ids[0], keys[0], end
+}
+
+// TestTakes makes n takes of guest name's local recording into dir in
+// one show, at into the show, as a page reloaded n-1 times would (a
+// session each), and returns their IDs and keys; end ends the show.
+func (s *Studio) TestTakes(dir, participant, name string, at time.Duration, n int) (ids, keys []string, end func()) {
+	rec := newShowRecording(dir, showMeta{Title: "test"}, clock.New(), -at, func() State { return State{} }, func(string) {}, s.log)
+	for range n {
+		t := s.uploads.takeFor(rec, participant, name, new(guest))
+		ids, keys = append(ids, t.id), append(keys, t.key.Reveal())
+	}
+	return ids, keys, func() { _ = rec.close() }
 }
 
 // LayerQuiet is how long layer rid of participant id's camera (or the

@@ -89,8 +89,10 @@ func TestDepartedGuestsFilesClose(t *testing.T) {
 	// Bob's page goes and comes back within the grace (a reload): his
 	// file goes on; then he vanishes for good and leaves after it.
 	bob := on("Bob", "Bob.webm", av)
+	blip := now()
 	bob.Close()
 	eventually(t, "Bob's countdown", func() bool { return held(s, bob.ID) })
+	time.Sleep(700 * time.Millisecond) // away long enough for a gap to tell, within the grace
 	back := av
 	back.ResumeID, back.ResumeKey = bob.ID, bob.ResumeKey
 	bob2, err := studiotest.Join(ctx, s.GuestURL(), "Bob", back)
@@ -102,6 +104,7 @@ func TestDepartedGuestsFilesClose(t *testing.T) {
 		t.Fatalf("Bob back as %s, want %s", bob2.ID, bob.ID)
 	}
 	eventually(t, "Bob's media back", func() bool { return connected(s, bob.ID) })
+	blip = now() - blip // how long his media was away, at most
 	time.Sleep(time.Second)
 	at = now()
 	bob2.Vanish() // out after the grace
@@ -147,6 +150,21 @@ func TestDepartedGuestsFilesClose(t *testing.T) {
 		if on := p.Duration - p.StartTime; on < 1.5 {
 			t.Errorf("%s plays %.2f s, want their time on stage (2 s and more)", f.File, on)
 		}
+	}
+	// Issue #11: a gap in someone's media stays a gap, never closed up.
+	// Bob's file holds a hole where his page was away: the longest
+	// between two pictures, at least half of the time from his page's
+	// close to his media back (as closed up, a frame's 33 ms).
+	frames := mediatest.VideoFrameTimes(t, filepath.Join(folder, "Bob.webm"))
+	hole, after := 0.0, 0.0
+	for i := 1; i < len(frames); i++ {
+		if d := frames[i] - frames[i-1]; d > hole {
+			hole, after = d, frames[i-1]
+		}
+	}
+	t.Logf("Bob.webm: the longest hole %.2f s, after %.2f s; his page away at most %.2f s", hole, after, blip.Seconds())
+	if hole < blip.Seconds()/2 {
+		t.Errorf("Bob.webm's longest hole is %.2f s, his page was away up to %.2f s: the gap closed up", hole, blip.Seconds())
 	}
 	for _, f := range []string{"Host.webm", "Ann.webm", "Bob.webm", "Ann (2).webm"} {
 		if !files[f] {

@@ -92,13 +92,17 @@ type showMeta struct {
 // showFile is one person's file.
 type showFile struct {
 	Name        string `json:"name"`
-	Role        string `json:"role"` // "host", "guest" or "screen"
+	Role        string `json:"role"` // "host", "guest", "screen", "local" or "joined"
 	Participant string `json:"participant"`
 	File        string `json:"file"`
 	StartMS     int64  `json:"start_ms"`
 	EndMS       int64  `json:"end_ms"`
 	// Dropped frames: the disk did not keep up.
 	Dropped int64 `json:"dropped,omitempty"`
+	// Takes is how many takes a joined file ("role": "joined") holds:
+	// the next start makes a join again when its guest has more complete
+	// takes than that (a restart cut it short; takejoin.go).
+	Takes int `json:"takes,omitempty"`
 }
 
 type layoutChange struct {

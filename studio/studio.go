@@ -451,6 +451,10 @@ func New(cfg Config) (_ *Studio, err error) {
 		close(s.mapFirst)
 	}
 	s.life.spawn(func() { s.stage.run(s.ctx, s.show.stageGuests) })
+	// Only now that New can no longer fail: a join runs off New, and
+	// Close waits for it (a New that failed, its port taken, is made
+	// again on another).
+	s.uploads.rejoin()
 	if freshLink {
 		if err := keepToken(s.linkDir, guestLinkFile, "guest link", s.guestToken); err != nil {
 			s.log.Warn("the guest link will change at the next start", "err", err)

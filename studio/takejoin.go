@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"greenroom/encode/iso"
@@ -26,7 +27,9 @@ import (
 // stay as they were: a join that fails (tracks that differ, a disk
 // error) leaves them, and the log says why. It runs off the request
 // that completed the last take (a long show's takes are gigabytes).
-// Not yet: a join a restart cut short is not made again.
+// A join a restart cut short (a crash, a kill, or a quit, which stops a
+// join under way) is made again at the next start, from the takes kept
+// for it (rejoin).
 
 // errJoinStopped ends a join when the studio closes.
 var errJoinStopped = errors.New("the studio closed")
@@ -54,7 +57,7 @@ func (u *uploads) join(t *take) {
 		defer u.joins.Done()
 		u.joinMu.Lock()
 		defer u.joinMu.Unlock()
-		key := t.show.folder() + "\x00" + t.participant
+		key := joinKey(t)
 		paths, gaps := u.takesOf(t)
 		u.mu.Lock()
 		was := u.joined[key]
@@ -62,7 +65,7 @@ func (u *uploads) join(t *take) {
 		if len(paths) < 2 || was.takes == len(paths) {
 			return
 		}
-		base := filepath.Join(t.show.folder(), fileName(t.name, "guest")+" local joined")
+		base := filepath.Join(t.show.folder(), joinedStem(t.name))
 		path, err := joinFiles(base, was.path, paths, gaps, u.stopJoins)
 		if err != nil {
 			u.log.Warn("a guest's takes left as they are, not joined", "guest", t.participant, "takes", len(paths), "err", err)
@@ -73,9 +76,73 @@ func (u *uploads) join(t *take) {
 		u.mu.Unlock()
 		u.log.Info("a guest's takes joined", "guest", t.participant, "takes", len(paths), "file", path)
 		t.show.setLocal("joined "+t.participant, showFile{Name: t.name, Role: "joined", Participant: t.participant,
-			File: filepath.Base(path), StartMS: (gaps[0]).Milliseconds()})
+			File: filepath.Base(path), StartMS: (gaps[0]).Milliseconds(), Takes: len(paths)})
 	}()
 }
+
+// rejoin makes again the joins an earlier run left undone, at the start
+// (New, the kept takes loaded). A guest's
+// takes in a show whose show.json lists no joined file of as many takes
+// are joined again (join: only if all are complete, which a restart
+// leaves them), over the joined file it lists if any, not into a new
+// name; what a join cut short left aside (".joining-*.webm") is removed.
+// A show.json that lists it whole costs one read of it per show.
+func (u *uploads) rejoin() {
+	groups := map[string][]*take{}
+	u.mu.Lock()
+	for _, t := range u.takes {
+		key := joinKey(t)
+		groups[key] = append(groups[key], t)
+	}
+	u.mu.Unlock()
+	metas := map[string]*showMeta{}
+	for key, ts := range groups {
+		if len(ts) < 2 {
+			continue
+		}
+		folder := ts[0].show.folder()
+		m, ok := metas[folder]
+		if !ok {
+			if mm, err := readShowMeta(folder); err == nil {
+				m = &mm
+			}
+			metas[folder] = m
+			// Under joinMu: none of this run's joins is writing aside.
+			u.joinMu.Lock()
+			stale, _ := filepath.Glob(filepath.Join(folder, ".joining-*.webm"))
+			for _, p := range stale {
+				if err := os.Remove(p); err == nil {
+					u.log.Info("removed what a join cut short left", "file", p)
+				}
+			}
+			u.joinMu.Unlock()
+		}
+		if m != nil {
+			// Only a name join makes is made again (rename over it): show.json
+			// is the creator's to edit, and no other file is ever overwritten.
+			ours := joinedStem(ts[0].name)
+			for _, f := range m.Files {
+				if f.Role == "joined" && f.Participant == ts[0].participant && f.File == filepath.Base(f.File) &&
+					strings.HasPrefix(f.File, ours) && strings.HasSuffix(f.File, ".webm") {
+					u.mu.Lock()
+					if _, ok := u.joined[key]; !ok { // not one this run made
+						u.joined[key] = joined{filepath.Join(folder, f.File), f.Takes}
+					}
+					u.mu.Unlock()
+				}
+			}
+		}
+		u.join(ts[0])
+	}
+}
+
+// joinedStem is the name of guest name's joined file, less " (2)" and
+// ".webm".
+func joinedStem(name string) string { return fileName(name, "guest") + " local joined" }
+
+// joinKey is where u.joined keeps t's guest's joined file: by show
+// folder and participant.
+func joinKey(t *take) string { return t.show.folder() + "\x00" + t.participant }
 
 // takesOf returns the files of t's guest's takes in t's show, in the
 // order they began, and when each began on the show's timeline (the

@@ -156,7 +156,8 @@ type uploads struct {
 }
 
 // newUploads keeps the takes in dir ("": in memory only), and goes on
-// with those an earlier run left there.
+// with those an earlier run left there (their joins made again by
+// rejoin, once the studio is up).
 func newUploads(dir string, log *slog.Logger) *uploads {
 	u := &uploads{dir: dir, log: log, takes: map[string]*take{}, current: map[string]*take{},
 		joined: map[string]joined{}, stopJoins: make(chan struct{})}
@@ -275,7 +276,7 @@ func (u *uploads) state() []Upload {
 // pages to go on with at the next start; the files of the others whose
 // last chunk never came (a guest who closed the tab for good) are
 // trimmed to whole WebM elements. A join under way is stopped (its file
-// not made). Safe to call twice.
+// not made: the next start makes it, rejoin). Safe to call twice.
 func (u *uploads) close() {
 	u.mu.Lock()
 	if !u.closing {

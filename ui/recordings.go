@@ -26,7 +26,9 @@ type RecordingsLister interface {
 
 // recordingsTab lists the past shows, each opening onto its files and an
 // Open folder button. It is loaded when the window opens, when a show
-// starts or ends, and on Refresh. UI thread only, but for lister.
+// starts or ends, on Refresh, and every tick while a guest's own
+// recording it lists is still coming in (poll). UI thread only, but for
+// lister.
 type recordingsTab struct {
 	s      *Studio
 	lister RecordingsLister
@@ -81,8 +83,31 @@ func (t *recordingsTab) load() {
 	})
 }
 
-// show puts listing l in the tab.
+// poll lists the shows again while a guest's own recording they list is
+// uploading, or still recording with no show live (its page has yet to
+// say it stopped): its state and percent move with no show starting or
+// ending (issue #11: the host sees each guest's "uploading N %" or
+// "complete"). Once all are complete it reads nothing more. live is
+// whether a show is live now.
+func (t *recordingsTab) poll(live bool) {
+	for _, sh := range t.listed.Shows {
+		for _, u := range sh.Uploads {
+			if u.State == studio.UploadUploading || (u.State == studio.UploadRecording && !live) {
+				t.load()
+				return
+			}
+		}
+	}
+}
+
+// show puts listing l in the tab; the shows that were open stay open.
 func (t *recordingsTab) show(l studio.Recordings) {
+	open := map[string]bool{}
+	for i, it := range t.shows.Items {
+		if it.Open && i < len(t.listed.Shows) {
+			open[t.listed.Shows[i].Folder] = true
+		}
+	}
 	t.listed = l
 	switch {
 	case l.Error != "":
@@ -99,6 +124,7 @@ func (t *recordingsTab) show(l studio.Recordings) {
 	items := make([]*widget.AccordionItem, len(l.Shows))
 	for i, sh := range l.Shows {
 		items[i] = widget.NewAccordionItem(showLine(sh), t.detail(sh))
+		items[i].Open = open[sh.Folder]
 	}
 	t.shows.Items = items
 	t.shows.Refresh()

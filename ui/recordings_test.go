@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,4 +138,71 @@ func TestRecordingsTab(t *testing.T) {
 	}
 	test.Tap(s.recs.refresh)
 	eventually(t, s, "Refresh", func() bool { return len(s.recs.shows.Items) == 2 })
+}
+
+// uploadingShow is recordingsShow with uploads the test moves on; mu
+// guards them and reads, the listings made.
+type uploadingShow struct {
+	recordingsShow
+	mu    *sync.Mutex
+	reads *int
+}
+
+func (u uploadingShow) Recordings(ctx context.Context) studio.Recordings {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	*u.reads++
+	l := u.recordingsShow.Recordings(ctx)
+	for i := range l.Shows {
+		l.Shows[i].Uploads = slices.Clone(l.Shows[i].Uploads) // not the test's, which it changes
+	}
+	return l
+}
+
+// TestRecordingsTabFollowsUploads: a guest's own recording uploading
+// after the show is followed in the tab with no Refresh (issue #11: the
+// host sees "uploading N %", then complete), the show the host opened
+// staying open as the tab is read again; once it is complete, the tab
+// stops reading the folder.
+func TestRecordingsTabFollowsUploads(t *testing.T) {
+	dir := t.TempDir()
+	const folder = "2026-12-01 10.00 Talk"
+	writeShow(t, dir, folder, "Talk", 61000, 6000, time.Now())
+	var mu sync.Mutex
+	reads := 0
+	uploads := map[string][]studio.GuestUpload{folder: {{Participant: "g1", Name: "Ann", State: studio.UploadUploading, Percent: 10}}}
+	s, _ := openShow(t, uploadingShow{recordingsShow{newFake(), dir, uploads}, &mu, &reads}, nil)
+	eventually(t, s, "the show listed", func() bool { return len(s.recs.shows.Items) == 1 })
+	s.recs.shows.Open(0)
+	ann := func() string {
+		for _, o := range s.recs.shows.Items[0].Detail.(*fyne.Container).Objects {
+			if l, ok := o.(*widget.Label); ok && strings.HasPrefix(l.Text, "Ann's own recording") {
+				return l.Text
+			}
+		}
+		return ""
+	}
+	set := func(state string, percent int) {
+		mu.Lock()
+		uploads[folder][0].State, uploads[folder][0].Percent = state, percent
+		mu.Unlock()
+	}
+	set(studio.UploadUploading, 63)
+	eventually(t, s, "63 % with no Refresh", func() bool { return ann() == "Ann's own recording: uploading, 63 %" })
+	if !s.recs.shows.Items[0].Open {
+		t.Error("the show the host opened closed as the tab was read again")
+	}
+	set(studio.UploadComplete, 100)
+	eventually(t, s, "uploaded", func() bool { return ann() == "Ann's own recording: uploaded" })
+	mu.Lock()
+	n := reads
+	mu.Unlock()
+	time.Sleep(2500 * time.Millisecond) // two ticks and a half
+	s.settle()
+	mu.Lock()
+	defer mu.Unlock()
+	// One more at most: a tick that came while the last was read.
+	if reads > n+1 {
+		t.Errorf("the tab read the folder %d times in 2.5 s once every upload was complete", reads-n)
+	}
 }

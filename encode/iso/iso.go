@@ -378,7 +378,7 @@ func (w *Writer) Close() error {
 		<-w.done
 		var errs []error
 		if w.fc != nil && !w.isFailed() {
-			if err := w.fc.WriteTrailer(); err != nil {
+			if err := w.whole.Finish(w.io, w.fc.WriteTrailer); err != nil {
 				errs = append(errs, fmt.Errorf("iso: finish %s: %w", w.st.File, err))
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -334,7 +335,7 @@ func (r *Recorder) Close() error {
 		<-r.done
 		var errs []error
 		if !r.failed() {
-			if err := r.fc.WriteTrailer(); err != nil {
+			if err := r.whole.Finish(r.io, r.fc.WriteTrailer); err != nil {
 				errs = append(errs, fmt.Errorf("record: finalize %s: %w", r.cfg.Path, err))
 			}
 		}
@@ -413,4 +414,81 @@ func (w *Whole) Cut() error {
 		return fmt.Errorf("record: cut %s back to its last whole part: %w", w.Path, err)
 	}
 	return nil
+}
+
+// maxHead bounds the start of a file Finish keeps to put back: what a
+// muxer's end rewrites in place (Matroska: the segment's size, the seek
+// head, the duration) lies before the first cluster, a few hundred bytes.
+const maxHead = 64 << 10
+
+// Finish ends the file through trailer (the muxer's WriteTrailer) and
+// checks that the file took all of it. FFmpeg takes a short write (a
+// disk that fills up part way through one) for a whole one, so a file
+// finished on a full disk could end in half a cluster or index, with
+// Matroska's header rewritten to sizes past its end. When the file did
+// not take it all (or lost a write before), it is put back as it was at
+// its last whole length, its start as it was before the end rewrote it,
+// so it plays to its end as a file a crash left does, and Finish says
+// why (issue #11: a full disk never loses what was already written).
+// Call it instead of WriteTrailer, with everything queued written; io
+// nil, or a file that is not a regular one (a pipe), just runs trailer.
+func (w *Whole) Finish(io *astiav.IOContext, trailer func() error) error {
+	if st, err := os.Stat(w.Path); io == nil || err != nil || !st.Mode().IsRegular() {
+		return trailer()
+	}
+	w.Mark(io)
+	if pos, err := io.Seek(0, 1); err != nil || pos != w.n {
+		// A write the file did not take in full: nothing past w.n is sure.
+		return errors.Join(fmt.Errorf("record: finish %s: a write was cut short: %w", w.Path, syscall.ENOSPC), w.Cut())
+	}
+	head, herr := readHead(w.Path, min(w.n, maxHead))
+	terr := trailer()
+	io.Flush()
+	end, serr := io.Seek(0, 1)
+	st, err := os.Stat(w.Path)
+	// Matroska and MP4 end where they wrote last; FLV's end leaves the
+	// muxer at its start (its duration), so where its file should end is
+	// not known here: taken as whole, as before.
+	if terr == nil && serr == nil && err == nil && (st.Size() == end || end < w.n) {
+		return nil
+	}
+	errs := []error{terr}
+	if terr == nil {
+		errs = append(errs, fmt.Errorf("record: finish %s: its end was cut short: %w", w.Path, syscall.ENOSPC))
+	}
+	if herr == nil {
+		herr = putHead(w.Path, head)
+	}
+	if herr != nil {
+		errs = append(errs, fmt.Errorf("record: put back the start of %s: %w", w.Path, herr))
+	}
+	if err := os.Truncate(w.Path, w.n); err != nil {
+		errs = append(errs, fmt.Errorf("record: cut %s back to its last whole part: %w", w.Path, err))
+	}
+	return errors.Join(errs...)
+}
+
+// readHead reads the first n bytes of the file at path.
+func readHead(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// putHead writes b over the start of the file at path: in place, in
+// blocks the file has, so a full disk takes it.
+func putHead(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	return errors.Join(err, f.Close())
 }

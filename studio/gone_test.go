@@ -686,8 +686,10 @@ func TestQuietPageComesBackOverItsSocket(t *testing.T) {
 	ann := join2(t, link, "Ann", studiotest.Options{AudioOgg: audioOgg})
 	eventually(t, "Ann's media to flow", func() bool { return connected(s, ann.ID) })
 
+	// Each round pauses at once: the page answered a moment ago (its
+	// media just connected, or its answers just came through the
+	// unpaused proxy), so the studio's clock runs from about here.
 	for round := range 2 {
-		time.Sleep(2500 * time.Millisecond) // answers a ping or so: the studio's clock runs from here
 		proxy.pause()
 		quiet := time.Now()
 		p := countingDown(t, s, ann.ID)

@@ -16,7 +16,7 @@ import (
 // participants present at once (plus her own), not for everyone who ever
 // came.
 func TestGuestsComingAndGoingReuseMediaSections(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	s := newStudio(t, nil)
 	av := studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg}
 	ann := join(t, s, "Ann", av)

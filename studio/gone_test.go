@@ -419,7 +419,7 @@ func TestGoneGuestDefaultGrace(t *testing.T) {
 // noticed as gone about 6 s after its last answer (pings every 2 s, pongs
 // due within 6 s), where it took 40 s before.
 func TestSilentPageIsNoticed(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	s := newStudio(t, nil)
 	u := strings.Replace(s.GuestURL(), "http", "ws", 1) + "/ws"
 	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
@@ -678,7 +678,7 @@ func (p *pausableProxy) close() {
 // new socket — and the countdown stops. Quiet for good, it leaves after
 // the grace.
 func TestQuietPageComesBackOverItsSocket(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	const grace = 3 * time.Second
 	s := newStudio(t, func(c *studio.Config) { c.ReconnectGrace = grace })
 	proxy := newPausableProxy(t, s.Addr().String())
@@ -686,8 +686,10 @@ func TestQuietPageComesBackOverItsSocket(t *testing.T) {
 	ann := join2(t, link, "Ann", studiotest.Options{AudioOgg: audioOgg})
 	eventually(t, "Ann's media to flow", func() bool { return connected(s, ann.ID) })
 
+	// Each round pauses at once: the page answered a moment ago (its
+	// media just connected, or its answers just came through the
+	// unpaused proxy), so the studio's clock runs from about here.
 	for round := range 2 {
-		time.Sleep(2500 * time.Millisecond) // answers a ping or so: the studio's clock runs from here
 		proxy.pause()
 		quiet := time.Now()
 		p := countingDown(t, s, ann.ID)
@@ -763,7 +765,7 @@ func TestChromiumPageNoticesItsSocketDied(t *testing.T) {
 // receiver's socket went quiet 12 s in, in a stall of the box, and its
 // session ended at once ("connection lost"); it never came back.
 func TestQuietReceiverKeepsItsPlace(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	s := newStudio(t, func(c *studio.Config) { c.ReconnectGrace = 10 * time.Second })
 	proxy := newPausableProxy(t, s.Addr().String())
 	link := strings.Replace(s.GuestURL(), s.Addr().String(), proxy.ln.Addr().String(), 1)

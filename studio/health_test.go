@@ -21,7 +21,7 @@ import (
 // who sends her camera in layers over loopback, stays green: her uplink
 // has a bit rate, no loss and no freeze.
 func TestHealthFromRealLoss(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
 	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: 4})
@@ -66,7 +66,7 @@ func TestHealthFromRealLoss(t *testing.T) {
 // the studio sees in the SFU: red while it goes on ("video frozen"), then
 // counted in the last minute with its length, and amber for 30 s after.
 func TestHealthSeesAFreeze(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	s := newStudio(t, nil)
 	c := join(t, s, "Ann", studiotest.Options{RTPVideo: true})
 	var paused atomic.Bool

@@ -20,7 +20,7 @@ import (
 func TestChromiumGuestHearsTheHost(t *testing.T) {
 	needChromium(t)
 	checkLeaks(t)
-	s, _, _ := startShow(t, studio.ProgramConfig{})
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: audioOgg})
 	if err := s.Stage(bob.ID, true); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // (packets still flowing, so nothing stalls), and their sound again on
 // unmute.
 func TestHostMutesThemselves(t *testing.T) {
-	s, _, _ := startShow(t, studio.ProgramConfig{})
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	var sizes [2]atomic.Int64 // host audio packets: silent (≤ 3 bytes), with sound
 	ann := join(t, s, "Ann", studiotest.Options{OnRTP: func(from, kind string, pkt *rtp.Packet) {
 		if from == studio.HostID && kind == "audio" {
@@ -64,7 +64,7 @@ func TestHostMutesThemselves(t *testing.T) {
 // 404. Ann sends sound, Bob none: with Bob on solo the monitor is silent
 // while Ann still talks in the program.
 func TestSoloIsForTheHostsEars(t *testing.T) {
-	s, _, pipe := startShow(t, studio.ProgramConfig{})
+	s, _, pipe := startShowAt(t, smallShow, studio.ProgramConfig{})
 	var loud, quiet atomic.Int64 // monitor blocks with sound, and without
 	pipe.SetMonitor(func(stereo []float32) {
 		var peak float32

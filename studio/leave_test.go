@@ -28,7 +28,7 @@ func TestDepartedGuestsFilesClose(t *testing.T) {
 	checkLeaks(t)
 	const grace = 2 * time.Second
 	dir := t.TempDir()
-	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir}, func(c *studio.Config) { c.ReconnectGrace = grace })
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{RecordDir: dir}, func(c *studio.Config) { c.ReconnectGrace = grace })
 	start := time.Now()
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // volume out of range is refused in words. /api/state carries the
 // program's R128 meters.
 func TestVolumeAndLoudness(t *testing.T) {
-	s, _, pipe := startShow(t, studio.ProgramConfig{})
+	s, _, pipe := startShowAt(t, smallShow, studio.ProgramConfig{})
 	events, cancel := s.Subscribe()
 	defer cancel()
 	gain := func() float32 { return pipe.Input(studio.HostID).Audio.Gain() }
@@ -86,7 +86,7 @@ func TestVolumeAndLoudness(t *testing.T) {
 // API: it reaches the master bus and /api/state; "off" takes it away; a
 // target not offered is refused in words.
 func TestLoudnessTargetAPI(t *testing.T) {
-	s, _, pipe := startShow(t, studio.ProgramConfig{})
+	s, _, pipe := startShowAt(t, smallShow, studio.ProgramConfig{})
 	target := func(out map[string]any) any { return out["loudness"].(map[string]any)["target"] }
 	code, out := api(t, s, "POST", "/api/loudness", "", `{"target":-16}`)
 	if code != 200 || target(out) != -16.0 || pipe.Loudness().Target != -16 {
@@ -122,7 +122,7 @@ func TestLoudnessTargetAPI(t *testing.T) {
 // beeps the two read up to 1.2 LU apart by where the 400 ms blocks fall.)
 func TestLoudShowIsLimited(t *testing.T) {
 	dir := t.TempDir()
-	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir})
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{RecordDir: dir})
 	loudness := func() map[string]any {
 		_, st := api(t, s, "GET", "/api/state", "", "")
 		l, _ := st["loudness"].(map[string]any)

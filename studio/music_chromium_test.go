@@ -21,7 +21,7 @@ import (
 // the music playing the tone's peak.
 func TestChromiumGuestHearsTheMusic(t *testing.T) {
 	needChromium(t)
-	s, _, _ := startShow(t, studio.ProgramConfig{})
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	song := filepath.Join(t.TempDir(), "song.wav")
 	mediatest.WriteTone(t, song, 440, 2*time.Second)
 	if err := s.SetMuted(studio.HostID, true); err != nil {

@@ -24,7 +24,7 @@ import (
 // says what plays, and an event that it changed; a file that can't be
 // played is a 400, a setting out of range too.
 func TestGuestsHearTheMusic(t *testing.T) {
-	s, _, _ := startShow(t, studio.ProgramConfig{})
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	dir := t.TempDir()
 	song := filepath.Join(dir, "song.wav")
 	mediatest.WriteTone(t, song, 440, 2*time.Second)
@@ -118,7 +118,7 @@ func TestGuestsHearTheMusic(t *testing.T) {
 // music and all.
 func TestHostsFileHasNoMusic(t *testing.T) {
 	dir := t.TempDir()
-	s, _, _ := startShow(t, studio.ProgramConfig{RecordDir: dir})
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{RecordDir: dir})
 	song := filepath.Join(t.TempDir(), "song.wav")
 	mediatest.WriteTone(t, song, 440, 2*time.Second)
 	if code, body := api(t, s, "POST", "/api/music", "", fmt.Sprintf(`{"play": %q, "loop": true, "duck": {"db": 0}}`, song)); code != 200 {

@@ -25,7 +25,20 @@ import (
 // studio, going live to dests.
 func startShow(t testing.TB, cfg studio.ProgramConfig, mods ...func(*studio.Config)) (*studio.Studio, *studio.Program, *encode.Pipeline) {
 	t.Helper()
-	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
+	return startShowAt(t, encode.Config{Width: 1280, Height: 720, FPS: 30}, cfg, mods...)
+}
+
+// smallShow is the program of tests that judge the show's sound, state
+// or files and not its picture: a quarter of 720p's pixels, composed and
+// encoded (and the host's test pattern drawn) in some of the CPU, which
+// under the race detector is the test's time.
+var smallShow = encode.Config{Width: 640, Height: 360, FPS: 30}
+
+// startShowAt is startShow with a program of format pcfg, the host's test
+// pattern at its size.
+func startShowAt(t testing.TB, pcfg encode.Config, cfg studio.ProgramConfig, mods ...func(*studio.Config)) (*studio.Studio, *studio.Program, *encode.Pipeline) {
+	t.Helper()
+	pipe, err := encode.New(pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +64,7 @@ func startShow(t testing.TB, cfg studio.ProgramConfig, mods ...func(*studio.Conf
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	if _, err := pipe.AddTestPatternWith(studio.HostID, 1280, 720, f); err != nil {
+	if _, err := pipe.AddTestPatternWith(studio.HostID, pcfg.Width, pcfg.Height, f); err != nil {
 		t.Fatal(err)
 	}
 	return s, prog, pipe

@@ -99,7 +99,7 @@ func TestChromiumGuestSharesScreen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real browsers: skipped with -short")
 	}
-	s, prog, _ := startShow(t, studio.ProgramConfig{})
+	s, prog, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	browser, pages, err := studiotest.StartChromium(ctx, s.GuestURL()+"?name=Ann&join=1")

@@ -39,7 +39,7 @@ func toneOgg(t *testing.T, name, on string) string {
 func TestSpeakingAndAutoSpotlight(t *testing.T) {
 	annOgg := toneOgg(t, "ann", "between(t\\,0.5\\,3.5)")
 	bobOgg := toneOgg(t, "bob", "between(t\\,1.5\\,1.8)+between(t\\,5\\,8)")
-	s, prog, _ := startShow(t, studio.ProgramConfig{})
+	s, prog, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	if err := prog.SetLayout(scene.Spotlight); err != nil {
 		t.Fatal(err)
 	}

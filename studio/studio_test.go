@@ -107,6 +107,53 @@ func checkLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
+// parallelLeaks is the leak check shared by the tests that run in
+// parallel (parallelWithLeakCheck), guarded by its mutex.
+var parallelLeaks struct {
+	sync.Mutex
+	running int           // registered and not yet ended
+	ignore  goleak.Option // the goroutines there were before any began
+	taken   bool          // ignore is set
+}
+
+// parallelWithLeakCheck is checkLeaks for a test that then runs in
+// parallel with others (t.Parallel, which it calls): for tests that
+// mostly wait on the studio's timers (pings, holds, reports, graces)
+// with a few pion peers and no encoder, and judge no timing closer than
+// a second, so that they take together about as long as the longest
+// rather than their sum. goleak can't tell one test's goroutines from
+// another's, so the check is of them all: goroutines are counted from
+// before the first of them begins (go test starts parallel tests only
+// once every other test has ended, and each waits here for that count
+// before it starts anything) to after the last ends, and the last one
+// to end fails if any outlived them. So every parallel test in this
+// package must call it.
+func parallelWithLeakCheck(t *testing.T) {
+	pl := &parallelLeaks
+	pl.Lock()
+	pl.running++
+	pl.Unlock()
+	t.Parallel()
+	pl.Lock()
+	if !pl.taken {
+		pl.ignore, pl.taken = goleak.IgnoreCurrent(), true
+	}
+	pl.Unlock()
+	t.Cleanup(func() {
+		pl.Lock()
+		pl.running--
+		last, ignore := pl.running == 0, pl.ignore
+		if last {
+			pl.taken = false
+		}
+		pl.Unlock()
+		if last {
+			// Any of the parallel tests may have left them: see the stacks.
+			goleak.VerifyNone(t, ignore)
+		}
+	})
+}
+
 // testLogLevel is Warn unless GREENROOM_TEST_LOG says otherwise (debug,
 // info).
 func testLogLevel() slog.Level {

@@ -12,7 +12,7 @@ import (
 // streams, never more, about one a second; a lower cap set while it sends
 // reaches it within a couple of seconds.
 func TestGuestUploadCapped(t *testing.T) {
-	checkLeaks(t)
+	parallelWithLeakCheck(t)
 	s := newStudio(t, func(c *studio.Config) { c.GuestKbps = 1000 })
 	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers})
 	eventually(t, "a REMB to Ann", func() bool { n, _, _ := ann.UplinkREMB(); return n > 0 })

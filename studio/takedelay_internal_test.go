@@ -42,7 +42,10 @@ func TestTakeDelayKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := newUploads(dir, log).takes[tk.id]
-	if back == nil || back.placed() != time.Second+68*time.Millisecond {
-		t.Fatalf("restored %+v, want it placed at 1.068 s", back)
+	if back == nil {
+		t.Fatal("the take was not kept")
+	}
+	if got := back.placed(); got != time.Second+68*time.Millisecond {
+		t.Errorf("restored, the take is placed at %s, want 1.068s", got)
 	}
 }

@@ -450,6 +450,25 @@ func (tr *recTrack) delay() time.Duration {
 	return programDelay
 }
 
+// pictureDelay is how long after its capture participant id's ISO file
+// (and so the program) has their picture: their camera track's delay
+// plus their Delay's shift of it. Their local recording takes it too
+// (take.sample). ok is false until their file has a picture track.
+func (r *showRecording) pictureDelay(id string) (d time.Duration, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.files[id]
+	if f == nil {
+		return 0, false
+	}
+	for _, tr := range f.tracks {
+		if tr.kind == stream.Video {
+			return tr.delay() + f.shift.of(true), true
+		}
+	}
+	return 0, false
+}
+
 // showTime places RTP time ts of the track on the show's timeline, now
 // being the show time it arrived and mapped its time by the sender's
 // clock if reported. Nothing goes before the show's start.

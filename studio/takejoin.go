@@ -163,7 +163,7 @@ func (u *uploads) takesOf(t *take) (paths []string, gaps []time.Duration) {
 	var parts []part
 	for _, o := range takes {
 		o.mu.Lock()
-		p, done := part{o.path, o.start}, o.done
+		p, done := part{o.path, o.placed()}, o.done
 		o.mu.Unlock()
 		if !done {
 			return nil, nil // the last to complete joins them

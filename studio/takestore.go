@@ -59,6 +59,7 @@ type takeRecord struct {
 	Of      int       `json:"of"`
 	Bytes   int64     `json:"bytes"`
 	StartMS int64     `json:"start_ms"`
+	DelayMS int64     `json:"delay_ms,omitempty"` // take.delay
 	Done    bool      `json:"done,omitempty"`
 	Updated time.Time `json:"updated"`
 }
@@ -71,7 +72,7 @@ func (t *take) save() error {
 	r := takeRecord{
 		Take: t.id, KeySHA256: hex.EncodeToString(t.keyHash[:]), Participant: t.participant, Name: t.name,
 		Folder: t.show.folder(), Origin: time.Now().Add(-t.show.now()).UTC(),
-		File: t.path, Next: t.next, Of: t.of, Bytes: t.bytes, StartMS: t.start.Milliseconds(), Done: t.done,
+		File: t.path, Next: t.next, Of: t.of, Bytes: t.bytes, StartMS: t.start.Milliseconds(), DelayMS: t.delay.Milliseconds(), Done: t.done,
 		Updated: time.Now().UTC(),
 	}
 	if p, ok := t.show.(*pastShow); ok {
@@ -133,6 +134,7 @@ func (u *uploads) restore(path string, now time.Time, shows map[string]*pastShow
 	t := &take{
 		id: r.Take, participant: r.Participant, name: r.Name, show: sh, log: u.log, store: u.dir,
 		path: r.File, next: r.Next, of: r.Of, bytes: r.Bytes, start: time.Duration(r.StartMS) * time.Millisecond,
+		delay:   time.Duration(r.DelayMS) * time.Millisecond,
 		stopped: true, done: r.Done, kept: true,
 	}
 	copy(t.keyHash[:], hash)
@@ -187,6 +189,9 @@ type pastShow struct {
 
 func (p *pastShow) folder() string     { return p.dir }
 func (p *pastShow) now() time.Duration { return time.Since(p.origin) }
+
+// pictureDelay: the show is over, and its take keeps the delay it had.
+func (p *pastShow) pictureDelay(string) (time.Duration, bool) { return 0, false }
 
 // setLocal lists a guest's own recording in the show's show.json, if it
 // is not there as f yet: its show ended with the last run, so nothing

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -48,6 +49,21 @@ import (
 // after start(), a frame at most. (Not the recorder's start event: that
 // comes once its encoder is up, 1.3 s late for VP9 at 1080p on a busy
 // machine.)
+//
+// That start is when the guest captured the file's first instant, but
+// the program (whose first instant is the show's zero) shows a guest's
+// media their playout delay after its capture (clock.Playout, 40–300
+// ms), and their ISO file takes that delay to line up with it. So does
+// the local recording: show.json places it at its start plus the delay
+// of their ISO file's picture (showRecording.pictureDelay: the playout
+// delay and their Delay's shift of the picture; the page's file keeps its
+// own sound against its picture, a camera's lag included, which one
+// offset cannot correct for both). The ISO file takes the delay of each
+// instant; a file placed by one offset takes the median of the delays
+// seen as its chunks came (one a second, take.sample), the one that held
+// for most of the take, so a delay that moved for a moment (a stall)
+// misplaces the file by nothing, and one that settled elsewhere for good
+// by at most the difference for the part before or after.
 
 // maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
 // 8 Mb/s and 256 kb/s of sound) in 1 s chunks, ~1 MB each; 8 MB leaves
@@ -95,6 +111,10 @@ type Upload struct {
 type takeShow interface {
 	folder() string
 	now() time.Duration // the show time: from the show's start
+	// pictureDelay is how long after its capture the program has the
+	// participant's picture; ok false when unknown (not yet, or a past
+	// show).
+	pictureDelay(participant string) (d time.Duration, ok bool)
 	setLocal(id string, f showFile)
 }
 
@@ -125,16 +145,22 @@ type take struct {
 	// from first.
 	session *guest
 
-	mu      sync.Mutex
-	path    string
-	next    int   // the chunk expected next
-	of      int   // chunks the page says it recorded
-	bytes   int64 // stored
-	start   time.Duration
-	stopped bool // the page was told to stop, or the show ended
-	done    bool // the last chunk is stored
-	closed  bool // the studio closed: no chunk is stored any more
-	kept    bool // saved as it is now: a restart goes on from here
+	mu    sync.Mutex
+	path  string
+	next  int   // the chunk expected next
+	of    int   // chunks the page says it recorded
+	bytes int64 // stored
+	start time.Duration
+	// delay is what the take's start is placed after on the show's
+	// timeline (its file's first instant in the program): the median of
+	// delays, the program's picture delay for the guest as each chunk
+	// came (see "The start offset" above).
+	delay   time.Duration
+	delays  map[time.Duration]int // how many chunks came with each delay
+	stopped bool                  // the page was told to stop, or the show ended
+	done    bool                  // the last chunk is stored
+	closed  bool                  // the studio closed: no chunk is stored any more
+	kept    bool                  // saved as it is now: a restart goes on from here
 }
 
 // uploads holds every take of the studio's life, and those an earlier
@@ -385,6 +411,9 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 		}
 		t.bytes += int64(len(data))
 		t.next++
+		if d, ok := t.show.pictureDelay(t.participant); ok {
+			t.sample(d)
+		}
 	}
 	prevOf := t.of
 	t.of = max(t.of, of, t.next)
@@ -413,10 +442,34 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	}
 	if t.path != "" {
 		t.show.setLocal(t.id, showFile{Name: t.name, Role: "local", Participant: t.participant,
-			File: filepath.Base(t.path), StartMS: t.start.Milliseconds()})
+			File: filepath.Base(t.path), StartMS: t.placed().Milliseconds()})
 	}
 	return t.reply(), nil
 }
+
+// sample takes d, the program's picture delay for the guest as a chunk
+// came, into the take's delay: the median of those samples. Under t.mu.
+func (t *take) sample(d time.Duration) {
+	if t.delays == nil {
+		t.delays = map[time.Duration]int{}
+	}
+	t.delays[d]++
+	n := 0
+	for _, c := range t.delays {
+		n += c
+	}
+	seen := 0
+	for _, v := range slices.Sorted(maps.Keys(t.delays)) {
+		if seen += t.delays[v]; 2*seen >= n {
+			t.delay = v
+			return
+		}
+	}
+}
+
+// placed is when the take's file begins on the show's timeline: where the
+// program has its first instant. Under t.mu.
+func (t *take) placed() time.Duration { return t.start + t.delay }
 
 // trim cuts the file back to its last whole WebM element: a page that
 // went away mid-recording (a reload) left its stream cut wherever its

@@ -100,6 +100,12 @@ type Options struct {
 	// studio no feedback to estimate its downlink from, as an older
 	// browser, and gets every simulcast camera's top layer.
 	NoTWCC bool
+	// NoReceiverReports (with NoTWCC) makes the client send no receiver
+	// reports either: no loss for the studio to estimate its downlink
+	// from. A watcher that must get every top layer on a box so loaded
+	// that loopback itself loses packets (its reports would rightly move
+	// it down) needs this; a real receiver always reports.
+	NoReceiverReports bool
 	// VideoDelay and AudioDelay hold back every video (audio) packet the
 	// client sends this long, on the wire (below the sender reports,
 	// which keep saying when the media was captured): a path that
@@ -413,7 +419,13 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		if err := webrtc.ConfigureNack(m, reg); err != nil {
 			return nil, err
 		}
-		if err := webrtc.ConfigureRTCPReportsWithOptions(reg, nil, reports...); err != nil {
+		if opt.NoReceiverReports {
+			sender, err := report.NewSenderInterceptor(reports...)
+			if err != nil {
+				return nil, err
+			}
+			reg.Add(sender)
+		} else if err := webrtc.ConfigureRTCPReportsWithOptions(reg, nil, reports...); err != nil {
 			return nil, err
 		}
 	} else if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithReportSenderOptions(reports...)); err != nil {

@@ -55,10 +55,17 @@ func chromiumPages(t testing.TB, urls ...string) []*studiotest.Page {
 // chromium is chromiumPages with the browser, for more tabs.
 func chromium(t testing.TB, urls ...string) (*studiotest.Browser, []*studiotest.Page) {
 	t.Helper()
+	return chromiumWith(t, nil, urls...)
+}
+
+// chromiumWith is chromium with more command-line flags for the browser
+// (fakeAVFlags for a camera that flashes as the microphone beeps).
+func chromiumWith(t testing.TB, flags []string, urls ...string) (*studiotest.Browser, []*studiotest.Page) {
+	t.Helper()
 	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, pages, err := studiotest.StartChromium(ctx, urls...)
+	b, pages, err := studiotest.StartChromiumWith(ctx, flags, urls...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@
 package studio_test
 
 import (
-	"context"
 	"net/url"
 	"slices"
 	"testing"
@@ -29,25 +28,6 @@ func liveSync(t *testing.T, s *studio.Studio, rec, keep string, d time.Duration)
 	}
 	keepRecording(rec, keep)
 	return mediatest.FileSync(t, rec)
-}
-
-// flashingGuestSolo starts a 720p program recording to rec, its studio
-// and a Chromium guest called Ann whose camera flashes as her mic beeps
-// (mediatest.FlashBeep), alone in the program's solo layout; see
-// chromiumGuestInProgram.
-func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studiotest.Page, id string, sent *sentSync) {
-	t.Helper()
-	flags := fakeAVFlags(t)
-	sent = newSentSync(t)
-	s, prog, _, page, id := chromiumGuestTapped(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
-		studio.ProgramConfig{RecordFile: rec}, "Ann", flags, sent)
-	if err := prog.SetLayout("solo"); err != nil {
-		t.Fatal(err)
-	}
-	if err := prog.Spotlight(id); err != nil {
-		t.Fatal(err)
-	}
-	return s, page, id, sent
 }
 
 // chromiumGuestInProgram starts a program of format cfg, a studio whose
@@ -89,19 +69,23 @@ func chromiumGuestTapped(t *testing.T, cfg encode.Config, pcfg studio.ProgramCon
 	}
 	prog.Attach(s)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, pages, err := studiotest.StartChromiumWith(ctx, flags, s.GuestURL()+"?name="+url.QueryEscape(name)+"&join=1")
-	if err != nil {
-		t.Fatal(err)
+	page, id = chromiumGuestOnStage(t, s, prog, name, flags)
+	if tap != nil {
+		tap.only(id)
 	}
-	t.Cleanup(b.Close)
-	page = pages[0]
-	t.Cleanup(page.Close)
+	return s, prog, pipe, page, id
+}
 
-	eventually(t, "the guest in the green room", func() bool {
+// chromiumGuestOnStage opens a headless Chromium (with flags) whose page
+// joins s as a guest called name, puts them on stage and returns when
+// they are in prog, with their ID. Everything closes at the test's end.
+func chromiumGuestOnStage(t *testing.T, s *studio.Studio, prog *studio.Program, name string, flags []string) (page *studiotest.Page, id string) {
+	t.Helper()
+	_, pages := chromiumWith(t, flags, s.GuestURL()+"?name="+url.QueryEscape(name)+"&join=1")
+	page = pages[0]
+	eventually(t, name+" in the green room", func() bool {
 		for _, p := range s.State().Participants {
-			if p.Role == studio.RoleGuest {
+			if p.Role == studio.RoleGuest && p.Name == name {
 				id = p.ID
 			}
 		}
@@ -110,8 +94,8 @@ func chromiumGuestTapped(t *testing.T, cfg encode.Config, pcfg studio.ProgramCon
 	if err := s.Stage(id, true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the guest in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
-	return s, prog, pipe, page, id
+	eventually(t, name+" in the program", func() bool { return slices.Contains(prog.Inputs(), id) })
+	return page, id
 }
 
 func abs(x float64) float64 {

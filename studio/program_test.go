@@ -57,17 +57,23 @@ func startShowAt(t testing.TB, pcfg encode.Config, cfg studio.ProgramConfig, mod
 		}
 	})
 	prog.Attach(s)
-	// The host: the test pattern into the program and, as VP8 and Opus, to
-	// the guests.
+	testPatternHost(t, s, pipe, pcfg.Width, pcfg.Height)
+	return s, prog, pipe
+}
+
+// testPatternHost makes the host of s the test pattern, w×h: into the
+// program of pipe and, as VP8 and Opus, to the guests (and the host's own
+// file of a recorded show). It stops at the test's end.
+func testPatternHost(t testing.TB, s *studio.Studio, pipe *encode.Pipeline, w, h int) {
+	t.Helper()
 	f, stop, err := s.StartHostFeed(feed.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	if _, err := pipe.AddTestPatternWith(studio.HostID, pcfg.Width, pcfg.Height, f); err != nil {
+	if _, err := pipe.AddTestPatternWith(studio.HostID, w, h, f); err != nil {
 		t.Fatal(err)
 	}
-	return s, prog, pipe
 }
 
 // setLive goes live (or ends the show) through the control API.

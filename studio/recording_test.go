@@ -143,21 +143,9 @@ func TestShowFolder(t *testing.T) {
 		if file := strings.Replace(f.Name, "'s screen", " screen", 1) + ".webm"; f.File != file {
 			t.Errorf("%s's file is %q, want %q", f.Name, f.File, file)
 		}
-		p := mediatest.ProbeFile(t, filepath.Join(folder, f.File))
-		keepRecording(filepath.Join(folder, f.File), f.File)
 		screen := f.Role == "screen"
-		if p.Video == nil || p.Video.Codec != "vp8" || (p.Audio == nil) != screen || (!screen && p.Audio.Codec != "opus") {
-			t.Errorf("%s: %+v, want VP8 and, but for a screen, Opus", f.File, p)
+		if _, ok := judgePersonFile(t, folder, f, programEnd); !ok {
 			continue
-		}
-		// Matroska's duration runs from the timeline's zero, the show's
-		// start: where the file ends on it.
-		t.Logf("%s: %dx%d, start %.3f s, ends at %.3f s; show.json %d–%d ms", f.File, p.Video.Width, p.Video.Height, p.StartTime, p.Duration, f.StartMS, f.EndMS)
-		if math.Abs(p.Duration-programEnd) > 0.05*programEnd {
-			t.Errorf("%s ends at %.2f s, the program at %.2f s: more than 5%% apart", f.File, p.Duration, programEnd)
-		}
-		if math.Abs(p.StartTime-float64(f.StartMS)/1000) > 0.05 {
-			t.Errorf("%s starts at %.3f s, show.json says %d ms", f.File, p.StartTime, f.StartMS)
 		}
 		// A guest's file has their frames where the program has them:
 		// ProgramDelay after they were captured.
@@ -199,6 +187,32 @@ func TestShowFolder(t *testing.T) {
 	if b2, _ := os.ReadFile(filepath.Join(folder, "show.json")); string(b2) != string(b) {
 		t.Errorf("the first show's show.json changed")
 	}
+}
+
+// judgePersonFile checks one person's file in a show's folder as ffprobe
+// sees it: VP8 and, but for a screen, Opus (ok is false otherwise, and
+// nothing more is judged); it ends within 5 % of the program's end
+// (programEnd, on the show's timeline) and starts where show.json says,
+// within 50 ms.
+func judgePersonFile(t *testing.T, folder string, f showFile, programEnd float64) (p mediatest.Probe, ok bool) {
+	t.Helper()
+	p = mediatest.ProbeFile(t, filepath.Join(folder, f.File))
+	keepRecording(filepath.Join(folder, f.File), f.File)
+	screen := f.Role == "screen"
+	if p.Video == nil || p.Video.Codec != "vp8" || (p.Audio == nil) != screen || (!screen && p.Audio.Codec != "opus") {
+		t.Errorf("%s: %+v, want VP8 and, but for a screen, Opus", f.File, p)
+		return p, false
+	}
+	// Matroska's duration runs from the timeline's zero, the show's
+	// start: where the file ends on it.
+	t.Logf("%s: %dx%d, start %.3f s, ends at %.3f s; show.json %d–%d ms", f.File, p.Video.Width, p.Video.Height, p.StartTime, p.Duration, f.StartMS, f.EndMS)
+	if math.Abs(p.Duration-programEnd) > 0.05*programEnd {
+		t.Errorf("%s ends at %.2f s, the program at %.2f s: more than 5%% apart", f.File, p.Duration, programEnd)
+	}
+	if math.Abs(p.StartTime-float64(f.StartMS)/1000) > 0.05 {
+		t.Errorf("%s starts at %.3f s, show.json says %d ms", f.File, p.StartTime, f.StartMS)
+	}
+	return p, true
 }
 
 // TestRecordFileShowFolder: with --record FILE the program goes exactly to

@@ -39,6 +39,7 @@ type sentSync struct {
 
 	mu      sync.Mutex
 	closed  bool
+	guest   string                // the one participant judged, once known (only)
 	tracks  map[string]*sentTrack // by TrackID
 	flashes []time.Time           // capture instants, by the reports
 	beeps   []time.Time
@@ -75,7 +76,7 @@ func (s *sentSync) WriteRTP(info studio.TrackInfo, pkt *rtp.Packet) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || (s.guest != "" && info.ParticipantID != s.guest) {
 		return
 	}
 	if d := info.Playout.Delay(); len(s.delays) == 0 || s.delays[len(s.delays)-1].d != d {
@@ -109,6 +110,14 @@ func (s *sentSync) EndTrack(info studio.TrackInfo) {
 		tr.dec.Close()
 		delete(s.tracks, info.TrackID)
 	}
+}
+
+// only has s judge guest id alone from now on: the show's other guests,
+// who may flash and beep too, are not what it notes (nor decoded).
+func (s *sentSync) only(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.guest = id
 }
 
 // Close frees the decoders; the studio's packets after it are ignored.

@@ -151,18 +151,11 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	var firstFrames, lastFrames int
 	for _, u := range ups {
 		name := filepath.Base(u.File)
-		t.Logf("%s: %d chunks of %d recorded, %d bytes", name, u.Chunks, u.Recorded, u.Bytes)
-		if u.Chunks != u.Recorded || u.Chunks < 2 {
-			t.Errorf("%s: %d chunks stored, the page recorded %d", name, u.Chunks, u.Recorded)
-		}
-		if st, _ := os.Stat(u.File); st == nil || st.Size() != u.Bytes {
-			t.Errorf("%s: %v on disk, %d bytes stored", name, st, u.Bytes)
-		}
 		start, ok := starts[name]
 		if !ok {
 			t.Errorf("%s not in show.json", name)
 		}
-		frames := judgeLocalRecording(t, u.File)
+		frames := judgeUpload(t, u, 1920, 1080)
 		if len(frames) == 0 {
 			continue
 		}
@@ -194,7 +187,7 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	// its end, the second take where it began on the show's timeline: a
 	// hole only from the reload (a slice at most before it) to then.
 	path := filepath.Join(folders[0], whole.File)
-	frames := judgeLocalRecording(t, path)
+	frames := judgeLocalRecording(t, path, 1920, 1080)
 	if len(frames) == 0 {
 		return
 	}
@@ -219,11 +212,29 @@ func TestGuestLocalRecordingChromium(t *testing.T) {
 	}
 }
 
+// judgeUpload checks a guest's own recording, uploaded: complete (every
+// chunk the page recorded stored once: the studio's count equals the
+// page's; the file on disk as long as what was stored) and as
+// judgeLocalRecording sees it. It returns the pictures' times.
+func judgeUpload(t *testing.T, u studio.Upload, w, h int) []float64 {
+	t.Helper()
+	name := filepath.Base(u.File)
+	t.Logf("%s: %d chunks of %d recorded, %d bytes", name, u.Chunks, u.Recorded, u.Bytes)
+	if u.Chunks != u.Recorded || u.Chunks < 2 {
+		t.Errorf("%s: %d chunks stored, the page recorded %d", name, u.Chunks, u.Recorded)
+	}
+	if st, _ := os.Stat(u.File); st == nil || st.Size() != u.Bytes {
+		t.Errorf("%s: %v on disk, %d bytes stored", name, st, u.Bytes)
+	}
+	return judgeLocalRecording(t, u.File, w, h)
+}
+
 // judgeLocalRecording checks a guest's own recording as ffprobe and
-// ffmpeg see it: VP8 or VP9 and Opus, 1920x1080 (Chromium's fake camera
-// when asked for it), decoding to its end with its pictures in order.
-// It returns the pictures' times (none after an error).
-func judgeLocalRecording(t *testing.T, path string) []float64 {
+// ffmpeg see it: VP8 or VP9 and Opus, w×h (the camera's: Chromium's fake
+// camera gives 1920x1080 when asked for it, a file camera its file's
+// size), decoding to its end with its pictures in order. It returns the
+// pictures' times (none after an error).
+func judgeLocalRecording(t *testing.T, path string, w, h int) []float64 {
 	t.Helper()
 	keepRecording(path, filepath.Base(path))
 	p := mediatest.ProbeFile(t, path)
@@ -231,8 +242,8 @@ func judgeLocalRecording(t *testing.T, path string) []float64 {
 		t.Errorf("%s: %+v %+v, want VP8 or VP9 and Opus", path, p.Video, p.Audio)
 		return nil
 	}
-	if p.Video.Width != 1920 || p.Video.Height != 1080 {
-		t.Errorf("%s: %dx%d, want the camera's 1920x1080", path, p.Video.Width, p.Video.Height)
+	if p.Video.Width != w || p.Video.Height != h {
+		t.Errorf("%s: %dx%d, want the camera's %dx%d", path, p.Video.Width, p.Video.Height, w, h)
 	}
 	frames := mediatest.PlaysThrough(t, path)
 	if len(frames) == 0 {

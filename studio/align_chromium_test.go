@@ -29,7 +29,8 @@ import (
 // three were in before it went live: start_ms within 0.5 s) and ending
 // with the program, its length within 5 % of the program's; each local
 // recording complete (every chunk the page recorded stored, VP8 or VP9
-// and Opus at the camera's size, decoding to its end).
+// and Opus at the camera's size, decoding to its end, as long as it was
+// on the show's timeline within 10 %).
 //
 // Alignment: each of Ann's flashes falls at the same show time in the
 // program, in her ISO file (placed by her sender reports) and in her
@@ -157,7 +158,8 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 // participant ID: the host and the guests) a file of their own, VP8 and
 // Opus, there from the show's start and its length within 5 % of the
 // program's; and for each guest their own recording, uploaded complete
-// (ups), at FlashBeep's 320x180.
+// (ups), at FlashBeep's 320x180, as long as it was on the show's
+// timeline within 10 %.
 func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups []studio.Upload, people map[string]string) {
 	t.Helper()
 	prog := mediatest.ProbeFile(t, program)
@@ -169,7 +171,7 @@ func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups 
 		t.Errorf("show.json's program is %q, want %s", show.Program, filepath.Base(program))
 	}
 	end := prog.StartTime + prog.Duration
-	iso, local := map[string]bool{}, map[string]string{} // by participant
+	iso, local := map[string]bool{}, map[string]showFile{} // by participant
 	for _, f := range show.Files {
 		name, ok := people[f.Participant]
 		switch {
@@ -189,7 +191,7 @@ func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups 
 				t.Errorf("%s, there before the show, has a file starting at %d ms", name, f.StartMS)
 			}
 		case f.Role == "local":
-			local[f.Participant] = f.File
+			local[f.Participant] = f
 		}
 	}
 	for who, name := range people {
@@ -205,15 +207,28 @@ func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups 
 				up = &ups[i]
 			}
 		}
+		f, listed := local[who]
 		switch {
-		case local[who] == "":
+		case !listed:
 			t.Errorf("no local recording of %s in show.json", name)
+			continue
 		case up == nil:
 			t.Errorf("no upload of %s's: %+v", name, ups)
-		case filepath.Base(up.File) != local[who]:
-			t.Errorf("%s's upload is %s, show.json says %s", name, up.File, local[who])
-		default:
-			judgeUpload(t, *up, 320, 180)
+			continue
+		case filepath.Base(up.File) != f.File:
+			t.Errorf("%s's upload is %s, show.json says %s", name, up.File, f.File)
+		}
+		// Complete, and as long as it was on the show's timeline (its
+		// take, stopped by the show's end), within 10 %, as in
+		// TestGuestLocalRecordingChromium.
+		frames := judgeUpload(t, *up, 320, 180)
+		if len(frames) == 0 {
+			continue
+		}
+		on, length := float64(show.EndMS-f.StartMS)/1000, frames[len(frames)-1]-frames[0]
+		t.Logf("%s: starts at %d ms of the show, %d pictures over %.2f s", f.File, f.StartMS, len(frames), length)
+		if length < on*0.9 || length > on*1.1 {
+			t.Errorf("%s plays %.2f s; it was on for %.2f s of the show", f.File, length, on)
 		}
 	}
 }

@@ -30,6 +30,25 @@ func liveSync(t *testing.T, s *studio.Studio, rec, keep string, d time.Duration)
 	return mediatest.FileSync(t, rec)
 }
 
+// flashingGuestSolo starts a 720p program recording to rec, its studio
+// and a Chromium guest called Ann whose camera flashes as her mic beeps
+// (mediatest.FlashBeep), alone in the program's solo layout; see
+// chromiumGuestInProgram.
+func flashingGuestSolo(t *testing.T, rec string) (s *studio.Studio, page *studiotest.Page, id string, sent *sentSync) {
+	t.Helper()
+	flags := fakeAVFlags(t)
+	sent = newSentSync(t)
+	s, prog, _, page, id := chromiumGuestTapped(t, encode.Config{Width: 1280, Height: 720, FPS: 30},
+		studio.ProgramConfig{RecordFile: rec}, "Ann", flags, sent)
+	if err := prog.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Spotlight(id); err != nil {
+		t.Fatal(err)
+	}
+	return s, page, id, sent
+}
+
 // chromiumGuestInProgram starts a program of format cfg, a studio whose
 // Sink and GoLive it is, and a headless Chromium guest called name with
 // Chromium's flags (fakeAVFlags for a camera that flashes as the

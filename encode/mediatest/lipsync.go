@@ -18,10 +18,9 @@ import (
 // on every whole second and a grey one after it) and a microphone (a
 // 100 ms 1 kHz beep on every whole second) for Chromium's fake capture
 // devices (--use-file-for-fake-video-capture, …-audio-capture). They are
-// 45 s long because Chromium loops a video file a frame late, which would
+// 30 s long because Chromium loops a video file a frame late, which would
 // drift the flashes from the beeps by 33 ms a loop: a test is over before
-// the first loop (the studio's alignment test, two guests joining and
-// 20 s live, some 30 s after the camera opened).
+// the first loop.
 func FlashBeep(t testing.TB) (video, audio string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -30,9 +29,9 @@ func FlashBeep(t testing.TB) (video, audio string) {
 	// pixel: 4.6 s of ffmpeg for 320x180) draws it at 16x16 and scale
 	// makes the same 320x180 frames, byte for byte, in under a second.
 	for _, args := range [][]string{
-		{"-f", "lavfi", "-i", "color=black:s=16x16:r=30:d=45,format=yuv420p,geq=lum='if(eq(mod(N\\,30)\\,0)\\,235\\,if(eq(mod(N\\,30)\\,1)\\,150\\,16))':cb=128:cr=128,scale=320:180:flags=neighbor,setsar=1",
+		{"-f", "lavfi", "-i", "color=black:s=16x16:r=30:d=30,format=yuv420p,geq=lum='if(eq(mod(N\\,30)\\,0)\\,235\\,if(eq(mod(N\\,30)\\,1)\\,150\\,16))':cb=128:cr=128,scale=320:180:flags=neighbor,setsar=1",
 			"-pix_fmt", "yuv420p", video},
-		{"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:d=45",
+		{"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:d=30",
 			"-ac", "1", "-c:a", "pcm_s16le", audio},
 	} {
 		cmd := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...)

@@ -30,7 +30,7 @@ import (
 // two cores), the program 640x360: nothing here judges a picture. Their
 // alignment is TestChromiumRecordingsAlign's, with one guest: with a
 // second Chromium guest on the box, the local recording's place was off
-// by 40–250 ms in 4 runs of 6 (see README, Testing).
+// by +38…+248 ms in 4 runs of 7 (see README, Testing).
 func TestChromiumShowFolder(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
 	flags := fakeAVFlags(t)

@@ -18,6 +18,34 @@ import (
 // 640x360 15 fps, VP8, 1 s, looped).
 const screenIVF = "testdata/screen.ivf"
 
+// screenStep is how far apart TestGuestSharesScreen takes the frames it
+// judges the shared slide by: shorter than either of the slide's phases
+// (TestScreenSlidePhases), so that its frames over one loop see both.
+const screenStep = 250 * time.Millisecond
+
+// TestScreenSlidePhases holds TestGuestSharesScreen's premise: each phase
+// of the slide (the red box on, then off) lasts longer than screenStep and
+// a program frame's jitter, so frames screenStep apart over a loop catch
+// the slide both with the box and without. The box is on for 8 of the 15
+// frames and off for 7: 467 ms, less than the half second the test once
+// took its two frames apart, so that both had the box in about one run
+// in ten and the screen looked frozen.
+func TestScreenSlidePhases(t *testing.T) {
+	const fps, jitter = 15, time.Second / 30
+	frames := mediatest.FrameCount(t, screenIVF)
+	plain := len(mediatest.FlashTimes(t, screenIVF, 200)) // 207 without the box, 191 with it
+	for _, phase := range []struct {
+		name   string
+		frames int
+	}{{"without the box", plain}, {"with the box", frames - plain}} {
+		d := time.Duration(phase.frames) * time.Second / fps
+		t.Logf("the slide %s: %d frames, %v", phase.name, phase.frames, d)
+		if d < screenStep+jitter {
+			t.Errorf("the slide %s lasts %v: frames %v apart can miss it", phase.name, d, screenStep)
+		}
+	}
+}
+
 // TestGuestSharesScreen is the screen share with pion guests: Ann shares a
 // screen besides her camera; it becomes a program input of its own, Bob
 // receives it as a track of its own, the host shows it large in the screen
@@ -56,17 +84,27 @@ func TestGuestSharesScreen(t *testing.T) {
 	// Four sources (the host, Ann, her screen, Bob); the screen, main, has
 	// the large area on the left, letterboxed: its middle is the slide.
 	cells, _ := scene.Arrange(scene.Screen, 4, 0, image.Rect(0, 0, 1280, 720))
-	a, b := mediatest.Frame(t, rec, 3*time.Second), mediatest.Frame(t, rec, 3500*time.Millisecond)
-	mean, changed := regionStats(a, b, centre(cells[0]))
-	// Half a second apart, one of the two frames is without the red box.
-	mean2, _ := regionStats(b, a, centre(cells[0]))
-	mean = max(mean, mean2)
-	t.Logf("main area %v: mean luma %.0f, %.0f%% changed", cells[0], mean, changed*100)
+	// The slide loops every second: the red box is on for 8 of its 15
+	// frames (533 ms), off for 7 (467 ms). Two frames half a second apart
+	// were both of the box whenever the first fell in the box's last
+	// 33 ms or so (about a run in ten, and then the screen looked
+	// frozen); frames screenStep apart over the loop catch both
+	// (TestScreenSlidePhases).
+	var mean, changed float64
+	var frames []image.Image
+	for at := 3000 * time.Millisecond; at < 4*time.Second; at += screenStep {
+		frames = append(frames, mediatest.Frame(t, rec, at))
+	}
+	for i, f := range frames {
+		m, c := regionStats(f, frames[(i+1)%len(frames)], centre(cells[0]))
+		mean, changed = max(mean, m), max(changed, c)
+	}
+	t.Logf("main area %v over 1 s: brightest mean luma %.0f, at most %.0f%% changed", cells[0], mean, changed*100)
 	if mean < 200 {
-		t.Errorf("the main area's mean luma is %.0f: not the light slide Ann shares", mean)
+		t.Errorf("the main area's mean luma is at most %.0f: not the light slide Ann shares", mean)
 	}
 	if changed == 0 {
-		t.Errorf("the main area did not change in 0.5 s: the screen is frozen")
+		t.Errorf("the main area did not change in 1 s: the screen is frozen")
 	}
 
 	if err := ann.StopScreen(); err != nil {

@@ -6,7 +6,10 @@
 
 # What each group is for:
 #   build      git for go itself, gcc and pkg-config for cgo, FFmpeg 5.1's
-#              libraries for go-astiav (encode/...)
+#              libraries for go-astiav (encode/...), libopus for guests'
+#              audio (encode/decode: FEC and loss concealment, which
+#              FFmpeg's API lacks) and libopusfile, which hraban/opus
+#              links whether or not it is used
 #   judge      ffmpeg/ffprobe and nginx with the RTMP module: the real peers
 #              and the independent judge of encode/mediatest
 #   gui/guest  OpenGL and X11 headers for the studio window (ui/...), a
@@ -18,6 +21,7 @@
 GREENROOM_PACKAGES=(
 	ca-certificates git gcc pkg-config
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
+	libopus-dev libopusfile-dev
 	ffmpeg nginx libnginx-mod-rtmp
 	libgl1-mesa-dev xorg-dev xvfb chromium
 	fonts-droid-fallback fonts-noto-color-emoji

@@ -1,8 +1,9 @@
 // Package decode turns the RTP of one remote track (a guest's camera or
 // microphone, forwarded by the studio's SFU) into raw pictures and samples
 // for a program input. rtpframe puts the packets back in order, waiting a
-// bounded time for retransmissions, and together into frames; they are
-// decoded with FFmpeg through go-astiav: VP8 and H.264 video, Opus audio.
+// bounded time for retransmissions, and together into frames; video (VP8,
+// H.264) is decoded with FFmpeg through go-astiav, Opus audio with libopus
+// itself (opus.go), for its loss concealment and in-band FEC.
 //
 // A Track is used by one goroutine, the one that feeds it RTP (the studio
 // calls its sink per track in arrival order), and decodes synchronously in
@@ -17,18 +18,19 @@
 // on its way when the wait ends.
 //
 // Audio gets no retransmissions (WebRTC NACKs only video), so an audio
-// track waits only for reordered packets, briefly, and plays a lost
-// packet's time as a concealed frame (the last one again, fading): never
-// a gap of silence in the program (issue #10). FFmpeg 5.1 offers neither
-// Opus packet-loss concealment nor in-band FEC through its API (its
-// native decoder has neither; libopus's wrapper never asks for them).
+// track waits only for reordered packets, briefly, and fills a lost
+// packet's time when the next one comes: from that packet's in-band FEC
+// (the studio's SDP offers useinbandfec=1, and browsers send it), else
+// with libopus's packet-loss concealment. Never a gap of silence nor a
+// click in the program (issue #10). FFmpeg 5.1 offers neither through its
+// API (its native decoder has neither; its libopus wrapper never asks for
+// them), hence libopus.
 package decode
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -82,7 +84,7 @@ type Stats struct {
 	DecodeErrors int64
 	KeyframeAsks int64
 	// Concealed is how many audio samples were played in place of lost
-	// ones.
+	// ones (from the next packet's FEC, or libopus's concealment).
 	Concealed int64
 	// DecodeTime is the average time from a complete frame (its last RTP
 	// packet) to the picture or samples handed to the target.
@@ -94,7 +96,8 @@ type Track struct {
 	cfg     Config
 	log     *slog.Logger
 	video   bool
-	cc      *astiav.CodecContext
+	cc      *astiav.CodecContext // video
+	opus    *opusDecoder         // audio
 	pkt     *astiav.Packet
 	frame   *astiav.Frame
 	waitKey bool
@@ -102,7 +105,6 @@ type Track struct {
 	// the log: how long the picture stood still.
 	lostAt  time.Time
 	lastAsk time.Time
-	pcm     []float32
 	timedTo TimedTarget // the Target, if it is one and there is a Playout
 	ssrc    uint32      // of the packets being decoded
 	ts      uint32      // RTP time of the frame being decoded
@@ -111,17 +113,8 @@ type Track struct {
 	// askAfter is how long a video packet is missing before the track
 	// asks for a keyframe, still waiting for it.
 	askAfter time.Duration
-	// Audio: the RTP time the next packet should have, and whether it
-	// is known; conceal is the last frame played, for a lost one.
-	nextTS      uint32
-	haveNext    bool
-	played      int // samples decoded from the current packet
-	conceal     []float32
-	concealRate int
-	concealCh   int
-	concealN    int // frames concealed in a row
-	stats       Stats
-	loggedFx    bool // logged an unsupported format once
+	stats    Stats
+	loggedFx bool // logged an unsupported format once
 	// placed is whether the last frame was placed by the sender's clock
 	// (not by arrival): its changes are logged, as a stream out of sync
 	// with its sender's other one shows as one placed and one not.
@@ -150,7 +143,10 @@ func New(cfg Config) (*Track, error) {
 	case "video/h264":
 		id, t.video = astiav.CodecIDH264, true
 	case "audio/opus":
-		id = astiav.CodecIDOpus
+		if cfg.ClockRate != opusRate {
+			// RFC 7587: Opus's RTP clock is 48 kHz whatever it codes.
+			return nil, fmt.Errorf("decode: Opus at an RTP clock of %d Hz, want %d", cfg.ClockRate, opusRate)
+		}
 	default:
 		return nil, fmt.Errorf("decode: unsupported codec %q", cfg.MimeType)
 	}
@@ -168,6 +164,13 @@ func New(cfg Config) (*Track, error) {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	t.asm = asm
+	if !t.video {
+		if t.opus, err = newOpusDecoder(cfg.Channels); err != nil {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+		live.Add(1)
+		return t, nil
+	}
 	c := astiav.FindDecoder(id)
 	if c == nil {
 		return nil, fmt.Errorf("decode: FFmpeg has no %s decoder", cfg.MimeType)
@@ -177,30 +180,16 @@ func New(cfg Config) (*Track, error) {
 		return nil, fmt.Errorf("decode: %s: cannot allocate decoder", cfg.MimeType)
 	}
 	live.Add(1)
-	if !t.video {
-		t.cc.SetSampleRate(48000)
-		ch := cfg.Channels
-		if ch != 1 {
-			ch = 2
-		}
-		t.cc.SetChannels(ch)
-		if ch == 1 {
-			t.cc.SetChannelLayout(astiav.ChannelLayoutMono)
-		} else {
-			t.cc.SetChannelLayout(astiav.ChannelLayoutStereo)
-		}
-	} else {
-		// Guests' pictures are small next to the program: one thread each
-		// keeps four guests from fighting the encoder for both cores.
-		t.cc.SetThreadCount(1)
-	}
+	// Guests' pictures are small next to the program: one thread each
+	// keeps four guests from fighting the encoder for both cores.
+	t.cc.SetThreadCount(1)
 	if err := t.cc.Open(c, nil); err != nil {
 		t.Close()
 		return nil, fmt.Errorf("decode: open %s decoder: %w", cfg.MimeType, err)
 	}
 	t.pkt = astiav.AllocPacket()
 	t.frame = astiav.AllocFrame()
-	t.waitKey = t.video
+	t.waitKey = true
 	return t, nil
 }
 
@@ -232,19 +221,12 @@ func (t *Track) WriteRTPAt(p *rtp.Packet, at time.Time) {
 }
 
 // frame1 decodes one frame, in order. A broken video frame is dropped and
-// the track waits for a keyframe; audio plays concealment for what was
-// lost before it.
+// the track waits for a keyframe; audio fills what was lost before it
+// (audio1).
 func (t *Track) frame1(f rtpframe.Frame) {
 	t.ts = f.Timestamp
 	if !t.video {
-		t.concealUntil(f.Timestamp)
-		t.played = 0
-		t.timed(func() { t.decode(f.Data, true) })
-		if t.played > 0 && t.concealRate == int(t.cfg.ClockRate) {
-			// Opus's RTP clock is 48 kHz, and so is what it decodes
-			// to (New sets it): samples played are RTP ticks.
-			t.nextTS, t.haveNext = f.Timestamp+uint32(t.played), true
-		}
+		t.timed(func() { t.audio1(f) })
 		return
 	}
 	if f.Broken {
@@ -266,11 +248,12 @@ func (t *Track) timed(f func()) {
 	t.stats.DecodeTime = d
 }
 
+// decode decodes one video frame with FFmpeg.
 func (t *Track) decode(data []byte, key bool) {
 	if len(data) == 0 {
 		return
 	}
-	if t.video && t.waitKey {
+	if t.waitKey {
 		if !key {
 			t.askKeyframe()
 			return
@@ -308,10 +291,8 @@ func (t *Track) decode(data []byte, key bool) {
 func (t *Track) failed(err error) {
 	t.stats.DecodeErrors++
 	t.log.Debug("decode error", "err", err)
-	if t.video {
-		t.startWaitKey()
-		t.askKeyframe()
-	}
+	t.startWaitKey()
+	t.askKeyframe()
 }
 
 // startWaitKey makes a video track wait for a keyframe: its pictures
@@ -333,39 +314,6 @@ func (t *Track) startWaitKey() {
 // needless: its cost.
 const keyframeLatency = 150 * time.Millisecond
 
-// maxConceal is the longest loss an audio track conceals: beyond it, a
-// repeated sound would be worse than silence, and the guest's link is
-// down rather than lossy.
-const maxConceal = 120 * time.Millisecond
-
-// concealUntil plays concealment for the audio lost before RTP time ts:
-// the last frame played again, at half its level each time, so a lost
-// packet (20 ms) is heard as a slight dip rather than a gap.
-func (t *Track) concealUntil(ts uint32) {
-	if !t.haveNext || len(t.conceal) == 0 || t.concealCh == 0 {
-		return
-	}
-	gap := int32(ts - t.nextTS) // RTP ticks = samples at 48 kHz
-	if gap <= 0 || time.Duration(gap)*time.Second/time.Duration(t.cfg.ClockRate) > maxConceal {
-		return
-	}
-	frame := len(t.conceal) / t.concealCh
-	for left := int(gap); left > 0; left -= frame {
-		t.concealN++
-		n := min(left, frame)
-		gain := float32(math.Pow(0.5, float64(t.concealN)))
-		out := make([]float32, n*t.concealCh)
-		for i := range out {
-			out[i] = t.conceal[i] * gain
-		}
-		if err := t.writeAudio(out, t.concealRate, t.concealCh, ts-uint32(left)); err != nil {
-			return
-		}
-		t.stats.Concealed += int64(n)
-	}
-	t.nextTS = ts
-}
-
 // askKeyframe asks at most three times a second: the answer takes a
 // round trip and a keyframe is big.
 func (t *Track) askKeyframe() {
@@ -379,46 +327,23 @@ func (t *Track) askKeyframe() {
 
 func (t *Track) deliver() {
 	f := t.frame
-	if t.video {
-		w, h := f.Width()&^1, f.Height()&^1
-		if w < 2 || h < 2 {
-			return
-		}
-		out := t.cfg.Target.NewFrame(w, h)
-		if err := shim.CopyFromFrame(&out.YCbCr, f); err != nil {
-			out.Release()
-			if !t.loggedFx {
-				t.loggedFx = true
-				t.log.Warn("cannot use decoded picture", "err", err)
-			}
-			return
-		}
-		if at, ok := t.place(t.ts); ok {
-			t.timedTo.WriteVideoAt(out, at)
-		} else {
-			t.cfg.Target.WriteVideo(out)
-		}
-		t.stats.Frames++
+	w, h := f.Width()&^1, f.Height()&^1
+	if w < 2 || h < 2 {
 		return
 	}
-	ch := f.ChannelLayout().NbChannels()
-	var err error
-	t.pcm, err = shim.Interleave(t.pcm[:0], f, ch)
-	if err == nil {
-		// Opus's RTP clock counts its samples at 48 kHz (see frame1).
-		err = t.writeAudio(t.pcm, f.SampleRate(), ch, t.ts+uint32(t.played))
-	}
-	if err == nil {
-		t.played += f.NbSamples()
-		t.conceal = append(t.conceal[:0], t.pcm...)
-		t.concealRate, t.concealCh, t.concealN = f.SampleRate(), ch, 0
-	}
-	if err != nil {
+	out := t.cfg.Target.NewFrame(w, h)
+	if err := shim.CopyFromFrame(&out.YCbCr, f); err != nil {
+		out.Release()
 		if !t.loggedFx {
 			t.loggedFx = true
-			t.log.Warn("cannot use decoded audio", "err", err)
+			t.log.Warn("cannot use decoded picture", "err", err)
 		}
 		return
+	}
+	if at, ok := t.place(t.ts); ok {
+		t.timedTo.WriteVideoAt(out, at)
+	} else {
+		t.cfg.Target.WriteVideo(out)
 	}
 	t.stats.Frames++
 }
@@ -472,6 +397,10 @@ func (t *Track) Close() {
 		t.cc = nil
 		live.Add(-1)
 	}
+	if t.opus != nil {
+		t.opus = nil // its memory is Go's
+		live.Add(-1)
+	}
 }
 
 // live counts the decoders allocated and not yet freed, in the process.
@@ -479,5 +408,5 @@ var live atomic.Int64
 
 // Live is how many decoders are allocated and not yet freed (Close), in
 // the whole process: what a test checks to know nothing of a guest who
-// left is still held in FFmpeg's memory.
+// left is still held in FFmpeg's or libopus's memory.
 func Live() int64 { return live.Load() }

@@ -267,16 +267,7 @@ func TestOpusLoss(t *testing.T) {
 	if n := len(s.samples) / 2; n < 48000-5*960 {
 		t.Errorf("%d samples from 1 s with 6 packets lost: the losses were skipped", n)
 	}
-	run, longest := 0, 0
-	for i := 9600; i < len(s.samples); i += 2 {
-		if v := s.samples[i]; v > -1e-4 && v < 1e-4 {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	if longest > 48 { // a millisecond: a sine's zero crossings are a sample or two
+	if longest := longestSilence(s.samples, 2, 9600, len(s.samples)); longest > 48 { // a millisecond: a sine's zero crossings are a sample or two
 		t.Errorf("silent for %d samples in a row", longest)
 	}
 }
@@ -295,15 +286,7 @@ func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s sink
-	tr, err := decode.New(decode.Config{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, Target: &s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	write := replay(tr, 48000)
-	seq := uint16(100)
-	ts := uint32(0)
+	var packets [][]byte
 	for {
 		page, _, err := r.ParseNextPage()
 		if errors.Is(err, io.EOF) {
@@ -315,15 +298,9 @@ func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 		if len(page) > 8 && string(page[:8]) == "OpusTags" || len(page) > 8 && string(page[:8]) == "OpusHead" {
 			continue
 		}
-		if !lost[int(seq-100)] {
-			write(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: page})
-		}
-		seq++
-		ts += 960
+		packets = append(packets, page)
 	}
-	if s.rate != 48000 || s.chans != 2 {
-		t.Fatalf("audio %d Hz %d ch, want 48000 stereo", s.rate, s.chans)
-	}
+	s, st := playOpus(t, packets, lost, 2)
 	if n := len(s.samples) / 2; n < 40000 {
 		t.Fatalf("%d samples decoded from 1 s", n)
 	}
@@ -334,6 +311,29 @@ func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 	rms = math.Sqrt(rms / float64(len(s.samples)-9600))
 	if rms < 0.05 {
 		t.Errorf("decoded sine RMS %.3f: silence", rms)
+	}
+	return s, st
+}
+
+// playOpus sends 20 ms Opus packets to a track of channels channels as
+// RTP at their pace, leaving out those numbered in lost, and returns what
+// it decoded.
+func playOpus(t *testing.T, packets [][]byte, lost map[int]bool, channels int) (*sink, decode.Stats) {
+	t.Helper()
+	var s sink
+	tr, err := decode.New(decode.Config{MimeType: "audio/opus", ClockRate: 48000, Channels: channels, Target: &s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	write := replay(tr, 48000)
+	for i, data := range packets {
+		if !lost[i] {
+			write(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(100 + i), Timestamp: uint32(i * 960), SSRC: 7}, Payload: data})
+		}
+	}
+	if s.rate != 48000 || s.chans != channels {
+		t.Fatalf("audio %d Hz %d ch, want 48000 Hz %d ch", s.rate, s.chans, channels)
 	}
 	return &s, tr.Stats()
 }

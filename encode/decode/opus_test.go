@@ -1,0 +1,154 @@
+package decode_test
+
+import (
+	"math"
+	"testing"
+
+	"gopkg.in/hraban/opus.v2"
+)
+
+// fecTone is 1 s of a 440 Hz sine at half scale, sent by libopus as a
+// browser sends a guest's voice with useinbandfec=1: 20 ms packets,
+// 32 kb/s, FEC on and 10 % loss expected (which makes libopus code SILK,
+// the layer that carries FEC).
+func fecTone(t testing.TB, channels int) [][]byte {
+	t.Helper()
+	enc, err := opus.NewEncoder(48000, channels, opus.AppVoIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{enc.SetBitrate(32000), enc.SetInBandFEC(true), enc.SetPacketLossPerc(10)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var packets [][]byte
+	pcm := make([]float32, 960*channels)
+	for i := range 50 {
+		for j := range 960 {
+			v := float32(0.5 * math.Sin(2*math.Pi*440*float64(i*960+j)/48000))
+			for c := range channels {
+				pcm[j*channels+c] = v
+			}
+		}
+		buf := make([]byte, 1500)
+		n, err := enc.EncodeFloat32(pcm, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets = append(packets, buf[:n])
+	}
+	return packets
+}
+
+// plcOnly decodes packets with libopus directly, concealing those in lost
+// with its PLC alone: what the track would play without FEC.
+func plcOnly(t *testing.T, packets [][]byte, lost map[int]bool, channels int) []float32 {
+	t.Helper()
+	dec, err := opus.NewDecoder(48000, channels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float32
+	for i, data := range packets {
+		pcm := make([]float32, 960*channels)
+		if lost[i] {
+			err = dec.DecodePLCFloat32(pcm)
+		} else {
+			_, err = dec.DecodeFloat32(data, pcm)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pcm...)
+	}
+	return out
+}
+
+// snr is how far got is from want over samples [from, to), in dB.
+func snr(got, want []float32, from, to int) float64 {
+	var sig, noise float64
+	for i := from; i < to; i++ {
+		d := float64(got[i] - want[i])
+		sig += float64(want[i]) * float64(want[i])
+		noise += d * d
+	}
+	return 10 * math.Log10(sig/max(noise, 1e-12))
+}
+
+// maxStep is the largest jump from one sample of a channel to the next
+// in [from, to).
+func maxStep(pcm []float32, channels, from, to int) float64 {
+	var m float64
+	for i := max(from, channels); i < min(to, len(pcm)); i++ {
+		m = max(m, math.Abs(float64(pcm[i]-pcm[i-channels])))
+	}
+	return m
+}
+
+// TestOpusFEC: a lost Opus packet is recovered from the next one's
+// in-band FEC, a burst is concealed by libopus, and neither clicks nor
+// falls silent (issue #10).
+func TestOpusFEC(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		sent, channels int
+	}{
+		{"mono sender, stereo track", 1, 2}, // a browser's microphone, as WebRTC negotiates Opus
+		{"stereo sender, mono track", 2, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			packets := fecTone(t, c.sent)
+			ch := c.channels
+			clean, _ := playOpus(t, packets, nil, ch)
+			// A single loss at 400 ms, a burst of three (60 ms) at 700 ms.
+			lost := map[int]bool{20: true, 35: true, 36: true, 37: true}
+			got, st := playOpus(t, packets, lost, ch)
+			plc := plcOnly(t, packets, lost, ch)
+			n := min(len(clean.samples), len(got.samples), len(plc))
+			if n < 40*960*ch {
+				t.Fatalf("%d samples of %d packets", n/ch, len(packets))
+			}
+			// The lost packet and the one after it, which carries on
+			// from whatever filled it.
+			from, to := 20*960*ch, 22*960*ch
+			fec, plcSNR := snr(got.samples, clean.samples, from, to), snr(plc, clean.samples, from, to)
+			toneStep := maxStep(clean.samples, ch, 960*ch, n)
+			step := maxStep(got.samples, ch, 960*ch, n)
+			t.Logf("single loss: %.1f dB with FEC, %.1f dB with PLC alone; largest step %.4f, the tone's own %.4f; stats %+v",
+				fec, plcSNR, step, toneStep, st)
+			if st.Lost != 4 || st.Concealed != 4*960 {
+				t.Errorf("stats %+v: want 4 packets lost and their 4×960 samples filled", st)
+			}
+			// (a) FEC recovers the single loss: PLC alone guesses
+			// the tone on from before it, FEC decodes a coarser copy.
+			if fec < 20 || fec < plcSNR+10 {
+				t.Errorf("a single lost packet %.1f dB from the lossless decode, %.1f dB with PLC alone: want 20 dB and 10 dB better", fec, plcSNR)
+			}
+			// (b) The burst is concealed, never digital silence.
+			if run := longestSilence(got.samples, ch, 960*ch, n); run > 48 {
+				t.Errorf("silent for %d samples in a row (1 ms is 48)", run)
+			}
+			// (c) No click: nothing jumps further from one sample to
+			// the next than the tone itself does.
+			if step > 1.5*toneStep {
+				t.Errorf("a step of %.4f from one sample to the next, the tone's own at most %.4f: a click", step, toneStep)
+			}
+		})
+	}
+}
+
+// longestSilence is the longest run of digital silence in the first
+// channel of pcm over [from, to), in samples.
+func longestSilence(pcm []float32, channels, from, to int) int {
+	run, longest := 0, 0
+	for i := from; i < to; i += channels {
+		if v := pcm[i]; v > -1e-4 && v < 1e-4 {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}

@@ -84,8 +84,9 @@ type Stats struct {
 	DecodeErrors int64
 	KeyframeAsks int64
 	// Concealed is how many audio samples were played in place of lost
-	// ones (from the next packet's FEC, or libopus's concealment).
-	Concealed int64
+	// ones (from the next packet's FEC, or libopus's concealment);
+	// Recovered how many of them came from FEC.
+	Concealed, Recovered int64
 	// DecodeTime is the average time from a complete frame (its last RTP
 	// packet) to the picture or samples handed to the target.
 	DecodeTime time.Duration

@@ -258,8 +258,8 @@ func TestOpus(t *testing.T) { testOpus(t, nil) }
 func TestOpusLoss(t *testing.T) {
 	lost := map[int]bool{10: true, 20: true, 21: true, 30: true, 31: true, 32: true}
 	s, st := testOpus(t, lost)
-	if want := int64(6 * 960); st.Concealed != want {
-		t.Errorf("%d samples concealed, want %d (six 20 ms packets)", st.Concealed, want)
+	if want := int64(6 * 960); st.Concealed != want || st.Recovered != 0 {
+		t.Errorf("%d samples concealed, %d of them from FEC; want %d (six 20 ms packets), none from FEC (CELT at 64 kb/s, FEC off)", st.Concealed, st.Recovered, want)
 	}
 	// Without concealment, 120 ms of the 1 s would be missing; the
 	// shortfall is the decoder's delay (312 samples) and the packets

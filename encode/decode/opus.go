@@ -94,6 +94,10 @@ func (t *Track) fill(next []byte, gap int) {
 		return
 	}
 	pcm := o.buf(n)
+	fec := fecSamples(next)
+	if fec > n {
+		fec = 0 // libopus conceals a gap shorter than next's frame
+	}
 	if err := o.dec.DecodeFECFloat32(next, pcm); err != nil {
 		// A packet libopus can't parse for FEC: conceal it all.
 		t.log.Debug("decode FEC", "err", err)
@@ -102,10 +106,44 @@ func (t *Track) fill(next []byte, gap int) {
 			t.log.Debug("conceal", "err", err)
 			return
 		}
+		fec = 0
 	}
 	if t.writeOpus(n, o.nextTS) {
 		t.stats.Concealed += int64(n)
+		t.stats.Recovered += int64(fec)
 	}
+}
+
+// fecSamples is how many samples of the audio before it an Opus packet's
+// in-band FEC recovers: its first frame's length if it carries LBRR
+// data, else 0. libopus 1.3 can't tell (opus_packet_has_lbrr is 1.5's),
+// so this reads the flag: in a SILK or hybrid packet (RFC 6716 3.1: TOC
+// configs 0–15), the SILK layer starts the range-coded frame with a VAD
+// flag per SILK frame and then the LBRR flag (4.2.3), each of
+// probability one half, which a range decoder at its start reads as the
+// frame's first bits, most significant first. Only packets of one frame
+// or two equal ones (TOC code 0 or 1, what browsers send) are read; 0
+// for the rest.
+func fecSamples(p []byte) int {
+	if len(p) < 2 {
+		return 0
+	}
+	config, code := p[0]>>3, p[0]&3
+	if config >= 16 || code > 1 { // CELT-only carries no FEC
+		return 0
+	}
+	// SILK-only: 10, 20, 40, 60 ms by config%4, in 20 ms SILK frames
+	// beyond 20 ms; hybrid (12–15): 10, 20 ms by config%2.
+	ms10, silkFrames := []int{1, 2, 4, 6}[config%4], 1
+	if config >= 12 {
+		ms10 = 1 + int(config%2)
+	} else if ms10 > 2 {
+		silkFrames = ms10 / 2
+	}
+	if p[1]&(0x80>>silkFrames) == 0 {
+		return 0
+	}
+	return ms10 * opusRate / 100
 }
 
 // writeOpus hands the n samples a channel just decoded, of RTP time ts,

@@ -17,14 +17,21 @@ import (
 // fecTone is 1 s of a 440 Hz sine at half scale, sent by libopus as a
 // browser sends a guest's voice with useinbandfec=1: 20 ms packets,
 // 32 kb/s, FEC on and 10 % loss expected (which makes libopus code SILK,
-// the layer that carries FEC).
-func fecTone(t testing.TB, channels int) [][]byte {
+// the layer that carries FEC; hybrid, fullband). Without fec, SILK
+// packets that carry none.
+func fecTone(t testing.TB, channels int, fec bool) [][]byte {
 	t.Helper()
 	enc, err := opus.NewEncoder(48000, channels, opus.AppVoIP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range []error{enc.SetBitrate(32000), enc.SetInBandFEC(true), enc.SetPacketLossPerc(10)} {
+	errs := []error{enc.SetBitrate(32000), enc.SetInBandFEC(fec), enc.SetPacketLossPerc(10)}
+	if !fec {
+		// Wideband at 16 kb/s keeps libopus on SILK, which it
+		// leaves for CELT on a tone when FEC does not hold it there.
+		errs = append(errs, enc.SetMaxBandwidth(opus.Wideband), enc.SetBitrate(16000))
+	}
+	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,12 +107,14 @@ func TestOpusFEC(t *testing.T) {
 	for _, c := range []struct {
 		name           string
 		sent, channels int
+		fec            bool
 	}{
-		{"mono sender, stereo track", 1, 2}, // a browser's microphone, as WebRTC negotiates Opus
-		{"stereo sender, mono track", 2, 1},
+		{"mono sender, stereo track", 1, 2, true}, // a browser's microphone, as WebRTC negotiates Opus
+		{"stereo sender, mono track", 2, 1, true},
+		{"no FEC sent", 1, 2, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			packets := fecTone(t, c.sent)
+			packets := fecTone(t, c.sent, c.fec)
 			ch := c.channels
 			clean, _ := playOpus(t, packets, nil, ch)
 			// A single loss at 400 ms, a burst of three (60 ms) at 700 ms.
@@ -119,18 +128,27 @@ func TestOpusFEC(t *testing.T) {
 			// The lost packet and the one after it, which carries on
 			// from whatever filled it.
 			from, to := 20*960*ch, 22*960*ch
-			fec, plcSNR := snr(got.samples, clean.samples, from, to), snr(plc, clean.samples, from, to)
+			heard, concealed := snr(got.samples, clean.samples, from, to), snr(plc, clean.samples, from, to)
 			toneStep := maxStep(clean.samples, ch, 960*ch, n)
 			step := maxStep(got.samples, ch, 960*ch, n)
-			t.Logf("single loss: %.1f dB with FEC, %.1f dB with PLC alone; largest step %.4f, the tone's own %.4f; stats %+v",
-				fec, plcSNR, step, toneStep, st)
-			if st.Lost != 4 || st.Concealed != 4*960 {
-				t.Errorf("stats %+v: want 4 packets lost and their 4×960 samples filled", st)
+			t.Logf("single loss: %.1f dB from the lossless decode, %.1f dB with PLC alone; largest step %.4f, the tone's own %.4f; stats %+v",
+				heard, concealed, step, toneStep, st)
+			// The single loss and the burst's last packet come from
+			// FEC, the rest of the burst from libopus's PLC.
+			recovered := int64(2 * 960)
+			if !c.fec {
+				recovered = 0
+			}
+			if st.Lost != 4 || st.Concealed != 4*960 || st.Recovered != recovered {
+				t.Errorf("stats %+v: want 4 packets lost and their 4×960 samples filled, %d from FEC", st, recovered)
 			}
 			// (a) FEC recovers the single loss: PLC alone guesses
 			// the tone on from before it, FEC decodes a coarser copy.
-			if fec < 20 || fec < plcSNR+10 {
-				t.Errorf("a single lost packet %.1f dB from the lossless decode, %.1f dB with PLC alone: want 20 dB and 10 dB better", fec, plcSNR)
+			switch {
+			case c.fec && (heard < 20 || heard < concealed+10):
+				t.Errorf("a single lost packet %.1f dB from the lossless decode, %.1f dB with PLC alone: want 20 dB and 10 dB better", heard, concealed)
+			case !c.fec && math.Abs(heard-concealed) > 0.1:
+				t.Errorf("with no FEC sent, a single lost packet %.1f dB from the lossless decode, %.1f dB with PLC alone: want the same", heard, concealed)
 			}
 			// (b) The burst is concealed, never digital silence.
 			if run := longestSilence(got.samples, ch, 960*ch, n); run > 48 {
@@ -166,7 +184,7 @@ func longestSilence(pcm []float32, channels, from, to int) int {
 // decoder as the track used it before (decode and interleave; no
 // concealment). It reports CPU milliseconds per second of audio.
 func BenchmarkDecodeOpus(b *testing.B) {
-	packets := fecTone(b, 1)
+	packets := fecTone(b, 1, true)
 	b.Run("libopus", func(b *testing.B) {
 		var s discard
 		tr, err := decode.New(decode.Config{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, Target: &s})

@@ -37,12 +37,44 @@ type Uplink struct {
 
 // Downlink is what the studio sends the guest: its bit rate, the worst
 // loss the guest reports on it (receiver reports' fraction lost), and the
-// guest's downlink estimate (REMB, or the SFU's from its loss reports)
-// summed over the simulcast cameras it receives; 0 while not known.
+// guest's downlink estimate the studio chooses the layers it sends them
+// by, with where that comes from; 0 and "" while not known.
 type Downlink struct {
-	Kbps         int     `json:"kbps"`
-	Loss         float64 `json:"loss"`
-	EstimateKbps int     `json:"estimateKbps,omitempty"`
+	Kbps         int          `json:"kbps"`
+	Loss         float64      `json:"loss"`
+	EstimateKbps int          `json:"estimateKbps,omitempty"`
+	EstimateFrom EstimateFrom `json:"estimateFrom,omitempty"`
+}
+
+// EstimateFrom names the estimate of a receiving guest's downlink that
+// the simulcast switchers choose their layers by: the first the guest
+// gives of these, in this order (binding.estimate).
+type EstimateFrom string
+
+const (
+	// EstimateREMB: the guest's own (its REMB messages), summed over the
+	// cameras in layers it receives.
+	EstimateREMB EstimateFrom = "remb"
+	// EstimateTransportCC: ours for its whole connection, Google
+	// congestion control from its transport-cc feedback (downlink.go).
+	// Chromium sends this and no REMB.
+	EstimateTransportCC EstimateFrom = "transport-cc"
+	// EstimateLoss: ours from the loss its receiver reports say, summed
+	// over the cameras in layers it receives (lossBudget).
+	EstimateLoss EstimateFrom = "loss"
+)
+
+// rank orders the sources as binding.estimate prefers them; 0 for none.
+func (f EstimateFrom) rank() int {
+	switch f {
+	case EstimateREMB:
+		return 3
+	case EstimateTransportCC:
+		return 2
+	case EstimateLoss:
+		return 1
+	}
+	return 0
 }
 
 // Freezes are the guest's camera freezes in the last minute: the times no
@@ -364,20 +396,19 @@ func (g *guest) downlink() (d Downlink, reported bool) {
 	}
 	d.Kbps = int(bits / 1000)
 	d.Loss, reported = g.reported.take()
-	// The whole connection's send-side estimate where the guest sends
-	// transport-cc feedback; else what its simulcast cameras' switchers go by.
-	if e, ok := g.down.estimator().estimate(); ok {
-		d.EstimateKbps = int(e / 1000)
-	} else {
-		d.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
-	}
+	e, from := g.st.sfu.estimateFor(g.id, g.down.estimator())
+	d.EstimateKbps, d.EstimateFrom = int(e/1000), from
 	return d, reported
 }
 
-// estimateFor is guest id's downlink estimate, bits/s: the sum of what
-// the simulcast cameras it receives estimate for it (see
-// binding.estimate); 0 while none does.
-func (f *sfu) estimateFor(id string) uint64 {
+// estimateFor is guest id's downlink estimate, bits/s, and where it comes
+// from: what the switchers of the simulcast cameras it receives go by
+// (binding.estimate). Where they go by the send-side estimate (est, the
+// guest's, nil if none), the whole connection's, which they divide
+// between them; where by REMB or loss, the sum of theirs. A guest who
+// receives no camera in layers: the connection's send-side estimate if
+// there is one. 0 and "" while there is none.
+func (f *sfu) estimateFor(id string, est *estimator) (uint64, EstimateFrom) {
 	f.mu.Lock()
 	var ts []*pubTrack
 	for _, pts := range f.tracks {
@@ -406,11 +437,20 @@ func (f *sfu) estimateFor(id string) uint64 {
 		s.mu.RUnlock()
 	}
 	var sum uint64
+	var from EstimateFrom
 	for _, o := range owns {
-		e, _ := o.b.estimate(o.t)
+		e, src := o.b.estimate(o.t)
 		sum += e
+		if src.rank() > from.rank() {
+			from = src
+		}
 	}
-	return sum
+	if from == EstimateTransportCC || len(owns) == 0 {
+		if e, ok := est.estimate(); ok {
+			return e, EstimateTransportCC
+		}
+	}
+	return sum, from
 }
 
 // frameEnd tells the owner's freeze meter of a frame's end: for a guest's

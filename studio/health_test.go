@@ -19,13 +19,17 @@ import (
 // packet on the wire, which the studio sees as loss on his uplink (what
 // NACK didn't mend: a few %; the retransmissions also show as jitter). Ann,
 // who sends her camera in layers over loopback, stays green: her uplink
-// has a bit rate, no loss and no freeze.
+// has a bit rate, no loss and no freeze. Each downlink estimate is the one
+// the receiver's layers of Ann are chosen by, and says which: Bob sends no
+// transport-cc (his loss reports), Dan sends REMB as well (his REMB, not
+// our send-side estimate), Eve transport-cc alone (the send-side one).
 func TestHealthFromRealLoss(t *testing.T) {
 	parallelWithLeakCheck(t)
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
-	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: 4})
-	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF, DropEvery: 2})
+	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: 4, NoTWCC: true})
+	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF, DropEvery: 2, REMB: danREMB})
+	eve := join(t, s, "Eve", studiotest.Options{})
 	if err := s.Stage(ann.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +48,7 @@ func TestHealthFromRealLoss(t *testing.T) {
 	if want := "weak downlink"; len(h.Reason) < len(want) || h.Reason[:len(want)] != want {
 		t.Errorf("Bob's reason %q, want it to start %q", h.Reason, want)
 	}
-	if h.Down.Kbps == 0 || h.Down.EstimateKbps == 0 {
+	if h.Down.Kbps == 0 || h.Down.EstimateKbps == 0 || h.Down.EstimateFrom != studio.EstimateLoss {
 		t.Errorf("Bob's downlink %+v: want a bit rate and the estimate from his loss reports", h.Down)
 	}
 	eventually(t, "Bob's page to be told", func() bool {
@@ -56,11 +60,25 @@ func TestHealthFromRealLoss(t *testing.T) {
 		return h.Up.Loss > 0 && h.Up.Kbps > 0 && (h.Level == studio.LevelAmber || h.Level == studio.LevelRed)
 	})
 	t.Logf("Dan: %+v", health(dan.ID))
+	eventually(t, "Dan's downlink estimate to be his REMB", func() bool {
+		d := health(dan.ID).Down
+		return d.EstimateFrom == studio.EstimateREMB && d.EstimateKbps == danREMB/1000
+	})
 	eventually(t, "Ann to be measured", func() bool { return health(ann.ID).Up.Kbps > 0 })
+	eventually(t, "Eve's downlink estimate to be the send-side one", func() bool {
+		d := health(eve.ID).Down
+		return d.EstimateFrom == studio.EstimateTransportCC && d.EstimateKbps > 0
+	})
+	t.Logf("Eve: %+v", health(eve.ID))
 	if h := health(ann.ID); h.Level != studio.LevelGreen || h.Freezes.Count != 0 || h.Up.Loss != 0 {
 		t.Errorf("Ann: %+v, want green without loss or freezes", h)
 	}
 }
+
+// danREMB is the downlink Dan's REMBs state in TestHealthFromRealLoss,
+// bits/s: a REMB for Ann's camera alone, which is all the estimate his
+// layers of it are chosen by.
+const danREMB = 2_000_000
 
 // A camera that stops sending frames for 3 s while it is on is a freeze
 // the studio sees in the SFU: red while it goes on ("video frozen"), then

@@ -3,6 +3,9 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"reflect"
+	"slices"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -100,6 +103,51 @@ func healthLines(p studio.Participant) (line, up, down, more string, c color.Col
 		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in 1 min", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
 	}
 	return line, up, down, more, c
+}
+
+// healthPoll is how often the window reads the guests' numbers while it
+// shows a guest: the studio measures each guest's connection every 2 s,
+// but sends an event for new numbers at most every 10 s (one per guest
+// every 2 s would be eight redraws a second for sixteen guests), and the
+// layers it forwards change without one.
+const healthPoll = 2 * time.Second
+
+// pollNumbers reads the show's state off the UI thread and takes from it
+// what changes without an event: each participant's health and layers
+// (numbers). The rest of the state is the events' to apply: a poll
+// applies no more than the numbers, and none at all if a whole state was
+// applied while it read, which may be newer than its own.
+func (s *Studio) pollNumbers() {
+	if !s.guestsFlag.Load() {
+		return
+	}
+	gen := s.applied.Load()
+	st := s.show.State()
+	s.do(func() {
+		if s.applied.Load() == gen && takeNumbers(&s.state, st) {
+			s.updateStrip()
+		}
+	})
+}
+
+// takeNumbers copies into st the numbers of from's participants who are
+// in both, and says whether any changed.
+func takeNumbers(st *studio.State, from studio.State) (changed bool) {
+	for i := range st.Participants {
+		p := &st.Participants[i]
+		j := slices.IndexFunc(from.Participants, func(n studio.Participant) bool { return n.ID == p.ID })
+		if j < 0 {
+			continue
+		}
+		n := from.Participants[j]
+		if reflect.DeepEqual(p.Health, n.Health) && reflect.DeepEqual(p.Forwarded, n.Forwarded) &&
+			slices.Equal(p.Layers, n.Layers) && p.ProgramLayer == n.ProgramLayer {
+			continue
+		}
+		p.Health, p.Forwarded, p.Layers, p.ProgramLayer = n.Health, n.Forwarded, n.Layers, n.ProgramLayer
+		changed = true
+	}
+	return changed
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }

@@ -80,3 +80,27 @@ func TestCardShowsHealth(t *testing.T) {
 		t.Errorf("no media: strip shown %v, dot %q; the media note speaks instead", c.health.box.Visible(), c.conn.Text)
 	}
 }
+
+// The card's numbers follow the guest's health as the studio measures it,
+// though no event comes for them (the studio sends one for new numbers at
+// most every 10 s): the window reads them every healthPoll.
+func TestCardNumbersFollowHealth(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	h := &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+		Up: studio.Uplink{Kbps: 1180, Loss: 0.06, JitterMs: 14, RTTMs: 42}}
+	f.change(studio.EventHealth, func(st *studio.State) { st.Participants[1].Health = h })
+	eventually(t, s, "the card to show the first numbers", func() bool {
+		return strings.HasPrefix(s.cards["g1"].health.up.Text, "↑ 1180 kb/s")
+	})
+	// New numbers, the level unchanged: the studio's state has them, no
+	// event says so.
+	f.mu.Lock()
+	f.state.Participants[1].Health = &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+		Up: studio.Uplink{Kbps: 640, Loss: 0.07, JitterMs: 31, RTTMs: 95}}
+	f.mu.Unlock()
+	eventually(t, s, "the card to show the new numbers without an event", func() bool {
+		c := s.cards["g1"]
+		return c.health.up.Text == "↑ 640 kb/s · 7 % loss · 31 ms jitter" && strings.HasPrefix(c.health.more.Text, "95 ms round trip")
+	})
+}

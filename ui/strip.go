@@ -118,6 +118,7 @@ func (s *Studio) updateStrip() {
 	}
 	s.strip.Objects = objs
 	s.strip.Refresh()
+	s.guestsFlag.Store(len(s.state.Participants) > 1)
 	if len(s.state.Participants) <= 1 { // the host alone
 		s.stripEmpty.Show()
 	} else {

@@ -82,25 +82,42 @@ func TestCardShowsHealth(t *testing.T) {
 }
 
 // The card's numbers follow the guest's health as the studio measures it,
-// though no event comes for them (the studio sends one for new numbers at
-// most every 10 s): the window reads them every healthPoll.
+// and the layers of their camera the others get, though no event comes
+// for them (the studio sends one for new numbers at most every 10 s, none
+// for a layer forwarded): the window reads them every healthPoll.
 func TestCardNumbersFollowHealth(t *testing.T) {
 	f := newFake()
 	s, _ := open(t, f, nil)
 	h := &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
 		Up: studio.Uplink{Kbps: 1180, Loss: 0.06, JitterMs: 14, RTTMs: 42}}
-	f.change(studio.EventHealth, func(st *studio.State) { st.Participants[1].Health = h })
-	eventually(t, s, "the card to show the first numbers", func() bool {
-		return strings.HasPrefix(s.cards["g1"].health.up.Text, "↑ 1180 kb/s")
+	f.change(studio.EventJoined, func(st *studio.State) {
+		st.Participants[1].Health = h
+		st.Participants = append(st.Participants,
+			studio.Participant{ID: "g2", Name: "Bob", Role: studio.RoleGuest, Connected: true, Media: studio.MediaConnected},
+			studio.Participant{ID: "g3", Name: "Cat", Role: studio.RoleGuest, Connected: true, Media: studio.MediaConnected})
 	})
-	// New numbers, the level unchanged: the studio's state has them, no
-	// event says so.
+	eventually(t, s, "the card to show the first numbers", func() bool {
+		c := s.cards["g1"]
+		return c != nil && strings.HasPrefix(c.health.up.Text, "↑ 1180 kb/s") && !c.health.sends.Visible()
+	})
+	// New numbers, the level unchanged, and Ann's camera in layers: the
+	// studio's state has them, no event says so.
 	f.mu.Lock()
-	f.state.Participants[1].Health = &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+	ann := &f.state.Participants[1]
+	ann.Health = &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
 		Up: studio.Uplink{Kbps: 640, Loss: 0.07, JitterMs: 31, RTTMs: 95}}
+	ann.Layers = []studio.Layer{{RID: "h", Height: 720}, {RID: "m", Height: 360}, {RID: "l"}}
+	ann.ProgramLayer = "m"
+	f.state.Participants[2].Forwarded = map[string]string{"g1": "h"}
+	f.state.Participants[3].Forwarded = map[string]string{"g1": "l"}
 	f.mu.Unlock()
 	eventually(t, s, "the card to show the new numbers without an event", func() bool {
 		c := s.cards["g1"]
 		return c.health.up.Text == "↑ 640 kb/s · 7 % loss · 31 ms jitter" && strings.HasPrefix(c.health.more.Text, "95 ms round trip")
 	})
+	c := s.cards["g1"]
+	if want := "→ 720p: Bob · 360p: Program · l: Cat"; c.health.sends.Text != want || !c.health.sends.Visible() {
+		t.Errorf("Ann's card says %q (shown %v) of the layers sent, want %q", c.health.sends.Text, c.health.sends.Visible(), want)
+	}
+	writePNG(t, "ui-card-health-layers.png", s.w.Canvas().Capture())
 }

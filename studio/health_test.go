@@ -1,12 +1,16 @@
 package studio_test
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -131,4 +135,92 @@ func TestHealthSeesAFreeze(t *testing.T) {
 		return h.Level == studio.LevelAmber && strings.HasPrefix(h.Reason, "video froze once in the last minute")
 	})
 	t.Logf("after: %+v", health())
+}
+
+// A camera whose frames all reach the SFU whole can still freeze in the
+// program: one frame's packets never came (no NACK can bring them), and
+// the program's decoder holds the last good picture until a keyframe —
+// which this sender, unlike a browser, sends only when its file starts
+// over, 1.5 s later. The studio counts that freeze in ProgramFreezes, not
+// in Freezes (the SFU's), and names it "in the program".
+func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
+	parallelWithLeakCheck(t)
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
+	c := join(t, s, "Ann", studiotest.Options{RTPVideo: true})
+	if err := s.Stage(c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(videoIVF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := ivfreader.NewWith(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	for {
+		f, _, err := r.ParseNextFrame()
+		if err != nil {
+			break
+		}
+		frames = append(frames, f)
+	}
+	// lose: 1 loses the next frame (its file's second or later: a delta
+	// frame); until: no keyframe is sent before then (unix ns).
+	var lose, until atomic.Int64
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		pay := rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			f := frames[i%len(frames)]
+			if key := f[0]&1 == 0; key && time.Now().UnixNano() < until.Load() {
+				// Not sent, as a paused encoder: no sequence numbers
+				// missing, no loss on the uplink.
+				pay.SkipSamples(3000)
+				continue
+			}
+			lost := lose.CompareAndSwap(1, 0) // numbered and never sent: a gap NACK can't fill
+			for _, pkt := range pay.Packetize(f, 3000) {
+				if !lost {
+					_ = c.RTPVideo.WriteRTP(pkt)
+				}
+			}
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+	health := func() studio.Health {
+		if h := find(s, c.ID).Health; h != nil {
+			return *h
+		}
+		return studio.Health{}
+	}
+	eventually(t, "Ann to be rated green, her pictures in the program", func() bool {
+		return health().Level == studio.LevelGreen && time.Since(find(s, c.ID).Joined) > 3*time.Second
+	})
+	until.Store(time.Now().Add(1500 * time.Millisecond).UnixNano())
+	lose.Store(1)
+	var reasons []string
+	eventually(t, "the freeze in the program to be over and counted", func() bool {
+		h := health()
+		if len(reasons) == 0 || reasons[len(reasons)-1] != h.Reason {
+			reasons = append(reasons, h.Reason)
+		}
+		return h.ProgramFreezes.Count > 0 && strings.HasPrefix(h.Reason, "video froze in the program")
+	})
+	h := health()
+	t.Logf("after: %+v; reasons %q", h, reasons)
+	// The freeze lasts from the picture before the lost frame to the
+	// first keyframe sent, 1.5 s after the loss or more.
+	if p, sfu := h.ProgramFreezes.LastMinuteMs, h.Freezes.LastMinuteMs; p < 1400 || p < sfu+1000 {
+		t.Errorf("frozen %d ms in the program, %d ms in the SFU: want 1.4 s or more in the program, at least 1 s more than in the SFU", p, sfu)
+	}
 }

@@ -111,6 +111,13 @@ func healthLines(p studio.Participant) (line, up, down, more string, c color.Col
 	if f := h.Freezes; f.Count > 0 {
 		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in 1 min", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
 	}
+	// Frames that came but could not be decoded froze the program too.
+	switch f := h.ProgramFreezes; {
+	case f.Count > 0 && h.Freezes.Count > 0:
+		more += fmt.Sprintf(" · program %d× (%.1f s)", f.Count, float64(f.LastMinuteMs)/1000)
+	case f.Count > 0:
+		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in the program", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
+	}
 	return line, up, down, more, c
 }
 

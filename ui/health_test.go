@@ -75,6 +75,13 @@ func TestCardShowsHealth(t *testing.T) {
 		t.Error("the numbers stay after the pointer left")
 	}
 
+	// Freezes in the program beside the SFU's.
+	prog := *amber
+	prog.ProgramFreezes = studio.Freezes{Count: 2, LastMinuteMs: 1500}
+	if _, _, _, more, _ := healthLines(studio.Participant{Health: &prog}); more != "42 ms round trip · froze 2× (1.5 s) in the program" {
+		t.Errorf("with freezes in the program: %q", more)
+	}
+
 	set(red, studio.MediaReconnecting)
 	if c := s.cards["g1"]; c.health.box.Visible() || c.conn.Text != "" {
 		t.Errorf("no media: strip shown %v, dot %q; the media note speaks instead", c.health.box.Visible(), c.conn.Text)

@@ -219,8 +219,10 @@ func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
 	h := health()
 	t.Logf("after: %+v; reasons %q", h, reasons)
 	// The freeze lasts from the picture before the lost frame to the
-	// first keyframe sent, 1.5 s after the loss or more.
-	if p, sfu := h.ProgramFreezes.LastMinuteMs, h.Freezes.LastMinuteMs; p < 1400 || p < sfu+1000 {
-		t.Errorf("frozen %d ms in the program, %d ms in the SFU: want 1.4 s or more in the program, at least 1 s more than in the SFU", p, sfu)
+	// first keyframe sent, 1.5 s after the loss or more (1.5–2.0 s in
+	// runs at loads 10–15), less what a loaded box delays the decoding
+	// of the picture before.
+	if p, sfu := h.ProgramFreezes.LastMinuteMs, h.Freezes.LastMinuteMs; p < 1200 || p < sfu+1000 {
+		t.Errorf("frozen %d ms in the program, %d ms in the SFU: want 1.2 s or more in the program, at least 1 s more than in the SFU", p, sfu)
 	}
 }

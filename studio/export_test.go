@@ -209,12 +209,12 @@ func (s *Studio) LayerChoice(receiver, publisher string) string {
 		return ""
 	}
 	now := time.Now()
-	budget, sendSide := b.estimate(t)
+	budget, from := b.estimate(t)
 	ls := t.layerList()
 	cur := b.sw.current()
 	stats := statsOf(ls, cur, now)
-	out := fmt.Sprintf("gets %q, waits for %q; estimate %d b/s (remb %d, send-side %v, loss %d); layers",
-		ridOf(cur), ridOf(b.sw.wanted()), budget, b.byREMB.Load(), sendSide, b.byLoss.Load())
+	out := fmt.Sprintf("gets %q, waits for %q; estimate %d b/s (from %q; remb %d, loss %d); layers",
+		ridOf(cur), ridOf(b.sw.wanted()), budget, from, b.byREMB.Load(), b.byLoss.Load())
 	for i, l := range ls {
 		out += fmt.Sprintf(" [%s %dp %d kb/s live=%v resting=%v asleep=%v silent %v]", l.rid, l.height(), l.rate.Load()/1000,
 			stats[i].live, l.rest.resting(), l.rest.asleep(now.UnixNano()), now.Sub(time.Unix(0, l.lastAt.Load())).Round(time.Millisecond))

@@ -23,6 +23,12 @@ type Health struct {
 	Up      Uplink   `json:"up"`
 	Down    Downlink `json:"down"`
 	Freezes Freezes  `json:"freezes"`
+	// ProgramFreezes are the same camera's freezes in the program, from
+	// the pictures its decoder made of them: also the frames that came
+	// but could not be decoded (a packet NACK did not bring in time, and
+	// the wait for the keyframe after). Zero while the program decodes
+	// none of theirs (no Program), or they did not freeze there.
+	ProgramFreezes Freezes `json:"programFreezes,omitzero"`
 }
 
 // Uplink is what the guest sends the studio: the bit rate received of
@@ -37,17 +43,50 @@ type Uplink struct {
 
 // Downlink is what the studio sends the guest: its bit rate, the worst
 // loss the guest reports on it (receiver reports' fraction lost), and the
-// guest's downlink estimate (REMB, or the SFU's from its loss reports)
-// summed over the simulcast cameras it receives; 0 while not known.
+// guest's downlink estimate the studio chooses the layers it sends them
+// by, with where that comes from; 0 and "" while not known.
 type Downlink struct {
-	Kbps         int     `json:"kbps"`
-	Loss         float64 `json:"loss"`
-	EstimateKbps int     `json:"estimateKbps,omitempty"`
+	Kbps         int          `json:"kbps"`
+	Loss         float64      `json:"loss"`
+	EstimateKbps int          `json:"estimateKbps,omitempty"`
+	EstimateFrom EstimateFrom `json:"estimateFrom,omitempty"`
+}
+
+// EstimateFrom names the estimate of a receiving guest's downlink that
+// the simulcast switchers choose their layers by: the first the guest
+// gives of these, in this order (binding.estimate).
+type EstimateFrom string
+
+const (
+	// EstimateREMB: the guest's own (its REMB messages), summed over the
+	// cameras in layers it receives.
+	EstimateREMB EstimateFrom = "remb"
+	// EstimateTransportCC: ours for its whole connection, Google
+	// congestion control from its transport-cc feedback (downlink.go).
+	// Chromium sends this and no REMB.
+	EstimateTransportCC EstimateFrom = "transport-cc"
+	// EstimateLoss: ours from the loss its receiver reports say, summed
+	// over the cameras in layers it receives (lossBudget).
+	EstimateLoss EstimateFrom = "loss"
+)
+
+// rank orders the sources as binding.estimate prefers them; 0 for none.
+func (f EstimateFrom) rank() int {
+	switch f {
+	case EstimateREMB:
+		return 3
+	case EstimateTransportCC:
+		return 2
+	case EstimateLoss:
+		return 1
+	}
+	return 0
 }
 
 // Freezes are the guest's camera freezes in the last minute: the times no
-// complete video frame of theirs arrived for more than freezeGap while
-// their camera was on, and their total length (a freeze going on counts).
+// complete video frame of theirs arrived (in the SFU; in the program:
+// was decoded) for more than freezeGap while their camera was on, and
+// their total length (a freeze going on counts).
 type Freezes struct {
 	Count        int `json:"count"`
 	LastMinuteMs int `json:"lastMinuteMs"`
@@ -106,6 +145,15 @@ type healthSample struct {
 	freezes   Freezes
 	frozenFor time.Duration // the freeze going on now; 0 if none
 	sinceLast time.Duration // since the last freeze ended (0: going on); < 0: none in the last minute
+	// prog is the same as the program's decoder sees it; nil while it
+	// decodes none of theirs.
+	prog *freezeRead
+}
+
+// freezeRead is what freezeMeter.read says.
+type freezeRead struct {
+	f                    Freezes
+	frozenFor, sinceLast time.Duration
 }
 
 // classify rates one sample: the level and, when not green, the reason,
@@ -127,30 +175,24 @@ func classify(s healthSample) (Level, string) {
 		return LevelUnknown, ""
 	}
 	rtt := time.Duration(s.up.RTTMs) * time.Millisecond
-	froze := func() string {
-		if s.frozenFor > 0 {
-			return fmt.Sprintf("video frozen for %.1f s", s.frozenFor.Seconds())
-		}
-		return fmt.Sprintf("video froze %s in the last minute (%.1f s)", times(s.freezes.Count), float64(s.freezes.LastMinuteMs)/1000)
-	}
 	loss := func(way string, l float64) func() string {
 		return func() string { return "weak " + way + ": " + percent(l) + " loss" }
 	}
-	frozenMin := time.Duration(s.freezes.LastMinuteMs) * time.Millisecond
+	prog := freezeRead{sinceLast: -1}
+	if s.prog != nil {
+		prog = *s.prog
+	}
 	// Each cause: whether it makes the level red, whether amber, and its
 	// words.
-	causes := []struct {
-		red, amber bool
-		reason     func() string
-	}{
+	causes := []healthCause{
 		{s.up.Loss >= fairLoss, s.up.Loss >= goodLoss, loss("uplink", s.up.Loss)},
 		{s.down.Loss >= fairLoss, s.down.Loss >= goodLoss, loss("downlink", s.down.Loss)},
 		{rtt >= fairRTT, rtt >= goodRTT, func() string { return fmt.Sprintf("slow connection: %d ms round trip", s.up.RTTMs) }},
-		{
-			s.frozenFor >= frozenNow || frozenMin >= frozenMinute,
-			s.frozenFor > 0 || (s.freezes.Count > 0 && s.sinceLast >= 0 && s.sinceLast < freezeRecent),
-			froze,
-		},
+		freezeCause(freezeRead{s.freezes, s.frozenFor, s.sinceLast}, ""),
+		// The program's, after the SFU's: a freeze in both is the
+		// sender's or the network's, one in the program alone is loss
+		// the program could not repair.
+		freezeCause(prog, " in the program"),
 		{false, time.Duration(s.up.JitterMs)*time.Millisecond >= fairJitter, func() string {
 			return fmt.Sprintf("unsteady uplink: %d ms jitter", s.up.JitterMs)
 		}},
@@ -166,6 +208,28 @@ func classify(s healthSample) (Level, string) {
 		}
 	}
 	return LevelGreen, ""
+}
+
+// healthCause is one cause classify weighs: whether it makes the level
+// red, whether amber, and its words.
+type healthCause struct {
+	red, amber bool
+	reason     func() string
+}
+
+// freezeCause is the cause of freezes r, seen where (" in the program",
+// or "" for the SFU).
+func freezeCause(r freezeRead, where string) healthCause {
+	return healthCause{
+		red:   r.frozenFor >= frozenNow || time.Duration(r.f.LastMinuteMs)*time.Millisecond >= frozenMinute,
+		amber: r.frozenFor > 0 || (r.f.Count > 0 && r.sinceLast >= 0 && r.sinceLast < freezeRecent),
+		reason: func() string {
+			if r.frozenFor > 0 {
+				return fmt.Sprintf("video frozen%s for %.1f s", where, r.frozenFor.Seconds())
+			}
+			return fmt.Sprintf("video froze%s %s in the last minute (%.1f s)", where, times(r.f.Count), float64(r.f.LastMinuteMs)/1000)
+		},
+	}
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
@@ -235,6 +299,12 @@ func (m *freezeMeter) camera(on bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.off, m.last = !on, time.Time{}
+}
+
+// readAt is read as a freezeRead.
+func (m *freezeMeter) readAt(now time.Time) freezeRead {
+	f, frozenFor, sinceLast := m.read(now)
+	return freezeRead{f, frozenFor, sinceLast}
 }
 
 // read returns the freezes of the last minute as of now, the length of
@@ -364,20 +434,19 @@ func (g *guest) downlink() (d Downlink, reported bool) {
 	}
 	d.Kbps = int(bits / 1000)
 	d.Loss, reported = g.reported.take()
-	// The whole connection's send-side estimate where the guest sends
-	// transport-cc feedback; else what its simulcast cameras' switchers go by.
-	if e, ok := g.down.estimator().estimate(); ok {
-		d.EstimateKbps = int(e / 1000)
-	} else {
-		d.EstimateKbps = int(g.st.sfu.estimateFor(g.id) / 1000)
-	}
+	e, from := g.st.sfu.estimateFor(g.id, g.down.estimator())
+	d.EstimateKbps, d.EstimateFrom = int(e/1000), from
 	return d, reported
 }
 
-// estimateFor is guest id's downlink estimate, bits/s: the sum of what
-// the simulcast cameras it receives estimate for it (see
-// binding.estimate); 0 while none does.
-func (f *sfu) estimateFor(id string) uint64 {
+// estimateFor is guest id's downlink estimate, bits/s, and where it comes
+// from: what the switchers of the simulcast cameras it receives go by
+// (binding.estimate). Where they go by the send-side estimate (est, the
+// guest's, nil if none), the whole connection's, which they divide
+// between them; where by REMB or loss, the sum of theirs. A guest who
+// receives no camera in layers: the connection's send-side estimate if
+// there is one. 0 and "" while there is none.
+func (f *sfu) estimateFor(id string, est *estimator) (uint64, EstimateFrom) {
 	f.mu.Lock()
 	var ts []*pubTrack
 	for _, pts := range f.tracks {
@@ -406,11 +475,20 @@ func (f *sfu) estimateFor(id string) uint64 {
 		s.mu.RUnlock()
 	}
 	var sum uint64
+	var from EstimateFrom
 	for _, o := range owns {
-		e, _ := o.b.estimate(o.t)
+		e, src := o.b.estimate(o.t)
 		sum += e
+		if src.rank() > from.rank() {
+			from = src
+		}
 	}
-	return sum
+	if from == EstimateTransportCC || len(owns) == 0 {
+		if e, ok := est.estimate(); ok {
+			return e, EstimateTransportCC
+		}
+	}
+	return sum, from
 }
 
 // frameEnd tells the owner's freeze meter of a frame's end: for a guest's
@@ -427,12 +505,27 @@ func (t *pubTrack) frameEnd(marker bool, now time.Time) {
 func (g *guest) rateHealth(up Uplink, down Downlink, known bool, now time.Time) {
 	f, frozenFor, sinceLast := g.freezes.read(now)
 	s := healthSample{known: known, media: g.media, up: up, down: down, freezes: f, frozenFor: frozenFor, sinceLast: sinceLast}
+	h := Health{Up: up, Down: down, Freezes: f}
+	if fc, ok := g.st.sfu.sink.(freezeCounter); ok {
+		if r, ok := fc.freezesOf(g.id, now); ok {
+			s.prog, h.ProgramFreezes = &r, r.f
+		}
+	}
 	level, reason := classify(s)
 	if g.forced != nil {
 		level, reason = g.forced.Level, g.forced.Reason
 	}
-	level, reason = g.hold.next(level, reason, now)
-	g.tellHealth(Health{Level: level, Reason: reason, Up: up, Down: down, Freezes: f}, now)
+	h.Level, h.Reason = g.hold.next(level, reason, now)
+	g.tellHealth(h, now)
+}
+
+// freezeCounter is a Sink that meters the freezes of a participant's
+// camera as it shows it. Program is one: from the pictures its decoder
+// makes (program.go).
+type freezeCounter interface {
+	// freezesOf reads participant id's camera freezes as of now; false
+	// while it shows none of their pictures.
+	freezesOf(id string, now time.Time) (freezeRead, bool)
 }
 
 // tellHealth records h in the show and tells the page when its level or

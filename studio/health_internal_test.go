@@ -54,6 +54,20 @@ func TestClassifyHealth(t *testing.T) {
 		{"a red freeze before an amber uplink", with(func(s *healthSample) {
 			s.up.Loss, s.freezes, s.frozenFor = 0.03, Freezes{Count: 1, LastMinuteMs: 3000}, 3*time.Second
 		}), LevelRed, "video frozen for 3.0 s"},
+		{"frozen in the program for 2 s", with(func(s *healthSample) {
+			s.prog = &freezeRead{Freezes{Count: 1, LastMinuteMs: 2000}, 2 * time.Second, 0}
+		}), LevelRed, "video frozen in the program for 2.0 s"},
+		{"a freeze in the program 10 s ago", with(func(s *healthSample) {
+			s.prog = &freezeRead{Freezes{Count: 2, LastMinuteMs: 1500}, 0, 10 * time.Second}
+		}), LevelAmber, "video froze in the program 2 times in the last minute (1.5 s)"},
+		{"the SFU's freeze named before the program's", with(func(s *healthSample) {
+			s.freezes, s.frozenFor = Freezes{Count: 1, LastMinuteMs: 800}, 800*time.Millisecond
+			s.prog = &freezeRead{Freezes{Count: 1, LastMinuteMs: 900}, 900 * time.Millisecond, 0}
+		}), LevelAmber, "video frozen for 0.8 s"},
+		{"a red freeze in the program before an amber one in the SFU", with(func(s *healthSample) {
+			s.freezes, s.frozenFor = Freezes{Count: 1, LastMinuteMs: 800}, 800*time.Millisecond
+			s.prog = &freezeRead{Freezes{Count: 1, LastMinuteMs: 2500}, 2500 * time.Millisecond, 0}
+		}), LevelRed, "video frozen in the program for 2.5 s"},
 		{"reconnecting", with(func(s *healthSample) { s.media = MediaReconnecting }), LevelRed, "media failing: reconnecting"},
 		{"failed", with(func(s *healthSample) { s.media = MediaFailed }), LevelRed, "media failing: can't connect"},
 	} {

@@ -1,12 +1,16 @@
 package studio_test
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -19,13 +23,17 @@ import (
 // packet on the wire, which the studio sees as loss on his uplink (what
 // NACK didn't mend: a few %; the retransmissions also show as jitter). Ann,
 // who sends her camera in layers over loopback, stays green: her uplink
-// has a bit rate, no loss and no freeze.
+// has a bit rate, no loss and no freeze. Each downlink estimate is the one
+// the receiver's layers of Ann are chosen by, and says which: Bob sends no
+// transport-cc (his loss reports), Dan sends REMB as well (his REMB, not
+// our send-side estimate), Eve transport-cc alone (the send-side one).
 func TestHealthFromRealLoss(t *testing.T) {
 	parallelWithLeakCheck(t)
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
-	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: 4})
-	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF, DropEvery: 2})
+	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: 4, NoTWCC: true})
+	dan := join(t, s, "Dan", studiotest.Options{VideoIVF: videoIVF, DropEvery: 2, REMB: danREMB})
+	eve := join(t, s, "Eve", studiotest.Options{})
 	if err := s.Stage(ann.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +52,7 @@ func TestHealthFromRealLoss(t *testing.T) {
 	if want := "weak downlink"; len(h.Reason) < len(want) || h.Reason[:len(want)] != want {
 		t.Errorf("Bob's reason %q, want it to start %q", h.Reason, want)
 	}
-	if h.Down.Kbps == 0 || h.Down.EstimateKbps == 0 {
+	if h.Down.Kbps == 0 || h.Down.EstimateKbps == 0 || h.Down.EstimateFrom != studio.EstimateLoss {
 		t.Errorf("Bob's downlink %+v: want a bit rate and the estimate from his loss reports", h.Down)
 	}
 	eventually(t, "Bob's page to be told", func() bool {
@@ -56,11 +64,25 @@ func TestHealthFromRealLoss(t *testing.T) {
 		return h.Up.Loss > 0 && h.Up.Kbps > 0 && (h.Level == studio.LevelAmber || h.Level == studio.LevelRed)
 	})
 	t.Logf("Dan: %+v", health(dan.ID))
+	eventually(t, "Dan's downlink estimate to be his REMB", func() bool {
+		d := health(dan.ID).Down
+		return d.EstimateFrom == studio.EstimateREMB && d.EstimateKbps == danREMB/1000
+	})
 	eventually(t, "Ann to be measured", func() bool { return health(ann.ID).Up.Kbps > 0 })
+	eventually(t, "Eve's downlink estimate to be the send-side one", func() bool {
+		d := health(eve.ID).Down
+		return d.EstimateFrom == studio.EstimateTransportCC && d.EstimateKbps > 0
+	})
+	t.Logf("Eve: %+v", health(eve.ID))
 	if h := health(ann.ID); h.Level != studio.LevelGreen || h.Freezes.Count != 0 || h.Up.Loss != 0 {
 		t.Errorf("Ann: %+v, want green without loss or freezes", h)
 	}
 }
+
+// danREMB is the downlink Dan's REMBs state in TestHealthFromRealLoss,
+// bits/s: a REMB for Ann's camera alone, which is all the estimate his
+// layers of it are chosen by.
+const danREMB = 2_000_000
 
 // A camera that stops sending frames for 3 s while it is on is a freeze
 // the studio sees in the SFU: red while it goes on ("video frozen"), then
@@ -113,4 +135,94 @@ func TestHealthSeesAFreeze(t *testing.T) {
 		return h.Level == studio.LevelAmber && strings.HasPrefix(h.Reason, "video froze once in the last minute")
 	})
 	t.Logf("after: %+v", health())
+}
+
+// A camera whose frames all reach the SFU whole can still freeze in the
+// program: one frame's packets never came (no NACK can bring them), and
+// the program's decoder holds the last good picture until a keyframe —
+// which this sender, unlike a browser, sends only when its file starts
+// over, 1.5 s later. The studio counts that freeze in ProgramFreezes, not
+// in Freezes (the SFU's), and names it "in the program".
+func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
+	parallelWithLeakCheck(t)
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
+	c := join(t, s, "Ann", studiotest.Options{RTPVideo: true})
+	if err := s.Stage(c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(videoIVF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := ivfreader.NewWith(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	for {
+		f, _, err := r.ParseNextFrame()
+		if err != nil {
+			break
+		}
+		frames = append(frames, f)
+	}
+	// lose: 1 loses the next frame (its file's second or later: a delta
+	// frame); until: no keyframe is sent before then (unix ns).
+	var lose, until atomic.Int64
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		pay := rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			f := frames[i%len(frames)]
+			if key := f[0]&1 == 0; key && time.Now().UnixNano() < until.Load() {
+				// Not sent, as a paused encoder: no sequence numbers
+				// missing, no loss on the uplink.
+				pay.SkipSamples(3000)
+				continue
+			}
+			lost := lose.CompareAndSwap(1, 0) // numbered and never sent: a gap NACK can't fill
+			for _, pkt := range pay.Packetize(f, 3000) {
+				if !lost {
+					_ = c.RTPVideo.WriteRTP(pkt)
+				}
+			}
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+	health := func() studio.Health {
+		if h := find(s, c.ID).Health; h != nil {
+			return *h
+		}
+		return studio.Health{}
+	}
+	eventually(t, "Ann to be rated green, her pictures in the program", func() bool {
+		return health().Level == studio.LevelGreen && time.Since(find(s, c.ID).Joined) > 3*time.Second
+	})
+	until.Store(time.Now().Add(1500 * time.Millisecond).UnixNano())
+	lose.Store(1)
+	var reasons []string
+	eventually(t, "the freeze in the program to be over and counted", func() bool {
+		h := health()
+		if len(reasons) == 0 || reasons[len(reasons)-1] != h.Reason {
+			reasons = append(reasons, h.Reason)
+		}
+		return h.ProgramFreezes.Count > 0 && strings.HasPrefix(h.Reason, "video froze in the program")
+	})
+	h := health()
+	t.Logf("after: %+v; reasons %q", h, reasons)
+	// The freeze lasts from the picture before the lost frame to the
+	// first keyframe sent, 1.5 s after the loss or more (1.5–2.0 s in
+	// runs at loads 10–15), less what a loaded box delays the decoding
+	// of the picture before.
+	if p, sfu := h.ProgramFreezes.LastMinuteMs, h.Freezes.LastMinuteMs; p < 1200 || p < sfu+1000 {
+		t.Errorf("frozen %d ms in the program, %d ms in the SFU: want 1.2 s or more in the program, at least 1 s more than in the SFU", p, sfu)
+	}
 }

@@ -170,6 +170,10 @@ type programInput struct {
 	// their sender's clock places their sound and their picture. Read by
 	// the decoding goroutines, written by followShow.
 	shift delayShift
+	// freezes meters a camera's pictures as the decoder makes them, for
+	// the guest's health (Health.ProgramFreezes); nil for a screen, which
+	// may stand still for minutes.
+	freezes *freezeMeter
 }
 
 // WriteVideo passes the decoder's picture on to the input, unless the
@@ -183,12 +187,16 @@ func (pi *programInput) WriteVideo(f *compositor.Frame) {
 }
 
 // shows says whether the decoder's picture f goes on to the input; if
-// not (the camera is off), it is released and the input cleared.
+// not (the camera is off), it is released and the input cleared. A
+// picture shown counts for the freeze meter.
 func (pi *programInput) shows(f *compositor.Frame) bool {
 	if pi.cameraOff.Load() {
 		f.Release()
 		pi.in.Video.Clear()
 		return false
+	}
+	if pi.freezes != nil {
+		pi.freezes.frame(time.Now())
 	}
 	return true
 }
@@ -221,9 +229,27 @@ func (pi *programInput) setDelay(d Delay) { pi.shift.set(d) }
 // setCameraOff turns the camera gate on or off; on, the tile shows the
 // initials at once.
 func (pi *programInput) setCameraOff(off bool) {
-	if pi.cameraOff.Swap(off) != off && off {
-		pi.in.Video.Clear()
+	if pi.cameraOff.Swap(off) != off {
+		if off {
+			pi.in.Video.Clear()
+		}
+		if pi.freezes != nil {
+			pi.freezes.camera(!off) // a browser's black frames come a second apart
+		}
 	}
+}
+
+// freezesOf implements freezeCounter: participant id's camera freezes
+// as the program decodes them; false while it has no input for their
+// camera.
+func (p *Program) freezesOf(id string, now time.Time) (freezeRead, bool) {
+	p.mu.Lock()
+	pi := p.inputs[id]
+	p.mu.Unlock()
+	if pi == nil || pi.freezes == nil {
+		return freezeRead{}, false
+	}
+	return pi.freezes.readAt(now), true
 }
 
 // NewProgram returns a Program feeding pipe. Pass it as Config.Sink and its
@@ -550,6 +576,9 @@ func (p *Program) newInput(name string) *programInput {
 		in.Audio.SetSlip(true)
 	}
 	pi := &programInput{in: in, tracks: map[string]*decode.Track{}}
+	if !strings.HasSuffix(name, screenSuffix) {
+		pi.freezes = &freezeMeter{}
+	}
 	pi.setCameraOff(cameraOff)
 	pi.setDelay(delay)
 	return pi

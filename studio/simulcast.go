@@ -572,20 +572,24 @@ func (s *simulcastLocal) RID() string               { return "" }
 func (s *simulcastLocal) StreamID() string          { return s.streamID }
 func (s *simulcastLocal) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeVideo }
 
-// estimate is the receiver's downlink share for track t: its own estimate
-// (REMB) if it sends one, else its share of our send-side estimate from
-// its transport-cc feedback (downlink.go), else the one from its loss
-// reports, else 0 (not known); and whether it is the send-side one.
-func (b *binding) estimate(t *pubTrack) (uint64, bool) {
+// estimate is the receiver's downlink share for track t, bits/s, and
+// where it comes from: its own estimate (REMB) if it sends one, else its
+// share of our send-side estimate from its transport-cc feedback
+// (downlink.go), else the one from its loss reports; 0 and "" while none
+// is known.
+func (b *binding) estimate(t *pubTrack) (uint64, EstimateFrom) {
 	if r := b.byREMB.Load(); r > 0 {
-		return r, false
+		return r, EstimateREMB
 	}
 	if d := b.down.Load(); d != nil {
 		if share, ok := d.share(t); ok {
-			return share, true
+			return share, EstimateTransportCC
 		}
 	}
-	return b.byLoss.Load(), false
+	if r := b.byLoss.Load(); r > 0 {
+		return r, EstimateLoss
+	}
+	return 0, ""
 }
 
 // choose is the layer the receiver of track t should get now: none above
@@ -600,7 +604,7 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 	if c < 0 || j < 0 || !better(ls[j], ls[c]) || ls[j].rate == 0 {
 		return j
 	}
-	if _, sendSide := b.estimate(t); !sendSide {
+	if _, from := b.estimate(t); from != EstimateTransportCC {
 		return j
 	}
 	d := b.down.Load()
@@ -629,8 +633,8 @@ func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 		ls = capToTile(ls, px)
 		need = fitHeight(ls, px)
 	}
-	budget, sendSide := b.estimate(t)
-	if !sendSide {
+	budget, from := b.estimate(t)
+	if from != EstimateTransportCC {
 		return fitRate(ls, budget)
 	}
 	i := fitEstimate(ls, budget, b.climb.may(now), b.down.Load().uncongested())

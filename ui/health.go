@@ -3,6 +3,10 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,10 +30,12 @@ type healthView struct {
 	line     *canvas.Text // "Weak uplink: 6 % loss"
 	up, down *canvas.Text // the numbers of each direction
 	more     *canvas.Text // the round trip and the freezes
+	sends    *canvas.Text // the layers of their camera each other one gets
 	hovered  bool
 	shown    bool
 	// What update was last given, to show again when the pointer comes.
 	p       studio.Participant
+	sent    string
 	noMedia bool
 }
 
@@ -42,24 +48,29 @@ func newHealthView() *healthView {
 	h.down.TextSize = 10
 	h.more = canvas.NewText("", colorWhite)
 	h.more.TextSize = 10
+	h.sends = canvas.NewText("", colorWhite)
+	h.sends.TextSize = 10
 	bg := canvas.NewRectangle(color.NRGBA{R: 0x10, G: 0x12, B: 0x16, A: 0xd8})
 	bg.CornerRadius = 6
-	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(3, 3, 6, 6), container.NewVBox(h.line, h.up, h.down, h.more)))
+	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(3, 3, 6, 6), container.NewVBox(h.line, h.up, h.down, h.more, h.sends)))
 	h.box = container.NewVBox(layout.NewSpacer(), strip)
 	h.box.Hide()
 	return h
 }
 
-// update shows p's health; noMedia is true while the card says instead
+// update shows p's health, and sent, the layers of their camera the
+// others get (sendsLine); noMedia is true while the card says instead
 // that their media doesn't flow.
-func (h *healthView) update(p studio.Participant, noMedia bool) {
-	h.p, h.noMedia = p, noMedia
+func (h *healthView) update(p studio.Participant, sent string, noMedia bool) {
+	h.p, h.sent, h.noMedia = p, sent, noMedia
 	line, up, down, more, c := healthLines(p)
 	room := float32(cardWidth) - 4*theme.Padding() - 12
 	h.line.Text, h.line.Color = ellipsize(line, room, h.line.TextSize, h.line.TextStyle), c
 	h.up.Text = ellipsize(up, room, h.up.TextSize, h.up.TextStyle)
 	h.down.Text = ellipsize(down, room, h.down.TextSize, h.down.TextStyle)
 	h.more.Text = ellipsize(more, room, h.more.TextSize, h.more.TextStyle)
+	h.sends.Text = ellipsize(sent, room, h.sends.TextSize, h.sends.TextStyle)
+	setShown(h.sends, sent != "")
 	hl := p.Health
 	h.shown = !noMedia && hl != nil && hl.Level != studio.LevelUnknown &&
 		(hl.Level != studio.LevelGreen || h.hovered)
@@ -68,6 +79,7 @@ func (h *healthView) update(p studio.Participant, noMedia bool) {
 	h.up.Refresh()
 	h.down.Refresh()
 	h.more.Refresh()
+	h.sends.Refresh()
 }
 
 // healthLines words p's health: the level's line, the uplink's and the
@@ -99,7 +111,93 @@ func healthLines(p studio.Participant) (line, up, down, more string, c color.Col
 	if f := h.Freezes; f.Count > 0 {
 		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in 1 min", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
 	}
+	// Frames that came but could not be decoded froze the program too.
+	switch f := h.ProgramFreezes; {
+	case f.Count > 0 && h.Freezes.Count > 0:
+		more += fmt.Sprintf(" · program %d× (%.1f s)", f.Count, float64(f.LastMinuteMs)/1000)
+	case f.Count > 0:
+		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in the program", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
+	}
 	return line, up, down, more, c
+}
+
+// sendsLine words which layer of p's camera the program and each other
+// guest get, from st's Forwarded (by receiver) and p's Layers: "→ 720p:
+// Program, Bob · 180p: Cat", the highest layer first, the receivers in
+// the show's order. A layer's height is that of its last keyframe, its
+// rid until one came. Empty for a camera not sent in layers.
+func sendsLine(st studio.State, p studio.Participant) string {
+	if len(p.Layers) == 0 {
+		return ""
+	}
+	who := map[string][]string{} // rid → who gets it
+	if p.ProgramLayer != "" {
+		who[p.ProgramLayer] = []string{"Program"}
+	}
+	for _, r := range st.Participants {
+		if rid := r.Forwarded[p.ID]; rid != "" && r.ID != p.ID {
+			who[rid] = append(who[rid], r.Name)
+		}
+	}
+	var parts []string
+	for _, l := range p.Layers {
+		if names := who[l.RID]; len(names) > 0 {
+			name := l.RID
+			if l.Height > 0 {
+				name = fmt.Sprintf("%dp", l.Height)
+			}
+			parts = append(parts, name+": "+strings.Join(names, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "→ " + strings.Join(parts, " · ")
+}
+
+// healthPoll is how often the window reads the guests' numbers while it
+// shows a guest: the studio measures each guest's connection every 2 s,
+// but sends an event for new numbers at most every 10 s (one per guest
+// every 2 s would be eight redraws a second for sixteen guests), and the
+// layers it forwards change without one.
+const healthPoll = 2 * time.Second
+
+// pollNumbers reads the show's state off the UI thread and takes from it
+// what changes without an event: each participant's health and layers
+// (numbers). The rest of the state is the events' to apply: a poll
+// applies no more than the numbers, and none at all if a whole state was
+// applied while it read, which may be newer than its own.
+func (s *Studio) pollNumbers() {
+	if !s.guestsFlag.Load() {
+		return
+	}
+	gen := s.applied.Load()
+	st := s.show.State()
+	s.do(func() {
+		if s.applied.Load() == gen && takeNumbers(&s.state, st) {
+			s.updateStrip()
+		}
+	})
+}
+
+// takeNumbers copies into st the numbers of from's participants who are
+// in both, and says whether any changed.
+func takeNumbers(st *studio.State, from studio.State) (changed bool) {
+	for i := range st.Participants {
+		p := &st.Participants[i]
+		j := slices.IndexFunc(from.Participants, func(n studio.Participant) bool { return n.ID == p.ID })
+		if j < 0 {
+			continue
+		}
+		n := from.Participants[j]
+		if reflect.DeepEqual(p.Health, n.Health) && reflect.DeepEqual(p.Forwarded, n.Forwarded) &&
+			slices.Equal(p.Layers, n.Layers) && p.ProgramLayer == n.ProgramLayer {
+			continue
+		}
+		p.Health, p.Forwarded, p.Layers, p.ProgramLayer = n.Health, n.Forwarded, n.Layers, n.ProgramLayer
+		changed = true
+	}
+	return changed
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
@@ -107,7 +205,7 @@ func pct(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
 // hover shows the numbers while the pointer is over the picture.
 func (h *healthView) hover(in bool) {
 	h.hovered = in
-	h.update(h.p, h.noMedia)
+	h.update(h.p, h.sent, h.noMedia)
 }
 
 // hoverArea calls in with true when the pointer comes over it, false when

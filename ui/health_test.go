@@ -75,8 +75,56 @@ func TestCardShowsHealth(t *testing.T) {
 		t.Error("the numbers stay after the pointer left")
 	}
 
+	// Freezes in the program beside the SFU's.
+	prog := *amber
+	prog.ProgramFreezes = studio.Freezes{Count: 2, LastMinuteMs: 1500}
+	if _, _, _, more, _ := healthLines(studio.Participant{Health: &prog}); more != "42 ms round trip · froze 2× (1.5 s) in the program" {
+		t.Errorf("with freezes in the program: %q", more)
+	}
+
 	set(red, studio.MediaReconnecting)
 	if c := s.cards["g1"]; c.health.box.Visible() || c.conn.Text != "" {
 		t.Errorf("no media: strip shown %v, dot %q; the media note speaks instead", c.health.box.Visible(), c.conn.Text)
 	}
+}
+
+// The card's numbers follow the guest's health as the studio measures it,
+// and the layers of their camera the others get, though no event comes
+// for them (the studio sends one for new numbers at most every 10 s, none
+// for a layer forwarded): the window reads them every healthPoll.
+func TestCardNumbersFollowHealth(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	h := &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+		Up: studio.Uplink{Kbps: 1180, Loss: 0.06, JitterMs: 14, RTTMs: 42}}
+	f.change(studio.EventJoined, func(st *studio.State) {
+		st.Participants[1].Health = h
+		st.Participants = append(st.Participants,
+			studio.Participant{ID: "g2", Name: "Bob", Role: studio.RoleGuest, Connected: true, Media: studio.MediaConnected},
+			studio.Participant{ID: "g3", Name: "Cat", Role: studio.RoleGuest, Connected: true, Media: studio.MediaConnected})
+	})
+	eventually(t, s, "the card to show the first numbers", func() bool {
+		c := s.cards["g1"]
+		return c != nil && strings.HasPrefix(c.health.up.Text, "↑ 1180 kb/s") && !c.health.sends.Visible()
+	})
+	// New numbers, the level unchanged, and Ann's camera in layers: the
+	// studio's state has them, no event says so.
+	f.mu.Lock()
+	ann := &f.state.Participants[1]
+	ann.Health = &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+		Up: studio.Uplink{Kbps: 640, Loss: 0.07, JitterMs: 31, RTTMs: 95}}
+	ann.Layers = []studio.Layer{{RID: "h", Height: 720}, {RID: "m", Height: 360}, {RID: "l"}}
+	ann.ProgramLayer = "m"
+	f.state.Participants[2].Forwarded = map[string]string{"g1": "h"}
+	f.state.Participants[3].Forwarded = map[string]string{"g1": "l"}
+	f.mu.Unlock()
+	eventually(t, s, "the card to show the new numbers without an event", func() bool {
+		c := s.cards["g1"]
+		return c.health.up.Text == "↑ 640 kb/s · 7 % loss · 31 ms jitter" && strings.HasPrefix(c.health.more.Text, "95 ms round trip")
+	})
+	c := s.cards["g1"]
+	if want := "→ 720p: Bob · 360p: Program · l: Cat"; c.health.sends.Text != want || !c.health.sends.Visible() {
+		t.Errorf("Ann's card says %q (shown %v) of the layers sent, want %q", c.health.sends.Text, c.health.sends.Visible(), want)
+	}
+	writePNG(t, "ui-card-health-layers.png", s.w.Canvas().Capture())
 }

@@ -108,7 +108,7 @@ func (s *Studio) updateStrip() {
 			c = s.newCard(p)
 			s.cards[p.ID] = c
 		}
-		c.update(p, i, p.ID == main, slices.Contains(s.scene.Fit, p.ID))
+		c.update(p, i, p.ID == main, slices.Contains(s.scene.Fit, p.ID), sendsLine(s.state, p))
 		objs = append(objs, c.box)
 	}
 	for id := range s.cards {
@@ -118,6 +118,7 @@ func (s *Studio) updateStrip() {
 	}
 	s.strip.Objects = objs
 	s.strip.Refresh()
+	s.guestsFlag.Store(len(s.state.Participants) > 1)
 	if len(s.state.Participants) <= 1 { // the host alone
 		s.stripEmpty.Show()
 	} else {
@@ -327,8 +328,9 @@ func thumbSize() fyne.Size {
 }
 
 // update shows p, the ith in the strip; main and fit are theirs in the
-// program's scene.
-func (c *card) update(p studio.Participant, i int, main, fit bool) {
+// program's scene; sent is the layers of their camera the others get
+// (sendsLine).
+func (c *card) update(p studio.Participant, i int, main, fit bool, sent string) {
 	c.person = p
 	name := p.Name
 	if p.Role == studio.RoleHost {
@@ -342,7 +344,7 @@ func (c *card) update(p studio.Participant, i int, main, fit bool) {
 	c.mediaText.Importance = imp
 	c.mediaText.SetText(note)
 	setShown(c.media, note != "")
-	c.health.update(p, note != "")
+	c.health.update(p, sent, note != "")
 	room := float32(cardWidth) - 2*theme.Padding() - fyne.MeasureText(c.conn.Text, c.conn.TextSize, c.conn.TextStyle).Width - theme.Padding()
 	c.name.Text = ellipsize(name, room, c.name.TextSize, c.name.TextStyle)
 	c.name.Refresh()

@@ -81,6 +81,12 @@ type Studio struct {
 	unsub     func()
 	stopFrame func()
 	liveFlag  atomic.Bool // s.live, for the tick loop
+	// guestsFlag: the strip shows a guest's card, whose numbers
+	// pollNumbers keeps fresh; applied counts the whole states applied
+	// (applyState), so that a poll's numbers never overwrite a newer
+	// state's (health.go).
+	guestsFlag atomic.Bool
+	applied    atomic.Uint64
 
 	sharingFlag atomic.Bool // s.sharing, for watchScene
 
@@ -261,9 +267,10 @@ func newStudio(a fyne.App, show Show, st *settings.Store, do func(func())) *Stud
 	s.applyScene(sc)
 	reach := viewReach(state, show.GuestURL())
 	s.guest.showReach(reach, true)
-	s.loops.Add(5)
+	s.loops.Add(6)
 	go s.watchEvents(events)
 	go s.tickLoop()
+	go s.every(healthPoll, s.pollNumbers)
 	go s.every(s.tick, func() { s.do(func() { s.recs.poll(s.live) }) })
 	go s.watchScene(sc)
 	go s.watchReach(reach)
@@ -673,6 +680,7 @@ func (s *Studio) watchEvents(events <-chan studio.Event) {
 
 func (s *Studio) applyState(st studio.State) {
 	s.state = st
+	s.applied.Add(1)
 	if s.autoSpot != nil {
 		s.autoSpot.SetChecked(st.AutoSpotlight) // not sent back: the state already says so
 	}

@@ -406,13 +406,14 @@ func recorderLoaded(t *testing.T, page *studiotest.Page) {
 // canvas, into a take the studio made) with the page offline, its chunks
 // held in IndexedDB, and after the recorder stopped: the note says
 // "Uploading your recording: 0 % — please keep this tab open…" and a
-// beforeunload event is cancelled with a returnValue, which is what makes
-// Chromium ask (a synthetic BeforeUnloadEvent: the real dialog needs a
-// click's sticky activation). Online again, the upload slowed to take
-// about two seconds (DevTools), the percent climbs through values between
-// 0 and 100, never back; once the studio has the take whole, the page
-// says it is done, asks nothing, and the studio's count of chunks is the
-// page's.
+// beforeunload event is cancelled with a returnValue (a BeforeUnloadEvent
+// dispatched in the page), and a reload after a click brings Chromium's
+// "Leave site?" dialog (dismissed: the page stays). Online again, the
+// upload slowed to take about two seconds (DevTools), the percent climbs
+// through values between 0 and 100, never back; once the studio has the
+// take whole, the page says it is done, asks nothing (the reload after a
+// click goes through with no dialog), and the studio's count of chunks is
+// the page's.
 func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 	s := newStudio(t, nil)
 	take, key, end := s.TestTake(t.TempDir(), "g1", "Ann")
@@ -485,6 +486,9 @@ func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 		return len(chunks) == recorded()
 	})
 	holding("stopped, offline")
+	if !reloadAsks(t, page) {
+		t.Fatal("stopped, offline, chunks held: the page reloaded after a click with no \"Leave site?\" dialog")
+	}
 
 	size := 0
 	for _, c := range chunks {
@@ -521,6 +525,39 @@ func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 	ups := s.State().Uploads
 	if len(ups) != 1 || ups[0].State != studio.UploadComplete || ups[0].Chunks != len(chunks) {
 		t.Errorf("the studio holds %+v, want the take complete in %d chunks", ups, len(chunks))
+	}
+	if reloadAsks(t, page) {
+		t.Error("uploaded: the page's reload after a click asked \"Leave site?\"")
+	}
+}
+
+// reloadAsks has page reload itself just after a click (DevTools' user
+// gesture: the sticky activation without which Chromium shows no "Leave
+// site?" dialog) and says whether that dialog came. One that came is
+// dismissed, the page staying as it was; without one the page reloads.
+// Nothing is evaluated in the page meanwhile: a dialog blocks its script.
+func reloadAsks(t *testing.T, page *studiotest.Page) bool {
+	t.Helper()
+	if err := page.Call("Page.enable", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	opened, loaded := page.Events("Page.javascriptDialogOpening"), page.Events("Page.loadEventFired")
+	// Once the evaluation has answered.
+	if err := page.EvalAsUser(`setTimeout(() => location.reload(), 0)`, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		// Answered in the browser, dialog or not; the events come meanwhile.
+		if page.Call("Page.handleJavaScriptDialog", map[string]any{"accept": false}, nil) == nil {
+			return true
+		}
+		if page.Events("Page.javascriptDialogOpening") == opened && page.Events("Page.loadEventFired") > loaded {
+			return false
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page neither reloaded nor asked in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

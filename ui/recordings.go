@@ -27,8 +27,8 @@ type RecordingsLister interface {
 // recordingsTab lists the past shows, each opening onto its files and an
 // Open folder button. It is loaded when the window opens, when a show
 // starts or ends, when it comes into view, on Refresh, and while in view
-// every refreshTicks while a show is live (its files grow) or a guest's
-// own recording it lists is still coming in (poll). UI thread only, but
+// every liveTicks while a show is live (its files grow) and every tick
+// while a guest's own recording it lists is still coming in (poll). UI thread only, but
 // for lister.
 type recordingsTab struct {
 	s      *Studio
@@ -88,11 +88,11 @@ func (t *recordingsTab) load() {
 	})
 }
 
-// refreshTicks is how many of the window's ticks (a second each) apart
-// the tab reads the folder again while it follows a show: the live
-// show's files grow, and a listing stats every file of up to
-// MaxListedShows shows, on a machine that is encoding the show.
-const refreshTicks = 2
+// liveTicks is how many of the window's ticks (a second each) apart the
+// tab reads the folder again while a show is live: a listing stats every
+// file of up to MaxListedShows shows, on a machine encoding the show.
+// After the show it follows the guests' uploads every tick.
+const liveTicks = 2
 
 // poll, at each tick, lists the shows again while the tab is in view
 // and something in it moves on its own: a show is live (live: its files
@@ -103,10 +103,11 @@ const refreshTicks = 2
 // once all is still, it reads nothing (coming into view reads at once).
 func (t *recordingsTab) poll(live bool) {
 	t.idle++
-	if t.idle < refreshTicks || t.item == nil || t.s.tabs.Selected() != t.item {
+	if t.item == nil || t.s.tabs.Selected() != t.item {
 		return
 	}
-	if live || t.uploadsComing() {
+	switch {
+	case live && t.idle >= liveTicks, !live && t.uploadsComing():
 		t.load()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -125,12 +126,18 @@ func (t *recordingsTab) uploadsComing() bool {
 	return false
 }
 
-// show puts listing l in the tab; the shows that were open stay open.
+// show puts listing l in the tab; the shows that were open stay open,
+// and those listed as before keep their widgets: while a show is live
+// the tab is listed every few seconds, and only that show changes.
 func (t *recordingsTab) show(l studio.Recordings) {
-	open := map[string]bool{}
+	type shown struct {
+		show studio.RecordedShow
+		item *widget.AccordionItem
+	}
+	before := map[string]shown{}
 	for i, it := range t.shows.Items {
-		if it.Open && i < len(t.listed.Shows) {
-			open[t.listed.Shows[i].Folder] = true
+		if i < len(t.listed.Shows) {
+			before[t.listed.Shows[i].Folder] = shown{t.listed.Shows[i], it}
 		}
 	}
 	t.listed = l
@@ -148,8 +155,13 @@ func (t *recordingsTab) show(l studio.Recordings) {
 	}
 	items := make([]*widget.AccordionItem, len(l.Shows))
 	for i, sh := range l.Shows {
+		was, ok := before[sh.Folder]
+		if ok && reflect.DeepEqual(was.show, sh) {
+			items[i] = was.item
+			continue
+		}
 		items[i] = widget.NewAccordionItem(showLine(sh), t.detail(sh))
-		items[i].Open = open[sh.Folder]
+		items[i].Open = ok && was.item.Open
 	}
 	t.shows.Items = items
 	t.shows.Refresh()

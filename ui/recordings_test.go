@@ -220,20 +220,22 @@ func detailLine(s *testStudio, i int, prefix string) string {
 // Recordings tab in view follows it with no Refresh (issue #11): its
 // files' sizes grow (as the studio's listing stats them), as does its
 // total, and a guest's own recording says how much of it is uploaded;
-// the show the host opened stays open. It reads the folder at most every
-// two seconds, off the UI thread (load), and not at all while another
-// tab is in front — coming into view reads it at once.
+// the show the host opened stays open, and a past show listed as before
+// keeps its widgets. It reads the folder at most every two seconds, off
+// the UI thread (load), and not at all while another tab is in front —
+// coming into view reads it at once.
 func TestRecordingsTabFollowsTheLiveShow(t *testing.T) {
 	dir := t.TempDir()
 	const folder = "2026-12-05 15.00 Live"
 	path := writeShow(t, dir, folder, "Live", 0, 1000, time.Now())
+	writeShow(t, dir, "2026-12-01 10.00 Talk", "Talk", 61000, 6000, time.Now().Add(-time.Hour))
 	var mu sync.Mutex
 	reads := 0
 	uploads := map[string][]studio.GuestUpload{folder: {{Participant: "g1", Name: "Ann", State: studio.UploadRecording, Percent: 50}}}
 	f := newFake()
 	s, _ := openShow(t, uploadingShow{recordingsShow{f, dir, path, uploads}, &mu, &reads}, nil)
 	f.change(studio.EventLive, func(st *studio.State) { st.Live = true })
-	eventually(t, s, "live, the show listed", func() bool { return s.live && len(s.recs.shows.Items) == 1 && !s.recs.loading })
+	eventually(t, s, "live, the shows listed", func() bool { return s.live && len(s.recs.shows.Items) == 2 && !s.recs.loading })
 	readsSince := func(n int) int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -271,6 +273,7 @@ func TestRecordingsTabFollowsTheLiveShow(t *testing.T) {
 	}
 
 	// And again as it grows, with no Refresh.
+	past := s.recs.shows.Items[1]
 	n = readsSince(0)
 	began := time.Now()
 	grow(9000, 80)
@@ -281,6 +284,9 @@ func TestRecordingsTabFollowsTheLiveShow(t *testing.T) {
 	took := time.Since(began)
 	if !s.recs.shows.Items[0].Open {
 		t.Error("the show the host opened closed as the tab was read again")
+	}
+	if s.recs.shows.Items[1] != past {
+		t.Error("the past show, listed as before, was made anew")
 	}
 	// Over 3.8 s: a listing each tick would be 3 or more, one every two
 	// ticks 2 at most (the ticks since the last listing are 0 or 1).

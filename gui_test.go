@@ -292,6 +292,27 @@ func TestGuiGoLiveToNginx(t *testing.T) {
 	camera.SetSelected("VideoTest")
 	switched := time.Since(start).Seconds()
 
+	// The Recordings tab in view follows the live show: its program's
+	// size grows with no Refresh.
+	g.openTab(t, "Recordings")
+	program := func() string {
+		for _, o := range g.objects() {
+			if a, ok := o.(*widget.Accordion); ok && len(a.Items) > 0 && !a.Items[0].Open {
+				a.Open(0)
+			}
+		}
+		return g.text("program.mp4 · ")
+	}
+	var first string
+	g.waitFor(t, 5*time.Second, "the live show in the Recordings tab", func() bool {
+		first = program()
+		return first != "" && strings.HasSuffix(g.text("Show · "), " · recording")
+	})
+	g.waitFor(t, 5*time.Second, "the live show's program growing in the Recordings tab", func() bool {
+		return program() != first
+	})
+	t.Logf("the Recordings tab while live: %q, then %q", first, program())
+
 	g.run(start, 5*time.Second)
 	test.Tap(goLive)
 	g.tapDialog(t, "End Stream")
@@ -311,7 +332,10 @@ func TestGuiGoLiveToNginx(t *testing.T) {
 	// The Recordings tab lists the show that just ended, its program's
 	// size as on disk.
 	g.openTab(t, "Recordings")
-	g.waitFor(t, 5*time.Second, "the show in the Recordings tab", func() bool { return g.text("Show · ") != "" })
+	g.waitFor(t, 5*time.Second, "the ended show in the Recordings tab", func() bool {
+		line := g.text("Show · ")
+		return line != "" && !strings.HasSuffix(line, " · recording")
+	})
 	info, err := os.Stat(files[0])
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -363,11 +364,16 @@ func recordCanvas(t *testing.T, take string, paintAfterMS int) (*studio.Studio, 
 	t.Helper()
 	s := newStudio(t, nil)
 	page := chromiumPages(t, s.GuestURL())[0]
-	eventually(t, "the page's recorder code", func() bool {
-		var ok bool
-		return page.Eval(`!!window.greenroomLocal`, &ok) == nil && ok
-	})
-	err := page.Eval(`((take, after) => {
+	recordCanvasIn(t, page, take, "no-key", paintAfterMS)
+	return s, page
+}
+
+// recordCanvasIn is recordCanvas on a guest page already open, for a
+// take of key (one the studio made, uploaded as the page goes).
+func recordCanvasIn(t *testing.T, page *studiotest.Page, take, key string, paintAfterMS int) {
+	t.Helper()
+	recorderLoaded(t, page)
+	err := page.Eval(`((take, key, after) => {
 		const c = document.createElement("canvas");
 		c.width = 640; c.height = 360;
 		const stream = c.captureStream(30);
@@ -377,12 +383,182 @@ func recordCanvas(t *testing.T, take string, paintAfterMS int) (*studio.Studio, 
 			x.fillStyle = f++ % 2 ? "red" : "blue";
 			x.fillRect(0, 0, 640, 360);
 		}, 33), after);
-		greenroomLocal.record(take, "no-key", stream);
-	})(`+strconv.Quote(take)+`, `+strconv.Itoa(paintAfterMS)+`)`, nil)
+		greenroomLocal.record(take, key, stream);
+	})(`+strconv.Quote(take)+`, `+strconv.Quote(key)+`, `+strconv.Itoa(paintAfterMS)+`)`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, page
+}
+
+// recorderLoaded waits for page's local recording code (localrec.js).
+func recorderLoaded(t *testing.T, page *studiotest.Page) {
+	t.Helper()
+	eventually(t, "the page's recorder code", func() bool {
+		var ok bool
+		return page.Eval(`!!window.greenroomLocal`, &ok) == nil && ok
+	})
+}
+
+// TestGuestPageAsksToStayWhileUploading: the guest page says how far its
+// local recording's upload is and asks the guest not to close the tab
+// while chunks wait (issue #11), and only then. Before recording its note
+// is hidden and its beforeunload handler asks nothing. Recording (a
+// canvas, into a take the studio made) with the page offline, its chunks
+// held in IndexedDB, and after the recorder stopped: the note says
+// "Uploading your recording: 0 % — please keep this tab open…" and a
+// beforeunload event is cancelled with a returnValue (a BeforeUnloadEvent
+// dispatched in the page), and a reload after a click brings Chromium's
+// "Leave site?" dialog (dismissed: the page stays). Online again, the
+// upload slowed to take about two seconds (DevTools), the percent climbs
+// through values between 0 and 100, never back; once the studio has the
+// take whole, the page says it is done, asks nothing (the reload after a
+// click goes through with no dialog), and the studio's count of chunks is
+// the page's.
+func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
+	s := newStudio(t, nil)
+	take, key, end := s.TestTake(t.TempDir(), "g1", "Ann")
+	t.Cleanup(end)
+	page := chromiumPages(t, s.GuestURL())[0]
+	type leaving struct {
+		Note string // the upload note's text; "" while hidden
+		Asks bool   // the beforeunload event cancelled
+		Says string // its returnValue
+	}
+	leave := func() (l leaving) {
+		t.Helper()
+		err := page.Eval(`(() => {
+			const e = document.createEvent("BeforeUnloadEvent");
+			e.initEvent("beforeunload", false, true);
+			window.dispatchEvent(e);
+			const n = document.getElementById("upload-note");
+			return { note: n.hidden ? "" : n.textContent, asks: e.defaultPrevented, says: e.returnValue };
+		})()`, &l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	network := func(offline bool, bytesPerSecond int) {
+		t.Helper()
+		if err := page.EmulateNetwork(offline, bytesPerSecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holding := func(when string) {
+		t.Helper()
+		l := leave()
+		t.Logf("%s: %+v", when, l)
+		if !l.Asks || l.Says == "" || !strings.HasPrefix(l.Note, "Uploading your recording: 0 %") || !strings.Contains(l.Note, "keep this tab open") {
+			t.Errorf("%s, chunks held: the page says %q and its beforeunload asks %v (%q)", when, l.Note, l.Asks, l.Says)
+		}
+	}
+	recorderLoaded(t, page)
+	if l := leave(); l != (leaving{}) {
+		t.Errorf("before any recording: %+v, want no note and nothing asked", l)
+	}
+
+	network(true, -1)
+	recordCanvasIn(t, page, take, key, 0)
+	recorded := func() int {
+		var seen struct{ Total int }
+		_ = page.Eval(`greenroomLocal.status.takes[`+strconv.Quote(take)+`] || {}`, &seen)
+		return seen.Total
+	}
+	eventually(t, "two chunks recorded", func() bool { return recorded() >= 2 })
+	holding("recording offline")
+	if err := page.Eval(`greenroomLocal.stop()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	var chunks [][]byte
+	eventually(t, "the take's last chunk stored", func() bool {
+		var final bool
+		_ = page.Eval(`new Promise((resolve) => {
+			const r = indexedDB.open("greenroom-recording", 1);
+			r.onsuccess = () => {
+				const g = r.result.transaction("takes").objectStore("takes").get(`+strconv.Quote(take)+`);
+				g.onsuccess = () => resolve(!!(g.result && g.result.final));
+			};
+		})`, &final)
+		if !final {
+			return false
+		}
+		chunks = stored(t, page, take)
+		return len(chunks) == recorded()
+	})
+	holding("stopped, offline")
+	if !reloadAsks(t, page) {
+		t.Fatal("stopped, offline, chunks held: the page reloaded after a click with no \"Leave site?\" dialog")
+	}
+
+	size := 0
+	for _, c := range chunks {
+		size += len(c)
+	}
+	network(false, max(size/2, 1000))
+	var percents []int
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		l := leave()
+		var p int
+		if _, err := fmt.Sscanf(l.Note, "Uploading your recording: %d %%", &p); err == nil {
+			if len(percents) == 0 || percents[len(percents)-1] != p {
+				percents = append(percents, p)
+			}
+			if !l.Asks {
+				t.Errorf("at %d %% the page's beforeunload asks nothing", p)
+			}
+		} else {
+			t.Logf("the page at the end: %+v", l)
+			if l.Note != "Your recording is uploaded: all done." || l.Asks || l.Says != "" {
+				t.Errorf("once uploaded the page says %q and its beforeunload asks %v (%q); want done, nothing asked", l.Note, l.Asks, l.Says)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the upload of %d chunks (%d bytes) not done in 20 s: percents %v", len(chunks), size, percents)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("%d chunks, %d bytes, uploaded at %d B/s: the page said %v %%", len(chunks), size, max(size/2, 1000), percents)
+	if !slices.IsSorted(percents) || !slices.ContainsFunc(percents, func(p int) bool { return p > 0 && p < 100 }) {
+		t.Errorf("the page said %v %% on the way: want a climb through values between 0 and 100", percents)
+	}
+	ups := s.State().Uploads
+	if len(ups) != 1 || ups[0].State != studio.UploadComplete || ups[0].Chunks != len(chunks) {
+		t.Errorf("the studio holds %+v, want the take complete in %d chunks", ups, len(chunks))
+	}
+	if reloadAsks(t, page) {
+		t.Error("uploaded: the page's reload after a click asked \"Leave site?\"")
+	}
+}
+
+// reloadAsks has page reload itself just after a click (DevTools' user
+// gesture: the sticky activation without which Chromium shows no "Leave
+// site?" dialog) and says whether that dialog came. One that came is
+// dismissed, the page staying as it was; without one the page reloads.
+// Nothing is evaluated in the page meanwhile: a dialog blocks its script.
+func reloadAsks(t *testing.T, page *studiotest.Page) bool {
+	t.Helper()
+	if err := page.Call("Page.enable", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	opened, loaded := page.Events("Page.javascriptDialogOpening"), page.Events("Page.loadEventFired")
+	// Once the evaluation has answered.
+	if err := page.EvalAsUser(`setTimeout(() => location.reload(), 0)`, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		// Answered in the browser, dialog or not; the events come meanwhile.
+		if page.Call("Page.handleJavaScriptDialog", map[string]any{"accept": false}, nil) == nil {
+			return true
+		}
+		if page.Events("Page.javascriptDialogOpening") == opened && page.Events("Page.loadEventFired") > loaded {
+			return false
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page neither reloaded nor asked in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // stored returns take's chunks in page's IndexedDB, in order.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -26,12 +27,16 @@ type RecordingsLister interface {
 
 // recordingsTab lists the past shows, each opening onto its files and an
 // Open folder button. It is loaded when the window opens, when a show
-// starts or ends, on Refresh, and every tick while a guest's own
-// recording it lists is still coming in (poll). UI thread only, but for
-// lister.
+// starts or ends, when it comes into view, on Refresh, and while in view
+// every liveTicks while a show is live (its files grow) and every tick
+// while a guest's own recording it lists is still coming in (poll). UI thread only, but
+// for lister.
 type recordingsTab struct {
 	s      *Studio
 	lister RecordingsLister
+	item   *container.TabItem // the tab, to know whether it is in view
+	// idle counts the ticks since the last listing began.
+	idle int
 	// open opens a folder in the desktop's file manager: the app's
 	// OpenURL (xdg-open on Linux); tests put a recorder here.
 	open func(*url.URL) error
@@ -63,6 +68,7 @@ func (t *recordingsTab) load() {
 	if t.lister == nil {
 		return
 	}
+	t.idle = 0
 	if t.loading {
 		t.again = true
 		return
@@ -83,29 +89,55 @@ func (t *recordingsTab) load() {
 	})
 }
 
-// poll lists the shows again while a guest's own recording they list is
-// uploading, or still recording with no show live (its page has yet to
-// say it stopped): its state and percent move with no show starting or
-// ending (issue #11: the host sees each guest's "uploading N %" or
-// "complete"). Once all are complete it reads nothing more. live is
-// whether a show is live now.
+// liveTicks is how many of the window's ticks (a second each) apart the
+// tab reads the folder again while a show is live: a listing stats every
+// file of up to MaxListedShows shows, on a machine encoding the show.
+// After the show it follows the guests' uploads every tick.
+const liveTicks = 2
+
+// poll, at each tick, lists the shows again while the tab is in view
+// and something in it moves on its own: a show is live (live: its files
+// and length grow; its guests' own recordings upload as it goes), or a
+// guest's own recording it lists is uploading, or still recording with
+// no show live (its page has yet to say it stopped) — issue #11: the
+// host sees each guest's "uploading N %" or "complete". Out of view, or
+// once all is still, it reads nothing (coming into view reads at once).
 func (t *recordingsTab) poll(live bool) {
-	for _, sh := range t.listed.Shows {
-		for _, u := range sh.Uploads {
-			if u.State == studio.UploadUploading || (u.State == studio.UploadRecording && !live) {
-				t.load()
-				return
-			}
-		}
+	t.idle++
+	if t.item == nil || t.s.tabs.Selected() != t.item {
+		return
+	}
+	switch {
+	case live && t.idle >= liveTicks, !live && t.uploadsComing():
+		t.load()
 	}
 }
 
-// show puts listing l in the tab; the shows that were open stay open.
+// uploadsComing is whether a guest's own recording listed is not yet
+// complete.
+func (t *recordingsTab) uploadsComing() bool {
+	for _, sh := range t.listed.Shows {
+		for _, u := range sh.Uploads {
+			if u.State != studio.UploadComplete {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// show puts listing l in the tab; the shows that were open stay open,
+// and those listed as before keep their widgets: while a show is live
+// the tab is listed every few seconds, and only that show changes.
 func (t *recordingsTab) show(l studio.Recordings) {
-	open := map[string]bool{}
+	type shown struct {
+		show studio.RecordedShow
+		item *widget.AccordionItem
+	}
+	before := map[string]shown{}
 	for i, it := range t.shows.Items {
-		if it.Open && i < len(t.listed.Shows) {
-			open[t.listed.Shows[i].Folder] = true
+		if i < len(t.listed.Shows) {
+			before[t.listed.Shows[i].Folder] = shown{t.listed.Shows[i], it}
 		}
 	}
 	t.listed = l
@@ -123,8 +155,13 @@ func (t *recordingsTab) show(l studio.Recordings) {
 	}
 	items := make([]*widget.AccordionItem, len(l.Shows))
 	for i, sh := range l.Shows {
+		was, ok := before[sh.Folder]
+		if ok && reflect.DeepEqual(was.show, sh) {
+			items[i] = was.item
+			continue
+		}
 		items[i] = widget.NewAccordionItem(showLine(sh), t.detail(sh))
-		items[i].Open = open[sh.Folder]
+		items[i].Open = ok && was.item.Open
 	}
 	t.shows.Items = items
 	t.shows.Refresh()
@@ -217,7 +254,7 @@ func (t *recordingsTab) detail(sh studio.RecordedShow) fyne.CanvasObject {
 		case studio.UploadUploading:
 			note(fmt.Sprintf("%s's own recording: uploading, %d %%", u.Name, u.Percent), widget.WarningImportance)
 		default:
-			note(u.Name+"'s own recording: recording", widget.MediumImportance)
+			note(fmt.Sprintf("%s's own recording: recording, %d %% uploaded", u.Name, u.Percent), widget.MediumImportance)
 		}
 	}
 	return box

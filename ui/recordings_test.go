@@ -24,11 +24,12 @@ import (
 type recordingsShow struct {
 	*fakeShow
 	dir     string
+	live    string                          // the show folder recorded now, if any
 	uploads map[string][]studio.GuestUpload // the studio's, by show folder
 }
 
 func (r recordingsShow) Recordings(ctx context.Context) studio.Recordings {
-	l := studio.ListRecordings(ctx, r.dir, "")
+	l := studio.ListRecordings(ctx, r.dir, r.live)
 	for i, sh := range l.Shows {
 		l.Shows[i].Uploads = r.uploads[sh.Folder]
 	}
@@ -71,7 +72,7 @@ func TestRecordingsTab(t *testing.T) {
 		{Participant: "g1", Name: "Ann", State: studio.UploadUploading, Percent: 63},
 		{Participant: "g2", Name: "Bob", State: studio.UploadComplete, Percent: 100},
 	}}
-	s, _ := openShow(t, recordingsShow{f, dir, uploads}, nil)
+	s, _ := openShow(t, recordingsShow{f, dir, "", uploads}, nil)
 	var opened []*url.URL
 	s.recs.open = func(u *url.URL) error { opened = append(opened, u); return nil }
 	s.settle()
@@ -160,10 +161,10 @@ func (u uploadingShow) Recordings(ctx context.Context) studio.Recordings {
 }
 
 // TestRecordingsTabFollowsUploads: a guest's own recording uploading
-// after the show is followed in the tab with no Refresh (issue #11: the
-// host sees "uploading N %", then complete), the show the host opened
-// staying open as the tab is read again; once it is complete, the tab
-// stops reading the folder.
+// after the show is followed in the tab in view with no Refresh (issue
+// #11: the host sees "uploading N %", then complete), the show the host
+// opened staying open as the tab is read again; once it is complete, the
+// tab stops reading the folder.
 func TestRecordingsTabFollowsUploads(t *testing.T) {
 	dir := t.TempDir()
 	const folder = "2026-12-01 10.00 Talk"
@@ -171,17 +172,11 @@ func TestRecordingsTabFollowsUploads(t *testing.T) {
 	var mu sync.Mutex
 	reads := 0
 	uploads := map[string][]studio.GuestUpload{folder: {{Participant: "g1", Name: "Ann", State: studio.UploadUploading, Percent: 10}}}
-	s, _ := openShow(t, uploadingShow{recordingsShow{newFake(), dir, uploads}, &mu, &reads}, nil)
+	s, _ := openShow(t, uploadingShow{recordingsShow{newFake(), dir, "", uploads}, &mu, &reads}, nil)
 	eventually(t, s, "the show listed", func() bool { return len(s.recs.shows.Items) == 1 })
+	s.tabs.Select(s.recs.item)
 	s.recs.shows.Open(0)
-	ann := func() string {
-		for _, o := range s.recs.shows.Items[0].Detail.(*fyne.Container).Objects {
-			if l, ok := o.(*widget.Label); ok && strings.HasPrefix(l.Text, "Ann's own recording") {
-				return l.Text
-			}
-		}
-		return ""
-	}
+	ann := func() string { return detailLine(s, 0, "Ann's own recording") }
 	set := func(state string, percent int) {
 		mu.Lock()
 		uploads[folder][0].State, uploads[folder][0].Percent = state, percent
@@ -204,5 +199,101 @@ func TestRecordingsTabFollowsUploads(t *testing.T) {
 	// One more at most: a tick that came while the last was read.
 	if reads > n+1 {
 		t.Errorf("the tab read the folder %d times in 2.5 s once every upload was complete", reads-n)
+	}
+}
+
+// detailLine is the line of the tab's show i (as opened) that starts
+// with prefix; "" when there is none.
+func detailLine(s *testStudio, i int, prefix string) string {
+	if i >= len(s.recs.shows.Items) {
+		return ""
+	}
+	for _, o := range s.recs.shows.Items[i].Detail.(*fyne.Container).Objects {
+		if l, ok := o.(*widget.Label); ok && strings.HasPrefix(l.Text, prefix) {
+			return l.Text
+		}
+	}
+	return ""
+}
+
+// TestRecordingsTabFollowsTheLiveShow: while a show is live, the
+// Recordings tab in view follows it with no Refresh (issue #11): its
+// files' sizes grow (as the studio's listing stats them), as does its
+// total, and a guest's own recording says how much of it is uploaded;
+// the show the host opened stays open, and a past show listed as before
+// keeps its widgets. It reads the folder at most every two seconds, off
+// the UI thread (load), and not at all while another tab is in front —
+// coming into view reads it at once.
+func TestRecordingsTabFollowsTheLiveShow(t *testing.T) {
+	dir := t.TempDir()
+	const folder = "2026-12-05 15.00 Live"
+	path := writeShow(t, dir, folder, "Live", 0, 1000, time.Now())
+	writeShow(t, dir, "2026-12-01 10.00 Talk", "Talk", 61000, 6000, time.Now().Add(-time.Hour))
+	var mu sync.Mutex
+	reads := 0
+	uploads := map[string][]studio.GuestUpload{folder: {{Participant: "g1", Name: "Ann", State: studio.UploadRecording, Percent: 50}}}
+	f := newFake()
+	s, _ := openShow(t, uploadingShow{recordingsShow{f, dir, path, uploads}, &mu, &reads}, nil)
+	f.change(studio.EventLive, func(st *studio.State) { st.Live = true })
+	eventually(t, s, "live, the shows listed", func() bool { return s.live && len(s.recs.shows.Items) == 2 && !s.recs.loading })
+	readsSince := func(n int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return reads - n
+	}
+	grow := func(program, percent int) {
+		if err := os.WriteFile(filepath.Join(path, "program.mp4"), make([]byte, program), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		uploads[folder][0].Percent = percent
+		mu.Unlock()
+	}
+
+	// Out of view: nothing read, however the show grows.
+	n := readsSince(0)
+	grow(5000, 60)
+	time.Sleep(2200 * time.Millisecond) // two ticks
+	s.settle()
+	if r := readsSince(n); r != 0 || !strings.Contains(s.recs.shows.Items[0].Title, " · 2.0 kB · ") {
+		t.Errorf("out of view the tab read the folder %d times and lists %q", r, s.recs.shows.Items[0].Title)
+	}
+
+	// In view: read at once.
+	s.tabs.Select(s.recs.item)
+	s.recs.shows.Open(0)
+	eventually(t, s, "the show as it is now, on coming into view", func() bool {
+		return detailLine(s, 0, "Program:") == "Program: program.mp4 · 5.0 kB"
+	})
+	if line := s.recs.shows.Items[0].Title; !strings.Contains(line, " · 6.0 kB · recording") {
+		t.Errorf("the live show's line %q", line)
+	}
+	if got := detailLine(s, 0, "Ann's own recording"); got != "Ann's own recording: recording, 60 % uploaded" {
+		t.Errorf("Ann's own recording: %q", got)
+	}
+
+	// And again as it grows, with no Refresh.
+	past := s.recs.shows.Items[1]
+	n = readsSince(0)
+	began := time.Now()
+	grow(9000, 80)
+	eventually(t, s, "the show grown with no Refresh", func() bool {
+		return detailLine(s, 0, "Program:") == "Program: program.mp4 · 9.0 kB" &&
+			detailLine(s, 0, "Ann's own recording") == "Ann's own recording: recording, 80 % uploaded"
+	})
+	took := time.Since(began)
+	if !s.recs.shows.Items[0].Open {
+		t.Error("the show the host opened closed as the tab was read again")
+	}
+	if s.recs.shows.Items[1] != past {
+		t.Error("the past show, listed as before, was made anew")
+	}
+	// Over 3.8 s: a listing each tick would be 3 or more, one every two
+	// ticks 2 at most (the ticks since the last listing are 0 or 1).
+	time.Sleep(3800*time.Millisecond - took)
+	s.settle()
+	elapsed := time.Since(began)
+	if r, most := readsSince(n), int(elapsed/(2*time.Second))+1; r > most {
+		t.Errorf("the tab read the folder %d times in %v while live, want at most %d", r, elapsed.Round(time.Millisecond), most)
 	}
 }

@@ -619,7 +619,13 @@ func (s *Studio) buildTabs() fyne.CanvasObject {
 	// Last: the tab bar has room for five, and the sixth goes in its
 	// overflow menu; the Settings tab is the one people look for.
 	if l, ok := s.show.(RecordingsLister); ok {
-		s.tabs.Append(container.NewTabItem("Recordings", s.recs.build(s, l)))
+		s.recs.item = container.NewTabItem("Recordings", s.recs.build(s, l))
+		s.tabs.Append(s.recs.item)
+		s.tabs.OnSelected = func(it *container.TabItem) {
+			if it == s.recs.item {
+				s.recs.load() // what it shows may have moved while out of view
+			}
+		}
 	}
 	if m := s.buildMusic(); m != nil {
 		s.tabs.Append(container.NewTabItem("Music", m))

@@ -148,6 +148,7 @@
       if (!e.data.size) return;
       const i = n++;
       status.takes[take].total = n;
+      show(); // a chunk more waits: an upload held back shows it at once
       keep(take, i, e.data).catch((err) => status.errors.push("store: " + err)).then(pump);
     };
     // Slices by requestData, not start(SLICE_MS): Chromium ends a timed
@@ -302,17 +303,29 @@
 
   // ---- progress --------------------------------------------------------------
 
+  // pending is whether closing the tab now would lose some of the
+  // recording: a take still recording (its next chunks are not made
+  // yet) or with chunks the studio has not confirmed. Not once the
+  // studio has every take whole, nor on a page that never recorded.
   function pending() {
     return Object.values(status.takes).some((t) => !t.done);
   }
 
+  // show says where the recording stands: nothing before one ran; while
+  // one runs with all but the chunk in hand uploaded, that it records;
+  // while chunks wait, how far the upload is and to keep the tab open;
+  // once every take is whole at the studio, that it is done (the guest
+  // may be waiting to close the tab for that).
   function show() {
     const el = document.getElementById("upload-note");
     if (!el) return;
+    const takes = Object.values(status.takes);
     let total = 0, acked = 0;
-    for (const t of Object.values(status.takes)) { total += t.total; acked += t.acked; }
-    el.hidden = !pending();
-    if (status.take && acked >= total - 1) {
+    for (const t of takes) { total += t.total; acked += t.acked; }
+    el.hidden = !takes.length;
+    if (!pending()) {
+      el.textContent = "Your recording is uploaded: all done.";
+    } else if (status.take && acked >= total - 1) {
       el.textContent = "Recording you locally in full quality for the show.";
     } else {
       const pct = total ? Math.floor(acked * 100 / total) : 0;
@@ -320,6 +333,9 @@
     }
   }
 
+  // Chromium shows its "Leave site?" dialog for this only to a page the
+  // guest has clicked in (sticky activation); the returnValue is for
+  // browsers that still want one.
   window.addEventListener("beforeunload", (e) => {
     if (!pending()) return;
     e.preventDefault();

@@ -83,8 +83,11 @@ const ignoreCertificates = "--ignore-certificate-errors"
 type Page struct {
 	URL string
 	ws  *websocket.Conn
-	mu  sync.Mutex
+	mu  sync.Mutex // guards ws's reads and writes, id and events
 	id  int
+	// events counts the DevTools events that came by name: they are
+	// read while a command's answer is awaited (Call).
+	events map[string]int
 }
 
 // StartChromium opens urls, one tab each, and returns once every tab is
@@ -316,6 +319,7 @@ func (p *Page) Call(method string, params, result any) error {
 	for {
 		var resp struct {
 			ID     int             `json:"id"`
+			Method string          `json:"method"` // an event's
 			Result json.RawMessage `json:"result"`
 			Error  *struct {
 				Message string `json:"message"`
@@ -326,7 +330,13 @@ func (p *Page) Call(method string, params, result any) error {
 		}
 		switch {
 		case resp.ID != id:
-			continue // an event
+			if resp.Method != "" { // an event
+				if p.events == nil {
+					p.events = map[string]int{}
+				}
+				p.events[resp.Method]++
+			}
+			continue
 		case resp.Error != nil:
 			return fmt.Errorf("devtools %s: %s", method, resp.Error.Message)
 		case result == nil:
@@ -334,6 +344,15 @@ func (p *Page) Call(method string, params, result any) error {
 		}
 		return json.Unmarshal(resp.Result, result)
 	}
+}
+
+// Events is how many DevTools events called method (e.g.
+// "Page.javascriptDialogOpening", once its domain is enabled) have come
+// so far, as read by Call: a call made while waiting for one reads it.
+func (p *Page) Events(method string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.events[method]
 }
 
 // Eval runs a JavaScript expression in the page (awaiting it if it is a

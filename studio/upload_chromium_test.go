@@ -419,25 +419,7 @@ func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 	take, key, end := s.TestTake(t.TempDir(), "g1", "Ann")
 	t.Cleanup(end)
 	page := chromiumPages(t, s.GuestURL())[0]
-	type leaving struct {
-		Note string // the upload note's text; "" while hidden
-		Asks bool   // the beforeunload event cancelled
-		Says string // its returnValue
-	}
-	leave := func() (l leaving) {
-		t.Helper()
-		err := page.Eval(`(() => {
-			const e = document.createEvent("BeforeUnloadEvent");
-			e.initEvent("beforeunload", false, true);
-			window.dispatchEvent(e);
-			const n = document.getElementById("upload-note");
-			return { note: n.hidden ? "" : n.textContent, asks: e.defaultPrevented, says: e.returnValue };
-		})()`, &l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
+	leave := func() leaving { t.Helper(); return tryLeaving(t, page) }
 	network := func(offline bool, bytesPerSecond int) {
 		t.Helper()
 		if err := page.EmulateNetwork(offline, bytesPerSecond); err != nil {
@@ -459,32 +441,13 @@ func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 
 	network(true, -1)
 	recordCanvasIn(t, page, take, key, 0)
-	recorded := func() int {
-		var seen struct{ Total int }
-		_ = page.Eval(`greenroomLocal.status.takes[`+strconv.Quote(take)+`] || {}`, &seen)
-		return seen.Total
-	}
+	recorded := func() int { return recordedOf(page, take) }
 	eventually(t, "two chunks recorded", func() bool { return recorded() >= 2 })
 	holding("recording offline")
 	if err := page.Eval(`greenroomLocal.stop()`, nil); err != nil {
 		t.Fatal(err)
 	}
-	var chunks [][]byte
-	eventually(t, "the take's last chunk stored", func() bool {
-		var final bool
-		_ = page.Eval(`new Promise((resolve) => {
-			const r = indexedDB.open("greenroom-recording", 1);
-			r.onsuccess = () => {
-				const g = r.result.transaction("takes").objectStore("takes").get(`+strconv.Quote(take)+`);
-				g.onsuccess = () => resolve(!!(g.result && g.result.final));
-			};
-		})`, &final)
-		if !final {
-			return false
-		}
-		chunks = stored(t, page, take)
-		return len(chunks) == recorded()
-	})
+	chunks := finalStored(t, page, take, recorded)
 	holding("stopped, offline")
 	if !reloadAsks(t, page) {
 		t.Fatal("stopped, offline, chunks held: the page reloaded after a click with no \"Leave site?\" dialog")
@@ -529,6 +492,159 @@ func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 	if reloadAsks(t, page) {
 		t.Error("uploaded: the page's reload after a click asked \"Leave site?\"")
 	}
+}
+
+// TestGuestPageSavesARefusedRecording: a take the studio refuses for
+// good is the guest's to keep (issue #11). A guest page records a canvas
+// into a take the studio does not know (as one expired after its 7 days,
+// or another studio's). While every upload request gets a 503 (the
+// page's fetch stands in for a studio in trouble), the page keeps each
+// chunk and retries, says it uploads and asks before the tab closes. The
+// recorder stopped and the studio answering for itself (401), the page
+// says the studio no longer takes the recording, offers "Save the
+// recording" and still asks. Clicked, it downloads one .webm (DevTools'
+// downloads, into a folder): its bytes are the stored chunks in order,
+// ffprobe reads it as WebM with VP8 or VP9; then the page says where it
+// went, asks nothing as the tab closes, and holds none of the chunks.
+func TestGuestPageSavesARefusedRecording(t *testing.T) {
+	s := newStudio(t, nil)
+	page := chromiumPages(t, s.GuestURL())[0]
+	recorderLoaded(t, page)
+	err := page.Eval(`(() => {
+		const f = window.fetch;
+		window.unavailable = 0; // requests answered 503 so far; -1 lets them through
+		window.fetch = (url, opts) => {
+			if (!String(url).startsWith("/upload/") || window.unavailable < 0) return f(url, opts);
+			window.unavailable++;
+			return Promise.resolve(new Response('{"error":"busy"}', { status: 503 }));
+		};
+	})()`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const take = "0123456789abcdef"
+	recordCanvasIn(t, page, take, "no-such-key", 0)
+	refused := func() (note string) {
+		_ = page.Eval(`(n => n.hidden ? "" : n.textContent)(document.getElementById("refused-note"))`, &note)
+		return note
+	}
+	eventually(t, "two chunks recorded, their uploads failing", func() bool {
+		var failed int
+		return recordedOf(page, take) >= 2 && page.Eval(`window.unavailable`, &failed) == nil && failed >= 2
+	})
+	if l := tryLeaving(t, page); !l.Asks || !strings.HasPrefix(l.Note, "Uploading your recording") || refused() != "" {
+		t.Errorf("uploads answered 503: the page says %q and %q, its beforeunload asks %v; want it uploading, asking", l.Note, refused(), l.Asks)
+	}
+	if err := page.Eval(`greenroomLocal.stop()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	chunks := finalStored(t, page, take, func() int { return recordedOf(page, take) })
+	if err := page.Eval(`window.unavailable = -1`, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the page telling of the refusal", func() bool {
+		var ok bool
+		return page.Eval(`!!document.querySelector("#refused-note:not([hidden]) button.primary")`, &ok) == nil && ok
+	})
+	note := refused()
+	t.Logf("refused, the page says %q", note)
+	if !strings.Contains(note, "no longer takes your recording") || !strings.Contains(note, "Save the recording") {
+		t.Errorf("refused, the page says %q", note)
+	}
+	if l := tryLeaving(t, page); !l.Asks {
+		t.Errorf("refused, not saved: the page's beforeunload asks nothing (%+v)", l)
+	}
+
+	dir := t.TempDir()
+	if err := page.Call("Browser.setDownloadBehavior", map[string]any{"behavior": "allow", "downloadPath": dir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.EvalAsUser(`document.querySelector("#refused-note button.primary").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Join(chunks, nil)
+	var got []byte
+	var path string
+	eventually(t, "the recording downloaded", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.webm"))
+		if len(files) != 1 {
+			return false
+		}
+		path = files[0]
+		got, _ = os.ReadFile(path)
+		return len(got) >= len(want)
+	})
+	t.Logf("downloaded %s: %d bytes, the %d chunks stored %d", filepath.Base(path), len(got), len(chunks), len(want))
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is not the stored chunks in order", filepath.Base(path))
+	}
+	if p := mediatest.ProbeFile(t, path); !strings.Contains(p.Format, "webm") || p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") {
+		t.Errorf("%s: %s, %+v; want WebM with VP8 or VP9", path, p.Format, p.Video)
+	}
+	eventually(t, "the page saying it saved the recording", func() bool {
+		return strings.Contains(refused(), "Saved to your downloads: "+filepath.Base(path))
+	})
+	if l := tryLeaving(t, page); l.Asks {
+		t.Errorf("saved: the page's beforeunload still asks (%+v)", l)
+	}
+	if left := stored(t, page, take); len(left) != 0 {
+		t.Errorf("saved: %d chunks still in the page's IndexedDB", len(left))
+	}
+}
+
+// recordedOf is how many chunks of take page has recorded, as it says.
+func recordedOf(page *studiotest.Page, take string) int {
+	var seen struct{ Total int }
+	_ = page.Eval(`greenroomLocal.status.takes[`+strconv.Quote(take)+`] || {}`, &seen)
+	return seen.Total
+}
+
+// leaving is what a guest page says and does as its tab would close.
+type leaving struct {
+	Note string // the upload note's text; "" while hidden
+	Asks bool   // the beforeunload event cancelled
+	Says string // its returnValue
+}
+
+// tryLeaving dispatches a beforeunload event in page (a BeforeUnloadEvent,
+// as a closing tab's) and returns what the page did with it.
+func tryLeaving(t *testing.T, page *studiotest.Page) (l leaving) {
+	t.Helper()
+	err := page.Eval(`(() => {
+		const e = document.createEvent("BeforeUnloadEvent");
+		e.initEvent("beforeunload", false, true);
+		window.dispatchEvent(e);
+		const n = document.getElementById("upload-note");
+		return { note: n.hidden ? "" : n.textContent, asks: e.defaultPrevented, says: e.returnValue };
+	})()`, &l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// finalStored waits for take's recorder, stopped, to have stored its
+// last chunk in page's IndexedDB, all recorded() of them there, and
+// returns them in order.
+func finalStored(t *testing.T, page *studiotest.Page, take string, recorded func() int) [][]byte {
+	t.Helper()
+	var chunks [][]byte
+	eventually(t, "the take's last chunk stored", func() bool {
+		var final bool
+		_ = page.Eval(`new Promise((resolve) => {
+			const r = indexedDB.open("greenroom-recording", 1);
+			r.onsuccess = () => {
+				const g = r.result.transaction("takes").objectStore("takes").get(`+strconv.Quote(take)+`);
+				g.onsuccess = () => resolve(!!(g.result && g.result.final));
+			};
+		})`, &final)
+		if !final {
+			return false
+		}
+		chunks = stored(t, page, take)
+		return len(chunks) == recorded()
+	})
+	return chunks
 }
 
 // reloadAsks has page reload itself just after a click (DevTools' user

@@ -17,6 +17,11 @@
 // sender shows room, slower when it shows the path tight; IDLE_BPS after.
 // The page shows the progress and asks the guest not to close the tab
 // while chunks are left.
+// A studio that refuses a take for good (REFUSED: it expired after its 7
+// days, it is another studio's, the link changed) gets nothing more of
+// it: the page says so and offers the guest its stored chunks as one
+// .webm download (save), the only full-quality copy left, and asks
+// before the tab closes until the guest saved or discarded it.
 // Two tabs of the same link in one browser would share the database;
 // a take's chunks are still uploaded once and in order (the studio
 // refuses the rest), but a reload takes the other tab's running take for
@@ -43,6 +48,12 @@
   // how much faster each time with room.
   const PACE_MS = 1000, PACE_UP = 1.25;
   const RETRY_MS = 2000;
+  // Answers that refuse a take for good: a take or key the studio does
+  // not know (401: expired, or another studio's), another take's key
+  // (403), no upload here (404, 410), a chunk it will never take (413).
+  // Asking again changes nothing (and each 401 counts against the
+  // guest's address). Anything else — the network, 5xx, 429 — is retried.
+  const REFUSED = [401, 403, 404, 410, 413];
   const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
   const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
 
@@ -50,7 +61,7 @@
   const status = {
     take: "",           // the take being recorded, "" when not recording
     mime: "",           // its MediaRecorder type
-    takes: {},          // take → {total, acked, done} as this page saw them
+    takes: {},          // take → {total, acked, done, refused, kept} as this page saw them
     errors: [],
     pace: LIVE_BPS,     // the upload's pace while recording, bits/s
     tight: 0,           // how often the call's path was found tight
@@ -59,6 +70,8 @@
   let recorder = null;
   let pumping = false, retryTimer = 0;
   let callPC = () => null; // the call's RTCPeerConnection, from guest.js
+  // take → a promise of its recorder's last chunk stored (its take final).
+  const ended = {};
   // That call's least round trip; its last sample (the pair's responses
   // so far) and how many samples in a row showed a queue.
   let minRtt = Infinity, rttOf = null, rttSample = -1, queued = 0;
@@ -159,9 +172,12 @@
     // the rest only a slice later: a page reloaded meanwhile left a
     // 1-byte take. requestData takes all that was written, whole frames.
     const slicer = setInterval(() => { if (r.state === "recording") r.requestData(); }, SLICE_MS);
+    let finished;
+    ended[take] = new Promise((resolve) => { finished = resolve; });
     r.onstop = () => {
       clearInterval(slicer);
-      updateTake(take, (t) => { t.final = true; }).catch((err) => status.errors.push("store: " + err)).then(pump);
+      updateTake(take, (t) => { t.final = true; }).catch((err) => status.errors.push("store: " + err))
+        .then(() => { finished(); pump(); });
     };
     r.onerror = (e) => status.errors.push("recorder: " + (e.error || e));
     // The file starts with the first frame captured after start(): a
@@ -194,7 +210,9 @@
     try {
       const takes = await op("takes", "readonly", (s) => s.getAll());
       takes.sort((a, b) => a.startWall - b.startWall);
-      for (const t of takes) await upload(t.take);
+      for (const t of takes) {
+        if (!(status.takes[t.take] || {}).refused) await upload(t.take);
+      }
     } catch (err) {
       status.errors.push("upload: " + err);
       retryTimer = setTimeout(pump, RETRY_MS);
@@ -207,7 +225,7 @@
   async function upload(take) {
     let t = await getTake(take);
     const at = await fetch("/upload/" + take, { headers: { Authorization: "Bearer " + t.key }, cache: "no-store" });
-    if (at.status === 401 || at.status === 403) return; // a studio that no longer knows it
+    if (REFUSED.includes(at.status)) return refuse(take, at.status);
     if (!at.ok) throw new Error("where to resume: " + at.status);
     let { next, done } = await at.json();
     const seen = status.takes[take] || (status.takes[take] = { total: t.total, acked: next, done: false });
@@ -221,7 +239,10 @@
         await forget(take);
         return;
       }
-      if (next > 0) await op("chunks", "readwrite", (s) => s.delete(IDBKeyRange.bound([take, 0], [take, next - 1])));
+      // Chunk 0, the file's header, stays until the take is whole at the
+      // studio: a take refused later is then saved (save) as a file a
+      // player can open, if with a hole where the studio's part was.
+      if (next > 1) await op("chunks", "readwrite", (s) => s.delete(IDBKeyRange.bound([take, 1], [take, next - 1])));
       const c = await op("chunks", "readonly", (s) => s.get([take, next]));
       if (!c && !(t.final && next >= t.total)) return; // more to come from the recorder
       const q = new URLSearchParams({ of: String(t.total) });
@@ -232,10 +253,69 @@
         method: "POST", body: c ? c.blob : new Blob([]), cache: "no-store",
         headers: { Authorization: "Bearer " + t.key, "Content-Type": "application/octet-stream" },
       });
+      if (REFUSED.includes(res.status)) return refuse(take, res.status);
       if (res.status !== 200 && res.status !== 409) throw new Error("chunk " + next + ": " + res.status);
       ({ next, done } = await res.json());
       await paced(c ? c.blob.size : 0, began);
     }
+  }
+
+  // refuse marks take refused for good by the studio (code): nothing more
+  // of it is sent, and the page offers it to the guest (show).
+  function refuse(take, code) {
+    const seen = status.takes[take] || (status.takes[take] = { total: 0, acked: 0, done: false });
+    seen.refused = code;
+    status.errors.push("upload: take " + take + " refused: " + code);
+  }
+
+  // ---- a refused take: the guest's to keep ----------------------------------
+
+  // save hands the guest take's stored chunks, in order, as one .webm
+  // download (its recorder stopped first if it still runs), then forgets
+  // them: the guest has the file. Its Blob refers to the chunks' own
+  // (IndexedDB keeps them while a Blob does), so an hour's gigabytes are
+  // not copied into memory.
+  async function save(take) {
+    const t = await settle(take);
+    const chunks = await op("chunks", "readonly", (s) => s.getAll(IDBKeyRange.bound([take, 0], [take, Infinity])));
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob(chunks.map((c) => c.blob), { type: "video/webm" }));
+    a.download = "Greenroom recording " + stamp(new Date((t && t.startWall) || Date.now())) + ".webm";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    await drop(take, a.download);
+  }
+
+  // discard forgets take's chunks, once the guest confirmed it.
+  async function discard(take) {
+    if (!window.confirm("Delete your recording from this computer? Nobody else has a copy of it.")) return;
+    await settle(take);
+    await drop(take, "");
+  }
+
+  // settle stops take's recorder if it still runs and returns its record
+  // once its last chunk is stored.
+  async function settle(take) {
+    if (status.take === take) stop();
+    await ended[take];
+    return getTake(take);
+  }
+
+  // drop forgets take's chunks, kept (saved as file, or discarded for
+  // ""): the tab may close.
+  async function drop(take, file) {
+    await forget(take);
+    Object.assign(status.takes[take], { kept: file ? "saved" : "discarded", file });
+    show();
+  }
+
+  // stamp is d as "2026-12-05 15.30.07", local time: a file name's.
+  function stamp(d) {
+    const p = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
+      p(d.getHours()) + "." + p(d.getMinutes()) + "." + p(d.getSeconds());
   }
 
   // paced waits until bytes sent from began fit the pace: IDLE_BPS, or
@@ -305,10 +385,11 @@
 
   // pending is whether closing the tab now would lose some of the
   // recording: a take still recording (its next chunks are not made
-  // yet) or with chunks the studio has not confirmed. Not once the
-  // studio has every take whole, nor on a page that never recorded.
+  // yet), with chunks the studio has not confirmed, or refused by it and
+  // not yet saved or discarded by the guest. Not once the studio has
+  // every take whole, nor on a page that never recorded.
   function pending() {
-    return Object.values(status.takes).some((t) => !t.done);
+    return Object.values(status.takes).some((t) => !t.done && !t.kept);
   }
 
   // show says where the recording stands: nothing before one ran; while
@@ -317,13 +398,14 @@
   // once every take is whole at the studio, that it is done (the guest
   // may be waiting to close the tab for that).
   function show() {
+    showRefused();
     const el = document.getElementById("upload-note");
     if (!el) return;
-    const takes = Object.values(status.takes);
+    const takes = Object.values(status.takes).filter((t) => !t.refused);
     let total = 0, acked = 0;
     for (const t of takes) { total += t.total; acked += t.acked; }
     el.hidden = !takes.length;
-    if (!pending()) {
+    if (takes.every((t) => t.done)) {
       el.textContent = "Your recording is uploaded: all done.";
     } else if (status.take && acked >= total - 1) {
       el.textContent = "Recording you locally in full quality for the show.";
@@ -331,6 +413,66 @@
       const pct = total ? Math.floor(acked * 100 / total) : 0;
       el.textContent = "Uploading your recording: " + pct + " % — please keep this tab open until it's done.";
     }
+  }
+
+  // showRefused says which takes the studio refused, with a Save and a
+  // Discard button for each the guest has not yet kept, and where those
+  // saved went. The buttons are made again only when that list changes
+  // (show runs with every chunk).
+  function showRefused() {
+    const el = document.getElementById("refused-note");
+    if (!el) return;
+    const refused = Object.entries(status.takes).filter(([, t]) => t.refused);
+    const now = JSON.stringify(refused.map(([take, t]) => [take, t.kept || ""]));
+    if (el.dataset.shown === now) return;
+    el.dataset.shown = now;
+    el.hidden = !refused.length;
+    el.replaceChildren();
+    const line = (text) => {
+      const p = document.createElement("p");
+      p.textContent = text;
+      el.append(p);
+      return p;
+    };
+    const open = refused.filter(([, t]) => !t.kept);
+    el.classList.toggle("problem", open.length > 0);
+    if (open.length) {
+      line("The studio no longer takes your recording: the show's uploads may have ended a week ago, " +
+        "or the host made a new link. Your full-quality copy is only on this computer — " +
+        "save it, and send the file to the host if they want it.").prepend(strong("Your recording wasn't uploaded. "));
+    }
+    for (const [take, t] of refused) {
+      if (t.kept === "saved") line("Saved to your downloads: " + t.file + ".");
+      if (t.kept) continue;
+      const p = line("");
+      p.className = "actions";
+      p.append(button("Save the recording", "primary", () => save(take)),
+        button("Discard it", "", () => discard(take)));
+    }
+  }
+
+  function strong(text) {
+    const s = document.createElement("strong");
+    s.textContent = text;
+    return s;
+  }
+
+  // button runs f once per click, the button disabled meanwhile.
+  function button(text, cls, f) {
+    const b = document.createElement("button");
+    b.textContent = text;
+    if (cls) b.className = cls;
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        await f();
+      } catch (err) {
+        status.errors.push("keep: " + err);
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
   }
 
   // Chromium shows its "Leave site?" dialog for this only to a page the
@@ -370,5 +512,5 @@
     }
   })();
 
-  window.greenroomLocal = { record, stop, status };
+  window.greenroomLocal = { record, stop, status, save };
 })();

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"greenroom/encode/mediatest"
+	"greenroom/encode/webm"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -287,10 +288,14 @@ func uploadsComplete(t *testing.T, s *studio.Studio, page *studiotest.Page, n in
 // TestLocalRecordingFirstChunkWhole: a recorder whose first frame comes
 // later than a chunk's slice (a 1080p encoder starting slowly on a busy
 // machine; here a canvas first painted at 2.5 s) still stores a chunk 0
-// that holds the WebM header whole. Sliced by MediaRecorder's timeslice,
-// Chromium handed over the header's first byte alone as chunk 0, the rest
-// a slice later: a page reloaded meanwhile left a 1-byte take
-// (TestGuestLocalRecordingChromium failed so under load).
+// that is a file by itself: the WebM header whole and then a picture, a
+// keyframe at 0 s, so a take cut right after it (a reload) plays. Sliced
+// by MediaRecorder's timeslice, Chromium handed over the header's first
+// byte alone as chunk 0, the rest a slice later: a page reloaded
+// meanwhile left a 1-byte take (TestGuestLocalRecordingChromium failed
+// so under load). Its size says nothing: the canvas's first frame, blank,
+// is a keyframe of ~500 bytes, so a busy machine's chunk 0 holding just
+// it is 662 bytes where an idle one's holds more frames.
 func TestLocalRecordingFirstChunkWhole(t *testing.T) {
 	_, page := recordCanvas(t, "late", 2500)
 	var chunks [][]byte
@@ -301,8 +306,20 @@ func TestLocalRecordingFirstChunkWhole(t *testing.T) {
 	_ = page.Eval(`greenroomLocal.stop()`, nil)
 	first := chunks[0]
 	t.Logf("chunk 0: %d bytes, starting % x", len(first), first[:min(4, len(first))])
-	if len(first) < 1000 || !bytes.HasPrefix(first, []byte{0x1a, 0x45, 0xdf, 0xa3}) {
-		t.Errorf("chunk 0 is %d bytes starting % x: not the WebM header and a frame", len(first), first[:min(4, len(first))])
+	whole, _ := webm.Whole(bytes.NewReader(first), int64(len(first)))
+	if !bytes.HasPrefix(first, []byte{0x1a, 0x45, 0xdf, 0xa3}) || whole != int64(len(first)) {
+		t.Fatalf("chunk 0 is %d bytes starting % x, whole elements to %d: not a WebM header and whole frames", len(first), first[:min(4, len(first))], whole)
+	}
+	// A file whose first picture is not a keyframe does not decode
+	// without an error (VP8 and VP9 alike).
+	path := filepath.Join(t.TempDir(), "chunk0.webm")
+	if err := os.WriteFile(path, first, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames := mediatest.PlaysThrough(t, path)
+	t.Logf("chunk 0 alone: pictures at %v s", frames)
+	if len(frames) == 0 || frames[0] > 0.001 {
+		t.Errorf("chunk 0 alone: pictures at %v s; want a keyframe at 0 s first", frames)
 	}
 }
 

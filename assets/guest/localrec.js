@@ -426,7 +426,7 @@
     const now = JSON.stringify(refused.map(([take, t]) => [take, t.kept || ""]));
     if (el.dataset.shown === now) return;
     el.dataset.shown = now;
-    el.hidden = !refused.length;
+    el.hidden = !refused.some(([, t]) => t.kept !== "discarded"); // nothing to say of those
     el.replaceChildren();
     const line = (text) => {
       const p = document.createElement("p");

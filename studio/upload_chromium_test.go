@@ -513,23 +513,28 @@ func TestGuestPageAsksToStayWhileUploading(t *testing.T) {
 
 // TestGuestPageSavesARefusedRecording: a take the studio refuses for
 // good is the guest's to keep (issue #11). A guest page records a canvas
-// into a take the studio does not know (as one expired after its 7 days,
-// or another studio's). While every upload request gets a 503 (the
-// page's fetch stands in for a studio in trouble), the page keeps each
-// chunk and retries, says it uploads and asks before the tab closes. The
-// recorder stopped and the studio answering for itself (401), the page
-// says the studio no longer takes the recording, offers "Save the
-// recording" and still asks. Clicked, it downloads one .webm (DevTools'
-// downloads, into a folder): its bytes are the stored chunks in order,
-// ffprobe reads it as WebM with VP8 or VP9; then the page says where it
-// went, asks nothing as the tab closes, and holds none of the chunks.
+// into a take the studio made, which has its first chunks. Then every
+// upload request gets a 503 (the page's fetch stands in for a studio in
+// trouble): the page keeps each chunk and retries, says it uploads and
+// asks before the tab closes. Its recorder stopped, and the take's key
+// one the studio does not know (as after a restart that lost it, or the
+// take's 7 days), the studio's own 401: the page says the studio no
+// longer takes the recording, offers "Save the recording" and still
+// asks. Clicked, it downloads one .webm (DevTools' downloads, into a
+// folder) that is the chunks it kept, in order: chunk 0 (the header,
+// kept till the take is whole) and those the studio lacks; ffprobe reads
+// it as WebM with VP8 or VP9, and it decodes to its end from its first
+// picture, the studio's part a hole. Then the page says where it went,
+// asks nothing as the tab closes, and holds none of the chunks.
 func TestGuestPageSavesARefusedRecording(t *testing.T) {
 	s := newStudio(t, nil)
+	take, key, end := s.TestTake(t.TempDir(), "g1", "Ann")
+	t.Cleanup(end)
 	page := chromiumPages(t, s.GuestURL())[0]
 	recorderLoaded(t, page)
 	err := page.Eval(`(() => {
 		const f = window.fetch;
-		window.unavailable = 0; // requests answered 503 so far; -1 lets them through
+		window.unavailable = -1; // requests answered 503 so far; -1 lets them through
 		window.fetch = (url, opts) => {
 			if (!String(url).startsWith("/upload/") || window.unavailable < 0) return f(url, opts);
 			window.unavailable++;
@@ -539,15 +544,25 @@ func TestGuestPageSavesARefusedRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const take = "0123456789abcdef"
-	recordCanvasIn(t, page, take, "no-such-key", 0)
+	recordCanvasIn(t, page, take, key, 0)
+	atStudio := func() int {
+		ups := s.State().Uploads
+		if len(ups) != 1 {
+			return 0
+		}
+		return ups[0].Chunks
+	}
+	eventually(t, "two chunks at the studio", func() bool { return atStudio() >= 2 })
+	if err := page.Eval(`window.unavailable = 0`, nil); err != nil {
+		t.Fatal(err)
+	}
 	refused := func() (note string) {
 		_ = page.Eval(`(n => n.hidden ? "" : n.textContent)(document.getElementById("refused-note"))`, &note)
 		return note
 	}
-	eventually(t, "two chunks recorded, their uploads failing", func() bool {
+	eventually(t, "two chunks more recorded, their uploads failing", func() bool {
 		var failed int
-		return recordedOf(page, take) >= 2 && page.Eval(`window.unavailable`, &failed) == nil && failed >= 2
+		return recordedOf(page, take) >= atStudio()+2 && page.Eval(`window.unavailable`, &failed) == nil && failed >= 2
 	})
 	if l := tryLeaving(t, page); !l.Asks || !strings.HasPrefix(l.Note, "Uploading your recording") || refused() != "" {
 		t.Errorf("uploads answered 503: the page says %q and %q, its beforeunload asks %v; want it uploading, asking", l.Note, refused(), l.Asks)
@@ -555,8 +570,18 @@ func TestGuestPageSavesARefusedRecording(t *testing.T) {
 	if err := page.Eval(`greenroomLocal.stop()`, nil); err != nil {
 		t.Fatal(err)
 	}
-	chunks := finalStored(t, page, take, func() int { return recordedOf(page, take) })
-	if err := page.Eval(`window.unavailable = -1`, nil); err != nil {
+	chunks := finalStored(t, page, take, func() int { return recordedOf(page, take) - atStudio() + 1 })
+	err = page.Eval(`new Promise((resolve, reject) => {
+		const r = indexedDB.open("greenroom-recording", 1);
+		r.onsuccess = () => {
+			const tx = r.result.transaction("takes", "readwrite"), st = tx.objectStore("takes");
+			const g = st.get(`+strconv.Quote(take)+`);
+			g.onsuccess = () => { g.result.key = "a key the studio never made"; st.put(g.result); };
+			tx.oncomplete = resolve;
+			tx.onerror = () => reject(tx.error);
+		};
+	}).then(() => { window.unavailable = -1; })`, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the page telling of the refusal", func() bool {
@@ -597,6 +622,15 @@ func TestGuestPageSavesARefusedRecording(t *testing.T) {
 	}
 	if p := mediatest.ProbeFile(t, path); !strings.Contains(p.Format, "webm") || p.Video == nil || (p.Video.Codec != "vp8" && p.Video.Codec != "vp9") {
 		t.Errorf("%s: %s, %+v; want WebM with VP8 or VP9", path, p.Format, p.Video)
+	}
+	frames := mediatest.PlaysThrough(t, path)
+	hole := 0.0
+	for i := 1; i < len(frames); i++ {
+		hole = max(hole, frames[i]-frames[i-1])
+	}
+	t.Logf("%s: %d pictures to %.2f s, a hole of %.2f s where the studio's %d chunks were", filepath.Base(path), len(frames), frames[len(frames)-1], hole, atStudio())
+	if len(frames) == 0 || frames[0] > 0.001 {
+		t.Errorf("%s: pictures at %v s; want them from 0 s", filepath.Base(path), frames)
 	}
 	eventually(t, "the page saying it saved the recording", func() bool {
 		return strings.Contains(refused(), "Saved to your downloads: "+filepath.Base(path))

@@ -610,6 +610,7 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 		if b.sw.wanted() == b.sw.current() && b.sw.log != nil {
 			b.sw.log.Debug("simulcast probe passed", "probe", m)
 		}
+		b.climb.rose(now)
 		return j
 	case probeFailed:
 		if b.sw.log != nil {
@@ -640,8 +641,12 @@ func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 			return j
 		}
 	}
+	mild := c >= 0 && i >= 0 && better(ls[c], ls[i]) && float64(budget) >= downDeep*float64(ls[c].rate)
+	short := b.climb.shortFor(mild, now)
 	if c >= 0 && i >= 0 {
 		switch {
+		case mild && short < downAfter:
+			return c // a dip, perhaps: see downAfter
 		case better(ls[c], ls[i]):
 			b.climb.fell(now)
 		case better(ls[i], ls[c]) && !b.down.Load().mayClimb(now):

@@ -1,7 +1,6 @@
 package studio_test
 
 import (
-	"fmt"
 	"image"
 	"strings"
 	"testing"
@@ -72,40 +71,30 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 	// keyframe of the layer for all its receivers.
 	settled, padded := time.Now(), catSees.Padding()
 	var up time.Duration
-	prev, timeline := layerOf(cat), []string{layerOf(cat)}
-	var changes, flips int
-	rank := map[string]int{"l": 1, "m": 2, "h": 3}
-	rose := false
+	var layers studiotest.Layers
 	for range 80 {
 		l := layerOf(cat)
 		if l == "h" {
 			up += 100 * time.Millisecond
 		}
-		if l != prev {
-			changes++
-			if rank[l] < rank[prev] && rose {
-				flips++
-			}
-			rose = rank[l] > rank[prev]
-			timeline = append(timeline, fmt.Sprintf("%.1fs %s", time.Since(settled).Seconds(), l))
-			prev = l
-		}
+		layers.See(l, time.Now())
 		if got := layerOf(bob); got != "h" {
 			t.Errorf("Bob, uncapped, gets Ann's %q", got)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	probes := catSees.Padding() - padded
-	t.Logf("capped for 8 s: Cat's layers %q (%d changes, %d flips), on Ann's top layer for %v, %d padding packets came", timeline, changes, flips, up, probes)
+	t.Logf("capped for 8 s: Cat's layers %s (%d changes, %d flips), on Ann's top layer for %v, %d padding packets came", &layers, layers.Changes(), layers.Flips(), up, probes)
 	if up > 0 {
 		t.Errorf("capped at %d kb/s, Cat got Ann's top layer for %v of 8 s", capProbed/1000, up)
 	}
 	if probes == 0 {
 		t.Errorf("capped at %d kb/s, with room over the middle layer, Cat was never tried a layer up (no padding came)", capProbed/1000)
 	}
-	if flips > 0 || changes > 2 {
-		t.Errorf("capped at %d kb/s, Cat's layer of Ann changed %d times (%d moves down after a move up), want at most 2 and none: %q", capProbed/1000, changes, flips, timeline)
+	if layers.Flips() > 0 || layers.Changes() > 2 {
+		t.Errorf("capped at %d kb/s, Cat's layer of Ann changed %d times (%d moves down after a move up), want at most 2 and none: %s", capProbed/1000, layers.Changes(), layers.Flips(), &layers)
 	}
+	prev := layers.Current()
 	if prev != "m" {
 		// Her tries up failed (a probe judges a queue's growth, which a
 		// loaded box's scheduling adds to): the thinner link below is

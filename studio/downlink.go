@@ -65,10 +65,12 @@ const (
 
 // A receiver whose share of the estimate is a little short of the layer
 // she gets (at least downDeep of its rate) is moved down only once it has
-// stayed short for downAfter: GCC's estimate dips under a burst (a
-// keyframe's queue) and climbs back, and each move costs a keyframe for
-// every receiver of the layer moved to. Well short, she is moved at once:
-// her link really got thinner, and her picture waits on its queue.
+// stayed short for downAfter, on a link GCC sees congested (uncongested):
+// GCC's estimate dips under a burst (a keyframe's queue) and climbs back,
+// and on a clear link it only trails what we send (and grows); each move
+// costs a keyframe for every receiver of the layer moved to. Well short,
+// she is moved at once: her link really got thinner, and her picture
+// waits on its queue.
 const (
 	downDeep  = 0.7
 	downAfter = time.Second
@@ -104,8 +106,9 @@ type estimator struct {
 	// estimate is at least that until GCC's own reaches it or sees heavy
 	// loss, and each second GCC sees the link over-used it is cut as GCC
 	// cuts its own (cutAt: when last, unix ns); either only once GCC
-	// has seen the link full for floorPersist (fullAt: since when, unix
-	// ns; 0: not full at the last feedback).
+	// has seen the link full for floorPersist (full). fullAt: since when
+	// GCC has seen it over-used or losing busyLoss, unix ns; 0: not at
+	// the last feedback.
 	probe  prober
 	floor  atomic.Uint64
 	cutAt  atomic.Int64
@@ -132,33 +135,43 @@ func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) erro
 	}
 	e.fed.Store(true)
 	err := e.BandwidthEstimator.WriteRTCP(pkts, a)
+	st := e.GetStats()
+	usage, _ := st["usage"].(string)
+	loss, _ := st["averageLoss"].(float64)
+	now := time.Now().UnixNano()
+	switch since := e.fullAt.Load(); {
+	case usage != "overuse" && loss < busyLoss:
+		e.fullAt.Store(0)
+	case since == 0:
+		e.fullAt.Store(now)
+	}
 	if f := e.floor.Load(); f > 0 {
 		// GCC's own estimate takes over once it has grown past the
 		// floor, or sees heavy loss. A queue (over-use) cuts the floor
 		// as GCC cuts its estimate, to beta times what was delivered,
 		// at most once a second. Neither before the link has looked
 		// full for floorPersist: see there.
-		st := e.GetStats()
-		usage, _ := st["usage"].(string)
-		loss, _ := st["averageLoss"].(float64)
-		now, cut := time.Now().UnixNano(), e.cutAt.Load()
-		full := loss >= floorLoss || usage == "overuse"
-		switch since := e.fullAt.Load(); {
-		case !full:
-			e.fullAt.Store(0)
-		case since == 0:
-			e.fullAt.Store(now)
-		}
-		persists := full && now-e.fullAt.Load() >= int64(floorPersist)
+		full, cut := e.full(now), e.cutAt.Load()
 		switch {
-		case uint64(max(0, e.GetTargetBitrate())) >= f || persists && loss >= floorLoss:
+		case uint64(max(0, e.GetTargetBitrate())) >= f || full && loss >= floorLoss:
 			e.floor.CompareAndSwap(f, 0)
-		case persists && usage == "overuse" && now-cut >= int64(time.Second) && e.cutAt.CompareAndSwap(cut, now):
+		case full && usage == "overuse" && now-cut >= int64(time.Second) && e.cutAt.CompareAndSwap(cut, now):
 			e.floor.CompareAndSwap(f, uint64(floorBeta*float64(f)))
 		}
 	}
 	return err
 }
+
+// full says whether GCC has seen the link full (over-use, or busyLoss
+// lost) at every feedback for floorPersist up to now (unix ns).
+func (e *estimator) full(now int64) bool {
+	since := e.fullAt.Load()
+	return since != 0 && now-since >= int64(floorPersist)
+}
+
+// busyLoss is the loss (GCC's average) at which a link counts as full:
+// where GCC's loss controller stops growing its estimate (§6).
+const busyLoss = 0.02
 
 // floorLoss is the loss that drops a probe's floor: where GCC's loss
 // controller starts cutting its estimate (§6); floorBeta is GCC's cut
@@ -168,18 +181,21 @@ const (
 	floorBeta = 0.85
 )
 
-// floorPersist is how long GCC must see a receiver's link full (heavy
-// loss, or over-use) before the floor of her last passed probe is cut or
-// dropped. The climb that probe allowed starts with the higher layer's
-// keyframe, a burst that a capped link which carries the layer still
-// queues, and tail-drops a few packets of, for a moment; the layer's
-// later keyframes too. GCC reads each as loss and over-use (its loss
-// average jumped to 20 % behind a 330 kb/s cap), and a floor dropped at
-// once moved the receiver back down within half a second: she flipped
+// floorPersist is how long GCC must see a receiver's link full (loss, or
+// over-use) before it counts as congested: before the floor of her last
+// passed probe is cut or dropped, and while her link is not tried for a
+// higher layer (uncongested). The climb a probe allowed starts with the
+// higher layer's keyframe, a burst that a capped link which carries the
+// layer still queues, and tail-drops a few packets of, for a moment; the
+// layer's later keyframes too. GCC reads each as loss and over-use (its
+// loss average jumped to 20 % behind a 330 kb/s cap), and a floor dropped
+// at once moved the receiver back down within half a second: she flipped
 // between two layers, each flip a keyframe for every receiver of the
-// layer (issue #10). GCC's loss average forgets a burst in a few hundred
-// milliseconds (its time constant is 200 ms); a link that really got
-// thinner stays full, and drops the floor this much later.
+// layer (issue #10). And behind a 700 kbit tbf cap the bursts kept GCC
+// seeing the link full at nearly every choice, so no probe was sent at
+// all. GCC's loss average forgets a burst in a few hundred milliseconds
+// (its time constant is 200 ms); a link that really got thinner stays
+// full, and drops the floor this much later.
 const floorPersist = 500 * time.Millisecond
 
 // tryUp is the probe's verdict on moving binding b up to layer to (see
@@ -206,16 +222,13 @@ func (e *estimator) estimate() (uint64, bool) {
 
 // uncongested says whether the estimator sees the link carry what we
 // send without congestion: GCC's delay detector not over-using, and under
-// 2 % lost (its loss controller holds below 10 % and grows below 2 %).
-// False with no estimate, and under a test's ceiling (a thin link).
+// busyLoss lost, but for a burst (floorPersist). False with no estimate,
+// and under a test's ceiling (a thin link).
 func (e *estimator) uncongested() bool {
 	if e == nil || !e.fed.Load() || e.ceiling.Load() > 0 {
 		return false
 	}
-	st := e.GetStats()
-	usage, _ := st["usage"].(string)
-	loss, _ := st["averageLoss"].(float64)
-	return usage != "overuse" && loss < 0.02
+	return !e.full(time.Now().UnixNano())
 }
 
 // uncongested: see estimator.uncongested; false without d.

@@ -634,10 +634,12 @@ func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 	if !sendSide {
 		return fitRate(ls, budget)
 	}
-	i := fitEstimate(ls, budget, b.climb.may(now), b.down.Load().uncongested())
+	d := b.down.Load()
+	clear := d.uncongested()
+	i := fitEstimate(ls, budget, b.climb.may(now), clear)
 	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
-	if d := b.down.Load(); need >= 0 {
-		if j, ok := b.towardTile(ls, need, c, i, d.uncongested(), d.roomAbove(), now); ok {
+	if need >= 0 {
+		if j, ok := b.towardTile(ls, need, c, i, clear, d.roomAbove(), now); ok {
 			return j
 		}
 	}
@@ -645,11 +647,11 @@ func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 	short := b.climb.shortFor(mild, now)
 	if c >= 0 && i >= 0 {
 		switch {
-		case mild && short < downAfter:
-			return c // a dip, perhaps: see downAfter
+		case mild && (short < downAfter || clear):
+			return c // a dip, or an estimate that trails a clear link: see downAfter
 		case better(ls[c], ls[i]):
 			b.climb.fell(now)
-		case better(ls[i], ls[c]) && !b.down.Load().mayClimb(now):
+		case better(ls[i], ls[c]) && !d.mayClimb(now):
 			// Another of the receiver's tracks just went up: this one
 			// waits its turn.
 			return c

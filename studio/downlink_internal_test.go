@@ -65,11 +65,7 @@ func TestClimberHoldsBackLongerAfterEachFall(t *testing.T) {
 	var holds []time.Duration
 	at := t0
 	for range 6 {
-		c.fell(at)
-		wait := time.Duration(0)
-		for !c.may(at.Add(wait)) {
-			wait += time.Second
-		}
+		wait := fallAndWait(&c, at)
 		holds = append(holds, wait)
 		at = at.Add(wait)
 	}
@@ -78,11 +74,20 @@ func TestClimberHoldsBackLongerAfterEachFall(t *testing.T) {
 		t.Errorf("holds %v, want %v", holds, want)
 	}
 	// Long after the last fall, the next one holds back as the first.
-	at = at.Add(2 * climbHoldMax)
-	c.fell(at)
-	if c.may(at.Add(climbHold-time.Millisecond)) || !c.may(at.Add(climbHold)) {
+	if fallAndWait(&c, at.Add(2*climbHoldMax)) != climbHold {
 		t.Error("the hold did not start again from climbHold")
 	}
+}
+
+// fallAndWait notes a fall at at, and says how long (in whole seconds)
+// the climber then holds back a try up.
+func fallAndWait(c *climber, at time.Time) time.Duration {
+	c.fell(at)
+	wait := time.Duration(0)
+	for !c.may(at.Add(wait)) {
+		wait += time.Second
+	}
+	return wait
 }
 
 // A receiver that falls soon after each climb a probe allowed (a flip)
@@ -94,11 +99,7 @@ func TestClimberHoldsBackFlips(t *testing.T) {
 	at := time.Unix(1000, 0)
 	var holds []time.Duration
 	for range 4 {
-		c.fell(at)
-		wait := time.Duration(0)
-		for !c.may(at.Add(wait)) {
-			wait += time.Second
-		}
+		wait := fallAndWait(&c, at)
 		holds = append(holds, wait)
 		// The climb holds flipWithin less a second: a flip, which
 		// after the longest hold comes more than climbHoldMax after
@@ -112,9 +113,7 @@ func TestClimberHoldsBackFlips(t *testing.T) {
 		t.Errorf("holds %v, want %v", holds, want)
 	}
 	c.rose(at)
-	at = at.Add(max(flipWithin, climbHoldMax) + time.Second)
-	c.fell(at)
-	if c.may(at.Add(climbHold-time.Millisecond)) || !c.may(at.Add(climbHold)) {
+	if fallAndWait(&c, at.Add(max(flipWithin, climbHoldMax)+time.Second)) != climbHold {
 		t.Error("a fall long after the climb: the hold did not start again from climbHold")
 	}
 }

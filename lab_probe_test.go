@@ -139,23 +139,14 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 		return padding, stills, host
 	}
 	// watch follows Cat's layer of Ann four times a second until done
-	// says so or within has passed: when it changed (timeline), when she
-	// was moved up (ups), and how long it took.
-	var timeline []string
-	var ups []time.Time
-	rank := map[string]int{"l": 1, "m": 2, "h": 3}
-	prev := ""
+	// says so or within has passed (seen: when it changed, when she was
+	// moved up), and says how long it took.
+	var seen studiotest.Layers
 	watch := func(within time.Duration, done func(string) bool) (time.Duration, bool) {
 		start := time.Now()
 		for time.Since(start) < within {
 			l := forwardedOf(ls.state(t), cat)[ann]
-			if l != prev {
-				timeline = append(timeline, fmt.Sprintf("%s %s", time.Now().Format("05.0"), l))
-				if rank[l] > rank[prev] && prev != "" {
-					ups = append(ups, time.Now())
-				}
-				prev = l
-			}
+			seen.See(l, time.Now())
 			if done(l) {
 				return time.Since(start), true
 			}
@@ -170,7 +161,7 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 	// starved of CPU on this box stands still too).
 	judge := func(when string, stills []studiotest.Still) {
 		for _, st := range stills {
-			byTry := slices.ContainsFunc(ups, func(up time.Time) bool {
+			byTry := slices.ContainsFunc(seen.Ups(), func(up time.Time) bool {
 				return st.From.After(up.Add(-probeUpSlack)) && st.From.Before(up.Add(probeUpSlack/3))
 			})
 			msg := fmt.Sprintf("%s, Cat's picture of Ann stood still from %s for %v", when, st.From.Format("15:04:05.000"), st.Took)
@@ -185,7 +176,7 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 		}
 	}
 	if _, ok := watch(30*time.Second, func(l string) bool { return l == "h" }); !ok {
-		t.Fatalf("Cat not on Ann's top layer 30 s after joining: %q", timeline)
+		t.Fatalf("Cat not on Ann's top layer 30 s after joining: %s", &seen)
 	}
 
 	if err := lab.Cap(lab.Studio, "eth0", probeCap); err != nil {
@@ -193,23 +184,30 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 	}
 	took, ok := watch(10*time.Second, func(l string) bool { return l == "m" || l == "l" })
 	if !ok {
-		t.Fatalf("Cat not moved off Ann's top layer 10 s after the cap: %q", timeline)
+		t.Fatalf("Cat not moved off Ann's top layer 10 s after the cap: %s", &seen)
 	}
-	t.Logf("capped at %s: Cat moved to %q in %v", probeCap, prev, took.Round(100*time.Millisecond))
+	t.Logf("capped at %s: Cat moved to %q in %v", probeCap, seen.Current(), took.Round(100*time.Millisecond))
 	time.Sleep(probeSettle) // what queued when the cap fell drains
 	settled := time.Now()
 	padded, _, _ := pictures(settled)
+	changed, flipped := seen.Changes(), seen.Flips()
 	watch(probeCappedFor, func(string) bool { return false })
 	padding, stills, host := pictures(settled)
-	t.Logf("capped for %v: Cat's layer of Ann %q; %d padding packets came (the tries); the host's picture still over 1 s %q",
-		probeCappedFor, timeline, padding-padded, host)
+	changes, flips := seen.Changes()-changed, seen.Flips()-flipped
+	t.Logf("capped for %v: Cat's layer of Ann %s (%d changes, %d flips under the cap); %d padding packets came (the tries); the host's picture still over 1 s %q",
+		probeCappedFor, &seen, changes, flips, padding-padded, host)
 	if padding == padded {
 		// GCC saw her link full throughout (a loaded box), where no
 		// probe is sent: the test then proves less, and says so.
 		t.Logf("under the cap Cat was never tried a layer up (no padding came)")
 	}
-	if prev == "h" {
-		t.Errorf("under the cap Cat was moved onto Ann's top layer: %q", timeline)
+	if seen.Current() == "h" {
+		t.Errorf("under the cap Cat was moved onto Ann's top layer: %s", &seen)
+	}
+	// Settled, she stays on what her link carries: a move down after a
+	// move up (a flip) costs a keyframe for every receiver of the layer.
+	if flips > 0 || changes > 2 {
+		t.Errorf("under the cap Cat's layer of Ann changed %d times (%d moves down after a move up), want at most 2 and none: %s", changes, flips, &seen)
 	}
 	judge("under the cap", stills)
 
@@ -218,7 +216,7 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 	}
 	lifted := time.Now()
 	took, ok = watch(30*time.Second, func(l string) bool { return l == "h" })
-	t.Logf("cap lifted: Cat back on Ann's top layer in %v (%v): %q", took.Round(100*time.Millisecond), ok, timeline)
+	t.Logf("cap lifted: Cat back on Ann's top layer in %v (%v): %s", took.Round(100*time.Millisecond), ok, &seen)
 	if took > probeClimbWithin {
 		t.Errorf("Cat back on Ann's top layer %v after the cap lifted, want within %v", took.Round(100*time.Millisecond), probeClimbWithin)
 	}

@@ -63,6 +63,24 @@ const (
 	climbHoldMax = 8 * time.Second
 )
 
+// A receiver whose share of the estimate is a little short of the layer
+// she gets (at least downDeep of its rate) is moved down only once it has
+// stayed short for downAfter, on a link GCC sees congested (uncongested):
+// GCC's estimate dips under a burst (a keyframe's queue) and climbs back,
+// and on a clear link it only trails what we send (and grows); each move
+// costs a keyframe for every receiver of the layer moved to. Well short,
+// she is moved at once: her link really got thinner, and her picture
+// waits on its queue.
+const (
+	downDeep  = 0.7
+	downAfter = time.Second
+)
+
+// flipWithin: a fall this soon after a climb is a flip (climber.fell).
+// The flips seen behind a cap came 0.5–1.6 s after the climb; a fall
+// later than this is the link's, which a climb need not be punished for.
+const flipWithin = 4 * time.Second
+
 // climbGap is how long after one of a receiver's tracks went a layer up
 // the next may: the estimate needs a few feedbacks to answer.
 const climbGap = 500 * time.Millisecond
@@ -87,10 +105,14 @@ type estimator struct {
 	// if not 0, is what its last passed probe delivered (bits/s): the
 	// estimate is at least that until GCC's own reaches it or sees heavy
 	// loss, and each second GCC sees the link over-used it is cut as GCC
-	// cuts its own (cutAt: when last, unix ns).
-	probe prober
-	floor atomic.Uint64
-	cutAt atomic.Int64
+	// cuts its own (cutAt: when last, unix ns); either only once GCC
+	// has seen the link full for floorPersist (full). fullAt: since when
+	// GCC has seen it over-used or losing busyLoss, unix ns; 0: not at
+	// the last feedback.
+	probe  prober
+	floor  atomic.Uint64
+	cutAt  atomic.Int64
+	fullAt atomic.Int64
 }
 
 // AddStream implements cc.BandwidthEstimator: the prober sees each
@@ -113,27 +135,41 @@ func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) erro
 	}
 	e.fed.Store(true)
 	err := e.BandwidthEstimator.WriteRTCP(pkts, a)
+	usage, loss := e.signals()
+	now := time.Now().UnixNano()
+	switch since := e.fullAt.Load(); {
+	case usage != "overuse" && loss < busyLoss:
+		e.fullAt.Store(0)
+	case since == 0:
+		e.fullAt.Store(now)
+	}
 	if f := e.floor.Load(); f > 0 {
 		// GCC's own estimate takes over once it has grown past the
 		// floor, or sees heavy loss. A queue (over-use) cuts the floor
 		// as GCC cuts its estimate, to beta times what was delivered,
-		// at most once a second: a higher layer's first keyframe is a
-		// burst that a link which carries the layer still queues for a
-		// moment, and GCC's own estimate, which only trails what we
-		// sent before the climb, would move the receiver back down.
-		st := e.GetStats()
-		usage, _ := st["usage"].(string)
-		loss, _ := st["averageLoss"].(float64)
-		now, cut := time.Now().UnixNano(), e.cutAt.Load()
+		// at most once a second. Neither before the link has looked
+		// full for floorPersist: see there.
+		full, cut := e.full(now), e.cutAt.Load()
 		switch {
-		case loss >= floorLoss || uint64(max(0, e.GetTargetBitrate())) >= f:
+		case uint64(max(0, e.GetTargetBitrate())) >= f || full && loss >= floorLoss:
 			e.floor.CompareAndSwap(f, 0)
-		case usage == "overuse" && now-cut >= int64(time.Second) && e.cutAt.CompareAndSwap(cut, now):
+		case full && usage == "overuse" && now-cut >= int64(time.Second) && e.cutAt.CompareAndSwap(cut, now):
 			e.floor.CompareAndSwap(f, uint64(floorBeta*float64(f)))
 		}
 	}
 	return err
 }
+
+// full says whether GCC has seen the link full (over-use, or busyLoss
+// lost) at every feedback for floorPersist up to now (unix ns).
+func (e *estimator) full(now int64) bool {
+	since := e.fullAt.Load()
+	return since != 0 && now-since >= int64(floorPersist)
+}
+
+// busyLoss is the loss (GCC's average) at which a link counts as full:
+// where GCC's loss controller stops growing its estimate (§6).
+const busyLoss = 0.02
 
 // floorLoss is the loss that drops a probe's floor: where GCC's loss
 // controller starts cutting its estimate (§6); floorBeta is GCC's cut
@@ -142,6 +178,20 @@ const (
 	floorLoss = 0.10
 	floorBeta = 0.85
 )
+
+// floorPersist is how long GCC must see a receiver's link full (loss, or
+// over-use) before the floor of her last passed probe is cut or dropped.
+// The climb a probe allowed starts with the higher layer's keyframe, a
+// burst that a capped link which carries the layer still queues, and
+// tail-drops a few packets of, for a moment; the layer's later keyframes
+// too. GCC reads each as loss and over-use (its loss average jumped to
+// 20 % behind a 330 kb/s cap), and a floor dropped at once moved the
+// receiver back down within half a second: she flipped between two
+// layers, each flip a keyframe for every receiver of the layer (issue
+// #10). GCC's loss average forgets a burst in a few hundred milliseconds
+// (its time constant is 200 ms); a link that really got thinner stays
+// full, and drops the floor this much later.
+const floorPersist = 500 * time.Millisecond
 
 // tryUp is the probe's verdict on moving binding b up to layer to (see
 // prober.tryUp); a pass lifts the estimate to what the probe delivered.
@@ -166,17 +216,27 @@ func (e *estimator) estimate() (uint64, bool) {
 }
 
 // uncongested says whether the estimator sees the link carry what we
-// send without congestion: GCC's delay detector not over-using, and under
-// 2 % lost (its loss controller holds below 10 % and grows below 2 %).
-// False with no estimate, and under a test's ceiling (a thin link).
+// send without congestion now: GCC's delay detector not over-using, and
+// under busyLoss lost. False with no estimate, and under a test's ceiling
+// (a thin link). Not judged over floorPersist, as the floor is: behind the
+// lab's 700 kbit tbf cap that let a receiver be tried up through two
+// layers, and in two runs of five her link then lost some 45 % for 15 s
+// (not understood yet).
 func (e *estimator) uncongested() bool {
 	if e == nil || !e.fed.Load() || e.ceiling.Load() > 0 {
 		return false
 	}
+	usage, loss := e.signals()
+	return usage != "overuse" && loss < busyLoss
+}
+
+// signals are GCC's latest view of the link: its delay detector's usage
+// ("overuse", "normal", "underuse") and its loss average.
+func (e *estimator) signals() (usage string, loss float64) {
 	st := e.GetStats()
-	usage, _ := st["usage"].(string)
-	loss, _ := st["averageLoss"].(float64)
-	return usage != "overuse" && loss < 0.02
+	usage, _ = st["usage"].(string)
+	loss, _ = st["averageLoss"].(float64)
+	return usage, loss
 }
 
 // uncongested: see estimator.uncongested; false without d.
@@ -371,6 +431,10 @@ type climber struct {
 	hold    time.Duration
 	downAt  time.Time
 	climbAt time.Time // no try up before
+	roseAt  time.Time // the last climb a probe allowed
+	// shortSince: since when the estimate has been a little short of
+	// the layer the receiver gets (zero: it is not), see shortFor.
+	shortSince time.Time
 	// congestedRun: choices in a row that saw the link congested while
 	// a tile needed more than the estimate (towardTile, tileClimb).
 	congestedRun int
@@ -396,14 +460,46 @@ func (c *climber) may(now time.Time) bool {
 	return !now.Before(c.climbAt)
 }
 
-// fell notes that the receiver was moved down at now.
+// fell notes that the receiver was moved down at now. A fall within
+// flipWithin of a climb a probe allowed is a flip (the link did not carry
+// the layer after all, or its estimate dipped): it doubles the hold
+// however long ago the last fall was, which the climb would otherwise
+// reset; so a receiver that flips again and again does so at most once in
+// climbHoldMax (each flip a keyframe for every receiver of the layer).
 func (c *climber) fell(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.hold == 0 || now.Sub(c.downAt) > climbHoldMax {
+	flip := !c.roseAt.IsZero() && now.Sub(c.roseAt) < flipWithin
+	if c.hold == 0 || !flip && now.Sub(c.downAt) > climbHoldMax {
 		c.hold = climbHold
 	} else {
 		c.hold = min(2*c.hold, climbHoldMax)
 	}
-	c.downAt, c.climbAt = now, now.Add(c.hold)
+	c.downAt, c.climbAt, c.roseAt = now, now.Add(c.hold), time.Time{}
+	c.shortSince = time.Time{}
+}
+
+// rose notes that a probe let the receiver climb at now.
+func (c *climber) rose(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roseAt = now
+}
+
+// shortFor says how long, up to now, the receiver's estimate has been a
+// little short of its layer (short, at each choice in a row): 0 when it
+// is not now.
+func (c *climber) shortFor(short bool, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case !short:
+		c.shortSince = time.Time{}
+	case c.shortSince.IsZero():
+		c.shortSince = now
+	}
+	if c.shortSince.IsZero() {
+		return 0
+	}
+	return now.Sub(c.shortSince)
 }

@@ -65,11 +65,7 @@ func TestClimberHoldsBackLongerAfterEachFall(t *testing.T) {
 	var holds []time.Duration
 	at := t0
 	for range 6 {
-		c.fell(at)
-		wait := time.Duration(0)
-		for !c.may(at.Add(wait)) {
-			wait += time.Second
-		}
+		wait := fallAndWait(&c, at)
 		holds = append(holds, wait)
 		at = at.Add(wait)
 	}
@@ -78,9 +74,63 @@ func TestClimberHoldsBackLongerAfterEachFall(t *testing.T) {
 		t.Errorf("holds %v, want %v", holds, want)
 	}
 	// Long after the last fall, the next one holds back as the first.
-	at = at.Add(2 * climbHoldMax)
-	c.fell(at)
-	if c.may(at.Add(climbHold-time.Millisecond)) || !c.may(at.Add(climbHold)) {
+	if fallAndWait(&c, at.Add(2*climbHoldMax)) != climbHold {
 		t.Error("the hold did not start again from climbHold")
+	}
+}
+
+// fallAndWait notes a fall at at, and says how long (in whole seconds)
+// the climber then holds back a try up.
+func fallAndWait(c *climber, at time.Time) time.Duration {
+	c.fell(at)
+	wait := time.Duration(0)
+	for !c.may(at.Add(wait)) {
+		wait += time.Second
+	}
+	return wait
+}
+
+// A receiver that falls soon after each climb a probe allowed (a flip)
+// waits longer at each, however long ago her last fall: at most one flip
+// in climbHoldMax. A fall long after the climb starts from climbHold
+// again.
+func TestClimberHoldsBackFlips(t *testing.T) {
+	var c climber
+	at := time.Unix(1000, 0)
+	var holds []time.Duration
+	for range 4 {
+		wait := fallAndWait(&c, at)
+		holds = append(holds, wait)
+		// The climb holds flipWithin less a second: a flip, which
+		// after the longest hold comes more than climbHoldMax after
+		// the last fall.
+		at = at.Add(wait)
+		c.rose(at)
+		at = at.Add(flipWithin - time.Second)
+	}
+	want := []time.Duration{climbHold, 2 * climbHold, 4 * climbHold, climbHoldMax}
+	if !slices.Equal(holds, want) {
+		t.Errorf("holds %v, want %v", holds, want)
+	}
+	c.rose(at)
+	if fallAndWait(&c, at.Add(max(flipWithin, climbHoldMax)+time.Second)) != climbHold {
+		t.Error("a fall long after the climb: the hold did not start again from climbHold")
+	}
+}
+
+// A receiver a little short of her layer is moved down only once she has
+// been short for downAfter; a choice that is not short starts it again.
+func TestClimberShortFor(t *testing.T) {
+	var c climber
+	at := time.Unix(1000, 0)
+	step := 500 * time.Millisecond
+	var got []time.Duration
+	for _, short := range []bool{true, true, false, true, true, true} {
+		got = append(got, c.shortFor(short, at))
+		at = at.Add(step)
+	}
+	want := []time.Duration{0, step, 0, 0, step, 2 * step}
+	if !slices.Equal(got, want) {
+		t.Errorf("short for %v, want %v", got, want)
 	}
 }

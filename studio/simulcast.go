@@ -614,6 +614,7 @@ func (b *binding) choose(ls []layerStat, t *pubTrack, now time.Time) int {
 		if b.sw.wanted() == b.sw.current() && b.sw.log != nil {
 			b.sw.log.Debug("simulcast probe passed", "probe", m)
 		}
+		b.climb.rose(now)
 		return j
 	case probeFailed:
 		if b.sw.log != nil {
@@ -637,18 +638,24 @@ func (b *binding) pick(ls []layerStat, t *pubTrack, now time.Time) int {
 	if from != EstimateTransportCC {
 		return fitRate(ls, budget)
 	}
-	i := fitEstimate(ls, budget, b.climb.may(now), b.down.Load().uncongested())
+	d := b.down.Load()
+	clear := d.uncongested()
+	i := fitEstimate(ls, budget, b.climb.may(now), clear)
 	c := slices.IndexFunc(ls, func(l layerStat) bool { return l.cur && l.live })
-	if d := b.down.Load(); need >= 0 {
-		if j, ok := b.towardTile(ls, need, c, i, d.uncongested(), d.roomAbove(), now); ok {
+	if need >= 0 {
+		if j, ok := b.towardTile(ls, need, c, i, clear, d.roomAbove(), now); ok {
 			return j
 		}
 	}
+	mild := c >= 0 && i >= 0 && better(ls[c], ls[i]) && float64(budget) >= downDeep*float64(ls[c].rate)
+	short := b.climb.shortFor(mild, now)
 	if c >= 0 && i >= 0 {
 		switch {
+		case mild && (short < downAfter || clear):
+			return c // a dip, or an estimate that trails a clear link: see downAfter
 		case better(ls[c], ls[i]):
 			b.climb.fell(now)
-		case better(ls[i], ls[c]) && !b.down.Load().mayClimb(now):
+		case better(ls[i], ls[c]) && !d.mayClimb(now):
 			// Another of the receiver's tracks just went up: this one
 			// waits its turn.
 			return c

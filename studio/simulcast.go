@@ -292,7 +292,21 @@ type switcher struct {
 	lastSeq uint16 // the last sent, rewritten
 	lastTS  uint32
 	lastAt  time.Time
+	// held is the wanted layer's latest packets (at most maxHeld) while
+	// the receiver waits for its keyframe: on a path that reorders them
+	// (jitter), packets of the keyframe come before its first, the only
+	// one that says it begins a keyframe. Dropped, they left the
+	// receiver a keyframe with holes that no NACK could fill (the studio
+	// had them), so each switch froze the picture until the next
+	// keyframe: 0.5 s in the lab at 50 ± 20 ms (issue #10). They follow
+	// the first packet instead. ReadRTP allocates each packet, so
+	// holding them is safe.
+	held []*rtp.Packet
 }
+
+// maxHeld is how many of the wanted layer's packets a switcher holds
+// while it waits for its keyframe: more than a 720p keyframe has.
+const maxHeld = 128
 
 // wanted is the layer the receiver is to be moved to, or gets; nil before
 // the first choice.
@@ -332,10 +346,14 @@ func (s *switcher) current() *layer {
 func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool, clock uint32, now time.Time, send func(h rtp.Header, payload []byte)) {
 	s.rechoose(layers, now)
 	s.mu.Lock()
+	switching := s.cur.Load() != l
 	h, ok, ask := s.renumber(l, pkt, key, clock, now)
 	if ok {
 		send(h, pkt.Payload)
-		if pkt.Marker && s.pad != nil {
+		reordered := switching && s.sendHeld(l, pkt, clock, now, send)
+		// No padding after packets that came out of order: it would
+		// take a number one of them needs.
+		if pkt.Marker && s.pad != nil && !reordered {
 			for range s.pad(now) {
 				send(s.padding(h), nil)
 			}
@@ -382,7 +400,11 @@ func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, n
 		ask = s.want
 	}
 	if l != cur {
-		if l != s.want || !key {
+		if l != s.want {
+			return rtp.Header{}, false, ask
+		}
+		if !key {
+			s.hold(pkt)
 			return rtp.Header{}, false, ask
 		}
 		if s.log != nil {
@@ -417,6 +439,46 @@ func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, n
 	}
 	s.started = true
 	return h, true, ask
+}
+
+// hold keeps pkt, of the wanted layer, until its keyframe comes: the
+// latest maxHeld. Call with mu held.
+func (s *switcher) hold(pkt *rtp.Packet) {
+	if len(s.held) > 0 && s.held[0].SSRC != pkt.SSRC {
+		s.held = s.held[:0] // another layer was wanted before
+	}
+	if len(s.held) == maxHeld {
+		s.held = append(s.held[:0], s.held[1:]...)
+	}
+	s.held = append(s.held, pkt)
+}
+
+// sendHeld sends, after key, the first packet of layer l's keyframe, the
+// packets of l held that come after it, in order, and forgets the rest
+// (older pictures, which refer to what the receiver never got). It says
+// whether any were sent. Call with mu held.
+func (s *switcher) sendHeld(l *layer, key *rtp.Packet, clock uint32, now time.Time, send func(h rtp.Header, payload []byte)) bool {
+	if len(s.held) == 0 {
+		return false
+	}
+	since := func(q *rtp.Packet) int { return int(uint16(q.SequenceNumber - key.SequenceNumber)) }
+	after := s.held[:0] // filtered in place: each write lags its read
+	for _, q := range s.held {
+		// Within 2×maxHeld after it: held since, not left from a
+		// wait for the layer long ago, its numbers since wrapped.
+		if d := since(q); q.SSRC == key.SSRC && d > 0 && d < 2*maxHeld {
+			after = append(after, q)
+		}
+	}
+	slices.SortFunc(after, func(a, b *rtp.Packet) int { return since(a) - since(b) })
+	for _, q := range after {
+		if h, ok, _ := s.renumber(l, q, false, clock, now); ok {
+			send(h, q.Payload)
+		}
+	}
+	clear(s.held)
+	s.held = s.held[:0]
+	return len(after) > 0
 }
 
 // padding is the header of a padding-only packet to send after the one

@@ -69,6 +69,32 @@ type layer struct {
 	lastAt  atomic.Int64 // unix nanoseconds of its latest packet
 	since   atomic.Int64 // unix nanoseconds of its first packet after a silence
 	lastPLI atomic.Int64 // unix nanoseconds
+
+	// recent is the layer's latest packets, recent[n%recentPackets] the
+	// next to go; its forwarding goroutine's only, which is where every
+	// switch to the layer happens (switcher.forward). On a path that
+	// reorders packets (jitter), packets of a keyframe come before its
+	// first, the only one that says it begins a keyframe: a receiver
+	// switched to the layer at that first packet is sent those after it
+	// (sendRecent). Dropped, they left it a keyframe with holes that no
+	// NACK could fill (the studio had them), and its picture stood still
+	// until the next keyframe: 0.5 s at a switch in the lab at 50 ± 20
+	// ms (issue #10). ReadRTP allocates each packet, so keeping them is
+	// safe.
+	recent [recentPackets]*rtp.Packet
+	n      uint
+}
+
+// recentPackets is how many of a layer's latest packets it keeps: more
+// than a 720p keyframe has, and more than come in the 40 ms a jittery
+// path reorders.
+const recentPackets = 128
+
+// keep adds pkt to the layer's recent packets. Its forwarding goroutine
+// only.
+func (l *layer) keep(pkt *rtp.Packet) {
+	l.recent[l.n%recentPackets] = pkt
+	l.n++
 }
 
 // rateMeter measures a stream's bit rate over windows of a second: one
@@ -292,21 +318,7 @@ type switcher struct {
 	lastSeq uint16 // the last sent, rewritten
 	lastTS  uint32
 	lastAt  time.Time
-	// held is the wanted layer's latest packets (at most maxHeld) while
-	// the receiver waits for its keyframe: on a path that reorders them
-	// (jitter), packets of the keyframe come before its first, the only
-	// one that says it begins a keyframe. Dropped, they left the
-	// receiver a keyframe with holes that no NACK could fill (the studio
-	// had them), so each switch froze the picture until the next
-	// keyframe: 0.5 s in the lab at 50 ± 20 ms (issue #10). They follow
-	// the first packet instead. ReadRTP allocates each packet, so
-	// holding them is safe.
-	held []*rtp.Packet
 }
-
-// maxHeld is how many of the wanted layer's packets a switcher holds
-// while it waits for its keyframe: more than a 720p keyframe has.
-const maxHeld = 128
 
 // wanted is the layer the receiver is to be moved to, or gets; nil before
 // the first choice.
@@ -350,7 +362,7 @@ func (s *switcher) forward(layers []*layer, l *layer, pkt *rtp.Packet, key bool,
 	h, ok, ask := s.renumber(l, pkt, key, clock, now)
 	if ok {
 		send(h, pkt.Payload)
-		reordered := switching && s.sendHeld(l, pkt, clock, now, send)
+		reordered := switching && s.sendRecent(l, pkt, clock, now, send)
 		// No padding after packets that came out of order: it would
 		// take a number one of them needs.
 		if pkt.Marker && s.pad != nil && !reordered {
@@ -400,11 +412,7 @@ func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, n
 		ask = s.want
 	}
 	if l != cur {
-		if l != s.want {
-			return rtp.Header{}, false, ask
-		}
-		if !key {
-			s.hold(pkt)
+		if l != s.want || !key {
 			return rtp.Header{}, false, ask
 		}
 		if s.log != nil {
@@ -441,33 +449,20 @@ func (s *switcher) renumber(l *layer, pkt *rtp.Packet, key bool, clock uint32, n
 	return h, true, ask
 }
 
-// hold keeps pkt, of the wanted layer, until its keyframe comes: the
-// latest maxHeld. Call with mu held.
-func (s *switcher) hold(pkt *rtp.Packet) {
-	if len(s.held) > 0 && s.held[0].SSRC != pkt.SSRC {
-		s.held = s.held[:0] // another layer was wanted before
-	}
-	if len(s.held) == maxHeld {
-		s.held = append(s.held[:0], s.held[1:]...)
-	}
-	s.held = append(s.held, pkt)
-}
-
-// sendHeld sends, after key, the first packet of layer l's keyframe, the
-// packets of l held that come after it, in order, and forgets the rest
-// (older pictures, which refer to what the receiver never got). It says
-// whether any were sent. Call with mu held.
-func (s *switcher) sendHeld(l *layer, key *rtp.Packet, clock uint32, now time.Time, send func(h rtp.Header, payload []byte)) bool {
-	if len(s.held) == 0 {
-		return false
-	}
+// sendRecent sends, after key, the first packet of layer l's keyframe
+// that the receiver is switched at, the packets of l that came before it
+// but follow it, in order (see layer.recent). It says whether any were
+// sent. Call with mu held, from l's forwarding goroutine.
+func (s *switcher) sendRecent(l *layer, key *rtp.Packet, clock uint32, now time.Time, send func(h rtp.Header, payload []byte)) bool {
 	since := func(q *rtp.Packet) int { return int(uint16(q.SequenceNumber - key.SequenceNumber)) }
-	after := s.held[:0] // filtered in place: each write lags its read
-	for _, q := range s.held {
-		// Within 2×maxHeld after it: held since, not left from a
-		// wait for the layer long ago, its numbers since wrapped.
-		if d := since(q); q.SSRC == key.SSRC && d > 0 && d < 2*maxHeld {
-			after = append(after, q)
+	var after []*rtp.Packet
+	for _, q := range l.recent {
+		// Within 2×recentPackets after it: not a packet of the
+		// layer's from long ago, its numbers since wrapped.
+		if q != nil && q.SSRC == key.SSRC {
+			if d := since(q); d > 0 && d < 2*recentPackets {
+				after = append(after, q)
+			}
 		}
 	}
 	slices.SortFunc(after, func(a, b *rtp.Packet) int { return since(a) - since(b) })
@@ -476,8 +471,6 @@ func (s *switcher) sendHeld(l *layer, key *rtp.Packet, clock uint32, now time.Ti
 			send(h, q.Payload)
 		}
 	}
-	clear(s.held)
-	s.held = s.held[:0]
 	return len(after) > 0
 }
 

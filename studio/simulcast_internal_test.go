@@ -174,6 +174,7 @@ func TestSwitcherKeepsAKeyframesReorderedPackets(t *testing.T) {
 			ssrc = 2
 		}
 		p := &rtp.Packet{Header: rtp.Header{SSRC: ssrc, SequenceNumber: seq, Timestamp: ts}}
+		l.keep(p) // as forwardLayer does
 		s.forward(layers, l, p, key, 90000, now, func(h rtp.Header, _ []byte) { sent = append(sent, h.SequenceNumber) })
 	}
 	fw(lo, 500, 3000, true)

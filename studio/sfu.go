@@ -719,6 +719,7 @@ func (t *pubTrack) forwardLayer(l *layer) {
 		key := l.count(pkt, t.info.MimeType, now, layers)
 		// As in forward: the publisher's header extensions stop here.
 		pkt.Header.Extension, pkt.Header.Extensions = false, nil
+		l.keep(pkt)
 		t.simul.write(layers, l, pkt, key, clock, now)
 		if t.sinkQ == nil || (t.info.Screen && !t.sharing.Load()) {
 			continue

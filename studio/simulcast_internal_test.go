@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -147,6 +148,55 @@ func TestSwitcherRewrites(t *testing.T) {
 	}
 	if s.current() != lo {
 		t.Fatal("current layer")
+	}
+}
+
+// On a path that reorders packets (jitter), packets of the wanted layer's
+// keyframe come before its first, the one that says it is a keyframe:
+// they follow it to the receiver, renumbered in order, while older
+// pictures' packets held with them do not (issue #10: dropped, they left
+// a keyframe with holes the receiver waited for in vain).
+func TestSwitcherKeepsAKeyframesReorderedPackets(t *testing.T) {
+	now := time.Now()
+	hi := &layer{rid: "h", pli: func() {}}
+	lo := &layer{rid: "l", pli: func() {}}
+	for _, x := range []*layer{hi, lo} {
+		x.lastAt.Store(now.UnixNano())
+		x.since.Store(now.Add(-layerSteady).UnixNano())
+	}
+	layers := []*layer{hi, lo}
+	pick := 1
+	s := &switcher{choose: func([]layerStat) int { return pick }}
+	var sent []uint16
+	fw := func(l *layer, seq uint16, ts uint32, key bool) {
+		ssrc := uint32(1)
+		if l == hi {
+			ssrc = 2
+		}
+		p := &rtp.Packet{Header: rtp.Header{SSRC: ssrc, SequenceNumber: seq, Timestamp: ts}}
+		l.keep(p) // as forwardLayer does
+		s.forward(layers, l, p, key, 90000, now, func(h rtp.Header, _ []byte) { sent = append(sent, h.SequenceNumber) })
+	}
+	fw(lo, 500, 3000, true)
+	fw(lo, 501, 6000, false)
+	pick = 1 - pick // h from now on
+	now = now.Add(switchEvery)
+	// h's keyframe is 200–203 at 9000, after 198–199 of a picture
+	// before it; they come shuffled, with lo's packets still flowing.
+	fw(hi, 202, 9000, false)
+	fw(hi, 198, 6000, false)
+	fw(lo, 502, 9000, false)
+	fw(hi, 203, 9000, false)
+	fw(hi, 199, 6000, false)
+	fw(hi, 200, 9000, true)
+	fw(hi, 201, 9000, false)
+	fw(hi, 204, 12000, false)
+	want := []uint16{500, 501, 502, 503, 505, 506, 504, 507}
+	if !slices.Equal(sent, want) {
+		t.Fatalf("the receiver got %v, want %v (h's 200–204 as 503–507, in order but for 201, which came after the switch)", sent, want)
+	}
+	if s.current() != hi {
+		t.Fatal("not switched")
 	}
 }
 

@@ -3,6 +3,7 @@ package studio_test
 import (
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,11 +39,38 @@ type stream struct {
 	keyframes     int
 	jumps         int
 	bytes         int
+	// byTS is, per timestamp, the sequence numbers seen of that frame
+	// and, for a keyframe, its first's, its last's and its size
+	// (switchHoles).
+	byTS map[uint32]*frameSeen
+}
+
+// frameSeen is what a receiver saw of one frame's packets.
+type frameSeen struct {
+	seqs                  map[uint16]bool
+	first, last           uint16
+	haveFirst, haveMarker bool
+	width                 int
 }
 
 func (s *stream) see(pkt *rtp.Packet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.byTS == nil {
+		s.byTS = map[uint32]*frameSeen{}
+	}
+	f := s.byTS[pkt.Timestamp]
+	if f == nil {
+		f = &frameSeen{seqs: map[uint16]bool{}}
+		s.byTS[pkt.Timestamp] = f
+	}
+	f.seqs[pkt.SequenceNumber] = true
+	if key, w, _ := keyframe.VP8(pkt.Payload); key {
+		f.first, f.haveFirst, f.width = pkt.SequenceNumber, true, w
+	}
+	if pkt.Marker {
+		f.last, f.haveMarker = pkt.SequenceNumber, true
+	}
 	if s.started && (pkt.SequenceNumber != s.seq+1 || int32(pkt.Timestamp-s.ts) < 0) {
 		s.jumps++
 	}
@@ -58,6 +86,44 @@ func (s *stream) size() (w, h, keyframes, jumps int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.width, s.height, s.keyframes, s.jumps
+}
+
+// switchHoles is how many keyframes the receiver was switched to another
+// layer at (the first of its size after keyframes of another), and how
+// many packets of those, from their first to their last, it never got.
+// A keyframe of the layer left may be cut short by the switch: that is
+// no hole in the receiver's picture.
+func (s *stream) switchHoles() (switches, holes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []*frameSeen
+	for _, f := range s.byTS {
+		if f.haveFirst {
+			keys = append(keys, f)
+		}
+	}
+	if len(keys) == 0 {
+		return 0, 0
+	}
+	slices.SortFunc(keys, func(a, b *frameSeen) int {
+		return int(int16(a.first-keys[0].first)) - int(int16(b.first-keys[0].first))
+	})
+	for i, f := range keys {
+		if i > 0 && f.width == keys[i-1].width {
+			continue
+		}
+		switches++
+		if !f.haveMarker || int16(f.last-f.first) < 0 {
+			holes++ // its last packet never came
+			continue
+		}
+		for seq := f.first; seq != f.last+1; seq++ {
+			if !f.seqs[seq] {
+				holes++
+			}
+		}
+	}
+	return switches, holes
 }
 
 // takeBytes is the payload bytes seen since the last call.
@@ -180,6 +246,39 @@ func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
 	}
 	if errs := append(append(ann.Errors(), bob.Errors()...), cat.Errors()...); len(errs) > 0 {
 		t.Errorf("errors: %q", errs)
+	}
+}
+
+// Ann's uplink is jittery (30 ± 20 ms a packet), so each keyframe's burst
+// reaches the studio shuffled, its first packet, the one that says it
+// begins a keyframe, often after others of it. The program, moved between
+// her layers as her tile grows and shrinks, still gets every keyframe
+// whole (issue #10: the switcher dropped the packets that came before the
+// first, holes no NACK could fill, and the program's picture stood still
+// until the next keyframe: 0.5 s in the lab).
+func TestSimulcastSwitchesThroughJitter(t *testing.T) {
+	parallelWithLeakCheck(t)
+	sink := &tileSink{}
+	sink.height.Store(150)
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, VideoDelay: 30 * time.Millisecond, Jitter: 20 * time.Millisecond})
+	sink.of.Store(&ann.ID)
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range []int{150, 360, 150, 360, 150} {
+		sink.height.Store(int64(h))
+		w := map[int]int{150: 320, 360: 640}[h]
+		eventually(t, fmt.Sprintf("switch %d: the program to get %dx%d", i, w, w*9/16), func() bool {
+			gw, gh, _, _ := sink.video.size()
+			return gw == w && gh == w*9/16
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // the last keyframe's stragglers
+	switches, holes := sink.video.switchHoles()
+	t.Logf("the program was switched to %d keyframes of Ann, %d packets missing from them", switches, holes)
+	if switches < 5 || holes > 0 {
+		t.Errorf("the program was switched to %d keyframes of Ann (want 5 or more) with %d packets missing from them (want none)", switches, holes)
 	}
 }
 

@@ -93,16 +93,40 @@ func abs(x float64) float64 {
 // to (0: the end), longest first. A frame that repeats once already
 // counts as a run of two frames' time: a picture shown for 2/FPS.
 func (tl Tile) Freezes(from, to time.Duration, still float64) []time.Duration {
-	first, last := tl.frames(from, to)
-	return runsOf(max(first+1, 1), last, func(i int) bool { return tl.Diff[i] <= still },
-		func(n int) time.Duration { return time.Duration(float64(n+1) / tl.FPS * float64(time.Second)) }, 0)
+	return Lengths(tl.FreezesAt(from, to, still))
 }
 
-// runsOf returns how long (length of its count) each run of indices in
-// [from, to) for which in holds lasted, those at least least long,
-// longest first.
-func runsOf(from, to int, in func(i int) bool, length func(n int) time.Duration, least time.Duration) []time.Duration {
-	var runs []time.Duration
+// FreezesAt is Freezes with where each run began: a test's log can then
+// be laid beside the studio's.
+func (tl Tile) FreezesAt(from, to time.Duration, still float64) []Span {
+	first, last := tl.frames(from, to)
+	// A run of repeats begins at the frame repeated.
+	return runsOf(max(first+1, 1), last, func(i int) bool { return tl.Diff[i] <= still },
+		func(n int) time.Duration { return time.Duration(float64(n+1) / tl.FPS * float64(time.Second)) },
+		func(i int) time.Duration { return time.Duration(float64(i-1) / tl.FPS * float64(time.Second)) }, 0)
+}
+
+// Span is a run in a recording: where it began and how long it lasted.
+type Span struct{ At, Len time.Duration }
+
+func (s Span) String() string {
+	return fmt.Sprintf("%v at %v", s.Len.Round(time.Millisecond), s.At.Round(10*time.Millisecond))
+}
+
+// Lengths is how long each of spans lasted, in their order.
+func Lengths(spans []Span) []time.Duration {
+	ls := make([]time.Duration, len(spans))
+	for i, s := range spans {
+		ls[i] = s.Len
+	}
+	return ls
+}
+
+// runsOf returns each run of indices in [from, to) for which in holds,
+// with where it began (at of its first index) and how long it lasted
+// (length of its count), those at least least long, longest first.
+func runsOf(from, to int, in func(i int) bool, length func(n int) time.Duration, at func(i int) time.Duration, least time.Duration) []Span {
+	var runs []Span
 	n := 0
 	for i := from; i <= to; i++ {
 		if i < to && in(i) {
@@ -110,12 +134,17 @@ func runsOf(from, to int, in func(i int) bool, length func(n int) time.Duration,
 			continue
 		}
 		if d := length(n); n > 0 && d >= least {
-			runs = append(runs, d)
+			runs = append(runs, Span{At: at(i - n), Len: d})
 		}
 		n = 0
 	}
-	slices.SortFunc(runs, func(a, b time.Duration) int { return int(b - a) })
+	slices.SortStableFunc(runs, func(a, b Span) int { return int(b.Len - a.Len) })
 	return runs
+}
+
+// frameAt is where frame i of the tile begins.
+func (tl Tile) frameAt(i int) time.Duration {
+	return time.Duration(float64(i) / tl.FPS * float64(time.Second))
 }
 
 // Greyed returns the times of the frames between from and to (0: the
@@ -131,6 +160,14 @@ func (tl Tile) Greyed(from, to time.Duration, share float64) []time.Duration {
 		}
 	}
 	return off
+}
+
+// GreyRuns returns how long each run of consecutive frames that Greyed
+// would return lasted, longest first: a smear that outlives the repair
+// of a loss, where single grey frames are a decoder's passing blemish.
+func (tl Tile) GreyRuns(from, to time.Duration, share float64) []time.Duration {
+	first, last := tl.frames(from, to)
+	return Lengths(runsOf(first, last, func(i int) bool { return tl.Grey[i] > share }, tl.frameAt, tl.frameAt, 0))
 }
 
 // frames is the frame range [first, last) between from and to (0: the
@@ -154,6 +191,12 @@ func (tl Tile) Duration() time.Duration {
 // tone has no such run longer than a sample or two (its zero crossings).
 func Silences(t testing.TB, path string, from, to, least time.Duration) []time.Duration {
 	t.Helper()
+	return Lengths(SilencesAt(t, path, from, to, least))
+}
+
+// SilencesAt is Silences with where each run began.
+func SilencesAt(t testing.TB, path string, from, to, least time.Duration) []Span {
+	t.Helper()
 	pcm, _ := mustRun(t, 5*toolTimeout, "ffmpeg", "-v", "error", "-i", path,
 		"-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-")
 	if to > 0 {
@@ -162,8 +205,11 @@ func Silences(t testing.TB, path string, from, to, least time.Duration) []time.D
 	return runsOf(int(from.Seconds()*48000), len(pcm)/2, func(i int) bool {
 		v := int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
 		return v >= -1 && v <= 1
-	}, func(n int) time.Duration { return time.Duration(n) * time.Second / 48000 }, least)
+	}, sample, sample, least)
 }
+
+// sample is where sample n at 48 kHz is, and how long n samples last.
+func sample(n int) time.Duration { return time.Duration(n) * time.Second / 48000 }
 
 // Durations prints runs compactly for a log: "3 (1.2s 80ms 70ms)", the
 // count and the longest few.

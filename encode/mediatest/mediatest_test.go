@@ -179,3 +179,25 @@ func TestFreePorts(t *testing.T) {
 		t.Errorf("UDP port %d", p)
 	}
 }
+
+// FreezesAt says where each run of repeated pictures began (the frame
+// repeated) and how long it was shown, longest first.
+func TestFreezesAt(t *testing.T) {
+	tl := Tile{FPS: 10, Y: make([]float64, 8), Diff: []float64{0, 9, 0, 0, 9, 0, 9, 9}}
+	got := tl.FreezesAt(0, 0, 0.5)
+	want := []Span{{At: 100 * time.Millisecond, Len: 300 * time.Millisecond}, {At: 400 * time.Millisecond, Len: 200 * time.Millisecond}}
+	if !slices.Equal(got, want) {
+		t.Errorf("FreezesAt = %v, want %v", got, want)
+	}
+}
+
+// GreyRuns measures runs of consecutive grey frames, longest first, and
+// only between from and to.
+func TestGreyRuns(t *testing.T) {
+	tl := Tile{FPS: 10, Y: make([]float64, 11), Grey: []float64{0.5, 0, 0.3, 0.3, 0.3, 0, 0.01, 0.4, 0, 0.9, 0.9}}
+	got := tl.GreyRuns(100*time.Millisecond, 900*time.Millisecond, 0.02)
+	want := []time.Duration{300 * time.Millisecond, 100 * time.Millisecond}
+	if !slices.Equal(got, want) {
+		t.Errorf("GreyRuns = %v, want %v", got, want)
+	}
+}

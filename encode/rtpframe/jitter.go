@@ -85,6 +85,60 @@ func (j *jitter) push(p *rtp.Packet, now time.Time, out []released) []released {
 	return out
 }
 
+// jump gives up at once on what is missing before a whole keyframe held
+// behind it: the first packet held that key says begins a keyframe, and
+// every packet from it up to one with the marker bit (the frame's last,
+// RFC 7741 and 6184). Nothing before a keyframe is needed to show it, so
+// waiting on for a retransmission would only hold the picture still:
+// for the rest of maxWait behind an old simulcast layer's packet that
+// will never come after a switch, or behind a loss whose keyframe came
+// sooner (issue #10). The packets held before it are dropped, as they
+// refer to what is missing; only those missing count as given up on.
+func (j *jitter) jump(key func(*rtp.Packet) bool, out []released) []released {
+	if !j.waiting() {
+		return out
+	}
+	for i := uint16(1); i < jitterRing; i++ {
+		start := j.next + i
+		if q := j.at(start); q == nil || !key(q) || !j.whole(start) {
+			continue
+		}
+		for seq := j.next; seq != start; seq++ {
+			if q := j.at(seq); q != nil {
+				j.ring[seq%jitterRing] = nil
+			} else {
+				j.lost++
+			}
+		}
+		j.next = start
+		return j.release(out)
+	}
+	return out
+}
+
+// at is the packet held with sequence number seq, nil if none is.
+func (j *jitter) at(seq uint16) *rtp.Packet {
+	if q := j.ring[seq%jitterRing]; q != nil && q.SequenceNumber == seq {
+		return q
+	}
+	return nil
+}
+
+// whole says whether the frame whose first packet is start is held to
+// its last (marker) packet.
+func (j *jitter) whole(start uint16) bool {
+	for seq := start; seq != start+jitterRing; seq++ {
+		q := j.at(seq)
+		if q == nil {
+			return false
+		}
+		if q.Marker {
+			return true
+		}
+	}
+	return false
+}
+
 // waiting says whether packets are held behind a missing one.
 func (j *jitter) waiting() bool { return j.held() > 0 }
 

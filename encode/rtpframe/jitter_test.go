@@ -91,3 +91,41 @@ func TestJitterBurst(t *testing.T) {
 		t.Fatalf("released %d packets 40 ms after the first held (first %+v), want 17 (after one given up), 18, 19", len(out), out)
 	}
 }
+
+// TestJitterJumpsToAWholeKeyframe: a packet is missing, and a keyframe
+// comes whole behind it (asked for, or the first of another simulcast
+// layer): it goes on at once, not after maxWait; the picture held before
+// it, which refers to what is missing, is dropped. A keyframe with a
+// hole of its own is no reason to jump.
+func TestJitterJumpsToAWholeKeyframe(t *testing.T) {
+	j := newJitter(400 * time.Millisecond)
+	key := func(p *rtp.Packet) bool { return len(p.Payload) > 0 && p.Payload[0] == 'K' }
+	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
+	push := func(seq uint16, ms int, marker bool, payload string) []released {
+		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Marker: marker}, Payload: []byte(payload)}
+		return j.jump(key, j.push(p, at(ms), nil))
+	}
+	push(10, 0, true, "P")
+	// 11 never comes; 12 is the rest of its picture; 13–15 a keyframe.
+	for _, p := range []struct {
+		seq    uint16
+		ms     int
+		marker bool
+		data   string
+	}{{12, 10, true, "P"}, {13, 20, false, "K"}, {15, 21, true, "p"}} {
+		if out := push(p.seq, p.ms, p.marker, p.data); len(out) > 0 {
+			t.Fatalf("released %d packets at %d before the keyframe was whole", len(out), p.seq)
+		}
+	}
+	out := push(14, 30, false, "p")
+	var seqs []uint16
+	for _, r := range out {
+		seqs = append(seqs, r.pkt.SequenceNumber)
+	}
+	if !slices.Equal(seqs, []uint16{13, 14, 15}) || out[0].lost != 1 {
+		t.Fatalf("released %v (%+v) once the keyframe was whole, want 13, 14, 15 after 1 given up", seqs, out)
+	}
+	if out := push(11, 40, false, "P"); len(out) > 0 || j.late != 1 {
+		t.Fatalf("the missing packet, come after the keyframe: released %d, late %d; want dropped as late", len(out), j.late)
+	}
+}

@@ -111,11 +111,20 @@ func (a *Assembler) Push(p *rtp.Packet, out []Frame) []Frame {
 // replays packets at their own pace.
 func (a *Assembler) PushAt(p *rtp.Packet, at time.Time, out []Frame) []Frame {
 	a.rel = a.jb.push(p, at, a.rel[:0])
+	if a.video {
+		a.rel = a.jb.jump(a.keyStart, a.rel)
+	}
 	for _, r := range a.rel {
 		a.lost += int64(r.lost)
 		out = a.assemble(r.pkt, r.lost, out)
 	}
 	return out
+}
+
+// keyStart says whether p is the first packet of a keyframe.
+func (a *Assembler) keyStart(p *rtp.Packet) bool {
+	key, _, _ := keyframe.Start(a.mime, p.Payload)
+	return key
 }
 
 // assemble adds packet p, in order (after lost packets given up on), to

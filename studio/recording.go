@@ -469,6 +469,32 @@ func (r *showRecording) pictureDelay(id string) (d time.Duration, ok bool) {
 	return 0, false
 }
 
+// senderTime is the show time at which participant id's sender's own
+// clock read ntp (clock.Sender.WallOfNTP): the instant of their page's
+// clock that it stands for, placed as their ISO file's frames are before
+// the program's delay. ok is false until their file has a track whose
+// sender reported.
+func (r *showRecording) senderTime(id string, ntp time.Duration) (time.Duration, bool) {
+	var s *clock.Sender
+	r.mu.Lock()
+	if f := r.files[id]; f != nil {
+		for _, tr := range f.tracks {
+			if s = tr.sender; s != nil {
+				break // one sender for all of a guest's tracks
+			}
+		}
+	}
+	r.mu.Unlock()
+	if s == nil {
+		return 0, false
+	}
+	wall, ok := s.WallOfNTP(ntp)
+	if !ok {
+		return 0, false
+	}
+	return r.clock.Of(wall) - r.origin, true
+}
+
 // showTime places RTP time ts of the track on the show's timeline, now
 // being the show time it arrived and mapped its time by the sender's
 // clock if reported. Nothing goes before the show's start.

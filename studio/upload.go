@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"greenroom/encode/clock"
 	"greenroom/encode/iso"
 	"greenroom/encode/webm"
 	"greenroom/studio/signal"
@@ -31,7 +32,8 @@ import (
 //	GET  /upload/{take}      {"next": n, "done": false}: where to resume
 //	POST /upload/{take}/{n}  one chunk; ?of=N chunks recorded so far,
 //	                         &final=1 on the last (an empty body may end
-//	                         a take), &since=ms on chunk 0 (see below)
+//	                         a take), &since=ms&wall=ms on chunk 0
+//	                         (see below)
 //
 // both with "Authorization: Bearer <key>". The studio appends the chunks,
 // in order and each once, to "<name> local.webm" in the show's folder, and
@@ -40,15 +42,25 @@ import (
 // old take and records a new one (a WebM stream can't be resumed by
 // another recorder), so a reload makes a second file.
 //
-// The start offset: with chunk 0 the page sends since, the milliseconds
-// from its call to the recorder's start() to the request (both read from
-// its Date.now, so a reload in between does not matter); the studio takes
-// its own show time at the request's arrival minus since. The error is
-// the request's one-way latency (a few ms on a LAN; it makes the file
-// start a little late on the timeline) plus the wait for the first frame
-// after start(), a frame at most. (Not the recorder's start event: that
+// The start offset: with chunk 0 the page sends wall, its Date.now at
+// its call to the recorder's start() (plus a frame: the file starts with
+// the first frame captured after it; not the recorder's start event, which
 // comes once its encoder is up, 1.3 s late for VP9 at 1080p on a busy
-// machine.)
+// machine). Date.now reads the clock the page's WebRTC sender stamps its
+// RTCP sender reports with (libwebrtc's NTP time is the system's wall
+// clock), so the studio places that instant as it places the guest's
+// media in their ISO file: through their sender reports
+// (showRecording.senderTime), again as each chunk comes while the show
+// is live, as the mapping settles on its least-delayed report.
+//
+// Until their sender has reported (a page whose call is not up yet), and
+// for a page that does not send wall, the start is the show time at the
+// request's arrival minus since, the milliseconds from that start to the
+// request (both read from Date.now, so a reload in between does not
+// matter). That one is late by the request's way to the studio: its
+// queueing in the browser and its 1 MB body's upload, which with a second
+// Chromium guest on a busy 2-core machine put the file 38–248 ms late in
+// 4 runs of 7 (TestChromiumShowFolder).
 //
 // That start is when the guest captured the file's first instant, but
 // the program (whose first instant is the show's zero) shows a guest's
@@ -115,6 +127,10 @@ type takeShow interface {
 	// participant's picture; ok false when unknown (not yet, or a past
 	// show).
 	pictureDelay(participant string) (d time.Duration, ok bool)
+	// senderTime is the show time at which the participant's sender's
+	// own clock read ntp; ok false when unknown (no report yet, or a
+	// past show).
+	senderTime(participant string, ntp time.Duration) (at time.Duration, ok bool)
 	setLocal(id string, f showFile)
 }
 
@@ -151,6 +167,10 @@ type take struct {
 	of    int   // chunks the page says it recorded
 	bytes int64 // stored
 	start time.Duration
+	// wall is the page's start on its own clock, as an NTP time (0: the
+	// page did not say); mapped, whether start was placed from it.
+	wall   time.Duration
+	mapped bool
 	// delay is what the take's start is placed after on the show's
 	// timeline (its file's first instant in the program): the median of
 	// delays, the program's picture delay for the guest as each chunk
@@ -363,7 +383,7 @@ var errChunkOrder = errors.New("not the chunk expected next")
 // stored is acknowledged again and not written twice. final ends the take.
 // On a write error the file is cut back to where it was, so a retry of
 // the same chunk starts clean.
-func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (chunkReply, error) {
+func (t *take) write(n, of int, final bool, since, wall time.Duration, data []byte) (chunkReply, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if n < t.next || (t.done && n == t.next && len(data) == 0) {
@@ -384,7 +404,7 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		t.path = path
-		t.start = max(t.show.now()-since, 0)
+		t.start, t.wall = max(t.show.now()-since, 0), wall
 	case t.path != "" && (len(data) > 0 || final):
 		var err error
 		if f, err = os.OpenFile(t.path, os.O_RDWR, 0); err != nil {
@@ -414,6 +434,7 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 		if d, ok := t.show.pictureDelay(t.participant); ok {
 			t.sample(d)
 		}
+		t.place()
 	}
 	prevOf := t.of
 	t.of = max(t.of, of, t.next)
@@ -465,6 +486,23 @@ func (t *take) sample(d time.Duration) {
 			return
 		}
 	}
+}
+
+// place places the take's start from the page's clock (wall), by the
+// guest's sender reports as the show has them now. Under t.mu.
+func (t *take) place() {
+	if t.wall == 0 {
+		return
+	}
+	at, ok := t.show.senderTime(t.participant, t.wall)
+	if !ok {
+		return
+	}
+	if !t.mapped {
+		t.log.Info("a guest's local recording placed by their sender's clock", "guest", t.participant,
+			"start", at, "by_arrival", t.start)
+	}
+	t.start, t.mapped = max(at, 0), true
 }
 
 // placed is when the take's file begins on the show's timeline: where the
@@ -589,6 +627,7 @@ func (s *Studio) serveChunks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	of, _ := strconv.Atoi(q.Get("of"))
 	sinceMS, _ := strconv.ParseInt(q.Get("since"), 10, 32)
+	wallMS, _ := strconv.ParseInt(q.Get("wall"), 10, 64)
 	final := q.Get("final") == "1"
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(chunkTimeout))
@@ -608,7 +647,11 @@ func (s *Studio) serveChunks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	since := time.Duration(max(sinceMS, 0)) * time.Millisecond
-	rep, err := t.write(n, min(max(of, 0), maxChunkNumber), final, since, data)
+	var wall time.Duration
+	if wallMS > 0 {
+		wall = clock.NTPOfUnixMilli(wallMS)
+	}
+	rep, err := t.write(n, min(max(of, 0), maxChunkNumber), final, since, wall, data)
 	switch {
 	case errors.Is(err, errChunkOrder):
 		writeJSON(w, http.StatusConflict, rep)

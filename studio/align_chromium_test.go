@@ -48,9 +48,9 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 		if f.Participant == id && (f.Role == "guest" || f.Role == "local") {
 			files[f.Role] = filepath.Join(folder, f.File)
 			starts[f.Role] = float64(f.StartMS) / 1000
-		}
-		if f.Participant == id && f.Role == "local" {
-			local = f
+			if f.Role == "local" {
+				local = f
+			}
 		}
 	}
 	if len(files) != 3 {

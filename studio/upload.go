@@ -43,13 +43,13 @@ import (
 // another recorder), so a reload makes a second file.
 //
 // The start offset: with chunk 0 the page sends wall, its Date.now at
-// its call to the recorder's start() (plus a frame: the file starts with
-// the first frame captured after it; not the recorder's start event, which
-// comes once its encoder is up, 1.3 s late for VP9 at 1080p on a busy
-// machine). Date.now reads the clock the page's WebRTC sender stamps its
-// RTCP sender reports with (libwebrtc's NTP time is the system's wall
-// clock), so the studio places that instant as it places the guest's
-// media in their ISO file: through their sender reports
+// its call to the recorder's start() (plus half a frame: the file starts
+// with the first frame captured about then; not the recorder's start
+// event, which comes once its encoder is up, 1.3 s late for VP9 at 1080p
+// on a busy machine). Date.now reads the clock the page's WebRTC sender
+// stamps its RTCP sender reports with (libwebrtc's NTP time is the
+// system's wall clock), so the studio places that instant as it places
+// the guest's media in their ISO file: through their sender reports
 // (showRecording.senderTime), again as each chunk comes while the show
 // is live, as the mapping settles on its least-delayed report.
 //
@@ -57,10 +57,9 @@ import (
 // for a page that does not send wall, the start is the show time at the
 // request's arrival minus since, the milliseconds from that start to the
 // request (both read from Date.now, so a reload in between does not
-// matter). That one is late by the request's way to the studio: its
-// queueing in the browser and its 1 MB body's upload, which with a second
-// Chromium guest on a busy 2-core machine put the file 38–248 ms late in
-// 4 runs of 7 (TestChromiumShowFolder).
+// matter). That one is late by the request's way to the studio, its
+// queueing in the browser and its body's upload: 2–43 ms after the
+// sender's in 4 runs with two Chromium guests at a load of 13–24.
 //
 // That start is when the guest captured the file's first instant, but
 // the program (whose first instant is the show's zero) shows a guest's

@@ -74,7 +74,9 @@ func TestChromiumShowFolder(t *testing.T) {
 	// clear of the switch (the show's zero is go-live's within a few
 	// hundred ms) and of the ends; their local recording, placed by one
 	// offset, against their ISO file over the whole show (see
-	// flashesOnProgram).
+	// flashesOnProgram). Half the flashes at least, as in
+	// TestChromiumRecordingsAlign: at a load of 20 the program and the
+	// files lose some of their white frames.
 	program := mediatest.FlashStarts(t, rec)
 	halves := map[string][2]float64{annID: {0.5, switched - 1}, bobID: {switched + 1, float64(show.EndMS)/1000 - 0.5}}
 	flashes := map[string]map[string][]float64{} // by participant and role, on the show's timeline
@@ -99,8 +101,8 @@ func TestChromiumShowFolder(t *testing.T) {
 		inHalf := func(x []float64) []float64 {
 			return slices.DeleteFunc(slices.Clone(x), func(at float64) bool { return at < half[0] || at > half[1] })
 		}
-		flashesOnProgram(t, name+"'s ISO file", inHalf(program), inHalf(flashes[id]["guest"]), 5)
-		flashesOn(t, name+"'s local recording", name+"'s ISO file", flashes[id]["guest"], flashes[id]["local"], 15)
+		flashesOnProgram(t, name+"'s ISO file", inHalf(program), inHalf(flashes[id]["guest"]), 4)
+		flashesOn(t, name+"'s local recording", name+"'s ISO file", flashes[id]["guest"], flashes[id]["local"], 10)
 	}
 }
 

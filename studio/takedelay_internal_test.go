@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"greenroom/encode/clock"
 )
 
 // TestTakeDelayMedian: a local recording is placed by the delay that held
@@ -47,5 +49,58 @@ func TestTakeDelayKept(t *testing.T) {
 	}
 	if got := back.placed(); got != time.Second+68*time.Millisecond {
 		t.Errorf("restored, the take is placed at %s, want 1.068s", got)
+	}
+}
+
+// senderShow is a live show whose guest's sender has reported (reported)
+// or not: their clock's instant ntp is at show time ntp − clockAt.
+type senderShow struct {
+	dir      string
+	at       time.Duration // the show time now
+	clockAt  time.Duration // the sender's NTP time at the show's zero
+	reported bool
+	files    []showFile
+}
+
+func (s *senderShow) folder() string                            { return s.dir }
+func (s *senderShow) now() time.Duration                        { return s.at }
+func (s *senderShow) pictureDelay(string) (time.Duration, bool) { return 50 * time.Millisecond, true }
+func (s *senderShow) setLocal(_ string, f showFile)             { s.files = append(s.files, f) }
+func (s *senderShow) senderTime(_ string, ntp time.Duration) (time.Duration, bool) {
+	return ntp - s.clockAt, s.reported
+}
+
+// TestTakePlacedBySender: a take is placed by the page's start on its own
+// clock, through the guest's sender reports, once there is one (at
+// whichever chunk); by the first chunk's arrival minus since before, and
+// for a page that sent no start of its own.
+func TestTakePlacedBySender(t *testing.T) {
+	ms := time.Millisecond
+	page := int64(1_700_000_000_000)               // the page's Date.now at its recorder's start
+	clockAt := clock.NTPOfUnixMilli(page) - 300*ms // the show began 300 ms before it
+	for _, c := range []struct {
+		name     string
+		wall     time.Duration
+		reported []bool // at chunks 0, 1
+		want     []time.Duration
+	}{
+		// Chunk 0 arrives at 1.5 s, 1 s after the start by the page's
+		// count (since), the request 200 ms on its way.
+		{"by the reports", clock.NTPOfUnixMilli(page), []bool{true, true}, []time.Duration{350 * ms, 350 * ms}},
+		{"the reports come after chunk 0", clock.NTPOfUnixMilli(page), []bool{false, true}, []time.Duration{550 * ms, 350 * ms}},
+		{"a page that sends no start", 0, []bool{true, true}, []time.Duration{550 * ms, 550 * ms}},
+	} {
+		show := &senderShow{dir: t.TempDir(), at: 1500 * ms, clockAt: clockAt}
+		tk := &take{id: "t", participant: "g1", name: "Ann", log: slog.New(slog.DiscardHandler), show: show}
+		for n, reported := range c.reported {
+			show.reported = reported
+			if _, err := tk.write(n, n+1, false, time.Second, c.wall, []byte("chunk")); err != nil {
+				t.Fatal(err)
+			}
+			show.at += time.Second
+			if got := show.files[len(show.files)-1].StartMS; got != c.want[n].Milliseconds() {
+				t.Errorf("%s: after chunk %d, start_ms %d, want %d", c.name, n, got, c.want[n].Milliseconds())
+			}
+		}
 	}
 }

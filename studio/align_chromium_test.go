@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"greenroom/encode/mediatest"
+	"greenroom/studio/studiotest"
 )
 
 // TestChromiumRecordingsAlign is issue #11's alignment test: a Chromium
@@ -17,8 +18,8 @@ import (
 // flash falls at the same show time in the program, in the guest's ISO
 // file (placed by their sender reports) and in their local recording
 // (placed by its start_ms in show.json: the page's start, through the
-// same sender reports), each within a frame; the local recording ends
-// with the show, so it is not a whole second (a flash) off. In the
+// same sender reports), each within a frame; the local recording starts
+// where its page said, so it is not a whole second (a flash) off. In the
 // program and the ISO file the beeps start with their flashes within EBU
 // R37's −40…+60 ms of what the browser sent (sentSync: its fake devices
 // drift apart under load); the local recording, written by the browser,
@@ -28,6 +29,7 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 	s, page, id, sent := flashingGuestSolo(t, rec)
 	s.SetLocalRecording(true)
 	time.Sleep(2 * time.Second) // past the browser's first seconds of ramp-up
+	before := time.Now()
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 	for _, role := range []string{"guest", "local"} {
 		flashesOnProgram(t, role, flashes["program"], flashes[role], 6)
 	}
-	localEndsWithShow(t, folder, local, show.EndMS)
+	localStartsWhenThePageDid(t, page, local, before)
 }
 
 // flashesOnProgram judges a file's flashes, on the show's timeline,
@@ -138,19 +140,29 @@ func flashesOn(t *testing.T, what, on string, ref, flashes []float64, least int)
 	}
 }
 
-// localEndsWithShow judges where show.json places a guest's local
-// recording, f in folder, by its end: the page stops its recorder as it
-// hears that the show ended (endMS), so its last picture is a little
-// after it (measured +0.07 s alone, +0.26…+0.29 s at a load of 15–24),
-// never a second off. The flashes are a second apart, and a recording
-// placed a whole second off pairs with the program's as well as one in
-// its place: the page's start read as 0 ms before (a fraction), placing
-// it a chunk late, passed unseen.
-func localEndsWithShow(t *testing.T, folder string, f showFile, endMS int64) {
+// localStartsWhenThePageDid judges where show.json places a guest's
+// local recording, f, against its page's own word: its recorder's start
+// (the page's status, Date.now: this machine's clock, the test's too)
+// after before, a moment before the show went live, is about its
+// start_ms: later by the program's delay for the guest (what it adds to
+// the start) and by the show's zero's distance from before (the program
+// file's first instant), a few hundred ms at most. The flashes are a
+// second apart, and a recording placed a whole second off pairs with the
+// program's as well as one in its place: the page's since read as 0 ms
+// before (it had a fraction), which placed each take at its first
+// chunk's arrival, a chunk late, passed unseen.
+func localStartsWhenThePageDid(t *testing.T, page *studiotest.Page, f showFile, before time.Time) {
 	t.Helper()
-	end := float64(f.StartMS)/1000 + mediatest.LastPacketTime(t, filepath.Join(folder, f.File))
-	t.Logf("%s: its last picture at %.3f s of the show, which ended at %.3f s", f.File, end, float64(endMS)/1000)
-	if d := end - float64(endMS)/1000; d < -0.3 || d > 0.7 {
-		t.Errorf("%s: placed to end %+.3f s from the show's end, want −0.3…+0.7 s", f.File, d)
+	var takes map[string]struct{ StartWall float64 }
+	if err := page.Eval(`greenroomLocal.status.takes`, &takes); err != nil || len(takes) != 1 {
+		t.Errorf("%s: the page's takes %v (%v), want one", f.File, takes, err)
+		return
+	}
+	for _, tk := range takes {
+		started := (tk.StartWall - float64(before.UnixMilli())) / 1000
+		t.Logf("%s: start_ms %d, its page's recorder started %.3f s after go-live", f.File, f.StartMS, started)
+		if d := float64(f.StartMS)/1000 - started; d < -0.5 || d > 0.5 {
+			t.Errorf("%s: placed %+.3f s from its page's start, want within 0.5 s", f.File, d)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestChromiumShowFolder is issue #11's first test as written: a show
@@ -40,7 +41,7 @@ func TestChromiumShowFolder(t *testing.T) {
 	flags := fakeAVFlags(t)
 	s, prog, pipe, ann, annID := chromiumGuestInProgram(t, smallShow, studio.ProgramConfig{RecordFile: rec}, "Ann", flags)
 	testPatternHost(t, s, pipe, smallShow.Width, smallShow.Height)
-	_, bobID := chromiumGuestOnStage(t, s, prog, "Bob", flags)
+	bob, bobID := chromiumGuestOnStage(t, s, prog, "Bob", flags)
 	spotlight := func(id string) {
 		if err := prog.Spotlight(id); err != nil {
 			t.Fatal(err)
@@ -51,6 +52,7 @@ func TestChromiumShowFolder(t *testing.T) {
 	}
 	spotlight(annID)
 	s.SetLocalRecording(true)
+	before := time.Now()
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +82,7 @@ func TestChromiumShowFolder(t *testing.T) {
 	program := mediatest.FlashStarts(t, rec)
 	halves := map[string][2]float64{annID: {0.5, switched - 1}, bobID: {switched + 1, float64(show.EndMS)/1000 - 0.5}}
 	flashes := map[string]map[string][]float64{} // by participant and role, on the show's timeline
+	pages := map[string]*studiotest.Page{annID: ann, bobID: bob}
 	for _, f := range show.Files {
 		if _, ok := halves[f.Participant]; !ok || (f.Role != "guest" && f.Role != "local") {
 			continue
@@ -87,7 +90,7 @@ func TestChromiumShowFolder(t *testing.T) {
 		offset := 0.0 // the ISO files carry show times
 		if f.Role == "local" {
 			offset = float64(f.StartMS) / 1000 // it starts at 0
-			localEndsWithShow(t, folder, f, show.EndMS)
+			localStartsWhenThePageDid(t, pages[f.Participant], f, before)
 		}
 		if flashes[f.Participant] == nil {
 			flashes[f.Participant] = map[string][]float64{}

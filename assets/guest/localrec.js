@@ -163,10 +163,11 @@
       updateTake(take, (t) => { t.final = true; }).catch((err) => status.errors.push("store: " + err)).then(pump);
     };
     r.onerror = (e) => status.errors.push("recorder: " + (e.error || e));
-    // The file starts with the first frame captured after start(): half
-    // a frame later on average (placed by this instant through the call's
-    // sender reports, see upload.go, its flashes fell 21 ms before the
-    // program's without it, mean of 5 runs). Not the start event: it
+    // The file starts with the first frame that reaches the recorder:
+    // the one captured just before start() or the next, half a frame
+    // later on average (the studio places this instant through the
+    // call's sender reports, upload.go: its flashes then fall −32…+35 ms
+    // from the program's, median per file). Not the start event: it
     // comes once the encoder is up, 1.3 s later for VP9 at 1080p on a
     // busy machine. Whole ms: the studio reads integers.
     const video = stream.getVideoTracks()[0];

@@ -72,8 +72,9 @@ func (s *senderShow) senderTime(_ string, ntp time.Duration) (time.Duration, boo
 
 // TestTakePlacedBySender: a take is placed by the page's start on its own
 // clock, through the guest's sender reports, once there is one (at
-// whichever chunk); by the first chunk's arrival minus since before, and
-// for a page that sent no start of its own.
+// whichever chunk); by the first chunk's arrival minus since before, for
+// a page that sent no start of its own, and where the reports put the
+// start where chunk 0 could not have been sent from.
 func TestTakePlacedBySender(t *testing.T) {
 	ms := time.Millisecond
 	page := int64(1_700_000_000_000)               // the page's Date.now at its recorder's start
@@ -89,6 +90,7 @@ func TestTakePlacedBySender(t *testing.T) {
 		{"by the reports", clock.NTPOfUnixMilli(page), []bool{true, true}, []time.Duration{350 * ms, 350 * ms}},
 		{"the reports come after chunk 0", clock.NTPOfUnixMilli(page), []bool{false, true}, []time.Duration{550 * ms, 350 * ms}},
 		{"a page that sends no start", 0, []bool{true, true}, []time.Duration{550 * ms, 550 * ms}},
+		{"reports not on the page's clock", clock.NTPOfUnixMilli(page + 3_600_000), []bool{true, true}, []time.Duration{550 * ms, 550 * ms}},
 	} {
 		show := &senderShow{dir: t.TempDir(), at: 1500 * ms, clockAt: clockAt}
 		tk := &take{id: "t", participant: "g1", name: "Ann", log: slog.New(slog.DiscardHandler), show: show}

@@ -59,7 +59,9 @@ import (
 // request (both read from Date.now, so a reload in between does not
 // matter). That one is late by the request's way to the studio, its
 // queueing in the browser and its body's upload: 2–43 ms after the
-// sender's in 4 runs with two Chromium guests at a load of 13–24.
+// sender's in 4 runs with two Chromium guests at a load of 13–24. It is
+// also what a take keeps when its sender's reports place the start where
+// chunk 0 could not have been sent from (take.place).
 //
 // That start is when the guest captured the file's first instant, but
 // the program (whose first instant is the show's zero) shows a guest's
@@ -167,9 +169,13 @@ type take struct {
 	bytes int64 // stored
 	start time.Duration
 	// wall is the page's start on its own clock, as an NTP time (0: the
-	// page did not say); mapped, whether start was placed from it.
-	wall   time.Duration
-	mapped bool
+	// page did not say); arrived, the start by chunk 0's arrival; mapped,
+	// whether start was placed from wall; astray, that wall mapped where
+	// chunk 0 could not have been sent from.
+	wall    time.Duration
+	arrived time.Duration
+	mapped  bool
+	astray  bool
 	// delay is what the take's start is placed after on the show's
 	// timeline (its file's first instant in the program): the median of
 	// delays, the program's picture delay for the guest as each chunk
@@ -403,7 +409,8 @@ func (t *take) write(n, of int, final bool, since, wall time.Duration, data []by
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		t.path = path
-		t.start, t.wall = max(t.show.now()-since, 0), wall
+		t.arrived = max(t.show.now()-since, 0)
+		t.start, t.wall = t.arrived, wall
 	case t.path != "" && (len(data) > 0 || final):
 		var err error
 		if f, err = os.OpenFile(t.path, os.O_RDWR, 0); err != nil {
@@ -495,6 +502,18 @@ func (t *take) place() {
 	}
 	at, ok := t.show.senderTime(t.participant, t.wall)
 	if !ok {
+		return
+	}
+	// By arrival the start is late by chunk 0's way here, which takes a
+	// chunk's upload at most (chunkTimeout), and never early: a start
+	// mapped outside that is a sender whose reports are not stamped by
+	// its page's clock (a browser not seen yet), off by minutes or more.
+	if at > t.arrived+time.Second || at < t.arrived-chunkTimeout {
+		if !t.astray {
+			t.log.Warn("a guest's sender reports are not on their page's clock: their local recording is placed by its upload's arrival",
+				"guest", t.participant, "by_sender", at, "by_arrival", t.arrived)
+		}
+		t.astray = true
 		return
 	}
 	if !t.mapped {

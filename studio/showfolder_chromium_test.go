@@ -31,11 +31,13 @@ import (
 // own fake camera would have each page's recorder encode 1080p on CI's
 // two cores), the program 640x360. Each guest is alone in the program
 // for half the show (solo: Ann, then Bob), so that their flashes are the
-// program's: in their ISO file and in their local recording, those of
-// their half fall within a frame of the program's
-// (TestChromiumRecordingsAlign's judges, with a second Chromium guest on
-// the box, where the local recording's place was off by +38…+248 ms in 4
-// runs of 7 when the studio took it from its first chunk's arrival).
+// program's, and TestChromiumRecordingsAlign's judges run on both, with
+// two Chromium guests on the box: the flashes of their ISO file in their
+// half fall within a frame of the program's; those of their local
+// recording, over the whole show, within a frame of their ISO file's;
+// and its start_ms is where its page said it started, not a whole
+// second (a flash) off. (Its place was off by +38…+248 ms in 4 runs of 7
+// when the studio took it from its first chunk's arrival.)
 func TestChromiumShowFolder(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
 	flags := fakeAVFlags(t)

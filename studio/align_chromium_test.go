@@ -145,8 +145,9 @@ func flashesOn(t *testing.T, what, on string, ref, flashes []float64, least int)
 // (the page's status, Date.now: this machine's clock, the test's too)
 // after before, a moment before the show went live, is about its
 // start_ms: later by the program's delay for the guest (what it adds to
-// the start) and by the show's zero's distance from before (the program
-// file's first instant), a few hundred ms at most. The flashes are a
+// the start, 300 ms at most) and by the show's zero's distance from
+// before (the program file's first instant): measured +0.09…+0.14 s,
+// +0.33 at a load of 17. A whole second off is outside. The flashes are a
 // second apart, and a recording placed a whole second off pairs with the
 // program's as well as one in its place: the page's since read as 0 ms
 // before (it had a fraction), which placed each take at its first
@@ -161,8 +162,8 @@ func localStartsWhenThePageDid(t *testing.T, page *studiotest.Page, f showFile, 
 	for _, tk := range takes {
 		started := (tk.StartWall - float64(before.UnixMilli())) / 1000
 		t.Logf("%s: start_ms %d, its page's recorder started %.3f s after go-live", f.File, f.StartMS, started)
-		if d := float64(f.StartMS)/1000 - started; d < -0.5 || d > 0.5 {
-			t.Errorf("%s: placed %+.3f s from its page's start, want within 0.5 s", f.File, d)
+		if d := float64(f.StartMS)/1000 - started; d < -0.5 || d > 0.7 {
+			t.Errorf("%s: placed %+.3f s from its page's start, want −0.5…+0.7 s", f.File, d)
 		}
 	}
 }

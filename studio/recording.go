@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,7 +125,20 @@ type recFile struct {
 	// camera and mic (none for a screen): a camera that lags is corrected
 	// in their file as in the program, which it lines up with.
 	shift delayShift
+	// delays is their picture's delay after capture as its frames were
+	// placed by their sender's clock, at each change (under
+	// showRecording.mu): what their local recording, placed by one
+	// offset, takes the delay that held longest of (pictureDelay).
+	delays []delayAt
 }
+
+// delayAt is a change of a file's picture delay: from show time at on, d.
+type delayAt struct{ at, d time.Duration }
+
+// maxDelayChanges bounds a file's delays: the playout delay moves in 10
+// ms steps, a few times a minute under load; the older half goes when
+// full, a take then weighing what is left.
+const maxDelayChanges = 1024
 
 // recTrack maps one track's frames onto the show's timeline. A guest's
 // track is placed by its sender's clock (clock.Sender, from its RTCP
@@ -424,7 +438,11 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 	if tr.sender != nil {
 		var wall time.Time
 		if wall, ok = tr.sender.Wall(h.ssrc, h.fr.Timestamp, tr.rate); ok {
-			mapped = r.clock.Of(wall) - r.origin + tr.delay() + f.shift.of(tr.kind == stream.Video)
+			d := tr.delay() + f.shift.of(tr.kind == stream.Video)
+			mapped = r.clock.Of(wall) - r.origin + d
+			if tr.kind == stream.Video {
+				r.noteDelay(f, mapped, d)
+			}
 		}
 	}
 	at := tr.showTime(h.fr.Timestamp, h.at, mapped, ok)
@@ -450,23 +468,60 @@ func (tr *recTrack) delay() time.Duration {
 	return programDelay
 }
 
+// noteDelay notes that f's picture placed at show time at had delay d.
+func (r *showRecording) noteDelay(f *recFile, at, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(f.delays); n > 0 && f.delays[n-1].d == d {
+		return
+	}
+	if len(f.delays) == maxDelayChanges {
+		f.delays = append(f.delays[:0], f.delays[maxDelayChanges/2:]...)
+	}
+	f.delays = append(f.delays, delayAt{at: at, d: d})
+}
+
 // pictureDelay is how long after its capture participant id's ISO file
-// (and so the program) has their picture: their camera track's delay
-// plus their Delay's shift of it. Their local recording takes it too
-// (take.sample). ok is false until their file has a picture track.
-func (r *showRecording) pictureDelay(id string) (d time.Duration, ok bool) {
+// (and so the program) had their picture for longest between show times
+// from and to (the show's end at most): their camera track's delay plus
+// their Delay's shift of it, as their frames were placed. Their local
+// recording, placed by one offset, takes it (take.write). ok is false
+// until a picture of theirs was placed by their sender's clock.
+func (r *showRecording) pictureDelay(id string, from, to time.Duration) (d time.Duration, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f := r.files[id]
-	if f == nil {
+	if f == nil || len(f.delays) == 0 {
 		return 0, false
 	}
-	for _, tr := range f.tracks {
-		if tr.kind == stream.Video {
-			return tr.delay() + f.shift.of(true), true
+	if r.meta.EndMS > 0 {
+		to = min(to, time.Duration(r.meta.EndMS)*time.Millisecond)
+	}
+	return longestHeld(f.delays, from, to), true
+}
+
+// longestHeld is the delay of changes (in time order, each holding until
+// the next, the last until to) that held longest between from and to,
+// the smaller of two that held as long; the last one's if none held
+// there.
+func longestHeld(changes []delayAt, from, to time.Duration) time.Duration {
+	held := map[time.Duration]time.Duration{}
+	for i, c := range changes {
+		end := to
+		if i+1 < len(changes) {
+			end = changes[i+1].at
+		}
+		if s, e := max(c.at, from), min(end, to); e > s {
+			held[c.d] += e - s
 		}
 	}
-	return 0, false
+	best, most := changes[len(changes)-1].d, time.Duration(0)
+	for _, d := range slices.Sorted(maps.Keys(held)) {
+		if held[d] > most {
+			best, most = d, held[d]
+		}
+	}
+	return best
 }
 
 // senderTime is the show time at which participant id's sender's own

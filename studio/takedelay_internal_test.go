@@ -8,27 +8,28 @@ import (
 	"greenroom/encode/clock"
 )
 
-// TestTakeDelayMedian: a local recording is placed by the delay that held
-// for most of its chunks, not by one that moved for a moment.
-func TestTakeDelayMedian(t *testing.T) {
-	ms := time.Millisecond
+// TestTakeDelayLongestHeld: a local recording is placed by the picture
+// delay that held longest over its time on the show (its file's, not its
+// chunks' arrivals: those pile up after a stall and at the end), not by
+// one that moved for a moment.
+func TestTakeDelayLongestHeld(t *testing.T) {
+	ms, s := time.Millisecond, time.Second
 	for _, c := range []struct {
-		name    string
-		samples []time.Duration
-		want    time.Duration
+		name     string
+		changes  []delayAt
+		from, to time.Duration
+		want     time.Duration
 	}{
-		{"none", nil, 0},
-		{"steady", []time.Duration{54 * ms, 54 * ms, 54 * ms}, 54 * ms},
-		{"a stall", []time.Duration{54 * ms, 54 * ms, 300 * ms, 54 * ms, 54 * ms}, 54 * ms},
-		{"settled higher", []time.Duration{54 * ms, 54 * ms, 68 * ms, 68 * ms, 68 * ms}, 68 * ms},
-		{"even", []time.Duration{54 * ms, 68 * ms}, 54 * ms},
+		{"steady", []delayAt{{0, 54 * ms}}, 0, 10 * s, 54 * ms},
+		{"a stall", []delayAt{{0, 54 * ms}, {4 * s, 300 * ms}, {5 * s, 54 * ms}}, 0, 10 * s, 54 * ms},
+		{"settled higher for most of it", []delayAt{{0, 54 * ms}, {3 * s, 68 * ms}}, 0, 10 * s, 68 * ms},
+		{"lower for most of the take, higher at its end", []delayAt{{0, 170 * ms}, {11 * s, 10 * ms}, {16 * s, 60 * ms}}, 500 * ms, 20 * s, 170 * ms},
+		{"only the take's time counts", []delayAt{{0, 54 * ms}, {8 * s, 68 * ms}}, 7 * s, 10 * s, 68 * ms},
+		{"even: the smaller", []delayAt{{0, 68 * ms}, {5 * s, 54 * ms}}, 0, 10 * s, 54 * ms},
+		{"before the take's time: the latest", []delayAt{{0, 54 * ms}, {1 * s, 68 * ms}}, 3 * s, 2 * s, 68 * ms},
 	} {
-		tk := &take{start: time.Second}
-		for _, d := range c.samples {
-			tk.sample(d)
-		}
-		if tk.delay != c.want || tk.placed() != time.Second+c.want {
-			t.Errorf("%s: delay %s, placed %s; want %s, %s", c.name, tk.delay, tk.placed(), c.want, time.Second+c.want)
+		if got := longestHeld(c.changes, c.from, c.to); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}
 }
@@ -39,7 +40,7 @@ func TestTakeDelayKept(t *testing.T) {
 	dir, log := t.TempDir(), slog.New(slog.DiscardHandler)
 	tk := &take{id: "0123456789abcdef", participant: "g1", name: "Ann", log: log, store: dir,
 		show: &pastShow{dir: t.TempDir(), origin: time.Now(), log: log}, start: time.Second}
-	tk.sample(68 * time.Millisecond)
+	tk.delay = 68 * time.Millisecond
 	if err := tk.save(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +63,12 @@ type senderShow struct {
 	files    []showFile
 }
 
-func (s *senderShow) folder() string                            { return s.dir }
-func (s *senderShow) now() time.Duration                        { return s.at }
-func (s *senderShow) pictureDelay(string) (time.Duration, bool) { return 50 * time.Millisecond, true }
-func (s *senderShow) setLocal(_ string, f showFile)             { s.files = append(s.files, f) }
+func (s *senderShow) folder() string     { return s.dir }
+func (s *senderShow) now() time.Duration { return s.at }
+func (s *senderShow) pictureDelay(string, time.Duration, time.Duration) (time.Duration, bool) {
+	return 50 * time.Millisecond, true
+}
+func (s *senderShow) setLocal(_ string, f showFile) { s.files = append(s.files, f) }
 func (s *senderShow) senderTime(_ string, ntp time.Duration) (time.Duration, bool) {
 	return ntp - s.clockAt, s.reported
 }

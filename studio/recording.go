@@ -128,7 +128,7 @@ type recFile struct {
 	// delays is their picture's delay after capture as its frames were
 	// placed by their sender's clock, at each change (under
 	// showRecording.mu): what their local recording, placed by one
-	// offset, takes the delay that held longest of (pictureDelay).
+	// offset, takes the median of (pictureDelay).
 	delays []delayAt
 }
 
@@ -482,9 +482,10 @@ func (r *showRecording) noteDelay(f *recFile, at, d time.Duration) {
 }
 
 // pictureDelay is how long after its capture participant id's ISO file
-// (and so the program) had their picture for longest between show times
-// from and to (the show's end at most): their camera track's delay plus
-// their Delay's shift of it, as their frames were placed. Their local
+// (and so the program) had their picture between show times from and to
+// (the show's end at most), its median over that time: their camera
+// track's delay plus their Delay's shift of it, as their frames were
+// placed. Their local
 // recording, placed by one offset, takes it (take.write). ok is false
 // until a picture of theirs was placed by their sender's clock.
 func (r *showRecording) pictureDelay(id string, from, to time.Duration) (d time.Duration, ok bool) {
@@ -497,15 +498,16 @@ func (r *showRecording) pictureDelay(id string, from, to time.Duration) (d time.
 	if r.meta.EndMS > 0 {
 		to = min(to, time.Duration(r.meta.EndMS)*time.Millisecond)
 	}
-	return longestHeld(f.delays, from, to), true
+	return medianHeld(f.delays, from, to), true
 }
 
-// longestHeld is the delay of changes (in time order, each holding until
-// the next, the last until to) that held longest between from and to,
-// the smaller of two that held as long; the last one's if none held
-// there.
-func longestHeld(changes []delayAt, from, to time.Duration) time.Duration {
-	held := map[time.Duration]time.Duration{}
+// medianHeld is the median over time between from and to of the delay
+// that changes give (in time order, each holding until the next, the
+// last until to): the one offset that puts as much of a file placed by
+// it early as late against one that follows every change. The last
+// one's if none held there.
+func medianHeld(changes []delayAt, from, to time.Duration) time.Duration {
+	held, total := map[time.Duration]time.Duration{}, time.Duration(0)
 	for i, c := range changes {
 		end := to
 		if i+1 < len(changes) {
@@ -513,15 +515,16 @@ func longestHeld(changes []delayAt, from, to time.Duration) time.Duration {
 		}
 		if s, e := max(c.at, from), min(end, to); e > s {
 			held[c.d] += e - s
+			total += e - s
 		}
 	}
-	best, most := changes[len(changes)-1].d, time.Duration(0)
+	seen := time.Duration(0)
 	for _, d := range slices.Sorted(maps.Keys(held)) {
-		if held[d] > most {
-			best, most = d, held[d]
+		if seen += held[d]; 2*seen >= total {
+			return d
 		}
 	}
-	return best
+	return changes[len(changes)-1].d
 }
 
 // senderTime is the show time at which participant id's sender's own

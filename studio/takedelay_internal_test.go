@@ -8,11 +8,11 @@ import (
 	"greenroom/encode/clock"
 )
 
-// TestTakeDelayLongestHeld: a local recording is placed by the picture
-// delay that held longest over its time on the show (its file's, not its
-// chunks' arrivals: those pile up after a stall and at the end), not by
-// one that moved for a moment.
-func TestTakeDelayLongestHeld(t *testing.T) {
+// TestTakeDelayMedianHeld: a local recording is placed by the median
+// over its time on the show of the picture delay (its file's, not as its
+// chunks came: those pile up after a stall and at the end), not by one
+// that moved for a moment.
+func TestTakeDelayMedianHeld(t *testing.T) {
 	ms, s := time.Millisecond, time.Second
 	for _, c := range []struct {
 		name     string
@@ -23,12 +23,14 @@ func TestTakeDelayLongestHeld(t *testing.T) {
 		{"steady", []delayAt{{0, 54 * ms}}, 0, 10 * s, 54 * ms},
 		{"a stall", []delayAt{{0, 54 * ms}, {4 * s, 300 * ms}, {5 * s, 54 * ms}}, 0, 10 * s, 54 * ms},
 		{"settled higher for most of it", []delayAt{{0, 54 * ms}, {3 * s, 68 * ms}}, 0, 10 * s, 68 * ms},
-		{"lower for most of the take, higher at its end", []delayAt{{0, 170 * ms}, {11 * s, 10 * ms}, {16 * s, 60 * ms}}, 500 * ms, 20 * s, 170 * ms},
+		{"higher for most of the take, lower at its end", []delayAt{{0, 170 * ms}, {11 * s, 10 * ms}, {16 * s, 60 * ms}}, 500 * ms, 20 * s, 170 * ms},
+		// The longest-held is 10 ms (8 s) but 11 s are above it.
+		{"the median, not the longest-held", []delayAt{{0, 10 * ms}, {8 * s, 40 * ms}, {13 * s, 80 * ms}}, 0, 19 * s, 40 * ms},
 		{"only the take's time counts", []delayAt{{0, 54 * ms}, {8 * s, 68 * ms}}, 7 * s, 10 * s, 68 * ms},
 		{"even: the smaller", []delayAt{{0, 68 * ms}, {5 * s, 54 * ms}}, 0, 10 * s, 54 * ms},
 		{"before the take's time: the latest", []delayAt{{0, 54 * ms}, {1 * s, 68 * ms}}, 3 * s, 2 * s, 68 * ms},
 	} {
-		if got := longestHeld(c.changes, c.from, c.to); got != c.want {
+		if got := medianHeld(c.changes, c.from, c.to); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}

@@ -71,14 +71,14 @@ import (
 // delay and their Delay's shift of the picture; the page's file keeps its
 // own sound against its picture, a camera's lag included, which one
 // offset cannot correct for both). The ISO file takes the delay of each
-// instant; a file placed by one offset takes the one that held longest
-// over its time on the show (showRecording.pictureDelay, from the ISO
-// file's changes), so a delay that moved for a moment (a stall)
-// misplaces the file by nothing, and one that settled elsewhere for good
-// by at most the difference for the part before or after. (It took the
-// median of the delays as its chunks came, which pile up after a stall
-// and at the show's end: placed by the delay of the last seconds, 150 ms
-// off the other 11 s of a 20 s show at a load of 20.)
+// instant; a file placed by one offset takes its median over the file's
+// time on the show (showRecording.pictureDelay, from the ISO file's
+// changes), so a delay that moved for a moment (a stall) misplaces the
+// file by nothing, and as much of it is early as late against the
+// program when the delay moved for good, by the difference at most. (It
+// took the median of the delays as its chunks came, which pile up after a
+// stall and at the show's end: placed by the delay of the last seconds,
+// 150 ms off the other 11 s of a 20 s show at a load of 20.)
 
 // maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
 // 8 Mb/s and 256 kb/s of sound) in 1 s chunks, ~1 MB each; 8 MB leaves
@@ -127,8 +127,8 @@ type takeShow interface {
 	folder() string
 	now() time.Duration // the show time: from the show's start
 	// pictureDelay is how long after its capture the program had the
-	// participant's picture for longest between show times from and to;
-	// ok false when unknown (not yet, or a past show).
+	// participant's picture between show times from and to, its median
+	// over that time; ok false when unknown (not yet, or a past show).
 	pictureDelay(participant string, from, to time.Duration) (d time.Duration, ok bool)
 	// senderTime is the show time at which the participant's sender's
 	// own clock read ntp; ok false when unknown (no report yet, or a
@@ -179,9 +179,9 @@ type take struct {
 	mapped  bool
 	astray  bool
 	// delay is what the take's start is placed after on the show's
-	// timeline (its file's first instant in the program): the program's
-	// picture delay for the guest that held longest over the take (see
-	// "The start offset" above).
+	// timeline (its file's first instant in the program): the median of
+	// the program's picture delay for the guest over the take (see "The
+	// start offset" above).
 	delay   time.Duration
 	stopped bool // the page was told to stop, or the show ended
 	done    bool // the last chunk is stored

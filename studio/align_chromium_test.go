@@ -94,14 +94,13 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 		}
 	}
 	// Each within a frame of the program: the ISO file (measured
-	// −24…+9 ms), and the local recording, placed at its start (the
-	// page's, through the guest's sender reports) plus the program's
-	// delay for the guest's picture. What is left for the local
-	// recording is the wait for the recorder's first frame and the
-	// delay's moves while it was recording, which one offset cannot
-	// follow (a file placed by the delay that held longest misses the
-	// rest). Its sound, 40 ms later still in the browser's file (above),
-	// is not judged here.
+	// −24…+9 ms), and the local recording, placed at its first frame's
+	// capture (the page's word, through the guest's sender reports) plus
+	// the median of the program's delay for the guest's picture over its
+	// time. What is left for the local recording is the delay's moves
+	// while it was recording, which one offset cannot follow. Its sound,
+	// 40 ms later still in the browser's file (above), is not judged
+	// here.
 	for _, role := range []string{"guest", "local"} {
 		flashesOnProgram(t, role, flashes["program"], flashes[role], 6)
 	}
@@ -114,11 +113,11 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 // 34 for the files' rounding to the ms).
 //
 // The median: a local recording, the browser's own file, is placed by
-// one offset, its start plus the program's delay for the guest that held
-// longest, and the delay moves under load (a stall grows it; +85 ms over
-// 20 s with two Chromium guests at a load of 13) where the program and
-// the ISO file follow it, so its flashes drift from theirs as the delay
-// does.
+// one offset, its start plus the median over its time of the program's
+// delay for the guest, and the delay moves under load (a stall grows it;
+// +85 ms over 20 s with two Chromium guests at a load of 13) where the
+// program and the ISO file follow it, so its flashes drift from theirs
+// as the delay does.
 func flashesOnProgram(t *testing.T, what string, program, flashes []float64, least int) {
 	t.Helper()
 	flashesOn(t, what, "the program", program, flashes, least)

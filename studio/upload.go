@@ -41,9 +41,10 @@ import (
 // old take and records a new one (a WebM stream can't be resumed by
 // another recorder), so a reload makes a second file.
 //
-// The start offset: with chunk 0 the page sends wall, its Date.now at
-// its call to the recorder's start() (plus half a frame: the file starts
-// with the first frame captured about then; not the recorder's start
+// The start offset: with chunk 0 the page sends wall, when the camera
+// frame its recorder starts on was captured, on Date.now's clock (it
+// starts the recorder just after a frame is shown and says the next
+// one's capture: localrec.js's afterFrame; not the recorder's start
 // event, which comes once its encoder is up, 1.3 s late for VP9 at 1080p
 // on a busy machine). Date.now reads the clock the page's WebRTC sender
 // stamps its RTCP sender reports with (libwebrtc's NTP time is the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,7 +125,20 @@ type recFile struct {
 	// camera and mic (none for a screen): a camera that lags is corrected
 	// in their file as in the program, which it lines up with.
 	shift delayShift
+	// delays is their picture's delay after capture as its frames were
+	// placed by their sender's clock, at each change (under
+	// showRecording.mu): what their local recording, placed by one
+	// offset, takes the median of (pictureDelay).
+	delays []delayAt
 }
+
+// delayAt is a change of a file's picture delay: from show time at on, d.
+type delayAt struct{ at, d time.Duration }
+
+// maxDelayChanges bounds a file's delays: the playout delay moves in 10
+// ms steps, a few times a minute under load; the older half goes when
+// full, a take then weighing what is left.
+const maxDelayChanges = 1024
 
 // recTrack maps one track's frames onto the show's timeline. A guest's
 // track is placed by its sender's clock (clock.Sender, from its RTCP
@@ -424,7 +438,11 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 	if tr.sender != nil {
 		var wall time.Time
 		if wall, ok = tr.sender.Wall(h.ssrc, h.fr.Timestamp, tr.rate); ok {
-			mapped = r.clock.Of(wall) - r.origin + tr.delay() + f.shift.of(tr.kind == stream.Video)
+			d := tr.delay() + f.shift.of(tr.kind == stream.Video)
+			mapped = r.clock.Of(wall) - r.origin + d
+			if tr.kind == stream.Video {
+				r.noteDelay(f, mapped, d)
+			}
 		}
 	}
 	at := tr.showTime(h.fr.Timestamp, h.at, mapped, ok)
@@ -450,23 +468,89 @@ func (tr *recTrack) delay() time.Duration {
 	return programDelay
 }
 
+// noteDelay notes that f's picture placed at show time at had delay d.
+func (r *showRecording) noteDelay(f *recFile, at, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(f.delays); n > 0 && f.delays[n-1].d == d {
+		return
+	}
+	if len(f.delays) == maxDelayChanges {
+		f.delays = append(f.delays[:0], f.delays[maxDelayChanges/2:]...)
+	}
+	f.delays = append(f.delays, delayAt{at: at, d: d})
+}
+
 // pictureDelay is how long after its capture participant id's ISO file
-// (and so the program) has their picture: their camera track's delay
-// plus their Delay's shift of it. Their local recording takes it too
-// (take.sample). ok is false until their file has a picture track.
-func (r *showRecording) pictureDelay(id string) (d time.Duration, ok bool) {
+// (and so the program) had their picture between show times from and to
+// (the show's end at most), its median over that time: their camera
+// track's delay plus their Delay's shift of it, as their frames were
+// placed. Their local
+// recording, placed by one offset, takes it (take.write). ok is false
+// until a picture of theirs was placed by their sender's clock.
+func (r *showRecording) pictureDelay(id string, from, to time.Duration) (d time.Duration, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f := r.files[id]
-	if f == nil {
+	if f == nil || len(f.delays) == 0 {
 		return 0, false
 	}
-	for _, tr := range f.tracks {
-		if tr.kind == stream.Video {
-			return tr.delay() + f.shift.of(true), true
+	if r.meta.EndMS > 0 {
+		to = min(to, time.Duration(r.meta.EndMS)*time.Millisecond)
+	}
+	return medianHeld(f.delays, from, to), true
+}
+
+// medianHeld is the median over time between from and to of the delay
+// that changes give (in time order, each holding until the next, the
+// last until to): the one offset that puts as much of a file placed by
+// it early as late against one that follows every change. The last
+// one's if none held there.
+func medianHeld(changes []delayAt, from, to time.Duration) time.Duration {
+	held, total := map[time.Duration]time.Duration{}, time.Duration(0)
+	for i, c := range changes {
+		end := to
+		if i+1 < len(changes) {
+			end = changes[i+1].at
+		}
+		if s, e := max(c.at, from), min(end, to); e > s {
+			held[c.d] += e - s
+			total += e - s
 		}
 	}
-	return 0, false
+	seen := time.Duration(0)
+	for _, d := range slices.Sorted(maps.Keys(held)) {
+		if seen += held[d]; 2*seen >= total {
+			return d
+		}
+	}
+	return changes[len(changes)-1].d
+}
+
+// senderTime is the show time at which participant id's sender's own
+// clock read ntp (clock.Sender.WallOfNTP): the instant of their page's
+// clock that it stands for, placed as their ISO file's frames are before
+// the program's delay. ok is false until their file has a track whose
+// sender reported.
+func (r *showRecording) senderTime(id string, ntp time.Duration) (time.Duration, bool) {
+	var s *clock.Sender
+	r.mu.Lock()
+	if f := r.files[id]; f != nil {
+		for _, tr := range f.tracks {
+			if s = tr.sender; s != nil {
+				break // one sender for all of a guest's tracks
+			}
+		}
+	}
+	r.mu.Unlock()
+	if s == nil {
+		return 0, false
+	}
+	wall, ok := s.WallOfNTP(ntp)
+	if !ok {
+		return 0, false
+	}
+	return r.clock.Of(wall) - r.origin, true
 }
 
 // showTime places RTP time ts of the track on the show's timeline, now

@@ -5,12 +5,14 @@ package studio_test
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // TestChromiumShowFolder is issue #11's first test as written: a show
@@ -27,21 +29,40 @@ import (
 //
 // The guests' cameras are mediatest.FlashBeep's 320x180 file (Chromium's
 // own fake camera would have each page's recorder encode 1080p on CI's
-// two cores), the program 640x360: nothing here judges a picture. Their
-// alignment is TestChromiumRecordingsAlign's, with one guest: with a
-// second Chromium guest on the box, the local recording's place was off
-// by +38…+248 ms in 4 runs of 7 (see README, Testing).
+// two cores), the program 640x360. Each guest is alone in the program
+// for half the show (solo: Ann, then Bob), so that their flashes are the
+// program's, and TestChromiumRecordingsAlign's judges run on both, with
+// two Chromium guests on the box: the flashes of their ISO file in their
+// half fall within a frame of the program's; those of their local
+// recording, over the whole show, within a frame of their ISO file's;
+// and its start_ms is where its page said it started, not a whole
+// second (a flash) off. (Its place was off by +38…+248 ms in 4 runs of 7
+// when the studio took it from its first chunk's arrival.)
 func TestChromiumShowFolder(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
 	flags := fakeAVFlags(t)
 	s, prog, pipe, ann, annID := chromiumGuestInProgram(t, smallShow, studio.ProgramConfig{RecordFile: rec}, "Ann", flags)
 	testPatternHost(t, s, pipe, smallShow.Width, smallShow.Height)
-	_, bobID := chromiumGuestOnStage(t, s, prog, "Bob", flags)
+	bob, bobID := chromiumGuestOnStage(t, s, prog, "Bob", flags)
+	spotlight := func(id string) {
+		if err := prog.Spotlight(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := prog.SetLayout("solo"); err != nil {
+		t.Fatal(err)
+	}
+	spotlight(annID)
 	s.SetLocalRecording(true)
+	before := time.Now()
 	if err := s.SetLive(true); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Second)
+	live := time.Now()
+	time.Sleep(10 * time.Second)
+	spotlight(bobID)
+	switched := time.Since(live).Seconds()
+	time.Sleep(10 * time.Second)
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +73,42 @@ func TestChromiumShowFolder(t *testing.T) {
 	folder := strings.TrimSuffix(rec, ".mp4")
 	show, _ := readShow(t, folder)
 	judgeTwoGuestShow(t, show, folder, rec, ups, map[string]string{studio.HostID: "Host", annID: "Ann", bobID: "Bob"})
+
+	// Each guest's ISO file against the program in their half, a second
+	// clear of the switch (the show's zero is go-live's within a few
+	// hundred ms) and of the ends; their local recording, placed by one
+	// offset, against their ISO file over the whole show (see
+	// flashesOnProgram). Half the flashes at least, as in
+	// TestChromiumRecordingsAlign: at a load of 20 the program and the
+	// files lose some of their white frames.
+	program := mediatest.FlashStarts(t, rec)
+	halves := map[string][2]float64{annID: {0.5, switched - 1}, bobID: {switched + 1, float64(show.EndMS)/1000 - 0.5}}
+	flashes := map[string]map[string][]float64{} // by participant and role, on the show's timeline
+	pages := map[string]*studiotest.Page{annID: ann, bobID: bob}
+	for _, f := range show.Files {
+		if _, ok := halves[f.Participant]; !ok || (f.Role != "guest" && f.Role != "local") {
+			continue
+		}
+		offset := 0.0 // the ISO files carry show times
+		if f.Role == "local" {
+			offset = float64(f.StartMS) / 1000 // it starts at 0
+			localStartsWhenThePageDid(t, pages[f.Participant], f, before)
+		}
+		if flashes[f.Participant] == nil {
+			flashes[f.Participant] = map[string][]float64{}
+		}
+		for _, at := range mediatest.FlashStarts(t, filepath.Join(folder, f.File)) {
+			flashes[f.Participant][f.Role] = append(flashes[f.Participant][f.Role], at+offset)
+		}
+	}
+	for id, half := range halves {
+		name := map[string]string{annID: "Ann", bobID: "Bob"}[id]
+		inHalf := func(x []float64) []float64 {
+			return slices.DeleteFunc(slices.Clone(x), func(at float64) bool { return at < half[0] || at > half[1] })
+		}
+		flashesOnProgram(t, name+"'s ISO file", inHalf(program), inHalf(flashes[id]["guest"]), 4)
+		flashesOn(t, name+"'s local recording", name+"'s ISO file", flashes[id]["guest"], flashes[id]["local"], 10)
+	}
 }
 
 // judgeTwoGuestShow judges the folder of the show above: the program, H.264 and AAC; for each of people (by

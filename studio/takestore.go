@@ -191,7 +191,12 @@ func (p *pastShow) folder() string     { return p.dir }
 func (p *pastShow) now() time.Duration { return time.Since(p.origin) }
 
 // pictureDelay: the show is over, and its take keeps the delay it had.
-func (p *pastShow) pictureDelay(string) (time.Duration, bool) { return 0, false }
+func (p *pastShow) pictureDelay(string, time.Duration, time.Duration) (time.Duration, bool) {
+	return 0, false
+}
+
+// senderTime: the show is over, and its take keeps the start it had.
+func (p *pastShow) senderTime(string, time.Duration) (time.Duration, bool) { return 0, false }
 
 // setLocal lists a guest's own recording in the show's show.json, if it
 // is not there as f yet: its show ended with the last run, so nothing

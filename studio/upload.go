@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"greenroom/encode/clock"
 	"greenroom/encode/iso"
 	"greenroom/encode/webm"
 	"greenroom/studio/signal"
@@ -31,7 +31,8 @@ import (
 //	GET  /upload/{take}      {"next": n, "done": false}: where to resume
 //	POST /upload/{take}/{n}  one chunk; ?of=N chunks recorded so far,
 //	                         &final=1 on the last (an empty body may end
-//	                         a take), &since=ms on chunk 0 (see below)
+//	                         a take), &since=ms&wall=ms on chunk 0
+//	                         (see below)
 //
 // both with "Authorization: Bearer <key>". The studio appends the chunks,
 // in order and each once, to "<name> local.webm" in the show's folder, and
@@ -40,15 +41,27 @@ import (
 // old take and records a new one (a WebM stream can't be resumed by
 // another recorder), so a reload makes a second file.
 //
-// The start offset: with chunk 0 the page sends since, the milliseconds
-// from its call to the recorder's start() to the request (both read from
-// its Date.now, so a reload in between does not matter); the studio takes
-// its own show time at the request's arrival minus since. The error is
-// the request's one-way latency (a few ms on a LAN; it makes the file
-// start a little late on the timeline) plus the wait for the first frame
-// after start(), a frame at most. (Not the recorder's start event: that
-// comes once its encoder is up, 1.3 s late for VP9 at 1080p on a busy
-// machine.)
+// The start offset: with chunk 0 the page sends wall, when the camera
+// frame its recorder starts on was captured, on Date.now's clock (it
+// starts the recorder just after a frame is shown and says the next
+// one's capture: localrec.js's afterFrame; not the recorder's start
+// event, which comes once its encoder is up, 1.3 s late for VP9 at 1080p
+// on a busy machine). Date.now reads the clock the page's WebRTC sender
+// stamps its RTCP sender reports with (libwebrtc's NTP time is the
+// system's wall clock), so the studio places that instant as it places
+// the guest's media in their ISO file: through their sender reports
+// (showRecording.senderTime), again as each chunk comes while the show
+// is live, as the mapping settles on its least-delayed report.
+//
+// Until their sender has reported (a page whose call is not up yet), and
+// for a page that does not send wall, the start is the show time at the
+// request's arrival minus since, the milliseconds from that start to the
+// request (both read from Date.now, so a reload in between does not
+// matter). That one is late by the request's way to the studio, its
+// queueing in the browser and its body's upload: 2–43 ms after the
+// sender's in 4 runs with two Chromium guests at a load of 13–24. It is
+// also what a take keeps when its sender's reports place the start where
+// chunk 0 could not have been sent from (take.place).
 //
 // That start is when the guest captured the file's first instant, but
 // the program (whose first instant is the show's zero) shows a guest's
@@ -59,11 +72,14 @@ import (
 // delay and their Delay's shift of the picture; the page's file keeps its
 // own sound against its picture, a camera's lag included, which one
 // offset cannot correct for both). The ISO file takes the delay of each
-// instant; a file placed by one offset takes the median of the delays
-// seen as its chunks came (one a second, take.sample), the one that held
-// for most of the take, so a delay that moved for a moment (a stall)
-// misplaces the file by nothing, and one that settled elsewhere for good
-// by at most the difference for the part before or after.
+// instant; a file placed by one offset takes its median over the file's
+// time on the show (showRecording.pictureDelay, from the ISO file's
+// changes), so a delay that moved for a moment (a stall) misplaces the
+// file by nothing, and as much of it is early as late against the
+// program when the delay moved for good, by the difference at most. (It
+// took the median of the delays as its chunks came, which pile up after a
+// stall and at the show's end: placed by the delay of the last seconds,
+// 150 ms off the other 11 s of a 20 s show at a load of 20.)
 
 // maxChunk bounds one chunk: the page records up to 8.25 Mb/s (1080p at
 // 8 Mb/s and 256 kb/s of sound) in 1 s chunks, ~1 MB each; 8 MB leaves
@@ -111,10 +127,14 @@ type Upload struct {
 type takeShow interface {
 	folder() string
 	now() time.Duration // the show time: from the show's start
-	// pictureDelay is how long after its capture the program has the
-	// participant's picture; ok false when unknown (not yet, or a past
-	// show).
-	pictureDelay(participant string) (d time.Duration, ok bool)
+	// pictureDelay is how long after its capture the program had the
+	// participant's picture between show times from and to, its median
+	// over that time; ok false when unknown (not yet, or a past show).
+	pictureDelay(participant string, from, to time.Duration) (d time.Duration, ok bool)
+	// senderTime is the show time at which the participant's sender's
+	// own clock read ntp; ok false when unknown (no report yet, or a
+	// past show).
+	senderTime(participant string, ntp time.Duration) (at time.Duration, ok bool)
 	setLocal(id string, f showFile)
 }
 
@@ -151,16 +171,23 @@ type take struct {
 	of    int   // chunks the page says it recorded
 	bytes int64 // stored
 	start time.Duration
+	// wall is the page's start on its own clock, as an NTP time (0: the
+	// page did not say); arrived, the start by chunk 0's arrival; mapped,
+	// whether start was placed from wall; astray, that wall mapped where
+	// chunk 0 could not have been sent from.
+	wall    time.Duration
+	arrived time.Duration
+	mapped  bool
+	astray  bool
 	// delay is what the take's start is placed after on the show's
 	// timeline (its file's first instant in the program): the median of
-	// delays, the program's picture delay for the guest as each chunk
-	// came (see "The start offset" above).
+	// the program's picture delay for the guest over the take (see "The
+	// start offset" above).
 	delay   time.Duration
-	delays  map[time.Duration]int // how many chunks came with each delay
-	stopped bool                  // the page was told to stop, or the show ended
-	done    bool                  // the last chunk is stored
-	closed  bool                  // the studio closed: no chunk is stored any more
-	kept    bool                  // saved as it is now: a restart goes on from here
+	stopped bool // the page was told to stop, or the show ended
+	done    bool // the last chunk is stored
+	closed  bool // the studio closed: no chunk is stored any more
+	kept    bool // saved as it is now: a restart goes on from here
 }
 
 // uploads holds every take of the studio's life, and those an earlier
@@ -363,7 +390,7 @@ var errChunkOrder = errors.New("not the chunk expected next")
 // stored is acknowledged again and not written twice. final ends the take.
 // On a write error the file is cut back to where it was, so a retry of
 // the same chunk starts clean.
-func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (chunkReply, error) {
+func (t *take) write(n, of int, final bool, since, wall time.Duration, data []byte) (chunkReply, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if n < t.next || (t.done && n == t.next && len(data) == 0) {
@@ -384,7 +411,8 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 			return t.reply(), fmt.Errorf("upload: %s's local recording: %w", t.name, err)
 		}
 		t.path = path
-		t.start = max(t.show.now()-since, 0)
+		t.arrived = max(t.show.now()-since, 0)
+		t.start, t.wall = t.arrived, wall
 	case t.path != "" && (len(data) > 0 || final):
 		var err error
 		if f, err = os.OpenFile(t.path, os.O_RDWR, 0); err != nil {
@@ -411,8 +439,9 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 		}
 		t.bytes += int64(len(data))
 		t.next++
-		if d, ok := t.show.pictureDelay(t.participant); ok {
-			t.sample(d)
+		t.place()
+		if d, ok := t.show.pictureDelay(t.participant, t.start, t.show.now()); ok {
+			t.delay = d
 		}
 	}
 	prevOf := t.of
@@ -447,24 +476,33 @@ func (t *take) write(n, of int, final bool, since time.Duration, data []byte) (c
 	return t.reply(), nil
 }
 
-// sample takes d, the program's picture delay for the guest as a chunk
-// came, into the take's delay: the median of those samples. Under t.mu.
-func (t *take) sample(d time.Duration) {
-	if t.delays == nil {
-		t.delays = map[time.Duration]int{}
+// place places the take's start from the page's clock (wall), by the
+// guest's sender reports as the show has them now. Under t.mu.
+func (t *take) place() {
+	if t.wall == 0 {
+		return
 	}
-	t.delays[d]++
-	n := 0
-	for _, c := range t.delays {
-		n += c
+	at, ok := t.show.senderTime(t.participant, t.wall)
+	if !ok {
+		return
 	}
-	seen := 0
-	for _, v := range slices.Sorted(maps.Keys(t.delays)) {
-		if seen += t.delays[v]; 2*seen >= n {
-			t.delay = v
-			return
+	// By arrival the start is late by chunk 0's way here, which takes a
+	// chunk's upload at most (chunkTimeout), and never early: a start
+	// mapped outside that is a sender whose reports are not stamped by
+	// its page's clock (a browser not seen yet), off by minutes or more.
+	if at > t.arrived+time.Second || at < t.arrived-chunkTimeout {
+		if !t.astray {
+			t.log.Warn("a guest's sender reports are not on their page's clock: their local recording is placed by its upload's arrival",
+				"guest", t.participant, "by_sender", at, "by_arrival", t.arrived)
 		}
+		t.astray = true
+		return
 	}
+	if !t.mapped {
+		t.log.Info("a guest's local recording placed by their sender's clock", "guest", t.participant,
+			"start", at, "by_arrival", t.start)
+	}
+	t.start, t.mapped = max(at, 0), true
 }
 
 // placed is when the take's file begins on the show's timeline: where the
@@ -589,6 +627,7 @@ func (s *Studio) serveChunks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	of, _ := strconv.Atoi(q.Get("of"))
 	sinceMS, _ := strconv.ParseInt(q.Get("since"), 10, 32)
+	wallMS, _ := strconv.ParseInt(q.Get("wall"), 10, 64)
 	final := q.Get("final") == "1"
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(chunkTimeout))
@@ -608,7 +647,11 @@ func (s *Studio) serveChunks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	since := time.Duration(max(sinceMS, 0)) * time.Millisecond
-	rep, err := t.write(n, min(max(of, 0), maxChunkNumber), final, since, data)
+	var wall time.Duration
+	if wallMS > 0 {
+		wall = clock.NTPOfUnixMilli(wallMS)
+	}
+	rep, err := t.write(n, min(max(of, 0), maxChunkNumber), final, since, wall, data)
 	switch {
 	case errors.Is(err, errChunkOrder):
 		writeJSON(w, http.StatusConflict, rep)

@@ -54,6 +54,9 @@
   // Asking again changes nothing (and each 401 counts against the
   // guest's address). Anything else — the network, 5xx, 429 — is retried.
   const REFUSED = [401, 403, 404, 410, 413];
+  // How long the recorder's start waits for a frame of the camera to time
+  // it by (afterFrame).
+  const FRAME_WAIT_MS = 500;
   const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
   const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
 
@@ -180,16 +183,65 @@
         .then(() => { finished(); pump(); });
     };
     r.onerror = (e) => status.errors.push("recorder: " + (e.error || e));
-    // The file starts with the first frame captured after start(): a
-    // frame later on average with its way to the recorder (measured 116
-    // ms at 20 fps on a busy machine). Not the start event: it comes once
-    // the encoder is up, 1.3 s later for VP9 at 1080p there.
+    // The file starts with the first frame that reaches the recorder,
+    // which the studio places on the show's timeline through the call's
+    // sender reports (upload.go): startWall is when it was captured, on
+    // Date.now's clock. Not the start event: it comes once the encoder is
+    // up, 1.3 s later for VP9 at 1080p on a busy machine.
     const video = stream.getVideoTracks()[0];
-    const startWall = Date.now() + (video ? 1000 / (video.getSettings().frameRate || 30) : 0);
-    status.takes[take].startWall = startWall;
-    putTake({ take, key, total: 0, final: false, startWall }).catch((err) => status.errors.push("store: " + err));
-    r.start();
-    show();
+    afterFrame(video, (startWall) => {
+      if (recorder !== r) { // stopped before it started
+        clearInterval(slicer);
+        finished();
+        return;
+      }
+      status.takes[take].startWall = startWall;
+      putTake({ take, key, total: 0, final: false, startWall }).catch((err) => status.errors.push("store: " + err));
+      r.start();
+      show();
+    });
+  }
+
+  // afterFrame calls go, with when the camera's next frame will be
+  // captured (Date.now's clock, whole ms: the studio reads integers), just
+  // after one of its frames was shown in a video of its own: the recorder
+  // started then takes that next frame first, a frame's time away, where
+  // one started at any moment took the frame in flight or the next (its
+  // place was −39…+35 ms from the program's, median per file, at half a
+  // frame after start()). requestVideoFrameCallback's captureTime is on
+  // performance.now's clock. Without it (a background tab shows no
+  // frames; another browser), half a frame after now.
+  function afterFrame(video, go) {
+    const period = 1000 / ((video && video.getSettings().frameRate) || 30);
+    let done = false, v = null, timer = 0;
+    const finish = (wall) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (v) { v.pause(); v.srcObject = null; }
+      go(Math.round(wall));
+    };
+    const guess = () => finish(Date.now() + (video ? period / 2 : 0));
+    if (!video || !("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return guess();
+    v = document.createElement("video");
+    v.muted = true;
+    v.playsInline = true;
+    v.srcObject = new MediaStream([video]);
+    timer = setTimeout(guess, FRAME_WAIT_MS);
+    let tries = 0;
+    const onFrame = (_, md) => {
+      const since = performance.now() - md.captureTime;
+      // Called late after its frame (a busy page): the next may be
+      // captured before the recorder is ready for it; wait for another.
+      if (md.captureTime === undefined || (since > period / 3 && ++tries < 5)) {
+        if (md.captureTime === undefined) return guess();
+        v.requestVideoFrameCallback(onFrame);
+        return;
+      }
+      finish(performance.timeOrigin + md.captureTime + period);
+    };
+    v.requestVideoFrameCallback(onFrame);
+    v.play().catch(guess);
   }
 
   function stop() {
@@ -247,7 +299,15 @@
       if (!c && !(t.final && next >= t.total)) return; // more to come from the recorder
       const q = new URLSearchParams({ of: String(t.total) });
       if (t.final && next >= t.total - 1) q.set("final", "1");
-      if (next === 0 && t.startWall) q.set("since", String(Math.max(0, Date.now() - t.startWall)));
+      // The take's start: wall on the clock the call's sender reports
+      // by (the studio places it through those reports), and since for
+      // a studio that has none of them yet (upload.go). Whole ms: the
+      // studio reads integers, and read an older page's fractional since
+      // (its start plus 1000/30 ms) as 0, placing its take a chunk late.
+      if (next === 0 && t.startWall) {
+        q.set("wall", String(Math.round(t.startWall)));
+        q.set("since", String(Math.max(0, Math.round(Date.now() - t.startWall))));
+      }
       const began = performance.now();
       const res = await fetch("/upload/" + take + "/" + next + "?" + q, {
         method: "POST", body: c ? c.blob : new Blob([]), cache: "no-store",

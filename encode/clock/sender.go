@@ -116,8 +116,36 @@ func (s *Sender) Wall(ssrc, ts, rate uint32) (time.Time, bool) {
 	}
 	ts -= s.offsets[ssrc]
 	ntp := r.ntp + time.Duration(divRound(int64(int32(ts-r.rtp))*int64(time.Second), int64(rate)))
-	return s.ref.Add(ntp - s.refNTP + s.lag), true
+	return s.wall(ntp), true
 }
+
+// WallOfNTP is the instant on our wall clock at which the sender's NTP
+// clock read ntp (a duration since 1900, as NTP returns); false before
+// its first report. A browser's page reads the same clock as its
+// WebRTC sender (Date.now and libwebrtc's NTP time are both the system's
+// wall clock), so what the page says it did at an instant of its own
+// lands on our timeline as that sender's media does (issue #11: a
+// guest's own recording placed like their ISO file).
+func (s *Sender) WallOfNTP(ntp time.Duration) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ref.IsZero() {
+		return time.Time{}, false
+	}
+	return s.wall(ntp), true
+}
+
+// wall maps the sender's NTP time ntp onto our wall clock. Under s.mu,
+// after a report.
+func (s *Sender) wall(ntp time.Duration) time.Time { return s.ref.Add(ntp - s.refNTP + s.lag) }
+
+// ntpUnix is the Unix epoch on NTP's timeline: 70 years (17 of them
+// leap) after 1900.
+const ntpUnix = 2208988800 * time.Second
+
+// NTPOfUnixMilli is the NTP time (a duration since 1900, as NTP returns)
+// of ms milliseconds since the Unix epoch: a JavaScript Date.now().
+func NTPOfUnixMilli(ms int64) time.Duration { return ntpUnix + time.Duration(ms)*time.Millisecond }
 
 // NTP converts a 64-bit NTP timestamp (seconds since 1900 and a binary
 // fraction) to a duration since 1900, rounding to the nanosecond.

@@ -128,3 +128,30 @@ func TestSenderSameReportOnce(t *testing.T) {
 		t.Errorf("3 reports each read 20 times fill %d places of the window, want 3", len(s.lags))
 	}
 }
+
+// TestSenderWallOfNTP: an instant on the sender's own clock (a guest
+// page's Date.now) lands on our wall clock as its media does: with the
+// least-delayed report's offset, nowhere before a report.
+func TestSenderWallOfNTP(t *testing.T) {
+	s := NewSender()
+	t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	page := t0.Add(-3 * time.Second).UnixMilli() // the page's clock: 3 s behind ours
+	n0 := NTPOfUnixMilli(page)
+	if _, ok := s.WallOfNTP(n0); ok {
+		t.Error("WallOfNTP before a report: ok")
+	}
+	s.Report(1, ntpOf(n0), 0, t0.Add(40*time.Millisecond))
+	s.Report(2, ntpOf(n0+time.Second), 0, t0.Add(time.Second+10*time.Millisecond)) // 30 ms less in flight
+	at, ok := s.WallOfNTP(NTPOfUnixMilli(page + 500))
+	if want := t0.Add(510 * time.Millisecond); !ok || !at.Equal(want) {
+		t.Errorf("WallOfNTP(500 ms after the first report) = %v, %v; want %v", at.Sub(t0), ok, want.Sub(t0))
+	}
+	// The same instant as the RTP time of a report's stream maps to.
+	rtp, _ := s.Wall(2, 45000, 90000)
+	if byNTP, _ := s.WallOfNTP(n0 + 1500*time.Millisecond); !rtp.Equal(byNTP) {
+		t.Errorf("RTP time and NTP time of one instant map %v apart", byNTP.Sub(rtp))
+	}
+	if got, want := NTPOfUnixMilli(0), NTP(2208988800<<32); got != want {
+		t.Errorf("NTPOfUnixMilli(0) = %v, want %v (1970 on NTP's timeline)", got, want)
+	}
+}

@@ -120,21 +120,29 @@ func TestChromiumRecordingsAlign(t *testing.T) {
 // as the delay does.
 func flashesOnProgram(t *testing.T, what string, program, flashes []float64, least int) {
 	t.Helper()
-	flashesOn(t, what, "the program", program, flashes, least)
+	flashesOn(t, what, "the program", program, flashes, least, oneFrame)
 }
 
+// oneFrame is the issue's alignment: a frame at 30 fps, 34 ms for the
+// files' rounding to the ms.
+const oneFrame = 0.034
+
 // flashesOn is flashesOnProgram against the flashes of another file on
-// the show's timeline, ref (named on).
-func flashesOn(t *testing.T, what, on string, ref, flashes []float64, least int) {
+// the show's timeline, ref (named on), their median within within; a
+// median past oneFrame is logged as the issue's target missed.
+func flashesOn(t *testing.T, what, on string, ref, flashes []float64, least int, within float64) {
 	t.Helper()
-	const within = 0.034
 	d := mediatest.Pairs(ref, flashes).D
 	t.Logf("%s − %s, per flash: %.3f", what, on, d)
 	if len(d) < least {
 		t.Errorf("%s: %d flashes matched %s's, want ≥ %d", what, len(d), on, least)
 		return
 	}
-	if med := mediatest.Median(d); abs(med) > within {
+	med := mediatest.Median(d)
+	if abs(med) > oneFrame {
+		t.Logf("issue #11's target not met: %s's flashes %+.0f ms from %s's (median), the target is a frame", what, med*1000, on)
+	}
+	if abs(med) > within {
 		t.Errorf("%s: flashes %+.0f ms from %s's (median), want within %.0f ms", what, med*1000, on, within*1000)
 	}
 }

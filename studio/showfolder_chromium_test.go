@@ -107,7 +107,13 @@ func TestChromiumShowFolder(t *testing.T) {
 			return slices.DeleteFunc(slices.Clone(x), func(at float64) bool { return at < half[0] || at > half[1] })
 		}
 		flashesOnProgram(t, name+"'s ISO file", inHalf(program), inHalf(flashes[id]["guest"]), 4)
-		flashesOn(t, name+"'s local recording", name+"'s ISO file", flashes[id]["guest"], flashes[id]["local"], 10)
+		// Two frames: with a second Chromium guest on CI's two cores
+		// the program's delay for a guest moves during the show, which
+		// the local recording's one offset can't follow (a median of
+		// −34 ms in 1 run of 7 at load 4–17, the flashes split about
+		// evenly around it); TestChromiumRecordingsAlign, one guest,
+		// holds the one frame.
+		flashesOn(t, name+"'s local recording", name+"'s ISO file", flashes[id]["guest"], flashes[id]["local"], 10, 2*oneFrame)
 	}
 }
 

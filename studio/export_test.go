@@ -126,6 +126,20 @@ func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
 	return 0, false
 }
 
+// LayerHold is how long layer rid of participant id's camera must flow
+// after a restart before a receiver on another layer is moved onto it:
+// layerSteady, or longer after the browser's pauses (backOff).
+func (s *Studio) LayerHold(id, rid string) time.Duration {
+	if t := s.cameraInLayers(id); t != nil {
+		for _, l := range t.layerList() {
+			if l.rid == rid {
+				return time.Duration(max(l.hold.Load(), int64(layerSteady)))
+			}
+		}
+	}
+	return layerSteady
+}
+
 // cameraInLayers is participant id's camera (or the host's feed) sent in
 // simulcast layers; nil if there is none.
 func (s *Studio) cameraInLayers(id string) *pubTrack {

@@ -80,10 +80,10 @@ func (r *layerRest) ours(t int64) bool {
 }
 
 // restUnused pauses the layers of a guest's simulcast track that nobody
-// has got or waited for over restAfter (while they flow: a layer the
-// browser paused itself is left to it), and resumes those a receiver
-// wants again. It returns the rids resting now, and whether that
-// changed. The owner guest's actor only.
+// has got or waited for over restAfter (while they flow steadily: a layer
+// the browser paused itself, or sends in fits, is left to it), and
+// resumes those a receiver wants again. It returns the rids resting now,
+// and whether that changed. The owner guest's actor only.
 func (t *pubTrack) restUnused(now time.Time) (paused []string, changed bool) {
 	ls := t.layerList()
 	low := lowestLayer(ls)
@@ -104,7 +104,7 @@ func (t *pubTrack) restUnused(now time.Time) (paused []string, changed bool) {
 		case r.resting():
 		case r.unused.IsZero():
 			r.unused = now
-		case now.Sub(r.unused) >= restAfter && n-l.lastAt.Load() < int64(layerLive):
+		case now.Sub(r.unused) >= restAfter && l.flowsSteadily(n):
 			r.pausedAt.Store(n)
 			// A switcher that chose the layer since uses was asked saw
 			// it flowing, and woke nobody: it would rest, wanted, until
@@ -123,6 +123,17 @@ func (t *pubTrack) restUnused(now time.Time) (paused []string, changed bool) {
 		}
 	}
 	return paused, changed
+}
+
+// flowsSteadily says whether at n (unix nanoseconds) layer l flows and
+// has for its hold, with time to spare for every receiver to choose it
+// (switchEvery): one the browser sends in fits is unused because no
+// receiver may be moved onto it yet (steady), not because none wants
+// it. Rested, it would count as live to their choice at once, be chosen
+// and resumed, and the browser pause it again: the program switched onto
+// it and off every restAfter or so in the lab (issue #10).
+func (l *layer) flowsSteadily(n int64) bool {
+	return n-l.lastAt.Load() < int64(layerPaused) && l.steady(n-2*int64(switchEvery))
 }
 
 // uses says whether a receiving guest or the program gets layer l of

@@ -43,6 +43,18 @@ const layerPaused = 300 * time.Millisecond
 // of CPU pauses a layer now and then, and each move costs a keyframe.
 const layerSteady = 2 * time.Second
 
+// Back-off for a layer the browser pauses again and again: each pause
+// that ends a run shorter than holdReset doubles how long it must then
+// flow before a receiver is moved onto it (hold: layerSteady after the
+// first, up to holdMax). Chromium on a lossy uplink sends its top layer
+// in fits of a few seconds (TestLabGuestOnBadNetwork, issue #10); a
+// fixed layerSteady moved the program onto it and off again at every fit
+// that outlasted it, two keyframes and a risk of a still each time.
+const (
+	holdMax   = 16 * time.Second
+	holdReset = 30 * time.Second
+)
+
 // switchEvery bounds how often a receiver's layer is chosen again.
 const switchEvery = 500 * time.Millisecond
 
@@ -68,6 +80,7 @@ type layer struct {
 	rate    rateMeter
 	lastAt  atomic.Int64 // unix nanoseconds of its latest packet
 	since   atomic.Int64 // unix nanoseconds of its first packet after a silence
+	hold    atomic.Int64 // nanoseconds it must flow after since before it is moved onto; 0: layerSteady
 	lastPLI atomic.Int64 // unix nanoseconds
 
 	// recent is the layer's latest packets, recent[n%recentPackets] the
@@ -131,9 +144,10 @@ func (l *layer) width() int  { return int(l.size.Load() >> 32) }
 // count notes a packet of the layer: its time, its share of the rate, and
 // the picture size of a keyframe. A packet after a silence (layerLive, or
 // a pause while others of layers flowed: layerPaused) restarts the layer,
-// which must then flow for layerSteady before a receiver is moved back
-// onto it: a browser short of uplink or CPU sends its top layer in fits,
-// and each move costs a keyframe.
+// which must then flow for layerSteady (after the browser's pauses, its
+// hold) before a receiver is moved back onto it: a browser short of
+// uplink or CPU sends its top layer in fits, and each move costs a
+// keyframe.
 func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time, layers []*layer) bool {
 	t := now.UnixNano()
 	gap := t - l.lastAt.Swap(t)
@@ -145,7 +159,14 @@ func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time, layers []*lay
 		if gap >= int64(layerLive) {
 			l.rate.restart(now)
 		}
-	case gap >= int64(layerLive) || gap >= int64(layerPaused) && othersFlow(layers, l, t):
+	case gap >= int64(layerPaused) && othersFlow(layers, l, t):
+		if prev := t - gap; prev != 0 { // not its first packet
+			l.backOff(prev - l.since.Load())
+		}
+		l.since.Store(t)
+	case gap >= int64(layerLive):
+		// Every layer silent together (a still picture, the camera
+		// stopped) is no pause of the browser's: no back-off.
 		l.since.Store(t)
 	}
 	l.rate.count(len(pkt.Payload), now)
@@ -154,6 +175,27 @@ func (l *layer) count(pkt *rtp.Packet, mime string, now time.Time, layers []*lay
 		l.size.Store(uint64(w)<<32 | uint64(h))
 	}
 	return key
+}
+
+// backOff lengthens the layer's hold after the browser paused it, its
+// run before the pause having lasted run nanoseconds: layerSteady after
+// a first pause or a long run (holdReset), else twice the last, up to
+// holdMax. The layer's forwarding goroutine only.
+func (l *layer) backOff(run int64) {
+	h := l.hold.Load()
+	if h == 0 || run >= int64(holdReset) {
+		l.hold.Store(int64(layerSteady))
+		return
+	}
+	l.hold.Store(min(2*h, int64(holdMax)))
+}
+
+// steady says whether at t (unix nanoseconds) the layer has flowed since
+// its latest (re)start for its hold: a receiver on another flowing layer
+// may be moved onto it.
+func (l *layer) steady(t int64) bool {
+	hold := max(l.hold.Load(), int64(layerSteady))
+	return t-l.since.Load() >= hold
 }
 
 // othersFlow says whether a layer other than l sent within layerPaused
@@ -496,7 +538,7 @@ func ridOf(l *layer) string {
 
 // statsOf is what the choice looks at of each layer now, for a receiver
 // that gets cur: while cur flows, a layer counts as live only once it is
-// steady (layerSteady).
+// steady (layerSteady, or its hold after the browser's pauses).
 func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 	t := now.UnixNano()
 	var newest int64 // the latest packet of any layer
@@ -515,7 +557,7 @@ func statsOf(layers []*layer, cur *layer, now time.Time) []layerStat {
 		// again from its next picture. One whose picture stands still
 		// (or who has none yet) is moved to a layer that flows now,
 		// not kept waiting for a page to resume one.
-		live := l.onDemand || l.rest.asleep(t) && curFlows || flows(l) && (l == cur || !curFlows || t-l.since.Load() >= int64(layerSteady))
+		live := l.onDemand || l.rest.asleep(t) && curFlows || flows(l) && (l == cur || !curFlows || l.steady(t))
 		stats[i] = layerStat{height: l.height(), rate: l.rate.Load(), live: live, cur: l == cur}
 	}
 	return stats

@@ -282,6 +282,42 @@ func TestSimulcastSwitchesThroughJitter(t *testing.T) {
 	}
 }
 
+// Ann's browser sends her top layer in fits (as Chromium does on a lossy
+// uplink), while the program wants it for her big tile: after its first
+// pauses the program waits for it to flow longer each time (backOff), and
+// is not moved onto it and off again at every fit that lasts a few
+// seconds: each move is a keyframe and a risk of a still (issue #10).
+func TestSimulcastTopLayerInFits(t *testing.T) {
+	parallelWithLeakCheck(t)
+	sink := &tileSink{}
+	sink.height.Store(360)
+	s := newStudio(t, func(c *studio.Config) { c.Sink = sink })
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers})
+	sink.of.Store(&ann.ID)
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the program to get Ann's top layer", func() bool {
+		w, h, _, _ := sink.video.size()
+		return w == 640 && h == 360
+	})
+	// Two short fits, then two of 3 s: each of those outlasts
+	// layerSteady, and the program was moved onto the layer and off.
+	for _, on := range []time.Duration{0, time.Second, 3 * time.Second, 3 * time.Second} {
+		time.Sleep(on)
+		ann.HoldLayer("h", true)
+		time.Sleep(500 * time.Millisecond)
+		ann.HoldLayer("h", false)
+	}
+	switches, holes := sink.video.switchHoles()
+	t.Logf("the program was switched to %d keyframes of Ann over the fits, %d packets missing from them", switches, holes)
+	// Onto the top layer at the start, off it at its first pause; once
+	// more at most, as a fit ends before its keyframe.
+	if switches > 3 {
+		t.Errorf("the program was switched %d times while Ann's top layer came in fits, want 3 at most", switches)
+	}
+}
+
 // Ten pion guests on stage, each sending three layers, in a 720p grid:
 // their tiles are under 180 px tall, so the program decodes each at
 // 320x180 (layer m) rather than 640x360, while a guest who receives them

@@ -111,9 +111,10 @@ func TestChromiumGuestsGetTheLayerTheirTileNeeds(t *testing.T) {
 	}
 	pinned := time.Now()
 	// Bob's browser pauses his 720p now and then on this shared box (its
-	// uplink estimate or CPU short): once it has flowed a while (steady,
-	// layerSteady), Ann gets it. A browser that never sent it steadily
-	// for 30 s leaves the pin unjudged.
+	// uplink estimate or CPU short): once it has flowed a while (steady:
+	// layerSteady, longer after each pause, LayerHold), Ann gets it. A
+	// browser that never sent it steadily for 30 s leaves the pin
+	// unjudged.
 	var flowing, flowed time.Duration
 	last := time.Now()
 	for forwardedByAPI(t, s)[ann][bob] != "h" {
@@ -126,8 +127,8 @@ func TestChromiumGuestsGetTheLayerTheirTileNeeds(t *testing.T) {
 		}
 		last = now
 		switch {
-		case flowed > 5*time.Second:
-			t.Fatalf("Bob's 720p flowed %v and Ann, who pinned him, is forwarded %q", flowed, forwardedByAPI(t, s)[ann][bob])
+		case flowed > s.LayerHold(bob, "h")+3*time.Second:
+			t.Fatalf("Bob's 720p flowed %v (its hold %v) and Ann, who pinned him, is forwarded %q", flowed, s.LayerHold(bob, "h"), forwardedByAPI(t, s)[ann][bob])
 		case time.Since(pinned) > 30*time.Second:
 			t.Skipf("Bob's browser did not send its 720p steadily in 30 s (at most %v; the box is loaded): the pin can't be judged", flowed)
 		}

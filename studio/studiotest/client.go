@@ -202,6 +202,7 @@ type Client struct {
 	errs     []string
 	bye      string
 	paused   []string       // the camera layers (rids) the studio said to stop sending ("layers")
+	held     []string       // the camera layers the client stops of its own (HoldLayer)
 	media    signal.Message // the studio's last "media"
 	health   signal.Message // the studio's last "health"
 	closed   bool
@@ -1047,11 +1048,24 @@ func (c *Client) publishSimulcast(layers []Layer) error {
 }
 
 // layerPaused says whether the studio told the client to stop sending
-// layer rid (signal "layers"): nobody gets it.
+// layer rid (signal "layers": nobody gets it), or it holds it itself
+// (HoldLayer).
 func (c *Client) layerPaused(rid string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Contains(c.paused, rid)
+	return slices.Contains(c.paused, rid) || slices.Contains(c.held, rid)
+}
+
+// HoldLayer stops (held) or restarts sending simulcast layer rid, as a
+// browser pauses a layer of its own when its uplink estimate or its CPU
+// falls short (Chromium does so every few seconds on a lossy uplink).
+func (c *Client) HoldLayer(rid string, held bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = slices.DeleteFunc(c.held, func(r string) bool { return r == rid })
+	if held {
+		c.held = append(c.held, rid)
+	}
 }
 
 // Player returns a function that writes the media file at path (VP8 in

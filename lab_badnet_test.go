@@ -26,25 +26,24 @@ const (
 	// bursts of several packets (5 % random loss gives a run of three
 	// about once a minute at 100 packets a second).
 	badNetworkFor = 60 * time.Second
-	// The issue's targets: the guest's picture never stands still
-	// longer than targetFreeze, nor its sound falls silent longer than
-	// targetSilence. Met at load averages up to 12 on this 2-core box
-	// (the README's table: longest freeze 0.3-0.63 s, silence 0-42 ms),
-	// not at 17-21 (1.03 s, 146 ms: the browser and the pipeline short of
-	// CPU, with no more loss given up than the browser lost). The tests
-	// log each miss against them and assert what held in every run:
-	// lossyFreeze and lossySilence with loss and jitter, maxFreeze and
-	// maxSilence on the slow uplink (its silences reach 53 ms, and 317 ms
-	// once as the encoder governor stepped down). A guest frozen or
-	// silent beyond those has a broken repair, not a bad network.
+	// The issue's targets, asserted: the guest's picture never stands
+	// still longer than targetFreeze, nor its sound falls silent longer
+	// than targetSilence, nor a corruption (grey frames in a row) lasts
+	// longer than maxGreyRun, with loss and jitter; on the slow uplink
+	// the same. Measured with the keyframe's reordered packets kept at a
+	// simulcast switch and a whole keyframe taken at once behind a gap:
+	// see the README (Testing → Bad networks). Before those, a switch
+	// between the guest's layers cost 0.4–0.53 s still; before the
+	// jitter buffer waited on the clock of arrival, 1.03 s and 146 ms at
+	// load 17–21, the box starving the browser and the pipeline.
 	targetFreeze  = time.Second
 	targetSilence = 60 * time.Millisecond
-	lossyFreeze   = 1500 * time.Millisecond
-	lossySilence  = 300 * time.Millisecond
-	maxFreeze     = 2500 * time.Millisecond
-	maxSilence    = 600 * time.Millisecond
+	maxGreyRun    = time.Second
+	// maxFreeze is the longest still the downlink and probe tests allow
+	// a receiver's picture (lab_downlink_test.go, lab_probe_test.go).
+	maxFreeze = 2500 * time.Millisecond
 	// maxGreyFrames is how many frames of the guest may be grey (see
-	// maxGrey) before the test fails; the target is none.
+	// maxGrey) in all before the test fails; the target is none.
 	maxGreyFrames = 15
 	// slowUplinkFor is how long the capped guest is live: half the
 	// issue's minute, as the cap's effect (the browser's estimate
@@ -85,25 +84,33 @@ func TestLabGuestOnBadNetwork(t *testing.T) {
 	after := senderStats(t, page)
 	t.Logf("the guest's sender over the test: %s", after.since(before))
 
-	judgeGuest(t, ls, lossyFreeze, lossySilence)
+	judgeGuest(t, ls)
 }
 
 // judgeGuest judges the recorded program, the guest alone on screen and
-// in the mix: its picture never stands still longer than freeze, is
-// never grey in places (a smear, or the initials card of a picture gone),
-// and its tone never falls silent longer than silence. It logs each miss
-// of the issue's targets.
-func judgeGuest(t *testing.T, ls *labStudio, freeze, silence time.Duration) {
+// in the mix, against issue #10's targets: its picture never stands
+// still longer than targetFreeze; it is never grey in places (a smear, or
+// the initials card of a picture gone) for longer than maxGreyRun in a
+// row (the issue's "no corruption beyond 1 s after a loss burst"), nor
+// in more than maxGreyFrames frames in all; and its tone never falls
+// silent longer than targetSilence.
+func judgeGuest(t *testing.T, ls *labStudio) {
 	t.Helper()
 	// The first and the last second of the recording are the pipeline
 	// starting and stopping: its last audio block may be cut short.
 	tile := mediatest.DecodeTile(t, ls.rec, image.Rect(320, 180, 960, 540), 30)
 	from, to := time.Second, tile.Duration()-time.Second
-	freezes := tile.Freezes(from, to, 0.5)
+	stills := tile.FreezesAt(from, to, 0.5)
+	freezes := mediatest.Lengths(stills)
 	off := tile.Greyed(from, to, maxGrey)
-	silences := mediatest.Silences(t, ls.rec, from, to, 20*time.Millisecond)
-	t.Logf("%.0f s recorded, judged from 1 s to 1 s before the end; picture frozen ≥ 2 frames: %s; frames with grey: %d; silences ≥ 20 ms: %s",
-		float64(len(tile.Y))/tile.FPS, mediatest.Durations(freezes), len(off), mediatest.Durations(silences))
+	greyRuns := tile.GreyRuns(from, to, maxGrey)
+	gaps := mediatest.SilencesAt(t, ls.rec, from, to, 20*time.Millisecond)
+	silences := mediatest.Lengths(gaps)
+	t.Logf("%.0f s recorded, judged from 1 s to 1 s before the end; picture frozen ≥ 2 frames: %s; frames with grey: %d, in runs of %s; silences ≥ 20 ms: %s",
+		float64(len(tile.Y))/tile.FPS, mediatest.Durations(freezes), len(off), mediatest.Durations(greyRuns), mediatest.Durations(silences))
+	// Where in the recording (its 0 is about the studio's "live on=true"
+	// in the -v log), to lay beside the studio's log.
+	t.Logf("the longest stills: %v; silences: %v", stills[:min(len(stills), 3)], gaps[:min(len(gaps), 3)])
 	t.Cleanup(func() {
 		if t.Failed() { // to look at: testdata/failed/ is not committed
 			_ = os.MkdirAll("testdata/failed", 0o755)
@@ -111,22 +118,17 @@ func judgeGuest(t *testing.T, ls *labStudio, freeze, silence time.Duration) {
 		}
 	})
 	if len(freezes) > 0 && freezes[0] > targetFreeze {
-		t.Logf("issue #10's target not met: the picture stood still for %v, the target is %v", freezes[0].Round(time.Millisecond), targetFreeze)
+		t.Errorf("the guest's picture stood still for %v, want at most %v (issue #10)", freezes[0].Round(time.Millisecond), targetFreeze)
 	}
-	if len(silences) > 0 && silences[0] > targetSilence {
-		t.Logf("issue #10's target not met: the sound fell silent for %v, the target is %v", silences[0].Round(time.Millisecond), targetSilence)
-	}
-	if len(freezes) > 0 && freezes[0] > freeze {
-		t.Errorf("the guest's picture stood still for %v, want at most %v", freezes[0].Round(time.Millisecond), freeze)
-	}
-	if len(off) > 0 {
-		t.Logf("issue #10's target not met: %d grey frames, the target is none", len(off))
+	if len(greyRuns) > 0 && greyRuns[0] > maxGreyRun {
+		t.Errorf("the guest's green picture was grey in places for %v in a row (the first grey frame at %v: a corrupted picture, or the initials card of a picture gone), want at most %v (issue #10)",
+			greyRuns[0].Round(time.Millisecond), off[0], maxGreyRun)
 	}
 	if len(off) > maxGreyFrames {
-		t.Errorf("%d frames with more than %.0f%% grey in the guest's green picture (first at %v): a corrupted picture, or the initials card of a picture gone", len(off), maxGrey*100, off[0])
+		t.Errorf("%d frames with more than %.0f%% grey in the guest's green picture (first at %v), want at most %d: a corrupted picture, or the initials card of a picture gone", len(off), maxGrey*100, off[0], maxGreyFrames)
 	}
-	if len(silences) > 0 && silences[0] > silence {
-		t.Errorf("the guest's sound fell silent for %v, want at most %v", silences[0].Round(time.Millisecond), silence)
+	if len(silences) > 0 && silences[0] > targetSilence {
+		t.Errorf("the guest's sound fell silent for %v, want at most %v (issue #10)", silences[0].Round(time.Millisecond), targetSilence)
 	}
 }
 
@@ -167,7 +169,7 @@ func TestLabGuestOnSlowUplink(t *testing.T) {
 	if !onStage {
 		t.Errorf("the guest is no longer on stage with its media connected: %+v", ls.state(t).Participants)
 	}
-	judgeGuest(t, ls, maxFreeze, maxSilence)
+	judgeGuest(t, ls)
 }
 
 // toneFile writes a steady 440 Hz tone for Chromium's fake microphone:

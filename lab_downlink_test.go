@@ -45,8 +45,8 @@ const (
 	// statsEvery is how often the test reads the capped browser's
 	// getStats: a sender's video standing still is measured to within
 	// it. The target for the longest is targetFreeze (~1 s);
-	// the test logs a miss and fails beyond maxFreeze, as the other
-	// bad-network tests do: a try one layer up that the cap can't carry
+	// the test logs a miss and fails beyond maxFreeze, as the
+	// bad-network tests did before they asserted it: a try one layer up that the cap can't carry
 	// (its keyframe, a burst from a pion sender, overflows the router's
 	// queue) froze a sender for 1.2–1.3 s in 2 runs of 6 here.
 	statsEvery = 200 * time.Millisecond

@@ -157,8 +157,9 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 	// judge fails on a still of Ann's picture that a move up caused (it
 	// began within a moment of one: the new layer's keyframe did not come
 	// through), or one longer than maxFreeze; the rest over 1 s are
-	// logged, as the other bad-network tests log their targets (a process
-	// starved of CPU on this box stands still too).
+	// logged, as the bad-network tests logged their targets before they
+	// asserted them (a process starved of CPU on this box stands still
+	// too).
 	judge := func(when string, stills []studiotest.Still) {
 		for _, st := range stills {
 			byTry := slices.ContainsFunc(seen.Ups(), func(up time.Time) bool {

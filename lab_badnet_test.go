@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,12 +74,20 @@ func TestLabGuestOnBadNetwork(t *testing.T) {
 	gb.Flags = append(gb.Flags, "--use-file-for-fake-audio-capture="+toneFile(t))
 	page := ls.guestJoins(t, lab, "relayed", gb)
 	ls.post(t, "/api/mute", `{"id":"host","on":true}`) // only the guest's sound in the mix
+	guest := ""
+	for _, p := range ls.state(t).Participants {
+		if p.Role == "guest" && p.Place == "stage" {
+			guest = p.ID
+		}
+	}
+	seenBy := watchTheCall(t, lab, ls)
 
 	if err := lab.Loss(lab.GuestRouter, netlab.Up, 5); err != nil {
 		t.Fatal(err)
 	}
 	before := senderStats(t, page)
 	time.Sleep(3 * time.Second) // the browser's first reaction to the loss is not what we judge
+	judged := time.Now()
 	ls.post(t, "/api/live", `{"on":true}`)
 	time.Sleep(badNetworkFor)
 	ls.post(t, "/api/live", `{"on":false}`)
@@ -85,6 +95,40 @@ func TestLabGuestOnBadNetwork(t *testing.T) {
 	t.Logf("the guest's sender over the test: %s", after.since(before))
 
 	judgeGuest(t, ls)
+	// In the call: what another guest, on a clean link, could show of
+	// the lossy guest's camera (the studio repairs its uplink's losses
+	// with NACKs, and forwards the repair).
+	seen := seenBy()[guest]
+	var stills []string
+	for _, st := range seen.stills {
+		if !st.From.Add(st.Took).Before(judged) {
+			stills = append(stills, fmt.Sprintf("from %s for %v", st.From.Format("15:04:05.000"), st.Took))
+		}
+	}
+	t.Logf("in the call, another guest's picture of the lossy guest: shown %v, stills over 1 s %q", seen.shown, stills)
+	if !seen.shown || len(stills) > 0 {
+		t.Errorf("in the call, another guest on a clean link could show the lossy guest's camera: %v, stood still over %v: %q (issue #10)", seen.shown, targetFreeze, stills)
+	}
+}
+
+// watchTheCall joins a pion receiver to the lab's studio from the
+// creator's LAN (a clean link), a guest in the green room who gets the
+// stage's cameras as a guest in the call does, and returns what it saw
+// of each (studiotest.Pictures: what a decoder could show).
+func watchTheCall(t *testing.T, lab *netlab.Lab, ls *labStudio) func() map[string]seenPictures {
+	t.Helper()
+	link, err := url.Parse(ls.guestURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link.Host = net.JoinHostPort(netlab.StudioIP.String(), "8443")
+	p, err := lab.StartHelper(lab.CreatorRouter, "probeguest", "receive", link.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stdin.Close() })
+	helperSays(t, p, "receiver ")
+	return followPictures(p)
 }
 
 // judgeGuest judges the recorded program, the guest alone on screen and

@@ -98,37 +98,18 @@ func TestLabReceiverProbesBeforeClimbing(t *testing.T) {
 	}
 	t.Cleanup(func() { catProc.Stdin.Close() })
 	cat := helperSays(t, catProc, "receiver ")
-	var mu sync.Mutex
-	var last string // Cat's latest "pictures" line
-	go func() {
-		for line := range catProc.Lines {
-			if strings.HasPrefix(line, "pictures ") {
-				mu.Lock()
-				last = line
-				mu.Unlock()
-			}
-		}
-	}()
+	seenBy := followPictures(catProc)
 	// pictures is what Cat saw of each participant's video: the padding
 	// packets that came, and the times Ann's stood still over 1 s from a
 	// frame shown after from (the cap's own fall, whose queue drains, is
 	// not a try's), and the host's (logged: the host's feed is judged
 	// elsewhere).
 	pictures := func(from time.Time) (padding int, stills []studiotest.Still, host []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, f := range strings.Fields(last)[1:] {
-			id, rest, _ := strings.Cut(f, "=")
-			pad, list, _ := strings.Cut(rest, "/")
-			n, _ := strconv.Atoi(pad)
-			padding += n
-			for _, s := range strings.Split(list, ",") {
-				at, took, ok := strings.Cut(s, ":")
-				ms, _ := strconv.ParseInt(at, 10, 64)
-				d, _ := strconv.Atoi(took)
-				still := studiotest.Still{From: time.UnixMilli(ms), Took: time.Duration(d) * time.Millisecond}
+		for id, p := range seenBy() {
+			padding += p.padding
+			for _, still := range p.stills {
 				switch {
-				case !ok || still.From.Before(from):
+				case still.From.Before(from):
 				case id == ann:
 					stills = append(stills, still)
 				default:
@@ -260,6 +241,58 @@ func helperSays(t *testing.T, p *netlab.Proc, prefix string) string {
 // for each participant whose video she gets, the padding packets that came
 // and each time its picture stood still over 1 s as FROM_UNIX_MS:MS,
 // comma-separated) until its standard input closes.
+// seenPictures is what a probeguest receiver said it saw of one
+// participant's video: the padding packets that came, its stills over
+// 1 s, and whether it showed a frame at all.
+type seenPictures struct {
+	padding int
+	stills  []studiotest.Still
+	shown   bool
+}
+
+// followPictures reads a probeguest receiver's "pictures" lines as they
+// come; the func it returns gives the latest, by participant.
+func followPictures(p *netlab.Proc) func() map[string]seenPictures {
+	var mu sync.Mutex
+	var last string
+	go func() {
+		for line := range p.Lines {
+			if strings.HasPrefix(line, "pictures ") {
+				mu.Lock()
+				last = line
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() map[string]seenPictures {
+		mu.Lock()
+		line := last
+		mu.Unlock()
+		seen := map[string]seenPictures{}
+		if line == "" {
+			return seen
+		}
+		for _, f := range strings.Fields(line)[1:] {
+			id, rest, _ := strings.Cut(f, "=")
+			pad, rest, _ := strings.Cut(rest, "/")
+			list, shown, _ := strings.Cut(rest, "/")
+			p := seenPictures{shown: shown == "true"}
+			p.padding, _ = strconv.Atoi(pad)
+			for _, s := range strings.Split(list, ",") {
+				at, took, ok := strings.Cut(s, ":")
+				if !ok {
+					continue
+				}
+				ms, _ := strconv.ParseInt(at, 10, 64)
+				d, _ := strconv.Atoi(took)
+				p.stills = append(p.stills, studiotest.Still{From: time.UnixMilli(ms), Took: time.Duration(d) * time.Millisecond})
+			}
+			seen[id] = p
+		}
+		return seen
+	}
+}
+
 func probeGuestHelper(args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("usage: probeguest send|receive LINK …")
@@ -319,7 +352,7 @@ func probeGuestHelper(args []string) error {
 			for _, s := range p.StillsOver(time.Time{}, time.Second) {
 				stills = append(stills, fmt.Sprintf("%d:%d", s.From.UnixMilli(), s.Took.Milliseconds()))
 			}
-			line += fmt.Sprintf(" %s=%d/%s", id, p.Padding(), strings.Join(stills, ","))
+			line += fmt.Sprintf(" %s=%d/%s/%t", id, p.Padding(), strings.Join(stills, ","), p.Shown())
 		}
 		mu.Unlock()
 		fmt.Println(line)

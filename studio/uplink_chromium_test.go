@@ -27,14 +27,26 @@ func TestChromiumGuestUploadCapped(t *testing.T) {
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		avail = 0
-		err = p.Eval(`(async () => { let a = 0; const pc = window.greenroom.pc;
-		  if (pc) (await pc.getStats()).forEach(r => { if (r.type === "candidate-pair" && r.nominated) a = r.availableOutgoingBitrate || 0; });
+		// The pair the transport selected: not any pair flagged
+		// nominated, of which there can be more than one (the last one
+		// read won, and a stale one has no estimate: 0 b/s for all of
+		// 30 s in a CI run with the guest's media flowing).
+		err = p.Eval(`(async () => { let a = 0, sel = ""; const pc = window.greenroom.pc;
+		  if (!pc) return 0;
+		  const stats = await pc.getStats();
+		  stats.forEach(r => { if (r.type === "transport" && r.selectedCandidatePairId) sel = r.selectedCandidatePairId; });
+		  stats.forEach(r => { if (r.type === "candidate-pair" && (sel ? r.id === sel : r.nominated) && r.availableOutgoingBitrate) a = r.availableOutgoingBitrate; });
 		  return a; })()`, &avail)
 		if err == nil && avail > 0 && avail <= 1_000_000 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the page's estimate was not at the 1 Mb/s cap within 30 s: it was %.0f b/s (0: no nominated pair yet), err %v; the studio: %+v",
+			var pairs any
+			_ = p.Eval(`(async () => { const pc = window.greenroom.pc; if (!pc) return "no pc"; const out = [];
+			  (await pc.getStats()).forEach(r => { if (r.type === "transport" || r.type === "candidate-pair") out.push([r.type, r.id, r.state, r.nominated, r.selectedCandidatePairId, r.availableOutgoingBitrate]); });
+			  return [pc.connectionState, out]; })()`, &pairs)
+			t.Logf("the page's transport and candidate pairs: %v", pairs)
+			t.Fatalf("the page's estimate was not at the 1 Mb/s cap within 30 s: it was %.0f b/s (0: no selected pair yet), err %v; the studio: %+v",
 				avail, err, s.State().Participants)
 		}
 	}

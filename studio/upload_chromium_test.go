@@ -953,13 +953,18 @@ func BenchmarkUploadAgainstTheCall(b *testing.B) {
 			ups := s.State().Uploads
 			return len(ups) == 1 && ups[0].Chunks >= 1
 		})
+		// The call's frame rate: that of the highest layer the page
+		// sends. Not a layer the studio rested (no one got it for 10 s:
+		// the page set it inactive), whose rate is 0 and says nothing
+		// of the call: on the quiet box the top layer rested during the
+		// run, 0 fps before and during with m at 20.
 		fps := func() float64 {
 			var v float64
 			_ = page.Eval(`(async () => {
 				const st = await greenroom.pc.getStats();
 				let top = null;
 				st.forEach((s) => {
-					if (s.type === "outbound-rtp" && s.kind === "video" && (!top || (s.frameHeight || 0) > (top.frameHeight || 0))) top = s;
+					if (s.type === "outbound-rtp" && s.kind === "video" && s.active !== false && (!top || (s.frameHeight || 0) > (top.frameHeight || 0))) top = s;
 				});
 				return top ? top.framesPerSecond || 0 : 0;
 			})()`, &v)

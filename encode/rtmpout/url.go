@@ -69,7 +69,13 @@ func ParseURL(raw string) (Target, error) {
 		if j == len(query)-1 {
 			return Target{}, errors.New("rtmp URL has no stream key: expected rtmp://host/app?query/key")
 		}
-		t.setApp(app + "?" + query[:j])
+		// An empty query (rtmp://host/app?/KEY) is no part of the app:
+		// as ParseServer reads rtmp://host/app?, the server it is made
+		// from (found by FuzzParseURL).
+		if q := query[:j]; q != "" {
+			app += "?" + q
+		}
+		t.setApp(app)
 		t.Key = Key(query[j+1:])
 		return t, nil
 	}

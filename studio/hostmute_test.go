@@ -91,14 +91,13 @@ func TestSoloIsForTheHostsEars(t *testing.T) {
 	if p := find(s, bob.ID); !p.Solo {
 		t.Errorf("Bob's state says not on solo: %+v", p)
 	}
+	// The monitor goes on playing (about 47 blocks a second), silence
+	// only: some 30 blocks of it, however long the box takes to play them.
 	time.Sleep(200 * time.Millisecond)
 	l, q := loud.Load(), quiet.Load()
-	time.Sleep(time.Second)
+	eventually(t, "the monitor to play on with Bob on solo", func() bool { return quiet.Load()-q >= 30 })
 	if got := loud.Load() - l; got > 0 {
-		t.Errorf("with silent Bob on solo the host heard %d blocks of sound (Ann's)", got)
-	}
-	if got := quiet.Load() - q; got < 30 {
-		t.Errorf("the monitor played %d blocks in a second, want ~47", got)
+		t.Errorf("with silent Bob on solo the host heard %d blocks of sound (Ann's) among %d", got, quiet.Load()-q+got)
 	}
 	if lv := pipe.Levels()[ann.ID]; lv == 0 {
 		t.Error("Ann went quiet in the program: solo must not touch it")

@@ -477,17 +477,27 @@ type serial struct {
 	mu      sync.Mutex
 	queue   []func()
 	running bool
+	given   uint64 // how many functions it was given
 }
 
 func (q *serial) run(s *Studio, f func()) {
 	q.mu.Lock()
 	q.queue = append(q.queue, f)
+	q.given++
 	start := !q.running
 	q.running = true
 	q.mu.Unlock()
 	if start {
 		s.async(q.drain)
 	}
+}
+
+// state reports whether a function is queued or running, and how many it
+// was given.
+func (q *serial) state() (busy bool, given uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.running, q.given
 }
 
 func (q *serial) drain() {

@@ -94,7 +94,10 @@ type Studio struct {
 	// commands to the show in order, mixes the volumes.
 	saves  serial
 	scenes serial
-	mixes  serial // volume commands (levels.go)
+	// sceneStale: a look at the program's scene was not shown, as the
+	// window gave a scene command meanwhile (watchScene).
+	sceneStale atomic.Bool
+	mixes      serial // volume commands (levels.go)
 
 	frames latest // the program's preview pictures
 
@@ -561,12 +564,27 @@ func (s *Studio) watchScene(last studio.Scene) {
 				s.do(func() { s.applySharing(now) })
 			}
 		}
+		// A scene read while the window's own command is on its way is
+		// older than what the window shows: it would undo the host's
+		// click until the next look. Not read then, and not shown if a
+		// command was given meanwhile (the next look shows it, even if
+		// the scene is the same by then).
+		busy, given := s.scenes.state()
+		if busy {
+			return
+		}
 		sc := s.show.Scene()
-		if reflect.DeepEqual(sc, last) {
+		if reflect.DeepEqual(sc, last) && !s.sceneStale.Swap(false) {
 			return
 		}
 		last = sc
-		s.do(func() { s.applyScene(sc) })
+		s.do(func() {
+			if _, now := s.scenes.state(); now != given {
+				s.sceneStale.Store(true)
+				return
+			}
+			s.applyScene(sc)
+		})
 	})
 }
 

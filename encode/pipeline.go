@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
 	"slices"
@@ -529,16 +530,27 @@ func (p *Pipeline) Levels() map[string]float32 {
 // (mixer.TrackStats.Speaking: with hysteresis, hidden and muted ones
 // too), sorted.
 func (p *Pipeline) Speaking() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var names []string
-	for _, in := range p.inputs {
-		if in.Audio.Stats().Speaking {
-			names = append(names, in.Video.Name)
-		}
+	for in := range p.speakers() {
+		names = append(names, in.Video.Name)
 	}
 	slices.Sort(names)
 	return names
+}
+
+// speakers yields the inputs whose source speaks now
+// (mixer.TrackStats.Speaking), hidden and muted ones too, holding p.mu
+// while it runs: the one place Speaking and anyoneSpeaks ask.
+func (p *Pipeline) speakers() iter.Seq[*Input] {
+	return func(yield func(*Input) bool) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, in := range p.inputs {
+			if in.Audio.Stats().Speaking && !yield(in) {
+				return
+			}
+		}
+	}
 }
 
 // NewFrame returns a w×h picture for this input to fill and pass to
@@ -1004,10 +1016,8 @@ func (p *Pipeline) Music() *music.Player { return p.music }
 // (mixer.TrackStats.Speaking, as Speaking and the ring judge it). The
 // music's own track is no input: it never ducks itself.
 func (p *Pipeline) anyoneSpeaks() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, in := range p.inputs {
-		if !in.hidden.Load() && !in.muted.Load() && in.Audio.Stats().Speaking {
+	for in := range p.speakers() {
+		if !in.hidden.Load() && !in.muted.Load() {
 			return true
 		}
 	}

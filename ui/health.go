@@ -52,7 +52,10 @@ func newHealthView() *healthView {
 	h.sends.TextSize = 10
 	bg := canvas.NewRectangle(color.NRGBA{R: 0x10, G: 0x12, B: 0x16, A: 0xd8})
 	bg.CornerRadius = 6
-	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(3, 3, 6, 6), container.NewVBox(h.line, h.up, h.down, h.more, h.sends)))
+	// The lines sit close (1 px, not the theme's padding): five of them
+	// would otherwise cover all of the picture but a sliver.
+	lines := container.New(layout.NewCustomPaddedVBoxLayout(1), h.line, h.up, h.down, h.more, h.sends)
+	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(3, 3, 6, 6), lines))
 	h.box = container.NewVBox(layout.NewSpacer(), strip)
 	h.box.Hide()
 	return h
@@ -125,10 +128,23 @@ func healthLines(p studio.Participant) (line, up, down, more string, c color.Col
 // guest get, from st's Forwarded (by receiver) and p's Layers: "→ 720p:
 // Program, Bob · 180p: Cat", the highest layer first, the receivers in
 // the show's order. A layer's height is that of its last keyframe, its
-// rid until one came. Empty for a camera not sent in layers.
+// rid until one came. Each receiver goes by their first name, the card
+// being narrow (three full names overflow it), and by their whole name
+// where another in the show shares that first name. Empty for a camera
+// not sent in layers.
 func sendsLine(st studio.State, p studio.Participant) string {
 	if len(p.Layers) == 0 {
 		return ""
+	}
+	first := func(name string) string {
+		if w := strings.Fields(name); len(w) > 0 {
+			return w[0]
+		}
+		return name
+	}
+	firsts := map[string]int{}
+	for _, r := range st.Participants {
+		firsts[first(r.Name)]++
 	}
 	who := map[string][]string{} // rid → who gets it
 	if p.ProgramLayer != "" {
@@ -136,7 +152,11 @@ func sendsLine(st studio.State, p studio.Participant) string {
 	}
 	for _, r := range st.Participants {
 		if rid := r.Forwarded[p.ID]; rid != "" && r.ID != p.ID {
-			who[rid] = append(who[rid], r.Name)
+			name := r.Name
+			if firsts[first(name)] == 1 {
+				name = first(name)
+			}
+			who[rid] = append(who[rid], name)
 		}
 	}
 	var parts []string

@@ -112,7 +112,8 @@ func TestCardNumbersFollowHealth(t *testing.T) {
 	f.mu.Lock()
 	ann := &f.state.Participants[1]
 	ann.Health = &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
-		Up: studio.Uplink{Kbps: 640, Loss: 0.07, JitterMs: 31, RTTMs: 95}}
+		Up:   studio.Uplink{Kbps: 640, Loss: 0.07, JitterMs: 31, RTTMs: 95},
+		Down: studio.Downlink{Kbps: 900, Loss: 0.01, EstimateKbps: 1500}}
 	ann.Layers = []studio.Layer{{RID: "h", Height: 720}, {RID: "m", Height: 360}, {RID: "l"}}
 	ann.ProgramLayer = "m"
 	f.state.Participants[2].Forwarded = map[string]string{"g1": "h"}
@@ -127,4 +128,21 @@ func TestCardNumbersFollowHealth(t *testing.T) {
 		t.Errorf("Ann's card says %q (shown %v) of the layers sent, want %q", c.health.sends.Text, c.health.sends.Visible(), want)
 	}
 	writePNG(t, "ui-card-health-layers.png", s.w.Canvas().Capture())
+}
+
+// The layers line names each receiver by their first name, and by their
+// whole name where two in the show share one.
+func TestSendsLineNames(t *testing.T) {
+	bo := studio.Participant{ID: "g2", Name: "Bo Chen", Layers: []studio.Layer{{RID: "h", Height: 720}, {RID: "l", Height: 180}}, ProgramLayer: "h"}
+	st := studio.State{Participants: []studio.Participant{
+		{ID: studio.HostID, Name: "Host"},
+		{ID: "g1", Name: "Ann Lee", Forwarded: map[string]string{"g2": "l"}},
+		bo,
+		{ID: "g3", Name: "Carla Díaz", Forwarded: map[string]string{"g2": "h"}},
+		{ID: "g4", Name: "Ann Park", Forwarded: map[string]string{"g2": "l"}},
+		{ID: "g5", Name: "  ", Forwarded: map[string]string{"g2": "l"}},
+	}}
+	if got, want := sendsLine(st, bo), "→ 720p: Program, Carla · 180p: Ann Lee, Ann Park,   "; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

@@ -34,6 +34,16 @@ func TestScreenshot(t *testing.T) {
 	)
 	f.state.Participants[1].Place = studio.PlaceStage
 	f.state.Participants[2].Muted = true
+	// Bo's uplink is weak: his card says so over his picture, with the
+	// layer of his camera the program and each other guest gets.
+	bo := &f.state.Participants[2]
+	bo.Health = &studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss",
+		Up:   studio.Uplink{Kbps: 1180, Loss: 0.06, JitterMs: 14, RTTMs: 42},
+		Down: studio.Downlink{Kbps: 900, Loss: 0.01, EstimateKbps: 1500}}
+	bo.Layers = []studio.Layer{{RID: "h", Height: 720}, {RID: "m", Height: 360}, {RID: "l", Height: 180}}
+	bo.ProgramLayer = "h"
+	f.state.Participants[1].Forwarded = map[string]string{"g2": "m"}
+	f.state.Participants[3].Forwarded = map[string]string{"g2": "l"}
 	// The router forwards the ports (the Guests tab says so); the
 	// certificate is the studio's own.
 	f.state.Reach = upnpReach
@@ -88,10 +98,17 @@ func TestScreenshot(t *testing.T) {
 	}); ok {
 		writePNG(t, "ui-strip.png", sub.SubImage(image.Rect(0, int(strip.Y)-40, 960, img.Bounds().Max.Y)))
 	}
+	// Bo's card has his health over his picture, the layers line whole.
+	if c, want := s.cards["g2"], "→ 720p: Program · 360p: Ann · 180p: Carla"; !c.health.box.Visible() || c.health.sends.Text != want {
+		t.Errorf("Bo's card: health shown %v, layers %q, want %q", c.health.box.Visible(), c.health.sends.Text, want)
+	}
 	// Each camera is drawn on its card: the face is where the thumbnail
-	// has it.
+	// has it (but on Bo's, under his health).
 	for id := range pics {
 		c := s.cards[id]
+		if id == "g2" {
+			continue
+		}
 		pos, size := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.thumb), c.thumb.Size()
 		face := img.At(int(pos.X+size.Width/2), int(pos.Y+size.Height*0.4))
 		if !near(face, color.RGBA{0xd8, 0xb0, 0x90, 0xff}) {

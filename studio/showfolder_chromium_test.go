@@ -3,6 +3,7 @@
 package studio_test
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"greenroom/encode/clock"
 	"greenroom/encode/mediatest"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
@@ -25,7 +27,9 @@ import (
 // within 5 % of the program's; each local recording complete (every
 // chunk the page recorded stored, VP8 or VP9 and Opus at the camera's
 // size, decoding to its end, as long as it was on the show's timeline
-// within 10 %).
+// within 10 %, its page told to stop as the show ended and the file
+// ending with the program, but for the guest's picture delay: see
+// judgeTwoGuestShow).
 //
 // The guests' cameras are mediatest.FlashBeep's 320x180 file (Chromium's
 // own fake camera would have each page's recorder encode 1080p on CI's
@@ -63,6 +67,7 @@ func TestChromiumShowFolder(t *testing.T) {
 	spotlight(bobID)
 	switched := time.Since(live).Seconds()
 	time.Sleep(10 * time.Second)
+	ending := time.Now()
 	if err := s.SetLive(false); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +77,8 @@ func TestChromiumShowFolder(t *testing.T) {
 	keepRecording(rec, "two-guests.mp4")
 	folder := strings.TrimSuffix(rec, ".mp4")
 	show, _ := readShow(t, folder)
-	judgeTwoGuestShow(t, show, folder, rec, ups, map[string]string{studio.HostID: "Host", annID: "Ann", bobID: "Bob"})
+	pages := map[string]*studiotest.Page{annID: ann, bobID: bob}
+	judgeTwoGuestShow(t, show, folder, rec, ups, map[string]string{studio.HostID: "Host", annID: "Ann", bobID: "Bob"}, pages, ending)
 
 	// Each guest's ISO file against the program in their half, a second
 	// clear of the switch (the show's zero is go-live's within a few
@@ -84,7 +90,6 @@ func TestChromiumShowFolder(t *testing.T) {
 	program := mediatest.FlashStarts(t, rec)
 	halves := map[string][2]float64{annID: {0.5, switched - 1}, bobID: {switched + 1, float64(show.EndMS)/1000 - 0.5}}
 	flashes := map[string]map[string][]float64{} // by participant and role, on the show's timeline
-	pages := map[string]*studiotest.Page{annID: ann, bobID: bob}
 	for _, f := range show.Files {
 		if _, ok := halves[f.Participant]; !ok || (f.Role != "guest" && f.Role != "local") {
 			continue
@@ -122,8 +127,10 @@ func TestChromiumShowFolder(t *testing.T) {
 // Opus, there from the show's start and its length within 5 % of the
 // program's; and for each guest their own recording, uploaded complete
 // (ups), at FlashBeep's 320x180, as long as it was on the show's
-// timeline within 10 %.
-func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups []studio.Upload, people map[string]string) {
+// timeline within 10 %, its page told to stop as the show ended and the
+// file ending with the show but for the guest's picture delay (pages:
+// the guests', by participant; ending: when the show was ended).
+func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups []studio.Upload, people map[string]string, pages map[string]*studiotest.Page, ending time.Time) {
 	t.Helper()
 	prog := mediatest.ProbeFile(t, program)
 	t.Logf("the program: start %.3f s, duration %.3f s", prog.StartTime, prog.Duration)
@@ -192,6 +199,44 @@ func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups 
 		t.Logf("%s: starts at %d ms of the show, %d pictures over %.2f s", f.File, f.StartMS, len(frames), length)
 		if length < on*0.9 || length > on*1.1 {
 			t.Errorf("%s plays %.2f s; it was on for %.2f s of the show", f.File, length, on)
+		}
+		// Where it ends on the show's timeline (its last picture's, a
+		// frame long): its page is told to stop as the show ends, not
+		// once the program's file is finished (it ran 1.5 s past the
+		// program at a load of 23).
+		// Measured: when its page was told to stop, from the show's end
+		// (the message's way, on the machine's one clock), and its last
+		// picture's capture from then (the recorder's tail).
+		last := length + oneFrame
+		over := float64(f.StartMS)/1000 + last - end
+		var tk struct{ StartWall, StopWall float64 }
+		if err := pages[who].Eval(fmt.Sprintf("greenroomLocal.status.takes[%q]", up.Take), &tk); err != nil || tk.StopWall == 0 {
+			t.Errorf("%s's page: take %s %+v (%v), not told to stop", name, up.Take, tk, err)
+		}
+		way := tk.StopWall/1000 - float64(ending.UnixMilli())/1000
+		tail := tk.StartWall/1000 + last - tk.StopWall/1000
+		t.Logf("%s ends %+.3f s from the program's end (show.json's end %+.3f s): its page told to stop %.3f s after the show's end, its last picture's end %+.3f s from then",
+			f.File, over, float64(show.EndMS)/1000-end, way, tail)
+		// Told within half a second (it was told once the program's file
+		// was finished: 1.5 s late at a load of 23), its recorder stopped
+		// within two frames, and the file past show.json's end by no more
+		// than those, the guest's picture delay on the program (it is
+		// placed by it, as their ISO file is, whose end is as far past
+		// the program's: +0.22…+0.24 s at a load of 17–25), at most
+		// MaxPlayout, and two frames for its place (judged against the
+		// ISO file's above). Not the program's end: on a loaded box the
+		// program's file ends before the show did (0.58 s before
+		// show.json's end at a load of 25), the frames still to be
+		// encoded not in it.
+		if way > 0.5 {
+			t.Errorf("%s's page told to stop %.3f s after the show's end", name, way)
+		}
+		if tail > 2*oneFrame {
+			t.Errorf("%s ends %.3f s after its page was told to stop", f.File, tail)
+		}
+		past := over - (float64(show.EndMS)/1000 - end)
+		if most := way + max(tail, 0) + clock.MaxPlayout.Seconds() + 2*oneFrame; past > most {
+			t.Errorf("%s ends %.3f s past show.json's end, more than %.3f s", f.File, past, most)
 		}
 	}
 }

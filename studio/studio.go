@@ -171,8 +171,10 @@ type Studio struct {
 	hostMuted atomic.Bool
 	guestsIn  atomic.Bool
 	// localRec: the host wants the guests' local recording (upload.go),
-	// whose takes uploads holds.
+	// whose takes uploads holds. ending: the host ended the show, whose
+	// files are still being finished (SetLive): no page records meanwhile.
 	localRec atomic.Bool
+	ending   atomic.Bool
 	// autoSpotlight: the main tile follows whoever speaks (speaking.go).
 	autoSpotlight atomic.Bool
 	uploads       *uploads
@@ -716,18 +718,29 @@ func (s *Studio) Kick(id string) error {
 // SetLive starts or stops the live output through Config.GoLive and records
 // the result. Calls are not serialised: the GUI and the control API are
 // expected to send one at a time.
+//
+// Ending the show tells the guests' pages to stop recording at once,
+// before GoLive: it finishes the program's file, everyone's own and the
+// streams, which takes a while on a busy machine (over a second at a load
+// of 23), and a page told only then recorded on past the program's end
+// (issue #11).
 func (s *Studio) SetLive(on bool) error {
+	if !on {
+		s.ending.Store(true)
+		defer s.ending.Store(false)
+		s.uploads.stop("")
+		for _, c := range s.show.conns() {
+			c.changed() // sendRecord: no show to record
+		}
+	}
 	if s.cfg.GoLive != nil {
 		if err := s.cfg.GoLive(on); err != nil {
 			return fmt.Errorf("go live %v: %w", on, err)
 		}
 	}
 	s.show.setLive(on)
-	if !on {
-		s.uploads.stop("")
-	}
 	s.log.Info("live", "on", on)
-	s.changed() // the guests' pages start or stop recording
+	s.changed() // the guests' pages start recording
 	return nil
 }
 

@@ -557,9 +557,9 @@ func (s *Studio) SetLocalRecording(on bool) {
 }
 
 // localShow is the show recording going on, if the guests' local
-// recording is on and the show is recorded to a folder.
+// recording is on, the show is recorded to a folder and not ending.
 func (s *Studio) localShow() *showRecording {
-	if !s.localRec.Load() {
+	if !s.localRec.Load() || s.ending.Load() {
 		return nil
 	}
 	if r, ok := s.cfg.Sink.(interface{ showRecording() *showRecording }); ok {

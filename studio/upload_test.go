@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"greenroom/studio"
+	"greenroom/studio/studiotest"
 )
 
 // postChunk sends chunk n of take id with key (query added as is) to
@@ -303,5 +304,67 @@ func TestChunkNotConfirmedUntilKept(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(file); string(now) != "chunk 0;chunk 1;" {
 		t.Errorf("the file: %q", now)
+	}
+}
+
+// TestShowEndStopsLocalRecordingsFirst: when the host ends the show, a
+// guest's page is told to stop its local recording at once, before the
+// program's files are finished (issue #11): finishing them (the program
+// file, everyone's own, the streams) takes a while on a busy machine,
+// and a page told only then recorded on past the program's end (1.5 s at
+// a load of 23). Here the program's end (GoLive(false)) waits, up to 5 s,
+// for the pion guest to have been told: the slow finishing the page must
+// not wait for.
+func TestShowEndStopsLocalRecordingsFirst(t *testing.T) {
+	var (
+		prog  *studio.Program
+		ann   *studiotest.Client
+		ended time.Time // when the host ended the show
+		// told is how long after it the page was told to stop, as the
+		// program's files began to be finished; -1 if it was not by 5 s.
+		told = time.Duration(-1)
+		// finished is how long finishing them took.
+		finished time.Duration
+	)
+	s, p, _ := startShowAt(t, smallShow, studio.ProgramConfig{RecordDir: t.TempDir()}, func(c *studio.Config) {
+		c.GoLive = func(on bool) error {
+			if !on {
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if take, at := ann.Take(); take == "" && at.After(ended) {
+						told = at.Sub(ended)
+						break
+					}
+				}
+				defer func(begun time.Time) { finished = time.Since(begun) }(time.Now())
+			}
+			return prog.SetLive(on)
+		}
+	})
+	prog = p
+	ann = join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
+	s.SetLocalRecording(true)
+	if err := s.SetLive(true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ann's page told to record", func() bool { take, _ := ann.Take(); return take != "" })
+	time.Sleep(time.Second)
+	ended = time.Now()
+	if err := s.SetLive(false); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(ended)
+	take, at := ann.Take()
+	t.Logf("the show's end took %v, finishing its files %v; the page told to stop %v after the end (%v as the files began to be finished)",
+		took, finished, at.Sub(ended), told)
+	switch {
+	case take != "":
+		t.Fatalf("Ann's page still records take %s after the show's end", take)
+	case told < 0:
+		t.Errorf("Ann's page was told to stop %v after the show's end, once its files were finished (%v): not before they began to be", at.Sub(ended), finished)
+	}
+	for _, u := range s.State().Uploads {
+		if u.State == studio.UploadRecording {
+			t.Errorf("after the show, the host sees %s's take %s still recording", u.Name, u.Take)
+		}
 	}
 }

@@ -158,7 +158,8 @@
     recorder = r;
     status.take = take;
     status.mime = r.mimeType || mimeType;
-    status.takes[take] = { total: 0, acked: 0, done: false, startWall: 0 };
+    // stopWall: when it was told to stop (Date.now; 0 until then).
+    status.takes[take] = { total: 0, acked: 0, done: false, startWall: 0, stopWall: 0 };
     let n = 0;
     r.ondataavailable = (e) => {
       if (!e.data.size) return;
@@ -245,6 +246,7 @@
   }
 
   function stop() {
+    if (status.take) status.takes[status.take].stopWall = Date.now();
     if (recorder && recorder.state !== "inactive") recorder.stop(); // its last chunk, then onstop
     recorder = null;
     status.take = "";

@@ -204,6 +204,8 @@ type Client struct {
 	paused   []string       // the camera layers (rids) the studio said to stop sending ("layers")
 	held     []string       // the camera layers the client stops of its own (HoldLayer)
 	media    signal.Message // the studio's last "media"
+	take     string         // the local recording take of the studio's last "record"
+	takeAt   time.Time      // when that "record" came
 	health   signal.Message // the studio's last "health"
 	closed   bool
 	// The REMBs the studio sent about what the client sends: how many
@@ -571,6 +573,10 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			c.mu.Lock()
 			c.media = m
 			c.mu.Unlock()
+		case signal.TypeRecord:
+			c.mu.Lock()
+			c.take, c.takeAt = m.Take, time.Now()
+			c.mu.Unlock()
 		case signal.TypeHealth:
 			c.mu.Lock()
 			c.health = m
@@ -677,6 +683,15 @@ func (c *Client) Roster() []signal.Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.roster
+}
+
+// Take is the local recording take the studio last told the client to
+// record ("record"; "" once it said to stop, or before it said anything),
+// and when that message came (zero before any).
+func (c *Client) Take() (take string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.take, c.takeAt
 }
 
 // HostMuted is whether the studio last said the host muted us ("muted").

@@ -62,9 +62,10 @@ const (
 // TestLabGuestOnBadNetwork is issue #10's first impairment test: a
 // Chromium guest behind a router that drops 5 % of what it sends, at
 // random, whose media goes through a TURN relay that delays every packet
-// by 50 ± 20 ms (both ways: the relay can't tell which leg is which). Its
-// fake camera's picture moves every frame and its fake microphone plays
-// a steady tone, so in the recording of the program (the guest alone on
+// by 50 ± 20 ms on its way to the studio (what it relays to the guest
+// leaves at once: each round trip takes the delay once). Its fake
+// camera's picture moves every frame and its fake microphone plays a
+// steady tone, so in the recording of the program (the guest alone on
 // screen, the host muted) any stretch of identical pictures is a freeze
 // and any digital silence is a gap.
 func TestLabGuestOnBadNetwork(t *testing.T) {
@@ -89,10 +90,11 @@ func TestLabGuestOnBadNetwork(t *testing.T) {
 	time.Sleep(3 * time.Second) // the browser's first reaction to the loss is not what we judge
 	judged := time.Now()
 	ls.post(t, "/api/live", `{"on":true}`)
-	time.Sleep(badNetworkFor)
+	rtts := ls.roundTrips(t, badNetworkFor)
 	ls.post(t, "/api/live", `{"on":false}`)
 	after := senderStats(t, page)
 	t.Logf("the guest's sender over the test: %s", after.since(before))
+	judgeRoundTrip(t, page, rtts, 50*time.Millisecond, 20*time.Millisecond)
 
 	judgeGuest(t, ls)
 	// In the call: what another guest, on a clean link, could show of
@@ -225,6 +227,47 @@ func TestLabGuestOnSlowUplink(t *testing.T) {
 		t.Errorf("the guest is no longer on stage with its media connected: %+v", ls.state(t).Participants)
 	}
 	judgeGuest(t, ls)
+}
+
+// roundTrips waits d, reading every 2 s (the studio's own interval) the
+// round trip /api/state shows for the guest on stage (health.up.rttMs).
+func (ls *labStudio) roundTrips(t *testing.T, d time.Duration) []time.Duration {
+	t.Helper()
+	var rtts []time.Duration
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		time.Sleep(min(2*time.Second, time.Until(end)))
+		for _, p := range ls.state(t).Participants {
+			if p.Role == "guest" && p.Place == "stage" && p.Health != nil && p.Health.Up.RTTMs > 0 {
+				rtts = append(rtts, time.Duration(p.Health.Up.RTTMs)*time.Millisecond)
+			}
+		}
+	}
+	return rtts
+}
+
+// judgeRoundTrip logs the round trips the studio showed for a guest
+// behind the lab's delaying relay (rtts) beside the relay's delay ±
+// jitter, the path the guest's browser says its media takes, and the
+// browser's own round trip (the studio's receiver reports), and fails
+// unless their mean is at least delay − jitter: the relay delays each
+// packet it relays, once on the round trip (the relay's socket delays
+// what it sends to the studio; what it sends the guest leaves at once).
+func judgeRoundTrip(t *testing.T, page *studiotest.Page, rtts []time.Duration, delay, jitter time.Duration) {
+	t.Helper()
+	var sum time.Duration
+	for _, r := range rtts {
+		sum += r
+	}
+	pair := selectedPair(t, page)
+	t.Logf("the round trip the studio showed for the guest through the relay's %v ± %v: %v (the guest's path %s %s → %s %s; the browser's own %.0f ms)",
+		delay, jitter, rtts, pair.LocalType, pair.Local, pair.RemoteType, pair.Remote, senderStats(t, page).RTT*1000)
+	if len(rtts) == 0 {
+		t.Errorf("the studio showed no round trip for the guest")
+		return
+	}
+	if mean := sum / time.Duration(len(rtts)); mean < delay-jitter {
+		t.Errorf("the studio showed the guest's round trip as %v on average, want at least the relay's %v − %v", mean, delay, jitter)
+	}
 }
 
 // toneFile writes a steady 440 Hz tone for Chromium's fake microphone:

@@ -19,12 +19,12 @@ import (
 // 100 ms jitter relay stays within EBU R37": a Chromium guest whose fake
 // camera flashes as its fake mic beeps (mediatest.FlashBeep), behind a
 // symmetric NAT with the lab's TURN relay as its only path, which delays
-// every packet by 100 ± 50 ms (so packets reorder by up to 100 ms), and
-// the NACKs and retransmissions that reordering brings. Live for 12 s; in the
-// program's recording the beeps start within R37's −40…+60 ms (audio
-// early negative) of their flashes, counted from where the browser
-// itself put them (the median of the flashes, as the studio's lip-sync
-// tests judge; see below).
+// every packet to the studio by 100 ± 50 ms (so packets reorder by up to
+// 100 ms), and the NACKs and retransmissions that reordering brings. Live
+// for 12 s; in the program's recording the beeps start within R37's
+// −40…+60 ms (audio early negative) of their flashes, counted from where
+// the browser itself put them (the median of the flashes, as the studio's
+// lip-sync tests judge; see below).
 //
 // What the browser itself sent: Chromium's fake devices drift apart under
 // load (TestChromiumRecordingsAlign, sentSync), so the program is judged on
@@ -50,9 +50,10 @@ func TestLabGuestLipSyncThroughJitter(t *testing.T) {
 	before := senderStats(t, page)
 	time.Sleep(settle) // past the browser's first seconds and its first reports
 	ls.post(t, "/api/live", `{"on":true}`)
-	time.Sleep(live)
+	rtts := ls.roundTrips(t, live)
 	ls.post(t, "/api/live", `{"on":false}`)
 	t.Logf("the guest's sender over the test: %s", senderStats(t, page).since(before))
+	judgeRoundTrip(t, page, rtts, 100*time.Millisecond, 50*time.Millisecond)
 
 	program, guest := showFiles(t, dir)
 	got, sent := mediatest.FileSync(t, program), mediatest.FileSync(t, guest)

@@ -146,6 +146,7 @@ type labState struct {
 // what the studio measures of its downlink.
 type labHealth struct {
 	Level, Reason string
+	Up            struct{ RTTMs int }
 	Down          struct {
 		Kbps, EstimateKbps int
 		Loss               float64
@@ -627,8 +628,11 @@ func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
 // "turn ADDR USER PASS CERT KEY" over TLS (TCP) with that certificate and
 // key, as for turns: URLs. Options after them: "delay=50ms" and
 // "jitter=20ms" make every relay send each packet that much later, plus
-// or minus up to the jitter (netlab.DelayPacketConn): a bad path, both
-// ways, for a guest forced through the relay (issue #10).
+// or minus up to the jitter (netlab.DelayPacketConn): a bad path for a
+// guest forced through the relay (issue #10). The relay's socket delays
+// what it sends the peer (the studio); what comes back from the peer goes
+// to the guest on the server's own socket at once, so a round trip takes
+// the delay once.
 func turnHelper(args []string) error {
 	var delay, jitter time.Duration
 	for len(args) > 0 && strings.Contains(args[len(args)-1], "=") {

@@ -3,6 +3,7 @@ package studio_test
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -224,5 +225,46 @@ func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
 	// of the picture before.
 	if p, sfu := h.ProgramFreezes.LastMinuteMs, h.Freezes.LastMinuteMs; p < 1200 || p < sfu+1000 {
 		t.Errorf("frozen %d ms in the program, %d ms in the SFU: want 1.2 s or more in the program, at least 1 s more than in the SFU", p, sfu)
+	}
+}
+
+// The round trip the studio shows for a guest is its real one: Ann's
+// path holds back every packet she sends by pathDelay (STUN, RTP and RTCP
+// alike, on her socket), so her round trip with the studio is that much
+// longer than loopback's; Bob is on loopback alone. The median of five
+// measurements of hers, qualityInterval apart, is within 20 % + 10 ms of
+// the delay (one alone may be a stalled thread's: 129 ms at load 20), and
+// Bob's well under it. So is the round trip Ann reckons from the studio's
+// receiver reports (their DLSR: the studio's hold of her sender report),
+// as a browser does.
+func TestHealthRoundTripThroughADelay(t *testing.T) {
+	parallelWithLeakCheck(t)
+	const pathDelay = 80 * time.Millisecond
+	s := newStudio(t, nil)
+	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, PathDelay: pathDelay})
+	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
+	rtt := func(id string) time.Duration {
+		if h := find(s, id).Health; h != nil {
+			return time.Duration(h.Up.RTTMs) * time.Millisecond
+		}
+		return 0
+	}
+	eventually(t, "Ann's round trip to be measured", func() bool { return rtt(ann.ID) > 0 && ann.RoundTrip() > 0 })
+	var shown, own, bobs []time.Duration
+	for range 5 {
+		shown, own, bobs = append(shown, rtt(ann.ID)), append(own, ann.RoundTrip().Round(time.Millisecond)), append(bobs, rtt(bob.ID))
+		time.Sleep(2 * time.Second)
+	}
+	t.Logf("Ann's round trip through a path %v slower: the studio's %v, her own by its reports %v; Bob's on loopback %v", pathDelay, shown, own, bobs)
+	margin := pathDelay/5 + 10*time.Millisecond
+	median := func(ds []time.Duration) time.Duration { return slices.Sorted(slices.Values(ds))[len(ds)/2] }
+	if m := median(shown); m < pathDelay-margin || m > pathDelay+margin {
+		t.Errorf("the studio shows Ann's round trip as %v (median), through a path %v slower: want %v ± %v", m, pathDelay, pathDelay, margin)
+	}
+	if m := median(own); m < pathDelay-margin || m > pathDelay+margin {
+		t.Errorf("Ann reckons her round trip from the studio's receiver reports as %v (median), through a path %v slower: want %v ± %v", m, pathDelay, pathDelay, margin)
+	}
+	if m := median(bobs); m >= pathDelay/2 {
+		t.Errorf("the studio shows Bob's round trip on loopback as %v (median), want under %v", m, pathDelay/2)
 	}
 }

@@ -120,6 +120,11 @@ type Options struct {
 	// does it.
 	Jitter time.Duration
 	Loss   int
+	// PathDelay holds back every packet the client sends over ICE (UDP:
+	// STUN, DTLS, RTP and RTCP alike) this long, on its socket: a path
+	// one way slower, so its round trip with the studio is that much
+	// longer, as through the lab's delaying relay (netlab.DelayPacketConn).
+	PathDelay time.Duration
 	// TLS is how the client checks an https guest link's certificate
 	// (its signaling is then wss): a studio's self-signed one needs
 	// InsecureSkipVerify, as a real guest clicks through its warning.
@@ -176,6 +181,9 @@ type Client struct {
 	// echoed counts receiver reports that echo our sender reports
 	// (EchoedReports).
 	echoed atomic.Int64
+	// uplinkRTT is the round trip the last of those gives (RoundTrip),
+	// in ns; 0 before one.
+	uplinkRTT atomic.Int64
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
 
@@ -252,8 +260,8 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers
 
-	if opt.Movable {
-		if c.path, err = newPath(); err != nil {
+	if opt.Movable || opt.PathDelay > 0 {
+		if c.path, err = newPath(opt.PathDelay); err != nil {
 			return fail(err)
 		}
 	}
@@ -748,18 +756,40 @@ func (c *Client) ConnectionState() webrtc.PeerConnectionState { return c.pc.Conn
 // uplink from, and times its retransmissions by.
 func (c *Client) EchoedReports() int64 { return c.echoed.Load() }
 
-// noteReports counts the receiver reports among pkts that echo a sender
-// report of ours.
-func (c *Client) noteReports(pkts []rtcp.Packet) {
+// RoundTrip is the round trip of what the client sends as the studio's
+// last receiver report that echoed a sender report of ours gives it (RFC
+// 3550 6.4.1: its arrival − LSR − DLSR), as a browser reckons it; 0
+// before one, and with Options.ClockRate (our reports' clock is not the
+// machine's).
+func (c *Client) RoundTrip() time.Duration { return time.Duration(c.uplinkRTT.Load()) }
+
+// noteReports counts the receiver reports among pkts, which came at now,
+// that echo a sender report of ours, and notes the round trip they give.
+func (c *Client) noteReports(pkts []rtcp.Packet, now time.Time) {
 	for _, p := range pkts {
 		if rr, ok := p.(*rtcp.ReceiverReport); ok {
 			for _, r := range rr.Reports {
-				if r.LastSenderReport != 0 {
-					c.echoed.Add(1)
+				if r.LastSenderReport == 0 {
+					continue
+				}
+				c.echoed.Add(1)
+				if c.rate == 1 {
+					// In 1/65536 s, modulo 2^32 as the fields are.
+					rtt := ntpMiddle(now) - r.LastSenderReport - r.Delay
+					c.uplinkRTT.Store(int64(time.Duration(rtt) * time.Second / 65536))
 				}
 			}
 		}
 	}
+}
+
+// ntpMiddle is the middle 32 bits of t's NTP timestamp, as an LSR: 16 of
+// the seconds since 1900, 16 of the fraction.
+func ntpMiddle(t time.Time) uint32 {
+	const unixToNTP = 2208988800 // seconds from 1900 to 1970
+	secs := uint64(t.Unix() + unixToNTP)
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return uint32(secs<<16 | frac>>16)
 }
 
 // BreakPath loses every ICE packet from now on, both ways (Options.Movable).
@@ -1193,7 +1223,7 @@ func (c *Client) keyframeRequests(read func() ([]rtcp.Packet, error)) <-chan str
 				return
 			}
 			c.noteREMB(pkts)
-			c.noteReports(pkts)
+			c.noteReports(pkts, time.Now())
 			for _, p := range pkts {
 				switch p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:

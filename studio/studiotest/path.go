@@ -3,26 +3,31 @@ package studiotest
 import (
 	"net"
 	"sync"
+	"time"
 
 	"github.com/pion/ice/v4"
+
+	"greenroom/studio/studiotest/netlab"
 )
 
-// path is a Client's ICE over UDP (Options.Movable), which a test can
-// break — every packet lost both ways, as when Wi-Fi drops — and move: the
-// network comes back at a new address, as when a guest walks over to a
-// phone's hotspot. It is an ice.UDPMux over one socket at a time: pion
-// gathers its host candidate from the current one (a new candidate after
-// an ICE restart), and a move closes the old socket, so what the studio
-// still sends there is gone. The signaling WebSocket is not touched. mu
-// guards the fields.
+// path is a Client's ICE over UDP (Options.Movable, Options.PathDelay),
+// which a test can break — every packet lost both ways, as when Wi-Fi
+// drops — and move: the network comes back at a new address, as when a
+// guest walks over to a phone's hotspot. It is an ice.UDPMux over one
+// socket at a time: pion gathers its host candidate from the current one
+// (a new candidate after an ICE restart), and a move closes the old
+// socket, so what the studio still sends there is gone. The signaling
+// WebSocket is not touched. A path with a delay sends each packet that
+// much later. mu guards the fields but delay, set once.
 type path struct {
+	delay  time.Duration
 	mu     sync.Mutex
 	broken bool
 	muxes  []*ice.UDPMuxDefault // the current one last
 }
 
-func newPath() (*path, error) {
-	p := &path{}
+func newPath(delay time.Duration) (*path, error) {
+	p := &path{delay: delay}
 	return p, p.move()
 }
 
@@ -68,6 +73,9 @@ func (p *path) move() error {
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		return err
+	}
+	if p.delay > 0 {
+		c = &netlab.DelayPacketConn{PacketConn: c, Delay: p.delay}
 	}
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: lossyConn{c, p}})
 	p.mu.Lock()

@@ -3,6 +3,8 @@ package studio_test
 import (
 	"bytes"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -224,5 +226,72 @@ func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
 	// of the picture before.
 	if p, sfu := h.ProgramFreezes.LastMinuteMs, h.Freezes.LastMinuteMs; p < 1200 || p < sfu+1000 {
 		t.Errorf("frozen %d ms in the program, %d ms in the SFU: want 1.2 s or more in the program, at least 1 s more than in the SFU", p, sfu)
+	}
+}
+
+// A guest's lost sound is filled in by the program's decoder, and Health
+// says how much (programAudio): Ann's Opus carries in-band FEC, as a
+// browser's does on useinbandfec=1 once it sees loss, Bob's none; both
+// lose 10 % of their packets on the wire, at random. The program
+// recovers some of Ann's from the next packets' FEC and conceals the
+// rest, while all of Bob's is concealed, none recovered.
+func TestHealthCountsConcealedSound(t *testing.T) {
+	parallelWithLeakCheck(t)
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
+	dir := t.TempDir()
+	tone := func(name, fec string) string {
+		f := filepath.Join(dir, name)
+		// 32 kb/s for voice and 10 % loss expected, as fecTone in
+		// encode/decode: libopus codes SILK or hybrid, which carry FEC.
+		out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=5",
+			"-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-fec", fec, "-packet_loss", "10",
+			"-frame_duration", "20", "-page_duration", "20000", f).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+		return f
+	}
+	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: tone("fec.ogg", "1"), Loss: 10})
+	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: tone("plain.ogg", "0"), Loss: 10})
+	for _, c := range []*studiotest.Client{ann, bob} {
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audio := func(id string) studio.ProgramAudio {
+		if h := find(s, id).Health; h != nil {
+			return h.ProgramAudio
+		}
+		return studio.ProgramAudio{}
+	}
+	eventually(t, "some of Ann's sound recovered from FEC, some of Bob's concealed", func() bool {
+		return audio(ann.ID).RecoveredMs >= 100 && audio(bob.ID).ConcealedMs >= 100
+	})
+	a, b := audio(ann.ID), audio(bob.ID)
+	t.Logf("Ann (FEC): %+v; Bob (none): %+v", a, b)
+	if a.RecoveredMs > a.ConcealedMs {
+		t.Errorf("Ann: %d ms recovered of %d ms concealed: recovered is part of concealed", a.RecoveredMs, a.ConcealedMs)
+	}
+	if b.RecoveredMs != 0 {
+		t.Errorf("Bob, who sends no FEC: %d ms recovered from it", b.RecoveredMs)
+	}
+	// And as /api/state says it.
+	_, st := api(t, s, "GET", "/api/state", "", "")
+	ps, _ := st["participants"].([]any)
+	found := false
+	for _, p := range ps {
+		p := p.(map[string]any)
+		if p["id"] != ann.ID {
+			continue
+		}
+		h, _ := p["health"].(map[string]any)
+		pa, _ := h["programAudio"].(map[string]any)
+		found = true
+		if ms, _ := pa["recoveredMs"].(float64); ms < 100 {
+			t.Errorf("/api/state: Ann's health %v: want programAudio.recoveredMs ≥ 100", h)
+		}
+	}
+	if !found {
+		t.Errorf("/api/state: no Ann in %v", ps)
 	}
 }

@@ -231,19 +231,25 @@ func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
 
 // A guest's lost sound is filled in by the program's decoder, and Health
 // says how much (programAudio): Ann's Opus carries in-band FEC, as a
-// browser's does on useinbandfec=1 once it sees loss, Bob's none; both
-// lose 10 % of their packets on the wire, at random. The program
+// browser's voice does on useinbandfec=1 once it sees loss, Bob's none;
+// both lose 10 % of their packets on the wire, at random. The program
 // recovers some of Ann's from the next packets' FEC and conceals the
 // rest, while all of Bob's is concealed, none recovered.
 func TestHealthCountsConcealedSound(t *testing.T) {
 	parallelWithLeakCheck(t)
 	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
-	dir := t.TempDir()
-	tone := func(name, fec string) string {
-		f := filepath.Join(dir, name)
-		// 32 kb/s for voice and 10 % loss expected, as fecTone in
-		// encode/decode: libopus codes SILK or hybrid, which carry FEC.
-		out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=5",
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gopkg.in/hraban/opus.v2").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	// libopus's test recording of speech: on a tone, libopus codes
+	// FEC only for its first half second (it takes it for music).
+	speech := filepath.Join(strings.TrimSpace(string(dir)), "testdata", "speech_8.wav")
+	voice := func(name, fec string) string {
+		f := filepath.Join(t.TempDir(), name)
+		// As a browser sends a voice: 32 kb/s, 20 ms packets, FEC on
+		// (or off) and 10 % loss expected.
+		out, err := exec.Command("ffmpeg", "-v", "error", "-i", speech,
 			"-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-fec", fec, "-packet_loss", "10",
 			"-frame_duration", "20", "-page_duration", "20000", f).CombinedOutput()
 		if err != nil {
@@ -251,8 +257,8 @@ func TestHealthCountsConcealedSound(t *testing.T) {
 		}
 		return f
 	}
-	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: tone("fec.ogg", "1"), Loss: 10})
-	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: tone("plain.ogg", "0"), Loss: 10})
+	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: voice("fec.ogg", "1"), Loss: 10})
+	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: voice("plain.ogg", "0"), Loss: 10})
 	for _, c := range []*studiotest.Client{ann, bob} {
 		if err := s.Stage(c.ID, true); err != nil {
 			t.Fatal(err)

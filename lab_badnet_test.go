@@ -267,8 +267,8 @@ func toneFile(t *testing.T) string {
 
 // voiceFile writes a voice over a steady 440 Hz tone for Chromium's fake
 // microphone: libopus's own test recording of speech (10.8 s, in its Go
-// binding's module), the tone at −26 dBFS under it so that the sound
-// never falls silent. On a tone alone the lab measured 20 ms and 0 ms
+// binding's module), the tone under it at about −44 dBFS (a twentieth of
+// ffmpeg's) so that the sound never falls silent. On a tone alone the lab measured 20 ms and 0 ms
 // recovered from FEC of 6 s and 3.8 s concealed, on this voice 3.5 s of
 // 5.2 s: libopus, Chromium's Opus encoder, takes a steady tone for music
 // and codes it CELT, which carries no in-band FEC (the studio got 19

@@ -39,7 +39,8 @@ type Health struct {
 // up for packets that never came, since their sound first reached it in
 // this show, in milliseconds: in all, and how much of that the next
 // packet's in-band FEC recovered (a coarser copy of the lost one, sent
-// when the answer's useinbandfec=1 and the sender sees loss); the rest
+// when the answer's useinbandfec=1 and the sender sees loss, on speech:
+// libopus codes none on a steady tone it takes for music); the rest
 // libopus concealed (a guess from the sound before, fading).
 type ProgramAudio struct {
 	ConcealedMs int `json:"concealedMs"`

@@ -142,8 +142,9 @@ type labState struct {
 	}
 }
 
-// labHealth is a guest's health as /api/state says it: its level, and
-// what the studio measures of its downlink.
+// labHealth is a guest's health as /api/state says it: its level, what
+// the studio measures of its downlink, and how much of its sound the
+// program filled in for lost packets.
 type labHealth struct {
 	Level, Reason string
 	Up            struct{ RTTMs int }
@@ -151,6 +152,7 @@ type labHealth struct {
 		Kbps, EstimateKbps int
 		Loss               float64
 	}
+	ProgramAudio struct{ ConcealedMs, RecoveredMs int }
 }
 
 func (ls *labStudio) state(t *testing.T) labState {

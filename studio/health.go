@@ -29,6 +29,22 @@ type Health struct {
 	// the wait for the keyframe after). Zero while the program decodes
 	// none of theirs (no Program), or they did not freeze there.
 	ProgramFreezes Freezes `json:"programFreezes,omitzero"`
+	// ProgramAudio is how much of the guest's sound the program's
+	// decoder filled in for lost packets; zero while none (or no
+	// Program).
+	ProgramAudio ProgramAudio `json:"programAudio,omitzero"`
+}
+
+// ProgramAudio is how much of a guest's sound the program's decoder made
+// up for packets that never came, since their sound first reached it in
+// this show, in milliseconds: in all, and how much of that the next
+// packet's in-band FEC recovered (a coarser copy of the lost one, sent
+// when the answer's useinbandfec=1 and the sender sees loss, on speech:
+// libopus codes none on a steady tone it takes for music); the rest
+// libopus concealed (a guess from the sound before, fading).
+type ProgramAudio struct {
+	ConcealedMs int `json:"concealedMs"`
+	RecoveredMs int `json:"recoveredMs"`
 }
 
 // Uplink is what the guest sends the studio: the bit rate received of
@@ -511,6 +527,9 @@ func (g *guest) rateHealth(up Uplink, down Downlink, known bool, now time.Time) 
 			s.prog, h.ProgramFreezes = &r, r.f
 		}
 	}
+	if ac, ok := g.st.sfu.sink.(concealCounter); ok {
+		h.ProgramAudio = ac.audioOf(g.id)
+	}
 	level, reason := classify(s)
 	if g.forced != nil {
 		level, reason = g.forced.Level, g.forced.Reason
@@ -526,6 +545,14 @@ type freezeCounter interface {
 	// freezesOf reads participant id's camera freezes as of now; false
 	// while it shows none of their pictures.
 	freezesOf(id string, now time.Time) (freezeRead, bool)
+}
+
+// concealCounter is a Sink that counts what of a participant's sound it
+// filled in for lost packets. Program is one: from its decoders' counts
+// (program.go).
+type concealCounter interface {
+	// audioOf is participant id's, zero while it plays none of theirs.
+	audioOf(id string) ProgramAudio
 }
 
 // tellHealth records h in the show and tells the page when its level or

@@ -3,6 +3,8 @@ package studio_test
 import (
 	"bytes"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -266,5 +268,78 @@ func TestHealthRoundTripThroughADelay(t *testing.T) {
 	}
 	if m := median(bobs); m >= pathDelay/2 {
 		t.Errorf("the studio shows Bob's round trip on loopback as %v (median), want under %v", m, pathDelay/2)
+	}
+}
+
+// A guest's lost sound is filled in by the program's decoder, and Health
+// says how much (programAudio): Ann's Opus carries in-band FEC, as a
+// browser's voice does on useinbandfec=1 once it sees loss, Bob's none;
+// both lose 10 % of their packets on the wire, at random. The program
+// recovers some of Ann's from the next packets' FEC and conceals the
+// rest, while all of Bob's is concealed, none recovered.
+func TestHealthCountsConcealedSound(t *testing.T) {
+	parallelWithLeakCheck(t)
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gopkg.in/hraban/opus.v2").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	// libopus's test recording of speech: on a tone, libopus codes
+	// FEC only for its first half second (it takes it for music).
+	speech := filepath.Join(strings.TrimSpace(string(dir)), "testdata", "speech_8.wav")
+	voice := func(name, fec string) string {
+		f := filepath.Join(t.TempDir(), name)
+		// As a browser sends a voice: 32 kb/s, 20 ms packets, FEC on
+		// (or off) and 10 % loss expected.
+		out, err := exec.Command("ffmpeg", "-v", "error", "-i", speech,
+			"-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-fec", fec, "-packet_loss", "10",
+			"-frame_duration", "20", "-page_duration", "20000", f).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+		return f
+	}
+	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: voice("fec.ogg", "1"), Loss: 10})
+	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: voice("plain.ogg", "0"), Loss: 10})
+	for _, c := range []*studiotest.Client{ann, bob} {
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audio := func(id string) studio.ProgramAudio {
+		if h := find(s, id).Health; h != nil {
+			return h.ProgramAudio
+		}
+		return studio.ProgramAudio{}
+	}
+	eventually(t, "some of Ann's sound recovered from FEC, some of Bob's concealed", func() bool {
+		return audio(ann.ID).RecoveredMs >= 100 && audio(bob.ID).ConcealedMs >= 100
+	})
+	a, b := audio(ann.ID), audio(bob.ID)
+	t.Logf("Ann (FEC): %+v; Bob (none): %+v", a, b)
+	if a.RecoveredMs > a.ConcealedMs {
+		t.Errorf("Ann: %d ms recovered of %d ms concealed: recovered is part of concealed", a.RecoveredMs, a.ConcealedMs)
+	}
+	if b.RecoveredMs != 0 {
+		t.Errorf("Bob, who sends no FEC: %d ms recovered from it", b.RecoveredMs)
+	}
+	// And as /api/state says it.
+	_, st := api(t, s, "GET", "/api/state", "", "")
+	ps, _ := st["participants"].([]any)
+	found := false
+	for _, p := range ps {
+		p := p.(map[string]any)
+		if p["id"] != ann.ID {
+			continue
+		}
+		h, _ := p["health"].(map[string]any)
+		pa, _ := h["programAudio"].(map[string]any)
+		found = true
+		if ms, _ := pa["recoveredMs"].(float64); ms < 100 {
+			t.Errorf("/api/state: Ann's health %v: want programAudio.recoveredMs ≥ 100", h)
+		}
+	}
+	if !found {
+		t.Errorf("/api/state: no Ann in %v", ps)
 	}
 }

@@ -174,6 +174,18 @@ type programInput struct {
 	// the guest's health (Health.ProgramFreezes); nil for a screen, which
 	// may stand still for minutes.
 	freezes *freezeMeter
+	// concealed counts the samples (a channel's, at 48 kHz) of the
+	// participant's sound its decoders filled in for lost packets, and
+	// recovered those of them from FEC (Health.ProgramAudio): written
+	// by the decoding goroutines, read at health intervals.
+	concealed, recovered atomic.Int64
+}
+
+// conceal is the decoders' OnConceal: n samples filled in, fec of them
+// from FEC.
+func (pi *programInput) conceal(n, fec int) {
+	pi.concealed.Add(int64(n))
+	pi.recovered.Add(int64(fec))
 }
 
 // WriteVideo passes the decoder's picture on to the input, unless the
@@ -250,6 +262,19 @@ func (p *Program) freezesOf(id string, now time.Time) (freezeRead, bool) {
 		return freezeRead{}, false
 	}
 	return pi.freezes.readAt(now), true
+}
+
+// audioOf implements concealCounter: how much of participant id's sound
+// the program filled in; zero while it has no input for them.
+func (p *Program) audioOf(id string) ProgramAudio {
+	p.mu.Lock()
+	pi := p.inputs[id]
+	p.mu.Unlock()
+	if pi == nil {
+		return ProgramAudio{}
+	}
+	const perMs = 48 // samples a channel in a millisecond, at Opus's 48 kHz
+	return ProgramAudio{ConcealedMs: int(pi.concealed.Load() / perMs), RecoveredMs: int(pi.recovered.Load() / perMs)}
 }
 
 // NewProgram returns a Program feeding pipe. Pass it as Config.Sink and its
@@ -505,6 +530,7 @@ func (p *Program) track(t TrackInfo) (tr *decode.Track, added bool) {
 		ClockRate: t.ClockRate,
 		Channels:  int(t.Channels),
 		Target:    pi,
+		OnConceal: pi.conceal,
 		Playout:   t.Playout,
 		Clock:     p.pipe.Clock(),
 		OnKeyframeNeeded: func() {

@@ -68,6 +68,11 @@ type Config struct {
 	Target    Target
 	// OnKeyframeNeeded asks the sender for a keyframe. It must not block.
 	OnKeyframeNeeded func()
+	// OnConceal, if set, is told each time an audio track fills lost
+	// samples (a channel's, at 48 kHz) and how many of them came from
+	// FEC, as Stats counts them, on the goroutine that calls WriteRTP:
+	// for a reader on another goroutine. It must not block.
+	OnConceal func(samples, fromFEC int)
 	// Playout, if set and the Target is a TimedTarget, places each
 	// decoded picture and sound on Clock by the sender's reports (until
 	// the sender's first, they go as they come).

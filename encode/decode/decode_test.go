@@ -317,11 +317,13 @@ func testOpus(t *testing.T, lost map[int]bool) (*sink, decode.Stats) {
 
 // playOpus sends 20 ms Opus packets to a track of channels channels as
 // RTP at their pace, leaving out those numbered in lost, and returns what
-// it decoded.
+// it decoded, checking that OnConceal told what the stats count.
 func playOpus(t *testing.T, packets [][]byte, lost map[int]bool, channels int) (*sink, decode.Stats) {
 	t.Helper()
 	var s sink
-	tr, err := decode.New(decode.Config{MimeType: "audio/opus", ClockRate: 48000, Channels: channels, Target: &s})
+	var told decode.Stats // what OnConceal told, to match the stats
+	tr, err := decode.New(decode.Config{MimeType: "audio/opus", ClockRate: 48000, Channels: channels, Target: &s,
+		OnConceal: func(n, fec int) { told.Concealed += int64(n); told.Recovered += int64(fec) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +337,11 @@ func playOpus(t *testing.T, packets [][]byte, lost map[int]bool, channels int) (
 	if s.rate != 48000 || s.chans != channels {
 		t.Fatalf("audio %d Hz %d ch, want 48000 Hz %d ch", s.rate, s.chans, channels)
 	}
-	return &s, tr.Stats()
+	st := tr.Stats()
+	if told.Concealed != st.Concealed || told.Recovered != st.Recovered {
+		t.Errorf("OnConceal told %d samples concealed, %d recovered; the stats say %d, %d", told.Concealed, told.Recovered, st.Concealed, st.Recovered)
+	}
+	return &s, st
 }
 
 func TestUnsupportedCodec(t *testing.T) {

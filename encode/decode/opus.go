@@ -111,6 +111,9 @@ func (t *Track) fill(next []byte, gap int) {
 	if t.writeOpus(n, o.nextTS) {
 		t.stats.Concealed += int64(n)
 		t.stats.Recovered += int64(fec)
+		if t.cfg.OnConceal != nil {
+			t.cfg.OnConceal(n, fec)
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 // still over a second, then or while she climbs back (issue #10: a try
 // whose keyframe the cap dropped stood her picture still 1.2–1.6 s).
 func TestSimulcastSendSideEstimate(t *testing.T) {
+	judgesRealTime(t)
 	checkLeaks(t)
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{Simulcast: simulcastLayers, AudioOgg: audioOgg})
@@ -179,6 +180,7 @@ const (
 // Chromium test cover that estimate.) A layer nobody gets is not encoded
 // until a guest is to get it again.
 func TestHostFeedInLayers(t *testing.T) {
+	judgesRealTime(t)
 	checkLeaks(t)
 	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
 	if err != nil {

@@ -36,9 +36,7 @@ import (
 // away); the mixer dropped none of it; and the hum has no hole of
 // digital silence (where no sound came late).
 func TestFastGuestKeepsSync(t *testing.T) {
-	if mediatest.Race {
-		t.Skip("judges 45 s of real-time media: run without -race (mediatest.Race)")
-	}
+	judgesRealTime(t) // 45 s of real-time media
 	const (
 		fast = 1.004
 		live = 45 * time.Second

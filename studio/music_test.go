@@ -24,6 +24,7 @@ import (
 // says what plays, and an event that it changed; a file that can't be
 // played is a 400, a setting out of range too.
 func TestGuestsHearTheMusic(t *testing.T) {
+	judgesRealTime(t)
 	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	dir := t.TempDir()
 	song := filepath.Join(dir, "song.wav")

@@ -324,6 +324,7 @@ func TestSimulcastTopLayerInFits(t *testing.T) {
 // all, with no estimate (no REMB, no transport-cc, no receiver reports),
 // gets every one at the top.
 func TestSimulcastTenGuestsInTheProgram(t *testing.T) {
+	judgesRealTime(t)
 	checkLeaks(t)
 	pipe, err := encode.New(encode.Config{Width: 1280, Height: 720, FPS: 30})
 	if err != nil {

@@ -1,6 +1,7 @@
 package studiotest
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -33,10 +34,23 @@ type Pictures struct {
 }
 
 // Still is a time a receiver's picture stood still: from the frame shown
-// at From until the next, Took later.
+// at From until the next, Took later. Missing is how many packets between
+// the two never came (a hole no NACK filled, 0 for a stream that paused
+// or one going on now), and Key says whether the next was a keyframe.
 type Still struct {
-	From time.Time
-	Took time.Duration
+	From    time.Time
+	Took    time.Duration
+	Missing int
+	Key     bool
+}
+
+// String says when the still began, how long it lasted and what ended it.
+func (s Still) String() string {
+	end := "then a frame"
+	if s.Key {
+		end = "then a keyframe"
+	}
+	return fmt.Sprintf("from %s for %v (%d packets missing, %s)", s.From.Format("15:04:05.000"), s.Took.Round(time.Millisecond), s.Missing, end)
 }
 
 type picture struct {
@@ -100,7 +114,13 @@ func (p *Pictures) advance(now time.Time) {
 // show notes frame f shown at now. Call with mu held.
 func (p *Pictures) show(f *picture, now time.Time) {
 	if p.shown {
-		p.stills = append(p.stills, Still{From: p.lastAt, Took: now.Sub(p.lastAt)})
+		st := Still{From: p.lastAt, Took: now.Sub(p.lastAt), Key: f.key}
+		for s := p.lastEnd + 1; int16(f.start-s) > 0; s++ {
+			if !p.got[s] {
+				st.Missing++
+			}
+		}
+		p.stills = append(p.stills, st)
 	}
 	p.shown, p.lastEnd, p.lastTS, p.lastAt = true, f.end, f.ts, now
 	p.frames = p.frames[1:]

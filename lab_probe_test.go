@@ -239,8 +239,10 @@ func helperSays(t *testing.T, p *netlab.Proc, prefix string) string {
 // receive LINK" (Cat: sends nothing, offers every address of her namespace,
 // and prints "receiver ID", then four times a second "pictures ID=P/S…":
 // for each participant whose video she gets, the padding packets that came
-// and each time its picture stood still over 1 s as FROM_UNIX_MS:MS,
-// comma-separated) until its standard input closes.
+// and each time its picture stood still over 1 s as
+// FROM_UNIX_MS:MS:MISSING:k, comma-separated, MISSING the packets that
+// never came meanwhile and k, or -, whether a keyframe ended it) until its
+// standard input closes.
 // seenPictures is what a probeguest receiver said it saw of one
 // participant's video: the padding packets that came, its stills over
 // 1 s, and whether it showed a frame at all.
@@ -279,13 +281,14 @@ func followPictures(p *netlab.Proc) func() map[string]seenPictures {
 			p := seenPictures{shown: shown == "true"}
 			p.padding, _ = strconv.Atoi(pad)
 			for _, s := range strings.Split(list, ",") {
-				at, took, ok := strings.Cut(s, ":")
-				if !ok {
+				f := strings.Split(s, ":") // FROM:MS:MISSING:k
+				if len(f) < 4 {
 					continue
 				}
-				ms, _ := strconv.ParseInt(at, 10, 64)
-				d, _ := strconv.Atoi(took)
-				p.stills = append(p.stills, studiotest.Still{From: time.UnixMilli(ms), Took: time.Duration(d) * time.Millisecond})
+				ms, _ := strconv.ParseInt(f[0], 10, 64)
+				d, _ := strconv.Atoi(f[1])
+				missing, _ := strconv.Atoi(f[2])
+				p.stills = append(p.stills, studiotest.Still{From: time.UnixMilli(ms), Took: time.Duration(d) * time.Millisecond, Missing: missing, Key: f[3] == "k"})
 			}
 			seen[id] = p
 		}
@@ -350,7 +353,11 @@ func probeGuestHelper(args []string) error {
 		for id, p := range seen {
 			var stills []string
 			for _, s := range p.StillsOver(time.Time{}, time.Second) {
-				stills = append(stills, fmt.Sprintf("%d:%d", s.From.UnixMilli(), s.Took.Milliseconds()))
+				key := "-"
+				if s.Key {
+					key = "k"
+				}
+				stills = append(stills, fmt.Sprintf("%d:%d:%d:%s", s.From.UnixMilli(), s.Took.Milliseconds(), s.Missing, key))
 			}
 			line += fmt.Sprintf(" %s=%d/%s/%t", id, p.Padding(), strings.Join(stills, ","), p.Shown())
 		}

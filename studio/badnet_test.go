@@ -3,9 +3,12 @@ package studio_test
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
 
 	"greenroom/encode/mediatest"
 	"greenroom/studio/studiotest"
@@ -108,4 +111,75 @@ func longestStall(t *testing.T) func() time.Duration {
 	}
 	t.Cleanup(func() { end() })
 	return end
+}
+
+// Ann's camera loses packets on its way to the studio that no NACK
+// repairs (each retransmission is lost as well), and like a browser she
+// sends a keyframe only when asked. Bob, another guest on a clean link,
+// gets her top layer through the SFU with the same holes, which his own
+// NACKs can't fill (the studio never had the packets), and, like the
+// lab's pion receiver, asks for no keyframe. The studio asks Ann for one
+// for him (holeWait), so his picture of her never stands still longer
+// than issue #10's second. Before, it stood still until someone else
+// asked (the program's decoder, for its own layer's losses) or Ann's
+// next keyframe: up to 14.1 s in the lab (TestLabGuestOnBadNetwork), and
+// here until her file looped.
+func TestCallRecoversFromLossBeyondRepair(t *testing.T) {
+	parallelWithLeakCheck(t)
+	layers := slices.Clone(simulcastLayers)
+	layers[0].IVF = rareKeyframes(t)
+	s := newStudio(t, nil) // no program: nobody else asks for keyframes
+	ann := join(t, s, "Ann", studiotest.Options{Simulcast: layers, LoseSentEvery: lostEvery})
+	var seen studiotest.Pictures
+	var gaps stream
+	// No transport-cc: Bob gets the top layer, whose keyframes are rare.
+	bob := join(t, s, "Bob", studiotest.Options{NoTWCC: true, OnRTP: func(from, kind string, pkt *rtp.Packet) {
+		if kind == "video" && from == ann.ID {
+			seen.See(pkt)
+			gaps.see(pkt)
+		}
+	}})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob to show Ann's top layer", func() bool {
+		return seen.Shown() && find(s, bob.ID).Forwarded[ann.ID] == "h"
+	})
+	from := time.Now()
+	_, _, _, before := gaps.size()
+	time.Sleep(beyondRepairFor)
+	_, _, keyframes, after := gaps.size()
+	stills := seen.StillsOver(from, 0)
+	slices.SortFunc(stills, func(a, b studiotest.Still) int { return int(b.Took - a.Took) })
+	stills = stills[:min(3, len(stills))]
+	t.Logf("Bob's stream of Ann over %v: %d holes or jumps, %d keyframes in all; his picture's longest stills: %v (layer %q)",
+		beyondRepairFor, after-before, keyframes, stills, find(s, bob.ID).Forwarded[ann.ID])
+	if after-before < 3 {
+		t.Fatalf("only %d holes in Bob's stream of Ann: nothing to judge", after-before)
+	}
+	if len(stills) > 0 && stills[0].Took > time.Second {
+		t.Errorf("Bob's picture of Ann stood still %v after a loss beyond repair, want at most 1 s (issue #10)", stills[0])
+	}
+}
+
+const (
+	// lostEvery: Ann loses for good one packet in this many of each
+	// layer, one every 2–3 s of her top layer.
+	lostEvery = 150
+	// beyondRepairFor is how long Bob's picture is judged.
+	beyondRepairFor = 10 * time.Second
+)
+
+// rareKeyframes writes a top layer for a pion guest's simulcast camera
+// (simulcastLayers) whose only keyframe is its first, as a browser sends
+// them: 8 s of ffmpeg's testsrc2 at 640x360, VP8, about 400 kb/s.
+func rareKeyframes(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "h.ivf")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=8",
+		"-c:v", "libvpx", "-b:v", "400k", "-g", "1000", "-deadline", "realtime", "-cpu-used", "8", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	return f
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"greenroom/encode/clock"
+	"greenroom/encode/keyframe"
 )
 
 // TrackInfo describes one published track for a Sink.
@@ -541,6 +542,7 @@ type pubTrack struct {
 	lastPLI  atomic.Int64                // unix nanoseconds
 	dropped  atomic.Uint64
 	rate     rateMeter // guests' single-stream tracks: what forward reads (the downlink split, health.go)
+	holes    holes     // guests' single-stream video: what forward reads, for losses beyond NACK
 	log      *slog.Logger
 
 	simul   *simulcastLocal          // simulcast: what subscribers are sent (= local)
@@ -717,6 +719,12 @@ func (t *pubTrack) forwardLayer(l *layer) {
 		t.frameEnd(pkt.Marker, now)
 		layers := t.layerList()
 		key := l.count(pkt, t.info.MimeType, now, layers)
+		if l.holes.see(pkt.SequenceNumber, key, now) && slices.Contains(t.simul.inUse(), l) {
+			// The guests on this layer got the hole too (holeWait); the
+			// program's decoder asks for itself.
+			t.log.Debug("keyframe asked: a loss no NACK repaired", "rid", l.rid)
+			l.requestKeyframe()
+		}
 		// As in forward: the publisher's header extensions stop here.
 		pkt.Header.Extension, pkt.Header.Extensions = false, nil
 		l.keep(pkt)
@@ -760,7 +768,16 @@ func (t *pubTrack) forward() {
 			}
 			return
 		}
-		t.sawPacket(pkt, time.Now())
+		now := time.Now()
+		t.sawPacket(pkt, now)
+		if t.info.Kind == "video" {
+			key, _, _ := keyframe.Start(t.info.MimeType, pkt.Payload)
+			if t.holes.see(pkt.SequenceNumber, key, now) {
+				// Every subscriber got the hole too (holeWait).
+				t.log.Debug("keyframe asked: a loss no NACK repaired")
+				t.requestKeyframe()
+			}
+		}
 		// The publisher's header extensions go no further: their IDs were
 		// negotiated on its leg and mean other things on each
 		// subscriber's (a pion subscriber took a Chromium guest's mid

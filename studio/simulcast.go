@@ -82,6 +82,7 @@ type layer struct {
 	since   atomic.Int64 // unix nanoseconds of its first packet after a silence
 	hold    atomic.Int64 // nanoseconds it must flow after since before it is moved onto; 0: layerSteady
 	lastPLI atomic.Int64 // unix nanoseconds
+	holes   holes        // its forwarding goroutine's only: losses beyond NACK
 
 	// recent is the layer's latest packets, recent[n%recentPackets] the
 	// next to go; its forwarding goroutine's only, which is where every

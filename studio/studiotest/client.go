@@ -90,6 +90,11 @@ type Options struct {
 	// (below NACK, which can't repair them): a lossy downlink, seen by
 	// the studio in the client's receiver reports.
 	LoseEvery int
+	// LoseSentEvery, if > 0, loses every video packet the client sends
+	// whose sequence number is a multiple of it, retransmissions too
+	// (below NACK, which can't repair them): a loss on the uplink beyond
+	// repair, as when a packet's retransmissions are lost as well.
+	LoseSentEvery int
 	// REMB, if > 0, is the downlink the client tells the studio it has,
 	// in bits per second: a REMB for each video it receives, every 500 ms.
 	REMB uint64
@@ -413,10 +418,10 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		// notes each packet's arrival when it leaves the bottleneck.
 		reg.Add(opt.Downlink)
 	}
-	if opt.DropEvery > 0 || opt.LoseEvery > 0 {
+	if opt.DropEvery > 0 || opt.LoseEvery > 0 || opt.LoseSentEvery > 0 {
 		// First in the chain is nearest the network: the NACK responder
 		// above it has cached what it drops, as with real loss.
-		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery})
+		reg.Add(dropperFactory{every: opt.DropEvery, lose: opt.LoseEvery, loseSent: opt.LoseSentEvery})
 	}
 	if opt.VideoDelay > 0 || opt.AudioDelay > 0 || opt.Jitter > 0 || opt.Loss > 0 {
 		reg.Add(delayerFactory{video: opt.VideoDelay, audio: opt.AudioDelay, jitter: opt.Jitter, loss: opt.Loss})
@@ -1319,18 +1324,19 @@ func readOgg(data []byte) (frameReader, error) {
 }
 
 // dropperFactory makes interceptors that lose every Nth outgoing video
-// packet (every), and every incoming one whose sequence number is a
-// multiple of lose.
-type dropperFactory struct{ every, lose int }
+// packet (every), every outgoing one whose sequence number is a multiple
+// of loseSent, and every incoming one whose sequence number is a multiple
+// of lose.
+type dropperFactory struct{ every, lose, loseSent int }
 
 func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &dropper{every: int64(f.every), lose: uint16(f.lose)}, nil
+	return &dropper{every: int64(f.every), lose: uint16(f.lose), loseSent: uint16(f.loseSent)}, nil
 }
 
 type dropper struct {
 	interceptor.NoOp
-	every int64
-	lose  uint16
+	every          int64
+	lose, loseSent uint16
 }
 
 func (d *dropper) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
@@ -1348,12 +1354,12 @@ func (d *dropper) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.R
 }
 
 func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if d.every == 0 || !strings.HasPrefix(info.MimeType, "video/") {
+	if d.every == 0 && d.loseSent == 0 || !strings.HasPrefix(info.MimeType, "video/") {
 		return w
 	}
 	var n atomic.Int64
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if n.Add(1)%d.every == 0 {
+		if d.every > 0 && n.Add(1)%d.every == 0 || d.loseSent > 0 && h.SequenceNumber%d.loseSent == 0 {
 			return h.MarshalSize() + len(payload), nil
 		}
 		return w.Write(h, payload, a)

@@ -1,6 +1,7 @@
 package studiotest
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -16,8 +17,10 @@ import (
 // layer's keyframe and shows nothing new until one comes whole). A frame
 // is shown once every packet from its first to its marker came
 // (retransmissions included) and so did every packet since the last frame
-// shown, or it is a whole keyframe; after a frame that can't be shown,
-// nothing is until the next whole keyframe. Padding-only packets (a
+// shown, or its VP8 picture ID follows that frame's (as Chromium's
+// decoder goes on by picture IDs: what is missing between was padding, a
+// sender's probe, no frame), or it is a whole keyframe; after a frame that
+// can't be shown, nothing is until the next whole keyframe. Padding-only packets (a
 // sender's probe) only fill the numbering; Padding counts them. Safe for
 // concurrent use; See is called from the track's reader.
 type Pictures struct {
@@ -26,6 +29,7 @@ type Pictures struct {
 	frames  []*picture // not yet shown, in order of their first packet
 	shown   bool
 	lastEnd uint16    // the marker's sequence number of the last frame shown
+	lastPID int       // its VP8 picture ID, -1 for none
 	lastTS  uint32    // its timestamp
 	lastAt  time.Time // when it was shown
 	stills  []Still
@@ -33,16 +37,30 @@ type Pictures struct {
 }
 
 // Still is a time a receiver's picture stood still: from the frame shown
-// at From until the next, Took later.
+// at From until the next, Took later. Missing is how many packets between
+// the two never came (a hole no NACK filled, 0 for a stream that paused
+// or one going on now), and Key says whether the next was a keyframe.
 type Still struct {
-	From time.Time
-	Took time.Duration
+	From    time.Time
+	Took    time.Duration
+	Missing int
+	Key     bool
+}
+
+// String says when the still began, how long it lasted and what ended it.
+func (s Still) String() string {
+	end := "then a frame"
+	if s.Key {
+		end = "then a keyframe"
+	}
+	return fmt.Sprintf("from %s for %v (%d packets missing, %s)", s.From.Format("15:04:05.000"), s.Took.Round(time.Millisecond), s.Missing, end)
 }
 
 type picture struct {
 	ts                    uint32
 	start, end            uint16
 	hasStart, hasEnd, key bool
+	pid, pidMask          int // VP8 picture ID and its range (7 or 15 bits); pid -1 for none
 }
 
 // See takes a packet of the stream as it arrives.
@@ -64,13 +82,14 @@ func (p *Pictures) See(pkt *rtp.Packet) {
 		if p.shown && int32(pkt.Timestamp-p.lastTS) <= 0 {
 			return // a late retransmission of a frame gone by
 		}
-		p.frames = append(p.frames, &picture{ts: pkt.Timestamp})
+		p.frames = append(p.frames, &picture{ts: pkt.Timestamp, pid: -1})
 		i = len(p.frames) - 1
 	}
 	f := p.frames[i]
 	if vp8Start(pkt.Payload) {
 		f.start, f.hasStart = pkt.SequenceNumber, true
 		f.key, _, _ = keyframe.VP8(pkt.Payload)
+		f.pid, f.pidMask = vp8PictureID(pkt.Payload)
 	}
 	if pkt.Marker {
 		f.end, f.hasEnd = pkt.SequenceNumber, true
@@ -84,7 +103,7 @@ func (p *Pictures) advance(now time.Time) {
 		f := p.frames[0]
 		whole := f.hasStart && f.hasEnd && p.all(f.start, f.end)
 		switch {
-		case whole && (f.key || !p.shown || p.all(p.lastEnd+1, f.start-1)):
+		case whole && (f.key || !p.shown || p.all(p.lastEnd+1, f.start-1) || f.follows(p.lastPID)):
 			p.show(f, now)
 			continue
 		case slices.ContainsFunc(p.frames[1:], func(g *picture) bool { return g.key && g.hasStart && g.hasEnd && p.all(g.start, g.end) }):
@@ -100,9 +119,15 @@ func (p *Pictures) advance(now time.Time) {
 // show notes frame f shown at now. Call with mu held.
 func (p *Pictures) show(f *picture, now time.Time) {
 	if p.shown {
-		p.stills = append(p.stills, Still{From: p.lastAt, Took: now.Sub(p.lastAt)})
+		st := Still{From: p.lastAt, Took: now.Sub(p.lastAt), Key: f.key}
+		for s := p.lastEnd + 1; int16(f.start-s) > 0; s++ {
+			if !p.got[s] {
+				st.Missing++
+			}
+		}
+		p.stills = append(p.stills, st)
 	}
-	p.shown, p.lastEnd, p.lastTS, p.lastAt = true, f.end, f.ts, now
+	p.shown, p.lastEnd, p.lastTS, p.lastAt, p.lastPID = true, f.end, f.ts, now, f.pid
 	p.frames = p.frames[1:]
 	// Forget packets well behind: the map stays small.
 	for s := range p.got {
@@ -151,6 +176,27 @@ func (p *Pictures) Padding() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.padding
+}
+
+// follows says whether the frame's picture ID is the next after last (-1:
+// none).
+func (f *picture) follows(last int) bool {
+	return f.pid >= 0 && last >= 0 && f.pid == (last+1)&f.pidMask
+}
+
+// vp8PictureID is the picture ID in a VP8 RTP payload's descriptor and its
+// mask (0x7f or 0x7fff, by its M bit), or -1 (RFC 7741 §4.2).
+func vp8PictureID(payload []byte) (id, mask int) {
+	if len(payload) < 3 || payload[0]&0x80 == 0 || payload[1]&0x80 == 0 {
+		return -1, 0
+	}
+	if payload[2]&0x80 == 0 {
+		return int(payload[2]), 0x7f
+	}
+	if len(payload) < 4 {
+		return -1, 0
+	}
+	return int(payload[2]&0x7f)<<8 | int(payload[3]), 0x7fff
 }
 
 // vp8Start says whether a VP8 RTP payload begins a frame: its descriptor's

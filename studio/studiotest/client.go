@@ -37,6 +37,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
+	"greenroom/encode/clock"
 	"greenroom/studio/signal"
 )
 
@@ -773,23 +774,12 @@ func (c *Client) noteReports(pkts []rtcp.Packet, now time.Time) {
 					continue
 				}
 				c.echoed.Add(1)
-				if c.rate == 1 {
-					// In 1/65536 s, modulo 2^32 as the fields are.
-					rtt := ntpMiddle(now) - r.LastSenderReport - r.Delay
-					c.uplinkRTT.Store(int64(time.Duration(rtt) * time.Second / 65536))
+				if rtt, ok := clock.ReportRoundTrip(r.LastSenderReport, r.Delay, now); ok && c.rate == 1 {
+					c.uplinkRTT.Store(int64(rtt))
 				}
 			}
 		}
 	}
-}
-
-// ntpMiddle is the middle 32 bits of t's NTP timestamp, as an LSR: 16 of
-// the seconds since 1900, 16 of the fraction.
-func ntpMiddle(t time.Time) uint32 {
-	const unixToNTP = 2208988800 // seconds from 1900 to 1970
-	secs := uint64(t.Unix() + unixToNTP)
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return uint32(secs<<16 | frac>>16)
 }
 
 // BreakPath loses every ICE packet from now on, both ways (Options.Movable).

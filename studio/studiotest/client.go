@@ -611,7 +611,7 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 	}
 }
 
-func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	r := &Received{Participant: t.StreamID(), Kind: t.Kind().String(), MimeType: t.Codec().MimeType}
 	c.mu.Lock()
 	if old := c.received[r.Participant+"/"+r.Kind]; old != nil {
@@ -623,9 +623,21 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		c.mu.Unlock()
 		return
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	c.mu.Unlock()
 	defer c.wg.Done()
+	// Read what the studio reports on the track, as a browser does: the
+	// reading runs pion's receiver-report interceptor on its sender
+	// reports, so our receiver reports echo them (LSR, DLSR), which the
+	// studio measures our round trip by. Without it they said LSR 0.
+	go func() {
+		defer c.wg.Done()
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
 	if c.remb > 0 && r.Kind == "video" {
 		stop := make(chan struct{})
 		defer close(stop)
@@ -789,6 +801,10 @@ func (c *Client) BreakPath() { c.path.cut() }
 // guest page then asks for an ICE restart (RequestICERestart), or, if its
 // signaling socket broke too, comes back over another (Resignal).
 func (c *Client) MovePath() error { return c.path.move() }
+
+// SetPathDelay holds back every packet the client sends over ICE from now
+// on by d instead of Options.PathDelay (which must be set).
+func (c *Client) SetPathDelay(d time.Duration) { c.path.setDelay(d) }
 
 // DropSignaling breaks the signaling socket without a word, as a network
 // that went away does; the PeerConnection stays.

@@ -257,19 +257,26 @@ func TestLabGuestOnSlowUplink(t *testing.T) {
 }
 
 // roundTrips waits d, reading every 2 s (the studio's own interval) the
-// round trip /api/state shows for the guest on stage (health.up.rttMs).
-func (ls *labStudio) roundTrips(t *testing.T, d time.Duration) []time.Duration {
+// round trip /api/state shows for the guest on stage (health.up.rttMs),
+// and where it came from (rttFrom).
+func (ls *labStudio) roundTrips(t *testing.T, d time.Duration) []shownRTT {
 	t.Helper()
-	var rtts []time.Duration
+	var rtts []shownRTT
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		time.Sleep(min(2*time.Second, time.Until(end)))
 		for _, p := range ls.state(t).Participants {
 			if p.Role == "guest" && p.Place == "stage" && p.Health != nil && p.Health.Up.RTTMs > 0 {
-				rtts = append(rtts, time.Duration(p.Health.Up.RTTMs)*time.Millisecond)
+				rtts = append(rtts, shownRTT{time.Duration(p.Health.Up.RTTMs) * time.Millisecond, p.Health.Up.RTTFrom})
 			}
 		}
 	}
 	return rtts
+}
+
+// shownRTT is one round trip the studio showed, and where from.
+type shownRTT struct {
+	rtt  time.Duration
+	from string
 }
 
 // judgeRoundTrip logs the round trips the studio showed for a guest
@@ -279,21 +286,39 @@ func (ls *labStudio) roundTrips(t *testing.T, d time.Duration) []time.Duration {
 // unless their mean is at least delay − jitter: the relay delays each
 // packet it relays, once on the round trip (the relay's socket delays
 // what it sends to the studio; what it sends the guest leaves at once).
-func judgeRoundTrip(t *testing.T, page *studiotest.Page, rtts []time.Duration, delay, jitter time.Duration) {
+// Each must come from the guest's reports on the host's feed it
+// receives (rttFrom "rtcp"), measured anew every interval: ICE's, before,
+// showed the same value for up to 14 s (roundtrip.go in studio).
+func judgeRoundTrip(t *testing.T, page *studiotest.Page, rtts []shownRTT, delay, jitter time.Duration) {
 	t.Helper()
 	var sum time.Duration
-	for _, r := range rtts {
-		sum += r
+	var shown []time.Duration
+	froms := map[string]int{}
+	same, longest := 1, 0 // readings in a row the same
+	for i, r := range rtts {
+		sum += r.rtt
+		shown = append(shown, r.rtt)
+		froms[r.from]++
+		if i > 0 && r.rtt == rtts[i-1].rtt {
+			same++
+		} else {
+			same = 1
+		}
+		longest = max(longest, same)
 	}
 	pair := selectedPair(t, page)
-	t.Logf("the round trip the studio showed for the guest through the relay's %v ± %v: %v (the guest's path %s %s → %s %s; the browser's own %.0f ms)",
-		delay, jitter, rtts, pair.LocalType, pair.Local, pair.RemoteType, pair.Remote, senderStats(t, page).RTT*1000)
+	t.Logf("the round trip the studio showed for the guest through the relay's %v ± %v: %v, from %v, at most %d readings in a row the same (the guest's path %s %s → %s %s, whose ICE checks: the studio's %d, answered %d, the browser's %d, answered %d; the browser's own round trip %.0f ms)",
+		delay, jitter, shown, froms, longest, pair.LocalType, pair.Local, pair.RemoteType, pair.Remote,
+		pair.Received, pair.Responded, pair.Sent, pair.Answered, senderStats(t, page).RTT*1000)
 	if len(rtts) == 0 {
 		t.Errorf("the studio showed no round trip for the guest")
 		return
 	}
 	if mean := sum / time.Duration(len(rtts)); mean < delay-jitter {
 		t.Errorf("the studio showed the guest's round trip as %v on average, want at least the relay's %v − %v", mean, delay, jitter)
+	}
+	if n := froms["rtcp"]; n < len(rtts) {
+		t.Errorf("%d of the %d round trips shown came from the guest's reports (%v), want all: it receives the host's feed", n, len(rtts), froms)
 	}
 }
 

@@ -143,12 +143,15 @@ type labState struct {
 }
 
 // labHealth is a guest's health as /api/state says it: its level, what
-// the studio measures of its downlink, and how much of its sound the
+// the studio measures of its links, and how much of its sound the
 // program filled in for lost packets.
 type labHealth struct {
 	Level, Reason string
-	Up            struct{ RTTMs int }
-	Down          struct {
+	Up            struct {
+		RTTMs   int
+		RTTFrom string
+	}
+	Down struct {
 		Kbps, EstimateKbps int
 		Loss               float64
 	}
@@ -604,6 +607,10 @@ type candidatePair struct {
 	RelayProtocol         string // for a local relay candidate: how it reaches its TURN server (udp, tcp, tls)
 	Local, Remote         string // address:port
 	LocalType, RemoteType string // host, srflx, prflx, relay
+	// The ICE checks on the pair, the studio's answered by the browser
+	// (received, responded) and the browser's answered by the studio
+	// (sent, answered).
+	Received, Responded, Sent, Answered int
 }
 
 func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
@@ -616,6 +623,7 @@ func selectedPair(t *testing.T, page *studiotest.Page) candidatePair {
     const r = s.get(t.selectedCandidatePairId), l = s.get(r.localCandidateId), m = s.get(r.remoteCandidateId);
     out.protocol = l.protocol; out.relayProtocol = l.relayProtocol || ""; out.local = l.address + ":" + l.port; out.localType = l.candidateType;
     out.remote = m.address + ":" + m.port; out.remoteType = m.candidateType;
+    out.received = r.requestsReceived; out.responded = r.responsesSent; out.sent = r.requestsSent; out.answered = r.responsesReceived;
   });
   return out;
 })()`, &p)

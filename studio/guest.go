@@ -358,6 +358,9 @@ type guest struct {
 	// reported is the loss the guest reports on what we send it
 	// (health.go); its own lock.
 	reported downMeter
+	// rtts are the round trips its reports on what we send it give
+	// (roundtrip.go); their own lock.
+	rtts roundTrips
 }
 
 // changed implements guestConn.
@@ -408,8 +411,9 @@ func (g *guest) run(ws *websocket.Conn) {
 				stats := g.pc.GetStats()
 				now := time.Now()
 				up, known := g.loss.links(stats, now)
+				measured := g.rtts.into(&up, now)
 				down, reported := g.downlink()
-				known = known || reported
+				known = known || measured || reported
 				rtt := time.Duration(up.RTTMs) * time.Millisecond
 				g.st.show.setQuality(g.id, rateQuality(max(up.Loss, down.Loss), rtt, known))
 				g.st.show.setPath(g.id, pathOf(stats, g.st.portOpen()))
@@ -658,7 +662,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	}
 	g.pc = pc
 	g.down = &downlink{est: g.st.sfu.takeEstimator(pc)}
-	g.st.sfu.takeReports(pc, g.sender)
+	g.st.sfu.takeReports(pc, g.sender, &g.rtts)
 	g.st.sfu.downlinks.Store(g.down, nil)
 	g.senders = make(map[*pubTrack]*webrtc.RTPTransceiver)
 	g.parking = make(map[*pubTrack]*webrtc.RTPTransceiver)

@@ -49,12 +49,14 @@ type ProgramAudio struct {
 
 // Uplink is what the guest sends the studio: the bit rate received of
 // them, the loss on it over the last interval, the interarrival jitter of
-// their worst stream, and the round trip between the two.
+// their worst stream, and the round trip between the two, with where
+// that comes from ("" while not known; see roundtrip.go).
 type Uplink struct {
 	Kbps     int     `json:"kbps"`
 	Loss     float64 `json:"loss"`
 	JitterMs int     `json:"jitterMs"`
 	RTTMs    int     `json:"rttMs"`
+	RTTFrom  RTTFrom `json:"rttFrom,omitempty"`
 }
 
 // Downlink is what the studio sends the guest: its bit rate, the worst
@@ -352,7 +354,8 @@ func (m *freezeMeter) read(now time.Time) (f Freezes, frozenFor, sinceLast time.
 
 // links reads a guest's PeerConnection stats into its uplink: over the
 // interval since the last call the bit rate and the loss on what it sends,
-// as of now the jitter and the round trip (ICE's). known is false until
+// as of now the jitter and ICE's round trip (which roundTrips.into
+// replaces with the media's when it can). known is false until
 // something was measured. (Pion's stats have nothing on what we send, so
 // the downlink comes from the guest's receiver reports: downMeter.)
 func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, known bool) {
@@ -367,7 +370,7 @@ func (m *lossMeter) links(report webrtc.StatsReport, now time.Time) (up Uplink, 
 			up.JitterMs = max(up.JitterMs, int(s.Jitter*1000))
 		case webrtc.ICECandidatePairStats:
 			if s.Nominated && s.CurrentRoundTripTime > 0 {
-				up.RTTMs = int(s.CurrentRoundTripTime*1000 + 0.5)
+				up.RTTMs, up.RTTFrom = int(s.CurrentRoundTripTime*1000+0.5), RTTFromICE
 				known = true
 			}
 		}

@@ -172,7 +172,7 @@ func TestLinks(t *testing.T) {
 	}
 	// 100 more received and 25 more lost: 20 % uplink loss this interval.
 	up, _ := m.links(report(1100, 25, 350_000), t0.Add(2*time.Second))
-	if want := (Uplink{Kbps: 1000, Loss: 0.2, JitterMs: 12, RTTMs: 45}); up != want {
+	if want := (Uplink{Kbps: 1000, Loss: 0.2, JitterMs: 12, RTTMs: 45, RTTFrom: RTTFromICE}); up != want {
 		t.Errorf("up %+v, want %+v", up, want)
 	}
 

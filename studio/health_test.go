@@ -230,44 +230,77 @@ func TestHealthSeesAFreezeInTheProgram(t *testing.T) {
 	}
 }
 
-// The round trip the studio shows for a guest is its real one: Ann's
-// path holds back every packet she sends by pathDelay (STUN, RTP and RTCP
-// alike, on her socket), so her round trip with the studio is that much
-// longer than loopback's; Bob is on loopback alone. The median of five
+// The round trip the studio shows for a guest is its real one, and the
+// one its media takes, measured anew every interval: Ann's path holds
+// back every packet she sends by pathDelay (STUN, RTP and RTCP alike, on
+// her socket), so her round trip with the studio is that much longer
+// than loopback's; Bob is on loopback alone. The median of five
 // measurements of hers, qualityInterval apart, is within 20 % + 10 ms of
 // the delay (one alone may be a stalled thread's: 129 ms at load 20), and
-// Bob's well under it. So is the round trip Ann reckons from the studio's
-// receiver reports (their DLSR: the studio's hold of her sender report),
-// as a browser does.
+// Bob's well under it, both from their receiver reports on what the
+// studio forwards them, each the other's media on stage (rttFrom "rtcp"). So is the round trip Ann reckons
+// from the studio's receiver reports (their DLSR: the studio's hold of
+// her sender report), as a browser does. Then her path gets slower
+// (slowerDelay), and within two intervals the studio shows that.
 func TestHealthRoundTripThroughADelay(t *testing.T) {
 	parallelWithLeakCheck(t)
-	const pathDelay = 80 * time.Millisecond
+	const pathDelay, slowerDelay = 80 * time.Millisecond, 200 * time.Millisecond
 	s := newStudio(t, nil)
 	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg, PathDelay: pathDelay})
 	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
-	rtt := func(id string) time.Duration {
-		if h := find(s, id).Health; h != nil {
-			return time.Duration(h.Up.RTTMs) * time.Millisecond
+	for _, c := range []*studiotest.Client{ann, bob} { // on stage, each receives the other's media
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
 		}
-		return 0
 	}
-	eventually(t, "Ann's round trip to be measured", func() bool { return rtt(ann.ID) > 0 && ann.RoundTrip() > 0 })
+	up := func(id string) studio.Uplink {
+		if h := find(s, id).Health; h != nil {
+			return h.Up
+		}
+		return studio.Uplink{}
+	}
+	rtt := func(id string) time.Duration { return time.Duration(up(id).RTTMs) * time.Millisecond }
+	eventually(t, "Ann's and Bob's round trips to be measured from their reports", func() bool {
+		return up(ann.ID).RTTFrom == studio.RTTFromReports && up(bob.ID).RTTFrom == studio.RTTFromReports && ann.RoundTrip() > 0
+	})
 	var shown, own, bobs []time.Duration
+	var from []studio.RTTFrom
 	for range 5 {
 		shown, own, bobs = append(shown, rtt(ann.ID)), append(own, ann.RoundTrip().Round(time.Millisecond)), append(bobs, rtt(bob.ID))
+		from = append(from, up(ann.ID).RTTFrom, up(bob.ID).RTTFrom)
 		time.Sleep(2 * time.Second)
 	}
-	t.Logf("Ann's round trip through a path %v slower: the studio's %v, her own by its reports %v; Bob's on loopback %v", pathDelay, shown, own, bobs)
-	margin := pathDelay/5 + 10*time.Millisecond
+	t.Logf("Ann's round trip through a path %v slower: the studio's %v, her own by its reports %v; Bob's on loopback %v; from %v", pathDelay, shown, own, bobs, from)
+	margin := func(d time.Duration) time.Duration { return d/5 + 10*time.Millisecond }
 	median := func(ds []time.Duration) time.Duration { return slices.Sorted(slices.Values(ds))[len(ds)/2] }
-	if m := median(shown); m < pathDelay-margin || m > pathDelay+margin {
-		t.Errorf("the studio shows Ann's round trip as %v (median), through a path %v slower: want %v ± %v", m, pathDelay, pathDelay, margin)
+	if m := median(shown); m < pathDelay-margin(pathDelay) || m > pathDelay+margin(pathDelay) {
+		t.Errorf("the studio shows Ann's round trip as %v (median), through a path %v slower: want %v ± %v", m, pathDelay, pathDelay, margin(pathDelay))
 	}
-	if m := median(own); m < pathDelay-margin || m > pathDelay+margin {
-		t.Errorf("Ann reckons her round trip from the studio's receiver reports as %v (median), through a path %v slower: want %v ± %v", m, pathDelay, pathDelay, margin)
+	if m := median(own); m < pathDelay-margin(pathDelay) || m > pathDelay+margin(pathDelay) {
+		t.Errorf("Ann reckons her round trip from the studio's receiver reports as %v (median), through a path %v slower: want %v ± %v", m, pathDelay, pathDelay, margin(pathDelay))
 	}
 	if m := median(bobs); m >= pathDelay/2 {
 		t.Errorf("the studio shows Bob's round trip on loopback as %v (median), want under %v", m, pathDelay/2)
+	}
+	for _, f := range from {
+		if f != studio.RTTFromReports {
+			t.Errorf("the round trips shown came from %v, want all from %q: Ann and Bob receive each other's media", from, studio.RTTFromReports)
+			break
+		}
+	}
+
+	ann.SetPathDelay(slowerDelay)
+	changed := time.Now()
+	var later []time.Duration
+	for time.Since(changed) < 2*qualityEvery+time.Second && rtt(ann.ID) < slowerDelay-margin(slowerDelay) {
+		later = append(later, rtt(ann.ID))
+		time.Sleep(qualityEvery / 4)
+	}
+	took := time.Since(changed)
+	t.Logf("Ann's path %v slower from now: the studio showed %v after %v (%v before)", slowerDelay, rtt(ann.ID), took.Round(time.Millisecond), slices.Compact(later))
+	if r := rtt(ann.ID); r < slowerDelay-margin(slowerDelay) || r > slowerDelay+margin(slowerDelay) {
+		t.Errorf("%v after Ann's path became %v slower, the studio shows her round trip as %v: want %v ± %v within two intervals (%v)",
+			took.Round(time.Millisecond), slowerDelay, r, slowerDelay, margin(slowerDelay), 2*qualityEvery)
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 // reports is the outermost interceptor of each guest's PeerConnection
 // (last in the registry): it reads every RTCP stream of the connection
 // itself, from the moment pion binds it, gives the guest's clock
-// (clock.Sender) the sender reports it finds, and passes each packet on
+// (clock.Sender) the sender reports it finds and its round trip
+// (roundTrips) the reception reports, and passes each packet on
 // to whoever reads the stream (an RTPSender's drainRTCP) through a small
 // queue.
 //
@@ -40,7 +41,9 @@ import (
 // as it keeps the stream.
 type reports struct {
 	interceptor.NoOp
-	sender atomic.Pointer[clock.Sender] // nil until the guest takes the connection
+	// Both nil until the guest takes the connection.
+	sender atomic.Pointer[clock.Sender]
+	rtts   atomic.Pointer[roundTrips] // from the reception reports (roundtrip.go)
 }
 
 // reportsFactory makes each connection's reports interceptor and files
@@ -69,7 +72,8 @@ func (r *reports) BindRTCPReader(in interceptor.RTCPReader) interceptor.RTCPRead
 	return q
 }
 
-// pump reads in until its stream ends, noting the sender reports.
+// pump reads in until its stream ends, noting the sender and reception
+// reports.
 func (r *reports) pump(in interceptor.RTCPReader, q *rtcpQueue) {
 	for {
 		buf := make([]byte, rtcpMTU) // queued: not reused
@@ -82,11 +86,15 @@ func (r *reports) pump(in interceptor.RTCPReader, q *rtcpQueue) {
 		if a == nil {
 			a = interceptor.Attributes{}
 		}
-		if s := r.sender.Load(); s != nil {
+		if s, rtts := r.sender.Load(), r.rtts.Load(); s != nil && rtts != nil {
 			if pkts, err := a.GetRTCPPackets(buf[:n]); err == nil {
 				for _, p := range pkts {
-					if sr, ok := p.(*rtcp.SenderReport); ok {
-						s.Report(sr.SSRC, sr.NTPTime, sr.RTPTime, at)
+					switch p := p.(type) {
+					case *rtcp.SenderReport:
+						s.Report(p.SSRC, p.NTPTime, p.RTPTime, at)
+						rtts.report(p.Reports, at)
+					case *rtcp.ReceiverReport:
+						rtts.report(p.Reports, at)
 					}
 				}
 			}

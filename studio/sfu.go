@@ -389,9 +389,11 @@ func (f *sfu) takeEstimator(pc *webrtc.PeerConnection) *estimator {
 }
 
 // takeReports has the sender reports pc's RTCP streams carry go to
-// sender from now on.
-func (f *sfu) takeReports(pc *webrtc.PeerConnection, sender *clock.Sender) {
+// sender from now on, and the round trips its reception reports give to
+// rtts.
+func (f *sfu) takeReports(pc *webrtc.PeerConnection, sender *clock.Sender, rtts *roundTrips) {
 	if r, ok := f.reports.LoadAndDelete(pc.ID()); ok {
+		r.(*reports).rtts.Store(rtts)
 		r.(*reports).sender.Store(sender)
 	}
 }

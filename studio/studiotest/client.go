@@ -37,6 +37,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
+	"greenroom/encode/clock"
 	"greenroom/studio/signal"
 )
 
@@ -615,7 +616,7 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 	}
 }
 
-func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	r := &Received{Participant: t.StreamID(), Kind: t.Kind().String(), MimeType: t.Codec().MimeType}
 	c.mu.Lock()
 	if old := c.received[r.Participant+"/"+r.Kind]; old != nil {
@@ -627,9 +628,21 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		c.mu.Unlock()
 		return
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	c.mu.Unlock()
 	defer c.wg.Done()
+	// Read what the studio reports on the track, as a browser does: the
+	// reading runs pion's receiver-report interceptor on its sender
+	// reports, so our receiver reports echo them (LSR, DLSR), which the
+	// studio measures our round trip by. Without it they said LSR 0.
+	go func() {
+		defer c.wg.Done()
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
 	if c.remb > 0 && r.Kind == "video" {
 		stop := make(chan struct{})
 		defer close(stop)
@@ -778,23 +791,12 @@ func (c *Client) noteReports(pkts []rtcp.Packet, now time.Time) {
 					continue
 				}
 				c.echoed.Add(1)
-				if c.rate == 1 {
-					// In 1/65536 s, modulo 2^32 as the fields are.
-					rtt := ntpMiddle(now) - r.LastSenderReport - r.Delay
-					c.uplinkRTT.Store(int64(time.Duration(rtt) * time.Second / 65536))
+				if rtt, ok := clock.ReportRoundTrip(r.LastSenderReport, r.Delay, now); ok && c.rate == 1 {
+					c.uplinkRTT.Store(int64(rtt))
 				}
 			}
 		}
 	}
-}
-
-// ntpMiddle is the middle 32 bits of t's NTP timestamp, as an LSR: 16 of
-// the seconds since 1900, 16 of the fraction.
-func ntpMiddle(t time.Time) uint32 {
-	const unixToNTP = 2208988800 // seconds from 1900 to 1970
-	secs := uint64(t.Unix() + unixToNTP)
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return uint32(secs<<16 | frac>>16)
 }
 
 // BreakPath loses every ICE packet from now on, both ways (Options.Movable).
@@ -804,6 +806,10 @@ func (c *Client) BreakPath() { c.path.cut() }
 // guest page then asks for an ICE restart (RequestICERestart), or, if its
 // signaling socket broke too, comes back over another (Resignal).
 func (c *Client) MovePath() error { return c.path.move() }
+
+// SetPathDelay holds back every packet the client sends over ICE from now
+// on by d instead of Options.PathDelay (which must be set).
+func (c *Client) SetPathDelay(d time.Duration) { c.path.setDelay(d) }
 
 // DropSignaling breaks the signaling socket without a word, as a network
 // that went away does; the PeerConnection stays.

@@ -18,12 +18,13 @@ import (
 // (a new candidate after an ICE restart), and a move closes the old
 // socket, so what the studio still sends there is gone. The signaling
 // WebSocket is not touched. A path with a delay sends each packet that
-// much later. mu guards the fields but delay, set once.
+// much later (setDelay changes it). mu guards the fields.
 type path struct {
-	delay  time.Duration
-	mu     sync.Mutex
-	broken bool
-	muxes  []*ice.UDPMuxDefault // the current one last
+	mu      sync.Mutex
+	delay   time.Duration
+	delayed *netlab.DelayPacketConn // the current socket, if a delay was set at the start
+	broken  bool
+	muxes   []*ice.UDPMuxDefault // the current one last
 }
 
 func newPath(delay time.Duration) (*path, error) {
@@ -74,11 +75,12 @@ func (p *path) move() error {
 	if err != nil {
 		return err
 	}
+	p.mu.Lock()
 	if p.delay > 0 {
-		c = &netlab.DelayPacketConn{PacketConn: c, Delay: p.delay}
+		p.delayed = &netlab.DelayPacketConn{PacketConn: c, Delay: p.delay}
+		c = p.delayed
 	}
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: lossyConn{c, p}})
-	p.mu.Lock()
 	old := p.muxes
 	p.muxes, p.broken = []*ice.UDPMuxDefault{mux}, false
 	p.mu.Unlock()
@@ -86,6 +88,17 @@ func (p *path) move() error {
 		_ = m.Close()
 	}
 	return nil
+}
+
+// setDelay holds back each packet sent from now on by d instead; on a
+// path that had a delay from the start.
+func (p *path) setDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+	if p.delayed != nil {
+		p.delayed.SetDelay(d)
+	}
 }
 
 func (p *path) current() *ice.UDPMuxDefault {

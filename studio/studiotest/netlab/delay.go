@@ -88,6 +88,15 @@ func (c *DelayPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return len(b), nil
 }
 
+// SetDelay holds back each packet written from now on by d instead of
+// Delay: a path that gets slower mid-test. (What waits already leaves
+// when it was due.)
+func (c *DelayPacketConn) SetDelay(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Delay = d
+}
+
 // send sends each packet when it is due, until Close.
 func (c *DelayPacketConn) send() {
 	defer close(c.stopped)

@@ -159,6 +159,7 @@ func (s *tileSink) TileHeight(studio.TrackInfo) int { return int(s.height.Load()
 // receiver reports say she loses a quarter of her packets, is moved down
 // a layer. A guest who sends one stream is forwarded as before.
 func TestSimulcastForwardsOneLayerPerReceiver(t *testing.T) {
+	judgesRealTime(t)
 	checkLeaks(t)
 	sink := &tileSink{}
 	sink.height.Store(150)

@@ -170,7 +170,8 @@ func testLogLevel() slog.Level {
 // it: there studio runs in the idle scheduling class beside root's
 // real-time tests, which leave it no core for seconds at a time (in CI
 // runs TestSimulcastTenGuestsInTheProgram, TestSimulcastSendSideEstimate,
-// TestHostFeedInLayers and TestGuestsHearTheMusic each failed there).
+// TestHostFeedInLayers, TestGuestsHearTheMusic and
+// TestSimulcastForwardsOneLayerPerReceiver each failed there).
 // The pass without -race runs it alone.
 func judgesRealTime(t *testing.T) {
 	t.Helper()

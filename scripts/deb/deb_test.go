@@ -135,11 +135,15 @@ func TestPackageInstalls(t *testing.T) {
 func debianBase(t *testing.T) string {
 	t.Helper()
 	tarball := filepath.Join(cacheDir(t), "bookworm-apt.tar.zst")
-	if fi, err := os.Stat(tarball); err == nil && time.Since(fi.ModTime()) < baseMaxAge {
+	if fi, err := os.Stat(tarball); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) < baseMaxAge {
 		return tarball
 	}
+	os.RemoveAll(tarball) // a directory an older version of this test left there
 	start := time.Now()
-	tmp := tarball + ".part" + filepath.Base(t.TempDir())
+	// mmdebstrap takes the format from the name's end: a name ending in
+	// .tar.zst, or it makes a directory (it did, on a fresh machine,
+	// under "bookworm-apt.tar.zst.partN", renamed onto the cache's name).
+	tmp := strings.TrimSuffix(tarball, ".tar.zst") + ".part" + filepath.Base(t.TempDir()) + ".tar.zst"
 	defer os.Remove(tmp)
 	cmd := exec.Command("mmdebstrap", "--quiet", "--variant=apt", "bookworm", tmp,
 		"deb http://deb.debian.org/debian bookworm main",

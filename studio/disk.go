@@ -218,6 +218,9 @@ func (p *Program) stopRecordings(why string, cause error) {
 	p.outputs = kept
 	people := p.rec.Swap(nil)
 	p.mu.Unlock()
+	if people != nil {
+		people.end()
+	}
 	for _, o := range recs {
 		p.pipe.RemoveOutput(o.Output) // its error is cause
 	}
@@ -280,5 +283,13 @@ func (s *Studio) attachRecording(rec func() RecordingStatus) {
 	s.recording = rec
 }
 
-// recordingChanged tells the subscribers the RecordingStatus changed.
-func (s *Studio) recordingChanged() { s.show.notify(EventRecording) }
+// recordingChanged tells the subscribers the RecordingStatus changed, and
+// each guest's session: recordings stopped on a full disk end the show's
+// folder, and with it the guests' local recording, whose pages are told
+// to stop now (sendRecord), not at the show's next change.
+func (s *Studio) recordingChanged() {
+	s.show.notify(EventRecording)
+	for _, c := range s.show.conns() {
+		c.changed()
+	}
+}

@@ -34,8 +34,11 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 		Destinations: []studio.Destination{{Name: "nginx", URL: n.URL("show")}},
 		DiskLow:      3 << 20, DiskCheck: 250 * time.Millisecond,
 	})
-	// In the green room: everyone is recorded, backstage too.
-	join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
+	// In the green room: everyone is recorded, backstage too. Her page is
+	// asked to record locally too (a pion guest records nothing; what it
+	// is told is judged).
+	s.SetLocalRecording(true)
+	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF, AudioOgg: audioOgg})
 	events, cancel := s.Subscribe()
 	defer cancel()
 
@@ -65,7 +68,17 @@ func TestDiskFullStopsRecordings(t *testing.T) {
 	if stopped == "" {
 		t.Fatalf("no full disk within 15 s; warnings %q", warnings)
 	}
+	stoppedAt := time.Now()
 	t.Logf("%.1f s: %s", time.Since(start).Seconds(), stopped)
+	// Her page was told to record, and is told to stop with the
+	// recordings (it was told only at the show's next change).
+	eventually(t, "Ann's page told to stop recording locally", func() bool {
+		take, at := ann.Take()
+		return take == "" && at.After(start) // at the start she was told a take
+	})
+	if _, at := ann.Take(); at.Sub(stoppedAt) > time.Second {
+		t.Errorf("Ann's page told to stop %v after the recordings stopped, want within 1 s", at.Sub(stoppedAt).Round(time.Millisecond))
+	}
 	if !strings.HasPrefix(stopped, "The disk is full: recording stopped at 0:") || !strings.HasSuffix(stopped, "; the stream goes on") {
 		t.Errorf("stopped: %q", stopped)
 	}

@@ -850,6 +850,9 @@ func (p *Program) endLive() error {
 	p.outputs = nil
 	people := p.rec.Swap(nil)
 	p.mu.Unlock()
+	if people != nil {
+		people.end() // now, not once the outputs below are finished
+	}
 	var errs []error
 	for _, o := range outs {
 		if err := p.pipe.RemoveOutput(o.Output); err != nil && o.Stats().State != stream.Failed {

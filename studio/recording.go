@@ -66,6 +66,9 @@ type showRecording struct {
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+	// over is the show time the show ended at, plus one; 0 while it
+	// runs (end).
+	over atomic.Int64
 }
 
 // showMeta is show.json: what an editor (or a later Greenroom) needs to
@@ -452,6 +455,9 @@ func (r *showRecording) place(f *recFile, tr *recTrack, h heldFrame) {
 		// rather than stack packets on one time.
 		return
 	}
+	if r.past(at) {
+		return
+	}
 	tr.wrote, tr.last = true, at
 	f.w.Write(tr.mime, &stream.Packet{Kind: tr.kind, Data: h.fr.Data, PTS: at, DTS: at, Key: h.fr.Key})
 }
@@ -603,6 +609,9 @@ func (r *showRecording) writeHost(name, mime string, data []byte) {
 		}
 	}
 	at := max(r.now(), 0)
+	if r.past(at) {
+		return
+	}
 	// The feed's buffer is its own again after this call.
 	f.w.Write(mime, &stream.Packet{Kind: kind, Data: bytes.Clone(data), PTS: at, DTS: at, Key: key})
 }
@@ -751,12 +760,35 @@ func (r *showRecording) setLocal(id string, f showFile) {
 	}
 }
 
+// end marks the show's end now, once: show.json's end_ms, and the last
+// instant the people's files take. The program calls it as the show ends,
+// before it finishes its own outputs (seconds of disk writes on a loaded
+// machine; end_ms was read after them, that much past the program's
+// end), and close does if it was not called.
+func (r *showRecording) end() {
+	r.over.CompareAndSwap(0, int64(max(r.now(), 0))+1)
+}
+
+// endedAt is the show time end marked, and whether it was.
+func (r *showRecording) endedAt() (time.Duration, bool) {
+	v := r.over.Load()
+	return time.Duration(v - 1), v != 0
+}
+
+// past says whether a frame at show time at comes after the show's end:
+// it is left out of the people's files, as it is of the program's.
+func (r *showRecording) past(at time.Duration) bool {
+	end, ok := r.endedAt()
+	return ok && at > end
+}
+
 // close ends every person's file and writes show.json with the show's
 // end. Safe to call twice.
 func (r *showRecording) close() error {
 	var errs []error
 	r.once.Do(func() {
-		end := max(r.now(), 0)
+		r.end()
+		end, _ := r.endedAt()
 		close(r.stop)
 		<-r.done
 		r.mu.Lock()

@@ -133,3 +133,37 @@ func TestShowFolderNames(t *testing.T) {
 		t.Errorf("a title of dots makes %q", filepath.Base(p))
 	}
 }
+
+// TestShowEndIsWhenItEnded: show.json's end is when the program called
+// end, not when the files were finished (the program finishes its own
+// outputs in between: seconds on a loaded machine), and a person's file
+// takes nothing past it.
+func TestShowEndIsWhenItEnded(t *testing.T) {
+	dir := t.TempDir()
+	names := func() State {
+		return State{Participants: []Participant{{ID: HostID, Name: "Host", Role: RoleHost}}}
+	}
+	r := newShowRecording(dir, showMeta{Title: "End"}, clock.New(), 0, names, func(string) {}, slog.Default())
+	// The host's sound, a 20 ms frame every 20 ms (a silent Opus frame).
+	speak := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			r.writeHost(HostID, "audio/opus", []byte{0xf8, 0xff, 0xfe})
+		}
+	}
+	speak(400 * time.Millisecond)
+	before := r.now()
+	r.end()
+	ended := r.now()
+	speak(400 * time.Millisecond) // the outputs being finished
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	m := r.snapshot()
+	t.Logf("ended at %v; show.json: end %d ms, files %+v", ended.Round(time.Millisecond), m.EndMS, m.Files)
+	if at := time.Duration(m.EndMS) * time.Millisecond; at < before-time.Millisecond || at > ended {
+		t.Errorf("show.json's end is %d ms, the show ended at %v", m.EndMS, ended.Round(time.Millisecond))
+	}
+	if len(m.Files) != 1 || m.Files[0].EndMS > m.EndMS || m.Files[0].EndMS < m.EndMS-100 {
+		t.Errorf("the host's file %+v, want it to end by the show's end, %d ms", m.Files, m.EndMS)
+	}
+}

@@ -316,24 +316,13 @@ func TestHealthRoundTripThroughADelay(t *testing.T) {
 // share is smaller: what FEC recovered is not counted.
 func TestHealthCountsConcealedSound(t *testing.T) {
 	parallelWithLeakCheck(t)
-	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
-	ann := join(t, s, "Ann", studiotest.Options{AudioOgg: voiceOgg(t, true, true), Loss: 10})
-	bob := join(t, s, "Bob", studiotest.Options{AudioOgg: voiceOgg(t, false, true), Loss: 10})
-	for _, c := range []*studiotest.Client{ann, bob} {
-		if err := s.Stage(c.ID, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	health := func(id string) studio.Health {
-		if h := find(s, id).Health; h != nil {
-			return *h
-		}
-		return studio.Health{}
-	}
+	s := soundShow(t, []string{"Ann", "Bob"},
+		studiotest.Options{AudioOgg: voiceOgg(t, true, true), Loss: 10}, studiotest.Options{AudioOgg: voiceOgg(t, false, true), Loss: 10})
+	ann, bob := s.guests[0], s.guests[1]
 	eventually(t, "some of Ann's sound recovered from FEC, some of Bob's concealed", func() bool {
-		return health(ann.ID).ProgramAudio.RecoveredMs >= 100 && health(bob.ID).ProgramAudio.ConcealedMs >= 100
+		return s.health(ann.ID).ProgramAudio.RecoveredMs >= 100 && s.health(bob.ID).ProgramAudio.ConcealedMs >= 100
 	})
-	a, b := health(ann.ID).ProgramAudio, health(bob.ID).ProgramAudio
+	a, b := s.health(ann.ID).ProgramAudio, s.health(bob.ID).ProgramAudio
 	t.Logf("Ann (FEC): %+v; Bob (none): %+v", a, b)
 	if a.RecoveredMs > a.ConcealedMs {
 		t.Errorf("Ann: %d ms recovered of %d ms concealed: recovered is part of concealed", a.RecoveredMs, a.ConcealedMs)
@@ -342,49 +331,88 @@ func TestHealthCountsConcealedSound(t *testing.T) {
 		t.Errorf("Bob, who sends no FEC: %d ms recovered from it", b.RecoveredMs)
 	}
 	// And as /api/state says it.
-	_, st := api(t, s, "GET", "/api/state", "", "")
-	ps, _ := st["participants"].([]any)
-	found := false
-	for _, p := range ps {
-		p := p.(map[string]any)
-		if p["id"] != ann.ID {
-			continue
-		}
-		h, _ := p["health"].(map[string]any)
-		pa, _ := h["programAudio"].(map[string]any)
-		found = true
-		if ms, _ := pa["recoveredMs"].(float64); ms < 100 {
-			t.Errorf("/api/state: Ann's health %v: want programAudio.recoveredMs ≥ 100", h)
-		}
-	}
-	if !found {
-		t.Errorf("/api/state: no Ann in %v", ps)
+	if h, pa := s.programAudio(t, ann.ID); pa["recoveredMs"] == nil || pa["recoveredMs"].(float64) < 100 {
+		t.Errorf("/api/state: Ann's health %v: want programAudio.recoveredMs ≥ 100", h)
 	}
 
 	// The shares of five intervals, each rated of the interval before
 	// it: their medians, a share being a few packets' worth at random.
-	var annShares, bobShares []float64
-	var reasons []string
-	for range 5 {
-		time.Sleep(qualityEvery)
-		ha, hb := health(ann.ID), health(bob.ID)
-		annShares, bobShares = append(annShares, ha.ProgramAudio.UnrecoveredShare), append(bobShares, hb.ProgramAudio.UnrecoveredShare)
-		reasons = append(reasons, ha.Reason, hb.Reason)
-	}
-	t.Logf("concealed without FEC, of each interval: Ann %.3f, Bob %.3f; reasons %q", annShares, bobShares, reasons)
+	shares, reasons := s.intervals(5)
+	t.Logf("concealed without FEC, of each interval: Ann %.3f, Bob %.3f; reasons %q", shares[0], shares[1], reasons)
 	median := func(fs []float64) float64 { return slices.Sorted(slices.Values(fs))[len(fs)/2] }
-	if m := median(bobShares); m < 0.05 {
+	if m := median(shares[1]); m < 0.05 {
 		t.Errorf("Bob, who loses 10 %% of his sound without FEC: %.3f of it concealed (median), want 0.05 or more", m)
 	}
-	if a, b := median(annShares), median(bobShares); a >= b {
+	if a, b := median(shares[0]), median(shares[1]); a >= b {
 		t.Errorf("Ann, whose lost sound FEC recovers but for runs: %.3f of her sound concealed without it (median), want less than Bob's %.3f", a, b)
 	}
-	for _, r := range reasons {
+	for _, r := range slices.Concat(reasons...) {
 		if strings.HasPrefix(r, "sound") {
 			t.Errorf("reasons %q: the loss's level names the loss, not the sound it cost", reasons)
 			break
 		}
 	}
+}
+
+// soundShow is a show with a program and a pion guest on stage for each
+// of opts, called by names, in that order.
+func soundShow(t *testing.T, names []string, opts ...studiotest.Options) soundGuests {
+	t.Helper()
+	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
+	sg := soundGuests{s: s}
+	for i, o := range opts {
+		c := join(t, s, names[i], o)
+		if err := s.Stage(c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		sg.guests = append(sg.guests, c)
+	}
+	return sg
+}
+
+// soundGuests are soundShow's studio and guests.
+type soundGuests struct {
+	s      *studio.Studio
+	guests []*studiotest.Client
+}
+
+// health is guest id's, zero until rated.
+func (sg soundGuests) health(id string) studio.Health {
+	if h := find(sg.s, id).Health; h != nil {
+		return *h
+	}
+	return studio.Health{}
+}
+
+// programAudio is guest id's health in /api/state, and its programAudio
+// (nil if none).
+func (sg soundGuests) programAudio(t *testing.T, id string) (health, pa map[string]any) {
+	t.Helper()
+	_, st := api(t, sg.s, "GET", "/api/state", "", "")
+	ps, _ := st["participants"].([]any)
+	for _, p := range ps {
+		if p := p.(map[string]any); p["id"] == id {
+			health, _ = p["health"].(map[string]any)
+			pa, _ = health["programAudio"].(map[string]any)
+			return health, pa
+		}
+	}
+	t.Fatalf("/api/state: no %s in %v", id, ps)
+	return nil, nil
+}
+
+// intervals reads each guest's share of their sound concealed without
+// FEC, and their reason, once an interval for n intervals.
+func (sg soundGuests) intervals(n int) (shares [][]float64, reasons [][]string) {
+	shares, reasons = make([][]float64, len(sg.guests)), make([][]string, len(sg.guests))
+	for range n {
+		time.Sleep(qualityEvery)
+		for i, c := range sg.guests {
+			h := sg.health(c.ID)
+			shares[i], reasons[i] = append(shares[i], h.ProgramAudio.UnrecoveredShare), append(reasons[i], h.Reason)
+		}
+	}
+	return shares, reasons
 }
 
 // voiceOgg is libopus's test recording of speech (on a tone, libopus
@@ -432,27 +460,15 @@ func voiceOgg(t *testing.T, fec, pauses bool) string {
 // up too.
 func TestHealthRatesLateSound(t *testing.T) {
 	parallelWithLeakCheck(t)
-	s, _, _ := startShowAt(t, smallShow, studio.ProgramConfig{})
 	late := func(fec bool) studiotest.Options {
 		return studiotest.Options{AudioOgg: voiceOgg(t, fec, false), AudioDelay: 70 * time.Millisecond, Jitter: 70 * time.Millisecond}
 	}
-	cat := join(t, s, "Cat", late(false))
-	dan := join(t, s, "Dan", late(true))
-	for _, c := range []*studiotest.Client{cat, dan} {
-		if err := s.Stage(c.ID, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	health := func(id string) studio.Health {
-		if h := find(s, id).Health; h != nil {
-			return *h
-		}
-		return studio.Health{}
-	}
+	s := soundShow(t, []string{"Cat", "Dan"}, late(false), late(true))
+	cat, dan := s.guests[0], s.guests[1]
 	eventually(t, "Cat's level to say her sound breaks up", func() bool {
-		return strings.HasPrefix(health(cat.ID).Reason, "sound breaking up: ")
+		return strings.HasPrefix(s.health(cat.ID).Reason, "sound breaking up: ")
 	})
-	h := health(cat.ID)
+	h := s.health(cat.ID)
 	t.Logf("Cat: %+v", h)
 	if h.Level != studio.LevelAmber && h.Level != studio.LevelRed {
 		t.Errorf("Cat's level %q for %q", h.Level, h.Reason)
@@ -463,29 +479,14 @@ func TestHealthRatesLateSound(t *testing.T) {
 	if a := h.ProgramAudio; a.UnrecoveredShare < 0.05 || a.RecoveredMs != 0 {
 		t.Errorf("Cat's sound in the program %+v: want 0.05 or more concealed without FEC in the interval rated, none from it", a)
 	}
-	_, st := api(t, s, "GET", "/api/state", "", "")
-	ps, _ := st["participants"].([]any)
-	for _, p := range ps {
-		if p := p.(map[string]any); p["id"] == cat.ID {
-			h, _ := p["health"].(map[string]any)
-			pa, _ := h["programAudio"].(map[string]any)
-			if sh, _ := pa["unrecoveredShare"].(float64); sh <= 0 {
-				t.Errorf("/api/state: Cat's health %v: want programAudio.unrecoveredShare", h)
-			}
-		}
+	if h, pa := s.programAudio(t, cat.ID); pa["unrecoveredShare"] == nil {
+		t.Errorf("/api/state: Cat's health %v: want programAudio.unrecoveredShare", h)
 	}
 
 	// Six intervals more of both.
-	var catShares, danShares []float64
-	var danReasons []string
-	for range 6 {
-		time.Sleep(qualityEvery)
-		c, d := health(cat.ID), health(dan.ID)
-		catShares, danShares = append(catShares, c.ProgramAudio.UnrecoveredShare), append(danShares, d.ProgramAudio.UnrecoveredShare)
-		danReasons = append(danReasons, d.Reason)
-	}
-	d := health(dan.ID)
-	t.Logf("Dan: %+v; concealed without FEC, of each interval: Cat %.3f, Dan %.3f; Dan's reasons %q", d, catShares, danShares, danReasons)
+	shares, reasons := s.intervals(6)
+	d := s.health(dan.ID)
+	t.Logf("Dan: %+v; concealed without FEC, of each interval: Cat %.3f, Dan %.3f; Dan's reasons %q", d, shares[0], shares[1], reasons[1])
 	if d.ProgramAudio.RecoveredMs == 0 {
 		t.Errorf("Dan's sound in the program %+v: none of his late packets' sound recovered from FEC", d.ProgramAudio)
 	}
@@ -496,7 +497,7 @@ func TestHealthRatesLateSound(t *testing.T) {
 		}
 		return sum / float64(len(fs))
 	}
-	if c, d := mean(catShares), mean(danShares); c < 0.05 || d > 0.6*c {
+	if c, d := mean(shares[0]), mean(shares[1]); c < 0.05 || d > 0.6*c {
 		t.Errorf("concealed without FEC (means): Cat %.3f, Dan %.3f; want Cat's 0.05 or more, Dan's 0.6 of hers at most", c, d)
 	}
 }

@@ -313,6 +313,7 @@ type guest struct {
 	reoffer    bool
 	loss       lossMeter
 	hold       levelHold                 // the level shown (health.go)
+	sound      soundMeter                // the sound the program concealed (health.go)
 	forced     *Health                   // a test's level instead of the measured one (export_test.go)
 	early      []webrtc.ICECandidateInit // trickled before the offer
 	candidates int                       // trickled in this ICE session (maxCandidates)

@@ -45,6 +45,10 @@ type Health struct {
 type ProgramAudio struct {
 	ConcealedMs int `json:"concealedMs"`
 	RecoveredMs int `json:"recoveredMs"`
+	// UnrecoveredShare is the share of the last interval's time whose
+	// sound libopus concealed, FEC's not counted (a fraction, as Loss):
+	// what the level rates (soundMeter).
+	UnrecoveredShare float64 `json:"unrecoveredShare,omitempty"`
 }
 
 // Uplink is what the guest sends the studio: the bit rate received of
@@ -149,6 +153,17 @@ const (
 	// fairJitter: jitter past this makes receivers' jitter buffers grow
 	// (delay) or drop late frames; amber.
 	fairJitter = 50 * time.Millisecond
+	// goodSound and fairSound: the share of an interval's sound that
+	// libopus concealed (a guess from the sound before, fading) without
+	// FEC, at or past which the level is amber and red. One 20 ms packet
+	// guessed now and then goes unheard in speech; 5 % of a 2 s interval
+	// is 100 ms, five guesses, or one gap as long as maxConceal nearly:
+	// a listener hears the voice warble or clip. 15 % is 300 ms, longer
+	// than a syllable: words go missing. FEC's recovered sound is a
+	// coarser copy of the real one, near enough to go unheard, so it is
+	// not counted.
+	goodSound = 0.05
+	fairSound = 0.15
 	// healthCalm: a level comes down only after this long better, so the
 	// card and the guest's banner don't flap; it goes up at once.
 	healthCalm = 5 * time.Second
@@ -166,6 +181,9 @@ type healthSample struct {
 	// prog is the same as the program's decoder sees it; nil while it
 	// decodes none of theirs.
 	prog *freezeRead
+	// sound is the share of the interval's sound the program's decoder
+	// concealed, FEC's not counted (ProgramAudio.UnrecoveredShare).
+	sound float64
 }
 
 // freezeRead is what freezeMeter.read says.
@@ -176,8 +194,8 @@ type freezeRead struct {
 
 // classify rates one sample: the level and, when not green, the reason,
 // the first cause found at that level in the order the host can act on:
-// media, uplink, downlink, round trip, freezes, jitter. Pure, for the
-// table test.
+// media, uplink, downlink, round trip, freezes, sound, jitter. Pure, for
+// the table test.
 func classify(s healthSample) (Level, string) {
 	switch s.media {
 	case MediaFailed:
@@ -211,6 +229,15 @@ func classify(s healthSample) (Level, string) {
 		// sender's or the network's, one in the program alone is loss
 		// the program could not repair.
 		freezeCause(prog, " in the program"),
+		// After the uplink's loss: sound lost on the way is concealed
+		// about as much as it was lost (less FEC's), and the loss
+		// names it at its level. The sound raises a level of its own
+		// where no loss counts it: packets that came too late for the
+		// decoder (a path's jitter past rtpframe.AudioReorder). Before
+		// the jitter, which says why, not what the host hears.
+		{s.sound >= fairSound, s.sound >= goodSound, func() string {
+			return "sound breaking up: " + percent(s.sound) + " filled in"
+		}},
 		{false, time.Duration(s.up.JitterMs)*time.Millisecond >= fairJitter, func() string {
 			return fmt.Sprintf("unsteady uplink: %d ms jitter", s.up.JitterMs)
 		}},
@@ -533,12 +560,40 @@ func (g *guest) rateHealth(up Uplink, down Downlink, known bool, now time.Time) 
 	if ac, ok := g.st.sfu.sink.(concealCounter); ok {
 		h.ProgramAudio = ac.audioOf(g.id)
 	}
+	h.ProgramAudio.UnrecoveredShare = g.sound.share(h.ProgramAudio, now)
+	s.sound = h.ProgramAudio.UnrecoveredShare
 	level, reason := classify(s)
 	if g.forced != nil {
 		level, reason = g.forced.Level, g.forced.Reason
 	}
 	h.Level, h.Reason = g.hold.next(level, reason, now)
 	g.tellHealth(h, now)
+}
+
+// soundMeter keeps a guest's ProgramAudio as of the last interval, to
+// rate the sound concealed since. Used on the session's loop alone.
+type soundMeter struct {
+	last ProgramAudio
+	at   time.Time // zero before the first interval
+}
+
+// share is the part of the time since the last call whose sound the
+// program concealed without FEC, by a as of now: 0 at the first call
+// (the counts are the show's, and this session may be a guest's page come
+// back to a running show), and when the counts went back (their program
+// input made anew).
+func (m *soundMeter) share(a ProgramAudio, now time.Time) float64 {
+	last, at := m.last, m.at
+	m.last, m.at = a, now
+	if at.IsZero() || a.ConcealedMs < last.ConcealedMs || a.RecoveredMs < last.RecoveredMs {
+		return 0
+	}
+	d := now.Sub(at)
+	if d <= 0 {
+		return 0
+	}
+	guessed := time.Duration((a.ConcealedMs-last.ConcealedMs)-(a.RecoveredMs-last.RecoveredMs)) * time.Millisecond
+	return min(max(float64(guessed)/float64(d), 0), 1)
 }
 
 // freezeCounter is a Sink that meters the freezes of a participant's

@@ -68,6 +68,12 @@ func TestClassifyHealth(t *testing.T) {
 			s.freezes, s.frozenFor = Freezes{Count: 1, LastMinuteMs: 800}, 800*time.Millisecond
 			s.prog = &freezeRead{Freezes{Count: 1, LastMinuteMs: 2500}, 2500 * time.Millisecond, 0}
 		}), LevelRed, "video frozen in the program for 2.5 s"},
+		{"sound 4.9 % concealed", with(func(s *healthSample) { s.sound = 0.049 }), LevelGreen, ""},
+		{"sound 5 % concealed", with(func(s *healthSample) { s.sound = 0.05 }), LevelAmber, "sound breaking up: 5 % filled in"},
+		{"sound 15 % concealed", with(func(s *healthSample) { s.sound = 0.15 }), LevelRed, "sound breaking up: 15 % filled in"},
+		{"the uplink's loss named before the sound it cost", with(func(s *healthSample) { s.up.Loss, s.sound = 0.06, 0.06 }), LevelAmber, "weak uplink: 6 % loss"},
+		{"red sound beats amber loss", with(func(s *healthSample) { s.up.Loss, s.sound = 0.03, 0.2 }), LevelRed, "sound breaking up: 20 % filled in"},
+		{"the sound named before the jitter", with(func(s *healthSample) { s.up.JitterMs, s.sound = 70, 0.08 }), LevelAmber, "sound breaking up: 8 % filled in"},
 		{"reconnecting", with(func(s *healthSample) { s.media = MediaReconnecting }), LevelRed, "media failing: reconnecting"},
 		{"failed", with(func(s *healthSample) { s.media = MediaFailed }), LevelRed, "media failing: can't connect"},
 	} {
@@ -110,6 +116,37 @@ func TestLevelHold(t *testing.T) {
 		}
 		if l, r := h.next(step.in, reason, t0.Add(step.at)); l != step.want || r != step.reason {
 			t.Errorf("step %d at %v: %s: %q %q, want %q %q", i, step.at, step.in, l, r, step.want, step.reason)
+		}
+	}
+}
+
+// The share of each interval whose sound the program concealed, FEC's
+// recovery not counted: nothing at the first interval (the counts are
+// the show's, from before this session), nor when the counts start over.
+func TestSoundMeter(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var m soundMeter
+	for i, step := range []struct {
+		at        time.Duration
+		concealed int // ms, in all
+		recovered int // ms, in all
+		want      float64
+	}{
+		{0, 5000, 1000, 0},
+		{2 * time.Second, 5000, 1000, 0},
+		{4 * time.Second, 5160, 1000, 0.08},        // 160 ms guessed of 2 s
+		{6 * time.Second, 5560, 1400, 0},           // all 400 ms from FEC
+		{8 * time.Second, 5860, 1500, 0.1},         // 300 ms, 100 of them FEC
+		{9 * time.Second, 5960, 1500, 0.1},         // a shorter interval: 100 ms of 1 s
+		{11 * time.Second, 200, 0, 0},              // counts started over
+		{13 * time.Second, 600, 0, 0.2},            // and go on from there
+		{15 * time.Second, 600 + 10_000, 0, 1},     // never more than all of it
+		{15 * time.Second, 600 + 10_100, 100, 0},   // no time passed
+		{17 * time.Second, 600 + 10_100, 100, 0.0}, // nothing new
+	} {
+		a := ProgramAudio{ConcealedMs: step.concealed, RecoveredMs: step.recovered}
+		if got := m.share(a, t0.Add(step.at)); got < step.want-1e-9 || got > step.want+1e-9 {
+			t.Errorf("step %d at %v: %+v: %v, want %v", i, step.at, a, got, step.want)
 		}
 	}
 }

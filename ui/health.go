@@ -30,6 +30,7 @@ type healthView struct {
 	line     *canvas.Text // "Weak uplink: 6 % loss"
 	up, down *canvas.Text // the numbers of each direction
 	more     *canvas.Text // the round trip and the freezes
+	sound    *canvas.Text // their sound the program filled in, when any
 	sends    *canvas.Text // the layers of their camera each other one gets
 	hovered  bool
 	shown    bool
@@ -48,14 +49,19 @@ func newHealthView() *healthView {
 	h.down.TextSize = 10
 	h.more = canvas.NewText("", colorWhite)
 	h.more.TextSize = 10
+	h.sound = canvas.NewText("", colorWhite)
+	h.sound.TextSize = 10
 	h.sends = canvas.NewText("", colorWhite)
 	h.sends.TextSize = 10
 	bg := canvas.NewRectangle(color.NRGBA{R: 0x10, G: 0x12, B: 0x16, A: 0xd8})
 	bg.CornerRadius = 6
-	// The lines sit close (1 px, not the theme's padding): five of them
-	// would otherwise cover all of the picture but a sliver.
-	lines := container.New(layout.NewCustomPaddedVBoxLayout(1), h.line, h.up, h.down, h.more, h.sends)
-	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(3, 3, 6, 6), lines))
+	// The lines sit close (no gap, not the theme's padding; a line's
+	// height has room above and below its letters): five of them would
+	// otherwise cover all of the picture but a sliver, and six (the
+	// sound's with the layers') stay under the badges (the music button)
+	// only so (86 px of the picture's 131, 87 under the button).
+	lines := container.New(layout.NewCustomPaddedVBoxLayout(0), h.line, h.up, h.down, h.more, h.sound, h.sends)
+	strip := container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(2, 1, 6, 6), lines))
 	h.box = container.NewVBox(layout.NewSpacer(), strip)
 	h.box.Hide()
 	return h
@@ -66,12 +72,14 @@ func newHealthView() *healthView {
 // that their media doesn't flow.
 func (h *healthView) update(p studio.Participant, sent string, noMedia bool) {
 	h.p, h.sent, h.noMedia = p, sent, noMedia
-	line, up, down, more, c := healthLines(p)
+	line, up, down, more, sound, c := healthLines(p)
 	room := float32(cardWidth) - 4*theme.Padding() - 12
 	h.line.Text, h.line.Color = ellipsize(line, room, h.line.TextSize, h.line.TextStyle), c
 	h.up.Text = ellipsize(up, room, h.up.TextSize, h.up.TextStyle)
 	h.down.Text = ellipsize(down, room, h.down.TextSize, h.down.TextStyle)
 	h.more.Text = ellipsize(more, room, h.more.TextSize, h.more.TextStyle)
+	h.sound.Text = ellipsize(sound, room, h.sound.TextSize, h.sound.TextStyle)
+	setShown(h.sound, sound != "")
 	h.sends.Text = ellipsize(sent, room, h.sends.TextSize, h.sends.TextStyle)
 	setShown(h.sends, sent != "")
 	hl := p.Health
@@ -82,16 +90,18 @@ func (h *healthView) update(p studio.Participant, sent string, noMedia bool) {
 	h.up.Refresh()
 	h.down.Refresh()
 	h.more.Refresh()
+	h.sound.Refresh()
 	h.sends.Refresh()
 }
 
 // healthLines words p's health: the level's line, the uplink's and the
-// downlink's numbers, the round trip and freezes, and the line's color.
-// Empty without a rating.
-func healthLines(p studio.Participant) (line, up, down, more string, c color.Color) {
+// downlink's numbers, the round trip and freezes, their sound the
+// program filled in (empty while none), and the line's color. Empty
+// without a rating.
+func healthLines(p studio.Participant) (line, up, down, more, sound string, c color.Color) {
 	h := p.Health
 	if h == nil || h.Level == studio.LevelUnknown {
-		return "", "", "", "", colorMuted
+		return "", "", "", "", "", colorMuted
 	}
 	switch h.Level {
 	case studio.LevelRed:
@@ -121,7 +131,24 @@ func healthLines(p studio.Participant) (line, up, down, more string, c color.Col
 	case f.Count > 0:
 		more = fmt.Sprintf("%d ms round trip · froze %d× (%.1f s) in the program", h.Up.RTTMs, f.Count, float64(f.LastMinuteMs)/1000)
 	}
-	return line, up, down, more, c
+	// Since their sound first reached the program: what FEC recovered is
+	// near the real sound, the rest a guess (the level rates that).
+	if a := h.ProgramAudio; a.ConcealedMs > 0 {
+		sound = "♪ " + duration(a.ConcealedMs) + " filled in"
+		if a.RecoveredMs > 0 {
+			sound += ", " + duration(a.RecoveredMs) + " by FEC"
+		}
+	}
+	return line, up, down, more, sound, c
+}
+
+// duration words ms milliseconds as the card's numbers: "40 ms" under a
+// second, else "3.8 s".
+func duration(ms int) string {
+	if ms < 1000 {
+		return fmt.Sprintf("%d ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", float64(ms)/1000)
 }
 
 // sendsLine words which layer of p's camera the program and each other

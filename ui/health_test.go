@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2/theme"
+
 	"greenroom/studio"
 )
 
@@ -49,7 +51,7 @@ func TestCardShowsHealth(t *testing.T) {
 		if c.health.line.Text != tc.line || !strings.HasPrefix(c.health.up.Text, tc.up[:10]) {
 			t.Errorf("%s: %q / %q / %q", tc.name, c.health.line.Text, c.health.up.Text, c.health.down.Text)
 		}
-		if line, up, down, more, _ := healthLines(c.person); line != tc.line || up != tc.up || down != tc.down || more != tc.more {
+		if line, up, down, more, _, _ := healthLines(c.person); line != tc.line || up != tc.up || down != tc.down || more != tc.more {
 			t.Errorf("%s: lines %q / %q / %q / %q, want %q / %q / %q / %q", tc.name, line, up, down, more, tc.line, tc.up, tc.down, tc.more)
 		}
 		if c.health.up.Text != tc.up || c.health.more.Text != tc.more {
@@ -78,13 +80,65 @@ func TestCardShowsHealth(t *testing.T) {
 	// Freezes in the program beside the SFU's.
 	prog := *amber
 	prog.ProgramFreezes = studio.Freezes{Count: 2, LastMinuteMs: 1500}
-	if _, _, _, more, _ := healthLines(studio.Participant{Health: &prog}); more != "42 ms round trip · froze 2× (1.5 s) in the program" {
+	if _, _, _, more, _, _ := healthLines(studio.Participant{Health: &prog}); more != "42 ms round trip · froze 2× (1.5 s) in the program" {
 		t.Errorf("with freezes in the program: %q", more)
 	}
 
 	set(red, studio.MediaReconnecting)
 	if c := s.cards["g1"]; c.health.box.Visible() || c.conn.Text != "" {
 		t.Errorf("no media: strip shown %v, dot %q; the media note speaks instead", c.health.box.Visible(), c.conn.Text)
+	}
+}
+
+// A guest's sound the program filled in shows on their card, on a line
+// of its own under the round trip while there is any: how much in all,
+// and how much of it FEC recovered; their level's line says when the
+// rest (a guess) breaks their sound up. With the layers line too, the
+// strip still leaves the badges over the picture (the music button)
+// clear.
+func TestCardShowsConcealedSound(t *testing.T) {
+	f := newFake()
+	s, _ := open(t, f, nil)
+	set := func(h *studio.Health) {
+		t.Helper()
+		f.change(studio.EventHealth, func(st *studio.State) {
+			p := &st.Participants[1]
+			p.Health = h
+			p.Layers, p.ProgramLayer = []studio.Layer{{RID: "h", Height: 720}, {RID: "m", Height: 360}}, "m"
+		})
+		eventually(t, s, "the card to take the health", func() bool { return s.cards["g1"].person.Health == h })
+	}
+	h := &studio.Health{Level: studio.LevelAmber, Reason: "sound breaking up: 8 % filled in",
+		Up:           studio.Uplink{Kbps: 1180, JitterMs: 64, RTTMs: 42},
+		Down:         studio.Downlink{Kbps: 900, Loss: 0.01, EstimateKbps: 1500},
+		ProgramAudio: studio.ProgramAudio{ConcealedMs: 3840, RecoveredMs: 2810, UnrecoveredShare: 0.08}}
+	set(h)
+	c := s.cards["g1"]
+	if want := "♪ 3.8 s filled in, 2.8 s by FEC"; c.health.sound.Text != want || !c.health.sound.Visible() {
+		t.Errorf("the sound line %q (shown %v), want %q", c.health.sound.Text, c.health.sound.Visible(), want)
+	}
+	if want := "Sound breaking up: 8 % filled in"; c.health.line.Text != want {
+		t.Errorf("the level's line %q, want %q", c.health.line.Text, want)
+	}
+	if !c.health.sends.Visible() || c.health.more.Text != "42 ms round trip · no freeze" {
+		t.Errorf("the other lines: layers shown %v, %q", c.health.sends.Visible(), c.health.more.Text)
+	}
+	strip, room := c.health.box.MinSize().Height, thumbSize().Height-2*theme.Padding()-c.music.MinSize().Height
+	t.Logf("the strip with six lines: %v high; under the badges: %v", strip, room)
+	if strip > room {
+		t.Errorf("the strip is %v high, over the badges: %v under them", strip, room)
+	}
+	writePNG(t, "ui-card-health-sound.png", s.w.Canvas().Capture())
+
+	// Under a second, in milliseconds; none from FEC, not said.
+	_, _, _, _, sound, _ := healthLines(studio.Participant{Health: &studio.Health{Level: studio.LevelGreen, ProgramAudio: studio.ProgramAudio{ConcealedMs: 40}}})
+	if want := "♪ 40 ms filled in"; sound != want {
+		t.Errorf("40 ms concealed, none recovered: %q, want %q", sound, want)
+	}
+	// None: no line.
+	set(&studio.Health{Level: studio.LevelAmber, Reason: "weak uplink: 6 % loss", Up: studio.Uplink{Kbps: 1180, Loss: 0.06, RTTMs: 42}})
+	if c := s.cards["g1"]; c.health.sound.Visible() || c.health.sound.Text != "" {
+		t.Errorf("no sound filled in: the line %q, shown %v", c.health.sound.Text, c.health.sound.Visible())
 	}
 }
 

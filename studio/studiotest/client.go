@@ -91,6 +91,12 @@ type Options struct {
 	// (below NACK, which can't repair them): a lossy downlink, seen by
 	// the studio in the client's receiver reports.
 	LoseEvery int
+	// LoseReceived, if > 0, loses that many percent of the video packets
+	// the client receives at random, retransmissions too, on its socket
+	// (below SRTP and NACK, which can repair them): a lossy downlink, on
+	// which the client NACKs what it lost, as a browser does. Repairs
+	// says what its NACKs asked for and what came.
+	LoseReceived int
 	// LoseSentEvery, if > 0, loses every video packet the client sends
 	// whose sequence number is a multiple of it, retransmissions too
 	// (below NACK, which can't repair them): a loss on the uplink beyond
@@ -192,6 +198,9 @@ type Client struct {
 	uplinkRTT atomic.Int64
 	// stopScreen ends the screen's player; nil without Options.ScreenIVF.
 	stopScreen context.CancelFunc
+	// repairs follows the client's NACKs; nil without
+	// Options.LoseReceived.
+	repairs *repairs
 
 	pc     *webrtc.PeerConnection
 	path   *path // nil unless Options.Movable
@@ -266,8 +275,13 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	_ = ws.SetReadDeadline(time.Time{})
 	c.ID, c.ResumeKey, c.ICEServers = welcome.ID, welcome.Resume, welcome.ICEServers
 
-	if opt.Movable || opt.PathDelay > 0 {
-		if c.path, err = newPath(opt.PathDelay); err != nil {
+	var came func(uint32, uint16)
+	if opt.LoseReceived > 0 {
+		c.repairs = &repairs{asked: map[streamSeq]asked{}}
+		came = c.repairs.reached
+	}
+	if opt.Movable || opt.PathDelay > 0 || opt.LoseReceived > 0 {
+		if c.path, err = newPath(opt.PathDelay, opt.LoseReceived, came); err != nil {
 			return fail(err)
 		}
 	}
@@ -275,7 +289,7 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if c.path != nil {
 		mux = c.path
 	}
-	if c.pc, err = newPeerConnection(opt, welcome.ICEServers, mux); err != nil {
+	if c.pc, err = newPeerConnection(opt, welcome.ICEServers, mux, c.repairs); err != nil {
 		return fail(err)
 	}
 	if opt.Movable {
@@ -407,13 +421,20 @@ func (c *Client) releaseCandidates() error {
 	return nil
 }
 
-func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMux) (*webrtc.PeerConnection, error) {
+// newPeerConnection makes the client's PeerConnection; rep, if not nil,
+// follows its NACKs (Options.LoseReceived).
+func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMux, rep *repairs) (*webrtc.PeerConnection, error) {
 	tcpOnly := opt.TCPOnly
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
+	if rep != nil {
+		// First of all, nearest the network: it sees each packet before
+		// the NACK generator does, and each NACK the generator writes.
+		reg.Add(repairsFactory{rep})
+	}
 	if opt.Downlink != nil {
 		// Nearest the network: the TWCC feedback generator above it
 		// notes each packet's arrival when it leaves the bottleneck.
@@ -537,6 +558,7 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 		switch m.Type {
 		case signal.TypeAnswer:
 			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: c.holdCandidates(m.SDP)})
+			c.noteVideoTypes()
 		case signal.TypeOffer:
 			c.mu.Lock()
 			c.offers++
@@ -545,6 +567,7 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			c.awaitICEStart()
 			ours, theirs := c.ufrags()
 			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+			c.noteVideoTypes()
 			var answer webrtc.SessionDescription
 			if err == nil {
 				answer, err = c.pc.CreateAnswer(nil)
@@ -614,6 +637,31 @@ func (c *Client) readLoop(ws *websocket.Conn) {
 			c.mu.Unlock()
 		}
 	}
+}
+
+// noteVideoTypes tells the client's path which payload types the studio's
+// last description gives video: those Options.LoseReceived loses.
+func (c *Client) noteVideoTypes() {
+	d := c.pc.RemoteDescription()
+	if c.path == nil || d == nil {
+		return
+	}
+	parsed, err := d.Unmarshal()
+	if err != nil {
+		return
+	}
+	types := map[uint8]bool{}
+	for _, m := range parsed.MediaDescriptions {
+		if m.MediaName.Media != "video" {
+			continue
+		}
+		for _, f := range m.MediaName.Formats {
+			if pt, err := strconv.ParseUint(f, 10, 7); err == nil {
+				types[uint8(pt)] = true
+			}
+		}
+	}
+	c.path.setVideo(types)
 }
 
 func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {

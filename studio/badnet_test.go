@@ -250,6 +250,44 @@ func TestReceiverLossIsRepaired(t *testing.T) {
 	}
 }
 
+// Bob loses, for good, one packet in lostEvery of Ann's camera on his own
+// downlink (each retransmission too), and like a browser he asks for a
+// keyframe when his picture has stood still a second on a frame he can't
+// show (studiotest.Options.AskKeyframes). The studio passes his asks on
+// to Ann: his picture stands still about that second, not until her next
+// keyframe (8 s: rare, as a browser's).
+func TestReceiverAsksForKeyframes(t *testing.T) {
+	judgesRealTime(t)
+	checkLeaks(t)
+	s := newStudio(t, nil) // no program: nobody else asks Ann for keyframes
+	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: rareKeyframes(t)})
+	var seen studiotest.Pictures
+	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: lostEvery, AskKeyframes: time.Second, OnRTP: videoOf(ann.ID, &seen)})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob to show Ann", seen.Shown)
+	from := time.Now()
+	time.Sleep(beyondRepairFor)
+	stills := seen.StillsOver(from, time.Second/2)
+	slices.SortFunc(stills, func(a, b studiotest.Still) int { return int(b.Took - a.Took) })
+	t.Logf("Bob asked for %d keyframes; his picture's stills over 0.5 s: %v", bob.PLIs(), stills)
+	if len(stills) == 0 {
+		t.Fatalf("Bob's picture never stood still over 0.5 s: nothing to judge")
+	}
+	if bob.PLIs() == 0 {
+		t.Errorf("Bob asked for no keyframe")
+	}
+	if stills[0].Took > askedStill {
+		t.Errorf("Bob's picture of Ann stood still %v, want at most %v", stills[0], askedStill)
+	}
+}
+
+// askedStill is the longest Bob's picture may stand still when he asks
+// for a keyframe after a second: that second, the ask's way to Ann and
+// her keyframe's to him, and a loaded machine's slack.
+const askedStill = 2 * time.Second
+
 // videoOf is a Client's OnRTP that gives pics the video it receives from
 // participant id.
 func videoOf(id string, pics *studiotest.Pictures) func(string, string, *rtp.Packet) {

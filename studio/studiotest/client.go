@@ -102,6 +102,13 @@ type Options struct {
 	// (below NACK, which can't repair them): a loss on the uplink beyond
 	// repair, as when a packet's retransmissions are lost as well.
 	LoseSentEvery int
+	// AskKeyframes, if > 0, makes the client ask for a keyframe (a PLI)
+	// of a video it receives whose picture (as Pictures follows it) has
+	// stood still this long with a frame waiting that can't be shown,
+	// and again each time as long after, as a browser does when it can't
+	// decode (Chromium after about 3 s). 0: never, as pion; PLIs counts
+	// them.
+	AskKeyframes time.Duration
 	// REMB, if > 0, is the downlink the client tells the studio it has,
 	// in bits per second: a REMB for each video it receives, every 500 ms.
 	REMB uint64
@@ -201,6 +208,9 @@ type Client struct {
 	// repairs follows the client's NACKs; nil without
 	// Options.LoseReceived.
 	repairs *repairs
+	// askKeyframes is Options.AskKeyframes; plis counts the PLIs it sent.
+	askKeyframes time.Duration
+	plis         atomic.Int64
 
 	pc     *webrtc.PeerConnection
 	path   *path // nil unless Options.Movable
@@ -252,7 +262,8 @@ func Join(ctx context.Context, guestURL, name string, opt Options) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("studiotest: dial: %w", err)
 	}
-	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB, late: opt.LateICE, rate: 1}
+	c := &Client{ws: ws, wsURL: u.String(), dialer: &dialer, name: name, received: make(map[string]*Received), onRTP: opt.OnRTP, remb: opt.REMB, late: opt.LateICE, rate: 1,
+		askKeyframes: opt.AskKeyframes}
 	if opt.ClockRate > 0 {
 		c.rate = opt.ClockRate
 	}
@@ -710,6 +721,11 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 		}()
 	}
+	var pics *Pictures // Options.AskKeyframes's view of the video
+	var asked time.Time
+	if c.askKeyframes > 0 && r.Kind == "video" {
+		pics = &Pictures{}
+	}
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -719,8 +735,20 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		if c.onRTP != nil {
 			c.onRTP(r.Participant, r.Kind, pkt)
 		}
+		if pics == nil {
+			continue
+		}
+		pics.See(pkt)
+		if now := time.Now(); pics.stuck(now) >= c.askKeyframes && now.Sub(asked) >= c.askKeyframes {
+			asked = now
+			c.plis.Add(1)
+			_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+		}
 	}
 }
+
+// PLIs is how many keyframes the client asked for (Options.AskKeyframes).
+func (c *Client) PLIs() int64 { return c.plis.Load() }
 
 // Received returns the track from participant of kind ("audio", "video"),
 // or nil.

@@ -34,6 +34,7 @@ type path struct {
 	lose  int                            // percent
 	video atomic.Pointer[map[uint8]bool] // the payload types of video (setVideo); nil: none yet
 	lost  atomic.Int64                   // video packets lost so far
+	burst atomic.Int64                   // how many of the next video packets to lose (loseNext)
 	// came, if not nil, sees each video packet the path lets through
 	// (SSRC and sequence number, read in the clear): what reached the
 	// client's socket, whether SRTP takes it or not.
@@ -81,7 +82,7 @@ func (p *path) loses(b []byte) bool {
 	if video == nil || !(*video)[b[1]&0x7f] {
 		return false
 	}
-	if mathrand.IntN(100) < p.lose {
+	if p.burst.Load() > 0 && p.burst.Add(-1) >= 0 || mathrand.IntN(100) < p.lose {
 		p.lost.Add(1)
 		return true
 	}
@@ -90,6 +91,10 @@ func (p *path) loses(b []byte) bool {
 	}
 	return false
 }
+
+// loseNext loses the next n video packets received, retransmissions
+// included.
+func (p *path) loseNext(n int) { p.burst.Store(int64(n)) }
 
 // setVideo says which payload types are video, as the last description
 // applied says.

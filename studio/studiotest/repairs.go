@@ -43,6 +43,11 @@ func (c *Client) Repairs() Repairs {
 	return r
 }
 
+// LoseReceivedBurst loses the next n video packets the client receives,
+// retransmissions included, as a downlink that drops out for a moment
+// (Options.LoseReceived must be set).
+func (c *Client) LoseReceivedBurst(n int) { c.path.loseNext(n) }
+
 // repairs follows the NACKs a Client sends and the packets that answer
 // them: its interceptor is first in the client's registry, nearest the
 // network, so that it sees each packet before the NACK generator does and

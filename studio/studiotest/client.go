@@ -486,6 +486,14 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		}
 	}
 	se := webrtc.SettingEngine{}
+	// As a browser's (libwebrtc's SRTP session takes 1024 packets
+	// back), not pion's 64: a retransmission that comes more than 64
+	// packets behind the newest (after a burst of loss, or late) was
+	// refused as a replay, every time it was asked for again, and the
+	// picture stood still until the next keyframe (18 of a burst of 80
+	// never came, TestReceiverBurstIsRepaired). Set before the
+	// Downlink's below: setting a window turns the protection back on.
+	se.SetSRTPReplayProtectionWindow(1024)
 	if opt.Downlink != nil {
 		// The Cap drops packets after SRTP has seen them, so SRTP would
 		// refuse their retransmissions as replays; the NACK generator
@@ -494,13 +502,6 @@ func newPeerConnection(opt Options, iceServers []webrtc.ICEServer, mux ice.UDPMu
 		// packet never arrived and its retransmission is welcome.
 		se.DisableSRTPReplayProtection(true)
 	}
-	// As a browser's (libwebrtc's SRTP session takes 1024 packets
-	// back), not pion's 64: a retransmission that comes more than 64
-	// packets behind the newest (after a burst of loss, or late) was
-	// refused as a replay, every time it was asked for again, and the
-	// picture stood still until the next keyframe (18 of a burst of 80
-	// never came, TestReceiverBurstIsRepaired).
-	se.SetSRTPReplayProtectionWindow(1024)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if tcpOnly {

@@ -183,3 +183,164 @@ func rareKeyframes(t *testing.T) string {
 	}
 	return f
 }
+
+// Bob's own downlink loses 5 % of the video he receives at random,
+// retransmissions too, before his NACK generator sees it (issue #10: in a
+// lab run under load, a pion receiver's picture stood still 4.98 s after
+// three packets lost on its clean leg were never sent again). The studio
+// had every packet: his NACKs get each one back from its responder, of
+// Ann's camera in layers (renumbered for him as the studio forwards one)
+// and of her camera in one stream, and his picture of her never stands
+// still longer than half a second. Her keyframes are rare, as a
+// browser's, so that a packet never repaired would stand it still for
+// seconds.
+func TestReceiverLossIsRepaired(t *testing.T) {
+	judgesRealTime(t)
+	checkLeaks(t)
+	rare := rareKeyframes(t)
+	layers := slices.Clone(simulcastLayers)
+	layers[0].IVF = rare
+	for _, c := range []struct {
+		name string
+		ann  studiotest.Options
+	}{
+		{"simulcast", studiotest.Options{Simulcast: layers}},
+		{"one stream", studiotest.Options{VideoIVF: rare}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStudio(t, nil) // no program: nobody asks Ann for keyframes
+			ann := join(t, s, "Ann", c.ann)
+			var seen studiotest.Pictures
+			bob := join(t, s, "Bob", studiotest.Options{LoseReceived: receiverLoss, OnRTP: videoOf(ann.ID, &seen)})
+			if err := s.Stage(ann.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "Bob to show Ann", seen.Shown)
+			stalled := longestStall(t)
+			from, before := time.Now(), bob.Repairs()
+			time.Sleep(receiverLossFor)
+			stills := seen.StillsOver(from, 0)
+			slices.SortFunc(stills, func(a, b studiotest.Still) int { return int(b.Took - a.Took) })
+			stills = stills[:min(3, len(stills))]
+			// Those asked for in the last NeverAfter are judged after it.
+			time.Sleep(studiotest.NeverAfter)
+			rep, stall := bob.Repairs(), stalled()
+			t.Logf("Bob's downlink lost %d of Ann's video packets (retransmissions included); his NACKs asked for %d, %d came (the slowest after %v), %d never (%d of them reached his socket); his picture's longest stills: %v (layer %q); the test process stalled for %v at most",
+				rep.Lost-before.Lost, rep.Asked-before.Asked, rep.Repaired-before.Repaired, rep.Slowest.Round(time.Millisecond),
+				rep.Unrepaired, rep.Refused, stills, find(s, bob.ID).Forwarded[ann.ID], stall.Round(time.Millisecond))
+			if rep.Lost-before.Lost < 5 {
+				t.Fatalf("Bob lost only %d packets: nothing to judge", rep.Lost-before.Lost)
+			}
+			if rep.Unrepaired > 0 {
+				t.Errorf("%d packets Bob asked for never came", rep.Unrepaired)
+			}
+			switch {
+			case len(stills) == 0 || stills[0].Took <= receiverLossStill:
+			case stall > maxStall:
+				// Guests and studio are one process here: a stall
+				// holds up the retransmission and the picture alike.
+				t.Logf("not judged: the process stalled for %v", stall.Round(time.Millisecond))
+			default:
+				t.Errorf("Bob's picture of Ann stood still %v, want at most %v", stills[0], receiverLossStill)
+			}
+			if errs := append(ann.Errors(), bob.Errors()...); len(errs) > 0 {
+				t.Errorf("errors: %q", errs)
+			}
+		})
+	}
+}
+
+// Bob's downlink drops out for a moment: he loses 80 packets of Ann's
+// camera in a row, then NACKs them all at once. Every one of them is
+// repaired, though the first ones come more than 64 packets behind the
+// newest: a pion guest's SRTP took no packet further back than that
+// (pion's replay window; a browser's takes 1024) and refused every
+// retransmission of them, each time it asked again: 18 of these 80 never
+// came, and in a run with rare keyframes 43 of 101, the picture still
+// 4.5 s.
+func TestReceiverBurstIsRepaired(t *testing.T) {
+	judgesRealTime(t)
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: videoIVF})
+	var seen studiotest.Pictures
+	bob := join(t, s, "Bob", studiotest.Options{LoseReceived: 1, OnRTP: videoOf(ann.ID, &seen)})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob to show Ann", seen.Shown)
+	before := bob.Repairs()
+	bob.LoseReceivedBurst(burstLost)
+	eventually(t, "Bob to lose a burst", func() bool { return bob.Repairs().Lost-before.Lost >= burstLost })
+	time.Sleep(studiotest.NeverAfter + time.Second/2)
+	rep := bob.Repairs()
+	t.Logf("Bob's downlink lost %d of Ann's video packets; his NACKs asked for %d, %d came (the slowest after %v), %d never (%d of them reached his socket)",
+		rep.Lost-before.Lost, rep.Asked-before.Asked, rep.Repaired-before.Repaired, rep.Slowest.Round(time.Millisecond), rep.Unrepaired, rep.Refused)
+	if rep.Unrepaired > 0 {
+		t.Errorf("%d packets Bob asked for never came (%d of them reached his socket)", rep.Unrepaired, rep.Refused)
+	}
+}
+
+// burstLost is how many packets in a row Bob's downlink loses: more than
+// pion's SRTP replay window (64).
+const burstLost = 80
+
+// Bob loses, for good, one packet in lostEvery of Ann's camera on his own
+// downlink (each retransmission too), and like a browser he asks for a
+// keyframe when his picture has stood still a second on a frame he can't
+// show (studiotest.Options.AskKeyframes). The studio passes his asks on
+// to Ann: his picture stands still about that second, not until her next
+// keyframe (8 s: rare, as a browser's).
+func TestReceiverAsksForKeyframes(t *testing.T) {
+	judgesRealTime(t)
+	checkLeaks(t)
+	s := newStudio(t, nil) // no program: nobody else asks Ann for keyframes
+	ann := join(t, s, "Ann", studiotest.Options{VideoIVF: rareKeyframes(t)})
+	var seen studiotest.Pictures
+	bob := join(t, s, "Bob", studiotest.Options{LoseEvery: lostEvery, AskKeyframes: time.Second, OnRTP: videoOf(ann.ID, &seen)})
+	if err := s.Stage(ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Bob to show Ann", seen.Shown)
+	from := time.Now()
+	time.Sleep(beyondRepairFor)
+	stills := seen.StillsOver(from, time.Second/2)
+	slices.SortFunc(stills, func(a, b studiotest.Still) int { return int(b.Took - a.Took) })
+	t.Logf("Bob asked for %d keyframes; his picture's stills over 0.5 s: %v", bob.PLIs(), stills)
+	if len(stills) == 0 {
+		t.Fatalf("Bob's picture never stood still over 0.5 s: nothing to judge")
+	}
+	if bob.PLIs() == 0 {
+		t.Errorf("Bob asked for no keyframe")
+	}
+	if stills[0].Took > askedStill {
+		t.Errorf("Bob's picture of Ann stood still %v, want at most %v", stills[0], askedStill)
+	}
+}
+
+// askedStill is the longest Bob's picture may stand still when he asks
+// for a keyframe after a second: that second, the ask's way to Ann and
+// her keyframe's to him, and a loaded machine's slack.
+const askedStill = 2 * time.Second
+
+// videoOf is a Client's OnRTP that gives pics the video it receives from
+// participant id.
+func videoOf(id string, pics *studiotest.Pictures) func(string, string, *rtp.Packet) {
+	return func(from, kind string, pkt *rtp.Packet) {
+		if kind == "video" && from == id {
+			pics.See(pkt)
+		}
+	}
+}
+
+const (
+	// receiverLoss is how many percent of the video Bob receives his
+	// downlink loses.
+	receiverLoss = 5
+	// receiverLossFor is how long his picture is judged.
+	receiverLossFor = 5 * time.Second
+	// receiverLossStill is the longest his picture may stand still: a
+	// repair takes a NACK interval (100 ms) and a round trip, twice if
+	// the retransmission is lost too.
+	receiverLossStill = 500 * time.Millisecond
+)

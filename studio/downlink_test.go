@@ -33,11 +33,7 @@ func TestSimulcastSendSideEstimate(t *testing.T) {
 	bob := join(t, s, "Bob", studiotest.Options{})
 	capped := studiotest.NewCap(0)
 	var catSees studiotest.Pictures
-	cat := join(t, s, "Cat", studiotest.Options{Downlink: capped, OnRTP: func(from, kind string, pkt *rtp.Packet) {
-		if kind == "video" && from == ann.ID {
-			catSees.See(pkt)
-		}
-	}})
+	cat := join(t, s, "Cat", studiotest.Options{Downlink: capped, OnRTP: videoOf(ann.ID, &catSees)})
 	if err := s.Stage(ann.ID, true); err != nil {
 		t.Fatal(err)
 	}

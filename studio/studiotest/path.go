@@ -1,8 +1,11 @@
 package studiotest
 
 import (
+	"encoding/binary"
+	mathrand "math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -18,17 +21,28 @@ import (
 // (a new candidate after an ICE restart), and a move closes the old
 // socket, so what the studio still sends there is gone. The signaling
 // WebSocket is not touched. A path with a delay sends each packet that
-// much later (setDelay changes it). mu guards the fields.
+// much later (setDelay changes it). A path with a loss loses that many
+// percent of the video packets it receives at random (Options.LoseReceived),
+// their retransmissions too. mu guards delay, delayed, broken and muxes.
 type path struct {
 	mu      sync.Mutex
 	delay   time.Duration
 	delayed *netlab.DelayPacketConn // the current socket, if a delay was set at the start
 	broken  bool
 	muxes   []*ice.UDPMuxDefault // the current one last
+
+	lose  int                            // percent
+	video atomic.Pointer[map[uint8]bool] // the payload types of video (setVideo); nil: none yet
+	lost  atomic.Int64                   // video packets lost so far
+	burst atomic.Int64                   // how many of the next video packets to lose (loseNext)
+	// came, if not nil, sees each video packet the path lets through
+	// (SSRC and sequence number, read in the clear): what reached the
+	// client's socket, whether SRTP takes it or not.
+	came func(ssrc uint32, seq uint16)
 }
 
-func newPath(delay time.Duration) (*path, error) {
-	p := &path{delay: delay}
+func newPath(delay time.Duration, lose int, came func(ssrc uint32, seq uint16)) (*path, error) {
+	p := &path{delay: delay, lose: lose, came: came}
 	return p, p.move()
 }
 
@@ -42,7 +56,7 @@ type lossyConn struct {
 func (c lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.p.isBroken() {
+		if err != nil || !c.p.isBroken() && !c.p.loses(b[:n]) {
 			return n, addr, err
 		}
 	}
@@ -54,6 +68,37 @@ func (c lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	return c.PacketConn.WriteTo(b, addr)
 }
+
+// loses says whether packet b, received, is lost to the path's loss: an
+// RTP packet (RFC 7983: first byte 128–191; RFC 5761: its second byte not
+// RTCP's 192–223) of one of the video payload types, at random. The RTP
+// header is in the clear under SRTP, so the loss comes before SRTP and
+// the NACK generator, as on a real link.
+func (p *path) loses(b []byte) bool {
+	if p.lose <= 0 || len(b) < 12 || b[0] < 128 || b[0] > 191 || b[1] >= 192 && b[1] <= 223 {
+		return false
+	}
+	video := p.video.Load()
+	if video == nil || !(*video)[b[1]&0x7f] {
+		return false
+	}
+	if p.burst.Load() > 0 && p.burst.Add(-1) >= 0 || mathrand.IntN(100) < p.lose {
+		p.lost.Add(1)
+		return true
+	}
+	if p.came != nil {
+		p.came(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]))
+	}
+	return false
+}
+
+// loseNext loses the next n video packets received, retransmissions
+// included.
+func (p *path) loseNext(n int) { p.burst.Store(int64(n)) }
+
+// setVideo says which payload types are video, as the last description
+// applied says.
+func (p *path) setVideo(types map[uint8]bool) { p.video.Store(&types) }
 
 func (p *path) isBroken() bool {
 	p.mu.Lock()

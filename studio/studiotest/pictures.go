@@ -164,6 +164,18 @@ func (p *Pictures) StillsOver(from time.Time, d time.Duration) []Still {
 	return out
 }
 
+// stuck is how long the picture has stood still at now with a frame
+// waiting that can't be shown (a packet of it or before it missing): 0
+// while none waits, and before the first frame shown.
+func (p *Pictures) stuck(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.shown || len(p.frames) == 0 {
+		return 0
+	}
+	return now.Sub(p.lastAt)
+}
+
 // Shown says whether any frame was shown.
 func (p *Pictures) Shown() bool {
 	p.mu.Lock()

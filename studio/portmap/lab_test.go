@@ -479,8 +479,16 @@ func TestRenewCPU(t *testing.T) {
 	w := m.close()
 	wall := time.Since(start)
 	t.Logf("CPU %v over %v", w.CPU, wall.Round(time.Millisecond))
-	if w.CPU > wall/10 {
-		t.Errorf("CPU %v over %v", w.CPU, wall)
+	// The race detector's instrumentation costs the helper several times
+	// the CPU (a fifth of a core once, beside other tests on a loaded
+	// box): there a third is allowed, enough to catch a renewal loop
+	// that spins.
+	most := wall / 10
+	if raceOn {
+		most = wall / 3
+	}
+	if w.CPU > most {
+		t.Errorf("CPU %v over %v, want at most %v", w.CPU, wall.Round(time.Millisecond), most.Round(time.Millisecond))
 	}
 }
 

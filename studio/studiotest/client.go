@@ -665,8 +665,11 @@ func (c *Client) noteVideoTypes() {
 	if c.path == nil || d == nil {
 		return
 	}
-	parsed, err := d.Unmarshal()
-	if err != nil {
+	// Parsed here, not by d.Unmarshal: that caches the parse in pion's
+	// own description, which pion's operations read meanwhile (a data
+	// race -race found).
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(d.SDP); err != nil {
 		return
 	}
 	types := map[uint8]bool{}

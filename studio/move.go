@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
@@ -44,13 +45,15 @@ import (
 
 // iceSessions finds a guest's ICE session by the studio's ICE ufrag in
 // the checks the guest sends (their USERNAME is "ours:theirs"), and by
-// the SSRCs of the media it sends (movehint.go). Guarded by mu; the
-// guest's run loop files and removes its session, pion's OnTrack
+// the SSRCs of the media it sends (movehint.go), and knows the checks
+// movehint.go made up (faked, by transaction ID, when). Guarded by mu;
+// the guest's run loop files and removes its session, pion's OnTrack
 // goroutines add its SSRCs.
 type iceSessions struct {
 	mu      sync.Mutex
 	byUfrag map[string]*iceSession
 	bySSRC  map[uint32]*iceSession
+	faked   map[[stun.TransactionIDSize]byte]time.Time
 }
 
 // iceSession is where one guest's connection sends: the remote address of
@@ -60,14 +63,19 @@ type iceSessions struct {
 // held while waiting for that loop.
 //
 // creds are both sides' ICE credentials, for the checks movehint.go sends
-// and fakes (nil until both descriptions are set); lastHint is when it
-// last sent one (Unix nanoseconds); ssrcs are the guest's inbound SSRCs,
-// guarded by iceSessions.mu.
+// and fakes (nil until both descriptions are set); heard is when a packet
+// of the guest's last came from the selected address, and lastHint when
+// movehint.go last sent a check (Unix nanoseconds); ssrcs are the guest's
+// inbound SSRCs, guarded by iceSessions.mu.
 type iceSession struct {
 	selected atomic.Pointer[netip.AddrPort]
 	creds    atomic.Pointer[iceCreds]
+	heard    atomic.Int64
 	lastHint atomic.Int64
 	ssrcs    []uint32
+	// browserControlled: the browser's last check to us said
+	// ICE-CONTROLLED (our agent controls; movehint.go).
+	browserControlled atomic.Bool
 }
 
 // iceCreds are one ICE session's credentials: ours from the local
@@ -183,10 +191,14 @@ func (ss *iceSessions) get(ufrag string) *iceSession {
 // followMove is pion's binding-request handler (run in the ICE agent's
 // loop; it must not block): it says to select pair when the guest is
 // connected over another address and this is the first check from a new
-// one, nominated by the browser (see above). Everything else is left to
-// pion's own rules.
+// one, nominated by the browser (see above), or a check movehint.go made
+// up when the guest's media went quiet on the selected address and came
+// from this one, the browser's answer proving it there: even to an address
+// the guest was at before (a pair pion knows), where its own checks would
+// not be taken. Everything else is left to pion's own rules.
 func (ss *iceSessions) followMove(m *stun.Message, _, remote ice.Candidate, pair *ice.CandidatePair) bool {
-	if !m.Contains(stun.AttrUseCandidate) || remote.Type() != ice.CandidateTypePeerReflexive || pair.RequestsReceived() != 1 {
+	faked := ss.takeFaked(m.TransactionID)
+	if !m.Contains(stun.AttrUseCandidate) || !faked && (remote.Type() != ice.CandidateTypePeerReflexive || pair.RequestsReceived() != 1) {
 		return false
 	}
 	var user stun.Username

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,17 +27,21 @@ import (
 //
 //  1. An RTP or RTCP packet from an address no guest's connection sends
 //     to, whose SSRC (in the clear in SRTP and SRTCP) is one a guest sends,
-//     hints that this guest moved there.
+//     hints that this guest moved there, if none of its packets came from
+//     the selected address for quietFor: packets still in flight when a
+//     path changes, or one the browser is leaving, don't draw the studio
+//     away from where the guest's media comes.
 //  2. moveConn checks the hint with an ICE connectivity check of its own
 //     to that address, as the studio's agent would send one (USERNAME
-//     "theirs:ours", ICE-CONTROLLED, MESSAGE-INTEGRITY with the guest's
+//     "theirs:ours", our role, MESSAGE-INTEGRITY with the guest's
 //     password).
 //  3. The browser answers it, signed with its password: it is there. In
 //     the answer's place the mux reads a check as if the browser had sent
 //     it from there, nominating the pair (USE-CANDIDATE, signed with our
-//     password): pion makes the address a peer-reflexive candidate, and
-//     followMove selects its pair. pion's answer to that check reaches
-//     the browser, which drops it (a transaction it never started).
+//     password): pion makes the address a peer-reflexive candidate (if
+//     new), and followMove, which knows the check's transaction ID,
+//     selects its pair. pion's answer to that check reaches the browser,
+//     which drops it (a transaction it never started).
 //
 // So the studio follows one round trip after the guest's first packet
 // from its new address, whichever peer it is.
@@ -54,6 +59,11 @@ const (
 	// make the studio send a check: a moved guest sends tens of packets a
 	// second, and the first check's answer comes within a round trip.
 	hintEvery = 250 * time.Millisecond
+	// quietFor is how long a guest's packets must have stopped coming
+	// from the selected address for packets from elsewhere to be a hint:
+	// a guest sends audio every 20 ms, video tens of packets a second,
+	// RTCP besides.
+	quietFor = 100 * time.Millisecond
 	// checkFor is how long a check's answer is waited for: a round trip on
 	// the worst link a guest could be on, with room to spare.
 	checkFor = 2 * time.Second
@@ -74,16 +84,24 @@ const (
 // transaction ID; pending is how many there are, read without mu for
 // every STUN message.
 //
-// The checks it sends say ICE-CONTROLLED and those it fakes
-// ICE-CONTROLLING: the studio answers each guest's first offer, so its
-// agent is the controlled one for good (pion/webrtc v4.2.26
-// peerconnection.go: the role is set when the transports start, once;
-// renegotiations and ICE restarts keep it).
+// The checks it sends claim our agent's role and those it fakes the
+// browser's, as the browser's last check to us said: the studio answers a
+// guest's first offer (its agent is controlled), but after an ICE restart
+// the studio offered, Chromium takes the controlled role and pion,
+// meeting that in a check, controls (pion/ice v4.4.8 agent.go
+// handleRoleConflict); Chromium answers a check claiming its own role
+// with 487 Role Conflict. A controlling pion agent calls followMove only
+// on a pair's second check (selection.go, controllingSelector's
+// HandleBindingRequest returns early for a new pair), so then moveConn
+// fakes two: next is the second, read before the socket again (only the
+// mux's reading goroutine touches it).
 type moveConn struct {
 	*net.UDPConn
 	ss         *iceSessions
 	log        *slog.Logger
 	tieBreaker uint64
+	next       []byte
+	nextFrom   netip.AddrPort
 
 	mu      sync.Mutex
 	probes  map[[stun.TransactionIDSize]byte]probe
@@ -107,6 +125,11 @@ func newMoveConn(c *net.UDPConn, ss *iceSessions, log *slog.Logger) *moveConn {
 // ice.AddrPortReaderWriter, which pion's mux prefers to ReadFrom and
 // WriteTo (pion/ice v4.4.8 addr.go asAddrPortReaderWriter).
 func (c *moveConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	if c.next != nil && len(c.next) <= len(b) {
+		n, from := copy(b, c.next), c.nextFrom
+		c.next = nil
+		return n, from, nil
+	}
 	n, from, err := c.ReadFromUDPAddrPort(b)
 	if err != nil || n == 0 {
 		return n, from, err
@@ -114,8 +137,8 @@ func (c *moveConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	switch {
 	case b[0] >= 0x80 && b[0] <= 0xbf: // RTP or RTCP (RFC 7983)
 		c.hint(b[:n], from)
-	case c.pending.Load() > 0 && stun.IsMessage(b[:n]):
-		if req := c.answered(b[:n], from); req != nil && len(req) <= len(b) {
+	case stun.IsMessage(b[:n]):
+		if req := c.onSTUN(b[:n], from); req != nil && len(req) <= len(b) {
 			n = copy(b, req)
 		}
 	}
@@ -142,11 +165,11 @@ func (c *moveConn) hint(p []byte, from netip.AddrPort) {
 	if !ok {
 		return
 	}
-	s := c.ss.stranger(ssrc, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+	now := time.Now()
+	s := c.ss.stranger(ssrc, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), now)
 	if s == nil {
 		return
 	}
-	now := time.Now()
 	last := s.lastHint.Load()
 	if now.UnixNano()-last < int64(hintEvery) || !s.lastHint.CompareAndSwap(last, now.UnixNano()) {
 		return
@@ -157,7 +180,7 @@ func (c *moveConn) hint(p []byte, from netip.AddrPort) {
 	}
 	m, err := stun.Build(stun.TransactionID, stun.BindingRequest,
 		stun.NewUsername(creds.theirUfrag+":"+creds.ourUfrag),
-		ice.PriorityAttr(prflxPriority), ice.AttrControlled(c.tieBreaker),
+		ice.PriorityAttr(prflxPriority), c.role(s.browserControlled.Load()),
 		stun.NewShortTermIntegrity(creds.theirPwd), stun.Fingerprint)
 	if err != nil {
 		return
@@ -179,13 +202,36 @@ func (c *moveConn) hint(p []byte, from netip.AddrPort) {
 	_, _ = c.WriteToUDPAddrPort(m.Raw, from)
 }
 
-// answered returns, if p is the guest's signed answer from from to one of
-// our checks, the nominating check for the mux to read in its place; nil
-// for anything else (the answer to one of pion's checks, to a STUN
-// server's query, publicaddr.go), which the mux reads as it is.
-func (c *moveConn) answered(p []byte, from netip.AddrPort) []byte {
+// role is the ICE-CONTROLLED attribute, or ICE-CONTROLLING if
+// controlling, with our tiebreaker.
+func (c *moveConn) role(controlling bool) stun.Setter {
+	if controlling {
+		return ice.AttrControlling(c.tieBreaker)
+	}
+	return ice.AttrControlled(c.tieBreaker)
+}
+
+// onSTUN learns the browser's role from its checks and, if p is the
+// guest's signed answer from from to one of our checks, returns the
+// nominating check for the mux to read in its place; nil for anything
+// else (the answer to one of pion's checks, to a STUN server's query,
+// publicaddr.go), which the mux reads as it is.
+func (c *moveConn) onSTUN(p []byte, from netip.AddrPort) []byte {
 	m := &stun.Message{Raw: append([]byte(nil), p...)}
-	if m.Decode() != nil || m.Type != stun.BindingSuccess {
+	if m.Decode() != nil {
+		return nil
+	}
+	if m.Type == stun.BindingRequest {
+		var user stun.Username
+		if user.GetFrom(m) == nil && (m.Contains(stun.AttrICEControlled) || m.Contains(stun.AttrICEControlling)) {
+			ours, _, _ := strings.Cut(user.String(), ":")
+			if s := c.ss.get(ours); s != nil {
+				s.browserControlled.Store(m.Contains(stun.AttrICEControlled))
+			}
+		}
+		return nil
+	}
+	if m.Type != stun.BindingSuccess || c.pending.Load() == 0 {
 		return nil
 	}
 	c.mu.Lock()
@@ -205,15 +251,24 @@ func (c *moveConn) answered(p []byte, from netip.AddrPort) []byte {
 	if pr.s.creds.Load() != pr.creds {
 		return nil
 	}
-	req, err := stun.Build(stun.TransactionID, stun.BindingRequest,
-		stun.NewUsername(pr.creds.ourUfrag+":"+pr.creds.theirUfrag),
-		ice.UseCandidate(), ice.PriorityAttr(prflxPriority), ice.AttrControlling(c.tieBreaker),
-		stun.NewShortTermIntegrity(pr.creds.ourPwd), stun.Fingerprint)
-	if err != nil {
-		return nil
+	controlled := pr.s.browserControlled.Load()
+	fake := func() []byte {
+		req, err := stun.Build(stun.TransactionID, stun.BindingRequest,
+			stun.NewUsername(pr.creds.ourUfrag+":"+pr.creds.theirUfrag),
+			ice.UseCandidate(), ice.PriorityAttr(prflxPriority), c.role(!controlled),
+			stun.NewShortTermIntegrity(pr.creds.ourPwd), stun.Fingerprint)
+		if err != nil {
+			return nil
+		}
+		c.ss.fake(req.TransactionID, time.Now())
+		return req.Raw
 	}
 	c.log.Debug("a guest answered from a new address", "at", from)
-	return req.Raw
+	first := fake()
+	if controlled && first != nil {
+		c.next, c.nextFrom = fake(), from
+	}
+	return first
 }
 
 // packetSSRC is the SSRC of an RTP packet, or the sender SSRC of an RTCP
@@ -250,10 +305,11 @@ func (ss *iceSessions) addSSRC(s *iceSession, ssrc uint32) {
 }
 
 // stranger returns the session of the guest that sends ssrc if from is
-// not where any guest's connection sends: a hint that it moved there. Run
-// for every RTP and RTCP packet; the loop over the sessions only for
-// those from elsewhere than the sender's own address.
-func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort) *iceSession {
+// not where any guest's connection sends, and the guest's packets stopped
+// coming from where it sends (quietFor before now): a hint that it moved
+// there. Run for every RTP and RTCP packet; the loop over the sessions
+// only for those from elsewhere than the sender's own address.
+func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort, now time.Time) *iceSession {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	s := ss.bySSRC[ssrc]
@@ -261,7 +317,15 @@ func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort) *iceSession {
 		return nil
 	}
 	// Not connected yet, or restarting: pion's rules pick the pair.
-	if at := s.selected.Load(); at == nil || *at == from {
+	at := s.selected.Load()
+	if at == nil {
+		return nil
+	}
+	if *at == from {
+		s.heard.Store(now.UnixNano())
+		return nil
+	}
+	if now.UnixNano()-s.heard.Load() < int64(quietFor) {
 		return nil
 	}
 	for _, o := range ss.byUfrag {
@@ -270,4 +334,34 @@ func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort) *iceSession {
 		}
 	}
 	return s
+}
+
+// fake notes that the mux reads a check with transaction ID id that
+// moveConn made up, for followMove; those older than checkFor are
+// forgotten, and at most maxProbes kept.
+func (ss *iceSessions) fake(id [stun.TransactionIDSize]byte, now time.Time) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for old, at := range ss.faked {
+		if now.Sub(at) > checkFor {
+			delete(ss.faked, old)
+		}
+	}
+	if len(ss.faked) >= maxProbes {
+		return
+	}
+	if ss.faked == nil {
+		ss.faked = make(map[[stun.TransactionIDSize]byte]time.Time)
+	}
+	ss.faked[id] = now
+}
+
+// takeFaked says whether moveConn made up the check with transaction ID
+// id, and forgets it.
+func (ss *iceSessions) takeFaked(id [stun.TransactionIDSize]byte) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	_, ok := ss.faked[id]
+	delete(ss.faked, id)
+	return ok
 }

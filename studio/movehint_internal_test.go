@@ -3,11 +3,13 @@ package studio
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // TestMoveHints: a packet hints that a guest moved only if its SSRC is
-// one the guest sends and it comes from an address no guest's
-// connection sends to; RTCP is known by its payload type (RFC 5761).
+// one the guest sends, it comes from an address no guest's connection
+// sends to, and none of the guest's came from where it sends for
+// quietFor; RTCP is known by its payload type (RFC 5761).
 func TestMoveHints(t *testing.T) {
 	ann, bob := netip.MustParseAddrPort("198.18.0.12:40000"), netip.MustParseAddrPort("198.18.0.13:40000")
 	elsewhere := netip.MustParseAddrPort("198.18.0.14:40000")
@@ -25,24 +27,28 @@ func TestMoveHints(t *testing.T) {
 	ss.addSSRC(connecting, 3)
 	rtp := func(ssrc byte) []byte { return []byte{0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, ssrc} }
 	rtcp := func(ssrc byte) []byte { return []byte{0x81, 201, 0, 7, 0, 0, 0, ssrc} }
+	start := time.Now()
 	for _, tc := range []struct {
 		name   string
+		after  time.Duration // since start, in order
 		packet []byte
 		from   netip.AddrPort
 		want   *iceSession
 	}{
-		{"from where the studio sends", rtp(1), ann, nil},
-		{"from elsewhere", rtp(1), elsewhere, a},
-		{"RTCP from elsewhere", rtcp(2), elsewhere, b},
-		{"an SSRC nobody sends", rtp(9), elsewhere, nil},
-		{"from another guest's address", rtp(1), bob, nil},
-		{"still connecting", rtp(3), elsewhere, nil},
-		{"too short", []byte{0x80, 96, 0, 1, 0, 0, 0}, elsewhere, nil},
+		{"from elsewhere", 0, rtp(1), elsewhere, a},
+		{"RTCP from elsewhere", 0, rtcp(2), elsewhere, b},
+		{"from where the studio sends", 0, rtp(1), ann, nil},
+		{"from elsewhere while the guest's packets come", quietFor / 2, rtp(1), elsewhere, nil},
+		{"from elsewhere, the guest quiet", quietFor + time.Millisecond, rtp(1), elsewhere, a},
+		{"an SSRC nobody sends", quietFor, rtp(9), elsewhere, nil},
+		{"from another guest's address", quietFor, rtp(1), bob, nil},
+		{"still connecting", quietFor, rtp(3), elsewhere, nil},
+		{"too short", quietFor, []byte{0x80, 96, 0, 1, 0, 0, 0}, elsewhere, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *iceSession
 			if ssrc, ok := packetSSRC(tc.packet); ok {
-				got = ss.stranger(ssrc, tc.from)
+				got = ss.stranger(ssrc, tc.from, start.Add(tc.after))
 			}
 			if got != tc.want {
 				t.Errorf("session %p, want %p", got, tc.want)

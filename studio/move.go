@@ -64,7 +64,8 @@ type iceSessions struct {
 //
 // creds are both sides' ICE credentials, for the checks movehint.go sends
 // and fakes (nil until both descriptions are set); heard is when a packet
-// of the guest's last came from the selected address, and lastHint when
+// of the guest's last came from the selected address (0: none since it
+// was selected), and lastHint when
 // movehint.go last sent a check (Unix nanoseconds); ssrcs are the guest's
 // inbound SSRCs, guarded by iceSessions.mu.
 type iceSession struct {
@@ -73,6 +74,11 @@ type iceSession struct {
 	heard    atomic.Int64
 	lastHint atomic.Int64
 	ssrcs    []uint32
+	// checked are the addresses the guest's checks came from in this ICE
+	// session (at most maxChecked, the latest), guarded by
+	// iceSessions.mu: pion's mux knows them, and pion's rules and
+	// followMove's decide on them (movehint.go).
+	checked []netip.AddrPort
 	// browserControlled: the browser's last check to us said
 	// ICE-CONTROLLED (our agent controls; movehint.go).
 	browserControlled atomic.Bool
@@ -118,7 +124,11 @@ func (s *iceSession) watch(t *webrtc.ICETransport, moved func(from, to netip.Add
 		if !ok {
 			return
 		}
-		if from := s.selected.Swap(&to); from != nil && *from != to && moved != nil {
+		from := s.selected.Swap(&to)
+		if from == nil || *from != to {
+			s.heard.Store(0) // nothing heard from there yet (movehint.go)
+		}
+		if from != nil && *from != to && moved != nil {
 			moved(*from, to)
 		}
 	})
@@ -136,6 +146,8 @@ func (ss *iceSessions) file(s *iceSession, old, ufrag string) string {
 	}
 	if ufrag != old {
 		s.selected.Store(nil)
+		s.heard.Store(0)
+		s.checked = nil
 	}
 	if ss.byUfrag == nil {
 		ss.byUfrag = make(map[string]*iceSession)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,11 +27,16 @@ import (
 // it:
 //
 //  1. An RTP or RTCP packet from an address no guest's connection sends
-//     to, whose SSRC (in the clear in SRTP and SRTCP) is one a guest sends,
-//     hints that this guest moved there, if none of its packets came from
-//     the selected address for quietFor: packets still in flight when a
-//     path changes, or one the browser is leaving, don't draw the studio
-//     away from where the guest's media comes.
+//     to, and no check of the guest's came from in this ICE session (pion
+//     knows those: its rules and followMove's decide), whose SSRC (in the clear in SRTP and SRTCP) is one a guest sends,
+//     hints that this guest moved there, if its packets came from the
+//     selected address and none did for quietFor: packets still in
+//     flight when a path changes, or one the browser is leaving, don't
+//     draw the studio away from where the guest's media comes; nor does
+//     media over another pair than the one pion selected while the
+//     browser settles on one at the start (Chromium on a machine with
+//     several addresses: TestChromiumGuestICERestart), which pion's
+//     rules sort out as before.
 //  2. moveConn checks the hint with an ICE connectivity check of its own
 //     to that address, as the studio's agent would send one (USERNAME
 //     "theirs:ours", our role, MESSAGE-INTEGRITY with the guest's
@@ -72,6 +78,9 @@ const (
 	// maxSSRCs bounds the SSRCs remembered per guest: a camera's three
 	// simulcast layers, a screen's, audio, and renegotiations.
 	maxSSRCs = 16
+	// maxChecked bounds the addresses remembered per guest that its
+	// checks came from: one per pair the browser checks.
+	maxChecked = 16
 	// prflxPriority is the PRIORITY of the checks moveConn sends and fakes:
 	// that of a peer-reflexive candidate of component 1 with the highest
 	// local preference (RFC 8445, 5.1.2.1).
@@ -227,6 +236,7 @@ func (c *moveConn) onSTUN(p []byte, from netip.AddrPort) []byte {
 			ours, _, _ := strings.Cut(user.String(), ":")
 			if s := c.ss.get(ours); s != nil {
 				s.browserControlled.Store(m.Contains(stun.AttrICEControlled))
+				c.ss.checkedFrom(s, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 			}
 		}
 		return nil
@@ -305,9 +315,10 @@ func (ss *iceSessions) addSSRC(s *iceSession, ssrc uint32) {
 }
 
 // stranger returns the session of the guest that sends ssrc if from is
-// not where any guest's connection sends, and the guest's packets stopped
-// coming from where it sends (quietFor before now): a hint that it moved
-// there. Run for every RTP and RTCP packet; the loop over the sessions
+// not where any guest's connection sends nor where its checks came from,
+// and the guest's packets came
+// from where it sends, then stopped (quietFor before now): a hint that it
+// moved there. Run for every RTP and RTCP packet; the loop over the sessions
 // only for those from elsewhere than the sender's own address.
 func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort, now time.Time) *iceSession {
 	ss.mu.Lock()
@@ -325,7 +336,10 @@ func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort, now time.Time)
 		s.heard.Store(now.UnixNano())
 		return nil
 	}
-	if now.UnixNano()-s.heard.Load() < int64(quietFor) {
+	if heard := s.heard.Load(); heard == 0 || now.UnixNano()-heard < int64(quietFor) {
+		return nil
+	}
+	if slices.Contains(s.checked, from) {
 		return nil
 	}
 	for _, o := range ss.byUfrag {
@@ -334,6 +348,20 @@ func (ss *iceSessions) stranger(ssrc uint32, from netip.AddrPort, now time.Time)
 		}
 	}
 	return s
+}
+
+// checkedFrom notes that a check of s's guest came from from; the oldest
+// is forgotten past maxChecked.
+func (ss *iceSessions) checkedFrom(s *iceSession, from netip.AddrPort) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if slices.Contains(s.checked, from) {
+		return
+	}
+	if len(s.checked) >= maxChecked {
+		s.checked = s.checked[1:]
+	}
+	s.checked = append(s.checked, from)
 }
 
 // fake notes that the mux reads a check with transaction ID id that

@@ -143,10 +143,10 @@ func TestSessionSurvivesNetworkChange(t *testing.T) {
 // new public port; her socket, her candidate and the studio's address
 // stay). pion never nominates again once connected, so the studio would
 // never follow her checks; it follows her media instead (movehint.go):
-// it sends to her new address within 2 s (about 0.1 s unloaded, one
-// round trip after her first packet from there), media flows both ways
-// again, and no ICE restart was needed. Without moveConn the studio went
-// on sending to her old port and the test timed out.
+// it sends to her new address within 2 s (about 0.1 s unloaded: quietFor,
+// then a round trip), media flows both ways again, and no ICE restart was
+// needed. Without moveConn the studio went on sending to her old port and
+// the test timed out.
 func TestFollowsRebindAtFirstPacket(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)

@@ -2,6 +2,7 @@ package studio
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -234,4 +235,17 @@ func (s *Studio) LayerChoice(receiver, publisher string) string {
 			stats[i].live, l.rest.resting(), l.rest.asleep(now.UnixNano()), now.Sub(time.Unix(0, l.lastAt.Load())).Round(time.Millisecond))
 	}
 	return out
+}
+
+// SelectedRemote is where guest id's connection sends, as pion last
+// reported its selected pair (move.go); the zero AddrPort before.
+func (s *Studio) SelectedRemote(id string) netip.AddrPort {
+	g := s.guestSession(id)
+	if g == nil {
+		return netip.AddrPort{}
+	}
+	if at := g.ice.selected.Load(); at != nil {
+		return *at
+	}
+	return netip.AddrPort{}
 }

@@ -476,7 +476,7 @@ func (g *guest) teardown() {
 		}
 	}
 	g.life.wait()
-	g.st.sfu.sessions.remove(g.ufrag)
+	g.st.sfu.sessions.remove(&g.ice, g.ufrag)
 	if g.down != nil {
 		g.st.sfu.downlinks.Delete(g.down)
 	}
@@ -511,6 +511,7 @@ func (g *guest) handle(m signal.Message) error {
 		if err := g.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("apply answer: %w", err)
 		}
+		g.ice.learn(g.pc) // new credentials, if it answered an ICE restart
 		g.offering = false
 		maps.Copy(g.parked, g.parking)
 		clear(g.parking)
@@ -705,6 +706,7 @@ func (g *guest) acceptOffer(offer signal.Message) error {
 	}
 	g.life.spawn(func() { g.capUplink(pc) })
 	g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(pc))
+	g.ice.learn(pc)
 	g.send(signal.Message{Type: signal.TypeAnswer, SDP: pc.LocalDescription().SDP})
 	g.mediaDue = time.After(g.st.cfg.MediaTimeout)
 	g.sync()
@@ -733,6 +735,9 @@ func (g *guest) followed() bool {
 
 // onTrack publishes a track the guest sends and forwards it until it ends.
 func (g *guest) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	// A packet of this SSRC from an address the studio doesn't send to
+	// hints that the guest moved (movehint.go).
+	g.st.sfu.sessions.addSSRC(&g.ice, uint32(remote.SSRC()))
 	// pion calls OnTrack once the track's first packet is in: media flows.
 	g.post(func() {
 		g.gotMedia = true
@@ -886,6 +891,7 @@ func (g *guest) sync() {
 	}
 	if g.restart {
 		g.ufrag = g.st.sfu.sessions.file(&g.ice, g.ufrag, localUfrag(g.pc))
+		g.ice.learn(g.pc)
 		g.candidates = 0 // a new ICE session: the page gathers afresh
 	}
 	g.offering, g.restart, g.reoffer = true, false, false

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
@@ -37,13 +38,22 @@ import (
 // path who replays one from elsewhere could divert the media until the
 // browser's next check, which an attacker on the path can do anyway by
 // dropping it.
+//
+// The browser's first check comes up to 2.5 s after the move, though, and
+// a pion guest's checks never nominate once it is connected: movehint.go
+// makes one at the guest's first media packet from its new address.
 
 // iceSessions finds a guest's ICE session by the studio's ICE ufrag in
-// the checks the guest sends (their USERNAME is "ours:theirs"). Guarded by
-// mu; the guest's run loop files and removes its session.
+// the checks the guest sends (their USERNAME is "ours:theirs"), and by
+// the SSRCs of the media it sends (movehint.go), and knows the checks
+// movehint.go made up (faked, by transaction ID, when). Guarded by mu;
+// the guest's run loop files and removes its session, pion's OnTrack
+// goroutines add its SSRCs.
 type iceSessions struct {
 	mu      sync.Mutex
 	byUfrag map[string]*iceSession
+	bySSRC  map[uint32]*iceSession
+	faked   map[[stun.TransactionIDSize]byte]time.Time
 }
 
 // iceSession is where one guest's connection sends: the remote address of
@@ -51,8 +61,55 @@ type iceSessions struct {
 // first and during an ICE restart). followMove can't ask pion: it runs in
 // the ICE agent's loop, and the transport's getters take locks that are
 // held while waiting for that loop.
+//
+// creds are both sides' ICE credentials, for the checks movehint.go sends
+// and fakes (nil until both descriptions are set); heard is when a packet
+// of the guest's last came from the selected address (0: none since it
+// was selected), and lastHint when
+// movehint.go last sent a check (Unix nanoseconds); ssrcs are the guest's
+// inbound SSRCs, guarded by iceSessions.mu.
 type iceSession struct {
 	selected atomic.Pointer[netip.AddrPort]
+	creds    atomic.Pointer[iceCreds]
+	heard    atomic.Int64
+	lastHint atomic.Int64
+	ssrcs    []uint32
+	// checked are the addresses the guest's checks came from in this ICE
+	// session (at most maxChecked, the latest), guarded by
+	// iceSessions.mu: pion's mux knows them, and pion's rules and
+	// followMove's decide on them (movehint.go).
+	checked []netip.AddrPort
+	// browserControlled: the browser's last check to us said
+	// ICE-CONTROLLED (our agent controls; movehint.go).
+	browserControlled atomic.Bool
+}
+
+// iceCreds are one ICE session's credentials: ours from the local
+// description, the guest's from the remote one.
+type iceCreds struct {
+	ourUfrag, ourPwd     string
+	theirUfrag, theirPwd string
+}
+
+// learn takes both sides' ICE credentials from pc's descriptions, after
+// either changed (the first offer and answer, an ICE restart we offer and
+// its answer). Between those two, ours are new and the guest's old: no
+// matter, a session is not followed until pion selects a pair again
+// (file forgot the old one).
+func (s *iceSession) learn(pc *webrtc.PeerConnection) {
+	l, r := pc.LocalDescription(), pc.RemoteDescription()
+	if l == nil || r == nil {
+		s.creds.Store(nil)
+		return
+	}
+	c := &iceCreds{
+		ourUfrag: sdpAttr(l.SDP, "ice-ufrag"), ourPwd: sdpAttr(l.SDP, "ice-pwd"),
+		theirUfrag: sdpAttr(r.SDP, "ice-ufrag"), theirPwd: sdpAttr(r.SDP, "ice-pwd"),
+	}
+	if c.ourUfrag == "" || c.ourPwd == "" || c.theirUfrag == "" || c.theirPwd == "" {
+		c = nil
+	}
+	s.creds.Store(c)
 }
 
 // watch keeps s.selected up to date from t's selected pair; moved, if not
@@ -67,7 +124,11 @@ func (s *iceSession) watch(t *webrtc.ICETransport, moved func(from, to netip.Add
 		if !ok {
 			return
 		}
-		if from := s.selected.Swap(&to); from != nil && *from != to && moved != nil {
+		from := s.selected.Swap(&to)
+		if from == nil || *from != to {
+			s.heard.Store(0) // nothing heard from there yet (movehint.go)
+		}
+		if from != nil && *from != to && moved != nil {
 			moved(*from, to)
 		}
 	})
@@ -85,6 +146,8 @@ func (ss *iceSessions) file(s *iceSession, old, ufrag string) string {
 	}
 	if ufrag != old {
 		s.selected.Store(nil)
+		s.heard.Store(0)
+		s.checked = nil
 	}
 	if ss.byUfrag == nil {
 		ss.byUfrag = make(map[string]*iceSession)
@@ -104,18 +167,31 @@ func localUfrag(pc *webrtc.PeerConnection) string {
 	if d == nil {
 		return ""
 	}
-	for _, line := range strings.Split(d.SDP, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+	return sdpAttr(d.SDP, "ice-ufrag")
+}
+
+// sdpAttr is the value of sdp's first a=name: line (ICE credentials are
+// the same in every m-line: we bundle).
+func sdpAttr(sdp, name string) string {
+	for _, line := range strings.Split(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a="+name+":"); ok {
 			return v
 		}
 	}
 	return ""
 }
 
-func (ss *iceSessions) remove(ufrag string) {
+// remove forgets s, filed under ufrag, and its SSRCs: the session ended.
+func (ss *iceSessions) remove(s *iceSession, ufrag string) {
 	ss.mu.Lock()
+	defer ss.mu.Unlock()
 	delete(ss.byUfrag, ufrag)
-	ss.mu.Unlock()
+	for _, ssrc := range s.ssrcs {
+		if ss.bySSRC[ssrc] == s {
+			delete(ss.bySSRC, ssrc)
+		}
+	}
+	s.ssrcs = nil
 }
 
 func (ss *iceSessions) get(ufrag string) *iceSession {
@@ -127,10 +203,14 @@ func (ss *iceSessions) get(ufrag string) *iceSession {
 // followMove is pion's binding-request handler (run in the ICE agent's
 // loop; it must not block): it says to select pair when the guest is
 // connected over another address and this is the first check from a new
-// one, nominated by the browser (see above). Everything else is left to
-// pion's own rules.
+// one, nominated by the browser (see above), or a check movehint.go made
+// up when the guest's media went quiet on the selected address and came
+// from this one, the browser's answer proving it there: even to an address
+// the guest was at before (a pair pion knows), where its own checks would
+// not be taken. Everything else is left to pion's own rules.
 func (ss *iceSessions) followMove(m *stun.Message, _, remote ice.Candidate, pair *ice.CandidatePair) bool {
-	if !m.Contains(stun.AttrUseCandidate) || remote.Type() != ice.CandidateTypePeerReflexive || pair.RequestsReceived() != 1 {
+	faked := ss.takeFaked(m.TransactionID)
+	if !m.Contains(stun.AttrUseCandidate) || !faked && (remote.Type() != ice.CandidateTypePeerReflexive || pair.RequestsReceived() != 1) {
 		return false
 	}
 	var user stun.Username

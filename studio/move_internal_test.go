@@ -3,6 +3,7 @@ package studio
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
@@ -35,15 +36,19 @@ func TestFollowMove(t *testing.T) {
 		remote   ice.Candidate
 		checks   int // received on the pair, this one included
 		selected *netip.AddrPort
+		faked    bool // made up by moveConn (movehint.go)
 		want     bool
 	}{
-		{"moved", "ours:theirs", true, prflx("198.18.0.13"), 1, &old, true},
-		{"moved, not nominated", "ours:theirs", false, prflx("198.18.0.13"), 1, &old, false},
-		{"moved, a later check", "ours:theirs", true, prflx("198.18.0.13"), 2, &old, false},
-		{"the same address on another of our candidates", "ours:theirs", true, prflx("198.18.0.12"), 1, &old, false},
-		{"still connecting", "ours:theirs", true, prflx("198.18.0.13"), 1, nil, false},
-		{"a candidate the guest told us", "ours:theirs", true, srflx, 1, &old, false},
-		{"another session", "other:theirs", true, prflx("198.18.0.13"), 1, &old, false},
+		{"moved", "ours:theirs", true, prflx("198.18.0.13"), 1, &old, false, true},
+		{"moved, not nominated", "ours:theirs", false, prflx("198.18.0.13"), 1, &old, false, false},
+		{"moved, a later check", "ours:theirs", true, prflx("198.18.0.13"), 2, &old, false, false},
+		{"the same address on another of our candidates", "ours:theirs", true, prflx("198.18.0.12"), 1, &old, false, false},
+		{"still connecting", "ours:theirs", true, prflx("198.18.0.13"), 1, nil, false, false},
+		{"a candidate the guest told us", "ours:theirs", true, srflx, 1, &old, false, false},
+		{"another session", "other:theirs", true, prflx("198.18.0.13"), 1, &old, false, false},
+		{"made up, back at an address it was at", "ours:theirs", true, prflx("198.18.0.13"), 3, &old, true, true},
+		{"made up, at a candidate the guest told us", "ours:theirs", true, srflx, 1, &old, true, true},
+		{"made up, where the studio sends", "ours:theirs", true, prflx("198.18.0.12"), 1, &old, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ss iceSessions
@@ -61,6 +66,9 @@ func TestFollowMove(t *testing.T) {
 			pair := &ice.CandidatePair{Local: local, Remote: tc.remote}
 			for range tc.checks {
 				pair.UpdateRequestReceived()
+			}
+			if tc.faked {
+				ss.fake(m.TransactionID, time.Now())
 			}
 			if got := ss.followMove(m, local, tc.remote, pair); got != tc.want {
 				t.Errorf("followMove = %v, want %v", got, tc.want)

@@ -139,6 +139,54 @@ func TestSessionSurvivesNetworkChange(t *testing.T) {
 	}
 }
 
+// Issue #9, lab case d, with pion guests: Ann's router maps her anew (a
+// new public port; her socket, her candidate and the studio's address
+// stay). pion never nominates again once connected, so the studio would
+// never follow her checks; it follows her media instead (movehint.go):
+// it sends to her new address within 2 s (about 0.1 s unloaded: quietFor,
+// then a round trip), media flows both ways again, and no ICE restart was
+// needed. Without moveConn the studio went on sending to her old port and
+// the test timed out.
+func TestFollowsRebindAtFirstPacket(t *testing.T) {
+	checkLeaks(t)
+	s := newStudio(t, nil)
+	m := startMovingGuest(t, s)
+	ann, bob := m.ann, m.bob
+	eventually(t, "Ann to receive Bob", func() bool { return ann.Packets(bob.ID, "video") > 20 })
+	if at, want := s.SelectedRemote(ann.ID), ann.PathAddr(); at != want {
+		t.Fatalf("the studio sends to %v, Ann is at %v", at, want)
+	}
+	toBob, toAnn := bob.Packets(ann.ID, "video"), ann.Packets(bob.ID, "video")
+
+	start := time.Now()
+	to, err := ann.RebindPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var followed time.Duration
+	for followed == 0 || bob.Packets(ann.ID, "video") < toBob+10 || ann.Packets(bob.ID, "video") < toAnn+10 {
+		if followed == 0 && s.SelectedRemote(ann.ID) == to {
+			followed = time.Since(start)
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("2 s after Ann's address changed to %v: the studio sends to %v; Bob got %d packets of hers since, she %d of his",
+				to, s.SelectedRemote(ann.ID), bob.Packets(ann.ID, "video")-toBob, ann.Packets(bob.ID, "video")-toAnn)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("followed %v after Ann's address changed; media both ways %v after",
+		followed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if u := ann.RemoteICEUfrag(); u != m.ufrag {
+		t.Errorf("the studio's ICE ufrag %q, was %q: an ICE restart", u, m.ufrag)
+	}
+	if errs := append(ann.Errors(), bob.Errors()...); len(errs) > 0 {
+		t.Errorf("errors: %q", errs)
+	}
+	if ann.Bye() != "" {
+		t.Errorf("Ann's session ended: %q", ann.Bye())
+	}
+}
+
 // Guests who join while someone is on stage get the studio's answer and,
 // right behind it, its offer of the stage's tracks; each answers that
 // offer without restarting ICE. The pion client once applied the offer

@@ -202,7 +202,13 @@ func newSFU(cfg *Config, tcpLn net.Listener, log *slog.Logger) (_ *sfu, err erro
 	}
 	// The universal mux also lets the studio ask a STUN server, from this
 	// very socket, which public address the port has (publicaddr.go).
-	f.udpMux = ice.NewUniversalUDPMuxDefault(ice.UniversalUDPMuxParams{Logger: f.lf.NewLogger("ice-udp"), UDPConn: f.udpConn})
+	// The mux reads it through moveConn, which follows a guest whose
+	// address changed at its first packet from the new one (movehint.go).
+	var muxConn net.PacketConn = f.udpConn
+	if u, ok := f.udpConn.(*net.UDPConn); ok {
+		muxConn = newMoveConn(u, &f.sessions, f.log)
+	}
+	f.udpMux = ice.NewUniversalUDPMuxDefault(ice.UniversalUDPMuxParams{Logger: f.lf.NewLogger("ice-udp"), UDPConn: muxConn})
 	f.networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if f.tcpLn == nil && cfg.ICETCPListen != "" {
 		f.tcpLn, err = net.Listen("tcp", cfg.ICETCPListen)
@@ -254,7 +260,8 @@ func (f *sfu) newAPI(public *PublicAddr) (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// A guest whose public address changed is followed at its first check
-	// from the new one (issue #9; move.go).
+	// from the new one (issue #9; move.go), which moveConn sends on its
+	// behalf at its first packet from there (movehint.go).
 	se.SetICEBindingRequestHandler(f.sessions.followMove)
 	switch {
 	case len(f.nat1To1) > 0:

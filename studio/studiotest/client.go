@@ -15,6 +15,7 @@ import (
 	"io"
 	mathrand "math/rand/v2"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -893,6 +894,25 @@ func (c *Client) BreakPath() { c.path.cut() }
 // guest page then asks for an ICE restart (RequestICERestart), or, if its
 // signaling socket broke too, comes back over another (Resignal).
 func (c *Client) MovePath() error { return c.path.move() }
+
+// RebindPath makes the client's ICE packets leave from a new port from now
+// on, as when the guest's router maps it anew (issue #9, lab case d; its
+// socket, candidate and ICE session stay), and returns that port's
+// address; what the studio sends to the old one is lost
+// (Options.Movable).
+func (c *Client) RebindPath() (netip.AddrPort, error) {
+	a, err := c.path.rebind()
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return a.(*net.UDPAddr).AddrPort(), nil
+}
+
+// PathAddr is where the client's ICE packets leave from now
+// (Options.Movable).
+func (c *Client) PathAddr() netip.AddrPort {
+	return c.path.addr().(*net.UDPAddr).AddrPort()
+}
 
 // SetPathDelay holds back every packet the client sends over ICE from now
 // on by d instead of Options.PathDelay (which must be set).

@@ -19,7 +19,9 @@ import (
 // guest walks over to a phone's hotspot. It is an ice.UDPMux over one
 // socket at a time: pion gathers its host candidate from the current one
 // (a new candidate after an ICE restart), and a move closes the old
-// socket, so what the studio still sends there is gone. The signaling
+// socket, so what the studio still sends there is gone. A test can also
+// rebind it: the guest's router maps it anew, so its packets leave from
+// another address while pion keeps its candidate. The signaling
 // WebSocket is not touched. A path with a delay sends each packet that
 // much later (setDelay changes it). A path with a loss loses that many
 // percent of the video packets it receives at random (Options.LoseReceived),
@@ -28,6 +30,7 @@ type path struct {
 	mu      sync.Mutex
 	delay   time.Duration
 	delayed *netlab.DelayPacketConn // the current socket, if a delay was set at the start
+	nat     *natConn                // the current socket, under the delay
 	broken  bool
 	muxes   []*ice.UDPMuxDefault // the current one last
 
@@ -120,7 +123,10 @@ func (p *path) move() error {
 	if err != nil {
 		return err
 	}
+	nat := &natConn{cur: c, first: c.LocalAddr()}
+	c = nat
 	p.mu.Lock()
+	p.nat = nat
 	if p.delay > 0 {
 		p.delayed = &netlab.DelayPacketConn{PacketConn: c, Delay: p.delay}
 		c = p.delayed
@@ -134,6 +140,75 @@ func (p *path) move() error {
 	}
 	return nil
 }
+
+// rebind makes the path's packets leave from a new port, as when the
+// guest's NAT maps its socket anew: pion's agent, its candidate and its
+// socket as it sees it stay; what the studio sends to the old port is
+// lost. It returns the new address.
+func (p *path) rebind() (net.Addr, error) {
+	p.mu.Lock()
+	nat := p.nat
+	p.mu.Unlock()
+	return nat.rebind()
+}
+
+// addr is where the path's packets come from now.
+func (p *path) addr() net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.nat.current().LocalAddr()
+}
+
+// natConn is a path's socket as pion sees it, behind a NAT that may map it
+// anew: its address stays the first socket's (pion's host candidate),
+// while its packets come and go through the current one. mu guards cur.
+type natConn struct {
+	mu    sync.Mutex
+	cur   net.PacketConn
+	first net.Addr
+}
+
+func (c *natConn) current() net.PacketConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}
+
+func (c *natConn) rebind() (net.Addr, error) {
+	n, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	old := c.cur
+	c.cur = n
+	c.mu.Unlock()
+	_ = old.Close() // the reader goes on with the new socket
+	return n.LocalAddr(), nil
+}
+
+// ReadFrom reads from the current socket, from the new one after a
+// rebind closed the one it was reading.
+func (c *natConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		cur := c.current()
+		n, addr, err := cur.ReadFrom(b)
+		if err != nil && c.current() != cur {
+			continue
+		}
+		return n, addr, err
+	}
+}
+
+func (c *natConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	return c.current().WriteTo(b, addr)
+}
+
+func (c *natConn) Close() error                       { return c.current().Close() }
+func (c *natConn) LocalAddr() net.Addr                { return c.first }
+func (c *natConn) SetDeadline(t time.Time) error      { return c.current().SetDeadline(t) }
+func (c *natConn) SetReadDeadline(t time.Time) error  { return c.current().SetReadDeadline(t) }
+func (c *natConn) SetWriteDeadline(t time.Time) error { return c.current().SetWriteDeadline(t) }
 
 // setDelay holds back each packet sent from now on by d instead; on a
 // path that had a delay from the start.

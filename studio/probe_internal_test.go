@@ -74,24 +74,64 @@ func TestProbeVerdict(t *testing.T) {
 	}
 }
 
-// Padding is owed at the probe's extra rate (ramped up to it over the
-// window's first third), sent after each frame, none after the window.
+// Padding fills what the connection's media leaves of the probe's rate
+// (ramped up to it over the window's first third), sent after each frame,
+// none after the window: media that runs under its average over the
+// window (between keyframes) is made up for, a burst (a keyframe) is not
+// padded on top of.
 func TestProbePadding(t *testing.T) {
-	var p prober
-	b, other := &binding{}, &binding{}
-	t0 := time.Now()
-	p.tryUp(b, 1, 100_000, 500_000, 200_000, 0, t0) // pads 1.2 × 500 − 100 = 500 kb/s
-	if n := p.padding(other, t0.Add(100*time.Millisecond)); n != 0 {
-		t.Errorf("another track's binding owes %d padding packets", n)
-	}
-	var sent int
-	for at := 33 * time.Millisecond; at <= probeFor; at += 33 * time.Millisecond {
-		sent += p.padding(b, t0.Add(at))
-	}
-	if want := int(500_000 * (probeFor - probeRamp/2).Seconds() / padBits); sent < want-3 || sent > want+2 {
-		t.Errorf("%d padding packets over the window, want about %d", sent, want)
-	}
-	if n := p.padding(b, t0.Add(probeFor+50*time.Millisecond)); n != 0 {
-		t.Errorf("%d padding packets after the window", n)
+	// The connection sent 1.2 Mb/s, the track 200 kb/s of it; the
+	// climb to 500 kb/s needs 1.5, and the probe pads up to 1.6.
+	const sending, cur, to, goal = 1_200_000, 200_000, 500_000, 1_600_000
+	const frame = 33 * time.Millisecond
+	for _, c := range []struct {
+		name  string
+		media func(i int) int // bits the connection's media sends in frame i
+	}{
+		{"at its rate", func(int) int { return sending * int(frame) / int(time.Second) }},
+		{"under it", func(int) int { return sending * 7 / 10 * int(frame) / int(time.Second) }},
+		{"a keyframe", func(i int) int {
+			if i == 8 {
+				return 200_000
+			}
+			return sending * int(frame) / int(time.Second)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var p prober
+			b, other := &binding{}, &binding{}
+			t0 := time.Now()
+			p.tryUp(b, 1, cur, to, sending, 0, t0)
+			if n := p.padding(other, t0.Add(100*time.Millisecond)); n != 0 {
+				t.Errorf("another track's binding owes %d padding packets", n)
+			}
+			var seq uint16
+			var bits int // sent after the ramp
+			for i, at := 0, frame; at <= probeFor; i, at = i+1, at+frame {
+				now := t0.Add(at)
+				media := c.media(i)
+				p.sent(seq, media/8, now)
+				n := p.padding(b, now)
+				for range n {
+					seq++
+					p.sent(seq, padBits/8, now)
+				}
+				seq++
+				if at > probeRamp {
+					bits += media + n*padBits
+				}
+			}
+			rate := float64(bits) / (probeFor - probeRamp).Seconds()
+			lo, hi := 0.9*goal, 1.1*goal
+			if c.name == "a keyframe" {
+				hi = goal + 200_000/(probeFor-probeRamp).Seconds()
+			}
+			if rate < lo || rate > hi {
+				t.Errorf("the connection sent %.0f kb/s after the ramp, want %.0f-%.0f", rate/1000, lo/1000, hi/1000)
+			}
+			if n := p.padding(b, t0.Add(probeFor+50*time.Millisecond)); n != 0 {
+				t.Errorf("%d padding packets after the window", n)
+			}
+		})
 	}
 }

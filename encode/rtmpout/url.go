@@ -60,7 +60,7 @@ func (t Target) Redacted() string {
 // The key is the last path segment (plus the query string); the app is
 // everything between the host and the key. Errors never contain the key.
 func ParseURL(raw string) (Target, error) {
-	t, path, query, err := parseHost(raw)
+	t, path, query, _, err := parseHost(raw)
 	if err != nil {
 		return Target{}, err
 	}
@@ -114,18 +114,23 @@ func appWithQuery(path, query string) (string, bool) {
 // it (they add the key at the end, after a slash). Its checks are ParseURL's, so a server
 // it takes makes publish URLs ParseURL takes. The Target has no Key.
 func ParseServer(raw string) (Target, error) {
-	t, path, query, err := parseHost(raw)
+	t, path, query, asked, err := parseHost(raw)
 	if err != nil {
 		return Target{}, err
 	}
-	if query != "" {
+	if asked {
 		// A query in a server URL is its app's (YouTube's ?backup=1):
-		// see appWithQuery, which reads it back with the key added.
+		// see appWithQuery, which reads it back with the key added. An
+		// empty one too (found by FuzzParseURL: "rtmp://h/a/b?" took
+		// the app a/b, and its publish URL .../a/b?/KEY the app a).
 		app, _ := appWithQuery(path, query+"/")
 		if app == "" || strings.Contains(app, "/") {
 			return Target{}, errors.New("rtmp server URL has a query (?...) after an app of several parts: it belongs after the stream key")
 		}
-		path = app + "?" + strings.TrimRight(query, "/")
+		path = app
+		if q := strings.TrimRight(query, "/"); q != "" {
+			path += "?" + q
+		}
 	}
 	// A # would end the URL the key is added to before the key (found by
 	// FuzzParseURL: "rtmp://host/app#" took, and its publish URL had no key).
@@ -139,22 +144,23 @@ func ParseServer(raw string) (Target, error) {
 }
 
 // parseHost reads a URL up to its host and port, and returns the rest: its
-// path without the leading slashes, and its query.
-func parseHost(raw string) (t Target, path, query string, err error) {
+// path without the leading slashes, and its query (asked: a ? began one,
+// empty or not).
+func parseHost(raw string) (t Target, path, query string, asked bool, err error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return Target{}, "", "", errors.New("rtmp URL is empty")
+		return Target{}, "", "", false, errors.New("rtmp URL is empty")
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return Target{}, "", "", errors.New("rtmp URL has no scheme: use rtmp:// or rtmps://")
+		return Target{}, "", "", false, errors.New("rtmp URL has no scheme: use rtmp:// or rtmps://")
 	}
 	switch strings.ToLower(scheme) {
 	case "rtmp":
 	case "rtmps":
 		t.TLS = true
 	default:
-		return Target{}, "", "", fmt.Errorf("unsupported scheme %s: use rtmp:// or rtmps://", scheme)
+		return Target{}, "", "", false, fmt.Errorf("unsupported scheme %s: use rtmp:// or rtmps://", scheme)
 	}
 	// Split the key off by hand rather than trusting url.Parse with the
 	// whole string: a key may contain characters url.Parse rejects, and its
@@ -162,13 +168,13 @@ func parseHost(raw string) (t Target, path, query string, err error) {
 	authority, path, _ := strings.Cut(rest, "/")
 	u, err := url.Parse(strings.ToLower(scheme) + "://" + authority)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return Target{}, "", "", errors.New("rtmp URL has no valid host")
+		return Target{}, "", "", false, errors.New("rtmp URL has no valid host")
 	}
 	if !validHost(u.Hostname()) {
-		return Target{}, "", "", errors.New("rtmp URL has no valid host: want a name or an IP address")
+		return Target{}, "", "", false, errors.New("rtmp URL has no valid host: want a name or an IP address")
 	}
 	if u.User != nil {
-		return Target{}, "", "", errors.New("rtmp URL with user:password@ is not supported")
+		return Target{}, "", "", false, errors.New("rtmp URL with user:password@ is not supported")
 	}
 	port := u.Port()
 	if port == "" {
@@ -177,17 +183,15 @@ func parseHost(raw string) (t Target, path, query string, err error) {
 			port = "443"
 		}
 	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return Target{}, "", "", fmt.Errorf("rtmp URL has an invalid port %q", port)
+		return Target{}, "", "", false, fmt.Errorf("rtmp URL has an invalid port %q", port)
 	}
 	t.Host = net.JoinHostPort(u.Hostname(), port)
 	// tcUrl names the host as the user wrote it (what OBS/librtmp sends).
 	t.TCURL = strings.ToLower(scheme) + "://" + u.Host
 
 	path, _, _ = strings.Cut(path, "#")
-	if p, q, ok := strings.Cut(path, "?"); ok {
-		path, query = p, q
-	}
-	return t, strings.TrimLeft(path, "/"), query, nil
+	path, query, asked = strings.Cut(path, "?")
+	return t, strings.TrimLeft(path, "/"), query, asked, nil
 }
 
 // setApp sets the app, and the tcUrl that ends with it; false if there is

@@ -1133,8 +1133,9 @@
     tile.name.textContent = name;
     tile.el.dataset.initial = name.slice(0, 1).toUpperCase();
     // A guest who turned their camera off sends black: their initials instead.
-    const picture = !(member && member.cameraOff && !screen) &&
-      tile.video.videoWidth > 0 && tile.stream.getVideoTracks().some((t) => t.readyState === "live");
+    tile.wantsPicture = !(member && member.cameraOff && !screen) &&
+      tile.stream.getVideoTracks().some((t) => t.readyState === "live");
+    const picture = tile.wantsPicture && tile.video.videoWidth > 0;
     tile.el.classList.toggle("audio-only", !picture);
     const silent = !!member && !screen && (member.micOff || member.muted);
     tile.micOff.hidden = !silent;
@@ -1171,9 +1172,12 @@
   // layers that fills the tile we draw them in, so we tell it how big
   // those are ("view", device pixels): a grid of small tiles needs their
   // 360p or 180p, not three 720p streams, and a person made big gets their
-  // 720p. A tile that shows no picture (camera off, none yet) and a page
-  // in a background tab need none: [0, 0], their lowest layer. Sent when
-  // the sizes change, at most every VIEW_EVERY ms.
+  // 720p. A tile that shows no picture (camera off, no video track) and a
+  // page in a background tab need none: [0, 0], their lowest layer. A
+  // tile waiting for its first picture says its size: told [0, 0] until
+  // then, the studio sent a joining guest everyone's lowest layer, and
+  // the climbs to what her tiles need, a track and a probe at a time,
+  // took 3-30 s. Sent when the sizes change, at most every VIEW_EVERY ms.
   const VIEW_EVERY = 500, VIEW_MAX = 32, VIEW_PX = 16384;
   const tileResized = new ResizeObserver(() => reportView());
 
@@ -1183,7 +1187,7 @@
     const sizes = {};
     for (const [id, tile] of [...state.tiles].slice(0, VIEW_MAX)) {
       const r = tile.video.getBoundingClientRect();
-      const shown = !away && !tile.el.classList.contains("audio-only");
+      const shown = !away && !!tile.wantsPicture;
       const px = (v) => Math.min(VIEW_PX, Math.round(v * dpr));
       sizes[id] = shown ? [px(r.width), px(r.height)] : [0, 0];
     }

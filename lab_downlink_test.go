@@ -60,13 +60,13 @@ const (
 	// redLoss is the loss health calls red (README: 8 %).
 	redLoss = 0.08
 	// climbFor bounds the wait, before the cap, for Rex's top layers and
-	// for Ann's climb past the cap: her page drew small tiles at first
-	// (so she started on the bottom layers), and her tracks climb toward
-	// the tiles one at a time, each after a probe of her link passed
-	// (studio/probe.go). It took 3-18 s in three runs here; 0-29 s in
-	// three, and over 30 s once in CI, while a probe's padding fell
-	// short when the media ran under its average, failing probes of a
-	// clear link.
+	// for Ann to get more than the cap lets through. She has them at
+	// once (0 s in two runs) since her page tells the studio the size of
+	// a tile still waiting for its first picture; while it said [0, 0]
+	// she started on every sender's lowest layer and climbed toward her
+	// tiles a track at a time, each after a probe of her link passed
+	// (studio/probe.go): 3-18 s in three runs, 0-29 s in three before a
+	// probe's padding filled what the media left, over 30 s once in CI.
 	climbFor = 45 * time.Second
 	// bigTiles is the capped guest's page's stage, laid out wide: its grid
 	// of four lays each tile out 724x407, taller than the middle layers

@@ -287,9 +287,11 @@
       t = await getTake(take);
       seen.total = Math.max(seen.total, t.total);
       seen.acked = next;
+      // Done before show: the note says "all done" the moment the tab
+      // may close (pending), never "100 % — keep this tab open" after it.
+      seen.done = done;
       show();
       if (done) {
-        seen.done = true;
         await forget(take);
         return;
       }

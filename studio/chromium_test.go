@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"greenroom/encode/mediatest"
 	"greenroom/studio"
 	"greenroom/studio/studiotest"
 )
@@ -223,8 +224,7 @@ func TestChromiumGuests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	var catID string
-	eventually(t, "Cat to join", func() bool { return cat.Eval(`greenroom.id`, &catID) == nil && catID != "" })
+	catID := joined(t, cat, "Cat")
 	var note string
 	if err := cat.Eval(`document.getElementById("media-note").textContent`, &note); err != nil || !strings.Contains(note, "audio only") {
 		t.Errorf("Cat's page says %q (%v); want it to say she joins with audio only", note, err)
@@ -289,8 +289,7 @@ func TestChromiumGuestCantConnect(t *testing.T) {
 	}
 	defer page.Close()
 
-	var id string
-	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	id := joined(t, page, "Ann")
 	if p := find(s, id); p.Connected || (p.Media != studio.MediaConnecting && p.Media != studio.MediaLost) {
 		t.Errorf("just joined: connected %v media %q", p.Connected, p.Media)
 	}
@@ -337,8 +336,7 @@ func TestChromiumGuestICERestart(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
 	ann := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
-	var id string
-	eventually(t, "Ann to join", func() bool { return ann.Eval(`greenroom.id`, &id) == nil && id != "" })
+	id := joined(t, ann, "Ann")
 	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
 	for _, g := range []string{id, bob.ID} {
 		if err := s.Stage(g, true); err != nil {
@@ -391,5 +389,65 @@ func TestChromiumGuestICERestart(t *testing.T) {
 	}
 	if len(st.Errors) > 0 {
 		t.Errorf("page errors: %q", st.Errors)
+	}
+}
+
+// joined waits for page's guest, who, to be welcomed into the studio and
+// returns her id. It gives the browser 30 s (90 under -race): on a busy
+// box Chromium took 8-12 s to open its fake camera with two others
+// running, and the page asks the studio only then. A page never welcomed
+// says how far it got: its camera, its signaling socket, its status and
+// errors (a browser slow to start and a studio that never answered read
+// apart). One welcomed after 3 s logs when its camera and socket were
+// ready.
+func joined(t testing.TB, page *studiotest.Page, who string) string {
+	t.Helper()
+	type progress struct {
+		ID     string   `json:"id"`
+		Media  bool     `json:"media"`
+		Socket string   `json:"socket"`
+		Status string   `json:"status"`
+		Errors []string `json:"errors"`
+	}
+	const progressJS = `(() => {
+  const g = window.greenroom || {}, status = document.getElementById("status");
+  return {id: g.id || "", media: !!g.stream, socket: g.ws ? ["connecting", "open", "closing", "closed"][g.ws.readyState] : "none",
+    status: status ? status.textContent : "", errors: g.errors || []};
+})()`
+	wait := 30 * time.Second
+	if mediatest.Race {
+		wait *= 3
+	}
+	start := time.Now()
+	var media, open time.Duration // when the page had its camera, its socket open
+	for {
+		var p progress
+		err := page.Eval(progressJS, &p)
+		now := time.Since(start)
+		if err == nil {
+			if p.ID != "" {
+				if now > 3*time.Second {
+					seen := func(d time.Duration) string {
+						if d == 0 {
+							return "between two looks"
+						}
+						return d.Round(100 * time.Millisecond).String()
+					}
+					t.Logf("%s welcomed after %v (camera after %s, socket open after %s)", who,
+						now.Round(100*time.Millisecond), seen(media), seen(open))
+				}
+				return p.ID
+			}
+			if media == 0 && p.Media {
+				media = now
+			}
+			if open == 0 && p.Socket == "open" {
+				open = now
+			}
+		}
+		if now > wait {
+			t.Fatalf("%s not welcomed into the studio after %v: her page says %+v (%v)", who, wait, p, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -74,10 +74,7 @@ func TestChromiumGuestSeesNewcomersOnReusedMediaSections(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, nil)
 	ann := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
-	eventually(t, "Ann to join", func() bool {
-		var id string
-		return ann.Eval(`greenroom.id`, &id) == nil && id != ""
-	})
+	joined(t, ann, "Ann")
 
 	type tile struct {
 		Name  string

@@ -141,6 +141,20 @@ func (s *Studio) LayerHold(id, rid string) time.Duration {
 	return layerSteady
 }
 
+// PausedLayers is the layers of participant id's camera the studio has
+// told her page to pause (resting, issue #10).
+func (s *Studio) PausedLayers(id string) []string {
+	var rids []string
+	if t := s.cameraInLayers(id); t != nil {
+		for _, l := range t.layerList() {
+			if l.rest.resting() {
+				rids = append(rids, l.rid)
+			}
+		}
+	}
+	return rids
+}
+
 // cameraInLayers is participant id's camera (or the host's feed) sent in
 // simulcast layers; nil if there is none.
 func (s *Studio) cameraInLayers(id string) *pubTrack {

@@ -355,8 +355,7 @@ func TestGoneGuestChromium(t *testing.T) {
 			defer b.Close()
 			page := pages[0]
 			defer page.Close()
-			var id string
-			eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+			id := joined(t, page, "Ann")
 			onStageBesideHost(t, s, pipe, w, id)
 			if decode.Live() <= before.decoders {
 				t.Error("the guest's decoders are not counted: the leak check would see nothing")
@@ -725,8 +724,7 @@ func TestChromiumPageNoticesItsSocketDied(t *testing.T) {
 	proxy := newPausableProxy(t, s.Addr().String())
 	link := strings.Replace(s.GuestURL(), s.Addr().String(), proxy.ln.Addr().String(), 1)
 	page := chromiumPages(t, link+"?name=Ann&join=1")[0]
-	var id string
-	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	id := joined(t, page, "Ann")
 	if err := s.Stage(id, true); err != nil {
 		t.Fatal(err)
 	}

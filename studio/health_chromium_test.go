@@ -17,8 +17,7 @@ func TestChromiumGuestHearsWeakConnection(t *testing.T) {
 	checkLeaks(t)
 	s := newStudio(t, func(c *studio.Config) { c.PlainHTTP = false })
 	page := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
-	var id string
-	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	id := joined(t, page, "Ann")
 	eventually(t, "Ann's media to connect and be rated", func() bool {
 		p := find(s, id)
 		return p.Connected && p.Health != nil && p.Health.Level != studio.LevelUnknown

@@ -84,8 +84,7 @@ func TestChromiumGuestMusicMode(t *testing.T) {
 	s := newStudio(t, func(c *studio.Config) { c.Sink = opus })
 	link := s.GuestURL() + "?name=Ann&join=1"
 	page := chromiumPages(t, link)[0]
-	var id string
-	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	id := joined(t, page, "Ann")
 	eventually(t, "Ann's media", func() bool { return find(s, id).Connected })
 	processing := func() string {
 		t.Helper()

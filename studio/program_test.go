@@ -207,8 +207,7 @@ func TestChromiumGuestsLive(t *testing.T) {
 	defer browser.Close()
 	var ids []string
 	for _, p := range pages {
-		var id string
-		eventually(t, "a browser guest to join", func() bool { return p.Eval(`window.greenroom.id || ""`, &id) == nil && id != "" })
+		id := joined(t, p, "a browser guest")
 		ids = append(ids, id)
 	}
 	for _, id := range ids {

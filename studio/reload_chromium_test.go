@@ -23,8 +23,7 @@ func TestGuestReloadKeepsPlaceChromium(t *testing.T) {
 	link := s.GuestURL() + "?name=Ann&join=1"
 	b, pages := chromium(t, link)
 	page := pages[0]
-	var id string
-	eventually(t, "Ann to join", func() bool { return page.Eval(`greenroom.id`, &id) == nil && id != "" })
+	id := joined(t, page, "Ann")
 	if err := s.Stage(id, true); err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +67,7 @@ func TestGuestReloadKeepsPlaceChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	var bob string
-	eventually(t, "the second tab to join", func() bool { return other.Eval(`greenroom.id`, &bob) == nil && bob != "" })
+	bob := joined(t, other, "the second tab")
 	if bob == id {
 		t.Fatalf("the second tab took Ann's place (%s)", id)
 	}

@@ -26,7 +26,7 @@ func TestChromiumGuestRestsALayerNobodyGets(t *testing.T) {
 	s := newStudio(t, nil)
 	var ann, bob string
 	annPage := chromiumPages(t, s.GuestURL()+"?name=Ann&join=1")[0]
-	eventually(t, "Ann to join", func() bool { return annPage.Eval(`greenroom.id`, &ann) == nil && ann != "" })
+	ann = joined(t, annPage, "Ann")
 	if err := s.Stage(ann, true); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestChromiumGuestRestsALayerNobodyGets(t *testing.T) {
 		t.Fatal(err)
 	}
 	bobPage := chromiumPages(t, s.GuestURL()+"?name=Bob&join=1")[0]
-	eventually(t, "Bob to join", func() bool { return bobPage.Eval(`greenroom.id`, &bob) == nil && bob != "" })
+	bob = joined(t, bobPage, "Bob")
 
 	// What Ann's browser has sent of each layer (getStats' outbound-rtp,
 	// by rid), and which of its encodings are active.

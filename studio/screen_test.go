@@ -146,8 +146,7 @@ func TestChromiumGuestSharesScreen(t *testing.T) {
 	}
 	defer browser.Close()
 	page := pages[0]
-	var id string
-	eventually(t, "the browser guest to join", func() bool { return page.Eval(`window.greenroom.id || ""`, &id) == nil && id != "" })
+	id := joined(t, page, "the browser guest")
 	bob := join(t, s, "Bob", studiotest.Options{VideoIVF: videoIVF})
 	if code, body := api(t, s, "POST", "/api/stage", "", `{"id":"`+id+`","on":true}`); code != 200 {
 		t.Fatalf("stage %s: %d %v", id, code, body)

@@ -97,10 +97,7 @@ func TestSoak(t *testing.T) {
 		}
 	}()
 	page := chromiumPages(t, s.GuestURL()+"?name=Cam&join=1")[0]
-	var camID string
-	eventually(t, "the browser guest to join", func() bool {
-		return page.Eval(`window.greenroom.id || ""`, &camID) == nil && camID != ""
-	})
+	camID := joined(t, page, "the browser guest")
 	stage(camID)
 	onStage := func() {
 		t.Helper()

@@ -616,17 +616,26 @@ func (r *showRecording) writeHost(name, mime string, data []byte) {
 	f.w.Write(mime, &stream.Packet{Kind: kind, Data: bytes.Clone(data), PTS: at, DTS: at, Key: key})
 }
 
-// endTrack forgets track t; the person's file goes on (they may come
+// endTrack forgets track t, writing what it held (a track that ended
+// within its first second); the person's file goes on (they may come
 // back within their grace, on new tracks) until they leave the show
-// (follow).
+// (follow). The track's writer's goroutine, as writeRTP: the frames go
+// out without r.mu, which placing a picture by its sender's clock takes
+// (noteDelay). Flushed under it, a camera that ended with frames held
+// after its sender's first report came deadlocked the recording, and
+// with it the studio's every change of state (a CI run on 2026-12-06,
+// TestDepartedGuestsFilesClose; TestRecTrackEndsHoldingFrames).
 func (r *showRecording) endTrack(t TrackInfo) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if f := r.files[inputName(t)]; f != nil {
-		if tr := f.tracks[t.TrackID]; tr != nil {
-			r.flushHeld(f, tr) // a track that ended within its first second
-		}
+	f := r.files[inputName(t)]
+	var tr *recTrack
+	if f != nil {
+		tr = f.tracks[t.TrackID]
 		delete(f.tracks, t.TrackID)
+	}
+	r.mu.Unlock()
+	if tr != nil {
+		r.flushHeld(f, tr)
 	}
 }
 

@@ -167,3 +167,41 @@ func TestShowEndIsWhenItEnded(t *testing.T) {
 		t.Errorf("the host's file %+v, want it to end by the show's end, %d ms", m.Files, m.EndMS)
 	}
 }
+
+// TestRecTrackEndsHoldingFrames: a camera that ends while its first
+// frames wait for their sender's report, the report having come since,
+// has them written by its sender's clock, and the recording goes on (it
+// deadlocked: endTrack flushed them under the lock that placing a
+// picture takes).
+func TestRecTrackEndsHoldingFrames(t *testing.T) {
+	w := iso.New(iso.Config{Dir: t.TempDir(), Stem: "x", Logger: slog.Default()})
+	defer w.Close()
+	r := &showRecording{clock: clock.New(), files: map[string]*recFile{}}
+	sender := clock.NewSender()
+	tr := &recTrack{kind: stream.Video, mime: "video/VP8", rate: 90000, sender: sender}
+	f := &recFile{w: w, id: "g1", tracks: map[string]*recTrack{"cam": tr}}
+	r.files["g1"] = f
+	for i := range 3 {
+		r.hold(f, tr, heldFrame{fr: rtpframe.Frame{Data: []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a}, Timestamp: uint32(i * 3000), Key: i == 0}, ssrc: 7, at: r.now()})
+	}
+	if len(tr.held) != 3 {
+		t.Fatalf("%d frames held before the sender's report, want 3", len(tr.held))
+	}
+	sender.Report(7, 1<<32, 0, time.Now())
+	ended := make(chan struct{})
+	go func() {
+		r.endTrack(TrackInfo{ParticipantID: "g1", TrackID: "cam", Kind: "video"})
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("endTrack never returned (deadlocked)")
+	}
+	if len(tr.held) != 0 || len(f.delays) == 0 {
+		t.Errorf("after the end: %d frames still held, %d delays noted; want 0 held, their delay noted (placed by the sender's clock)", len(tr.held), len(f.delays))
+	}
+	if _, ok := f.tracks["cam"]; ok {
+		t.Error("the ended track is still in the file's tracks")
+	}
+}

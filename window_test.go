@@ -236,10 +236,13 @@ func waitGuest(t *testing.T, client *http.Client, control *url.URL) string {
 }
 
 // hostStatsJS sums what a guest page decodes from the others (here, the
-// host alone).
+// host alone); nothing yet while the page has no connection (the studio
+// lists a guest once she is welcomed, before her page makes it: a CI run
+// read greenroom.pc as null).
 const hostStatsJS = `(async () => {
-  const out = {Frames: 0, Width: 0, Energy: 0};
-  (await window.greenroom.pc.getStats()).forEach(r => {
+  const out = {Frames: 0, Width: 0, Energy: 0}, pc = window.greenroom.pc;
+  if (!pc) return out;
+  (await pc.getStats()).forEach(r => {
     if (r.type !== "inbound-rtp") return;
     if (r.kind === "video") { out.Frames += r.framesDecoded || 0; out.Width = Math.max(out.Width, r.frameWidth || 0); }
     if (r.kind === "audio") out.Energy += r.totalAudioEnergy || 0;

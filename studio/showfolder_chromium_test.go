@@ -157,8 +157,15 @@ func judgeTwoGuestShow(t *testing.T, show showJSON, folder, program string, ups 
 			if length := p.Duration - p.StartTime; ok && math.Abs(length-prog.Duration) > 0.05*prog.Duration {
 				t.Errorf("%s's %s: %.2f s long, the program %.2f s: more than 5 %% apart", name, f.File, length, prog.Duration)
 			}
-			if f.StartMS > 500 {
-				t.Errorf("%s, there before the show, has a file starting at %d ms", name, f.StartMS)
+			// Within the show's first second: its first keyframe (asked
+			// for as the show began) and sound come as the box starts
+			// the program, a guest's page its recorder too (184–679 ms
+			// in this test's logs; a CI run failed a 500 ms bound with
+			// 507 and 542 ms on 2026-12-06, the encoder governor
+			// stepping down at that moment). One who came later starts
+			// seconds in.
+			if f.StartMS > 1000 {
+				t.Errorf("%s, there before the show, has a file starting at %d ms, want within its first second", name, f.StartMS)
 			}
 		case f.Role == "local":
 			local[f.Participant] = f

@@ -49,9 +49,10 @@ func forwardedByAPI(t *testing.T, s *studio.Studio) map[string]map[string]string
 // Cat is no browser because three of them, each encoding three layers
 // and decoding two, keep this 2-core box's CPU busy to the last percent:
 // the studio, starved, stamped their packets' arrivals late, and the
-// browsers' bandwidth estimates fell to 130-900 kb/s on loopback (Bob's
-// 720p not sent at all, in 7 runs of 7 on 2026-12-06), and the third
-// browser took 8-12 s to open its camera (over 15 s once in CI).
+// browsers' bandwidth estimates fell to 130-900 kb/s on loopback: in 12
+// runs on 2026-12-06 Bob's 720p never flowed its hold (10 skipped, 2
+// timed out waiting for every layer), and the third browser took 8-12 s
+// to open its camera (over 15 s once in CI).
 func TestChromiumGuestsGetTheLayerTheirTileNeeds(t *testing.T) {
 	needChromium(t)
 	checkLeaks(t)

@@ -127,6 +127,22 @@ func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
 	return 0, false
 }
 
+// LayerFlowing is how long layer rid of participant id's camera has
+// flowed since the studio last saw it (re)start (a pause of layerPaused
+// while another layer flowed, or a silence of layerLive): the run its
+// hold (LayerHold) is measured against. 0 while it is silent.
+func (s *Studio) LayerFlowing(id, rid string) time.Duration {
+	if t := s.cameraInLayers(id); t != nil {
+		now := time.Now().UnixNano()
+		for _, l := range t.layerList() {
+			if l.rid == rid && now-l.lastAt.Load() < int64(layerPaused) {
+				return time.Duration(now - l.since.Load())
+			}
+		}
+	}
+	return 0
+}
+
 // LayerHold is how long layer rid of participant id's camera must flow
 // after a restart before a receiver on another layer is moved onto it:
 // layerSteady, or longer after the browser's pauses (backOff).
@@ -247,6 +263,12 @@ func (s *Studio) LayerChoice(receiver, publisher string) string {
 	for i, l := range ls {
 		out += fmt.Sprintf(" [%s %dp %d kb/s live=%v resting=%v asleep=%v silent %v]", l.rid, l.height(), l.rate.Load()/1000,
 			stats[i].live, l.rest.resting(), l.rest.asleep(now.UnixNano()), now.Sub(time.Unix(0, l.lastAt.Load())).Round(time.Millisecond))
+	}
+	if d := b.down.Load(); d != nil && d.est != nil {
+		total, _ := d.est.estimate()
+		usage, loss := d.est.signals()
+		out += fmt.Sprintf("; downlink: estimate %d kb/s, sending %d kb/s, room above %v, %s, loss %.3f; climb may %v, toward the tile may %v",
+			total/1000, d.sending()/1000, d.roomAbove(), usage, loss, b.climb.may(now), b.tileClimb.may(now))
 	}
 	return out
 }

@@ -75,6 +75,21 @@ const (
 	// probeMinReported is how many of the window's packets must have
 	// been reported on before the probe is judged early.
 	probeMinReported = 20
+	// probeAfterPass: after a probe passed, no other probe starts on the
+	// connection for this long. The climb it allowed puts the higher
+	// layer's keyframe and rate on the link, which GCC has not answered
+	// yet; a probe then pads on top of them. Behind the lab's 700 kbit
+	// cap the host's feed's probe (its climb needing 1 Mb/s) started
+	// 0.2 s after a guest's layer climbed, lost 15–47 % of the link for
+	// a second, and that loss dropped the guest's floor: she fell back
+	// (a flip) in 2 of 4 runs of TestLabReceiverProbesBeforeClimbing.
+	probeAfterPass = 2 * time.Second
+	// probeAfterFail: after a probe failed, none that needs more than it
+	// delivered starts on the connection for this long: the link just
+	// said it carries no more (there, a guest's climb failed at 603 kb/s
+	// delivered, and the host's feed's, needing 1170, was tried half a
+	// second later).
+	probeAfterFail = 4 * time.Second
 )
 
 // padSize is the padding of one probe packet, bytes: RTP padding's most.
@@ -117,8 +132,12 @@ type prober struct {
 	end        time.Time // padding stops
 	passed     time.Time // zero: not passed
 	failed     bool
-	last       probeMeasure // what the probe measured, once judged
-	pkts       map[uint16]*probePkt
+	// failedAt is when the connection's last probe failed (zero: none
+	// did), failedGot what it delivered (probeAfterFail).
+	failedAt  time.Time
+	failedGot uint64
+	last      probeMeasure // what the probe measured, once judged
+	pkts      map[uint16]*probePkt
 }
 
 // probePkt is one packet sent in a probe window, and what the feedback
@@ -156,8 +175,13 @@ func (p *prober) tryUp(b *binding, to int, curRate, toRate, sending, ceiling uin
 	} else if p.owner != nil && !p.failed && p.passed.IsZero() && now.Before(p.end.Add(probeWait)) {
 		return probeRunning, probeMeasure{} // another track's probe: one at a time
 	}
-	p.owner, p.to = b, to
 	others := sending - min(sending, curRate) // what the climb keeps sending
+	switch {
+	case !p.passed.IsZero() && now.Sub(p.passed) < probeAfterPass,
+		!p.failedAt.IsZero() && now.Sub(p.failedAt) < probeAfterFail && others+toRate > p.failedGot:
+		return probeRunning, probeMeasure{} // the link answers a climb, or said it carries no more
+	}
+	p.owner, p.to = b, to
 	p.base, p.goal, p.sentBits = sending, others+uint64(probeOver*float64(toRate)), 0
 	p.need = others + toRate
 	p.start, p.end = now, now.Add(probeFor)
@@ -189,6 +213,7 @@ func (p *prober) judge(now time.Time, ceiling uint64) probeVerdict {
 	m.need = p.need
 	p.last = m
 	if m.reported == 0 || m.loss > probeMaxLoss || m.growth > probeMaxGrowth || m.delivered < p.need {
+		p.failedAt, p.failedGot = now, m.delivered
 		p.stop()
 		return probeFailed
 	}
@@ -259,6 +284,7 @@ func (p *prober) feedback(fb *rtcp.TransportLayerCC) {
 		// end, which would lose more of the receiver's media.
 		m.need = p.need
 		p.failed, p.last = true, m
+		p.failedAt, p.failedGot = time.Now(), m.delivered
 		p.recording.Store(false)
 	}
 }

@@ -115,16 +115,11 @@ func (s *Studio) TestTakes(dir, participant, name string, at time.Duration, n in
 // LayerQuiet is how long layer rid of participant id's camera (or the
 // host's feed) has sent nothing, and whether there is such a layer.
 func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
-	t := s.cameraInLayers(id)
-	if t == nil {
+	l := s.cameraLayer(id, rid)
+	if l == nil {
 		return 0, false
 	}
-	for _, l := range t.layerList() {
-		if l.rid == rid {
-			return time.Since(time.Unix(0, l.lastAt.Load())), true
-		}
-	}
-	return 0, false
+	return time.Since(time.Unix(0, l.lastAt.Load())), true
 }
 
 // LayerFlowing is how long layer rid of participant id's camera has
@@ -132,13 +127,9 @@ func (s *Studio) LayerQuiet(id, rid string) (time.Duration, bool) {
 // while another layer flowed, or a silence of layerLive): the run its
 // hold (LayerHold) is measured against. 0 while it is silent.
 func (s *Studio) LayerFlowing(id, rid string) time.Duration {
-	if t := s.cameraInLayers(id); t != nil {
-		now := time.Now().UnixNano()
-		for _, l := range t.layerList() {
-			if l.rid == rid && now-l.lastAt.Load() < int64(layerPaused) {
-				return time.Duration(now - l.since.Load())
-			}
-		}
+	now := time.Now().UnixNano()
+	if l := s.cameraLayer(id, rid); l != nil && now-l.lastAt.Load() < int64(layerPaused) {
+		return time.Duration(now - l.since.Load())
 	}
 	return 0
 }
@@ -147,14 +138,23 @@ func (s *Studio) LayerFlowing(id, rid string) time.Duration {
 // after a restart before a receiver on another layer is moved onto it:
 // layerSteady, or longer after the browser's pauses (backOff).
 func (s *Studio) LayerHold(id, rid string) time.Duration {
+	if l := s.cameraLayer(id, rid); l != nil {
+		return time.Duration(max(l.hold.Load(), int64(layerSteady)))
+	}
+	return layerSteady
+}
+
+// cameraLayer is layer rid of participant id's camera (or the host's
+// feed) sent in simulcast layers; nil if there is none.
+func (s *Studio) cameraLayer(id, rid string) *layer {
 	if t := s.cameraInLayers(id); t != nil {
 		for _, l := range t.layerList() {
 			if l.rid == rid {
-				return time.Duration(max(l.hold.Load(), int64(layerSteady)))
+				return l
 			}
 		}
 	}
-	return layerSteady
+	return nil
 }
 
 // PausedLayers is the layers of participant id's camera the studio has
